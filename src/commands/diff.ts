@@ -1,0 +1,70 @@
+/** `flink diff <a> <b>`: exit 0 when equal, 1 when different, 2 on error, like diff(1). */
+import type { CommandEnv, CommonOptions } from '../cli.ts';
+import { storeOptions } from '../config.ts';
+import { ExitCode } from '../errors.ts';
+import { type FieldChange, type SnapshotDiff, diffSnapshots } from '../format/diff-snapshots.ts';
+import type { SnapshotReader } from '../format/snapshot-reader.ts';
+import { openSnapshot } from '../open-snapshot.ts';
+import type { CliContext } from '../output/context.ts';
+import { styleFor } from '../output/style.ts';
+
+export interface DiffOptions extends CommonOptions {
+  readonly entries?: boolean;
+  readonly limit?: number;
+}
+
+export async function runDiff(pathA: string, pathB: string, options: DiffOptions, { ctx, config }: CommandEnv): Promise<number> {
+  const store = storeOptions(config);
+  const [a, b] = await Promise.all([openSnapshot(pathA, store), openSnapshot(pathB, store)]);
+  const limit = options.limit ?? (options.json === true ? Infinity : 20);
+  const diff = await diffSnapshots(a, b, { entries: options.entries === true, limit });
+  if (options.json === true) {
+    ctx.stdout.write(`${JSON.stringify({ a: a.store.location, b: b.store.location, ...diff }, null, 2)}\n`);
+  } else {
+    ctx.stdout.write(renderDiff(a, b, diff, ctx));
+  }
+  return diff.equal ? ExitCode.ok : ExitCode.finding;
+}
+
+function renderDiff(a: SnapshotReader, b: SnapshotReader, diff: SnapshotDiff, ctx: CliContext): string {
+  const style = styleFor(ctx.stdout, ctx);
+  const title = (r: SnapshotReader): string => `${r.store.location} (${r.metadata.kind} ${r.metadata.checkpointId} of job ${r.metadata.jobId})`;
+  const lines = [`--- a: ${title(a)}`, `+++ b: ${title(b)}`];
+  const change = (c: FieldChange): string => `${c.field}: ${show(c.a)} -> ${show(c.b)}`;
+  for (const c of diff.header) lines.push(style.dim(`  ${change(c)}`));
+  for (const op of diff.operators) {
+    if (op.status === 'added') lines.push(style.green(`+ operator '${op.uid}'`));
+    else if (op.status === 'removed') lines.push(style.red(`- operator '${op.uid}'`));
+    else {
+      lines.push(style.yellow(`~ operator '${op.uid}'`));
+      for (const c of op.changes) lines.push(`    ${change(c)}`);
+      for (const s of op.states) {
+        const what = `${s.scope} state '${s.name}' (${s.kind})`;
+        if (s.status === 'added') lines.push(style.green(`    + ${what}`));
+        else if (s.status === 'removed') lines.push(style.red(`    - ${what}`));
+        else lines.push(style.yellow(`    ~ ${what}: ${s.changes.map(change).join(', ')}`));
+      }
+    }
+  }
+  for (const e of diff.entries ?? []) {
+    lines.push(`entries of ${e.operator}/${e.state}: ${e.added} added, ${e.removed} removed, ${e.changed} changed`);
+    const entry = (s: { key: unknown; value: unknown }): string => (s.key === null ? show(s.value) : `${show(s.key)}: ${show(s.value)}`);
+    for (const s of e.samples.added) lines.push(style.green(`    + ${entry(s)}`));
+    for (const s of e.samples.removed) lines.push(style.red(`    - ${entry(s)}`));
+    for (const s of e.samples.changed) lines.push(style.yellow(`    ~ ${show(s.key)}: ${show(s.a)} -> ${show(s.b)}`));
+    const shown = e.samples.added.length + e.samples.removed.length + e.samples.changed.length;
+    const total = e.added + e.removed + e.changed;
+    if (shown < total) lines.push(style.dim(`    (${total - shown} more; --limit shows more)`));
+  }
+  if (diff.equal) lines.push('Snapshots hold the same operators and states.');
+  else {
+    const count = (status: string): number => diff.operators.filter((o) => o.status === status).length;
+    const entryStates = diff.entries?.length ?? 0;
+    lines.push(`Snapshots differ: ${count('added')} operator(s) added, ${count('removed')} removed, ${count('changed')} changed${diff.entries === undefined ? '' : `; entries differ in ${entryStates} state(s)`}.`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function show(value: unknown): string {
+  return JSON.stringify(value) ?? 'null';
+}

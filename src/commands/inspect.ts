@@ -1,0 +1,131 @@
+/** `flink inspect <path>`: what a snapshot holds, from its metadata, or its entries on request. */
+import type { CommandEnv, CommonOptions } from '../cli.ts';
+import { storeOptions } from '../config.ts';
+import { ExitCode, UsageError } from '../errors.ts';
+import { keyFromJsonText, toJson } from '../format/json-value.ts';
+import type { SnapshotReader } from '../format/snapshot-reader.ts';
+import { type SnapshotSummary, summarize } from '../format/summary.ts';
+import { openSnapshot } from '../open-snapshot.ts';
+import { formatBytes, styleFor } from '../output/style.ts';
+import { renderTable } from '../output/table.ts';
+import type { CliContext } from '../output/context.ts';
+
+export interface InspectOptions extends CommonOptions {
+  readonly operator?: string;
+  readonly state?: string;
+  readonly entries?: boolean;
+  readonly keys?: boolean;
+  readonly key?: string;
+  readonly limit?: number;
+}
+
+export async function runInspect(path: string, options: InspectOptions, { ctx, config }: CommandEnv): Promise<number> {
+  const modes = [options.entries, options.keys, options.key !== undefined].filter(Boolean).length;
+  if (modes > 1) throw new UsageError('choose one of --entries, --keys and --key');
+  const key = options.key === undefined ? undefined : keyFromJsonText(options.key);
+  const reader = await openSnapshot(path, storeOptions(config));
+  const summary = summarize(reader, { operator: options.operator, state: options.state });
+  if (options.operator !== undefined) reader.operator(options.operator); // names the known uids when wrong
+  if (options.state !== undefined && !summary.operators.some((op) => op.states.length > 0)) {
+    throw new UsageError(`no state '${options.state}' in ${options.operator === undefined ? 'any operator' : `operator '${options.operator}'`}`);
+  }
+
+  if (key !== undefined) return printKey(reader, summary, key, ctx);
+  if (options.entries === true || options.keys === true) {
+    await printEntries(reader, summary, options.keys === true, options.limit ?? Infinity, ctx);
+    return ExitCode.ok;
+  }
+  if (options.json === true) ctx.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  else ctx.stdout.write(renderSummary(summary, options.operator !== undefined || options.state !== undefined, ctx));
+  return ExitCode.ok;
+}
+
+function renderSummary(s: SnapshotSummary, showStates: boolean, ctx: CliContext): string {
+  const style = styleFor(ctx.stdout, ctx);
+  const title = `${s.kind === 'savepoint' ? 'Savepoint' : 'Checkpoint'} (${s.type})`;
+  const lines = [
+    style.bold(title),
+    `  location:        ${s.location}`,
+    `  format version:  ${s.formatVersion}`,
+    `  job:             ${s.jobName} (${s.jobId})`,
+    `  checkpoint id:   ${s.checkpointId}`,
+    `  created:         ${s.createdAt}`,
+    `  total size:      ${formatBytes(s.totalBytes)} (${s.files} data file${s.files === 1 ? '' : 's'} + ${formatBytes(s.metadataBytes)} metadata)`,
+    `  entries:         ${s.entries}`,
+    `  engine:          ${s.engine}`,
+    '',
+  ];
+  let out = `${lines.join('\n')}\n`;
+  if (!showStates) {
+    out += renderTable(
+      style,
+      ['uid', 'name', 'parallelism', 'max parallelism', 'states', 'entries', 'bytes'],
+      s.operators.map((op) => [op.uid, op.name, op.parallelism, op.maxParallelism, op.states.length, op.entries, formatBytes(op.bytes)]),
+      [2, 3, 4, 5, 6],
+    );
+    return out;
+  }
+  const rows = s.operators.flatMap((op) =>
+    op.states.map((st) => [
+      op.uid,
+      st.name,
+      st.scope,
+      st.mode === undefined ? st.kind : `${st.kind} (${st.mode})`,
+      st.schemaVersion,
+      st.ttl ? `${st.ttl.ttlMs} ms` : '-',
+      st.entries,
+      formatBytes(st.bytes),
+      st.keyGroups !== undefined ? `${st.keyGroups} key groups` : `${st.partitions?.length ?? 0} partitions`,
+    ]),
+  );
+  out += renderTable(style, ['operator', 'state', 'scope', 'kind', 'schema', 'ttl', 'entries', 'bytes', 'layout'], rows, [4, 6, 7]);
+  return out;
+}
+
+async function printEntries(reader: SnapshotReader, s: SnapshotSummary, keysOnly: boolean, limit: number, ctx: CliContext): Promise<void> {
+  let printed = 0;
+  const emit = (line: object): boolean => {
+    if (printed >= limit) return false;
+    ctx.stdout.write(`${JSON.stringify(line)}\n`);
+    printed += 1;
+    return true;
+  };
+  for (const op of s.operators) {
+    for (const state of op.states) {
+      if (state.scope === 'keyed') {
+        for await (const batch of reader.readKeyed(op.uid, state.name)) {
+          for (let i = 0; i < batch.keys.length; i++) {
+            const line = { operator: op.uid, state: state.name, keyGroup: batch.keyGroup, key: toJson(batch.keys[i]) };
+            if (!emit(keysOnly ? line : { ...line, value: toJson(batch.values[i]) })) return;
+          }
+        }
+      } else if (!keysOnly || state.kind === 'broadcast') {
+        for await (const batch of reader.readOperatorState(op.uid, state.name)) {
+          for (let i = 0; i < batch.values.length; i++) {
+            const base = { operator: op.uid, state: state.name, subtask: batch.subtask };
+            const withKey = batch.keys === undefined ? base : { ...base, key: toJson(batch.keys[i]) };
+            if (!emit(keysOnly ? withKey : { ...withKey, value: toJson(batch.values[i]) })) return;
+          }
+        }
+      }
+    }
+  }
+}
+
+async function printKey(reader: SnapshotReader, s: SnapshotSummary, key: unknown, ctx: CliContext): Promise<number> {
+  let found = 0;
+  for (const op of s.operators) {
+    for (const state of op.states) {
+      if (state.scope !== 'keyed') continue;
+      const hit = await reader.lookup(op.uid, state.name, key);
+      if (hit === undefined) continue;
+      found += 1;
+      ctx.stdout.write(`${JSON.stringify({ operator: op.uid, state: state.name, keyGroup: hit.keyGroup, key: toJson(key), value: toJson(hit.value) })}\n`);
+    }
+  }
+  if (found === 0) {
+    ctx.stderr.write(`Key ${JSON.stringify(toJson(key))} not found in any keyed state of ${reader.store.location}.\n`);
+    return ExitCode.finding;
+  }
+  return ExitCode.ok;
+}

@@ -1,0 +1,66 @@
+/**
+ * Streams the frames of one block (docs/FORMAT.md 4.2) with ranged reads, checking each frame's
+ * CRC before its items are used and the block's size, item count and CRC at the end. Holds at
+ * most one read chunk plus one frame in memory.
+ */
+import { FormatError } from '../errors.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import { crc32 } from './crc32.ts';
+import { FRAME_HEADER_SIZE } from './layout.ts';
+import type { BlockRef } from './model.ts';
+
+export interface Frame {
+  /** Absolute offset of the frame in its file, for messages. */
+  readonly offset: number;
+  readonly count: number;
+  readonly payload: Buffer;
+}
+
+const CHUNK_BYTES = 4 * 1024 * 1024;
+
+export async function* readFrames(store: ObjectStore, path: string, block: BlockRef): AsyncGenerator<Frame> {
+  const where = store.describe(path);
+  let buffered: Buffer = Buffer.alloc(0);
+  let readUpTo = block.offset; // absolute offset of the next byte to fetch
+  let position = block.offset; // absolute offset of buffered[0]
+  const end = block.offset + block.length;
+  let blockCrc = 0;
+  let entries = 0;
+
+  const fill = async (needed: number): Promise<void> => {
+    while (buffered.length < needed) {
+      const length = Math.min(Math.max(CHUNK_BYTES, needed - buffered.length), end - readUpTo);
+      if (length <= 0) throw new FormatError(where, position, 'frame runs past the end of its block');
+      const chunk = await store.getRange(path, readUpTo, length);
+      if (chunk.length < length) throw new FormatError(where, readUpTo + chunk.length, 'file is truncated');
+      readUpTo += length;
+      buffered = buffered.length === 0 ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length) : Buffer.concat([buffered, chunk]);
+    }
+  };
+
+  while (position < end) {
+    await fill(FRAME_HEADER_SIZE);
+    const payloadLength = buffered.readUInt32BE(0);
+    const count = buffered.readUInt32BE(4);
+    if (payloadLength > end - position - FRAME_HEADER_SIZE) {
+      throw new FormatError(where, position, `frame length ${payloadLength} runs past the end of its block`);
+    }
+    const frameLength = FRAME_HEADER_SIZE + payloadLength;
+    await fill(frameLength);
+    const frame = buffered.subarray(0, frameLength);
+    const expected = crc32(frame.subarray(FRAME_HEADER_SIZE), crc32(frame.subarray(0, 8)));
+    if (frame.readUInt32BE(8) !== expected) throw new FormatError(where, position, 'frame checksum mismatch');
+    if (count === 0) throw new FormatError(where, position, 'frame with no items');
+    blockCrc = crc32(frame, blockCrc);
+    entries += count;
+    const payload = Buffer.from(frame.subarray(FRAME_HEADER_SIZE)); // a copy: the consumer may keep decoded views
+    buffered = buffered.subarray(frameLength);
+    const frameOffset = position;
+    position += frameLength;
+    yield { offset: frameOffset, count, payload };
+  }
+  if (entries !== block.entries) {
+    throw new FormatError(where, block.offset, `block holds ${entries} items, the index says ${block.entries}`);
+  }
+  if (blockCrc !== block.crc) throw new FormatError(where, block.offset, 'block checksum mismatch');
+}

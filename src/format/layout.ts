@@ -1,0 +1,26 @@
+/** Fixed byte layout of format version 1 (docs/FORMAT.md sections 3 and 4). */
+
+export const FORMAT_VERSION = 1;
+export const ENGINE = 'tsflink 0.1.0';
+
+export const METADATA_MAGIC = Uint8Array.of(0x89, 0x54, 0x53, 0x46, 0x4d, 0x0d, 0x0a, 0x1a);
+export const DATA_MAGIC = Uint8Array.of(0x89, 0x54, 0x53, 0x46, 0x44, 0x0d, 0x0a, 0x1a);
+
+export const METADATA_HEADER_SIZE = 24;
+export const DATA_HEADER_SIZE = 16;
+export const SECTION_OVERHEAD = 12; // tag + length before the payload, CRC after it
+export const FRAME_HEADER_SIZE = 12;
+
+/** Writers aim at frames of about this many payload bytes. */
+export const TARGET_FRAME_BYTES = 256 * 1024;
+
+export const SECTION_TAGS = {
+  snapshot: 'SNAP',
+  files: 'FILE',
+  operators: 'OPER',
+  keyGroupIndex: 'KGIX',
+  end: 'END ',
+} as const;
+
+/** Feature bits this version knows (none yet); see FORMAT.md 3.1. */
+export const KNOWN_REQUIRED_FEATURES = 0;

@@ -1,0 +1,95 @@
+/**
+ * The decoded content of a snapshot's `_metadata`, independent of the version it was read from.
+ * Field meanings are in docs/FORMAT.md section 3.
+ */
+
+export type SnapshotKind = 'savepoint' | 'checkpoint';
+export type SnapshotType = 'canonical' | 'native';
+export type KeyedStateKind = 'value' | 'list' | 'map' | 'reducing' | 'aggregating' | 'timers';
+export type OperatorStateKind = 'list' | 'broadcast';
+export type DistributionMode = 'split' | 'union' | 'broadcast';
+
+export const KEYED_STATE_KINDS: readonly KeyedStateKind[] = ['value', 'list', 'map', 'reducing', 'aggregating', 'timers'];
+export const OPERATOR_STATE_KINDS: readonly OperatorStateKind[] = ['list', 'broadcast'];
+export const DISTRIBUTION_MODES: readonly DistributionMode[] = ['split', 'union', 'broadcast'];
+export const TTL_UPDATE_TYPES = ['OnCreateAndWrite', 'OnReadAndWrite'] as const;
+export const TTL_VISIBILITIES = ['NeverReturnExpired', 'ReturnExpiredIfNotCleanedUp'] as const;
+
+export interface TtlConfig {
+  readonly ttlMs: number;
+  readonly update: (typeof TTL_UPDATE_TYPES)[number];
+  readonly visibility: (typeof TTL_VISIBILITIES)[number];
+}
+
+/** Where one block's bytes are: a file of the snapshot and a range in it. */
+export interface BlockRef {
+  readonly file: number;
+  readonly offset: number;
+  readonly length: number;
+  readonly entries: number;
+  readonly crc: number;
+}
+
+export interface KeyGroupBlock extends BlockRef {
+  readonly keyGroup: number;
+}
+
+export interface KeyedStateMeta {
+  readonly name: string;
+  readonly kind: KeyedStateKind;
+  readonly schemaVersion: number;
+  readonly ttl: TtlConfig | null;
+  readonly entries: number;
+  readonly bytes: number;
+  /** Sorted by key group; empty key groups are absent. */
+  readonly blocks: readonly KeyGroupBlock[];
+}
+
+export interface OperatorStateMeta {
+  readonly name: string;
+  readonly kind: OperatorStateKind;
+  readonly mode: DistributionMode;
+  readonly schemaVersion: number;
+  /** Index = subtask of the writing job; null where that subtask had no elements. */
+  readonly partitions: readonly (BlockRef | null)[];
+  readonly entries: number;
+  readonly bytes: number;
+}
+
+export interface OperatorMeta {
+  readonly uid: string;
+  /** 16 bytes; see `operatorIdFromUid`. */
+  readonly id: Uint8Array;
+  readonly name: string;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  readonly keyedStates: readonly KeyedStateMeta[];
+  readonly operatorStates: readonly OperatorStateMeta[];
+}
+
+export interface DataFileMeta {
+  /** Relative to the snapshot directory. */
+  readonly path: string;
+  readonly size: number;
+}
+
+export interface SnapshotStats {
+  readonly bytes: number;
+  readonly entries: number;
+  /** Phase name -> milliseconds. */
+  readonly durations: Readonly<Record<string, number>>;
+}
+
+export interface SnapshotMetadata {
+  readonly formatVersion: number;
+  readonly kind: SnapshotKind;
+  readonly type: SnapshotType;
+  readonly jobId: string;
+  readonly jobName: string;
+  readonly checkpointId: number;
+  readonly createdAt: number;
+  readonly engine: string;
+  readonly stats: SnapshotStats;
+  readonly files: readonly DataFileMeta[];
+  readonly operators: readonly OperatorMeta[];
+}

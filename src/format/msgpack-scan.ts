@@ -1,0 +1,81 @@
+/**
+ * Walks MessagePack bytes without decoding them, to prove they use only the standard types of
+ * docs/FORMAT.md section 1 (no application extension types, no reserved byte). `flink verify`
+ * uses it so that a snapshot it passes can be read by any MessagePack library.
+ */
+export class ScanError extends Error {
+  constructor(
+    readonly offset: number,
+    problem: string,
+  ) {
+    super(problem);
+  }
+}
+
+const MAX_DEPTH = 512;
+
+/** Returns the offset after the value that starts at `offset`. */
+export function scanValue(bytes: Uint8Array, offset: number, depth = 0): number {
+  if (depth > MAX_DEPTH) throw new ScanError(offset, 'nesting too deep');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const need = (at: number, n: number): void => {
+    if (at + n > bytes.length) throw new ScanError(at, 'value runs past the end of its frame');
+  };
+  need(offset, 1);
+  const b = bytes[offset]!;
+  const at = offset + 1;
+  const skip = (n: number): number => {
+    need(at, n);
+    return at + n;
+  };
+  const items = (count: number, start: number): number => {
+    let pos = start;
+    for (let i = 0; i < count; i++) pos = scanValue(bytes, pos, depth + 1);
+    return pos;
+  };
+  if (b <= 0x7f || b >= 0xe0) return at; // fixints
+  if (b <= 0x8f) return items((b & 0x0f) * 2, at); // fixmap
+  if (b <= 0x9f) return items(b & 0x0f, at); // fixarray
+  if (b <= 0xbf) return skip(b & 0x1f); // fixstr
+  switch (b) {
+    case 0xc0: case 0xc2: case 0xc3: return at;
+    case 0xc1: throw new ScanError(offset, 'reserved byte 0xc1');
+    case 0xc4: case 0xd9: need(at, 1); return skipFrom(at + 1, view.getUint8(at));
+    case 0xc5: case 0xda: need(at, 2); return skipFrom(at + 2, view.getUint16(at));
+    case 0xc6: case 0xdb: need(at, 4); return skipFrom(at + 4, view.getUint32(at));
+    case 0xc7: case 0xc8: case 0xc9: {
+      const size = b === 0xc7 ? 1 : b === 0xc8 ? 2 : 4;
+      need(at, size + 1);
+      const length = size === 1 ? view.getUint8(at) : size === 2 ? view.getUint16(at) : view.getUint32(at);
+      checkExt(view.getInt8(at + size), length, offset);
+      return skipFrom(at + size + 1, length);
+    }
+    case 0xca: return skip(4);
+    case 0xcb: return skip(8);
+    case 0xcc: case 0xd0: return skip(1);
+    case 0xcd: case 0xd1: return skip(2);
+    case 0xce: case 0xd2: return skip(4);
+    case 0xcf: case 0xd3: return skip(8);
+    case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: {
+      const length = 1 << (b - 0xd4);
+      need(at, 1);
+      checkExt(view.getInt8(at), length, offset);
+      return skipFrom(at + 1, length);
+    }
+    case 0xdc: need(at, 2); return items(view.getUint16(at), at + 2);
+    case 0xdd: need(at, 4); return items(view.getUint32(at), at + 4);
+    case 0xde: need(at, 2); return items(view.getUint16(at) * 2, at + 2);
+    case 0xdf: need(at, 4); return items(view.getUint32(at) * 2, at + 4);
+    default: throw new ScanError(offset, `unexpected byte 0x${b.toString(16)}`);
+  }
+
+  function skipFrom(start: number, length: number): number {
+    need(start, length);
+    return start + length;
+  }
+}
+
+function checkExt(type: number, length: number, offset: number): void {
+  if (type !== -1) throw new ScanError(offset, `extension type ${type} is not standard MessagePack (only the timestamp, -1, is)`);
+  if (length !== 4 && length !== 8 && length !== 12) throw new ScanError(offset, `timestamp of ${length} bytes`);
+}

@@ -1,0 +1,159 @@
+/**
+ * Opens a snapshot by reading `_metadata` alone (kilobytes, whatever the state's size), then reads
+ * state block by block on demand: one operator, one state, a range of key groups, or one key.
+ */
+import { FormatError, UserError } from '../errors.ts';
+import { ObjectNotFoundError, type ObjectStore } from '../storage/object-store.ts';
+import { type Frame, readFrames } from './block-reader.ts';
+import { bytesEqual, encodeCanonicalKey } from './canonical-key.ts';
+import { crc32 } from './crc32.ts';
+import { keyGroupForBytes } from './key-groups.ts';
+import { DATA_HEADER_SIZE, DATA_MAGIC } from './layout.ts';
+import { decodeMetadata } from './metadata-readers.ts';
+import type { BlockRef, KeyedStateMeta, OperatorMeta, OperatorStateMeta, SnapshotMetadata } from './model.ts';
+import { METADATA_FILE } from './snapshot-paths.ts';
+import { createValueUnpackr } from './value-codec.ts';
+
+export interface KeyedBatch {
+  readonly keyGroup: number;
+  readonly keys: unknown[];
+  readonly values: unknown[];
+}
+
+export interface OperatorStateBatch {
+  readonly subtask: number;
+  /** Present for broadcast state. */
+  readonly keys?: unknown[];
+  readonly values: unknown[];
+}
+
+export interface KeyGroupRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+export class SnapshotReader {
+  readonly #checkedHeaders = new Map<number, Promise<void>>();
+  readonly #unpackr = createValueUnpackr();
+
+  private constructor(
+    readonly store: ObjectStore,
+    readonly metadata: SnapshotMetadata,
+    /** Size of `_metadata` in bytes. */
+    readonly metadataSize: number,
+  ) {}
+
+  /** Reads and checks `_metadata`; `store` is rooted at the snapshot directory. */
+  static async open(store: ObjectStore): Promise<SnapshotReader> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await store.get(METADATA_FILE);
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) {
+        throw new UserError(`${store.location}: not a snapshot (no ${METADATA_FILE}; an unfinished snapshot has none either)`);
+      }
+      throw err;
+    }
+    return new SnapshotReader(store, decodeMetadata(bytes, store.describe(METADATA_FILE)), bytes.length);
+  }
+
+  operator(uid: string): OperatorMeta {
+    const op = this.metadata.operators.find((o) => o.uid === uid);
+    if (op === undefined) {
+      const known = this.metadata.operators.map((o) => o.uid).join(', ') || 'none';
+      throw new UserError(`no operator '${uid}' in ${this.store.location} (operators: ${known})`);
+    }
+    return op;
+  }
+
+  keyedState(uid: string, name: string): KeyedStateMeta {
+    const op = this.operator(uid);
+    const state = op.keyedStates.find((s) => s.name === name);
+    if (state === undefined) throw new UserError(`operator '${uid}' has no keyed state '${name}'`);
+    return state;
+  }
+
+  /** Entries of one keyed state, a frame at a time, optionally only key groups in `range`. */
+  async *readKeyed(uid: string, name: string, range?: KeyGroupRange): AsyncGenerator<KeyedBatch> {
+    const state = this.keyedState(uid, name);
+    for (const block of state.blocks) {
+      if (range !== undefined && (block.keyGroup < range.start || block.keyGroup > range.end)) continue;
+      for await (const frame of this.#frames(block)) {
+        const [keys, values] = this.#decodeFrame(block, frame, 2);
+        yield { keyGroup: block.keyGroup, keys, values };
+      }
+    }
+  }
+
+  /** The value of one key, reading only the block of its key group; undefined when absent. */
+  async lookup(uid: string, name: string, key: unknown): Promise<{ keyGroup: number; value: unknown } | undefined> {
+    const op = this.operator(uid);
+    const wanted = encodeCanonicalKey(key);
+    const keyGroup = keyGroupForBytes(wanted, op.maxParallelism);
+    for await (const batch of this.readKeyed(uid, name, { start: keyGroup, end: keyGroup })) {
+      for (let i = 0; i < batch.keys.length; i++) {
+        if (bytesEqual(encodeCanonicalKey(batch.keys[i]), wanted)) return { keyGroup, value: batch.values[i] };
+      }
+    }
+    return undefined;
+  }
+
+  /** Elements (list) or entries (broadcast) of an operator state, partition by partition. */
+  async *readOperatorState(uid: string, name: string): AsyncGenerator<OperatorStateBatch> {
+    const state: OperatorStateMeta | undefined = this.operator(uid).operatorStates.find((s) => s.name === name);
+    if (state === undefined) throw new UserError(`operator '${uid}' has no operator state '${name}'`);
+    for (const [subtask, block] of state.partitions.entries()) {
+      if (block === null) continue;
+      for await (const frame of this.#frames(block)) {
+        if (state.kind === 'broadcast') {
+          const [keys, values] = this.#decodeFrame(block, frame, 2);
+          yield { subtask, keys, values };
+        } else {
+          const [values] = this.#decodeFrame(block, frame, 1);
+          yield { subtask, values };
+        }
+      }
+    }
+  }
+
+  /** The frames of a block, after checking its data file's header once. */
+  async *#frames(block: BlockRef): AsyncGenerator<Frame> {
+    const file = this.metadata.files[block.file]!; // the metadata reader checked every file index
+    await this.#checkHeader(block.file, file.path);
+    yield* readFrames(this.store, file.path, block);
+  }
+
+  #checkHeader(index: number, path: string): Promise<void> {
+    let checked = this.#checkedHeaders.get(index);
+    if (checked === undefined) {
+      checked = this.store.getRange(path, 0, DATA_HEADER_SIZE).then((bytes) => checkDataHeader(bytes, this.store.describe(path), this.metadata.formatVersion));
+      this.#checkedHeaders.set(index, checked);
+    }
+    return checked;
+  }
+
+  /** Decodes a frame's payload into `arrays` arrays of `frame.count` items each. */
+  #decodeFrame(block: BlockRef, frame: Frame, arrays: 1 | 2): [unknown[], unknown[]] {
+    const where = this.store.describe(this.metadata.files[block.file]!.path);
+    let decoded: unknown[];
+    try {
+      decoded = this.#unpackr.unpackMultiple(frame.payload) as unknown[];
+    } catch (err) {
+      throw new FormatError(where, frame.offset, `frame is not valid MessagePack (${err instanceof Error ? err.message : String(err)})`);
+    }
+    if (decoded.length !== arrays || !decoded.every((a) => Array.isArray(a) && a.length === frame.count)) {
+      throw new FormatError(where, frame.offset, `frame should hold ${arrays} array(s) of ${frame.count} items`);
+    }
+    return decoded as [unknown[], unknown[]];
+  }
+}
+
+export function checkDataHeader(bytes: Uint8Array, where: string, expectedVersion: number): void {
+  if (bytes.length < DATA_HEADER_SIZE) throw new FormatError(where, bytes.length, 'truncated data file header');
+  const header = Buffer.from(bytes.buffer, bytes.byteOffset, DATA_HEADER_SIZE);
+  if (!header.subarray(0, 8).equals(DATA_MAGIC)) throw new FormatError(where, 0, 'not a tsflink data file (wrong magic bytes)');
+  if (header.readUInt32BE(12) !== crc32(header.subarray(0, 12))) throw new FormatError(where, 12, 'data file header checksum mismatch');
+  const version = header.readUInt16BE(8);
+  if (version !== expectedVersion) throw new FormatError(where, 8, `data file format version ${version} does not match its metadata`);
+  if (header.readUInt16BE(10) !== 0) throw new FormatError(where, 10, 'data file header flags must be 0');
+}

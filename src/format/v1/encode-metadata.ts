@@ -1,0 +1,78 @@
+/** Writes `_metadata` in format version 1 (docs/FORMAT.md section 3). */
+import { Packr } from 'msgpackr';
+import { crc32 } from '../crc32.ts';
+import { FORMAT_VERSION, METADATA_HEADER_SIZE, METADATA_MAGIC, SECTION_TAGS } from '../layout.ts';
+import type { BlockRef, SnapshotMetadata } from '../model.ts';
+
+const packr = new Packr({ useRecords: false, variableMapSize: true });
+
+export function encodeMetadataV1(meta: Omit<SnapshotMetadata, 'formatVersion'>): Buffer {
+  const header = Buffer.alloc(METADATA_HEADER_SIZE);
+  header.set(METADATA_MAGIC, 0);
+  header.writeUInt16BE(FORMAT_VERSION, 8);
+  header.writeUInt16BE(0, 10);
+  header.writeUInt32BE(0, 12); // required features: none in version 1
+  header.writeUInt32BE(0, 16); // optional features: none
+  header.writeUInt32BE(crc32(header.subarray(0, 20)), 20);
+
+  const snap = {
+    kind: meta.kind,
+    type: meta.type,
+    jobId: meta.jobId,
+    jobName: meta.jobName,
+    checkpointId: meta.checkpointId,
+    createdAt: meta.createdAt,
+    engine: meta.engine,
+    stats: { bytes: meta.stats.bytes, entries: meta.stats.entries, durations: { ...meta.stats.durations } },
+  };
+  const files = meta.files.map((f) => ({ path: f.path, size: f.size }));
+  const operators = meta.operators.map((op) => ({
+    uid: op.uid,
+    id: Buffer.from(op.id),
+    name: op.name,
+    parallelism: op.parallelism,
+    maxParallelism: op.maxParallelism,
+    keyedStates: op.keyedStates.map((s) => ({
+      name: s.name,
+      kind: s.kind,
+      schemaVersion: s.schemaVersion,
+      ttl: s.ttl === null ? null : { ttlMs: s.ttl.ttlMs, update: s.ttl.update, visibility: s.ttl.visibility },
+      entries: s.entries,
+      bytes: s.bytes,
+    })),
+    operatorStates: op.operatorStates.map((s) => ({
+      name: s.name,
+      kind: s.kind,
+      mode: s.mode,
+      schemaVersion: s.schemaVersion,
+      partitions: s.partitions.map((p) => (p === null ? null : blockTuple(p))),
+      entries: s.entries,
+      bytes: s.bytes,
+    })),
+  }));
+  const index = meta.operators.map((op) =>
+    op.keyedStates.map((s) => s.blocks.flatMap((b) => [b.keyGroup, ...blockTuple(b)])),
+  );
+
+  return Buffer.concat([
+    header,
+    section(SECTION_TAGS.snapshot, packr.pack(snap)),
+    section(SECTION_TAGS.files, packr.pack(files)),
+    section(SECTION_TAGS.operators, packr.pack(operators)),
+    section(SECTION_TAGS.keyGroupIndex, packr.pack(index)),
+    section(SECTION_TAGS.end, new Uint8Array(0)),
+  ]);
+}
+
+function blockTuple(b: BlockRef): number[] {
+  return [b.file, b.offset, b.length, b.entries, b.crc];
+}
+
+function section(tag: string, payload: Uint8Array): Buffer {
+  const out = Buffer.alloc(8 + payload.length + 4);
+  out.write(tag, 0, 'latin1');
+  out.writeUInt32BE(payload.length, 4);
+  out.set(payload, 8);
+  out.writeUInt32BE(crc32(out.subarray(0, 8 + payload.length)), 8 + payload.length);
+  return out;
+}

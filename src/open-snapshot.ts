@@ -1,0 +1,33 @@
+/**
+ * Opens the snapshot a user named on the command line: a directory or its `_metadata`, local or
+ * s3://. Local paths get specific messages for the usual mistakes before any format reading.
+ */
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { UserError } from './errors.ts';
+import { SnapshotReader } from './format/snapshot-reader.ts';
+import { METADATA_FILE, snapshotDirOf } from './format/snapshot-paths.ts';
+import type { ObjectStore } from './storage/object-store.ts';
+import { type OpenStoreOptions, openStore } from './storage/open-store.ts';
+
+export async function openSnapshot(location: string, options: OpenStoreOptions = {}): Promise<SnapshotReader> {
+  return SnapshotReader.open(await openSnapshotStore(location, options));
+}
+
+/** The store rooted at the snapshot directory `location` names. */
+export async function openSnapshotStore(location: string, options: OpenStoreOptions = {}): Promise<ObjectStore> {
+  const dir = snapshotDirOf(location);
+  if (!/^[a-z][a-z0-9+.-]+:\/\//i.test(dir)) await checkLocalDirectory(location, dir);
+  return openStore(dir, options);
+}
+
+async function checkLocalDirectory(given: string, dir: string): Promise<void> {
+  const info = await stat(resolve(dir)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') throw new UserError(`${given}: no such file or directory`);
+    if (err.code === 'EACCES') throw new UserError(`${given}: permission denied`);
+    throw new UserError(`${given}: cannot read (${err.code ?? err.message})`);
+  });
+  if (!info.isDirectory()) {
+    throw new UserError(`${given}: not a snapshot (give the snapshot directory or its ${METADATA_FILE} file)`);
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Where snapshot bytes live. The format code reads and writes only through this interface, so
+ * a snapshot on local disk and one in S3 are the same thing to it.
+ *
+ * Keys are relative, '/'-separated paths below the store's root (see `snapshot-paths.ts`, the
+ * one place that makes them); a store never sees an absolute path or a `..` segment.
+ *
+ * Consistency contract (every implementation keeps all of it):
+ * 1. An object written through `createWriter` is visible under its key only after `close()`
+ *    resolves, and from then on it is durable (local: fsync'd; S3: the upload completed).
+ *    A writer that is aborted, or whose process dies before `close()` resolves, leaves either
+ *    nothing or an object that no `_metadata` refers to (garbage, never state).
+ * 2. `publish` is all-or-nothing: a reader that gets the key sees either no object or the whole
+ *    new bytes, never a prefix. It resolves only once the object is durable. Metadata, which
+ *    makes a snapshot exist, is written with `publish`, after every data object has closed.
+ * 3. After a write or publish resolves, `stat`, `get`, `getRange` and `list` from this process
+ *    see it (read-after-write; S3 gives this since 2020, local disk trivially).
+ * 4. `delete` is idempotent: deleting a missing key succeeds.
+ * 5. A missing object makes `get`, `getRange` throw `ObjectNotFoundError`; any other failure
+ *    (permissions, network, a missing bucket) is a `UserError` that names the location.
+ */
+import { UserError } from '../errors.ts';
+
+export interface ObjectInfo {
+  /** Relative key below the store root. */
+  readonly key: string;
+  readonly size: number;
+}
+
+export interface ObjectWriter {
+  /** Appends bytes; the caller may reuse `chunk` once the promise resolves. */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Makes the object durable and visible under its key (contract 1). */
+  close(): Promise<void>;
+  /** Gives up: nothing becomes visible under the key. Safe to call after a failed write. */
+  abort(): Promise<void>;
+}
+
+export interface ObjectStore {
+  /** Where this store is, for messages: a local directory or an `s3://bucket/prefix` URL. */
+  readonly location: string;
+  /** The full location of one key, for messages: a local path or an s3:// URL. */
+  describe(key: string): string;
+  /** Size of an object, or undefined when there is none. */
+  stat(key: string): Promise<ObjectInfo | undefined>;
+  /** The whole object. */
+  get(key: string): Promise<Uint8Array>;
+  /**
+   * `length` bytes from `offset`. Returns fewer bytes only when the object is shorter (the
+   * caller decides whether that is truncation).
+   */
+  getRange(key: string, offset: number, length: number): Promise<Uint8Array>;
+  /** A streaming writer for a new object (contract 1). Overwrites any object under the key. */
+  createWriter(key: string): Promise<ObjectWriter>;
+  /** Writes a small object atomically and durably (contract 2). */
+  publish(key: string, bytes: Uint8Array): Promise<void>;
+  /** Every object whose key starts with `prefix` ('' for all), in any order. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** Removes one object (contract 4). */
+  delete(key: string): Promise<void>;
+}
+
+/** Thrown by `get`/`getRange` for a key with no object (contract 5). */
+export class ObjectNotFoundError extends UserError {
+  constructor(readonly where: string) {
+    super(`${where}: no such file or object`);
+  }
+}
