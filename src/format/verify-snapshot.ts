@@ -46,7 +46,8 @@ export async function verifySnapshot(store: ObjectStore): Promise<VerifyReport> 
   try {
     reader = await SnapshotReader.open(store);
   } catch (err) {
-    if (!(err instanceof FormatError)) throw err;
+    // A file this tsflink cannot read is not known to be corrupt: that is an error, not a finding.
+    if (!(err instanceof FormatError) || err.kind === 'unsupported') throw err;
     problems.push({ file: err.file, ...(err.offset === undefined ? {} : { offset: err.offset }), message: err.problem });
     return report();
   }

@@ -1,0 +1,116 @@
+/**
+ * Bad input through the real binary: each case is one line on stderr that names the thing, exit
+ * code 2, no stack trace, nothing on stdout.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crc32 } from '../src/format/crc32.ts';
+import { decodeMetadata } from '../src/format/metadata-readers.ts';
+import { encodeMetadataV1 } from '../src/format/v1/encode-metadata.ts';
+import { writeSnapshot } from '../src/format/write-snapshot.ts';
+import { LocalObjectStore } from '../src/storage/local-store.ts';
+import { runFlink } from './support/run-flink.ts';
+import { smallSnapshot } from './support/small-snapshot.ts';
+import { tempDir } from './support/temp-dir.ts';
+
+let dir: Awaited<ReturnType<typeof tempDir>>;
+let good: string;
+
+beforeAll(async () => {
+  dir = await tempDir();
+  good = join(dir.path, 'good');
+  await writeSnapshot(new LocalObjectStore(good), smallSnapshot());
+});
+afterAll(async () => {
+  await dir.remove();
+});
+
+/** A copy of the good snapshot whose `_metadata` went through `edit` (header CRC kept valid). */
+async function variant(name: string, edit: (bytes: Buffer) => Buffer): Promise<string> {
+  const target = join(dir.path, name);
+  await mkdir(target, { recursive: true });
+  const store = new LocalObjectStore(good);
+  for await (const { key } of store.list('')) await writeFile(join(target, key), await store.get(key));
+  const bytes = edit(Buffer.from(await readFile(join(good, '_metadata'))));
+  await writeFile(join(target, '_metadata'), bytes);
+  return target;
+}
+
+function resealHeader(bytes: Buffer): Buffer {
+  bytes.writeUInt32BE(crc32(bytes.subarray(0, 20)), 20);
+  return bytes;
+}
+
+async function expectOneLineError(args: string[], pattern: RegExp, code = 2): Promise<void> {
+  const result = await runFlink(args);
+  expect(result.stdout).toBe('');
+  expect(result.stderr).toMatch(pattern);
+  expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+  expect(result.code).toBe(code);
+}
+
+describe('bad input', () => {
+  it('missing path', async () => {
+    await expectOneLineError(['inspect', join(dir.path, 'nope')], /nope: no such file or directory$/m);
+  });
+
+  it('empty directory', async () => {
+    const empty = join(dir.path, 'empty');
+    await mkdir(empty);
+    await expectOneLineError(['inspect', empty], /empty: not a snapshot \(no _metadata/);
+  });
+
+  it('a file that is not a snapshot', async () => {
+    const file = join(dir.path, 'notes.txt');
+    await writeFile(file, 'hello');
+    await expectOneLineError(['inspect', file], /notes\.txt: not a snapshot \(give the snapshot directory or its _metadata file\)/);
+    const fake = join(dir.path, 'fake');
+    await mkdir(fake);
+    await writeFile(join(fake, '_metadata'), '{"not": "ours"}');
+    await expectOneLineError(['inspect', join(fake, '_metadata')], /fake\/_metadata at offset 0: not a tsflink _metadata file/);
+  });
+
+  it('unknown format version', async () => {
+    const path = await variant('v99', (b) => {
+      b.writeUInt16BE(99, 8);
+      return resealHeader(b);
+    });
+    await expectOneLineError(['inspect', path], /unsupported format version 99; this tsflink reads version 1 \(written by a newer tsflink: upgrade to read it\)/);
+    await expectOneLineError(['verify', path], /unsupported format version 99/);
+  });
+
+  it('unknown required feature', async () => {
+    const path = await variant('feature', (b) => {
+      b.writeUInt32BE(0x4, 12);
+      return resealHeader(b);
+    });
+    await expectOneLineError(['inspect', path], /at offset 12: unknown required features 0x00000004: written by a newer tsflink; upgrade to read it/);
+  });
+
+  it('path traversal in a data file path', async () => {
+    const path = await variant('traversal', (b) => {
+      const meta = decodeMetadata(b, '_metadata');
+      const files = meta.files.map((f, i) => (i === 0 ? { ...f, path: `../${f.path}` } : f));
+      return encodeMetadataV1({ ...meta, files });
+    });
+    await expectOneLineError(['inspect', path], /section 'FILE': files\[0\]\.path: path '\.\.\/.*' escapes the snapshot directory/);
+  });
+
+  it('usage errors', async () => {
+    const none = await runFlink(['inspect']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/missing required argument 'path'/);
+    await expectOneLineError(['inspect', good, '--key', 'user-1'], /--key 'user-1' is not valid JSON \(a string key needs quotes: --key '"user-1"'\)/);
+    await expectOneLineError(['inspect', good, '--entries', '--keys'], /choose one of --entries, --keys and --key/);
+    await expectOneLineError(['inspect', good, '--operator', 'nope'], /no operator 'nope' in .* \(operators: counts, rules\)/);
+    await expectOneLineError(['inspect', 'hdfs://x/y'], /unsupported file system "hdfs"/);
+  });
+
+  it('prints a stack trace only with --verbose', async () => {
+    const result = await runFlink(['inspect', join(dir.path, 'nope'), '--verbose']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/no such file or directory\n.*UserError/s);
+  });
+});
