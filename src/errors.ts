@@ -17,13 +17,13 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 /** Wrong flags or arguments on the command line. */
 export class UsageError extends Error {
-  override readonly name = 'UsageError';
+  override readonly name: string = 'UsageError';
   readonly exitCode: number = ExitCode.error;
 }
 
 /** Something the user can fix: a wrong path, a missing bucket, a value out of range. */
 export class UserError extends Error {
-  override readonly name = 'UserError';
+  override readonly name: string = 'UserError';
   constructor(
     message: string,
     readonly exitCode: number = ExitCode.error,
@@ -38,7 +38,7 @@ export class UserError extends Error {
  * with an unknown required feature. Always names the file and, where known, the byte offset.
  */
 export class FormatError extends Error {
-  override readonly name = 'FormatError';
+  override readonly name: string = 'FormatError';
   constructor(
     readonly file: string,
     readonly offset: number | undefined,
@@ -53,7 +53,7 @@ export class FormatError extends Error {
 
 /** A broken invariant inside tsflink: a bug to report, never the user's fault. */
 export class InternalError extends Error {
-  override readonly name = 'InternalError';
+  override readonly name: string = 'InternalError';
 }
 
 export function exitCodeFor(err: unknown): number {
