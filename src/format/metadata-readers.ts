@@ -1,10 +1,12 @@
 /**
- * Reads `_metadata` of any version ever written: checks the magic, then hands the bytes to the
- * frozen reader of the file's version (docs/FORMAT.md, Compatibility policy). The magic and the
- * version field (bytes 0..9) keep their place in every version.
+ * Reads `_metadata` of any version ever written: checks the magic and the header checksum, then
+ * hands the bytes to the frozen reader of the file's version (docs/FORMAT.md, Compatibility
+ * policy). The 24-byte header keeps its layout in every version, so a damaged version field is
+ * reported as damage, not as a version from the future.
  */
 import { FormatError } from '../errors.ts';
-import { FORMAT_VERSION, METADATA_MAGIC } from './layout.ts';
+import { crc32 } from './crc32.ts';
+import { FORMAT_VERSION, METADATA_HEADER_SIZE, METADATA_MAGIC } from './layout.ts';
 import type { SnapshotMetadata } from './model.ts';
 import { decodeMetadataV1 } from './v1/decode-metadata.ts';
 
@@ -21,8 +23,10 @@ export function decodeMetadata(bytes: Uint8Array, file: string): SnapshotMetadat
       throw new FormatError(file, i, 'not a tsflink _metadata file (wrong magic bytes)');
     }
   }
-  if (bytes.length < 10) throw new FormatError(file, bytes.length, 'truncated header');
-  const version = ((bytes[8] ?? 0) << 8) | (bytes[9] ?? 0);
+  if (bytes.length < METADATA_HEADER_SIZE) throw new FormatError(file, bytes.length, 'truncated header');
+  const header = Buffer.from(bytes.buffer, bytes.byteOffset, METADATA_HEADER_SIZE);
+  if (header.readUInt32BE(20) !== crc32(header.subarray(0, 20))) throw new FormatError(file, 0, 'header checksum mismatch');
+  const version = header.readUInt16BE(8);
   const reader = READERS.get(version);
   if (reader === undefined) {
     const newer = version > FORMAT_VERSION ? ' (written by a newer tsflink: upgrade to read it)' : '';

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/temp-dir.ts';
 import { LocalObjectStore } from '../storage/local-store.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
 import { encodeCanonicalKey } from './canonical-key.ts';
 import { keyGroupFor } from './key-groups.ts';
 import { SnapshotReader } from './snapshot-reader.ts';
@@ -82,6 +83,32 @@ describe('snapshot round trip', () => {
     expect((await readAll(reader, 'op', 's')).size).toBe(5000);
     expect(await reader.lookup('op', 's', 'key-4321')).toEqual({ keyGroup: keyGroupFor('key-4321', 4), value: { i: 4321, big } });
     expect(await reader.lookup('op', 's', 'absent')).toBeUndefined();
+  });
+
+  it('reads only _metadata to open, and one block (plus a header) to look up a key', async () => {
+    const inner = freshStore();
+    await writeSnapshot(inner, {
+      info: { kind: 'savepoint', jobId: JOB, jobName: 'lookup', checkpointId: 1 },
+      operators: [{ uid: 'op', parallelism: 1, maxParallelism: 128, keyedStates: [{ name: 's', kind: 'value', entries: Array.from({ length: 2000 }, (_, i) => [`k${i}`, i] as const) }] }],
+    });
+    const reads: string[] = [];
+    const counting: ObjectStore = {
+      location: inner.location,
+      describe: (k) => inner.describe(k),
+      stat: (k) => inner.stat(k),
+      get: (k) => (reads.push(`get ${k}`), inner.get(k)),
+      getRange: (k, o, l) => (reads.push(`range ${o}+${l}`), inner.getRange(k, o, l)),
+      createWriter: (k) => inner.createWriter(k),
+      publish: (k, b) => inner.publish(k, b),
+      list: (p) => inner.list(p),
+      delete: (k) => inner.delete(k),
+    };
+    const reader = await SnapshotReader.open(counting);
+    expect(reads).toEqual(['get _metadata']);
+    const group = keyGroupFor('k777', 128);
+    const block = reader.keyedState('op', 's').blocks.find((b) => b.keyGroup === group)!;
+    expect(await reader.lookup('op', 's', 'k777')).toEqual({ keyGroup: group, value: 777 });
+    expect(reads).toEqual(['get _metadata', 'range 0+16', `range ${block.offset}+${block.length}`]);
   });
 
   it('keeps operator state partitions per subtask, with their modes', async () => {
