@@ -1,0 +1,22 @@
+/**
+ * `npm run bench` runs every benchmark; `npm run bench -- <name>...` only the named ones.
+ * Each benchmark is a module under bench/ exporting `run(): Promise<void>`.
+ */
+
+const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }>>> = {
+  format: () => import('./format.ts'),
+};
+
+const names = Object.keys(BENCHMARKS);
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((n) => !Object.hasOwn(BENCHMARKS, n));
+if (unknown.length > 0) {
+  process.stderr.write(`unknown benchmark${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}\nbenchmarks: ${names.join(', ')}\n`);
+  process.exit(2);
+}
+
+for (const name of wanted.length > 0 ? wanted : names) {
+  const load = BENCHMARKS[name]!;
+  const bench = await load();
+  await bench.run();
+}
