@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FormatError } from '../src/errors.ts';
 import { crc32 } from '../src/format/crc32.ts';
 import { decodeMetadata } from '../src/format/metadata-readers.ts';
+import { SnapshotReader } from '../src/format/snapshot-reader.ts';
 import { verifySnapshot } from '../src/format/verify-snapshot.ts';
 import { writeSnapshot } from '../src/format/write-snapshot.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
@@ -134,7 +135,7 @@ describe('reader fuzzing', () => {
         damaged.writeUInt32BE(crc32(damaged.subarray(payloadStart, payloadEnd), crc32(damaged.subarray(block.offset, block.offset + 8))), block.offset + 8);
         await writeFile(join(dir.path, file.path), damaged);
         try {
-          const reader = await (await import('../src/format/snapshot-reader.ts')).SnapshotReader.open(store);
+          const reader = await SnapshotReader.open(store);
           for await (const _ of reader.readKeyed('counts', op.keyedStates[0]!.name)) void _;
         } catch (err) {
           if (!(err instanceof FormatError)) throw new Error(`reader threw ${String(err)}`, { cause: err });
