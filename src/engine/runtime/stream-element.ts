@@ -1,0 +1,19 @@
+/**
+ * What travels between subtasks, in band and in order: records, watermarks, checkpoint barriers
+ * and the end of input. A barrier n separates what belongs to checkpoint n from what follows.
+ */
+export type StreamElement =
+  | { readonly kind: 'record'; readonly value: unknown; readonly timestamp: number | null }
+  | { readonly kind: 'watermark'; readonly timestamp: number }
+  | { readonly kind: 'barrier'; readonly barrier: Barrier }
+  | { readonly kind: 'end-of-input' };
+
+export interface Barrier {
+  readonly checkpointId: number;
+  /** Savepoints use the same barriers; the flag travels so sinks and snapshots can tell. */
+  readonly savepoint: boolean;
+}
+
+export function record(value: unknown, timestamp: number | null = null): StreamElement {
+  return { kind: 'record', value, timestamp };
+}
