@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest';
+import { UserError } from '../../errors.ts';
+import {
+  type CheckpointConfig,
+  checkpointConfigFromKeys,
+  defaultCheckpointConfig,
+  effectiveInterval,
+  initialTriggerDelay,
+  validateCheckpointConfig,
+} from './checkpoint-config.ts';
+
+const keys = (entries: Record<string, string>): Map<string, string> => new Map(Object.entries(entries));
+const P = 'execution.checkpointing.';
+
+function errorOf(entries: Record<string, string>): UserError {
+  try {
+    checkpointConfigFromKeys(keys(entries));
+  } catch (err) {
+    if (err instanceof UserError) return err;
+    throw err;
+  }
+  throw new Error('expected a UserError');
+}
+
+describe('defaultCheckpointConfig', () => {
+  it("has Flink 2's defaults", () => {
+    expect(defaultCheckpointConfig).toEqual({
+      interval: null,
+      mode: 'EXACTLY_ONCE',
+      timeout: 600_000,
+      minPause: 0,
+      maxConcurrent: 1,
+      tolerableFailures: 0,
+      numRetained: 1,
+      retention: 'NO_EXTERNALIZED_CHECKPOINTS',
+      unalignedEnabled: false,
+      alignedCheckpointTimeout: 0,
+      incremental: false,
+      dir: null,
+      savepointDir: null,
+    });
+    expect(Object.isFrozen(defaultCheckpointConfig)).toBe(true);
+  });
+
+  it('is what an empty map gives', () => {
+    expect(checkpointConfigFromKeys(new Map())).toEqual(defaultCheckpointConfig);
+  });
+});
+
+describe('checkpointConfigFromKeys', () => {
+  it('reads every key', () => {
+    const config = checkpointConfigFromKeys(
+      keys({
+        [`${P}interval`]: '10 s',
+        [`${P}mode`]: 'at_least_once',
+        [`${P}timeout`]: '2 min',
+        [`${P}min-pause`]: '500 ms',
+        [`${P}max-concurrent-checkpoints`]: '3',
+        [`${P}tolerable-failed-checkpoints`]: '5',
+        [`${P}externalized-checkpoint-retention`]: 'RETAIN_ON_CANCELLATION',
+        [`${P}num-retained`]: '4',
+        [`${P}unaligned.enabled`]: 'false',
+        [`${P}aligned-checkpoint-timeout`]: '30 s',
+        [`${P}incremental`]: 'TRUE',
+        [`${P}dir`]: ' s3://bucket/checkpoints ',
+        [`${P}savepoint-dir`]: 'file:///tmp/savepoints',
+      }),
+    );
+    expect(config).toEqual<CheckpointConfig>({
+      interval: 10_000,
+      mode: 'AT_LEAST_ONCE',
+      timeout: 120_000,
+      minPause: 500,
+      maxConcurrent: 3,
+      tolerableFailures: 5,
+      numRetained: 4,
+      retention: 'RETAIN_ON_CANCELLATION',
+      unalignedEnabled: false,
+      alignedCheckpointTimeout: 30_000,
+      incremental: true,
+      dir: 's3://bucket/checkpoints',
+      savepointDir: 'file:///tmp/savepoints',
+    });
+  });
+
+  it.each([
+    ['0', null],
+    ['0 ms', null],
+    ['10', 10],
+    ['10min', 600_000],
+  ])('interval %j is %j', (text, interval) => {
+    expect(checkpointConfigFromKeys(keys({ [`${P}interval`]: text })).interval).toBe(interval);
+  });
+
+  it('reads the deprecated keys Flink still accepts, preferring the current ones', () => {
+    const old = checkpointConfigFromKeys(
+      keys({
+        'state.checkpoints.dir': '/old/chk',
+        'state.savepoints.dir': '/old/sp',
+        'state.checkpoints.num-retained': '3',
+        'state.backend.incremental': 'true',
+        [`${P}unaligned`]: 'true',
+        [`${P}alignment-timeout`]: '5 s',
+      }),
+    );
+    expect(old).toMatchObject({
+      dir: '/old/chk',
+      savepointDir: '/old/sp',
+      numRetained: 3,
+      incremental: true,
+      unalignedEnabled: true,
+      alignedCheckpointTimeout: 5000,
+    });
+    const both = checkpointConfigFromKeys(keys({ 'state.checkpoints.dir': '/old', [`${P}dir`]: '/new' }));
+    expect(both.dir).toBe('/new');
+  });
+
+  it.each([
+    [{ [`${P}interval`]: '5 ms' }, `${P}interval: '5 ms' is out of range: allowed is at least 10 ms`],
+    [{ [`${P}interval`]: 'often' }, `${P}interval: 'often' is not a duration: write a whole number with an optional unit`],
+    [{ [`${P}interval`]: '-1' }, `${P}interval: '-1' is not a duration`],
+    [{ [`${P}timeout`]: '9' }, `${P}timeout: '9' is out of range: allowed is at least 10 ms`],
+    [{ [`${P}mode`]: 'exactly-once' }, `${P}mode: 'exactly-once' is not one of EXACTLY_ONCE, AT_LEAST_ONCE`],
+    [
+      { [`${P}externalized-checkpoint-retention`]: 'KEEP' },
+      `${P}externalized-checkpoint-retention: 'KEEP' is not one of NO_EXTERNALIZED_CHECKPOINTS, DELETE_ON_CANCELLATION, RETAIN_ON_CANCELLATION`,
+    ],
+    [{ [`${P}max-concurrent-checkpoints`]: '0' }, `${P}max-concurrent-checkpoints: '0' is out of range: allowed is from 1 to 2147483647`],
+    [{ [`${P}max-concurrent-checkpoints`]: 'two' }, `${P}max-concurrent-checkpoints: 'two' is not a whole number`],
+    [{ [`${P}max-concurrent-checkpoints`]: '1.5' }, `${P}max-concurrent-checkpoints: '1.5' is not a whole number`],
+    [{ [`${P}tolerable-failed-checkpoints`]: '-1' }, `${P}tolerable-failed-checkpoints: '-1' is out of range: allowed is from 0 to 2147483647`],
+    [{ [`${P}num-retained`]: '0' }, `${P}num-retained: '0' is out of range: allowed is from 1 to 2147483647`],
+    [{ 'state.checkpoints.num-retained': '0' }, `state.checkpoints.num-retained: '0' is out of range`],
+    [{ [`${P}num-retained`]: '2147483648' }, `${P}num-retained: '2147483648' is out of range`],
+    [{ [`${P}incremental`]: 'yes' }, `${P}incremental: 'yes' is not one of true, false`],
+    [{ [`${P}unaligned.enabled`]: '1' }, `${P}unaligned.enabled: '1' is not one of true, false`],
+    [{ [`${P}dir`]: '  ' }, `${P}dir: the directory is empty`],
+    [
+      { [`${P}unaligned.enabled`]: 'true', [`${P}mode`]: 'AT_LEAST_ONCE' },
+      `${P}unaligned.enabled: unaligned checkpoints need ${P}mode EXACTLY_ONCE, not AT_LEAST_ONCE`,
+    ],
+    [
+      { [`${P}unaligned.enabled`]: 'true', [`${P}max-concurrent-checkpoints`]: '2' },
+      `${P}unaligned.enabled: unaligned checkpoints need ${P}max-concurrent-checkpoints 1, not 2`,
+    ],
+  ])('refuses %j', (entries, message) => {
+    expect(errorOf(entries).message).toContain(message);
+  });
+});
+
+describe('validateCheckpointConfig', () => {
+  it('accepts the defaults and returns the config', () => {
+    expect(validateCheckpointConfig(defaultCheckpointConfig)).toBe(defaultCheckpointConfig);
+  });
+
+  it.each<[Partial<CheckpointConfig>, string]>([
+    [{ interval: 9 }, `${P}interval: '9' is out of range`],
+    [{ interval: 10.5 }, `${P}interval: '10.5' is not a whole number`],
+    [{ minPause: -1 }, `${P}min-pause: '-1' is out of range`],
+    [{ alignedCheckpointTimeout: -5 }, `${P}aligned-checkpoint-timeout: '-5' is out of range`],
+    [{ maxConcurrent: 0 }, `${P}max-concurrent-checkpoints: '0' is out of range`],
+    [{ savepointDir: '' }, `${P}savepoint-dir: the directory is empty`],
+  ])('refuses %j', (change, message) => {
+    expect(() => validateCheckpointConfig({ ...defaultCheckpointConfig, ...change })).toThrow(message);
+  });
+});
+
+describe('periodic trigger timing', () => {
+  const config = (interval: number | null, minPause: number): CheckpointConfig => ({ ...defaultCheckpointConfig, interval, minPause });
+
+  it.each([
+    [null, 0, null],
+    [1000, 0, 1000],
+    [1000, 5000, 5000],
+  ])('effectiveInterval(interval %j, minPause %j) is %j', (interval, minPause, expected) => {
+    expect(effectiveInterval(config(interval, minPause))).toBe(expected);
+  });
+
+  it('starts between the minimum pause and the interval', () => {
+    expect(initialTriggerDelay(config(null, 0), 0.5)).toBeNull();
+    expect(initialTriggerDelay(config(1000, 200), 0)).toBe(200);
+    expect(initialTriggerDelay(config(1000, 200), 0.999_999)).toBe(1000);
+    expect(initialTriggerDelay(config(1000, 0), 0.5)).toBe(500);
+  });
+});
