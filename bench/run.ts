@@ -5,6 +5,7 @@
 
 const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }>>> = {
   format: () => import('./format.ts'),
+  state: () => import('./state-snapshot.ts'),
 };
 
 const names = Object.keys(BENCHMARKS);

@@ -1,0 +1,125 @@
+/**
+ * DataStream, KeyedStream and the operator settings every transformation takes (uid, name,
+ * parallelism, max parallelism), as in Flink's DataStream API. Building a stream only adds
+ * nodes to the StreamGraph; nothing runs until `env.execute()`.
+ */
+import { FilterOperator, FlatMapOperator, KeyedReduceOperator, MapOperator, SinkOperator, type SinkFunction } from '../runtime/operators.ts';
+import type { StreamOperator } from '../runtime/stream-operator.ts';
+import { type Collector, type FilterFunction, type FlatMapFunction, type KeySelector, type MapFunction, type ReduceFunction, asFilter, asFlatMap, asMap, asReduce } from './functions.ts';
+import { KeyedProcessOperator, type KeyedProcessFunction } from './keyed-process.ts';
+import type { Partitioning, StreamGraph, StreamNode } from './stream-graph.ts';
+
+/** Whether the job was restored from a snapshot; operators pass it to initializeState. */
+export type RestoredFlag = () => boolean;
+
+export class DataStream<T> {
+  constructor(
+    protected readonly graph: StreamGraph,
+    readonly node: StreamNode,
+    protected readonly restored: RestoredFlag,
+  ) {}
+
+  map<R>(fn: MapFunction<T, R> | ((value: T) => R)): SingleOutputStreamOperator<R> {
+    const f = asMap(fn) as MapFunction<unknown, unknown>;
+    return this.transform<R>('Map', () => new MapOperator(f, this.restored));
+  }
+
+  filter(fn: FilterFunction<T> | ((value: T) => boolean)): SingleOutputStreamOperator<T> {
+    const f = asFilter(fn) as FilterFunction<unknown>;
+    return this.transform<T>('Filter', () => new FilterOperator(f, this.restored));
+  }
+
+  flatMap<R>(fn: FlatMapFunction<T, R> | ((value: T, out: Collector<R>) => void)): SingleOutputStreamOperator<R> {
+    const f = asFlatMap(fn) as FlatMapFunction<unknown, unknown>;
+    return this.transform<R>('Flat Map', () => new FlatMapOperator(f, this.restored));
+  }
+
+  keyBy<K>(key: KeySelector<T, K>): KeyedStream<T, K> {
+    return new KeyedStream<T, K>(this.graph, this.node, this.restored, key);
+  }
+
+  /** Spread records evenly over the next operator's subtasks. */
+  rebalance(): PartitionedStream<T> {
+    return new PartitionedStream<T>(this.graph, this.node, this.restored, { kind: 'rebalance' });
+  }
+
+  sinkTo(fn: SinkFunction<T>): SingleOutputStreamOperator<never> {
+    return this.transform<never>('Sink', () => new SinkOperator(fn as SinkFunction<unknown>, this.restored));
+  }
+
+  protected transform<R>(name: string, create: () => StreamOperator, partitioning: Partitioning = { kind: 'forward' }, keyOf?: (value: unknown) => unknown): SingleOutputStreamOperator<R> {
+    const node = this.graph.add({
+      kind: 'operator',
+      name,
+      inputs: [{ from: this.node, partitioning }],
+      createOperator: create,
+      ...(keyOf === undefined ? {} : { keyOf: (value: unknown) => keyOf(value) }),
+    });
+    return new SingleOutputStreamOperator<R>(this.graph, node, this.restored);
+  }
+}
+
+/** A stream whose next operator's input uses the given partitioning. */
+export class PartitionedStream<T> extends DataStream<T> {
+  constructor(graph: StreamGraph, node: StreamNode, restored: RestoredFlag, private readonly partitioning: Partitioning) {
+    super(graph, node, restored);
+  }
+  protected override transform<R>(name: string, create: () => StreamOperator): SingleOutputStreamOperator<R> {
+    return super.transform<R>(name, create, this.partitioning);
+  }
+}
+
+export class SingleOutputStreamOperator<T> extends DataStream<T> {
+  /** The stable name state is filed under in checkpoints and savepoints. Set it on every stateful operator. */
+  uid(uid: string): this {
+    this.node.uid = uid;
+    return this;
+  }
+  name(name: string): this {
+    this.node.name = name;
+    return this;
+  }
+  setParallelism(parallelism: number): this {
+    this.node.parallelism = parallelism;
+    return this;
+  }
+  setMaxParallelism(maxParallelism: number): this {
+    this.node.maxParallelism = maxParallelism;
+    return this;
+  }
+}
+
+export class KeyedStream<T, K> extends DataStream<T> {
+  constructor(graph: StreamGraph, node: StreamNode, restored: RestoredFlag, readonly key: KeySelector<T, K>) {
+    super(graph, node, restored);
+  }
+
+  process<R>(fn: KeyedProcessFunction<K, T, R>): SingleOutputStreamOperator<R> {
+    return this.keyed<R>('Keyed Process', () => new KeyedProcessOperator(fn as KeyedProcessFunction<unknown, unknown, unknown>, this.restored));
+  }
+
+  reduce(fn: ReduceFunction<T> | ((a: T, b: T) => T)): SingleOutputStreamOperator<T> {
+    const f = asReduce(fn);
+    return this.keyed<T>('Keyed Reduce', () => new KeyedReduceOperator((a, b) => f.reduce(a as T, b as T)));
+  }
+
+  /** Running sum of a numeric field per key (Flink's sum(field)). */
+  sum(field: keyof T & string): SingleOutputStreamOperator<T> {
+    return this.reduce((a, b) => ({ ...a, [field]: Number(a[field]) + Number(b[field]) }));
+  }
+
+  override map<R>(fn: MapFunction<T, R> | ((value: T) => R)): SingleOutputStreamOperator<R> {
+    const f = asMap(fn) as MapFunction<unknown, unknown>;
+    return this.keyed<R>('Map', () => new MapOperator(f, this.restored));
+  }
+
+  override flatMap<R>(fn: FlatMapFunction<T, R> | ((value: T, out: Collector<R>) => void)): SingleOutputStreamOperator<R> {
+    const f = asFlatMap(fn) as FlatMapFunction<unknown, unknown>;
+    return this.keyed<R>('Flat Map', () => new FlatMapOperator(f, this.restored));
+  }
+
+  private keyed<R>(name: string, create: () => StreamOperator): SingleOutputStreamOperator<R> {
+    const key = this.key as (value: unknown) => unknown;
+    return this.transform<R>(name, create, { kind: 'hash', key }, key);
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * A seeded, deterministic data generator (Flink's DataGeneratorSource): record i is
+ * `generate(i, random_i)` whatever the parallelism, so runs with and without failures, or at
+ * different parallelisms, produce the same records. Bounded (`count`) or unbounded, optionally
+ * rate-limited. Each split produces the indices `start, start + stride, ...`; its state is the
+ * next index, so a restore continues exactly where the checkpoint was taken.
+ */
+import { UserError } from '../../errors.ts';
+import type { PollResult, Source, SourceReader, SourceRecord } from '../api/source.ts';
+
+export interface DataGeneratorOptions<T> {
+  /** Number of records; omit for an unbounded source. */
+  readonly count?: number;
+  readonly seed?: number;
+  /** Records per second over all subtasks; omit for as fast as possible. */
+  readonly recordsPerSecond?: number;
+  /** Number of splits (fixed for the life of the job's state); default 16. */
+  readonly splits?: number;
+  readonly generate: (index: number, random: () => number) => T;
+  /** Event time of a record, if the job uses event time. */
+  readonly timestampOf?: (value: T, index: number) => number;
+}
+
+interface GeneratorSplit {
+  readonly id: number;
+  readonly stride: number;
+  next: number;
+}
+
+export class DataGeneratorSource<T> implements Source<T> {
+  readonly bounded: boolean;
+
+  constructor(readonly options: DataGeneratorOptions<T>) {
+    const { count, splits = 16, recordsPerSecond } = options;
+    if (count !== undefined && (!Number.isSafeInteger(count) || count < 0)) throw new UserError(`data generator: count ${count} is not a whole number >= 0`);
+    if (!Number.isSafeInteger(splits) || splits < 1) throw new UserError(`data generator: splits ${splits} is not a whole number >= 1`);
+    if (recordsPerSecond !== undefined && !(recordsPerSecond > 0)) throw new UserError(`data generator: recordsPerSecond must be > 0`);
+    this.bounded = count !== undefined;
+  }
+
+  createSplits(): unknown[] {
+    const stride = this.options.splits ?? 16;
+    return Array.from({ length: stride }, (_, id) => ({ id, stride, next: id }));
+  }
+
+  createReader(context: { readonly parallelism: number }): SourceReader<T> {
+    return new GeneratorReader(this.options, context.parallelism);
+  }
+}
+
+class GeneratorReader<T> implements SourceReader<T> {
+  readonly #splits: GeneratorSplit[] = [];
+  #cursor = 0;
+  readonly #perSecond: number | undefined;
+  #started = 0;
+  #emitted = 0;
+
+  constructor(
+    private readonly options: DataGeneratorOptions<T>,
+    parallelism: number,
+  ) {
+    this.#perSecond = options.recordsPerSecond === undefined ? undefined : options.recordsPerSecond / parallelism;
+  }
+
+  addSplits(splits: readonly unknown[]): void {
+    for (const s of splits) {
+      const split = s as GeneratorSplit;
+      if (typeof split?.id !== 'number' || typeof split.stride !== 'number' || typeof split.next !== 'number') {
+        throw new UserError(`data generator: restored split state ${JSON.stringify(s)} is not a generator split`);
+      }
+      this.#splits.push({ id: split.id, stride: split.stride, next: split.next });
+    }
+    this.#splits.sort((a, b) => a.id - b.id);
+  }
+
+  async poll(max: number): Promise<PollResult<T>> {
+    const count = this.options.count ?? Number.POSITIVE_INFINITY;
+    let budget = max;
+    if (this.#perSecond !== undefined) {
+      if (this.#started === 0) this.#started = Date.now();
+      const allowed = Math.floor(((Date.now() - this.#started) / 1000) * this.#perSecond) - this.#emitted;
+      if (allowed <= 0) {
+        await new Promise((r) => setTimeout(r, Math.max(1, Math.ceil(1000 / this.#perSecond!))));
+        return { records: [], done: false };
+      }
+      budget = Math.min(budget, allowed);
+    }
+    const records: SourceRecord<T>[] = [];
+    // Round-robin over splits keeps the output order independent of how splits were assigned.
+    for (let tries = 0; records.length < budget && tries < this.#splits.length; ) {
+      const split = this.#splits[this.#cursor % this.#splits.length]!;
+      this.#cursor += 1;
+      if (split.next >= count) {
+        tries += 1;
+        continue;
+      }
+      tries = 0;
+      const index = split.next;
+      split.next += split.stride;
+      const value = this.options.generate(index, mulberry32((this.options.seed ?? 0) ^ Math.imul(index + 1, 0x9e3779b1)));
+      records.push({ value, timestamp: this.options.timestampOf?.(value, index) ?? null });
+    }
+    this.#emitted += records.length;
+    const done = this.#splits.every((s) => s.next >= count);
+    return { records, done };
+  }
+
+  snapshotSplits(): unknown[] {
+    return this.#splits.map((s) => ({ id: s.id, stride: s.stride, next: s.next }));
+  }
+}
+
+/** A small, fast, seeded PRNG: the same seed gives the same sequence everywhere. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,43 @@
+/** The public surface of the state package: backends, handles, snapshots, restore. */
+export type { KeyGroupRange } from './current-key.ts';
+export { HeapKeyedStateBackend, type HeapKeyedStateBackendOptions } from './heap-keyed-state-backend.ts';
+export { HeapKeyedSnapshot, type KeyedBlock, type KeyedStateBlocks, writeKeyedSnapshot } from './heap-keyed-snapshot.ts';
+export type { AggregatingState, ListState, MapState, RawKeyedState, ReducingState, ValueState } from './keyed-state-handles.ts';
+export {
+  type BroadcastState,
+  type OperatorListState,
+  type OperatorStatePartition,
+  type OperatorStateSnapshot,
+  OperatorStateStore,
+  writeOperatorSnapshot,
+} from './operator-state-store.ts';
+export { type PartitionSlice, repartitionOperatorStates } from './operator-state-repartition.ts';
+export {
+  type NewOperatorSpec,
+  type OperatorRestorePlan,
+  type PlannedKeyedState,
+  type PlannedOperatorState,
+  type RestorePlan,
+  type RestorePlanInput,
+  type SubtaskRestorePlan,
+  planRestore,
+} from './restore-plan.ts';
+export { restoreKeyedState, restoreOperatorState } from './restore-state.ts';
+export {
+  type AggregateFunction,
+  type AggregatingStateDescriptor,
+  type ListStateDescriptor,
+  type MapStateDescriptor,
+  type RawStateDescriptor,
+  type ReduceFunction,
+  type ReducingStateDescriptor,
+  type RegisteredStateInfo,
+  type StateDescriptor,
+  type ValueStateDescriptor,
+  aggregatingState,
+  listState,
+  mapState,
+  reducingState,
+  timersState,
+  valueState,
+} from './state-descriptors.ts';

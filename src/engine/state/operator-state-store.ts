@@ -1,0 +1,197 @@
+/**
+ * Operator (non-keyed) state of one subtask, as Flink's DefaultOperatorStateBackend: list states
+ * redistributed on restore by SPLIT (getListState) or UNION (getUnionListState), and broadcast
+ * states (a map, the same on every subtask, getBroadcastState). Registered by name and mode.
+ *
+ * Operator state is small (source offsets, pending sink transactions, rules), so `snapshot()`
+ * simply deep-copies it at the barrier; nothing needs copy-on-write here.
+ */
+import { UserError } from '../../errors.ts';
+import type { DataFileWriter, WrittenBlock } from '../../format/data-file-writer.ts';
+import type { DistributionMode, OperatorStateKind } from '../../format/model.ts';
+import type { OperatorStateInfo } from '../../format/snapshot-writer.ts';
+import { deepCopy } from './copy-value.ts';
+import { userKeyString } from './current-key.ts';
+
+export interface OperatorListState<T> {
+  get(): Iterable<T>;
+  add(value: T): void;
+  addAll(values: Iterable<T>): void;
+  update(values: Iterable<T>): void;
+  clear(): void;
+}
+
+export interface BroadcastState<K, V> {
+  get(key: K): V | undefined;
+  put(key: K, value: V): void;
+  putAll(entries: Iterable<readonly [K, V]>): void;
+  remove(key: K): void;
+  contains(key: K): boolean;
+  entries(): IterableIterator<readonly [K, V]>;
+  keys(): IterableIterator<K>;
+  values(): IterableIterator<V>;
+  isEmpty(): boolean;
+  clear(): void;
+}
+
+interface OperatorStateOptions {
+  readonly schemaVersion?: number;
+}
+
+type ListEntry = { readonly kind: 'list'; info: OperatorStateInfo; elements: unknown[] };
+type BroadcastEntry = { readonly kind: 'broadcast'; info: OperatorStateInfo; map: Map<string, [unknown, unknown]> };
+
+export type CapturedOperatorState =
+  | { readonly info: OperatorStateInfo; readonly kind: 'list'; readonly elements: readonly unknown[] }
+  | { readonly info: OperatorStateInfo; readonly kind: 'broadcast'; readonly entries: readonly (readonly [unknown, unknown])[] };
+
+export interface OperatorStateSnapshot {
+  readonly states: readonly CapturedOperatorState[];
+}
+
+/** One state's partition, ready for `SnapshotWriter.addOperatorState(uid, info, subtask, block)`. */
+export interface OperatorStatePartition {
+  readonly info: OperatorStateInfo;
+  readonly block: WrittenBlock | null;
+}
+
+export class OperatorStateStore {
+  readonly #states = new Map<string, ListEntry | BroadcastEntry>();
+
+  constructor(readonly owner = 'operator state') {}
+
+  /** A list state redistributed evenly over the subtasks on rescale (Flink's SPLIT_DISTRIBUTE). */
+  getListState<T>(name: string, options: OperatorStateOptions = {}): OperatorListState<T> {
+    return this.#listHandle<T>(this.#list(name, 'split', options));
+  }
+
+  /** A list state every subtask gets whole on restore (Flink's UNION). */
+  getUnionListState<T>(name: string, options: OperatorStateOptions = {}): OperatorListState<T> {
+    return this.#listHandle<T>(this.#list(name, 'union', options));
+  }
+
+  getBroadcastState<K, V>(name: string, options: OperatorStateOptions = {}): BroadcastState<K, V> {
+    const entry = this.#register(name, 'broadcast', 'broadcast', options, (info) => ({ kind: 'broadcast', info, map: new Map() }));
+    return broadcastHandle<K, V>(entry as BroadcastEntry);
+  }
+
+  states(): OperatorStateInfo[] {
+    return [...this.#states.values()].map((s) => s.info);
+  }
+
+  /** Deep copies of every state, in registration order. */
+  snapshot(): OperatorStateSnapshot {
+    return {
+      states: [...this.#states.values()].map((s): CapturedOperatorState =>
+        s.kind === 'list'
+          ? { info: s.info, kind: 'list', elements: deepCopy(s.elements) }
+          : { info: s.info, kind: 'broadcast', entries: [...s.map.values()].map(([k, v]) => [deepCopy(k), deepCopy(v)] as const) },
+      ),
+    };
+  }
+
+  /** Appends restored elements to a list state (registering it with the snapshot's mode). */
+  restoreList(info: OperatorStateInfo, elements: Iterable<unknown>): void {
+    if (info.kind !== 'list' || info.mode === 'broadcast') throw new UserError(`${this.owner}: '${info.name}' is not a list state`);
+    const entry = this.#list(info.name, info.mode, info);
+    for (const e of elements) entry.elements.push(e);
+  }
+
+  /** Puts restored entries into a broadcast state. */
+  restoreBroadcast(info: OperatorStateInfo, keys: readonly unknown[], values: readonly unknown[]): void {
+    const state = this.getBroadcastState<unknown, unknown>(info.name, info);
+    for (let i = 0; i < keys.length; i++) state.put(keys[i], values[i]);
+  }
+
+  #list(name: string, mode: 'split' | 'union', options: OperatorStateOptions): ListEntry {
+    return this.#register(name, 'list', mode, options, (info) => ({ kind: 'list', info, elements: [] })) as ListEntry;
+  }
+
+  #register(
+    name: string,
+    kind: OperatorStateKind,
+    mode: DistributionMode,
+    options: OperatorStateOptions,
+    create: (info: OperatorStateInfo) => ListEntry | BroadcastEntry,
+  ): ListEntry | BroadcastEntry {
+    const info: OperatorStateInfo = { name, kind, mode, schemaVersion: options.schemaVersion ?? 1 };
+    const existing = this.#states.get(name);
+    if (existing === undefined) {
+      const entry = create(info);
+      this.#states.set(name, entry);
+      return entry;
+    }
+    if (existing.info.kind !== kind || existing.info.mode !== mode) {
+      throw new UserError(
+        `${this.owner}: operator state '${name}' is registered as ${describe(existing.info)} and cannot also be used as ` +
+          `${describe(info)}; give one of them another name`,
+      );
+    }
+    existing.info = info;
+    return existing;
+  }
+
+  #listHandle<T>(entry: ListEntry): OperatorListState<T> {
+    const check = (v: unknown): void => {
+      if (v === undefined || v === null) throw new UserError(`${this.owner}: cannot add ${String(v)} to operator list state '${entry.info.name}'`);
+    };
+    return {
+      get: () => entry.elements as T[],
+      add: (v) => {
+        check(v);
+        entry.elements.push(v);
+      },
+      addAll: (vs) => {
+        const added = [...vs];
+        added.forEach(check);
+        for (const v of added) entry.elements.push(v);
+      },
+      update: (vs) => {
+        const next = [...vs];
+        next.forEach(check);
+        entry.elements = next;
+      },
+      clear: () => {
+        entry.elements = [];
+      },
+    };
+  }
+}
+
+function broadcastHandle<K, V>(entry: BroadcastEntry): BroadcastState<K, V> {
+  const pairs = (): IterableIterator<readonly [K, V]> => entry.map.values() as IterableIterator<readonly [K, V]>;
+  return {
+    get: (k) => entry.map.get(userKeyString(k))?.[1] as V | undefined,
+    put: (k, v) => void entry.map.set(userKeyString(k), [k, v]),
+    putAll: (entries) => {
+      for (const [k, v] of entries) entry.map.set(userKeyString(k), [k, v]);
+    },
+    remove: (k) => void entry.map.delete(userKeyString(k)),
+    contains: (k) => entry.map.has(userKeyString(k)),
+    entries: pairs,
+    keys: function* () {
+      for (const [k] of pairs()) yield k;
+    },
+    values: function* () {
+      for (const [, v] of pairs()) yield v;
+    },
+    isEmpty: () => entry.map.size === 0,
+    clear: () => entry.map.clear(),
+  };
+}
+
+function describe(info: OperatorStateInfo): string {
+  return info.kind === 'broadcast' ? 'broadcast state' : `list state with ${info.mode} redistribution`;
+}
+
+/** Writes this subtask's partition of every operator state into `writer`. */
+export async function writeOperatorSnapshot(snapshot: OperatorStateSnapshot, writer: DataFileWriter, operatorUid: string): Promise<OperatorStatePartition[]> {
+  const out: OperatorStatePartition[] = [];
+  for (const state of snapshot.states) {
+    const label = `${operatorUid}/${state.info.name}`;
+    const block =
+      state.kind === 'list' ? await writer.writeListPartition(label, state.elements) : await writer.writeBroadcastPartition(label, state.entries);
+    out.push({ info: state.info, block });
+  }
+  return out;
+}

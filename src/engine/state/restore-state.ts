@@ -1,0 +1,121 @@
+/**
+ * Performs one subtask's part of a RestorePlan: reads exactly the planned blocks through the
+ * SnapshotReader's store and loads them into the subtask's keyed backend and operator store.
+ */
+import { FormatError, InternalError } from '../../errors.ts';
+import { readFrames } from '../../format/block-reader.ts';
+import { DATA_HEADER_SIZE } from '../../format/layout.ts';
+import type { BlockRef } from '../../format/model.ts';
+import { type SnapshotReader, checkDataHeader } from '../../format/snapshot-reader.ts';
+import { createValueUnpackr } from '../../format/value-codec.ts';
+import type { HeapKeyedStateBackend } from './heap-keyed-state-backend.ts';
+import type { OperatorStateStore } from './operator-state-store.ts';
+import type { SubtaskRestorePlan } from './restore-plan.ts';
+
+/** Loads the planned key groups of every keyed state; returns the number of entries read. */
+export async function restoreKeyedState(reader: SnapshotReader, plan: SubtaskRestorePlan, backend: HeapKeyedStateBackend): Promise<number> {
+  const { start, end } = plan.keyGroupRange;
+  if (backend.keyGroupRange.start !== start || backend.keyGroupRange.end !== end || backend.maxParallelism !== plan.maxParallelism) {
+    throw new InternalError(
+      `${backend.owner}: backend owns key groups [${backend.keyGroupRange.start}, ${backend.keyGroupRange.end}] of ` +
+        `${backend.maxParallelism}, the restore plan is for [${start}, ${end}] of ${plan.maxParallelism}`,
+    );
+  }
+  if (plan.snapshotUid === null) return 0;
+  let entries = 0;
+  for (const state of plan.keyedStates) {
+    const info = { name: state.name, kind: state.kind, schemaVersion: state.schemaVersion, ttl: state.ttl };
+    backend.registerRestoredState(info);
+    if (state.blocks.length === 0) continue;
+    const planned = new Map(state.blocks.map((b) => [b.keyGroup, b]));
+    // One ranged read over the subtask's key groups visits exactly the planned blocks.
+    for await (const batch of reader.readKeyed(plan.snapshotUid, state.name, plan.keyGroupRange)) {
+      const block = planned.get(batch.keyGroup);
+      if (block === undefined) throw new InternalError(`restore read key group ${batch.keyGroup} of '${state.name}', which was not planned`);
+      backend.restoreKeyGroup(info, batch.keyGroup, batch.keys, batch.values, describeFile(reader, block));
+      entries += batch.keys.length;
+    }
+  }
+  return entries;
+}
+
+/** Loads the planned elements of every operator state; returns the number of elements read. */
+export async function restoreOperatorState(reader: SnapshotReader, plan: SubtaskRestorePlan, store: OperatorStateStore): Promise<number> {
+  if (plan.snapshotUid === null) return 0;
+  const blocks = new PartitionReader(reader);
+  let elements = 0;
+  for (const state of plan.operatorStates) {
+    const info = { name: state.name, kind: state.kind, mode: state.mode, schemaVersion: state.schemaVersion };
+    if (state.kind === 'broadcast') {
+      store.getBroadcastState(state.name, info);
+      for (const slice of state.slices) {
+        for await (const { keys, values } of blocks.read(slice.block, 2)) {
+          store.restoreBroadcast(info, keys, values);
+          elements += keys.length;
+        }
+      }
+      continue;
+    }
+    store.restoreList(info, []);
+    for (const slice of state.slices) {
+      let index = 0; // of the next element of this partition
+      for await (const { values } of blocks.read(slice.block, 1)) {
+        const from = Math.max(slice.from - index, 0);
+        const to = Math.min(slice.to - index, values.length);
+        if (from < to) {
+          store.restoreList(info, values.slice(from, to));
+          elements += to - from;
+        }
+        index += values.length;
+        if (index >= slice.to) break;
+      }
+    }
+  }
+  return elements;
+}
+
+function describeFile(reader: SnapshotReader, block: BlockRef): string {
+  return reader.store.describe(reader.metadata.files[block.file]!.path);
+}
+
+/**
+ * Reads single operator-state partitions. SnapshotReader.readOperatorState reads every
+ * partition of a state; a SPLIT restore needs only some, so this reads one block at a time with
+ * the same checks (data file header once per file, every frame's CRC before use).
+ */
+class PartitionReader {
+  readonly #unpackr = createValueUnpackr();
+  readonly #checked = new Map<number, Promise<void>>();
+
+  constructor(readonly reader: SnapshotReader) {}
+
+  async *read(block: BlockRef, arrays: 1 | 2): AsyncGenerator<{ keys: unknown[]; values: unknown[] }> {
+    const path = this.reader.metadata.files[block.file]!.path;
+    const where = this.reader.store.describe(path);
+    await this.#checkHeader(block.file, path, where);
+    for await (const frame of readFrames(this.reader.store, path, block)) {
+      let decoded: unknown[];
+      try {
+        decoded = this.#unpackr.unpackMultiple(frame.payload) as unknown[];
+      } catch (err) {
+        throw new FormatError(where, frame.offset, `frame is not valid MessagePack (${err instanceof Error ? err.message : String(err)})`);
+      }
+      if (decoded.length !== arrays || !decoded.every((a) => Array.isArray(a) && a.length === frame.count)) {
+        throw new FormatError(where, frame.offset, `frame should hold ${arrays} array(s) of ${frame.count} items`);
+      }
+      const [first, second] = decoded as [unknown[], unknown[] | undefined];
+      yield arrays === 2 ? { keys: first, values: second! } : { keys: [], values: first };
+    }
+  }
+
+  #checkHeader(file: number, path: string, where: string): Promise<void> {
+    let checked = this.#checked.get(file);
+    if (checked === undefined) {
+      checked = this.reader.store
+        .getRange(path, 0, DATA_HEADER_SIZE)
+        .then((bytes) => checkDataHeader(bytes, where, this.reader.metadata.formatVersion));
+      this.#checked.set(file, checked);
+    }
+    return checked;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Keyed state descriptors: what a user function declares to get a state handle, as Flink's
+ * StateDescriptor subclasses. A discriminated union on `kind`, so the backend and the snapshot
+ * code can switch on it; the small constructors below exist for type inference at call sites.
+ */
+import type { KeyedStateKind, TtlConfig } from '../../format/model.ts';
+
+/** Combines two values into one of the same type (Flink's ReduceFunction). */
+export type ReduceFunction<T> = (accumulated: T, value: T) => T;
+
+/** Flink's AggregateFunction: `add` may update `accumulator` in place and return it. */
+export interface AggregateFunction<IN, ACC, OUT> {
+  createAccumulator(): ACC;
+  add(value: IN, accumulator: ACC): ACC;
+  getResult(accumulator: ACC): OUT;
+  /** Needed only by merging windows (session windows). */
+  merge?(a: ACC, b: ACC): ACC;
+}
+
+interface DescriptorBase {
+  readonly name: string;
+  /** Version of the user's value schema, written to `_metadata` for migrations; defaults to 1. */
+  readonly schemaVersion?: number;
+  /** Recorded in the snapshot's metadata; expiry itself is not enforced by the heap backend yet. */
+  readonly ttl?: TtlConfig | null;
+}
+
+export interface ValueStateDescriptor<T> extends DescriptorBase {
+  readonly kind: 'value';
+  /** Phantom: carries T for inference only; never set. */
+  readonly __type?: T;
+}
+
+export interface ListStateDescriptor<T> extends DescriptorBase {
+  readonly kind: 'list';
+  readonly __type?: T;
+}
+
+export interface MapStateDescriptor<K, V> extends DescriptorBase {
+  readonly kind: 'map';
+  readonly __type?: [K, V];
+}
+
+export interface ReducingStateDescriptor<T> extends DescriptorBase {
+  readonly kind: 'reducing';
+  /** Method syntax on purpose: it lets every ReducingStateDescriptor<T> widen to StateDescriptor. */
+  reduce(accumulated: T, value: T): T;
+}
+
+export interface AggregatingStateDescriptor<IN, ACC, OUT> extends DescriptorBase {
+  readonly kind: 'aggregating';
+  readonly aggregate: AggregateFunction<IN, ACC, OUT>;
+}
+
+/**
+ * State that engine components (the timer service) keep per key without a user-facing handle:
+ * the value is stored as given and written as is (FORMAT.md 5.2 fixes the layout per kind).
+ */
+export interface RawStateDescriptor extends DescriptorBase {
+  readonly kind: 'timers';
+}
+
+export type StateDescriptor =
+  | ValueStateDescriptor<unknown>
+  | ListStateDescriptor<unknown>
+  | MapStateDescriptor<unknown, unknown>
+  | ReducingStateDescriptor<unknown>
+  | AggregatingStateDescriptor<unknown, unknown, unknown>
+  | RawStateDescriptor;
+
+/** What the backend remembers of a state: enough for `_metadata` and for kind checks. */
+export interface RegisteredStateInfo {
+  readonly name: string;
+  readonly kind: KeyedStateKind;
+  readonly schemaVersion: number;
+  readonly ttl: TtlConfig | null;
+}
+
+type Options = Pick<DescriptorBase, 'schemaVersion' | 'ttl'>;
+
+export function valueState<T>(name: string, options: Options = {}): ValueStateDescriptor<T> {
+  return { kind: 'value', name, ...options };
+}
+
+export function listState<T>(name: string, options: Options = {}): ListStateDescriptor<T> {
+  return { kind: 'list', name, ...options };
+}
+
+export function mapState<K, V>(name: string, options: Options = {}): MapStateDescriptor<K, V> {
+  return { kind: 'map', name, ...options };
+}
+
+export function reducingState<T>(name: string, reduce: ReduceFunction<T>, options: Options = {}): ReducingStateDescriptor<T> {
+  return { kind: 'reducing', name, reduce, ...options };
+}
+
+export function aggregatingState<IN, ACC, OUT>(
+  name: string,
+  aggregate: AggregateFunction<IN, ACC, OUT>,
+  options: Options = {},
+): AggregatingStateDescriptor<IN, ACC, OUT> {
+  return { kind: 'aggregating', name, aggregate, ...options };
+}
+
+export function timersState(name: string): RawStateDescriptor {
+  return { kind: 'timers', name };
+}
+
+export function stateInfoOf(descriptor: DescriptorBase & { readonly kind: KeyedStateKind }): RegisteredStateInfo {
+  return {
+    name: descriptor.name,
+    kind: descriptor.kind,
+    schemaVersion: descriptor.schemaVersion ?? 1,
+    ttl: descriptor.ttl ?? null,
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * One keyed state of one subtask, stored per key group (Flink's StateTable of per-key-group
+ * state maps), so a snapshot is written key group by key group with no grouping pass.
+ *
+ * Copy-on-write per entry, in the spirit of Flink's CopyOnWriteStateMap (entry and state
+ * versions), shaped for JS Maps:
+ * - `snapshot()` only pins every key group at the current version: O(key groups), no copying.
+ * - Entry objects are never mutated while a snapshot pins them. Replacing or deleting a pinned
+ *   entry first files the old entry in the snapshot's per-key-group `preserved` Map; a read that
+ *   hands an object value to user code replaces the entry with a deep copy (Flink's get() copies
+ *   through the serializer for the same reason), so in-place mutation cannot reach a snapshot.
+ * - The writer captures a key group synchronously when it gets to it: the live entries no newer
+ *   than the snapshot, plus the preserved ones. It unpins the group once written, after which
+ *   the group costs nothing extra. The live Maps are never copied: copying 1M entries takes
+ *   about 200 ms here, one key group at a time it still cost 2 µs per record during a write.
+ */
+import { deepCopy } from './copy-value.ts';
+import type { RegisteredStateInfo } from './state-descriptors.ts';
+
+export interface StateEntry {
+  /** The key as the user gave it (or as decoded on restore), written to the snapshot. */
+  readonly key: unknown;
+  value: unknown;
+  /** The SnapshotPins version current when the entry object was created. */
+  readonly version: number;
+}
+
+export type KeyGroupMap = Map<string, StateEntry>;
+
+/** One unreleased snapshot's hold on the key groups of a backend. */
+export interface PinHolder {
+  readonly version: number;
+  /** Per key group index: 1 while the snapshot still needs that key group. */
+  readonly held: Uint8Array;
+}
+
+/**
+ * The versions shared by all states of one backend (one snapshot covers all of them). An entry
+ * with `version <= pinned[i]` may belong to an unreleased snapshot of key group index i.
+ */
+export class SnapshotPins {
+  #version = 1;
+  /** Highest version of an unreleased snapshot that holds key group index i; 0 for none. */
+  readonly pinned: Float64Array;
+  readonly holders = new Set<PinHolder>();
+
+  constructor(readonly groups: number) {
+    this.pinned = new Float64Array(groups);
+  }
+
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Pins every key group at the current version and starts a new one. */
+  pinAll(): PinHolder {
+    const holder: PinHolder = { version: this.#version++, held: new Uint8Array(this.groups).fill(1) };
+    this.holders.add(holder);
+    this.pinned.fill(holder.version); // the newest snapshot always has the highest version
+    return holder;
+  }
+
+  release(holder: PinHolder, index: number): void {
+    if (holder.held[index] !== 1) return;
+    holder.held[index] = 0;
+    let highest = 0;
+    for (const h of this.holders) if (h.held[index] === 1 && h.version > highest) highest = h.version;
+    this.pinned[index] = highest;
+  }
+
+  releaseAll(holder: PinHolder): void {
+    if (!this.holders.has(holder)) return;
+    for (let i = 0; i < this.groups; i++) this.release(holder, i);
+    this.holders.delete(holder);
+  }
+}
+
+export class StateTable {
+  info: RegisteredStateInfo;
+  readonly #pins: SnapshotPins;
+  readonly #maps: KeyGroupMap[];
+  /** Per holder, per key group index: entries replaced or deleted since that snapshot. */
+  readonly #preserved = new Map<PinHolder, (KeyGroupMap | undefined)[]>();
+
+  constructor(info: RegisteredStateInfo, pins: SnapshotPins) {
+    this.info = info;
+    this.#pins = pins;
+    this.#maps = Array.from({ length: pins.groups }, () => new Map());
+  }
+
+  /** The entry without any copy: for reads that hand nothing mutable to user code. */
+  peek(index: number, keyString: string): StateEntry | undefined {
+    return this.#maps[index]!.get(keyString);
+  }
+
+  /** The value, safe for the caller to mutate in place (copied first if a snapshot holds it). */
+  read(index: number, keyString: string): unknown {
+    const map = this.#maps[index]!;
+    const entry = map.get(keyString);
+    if (entry === undefined) return undefined;
+    const value = entry.value;
+    if (typeof value !== 'object' || value === null || entry.version > this.#pins.pinned[index]!) return value;
+    this.#preserve(index, keyString, entry);
+    const copy = deepCopy(value);
+    map.set(keyString, { key: entry.key, value: copy, version: this.#pins.version });
+    return copy;
+  }
+
+  write(index: number, keyString: string, key: unknown, value: unknown): void {
+    const map = this.#maps[index]!;
+    const entry = map.get(keyString);
+    if (entry === undefined) {
+      map.set(keyString, { key, value, version: this.#pins.version });
+    } else if (entry.version > this.#pins.pinned[index]!) {
+      entry.value = value;
+    } else {
+      this.#preserve(index, keyString, entry);
+      map.set(keyString, { key: entry.key, value, version: this.#pins.version });
+    }
+  }
+
+  remove(index: number, keyString: string): void {
+    const map = this.#maps[index]!;
+    const entry = map.get(keyString);
+    if (entry === undefined) return;
+    if (entry.version <= this.#pins.pinned[index]!) this.#preserve(index, keyString, entry);
+    map.delete(keyString);
+  }
+
+  /**
+   * The entries of key group index `index` as they were when `holder` was taken. Synchronous, so
+   * no change can interleave; the returned entries stay unmutated while the group is pinned.
+   */
+  capture(holder: PinHolder, index: number): StateEntry[] {
+    const out: StateEntry[] = [];
+    for (const entry of this.#maps[index]!.values()) if (entry.version <= holder.version) out.push(entry);
+    const preserved = this.#preserved.get(holder)?.[index];
+    if (preserved !== undefined) for (const entry of preserved.values()) out.push(entry);
+    return out;
+  }
+
+  /** Forgets what was preserved for `holder` in one key group index, or in all (index undefined). */
+  dropPreserved(holder: PinHolder, index?: number): void {
+    if (index === undefined) this.#preserved.delete(holder);
+    else {
+      const perGroup = this.#preserved.get(holder);
+      if (perGroup !== undefined) perGroup[index] = undefined;
+    }
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const map of this.#maps) n += map.size;
+    return n;
+  }
+
+  /** Every entry, key group by key group; do not mutate state while iterating. */
+  *entries(): IterableIterator<StateEntry> {
+    for (const map of this.#maps) yield* map.values();
+  }
+
+  /** Files `entry` with every snapshot that still needs it, before it is replaced or deleted. */
+  #preserve(index: number, keyString: string, entry: StateEntry): void {
+    for (const holder of this.#pins.holders) {
+      if (holder.held[index] !== 1 || entry.version > holder.version) continue;
+      let perGroup = this.#preserved.get(holder);
+      if (perGroup === undefined) {
+        perGroup = new Array<KeyGroupMap | undefined>(this.#pins.groups);
+        this.#preserved.set(holder, perGroup);
+      }
+      let preserved = perGroup[index];
+      if (preserved === undefined) perGroup[index] = preserved = new Map();
+      // Only the first change after the snapshot preserves: later ones replace a newer entry.
+      if (!preserved.has(keyString)) preserved.set(keyString, entry);
+    }
+  }
+}
