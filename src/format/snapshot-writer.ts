@@ -93,6 +93,12 @@ export class SnapshotWriter {
     return file;
   }
 
+  /** A data file written and closed elsewhere (by a subtask), whose blocks are added separately. */
+  addFile(file: WrittenFile): void {
+    if (this.#files.some((f) => f.path === file.path)) throw new InternalError(`data file ${file.path} added twice`);
+    this.#files.push(file);
+  }
+
   addOperator(info: OperatorInfo): void {
     if (this.#operators.has(info.uid)) throw new InternalError(`operator '${info.uid}' added twice`);
     this.#operators.set(info.uid, { info, keyed: new Map(), operator: new Map() });

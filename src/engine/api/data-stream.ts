@@ -5,46 +5,44 @@
  */
 import { FilterOperator, FlatMapOperator, KeyedReduceOperator, MapOperator, SinkOperator, type SinkFunction } from '../runtime/operators.ts';
 import type { StreamOperator } from '../runtime/stream-operator.ts';
-import { type Collector, type FilterFunction, type FlatMapFunction, type KeySelector, type MapFunction, type ReduceFunction, asFilter, asFlatMap, asMap, asReduce } from './functions.ts';
+import { type Collector, type FilterFunction, type FlatMapFunction, type KeySelector, type MapFunction, type ReduceFunction, asFilter, asFlatMap, asMap, asReduce, perSubtask } from './functions.ts';
 import { KeyedProcessOperator, type KeyedProcessFunction } from './keyed-process.ts';
 import type { Partitioning, StreamGraph, StreamNode } from './stream-graph.ts';
-
-/** Whether the job was restored from a snapshot; operators pass it to initializeState. */
-export type RestoredFlag = () => boolean;
 
 export class DataStream<T> {
   constructor(
     protected readonly graph: StreamGraph,
     readonly node: StreamNode,
-    protected readonly restored: RestoredFlag,
   ) {}
 
   map<R>(fn: MapFunction<T, R> | ((value: T) => R)): SingleOutputStreamOperator<R> {
-    const f = asMap(fn) as MapFunction<unknown, unknown>;
-    return this.transform<R>('Map', () => new MapOperator(f, this.restored));
+    const f = asMap(fn) as () => MapFunction<unknown, unknown>;
+    return this.transform<R>('Map', () => new MapOperator(f()));
   }
 
   filter(fn: FilterFunction<T> | ((value: T) => boolean)): SingleOutputStreamOperator<T> {
-    const f = asFilter(fn) as FilterFunction<unknown>;
-    return this.transform<T>('Filter', () => new FilterOperator(f, this.restored));
+    const f = asFilter(fn) as () => FilterFunction<unknown>;
+    return this.transform<T>('Filter', () => new FilterOperator(f()));
   }
 
   flatMap<R>(fn: FlatMapFunction<T, R> | ((value: T, out: Collector<R>) => void)): SingleOutputStreamOperator<R> {
-    const f = asFlatMap(fn) as FlatMapFunction<unknown, unknown>;
-    return this.transform<R>('Flat Map', () => new FlatMapOperator(f, this.restored));
+    const f = asFlatMap(fn) as () => FlatMapFunction<unknown, unknown>;
+    return this.transform<R>('Flat Map', () => new FlatMapOperator(f()));
   }
 
   keyBy<K>(key: KeySelector<T, K>): KeyedStream<T, K> {
-    return new KeyedStream<T, K>(this.graph, this.node, this.restored, key);
+    return new KeyedStream<T, K>(this.graph, this.node, key);
   }
 
   /** Spread records evenly over the next operator's subtasks. */
   rebalance(): PartitionedStream<T> {
-    return new PartitionedStream<T>(this.graph, this.node, this.restored, { kind: 'rebalance' });
+    return new PartitionedStream<T>(this.graph, this.node, { kind: 'rebalance' });
   }
 
-  sinkTo(fn: SinkFunction<T>): SingleOutputStreamOperator<never> {
-    return this.transform<never>('Sink', () => new SinkOperator(fn as SinkFunction<unknown>, this.restored));
+  /** A sink object (copied per subtask) or a factory called once per subtask. */
+  sinkTo(sink: SinkFunction<T> | (() => SinkFunction<T>)): SingleOutputStreamOperator<never> {
+    const create = perSubtask(sink) as () => SinkFunction<unknown>;
+    return this.transform<never>('Sink', () => new SinkOperator(create()));
   }
 
   protected transform<R>(name: string, create: () => StreamOperator, partitioning: Partitioning = { kind: 'forward' }, keyOf?: (value: unknown) => unknown): SingleOutputStreamOperator<R> {
@@ -55,14 +53,14 @@ export class DataStream<T> {
       createOperator: create,
       ...(keyOf === undefined ? {} : { keyOf: (value: unknown) => keyOf(value) }),
     });
-    return new SingleOutputStreamOperator<R>(this.graph, node, this.restored);
+    return new SingleOutputStreamOperator<R>(this.graph, node);
   }
 }
 
 /** A stream whose next operator's input uses the given partitioning. */
 export class PartitionedStream<T> extends DataStream<T> {
-  constructor(graph: StreamGraph, node: StreamNode, restored: RestoredFlag, private readonly partitioning: Partitioning) {
-    super(graph, node, restored);
+  constructor(graph: StreamGraph, node: StreamNode, private readonly partitioning: Partitioning) {
+    super(graph, node);
   }
   protected override transform<R>(name: string, create: () => StreamOperator): SingleOutputStreamOperator<R> {
     return super.transform<R>(name, create, this.partitioning);
@@ -90,12 +88,13 @@ export class SingleOutputStreamOperator<T> extends DataStream<T> {
 }
 
 export class KeyedStream<T, K> extends DataStream<T> {
-  constructor(graph: StreamGraph, node: StreamNode, restored: RestoredFlag, readonly key: KeySelector<T, K>) {
-    super(graph, node, restored);
+  constructor(graph: StreamGraph, node: StreamNode, readonly key: KeySelector<T, K>) {
+    super(graph, node);
   }
 
-  process<R>(fn: KeyedProcessFunction<K, T, R>): SingleOutputStreamOperator<R> {
-    return this.keyed<R>('Keyed Process', () => new KeyedProcessOperator(fn as KeyedProcessFunction<unknown, unknown, unknown>, this.restored));
+  process<R>(fn: KeyedProcessFunction<K, T, R> | (() => KeyedProcessFunction<K, T, R>)): SingleOutputStreamOperator<R> {
+    const create = perSubtask(fn) as () => KeyedProcessFunction<unknown, unknown, unknown>;
+    return this.keyed<R>('Keyed Process', () => new KeyedProcessOperator(create()));
   }
 
   reduce(fn: ReduceFunction<T> | ((a: T, b: T) => T)): SingleOutputStreamOperator<T> {
@@ -109,13 +108,13 @@ export class KeyedStream<T, K> extends DataStream<T> {
   }
 
   override map<R>(fn: MapFunction<T, R> | ((value: T) => R)): SingleOutputStreamOperator<R> {
-    const f = asMap(fn) as MapFunction<unknown, unknown>;
-    return this.keyed<R>('Map', () => new MapOperator(f, this.restored));
+    const f = asMap(fn) as () => MapFunction<unknown, unknown>;
+    return this.keyed<R>('Map', () => new MapOperator(f()));
   }
 
   override flatMap<R>(fn: FlatMapFunction<T, R> | ((value: T, out: Collector<R>) => void)): SingleOutputStreamOperator<R> {
-    const f = asFlatMap(fn) as FlatMapFunction<unknown, unknown>;
-    return this.keyed<R>('Flat Map', () => new FlatMapOperator(f, this.restored));
+    const f = asFlatMap(fn) as () => FlatMapFunction<unknown, unknown>;
+    return this.keyed<R>('Flat Map', () => new FlatMapOperator(f()));
   }
 
   private keyed<R>(name: string, create: () => StreamOperator): SingleOutputStreamOperator<R> {

@@ -24,10 +24,7 @@ export class KeyedProcessOperator implements StreamOperator {
     getCurrentKey: () => this.#context.getCurrentKey(),
   };
 
-  constructor(
-    private readonly fn: KeyedProcessFunction<unknown, unknown, unknown>,
-    private readonly restored: () => boolean,
-  ) {
+  constructor(private readonly fn: KeyedProcessFunction<unknown, unknown, unknown>) {
     const self = this;
     Object.defineProperty(this.#processContext, 'timestamp', { get: () => self.#timestamp });
   }
@@ -35,7 +32,7 @@ export class KeyedProcessOperator implements StreamOperator {
   async open(setup: OperatorSetup): Promise<void> {
     this.#output = setup.output;
     this.#context = setup.context;
-    await this.fn.initializeState?.({ isRestored: this.restored() });
+    await this.fn.initializeState?.({ isRestored: setup.isRestored, runtime: setup.context });
     await this.fn.open?.(setup.context);
   }
 

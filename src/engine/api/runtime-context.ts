@@ -15,6 +15,7 @@ import type {
 } from '../state/state-descriptors.ts';
 
 export interface RuntimeContext {
+  readonly jobId: string;
   readonly operatorUid: string;
   readonly taskName: string;
   readonly subtaskIndex: number;
@@ -33,6 +34,7 @@ export interface RuntimeContext {
 }
 
 export interface ContextInfo {
+  readonly jobId: string;
   readonly operatorUid: string;
   readonly taskName: string;
   readonly subtaskIndex: number;

@@ -42,6 +42,15 @@ export class InputGate {
     this.#valve = new WatermarkValve(receivers.length);
   }
 
+  /** Whether `next` can answer without waiting for a channel (else the caller may flush first). */
+  hasReady(): boolean {
+    return this.#ready.length > 0 || this.#pickBufferedPeek();
+  }
+
+  #pickBufferedPeek(): boolean {
+    return this.#channels.some((c, i) => c.position < c.queue.length && !this.#handler.isBlocked(i));
+  }
+
   async next(): Promise<GateEvent> {
     for (;;) {
       const ready = this.#ready.shift();

@@ -14,15 +14,12 @@ abstract class UdfOperator implements StreamOperator {
   protected output!: Output;
   protected context!: RuntimeContext;
 
-  constructor(
-    protected readonly udf: Udf,
-    private readonly restored: () => boolean,
-  ) {}
+  constructor(protected readonly udf: Udf) {}
 
   async open(setup: OperatorSetup): Promise<void> {
     this.output = setup.output;
     this.context = setup.context;
-    await this.udf.initializeState?.({ isRestored: this.restored() });
+    await this.udf.initializeState?.({ isRestored: setup.isRestored, runtime: setup.context });
     await this.udf.open?.(setup.context);
   }
 
@@ -50,8 +47,8 @@ abstract class UdfOperator implements StreamOperator {
 }
 
 export class MapOperator extends UdfOperator {
-  constructor(private readonly fn: MapFunction<unknown, unknown>, restored: () => boolean) {
-    super(fn, restored);
+  constructor(private readonly fn: MapFunction<unknown, unknown>) {
+    super(fn);
   }
   processRecord(value: unknown, timestamp: number | null): void {
     this.output.collect(this.fn.map(value), timestamp);
@@ -59,8 +56,8 @@ export class MapOperator extends UdfOperator {
 }
 
 export class FilterOperator extends UdfOperator {
-  constructor(private readonly fn: FilterFunction<unknown>, restored: () => boolean) {
-    super(fn, restored);
+  constructor(private readonly fn: FilterFunction<unknown>) {
+    super(fn);
   }
   processRecord(value: unknown, timestamp: number | null): void {
     if (this.fn.filter(value)) this.output.collect(value, timestamp);
@@ -70,8 +67,8 @@ export class FilterOperator extends UdfOperator {
 export class FlatMapOperator extends UdfOperator {
   #timestamp: number | null = null;
   readonly #collector: Collector<unknown> = { collect: (v) => this.output.collect(v, this.#timestamp) };
-  constructor(private readonly fn: FlatMapFunction<unknown, unknown>, restored: () => boolean) {
-    super(fn, restored);
+  constructor(private readonly fn: FlatMapFunction<unknown, unknown>) {
+    super(fn);
   }
   processRecord(value: unknown, timestamp: number | null): void {
     this.#timestamp = timestamp;
@@ -106,8 +103,8 @@ export interface SinkFunction<T> extends RichFunction, Partial<CheckpointedFunct
 }
 
 export class SinkOperator extends UdfOperator {
-  constructor(private readonly fn: SinkFunction<unknown>, restored: () => boolean) {
-    super(fn, restored);
+  constructor(private readonly fn: SinkFunction<unknown>) {
+    super(fn);
   }
   processRecord(value: unknown, timestamp: number | null): void | Promise<void> {
     return this.fn.invoke(value, { timestamp });

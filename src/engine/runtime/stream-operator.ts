@@ -12,6 +12,8 @@ export interface Output {
 export interface OperatorSetup {
   readonly context: RuntimeContext;
   readonly output: Output;
+  /** Whether this operator's state came from a checkpoint or savepoint (CheckpointedFunction). */
+  readonly isRestored: boolean;
 }
 
 export interface StreamOperator {

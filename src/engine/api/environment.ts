@@ -1,0 +1,88 @@
+/**
+ * Where a job is declared and configured (Flink's StreamExecutionEnvironment): parallelism,
+ * checkpointing, restart strategy, the snapshot to start from; sources; and `execute`.
+ */
+import { UserError } from '../../errors.ts';
+import { type CheckpointConfig, defaultCheckpointConfig, validateCheckpointConfig } from '../checkpoint/checkpoint-config.ts';
+import { DataGeneratorSource } from '../connectors/data-generator-source.ts';
+import { type JobResult, executeLocally } from '../runtime/local-executor.ts';
+import type { RestartStrategy } from '../runtime/restart-strategy.ts';
+import { SingleOutputStreamOperator } from './data-stream.ts';
+import type { Source } from './source.ts';
+import { StreamGraph } from './stream-graph.ts';
+
+export class StreamExecutionEnvironment {
+  readonly graph = new StreamGraph();
+  #parallelism = 1;
+  #maxParallelism: number | undefined;
+  #checkpoint: CheckpointConfig = defaultCheckpointConfig;
+  #restart: RestartStrategy | undefined;
+  #restoreFrom: string | undefined;
+  #allowNonRestoredState = false;
+
+  static getExecutionEnvironment(): StreamExecutionEnvironment {
+    return new StreamExecutionEnvironment();
+  }
+
+  setParallelism(parallelism: number): this {
+    if (!Number.isSafeInteger(parallelism) || parallelism < 1) throw new UserError(`parallelism ${parallelism} is not a whole number >= 1`);
+    this.#parallelism = parallelism;
+    return this;
+  }
+
+  getParallelism(): number {
+    return this.#parallelism;
+  }
+
+  setMaxParallelism(maxParallelism: number): this {
+    this.#maxParallelism = maxParallelism;
+    return this;
+  }
+
+  /** Periodic checkpoints every `interval` ms (Flink's enableCheckpointing). */
+  enableCheckpointing(interval: number, mode: CheckpointConfig['mode'] = 'EXACTLY_ONCE'): this {
+    return this.configureCheckpointing({ interval, mode });
+  }
+
+  configureCheckpointing(settings: Partial<CheckpointConfig>): this {
+    this.#checkpoint = validateCheckpointConfig({ ...this.#checkpoint, ...settings });
+    return this;
+  }
+
+  get checkpointConfig(): CheckpointConfig {
+    return this.#checkpoint;
+  }
+
+  setRestartStrategy(strategy: RestartStrategy): this {
+    this.#restart = strategy;
+    return this;
+  }
+
+  /** Start from a savepoint or retained checkpoint (`flink run -s`). */
+  restoreFrom(path: string, options: { allowNonRestoredState?: boolean } = {}): this {
+    this.#restoreFrom = path;
+    this.#allowNonRestoredState = options.allowNonRestoredState ?? false;
+    return this;
+  }
+
+  fromSource<T>(source: Source<T>, name: string): SingleOutputStreamOperator<T> {
+    const node = this.graph.add({ kind: 'source', name, inputs: [], source: source as Source<unknown> });
+    return new SingleOutputStreamOperator<T>(this.graph, node);
+  }
+
+  /** A bounded source of the given elements, in order (one split per element). */
+  fromElements<T>(...elements: T[]): SingleOutputStreamOperator<T> {
+    return this.fromSource(new DataGeneratorSource({ count: elements.length, splits: Math.max(1, Math.min(elements.length, 16)), generate: (i) => elements[i] as T }), 'Elements');
+  }
+
+  execute(jobName = 'tsflink job'): Promise<JobResult> {
+    return executeLocally(this.graph, {
+      jobName,
+      parallelism: this.#parallelism,
+      ...(this.#maxParallelism === undefined ? {} : { maxParallelism: this.#maxParallelism }),
+      checkpoint: this.#checkpoint,
+      ...(this.#restart === undefined ? {} : { restartStrategy: this.#restart }),
+      ...(this.#restoreFrom === undefined ? {} : { restoreFrom: this.#restoreFrom, allowNonRestoredState: this.#allowNonRestoredState }),
+    });
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * Runs a job in this process: compiles the graph, wires subtasks with channels, restores state,
+ * drives checkpoints, and on a failure cancels every subtask and restarts the whole job from the
+ * latest completed checkpoint, as the restart strategy allows. Subtasks share nothing but
+ * serialized batches, so a later executor can place them in other processes.
+ */
+import { randomBytes } from 'node:crypto';
+import { UserError } from '../../errors.ts';
+import { openSnapshot } from '../../open-snapshot.ts';
+import type { OpenStoreOptions } from '../../storage/open-store.ts';
+import type { StreamGraph } from '../api/stream-graph.ts';
+import { type CheckpointConfig, defaultCheckpointConfig } from '../checkpoint/checkpoint-config.ts';
+import { CheckpointCoordinator } from '../checkpoint/checkpoint-coordinator.ts';
+import { planRestore } from '../state/restore-plan.ts';
+import type { SubtaskRestorePlan } from '../state/restore-plan.ts';
+import { LocalChannel } from './channel.ts';
+import { type Chain, type JobPlan, type PlannedNode, planJob } from './job-plan.ts';
+import { RecordWriter } from './record-writer.ts';
+import { type RestartStrategy, decideRestart } from './restart-strategy.ts';
+import { CancelledError, Subtask } from './subtask.ts';
+
+export interface ExecutionOptions {
+  readonly jobName: string;
+  readonly jobId?: string;
+  readonly parallelism: number;
+  readonly maxParallelism?: number;
+  readonly checkpoint?: CheckpointConfig;
+  readonly restartStrategy?: RestartStrategy;
+  /** `flink run -s`: a savepoint or retained checkpoint to start from. */
+  readonly restoreFrom?: string;
+  readonly allowNonRestoredState?: boolean;
+  readonly storeOptions?: OpenStoreOptions;
+  /** Batches a channel holds before its sender waits. */
+  readonly channelCapacity?: number;
+}
+
+export interface JobResult {
+  readonly jobId: string;
+  readonly attempts: number;
+  readonly completedCheckpoints: readonly { readonly id: number; readonly location: string }[];
+}
+
+export class JobFailedError extends UserError {
+  override readonly name: string = 'JobFailedError';
+}
+
+export async function executeLocally(graph: StreamGraph, options: ExecutionOptions): Promise<JobResult> {
+  const jobId = options.jobId ?? randomBytes(16).toString('hex');
+  const plan = planJob(graph, { parallelism: options.parallelism, ...(options.maxParallelism === undefined ? {} : { maxParallelism: options.maxParallelism }) });
+  const config = options.checkpoint ?? defaultCheckpointConfig;
+  const coordinator = new CheckpointCoordinator(config, { jobId, jobName: options.jobName }, options.storeOptions);
+  const strategy: RestartStrategy = options.restartStrategy ?? (config.interval === null ? { type: 'none' } : { type: 'fixed-delay', attempts: Number.MAX_SAFE_INTEGER, delayMs: 1000 });
+  const failures: number[] = [];
+  let restoreFrom = options.restoreFrom;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await runAttempt(jobId, plan, attempt, restoreFrom, options, coordinator, config.mode);
+      return { jobId, attempts: attempt + 1, completedCheckpoints: coordinator.completed.map((c) => ({ id: c.id, location: c.location })) };
+    } catch (err) {
+      coordinator.stop();
+      if (err instanceof UserError && !(err instanceof JobFailedError) && attempt === 0 && failures.length === 0 && isSetupError(err)) throw err;
+      failures.push(Date.now());
+      const decision = decideRestart(strategy, failures);
+      if (!decision.restart) {
+        const cause = err instanceof Error ? err.message : String(err);
+        throw new JobFailedError(`Job ${jobId} (${options.jobName}) failed: ${cause} (not restarted: ${decision.reason})`, 1, { cause: err });
+      }
+      await new Promise((r) => setTimeout(r, decision.delayMs));
+      restoreFrom = coordinator.completed.at(-1)?.location ?? options.restoreFrom;
+    }
+  }
+}
+
+/** Errors of restore planning are the user's to fix, not failures to restart from. */
+function isSetupError(err: UserError): boolean {
+  return /Failed to rollback|Cannot restore|max parallelism|no such file|not a snapshot/.test(err.message);
+}
+
+async function runAttempt(jobId: string, plan: JobPlan, attempt: number, restoreFrom: string | undefined, options: ExecutionOptions, coordinator: CheckpointCoordinator, mode: CheckpointConfig['mode']): Promise<void> {
+  let nodes = plan.nodes;
+  let restore: { reader: Awaited<ReturnType<typeof openSnapshot>>; plans: Map<string, SubtaskRestorePlan[]> } | undefined;
+  if (restoreFrom !== undefined) {
+    const reader = await openSnapshot(restoreFrom, options.storeOptions);
+    const restorePlan = planRestore({
+      location: restoreFrom,
+      metadata: reader.metadata,
+      operators: nodes.map((n) => ({ uid: n.uid, parallelism: n.parallelism, maxParallelism: n.maxParallelism, maxParallelismConfigured: n.maxParallelismConfigured })),
+      allowNonRestoredState: options.allowNonRestoredState ?? false,
+    });
+    const adopted = new Map(restorePlan.operators.map((o) => [o.uid, o.maxParallelism]));
+    nodes = nodes.map((n) => ({ ...n, maxParallelism: adopted.get(n.uid) ?? n.maxParallelism }));
+    restore = { reader, plans: new Map(restorePlan.operators.map((o) => [o.uid, [...o.subtasks]])) };
+  }
+  const byUid = new Map(nodes.map((n) => [n.uid, n]));
+  const chains: Chain[] = plan.chains.map((c) => ({ ...c, nodes: c.nodes.map((n) => byUid.get(n.uid)!) }));
+
+  // Channels: forward edges pair subtask i with i; the others connect every pair.
+  const senders = new Map<string, LocalChannel>();
+  const channel = (edge: number, from: number, to: number): LocalChannel => {
+    const key = `${edge}/${from}/${to}`;
+    let c = senders.get(key);
+    if (c === undefined) senders.set(key, (c = new LocalChannel(options.channelCapacity ?? 8)));
+    return c;
+  };
+  const subtasks: Subtask[] = [];
+  let failAttempt: (error: Error) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => (failAttempt = reject));
+  failed.catch(() => undefined);
+  const finishedSources = new Set<Subtask>();
+  const sourceSubtasks: Subtask[] = [];
+  for (const chain of chains) {
+    const head = chain.nodes[0]!;
+    const initialSplits = head.node.source?.createSplits(chain.parallelism);
+    const restoredHead = restore?.plans.get(head.uid)?.[0]?.snapshotUid != null;
+    for (let i = 0; i < chain.parallelism; i++) {
+      const inputs = plan.edges.flatMap((e, ei) => (e.to !== chain.id ? [] : upstreamIndices(e.partitioning.kind, chains[e.from]!.parallelism, i).map((u) => channel(ei, u, i))));
+      const outputs = plan.edges.flatMap((e, ei) => {
+        if (e.from !== chain.id) return [];
+        const target = chains[e.to]!;
+        const downstream = e.partitioning.kind === 'forward' ? [i] : range(target.parallelism);
+        return [new RecordWriter(downstream.map((d) => channel(ei, i, d)), e.partitioning, i, target.nodes[0]!.maxParallelism)];
+      });
+      const plans = new Map<string, SubtaskRestorePlan>();
+      for (const n of chain.nodes) {
+        const p = restore?.plans.get(n.uid)?.[i];
+        if (p !== undefined) plans.set(n.uid, p);
+      }
+      const subtask = new Subtask({
+        jobId,
+        chain,
+        index: i,
+        attempt,
+        mode,
+        inputs,
+        outputs,
+        hooks: {
+          checkpointTarget: (id) => coordinator.target(id),
+          acknowledge: (ack) => coordinator.acknowledge(ack),
+          decline: (id, reason) => coordinator.decline(id, reason),
+        },
+        ...(restore === undefined ? {} : { restore: { reader: restore.reader, plans } }),
+        ...(initialSplits === undefined || restoredHead ? {} : { initialSplits: initialSplits.filter((_, k) => k % chain.parallelism === i) }),
+      });
+      subtasks.push(subtask);
+      if (chain.isSource) sourceSubtasks.push(subtask);
+    }
+  }
+
+  coordinator.start({
+    nodes,
+    subtaskCount: subtasks.length,
+    canCheckpoint: () => finishedSources.size === 0,
+    injectBarrier: (id) => {
+      for (const s of sourceSubtasks) s.triggerCheckpoint({ checkpointId: id, savepoint: false });
+    },
+    notifyComplete: (id) => subtasks.forEach((s) => s.notifyCheckpointComplete(id)),
+    notifyAborted: (id) => subtasks.forEach((s) => s.notifyCheckpointAborted(id)),
+    fail: (error) => failAttempt(error),
+  });
+  const runs = subtasks.map((s) =>
+    s.run().then(
+      () => void (sourceSubtasks.includes(s) && finishedSources.add(s)),
+      (err: unknown) => {
+        failAttempt(err instanceof Error ? err : new Error(String(err)));
+      },
+    ),
+  );
+  try {
+    await Promise.race([Promise.all(runs), failed]);
+  } catch (err) {
+    for (const s of subtasks) s.cancel();
+    for (const c of senders.values()) c.close();
+    await Promise.allSettled(runs);
+    throw err instanceof CancelledError ? new Error('cancelled') : err;
+  } finally {
+    coordinator.stop();
+  }
+}
+
+function upstreamIndices(kind: string, upstreamParallelism: number, downstreamIndex: number): number[] {
+  return kind === 'forward' ? [downstreamIndex] : range(upstreamParallelism);
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+export type { PlannedNode };

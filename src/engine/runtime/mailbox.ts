@@ -1,0 +1,34 @@
+/**
+ * Work for a subtask that does not come through its inputs (checkpoint notifications, triggers,
+ * cancellation), run by the subtask's own loop between records so that it never interleaves with
+ * a user function (Flink's mailbox model).
+ */
+export type Mail = () => void | Promise<void>;
+
+export class Mailbox {
+  readonly #mails: Mail[] = [];
+  #wake: (() => void) | undefined;
+  #signal: Promise<void> | undefined;
+
+  put(mail: Mail): void {
+    this.#mails.push(mail);
+    this.#wake?.();
+    this.#wake = undefined;
+    this.#signal = undefined;
+  }
+
+  get hasMail(): boolean {
+    return this.#mails.length > 0;
+  }
+
+  /** Resolves when mail arrives (at once if some is waiting). */
+  signal(): Promise<void> {
+    if (this.#mails.length > 0) return Promise.resolve();
+    this.#signal ??= new Promise<void>((resolve) => (this.#wake = resolve));
+    return this.#signal;
+  }
+
+  async runAll(): Promise<void> {
+    while (this.#mails.length > 0) await this.#mails.shift()!(); // length checked by the loop
+  }
+}

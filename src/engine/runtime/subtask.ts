@@ -1,0 +1,290 @@
+/**
+ * One parallel instance of a chain: it owns the chain's operators, their state backends and its
+ * output edges, and runs a single loop that reads input (or polls the source), runs mail between
+ * records, and takes its part of each checkpoint: snapshot at the barrier, forward the barrier,
+ * then write the state asynchronously while records keep flowing.
+ */
+import { DataFileWriter, type WrittenFile } from '../../format/data-file-writer.ts';
+import { rangeForSubtask } from '../../format/key-groups.ts';
+import { toHex, operatorIdFromUid } from '../../format/murmur3.ts';
+import type { SnapshotReader } from '../../format/snapshot-reader.ts';
+import { dataFilePath } from '../../format/snapshot-paths.ts';
+import type { ObjectStore } from '../../storage/object-store.ts';
+import { createRuntimeContext } from '../api/runtime-context.ts';
+import type { Source, SourceReader } from '../api/source.ts';
+import { HeapKeyedStateBackend } from '../state/heap-keyed-state-backend.ts';
+import { type KeyedStateBlocks, writeKeyedSnapshot } from '../state/heap-keyed-snapshot.ts';
+import { OperatorStateStore, type OperatorStatePartition, writeOperatorSnapshot } from '../state/operator-state-store.ts';
+import type { SubtaskRestorePlan } from '../state/restore-plan.ts';
+import { restoreKeyedState, restoreOperatorState } from '../state/restore-state.ts';
+import { createBarrierHandler } from './barrier-handler.ts';
+import type { ChannelReceiver } from './channel.ts';
+import { InputGate } from './input-gate.ts';
+import type { Chain, PlannedNode } from './job-plan.ts';
+import { Mailbox } from './mailbox.ts';
+import type { RecordWriter } from './record-writer.ts';
+import type { Barrier } from './stream-element.ts';
+import type { Output, StreamOperator } from './stream-operator.ts';
+
+export interface CheckpointTarget {
+  readonly checkpointId: number;
+  readonly savepoint: boolean;
+  /** Rooted at the snapshot directory. */
+  readonly store: ObjectStore;
+}
+
+export interface SubtaskAck {
+  readonly checkpointId: number;
+  readonly chain: number;
+  readonly subtask: number;
+  readonly file: WrittenFile;
+  readonly operators: readonly { readonly uid: string; readonly keyed: KeyedStateBlocks[]; readonly operator: OperatorStatePartition[] }[];
+}
+
+export interface SubtaskHooks {
+  checkpointTarget(checkpointId: number): CheckpointTarget | undefined;
+  acknowledge(ack: SubtaskAck): void;
+  decline(checkpointId: number, reason: unknown): void;
+}
+
+export interface SubtaskSpec {
+  readonly jobId: string;
+  readonly chain: Chain;
+  readonly index: number;
+  readonly attempt: number;
+  readonly mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
+  readonly inputs: readonly ChannelReceiver[];
+  readonly outputs: readonly RecordWriter[];
+  readonly hooks: SubtaskHooks;
+  readonly restore?: { readonly reader: SnapshotReader; readonly plans: ReadonlyMap<string, SubtaskRestorePlan> };
+  /** For a source chain started without a snapshot of it: this subtask's initial splits. */
+  readonly initialSplits?: readonly unknown[];
+}
+
+export class CancelledError extends Error {
+  override readonly name: string = 'CancelledError';
+}
+
+const SPLITS_STATE = 'source-splits';
+
+interface Member {
+  readonly planned: PlannedNode;
+  readonly operator: StreamOperator | undefined;
+  readonly keyed: HeapKeyedStateBackend | undefined;
+  readonly operatorState: OperatorStateStore;
+  restored: boolean;
+}
+
+export class Subtask {
+  readonly mailbox = new Mailbox();
+  readonly #members: Member[];
+  #reader: SourceReader<unknown> | undefined;
+  #pending: Promise<void>[] = [];
+  #cancelled = false;
+
+  constructor(private readonly spec: SubtaskSpec) {
+    const { chain, index } = spec;
+    this.#members = chain.nodes.map((planned) => {
+      const keyed =
+        planned.node.keyOf === undefined
+          ? undefined
+          : new HeapKeyedStateBackend({ keyGroupRange: rangeForSubtask(index, planned.parallelism, planned.maxParallelism), maxParallelism: planned.maxParallelism, owner: `${planned.uid} subtask ${index}` });
+      return { planned, operator: planned.node.createOperator?.(), keyed, operatorState: new OperatorStateStore(`${planned.uid} subtask ${index}`), restored: false };
+    });
+  }
+
+  get name(): string {
+    return `${this.spec.chain.nodes.map((n) => n.name).join(' -> ')} (${this.spec.index + 1}/${this.spec.chain.parallelism})`;
+  }
+
+  /** Runs to the end of input; rejects with the failure, or CancelledError after cancel(). */
+  async run(): Promise<void> {
+    await this.#open();
+    if (this.spec.chain.isSource) await this.#runSource();
+    else await this.#runInputs();
+    this.#checkCancelled();
+    for (const m of this.#members) await m.operator?.finish?.();
+    await Promise.all(this.#pending);
+    for (const w of this.spec.outputs) w.broadcast({ kind: 'end-of-input' });
+    await this.#flush();
+    for (const w of this.spec.outputs) w.close();
+    for (const m of this.#members) await m.operator?.close?.();
+  }
+
+  /** Sources only: inject barrier n at the next chance, between two polls. */
+  triggerCheckpoint(barrier: Barrier): void {
+    this.mailbox.put(() => this.#checkpoint(barrier));
+  }
+
+  notifyCheckpointComplete(checkpointId: number): void {
+    this.mailbox.put(async () => {
+      for (const m of this.#members) await m.operator?.notifyCheckpointComplete?.(checkpointId);
+    });
+  }
+
+  notifyCheckpointAborted(checkpointId: number): void {
+    this.mailbox.put(async () => {
+      for (const m of this.#members) await m.operator?.notifyCheckpointAborted?.(checkpointId);
+    });
+  }
+
+  cancel(): void {
+    this.#cancelled = true;
+    this.mailbox.put(() => undefined); // wakes a loop that waits for input
+  }
+
+  async #open(): Promise<void> {
+    const { restore, index, attempt } = this.spec;
+    for (const [i, m] of this.#members.entries()) {
+      const plan = restore?.plans.get(m.planned.uid);
+      if (restore !== undefined && plan !== undefined && plan.snapshotUid !== null) {
+        if (m.keyed !== undefined) await restoreKeyedState(restore.reader, plan, m.keyed);
+        await restoreOperatorState(restore.reader, plan, m.operatorState);
+        m.restored = true;
+      }
+      const context = createRuntimeContext(
+        { jobId: this.spec.jobId, operatorUid: m.planned.uid, taskName: m.planned.name, subtaskIndex: index, parallelism: m.planned.parallelism, maxParallelism: m.planned.maxParallelism, attemptNumber: attempt },
+        m.keyed,
+        m.operatorState,
+      );
+      await m.operator?.open({ context, output: this.#outputOf(i), isRestored: m.restored });
+    }
+    const head = this.#members[0]!;
+    const source = head.planned.node.source as Source<unknown> | undefined;
+    if (source !== undefined) {
+      this.#reader = source.createReader({ subtaskIndex: index, parallelism: head.planned.parallelism });
+      const splits = head.operatorState.getListState<unknown>(SPLITS_STATE);
+      if (!head.restored) splits.update(this.spec.initialSplits ?? []);
+      this.#reader.addSplits([...splits.get()]);
+    }
+  }
+
+  #outputOf(i: number): Output {
+    if (i + 1 < this.#members.length) {
+      return { collect: (value, timestamp) => this.#process(i + 1, value, timestamp, 0), emitWatermark: (t) => this.#watermark(i + 1, t) };
+    }
+    return {
+      collect: (value, timestamp) => {
+        for (const w of this.spec.outputs) w.emit(value, timestamp);
+      },
+      emitWatermark: (timestamp) => {
+        for (const w of this.spec.outputs) w.broadcast({ kind: 'watermark', timestamp });
+      },
+    };
+  }
+
+  #process(i: number, value: unknown, timestamp: number | null, input: number): void {
+    const m = this.#members[i]!;
+    if (m.operator === undefined) {
+      this.#outputOf(i).collect(value, timestamp); // the source node itself passes records on
+      return;
+    }
+    if (m.keyed !== undefined) m.keyed.setCurrentKey(m.planned.node.keyOf!(value, input));
+    const result = m.operator.processRecord(value, timestamp, input);
+    if (result instanceof Promise) this.#pending.push(result);
+  }
+
+  #watermark(i: number, timestamp: number): void {
+    const m = this.#members[i]!;
+    if (m.operator === undefined) this.#outputOf(i).emitWatermark(timestamp);
+    else void m.operator.processWatermark(timestamp);
+  }
+
+  async #afterRecord(): Promise<void> {
+    if (this.#pending.length > 0) {
+      const pending = this.#pending;
+      this.#pending = [];
+      await Promise.all(pending);
+    }
+    if (this.spec.outputs.some((w) => w.needsFlush)) await this.#flush();
+  }
+
+  async #flush(): Promise<void> {
+    for (const w of this.spec.outputs) await w.flush();
+  }
+
+  async #runSource(): Promise<void> {
+    const reader = this.#reader!; // #open created it for a source chain
+    for (;;) {
+      await this.mailbox.runAll();
+      this.#checkCancelled();
+      const { records, done } = await reader.poll(256);
+      for (const r of records) {
+        this.#process(0, r.value, r.timestamp, 0);
+        await this.#afterRecord();
+      }
+      await this.#flush();
+      if (done) return;
+    }
+  }
+
+  async #runInputs(): Promise<void> {
+    const gate = new InputGate(this.spec.inputs, createBarrierHandler(this.spec.mode, this.spec.inputs.length));
+    let next: Promise<Awaited<ReturnType<InputGate['next']>>> | undefined;
+    for (;;) {
+      await this.mailbox.runAll();
+      this.#checkCancelled();
+      if (!gate.hasReady()) await this.#flush();
+      next ??= gate.next();
+      const event = await Promise.race([next, this.mailbox.signal().then(() => undefined)]);
+      if (event === undefined) continue; // mail first; the pending read stays in `next`
+      next = undefined;
+      switch (event.kind) {
+        case 'record':
+          this.#process(0, event.value, event.timestamp, 0);
+          await this.#afterRecord();
+          break;
+        case 'watermark':
+          this.#watermark(0, event.timestamp);
+          break;
+        case 'checkpoint':
+          await this.#checkpoint(event.barrier);
+          break;
+        case 'checkpoint-aborted':
+          this.spec.hooks.decline(event.checkpointId, new Error('checkpoint overtaken by a newer barrier'));
+          break;
+        case 'end':
+          return;
+      }
+    }
+  }
+
+  /** The barrier: capture state synchronously, forward the barrier, write asynchronously. */
+  async #checkpoint(barrier: Barrier): Promise<void> {
+    await Promise.all(this.#pending.splice(0));
+    for (const m of this.#members) await m.operator?.snapshotState?.(barrier.checkpointId);
+    if (this.#reader !== undefined) this.#members[0]!.operatorState.getListState<unknown>(SPLITS_STATE).update(this.#reader.snapshotSplits());
+    const captured = this.#members.map((m) => ({ uid: m.planned.uid, keyed: m.keyed?.snapshot(), operator: m.operatorState.snapshot() }));
+    for (const w of this.spec.outputs) w.broadcast({ kind: 'barrier', barrier });
+    await this.#flush();
+
+    const target = this.spec.hooks.checkpointTarget(barrier.checkpointId);
+    if (target === undefined) {
+      for (const c of captured) c.keyed?.release();
+      return; // aborted meanwhile: nothing to write
+    }
+    const { chain, index } = this.spec;
+    void (async () => {
+      let writer: DataFileWriter | undefined;
+      try {
+        writer = await DataFileWriter.create(target.store, dataFilePath(toHex(operatorIdFromUid(chain.nodes[0]!.uid)).slice(0, 12), index));
+        const operators = [];
+        for (const c of captured) {
+          const keyed = c.keyed === undefined ? [] : await writeKeyedSnapshot(c.keyed, writer, c.uid);
+          operators.push({ uid: c.uid, keyed, operator: await writeOperatorSnapshot(c.operator, writer, c.uid) });
+        }
+        const file = await writer.close();
+        this.spec.hooks.acknowledge({ checkpointId: barrier.checkpointId, chain: chain.id, subtask: index, file, operators });
+      } catch (err) {
+        await writer?.abort().catch(() => undefined);
+        this.spec.hooks.decline(barrier.checkpointId, err);
+      } finally {
+        for (const c of captured) c.keyed?.release();
+      }
+    })();
+  }
+
+  #checkCancelled(): void {
+    if (this.#cancelled) throw new CancelledError(`${this.name} was cancelled`);
+  }
+}

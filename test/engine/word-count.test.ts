@@ -1,0 +1,117 @@
+/**
+ * A keyed running count through the whole engine: the committed output of an exactly-once sink is
+ * identical straight through at parallelism 1, at parallelism 2 with checkpoints and a failure
+ * injected mid-stream (recovered by the restart strategy), and restored at parallelism 3.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StreamExecutionEnvironment } from '../../src/engine/api/environment.ts';
+import type { MapFunction } from '../../src/engine/api/functions.ts';
+import { DataGeneratorSource } from '../../src/engine/connectors/data-generator-source.ts';
+import { MemoryTransactionalSink, MemoryTransactionalStore } from '../support/memory-transactional-sink.ts';
+import { tempDir } from '../support/temp-dir.ts';
+
+const WORDS = ['apple', 'pear', 'fig', 'kiwi', 'lime', 'plum', 'date', 'yuzu'];
+type Count = { word: string; count: number };
+
+let dir: Awaited<ReturnType<typeof tempDir>>;
+beforeAll(async () => {
+  dir = await tempDir();
+});
+afterAll(async () => {
+  await dir.remove();
+});
+
+function wordCount(env: StreamExecutionEnvironment, store: MemoryTransactionalStore<Count>, options: { records: number; failAt?: number; perSecond?: number }): void {
+  const source = new DataGeneratorSource({
+    count: options.records,
+    seed: 7,
+    ...(options.perSecond === undefined ? {} : { recordsPerSecond: options.perSecond }),
+    generate: (_i, random) => WORDS[Math.floor(random() * WORDS.length)]!,
+  });
+  // Counts its own records: fails once, on the first attempt, at record `failAt` of subtask 0.
+  const toCount: MapFunction<string, Count> & { attempt: number; subtask: number; seen: number } = {
+    attempt: 0,
+    subtask: 0,
+    seen: 0,
+    open(ctx) {
+      this.attempt = ctx.attemptNumber;
+      this.subtask = ctx.subtaskIndex;
+    },
+    map(word) {
+      this.seen += 1;
+      if (options.failAt !== undefined && this.attempt === 0 && this.subtask === 0 && this.seen === options.failAt) throw new Error('injected failure');
+      return { word, count: 1 };
+    },
+  };
+  env
+    .fromSource(source, 'words')
+    .uid('words')
+    .map(toCount)
+    .uid('to-count')
+    .keyBy((c) => c.word)
+    .reduce((a, b) => ({ word: a.word, count: a.count + b.count }))
+    .uid('counts')
+    .sinkTo(() => new MemoryTransactionalSink(store))
+    .uid('sink');
+}
+
+const sorted = (counts: Count[]): string[] => counts.map((c) => `${c.word}:${c.count}`).sort();
+
+describe('word count', () => {
+  it('gives the same committed output straight, with failures and checkpoints, and at another parallelism', async () => {
+    const records = 20_000;
+    const straight = new MemoryTransactionalStore<Count>();
+    const env1 = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
+    wordCount(env1, straight, { records });
+    await env1.execute('word count p1');
+    const expected = sorted(straight.all());
+    expect(expected).toHaveLength(records);
+
+    const failing = new MemoryTransactionalStore<Count>();
+    const env2 = StreamExecutionEnvironment.getExecutionEnvironment()
+      .setParallelism(2)
+      .configureCheckpointing({ interval: 20, dir: `${dir.path}/checkpoints` })
+      .setRestartStrategy({ type: 'fixed-delay', attempts: 3, delayMs: 10 });
+    wordCount(env2, failing, { records, failAt: 6_000, perSecond: 40_000 });
+    const result = await env2.execute('word count p2 with a failure');
+    expect(result.attempts).toBe(2);
+    expect(result.completedCheckpoints.length).toBeGreaterThan(0);
+    expect(sorted(failing.all())).toEqual(expected);
+  });
+
+  it.each([3, 1])('restores a failed p=2 job from its latest checkpoint at parallelism %i, losing and doubling nothing', async (parallelism) => {
+    const records = 20_000;
+    const straight = new MemoryTransactionalStore<Count>();
+    const env1 = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
+    wordCount(env1, straight, { records });
+    await env1.execute('word count p1');
+
+    const store = new MemoryTransactionalStore<Count>();
+    const checkpoints = `${dir.path}/restore-${parallelism}`;
+    const first = StreamExecutionEnvironment.getExecutionEnvironment()
+      .setParallelism(2)
+      .configureCheckpointing({ interval: 20, dir: checkpoints })
+      .setRestartStrategy({ type: 'none' });
+    wordCount(first, store, { records, failAt: 7_000, perSecond: 40_000 });
+    await expect(first.execute('word count, fails')).rejects.toThrow(/injected failure \(not restarted: the restart strategy is none\)/);
+    const latest = await latestCheckpoint(checkpoints);
+    expect(store.all().length).toBeLessThan(records);
+
+    const second = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(parallelism).restoreFrom(latest);
+    wordCount(second, store, { records });
+    await second.execute('word count, restored');
+    expect(sorted(store.all())).toEqual(sorted(straight.all()));
+  });
+});
+
+/** The newest chk-<n> directory with a _metadata below `dir/<jobId>/`. */
+async function latestCheckpoint(dir: string): Promise<string> {
+  const { readdir, access } = await import('node:fs/promises');
+  const [job] = await readdir(dir);
+  const chks = (await readdir(`${dir}/${job}`)).filter((d) => d.startsWith('chk-')).sort((a, b) => Number(b.slice(4)) - Number(a.slice(4)));
+  for (const chk of chks) {
+    const path = `${dir}/${job}/${chk}`;
+    if (await access(`${path}/_metadata`).then(() => true, () => false)) return path;
+  }
+  throw new Error(`no completed checkpoint in ${dir}`);
+}
