@@ -6,6 +6,7 @@
 import { FilterOperator, FlatMapOperator, KeyedReduceOperator, MapOperator, SinkOperator, type SinkFunction } from '../runtime/operators.ts';
 import type { StreamOperator } from '../runtime/stream-operator.ts';
 import { type Collector, type FilterFunction, type FlatMapFunction, type KeySelector, type MapFunction, type ReduceFunction, asFilter, asFlatMap, asMap, asReduce, perSubtask } from './functions.ts';
+import { CoProcessOperator, type CoProcessFunction } from './co-process.ts';
 import { KeyedProcessOperator, type KeyedProcessFunction } from './keyed-process.ts';
 import type { Partitioning, StreamGraph, StreamNode } from './stream-graph.ts';
 
@@ -32,6 +33,25 @@ export class DataStream<T> {
 
   keyBy<K>(key: KeySelector<T, K>): KeyedStream<T, K> {
     return new KeyedStream<T, K>(this.graph, this.node, key);
+  }
+
+  /** One stream of the records of this and the other streams (same type). */
+  union(...others: DataStream<T>[]): SingleOutputStreamOperator<T> {
+    const streams = [this, ...others];
+    const node = this.graph.add({
+      kind: 'operator',
+      name: 'Union',
+      // Forward keeps each input's order per subtask; a different parallelism needs rebalancing.
+      inputs: streams.map((s) => ({ from: s.node, partitioning: { kind: s.node.parallelism === this.node.parallelism ? 'forward' : 'rebalance' } as Partitioning })),
+      parallelism: this.node.parallelism,
+      createOperator: () => new MapOperator({ map: (v: unknown) => v }),
+    });
+    return new SingleOutputStreamOperator<T>(this.graph, node);
+  }
+
+  /** Two streams into one operator with two inputs (then `keyBy` and `process`). */
+  connect<U>(other: DataStream<U>): ConnectedStreams<T, U> {
+    return new ConnectedStreams<T, U>(this.graph, this, other);
   }
 
   /** Spread records evenly over the next operator's subtasks. */
@@ -120,5 +140,36 @@ export class KeyedStream<T, K> extends DataStream<T> {
   private keyed<R>(name: string, create: () => StreamOperator): SingleOutputStreamOperator<R> {
     const key = this.key as (value: unknown) => unknown;
     return this.transform<R>(name, create, { kind: 'hash', key }, key);
+  }
+}
+
+export class ConnectedStreams<A, B> {
+  constructor(
+    private readonly graph: StreamGraph,
+    private readonly first: DataStream<A>,
+    private readonly second: DataStream<B>,
+    private readonly keys?: readonly [KeySelector<A, unknown>, KeySelector<B, unknown>],
+  ) {}
+
+  /** Partitions both inputs by key, so equal keys of either input meet in one subtask. */
+  keyBy<K>(key1: KeySelector<A, K>, key2: KeySelector<B, K>): ConnectedStreams<A, B> {
+    return new ConnectedStreams<A, B>(this.graph, this.first, this.second, [key1, key2]);
+  }
+
+  process<R>(fn: CoProcessFunction<A, B, R> | (() => CoProcessFunction<A, B, R>)): SingleOutputStreamOperator<R> {
+    const create = perSubtask(fn) as () => CoProcessFunction<unknown, unknown, unknown>;
+    const keys = this.keys as readonly [(v: unknown) => unknown, (v: unknown) => unknown] | undefined;
+    const partitioning = (i: 0 | 1): Partitioning => (keys === undefined ? { kind: 'rebalance' } : { kind: 'hash', key: keys[i] });
+    const node = this.graph.add({
+      kind: 'operator',
+      name: 'Co-Process',
+      inputs: [
+        { from: this.first.node, partitioning: partitioning(0) },
+        { from: this.second.node, partitioning: partitioning(1) },
+      ],
+      createOperator: () => new CoProcessOperator(create()),
+      ...(keys === undefined ? {} : { keyOf: (value: unknown, input: number) => keys[input === 0 ? 0 : 1](value) }),
+    });
+    return new SingleOutputStreamOperator<R>(this.graph, node);
   }
 }

@@ -113,7 +113,9 @@ async function runAttempt(jobId: string, plan: JobPlan, attempt: number, restore
     const initialSplits = head.node.source?.createSplits(chain.parallelism);
     const restoredHead = restore?.plans.get(head.uid)?.[0]?.snapshotUid != null;
     for (let i = 0; i < chain.parallelism; i++) {
-      const inputs = plan.edges.flatMap((e, ei) => (e.to !== chain.id ? [] : upstreamIndices(e.partitioning.kind, chains[e.from]!.parallelism, i).map((u) => channel(ei, u, i))));
+      const inbound = plan.edges.flatMap((e, ei) => (e.to !== chain.id ? [] : upstreamIndices(e.partitioning.kind, chains[e.from]!.parallelism, i).map((u) => ({ channel: channel(ei, u, i), input: e.input }))));
+      const inputs = inbound.map((x) => x.channel);
+      const inputOfChannel = inbound.map((x) => x.input);
       const outputs = plan.edges.flatMap((e, ei) => {
         if (e.from !== chain.id) return [];
         const target = chains[e.to]!;
@@ -132,6 +134,7 @@ async function runAttempt(jobId: string, plan: JobPlan, attempt: number, restore
         attempt,
         mode,
         inputs,
+        inputOfChannel,
         outputs,
         hooks: {
           checkpointTarget: (id) => coordinator.target(id),

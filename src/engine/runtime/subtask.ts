@@ -54,6 +54,8 @@ export interface SubtaskSpec {
   readonly attempt: number;
   readonly mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
   readonly inputs: readonly ChannelReceiver[];
+  /** For each input channel, which input of the head operator it feeds (0, or 1 for connect). */
+  readonly inputOfChannel?: readonly number[];
   readonly outputs: readonly RecordWriter[];
   readonly hooks: SubtaskHooks;
   readonly restore?: { readonly reader: SnapshotReader; readonly plans: ReadonlyMap<string, SubtaskRestorePlan> };
@@ -231,7 +233,7 @@ export class Subtask {
       next = undefined;
       switch (event.kind) {
         case 'record':
-          this.#process(0, event.value, event.timestamp, 0);
+          this.#process(0, event.value, event.timestamp, this.spec.inputOfChannel?.[event.channel] ?? 0);
           await this.#afterRecord();
           break;
         case 'watermark':
