@@ -5,7 +5,7 @@
 import { UserError } from '../../errors.ts';
 import { type CheckpointConfig, defaultCheckpointConfig, validateCheckpointConfig } from '../checkpoint/checkpoint-config.ts';
 import { DataGeneratorSource } from '../connectors/data-generator-source.ts';
-import { type JobResult, executeLocally } from '../runtime/local-executor.ts';
+import { type JobClient, type JobResult, startLocally } from '../runtime/local-executor.ts';
 import type { RestartStrategy } from '../runtime/restart-strategy.ts';
 import { SingleOutputStreamOperator } from './data-stream.ts';
 import type { Source } from './source.ts';
@@ -75,8 +75,14 @@ export class StreamExecutionEnvironment {
     return this.fromSource(new DataGeneratorSource({ count: elements.length, splits: Math.max(1, Math.min(elements.length, 16)), generate: (i) => elements[i] as T }), 'Elements');
   }
 
+  /** Runs the job to its end (attached). */
   execute(jobName = 'tsflink job'): Promise<JobResult> {
-    return executeLocally(this.graph, {
+    return this.executeAsync(jobName).result;
+  }
+
+  /** Starts the job and returns at once with a client to savepoint, stop or cancel it (detached). */
+  executeAsync(jobName = 'tsflink job'): JobClient {
+    return startLocally(this.graph, {
       jobName,
       parallelism: this.#parallelism,
       ...(this.#maxParallelism === undefined ? {} : { maxParallelism: this.#maxParallelism }),

@@ -6,7 +6,7 @@
  */
 import { UserError } from '../../errors.ts';
 import { SnapshotWriter } from '../../format/snapshot-writer.ts';
-import { checkpointDirName } from '../../format/snapshot-paths.ts';
+import { METADATA_FILE, checkpointDirName, savepointDirName } from '../../format/snapshot-paths.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import { type OpenStoreOptions, openStore } from '../../storage/open-store.ts';
 import type { PlannedNode } from '../runtime/job-plan.ts';
@@ -17,12 +17,14 @@ import {
   type CheckpointId,
   type FailureCounter,
   type PendingCheckpoint,
+  type SnapshotKind,
   checkpointsToDiscard,
   decideTrigger,
   expiredCheckpoints,
   initialFailureCounter,
   onCheckpointCompleted,
   onCheckpointFailure,
+  onJobTermination,
   toCheckpointId,
 } from './coordinator-decisions.ts';
 
@@ -39,7 +41,7 @@ export interface AttemptHandle {
   readonly subtaskCount: number;
   /** Whether barriers can still be injected (no source subtask has finished). */
   canCheckpoint(): boolean;
-  injectBarrier(checkpointId: number): void;
+  injectBarrier(checkpointId: number, savepoint: boolean): void;
   notifyComplete(checkpointId: number): void;
   notifyAborted(checkpointId: number): void;
   /** The job must fail (tolerable checkpoint failures exceeded). */
@@ -50,16 +52,23 @@ interface Pending extends PendingCheckpoint {
   readonly location: string;
   readonly store: ObjectStore;
   readonly acks: SubtaskAck[];
+  /** Callers waiting for this snapshot (savepoints, manual checkpoints). */
+  readonly waiters: { resolve: (location: string) => void; reject: (error: Error) => void }[];
 }
 
 export class CheckpointCoordinator {
+  /** Retained completed checkpoints, oldest first. */
   readonly completed: CompletedCheckpoint[] = [];
+  /** Checkpoints completed over the life of the job, retained or not. */
+  completedCount = 0;
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
   #counter: FailureCounter = initialFailureCounter;
   #lastCompletedEnd: number | null = null;
   #attempt: AttemptHandle | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** A periodic trigger is waiting for a free slot. */
+  #queued = false;
 
   constructor(
     private readonly config: CheckpointConfig,
@@ -78,13 +87,68 @@ export class CheckpointCoordinator {
   stop(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#queued = false;
     this.#attempt = undefined;
-    for (const id of [...this.#pending.keys()]) void this.#abort(id, 'job-ended');
+    for (const id of [...this.#pending.keys()]) this.#track(this.#abort(id, 'job-ended'));
+  }
+
+  /** Completions and deletions still running; the job's end waits for them. */
+  readonly #inflight = new Set<Promise<void>>();
+
+  #track(work: Promise<void>): void {
+    this.#inflight.add(work);
+    void work.finally(() => this.#inflight.delete(work));
+  }
+
+  /** Stops, then waits until completions and deletions in flight are done (before a restart picks its checkpoint). */
+  async settle(): Promise<void> {
+    this.stop();
+    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+  }
+
+  /** The job ended: deletes the retained checkpoints the retention setting does not keep. */
+  async terminate(status: 'FINISHED' | 'CANCELED' | 'FAILED'): Promise<void> {
+    await this.settle();
+    const discard = new Set<number>(onJobTermination(this.config, status, this.completed.map((c) => ({ id: c.id, isSavepoint: false }))));
+    for (const c of this.completed.filter((c) => discard.has(c.id))) await this.#deleteDirectory(c.location).catch(() => undefined);
+    this.completed.splice(0, this.completed.length, ...this.completed.filter((c) => !discard.has(c.id)));
   }
 
   target(checkpointId: number): CheckpointTarget | undefined {
     const pending = this.#pending.get(checkpointId);
-    return pending === undefined ? undefined : { checkpointId, savepoint: false, store: pending.store };
+    return pending === undefined ? undefined : { checkpointId, savepoint: pending.kind !== 'checkpoint', store: pending.store };
+  }
+
+  /**
+   * A savepoint into `targetDirectory/savepoint-<job>-<random>/`, through the same barriers as
+   * checkpoints; resolves with its location once `_metadata` is written. The engine never
+   * deletes it. `stop` marks it as the savepoint of `flink stop` (it then notifies the tasks).
+   */
+  triggerSavepoint(targetDirectory: string, stop = false): Promise<string> {
+    return this.#requestSnapshot(stop ? 'stop-with-savepoint' : 'savepoint', `${targetDirectory.replace(/\/+$/, '')}/${savepointDirName(this.job.jobId)}`);
+  }
+
+  /** A checkpoint now (`flink checkpoint`), outside the periodic schedule. */
+  triggerCheckpoint(): Promise<string> {
+    return this.#requestSnapshot('manual-checkpoint', undefined);
+  }
+
+  async #requestSnapshot(request: 'savepoint' | 'stop-with-savepoint' | 'manual-checkpoint', location: string | undefined): Promise<string> {
+    const attempt = this.#attempt;
+    if (attempt === undefined) throw new UserError(`job ${this.job.jobId} is not running`);
+    if (!attempt.canCheckpoint()) throw new UserError(`job ${this.job.jobId}: a source has finished, so no more barriers can flow; snapshots are no longer possible`);
+    const now = Date.now();
+    const decision = decideTrigger(this.config, { now, pending: [...this.#pending.values()], lastCompletedEndTime: this.#lastCompletedEnd, nextIdCandidate: toCheckpointId(this.#nextId), request });
+    if (decision.kind !== 'trigger') {
+      throw new UserError(`job ${this.job.jobId}: cannot start a ${request === 'manual-checkpoint' ? 'checkpoint' : 'savepoint'} now (${decision.kind === 'wait' ? decision.reason : decision.reason}); try again`);
+    }
+    const kind = request === 'manual-checkpoint' ? 'checkpoint' : request;
+    return new Promise<string>((resolve, reject) => {
+      this.#trigger(decision.checkpointId, now, kind, location, { resolve, reject }).catch((err: unknown) => {
+        reject(err instanceof Error ? err : new Error(String(err)));
+        void this.#fail(decision.checkpointId, 'storage', err);
+      });
+    });
   }
 
   acknowledge(ack: SubtaskAck): void {
@@ -92,7 +156,7 @@ export class CheckpointCoordinator {
     // An ack for an aborted checkpoint: its files went with the directory, or are garbage beside no _metadata.
     if (pending === undefined) return;
     pending.acks.push(ack);
-    if (pending.acks.length === this.#attempt?.subtaskCount) void this.#complete(pending);
+    if (pending.acks.length === this.#attempt?.subtaskCount) this.#track(this.#complete(pending));
   }
 
   decline(checkpointId: number, reason: unknown): void {
@@ -101,8 +165,16 @@ export class CheckpointCoordinator {
   }
 
   #schedule(delay: number): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => void this.#tick(), delay);
     this.#timer.unref?.();
+  }
+
+  /** A periodic request waited for a free slot: decide again now that one freed up (as Flink). */
+  #slotFreed(): void {
+    if (!this.#queued || this.#attempt === undefined) return;
+    this.#queued = false;
+    this.#schedule(0);
   }
 
   async #tick(): Promise<void> {
@@ -119,21 +191,27 @@ export class CheckpointCoordinator {
       request: 'periodic',
     });
     if (decision.kind === 'trigger') {
-      await this.#trigger(decision.checkpointId, now).catch((err: unknown) => this.#fail(decision.checkpointId, 'storage', err));
       this.#schedule(this.config.interval ?? 0);
+      await this.#trigger(decision.checkpointId, now, 'checkpoint', undefined).catch((err: unknown) => this.#fail(decision.checkpointId, 'storage', err));
     } else if (decision.kind === 'wait') {
+      // Min pause: come back when it has passed. Max concurrent: come back when a slot frees
+      // (#slotFreed), or at the latest when the oldest pending one expires.
+      if (decision.reason === 'max-concurrent') this.#queued = true;
       this.#schedule(Math.max(1, decision.until - now));
     }
   }
 
-  async #trigger(id: CheckpointId, now: number): Promise<void> {
+  async #trigger(id: CheckpointId, now: number, kind: SnapshotKind, savepointLocation: string | undefined, waiter?: Pending['waiters'][number]): Promise<void> {
     this.#nextId = id + 1;
-    const dir = this.config.dir;
-    if (dir === null) throw new UserError('checkpointing is enabled but no checkpoint directory is set (execution.checkpointing.dir)');
-    const location = `${dir.replace(/\/+$/, '')}/${this.job.jobId}/${checkpointDirName(id)}`;
+    let location = savepointLocation;
+    if (location === undefined) {
+      const dir = this.config.dir;
+      if (dir === null) throw new UserError('no checkpoint directory is set (execution.checkpointing.dir)');
+      location = `${dir.replace(/\/+$/, '')}/${this.job.jobId}/${checkpointDirName(id)}`;
+    }
     const store = await openStore(location, this.storeOptions);
-    this.#pending.set(id, { id, kind: 'checkpoint', triggeredAt: now, location, store, acks: [] });
-    this.#attempt?.injectBarrier(id);
+    this.#pending.set(id, { id, kind, triggeredAt: now, location, store, acks: [], waiters: waiter === undefined ? [] : [waiter] });
+    this.#attempt?.injectBarrier(id, kind !== 'checkpoint');
   }
 
   async #complete(pending: Pending): Promise<void> {
@@ -141,7 +219,7 @@ export class CheckpointCoordinator {
     if (attempt === undefined || !this.#pending.has(pending.id)) return;
     this.#pending.delete(pending.id);
     try {
-      const writer = new SnapshotWriter(pending.store, { kind: 'checkpoint', type: 'canonical', jobId: this.job.jobId, jobName: this.job.jobName, checkpointId: pending.id, createdAt: pending.triggeredAt });
+      const writer = new SnapshotWriter(pending.store, { kind: pending.kind === 'checkpoint' ? 'checkpoint' : 'savepoint', type: 'canonical', jobId: this.job.jobId, jobName: this.job.jobName, checkpointId: pending.id, createdAt: pending.triggeredAt });
       for (const n of attempt.nodes) writer.addOperator({ uid: n.uid, name: n.name, parallelism: n.parallelism, maxParallelism: n.maxParallelism });
       for (const ack of pending.acks) {
         writer.addFile(ack.file);
@@ -157,12 +235,17 @@ export class CheckpointCoordinator {
       return;
     }
     const now = Date.now();
-    const outcome = onCheckpointCompleted({ now, completed: { id: pending.id, kind: 'checkpoint' }, pending: [...this.#pending.values()], counter: this.#counter });
+    const outcome = onCheckpointCompleted({ now, completed: { id: pending.id, kind: pending.kind }, pending: [...this.#pending.values()], counter: this.#counter });
     this.#counter = outcome.counter;
     this.#lastCompletedEnd = outcome.lastCompletedEndTime;
     for (const id of outcome.subsumed) await this.#abort(id, 'subsumed');
-    this.completed.push({ id: pending.id, location: pending.location, completedAt: now });
+    if (outcome.addToStore) {
+      this.completed.push({ id: pending.id, location: pending.location, completedAt: now });
+      this.completedCount += 1;
+    }
     if (outcome.notifyTasks) attempt.notifyComplete(pending.id);
+    for (const w of pending.waiters) w.resolve(pending.location);
+    this.#slotFreed();
     const discard = new Set<number>(checkpointsToDiscard(this.config, this.completed.map((c) => ({ id: c.id, isSavepoint: false }))));
     for (const c of this.completed.filter((c) => discard.has(c.id))) await this.#deleteDirectory(c.location);
     this.completed.splice(0, this.completed.length, ...this.completed.filter((c) => !discard.has(c.id)));
@@ -170,25 +253,31 @@ export class CheckpointCoordinator {
 
   async #fail(id: CheckpointId | number, reason: CheckpointFailureReason, cause: unknown): Promise<void> {
     if (!this.#pending.has(id)) return;
+    const kind = this.#pending.get(id)?.kind ?? 'checkpoint';
+    const message = cause instanceof Error ? cause.message : String(cause);
+    for (const w of this.#pending.get(id)?.waiters ?? []) w.reject(new UserError(`${kind === 'checkpoint' ? 'Checkpoint' : 'Savepoint'} ${id} failed: ${reason}: ${message}`));
     await this.#abort(id, reason);
-    const outcome = onCheckpointFailure(this.config, this.#counter, { checkpointId: toCheckpointId(id), snapshot: 'checkpoint', reason });
+    const outcome = onCheckpointFailure(this.config, this.#counter, { checkpointId: toCheckpointId(id), snapshot: kind, reason });
     this.#counter = outcome.counter;
     if (outcome.failJob) {
-      const message = cause instanceof Error ? cause.message : String(cause);
       this.#attempt?.fail(new UserError(`Exceeded checkpoint tolerable failure threshold. The last failure: checkpoint ${id} ${reason}: ${message}`));
     }
   }
 
-  async #abort(id: number, _reason: string): Promise<void> {
+  async #abort(id: number, reason: string): Promise<void> {
     const pending = this.#pending.get(id);
     if (pending === undefined) return;
     this.#pending.delete(id);
+    for (const w of pending.waiters) w.reject(new UserError(`${pending.kind === 'checkpoint' ? 'Checkpoint' : 'Savepoint'} ${id} was aborted: ${reason}`));
     this.#attempt?.notifyAborted(id);
+    this.#slotFreed();
     await this.#deleteDirectory(pending.location).catch(() => undefined);
   }
 
+  /** Deletes a snapshot: `_metadata` first, so a half-deleted one never looks like a snapshot. */
   async #deleteDirectory(location: string): Promise<void> {
     const store = await openStore(location, this.storeOptions);
+    await store.delete(METADATA_FILE);
     for await (const { key } of store.list('')) await store.delete(key);
   }
 }

@@ -15,10 +15,13 @@ export interface ChannelReceiver {
   receive(): Promise<Uint8Array | null>;
 }
 
+const YIELD_EVERY_BATCHES = 8;
+
 export class LocalChannel implements ChannelSender, ChannelReceiver {
   readonly #queue: Uint8Array[] = [];
   readonly #capacity: number;
   #closed = false;
+  #sent = 0;
   #wakeReceiver: (() => void) | undefined;
   #wakeSender: (() => void) | undefined;
 
@@ -34,6 +37,9 @@ export class LocalChannel implements ChannelSender, ChannelReceiver {
     if (this.#closed) return;
     this.#queue.push(batch);
     this.#wake('receiver');
+    // Subtasks in one process hand batches to each other through promises alone; without a
+    // turn of the event loop now and then, timers (checkpoint triggers, timeouts) would starve.
+    if (++this.#sent % YIELD_EVERY_BATCHES === 0) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 
   close(): void {

@@ -34,9 +34,15 @@ export interface ExecutionOptions {
   readonly channelCapacity?: number;
 }
 
+export type JobStatus = 'RUNNING' | 'RESTARTING' | 'FINISHED' | 'CANCELED' | 'FAILED';
+
 export interface JobResult {
   readonly jobId: string;
+  readonly status: 'FINISHED' | 'CANCELED';
   readonly attempts: number;
+  /** Checkpoints completed while the job ran. */
+  readonly checkpoints: number;
+  /** Those still retained after the job ended (per the retention setting). */
   readonly completedCheckpoints: readonly { readonly id: number; readonly location: string }[];
 }
 
@@ -44,31 +50,102 @@ export class JobFailedError extends UserError {
   override readonly name: string = 'JobFailedError';
 }
 
+/** A running job: its result, and the commands Flink's client offers. */
+export interface JobClient {
+  readonly jobId: string;
+  readonly jobName: string;
+  readonly result: Promise<JobResult>;
+  status(): JobStatus;
+  /** A savepoint under `targetDirectory`; resolves with its directory. */
+  triggerSavepoint(targetDirectory: string): Promise<string>;
+  /** A checkpoint now; resolves with its directory. */
+  triggerCheckpoint(): Promise<string>;
+  /** A savepoint, then the job stops (FINISHED), as `flink stop`. */
+  stopWithSavepoint(targetDirectory: string): Promise<string>;
+  cancel(): Promise<void>;
+}
+
 export async function executeLocally(graph: StreamGraph, options: ExecutionOptions): Promise<JobResult> {
+  return startLocally(graph, options).result;
+}
+
+export function startLocally(graph: StreamGraph, options: ExecutionOptions): JobClient {
   const jobId = options.jobId ?? randomBytes(16).toString('hex');
   const plan = planJob(graph, { parallelism: options.parallelism, ...(options.maxParallelism === undefined ? {} : { maxParallelism: options.maxParallelism }) });
   const config = options.checkpoint ?? defaultCheckpointConfig;
   const coordinator = new CheckpointCoordinator(config, { jobId, jobName: options.jobName }, options.storeOptions);
   const strategy: RestartStrategy = options.restartStrategy ?? (config.interval === null ? { type: 'none' } : { type: 'fixed-delay', attempts: Number.MAX_SAFE_INTEGER, delayMs: 1000 });
-  const failures: number[] = [];
-  let restoreFrom = options.restoreFrom;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await runAttempt(jobId, plan, attempt, restoreFrom, options, coordinator, config.mode);
-      return { jobId, attempts: attempt + 1, completedCheckpoints: coordinator.completed.map((c) => ({ id: c.id, location: c.location })) };
-    } catch (err) {
-      coordinator.stop();
-      if (err instanceof UserError && !(err instanceof JobFailedError) && attempt === 0 && failures.length === 0 && isSetupError(err)) throw err;
-      failures.push(Date.now());
-      const decision = decideRestart(strategy, failures);
-      if (!decision.restart) {
-        const cause = err instanceof Error ? err.message : String(err);
-        throw new JobFailedError(`Job ${jobId} (${options.jobName}) failed: ${cause} (not restarted: ${decision.reason})`, 1, { cause: err });
+  let status: JobStatus = 'RUNNING';
+  let stopRequested: 'cancel' | 'stop' | undefined;
+  let cancelAttempt: (() => void) | undefined;
+  const finish = async (final: 'FINISHED' | 'CANCELED', attempts: number): Promise<JobResult> => {
+    status = final;
+    await coordinator.terminate(final);
+    return { jobId, status: final, attempts, checkpoints: coordinator.completedCount, completedCheckpoints: coordinator.completed.map((c) => ({ id: c.id, location: c.location })) };
+  };
+  const failJob = async (error: Error): Promise<never> => {
+    status = 'FAILED';
+    await coordinator.terminate('FAILED');
+    throw error;
+  };
+
+  const run = async (): Promise<JobResult> => {
+    const failures: number[] = [];
+    let restoreFrom = options.restoreFrom;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await runAttempt(jobId, plan, attempt, restoreFrom, options, coordinator, config.mode, (cancel) => (cancelAttempt = cancel));
+        return finish(stopRequested === 'cancel' ? 'CANCELED' : 'FINISHED', attempt + 1);
+      } catch (err) {
+        await coordinator.settle();
+        if (stopRequested !== undefined) return finish(stopRequested === 'cancel' ? 'CANCELED' : 'FINISHED', attempt + 1);
+        if (err instanceof UserError && attempt === 0 && isSetupError(err)) return failJob(err);
+        failures.push(Date.now());
+        const decision = decideRestart(strategy, failures);
+        if (!decision.restart) {
+          const cause = err instanceof Error ? err.message : String(err);
+          return failJob(new JobFailedError(`Job ${jobId} (${options.jobName}) failed: ${cause} (not restarted: ${decision.reason})`, 1, { cause: err }));
+        }
+        status = 'RESTARTING';
+        await new Promise((r) => setTimeout(r, decision.delayMs));
+        status = 'RUNNING';
+        restoreFrom = coordinator.completed.at(-1)?.location ?? options.restoreFrom;
       }
-      await new Promise((r) => setTimeout(r, decision.delayMs));
-      restoreFrom = coordinator.completed.at(-1)?.location ?? options.restoreFrom;
     }
-  }
+  };
+  const result = run();
+  result.catch(() => undefined);
+  const running = (): void => {
+    if (status !== 'RUNNING') throw new UserError(`Job ${jobId} is not running (${status}).`);
+  };
+  return {
+    jobId,
+    jobName: options.jobName,
+    result,
+    status: () => status,
+    triggerSavepoint: async (dir) => {
+      running();
+      return coordinator.triggerSavepoint(dir);
+    },
+    triggerCheckpoint: async () => {
+      running();
+      return coordinator.triggerCheckpoint();
+    },
+    stopWithSavepoint: async (dir) => {
+      running();
+      const location = await coordinator.triggerSavepoint(dir, true);
+      stopRequested = 'stop';
+      cancelAttempt?.();
+      await result.catch(() => undefined);
+      return location;
+    },
+    cancel: async () => {
+      if (status === 'FINISHED' || status === 'CANCELED' || status === 'FAILED') return;
+      stopRequested = 'cancel';
+      cancelAttempt?.();
+      await result.catch(() => undefined);
+    },
+  };
 }
 
 /** Errors of restore planning are the user's to fix, not failures to restart from. */
@@ -76,7 +153,16 @@ function isSetupError(err: UserError): boolean {
   return /Failed to rollback|Cannot restore|max parallelism|no such file|not a snapshot/.test(err.message);
 }
 
-async function runAttempt(jobId: string, plan: JobPlan, attempt: number, restoreFrom: string | undefined, options: ExecutionOptions, coordinator: CheckpointCoordinator, mode: CheckpointConfig['mode']): Promise<void> {
+async function runAttempt(
+  jobId: string,
+  plan: JobPlan,
+  attempt: number,
+  restoreFrom: string | undefined,
+  options: ExecutionOptions,
+  coordinator: CheckpointCoordinator,
+  mode: CheckpointConfig['mode'],
+  onCancel: (cancel: () => void) => void,
+): Promise<void> {
   let nodes = plan.nodes;
   let restore: { reader: Awaited<ReturnType<typeof openSnapshot>>; plans: Map<string, SubtaskRestorePlan[]> } | undefined;
   if (restoreFrom !== undefined) {
@@ -153,13 +239,14 @@ async function runAttempt(jobId: string, plan: JobPlan, attempt: number, restore
     nodes,
     subtaskCount: subtasks.length,
     canCheckpoint: () => finishedSources.size === 0,
-    injectBarrier: (id) => {
-      for (const s of sourceSubtasks) s.triggerCheckpoint({ checkpointId: id, savepoint: false });
+    injectBarrier: (id, savepoint) => {
+      for (const s of sourceSubtasks) s.triggerCheckpoint({ checkpointId: id, savepoint });
     },
     notifyComplete: (id) => subtasks.forEach((s) => s.notifyCheckpointComplete(id)),
     notifyAborted: (id) => subtasks.forEach((s) => s.notifyCheckpointAborted(id)),
     fail: (error) => failAttempt(error),
   });
+  onCancel(() => failAttempt(new CancelledError('cancelled')));
   const runs = subtasks.map((s) =>
     s.run().then(
       () => void (sourceSubtasks.includes(s) && finishedSources.add(s)),
@@ -174,7 +261,7 @@ async function runAttempt(jobId: string, plan: JobPlan, attempt: number, restore
     for (const s of subtasks) s.cancel();
     for (const c of senders.values()) c.close();
     await Promise.allSettled(runs);
-    throw err instanceof CancelledError ? new Error('cancelled') : err;
+    throw err;
   } finally {
     coordinator.stop();
   }
