@@ -1,0 +1,28 @@
+/** The public API of tsflink, for job files: `import { ... } from 'tsflink'`. */
+export { StreamExecutionEnvironment } from './engine/api/environment.ts';
+export type { ConnectedStreams, DataStream, KeyedStream, SingleOutputStreamOperator } from './engine/api/data-stream.ts';
+export type {
+  AggregateFunction,
+  CheckpointListener,
+  CheckpointedFunction,
+  Collector,
+  FilterFunction,
+  FlatMapFunction,
+  KeySelector,
+  MapFunction,
+  ReduceFunction,
+  RichFunction,
+} from './engine/api/functions.ts';
+export type { KeyedProcessContext, KeyedProcessFunction } from './engine/api/keyed-process.ts';
+export type { CoProcessContext, CoProcessFunction } from './engine/api/co-process.ts';
+export type { RuntimeContext } from './engine/api/runtime-context.ts';
+export type { PollResult, Source, SourceReader, SourceRecord } from './engine/api/source.ts';
+export { DataGeneratorSource, type DataGeneratorOptions } from './engine/connectors/data-generator-source.ts';
+export { TwoPhaseCommitSink } from './engine/connectors/two-phase-commit-sink.ts';
+export type { SinkFunction } from './engine/runtime/operators.ts';
+export type { JobClient, JobResult, JobStatus } from './engine/runtime/local-executor.ts';
+export type { RestartStrategy } from './engine/runtime/restart-strategy.ts';
+export type { CheckpointConfig } from './engine/checkpoint/checkpoint-config.ts';
+export { aggregatingState, listState, mapState, reducingState, valueState } from './engine/state/state-descriptors.ts';
+export type { AggregatingState, ListState, MapState, ReducingState, ValueState } from './engine/state/keyed-state-handles.ts';
+export type { BroadcastState, OperatorListState } from './engine/state/operator-state-store.ts';
