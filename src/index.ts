@@ -26,3 +26,6 @@ export type { CheckpointConfig } from './engine/checkpoint/checkpoint-config.ts'
 export { aggregatingState, listState, mapState, reducingState, valueState } from './engine/state/state-descriptors.ts';
 export type { AggregatingState, ListState, MapState, ReducingState, ValueState } from './engine/state/keyed-state-handles.ts';
 export type { BroadcastState, OperatorListState } from './engine/state/operator-state-store.ts';
+export { FileSource } from './engine/connectors/file-source.ts';
+export { FileSink } from './engine/connectors/file-sink.ts';
+export { PrintSink } from './engine/connectors/print-sink.ts';
