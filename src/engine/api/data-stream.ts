@@ -5,10 +5,14 @@
  */
 import { FilterOperator, FlatMapOperator, KeyedReduceOperator, MapOperator, SinkOperator, type SinkFunction } from '../runtime/operators.ts';
 import type { StreamOperator } from '../runtime/stream-operator.ts';
+import { TimestampsAndWatermarksOperator } from '../runtime/timestamps-and-watermarks-operator.ts';
 import { type Collector, type FilterFunction, type FlatMapFunction, type KeySelector, type MapFunction, type ReduceFunction, asFilter, asFlatMap, asMap, asReduce, perSubtask } from './functions.ts';
 import { CoProcessOperator, type CoProcessFunction } from './co-process.ts';
 import { KeyedProcessOperator, type KeyedProcessFunction } from './keyed-process.ts';
 import type { Partitioning, StreamGraph, StreamNode } from './stream-graph.ts';
+import type { WatermarkStrategy } from './watermark-strategy.ts';
+import type { WindowAssigner } from './window-assigners.ts';
+import { WindowedStream } from './windowed-stream.ts';
 
 export class DataStream<T> {
   constructor(
@@ -29,6 +33,15 @@ export class DataStream<T> {
   flatMap<R>(fn: FlatMapFunction<T, R> | ((value: T, out: Collector<R>) => void)): SingleOutputStreamOperator<R> {
     const f = asFlatMap(fn) as () => FlatMapFunction<unknown, unknown>;
     return this.transform<R>('Flat Map', () => new FlatMapOperator(f()));
+  }
+
+  /**
+   * Event time from here on: sets each record's timestamp and emits watermarks (Flink's
+   * assignTimestampsAndWatermarks). Chained to the operator before it when it can be.
+   */
+  assignTimestampsAndWatermarks(strategy: WatermarkStrategy<T>): SingleOutputStreamOperator<T> {
+    const s = strategy as WatermarkStrategy<unknown>;
+    return this.transform<T>('Timestamps/Watermarks', () => new TimestampsAndWatermarksOperator(s));
   }
 
   keyBy<K>(key: KeySelector<T, K>): KeyedStream<T, K> {
@@ -125,6 +138,11 @@ export class KeyedStream<T, K> extends DataStream<T> {
   /** Running sum of a numeric field per key (Flink's sum(field)). */
   sum(field: keyof T & string): SingleOutputStreamOperator<T> {
     return this.reduce((a, b) => ({ ...a, [field]: Number(a[field]) + Number(b[field]) }));
+  }
+
+  /** Groups each key's records into windows (then aggregate, reduce or process them). */
+  window(assigner: WindowAssigner): WindowedStream<T, K> {
+    return new WindowedStream<T, K>(assigner, (name, create) => this.keyed(name, create));
   }
 
   override map<R>(fn: MapFunction<T, R> | ((value: T) => R)): SingleOutputStreamOperator<R> {

@@ -3,6 +3,8 @@
  * backends and the output; an operator only transforms records and snapshots its own state.
  */
 import type { RuntimeContext } from '../api/runtime-context.ts';
+import type { HeapKeyedStateBackend } from '../state/heap-keyed-state-backend.ts';
+import type { ProcessingTimeService } from './processing-time-service.ts';
 
 export interface Output {
   collect(value: unknown, timestamp: number | null): void;
@@ -14,12 +16,21 @@ export interface OperatorSetup {
   readonly output: Output;
   /** Whether this operator's state came from a checkpoint or savepoint (CheckpointedFunction). */
   readonly isRestored: boolean;
+  /** Keyed operators only: the backend, for engine-internal keyed state such as timers. */
+  readonly keyedBackend?: HeapKeyedStateBackend;
+  /** Wall-clock callbacks delivered through the subtask's mailbox (timers, periodic watermarks). */
+  readonly processingTime: ProcessingTimeService;
 }
 
 export interface StreamOperator {
   open(setup: OperatorSetup): void | Promise<void>;
   /** One record; for keyed operators the subtask has set the current key already. */
   processRecord(value: unknown, timestamp: number | null, input: number): void | Promise<void>;
+  /**
+   * The combined watermark of the operator's inputs. Fire what it makes due (event-time timers,
+   * windows), then forward it with `output.emitWatermark`; a returned promise is awaited before
+   * the subtask processes anything else.
+   */
   processWatermark(timestamp: number): void | Promise<void>;
   /** Synchronous part of a snapshot: called at the barrier, before it is forwarded. */
   snapshotState?(checkpointId: number): void | Promise<void>;

@@ -4,17 +4,15 @@
  * records, and takes its part of each checkpoint: snapshot at the barrier, forward the barrier,
  * then write the state asynchronously while records keep flowing.
  */
-import { DataFileWriter, type WrittenFile } from '../../format/data-file-writer.ts';
+import type { WrittenFile } from '../../format/data-file-writer.ts';
 import { rangeForSubtask } from '../../format/key-groups.ts';
-import { toHex, operatorIdFromUid } from '../../format/murmur3.ts';
 import type { SnapshotReader } from '../../format/snapshot-reader.ts';
-import { dataFilePath } from '../../format/snapshot-paths.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import { createRuntimeContext } from '../api/runtime-context.ts';
 import type { Source, SourceReader } from '../api/source.ts';
 import { HeapKeyedStateBackend } from '../state/heap-keyed-state-backend.ts';
-import { type KeyedStateBlocks, writeKeyedSnapshot } from '../state/heap-keyed-snapshot.ts';
-import { OperatorStateStore, type OperatorStatePartition, writeOperatorSnapshot } from '../state/operator-state-store.ts';
+import type { KeyedStateBlocks } from '../state/heap-keyed-snapshot.ts';
+import { OperatorStateStore, type OperatorStatePartition } from '../state/operator-state-store.ts';
 import type { SubtaskRestorePlan } from '../state/restore-plan.ts';
 import { restoreKeyedState, restoreOperatorState } from '../state/restore-state.ts';
 import { createBarrierHandler } from './barrier-handler.ts';
@@ -22,9 +20,11 @@ import type { ChannelReceiver } from './channel.ts';
 import { InputGate } from './input-gate.ts';
 import type { Chain, PlannedNode } from './job-plan.ts';
 import { Mailbox } from './mailbox.ts';
+import { MailboxProcessingTimeService } from './processing-time-service.ts';
 import type { RecordWriter } from './record-writer.ts';
 import type { Barrier } from './stream-element.ts';
 import type { Output, StreamOperator } from './stream-operator.ts';
+import { type CapturedOperator, writeSubtaskSnapshot } from './write-subtask-snapshot.ts';
 
 export interface CheckpointTarget {
   readonly checkpointId: number;
@@ -79,6 +79,7 @@ interface Member {
 
 export class Subtask {
   readonly mailbox = new Mailbox();
+  readonly #processingTime = new MailboxProcessingTimeService(this.mailbox);
   readonly #members: Member[];
   #reader: SourceReader<unknown> | undefined;
   #pending: Promise<void>[] = [];
@@ -101,16 +102,27 @@ export class Subtask {
 
   /** Runs to the end of input; rejects with the failure, or CancelledError after cancel(). */
   async run(): Promise<void> {
-    await this.#open();
-    if (this.spec.chain.isSource) await this.#runSource();
-    else await this.#runInputs();
-    this.#checkCancelled();
-    for (const m of this.#members) await m.operator?.finish?.();
-    await Promise.all(this.#pending);
-    for (const w of this.spec.outputs) w.broadcast({ kind: 'end-of-input' });
-    await this.#flush();
-    for (const w of this.spec.outputs) w.close();
-    for (const m of this.#members) await m.operator?.close?.();
+    try {
+      await this.#open();
+      if (this.spec.chain.isSource) {
+        await this.#runSource();
+        // A bounded source has ended: event time is over (Flink's MAX_WATERMARK), so every
+        // event-time timer and window of the chain fires. Input chains get it from their gate.
+        this.#watermark(0, Number.POSITIVE_INFINITY);
+        await this.#afterRecord();
+      } else await this.#runInputs();
+      this.#checkCancelled();
+      // As Flink when a task finishes: processing-time timers not yet due do not fire.
+      this.#processingTime.quiesce();
+      for (const m of this.#members) await m.operator?.finish?.();
+      await this.#drainPending();
+      for (const w of this.spec.outputs) w.broadcast({ kind: 'end-of-input' });
+      await this.#flush();
+      for (const w of this.spec.outputs) w.close();
+      for (const m of this.#members) await m.operator?.close?.();
+    } finally {
+      this.#processingTime.quiesce();
+    }
   }
 
   /** Sources only: inject barrier n at the next chance, between two polls. */
@@ -132,6 +144,7 @@ export class Subtask {
 
   cancel(): void {
     this.#cancelled = true;
+    this.#processingTime.quiesce();
     this.mailbox.put(() => undefined); // wakes a loop that waits for input
   }
 
@@ -149,7 +162,13 @@ export class Subtask {
         m.keyed,
         m.operatorState,
       );
-      await m.operator?.open({ context, output: this.#outputOf(i), isRestored: m.restored });
+      await m.operator?.open({
+        context,
+        output: this.#outputOf(i),
+        isRestored: m.restored,
+        processingTime: this.#processingTime,
+        ...(m.keyed === undefined ? {} : { keyedBackend: m.keyed }),
+      });
     }
     const head = this.#members[0]!;
     const source = head.planned.node.source as Source<unknown> | undefined;
@@ -188,17 +207,31 @@ export class Subtask {
 
   #watermark(i: number, timestamp: number): void {
     const m = this.#members[i]!;
-    if (m.operator === undefined) this.#outputOf(i).emitWatermark(timestamp);
-    else void m.operator.processWatermark(timestamp);
+    if (m.operator === undefined) {
+      this.#outputOf(i).emitWatermark(timestamp);
+      return;
+    }
+    // Firing timers may be asynchronous: awaited (with records) before the next input element.
+    const result = m.operator.processWatermark(timestamp);
+    if (result instanceof Promise) this.#pending.push(result);
   }
 
   async #afterRecord(): Promise<void> {
-    if (this.#pending.length > 0) {
+    await this.#drainPending();
+    if (this.spec.outputs.some((w) => w.needsFlush)) await this.#flush();
+  }
+
+  /**
+   * Waits for every asynchronous record, watermark and timer of the chain. A loop, because an
+   * operator finishing asynchronously may pass a watermark on to the next one, which then adds
+   * its own promise: nothing of the chain may still run when the next element is processed.
+   */
+  async #drainPending(): Promise<void> {
+    while (this.#pending.length > 0) {
       const pending = this.#pending;
       this.#pending = [];
       await Promise.all(pending);
     }
-    if (this.spec.outputs.some((w) => w.needsFlush)) await this.#flush();
   }
 
   async #flush(): Promise<void> {
@@ -208,7 +241,7 @@ export class Subtask {
   async #runSource(): Promise<void> {
     const reader = this.#reader!; // #open created it for a source chain
     for (;;) {
-      await this.mailbox.runAll();
+      await this.#runMail();
       this.#checkCancelled();
       const { records, done } = await reader.poll(256);
       for (const r of records) {
@@ -224,7 +257,7 @@ export class Subtask {
     const gate = new InputGate(this.spec.inputs, createBarrierHandler(this.spec.mode, this.spec.inputs.length));
     let next: Promise<Awaited<ReturnType<InputGate['next']>>> | undefined;
     for (;;) {
-      await this.mailbox.runAll();
+      await this.#runMail();
       this.#checkCancelled();
       if (!gate.hasReady()) await this.#flush();
       next ??= gate.next();
@@ -238,6 +271,7 @@ export class Subtask {
           break;
         case 'watermark':
           this.#watermark(0, event.timestamp);
+          await this.#afterRecord();
           break;
         case 'checkpoint':
           await this.#checkpoint(event.barrier);
@@ -251,12 +285,19 @@ export class Subtask {
     }
   }
 
+  /** Mail (timers among it) may emit records and run asynchronous operator code: wait for all of it. */
+  async #runMail(): Promise<void> {
+    if (!this.mailbox.hasMail) return;
+    await this.mailbox.runAll();
+    await this.#afterRecord();
+  }
+
   /** The barrier: capture state synchronously, forward the barrier, write asynchronously. */
   async #checkpoint(barrier: Barrier): Promise<void> {
-    await Promise.all(this.#pending.splice(0));
+    await this.#drainPending();
     for (const m of this.#members) await m.operator?.snapshotState?.(barrier.checkpointId);
     if (this.#reader !== undefined) this.#members[0]!.operatorState.getListState<unknown>(SPLITS_STATE).update(this.#reader.snapshotSplits());
-    const captured = this.#members.map((m) => ({ uid: m.planned.uid, keyed: m.keyed?.snapshot(), operator: m.operatorState.snapshot() }));
+    const captured: CapturedOperator[] = this.#members.map((m) => ({ uid: m.planned.uid, keyed: m.keyed?.snapshot(), operator: m.operatorState.snapshot() }));
     for (const w of this.spec.outputs) w.broadcast({ kind: 'barrier', barrier });
     await this.#flush();
 
@@ -265,25 +306,8 @@ export class Subtask {
       for (const c of captured) c.keyed?.release();
       return; // aborted meanwhile: nothing to write
     }
-    const { chain, index } = this.spec;
-    void (async () => {
-      let writer: DataFileWriter | undefined;
-      try {
-        writer = await DataFileWriter.create(target.store, dataFilePath(toHex(operatorIdFromUid(chain.nodes[0]!.uid)).slice(0, 12), index));
-        const operators = [];
-        for (const c of captured) {
-          const keyed = c.keyed === undefined ? [] : await writeKeyedSnapshot(c.keyed, writer, c.uid);
-          operators.push({ uid: c.uid, keyed, operator: await writeOperatorSnapshot(c.operator, writer, c.uid) });
-        }
-        const file = await writer.close();
-        this.spec.hooks.acknowledge({ checkpointId: barrier.checkpointId, chain: chain.id, subtask: index, file, operators });
-      } catch (err) {
-        await writer?.abort().catch(() => undefined);
-        this.spec.hooks.decline(barrier.checkpointId, err);
-      } finally {
-        for (const c of captured) c.keyed?.release();
-      }
-    })();
+    const { chain, index, hooks } = this.spec;
+    void writeSubtaskSnapshot({ checkpointId: barrier.checkpointId, target, chain: { id: chain.id, headUid: chain.nodes[0]!.uid }, subtask: index, captured, hooks });
   }
 
   #checkCancelled(): void {

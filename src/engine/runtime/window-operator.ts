@@ -1,0 +1,150 @@
+/**
+ * Keyed event-time windows (Flink's WindowOperator with an EventTimeTrigger and no allowed
+ * lateness), built on the timer service.
+ *
+ * State: one map state per key, `window-contents`, from a window's end to what the window holds
+ * so far: the accumulator (aggregate), the reduced value (reduce) or the list of elements
+ * (process). All windows of an assigner have the same size, so the end names the window. Plus the
+ * key's timers (internal-timer-service.ts): one event-time timer at each open window's
+ * maxTimestamp. Both are ordinary keyed state, so windows are checkpointed, restored and
+ * rescaled by key group with everything else.
+ *
+ * A record goes into each of its windows that has not fired yet (maxTimestamp > watermark);
+ * one whose windows have all fired is late and dropped, and counted (Flink's
+ * numLateRecordsDropped). When the watermark reaches a window's maxTimestamp, its result is
+ * emitted with that timestamp and its state cleared.
+ */
+import { UserError } from '../../errors.ts';
+import type { Collector } from '../api/functions.ts';
+import type { RuntimeContext } from '../api/runtime-context.ts';
+import { type TimeWindow, type WindowAssigner, maxTimestamp } from '../api/window-assigners.ts';
+import type { LateRecordListener, ProcessWindowContext, ProcessWindowFunction } from '../api/window-functions.ts';
+import { deepCopy } from '../state/copy-value.ts';
+import type { MapState } from '../state/keyed-state-handles.ts';
+import { type AggregateFunction, mapState } from '../state/state-descriptors.ts';
+import { InternalTimerService } from './internal-timer-service.ts';
+import type { OperatorSetup, Output, StreamOperator } from './stream-operator.ts';
+
+/** Flink's name for the window contents state. */
+export const WINDOW_STATE = 'window-contents';
+
+export type WindowContents =
+  | { readonly kind: 'aggregate'; readonly aggregate: AggregateFunction<unknown, unknown, unknown> }
+  | { readonly kind: 'reduce'; readonly reduce: (accumulated: unknown, value: unknown) => unknown }
+  | { readonly kind: 'elements' };
+
+export interface WindowOperatorSpec {
+  readonly assigner: WindowAssigner;
+  readonly contents: WindowContents;
+  /** Without one, the aggregate's result or the reduced value is emitted as is. */
+  readonly windowFunction?: ProcessWindowFunction<unknown, unknown, unknown>;
+  readonly onLateRecord?: LateRecordListener<unknown>;
+}
+
+export class WindowOperator implements StreamOperator {
+  #output!: Output;
+  #context!: RuntimeContext;
+  #timers!: InternalTimerService;
+  #windows!: MapState<number, unknown>;
+  #lateRecordsDropped = 0;
+  #emitTimestamp = 0;
+  readonly #collector: Collector<unknown> = { collect: (v) => this.#output.collect(v, this.#emitTimestamp) };
+
+  constructor(private readonly spec: WindowOperatorSpec) {
+    if (spec.contents.kind === 'elements' && spec.windowFunction === undefined) throw new UserError('a window that keeps its elements needs a ProcessWindowFunction');
+  }
+
+  /** Records dropped because all their windows had fired (this subtask). */
+  get numLateRecordsDropped(): number {
+    return this.#lateRecordsDropped;
+  }
+
+  async open(setup: OperatorSetup): Promise<void> {
+    const backend = setup.keyedBackend;
+    if (backend === undefined) throw new UserError(`operator '${setup.context.operatorUid}': windows need a keyed stream (keyBy(...).window(...))`);
+    this.#output = setup.output;
+    this.#context = setup.context;
+    this.#windows = backend.getState(mapState<number, unknown>(WINDOW_STATE));
+    this.#timers = new InternalTimerService(backend, setup.processingTime, (timestamp, domain) => (domain === 'EVENT_TIME' ? this.#fire(timestamp) : undefined));
+    this.#timers.open();
+    await this.spec.windowFunction?.open?.(setup.context);
+  }
+
+  processRecord(value: unknown, timestamp: number | null): void {
+    if (timestamp === null) {
+      throw new UserError(
+        `operator '${this.#context.operatorUid}': a record without a timestamp reached an event-time window. ` +
+          'Did you forget to call assignTimestampsAndWatermarks(...) (or give the source a timestamp)?',
+      );
+    }
+    const watermark = this.#timers.currentWatermark();
+    let accepted = false;
+    for (const window of this.spec.assigner.assignWindows(timestamp)) {
+      const fireAt = maxTimestamp(window);
+      if (fireAt <= watermark) continue; // this window has fired already
+      // Each window its own copy (sliding windows): a reduce that updates its first argument in
+      // place, or a process function changing an element, must not reach another window.
+      this.#add(window.end, accepted ? deepCopy(value) : value);
+      accepted = true;
+      this.#timers.registerEventTimeTimer(fireAt);
+    }
+    if (!accepted) {
+      this.#lateRecordsDropped += 1;
+      this.spec.onLateRecord?.(value, timestamp, watermark);
+    }
+  }
+
+  async processWatermark(timestamp: number): Promise<void> {
+    await this.#timers.advanceWatermark(timestamp);
+    this.#output.emitWatermark(timestamp);
+  }
+
+  async close(): Promise<void> {
+    this.#timers?.close();
+    await this.spec.windowFunction?.close?.();
+  }
+
+  #add(end: number, value: unknown): void {
+    const contents = this.spec.contents;
+    const current = this.#windows.get(end);
+    switch (contents.kind) {
+      case 'aggregate': {
+        const aggregate = contents.aggregate;
+        this.#windows.put(end, aggregate.add(value, current === undefined ? aggregate.createAccumulator() : current));
+        return;
+      }
+      case 'reduce':
+        this.#windows.put(end, current === undefined ? value : contents.reduce(current, value));
+        return;
+      case 'elements':
+        // The state's own array (handles may alias, keyed-state-handles.ts): append in place.
+        if (current === undefined) this.#windows.put(end, [value]);
+        else (current as unknown[]).push(value);
+    }
+  }
+
+  /** The timer of the window ending at `timestamp + 1` (current key set): emit, then clear. */
+  #fire(timestamp: number): void | Promise<void> {
+    const end = timestamp + 1;
+    const stored = this.#windows.get(end);
+    if (stored === undefined) return;
+    const window: TimeWindow = { start: end - this.spec.assigner.size, end };
+    const contents = this.spec.contents;
+    const result = contents.kind === 'aggregate' ? contents.aggregate.getResult(stored) : stored;
+    this.#emitTimestamp = timestamp;
+    const fn = this.spec.windowFunction;
+    let emitted: void | Promise<void> = undefined;
+    if (fn === undefined) this.#collector.collect(result);
+    else {
+      const elements = contents.kind === 'elements' ? (result as unknown[]) : [result];
+      emitted = fn.process(this.#context.getCurrentKey(), this.#windowContext(window), elements, this.#collector);
+    }
+    if (emitted instanceof Promise) return emitted.then(() => this.#windows.remove(end));
+    this.#windows.remove(end);
+  }
+
+  #windowContext(window: TimeWindow): ProcessWindowContext {
+    const timers = this.#timers;
+    return { window, currentWatermark: () => timers.currentWatermark(), currentProcessingTime: () => timers.currentProcessingTime() };
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The asynchronous half of a subtask's checkpoint: what the barrier captured (copy-on-write
+ * snapshots, so processing goes on meanwhile) is written to one data file for the subtask, and the
+ * coordinator gets the block references, or the reason it failed.
+ */
+import { DataFileWriter } from '../../format/data-file-writer.ts';
+import { operatorIdFromUid, toHex } from '../../format/murmur3.ts';
+import { dataFilePath } from '../../format/snapshot-paths.ts';
+import { type HeapKeyedSnapshot, writeKeyedSnapshot } from '../state/heap-keyed-snapshot.ts';
+import { type OperatorStateSnapshot, writeOperatorSnapshot } from '../state/operator-state-store.ts';
+import type { CheckpointTarget, SubtaskAck, SubtaskHooks } from './subtask.ts';
+
+/** One operator's state as the barrier captured it. */
+export interface CapturedOperator {
+  readonly uid: string;
+  readonly keyed: HeapKeyedSnapshot | undefined;
+  readonly operator: OperatorStateSnapshot;
+}
+
+export interface SubtaskSnapshotJob {
+  readonly checkpointId: number;
+  readonly target: CheckpointTarget;
+  /** The chain's id and its head's uid (the data file is named after the head). */
+  readonly chain: { readonly id: number; readonly headUid: string };
+  readonly subtask: number;
+  readonly captured: readonly CapturedOperator[];
+  readonly hooks: Pick<SubtaskHooks, 'acknowledge' | 'decline'>;
+}
+
+/** Never rejects: the outcome goes to the hooks, and the captured snapshots are always released. */
+export async function writeSubtaskSnapshot(job: SubtaskSnapshotJob): Promise<void> {
+  const { checkpointId, target, chain, subtask, captured, hooks } = job;
+  let writer: DataFileWriter | undefined;
+  try {
+    writer = await DataFileWriter.create(target.store, dataFilePath(toHex(operatorIdFromUid(chain.headUid)).slice(0, 12), subtask));
+    const operators: SubtaskAck['operators'][number][] = [];
+    for (const c of captured) {
+      const keyed = c.keyed === undefined ? [] : await writeKeyedSnapshot(c.keyed, writer, c.uid);
+      operators.push({ uid: c.uid, keyed, operator: await writeOperatorSnapshot(c.operator, writer, c.uid) });
+    }
+    const file = await writer.close();
+    hooks.acknowledge({ checkpointId, chain: chain.id, subtask, file, operators });
+  } catch (err) {
+    await writer?.abort().catch(() => undefined);
+    hooks.decline(checkpointId, err);
+  } finally {
+    for (const c of captured) c.keyed?.release();
+  }
+}
