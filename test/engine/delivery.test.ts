@@ -59,15 +59,27 @@ describe('failing checkpoints', () => {
   it('do not fail the job while within tolerable-failed-checkpoints', async () => {
     const blocked = `${dir.path}/not-a-directory`;
     await writeFile(blocked, 'a file where the checkpoint directory should be');
-    const store = new MemoryTransactionalStore<Count>();
+    let seen = 0;
     const env = StreamExecutionEnvironment.getExecutionEnvironment()
       .configureCheckpointing({ interval: 20, dir: blocked, tolerableFailures: 1_000_000 })
       .setRestartStrategy({ type: 'none' });
-    wordCount(env, { records: 8_000, perSecond: 20_000, sink: () => new MemoryTransactionalSink(store) });
-    const result = await env.execute('checkpoints fail');
-    expect(result.checkpoints).toBe(0);
-    expect(result.status).toBe('FINISHED');
-    expect(store.all()).toHaveLength(8_000);
+    wordCount(env, { records: 200_000, perSecond: 20_000, sink: { invoke: () => void (seen += 1) } });
+    const client = env.executeAsync('checkpoints fail');
+    await new Promise((r) => setTimeout(r, 600));
+    expect(client.status()).toBe('RUNNING');
+    expect(seen).toBeGreaterThan(1_000);
+    await client.cancel();
+    expect(await client.result).toMatchObject({ status: 'CANCELED', checkpoints: 0 });
+  });
+
+  it('fail a bounded job whose final checkpoint cannot be written, naming why', async () => {
+    const blocked = `${dir.path}/still-not-a-directory`;
+    await writeFile(blocked, 'x');
+    const env = StreamExecutionEnvironment.getExecutionEnvironment()
+      .configureCheckpointing({ interval: 20, dir: blocked, tolerableFailures: 1_000_000 })
+      .setRestartStrategy({ type: 'none' });
+    wordCount(env, { records: 1_000, sink: () => new MemoryTransactionalSink(new MemoryTransactionalStore<Count>()) });
+    await expect(env.execute('final checkpoint fails')).rejects.toThrow(/the job's final checkpoint failed 3 times, so its last results cannot be committed/);
   });
 
   it('fail the job once more fail in a row than tolerated', async () => {

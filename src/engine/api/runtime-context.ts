@@ -23,6 +23,8 @@ export interface RuntimeContext {
   readonly maxParallelism: number;
   /** 0 for the first run, then one more per restart. */
   readonly attemptNumber: number;
+  /** Whether the job takes checkpoints (sinks then commit their last transaction on the final one). */
+  readonly checkpointingEnabled: boolean;
   getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
   getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;
   getMapState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V>;
@@ -41,6 +43,7 @@ export interface ContextInfo {
   readonly parallelism: number;
   readonly maxParallelism: number;
   readonly attemptNumber: number;
+  readonly checkpointingEnabled: boolean;
 }
 
 export function createRuntimeContext(info: ContextInfo, keyed: HeapKeyedStateBackend | undefined, operatorState: OperatorStateStore): RuntimeContext {

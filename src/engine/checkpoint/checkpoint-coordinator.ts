@@ -28,6 +28,11 @@ import {
   toCheckpointId,
 } from './coordinator-decisions.ts';
 
+/** A snapshot was refused because others are in progress (max concurrent): try again later. */
+export class SnapshotBusyError extends UserError {
+  override readonly name: string = 'SnapshotBusyError';
+}
+
 export interface CompletedCheckpoint {
   readonly id: CheckpointId;
   readonly location: string;
@@ -100,6 +105,11 @@ export class CheckpointCoordinator {
     void work.finally(() => this.#inflight.delete(work));
   }
 
+  /** Checkpoints triggered and not complete: a subtask that finishes late snapshots for them. */
+  pendingSnapshots(): { checkpointId: number; savepoint: boolean }[] {
+    return [...this.#pending.values()].map((p) => ({ checkpointId: p.id, savepoint: p.kind !== 'checkpoint' }));
+  }
+
   /** Stops, then waits until completions and deletions in flight are done (before a restart picks its checkpoint). */
   async settle(): Promise<void> {
     this.stop();
@@ -140,7 +150,7 @@ export class CheckpointCoordinator {
     const now = Date.now();
     const decision = decideTrigger(this.config, { now, pending: [...this.#pending.values()], lastCompletedEndTime: this.#lastCompletedEnd, nextIdCandidate: toCheckpointId(this.#nextId), request });
     if (decision.kind !== 'trigger') {
-      throw new UserError(`job ${this.job.jobId}: cannot start a ${request === 'manual-checkpoint' ? 'checkpoint' : 'savepoint'} now (${decision.kind === 'wait' ? decision.reason : decision.reason}); try again`);
+      throw new SnapshotBusyError(`job ${this.job.jobId}: cannot start a ${request === 'manual-checkpoint' ? 'checkpoint' : 'savepoint'} now (${decision.reason}); try again`);
     }
     const kind = request === 'manual-checkpoint' ? 'checkpoint' : request;
     return new Promise<string>((resolve, reject) => {

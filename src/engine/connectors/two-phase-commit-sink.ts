@@ -19,6 +19,9 @@ export abstract class TwoPhaseCommitSink<T, TXN> implements SinkFunction<T>, Che
   #state!: OperatorListState<PendingTransaction<TXN>>;
   #pending: PendingTransaction<TXN>[] = [];
   #current: TXN | undefined;
+  #finished = false;
+  /** Pre-committed at the end of input, waiting for the next checkpoint. */
+  #last: TXN | undefined;
   protected runtime!: RuntimeContext;
 
   /** Opens a transaction; it must be plain data (it is stored in checkpoints). */
@@ -45,6 +48,13 @@ export abstract class TwoPhaseCommitSink<T, TXN> implements SinkFunction<T>, Che
   }
 
   async snapshotState({ checkpointId }: { checkpointId: number }): Promise<void> {
+    if (this.#finished) {
+      // The last transaction, pre-committed at the end of input, joins the first checkpoint after it.
+      if (this.#last !== undefined) this.#pending.push({ checkpointId, transaction: this.#last });
+      this.#last = undefined;
+      this.#state.update(this.#pending);
+      return;
+    }
     const transaction = this.#current as TXN;
     await this.preCommit(transaction);
     this.#pending.push({ checkpointId, transaction });
@@ -58,10 +68,21 @@ export abstract class TwoPhaseCommitSink<T, TXN> implements SinkFunction<T>, Che
     this.#pending = this.#pending.filter((p) => p.checkpointId > checkpointId);
   }
 
-  /** End of a bounded input: the last transaction is committed directly. */
+  /**
+   * End of a bounded input. With checkpointing, the last transaction is pre-committed and
+   * committed when the job's final checkpoint completes (as Flink since FLIP-147), so a failure
+   * before that replays it instead of doubling it. Without checkpointing nothing can replay, and
+   * everything is committed now.
+   */
   async finish(): Promise<void> {
     const transaction = this.#current as TXN;
+    this.#current = undefined;
+    this.#finished = true;
     await this.preCommit(transaction);
+    if (this.runtime.checkpointingEnabled) {
+      this.#last = transaction;
+      return;
+    }
     for (const p of this.#pending) await this.commit(p.transaction);
     this.#pending = [];
     await this.commit(transaction);

@@ -10,7 +10,7 @@ import { openSnapshot } from '../../open-snapshot.ts';
 import type { OpenStoreOptions } from '../../storage/open-store.ts';
 import type { StreamGraph } from '../api/stream-graph.ts';
 import { type CheckpointConfig, defaultCheckpointConfig } from '../checkpoint/checkpoint-config.ts';
-import { CheckpointCoordinator } from '../checkpoint/checkpoint-coordinator.ts';
+import { CheckpointCoordinator, SnapshotBusyError } from '../checkpoint/checkpoint-coordinator.ts';
 import { planRestore } from '../state/restore-plan.ts';
 import type { SubtaskRestorePlan } from '../state/restore-plan.ts';
 import { LocalChannel } from './channel.ts';
@@ -73,6 +73,9 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
   const jobId = options.jobId ?? randomBytes(16).toString('hex');
   const plan = planJob(graph, { parallelism: options.parallelism, ...(options.maxParallelism === undefined ? {} : { maxParallelism: options.maxParallelism }) });
   const config = options.checkpoint ?? defaultCheckpointConfig;
+  if (config.interval !== null && config.dir === null) {
+    throw new UserError('checkpointing is enabled (execution.checkpointing.interval) but no checkpoint directory is set (execution.checkpointing.dir)');
+  }
   const coordinator = new CheckpointCoordinator(config, { jobId, jobName: options.jobName }, options.storeOptions);
   const strategy: RestartStrategy = options.restartStrategy ?? (config.interval === null ? { type: 'none' } : { type: 'fixed-delay', attempts: Number.MAX_SAFE_INTEGER, delayMs: 1000 });
   let status: JobStatus = 'RUNNING';
@@ -192,8 +195,32 @@ async function runAttempt(
   let failAttempt: (error: Error) => void = () => undefined;
   const failed = new Promise<never>((_, reject) => (failAttempt = reject));
   failed.catch(() => undefined);
-  const finishedSources = new Set<Subtask>();
+  const finished = new Set<Subtask>();
   const sourceSubtasks: Subtask[] = [];
+  const checkpointing = (options.checkpoint?.interval ?? null) !== null;
+  let finalCheckpointStarted = false;
+  // Every subtask finished: the final checkpoint lets sinks commit their last transactions.
+  const takeFinalCheckpoint = async (): Promise<void> => {
+    for (let failures = 0; ; ) {
+      try {
+        await coordinator.triggerCheckpoint();
+        for (const s of subtasks) s.release();
+        return;
+      } catch (err) {
+        if (err instanceof SnapshotBusyError) {
+          // A periodic checkpoint is still running: the final one starts when it is done.
+          await new Promise((r) => setTimeout(r, 10));
+          continue;
+        }
+        failures += 1;
+        if (failures >= 3) {
+          failAttempt(new UserError(`the job's final checkpoint failed ${failures} times, so its last results cannot be committed: ${err instanceof Error ? err.message : String(err)}`));
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 100 * failures));
+      }
+    }
+  };
   for (const chain of chains) {
     const head = chain.nodes[0]!;
     const initialSplits = head.node.source?.createSplits(chain.parallelism);
@@ -222,7 +249,17 @@ async function runAttempt(
         inputs,
         inputOfChannel,
         outputs,
+        checkpointing,
         hooks: {
+          finished: () => {
+            finished.add(subtask);
+            if (finished.size === subtasks.length && !finalCheckpointStarted) {
+              finalCheckpointStarted = true;
+              if (checkpointing) void takeFinalCheckpoint();
+              else for (const s of subtasks) s.release();
+            }
+          },
+          pendingCheckpoints: () => coordinator.pendingSnapshots(),
           checkpointTarget: (id) => coordinator.target(id),
           acknowledge: (ack) => coordinator.acknowledge(ack),
           decline: (id, reason) => coordinator.decline(id, reason),
@@ -238,9 +275,10 @@ async function runAttempt(
   coordinator.start({
     nodes,
     subtaskCount: subtasks.length,
-    canCheckpoint: () => finishedSources.size === 0,
+    canCheckpoint: () => true,
+    // Sources inject the barrier; finished subtasks, which no barrier can reach, snapshot directly.
     injectBarrier: (id, savepoint) => {
-      for (const s of sourceSubtasks) s.triggerCheckpoint({ checkpointId: id, savepoint });
+      for (const s of subtasks) if (sourceSubtasks.includes(s) || finished.has(s)) s.triggerCheckpoint({ checkpointId: id, savepoint });
     },
     notifyComplete: (id) => subtasks.forEach((s) => s.notifyCheckpointComplete(id)),
     notifyAborted: (id) => subtasks.forEach((s) => s.notifyCheckpointAborted(id)),
@@ -249,7 +287,7 @@ async function runAttempt(
   onCancel(() => failAttempt(new CancelledError('cancelled')));
   const runs = subtasks.map((s) =>
     s.run().then(
-      () => void (sourceSubtasks.includes(s) && finishedSources.add(s)),
+      () => undefined,
       (err: unknown) => {
         failAttempt(err instanceof Error ? err : new Error(String(err)));
       },

@@ -21,10 +21,13 @@ export class Mailbox {
     return this.#mails.length > 0;
   }
 
-  /** Resolves when mail arrives (at once if some is waiting). */
+  /**
+   * Resolves when mail arrives (at once if some is waiting). A new promise per call, and only the
+   * latest is woken: a promise lost in a race is then garbage, instead of collecting reactions.
+   */
   signal(): Promise<void> {
     if (this.#mails.length > 0) return Promise.resolve();
-    this.#signal ??= new Promise<void>((resolve) => (this.#wake = resolve));
+    this.#signal = new Promise<void>((resolve) => (this.#wake = resolve));
     return this.#signal;
   }
 

@@ -42,6 +42,10 @@ export interface SubtaskAck {
 }
 
 export interface SubtaskHooks {
+  /** The subtask's input ended and its operators finished; it now waits for the final checkpoint. */
+  finished?(): void;
+  /** Checkpoints triggered and not yet complete (a subtask that finishes late takes part in them). */
+  pendingCheckpoints?(): readonly { readonly checkpointId: number; readonly savepoint: boolean }[];
   checkpointTarget(checkpointId: number): CheckpointTarget | undefined;
   acknowledge(ack: SubtaskAck): void;
   decline(checkpointId: number, reason: unknown): void;
@@ -58,6 +62,8 @@ export interface SubtaskSpec {
   readonly inputOfChannel?: readonly number[];
   readonly outputs: readonly RecordWriter[];
   readonly hooks: SubtaskHooks;
+  /** Whether the job takes periodic checkpoints (then sinks commit their last transaction on the final one). */
+  readonly checkpointing?: boolean;
   readonly restore?: { readonly reader: SnapshotReader; readonly plans: ReadonlyMap<string, SubtaskRestorePlan> };
   /** For a source chain started without a snapshot of it: this subtask's initial splits. */
   readonly initialSplits?: readonly unknown[];
@@ -84,6 +90,9 @@ export class Subtask {
   #reader: SourceReader<unknown> | undefined;
   #pending: Promise<void>[] = [];
   #cancelled = false;
+  #released = false;
+  readonly #snapshotted = new Set<number>();
+  #outputs: Output[] = [];
 
   constructor(private readonly spec: SubtaskSpec) {
     const { chain, index } = spec;
@@ -119,13 +128,38 @@ export class Subtask {
       for (const w of this.spec.outputs) w.broadcast({ kind: 'end-of-input' });
       await this.#flush();
       for (const w of this.spec.outputs) w.close();
+      // A finished subtask stays until the job releases it (Flink's checkpoints after tasks
+      // finish, FLIP-147): its final state belongs in every later checkpoint or savepoint, and
+      // with checkpointing its sinks commit their last transaction on the final checkpoint.
+      await this.#runFinished();
       for (const m of this.#members) await m.operator?.close?.();
     } finally {
       this.#processingTime.quiesce();
     }
   }
 
-  /** Sources only: inject barrier n at the next chance, between two polls. */
+  /** After the job's final checkpoint: a finished subtask may close and end. */
+  release(): void {
+    this.#released = true;
+    this.mailbox.put(() => undefined);
+  }
+
+  /** Finished: answer checkpoints with the final state until released (or cancelled). */
+  async #runFinished(): Promise<void> {
+    this.spec.hooks.finished?.();
+    for (const p of this.spec.hooks.pendingCheckpoints?.() ?? []) await this.#checkpoint(p);
+    while (!this.#released) {
+      this.#checkCancelled();
+      await this.mailbox.signal();
+      await this.#runMail();
+    }
+    this.#checkCancelled();
+  }
+
+  /**
+   * Sources (between two polls) and finished subtasks: snapshot for checkpoint n. A finished
+   * subtask has no inputs left to carry the barrier, so it is asked directly.
+   */
   triggerCheckpoint(barrier: Barrier): void {
     this.mailbox.put(() => this.#checkpoint(barrier));
   }
@@ -158,7 +192,7 @@ export class Subtask {
         m.restored = true;
       }
       const context = createRuntimeContext(
-        { jobId: this.spec.jobId, operatorUid: m.planned.uid, taskName: m.planned.name, subtaskIndex: index, parallelism: m.planned.parallelism, maxParallelism: m.planned.maxParallelism, attemptNumber: attempt },
+        { jobId: this.spec.jobId, operatorUid: m.planned.uid, taskName: m.planned.name, subtaskIndex: index, parallelism: m.planned.parallelism, maxParallelism: m.planned.maxParallelism, attemptNumber: attempt, checkpointingEnabled: this.spec.checkpointing === true },
         m.keyed,
         m.operatorState,
       );
@@ -180,7 +214,16 @@ export class Subtask {
     }
   }
 
+  /** The output of member i, built once: a new object per record would be garbage per record. */
   #outputOf(i: number): Output {
+    const built = this.#outputs[i];
+    if (built !== undefined) return built;
+    const output = this.#buildOutput(i);
+    this.#outputs[i] = output;
+    return output;
+  }
+
+  #buildOutput(i: number): Output {
     if (i + 1 < this.#members.length) {
       return { collect: (value, timestamp) => this.#process(i + 1, value, timestamp, 0), emitWatermark: (t) => this.#watermark(i + 1, t) };
     }
@@ -216,6 +259,11 @@ export class Subtask {
     if (result instanceof Promise) this.#pending.push(result);
   }
 
+  /** Whether anything after a record needs awaiting; most records need nothing (no promise churn). */
+  #mustWait(): boolean {
+    return this.#pending.length > 0 || this.spec.outputs.some((w) => w.needsFlush);
+  }
+
   async #afterRecord(): Promise<void> {
     await this.#drainPending();
     if (this.spec.outputs.some((w) => w.needsFlush)) await this.#flush();
@@ -241,12 +289,12 @@ export class Subtask {
   async #runSource(): Promise<void> {
     const reader = this.#reader!; // #open created it for a source chain
     for (;;) {
-      await this.#runMail();
+      if (this.mailbox.hasMail) await this.#runMail();
       this.#checkCancelled();
       const { records, done } = await reader.poll(256);
       for (const r of records) {
         this.#process(0, r.value, r.timestamp, 0);
-        await this.#afterRecord();
+        if (this.#mustWait()) await this.#afterRecord();
       }
       await this.#flush();
       if (done) return;
@@ -257,17 +305,22 @@ export class Subtask {
     const gate = new InputGate(this.spec.inputs, createBarrierHandler(this.spec.mode, this.spec.inputs.length));
     let next: Promise<Awaited<ReturnType<InputGate['next']>>> | undefined;
     for (;;) {
-      await this.#runMail();
+      if (this.mailbox.hasMail) await this.#runMail();
       this.#checkCancelled();
-      if (!gate.hasReady()) await this.#flush();
-      next ??= gate.next();
-      const event = await Promise.race([next, this.mailbox.signal().then(() => undefined)]);
-      if (event === undefined) continue; // mail first; the pending read stays in `next`
-      next = undefined;
+      let event;
+      if (next === undefined && gate.hasReady()) {
+        event = await gate.next(); // answers from what is buffered: no need to watch the mailbox
+      } else {
+        await this.#flush();
+        next ??= gate.next();
+        event = await Promise.race([next, this.mailbox.signal().then(() => undefined)]);
+        if (event === undefined) continue; // mail first; the pending read stays in `next`
+        next = undefined;
+      }
       switch (event.kind) {
         case 'record':
           this.#process(0, event.value, event.timestamp, this.spec.inputOfChannel?.[event.channel] ?? 0);
-          await this.#afterRecord();
+          if (this.#mustWait()) await this.#afterRecord();
           break;
         case 'watermark':
           this.#watermark(0, event.timestamp);
@@ -294,6 +347,9 @@ export class Subtask {
 
   /** The barrier: capture state synchronously, forward the barrier, write asynchronously. */
   async #checkpoint(barrier: Barrier): Promise<void> {
+    // A finished subtask may be asked twice (pending when it finished, and triggered directly).
+    if (this.#snapshotted.has(barrier.checkpointId)) return;
+    this.#snapshotted.add(barrier.checkpointId);
     await this.#drainPending();
     for (const m of this.#members) await m.operator?.snapshotState?.(barrier.checkpointId);
     if (this.#reader !== undefined) this.#members[0]!.operatorState.getListState<unknown>(SPLITS_STATE).update(this.#reader.snapshotSplits());

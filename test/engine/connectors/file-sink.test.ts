@@ -28,7 +28,7 @@ interface Started {
 async function start(out: string, options: { subtask?: number; parallelism?: number; attempt?: number; restore?: OperatorStateStore } = {}): Promise<Started> {
   const store = options.restore ?? new OperatorStateStore('sink');
   const runtime: RuntimeContext = createRuntimeContext(
-    { jobId: 'job-a', operatorUid: 'sink', taskName: 'Sink', subtaskIndex: options.subtask ?? 0, parallelism: options.parallelism ?? 1, maxParallelism: 128, attemptNumber: options.attempt ?? 0 },
+    { jobId: 'job-a', operatorUid: 'sink', taskName: 'Sink', subtaskIndex: options.subtask ?? 0, parallelism: options.parallelism ?? 1, maxParallelism: 128, attemptNumber: options.attempt ?? 0, checkpointingEnabled: false },
     undefined,
     store,
   );
@@ -123,7 +123,7 @@ describe('FileSink', () => {
   it('refuses an encoder that returns a line break, which would change the lines a reader sees', async () => {
     const out = join(dir.path, 'encoder');
     const store = new OperatorStateStore('sink');
-    const runtime = createRuntimeContext({ jobId: 'job-b', operatorUid: 'sink', taskName: 'Sink', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, attemptNumber: 0 }, undefined, store);
+    const runtime = createRuntimeContext({ jobId: 'job-b', operatorUid: 'sink', taskName: 'Sink', subtaskIndex: 0, parallelism: 1, maxParallelism: 128, attemptNumber: 0, checkpointingEnabled: false }, undefined, store);
     const sink = new FileSink<string>(out, { encoder: (s) => `${s}\n${s}` });
     await sink.initializeState({ isRestored: false, runtime });
     await expect(sink.invoke('x')).rejects.toThrow(/file sink: the encoder returned a line with a line break/);

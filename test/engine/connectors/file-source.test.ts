@@ -95,7 +95,7 @@ describe('FileSource', () => {
     const missing = join(dir.path, 'nope');
     expect(() => FileSource.forLines([input, missing]).createSplits()).toThrow(UserError);
     expect(() => FileSource.forLines(join(input, 'a.txt'), { monitorIntervalMs: 10 }).createSplits()).toThrow(/monitorIntervalMs watches directories/);
-    const env = StreamExecutionEnvironment.getExecutionEnvironment().enableCheckpointing(50);
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().configureCheckpointing({ interval: 50, dir: join(dir.path, 'missing-checkpoints') });
     env.fromSource(FileSource.forLines(missing), 'lines').sinkTo(() => ({ invoke: () => undefined }));
     await expect(env.execute('missing input')).rejects.toThrow(`file source: no such file or directory: '${missing}'`);
   });
