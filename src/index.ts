@@ -29,3 +29,8 @@ export type { BroadcastState, OperatorListState } from './engine/state/operator-
 export { FileSource } from './engine/connectors/file-source.ts';
 export { FileSink } from './engine/connectors/file-sink.ts';
 export { PrintSink } from './engine/connectors/print-sink.ts';
+export { WatermarkStrategy, type TimestampAssigner, type WatermarkGenerator } from './engine/api/watermark-strategy.ts';
+export { SlidingEventTimeWindows, type TimeWindow, TumblingEventTimeWindows } from './engine/api/window-assigners.ts';
+export type { ProcessWindowContext, ProcessWindowFunction } from './engine/api/window-functions.ts';
+export type { WindowedStream } from './engine/api/windowed-stream.ts';
+export type { TimeDomain, TimerService } from './engine/api/timer-service.ts';
