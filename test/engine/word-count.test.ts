@@ -46,6 +46,24 @@ describe('word count', () => {
     expect(sorted(failing.all())).toEqual(expected);
   });
 
+  it('recovers from several failures at seeded random records, committing everything once', async () => {
+    const records = 60_000;
+    const straight = new MemoryTransactionalStore<Count>();
+    const env1 = StreamExecutionEnvironment.getExecutionEnvironment();
+    wordCount(env1, straight, { records });
+    await env1.execute('straight');
+
+    const store = new MemoryTransactionalStore<Count>();
+    const env = StreamExecutionEnvironment.getExecutionEnvironment()
+      .setParallelism(2)
+      .configureCheckpointing({ interval: 20, dir: `${dir.path}/random-failures` })
+      .setRestartStrategy({ type: 'fixed-delay', attempts: 5, delayMs: 10 });
+    buildWordCount(env, { records, perSecond: 20_000, randomFailures: { count: 3, seed: 2026 }, sink: () => new MemoryTransactionalSink(store) });
+    const result = await env.execute('three failures');
+    expect(result.attempts).toBe(4);
+    expect(sorted(store.all())).toEqual(sorted(straight.all()));
+  });
+
   it.each([3, 1])('restores a failed p=2 job from its latest checkpoint at parallelism %i, losing and doubling nothing', async (parallelism) => {
     const records = 60_000;
     const straight = new MemoryTransactionalStore<Count>();
@@ -60,7 +78,7 @@ describe('word count', () => {
       .configureCheckpointing({ interval: 20, dir: checkpoints, retention: 'RETAIN_ON_CANCELLATION' })
       .setRestartStrategy({ type: 'none' });
     wordCount(first, store, { records, failAt: 7_000, perSecond: 20_000 });
-    await expect(first.execute('word count, fails')).rejects.toThrow(/injected failure \(not restarted: the restart strategy is none\)/);
+    await expect(first.execute('word count, fails')).rejects.toThrow(/injected failure in attempt 0 \(not restarted: the restart strategy is none\)/);
     const latest = await latestCheckpoint(checkpoints);
     expect(store.all().length).toBeLessThan(records);
 
