@@ -3,21 +3,13 @@
  * source that remembers its offsets and a two-phase-commit sink with pending transactions), for
  * the demo and the fixture generator until the engine writes real savepoints.
  */
+import { mulberry32 } from '../src/engine/connectors/data-generator-source.ts';
 import type { SnapshotContent } from '../src/format/write-snapshot.ts';
 
 export const SAMPLE_JOB_ID = '3fa2c1d4e5f60718293a4b5c6d7e8f90';
 
-/** A deterministic pseudo-random sequence (mulberry32), so samples are the same on every run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic pseudo-random sequence, so samples are the same on every run. */
+export const seeded = mulberry32;
 
 /** Order totals after `orders` orders from `users` users; `later` adds a dedup operator. */
 export function orderTotals(options: { checkpointId: number; orders: number; users: number; later?: boolean; createdAt?: number }): SnapshotContent {
