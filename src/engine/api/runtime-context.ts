@@ -14,17 +14,7 @@ import type {
   ValueStateDescriptor,
 } from '../state/state-descriptors.ts';
 
-export interface RuntimeContext {
-  readonly jobId: string;
-  readonly operatorUid: string;
-  readonly taskName: string;
-  readonly subtaskIndex: number;
-  readonly parallelism: number;
-  readonly maxParallelism: number;
-  /** 0 for the first run, then one more per restart. */
-  readonly attemptNumber: number;
-  /** Whether the job takes checkpoints (sinks then commit their last transaction on the final one). */
-  readonly checkpointingEnabled: boolean;
+export interface RuntimeContext extends ContextInfo {
   getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
   getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;
   getMapState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V>;
@@ -35,6 +25,7 @@ export interface RuntimeContext {
   readonly operatorState: OperatorStateStore;
 }
 
+/** Who a function is: its job, operator and subtask. */
 export interface ContextInfo {
   readonly jobId: string;
   readonly operatorUid: string;
@@ -42,7 +33,9 @@ export interface ContextInfo {
   readonly subtaskIndex: number;
   readonly parallelism: number;
   readonly maxParallelism: number;
+  /** 0 for the first run, then one more per restart. */
   readonly attemptNumber: number;
+  /** Whether the job takes checkpoints (sinks then commit their last transaction on the final one). */
   readonly checkpointingEnabled: boolean;
 }
 
