@@ -4,7 +4,8 @@
  * the window tests; `expected*` compute the same answers directly, without the engine.
  */
 import type { StreamExecutionEnvironment } from '../../src/engine/api/environment.ts';
-import type { AggregateFunction, CheckpointListener, MapFunction } from '../../src/engine/api/functions.ts';
+import type { AggregateFunction, MapFunction } from '../../src/engine/api/functions.ts';
+import { failOnce } from '../../fixtures/jobs/fail-injection.ts';
 import { WatermarkStrategy } from '../../src/engine/api/watermark-strategy.ts';
 import { SlidingEventTimeWindows, TumblingEventTimeWindows, type WindowAssigner } from '../../src/engine/api/window-assigners.ts';
 import type { ProcessWindowFunction } from '../../src/engine/api/window-functions.ts';
@@ -132,40 +133,5 @@ export function orderTotals(env: StreamExecutionEnvironment, assigner: 'tumbling
 export const tumbling = TumblingEventTimeWindows.of(10 * MINUTE);
 export const sliding = SlidingEventTimeWindows.of(10 * MINUTE, 5 * MINUTE);
 
-/**
- * Passes records on; throws once on the first attempt of subtask 0 (after a checkpoint
- * completed). State in `this`: every subtask gets its own copy of the object (perSubtask).
- */
-export function failOnce<T>(failAt: number | undefined): MapFunction<T, T> & CheckpointListener {
-  const fn: MapFunction<T, T> & CheckpointListener & { attempt: number; subtask: number; seen: number; checkpointed: boolean } = {
-    attempt: 0,
-    subtask: 0,
-    seen: 0,
-    checkpointed: false,
-    open(ctx) {
-      this.attempt = ctx.attemptNumber;
-      this.subtask = ctx.subtaskIndex;
-    },
-    notifyCheckpointComplete() {
-      this.checkpointed = true;
-    },
-    map(value) {
-      this.seen += 1;
-      if (failAt !== undefined && this.attempt === 0 && this.subtask === 0 && this.checkpointed && this.seen >= failAt) throw new Error('injected failure');
-      return value;
-    },
-  };
-  return fn;
-}
-
-/** The newest chk-<n> directory with a _metadata below `dir/<jobId>/`. */
-export async function latestCheckpoint(dir: string): Promise<string> {
-  const { readdir, access } = await import('node:fs/promises');
-  const [job] = await readdir(dir);
-  const chks = (await readdir(`${dir}/${job}`)).filter((d) => d.startsWith('chk-')).sort((a, b) => Number(b.slice(4)) - Number(a.slice(4)));
-  for (const chk of chks) {
-    const path = `${dir}/${job}/${chk}`;
-    if (await access(`${path}/_metadata`).then(() => true, () => false)) return path;
-  }
-  throw new Error(`no completed checkpoint in ${dir}`);
-}
+export { failOnce } from '../../fixtures/jobs/fail-injection.ts';
+export { latestCheckpoint } from '../support/latest-checkpoint.ts';

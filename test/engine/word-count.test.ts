@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StreamExecutionEnvironment } from '../../src/engine/api/environment.ts';
 import { type Count, wordCount as buildWordCount } from '../../fixtures/jobs/word-count.ts';
 import { MemoryTransactionalSink, MemoryTransactionalStore } from '../support/memory-transactional-sink.ts';
+import { latestCheckpoint } from '../support/latest-checkpoint.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -88,15 +89,3 @@ describe('word count', () => {
     expect(sorted(store.all())).toEqual(sorted(straight.all()));
   });
 });
-
-/** The newest chk-<n> directory with a _metadata below `dir/<jobId>/`. */
-async function latestCheckpoint(dir: string): Promise<string> {
-  const { readdir, access } = await import('node:fs/promises');
-  const [job] = await readdir(dir);
-  const chks = (await readdir(`${dir}/${job}`)).filter((d) => d.startsWith('chk-')).sort((a, b) => Number(b.slice(4)) - Number(a.slice(4)));
-  for (const chk of chks) {
-    const path = `${dir}/${job}/${chk}`;
-    if (await access(`${path}/_metadata`).then(() => true, () => false)) return path;
-  }
-  throw new Error(`no completed checkpoint in ${dir}`);
-}

@@ -13,6 +13,7 @@ import type { MapFunction } from '../../../src/engine/api/functions.ts';
 import { mulberry32 } from '../../../src/engine/connectors/data-generator-source.ts';
 import { FileSink } from '../../../src/engine/connectors/file-sink.ts';
 import { FileSource } from '../../../src/engine/connectors/file-source.ts';
+import { latestCheckpoint } from '../../support/latest-checkpoint.ts';
 import { tempDir } from '../../support/temp-dir.ts';
 import { throttled } from '../../support/throttled-source.ts';
 
@@ -179,15 +180,3 @@ describe('files -> keyed count -> files, exactly once', () => {
     expect(await hiddenFiles(out)).toEqual([]); // the failed attempt's files were removed
   });
 });
-
-/** The newest chk-<n> directory with a _metadata below `dir/<jobId>/`. */
-async function latestCheckpoint(dir: string): Promise<string> {
-  const { access } = await import('node:fs/promises');
-  const [job] = await readdir(dir);
-  const chks = (await readdir(join(dir, job!))).filter((d) => d.startsWith('chk-')).sort((a, b) => Number(b.slice(4)) - Number(a.slice(4)));
-  for (const chk of chks) {
-    const path = join(dir, job!, chk);
-    if (await access(join(path, '_metadata')).then(() => true, () => false)) return path;
-  }
-  throw new Error(`no completed checkpoint in ${dir}`);
-}
