@@ -1,28 +1,218 @@
 /**
- * Configuration given as `-D key=value` (Flink's spelling). Only the keys the file tools use so
- * far are known; the cluster issue adds `config.yaml` and the rest of Flink's keys.
+ * Flink's configuration: `config.yaml` (from `$FLINK_CONF_DIR`, else `./conf`), overridden by
+ * `-D key=value`, as a flat map of dotted keys. Values are checked when loaded, so that a typo in
+ * a setting fails the command instead of a job hours later; the accessors below read the checked
+ * values with Flink's defaults. The keys themselves are described in `config-keys.ts`.
  */
-import { UsageError } from './errors.ts';
+import { readFileSync } from 'node:fs';
+import { tmpdir as osTmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type YAMLError, type YAMLWarning, parseDocument } from 'yaml';
+import {
+  type ClaimMode,
+  CLAIM_MODES,
+  type KeyDescription,
+  SPEC_BY_KEY,
+  UPPER_BOUND_MAX_PARALLELISM,
+  checkCheckpointKeys,
+  describeKeySpecs,
+  parseBoolean,
+  parseChoice,
+  parseNonEmpty,
+  parseStateBackendType,
+  parseWholeNumber,
+} from './config-keys.ts';
+import { restartStrategyFromKeys } from './engine/runtime/restart-strategy.ts';
+import { UsageError, UserError } from './errors.ts';
 import type { OpenStoreOptions } from './storage/open-store.ts';
 
-export const KNOWN_KEYS = {
-  's3.endpoint': 'S3 endpoint URL, e.g. http://127.0.0.1:9000 (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or AWS)',
-  's3.path.style.access': 'true|false: path-style S3 URLs (default true when an endpoint is set)',
-} as const;
+export type { ClaimMode, KeyDescription } from './config-keys.ts';
 
 export type Config = ReadonlyMap<string, string>;
 
-/** Parses `-D` values; unknown keys are kept and reported through `warn`. */
+/** Every key that is not warned about, deprecated names included. */
+export const KNOWN_KEYS: ReadonlySet<string> = new Set(SPEC_BY_KEY.keys());
+
+export const CONFIG_FILE_NAME = 'config.yaml';
+
+export interface LoadConfigOptions {
+  readonly defines: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  readonly warn: (message: string) => void;
+}
+
+/** Reads `config.yaml`, applies `-D` on top, warns about unknown keys and checks every value. */
+export function loadConfig(options: LoadConfigOptions): Config {
+  const file = findConfigFile(options.env, options.cwd);
+  const config = file === undefined ? new Map<string, string>() : parseConfigFile(file.path, file.text, options.warn);
+  for (const [key, value] of defineEntries(options.defines)) config.set(key, value);
+  warnUnknownKeys(config, options.warn);
+  validateConfig(config);
+  return config;
+}
+
+/**
+ * Only `-D` values, with unknown keys reported through `warn`; the values are not checked
+ * (`loadConfig` checks them), so the file tools behave as they did before config.yaml existed.
+ */
 export function parseDefines(defines: readonly string[], warn: (message: string) => void): Config {
+  const config = new Map(defineEntries(defines));
+  warnUnknownKeys(config, warn);
+  return config;
+}
+
+/** Throws UserError (exit code 1) for the first bad value, then for a bad combination. */
+export function validateConfig(config: Config): void {
+  for (const [key, value] of config) SPEC_BY_KEY.get(key)?.validate(value, key);
+  checkCheckpointKeys(config);
+  restartStrategyFromKeys(config);
+}
+
+/** `$FLINK_CONF_DIR/config.yaml`, which must exist, else `<cwd>/conf/config.yaml` if it exists. */
+function findConfigFile(env: LoadConfigOptions['env'], cwd: string): { path: string; text: string } | undefined {
+  const dir = env.FLINK_CONF_DIR;
+  if (dir !== undefined && dir !== '') {
+    const path = resolve(cwd, dir, CONFIG_FILE_NAME);
+    const text = readText(path);
+    if (text === undefined) throw new UserError(`${path}: no such file (FLINK_CONF_DIR is set to '${dir}')`, 1);
+    return { path, text };
+  }
+  const path = resolve(cwd, 'conf', CONFIG_FILE_NAME);
+  const text = readText(path);
+  return text === undefined ? undefined : { path, text };
+}
+
+/** The file's text, or undefined when it does not exist; other failures name the file. */
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new UserError(`${path}: cannot read the configuration file: ${(err as Error).message}`, 1, { cause: err });
+  }
+}
+
+function parseConfigFile(path: string, text: string, warn: (message: string) => void): Map<string, string> {
+  const doc = parseDocument(text);
+  const error = doc.errors[0];
+  if (error !== undefined) throw new UserError(`${path}: invalid YAML ${describeYamlProblem(error)}`, 1, { cause: error });
+  for (const warning of doc.warnings) warn(`Warning: ${path}: ${describeYamlProblem(warning)}`);
+  const root: unknown = doc.toJS();
   const config = new Map<string, string>();
-  for (const define of defines) {
+  if (root === null || root === undefined) return config;
+  if (!isMap(root)) throw new UserError(`${path}: expected configuration keys at the top level, found ${Array.isArray(root) ? 'a list' : `'${String(root)}'`}`, 1);
+  flatten(root, '', config);
+  return config;
+}
+
+function describeYamlProblem(problem: YAMLError | YAMLWarning): string {
+  const at = problem.linePos?.[0];
+  // The library appends the position and a source excerpt; we say where in our own words.
+  const reason = problem.message.replace(/ at line \d+, column \d+:[\s\S]*$/u, '');
+  return at === undefined ? reason : `at line ${at.line}, column ${at.col}: ${reason}`;
+}
+
+/**
+ * Flink's standard YAML reading: nested maps become dotted keys, so nested, flat and mixed
+ * spellings mean the same; a later spelling of a key in the file wins. Null values leave the key
+ * unset.
+ */
+function flatten(map: Record<string, unknown>, prefix: string, out: Map<string, string>): void {
+  for (const [name, value] of Object.entries(map)) {
+    const key = prefix === '' ? name : `${prefix}.${name}`;
+    if (value === null || value === undefined) continue;
+    if (isMap(value)) flatten(value, key, out);
+    else out.set(key, Array.isArray(value) ? value.map(listItem).join(';') : String(value));
+  }
+}
+
+/** Flink writes list items separated by ';' and a map item as `k:v,k:v`. */
+function listItem(item: unknown): string {
+  if (isMap(item)) return Object.entries(item).map(([k, v]) => `${k}:${String(v)}`).join(',');
+  return String(item);
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+function defineEntries(defines: readonly string[]): [string, string][] {
+  return defines.map((define) => {
     const eq = define.indexOf('=');
     if (eq <= 0) throw new UsageError(`-D ${define}: expected key=value`);
-    const key = define.slice(0, eq).trim();
-    if (!Object.hasOwn(KNOWN_KEYS, key)) warn(`Warning: unknown configuration key '${key}' is ignored.`);
-    config.set(key, define.slice(eq + 1).trim());
+    return [define.slice(0, eq).trim(), define.slice(eq + 1).trim()];
+  });
+}
+
+/** One warning per key, however many times and places it is set. */
+function warnUnknownKeys(config: Config, warn: (message: string) => void): void {
+  for (const key of config.keys()) {
+    if (!KNOWN_KEYS.has(key)) warn(`Warning: unknown configuration key '${key}' is ignored.`);
   }
-  return config;
+}
+
+/** The value under `key` or, failing that, under one of its deprecated names, parsed. */
+function read<T>(config: Config, key: string, parse: (key: string, value: string) => T): T | undefined {
+  for (const name of [key, ...(SPEC_BY_KEY.get(key)?.deprecatedKeys ?? [])]) {
+    const value = config.get(name);
+    if (value !== undefined) return parse(name, value);
+  }
+  return undefined;
+}
+
+export function restAddress(config: Config): string {
+  return read(config, 'rest.address', parseNonEmpty) ?? '127.0.0.1';
+}
+
+export function restBindAddress(config: Config): string {
+  return read(config, 'rest.bind-address', parseNonEmpty) ?? restAddress(config);
+}
+
+export function restPort(config: Config): number {
+  return read(config, 'rest.port', (k, v) => parseWholeNumber(k, v, 0, 65_535)) ?? 8081;
+}
+
+/** Per port, so that two local clusters on different ports do not share files. */
+export function workingDir(config: Config, tmpdir: string = osTmpdir()): string {
+  return read(config, 'process.jobmanager.working-dir', parseNonEmpty) ?? join(tmpdir, `tsflink-jobmanager-${restPort(config)}`);
+}
+
+export function defaultParallelism(config: Config): number {
+  return read(config, 'parallelism.default', (k, v) => parseWholeNumber(k, v, 1, UPPER_BOUND_MAX_PARALLELISM)) ?? 1;
+}
+
+/** Undefined when unset (or Flink's -1 for unset): the engine derives it from the parallelism. */
+export function maxParallelism(config: Config): number | undefined {
+  const value = read(config, 'pipeline.max-parallelism', (k, v) => parseWholeNumber(k, v, 1, UPPER_BOUND_MAX_PARALLELISM, { value: -1, means: 'unset' }));
+  return value === -1 ? undefined : value;
+}
+
+export function stateBackendType(config: Config): 'hashmap' {
+  return read(config, 'state.backend.type', parseStateBackendType) ?? 'hashmap';
+}
+
+export function claimMode(config: Config): ClaimMode {
+  return read(config, 'execution.state-recovery.claim-mode', (k, v) => parseChoice(k, v, CLAIM_MODES)) ?? 'NO_CLAIM';
+}
+
+/** Like `run -s`. */
+export function savepointPath(config: Config): string | undefined {
+  return read(config, 'execution.state-recovery.path', parseNonEmpty);
+}
+
+/** Like `run -n`. */
+export function ignoreUnclaimedState(config: Config): boolean {
+  return read(config, 'execution.state-recovery.ignore-unclaimed-state', parseBoolean) ?? false;
+}
+
+export function pipelineName(config: Config): string | undefined {
+  return read(config, 'pipeline.name', (_k, v) => v);
+}
+
+/** The known keys as data, in documentation order, for README.md and help. */
+export function describeKeys(): readonly KeyDescription[] {
+  return describeKeySpecs();
 }
 
 export function storeOptions(config: Config): OpenStoreOptions {

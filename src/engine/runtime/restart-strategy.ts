@@ -2,6 +2,10 @@
  * Whether and when a failed job attempt is restarted (Flink's restart-strategy.type and its
  * parameters). Pure: the executor keeps the history of failures and asks.
  */
+import type { Config } from '../../config.ts';
+import { UserError } from '../../errors.ts';
+import { DURATION_SYNTAX, parseFlinkDuration } from '../checkpoint/flink-duration.ts';
+
 export type RestartStrategy =
   | { readonly type: 'none' }
   | { readonly type: 'fixed-delay'; readonly attempts: number; readonly delayMs: number }
@@ -40,4 +44,161 @@ export function decideRestart(strategy: RestartStrategy, failures: readonly numb
       return { restart: true, delayMs: Math.round(delay) };
     }
   }
+}
+
+/**
+ * The names `restart-strategy.type` accepts (Flink's `RestartBackoffTimeStrategyFactoryLoader`
+ * lower-cases the value first, so case does not matter), and the strategy each stands for.
+ */
+export const RESTART_STRATEGY_NAMES: ReadonlyMap<string, RestartStrategy['type']> = new Map([
+  ['none', 'none'],
+  ['off', 'none'],
+  ['disable', 'none'],
+  ['fixed-delay', 'fixed-delay'],
+  ['fixeddelay', 'fixed-delay'],
+  ['failure-rate', 'failure-rate'],
+  ['failurerate', 'failure-rate'],
+  ['exponential-delay', 'exponential-delay'],
+  ['exponentialdelay', 'exponential-delay'],
+]);
+
+export const RESTART_STRATEGY_TYPE_KEY = 'restart-strategy.type';
+
+/** Java's Integer.MAX_VALUE, where Flink's integer options end. */
+const MAX_INT = 2_147_483_647;
+
+/** One parameter key: its Flink default as written in a config file, and how its value is read. */
+export interface RestartParameter {
+  readonly key: string;
+  readonly default: string;
+  readonly allowed: string;
+  readonly description: string;
+  /** Throws UserError naming the key, the value and the allowed range. */
+  readonly parse: (value: string) => number;
+}
+
+/**
+ * Flink 2's `RestartStrategyOptions` for each type, with the checks its restart backoff
+ * strategies make when they are created.
+ */
+export const RESTART_PARAMETERS = {
+  fixedDelayAttempts: integer('fixed-delay.attempts', '1', 0, 'restarts before the job fails (fixed-delay)'),
+  fixedDelayDelay: duration('fixed-delay.delay', '1 s', 0, 'wait before each restart (fixed-delay)'),
+  failureRateMaxFailures: integer('failure-rate.max-failures-per-interval', '1', 1, 'restarts allowed within one interval before the job fails (failure-rate)'),
+  failureRateInterval: duration('failure-rate.failure-rate-interval', '1 min', 1, 'the interval failures are counted in (failure-rate)'),
+  failureRateDelay: duration('failure-rate.delay', '1 s', 0, 'wait before each restart (failure-rate)'),
+  initialBackoff: duration('exponential-delay.initial-backoff', '1 s', 1, 'wait before the first restart (exponential-delay)'),
+  maxBackoff: duration('exponential-delay.max-backoff', '1 min', 1, 'the longest wait between restarts (exponential-delay)'),
+  multiplier: decimal('exponential-delay.backoff-multiplier', '1.5', 1, Number.POSITIVE_INFINITY, 'the wait grows by this factor after each failure (exponential-delay)'),
+  // Read and checked so that a Flink config file means the same here, but the engine's backoff
+  // neither resets nor jitters yet.
+  resetBackoffThreshold: duration('exponential-delay.reset-backoff-threshold', '1 h', 1, 'running this long without failure resets the wait (exponential-delay; accepted, not used yet)'),
+  jitterFactor: decimal('exponential-delay.jitter-factor', '0.1', 0, 1, 'random share added to or taken from each wait (exponential-delay; accepted, not used yet)'),
+  attemptsBeforeResetBackoff: integer('exponential-delay.attempts-before-reset-backoff', `${MAX_INT} (no limit)`, 1, 'restarts before the job fails (exponential-delay)'),
+} as const satisfies Record<string, RestartParameter>;
+
+/**
+ * The strategy `restart-strategy.type` and its parameters ask for; undefined when the type is
+ * not set, so that the job's own strategy or the engine's default applies.
+ */
+export function restartStrategyFromKeys(config: Config): RestartStrategy | undefined {
+  const typeText = config.get(RESTART_STRATEGY_TYPE_KEY);
+  if (typeText === undefined) return undefined;
+  const type = parseRestartStrategyType(typeText);
+  const read = (parameter: RestartParameter, fallback: number): number => {
+    const value = config.get(parameter.key);
+    return value === undefined ? fallback : parameter.parse(value);
+  };
+  const p = RESTART_PARAMETERS;
+  switch (type) {
+    case 'none':
+      return { type: 'none' };
+    case 'fixed-delay': {
+      const d = RESTART_DEFAULTS['fixed-delay'];
+      return { type, attempts: read(p.fixedDelayAttempts, d.attempts), delayMs: read(p.fixedDelayDelay, d.delayMs) };
+    }
+    case 'failure-rate': {
+      const d = RESTART_DEFAULTS['failure-rate'];
+      return {
+        type,
+        maxFailuresPerInterval: read(p.failureRateMaxFailures, d.maxFailuresPerInterval),
+        intervalMs: read(p.failureRateInterval, d.intervalMs),
+        delayMs: read(p.failureRateDelay, d.delayMs),
+      };
+    }
+    case 'exponential-delay': {
+      const d = RESTART_DEFAULTS['exponential-delay'];
+      read(p.resetBackoffThreshold, 0);
+      read(p.jitterFactor, 0);
+      return {
+        type,
+        initialBackoffMs: read(p.initialBackoff, d.initialBackoffMs),
+        maxBackoffMs: read(p.maxBackoff, d.maxBackoffMs),
+        multiplier: read(p.multiplier, d.multiplier),
+        attempts: read(p.attemptsBeforeResetBackoff, d.attempts),
+      };
+    }
+  }
+}
+
+export function parseRestartStrategyType(text: string): RestartStrategy['type'] {
+  const type = RESTART_STRATEGY_NAMES.get(text.trim().toLowerCase());
+  if (type === undefined) {
+    throw new UserError(`${RESTART_STRATEGY_TYPE_KEY}: '${text}' is not one of ${[...RESTART_STRATEGY_NAMES.keys()].join(', ')}`, 1);
+  }
+  return type;
+}
+
+function integer(name: string, fallback: string, min: number, description: string): RestartParameter {
+  const key = `restart-strategy.${name}`;
+  return {
+    key,
+    default: fallback,
+    allowed: `a whole number from ${min} to ${MAX_INT}`,
+    description,
+    parse: (value) => {
+      const text = value.trim();
+      if (!/^[+-]?\d+$/u.test(text)) throw new UserError(`${key}: '${value}' is not a whole number`, 1);
+      return inRange(key, value, Number(text), min, MAX_INT, '');
+    },
+  };
+}
+
+function duration(name: string, fallback: string, min: number, description: string): RestartParameter {
+  const key = `restart-strategy.${name}`;
+  return {
+    key,
+    default: fallback,
+    allowed: `a duration of at least ${min} ms`,
+    description,
+    parse: (value) => {
+      const ms = parseFlinkDuration(value);
+      if (ms === undefined) throw new UserError(`${key}: '${value}' is not a duration: write ${DURATION_SYNTAX}`, 1);
+      return inRange(key, value, ms, min, Number.MAX_SAFE_INTEGER, ' ms');
+    },
+  };
+}
+
+function decimal(name: string, fallback: string, min: number, max: number, description: string): RestartParameter {
+  const key = `restart-strategy.${name}`;
+  return {
+    key,
+    default: fallback,
+    allowed: max === Number.POSITIVE_INFINITY ? `a number of at least ${min}` : `a number from ${min} to ${max}`,
+    description,
+    parse: (value) => {
+      const text = value.trim();
+      // Java's Double.parseDouble, less NaN and Infinity, which no setting here can mean.
+      if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/iu.test(text)) throw new UserError(`${key}: '${value}' is not a number`, 1);
+      return inRange(key, value, Number(text), min, max, '');
+    },
+  };
+}
+
+function inRange(key: string, shown: string, value: number, min: number, max: number, unit: string): number {
+  if (value < min || value > max) {
+    const range = max >= Number.MAX_SAFE_INTEGER ? `at least ${min}${unit}` : `from ${min}${unit} to ${max}${unit}`;
+    throw new UserError(`${key}: '${shown}' is out of range: allowed is ${range}`, 1);
+  }
+  return value;
 }

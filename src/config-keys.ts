@@ -1,0 +1,145 @@
+/**
+ * The configuration keys tsflink knows: Flink's names and defaults, a line of help each, and the
+ * check that refuses a bad value when the configuration is loaded rather than when a job first
+ * reads it. `config.ts` loads and reads; this file only describes.
+ */
+import { CHECKPOINT_KEYS, checkpointConfigFromKeys } from './engine/checkpoint/checkpoint-config.ts';
+import { DURATION_SYNTAX } from './engine/checkpoint/flink-duration.ts';
+import { RESTART_PARAMETERS, RESTART_STRATEGY_NAMES, RESTART_STRATEGY_TYPE_KEY, parseRestartStrategyType } from './engine/runtime/restart-strategy.ts';
+import { UserError } from './errors.ts';
+
+/** One key as documented in README.md and shown by help. */
+export interface KeyDescription {
+  readonly key: string;
+  /** As a config file would spell it; `(none)` for keys that are unset by default. */
+  readonly default: string;
+  readonly allowed: string;
+  readonly description: string;
+  /** Older names Flink still reads for this key; the current name wins when both are set. */
+  readonly deprecatedKeys: readonly string[];
+}
+
+export interface KeySpec extends KeyDescription {
+  /** Throws UserError (exit code 1) naming the key, the value and what is allowed. */
+  readonly validate: (value: string, key: string) => void;
+}
+
+/** Flink's `KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM`. */
+export const UPPER_BOUND_MAX_PARALLELISM = 32_768;
+
+export const CLAIM_MODES = ['CLAIM', 'NO_CLAIM'] as const;
+export type ClaimMode = (typeof CLAIM_MODES)[number];
+
+export const STATE_BACKEND_TYPES = ['hashmap', 'rocksdb'] as const;
+
+export function fail(key: string, message: string): never {
+  throw new UserError(`${key}: ${message}`, 1);
+}
+
+export function parseWholeNumber(key: string, value: string, min: number, max: number, extra?: { value: number; means: string }): number {
+  const text = value.trim();
+  if (!/^[+-]?\d+$/u.test(text)) fail(key, `'${value}' is not a whole number`);
+  const n = Number(text);
+  if (extra !== undefined && n === extra.value) return n;
+  if (n < min || n > max) {
+    fail(key, `'${value}' is out of range: allowed is from ${min} to ${max}${extra === undefined ? '' : `, or ${extra.value} for ${extra.means}`}`);
+  }
+  return n;
+}
+
+/** Flink matches enum values ignoring case; `allowed` is in the spelling error messages show. */
+export function parseChoice<T extends string>(key: string, value: string, allowed: readonly T[]): T {
+  const found = allowed.find((a) => a.toLowerCase() === value.trim().toLowerCase());
+  if (found === undefined) fail(key, `'${value}' is not one of ${allowed.join(', ')}`);
+  return found;
+}
+
+export function parseBoolean(key: string, value: string): boolean {
+  return parseChoice(key, value, ['true', 'false']) === 'true';
+}
+
+export function parseNonEmpty(key: string, value: string): string {
+  const text = value.trim();
+  if (text === '') fail(key, 'the value is empty; give one or leave the key unset');
+  return text;
+}
+
+export function parseStateBackendType(key: string, value: string): 'hashmap' {
+  const type = parseChoice(key, value, STATE_BACKEND_TYPES);
+  if (type === 'rocksdb') {
+    fail(key, `'${value}' is not available yet: tsflink has no on-disk state backend; use hashmap (state is kept in memory and written by checkpoints)`);
+  }
+  return type;
+}
+
+const NO_DEFAULT = '(none)';
+
+function spec(key: string, def: string, allowed: string, description: string, validate: KeySpec['validate'], deprecatedKeys: readonly string[] = []): KeySpec {
+  return { key, default: def, allowed, description, deprecatedKeys, validate };
+}
+
+/**
+ * `checkpointConfigFromKeys` with the exit code of a configuration error: it throws UserError
+ * with the default code 2, but a bad value in the configuration fails the command with 1, as in
+ * Flink.
+ */
+export function checkCheckpointKeys(map: ReadonlyMap<string, string>): void {
+  try {
+    checkpointConfigFromKeys(map);
+  } catch (err) {
+    if (err instanceof UserError && err.exitCode !== 1) throw new UserError(err.message, 1, { cause: err });
+    throw err;
+  }
+}
+
+/** Each checkpoint key is checked alone here; the combinations are checked on the whole map. */
+const checkpointValue: KeySpec['validate'] = (value, key) => checkCheckpointKeys(new Map([[key, value]]));
+
+function checkpoint(field: keyof typeof CHECKPOINT_KEYS, def: string, allowed: string, description: string): KeySpec {
+  const { key, deprecated } = CHECKPOINT_KEYS[field];
+  return spec(key, def, allowed, description, checkpointValue, deprecated);
+}
+
+const DURATION = `a duration: ${DURATION_SYNTAX}`;
+const MAX_INT = 2_147_483_647;
+
+export const KEY_SPECS: readonly KeySpec[] = [
+  checkpoint('interval', NO_DEFAULT, `${DURATION}; at least 10 ms, or 0 for off`, 'time between periodic checkpoints; unset or 0: no periodic checkpoints'),
+  checkpoint('mode', 'EXACTLY_ONCE', 'EXACTLY_ONCE, AT_LEAST_ONCE', 'EXACTLY_ONCE aligns barriers; AT_LEAST_ONCE does not, so a restore may replay some records twice'),
+  checkpoint('timeout', '10 min', `${DURATION}; at least 10 ms`, 'a checkpoint or savepoint taking longer is expired'),
+  checkpoint('minPause', '0 ms', DURATION, 'least time from the end of one checkpoint to the start of the next'),
+  checkpoint('maxConcurrent', '1', `1 to ${MAX_INT}`, 'checkpoints that may be in progress at once'),
+  checkpoint('tolerableFailures', '0', `0 to ${MAX_INT}`, 'consecutive checkpoint failures tolerated before the job fails'),
+  checkpoint('retention', 'NO_EXTERNALIZED_CHECKPOINTS', 'NO_EXTERNALIZED_CHECKPOINTS, DELETE_ON_CANCELLATION, RETAIN_ON_CANCELLATION', 'whether retained checkpoints are kept when the job fails or is cancelled'),
+  checkpoint('numRetained', '1', `1 to ${MAX_INT}`, 'completed checkpoints kept'),
+  checkpoint('unalignedEnabled', 'false', 'true, false', 'unaligned checkpoints (need mode EXACTLY_ONCE and max-concurrent-checkpoints 1)'),
+  checkpoint('alignedCheckpointTimeout', '0 ms', DURATION, 'with unaligned checkpoints: start aligned and switch to unaligned after this long; 0 starts unaligned'),
+  checkpoint('incremental', 'false', 'true, false', 'incremental checkpoints (files shared between checkpoints)'),
+  checkpoint('dir', NO_DEFAULT, 'a local path or s3://bucket/path', 'where checkpoints are written (`<dir>/<jobId>/chk-<n>/`); needed for periodic checkpoints'),
+  checkpoint('savepointDir', NO_DEFAULT, 'a local path or s3://bucket/path', 'default target directory of savepoints'),
+  spec('state.backend.type', 'hashmap', 'hashmap (rocksdb is not available yet)', 'where working state lives', (v, k) => void parseStateBackendType(k, v)),
+  spec(RESTART_STRATEGY_TYPE_KEY, NO_DEFAULT, [...RESTART_STRATEGY_NAMES.keys()].join(', '), 'restart strategy; unset: the job\'s own, else none without checkpointing and fixed-delay (unlimited attempts, 1 s) with it', (v) => void parseRestartStrategyType(v)),
+  ...Object.values(RESTART_PARAMETERS).map((p) => spec(p.key, p.default, p.allowed, p.description, (v) => void p.parse(v))),
+  spec('parallelism.default', '1', `1 to ${UPPER_BOUND_MAX_PARALLELISM}`, 'parallelism of operators that set none', (v, k) => void parseWholeNumber(k, v, 1, UPPER_BOUND_MAX_PARALLELISM)),
+  spec('pipeline.max-parallelism', NO_DEFAULT, `1 to ${UPPER_BOUND_MAX_PARALLELISM} (-1: unset)`, 'number of key groups, the upper limit for rescaling; unset: derived from the parallelism', (v, k) => void parseWholeNumber(k, v, 1, UPPER_BOUND_MAX_PARALLELISM, { value: -1, means: 'unset' })),
+  spec('pipeline.name', NO_DEFAULT, 'any text', 'job name, when the job does not give one to execute()', () => undefined),
+  spec('rest.address', '127.0.0.1', 'a host name or IP address', 'where the CLI finds the cluster\'s REST endpoint', (v, k) => void parseNonEmpty(k, v)),
+  spec('rest.bind-address', 'the value of rest.address', 'a host name or IP address', 'address the cluster\'s REST server listens on', (v, k) => void parseNonEmpty(k, v)),
+  spec('rest.port', '8081', '0 to 65535 (0: any free port)', 'port of the cluster\'s REST endpoint', (v, k) => void parseWholeNumber(k, v, 0, 65_535)),
+  spec('jobmanager.rpc.address', NO_DEFAULT, 'a host name or IP address', 'accepted for compatibility with Flink config files; not used', () => undefined),
+  spec('process.jobmanager.working-dir', '<tmpdir>/tsflink-jobmanager-<rest.port>', 'a local path', 'the cluster\'s working directory', (v, k) => void parseNonEmpty(k, v)),
+  spec('execution.state-recovery.path', NO_DEFAULT, 'a savepoint or retained checkpoint directory, or its _metadata', 'restore jobs from this snapshot (like run -s)', (v, k) => void parseNonEmpty(k, v), ['execution.savepoint.path']),
+  spec('execution.state-recovery.ignore-unclaimed-state', 'false', 'true, false', 'allow restoring when snapshot state has no operator in the job (like run -n)', (v, k) => void parseBoolean(k, v), ['execution.savepoint.ignore-unclaimed-state']),
+  spec('execution.state-recovery.claim-mode', 'NO_CLAIM', CLAIM_MODES.join(', '), 'whether the restored job takes ownership of the snapshot it starts from (like run --claimMode)', (v, k) => void parseChoice(k, v, CLAIM_MODES), ['execution.savepoint-restore-mode']),
+  spec('s3.endpoint', 'AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, then AWS', 'a URL, e.g. http://127.0.0.1:9000', 'S3 endpoint for s3:// paths (MinIO, s3rver, ...)', () => undefined),
+  spec('s3.path.style.access', 'true when s3.endpoint is set', 'true, false', 'path-style S3 URLs', (v, k) => {
+    if (v !== 'true' && v !== 'false') fail(k, `'${v}' is not one of true, false`);
+  }),
+];
+
+/** Every accepted name, deprecated ones included, to its spec. */
+export const SPEC_BY_KEY: ReadonlyMap<string, KeySpec> = new Map(KEY_SPECS.flatMap((s) => [s.key, ...s.deprecatedKeys].map((k) => [k, s] as const)));
+
+export function describeKeySpecs(): readonly KeyDescription[] {
+  return KEY_SPECS.map(({ key, default: def, allowed, description, deprecatedKeys }) => ({ key, default: def, allowed, description, deprecatedKeys }));
+}

@@ -1,0 +1,275 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type Config,
+  KNOWN_KEYS,
+  claimMode,
+  defaultParallelism,
+  describeKeys,
+  ignoreUnclaimedState,
+  loadConfig,
+  maxParallelism,
+  parseDefines,
+  pipelineName,
+  restAddress,
+  restBindAddress,
+  restPort,
+  savepointPath,
+  stateBackendType,
+  storeOptions,
+  workingDir,
+} from './config.ts';
+import { UsageError, UserError } from './errors.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tsflink-config-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** A working directory with `conf/config.yaml` holding `yaml` (none when undefined). */
+function cwdWith(yaml: string | undefined): string {
+  const cwd = tempDir();
+  if (yaml !== undefined) {
+    mkdirSync(join(cwd, 'conf'));
+    writeFileSync(join(cwd, 'conf', 'config.yaml'), yaml);
+  }
+  return cwd;
+}
+
+function load(options: { yaml?: string; defines?: string[]; env?: Record<string, string>; cwd?: string } = {}): { config: Config; warnings: string[] } {
+  const warnings: string[] = [];
+  const config = loadConfig({ defines: options.defines ?? [], env: options.env ?? {}, cwd: options.cwd ?? cwdWith(options.yaml), warn: (m) => warnings.push(m) });
+  return { config, warnings };
+}
+
+function loadError(options: Parameters<typeof load>[0]): UserError {
+  try {
+    load(options);
+  } catch (err) {
+    expect(err).toBeInstanceOf(UserError);
+    return err as UserError;
+  }
+  throw new Error('expected loadConfig to fail');
+}
+
+const entries = (config: Config): Record<string, string> => Object.fromEntries(config);
+
+describe('config.yaml', () => {
+  it('flattens nested maps to dotted keys and turns scalars into strings', () => {
+    const yaml = 'execution:\n  checkpointing:\n    interval: 10s\n    incremental: true\nrest:\n  port: 9091\nrestart-strategy:\n  type: exponential-delay\n  exponential-delay:\n    backoff-multiplier: 2.5\n';
+    expect(entries(load({ yaml }).config)).toEqual({
+      'execution.checkpointing.interval': '10s',
+      'execution.checkpointing.incremental': 'true',
+      'rest.port': '9091',
+      'restart-strategy.type': 'exponential-delay',
+      'restart-strategy.exponential-delay.backoff-multiplier': '2.5',
+    });
+  });
+
+  it('reads flat and mixed spellings the same way, the later one winning', () => {
+    const flat = load({ yaml: 'execution.checkpointing.interval: 10s\nrest.port: 9091\n' }).config;
+    const mixed = load({ yaml: 'execution.checkpointing:\n  interval: 5s\nexecution:\n  checkpointing.interval: 10s\nrest: {port: 9091}\n' }).config;
+    expect(entries(flat)).toEqual({ 'execution.checkpointing.interval': '10s', 'rest.port': '9091' });
+    expect(entries(mixed)).toEqual(entries(flat));
+  });
+
+  it("joins lists with ';', skips null values and accepts an empty file", () => {
+    expect(entries(load({ yaml: 'pipeline.name: [a, b, 3]\nrest.address:\n' }).config)).toEqual({ 'pipeline.name': 'a;b;3' });
+    expect(load({ yaml: '# nothing set\n' }).config.size).toBe(0);
+  });
+
+  it('uses $FLINK_CONF_DIR before ./conf, resolving it against cwd', () => {
+    const cwd = cwdWith('rest.port: 1111\n');
+    mkdirSync(join(cwd, 'other'));
+    writeFileSync(join(cwd, 'other', 'config.yaml'), 'rest.port: 2222\n');
+    expect(restPort(load({ cwd }).config)).toBe(1111);
+    expect(restPort(load({ cwd, env: { FLINK_CONF_DIR: 'other' } }).config)).toBe(2222);
+    expect(restPort(load({ cwd, env: { FLINK_CONF_DIR: join(cwd, 'other') } }).config)).toBe(2222);
+  });
+
+  it('is optional in ./conf but required in $FLINK_CONF_DIR', () => {
+    expect(load({ yaml: undefined }).config.size).toBe(0);
+    const cwd = cwdWith('rest.port: 1111\n');
+    const dir = tempDir();
+    const err = loadError({ cwd, env: { FLINK_CONF_DIR: dir } });
+    expect(err.message).toBe(`${join(dir, 'config.yaml')}: no such file (FLINK_CONF_DIR is set to '${dir}')`);
+    expect(err.exitCode).toBe(1);
+  });
+
+  it('names the file, line and column of a YAML syntax error', () => {
+    const cwd = cwdWith('rest.port: 8081\nexecution:\n  checkpointing: [10s\n');
+    expect(loadError({ cwd }).message).toBe(
+      `${join(cwd, 'conf', 'config.yaml')}: invalid YAML at line 4, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]`,
+    );
+    const dup = cwdWith('rest.port: 1\nrest.port: 2\n');
+    expect(loadError({ cwd: dup }).message).toBe(`${join(dup, 'conf', 'config.yaml')}: invalid YAML at line 2, column 1: Map keys must be unique`);
+  });
+
+  it('refuses a file that is not a map of keys', () => {
+    const cwd = cwdWith('- rest.port\n');
+    expect(loadError({ cwd }).message).toBe(`${join(cwd, 'conf', 'config.yaml')}: expected configuration keys at the top level, found a list`);
+  });
+});
+
+describe('-D', () => {
+  it('overrides the file', () => {
+    const { config } = load({ yaml: 'rest.port: 1111\nrest.address: host-a\n', defines: ['rest.port=2222'] });
+    expect(restPort(config)).toBe(2222);
+    expect(restAddress(config)).toBe('host-a');
+  });
+
+  it('parseDefines keeps -D only, warns but does not check values, and refuses a missing =', () => {
+    const warnings: string[] = [];
+    const config = parseDefines(['s3.endpoint = http://x:9000', 'rest.port=nope', 'no.such=1'], (m) => warnings.push(m));
+    expect(entries(config)).toEqual({ 's3.endpoint': 'http://x:9000', 'rest.port': 'nope', 'no.such': '1' });
+    expect(warnings).toEqual(["Warning: unknown configuration key 'no.such' is ignored."]);
+    expect(() => parseDefines(['novalue'], () => undefined)).toThrow(UsageError);
+    expect(() => load({ defines: ['=1'] })).toThrow('-D =1: expected key=value');
+  });
+});
+
+describe('unknown keys', () => {
+  it('are warned about once each, wherever and however often they are set', () => {
+    const { config, warnings } = load({ yaml: 'taskmanager:\n  numberOfTaskSlots: 4\nrest.port: 8081\n', defines: ['taskmanager.numberOfTaskSlots=2', 'no.such.key=1', 'no.such.key=2'] });
+    expect(warnings).toEqual([
+      "Warning: unknown configuration key 'taskmanager.numberOfTaskSlots' is ignored.",
+      "Warning: unknown configuration key 'no.such.key' is ignored.",
+    ]);
+    expect(config.get('no.such.key')).toBe('2');
+  });
+
+  it('do not include Flink\'s deprecated names for known keys', () => {
+    const { warnings } = load({ defines: ['state.checkpoints.dir=/tmp/c', 'execution.savepoint.path=/tmp/s', 'execution.savepoint-restore-mode=claim'] });
+    expect(warnings).toEqual([]);
+  });
+});
+
+describe('validation at load time', () => {
+  const cases: [string, string][] = [
+    ['execution.checkpointing.mode=EXACTLY', "execution.checkpointing.mode: 'EXACTLY' is not one of EXACTLY_ONCE, AT_LEAST_ONCE"],
+    ['execution.checkpointing.interval=5', "execution.checkpointing.interval: '5' is out of range: allowed is at least 10 ms (use 0 or leave the key unset to turn periodic checkpoints off)"],
+    ['execution.checkpointing.timeout=soon', "execution.checkpointing.timeout: 'soon' is not a duration: write a whole number with an optional unit (ms, s, min, h, d), e.g. 500 ms, 10 s, 1 min, 2 h"],
+    ['state.checkpoints.num-retained=0', "state.checkpoints.num-retained: '0' is out of range: allowed is from 1 to 2147483647 (the latest checkpoint is always retained)"],
+    ['execution.checkpointing.dir= ', 'execution.checkpointing.dir: the directory is empty; give a path or leave the key unset'],
+    ['state.backend.type=forst', "state.backend.type: 'forst' is not one of hashmap, rocksdb"],
+    ['state.backend.type=RocksDB', "state.backend.type: 'RocksDB' is not available yet: tsflink has no on-disk state backend; use hashmap (state is kept in memory and written by checkpoints)"],
+    ['restart-strategy.type=always', "restart-strategy.type: 'always' is not one of none, off, disable, fixed-delay, fixeddelay, failure-rate, failurerate, exponential-delay, exponentialdelay"],
+    ['restart-strategy.fixed-delay.attempts=-1', "restart-strategy.fixed-delay.attempts: '-1' is out of range: allowed is from 0 to 2147483647"],
+    ['restart-strategy.fixed-delay.delay=1.5 s', "restart-strategy.fixed-delay.delay: '1.5 s' is not a duration: write a whole number with an optional unit (ms, s, min, h, d), e.g. 500 ms, 10 s, 1 min, 2 h"],
+    ['restart-strategy.failure-rate.max-failures-per-interval=0', "restart-strategy.failure-rate.max-failures-per-interval: '0' is out of range: allowed is from 1 to 2147483647"],
+    ['restart-strategy.failure-rate.failure-rate-interval=0 s', "restart-strategy.failure-rate.failure-rate-interval: '0 s' is out of range: allowed is at least 1 ms"],
+    ['restart-strategy.failure-rate.delay=x', "restart-strategy.failure-rate.delay: 'x' is not a duration: write a whole number with an optional unit (ms, s, min, h, d), e.g. 500 ms, 10 s, 1 min, 2 h"],
+    ['restart-strategy.exponential-delay.initial-backoff=0', "restart-strategy.exponential-delay.initial-backoff: '0' is out of range: allowed is at least 1 ms"],
+    ['restart-strategy.exponential-delay.max-backoff=0 ms', "restart-strategy.exponential-delay.max-backoff: '0 ms' is out of range: allowed is at least 1 ms"],
+    ['restart-strategy.exponential-delay.backoff-multiplier=0.5', "restart-strategy.exponential-delay.backoff-multiplier: '0.5' is out of range: allowed is at least 1"],
+    ['restart-strategy.exponential-delay.backoff-multiplier=two', "restart-strategy.exponential-delay.backoff-multiplier: 'two' is not a number"],
+    ['restart-strategy.exponential-delay.reset-backoff-threshold=0', "restart-strategy.exponential-delay.reset-backoff-threshold: '0' is out of range: allowed is at least 1 ms"],
+    ['restart-strategy.exponential-delay.jitter-factor=1.1', "restart-strategy.exponential-delay.jitter-factor: '1.1' is out of range: allowed is from 0 to 1"],
+    ['restart-strategy.exponential-delay.attempts-before-reset-backoff=0', "restart-strategy.exponential-delay.attempts-before-reset-backoff: '0' is out of range: allowed is from 1 to 2147483647"],
+    ['parallelism.default=0', "parallelism.default: '0' is out of range: allowed is from 1 to 32768"],
+    ['parallelism.default=2.5', "parallelism.default: '2.5' is not a whole number"],
+    ['pipeline.max-parallelism=32769', "pipeline.max-parallelism: '32769' is out of range: allowed is from 1 to 32768, or -1 for unset"],
+    ['rest.port=65536', "rest.port: '65536' is out of range: allowed is from 0 to 65535"],
+    ['rest.port=http', "rest.port: 'http' is not a whole number"],
+    ['rest.address=', 'rest.address: the value is empty; give one or leave the key unset'],
+    ['rest.bind-address= ', 'rest.bind-address: the value is empty; give one or leave the key unset'],
+    ['process.jobmanager.working-dir=', 'process.jobmanager.working-dir: the value is empty; give one or leave the key unset'],
+    ['execution.savepoint.path=', 'execution.savepoint.path: the value is empty; give one or leave the key unset'],
+    ['execution.state-recovery.ignore-unclaimed-state=yes', "execution.state-recovery.ignore-unclaimed-state: 'yes' is not one of true, false"],
+    ['execution.state-recovery.claim-mode=LEGACY', "execution.state-recovery.claim-mode: 'LEGACY' is not one of CLAIM, NO_CLAIM"],
+    ['execution.savepoint-restore-mode=x', "execution.savepoint-restore-mode: 'x' is not one of CLAIM, NO_CLAIM"],
+    ['s3.path.style.access=TRUE', "s3.path.style.access: 'TRUE' is not one of true, false"],
+  ];
+  it.each(cases)('%s', (define, message) => {
+    const err = loadError({ defines: [define] });
+    expect(err.message).toBe(message);
+    expect(err.exitCode).toBe(1);
+  });
+
+  it('checks combinations of checkpoint keys', () => {
+    const err = loadError({ yaml: 'execution.checkpointing:\n  unaligned.enabled: true\n  mode: AT_LEAST_ONCE\n' });
+    expect(err.message).toBe(
+      'execution.checkpointing.unaligned.enabled: unaligned checkpoints need execution.checkpointing.mode EXACTLY_ONCE, not AT_LEAST_ONCE; set the mode to EXACTLY_ONCE or turn unaligned checkpoints off',
+    );
+    expect(err.exitCode).toBe(1);
+  });
+
+  it('checks values read from the file too, and accepts good ones', () => {
+    expect(loadError({ yaml: 'rest:\n  port: -1\n' }).message).toBe("rest.port: '-1' is out of range: allowed is from 0 to 65535");
+    const yaml = [
+      'execution.checkpointing: {interval: 10 s, mode: at_least_once, timeout: 1 min, num-retained: 3, dir: /tmp/chk}',
+      'state.backend.type: HashMap',
+      'restart-strategy: {type: failurerate, failure-rate: {max-failures-per-interval: 3, delay: 0}}',
+      'parallelism.default: 4',
+      'pipeline.max-parallelism: -1',
+      'jobmanager.rpc.address: localhost',
+      'pipeline.name: nightly',
+      's3.path.style.access: false',
+    ].join('\n');
+    expect(load({ yaml }).warnings).toEqual([]);
+  });
+});
+
+describe('accessors', () => {
+  const none: Config = new Map();
+  it("return Flink's defaults", () => {
+    expect(restAddress(none)).toBe('127.0.0.1');
+    expect(restBindAddress(none)).toBe('127.0.0.1');
+    expect(restPort(none)).toBe(8081);
+    expect(workingDir(none, '/t')).toBe(join('/t', 'tsflink-jobmanager-8081'));
+    expect(workingDir(none)).toBe(join(tmpdir(), 'tsflink-jobmanager-8081'));
+    expect(defaultParallelism(none)).toBe(1);
+    expect(maxParallelism(none)).toBeUndefined();
+    expect(stateBackendType(none)).toBe('hashmap');
+    expect(claimMode(none)).toBe('NO_CLAIM');
+    expect(savepointPath(none)).toBeUndefined();
+    expect(ignoreUnclaimedState(none)).toBe(false);
+    expect(pipelineName(none)).toBeUndefined();
+  });
+
+  it('return the configured values, reading deprecated names when the current one is unset', () => {
+    const config = load({
+      yaml: 'rest: {address: 10.0.0.1, port: 9000}\nparallelism.default: 3\npipeline.max-parallelism: 256\nexecution.savepoint-restore-mode: claim\nexecution.savepoint.path: /sp\n',
+      defines: ['execution.savepoint.ignore-unclaimed-state=TRUE', 'pipeline.name=daily'],
+    }).config;
+    expect(restAddress(config)).toBe('10.0.0.1');
+    expect(restBindAddress(config)).toBe('10.0.0.1');
+    expect(workingDir(config, '/t')).toBe(join('/t', 'tsflink-jobmanager-9000'));
+    expect(defaultParallelism(config)).toBe(3);
+    expect(maxParallelism(config)).toBe(256);
+    expect(claimMode(config)).toBe('CLAIM');
+    expect(savepointPath(config)).toBe('/sp');
+    expect(ignoreUnclaimedState(config)).toBe(true);
+    expect(pipelineName(config)).toBe('daily');
+    const both = new Map([['execution.savepoint.path', '/old'], ['execution.state-recovery.path', '/new'], ['rest.bind-address', '0.0.0.0'], ['process.jobmanager.working-dir', '/w']]);
+    expect(savepointPath(both)).toBe('/new');
+    expect(restBindAddress(both)).toBe('0.0.0.0');
+    expect(workingDir(both)).toBe('/w');
+  });
+
+  it('keep the s3 options as before', () => {
+    expect(storeOptions(new Map([['s3.endpoint', 'http://h:9000'], ['s3.path.style.access', 'false']]))).toEqual({ s3Endpoint: 'http://h:9000', s3PathStyle: false });
+    expect(() => storeOptions(new Map([['s3.path.style.access', 'x']]))).toThrow(UsageError);
+  });
+});
+
+describe('describeKeys', () => {
+  it('describes every known key, and README.md documents each of them', () => {
+    const described = describeKeys();
+    expect(new Set(described.flatMap((k) => [k.key, ...k.deprecatedKeys]))).toEqual(KNOWN_KEYS);
+    for (const k of described) expect(k.description.length > 0 && k.default.length > 0 && k.allowed.length > 0).toBe(true);
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    for (const k of described) {
+      expect(readme).toContain(`| \`${k.key}\` |`);
+      for (const old of k.deprecatedKeys) expect(readme).toContain(`also read as \`${old}\``);
+    }
+  });
+});

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { UserError } from '../../errors.ts';
+import { RESTART_DEFAULTS, type RestartStrategy, restartStrategyFromKeys } from './restart-strategy.ts';
+
+const from = (entries: Record<string, string>): RestartStrategy | undefined => restartStrategyFromKeys(new Map(Object.entries(entries)));
+
+describe('restartStrategyFromKeys', () => {
+  it('is undefined without restart-strategy.type, even when parameters are set', () => {
+    expect(from({})).toBeUndefined();
+    expect(from({ 'restart-strategy.fixed-delay.attempts': '5' })).toBeUndefined();
+  });
+
+  it.each(['none', 'off', 'disable', 'NONE', ' Off '])('reads %j as none', (type) => {
+    expect(from({ 'restart-strategy.type': type })).toEqual({ type: 'none' });
+  });
+
+  it.each(['fixed-delay', 'fixeddelay', 'Fixed-Delay'])('reads %j as fixed-delay with Flink defaults', (type) => {
+    expect(from({ 'restart-strategy.type': type })).toEqual({ type: 'fixed-delay', attempts: 1, delayMs: 1000 });
+    expect(from({ 'restart-strategy.type': type })).toEqual(RESTART_DEFAULTS['fixed-delay']);
+  });
+
+  it('reads fixed-delay parameters', () => {
+    expect(from({ 'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': '0', 'restart-strategy.fixed-delay.delay': '10 s' })).toEqual({
+      type: 'fixed-delay',
+      attempts: 0,
+      delayMs: 10_000,
+    });
+  });
+
+  it.each(['failure-rate', 'failurerate'])('reads %j as failure-rate with Flink defaults', (type) => {
+    expect(from({ 'restart-strategy.type': type })).toEqual({ type: 'failure-rate', maxFailuresPerInterval: 1, intervalMs: 60_000, delayMs: 1000 });
+  });
+
+  it('reads failure-rate parameters', () => {
+    const keys = {
+      'restart-strategy.type': 'failure-rate',
+      'restart-strategy.failure-rate.max-failures-per-interval': '3',
+      'restart-strategy.failure-rate.failure-rate-interval': '5 min',
+      'restart-strategy.failure-rate.delay': '0',
+    };
+    expect(from(keys)).toEqual({ type: 'failure-rate', maxFailuresPerInterval: 3, intervalMs: 300_000, delayMs: 0 });
+  });
+
+  it.each(['exponential-delay', 'exponentialdelay'])('reads %j as exponential-delay with Flink defaults', (type) => {
+    expect(from({ 'restart-strategy.type': type })).toEqual({
+      type: 'exponential-delay',
+      initialBackoffMs: 1000,
+      maxBackoffMs: 60_000,
+      multiplier: 1.5,
+      attempts: Number.POSITIVE_INFINITY,
+    });
+  });
+
+  it('reads exponential-delay parameters, checking the ones it does not use yet', () => {
+    const keys = {
+      'restart-strategy.type': 'exponential-delay',
+      'restart-strategy.exponential-delay.initial-backoff': '100 ms',
+      'restart-strategy.exponential-delay.max-backoff': '2 min',
+      'restart-strategy.exponential-delay.backoff-multiplier': '2',
+      'restart-strategy.exponential-delay.attempts-before-reset-backoff': '7',
+      'restart-strategy.exponential-delay.reset-backoff-threshold': '1 h',
+      'restart-strategy.exponential-delay.jitter-factor': '0',
+    };
+    expect(from(keys)).toEqual({ type: 'exponential-delay', initialBackoffMs: 100, maxBackoffMs: 120_000, multiplier: 2, attempts: 7 });
+    expect(() => from({ ...keys, 'restart-strategy.exponential-delay.jitter-factor': '-0.1' })).toThrow(
+      "restart-strategy.exponential-delay.jitter-factor: '-0.1' is out of range: allowed is from 0 to 1",
+    );
+  });
+
+  it('ignores the parameters of other types', () => {
+    expect(from({ 'restart-strategy.type': 'none', 'restart-strategy.fixed-delay.attempts': 'many' })).toEqual({ type: 'none' });
+  });
+
+  it('refuses an unknown type with exit code 1, listing the names Flink accepts', () => {
+    let error: unknown;
+    try {
+      from({ 'restart-strategy.type': 'fixed_delay' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).exitCode).toBe(1);
+    expect((error as UserError).message).toBe(
+      "restart-strategy.type: 'fixed_delay' is not one of none, off, disable, fixed-delay, fixeddelay, failure-rate, failurerate, exponential-delay, exponentialdelay",
+    );
+  });
+});
