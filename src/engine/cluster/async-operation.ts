@@ -1,0 +1,45 @@
+/**
+ * Waiting on Flink's asynchronous operations (savepoints, stop, checkpoints, disposal): trigger
+ * answers with an id, and the status endpoint is polled until it says COMPLETED.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { UserError } from '../../errors.ts';
+import type { AsyncOperation, FailureCause } from './cluster-api.ts';
+
+export interface AwaitOperationOptions {
+  /** Between polls; default 100 ms. */
+  readonly intervalMs?: number;
+  /** Give up after this long; default: wait for ever (a savepoint of large state takes what it takes). */
+  readonly timeoutMs?: number;
+  /** Called each time the operation is still in progress, e.g. to tell the user we are waiting. */
+  readonly onWait?: () => void;
+  /** Names the operation in the timeout message, e.g. "the savepoint of job 3f…"; default "the operation". */
+  readonly what?: string;
+}
+
+/** Resolves with the operation's result; a failed operation throws its cause's message as a UserError (exit 1). */
+export async function awaitOperation<T>(poll: () => Promise<AsyncOperation<T>>, options?: AwaitOperationOptions): Promise<T> {
+  const intervalMs = options?.intervalMs ?? 100;
+  const timeoutMs = options?.timeoutMs;
+  const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+  for (;;) {
+    const state = await poll();
+    if (state.status.id === 'COMPLETED' && 'operation' in state) {
+      const failure = failureCause(state.operation);
+      if (failure) throw new UserError(failure.message, 1);
+      return state.operation as T;
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      throw new UserError(`Timed out after ${(timeoutMs ?? 0) / 1000} s waiting for ${options?.what ?? 'the operation'} to complete.`, 1);
+    }
+    options?.onWait?.();
+    // One last poll right at the deadline rather than giving up a whole interval early.
+    await sleep(Math.min(intervalMs, left));
+  }
+}
+
+function failureCause(operation: unknown): FailureCause | undefined {
+  if (typeof operation !== 'object' || operation === null || !('failure-cause' in operation)) return undefined;
+  return (operation as { 'failure-cause': FailureCause })['failure-cause'];
+}

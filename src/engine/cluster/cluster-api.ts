@@ -1,0 +1,228 @@
+/**
+ * What a JobManager offers, as Flink's REST API shapes it. The dispatcher implements it in the
+ * cluster process, the REST server maps HTTP onto it, and the REST client implements it again
+ * over HTTP, so commands speak to one interface whether the cluster is near or far.
+ * Field names are Flink's (kebab-case and all), because scripts written for Flink read them.
+ */
+import { UserError } from '../../errors.ts';
+
+export type JobState = 'INITIALIZING' | 'CREATED' | 'RUNNING' | 'FAILING' | 'FAILED' | 'CANCELLING' | 'CANCELED' | 'FINISHED' | 'RESTARTING' | 'SUSPENDED';
+
+export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['FAILED', 'CANCELED', 'FINISHED']);
+
+/** `POST /jobs`: our submission (Flink uploads a JobGraph; we name a job module on this machine). */
+export interface SubmitRequest {
+  /** Absolute path of the job module. */
+  readonly jobFile: string;
+  readonly programArgs: readonly string[];
+  /** `-p`; absent: the job's own setting, else `parallelism.default`. */
+  readonly parallelism?: number;
+  /** `-s`: savepoint or retained checkpoint, directory or its `_metadata`, local or s3://. */
+  readonly savepointPath?: string;
+  readonly allowNonRestoredState?: boolean;
+  readonly claimMode?: 'CLAIM' | 'NO_CLAIM';
+  /** `-D` keys of this run, over the cluster's configuration. */
+  readonly config?: Readonly<Record<string, string>>;
+}
+
+/** `GET /jobs/overview` entry. */
+export interface JobOverview {
+  readonly jid: string;
+  readonly name: string;
+  readonly state: JobState;
+  readonly 'start-time': number;
+  readonly 'end-time': number;
+  readonly duration: number;
+  readonly 'last-modification': number;
+}
+
+export interface VertexInfo {
+  /** Operator id (hex), derived from the uid as Flink does. */
+  readonly id: string;
+  readonly name: string;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  readonly status: JobState;
+  readonly metrics: {
+    readonly 'read-records': number;
+    readonly 'write-records': number;
+  };
+}
+
+/** `GET /jobs/:id`. */
+export interface JobDetails extends JobOverview {
+  readonly isStoppable: boolean;
+  readonly now: number;
+  readonly maxParallelism: number;
+  readonly timestamps: Readonly<Partial<Record<JobState, number>>>;
+  readonly vertices: readonly VertexInfo[];
+  /** Why the job failed, when it did (ours; Flink has it under /jobs/:id/exceptions). */
+  readonly 'failure-cause'?: string;
+  /** Restarts after failures so far (Flink's numRestarts metric). */
+  readonly 'num-restarts': number;
+}
+
+/** Flink's `AsynchronousOperationResult`: poll until `status.id` is COMPLETED. */
+export type AsyncOperation<T> =
+  | { readonly status: { readonly id: 'IN_PROGRESS' } }
+  | { readonly status: { readonly id: 'COMPLETED' }; readonly operation: T | { readonly 'failure-cause': FailureCause } };
+
+export interface FailureCause {
+  readonly class: string;
+  /** One line a user can act on; the CLI prints it as is. */
+  readonly message: string;
+  readonly 'stack-trace': string;
+}
+
+export interface TriggerResponse {
+  readonly 'request-id': string;
+}
+
+export interface SavepointTriggerRequest {
+  readonly 'target-directory'?: string;
+  readonly 'cancel-job'?: boolean;
+  readonly formatType?: 'CANONICAL' | 'NATIVE';
+}
+
+export interface StopRequest {
+  readonly targetDirectory?: string;
+  readonly drain?: boolean;
+}
+
+export interface CheckpointTriggerRequest {
+  readonly checkpointType?: 'FULL' | 'INCREMENTAL' | 'CONFIGURED';
+}
+
+export interface CheckpointEntry {
+  readonly id: number;
+  readonly status: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+  readonly is_savepoint: boolean;
+  readonly checkpoint_type: 'CHECKPOINT' | 'SAVEPOINT' | 'SYNC_SAVEPOINT';
+  readonly trigger_timestamp: number;
+  readonly latest_ack_timestamp: number;
+  /** Bytes written for this snapshot. */
+  readonly state_size: number;
+  readonly checkpointed_size: number;
+  readonly end_to_end_duration: number;
+  readonly external_path?: string;
+  readonly discarded: boolean;
+  readonly failure_message?: string;
+}
+
+/** `GET /jobs/:id/checkpoints`. */
+export interface CheckpointStatistics {
+  readonly counts: { readonly restored: number; readonly total: number; readonly in_progress: number; readonly completed: number; readonly failed: number };
+  readonly latest: {
+    readonly completed: CheckpointEntry | null;
+    readonly savepoint: CheckpointEntry | null;
+    readonly failed: CheckpointEntry | null;
+    readonly restored: { readonly id: number; readonly restore_timestamp: number; readonly is_savepoint: boolean; readonly external_path: string } | null;
+  };
+  /** Newest first, at most `web.checkpoints.history` (10) entries, as Flink. */
+  readonly history: readonly CheckpointEntry[];
+}
+
+/** `GET /jobs/:id/checkpoints/config`. */
+export interface CheckpointConfigInfo {
+  readonly mode: 'exactly_once' | 'at_least_once';
+  /** ms; Long.MAX_VALUE (9223372036854775807) in Flink when off: we say 0 and `periodic: false`. */
+  readonly interval: number;
+  readonly timeout: number;
+  readonly min_pause: number;
+  readonly max_concurrent: number;
+  readonly externalization: { readonly enabled: boolean; readonly delete_on_cancellation: boolean };
+  readonly state_backend: string;
+  readonly checkpoint_storage: string;
+  readonly unaligned_checkpoints: boolean;
+  readonly tolerable_failed_checkpoints: number;
+  readonly aligned_checkpoint_timeout: number;
+  readonly checkpoints_after_tasks_finish: boolean;
+  readonly state_changelog_enabled: boolean;
+  readonly periodic: boolean;
+}
+
+/** `GET /overview`. */
+export interface ClusterOverview {
+  readonly taskmanagers: number;
+  readonly 'slots-total': number;
+  readonly 'slots-available': number;
+  readonly 'jobs-running': number;
+  readonly 'jobs-finished': number;
+  readonly 'jobs-cancelled': number;
+  readonly 'jobs-failed': number;
+  readonly 'flink-version': string;
+  /** Ours: the JobManager's process id and working directory, for `flink cluster status`. */
+  readonly pid: number;
+  readonly 'working-dir': string;
+}
+
+export interface ClusterApi {
+  overview(): Promise<ClusterOverview>;
+  /** `GET /jobs/overview`, newest first. */
+  jobsOverview(): Promise<{ readonly jobs: readonly JobOverview[] }>;
+  /** `GET /jobs`. */
+  jobs(): Promise<{ readonly jobs: readonly { readonly id: string; readonly status: JobState }[] }>;
+  /** `GET /jobs/:id`. Unknown id: NotFoundError. */
+  job(jobId: string): Promise<JobDetails>;
+  /** `POST /jobs`: resolves once the job is recorded durably, before it runs. */
+  submit(request: SubmitRequest): Promise<{ readonly jobid: string }>;
+  /** `PATCH /jobs/:id?mode=cancel`. A job that is not running: ConflictError. */
+  cancel(jobId: string): Promise<void>;
+  /** `POST /jobs/:id/savepoints`. */
+  triggerSavepoint(jobId: string, request: SavepointTriggerRequest): Promise<TriggerResponse>;
+  /** `GET /jobs/:id/savepoints/:triggerId`; also answers for stop's trigger ids. */
+  savepointStatus(jobId: string, triggerId: string): Promise<AsyncOperation<{ readonly location: string }>>;
+  /** `POST /jobs/:id/stop`. */
+  stop(jobId: string, request: StopRequest): Promise<TriggerResponse>;
+  /** `POST /jobs/:id/checkpoints`. */
+  triggerCheckpoint(jobId: string, request: CheckpointTriggerRequest): Promise<TriggerResponse>;
+  /** `GET /jobs/:id/checkpoints/:triggerId`. */
+  checkpointStatus(jobId: string, triggerId: string): Promise<AsyncOperation<{ readonly checkpointId: number }>>;
+  /** `GET /jobs/:id/checkpoints`. */
+  checkpoints(jobId: string): Promise<CheckpointStatistics>;
+  /** `GET /jobs/:id/checkpoints/config`. */
+  checkpointConfig(jobId: string): Promise<CheckpointConfigInfo>;
+  /** `POST /savepoint-disposal` with `{"savepoint-path"}`. */
+  disposeSavepoint(savepointPath: string): Promise<TriggerResponse>;
+  /** `GET /savepoint-disposal/:triggerId`. */
+  disposalStatus(triggerId: string): Promise<AsyncOperation<Record<string, never>>>;
+  /** `DELETE /cluster`: cancels nothing, stops the JobManager (its jobs resume when it starts again). */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Errors the API raises, each with the HTTP status the REST server answers with. They are user
+ * errors with exit code 1, as Flink's CLI exits when a cluster refuses a request.
+ */
+export class ApiError extends UserError {
+  override readonly name: string = 'ApiError';
+  constructor(
+    readonly httpStatus: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, 1, options);
+  }
+}
+
+export class NotFoundError extends ApiError {
+  override readonly name: string = 'NotFoundError';
+  constructor(message: string) {
+    super(404, message);
+  }
+}
+
+export class BadRequestError extends ApiError {
+  override readonly name: string = 'BadRequestError';
+  constructor(message: string) {
+    super(400, message);
+  }
+}
+
+/** The request is valid but the job's state does not allow it (e.g. savepoint of a finished job). */
+export class ConflictError extends ApiError {
+  override readonly name: string = 'ConflictError';
+  constructor(message: string) {
+    super(409, message);
+  }
+}

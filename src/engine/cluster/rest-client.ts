@@ -1,0 +1,204 @@
+/**
+ * `ClusterApi` over HTTP, so CLI commands call a remote JobManager as if it were local. Error
+ * answers come back as the same error classes the dispatcher threw, and a cluster that is not
+ * there becomes one line telling the user how to start or find one.
+ */
+import { UsageError, UserError } from '../../errors.ts';
+import { ApiError, BadRequestError, ConflictError, NotFoundError } from './cluster-api.ts';
+import type {
+  AsyncOperation,
+  CheckpointConfigInfo,
+  CheckpointStatistics,
+  CheckpointTriggerRequest,
+  ClusterApi,
+  ClusterOverview,
+  JobDetails,
+  JobOverview,
+  JobState,
+  SavepointTriggerRequest,
+  StopRequest,
+  SubmitRequest,
+  TriggerResponse,
+} from './cluster-api.ts';
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_PORT = 8081;
+const ADVICE = "Start one with 'flink cluster start' (or 'flink run -d', which starts one), or point to yours with -m <host:port>.";
+
+/** No JobManager answered: nothing listens, the connection broke, the host is unknown, or it was silent too long. */
+export class NoClusterError extends UserError {
+  override readonly name: string = 'NoClusterError';
+  constructor(
+    readonly baseUrl: string,
+    /** Set when the cluster was reached but did not answer in time. */
+    readonly timeoutMs?: number,
+    options?: { cause?: unknown },
+  ) {
+    const problem = timeoutMs === undefined ? 'no cluster answers there' : `it did not answer within ${timeoutMs / 1000} s`;
+    super(`Could not connect to the JobManager at ${baseUrl}: ${problem}. ${ADVICE}`, 1, options);
+  }
+}
+
+export class RestClient implements ClusterApi {
+  private readonly baseUrl: string;
+  private readonly timeoutMs: number;
+
+  constructor(baseUrl: string, options?: { timeoutMs?: number }) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.timeoutMs = options?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  overview(): Promise<ClusterOverview> {
+    return this.request('GET', '/overview');
+  }
+
+  jobsOverview(): Promise<{ readonly jobs: readonly JobOverview[] }> {
+    return this.request('GET', '/jobs/overview');
+  }
+
+  jobs(): Promise<{ readonly jobs: readonly { readonly id: string; readonly status: JobState }[] }> {
+    return this.request('GET', '/jobs');
+  }
+
+  job(jobId: string): Promise<JobDetails> {
+    return this.request('GET', `/jobs/${seg(jobId)}`);
+  }
+
+  submit(request: SubmitRequest): Promise<{ readonly jobid: string }> {
+    return this.request('POST', '/jobs', request);
+  }
+
+  async cancel(jobId: string): Promise<void> {
+    await this.request('PATCH', `/jobs/${seg(jobId)}?mode=cancel`);
+  }
+
+  triggerSavepoint(jobId: string, request: SavepointTriggerRequest): Promise<TriggerResponse> {
+    return this.request('POST', `/jobs/${seg(jobId)}/savepoints`, request);
+  }
+
+  savepointStatus(jobId: string, triggerId: string): Promise<AsyncOperation<{ readonly location: string }>> {
+    return this.request('GET', `/jobs/${seg(jobId)}/savepoints/${seg(triggerId)}`);
+  }
+
+  stop(jobId: string, request: StopRequest): Promise<TriggerResponse> {
+    return this.request('POST', `/jobs/${seg(jobId)}/stop`, request);
+  }
+
+  triggerCheckpoint(jobId: string, request: CheckpointTriggerRequest): Promise<TriggerResponse> {
+    return this.request('POST', `/jobs/${seg(jobId)}/checkpoints`, request);
+  }
+
+  checkpointStatus(jobId: string, triggerId: string): Promise<AsyncOperation<{ readonly checkpointId: number }>> {
+    return this.request('GET', `/jobs/${seg(jobId)}/checkpoints/${seg(triggerId)}`);
+  }
+
+  checkpoints(jobId: string): Promise<CheckpointStatistics> {
+    return this.request('GET', `/jobs/${seg(jobId)}/checkpoints`);
+  }
+
+  checkpointConfig(jobId: string): Promise<CheckpointConfigInfo> {
+    return this.request('GET', `/jobs/${seg(jobId)}/checkpoints/config`);
+  }
+
+  disposeSavepoint(savepointPath: string): Promise<TriggerResponse> {
+    return this.request('POST', '/savepoint-disposal', { 'savepoint-path': savepointPath });
+  }
+
+  disposalStatus(triggerId: string): Promise<AsyncOperation<Record<string, never>>> {
+    return this.request('GET', `/savepoint-disposal/${seg(triggerId)}`);
+  }
+
+  async shutdown(): Promise<void> {
+    await this.request('DELETE', '/cluster');
+  }
+
+  /**
+   * The timeout covers the whole exchange, body included: a server that sends headers and then
+   * stalls is as absent as one that never answers.
+   */
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const url = `${this.baseUrl}${path}`;
+    let status: number;
+    let text: string;
+    try {
+      const response = await fetch(url, {
+        method,
+        headers: body === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      status = response.status;
+      text = await response.text();
+    } catch (err) {
+      throw this.connectionError(err);
+    }
+    const parsed = parseJson(text);
+    if (status < 200 || status > 299) throw errorFor(status, parsed);
+    if (parsed === undefined) {
+      throw new ApiError(status, `The server at ${this.baseUrl} did not answer ${method} ${path} with JSON: is it a tsflink JobManager?`);
+    }
+    return parsed as T;
+  }
+
+  private connectionError(err: unknown): Error {
+    if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
+      return new NoClusterError(this.baseUrl, this.timeoutMs, { cause: err });
+    }
+    // undici reports every network failure (refused, reset, DNS, not HTTP at all) as a TypeError.
+    if (err instanceof TypeError) return new NoClusterError(this.baseUrl, undefined, { cause: err });
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+function seg(value: string): string {
+  return encodeURIComponent(value);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function errorFor(status: number, body: unknown): ApiError {
+  const first = (body as { errors?: unknown } | undefined)?.errors;
+  const message = Array.isArray(first) && typeof first[0] === 'string' ? first[0] : `HTTP ${status}`;
+  switch (status) {
+    case 400:
+      return new BadRequestError(message);
+    case 404:
+      return new NotFoundError(message);
+    case 409:
+      return new ConflictError(message);
+    default:
+      return new ApiError(status, message);
+  }
+}
+
+/** Whether a JobManager answers at `baseUrl` right now (for `flink cluster status`, and before starting one). */
+export async function clusterAnswers(baseUrl: string, timeoutMs = 1000): Promise<boolean> {
+  try {
+    await new RestClient(baseUrl, { timeoutMs }).overview();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const ADDRESS = /^(?:(https?):\/\/)?(\[[0-9a-f:.]+\]|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?)(?::(\d{1,5}))?\/?$/i;
+
+/** `-m` and `rest.address` values: `host:port`, `http://host:port` or `host` (port 8081), to a base URL. */
+export function restUrl(hostPort: string): string {
+  const value = hostPort.trim();
+  const match = ADDRESS.exec(value);
+  const invalid = (why: string): UsageError =>
+    new UsageError(`Invalid JobManager address '${hostPort}': ${why} Use host:port, host or http://host:port (e.g. localhost:8081).`);
+  if (!match) throw invalid('it is not a host with an optional port.');
+  const [, scheme, host, portText] = match;
+  if (scheme?.toLowerCase() === 'https') throw invalid('the REST server speaks plain HTTP.');
+  const port = portText === undefined ? DEFAULT_PORT : Number(portText);
+  if (port < 1 || port > 65535) throw invalid(`port ${portText} is not between 1 and 65535.`);
+  return `http://${(host as string).toLowerCase()}:${port}`;
+}
