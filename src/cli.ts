@@ -2,8 +2,8 @@
  * The `flink` program: declares the commands and their flags, loads each command's module only
  * when it runs, and is the one place where errors become exit codes and one-line messages.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { type Config, parseDefines } from './config.ts';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { type Config, loadConfig } from './config.ts';
 import { ExitCode, describeError, exitCodeFor } from './errors.ts';
 import { type CliContext, processContext } from './output/context.ts';
 
@@ -11,6 +11,12 @@ export interface CommonOptions {
   readonly json?: boolean;
   readonly verbose?: boolean;
   readonly define: string[];
+}
+
+/** Options of every command that talks to a cluster. */
+export interface ClusterOptions extends CommonOptions {
+  /** `-m host:port`: the JobManager's REST address (default rest.address:rest.port). */
+  readonly jobmanager?: string;
 }
 
 /** What every command gets besides its own arguments. */
@@ -35,10 +41,11 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
   let exitCode: number = ExitCode.ok;
   const envFor = (options: CommonOptions): CommandEnv => {
     verbose ||= options.verbose === true;
-    return { ctx, config: parseDefines(options.define, (m) => ctx.stderr.write(`${m}\n`)) };
+    return { ctx, config: loadConfig({ defines: options.define, env: ctx.env, cwd: ctx.cwd ?? process.cwd(), warn: (m) => ctx.stderr.write(`${m}\n`) }) };
   };
 
   const program = new Command('flink')
+    .enablePositionalOptions()
     .description('tsflink: stateful stream processing for Node.js, with Flink-style checkpoints and savepoints')
     .version('0.1.0', '--version')
     .exitOverride()
@@ -78,6 +85,89 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
       exitCode = await runVerify(path, options, envFor(options));
     });
 
+  const clusterCommand = (name: string): Command => common(program.command(name)).option('-m, --jobmanager <host:port>', 'address of the JobManager to connect to (default: rest.address:rest.port, 127.0.0.1:8081)');
+
+  clusterCommand('run')
+    .description('submit a job to the cluster (starting a local cluster if none answers) and, unless detached, follow it to its end')
+    .argument('<jobFile>', 'the job module: export default (env, args) => { ... }')
+    .argument('[args...]', "the job's own arguments")
+    .option('-d, --detached', 'submit and return; the job keeps running on the cluster')
+    .addOption(new Option('-p, --parallelism <n>', 'default parallelism of the job (overrides parallelism.default)').argParser(parsePositive))
+    .option('-s, --fromSavepoint <path>', 'start from this savepoint or retained checkpoint (its directory or _metadata; local or s3://)')
+    .option('-n, --allowNonRestoredState', 'allow skipping state of the snapshot that maps to no operator of the job')
+    .addOption(new Option('--claimMode <mode>', 'who owns the snapshot given with -s').choices(['claim', 'no_claim', 'CLAIM', 'NO_CLAIM']))
+    .passThroughOptions()
+    .action(async (jobFile: string, args: string[], options) => {
+      const { runRun } = await import('./commands/run.ts');
+      exitCode = await runRun(jobFile, args, options, envFor(options));
+    });
+
+  clusterCommand('list')
+    .description('list the jobs of the cluster (running and scheduled by default)')
+    .option('-r, --running', 'only running and restarting jobs')
+    .option('-s, --scheduled', 'only scheduled jobs')
+    .option('-a, --all', 'all jobs, finished ones included')
+    .action(async (options) => {
+      const { runList } = await import('./commands/list.ts');
+      exitCode = await runList(options, envFor(options));
+    });
+
+  clusterCommand('savepoint')
+    .description('take a savepoint of a running job, or dispose of one (-d)')
+    .argument('[jobId]', 'the job to take a savepoint of')
+    .argument('[targetDirectory]', 'where to write it (default: execution.checkpointing.savepoint-dir)')
+    .option('-d, --dispose <savepointPath>', 'delete this savepoint (and nothing that is not one)')
+    .option('-p, --savepointPath <targetDirectory>', 'where to write the savepoint (same as the second argument)')
+    .addOption(new Option('-t, --type <type>', 'savepoint format').choices(['canonical', 'native']).default('canonical'))
+    .option('--detached', 'trigger and print the trigger id without waiting for the savepoint')
+    .action(async (jobId: string | undefined, targetDirectory: string | undefined, options) => {
+      const { runSavepoint } = await import('./commands/savepoint.ts');
+      exitCode = await runSavepoint(jobId, targetDirectory, options, envFor(options));
+    });
+
+  clusterCommand('stop')
+    .description('take a savepoint of a job, then stop it (it ends as FINISHED)')
+    .argument('<jobId>', 'the job to stop')
+    .option('-p, --savepointPath [targetDirectory]', 'where to write the savepoint (default: execution.checkpointing.savepoint-dir)')
+    .option('-d, --drain', 'send MAX_WATERMARK before the savepoint, so event-time windows fire and the job ends for good')
+    .addOption(new Option('-t, --type <type>', 'savepoint format').choices(['canonical', 'native']).default('canonical'))
+    .action(async (jobId: string, options) => {
+      const { runStop } = await import('./commands/stop.ts');
+      exitCode = await runStop(jobId, options, envFor(options));
+    });
+
+  clusterCommand('cancel')
+    .description('cancel a running job (no savepoint)')
+    .argument('<jobId>', 'the job to cancel')
+    .action(async (jobId: string, options) => {
+      const { runCancel } = await import('./commands/cancel.ts');
+      exitCode = await runCancel(jobId, options, envFor(options));
+    });
+
+  clusterCommand('checkpoint')
+    .description('take a checkpoint of a running job now')
+    .argument('<jobId>', 'the job to checkpoint')
+    .option('--full', 'a full checkpoint, even if incremental checkpoints are configured')
+    .action(async (jobId: string, options) => {
+      const { runCheckpoint } = await import('./commands/checkpoint.ts');
+      exitCode = await runCheckpoint(jobId, options, envFor(options));
+    });
+
+  clusterCommand('cluster')
+    .description('start, stop or show the local cluster (its JobManager runs in the background)')
+    .addArgument(new Argument('<action>', 'what to do').choices(['start', 'stop', 'status']))
+    .action(async (action: 'start' | 'stop' | 'status', options) => {
+      const { runCluster } = await import('./commands/cluster.ts');
+      exitCode = await runCluster(action, options, envFor(options));
+    });
+
+  common(program.command('jobmanager'))
+    .description('run a JobManager in the foreground (what `flink cluster start` runs in the background)')
+    .action(async (options) => {
+      const { runJobManagerCommand } = await import('./commands/jobmanager.ts');
+      exitCode = await runJobManagerCommand(options, envFor(options));
+    });
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
@@ -95,5 +185,11 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
 function parseCount(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0 || value.trim() === '') throw new InvalidArgumentError('expected a whole number >= 0.');
+  return n;
+}
+
+function parsePositive(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1 || value.trim() === '') throw new InvalidArgumentError('expected a whole number >= 1.');
   return n;
 }

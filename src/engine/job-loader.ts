@@ -21,6 +21,9 @@ export async function loadJob(path: string): Promise<JobMain> {
     module = (await import(pathToFileURL(file).href)) as { default?: unknown };
   } catch (err) {
     const syntax = await syntaxError(file);
+    if (syntax === undefined && /require\(\) ES Module|require\(esm\)|ERR_REQUIRE_(CYCLE_)?ESM/i.test(String(err instanceof Error ? `${err.message} ${(err as NodeJS.ErrnoException).code ?? ''}` : err))) {
+      throw new UserError(`Job file ${path} is loaded as CommonJS and cannot import tsflink's ES modules: name it .mts, or add "type": "module" to the package.json nearest to it.`, 1, { cause: err });
+    }
     throw new UserError(`Job file ${path} could not be loaded: ${syntax ?? describeLoadError(err, file)}`, 1, { cause: err });
   }
   if (typeof module.default !== 'function') {
@@ -48,7 +51,7 @@ async function syntaxError(file: string): Promise<string | undefined> {
 }
 
 /** The first line of the error, and where in the user's file it happened when that is known. */
-function describeLoadError(err: unknown, file: string): string {
+export function describeLoadError(err: unknown, file: string): string {
   const message = err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err);
   const stack = err instanceof Error ? err.stack ?? '' : '';
   const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

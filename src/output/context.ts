@@ -10,6 +10,8 @@ export interface CliContext {
   /** Messages: progress, warnings, errors. */
   readonly stderr: Output;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Where relative paths and ./conf are resolved (default: the process's). */
+  readonly cwd?: string;
 }
 
 export function processContext(): CliContext {

@@ -5,7 +5,7 @@
 import { UserError } from '../../errors.ts';
 import { type CheckpointConfig, defaultCheckpointConfig, validateCheckpointConfig } from '../checkpoint/checkpoint-config.ts';
 import { DataGeneratorSource } from '../connectors/data-generator-source.ts';
-import { type JobClient, type JobResult, startLocally } from '../runtime/local-executor.ts';
+import { type ExecutionOptions, type JobClient, type JobResult, startLocally } from '../runtime/local-executor.ts';
 import type { RestartStrategy } from '../runtime/restart-strategy.ts';
 import { SingleOutputStreamOperator } from './data-stream.ts';
 import type { Source } from './source.ts';
@@ -80,15 +80,28 @@ export class StreamExecutionEnvironment {
     return this.executeAsync(jobName).result;
   }
 
+  getMaxParallelism(): number | undefined {
+    return this.#maxParallelism;
+  }
+
+  get restartStrategy(): RestartStrategy | undefined {
+    return this.#restart;
+  }
+
   /** Starts the job and returns at once with a client to savepoint, stop or cancel it (detached). */
   executeAsync(jobName = 'tsflink job'): JobClient {
-    return startLocally(this.graph, {
+    return startLocally(this.graph, this.executionOptions(jobName));
+  }
+
+  /** What `execute` runs the job with; a cluster worker adds its own (job id, resume, events). */
+  executionOptions(jobName: string): ExecutionOptions {
+    return {
       jobName,
       parallelism: this.#parallelism,
       ...(this.#maxParallelism === undefined ? {} : { maxParallelism: this.#maxParallelism }),
       checkpoint: this.#checkpoint,
       ...(this.#restart === undefined ? {} : { restartStrategy: this.#restart }),
       ...(this.#restoreFrom === undefined ? {} : { restoreFrom: this.#restoreFrom, allowNonRestoredState: this.#allowNonRestoredState }),
-    });
+    };
   }
 }

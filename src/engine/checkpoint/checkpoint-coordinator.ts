@@ -6,9 +6,10 @@
  */
 import { UserError } from '../../errors.ts';
 import { SnapshotWriter } from '../../format/snapshot-writer.ts';
-import { METADATA_FILE, checkpointDirName, savepointDirName } from '../../format/snapshot-paths.ts';
+import { checkpointDirName, savepointDirName } from '../../format/snapshot-paths.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import { type OpenStoreOptions, openStore } from '../../storage/open-store.ts';
+import { deleteSnapshot } from './delete-snapshot.ts';
 import type { PlannedNode } from '../runtime/job-plan.ts';
 import type { CheckpointTarget, SubtaskAck } from '../runtime/subtask.ts';
 import type { CheckpointConfig } from './checkpoint-config.ts';
@@ -37,6 +38,30 @@ export interface CompletedCheckpoint {
   readonly id: CheckpointId;
   readonly location: string;
   readonly completedAt: number;
+}
+
+/** A snapshot's outcome, for whoever keeps statistics and the latest-checkpoint pointer (the JobManager). */
+export interface SnapshotStats {
+  readonly id: number;
+  readonly kind: SnapshotKind;
+  readonly triggeredAt: number;
+  readonly endedAt: number;
+  /** Bytes of the subtasks' data files (not `_metadata`); 0 for a failed snapshot. */
+  readonly size: number;
+  readonly location: string;
+  readonly failure?: string;
+}
+
+export interface CoordinatorEvents {
+  /** Called once `_metadata` is durable, before older checkpoints are deleted. */
+  onCompleted?(stats: SnapshotStats): void;
+  onFailed?(stats: SnapshotStats): void;
+}
+
+/** Where a job that ran before goes on: its retained checkpoints and the next id to use. */
+export interface CoordinatorResume {
+  readonly nextId: number;
+  readonly completed: readonly CompletedCheckpoint[];
 }
 
 /** What the coordinator needs of the running attempt. */
@@ -79,7 +104,19 @@ export class CheckpointCoordinator {
     private readonly config: CheckpointConfig,
     private readonly job: { readonly jobId: string; readonly jobName: string },
     private readonly storeOptions: OpenStoreOptions = {},
-  ) {}
+    private readonly events: CoordinatorEvents = {},
+    resume?: CoordinatorResume,
+  ) {
+    if (resume !== undefined) {
+      this.#nextId = resume.nextId;
+      this.completed.push(...resume.completed);
+    }
+  }
+
+  /** The id the next snapshot gets. */
+  get nextId(): number {
+    return this.#nextId;
+  }
 
   /** Starts periodic checkpoints for a new attempt (pending ones of the last attempt are gone). */
   start(attempt: AttemptHandle): void {
@@ -228,6 +265,7 @@ export class CheckpointCoordinator {
     const attempt = this.#attempt;
     if (attempt === undefined || !this.#pending.has(pending.id)) return;
     this.#pending.delete(pending.id);
+    let size = 0;
     try {
       const writer = new SnapshotWriter(pending.store, { kind: pending.kind === 'checkpoint' ? 'checkpoint' : 'savepoint', type: 'canonical', jobId: this.job.jobId, jobName: this.job.jobName, checkpointId: pending.id, createdAt: pending.triggeredAt });
       for (const n of attempt.nodes) writer.addOperator({ uid: n.uid, name: n.name, parallelism: n.parallelism, maxParallelism: n.maxParallelism });
@@ -239,6 +277,7 @@ export class CheckpointCoordinator {
         }
       }
       await writer.finish({ async: Date.now() - pending.triggeredAt });
+      size = pending.acks.reduce((sum, ack) => sum + ack.file.size, 0);
     } catch (err) {
       this.#pending.set(pending.id, pending);
       await this.#fail(pending.id, 'storage', err);
@@ -253,6 +292,7 @@ export class CheckpointCoordinator {
       this.completed.push({ id: pending.id, location: pending.location, completedAt: now });
       this.completedCount += 1;
     }
+    this.events.onCompleted?.({ id: pending.id, kind: pending.kind, triggeredAt: pending.triggeredAt, endedAt: now, size, location: pending.location });
     if (outcome.notifyTasks) attempt.notifyComplete(pending.id);
     for (const w of pending.waiters) w.resolve(pending.location);
     this.#slotFreed();
@@ -263,8 +303,10 @@ export class CheckpointCoordinator {
 
   async #fail(id: CheckpointId | number, reason: CheckpointFailureReason, cause: unknown): Promise<void> {
     if (!this.#pending.has(id)) return;
-    const kind = this.#pending.get(id)?.kind ?? 'checkpoint';
+    const failed = this.#pending.get(id);
+    const kind = failed?.kind ?? 'checkpoint';
     const message = cause instanceof Error ? cause.message : String(cause);
+    if (failed !== undefined) this.events.onFailed?.({ id, kind, triggeredAt: failed.triggeredAt, endedAt: Date.now(), size: 0, location: failed.location, failure: `${reason}: ${message}` });
     for (const w of this.#pending.get(id)?.waiters ?? []) w.reject(new UserError(`${kind === 'checkpoint' ? 'Checkpoint' : 'Savepoint'} ${id} failed: ${reason}: ${message}`));
     await this.#abort(id, reason);
     const outcome = onCheckpointFailure(this.config, this.#counter, { checkpointId: toCheckpointId(id), snapshot: kind, reason });
@@ -284,10 +326,7 @@ export class CheckpointCoordinator {
     await this.#deleteDirectory(pending.location).catch(() => undefined);
   }
 
-  /** Deletes a snapshot: `_metadata` first, so a half-deleted one never looks like a snapshot. */
-  async #deleteDirectory(location: string): Promise<void> {
-    const store = await openStore(location, this.storeOptions);
-    await store.delete(METADATA_FILE);
-    for await (const { key } of store.list('')) await store.delete(key);
+  #deleteDirectory(location: string): Promise<void> {
+    return deleteSnapshot(location, this.storeOptions);
   }
 }

@@ -10,7 +10,7 @@ import { openSnapshot } from '../../open-snapshot.ts';
 import type { OpenStoreOptions } from '../../storage/open-store.ts';
 import type { StreamGraph } from '../api/stream-graph.ts';
 import { type CheckpointConfig, defaultCheckpointConfig } from '../checkpoint/checkpoint-config.ts';
-import { CheckpointCoordinator, SnapshotBusyError } from '../checkpoint/checkpoint-coordinator.ts';
+import { CheckpointCoordinator, type CoordinatorEvents, type CoordinatorResume, SnapshotBusyError } from '../checkpoint/checkpoint-coordinator.ts';
 import { planRestore } from '../state/restore-plan.ts';
 import type { SubtaskRestorePlan } from '../state/restore-plan.ts';
 import { LocalChannel } from './channel.ts';
@@ -32,6 +32,14 @@ export interface ExecutionOptions {
   readonly storeOptions?: OpenStoreOptions;
   /** Batches a channel holds before its sender waits. */
   readonly channelCapacity?: number;
+  /** A job that ran before in another process: go on with its checkpoints (ids and retention). */
+  readonly resume?: CoordinatorResume;
+  /** Checkpoint outcomes and status changes, for a JobManager that keeps them. */
+  readonly events?: ExecutionEvents;
+}
+
+export interface ExecutionEvents extends CoordinatorEvents {
+  onStatus?(status: JobStatus): void;
 }
 
 export type JobStatus = 'RUNNING' | 'RESTARTING' | 'FINISHED' | 'CANCELED' | 'FAILED';
@@ -76,19 +84,23 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
   if (config.interval !== null && config.dir === null) {
     throw new UserError('checkpointing is enabled (execution.checkpointing.interval) but no checkpoint directory is set (execution.checkpointing.dir)');
   }
-  const coordinator = new CheckpointCoordinator(config, { jobId, jobName: options.jobName }, options.storeOptions);
-  const strategy: RestartStrategy = options.restartStrategy ?? (config.interval === null ? { type: 'none' } : { type: 'fixed-delay', attempts: Number.MAX_SAFE_INTEGER, delayMs: 1000 });
-  let status: JobStatus = 'RUNNING';
+  const coordinator = new CheckpointCoordinator(config, { jobId, jobName: options.jobName }, options.storeOptions, options.events, options.resume);
+  const strategy = effectiveRestartStrategy(options);
+  let current: JobStatus = 'RUNNING';
+  const setStatus = (next: JobStatus): void => {
+    current = next;
+    options.events?.onStatus?.(next);
+  };
   let stopRequested: 'cancel' | 'stop' | undefined;
   let cancelAttempt: (() => void) | undefined;
   const finish = async (final: 'FINISHED' | 'CANCELED', attempts: number): Promise<JobResult> => {
-    status = final;
     await coordinator.terminate(final);
+    setStatus(final);
     return { jobId, status: final, attempts, checkpoints: coordinator.completedCount, completedCheckpoints: coordinator.completed.map((c) => ({ id: c.id, location: c.location })) };
   };
   const failJob = async (error: Error): Promise<never> => {
-    status = 'FAILED';
     await coordinator.terminate('FAILED');
+    setStatus('FAILED');
     throw error;
   };
 
@@ -109,9 +121,9 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
           const cause = err instanceof Error ? err.message : String(err);
           return failJob(new JobFailedError(`Job ${jobId} (${options.jobName}) failed: ${cause} (not restarted: ${decision.reason})`, 1, { cause: err }));
         }
-        status = 'RESTARTING';
+        setStatus('RESTARTING');
         await new Promise((r) => setTimeout(r, decision.delayMs));
-        status = 'RUNNING';
+        setStatus('RUNNING');
         restoreFrom = coordinator.completed.at(-1)?.location ?? options.restoreFrom;
       }
     }
@@ -119,13 +131,13 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
   const result = run();
   result.catch(() => undefined);
   const running = (): void => {
-    if (status !== 'RUNNING') throw new UserError(`Job ${jobId} is not running (${status}).`);
+    if (current !== 'RUNNING') throw new UserError(`Job ${jobId} is not running (${current}).`);
   };
   return {
     jobId,
     jobName: options.jobName,
     result,
-    status: () => status,
+    status: () => current,
     triggerSavepoint: async (dir) => {
       running();
       return coordinator.triggerSavepoint(dir);
@@ -143,12 +155,18 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
       return location;
     },
     cancel: async () => {
-      if (status === 'FINISHED' || status === 'CANCELED' || status === 'FAILED') return;
+      if (current === 'FINISHED' || current === 'CANCELED' || current === 'FAILED') return;
       stopRequested = 'cancel';
       cancelAttempt?.();
       await result.catch(() => undefined);
     },
   };
+}
+
+/** The job's restart strategy, or Flink's default: none without checkpointing, else fixed-delay forever at 1 s. */
+export function effectiveRestartStrategy(options: Pick<ExecutionOptions, 'restartStrategy' | 'checkpoint'>): RestartStrategy {
+  const interval = (options.checkpoint ?? defaultCheckpointConfig).interval;
+  return options.restartStrategy ?? (interval === null ? { type: 'none' } : { type: 'fixed-delay', attempts: Number.MAX_SAFE_INTEGER, delayMs: 1000 });
 }
 
 /** Errors of restore planning are the user's to fix, not failures to restart from. */
@@ -166,20 +184,7 @@ async function runAttempt(
   mode: CheckpointConfig['mode'],
   onCancel: (cancel: () => void) => void,
 ): Promise<void> {
-  let nodes = plan.nodes;
-  let restore: { reader: Awaited<ReturnType<typeof openSnapshot>>; plans: Map<string, SubtaskRestorePlan[]> } | undefined;
-  if (restoreFrom !== undefined) {
-    const reader = await openSnapshot(restoreFrom, options.storeOptions);
-    const restorePlan = planRestore({
-      location: restoreFrom,
-      metadata: reader.metadata,
-      operators: nodes.map((n) => ({ uid: n.uid, parallelism: n.parallelism, maxParallelism: n.maxParallelism, maxParallelismConfigured: n.maxParallelismConfigured })),
-      allowNonRestoredState: options.allowNonRestoredState ?? false,
-    });
-    const adopted = new Map(restorePlan.operators.map((o) => [o.uid, o.maxParallelism]));
-    nodes = nodes.map((n) => ({ ...n, maxParallelism: adopted.get(n.uid) ?? n.maxParallelism }));
-    restore = { reader, plans: new Map(restorePlan.operators.map((o) => [o.uid, [...o.subtasks]])) };
-  }
+  const { nodes, restore } = restoreFrom === undefined ? { nodes: plan.nodes, restore: undefined } : await openRestore(plan, restoreFrom, options);
   const byUid = new Map(nodes.map((n) => [n.uid, n]));
   const chains: Chain[] = plan.chains.map((c) => ({ ...c, nodes: c.nodes.map((n) => byUid.get(n.uid)!) }));
 
@@ -303,6 +308,32 @@ async function runAttempt(
   } finally {
     coordinator.stop();
   }
+}
+
+export interface OpenedRestore {
+  /** The plan's nodes with the max parallelism the snapshot fixes. */
+  readonly nodes: readonly PlannedNode[];
+  readonly restore: { readonly reader: Awaited<ReturnType<typeof openSnapshot>>; readonly plans: Map<string, SubtaskRestorePlan[]> };
+}
+
+/**
+ * Opens the snapshot to start from and matches it to the job: every error a user must fix
+ * (missing operator, max parallelism mismatch, changed state kind) is raised here, so
+ * `flink run -s` can check before it submits.
+ */
+export async function openRestore(plan: JobPlan, restoreFrom: string, options: Pick<ExecutionOptions, 'storeOptions' | 'allowNonRestoredState'>): Promise<OpenedRestore> {
+  const reader = await openSnapshot(restoreFrom, options.storeOptions);
+  const restorePlan = planRestore({
+    location: restoreFrom,
+    metadata: reader.metadata,
+    operators: plan.nodes.map((n) => ({ uid: n.uid, parallelism: n.parallelism, maxParallelism: n.maxParallelism, maxParallelismConfigured: n.maxParallelismConfigured })),
+    allowNonRestoredState: options.allowNonRestoredState ?? false,
+  });
+  const adopted = new Map(restorePlan.operators.map((o) => [o.uid, o.maxParallelism]));
+  return {
+    nodes: plan.nodes.map((n) => ({ ...n, maxParallelism: adopted.get(n.uid) ?? n.maxParallelism })),
+    restore: { reader, plans: new Map(restorePlan.operators.map((o) => [o.uid, [...o.subtasks]])) },
+  };
 }
 
 function upstreamIndices(kind: string, upstreamParallelism: number, downstreamIndex: number): number[] {

@@ -1,0 +1,17 @@
+/** `flink checkpoint <jobId> [--full]`: a checkpoint now, outside the periodic schedule. */
+import type { ClusterOptions, CommandEnv } from '../cli.ts';
+import { awaitOperation } from '../engine/cluster/async-operation.ts';
+import { clusterClient } from './cluster-client.ts';
+import { checkJobId } from './job-id.ts';
+
+export async function runCheckpoint(jobId: string, options: ClusterOptions & { readonly full?: boolean }, env: CommandEnv): Promise<number> {
+  const id = checkJobId(jobId);
+  const client = clusterClient(options, env.config);
+  const json = options.json === true;
+  if (!json) env.ctx.stdout.write(`Triggering checkpoint for job ${id}.\nWaiting for response...\n`);
+  const { 'request-id': trigger } = await client.triggerCheckpoint(id, { checkpointType: options.full === true ? 'FULL' : 'CONFIGURED' });
+  const { checkpointId } = await awaitOperation(() => client.checkpointStatus(id, trigger), { what: `the checkpoint of job ${id}` });
+  if (json) env.ctx.stdout.write(`${JSON.stringify({ jobid: id, checkpointId })}\n`);
+  else env.ctx.stdout.write(`Checkpoint${options.full === true ? '(FULL)' : ''} ${checkpointId} for job ${id} completed.\n`);
+  return 0;
+}

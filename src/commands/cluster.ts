@@ -1,0 +1,46 @@
+/** `flink cluster start|stop|status`: the local cluster's JobManager, in the background. */
+import type { ClusterOptions, CommandEnv } from '../cli.ts';
+import { startClusterInBackground, stopCluster } from '../engine/cluster/cluster-launcher.ts';
+import { RestClient, clusterAnswers } from '../engine/cluster/rest-client.ts';
+import { clusterUrl } from './cluster-client.ts';
+
+export async function runCluster(action: 'start' | 'stop' | 'status', options: ClusterOptions, env: CommandEnv): Promise<number> {
+  const url = clusterUrl(options, env.config);
+  const out = (data: unknown, text: string): void => env.ctx.stdout.write(options.json === true ? `${JSON.stringify(data)}\n` : `${text}\n`);
+  const running = await clusterAnswers(url);
+  switch (action) {
+    case 'start': {
+      if (running) {
+        out({ url, started: false }, `A cluster is already running at ${url}.`);
+        return 0;
+      }
+      env.ctx.stderr.write('Starting cluster.\n');
+      const started = await startClusterInBackground(url, env.config, options.define);
+      out({ url, started: true, pid: started.pid, log: started.log }, `Started the JobManager (pid ${started.pid}) at ${url}; its log is ${started.log}.`);
+      return 0;
+    }
+    case 'stop': {
+      if (!running) {
+        out({ url, stopped: false }, `No cluster is running at ${url}.`);
+        return 0;
+      }
+      const overview = await new RestClient(url).overview();
+      await stopCluster(url);
+      const jobs = overview['jobs-running'];
+      out(
+        { url, stopped: true, 'jobs-running': jobs },
+        `Stopped the JobManager at ${url}.${jobs > 0 ? ` ${jobs} job(s) were running; they resume from their latest checkpoints when the cluster starts again.` : ''}`,
+      );
+      return 0;
+    }
+    case 'status': {
+      if (!running) {
+        out({ url, running: false }, `No cluster is running at ${url}.`);
+        return 1;
+      }
+      const o = await new RestClient(url).overview();
+      out({ url, running: true, ...o }, `A cluster is running at ${url} (JobManager pid ${o.pid}, working directory ${o['working-dir']}): ${o['jobs-running']} running job(s), ${o['jobs-finished']} finished, ${o['jobs-cancelled']} cancelled, ${o['jobs-failed']} failed.`);
+      return 0;
+    }
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * `flink run`: builds the job here first (so a job that cannot start is reported at once and
+ * nothing is submitted), starts a local cluster when none answers (unless -m names one),
+ * submits, and then either returns (-d) or follows the job to its end, cancelling it on Ctrl-C.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ClusterOptions, CommandEnv } from '../cli.ts';
+import { claimMode, ignoreUnclaimedState, savepointPath } from '../config.ts';
+import { TERMINAL_STATES } from '../engine/cluster/cluster-api.ts';
+import type { JobDetails, SubmitRequest } from '../engine/cluster/cluster-api.ts';
+import { startClusterInBackground } from '../engine/cluster/cluster-launcher.ts';
+import { jobSettingsFromConfig } from '../engine/cluster/job-settings.ts';
+import { prepareJob } from '../engine/cluster/prepare-job.ts';
+import { NoClusterError, RestClient, clusterAnswers } from '../engine/cluster/rest-client.ts';
+import { clusterUrl } from './cluster-client.ts';
+import { JobProgress } from './job-progress.ts';
+
+export interface RunOptions extends ClusterOptions {
+  readonly detached?: boolean;
+  readonly parallelism?: number;
+  readonly fromSavepoint?: string;
+  readonly allowNonRestoredState?: boolean;
+  readonly claimMode?: string;
+}
+
+export async function runRun(jobFile: string, args: readonly string[], options: RunOptions, env: CommandEnv): Promise<number> {
+  const { ctx, config } = env;
+  const cwd = ctx.cwd ?? process.cwd();
+  const file = resolve(cwd, jobFile);
+  const snapshot = options.fromSavepoint ?? savepointPath(config);
+  const restorePath = snapshot === undefined ? undefined : localToAbsolute(snapshot, cwd);
+  const allowNonRestoredState = options.allowNonRestoredState === true || ignoreUnclaimedState(config);
+  const prepared = await prepareJob(file, args, jobSettingsFromConfig(config, options.parallelism), restorePath === undefined ? undefined : { path: restorePath, allowNonRestoredState });
+
+  const url = clusterUrl(options, config);
+  if (!(await clusterAnswers(url))) {
+    if (options.jobmanager !== undefined) throw new NoClusterError(url);
+    ctx.stderr.write(`No cluster answers at ${url}; starting a local one in the background ('flink cluster stop' stops it).\n`);
+    await startClusterInBackground(url, config, options.define);
+  }
+  const client = new RestClient(url);
+  const request: SubmitRequest = {
+    jobFile: file,
+    programArgs: [...args],
+    ...(options.parallelism === undefined ? {} : { parallelism: options.parallelism }),
+    ...(restorePath === undefined ? {} : { savepointPath: restorePath, allowNonRestoredState }),
+    claimMode: options.claimMode === undefined ? claimMode(config) : options.claimMode.toUpperCase() === 'CLAIM' ? 'CLAIM' : 'NO_CLAIM',
+    config: Object.fromEntries(options.define.map((d) => [d.slice(0, d.indexOf('=')).trim(), d.slice(d.indexOf('=') + 1).trim()])),
+  };
+  const { jobid } = await client.submit(request);
+  if (options.json === true) ctx.stdout.write(`${JSON.stringify({ jobid, name: prepared.jobName, detached: options.detached === true })}\n`);
+  else ctx.stdout.write(`Job has been submitted with JobID ${jobid}\n`);
+  if (options.detached === true) return 0;
+  return follow(client, jobid, options, env);
+}
+
+/** Attached mode: progress while it runs, Ctrl-C cancels, the exit code says how it ended. */
+async function follow(client: RestClient, jobId: string, options: RunOptions, env: CommandEnv): Promise<number> {
+  const { ctx } = env;
+  let interrupted = false;
+  const onInterrupt = (): void => {
+    if (interrupted) return;
+    interrupted = true;
+    ctx.stderr.write(`\nCancelling job ${jobId}.\n`);
+    void client.cancel(jobId).catch(() => undefined);
+  };
+  process.on('SIGINT', onInterrupt);
+  const progress = new JobProgress(ctx.stderr, options.json !== true && ctx.stderr.isTTY === true);
+  let details: JobDetails;
+  try {
+    for (;;) {
+      details = await client.job(jobId);
+      if (TERMINAL_STATES.has(details.state)) break;
+      progress.update(details, await client.checkpoints(jobId).catch(() => undefined));
+      await sleep(500);
+    }
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    progress.clear();
+  }
+  const runtime = details.duration;
+  if (options.json === true) ctx.stdout.write(`${JSON.stringify({ jobid: jobId, state: details.state, duration: runtime, 'failure-cause': details['failure-cause'] ?? null })}\n`);
+  switch (details.state) {
+    case 'FINISHED':
+      if (options.json !== true) ctx.stdout.write(`Program execution finished\nJob with JobID ${jobId} has finished.\nJob Runtime: ${runtime} ms\n`);
+      return 0;
+    case 'CANCELED':
+      if (options.json !== true) ctx.stdout.write(interrupted ? `Cancelled job ${jobId}.\n` : `Job with JobID ${jobId} was cancelled.\n`);
+      return interrupted ? 130 : 1;
+    default:
+      ctx.stderr.write(`Job with JobID ${jobId} failed: ${details['failure-cause'] ?? 'unknown cause'}\n`);
+      return 1;
+  }
+}
+
+/** The JobManager runs elsewhere (another working directory): local paths must be absolute. */
+function localToAbsolute(path: string, cwd: string): string {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(path)) return path;
+  return isAbsolute(path) ? path : resolve(cwd, path);
+}

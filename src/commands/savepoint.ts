@@ -1,0 +1,69 @@
+/**
+ * `flink savepoint <jobId> [dir]` (also `-p dir`): a savepoint of a running job.
+ * `flink savepoint -d <path>`: disposes of exactly that savepoint.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import type { ClusterOptions, CommandEnv } from '../cli.ts';
+import { UsageError, UserError } from '../errors.ts';
+import { awaitOperation } from '../engine/cluster/async-operation.ts';
+import { NotFoundError } from '../engine/cluster/cluster-api.ts';
+import { clusterClient } from './cluster-client.ts';
+import { checkJobId } from './job-id.ts';
+
+export interface SavepointOptions extends ClusterOptions {
+  readonly dispose?: string;
+  readonly savepointPath?: string;
+  readonly type?: string;
+  readonly detached?: boolean;
+}
+
+export async function runSavepoint(jobId: string | undefined, targetDirectory: string | undefined, options: SavepointOptions, env: CommandEnv): Promise<number> {
+  const client = clusterClient(options, env.config);
+  const cwd = env.ctx.cwd ?? process.cwd();
+  const out = env.ctx.stdout;
+  const json = options.json === true;
+  if (options.dispose !== undefined) {
+    const path = absolute(options.dispose, cwd);
+    if (/^[0-9a-fA-F]{32}$/.test(options.dispose) && (await isJob(client, options.dispose))) {
+      throw new UserError(
+        `-d disposes of a savepoint; ${options.dispose} is a job id. To take a savepoint of that job, run: flink savepoint ${options.dispose} <targetDirectory>`,
+        1,
+      );
+    }
+    if (!json) out.write(`Disposing savepoint '${path}'.\n`);
+    const { 'request-id': trigger } = await client.disposeSavepoint(path);
+    await awaitOperation(() => client.disposalStatus(trigger), { what: `the disposal of ${path}` });
+    out.write(json ? `${JSON.stringify({ disposed: path })}\n` : `Savepoint '${path}' disposed.\n`);
+    return 0;
+  }
+  if (jobId === undefined) throw new UsageError('Missing JobID. Usage: flink savepoint <jobId> [targetDirectory], or flink savepoint -d <savepointPath>');
+  if (targetDirectory !== undefined && options.savepointPath !== undefined && targetDirectory !== options.savepointPath) {
+    throw new UsageError(`Two target directories given ('${targetDirectory}' and -p '${options.savepointPath}'); give one.`);
+  }
+  const id = checkJobId(jobId);
+  const given = targetDirectory ?? options.savepointPath;
+  const target = given === undefined ? undefined : absolute(given, cwd);
+  if (!json) out.write(`Triggering savepoint for job ${id}.\nWaiting for response...\n`);
+  const { 'request-id': trigger } = await client.triggerSavepoint(id, { ...(target === undefined ? {} : { 'target-directory': target }), 'cancel-job': false, formatType: options.type?.toUpperCase() === 'NATIVE' ? 'NATIVE' : 'CANONICAL' });
+  if (options.detached === true) {
+    out.write(json ? `${JSON.stringify({ jobid: id, 'request-id': trigger })}\n` : `Savepoint triggered with trigger id ${trigger}; poll GET /jobs/${id}/savepoints/${trigger} for its result.\n`);
+    return 0;
+  }
+  const { location } = await awaitOperation(() => client.savepointStatus(id, trigger), { what: `the savepoint of job ${id}` });
+  out.write(json ? `${JSON.stringify({ jobid: id, location })}\n` : `Savepoint completed. Path: ${location}\nYou can resume your program from this savepoint with the run command.\n`);
+  return 0;
+}
+
+async function isJob(client: ReturnType<typeof clusterClient>, id: string): Promise<boolean> {
+  try {
+    await client.job(id.toLowerCase());
+    return true;
+  } catch (err) {
+    if (err instanceof NotFoundError) return false;
+    throw err;
+  }
+}
+
+function absolute(path: string, cwd: string): string {
+  return /^[a-z][a-z0-9+.-]*:/i.test(path) || isAbsolute(path) ? path : resolve(cwd, path);
+}

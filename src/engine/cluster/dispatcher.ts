@@ -1,0 +1,297 @@
+/**
+ * The JobManager's ClusterApi: accepts jobs (recording each durably before it answers), keeps
+ * one JobMaster per job, answers Flink's REST questions from the jobs' records, and on start
+ * resumes every job a previous JobManager left running, from its latest completed checkpoint.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, mkdir, readFile } from 'node:fs/promises';
+import { UserError } from '../../errors.ts';
+import { openSnapshot } from '../../open-snapshot.ts';
+import type { OpenStoreOptions } from '../../storage/open-store.ts';
+import { deleteSnapshot } from '../checkpoint/delete-snapshot.ts';
+import {
+  type AsyncOperation,
+  BadRequestError,
+  type CheckpointConfigInfo,
+  type CheckpointStatistics,
+  type CheckpointTriggerRequest,
+  type ClusterApi,
+  type ClusterOverview,
+  type JobDetails,
+  type JobOverview,
+  type JobState,
+  NotFoundError,
+  type SavepointTriggerRequest,
+  type StopRequest,
+  type SubmitRequest,
+  type TriggerResponse,
+} from './cluster-api.ts';
+import { JobMaster, type JobMasterContext } from './job-master.ts';
+import type { JobRecord, JobStore } from './job-store.ts';
+import { recoverCheckpoints } from './recover-checkpoints.ts';
+
+export interface DispatcherOptions extends Omit<JobMasterContext, 'store'> {
+  readonly store: JobStore;
+  readonly workingDirectory: string;
+  /** The cluster's configuration; a run's `-D` keys go over it. */
+  readonly config: Readonly<Record<string, string>>;
+  readonly storeOptions: OpenStoreOptions;
+  /** `DELETE /cluster`. */
+  readonly onShutdown: () => void;
+}
+
+const VERSION = '0.1.0';
+
+export class Dispatcher implements ClusterApi {
+  readonly #jobs = new Map<string, JobMaster>();
+  readonly #disposals = new Map<string, { done: boolean; error?: string }>();
+
+  constructor(private readonly options: DispatcherOptions) {}
+
+  /** Loads the records of earlier JobManagers; jobs that were not finished start again. */
+  async recover(): Promise<void> {
+    for (const record of await this.options.store.loadAll()) {
+      const master = new JobMaster(record, this.options);
+      this.#jobs.set(record.jobId, master);
+      if (master.isTerminal) continue;
+      await killOrphan(record.workerPid);
+      await recoverCheckpoints(record, this.options.storeOptions, this.options.log);
+      this.options.log(`job ${record.jobId} (${record.name}) was ${record.state} when the last JobManager stopped; resuming it from ${record.retained.at(-1)?.location ?? record.submit.savepointPath ?? 'its beginning'}`);
+      record.state = 'RESTARTING';
+      master.start();
+    }
+  }
+
+  async overview(): Promise<ClusterOverview> {
+    const states = [...this.#jobs.values()].map((j) => j.record.state);
+    const count = (s: JobState): number => states.filter((x) => x === s).length;
+    const running = states.filter((s) => !['FINISHED', 'CANCELED', 'FAILED'].includes(s)).length;
+    return {
+      taskmanagers: running,
+      'slots-total': running,
+      'slots-available': 0,
+      'jobs-running': running,
+      'jobs-finished': count('FINISHED'),
+      'jobs-cancelled': count('CANCELED'),
+      'jobs-failed': count('FAILED'),
+      'flink-version': VERSION,
+      pid: process.pid,
+      'working-dir': this.options.workingDirectory,
+    };
+  }
+
+  async jobsOverview(): Promise<{ jobs: JobOverview[] }> {
+    return { jobs: [...this.#jobs.values()].map((j) => overviewOf(j.record)).sort((a, b) => b['start-time'] - a['start-time']) };
+  }
+
+  async jobs(): Promise<{ jobs: { id: string; status: JobState }[] }> {
+    return { jobs: [...this.#jobs.values()].map((j) => ({ id: j.record.jobId, status: j.record.state })) };
+  }
+
+  async job(jobId: string): Promise<JobDetails> {
+    const master = this.#master(jobId);
+    const r = master.record;
+    const now = Date.now();
+    return {
+      ...overviewOf(r),
+      isStoppable: false,
+      now,
+      maxParallelism: Math.max(0, ...(r.vertices ?? []).map((v) => v.maxParallelism)),
+      timestamps: r.timestamps,
+      vertices: (r.vertices ?? []).map((v, i) => ({
+        id: v.id,
+        name: v.name,
+        parallelism: v.parallelism,
+        maxParallelism: v.maxParallelism,
+        status: r.state,
+        // The worker counts at the sources (out) and at the first keyed or shuffled input (in).
+        metrics: { 'read-records': i === 0 ? 0 : master.counters.recordsIn, 'write-records': i === 0 ? master.counters.recordsOut : 0 },
+      })),
+      ...(r.failureCause === undefined ? {} : { 'failure-cause': r.failureCause }),
+      'num-restarts': r.restarts,
+    };
+  }
+
+  async submit(request: SubmitRequest): Promise<{ jobid: string }> {
+    if (!request.jobFile.startsWith('/')) throw new BadRequestError(`jobFile must be an absolute path, not '${request.jobFile}'`);
+    await readFile(request.jobFile).catch(() => {
+      throw new BadRequestError(`Job file ${request.jobFile} not found on the JobManager's machine.`);
+    });
+    const jobId = randomBytes(16).toString('hex');
+    const now = Date.now();
+    const config = { ...this.options.config, ...(request.config ?? {}) };
+    config['execution.checkpointing.dir'] ??= `${this.options.workingDirectory}/checkpoints`;
+    const record: JobRecord = {
+      version: 1,
+      jobId,
+      name: config['pipeline.name'] ?? request.jobFile.replace(/^.*\//, '').replace(/\.[^.]*$/, ''),
+      submit: request,
+      config,
+      state: 'INITIALIZING',
+      startTime: now,
+      endTime: -1,
+      lastModification: now,
+      timestamps: { INITIALIZING: now },
+      restarts: 0,
+      retained: [],
+      nextCheckpointId: 1,
+      checkpointCounts: { completed: 0, failed: 0 },
+      checkpointHistory: [],
+      latestSavepoint: null,
+      latestFailed: null,
+      restored: null,
+    };
+    await this.options.store.save(record);
+    const master = new JobMaster(record, this.options);
+    this.#jobs.set(jobId, master);
+    master.start();
+    return { jobid: jobId };
+  }
+
+  async cancel(jobId: string): Promise<void> {
+    this.#master(jobId).cancel();
+  }
+
+  async triggerSavepoint(jobId: string, request: SavepointTriggerRequest): Promise<TriggerResponse> {
+    const master = this.#master(jobId);
+    const target = await this.#savepointTarget(master, request['target-directory']);
+    return { 'request-id': master.trigger({ type: 'savepoint', targetDirectory: target, stop: request['cancel-job'] === true, drain: false }) };
+  }
+
+  async stop(jobId: string, request: StopRequest): Promise<TriggerResponse> {
+    const master = this.#master(jobId);
+    const target = await this.#savepointTarget(master, request.targetDirectory);
+    return { 'request-id': master.trigger({ type: 'savepoint', targetDirectory: target, stop: true, drain: request.drain === true }) };
+  }
+
+  async savepointStatus(jobId: string, triggerId: string): Promise<AsyncOperation<{ location: string }>> {
+    const op = this.#master(jobId).operation(triggerId, (o) => ({ location: o.location }));
+    if (op === undefined) throw new NotFoundError(`There is no savepoint operation with trigger id ${triggerId} for job ${jobId}.`);
+    return op;
+  }
+
+  async triggerCheckpoint(jobId: string, _request: CheckpointTriggerRequest): Promise<TriggerResponse> {
+    return { 'request-id': this.#master(jobId).trigger({ type: 'checkpoint' }) };
+  }
+
+  async checkpointStatus(jobId: string, triggerId: string): Promise<AsyncOperation<{ checkpointId: number }>> {
+    const op = this.#master(jobId).operation(triggerId, (o) => ({ checkpointId: o.checkpointId }));
+    if (op === undefined) throw new NotFoundError(`There is no checkpoint operation with trigger id ${triggerId} for job ${jobId}.`);
+    return op;
+  }
+
+  async checkpoints(jobId: string): Promise<CheckpointStatistics> {
+    const r = this.#master(jobId).record;
+    const latestCompleted = r.checkpointHistory.find((c) => c.status === 'COMPLETED' && !c.is_savepoint) ?? null;
+    return {
+      counts: { restored: r.restored === null ? 0 : 1, total: r.checkpointCounts.completed + r.checkpointCounts.failed, in_progress: 0, completed: r.checkpointCounts.completed, failed: r.checkpointCounts.failed },
+      latest: { completed: latestCompleted, savepoint: r.latestSavepoint, failed: r.latestFailed, restored: r.restored },
+      history: r.checkpointHistory,
+    };
+  }
+
+  async checkpointConfig(jobId: string): Promise<CheckpointConfigInfo> {
+    const r = this.#master(jobId).record;
+    const c = r.checkpointConfig;
+    if (c === undefined) throw new NotFoundError(`Job ${jobId} has not been built yet (it is ${r.state}); its checkpoint configuration is not known.`);
+    return {
+      mode: c.mode === 'EXACTLY_ONCE' ? 'exactly_once' : 'at_least_once',
+      interval: c.interval ?? 0,
+      timeout: c.timeout,
+      min_pause: c.minPause,
+      max_concurrent: c.maxConcurrent,
+      externalization: { enabled: c.retention !== 'NO_EXTERNALIZED_CHECKPOINTS', delete_on_cancellation: c.retention !== 'RETAIN_ON_CANCELLATION' },
+      state_backend: 'HashMapStateBackend',
+      checkpoint_storage: 'FileSystemCheckpointStorage',
+      unaligned_checkpoints: c.unalignedEnabled,
+      tolerable_failed_checkpoints: c.tolerableFailures,
+      aligned_checkpoint_timeout: c.alignedCheckpointTimeout,
+      checkpoints_after_tasks_finish: true,
+      state_changelog_enabled: false,
+      periodic: c.interval !== null,
+    };
+  }
+
+  async disposeSavepoint(savepointPath: string): Promise<TriggerResponse> {
+    const requestId = randomBytes(16).toString('hex');
+    const state: { done: boolean; error?: string } = { done: false };
+    this.#disposals.set(requestId, state);
+    void this.#dispose(savepointPath).then(
+      () => (state.done = true),
+      (err: unknown) => {
+        state.done = true;
+        state.error = err instanceof Error ? err.message : String(err);
+      },
+    );
+    return { 'request-id': requestId };
+  }
+
+  async #dispose(path: string): Promise<void> {
+    const directory = path.replace(/^file:(?!\/\/)/, '').replace(/\/_metadata$/, '').replace(/\/+$/, '');
+    const reader = await openSnapshot(directory, this.options.storeOptions);
+    if (reader.metadata.kind !== 'savepoint') {
+      throw new UserError(`${path} is a checkpoint, not a savepoint; 'flink savepoint -d' disposes only savepoints (checkpoints belong to their job).`, 1);
+    }
+    await deleteSnapshot(directory, this.options.storeOptions);
+  }
+
+  async disposalStatus(triggerId: string): Promise<AsyncOperation<Record<string, never>>> {
+    const state = this.#disposals.get(triggerId);
+    if (state === undefined) throw new NotFoundError(`There is no savepoint disposal with trigger id ${triggerId}.`);
+    if (!state.done) return { status: { id: 'IN_PROGRESS' } };
+    if (state.error !== undefined) return { status: { id: 'COMPLETED' }, operation: { 'failure-cause': { class: 'org.apache.flink.util.FlinkException', message: state.error, 'stack-trace': state.error } } };
+    return { status: { id: 'COMPLETED' }, operation: {} };
+  }
+
+  async shutdown(): Promise<void> {
+    this.options.onShutdown();
+  }
+
+  /** Kills every worker and waits for the records to be written; jobs resume at the next start. */
+  async close(): Promise<void> {
+    for (const master of this.#jobs.values()) master.shutdown();
+    await Promise.all([...this.#jobs.values()].map((m) => m.flushed()));
+  }
+
+  #master(jobId: string): JobMaster {
+    const master = this.#jobs.get(jobId.toLowerCase());
+    if (master === undefined) throw new NotFoundError(`Job ${jobId} not found: no job with this id ran on this cluster. 'flink list -a' shows the jobs it knows.`);
+    return master;
+  }
+
+  async #savepointTarget(master: JobMaster, requested: string | undefined): Promise<string> {
+    const target = requested ?? master.record.checkpointConfig?.savepointDir ?? master.record.config['execution.checkpointing.savepoint-dir'];
+    if (target === undefined || target === null) {
+      throw new BadRequestError("No savepoint directory configured. You can either specify a directory when triggering this savepoint or configure a cluster-wide default via key 'execution.checkpointing.savepoint-dir'.");
+    }
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target) && !target.startsWith('file://')) return target;
+    const local = target.replace(/^file:(\/\/)?/, '');
+    try {
+      await mkdir(local, { recursive: true });
+      await access(local, constants.W_OK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      throw new BadRequestError(`The savepoint target directory ${local} is not writable (${code}). Choose a directory the cluster can write to.`);
+    }
+    return local;
+  }
+}
+
+function overviewOf(r: JobRecord): JobOverview {
+  const end = r.endTime > 0 ? r.endTime : Date.now();
+  return { jid: r.jobId, name: r.name, state: r.state, 'start-time': r.startTime, 'end-time': r.endTime, duration: end - r.startTime, 'last-modification': r.lastModification };
+}
+
+/** A worker of a JobManager that died may still run: it must be gone before a new one starts. */
+async function killOrphan(pid: number | undefined): Promise<void> {
+  if (pid === undefined) return;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (!cmdline.includes('tsflink-worker')) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 100 && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) !== ''; i++) await new Promise((r) => setTimeout(r, 20));
+}

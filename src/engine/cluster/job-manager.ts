@@ -1,0 +1,81 @@
+/**
+ * The JobManager process: owns a working directory (job records, logs, checkpoints by
+ * default), serves the REST API, runs the dispatcher, and resumes the jobs an earlier
+ * JobManager on the same working directory left running. One JobManager per working directory:
+ * two would both resume the same jobs.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Config, restBindAddress, restPort, storeOptions, workingDir } from '../../config.ts';
+import { UserError } from '../../errors.ts';
+import { Dispatcher } from './dispatcher.ts';
+import { JobStore } from './job-store.ts';
+import { type RestServer, startRestServer } from './rest-server.ts';
+
+export interface RunningJobManager {
+  readonly url: string;
+  readonly workingDirectory: string;
+  /** Resolves when the JobManager has stopped (DELETE /cluster, SIGTERM, or `stop()`). */
+  readonly stopped: Promise<void>;
+  stop(): Promise<void>;
+}
+
+const WORKER_ENTRY = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/tsflink-worker.js');
+
+export async function runJobManager(config: Config, log: (line: string) => void): Promise<RunningJobManager> {
+  const workingDirectory = workingDir(config);
+  const logDirectory = join(workingDirectory, 'log');
+  mkdirSync(logDirectory, { recursive: true });
+  const pidFile = join(workingDirectory, 'jobmanager.pid');
+  const other = readPid(pidFile);
+  if (other !== undefined && other !== process.pid && alive(other)) {
+    throw new UserError(`Another JobManager (pid ${other}) uses the working directory ${workingDirectory}. Stop it with 'flink cluster stop', or give this one another directory with -D process.jobmanager.working-dir=<dir>.`, 1);
+  }
+  const cluster = Object.fromEntries(config);
+  let stopping: Promise<void> | undefined;
+  let server: RestServer | undefined;
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+  const dispatcher = new Dispatcher({
+    store: new JobStore(workingDirectory),
+    workingDirectory,
+    logDirectory,
+    workerEntry: WORKER_ENTRY,
+    config: cluster,
+    storeOptions: storeOptions(config),
+    log,
+    onShutdown: () => void stop(),
+  });
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      log('JobManager stopping; running jobs resume from their latest checkpoints when a JobManager starts again on this working directory');
+      await server?.close();
+      await dispatcher.close();
+      rmSync(pidFile, { force: true });
+      resolveStopped();
+    })());
+  // The REST port first: if it is taken, nothing else may start (no job is resumed twice).
+  server = await startRestServer(dispatcher, { bindAddress: restBindAddress(config), port: restPort(config), onInternalError: (err) => log(`REST: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`) });
+  writeFileSync(pidFile, `${process.pid}\n`);
+  log(`JobManager (pid ${process.pid}) serving ${server.url}, working directory ${workingDirectory}`);
+  await dispatcher.recover();
+  return { url: server.url, workingDirectory, stopped, stop };
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    return Number(readFileSync(file, 'utf8').trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * One job inside the JobManager: starts its worker process, follows what the worker reports
+ * (status, checkpoints, operation results) into the job's durable record, forwards savepoint,
+ * checkpoint and cancel requests, and when the worker is lost (a crash, a SIGKILL) applies the
+ * job's restart strategy and starts a new worker from the latest completed checkpoint.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import type { OpenStoreOptions } from '../../storage/open-store.ts';
+import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
+import type { SnapshotStats } from '../checkpoint/checkpoint-coordinator.ts';
+import { toCheckpointId } from '../checkpoint/coordinator-decisions.ts';
+import { deleteSnapshot } from '../checkpoint/delete-snapshot.ts';
+import { checkpointsToDiscard, onJobTermination } from '../checkpoint/retention.ts';
+import { decideRestart } from '../runtime/restart-strategy.ts';
+import { type AsyncOperation, type CheckpointEntry, ConflictError, type JobState, TERMINAL_STATES } from './cluster-api.ts';
+import type { JobRecord, JobStore } from './job-store.ts';
+import { externalPath } from './locations.ts';
+import type { FromWorker, StartMessage, ToWorker, WorkerCounters } from './worker-protocol.ts';
+
+export interface JobMasterContext {
+  readonly store: JobStore;
+  readonly logDirectory: string;
+  /** The worker's entry script (bin/tsflink-worker.js). */
+  readonly workerEntry: string;
+  readonly storeOptions: OpenStoreOptions;
+  /** Called after every change of state, for logs. */
+  readonly log: (line: string) => void;
+}
+
+type Operation =
+  | { readonly status: 'IN_PROGRESS'; readonly worker: ChildProcess }
+  | { readonly status: 'COMPLETED'; readonly location: string; readonly checkpointId: number }
+  | { readonly status: 'FAILED'; readonly message: string };
+
+/** How long a cancelled worker may take to finish before it is killed. */
+const CANCEL_GRACE_MS = 30_000;
+
+export class JobMaster {
+  #worker: ChildProcess | undefined;
+  #reported: { status: 'FINISHED' | 'CANCELED' | 'FAILED'; failure?: string } | undefined;
+  /** Times the worker process was lost, for the restart strategy. */
+  readonly #losses: number[] = [];
+  #restartTimer: NodeJS.Timeout | undefined;
+  #cancelTimer: NodeJS.Timeout | undefined;
+  readonly #operations = new Map<string, Operation>();
+  #shuttingDown = false;
+  #saving: Promise<void> = Promise.resolve();
+  counters: WorkerCounters = { recordsIn: 0, recordsOut: 0 };
+  readonly #ended: Promise<void>;
+  #end!: () => void;
+
+  constructor(
+    readonly record: JobRecord,
+    private readonly context: JobMasterContext,
+  ) {
+    this.#ended = new Promise((resolve) => (this.#end = resolve));
+    if (TERMINAL_STATES.has(record.state)) this.#end();
+  }
+
+  /** Resolves when the job reached a terminal state. */
+  get ended(): Promise<void> {
+    return this.#ended;
+  }
+
+  get isTerminal(): boolean {
+    return TERMINAL_STATES.has(this.record.state);
+  }
+
+  /** Starts a worker: from the latest retained checkpoint if there is one, else from `-s` if given. */
+  start(): void {
+    const record = this.record;
+    const latest = record.retained.at(-1);
+    const restoreFrom = latest?.location ?? record.submit.savepointPath;
+    const message: StartMessage = {
+      type: 'start',
+      jobId: record.jobId,
+      jobFile: record.submit.jobFile,
+      programArgs: record.submit.programArgs,
+      ...(record.submit.parallelism === undefined ? {} : { parallelism: record.submit.parallelism }),
+      config: record.config,
+      ...(restoreFrom === undefined ? {} : { restoreFrom }),
+      allowNonRestoredState: record.submit.allowNonRestoredState ?? false,
+      resume: { nextId: record.nextCheckpointId, completed: record.retained },
+    };
+    if (restoreFrom !== undefined) {
+      record.restored = { id: latest?.id ?? 0, restore_timestamp: Date.now(), is_savepoint: latest === undefined, external_path: externalPath(restoreFrom) };
+    }
+    const out = openSync(join(this.context.logDirectory, `${record.jobId}.out`), 'a');
+    let worker: ChildProcess;
+    try {
+      worker = fork(this.context.workerEntry, [], { stdio: ['ignore', out, out, 'ipc'], serialization: 'advanced' });
+    } finally {
+      closeSync(out);
+    }
+    this.#worker = worker;
+    this.#reported = undefined;
+    record.workerPid = worker.pid;
+    worker.on('message', (m: FromWorker) => this.#onMessage(worker, m));
+    worker.on('exit', (code, signal) => this.#onExit(worker, code, signal));
+    worker.on('error', (err) => this.context.log(`job ${record.jobId}: worker error: ${err.message}`));
+    worker.send(message satisfies ToWorker);
+    this.#setState(record.state === 'RESTARTING' ? 'RESTARTING' : 'INITIALIZING');
+  }
+
+  #onMessage(worker: ChildProcess, m: FromWorker): void {
+    if (worker !== this.#worker) return;
+    const record = this.record;
+    switch (m.type) {
+      case 'registered':
+        record.name = m.jobName;
+        record.vertices = m.vertices;
+        record.checkpointConfig = m.checkpointConfig;
+        record.restartStrategy = m.restartStrategy;
+        this.#save();
+        return;
+      case 'status':
+        if (m.status === 'RESTARTING') record.restarts += 1;
+        if (record.state !== 'CANCELLING') this.#setState(m.status);
+        return;
+      case 'checkpoint-completed':
+        this.#checkpointCompleted(m.stats);
+        return;
+      case 'checkpoint-failed':
+        record.checkpointCounts.failed += 1;
+        record.latestFailed = entry(m.stats, 'FAILED');
+        record.checkpointHistory = [record.latestFailed, ...record.checkpointHistory].slice(0, 10);
+        record.nextCheckpointId = Math.max(record.nextCheckpointId, m.stats.id + 1);
+        this.#save();
+        return;
+      case 'operation-done':
+        this.#operations.set(m.requestId, { status: 'COMPLETED', location: externalPath(m.location), checkpointId: m.checkpointId });
+        return;
+      case 'operation-failed':
+        this.#operations.set(m.requestId, { status: 'FAILED', message: m.message });
+        return;
+      case 'counters':
+        this.counters = m.counters;
+        return;
+      case 'terminated':
+        this.#reported = m.failure === undefined ? { status: m.status } : { status: m.status, failure: m.failure };
+        return;
+    }
+  }
+
+  #checkpointCompleted(stats: SnapshotStats): void {
+    const record = this.record;
+    const config = record.checkpointConfig;
+    record.nextCheckpointId = Math.max(record.nextCheckpointId, stats.id + 1);
+    record.checkpointCounts.completed += 1;
+    const completed = entry(stats, 'COMPLETED');
+    record.checkpointHistory = [completed, ...record.checkpointHistory].slice(0, 10);
+    if (stats.kind === 'checkpoint') {
+      record.retained.push({ id: toCheckpointId(stats.id), location: stats.location, completedAt: stats.endedAt });
+      // The worker deletes the checkpoints it subsumes; the record forgets the same ones.
+      if (config !== undefined) {
+        const discard = new Set<number>(checkpointsToDiscard(config, record.retained.map((c) => ({ id: c.id, isSavepoint: false }))));
+        record.retained = record.retained.filter((c) => !discard.has(c.id));
+      }
+    } else {
+      record.latestSavepoint = completed;
+    }
+    this.#save();
+  }
+
+  #onExit(worker: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (worker !== this.#worker) return;
+    this.#worker = undefined;
+    if (this.#cancelTimer !== undefined) clearTimeout(this.#cancelTimer);
+    const lost = signal === null ? `exited with code ${code}` : `was killed by ${signal}`;
+    for (const [id, op] of this.#operations) {
+      if (op.status === 'IN_PROGRESS' && op.worker === worker) this.#operations.set(id, { status: 'FAILED', message: `The job's worker process ${lost} before the operation completed.` });
+    }
+    if (this.#shuttingDown) return;
+    const reported = this.#reported;
+    if (reported !== undefined) {
+      void this.#finish(reported.status, reported.failure, false);
+      return;
+    }
+    if (this.record.state === 'CANCELLING') {
+      void this.#finish('CANCELED', undefined, true);
+      return;
+    }
+    this.#losses.push(Date.now());
+    const strategy = this.record.restartStrategy ?? { type: 'none' as const };
+    const decision = decideRestart(strategy, this.#losses);
+    this.context.log(`job ${this.record.jobId}: worker process ${worker.pid} ${lost}`);
+    if (!decision.restart) {
+      void this.#finish('FAILED', `The job's worker process ${lost} (not restarted: ${decision.reason}).`, true);
+      return;
+    }
+    this.record.restarts += 1;
+    this.#setState('RESTARTING');
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = undefined;
+      if (this.record.state === 'RESTARTING') this.start();
+    }, decision.delayMs);
+  }
+
+  /** Ends the job; `applyRetention` when the worker could not (it was lost). */
+  async #finish(status: 'FINISHED' | 'CANCELED' | 'FAILED', failure: string | undefined, applyRetention: boolean): Promise<void> {
+    const record = this.record;
+    const config: CheckpointConfig | undefined = record.checkpointConfig;
+    if (config !== undefined) {
+      const discard = new Set<number>(onJobTermination(config, status, record.retained.map((c) => ({ id: c.id, isSavepoint: false }))));
+      if (applyRetention) {
+        for (const c of record.retained.filter((c) => discard.has(c.id))) await deleteSnapshot(c.location, this.context.storeOptions).catch(() => undefined);
+      }
+      record.retained = record.retained.filter((c) => !discard.has(c.id));
+    }
+    if (failure !== undefined) record.failureCause = failure;
+    record.endTime = Date.now();
+    delete record.workerPid;
+    this.#setState(status);
+    await this.#saving;
+    this.#end();
+  }
+
+  #setState(state: JobState): void {
+    if (this.record.state === state) return;
+    this.record.state = state;
+    this.record.timestamps[state] = Date.now();
+    this.context.log(`job ${this.record.jobId} (${this.record.name}) is ${state}${state === 'FAILED' && this.record.failureCause ? `: ${this.record.failureCause}` : ''}`);
+    this.#save();
+  }
+
+  #save(): void {
+    this.record.lastModification = Date.now();
+    const snapshot = structuredClone(this.record);
+    this.#saving = this.#saving.then(() => this.context.store.save(snapshot)).catch((err: unknown) => this.context.log(`job ${this.record.jobId}: could not save its record: ${String(err)}`));
+  }
+
+  /** Resolves once every change so far is on disk. */
+  flushed(): Promise<void> {
+    return this.#saving;
+  }
+
+  cancel(): void {
+    const record = this.record;
+    if (this.isTerminal) throw new ConflictError(`Job ${record.jobId} is not running: it is ${record.state}.`);
+    if (record.state === 'CANCELLING') return;
+    if (this.#worker === undefined) {
+      if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);
+      void this.#finish('CANCELED', undefined, true);
+      return;
+    }
+    this.#setState('CANCELLING');
+    this.#worker.send({ type: 'cancel' } satisfies ToWorker);
+    const worker = this.#worker;
+    this.#cancelTimer = setTimeout(() => worker.kill('SIGKILL'), CANCEL_GRACE_MS);
+  }
+
+  /** Sends a savepoint or checkpoint request to the worker; returns the trigger id to poll. */
+  trigger(request: { readonly type: 'savepoint'; readonly targetDirectory: string; readonly stop: boolean; readonly drain: boolean } | { readonly type: 'checkpoint' }): string {
+    const worker = this.#worker;
+    const record = this.record;
+    if (record.state !== 'RUNNING' || worker === undefined) {
+      throw new ConflictError(`Job ${record.jobId} is not running (it is ${record.state}); ${request.type === 'checkpoint' ? 'a checkpoint' : 'a savepoint'} needs a running job.`);
+    }
+    const requestId = randomBytes(16).toString('hex');
+    this.#operations.set(requestId, { status: 'IN_PROGRESS', worker });
+    worker.send({ ...request, requestId } satisfies ToWorker);
+    return requestId;
+  }
+
+  operation<T>(requestId: string, result: (op: { location: string; checkpointId: number }) => T): AsyncOperation<T> | undefined {
+    const op = this.#operations.get(requestId);
+    if (op === undefined) return undefined;
+    if (op.status === 'IN_PROGRESS') return { status: { id: 'IN_PROGRESS' } };
+    if (op.status === 'FAILED') return { status: { id: 'COMPLETED' }, operation: { 'failure-cause': { class: 'org.apache.flink.util.FlinkException', message: op.message, 'stack-trace': op.message } } };
+    return { status: { id: 'COMPLETED' }, operation: result(op) };
+  }
+
+  /** The JobManager stops: the worker is killed, the record stays as it is, and the job resumes when a JobManager starts again. */
+  shutdown(): void {
+    this.#shuttingDown = true;
+    if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);
+    if (this.#cancelTimer !== undefined) clearTimeout(this.#cancelTimer);
+    this.#worker?.kill('SIGKILL');
+  }
+}
+
+function entry(stats: SnapshotStats, status: 'COMPLETED' | 'FAILED'): CheckpointEntry {
+  return {
+    id: stats.id,
+    status,
+    is_savepoint: stats.kind !== 'checkpoint',
+    checkpoint_type: stats.kind === 'checkpoint' ? 'CHECKPOINT' : stats.kind === 'savepoint' ? 'SAVEPOINT' : 'SYNC_SAVEPOINT',
+    trigger_timestamp: stats.triggeredAt,
+    latest_ack_timestamp: stats.endedAt,
+    state_size: stats.size,
+    checkpointed_size: stats.size,
+    end_to_end_duration: stats.endedAt - stats.triggeredAt,
+    ...(status === 'COMPLETED' ? { external_path: externalPath(stats.location) } : {}),
+    discarded: false,
+    ...(stats.failure === undefined ? {} : { failure_message: stats.failure }),
+  };
+}

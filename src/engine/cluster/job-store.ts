@@ -1,0 +1,85 @@
+/**
+ * The JobManager's durable memory: one JSON record per job under `<working dir>/jobs/`, written
+ * to a temporary name, fsynced and renamed, so a JobManager killed at any moment finds each
+ * record whole, old or new. A job is recorded before its submission is acknowledged, and its
+ * latest-checkpoint pointer whenever a checkpoint completes: that is what a restarted
+ * JobManager resumes from.
+ */
+import { mkdirSync } from 'node:fs';
+import { open, readFile, readdir, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
+import type { CompletedCheckpoint } from '../checkpoint/checkpoint-coordinator.ts';
+import type { RestartStrategy } from '../runtime/restart-strategy.ts';
+import type { CheckpointEntry, JobState, SubmitRequest } from './cluster-api.ts';
+import type { WorkerVertex } from './worker-protocol.ts';
+
+export interface JobRecord {
+  readonly version: 1;
+  readonly jobId: string;
+  name: string;
+  readonly submit: SubmitRequest;
+  /** The cluster's configuration with the run's `-D` keys over it, as the worker gets it. */
+  readonly config: Readonly<Record<string, string>>;
+  state: JobState;
+  readonly startTime: number;
+  endTime: number;
+  lastModification: number;
+  timestamps: Partial<Record<JobState, number>>;
+  restarts: number;
+  failureCause?: string;
+  /** Known once the worker has built the job. */
+  vertices?: readonly WorkerVertex[];
+  checkpointConfig?: CheckpointConfig;
+  restartStrategy?: RestartStrategy;
+  /** Retained completed checkpoints, oldest first; the last is what a restart resumes from. */
+  retained: CompletedCheckpoint[];
+  nextCheckpointId: number;
+  /** Statistics for `GET /jobs/:id/checkpoints`. */
+  checkpointCounts: { completed: number; failed: number };
+  /** Newest first, at most 10. */
+  checkpointHistory: CheckpointEntry[];
+  latestSavepoint: CheckpointEntry | null;
+  latestFailed: CheckpointEntry | null;
+  restored: { id: number; restore_timestamp: number; is_savepoint: boolean; external_path: string } | null;
+  /** The worker process running it, so a restarted JobManager can make sure it is gone. */
+  workerPid?: number;
+}
+
+export class JobStore {
+  readonly directory: string;
+
+  constructor(workingDirectory: string) {
+    this.directory = join(workingDirectory, 'jobs');
+    mkdirSync(this.directory, { recursive: true });
+  }
+
+  async save(record: JobRecord): Promise<void> {
+    const file = join(this.directory, `${record.jobId}.json`);
+    const temporary = `${file}.inprogress-${process.pid}`;
+    const handle = await open(temporary, 'w');
+    try {
+      await handle.writeFile(JSON.stringify(record, (_k, v: unknown) => (v === Number.POSITIVE_INFINITY ? 'Infinity' : v), 2));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, file);
+    const dir = await open(this.directory, 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+
+  async loadAll(): Promise<JobRecord[]> {
+    const records: JobRecord[] = [];
+    for (const name of await readdir(this.directory)) {
+      if (!/^[0-9a-f]{32}\.json$/.test(name)) continue;
+      const text = await readFile(join(this.directory, name), 'utf8');
+      records.push(JSON.parse(text, (_k, v: unknown) => (v === 'Infinity' ? Number.POSITIVE_INFINITY : v)) as JobRecord);
+    }
+    return records.sort((a, b) => a.startTime - b.startTime);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Builds a submitted job from its module: loads it, configures an environment from the
+ * cluster's settings, lets the job declare its pipeline, compiles the plan and, with `-s`,
+ * matches the snapshot to it. `flink run` does this before submitting, so a job that cannot
+ * start is reported at once and nothing is submitted; the worker does it again to run the job.
+ */
+import { basename, extname } from 'node:path';
+import { UserError } from '../../errors.ts';
+import { operatorIdFromUid, toHex } from '../../format/murmur3.ts';
+import type { OpenStoreOptions } from '../../storage/open-store.ts';
+import { StreamExecutionEnvironment } from '../api/environment.ts';
+import type { StreamGraph } from '../api/stream-graph.ts';
+import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
+import { describeLoadError, loadJob } from '../job-loader.ts';
+import { type JobPlan, planJob } from '../runtime/job-plan.ts';
+import { type ExecutionOptions, openRestore } from '../runtime/local-executor.ts';
+import type { RestartStrategy } from '../runtime/restart-strategy.ts';
+import type { WorkerVertex } from './worker-protocol.ts';
+
+/** What the configuration says, before the job's own code changes any of it (code wins, as in Flink). */
+export interface JobSettings {
+  readonly jobName?: string;
+  readonly parallelism: number;
+  readonly maxParallelism?: number;
+  readonly checkpoint: CheckpointConfig;
+  readonly restartStrategy?: RestartStrategy;
+  readonly storeOptions?: OpenStoreOptions;
+}
+
+export interface PreparedJob {
+  readonly jobName: string;
+  readonly graph: StreamGraph;
+  readonly options: ExecutionOptions;
+  readonly plan: JobPlan;
+  readonly vertices: readonly WorkerVertex[];
+}
+
+export interface RestoreRequest {
+  readonly path: string;
+  readonly allowNonRestoredState: boolean;
+}
+
+export async function prepareJob(jobFile: string, args: readonly string[], settings: JobSettings, restore?: RestoreRequest): Promise<PreparedJob> {
+  const main = await loadJob(jobFile);
+  const env = new StreamExecutionEnvironment().setParallelism(settings.parallelism).configureCheckpointing(settings.checkpoint);
+  if (settings.maxParallelism !== undefined) env.setMaxParallelism(settings.maxParallelism);
+  if (settings.restartStrategy !== undefined) env.setRestartStrategy(settings.restartStrategy);
+  try {
+    await main(env, [...args]);
+  } catch (err) {
+    if (err instanceof UserError) throw new UserError(`Job file ${jobFile}: ${err.message}`, 1, { cause: err });
+    throw new UserError(`Job file ${jobFile} threw while building the job: ${describeLoadError(err, jobFile)}`, 1, { cause: err });
+  }
+  if (env.graph.nodes.length === 0) throw new UserError(`Job file ${jobFile} declares no operators: its default export must build the pipeline on the environment it is given.`, 1);
+  const jobName = settings.jobName ?? basename(jobFile, extname(jobFile));
+  const base = env.executionOptions(jobName);
+  const options: ExecutionOptions = {
+    ...base,
+    ...(settings.storeOptions === undefined ? {} : { storeOptions: settings.storeOptions }),
+    ...(restore === undefined ? {} : { restoreFrom: restore.path, allowNonRestoredState: restore.allowNonRestoredState }),
+  };
+  const plan = planJob(env.graph, { parallelism: options.parallelism, ...(options.maxParallelism === undefined ? {} : { maxParallelism: options.maxParallelism }) });
+  const nodes = restore === undefined ? plan.nodes : (await openRestore(plan, restore.path, options)).nodes;
+  const vertices = nodes.map((n) => ({ id: toHex(operatorIdFromUid(n.uid)), uid: n.uid, name: n.name, parallelism: n.parallelism, maxParallelism: n.maxParallelism }));
+  return { jobName, graph: env.graph, options, plan, vertices };
+}

@@ -1,0 +1,87 @@
+/**
+ * A job's worker process: builds the job from its module, runs its subtasks and checkpoint
+ * coordinator (restarting them in place after task failures, as the restart strategy allows),
+ * and reports to the JobManager over the IPC channel. When that channel closes the JobManager
+ * is gone: the worker kills itself at once, so a new JobManager's worker is never doubled by an
+ * orphan that still commits output.
+ */
+import { effectiveRestartStrategy, type JobClient, startLocally } from '../runtime/local-executor.ts';
+import { jobSettingsFromConfig } from './job-settings.ts';
+import { prepareJob } from './prepare-job.ts';
+import type { FromWorker, StartMessage, ToWorker } from './worker-protocol.ts';
+
+let client: JobClient | undefined;
+let cancelled = false;
+
+function send(message: FromWorker): void {
+  process.send?.(message);
+}
+
+function exitAfter(message: FromWorker, code: number): void {
+  if (process.send === undefined) process.exit(code);
+  process.send(message, () => process.exit(code));
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+
+process.on('message', (message: ToWorker) => {
+  switch (message.type) {
+    case 'start':
+      void start(message);
+      return;
+    case 'cancel':
+      cancelled = true;
+      if (client === undefined) exitAfter({ type: 'terminated', status: 'CANCELED' }, 0);
+      else void client.cancel();
+      return;
+    case 'checkpoint':
+      operation(message.requestId, () => client!.triggerCheckpoint());
+      return;
+    case 'savepoint':
+      operation(message.requestId, () => (message.stop ? client!.stopWithSavepoint(message.targetDirectory) : client!.triggerSavepoint(message.targetDirectory)));
+      return;
+  }
+});
+
+function operation(requestId: string, run: () => Promise<string>): void {
+  if (client === undefined) {
+    send({ type: 'operation-failed', requestId, message: 'The job is still starting; try again in a moment.' });
+    return;
+  }
+  run().then(
+    (location) => send({ type: 'operation-done', requestId, location, checkpointId: Number(/chk-(\d+)\/?$/.exec(location)?.[1] ?? 0) }),
+    (err: unknown) => send({ type: 'operation-failed', requestId, message: describe(err) }),
+  );
+}
+
+async function start(message: StartMessage): Promise<void> {
+  try {
+    const config = new Map(Object.entries(message.config));
+    const settings = jobSettingsFromConfig(config, message.parallelism);
+    const restore = message.restoreFrom === undefined ? undefined : { path: message.restoreFrom, allowNonRestoredState: message.allowNonRestoredState };
+    const prepared = await prepareJob(message.jobFile, message.programArgs, settings, restore);
+    send({ type: 'registered', jobName: prepared.jobName, vertices: prepared.vertices, checkpointConfig: prepared.options.checkpoint!, restartStrategy: effectiveRestartStrategy(prepared.options) });
+    if (cancelled) return exitAfter({ type: 'terminated', status: 'CANCELED' }, 0);
+    client = startLocally(prepared.graph, {
+      ...prepared.options,
+      jobId: message.jobId,
+      ...(message.resume === undefined ? {} : { resume: message.resume }),
+      events: {
+        onStatus: (status) => {
+          if (status === 'RUNNING' || status === 'RESTARTING') send({ type: 'status', status });
+        },
+        onCompleted: (stats) => send({ type: 'checkpoint-completed', stats }),
+        onFailed: (stats) => send({ type: 'checkpoint-failed', stats }),
+      },
+    });
+    send({ type: 'status', status: 'RUNNING' });
+    const result = await client.result;
+    exitAfter({ type: 'terminated', status: result.status }, 0);
+  } catch (err) {
+    exitAfter({ type: 'terminated', status: 'FAILED', failure: describe(err) }, 0);
+  }
+}

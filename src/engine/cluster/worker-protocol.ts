@@ -1,0 +1,59 @@
+/**
+ * Messages between the JobManager and a job's worker process (Node's IPC channel, JSON). The
+ * worker runs the job's subtasks and its checkpoint coordinator; the JobManager keeps the job's
+ * durable record, its latest-checkpoint pointer and statistics, and restarts a lost worker.
+ */
+import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
+import type { CompletedCheckpoint, SnapshotStats } from '../checkpoint/checkpoint-coordinator.ts';
+import type { RestartStrategy } from '../runtime/restart-strategy.ts';
+
+export interface StartMessage {
+  readonly type: 'start';
+  readonly jobId: string;
+  readonly jobFile: string;
+  readonly programArgs: readonly string[];
+  readonly parallelism?: number;
+  /** The cluster's configuration with the run's `-D` keys over it. */
+  readonly config: Readonly<Record<string, string>>;
+  readonly restoreFrom?: string;
+  readonly allowNonRestoredState: boolean;
+  /** Retained checkpoints of earlier workers of this job, and the next checkpoint id. */
+  readonly resume?: { readonly nextId: number; readonly completed: readonly CompletedCheckpoint[] };
+}
+
+export type ToWorker =
+  | StartMessage
+  | { readonly type: 'savepoint'; readonly requestId: string; readonly targetDirectory: string; readonly stop: boolean; readonly drain: boolean }
+  | { readonly type: 'checkpoint'; readonly requestId: string }
+  | { readonly type: 'cancel' };
+
+export interface WorkerVertex {
+  readonly id: string;
+  readonly uid: string;
+  readonly name: string;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+}
+
+export interface WorkerCounters {
+  /** Records that entered the job's operators (after the sources). */
+  readonly recordsIn: number;
+  /** Records the sources emitted. */
+  readonly recordsOut: number;
+}
+
+export type FromWorker =
+  | {
+      readonly type: 'registered';
+      readonly jobName: string;
+      readonly vertices: readonly WorkerVertex[];
+      readonly checkpointConfig: CheckpointConfig;
+      readonly restartStrategy: RestartStrategy;
+    }
+  | { readonly type: 'status'; readonly status: 'RUNNING' | 'RESTARTING' }
+  | { readonly type: 'checkpoint-completed'; readonly stats: SnapshotStats }
+  | { readonly type: 'checkpoint-failed'; readonly stats: SnapshotStats }
+  | { readonly type: 'operation-done'; readonly requestId: string; readonly location: string; readonly checkpointId: number }
+  | { readonly type: 'operation-failed'; readonly requestId: string; readonly message: string }
+  | { readonly type: 'counters'; readonly counters: WorkerCounters }
+  | { readonly type: 'terminated'; readonly status: 'FINISHED' | 'CANCELED' | 'FAILED'; readonly failure?: string };
