@@ -46,6 +46,7 @@ export async function runRun(jobFile: string, args: readonly string[], options: 
     ...(options.parallelism === undefined ? {} : { parallelism: options.parallelism }),
     ...(restorePath === undefined ? {} : { savepointPath: restorePath, allowNonRestoredState }),
     claimMode: options.claimMode === undefined ? claimMode(config) : options.claimMode.toUpperCase() === 'CLAIM' ? 'CLAIM' : 'NO_CLAIM',
+    cwd,
     config: Object.fromEntries(options.define.map((d) => [d.slice(0, d.indexOf('=')).trim(), d.slice(d.indexOf('=') + 1).trim()])),
   };
   const { jobid } = await client.submit(request);

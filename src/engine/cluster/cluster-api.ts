@@ -23,6 +23,11 @@ export interface SubmitRequest {
   readonly claimMode?: 'CLAIM' | 'NO_CLAIM';
   /** `-D` keys of this run, over the cluster's configuration. */
   readonly config?: Readonly<Record<string, string>>;
+  /**
+   * The directory `flink run` ran in: the job's worker runs there, so relative paths in the
+   * job's arguments mean what they meant in the user's shell (the cluster is local).
+   */
+  readonly cwd?: string;
 }
 
 /** `GET /jobs/overview` entry. */

@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OpenStoreOptions } from '../../storage/open-store.ts';
 import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
@@ -91,7 +91,7 @@ export class JobMaster {
     const out = openSync(join(this.context.logDirectory, `${record.jobId}.out`), 'a');
     let worker: ChildProcess;
     try {
-      worker = fork(this.context.workerEntry, [], { stdio: ['ignore', out, out, 'ipc'], serialization: 'advanced' });
+      worker = fork(this.context.workerEntry, [], { stdio: ['ignore', out, out, 'ipc'], serialization: 'advanced', ...(record.submit.cwd !== undefined && existsSync(record.submit.cwd) ? { cwd: record.submit.cwd } : {}) });
     } finally {
       closeSync(out);
     }

@@ -140,6 +140,7 @@ export function submitRequest(body: Record<string, unknown>): SubmitRequest {
     allowNonRestoredState: f.boolean('allowNonRestoredState'),
     claimMode: f.oneOf('claimMode', ['CLAIM', 'NO_CLAIM']),
     config: f.stringMap('config'),
+    cwd: f.string('cwd'),
   });
   f.done();
   return request;

@@ -1,0 +1,285 @@
+/**
+ * Failover end to end, through the real binary with real processes: a job's worker and the
+ * JobManager itself are SIGKILLed mid-run, the cluster is stopped and started again, a job is
+ * stopped with a savepoint and finished from it at another parallelism, cancelled while it waits
+ * to restart, and left FAILED by a `none` restart strategy. Every run that finishes must have
+ * committed exactly the totals a failure-free run commits: no line lost, none doubled.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectedTotals, generatedOrders } from '../../examples/expected-totals.ts';
+import { ROOT, type RunResult, runFlink } from '../support/run-flink.ts';
+import { type TestCluster, startTestCluster, submittedJobId } from '../support/test-cluster.ts';
+
+const JOB = join(ROOT, 'examples', 'order-totals.ts');
+const RECORDS = 60_000;
+const RATE = 8_000;
+const SEED = 42;
+const CHECKPOINTS = ['-D', 'execution.checkpointing.interval=300ms'];
+const TIMEOUT = 90_000;
+
+let cluster: TestCluster;
+let expected: string[];
+
+beforeAll(async () => {
+  cluster = await startTestCluster();
+  expected = expectedTotals(generatedOrders(RECORDS, SEED));
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+/**
+ * `flink run`: the cluster's -D flags must come before the job file, since everything after it
+ * is the job's own arguments (cluster.flink() appends them at the end).
+ */
+function run(options: readonly string[], jobArgs: readonly string[]): Promise<RunResult> {
+  return runFlink(['run', ...cluster.defines, ...CHECKPOINTS, ...options, JOB, ...jobArgs], { cwd: cluster.scratch });
+}
+
+const jobArgs = (out: string, records = RECORDS, rate = RATE): string[] => ['--output', out, '--records', String(records), '--rate', String(rate), '--seed', String(SEED)];
+
+async function submit(out: string, options: readonly string[] = []): Promise<string> {
+  const result = await run(['-d', '-p', '2', ...options], jobArgs(out));
+  expect(result.code, result.stderr).toBe(0);
+  return submittedJobId(result.stdout);
+}
+
+/** GET on the REST API; undefined while the JobManager does not answer (it is being restarted). */
+async function get<T>(path: string): Promise<T | undefined> {
+  try {
+    const response = await fetch(`${cluster.url}${path}`, { signal: AbortSignal.timeout(5_000) });
+    if (!response.ok) return undefined;
+    return (await response.json()) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Job {
+  state: string;
+  'num-restarts': number;
+  'failure-cause'?: string;
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+async function waitForCheckpoints(jobId: string, count: number): Promise<void> {
+  await waitFor(`${count} completed checkpoints of job ${jobId}`, async () => {
+    const stats = await get<{ counts: { completed: number } }>(`/jobs/${jobId}/checkpoints`);
+    if (stats !== undefined && stats.counts.completed >= count) return true;
+    const job = await get<Job>(`/jobs/${jobId}`);
+    if (job !== undefined && ['FINISHED', 'FAILED', 'CANCELED'].includes(job.state)) throw new Error(`job ${jobId} ended (${job.state}) before ${count} checkpoints completed`);
+    return undefined;
+  });
+}
+
+async function waitForState(jobId: string, states: readonly string[], timeoutMs = 75_000): Promise<Job> {
+  return waitFor(`job ${jobId} to be ${states.join(' or ')}`, async () => {
+    const job = await get<Job>(`/jobs/${jobId}`);
+    if (job === undefined || states.includes(job.state)) return job;
+    if (['FINISHED', 'FAILED', 'CANCELED'].includes(job.state)) throw new Error(`job ${jobId} ended ${job.state} (${job['failure-cause'] ?? 'no failure cause'}), not ${states.join(' or ')}`);
+    return undefined;
+  }, timeoutMs);
+}
+
+async function workerPid(jobId: string): Promise<number> {
+  return waitFor(`the worker of job ${jobId}`, async () => cluster.workerPid(jobId));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The job worker processes the JobManager `parent` has forked that are still running. */
+function workerChildren(parent: number): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === parent && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('tsflink-worker')) pids.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** What a reader of the output directory sees: the lines of the committed part files, sorted. */
+async function committedLines(out: string): Promise<string[]> {
+  const names = (await readdir(out).catch(() => [])).filter((n) => n.startsWith('part-'));
+  const texts = await Promise.all(names.map((n) => readFile(join(out, n), 'utf8')));
+  return texts.flatMap((t) => t.split('\n').filter((line) => line !== '')).sort();
+}
+
+/** Compares without dumping thousands of lines when they differ. */
+async function expectExactlyExpected(out: string, want = expected): Promise<void> {
+  const got = await committedLines(out);
+  const counts = new Map<string, number>();
+  for (const line of got) counts.set(line, (counts.get(line) ?? 0) + 1);
+  const doubled = [...counts].filter(([, n]) => n > 1).map(([line]) => line);
+  const wanted = new Set(want);
+  const missing = want.filter((line) => !counts.has(line));
+  const unexpected = [...counts.keys()].filter((line) => !wanted.has(line));
+  expect({ lines: got.length, doubled: doubled.slice(0, 5), missing: missing.slice(0, 5), unexpected: unexpected.slice(0, 5) }).toEqual({ lines: want.length, doubled: [], missing: [], unexpected: [] });
+  expect(got).toEqual(want);
+}
+
+describe('failover of a job on a real local cluster', () => {
+  it(
+    'a SIGKILLed worker is restarted from the latest checkpoint and the output is exactly once',
+    async () => {
+      const out = join(cluster.scratch, 'out-worker-kill');
+      const id = await submit(out);
+      await waitForCheckpoints(id, 2);
+      const pid = await workerPid(id);
+      process.kill(pid, 'SIGKILL');
+      const job = await waitForState(id, ['FINISHED']);
+      expect(job['num-restarts']).toBeGreaterThanOrEqual(1);
+      expect(cluster.workerPid(id)).toBeUndefined();
+      await expectExactlyExpected(out);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'a SIGKILLed JobManager takes its workers with it, and a new one resumes the job from its latest checkpoint',
+    async () => {
+      const out = join(cluster.scratch, 'out-jm-kill');
+      const id = await submit(out);
+      await waitForCheckpoints(id, 2);
+      const worker = await workerPid(id);
+      const jobManager = cluster.jobManagerPid();
+      expect(jobManager).toBeDefined();
+      process.kill(jobManager!, 'SIGKILL');
+      await waitFor('the JobManager to be gone', async () => !alive(jobManager!), 5_000, 20);
+      await waitFor(`the orphaned worker ${worker} to exit by itself`, async () => !alive(worker), 5_000, 50);
+
+      const started = await cluster.flink(['cluster', 'start']);
+      expect(started.code, started.stderr).toBe(0);
+      expect(cluster.jobManagerPid()).not.toBe(jobManager);
+      const list = await cluster.flink(['list']);
+      expect(list.code, list.stderr).toBe(0);
+      expect(list.stdout).toMatch(new RegExp(`: ${id} : .* \\((RUNNING|RESTARTING)\\)`));
+      await waitForState(id, ['FINISHED']);
+      await expectExactlyExpected(out);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "'flink cluster stop' while a job runs, then 'flink cluster start': the job resumes and finishes exactly once",
+    async () => {
+      const out = join(cluster.scratch, 'out-cluster-stop');
+      const id = await submit(out);
+      await waitForCheckpoints(id, 2);
+      const worker = await workerPid(id);
+      const stopped = await cluster.flink(['cluster', 'stop']);
+      expect(stopped.code, stopped.stderr).toBe(0);
+      expect(stopped.stdout).toContain('Stopped the JobManager');
+      await waitFor(`the worker ${worker} to be gone`, async () => !alive(worker), 5_000, 50);
+
+      const started = await cluster.flink(['cluster', 'start']);
+      expect(started.code, started.stderr).toBe(0);
+      await waitForState(id, ['FINISHED']);
+      await expectExactlyExpected(out);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'an attached flink run follows a short job to its end',
+    async () => {
+      const out = join(cluster.scratch, 'out-attached');
+      const result = await run(['-p', '2'], jobArgs(out, 2_000, 100_000));
+      expect(result.code, result.stderr).toBe(0);
+      const id = submittedJobId(result.stdout);
+      expect(result.stdout).toMatch(new RegExp(`Job has been submitted with JobID ${id}\\n(.*\\n)*Program execution finished\\nJob with JobID ${id} has finished\\.\\nJob Runtime: \\d+ ms\\n`));
+      await expectExactlyExpected(out, expectedTotals(generatedOrders(2_000, SEED)));
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "'flink stop' takes a savepoint and finishes the job; a run from it at p=3 commits the rest exactly once",
+    async () => {
+      const out = join(cluster.scratch, 'out-savepoint');
+      const savepoints = join(cluster.scratch, 'savepoints');
+      const id = await submit(out);
+      await waitForCheckpoints(id, 2);
+      const stopped = await cluster.flink(['stop', '--savepointPath', savepoints, id]);
+      expect(stopped.code, stopped.stderr).toBe(0);
+      expect(stopped.stdout).toContain(`Suspending job "${id}" with a CANONICAL savepoint.\n`);
+      const match = new RegExp(`Savepoint completed\\. Path: (file:${savepoints}/savepoint-${id.slice(0, 6)}-[0-9a-f]{12})\\n`).exec(stopped.stdout);
+      expect(match, stopped.stdout).not.toBeNull();
+      const savepoint = match![1]!;
+      expect((await waitForState(id, ['FINISHED'])).state).toBe('FINISHED');
+      expect((await committedLines(out)).length).toBeLessThan(expected.length);
+
+      const resumed = await run(['-s', savepoint, '-p', '3'], jobArgs(out));
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(resumed.stdout).toContain('Program execution finished');
+      await expectExactlyExpected(out);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'a job cancelled while RESTARTING ends CANCELED and no new worker starts',
+    async () => {
+      const out = join(cluster.scratch, 'out-cancel-restarting');
+      const id = await submit(out, ['-D', 'restart-strategy.type=fixed-delay', '-D', 'restart-strategy.fixed-delay.delay=5s']);
+      await waitForState(id, ['RUNNING']);
+      const worker = await workerPid(id);
+      process.kill(worker, 'SIGKILL');
+      await waitForState(id, ['RESTARTING'], 4_000);
+      const cancelled = await cluster.flink(['cancel', id]);
+      expect(cancelled.code, cancelled.stderr).toBe(0);
+      expect(cancelled.stdout).toContain(`Cancelled job ${id}.`);
+      expect((await get<Job>(`/jobs/${id}`))?.state).toBe('CANCELED');
+      // Past the restart delay: still CANCELED, and the JobManager forked no worker for it.
+      await sleep(6_000);
+      expect((await get<Job>(`/jobs/${id}`))?.state).toBe('CANCELED');
+      expect(cluster.workerPid(id)).toBeUndefined();
+      expect(workerChildren(cluster.jobManagerPid()!)).toEqual([]);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "a SIGKILLed worker of a job whose restart strategy is 'none' leaves it FAILED, saying why",
+    async () => {
+      const out = join(cluster.scratch, 'out-no-restart');
+      const id = await submit(out, ['-D', 'restart-strategy.type=none']);
+      await waitForState(id, ['RUNNING']);
+      const worker = await workerPid(id);
+      process.kill(worker, 'SIGKILL');
+      const job = await waitForState(id, ['FAILED'], 15_000);
+      expect(job['failure-cause']).toMatch(/SIGKILL/);
+      expect(job['num-restarts']).toBe(0);
+      const list = await cluster.flink(['list', '-a']);
+      expect(list.code, list.stderr).toBe(0);
+      expect(list.stdout).toMatch(new RegExp(`: ${id} : .* \\(FAILED\\)`));
+    },
+    TIMEOUT,
+  );
+});

@@ -1,0 +1,102 @@
+/**
+ * A real local cluster for end-to-end tests: a JobManager started through the real binary
+ * (`flink cluster start`) on a free port with its own working directory, and a `flink` that
+ * talks to it. `stop()` leaves nothing running, even after a test killed processes.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { type RunResult, runFlink } from './run-flink.ts';
+import { tempDir } from './temp-dir.ts';
+
+export interface TestCluster {
+  readonly url: string;
+  readonly port: number;
+  readonly workDir: string;
+  /** A temporary directory for the test's own files (jobs' output, savepoints). */
+  readonly scratch: string;
+  /** The -D flags that point a command at this cluster. */
+  readonly defines: readonly string[];
+  /** Runs `flink <args> <defines>` in `cwd` (default: scratch). */
+  flink(args: readonly string[], options?: { cwd?: string }): Promise<RunResult>;
+  jobManagerPid(): number | undefined;
+  /** Worker pids by job id, from the JobManager's records. */
+  workerPid(jobId: string): number | undefined;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startTestCluster(options: { start?: boolean } = {}): Promise<TestCluster> {
+  const dir = await tempDir('tsflink-cluster-');
+  const port = await freePort();
+  const workDir = join(dir.path, 'jm');
+  const scratch = dir.path;
+  const defines = ['-D', `rest.port=${port}`, '-D', `process.jobmanager.working-dir=${workDir}`];
+  const flink = (args: readonly string[], o: { cwd?: string } = {}): Promise<RunResult> => runFlink([...args, ...defines], { cwd: o.cwd ?? scratch });
+  const jobManagerPid = (): number | undefined => readNumber(join(workDir, 'jobmanager.pid'));
+  const records = (): { jobId: string; workerPid?: number }[] => {
+    try {
+      return readdirSync(join(workDir, 'jobs'))
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => JSON.parse(readFileSync(join(workDir, 'jobs', f), 'utf8')) as { jobId: string; workerPid?: number });
+    } catch {
+      return [];
+    }
+  };
+  const cluster: TestCluster = {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    workDir,
+    scratch,
+    defines,
+    flink,
+    jobManagerPid,
+    workerPid: (jobId) => records().find((r) => r.jobId === jobId)?.workerPid,
+    stop: async () => {
+      await flink(['cluster', 'stop']);
+      for (const pid of [jobManagerPid(), ...records().map((r) => r.workerPid)]) {
+        if (pid !== undefined) kill(pid);
+      }
+      await dir.remove();
+    },
+  };
+  if (options.start !== false) {
+    const started = await flink(['cluster', 'start']);
+    if (started.code !== 0) throw new Error(`flink cluster start failed (${started.code}): ${started.stderr}${started.stdout}`);
+  }
+  return cluster;
+}
+
+function readNumber(file: string): number | undefined {
+  try {
+    return Number(readFileSync(file, 'utf8').trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function kill(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** The job id that `flink run` printed. */
+export function submittedJobId(stdout: string): string {
+  const match = /Job has been submitted with JobID ([0-9a-f]{32})/.exec(stdout);
+  if (match === null) throw new Error(`no job id in: ${stdout}`);
+  return match[1]!;
+}
