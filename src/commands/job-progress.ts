@@ -27,7 +27,9 @@ export class JobProgress {
     const latest = checkpoints?.latest.completed;
     const checkpoint = latest == null ? 'no checkpoint yet' : `checkpoint ${latest.id} (${formatBytes(latest.state_size)}, ${latest.end_to_end_duration} ms)`;
     const restarts = job['num-restarts'] > 0 ? `, ${job['num-restarts']} restart(s)` : '';
-    this.out.write(`\r\x1b[2K${job.state}: in ${rate(read, previous?.read)}, out ${rate(written, previous?.written)}, ${checkpoint}${restarts}`);
+    // Record counts appear once workers report them (read-records / write-records are 0 until then).
+    const records = read + written > 0 ? ` in ${rate(read, previous?.read)}, out ${rate(written, previous?.written)},` : '';
+    this.out.write(`\r\x1b[2K${job.state}:${records} ${checkpoint}${restarts}`);
     this.#shown = true;
   }
 

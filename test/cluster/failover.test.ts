@@ -235,7 +235,7 @@ describe('failover of a job on a real local cluster', () => {
       expect((await waitForState(id, ['FINISHED'])).state).toBe('FINISHED');
       expect((await committedLines(out)).length).toBeLessThan(expected.length);
 
-      const resumed = await run(['-s', savepoint, '-p', '3'], jobArgs(out));
+      const resumed = await run(['-s', savepoint.replace(/^file:/, ''), '-p', '3'], jobArgs(out));
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(resumed.stdout).toContain('Program execution finished');
       await expectExactlyExpected(out);

@@ -71,7 +71,7 @@ export interface AttemptHandle {
   readonly subtaskCount: number;
   /** Whether barriers can still be injected (no source subtask has finished). */
   canCheckpoint(): boolean;
-  injectBarrier(checkpointId: number, savepoint: boolean): void;
+  injectBarrier(checkpointId: number, savepoint: boolean, drain: boolean): void;
   notifyComplete(checkpointId: number): void;
   notifyAborted(checkpointId: number): void;
   /** The job must fail (tolerable checkpoint failures exceeded). */
@@ -171,8 +171,8 @@ export class CheckpointCoordinator {
    * checkpoints; resolves with its location once `_metadata` is written. The engine never
    * deletes it. `stop` marks it as the savepoint of `flink stop` (it then notifies the tasks).
    */
-  triggerSavepoint(targetDirectory: string, stop = false): Promise<string> {
-    return this.#requestSnapshot(stop ? 'stop-with-savepoint' : 'savepoint', `${targetDirectory.replace(/\/+$/, '')}/${savepointDirName(this.job.jobId)}`);
+  triggerSavepoint(targetDirectory: string, stop = false, drain = false): Promise<string> {
+    return this.#requestSnapshot(stop ? 'stop-with-savepoint' : 'savepoint', `${targetDirectory.replace(/\/+$/, '')}/${savepointDirName(this.job.jobId)}`, drain);
   }
 
   /** A checkpoint now (`flink checkpoint`), outside the periodic schedule. */
@@ -180,7 +180,7 @@ export class CheckpointCoordinator {
     return this.#requestSnapshot('manual-checkpoint', undefined);
   }
 
-  async #requestSnapshot(request: 'savepoint' | 'stop-with-savepoint' | 'manual-checkpoint', location: string | undefined): Promise<string> {
+  async #requestSnapshot(request: 'savepoint' | 'stop-with-savepoint' | 'manual-checkpoint', location: string | undefined, drain = false): Promise<string> {
     const attempt = this.#attempt;
     if (attempt === undefined) throw new UserError(`job ${this.job.jobId} is not running`);
     if (!attempt.canCheckpoint()) throw new UserError(`job ${this.job.jobId}: a source has finished, so no more barriers can flow; snapshots are no longer possible`);
@@ -191,7 +191,7 @@ export class CheckpointCoordinator {
     }
     const kind = request === 'manual-checkpoint' ? 'checkpoint' : request;
     return new Promise<string>((resolve, reject) => {
-      this.#trigger(decision.checkpointId, now, kind, location, { resolve, reject }).catch((err: unknown) => {
+      this.#trigger(decision.checkpointId, now, kind, location, { resolve, reject }, drain).catch((err: unknown) => {
         reject(err instanceof Error ? err : new Error(String(err)));
         void this.#fail(decision.checkpointId, 'storage', err);
       });
@@ -248,7 +248,7 @@ export class CheckpointCoordinator {
     }
   }
 
-  async #trigger(id: CheckpointId, now: number, kind: SnapshotKind, savepointLocation: string | undefined, waiter?: Pending['waiters'][number]): Promise<void> {
+  async #trigger(id: CheckpointId, now: number, kind: SnapshotKind, savepointLocation: string | undefined, waiter?: Pending['waiters'][number], drain = false): Promise<void> {
     this.#nextId = id + 1;
     let location = savepointLocation;
     if (location === undefined) {
@@ -258,7 +258,7 @@ export class CheckpointCoordinator {
     }
     const store = await openStore(location, this.storeOptions);
     this.#pending.set(id, { id, kind, triggeredAt: now, location, store, acks: [], waiters: waiter === undefined ? [] : [waiter] });
-    this.#attempt?.injectBarrier(id, kind !== 'checkpoint');
+    this.#attempt?.injectBarrier(id, kind !== 'checkpoint', drain);
   }
 
   async #complete(pending: Pending): Promise<void> {

@@ -42,7 +42,7 @@ process.on('message', (message: ToWorker) => {
       operation(message.requestId, () => client!.triggerCheckpoint());
       return;
     case 'savepoint':
-      operation(message.requestId, () => (message.stop ? client!.stopWithSavepoint(message.targetDirectory) : client!.triggerSavepoint(message.targetDirectory)));
+      operation(message.requestId, () => (message.stop ? client!.stopWithSavepoint(message.targetDirectory, { drain: message.drain }) : client!.triggerSavepoint(message.targetDirectory)));
       return;
   }
 });

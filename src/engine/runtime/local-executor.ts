@@ -69,7 +69,7 @@ export interface JobClient {
   /** A checkpoint now; resolves with its directory. */
   triggerCheckpoint(): Promise<string>;
   /** A savepoint, then the job stops (FINISHED), as `flink stop`. */
-  stopWithSavepoint(targetDirectory: string): Promise<string>;
+  stopWithSavepoint(targetDirectory: string, options?: { readonly drain?: boolean }): Promise<string>;
   cancel(): Promise<void>;
 }
 
@@ -146,9 +146,9 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
       running();
       return coordinator.triggerCheckpoint();
     },
-    stopWithSavepoint: async (dir) => {
+    stopWithSavepoint: async (dir, stopOptions) => {
       running();
-      const location = await coordinator.triggerSavepoint(dir, true);
+      const location = await coordinator.triggerSavepoint(dir, true, stopOptions?.drain === true);
       stopRequested = 'stop';
       cancelAttempt?.();
       await result.catch(() => undefined);
@@ -282,8 +282,8 @@ async function runAttempt(
     subtaskCount: subtasks.length,
     canCheckpoint: () => true,
     // Sources inject the barrier; finished subtasks, which no barrier can reach, snapshot directly.
-    injectBarrier: (id, savepoint) => {
-      for (const s of subtasks) if (sourceSubtasks.includes(s) || finished.has(s)) s.triggerCheckpoint({ checkpointId: id, savepoint });
+    injectBarrier: (id, savepoint, drain) => {
+      for (const s of subtasks) if (sourceSubtasks.includes(s) || finished.has(s)) s.triggerCheckpoint({ checkpointId: id, savepoint, ...(drain ? { drain } : {}) });
     },
     notifyComplete: (id) => subtasks.forEach((s) => s.notifyCheckpointComplete(id)),
     notifyAborted: (id) => subtasks.forEach((s) => s.notifyCheckpointAborted(id)),

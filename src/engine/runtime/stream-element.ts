@@ -12,6 +12,8 @@ export interface Barrier {
   readonly checkpointId: number;
   /** Savepoints use the same barriers; the flag travels so sinks and snapshots can tell. */
   readonly savepoint: boolean;
+  /** `flink stop --drain`: sources emit MAX_WATERMARK before this barrier, so event time ends first. */
+  readonly drain?: boolean;
 }
 
 export function record(value: unknown, timestamp: number | null = null): StreamElement {

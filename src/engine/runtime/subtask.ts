@@ -117,8 +117,11 @@ export class Subtask {
         await this.#runSource();
         // A bounded source has ended: event time is over (Flink's MAX_WATERMARK), so every
         // event-time timer and window of the chain fires. Input chains get it from their gate.
-        this.#watermark(0, Number.POSITIVE_INFINITY);
-        await this.#afterRecord();
+        if (!this.#eventTimeEnded) {
+          this.#eventTimeEnded = true;
+          this.#watermark(0, Number.POSITIVE_INFINITY);
+          await this.#afterRecord();
+        }
       } else await this.#runInputs();
       this.#checkCancelled();
       // As Flink when a task finishes: processing-time timers not yet due do not fire.
@@ -137,6 +140,9 @@ export class Subtask {
       this.#processingTime.quiesce();
     }
   }
+
+  /** MAX_WATERMARK has left this source chain (end of input, or stop --drain). */
+  #eventTimeEnded = false;
 
   /** After the job's final checkpoint: a finished subtask may close and end. */
   release(): void {
@@ -350,6 +356,13 @@ export class Subtask {
     // A finished subtask may be asked twice (pending when it finished, and triggered directly).
     if (this.#snapshotted.has(barrier.checkpointId)) return;
     this.#snapshotted.add(barrier.checkpointId);
+    if (barrier.drain === true && this.spec.chain.isSource && !this.#eventTimeEnded) {
+      this.#eventTimeEnded = true;
+      // As Flink's stop --drain: event time ends before the savepoint, so every window fires
+      // and its results are in the savepoint's transactions.
+      this.#watermark(0, Number.POSITIVE_INFINITY);
+      await this.#afterRecord();
+    }
     await this.#drainPending();
     for (const m of this.#members) await m.operator?.snapshotState?.(barrier.checkpointId);
     if (this.#reader !== undefined) this.#members[0]!.operatorState.getListState<unknown>(SPLITS_STATE).update(this.#reader.snapshotSplits());
