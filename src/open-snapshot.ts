@@ -4,6 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { UserError } from './errors.ts';
 import { SnapshotReader } from './format/snapshot-reader.ts';
 import { METADATA_FILE, snapshotDirOf } from './format/snapshot-paths.ts';
@@ -17,8 +18,18 @@ export async function openSnapshot(location: string, options: OpenStoreOptions =
 /** The store rooted at the snapshot directory `location` names. */
 export async function openSnapshotStore(location: string, options: OpenStoreOptions = {}): Promise<ObjectStore> {
   const dir = snapshotDirOf(location);
-  if (!/^[a-z][a-z0-9+.-]+:\/\//i.test(dir)) await checkLocalDirectory(location, dir);
+  // `file:/abs` (how Flink and `flink savepoint` print local paths) is local too.
+  if (/^file:/i.test(dir)) await checkLocalDirectory(location, localPath(dir));
+  else if (!/^[a-z][a-z0-9+.-]+:\/\//i.test(dir)) await checkLocalDirectory(location, dir);
   return openStore(dir, options);
+}
+
+function localPath(fileUrl: string): string {
+  try {
+    return fileURLToPath(fileUrl);
+  } catch {
+    throw new UserError(`${fileUrl}: not a valid file URL (expected file:/absolute/path or file:///absolute/path)`);
+  }
 }
 
 async function checkLocalDirectory(given: string, dir: string): Promise<void> {

@@ -76,14 +76,34 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined | fal
   }
 }
 
-async function waitForCheckpoints(jobId: string, count: number): Promise<void> {
-  await waitFor(`${count} completed checkpoints of job ${jobId}`, async () => {
-    const stats = await get<{ counts: { completed: number } }>(`/jobs/${jobId}/checkpoints`);
-    if (stats !== undefined && stats.counts.completed >= count) return true;
+interface CheckpointStats {
+  counts: { completed: number };
+  latest: { completed: { id: number } | null; restored: { id: number; is_savepoint: boolean; external_path: string } | null };
+}
+
+/**
+ * Waits until at least `count` checkpoints completed and, if `committing`, some totals are
+ * committed: a failure from then on must neither lose nor repeat them (before the first window
+ * fires, even a restart from the very beginning would commit the right lines).
+ * Returns the id of the latest completed checkpoint.
+ */
+async function waitForCheckpoints(jobId: string, count: number, committingTo?: string): Promise<number> {
+  return waitFor(`${count} completed checkpoints of job ${jobId}${committingTo === undefined ? '' : ' and committed output'}`, async () => {
+    const stats = await get<CheckpointStats>(`/jobs/${jobId}/checkpoints`);
+    if (stats !== undefined && stats.counts.completed >= count && (committingTo === undefined || (await committedLines(committingTo)).length > 0)) {
+      return stats.latest.completed?.id ?? 0;
+    }
     const job = await get<Job>(`/jobs/${jobId}`);
-    if (job !== undefined && ['FINISHED', 'FAILED', 'CANCELED'].includes(job.state)) throw new Error(`job ${jobId} ended (${job.state}) before ${count} checkpoints completed`);
+    if (job !== undefined && ['FINISHED', 'FAILED', 'CANCELED'].includes(job.state)) throw new Error(`job ${jobId} ended (${job.state}) before it got that far`);
     return undefined;
   });
+}
+
+/** The job was restored from a retained checkpoint no older than `atLeast`. */
+async function expectRestoredFromCheckpoint(jobId: string, atLeast: number): Promise<void> {
+  const restored = (await get<CheckpointStats>(`/jobs/${jobId}/checkpoints`))?.latest.restored;
+  expect(restored, 'restored checkpoint').toMatchObject({ is_savepoint: false, external_path: expect.stringMatching(new RegExp(`/${jobId}/chk-\\d+$`)) });
+  expect(restored!.id).toBeGreaterThanOrEqual(atLeast);
 }
 
 async function waitForState(jobId: string, states: readonly string[], timeoutMs = 75_000): Promise<Job> {
@@ -150,12 +170,13 @@ describe('failover of a job on a real local cluster', () => {
     async () => {
       const out = join(cluster.scratch, 'out-worker-kill');
       const id = await submit(out);
-      await waitForCheckpoints(id, 2);
+      const latest = await waitForCheckpoints(id, 2, out);
       const pid = await workerPid(id);
       process.kill(pid, 'SIGKILL');
       const job = await waitForState(id, ['FINISHED']);
       expect(job['num-restarts']).toBeGreaterThanOrEqual(1);
       expect(cluster.workerPid(id)).toBeUndefined();
+      await expectRestoredFromCheckpoint(id, latest);
       await expectExactlyExpected(out);
     },
     TIMEOUT,
@@ -166,7 +187,7 @@ describe('failover of a job on a real local cluster', () => {
     async () => {
       const out = join(cluster.scratch, 'out-jm-kill');
       const id = await submit(out);
-      await waitForCheckpoints(id, 2);
+      const latest = await waitForCheckpoints(id, 2, out);
       const worker = await workerPid(id);
       const jobManager = cluster.jobManagerPid();
       expect(jobManager).toBeDefined();
@@ -181,6 +202,7 @@ describe('failover of a job on a real local cluster', () => {
       expect(list.code, list.stderr).toBe(0);
       expect(list.stdout).toMatch(new RegExp(`: ${id} : .* \\((RUNNING|RESTARTING)\\)`));
       await waitForState(id, ['FINISHED']);
+      await expectRestoredFromCheckpoint(id, latest);
       await expectExactlyExpected(out);
     },
     TIMEOUT,
@@ -191,7 +213,7 @@ describe('failover of a job on a real local cluster', () => {
     async () => {
       const out = join(cluster.scratch, 'out-cluster-stop');
       const id = await submit(out);
-      await waitForCheckpoints(id, 2);
+      const latest = await waitForCheckpoints(id, 2, out);
       const worker = await workerPid(id);
       const stopped = await cluster.flink(['cluster', 'stop']);
       expect(stopped.code, stopped.stderr).toBe(0);
@@ -201,6 +223,7 @@ describe('failover of a job on a real local cluster', () => {
       const started = await cluster.flink(['cluster', 'start']);
       expect(started.code, started.stderr).toBe(0);
       await waitForState(id, ['FINISHED']);
+      await expectRestoredFromCheckpoint(id, latest);
       await expectExactlyExpected(out);
     },
     TIMEOUT,
@@ -219,13 +242,14 @@ describe('failover of a job on a real local cluster', () => {
     TIMEOUT,
   );
 
+  // `flink run -s` takes the path exactly as `flink stop` prints it (Flink's `file:/abs` form).
   it(
     "'flink stop' takes a savepoint and finishes the job; a run from it at p=3 commits the rest exactly once",
     async () => {
       const out = join(cluster.scratch, 'out-savepoint');
       const savepoints = join(cluster.scratch, 'savepoints');
       const id = await submit(out);
-      await waitForCheckpoints(id, 2);
+      await waitForCheckpoints(id, 2, out);
       const stopped = await cluster.flink(['stop', '--savepointPath', savepoints, id]);
       expect(stopped.code, stopped.stderr).toBe(0);
       expect(stopped.stdout).toContain(`Suspending job "${id}" with a CANONICAL savepoint.\n`);
@@ -235,7 +259,7 @@ describe('failover of a job on a real local cluster', () => {
       expect((await waitForState(id, ['FINISHED'])).state).toBe('FINISHED');
       expect((await committedLines(out)).length).toBeLessThan(expected.length);
 
-      const resumed = await run(['-s', savepoint.replace(/^file:/, ''), '-p', '3'], jobArgs(out));
+      const resumed = await run(['-s', savepoint, '-p', '3'], jobArgs(out));
       expect(resumed.code, resumed.stderr).toBe(0);
       expect(resumed.stdout).toContain('Program execution finished');
       await expectExactlyExpected(out);
