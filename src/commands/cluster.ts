@@ -14,7 +14,8 @@ export async function runCluster(action: 'start' | 'stop' | 'status', options: C
         out({ url, started: false }, `A cluster is already running at ${url}.`);
         return 0;
       }
-      env.ctx.stderr.write('Starting cluster.\n');
+      // Progress goes to stdout (as Flink's start-cluster.sh), so stderr holds only an error.
+      if (options.json !== true) env.ctx.stdout.write('Starting cluster.\n');
       const started = await startClusterInBackground(url, env.config, options.define);
       out({ url, started: true, pid: started.pid, log: started.log }, `Started the JobManager (pid ${started.pid}) at ${url}; its log is ${started.log}.`);
       return 0;

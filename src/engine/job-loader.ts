@@ -27,7 +27,7 @@ export async function loadJob(path: string): Promise<JobMain> {
     throw new UserError(`Job file ${path} could not be loaded: ${syntax ?? describeLoadError(err, file)}`, 1, { cause: err });
   }
   if (typeof module.default !== 'function') {
-    throw new UserError(`Job file ${path} has no default export; export the job as: export default (env, args) => { ... }`);
+    throw new UserError(`Job file ${path} has no default export; export the job as: export default (env, args) => { ... }`, 1);
   }
   return module.default as JobMain;
 }

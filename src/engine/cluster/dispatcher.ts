@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, readFile } from 'node:fs/promises';
-import { UserError } from '../../errors.ts';
+import { FormatError, UserError } from '../../errors.ts';
 import { openSnapshot } from '../../open-snapshot.ts';
 import type { OpenStoreOptions } from '../../storage/open-store.ts';
 import { deleteSnapshot } from '../checkpoint/delete-snapshot.ts';
@@ -14,6 +14,7 @@ import {
   type AsyncOperation,
   BadRequestError,
   type CheckpointConfigInfo,
+  ConflictError,
   type CheckpointStatistics,
   type CheckpointTriggerRequest,
   type ClusterApi,
@@ -150,17 +151,20 @@ export class Dispatcher implements ClusterApi {
   }
 
   async cancel(jobId: string): Promise<void> {
-    this.#master(jobId).cancel();
+    const master = this.#master(jobId);
+    const r = master.record;
+    if (master.isTerminal) throw new ConflictError(`Job ${r.jobId} is not running: it is ${r.state}, so there is nothing to cancel. 'flink list' shows the running jobs.`);
+    master.cancel();
   }
 
   async triggerSavepoint(jobId: string, request: SavepointTriggerRequest): Promise<TriggerResponse> {
-    const master = this.#master(jobId);
+    const master = this.#running(jobId, 'a savepoint');
     const target = await this.#savepointTarget(master, request['target-directory']);
     return { 'request-id': master.trigger({ type: 'savepoint', targetDirectory: target, stop: request['cancel-job'] === true, drain: false }) };
   }
 
   async stop(jobId: string, request: StopRequest): Promise<TriggerResponse> {
-    const master = this.#master(jobId);
+    const master = this.#running(jobId, 'a savepoint');
     const target = await this.#savepointTarget(master, request.targetDirectory);
     return { 'request-id': master.trigger({ type: 'savepoint', targetDirectory: target, stop: true, drain: request.drain === true }) };
   }
@@ -172,7 +176,7 @@ export class Dispatcher implements ClusterApi {
   }
 
   async triggerCheckpoint(jobId: string, _request: CheckpointTriggerRequest): Promise<TriggerResponse> {
-    return { 'request-id': this.#master(jobId).trigger({ type: 'checkpoint' }) };
+    return { 'request-id': this.#running(jobId, 'a checkpoint').trigger({ type: 'checkpoint' }) };
   }
 
   async checkpointStatus(jobId: string, triggerId: string): Promise<AsyncOperation<{ checkpointId: number }>> {
@@ -229,7 +233,15 @@ export class Dispatcher implements ClusterApi {
 
   async #dispose(path: string): Promise<void> {
     const directory = path.replace(/^file:(?!\/\/)/, '').replace(/\/_metadata$/, '').replace(/\/+$/, '');
-    const reader = await openSnapshot(directory, this.options.storeOptions);
+    let reader: Awaited<ReturnType<typeof openSnapshot>>;
+    try {
+      reader = await openSnapshot(directory, this.options.storeOptions);
+    } catch (err) {
+      if (!(err instanceof UserError || err instanceof FormatError)) throw err;
+      // The reader's message starts with the location; the user's own spelling of it leads ours.
+      const problem = err instanceof FormatError ? err.problem : err.message.replace(/^.*?: /, '');
+      throw new UserError(`${path} is not a savepoint: ${problem.replace(/\.$/, '')}. 'flink savepoint -d' takes the path of a savepoint, as 'flink savepoint' printed it.`, 1, { cause: err });
+    }
     if (reader.metadata.kind !== 'savepoint') {
       throw new UserError(`${path} is a checkpoint, not a savepoint; 'flink savepoint -d' disposes only savepoints (checkpoints belong to their job).`, 1);
     }
@@ -252,6 +264,20 @@ export class Dispatcher implements ClusterApi {
   async close(): Promise<void> {
     for (const master of this.#jobs.values()) master.shutdown();
     await Promise.all([...this.#jobs.values()].map((m) => m.flushed()));
+  }
+
+  /**
+   * The job, when it can take a savepoint or checkpoint now. Checked before anything else
+   * (such as creating the target directory) so that a refused request leaves no trace.
+   */
+  #running(jobId: string, what: string): JobMaster {
+    const master = this.#master(jobId);
+    const r = master.record;
+    if (r.state !== 'RUNNING') {
+      const advice = master.isTerminal ? "'flink list' shows the running jobs." : 'Try again once it is RUNNING.';
+      throw new ConflictError(`Job ${r.jobId} is not running: it is ${r.state}, and ${what} needs a running job. ${advice}`);
+    }
+    return master;
   }
 
   #master(jobId: string): JobMaster {

@@ -41,7 +41,10 @@ export interface RestoreRequest {
 }
 
 export async function prepareJob(jobFile: string, args: readonly string[], settings: JobSettings, restore?: RestoreRequest): Promise<PreparedJob> {
-  const main = await loadJob(jobFile);
+  // Cluster commands fail with exit 1, as Flink's; the loader's own codes serve the library.
+  const main = await loadJob(jobFile).catch((err: unknown) => {
+    throw err instanceof UserError && err.exitCode !== 1 ? new UserError(err.message, 1, { cause: err }) : err;
+  });
   const env = new StreamExecutionEnvironment().setParallelism(settings.parallelism).configureCheckpointing(settings.checkpoint);
   if (settings.maxParallelism !== undefined) env.setMaxParallelism(settings.maxParallelism);
   if (settings.restartStrategy !== undefined) env.setRestartStrategy(settings.restartStrategy);
@@ -60,7 +63,18 @@ export async function prepareJob(jobFile: string, args: readonly string[], setti
     ...(restore === undefined ? {} : { restoreFrom: restore.path, allowNonRestoredState: restore.allowNonRestoredState }),
   };
   const plan = planJob(env.graph, { parallelism: options.parallelism, ...(options.maxParallelism === undefined ? {} : { maxParallelism: options.maxParallelism }) });
-  const nodes = restore === undefined ? plan.nodes : (await openRestore(plan, restore.path, options)).nodes;
+  const nodes = restore === undefined ? plan.nodes : (await openRestoreForUser(plan, restore.path, options)).nodes;
   const vertices = nodes.map((n) => ({ id: toHex(operatorIdFromUid(n.uid)), uid: n.uid, name: n.name, parallelism: n.parallelism, maxParallelism: n.maxParallelism }));
   return { jobName, graph: env.graph, options, plan, vertices };
+}
+
+/** Restore problems that are not already worded for `flink run -s` (a missing or unreadable path, a damaged file). */
+async function openRestoreForUser(plan: JobPlan, path: string, options: ExecutionOptions): Promise<Awaited<ReturnType<typeof openRestore>>> {
+  try {
+    return await openRestore(plan, path, options);
+  } catch (err) {
+    if (err instanceof UserError && err.exitCode === 1) throw err;
+    const message = err instanceof Error ? err.message : String(err);
+    throw new UserError(`Cannot restore the job from ${path}: ${message}. Give -s the directory of a savepoint or retained checkpoint (or its _metadata).`, 1, { cause: err });
+  }
 }

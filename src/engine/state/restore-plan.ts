@@ -11,6 +11,8 @@
  * - A snapshot operator with state that the new job lacks is an error unless
  *   allowNonRestoredState; one without any state is skipped either way (as Flink does).
  * - New operators, and states the snapshot lacks, start empty.
+ *
+ * Its errors exit with 1, as Flink's CLI does when a job cannot be restored.
  */
 import { UserError } from '../../errors.ts';
 import { bytesEqual } from '../../format/canonical-key.ts';
@@ -103,7 +105,7 @@ export function planRestore(input: RestorePlanInput): RestorePlan {
   const { location, metadata } = input;
   const byUid = new Map<string, NewOperatorSpec>();
   for (const op of input.operators) {
-    if (byUid.has(op.uid)) throw new UserError(`two operators of the job have the uid '${op.uid}'; uids must be unique`);
+    if (byUid.has(op.uid)) throw new UserError(`two operators of the job have the uid '${op.uid}'; uids must be unique`, 1);
     byUid.set(op.uid, op);
   }
   const matched = new Map<NewOperatorSpec, OperatorMeta>();
@@ -126,6 +128,7 @@ export function planRestore(input: RestorePlanInput): RestorePlan {
         `Failed to rollback to checkpoint/savepoint ${location}. Cannot map checkpoint/savepoint state for operator ${old.uid} ` +
           'to the new program, because the operator is not available in the new program. If you want to allow to skip this, ' +
           'you can set the --allowNonRestoredState option on the CLI.',
+        1,
       );
     }
     skipped.push(old.uid);
@@ -203,6 +206,7 @@ function effectiveMaxParallelism(op: NewOperatorSpec, old: OperatorMeta, locatio
       `but the new job runs it with max parallelism ${op.maxParallelism}. The max parallelism (the number of key groups) of an ` +
       `operator's state cannot change; set it back to ${old.maxParallelism} (pipeline.max-parallelism, or the operator's ` +
       'setMaxParallelism), or start the job without this checkpoint/savepoint.',
+    1,
   );
 }
 
@@ -226,6 +230,7 @@ function kindChanged(uid: string, scope: string, name: string, before: string, n
     `Cannot restore ${scope} state '${name}' of operator '${uid}' from ${location}: it was written as ${before}, but the new ` +
       `job declares it as ${now}. A state cannot change its kind; keep the old kind, or give the new state another name ` +
       'so that it starts empty.',
+    1,
   );
 }
 
