@@ -3,7 +3,7 @@
  * nothing is submitted), starts a local cluster when none answers (unless -m names one),
  * submits, and then either returns (-d) or follows the job to its end, cancelling it on Ctrl-C.
  */
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
 import { claimMode, ignoreUnclaimedState, savepointPath } from '../config.ts';
@@ -13,6 +13,7 @@ import { startClusterInBackground } from '../engine/cluster/cluster-launcher.ts'
 import { jobSettingsFromConfig } from '../engine/cluster/job-settings.ts';
 import { prepareJob } from '../engine/cluster/prepare-job.ts';
 import { NoClusterError, RestClient, clusterAnswers } from '../engine/cluster/rest-client.ts';
+import { absoluteLocation } from '../engine/cluster/locations.ts';
 import { clusterUrl } from './cluster-client.ts';
 import { JobProgress } from './job-progress.ts';
 
@@ -29,7 +30,7 @@ export async function runRun(jobFile: string, args: readonly string[], options: 
   const cwd = ctx.cwd ?? process.cwd();
   const file = resolve(cwd, jobFile);
   const snapshot = options.fromSavepoint ?? savepointPath(config);
-  const restorePath = snapshot === undefined ? undefined : localToAbsolute(snapshot, cwd);
+  const restorePath = snapshot === undefined ? undefined : absoluteLocation(snapshot, cwd);
   const allowNonRestoredState = options.allowNonRestoredState === true || ignoreUnclaimedState(config);
   const prepared = await prepareJob(file, args, jobSettingsFromConfig(config, options.parallelism), restorePath === undefined ? undefined : { path: restorePath, allowNonRestoredState });
 
@@ -93,10 +94,4 @@ async function follow(client: RestClient, jobId: string, options: RunOptions, en
       ctx.stderr.write(`Job with JobID ${jobId} failed: ${details['failure-cause'] ?? 'unknown cause'}\n`);
       return 1;
   }
-}
-
-/** The JobManager runs elsewhere (another working directory): local paths must be absolute. */
-function localToAbsolute(path: string, cwd: string): string {
-  if (/^[a-z][a-z0-9+.-]*:/i.test(path)) return path;
-  return isAbsolute(path) ? path : resolve(cwd, path);
 }

@@ -2,11 +2,11 @@
  * `flink savepoint <jobId> [dir]` (also `-p dir`): a savepoint of a running job.
  * `flink savepoint -d <path>`: disposes of exactly that savepoint.
  */
-import { isAbsolute, resolve } from 'node:path';
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
 import { UsageError, UserError } from '../errors.ts';
 import { awaitOperation } from '../engine/cluster/async-operation.ts';
 import { NotFoundError } from '../engine/cluster/cluster-api.ts';
+import { absoluteLocation } from '../engine/cluster/locations.ts';
 import { clusterClient } from './cluster-client.ts';
 import { checkJobId } from './job-id.ts';
 
@@ -23,7 +23,7 @@ export async function runSavepoint(jobId: string | undefined, targetDirectory: s
   const out = env.ctx.stdout;
   const json = options.json === true;
   if (options.dispose !== undefined) {
-    const path = absolute(options.dispose, cwd);
+    const path = absoluteLocation(options.dispose, cwd);
     if (/^[0-9a-fA-F]{32}$/.test(options.dispose) && (await isJob(client, options.dispose))) {
       throw new UserError(
         `-d disposes of a savepoint; ${options.dispose} is a job id. To take a savepoint of that job, run: flink savepoint ${options.dispose} <targetDirectory>`,
@@ -42,7 +42,7 @@ export async function runSavepoint(jobId: string | undefined, targetDirectory: s
   }
   const id = checkJobId(jobId);
   const given = targetDirectory ?? options.savepointPath;
-  const target = given === undefined ? undefined : absolute(given, cwd);
+  const target = given === undefined ? undefined : absoluteLocation(given, cwd);
   if (!json) out.write(`Triggering savepoint for job ${id}.\nWaiting for response...\n`);
   const { 'request-id': trigger } = await client.triggerSavepoint(id, { ...(target === undefined ? {} : { 'target-directory': target }), 'cancel-job': false, formatType: options.type?.toUpperCase() === 'NATIVE' ? 'NATIVE' : 'CANONICAL' });
   if (options.detached === true) {
@@ -62,8 +62,4 @@ async function isJob(client: ReturnType<typeof clusterClient>, id: string): Prom
     if (err instanceof NotFoundError) return false;
     throw err;
   }
-}
-
-function absolute(path: string, cwd: string): string {
-  return /^[a-z][a-z0-9+.-]*:/i.test(path) || isAbsolute(path) ? path : resolve(cwd, path);
 }

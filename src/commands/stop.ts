@@ -1,9 +1,9 @@
 /** `flink stop [-p [dir]] [--drain] <jobId>`: a savepoint, then the job ends as FINISHED. */
-import { isAbsolute, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
 import { TERMINAL_STATES } from '../engine/cluster/cluster-api.ts';
 import { awaitOperation } from '../engine/cluster/async-operation.ts';
+import { absoluteLocation } from '../engine/cluster/locations.ts';
 import { clusterClient } from './cluster-client.ts';
 import { checkJobId } from './job-id.ts';
 
@@ -18,7 +18,7 @@ export async function runStop(jobId: string, options: StopOptions, env: CommandE
   const id = checkJobId(jobId);
   const client = clusterClient(options, env.config);
   const json = options.json === true;
-  const target = typeof options.savepointPath === 'string' ? absolute(options.savepointPath, env.ctx.cwd ?? process.cwd()) : undefined;
+  const target = typeof options.savepointPath === 'string' ? absoluteLocation(options.savepointPath, env.ctx.cwd ?? process.cwd()) : undefined;
   if (!json) env.ctx.stdout.write(`Suspending job "${id}" with a ${(options.type ?? 'canonical').toUpperCase()} savepoint.\n`);
   const { 'request-id': trigger } = await client.stop(id, { ...(target === undefined ? {} : { targetDirectory: target }), drain: options.drain === true });
   const { location } = await awaitOperation(() => client.savepointStatus(id, trigger), { what: `the savepoint of job ${id}` });
@@ -27,8 +27,4 @@ export async function runStop(jobId: string, options: StopOptions, env: CommandE
   if (json) env.ctx.stdout.write(`${JSON.stringify({ jobid: id, location })}\n`);
   else env.ctx.stdout.write(`Savepoint completed. Path: ${location}\n`);
   return 0;
-}
-
-function absolute(path: string, cwd: string): string {
-  return /^[a-z][a-z0-9+.-]*:/i.test(path) || isAbsolute(path) ? path : resolve(cwd, path);
 }
