@@ -137,7 +137,8 @@ function isMap(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
 }
 
-function defineEntries(defines: readonly string[]): [string, string][] {
+/** `-D key=value` flags as pairs, in order (a later one wins when they become a map). */
+export function defineEntries(defines: readonly string[]): [string, string][] {
   return defines.map((define) => {
     const eq = define.indexOf('=');
     if (eq <= 0) throw new UsageError(`-D ${define}: expected key=value`);

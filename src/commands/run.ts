@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
-import { claimMode, ignoreUnclaimedState, savepointPath } from '../config.ts';
+import { claimMode, defineEntries, ignoreUnclaimedState, savepointPath } from '../config.ts';
 import { TERMINAL_STATES } from '../engine/cluster/cluster-api.ts';
 import type { JobDetails, SubmitRequest } from '../engine/cluster/cluster-api.ts';
 import { startClusterInBackground } from '../engine/cluster/cluster-launcher.ts';
@@ -48,7 +48,7 @@ export async function runRun(jobFile: string, args: readonly string[], options: 
     ...(restorePath === undefined ? {} : { savepointPath: restorePath, allowNonRestoredState }),
     claimMode: options.claimMode === undefined ? claimMode(config) : options.claimMode.toUpperCase() === 'CLAIM' ? 'CLAIM' : 'NO_CLAIM',
     cwd,
-    config: Object.fromEntries(options.define.map((d) => [d.slice(0, d.indexOf('=')).trim(), d.slice(d.indexOf('=') + 1).trim()])),
+    config: Object.fromEntries(defineEntries(options.define)),
   };
   const { jobid } = await client.submit(request);
   if (options.json === true) ctx.stdout.write(`${JSON.stringify({ jobid, name: prepared.jobName, detached: options.detached === true })}\n`);
