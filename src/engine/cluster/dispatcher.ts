@@ -26,10 +26,12 @@ import {
   type SavepointTriggerRequest,
   type StopRequest,
   type SubmitRequest,
+  TERMINAL_STATES,
   type TriggerResponse,
 } from './cluster-api.ts';
 import { JobMaster, type JobMasterContext } from './job-master.ts';
 import type { JobRecord, JobStore } from './job-store.ts';
+import { defaultJobName } from './prepare-job.ts';
 import { recoverCheckpoints } from './recover-checkpoints.ts';
 
 export interface DispatcherOptions extends Omit<JobMasterContext, 'store'> {
@@ -67,7 +69,7 @@ export class Dispatcher implements ClusterApi {
   async overview(): Promise<ClusterOverview> {
     const states = [...this.#jobs.values()].map((j) => j.record.state);
     const count = (s: JobState): number => states.filter((x) => x === s).length;
-    const running = states.filter((s) => !['FINISHED', 'CANCELED', 'FAILED'].includes(s)).length;
+    const running = states.filter((s) => !TERMINAL_STATES.has(s)).length;
     return {
       taskmanagers: running,
       'slots-total': running,
@@ -126,7 +128,7 @@ export class Dispatcher implements ClusterApi {
     const record: JobRecord = {
       version: 1,
       jobId,
-      name: config['pipeline.name'] ?? request.jobFile.replace(/^.*\//, '').replace(/\.[^.]*$/, ''),
+      name: config['pipeline.name'] ?? defaultJobName(request.jobFile),
       submit: request,
       config,
       state: 'INITIALIZING',
@@ -287,7 +289,8 @@ export class Dispatcher implements ClusterApi {
   }
 
   async #savepointTarget(master: JobMaster, requested: string | undefined): Promise<string> {
-    const target = requested ?? master.record.checkpointConfig?.savepointDir ?? master.record.config['execution.checkpointing.savepoint-dir'];
+    // A running job has registered its checkpoint configuration (config keys, old names and code settings).
+    const target = requested ?? master.record.checkpointConfig?.savepointDir;
     if (target === undefined || target === null) {
       throw new BadRequestError("No savepoint directory configured. You can either specify a directory when triggering this savepoint or configure a cluster-wide default via key 'execution.checkpointing.savepoint-dir'.");
     }

@@ -40,6 +40,11 @@ export interface RestoreRequest {
   readonly allowNonRestoredState: boolean;
 }
 
+/** A job's name when `pipeline.name` does not give one: its file's name without extension. */
+export function defaultJobName(jobFile: string): string {
+  return basename(jobFile, extname(jobFile));
+}
+
 export async function prepareJob(jobFile: string, args: readonly string[], settings: JobSettings, restore?: RestoreRequest): Promise<PreparedJob> {
   // Cluster commands fail with exit 1, as Flink's; the loader's own codes serve the library.
   const main = await loadJob(jobFile).catch((err: unknown) => {
@@ -55,7 +60,7 @@ export async function prepareJob(jobFile: string, args: readonly string[], setti
     throw new UserError(`Job file ${jobFile} threw while building the job: ${describeLoadError(err, jobFile)}`, 1, { cause: err });
   }
   if (env.graph.nodes.length === 0) throw new UserError(`Job file ${jobFile} declares no operators: its default export must build the pipeline on the environment it is given.`, 1);
-  const jobName = settings.jobName ?? basename(jobFile, extname(jobFile));
+  const jobName = settings.jobName ?? defaultJobName(jobFile);
   const base = env.executionOptions(jobName);
   const options: ExecutionOptions = {
     ...base,
