@@ -31,7 +31,7 @@ import {
 } from './cluster-api.ts';
 import { JobMaster, type JobMasterContext } from './job-master.ts';
 import type { JobRecord, JobStore } from './job-store.ts';
-import { defaultJobName } from './prepare-job.ts';
+import { defaultJobName } from './job-settings.ts';
 import { recoverCheckpoints } from './recover-checkpoints.ts';
 
 export interface DispatcherOptions extends Omit<JobMasterContext, 'store'> {

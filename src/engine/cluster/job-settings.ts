@@ -2,6 +2,7 @@
  * A job's settings from the cluster's configuration and the run's flags: what `flink run`
  * checks with before it submits, and what the worker starts the job with.
  */
+import { basename, extname } from 'node:path';
 import { type Config, defaultParallelism, maxParallelism, storeOptions } from '../../config.ts';
 import { checkpointConfigFromKeys } from '../checkpoint/checkpoint-config.ts';
 import { restartStrategyFromKeys } from '../runtime/restart-strategy.ts';
@@ -19,4 +20,9 @@ export function jobSettingsFromConfig(config: Config, parallelism: number | unde
     ...(restart === undefined ? {} : { restartStrategy: restart }),
     ...(name === undefined ? {} : { jobName: name }),
   };
+}
+
+/** A job's name when `pipeline.name` does not give one: its file's name without extension. */
+export function defaultJobName(jobFile: string): string {
+  return basename(jobFile, extname(jobFile));
 }

@@ -4,7 +4,6 @@
  * matches the snapshot to it. `flink run` does this before submitting, so a job that cannot
  * start is reported at once and nothing is submitted; the worker does it again to run the job.
  */
-import { basename, extname } from 'node:path';
 import { UserError } from '../../errors.ts';
 import { operatorIdFromUid, toHex } from '../../format/murmur3.ts';
 import type { OpenStoreOptions } from '../../storage/open-store.ts';
@@ -15,6 +14,7 @@ import { describeLoadError, loadJob } from '../job-loader.ts';
 import { type JobPlan, planJob } from '../runtime/job-plan.ts';
 import { type ExecutionOptions, openRestore } from '../runtime/local-executor.ts';
 import type { RestartStrategy } from '../runtime/restart-strategy.ts';
+import { defaultJobName } from './job-settings.ts';
 import type { WorkerVertex } from './worker-protocol.ts';
 
 /** What the configuration says, before the job's own code changes any of it (code wins, as in Flink). */
@@ -38,11 +38,6 @@ export interface PreparedJob {
 export interface RestoreRequest {
   readonly path: string;
   readonly allowNonRestoredState: boolean;
-}
-
-/** A job's name when `pipeline.name` does not give one: its file's name without extension. */
-export function defaultJobName(jobFile: string): string {
-  return basename(jobFile, extname(jobFile));
 }
 
 export async function prepareJob(jobFile: string, args: readonly string[], settings: JobSettings, restore?: RestoreRequest): Promise<PreparedJob> {
