@@ -9,6 +9,7 @@ import { access, mkdir, readFile } from 'node:fs/promises';
 import { FormatError, UserError } from '../../errors.ts';
 import { openSnapshot } from '../../open-snapshot.ts';
 import type { OpenStoreOptions } from '../../storage/open-store.ts';
+import { CHECKPOINT_KEYS } from '../checkpoint/checkpoint-config.ts';
 import { deleteSnapshot } from '../checkpoint/delete-snapshot.ts';
 import {
   type AsyncOperation,
@@ -124,7 +125,9 @@ export class Dispatcher implements ClusterApi {
     const jobId = randomBytes(16).toString('hex');
     const now = Date.now();
     const config = { ...this.options.config, ...(request.config ?? {}) };
-    config['execution.checkpointing.dir'] ??= `${this.options.workingDirectory}/checkpoints`;
+    // The default only where no name of the key is set: the current name would win over `state.checkpoints.dir`.
+    const dirKeys = [CHECKPOINT_KEYS.dir.key, ...CHECKPOINT_KEYS.dir.deprecated];
+    if (dirKeys.every((k) => config[k] === undefined)) config[CHECKPOINT_KEYS.dir.key] = `${this.options.workingDirectory}/checkpoints`;
     const record: JobRecord = {
       version: 1,
       jobId,

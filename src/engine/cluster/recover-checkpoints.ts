@@ -5,13 +5,15 @@
  * so the job's checkpoint directory is listed: the newest `chk-<n>` whose `_metadata` opens is
  * the one to resume from. A damaged one is reported and skipped for the one before it.
  */
+import { checkpointConfigFromKeys } from '../checkpoint/checkpoint-config.ts';
 import { toCheckpointId } from '../checkpoint/coordinator-decisions.ts';
 import { openSnapshot } from '../../open-snapshot.ts';
 import { type OpenStoreOptions, openStore } from '../../storage/open-store.ts';
 import type { JobRecord } from './job-store.ts';
 
 export async function recoverCheckpoints(record: JobRecord, storeOptions: OpenStoreOptions, log: (line: string) => void): Promise<void> {
-  const dir = record.checkpointConfig?.dir ?? record.config['execution.checkpointing.dir'];
+  // A job that never registered has only its configuration (where old key names count too).
+  const dir = record.checkpointConfig?.dir ?? checkpointConfigFromKeys(new Map(Object.entries(record.config))).dir;
   if (dir === undefined || dir === null) return;
   const base = `${dir.replace(/\/+$/, '')}/${record.jobId}`;
   const ids: number[] = [];
