@@ -103,14 +103,14 @@ export class Dispatcher implements ClusterApi {
       now,
       maxParallelism: Math.max(0, ...(r.vertices ?? []).map((v) => v.maxParallelism)),
       timestamps: r.timestamps,
-      vertices: (r.vertices ?? []).map((v, i) => ({
+      vertices: (r.vertices ?? []).map((v) => ({
         id: v.id,
         name: v.name,
         parallelism: v.parallelism,
         maxParallelism: v.maxParallelism,
         status: r.state,
-        // The worker counts at the sources (out) and at the first keyed or shuffled input (in).
-        metrics: { 'read-records': i === 0 ? 0 : master.counters.recordsIn, 'write-records': i === 0 ? master.counters.recordsOut : 0 },
+        // Workers do not report record counts yet (README, ARCHITECTURE): Flink's fields, zero.
+        metrics: { 'read-records': 0, 'write-records': 0 },
       })),
       ...(r.failureCause === undefined ? {} : { 'failure-cause': r.failureCause }),
       'num-restarts': r.restarts,

@@ -18,7 +18,7 @@ import { decideRestart } from '../runtime/restart-strategy.ts';
 import { type AsyncOperation, type CheckpointEntry, ConflictError, type JobState, TERMINAL_STATES } from './cluster-api.ts';
 import type { JobRecord, JobStore } from './job-store.ts';
 import { externalPath } from './locations.ts';
-import type { FromWorker, StartMessage, ToWorker, WorkerCounters } from './worker-protocol.ts';
+import type { FromWorker, StartMessage, ToWorker } from './worker-protocol.ts';
 
 export interface JobMasterContext {
   readonly store: JobStore;
@@ -48,7 +48,6 @@ export class JobMaster {
   readonly #operations = new Map<string, Operation>();
   #shuttingDown = false;
   #saving: Promise<void> = Promise.resolve();
-  counters: WorkerCounters = { recordsIn: 0, recordsOut: 0 };
   readonly #ended: Promise<void>;
   #end!: () => void;
 
@@ -135,9 +134,6 @@ export class JobMaster {
         return;
       case 'operation-failed':
         this.#operations.set(m.requestId, { status: 'FAILED', message: m.message });
-        return;
-      case 'counters':
-        this.counters = m.counters;
         return;
       case 'terminated':
         this.#reported = m.failure === undefined ? { status: m.status } : { status: m.status, failure: m.failure };

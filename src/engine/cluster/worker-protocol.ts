@@ -35,13 +35,6 @@ export interface WorkerVertex {
   readonly maxParallelism: number;
 }
 
-export interface WorkerCounters {
-  /** Records that entered the job's operators (after the sources). */
-  readonly recordsIn: number;
-  /** Records the sources emitted. */
-  readonly recordsOut: number;
-}
-
 export type FromWorker =
   | {
       readonly type: 'registered';
@@ -55,5 +48,4 @@ export type FromWorker =
   | { readonly type: 'checkpoint-failed'; readonly stats: SnapshotStats }
   | { readonly type: 'operation-done'; readonly requestId: string; readonly location: string; readonly checkpointId: number }
   | { readonly type: 'operation-failed'; readonly requestId: string; readonly message: string }
-  | { readonly type: 'counters'; readonly counters: WorkerCounters }
   | { readonly type: 'terminated'; readonly status: 'FINISHED' | 'CANCELED' | 'FAILED'; readonly failure?: string };
