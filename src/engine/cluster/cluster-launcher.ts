@@ -4,7 +4,7 @@
  * output goes to `<working dir>/log/jobmanager.log`.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -57,7 +57,7 @@ export async function stopCluster(url: string): Promise<void> {
 
 function safeSize(file: string): number {
   try {
-    return readFileSync(file).length;
+    return statSync(file).size;
   } catch {
     return 0;
   }
