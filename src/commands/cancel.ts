@@ -1,7 +1,6 @@
 /** `flink cancel <jobId>`: cancels the job and waits until it is CANCELED. */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
-import { TERMINAL_STATES } from '../engine/cluster/cluster-api.ts';
+import { awaitJobEnd } from '../engine/cluster/async-operation.ts';
 import { clusterClient } from './cluster-client.ts';
 import { checkJobId } from './job-id.ts';
 
@@ -10,11 +9,7 @@ export async function runCancel(jobId: string, options: ClusterOptions, env: Com
   const client = clusterClient(options, env.config);
   if (options.json !== true) env.ctx.stdout.write(`Cancelling job ${id}.\n`);
   await client.cancel(id);
-  let state = (await client.job(id)).state;
-  while (!TERMINAL_STATES.has(state)) {
-    await sleep(100);
-    state = (await client.job(id)).state;
-  }
+  const state = await awaitJobEnd(client, id);
   if (options.json === true) env.ctx.stdout.write(`${JSON.stringify({ jobid: id, state })}\n`);
   else env.ctx.stdout.write(state === 'CANCELED' ? `Cancelled job ${id}.\n` : `Job ${id} ended as ${state} before it could be cancelled.\n`);
   return state === 'CANCELED' ? 0 : 1;

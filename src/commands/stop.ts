@@ -1,8 +1,6 @@
 /** `flink stop [-p [dir]] [--drain] <jobId>`: a savepoint, then the job ends as FINISHED. */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
-import { TERMINAL_STATES } from '../engine/cluster/cluster-api.ts';
-import { awaitOperation } from '../engine/cluster/async-operation.ts';
+import { awaitJobEnd, awaitOperation } from '../engine/cluster/async-operation.ts';
 import { absoluteLocation } from '../engine/cluster/locations.ts';
 import { clusterClient } from './cluster-client.ts';
 import { checkJobId } from './job-id.ts';
@@ -23,7 +21,7 @@ export async function runStop(jobId: string, options: StopOptions, env: CommandE
   const { 'request-id': trigger } = await client.stop(id, { ...(target === undefined ? {} : { targetDirectory: target }), drain: options.drain === true });
   const { location } = await awaitOperation(() => client.savepointStatus(id, trigger), { what: `the savepoint of job ${id}` });
   // The savepoint is complete; the job ends right after it. Report once it has.
-  for (let i = 0; i < 300 && !TERMINAL_STATES.has((await client.job(id)).state); i++) await sleep(100);
+  await awaitJobEnd(client, id, { timeoutMs: 30_000 });
   if (json) env.ctx.stdout.write(`${JSON.stringify({ jobid: id, location })}\n`);
   else env.ctx.stdout.write(`Savepoint completed. Path: ${location}\n`);
   return 0;

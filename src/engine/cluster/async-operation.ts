@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../../errors.ts';
-import type { AsyncOperation, FailureCause } from './cluster-api.ts';
+import { type AsyncOperation, type ClusterApi, type FailureCause, type JobState, TERMINAL_STATES } from './cluster-api.ts';
 
 export interface AwaitOperationOptions {
   /** Between polls; default 100 ms. */
@@ -42,4 +42,17 @@ export async function awaitOperation<T>(poll: () => Promise<AsyncOperation<T>>, 
 function failureCause(operation: unknown): FailureCause | undefined {
   if (typeof operation !== 'object' || operation === null || !('failure-cause' in operation)) return undefined;
   return (operation as { 'failure-cause': FailureCause })['failure-cause'];
+}
+
+/**
+ * Polls a job until it is FINISHED, CANCELED or FAILED and returns that state; `timeoutMs`
+ * (default: none) returns the state it still has then.
+ */
+export async function awaitJobEnd(api: Pick<ClusterApi, 'job'>, jobId: string, options?: { readonly intervalMs?: number; readonly timeoutMs?: number }): Promise<JobState> {
+  const deadline = Date.now() + (options?.timeoutMs ?? Infinity);
+  for (;;) {
+    const { state } = await api.job(jobId);
+    if (TERMINAL_STATES.has(state) || Date.now() >= deadline) return state;
+    await sleep(options?.intervalMs ?? 100);
+  }
 }
