@@ -9,6 +9,7 @@ import { SnapshotWriter } from '../../format/snapshot-writer.ts';
 import { checkpointDirName, savepointDirName } from '../../format/snapshot-paths.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import { type OpenStoreOptions, openStore } from '../../storage/open-store.ts';
+import { faultPoint } from '../runtime/fault-points.ts';
 import { deleteSnapshot } from './delete-snapshot.ts';
 import type { PlannedNode } from '../runtime/job-plan.ts';
 import type { CheckpointTarget, SubtaskAck } from '../runtime/subtask.ts';
@@ -276,6 +277,7 @@ export class CheckpointCoordinator {
           for (const part of op.operator) writer.addOperatorState(op.uid, part.info, ack.subtask, part.block);
         }
       }
+      faultPoint('snapshot-metadata');
       await writer.finish({ async: Date.now() - pending.triggeredAt });
       size = pending.acks.reduce((sum, ack) => sum + ack.file.size, 0);
     } catch (err) {

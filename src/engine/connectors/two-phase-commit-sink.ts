@@ -7,6 +7,7 @@
  */
 import type { CheckpointListener, CheckpointedFunction } from '../api/functions.ts';
 import type { RuntimeContext } from '../api/runtime-context.ts';
+import { faultPoint } from '../runtime/fault-points.ts';
 import type { SinkFunction } from '../runtime/operators.ts';
 import type { OperatorListState } from '../state/operator-state-store.ts';
 
@@ -37,7 +38,10 @@ export abstract class TwoPhaseCommitSink<T, TXN> implements SinkFunction<T>, Che
     this.runtime = runtime;
     this.#state = runtime.operatorState.getListState<PendingTransaction<TXN>>('pending-transactions');
     if (isRestored) {
-      for (const pending of this.#state.get()) await this.commit(pending.transaction);
+      for (const pending of this.#state.get()) {
+        await this.commit(pending.transaction);
+        faultPoint('sink-restore');
+      }
     }
     this.#state.clear();
     this.#current = await this.beginTransaction();
@@ -64,7 +68,10 @@ export abstract class TwoPhaseCommitSink<T, TXN> implements SinkFunction<T>, Che
 
   async notifyCheckpointComplete(checkpointId: number): Promise<void> {
     const done = this.#pending.filter((p) => p.checkpointId <= checkpointId);
-    for (const p of done) await this.commit(p.transaction);
+    for (const p of done) {
+      await this.commit(p.transaction);
+      faultPoint('sink-commit');
+    }
     this.#pending = this.#pending.filter((p) => p.checkpointId > checkpointId);
   }
 

@@ -8,6 +8,7 @@ import { operatorIdFromUid, toHex } from '../../format/murmur3.ts';
 import { dataFilePath } from '../../format/snapshot-paths.ts';
 import { type HeapKeyedSnapshot, writeKeyedSnapshot } from '../state/heap-keyed-snapshot.ts';
 import { type OperatorStateSnapshot, writeOperatorSnapshot } from '../state/operator-state-store.ts';
+import { faultPoint } from './fault-points.ts';
 import type { CheckpointTarget, SubtaskAck, SubtaskHooks } from './subtask.ts';
 
 /** One operator's state as the barrier captured it. */
@@ -37,6 +38,7 @@ export async function writeSubtaskSnapshot(job: SubtaskSnapshotJob): Promise<voi
     for (const c of captured) {
       const keyed = c.keyed === undefined ? [] : await writeKeyedSnapshot(c.keyed, writer, c.uid);
       operators.push({ uid: c.uid, keyed, operator: await writeOperatorSnapshot(c.operator, writer, c.uid) });
+      faultPoint('snapshot-data');
     }
     const file = await writer.close();
     hooks.acknowledge({ checkpointId, chain: chain.id, subtask, file, operators });
