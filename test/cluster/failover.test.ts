@@ -6,11 +6,11 @@
  * committed exactly the totals a failure-free run commits: no line lost, none doubled.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectedTotals, generatedOrders } from '../../examples/expected-totals.ts';
+import { type CheckpointStats, ClusterProbe, type JobInfo, alive, committedLines, waitFor } from '../support/cluster-probes.ts';
 import { ROOT, type RunResult, runFlink } from '../support/run-flink.ts';
 import { type TestCluster, startTestCluster, submittedJobId } from '../support/test-cluster.ts';
 
@@ -23,9 +23,11 @@ const TIMEOUT = 90_000;
 
 let cluster: TestCluster;
 let expected: string[];
+let probe: ClusterProbe;
 
 beforeAll(async () => {
   cluster = await startTestCluster();
+  probe = new ClusterProbe(cluster.url);
   expected = expectedTotals(generatedOrders(RECORDS, SEED));
 });
 
@@ -49,83 +51,15 @@ async function submit(out: string, options: readonly string[] = []): Promise<str
   return submittedJobId(result.stdout);
 }
 
-/** GET on the REST API; undefined while the JobManager does not answer (it is being restarted). */
-async function get<T>(path: string): Promise<T | undefined> {
-  try {
-    const response = await fetch(`${cluster.url}${path}`, { signal: AbortSignal.timeout(5_000) });
-    if (!response.ok) return undefined;
-    return (await response.json()) as T;
-  } catch {
-    return undefined;
-  }
-}
-
-interface Job {
-  state: string;
-  'num-restarts': number;
-  'failure-cause'?: string;
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-interface CheckpointStats {
-  counts: { completed: number };
-  latest: { completed: { id: number } | null; restored: { id: number; is_savepoint: boolean; external_path: string } | null };
-}
-
-/**
- * Waits until at least `count` checkpoints completed and, if `committing`, some totals are
- * committed: a failure from then on must neither lose nor repeat them (before the first window
- * fires, even a restart from the very beginning would commit the right lines).
- * Returns the id of the latest completed checkpoint.
- */
-async function waitForCheckpoints(jobId: string, count: number, committingTo?: string): Promise<number> {
-  return waitFor(`${count} completed checkpoints of job ${jobId}${committingTo === undefined ? '' : ' and committed output'}`, async () => {
-    const stats = await get<CheckpointStats>(`/jobs/${jobId}/checkpoints`);
-    if (stats !== undefined && stats.counts.completed >= count && (committingTo === undefined || (await committedLines(committingTo)).length > 0)) {
-      return stats.latest.completed?.id ?? 0;
-    }
-    const job = await get<Job>(`/jobs/${jobId}`);
-    if (job !== undefined && ['FINISHED', 'FAILED', 'CANCELED'].includes(job.state)) throw new Error(`job ${jobId} ended (${job.state}) before it got that far`);
-    return undefined;
-  });
-}
-
 /** The job was restored from a retained checkpoint no older than `atLeast`. */
 async function expectRestoredFromCheckpoint(jobId: string, atLeast: number): Promise<void> {
-  const restored = (await get<CheckpointStats>(`/jobs/${jobId}/checkpoints`))?.latest.restored;
+  const restored = (await probe.get<CheckpointStats>(`/jobs/${jobId}/checkpoints`))?.latest.restored;
   expect(restored, 'restored checkpoint').toMatchObject({ is_savepoint: false, external_path: expect.stringMatching(new RegExp(`/${jobId}/chk-\\d+$`)) });
   expect(restored!.id).toBeGreaterThanOrEqual(atLeast);
 }
 
-async function waitForState(jobId: string, states: readonly string[], timeoutMs = 75_000): Promise<Job> {
-  return waitFor(`job ${jobId} to be ${states.join(' or ')}`, async () => {
-    const job = await get<Job>(`/jobs/${jobId}`);
-    if (job === undefined || states.includes(job.state)) return job;
-    if (['FINISHED', 'FAILED', 'CANCELED'].includes(job.state)) throw new Error(`job ${jobId} ended ${job.state} (${job['failure-cause'] ?? 'no failure cause'}), not ${states.join(' or ')}`);
-    return undefined;
-  }, timeoutMs);
-}
-
 async function workerPid(jobId: string): Promise<number> {
   return waitFor(`the worker of job ${jobId}`, async () => cluster.workerPid(jobId));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The job worker processes the JobManager `parent` has forked that are still running. */
@@ -142,13 +76,6 @@ function workerChildren(parent: number): number[] {
     }
   }
   return pids;
-}
-
-/** What a reader of the output directory sees: the lines of the committed part files, sorted. */
-async function committedLines(out: string): Promise<string[]> {
-  const names = (await readdir(out).catch(() => [])).filter((n) => n.startsWith('part-'));
-  const texts = await Promise.all(names.map((n) => readFile(join(out, n), 'utf8')));
-  return texts.flatMap((t) => t.split('\n').filter((line) => line !== '')).sort();
 }
 
 /** Compares without dumping thousands of lines when they differ. */
@@ -170,10 +97,10 @@ describe('failover of a job on a real local cluster', () => {
     async () => {
       const out = join(cluster.scratch, 'out-worker-kill');
       const id = await submit(out);
-      const latest = await waitForCheckpoints(id, 2, out);
+      const latest = await probe.waitForCheckpoints(id, 2, out);
       const pid = await workerPid(id);
       process.kill(pid, 'SIGKILL');
-      const job = await waitForState(id, ['FINISHED']);
+      const job = await probe.waitForState(id, ['FINISHED']);
       expect(job['num-restarts']).toBeGreaterThanOrEqual(1);
       expect(cluster.workerPid(id)).toBeUndefined();
       await expectRestoredFromCheckpoint(id, latest);
@@ -187,7 +114,7 @@ describe('failover of a job on a real local cluster', () => {
     async () => {
       const out = join(cluster.scratch, 'out-jm-kill');
       const id = await submit(out);
-      const latest = await waitForCheckpoints(id, 2, out);
+      const latest = await probe.waitForCheckpoints(id, 2, out);
       const worker = await workerPid(id);
       const jobManager = cluster.jobManagerPid();
       expect(jobManager).toBeDefined();
@@ -201,7 +128,7 @@ describe('failover of a job on a real local cluster', () => {
       const list = await cluster.flink(['list']);
       expect(list.code, list.stderr).toBe(0);
       expect(list.stdout).toMatch(new RegExp(`: ${id} : .* \\((RUNNING|RESTARTING)\\)`));
-      await waitForState(id, ['FINISHED']);
+      await probe.waitForState(id, ['FINISHED']);
       await expectRestoredFromCheckpoint(id, latest);
       await expectExactlyExpected(out);
     },
@@ -213,7 +140,7 @@ describe('failover of a job on a real local cluster', () => {
     async () => {
       const out = join(cluster.scratch, 'out-cluster-stop');
       const id = await submit(out);
-      const latest = await waitForCheckpoints(id, 2, out);
+      const latest = await probe.waitForCheckpoints(id, 2, out);
       const worker = await workerPid(id);
       const stopped = await cluster.flink(['cluster', 'stop']);
       expect(stopped.code, stopped.stderr).toBe(0);
@@ -222,7 +149,7 @@ describe('failover of a job on a real local cluster', () => {
 
       const started = await cluster.flink(['cluster', 'start']);
       expect(started.code, started.stderr).toBe(0);
-      await waitForState(id, ['FINISHED']);
+      await probe.waitForState(id, ['FINISHED']);
       await expectRestoredFromCheckpoint(id, latest);
       await expectExactlyExpected(out);
     },
@@ -249,14 +176,14 @@ describe('failover of a job on a real local cluster', () => {
       const out = join(cluster.scratch, 'out-savepoint');
       const savepoints = join(cluster.scratch, 'savepoints');
       const id = await submit(out);
-      await waitForCheckpoints(id, 2, out);
+      await probe.waitForCheckpoints(id, 2, out);
       const stopped = await cluster.flink(['stop', '--savepointPath', savepoints, id]);
       expect(stopped.code, stopped.stderr).toBe(0);
       expect(stopped.stdout).toContain(`Suspending job "${id}" with a CANONICAL savepoint.\n`);
       const match = new RegExp(`Savepoint completed\\. Path: (file:${savepoints}/savepoint-${id.slice(0, 6)}-[0-9a-f]{12})\\n`).exec(stopped.stdout);
       expect(match, stopped.stdout).not.toBeNull();
       const savepoint = match![1]!;
-      expect((await waitForState(id, ['FINISHED'])).state).toBe('FINISHED');
+      expect((await probe.waitForState(id, ['FINISHED'])).state).toBe('FINISHED');
       expect((await committedLines(out)).length).toBeLessThan(expected.length);
 
       const resumed = await run(['-s', savepoint, '-p', '3'], jobArgs(out));
@@ -272,17 +199,17 @@ describe('failover of a job on a real local cluster', () => {
     async () => {
       const out = join(cluster.scratch, 'out-cancel-restarting');
       const id = await submit(out, ['-D', 'restart-strategy.type=fixed-delay', '-D', 'restart-strategy.fixed-delay.delay=5s']);
-      await waitForState(id, ['RUNNING']);
+      await probe.waitForState(id, ['RUNNING']);
       const worker = await workerPid(id);
       process.kill(worker, 'SIGKILL');
-      await waitForState(id, ['RESTARTING'], 4_000);
+      await probe.waitForState(id, ['RESTARTING'], 4_000);
       const cancelled = await cluster.flink(['cancel', id]);
       expect(cancelled.code, cancelled.stderr).toBe(0);
       expect(cancelled.stdout).toContain(`Cancelled job ${id}.`);
-      expect((await get<Job>(`/jobs/${id}`))?.state).toBe('CANCELED');
+      expect((await probe.get<JobInfo>(`/jobs/${id}`))?.state).toBe('CANCELED');
       // Past the restart delay: still CANCELED, and the JobManager forked no worker for it.
       await sleep(6_000);
-      expect((await get<Job>(`/jobs/${id}`))?.state).toBe('CANCELED');
+      expect((await probe.get<JobInfo>(`/jobs/${id}`))?.state).toBe('CANCELED');
       expect(cluster.workerPid(id)).toBeUndefined();
       expect(workerChildren(cluster.jobManagerPid()!)).toEqual([]);
     },
@@ -294,10 +221,10 @@ describe('failover of a job on a real local cluster', () => {
     async () => {
       const out = join(cluster.scratch, 'out-no-restart');
       const id = await submit(out, ['-D', 'restart-strategy.type=none']);
-      await waitForState(id, ['RUNNING']);
+      await probe.waitForState(id, ['RUNNING']);
       const worker = await workerPid(id);
       process.kill(worker, 'SIGKILL');
-      const job = await waitForState(id, ['FAILED'], 15_000);
+      const job = await probe.waitForState(id, ['FAILED'], 15_000);
       expect(job['failure-cause']).toMatch(/SIGKILL/);
       expect(job['num-restarts']).toBe(0);
       const list = await cluster.flink(['list', '-a']);

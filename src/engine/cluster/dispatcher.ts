@@ -60,7 +60,7 @@ export class Dispatcher implements ClusterApi {
       this.#jobs.set(record.jobId, master);
       if (master.isTerminal) continue;
       await killOrphan(record.workerPid);
-      await recoverCheckpoints(record, this.options.storeOptions, this.options.log);
+      await recoverCheckpoints(record, this.options.storeOptions);
       this.options.log(`job ${record.jobId} (${record.name}) was ${record.state} when the last JobManager stopped; resuming it from ${record.retained.at(-1)?.location ?? record.submit.savepointPath ?? 'its beginning'}`);
       record.state = 'RESTARTING';
       master.start();

@@ -12,6 +12,7 @@ import type { OpenStoreOptions } from '../../storage/open-store.ts';
 import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
 import type { SnapshotStats } from '../checkpoint/checkpoint-coordinator.ts';
 import { toCheckpointId } from '../checkpoint/coordinator-decisions.ts';
+import { NoIntactCheckpointError, chooseRestoreCheckpoint } from '../checkpoint/choose-restore-checkpoint.ts';
 import { deleteSnapshot } from '../checkpoint/delete-snapshot.ts';
 import { checkpointsToDiscard, onJobTermination } from '../checkpoint/retention.ts';
 import { decideRestart } from '../runtime/restart-strategy.ts';
@@ -68,11 +69,39 @@ export class JobMaster {
     return TERMINAL_STATES.has(this.record.state);
   }
 
-  /** Starts a worker: from the latest retained checkpoint if there is one, else from `-s` if given. */
+  /**
+   * Starts a worker: from the newest intact retained checkpoint if there is one, else from `-s`
+   * if given. Damaged checkpoints are reported and dropped from the retained list (their files
+   * stay, for a person to look at); when every retained one is damaged the job fails.
+   */
   start(): void {
+    this.#setState(this.record.state === 'RESTARTING' ? 'RESTARTING' : 'INITIALIZING');
+    void this.#launch().catch((err: unknown) => {
+      if (err instanceof NoIntactCheckpointError) {
+        this.context.log(`job ${this.record.jobId}: ${err.message}`);
+        return this.#finish('FAILED', err.message, false);
+      }
+      // Storage unreachable, say: not the checkpoint's fault, so the restart strategy decides.
+      return this.#lost(`could not be started: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  }
+
+  async #launch(): Promise<void> {
     const record = this.record;
-    const latest = record.retained.at(-1);
-    const restoreFrom = latest?.location ?? record.submit.savepointPath;
+    const { chosen, damaged } = await chooseRestoreCheckpoint(record.retained, this.context.storeOptions);
+    // Cancelled, or the JobManager stopping, while the checkpoint was being checked.
+    if (this.#shuttingDown || (this.record.state !== 'RESTARTING' && this.record.state !== 'INITIALIZING')) return;
+    for (const d of damaged) {
+      this.context.log(
+        `job ${record.jobId}: checkpoint ${d.checkpoint.id} at ${d.checkpoint.location} is damaged: ${d.problem}; ` +
+          `falling back to ${chosen === undefined ? 'nothing' : `checkpoint ${chosen.id}`}`,
+      );
+    }
+    if (damaged.length > 0) {
+      record.checkpointFallbacks = (record.checkpointFallbacks ?? 0) + damaged.length;
+      record.retained = record.retained.filter((c) => !damaged.some((d) => d.checkpoint.id === c.id));
+    }
+    const restoreFrom = chosen?.location ?? record.submit.savepointPath;
     const message: StartMessage = {
       type: 'start',
       jobId: record.jobId,
@@ -85,7 +114,7 @@ export class JobMaster {
       resume: { nextId: record.nextCheckpointId, completed: record.retained },
     };
     if (restoreFrom !== undefined) {
-      record.restored = { id: latest?.id ?? 0, restore_timestamp: Date.now(), is_savepoint: latest === undefined, external_path: externalPath(restoreFrom) };
+      record.restored = { id: chosen?.id ?? 0, restore_timestamp: Date.now(), is_savepoint: chosen === undefined, external_path: externalPath(restoreFrom) };
     }
     const out = openSync(join(this.context.logDirectory, `${record.jobId}.out`), 'a');
     let worker: ChildProcess;
@@ -101,7 +130,7 @@ export class JobMaster {
     worker.on('exit', (code, signal) => this.#onExit(worker, code, signal));
     worker.on('error', (err) => this.context.log(`job ${record.jobId}: worker error: ${err.message}`));
     worker.send(message satisfies ToWorker);
-    this.#setState(record.state === 'RESTARTING' ? 'RESTARTING' : 'INITIALIZING');
+    this.#save();
   }
 
   #onMessage(worker: ChildProcess, m: FromWorker): void {
@@ -179,12 +208,17 @@ export class JobMaster {
       void this.#finish('CANCELED', undefined, true);
       return;
     }
+    this.context.log(`job ${this.record.jobId}: worker process ${worker.pid} ${lost}`);
+    void this.#lost(lost);
+  }
+
+  /** The worker is gone (or could not start): the restart strategy decides what comes next. */
+  async #lost(lost: string): Promise<void> {
     this.#losses.push(Date.now());
     const strategy = this.record.restartStrategy ?? { type: 'none' as const };
     const decision = decideRestart(strategy, this.#losses);
-    this.context.log(`job ${this.record.jobId}: worker process ${worker.pid} ${lost}`);
     if (!decision.restart) {
-      void this.#finish('FAILED', `The job's worker process ${lost} (not restarted: ${decision.reason}).`, true);
+      await this.#finish('FAILED', `The job's worker process ${lost} (not restarted: ${decision.reason}).`, true);
       return;
     }
     this.record.restarts += 1;

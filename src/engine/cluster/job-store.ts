@@ -35,6 +35,8 @@ export interface JobRecord {
   /** Retained completed checkpoints, oldest first; the last is what a restart resumes from. */
   retained: CompletedCheckpoint[];
   nextCheckpointId: number;
+  /** Damaged checkpoints skipped on restarts (each one reported in the JobManager's log). */
+  checkpointFallbacks?: number;
   /** Statistics for `GET /jobs/:id/checkpoints`. */
   checkpointCounts: { completed: number; failed: number };
   /** Newest first, at most 10. */

@@ -1,0 +1,152 @@
+/**
+ * A damaged checkpoint on a real cluster: the JobManager is SIGKILLed, a checkpoint file is
+ * flipped or truncated on disk, and the JobManager is started again. Recovery must find the
+ * damage before restoring anything, say which file, and fall back to the previous retained
+ * checkpoint; with every retained checkpoint damaged the job must fail, saying so, instead of
+ * starting empty.
+ */
+import { readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectedTotals, generatedOrders } from '../../examples/expected-totals.ts';
+import { type CheckpointStats, ClusterProbe, type JobInfo, alive, committedLines, compareOutput, waitFor } from '../support/cluster-probes.ts';
+import { ROOT, runFlink } from '../support/run-flink.ts';
+import { type TestCluster, startTestCluster, submittedJobId } from '../support/test-cluster.ts';
+
+const JOB = join(ROOT, 'examples', 'order-totals.ts');
+const RECORDS = 60_000;
+const SEED = 7;
+const TIMEOUT = 90_000;
+
+let cluster: TestCluster;
+let probe: ClusterProbe;
+
+beforeAll(async () => {
+  cluster = await startTestCluster();
+  probe = new ClusterProbe(cluster.url);
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+async function submit(out: string): Promise<string> {
+  const options = ['-D', 'execution.checkpointing.interval=300ms', '-D', 'execution.checkpointing.num-retained=3', '-d', '-p', '2'];
+  const args = ['--output', out, '--records', String(RECORDS), '--rate', '8000', '--seed', String(SEED)];
+  const result = await runFlink(['run', ...cluster.defines, ...options, JOB, ...args], { cwd: cluster.scratch });
+  expect(result.code, result.stderr).toBe(0);
+  return submittedJobId(result.stdout);
+}
+
+/** Kills the JobManager (its worker follows) and waits until both are gone. */
+async function killJobManager(jobId: string): Promise<void> {
+  const worker = cluster.workerPid(jobId);
+  const jobManager = cluster.jobManagerPid()!;
+  process.kill(jobManager, 'SIGKILL');
+  await waitFor('the JobManager to be gone', async () => !alive(jobManager), 5_000, 20);
+  if (worker !== undefined) await waitFor(`the worker ${worker} to exit`, async () => !alive(worker), 5_000, 50);
+}
+
+/** Completed checkpoints on disk (those with a _metadata), newest first. */
+function checkpointsOnDisk(jobId: string): { id: number; dir: string }[] {
+  const base = join(cluster.workDir, 'checkpoints', jobId);
+  return readdirSync(base)
+    .map((name) => ({ name, match: /^chk-(\d+)$/.exec(name) }))
+    .filter((c) => c.match !== null && readdirSync(join(base, c.name)).includes('_metadata'))
+    .map((c) => ({ id: Number(c.match![1]), dir: join(base, c.name) }))
+    .sort((a, b) => b.id - a.id);
+}
+
+/** The largest data file of a checkpoint (not _metadata), by path. */
+function dataFileOf(dir: string): string {
+  const files: string[] = [];
+  const walk = (d: string): void => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const path = join(d, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name !== '_metadata') files.push(path);
+    }
+  };
+  walk(dir);
+  const largest = files.sort((a, b) => statSync(b).size - statSync(a).size)[0];
+  if (largest === undefined) throw new Error(`no data file in ${dir}`);
+  return largest;
+}
+
+function flipByteIn(file: string): void {
+  const bytes = readFileSync(file);
+  const at = Math.floor(bytes.length * 0.6);
+  bytes[at] = (bytes[at] ?? 0) ^ 0xff;
+  writeFileSync(file, bytes);
+}
+
+const logOf = (): string => readFileSync(join(cluster.workDir, 'log', 'jobmanager.log'), 'utf8');
+
+describe('recovery from a damaged checkpoint', () => {
+  it(
+    'falls back to the previous retained checkpoint, naming the damaged file, and loses nothing',
+    async () => {
+      const out = join(cluster.scratch, 'out-fallback');
+      const id = await submit(out);
+      await probe.waitForCheckpoints(id, 3, out);
+      await killJobManager(id);
+      const [latest, previous] = checkpointsOnDisk(id);
+      expect(previous, 'two retained checkpoints').toBeDefined();
+      const damaged = dataFileOf(latest!.dir);
+      flipByteIn(damaged);
+
+      const started = await cluster.flink(['cluster', 'start']);
+      expect(started.code, started.stderr).toBe(0);
+      await probe.waitForState(id, ['FINISHED']);
+
+      const log = logOf();
+      expect(log).toContain(`checkpoint ${latest!.id} at ${latest!.dir} is damaged: ${damaged}`);
+      expect(log).toContain(`falling back to checkpoint ${previous!.id}`);
+      const restored = (await probe.get<CheckpointStats>(`/jobs/${id}/checkpoints`))?.latest.restored;
+      // The fallback is the restore point of the first attempt after the restart; later ones are newer.
+      expect(restored?.id).toBeGreaterThanOrEqual(previous!.id);
+      const comparison = compareOutput(await committedLines(out), expectedTotals(generatedOrders(RECORDS, SEED)));
+      // Windows that fired between the two checkpoints were committed and fire again: re-emitted,
+      // never lost or changed.
+      expect({ lost: comparison.lost, mismatched: comparison.mismatched }).toEqual({ lost: 0, mismatched: 0 });
+      console.log(`fallback from checkpoint ${latest!.id} to ${previous!.id}: ${comparison.duplicated} re-emitted lines`);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'fails the job, naming every damaged checkpoint, when none of the retained ones is intact',
+    async () => {
+      const out = join(cluster.scratch, 'out-all-damaged');
+      const id = await submit(out);
+      await probe.waitForCheckpoints(id, 2, out);
+      await killJobManager(id);
+      const retained = checkpointsOnDisk(id);
+      expect(retained.length).toBeGreaterThanOrEqual(2);
+      const damaged = retained.map((c, i) => {
+        const file = dataFileOf(c.dir);
+        if (i % 2 === 0) truncateSync(file, Math.floor(statSync(file).size / 2));
+        else flipByteIn(file);
+        return file;
+      });
+      const before = await committedLines(out);
+
+      const started = await cluster.flink(['cluster', 'start']);
+      expect(started.code, started.stderr).toBe(0);
+      const failed = await waitFor(`job ${id} to fail`, async () => {
+        const job = await probe.get<JobInfo>(`/jobs/${id}`);
+        return job?.state === 'FAILED' ? job : undefined;
+      });
+      const cause = failed['failure-cause'] ?? '';
+      expect(cause).toContain('Cannot restore: every retained checkpoint is damaged');
+      for (const [i, c] of retained.entries()) expect(cause).toContain(`checkpoint ${c.id} (${damaged[i]}`);
+      expect(cause).toContain("'flink run -s <path>'");
+      // Nothing ran: the output is what was committed before the JobManager died.
+      expect(await committedLines(out)).toEqual(before);
+      const list = await cluster.flink(['list', '-a']);
+      expect(list.stdout).toContain(`${id} : `);
+      expect(list.stdout).toMatch(new RegExp(`${id} : .*\\(FAILED\\)`));
+    },
+    TIMEOUT,
+  );
+});
