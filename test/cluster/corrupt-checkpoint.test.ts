@@ -5,10 +5,11 @@
  * checkpoint; with every retained checkpoint damaged the job must fail, saying so, instead of
  * starting empty.
  */
-import { readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectedTotals, generatedOrders } from '../../examples/expected-totals.ts';
+import { checkpointsOnDisk, flipByte, largestDataFile, truncateToHalf } from '../../scripts/chaos/damage-checkpoint.ts';
 import { type CheckpointStats, ClusterProbe, type JobInfo, alive, committedLines, compareOutput, waitFor } from '../support/cluster-probes.ts';
 import { ROOT, runFlink } from '../support/run-flink.ts';
 import { type TestCluster, startTestCluster, submittedJobId } from '../support/test-cluster.ts';
@@ -47,38 +48,7 @@ async function killJobManager(jobId: string): Promise<void> {
   if (worker !== undefined) await waitFor(`the worker ${worker} to exit`, async () => !alive(worker), 5_000, 50);
 }
 
-/** Completed checkpoints on disk (those with a _metadata), newest first. */
-function checkpointsOnDisk(jobId: string): { id: number; dir: string }[] {
-  const base = join(cluster.workDir, 'checkpoints', jobId);
-  return readdirSync(base)
-    .map((name) => ({ name, match: /^chk-(\d+)$/.exec(name) }))
-    .filter((c) => c.match !== null && readdirSync(join(base, c.name)).includes('_metadata'))
-    .map((c) => ({ id: Number(c.match![1]), dir: join(base, c.name) }))
-    .sort((a, b) => b.id - a.id);
-}
-
-/** The largest data file of a checkpoint (not _metadata), by path. */
-function dataFileOf(dir: string): string {
-  const files: string[] = [];
-  const walk = (d: string): void => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      const path = join(d, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name !== '_metadata') files.push(path);
-    }
-  };
-  walk(dir);
-  const largest = files.sort((a, b) => statSync(b).size - statSync(a).size)[0];
-  if (largest === undefined) throw new Error(`no data file in ${dir}`);
-  return largest;
-}
-
-function flipByteIn(file: string): void {
-  const bytes = readFileSync(file);
-  const at = Math.floor(bytes.length * 0.6);
-  bytes[at] = (bytes[at] ?? 0) ^ 0xff;
-  writeFileSync(file, bytes);
-}
+const checkpointsOf = (jobId: string): { id: number; dir: string }[] => checkpointsOnDisk(join(cluster.workDir, 'checkpoints', jobId));
 
 const logOf = (): string => readFileSync(join(cluster.workDir, 'log', 'jobmanager.log'), 'utf8');
 
@@ -90,10 +60,10 @@ describe('recovery from a damaged checkpoint', () => {
       const id = await submit(out);
       await probe.waitForCheckpoints(id, 3, out);
       await killJobManager(id);
-      const [latest, previous] = checkpointsOnDisk(id);
+      const [latest, previous] = checkpointsOf(id);
       expect(previous, 'two retained checkpoints').toBeDefined();
-      const damaged = dataFileOf(latest!.dir);
-      flipByteIn(damaged);
+      const damaged = largestDataFile(latest!.dir);
+      flipByte(damaged);
 
       const started = await cluster.flink(['cluster', 'start']);
       expect(started.code, started.stderr).toBe(0);
@@ -121,12 +91,12 @@ describe('recovery from a damaged checkpoint', () => {
       const id = await submit(out);
       await probe.waitForCheckpoints(id, 2, out);
       await killJobManager(id);
-      const retained = checkpointsOnDisk(id);
+      const retained = checkpointsOf(id);
       expect(retained.length).toBeGreaterThanOrEqual(2);
       const damaged = retained.map((c, i) => {
-        const file = dataFileOf(c.dir);
-        if (i % 2 === 0) truncateSync(file, Math.floor(statSync(file).size / 2));
-        else flipByteIn(file);
+        const file = largestDataFile(c.dir);
+        if (i % 2 === 0) truncateToHalf(file);
+        else flipByte(file);
         return file;
       });
       const before = await committedLines(out);

@@ -1,0 +1,55 @@
+/**
+ * The chaos suite's schedule: which process to kill, how, and how long after the job is running
+ * again, drawn from a seed so a failing run can be repeated exactly (`--seed`).
+ */
+import { mulberry32 } from '../../src/engine/connectors/data-generator-source.ts';
+import type { FaultPointName } from '../../src/engine/runtime/fault-points.ts';
+
+export type KillKind =
+  /** SIGKILL the job's worker process at a random moment. */
+  | 'worker'
+  /** SIGKILL the JobManager (its worker follows), then start it again. */
+  | 'jobmanager'
+  /** As 'jobmanager', and damage the newest checkpoint on disk before starting it again. */
+  | 'jobmanager-corrupt'
+  /** The worker SIGKILLs itself at this fault point (while a checkpoint is written, a sink commits, or a restored sink finishes its transactions). */
+  | FaultPointName;
+
+export interface PlannedKill {
+  readonly kind: KillKind;
+  /** How long to let the job run after it recovered from the previous kill. */
+  readonly afterMs: number;
+}
+
+const WEIGHTS: readonly (readonly [KillKind, number])[] = [
+  ['worker', 30],
+  ['jobmanager', 15],
+  ['jobmanager-corrupt', 5],
+  ['snapshot-data', 15],
+  ['snapshot-metadata', 10],
+  ['sink-commit', 15],
+  ['sink-restore', 10],
+];
+
+export function planKills(seed: number, count: number, options: { corrupt: boolean; minMs: number; maxMs: number }): PlannedKill[] {
+  const random = mulberry32(seed);
+  const kinds = WEIGHTS.filter(([kind]) => options.corrupt || kind !== 'jobmanager-corrupt');
+  const total = kinds.reduce((sum, [, w]) => sum + w, 0);
+  const plan: PlannedKill[] = [];
+  for (let i = 0; i < count; i++) {
+    let pick = random() * total;
+    let kind: KillKind = kinds[0]![0];
+    for (const [k, w] of kinds) {
+      if (pick < w) {
+        kind = k;
+        break;
+      }
+      pick -= w;
+    }
+    plan.push({ kind, afterMs: Math.round(options.minMs + random() * (options.maxMs - options.minMs)) });
+  }
+  return plan;
+}
+
+/** A `sink-restore` kill needs a restore to happen: the worker is killed once more to cause it. */
+export const killsOf = (kind: KillKind): number => (kind === 'sink-restore' ? 2 : 1);

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { chaosTally } from '../../scripts/chaos/chaos-tally.ts';
+import { killsOf, planKills } from '../../scripts/chaos/kill-plan.ts';
+
+describe('the chaos schedule', () => {
+  it('is the same for the same seed and differs for another', () => {
+    const options = { corrupt: true, minMs: 500, maxMs: 2500 };
+    expect(planKills(7, 50, options)).toEqual(planKills(7, 50, options));
+    expect(planKills(8, 50, options)).not.toEqual(planKills(7, 50, options));
+  });
+
+  it('draws every kind over a long run, waits within bounds, and corrupts only when asked', () => {
+    const plan = planKills(1, 400, { corrupt: true, minMs: 500, maxMs: 2500 });
+    expect(new Set(plan.map((k) => k.kind))).toEqual(new Set(['worker', 'jobmanager', 'jobmanager-corrupt', 'snapshot-data', 'snapshot-metadata', 'sink-commit', 'sink-restore']));
+    expect(plan.every((k) => k.afterMs >= 500 && k.afterMs <= 2500)).toBe(true);
+    expect(planKills(1, 400, { corrupt: false, minMs: 0, maxMs: 1 }).some((k) => k.kind === 'jobmanager-corrupt')).toBe(false);
+    expect(killsOf('sink-restore')).toBe(2);
+    expect(killsOf('worker')).toBe(1);
+  });
+});
+
+describe('the chaos tally', () => {
+  const want = ['a', 'b', 'c', 'd'];
+
+  it('counts lost, duplicated and mismatched lines as multisets', () => {
+    expect(chaosTally(['a', 'b', 'c', 'd'], want, [])).toMatchObject({ lost: 0, duplicated: 0, mismatched: 0, reemitted: 0 });
+    expect(chaosTally(['a', 'a', 'a', 'c', 'd', 'x'], want, [])).toMatchObject({ lines: 6, lost: 1, duplicated: 2, mismatched: 1, reemitted: 0 });
+  });
+
+  it('counts an extra copy as re-emitted only for a line committed before a fallback, once per fallback', () => {
+    expect(chaosTally(['a', 'a', 'b', 'b', 'c', 'd'], want, [['a']])).toMatchObject({ duplicated: 1, reemitted: 1 });
+    expect(chaosTally(['a', 'a', 'a', 'b', 'c', 'd'], want, [['a']])).toMatchObject({ duplicated: 1, reemitted: 1 });
+    expect(chaosTally(['a', 'a', 'a', 'b', 'c', 'd'], want, [['a'], ['a', 'b']])).toMatchObject({ duplicated: 0, reemitted: 2 });
+  });
+});
