@@ -93,6 +93,8 @@ export class CheckpointCoordinator {
   /** Checkpoints completed over the life of the job, retained or not. */
   completedCount = 0;
   readonly #pending = new Map<number, Pending>();
+  /** Acknowledged by every subtask, `_metadata` being written. */
+  readonly #finalizing = new Map<number, Pending>();
   #nextId = 1;
   #counter: FailureCounter = initialFailureCounter;
   #lastCompletedEnd: number | null = null;
@@ -186,7 +188,7 @@ export class CheckpointCoordinator {
     if (attempt === undefined) throw new UserError(`job ${this.job.jobId} is not running`);
     if (!attempt.canCheckpoint()) throw new UserError(`job ${this.job.jobId}: a source has finished, so no more barriers can flow; snapshots are no longer possible`);
     const now = Date.now();
-    const decision = decideTrigger(this.config, { now, pending: [...this.#pending.values()], lastCompletedEndTime: this.#lastCompletedEnd, nextIdCandidate: toCheckpointId(this.#nextId), request });
+    const decision = decideTrigger(this.config, { now, pending: [...this.#pending.values(), ...this.#finalizing.values()], lastCompletedEndTime: this.#lastCompletedEnd, nextIdCandidate: toCheckpointId(this.#nextId), request });
     if (decision.kind !== 'trigger') {
       throw new SnapshotBusyError(`job ${this.job.jobId}: cannot start a ${request === 'manual-checkpoint' ? 'checkpoint' : 'savepoint'} now (${decision.reason}); try again`);
     }
@@ -233,7 +235,7 @@ export class CheckpointCoordinator {
     if (!attempt.canCheckpoint()) return; // a bounded source finished: no more barriers can flow
     const decision = decideTrigger(this.config, {
       now,
-      pending: [...this.#pending.values()],
+      pending: [...this.#pending.values(), ...this.#finalizing.values()],
       lastCompletedEndTime: this.#lastCompletedEnd,
       nextIdCandidate: toCheckpointId(this.#nextId),
       request: 'periodic',
@@ -266,6 +268,9 @@ export class CheckpointCoordinator {
     const attempt = this.#attempt;
     if (attempt === undefined || !this.#pending.has(pending.id)) return;
     this.#pending.delete(pending.id);
+    // Still in flight while _metadata is written: max-concurrent must count it (as Flink, which
+    // drops a pending checkpoint only once it is finalized), or the next trigger overlaps it.
+    this.#finalizing.set(pending.id, pending);
     let size = 0;
     try {
       const writer = new SnapshotWriter(pending.store, { kind: pending.kind === 'checkpoint' ? 'checkpoint' : 'savepoint', type: 'canonical', jobId: this.job.jobId, jobName: this.job.jobName, checkpointId: pending.id, createdAt: pending.triggeredAt });
@@ -281,10 +286,12 @@ export class CheckpointCoordinator {
       await writer.finish({ async: Date.now() - pending.triggeredAt });
       size = pending.acks.reduce((sum, ack) => sum + ack.file.size, 0);
     } catch (err) {
+      this.#finalizing.delete(pending.id);
       this.#pending.set(pending.id, pending);
       await this.#fail(pending.id, 'storage', err);
       return;
     }
+    this.#finalizing.delete(pending.id);
     const now = Date.now();
     const outcome = onCheckpointCompleted({ now, completed: { id: pending.id, kind: pending.kind }, pending: [...this.#pending.values()], counter: this.#counter });
     this.#counter = outcome.counter;
