@@ -28,6 +28,7 @@ export type { AggregatingState, ListState, MapState, ReducingState, ValueState }
 export type { BroadcastState, OperatorListState } from './engine/state/operator-state-store.ts';
 export { FileSource } from './engine/connectors/file-source.ts';
 export { FileSink } from './engine/connectors/file-sink.ts';
+export { PostgresSink, type PostgresExactlyOnceOptions, type PostgresUpsertOptions } from './engine/connectors/postgres-sink.ts';
 export { PrintSink } from './engine/connectors/print-sink.ts';
 export { WatermarkStrategy, type TimestampAssigner, type WatermarkGenerator } from './engine/api/watermark-strategy.ts';
 export { SlidingEventTimeWindows, type TimeWindow, TumblingEventTimeWindows } from './engine/api/window-assigners.ts';

@@ -11,7 +11,7 @@ import { faultPoint } from '../runtime/fault-points.ts';
 import type { SinkFunction } from '../runtime/operators.ts';
 import type { OperatorListState } from '../state/operator-state-store.ts';
 
-interface PendingTransaction<TXN> {
+export interface PendingTransaction<TXN> {
   readonly checkpointId: number;
   readonly transaction: TXN;
 }
@@ -28,8 +28,12 @@ export abstract class TwoPhaseCommitSink<T, TXN> implements SinkFunction<T>, Che
   /** Opens a transaction; it must be plain data (it is stored in checkpoints). */
   protected abstract beginTransaction(): TXN | Promise<TXN>;
   protected abstract write(transaction: TXN, value: T): void | Promise<void>;
-  /** Makes the transaction durable and ready to commit; no more writes follow. */
-  protected abstract preCommit(transaction: TXN): void | Promise<void>;
+  /**
+   * Makes the transaction durable and ready to commit; no more writes follow. `checkpointId` is
+   * the checkpoint it is filed under, or null at the end of input (pre-committed before the id of
+   * the final checkpoint is known): sinks that name transactions after checkpoints need it.
+   */
+  protected abstract preCommit(transaction: TXN, checkpointId: number | null): void | Promise<void>;
   /** Publishes it. Called again for the same transaction after a failure: must be idempotent. */
   protected abstract commit(transaction: TXN): void | Promise<void>;
   protected abstract abort(transaction: TXN): void | Promise<void>;
@@ -47,6 +51,11 @@ export abstract class TwoPhaseCommitSink<T, TXN> implements SinkFunction<T>, Che
     this.#current = await this.beginTransaction();
   }
 
+  /** Pre-committed, not yet committed: after snapshotState, exactly what the checkpoint holds. */
+  protected get pendingTransactions(): readonly PendingTransaction<TXN>[] {
+    return this.#pending;
+  }
+
   async invoke(value: T): Promise<void> {
     await this.write(this.#current as TXN, value);
   }
@@ -60,7 +69,7 @@ export abstract class TwoPhaseCommitSink<T, TXN> implements SinkFunction<T>, Che
       return;
     }
     const transaction = this.#current as TXN;
-    await this.preCommit(transaction);
+    await this.preCommit(transaction, checkpointId);
     this.#pending.push({ checkpointId, transaction });
     this.#state.update(this.#pending);
     this.#current = await this.beginTransaction();
@@ -85,7 +94,7 @@ export abstract class TwoPhaseCommitSink<T, TXN> implements SinkFunction<T>, Che
     const transaction = this.#current as TXN;
     this.#current = undefined;
     this.#finished = true;
-    await this.preCommit(transaction);
+    await this.preCommit(transaction, null);
     if (this.runtime.checkpointingEnabled) {
       this.#last = transaction;
       return;
