@@ -4,6 +4,7 @@
  *
  *   flink run -p 2 examples/order-totals.ts --output /tmp/totals [--input orders.csv|dir]
  *             [--records 200000] [--rate 20000] [--seed 42]
+ *             [--pg postgres://user@host:port/db [--pg-table order_totals]]
  *
  * Input (`--input`, a file or a directory of files): one order per line,
  *
@@ -16,9 +17,13 @@
  *
  * Output (`--output`, a directory): committed `part-<subtask>-<n>` files (hidden while in
  * progress), one line per user and window, `user,windowStart,windowEnd,orders,totalCents`.
+ * With `--pg`, the same totals also go exactly once into a PostgreSQL table (default
+ * `order_totals`, which must exist) with the columns user_id text, window_start bigint,
+ * window_end bigint, orders integer, total_cents bigint, through prepared transactions (the server
+ * needs max_prepared_transactions > 0).
  *
  * Operators (uids): orders [-> parse-orders] -> timestamps -> valid-orders -> dedup ->
- * user-totals -> totals-sink.
+ * user-totals -> totals-sink [and totals-pg-sink].
  */
 import { resolve } from 'node:path';
 import {
@@ -28,6 +33,7 @@ import {
   type DataStream,
   FileSink,
   FileSource,
+  PostgresSink,
   type KeyedProcessFunction,
   type KeyedStream,
   type ProcessWindowFunction,
@@ -47,16 +53,19 @@ export interface OrderTotalsArgs {
   readonly records: number;
   readonly rate: number;
   readonly seed: number;
+  /** A PostgreSQL connection string: the totals also go into `pgTable` there. */
+  readonly pg: string | undefined;
+  readonly pgTable: string;
 }
 
-const USAGE = 'usage: --output <dir> [--input <file-or-dir>] [--records N] [--rate R] [--seed S]';
+const USAGE = 'usage: --output <dir> [--input <file-or-dir>] [--records N] [--rate R] [--seed S] [--pg <connection string> [--pg-table <table>]]';
 
 export function parseArgs(args: readonly string[]): OrderTotalsArgs {
   const values = new Map<string, string>();
   for (let i = 0; i < args.length; i++) {
     const flag = args[i]!;
     const name = flag.startsWith('--') ? flag.slice(2) : '';
-    if (!['input', 'output', 'records', 'rate', 'seed'].includes(name)) throw new Error(`order-totals: unknown argument '${flag}'; ${USAGE}`);
+    if (!['input', 'output', 'records', 'rate', 'seed', 'pg', 'pg-table'].includes(name)) throw new Error(`order-totals: unknown argument '${flag}'; ${USAGE}`);
     const value = args[++i];
     if (value === undefined || value.startsWith('--')) throw new Error(`order-totals: ${flag} needs a value; ${USAGE}`);
     values.set(name, value);
@@ -76,6 +85,8 @@ export function parseArgs(args: readonly string[]): OrderTotalsArgs {
     records: whole('records', 200_000, 0),
     rate: whole('rate', 20_000, 1),
     seed: whole('seed', 42, 0),
+    pg: values.get('pg'),
+    pgTable: values.get('pg-table') ?? 'order_totals',
   };
 }
 
@@ -126,6 +137,11 @@ export function userTotals(orders: KeyedStream<Order, string>): SingleOutputStre
 
 export function totalsSink(totals: DataStream<UserTotal>, options: OrderTotalsArgs): void {
   totals.sinkTo(FileSink.forRowFormat<UserTotal>(options.output, { encoder: totalLine })).uid('totals-sink');
+  if (options.pg !== undefined) {
+    const row = (t: UserTotal): unknown[] => [t.user, t.windowStart, t.windowEnd, t.orders, t.totalCents];
+    const columns = ['user_id', 'window_start', 'window_end', 'orders', 'total_cents'];
+    totals.sinkTo(PostgresSink.exactlyOnce<UserTotal>({ connectionString: options.pg, table: options.pgTable, columns, row })).uid('totals-pg-sink');
+  }
 }
 
 /**
