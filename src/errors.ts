@@ -65,8 +65,18 @@ export function exitCodeFor(err: unknown): number {
 /** The one line a user sees for an error (stack traces only with --verbose). */
 export function describeError(err: unknown): string {
   if (err instanceof UsageError || err instanceof UserError || err instanceof FormatError) {
-    return err.message;
+    return oneLine(err.message);
   }
   const message = err instanceof Error ? err.message : String(err);
-  return `internal error: ${message} (this is a bug in tsflink; run again with --verbose and report it)`;
+  return `internal error: ${oneLine(message)} (this is a bug in tsflink; run again with --verbose and report it)`;
+}
+
+/**
+ * Errors are one line on stderr. A message can carry more (a job's own error, a compiler's
+ * report on a job file): the first line says what happened, --verbose shows the rest.
+ */
+function oneLine(message: string): string {
+  const lines = message.split(/\r?\n/).filter((line) => line.trim() !== '');
+  const first = lines[0]?.trimEnd() ?? '';
+  return lines.length > 1 ? `${first} (more with --verbose)` : first;
 }
