@@ -38,11 +38,12 @@ export function fail(key: string, message: string): never {
 
 export function parseWholeNumber(key: string, value: string, min: number, max: number, extra?: { value: number; means: string }): number {
   const text = value.trim();
-  if (!/^[+-]?\d+$/u.test(text)) fail(key, `'${value}' is not a whole number`);
+  const range = `from ${min} to ${max}${extra === undefined ? '' : `, or ${extra.value} for ${extra.means}`}`;
+  if (!/^[+-]?\d+$/u.test(text)) fail(key, `'${value}' is not a whole number (allowed: ${range})`);
   const n = Number(text);
   if (extra !== undefined && n === extra.value) return n;
   if (n < min || n > max) {
-    fail(key, `'${value}' is out of range: allowed is from ${min} to ${max}${extra === undefined ? '' : `, or ${extra.value} for ${extra.means}`}`);
+    fail(key, `'${value}' is out of range: allowed is ${range}`);
   }
   return n;
 }
