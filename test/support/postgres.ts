@@ -10,9 +10,9 @@
  */
 import { execFile } from 'node:child_process';
 import { access, chown, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './test-cluster.ts';
 
 export interface PostgresTestServer {
   /** e.g. `postgresql://tsflink@127.0.0.1:40123/postgres`. */
@@ -64,18 +64,6 @@ async function idOf(flag: '-u' | '-g', user: string): Promise<number> {
     throw new Error(`test PostgreSQL: running as root needs a 'postgres' user to run initdb as, but \`id ${flag} ${user}\` failed (exit ${r.code}): ${tail(r.stderr)}; ${INSTALL_HINT}`);
   }
   return id;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startPostgres(): Promise<PostgresTestServer> {

@@ -16,6 +16,7 @@ import { FileSource } from '../../../src/engine/connectors/file-source.ts';
 import { latestCheckpoint } from '../../support/latest-checkpoint.ts';
 import { tempDir } from '../../support/temp-dir.ts';
 import { throttled } from '../../support/throttled-source.ts';
+import { expectCountPrefix } from '../../support/count-prefix.ts';
 
 const WORDS = ['apple', 'pear', 'fig', 'kiwi', 'lime', 'plum', 'date', 'yuzu'];
 type Count = { word: string; count: number };
@@ -107,22 +108,6 @@ async function committedLines(out: string): Promise<string[]> {
   return texts.flatMap((t) => t.split('\n').filter((l) => l !== '')).sort();
 }
 
-/**
- * Committed output is exactly-once so far: per word, the running counts 1..k with no gap and no
- * duplicate (each word is counted and written by one subtask, in order).
- */
-function expectCommittedPrefix(lines: readonly string[]): void {
-  const counts = new Map<string, number[]>();
-  for (const line of lines) {
-    const [word, count] = line.split(':');
-    counts.set(word!, [...(counts.get(word!) ?? []), Number(count)]);
-  }
-  for (const [word, seen] of counts) {
-    seen.sort((a, b) => a - b);
-    expect(seen, word).toEqual(seen.map((_, i) => i + 1));
-  }
-}
-
 async function hiddenFiles(out: string): Promise<string[]> {
   return (await readdir(out)).filter((n) => n.startsWith('.'));
 }
@@ -130,7 +115,7 @@ async function hiddenFiles(out: string): Promise<string[]> {
 describe('files -> keyed count -> files, exactly once', () => {
   it('commits the same output at p=2 with checkpoints and a failure, seen only committed while running', async () => {
     expect(expected).toHaveLength(18_000);
-    expectCommittedPrefix(expected);
+    expectCountPrefix(expected);
 
     const out = join(dir.path, 'p2');
     const env = StreamExecutionEnvironment.getExecutionEnvironment()
@@ -145,7 +130,7 @@ describe('files -> keyed count -> files, exactly once', () => {
     while (running) {
       await new Promise((r) => setTimeout(r, 5));
       const seen = await committedLines(out).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)));
-      expectCommittedPrefix(seen);
+      expectCountPrefix(seen);
       looks += 1;
     }
     const result = await job;
@@ -169,7 +154,7 @@ describe('files -> keyed count -> files, exactly once', () => {
     await expect(first.execute('file word count, fails')).rejects.toThrow(/injected failure \(not restarted: the restart strategy is none\)/);
     // After the failure: only whole checkpoints' output is visible, the rest is hidden in-progress files.
     const afterFailure = await committedLines(out);
-    expectCommittedPrefix(afterFailure);
+    expectCountPrefix(afterFailure);
     expect(afterFailure.length).toBeGreaterThan(0);
     expect(afterFailure.length).toBeLessThan(expected.length);
 

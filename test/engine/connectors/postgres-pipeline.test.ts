@@ -15,6 +15,7 @@ import type { SinkFunction } from '../../../src/engine/runtime/operators.ts';
 import { type PostgresTestServer, startPostgres } from '../../support/postgres.ts';
 import { tempDir } from '../../support/temp-dir.ts';
 import { throttled } from '../../support/throttled-source.ts';
+import { expectCountPrefix } from '../../support/count-prefix.ts';
 
 const WORDS = ['apple', 'pear', 'fig', 'kiwi', 'lime', 'plum', 'date', 'yuzu'];
 const RECORDS = 6_000;
@@ -114,19 +115,6 @@ function failing(): StreamExecutionEnvironment {
 
 async function countLines(table: string): Promise<string[]> {
   return (await db.query<{ line: string }>(`SELECT word || ':' || count AS line FROM ${table}`)).rows.map((r) => r.line).sort();
-}
-
-/** Per word, the running counts 1..k: no gap, no duplicate (each word is counted by one subtask, in order). */
-function expectCountPrefix(lines: readonly string[]): void {
-  const counts = new Map<string, number[]>();
-  for (const line of lines) {
-    const [word, count] = line.split(':');
-    counts.set(word!, [...(counts.get(word!) ?? []), Number(count)]);
-  }
-  for (const [word, seen] of counts) {
-    seen.sort((a, b) => a - b);
-    expect(seen, word).toEqual(seen.map((_, i) => i + 1));
-  }
 }
 
 /** One consistent snapshot of the table and the committed gids, as a reader sees it. */
