@@ -9,6 +9,7 @@ import { ByteSink, arrayHeader } from './byte-sink.ts';
 import { CanonicalKeyEncoder } from './canonical-key.ts';
 import { crc32 } from './crc32.ts';
 import { keyGroupForBytes } from './key-groups.ts';
+import { murmur3_32Latin1 } from './murmur3.ts';
 import { DATA_HEADER_SIZE, DATA_MAGIC, FORMAT_VERSION, FRAME_HEADER_SIZE, TARGET_FRAME_BYTES } from './layout.ts';
 import { relativePathProblem } from './snapshot-paths.ts';
 import { createValuePackr, standardValueProblem } from './value-codec.ts';
@@ -104,6 +105,28 @@ export class DataFileWriter {
     return this.#endBlock(true);
   }
 
+  /**
+   * As writeKeyGroup, for keys already in canonical form: `keys[i]` holds the canonical bytes of
+   * the key of `values[i]` with one char per byte (latin1), as an engine that indexes its state
+   * by those bytes keeps them. The bytes are copied, not encoded again; the file is the same as
+   * writeKeyGroup writes for the decoded keys.
+   */
+  async writeCanonicalKeyGroup(label: string, keyGroup: number, maxParallelism: number, keys: readonly string[], values: readonly unknown[]): Promise<WrittenBlock | null> {
+    if (keys.length !== values.length) throw new InternalError(`${label}: ${keys.length} keys for ${values.length} values`);
+    this.#beginBlock();
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const actual = murmur3_32Latin1(key, 0) % maxParallelism;
+      if (actual !== keyGroup) {
+        throw new InternalError(`${label}: a key of key group ${actual} was filed under key group ${keyGroup}`);
+      }
+      this.#appendLatin1Key(key);
+      this.#addValue(label, values[i]);
+      if (this.#frameFull()) await this.#flushFrame(true);
+    }
+    return this.#endBlock(true);
+  }
+
   /** One subtask's partition of a list operator state. */
   async writeListPartition(label: string, elements: Entries<unknown>): Promise<WrittenBlock | null> {
     this.#beginBlock();
@@ -143,6 +166,16 @@ export class DataFileWriter {
   /** Where the file is, for messages. */
   describe(): string {
     return this.#store.describe(this.path);
+  }
+
+  #appendLatin1Key(key: string): void {
+    const n = key.length;
+    const buffer = this.#keys.reserve(n);
+    const at = this.#keys.length;
+    // A loop beats a call into C++ for the short keys most states have.
+    if (n <= 64) for (let i = 0; i < n; i++) buffer[at + i] = key.charCodeAt(i);
+    else buffer.write(key, at, n, 'latin1');
+    this.#keys.advance(n);
   }
 
   #addValue(label: string, value: unknown): void {

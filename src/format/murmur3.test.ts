@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../errors.ts';
-import { murmur3_128, murmur3_32, operatorIdFromUid, toHex } from './murmur3.ts';
+import { murmur3_128, murmur3_32, murmur3_32Latin1, operatorIdFromUid, toHex } from './murmur3.ts';
 
 /** murmurhash3js-revisited ships no types; this is the part of it the tests use. */
 interface MurmurReference {
@@ -92,6 +92,16 @@ describe('murmur3_32', () => {
   it('reads a view from its own offset, not from the start of the buffer', () => {
     const whole = ascii('xxhelloyy');
     expect(murmur3_32(whole.subarray(2, 7))).toBe(0x248bfa47);
+  });
+});
+
+describe('murmur3_32Latin1', () => {
+  it('hashes a one-char-per-byte string as murmur3_32 hashes the bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.integer(), (bytes, seed) => {
+        expect(murmur3_32Latin1(Buffer.from(bytes).toString('latin1'), seed)).toBe(murmur3_32(bytes, seed));
+      }),
+    );
   });
 });
 

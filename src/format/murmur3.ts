@@ -46,6 +46,44 @@ export function murmur3_32(bytes: Uint8Array, seed = 0): number {
   return h >>> 0;
 }
 
+/**
+ * murmur3_32 of bytes held as a string with one char per byte (latin1, every char < 256), the
+ * form in which the engine keeps canonical keys: hashing it directly spares a byte copy per key.
+ */
+export function murmur3_32Latin1(bytes: string, seed = 0): number {
+  const len = bytes.length;
+  const blockEnd = len & ~3;
+  let h = seed | 0;
+  let i = 0;
+  for (; i < blockEnd; i += 4) {
+    let k = bytes.charCodeAt(i) | (bytes.charCodeAt(i + 1) << 8) | (bytes.charCodeAt(i + 2) << 16) | (bytes.charCodeAt(i + 3) << 24);
+    k = Math.imul(k, C1_32);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, C2_32);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  const rest = len & 3;
+  if (rest !== 0) {
+    let k = 0;
+    if (rest === 3) k ^= bytes.charCodeAt(i + 2) << 16;
+    if (rest >= 2) k ^= bytes.charCodeAt(i + 1) << 8;
+    k ^= bytes.charCodeAt(i);
+    k = Math.imul(k, C1_32);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, C2_32);
+    h ^= k;
+  }
+  h ^= len;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 const MASK64 = (1n << 64n) - 1n;
 const C1_64 = 0x87c37b91114253d5n;
 const C2_64 = 0x4cf5ad432745937fn;

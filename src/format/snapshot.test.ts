@@ -156,6 +156,36 @@ describe('snapshot round trip', () => {
     await file.abort();
   });
 
+  it('writes keys given as canonical bytes exactly as it writes the keys themselves', async () => {
+    const latin1 = (k: unknown): string => Buffer.from(encodeCanonicalKey(k)).toString('latin1');
+    const long = 'x'.repeat(100); // past the short-key loop
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(fc.oneof(keyArb, fc.constant(long)), valueArb), { maxLength: 40 }), async (pairs) => {
+        const group = 5;
+        const entries = [...new Map(pairs.filter(([k]) => keyGroupFor(k, 8) === group).map(([k, v]) => [keyId(k), [k, v] as const])).values()];
+        const store = freshStore();
+        const a = await DataFileWriter.create(store, 'a.tsfs');
+        const b = await DataFileWriter.create(store, 'b.tsfs');
+        const blockA = await a.writeKeyGroup('op/s', group, 8, entries);
+        const blockB = await b.writeCanonicalKeyGroup('op/s', group, 8, entries.map(([k]) => latin1(k)), entries.map(([, v]) => v));
+        expect(blockB === null ? null : { ...blockB, path: 'a.tsfs' }).toEqual(blockA);
+        await a.close();
+        await b.close();
+        expect(Buffer.from(await store.get('b.tsfs')).equals(Buffer.from(await store.get('a.tsfs')))).toBe(true);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it('refuses a canonical key filed under the wrong key group', async () => {
+    const store = freshStore();
+    const file = await DataFileWriter.create(store, 'f.tsfs');
+    const wrong = (keyGroupFor('k', 128) + 1) % 128;
+    const key = Buffer.from(encodeCanonicalKey('k')).toString('latin1');
+    await expect(file.writeCanonicalKeyGroup('op/s', wrong, 128, [key], [1])).rejects.toThrow(/filed under key group/);
+    await file.abort();
+  });
+
   it('publishes nothing before finish: an unfinished snapshot is not a snapshot', async () => {
     const store = freshStore();
     const writer = new SnapshotWriter(store, { kind: 'savepoint', jobId: JOB, jobName: 'x', checkpointId: 1 });

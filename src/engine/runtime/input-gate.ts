@@ -7,98 +7,111 @@
 import { InternalError } from '../../errors.ts';
 import type { BarrierAction, BarrierHandler } from './barrier-handler.ts';
 import type { ChannelReceiver } from './channel.ts';
-import { decodeBatch } from './element-codec.ts';
+import { BatchReader, READ_RECORD } from './element-codec.ts';
 import type { Barrier, StreamElement } from './stream-element.ts';
 import { WatermarkValve } from './watermark-valve.ts';
 
+export interface RecordEvent {
+  readonly kind: 'record';
+  readonly channel: number;
+  readonly value: unknown;
+  readonly timestamp: number | null;
+  /** The key group the upstream partitioner computed, or -1 when the record was not routed by key. */
+  readonly keyGroup: number;
+}
+
 export type GateEvent =
-  | { readonly kind: 'record'; readonly channel: number; readonly value: unknown; readonly timestamp: number | null }
+  | RecordEvent
   | { readonly kind: 'watermark'; readonly timestamp: number }
   | { readonly kind: 'checkpoint'; readonly barrier: Barrier }
   | { readonly kind: 'checkpoint-aborted'; readonly checkpointId: number }
   | { readonly kind: 'end' };
 
+/** The record event `poll` hands out: one object per gate, refilled for every record. */
+interface ReusedRecordEvent {
+  readonly kind: 'record';
+  channel: number;
+  value: unknown;
+  timestamp: number | null;
+  keyGroup: number;
+}
+
 interface ChannelState {
   readonly receiver: ChannelReceiver;
-  /** Decoded elements not yet handed out (a batch may hold elements after a barrier). */
-  queue: StreamElement[];
-  position: number;
+  /** The batch being read (a batch may hold elements after a barrier). */
+  readonly batch: BatchReader;
   /** A receive in flight, so a slow channel is waited for only once. */
   pending: Promise<Uint8Array | null> | undefined;
   ended: boolean;
 }
+
+const END: GateEvent = { kind: 'end' };
 
 export class InputGate {
   readonly #channels: ChannelState[];
   readonly #handler: BarrierHandler;
   readonly #valve: WatermarkValve;
   readonly #ready: GateEvent[] = [];
+  readonly #record: ReusedRecordEvent = { kind: 'record', channel: 0, value: undefined, timestamp: null, keyGroup: -1 };
   #next = 0; // round-robin start, so one busy channel cannot starve the others
+  #open: number;
   #finished = false;
 
   constructor(receivers: readonly ChannelReceiver[], handler: BarrierHandler) {
-    this.#channels = receivers.map((receiver) => ({ receiver, queue: [], position: 0, pending: undefined, ended: false }));
+    this.#channels = receivers.map((receiver) => ({ receiver, batch: new BatchReader(), pending: undefined, ended: false }));
     this.#handler = handler;
     this.#valve = new WatermarkValve(receivers.length);
+    this.#open = receivers.length;
   }
 
-  /** Whether `next` can answer without waiting for a channel (else the caller may flush first). */
-  hasReady(): boolean {
-    return this.#ready.length > 0 || this.#pickBufferedPeek();
-  }
-
-  #pickBufferedPeek(): boolean {
-    return this.#channels.some((c, i) => c.position < c.queue.length && !this.#handler.isBlocked(i));
-  }
-
-  async next(): Promise<GateEvent> {
+  /**
+   * The next event if it can be had without waiting for a channel, else undefined (then await
+   * `awaitInput`). Synchronous, for the per-record path. A record event is one object reused for
+   * every record: read it before the next call.
+   */
+  poll(): GateEvent | undefined {
     for (;;) {
       const ready = this.#ready.shift();
       if (ready !== undefined) return ready;
-      if (this.#finished) return { kind: 'end' };
-      if (this.#channels.every((c) => c.ended)) {
+      if (this.#finished) return END;
+      if (this.#open === 0) {
         this.#finished = true;
-        return { kind: 'end' };
+        return END;
       }
-      const channel = this.#pickBuffered();
-      if (channel !== undefined) {
-        this.#handle(channel, this.#take(channel));
-        continue;
+      const i = this.#pickBuffered();
+      if (i === undefined) return undefined;
+      const batch = this.#channels[i]!.batch;
+      const element = batch.read();
+      if (element === READ_RECORD) {
+        const record = this.#record;
+        record.channel = i;
+        record.value = batch.value;
+        record.timestamp = batch.timestamp;
+        record.keyGroup = batch.keyGroup;
+        return record;
       }
-      await this.#awaitAnyBatch();
+      this.#handle(i, element);
     }
   }
 
-  /** An unblocked channel with decoded elements waiting, in round-robin order. */
-  #pickBuffered(): number | undefined {
-    const n = this.#channels.length;
-    for (let k = 0; k < n; k++) {
-      const i = (this.#next + k) % n;
-      const c = this.#channels[i]!;
-      if (c.position < c.queue.length && !this.#handler.isBlocked(i)) {
-        this.#next = (i + 1) % n;
-        return i;
-      }
+  /** The next event, waiting for input if need be (a fresh object each time). */
+  async next(): Promise<GateEvent> {
+    for (;;) {
+      const event = this.poll();
+      if (event !== undefined) return event.kind === 'record' ? { ...event } : event;
+      await this.awaitInput();
     }
-    return undefined;
   }
 
-  #take(i: number): StreamElement {
-    const c = this.#channels[i]!;
-    const element = c.queue[c.position]!; // #pickBuffered checked position < length
-    c.position += 1;
-    if (c.position === c.queue.length) {
-      c.queue = [];
-      c.position = 0;
-    }
-    return element;
-  }
-
-  /** Waits until some unblocked, open channel delivers a batch (or ends). */
-  async #awaitAnyBatch(): Promise<void> {
-    const waiting = this.#channels
-      .map((c, i) => ({ c, i }))
-      .filter(({ c, i }) => !c.ended && !this.#handler.isBlocked(i) && c.position >= c.queue.length);
+  /**
+   * Waits until some unblocked, open channel delivers a batch (or ends). Call again only after
+   * the previous call settled: a second waiter on the same receive would read its batch twice.
+   */
+  async awaitInput(): Promise<void> {
+    const waiting: { c: ChannelState; i: number }[] = [];
+    this.#channels.forEach((c, i) => {
+      if (!c.ended && !this.#handler.isBlocked(i) && !c.batch.hasNext) waiting.push({ c, i });
+    });
     if (waiting.length === 0) {
       // Every readable channel is blocked with nothing buffered: alignment cannot complete.
       throw new InternalError('input gate stalled: every open channel is blocked');
@@ -115,15 +128,26 @@ export class InputGate {
       this.#handle(i, { kind: 'end-of-input' });
       return;
     }
-    c.queue = decodeBatch(batch);
-    c.position = 0;
+    c.batch.load(batch);
   }
 
-  #handle(channel: number, element: StreamElement): void {
+  /** An unblocked channel with decoded elements waiting, in round-robin order. */
+  #pickBuffered(): number | undefined {
+    const channels = this.#channels;
+    const n = channels.length;
+    if (n === 1) return channels[0]!.batch.hasNext && !this.#handler.isBlocked(0) ? 0 : undefined;
+    for (let k = 0; k < n; k++) {
+      const i = (this.#next + k) % n;
+      if (channels[i]!.batch.hasNext && !this.#handler.isBlocked(i)) {
+        this.#next = (i + 1) % n;
+        return i;
+      }
+    }
+    return undefined;
+  }
+
+  #handle(channel: number, element: Exclude<StreamElement, { kind: 'record' }>): void {
     switch (element.kind) {
-      case 'record':
-        this.#ready.push({ kind: 'record', channel, value: element.value, timestamp: element.timestamp });
-        return;
       case 'watermark': {
         const combined = this.#valve.onWatermark(channel, element.timestamp);
         if (combined !== undefined) this.#ready.push({ kind: 'watermark', timestamp: combined });
@@ -136,6 +160,7 @@ export class InputGate {
         const c = this.#channels[channel]!;
         if (c.ended) return;
         c.ended = true;
+        this.#open -= 1;
         this.#apply(this.#handler.onEndOfInput(channel));
         const combined = this.#valve.onEndOfInput(channel);
         if (combined !== undefined) this.#ready.push({ kind: 'watermark', timestamp: combined });

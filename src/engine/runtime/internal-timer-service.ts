@@ -14,7 +14,7 @@
  */
 import { InternalError, UserError } from '../../errors.ts';
 import type { TimeDomain, TimerService } from '../api/timer-service.ts';
-import { userKeyString } from '../state/current-key.ts';
+import { keyStringOf } from '../state/key-string.ts';
 import type { HeapKeyedStateBackend } from '../state/heap-keyed-state-backend.ts';
 import type { RawKeyedState } from '../state/keyed-state-handles.ts';
 import { timersState } from '../state/state-descriptors.ts';
@@ -58,7 +58,7 @@ export class InternalTimerService implements TimerService {
     const keys = [...this.backend.keys(this.stateName)];
     for (const key of keys) {
       this.backend.setCurrentKey(key);
-      const keyId = userKeyString(key);
+      const keyId = keyStringOf(key);
       for (const [domain, timestamp] of this.#pairs()) this.#queues[domain].add(timestamp, key, keyId);
     }
     this.#scheduleWakeUp();
@@ -120,7 +120,7 @@ export class InternalTimerService implements TimerService {
     if (pairs.some(([d, t]) => d === domain && t === time)) return false; // timers are deduplicated
     const key = this.backend.getCurrentKey();
     this.#state.put([...pairs, [domain, time]]);
-    this.#queues[domain].add(time, key, userKeyString(key));
+    this.#queues[domain].add(time, key, keyStringOf(key));
     return true;
   }
 
@@ -130,7 +130,7 @@ export class InternalTimerService implements TimerService {
     const rest = pairs.filter(([d, t]) => d !== domain || t !== time);
     if (rest.length === pairs.length) return;
     this.#store(rest);
-    this.#queues[domain].remove(time, userKeyString(this.backend.getCurrentKey()));
+    this.#queues[domain].remove(time, keyStringOf(this.backend.getCurrentKey()));
   }
 
   /** The current key's timers as stored, checked (they may come from a snapshot). */

@@ -103,11 +103,18 @@ export interface SinkFunction<T> extends RichFunction, Partial<CheckpointedFunct
 }
 
 export class SinkOperator extends UdfOperator {
+  /**
+   * One context for every record, as Flink's StreamSink reuses its SinkFunction.Context: valid
+   * during `invoke` (and until its promise settles, since the subtask waits for it before the
+   * next record), not to be kept.
+   */
+  readonly #context = { timestamp: null as number | null };
   constructor(private readonly fn: SinkFunction<unknown>) {
     super(fn);
   }
   processRecord(value: unknown, timestamp: number | null): void | Promise<void> {
-    return this.fn.invoke(value, { timestamp });
+    this.#context.timestamp = timestamp;
+    return this.fn.invoke(value, this.#context);
   }
   override processWatermark(): void {}
   async finish(): Promise<void> {

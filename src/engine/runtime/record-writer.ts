@@ -3,16 +3,18 @@
  * partitioning, buffers elements per channel and sends them as encoded batches. Watermarks,
  * barriers and the end of input go to every channel, after what was buffered before them.
  */
-import { keyGroupFor, subtaskFor } from '../../format/key-groups.ts';
+import { subtaskFor } from '../../format/key-groups.ts';
 import type { Partitioning } from '../api/stream-graph.ts';
+import { keyGroupOfKeyString, keyStringOf } from '../state/key-string.ts';
 import type { ChannelSender } from './channel.ts';
-import { encodeBatch } from './element-codec.ts';
+import { BatchBuilder } from './element-codec.ts';
 import type { StreamElement } from './stream-element.ts';
 
-const BATCH_ELEMENTS = 512;
+/** Elements per batch: per-batch costs (encoding call, channel hand-over) are shared by this many. */
+export const BATCH_ELEMENTS = 512;
 
 export class RecordWriter {
-  readonly #buffers: StreamElement[][];
+  readonly #buffers: BatchBuilder[];
   #next = 0;
   #full = false;
 
@@ -23,7 +25,7 @@ export class RecordWriter {
     private readonly subtaskIndex: number,
     private readonly downstreamMaxParallelism: number,
   ) {
-    this.#buffers = channels.map(() => []);
+    this.#buffers = channels.map(() => new BatchBuilder());
   }
 
   /** Whether some buffer is full and `flush` should be awaited (backpressure). */
@@ -32,38 +34,41 @@ export class RecordWriter {
   }
 
   emit(value: unknown, timestamp: number | null): void {
-    const element: StreamElement = { kind: 'record', value, timestamp };
     const p = this.partitioning;
     switch (p.kind) {
       case 'forward':
-        this.#push(this.channels.length === 1 ? 0 : this.subtaskIndex, element);
+        this.#pushRecord(this.channels.length === 1 ? 0 : this.subtaskIndex, value, timestamp, -1);
         return;
       case 'rebalance':
-        this.#push(this.#next, element);
+        this.#pushRecord(this.#next, value, timestamp, -1);
         this.#next = (this.#next + 1) % this.channels.length;
         return;
       case 'hash': {
-        const group = keyGroupFor(p.key(value), this.downstreamMaxParallelism);
-        this.#push(subtaskFor(group, this.channels.length, this.downstreamMaxParallelism), element);
+        // The group travels with the record: the keyed operator downstream need not hash again.
+        const group = keyGroupOfKeyString(keyStringOf(p.key(value)), this.downstreamMaxParallelism);
+        this.#pushRecord(subtaskFor(group, this.channels.length, this.downstreamMaxParallelism), value, timestamp, group);
         return;
       }
       case 'broadcast':
-        for (let i = 0; i < this.channels.length; i++) this.#push(i, element);
+        for (let i = 0; i < this.channels.length; i++) this.#pushRecord(i, value, timestamp, -1);
     }
   }
 
   /** An element for every channel (watermark, barrier, end), in order after earlier records. */
   broadcast(element: StreamElement): void {
-    for (let i = 0; i < this.channels.length; i++) this.#push(i, element);
+    for (let i = 0; i < this.channels.length; i++) {
+      const buffer = this.#buffers[i]!;
+      buffer.add(element);
+      if (buffer.elements >= BATCH_ELEMENTS) this.#full = true;
+    }
   }
 
   async flush(): Promise<void> {
     this.#full = false;
     for (let i = 0; i < this.channels.length; i++) {
       const buffer = this.#buffers[i]!;
-      if (buffer.length === 0) continue;
-      this.#buffers[i] = [];
-      await this.channels[i]!.send(encodeBatch(buffer));
+      if (buffer.elements === 0) continue;
+      await this.channels[i]!.send(buffer.encode());
     }
   }
 
@@ -71,9 +76,9 @@ export class RecordWriter {
     for (const c of this.channels) c.close();
   }
 
-  #push(channel: number, element: StreamElement): void {
+  #pushRecord(channel: number, value: unknown, timestamp: number | null, keyGroup: number): void {
     const buffer = this.#buffers[channel]!;
-    buffer.push(element);
-    if (buffer.length >= BATCH_ELEMENTS) this.#full = true;
+    buffer.addRecord(value, timestamp, keyGroup);
+    if (buffer.elements >= BATCH_ELEMENTS) this.#full = true;
   }
 }

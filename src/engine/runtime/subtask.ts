@@ -21,7 +21,7 @@ import { InputGate } from './input-gate.ts';
 import type { Chain, PlannedNode } from './job-plan.ts';
 import { Mailbox } from './mailbox.ts';
 import { MailboxProcessingTimeService } from './processing-time-service.ts';
-import type { RecordWriter } from './record-writer.ts';
+import { BATCH_ELEMENTS, type RecordWriter } from './record-writer.ts';
 import type { Barrier } from './stream-element.ts';
 import type { Output, StreamOperator } from './stream-operator.ts';
 import { type CapturedOperator, writeSubtaskSnapshot } from './write-subtask-snapshot.ts';
@@ -243,13 +243,14 @@ export class Subtask {
     };
   }
 
-  #process(i: number, value: unknown, timestamp: number | null, input: number): void {
+  /** `keyGroup`: the record's key group if its partitioner computed it (head of a keyed chain), else -1. */
+  #process(i: number, value: unknown, timestamp: number | null, input: number, keyGroup = -1): void {
     const m = this.#members[i]!;
     if (m.operator === undefined) {
       this.#outputOf(i).collect(value, timestamp); // the source node itself passes records on
       return;
     }
-    if (m.keyed !== undefined) m.keyed.setCurrentKey(m.planned.node.keyOf!(value, input));
+    if (m.keyed !== undefined) m.keyed.setCurrentKey(m.planned.node.keyOf!(value, input), keyGroup);
     const result = m.operator.processRecord(value, timestamp, input);
     if (result instanceof Promise) this.#pending.push(result);
   }
@@ -267,7 +268,9 @@ export class Subtask {
 
   /** Whether anything after a record needs awaiting; most records need nothing (no promise churn). */
   #mustWait(): boolean {
-    return this.#pending.length > 0 || this.spec.outputs.some((w) => w.needsFlush);
+    if (this.#pending.length > 0) return true;
+    for (const w of this.spec.outputs) if (w.needsFlush) return true;
+    return false;
   }
 
   async #afterRecord(): Promise<void> {
@@ -297,7 +300,8 @@ export class Subtask {
     for (;;) {
       if (this.mailbox.hasMail) await this.#runMail();
       this.#checkCancelled();
-      const { records, done } = await reader.poll(256);
+      // About one batch per poll: the flush after it then sends full batches.
+      const { records, done } = await reader.poll(BATCH_ELEMENTS);
       for (const r of records) {
         this.#process(0, r.value, r.timestamp, 0);
         if (this.#mustWait()) await this.#afterRecord();
@@ -309,23 +313,23 @@ export class Subtask {
 
   async #runInputs(): Promise<void> {
     const gate = new InputGate(this.spec.inputs, createBarrierHandler(this.spec.mode, this.spec.inputs.length));
-    let next: Promise<Awaited<ReturnType<InputGate['next']>>> | undefined;
+    const inputOfChannel = this.spec.inputOfChannel;
+    // A wait for input that lost the race against mail stays here, to be awaited again.
+    let arrival: Promise<boolean> | undefined;
     for (;;) {
       if (this.mailbox.hasMail) await this.#runMail();
       this.#checkCancelled();
-      let event;
-      if (next === undefined && gate.hasReady()) {
-        event = await gate.next(); // answers from what is buffered: no need to watch the mailbox
-      } else {
+      // Buffered elements are processed without awaiting anything: most records need nothing.
+      const event = gate.poll();
+      if (event === undefined) {
         await this.#flush();
-        next ??= gate.next();
-        event = await Promise.race([next, this.mailbox.signal().then(() => undefined)]);
-        if (event === undefined) continue; // mail first; the pending read stays in `next`
-        next = undefined;
+        arrival ??= gate.awaitInput().then(() => true);
+        if (await Promise.race([arrival, this.mailbox.signal().then(() => false)])) arrival = undefined;
+        continue;
       }
       switch (event.kind) {
         case 'record':
-          this.#process(0, event.value, event.timestamp, this.spec.inputOfChannel?.[event.channel] ?? 0);
+          this.#process(0, event.value, event.timestamp, inputOfChannel?.[event.channel] ?? 0, event.keyGroup);
           if (this.#mustWait()) await this.#afterRecord();
           break;
         case 'watermark':

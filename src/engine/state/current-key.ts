@@ -1,35 +1,16 @@
 /**
- * The key the current record belongs to, resolved once per record: its canonical bytes, its key
- * group, and the string that indexes the per-key-group Maps. Every state handle of the subtask
- * reads this one object, so switching keys costs one encoding and one hash however many states
- * the function touches.
+ * The key the current record belongs to, resolved once per record: its key string (canonical
+ * bytes, key-string.ts), which indexes the per-key-group Maps, and its key group. Every state
+ * handle of the subtask reads this one object, so switching keys costs one encoding and at most
+ * one hash however many states the function touches.
  */
 import { InternalError } from '../../errors.ts';
-import { CanonicalKeyEncoder } from '../../format/canonical-key.ts';
-import { keyGroupForBytes } from '../../format/key-groups.ts';
 import type { KeyGroupRange } from '../../format/snapshot-reader.ts';
+import { keyGroupOfKeyString, keyStringOf } from './key-string.ts';
 
 export type { KeyGroupRange };
 
-/**
- * A string with one char per byte (latin1): injective over byte strings, so two keys share a
- * Map slot exactly when their canonical bytes are equal.
- */
-export function bytesToKeyString(bytes: Uint8Array): string {
-  // apply() is the fastest for short keys but passes every byte as an argument.
-  if (bytes.length <= 1024) return String.fromCharCode.apply(null, bytes as unknown as number[]);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
-}
-
-const userKeyEncoder = new CanonicalKeyEncoder();
-
-/** The Map slot of a map state's user key (compared by canonical bytes, like keyed-state keys). */
-export function userKeyString(userKey: unknown): string {
-  return bytesToKeyString(userKeyEncoder.encode(userKey));
-}
-
 export class CurrentKey {
-  readonly #encoder = new CanonicalKeyEncoder();
   #key: unknown = undefined;
   #keyString = '';
   #keyGroup = -1;
@@ -42,10 +23,14 @@ export class CurrentKey {
     readonly owner: string,
   ) {}
 
-  /** Throws InvalidKeyError (a UserError) for a value that is not a key. */
-  set(key: unknown): void {
-    const bytes = this.#encoder.encode(key);
-    const keyGroup = keyGroupForBytes(bytes, this.maxParallelism);
+  /**
+   * Throws InvalidKeyError (a UserError) for a value that is not a key. `knownKeyGroup` is the
+   * key's group when the caller has it already (the partitioner that routed the record computed
+   * it from the same key), so the key is not hashed twice; -1 when it must be computed.
+   */
+  set(key: unknown, knownKeyGroup = -1): void {
+    const keyString = keyStringOf(key);
+    const keyGroup = knownKeyGroup >= 0 ? knownKeyGroup : keyGroupOfKeyString(keyString, this.maxParallelism);
     if (keyGroup < this.range.start || keyGroup > this.range.end) {
       throw new InternalError(
         `${this.owner}: key ${describeKey(key)} is in key group ${keyGroup}, outside this subtask's key groups ` +
@@ -53,7 +38,7 @@ export class CurrentKey {
       );
     }
     this.#key = key;
-    this.#keyString = bytesToKeyString(bytes);
+    this.#keyString = keyString;
     this.#keyGroup = keyGroup;
     this.#index = keyGroup - this.range.start;
   }

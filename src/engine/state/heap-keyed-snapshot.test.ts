@@ -161,7 +161,7 @@ describe('keyed snapshot isolation', () => {
     expect(copied).toEqual({ n: 1 });
     expect(v.value()).toBe(copied); // copied once, then owned by the live state
     v.update({ n: 2 });
-    expect(snapshot.takeKeyGroup(group).map((c) => c.entries.map((e) => e.value))).toEqual([[{ n: 1 }]]);
+    expect(snapshot.takeKeyGroup(group).map((c) => c.values)).toEqual([[{ n: 1 }]]);
     expect(() => snapshot.takeKeyGroup(group)).toThrow(/taken twice/);
     snapshot.releaseKeyGroup(group);
     const live = v.value();

@@ -10,8 +10,8 @@ import type { DataFileWriter, WrittenBlock } from '../../format/data-file-writer
 import type { KeyedStateInfo } from '../../format/snapshot-writer.ts';
 import type { KeyGroupRange } from './current-key.ts';
 import type { RegisteredStateInfo } from './state-descriptors.ts';
-import type { PinHolder, SnapshotPins, StateEntry, StateTable } from './state-table.ts';
-import { toSnapshotValue } from './state-value-layout.ts';
+import type { CapturedEntries, PinHolder, SnapshotPins, StateTable } from './state-table.ts';
+import { toSnapshotValues } from './state-value-layout.ts';
 
 export type KeyedBlock = WrittenBlock & { readonly keyGroup: number };
 
@@ -22,9 +22,8 @@ export interface KeyedStateBlocks {
 }
 
 /** One state's entries of one key group, as of the snapshot. */
-export interface CapturedKeyGroup {
+export interface CapturedKeyGroup extends CapturedEntries {
   readonly info: RegisteredStateInfo;
-  readonly entries: readonly StateEntry[];
 }
 
 export class HeapKeyedSnapshot {
@@ -67,7 +66,7 @@ export class HeapKeyedSnapshot {
     const index = keyGroup - this.keyGroupRange.start;
     if (this.#taken[index] !== 0) throw new InternalError(`key group ${keyGroup} taken twice from one snapshot`);
     this.#taken[index] = 1;
-    return this.#tables.map((table, i) => ({ info: this.states[i]!, entries: table.capture(this.#holder, index) }));
+    return this.#tables.map((table, i) => ({ info: this.states[i]!, ...table.capture(this.#holder, index) }));
   }
 
   /** Key group written: changes to it need no preserving for this snapshot any more. */
@@ -87,28 +86,43 @@ export class HeapKeyedSnapshot {
   }
 }
 
-function* snapshotPairs(info: RegisteredStateInfo, entries: readonly StateEntry[]): IterableIterator<readonly [unknown, unknown]> {
-  for (const entry of entries) yield [entry.key, toSnapshotValue(info.kind, entry.value)];
+/**
+ * The asynchronous write shares the thread with processing: after this long it yields to the
+ * event loop (between key groups), so records keep flowing during a checkpoint instead of
+ * stopping until the writer's next I/O (every MiB written: 100-150 ms of pause in the engine
+ * benchmark, against 20-60 ms with these slices, as much as pauses without checkpoints).
+ */
+const WRITE_SLICE_MS = 4;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**
  * Writes the snapshot into `writer` key group by key group (all states of one key group, then
  * the next, so each is unpinned as early as possible) and releases it. Every state is listed,
- * also one without entries, so `_metadata` keeps the states the operator declared.
+ * also one without entries, so `_metadata` keeps the states the operator declared. Keys are
+ * written from their key strings, which are their canonical bytes: no key is encoded again.
  */
 export async function writeKeyedSnapshot(snapshot: HeapKeyedSnapshot, writer: DataFileWriter, operatorUid: string): Promise<KeyedStateBlocks[]> {
   try {
     const blocks: KeyedBlock[][] = snapshot.states.map(() => []);
+    const labels = snapshot.states.map((info) => `${operatorUid}/${info.name}`);
     const { start, end } = snapshot.keyGroupRange;
+    let sliceStart = performance.now();
     for (let keyGroup = start; keyGroup <= end; keyGroup++) {
       const captured = snapshot.takeKeyGroup(keyGroup);
-      for (const [i, { info, entries }] of captured.entries()) {
-        if (entries.length === 0) continue;
-        const label = `${operatorUid}/${info.name}`;
-        const block = await writer.writeKeyGroup(label, keyGroup, snapshot.maxParallelism, snapshotPairs(info, entries));
+      for (let i = 0; i < captured.length; i++) {
+        const { info, keys, values } = captured[i]!;
+        if (keys.length === 0) continue;
+        const block = await writer.writeCanonicalKeyGroup(labels[i]!, keyGroup, snapshot.maxParallelism, keys, toSnapshotValues(info.kind, values));
         if (block !== null) blocks[i]!.push({ ...block, keyGroup });
       }
       snapshot.releaseKeyGroup(keyGroup);
+      if (performance.now() - sliceStart >= WRITE_SLICE_MS) {
+        await yieldToEventLoop();
+        sliceStart = performance.now();
+      }
     }
     return snapshot.states.map((info, i) => ({ info: { ...info }, blocks: blocks[i]! }));
   } finally {

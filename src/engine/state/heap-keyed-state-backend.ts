@@ -10,8 +10,9 @@
 import { FormatError, InternalError, UserError } from '../../errors.ts';
 import { CanonicalKeyEncoder } from '../../format/canonical-key.ts';
 import { checkParallelism, keyGroupForBytes } from '../../format/key-groups.ts';
-import { CurrentKey, type KeyGroupRange, bytesToKeyString } from './current-key.ts';
+import { CurrentKey, type KeyGroupRange } from './current-key.ts';
 import { HeapKeyedSnapshot } from './heap-keyed-snapshot.ts';
+import { bytesToKeyString } from './key-string.ts';
 import {
   type AggregatingState,
   HeapAggregatingState,
@@ -73,9 +74,12 @@ export class HeapKeyedStateBackend {
     this.#pins = new SnapshotPins(range.end - range.start + 1);
   }
 
-  /** Sets the key of the record being processed: one canonical encoding and one hash. */
-  setCurrentKey(key: unknown): void {
-    this.#current.set(key);
+  /**
+   * Sets the key of the record being processed: one canonical encoding and one hash, or no hash
+   * when the caller passes the key group it already computed from this key (the partitioner's).
+   */
+  setCurrentKey(key: unknown, knownKeyGroup = -1): void {
+    this.#current.set(key, knownKeyGroup);
   }
 
   getCurrentKey(): unknown {

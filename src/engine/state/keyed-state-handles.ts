@@ -12,7 +12,7 @@
  */
 import { UserError } from '../../errors.ts';
 import type { CurrentKey } from './current-key.ts';
-import { userKeyString } from './current-key.ts';
+import { keyStringOf } from './key-string.ts';
 import type { AggregateFunction } from './state-descriptors.ts';
 import type { StateTable } from './state-table.ts';
 import type { UserMap, UserMapPair } from './state-value-layout.ts';
@@ -138,11 +138,11 @@ export class HeapMapState<K, V> extends HandleBase implements MapState<K, V> {
   }
 
   get(key: K): V | undefined {
-    return this.#map()?.get(userKeyString(key))?.[1] as V | undefined;
+    return this.#map()?.get(keyStringOf(key))?.[1] as V | undefined;
   }
 
   put(key: K, value: V): void {
-    const slot = userKeyString(key);
+    const slot = keyStringOf(key);
     const map = this.#map();
     const pair: UserMapPair = [key, value];
     if (map === undefined) this.write(new Map([[slot, pair]]));
@@ -156,14 +156,14 @@ export class HeapMapState<K, V> extends HandleBase implements MapState<K, V> {
   remove(key: K): void {
     const map = this.#map();
     if (map === undefined) return;
-    map.delete(userKeyString(key));
+    map.delete(keyStringOf(key));
     // As Flink's heap map state: a key whose map became empty has no state at all.
     if (map.size === 0) this.clear();
   }
 
   contains(key: K): boolean {
     const entry = this.table.peek(this.current.index, this.current.keyString);
-    return entry !== undefined && (entry.value as UserMap).has(userKeyString(key));
+    return entry !== undefined && (entry.value as UserMap).has(keyStringOf(key));
   }
 
   *entries(): IterableIterator<readonly [K, V]> {

@@ -11,7 +11,7 @@ import type { DataFileWriter, WrittenBlock } from '../../format/data-file-writer
 import type { DistributionMode, OperatorStateKind } from '../../format/model.ts';
 import type { OperatorStateInfo } from '../../format/snapshot-writer.ts';
 import { deepCopy } from './copy-value.ts';
-import { userKeyString } from './current-key.ts';
+import { keyStringOf } from './key-string.ts';
 
 export interface OperatorListState<T> {
   get(): Iterable<T>;
@@ -161,13 +161,13 @@ export class OperatorStateStore {
 function broadcastHandle<K, V>(entry: BroadcastEntry): BroadcastState<K, V> {
   const pairs = (): IterableIterator<readonly [K, V]> => entry.map.values() as IterableIterator<readonly [K, V]>;
   return {
-    get: (k) => entry.map.get(userKeyString(k))?.[1] as V | undefined,
-    put: (k, v) => void entry.map.set(userKeyString(k), [k, v]),
+    get: (k) => entry.map.get(keyStringOf(k))?.[1] as V | undefined,
+    put: (k, v) => void entry.map.set(keyStringOf(k), [k, v]),
     putAll: (entries) => {
-      for (const [k, v] of entries) entry.map.set(userKeyString(k), [k, v]);
+      for (const [k, v] of entries) entry.map.set(keyStringOf(k), [k, v]);
     },
-    remove: (k) => void entry.map.delete(userKeyString(k)),
-    contains: (k) => entry.map.has(userKeyString(k)),
+    remove: (k) => void entry.map.delete(keyStringOf(k)),
+    contains: (k) => entry.map.has(keyStringOf(k)),
     entries: pairs,
     keys: function* () {
       for (const [k] of pairs()) yield k;

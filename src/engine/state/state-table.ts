@@ -27,6 +27,12 @@ export interface StateEntry {
 
 export type KeyGroupMap = Map<string, StateEntry>;
 
+/** Parallel arrays: `keys[i]` is the key string (key-string.ts) of the entry with `values[i]`. */
+export interface CapturedEntries {
+  readonly keys: readonly string[];
+  readonly values: readonly unknown[];
+}
+
 /** One unreleased snapshot's hold on the key groups of a backend. */
 export interface PinHolder {
   readonly version: number;
@@ -81,6 +87,13 @@ export class StateTable {
   readonly #maps: KeyGroupMap[];
   /** Per holder, per key group index: entries replaced or deleted since that snapshot. */
   readonly #preserved = new Map<PinHolder, (KeyGroupMap | undefined)[]>();
+  /**
+   * The live entry (undefined: none) of the key looked up or changed last. Every change to the
+   * Maps goes through read/write/remove, which keep it current.
+   */
+  #lastIndex = -1;
+  #lastKeyString = '';
+  #lastEntry: StateEntry | undefined;
 
   constructor(info: RegisteredStateInfo, pins: SnapshotPins) {
     this.info = info;
@@ -97,26 +110,29 @@ export class StateTable {
   read(index: number, keyString: string): unknown {
     const map = this.#maps[index]!;
     const entry = map.get(keyString);
+    this.#remember(index, keyString, entry);
     if (entry === undefined) return undefined;
     const value = entry.value;
     if (typeof value !== 'object' || value === null || entry.version > this.#pins.pinned[index]!) return value;
     this.#preserve(index, keyString, entry);
-    const copy = deepCopy(value);
-    map.set(keyString, { key: entry.key, value: copy, version: this.#pins.version });
-    return copy;
+    const copy: StateEntry = { key: entry.key, value: deepCopy(value), version: this.#pins.version };
+    map.set(keyString, copy);
+    this.#remember(index, keyString, copy);
+    return copy.value;
   }
 
   write(index: number, keyString: string, key: unknown, value: unknown): void {
     const map = this.#maps[index]!;
-    const entry = map.get(keyString);
-    if (entry === undefined) {
-      map.set(keyString, { key, value, version: this.#pins.version });
-    } else if (entry.version > this.#pins.pinned[index]!) {
+    // Read-modify-write is the common pattern: the read just looked this key up.
+    const entry = index === this.#lastIndex && keyString === this.#lastKeyString ? this.#lastEntry : map.get(keyString);
+    if (entry !== undefined && entry.version > this.#pins.pinned[index]!) {
       entry.value = value;
-    } else {
-      this.#preserve(index, keyString, entry);
-      map.set(keyString, { key: entry.key, value, version: this.#pins.version });
+      return;
     }
+    if (entry !== undefined) this.#preserve(index, keyString, entry);
+    const created: StateEntry = { key: entry === undefined ? key : entry.key, value, version: this.#pins.version };
+    map.set(keyString, created);
+    this.#remember(index, keyString, created);
   }
 
   remove(index: number, keyString: string): void {
@@ -125,18 +141,28 @@ export class StateTable {
     if (entry === undefined) return;
     if (entry.version <= this.#pins.pinned[index]!) this.#preserve(index, keyString, entry);
     map.delete(keyString);
+    this.#remember(index, keyString, undefined);
   }
 
   /**
-   * The entries of key group index `index` as they were when `holder` was taken. Synchronous, so
-   * no change can interleave; the returned entries stay unmutated while the group is pinned.
+   * The entries of key group index `index` as they were when `holder` was taken, as key strings
+   * (the canonical key bytes, written as they are) and values. Synchronous, so no change can
+   * interleave; the returned values stay unmutated while the group is pinned.
    */
-  capture(holder: PinHolder, index: number): StateEntry[] {
-    const out: StateEntry[] = [];
-    for (const entry of this.#maps[index]!.values()) if (entry.version <= holder.version) out.push(entry);
-    const preserved = this.#preserved.get(holder)?.[index];
-    if (preserved !== undefined) for (const entry of preserved.values()) out.push(entry);
-    return out;
+  capture(holder: PinHolder, index: number): CapturedEntries {
+    const keys: string[] = [];
+    const values: unknown[] = [];
+    this.#maps[index]!.forEach((entry, keyString) => {
+      if (entry.version <= holder.version) {
+        keys.push(keyString);
+        values.push(entry.value);
+      }
+    });
+    this.#preserved.get(holder)?.[index]?.forEach((entry, keyString) => {
+      keys.push(keyString);
+      values.push(entry.value);
+    });
+    return { keys, values };
   }
 
   /** Forgets what was preserved for `holder` in one key group index, or in all (index undefined). */
@@ -157,6 +183,12 @@ export class StateTable {
   /** Every entry, key group by key group; do not mutate state while iterating. */
   *entries(): IterableIterator<StateEntry> {
     for (const map of this.#maps) yield* map.values();
+  }
+
+  #remember(index: number, keyString: string, entry: StateEntry | undefined): void {
+    this.#lastIndex = index;
+    this.#lastKeyString = keyString;
+    this.#lastEntry = entry;
   }
 
   /** Files `entry` with every snapshot that still needs it, before it is replaced or deleted. */

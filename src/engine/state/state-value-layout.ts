@@ -5,7 +5,7 @@
  * array of those pairs.
  */
 import type { KeyedStateKind } from '../../format/model.ts';
-import { userKeyString } from './current-key.ts';
+import { keyStringOf } from './key-string.ts';
 
 export type UserMapPair = [userKey: unknown, userValue: unknown];
 export type UserMap = Map<string, UserMapPair>;
@@ -13,6 +13,11 @@ export type UserMap = Map<string, UserMapPair>;
 /** The value as FORMAT.md 5.2 lays it out for `kind`. */
 export function toSnapshotValue(kind: KeyedStateKind, stored: unknown): unknown {
   return kind === 'map' ? Array.from((stored as UserMap).values()) : stored;
+}
+
+/** `toSnapshotValue` of each value; the array itself when `kind` stores values as they are laid out. */
+export function toSnapshotValues(kind: KeyedStateKind, stored: readonly unknown[]): readonly unknown[] {
+  return kind === 'map' ? stored.map((v) => toSnapshotValue(kind, v)) : stored;
 }
 
 /**
@@ -26,7 +31,7 @@ export function fromSnapshotValue(kind: KeyedStateKind, value: unknown): { value
       const map: UserMap = new Map();
       for (const pair of value as unknown[]) {
         if (!Array.isArray(pair) || pair.length !== 2) return { problem: 'a map state value must be an array of [userKey, userValue] pairs' };
-        const key = userKeyString(pair[0]);
+        const key = keyStringOf(pair[0]);
         if (map.has(key)) return { problem: 'a map state value holds the same user key twice' };
         map.set(key, [pair[0], pair[1]]);
       }
