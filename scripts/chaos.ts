@@ -117,7 +117,7 @@ async function main(): Promise<number> {
   const end = await probe.waitForState(jobId, ['FINISHED', 'FAILED', 'CANCELED'], 30 * 60_000);
   if (end.state !== 'FINISHED') say(`the job ended ${end.state}: ${end['failure-cause'] ?? ''}`);
   else if (kills < KILLS) say(`the job finished after ${kills} of ${KILLS} kills (its input ran out first)`);
-  const record = JSON.parse(readFileSync(join(cluster.workDir, 'jobs', `${jobId}.json`), 'utf8')) as { checkpointFallbacks?: number };
+  const record = JSON.parse(readFileSync(join(cluster.workDir, 'jobs', `${jobId}.json`), 'utf8')) as { damagedCheckpoints?: unknown[] };
 
   const files = chaosTally(await committedLines(out), want, committedAtFallbacks.map((c) => c.files));
   const table = chaosTally(await tableLines('chaos_totals'), wantTable, committedAtFallbacks.map((c) => c.table));
@@ -126,7 +126,7 @@ async function main(): Promise<number> {
   say(`kills by kind: ${[...byKind].map(([k, n]) => `${k}=${n}`).join(' ')}`);
   const sum = (f: (t: ChaosTally) => number): number => f(files) + f(table);
   process.stdout.write(`kills=${kills} recoveries=${recoveries} lost=${sum((t) => t.lost)} duplicated=${sum((t) => t.duplicated)} mismatched=${sum((t) => t.mismatched)}\n`);
-  process.stdout.write(`fallbacks=${record.checkpointFallbacks ?? 0} reemitted=${sum((t) => t.reemitted)}\n`);
+  process.stdout.write(`fallbacks=${record.damagedCheckpoints?.length ?? 0} reemitted=${sum((t) => t.reemitted)}\n`);
   const clean = end.state === 'FINISHED' && sum((t) => t.lost + t.duplicated + t.mismatched) === 0 && want.length > 0;
   return clean ? 0 : 1;
 }

@@ -98,7 +98,7 @@ export class JobMaster {
       );
     }
     if (damaged.length > 0) {
-      record.checkpointFallbacks = (record.checkpointFallbacks ?? 0) + damaged.length;
+      record.damagedCheckpoints = [...(record.damagedCheckpoints ?? []), ...damaged.map((d) => ({ id: d.checkpoint.id, location: d.checkpoint.location, problem: d.problem }))];
       record.retained = record.retained.filter((c) => !damaged.some((d) => d.checkpoint.id === c.id));
     }
     const restoreFrom = chosen?.location ?? record.submit.savepointPath;

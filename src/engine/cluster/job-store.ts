@@ -35,8 +35,11 @@ export interface JobRecord {
   /** Retained completed checkpoints, oldest first; the last is what a restart resumes from. */
   retained: CompletedCheckpoint[];
   nextCheckpointId: number;
-  /** Damaged checkpoints skipped on restarts (each one reported in the JobManager's log). */
-  checkpointFallbacks?: number;
+  /**
+   * Checkpoints found damaged and skipped on a restart (each reported in the JobManager's log).
+   * Their files stay for a person to look at; a restarted JobManager's listing leaves them out.
+   */
+  damagedCheckpoints?: { readonly id: number; readonly location: string; readonly problem: string }[];
   /** Statistics for `GET /jobs/:id/checkpoints`. */
   checkpointCounts: { completed: number; failed: number };
   /** Newest first, at most 10. */

@@ -25,6 +25,9 @@ export async function recoverCheckpoints(record: JobRecord, storeOptions: OpenSt
   } catch {
     return; // no checkpoint directory yet: nothing was checkpointed
   }
+  // One found damaged before stays out: it would be checked, and reported, again on every start.
+  const damaged = new Set((record.damagedCheckpoints ?? []).map((c) => c.id));
+  ids.splice(0, ids.length, ...ids.filter((id) => !damaged.has(id)));
   if (ids.length === 0) return;
   ids.sort((a, b) => a - b);
   // Which of them is intact is decided when the worker starts (chooseRestoreCheckpoint), as on
