@@ -1,12 +1,13 @@
 /**
  * The PostgreSQL connections of sinks in this process, by job and operator.
  *
- * When an attempt fails, the engine cancels its subtasks without closing their functions, so
- * their connections would stay open, and with them their open transactions and the row locks
- * those hold: a replayed insert of the same unique key would wait on a dead attempt forever. So
- * a sink that starts attempt n first ends every connection of its job and operator that an
- * earlier attempt opened. (In a cluster each job runs in its own worker process, and a worker
- * that dies takes its connections with it.)
+ * A failed or cancelled attempt closes its operators, and so its sinks' connections; but a close
+ * that never ran to its end (a close that failed, a subtask stuck in a query) would leave a
+ * connection open, and with it its open transaction and the row locks that holds: a replayed
+ * insert of the same unique key would wait on a dead attempt forever. So a sink that starts
+ * attempt n first ends every connection of its job and operator that an earlier attempt opened.
+ * (In a cluster each job runs in its own worker process, and a worker that dies takes its
+ * connections with it.)
  */
 import pg from 'pg';
 import type { Client } from 'pg';

@@ -111,6 +111,7 @@ export class Subtask {
 
   /** Runs to the end of input; rejects with the failure, or CancelledError after cancel(). */
   async run(): Promise<void> {
+    let closed = false;
     try {
       await this.#open();
       if (this.spec.chain.isSource) {
@@ -135,9 +136,27 @@ export class Subtask {
       // finish, FLIP-147): its final state belongs in every later checkpoint or savepoint, and
       // with checkpointing its sinks commit their last transaction on the final checkpoint.
       await this.#runFinished();
+      closed = true;
       for (const m of this.#members) await m.operator?.close?.();
     } finally {
       this.#processingTime.quiesce();
+      if (!closed) await this.#closeAfterFailure();
+    }
+  }
+
+  /**
+   * A failed or cancelled attempt closes its operators too (Flink calls close() in every case,
+   * finish() only at the end of input), so user functions and sinks release what they hold:
+   * connections, handles, timers. An error from close is dropped: the failure that ended the
+   * attempt is the one to report.
+   */
+  async #closeAfterFailure(): Promise<void> {
+    for (const m of this.#members) {
+      try {
+        await m.operator?.close?.();
+      } catch {
+        // the attempt's own failure is what the restart strategy and the user see
+      }
     }
   }
 
