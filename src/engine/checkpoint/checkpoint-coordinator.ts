@@ -10,6 +10,7 @@ import { checkpointDirName, savepointDirName } from '../../format/snapshot-paths
 import type { ObjectStore } from '../../storage/object-store.ts';
 import { type OpenStoreOptions, openStore } from '../../storage/open-store.ts';
 import { faultPoint } from '../runtime/fault-points.ts';
+import { type DamagedCheckpoint, chooseRestoreCheckpoint } from './choose-restore-checkpoint.ts';
 import { deleteSnapshot } from './delete-snapshot.ts';
 import type { PlannedNode } from '../runtime/job-plan.ts';
 import type { CheckpointTarget, SubtaskAck } from '../runtime/subtask.ts';
@@ -57,6 +58,8 @@ export interface CoordinatorEvents {
   /** Called once `_metadata` is durable, before older checkpoints are deleted. */
   onCompleted?(stats: SnapshotStats): void;
   onFailed?(stats: SnapshotStats): void;
+  /** A restart skipped this retained checkpoint: it is damaged (`problem` names the file). */
+  onDamaged?(damaged: DamagedCheckpoint, fallback: number | undefined): void;
 }
 
 /** Where a job that ran before goes on: its retained checkpoints and the next id to use. */
@@ -151,6 +154,29 @@ export class CheckpointCoordinator {
   }
 
   /** Stops, then waits until completions and deletions in flight are done (before a restart picks its checkpoint). */
+  /**
+   * The checkpoint a restart resumes from: the newest retained one that is intact. Damaged ones
+   * are reported and dropped from the retained list (their files stay, for a person to look at).
+   * Throws NoIntactCheckpointError when every retained checkpoint is damaged.
+   */
+  async restorePoint(): Promise<CompletedCheckpoint | undefined> {
+    const { chosen, damaged } = await chooseRestoreCheckpoint(this.completed, this.storeOptions);
+    for (const d of damaged) {
+      this.completed.splice(this.completed.findIndex((c) => c.id === d.checkpoint.id), 1);
+      this.events.onDamaged?.(d, chosen?.id);
+    }
+    return chosen;
+  }
+
+  /**
+   * After a restore, ids go on from the restored snapshot's, as Flink sets its counter to the
+   * restored id + 1: a checkpoint id then names one moment of the job's history only, which
+   * transactional sinks rely on when they name transactions after checkpoints.
+   */
+  continueAfter(restoredId: number): void {
+    this.#nextId = Math.max(this.#nextId, restoredId + 1);
+  }
+
   async settle(): Promise<void> {
     this.stop();
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);

@@ -91,16 +91,7 @@ export class JobMaster {
     const { chosen, damaged } = await chooseRestoreCheckpoint(record.retained, this.context.storeOptions);
     // Cancelled, or the JobManager stopping, while the checkpoint was being checked.
     if (this.#shuttingDown || (this.record.state !== 'RESTARTING' && this.record.state !== 'INITIALIZING')) return;
-    for (const d of damaged) {
-      this.context.log(
-        `job ${record.jobId}: checkpoint ${d.checkpoint.id} at ${d.checkpoint.location} is damaged: ${d.problem}; ` +
-          `falling back to ${chosen === undefined ? 'nothing' : `checkpoint ${chosen.id}`}`,
-      );
-    }
-    if (damaged.length > 0) {
-      record.damagedCheckpoints = [...(record.damagedCheckpoints ?? []), ...damaged.map((d) => ({ id: d.checkpoint.id, location: d.checkpoint.location, problem: d.problem }))];
-      record.retained = record.retained.filter((c) => !damaged.some((d) => d.checkpoint.id === c.id));
-    }
+    this.#damaged(damaged.map((d) => ({ ...d.checkpoint, problem: d.problem })), chosen?.id);
     const restoreFrom = chosen?.location ?? record.submit.savepointPath;
     const message: StartMessage = {
       type: 'start',
@@ -150,6 +141,9 @@ export class JobMaster {
         return;
       case 'checkpoint-completed':
         this.#checkpointCompleted(m.stats);
+        return;
+      case 'checkpoint-damaged':
+        this.#damaged([{ id: m.id, location: m.location, problem: m.problem }], m.fallback);
         return;
       case 'checkpoint-failed':
         record.checkpointCounts.failed += 1;
@@ -227,6 +221,18 @@ export class JobMaster {
       this.#restartTimer = undefined;
       if (this.record.state === 'RESTARTING') this.start();
     }, decision.delayMs);
+  }
+
+  /** Checkpoints a restart skipped (found by this JobMaster, or by the worker's own restart). */
+  #damaged(damaged: readonly { readonly id: number; readonly location: string; readonly problem: string }[], fallback: number | undefined): void {
+    if (damaged.length === 0) return;
+    const record = this.record;
+    for (const d of damaged) {
+      this.context.log(`job ${record.jobId}: checkpoint ${d.id} at ${d.location} is damaged: ${d.problem}; falling back to ${fallback === undefined ? 'nothing' : `checkpoint ${fallback}`}`);
+    }
+    record.damagedCheckpoints = [...(record.damagedCheckpoints ?? []), ...damaged.map(({ id, location, problem }) => ({ id, location, problem }))];
+    record.retained = record.retained.filter((c) => !damaged.some((d) => d.id === c.id));
+    this.#save();
   }
 
   /** Ends the job; `applyRetention` when the worker could not (it was lost). */

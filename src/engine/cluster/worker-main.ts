@@ -76,6 +76,7 @@ async function start(message: StartMessage): Promise<void> {
         },
         onCompleted: (stats) => send({ type: 'checkpoint-completed', stats }),
         onFailed: (stats) => send({ type: 'checkpoint-failed', stats }),
+        onDamaged: ({ checkpoint, problem }, fallback) => send({ type: 'checkpoint-damaged', id: checkpoint.id, location: checkpoint.location, problem, fallback }),
       },
     });
     send({ type: 'status', status: 'RUNNING' });

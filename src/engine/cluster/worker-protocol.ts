@@ -46,6 +46,7 @@ export type FromWorker =
   | { readonly type: 'status'; readonly status: 'RUNNING' | 'RESTARTING' }
   | { readonly type: 'checkpoint-completed'; readonly stats: SnapshotStats }
   | { readonly type: 'checkpoint-failed'; readonly stats: SnapshotStats }
+  | { readonly type: 'checkpoint-damaged'; readonly id: number; readonly location: string; readonly problem: string; readonly fallback: number | undefined }
   | { readonly type: 'operation-done'; readonly requestId: string; readonly location: string; readonly checkpointId: number }
   | { readonly type: 'operation-failed'; readonly requestId: string; readonly message: string }
   | { readonly type: 'terminated'; readonly status: 'FINISHED' | 'CANCELED' | 'FAILED'; readonly failure?: string };

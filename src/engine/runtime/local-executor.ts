@@ -11,6 +11,7 @@ import type { OpenStoreOptions } from '../../storage/open-store.ts';
 import type { StreamGraph } from '../api/stream-graph.ts';
 import { type CheckpointConfig, defaultCheckpointConfig } from '../checkpoint/checkpoint-config.ts';
 import { CheckpointCoordinator, type CoordinatorEvents, type CoordinatorResume, SnapshotBusyError } from '../checkpoint/checkpoint-coordinator.ts';
+import type { DamagedCheckpoint } from '../checkpoint/choose-restore-checkpoint.ts';
 import { planRestore } from '../state/restore-plan.ts';
 import type { SubtaskRestorePlan } from '../state/restore-plan.ts';
 import { LocalChannel } from './channel.ts';
@@ -84,7 +85,8 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
   if (config.interval !== null && config.dir === null) {
     throw new UserError('checkpointing is enabled (execution.checkpointing.interval) but no checkpoint directory is set (execution.checkpointing.dir)');
   }
-  const coordinator = new CheckpointCoordinator(config, { jobId, jobName: options.jobName }, options.storeOptions, options.events, options.resume);
+  const events: ExecutionEvents = { onDamaged: reportDamaged, ...options.events };
+  const coordinator = new CheckpointCoordinator(config, { jobId, jobName: options.jobName }, options.storeOptions, events, options.resume);
   const strategy = effectiveRestartStrategy(options);
   let current: JobStatus = 'RUNNING';
   const setStatus = (next: JobStatus): void => {
@@ -124,7 +126,14 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
         setStatus('RESTARTING');
         await new Promise((r) => setTimeout(r, decision.delayMs));
         setStatus('RUNNING');
-        restoreFrom = coordinator.completed.at(-1)?.location ?? options.restoreFrom;
+        let point: { location: string } | undefined;
+        try {
+          point = await coordinator.restorePoint();
+        } catch (failure) {
+          // Every retained checkpoint damaged (or unreadable storage): starting empty would drop state.
+          return failJob(failure instanceof Error ? failure : new Error(String(failure)));
+        }
+        restoreFrom = point?.location ?? options.restoreFrom;
       }
     }
   };
@@ -169,6 +178,11 @@ export function effectiveRestartStrategy(options: Pick<ExecutionOptions, 'restar
   return options.restartStrategy ?? (interval === null ? { type: 'none' } : { type: 'fixed-delay', attempts: Number.MAX_SAFE_INTEGER, delayMs: 1000 });
 }
 
+/** Without a JobManager to tell, a skipped checkpoint is reported on stderr, as Flink logs a warning. */
+function reportDamaged(d: DamagedCheckpoint, fallback: number | undefined): void {
+  process.stderr.write(`checkpoint ${d.checkpoint.id} at ${d.checkpoint.location} is damaged: ${d.problem}; falling back to ${fallback === undefined ? 'the beginning' : `checkpoint ${fallback}`}\n`);
+}
+
 /** Errors of restore planning are the user's to fix, not failures to restart from. */
 function isSetupError(err: UserError): boolean {
   return /Failed to rollback|Cannot restore|max parallelism|no such file|not a snapshot/.test(err.message);
@@ -185,6 +199,7 @@ async function runAttempt(
   onCancel: (cancel: () => void) => void,
 ): Promise<void> {
   const { nodes, restore } = restoreFrom === undefined ? { nodes: plan.nodes, restore: undefined } : await openRestore(plan, restoreFrom, options);
+  if (restore !== undefined) coordinator.continueAfter(restore.reader.metadata.checkpointId);
   const byUid = new Map(nodes.map((n) => [n.uid, n]));
   const chains: Chain[] = plan.chains.map((c) => ({ ...c, nodes: c.nodes.map((n) => byUid.get(n.uid)!) }));
 
