@@ -164,7 +164,14 @@ describe('failover of a job on a real local cluster', () => {
       expect(result.code, result.stderr).toBe(0);
       const id = submittedJobId(result.stdout);
       expect(result.stdout).toMatch(new RegExp(`Job has been submitted with JobID ${id}\\n(.*\\n)*Program execution finished\\nJob with JobID ${id} has finished\\.\\nJob Runtime: \\d+ ms\\n`));
-      await expectExactlyExpected(out, expectedTotals(generatedOrders(2_000, SEED)));
+      const totals = expectedTotals(generatedOrders(2_000, SEED));
+      await expectExactlyExpected(out, totals);
+      // Flink's vertex metrics, summed over subtasks: what the source emitted, what the sink received.
+      const job = await probe.get<{ vertices: { name: string; metrics: { 'read-records': number; 'write-records': number } }[] }>(`/jobs/${id}`);
+      const metrics = Object.fromEntries((job?.vertices ?? []).map((v) => [v.name, v.metrics]));
+      expect(metrics.orders).toEqual({ 'read-records': 0, 'write-records': 2_000 });
+      expect(metrics.Filter).toEqual({ 'read-records': 2_000, 'write-records': 2_000 });
+      expect(metrics.Sink).toEqual({ 'read-records': totals.length, 'write-records': 0 });
     },
     TIMEOUT,
   );

@@ -109,8 +109,7 @@ export class Dispatcher implements ClusterApi {
         parallelism: v.parallelism,
         maxParallelism: v.maxParallelism,
         status: r.state,
-        // Workers do not report record counts yet (README, ARCHITECTURE): Flink's fields, zero.
-        metrics: { 'read-records': 0, 'write-records': 0 },
+        metrics: recordMetrics(master.recordCounts(v.uid)),
       })),
       ...(r.failureCause === undefined ? {} : { 'failure-cause': r.failureCause }),
       'num-restarts': r.restarts,
@@ -326,4 +325,9 @@ async function killOrphan(pid: number | undefined): Promise<void> {
     return;
   }
   for (let i = 0; i < 100 && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) !== ''; i++) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** Flink's vertex metrics: records received and records emitted, summed over the subtasks. */
+function recordMetrics(counts: { readonly in: number; readonly out: number }): { 'read-records': number; 'write-records': number } {
+  return { 'read-records': counts.in, 'write-records': counts.out };
 }

@@ -48,6 +48,8 @@ export class JobMaster {
   #cancelTimer: NodeJS.Timeout | undefined;
   readonly #operations = new Map<string, Operation>();
   #shuttingDown = false;
+  /** The latest counts the worker sent; kept in memory only (like Flink's metrics, not in the record). */
+  #recordCounts: Readonly<Record<string, { readonly in: number; readonly out: number }>> = {};
   #saving: Promise<void> = Promise.resolve();
   readonly #ended: Promise<void>;
   #end!: () => void;
@@ -141,6 +143,9 @@ export class JobMaster {
         return;
       case 'checkpoint-completed':
         this.#checkpointCompleted(m.stats);
+        return;
+      case 'record-counts':
+        this.#recordCounts = m.counts;
         return;
       case 'checkpoint-damaged':
         this.#damaged([{ id: m.id, location: m.location, problem: m.problem }], m.fallback);
@@ -266,6 +271,11 @@ export class JobMaster {
     this.record.lastModification = Date.now();
     const snapshot = structuredClone(this.record);
     this.#saving = this.#saving.then(() => this.context.store.save(snapshot)).catch((err: unknown) => this.context.log(`job ${this.record.jobId}: could not save its record: ${String(err)}`));
+  }
+
+  /** Records in and out of an operator, as its worker last reported them (0 before any report). */
+  recordCounts(uid: string): { readonly in: number; readonly out: number } {
+    return this.#recordCounts[uid] ?? { in: 0, out: 0 };
   }
 
   /** Resolves once every change so far is on disk. */

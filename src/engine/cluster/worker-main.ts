@@ -10,6 +10,9 @@ import { jobSettingsFromConfig } from './job-settings.ts';
 import { prepareJob } from './prepare-job.ts';
 import type { FromWorker, StartMessage, ToWorker } from './worker-protocol.ts';
 
+/** How often record counts go to the JobManager (Flink's metrics are also sampled, not live). */
+const COUNTS_EVERY_MS = 1000;
+
 let client: JobClient | undefined;
 let cancelled = false;
 
@@ -80,7 +83,13 @@ async function start(message: StartMessage): Promise<void> {
       },
     });
     send({ type: 'status', status: 'RUNNING' });
-    const result = await client.result;
+    const running = client;
+    const reportCounts = (): void => send({ type: 'record-counts', counts: Object.fromEntries(running.recordCounts()) });
+    const counting = setInterval(reportCounts, COUNTS_EVERY_MS);
+    const result = await client.result.finally(() => {
+      clearInterval(counting);
+      reportCounts();
+    });
     exitAfter({ type: 'terminated', status: result.status }, 0);
   } catch (err) {
     exitAfter({ type: 'terminated', status: 'FAILED', failure: describe(err) }, 0);

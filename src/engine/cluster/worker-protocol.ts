@@ -45,6 +45,8 @@ export type FromWorker =
     }
   | { readonly type: 'status'; readonly status: 'RUNNING' | 'RESTARTING' }
   | { readonly type: 'checkpoint-completed'; readonly stats: SnapshotStats }
+  /** Every second while the job runs, and once at its end: records in and out per operator uid. */
+  | { readonly type: 'record-counts'; readonly counts: Readonly<Record<string, { readonly in: number; readonly out: number }>> }
   | { readonly type: 'checkpoint-failed'; readonly stats: SnapshotStats }
   | { readonly type: 'checkpoint-damaged'; readonly id: number; readonly location: string; readonly problem: string; readonly fallback: number | undefined }
   | { readonly type: 'operation-done'; readonly requestId: string; readonly location: string; readonly checkpointId: number }

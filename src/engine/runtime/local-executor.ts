@@ -65,6 +65,8 @@ export interface JobClient {
   readonly jobName: string;
   readonly result: Promise<JobResult>;
   status(): JobStatus;
+  /** Records in and out per operator uid, summed over the current attempt's subtasks. */
+  recordCounts(): Map<string, { in: number; out: number }>;
   /** A savepoint under `targetDirectory`; resolves with its directory. */
   triggerSavepoint(targetDirectory: string): Promise<string>;
   /** A checkpoint now; resolves with its directory. */
@@ -95,6 +97,7 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
   };
   let stopRequested: 'cancel' | 'stop' | undefined;
   let cancelAttempt: (() => void) | undefined;
+  let attemptSubtasks: readonly Subtask[] = [];
   const finish = async (final: 'FINISHED' | 'CANCELED', attempts: number): Promise<JobResult> => {
     await coordinator.terminate(final);
     setStatus(final);
@@ -111,7 +114,7 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
     let restoreFrom = options.restoreFrom;
     for (let attempt = 0; ; attempt++) {
       try {
-        await runAttempt(jobId, plan, attempt, restoreFrom, options, coordinator, config.mode, (cancel) => (cancelAttempt = cancel));
+        await runAttempt(jobId, plan, attempt, restoreFrom, options, coordinator, config.mode, (cancel) => (cancelAttempt = cancel), (s) => (attemptSubtasks = s));
         return finish(stopRequested === 'cancel' ? 'CANCELED' : 'FINISHED', attempt + 1);
       } catch (err) {
         await coordinator.settle();
@@ -150,6 +153,16 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
     triggerSavepoint: async (dir) => {
       running();
       return coordinator.triggerSavepoint(dir);
+    },
+    recordCounts: () => {
+      const counts = new Map<string, { in: number; out: number }>();
+      for (const subtask of attemptSubtasks) {
+        for (const c of subtask.recordCounts()) {
+          const sum = counts.get(c.uid) ?? { in: 0, out: 0 };
+          counts.set(c.uid, { in: sum.in + c.in, out: sum.out + c.out });
+        }
+      }
+      return counts;
     },
     triggerCheckpoint: async () => {
       running();
@@ -197,6 +210,7 @@ async function runAttempt(
   coordinator: CheckpointCoordinator,
   mode: CheckpointConfig['mode'],
   onCancel: (cancel: () => void) => void,
+  onSubtasks: (subtasks: readonly Subtask[]) => void = () => undefined,
 ): Promise<void> {
   const { nodes, restore } = restoreFrom === undefined ? { nodes: plan.nodes, restore: undefined } : await openRestore(plan, restoreFrom, options);
   if (restore !== undefined) coordinator.continueAfter(restore.reader.metadata.checkpointId);
@@ -305,6 +319,7 @@ async function runAttempt(
     fail: (error) => failAttempt(error),
   });
   onCancel(() => failAttempt(new CancelledError('cancelled')));
+  onSubtasks(subtasks);
   const runs = subtasks.map((s) =>
     s.run().then(
       () => undefined,

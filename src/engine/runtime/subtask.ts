@@ -93,9 +93,14 @@ export class Subtask {
   #released = false;
   readonly #snapshotted = new Set<number>();
   #outputs: Output[] = [];
+  /** Records into and out of each member of the chain (Flink's numRecordsIn / numRecordsOut). */
+  readonly #recordsIn: number[];
+  readonly #recordsOut: number[];
 
   constructor(private readonly spec: SubtaskSpec) {
     const { chain, index } = spec;
+    this.#recordsIn = chain.nodes.map(() => 0);
+    this.#recordsOut = chain.nodes.map(() => 0);
     this.#members = chain.nodes.map((planned) => {
       const keyed =
         planned.node.keyOf === undefined
@@ -158,6 +163,11 @@ export class Subtask {
         // the attempt's own failure is what the restart strategy and the user see
       }
     }
+  }
+
+  /** Records in and out per operator of the chain, counted since this attempt started. */
+  recordCounts(): { readonly uid: string; readonly in: number; readonly out: number }[] {
+    return this.#members.map((m, i) => ({ uid: m.planned.uid, in: this.#recordsIn[i]!, out: this.#recordsOut[i]! }));
   }
 
   /** MAX_WATERMARK has left this source chain (end of input, or stop --drain). */
@@ -249,11 +259,19 @@ export class Subtask {
   }
 
   #buildOutput(i: number): Output {
+    const out = this.#recordsOut;
     if (i + 1 < this.#members.length) {
-      return { collect: (value, timestamp) => this.#process(i + 1, value, timestamp, 0), emitWatermark: (t) => this.#watermark(i + 1, t) };
+      return {
+        collect: (value, timestamp) => {
+          out[i]! += 1;
+          this.#process(i + 1, value, timestamp, 0);
+        },
+        emitWatermark: (t) => this.#watermark(i + 1, t),
+      };
     }
     return {
       collect: (value, timestamp) => {
+        out[i]! += 1;
         for (const w of this.spec.outputs) w.emit(value, timestamp);
       },
       emitWatermark: (timestamp) => {
@@ -269,6 +287,7 @@ export class Subtask {
       this.#outputOf(i).collect(value, timestamp); // the source node itself passes records on
       return;
     }
+    this.#recordsIn[i]! += 1;
     if (m.keyed !== undefined) m.keyed.setCurrentKey(m.planned.node.keyOf!(value, input), keyGroup);
     const result = m.operator.processRecord(value, timestamp, input);
     if (result instanceof Promise) this.#pending.push(result);
