@@ -33,11 +33,15 @@ it('with max-concurrent 1, no checkpoint is triggered before the previous one co
       .process(() => new Count())
       .uid('count');
     const completed: SnapshotStats[] = [];
-    const client = startLocally(env.graph, { ...env.executionOptions('concurrency'), events: { onCompleted: (s) => completed.push(s) } });
+    const failed: SnapshotStats[] = [];
+    const events = { onCompleted: (s: SnapshotStats) => completed.push(s), onFailed: (s: SnapshotStats) => failed.push(s) };
+    const client = startLocally(env.graph, { ...env.executionOptions('concurrency'), events });
     await client.result;
-    expect(completed.length).toBeGreaterThan(5);
     const overlaps = completed.slice(1).filter((c, i) => c.triggeredAt < completed[i]!.endedAt);
     expect(overlaps.map((c) => c.id)).toEqual([]);
+    // An overlapping checkpoint would also have been subsumed by its neighbour: none may fail.
+    expect(failed.map((f) => `${f.id}: ${f.failure}`)).toEqual([]);
+    expect(completed.length).toBeGreaterThan(2);
   } finally {
     await dir.remove();
   }
