@@ -7,6 +7,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }
   format: () => import('./format.ts'),
   state: () => import('./state-snapshot.ts'),
   engine: () => import('./engine.ts'),
+  codec: () => import('./codec.ts'),
 };
 
 const names = Object.keys(BENCHMARKS);

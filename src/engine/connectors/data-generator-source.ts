@@ -16,6 +16,10 @@ export interface DataGeneratorOptions<T> {
   readonly recordsPerSecond?: number;
   /** Number of splits (fixed for the life of the job's state); default 16. */
   readonly splits?: number;
+  /**
+   * Record `index`. `random` is seeded by the source's seed and the index, so record i is the same
+   * whoever generates it; it is one function reused for every record, valid during the call only.
+   */
   readonly generate: (index: number, random: () => number) => T;
   /** Event time of a record, if the job uses event time. */
   readonly timestampOf?: (value: T, index: number) => number;
@@ -52,6 +56,7 @@ class GeneratorReader<T> implements SourceReader<T> {
   readonly #splits: GeneratorSplit[] = [];
   #cursor = 0;
   readonly #perSecond: number | undefined;
+  readonly #random = new Mulberry32();
   #started = 0;
   #emitted = 0;
 
@@ -86,9 +91,13 @@ class GeneratorReader<T> implements SourceReader<T> {
       budget = Math.min(budget, allowed);
     }
     const records: SourceRecord<T>[] = [];
+    const splits = this.#splits;
+    const { generate, timestampOf } = this.options;
+    const seed = this.options.seed ?? 0;
+    const random = this.#random;
     // Round-robin over splits keeps the output order independent of how splits were assigned.
-    for (let tries = 0; records.length < budget && tries < this.#splits.length; ) {
-      const split = this.#splits[this.#cursor % this.#splits.length]!;
+    for (let tries = 0; records.length < budget && tries < splits.length; ) {
+      const split = splits[this.#cursor % splits.length]!;
       this.#cursor += 1;
       if (split.next >= count) {
         tries += 1;
@@ -97,8 +106,10 @@ class GeneratorReader<T> implements SourceReader<T> {
       tries = 0;
       const index = split.next;
       split.next += split.stride;
-      const value = this.options.generate(index, mulberry32((this.options.seed ?? 0) ^ Math.imul(index + 1, 0x9e3779b1)));
-      records.push({ value, timestamp: this.options.timestampOf?.(value, index) ?? null });
+      // The sequence mulberry32(seed ^ imul(index + 1, 0x9e3779b1)) gives, without a new closure.
+      random.seed(seed ^ Math.imul(index + 1, 0x9e3779b1));
+      const value = generate(index, random.next);
+      records.push({ value, timestamp: timestampOf === undefined ? null : (timestampOf(value, index) ?? null) });
     }
     this.#emitted += records.length;
     const done = this.#splits.every((s) => s.next >= count);
@@ -112,11 +123,26 @@ class GeneratorReader<T> implements SourceReader<T> {
 
 /** A small, fast, seeded PRNG: the same seed gives the same sequence everywhere. */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
+  const generator = new Mulberry32();
+  generator.seed(seed);
+  return generator.next;
+}
+
+/**
+ * mulberry32 as one object whose seed can be set again: the generator source reseeds it for
+ * every record instead of allocating a closure per record.
+ */
+class Mulberry32 {
+  #a = 0;
+
+  seed(seed: number): void {
+    this.#a = seed >>> 0;
+  }
+
+  readonly next = (): number => {
+    const a = (this.#a + 0x6d2b79f5) >>> 0;
+    this.#a = a;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };

@@ -1,33 +1,61 @@
 /**
  * Batches of stream elements as bytes. Everything that crosses a subtask boundary goes through
- * here, so the same pipeline runs whether subtasks share a process or not. A batch is one flat
- * MessagePack array: each element is a tag followed by its fields. Records are neither wrapped
- * in objects on the way in (BatchBuilder) nor on the way out (BatchReader): at a few hundred
- * nanoseconds per record in all, an object per record per side is a visible share.
+ * here, so the same pipeline runs whether subtasks share a process or not. Records are neither
+ * wrapped in objects on the way in (BatchBuilder) nor on the way out (BatchReader): at a few
+ * hundred nanoseconds per record in all, an object per record per side is a visible share.
+ *
+ * A batch:
+ *
+ *   <u32 LE: byte offset of the msgpackr section, or the batch length if it has none>
+ *   elements, each a tag byte and its fields:
+ *     RECORD        value, timestamp
+ *     KEYED_RECORD  <u32 key group> value, timestamp   (a record routed by key)
+ *     WATERMARK     timestamp
+ *     BARRIER       checkpoint id, <u8 savepoint>
+ *     END
+ *   [msgpackr section: one array of the values written as FALLBACK, in order]
+ *
+ * Values, timestamps and checkpoint ids are codec-values.ts's encoding. Strings, numbers,
+ * booleans and null (the keys and values of most pipelines) are written directly; a generic
+ * MessagePack encoder costs several times as much per element. Everything else goes through
+ * msgpackr in one call per batch, and reads back as it did when whole batches went through
+ * msgpackr.
  *
  * A record routed by key carries the key group its partitioner computed, so the keyed operator
  * behind the channel does not hash the key again.
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { InternalError } from '../../errors.ts';
+import { ByteReader } from './codec-byte-reader.ts';
+import { ByteWriter } from './codec-byte-writer.ts';
+import { FallbackValues, MAX_NUMBER_BYTES, readValue, writeNumberOrNull, writeValue } from './codec-values.ts';
 import type { StreamElement } from './stream-element.ts';
 
 const RECORD = 0;
 const WATERMARK = 1;
 const BARRIER = 2;
 const END = 3;
-/** A record with its key group: tag, key group, value, timestamp. */
 const KEYED_RECORD = 4;
 
-// In-flight data never reaches disk, but staying with standard MessagePack keeps one value model.
-const packr = new Packr({ useRecords: false, encodeUndefinedAsNil: true, variableMapSize: true });
-// msgpackr's typings lag its options: 'auto' (numbers within 2^53, else bigint) exists at run time.
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'number' });
+const HEADER_BYTES = 4;
 
-/** Collects the elements of one batch in their flat form. */
+// Records (msgpackr's extension) write an object's keys once per batch for all objects of that
+// shape and decode about twice as fast as maps. Without shared structures and not sequential,
+// each batch defines the shapes it uses, so it decodes on its own in any process; the values
+// read back as the standard maps did (element-codec.test.ts checks this against the old options).
+const packr = new Packr({ useRecords: true, encodeUndefinedAsNil: true, variableMapSize: true });
+// msgpackr's typings lag its options: 'auto' (numbers within 2^53, else bigint) exists at run time.
+const unpackr = new Unpackr({ useRecords: true, mapsAsObjects: true, int64AsType: 'auto' as 'number' });
+
+/** Collects the elements of one batch in their encoded form. */
 export class BatchBuilder {
-  #flat: unknown[] = [];
+  readonly #out = new ByteWriter();
+  #fallback: unknown[] = [];
   #elements = 0;
+
+  constructor() {
+    this.#out.position = HEADER_BYTES;
+  }
 
   get elements(): number {
     return this.#elements;
@@ -35,24 +63,39 @@ export class BatchBuilder {
 
   /** `keyGroup`: the record's key group, or -1 when it was not routed by key. */
   addRecord(value: unknown, timestamp: number | null, keyGroup: number): void {
-    if (keyGroup < 0) this.#flat.push(RECORD, value, timestamp);
-    else this.#flat.push(KEYED_RECORD, keyGroup, value, timestamp);
+    const out = this.#out;
+    out.reserve(5);
+    if (keyGroup < 0) {
+      out.u8(RECORD);
+    } else {
+      out.u8(KEYED_RECORD);
+      out.u32(keyGroup);
+    }
+    writeValue(out, value, this.#fallback);
+    out.reserve(MAX_NUMBER_BYTES);
+    writeNumberOrNull(out, timestamp);
     this.#elements += 1;
   }
 
   add(e: StreamElement): void {
+    if (e.kind === 'record') {
+      this.addRecord(e.value, e.timestamp, -1);
+      return;
+    }
+    const out = this.#out;
+    out.reserve(1 + MAX_NUMBER_BYTES + 1);
     switch (e.kind) {
-      case 'record':
-        this.addRecord(e.value, e.timestamp, -1);
-        return;
       case 'watermark':
-        this.#flat.push(WATERMARK, e.timestamp);
+        out.u8(WATERMARK);
+        writeNumberOrNull(out, e.timestamp);
         break;
       case 'barrier':
-        this.#flat.push(BARRIER, e.barrier.checkpointId, e.barrier.savepoint);
+        out.u8(BARRIER);
+        writeNumberOrNull(out, e.barrier.checkpointId);
+        out.u8(e.barrier.savepoint ? 1 : 0);
         break;
       case 'end-of-input':
-        this.#flat.push(END);
+        out.u8(END);
         break;
     }
     this.#elements += 1;
@@ -60,9 +103,14 @@ export class BatchBuilder {
 
   /** The batch as bytes (a copy the caller owns); the builder starts empty again. */
   encode(): Uint8Array {
-    // A copy: msgpackr reuses its buffer, and the batch may wait in a channel.
-    const bytes = new Uint8Array(packr.pack(this.#flat));
-    this.#flat = [];
+    const out = this.#out;
+    out.view.setUint32(0, out.position, true);
+    if (this.#fallback.length > 0) {
+      out.append(packr.pack(this.#fallback));
+      this.#fallback = [];
+    }
+    const bytes = out.copy();
+    out.reset(HEADER_BYTES);
     this.#elements = 0;
     return bytes;
   }
@@ -77,65 +125,59 @@ export function encodeBatch(elements: readonly StreamElement[]): Uint8Array {
 /** A record read by BatchReader.read(); its fields are on the reader. */
 export const READ_RECORD = 'record';
 
-/** Reads one decoded batch element by element; a record's fields land on the reader itself. */
+/** Reads one batch element by element; a record's fields land on the reader itself. */
 export class BatchReader {
-  #flat: unknown[] = [];
-  #position = 0;
+  readonly #in = new ByteReader();
+  readonly #fallback = new FallbackValues();
+  #end = 0;
   /** The record read last: its value, timestamp and key group (-1 if it carries none). */
   value: unknown = undefined;
   timestamp: number | null = null;
   keyGroup = -1;
 
   get hasNext(): boolean {
-    return this.#position < this.#flat.length;
+    return this.#in.position < this.#end;
   }
 
   load(bytes: Uint8Array): void {
-    this.#flat = unpackr.unpack(bytes) as unknown[];
-    this.#position = 0;
+    if (bytes.length < HEADER_BYTES) throw new InternalError(`corrupt element batch: ${bytes.length} bytes`);
+    const input = this.#in;
+    input.load(bytes, 0);
+    const end = input.u32();
+    if (end < HEADER_BYTES || end > bytes.length) throw new InternalError(`corrupt element batch: elements end at ${end} of ${bytes.length} bytes`);
+    this.#end = end;
+    this.#fallback.reset(end < bytes.length ? (unpackr.unpack(bytes.subarray(end)) as unknown[]) : []);
   }
 
   /** The next element; READ_RECORD for a record, whose fields are then in value, timestamp, keyGroup. */
   read(): typeof READ_RECORD | Exclude<StreamElement, { kind: 'record' }> {
-    const flat = this.#flat;
-    const i = this.#position;
-    const tag = flat[i];
-    if (tag === KEYED_RECORD) {
-      this.keyGroup = flat[i + 1] as number;
-      this.value = flat[i + 2];
-      this.timestamp = flat[i + 3] as number | null;
-      this.#advance(4);
-      return READ_RECORD;
+    const input = this.#in;
+    const at = input.position;
+    const tag = input.u8();
+    let element: typeof READ_RECORD | Exclude<StreamElement, { kind: 'record' }>;
+    if (tag === KEYED_RECORD || tag === RECORD) {
+      this.keyGroup = tag === KEYED_RECORD ? input.u32() : -1;
+      this.value = readValue(input, this.#fallback);
+      this.timestamp = readValue(input, this.#fallback) as number | null;
+      element = READ_RECORD;
+    } else if (tag === WATERMARK) {
+      element = { kind: 'watermark', timestamp: readValue(input, this.#fallback) as number };
+    } else if (tag === BARRIER) {
+      const checkpointId = readValue(input, this.#fallback) as number;
+      element = { kind: 'barrier', barrier: { checkpointId, savepoint: input.u8() === 1 } };
+    } else if (tag === END) {
+      element = { kind: 'end-of-input' };
+    } else {
+      throw new InternalError(`corrupt element batch: unknown tag ${String(tag)} at ${at}`);
     }
-    if (tag === RECORD) {
-      this.keyGroup = -1;
-      this.value = flat[i + 1];
-      this.timestamp = flat[i + 2] as number | null;
-      this.#advance(3);
-      return READ_RECORD;
-    }
-    if (tag === WATERMARK) {
-      this.#advance(2);
-      return { kind: 'watermark', timestamp: flat[i + 1] as number };
-    }
-    if (tag === BARRIER) {
-      this.#advance(3);
-      return { kind: 'barrier', barrier: { checkpointId: flat[i + 1] as number, savepoint: flat[i + 2] === true } };
-    }
-    if (tag === END) {
-      this.#advance(1);
-      return { kind: 'end-of-input' };
-    }
-    throw new InternalError(`corrupt element batch: unknown tag ${String(tag)} at ${i}`);
-  }
-
-  #advance(by: number): void {
-    this.#position += by;
-    if (this.#position >= this.#flat.length) {
+    if (input.position >= this.#end) {
+      if (input.position > this.#end) throw new InternalError(`corrupt element batch: element at ${at} runs past the end (${this.#end})`);
       // Let the batch be collected while the channel waits for the next one.
-      this.#flat = [];
-      this.#position = 0;
+      input.release();
+      this.#fallback.reset([]);
+      this.#end = 0;
     }
+    return element;
   }
 }
 
