@@ -70,9 +70,20 @@ async function follow(client: RestClient, jobId: string, options: RunOptions, en
   process.on('SIGINT', onInterrupt);
   const progress = new JobProgress(ctx.stderr, options.json !== true && ctx.stderr.isTTY === true);
   let details: JobDetails;
+  let restartsSeen = 0;
+  let failuresShownUpTo = 0;
   try {
     for (;;) {
       details = await client.job(jobId);
+      // A job that keeps restarting should say why, not only that it is RESTARTING.
+      if (details['num-restarts'] > restartsSeen) {
+        restartsSeen = details['num-restarts'];
+        const history = (await client.exceptions(jobId).catch(() => undefined))?.exceptionHistory.entries ?? [];
+        const fresh = history.filter((e) => e.timestamp > failuresShownUpTo).reverse();
+        if (fresh.length > 0) progress.clear();
+        for (const e of fresh) ctx.stderr.write(`Job ${jobId} failed and restarts (restart ${restartsSeen}): ${e.stacktrace}\n`);
+        failuresShownUpTo = Math.max(failuresShownUpTo, ...history.map((e) => e.timestamp));
+      }
       if (TERMINAL_STATES.has(details.state)) break;
       progress.update(details, await client.checkpoints(jobId).catch(() => undefined));
       await sleep(500);

@@ -176,6 +176,21 @@ describe('failover of a job on a real local cluster', () => {
     TIMEOUT,
   );
 
+  it(
+    'an attached run says why its job restarts, and GET /jobs/:id/exceptions keeps the history',
+    async () => {
+      const job = join(ROOT, 'fixtures', 'jobs', 'word-count.ts');
+      const result = await runFlink(['run', ...cluster.defines, ...CHECKPOINTS, '-p', '2', job, '4000', '1500', '4000'], { cwd: cluster.scratch });
+      expect(result.code, result.stderr).toBe(0);
+      const id = submittedJobId(result.stdout);
+      expect(result.stderr).toContain(`Job ${id} failed and restarts (restart 1): injected failure in attempt 0\n`);
+      const exceptions = await probe.get<{ 'root-exception': string; exceptionHistory: { entries: { stacktrace: string; timestamp: number }[] } }>(`/jobs/${id}/exceptions`);
+      expect(exceptions?.['root-exception']).toBe('injected failure in attempt 0');
+      expect(exceptions?.exceptionHistory.entries.map((e) => e.stacktrace)).toEqual(['injected failure in attempt 0']);
+    },
+    TIMEOUT,
+  );
+
   // `flink run -s` takes the path exactly as `flink stop` prints it (Flink's `file:/abs` form).
   it(
     "'flink stop' takes a savepoint and finishes the job; a run from it at p=3 commits the rest exactly once",

@@ -161,6 +161,28 @@ export interface ClusterOverview {
   readonly 'working-dir': string;
 }
 
+/** One failed attempt in Flink's `exceptionHistory` shape (our failures have no task or host). */
+export interface ExceptionEntry {
+  readonly exceptionName: string;
+  /** The failure's message: one line, no Java stack to give. */
+  readonly stacktrace: string;
+  readonly timestamp: number;
+  readonly taskName: null;
+  readonly endpoint: null;
+  readonly taskManagerId: null;
+  readonly failureLabels: Record<string, never>;
+  readonly concurrentExceptions: readonly never[];
+}
+
+/** `GET /jobs/:id/exceptions`, as Flink answers it. */
+export interface JobExceptions {
+  readonly 'root-exception': string | null;
+  readonly timestamp: number | null;
+  readonly 'all-exceptions': readonly never[];
+  readonly truncated: boolean;
+  readonly exceptionHistory: { readonly entries: readonly ExceptionEntry[]; readonly truncated: boolean };
+}
+
 export interface ClusterApi {
   overview(): Promise<ClusterOverview>;
   /** `GET /jobs/overview`, newest first. */
@@ -187,6 +209,8 @@ export interface ClusterApi {
   checkpoints(jobId: string): Promise<CheckpointStatistics>;
   /** `GET /jobs/:id/checkpoints/config`. */
   checkpointConfig(jobId: string): Promise<CheckpointConfigInfo>;
+  /** `GET /jobs/:id/exceptions`: why attempts of the job failed, newest first. */
+  exceptions(jobId: string): Promise<JobExceptions>;
   /** `POST /savepoint-disposal` with `{"savepoint-path"}`. */
   disposeSavepoint(savepointPath: string): Promise<TriggerResponse>;
   /** `GET /savepoint-disposal/:triggerId`. */

@@ -21,6 +21,7 @@ import {
   type ClusterApi,
   type ClusterOverview,
   type JobDetails,
+  type JobExceptions,
   type JobOverview,
   type JobState,
   NotFoundError,
@@ -114,6 +115,21 @@ export class Dispatcher implements ClusterApi {
       ...(r.failureCause === undefined ? {} : { 'failure-cause': r.failureCause }),
       'num-restarts': r.restarts,
     };
+  }
+
+  async exceptions(jobId: string): Promise<JobExceptions> {
+    const history = this.#master(jobId).record.exceptions ?? [];
+    const entries = history.map(({ cause, timestamp }) => ({
+      exceptionName: 'org.apache.flink.util.FlinkException',
+      stacktrace: cause,
+      timestamp,
+      taskName: null,
+      endpoint: null,
+      taskManagerId: null,
+      failureLabels: {},
+      concurrentExceptions: [],
+    }));
+    return { 'root-exception': history[0]?.cause ?? null, timestamp: history[0]?.timestamp ?? null, 'all-exceptions': [], truncated: false, exceptionHistory: { entries, truncated: false } };
   }
 
   async submit(request: SubmitRequest): Promise<{ jobid: string }> {

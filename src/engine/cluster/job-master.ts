@@ -144,6 +144,11 @@ export class JobMaster {
       case 'checkpoint-completed':
         this.#checkpointCompleted(m.stats);
         return;
+      case 'attempt-failed':
+        this.context.log(`job ${record.jobId}: an attempt failed: ${m.cause}`);
+        this.#exception(m.cause, m.timestamp);
+        this.#save();
+        return;
       case 'record-counts':
         this.#recordCounts = m.counts;
         return;
@@ -214,6 +219,7 @@ export class JobMaster {
   /** The worker is gone (or could not start): the restart strategy decides what comes next. */
   async #lost(lost: string): Promise<void> {
     this.#losses.push(Date.now());
+    this.#exception(`The job's worker process ${lost}.`, Date.now());
     const strategy = this.record.restartStrategy ?? { type: 'none' as const };
     const decision = decideRestart(strategy, this.#losses);
     if (!decision.restart) {
@@ -226,6 +232,10 @@ export class JobMaster {
       this.#restartTimer = undefined;
       if (this.record.state === 'RESTARTING') this.start();
     }, decision.delayMs);
+  }
+
+  #exception(cause: string, timestamp: number): void {
+    this.record.exceptions = [{ cause, timestamp }, ...(this.record.exceptions ?? [])].slice(0, 16);
   }
 
   /** Checkpoints a restart skipped (found by this JobMaster, or by the worker's own restart). */
@@ -251,7 +261,10 @@ export class JobMaster {
       }
       record.retained = record.retained.filter((c) => !discard.has(c.id));
     }
-    if (failure !== undefined) record.failureCause = failure;
+    if (failure !== undefined) {
+      record.failureCause = failure;
+      if (record.exceptions?.[0]?.cause !== failure) this.#exception(failure, Date.now());
+    }
     record.endTime = Date.now();
     delete record.workerPid;
     this.#setState(status);

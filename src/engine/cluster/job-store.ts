@@ -28,6 +28,8 @@ export interface JobRecord {
   timestamps: Partial<Record<JobState, number>>;
   restarts: number;
   failureCause?: string;
+  /** Why attempts failed (a task's error, a lost worker), newest first, at most 16. */
+  exceptions?: { readonly cause: string; readonly timestamp: number }[];
   /** Known once the worker has built the job. */
   vertices?: readonly WorkerVertex[];
   checkpointConfig?: CheckpointConfig;

@@ -13,6 +13,7 @@ import type {
   ClusterApi,
   ClusterOverview,
   JobDetails,
+  JobExceptions,
   JobOverview,
   JobState,
   SavepointTriggerRequest,
@@ -62,6 +63,10 @@ export class RestClient implements ClusterApi {
 
   job(jobId: string): Promise<JobDetails> {
     return this.request('GET', `/jobs/${seg(jobId)}`);
+  }
+
+  exceptions(jobId: string): Promise<JobExceptions> {
+    return this.request('GET', `/jobs/${seg(jobId)}/exceptions`);
   }
 
   submit(request: SubmitRequest): Promise<{ readonly jobid: string }> {

@@ -90,6 +90,7 @@ export function restRoutes(api: ClusterApi): readonly Route[] {
       true,
     ),
     route('GET', '/jobs/:jobid/checkpoints', async (r) => ok(await api.checkpoints(jobId(r)))),
+    route('GET', '/jobs/:jobid/exceptions', async (r) => ok(await api.exceptions(jobId(r)))),
     route('GET', '/jobs/:jobid/checkpoints/config', async (r) => ok(await api.checkpointConfig(jobId(r)))),
     route('GET', '/jobs/:jobid/checkpoints/:triggerid', async (r) => ok(await api.checkpointStatus(jobId(r), triggerId(r)))),
     route(

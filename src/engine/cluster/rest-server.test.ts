@@ -38,6 +38,18 @@ const checkpoint: CheckpointEntry = {
 
 /** Flink-shaped answers; the round-trip tests expect these back unchanged. */
 const CANNED = {
+  exceptions: {
+    'root-exception': 'file sink: cannot commit /out/.part-0-3.inprogress',
+    timestamp: 1700000001000,
+    'all-exceptions': [],
+    truncated: false,
+    exceptionHistory: {
+      entries: [
+        { exceptionName: 'org.apache.flink.util.FlinkException', stacktrace: 'file sink: cannot commit /out/.part-0-3.inprogress', timestamp: 1700000001000, taskName: null, endpoint: null, taskManagerId: null, failureLabels: {}, concurrentExceptions: [] },
+      ],
+      truncated: false,
+    },
+  },
   overview: {
     taskmanagers: 1, 'slots-total': 4, 'slots-available': 3, 'jobs-running': 1, 'jobs-finished': 2, 'jobs-cancelled': 0,
     'jobs-failed': 1, 'flink-version': '2.0.0', pid: 4242, 'working-dir': '/home/me/.tsflink',
@@ -105,6 +117,7 @@ class FakeApi implements ClusterApi {
   checkpointStatus = (jobId: string, triggerId: string) => this.answer('checkpointStatus', [jobId, triggerId], CANNED.checkpointStatus);
   checkpoints = (jobId: string) => this.answer('checkpoints', [jobId], CANNED.checkpoints);
   checkpointConfig = (jobId: string) => this.answer('checkpointConfig', [jobId], CANNED.checkpointConfig);
+  exceptions = (jobId: string) => this.answer('exceptions', [jobId], CANNED.exceptions);
   disposeSavepoint = (path: string) => this.answer('disposeSavepoint', [path], CANNED.trigger);
   disposalStatus = (triggerId: string) => this.answer('disposalStatus', [triggerId], CANNED.disposalStatus);
   shutdown = (): Promise<void> => {
@@ -182,6 +195,7 @@ describe('REST server and client', () => {
     { name: 'checkpointStatus', call: (c) => c.checkpointStatus(JOB, TRIGGER), args: [JOB, TRIGGER], result: CANNED.checkpointStatus },
     { name: 'checkpoints', call: (c) => c.checkpoints(JOB), args: [JOB], result: CANNED.checkpoints },
     { name: 'checkpointConfig', call: (c) => c.checkpointConfig(JOB), args: [JOB], result: CANNED.checkpointConfig },
+    { name: 'exceptions', call: (c) => c.exceptions(JOB), args: [JOB], result: CANNED.exceptions },
     { name: 'disposeSavepoint', call: (c) => c.disposeSavepoint('s3://b/sp/savepoint-1'), args: ['s3://b/sp/savepoint-1'], result: CANNED.trigger },
     { name: 'disposalStatus', call: (c) => c.disposalStatus(TRIGGER), args: [TRIGGER], result: CANNED.disposalStatus },
   ];

@@ -79,6 +79,7 @@ async function start(message: StartMessage): Promise<void> {
         },
         onCompleted: (stats) => send({ type: 'checkpoint-completed', stats }),
         onFailed: (stats) => send({ type: 'checkpoint-failed', stats }),
+        onAttemptFailed: (cause) => send({ type: 'attempt-failed', cause, timestamp: Date.now() }),
         onDamaged: ({ checkpoint, problem }, fallback) => send({ type: 'checkpoint-damaged', id: checkpoint.id, location: checkpoint.location, problem, fallback }),
       },
     });

@@ -44,6 +44,8 @@ export type FromWorker =
       readonly restartStrategy: RestartStrategy;
     }
   | { readonly type: 'status'; readonly status: 'RUNNING' | 'RESTARTING' }
+  /** An attempt failed inside the worker (a task's error); the restart strategy decides next. */
+  | { readonly type: 'attempt-failed'; readonly cause: string; readonly timestamp: number }
   | { readonly type: 'checkpoint-completed'; readonly stats: SnapshotStats }
   /** Every second while the job runs, and once at its end: records in and out per operator uid. */
   | { readonly type: 'record-counts'; readonly counts: Readonly<Record<string, { readonly in: number; readonly out: number }>> }

@@ -41,6 +41,8 @@ export interface ExecutionOptions {
 
 export interface ExecutionEvents extends CoordinatorEvents {
   onStatus?(status: JobStatus): void;
+  /** An attempt failed: its cause, before the restart strategy decides (Flink's exception history). */
+  onAttemptFailed?(cause: string): void;
 }
 
 export type JobStatus = 'RUNNING' | 'RESTARTING' | 'FINISHED' | 'CANCELED' | 'FAILED';
@@ -120,6 +122,7 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
         await coordinator.settle();
         if (stopRequested !== undefined) return finish(stopRequested === 'cancel' ? 'CANCELED' : 'FINISHED', attempt + 1);
         if (err instanceof UserError && attempt === 0 && isSetupError(err)) return failJob(err);
+        options.events?.onAttemptFailed?.(err instanceof Error ? err.message : String(err));
         failures.push(Date.now());
         const decision = decideRestart(strategy, failures);
         if (!decision.restart) {
