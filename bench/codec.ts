@@ -11,6 +11,7 @@ import { Buffer } from 'node:buffer';
 import { Packr, Unpackr } from 'msgpackr';
 import { BatchBuilder, BatchReader } from '../src/engine/runtime/element-codec.ts';
 import { collectGarbage, range, table } from './stats.ts';
+import { fmix32 } from '../src/format/murmur3.ts';
 
 const BATCH = 512;
 
@@ -77,15 +78,6 @@ function codecs(): [string, Codec][] {
     msgpackr('msgpackr, useRecords (inline)', new Packr({ ...base, useRecords: true }), new Unpackr({ ...unbase, useRecords: true })),
     msgpackr('msgpackr, shared structures', new Packr({ ...base, useRecords: true, structures }), new Unpackr({ ...unbase, useRecords: true, structures })),
   ];
-}
-
-function fmix32(i: number): number {
-  let h = i | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
 }
 
 const shapes: Record<string, (i: number) => unknown> = {

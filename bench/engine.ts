@@ -48,6 +48,7 @@ import { checkpointDirName } from '../src/format/snapshot-paths.ts';
 import { SnapshotReader } from '../src/format/snapshot-reader.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
 import { type Range, bold, bytes, collectGarbage, count, duration, green, interleave, num, range, ratios, red, table } from './stats.ts';
+import { fmix32 } from '../src/format/murmur3.ts';
 
 /** The sink reads the clock once every this many records (performance.now() costs ~75 ns here). */
 const GAP_SAMPLE = 32;
@@ -66,17 +67,6 @@ function positiveIntFromEnv(name: string, fallback: number): number {
 
 // ---------------------------------------------------------------------------------------------
 // The records
-
-/** murmur3's 32-bit finalizer: index -> well-spread unsigned int, the same in both pipelines. */
-function fmix32(i: number): number {
-  let h = i | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 function keyGenerator(keys: number): (index: number) => string {
   return (index) => `k${fmix32(index) % keys}`;

@@ -7,6 +7,23 @@ import { UserError } from '../errors.ts';
 const C1_32 = 0xcc9e2d51;
 const C2_32 = 0x1b873593;
 
+/** The mix of one 4-byte block (or the tail) before it enters the hash state. */
+function mixBlock(k: number): number {
+  k = Math.imul(k, C1_32);
+  k = (k << 15) | (k >>> 17);
+  return Math.imul(k, C2_32);
+}
+
+/** murmur3's 32-bit finalizer (fmix32): also a cheap, well-spread int -> uint32 map for benchmarks. */
+export function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 /**
  * MurmurHash3_x86_32 of `bytes`, as an unsigned 32-bit integer. Runs once per record, so it
  * stays allocation-free and in int32 arithmetic (Math.imul and `| 0` keep V8 on small ints).
@@ -18,10 +35,7 @@ export function murmur3_32(bytes: Uint8Array, seed = 0): number {
   let i = 0;
   for (; i < blockEnd; i += 4) {
     let k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
-    k = Math.imul(k, C1_32);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, C2_32);
-    h ^= k;
+    h ^= mixBlock(k);
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
@@ -32,18 +46,9 @@ export function murmur3_32(bytes: Uint8Array, seed = 0): number {
     if (rest === 3) k ^= bytes[i + 2]! << 16;
     if (rest >= 2) k ^= bytes[i + 1]! << 8;
     k ^= bytes[i]!;
-    k = Math.imul(k, C1_32);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, C2_32);
-    h ^= k;
+    h ^= mixBlock(k);
   }
-  h ^= len;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h ^ len);
 }
 
 /**
@@ -57,10 +62,7 @@ export function murmur3_32Latin1(bytes: string, seed = 0): number {
   let i = 0;
   for (; i < blockEnd; i += 4) {
     let k = bytes.charCodeAt(i) | (bytes.charCodeAt(i + 1) << 8) | (bytes.charCodeAt(i + 2) << 16) | (bytes.charCodeAt(i + 3) << 24);
-    k = Math.imul(k, C1_32);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, C2_32);
-    h ^= k;
+    h ^= mixBlock(k);
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
@@ -70,18 +72,9 @@ export function murmur3_32Latin1(bytes: string, seed = 0): number {
     if (rest === 3) k ^= bytes.charCodeAt(i + 2) << 16;
     if (rest >= 2) k ^= bytes.charCodeAt(i + 1) << 8;
     k ^= bytes.charCodeAt(i);
-    k = Math.imul(k, C1_32);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, C2_32);
-    h ^= k;
+    h ^= mixBlock(k);
   }
-  h ^= len;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h ^ len);
 }
 
 const MASK64 = (1n << 64n) - 1n;
