@@ -12,27 +12,13 @@ import type { DistributionMode, OperatorStateKind } from '../../format/model.ts'
 import type { OperatorStateInfo } from '../../format/snapshot-writer.ts';
 import { deepCopy } from './copy-value.ts';
 import { keyStringOf } from './key-string.ts';
+import type { ListState, MapState } from './keyed-state-handles.ts';
 
-export interface OperatorListState<T> {
-  get(): Iterable<T>;
-  add(value: T): void;
-  addAll(values: Iterable<T>): void;
-  update(values: Iterable<T>): void;
-  clear(): void;
-}
+/** Operator list state has the keyed ListState's interface, as in Flink (one ListState type). */
+export type OperatorListState<T> = ListState<T>;
 
-export interface BroadcastState<K, V> {
-  get(key: K): V | undefined;
-  put(key: K, value: V): void;
-  putAll(entries: Iterable<readonly [K, V]>): void;
-  remove(key: K): void;
-  contains(key: K): boolean;
-  entries(): IterableIterator<readonly [K, V]>;
-  keys(): IterableIterator<K>;
-  values(): IterableIterator<V>;
-  isEmpty(): boolean;
-  clear(): void;
-}
+/** Broadcast state reads and writes like MapState (Flink's BroadcastState mirrors MapState too). */
+export type BroadcastState<K, V> = MapState<K, V>;
 
 interface OperatorStateOptions {
   readonly schemaVersion?: number;
