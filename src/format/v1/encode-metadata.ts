@@ -1,10 +1,8 @@
 /** Writes `_metadata` in format version 1 (docs/FORMAT.md section 3). */
-import { Packr } from 'msgpackr';
 import { crc32 } from '../crc32.ts';
 import { FORMAT_VERSION, METADATA_HEADER_SIZE, METADATA_MAGIC, SECTION_TAGS } from '../layout.ts';
 import type { BlockRef, SnapshotMetadata } from '../model.ts';
-
-const packr = new Packr({ useRecords: false, variableMapSize: true });
+import { packMetadata } from './metadata-packer.ts';
 
 export function encodeMetadataV1(meta: Omit<SnapshotMetadata, 'formatVersion'>): Buffer {
   const header = Buffer.alloc(METADATA_HEADER_SIZE);
@@ -56,10 +54,10 @@ export function encodeMetadataV1(meta: Omit<SnapshotMetadata, 'formatVersion'>):
 
   return Buffer.concat([
     header,
-    section(SECTION_TAGS.snapshot, packr.pack(snap)),
-    section(SECTION_TAGS.files, packr.pack(files)),
-    section(SECTION_TAGS.operators, packr.pack(operators)),
-    section(SECTION_TAGS.keyGroupIndex, packr.pack(index)),
+    section(SECTION_TAGS.snapshot, packMetadata(snap)),
+    section(SECTION_TAGS.files, packMetadata(files)),
+    section(SECTION_TAGS.operators, packMetadata(operators)),
+    section(SECTION_TAGS.keyGroupIndex, packMetadata(index)),
     section(SECTION_TAGS.end, new Uint8Array(0)),
   ]);
 }
