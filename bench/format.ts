@@ -89,7 +89,7 @@ async function writeSavepoint(dir: string, groups: readonly (readonly Entry[])[]
   for (let g = 0; g < groups.length; g++) {
     const entries = groups[g]!;
     if (entries.length === 0) continue;
-    const block = await file.writeKeyGroup(`${UID}/${STATE}`, g, MAX_PARALLELISM, entries);
+    const block = await file.writeKeyGroup(`${UID}/${STATE}`, 'value', g, MAX_PARALLELISM, entries);
     if (block !== null) blocks.push({ ...block, keyGroup: g });
   }
   await writer.closeDataFile(file);

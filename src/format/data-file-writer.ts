@@ -6,11 +6,12 @@
 import { InternalError, UserError } from '../errors.ts';
 import type { ObjectStore, ObjectWriter } from '../storage/object-store.ts';
 import { ByteSink, arrayHeader } from './byte-sink.ts';
-import { CanonicalKeyEncoder } from './canonical-key.ts';
+import { CanonicalKeyEncoder, InvalidKeyError } from './canonical-key.ts';
 import { crc32 } from './crc32.ts';
 import { keyGroupForBytes } from './key-groups.ts';
 import { murmur3_32Latin1 } from './murmur3.ts';
 import { DATA_HEADER_SIZE, DATA_MAGIC, FORMAT_VERSION, FRAME_HEADER_SIZE, TARGET_FRAME_BYTES } from './layout.ts';
+import type { KeyedStateKind } from './model.ts';
 import { relativePathProblem } from './snapshot-paths.ts';
 import { createValuePackr, standardValueProblem } from './value-codec.ts';
 
@@ -43,6 +44,14 @@ export class DataFileWriter {
   readonly #keyEncoder = new CanonicalKeyEncoder();
   readonly #packr = createValuePackr();
   #values: unknown[] = [];
+  /**
+   * Map state values, already encoded: the user keys of a map state are canonical (FORMAT.md
+   * 5.2), which msgpackr does not write (it writes integers of 2^32 or more, such as window
+   * timestamps, as float64), so each pair is assembled here from the canonical key and the value.
+   */
+  readonly #mapValues = new ByteSink();
+  readonly #userKeyEncoder = new CanonicalKeyEncoder();
+  #userMaps = false;
   #offset = 0;
   #blockStart = 0;
   #blockCrc = 0;
@@ -77,11 +86,12 @@ export class DataFileWriter {
    */
   async writeKeyGroup(
     label: string,
+    kind: KeyedStateKind,
     keyGroup: number,
     maxParallelism: number,
     entries: Entries<readonly [unknown, unknown]>,
   ): Promise<WrittenBlock | null> {
-    this.#beginBlock();
+    this.#beginBlock(kind === 'map');
     const add = (key: unknown, value: unknown): void => {
       const bytes = this.#keyEncoder.encode(key);
       const actual = keyGroupForBytes(bytes, maxParallelism);
@@ -111,9 +121,16 @@ export class DataFileWriter {
    * by those bytes keeps them. The bytes are copied, not encoded again; the file is the same as
    * writeKeyGroup writes for the decoded keys.
    */
-  async writeCanonicalKeyGroup(label: string, keyGroup: number, maxParallelism: number, keys: readonly string[], values: readonly unknown[]): Promise<WrittenBlock | null> {
+  async writeCanonicalKeyGroup(
+    label: string,
+    kind: KeyedStateKind,
+    keyGroup: number,
+    maxParallelism: number,
+    keys: readonly string[],
+    values: readonly unknown[],
+  ): Promise<WrittenBlock | null> {
     if (keys.length !== values.length) throw new InternalError(`${label}: ${keys.length} keys for ${values.length} values`);
-    this.#beginBlock();
+    this.#beginBlock(kind === 'map');
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
       const actual = murmur3_32Latin1(key, 0) % maxParallelism;
@@ -129,7 +146,7 @@ export class DataFileWriter {
 
   /** One subtask's partition of a list operator state. */
   async writeListPartition(label: string, elements: Entries<unknown>): Promise<WrittenBlock | null> {
-    this.#beginBlock();
+    this.#beginBlock(false);
     for await (const element of elements) {
       this.#addValue(label, element);
       if (this.#frameFull()) await this.#flushFrame(false);
@@ -139,7 +156,7 @@ export class DataFileWriter {
 
   /** One subtask's copy of a broadcast state: `[key, value]` pairs with canonical keys. */
   async writeBroadcastPartition(label: string, entries: Entries<readonly [unknown, unknown]>): Promise<WrittenBlock | null> {
-    this.#beginBlock();
+    this.#beginBlock(false);
     for await (const [key, value] of entries) {
       this.#keys.append(this.#keyEncoder.encode(key));
       this.#addValue(label, value);
@@ -179,17 +196,44 @@ export class DataFileWriter {
   }
 
   #addValue(label: string, value: unknown): void {
+    if (this.#userMaps) return this.#addUserMap(label, value);
     const problem = standardValueProblem(value);
     if (problem !== undefined) throw new UserError(`${label}: cannot store a state value that is ${problem}`);
     this.#values.push(value);
   }
 
-  #frameFull(): boolean {
-    return this.#values.length >= this.#frameLimit || this.#keys.length >= TARGET_FRAME_BYTES;
+  /** A map state's value: an array of [userKey, userValue] pairs, each key written canonically. */
+  #addUserMap(label: string, value: unknown): void {
+    if (!Array.isArray(value) || !value.every((p) => Array.isArray(p) && p.length === 2)) {
+      throw new InternalError(`${label}: a map state value must be an array of [userKey, userValue] pairs`);
+    }
+    const pairs = value as (readonly [unknown, unknown])[];
+    const sink = this.#mapValues;
+    sink.append(arrayHeader(pairs.length));
+    for (const [userKey, userValue] of pairs) {
+      let keyBytes: Uint8Array;
+      try {
+        keyBytes = this.#userKeyEncoder.encode(userKey);
+      } catch (err) {
+        if (err instanceof InvalidKeyError) throw new UserError(`${label}: cannot store a map state user key: ${err.message}`);
+        throw err;
+      }
+      const problem = standardValueProblem(userValue);
+      if (problem !== undefined) throw new UserError(`${label}: cannot store a state value that is ${problem}`);
+      sink.append(PAIR_HEADER);
+      sink.append(keyBytes);
+      sink.append(this.#packr.pack(userValue));
+    }
+    this.#values.push(undefined); // counts the item; its bytes are in #mapValues
   }
 
-  #beginBlock(): void {
+  #frameFull(): boolean {
+    return this.#values.length >= this.#frameLimit || this.#keys.length + this.#mapValues.length >= TARGET_FRAME_BYTES;
+  }
+
+  #beginBlock(userMaps: boolean): void {
     this.#checkOpen();
+    this.#userMaps = userMaps;
     this.#blockStart = this.#offset;
     this.#blockCrc = 0;
     this.#blockEntries = 0;
@@ -210,7 +254,7 @@ export class DataFileWriter {
   async #flushFrame(keyed: boolean): Promise<void> {
     const count = this.#values.length;
     const header = arrayHeader(count);
-    const values = this.#packr.pack(this.#values);
+    const values = this.#userMaps ? Buffer.concat([header, this.#mapValues.view()]) : this.#packr.pack(this.#values);
     const keys = this.#keys.view();
     const payloadLength = (keyed ? header.length + keys.length : 0) + values.length;
     const frameHeader = Buffer.allocUnsafe(FRAME_HEADER_SIZE);
@@ -232,6 +276,7 @@ export class DataFileWriter {
     const perItem = Math.max(1, payloadLength / count);
     this.#frameLimit = Math.max(1, Math.min(MAX_FRAME_ITEMS, Math.floor(TARGET_FRAME_BYTES / perItem)));
     this.#values = [];
+    this.#mapValues.clear();
     this.#keys.clear();
     if (this.#pending.length >= FLUSH_BYTES) await this.#flushPending();
   }
@@ -246,6 +291,8 @@ export class DataFileWriter {
     if (this.#closed) throw new InternalError(`data file ${this.path} is already closed`);
   }
 }
+
+const PAIR_HEADER = arrayHeader(2);
 
 function isAsync<T>(entries: Entries<T>): entries is AsyncIterable<T> {
   return typeof (entries as AsyncIterable<T>)[Symbol.asyncIterator] === 'function';

@@ -79,3 +79,13 @@ function checkExt(type: number, length: number, offset: number): void {
   if (type !== -1) throw new ScanError(offset, `extension type ${type} is not standard MessagePack (only the timestamp, -1, is)`);
   if (length !== 4 && length !== 8 && length !== 12) throw new ScanError(offset, `timestamp of ${length} bytes`);
 }
+
+/** The element count of the array header at `offset` and the offset after it; throws if there is none. */
+export function readArrayHeader(bytes: Uint8Array, offset: number): { count: number; next: number } {
+  const b = bytes[offset];
+  if (b !== undefined && b >= 0x90 && b <= 0x9f) return { count: b & 0x0f, next: offset + 1 };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (b === 0xdc && offset + 3 <= bytes.length) return { count: view.getUint16(offset + 1), next: offset + 3 };
+  if (b === 0xdd && offset + 5 <= bytes.length) return { count: view.getUint32(offset + 1), next: offset + 5 };
+  throw new ScanError(offset, 'expected an array');
+}

@@ -144,7 +144,7 @@ describe('snapshot round trip', () => {
   it('refuses values that are not standard MessagePack, naming the state', async () => {
     const store = freshStore();
     const file = await DataFileWriter.create(store, 'f.tsfs');
-    await expect(file.writeKeyGroup('op/s', keyGroupFor('k', 128), 128, [['k', new Set([1])]])).rejects.toThrow(/op\/s: cannot store a state value that is a Set/);
+    await expect(file.writeKeyGroup('op/s', 'value', keyGroupFor('k', 128), 128, [['k', new Set([1])]])).rejects.toThrow(/op\/s: cannot store a state value that is a Set/);
     await file.abort();
   });
 
@@ -152,7 +152,7 @@ describe('snapshot round trip', () => {
     const store = freshStore();
     const file = await DataFileWriter.create(store, 'f.tsfs');
     const wrong = (keyGroupFor('k', 128) + 1) % 128;
-    await expect(file.writeKeyGroup('op/s', wrong, 128, [['k', 1]])).rejects.toThrow(/filed under key group/);
+    await expect(file.writeKeyGroup('op/s', 'value', wrong, 128, [['k', 1]])).rejects.toThrow(/filed under key group/);
     await file.abort();
   });
 
@@ -166,8 +166,8 @@ describe('snapshot round trip', () => {
         const store = freshStore();
         const a = await DataFileWriter.create(store, 'a.tsfs');
         const b = await DataFileWriter.create(store, 'b.tsfs');
-        const blockA = await a.writeKeyGroup('op/s', group, 8, entries);
-        const blockB = await b.writeCanonicalKeyGroup('op/s', group, 8, entries.map(([k]) => latin1(k)), entries.map(([, v]) => v));
+        const blockA = await a.writeKeyGroup('op/s', 'value', group, 8, entries);
+        const blockB = await b.writeCanonicalKeyGroup('op/s', 'value', group, 8, entries.map(([k]) => latin1(k)), entries.map(([, v]) => v));
         expect(blockB === null ? null : { ...blockB, path: 'a.tsfs' }).toEqual(blockA);
         await a.close();
         await b.close();
@@ -182,7 +182,7 @@ describe('snapshot round trip', () => {
     const file = await DataFileWriter.create(store, 'f.tsfs');
     const wrong = (keyGroupFor('k', 128) + 1) % 128;
     const key = Buffer.from(encodeCanonicalKey('k')).toString('latin1');
-    await expect(file.writeCanonicalKeyGroup('op/s', wrong, 128, [key], [1])).rejects.toThrow(/filed under key group/);
+    await expect(file.writeCanonicalKeyGroup('op/s', 'value', wrong, 128, [key], [1])).rejects.toThrow(/filed under key group/);
     await file.abort();
   });
 

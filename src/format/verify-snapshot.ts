@@ -6,11 +6,11 @@ import { FormatError } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { readFrames } from './block-reader.ts';
 import { arrayHeader } from './byte-sink.ts';
-import { encodeCanonicalKey } from './canonical-key.ts';
+import { InvalidKeyError, decodeCanonicalKey, encodeCanonicalKey } from './canonical-key.ts';
 import { keyGroupForBytes } from './key-groups.ts';
 import { DATA_HEADER_SIZE } from './layout.ts';
 import type { BlockRef, KeyedStateKind } from './model.ts';
-import { ScanError, scanValue } from './msgpack-scan.ts';
+import { ScanError, readArrayHeader, scanValue } from './msgpack-scan.ts';
 import { METADATA_FILE } from './snapshot-paths.ts';
 import { SnapshotReader, checkDataHeader } from './snapshot-reader.ts';
 import { createValueUnpackr } from './value-codec.ts';
@@ -98,9 +98,10 @@ export async function verifySnapshot(store: ObjectStore): Promise<VerifyReport> 
           throw new FormatError(where, frame.offset + 12 + offset, `${message} (${job.owner})`);
         };
         let end = 0;
+        let valuesAt = 0;
         try {
-          if (job.keyed !== undefined || job.broadcast === true) end = scanValue(frame.payload, 0);
-          end = scanValue(frame.payload, end);
+          if (job.keyed !== undefined || job.broadcast === true) valuesAt = scanValue(frame.payload, 0);
+          end = scanValue(frame.payload, valuesAt);
         } catch (err) {
           if (err instanceof ScanError) fail(err.offset, err.message);
           throw err;
@@ -114,6 +115,7 @@ export async function verifySnapshot(store: ObjectStore): Promise<VerifyReport> 
         if (job.keyed !== undefined) {
           const problem = (decoded[1] as unknown[]).map((v) => valueProblem(job.keyed!.kind, v)).find((p) => p !== undefined);
           if (problem !== undefined) fail(0, problem);
+          if (job.keyed.kind === 'map') checkUserKeys(frame.payload, valuesAt, fail);
         }
         checked.entries += frame.count;
       }
@@ -143,6 +145,36 @@ function checkKeys(keys: unknown[], payload: Buffer, seen: Set<string>, job: Blo
       if (group !== job.keyed.keyGroup) fail(position, `key belongs to key group ${group}, not ${job.keyed.keyGroup}`);
     }
     position += bytes.length;
+  }
+}
+
+/**
+ * The user keys of map state values must be canonical (5.2) and unique within their value. A
+ * decoded value cannot tell (a float64 and a uint64 decode to the same number), so this reads
+ * the bytes: the values array of the frame, of arrays of [userKey, userValue] pairs.
+ */
+function checkUserKeys(payload: Buffer, valuesAt: number, fail: (offset: number, message: string) => never): void {
+  const values = readArrayHeader(payload, valuesAt);
+  let position = values.next;
+  for (let v = 0; v < values.count; v++) {
+    const pairs = readArrayHeader(payload, position);
+    position = pairs.next;
+    const seen = new Set<string>();
+    for (let p = 0; p < pairs.count; p++) {
+      const keyAt = readArrayHeader(payload, position).next; // a pair: checked by valueProblem
+      const keyEnd = scanValue(payload, keyAt);
+      const bytes = payload.subarray(keyAt, keyEnd);
+      try {
+        decodeCanonicalKey(bytes);
+      } catch (err) {
+        if (!(err instanceof InvalidKeyError)) throw err;
+        fail(keyAt, `map state user key: ${err.message}`);
+      }
+      const id = bytes.toString('latin1');
+      if (seen.has(id)) fail(keyAt, 'map state user key appears twice in one value');
+      seen.add(id);
+      position = scanValue(payload, keyEnd);
+    }
   }
 }
 

@@ -51,7 +51,7 @@ export async function writeSnapshot(store: ObjectStore, content: SnapshotContent
           for (let g = start; g <= end; g++) {
             const entries = groups.get(g);
             if (entries === undefined) continue;
-            const block = await file.writeKeyGroup(`${op.uid}/${state.name}`, g, op.maxParallelism, entries);
+            const block = await file.writeKeyGroup(`${op.uid}/${state.name}`, state.kind, g, op.maxParallelism, entries);
             if (block !== null) blocks.push({ ...block, keyGroup: g });
           }
           writer.addKeyedState(op.uid, state, blocks);

@@ -115,7 +115,7 @@ export async function writeKeyedSnapshot(snapshot: HeapKeyedSnapshot, writer: Da
       for (let i = 0; i < captured.length; i++) {
         const { info, keys, values } = captured[i]!;
         if (keys.length === 0) continue;
-        const block = await writer.writeCanonicalKeyGroup(labels[i]!, keyGroup, snapshot.maxParallelism, keys, toSnapshotValues(info.kind, values));
+        const block = await writer.writeCanonicalKeyGroup(labels[i]!, info.kind, keyGroup, snapshot.maxParallelism, keys, toSnapshotValues(info.kind, values));
         if (block !== null) blocks[i]!.push({ ...block, keyGroup });
       }
       snapshot.releaseKeyGroup(keyGroup);
