@@ -27,7 +27,11 @@ export function toJson(value: unknown): Json {
       if (Array.isArray(value)) return value.map(toJson);
       if (value instanceof Map) return { $map: [...value.entries()].map(([k, v]) => [toJson(k), toJson(v)]) };
       const out: { [key: string]: Json } = {};
-      for (const [k, v] of Object.entries(value)) out[k] = toJson(v);
+      for (const [k, v] of Object.entries(value)) {
+        // Assigning '__proto__' would set the prototype instead of adding the key.
+        if (k === '__proto__') Object.defineProperty(out, k, { value: toJson(v), enumerable: true, writable: true, configurable: true });
+        else out[k] = toJson(v);
+      }
       return out;
     }
     default:
