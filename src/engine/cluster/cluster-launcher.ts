@@ -21,6 +21,18 @@ export interface StartedCluster {
   readonly log: string;
 }
 
+/**
+ * The `-D` flags of a `flink run` that belong to the cluster it starts: where it listens and where
+ * it keeps its files. The others configure that one job (they travel with its submission); given
+ * to the JobManager they would become defaults of every later job.
+ */
+export function clusterDefines(defines: readonly string[]): string[] {
+  return defines.filter((define) => {
+    const key = define.slice(0, Math.max(0, define.indexOf('='))).trim();
+    return key.startsWith('rest.') || key === 'process.jobmanager.working-dir';
+  });
+}
+
 /** `defines`: the `-D` flags to hand the JobManager (they become the cluster's configuration). */
 export async function startClusterInBackground(url: string, config: Config, defines: readonly string[]): Promise<StartedCluster> {
   const logDirectory = join(workingDir(config), 'log');
