@@ -127,11 +127,11 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
 
   clusterCommand('stop')
     .description('take a savepoint of a job, then stop it (it ends as FINISHED)')
-    .argument('<jobId>', 'the job to stop')
+    .argument('[jobId]', 'the job to stop (as in Flink, `stop -p <jobId>` takes the -p value as the job id when none follows)')
     .option('-p, --savepointPath [targetDirectory]', 'where to write the savepoint (default: execution.checkpointing.savepoint-dir)')
     .option('-d, --drain', 'send MAX_WATERMARK before the savepoint, so event-time windows fire and the job ends for good')
     .addOption(new Option('-t, --type <type>', 'savepoint format').choices(['canonical', 'native']).default('canonical'))
-    .action(async (jobId: string, options) => {
+    .action(async (jobId: string | undefined, options) => {
       const { runStop } = await import('./commands/stop.ts');
       exitCode = await runStop(jobId, options, envFor(options));
     });
