@@ -4,7 +4,7 @@
  */
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { type Config, loadConfig } from './config.ts';
-import { ExitCode, describeError, exitCodeFor } from './errors.ts';
+import { ExitCode, UsageError, describeError, exitCodeFor } from './errors.ts';
 import { type CliContext, processContext } from './output/context.ts';
 
 export interface CommonOptions {
@@ -92,7 +92,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .argument('<jobFile>', 'the job module: export default (env, args) => { ... }')
     .argument('[args...]', "the job's own arguments")
     .option('-d, --detached', 'submit and return; the job keeps running on the cluster')
-    .addOption(new Option('-p, --parallelism <n>', 'default parallelism of the job (overrides parallelism.default)').argParser(parsePositive))
+    .addOption(new Option('-p, --parallelism <n>', 'default parallelism of the job (overrides parallelism.default)').argParser(parseParallelism))
     .option('-s, --fromSavepoint <path>', 'start from this savepoint or retained checkpoint (its directory or _metadata; local or s3://)')
     .option('-n, --allowNonRestoredState', 'allow skipping state of the snapshot that maps to no operator of the job')
     .addOption(new Option('--claimMode <mode>', 'who owns the snapshot given with -s').choices(['claim', 'no_claim', 'CLAIM', 'NO_CLAIM']))
@@ -127,11 +127,11 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
 
   clusterCommand('stop')
     .description('take a savepoint of a job, then stop it (it ends as FINISHED)')
-    .argument('<jobId>', 'the job to stop')
+    .argument('[jobId]', 'the job to stop (as in Flink, `stop -p <jobId>` takes the -p value as the job id when none follows)')
     .option('-p, --savepointPath [targetDirectory]', 'where to write the savepoint (default: execution.checkpointing.savepoint-dir)')
     .option('-d, --drain', 'send MAX_WATERMARK before the savepoint, so event-time windows fire and the job ends for good')
     .addOption(new Option('-t, --type <type>', 'savepoint format').choices(['canonical', 'native']).default('canonical'))
-    .action(async (jobId: string, options) => {
+    .action(async (jobId: string | undefined, options) => {
       const { runStop } = await import('./commands/stop.ts');
       exitCode = await runStop(jobId, options, envFor(options));
     });
@@ -168,19 +168,32 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
       exitCode = await runJobManagerCommand(options, envFor(options));
     });
 
+  let command: string | undefined;
+  program.hook('preSubcommand', (_program, subcommand) => {
+    command = subcommand.name();
+  });
+
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (err) {
+    let code: number;
     if (err instanceof CommanderError) {
       // Help and version end through here too, with exit code 0.
-      return err.exitCode === 0 ? ExitCode.ok : ExitCode.error;
+      code = err.exitCode === 0 ? ExitCode.ok : ExitCode.error;
+    } else {
+      ctx.stderr.write(`${describeError(err)}\n`);
+      if (verbose && err instanceof Error && err.stack !== undefined) ctx.stderr.write(`${err.stack}\n`);
+      code = exitCodeFor(err);
     }
-    ctx.stderr.write(`${describeError(err)}\n`);
-    if (verbose && err instanceof Error && err.stack !== undefined) ctx.stderr.write(`${err.stack}\n`);
-    return exitCodeFor(err);
+    // Flink's CliFrontend ends every failure of its commands, bad arguments included, with 1;
+    // the file tools keep diff(1)'s 2 for an error, apart from their finding (1).
+    return code === ExitCode.error && command !== undefined && CLUSTER_COMMANDS.has(command) ? ExitCode.failure : code;
   }
 }
+
+/** The commands Flink has too: they exit as Flink's CliFrontend does. */
+const CLUSTER_COMMANDS: ReadonlySet<string> = new Set(['run', 'list', 'savepoint', 'stop', 'cancel', 'checkpoint', 'cluster', 'jobmanager']);
 
 function parseCount(value: string): number {
   const n = Number(value);
@@ -188,8 +201,9 @@ function parseCount(value: string): number {
   return n;
 }
 
-function parsePositive(value: string): number {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1 || value.trim() === '') throw new InvalidArgumentError('expected a whole number >= 1.');
+/** Flink's `ProgramOptions`: a Java int above 0, else its message (one line, exit 1). */
+function parseParallelism(value: string): number {
+  const n = /^[+-]?\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= 1 && n <= 2_147_483_647)) throw new UsageError(`The parallelism must be a positive number: ${value}`);
   return n;
 }

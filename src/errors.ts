@@ -6,9 +6,11 @@
 /** Exit codes, documented in README.md. */
 export const ExitCode = {
   ok: 0,
-  /** A finding: `diff` found differences, `verify` found corruption; a job command failed (as Flink). */
+  /** A finding: `diff` found differences, `verify` found corruption. */
   finding: 1,
-  /** The command could not do its work: bad arguments, missing or unreadable input, unsupported file. */
+  /** A cluster command (run, list, savepoint, ...) failed, for any reason, bad arguments included (as Flink). */
+  failure: 1,
+  /** A file tool (inspect, diff, verify) could not do its work: bad arguments, missing or unreadable input, unsupported file. */
   error: 2,
   /** A bug in tsflink itself. */
   internal: 70,

@@ -26,7 +26,7 @@ export async function runCluster(action: 'start' | 'stop' | 'status', options: C
         return 0;
       }
       const overview = await new RestClient(url).overview();
-      await stopCluster(url);
+      await stopCluster(url, overview.pid, (line) => env.ctx.stderr.write(`${line}\n`));
       const jobs = overview['jobs-running'];
       out(
         { url, stopped: true, 'jobs-running': jobs },

@@ -9,7 +9,7 @@ import type { ClusterOptions, CommandEnv } from '../cli.ts';
 import { claimMode, defineEntries, ignoreUnclaimedState, savepointPath } from '../config.ts';
 import { TERMINAL_STATES } from '../engine/cluster/cluster-api.ts';
 import type { JobDetails, SubmitRequest } from '../engine/cluster/cluster-api.ts';
-import { startClusterInBackground } from '../engine/cluster/cluster-launcher.ts';
+import { clusterDefines, startClusterInBackground } from '../engine/cluster/cluster-launcher.ts';
 import { jobSettingsFromConfig } from '../engine/cluster/job-settings.ts';
 import { prepareJob } from '../engine/cluster/prepare-job.ts';
 import { NoClusterError, RestClient, clusterAnswers } from '../engine/cluster/rest-client.ts';
@@ -38,7 +38,7 @@ export async function runRun(jobFile: string, args: readonly string[], options: 
   if (!(await clusterAnswers(url))) {
     if (options.jobmanager !== undefined) throw new NoClusterError(url);
     ctx.stderr.write(`No cluster answers at ${url}; starting a local one in the background ('flink cluster stop' stops it).\n`);
-    await startClusterInBackground(url, config, options.define);
+    await startClusterInBackground(url, config, clusterDefines(options.define));
   }
   const client = new RestClient(url);
   const request: SubmitRequest = {

@@ -1,5 +1,6 @@
 /** `flink stop [-p [dir]] [--drain] <jobId>`: a savepoint, then the job ends as FINISHED. */
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
+import { UsageError } from '../errors.ts';
 import { awaitJobEnd, awaitOperation } from '../engine/cluster/async-operation.ts';
 import { absoluteLocation } from '../engine/cluster/locations.ts';
 import { clusterClient } from './cluster-client.ts';
@@ -12,13 +13,22 @@ export interface StopOptions extends ClusterOptions {
   readonly type?: string;
 }
 
-export async function runStop(jobId: string, options: StopOptions, env: CommandEnv): Promise<number> {
-  const id = checkJobId(jobId);
+export async function runStop(jobId: string | undefined, options: StopOptions, env: CommandEnv): Promise<number> {
+  if (options.type !== undefined && options.type.toLowerCase() !== 'canonical') {
+    throw new UsageError(`--type ${options.type} is not available: tsflink writes only canonical savepoints. Leave out --type (or give --type canonical).`);
+  }
+  // As Flink's CliFrontend: with no job id after the options, a lone -p value is the job id and
+  // the savepoint goes to the default directory.
+  const given = typeof options.savepointPath === 'string' ? options.savepointPath : undefined;
+  const idText = jobId ?? given;
+  if (idText === undefined) throw new UsageError('Missing JobID. Usage: flink stop [-p [targetDirectory]] [--drain] <jobId>');
+  const id = checkJobId(idText);
   const client = clusterClient(options, env.config);
   const json = options.json === true;
-  const target = typeof options.savepointPath === 'string' ? absoluteLocation(options.savepointPath, env.ctx.cwd ?? process.cwd()) : undefined;
-  if (!json) env.ctx.stdout.write(`Suspending job "${id}" with a ${(options.type ?? 'canonical').toUpperCase()} savepoint.\n`);
-  const { 'request-id': trigger } = await client.stop(id, { ...(target === undefined ? {} : { targetDirectory: target }), drain: options.drain === true });
+  const drain = options.drain === true;
+  const target = jobId !== undefined && given !== undefined ? absoluteLocation(given, env.ctx.cwd ?? process.cwd()) : undefined;
+  if (!json) env.ctx.stdout.write(`${drain ? 'Draining' : 'Suspending'} job "${id}" with a CANONICAL savepoint.\n`);
+  const { 'request-id': trigger } = await client.stop(id, { ...(target === undefined ? {} : { targetDirectory: target }), drain });
   const { location } = await awaitOperation(() => client.savepointStatus(id, trigger), { what: `the savepoint of job ${id}` });
   // The savepoint is complete; the job ends right after it. Report once it has.
   await awaitJobEnd(client, id, { timeoutMs: 30_000 });

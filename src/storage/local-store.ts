@@ -13,10 +13,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { InternalError, UserError } from '../errors.ts';
+import { makeDirectories } from './make-directories.ts';
 import { ObjectNotFoundError } from './object-store.ts';
 import type { ObjectInfo, ObjectStore, ObjectWriter } from './object-store.ts';
 
@@ -180,7 +181,7 @@ export class LocalObjectStore implements ObjectStore {
     for (let attempt = 1; ; attempt++) {
       const temp = `${path}${TEMP_MARKER}${randomBytes(8).toString('hex')}`;
       try {
-        const first = await mkdir(dir, { recursive: true });
+        const first = await makeDirectories(dir);
         // A new directory's own entry lives in its parent, which then needs an fsync too.
         if (first !== undefined) {
           for (let d = dir; d.length >= first.length; d = dirname(d)) newDirs.push(dirname(d));

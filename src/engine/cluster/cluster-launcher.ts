@@ -4,12 +4,13 @@
  * output goes to `<working dir>/log/jobmanager.log`.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type Config, workingDir } from '../../config.ts';
 import { UserError } from '../../errors.ts';
+import { makeDirectoriesSync } from '../../storage/make-directories.ts';
 import { RestClient, clusterAnswers } from './rest-client.ts';
 
 const FLINK_BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/flink.js');
@@ -20,10 +21,22 @@ export interface StartedCluster {
   readonly log: string;
 }
 
+/**
+ * The `-D` flags of a `flink run` that belong to the cluster it starts: where it listens and where
+ * it keeps its files. The others configure that one job (they travel with its submission); given
+ * to the JobManager they would become defaults of every later job.
+ */
+export function clusterDefines(defines: readonly string[]): string[] {
+  return defines.filter((define) => {
+    const key = define.slice(0, Math.max(0, define.indexOf('='))).trim();
+    return key.startsWith('rest.') || key === 'process.jobmanager.working-dir';
+  });
+}
+
 /** `defines`: the `-D` flags to hand the JobManager (they become the cluster's configuration). */
 export async function startClusterInBackground(url: string, config: Config, defines: readonly string[]): Promise<StartedCluster> {
   const logDirectory = join(workingDir(config), 'log');
-  mkdirSync(logDirectory, { recursive: true });
+  makeDirectoriesSync(logDirectory);
   const log = join(logDirectory, 'jobmanager.log');
   const out = openSync(log, 'a');
   const child = spawn(process.execPath, [FLINK_BIN, 'jobmanager', ...defines.flatMap((d) => ['-D', d])], { detached: true, stdio: ['ignore', out, out] });
@@ -44,15 +57,79 @@ export async function startClusterInBackground(url: string, config: Config, defi
   throw new UserError(`The JobManager did not answer at ${url} within ${START_TIMEOUT_MS / 1000} s; see ${log}.`, 1);
 }
 
-/** Asks the JobManager to stop and waits until its port is free. */
-export async function stopCluster(url: string): Promise<void> {
+export interface StopTimeouts {
+  /** How long the JobManager has to stop its jobs and exit after the stop request. */
+  readonly graceMs: number;
+  /** How long it has after SIGTERM before it is killed. */
+  readonly termMs: number;
+}
+
+export const STOP_TIMEOUTS: StopTimeouts = { graceMs: 30_000, termMs: 10_000 };
+
+/**
+ * Asks the JobManager to stop and returns once it is gone: its process, when `pid` is one on this
+ * machine (a closed port alone does not mean the process ended), else its port. A process that
+ * outlives the bounded waits gets SIGTERM, then SIGKILL, each said on `log`.
+ */
+export async function stopCluster(url: string, pid: number | undefined, log: (line: string) => void, timeouts: StopTimeouts = STOP_TIMEOUTS): Promise<void> {
   await new RestClient(url).shutdown();
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (!(await clusterAnswers(url, 300))) return;
-    await sleep(100);
+  if (pid === undefined || !isLocalJobManager(pid)) {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (!(await clusterAnswers(url, 300))) return;
+      await sleep(100);
+    }
+    throw new UserError(`The JobManager at ${url} did not stop within ${START_TIMEOUT_MS / 1000} s.`, 1);
   }
-  throw new UserError(`The JobManager at ${url} did not stop within ${START_TIMEOUT_MS / 1000} s.`, 1);
+  if (await exited(pid, timeouts.graceMs)) return;
+  log(`The JobManager (pid ${pid}) did not exit within ${timeouts.graceMs / 1000} s of the stop request; sending it SIGTERM.`);
+  signal(pid, 'SIGTERM');
+  if (await exited(pid, timeouts.termMs)) return;
+  log(`The JobManager (pid ${pid}) did not exit within ${timeouts.termMs / 1000} s of SIGTERM; killing it (SIGKILL). Its running jobs resume from their latest checkpoints when a cluster starts again.`);
+  signal(pid, 'SIGKILL');
+  if (await exited(pid, 10_000)) return;
+  throw new UserError(`The JobManager (pid ${pid}) is still running after SIGKILL; stop it yourself (kill -9 ${pid}).`, 1);
+}
+
+/** A pid of this machine whose command line is a JobManager's (not a pid of another host or a reused one). */
+function isLocalJobManager(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('jobmanager');
+  } catch {
+    return false;
+  }
+}
+
+/** A zombie (exited, not yet reaped by whoever adopted it) counts as gone. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // The state follows the parenthesised command name: `<pid> (<comm>) <state> ...`.
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+async function exited(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (alive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await sleep(50);
+  }
+  return true;
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // gone in between
+  }
 }
 
 function safeSize(file: string): number {

@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
+import { makeDirectories } from '../../storage/make-directories.ts';
 import { FormatError, UserError } from '../../errors.ts';
 import { openSnapshot } from '../../open-snapshot.ts';
 import type { OpenStoreOptions } from '../../storage/open-store.ts';
@@ -315,7 +316,7 @@ export class Dispatcher implements ClusterApi {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target) && !target.startsWith('file://')) return target;
     const local = target.replace(/^file:(\/\/)?/, '');
     try {
-      await mkdir(local, { recursive: true });
+      await makeDirectories(local);
       await access(local, constants.W_OK);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'error';

@@ -4,11 +4,12 @@
  * JobManager on the same working directory left running. One JobManager per working directory:
  * two would both resume the same jobs.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Config, restBindAddress, restPort, storeOptions, workingDir } from '../../config.ts';
 import { UserError } from '../../errors.ts';
+import { makeDirectoriesSync } from '../../storage/make-directories.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { JobStore } from './job-store.ts';
 import { type RestServer, startRestServer } from './rest-server.ts';
@@ -26,7 +27,7 @@ const WORKER_ENTRY = join(dirname(fileURLToPath(import.meta.url)), '../../../bin
 export async function runJobManager(config: Config, log: (line: string) => void): Promise<RunningJobManager> {
   const workingDirectory = workingDir(config);
   const logDirectory = join(workingDirectory, 'log');
-  mkdirSync(logDirectory, { recursive: true });
+  makeDirectoriesSync(logDirectory);
   const pidFile = join(workingDirectory, 'jobmanager.pid');
   const other = readPid(pidFile);
   if (other !== undefined && other !== process.pid && alive(other)) {

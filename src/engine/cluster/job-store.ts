@@ -5,9 +5,9 @@
  * latest-checkpoint pointer whenever a checkpoint completes: that is what a restarted
  * JobManager resumes from.
  */
-import { mkdirSync } from 'node:fs';
 import { open, readFile, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeDirectoriesSync } from '../../storage/make-directories.ts';
 import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
 import type { CompletedCheckpoint } from '../checkpoint/checkpoint-coordinator.ts';
 import type { RestartStrategy } from '../runtime/restart-strategy.ts';
@@ -58,7 +58,7 @@ export class JobStore {
 
   constructor(workingDirectory: string) {
     this.directory = join(workingDirectory, 'jobs');
-    mkdirSync(this.directory, { recursive: true });
+    makeDirectoriesSync(this.directory);
   }
 
   async save(record: JobRecord): Promise<void> {

@@ -104,7 +104,7 @@ describe('RestClient without a cluster', () => {
 });
 
 describe('RestClient answers that are not Flink JSON', () => {
-  it('says HTTP <status> when an error has no errors list', async () => {
+  it('says the address is not a JobManager when an error has no errors list', async () => {
     const url = await httpServer((_req, res) => {
       res.statusCode = 502;
       res.end('<html>Bad Gateway</html>');
@@ -112,14 +112,32 @@ describe('RestClient answers that are not Flink JSON', () => {
     const err = await failure(() => new RestClient(`${url}/`).overview());
     expect(err.constructor).toBe(ApiError);
     expect((err as ApiError).httpStatus).toBe(502);
-    expect(err.message).toBe('HTTP 502');
+    expect(err.message).toBe(`The server at ${url} does not answer as a tsflink/Flink JobManager (GET /overview gave HTTP 502 without Flink's JSON error). Point -m <host:port> at the JobManager's REST address.`);
+  });
+
+  it('says the same of a JSON error that is not Flink\'s', async () => {
+    const url = await httpServer((_req, res) => {
+      res.statusCode = 404;
+      res.end('{"message":"no route"}');
+    });
+    const err = await failure(() => new RestClient(url).jobsOverview());
+    expect(err.message).toBe(`The server at ${url} does not answer as a tsflink/Flink JobManager (GET /jobs/overview gave HTTP 404 without Flink's JSON error). Point -m <host:port> at the JobManager's REST address.`);
+  });
+
+  it('keeps a JobManager\'s own error message', async () => {
+    const url = await httpServer((_req, res) => {
+      res.statusCode = 404;
+      res.end('{"errors":["Job 1 not found."]}');
+    });
+    const err = await failure(() => new RestClient(url).job('1'));
+    expect(err.message).toBe('Job 1 not found.');
   });
 
   it('refuses a 200 that is not JSON', async () => {
     const url = await httpServer((_req, res) => res.end('hello'));
     const err = await failure(() => new RestClient(url).overview());
     expect(err).toBeInstanceOf(ApiError);
-    expect(err.message).toBe(`The server at ${url} did not answer GET /overview with JSON: is it a tsflink JobManager?`);
+    expect(err.message).toBe(`The server at ${url} does not answer as a tsflink/Flink JobManager (GET /overview gave HTTP 200 without JSON). Point -m <host:port> at the JobManager's REST address.`);
   });
 });
 

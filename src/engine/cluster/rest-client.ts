@@ -138,10 +138,15 @@ export class RestClient implements ClusterApi {
       throw this.connectionError(err);
     }
     const parsed = parseJson(text);
-    if (status < 200 || status > 299) throw errorFor(status, parsed);
-    if (parsed === undefined) {
-      throw new ApiError(status, `The server at ${this.baseUrl} did not answer ${method} ${path} with JSON: is it a tsflink JobManager?`);
+    const ok = status >= 200 && status <= 299;
+    // A JobManager answers in JSON, errors as `{"errors": [...]}`; anything else is another server.
+    if (ok ? parsed === undefined : flinkErrorMessage(parsed) === undefined) {
+      throw new ApiError(
+        status,
+        `The server at ${this.baseUrl} does not answer as a tsflink/Flink JobManager (${method} ${path} gave HTTP ${status}${ok ? ' without JSON' : " without Flink's JSON error"}). Point -m <host:port> at the JobManager's REST address.`,
+      );
     }
+    if (!ok) throw errorFor(status, parsed);
     return parsed as T;
   }
 
@@ -167,9 +172,14 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** The first of Flink's `{"errors": ["..."]}`, if the body is one. */
+function flinkErrorMessage(body: unknown): string | undefined {
+  const errors = (body as { errors?: unknown } | undefined)?.errors;
+  return Array.isArray(errors) && typeof errors[0] === 'string' ? errors[0] : undefined;
+}
+
 function errorFor(status: number, body: unknown): ApiError {
-  const first = (body as { errors?: unknown } | undefined)?.errors;
-  const message = Array.isArray(first) && typeof first[0] === 'string' ? first[0] : `HTTP ${status}`;
+  const message = flinkErrorMessage(body) ?? `HTTP ${status}`;
   switch (status) {
     case 400:
       return new BadRequestError(message);

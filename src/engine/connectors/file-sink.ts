@@ -22,9 +22,10 @@
  * the index already in the directory, so no name is ever reused and finished files are never
  * overwritten.
  */
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../../errors.ts';
+import { makeDirectories } from '../../storage/make-directories.ts';
 import type { RuntimeContext } from '../api/runtime-context.ts';
 import type { OperatorListState } from '../state/operator-state-store.ts';
 import { TwoPhaseCommitSink } from './two-phase-commit-sink.ts';
@@ -84,7 +85,7 @@ export class FileSink<T> extends TwoPhaseCommitSink<T, PartFileTransaction> {
 
   override async initializeState(context: { isRestored: boolean; runtime: RuntimeContext }): Promise<void> {
     const { runtime, isRestored } = context;
-    await mkdir(this.#dir, { recursive: true });
+    await makeDirectories(this.#dir);
     this.#counters = runtime.operatorState.getUnionListState<PartCounter>('part-counters');
     const known = new Map<number, number>();
     for (const c of this.#counters.get()) known.set(c.subtask, Math.max(known.get(c.subtask) ?? 0, c.next));

@@ -112,6 +112,16 @@ describe('planRestore: errors', () => {
     expect(attempt).toThrow(/^Cannot restore operator 'window' from .*: its state was written with max parallelism 128, but the new job runs it with max parallelism 256\./);
   });
 
+  it("refuses a parallelism above the snapshot's max parallelism with Flink's message, whether the new max parallelism was set or a default", () => {
+    const old = operator('window', { keyedStates: [keyed('s', 'value', [1])] });
+    const message =
+      `Cannot restore operator 'window' from ${LOCATION}: the maximum parallelism (128) of the restored state is lower than the configured parallelism (200). ` +
+      'Please reduce the parallelism of the task to be lower or equal to the maximum parallelism.';
+    // -p 200 alone: the default max parallelism for 200 is 512.
+    expect(() => plan([old], [spec('window', { parallelism: 200, maxParallelism: 512, maxParallelismConfigured: false })])).toThrow(message);
+    expect(() => plan([old], [spec('window', { parallelism: 200, maxParallelism: 512 })])).toThrow(message);
+  });
+
   it("adopts the snapshot's max parallelism when the new one was only a default (as Flink)", () => {
     const old = operator('window', { keyedStates: [keyed('s', 'value', [100])] });
     const result = plan([old], [spec('window', { parallelism: 2, maxParallelism: 256, maxParallelismConfigured: false })]);

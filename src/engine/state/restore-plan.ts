@@ -199,8 +199,17 @@ function operatorPlan(op: NewOperatorSpec, old: OperatorMeta, location: string):
 }
 
 function effectiveMaxParallelism(op: NewOperatorSpec, old: OperatorMeta, location: string): number {
+  // Flink checks this first (StateAssignmentOperation): no max parallelism, set or adopted, can help.
+  if (old.maxParallelism < op.parallelism) {
+    throw new UserError(
+      `Cannot restore operator '${op.uid}' from ${location}: the maximum parallelism (${old.maxParallelism}) of the restored state ` +
+        `is lower than the configured parallelism (${op.parallelism}). Please reduce the parallelism of the task to be lower or ` +
+        'equal to the maximum parallelism.',
+      1,
+    );
+  }
   if (old.maxParallelism === op.maxParallelism) return op.maxParallelism;
-  if (op.maxParallelismConfigured === false && old.maxParallelism >= op.parallelism) return old.maxParallelism;
+  if (op.maxParallelismConfigured === false) return old.maxParallelism;
   throw new UserError(
     `Cannot restore operator '${op.uid}' from ${location}: its state was written with max parallelism ${old.maxParallelism}, ` +
       `but the new job runs it with max parallelism ${op.maxParallelism}. The max parallelism (the number of key groups) of an ` +

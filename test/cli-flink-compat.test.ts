@@ -1,0 +1,170 @@
+/**
+ * Issue 10's defects of the CLI that need no cluster, through the real binary: a closed stdout,
+ * exit codes and texts as Flink's CliFrontend has them, and an address that is not a JobManager.
+ */
+import { spawn } from 'node:child_process';
+import { type Server, createServer } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeSnapshot } from '../src/format/write-snapshot.ts';
+import { LocalObjectStore } from '../src/storage/local-store.ts';
+import { ROOT, runFlink } from './support/run-flink.ts';
+import { freePort } from './support/test-cluster.ts';
+import { tempDir } from './support/temp-dir.ts';
+
+const BIN = join(ROOT, 'bin', 'flink.js');
+const PER_USER_COUNT = join(ROOT, 'examples', 'per-user-count.ts');
+const JOB_ID = '0123456789abcdef0123456789abcdef';
+
+let dir: Awaited<ReturnType<typeof tempDir>>;
+/** 20,000 keyed entries: `--entries` prints about 2 MB, far more than a pipe holds. */
+let big: string;
+/** State of per-user-count's 'per-user-count' operator, written with max parallelism 128. */
+let maxParallelism128: string;
+
+beforeAll(async () => {
+  dir = await tempDir();
+  big = join(dir.path, 'big');
+  await writeSnapshot(new LocalObjectStore(big), {
+    info: { kind: 'savepoint', jobId: 'abcdefabcdefabcdefabcdefabcdef01', jobName: 'big', checkpointId: 1, createdAt: Date.UTC(2026, 0, 1) },
+    operators: [
+      {
+        uid: 'counts',
+        parallelism: 1,
+        maxParallelism: 128,
+        keyedStates: [{ name: 'count', kind: 'value', entries: Array.from({ length: 20_000 }, (_, i) => [`user-${i}`, { n: i, note: 'x'.repeat(60) }] as const) }],
+      },
+    ],
+  });
+  maxParallelism128 = join(dir.path, 'max-parallelism-128');
+  await writeSnapshot(new LocalObjectStore(maxParallelism128), {
+    info: { kind: 'savepoint', jobId: 'abcdefabcdefabcdefabcdefabcdef02', jobName: 'per-user-count', checkpointId: 1, createdAt: Date.UTC(2026, 0, 1) },
+    operators: [{ uid: 'per-user-count', parallelism: 2, maxParallelism: 128, keyedStates: [{ name: 'count', kind: 'value', entries: [['user-1', 3]] }] }],
+  });
+});
+afterAll(async () => {
+  await dir.remove();
+});
+
+/** Runs the binary with stdout to a pipe that is closed after the first chunk arrives, as `| head -1` does. */
+function runIntoClosedPipe(args: readonly string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; first: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let first = '';
+    let stderr = '';
+    child.stdout.once('data', (chunk: Buffer) => {
+      first = chunk.toString('utf8').split('\n')[0] ?? '';
+      child.stdout.destroy();
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal, first, stderr }));
+  });
+}
+
+describe.concurrent('a closed stdout ends the command quietly with exit 0', () => {
+  it.each([
+    ['inspect --entries', ['--entries']],
+    ['inspect --keys', ['--keys']],
+  ])('%s | head -1', async (_name, flags) => {
+    const result = await runIntoClosedPipe(['inspect', big, ...flags]);
+    expect(result.first).toMatch(/^\{"operator":"counts","state":"count","keyGroup":\d+,"key":"user-\d+"/);
+    expect(result.stderr).toBe('');
+    expect(result.signal).toBeNull();
+    expect(result.code).toBe(0);
+  });
+});
+
+describe.concurrent('exit codes and texts as Flink', () => {
+  it.each([
+    ['0', 'The parallelism must be a positive number: 0\n'],
+    ['abc', 'The parallelism must be a positive number: abc\n'],
+    ['-3', 'The parallelism must be a positive number: -3\n'],
+  ])('run -p %s: Flink\'s message and exit 1', async (value, message) => {
+    const result = await runFlink(['run', '-p', value, PER_USER_COUNT]);
+    expect(result).toEqual({ code: 1, stdout: '', stderr: message });
+  });
+
+  it('list -D without a value: one line and exit 1', async () => {
+    expect(await runFlink(['list', '-D', 'foo'])).toEqual({ code: 1, stdout: '', stderr: '-D foo: expected key=value\n' });
+  });
+
+  it('an unknown option of a cluster command exits 1, of a file tool 2 (as diff(1))', async () => {
+    expect((await runFlink(['list', '--nope'])).code).toBe(1);
+    expect((await runFlink(['inspect', big, '--nope'])).code).toBe(2);
+  });
+
+  it('run -p above the restored max parallelism: Flink\'s message, nothing submitted', async () => {
+    const port = await freePort();
+    const result = await runFlink(['run', '-m', `127.0.0.1:${port}`, '-p', '200', '-s', maxParallelism128, PER_USER_COUNT, '10']);
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        `Cannot restore operator 'per-user-count' from ${maxParallelism128}: the maximum parallelism (128) of the restored state is lower than the configured parallelism (200). ` +
+        'Please reduce the parallelism of the task to be lower or equal to the maximum parallelism.\n',
+    });
+  });
+});
+
+describe.concurrent('stop: arguments as Flink takes them', () => {
+  const noCluster = (port: number): string =>
+    `Could not connect to the JobManager at http://127.0.0.1:${port}: no cluster answers there. Start one with 'flink cluster start' (or 'flink run -d', which starts one), or point to yours with -m <host:port>.\n`;
+
+  it('-p <jobId> with no job id after it: the -p value is the job id', async () => {
+    const port = await freePort();
+    expect(await runFlink(['stop', '-m', `127.0.0.1:${port}`, '-p', JOB_ID])).toEqual({
+      code: 1,
+      stdout: `Suspending job "${JOB_ID}" with a CANONICAL savepoint.\n`,
+      stderr: noCluster(port),
+    });
+  });
+
+  it('--drain says Draining, as Flink', async () => {
+    const port = await freePort();
+    expect(await runFlink(['stop', '-m', `127.0.0.1:${port}`, '--drain', JOB_ID])).toEqual({
+      code: 1,
+      stdout: `Draining job "${JOB_ID}" with a CANONICAL savepoint.\n`,
+      stderr: noCluster(port),
+    });
+  });
+
+  it('no job id at all', async () => {
+    expect(await runFlink(['stop'])).toEqual({ code: 1, stdout: '', stderr: 'Missing JobID. Usage: flink stop [-p [targetDirectory]] [--drain] <jobId>\n' });
+  });
+
+  it('--type native is refused, never printed as a NATIVE savepoint that is canonical', async () => {
+    expect(await runFlink(['stop', '--type', 'native', JOB_ID])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: '--type native is not available: tsflink writes only canonical savepoints. Leave out --type (or give --type canonical).\n',
+    });
+  });
+});
+
+describe('an address that is not a JobManager', () => {
+  let server: Server;
+  let port: number;
+  beforeAll(async () => {
+    server = createServer((_req, res) => {
+      res.writeHead(404, { 'Content-Type': 'text/html' });
+      res.end('<html><body>Not Found</body></html>');
+    });
+    port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it.each([
+    ['list', ['list'], 'GET /jobs/overview'],
+    ['cancel', ['cancel', JOB_ID], `PATCH /jobs/${JOB_ID}?mode=cancel`],
+  ])('%s says so, in one line', async (_name, args, request) => {
+    const result = await runFlink([...args, '-m', `127.0.0.1:${port}`]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `The server at http://127.0.0.1:${port} does not answer as a tsflink/Flink JobManager (${request} gave HTTP 404 without Flink's JSON error). Point -m <host:port> at the JobManager's REST address.\n`,
+    );
+  });
+});
