@@ -2,17 +2,16 @@
  * Issue 10's defects of the CLI that need no cluster, through the real binary: a closed stdout,
  * exit codes and texts as Flink's CliFrontend has them, and an address that is not a JobManager.
  */
-import { spawn } from 'node:child_process';
 import { type Server, createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSnapshot } from '../src/format/write-snapshot.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
+import { runFlinkIntoClosedPipe } from './support/closed-pipe.ts';
 import { ROOT, runFlink } from './support/run-flink.ts';
 import { freePort } from './support/test-cluster.ts';
 import { tempDir } from './support/temp-dir.ts';
 
-const BIN = join(ROOT, 'bin', 'flink.js');
 const PER_USER_COUNT = join(ROOT, 'examples', 'per-user-count.ts');
 const JOB_ID = '0123456789abcdef0123456789abcdef';
 
@@ -46,28 +45,12 @@ afterAll(async () => {
   await dir.remove();
 });
 
-/** Runs the binary with stdout to a pipe that is closed after the first chunk arrives, as `| head -1` does. */
-function runIntoClosedPipe(args: readonly string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; first: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let first = '';
-    let stderr = '';
-    child.stdout.once('data', (chunk: Buffer) => {
-      first = chunk.toString('utf8').split('\n')[0] ?? '';
-      child.stdout.destroy();
-    });
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.once('error', reject);
-    child.once('close', (code, signal) => resolve({ code, signal, first, stderr }));
-  });
-}
-
 describe.concurrent('a closed stdout ends the command quietly with exit 0', () => {
   it.each([
     ['inspect --entries', ['--entries']],
     ['inspect --keys', ['--keys']],
   ])('%s | head -1', async (_name, flags) => {
-    const result = await runIntoClosedPipe(['inspect', big, ...flags]);
+    const result = await runFlinkIntoClosedPipe(['inspect', big, ...flags]);
     expect(result.first).toMatch(/^\{"operator":"counts","state":"count","keyGroup":\d+,"key":"user-\d+"/);
     expect(result.stderr).toBe('');
     expect(result.signal).toBeNull();

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runFlinkIntoClosedPipe } from '../support/closed-pipe.ts';
 import { ROOT, runFlink } from '../support/run-flink.ts';
 import { type TestCluster, startTestCluster, submittedJobId } from '../support/test-cluster.ts';
 
@@ -106,6 +107,14 @@ describe('stop, savepoint targets and cluster stop', () => {
     expect(stop.stderr).toBe('The savepoint target directory /proc/sp/x is not writable (ENOENT). Choose a directory the cluster can write to.\n');
     expect((await cluster.flink(['list', '-r'])).stdout).toContain(`${id} : order-totals (RUNNING)`);
   }, 120_000);
+
+  it('list | head -1 ends quietly with exit 0', async () => {
+    // The first line comes before the request; the jobs come after it, into the closed pipe.
+    const result = await runFlinkIntoClosedPipe(['list', '-a', ...cluster.defines], { cwd: cluster.scratch });
+    expect(result.first).toBe('Waiting for response...');
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  }, 60_000);
 
   it('cluster stop returns once the JobManager process is gone', async () => {
     const pid = cluster.jobManagerPid();
