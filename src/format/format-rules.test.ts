@@ -235,6 +235,38 @@ describe('FORMAT.md 3.4 and 4: data files', () => {
   });
 });
 
+describe('FORMAT.md 5.2: pairs of map and timers values', () => {
+  it('writes map user keys and timer timestamps of 2^32 and more as ints, not float64', async () => {
+    const end = Date.UTC(2026, 11, 2, 18);
+    const dir = join(root.path, `s${counter++}`);
+    const store = new LocalObjectStore(dir);
+    await writeSnapshot(store, {
+      info: { kind: 'savepoint', jobId: '00112233445566778899aabbccddeeff', jobName: 'pairs', checkpointId: 1 },
+      operators: [
+        {
+          uid: 'op',
+          parallelism: 1,
+          maxParallelism: 1,
+          keyedStates: [
+            { name: 'timers', kind: 'timers', entries: [['k', [[0, end], [1, 2 ** 40]]]] },
+            { name: 'windows', kind: 'map', entries: [['k', [[end, { n: 1 }], [-(2 ** 40), 'negative'], ['s', 1.5]]]] },
+          ],
+        },
+      ],
+    });
+    const name = (await readdir(dir)).find((n) => n !== '_metadata')!;
+    const data = await readFile(join(dir, name));
+    const endHex = Buffer.from(BigInt(end).toString(16).padStart(16, '0'), 'hex').toString('hex');
+    const timers = `91 92 92 00 cf${endHex} 92 01 cf0000010000000000`.replace(/ /g, '');
+    const windows = `91 93 92 cf${endHex} 81a16e01 92 d3ffffff0000000000 a86e65676174697665 92 a173 cb3ff8000000000000`.replace(/ /g, '');
+    expect(data.toString('hex')).toContain(timers);
+    expect(data.toString('hex')).toContain(windows);
+    expect((await verifySnapshot(store)).problems).toEqual([]);
+    const reader = await SnapshotReader.open(store);
+    for await (const batch of reader.readKeyed('op', 'timers')) expect(batch.values).toEqual([[[0, end], [1, 2 ** 40]]]);
+  });
+});
+
 describe('FORMAT.md 3.5: values under TTL', () => {
   it('are laid out as without TTL: no timestamp with the value', async () => {
     const { store } = await small();
