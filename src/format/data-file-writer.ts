@@ -45,13 +45,13 @@ export class DataFileWriter {
   readonly #packr = createValuePackr();
   #values: unknown[] = [];
   /**
-   * Map state values, already encoded: the user keys of a map state are canonical (FORMAT.md
-   * 5.2), which msgpackr does not write (it writes integers of 2^32 or more, such as window
-   * timestamps, as float64), so each pair is assembled here from the canonical key and the value.
+   * Values of pairs, already encoded: the user keys of a map state are canonical and timer
+   * timestamps are integers (FORMAT.md 5.2), which msgpackr does not write (it writes integers of
+   * 2^32 or more, such as window and timer timestamps, as float64), so each pair is assembled here.
    */
-  readonly #mapValues = new ByteSink();
-  readonly #userKeyEncoder = new CanonicalKeyEncoder();
-  #userMaps = false;
+  readonly #pairValues = new ByteSink();
+  readonly #pairEncoder = new CanonicalKeyEncoder();
+  #layout: PairLayout = 'none';
   #offset = 0;
   #blockStart = 0;
   #blockCrc = 0;
@@ -91,7 +91,7 @@ export class DataFileWriter {
     maxParallelism: number,
     entries: Entries<readonly [unknown, unknown]>,
   ): Promise<WrittenBlock | null> {
-    this.#beginBlock(kind === 'map');
+    this.#beginBlock(pairLayoutOf(kind));
     const add = (key: unknown, value: unknown): void => {
       const bytes = this.#keyEncoder.encode(key);
       const actual = keyGroupForBytes(bytes, maxParallelism);
@@ -130,7 +130,7 @@ export class DataFileWriter {
     values: readonly unknown[],
   ): Promise<WrittenBlock | null> {
     if (keys.length !== values.length) throw new InternalError(`${label}: ${keys.length} keys for ${values.length} values`);
-    this.#beginBlock(kind === 'map');
+    this.#beginBlock(pairLayoutOf(kind));
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;
       const actual = murmur3_32Latin1(key, 0) % maxParallelism;
@@ -146,7 +146,7 @@ export class DataFileWriter {
 
   /** One subtask's partition of a list operator state. */
   async writeListPartition(label: string, elements: Entries<unknown>): Promise<WrittenBlock | null> {
-    this.#beginBlock(false);
+    this.#beginBlock('none');
     for await (const element of elements) {
       this.#addValue(label, element);
       if (this.#frameFull()) await this.#flushFrame(false);
@@ -156,7 +156,7 @@ export class DataFileWriter {
 
   /** One subtask's copy of a broadcast state: `[key, value]` pairs with canonical keys. */
   async writeBroadcastPartition(label: string, entries: Entries<readonly [unknown, unknown]>): Promise<WrittenBlock | null> {
-    this.#beginBlock(false);
+    this.#beginBlock('none');
     for await (const [key, value] of entries) {
       this.#keys.append(this.#keyEncoder.encode(key));
       this.#addValue(label, value);
@@ -196,44 +196,51 @@ export class DataFileWriter {
   }
 
   #addValue(label: string, value: unknown): void {
-    if (this.#userMaps) return this.#addUserMap(label, value);
+    if (this.#layout !== 'none') return this.#addPairs(label, value);
     const problem = standardValueProblem(value);
     if (problem !== undefined) throw new UserError(`${label}: cannot store a state value that is ${problem}`);
     this.#values.push(value);
   }
 
-  /** A map state's value: an array of [userKey, userValue] pairs, each key written canonically. */
-  #addUserMap(label: string, value: unknown): void {
+  /**
+   * A map state's value, [userKey, userValue] pairs with each key written canonically, or a
+   * timers value, [domain, timestamp] pairs of numbers written as canonical keys are (integers
+   * as ints, whatever their size).
+   */
+  #addPairs(label: string, value: unknown): void {
     if (!Array.isArray(value) || !value.every((p) => Array.isArray(p) && p.length === 2)) {
-      throw new InternalError(`${label}: a map state value must be an array of [userKey, userValue] pairs`);
+      throw new InternalError(`${label}: a ${this.#layout} state value must be an array of pairs`);
     }
     const pairs = value as (readonly [unknown, unknown])[];
-    const sink = this.#mapValues;
+    const sink = this.#pairValues;
     sink.append(arrayHeader(pairs.length));
-    for (const [userKey, userValue] of pairs) {
-      let keyBytes: Uint8Array;
+    for (const [first, second] of pairs) {
+      sink.append(PAIR_HEADER);
       try {
-        keyBytes = this.#userKeyEncoder.encode(userKey);
+        sink.append(this.#pairEncoder.encode(first));
+        if (this.#layout === 'timers') {
+          if (typeof second !== 'number') throw new InternalError(`${label}: a timer timestamp must be a number`);
+          sink.append(this.#pairEncoder.encode(second));
+          continue;
+        }
       } catch (err) {
         if (err instanceof InvalidKeyError) throw new UserError(`${label}: cannot store a map state user key: ${err.message}`);
         throw err;
       }
-      const problem = standardValueProblem(userValue);
+      const problem = standardValueProblem(second);
       if (problem !== undefined) throw new UserError(`${label}: cannot store a state value that is ${problem}`);
-      sink.append(PAIR_HEADER);
-      sink.append(keyBytes);
-      sink.append(this.#packr.pack(userValue));
+      sink.append(this.#packr.pack(second));
     }
-    this.#values.push(undefined); // counts the item; its bytes are in #mapValues
+    this.#values.push(undefined); // counts the item; its bytes are in #pairValues
   }
 
   #frameFull(): boolean {
-    return this.#values.length >= this.#frameLimit || this.#keys.length + this.#mapValues.length >= TARGET_FRAME_BYTES;
+    return this.#values.length >= this.#frameLimit || this.#keys.length + this.#pairValues.length >= TARGET_FRAME_BYTES;
   }
 
-  #beginBlock(userMaps: boolean): void {
+  #beginBlock(layout: PairLayout): void {
     this.#checkOpen();
-    this.#userMaps = userMaps;
+    this.#layout = layout;
     this.#blockStart = this.#offset;
     this.#blockCrc = 0;
     this.#blockEntries = 0;
@@ -254,7 +261,7 @@ export class DataFileWriter {
   async #flushFrame(keyed: boolean): Promise<void> {
     const count = this.#values.length;
     const header = arrayHeader(count);
-    const values = this.#userMaps ? Buffer.concat([header, this.#mapValues.view()]) : this.#packr.pack(this.#values);
+    const values = this.#layout !== 'none' ? Buffer.concat([header, this.#pairValues.view()]) : this.#packr.pack(this.#values);
     const keys = this.#keys.view();
     const payloadLength = (keyed ? header.length + keys.length : 0) + values.length;
     const frameHeader = Buffer.allocUnsafe(FRAME_HEADER_SIZE);
@@ -276,7 +283,7 @@ export class DataFileWriter {
     const perItem = Math.max(1, payloadLength / count);
     this.#frameLimit = Math.max(1, Math.min(MAX_FRAME_ITEMS, Math.floor(TARGET_FRAME_BYTES / perItem)));
     this.#values = [];
-    this.#mapValues.clear();
+    this.#pairValues.clear();
     this.#keys.clear();
     if (this.#pending.length >= FLUSH_BYTES) await this.#flushPending();
   }
@@ -293,6 +300,13 @@ export class DataFileWriter {
 }
 
 const PAIR_HEADER = arrayHeader(2);
+
+/** Values this writer assembles pair by pair (see #addPairs), or 'none' for msgpackr's encoding. */
+type PairLayout = 'map' | 'timers' | 'none';
+
+function pairLayoutOf(kind: KeyedStateKind): PairLayout {
+  return kind === 'map' || kind === 'timers' ? kind : 'none';
+}
 
 function isAsync<T>(entries: Entries<T>): entries is AsyncIterable<T> {
   return typeof (entries as AsyncIterable<T>)[Symbol.asyncIterator] === 'function';
