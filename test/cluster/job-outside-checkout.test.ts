@@ -3,6 +3,7 @@
  * resolves `import ... from 'tsflink'` to this installation in the client and in the worker, and
  * the job shares the runtime's copy of the engine. Through the real binary on a real cluster.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -76,4 +77,36 @@ describe('a job file outside the checkout', () => {
     expect(lines).toHaveLength(20);
     expect(lines).toEqual(printed(submittedJobId(theirs.stdout)));
   }, 120_000);
+});
+
+describe("the README's type check of a job", () => {
+  it("reports a type error, with tsflink's types resolved; 'flink run' does not check types and runs the job", async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Writing a job'));
+    const tsconfig = /```json\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(tsconfig).toContain('"tsflink"');
+    const dir = await jobDirectory(
+      'typed',
+      [
+        "import { PrintSink, type StreamExecutionEnvironment } from 'tsflink';",
+        "const label: number = 'order';",
+        'export default (env: StreamExecutionEnvironment): void => {',
+        '  env.fromElements(1, 2).map((n) => `${label} ${n}`).sinkTo(new PrintSink<string>());',
+        '};',
+        '',
+      ].join('\n'),
+    );
+    await writeFile(join(dir, 'tsconfig.json'), tsconfig!.replaceAll('/home/me/tsflink', ROOT));
+    const result = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', '.'], { cwd: dir }, (error, stdout) => {
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout });
+      });
+    });
+    expect(result.stdout).toBe("job.ts(2,7): error TS2322: Type 'string' is not assignable to type 'number'.\n");
+    expect(result.code).toBe(2);
+
+    const ran = await run(['job.ts'], dir);
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(printed(submittedJobId(ran.stdout))).toEqual(['order 1', 'order 2']);
+  }, 180_000);
 });
