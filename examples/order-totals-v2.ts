@@ -2,7 +2,8 @@
  * Per-user order totals, v2: the upgrade of order-totals.ts that a savepoint of v1 is restored
  * into. Same arguments, same input format and the same output lines (see order-totals.ts).
  *
- *   flink run -p 3 -s <v1 savepoint> --allowNonRestoredState examples/order-totals-v2.ts --output /tmp/totals
+ *   flink stop --savepointPath /tmp/savepoints <v1 job id>
+ *   flink run -p 3 -s <that savepoint> --allowNonRestoredState examples/order-totals-v2.ts --output /tmp/totals
  *
  * What changed, and why restoring v1's state needs `--allowNonRestoredState`:
  * - REMOVED `dedup`: the sources upstream now deliver each order once, so the per-user "last
@@ -10,7 +11,9 @@
  *   silently discard it unless told to.
  * - ADDED `big-spenders`: a running total per user over all windows, kept in keyed state (it
  *   starts empty on restore). Window results pass through unchanged, so a run that switches from
- *   v1 to v2 midway writes exactly the lines v1 alone would.
+ *   v1 to v2 midway writes exactly the lines v1 alone would, when v1 ended with the savepoint
+ *   (`flink stop --savepointPath`). After `flink savepoint` and then `flink cancel`, the lines v1
+ *   committed between the two are written again: v2 replays from the savepoint (as in Flink).
  *
  * Operators (uids): orders [-> parse-orders] -> timestamps -> valid-orders -> user-totals ->
  * big-spenders -> totals-sink.

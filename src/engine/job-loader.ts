@@ -1,7 +1,8 @@
 /**
  * Loads a user's job module: a TypeScript (or JavaScript) file whose default export builds the
  * job, `export default (env: StreamExecutionEnvironment, args: string[]) => void`. The process
- * runs under tsx (bin/flink.js registers it), so no build step is needed.
+ * runs under tsx, so no build step is needed, and with a hook that resolves `tsflink` in a job
+ * file anywhere to this installation (both registered by bin/register-loaders.js).
  */
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';

@@ -2,11 +2,14 @@
  * The README's demo workflow end to end, through the real binary and a real cluster: the job's
  * committed output, after a savepoint, a cancel, a code change (one stateful operator removed,
  * one added), a rescale from 2 to 3, a stop with savepoint and a final resume to the end of the
- * input, equals the golden output of a failure-free run: no line lost, none doubled.
+ * input, equals the golden output of a failure-free run: no line lost, none doubled. And the
+ * README's by-hand upgrade (v1 held open by the test, stopped with a savepoint, v2 restored from
+ * it into the same output) gives each line exactly once.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectedTotals, generatedOrders } from '../../examples/expected-totals.ts';
 import { type FlinkRun, committedLines, runUpgradeWorkflow, writeConfig } from '../../scripts/upgrade-workflow.ts';
@@ -17,6 +20,36 @@ import { freePort } from '../support/test-cluster.ts';
 const RECORDS = 60_000;
 const SEED = 42;
 const GOLDEN = join(ROOT, 'fixtures/golden/e2e/order-totals-60000-seed-42.txt');
+/** Orders each of v1's two source readers emits before it holds (its watermark then closes the first windows), until the stop. */
+const V1_HOLDS_AFTER = 25_000;
+
+/**
+ * order-totals v1 (same operators, uids and source splits) whose generator holds after
+ * V1_HOLDS_AFTER orders per reader: the test, not a rate, keeps it running until the stop.
+ */
+const HELD_V1 = `import type { StreamExecutionEnvironment } from 'tsflink';
+import { DataGeneratorSource, WatermarkStrategy } from 'tsflink';
+import { DedupOrders, parseArgs, totalsSink, userTotals } from '${ROOT}/examples/order-totals.ts';
+import { OUT_OF_ORDERNESS_MS, type Order, generateOrder, isValidOrder } from '${ROOT}/examples/orders.ts';
+import { throttled } from '${ROOT}/test/support/throttled-source.ts';
+
+export default (env: StreamExecutionEnvironment, args: string[]): void => {
+  const options = parseArgs(args);
+  const source = new DataGeneratorSource<Order>({ count: options.records, seed: options.seed, generate: (i) => generateOrder(i, options.seed) });
+  const held = throttled(source, { recordsPerSecond: 1e9, hold: { after: ${V1_HOLDS_AFTER}, until: () => false } });
+  const orders = env
+    .fromSource(held, 'orders')
+    .uid('orders')
+    .assignTimestampsAndWatermarks(WatermarkStrategy.forBoundedOutOfOrderness<Order>(OUT_OF_ORDERNESS_MS).withTimestampAssigner((o) => o.eventTimeMs))
+    .uid('timestamps')
+    .filter(isValidOrder)
+    .uid('valid-orders')
+    .keyBy((o) => o.user)
+    .process(() => new DedupOrders())
+    .uid('dedup');
+  totalsSink(userTotals(orders.keyBy((o) => o.user)), options);
+};
+`;
 
 describe('upgrade workflow through bin/flink', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -76,4 +109,42 @@ describe('upgrade workflow through bin/flink', () => {
     expect(list.stdout).toMatch(new RegExp(`${result.firstJob} : order-totals \\(CANCELED\\)`));
     expect(list.stdout).toMatch(new RegExp(`${result.secondJob} : order-totals-v2 \\(FINISHED\\)`));
   }, 240_000);
+
+  it("upgrades by the README's by-hand steps (stop with a savepoint, restore v2 into the same output): every line exactly once", async () => {
+    const output = join(dir.path, 'totals-by-hand');
+    const jobArgs = ['--output', output, '--records', String(RECORDS), '--seed', String(SEED)];
+    const v1File = join(dir.path, 'held-order-totals.ts');
+    writeFileSync(v1File, HELD_V1);
+    writeFileSync(join(dir.path, 'package.json'), '{"type": "module"}\n');
+
+    const first = await flink(['run', '-d', '-p', '2', v1File, ...jobArgs]);
+    expect(first.code, log.join('\n')).toBe(0);
+    const v1 = /JobID ([0-9a-f]{32})/.exec(first.stdout)![1]!;
+    // v1 commits output (windows its watermark closed) with a checkpoint while it holds, before the stop.
+    await waitFor(async () => committedLines(output).length > 0, 120_000, "v1's first committed output");
+
+    const stopped = await flink(['stop', '--savepointPath', join(dir.path, 'savepoints'), v1]);
+    expect(stopped.code, log.join('\n')).toBe(0);
+    const savepoint = /Savepoint completed\. Path: (\S+)/.exec(stopped.stdout)![1]!.replace(/^file:/, '');
+    const byV1 = committedLines(output);
+    expect(byV1.length).toBeGreaterThan(0);
+
+    const second = await flink(['run', '-p', '3', '-s', savepoint, '-n', join(ROOT, 'examples/order-totals-v2.ts'), ...jobArgs, '--rate', '1000000000']);
+    expect(second.code, log.join('\n')).toBe(0);
+    expect(second.stdout).toContain('has finished.');
+
+    const golden = readFileSync(GOLDEN, 'utf8').split('\n').filter((l) => l !== '');
+    const lines = committedLines(output);
+    expect(lines.filter((l, i) => lines[i - 1] === l)).toEqual([]);
+    expect(lines).toEqual(golden);
+    expect(lines.length).toBeGreaterThan(byV1.length);
+  }, 300_000);
 });
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}
