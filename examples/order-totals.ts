@@ -3,7 +3,7 @@
  * upgraded job is order-totals-v2.ts).
  *
  *   flink run -p 2 examples/order-totals.ts --output /tmp/totals [--input orders.csv|dir]
- *             [--records 200000] [--rate 20000] [--seed 42]
+ *             [--records 200000] [--rate 20000] [--seed 42] [--hold-until <file>]
  *             [--pg postgres://user@host:port/db [--pg-table order_totals]]
  *
  * Input (`--input`, a file or a directory of files): one order per line,
@@ -13,7 +13,11 @@
  * amountCents and eventTimeMs (ms since the epoch) are whole numbers; lines may come out of event
  * time order by up to OUT_OF_ORDERNESS_MS. Blank lines, `#` comments, a header and malformed lines
  * are skipped; orders with amountCents <= 0 are dropped as invalid. Without `--input`, `--records`
- * orders from 1000 users are generated from `--seed` at `--rate` orders per second.
+ * orders from 1000 users are generated from `--seed` at `--rate` orders per second. With
+ * `--hold-until <file>` the generated input, after its last order, stays open until that file
+ * exists, then ends: a script or test that sends commands (savepoint, stop, cancel) to the job
+ * creates the file when it is done, so the job is surely still running when they arrive, on any
+ * machine. It changes neither the orders nor the checkpointed positions.
  *
  * Output (`--output`, a directory): committed `part-<subtask>-<n>` files (hidden while in
  * progress), one line per user and window, `user,windowStart,windowEnd,orders,totalCents`.
@@ -25,6 +29,7 @@
  * Operators (uids): orders [-> parse-orders] -> timestamps -> valid-orders -> dedup ->
  * user-totals -> totals-sink [and totals-pg-sink].
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   type AggregateFunction,
@@ -56,16 +61,18 @@ export interface OrderTotalsArgs {
   /** A PostgreSQL connection string: the totals also go into `pgTable` there. */
   readonly pg: string | undefined;
   readonly pgTable: string;
+  /** The generated input ends only once this file exists. */
+  readonly holdUntil: string | undefined;
 }
 
-const USAGE = 'usage: --output <dir> [--input <file-or-dir>] [--records N] [--rate R] [--seed S] [--pg <connection string> [--pg-table <table>]]';
+const USAGE = 'usage: --output <dir> [--input <file-or-dir>] [--records N] [--rate R] [--seed S] [--hold-until <file>] [--pg <connection string> [--pg-table <table>]]';
 
 export function parseArgs(args: readonly string[]): OrderTotalsArgs {
   const values = new Map<string, string>();
   for (let i = 0; i < args.length; i++) {
     const flag = args[i]!;
     const name = flag.startsWith('--') ? flag.slice(2) : '';
-    if (!['input', 'output', 'records', 'rate', 'seed', 'pg', 'pg-table'].includes(name)) throw new Error(`order-totals: unknown argument '${flag}'; ${USAGE}`);
+    if (!['input', 'output', 'records', 'rate', 'seed', 'hold-until', 'pg', 'pg-table'].includes(name)) throw new Error(`order-totals: unknown argument '${flag}'; ${USAGE}`);
     const value = args[++i];
     if (value === undefined || value.startsWith('--')) throw new Error(`order-totals: ${flag} needs a value; ${USAGE}`);
     values.set(name, value);
@@ -79,6 +86,8 @@ export function parseArgs(args: readonly string[]): OrderTotalsArgs {
     return n;
   };
   const input = values.get('input');
+  const holdUntil = values.get('hold-until');
+  if (holdUntil !== undefined && input !== undefined) throw new Error('order-totals: --hold-until holds the generated input open; with --input, leave it out (a file input ends when its files do)');
   return {
     input: input === undefined ? undefined : resolve(input),
     output: resolve(output),
@@ -87,6 +96,7 @@ export function parseArgs(args: readonly string[]): OrderTotalsArgs {
     seed: whole('seed', 42, 0),
     pg: values.get('pg'),
     pgTable: values.get('pg-table') ?? 'order_totals',
+    holdUntil: holdUntil === undefined ? undefined : resolve(holdUntil),
   };
 }
 
@@ -96,7 +106,13 @@ export function validOrders(env: StreamExecutionEnvironment, options: OrderTotal
     options.input === undefined
       ? env
           .fromSource(
-            new DataGeneratorSource<Order>({ count: options.records, seed: options.seed, recordsPerSecond: options.rate, generate: (i) => generateOrder(i, options.seed) }),
+            new DataGeneratorSource<Order>({
+              count: options.records,
+              seed: options.seed,
+              recordsPerSecond: options.rate,
+              generate: (i) => generateOrder(i, options.seed),
+              ...(options.holdUntil === undefined ? {} : { endWhen: fileExists(options.holdUntil) }),
+            }),
             'orders',
           )
           .uid('orders')
@@ -113,6 +129,11 @@ export function validOrders(env: StreamExecutionEnvironment, options: OrderTotal
     .uid('timestamps')
     .filter(isValidOrder)
     .uid('valid-orders');
+}
+
+/** The file exists: asked every few milliseconds by a held source, so the answer is cheap. */
+function fileExists(path: string): () => boolean {
+  return () => existsSync(path);
 }
 
 type Sum = { orders: number; totalCents: number };

@@ -4,6 +4,13 @@
  * upgraded job (one operator removed, one added) from it at parallelism 3 with -n, list, inspect
  * the savepoint, diff it against a later checkpoint, stop with a savepoint and shut the cluster
  * down. `npm run demo` shows it; the end-to-end test runs it and checks the output.
+ *
+ * Both jobs run with `--hold-until <dir>/end-of-input`: after their last order their input stays
+ * open, so each is still running when the savepoint, cancel and stop arrive, however loaded the
+ * machine is. Cancel and stop end them, so nothing ever creates that file. The upgraded job
+ * takes its checkpoints on demand (`-D execution.checkpointing.interval=0`, then `flink
+ * checkpoint`): a periodic one would subsume and delete the compared checkpoint while `flink diff`
+ * reads it, whenever the machine is slow enough.
  */
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +26,7 @@ export interface WorkflowOptions {
   readonly dir: string;
   readonly port: number;
   readonly records: number;
+  /** Spreads the input over several checkpoints (the jobs are held open whatever the rate). */
   readonly rate: number;
   readonly seed: number;
   /** Runs `flink <args>` with FLINK_CONF_DIR=<dir>/conf in `dir`; returns exit code and stdout. */
@@ -60,7 +68,7 @@ export function writeConfig(dir: string, port: number): void {
 
 export async function runUpgradeWorkflow(o: WorkflowOptions): Promise<WorkflowResult> {
   const output = join(o.dir, 'totals');
-  const jobArgs = ['--output', output, '--records', String(o.records), '--rate', String(o.rate), '--seed', String(o.seed)];
+  const jobArgs = ['--output', output, '--records', String(o.records), '--rate', String(o.rate), '--seed', String(o.seed), '--hold-until', join(o.dir, 'end-of-input')];
   const must = async (args: readonly string[], codes: readonly number[] = [0]): Promise<string> => {
     const r = await o.flink(args);
     if (!codes.includes(r.code)) throw new Error(`flink ${args.join(' ')} exited with ${r.code}`);
@@ -77,14 +85,15 @@ export async function runUpgradeWorkflow(o: WorkflowOptions): Promise<WorkflowRe
   const savepoint = pathOf(await must(['savepoint', firstJob]));
   await must(['cancel', firstJob]);
 
-  o.say('Restore the upgraded job from the savepoint at parallelism 3; -n drops the state of the removed operator.');
-  const secondJob = jobIdOf(await must(['run', '-d', '-p', '3', '-s', savepoint, '-n', join(ROOT, 'examples/order-totals-v2.ts'), ...jobArgs]));
+  o.say('Restore the upgraded job from the savepoint at parallelism 3; -n drops the state of the removed operator. It checkpoints on demand only (interval 0).');
+  const secondJob = jobIdOf(await must(['run', '-d', '-p', '3', '-D', 'execution.checkpointing.interval=0', '-s', savepoint, '-n', join(ROOT, 'examples/order-totals-v2.ts'), ...jobArgs]));
   await must(['list']);
 
   o.say('What the savepoint holds (read from its _metadata, no job code needed):');
   await must(['inspect', savepoint]);
 
-  o.say('Wait for a checkpoint of the upgraded job, then compare it with the savepoint.');
+  o.say('Take a checkpoint of the upgraded job, then compare it with the savepoint (no periodic checkpoint subsumes it meanwhile).');
+  await must(['checkpoint', secondJob]);
   let checkpoint: string | undefined;
   await waitFor(async () => {
     const stats = await rest<{ latest: { completed: { external_path?: string } | null } }>(`/jobs/${secondJob}/checkpoints`);

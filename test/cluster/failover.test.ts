@@ -4,8 +4,12 @@
  * stopped with a savepoint and finished from it at another parallelism, cancelled while it waits
  * to restart, and left FAILED by a `none` restart strategy. Every run that finishes must have
  * committed exactly the totals a failure-free run commits: no line lost, none doubled.
+ *
+ * A job that a command or a kill must find running is held open after its last order
+ * (`--hold-until`) and released by the test once the command has happened, so the tests do not
+ * depend on how fast the machine works through the input.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +24,7 @@ const RATE = 8_000;
 const SEED = 42;
 const CHECKPOINTS = ['-D', 'execution.checkpointing.interval=300ms'];
 const TIMEOUT = 90_000;
+const RESTART_DELAY_MS = 20_000;
 
 let cluster: TestCluster;
 let expected: string[];
@@ -45,8 +50,17 @@ function run(options: readonly string[], jobArgs: readonly string[]): Promise<Ru
 
 const jobArgs = (out: string, records = RECORDS, rate = RATE): string[] => ['--output', out, '--records', String(records), '--rate', String(rate), '--seed', String(SEED)];
 
+/** The file whose creation lets the input of the job writing to `out` end (`--hold-until`). */
+const endOfInput = (out: string): string => `${out}.end-of-input`;
+
+/** The held job (or its restarted worker) may now end its input. */
+function release(out: string): void {
+  writeFileSync(endOfInput(out), '');
+}
+
+/** Submits detached, held open after its last order until release(out). */
 async function submit(out: string, options: readonly string[] = []): Promise<string> {
-  const result = await run(['-d', '-p', '2', ...options], jobArgs(out));
+  const result = await run(['-d', '-p', '2', ...options], [...jobArgs(out), '--hold-until', endOfInput(out)]);
   expect(result.code, result.stderr).toBe(0);
   return submittedJobId(result.stdout);
 }
@@ -100,6 +114,7 @@ describe('failover of a job on a real local cluster', () => {
       const latest = await probe.waitForCheckpoints(id, 2, out);
       const pid = await workerPid(id);
       process.kill(pid, 'SIGKILL');
+      release(out);
       const job = await probe.waitForState(id, ['FINISHED']);
       expect(job['num-restarts']).toBeGreaterThanOrEqual(1);
       expect(cluster.workerPid(id)).toBeUndefined();
@@ -128,6 +143,7 @@ describe('failover of a job on a real local cluster', () => {
       const list = await cluster.flink(['list']);
       expect(list.code, list.stderr).toBe(0);
       expect(list.stdout).toMatch(new RegExp(`: ${id} : .* \\((RUNNING|RESTARTING)\\)`));
+      release(out);
       await probe.waitForState(id, ['FINISHED']);
       await expectRestoredFromCheckpoint(id, latest);
       await expectExactlyExpected(out);
@@ -149,6 +165,7 @@ describe('failover of a job on a real local cluster', () => {
 
       const started = await cluster.flink(['cluster', 'start']);
       expect(started.code, started.stderr).toBe(0);
+      release(out);
       await probe.waitForState(id, ['FINISHED']);
       await expectRestoredFromCheckpoint(id, latest);
       await expectExactlyExpected(out);
@@ -220,17 +237,20 @@ describe('failover of a job on a real local cluster', () => {
     'a job cancelled while RESTARTING ends CANCELED and no new worker starts',
     async () => {
       const out = join(cluster.scratch, 'out-cancel-restarting');
-      const id = await submit(out, ['-D', 'restart-strategy.type=fixed-delay', '-D', 'restart-strategy.fixed-delay.delay=5s']);
+      // The restart delay is the time the test has to see RESTARTING and run `flink cancel`, a
+      // process that takes seconds to start on a loaded machine: generous on purpose.
+      const id = await submit(out, ['-D', 'restart-strategy.type=fixed-delay', '-D', `restart-strategy.fixed-delay.delay=${RESTART_DELAY_MS}ms`]);
       await probe.waitForState(id, ['RUNNING']);
       const worker = await workerPid(id);
       process.kill(worker, 'SIGKILL');
-      await probe.waitForState(id, ['RESTARTING'], 4_000);
+      const killedAt = Date.now();
+      await probe.waitForState(id, ['RESTARTING'], RESTART_DELAY_MS);
       const cancelled = await cluster.flink(['cancel', id]);
       expect(cancelled.code, cancelled.stderr).toBe(0);
       expect(cancelled.stdout).toContain(`Cancelled job ${id}.`);
       expect((await probe.get<JobInfo>(`/jobs/${id}`))?.state).toBe('CANCELED');
       // Past the restart delay: still CANCELED, and the JobManager forked no worker for it.
-      await sleep(6_000);
+      await sleep(killedAt + RESTART_DELAY_MS + 1_000 - Date.now());
       expect((await probe.get<JobInfo>(`/jobs/${id}`))?.state).toBe('CANCELED');
       expect(cluster.workerPid(id)).toBeUndefined();
       expect(workerChildren(cluster.jobManagerPid()!)).toEqual([]);

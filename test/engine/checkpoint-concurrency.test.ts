@@ -26,13 +26,14 @@ it('with max-concurrent 1, no checkpoint is triggered before the previous one co
     const env = StreamExecutionEnvironment.getExecutionEnvironment()
       .setParallelism(2)
       .configureCheckpointing({ interval: 10, maxConcurrent: 1, dir: dir.path, numRetained: 1 });
+    const completed: SnapshotStats[] = [];
     env
-      .fromSource(new DataGeneratorSource({ count: 150_000, seed: 3, recordsPerSecond: 100_000, generate: (i) => `key-${i % 20_000}` }), 'keys')
+      // Held open until three checkpoints completed, however fast the input goes by.
+      .fromSource(new DataGeneratorSource({ count: 150_000, seed: 3, recordsPerSecond: 100_000, generate: (i) => `key-${i % 20_000}`, endWhen: () => completed.length > 2 }), 'keys')
       .uid('keys')
       .keyBy((k) => k)
       .process(() => new Count())
       .uid('count');
-    const completed: SnapshotStats[] = [];
     const failed: SnapshotStats[] = [];
     const events = { onCompleted: (s: SnapshotStats) => completed.push(s), onFailed: (s: SnapshotStats) => failed.push(s) };
     const client = startLocally(env.graph, { ...env.executionOptions('concurrency'), events });

@@ -26,8 +26,11 @@ class Count implements KeyedProcessFunction<string, string, string> {
   }
 }
 
-/** Fails once, in attempt 0, after `checkpoints` completed, damaging the newest `damage` of them first. */
-function damagingFailure(jobDir: () => string, checkpoints: number, damage: number): MapFunction<string, string> & CheckpointListener {
+/**
+ * Fails once, in attempt 0, when the `checkpoints`th checkpoint completes, damaging the newest
+ * `damage` of them first; `injected` tells the source it may end.
+ */
+function damagingFailure(jobDir: () => string, checkpoints: number, damage: number, injected: () => void): MapFunction<string, string> & CheckpointListener {
   const fn: MapFunction<string, string> & CheckpointListener & { attempt: number; completed: number } = {
     attempt: 0,
     completed: 0,
@@ -36,12 +39,13 @@ function damagingFailure(jobDir: () => string, checkpoints: number, damage: numb
     },
     notifyCheckpointComplete() {
       this.completed += 1;
-    },
-    map(value) {
-      if (this.attempt === 0 && this.completed >= checkpoints) {
+      if (this.attempt === 0 && this.completed === checkpoints) {
         for (const c of checkpointsOnDisk(jobDir()).slice(0, damage)) flipByte(largestDataFile(c.dir));
+        injected();
         throw new Error('injected after damaging checkpoints');
       }
+    },
+    map(value) {
       return value;
     },
   };
@@ -57,10 +61,12 @@ async function runJob(damage: number): Promise<{ status: string; error?: string;
       .setRestartStrategy({ type: 'fixed-delay', attempts: 2, delayMs: 0 });
     let jobId = '';
     const lines: string[] = [];
+    let failed = false;
     env
-      .fromSource(new DataGeneratorSource({ count: 30_000, seed: 5, recordsPerSecond: 20_000, generate: (i) => `k${i % 500}` }), 'keys')
+      // Held open until the failure is injected, however few checkpoints the input would last.
+      .fromSource(new DataGeneratorSource({ count: 30_000, seed: 5, recordsPerSecond: 20_000, generate: (i) => `k${i % 500}`, endWhen: () => failed }), 'keys')
       .uid('keys')
-      .map(damagingFailure(() => join(dir.path, jobId), 3, damage))
+      .map(damagingFailure(() => join(dir.path, jobId), 3, damage, () => (failed = true)))
       .uid('fail')
       .keyBy((k) => k)
       .process(() => new Count())
@@ -108,10 +114,12 @@ describe('a restart inside a running job', () => {
 it('checkpoint ids go on from the restored snapshot', async () => {
   const dir = await tempDir();
   try {
+    // The first run is held open until it has been savepointed and cancelled; the restored one ends.
+    let holding = true;
     const build = (): StreamExecutionEnvironment => {
       const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1).configureCheckpointing({ interval: 20, dir: join(dir.path, 'chk') });
       env
-        .fromSource(new DataGeneratorSource({ count: 20_000, seed: 1, recordsPerSecond: 20_000, generate: (i) => `k${i % 50}` }), 'keys')
+        .fromSource(new DataGeneratorSource({ count: 20_000, seed: 1, recordsPerSecond: 20_000, generate: (i) => `k${i % 50}`, endWhen: () => !holding }), 'keys')
         .uid('keys')
         .keyBy((k) => k)
         .process(() => new Count())
@@ -125,6 +133,7 @@ it('checkpoint ids go on from the restored snapshot', async () => {
     while (first.length < 4) await new Promise((r) => setTimeout(r, 20));
     const savepoint = await client.triggerSavepoint(join(dir.path, 'sp'));
     await client.cancel();
+    holding = false;
     const restored = build().restoreFrom(savepoint);
     const second: SnapshotStats[] = [];
     await startLocally(restored.graph, { ...restored.executionOptions('ids'), events: { onCompleted: (s) => second.push(s) } }).result;

@@ -12,6 +12,7 @@ import { type OpenStoreOptions, openStore } from '../../storage/open-store.ts';
 import { faultPoint } from '../runtime/fault-points.ts';
 import { type DamagedCheckpoint, chooseRestoreCheckpoint } from './choose-restore-checkpoint.ts';
 import { deleteSnapshot } from './delete-snapshot.ts';
+import { PendingSnapshotStore } from './pending-snapshot-store.ts';
 import type { PlannedNode } from '../runtime/job-plan.ts';
 import type { CheckpointTarget, SubtaskAck } from '../runtime/subtask.ts';
 import type { CheckpointConfig } from './checkpoint-config.ts';
@@ -84,7 +85,7 @@ export interface AttemptHandle {
 
 interface Pending extends PendingCheckpoint {
   readonly location: string;
-  readonly store: ObjectStore;
+  readonly store: PendingSnapshotStore;
   readonly acks: SubtaskAck[];
   /** Callers waiting for this snapshot (savepoints, manual checkpoints). */
   readonly waiters: { resolve: (location: string) => void; reject: (error: Error) => void }[];
@@ -112,6 +113,8 @@ export class CheckpointCoordinator {
     private readonly storeOptions: OpenStoreOptions = {},
     private readonly events: CoordinatorEvents = {},
     resume?: CoordinatorResume,
+    /** Opens a snapshot's directory; tests pass one whose writes they can hold. */
+    private readonly open: (location: string, options: OpenStoreOptions) => Promise<ObjectStore> = openStore,
   ) {
     if (resume !== undefined) {
       this.#nextId = resume.nextId;
@@ -222,7 +225,7 @@ export class CheckpointCoordinator {
     return new Promise<string>((resolve, reject) => {
       this.#trigger(decision.checkpointId, now, kind, location, { resolve, reject }, drain).catch((err: unknown) => {
         reject(err instanceof Error ? err : new Error(String(err)));
-        void this.#fail(decision.checkpointId, 'storage', err);
+        this.#track(this.#fail(decision.checkpointId, 'storage', err));
       });
     });
   }
@@ -237,12 +240,12 @@ export class CheckpointCoordinator {
 
   decline(checkpointId: number, reason: unknown): void {
     if (!this.#pending.has(checkpointId)) return;
-    void this.#fail(checkpointId, 'declined', reason);
+    this.#track(this.#fail(checkpointId, 'declined', reason));
   }
 
   #schedule(delay: number): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.#tick(), delay);
+    this.#timer = setTimeout(() => this.#track(this.#tick()), delay);
     this.#timer.unref?.();
   }
 
@@ -279,15 +282,18 @@ export class CheckpointCoordinator {
 
   async #trigger(id: CheckpointId, now: number, kind: SnapshotKind, savepointLocation: string | undefined, waiter?: Pending['waiters'][number], drain = false): Promise<void> {
     this.#nextId = id + 1;
+    const attempt = this.#attempt;
     let location = savepointLocation;
     if (location === undefined) {
       const dir = this.config.dir;
       if (dir === null) throw new UserError('no checkpoint directory is set (execution.checkpointing.dir)');
       location = `${dir.replace(/\/+$/, '')}/${this.job.jobId}/${checkpointDirName(id)}`;
     }
-    const store = await openStore(location, this.storeOptions);
+    const store = new PendingSnapshotStore(await this.open(location, this.storeOptions));
+    // The attempt ended while the store opened: stop() has already aborted everything pending.
+    if (this.#attempt !== attempt || attempt === undefined) throw new UserError(`job ${this.job.jobId} is not running`);
     this.#pending.set(id, { id, kind, triggeredAt: now, location, store, acks: [], waiters: waiter === undefined ? [] : [waiter] });
-    this.#attempt?.injectBarrier(id, kind !== 'checkpoint', drain);
+    attempt.injectBarrier(id, kind !== 'checkpoint', drain);
   }
 
   async #complete(pending: Pending): Promise<void> {
@@ -358,6 +364,8 @@ export class CheckpointCoordinator {
     for (const w of pending.waiters) w.reject(new UserError(`${pending.kind === 'checkpoint' ? 'Checkpoint' : 'Savepoint'} ${id} was aborted: ${reason}`));
     this.#attempt?.notifyAborted(id);
     this.#slotFreed();
+    // Subtasks may still be writing into it: the directory goes once their writes have settled.
+    await pending.store.close(reason);
     await this.#deleteDirectory(pending.location).catch(() => undefined);
   }
 

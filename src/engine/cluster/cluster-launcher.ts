@@ -47,7 +47,7 @@ export async function startClusterInBackground(url: string, config: Config, defi
   const logStart = safeSize(log);
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (await clusterAnswers(url, 500)) return { pid: child.pid ?? 0, log };
+    if (await clusterAnswers(url)) return { pid: child.pid ?? 0, log };
     if (exited !== undefined) {
       const lines = readFileSync(log, 'utf8').slice(logStart).trim().split('\n');
       throw new UserError(`${lines.at(-1) ?? `The JobManager exited with code ${exited}.`} (log: ${log})`, 1);
@@ -76,7 +76,7 @@ export async function stopCluster(url: string, pid: number | undefined, log: (li
   if (pid === undefined || !isLocalJobManager(pid)) {
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline) {
-      if (!(await clusterAnswers(url, 300))) return;
+      if (!(await clusterAnswers(url))) return;
       await sleep(100);
     }
     throw new UserError(`The JobManager at ${url} did not stop within ${START_TIMEOUT_MS / 1000} s.`, 1);

@@ -101,6 +101,11 @@ describe('RestClient without a cluster', () => {
     expect(await clusterAnswers(await closedPortUrl())).toBe(false);
     expect(await clusterAnswers(await tcpServer(() => {}), 100)).toBe(false);
   });
+
+  it('counts a JobManager that is slow to answer (a loaded machine) as running', async () => {
+    const slow = await httpServer((_req, res) => void setTimeout(() => res.end('{}'), 1_500));
+    expect(await clusterAnswers(slow)).toBe(true);
+  });
 });
 
 describe('RestClient answers that are not Flink JSON', () => {

@@ -192,8 +192,12 @@ function errorFor(status: number, body: unknown): ApiError {
   }
 }
 
-/** Whether a JobManager answers at `baseUrl` right now (for `flink cluster status`, and before starting one). */
-export async function clusterAnswers(baseUrl: string, timeoutMs = 1000): Promise<boolean> {
+/**
+ * Whether a JobManager answers at `baseUrl` (for `flink cluster status|stop`, and before starting
+ * one). A refused connection says "no" at once; a JobManager that is slow to answer on a loaded
+ * machine is still there, so it gets the ordinary client timeout, not a shorter one.
+ */
+export async function clusterAnswers(baseUrl: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<boolean> {
   try {
     await new RestClient(baseUrl, { timeoutMs }).overview();
     return true;

@@ -79,4 +79,36 @@ describe('DataGeneratorSource', () => {
       { numRuns: 200 },
     );
   });
+
+  it('endWhen holds a bounded source open after its last record, with the same records and positions, until it is released', async () => {
+    let released = false;
+    const plain = new DataGeneratorSource({ count: 10, seed: 1, splits: 3, generate: (i) => i });
+    const held = new DataGeneratorSource({ count: 10, seed: 1, splits: 3, generate: (i) => i, endWhen: () => released });
+    const open = (source: DataGeneratorSource<number>): ReturnType<typeof source.createReader> => {
+      const reader = source.createReader({ parallelism: 1 });
+      reader.addSplits(source.createSplits());
+      return reader;
+    };
+    const a = open(plain);
+    const b = open(held);
+    const first = { plain: await a.poll(4), held: await b.poll(4) };
+    expect(first.held).toEqual(first.plain);
+    expect(b.snapshotSplits()).toEqual(a.snapshotSplits());
+    const last = { plain: await a.poll(100), held: await b.poll(100) };
+    expect(last.plain.done).toBe(true);
+    // Every record is out, yet the held source has not ended; its positions are the plain one's.
+    expect(last.held).toEqual({ records: last.plain.records, done: false });
+    for (let i = 0; i < 3; i++) expect(await b.poll(100)).toEqual({ records: [], done: false });
+    expect(b.snapshotSplits()).toEqual(a.snapshotSplits());
+    released = true;
+    expect(await b.poll(100)).toEqual({ records: [], done: true });
+    // A restore from the held source's positions ends at once once released, with nothing replayed.
+    const restored = held.createReader({ parallelism: 1 });
+    restored.addSplits(b.snapshotSplits());
+    expect(await restored.poll(100)).toEqual({ records: [], done: true });
+  });
+
+  it('refuses endWhen on an unbounded source, which never ends anyway', () => {
+    expect(() => new DataGeneratorSource({ generate: (i) => i, endWhen: () => true })).toThrow('data generator: endWhen holds a bounded source open; an unbounded one (no count) never ends anyway');
+  });
 });

@@ -4,6 +4,11 @@
  * different parallelisms, produce the same records. Bounded (`count`) or unbounded, optionally
  * rate-limited. Each split produces the indices `start, start + stride, ...`; its state is the
  * next index, so a restore continues exactly where the checkpoint was taken.
+ *
+ * `endWhen` holds a bounded source open after its last record: a test or script that must send
+ * a command (savepoint, stop, cancel, a kill) to a job that is still running releases it
+ * afterwards, however fast or slow the machine is. It changes neither the records nor the
+ * checkpointed positions, so a held source replays exactly as one that is not.
  */
 import { UserError } from '../../errors.ts';
 import type { PollResult, Source, SourceReader, SourceRecord } from '../api/source.ts';
@@ -23,7 +28,15 @@ export interface DataGeneratorOptions<T> {
   readonly generate: (index: number, random: () => number) => T;
   /** Event time of a record, if the job uses event time. */
   readonly timestampOf?: (value: T, index: number) => number;
+  /**
+   * After its last record a bounded source stays open (no end of input, so no final watermark
+   * and no final checkpoint) until this returns true; asked about every HELD_POLL_MS.
+   */
+  readonly endWhen?: () => boolean;
 }
+
+/** How often a held source asks `endWhen` again; also the longest it delays mail meanwhile. */
+const HELD_POLL_MS = 10;
 
 interface GeneratorSplit {
   readonly id: number;
@@ -39,6 +52,7 @@ export class DataGeneratorSource<T> implements Source<T> {
     if (count !== undefined && (!Number.isSafeInteger(count) || count < 0)) throw new UserError(`data generator: count ${count} is not a whole number >= 0`);
     if (!Number.isSafeInteger(splits) || splits < 1) throw new UserError(`data generator: splits ${splits} is not a whole number >= 1`);
     if (recordsPerSecond !== undefined && !(recordsPerSecond > 0)) throw new UserError(`data generator: recordsPerSecond must be > 0`);
+    if (options.endWhen !== undefined && count === undefined) throw new UserError('data generator: endWhen holds a bounded source open; an unbounded one (no count) never ends anyway');
     this.bounded = count !== undefined;
   }
 
@@ -113,6 +127,11 @@ class GeneratorReader<T> implements SourceReader<T> {
     }
     this.#emitted += records.length;
     const done = this.#splits.every((s) => s.next >= count);
+    const { endWhen } = this.options;
+    if (done && endWhen !== undefined && !endWhen()) {
+      if (records.length === 0) await new Promise((r) => setTimeout(r, HELD_POLL_MS));
+      return { records, done: false };
+    }
     return { records, done };
   }
 

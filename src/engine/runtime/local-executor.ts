@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../../errors.ts';
 import { openSnapshot } from '../../open-snapshot.ts';
-import type { OpenStoreOptions } from '../../storage/open-store.ts';
+import type { ObjectStore } from '../../storage/object-store.ts';
+import { type OpenStoreOptions, openStore } from '../../storage/open-store.ts';
 import type { StreamGraph } from '../api/stream-graph.ts';
 import { type CheckpointConfig, defaultCheckpointConfig } from '../checkpoint/checkpoint-config.ts';
 import { CheckpointCoordinator, type CoordinatorEvents, type CoordinatorResume, SnapshotBusyError } from '../checkpoint/checkpoint-coordinator.ts';
@@ -31,6 +32,8 @@ export interface ExecutionOptions {
   readonly restoreFrom?: string;
   readonly allowNonRestoredState?: boolean;
   readonly storeOptions?: OpenStoreOptions;
+  /** Opens the directory of a checkpoint or savepoint being taken (default: openStore); for tests that hold its writes. */
+  readonly openSnapshotStore?: (location: string, options: OpenStoreOptions) => Promise<ObjectStore>;
   /** Batches a channel holds before its sender waits. */
   readonly channelCapacity?: number;
   /** A job that ran before in another process: go on with its checkpoints (ids and retention). */
@@ -90,7 +93,7 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
     throw new UserError('checkpointing is enabled (execution.checkpointing.interval) but no checkpoint directory is set (execution.checkpointing.dir)');
   }
   const events: ExecutionEvents = { onDamaged: reportDamaged, ...options.events };
-  const coordinator = new CheckpointCoordinator(config, { jobId, jobName: options.jobName }, options.storeOptions, events, options.resume);
+  const coordinator = new CheckpointCoordinator(config, { jobId, jobName: options.jobName }, options.storeOptions, events, options.resume, options.openSnapshotStore ?? openStore);
   const strategy = effectiveRestartStrategy(options);
   let current: JobStatus = 'RUNNING';
   const setStatus = (next: JobStatus): void => {
