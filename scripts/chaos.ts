@@ -2,7 +2,7 @@
  * `npm run chaos -- --kills N --seed S [--records R] [--no-corrupt] [--keep]`: the promise of
  * exactly-once, tested the hard way. The order-totals example (keyed, windowed, into the
  * exactly-once file sink and the exactly-once PostgreSQL sink) runs on a real local cluster over
- * a bounded generated input while processes are SIGKILLed at seeded moments: the worker, the
+ * a bounded generated input, held open until the last kill, while processes are SIGKILLed at seeded moments: the worker, the
  * JobManager (started again afterwards, sometimes with its newest checkpoint damaged first), and
  * the worker precisely while it writes a checkpoint, commits, or finishes restored transactions.
  * The cluster recovers on its own each time. At the end both sinks' committed output is compared
@@ -67,6 +67,9 @@ let cluster: TestCluster | undefined;
 let postgres: PostgresTestServer | undefined;
 let db: pg.Client | undefined;
 const faultFile = join(tmpdir(), `tsflink-chaos-fault-${process.pid}`);
+// The chaos run's input, once generated, stays open until this file exists: the script creates it
+// after the last kill, so a loaded machine that gets through the input early still takes every kill.
+const releaseFile = join(tmpdir(), `tsflink-chaos-release-${process.pid}`);
 
 async function main(): Promise<number> {
   postgres = await startPostgres();
@@ -86,7 +89,7 @@ async function main(): Promise<number> {
   const wantTable = await tableLines('reference_totals');
 
   const out = join(cluster.scratch, 'chaos');
-  const submitted = await runFlink(['run', ...cluster.defines, ...CLUSTER_KEYS, '-d', '-p', '2', JOB, ...jobArgs(out, 'chaos_totals', RATE)], { cwd: cluster.scratch });
+  const submitted = await runFlink(['run', ...cluster.defines, ...CLUSTER_KEYS, '-d', '-p', '2', JOB, ...jobArgs(out, 'chaos_totals', RATE), '--hold-until', releaseFile], { cwd: cluster.scratch });
   if (submitted.code !== 0) throw new Error(`submitting the chaos run failed (${submitted.code}): ${submitted.stderr.trim()}`);
   const jobId = submittedJobId(submitted.stdout);
   say(`chaos run: job ${jobId}, ${RECORDS} orders at ${RATE}/s, ${KILLS} kills, seed ${SEED}`);
@@ -102,6 +105,9 @@ async function main(): Promise<number> {
     if (worker === undefined) break; // finished
     await new Promise((r) => setTimeout(r, afterMs));
     if ((await probe.get<{ state: string }>(`/jobs/${jobId}`))?.state !== 'RUNNING') break;
+    // Damaging the only retained checkpoint fails the job by design (the recovery test shows it),
+    // so a damaging kill waits until there is an older one to fall back to.
+    if (kind === 'jobmanager-corrupt') await waitFor('two completed checkpoints', async () => (checkpointsOnDisk(join(cluster!.workDir, 'checkpoints', jobId)).length >= 2 ? true : undefined), 120_000, 50);
     const killed = await kill(kind, jobId, probe, faultFile, committedAtFallbacks, () => tableLines('chaos_totals'), out);
     if (killed === 0) break;
     kills += killed;
@@ -114,9 +120,10 @@ async function main(): Promise<number> {
     recoveries += killed;
     say(`kill ${kills}: ${kind}; running again`);
   }
+  writeFileSync(releaseFile, '');
   const end = await probe.waitForState(jobId, ['FINISHED', 'FAILED', 'CANCELED'], 30 * 60_000);
   if (end.state !== 'FINISHED') say(`the job ended ${end.state}: ${end['failure-cause'] ?? ''}`);
-  else if (kills < KILLS) say(`the job finished after ${kills} of ${KILLS} kills (its input ran out first)`);
+  else if (kills < KILLS) say(`the job finished after ${kills} of ${KILLS} kills`);
   const record = JSON.parse(readFileSync(join(cluster.workDir, 'jobs', `${jobId}.json`), 'utf8')) as { damagedCheckpoints?: unknown[] };
 
   const files = chaosTally(await committedLines(out), want, committedAtFallbacks.map((c) => c.files));
@@ -183,8 +190,7 @@ async function kill(
     await waitFor('the JobManager to die', async () => !alive(jobManager), 10_000, 20);
     await waitFor(`its worker ${worker} to follow`, async () => !alive(worker), 10_000, 20);
     const checkpoints = join(c.workDir, 'checkpoints', jobId);
-    // Damaging the only retained checkpoint fails the job by design (the recovery test shows it):
-    // the chaos run damages one only when there is an older one to fall back to.
+    // Checked again: the kill loop waited for two, but only a dead JobManager stops deleting them.
     if (kind === 'jobmanager-corrupt' && checkpointsOnDisk(checkpoints).length >= 2) {
       const damaged = damageNewestCheckpoint(checkpoints, SEED + committedAtFallbacks.length);
       if (damaged !== undefined) {
@@ -223,5 +229,6 @@ try {
   else await cluster?.stop().catch(() => undefined);
   await postgres?.stop().catch(() => undefined);
   rmSync(faultFile, { force: true });
+  rmSync(releaseFile, { force: true });
 }
 process.exit(code);

@@ -15,9 +15,18 @@ export function checkpointsOnDisk(jobCheckpointDir: string): { id: number; dir: 
   }
   return names
     .map((name) => ({ name, match: /^chk-(\d+)$/.exec(name) }))
-    .filter((c) => c.match !== null && readdirSync(join(jobCheckpointDir, c.name)).includes('_metadata'))
+    .filter((c) => c.match !== null && hasMetadata(join(jobCheckpointDir, c.name)))
     .map((c) => ({ id: Number(c.match![1]), dir: join(jobCheckpointDir, c.name) }))
     .sort((a, b) => b.id - a.id);
+}
+
+/** A running JobManager may delete a subsumed checkpoint between the listing and this look. */
+function hasMetadata(checkpointDir: string): boolean {
+  try {
+    return readdirSync(checkpointDir).includes('_metadata');
+  } catch {
+    return false;
+  }
 }
 
 /** The largest data file of a checkpoint (not its _metadata). */
