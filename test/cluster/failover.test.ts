@@ -183,10 +183,14 @@ describe('failover of a job on a real local cluster', () => {
       const result = await runFlink(['run', ...cluster.defines, ...CHECKPOINTS, '-p', '2', job, '4000', '1500', '4000'], { cwd: cluster.scratch });
       expect(result.code, result.stderr).toBe(0);
       const id = submittedJobId(result.stdout);
-      expect(result.stderr).toContain(`Job ${id} failed and restarts (restart 1): injected failure in attempt 0\n`);
-      const exceptions = await probe.get<{ 'root-exception': string; exceptionHistory: { entries: { stacktrace: string; timestamp: number }[] } }>(`/jobs/${id}/exceptions`);
-      expect(exceptions?.['root-exception']).toBe('injected failure in attempt 0');
-      expect(exceptions?.exceptionHistory.entries.map((e) => e.stacktrace)).toEqual(['injected failure in attempt 0']);
+      // One line: the task and subtask it failed in, and the error; the stack is for --verbose and the exceptions.
+      const task = 'Source: words -> Map -> Map (1/2)';
+      expect(result.stderr).toContain(`Job ${id} failed and restarts (restart 1): ${task}: Error: injected failure in attempt 0\n`);
+      const exceptions = await probe.get<{ 'root-exception': string; exceptionHistory: { entries: { stacktrace: string; taskName: string | null; timestamp: number }[] } }>(`/jobs/${id}/exceptions`);
+      const entries = exceptions?.exceptionHistory.entries ?? [];
+      expect(entries.map((e) => e.taskName)).toEqual([task]);
+      expect(entries[0]?.stacktrace).toMatch(/^Error: injected failure in attempt 0\n\s+at Object\.map \(.*fail-injection\.ts:\d+:\d+\)/);
+      expect(exceptions?.['root-exception']).toBe(entries[0]?.stacktrace);
     },
     TIMEOUT,
   );

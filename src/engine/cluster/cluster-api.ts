@@ -161,13 +161,17 @@ export interface ClusterOverview {
   readonly 'working-dir': string;
 }
 
-/** One failed attempt in Flink's `exceptionHistory` shape (our failures have no task or host). */
+/** One failed attempt in Flink's `exceptionHistory` shape. */
 export interface ExceptionEntry {
+  /** The error's class (`TypeError`); Flink's own exception class for a lost worker. */
   readonly exceptionName: string;
-  /** The failure's message: one line, no Java stack to give. */
+  /** The user's stack trace, causes included (a lost worker: its one-line cause). */
   readonly stacktrace: string;
   readonly timestamp: number;
-  readonly taskName: null;
+  /** The task it failed in, `Source: words -> Map (2/4)`; null when no task failed (a lost worker). */
+  readonly taskName: string | null;
+  /** Flink's TaskManager address: our tasks run in the job's worker process, which has none. */
+  readonly location: null;
   readonly endpoint: null;
   readonly taskManagerId: null;
   readonly failureLabels: Record<string, never>;
@@ -176,6 +180,7 @@ export interface ExceptionEntry {
 
 /** `GET /jobs/:id/exceptions`, as Flink answers it. */
 export interface JobExceptions {
+  /** The newest failure's stack trace, as Flink gives its root exception. */
   readonly 'root-exception': string | null;
   readonly timestamp: number | null;
   readonly 'all-exceptions': readonly never[];

@@ -119,17 +119,21 @@ export class Dispatcher implements ClusterApi {
 
   async exceptions(jobId: string): Promise<JobExceptions> {
     const history = this.#master(jobId).record.exceptions ?? [];
-    const entries = history.map(({ cause, timestamp }) => ({
-      exceptionName: 'org.apache.flink.util.FlinkException',
-      stacktrace: cause,
-      timestamp,
-      taskName: null,
+    const entries = history.map((e) => ({
+      // A lost worker (and a record from before stacks were kept) has no user error: its one line is all there is.
+      exceptionName: e.exceptionName ?? 'org.apache.flink.util.FlinkException',
+      stacktrace: e.stacktrace ?? e.cause,
+      timestamp: e.timestamp,
+      taskName: e.taskName ?? null,
+      // Every task runs in the job's one worker process, which has no TaskManager address.
+      location: null,
       endpoint: null,
       taskManagerId: null,
       failureLabels: {},
       concurrentExceptions: [],
     }));
-    return { 'root-exception': history[0]?.cause ?? null, timestamp: history[0]?.timestamp ?? null, 'all-exceptions': [], truncated: false, exceptionHistory: { entries, truncated: false } };
+    const root = entries[0];
+    return { 'root-exception': root?.stacktrace ?? null, timestamp: root?.timestamp ?? null, 'all-exceptions': [], truncated: false, exceptionHistory: { entries, truncated: false } };
   }
 
   async submit(request: SubmitRequest): Promise<{ jobid: string }> {
@@ -209,7 +213,7 @@ export class Dispatcher implements ClusterApi {
     const r = this.#master(jobId).record;
     const latestCompleted = r.checkpointHistory.find((c) => c.status === 'COMPLETED' && !c.is_savepoint) ?? null;
     return {
-      counts: { restored: r.restored === null ? 0 : 1, total: r.checkpointCounts.completed + r.checkpointCounts.failed, in_progress: 0, completed: r.checkpointCounts.completed, failed: r.checkpointCounts.failed },
+      counts: { restored: r.restoreCount ?? (r.restored === null ? 0 : 1), total: r.checkpointCounts.completed + r.checkpointCounts.failed, in_progress: 0, completed: r.checkpointCounts.completed, failed: r.checkpointCounts.failed },
       latest: { completed: latestCompleted, savepoint: r.latestSavepoint, failed: r.latestFailed, restored: r.restored },
       history: r.checkpointHistory,
     };

@@ -17,7 +17,7 @@ import { deleteSnapshot } from '../checkpoint/delete-snapshot.ts';
 import { checkpointsToDiscard, onJobTermination } from '../checkpoint/retention.ts';
 import { decideRestart } from '../runtime/restart-strategy.ts';
 import { type AsyncOperation, type CheckpointEntry, ConflictError, type JobState, TERMINAL_STATES } from './cluster-api.ts';
-import type { JobRecord, JobStore } from './job-store.ts';
+import type { JobException, JobRecord, JobStore } from './job-store.ts';
 import { externalPath } from './locations.ts';
 import type { FromWorker, StartMessage, ToWorker } from './worker-protocol.ts';
 
@@ -51,6 +51,8 @@ export class JobMaster {
   /** The latest counts the worker sent; kept in memory only (like Flink's metrics, not in the record). */
   #recordCounts: Readonly<Record<string, { readonly in: number; readonly out: number }>> = {};
   #saving: Promise<void> = Promise.resolve();
+  /** The worker's last attempt failed and said why (so its final failure is no new exception). */
+  #attemptFailureReported = false;
   readonly #ended: Promise<void>;
   #end!: () => void;
 
@@ -106,9 +108,6 @@ export class JobMaster {
       allowNonRestoredState: record.submit.allowNonRestoredState ?? false,
       resume: { nextId: record.nextCheckpointId, completed: record.retained },
     };
-    if (restoreFrom !== undefined) {
-      record.restored = { id: chosen?.id ?? 0, restore_timestamp: Date.now(), is_savepoint: chosen === undefined, external_path: externalPath(restoreFrom) };
-    }
     const out = openSync(join(this.context.logDirectory, `${record.jobId}.out`), 'a');
     let worker: ChildProcess;
     try {
@@ -118,6 +117,7 @@ export class JobMaster {
     }
     this.#worker = worker;
     this.#reported = undefined;
+    this.#attemptFailureReported = false;
     record.workerPid = worker.pid;
     worker.on('message', (m: FromWorker) => this.#onMessage(worker, m));
     worker.on('exit', (code, signal) => this.#onExit(worker, code, signal));
@@ -139,14 +139,23 @@ export class JobMaster {
         return;
       case 'status':
         if (m.status === 'RESTARTING') record.restarts += 1;
+        this.#attemptFailureReported = false;
         if (record.state !== 'CANCELLING') this.#setState(m.status);
         return;
       case 'checkpoint-completed':
         this.#checkpointCompleted(m.stats);
         return;
+      case 'restored':
+        // What the worker read from the snapshot's metadata: `-s` may name a savepoint or a retained checkpoint.
+        record.restored = { id: m.id, restore_timestamp: m.timestamp, is_savepoint: m.isSavepoint, external_path: externalPath(m.location) };
+        record.restoreCount = (record.restoreCount ?? 0) + 1;
+        this.#save();
+        return;
       case 'attempt-failed':
-        this.context.log(`job ${record.jobId}: an attempt failed: ${m.cause}`);
-        this.#exception(m.cause, m.timestamp);
+        // The stack in the JobManager's log, as Flink logs a task's failure with its trace.
+        this.context.log(`job ${record.jobId}: an attempt failed: ${m.cause}\n${m.stacktrace}`);
+        this.#exception({ cause: m.cause, timestamp: m.timestamp, exceptionName: m.exceptionName, stacktrace: m.stacktrace, taskName: m.taskName });
+        this.#attemptFailureReported = true;
         this.#save();
         return;
       case 'record-counts':
@@ -219,7 +228,7 @@ export class JobMaster {
   /** The worker is gone (or could not start): the restart strategy decides what comes next. */
   async #lost(lost: string): Promise<void> {
     this.#losses.push(Date.now());
-    this.#exception(`The job's worker process ${lost}.`, Date.now());
+    this.#exception({ cause: `The job's worker process ${lost}.`, timestamp: Date.now() });
     const strategy = this.record.restartStrategy ?? { type: 'none' as const };
     const decision = decideRestart(strategy, this.#losses);
     if (!decision.restart) {
@@ -234,8 +243,8 @@ export class JobMaster {
     }, decision.delayMs);
   }
 
-  #exception(cause: string, timestamp: number): void {
-    this.record.exceptions = [{ cause, timestamp }, ...(this.record.exceptions ?? [])].slice(0, 16);
+  #exception(exception: JobException): void {
+    this.record.exceptions = [exception, ...(this.record.exceptions ?? [])].slice(0, 16);
   }
 
   /** Checkpoints a restart skipped (found by this JobMaster, or by the worker's own restart). */
@@ -263,7 +272,8 @@ export class JobMaster {
     }
     if (failure !== undefined) {
       record.failureCause = failure;
-      if (record.exceptions?.[0]?.cause !== failure) this.#exception(failure, Date.now());
+      // The attempt's failure that ended the job is in the history already, with its stack.
+      if (!this.#attemptFailureReported && record.exceptions?.[0]?.cause !== failure) this.#exception({ cause: failure, timestamp: Date.now() });
     }
     record.endTime = Date.now();
     delete record.workerPid;

@@ -29,7 +29,7 @@ export interface JobRecord {
   restarts: number;
   failureCause?: string;
   /** Why attempts failed (a task's error, a lost worker), newest first, at most 16. */
-  exceptions?: { readonly cause: string; readonly timestamp: number }[];
+  exceptions?: JobException[];
   /** Known once the worker has built the job. */
   vertices?: readonly WorkerVertex[];
   checkpointConfig?: CheckpointConfig;
@@ -48,9 +48,22 @@ export interface JobRecord {
   checkpointHistory: CheckpointEntry[];
   latestSavepoint: CheckpointEntry | null;
   latestFailed: CheckpointEntry | null;
+  /** The snapshot the latest attempt started from, as its metadata says. */
   restored: { id: number; restore_timestamp: number; is_savepoint: boolean; external_path: string } | null;
+  /** Attempts that started from a snapshot (Flink's `counts.restored`); absent in records written before it was kept. */
+  restoreCount?: number;
   /** The worker process running it, so a restarted JobManager can make sure it is gone. */
   workerPid?: number;
+}
+
+export interface JobException {
+  /** One line. */
+  readonly cause: string;
+  readonly timestamp: number;
+  /** A task's failure: the error's class, the user's stack, and the task (absent for a lost worker, and in older records). */
+  readonly exceptionName?: string;
+  readonly stacktrace?: string;
+  readonly taskName?: string | null;
 }
 
 export class JobStore {

@@ -39,13 +39,23 @@ const checkpoint: CheckpointEntry = {
 /** Flink-shaped answers; the round-trip tests expect these back unchanged. */
 const CANNED = {
   exceptions: {
-    'root-exception': 'file sink: cannot commit /out/.part-0-3.inprogress',
+    'root-exception': 'Error: cannot commit /out/.part-0-3.inprogress\n    at commit (file:///jobs/sink.ts:12:11)',
     timestamp: 1700000001000,
     'all-exceptions': [],
     truncated: false,
     exceptionHistory: {
       entries: [
-        { exceptionName: 'org.apache.flink.util.FlinkException', stacktrace: 'file sink: cannot commit /out/.part-0-3.inprogress', timestamp: 1700000001000, taskName: null, endpoint: null, taskManagerId: null, failureLabels: {}, concurrentExceptions: [] },
+        {
+          exceptionName: 'Error',
+          stacktrace: 'Error: cannot commit /out/.part-0-3.inprogress\n    at commit (file:///jobs/sink.ts:12:11)',
+          timestamp: 1700000001000,
+          taskName: 'Window -> Sink: files (2/4)',
+          location: null,
+          endpoint: null,
+          taskManagerId: null,
+          failureLabels: {},
+          concurrentExceptions: [],
+        },
       ],
       truncated: false,
     },

@@ -45,8 +45,19 @@ export type FromWorker =
     }
   | { readonly type: 'status'; readonly status: 'RUNNING' | 'RESTARTING' }
   /** An attempt failed inside the worker (a task's error); the restart strategy decides next. */
-  | { readonly type: 'attempt-failed'; readonly cause: string; readonly timestamp: number }
+  | {
+      readonly type: 'attempt-failed';
+      /** One line, with the task: `Map (2/4): Error: boom`. */
+      readonly cause: string;
+      readonly exceptionName: string;
+      /** The user's stack trace (IPC carries text, not Error objects with their stacks). */
+      readonly stacktrace: string;
+      readonly taskName: string | null;
+      readonly timestamp: number;
+    }
   | { readonly type: 'checkpoint-completed'; readonly stats: SnapshotStats }
+  /** An attempt restored this snapshot (`-s`, or a retained checkpoint after a failure). */
+  | { readonly type: 'restored'; readonly id: number; readonly isSavepoint: boolean; readonly location: string; readonly timestamp: number }
   /** Every second while the job runs, and once at its end: records in and out per operator uid. */
   | { readonly type: 'record-counts'; readonly counts: Readonly<Record<string, { readonly in: number; readonly out: number }>> }
   | { readonly type: 'checkpoint-failed'; readonly stats: SnapshotStats }

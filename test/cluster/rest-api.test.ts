@@ -1,0 +1,172 @@
+/**
+ * Flink's REST answers from a real cluster, for the things a Flink user's scripts read: where a
+ * job was restored from, why an attempt failed (task, subtask, the user's stack), and the paths
+ * and fields tools call. A job that must be running is an unbounded source the test cancels.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterProbe, waitFor } from '../support/cluster-probes.ts';
+import { ROOT, type RunResult, runFlink } from '../support/run-flink.ts';
+import { type TestCluster, startTestCluster, submittedJobId } from '../support/test-cluster.ts';
+
+const TSFLINK = join(ROOT, 'src', 'index.ts');
+const TIMEOUT = 120_000;
+
+/** Counts per word from an endless generator, checkpointing; runs until the test cancels it. */
+const ENDLESS = `import { DataGeneratorSource } from ${JSON.stringify(TSFLINK)};
+export default (env: any): void => {
+  env
+    .fromSource(new DataGeneratorSource({ recordsPerSecond: 2000, generate: (i: number) => 'w' + (i % 10) }), 'words')
+    .uid('words')
+    .map((w: string) => ({ w, n: 1 }))
+    .uid('to-count')
+    .keyBy((c: { w: string }) => c.w)
+    .reduce((a: { w: string; n: number }, b: { w: string; n: number }) => ({ w: a.w, n: a.n + b.n }))
+    .uid('counts')
+    .sinkTo({ invoke() {} })
+    .uid('sink');
+};
+`;
+
+/** Subtask 2 of 4 of the map throws at its first record. */
+const THROWS = `import { DataGeneratorSource } from ${JSON.stringify(TSFLINK)};
+function explode(w: string): string {
+  throw new Error('boom in subtask 2 at ' + w);
+}
+export default (env: any): void => {
+  env
+    .fromSource(new DataGeneratorSource({ count: 400, generate: (i: number) => 'w' + i }), 'words')
+    .map({
+      subtask: -1,
+      open(ctx: { subtaskIndex: number }) { this.subtask = ctx.subtaskIndex; },
+      map(w: string) { return this.subtask === 1 ? explode(w) : w; },
+    })
+    .name('explode')
+    .sinkTo({ invoke() {} });
+};
+`;
+
+let cluster: TestCluster;
+let probe: ClusterProbe;
+let jobs: string;
+
+function run(args: readonly string[]): Promise<RunResult> {
+  return runFlink(['run', ...cluster.defines, ...args], { cwd: cluster.scratch });
+}
+
+function re(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+interface Restored {
+  id: number;
+  restore_timestamp: number;
+  is_savepoint: boolean;
+  external_path: string;
+}
+
+async function restoredOf(jobId: string): Promise<{ counts: { restored: number }; latest: { restored: Restored } }> {
+  return waitFor(`job ${jobId} to report what it restored`, async () => {
+    const stats = await probe.get<{ counts: { restored: number }; latest: { restored: Restored | null } }>(`/jobs/${jobId}/checkpoints`);
+    return stats?.latest.restored == null ? undefined : (stats as { counts: { restored: number }; latest: { restored: Restored } });
+  });
+}
+
+const CHECKPOINTS = ['-D', 'execution.checkpointing.interval=300ms', '-D', 'execution.checkpointing.externalized-checkpoint-retention=RETAIN_ON_CANCELLATION', '-D', 'execution.checkpointing.num-retained=100'];
+
+beforeAll(async () => {
+  cluster = await startTestCluster();
+  probe = new ClusterProbe(cluster.url);
+  jobs = join(cluster.scratch, 'jobs');
+  await mkdir(jobs);
+  await writeFile(join(jobs, 'package.json'), JSON.stringify({ type: 'module' }));
+  await writeFile(join(jobs, 'endless.ts'), ENDLESS);
+  await writeFile(join(jobs, 'throws.ts'), THROWS);
+}, 60_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+}, 60_000);
+
+describe('latest.restored of GET /jobs/:id/checkpoints', () => {
+  it(
+    "gives the id and kind of the snapshot -s named: a savepoint's, and a retained checkpoint's",
+    async () => {
+      const started = await run(['-d', ...CHECKPOINTS, '-p', '2', join(jobs, 'endless.ts')]);
+      expect(started.code, started.stderr).toBe(0);
+      const first = submittedJobId(started.stdout);
+      const checkpointId = await probe.waitForCheckpoints(first, 2);
+      const taken = await cluster.flink(['savepoint', first, join(cluster.scratch, 'savepoints')]);
+      expect(taken.code, taken.stderr).toBe(0);
+      const savepoint = /Savepoint completed\. Path: (\S+)/.exec(taken.stdout)![1]!;
+      const stats = await probe.get<{ latest: { savepoint: { id: number; external_path: string } } }>(`/jobs/${first}/checkpoints`);
+      expect(stats?.latest.savepoint.external_path).toBe(savepoint);
+      const savepointId = stats!.latest.savepoint.id;
+      expect(savepointId).toBeGreaterThan(checkpointId);
+      expect((await cluster.flink(['cancel', first])).code).toBe(0);
+
+      const fromSavepoint = await run(['-d', '-s', savepoint, join(jobs, 'endless.ts')]);
+      expect(fromSavepoint.code, fromSavepoint.stderr).toBe(0);
+      const second = submittedJobId(fromSavepoint.stdout);
+      const a = await restoredOf(second);
+      expect(a.latest.restored).toMatchObject({ id: savepointId, is_savepoint: true, external_path: savepoint });
+      expect(a.counts.restored).toBe(1);
+
+      const chk = join(cluster.workDir, 'checkpoints', first, `chk-${checkpointId}`);
+      const fromCheckpoint = await run(['-d', '-s', chk, join(jobs, 'endless.ts')]);
+      expect(fromCheckpoint.code, fromCheckpoint.stderr).toBe(0);
+      const third = submittedJobId(fromCheckpoint.stdout);
+      const b = await restoredOf(third);
+      expect(b.latest.restored).toMatchObject({ id: checkpointId, is_savepoint: false, external_path: `file:${chk}` });
+      for (const id of [second, third]) expect((await cluster.flink(['cancel', id])).code).toBe(0);
+    },
+    TIMEOUT,
+  );
+});
+
+describe('a user function that throws in a subtask', () => {
+  const TASK = 'Source: words -> explode -> Sink: Sink (2/4)';
+  let jobId: string;
+  let result: RunResult;
+
+  beforeAll(async () => {
+    result = await run(['-p', '4', join(jobs, 'throws.ts')]);
+    jobId = submittedJobId(result.stdout);
+  }, TIMEOUT);
+
+  it('an attached flink run says in one line which task and subtask failed, and exits 1', () => {
+    expect(result.code, result.stderr).toBe(1);
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines, result.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^Job with JobID ${jobId} failed: Job ${jobId} \\(throws\\) failed: ${re(TASK)}: Error: boom in subtask 2 at w\\d+ \\(not restarted: the restart strategy is none\\)$`));
+  });
+
+  it("GET /jobs/:id/exceptions gives the task, the error's class and the user's stack", async () => {
+    const exceptions = await probe.get<{
+      'root-exception': string;
+      exceptionHistory: { entries: { exceptionName: string; stacktrace: string; taskName: string | null; location: null; endpoint: null; timestamp: number }[] };
+    }>(`/jobs/${jobId}/exceptions`);
+    const entries = exceptions!.exceptionHistory.entries;
+    expect(entries).toHaveLength(1);
+    const entry = entries[0]!;
+    expect(entry).toMatchObject({ exceptionName: 'Error', taskName: TASK, location: null, endpoint: null });
+    expect(entry.stacktrace).toMatch(/^Error: boom in subtask 2 at w\d+\n\s+at explode \(.*throws\.ts:3:\d+\)\n/);
+    expect(exceptions!['root-exception']).toBe(entry.stacktrace);
+  });
+
+  it("the JobManager's log has the stack", () => {
+    const log = readFileSync(join(cluster.workDir, 'log', 'jobmanager.log'), 'utf8');
+    expect(log).toMatch(new RegExp(`job ${jobId}: an attempt failed: ${re(TASK)}: Error: boom in subtask 2 at w\\d+\\nError: boom in subtask 2 at w\\d+\\n\\s+at explode \\(.*throws\\.ts:3:\\d+\\)`));
+  });
+
+  it('flink run --verbose prints the stack after the line', async () => {
+    const verbose = await run(['--verbose', '-p', '4', join(jobs, 'throws.ts')]);
+    expect(verbose.code).toBe(1);
+    const [line, ...stack] = verbose.stderr.trimEnd().split('\n');
+    expect(line).toContain(`${TASK}: Error: boom in subtask 2 at w`);
+    expect(stack[0]).toMatch(/^Error: boom in subtask 2 at w\d+$/);
+    expect(stack[1]).toMatch(/^\s+at explode \(.*throws\.ts:3:\d+\)$/);
+  });
+});
