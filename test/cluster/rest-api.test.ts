@@ -170,3 +170,91 @@ describe('a user function that throws in a subtask', () => {
     expect(stack[1]).toMatch(/^\s+at explode \(.*throws\.ts:3:\d+\)$/);
   });
 });
+
+describe('the paths and fields a Flink user\'s tools call', () => {
+  let jobId: string;
+
+  beforeAll(async () => {
+    const started = await run(['-d', ...CHECKPOINTS, '-p', '2', join(jobs, 'endless.ts')]);
+    expect(started.code, started.stderr).toBe(0);
+    jobId = submittedJobId(started.stdout);
+    await probe.waitForCheckpoints(jobId, 3);
+  }, TIMEOUT);
+
+  afterAll(async () => {
+    await cluster.flink(['cancel', jobId]);
+  }, TIMEOUT);
+
+  it('GET /config, /jobmanager/config and /taskmanagers answer in Flink\'s shapes', async () => {
+    const config = await probe.get<Record<string, unknown>>('/config');
+    expect(config).toMatchObject({ 'refresh-interval': 3000, 'flink-version': '0.1.0', features: { 'web-submit': false, 'web-cancel': true, 'web-rescale': false, 'web-history': false } });
+    expect(config?.['flink-revision']).toMatch(/^\S+ @ \S+$/);
+    const jobManager = await probe.get<{ key: string; value: string }[]>('/jobmanager/config');
+    expect(jobManager).toContainEqual({ key: 'rest.port', value: String(cluster.port) });
+    // No TaskManagers: every job runs in a worker process of its own, which offers no slots.
+    expect(await probe.get('/taskmanagers')).toEqual({ taskmanagers: [] });
+    expect(await probe.get('/overview')).toMatchObject({ taskmanagers: 0, 'slots-total': 0, 'slots-available': 0 });
+  });
+
+  it("names vertices as Flink does, one per chain, and gives the plan and each vertex's subtasks", async () => {
+    const job = await probe.get<{ vertices: { id: string; name: string; parallelism: number }[]; 'status-counts': Record<string, number> }>(`/jobs/${jobId}`);
+    const vertices = job!.vertices;
+    expect(vertices.map((v) => [v.name, v.parallelism])).toEqual([
+      ['Source: words -> Map', 2],
+      ['Keyed Reduce -> Sink: Sink', 2],
+    ]);
+    expect(job!['status-counts']).toMatchObject({ RUNNING: 4, FAILED: 0 });
+    const source = vertices[0]!;
+    const counts = vertices[1]!;
+    expect(await probe.get(`/jobs/${jobId}/plan`)).toEqual({
+      plan: {
+        jid: jobId,
+        name: 'endless',
+        type: 'STREAMING',
+        nodes: [
+          { id: source.id, parallelism: 2, operator: '', operator_strategy: '', description: 'Source: words -> Map', optimizer_properties: {} },
+          { id: counts.id, parallelism: 2, operator: '', operator_strategy: '', description: 'Keyed Reduce -> Sink: Sink', inputs: [{ num: 0, id: source.id, ship_strategy: 'HASH', exchange: 'pipelined_bounded' }], optimizer_properties: {} },
+        ],
+      },
+    });
+    const written = await waitFor('both source subtasks to have written records', async () => {
+      const details = await probe.get<{ id: string; name: string; subtasks: { subtask: number; status: string; metrics: { 'read-records': number; 'write-records': number } }[] }>(`/jobs/${jobId}/vertices/${source.id}`);
+      return details?.subtasks.every((s) => s.metrics['write-records'] > 0) === true ? details : undefined;
+    });
+    expect(written).toMatchObject({ id: source.id, name: 'Source: words -> Map', parallelism: 2 });
+    expect(written.subtasks.map((s) => [s.subtask, s.status, s.metrics['read-records']])).toEqual([
+      [0, 'RUNNING', 0],
+      [1, 'RUNNING', 0],
+    ]);
+    const unknown = await fetch(`${cluster.url}/jobs/${jobId}/vertices/${'0'.repeat(32)}`);
+    expect(unknown.status).toBe(404);
+  });
+
+  it('GET /jobs/overview counts tasks per state', async () => {
+    const overview = await probe.get<{ jobs: { jid: string; tasks: Record<string, number> }[] }>('/jobs/overview');
+    expect(overview!.jobs.find((j) => j.jid === jobId)?.tasks).toEqual({ total: 4, created: 0, scheduled: 0, deploying: 0, running: 4, finished: 0, canceling: 0, canceled: 0, failed: 0, reconciling: 0, initializing: 0 });
+  });
+
+  it('checkpoint statistics have a summary, and each checkpoint of the history its details', async () => {
+    type Summary = { min: number; max: number; avg: number; p50: number; p90: number; p95: number; p99: number; p999: number };
+    const stats = await probe.get<{
+      counts: { completed: number };
+      summary: { checkpointed_size: Summary; state_size: Summary; end_to_end_duration: Summary };
+      history: { id: number; status: string }[];
+    }>(`/jobs/${jobId}/checkpoints`);
+    expect(Object.keys(stats!.summary).sort()).toEqual(['checkpointed_size', 'end_to_end_duration', 'state_size']);
+    for (const s of Object.values(stats!.summary)) {
+      expect(Object.keys(s).sort()).toEqual(['avg', 'max', 'min', 'p50', 'p90', 'p95', 'p99', 'p999']);
+      expect(s.min).toBeLessThanOrEqual(s.avg);
+      expect(s.avg).toBeLessThanOrEqual(s.max);
+      expect(s.p50).toBeGreaterThanOrEqual(s.min);
+      expect(s.p999).toBeLessThanOrEqual(s.max);
+    }
+    expect(stats!.summary.state_size.min).toBeGreaterThan(0);
+    const latest = stats!.history.find((c) => c.status === 'COMPLETED')!;
+    expect(await probe.get(`/jobs/${jobId}/checkpoints/details/${latest.id}`)).toEqual(latest);
+    const gone = await fetch(`${cluster.url}/jobs/${jobId}/checkpoints/details/999999`);
+    expect(gone.status).toBe(404);
+    expect(await gone.json()).toEqual({ errors: ['Could not find checkpointing statistics for checkpoint 999999.'] });
+  });
+});

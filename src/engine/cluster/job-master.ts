@@ -16,10 +16,11 @@ import { NoIntactCheckpointError, chooseRestoreCheckpoint } from '../checkpoint/
 import { deleteSnapshot } from '../checkpoint/delete-snapshot.ts';
 import { checkpointsToDiscard, onJobTermination } from '../checkpoint/retention.ts';
 import { decideRestart } from '../runtime/restart-strategy.ts';
+import { addValue } from './checkpoint-summary.ts';
 import { type AsyncOperation, type CheckpointEntry, ConflictError, type JobState, TERMINAL_STATES } from './cluster-api.ts';
 import type { JobException, JobRecord, JobStore } from './job-store.ts';
 import { externalPath } from './locations.ts';
-import type { FromWorker, StartMessage, ToWorker } from './worker-protocol.ts';
+import type { FromWorker, RecordCount, StartMessage, ToWorker } from './worker-protocol.ts';
 
 export interface JobMasterContext {
   readonly store: JobStore;
@@ -49,7 +50,8 @@ export class JobMaster {
   readonly #operations = new Map<string, Operation>();
   #shuttingDown = false;
   /** The latest counts the worker sent; kept in memory only (like Flink's metrics, not in the record). */
-  #recordCounts: Readonly<Record<string, { readonly in: number; readonly out: number }>> = {};
+  #recordCounts: Readonly<Record<string, RecordCount>> = {};
+  #subtaskRecordCounts: Readonly<Record<string, readonly RecordCount[]>> = {};
   #saving: Promise<void> = Promise.resolve();
   /** The worker's last attempt failed and said why (so its final failure is no new exception). */
   #attemptFailureReported = false;
@@ -160,6 +162,7 @@ export class JobMaster {
         return;
       case 'record-counts':
         this.#recordCounts = m.counts;
+        this.#subtaskRecordCounts = m.subtasks;
         return;
       case 'checkpoint-damaged':
         this.#damaged([{ id: m.id, location: m.location, problem: m.problem }], m.fallback);
@@ -190,6 +193,12 @@ export class JobMaster {
     record.checkpointCounts.completed += 1;
     const completed = entry(stats, 'COMPLETED');
     record.checkpointHistory = [completed, ...record.checkpointHistory].slice(0, 10);
+    const summary = record.checkpointSummary;
+    record.checkpointSummary = {
+      stateSize: addValue(summary?.stateSize, completed.state_size),
+      checkpointedSize: addValue(summary?.checkpointedSize, completed.checkpointed_size),
+      duration: addValue(summary?.duration, completed.end_to_end_duration),
+    };
     if (stats.kind === 'checkpoint') {
       record.retained.push({ id: toCheckpointId(stats.id), location: stats.location, completedAt: stats.endedAt });
       // The worker deletes the checkpoints it subsumes; the record forgets the same ones.
@@ -299,6 +308,11 @@ export class JobMaster {
   /** Records in and out of an operator, as its worker last reported them (0 before any report). */
   recordCounts(uid: string): { readonly in: number; readonly out: number } {
     return this.#recordCounts[uid] ?? { in: 0, out: 0 };
+  }
+
+  /** The same for subtask `index` (0-based). */
+  subtaskRecordCounts(uid: string, index: number): RecordCount {
+    return this.#subtaskRecordCounts[uid]?.[index] ?? { in: 0, out: 0 };
   }
 
   /** Resolves once every change so far is on disk. */

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
 import type { CompletedCheckpoint } from '../checkpoint/checkpoint-coordinator.ts';
 import type { RestartStrategy } from '../runtime/restart-strategy.ts';
+import type { RunningStats } from './checkpoint-summary.ts';
 import type { CheckpointEntry, JobState, SubmitRequest } from './cluster-api.ts';
 import type { WorkerVertex } from './worker-protocol.ts';
 
@@ -46,6 +47,8 @@ export interface JobRecord {
   checkpointCounts: { completed: number; failed: number };
   /** Newest first, at most 10. */
   checkpointHistory: CheckpointEntry[];
+  /** Sizes and durations of every completed checkpoint and savepoint, for Flink's `summary` (absent in older records). */
+  checkpointSummary?: { stateSize: RunningStats; checkpointedSize: RunningStats; duration: RunningStats };
   latestSavepoint: CheckpointEntry | null;
   latestFailed: CheckpointEntry | null;
   /** The snapshot the latest attempt started from, as its metadata says. */

@@ -86,7 +86,7 @@ async function start(message: StartMessage): Promise<void> {
     });
     send({ type: 'status', status: 'RUNNING' });
     const running = client;
-    const reportCounts = (): void => send({ type: 'record-counts', counts: Object.fromEntries(running.recordCounts()) });
+    const reportCounts = (): void => send({ type: 'record-counts', counts: Object.fromEntries(running.recordCounts()), subtasks: Object.fromEntries(running.subtaskRecordCounts()) });
     const counting = setInterval(reportCounts, COUNTS_EVERY_MS);
     const result = await client.result.finally(() => {
       clearInterval(counting);

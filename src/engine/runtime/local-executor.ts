@@ -78,6 +78,8 @@ export interface JobClient {
   status(): JobStatus;
   /** Records in and out per operator uid, summed over the current attempt's subtasks. */
   recordCounts(): Map<string, { in: number; out: number }>;
+  /** The same per subtask: index i is subtask i's count. */
+  subtaskRecordCounts(): Map<string, { in: number; out: number }[]>;
   /** A savepoint under `targetDirectory`; resolves with its directory. */
   triggerSavepoint(targetDirectory: string): Promise<string>;
   /** A checkpoint now; resolves with its directory. */
@@ -173,6 +175,17 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
         for (const c of subtask.recordCounts()) {
           const sum = counts.get(c.uid) ?? { in: 0, out: 0 };
           counts.set(c.uid, { in: sum.in + c.in, out: sum.out + c.out });
+        }
+      }
+      return counts;
+    },
+    subtaskRecordCounts: () => {
+      const counts = new Map<string, { in: number; out: number }[]>();
+      for (const subtask of attemptSubtasks) {
+        for (const c of subtask.recordCounts()) {
+          const list = counts.get(c.uid) ?? [];
+          list[subtask.index] = { in: c.in, out: c.out };
+          counts.set(c.uid, list);
         }
       }
       return counts;

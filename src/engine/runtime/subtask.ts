@@ -111,6 +111,11 @@ export class Subtask {
     });
   }
 
+  /** 0-based, as Flink's subtask index. */
+  get index(): number {
+    return this.spec.index;
+  }
+
   get name(): string {
     return `${chainName(this.spec.chain.nodes)} (${this.spec.index + 1}/${this.spec.chain.parallelism})`;
   }
