@@ -8,7 +8,7 @@ import { UserError } from '../../errors.ts';
 import { operatorIdFromUid, toHex } from '../../format/murmur3.ts';
 import type { OpenStoreOptions } from '../../storage/open-store.ts';
 import { StreamExecutionEnvironment } from '../api/environment.ts';
-import type { Partitioning, StreamGraph } from '../api/stream-graph.ts';
+import type { StreamGraph } from '../api/stream-graph.ts';
 import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
 import { describeLoadError, loadJob } from '../job-loader.ts';
 import { type Chain, type JobPlan, type PlannedNode, planJob } from '../runtime/job-plan.ts';
@@ -16,7 +16,8 @@ import { chainName } from '../runtime/vertex-names.ts';
 import { type ExecutionOptions, openRestore } from '../runtime/local-executor.ts';
 import type { RestartStrategy } from '../runtime/restart-strategy.ts';
 import { defaultJobName } from './job-settings.ts';
-import type { ShipStrategy, WorkerVertex } from './worker-protocol.ts';
+import { shipStrategy } from './execution-plan.ts';
+import type { WorkerVertex } from './worker-protocol.ts';
 
 /** What the configuration says, before the job's own code changes any of it (code wins, as in Flink). */
 export interface JobSettings {
@@ -81,19 +82,6 @@ export function jobVertices(plan: JobPlan, nodes: readonly PlannedNode[]): Worke
     tailUid: chain.nodes.at(-1)!.uid,
     inputs: plan.edges.filter((e) => e.to === chain.id).map((e) => ({ id: idOf(plan.chains[e.from]!), shipStrategy: shipStrategy(e.partitioning) })),
   }));
-}
-
-function shipStrategy(partitioning: Partitioning): ShipStrategy {
-  switch (partitioning.kind) {
-    case 'forward':
-      return 'FORWARD';
-    case 'hash':
-      return 'HASH';
-    case 'rebalance':
-      return 'REBALANCE';
-    case 'broadcast':
-      return 'BROADCAST';
-  }
 }
 
 /** Restore problems that are not already worded for `flink run -s` (a missing or unreadable path, a damaged file). */
