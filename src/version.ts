@@ -4,7 +4,8 @@
  * commit are given, so tools that parse them still can.
  */
 import { execFileSync } from 'node:child_process';
-import { dirname } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const VERSION = '0.1.0';
@@ -20,9 +21,12 @@ export function revision(): { readonly commitId: string; readonly commitDate: st
 }
 
 function readRevision(): { commitId: string; commitDate: string } {
+  const root = realpathSync(join(dirname(fileURLToPath(import.meta.url)), '..'));
+  const git = (args: string[]): string => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trim();
   try {
-    const out = execFileSync('git', ['log', '-1', '--format=%h %cI'], { cwd: dirname(fileURLToPath(import.meta.url)), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trim();
-    const [commitId, commitDate] = out.split(' ');
+    // Installed inside someone else's repository (their node_modules), the commit would be theirs.
+    if (realpathSync(git(['rev-parse', '--show-toplevel'])) !== root) return UNKNOWN;
+    const [commitId, commitDate] = git(['log', '-1', '--format=%h %cI']).split(' ');
     return commitId && commitDate ? { commitId, commitDate } : UNKNOWN;
   } catch {
     return UNKNOWN;
