@@ -12,7 +12,8 @@ import { ROOT, type RunResult, runFlink } from '../support/run-flink.ts';
 import { type TestCluster, startTestCluster, submittedJobId } from '../support/test-cluster.ts';
 
 const TSFLINK = join(ROOT, 'src', 'index.ts');
-const TIMEOUT = 120_000;
+/** Generous: under a loaded machine each `flink` process takes seconds to start, and this file starts many. */
+const TIMEOUT = 300_000;
 
 /** Counts per word from an endless generator, checkpointing; runs until the test cancels it. */
 const ENDLESS = `import { DataGeneratorSource } from ${JSON.stringify(TSFLINK)};
@@ -71,7 +72,7 @@ async function restoredOf(jobId: string): Promise<{ counts: { restored: number }
   return waitFor(`job ${jobId} to report what it restored`, async () => {
     const stats = await probe.get<{ counts: { restored: number }; latest: { restored: Restored | null } }>(`/jobs/${jobId}/checkpoints`);
     return stats?.latest.restored == null ? undefined : (stats as { counts: { restored: number }; latest: { restored: Restored } });
-  });
+  }, 120_000);
 }
 
 const CHECKPOINTS = ['-D', 'execution.checkpointing.interval=300ms', '-D', 'execution.checkpointing.externalized-checkpoint-retention=RETAIN_ON_CANCELLATION', '-D', 'execution.checkpointing.num-retained=100'];
@@ -97,7 +98,7 @@ describe('latest.restored of GET /jobs/:id/checkpoints', () => {
       const started = await run(['-d', ...CHECKPOINTS, '-p', '2', join(jobs, 'endless.ts')]);
       expect(started.code, started.stderr).toBe(0);
       const first = submittedJobId(started.stdout);
-      const checkpointId = await probe.waitForCheckpoints(first, 2);
+      const checkpointId = await probe.waitForCheckpoints(first, 2, undefined, 120_000);
       const taken = await cluster.flink(['savepoint', first, join(cluster.scratch, 'savepoints')]);
       expect(taken.code, taken.stderr).toBe(0);
       const savepoint = /Savepoint completed\. Path: (\S+)/.exec(taken.stdout)![1]!;
@@ -178,7 +179,7 @@ describe('the paths and fields a Flink user\'s tools call', () => {
     const started = await run(['-d', ...CHECKPOINTS, '-p', '2', join(jobs, 'endless.ts')]);
     expect(started.code, started.stderr).toBe(0);
     jobId = submittedJobId(started.stdout);
-    await probe.waitForCheckpoints(jobId, 3);
+    await probe.waitForCheckpoints(jobId, 3, undefined, 120_000);
   }, TIMEOUT);
 
   afterAll(async () => {
