@@ -6,6 +6,7 @@ import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 
 import { type Config, loadConfig } from './config.ts';
 import { ExitCode, UsageError, describeError, exitCodeFor } from './errors.ts';
 import { type CliContext, processContext } from './output/context.ts';
+import { VERSION, revision } from './version.ts';
 
 export interface CommonOptions {
   readonly json?: boolean;
@@ -47,7 +48,8 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
   const program = new Command('flink')
     .enablePositionalOptions()
     .description('tsflink: stateful stream processing for Node.js, with Flink-style checkpoints and savepoints')
-    .version('0.1.0', '--version')
+    // Flink's line; the commit is looked up only when asked for.
+    .version(argv.includes('--version') ? versionLine() : VERSION, '--version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)');
@@ -100,6 +102,17 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .action(async (jobFile: string, args: string[], options) => {
       const { runRun } = await import('./commands/run.ts');
       exitCode = await runRun(jobFile, args, options, envFor(options));
+    });
+
+  common(program.command('info'))
+    .description("print the job's execution plan as JSON (builds the job, runs nothing)")
+    .argument('<jobFile>', 'the job module: export default (env, args) => { ... }')
+    .argument('[args...]', "the job's own arguments")
+    .addOption(new Option('-p, --parallelism <n>', 'default parallelism of the job (overrides parallelism.default)').argParser(parsePositive))
+    .passThroughOptions()
+    .action(async (jobFile: string, args: string[], options) => {
+      const { runInfo } = await import('./commands/info.ts');
+      exitCode = await runInfo(jobFile, args, options, envFor(options));
     });
 
   clusterCommand('list')
@@ -206,4 +219,8 @@ function parseParallelism(value: string): number {
   const n = /^[+-]?\d+$/.test(value) ? Number(value) : Number.NaN;
   if (!(n >= 1 && n <= 2_147_483_647)) throw new UsageError(`The parallelism must be a positive number: ${value}`);
   return n;
+}
+
+function versionLine(): string {
+  return `Version: ${VERSION}, Commit ID: ${revision().commitId}`;
 }

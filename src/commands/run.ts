@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
 import { claimMode, defineEntries, ignoreUnclaimedState, savepointPath } from '../config.ts';
 import { TERMINAL_STATES } from '../engine/cluster/cluster-api.ts';
-import type { JobDetails, SubmitRequest } from '../engine/cluster/cluster-api.ts';
+import type { ExceptionEntry, JobDetails, SubmitRequest } from '../engine/cluster/cluster-api.ts';
 import { clusterDefines, startClusterInBackground } from '../engine/cluster/cluster-launcher.ts';
 import { jobSettingsFromConfig } from '../engine/cluster/job-settings.ts';
 import { prepareJob } from '../engine/cluster/prepare-job.ts';
@@ -81,7 +81,7 @@ async function follow(client: RestClient, jobId: string, options: RunOptions, en
         const history = (await client.exceptions(jobId).catch(() => undefined))?.exceptionHistory.entries ?? [];
         const fresh = history.filter((e) => e.timestamp > failuresShownUpTo).reverse();
         if (fresh.length > 0) progress.clear();
-        for (const e of fresh) ctx.stderr.write(`Job ${jobId} failed and restarts (restart ${restartsSeen}): ${e.stacktrace}\n`);
+        for (const e of fresh) ctx.stderr.write(`Job ${jobId} failed and restarts (restart ${restartsSeen}): ${failureLine(e)}\n${options.verbose === true && e.taskName !== null ? `${e.stacktrace}\n` : ''}`);
         failuresShownUpTo = Math.max(failuresShownUpTo, ...history.map((e) => e.timestamp));
       }
       if (TERMINAL_STATES.has(details.state)) break;
@@ -101,8 +101,19 @@ async function follow(client: RestClient, jobId: string, options: RunOptions, en
     case 'CANCELED':
       if (options.json !== true) ctx.stdout.write(interrupted ? `Cancelled job ${jobId}.\n` : `Job with JobID ${jobId} was cancelled.\n`);
       return interrupted ? 130 : 1;
-    default:
+    default: {
       ctx.stderr.write(`Job with JobID ${jobId} failed: ${details['failure-cause'] ?? 'unknown cause'}\n`);
+      if (options.verbose === true) {
+        const root = (await client.exceptions(jobId).catch(() => undefined))?.exceptionHistory.entries[0];
+        if (root !== undefined && root.taskName !== null) ctx.stderr.write(`${root.stacktrace}\n`);
+      }
       return 1;
+    }
   }
+}
+
+/** One line for a failure: the task it happened in and the error, without the stack (that is for --verbose). */
+function failureLine(e: ExceptionEntry): string {
+  const first = e.stacktrace.split('\n')[0] ?? '';
+  return e.taskName === null ? first : `${e.taskName}: ${first}`;
 }

@@ -183,12 +183,16 @@ describe('failover of a job on a real local cluster', () => {
       expect(result.stdout).toMatch(new RegExp(`Job has been submitted with JobID ${id}\\n(.*\\n)*Program execution finished\\nJob with JobID ${id} has finished\\.\\nJob Runtime: \\d+ ms\\n`));
       const totals = expectedTotals(generatedOrders(2_000, SEED));
       await expectExactlyExpected(out, totals);
-      // Flink's vertex metrics, summed over subtasks: what the source emitted, what the sink received.
+      // Flink's vertices are chains; their metrics, summed over subtasks, are what the chain's head
+      // read and what its last operator wrote: the source's chain wrote every valid order, the
+      // dedup read them all, the window's chain read what dedup wrote and (ending in the sink) wrote nothing on.
       const job = await probe.get<{ vertices: { name: string; metrics: { 'read-records': number; 'write-records': number } }[] }>(`/jobs/${id}`);
       const metrics = Object.fromEntries((job?.vertices ?? []).map((v) => [v.name, v.metrics]));
-      expect(metrics.orders).toEqual({ 'read-records': 0, 'write-records': 2_000 });
-      expect(metrics.Filter).toEqual({ 'read-records': 2_000, 'write-records': 2_000 });
-      expect(metrics.Sink).toEqual({ 'read-records': totals.length, 'write-records': 0 });
+      const [source, dedup, window] = ['Source: orders -> Timestamps/Watermarks -> Filter', 'Keyed Process', 'Window(TumblingEventTimeWindows(600000), aggregate) -> Sink: Sink'];
+      expect(Object.keys(metrics)).toEqual([source, dedup, window]);
+      expect(metrics[source]).toEqual({ 'read-records': 0, 'write-records': 2_000 });
+      expect(metrics[dedup]?.['read-records']).toBe(2_000);
+      expect(metrics[window]).toEqual({ 'read-records': metrics[dedup]?.['write-records'], 'write-records': 0 });
     },
     TIMEOUT,
   );
@@ -200,10 +204,14 @@ describe('failover of a job on a real local cluster', () => {
       const result = await runFlink(['run', ...cluster.defines, ...CHECKPOINTS, '-p', '2', job, '4000', '1500', '4000'], { cwd: cluster.scratch });
       expect(result.code, result.stderr).toBe(0);
       const id = submittedJobId(result.stdout);
-      expect(result.stderr).toContain(`Job ${id} failed and restarts (restart 1): injected failure in attempt 0\n`);
-      const exceptions = await probe.get<{ 'root-exception': string; exceptionHistory: { entries: { stacktrace: string; timestamp: number }[] } }>(`/jobs/${id}/exceptions`);
-      expect(exceptions?.['root-exception']).toBe('injected failure in attempt 0');
-      expect(exceptions?.exceptionHistory.entries.map((e) => e.stacktrace)).toEqual(['injected failure in attempt 0']);
+      // One line: the task and subtask it failed in, and the error; the stack is for --verbose and the exceptions.
+      const task = 'Source: words -> Map -> Map (1/2)';
+      expect(result.stderr).toContain(`Job ${id} failed and restarts (restart 1): ${task}: Error: injected failure in attempt 0\n`);
+      const exceptions = await probe.get<{ 'root-exception': string; exceptionHistory: { entries: { stacktrace: string; taskName: string | null; timestamp: number }[] } }>(`/jobs/${id}/exceptions`);
+      const entries = exceptions?.exceptionHistory.entries ?? [];
+      expect(entries.map((e) => e.taskName)).toEqual([task]);
+      expect(entries[0]?.stacktrace).toMatch(/^Error: injected failure in attempt 0\n\s+at Object\.map \(.*fail-injection\.ts:\d+:\d+\)/);
+      expect(exceptions?.['root-exception']).toBe(entries[0]?.stacktrace);
     },
     TIMEOUT,
   );

@@ -75,7 +75,9 @@ export class DataStream<T> {
   /** A sink object (copied per subtask) or a factory called once per subtask. */
   sinkTo(sink: SinkFunction<T> | (() => SinkFunction<T>)): SingleOutputStreamOperator<never> {
     const create = perSubtask(sink) as () => SinkFunction<unknown>;
-    return this.transform<never>('Sink', () => new SinkOperator(create()));
+    const out = this.transform<never>('Sink', () => new SinkOperator(create()));
+    out.node.isSink = true;
+    return out;
   }
 
   protected transform<R>(name: string, create: () => StreamOperator, partitioning: Partitioning = { kind: 'forward' }, keyOf?: (value: unknown) => unknown): SingleOutputStreamOperator<R> {

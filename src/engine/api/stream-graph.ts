@@ -24,6 +24,8 @@ export interface StreamNode {
   /** Stable name that state is filed under; generated from the position when not set. */
   uid: string | undefined;
   name: string;
+  /** Made by `sinkTo` (Flink shows it as `Sink: <name>`). */
+  isSink?: boolean;
   parallelism: number | undefined;
   maxParallelism: number | undefined;
   readonly inputs: InputEdge[];

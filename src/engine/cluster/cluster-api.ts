@@ -5,6 +5,7 @@
  * Field names are Flink's (kebab-case and all), because scripts written for Flink read them.
  */
 import { UserError } from '../../errors.ts';
+import type { StatsSummary } from './checkpoint-summary.ts';
 
 export type JobState = 'INITIALIZING' | 'CREATED' | 'RUNNING' | 'FAILING' | 'FAILED' | 'CANCELLING' | 'CANCELED' | 'FINISHED' | 'RESTARTING' | 'SUSPENDED';
 
@@ -30,6 +31,12 @@ export interface SubmitRequest {
   readonly cwd?: string;
 }
 
+/** Flink's execution states of a task, lower-case as `/jobs/overview` spells them. */
+export type TaskState = 'created' | 'scheduled' | 'deploying' | 'running' | 'finished' | 'canceling' | 'canceled' | 'failed' | 'reconciling' | 'initializing';
+
+/** Subtasks per state, and their total. */
+export type TaskCounts = { readonly total: number } & { readonly [S in TaskState]: number };
+
 /** `GET /jobs/overview` entry. */
 export interface JobOverview {
   readonly jid: string;
@@ -39,6 +46,7 @@ export interface JobOverview {
   readonly 'end-time': number;
   readonly duration: number;
   readonly 'last-modification': number;
+  readonly tasks: TaskCounts;
 }
 
 export interface VertexInfo {
@@ -55,7 +63,9 @@ export interface VertexInfo {
 }
 
 /** `GET /jobs/:id`. */
-export interface JobDetails extends JobOverview {
+export interface JobDetails extends Omit<JobOverview, 'tasks'> {
+  /** Subtasks per state, upper-case as Flink's job details spell them. */
+  readonly 'status-counts': Readonly<Record<Uppercase<TaskState>, number>>;
   readonly isStoppable: boolean;
   readonly now: number;
   readonly maxParallelism: number;
@@ -117,6 +127,8 @@ export interface CheckpointEntry {
 /** `GET /jobs/:id/checkpoints`. */
 export interface CheckpointStatistics {
   readonly counts: { readonly restored: number; readonly total: number; readonly in_progress: number; readonly completed: number; readonly failed: number };
+  /** Over the completed checkpoints and savepoints (percentiles: the latest 1000). */
+  readonly summary: { readonly checkpointed_size: StatsSummary; readonly state_size: StatsSummary; readonly end_to_end_duration: StatsSummary };
   readonly latest: {
     readonly completed: CheckpointEntry | null;
     readonly savepoint: CheckpointEntry | null;
@@ -161,13 +173,84 @@ export interface ClusterOverview {
   readonly 'working-dir': string;
 }
 
-/** One failed attempt in Flink's `exceptionHistory` shape (our failures have no task or host). */
+/** `GET /jobs/:id/plan` (Flink's `JobPlanInfo`): the job's vertices and how records flow between them. */
+export interface JobPlanInfo {
+  readonly plan: {
+    readonly jid: string;
+    readonly name: string;
+    readonly type: 'STREAMING';
+    readonly nodes: readonly {
+      readonly id: string;
+      readonly parallelism: number;
+      readonly operator: string;
+      readonly operator_strategy: string;
+      readonly description: string;
+      readonly inputs?: readonly { readonly num: number; readonly id: string; readonly ship_strategy: string; readonly exchange: string }[];
+      readonly optimizer_properties: Record<string, never>;
+    }[];
+  };
+}
+
+/** Flink's `IOMetricsInfo`: records are counted; bytes are not (their `-complete` flags say so). */
+export interface IoMetrics {
+  readonly 'read-bytes': number;
+  readonly 'read-bytes-complete': boolean;
+  readonly 'write-bytes': number;
+  readonly 'write-bytes-complete': boolean;
+  readonly 'read-records': number;
+  readonly 'read-records-complete': boolean;
+  readonly 'write-records': number;
+  readonly 'write-records-complete': boolean;
+}
+
+/** `GET /jobs/:id/vertices/:vertexId` (Flink's `JobVertexDetailsInfo`). */
+export interface JobVertexDetails {
+  readonly id: string;
+  readonly name: string;
+  readonly parallelism: number;
+  readonly maxParallelism: number;
+  readonly now: number;
+  readonly subtasks: readonly {
+    /** 0-based. */
+    readonly subtask: number;
+    readonly status: Uppercase<TaskState>;
+    readonly attempt: number;
+    /** A TaskManager's address in Flink; every subtask runs in the job's worker process, which has none. */
+    readonly endpoint: null;
+    readonly 'start-time': number;
+    readonly 'end-time': number;
+    readonly duration: number;
+    readonly metrics: IoMetrics;
+    readonly 'taskmanager-id': null;
+  }[];
+}
+
+/** `GET /config` (Flink's `DashboardConfiguration`). */
+export interface DashboardConfiguration {
+  readonly 'refresh-interval': number;
+  readonly 'timezone-name': string;
+  readonly 'timezone-offset': number;
+  readonly 'flink-version': string;
+  readonly 'flink-revision': string;
+  readonly features: { readonly 'web-submit': boolean; readonly 'web-cancel': boolean; readonly 'web-rescale': boolean; readonly 'web-history': boolean };
+}
+
+/** `GET /taskmanagers`: there are none (see README); the shape is Flink's. */
+export interface TaskManagersInfo {
+  readonly taskmanagers: readonly never[];
+}
+
+/** One failed attempt in Flink's `exceptionHistory` shape. */
 export interface ExceptionEntry {
+  /** The error's class (`TypeError`); Flink's own exception class for a lost worker. */
   readonly exceptionName: string;
-  /** The failure's message: one line, no Java stack to give. */
+  /** The user's stack trace, causes included (a lost worker: its one-line cause). */
   readonly stacktrace: string;
   readonly timestamp: number;
-  readonly taskName: null;
+  /** The task it failed in, `Source: words -> Map (2/4)`; null when no task failed (a lost worker). */
+  readonly taskName: string | null;
+  /** Flink's TaskManager address: our tasks run in the job's worker process, which has none. */
+  readonly location: null;
   readonly endpoint: null;
   readonly taskManagerId: null;
   readonly failureLabels: Record<string, never>;
@@ -176,6 +259,7 @@ export interface ExceptionEntry {
 
 /** `GET /jobs/:id/exceptions`, as Flink answers it. */
 export interface JobExceptions {
+  /** The newest failure's stack trace, as Flink gives its root exception. */
   readonly 'root-exception': string | null;
   readonly timestamp: number | null;
   readonly 'all-exceptions': readonly never[];
@@ -211,6 +295,18 @@ export interface ClusterApi {
   checkpointConfig(jobId: string): Promise<CheckpointConfigInfo>;
   /** `GET /jobs/:id/exceptions`: why attempts of the job failed, newest first. */
   exceptions(jobId: string): Promise<JobExceptions>;
+  /** `GET /jobs/:id/checkpoints/details/:checkpointId`: one of the history's entries. */
+  checkpointDetails(jobId: string, checkpointId: number): Promise<CheckpointEntry>;
+  /** `GET /jobs/:id/plan`. */
+  plan(jobId: string): Promise<JobPlanInfo>;
+  /** `GET /jobs/:id/vertices/:vertexId`. */
+  vertex(jobId: string, vertexId: string): Promise<JobVertexDetails>;
+  /** `GET /config`. */
+  dashboardConfig(): Promise<DashboardConfiguration>;
+  /** `GET /jobmanager/config`: the cluster's configuration, secrets masked as Flink masks them. */
+  jobManagerConfig(): Promise<readonly { readonly key: string; readonly value: string }[]>;
+  /** `GET /taskmanagers`. */
+  taskManagers(): Promise<TaskManagersInfo>;
   /** `POST /savepoint-disposal` with `{"savepoint-path"}`. */
   disposeSavepoint(savepointPath: string): Promise<TriggerResponse>;
   /** `GET /savepoint-disposal/:triggerId`. */

@@ -16,6 +16,11 @@ import {
   type AsyncOperation,
   BadRequestError,
   type CheckpointConfigInfo,
+  type CheckpointEntry,
+  type DashboardConfiguration,
+  type JobPlanInfo,
+  type JobVertexDetails,
+  type TaskManagersInfo,
   ConflictError,
   type CheckpointStatistics,
   type CheckpointTriggerRequest,
@@ -33,6 +38,9 @@ import {
   type TriggerResponse,
 } from './cluster-api.ts';
 import { JobMaster, type JobMasterContext } from './job-master.ts';
+import { summarize } from './checkpoint-summary.ts';
+import { checkpointDetails, jobPlan, maskedConfiguration, statusCounts, taskCounts, vertexDetails, vertexRecords } from './job-views.ts';
+import { VERSION, revision } from '../../version.ts';
 import type { JobRecord, JobStore } from './job-store.ts';
 import { defaultJobName } from './job-settings.ts';
 import { recoverCheckpoints } from './recover-checkpoints.ts';
@@ -47,7 +55,6 @@ export interface DispatcherOptions extends Omit<JobMasterContext, 'store'> {
   readonly onShutdown: () => void;
 }
 
-const VERSION = '0.1.0';
 
 export class Dispatcher implements ClusterApi {
   readonly #jobs = new Map<string, JobMaster>();
@@ -74,8 +81,9 @@ export class Dispatcher implements ClusterApi {
     const count = (s: JobState): number => states.filter((x) => x === s).length;
     const running = states.filter((s) => !TERMINAL_STATES.has(s)).length;
     return {
-      taskmanagers: running,
-      'slots-total': running,
+      // No TaskManagers offer slots: each job runs in a worker process of its own (see GET /taskmanagers).
+      taskmanagers: 0,
+      'slots-total': 0,
       'slots-available': 0,
       'jobs-running': running,
       'jobs-finished': count('FINISHED'),
@@ -101,6 +109,7 @@ export class Dispatcher implements ClusterApi {
     const now = Date.now();
     return {
       ...overviewOf(r),
+      'status-counts': statusCounts(r),
       isStoppable: false,
       now,
       maxParallelism: Math.max(0, ...(r.vertices ?? []).map((v) => v.maxParallelism)),
@@ -111,7 +120,7 @@ export class Dispatcher implements ClusterApi {
         parallelism: v.parallelism,
         maxParallelism: v.maxParallelism,
         status: r.state,
-        metrics: recordMetrics(master.recordCounts(v.uid)),
+        metrics: recordMetrics(vertexRecords(v, (uid) => master.recordCounts(uid))),
       })),
       ...(r.failureCause === undefined ? {} : { 'failure-cause': r.failureCause }),
       'num-restarts': r.restarts,
@@ -120,17 +129,21 @@ export class Dispatcher implements ClusterApi {
 
   async exceptions(jobId: string): Promise<JobExceptions> {
     const history = this.#master(jobId).record.exceptions ?? [];
-    const entries = history.map(({ cause, timestamp }) => ({
-      exceptionName: 'org.apache.flink.util.FlinkException',
-      stacktrace: cause,
-      timestamp,
-      taskName: null,
+    const entries = history.map((e) => ({
+      // A lost worker (and a record from before stacks were kept) has no user error: its one line is all there is.
+      exceptionName: e.exceptionName ?? 'org.apache.flink.util.FlinkException',
+      stacktrace: e.stacktrace ?? e.cause,
+      timestamp: e.timestamp,
+      taskName: e.taskName ?? null,
+      // Every task runs in the job's one worker process, which has no TaskManager address.
+      location: null,
       endpoint: null,
       taskManagerId: null,
       failureLabels: {},
       concurrentExceptions: [],
     }));
-    return { 'root-exception': history[0]?.cause ?? null, timestamp: history[0]?.timestamp ?? null, 'all-exceptions': [], truncated: false, exceptionHistory: { entries, truncated: false } };
+    const root = entries[0];
+    return { 'root-exception': root?.stacktrace ?? null, timestamp: root?.timestamp ?? null, 'all-exceptions': [], truncated: false, exceptionHistory: { entries, truncated: false } };
   }
 
   async submit(request: SubmitRequest): Promise<{ jobid: string }> {
@@ -210,10 +223,54 @@ export class Dispatcher implements ClusterApi {
     const r = this.#master(jobId).record;
     const latestCompleted = r.checkpointHistory.find((c) => c.status === 'COMPLETED' && !c.is_savepoint) ?? null;
     return {
-      counts: { restored: r.restored === null ? 0 : 1, total: r.checkpointCounts.completed + r.checkpointCounts.failed, in_progress: 0, completed: r.checkpointCounts.completed, failed: r.checkpointCounts.failed },
+      counts: { restored: r.restoreCount ?? (r.restored === null ? 0 : 1), total: r.checkpointCounts.completed + r.checkpointCounts.failed, in_progress: 0, completed: r.checkpointCounts.completed, failed: r.checkpointCounts.failed },
+      summary: {
+        checkpointed_size: summarize(r.checkpointSummary?.checkpointedSize),
+        state_size: summarize(r.checkpointSummary?.stateSize),
+        end_to_end_duration: summarize(r.checkpointSummary?.duration),
+      },
       latest: { completed: latestCompleted, savepoint: r.latestSavepoint, failed: r.latestFailed, restored: r.restored },
       history: r.checkpointHistory,
     };
+  }
+
+  async checkpointDetails(jobId: string, checkpointId: number): Promise<CheckpointEntry> {
+    return checkpointDetails(this.#master(jobId).record, checkpointId);
+  }
+
+  async plan(jobId: string): Promise<JobPlanInfo> {
+    return jobPlan(this.#master(jobId).record);
+  }
+
+  async vertex(jobId: string, vertexId: string): Promise<JobVertexDetails> {
+    const master = this.#master(jobId);
+    return vertexDetails(master.record, vertexId, (uid, i) => master.subtaskRecordCounts(uid, i), Date.now());
+  }
+
+  async dashboardConfig(): Promise<DashboardConfiguration> {
+    const { commitId, commitDate } = revision();
+    return {
+      'refresh-interval': 3000,
+      'timezone-name': Intl.DateTimeFormat().resolvedOptions().timeZone,
+      'timezone-offset': -new Date().getTimezoneOffset() * 60_000,
+      'flink-version': VERSION,
+      'flink-revision': `${commitId} @ ${commitDate}`,
+      // Jobs are submitted by path with `flink run`, not uploaded; cancelling works.
+      features: { 'web-submit': false, 'web-cancel': true, 'web-rescale': false, 'web-history': false },
+    };
+  }
+
+  async jobManagerConfig(): Promise<{ key: string; value: string }[]> {
+    return maskedConfiguration(this.options.config);
+  }
+
+  /**
+   * None: a TaskManager offers slots to any job, and here each job's subtasks run in a worker
+   * process the JobMaster forks for that job alone. Listing those as TaskManagers would invent
+   * slots, hosts and ports they do not have.
+   */
+  async taskManagers(): Promise<TaskManagersInfo> {
+    return { taskmanagers: [] };
   }
 
   async checkpointConfig(jobId: string): Promise<CheckpointConfigInfo> {
@@ -328,7 +385,7 @@ export class Dispatcher implements ClusterApi {
 
 function overviewOf(r: JobRecord): JobOverview {
   const end = r.endTime > 0 ? r.endTime : Date.now();
-  return { jid: r.jobId, name: r.name, state: r.state, 'start-time': r.startTime, 'end-time': r.endTime, duration: end - r.startTime, 'last-modification': r.lastModification };
+  return { jid: r.jobId, name: r.name, state: r.state, 'start-time': r.startTime, 'end-time': r.endTime, duration: end - r.startTime, 'last-modification': r.lastModification, tasks: taskCounts(r) };
 }
 
 /** A worker of a JobManager that died may still run: it must be gone before a new one starts. */

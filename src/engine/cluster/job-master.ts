@@ -16,10 +16,11 @@ import { NoIntactCheckpointError, chooseRestoreCheckpoint } from '../checkpoint/
 import { deleteSnapshot } from '../checkpoint/delete-snapshot.ts';
 import { checkpointsToDiscard, onJobTermination } from '../checkpoint/retention.ts';
 import { decideRestart } from '../runtime/restart-strategy.ts';
+import { addValue } from './checkpoint-summary.ts';
 import { type AsyncOperation, type CheckpointEntry, ConflictError, type JobState, TERMINAL_STATES } from './cluster-api.ts';
-import type { JobRecord, JobStore } from './job-store.ts';
+import type { JobException, JobRecord, JobStore } from './job-store.ts';
 import { externalPath } from './locations.ts';
-import type { FromWorker, StartMessage, ToWorker } from './worker-protocol.ts';
+import type { FromWorker, RecordCount, StartMessage, ToWorker } from './worker-protocol.ts';
 
 export interface JobMasterContext {
   readonly store: JobStore;
@@ -49,8 +50,11 @@ export class JobMaster {
   readonly #operations = new Map<string, Operation>();
   #shuttingDown = false;
   /** The latest counts the worker sent; kept in memory only (like Flink's metrics, not in the record). */
-  #recordCounts: Readonly<Record<string, { readonly in: number; readonly out: number }>> = {};
+  #recordCounts: Readonly<Record<string, RecordCount>> = {};
+  #subtaskRecordCounts: Readonly<Record<string, readonly RecordCount[]>> = {};
   #saving: Promise<void> = Promise.resolve();
+  /** The worker's last attempt failed and said why (so its final failure is no new exception). */
+  #attemptFailureReported = false;
   readonly #ended: Promise<void>;
   #end!: () => void;
 
@@ -106,9 +110,6 @@ export class JobMaster {
       allowNonRestoredState: record.submit.allowNonRestoredState ?? false,
       resume: { nextId: record.nextCheckpointId, completed: record.retained },
     };
-    if (restoreFrom !== undefined) {
-      record.restored = { id: chosen?.id ?? 0, restore_timestamp: Date.now(), is_savepoint: chosen === undefined, external_path: externalPath(restoreFrom) };
-    }
     const out = openSync(join(this.context.logDirectory, `${record.jobId}.out`), 'a');
     let worker: ChildProcess;
     try {
@@ -118,6 +119,7 @@ export class JobMaster {
     }
     this.#worker = worker;
     this.#reported = undefined;
+    this.#attemptFailureReported = false;
     record.workerPid = worker.pid;
     worker.on('message', (m: FromWorker) => this.#onMessage(worker, m));
     worker.on('exit', (code, signal) => this.#onExit(worker, code, signal));
@@ -139,18 +141,28 @@ export class JobMaster {
         return;
       case 'status':
         if (m.status === 'RESTARTING') record.restarts += 1;
+        this.#attemptFailureReported = false;
         if (record.state !== 'CANCELLING') this.#setState(m.status);
         return;
       case 'checkpoint-completed':
         this.#checkpointCompleted(m.stats);
         return;
+      case 'restored':
+        // What the worker read from the snapshot's metadata: `-s` may name a savepoint or a retained checkpoint.
+        record.restored = { id: m.id, restore_timestamp: m.timestamp, is_savepoint: m.isSavepoint, external_path: externalPath(m.location) };
+        record.restoreCount = (record.restoreCount ?? 0) + 1;
+        this.#save();
+        return;
       case 'attempt-failed':
-        this.context.log(`job ${record.jobId}: an attempt failed: ${m.cause}`);
-        this.#exception(m.cause, m.timestamp);
+        // The stack in the JobManager's log, as Flink logs a task's failure with its trace.
+        this.context.log(`job ${record.jobId}: an attempt failed: ${m.cause}\n${m.stacktrace}`);
+        this.#exception({ cause: m.cause, timestamp: m.timestamp, exceptionName: m.exceptionName, stacktrace: m.stacktrace, taskName: m.taskName });
+        this.#attemptFailureReported = true;
         this.#save();
         return;
       case 'record-counts':
         this.#recordCounts = m.counts;
+        this.#subtaskRecordCounts = m.subtasks;
         return;
       case 'checkpoint-damaged':
         this.#damaged([{ id: m.id, location: m.location, problem: m.problem }], m.fallback);
@@ -181,6 +193,12 @@ export class JobMaster {
     record.checkpointCounts.completed += 1;
     const completed = entry(stats, 'COMPLETED');
     record.checkpointHistory = [completed, ...record.checkpointHistory].slice(0, 10);
+    const summary = record.checkpointSummary;
+    record.checkpointSummary = {
+      stateSize: addValue(summary?.stateSize, completed.state_size),
+      checkpointedSize: addValue(summary?.checkpointedSize, completed.checkpointed_size),
+      duration: addValue(summary?.duration, completed.end_to_end_duration),
+    };
     if (stats.kind === 'checkpoint') {
       record.retained.push({ id: toCheckpointId(stats.id), location: stats.location, completedAt: stats.endedAt });
       // The worker deletes the checkpoints it subsumes; the record forgets the same ones.
@@ -219,7 +237,7 @@ export class JobMaster {
   /** The worker is gone (or could not start): the restart strategy decides what comes next. */
   async #lost(lost: string): Promise<void> {
     this.#losses.push(Date.now());
-    this.#exception(`The job's worker process ${lost}.`, Date.now());
+    this.#exception({ cause: `The job's worker process ${lost}.`, timestamp: Date.now() });
     const strategy = this.record.restartStrategy ?? { type: 'none' as const };
     const decision = decideRestart(strategy, this.#losses);
     if (!decision.restart) {
@@ -234,8 +252,8 @@ export class JobMaster {
     }, decision.delayMs);
   }
 
-  #exception(cause: string, timestamp: number): void {
-    this.record.exceptions = [{ cause, timestamp }, ...(this.record.exceptions ?? [])].slice(0, 16);
+  #exception(exception: JobException): void {
+    this.record.exceptions = [exception, ...(this.record.exceptions ?? [])].slice(0, 16);
   }
 
   /** Checkpoints a restart skipped (found by this JobMaster, or by the worker's own restart). */
@@ -263,7 +281,8 @@ export class JobMaster {
     }
     if (failure !== undefined) {
       record.failureCause = failure;
-      if (record.exceptions?.[0]?.cause !== failure) this.#exception(failure, Date.now());
+      // The attempt's failure that ended the job is in the history already, with its stack.
+      if (!this.#attemptFailureReported && record.exceptions?.[0]?.cause !== failure) this.#exception({ cause: failure, timestamp: Date.now() });
     }
     record.endTime = Date.now();
     delete record.workerPid;
@@ -289,6 +308,11 @@ export class JobMaster {
   /** Records in and out of an operator, as its worker last reported them (0 before any report). */
   recordCounts(uid: string): { readonly in: number; readonly out: number } {
     return this.#recordCounts[uid] ?? { in: 0, out: 0 };
+  }
+
+  /** The same for subtask `index` (0-based). */
+  subtaskRecordCounts(uid: string, index: number): RecordCount {
+    return this.#subtaskRecordCounts[uid]?.[index] ?? { in: 0, out: 0 };
   }
 
   /** Resolves once every change so far is on disk. */

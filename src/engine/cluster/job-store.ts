@@ -11,6 +11,7 @@ import { makeDirectoriesSync } from '../../storage/make-directories.ts';
 import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
 import type { CompletedCheckpoint } from '../checkpoint/checkpoint-coordinator.ts';
 import type { RestartStrategy } from '../runtime/restart-strategy.ts';
+import type { RunningStats } from './checkpoint-summary.ts';
 import type { CheckpointEntry, JobState, SubmitRequest } from './cluster-api.ts';
 import type { WorkerVertex } from './worker-protocol.ts';
 
@@ -29,7 +30,7 @@ export interface JobRecord {
   restarts: number;
   failureCause?: string;
   /** Why attempts failed (a task's error, a lost worker), newest first, at most 16. */
-  exceptions?: { readonly cause: string; readonly timestamp: number }[];
+  exceptions?: JobException[];
   /** Known once the worker has built the job. */
   vertices?: readonly WorkerVertex[];
   checkpointConfig?: CheckpointConfig;
@@ -46,11 +47,26 @@ export interface JobRecord {
   checkpointCounts: { completed: number; failed: number };
   /** Newest first, at most 10. */
   checkpointHistory: CheckpointEntry[];
+  /** Sizes and durations of every completed checkpoint and savepoint, for Flink's `summary` (absent in older records). */
+  checkpointSummary?: { stateSize: RunningStats; checkpointedSize: RunningStats; duration: RunningStats };
   latestSavepoint: CheckpointEntry | null;
   latestFailed: CheckpointEntry | null;
+  /** The snapshot the latest attempt started from, as its metadata says. */
   restored: { id: number; restore_timestamp: number; is_savepoint: boolean; external_path: string } | null;
+  /** Attempts that started from a snapshot (Flink's `counts.restored`); absent in records written before it was kept. */
+  restoreCount?: number;
   /** The worker process running it, so a restarted JobManager can make sure it is gone. */
   workerPid?: number;
+}
+
+export interface JobException {
+  /** One line. */
+  readonly cause: string;
+  readonly timestamp: number;
+  /** A task's failure: the error's class, the user's stack, and the task (absent for a lost worker, and in older records). */
+  readonly exceptionName?: string;
+  readonly stacktrace?: string;
+  readonly taskName?: string | null;
 }
 
 export class JobStore {

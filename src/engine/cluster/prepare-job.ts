@@ -11,10 +11,12 @@ import { StreamExecutionEnvironment } from '../api/environment.ts';
 import type { StreamGraph } from '../api/stream-graph.ts';
 import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
 import { describeLoadError, loadJob } from '../job-loader.ts';
-import { type JobPlan, planJob } from '../runtime/job-plan.ts';
+import { type Chain, type JobPlan, type PlannedNode, planJob } from '../runtime/job-plan.ts';
+import { chainName } from '../runtime/vertex-names.ts';
 import { type ExecutionOptions, openRestore } from '../runtime/local-executor.ts';
 import type { RestartStrategy } from '../runtime/restart-strategy.ts';
 import { defaultJobName } from './job-settings.ts';
+import { shipStrategy } from './execution-plan.ts';
 import type { WorkerVertex } from './worker-protocol.ts';
 
 /** What the configuration says, before the job's own code changes any of it (code wins, as in Flink). */
@@ -64,8 +66,22 @@ export async function prepareJob(jobFile: string, args: readonly string[], setti
   };
   const plan = planJob(env.graph, { parallelism: options.parallelism, ...(options.maxParallelism === undefined ? {} : { maxParallelism: options.maxParallelism }) });
   const nodes = restore === undefined ? plan.nodes : (await openRestoreForUser(plan, restore.path, options)).nodes;
-  const vertices = nodes.map((n) => ({ id: toHex(operatorIdFromUid(n.uid)), uid: n.uid, name: n.name, parallelism: n.parallelism, maxParallelism: n.maxParallelism }));
-  return { jobName, graph: env.graph, options, plan, vertices };
+  return { jobName, graph: env.graph, options, plan, vertices: jobVertices(plan, nodes) };
+}
+
+/** Flink's job vertices: one per chain, named for its operators, with the max parallelism a restore fixed. */
+export function jobVertices(plan: JobPlan, nodes: readonly PlannedNode[]): WorkerVertex[] {
+  const maxParallelism = new Map(nodes.map((n) => [n.uid, n.maxParallelism]));
+  const idOf = (chain: Chain): string => toHex(operatorIdFromUid(chain.nodes[0]!.uid));
+  return plan.chains.map((chain) => ({
+    id: idOf(chain),
+    uid: chain.nodes[0]!.uid,
+    name: chainName(chain.nodes),
+    parallelism: chain.parallelism,
+    maxParallelism: Math.max(...chain.nodes.map((n) => maxParallelism.get(n.uid) ?? n.maxParallelism)),
+    tailUid: chain.nodes.at(-1)!.uid,
+    inputs: plan.edges.filter((e) => e.to === chain.id).map((e) => ({ id: idOf(plan.chains[e.from]!), shipStrategy: shipStrategy(e.partitioning) })),
+  }));
 }
 
 /** Restore problems that are not already worded for `flink run -s` (a missing or unreadable path, a damaged file). */

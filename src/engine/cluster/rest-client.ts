@@ -8,11 +8,16 @@ import { ApiError, BadRequestError, ConflictError, NotFoundError } from './clust
 import type {
   AsyncOperation,
   CheckpointConfigInfo,
+  CheckpointEntry,
   CheckpointStatistics,
   CheckpointTriggerRequest,
   ClusterApi,
   ClusterOverview,
+  DashboardConfiguration,
   JobDetails,
+  JobPlanInfo,
+  JobVertexDetails,
+  TaskManagersInfo,
   JobExceptions,
   JobOverview,
   JobState,
@@ -103,6 +108,30 @@ export class RestClient implements ClusterApi {
 
   checkpointConfig(jobId: string): Promise<CheckpointConfigInfo> {
     return this.request('GET', `/jobs/${seg(jobId)}/checkpoints/config`);
+  }
+
+  checkpointDetails(jobId: string, checkpointId: number): Promise<CheckpointEntry> {
+    return this.request('GET', `/jobs/${seg(jobId)}/checkpoints/details/${checkpointId}`);
+  }
+
+  plan(jobId: string): Promise<JobPlanInfo> {
+    return this.request('GET', `/jobs/${seg(jobId)}/plan`);
+  }
+
+  vertex(jobId: string, vertexId: string): Promise<JobVertexDetails> {
+    return this.request('GET', `/jobs/${seg(jobId)}/vertices/${seg(vertexId)}`);
+  }
+
+  dashboardConfig(): Promise<DashboardConfiguration> {
+    return this.request('GET', '/config');
+  }
+
+  jobManagerConfig(): Promise<readonly { readonly key: string; readonly value: string }[]> {
+    return this.request('GET', '/jobmanager/config');
+  }
+
+  taskManagers(): Promise<TaskManagersInfo> {
+    return this.request('GET', '/taskmanagers');
   }
 
   disposeSavepoint(savepointPath: string): Promise<TriggerResponse> {

@@ -57,9 +57,22 @@ export function restRoutes(api: ClusterApi): readonly Route[] {
   };
   const jobId = (r: RouteRequest): string => param(r, 'jobid');
   const triggerId = (r: RouteRequest): string => param(r, 'triggerid');
+  const checkpointId = (r: RouteRequest): number => {
+    const text = param(r, 'checkpointid');
+    if (!/^\d{1,15}$/.test(text)) throw new BadRequestError(`Invalid checkpoint id '${text}': a checkpoint id is a whole number.`);
+    return Number(text);
+  };
+  const vertexId = (r: RouteRequest): string => {
+    const text = param(r, 'vertexid');
+    if (!/^[0-9a-fA-F]{32}$/.test(text)) throw new BadRequestError(`Invalid vertex id '${text}': a JobVertexID is 32 hexadecimal characters.`);
+    return text;
+  };
 
   return [
     route('GET', '/overview', async () => ok(await api.overview())),
+    route('GET', '/config', async () => ok(await api.dashboardConfig())),
+    route('GET', '/jobmanager/config', async () => ok(await api.jobManagerConfig())),
+    route('GET', '/taskmanagers', async () => ok(await api.taskManagers())),
     route('GET', '/jobs/overview', async () => ok(await api.jobsOverview())),
     route('GET', '/jobs', async () => ok(await api.jobs())),
     route('POST', '/jobs', async (r) => accepted(await api.submit(submitRequest(r.body))), true),
@@ -93,6 +106,9 @@ export function restRoutes(api: ClusterApi): readonly Route[] {
     route('GET', '/jobs/:jobid/exceptions', async (r) => ok(await api.exceptions(jobId(r)))),
     route('GET', '/jobs/:jobid/checkpoints/config', async (r) => ok(await api.checkpointConfig(jobId(r)))),
     route('GET', '/jobs/:jobid/checkpoints/:triggerid', async (r) => ok(await api.checkpointStatus(jobId(r), triggerId(r)))),
+    route('GET', '/jobs/:jobid/checkpoints/details/:checkpointid', async (r) => ok(await api.checkpointDetails(jobId(r), checkpointId(r)))),
+    route('GET', '/jobs/:jobid/plan', async (r) => ok(await api.plan(jobId(r)))),
+    route('GET', '/jobs/:jobid/vertices/:vertexid', async (r) => ok(await api.vertex(jobId(r), vertexId(r)))),
     route(
       'POST',
       '/savepoint-disposal',

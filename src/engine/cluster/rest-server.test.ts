@@ -9,7 +9,11 @@ import type {
   CheckpointTriggerRequest,
   ClusterApi,
   ClusterOverview,
+  DashboardConfiguration,
   JobDetails,
+  JobPlanInfo,
+  JobVertexDetails,
+  TaskManagersInfo,
   SavepointTriggerRequest,
   StopRequest,
   SubmitRequest,
@@ -39,13 +43,23 @@ const checkpoint: CheckpointEntry = {
 /** Flink-shaped answers; the round-trip tests expect these back unchanged. */
 const CANNED = {
   exceptions: {
-    'root-exception': 'file sink: cannot commit /out/.part-0-3.inprogress',
+    'root-exception': 'Error: cannot commit /out/.part-0-3.inprogress\n    at commit (file:///jobs/sink.ts:12:11)',
     timestamp: 1700000001000,
     'all-exceptions': [],
     truncated: false,
     exceptionHistory: {
       entries: [
-        { exceptionName: 'org.apache.flink.util.FlinkException', stacktrace: 'file sink: cannot commit /out/.part-0-3.inprogress', timestamp: 1700000001000, taskName: null, endpoint: null, taskManagerId: null, failureLabels: {}, concurrentExceptions: [] },
+        {
+          exceptionName: 'Error',
+          stacktrace: 'Error: cannot commit /out/.part-0-3.inprogress\n    at commit (file:///jobs/sink.ts:12:11)',
+          timestamp: 1700000001000,
+          taskName: 'Window -> Sink: files (2/4)',
+          location: null,
+          endpoint: null,
+          taskManagerId: null,
+          failureLabels: {},
+          concurrentExceptions: [],
+        },
       ],
       truncated: false,
     },
@@ -55,11 +69,17 @@ const CANNED = {
     'jobs-failed': 1, 'flink-version': '2.0.0', pid: 4242, 'working-dir': '/home/me/.tsflink',
   } satisfies ClusterOverview,
   jobsOverview: {
-    jobs: [{ jid: JOB, name: 'word count', state: 'RUNNING', 'start-time': 1_700_000_000_000, 'end-time': -1, duration: 60_000, 'last-modification': 1_700_000_000_500 }],
+    jobs: [
+      {
+        jid: JOB, name: 'word count', state: 'RUNNING', 'start-time': 1_700_000_000_000, 'end-time': -1, duration: 60_000, 'last-modification': 1_700_000_000_500,
+        tasks: { total: 6, created: 0, scheduled: 0, deploying: 0, running: 6, finished: 0, canceling: 0, canceled: 0, failed: 0, reconciling: 0, initializing: 0 },
+      },
+    ],
   } satisfies Awaited<ReturnType<ClusterApi['jobsOverview']>>,
   jobs: { jobs: [{ id: JOB, status: 'RUNNING' }] } satisfies Awaited<ReturnType<ClusterApi['jobs']>>,
   job: {
     jid: JOB, name: 'word count', state: 'FAILED', 'start-time': 1, 'end-time': 5, duration: 4, 'last-modification': 5,
+    'status-counts': { CREATED: 0, SCHEDULED: 0, DEPLOYING: 0, RUNNING: 0, FINISHED: 0, CANCELING: 0, CANCELED: 0, FAILED: 2, RECONCILING: 0, INITIALIZING: 0 },
     isStoppable: false, now: 6, maxParallelism: 128, timestamps: { CREATED: 1, RUNNING: 2, FAILED: 5 },
     vertices: [{ id: 'cbc357ccb763df2852fee8c4fc7d55f2', name: 'Source: numbers', parallelism: 2, maxParallelism: 128, status: 'FAILED', metrics: { 'read-records': 0, 'write-records': 10 } }],
     'failure-cause': 'java.lang.ArithmeticException: / by zero', 'num-restarts': 3,
@@ -70,6 +90,11 @@ const CANNED = {
   checkpointStatus: { status: { id: 'IN_PROGRESS' } } satisfies AsyncOperation<{ readonly checkpointId: number }>,
   checkpoints: {
     counts: { restored: 1, total: 8, in_progress: 0, completed: 7, failed: 1 },
+    summary: {
+      checkpointed_size: { min: 4096, max: 8192, avg: 5000, p50: 4096, p90: 8192, p95: 8192, p99: 8192, p999: 8192 },
+      state_size: { min: 40_960, max: 81_920, avg: 50_000, p50: 40_960, p90: 81_920, p95: 81_920, p99: 81_920, p999: 81_920 },
+      end_to_end_duration: { min: 120, max: 900, avg: 250, p50: 230.5, p90: 800, p95: 900, p99: 900, p999: 900 },
+    },
     latest: { completed: checkpoint, savepoint: null, failed: null, restored: { id: 3, restore_timestamp: 1_700_000_000_100, is_savepoint: true, external_path: 's3://bucket/sp/x' } },
     history: [checkpoint],
   } satisfies CheckpointStatistics,
@@ -79,6 +104,33 @@ const CANNED = {
     unaligned_checkpoints: false, tolerable_failed_checkpoints: 0, aligned_checkpoint_timeout: 0, checkpoints_after_tasks_finish: true,
     state_changelog_enabled: false, periodic: true,
   } satisfies CheckpointConfigInfo,
+  plan: {
+    plan: {
+      jid: JOB, name: 'word count', type: 'STREAMING',
+      nodes: [
+        { id: 'cbc357ccb763df2852fee8c4fc7d55f2', parallelism: 2, operator: '', operator_strategy: '', description: 'Source: words -> Map', optimizer_properties: {} },
+        {
+          id: '90bea66de1c231edf33913ecd54406c1', parallelism: 2, operator: '', operator_strategy: '', description: 'Keyed Reduce -> Sink: Sink',
+          inputs: [{ num: 0, id: 'cbc357ccb763df2852fee8c4fc7d55f2', ship_strategy: 'HASH', exchange: 'pipelined_bounded' }], optimizer_properties: {},
+        },
+      ],
+    },
+  } satisfies JobPlanInfo,
+  vertex: {
+    id: 'cbc357ccb763df2852fee8c4fc7d55f2', name: 'Source: words -> Map', parallelism: 1, maxParallelism: 128, now: 9,
+    subtasks: [
+      {
+        subtask: 0, status: 'RUNNING', attempt: 0, endpoint: null, 'start-time': 2, 'end-time': -1, duration: 7, 'taskmanager-id': null,
+        metrics: { 'read-bytes': 0, 'read-bytes-complete': false, 'write-bytes': 0, 'write-bytes-complete': false, 'read-records': 0, 'read-records-complete': true, 'write-records': 42, 'write-records-complete': true },
+      },
+    ],
+  } satisfies JobVertexDetails,
+  dashboardConfig: {
+    'refresh-interval': 3000, 'timezone-name': 'UTC', 'timezone-offset': 0, 'flink-version': '0.1.0', 'flink-revision': 'DeadD0d0 @ 1970-01-01T00:00:00+00:00',
+    features: { 'web-submit': false, 'web-cancel': true, 'web-rescale': false, 'web-history': false },
+  } satisfies DashboardConfiguration,
+  jobManagerConfig: [{ key: 'rest.port', value: '8081' }, { key: 's3.secret-key', value: '******' }],
+  taskManagers: { taskmanagers: [] } satisfies TaskManagersInfo,
   disposalStatus: {
     status: { id: 'COMPLETED' },
     operation: { 'failure-cause': { class: 'java.io.FileNotFoundException', message: 'No savepoint at /sp.', 'stack-trace': 'FileNotFoundException: ...' } },
@@ -118,6 +170,12 @@ class FakeApi implements ClusterApi {
   checkpoints = (jobId: string) => this.answer('checkpoints', [jobId], CANNED.checkpoints);
   checkpointConfig = (jobId: string) => this.answer('checkpointConfig', [jobId], CANNED.checkpointConfig);
   exceptions = (jobId: string) => this.answer('exceptions', [jobId], CANNED.exceptions);
+  checkpointDetails = (jobId: string, checkpointId: number) => this.answer('checkpointDetails', [jobId, checkpointId], checkpoint);
+  plan = (jobId: string) => this.answer('plan', [jobId], CANNED.plan);
+  vertex = (jobId: string, vertexId: string) => this.answer('vertex', [jobId, vertexId], CANNED.vertex);
+  dashboardConfig = () => this.answer('dashboardConfig', [], CANNED.dashboardConfig);
+  jobManagerConfig = () => this.answer('jobManagerConfig', [], CANNED.jobManagerConfig);
+  taskManagers = () => this.answer('taskManagers', [], CANNED.taskManagers);
   disposeSavepoint = (path: string) => this.answer('disposeSavepoint', [path], CANNED.trigger);
   disposalStatus = (triggerId: string) => this.answer('disposalStatus', [triggerId], CANNED.disposalStatus);
   shutdown = (): Promise<void> => {
@@ -196,6 +254,12 @@ describe('REST server and client', () => {
     { name: 'checkpoints', call: (c) => c.checkpoints(JOB), args: [JOB], result: CANNED.checkpoints },
     { name: 'checkpointConfig', call: (c) => c.checkpointConfig(JOB), args: [JOB], result: CANNED.checkpointConfig },
     { name: 'exceptions', call: (c) => c.exceptions(JOB), args: [JOB], result: CANNED.exceptions },
+    { name: 'checkpointDetails', call: (c) => c.checkpointDetails(JOB, 7), args: [JOB, 7], result: checkpoint },
+    { name: 'plan', call: (c) => c.plan(JOB), args: [JOB], result: CANNED.plan },
+    { name: 'vertex', call: (c) => c.vertex(JOB, 'cbc357ccb763df2852fee8c4fc7d55f2'), args: [JOB, 'cbc357ccb763df2852fee8c4fc7d55f2'], result: CANNED.vertex },
+    { name: 'dashboardConfig', call: (c) => c.dashboardConfig(), args: [], result: CANNED.dashboardConfig },
+    { name: 'jobManagerConfig', call: (c) => c.jobManagerConfig(), args: [], result: CANNED.jobManagerConfig },
+    { name: 'taskManagers', call: (c) => c.taskManagers(), args: [], result: CANNED.taskManagers },
     { name: 'disposeSavepoint', call: (c) => c.disposeSavepoint('s3://b/sp/savepoint-1'), args: ['s3://b/sp/savepoint-1'], result: CANNED.trigger },
     { name: 'disposalStatus', call: (c) => c.disposalStatus(TRIGGER), args: [TRIGGER], result: CANNED.disposalStatus },
   ];
@@ -264,6 +328,12 @@ describe('REST server and client', () => {
     const err = await client.job('nope').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BadRequestError);
     expect((err as Error).message).toBe(message);
+    expect(api.calls).toEqual([]);
+  });
+
+  it('refuses a checkpoint id that is not a number and a vertex id that is not a JobVertexID with 400', async () => {
+    expect(await raw('GET', `/jobs/${JOB}/checkpoints/details/latest`)).toMatchObject({ status: 400, json: { errors: ["Invalid checkpoint id 'latest': a checkpoint id is a whole number."] } });
+    expect(await raw('GET', `/jobs/${JOB}/vertices/source`)).toMatchObject({ status: 400, json: { errors: ["Invalid vertex id 'source': a JobVertexID is 32 hexadecimal characters."] } });
     expect(api.calls).toEqual([]);
   });
 

@@ -79,13 +79,14 @@ async function start(message: StartMessage): Promise<void> {
         },
         onCompleted: (stats) => send({ type: 'checkpoint-completed', stats }),
         onFailed: (stats) => send({ type: 'checkpoint-failed', stats }),
-        onAttemptFailed: (cause) => send({ type: 'attempt-failed', cause, timestamp: Date.now() }),
+        onAttemptFailed: ({ message, exceptionName, stacktrace, taskName }) => send({ type: 'attempt-failed', cause: message, exceptionName, stacktrace, taskName, timestamp: Date.now() }),
+        onRestored: ({ id, isSavepoint, location }) => send({ type: 'restored', id, isSavepoint, location, timestamp: Date.now() }),
         onDamaged: ({ checkpoint, problem }, fallback) => send({ type: 'checkpoint-damaged', id: checkpoint.id, location: checkpoint.location, problem, fallback }),
       },
     });
     send({ type: 'status', status: 'RUNNING' });
     const running = client;
-    const reportCounts = (): void => send({ type: 'record-counts', counts: Object.fromEntries(running.recordCounts()) });
+    const reportCounts = (): void => send({ type: 'record-counts', counts: Object.fromEntries(running.recordCounts()), subtasks: Object.fromEntries(running.subtaskRecordCounts()) });
     const counting = setInterval(reportCounts, COUNTS_EVERY_MS);
     const result = await client.result.finally(() => {
       clearInterval(counting);

@@ -27,13 +27,31 @@ export type ToWorker =
   | { readonly type: 'checkpoint'; readonly requestId: string }
   | { readonly type: 'cancel' };
 
+/**
+ * One job vertex as Flink has them: a chain of operators that runs as one task. Its id is its
+ * head operator's id, as in Flink. Records written before vertices were chains hold one operator
+ * each and lack `tailUid` and `inputs`.
+ */
 export interface WorkerVertex {
   readonly id: string;
+  /** The head operator's uid: its records in are the vertex's. */
   readonly uid: string;
+  /** `Source: words -> Map`. */
   readonly name: string;
   readonly parallelism: number;
   readonly maxParallelism: number;
+  /** The last operator's uid: its records out are the vertex's. */
+  readonly tailUid?: string;
+  /** The vertices it reads from, and how records are shipped (Flink's `ship_strategy`). */
+  readonly inputs?: readonly { readonly id: string; readonly shipStrategy: ShipStrategy }[];
 }
+
+export interface RecordCount {
+  readonly in: number;
+  readonly out: number;
+}
+
+export type ShipStrategy = 'FORWARD' | 'HASH' | 'REBALANCE' | 'BROADCAST';
 
 export type FromWorker =
   | {
@@ -45,10 +63,26 @@ export type FromWorker =
     }
   | { readonly type: 'status'; readonly status: 'RUNNING' | 'RESTARTING' }
   /** An attempt failed inside the worker (a task's error); the restart strategy decides next. */
-  | { readonly type: 'attempt-failed'; readonly cause: string; readonly timestamp: number }
+  | {
+      readonly type: 'attempt-failed';
+      /** One line, with the task: `Map (2/4): Error: boom`. */
+      readonly cause: string;
+      readonly exceptionName: string;
+      /** The user's stack trace (IPC carries text, not Error objects with their stacks). */
+      readonly stacktrace: string;
+      readonly taskName: string | null;
+      readonly timestamp: number;
+    }
   | { readonly type: 'checkpoint-completed'; readonly stats: SnapshotStats }
+  /** An attempt restored this snapshot (`-s`, or a retained checkpoint after a failure). */
+  | { readonly type: 'restored'; readonly id: number; readonly isSavepoint: boolean; readonly location: string; readonly timestamp: number }
   /** Every second while the job runs, and once at its end: records in and out per operator uid. */
-  | { readonly type: 'record-counts'; readonly counts: Readonly<Record<string, { readonly in: number; readonly out: number }>> }
+  | {
+      readonly type: 'record-counts';
+      readonly counts: Readonly<Record<string, RecordCount>>;
+      /** Per operator uid, subtask i's counts at index i. */
+      readonly subtasks: Readonly<Record<string, readonly RecordCount[]>>;
+    }
   | { readonly type: 'checkpoint-failed'; readonly stats: SnapshotStats }
   | { readonly type: 'checkpoint-damaged'; readonly id: number; readonly location: string; readonly problem: string; readonly fallback: number | undefined }
   | { readonly type: 'operation-done'; readonly requestId: string; readonly location: string; readonly checkpointId: number }

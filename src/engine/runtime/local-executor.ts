@@ -20,6 +20,7 @@ import { type Chain, type JobPlan, type PlannedNode, planJob } from './job-plan.
 import { RecordWriter } from './record-writer.ts';
 import { type RestartStrategy, decideRestart } from './restart-strategy.ts';
 import { CancelledError, Subtask } from './subtask.ts';
+import { type AttemptFailure, TaskFailure, attemptFailure } from './task-failure.ts';
 
 export interface ExecutionOptions {
   readonly jobName: string;
@@ -45,7 +46,15 @@ export interface ExecutionOptions {
 export interface ExecutionEvents extends CoordinatorEvents {
   onStatus?(status: JobStatus): void;
   /** An attempt failed: its cause, before the restart strategy decides (Flink's exception history). */
-  onAttemptFailed?(cause: string): void;
+  onAttemptFailed?(failure: AttemptFailure): void;
+  /** An attempt starts from this snapshot (Flink's `latest.restored`): its id and kind, as its metadata says. */
+  onRestored?(restored: RestoredSnapshot): void;
+}
+
+export interface RestoredSnapshot {
+  readonly id: number;
+  readonly isSavepoint: boolean;
+  readonly location: string;
 }
 
 export type JobStatus = 'RUNNING' | 'RESTARTING' | 'FINISHED' | 'CANCELED' | 'FAILED';
@@ -72,6 +81,8 @@ export interface JobClient {
   status(): JobStatus;
   /** Records in and out per operator uid, summed over the current attempt's subtasks. */
   recordCounts(): Map<string, { in: number; out: number }>;
+  /** The same per subtask: index i is subtask i's count. */
+  subtaskRecordCounts(): Map<string, { in: number; out: number }[]>;
   /** A savepoint under `targetDirectory`; resolves with its directory. */
   triggerSavepoint(targetDirectory: string): Promise<string>;
   /** A checkpoint now; resolves with its directory. */
@@ -124,8 +135,9 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
       } catch (err) {
         await coordinator.settle();
         if (stopRequested !== undefined) return finish(stopRequested === 'cancel' ? 'CANCELED' : 'FINISHED', attempt + 1);
-        if (err instanceof UserError && attempt === 0 && isSetupError(err)) return failJob(err);
-        options.events?.onAttemptFailed?.(err instanceof Error ? err.message : String(err));
+        const inner = err instanceof TaskFailure ? err.error : err;
+        if (inner instanceof UserError && attempt === 0 && isSetupError(inner)) return failJob(inner);
+        options.events?.onAttemptFailed?.(attemptFailure(err));
         failures.push(Date.now());
         const decision = decideRestart(strategy, failures);
         if (!decision.restart) {
@@ -166,6 +178,17 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
         for (const c of subtask.recordCounts()) {
           const sum = counts.get(c.uid) ?? { in: 0, out: 0 };
           counts.set(c.uid, { in: sum.in + c.in, out: sum.out + c.out });
+        }
+      }
+      return counts;
+    },
+    subtaskRecordCounts: () => {
+      const counts = new Map<string, { in: number; out: number }[]>();
+      for (const subtask of attemptSubtasks) {
+        for (const c of subtask.recordCounts()) {
+          const list = counts.get(c.uid) ?? [];
+          list[subtask.index] = { in: c.in, out: c.out };
+          counts.set(c.uid, list);
         }
       }
       return counts;
@@ -219,7 +242,11 @@ async function runAttempt(
   onSubtasks: (subtasks: readonly Subtask[]) => void = () => undefined,
 ): Promise<void> {
   const { nodes, restore } = restoreFrom === undefined ? { nodes: plan.nodes, restore: undefined } : await openRestore(plan, restoreFrom, options);
-  if (restore !== undefined) coordinator.continueAfter(restore.reader.metadata.checkpointId);
+  if (restore !== undefined) {
+    const { checkpointId, kind } = restore.reader.metadata;
+    coordinator.continueAfter(checkpointId);
+    options.events?.onRestored?.({ id: checkpointId, isSavepoint: kind === 'savepoint', location: restoreFrom! });
+  }
   const byUid = new Map(nodes.map((n) => [n.uid, n]));
   const chains: Chain[] = plan.chains.map((c) => ({ ...c, nodes: c.nodes.map((n) => byUid.get(n.uid)!) }));
 
@@ -330,7 +357,8 @@ async function runAttempt(
     s.run().then(
       () => undefined,
       (err: unknown) => {
-        failAttempt(err instanceof Error ? err : new Error(String(err)));
+        // The task it failed in goes with the error, as in Flink's `Map (2/4)` failures.
+        failAttempt(err instanceof CancelledError ? err : new TaskFailure(s.name, err));
       },
     ),
   );

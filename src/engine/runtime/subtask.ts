@@ -25,6 +25,7 @@ import { BATCH_ELEMENTS, type RecordWriter } from './record-writer.ts';
 import type { Barrier } from './stream-element.ts';
 import type { Output, StreamOperator } from './stream-operator.ts';
 import { type CapturedOperator, writeSubtaskSnapshot } from './write-subtask-snapshot.ts';
+import { chainName } from './vertex-names.ts';
 
 export interface CheckpointTarget {
   readonly checkpointId: number;
@@ -110,8 +111,13 @@ export class Subtask {
     });
   }
 
+  /** 0-based, as Flink's subtask index. */
+  get index(): number {
+    return this.spec.index;
+  }
+
   get name(): string {
-    return `${this.spec.chain.nodes.map((n) => n.name).join(' -> ')} (${this.spec.index + 1}/${this.spec.chain.parallelism})`;
+    return `${chainName(this.spec.chain.nodes)} (${this.spec.index + 1}/${this.spec.chain.parallelism})`;
   }
 
   /** Runs to the end of input; rejects with the failure, or CancelledError after cancel(). */

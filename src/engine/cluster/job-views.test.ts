@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { NotFoundError } from './cluster-api.ts';
+import type { CheckpointEntry } from './cluster-api.ts';
+import { checkpointDetails, jobPlan, maskedConfiguration, statusCounts, taskCounts, vertexDetails, vertexRecords } from './job-views.ts';
+import type { JobRecord } from './job-store.ts';
+import type { WorkerVertex } from './worker-protocol.ts';
+
+const SOURCE = 'cbc357ccb763df2852fee8c4fc7d55f2';
+const COUNT = '90bea66de1c231edf33913ecd54406c1';
+
+const vertices: WorkerVertex[] = [
+  { id: SOURCE, uid: 'words', name: 'Source: words -> Map', parallelism: 2, maxParallelism: 128, tailUid: 'to-count', inputs: [] },
+  { id: COUNT, uid: 'counts', name: 'Keyed Reduce -> Sink: Sink', parallelism: 3, maxParallelism: 128, tailUid: 'sink', inputs: [{ id: SOURCE, shipStrategy: 'HASH' }] },
+];
+
+function entry(id: number, status: CheckpointEntry['status'] = 'COMPLETED'): CheckpointEntry {
+  return { id, status, is_savepoint: false, checkpoint_type: 'CHECKPOINT', trigger_timestamp: id * 1000, latest_ack_timestamp: id * 1000 + 50, state_size: 10, checkpointed_size: 10, end_to_end_duration: 50, discarded: false };
+}
+
+function record(overrides: Partial<JobRecord> = {}): JobRecord {
+  return {
+    version: 1, jobId: 'ab'.repeat(16), name: 'word count', submit: { jobFile: '/j.ts', programArgs: [] }, config: {}, state: 'RUNNING',
+    startTime: 1000, endTime: -1, lastModification: 1500, timestamps: { INITIALIZING: 1000, RUNNING: 1200 }, restarts: 1, retained: [], nextCheckpointId: 5,
+    checkpointCounts: { completed: 3, failed: 1 }, checkpointHistory: [entry(4, 'FAILED'), entry(3), entry(2)], latestSavepoint: null, latestFailed: entry(4, 'FAILED'), restored: null,
+    vertices,
+    ...overrides,
+  };
+}
+
+describe('job views', () => {
+  it('counts every subtask in the state the job is in, lower-case with a total, and upper-case for job details', () => {
+    expect(taskCounts(record())).toEqual({ total: 5, created: 0, scheduled: 0, deploying: 0, running: 5, finished: 0, canceling: 0, canceled: 0, failed: 0, reconciling: 0, initializing: 0 });
+    expect(taskCounts(record({ state: 'FINISHED' }))).toMatchObject({ total: 5, running: 0, finished: 5 });
+    expect(taskCounts(record({ state: 'INITIALIZING', vertices: undefined }))).toMatchObject({ total: 0, created: 0 });
+    expect(statusCounts(record({ state: 'CANCELLING' }))).toEqual({ CREATED: 0, SCHEDULED: 0, DEPLOYING: 0, RUNNING: 0, FINISHED: 0, CANCELING: 5, CANCELED: 0, FAILED: 0, RECONCILING: 0, INITIALIZING: 0 });
+  });
+
+  it("takes a vertex's records in from its head operator and out from its last", () => {
+    const counts: Record<string, { in: number; out: number }> = { counts: { in: 100, out: 100 }, sink: { in: 8, out: 0 } };
+    expect(vertexRecords(vertices[1]!, (uid) => counts[uid] ?? { in: 0, out: 0 })).toEqual({ in: 100, out: 0 });
+    // A vertex from a record written before vertices were chains is one operator.
+    expect(vertexRecords({ id: SOURCE, uid: 'counts', name: 'counts', parallelism: 1, maxParallelism: 128 }, (uid) => counts[uid]!)).toEqual({ in: 100, out: 100 });
+  });
+
+  it("gives the plan in Flink's JobPlanInfo shape, inputs only where there are some", () => {
+    expect(jobPlan(record())).toEqual({
+      plan: {
+        jid: 'ab'.repeat(16),
+        name: 'word count',
+        type: 'STREAMING',
+        nodes: [
+          { id: SOURCE, parallelism: 2, operator: '', operator_strategy: '', description: 'Source: words -> Map', optimizer_properties: {} },
+          { id: COUNT, parallelism: 3, operator: '', operator_strategy: '', description: 'Keyed Reduce -> Sink: Sink', inputs: [{ num: 0, id: SOURCE, ship_strategy: 'HASH', exchange: 'pipelined_bounded' }], optimizer_properties: {} },
+        ],
+      },
+    });
+  });
+
+  it('gives one entry per subtask with its own records, and 404 for a vertex the job does not have', () => {
+    const details = vertexDetails(record(), COUNT.toUpperCase(), (uid, i) => ({ in: uid === 'counts' ? 10 * (i + 1) : 0, out: uid === 'sink' ? i : 99 }), 2000);
+    expect(details).toMatchObject({ id: COUNT, name: 'Keyed Reduce -> Sink: Sink', parallelism: 3, maxParallelism: 128, now: 2000 });
+    expect(details.subtasks.map((s) => [s.subtask, s.status, s.attempt, s.metrics['read-records'], s.metrics['write-records']])).toEqual([
+      [0, 'RUNNING', 1, 10, 0],
+      [1, 'RUNNING', 1, 20, 1],
+      [2, 'RUNNING', 1, 30, 2],
+    ]);
+    expect(details.subtasks[0]).toMatchObject({ endpoint: null, 'taskmanager-id': null, 'start-time': 1200, 'end-time': -1, duration: 800 });
+    expect(() => vertexDetails(record(), 'ff'.repeat(16), () => ({ in: 0, out: 0 }), 0)).toThrow(NotFoundError);
+  });
+
+  it("finds a checkpoint's statistics in the history, and says Flink's words for one it no longer has", () => {
+    expect(checkpointDetails(record(), 3)).toEqual(entry(3));
+    expect(checkpointDetails(record(), 4)).toEqual(entry(4, 'FAILED'));
+    expect(() => checkpointDetails(record(), 1)).toThrow(new NotFoundError('Could not find checkpointing statistics for checkpoint 1.'));
+  });
+
+  it('masks the values of sensitive keys, as Flink does', () => {
+    expect(maskedConfiguration({ 's3.secret-key': 'hunter2', 'rest.port': '8081', 'postgres.password': 'pw', 's3.access-key': 'AKIA' })).toEqual([
+      { key: 'postgres.password', value: '******' },
+      { key: 'rest.port', value: '8081' },
+      { key: 's3.access-key', value: 'AKIA' },
+      { key: 's3.secret-key', value: '******' },
+    ]);
+  });
+});

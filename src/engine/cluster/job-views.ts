@@ -1,0 +1,128 @@
+/**
+ * Flink's REST shapes computed from a job's durable record: task counts per state, the plan,
+ * one vertex's subtasks, checkpoint details, and the cluster's configuration with secrets
+ * masked. Pure, so each shape is tested without a cluster.
+ */
+import { NotFoundError } from './cluster-api.ts';
+import type { CheckpointEntry, JobPlanInfo, JobState, JobVertexDetails, TaskCounts, TaskState } from './cluster-api.ts';
+import type { JobRecord } from './job-store.ts';
+import type { RecordCount, WorkerVertex } from './worker-protocol.ts';
+
+const TASK_STATES: readonly TaskState[] = ['created', 'scheduled', 'deploying', 'running', 'finished', 'canceling', 'canceled', 'failed', 'reconciling', 'initializing'];
+
+/**
+ * What the job's subtasks are doing, from the job's state: the JobManager does not follow single
+ * subtasks (they all run in the job's one worker), so all of them count in the state the job's
+ * state implies. A job not yet built has no tasks.
+ */
+export function taskState(state: JobState): TaskState {
+  switch (state) {
+    case 'INITIALIZING':
+    case 'CREATED':
+    case 'RESTARTING':
+      return 'created';
+    case 'RUNNING':
+      return 'running';
+    case 'FINISHED':
+      return 'finished';
+    case 'CANCELLING':
+    case 'FAILING':
+      return 'canceling';
+    case 'CANCELED':
+    case 'SUSPENDED':
+      return 'canceled';
+    case 'FAILED':
+      return 'failed';
+  }
+}
+
+export function taskCounts(record: JobRecord): TaskCounts {
+  const total = (record.vertices ?? []).reduce((sum, v) => sum + v.parallelism, 0);
+  const counts = Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as Record<TaskState, number>;
+  counts[taskState(record.state)] = total;
+  return { total, ...counts };
+}
+
+export function statusCounts(record: JobRecord): Record<Uppercase<TaskState>, number> {
+  const { total: _total, ...counts } = taskCounts(record);
+  return Object.fromEntries(Object.entries(counts).map(([s, n]) => [s.toUpperCase(), n])) as Record<Uppercase<TaskState>, number>;
+}
+
+/** Records into a vertex are its head operator's, records out its last operator's. */
+export function vertexRecords(vertex: WorkerVertex, counts: (uid: string) => RecordCount): RecordCount {
+  return { in: counts(vertex.uid).in, out: counts(vertex.tailUid ?? vertex.uid).out };
+}
+
+export function jobPlan(record: JobRecord): JobPlanInfo {
+  return {
+    plan: {
+      jid: record.jobId,
+      name: record.name,
+      type: 'STREAMING',
+      nodes: (record.vertices ?? []).map((v) => ({
+        id: v.id,
+        parallelism: v.parallelism,
+        operator: '',
+        operator_strategy: '',
+        description: v.name,
+        ...(v.inputs === undefined || v.inputs.length === 0
+          ? {}
+          : { inputs: v.inputs.map((input, num) => ({ num, id: input.id, ship_strategy: input.shipStrategy, exchange: 'pipelined_bounded' })) }),
+        optimizer_properties: {},
+      })),
+    },
+  };
+}
+
+export function vertexDetails(record: JobRecord, vertexId: string, counts: (uid: string, subtask: number) => RecordCount, now: number): JobVertexDetails {
+  const vertex = (record.vertices ?? []).find((v) => v.id === vertexId.toLowerCase());
+  if (vertex === undefined) throw new NotFoundError(`Job ${record.jobId} has no vertex ${vertexId}. GET /jobs/${record.jobId} lists its vertices.`);
+  const start = record.timestamps.RUNNING ?? record.startTime;
+  const end = record.endTime > 0 ? record.endTime : -1;
+  return {
+    id: vertex.id,
+    name: vertex.name,
+    parallelism: vertex.parallelism,
+    maxParallelism: vertex.maxParallelism,
+    now,
+    subtasks: Array.from({ length: vertex.parallelism }, (_, subtask) => {
+      const records = vertexRecords(vertex, (uid) => counts(uid, subtask));
+      return {
+        subtask,
+        status: taskState(record.state).toUpperCase() as Uppercase<TaskState>,
+        attempt: record.restarts,
+        endpoint: null,
+        'start-time': start,
+        'end-time': end,
+        duration: (end > 0 ? end : now) - start,
+        metrics: {
+          'read-bytes': 0,
+          'read-bytes-complete': false,
+          'write-bytes': 0,
+          'write-bytes-complete': false,
+          'read-records': records.in,
+          'read-records-complete': true,
+          'write-records': records.out,
+          'write-records-complete': true,
+        },
+        'taskmanager-id': null,
+      };
+    }),
+  };
+}
+
+/** Flink keeps statistics of the latest checkpoints only (`web.checkpoints.history`), and says so for older ones. */
+export function checkpointDetails(record: JobRecord, checkpointId: number): CheckpointEntry {
+  const found = [...record.checkpointHistory, record.latestSavepoint, record.latestFailed].find((c) => c !== null && c.id === checkpointId);
+  if (found == null) throw new NotFoundError(`Could not find checkpointing statistics for checkpoint ${checkpointId}.`);
+  return found;
+}
+
+/** Flink's sensitive key fragments (GlobalConfiguration.SENSITIVE_KEYS): their values are shown as `******`. */
+const SENSITIVE = ['password', 'secret', 'fs.azure.account.key', 'apikey', 'api-key', 'auth-params', 'service-key', 'token', 'basic-auth', 'jaas.config', 'http-headers'];
+
+export function maskedConfiguration(config: Readonly<Record<string, string>>): { key: string; value: string }[] {
+  return Object.entries(config)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, value]) => ({ key, value: SENSITIVE.some((s) => key.toLowerCase().includes(s)) ? '******' : value }));
+}

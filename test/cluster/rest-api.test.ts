@@ -1,0 +1,261 @@
+/**
+ * Flink's REST answers from a real cluster, for the things a Flink user's scripts read: where a
+ * job was restored from, why an attempt failed (task, subtask, the user's stack), and the paths
+ * and fields tools call. A job that must be running is an unbounded source the test cancels.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterProbe, waitFor } from '../support/cluster-probes.ts';
+import { ROOT, type RunResult, runFlink } from '../support/run-flink.ts';
+import { type TestCluster, startTestCluster, submittedJobId } from '../support/test-cluster.ts';
+
+const TSFLINK = join(ROOT, 'src', 'index.ts');
+/** Generous: under a loaded machine each `flink` process takes seconds to start, and this file starts many. */
+const TIMEOUT = 300_000;
+
+/** Counts per word from an endless generator, checkpointing; runs until the test cancels it. */
+const ENDLESS = `import { DataGeneratorSource } from ${JSON.stringify(TSFLINK)};
+export default (env: any): void => {
+  env
+    .fromSource(new DataGeneratorSource({ recordsPerSecond: 2000, generate: (i: number) => 'w' + (i % 10) }), 'words')
+    .uid('words')
+    .map((w: string) => ({ w, n: 1 }))
+    .uid('to-count')
+    .keyBy((c: { w: string }) => c.w)
+    .reduce((a: { w: string; n: number }, b: { w: string; n: number }) => ({ w: a.w, n: a.n + b.n }))
+    .uid('counts')
+    .sinkTo({ invoke() {} })
+    .uid('sink');
+};
+`;
+
+/** Subtask 2 of 4 of the map throws at its first record. */
+const THROWS = `import { DataGeneratorSource } from ${JSON.stringify(TSFLINK)};
+function explode(w: string): string {
+  throw new Error('boom in subtask 2 at ' + w);
+}
+export default (env: any): void => {
+  env
+    .fromSource(new DataGeneratorSource({ count: 400, generate: (i: number) => 'w' + i }), 'words')
+    .map({
+      subtask: -1,
+      open(ctx: { subtaskIndex: number }) { this.subtask = ctx.subtaskIndex; },
+      map(w: string) { return this.subtask === 1 ? explode(w) : w; },
+    })
+    .name('explode')
+    .sinkTo({ invoke() {} });
+};
+`;
+
+let cluster: TestCluster;
+let probe: ClusterProbe;
+let jobs: string;
+
+function run(args: readonly string[]): Promise<RunResult> {
+  return runFlink(['run', ...cluster.defines, ...args], { cwd: cluster.scratch });
+}
+
+function re(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+interface Restored {
+  id: number;
+  restore_timestamp: number;
+  is_savepoint: boolean;
+  external_path: string;
+}
+
+async function restoredOf(jobId: string): Promise<{ counts: { restored: number }; latest: { restored: Restored } }> {
+  return waitFor(`job ${jobId} to report what it restored`, async () => {
+    const stats = await probe.get<{ counts: { restored: number }; latest: { restored: Restored | null } }>(`/jobs/${jobId}/checkpoints`);
+    return stats?.latest.restored == null ? undefined : (stats as { counts: { restored: number }; latest: { restored: Restored } });
+  }, 120_000);
+}
+
+const CHECKPOINTS = ['-D', 'execution.checkpointing.interval=300ms', '-D', 'execution.checkpointing.externalized-checkpoint-retention=RETAIN_ON_CANCELLATION', '-D', 'execution.checkpointing.num-retained=100'];
+
+beforeAll(async () => {
+  cluster = await startTestCluster();
+  probe = new ClusterProbe(cluster.url);
+  jobs = join(cluster.scratch, 'jobs');
+  await mkdir(jobs);
+  await writeFile(join(jobs, 'package.json'), JSON.stringify({ type: 'module' }));
+  await writeFile(join(jobs, 'endless.ts'), ENDLESS);
+  await writeFile(join(jobs, 'throws.ts'), THROWS);
+}, 60_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+}, 60_000);
+
+describe('latest.restored of GET /jobs/:id/checkpoints', () => {
+  it(
+    "gives the id and kind of the snapshot -s named: a savepoint's, and a retained checkpoint's",
+    async () => {
+      const started = await run(['-d', ...CHECKPOINTS, '-p', '2', join(jobs, 'endless.ts')]);
+      expect(started.code, started.stderr).toBe(0);
+      const first = submittedJobId(started.stdout);
+      const checkpointId = await probe.waitForCheckpoints(first, 2, undefined, 120_000);
+      const taken = await cluster.flink(['savepoint', first, join(cluster.scratch, 'savepoints')]);
+      expect(taken.code, taken.stderr).toBe(0);
+      const savepoint = /Savepoint completed\. Path: (\S+)/.exec(taken.stdout)![1]!;
+      const stats = await probe.get<{ latest: { savepoint: { id: number; external_path: string } } }>(`/jobs/${first}/checkpoints`);
+      expect(stats?.latest.savepoint.external_path).toBe(savepoint);
+      const savepointId = stats!.latest.savepoint.id;
+      expect(savepointId).toBeGreaterThan(checkpointId);
+      expect((await cluster.flink(['cancel', first])).code).toBe(0);
+
+      const fromSavepoint = await run(['-d', '-s', savepoint, join(jobs, 'endless.ts')]);
+      expect(fromSavepoint.code, fromSavepoint.stderr).toBe(0);
+      const second = submittedJobId(fromSavepoint.stdout);
+      const a = await restoredOf(second);
+      expect(a.latest.restored).toMatchObject({ id: savepointId, is_savepoint: true, external_path: savepoint });
+      expect(a.counts.restored).toBe(1);
+
+      const chk = join(cluster.workDir, 'checkpoints', first, `chk-${checkpointId}`);
+      const fromCheckpoint = await run(['-d', '-s', chk, join(jobs, 'endless.ts')]);
+      expect(fromCheckpoint.code, fromCheckpoint.stderr).toBe(0);
+      const third = submittedJobId(fromCheckpoint.stdout);
+      const b = await restoredOf(third);
+      expect(b.latest.restored).toMatchObject({ id: checkpointId, is_savepoint: false, external_path: `file:${chk}` });
+      for (const id of [second, third]) expect((await cluster.flink(['cancel', id])).code).toBe(0);
+    },
+    TIMEOUT,
+  );
+});
+
+describe('a user function that throws in a subtask', () => {
+  const TASK = 'Source: words -> explode -> Sink: Sink (2/4)';
+  let jobId: string;
+  let result: RunResult;
+
+  beforeAll(async () => {
+    result = await run(['-p', '4', join(jobs, 'throws.ts')]);
+    jobId = submittedJobId(result.stdout);
+  }, TIMEOUT);
+
+  it('an attached flink run says in one line which task and subtask failed, and exits 1', () => {
+    expect(result.code, result.stderr).toBe(1);
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines, result.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^Job with JobID ${jobId} failed: Job ${jobId} \\(throws\\) failed: ${re(TASK)}: Error: boom in subtask 2 at w\\d+ \\(not restarted: the restart strategy is none\\)$`));
+  });
+
+  it("GET /jobs/:id/exceptions gives the task, the error's class and the user's stack", async () => {
+    const exceptions = await probe.get<{
+      'root-exception': string;
+      exceptionHistory: { entries: { exceptionName: string; stacktrace: string; taskName: string | null; location: null; endpoint: null; timestamp: number }[] };
+    }>(`/jobs/${jobId}/exceptions`);
+    const entries = exceptions!.exceptionHistory.entries;
+    expect(entries).toHaveLength(1);
+    const entry = entries[0]!;
+    expect(entry).toMatchObject({ exceptionName: 'Error', taskName: TASK, location: null, endpoint: null });
+    expect(entry.stacktrace).toMatch(/^Error: boom in subtask 2 at w\d+\n\s+at explode \(.*throws\.ts:3:\d+\)\n/);
+    expect(exceptions!['root-exception']).toBe(entry.stacktrace);
+  });
+
+  it("the JobManager's log has the stack", () => {
+    const log = readFileSync(join(cluster.workDir, 'log', 'jobmanager.log'), 'utf8');
+    expect(log).toMatch(new RegExp(`job ${jobId}: an attempt failed: ${re(TASK)}: Error: boom in subtask 2 at w\\d+\\nError: boom in subtask 2 at w\\d+\\n\\s+at explode \\(.*throws\\.ts:3:\\d+\\)`));
+  });
+
+  it('flink run --verbose prints the stack after the line', async () => {
+    const verbose = await run(['--verbose', '-p', '4', join(jobs, 'throws.ts')]);
+    expect(verbose.code).toBe(1);
+    const [line, ...stack] = verbose.stderr.trimEnd().split('\n');
+    expect(line).toContain(`${TASK}: Error: boom in subtask 2 at w`);
+    expect(stack[0]).toMatch(/^Error: boom in subtask 2 at w\d+$/);
+    expect(stack[1]).toMatch(/^\s+at explode \(.*throws\.ts:3:\d+\)$/);
+  });
+});
+
+describe('the paths and fields a Flink user\'s tools call', () => {
+  let jobId: string;
+
+  beforeAll(async () => {
+    const started = await run(['-d', ...CHECKPOINTS, '-p', '2', join(jobs, 'endless.ts')]);
+    expect(started.code, started.stderr).toBe(0);
+    jobId = submittedJobId(started.stdout);
+    await probe.waitForCheckpoints(jobId, 3, undefined, 120_000);
+  }, TIMEOUT);
+
+  afterAll(async () => {
+    await cluster.flink(['cancel', jobId]);
+  }, TIMEOUT);
+
+  it('GET /config, /jobmanager/config and /taskmanagers answer in Flink\'s shapes', async () => {
+    const config = await probe.get<Record<string, unknown>>('/config');
+    expect(config).toMatchObject({ 'refresh-interval': 3000, 'flink-version': '0.1.0', features: { 'web-submit': false, 'web-cancel': true, 'web-rescale': false, 'web-history': false } });
+    expect(config?.['flink-revision']).toMatch(/^\S+ @ \S+$/);
+    const jobManager = await probe.get<{ key: string; value: string }[]>('/jobmanager/config');
+    expect(jobManager).toContainEqual({ key: 'rest.port', value: String(cluster.port) });
+    // No TaskManagers: every job runs in a worker process of its own, which offers no slots.
+    expect(await probe.get('/taskmanagers')).toEqual({ taskmanagers: [] });
+    expect(await probe.get('/overview')).toMatchObject({ taskmanagers: 0, 'slots-total': 0, 'slots-available': 0 });
+  });
+
+  it("names vertices as Flink does, one per chain, and gives the plan and each vertex's subtasks", async () => {
+    const job = await probe.get<{ vertices: { id: string; name: string; parallelism: number }[]; 'status-counts': Record<string, number> }>(`/jobs/${jobId}`);
+    const vertices = job!.vertices;
+    expect(vertices.map((v) => [v.name, v.parallelism])).toEqual([
+      ['Source: words -> Map', 2],
+      ['Keyed Reduce -> Sink: Sink', 2],
+    ]);
+    expect(job!['status-counts']).toMatchObject({ RUNNING: 4, FAILED: 0 });
+    const source = vertices[0]!;
+    const counts = vertices[1]!;
+    expect(await probe.get(`/jobs/${jobId}/plan`)).toEqual({
+      plan: {
+        jid: jobId,
+        name: 'endless',
+        type: 'STREAMING',
+        nodes: [
+          { id: source.id, parallelism: 2, operator: '', operator_strategy: '', description: 'Source: words -> Map', optimizer_properties: {} },
+          { id: counts.id, parallelism: 2, operator: '', operator_strategy: '', description: 'Keyed Reduce -> Sink: Sink', inputs: [{ num: 0, id: source.id, ship_strategy: 'HASH', exchange: 'pipelined_bounded' }], optimizer_properties: {} },
+        ],
+      },
+    });
+    const written = await waitFor('both source subtasks to have written records', async () => {
+      const details = await probe.get<{ id: string; name: string; subtasks: { subtask: number; status: string; metrics: { 'read-records': number; 'write-records': number } }[] }>(`/jobs/${jobId}/vertices/${source.id}`);
+      return details?.subtasks.every((s) => s.metrics['write-records'] > 0) === true ? details : undefined;
+    });
+    expect(written).toMatchObject({ id: source.id, name: 'Source: words -> Map', parallelism: 2 });
+    expect(written.subtasks.map((s) => [s.subtask, s.status, s.metrics['read-records']])).toEqual([
+      [0, 'RUNNING', 0],
+      [1, 'RUNNING', 0],
+    ]);
+    const unknown = await fetch(`${cluster.url}/jobs/${jobId}/vertices/${'0'.repeat(32)}`);
+    expect(unknown.status).toBe(404);
+  });
+
+  it('GET /jobs/overview counts tasks per state', async () => {
+    const overview = await probe.get<{ jobs: { jid: string; tasks: Record<string, number> }[] }>('/jobs/overview');
+    expect(overview!.jobs.find((j) => j.jid === jobId)?.tasks).toEqual({ total: 4, created: 0, scheduled: 0, deploying: 0, running: 4, finished: 0, canceling: 0, canceled: 0, failed: 0, reconciling: 0, initializing: 0 });
+  });
+
+  it('checkpoint statistics have a summary, and each checkpoint of the history its details', async () => {
+    type Summary = { min: number; max: number; avg: number; p50: number; p90: number; p95: number; p99: number; p999: number };
+    const stats = await probe.get<{
+      counts: { completed: number };
+      summary: { checkpointed_size: Summary; state_size: Summary; end_to_end_duration: Summary };
+      history: { id: number; status: string }[];
+    }>(`/jobs/${jobId}/checkpoints`);
+    expect(Object.keys(stats!.summary).sort()).toEqual(['checkpointed_size', 'end_to_end_duration', 'state_size']);
+    for (const s of Object.values(stats!.summary)) {
+      expect(Object.keys(s).sort()).toEqual(['avg', 'max', 'min', 'p50', 'p90', 'p95', 'p99', 'p999']);
+      expect(s.min).toBeLessThanOrEqual(s.avg);
+      expect(s.avg).toBeLessThanOrEqual(s.max);
+      expect(s.p50).toBeGreaterThanOrEqual(s.min);
+      expect(s.p999).toBeLessThanOrEqual(s.max);
+    }
+    expect(stats!.summary.state_size.min).toBeGreaterThan(0);
+    const latest = stats!.history.find((c) => c.status === 'COMPLETED')!;
+    expect(await probe.get(`/jobs/${jobId}/checkpoints/details/${latest.id}`)).toEqual(latest);
+    const gone = await fetch(`${cluster.url}/jobs/${jobId}/checkpoints/details/999999`);
+    expect(gone.status).toBe(404);
+    expect(await gone.json()).toEqual({ errors: ['Could not find checkpointing statistics for checkpoint 999999.'] });
+  });
+});
