@@ -108,7 +108,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .description("print the job's execution plan as JSON (builds the job, runs nothing)")
     .argument('<jobFile>', 'the job module: export default (env, args) => { ... }')
     .argument('[args...]', "the job's own arguments")
-    .addOption(new Option('-p, --parallelism <n>', 'default parallelism of the job (overrides parallelism.default)').argParser(parsePositive))
+    .addOption(new Option('-p, --parallelism <n>', 'default parallelism of the job (overrides parallelism.default)').argParser(parseParallelism))
     .passThroughOptions()
     .action(async (jobFile: string, args: string[], options) => {
       const { runInfo } = await import('./commands/info.ts');
@@ -206,7 +206,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
 }
 
 /** The commands Flink has too: they exit as Flink's CliFrontend does. */
-const CLUSTER_COMMANDS: ReadonlySet<string> = new Set(['run', 'list', 'savepoint', 'stop', 'cancel', 'checkpoint', 'cluster', 'jobmanager']);
+const CLUSTER_COMMANDS: ReadonlySet<string> = new Set(['run', 'info', 'list', 'savepoint', 'stop', 'cancel', 'checkpoint', 'cluster', 'jobmanager']);
 
 function parseCount(value: string): number {
   const n = Number(value);
