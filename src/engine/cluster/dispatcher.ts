@@ -178,6 +178,9 @@ export class Dispatcher implements ClusterApi {
   }
 
   async triggerSavepoint(jobId: string, request: SavepointTriggerRequest): Promise<TriggerResponse> {
+    if (request.formatType === 'NATIVE') {
+      throw new BadRequestError('formatType NATIVE is not supported yet (tsflink has no native snapshots: every savepoint is canonical); use CANONICAL, the default');
+    }
     const master = this.#running(jobId, 'a savepoint');
     const target = await this.#savepointTarget(master, request['target-directory']);
     return { 'request-id': master.trigger({ type: 'savepoint', targetDirectory: target, stop: request['cancel-job'] === true, drain: false }) };
@@ -195,7 +198,11 @@ export class Dispatcher implements ClusterApi {
     return op;
   }
 
-  async triggerCheckpoint(jobId: string, _request: CheckpointTriggerRequest): Promise<TriggerResponse> {
+  async triggerCheckpoint(jobId: string, request: CheckpointTriggerRequest): Promise<TriggerResponse> {
+    // FULL and CONFIGURED are both what tsflink takes: every checkpoint is full.
+    if (request.checkpointType === 'INCREMENTAL') {
+      throw new BadRequestError('checkpointType INCREMENTAL is not supported yet (tsflink has no incremental checkpoints: every checkpoint is full); use FULL or CONFIGURED');
+    }
     return { 'request-id': this.#running(jobId, 'a checkpoint').trigger({ type: 'checkpoint' }) };
   }
 
