@@ -177,6 +177,19 @@ export class CheckpointCoordinator {
     this.#nextId = Math.max(this.#nextId, restoredId + 1);
   }
 
+  /**
+   * Claim mode `claim` (Flink's RecoveryClaimMode.CLAIM): the snapshot the job was restored from
+   * joins the retained checkpoints, so retention deletes it once `numRetained` newer checkpoints
+   * subsume it, and when the job ends as the retention setting says (Flink gives it the job's
+   * own checkpoint properties). With `no_claim` it is never listed, so never touched. Nothing
+   * happens when it is retained already (a restart of the same job).
+   */
+  claim(snapshot: CompletedCheckpoint): void {
+    if (this.completed.some((c) => c.id === snapshot.id)) return;
+    this.completed.push(snapshot);
+    this.completed.sort((a, b) => a.id - b.id);
+  }
+
   async settle(): Promise<void> {
     this.stop();
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);

@@ -35,6 +35,12 @@ export function isSavepointKind(kind: SnapshotKind): boolean {
   return kind !== 'checkpoint';
 }
 
+/**
+ * Who owns the snapshot a job is restored from (Flink's RecoveryClaimMode): `NO_CLAIM` leaves it
+ * to the user, `CLAIM` hands it to the job, whose retention deletes it like its own checkpoints.
+ */
+export type ClaimMode = 'CLAIM' | 'NO_CLAIM';
+
 /** A snapshot that was triggered and has not completed, failed or expired yet. */
 export interface PendingCheckpoint {
   readonly id: CheckpointId;

@@ -5,11 +5,14 @@
  * serialized batches, so a later executor can place them in other processes.
  */
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import { UserError } from '../../errors.ts';
 import { openSnapshot } from '../../open-snapshot.ts';
 import type { OpenStoreOptions } from '../../storage/open-store.ts';
 import type { StreamGraph } from '../api/stream-graph.ts';
+import { snapshotDirOf } from '../../format/snapshot-paths.ts';
 import { type CheckpointConfig, defaultCheckpointConfig } from '../checkpoint/checkpoint-config.ts';
+import { type ClaimMode, toCheckpointId } from '../checkpoint/checkpoint-types.ts';
 import { CheckpointCoordinator, type CoordinatorEvents, type CoordinatorResume, SnapshotBusyError } from '../checkpoint/checkpoint-coordinator.ts';
 import type { DamagedCheckpoint } from '../checkpoint/choose-restore-checkpoint.ts';
 import { planRestore } from '../state/restore-plan.ts';
@@ -29,6 +32,8 @@ export interface ExecutionOptions {
   readonly restartStrategy?: RestartStrategy;
   /** `flink run -s`: a savepoint or retained checkpoint to start from. */
   readonly restoreFrom?: string;
+  /** `flink run --claimMode`: whether the job takes ownership of `restoreFrom` (default NO_CLAIM: never touched). */
+  readonly claimMode?: ClaimMode;
   readonly allowNonRestoredState?: boolean;
   readonly storeOptions?: OpenStoreOptions;
   /** Batches a channel holds before its sender waits. */
@@ -216,7 +221,15 @@ async function runAttempt(
   onSubtasks: (subtasks: readonly Subtask[]) => void = () => undefined,
 ): Promise<void> {
   const { nodes, restore } = restoreFrom === undefined ? { nodes: plan.nodes, restore: undefined } : await openRestore(plan, restoreFrom, options);
-  if (restore !== undefined) coordinator.continueAfter(restore.reader.metadata.checkpointId);
+  if (restore !== undefined) {
+    const restoredId = restore.reader.metadata.checkpointId;
+    coordinator.continueAfter(restoredId);
+    if (options.claimMode === 'CLAIM' && options.restoreFrom !== undefined && restoreFrom === options.restoreFrom) {
+      // Absolute, so that deleting it later does not depend on the working directory.
+      const dir = snapshotDirOf(options.restoreFrom);
+      coordinator.claim({ id: toCheckpointId(restoredId), location: /^[a-z][a-z0-9+.-]*:/i.test(dir) ? dir : resolve(dir), completedAt: Date.now() });
+    }
+  }
   const byUid = new Map(nodes.map((n) => [n.uid, n]));
   const chains: Chain[] = plan.chains.map((c) => ({ ...c, nodes: c.nodes.map((n) => byUid.get(n.uid)!) }));
 
