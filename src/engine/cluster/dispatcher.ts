@@ -9,7 +9,10 @@ import { access, mkdir, readFile } from 'node:fs/promises';
 import { FormatError, UserError } from '../../errors.ts';
 import { openSnapshot } from '../../open-snapshot.ts';
 import type { OpenStoreOptions } from '../../storage/open-store.ts';
+import { snapshotDirOf } from '../../format/snapshot-paths.ts';
 import { CHECKPOINT_KEYS } from '../checkpoint/checkpoint-config.ts';
+import type { CompletedCheckpoint } from '../checkpoint/checkpoint-coordinator.ts';
+import { toCheckpointId } from '../checkpoint/checkpoint-types.ts';
 import { deleteSnapshot } from '../checkpoint/delete-snapshot.ts';
 import {
   type AsyncOperation,
@@ -143,6 +146,9 @@ export class Dispatcher implements ClusterApi {
     // The default only where no name of the key is set: the current name would win over `state.checkpoints.dir`.
     const dirKeys = [CHECKPOINT_KEYS.dir.key, ...CHECKPOINT_KEYS.dir.deprecated];
     if (dirKeys.every((k) => config[k] === undefined)) config[CHECKPOINT_KEYS.dir.key] = `${this.options.workingDirectory}/checkpoints`;
+    // Claimed here rather than by the worker, so the record's retained list, which outlives
+    // workers and restarts of this JobManager, holds it from the start.
+    const claimed = request.claimMode === 'CLAIM' && request.savepointPath !== undefined ? await this.#claim(request.savepointPath, now) : undefined;
     const record: JobRecord = {
       version: 1,
       jobId,
@@ -155,8 +161,8 @@ export class Dispatcher implements ClusterApi {
       lastModification: now,
       timestamps: { INITIALIZING: now },
       restarts: 0,
-      retained: [],
-      nextCheckpointId: 1,
+      retained: claimed === undefined ? [] : [claimed],
+      nextCheckpointId: claimed === undefined ? 1 : claimed.id + 1,
       checkpointCounts: { completed: 0, failed: 0 },
       checkpointHistory: [],
       latestSavepoint: null,
@@ -168,6 +174,20 @@ export class Dispatcher implements ClusterApi {
     this.#jobs.set(jobId, master);
     master.start();
     return { jobid: jobId };
+  }
+
+  /**
+   * `--claimMode claim`: the snapshot becomes the job's first retained checkpoint, so the job's
+   * retention deletes it once newer checkpoints subsume it (Flink's RecoveryClaimMode.CLAIM).
+   */
+  async #claim(path: string, now: number): Promise<CompletedCheckpoint> {
+    let id: number;
+    try {
+      id = (await openSnapshot(path, this.options.storeOptions)).metadata.checkpointId;
+    } catch (err) {
+      throw new BadRequestError(`Cannot restore the job from ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return { id: toCheckpointId(id), location: snapshotDirOf(path), completedAt: now };
   }
 
   async cancel(jobId: string): Promise<void> {
