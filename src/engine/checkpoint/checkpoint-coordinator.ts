@@ -14,7 +14,7 @@ import { type DamagedCheckpoint, chooseRestoreCheckpoint } from './choose-restor
 import { deleteSnapshot } from './delete-snapshot.ts';
 import type { PlannedNode } from '../runtime/job-plan.ts';
 import type { CheckpointTarget, SubtaskAck } from '../runtime/subtask.ts';
-import type { CheckpointConfig } from './checkpoint-config.ts';
+import { type CheckpointConfig, initialTriggerDelay } from './checkpoint-config.ts';
 import {
   type CheckpointFailureReason,
   type CheckpointId,
@@ -25,6 +25,7 @@ import {
   decideTrigger,
   expiredCheckpoints,
   initialFailureCounter,
+  nextExpiry,
   onCheckpointCompleted,
   onCheckpointFailure,
   onJobTermination,
@@ -103,6 +104,8 @@ export class CheckpointCoordinator {
   #lastCompletedEnd: number | null = null;
   #attempt: AttemptHandle | undefined;
   #timer: NodeJS.Timeout | undefined;
+  /** Fires when the oldest pending snapshot times out (Flink's checkpoint canceller), with or without periodic checkpoints. */
+  #expiryTimer: NodeJS.Timeout | undefined;
   /** A periodic trigger is waiting for a free slot. */
   #queued = false;
 
@@ -112,6 +115,8 @@ export class CheckpointCoordinator {
     private readonly storeOptions: OpenStoreOptions = {},
     private readonly events: CoordinatorEvents = {},
     resume?: CoordinatorResume,
+    /** In [0, 1): spreads the first periodic checkpoint of jobs started together (a parameter so tests can fix it). */
+    private readonly random: () => number = Math.random,
   ) {
     if (resume !== undefined) {
       this.#nextId = resume.nextId;
@@ -128,13 +133,18 @@ export class CheckpointCoordinator {
   start(attempt: AttemptHandle): void {
     this.stop();
     this.#attempt = attempt;
-    if (this.config.interval !== null) this.#schedule(this.config.interval);
+    // Flink's startCheckpointScheduler: the first periodic checkpoint comes after a random delay
+    // in [minPause, interval], so that jobs started together do not checkpoint together.
+    const first = initialTriggerDelay(this.config, this.random());
+    if (first !== null) this.#schedule(first);
   }
 
   /** Stops triggering and aborts what is pending (the attempt ended). */
   stop(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    if (this.#expiryTimer !== undefined) clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = undefined;
     this.#queued = false;
     this.#attempt = undefined;
     for (const id of [...this.#pending.keys()]) this.#track(this.#abort(id, 'job-ended'));
@@ -270,7 +280,6 @@ export class CheckpointCoordinator {
     const attempt = this.#attempt;
     if (attempt === undefined) return;
     const now = Date.now();
-    for (const id of expiredCheckpoints(this.config, [...this.#pending.values()], now)) await this.#fail(id, 'expired', new Error('expired'));
     if (!attempt.canCheckpoint()) return; // a bounded source finished: no more barriers can flow
     const decision = decideTrigger(this.config, {
       now,
@@ -300,7 +309,26 @@ export class CheckpointCoordinator {
     }
     const store = await openStore(location, this.storeOptions);
     this.#pending.set(id, { id, kind, triggeredAt: now, location, store, acks: [], waiters: waiter === undefined ? [] : [waiter] });
+    this.#scheduleExpiry();
     this.#attempt?.injectBarrier(id, kind !== 'checkpoint', drain);
+  }
+
+  /** One timer for the pending snapshot that times out first; expired ones fail as CHECKPOINT_EXPIRED. */
+  #scheduleExpiry(): void {
+    if (this.#expiryTimer !== undefined) clearTimeout(this.#expiryTimer);
+    this.#expiryTimer = undefined;
+    const at = nextExpiry(this.config, [...this.#pending.values()]);
+    if (at === null || this.#attempt === undefined) return;
+    this.#expiryTimer = setTimeout(() => {
+      this.#expiryTimer = undefined;
+      const expired = expiredCheckpoints(this.config, [...this.#pending.values()], Date.now());
+      this.#track(
+        (async () => {
+          for (const id of expired) await this.#fail(id, 'expired', new Error('expired'));
+        })().finally(() => this.#scheduleExpiry()),
+      );
+    }, Math.max(0, at - Date.now()));
+    this.#expiryTimer.unref?.();
   }
 
   async #complete(pending: Pending): Promise<void> {
