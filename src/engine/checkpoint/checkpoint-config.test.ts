@@ -5,7 +5,6 @@ import {
   checkpointConfigFromKeys,
   defaultCheckpointConfig,
   effectiveInterval,
-  initialTriggerDelay,
   validateCheckpointConfig,
 } from './checkpoint-config.ts';
 
@@ -193,12 +192,5 @@ describe('periodic trigger timing', () => {
     [1000, 5000, 5000],
   ])('effectiveInterval(interval %j, minPause %j) is %j', (interval, minPause, expected) => {
     expect(effectiveInterval(config(interval, minPause))).toBe(expected);
-  });
-
-  it('starts between the minimum pause and the interval', () => {
-    expect(initialTriggerDelay(config(null, 0), 0.5)).toBeNull();
-    expect(initialTriggerDelay(config(1000, 200), 0)).toBe(200);
-    expect(initialTriggerDelay(config(1000, 200), 0.999_999)).toBe(1000);
-    expect(initialTriggerDelay(config(1000, 0), 0.5)).toBe(500);
   });
 });

@@ -160,17 +160,6 @@ export function effectiveInterval(config: CheckpointConfig): number | null {
   return config.interval === null ? null : Math.max(config.interval, config.minPause);
 }
 
-/**
- * Delay before the first periodic checkpoint, Flink's `getRandomInitDelay`: uniform in
- * [minPause, interval] so that jobs started together do not checkpoint together. `random` is
- * in [0, 1) (Math.random() at the edge), keeping this function pure.
- */
-export function initialTriggerDelay(config: CheckpointConfig, random: number): number | null {
-  const interval = effectiveInterval(config);
-  if (interval === null) return null;
-  return config.minPause + Math.floor(random * (interval - config.minPause + 1));
-}
-
 /** Reads one setting, preferring the current key over deprecated ones, and names the key it read in errors. */
 class KeyReader {
   readonly #map: ReadonlyMap<string, string>;
