@@ -3,6 +3,7 @@
  * when it runs, and is the one place where errors become exit codes and one-line messages.
  */
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { normalizeRunFlags } from './commands/run-flags.ts';
 import { type Config, loadConfig } from './config.ts';
 import { ExitCode, UsageError, describeError, exitCodeFor } from './errors.ts';
 import { type CliContext, processContext } from './output/context.ts';
@@ -97,7 +98,8 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .addOption(new Option('-p, --parallelism <n>', 'default parallelism of the job (overrides parallelism.default)').argParser(parseParallelism))
     .option('-s, --fromSavepoint <path>', 'start from this savepoint or retained checkpoint (its directory or _metadata; local or s3://)')
     .option('-n, --allowNonRestoredState', 'allow skipping state of the snapshot that maps to no operator of the job')
-    .addOption(new Option('--claimMode <mode>', 'who owns the snapshot given with -s').choices(['claim', 'no_claim', 'CLAIM', 'NO_CLAIM']))
+    .addOption(new Option('--claimMode <mode>', 'who owns the snapshot given with -s: claim (the job deletes it once newer checkpoints subsume it) or no_claim (never touched)').choices(['claim', 'no_claim', 'CLAIM', 'NO_CLAIM']))
+    .addOption(new Option('--restoreMode <mode>', 'deprecated name of --claimMode').choices(['claim', 'no_claim', 'CLAIM', 'NO_CLAIM']).hideHelp())
     .passThroughOptions()
     .action(async (jobFile: string, args: string[], options) => {
       const { runRun } = await import('./commands/run.ts');
@@ -131,7 +133,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .argument('[targetDirectory]', 'where to write it (default: execution.checkpointing.savepoint-dir)')
     .option('-d, --dispose <savepointPath>', 'delete this savepoint (and nothing that is not one)')
     .option('-p, --savepointPath <targetDirectory>', 'where to write the savepoint (same as the second argument)')
-    .addOption(new Option('-t, --type <type>', 'savepoint format').choices(['canonical', 'native']).default('canonical'))
+    .addOption(new Option('-t, --type <type>', 'savepoint format: canonical (native is not supported yet)').choices(['canonical', 'native']).default('canonical'))
     .option('--detached', 'trigger and print the trigger id without waiting for the savepoint')
     .action(async (jobId: string | undefined, targetDirectory: string | undefined, options) => {
       const { runSavepoint } = await import('./commands/savepoint.ts');
@@ -160,7 +162,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
   clusterCommand('checkpoint')
     .description('take a checkpoint of a running job now')
     .argument('<jobId>', 'the job to checkpoint')
-    .option('--full', 'a full checkpoint, even if incremental checkpoints are configured')
+    .option('--full', 'a full checkpoint (every checkpoint is full today, so this changes only the printed type)')
     .action(async (jobId: string, options) => {
       const { runCheckpoint } = await import('./commands/checkpoint.ts');
       exitCode = await runCheckpoint(jobId, options, envFor(options));
@@ -187,7 +189,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
   });
 
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync(normalizeRunFlags(argv), { from: 'user' });
     return exitCode;
   } catch (err) {
     let code: number;

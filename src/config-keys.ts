@@ -68,7 +68,7 @@ export function parseNonEmpty(key: string, value: string): string {
 export function parseStateBackendType(key: string, value: string): 'hashmap' {
   const type = parseChoice(key, value, STATE_BACKEND_TYPES);
   if (type === 'rocksdb') {
-    fail(key, `'${value}' is not available yet: tsflink has no on-disk state backend; use hashmap (state is kept in memory and written by checkpoints)`);
+    fail(key, `'${value}' is not supported yet (tsflink has no on-disk state backend); use hashmap, the default: state is kept in memory and written by checkpoints`);
   }
   return type;
 }
@@ -113,12 +113,12 @@ export const KEY_SPECS: readonly KeySpec[] = [
   checkpoint('tolerableFailures', '0', `0 to ${MAX_INT}`, 'consecutive checkpoint failures tolerated before the job fails'),
   checkpoint('retention', 'NO_EXTERNALIZED_CHECKPOINTS', 'NO_EXTERNALIZED_CHECKPOINTS, DELETE_ON_CANCELLATION, RETAIN_ON_CANCELLATION', 'whether retained checkpoints are kept when the job fails or is cancelled'),
   checkpoint('numRetained', '1', `1 to ${MAX_INT}`, 'completed checkpoints kept'),
-  checkpoint('unalignedEnabled', 'false', 'true, false', 'unaligned checkpoints (need mode EXACTLY_ONCE and max-concurrent-checkpoints 1)'),
-  checkpoint('alignedCheckpointTimeout', '0 ms', DURATION, 'with unaligned checkpoints: start aligned and switch to unaligned after this long; 0 starts unaligned'),
-  checkpoint('incremental', 'false', 'true, false', 'incremental checkpoints (files shared between checkpoints)'),
+  checkpoint('unalignedEnabled', 'false', 'false (true is not supported yet)', 'unaligned checkpoints; tsflink\'s checkpoints are always aligned'),
+  checkpoint('alignedCheckpointTimeout', '0 ms', '0 (other values are not supported yet)', 'with unaligned checkpoints: start aligned and switch to unaligned after this long'),
+  checkpoint('incremental', 'false', 'false (true is not supported yet)', 'incremental checkpoints; tsflink\'s checkpoints are always full'),
   checkpoint('dir', NO_DEFAULT, 'a local path or s3://bucket/path', 'where checkpoints are written (`<dir>/<jobId>/chk-<n>/`); needed for periodic checkpoints'),
   checkpoint('savepointDir', NO_DEFAULT, 'a local path or s3://bucket/path', 'default target directory of savepoints'),
-  spec('state.backend.type', 'hashmap', 'hashmap (rocksdb is not available yet)', 'where working state lives', (v, k) => void parseStateBackendType(k, v)),
+  spec('state.backend.type', 'hashmap', 'hashmap (rocksdb is not supported yet)', 'where working state lives', (v, k) => void parseStateBackendType(k, v)),
   spec(RESTART_STRATEGY_TYPE_KEY, NO_DEFAULT, [...RESTART_STRATEGY_NAMES.keys()].join(', '), 'restart strategy; unset: the job\'s own, else none without checkpointing and fixed-delay (unlimited attempts, 1 s) with it', (v) => void parseRestartStrategyType(v)),
   ...Object.values(RESTART_PARAMETERS).map((p) => spec(p.key, p.default, p.allowed, p.description, (v) => void p.parse(v))),
   spec('parallelism.default', '1', `1 to ${UPPER_BOUND_MAX_PARALLELISM}`, 'parallelism of operators that set none', (v, k) => void parseWholeNumber(k, v, 1, UPPER_BOUND_MAX_PARALLELISM)),

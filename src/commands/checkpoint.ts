@@ -1,4 +1,8 @@
-/** `flink checkpoint <jobId> [--full]`: a checkpoint now, outside the periodic schedule. */
+/**
+ * `flink checkpoint <jobId> [--full]`: a checkpoint now, outside the periodic schedule. Flink
+ * prints the type asked for: CONFIGURED (what the job is configured to take) or FULL. tsflink's
+ * configured checkpoints are full ones (incremental checkpoints are refused), so both are true.
+ */
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
 import { awaitOperation } from '../engine/cluster/async-operation.ts';
 import { clusterClient } from './cluster-client.ts';
@@ -9,9 +13,10 @@ export async function runCheckpoint(jobId: string, options: ClusterOptions & { r
   const client = clusterClient(options, env.config);
   const json = options.json === true;
   if (!json) env.ctx.stdout.write(`Triggering checkpoint for job ${id}.\nWaiting for response...\n`);
-  const { 'request-id': trigger } = await client.triggerCheckpoint(id, { checkpointType: options.full === true ? 'FULL' : 'CONFIGURED' });
+  const type = options.full === true ? 'FULL' : 'CONFIGURED';
+  const { 'request-id': trigger } = await client.triggerCheckpoint(id, { checkpointType: type });
   const { checkpointId } = await awaitOperation(() => client.checkpointStatus(id, trigger), { what: `the checkpoint of job ${id}` });
   if (json) env.ctx.stdout.write(`${JSON.stringify({ jobid: id, checkpointId })}\n`);
-  else env.ctx.stdout.write(`Checkpoint${options.full === true ? '(FULL)' : ''} ${checkpointId} for job ${id} completed.\n`);
+  else env.ctx.stdout.write(`Checkpoint(${type}) ${checkpointId} for job ${id} completed.\n`);
   return 0;
 }

@@ -23,6 +23,8 @@ export interface RunOptions extends ClusterOptions {
   readonly fromSavepoint?: string;
   readonly allowNonRestoredState?: boolean;
   readonly claimMode?: string;
+  /** Flink's deprecated name of --claimMode (`-rm`); --claimMode wins when both are given, as in Flink. */
+  readonly restoreMode?: string;
 }
 
 export async function runRun(jobFile: string, args: readonly string[], options: RunOptions, env: CommandEnv): Promise<number> {
@@ -34,6 +36,7 @@ export async function runRun(jobFile: string, args: readonly string[], options: 
   const allowNonRestoredState = options.allowNonRestoredState === true || ignoreUnclaimedState(config);
   const prepared = await prepareJob(file, args, jobSettingsFromConfig(config, options.parallelism), restorePath === undefined ? undefined : { path: restorePath, allowNonRestoredState });
 
+  const claimFlag = options.claimMode ?? options.restoreMode;
   const url = clusterUrl(options, config);
   if (!(await clusterAnswers(url))) {
     if (options.jobmanager !== undefined) throw new NoClusterError(url);
@@ -46,7 +49,7 @@ export async function runRun(jobFile: string, args: readonly string[], options: 
     programArgs: [...args],
     ...(options.parallelism === undefined ? {} : { parallelism: options.parallelism }),
     ...(restorePath === undefined ? {} : { savepointPath: restorePath, allowNonRestoredState }),
-    claimMode: options.claimMode === undefined ? claimMode(config) : options.claimMode.toUpperCase() === 'CLAIM' ? 'CLAIM' : 'NO_CLAIM',
+    claimMode: claimFlag === undefined ? claimMode(config) : claimFlag.toUpperCase() === 'CLAIM' ? 'CLAIM' : 'NO_CLAIM',
     cwd,
     config: Object.fromEntries(defineEntries(options.define)),
   };

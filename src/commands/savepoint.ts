@@ -17,7 +17,10 @@ export interface SavepointOptions extends ClusterOptions {
   readonly detached?: boolean;
 }
 
+export const NATIVE_SAVEPOINTS = '--type native is not supported yet (tsflink has no native snapshots: every savepoint is canonical); use --type canonical, the default';
+
 export async function runSavepoint(jobId: string | undefined, targetDirectory: string | undefined, options: SavepointOptions, env: CommandEnv): Promise<number> {
+  if (options.type?.toLowerCase() === 'native') throw new UserError(NATIVE_SAVEPOINTS, 1);
   const client = clusterClient(options, env.config);
   const cwd = env.ctx.cwd ?? process.cwd();
   const out = env.ctx.stdout;
@@ -44,7 +47,7 @@ export async function runSavepoint(jobId: string | undefined, targetDirectory: s
   const given = targetDirectory ?? options.savepointPath;
   const target = given === undefined ? undefined : absoluteLocation(given, cwd);
   if (!json) out.write(`Triggering savepoint for job ${id}.\nWaiting for response...\n`);
-  const { 'request-id': trigger } = await client.triggerSavepoint(id, { ...(target === undefined ? {} : { 'target-directory': target }), 'cancel-job': false, formatType: options.type?.toUpperCase() === 'NATIVE' ? 'NATIVE' : 'CANONICAL' });
+  const { 'request-id': trigger } = await client.triggerSavepoint(id, { ...(target === undefined ? {} : { 'target-directory': target }), 'cancel-job': false, formatType: 'CANONICAL' });
   if (options.detached === true) {
     out.write(json ? `${JSON.stringify({ jobid: id, 'request-id': trigger })}\n` : `Savepoint triggered with trigger id ${trigger}; poll GET /jobs/${id}/savepoints/${trigger} for its result.\n`);
     return 0;

@@ -218,7 +218,7 @@ describe.concurrent('savepoint -d of something that is not a savepoint', () => {
   it('a retained checkpoint', async () => {
     const taken = await cluster.flink(['checkpoint', running]);
     expect(taken.code, taken.stderr).toBe(0);
-    const n = /Checkpoint (\d+) for job/.exec(taken.stdout)![1]!;
+    const n = /Checkpoint\(CONFIGURED\) (\d+) for job/.exec(taken.stdout)![1]!;
     const chk = join(cluster.workDir, 'checkpoints', running, `chk-${n}`);
     expect(existsSync(join(chk, '_metadata'))).toBe(true);
     expectOneLine(

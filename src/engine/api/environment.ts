@@ -4,6 +4,7 @@
  */
 import { UserError } from '../../errors.ts';
 import { type CheckpointConfig, defaultCheckpointConfig, validateCheckpointConfig } from '../checkpoint/checkpoint-config.ts';
+import type { ClaimMode } from '../checkpoint/checkpoint-types.ts';
 import { DataGeneratorSource } from '../connectors/data-generator-source.ts';
 import { type ExecutionOptions, type JobClient, type JobResult, startLocally } from '../runtime/local-executor.ts';
 import type { RestartStrategy } from '../runtime/restart-strategy.ts';
@@ -19,6 +20,7 @@ export class StreamExecutionEnvironment {
   #restart: RestartStrategy | undefined;
   #restoreFrom: string | undefined;
   #allowNonRestoredState = false;
+  #claimMode: ClaimMode = 'NO_CLAIM';
 
   static getExecutionEnvironment(): StreamExecutionEnvironment {
     return new StreamExecutionEnvironment();
@@ -58,10 +60,15 @@ export class StreamExecutionEnvironment {
     return this;
   }
 
-  /** Start from a savepoint or retained checkpoint (`flink run -s`). */
-  restoreFrom(path: string, options: { allowNonRestoredState?: boolean } = {}): this {
+  /**
+   * Start from a savepoint or retained checkpoint (`flink run -s`). `claimMode` as
+   * `flink run --claimMode`: `NO_CLAIM` (the default) never touches the snapshot; `CLAIM` hands it
+   * to the job, which deletes it once newer checkpoints subsume it.
+   */
+  restoreFrom(path: string, options: { allowNonRestoredState?: boolean; claimMode?: ClaimMode } = {}): this {
     this.#restoreFrom = path;
     this.#allowNonRestoredState = options.allowNonRestoredState ?? false;
+    this.#claimMode = options.claimMode ?? 'NO_CLAIM';
     return this;
   }
 
@@ -101,7 +108,7 @@ export class StreamExecutionEnvironment {
       ...(this.#maxParallelism === undefined ? {} : { maxParallelism: this.#maxParallelism }),
       checkpoint: this.#checkpoint,
       ...(this.#restart === undefined ? {} : { restartStrategy: this.#restart }),
-      ...(this.#restoreFrom === undefined ? {} : { restoreFrom: this.#restoreFrom, allowNonRestoredState: this.#allowNonRestoredState }),
+      ...(this.#restoreFrom === undefined ? {} : { restoreFrom: this.#restoreFrom, allowNonRestoredState: this.#allowNonRestoredState, claimMode: this.#claimMode }),
     };
   }
 }

@@ -5,6 +5,7 @@
  */
 import { UserError } from '../../errors.ts';
 import { DURATION_SYNTAX, parseFlinkDuration } from './flink-duration.ts';
+import { refuseUnbuiltSettings } from './unbuilt-settings.ts';
 
 export type CheckpointingMode = 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
 
@@ -147,19 +148,7 @@ export function validateCheckpointConfig(config: CheckpointConfig): CheckpointCo
   for (const field of ['dir', 'savepointDir'] as const) {
     if (config[field] === '') throw new UserError(`${k(field)}: the directory is empty; give a path or leave the key unset`);
   }
-  // Flink documents both requirements (ENABLE_UNALIGNED); for the mode its job graph generator
-  // only logs a warning and checkpoints aligned. We refuse both: the user asked for unaligned
-  // checkpoints and would silently not get them.
-  if (config.unalignedEnabled && config.mode !== 'EXACTLY_ONCE') {
-    throw new UserError(
-      `${k('unalignedEnabled')}: unaligned checkpoints need ${k('mode')} EXACTLY_ONCE, not ${config.mode}; set the mode to EXACTLY_ONCE or turn unaligned checkpoints off`,
-    );
-  }
-  if (config.unalignedEnabled && config.maxConcurrent !== 1) {
-    throw new UserError(
-      `${k('unalignedEnabled')}: unaligned checkpoints need ${k('maxConcurrent')} 1, not ${config.maxConcurrent}; set it to 1 or turn unaligned checkpoints off`,
-    );
-  }
+  refuseUnbuiltSettings(config);
   return config;
 }
 
@@ -169,17 +158,6 @@ export function validateCheckpointConfig(config: CheckpointConfig): CheckpointCo
  */
 export function effectiveInterval(config: CheckpointConfig): number | null {
   return config.interval === null ? null : Math.max(config.interval, config.minPause);
-}
-
-/**
- * Delay before the first periodic checkpoint, Flink's `getRandomInitDelay`: uniform in
- * [minPause, interval] so that jobs started together do not checkpoint together. `random` is
- * in [0, 1) (Math.random() at the edge), keeping this function pure.
- */
-export function initialTriggerDelay(config: CheckpointConfig, random: number): number | null {
-  const interval = effectiveInterval(config);
-  if (interval === null) return null;
-  return config.minPause + Math.floor(random * (interval - config.minPause + 1));
 }
 
 /** Reads one setting, preferring the current key over deprecated ones, and names the key it read in errors. */

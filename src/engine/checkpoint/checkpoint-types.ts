@@ -35,6 +35,12 @@ export function isSavepointKind(kind: SnapshotKind): boolean {
   return kind !== 'checkpoint';
 }
 
+/**
+ * Who owns the snapshot a job is restored from (Flink's RecoveryClaimMode): `NO_CLAIM` leaves it
+ * to the user, `CLAIM` hands it to the job, whose retention deletes it like its own checkpoints.
+ */
+export type ClaimMode = 'CLAIM' | 'NO_CLAIM';
+
 /** A snapshot that was triggered and has not completed, failed or expired yet. */
 export interface PendingCheckpoint {
   readonly id: CheckpointId;
@@ -47,18 +53,11 @@ export interface PendingCheckpoint {
 export interface CompletedSnapshot {
   readonly id: CheckpointId;
   /**
-   * Owned by the user: never deleted by the engine, never counted in `numRetained`. Savepoints,
-   * and the snapshot a run was started from with `--claimMode no_claim`.
+   * Owned by the user: never deleted by the engine, never counted in `numRetained`. A snapshot
+   * claimed with `--claimMode claim` is the job's own (`isSavepoint: false`); one restored with
+   * `no_claim` is never listed at all.
    */
   readonly isSavepoint: boolean;
-  /**
-   * The snapshot this run was restored from (`flink run -s`). Flink puts it in the completed
-   * checkpoint store so a failover before the first checkpoint returns to it. With claim mode
-   * `claim` pass `isSavepoint: false`: the engine then owns it and deletes it like its own
-   * checkpoints. Its id must be below every id this run assigns (Flink continues the id counter
-   * from the restored checkpoint's id + 1).
-   */
-  readonly restoredFrom?: boolean;
 }
 
 /** Ascending by id; throws on duplicates, which mean the caller's bookkeeping is broken. */

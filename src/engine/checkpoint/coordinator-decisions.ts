@@ -12,7 +12,6 @@ export {
   toCheckpointId,
 } from './checkpoint-types.ts';
 export {
-  compareRequests,
   decideTrigger,
   expiredCheckpoints,
   isForced,
@@ -35,7 +34,5 @@ export { type CompletionFacts, type CompletionOutcome, onCheckpointCompleted } f
 export {
   checkpointsToDiscard,
   onJobTermination,
-  restoreCandidate,
-  type RestoreChoice,
   type TerminalJobStatus,
 } from './retention.ts';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InternalError } from '../../errors.ts';
 import { type CheckpointConfig, type CheckpointRetention, defaultCheckpointConfig } from './checkpoint-config.ts';
 import { type CompletedSnapshot, toCheckpointId as id } from './checkpoint-types.ts';
-import { checkpointsToDiscard, onJobTermination, restoreCandidate, type TerminalJobStatus } from './retention.ts';
+import { checkpointsToDiscard, onJobTermination, type TerminalJobStatus } from './retention.ts';
 
 const config = (numRetained: number, retention: CheckpointRetention = 'NO_EXTERNALIZED_CHECKPOINTS'): CheckpointConfig => ({
   ...defaultCheckpointConfig,
@@ -22,8 +22,8 @@ describe('checkpointsToDiscard', () => {
     ['order of the input does not matter', 2, [chk(9), chk(3), chk(7), chk(1)], [1, 3]],
     ['savepoints are never deleted and take no slot', 1, [sp(1), chk(2), sp(3), chk(4), sp(5)], [2]],
     ['only savepoints', 1, [sp(1), sp(2)], []],
-    ['an unclaimed restore source is never deleted', 1, [{ id: id(1), isSavepoint: true, restoredFrom: true }, chk(2), chk(3)], [2]],
-    ['a claimed restore source is deleted like a checkpoint', 1, [{ id: id(1), isSavepoint: false, restoredFrom: true }, chk(2)], [1]],
+    ['an unclaimed restore source is never deleted', 1, [sp(1), chk(2), chk(3)], [2]],
+    ['a claimed restore source is deleted like a checkpoint', 1, [chk(1), chk(2)], [1]],
   ])('%s', (_name, numRetained, completed, discard) => {
     expect(checkpointsToDiscard(config(numRetained), completed)).toEqual(discard);
   });
@@ -52,22 +52,5 @@ describe('onJobTermination', () => {
     ['RETAIN_ON_CANCELLATION', 'SUSPENDED', []],
   ])('%s, job %s: delete %j (never the savepoint)', (retention, terminal, discard) => {
     expect(onJobTermination(config(2, retention), terminal, retained)).toEqual(discard);
-  });
-});
-
-describe('restoreCandidate', () => {
-  const source = { id: id(10), isSavepoint: true, restoredFrom: true } as const;
-
-  it.each<[string, number, readonly CompletedSnapshot[], ReturnType<typeof restoreCandidate>]>([
-    ['nothing to restore', 1, [], { kind: 'none' }],
-    ['only savepoints taken by the job', 1, [sp(1), sp(2)], { kind: 'none' }],
-    ['the newest checkpoint, then older ones', 3, [chk(1), chk(3), chk(2)], { kind: 'restore', checkpointId: id(3), fallbacks: [id(2), id(1)] }],
-    ['a newer savepoint is skipped', 1, [chk(1), sp(2)], { kind: 'restore', checkpointId: id(1), fallbacks: [] }],
-    ['the restore source before any checkpoint', 1, [source], { kind: 'restore', checkpointId: id(10), fallbacks: [] }],
-    ['the restore source leaves once numRetained checkpoints are newer', 1, [source, chk(11)], { kind: 'restore', checkpointId: id(11), fallbacks: [] }],
-    ['the restore source stays a fallback while the store would hold it', 2, [source, chk(11)], { kind: 'restore', checkpointId: id(11), fallbacks: [id(10)] }],
-    ['a claimed restore source is an ordinary checkpoint', 2, [{ id: id(10), isSavepoint: false, restoredFrom: true }, chk(11)], { kind: 'restore', checkpointId: id(11), fallbacks: [id(10)] }],
-  ])('%s', (_name, numRetained, completed, expected) => {
-    expect(restoreCandidate(config(numRetained), completed)).toEqual(expected);
   });
 });

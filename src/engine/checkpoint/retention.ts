@@ -44,34 +44,3 @@ export function onJobTermination(
     .filter((c) => !c.isSavepoint)
     .map((c) => c.id);
 }
-
-export type RestoreChoice =
-  | { readonly kind: 'none' }
-  /**
-   * Restore `checkpointId`; if it cannot be read, try `fallbacks` in order. Falling back past a
-   * checkpoint whose completion was notified replays output that two-phase-commit sinks already
-   * committed, so the caller should say so when it falls back.
-   */
-  | { readonly kind: 'restore'; readonly checkpointId: CheckpointId; readonly fallbacks: readonly CheckpointId[] };
-
-/**
- * Where a failover restarts from: the newest retained checkpoint (Flink's
- * `CompletedCheckpointStore.getLatestCheckpoint`). Savepoints taken by the job are not
- * candidates (Flink since 1.15: the user may move or delete them); the snapshot the run was
- * restored from is, as long as Flink's store would still hold it, i.e. while fewer than
- * `numRetained` checkpoints newer than it exist.
- *
- * Flink has no fallback: it fails the recovery when a retained checkpoint is unreadable (older
- * versions' ZooKeeperCompletedCheckpointStore skipped unreadable ones instead). We return the
- * other retained checkpoints, newest first, so that with `numRetained` > 1 one corrupt
- * checkpoint (our checksums find it) does not make the job unrecoverable.
- */
-export function restoreCandidate(config: CheckpointConfig, completed: readonly CompletedSnapshot[]): RestoreChoice {
-  const sorted = sortedById(completed);
-  const owned = sorted.filter((c) => !c.isSavepoint);
-  const candidates = sorted.filter(
-    (c) => !c.isSavepoint || (c.restoredFrom === true && owned.filter((o) => o.id > c.id).length < config.numRetained),
-  );
-  const [first, ...rest] = candidates.map((c) => c.id).reverse();
-  return first === undefined ? { kind: 'none' } : { kind: 'restore', checkpointId: first, fallbacks: rest };
-}

@@ -3,7 +3,6 @@ import { InternalError } from '../../errors.ts';
 import { type CheckpointConfig, defaultCheckpointConfig } from './checkpoint-config.ts';
 import { type PendingCheckpoint, type SnapshotKind, toCheckpointId as id } from './checkpoint-types.ts';
 import {
-  compareRequests,
   decideTrigger,
   expiredCheckpoints,
   isForced,
@@ -82,20 +81,6 @@ describe('isForced', () => {
     ['stop-with-savepoint', true, false],
   ])('%s with unaligned %s: %s', (request, unalignedEnabled, forced) => {
     expect(isForced({ ...base, unalignedEnabled }, request)).toBe(forced);
-  });
-});
-
-describe('compareRequests', () => {
-  it("serves requests in Flink's queue order", () => {
-    const queue = [
-      { request: 'periodic' as const, requestedAt: 1 },
-      { request: 'manual-checkpoint' as const, requestedAt: 5 },
-      { request: 'savepoint' as const, requestedAt: 9 },
-      { request: 'manual-checkpoint' as const, requestedAt: 2 },
-      { request: 'stop-with-savepoint' as const, requestedAt: 3 },
-    ];
-    const sorted = [...queue].sort((a, b) => compareRequests(base, a, b)).map((r) => `${r.request}@${r.requestedAt}`);
-    expect(sorted).toEqual(['stop-with-savepoint@3', 'savepoint@9', 'manual-checkpoint@2', 'manual-checkpoint@5', 'periodic@1']);
   });
 });
 

@@ -17,9 +17,11 @@
  * `maxConcurrent` > 1 a second checkpoint may start while one is pending if the last completion
  * is long enough ago. We follow the code.
  *
- * Two details of Flink's decider stay with the caller, which owns the request queue: it starts
- * one trigger at a time (`isTriggering`), and it holds requests while more checkpoints are being
- * deleted than `maxConcurrent`.
+ * Two details of Flink's decider stay with the caller: it starts one trigger at a time
+ * (`isTriggering`), and it holds requests while more checkpoints are being deleted than
+ * `maxConcurrent`. Flink queues a request that must wait; tsflink's coordinator keeps only the
+ * periodic one and refuses a manual checkpoint or savepoint that must wait ("try again"), so no
+ * queue order between waiting requests arises.
  */
 import type { CheckpointConfig } from './checkpoint-config.ts';
 import { InternalError } from '../../errors.ts';
@@ -80,20 +82,6 @@ export function isForced(config: CheckpointConfig, request: TriggerRequest): boo
 
 export function snapshotKindOf(request: TriggerRequest): SnapshotKind {
   return request === 'periodic' || request === 'manual-checkpoint' ? 'checkpoint' : request;
-}
-
-/**
- * The order Flink's decider serves queued requests in (its comparator): savepoints, then other
- * forced requests, then manual before periodic, then oldest first. Negative: `a` goes first.
- */
-export function compareRequests(
-  config: CheckpointConfig,
-  a: { readonly request: TriggerRequest; readonly requestedAt: number },
-  b: { readonly request: TriggerRequest; readonly requestedAt: number },
-): number {
-  const rank = (r: TriggerRequest): number =>
-    (snapshotKindOf(r) === 'checkpoint' ? 4 : 0) + (isForced(config, r) ? 0 : 2) + (r === 'periodic' ? 1 : 0);
-  return rank(a.request) - rank(b.request) || a.requestedAt - b.requestedAt;
 }
 
 /** The pending snapshots whose timeout has passed at `now`, by id (Flink: CHECKPOINT_EXPIRED). Savepoints expire too. */

@@ -10,7 +10,10 @@ import { makeDirectories } from '../../storage/make-directories.ts';
 import { FormatError, UserError } from '../../errors.ts';
 import { openSnapshot } from '../../open-snapshot.ts';
 import type { OpenStoreOptions } from '../../storage/open-store.ts';
+import { snapshotDirOf } from '../../format/snapshot-paths.ts';
 import { CHECKPOINT_KEYS } from '../checkpoint/checkpoint-config.ts';
+import type { CompletedCheckpoint } from '../checkpoint/checkpoint-coordinator.ts';
+import { toCheckpointId } from '../checkpoint/checkpoint-types.ts';
 import { deleteSnapshot } from '../checkpoint/delete-snapshot.ts';
 import {
   type AsyncOperation,
@@ -157,6 +160,9 @@ export class Dispatcher implements ClusterApi {
     // The default only where no name of the key is set: the current name would win over `state.checkpoints.dir`.
     const dirKeys = [CHECKPOINT_KEYS.dir.key, ...CHECKPOINT_KEYS.dir.deprecated];
     if (dirKeys.every((k) => config[k] === undefined)) config[CHECKPOINT_KEYS.dir.key] = `${this.options.workingDirectory}/checkpoints`;
+    // Claimed here rather than by the worker, so the record's retained list, which outlives
+    // workers and restarts of this JobManager, holds it from the start.
+    const claimed = request.claimMode === 'CLAIM' && request.savepointPath !== undefined ? await this.#claim(request.savepointPath, now) : undefined;
     const record: JobRecord = {
       version: 1,
       jobId,
@@ -169,8 +175,8 @@ export class Dispatcher implements ClusterApi {
       lastModification: now,
       timestamps: { INITIALIZING: now },
       restarts: 0,
-      retained: [],
-      nextCheckpointId: 1,
+      retained: claimed === undefined ? [] : [claimed],
+      nextCheckpointId: claimed === undefined ? 1 : claimed.id + 1,
       checkpointCounts: { completed: 0, failed: 0 },
       checkpointHistory: [],
       latestSavepoint: null,
@@ -184,6 +190,20 @@ export class Dispatcher implements ClusterApi {
     return { jobid: jobId };
   }
 
+  /**
+   * `--claimMode claim`: the snapshot becomes the job's first retained checkpoint, so the job's
+   * retention deletes it once newer checkpoints subsume it (Flink's RecoveryClaimMode.CLAIM).
+   */
+  async #claim(path: string, now: number): Promise<CompletedCheckpoint> {
+    let id: number;
+    try {
+      id = (await openSnapshot(path, this.options.storeOptions)).metadata.checkpointId;
+    } catch (err) {
+      throw new BadRequestError(`Cannot restore the job from ${path}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return { id: toCheckpointId(id), location: snapshotDirOf(path), completedAt: now };
+  }
+
   async cancel(jobId: string): Promise<void> {
     const master = this.#master(jobId);
     const r = master.record;
@@ -192,6 +212,9 @@ export class Dispatcher implements ClusterApi {
   }
 
   async triggerSavepoint(jobId: string, request: SavepointTriggerRequest): Promise<TriggerResponse> {
+    if (request.formatType === 'NATIVE') {
+      throw new BadRequestError('formatType NATIVE is not supported yet (tsflink has no native snapshots: every savepoint is canonical); use CANONICAL, the default');
+    }
     const master = this.#running(jobId, 'a savepoint');
     const target = await this.#savepointTarget(master, request['target-directory']);
     return { 'request-id': master.trigger({ type: 'savepoint', targetDirectory: target, stop: request['cancel-job'] === true, drain: false }) };
@@ -209,7 +232,11 @@ export class Dispatcher implements ClusterApi {
     return op;
   }
 
-  async triggerCheckpoint(jobId: string, _request: CheckpointTriggerRequest): Promise<TriggerResponse> {
+  async triggerCheckpoint(jobId: string, request: CheckpointTriggerRequest): Promise<TriggerResponse> {
+    // FULL and CONFIGURED are both what tsflink takes: every checkpoint is full.
+    if (request.checkpointType === 'INCREMENTAL') {
+      throw new BadRequestError('checkpointType INCREMENTAL is not supported yet (tsflink has no incremental checkpoints: every checkpoint is full); use FULL or CONFIGURED');
+    }
     return { 'request-id': this.#running(jobId, 'a checkpoint').trigger({ type: 'checkpoint' }) };
   }
 

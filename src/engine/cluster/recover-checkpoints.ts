@@ -7,6 +7,7 @@
  */
 import { checkpointConfigFromKeys } from '../checkpoint/checkpoint-config.ts';
 import { toCheckpointId } from '../checkpoint/coordinator-decisions.ts';
+import { METADATA_FILE } from '../../format/snapshot-paths.ts';
 import { type OpenStoreOptions, openStore } from '../../storage/open-store.ts';
 import type { JobRecord } from './job-store.ts';
 
@@ -15,6 +16,7 @@ export async function recoverCheckpoints(record: JobRecord, storeOptions: OpenSt
   const dir = record.checkpointConfig?.dir ?? checkpointConfigFromKeys(new Map(Object.entries(record.config))).dir;
   if (dir === undefined || dir === null) return;
   const base = `${dir.replace(/\/+$/, '')}/${record.jobId}`;
+  const claimed = await stillClaimed(record, base, storeOptions);
   const ids: number[] = [];
   try {
     const store = await openStore(base, storeOptions);
@@ -33,6 +35,23 @@ export async function recoverCheckpoints(record: JobRecord, storeOptions: OpenSt
   // Which of them is intact is decided when the worker starts (chooseRestoreCheckpoint), as on
   // every restart; here the directory only corrects a record that lags behind it.
   const known = new Map<number, (typeof record.retained)[number]>(record.retained.map((c) => [c.id, c]));
-  record.retained = ids.map((id) => known.get(id) ?? { id: toCheckpointId(id), location: `${base}/chk-${id}`, completedAt: Date.now() });
+  record.retained = [...claimed.filter((c) => !damaged.has(c.id)), ...ids.map((id) => known.get(id) ?? { id: toCheckpointId(id), location: `${base}/chk-${id}`, completedAt: Date.now() })];
   record.nextCheckpointId = Math.max(record.nextCheckpointId, (ids.at(-1) ?? 0) + 1);
+}
+
+/**
+ * The snapshot the job claimed (`--claimMode claim`) lives outside its checkpoint directory, so
+ * the listing cannot find it: it stays retained as long as its `_metadata` exists (the worker
+ * may have deleted it, subsumed, after the record was last written).
+ */
+async function stillClaimed(record: JobRecord, base: string, storeOptions: OpenStoreOptions): Promise<JobRecord['retained']> {
+  const kept: JobRecord['retained'] = [];
+  for (const c of record.retained) {
+    if (c.location.startsWith(`${base}/`)) continue;
+    const exists = await openStore(c.location, storeOptions)
+      .then((store) => store.stat(METADATA_FILE))
+      .catch(() => undefined);
+    if (exists !== undefined) kept.push(c);
+  }
+  return kept;
 }

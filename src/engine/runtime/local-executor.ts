@@ -5,12 +5,15 @@
  * serialized batches, so a later executor can place them in other processes.
  */
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import { UserError } from '../../errors.ts';
 import { openSnapshot } from '../../open-snapshot.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import { type OpenStoreOptions, openStore } from '../../storage/open-store.ts';
 import type { StreamGraph } from '../api/stream-graph.ts';
+import { snapshotDirOf } from '../../format/snapshot-paths.ts';
 import { type CheckpointConfig, defaultCheckpointConfig } from '../checkpoint/checkpoint-config.ts';
+import { type ClaimMode, toCheckpointId } from '../checkpoint/checkpoint-types.ts';
 import { CheckpointCoordinator, type CoordinatorEvents, type CoordinatorResume, SnapshotBusyError } from '../checkpoint/checkpoint-coordinator.ts';
 import type { DamagedCheckpoint } from '../checkpoint/choose-restore-checkpoint.ts';
 import { planRestore } from '../state/restore-plan.ts';
@@ -31,6 +34,8 @@ export interface ExecutionOptions {
   readonly restartStrategy?: RestartStrategy;
   /** `flink run -s`: a savepoint or retained checkpoint to start from. */
   readonly restoreFrom?: string;
+  /** `flink run --claimMode`: whether the job takes ownership of `restoreFrom` (default NO_CLAIM: never touched). */
+  readonly claimMode?: ClaimMode;
   readonly allowNonRestoredState?: boolean;
   readonly storeOptions?: OpenStoreOptions;
   /** Opens the directory of a checkpoint or savepoint being taken (default: openStore); for tests that hold its writes. */
@@ -227,7 +232,7 @@ function reportDamaged(d: DamagedCheckpoint, fallback: number | undefined): void
 
 /** Errors of restore planning are the user's to fix, not failures to restart from. */
 function isSetupError(err: UserError): boolean {
-  return /Failed to rollback|Cannot restore|max parallelism|no such file|not a snapshot/.test(err.message);
+  return /Failed to rollback|Cannot restore|max parallelism|no such file|not a snapshot|is not supported yet/.test(err.message);
 }
 
 async function runAttempt(
@@ -246,6 +251,11 @@ async function runAttempt(
     const { checkpointId, kind } = restore.reader.metadata;
     coordinator.continueAfter(checkpointId);
     options.events?.onRestored?.({ id: checkpointId, isSavepoint: kind === 'savepoint', location: restoreFrom! });
+    if (options.claimMode === 'CLAIM' && options.restoreFrom !== undefined && restoreFrom === options.restoreFrom) {
+      // Absolute, so that deleting it later does not depend on the working directory.
+      const dir = snapshotDirOf(options.restoreFrom);
+      coordinator.claim({ id: toCheckpointId(checkpointId), location: /^[a-z][a-z0-9+.-]*:/i.test(dir) ? dir : resolve(dir), completedAt: Date.now() });
+    }
   }
   const byUid = new Map(nodes.map((n) => [n.uid, n]));
   const chains: Chain[] = plan.chains.map((c) => ({ ...c, nodes: c.nodes.map((n) => byUid.get(n.uid)!) }));

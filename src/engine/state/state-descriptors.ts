@@ -3,6 +3,7 @@
  * StateDescriptor subclasses. A discriminated union on `kind`, so the backend and the snapshot
  * code can switch on it; the small constructors below exist for type inference at call sites.
  */
+import { UserError } from '../../errors.ts';
 import type { KeyedStateKind, TtlConfig } from '../../format/model.ts';
 
 /** Combines two values into one of the same type (Flink's ReduceFunction). */
@@ -21,7 +22,10 @@ interface DescriptorBase {
   readonly name: string;
   /** Version of the user's value schema, written to `_metadata` for migrations; defaults to 1. */
   readonly schemaVersion?: number;
-  /** Recorded in the snapshot's metadata; expiry itself is not enforced by the heap backend yet. */
+  /**
+   * Flink's StateTtlConfig. Refused (`ttlNotSupported`) until a backend enforces expiry: a state
+   * that silently never expires would grow without bound while `_metadata` claimed a TTL.
+   */
   readonly ttl?: TtlConfig | null;
 }
 
@@ -78,20 +82,35 @@ export interface RegisteredStateInfo {
 
 type Options = Pick<DescriptorBase, 'schemaVersion' | 'ttl'>;
 
+/** The one line a descriptor with a TTL is refused with (exit code 1 through `flink run`). */
+export function ttlNotSupported(stateName: string): string {
+  return `keyed state '${stateName}': state TTL is not supported yet (expiry is not enforced); declare the state without ttl and clear old entries yourself, e.g. from a timer`;
+}
+
+/** Throws for a TTL: in the constructors, so a job that declares one fails where it does. */
+export function refuseTtl(descriptor: Pick<DescriptorBase, 'name' | 'ttl'>): void {
+  if (descriptor.ttl !== undefined && descriptor.ttl !== null) throw new UserError(ttlNotSupported(descriptor.name), 1);
+}
+
+function checked<D extends DescriptorBase>(descriptor: D): D {
+  refuseTtl(descriptor);
+  return descriptor;
+}
+
 export function valueState<T>(name: string, options: Options = {}): ValueStateDescriptor<T> {
-  return { kind: 'value', name, ...options };
+  return checked({ kind: 'value', name, ...options });
 }
 
 export function listState<T>(name: string, options: Options = {}): ListStateDescriptor<T> {
-  return { kind: 'list', name, ...options };
+  return checked({ kind: 'list', name, ...options });
 }
 
 export function mapState<K, V>(name: string, options: Options = {}): MapStateDescriptor<K, V> {
-  return { kind: 'map', name, ...options };
+  return checked({ kind: 'map', name, ...options });
 }
 
 export function reducingState<T>(name: string, reduce: ReduceFunction<T>, options: Options = {}): ReducingStateDescriptor<T> {
-  return { kind: 'reducing', name, reduce, ...options };
+  return checked({ kind: 'reducing', name, reduce, ...options });
 }
 
 export function aggregatingState<IN, ACC, OUT>(
@@ -99,7 +118,7 @@ export function aggregatingState<IN, ACC, OUT>(
   aggregate: AggregateFunction<IN, ACC, OUT>,
   options: Options = {},
 ): AggregatingStateDescriptor<IN, ACC, OUT> {
-  return { kind: 'aggregating', name, aggregate, ...options };
+  return checked({ kind: 'aggregating', name, aggregate, ...options });
 }
 
 export function timersState(name: string): RawStateDescriptor {

@@ -1,0 +1,30 @@
+/**
+ * Flink's short spellings of `flink run` flags that commander cannot declare (it takes one
+ * letter after a single dash): `-rm <mode>` (Flink 1.15-1.20's `--restoreMode`, deprecated in
+ * Flink 2) and the single-dash long forms `-claimMode`/`-restoreMode` that Flink's parser also
+ * accepts. They are rewritten to their `--` forms before parsing, only among the flags before
+ * the job file: what follows the job file is the job's own arguments.
+ */
+
+/** Flags of `flink run` that take a value, so the word after them is not the job file. */
+const TAKES_VALUE = new Set(['-p', '--parallelism', '-s', '--fromSavepoint', '-m', '--jobmanager', '-D', '--define', '--claimMode', '--restoreMode']);
+
+const SPELLINGS: ReadonlyMap<string, string> = new Map([
+  ['-rm', '--restoreMode'],
+  ['-restoreMode', '--restoreMode'],
+  ['-claimMode', '--claimMode'],
+]);
+
+export function normalizeRunFlags(argv: readonly string[]): string[] {
+  if (argv[0] !== 'run') return [...argv];
+  const out = ['run'];
+  let i = 1;
+  for (; i < argv.length; i++) {
+    const token = argv[i] as string;
+    const flag = SPELLINGS.get(token) ?? token;
+    out.push(flag);
+    if (!flag.startsWith('-')) break; // the job file
+    if (TAKES_VALUE.has(flag) && i + 1 < argv.length) out.push(argv[++i] as string);
+  }
+  return [...out, ...argv.slice(i + 1)];
+}

@@ -1,0 +1,60 @@
+/**
+ * The coordinator's expiry timer, over a stand-in attempt whose subtasks never acknowledge: a
+ * pending snapshot expires at its timeout even when no periodic checkpoints run (Flink's
+ * checkpoint canceller).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../../../test/support/temp-dir.ts';
+import { type CheckpointConfig, defaultCheckpointConfig } from './checkpoint-config.ts';
+import { type AttemptHandle, CheckpointCoordinator } from './checkpoint-coordinator.ts';
+
+let dir: Awaited<ReturnType<typeof tempDir>>;
+beforeAll(async () => {
+  dir = await tempDir('tsflink-coordinator-');
+});
+afterAll(async () => {
+  await dir.remove();
+});
+
+/** An attempt whose one subtask takes barriers and never acknowledges them. */
+function silentAttempt(): AttemptHandle & { readonly barriers: number[]; readonly aborted: number[] } {
+  const barriers: number[] = [];
+  const aborted: number[] = [];
+  return {
+    barriers,
+    aborted,
+    nodes: [],
+    subtaskCount: 1,
+    canCheckpoint: () => true,
+    injectBarrier: (id) => void barriers.push(id),
+    notifyComplete: () => undefined,
+    notifyAborted: (id) => void aborted.push(id),
+    fail: () => undefined,
+  };
+}
+
+function coordinator(config: Partial<CheckpointConfig>): CheckpointCoordinator {
+  return new CheckpointCoordinator({ ...defaultCheckpointConfig, dir: dir.path, ...config }, { jobId: 'a'.repeat(32), jobName: 'j' });
+}
+
+async function within<T>(what: string, work: Promise<T>, ms = 20_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('CheckpointCoordinator expiry', () => {
+  it('expires a pending savepoint at its timeout without periodic checkpoints', async () => {
+    const c = coordinator({ interval: null, timeout: 50 });
+    const attempt = silentAttempt();
+    c.start(attempt);
+    const savepoint = c.triggerSavepoint(dir.path);
+    await expect(within('the savepoint to expire', savepoint)).rejects.toThrow(/^Savepoint 1 failed: expired/);
+    expect(attempt.aborted).toEqual([1]);
+    await c.settle();
+  });
+});

@@ -1,0 +1,144 @@
+/**
+ * Claim mode through the real binary on a real cluster (Flink's RecoveryClaimMode): with
+ * `--claimMode claim` (or Flink's older `-rm claim`) the savepoint a job starts from becomes the
+ * job's first retained checkpoint, kept by the JobMaster across worker restarts, and is deleted
+ * once a newer checkpoint subsumes it (num-retained 1); with `no_claim` it is never touched, not
+ * even when the job is cancelled under DELETE_ON_CANCELLATION. The jobs run an unbounded source
+ * and are ended by the test; checkpoints are taken with `flink checkpoint`, so nothing depends on
+ * the machine's speed.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterProbe, waitFor } from '../support/cluster-probes.ts';
+import { ROOT, type RunResult, runFlink } from '../support/run-flink.ts';
+import { type TestCluster, startTestCluster, submittedJobId } from '../support/test-cluster.ts';
+
+const TSFLINK = join(ROOT, 'src', 'index.ts');
+let cluster: TestCluster;
+let probe: ClusterProbe;
+let job: string;
+
+beforeAll(async () => {
+  cluster = await startTestCluster();
+  probe = new ClusterProbe(cluster.url);
+  const jobs = join(cluster.scratch, 'jobs');
+  await mkdir(jobs);
+  await writeFile(join(jobs, 'package.json'), JSON.stringify({ type: 'module' }));
+  job = join(jobs, 'unbounded-count.ts');
+  await writeFile(
+    job,
+    [
+      `import { DataGeneratorSource, valueState } from ${JSON.stringify(TSFLINK)};`,
+      '// Unbounded: it runs until the test cancels it (the rate only spares the CPU).',
+      'export default (env: any): void => {',
+      "  env.fromSource(new DataGeneratorSource({ recordsPerSecond: 500, generate: (i: number) => `k${i % 10}` }), 'keys').uid('keys')",
+      '    .keyBy((k: string) => k)',
+      "    .process(() => ({ open(ctx: any) { this.count = ctx.getState(valueState('count')); }, processElement(_v: string, _c: unknown, out: any) { const n = (this.count.value() ?? 0) + 1; this.count.update(n); out.collect(n); } } as any)).uid('count');",
+      '};',
+      '',
+    ].join('\n'),
+  );
+}, 120_000);
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+/** Runs `flink <args>` until it succeeds: a command that needs a RUNNING job is refused until the worker runs it. */
+async function succeeds(args: readonly string[]): Promise<RunResult> {
+  let last: RunResult | undefined;
+  return waitFor(`flink ${args.join(' ')} to succeed (last: ${last?.stderr ?? ''})`, async () => {
+    last = await cluster.flink(args);
+    return last.code === 0 ? last : undefined;
+  }, 120_000, 200);
+}
+
+async function submit(args: readonly string[]): Promise<string> {
+  const result = await runFlink(['run', '-d', ...cluster.defines, ...args, job], { cwd: cluster.scratch });
+  expect(result.code, result.stderr).toBe(0);
+  return submittedJobId(result.stdout);
+}
+
+async function cancel(jobId: string): Promise<void> {
+  const result = await cluster.flink(['cancel', jobId]);
+  expect(result.code, result.stderr).toBe(0);
+  await probe.waitForState(jobId, ['CANCELED']);
+}
+
+/** A savepoint of a fresh job, which is then cancelled; its directory. */
+async function savepoint(): Promise<string> {
+  const jobId = await submit([]);
+  const result = await succeeds(['savepoint', jobId, join(cluster.scratch, 'savepoints')]);
+  const match = /Savepoint completed\. Path: (\S+)/.exec(result.stdout);
+  expect(match, result.stdout).not.toBeNull();
+  await cancel(jobId);
+  return fileURLToPath(match![1]!);
+}
+
+async function checkpoint(jobId: string): Promise<void> {
+  const result = await succeeds(['checkpoint', jobId]);
+  expect(result.stdout).toMatch(new RegExp(`^Triggering checkpoint for job ${jobId}\\.\\nWaiting for response\\.\\.\\.\\nCheckpoint\\(CONFIGURED\\) \\d+ for job ${jobId} completed\\.\\n$`));
+}
+
+/** Each test starts jobs and workers on a shared two-core machine. */
+const CLUSTER_TEST_MS = 240_000;
+const RETAIN_ONE = ['-D', 'execution.checkpointing.num-retained=1', '-D', 'execution.checkpointing.externalized-checkpoint-retention=DELETE_ON_CANCELLATION'];
+const RESTARTS = ['-D', 'restart-strategy.type=fixed-delay', '-D', 'restart-strategy.fixed-delay.attempts=5', '-D', 'restart-strategy.fixed-delay.delay=100 ms'];
+
+describe('flink run -s <savepoint> with a claim mode', () => {
+  it('--claimMode claim: kept across a worker restart, deleted once a newer checkpoint subsumes it', async () => {
+    const sp = await savepoint();
+    const jobId = await submit(['-s', sp, '--claimMode', 'claim', ...RETAIN_ONE, ...RESTARTS]);
+    await probe.waitForState(jobId, ['RUNNING']);
+    // The worker that restored it is lost before any checkpoint: the JobMaster restarts the job
+    // from its retained list, where the claimed savepoint is the only entry.
+    const first = await waitFor('the first worker', async () => cluster.workerPid(jobId));
+    process.kill(first, 'SIGKILL');
+    await waitFor('a second worker', async () => { const pid = cluster.workerPid(jobId); return pid !== undefined && pid !== first ? pid : undefined; });
+    expect(existsSync(join(sp, '_metadata'))).toBe(true);
+    const restored = await waitFor('the restart to restore the savepoint', async () => (await probe.get<{ latest: { restored: { external_path: string } | null } }>(`/jobs/${jobId}/checkpoints`))?.latest.restored ?? undefined);
+    expect(restored.external_path).toBe(`file:${sp}`);
+    await checkpoint(jobId);
+    await waitFor('the subsumed savepoint to be deleted', async () => !existsSync(sp));
+    await cancel(jobId);
+  }, CLUSTER_TEST_MS);
+
+  it('-rm claim (Flink\'s older name) claims too', async () => {
+    const sp = await savepoint();
+    const jobId = await submit(['-s', sp, '-rm', 'claim', ...RETAIN_ONE]);
+    await checkpoint(jobId);
+    await waitFor('the subsumed savepoint to be deleted', async () => !existsSync(sp));
+    await cancel(jobId);
+  }, CLUSTER_TEST_MS);
+
+  it('--claimMode no_claim: never touched, also when the job is cancelled under DELETE_ON_CANCELLATION', async () => {
+    const sp = await savepoint();
+    const jobId = await submit(['-s', sp, '--claimMode', 'no_claim', ...RETAIN_ONE]);
+    await checkpoint(jobId);
+    await checkpoint(jobId);
+    await cancel(jobId);
+    expect(existsSync(join(sp, '_metadata'))).toBe(true);
+  }, CLUSTER_TEST_MS);
+
+  it('REST refuses a NATIVE savepoint and an INCREMENTAL checkpoint in one line (400)', async () => {
+    const jobId = await submit([]);
+    await probe.waitForState(jobId, ['RUNNING']);
+    const post = async (path: string, body: unknown): Promise<{ status: number; errors: string[] }> => {
+      const response = await fetch(`${cluster.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: response.status, errors: ((await response.json()) as { errors: string[] }).errors };
+    };
+    expect(await post(`/jobs/${jobId}/savepoints`, { 'target-directory': cluster.scratch, formatType: 'NATIVE' })).toEqual({
+      status: 400,
+      errors: ['formatType NATIVE is not supported yet (tsflink has no native snapshots: every savepoint is canonical); use CANONICAL, the default'],
+    });
+    expect(await post(`/jobs/${jobId}/checkpoints`, { checkpointType: 'INCREMENTAL' })).toEqual({
+      status: 400,
+      errors: ['checkpointType INCREMENTAL is not supported yet (tsflink has no incremental checkpoints: every checkpoint is full); use FULL or CONFIGURED'],
+    });
+    const full = await succeeds(['checkpoint', '--full', jobId]);
+    expect(full.stdout).toMatch(new RegExp(`Checkpoint\\(FULL\\) \\d+ for job ${jobId} completed\\.\\n$`));
+    await cancel(jobId);
+  }, CLUSTER_TEST_MS);
+});
