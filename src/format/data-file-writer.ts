@@ -13,6 +13,7 @@ import { murmur3_32Latin1 } from './murmur3.ts';
 import { DATA_HEADER_SIZE, DATA_MAGIC, FORMAT_VERSION, FRAME_HEADER_SIZE, TARGET_FRAME_BYTES } from './layout.ts';
 import type { KeyedStateKind } from './model.ts';
 import { relativePathProblem } from './snapshot-paths.ts';
+import { valueEnd } from './string-keyed.ts';
 import { createValuePackr, standardValueProblem } from './value-codec.ts';
 
 /** A block as written: the file is named by path until the snapshot's file table numbers it. */
@@ -45,12 +46,14 @@ export class DataFileWriter {
   readonly #packr = createValuePackr();
   #values: unknown[] = [];
   /**
-   * Values of pairs, already encoded: the user keys of a map state are canonical and timer
-   * timestamps are integers (FORMAT.md 5.2), which msgpackr does not write (it writes integers of
-   * 2^32 or more, such as window and timer timestamps, as float64), so each pair is assembled here.
+   * Values made of pairs (map and timers state) are assembled at the end of a frame when msgpackr
+   * would not write them as FORMAT.md 5.2 says: map user keys canonical and timer timestamps ints,
+   * where msgpackr writes integers of 2^32 or more (window and timer timestamps) as float64.
+   * `#assemble` is set once a value of the frame needs it; otherwise msgpackr packs the frame.
    */
-  readonly #pairValues = new ByteSink();
+  #assemble = false;
   readonly #pairEncoder = new CanonicalKeyEncoder();
+  readonly #assembled = new ByteSink();
   #layout: PairLayout = 'none';
   #offset = 0;
   #blockStart = 0;
@@ -196,46 +199,79 @@ export class DataFileWriter {
   }
 
   #addValue(label: string, value: unknown): void {
-    if (this.#layout !== 'none') return this.#addPairs(label, value);
+    if (this.#layout !== 'none') this.#checkPairs(label, value);
     const problem = standardValueProblem(value);
     if (problem !== undefined) throw new UserError(`${label}: cannot store a state value that is ${problem}`);
     this.#values.push(value);
   }
 
-  /**
-   * A map state's value, [userKey, userValue] pairs with each key written canonically, or a
-   * timers value, [domain, timestamp] pairs of numbers written as canonical keys are (integers
-   * as ints, whatever their size).
-   */
-  #addPairs(label: string, value: unknown): void {
+  /** A map or timers value: an array of pairs, with valid user keys; notes if it needs #assemble. */
+  #checkPairs(label: string, value: unknown): void {
     if (!Array.isArray(value) || !value.every((p) => Array.isArray(p) && p.length === 2)) {
       throw new InternalError(`${label}: a ${this.#layout} state value must be an array of pairs`);
     }
-    const pairs = value as (readonly [unknown, unknown])[];
-    const sink = this.#pairValues;
-    sink.append(arrayHeader(pairs.length));
-    for (const [first, second] of pairs) {
-      sink.append(PAIR_HEADER);
-      try {
-        sink.append(this.#pairEncoder.encode(first));
-        if (this.#layout === 'timers') {
-          if (typeof second !== 'number') throw new InternalError(`${label}: a timer timestamp must be a number`);
-          sink.append(this.#pairEncoder.encode(second));
-          continue;
+    for (const [first, second] of value as (readonly [unknown, unknown])[]) {
+      if (this.#layout === 'timers') {
+        if (typeof first !== 'number' || typeof second !== 'number') throw new InternalError(`${label}: a timer must be two numbers`);
+        if (!packsCanonically(second)) this.#assemble = true;
+      } else if (!packsCanonically(first)) {
+        try {
+          this.#pairEncoder.encode(first);
+        } catch (err) {
+          if (err instanceof InvalidKeyError) throw new UserError(`${label}: cannot store a map state user key: ${err.message}`);
+          throw err;
         }
-      } catch (err) {
-        if (err instanceof InvalidKeyError) throw new UserError(`${label}: cannot store a map state user key: ${err.message}`);
-        throw err;
+        this.#assemble = true;
       }
-      const problem = standardValueProblem(second);
-      if (problem !== undefined) throw new UserError(`${label}: cannot store a state value that is ${problem}`);
-      sink.append(this.#packr.pack(second));
     }
-    this.#values.push(undefined); // counts the item; its bytes are in #pairValues
+  }
+
+  /**
+   * The frame's values laid out by hand: each pair's first element (and a timer's timestamp) in
+   * canonical encoding, map user values packed by one msgpackr call for the frame (a call per
+   * value would cost more than everything else here) and put in their places.
+   */
+  #assemblePairs(header: Uint8Array): Buffer {
+    const out = this.#assembled;
+    out.clear();
+    out.append(header);
+    const slots: number[] = [];
+    const userValues: unknown[] = [];
+    for (const value of this.#values as (readonly [unknown, unknown])[][]) {
+      out.append(arrayHeader(value.length));
+      for (const [first, second] of value) {
+        out.reserve(1)[out.length] = 0x92; // a pair: fixarray of 2
+        out.advance(1);
+        out.append(this.#pairEncoder.encode(first));
+        if (this.#layout === 'timers') {
+          out.append(this.#pairEncoder.encode(second));
+        } else {
+          slots.push(out.length);
+          userValues.push(second);
+        }
+      }
+    }
+    if (slots.length === 0) return out.view();
+    const pairs = Buffer.from(out.view()); // a copy: out is rebuilt below
+    const packed = this.#packr.pack(userValues);
+    const first = packed[0]!;
+    let position = first <= 0x9f ? 1 : first === 0xdc ? 3 : 5; // after the array header
+    out.clear();
+    let from = 0;
+    for (const slot of slots) {
+      out.append(pairs.subarray(from, slot));
+      const end = valueEnd(packed, position);
+      if (end < 0) throw new InternalError('msgpackr wrote a value this writer cannot walk');
+      out.append(packed.subarray(position, end));
+      position = end;
+      from = slot;
+    }
+    out.append(pairs.subarray(from));
+    return out.view();
   }
 
   #frameFull(): boolean {
-    return this.#values.length >= this.#frameLimit || this.#keys.length + this.#pairValues.length >= TARGET_FRAME_BYTES;
+    return this.#values.length >= this.#frameLimit || this.#keys.length >= TARGET_FRAME_BYTES;
   }
 
   #beginBlock(layout: PairLayout): void {
@@ -261,7 +297,7 @@ export class DataFileWriter {
   async #flushFrame(keyed: boolean): Promise<void> {
     const count = this.#values.length;
     const header = arrayHeader(count);
-    const values = this.#layout !== 'none' ? Buffer.concat([header, this.#pairValues.view()]) : this.#packr.pack(this.#values);
+    const values = this.#assemble ? this.#assemblePairs(header) : this.#packr.pack(this.#values);
     const keys = this.#keys.view();
     const payloadLength = (keyed ? header.length + keys.length : 0) + values.length;
     const frameHeader = Buffer.allocUnsafe(FRAME_HEADER_SIZE);
@@ -283,7 +319,7 @@ export class DataFileWriter {
     const perItem = Math.max(1, payloadLength / count);
     this.#frameLimit = Math.max(1, Math.min(MAX_FRAME_ITEMS, Math.floor(TARGET_FRAME_BYTES / perItem)));
     this.#values = [];
-    this.#pairValues.clear();
+    this.#assemble = false;
     this.#keys.clear();
     if (this.#pending.length >= FLUSH_BYTES) await this.#flushPending();
   }
@@ -299,9 +335,26 @@ export class DataFileWriter {
   }
 }
 
-const PAIR_HEADER = arrayHeader(2);
+/**
+ * Whether msgpackr writes `x` exactly as its canonical key encoding (FORMAT.md 5.1): booleans,
+ * well-formed strings (the shortest header, checked against the canonical encoder by
+ * data-file-writer.test.ts), and numbers except NaN (one canonical bit pattern) and integers
+ * outside [-2^31, 2^32) (msgpackr writes those as float64).
+ */
+function packsCanonically(x: unknown): boolean {
+  switch (typeof x) {
+    case 'boolean':
+      return true;
+    case 'string':
+      return (x as unknown as { isWellFormed(): boolean }).isWellFormed();
+    case 'number':
+      return Number.isInteger(x) ? x >= -0x8000_0000 && x < 0x1_0000_0000 : !Number.isNaN(x);
+    default:
+      return false;
+  }
+}
 
-/** Values this writer assembles pair by pair (see #addPairs), or 'none' for msgpackr's encoding. */
+/** Values of pairs (map and timers state), or 'none' for any other kind. */
 type PairLayout = 'map' | 'timers' | 'none';
 
 function pairLayoutOf(kind: KeyedStateKind): PairLayout {

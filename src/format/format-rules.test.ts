@@ -267,6 +267,29 @@ describe('FORMAT.md 5.2: pairs of map and timers values', () => {
   });
 });
 
+describe('FORMAT.md 5.2: verify checks map user keys', () => {
+  it('reports a user key that appears twice in one value', async () => {
+    const dir = join(root.path, `s${counter++}`);
+    const store = new LocalObjectStore(dir);
+    await writeSnapshot(store, {
+      info: { kind: 'savepoint', jobId: '00112233445566778899aabbccddeeff', jobName: 'twice', checkpointId: 1 },
+      operators: [{ uid: 'op', parallelism: 1, maxParallelism: 1, keyedStates: [{ name: 'm', kind: 'map', entries: [['k', [['a', 1], ['b', 2]]]] }] }],
+    });
+    const name = (await readdir(dir)).find((n) => n !== '_metadata')!;
+    const data = await readFile(join(dir, name));
+    const at = data.indexOf(Buffer.from('92a16202', 'hex'));
+    data[at + 2] = 0x61; // the second key 'b' becomes 'a'
+    data.writeUInt32BE(crc32(data.subarray(28), crc32(data.subarray(16, 24))), 24);
+    await writeFile(join(dir, name), data);
+    const meta = decodeMetadataV1(await readFile(join(dir, '_metadata')), '_metadata');
+    const op = meta.operators[0]!;
+    const state = op.keyedStates[0]!;
+    const blocks = [{ ...state.blocks[0]!, crc: crc32(data.subarray(16)) }];
+    await writeFile(join(dir, '_metadata'), encodeMetadataV1({ ...meta, operators: [{ ...op, keyedStates: [{ ...state, blocks }] }] }));
+    expect((await verifySnapshot(store)).problems).toEqual([{ file: store.describe(name), offset: at + 1, message: 'map state user key appears twice in one value (op/m key group 0)' }]);
+  });
+});
+
 describe('FORMAT.md 3.5: values under TTL', () => {
   it('are laid out as without TTL: no timestamp with the value', async () => {
     const { store } = await small();

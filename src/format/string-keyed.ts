@@ -1,21 +1,44 @@
 /**
- * A quick structural pass over MessagePack bytes that tells whether every map in them is keyed
- * by strings only. The value decoder uses it to decode the common case (objects with string
- * keys) with msgpackr's fast object path, and everything else through Maps, so that no key is
- * renamed or converted (value-codec.ts). Bytes it cannot walk answer false: the careful path
- * then decodes them and reports what is wrong.
+ * Quick structural passes over MessagePack bytes, without decoding them.
+ *
+ * `mapsHaveStringKeysOnly` tells whether every map in them is keyed by strings only. The value
+ * decoder uses it to decode the common case (objects with string keys) with msgpackr's fast
+ * object path, and everything else through Maps, so that no key is renamed or converted
+ * (value-codec.ts). Bytes it cannot walk answer false: the careful path then decodes them and
+ * reports what is wrong.
  */
 export function mapsHaveStringKeysOnly(bytes: Uint8Array): boolean {
+  return walk(bytes, 0, Infinity, true) === bytes.length;
+}
+
+/**
+ * The offset just after the one MessagePack value that starts at `start`, which the caller knows
+ * to be well formed (bytes msgpackr has just written).
+ */
+export function valueEnd(bytes: Uint8Array, start: number): number {
+  return walk(bytes, start, 1, false);
+}
+
+/**
+ * Walks `values` values from `start` (Infinity: to the end of `bytes`) and returns the offset after
+ * them, or -1 when `stringKeys` is set and a map has a key that is not a string, or the bytes are
+ * not MessagePack.
+ */
+const remaining: number[] = [];
+const isMap: boolean[] = [];
+
+function walk(bytes: Uint8Array, start: number, values: number, stringKeys: boolean): number {
   const end = bytes.length;
-  // Per open container: items still to read, and whether it is a map (even count left = a key next).
-  const remaining: number[] = [Infinity];
-  const isMap: boolean[] = [false];
+  // Per open container: items still to read, and whether it is a map (even count left = a key
+  // next). Reused: this runs once per map state user value when a snapshot is written.
+  remaining[0] = values;
+  isMap[0] = false;
   let depth = 0;
-  let pos = 0;
-  while (pos < end) {
-    if (isMap[depth] === true && (remaining[depth]! & 1) === 0) {
+  let pos = start;
+  while (pos < end && (depth > 0 || remaining[0]! > 0)) {
+    if (stringKeys && isMap[depth] === true && (remaining[depth]! & 1) === 0) {
       const k = bytes[pos]!;
-      if (!((k >= 0xa0 && k <= 0xbf) || k === 0xd9 || k === 0xda || k === 0xdb)) return false;
+      if (!((k >= 0xa0 && k <= 0xbf) || k === 0xd9 || k === 0xda || k === 0xdb)) return -1;
     }
     remaining[depth]! -= 1;
     const b = bytes[pos++]!;
@@ -54,7 +77,7 @@ export function mapsHaveStringKeysOnly(bytes: Uint8Array): boolean {
         case 0xdd: count = u32(bytes, pos); pos += 4; break;
         case 0xde: count = u16(bytes, pos) * 2; pos += 2; map = true; break;
         case 0xdf: count = u32(bytes, pos) * 2; pos += 4; map = true; break;
-        default: return false; // 0xc1: never used
+        default: return -1; // 0xc1: never used
       }
     }
     if (count > 0) {
@@ -65,7 +88,8 @@ export function mapsHaveStringKeysOnly(bytes: Uint8Array): boolean {
       while (depth > 0 && remaining[depth] === 0) depth -= 1;
     }
   }
-  return pos === end && depth === 0;
+  if (depth !== 0 || pos > end) return -1;
+  return remaining[0] === Infinity || remaining[0] === 0 ? pos : -1;
 }
 
 function u16(bytes: Uint8Array, at: number): number {

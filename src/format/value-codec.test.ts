@@ -6,7 +6,7 @@ import { LocalObjectStore } from '../storage/local-store.ts';
 import { toJson } from './json-value.ts';
 import { SnapshotReader } from './snapshot-reader.ts';
 import { mapsHaveStringKeysOnly } from './string-keyed.ts';
-import { createValueUnpackr } from './value-codec.ts';
+import { createValuePackr, createValueUnpackr } from './value-codec.ts';
 import { writeSnapshot } from './write-snapshot.ts';
 
 let root: Awaited<ReturnType<typeof tempDir>>;
@@ -79,6 +79,12 @@ describe('state values: keys are data', () => {
     expect(decode(hex('d3 ffe0000000000000'))).toBe(-(2 ** 53));
     expect(decode(hex('d3 ffdfffffffffffff'))).toBe(-(2n ** 53n) - 1n);
     expect(decode(hex('cf ffffffffffffffff'))).toBe(2n ** 64n - 1n);
+  });
+
+  it('writes numbers in values as FORMAT.md 5.2 says: ints within [-2^31, 2^32), float64 otherwise', () => {
+    const packr = createValuePackr();
+    const first = (n: number): string => Buffer.from(packr.pack(n)).subarray(0, 1).toString('hex');
+    expect([2 ** 32 - 1, 2 ** 32, -(2 ** 31), -(2 ** 31) - 1, 1.5, 5, -0].map(first)).toEqual(['ce', 'cb', 'd2', 'cb', 'cb', '05', '00']);
   });
 
   it('finds exactly the values whose maps have a non-string key', () => {
