@@ -57,6 +57,12 @@ export interface SnapshotStats {
 }
 
 export interface CoordinatorEvents {
+  /**
+   * A checkpoint or savepoint got this id, before anything is written for it: a process that
+   * takes over the job must not use the id again, even if this one never completes (Flink's
+   * checkpoint id counter lives in the JobManager, so a task failover never reuses one).
+   */
+  onTriggered?(id: number): void;
   /** Called once `_metadata` is durable, before older checkpoints are deleted. */
   onCompleted?(stats: SnapshotStats): void;
   onFailed?(stats: SnapshotStats): void;
@@ -304,6 +310,7 @@ export class CheckpointCoordinator {
 
   async #trigger(id: CheckpointId, now: number, kind: SnapshotKind, savepointLocation: string | undefined, waiter?: Pending['waiters'][number], drain = false): Promise<void> {
     this.#nextId = id + 1;
+    this.events.onTriggered?.(id);
     const attempt = this.#attempt;
     let location = savepointLocation;
     if (location === undefined) {

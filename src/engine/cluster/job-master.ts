@@ -167,6 +167,10 @@ export class JobMaster {
       case 'checkpoint-damaged':
         this.#damaged([{ id: m.id, location: m.location, problem: m.problem }], m.fallback);
         return;
+      case 'checkpoint-triggered':
+        // In memory only: a restarted JobManager finds the id from the checkpoint directory.
+        record.nextCheckpointId = Math.max(record.nextCheckpointId, m.id + 1);
+        return;
       case 'checkpoint-failed':
         record.checkpointCounts.failed += 1;
         record.latestFailed = entry(m.stats, 'FAILED');

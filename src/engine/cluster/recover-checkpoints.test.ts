@@ -60,6 +60,17 @@ describe('recoverCheckpoints', () => {
     expect(r.nextCheckpointId).toBe(9);
   });
 
+  it('never hands out again the id of a checkpoint a dead worker left without _metadata', async () => {
+    const chk = join(dir.path, 'started', 'chk');
+    await snapshotAt(join(chk, JOB, 'chk-8'));
+    await mkdir(join(chk, JOB, 'chk-9'), { recursive: true });
+    await writeFile(join(chk, JOB, 'chk-9', 'c8d70642d424-0-abc.tsfs'), 'half-written');
+    const r = record(chk, []);
+    await recoverCheckpoints(r, {});
+    expect(r.retained.map((c) => c.id)).toEqual([8]);
+    expect(r.nextCheckpointId).toBe(10);
+  });
+
   it('forgets a claimed snapshot that was deleted (subsumed) after the record was written', async () => {
     const chk = join(dir.path, 'gone', 'chk');
     await snapshotAt(join(chk, JOB, 'chk-9'));

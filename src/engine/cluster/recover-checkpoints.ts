@@ -18,9 +18,14 @@ export async function recoverCheckpoints(record: JobRecord, storeOptions: OpenSt
   const base = `${dir.replace(/\/+$/, '')}/${record.jobId}`;
   const claimed = await stillClaimed(record, base, storeOptions);
   const ids: number[] = [];
+  // Ids of checkpoints that were started, complete or not: the job never uses one again (a worker
+  // that died while writing chk-n left files there, which must not mix with a new chk-n).
+  let highestStarted = 0;
   try {
     const store = await openStore(base, storeOptions);
     for await (const { key } of store.list('')) {
+      const started = /^chk-(\d+)\//.exec(key);
+      if (started !== null) highestStarted = Math.max(highestStarted, Number(started[1]));
       const match = /^chk-(\d+)\/_metadata$/.exec(key);
       if (match !== null) ids.push(Number(match[1]));
     }
@@ -30,6 +35,7 @@ export async function recoverCheckpoints(record: JobRecord, storeOptions: OpenSt
   // One found damaged before stays out: it would be checked, and reported, again on every start.
   const damaged = new Set((record.damagedCheckpoints ?? []).map((c) => c.id));
   ids.splice(0, ids.length, ...ids.filter((id) => !damaged.has(id)));
+  record.nextCheckpointId = Math.max(record.nextCheckpointId, highestStarted + 1);
   if (ids.length === 0) return;
   ids.sort((a, b) => a - b);
   // Which of them is intact is decided when the worker starts (chooseRestoreCheckpoint), as on

@@ -77,6 +77,7 @@ async function start(message: StartMessage): Promise<void> {
         onStatus: (status) => {
           if (status === 'RUNNING' || status === 'RESTARTING') send({ type: 'status', status });
         },
+        onTriggered: (id) => send({ type: 'checkpoint-triggered', id }),
         onCompleted: (stats) => send({ type: 'checkpoint-completed', stats }),
         onFailed: (stats) => send({ type: 'checkpoint-failed', stats }),
         onAttemptFailed: ({ message, exceptionName, stacktrace, taskName }) => send({ type: 'attempt-failed', cause: message, exceptionName, stacktrace, taskName, timestamp: Date.now() }),

@@ -73,6 +73,8 @@ export type FromWorker =
       readonly taskName: string | null;
       readonly timestamp: number;
     }
+  /** A checkpoint or savepoint took this id: the next worker of the job starts past it. */
+  | { readonly type: 'checkpoint-triggered'; readonly id: number }
   | { readonly type: 'checkpoint-completed'; readonly stats: SnapshotStats }
   /** An attempt restored this snapshot (`-s`, or a retained checkpoint after a failure). */
   | { readonly type: 'restored'; readonly id: number; readonly isSavepoint: boolean; readonly location: string; readonly timestamp: number }
