@@ -39,8 +39,8 @@ const { values } = parseArgs({
 const KILLS = wholeNumber('kills', values.kills, 1);
 const SEED = wholeNumber('seed', values.seed, 0);
 const RECORDS = wholeNumber('records', values.records, 1000);
-// Slow enough that the job outlasts the kills: it runs about 1.5 s between two of them, and
-// needs twice as many such stretches as there are kills to get through its input.
+// Spreads the input over the kills, so most land mid-input. The job outlasts them in any case:
+// its input is held open after the last order (--hold-until) until every kill has happened.
 const RATE = Math.max(1000, Math.round(RECORDS / (KILLS * 3)));
 const JOB = join(ROOT, 'examples', 'order-totals.ts');
 const TABLE_COLUMNS = 'user_id text not null, window_start bigint not null, window_end bigint not null, orders integer not null, total_cents bigint not null';
@@ -67,9 +67,6 @@ let cluster: TestCluster | undefined;
 let postgres: PostgresTestServer | undefined;
 let db: pg.Client | undefined;
 const faultFile = join(tmpdir(), `tsflink-chaos-fault-${process.pid}`);
-// The chaos run's input, once generated, stays open until this file exists: the script creates it
-// after the last kill, so a loaded machine that gets through the input early still takes every kill.
-const releaseFile = join(tmpdir(), `tsflink-chaos-release-${process.pid}`);
 
 async function main(): Promise<number> {
   postgres = await startPostgres();
@@ -89,7 +86,8 @@ async function main(): Promise<number> {
   const wantTable = await tableLines('reference_totals');
 
   const out = join(cluster.scratch, 'chaos');
-  const submitted = await runFlink(['run', ...cluster.defines, ...CLUSTER_KEYS, '-d', '-p', '2', JOB, ...jobArgs(out, 'chaos_totals', RATE), '--hold-until', releaseFile], { cwd: cluster.scratch });
+  const endOfInput = join(cluster.scratch, 'chaos.end-of-input');
+  const submitted = await runFlink(['run', ...cluster.defines, ...CLUSTER_KEYS, '-d', '-p', '2', JOB, ...jobArgs(out, 'chaos_totals', RATE), '--hold-until', endOfInput], { cwd: cluster.scratch });
   if (submitted.code !== 0) throw new Error(`submitting the chaos run failed (${submitted.code}): ${submitted.stderr.trim()}`);
   const jobId = submittedJobId(submitted.stdout);
   say(`chaos run: job ${jobId}, ${RECORDS} orders at ${RATE}/s, ${KILLS} kills, seed ${SEED}`);
@@ -120,7 +118,7 @@ async function main(): Promise<number> {
     recoveries += killed;
     say(`kill ${kills}: ${kind}; running again`);
   }
-  writeFileSync(releaseFile, '');
+  writeFileSync(endOfInput, '');
   const end = await probe.waitForState(jobId, ['FINISHED', 'FAILED', 'CANCELED'], 30 * 60_000);
   if (end.state !== 'FINISHED') say(`the job ended ${end.state}: ${end['failure-cause'] ?? ''}`);
   else if (kills < KILLS) say(`the job finished after ${kills} of ${KILLS} kills`);
@@ -229,6 +227,5 @@ try {
   else await cluster?.stop().catch(() => undefined);
   await postgres?.stop().catch(() => undefined);
   rmSync(faultFile, { force: true });
-  rmSync(releaseFile, { force: true });
 }
 process.exit(code);

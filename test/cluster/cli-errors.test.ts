@@ -92,7 +92,8 @@ beforeAll(async () => {
       '-D', 'execution.checkpointing.interval=500ms',
       '-D', 'execution.checkpointing.externalized-checkpoint-retention=RETAIN_ON_CANCELLATION',
       '-D', 'execution.checkpointing.num-retained=1000',
-      ORDER_TOTALS, '--output', join(cluster.scratch, 'out-v1'), '--records', '1000000', '--rate', '200',
+      // Held open after its last order (nothing creates the file): running for every test here.
+      ORDER_TOTALS, '--output', join(cluster.scratch, 'out-v1'), '--records', '1000000', '--rate', '200', '--hold-until', join(cluster.scratch, 'never'),
     ]),
     run([PER_USER_COUNT, '100']),
   ]);

@@ -5,7 +5,7 @@
  * checkpoint; with every retained checkpoint damaged the job must fail, saying so, instead of
  * starting empty.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectedTotals, generatedOrders } from '../../examples/expected-totals.ts';
@@ -31,9 +31,12 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
+/** The job's input ends only once this file exists: the kill finds it running on any machine. */
+const endOfInput = (out: string): string => `${out}.end-of-input`;
+
 async function submit(out: string): Promise<string> {
   const options = ['-D', 'execution.checkpointing.interval=300ms', '-D', 'execution.checkpointing.num-retained=3', '-d', '-p', '2'];
-  const args = ['--output', out, '--records', String(RECORDS), '--rate', '8000', '--seed', String(SEED)];
+  const args = ['--output', out, '--records', String(RECORDS), '--rate', '8000', '--seed', String(SEED), '--hold-until', endOfInput(out)];
   const result = await runFlink(['run', ...cluster.defines, ...options, JOB, ...args], { cwd: cluster.scratch });
   expect(result.code, result.stderr).toBe(0);
   return submittedJobId(result.stdout);
@@ -67,6 +70,7 @@ describe('recovery from a damaged checkpoint', () => {
 
       const started = await cluster.flink(['cluster', 'start']);
       expect(started.code, started.stderr).toBe(0);
+      writeFileSync(endOfInput(out), '');
       await probe.waitForState(id, ['FINISHED']);
 
       const log = logOf();

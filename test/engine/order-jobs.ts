@@ -5,7 +5,7 @@
  */
 import type { StreamExecutionEnvironment } from '../../src/engine/api/environment.ts';
 import type { AggregateFunction, MapFunction } from '../../src/engine/api/functions.ts';
-import { failOnce } from '../../fixtures/jobs/fail-injection.ts';
+import { failOnce, heldAfter } from '../../fixtures/jobs/fail-injection.ts';
 import { WatermarkStrategy } from '../../src/engine/api/watermark-strategy.ts';
 import { SlidingEventTimeWindows, TumblingEventTimeWindows, type WindowAssigner } from '../../src/engine/api/window-assigners.ts';
 import type { ProcessWindowFunction } from '../../src/engine/api/window-functions.ts';
@@ -106,12 +106,16 @@ const withWindow: ProcessWindowFunction<Sum, WindowTotal, string> = {
 
 /** Orders -> event time -> (failure) -> per-user sums in `assigner` windows -> sink. */
 export function orderTotals(env: StreamExecutionEnvironment, assigner: 'tumbling' | 'sliding', options: OrderJobOptions): void {
+  // With failAt, each source subtask holds there until a checkpoint completed: the failure (which
+  // waits for one) then has records left to fail at, however fast the input went by.
+  let checkpointed = false;
+  const source = options.failAt === undefined ? orderSource(options.records, options.perSecond) : heldAfter(orderSource(options.records, options.perSecond), options.failAt, () => !checkpointed);
   const timed = env
-    .fromSource(orderSource(options.records, options.perSecond), 'orders')
+    .fromSource(source, 'orders')
     .uid('orders')
     .assignTimestampsAndWatermarks(WatermarkStrategy.forBoundedOutOfOrderness<Order>(OUT_OF_ORDERNESS).withTimestampAssigner((o) => o.time))
     .uid('timestamps')
-    .map(failOnce(options.failAt))
+    .map(failOnce(options.failAt, () => (checkpointed = true)))
     .uid('fail-once')
     .keyBy((o) => o.user);
   if (assigner === 'tumbling') {

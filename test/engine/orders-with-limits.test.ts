@@ -47,7 +47,8 @@ describe('orders with limits', () => {
   it.each([3, 1])('commits the same verdicts after a savepoint at p=2 restored at p=%i, with the outside table changed', async (parallelism) => {
     const store = new MemoryTransactionalStore<Verdict>();
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
-    ordersWithLimits(env, { orders: ORDERS, perSecond: 15_000, sink: () => new MemoryTransactionalSink(store) });
+    // Held open after its last order until cancelled: the savepoint finds it running on any machine.
+    ordersWithLimits(env, { orders: ORDERS, perSecond: 15_000, endWhen: () => false, sink: () => new MemoryTransactionalSink(store) });
     const client = env.executeAsync('savepoint me');
     await new Promise((r) => setTimeout(r, 300));
     const savepoint = await client.triggerSavepoint(`${dir.path}/savepoints`);

@@ -35,7 +35,8 @@ afterAll(async () => {
 async function runUntilSavepoint(store: MemoryTransactionalStore<Count>, how: 'cancel' | 'stop', checkpoints: boolean): Promise<string> {
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
   if (checkpoints) env.configureCheckpointing({ interval: 20, dir: `${dir.path}/chk` });
-  wordCount(env, { records: RECORDS, perSecond: 20_000, sink: () => new MemoryTransactionalSink(store) });
+  // Held at 5,000 records per source subtask: still running, and mid-input, when the savepoint comes.
+  wordCount(env, { records: RECORDS, perSecond: 20_000, holdAt: 5_000, sink: () => new MemoryTransactionalSink(store) });
   const client = env.executeAsync('savepoint me');
   await new Promise((r) => setTimeout(r, 150));
   let savepoint: string;

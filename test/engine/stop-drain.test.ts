@@ -11,6 +11,8 @@ import { openSnapshot } from '../../src/open-snapshot.ts';
 import { StreamExecutionEnvironment } from '../../src/index.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
+const ORDERS = 20_000;
+
 async function committedOrders(out: string): Promise<number> {
   const names = (await readdir(out).catch(() => [])).filter((n) => n.startsWith('part-'));
   let orders = 0;
@@ -33,9 +35,14 @@ describe('stop with savepoint, with and without --drain', () => {
   const stopAfterCheckpoint = async (name: string, drain: boolean): Promise<{ savepoint: string; orders: number }> => {
     const out = join(dir.path, name);
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2).configureCheckpointing({ interval: 100, dir: join(dir.path, `${name}-chk`) });
-    orderTotals(env, ['--output', out, '--records', '100000', '--rate', '10000']);
+    // Held open after its last order (the file is never created), so the stop finds it running
+    // with every order read, however long that took.
+    orderTotals(env, ['--output', out, '--records', String(ORDERS), '--rate', '1000000', '--hold-until', join(dir.path, `${name}-never`)]);
     const client = env.executeAsync(name);
-    await new Promise((r) => setTimeout(r, 1500));
+    while ((client.recordCounts().get('orders')?.out ?? 0) < ORDERS) {
+      if (client.status() !== 'RUNNING') throw new Error(`${name} ended (${client.status()}) before reading its input`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const savepoint = await client.stopWithSavepoint(join(dir.path, `${name}-sp`), { drain });
     expect((await client.result).status).toBe('FINISHED');
     return { savepoint, orders: await committedOrders(out) };
@@ -46,8 +53,8 @@ describe('stop with savepoint, with and without --drain', () => {
     const drained = await stopAfterCheckpoint('drained', true);
     expect(await windowEntries(plain.savepoint)).toBeGreaterThan(0);
     expect(await windowEntries(drained.savepoint)).toBe(0);
-    // Everything read before the barrier is in drained output: at least what 1.5 s at 10k/s yields.
-    expect(drained.orders).toBeGreaterThan(plain.orders);
-    expect(drained.orders).toBeGreaterThan(5_000);
+    // Everything read before the barrier is in the drained output: every order.
+    expect(drained.orders).toBe(ORDERS);
+    expect(plain.orders).toBeLessThan(ORDERS);
   }, 60_000);
 });

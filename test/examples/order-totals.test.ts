@@ -68,8 +68,9 @@ describe('upgrade: v1 stopped with a savepoint at p=2, v2 restored at p=3', () =
 
   beforeAll(async () => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2).configureCheckpointing({ interval: 100, dir: join(dir.path, 'v1-chk') });
-    // Slow enough that a loaded machine still stops it long before its input ends.
-    orderTotals(env, args(out(), 15_000));
+    // Held open after its last order (the file is never created): the stop finds it running on
+    // any machine, with its last hour of windows still open.
+    orderTotals(env, [...args(out(), 15_000), '--hold-until', join(dir.path, 'v1-never')]);
     const client = env.executeAsync('order totals v1');
     // Stop once v1 has committed some windows, so both versions contribute to the output.
     while ((await committedLines(out())).length === 0) {
