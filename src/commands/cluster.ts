@@ -7,7 +7,9 @@ import { clusterUrl } from './cluster-client.ts';
 export async function runCluster(action: 'start' | 'stop' | 'status', options: ClusterOptions, env: CommandEnv): Promise<number> {
   const url = clusterUrl(options, env.config);
   const out = (data: unknown, text: string): void => env.ctx.stdout.write(options.json === true ? `${JSON.stringify(data)}\n` : `${text}\n`);
-  const running = await clusterAnswers(url);
+  // Starting: a JobManager too slow to answer within a second makes the new one fail with "port
+  // in use", which says what to do; stopping or asking: a slow JobManager is still running.
+  const running = action === 'start' ? await clusterAnswers(url, 1_000) : await clusterAnswers(url);
   switch (action) {
     case 'start': {
       if (running) {

@@ -42,12 +42,14 @@ export async function startClusterInBackground(url: string, config: Config, defi
   const child = spawn(process.execPath, [FLINK_BIN, 'jobmanager', ...defines.flatMap((d) => ['-D', d])], { detached: true, stdio: ['ignore', out, out] });
   closeSync(out);
   let exited: number | null | undefined;
-  child.on('exit', (code) => (exited = code));
+  const exit = new Promise<false>((resolve) => child.on('exit', (code) => ((exited = code), resolve(false))));
   child.unref();
   const logStart = safeSize(log);
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (await clusterAnswers(url)) return { pid: child.pid ?? 0, log };
+    // A JobManager that fails to start (its port is in use) is reported at once, without waiting
+    // for whatever holds the port to answer.
+    if (await Promise.race([clusterAnswers(url), exit])) return { pid: child.pid ?? 0, log };
     if (exited !== undefined) {
       const lines = readFileSync(log, 'utf8').slice(logStart).trim().split('\n');
       throw new UserError(`${lines.at(-1) ?? `The JobManager exited with code ${exited}.`} (log: ${log})`, 1);
