@@ -10,19 +10,41 @@ export type RestartStrategy =
   | { readonly type: 'none' }
   | { readonly type: 'fixed-delay'; readonly attempts: number; readonly delayMs: number }
   | { readonly type: 'failure-rate'; readonly maxFailuresPerInterval: number; readonly intervalMs: number; readonly delayMs: number }
-  | { readonly type: 'exponential-delay'; readonly initialBackoffMs: number; readonly maxBackoffMs: number; readonly multiplier: number; readonly attempts: number };
+  | {
+      readonly type: 'exponential-delay';
+      readonly initialBackoffMs: number;
+      readonly maxBackoffMs: number;
+      readonly multiplier: number;
+      /** Restarts allowed since the wait was last reset. */
+      readonly attempts: number;
+      /** A failure this long (plus the current wait) after the previous one resets the wait and the attempts. */
+      readonly resetBackoffThresholdMs: number;
+      /** Each wait moves by a random whole number of ms within this share of it, either way. */
+      readonly jitterFactor: number;
+    };
 
 /** Flink's defaults for each type. */
 export const RESTART_DEFAULTS = {
   'fixed-delay': { type: 'fixed-delay', attempts: 1, delayMs: 1000 },
   'failure-rate': { type: 'failure-rate', maxFailuresPerInterval: 1, intervalMs: 60_000, delayMs: 1000 },
-  'exponential-delay': { type: 'exponential-delay', initialBackoffMs: 1000, maxBackoffMs: 60_000, multiplier: 1.5, attempts: Number.POSITIVE_INFINITY },
+  'exponential-delay': {
+    type: 'exponential-delay',
+    initialBackoffMs: 1000,
+    maxBackoffMs: 60_000,
+    multiplier: 1.5,
+    attempts: Number.POSITIVE_INFINITY,
+    resetBackoffThresholdMs: 3_600_000,
+    jitterFactor: 0.1,
+  },
 } as const;
 
 export type RestartDecision = { readonly restart: true; readonly delayMs: number } | { readonly restart: false; readonly reason: string };
 
-/** `failures`: times of all failures so far, the newest last (it is the one being decided). */
-export function decideRestart(strategy: RestartStrategy, failures: readonly number[]): RestartDecision {
+/**
+ * `failures`: times of all failures so far, the newest last (it is the one being decided).
+ * `random`: uniform in [0, 1), for exponential-delay's jitter.
+ */
+export function decideRestart(strategy: RestartStrategy, failures: readonly number[], random: () => number = Math.random): RestartDecision {
   const count = failures.length;
   switch (strategy.type) {
     case 'none':
@@ -39,11 +61,41 @@ export function decideRestart(strategy: RestartStrategy, failures: readonly numb
         : { restart: false, reason: `more than ${strategy.maxFailuresPerInterval} failures within ${strategy.intervalMs} ms (failure-rate)` };
     }
     case 'exponential-delay': {
-      if (count > strategy.attempts) return { restart: false, reason: `restart attempts exhausted (exponential-delay, ${strategy.attempts} attempts)` };
-      const delay = Math.min(strategy.maxBackoffMs, strategy.initialBackoffMs * strategy.multiplier ** (count - 1));
-      return { restart: true, delayMs: Math.round(delay) };
+      const { backoffMs, attempt } = exponentialBackoff(strategy, failures);
+      if (attempt > strategy.attempts) return { restart: false, reason: `restart attempts exhausted (exponential-delay, ${strategy.attempts} attempts)` };
+      // As Flink's ExponentialDelayRestartBackoffTimeStrategy: a whole number of ms in
+      // [-offset, offset] keeps restarts of many jobs from arriving together.
+      const offset = Math.floor(backoffMs * strategy.jitterFactor);
+      const jitter = offset <= 0 ? 0 : Math.floor(random() * (2 * offset + 1)) - offset;
+      return { restart: true, delayMs: Math.min(backoffMs + jitter, strategy.maxBackoffMs) };
     }
   }
+}
+
+/**
+ * Flink's backoff replayed over the failure history: a failure at least the threshold plus the
+ * current wait after the previous one starts again from the initial wait and attempt 1; any
+ * other multiplies the wait (up to the maximum) and counts one more attempt.
+ */
+function exponentialBackoff(
+  strategy: Extract<RestartStrategy, { type: 'exponential-delay' }>,
+  failures: readonly number[],
+): { backoffMs: number; attempt: number } {
+  let backoffMs = strategy.initialBackoffMs;
+  let attempt = 0;
+  let previous = Number.NEGATIVE_INFINITY;
+  for (const at of failures) {
+    if (at - previous >= strategy.resetBackoffThresholdMs + backoffMs) {
+      backoffMs = strategy.initialBackoffMs;
+      attempt = 1;
+    } else {
+      if (backoffMs < strategy.maxBackoffMs) backoffMs = Math.floor(backoffMs * strategy.multiplier);
+      backoffMs = Math.max(strategy.initialBackoffMs, Math.min(backoffMs, strategy.maxBackoffMs));
+      attempt += 1;
+    }
+    previous = at;
+  }
+  return { backoffMs, attempt };
 }
 
 /**
@@ -90,10 +142,8 @@ export const RESTART_PARAMETERS = {
   initialBackoff: duration('exponential-delay.initial-backoff', '1 s', 1, 'wait before the first restart (exponential-delay)'),
   maxBackoff: duration('exponential-delay.max-backoff', '1 min', 1, 'the longest wait between restarts (exponential-delay)'),
   multiplier: decimal('exponential-delay.backoff-multiplier', '1.5', 1, Number.POSITIVE_INFINITY, 'the wait grows by this factor after each failure (exponential-delay)'),
-  // Read and checked so that a Flink config file means the same here, but the engine's backoff
-  // neither resets nor jitters yet.
-  resetBackoffThreshold: duration('exponential-delay.reset-backoff-threshold', '1 h', 1, 'running this long without failure resets the wait (exponential-delay; accepted, not used yet)'),
-  jitterFactor: decimal('exponential-delay.jitter-factor', '0.1', 0, 1, 'random share added to or taken from each wait (exponential-delay; accepted, not used yet)'),
+  resetBackoffThreshold: duration('exponential-delay.reset-backoff-threshold', '1 h', 1, 'running this long without failure resets the wait and the attempts (exponential-delay)'),
+  jitterFactor: decimal('exponential-delay.jitter-factor', '0.1', 0, 1, 'random share added to or taken from each wait (exponential-delay)'),
   attemptsBeforeResetBackoff: integer('exponential-delay.attempts-before-reset-backoff', `${MAX_INT} (no limit)`, 1, 'restarts before the job fails (exponential-delay)'),
 } as const satisfies Record<string, RestartParameter>;
 
@@ -128,14 +178,14 @@ export function restartStrategyFromKeys(config: Config): RestartStrategy | undef
     }
     case 'exponential-delay': {
       const d = RESTART_DEFAULTS['exponential-delay'];
-      read(p.resetBackoffThreshold, 0);
-      read(p.jitterFactor, 0);
       return {
         type,
         initialBackoffMs: read(p.initialBackoff, d.initialBackoffMs),
         maxBackoffMs: read(p.maxBackoff, d.maxBackoffMs),
         multiplier: read(p.multiplier, d.multiplier),
         attempts: read(p.attemptsBeforeResetBackoff, d.attempts),
+        resetBackoffThresholdMs: read(p.resetBackoffThreshold, d.resetBackoffThresholdMs),
+        jitterFactor: read(p.jitterFactor, d.jitterFactor),
       };
     }
   }
