@@ -188,6 +188,19 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     command = subcommand.name();
   });
 
+  // Flink's CliFrontend prints its help and this line when no action is given, and names a first
+  // argument that is no action as below; both exit 1.
+  const action = argv[0];
+  if (action === undefined) {
+    ctx.stderr.write(`${program.helpInformation()}\nPlease specify an action.\n`);
+    return ExitCode.failure;
+  }
+  if (!action.startsWith('-') && action !== 'help' && !program.commands.some((c) => c.name() === action)) {
+    const actions = program.commands.map((c) => `"${c.name()}"`);
+    ctx.stderr.write(`"${action}" is not a valid action.\n\nValid actions are ${actions.slice(0, -1).join(', ')} or ${actions.at(-1) ?? ''}.\n`);
+    return ExitCode.failure;
+  }
+
   try {
     await program.parseAsync(normalizeRunFlags(argv), { from: 'user' });
     return exitCode;
@@ -195,7 +208,8 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     let code: number;
     if (err instanceof CommanderError) {
       // Help and version end through here too, with exit code 0.
-      code = err.exitCode === 0 ? ExitCode.ok : ExitCode.error;
+      // No action at all is a failure of the CliFrontend (exit 1) in Flink, help printed.
+      code = err.exitCode === 0 ? ExitCode.ok : command === undefined ? ExitCode.failure : ExitCode.error;
     } else {
       ctx.stderr.write(`${describeError(err)}\n`);
       if (verbose && err instanceof Error && err.stack !== undefined) ctx.stderr.write(`${err.stack}\n`);

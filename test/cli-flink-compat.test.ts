@@ -72,6 +72,20 @@ describe.concurrent('exit codes and texts as Flink', () => {
     expect(await runFlink(['list', '-D', 'foo'])).toEqual({ code: 1, stdout: '', stderr: '-D foo: expected key=value\n' });
   });
 
+  it('an unknown action, or none, is Flink\'s failure: its lines and exit 1', async () => {
+    expect(await runFlink(['foo', '-p', '2'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr:
+        '"foo" is not a valid action.\n\nValid actions are "inspect", "diff", "verify", "run", "info", "list", "savepoint", "stop", "cancel", "checkpoint", "cluster" or "jobmanager".\n',
+    });
+    const none = await runFlink([]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/^Usage: flink \[options\] \[command\]\n[^]*\n  run \[options\] <jobFile> \[args\.\.\.\] [^]*\nPlease specify an action\.\n$/);
+    expect((await runFlink(['--nope'])).code).toBe(1);
+    expect(await runFlink(['--version'])).toMatchObject({ code: 0, stderr: '' });
+  });
+
   it('an unknown option of a cluster command exits 1, of a file tool 2 (as diff(1))', async () => {
     expect((await runFlink(['list', '--nope'])).code).toBe(1);
     expect((await runFlink(['inspect', big, '--nope'])).code).toBe(2);
