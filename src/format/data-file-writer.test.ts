@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../../test/support/temp-dir.ts';
+import { describe, expect, it } from 'vitest';
+import { tempDirForFile } from '../../test/support/temp-dir.ts';
 import { LocalObjectStore } from '../storage/local-store.ts';
 import { encodeCanonicalKey } from './canonical-key.ts';
 import { SnapshotReader } from './snapshot-reader.ts';
@@ -8,14 +8,7 @@ import { createValuePackr } from './value-codec.ts';
 import { verifySnapshot } from './verify-snapshot.ts';
 import { writeSnapshot } from './write-snapshot.ts';
 
-let root: Awaited<ReturnType<typeof tempDir>>;
-let counter = 0;
-beforeAll(async () => {
-  root = await tempDir();
-});
-afterAll(async () => {
-  await root.remove();
-});
+const dirs = tempDirForFile();
 
 const userKey = fc.oneof(
   fc.string(),
@@ -38,7 +31,7 @@ describe('DataFileWriter: map state values', () => {
           maxLength: 20,
         }).map((entries) => entries.filter(([, pairs]) => pairs.length > 0)),
         async (entries) => {
-          const store = new LocalObjectStore(`${root.path}/m${counter++}`);
+          const store = new LocalObjectStore(dirs.next('m'));
           await writeSnapshot(store, {
             info: { kind: 'savepoint', jobId: '00112233445566778899aabbccddeeff', jobName: 'map', checkpointId: 1 },
             operators: [{ uid: 'op', parallelism: 1, maxParallelism: 4, keyedStates: [{ name: 'm', kind: 'map', entries }] }],

@@ -6,10 +6,10 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Unpackr } from 'msgpackr';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readEverything } from '../../test/support/read-everything.ts';
 import { smallSnapshot } from '../../test/support/small-snapshot.ts';
-import { tempDir } from '../../test/support/temp-dir.ts';
+import { tempDirForFile } from '../../test/support/temp-dir.ts';
 import { FormatError } from '../errors.ts';
 import { LocalObjectStore } from '../storage/local-store.ts';
 import { crc32 } from './crc32.ts';
@@ -23,18 +23,11 @@ import { createValueUnpackr } from './value-codec.ts';
 import { verifySnapshot } from './verify-snapshot.ts';
 import { writeSnapshot } from './write-snapshot.ts';
 
-let root: Awaited<ReturnType<typeof tempDir>>;
-let counter = 0;
-beforeAll(async () => {
-  root = await tempDir();
-});
-afterAll(async () => {
-  await root.remove();
-});
+const dirs = tempDirForFile();
 
 /** The small snapshot, with a TTL on its first keyed state, in a fresh directory. */
 async function small(): Promise<{ dir: string; store: LocalObjectStore; metadata: Buffer }> {
-  const dir = join(root.path, `s${counter++}`);
+  const dir = dirs.next('s');
   const store = new LocalObjectStore(dir);
   const content = smallSnapshot();
   const [counts, ...rest] = content.operators;
@@ -211,7 +204,7 @@ describe('FORMAT.md 3.4 and 4: data files', () => {
   it('finds bytes after the arrays of a frame corrupt, even a whole MessagePack value', async () => {
     // One list element, the string "ab" (a2 61 62): as the string "a" (a1 61) it leaves 62, a
     // fixint, after the frame's array.
-    const dir = join(root.path, `s${counter++}`);
+    const dir = dirs.next('s');
     const store = new LocalObjectStore(dir);
     await writeSnapshot(store, {
       info: { kind: 'savepoint', jobId: '00112233445566778899aabbccddeeff', jobName: 'trailing', checkpointId: 1 },
@@ -238,7 +231,7 @@ describe('FORMAT.md 3.4 and 4: data files', () => {
 describe('FORMAT.md 5.2: pairs of map and timers values', () => {
   it('writes map user keys and timer timestamps of 2^32 and more as ints, not float64', async () => {
     const end = Date.UTC(2026, 11, 2, 18);
-    const dir = join(root.path, `s${counter++}`);
+    const dir = dirs.next('s');
     const store = new LocalObjectStore(dir);
     await writeSnapshot(store, {
       info: { kind: 'savepoint', jobId: '00112233445566778899aabbccddeeff', jobName: 'pairs', checkpointId: 1 },
@@ -269,7 +262,7 @@ describe('FORMAT.md 5.2: pairs of map and timers values', () => {
 
 describe('FORMAT.md 5.2: verify checks map user keys', () => {
   it('reports a user key that appears twice in one value', async () => {
-    const dir = join(root.path, `s${counter++}`);
+    const dir = dirs.next('s');
     const store = new LocalObjectStore(dir);
     await writeSnapshot(store, {
       info: { kind: 'savepoint', jobId: '00112233445566778899aabbccddeeff', jobName: 'twice', checkpointId: 1 },

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDir } from '../../test/support/temp-dir.ts';
+import { describe, expect, it } from 'vitest';
+import { tempDirForFile } from '../../test/support/temp-dir.ts';
 import { LocalObjectStore } from '../storage/local-store.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { encodeCanonicalKey } from './canonical-key.ts';
@@ -10,15 +10,8 @@ import { DataFileWriter } from './data-file-writer.ts';
 import { writeSnapshot } from './write-snapshot.ts';
 import { SnapshotWriter } from './snapshot-writer.ts';
 
-let root: Awaited<ReturnType<typeof tempDir>>;
-let counter = 0;
-beforeAll(async () => {
-  root = await tempDir();
-});
-afterAll(async () => {
-  await root.remove();
-});
-const freshStore = (): LocalObjectStore => new LocalObjectStore(`${root.path}/s${counter++}`);
+const dirs = tempDirForFile();
+const freshStore = (): LocalObjectStore => new LocalObjectStore(dirs.next('s'));
 const JOB = '00112233445566778899aabbccddeeff';
 const keyId = (k: unknown): string => Buffer.from(encodeCanonicalKey(k)).toString('hex');
 
