@@ -77,6 +77,12 @@ describe('restartStrategyFromKeys', () => {
     );
   });
 
+  it('refuses a first wait longer than the longest, as Flink does when it creates the strategy', () => {
+    expect(() => from({ 'restart-strategy.type': 'exponential-delay', 'restart-strategy.exponential-delay.initial-backoff': '2 min' })).toThrow(
+      'restart-strategy.exponential-delay.initial-backoff (120000 ms) is more than restart-strategy.exponential-delay.max-backoff (60000 ms): the first wait cannot be longer than the longest',
+    );
+  });
+
   it('ignores the parameters of other types', () => {
     expect(from({ 'restart-strategy.type': 'none', 'restart-strategy.fixed-delay.attempts': 'many' })).toEqual({ type: 'none' });
   });

@@ -141,7 +141,7 @@ export const RESTART_PARAMETERS = {
   failureRateDelay: duration('failure-rate.delay', '1 s', 0, 'wait before each restart (failure-rate)'),
   initialBackoff: duration('exponential-delay.initial-backoff', '1 s', 1, 'wait before the first restart (exponential-delay)'),
   maxBackoff: duration('exponential-delay.max-backoff', '1 min', 1, 'the longest wait between restarts (exponential-delay)'),
-  multiplier: decimal('exponential-delay.backoff-multiplier', '1.5', 1, Number.POSITIVE_INFINITY, 'the wait grows by this factor after each failure (exponential-delay)'),
+  multiplier: decimal('exponential-delay.backoff-multiplier', '1.5', 1, Number.POSITIVE_INFINITY, 'the wait grows by this factor after each failure (exponential-delay)', true),
   resetBackoffThreshold: duration('exponential-delay.reset-backoff-threshold', '1 h', 1, 'running this long without failure resets the wait and the attempts (exponential-delay)'),
   jitterFactor: decimal('exponential-delay.jitter-factor', '0.1', 0, 1, 'random share added to or taken from each wait (exponential-delay)'),
   attemptsBeforeResetBackoff: integer('exponential-delay.attempts-before-reset-backoff', `${MAX_INT} (no limit)`, 1, 'restarts before the job fails (exponential-delay)'),
@@ -178,10 +178,15 @@ export function restartStrategyFromKeys(config: Config): RestartStrategy | undef
     }
     case 'exponential-delay': {
       const d = RESTART_DEFAULTS['exponential-delay'];
+      const initialBackoffMs = read(p.initialBackoff, d.initialBackoffMs);
+      const maxBackoffMs = read(p.maxBackoff, d.maxBackoffMs);
+      if (initialBackoffMs > maxBackoffMs) {
+        throw new UserError(`${p.initialBackoff.key} (${initialBackoffMs} ms) is more than ${p.maxBackoff.key} (${maxBackoffMs} ms): the first wait cannot be longer than the longest`, 1);
+      }
       return {
         type,
-        initialBackoffMs: read(p.initialBackoff, d.initialBackoffMs),
-        maxBackoffMs: read(p.maxBackoff, d.maxBackoffMs),
+        initialBackoffMs,
+        maxBackoffMs,
         multiplier: read(p.multiplier, d.multiplier),
         attempts: read(p.attemptsBeforeResetBackoff, d.attempts),
         resetBackoffThresholdMs: read(p.resetBackoffThreshold, d.resetBackoffThresholdMs),
@@ -229,18 +234,21 @@ function duration(name: string, fallback: string, min: number, description: stri
   };
 }
 
-function decimal(name: string, fallback: string, min: number, max: number, description: string): RestartParameter {
+/** `aboveMin`: the minimum itself is refused, as Flink's check that a multiplier is greater than 1. */
+function decimal(name: string, fallback: string, min: number, max: number, description: string, aboveMin = false): RestartParameter {
   const key = `restart-strategy.${name}`;
   return {
     key,
     default: fallback,
-    allowed: max === Number.POSITIVE_INFINITY ? `a number of at least ${min}` : `a number from ${min} to ${max}`,
+    allowed: aboveMin ? `a number greater than ${min}` : max === Number.POSITIVE_INFINITY ? `a number of at least ${min}` : `a number from ${min} to ${max}`,
     description,
     parse: (value) => {
       const text = value.trim();
       // Java's Double.parseDouble, less NaN and Infinity, which no setting here can mean.
       if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/iu.test(text)) throw new UserError(`${key}: '${value}' is not a number`, 1);
-      return inRange(key, value, Number(text), min, max, '');
+      const n = Number(text);
+      if (aboveMin && n <= min) throw new UserError(`${key}: '${value}' is out of range: allowed is greater than ${min}`, 1);
+      return inRange(key, value, n, min, max, '');
     },
   };
 }
