@@ -123,9 +123,21 @@ describe('element batches', () => {
   });
 
   it('reads objects with awkward keys as whole-batch msgpackr did', () => {
-    const awkward = [JSON.parse('{"__proto__": {"x": 1}, "a": 2}'), { constructor: 1, toString: 'x', '': null, '0': 1, 'a.b': [undefined] }, Object.create(null), {}, [{}, { a: {} }]];
+    const awkward = [{ constructor: 1, toString: 'x', '': null, '0': 1, 'a.b': [undefined] }, Object.create(null), {}, [{}, { a: {} }]];
     const elements: StreamElement[] = awkward.map((value, i) => ({ kind: 'record', value, timestamp: i }));
     expect(decodeBatch(encodeBatch(elements)).map((e) => (e.kind === 'record' ? e.value : e))).toStrictEqual(awkward.map(viaMsgpackr));
+  });
+
+  it('keeps a __proto__ key as data (msgpackr alone renames it), with the rest of its batch read as before', () => {
+    const proto = (): unknown => JSON.parse('{"a": 2, "__proto__": {"x": 1, "__proto__": [3]}}');
+    const others: unknown[] = [{ constructor: 1, toString: 'x', '': null, '0': 1, 'a.b': [undefined] }, {}, [{}, { a: {} }], 'text', 7.5];
+    const elements: StreamElement[] = [proto(), ...others].map((value, i) => ({ kind: 'record', value, timestamp: i }));
+    const values = decodeBatch(encodeBatch(elements)).map((e) => (e.kind === 'record' ? e.value : e));
+    expect(values).toStrictEqual([proto(), ...others.map(viaMsgpackr)]);
+    const first = values[0] as Record<string, unknown>;
+    expect(Object.keys(first)).toEqual(['a', '__proto__']);
+    expect(Object.getPrototypeOf(first)).toBe(Object.prototype);
+    expect(Object.keys(first.__proto__ as object)).toEqual(['x', '__proto__']);
   });
 
   it('handles batches larger than the initial buffer, and long strings', () => {

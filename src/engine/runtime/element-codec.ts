@@ -26,6 +26,7 @@
  */
 import { Packr, Unpackr } from 'msgpackr';
 import { InternalError } from '../../errors.ts';
+import { keysAsData } from '../../format/value-codec.ts';
 import { ByteReader } from './codec-byte-reader.ts';
 import { ByteWriter } from './codec-byte-writer.ts';
 import { FallbackValues, MAX_NUMBER_BYTES, readValue, writeNumberOrNull, writeValue } from './codec-values.ts';
@@ -39,6 +40,15 @@ const KEYED_RECORD = 4;
 
 const HEADER_BYTES = 4;
 
+/**
+ * msgpackr renames a '__proto__' key to '__proto_' when it builds an object (records included),
+ * so a section that holds those bytes anywhere is written without records, behind this byte
+ * (0xc1, which MessagePack never uses), and read back as Maps that keysAsData turns into objects
+ * with every key kept. A cheap byte search, so the usual batch pays nothing else.
+ */
+const KEYS_AS_DATA = 0xc1;
+const PROTO = Buffer.from('__proto__');
+
 // Records (msgpackr's extension) write an object's keys once per batch for all objects of that
 // shape and decode about twice as fast as maps. Without shared structures and not sequential,
 // each batch defines the shapes it uses, so it decodes on its own in any process; the values
@@ -46,6 +56,23 @@ const HEADER_BYTES = 4;
 const packr = new Packr({ useRecords: true, encodeUndefinedAsNil: true, variableMapSize: true });
 // msgpackr's typings lag its options: 'auto' (numbers within 2^53, else bigint) exists at run time.
 const unpackr = new Unpackr({ useRecords: true, mapsAsObjects: true, int64AsType: 'auto' as 'number' });
+const plainPackr = new Packr({ useRecords: false, encodeUndefinedAsNil: true, variableMapSize: true });
+const carefulUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: false, int64AsType: 'auto' as 'number' });
+
+function packFallback(values: unknown[]): Uint8Array {
+  const packed = packr.pack(values);
+  if (packed.indexOf(PROTO) === -1) return packed;
+  const plain = plainPackr.pack(values);
+  const out = new Uint8Array(plain.length + 1);
+  out[0] = KEYS_AS_DATA;
+  out.set(plain, 1);
+  return out;
+}
+
+function unpackFallback(section: Uint8Array): unknown[] {
+  if (section[0] !== KEYS_AS_DATA) return unpackr.unpack(section) as unknown[];
+  return keysAsData(carefulUnpackr.unpack(section.subarray(1))) as unknown[];
+}
 
 /** Collects the elements of one batch in their encoded form. */
 export class BatchBuilder {
@@ -106,7 +133,7 @@ export class BatchBuilder {
     const out = this.#out;
     out.view.setUint32(0, out.position, true);
     if (this.#fallback.length > 0) {
-      out.append(packr.pack(this.#fallback));
+      out.append(packFallback(this.#fallback));
       this.#fallback = [];
     }
     const bytes = out.copy();
@@ -146,7 +173,7 @@ export class BatchReader {
     const end = input.u32();
     if (end < HEADER_BYTES || end > bytes.length) throw new InternalError(`corrupt element batch: elements end at ${end} of ${bytes.length} bytes`);
     this.#end = end;
-    this.#fallback.reset(end < bytes.length ? (unpackr.unpack(bytes.subarray(end)) as unknown[]) : []);
+    this.#fallback.reset(end < bytes.length ? unpackFallback(bytes.subarray(end)) : []);
   }
 
   /** The next element; READ_RECORD for a record, whose fields are then in value, timestamp, keyGroup. */
