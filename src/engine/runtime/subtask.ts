@@ -4,6 +4,7 @@
  * records, and takes its part of each checkpoint: snapshot at the barrier, forward the barrier,
  * then write the state asynchronously while records keep flowing.
  */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { WrittenFile } from '../../format/data-file-writer.ts';
 import { rangeForSubtask } from '../../format/key-groups.ts';
 import type { SnapshotReader } from '../../format/snapshot-reader.ts';
@@ -75,6 +76,8 @@ export class CancelledError extends Error {
 }
 
 const SPLITS_STATE = 'source-splits';
+/** At most this long of a source loop without a turn of the event loop. */
+const EVENT_LOOP_TURN_MS = 5;
 
 interface Member {
   readonly planned: PlannedNode;
@@ -341,7 +344,15 @@ export class Subtask {
 
   async #runSource(): Promise<void> {
     const reader = this.#reader!; // #open created it for a source chain
+    let turnDue = performance.now() + EVENT_LOOP_TURN_MS;
     for (;;) {
+      // A source that always has records, chained to its sink, awaits only promises that are
+      // already settled: without a turn of the event loop now and then, no timer (periodic
+      // checkpoints, processing-time timers) and no caller's cancel could ever run.
+      if (performance.now() >= turnDue) {
+        await yieldToEventLoop();
+        turnDue = performance.now() + EVENT_LOOP_TURN_MS;
+      }
       if (this.mailbox.hasMail) await this.#runMail();
       this.#checkCancelled();
       // About one batch per poll: the flush after it then sends full batches.
