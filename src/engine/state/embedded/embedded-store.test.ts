@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../../errors.ts';
 import { compareBytes } from '../../../format/canonical-key.ts';
-import { type EmbeddedStore, MAX_STORE_KEY_BYTES, type OpenEmbeddedStore, type StoreSnapshot, StoreClosedError } from './embedded-store.ts';
+import { type EmbeddedStore, MAX_OPEN_SNAPSHOTS, MAX_STORE_KEY_BYTES, type OpenEmbeddedStore, type StoreSnapshot, StoreClosedError } from './embedded-store.ts';
 import { openLmdbStore } from './lmdb-store.ts';
 import { openRocksDbStore } from './rocksdb-store.ts';
 
@@ -201,6 +201,21 @@ describe.each(STORES)('EmbeddedStore contract: %s', (_name, openStore) => {
     expect(() => [...before.range(s('a'), s('z'))]).toThrow(StoreClosedError);
     expect(hex(after.get(s('b'))!)).toBe(hex(s('changed')));
     after.release();
+  });
+
+  it(`holds ${MAX_OPEN_SNAPSHOTS} snapshots of different moments at once, and refuses one more`, async () => {
+    const store = await fresh();
+    const snaps: StoreSnapshot[] = [];
+    for (let i = 0; i < MAX_OPEN_SNAPSHOTS; i++) {
+      store.put(b(1, i >> 8, i & 0xff), b(i & 0xff));
+      snaps.push(store.snapshot());
+    }
+    expect(() => store.snapshot()).toThrow(/256 snapshots open/);
+    expect([...snaps[0]!.range(b(1), b(2))]).toHaveLength(1);
+    expect([...snaps[MAX_OPEN_SNAPSHOTS - 1]!.range(b(1), b(2))]).toHaveLength(MAX_OPEN_SNAPSHOTS);
+    snaps.pop()!.release();
+    snaps.push(store.snapshot());
+    for (const snap of snaps) snap.release();
   });
 
   it('stops a range that is read on after its snapshot was released', async () => {

@@ -15,6 +15,8 @@
  * - A snapshot is the store as of the moment `snapshot()` returned: writes after it, puts and
  *   deletes alike, are not seen by its `get` or `range`, however long it lives. It costs the store
  *   (LMDB cannot reuse pages, RocksDB keeps old versions), so release it as soon as it is read.
+ *   At most MAX_OPEN_SNAPSHOTS are open at once; one more throws (each LMDB snapshot takes one of
+ *   a fixed number of reader slots, 126 by default, past which LMDB fails with MDB_READERS_FULL).
  * - `range(start, end)` yields every entry with start <= key < end in ascending byte order, from
  *   the snapshot, synchronously; a consumer that must not block the thread reads it in chunks and
  *   yields between them. Entries, and every value `get` returns, are fresh copies that the caller
@@ -31,6 +33,9 @@ import { InternalError, UserError } from '../../../errors.ts';
 
 /** LMDB's default maximum key size; RocksDB has none, but the seam keeps one limit for both. */
 export const MAX_STORE_KEY_BYTES = 1978;
+
+/** Snapshots open at once on one store; the lmdb store reserves reader slots for them. */
+export const MAX_OPEN_SNAPSHOTS = 256;
 
 export type StoreEntry = readonly [key: Uint8Array, value: Uint8Array];
 
@@ -83,6 +88,13 @@ export function checkStoreKey(key: Uint8Array): void {
         : `an embedded store key is ${key.length} bytes, over the limit of ${MAX_STORE_KEY_BYTES} ` +
           '(the state key and map key together are too long: use a shorter key)',
     );
+  }
+}
+
+/** Throws if a store with `open` snapshots open may not take another. */
+export function checkSnapshotCount(open: number, what: string): void {
+  if (open >= MAX_OPEN_SNAPSHOTS) {
+    throw new InternalError(`${what} has ${open} snapshots open, the most allowed: one is not being released`);
   }
 }
 

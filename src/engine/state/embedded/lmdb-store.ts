@@ -13,7 +13,9 @@ import {
   type StoreEntry,
   type StoreSnapshot,
   StoreClosedError,
+  MAX_OPEN_SNAPSHOTS,
   StoreGuard,
+  checkSnapshotCount,
   checkStoreKey,
 } from './embedded-store.ts';
 
@@ -35,6 +37,9 @@ export async function openLmdbStore(directory: string): Promise<EmbeddedStore> {
     // lmdb-js's object cache holds decoded values; ours are bytes the backend decodes itself.
     cache: false,
     compression: false,
+    // A reader slot for each snapshot the contract allows, and as many again for lmdb-js's own
+    // read transactions (one per thread that reads).
+    maxReaders: 2 * MAX_OPEN_SNAPSHOTS,
   });
   return new LmdbStore(directory, db);
 }
@@ -95,6 +100,7 @@ class LmdbStore implements EmbeddedStore {
 
   snapshot(): StoreSnapshot {
     this.#guard.check();
+    checkSnapshotCount(this.#snapshots.size, `the lmdb store in ${this.directory}`);
     const snapshot = new LmdbSnapshot(this.db, this.db.useReadTransaction(), this.directory, this.#guard, (s) => this.#snapshots.delete(s));
     this.#snapshots.add(snapshot);
     return snapshot;

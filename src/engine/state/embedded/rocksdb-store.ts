@@ -24,6 +24,7 @@ import {
   type StoreSnapshot,
   StoreClosedError,
   StoreGuard,
+  checkSnapshotCount,
   checkStoreKey,
 } from './embedded-store.ts';
 
@@ -143,6 +144,7 @@ class RocksDbStore implements EmbeddedStore {
 
   snapshot(): StoreSnapshot {
     this.#guard.check();
+    checkSnapshotCount(this.#snapshots.size, `the rocksdb store in ${this.directory}`);
     const iterator = this.db.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' });
     const snapshot = new RocksDbSnapshot(iterator, this.directory, this.#guard, (s) => this.#snapshots.delete(s));
     this.#snapshots.add(snapshot);
