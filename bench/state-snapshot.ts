@@ -19,7 +19,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DataFileWriter } from '../src/format/data-file-writer.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
 import { HeapKeyedStateBackend } from '../src/engine/state/heap-keyed-state-backend.ts';
-import { writeKeyedSnapshot } from '../src/engine/state/heap-keyed-snapshot.ts';
+import { writeKeyedSnapshot } from '../src/engine/state/write-keyed-snapshot.ts';
 import { type ValueState, valueState } from '../src/engine/state/index.ts';
 
 interface Acc {

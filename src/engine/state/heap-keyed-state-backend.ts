@@ -3,7 +3,8 @@
  * subtask owns the key groups `keyGroupRange` of `maxParallelism`, the runtime sets the current
  * key before each record, and user functions reach state through handles created once per name.
  *
- * Each state lives in a StateTable with one Map per key group. `snapshot()` is O(key groups)
+ * One implementation of KeyedStateBackend (keyed-state-backend.ts), chosen by
+ * `state.backend.type: hashmap`. Each state lives in a StateTable with one Map per key group. `snapshot()` is O(key groups)
  * and returns a HeapKeyedSnapshot that can be written later while processing goes on
  * (copy-on-write, see state-table.ts); `restoreKeyGroup` loads a key group read from a snapshot.
  */
@@ -13,6 +14,7 @@ import { checkParallelism, keyGroupForBytes } from '../../format/key-groups.ts';
 import { CurrentKey, type KeyGroupRange } from './current-key.ts';
 import { HeapKeyedSnapshot } from './heap-keyed-snapshot.ts';
 import { bytesToKeyString } from './key-string.ts';
+import type { AnyStateHandle, KeyedStateBackend, KeyedStateBackendOptions } from './keyed-state-backend.ts';
 import {
   type AggregatingState,
   HeapAggregatingState,
@@ -42,16 +44,11 @@ import {
 import { SnapshotPins, StateTable } from './state-table.ts';
 import { fromSnapshotValue } from './state-value-layout.ts';
 
-export interface HeapKeyedStateBackendOptions {
-  readonly keyGroupRange: KeyGroupRange;
-  readonly maxParallelism: number;
-  /** Who owns the backend, for messages, e.g. "orders-window (2/4)". */
-  readonly owner?: string;
-}
+export type HeapKeyedStateBackendOptions = KeyedStateBackendOptions;
 
-type AnyHandle = ValueState<unknown> | ListState<unknown> | MapState<unknown, unknown> | ReducingState<unknown> | AggregatingState<unknown, unknown> | RawKeyedState;
+type AnyHandle = AnyStateHandle;
 
-export class HeapKeyedStateBackend {
+export class HeapKeyedStateBackend implements KeyedStateBackend {
   readonly keyGroupRange: KeyGroupRange;
   readonly maxParallelism: number;
   readonly owner: string;
@@ -62,7 +59,7 @@ export class HeapKeyedStateBackend {
   readonly #handles = new Map<string, AnyHandle>();
   readonly #restoreEncoder = new CanonicalKeyEncoder();
 
-  constructor(options: HeapKeyedStateBackendOptions) {
+  constructor(options: KeyedStateBackendOptions) {
     const { keyGroupRange: range, maxParallelism } = options;
     checkParallelism(1, maxParallelism);
     if (!Number.isInteger(range.start) || !Number.isInteger(range.end) || range.start < 0 || range.end < range.start || range.end >= maxParallelism) {
@@ -97,6 +94,7 @@ export class HeapKeyedStateBackend {
   getState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
   getState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT>;
   getState(descriptor: RawStateDescriptor): RawKeyedState;
+  getState(descriptor: StateDescriptor): AnyHandle;
   getState(descriptor: StateDescriptor): AnyHandle {
     const existing = this.#handles.get(descriptor.name);
     if (existing !== undefined) {
@@ -175,6 +173,12 @@ export class HeapKeyedStateBackend {
       table.write(index, bytesToKeyString(bytes), key, converted.value);
     }
   }
+
+  /**
+   * Nothing to give back: the Maps are garbage once the subtask is dropped, and a snapshot still
+   * being written holds the tables it needs.
+   */
+  dispose(): void {}
 
   #register(info: RegisteredStateInfo): StateTable {
     const existing = this.#tables.get(info.name);

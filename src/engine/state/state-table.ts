@@ -15,6 +15,7 @@
  *   about 200 ms here, one key group at a time it still cost 2 µs per record during a write.
  */
 import { deepCopy } from './copy-value.ts';
+import type { CapturedEntries } from './keyed-state-backend.ts';
 import type { RegisteredStateInfo } from './state-descriptors.ts';
 
 export interface StateEntry {
@@ -26,12 +27,6 @@ export interface StateEntry {
 }
 
 export type KeyGroupMap = Map<string, StateEntry>;
-
-/** Parallel arrays: `keys[i]` is the key string (key-string.ts) of the entry with `values[i]`. */
-export interface CapturedEntries {
-  readonly keys: readonly string[];
-  readonly values: readonly unknown[];
-}
 
 /** One unreleased snapshot's hold on the key groups of a backend. */
 export interface PinHolder {
