@@ -3,10 +3,10 @@
  * subtask owns the key groups `keyGroupRange` of `maxParallelism`, the runtime sets the current
  * key before each record, and user functions reach state through handles created once per name.
  *
- * One implementation of KeyedStateBackend (keyed-state-backend.ts), chosen by
- * `state.backend.type: hashmap`. Each state lives in a StateTable with one Map per key group. `snapshot()` is O(key groups)
- * and returns a HeapKeyedSnapshot that can be written later while processing goes on
- * (copy-on-write, see state-table.ts); `restoreKeyGroup` loads a key group read from a snapshot.
+ * The KeyedStateBackend (keyed-state-backend.ts) of `state.backend.type: hashmap`. Each state
+ * lives in a StateTable with one Map per key group. `snapshot()` is O(key groups) and returns a
+ * HeapKeyedSnapshot that can be written later while processing goes on (copy-on-write, see
+ * state-table.ts); `restoreKeyGroup` loads a key group read from a snapshot.
  */
 import { FormatError, InternalError, UserError } from '../../errors.ts';
 import { CanonicalKeyEncoder } from '../../format/canonical-key.ts';
