@@ -14,7 +14,7 @@ import { checkParallelism, keyGroupForBytes } from '../../format/key-groups.ts';
 import { CurrentKey, type KeyGroupRange } from './current-key.ts';
 import { HeapKeyedSnapshot } from './heap-keyed-snapshot.ts';
 import { bytesToKeyString } from './key-string.ts';
-import type { AnyStateHandle, KeyedStateBackend, KeyedStateBackendOptions } from './keyed-state-backend.ts';
+import type { AnyStateHandle, KeyedStateBackend, KeyedStateBackendOptions, StateAccess } from './keyed-state-backend.ts';
 import {
   type AggregatingState,
   HeapAggregatingState,
@@ -56,7 +56,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   readonly #pins: SnapshotPins;
   /** In registration (or restore) order, which is the order states appear in `_metadata`. */
   readonly #tables = new Map<string, StateTable>();
-  readonly #handles = new Map<string, AnyHandle>();
+  readonly #handles = { user: new Map<string, AnyHandle>(), engine: new Map<string, AnyHandle>() };
   readonly #restoreEncoder = new CanonicalKeyEncoder();
 
   constructor(options: KeyedStateBackendOptions) {
@@ -88,15 +88,15 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     return this.#current.keyGroup;
   }
 
-  getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
-  getState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;
-  getState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V>;
-  getState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
-  getState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT>;
-  getState(descriptor: RawStateDescriptor): RawKeyedState;
-  getState(descriptor: StateDescriptor): AnyHandle;
-  getState(descriptor: StateDescriptor): AnyHandle {
-    const existing = this.#handles.get(descriptor.name);
+  getState<T>(descriptor: ValueStateDescriptor<T>, access?: StateAccess): ValueState<T>;
+  getState<T>(descriptor: ListStateDescriptor<T>, access?: StateAccess): ListState<T>;
+  getState<K, V>(descriptor: MapStateDescriptor<K, V>, access?: StateAccess): MapState<K, V>;
+  getState<T>(descriptor: ReducingStateDescriptor<T>, access?: StateAccess): ReducingState<T>;
+  getState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>, access?: StateAccess): AggregatingState<IN, OUT>;
+  getState(descriptor: RawStateDescriptor, access?: StateAccess): RawKeyedState;
+  getState(descriptor: StateDescriptor, access?: StateAccess): AnyHandle;
+  getState(descriptor: StateDescriptor, access: StateAccess = 'user'): AnyHandle {
+    const existing = this.#handles[access].get(descriptor.name);
     if (existing !== undefined) {
       this.#checkKind(this.#tables.get(descriptor.name)!.info, descriptor.kind);
       return existing;
@@ -104,8 +104,8 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     // Descriptors written as object literals skip the constructors' check.
     if (descriptor.ttl !== undefined && descriptor.ttl !== null) throw new UserError(`${this.owner}: ${ttlNotSupported(descriptor.name)}`, 1);
     const table = this.#register(stateInfoOf(descriptor));
-    const handle = this.#createHandle(descriptor, table);
-    this.#handles.set(descriptor.name, handle);
+    const handle = this.#createHandle(descriptor, table, access);
+    this.#handles[access].set(descriptor.name, handle);
     return handle;
   }
 
@@ -202,19 +202,19 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     }
   }
 
-  #createHandle(descriptor: StateDescriptor, table: StateTable): AnyHandle {
+  #createHandle(descriptor: StateDescriptor, table: StateTable, access: StateAccess): AnyHandle {
     const current = this.#current;
     switch (descriptor.kind) {
       case 'value':
-        return new HeapValueState(table, current);
+        return new HeapValueState(table, current, access);
       case 'list':
-        return new HeapListState(table, current);
+        return new HeapListState(table, current, access);
       case 'map':
-        return new HeapMapState(table, current);
+        return new HeapMapState(table, current, access);
       case 'reducing':
-        return new HeapReducingState(table, current, (a, b) => descriptor.reduce(a, b));
+        return new HeapReducingState(table, current, access, (a, b) => descriptor.reduce(a, b));
       case 'aggregating':
-        return new HeapAggregatingState(table, current, descriptor.aggregate);
+        return new HeapAggregatingState(table, current, access, descriptor.aggregate);
       case 'timers':
         return new HeapRawKeyedState(table, current);
     }

@@ -3,6 +3,13 @@
  * (`hashmap`) today, on-disk stores later. The runtime, the timer service, the runtime context,
  * restore and the snapshot writer see only these interfaces, so a backend is chosen per job
  * (`state.backend.type`, `env.setStateBackend`) without any of them knowing which.
+ *
+ * Handle contract, the same for every backend (Flink's, as its serializing backends give it):
+ * a value read from state and then mutated is not stored until `update`/`add`/`put` is called,
+ * and an object passed to `update`/`add`/`put` and mutated afterwards does not change the state.
+ * Handles from `getState(d, 'engine')` are for engine components that keep that contract
+ * themselves (they write back what they change and keep nothing they read past the call), so a
+ * backend may skip its copies for them (the heap does); user functions never get those.
  */
 import type { KeyGroupRange } from './current-key.ts';
 import type { AggregatingState, ListState, MapState, RawKeyedState, ReducingState, ValueState } from './keyed-state-handles.ts';
@@ -23,6 +30,9 @@ export interface KeyedStateBackendOptions {
   /** Who owns the backend, for messages, e.g. "orders-window subtask 2". */
   readonly owner?: string;
 }
+
+/** `user` (the default): handles that keep the contract by copying; `engine`: see above. */
+export type StateAccess = 'user' | 'engine';
 
 export type AnyStateHandle =
   | ValueState<unknown>
@@ -46,13 +56,13 @@ export interface KeyedStateBackend {
   getCurrentKeyGroup(): number;
 
   /** One handle per state name, reused for every key; a name keeps the kind it was first given. */
-  getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
-  getState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;
-  getState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V>;
-  getState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
-  getState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT>;
-  getState(descriptor: RawStateDescriptor): RawKeyedState;
-  getState(descriptor: StateDescriptor): AnyStateHandle;
+  getState<T>(descriptor: ValueStateDescriptor<T>, access?: StateAccess): ValueState<T>;
+  getState<T>(descriptor: ListStateDescriptor<T>, access?: StateAccess): ListState<T>;
+  getState<K, V>(descriptor: MapStateDescriptor<K, V>, access?: StateAccess): MapState<K, V>;
+  getState<T>(descriptor: ReducingStateDescriptor<T>, access?: StateAccess): ReducingState<T>;
+  getState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>, access?: StateAccess): AggregatingState<IN, OUT>;
+  getState(descriptor: RawStateDescriptor, access?: StateAccess): RawKeyedState;
+  getState(descriptor: StateDescriptor, access?: StateAccess): AnyStateHandle;
 
   /** Engine-internal per-key state (the timer service's `_timers`), snapshotted like any other. */
   getRawState(descriptor: RawStateDescriptor): RawKeyedState;
