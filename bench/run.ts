@@ -8,6 +8,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }
   state: () => import('./state-snapshot.ts'),
   engine: () => import('./engine.ts'),
   codec: () => import('./codec.ts'),
+  handles: () => import('./state-handles.ts'),
 };
 
 const names = Object.keys(BENCHMARKS);

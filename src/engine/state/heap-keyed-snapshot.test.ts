@@ -204,6 +204,7 @@ describe('keyed snapshot isolation', () => {
   it('is isolated from changes made between the writer\'s I/O, while it is being written', async () => {
     const b = backend();
     const v = b.getState(valueState<{ n: number; blob: string }>('v'));
+    const raw = b.getState(valueState<{ n: number; blob: string }>('v'), 'engine'); // hands out stored objects
     const blob = 'x'.repeat(8000); // 300 keys: about 2.4 MB, several 1 MiB flushes
     const keys = Array.from({ length: 300 }, (_, i) => `k${i}`);
     for (const [i, k] of keys.entries()) {
@@ -215,7 +216,7 @@ describe('keyed snapshot isolation', () => {
       round++;
       for (const [i, k] of keys.entries()) {
         b.setCurrentKey(k);
-        if (i % 4 === 0) v.value()!.n = -round; // in place
+        if (i % 4 === 0) raw.value()!.n = -round; // in place
         else if (i % 4 === 1) v.update({ n: -round, blob: '' });
         else if (i % 4 === 2) v.clear();
         else if (round % 2 === 0) v.update({ n: -round, blob: 'again' }); // re-added after a clear below
