@@ -3,12 +3,17 @@
  * for each backend factory (keyed-state-backend.test.ts runs it for every entry of
  * KEYED_STATE_BACKENDS). Semantics of each handle kind, key switching, clear, map iteration,
  * Flink's mutation contract (a read value mutated is not stored until written back; an object
- * written and then mutated does not change the state), and a snapshot that keeps what it took
- * while state changes afterwards.
+ * written and then mutated does not change the state), a snapshot that keeps what it took
+ * while state changes afterwards, and restore of its key groups into backends of another range.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../../../test/support/temp-dir.ts';
+import { keyGroupFor } from '../../format/key-groups.ts';
+import { SnapshotReader } from '../../format/snapshot-reader.ts';
+import { LocalObjectStore } from '../../storage/local-store.ts';
 import type { KeyedStateBackend, KeyedStateBackendOptions, KeyedStateSnapshot } from './keyed-state-backend.ts';
 import { keyStringOf } from './key-string.ts';
+import { writeOperatorSnapshots } from './snapshot-test-support.ts';
 import { aggregatingState, listState, mapState, reducingState, valueState } from './state-descriptors.ts';
 import { toSnapshotValues } from './state-value-layout.ts';
 
@@ -48,6 +53,13 @@ export function describeKeyedStateBackend(name: string, factory: BackendFactory)
     };
     afterEach(async () => {
       for (const b of made.splice(0)) await b.dispose();
+    });
+    let dir: Awaited<ReturnType<typeof tempDir>>;
+    beforeAll(async () => {
+      dir = await tempDir(`tsflink-${name}-suite-`);
+    });
+    afterAll(async () => {
+      await dir.remove();
     });
 
     describe('semantics', () => {
@@ -339,6 +351,47 @@ export function describeKeyedStateBackend(name: string, factory: BackendFactory)
         expect(v.value()).toEqual({ x: -1, tags: ['t1'] });
         expect([...l.get()]).toEqual([1, 2, -1]);
         expect(r.get()).toBe(1001);
+      });
+
+      it('restore key group by key group into backends owning other ranges (rescaling)', async () => {
+        const b = backend();
+        const v = b.getState(valueState<Point>('v'));
+        const l = b.getState(listState<number>('l'));
+        const m = b.getState(mapState<number, string>('m'));
+        b.getState(valueState<number>('empty'));
+        const keys = Array.from({ length: 60 }, (_, i) => `key-${i}`);
+        for (const [i, k] of keys.entries()) {
+          b.setCurrentKey(k);
+          v.update(point(i));
+          l.update([i, i + 100]);
+          m.put(i, `v${i}`);
+        }
+        const store = new LocalObjectStore(`${dir.path}/restore`);
+        await writeOperatorSnapshots(store, [{ uid: 'op', maxParallelism: MAX_P, subtasks: [{ keyed: b.snapshot() }] }]);
+        const reader = await SnapshotReader.open(store);
+        const ranges = [{ start: 0, end: 5 }, { start: 6, end: MAX_P - 1 }];
+        const restored = ranges.map((keyGroupRange) => {
+          const r = factory({ keyGroupRange, maxParallelism: MAX_P, owner: `${name} restored` });
+          made.push(r);
+          return r;
+        });
+        for (const [i, r] of restored.entries()) {
+          for (const state of reader.operator('op').keyedStates) {
+            const info = { name: state.name, kind: state.kind, schemaVersion: state.schemaVersion, ttl: state.ttl };
+            r.registerRestoredState(info);
+            for await (const batch of reader.readKeyed('op', state.name, ranges[i])) r.restoreKeyGroup(info, batch.keyGroup, batch.keys, batch.values, 'test');
+          }
+          expect(r.states().map((s) => s.name)).toEqual(['v', 'l', 'm', 'empty']);
+        }
+        for (const [i, k] of keys.entries()) {
+          const r = restored[keyGroupFor(k, MAX_P) <= ranges[0]!.end ? 0 : 1]!;
+          r.setCurrentKey(k);
+          expect(r.getState(valueState<Point>('v')).value()).toEqual(point(i));
+          expect([...r.getState(listState<number>('l')).get()]).toEqual([i, i + 100]);
+          expect([...r.getState(mapState<number, string>('m')).entries()]).toEqual([[i, `v${i}`]]);
+        }
+        expect(restored[0]!.size('v') + restored[1]!.size('v')).toBe(keys.length);
+        expect(restored[0]!.size('v')).toBeGreaterThan(0);
       });
     });
   });
