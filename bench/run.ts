@@ -9,6 +9,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }
   engine: () => import('./engine.ts'),
   codec: () => import('./codec.ts'),
   stores: () => import('./stores.ts'),
+  handles: () => import('./state-handles.ts'),
 };
 
 const names = Object.keys(BENCHMARKS);

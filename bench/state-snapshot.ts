@@ -8,7 +8,7 @@
  * 1. pause: `backend.snapshot()` alone (what the barrier waits for), against an eager shallow
  *    copy of every key group's Map (the simplest alternative that isolates the structure);
  * 2. write: writeKeyedSnapshot to a local file alone, and while records keep updating random
- *    keys (read-modify-write in place, batches of 2000 between the writer's I/O turns); the CPU
+ *    keys (value(), mutate, update(), batches of 2000 between the writer's I/O turns); the CPU
  *    time per record inside the record loop, against the same loop with no snapshot pending.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -19,7 +19,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DataFileWriter } from '../src/format/data-file-writer.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
 import { HeapKeyedStateBackend } from '../src/engine/state/heap-keyed-state-backend.ts';
-import { writeKeyedSnapshot } from '../src/engine/state/heap-keyed-snapshot.ts';
+import { writeKeyedSnapshot } from '../src/engine/state/write-keyed-snapshot.ts';
 import { type ValueState, valueState } from '../src/engine/state/index.ts';
 
 interface Acc {
@@ -52,7 +52,13 @@ function processBatch(backend: HeapKeyedStateBackend, state: ValueState<Acc>, n:
     backend.setCurrentKey(nextKey());
     const acc = state.value();
     if (acc === undefined) state.update({ count: 1, sum: i, last: i });
-    else (acc.count += 1), (acc.sum += i), (acc.last = i); // in place, the aliasing case
+    else {
+      // Mutated, then written back: handles hand out copies (keyed-state-handles.ts).
+      acc.count += 1;
+      acc.sum += i;
+      acc.last = i;
+      state.update(acc);
+    }
   }
 }
 

@@ -6,6 +6,7 @@
 import { CHECKPOINT_KEYS, checkpointConfigFromKeys } from './engine/checkpoint/checkpoint-config.ts';
 import { DURATION_SYNTAX } from './engine/checkpoint/flink-duration.ts';
 import { RESTART_PARAMETERS, RESTART_STRATEGY_NAMES, RESTART_STRATEGY_TYPE_KEY, parseRestartStrategyType } from './engine/runtime/restart-strategy.ts';
+import { type BuiltStateBackendType, parseStateBackendChoice, refuseUnbuiltStateBackend } from './engine/state/state-backend-type.ts';
 import { UserError } from './errors.ts';
 
 /** One key as documented in README.md and shown by help. */
@@ -30,7 +31,6 @@ export const UPPER_BOUND_MAX_PARALLELISM = 32_768;
 export const CLAIM_MODES = ['CLAIM', 'NO_CLAIM'] as const;
 export type ClaimMode = (typeof CLAIM_MODES)[number];
 
-export const STATE_BACKEND_TYPES = ['hashmap', 'rocksdb'] as const;
 
 export function fail(key: string, message: string): never {
   throw new UserError(`${key}: ${message}`, 1);
@@ -65,12 +65,9 @@ export function parseNonEmpty(key: string, value: string): string {
   return text;
 }
 
-export function parseStateBackendType(key: string, value: string): 'hashmap' {
-  const type = parseChoice(key, value, STATE_BACKEND_TYPES);
-  if (type === 'rocksdb') {
-    fail(key, `'${value}' is not supported yet (tsflink has no on-disk state backend); use hashmap, the default: state is kept in memory and written by checkpoints`);
-  }
-  return type;
+/** A type that is not built yet (rocksdb, lmdb) is refused in one line, exit 1. */
+export function parseStateBackendType(key: string, value: string): BuiltStateBackendType {
+  return refuseUnbuiltStateBackend(key, parseStateBackendChoice(key, value), value);
 }
 
 const NO_DEFAULT = '(none)';
@@ -118,7 +115,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   checkpoint('incremental', 'false', 'false (true is not supported yet)', 'incremental checkpoints; tsflink\'s checkpoints are always full'),
   checkpoint('dir', NO_DEFAULT, 'a local path or s3://bucket/path', 'where checkpoints are written (`<dir>/<jobId>/chk-<n>/`); needed for periodic checkpoints'),
   checkpoint('savepointDir', NO_DEFAULT, 'a local path or s3://bucket/path', 'default target directory of savepoints'),
-  spec('state.backend.type', 'hashmap', 'hashmap (rocksdb is not supported yet)', 'where working state lives', (v, k) => void parseStateBackendType(k, v)),
+  spec('state.backend.type', 'hashmap', 'hashmap (rocksdb and lmdb are not supported yet)', 'where working state lives', (v, k) => void parseStateBackendType(k, v)),
   spec(RESTART_STRATEGY_TYPE_KEY, NO_DEFAULT, [...RESTART_STRATEGY_NAMES.keys()].join(', '), 'restart strategy; unset: the job\'s own, else none without checkpointing and fixed-delay (unlimited attempts, 1 s) with it', (v) => void parseRestartStrategyType(v)),
   ...Object.values(RESTART_PARAMETERS).map((p) => spec(p.key, p.default, p.allowed, p.description, (v) => void p.parse(v))),
   spec('parallelism.default', '1', `1 to ${UPPER_BOUND_MAX_PARALLELISM}`, 'parallelism of operators that set none', (v, k) => void parseWholeNumber(k, v, 1, UPPER_BOUND_MAX_PARALLELISM)),

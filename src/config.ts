@@ -23,6 +23,7 @@ import {
   parseWholeNumber,
 } from './config-keys.ts';
 import { restartStrategyFromKeys } from './engine/runtime/restart-strategy.ts';
+import type { BuiltStateBackendType } from './engine/state/state-backend-type.ts';
 import { UsageError, UserError } from './errors.ts';
 import type { OpenStoreOptions } from './storage/open-store.ts';
 
@@ -189,7 +190,7 @@ export function maxParallelism(config: Config): number | undefined {
   return value === -1 ? undefined : value;
 }
 
-export function stateBackendType(config: Config): 'hashmap' {
+export function stateBackendType(config: Config): BuiltStateBackendType {
   return read(config, 'state.backend.type', parseStateBackendType) ?? 'hashmap';
 }
 

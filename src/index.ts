@@ -23,6 +23,7 @@ export type { SinkFunction } from './engine/runtime/operators.ts';
 export type { JobClient, JobResult, JobStatus } from './engine/runtime/local-executor.ts';
 export type { RestartStrategy } from './engine/runtime/restart-strategy.ts';
 export type { CheckpointConfig } from './engine/checkpoint/checkpoint-config.ts';
+export type { StateBackendType } from './engine/state/state-backend-type.ts';
 export { aggregatingState, listState, mapState, reducingState, valueState } from './engine/state/state-descriptors.ts';
 export type { AggregatingState, ListState, MapState, ReducingState, ValueState } from './engine/state/keyed-state-handles.ts';
 export type { BroadcastState, OperatorListState } from './engine/state/operator-state-store.ts';

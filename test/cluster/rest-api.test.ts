@@ -197,6 +197,10 @@ describe('the paths and fields a Flink user\'s tools call', () => {
     expect(await probe.get('/overview')).toMatchObject({ taskmanagers: 0, 'slots-total': 0, 'slots-available': 0 });
   });
 
+  it("GET /jobs/:id/checkpoints/config names the job's state backend as Flink's class", async () => {
+    expect(await probe.get(`/jobs/${jobId}/checkpoints/config`)).toMatchObject({ state_backend: 'HashMapStateBackend', checkpoint_storage: 'FileSystemCheckpointStorage' });
+  });
+
   it("names vertices as Flink does, one per chain, and gives the plan and each vertex's subtasks", async () => {
     const job = await probe.get<{ vertices: { id: string; name: string; parallelism: number }[]; 'status-counts': Record<string, number> }>(`/jobs/${jobId}`);
     const vertices = job!.vertices;

@@ -1,6 +1,7 @@
 /**
  * Where a job is declared and configured (Flink's StreamExecutionEnvironment): parallelism,
- * checkpointing, restart strategy, the snapshot to start from; sources; and `execute`.
+ * checkpointing, restart strategy, state backend, the snapshot to start from; sources; and
+ * `execute`.
  */
 import { UserError } from '../../errors.ts';
 import { type CheckpointConfig, defaultCheckpointConfig, validateCheckpointConfig } from '../checkpoint/checkpoint-config.ts';
@@ -8,6 +9,7 @@ import type { ClaimMode } from '../checkpoint/checkpoint-types.ts';
 import { DataGeneratorSource } from '../connectors/data-generator-source.ts';
 import { type ExecutionOptions, type JobClient, type JobResult, startLocally } from '../runtime/local-executor.ts';
 import type { RestartStrategy } from '../runtime/restart-strategy.ts';
+import { type BuiltStateBackendType, DEFAULT_STATE_BACKEND, type StateBackendType, parseStateBackendChoice, refuseUnbuiltStateBackend } from '../state/state-backend-type.ts';
 import { SingleOutputStreamOperator } from './data-stream.ts';
 import type { Source } from './source.ts';
 import { StreamGraph } from './stream-graph.ts';
@@ -18,6 +20,7 @@ export class StreamExecutionEnvironment {
   #maxParallelism: number | undefined;
   #checkpoint: CheckpointConfig = defaultCheckpointConfig;
   #restart: RestartStrategy | undefined;
+  #stateBackend: BuiltStateBackendType = DEFAULT_STATE_BACKEND;
   #restoreFrom: string | undefined;
   #allowNonRestoredState = false;
   #claimMode: ClaimMode = 'NO_CLAIM';
@@ -58,6 +61,22 @@ export class StreamExecutionEnvironment {
   setRestartStrategy(strategy: RestartStrategy): this {
     this.#restart = strategy;
     return this;
+  }
+
+  /**
+   * Where keyed state lives (Flink's setStateBackend, which takes a backend object; here its
+   * `state.backend.type` name). Overrides the configuration, as code does in Flink. `rocksdb` and
+   * `lmdb` are refused until they are built (UserError, exit 1).
+   */
+  setStateBackend(type: StateBackendType): this {
+    // Checked at run time too: job files are often plain JS, or pass a string from elsewhere.
+    const choice = parseStateBackendChoice('setStateBackend', String(type));
+    this.#stateBackend = refuseUnbuiltStateBackend('setStateBackend', choice, String(type));
+    return this;
+  }
+
+  getStateBackend(): BuiltStateBackendType {
+    return this.#stateBackend;
   }
 
   /**
@@ -107,6 +126,7 @@ export class StreamExecutionEnvironment {
       parallelism: this.#parallelism,
       ...(this.#maxParallelism === undefined ? {} : { maxParallelism: this.#maxParallelism }),
       checkpoint: this.#checkpoint,
+      stateBackend: this.#stateBackend,
       ...(this.#restart === undefined ? {} : { restartStrategy: this.#restart }),
       ...(this.#restoreFrom === undefined ? {} : { restoreFrom: this.#restoreFrom, allowNonRestoredState: this.#allowNonRestoredState, claimMode: this.#claimMode }),
     };

@@ -3,7 +3,7 @@
  * the key of the record being processed; operator state belongs to the subtask.
  */
 import { UserError } from '../../errors.ts';
-import type { HeapKeyedStateBackend } from '../state/heap-keyed-state-backend.ts';
+import type { KeyedStateBackend } from '../state/keyed-state-backend.ts';
 import type { AggregatingState, ListState, MapState, ReducingState, ValueState } from '../state/keyed-state-handles.ts';
 import type { OperatorStateStore } from '../state/operator-state-store.ts';
 import type {
@@ -39,8 +39,8 @@ export interface ContextInfo {
   readonly checkpointingEnabled: boolean;
 }
 
-export function createRuntimeContext(info: ContextInfo, keyed: HeapKeyedStateBackend | undefined, operatorState: OperatorStateStore): RuntimeContext {
-  const backend = (): HeapKeyedStateBackend => {
+export function createRuntimeContext(info: ContextInfo, keyed: KeyedStateBackend | undefined, operatorState: OperatorStateStore): RuntimeContext {
+  const backend = (): KeyedStateBackend => {
     if (keyed === undefined) {
       throw new UserError(`operator '${info.operatorUid}': keyed state is only available after keyBy (on a KeyedStream)`);
     }

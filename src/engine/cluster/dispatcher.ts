@@ -15,6 +15,7 @@ import { CHECKPOINT_KEYS } from '../checkpoint/checkpoint-config.ts';
 import type { CompletedCheckpoint } from '../checkpoint/checkpoint-coordinator.ts';
 import { toCheckpointId } from '../checkpoint/checkpoint-types.ts';
 import { deleteSnapshot } from '../checkpoint/delete-snapshot.ts';
+import { DEFAULT_STATE_BACKEND, STATE_BACKEND_CLASS_NAMES } from '../state/state-backend-type.ts';
 import {
   type AsyncOperation,
   BadRequestError,
@@ -311,7 +312,7 @@ export class Dispatcher implements ClusterApi {
       min_pause: c.minPause,
       max_concurrent: c.maxConcurrent,
       externalization: { enabled: c.retention !== 'NO_EXTERNALIZED_CHECKPOINTS', delete_on_cancellation: c.retention !== 'RETAIN_ON_CANCELLATION' },
-      state_backend: 'HashMapStateBackend',
+      state_backend: STATE_BACKEND_CLASS_NAMES[r.stateBackend ?? DEFAULT_STATE_BACKEND],
       checkpoint_storage: 'FileSystemCheckpointStorage',
       unaligned_checkpoints: c.unalignedEnabled,
       tolerable_failed_checkpoints: c.tolerableFailures,

@@ -137,6 +137,7 @@ export class JobMaster {
         record.vertices = m.vertices;
         record.checkpointConfig = m.checkpointConfig;
         record.restartStrategy = m.restartStrategy;
+        record.stateBackend = m.stateBackend;
         this.#save();
         return;
       case 'status':

@@ -11,6 +11,7 @@ import { makeDirectoriesSync } from '../../storage/make-directories.ts';
 import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
 import type { CompletedCheckpoint } from '../checkpoint/checkpoint-coordinator.ts';
 import type { RestartStrategy } from '../runtime/restart-strategy.ts';
+import type { StateBackendType } from '../state/state-backend-type.ts';
 import type { RunningStats } from './checkpoint-summary.ts';
 import type { CheckpointEntry, JobState, SubmitRequest } from './cluster-api.ts';
 import type { WorkerVertex } from './worker-protocol.ts';
@@ -35,6 +36,8 @@ export interface JobRecord {
   vertices?: readonly WorkerVertex[];
   checkpointConfig?: CheckpointConfig;
   restartStrategy?: RestartStrategy;
+  /** Absent in records written before the backend was chosen per job (then it was hashmap). */
+  stateBackend?: StateBackendType;
   /** Retained completed checkpoints, oldest first; the last is what a restart resumes from. */
   retained: CompletedCheckpoint[];
   nextCheckpointId: number;

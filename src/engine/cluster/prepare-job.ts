@@ -15,6 +15,7 @@ import { type Chain, type JobPlan, type PlannedNode, planJob } from '../runtime/
 import { chainName } from '../runtime/vertex-names.ts';
 import { type ExecutionOptions, openRestore } from '../runtime/local-executor.ts';
 import type { RestartStrategy } from '../runtime/restart-strategy.ts';
+import type { StateBackendType } from '../state/state-backend-type.ts';
 import { defaultJobName } from './job-settings.ts';
 import { shipStrategy } from './execution-plan.ts';
 import type { WorkerVertex } from './worker-protocol.ts';
@@ -26,6 +27,8 @@ export interface JobSettings {
   readonly maxParallelism?: number;
   readonly checkpoint: CheckpointConfig;
   readonly restartStrategy?: RestartStrategy;
+  /** `state.backend.type`; the job's `env.setStateBackend` overrides it. */
+  readonly stateBackend?: StateBackendType;
   readonly storeOptions?: OpenStoreOptions;
 }
 
@@ -50,6 +53,7 @@ export async function prepareJob(jobFile: string, args: readonly string[], setti
   const env = new StreamExecutionEnvironment().setParallelism(settings.parallelism).configureCheckpointing(settings.checkpoint);
   if (settings.maxParallelism !== undefined) env.setMaxParallelism(settings.maxParallelism);
   if (settings.restartStrategy !== undefined) env.setRestartStrategy(settings.restartStrategy);
+  if (settings.stateBackend !== undefined) env.setStateBackend(settings.stateBackend);
   try {
     await main(env, [...args]);
   } catch (err) {

@@ -6,6 +6,7 @@
  * orphan that still commits output.
  */
 import { effectiveRestartStrategy, type JobClient, startLocally } from '../runtime/local-executor.ts';
+import { DEFAULT_STATE_BACKEND } from '../state/state-backend-type.ts';
 import { jobSettingsFromConfig } from './job-settings.ts';
 import { prepareJob } from './prepare-job.ts';
 import type { FromWorker, StartMessage, ToWorker } from './worker-protocol.ts';
@@ -67,7 +68,7 @@ async function start(message: StartMessage): Promise<void> {
     const settings = jobSettingsFromConfig(config, message.parallelism);
     const restore = message.restoreFrom === undefined ? undefined : { path: message.restoreFrom, allowNonRestoredState: message.allowNonRestoredState };
     const prepared = await prepareJob(message.jobFile, message.programArgs, settings, restore);
-    send({ type: 'registered', jobName: prepared.jobName, vertices: prepared.vertices, checkpointConfig: prepared.options.checkpoint!, restartStrategy: effectiveRestartStrategy(prepared.options) });
+    send({ type: 'registered', jobName: prepared.jobName, vertices: prepared.vertices, checkpointConfig: prepared.options.checkpoint!, restartStrategy: effectiveRestartStrategy(prepared.options), stateBackend: prepared.options.stateBackend ?? DEFAULT_STATE_BACKEND });
     if (cancelled) return exitAfter({ type: 'terminated', status: 'CANCELED' }, 0);
     client = startLocally(prepared.graph, {
       ...prepared.options,

@@ -6,6 +6,7 @@
 import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
 import type { CompletedCheckpoint, SnapshotStats } from '../checkpoint/checkpoint-coordinator.ts';
 import type { RestartStrategy } from '../runtime/restart-strategy.ts';
+import type { StateBackendType } from '../state/state-backend-type.ts';
 
 export interface StartMessage {
   readonly type: 'start';
@@ -60,6 +61,8 @@ export type FromWorker =
       readonly vertices: readonly WorkerVertex[];
       readonly checkpointConfig: CheckpointConfig;
       readonly restartStrategy: RestartStrategy;
+      /** The job's keyed state backend, from the configuration or its own code. */
+      readonly stateBackend: StateBackendType;
     }
   | { readonly type: 'status'; readonly status: 'RUNNING' | 'RESTARTING' }
   /** An attempt failed inside the worker (a task's error); the restart strategy decides next. */

@@ -15,7 +15,7 @@
 import { InternalError, UserError } from '../../errors.ts';
 import type { TimeDomain, TimerService } from '../api/timer-service.ts';
 import { keyStringOf } from '../state/key-string.ts';
-import type { HeapKeyedStateBackend } from '../state/heap-keyed-state-backend.ts';
+import type { KeyedStateBackend } from '../state/keyed-state-backend.ts';
 import type { RawKeyedState } from '../state/keyed-state-handles.ts';
 import { timersState } from '../state/state-descriptors.ts';
 import type { ProcessingTimeService } from './processing-time-service.ts';
@@ -40,7 +40,7 @@ export class InternalTimerService implements TimerService {
   #wakeUp: { readonly time: number; readonly cancel: () => void } | undefined;
 
   constructor(
-    private readonly backend: HeapKeyedStateBackend,
+    private readonly backend: KeyedStateBackend,
     private readonly processingTime: ProcessingTimeService,
     private readonly onTimer: OnTimer,
     private readonly stateName: string = TIMERS_STATE,

@@ -18,6 +18,7 @@ import { CheckpointCoordinator, type CoordinatorEvents, type CoordinatorResume, 
 import type { DamagedCheckpoint } from '../checkpoint/choose-restore-checkpoint.ts';
 import { planRestore } from '../state/restore-plan.ts';
 import type { SubtaskRestorePlan } from '../state/restore-plan.ts';
+import type { StateBackendType } from '../state/state-backend-type.ts';
 import { LocalChannel } from './channel.ts';
 import { type Chain, type JobPlan, type PlannedNode, planJob } from './job-plan.ts';
 import { RecordWriter } from './record-writer.ts';
@@ -32,6 +33,8 @@ export interface ExecutionOptions {
   readonly maxParallelism?: number;
   readonly checkpoint?: CheckpointConfig;
   readonly restartStrategy?: RestartStrategy;
+  /** Where keyed state lives; hashmap when not given. */
+  readonly stateBackend?: StateBackendType;
   /** `flink run -s`: a savepoint or retained checkpoint to start from. */
   readonly restoreFrom?: string;
   /** `flink run --claimMode`: whether the job takes ownership of `restoreFrom` (default NO_CLAIM: never touched). */
@@ -327,6 +330,7 @@ async function runAttempt(
         inputOfChannel,
         outputs,
         checkpointing,
+        ...(options.stateBackend === undefined ? {} : { stateBackend: options.stateBackend }),
         hooks: {
           finished: () => {
             finished.add(subtask);

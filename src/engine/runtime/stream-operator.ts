@@ -3,7 +3,7 @@
  * backends and the output; an operator only transforms records and snapshots its own state.
  */
 import type { RuntimeContext } from '../api/runtime-context.ts';
-import type { HeapKeyedStateBackend } from '../state/heap-keyed-state-backend.ts';
+import type { KeyedStateBackend } from '../state/keyed-state-backend.ts';
 import type { ProcessingTimeService } from './processing-time-service.ts';
 
 export interface Output {
@@ -17,7 +17,7 @@ export interface OperatorSetup {
   /** Whether this operator's state came from a checkpoint or savepoint (CheckpointedFunction). */
   readonly isRestored: boolean;
   /** Keyed operators only: the backend, for engine-internal keyed state such as timers. */
-  readonly keyedBackend?: HeapKeyedStateBackend;
+  readonly keyedBackend?: KeyedStateBackend;
   /** Wall-clock callbacks delivered through the subtask's mailbox (timers, periodic watermarks). */
   readonly processingTime: ProcessingTimeService;
 }

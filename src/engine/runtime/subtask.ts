@@ -11,11 +11,13 @@ import type { SnapshotReader } from '../../format/snapshot-reader.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import { createRuntimeContext } from '../api/runtime-context.ts';
 import type { Source, SourceReader } from '../api/source.ts';
-import { HeapKeyedStateBackend } from '../state/heap-keyed-state-backend.ts';
-import type { KeyedStateBlocks } from '../state/heap-keyed-snapshot.ts';
+import { createKeyedStateBackend } from '../state/create-keyed-state-backend.ts';
+import type { KeyedStateBackend } from '../state/keyed-state-backend.ts';
 import { OperatorStateStore, type OperatorStatePartition } from '../state/operator-state-store.ts';
 import type { SubtaskRestorePlan } from '../state/restore-plan.ts';
 import { restoreKeyedState, restoreOperatorState } from '../state/restore-state.ts';
+import { DEFAULT_STATE_BACKEND, type StateBackendType } from '../state/state-backend-type.ts';
+import type { KeyedStateBlocks } from '../state/write-keyed-snapshot.ts';
 import { createBarrierHandler } from './barrier-handler.ts';
 import type { ChannelReceiver } from './channel.ts';
 import { InputGate } from './input-gate.ts';
@@ -66,6 +68,8 @@ export interface SubtaskSpec {
   readonly hooks: SubtaskHooks;
   /** Whether the job takes periodic checkpoints (then sinks commit their last transaction on the final one). */
   readonly checkpointing?: boolean;
+  /** Where keyed state lives (`state.backend.type`); hashmap when not given. */
+  readonly stateBackend?: StateBackendType;
   readonly restore?: { readonly reader: SnapshotReader; readonly plans: ReadonlyMap<string, SubtaskRestorePlan> };
   /** For a source chain started without a snapshot of it: this subtask's initial splits. */
   readonly initialSplits?: readonly unknown[];
@@ -82,7 +86,7 @@ const EVENT_LOOP_TURN_MS = 5;
 interface Member {
   readonly planned: PlannedNode;
   readonly operator: StreamOperator | undefined;
-  readonly keyed: HeapKeyedStateBackend | undefined;
+  readonly keyed: KeyedStateBackend | undefined;
   readonly operatorState: OperatorStateStore;
   restored: boolean;
 }
@@ -109,7 +113,7 @@ export class Subtask {
       const keyed =
         planned.node.keyOf === undefined
           ? undefined
-          : new HeapKeyedStateBackend({ keyGroupRange: rangeForSubtask(index, planned.parallelism, planned.maxParallelism), maxParallelism: planned.maxParallelism, owner: `${planned.uid} subtask ${index}` });
+          : createKeyedStateBackend(spec.stateBackend ?? DEFAULT_STATE_BACKEND, { keyGroupRange: rangeForSubtask(index, planned.parallelism, planned.maxParallelism), maxParallelism: planned.maxParallelism, owner: `${planned.uid} subtask ${index}` });
       return { planned, operator: planned.node.createOperator?.(), keyed, operatorState: new OperatorStateStore(`${planned.uid} subtask ${index}`), restored: false };
     });
   }
@@ -155,6 +159,22 @@ export class Subtask {
     } finally {
       this.#processingTime.quiesce();
       if (!closed) await this.#closeAfterFailure();
+      await this.#disposeBackends(!closed);
+    }
+  }
+
+  /**
+   * After the operators closed, in every case: an on-disk backend gives back its files. A
+   * snapshot still being written keeps what it reads until released (KeyedStateBackend.dispose).
+   */
+  async #disposeBackends(failed: boolean): Promise<void> {
+    for (const m of this.#members) {
+      try {
+        await m.keyed?.dispose();
+      } catch (err) {
+        // As for close after a failure: the failure that ended the attempt is what is reported.
+        if (!failed) throw err;
+      }
     }
   }
 

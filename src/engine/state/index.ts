@@ -1,7 +1,11 @@
 /** The public surface of the state package: backends, handles, snapshots, restore. */
 export type { KeyGroupRange } from './current-key.ts';
+export { createKeyedStateBackend, KEYED_STATE_BACKENDS, type KeyedStateBackendFactory } from './create-keyed-state-backend.ts';
 export { HeapKeyedStateBackend, type HeapKeyedStateBackendOptions } from './heap-keyed-state-backend.ts';
-export { HeapKeyedSnapshot, type KeyedBlock, type KeyedStateBlocks, writeKeyedSnapshot } from './heap-keyed-snapshot.ts';
+export { HeapKeyedSnapshot } from './heap-keyed-snapshot.ts';
+export type { CapturedKeyGroup, KeyedStateBackend, KeyedStateBackendOptions, KeyedStateSnapshot } from './keyed-state-backend.ts';
+export { STATE_BACKEND_TYPES, type StateBackendType } from './state-backend-type.ts';
+export { type KeyedBlock, type KeyedStateBlocks, writeKeyedSnapshot } from './write-keyed-snapshot.ts';
 export type { AggregatingState, ListState, MapState, RawKeyedState, ReducingState, ValueState } from './keyed-state-handles.ts';
 export {
   type BroadcastState,

@@ -50,12 +50,15 @@ describe('ValueState', () => {
     expect(b.getCurrentKey()).toBe(0);
   });
 
-  it('keeps the values a user mutates in place after value()', () => {
+  it('stores a value mutated after value() only when it is given to update() (the handle contract)', () => {
     const b = backend();
     const acc = b.getState(valueState<{ n: number }>('acc'));
     b.setCurrentKey('k');
     acc.update({ n: 1 });
-    acc.value()!.n++;
+    const read = acc.value()!;
+    read.n++;
+    expect(acc.value()).toEqual({ n: 1 });
+    acc.update(read);
     expect(acc.value()).toEqual({ n: 2 });
   });
 });

@@ -8,12 +8,12 @@ import { DATA_HEADER_SIZE } from '../../format/layout.ts';
 import type { BlockRef } from '../../format/model.ts';
 import { type SnapshotReader, checkDataHeader } from '../../format/snapshot-reader.ts';
 import { createValueUnpackr } from '../../format/value-codec.ts';
-import type { HeapKeyedStateBackend } from './heap-keyed-state-backend.ts';
+import type { KeyedStateBackend } from './keyed-state-backend.ts';
 import type { OperatorStateStore } from './operator-state-store.ts';
 import type { SubtaskRestorePlan } from './restore-plan.ts';
 
 /** Loads the planned key groups of every keyed state; returns the number of entries read. */
-export async function restoreKeyedState(reader: SnapshotReader, plan: SubtaskRestorePlan, backend: HeapKeyedStateBackend): Promise<number> {
+export async function restoreKeyedState(reader: SnapshotReader, plan: SubtaskRestorePlan, backend: KeyedStateBackend): Promise<number> {
   const { start, end } = plan.keyGroupRange;
   if (backend.keyGroupRange.start !== start || backend.keyGroupRange.end !== end || backend.maxParallelism !== plan.maxParallelism) {
     throw new InternalError(

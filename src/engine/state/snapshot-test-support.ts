@@ -5,13 +5,14 @@
 import type { SnapshotMetadata } from '../../format/model.ts';
 import { SnapshotWriter } from '../../format/snapshot-writer.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
-import { type HeapKeyedSnapshot, writeKeyedSnapshot } from './heap-keyed-snapshot.ts';
+import type { KeyedStateSnapshot } from './keyed-state-backend.ts';
+import { writeKeyedSnapshot } from './write-keyed-snapshot.ts';
 import { type OperatorStateSnapshot, writeOperatorSnapshot } from './operator-state-store.ts';
 
 export const TEST_JOB_ID = '0123456789abcdef0123456789abcdef';
 
 export interface SubtaskSnapshots {
-  readonly keyed?: HeapKeyedSnapshot;
+  readonly keyed?: KeyedStateSnapshot;
   readonly operator?: OperatorStateSnapshot;
 }
 

@@ -6,15 +6,18 @@
  * versions), shaped for JS Maps:
  * - `snapshot()` only pins every key group at the current version: O(key groups), no copying.
  * - Entry objects are never mutated while a snapshot pins them. Replacing or deleting a pinned
- *   entry first files the old entry in the snapshot's per-key-group `preserved` Map; a read that
- *   hands an object value to user code replaces the entry with a deep copy (Flink's get() copies
+ *   entry first files the old entry in the snapshot's per-key-group `preserved` Map; `read`,
+ *   which returns a value to mutate in place (a list appended to, a map state's Map, an engine
+ *   handle's value), first replaces the entry with a deep copy (Flink's heap backend copies
  *   through the serializer for the same reason), so in-place mutation cannot reach a snapshot.
+ *   User handles read through `get` and copy what they hand out (keyed-state-handles.ts).
  * - The writer captures a key group synchronously when it gets to it: the live entries no newer
  *   than the snapshot, plus the preserved ones. It unpins the group once written, after which
  *   the group costs nothing extra. The live Maps are never copied: copying 1M entries takes
  *   about 200 ms here, one key group at a time it still cost 2 µs per record during a write.
  */
 import { deepCopy } from './copy-value.ts';
+import type { CapturedEntries } from './keyed-state-backend.ts';
 import type { RegisteredStateInfo } from './state-descriptors.ts';
 
 export interface StateEntry {
@@ -26,12 +29,6 @@ export interface StateEntry {
 }
 
 export type KeyGroupMap = Map<string, StateEntry>;
-
-/** Parallel arrays: `keys[i]` is the key string (key-string.ts) of the entry with `values[i]`. */
-export interface CapturedEntries {
-  readonly keys: readonly string[];
-  readonly values: readonly unknown[];
-}
 
 /** One unreleased snapshot's hold on the key groups of a backend. */
 export interface PinHolder {
@@ -104,6 +101,17 @@ export class StateTable {
   /** The entry without any copy: for reads that hand nothing mutable to user code. */
   peek(index: number, keyString: string): StateEntry | undefined {
     return this.#maps[index]!.get(keyString);
+  }
+
+  /**
+   * The value without any copy, for a caller that neither mutates it nor hands it on uncopied
+   * (handles copy what they return). Remembered, so the write that usually follows finds the
+   * entry without a second lookup.
+   */
+  get(index: number, keyString: string): unknown {
+    const entry = this.#maps[index]!.get(keyString);
+    this.#remember(index, keyString, entry);
+    return entry?.value;
   }
 
   /** The value, safe for the caller to mutate in place (copied first if a snapshot holds it). */

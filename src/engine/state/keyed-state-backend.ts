@@ -1,0 +1,140 @@
+/**
+ * The keyed state of one subtask, whatever holds it (Flink's KeyedStateBackend): the heap
+ * (`hashmap`) today, on-disk stores later. The runtime, the timer service, the runtime context,
+ * restore and the snapshot writer see only these interfaces, so a backend is chosen per job
+ * (`state.backend.type`, `env.setStateBackend`) without any of them knowing which.
+ *
+ * Handle contract, the same for every backend (Flink's, as its serializing backends give it):
+ * a value read from state and then mutated is not stored until `update`/`add`/`put` is called,
+ * and an object passed to `update`/`add`/`put` and mutated afterwards does not change the state.
+ * Handles from `getState(d, 'engine')` are for engine components that keep that contract
+ * themselves (they write back what they change and keep nothing they read past the call), so a
+ * backend may skip its copies for them (the heap does); user functions never get those.
+ */
+import type { KeyGroupRange } from './current-key.ts';
+import type { AggregatingState, ListState, MapState, RawKeyedState, ReducingState, ValueState } from './keyed-state-handles.ts';
+import type {
+  AggregatingStateDescriptor,
+  ListStateDescriptor,
+  MapStateDescriptor,
+  RawStateDescriptor,
+  ReducingStateDescriptor,
+  RegisteredStateInfo,
+  StateDescriptor,
+  ValueStateDescriptor,
+} from './state-descriptors.ts';
+
+export interface KeyedStateBackendOptions {
+  readonly keyGroupRange: KeyGroupRange;
+  readonly maxParallelism: number;
+  /** Who owns the backend, for messages, e.g. "orders-window subtask 2". */
+  readonly owner?: string;
+}
+
+/** `user` (the default): handles that keep the contract by copying; `engine`: see above. */
+export type StateAccess = 'user' | 'engine';
+
+export type AnyStateHandle =
+  | ValueState<unknown>
+  | ListState<unknown>
+  | MapState<unknown, unknown>
+  | ReducingState<unknown>
+  | AggregatingState<unknown, unknown>
+  | RawKeyedState;
+
+export interface KeyedStateBackend {
+  readonly keyGroupRange: KeyGroupRange;
+  readonly maxParallelism: number;
+  readonly owner: string;
+
+  /**
+   * Sets the key of the record being processed. `knownKeyGroup` is the key's group when the
+   * caller computed it from this key already (the partitioner), -1 when it must be computed.
+   */
+  setCurrentKey(key: unknown, knownKeyGroup?: number): void;
+  getCurrentKey(): unknown;
+  getCurrentKeyGroup(): number;
+
+  /** One handle per state name, reused for every key; a name keeps the kind it was first given. */
+  getState<T>(descriptor: ValueStateDescriptor<T>, access?: StateAccess): ValueState<T>;
+  getState<T>(descriptor: ListStateDescriptor<T>, access?: StateAccess): ListState<T>;
+  getState<K, V>(descriptor: MapStateDescriptor<K, V>, access?: StateAccess): MapState<K, V>;
+  getState<T>(descriptor: ReducingStateDescriptor<T>, access?: StateAccess): ReducingState<T>;
+  getState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>, access?: StateAccess): AggregatingState<IN, OUT>;
+  getState(descriptor: RawStateDescriptor, access?: StateAccess): RawKeyedState;
+  getState(descriptor: StateDescriptor, access?: StateAccess): AnyStateHandle;
+
+  /** Engine-internal per-key state (the timer service's `_timers`), snapshotted like any other. */
+  getRawState(descriptor: RawStateDescriptor): RawKeyedState;
+
+  /** The states this backend holds (registered or restored), in `_metadata` order. */
+  states(): RegisteredStateInfo[];
+  /**
+   * The keys that have a value in state `name` (e.g. to rebuild timers). Do not change state
+   * or the current key while iterating: collect the keys first.
+   */
+  keys(name: string): IterableIterator<unknown>;
+  /** Number of keys with a value in state `name`. */
+  size(name: string): number;
+
+  /**
+   * Captures every state at the barrier for a write that runs while processing goes on; it must
+   * hold the processing thread no longer than a pin (the heap's costs O(key groups)). Release
+   * the snapshot (writeKeyedSnapshot does) or the backend keeps what it preserves for it.
+   */
+  snapshot(): KeyedStateSnapshot;
+  /** Snapshots taken and not yet released. */
+  readonly pendingSnapshots: number;
+
+  /** Declares a state the snapshot holds, so it is kept (and written again) even with no entries here. */
+  registerRestoredState(info: RegisteredStateInfo): void;
+  /**
+   * Loads one key group of one state read from a snapshot (`values` in the snapshot layout,
+   * state-value-layout.ts). `where` names the data file for messages. Registers the state under
+   * the snapshot's kind if user code has not yet.
+   */
+  restoreKeyGroup(info: RegisteredStateInfo, keyGroup: number, keys: readonly unknown[], values: readonly unknown[], where: string): void;
+
+  /**
+   * The subtask has ended (its operators closed): give back what the backend holds (files,
+   * store handles). Snapshots still being written stay readable until they are released.
+   * Idempotent.
+   */
+  dispose(): void | Promise<void>;
+}
+
+/** Parallel arrays: `keys[i]` is the key string (canonical key bytes, key-string.ts) of `values[i]`. */
+export interface CapturedEntries {
+  readonly keys: readonly string[];
+  /** In the backend's in-memory layout (state-value-layout.ts), as handles keep them. */
+  readonly values: readonly unknown[];
+}
+
+/** One state's entries of one key group, as of the snapshot. */
+export interface CapturedKeyGroup extends CapturedEntries {
+  readonly info: RegisteredStateInfo;
+}
+
+/**
+ * A keyed snapshot taken at a barrier and written afterwards, key group by key group, while the
+ * subtask keeps processing (the heap's pins key groups copy-on-write; an on-disk backend's reads
+ * a store snapshot).
+ */
+export interface KeyedStateSnapshot {
+  readonly keyGroupRange: KeyGroupRange;
+  readonly maxParallelism: number;
+  /** The states as registered when the snapshot was taken, in `_metadata` order. */
+  readonly states: readonly RegisteredStateInfo[];
+  /** Keyed entries over all states when the snapshot was taken (for reports). */
+  readonly entries: number;
+  readonly released: boolean;
+  /**
+   * Every state's entries of `keyGroup` as of the snapshot (one item per state, in `states`
+   * order), once per key group. What it returns stays unchanged until `releaseKeyGroup`.
+   */
+  takeKeyGroup(keyGroup: number): readonly CapturedKeyGroup[] | Promise<readonly CapturedKeyGroup[]>;
+  /** Key group written: the backend need not keep its state of the snapshot any more. */
+  releaseKeyGroup(keyGroup: number): void;
+  /** Done (written, or the checkpoint was abandoned); idempotent. */
+  release(): void;
+}

@@ -1,0 +1,46 @@
+/**
+ * Which keyed state backend a job uses: `state.backend.type` (Flink's key and values) or
+ * `env.setStateBackend(...)`. The on-disk ones are named already so that asking for them gets
+ * one line saying they are not built yet and what to use instead, rather than "not one of".
+ */
+import { UserError } from '../../errors.ts';
+
+export const STATE_BACKEND_TYPES = ['hashmap', 'rocksdb', 'lmdb'] as const;
+export type StateBackendType = (typeof STATE_BACKEND_TYPES)[number];
+
+/** The ones that exist; an issue that builds one adds it here and in create-keyed-state-backend.ts. */
+export const BUILT_STATE_BACKEND_TYPES = ['hashmap'] as const satisfies readonly StateBackendType[];
+export type BuiltStateBackendType = (typeof BUILT_STATE_BACKEND_TYPES)[number];
+
+export const DEFAULT_STATE_BACKEND: BuiltStateBackendType = 'hashmap';
+
+/** The class name Flink's REST API reports as a job's `state_backend`. */
+export const STATE_BACKEND_CLASS_NAMES: Readonly<Record<StateBackendType, string>> = {
+  hashmap: 'HashMapStateBackend',
+  rocksdb: 'EmbeddedRocksDBStateBackend',
+  // Flink has none; named in the same style.
+  lmdb: 'EmbeddedLmdbStateBackend',
+};
+
+/** Flink matches the type ignoring case; throws UserError (exit 1) for an unknown one. */
+export function parseStateBackendChoice(where: string, value: string): StateBackendType {
+  const found = STATE_BACKEND_TYPES.find((t) => t === value.trim().toLowerCase());
+  if (found === undefined) throw new UserError(`${where}: '${value}' is not one of ${STATE_BACKEND_TYPES.join(', ')}`, 1);
+  return found;
+}
+
+/**
+ * The type itself when it is built; else throws the one-line refusal (exit 1). `value` is what
+ * the user wrote, quoted back as written.
+ */
+export function refuseUnbuiltStateBackend(where: string, type: StateBackendType, value: string = type): BuiltStateBackendType {
+  if (isBuilt(type)) return type;
+  throw new UserError(
+    `${where}: '${value}' is not supported yet (tsflink has no on-disk state backend); use hashmap, the default: state is kept in memory and written by checkpoints`,
+    1,
+  );
+}
+
+function isBuilt(type: StateBackendType): type is BuiltStateBackendType {
+  return (BUILT_STATE_BACKEND_TYPES as readonly StateBackendType[]).includes(type);
+}

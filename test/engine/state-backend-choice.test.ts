@@ -1,0 +1,98 @@
+/**
+ * Choosing a job's keyed state backend: `state.backend.type` and `env.setStateBackend`, code
+ * winning over configuration as in Flink, and the choice reaching the factory that makes every
+ * subtask's backend. Backends not built yet are refused in one line, exit 1.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { StreamExecutionEnvironment } from '../../src/index.ts';
+import { UserError } from '../../src/errors.ts';
+import { jobSettingsFromConfig } from '../../src/engine/cluster/job-settings.ts';
+import { prepareJob } from '../../src/engine/cluster/prepare-job.ts';
+import { tempDir } from '../support/temp-dir.ts';
+
+// Records which type every subtask's backend was made for; still makes the real backend.
+const made = vi.hoisted(() => [] as string[]);
+vi.mock('../../src/engine/state/create-keyed-state-backend.ts', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../src/engine/state/create-keyed-state-backend.ts')>();
+  return {
+    ...original,
+    createKeyedStateBackend: (type: Parameters<typeof original.createKeyedStateBackend>[0], options: Parameters<typeof original.createKeyedStateBackend>[1]) => {
+      made.push(type);
+      return original.createKeyedStateBackend(type, options);
+    },
+  };
+});
+
+const refusal = (where: string, value: string): string =>
+  `${where}: '${value}' is not supported yet (tsflink has no on-disk state backend); use hashmap, the default: state is kept in memory and written by checkpoints`;
+
+function thrown(fn: () => unknown): UserError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof UserError) return err;
+    throw err;
+  }
+  throw new Error('did not throw');
+}
+
+let dir: Awaited<ReturnType<typeof tempDir>>;
+beforeAll(async () => {
+  dir = await tempDir('tsflink-backend-choice-');
+});
+afterAll(async () => {
+  await dir.remove();
+});
+
+describe('env.setStateBackend', () => {
+  it('takes hashmap (in any case, as Flink matches the type) and is the default', () => {
+    expect(StreamExecutionEnvironment.getExecutionEnvironment().getStateBackend()).toBe('hashmap');
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setStateBackend('hashmap');
+    expect(env.executionOptions('j').stateBackend).toBe('hashmap');
+    // A plain-JS job file may spell it as Flink's docs do.
+    expect(StreamExecutionEnvironment.getExecutionEnvironment().setStateBackend('HashMap' as 'hashmap').getStateBackend()).toBe('hashmap');
+  });
+
+  it.each(['rocksdb', 'lmdb'] as const)('refuses %s, which is not built yet, in one line with exit code 1', (type) => {
+    const err = thrown(() => StreamExecutionEnvironment.getExecutionEnvironment().setStateBackend(type));
+    expect(err.message).toBe(refusal('setStateBackend', type));
+    expect(err.exitCode).toBe(1);
+  });
+
+  it('refuses an unknown type naming the known ones', () => {
+    const err = thrown(() => StreamExecutionEnvironment.getExecutionEnvironment().setStateBackend('forst' as 'hashmap'));
+    expect(err.message).toBe("setStateBackend: 'forst' is not one of hashmap, rocksdb, lmdb");
+    expect(err.exitCode).toBe(1);
+  });
+});
+
+describe('the chosen backend reaches the subtasks', () => {
+  it('in-process: every keyed subtask is made by the factory for the job\'s type', async () => {
+    made.length = 0;
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2).setStateBackend('hashmap');
+    const seen: number[] = [];
+    env
+      .fromElements(1, 2, 3, 4)
+      .keyBy((n) => n % 2)
+      .reduce((a, b) => a + b)
+      .sinkTo({ invoke: (v: number) => void seen.push(v) });
+    await env.execute('choice');
+    expect(seen.sort((a, b) => a - b)).toEqual([1, 2, 4, 6]);
+    expect(made).toEqual(['hashmap', 'hashmap']);
+  });
+
+  it('through prepareJob (what flink run and the cluster worker do): the configuration, unless the job sets its own', async () => {
+    const plain = join(dir.path, 'plain.ts');
+    const own = join(dir.path, 'own.ts');
+    const body = `env.fromElements(1, 2).keyBy((n: number) => n).reduce((a: number, b: number) => a + b).sinkTo({ invoke() {} });`;
+    await writeFile(plain, `export default (env: any): void => { ${body} };\n`);
+    await writeFile(own, `export default (env: any): void => { env.setStateBackend('lmdb'); ${body} };\n`);
+    const settings = jobSettingsFromConfig(new Map([['state.backend.type', 'HashMap']]), 1);
+    expect(settings.stateBackend).toBe('hashmap');
+    expect((await prepareJob(plain, [], settings)).options.stateBackend).toBe('hashmap');
+    await expect(prepareJob(own, [], settings)).rejects.toThrow(`Job file ${own}: ${refusal('setStateBackend', 'lmdb')}`);
+    expect(() => jobSettingsFromConfig(new Map([['state.backend.type', 'lmdb']]), 1)).toThrow(refusal('state.backend.type', 'lmdb'));
+  });
+});
