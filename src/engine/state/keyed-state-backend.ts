@@ -29,6 +29,12 @@ export interface KeyedStateBackendOptions {
   readonly maxParallelism: number;
   /** Who owns the backend, for messages, e.g. "orders-window subtask 2". */
   readonly owner?: string;
+  /** On-disk backends: the directory their working directories go under (OS temp dir if unset). */
+  readonly localDir?: string;
+  /** On-disk backends: job, operator, subtask and attempt, to name the working directory. */
+  readonly scope?: string;
+  /** On-disk backends: the write-back cache's capacity in bytes. */
+  readonly cacheBytes?: number;
 }
 
 /** `user` (the default): handles that keep the contract by copying; `engine`: see above. */

@@ -9,7 +9,7 @@ export const STATE_BACKEND_TYPES = ['hashmap', 'rocksdb', 'lmdb'] as const;
 export type StateBackendType = (typeof STATE_BACKEND_TYPES)[number];
 
 /** The ones that exist; an issue that builds one adds it here and in create-keyed-state-backend.ts. */
-export const BUILT_STATE_BACKEND_TYPES = ['hashmap'] as const satisfies readonly StateBackendType[];
+export const BUILT_STATE_BACKEND_TYPES = ['hashmap', 'lmdb'] as const satisfies readonly StateBackendType[];
 export type BuiltStateBackendType = (typeof BUILT_STATE_BACKEND_TYPES)[number];
 
 export const DEFAULT_STATE_BACKEND: BuiltStateBackendType = 'hashmap';

@@ -28,6 +28,11 @@ type GetBinaryWithOptions = (key: Key, options: { transaction: Transaction }) =>
 type BinaryDatabase = Database<Uint8Array, Key>;
 
 export async function openLmdbStore(directory: string): Promise<EmbeddedStore> {
+  return openLmdbStoreSync(directory);
+}
+
+/** lmdb-js opens synchronously: a backend made synchronously can use the store at once. */
+export function openLmdbStoreSync(directory: string): EmbeddedStore {
   const db: BinaryDatabase = open<Uint8Array, Key>({
     path: directory,
     keyEncoding: 'binary',

@@ -94,7 +94,8 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array {
   let n = prefix.length;
   while (n > 0 && prefix[n - 1] === 0xff) n--;
   if (n === 0) throw new InternalError('a prefix of only 0xff bytes has no upper bound');
-  const end = prefix.slice(0, n);
+  // Uint8Array's slice copies; a Buffer's would be a view, and the increment would change `prefix`.
+  const end = Uint8Array.prototype.slice.call(prefix, 0, n);
   end[n - 1]! += 1;
   return end;
 }

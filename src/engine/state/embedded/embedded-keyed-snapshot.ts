@@ -1,0 +1,107 @@
+/**
+ * A keyed snapshot of the on-disk backend: a store snapshot taken at the barrier (after the
+ * write-back cache was flushed), read key group by key group while processing goes on. Each key
+ * group is one contiguous store range (state-keys.ts); its entries come sorted by key, then state
+ * id, then user key, so each key's value of each state is assembled from consecutive entries, in
+ * the in-memory layout state-value-layout.ts gives (a UserMap for map state, an array for list
+ * state), and write-keyed-snapshot.ts writes today's format unchanged.
+ */
+import { InternalError } from '../../../errors.ts';
+import { decodeCanonicalKey } from '../../../format/canonical-key.ts';
+import { scanValue } from '../../../format/msgpack-scan.ts';
+import type { KeyGroupRange } from '../current-key.ts';
+import type { CapturedKeyGroup, KeyedStateSnapshot } from '../keyed-state-backend.ts';
+import type { RegisteredStateInfo } from '../state-descriptors.ts';
+import type { UserMap } from '../state-value-layout.ts';
+import type { StoreSnapshot } from './embedded-store.ts';
+import type { ValueCodec } from './embedded-state-handles.ts';
+import { bytesToLatin1 } from './memory-store.ts';
+import { keyGroupRange } from './state-keys.ts';
+
+export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
+  #entries = 0;
+  #released = false;
+  readonly #taken: Uint8Array;
+
+  constructor(
+    readonly keyGroupRange: KeyGroupRange,
+    readonly maxParallelism: number,
+    /** In state id order: `states[id]`. */
+    readonly states: readonly RegisteredStateInfo[],
+    private readonly snapshot: StoreSnapshot,
+    private readonly codec: ValueCodec,
+    private readonly onRelease: (s: EmbeddedKeyedSnapshot) => void,
+  ) {
+    this.#taken = new Uint8Array(keyGroupRange.end - keyGroupRange.start + 1);
+  }
+
+  /**
+   * Keyed entries (key and state pairs) read so far: counting them when the snapshot is taken
+   * would read the whole store on the processing thread, so they are counted as key groups are
+   * taken, and the figure is complete once all have been (as writeKeyedSnapshot does).
+   */
+  get entries(): number {
+    return this.#entries;
+  }
+
+  get released(): boolean {
+    return this.#released;
+  }
+
+  takeKeyGroup(keyGroup: number): CapturedKeyGroup[] {
+    if (this.#released) throw new InternalError('keyed snapshot read after it was released');
+    const index = keyGroup - this.keyGroupRange.start;
+    if (index < 0 || index >= this.#taken.length) throw new InternalError(`key group ${keyGroup} is not in this snapshot's range`);
+    if (this.#taken[index] !== 0) throw new InternalError(`key group ${keyGroup} taken twice from one snapshot`);
+    this.#taken[index] = 1;
+    const keys: string[][] = this.states.map(() => []);
+    const values: unknown[][] = this.states.map(() => []);
+    const { start, end } = keyGroupRange(keyGroup);
+    let lastKey = '';
+    let lastId = -1;
+    /** The list or map being assembled for (lastKey, lastId). */
+    let open: unknown[] | UserMap | undefined;
+    for (const [storeKey, value] of this.snapshot.range(start, end)) {
+      const keyEnd = scanValue(storeKey, 2);
+      const id = (storeKey[keyEnd]! << 8) | storeKey[keyEnd + 1]!;
+      const info = this.states[id];
+      if (info === undefined) throw new InternalError(`keyed snapshot: a store entry of state id ${id}, which is not registered`);
+      const key = bytesToLatin1(storeKey.subarray(2, keyEnd));
+      const suffix = storeKey.subarray(keyEnd + 2);
+      if (key !== lastKey || id !== lastId) {
+        lastKey = key;
+        lastId = id;
+        open = undefined;
+        if (info.kind === 'list' || info.kind === 'map') {
+          open = info.kind === 'list' ? [] : new Map();
+          keys[id]!.push(key);
+          values[id]!.push(open);
+        }
+      }
+      switch (info.kind) {
+        case 'list':
+          // The entry at the prefix itself is the count; the elements follow in sequence order.
+          if (suffix.length > 0) (open as unknown[]).push(this.codec.decode(value));
+          break;
+        case 'map':
+          (open as UserMap).set(bytesToLatin1(suffix), [decodeCanonicalKey(suffix), this.codec.decode(value)]);
+          break;
+        default:
+          keys[id]!.push(key);
+          values[id]!.push(this.codec.decode(value));
+      }
+    }
+    for (const k of keys) this.#entries += k.length;
+    return this.states.map((info, i) => ({ info, keys: keys[i]!, values: values[i]! }));
+  }
+
+  /** Nothing is held per key group: the store snapshot is released with the whole. */
+  releaseKeyGroup(_keyGroup: number): void {}
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.snapshot.release();
+    this.onRelease(this);
+  }
+}

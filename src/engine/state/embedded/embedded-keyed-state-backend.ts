@@ -1,0 +1,309 @@
+/**
+ * The on-disk KeyedStateBackend (`state.backend.type: rocksdb` or `lmdb`): every state of a
+ * subtask in one EmbeddedStore in the subtask's working directory, keyed
+ * `group | key | state id | user key` (state-keys.ts), behind a bounded write-back cache
+ * (write-back-cache.ts); the handles are in embedded-state-handles.ts.
+ *
+ * State ids are given in registration order, kept in memory only: the store is a working copy
+ * rebuilt from a checkpoint by each attempt, and snapshots name states, not ids.
+ *
+ * `snapshot()` flushes the cache in one batch and takes a store snapshot: that is all it holds the
+ * processing thread for. The snapshot is read key group by key group afterwards
+ * (embedded-keyed-snapshot.ts). `restoreKeyGroup` writes one batch per call.
+ */
+import { FormatError, InternalError, UserError } from '../../../errors.ts';
+import { CanonicalKeyEncoder, decodeCanonicalKey } from '../../../format/canonical-key.ts';
+import { checkParallelism, keyGroupForBytes } from '../../../format/key-groups.ts';
+import { scanValue } from '../../../format/msgpack-scan.ts';
+import { createValuePackr, createValueUnpackr } from '../../../format/value-codec.ts';
+import { CurrentKey, type KeyGroupRange } from '../current-key.ts';
+import type { AnyStateHandle, KeyedStateBackend, KeyedStateBackendOptions, StateAccess } from '../keyed-state-backend.ts';
+import type { AggregatingState, ListState, MapState, RawKeyedState, ReducingState, ValueState } from '../keyed-state-handles.ts';
+import {
+  type AggregatingStateDescriptor,
+  type ListStateDescriptor,
+  type MapStateDescriptor,
+  type RawStateDescriptor,
+  type ReducingStateDescriptor,
+  type RegisteredStateInfo,
+  type StateDescriptor,
+  type ValueStateDescriptor,
+  stateInfoOf,
+  ttlNotSupported,
+} from '../state-descriptors.ts';
+import { fromSnapshotValue } from '../state-value-layout.ts';
+import { EmbeddedKeyedSnapshot } from './embedded-keyed-snapshot.ts';
+import {
+  EmbeddedAggregatingState,
+  EmbeddedListState,
+  EmbeddedMapState,
+  EmbeddedRawKeyedState,
+  EmbeddedReducingState,
+  EmbeddedValueState,
+  StateContext,
+  type ValueCodec,
+  valueCodecOf,
+} from './embedded-state-handles.ts';
+import type { BatchWriter, EmbeddedStore } from './embedded-store.ts';
+import { bytesToLatin1 } from './memory-store.ts';
+import { MAX_STATE_ID, keyGroupsRange, stateKey } from './state-keys.ts';
+import { DEFAULT_CACHE_BYTES, WriteBackCache } from './write-back-cache.ts';
+
+export interface EmbeddedKeyedStateBackendOptions extends KeyedStateBackendOptions {
+  readonly store: EmbeddedStore;
+  /** Write-back cache capacity in bytes. */
+  readonly cacheBytes?: number;
+  /** Runs after the store is destroyed by dispose (e.g. to remove the working directory). */
+  readonly afterDispose?: () => Promise<void>;
+}
+
+export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
+  readonly keyGroupRange: KeyGroupRange;
+  readonly maxParallelism: number;
+  readonly owner: string;
+  readonly store: EmbeddedStore;
+  readonly cache: WriteBackCache;
+  readonly #current: CurrentKey;
+  readonly #codec: ValueCodec;
+  /** In registration order: the index is the state id. */
+  readonly #states: StateContext[] = [];
+  readonly #byName = new Map<string, StateContext>();
+  readonly #handles = new Map<string, AnyStateHandle>();
+  readonly #snapshots = new Set<EmbeddedKeyedSnapshot>();
+  readonly #restoreEncoder = new CanonicalKeyEncoder();
+  readonly #afterDispose: (() => Promise<void>) | undefined;
+  #disposed: Promise<void> | undefined;
+  #whenUnpinned: (() => void) | undefined;
+  /** Processing-thread time of the last snapshot() (flush and store snapshot), in ms. */
+  lastSnapshotPauseMs = 0;
+
+  constructor(options: EmbeddedKeyedStateBackendOptions) {
+    const { keyGroupRange: range, maxParallelism } = options;
+    checkParallelism(1, maxParallelism);
+    if (!Number.isInteger(range.start) || !Number.isInteger(range.end) || range.start < 0 || range.end < range.start || range.end >= maxParallelism) {
+      throw new InternalError(`invalid key group range [${range.start}, ${range.end}] for max parallelism ${maxParallelism}`);
+    }
+    this.keyGroupRange = { start: range.start, end: range.end };
+    this.maxParallelism = maxParallelism;
+    this.owner = options.owner ?? 'keyed state backend';
+    this.store = options.store;
+    this.cache = new WriteBackCache(options.store, options.cacheBytes ?? DEFAULT_CACHE_BYTES);
+    this.#current = new CurrentKey(this.keyGroupRange, maxParallelism, this.owner);
+    this.#codec = valueCodecOf(createValuePackr(), createValueUnpackr());
+    this.#afterDispose = options.afterDispose;
+  }
+
+  setCurrentKey(key: unknown, knownKeyGroup = -1): void {
+    this.#current.set(key, knownKeyGroup);
+  }
+
+  getCurrentKey(): unknown {
+    return this.#current.key;
+  }
+
+  getCurrentKeyGroup(): number {
+    return this.#current.keyGroup;
+  }
+
+  getState<T>(descriptor: ValueStateDescriptor<T>, access?: StateAccess): ValueState<T>;
+  getState<T>(descriptor: ListStateDescriptor<T>, access?: StateAccess): ListState<T>;
+  getState<K, V>(descriptor: MapStateDescriptor<K, V>, access?: StateAccess): MapState<K, V>;
+  getState<T>(descriptor: ReducingStateDescriptor<T>, access?: StateAccess): ReducingState<T>;
+  getState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>, access?: StateAccess): AggregatingState<IN, OUT>;
+  getState(descriptor: RawStateDescriptor, access?: StateAccess): RawKeyedState;
+  getState(descriptor: StateDescriptor, access?: StateAccess): AnyStateHandle;
+  /** Values are encoded in and decoded out, so user and engine handles are the same handle. */
+  getState(descriptor: StateDescriptor, _access: StateAccess = 'user'): AnyStateHandle {
+    const existing = this.#handles.get(descriptor.name);
+    if (existing !== undefined) {
+      this.#checkKind(this.#byName.get(descriptor.name)!.info, descriptor.kind);
+      return existing;
+    }
+    if (descriptor.ttl !== undefined && descriptor.ttl !== null) throw new UserError(`${this.owner}: ${ttlNotSupported(descriptor.name)}`, 1);
+    const s = this.#register(stateInfoOf(descriptor));
+    const handle = createHandle(descriptor, s);
+    this.#handles.set(descriptor.name, handle);
+    return handle;
+  }
+
+  getRawState(descriptor: RawStateDescriptor): RawKeyedState {
+    return this.getState(descriptor);
+  }
+
+  states(): RegisteredStateInfo[] {
+    return this.#states.map((s) => s.info);
+  }
+
+  /**
+   * Reads the whole store (after a flush): O(state), for rebuilding timers on open and for
+   * tests. The keys are collected before the first is yielded, so state may change meanwhile.
+   */
+  *keys(name: string): IterableIterator<unknown> {
+    const s = this.#byName.get(name);
+    if (s === undefined) return;
+    yield* this.#keysOf(s.id).map((k) => decodeCanonicalKey(k));
+  }
+
+  /** Reads the whole store (after a flush): O(state). */
+  size(name: string): number {
+    const s = this.#byName.get(name);
+    return s === undefined ? 0 : this.#keysOf(s.id).length;
+  }
+
+  #keysOf(id: number): Uint8Array[] {
+    this.cache.flush();
+    const snapshot = this.store.snapshot();
+    const out: Uint8Array[] = [];
+    let last = '';
+    try {
+      const { start, end } = keyGroupsRange(this.keyGroupRange.start, this.keyGroupRange.end);
+      for (const [storeKey] of snapshot.range(start, end)) {
+        const keyEnd = scanValue(storeKey, 2);
+        if (((storeKey[keyEnd]! << 8) | storeKey[keyEnd + 1]!) !== id) continue;
+        const key = storeKey.subarray(2, keyEnd);
+        const text = bytesToLatin1(storeKey.subarray(0, keyEnd));
+        if (text === last) continue; // the next entry of a map or list
+        last = text;
+        out.push(key);
+      }
+    } finally {
+      snapshot.release();
+    }
+    return out;
+  }
+
+  /** Flushes the cache in one batch and takes a store snapshot: all the processing thread waits for. */
+  snapshot(): EmbeddedKeyedSnapshot {
+    const started = performance.now();
+    this.cache.flush();
+    const snapshot = new EmbeddedKeyedSnapshot(this.keyGroupRange, this.maxParallelism, this.states(), this.store.snapshot(), this.#codec, (s) => this.#unpin(s));
+    this.#snapshots.add(snapshot);
+    this.lastSnapshotPauseMs = performance.now() - started;
+    return snapshot;
+  }
+
+  get pendingSnapshots(): number {
+    return this.#snapshots.size;
+  }
+
+  registerRestoredState(info: RegisteredStateInfo): void {
+    this.#register(info);
+  }
+
+  /** One store batch per call; the cache is flushed and emptied first, so it cannot hide what is loaded. */
+  restoreKeyGroup(info: RegisteredStateInfo, keyGroup: number, keys: readonly unknown[], values: readonly unknown[], where: string): void {
+    const { start, end } = this.keyGroupRange;
+    if (keyGroup < start || keyGroup > end) {
+      throw new InternalError(`${this.owner}: asked to restore key group ${keyGroup}, outside its key groups [${start}, ${end}]`);
+    }
+    const s = this.#register(info);
+    this.cache.clear();
+    const codec = this.#codec;
+    this.store.batch((w) => {
+      for (let i = 0; i < keys.length; i++) {
+        const bytes = this.#restoreEncoder.encode(keys[i]).slice();
+        const actual = keyGroupForBytes(bytes, this.maxParallelism);
+        if (actual !== keyGroup) {
+          throw new FormatError(where, undefined, `state '${info.name}': a key of key group ${actual} is stored in the block of key group ${keyGroup}`);
+        }
+        const converted = fromSnapshotValue(info.kind, values[i]);
+        if ('problem' in converted) throw new FormatError(where, undefined, `state '${info.name}': ${converted.problem}`);
+        writeRestored(w, info, stateKey(keyGroup, bytes, s.id), converted.value, codec);
+      }
+    });
+  }
+
+  /**
+   * Closes the store and removes its working directory; with snapshots still being written, once
+   * the last is released (they read the store). Idempotent.
+   */
+  dispose(): Promise<void> {
+    this.#disposed ??= (async () => {
+      if (this.#snapshots.size > 0) await new Promise<void>((resolve) => (this.#whenUnpinned = resolve));
+      await this.store.destroy();
+      await this.#afterDispose?.();
+    })();
+    return this.#snapshots.size > 0 ? Promise.resolve() : this.#disposed;
+  }
+
+  #unpin(snapshot: EmbeddedKeyedSnapshot): void {
+    this.#snapshots.delete(snapshot);
+    if (this.#snapshots.size === 0) this.#whenUnpinned?.();
+  }
+
+  #register(info: RegisteredStateInfo): StateContext {
+    const existing = this.#byName.get(info.name);
+    if (existing !== undefined) {
+      this.#checkKind(existing.info, info.kind);
+      existing.info = info;
+      return existing;
+    }
+    const id = this.#states.length;
+    if (id > MAX_STATE_ID) throw new UserError(`${this.owner}: more than ${MAX_STATE_ID + 1} keyed states in one operator`);
+    const s = new StateContext(info, id, this.#current, this.cache, () => this.store, this.#codec);
+    this.#states.push(s);
+    this.#byName.set(info.name, s);
+    return s;
+  }
+
+  #checkKind(registered: RegisteredStateInfo, kind: string): void {
+    if (registered.kind !== kind) {
+      throw new UserError(
+        `${this.owner}: keyed state '${registered.name}' is ${article(registered.kind)} ${registered.kind} state and cannot also be used as ` +
+          `${article(kind)} ${kind} state; give the ${kind} state another name`,
+      );
+    }
+  }
+}
+
+/** Writes one restored value (in the in-memory layout) as the store entries of its state's kind. */
+function writeRestored(w: BatchWriter, info: RegisteredStateInfo, prefix: Uint8Array, value: unknown, codec: ValueCodec): void {
+  switch (info.kind) {
+    case 'map':
+      for (const [userKeyString, [, userValue]] of value as Map<string, [unknown, unknown]>) {
+        w.put(concat(prefix, Buffer.from(userKeyString, 'latin1')), codec.encode(userValue));
+      }
+      return;
+    case 'list': {
+      const list = value as unknown[];
+      if (list.length === 0) return;
+      w.put(prefix, codec.encode(list.length));
+      list.forEach((element, i) => {
+        const seq = new Uint8Array(4);
+        new DataView(seq.buffer).setUint32(0, i);
+        w.put(concat(prefix, seq), codec.encode(element));
+      });
+      return;
+    }
+    default:
+      w.put(prefix, codec.encode(value));
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function createHandle(descriptor: StateDescriptor, s: StateContext): AnyStateHandle {
+  switch (descriptor.kind) {
+    case 'value':
+      return new EmbeddedValueState(s);
+    case 'list':
+      return new EmbeddedListState(s);
+    case 'map':
+      return new EmbeddedMapState(s);
+    case 'reducing':
+      return new EmbeddedReducingState(s, (a, b) => descriptor.reduce(a, b));
+    case 'aggregating':
+      return new EmbeddedAggregatingState(s, descriptor.aggregate);
+    case 'timers':
+      return new EmbeddedRawKeyedState(s);
+  }
+}
+
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? 'an' : 'a';
+}
