@@ -38,8 +38,6 @@ describe('refused until built', () => {
     ['state.backend.incremental=true', 'execution.checkpointing.incremental: true is not supported yet (tsflink has no incremental checkpoints: every checkpoint is full); use false, the default'],
     ['execution.checkpointing.unaligned.enabled=true', 'execution.checkpointing.unaligned.enabled: true is not supported yet (tsflink has no unaligned checkpoints); use false, the default: checkpoints are aligned'],
     ['execution.checkpointing.aligned-checkpoint-timeout=30 s', 'execution.checkpointing.aligned-checkpoint-timeout: 30000 ms is not supported yet (it applies to unaligned checkpoints, which tsflink does not have); leave it unset'],
-    ['state.backend.type=rocksdb', "state.backend.type: 'rocksdb' is not supported yet (tsflink has no on-disk state backend); use hashmap, the default: state is kept in memory and written by checkpoints"],
-    ['state.backend.type=lmdb', "state.backend.type: 'lmdb' is not supported yet (tsflink has no on-disk state backend); use hashmap, the default: state is kept in memory and written by checkpoints"],
   ])('flink run -D %s', async (define, line) => {
     expectRefusal(await runFlink(['run', '-m', nobody, '-D', define, JOB], { cwd: dir.path }), line);
   });

@@ -1,7 +1,7 @@
 /**
  * Choosing a job's keyed state backend: `state.backend.type` and `env.setStateBackend`, code
  * winning over configuration as in Flink, and the choice reaching the factory that makes every
- * subtask's backend. Backends not built yet are refused in one line, exit 1.
+ * subtask's backend: hashmap, rocksdb and lmdb.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,9 +24,6 @@ vi.mock('../../src/engine/state/create-keyed-state-backend.ts', async (importOri
     },
   };
 });
-
-const refusal = (where: string, value: string): string =>
-  `${where}: '${value}' is not supported yet (tsflink has no on-disk state backend); use hashmap, the default: state is kept in memory and written by checkpoints`;
 
 function thrown(fn: () => unknown): UserError {
   try {
@@ -55,10 +52,9 @@ describe('env.setStateBackend', () => {
     expect(StreamExecutionEnvironment.getExecutionEnvironment().setStateBackend('HashMap' as 'hashmap').getStateBackend()).toBe('hashmap');
   });
 
-  it.each(['rocksdb', 'lmdb'] as const)('refuses %s, which is not built yet, in one line with exit code 1', (type) => {
-    const err = thrown(() => StreamExecutionEnvironment.getExecutionEnvironment().setStateBackend(type));
-    expect(err.message).toBe(refusal('setStateBackend', type));
-    expect(err.exitCode).toBe(1);
+  it.each(['rocksdb', 'lmdb'] as const)('takes the on-disk %s, in any case', (type) => {
+    expect(StreamExecutionEnvironment.getExecutionEnvironment().setStateBackend(type).executionOptions('j').stateBackend).toBe(type);
+    expect(StreamExecutionEnvironment.getExecutionEnvironment().setStateBackend(type.toUpperCase() as typeof type).getStateBackend()).toBe(type);
   });
 
   it('refuses an unknown type naming the known ones', () => {
@@ -83,6 +79,20 @@ describe('the chosen backend reaches the subtasks', () => {
     expect(made).toEqual(['hashmap', 'hashmap']);
   });
 
+  it.each(['rocksdb', 'lmdb'] as const)('in-process on %s: the same result', async (type) => {
+    made.length = 0;
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2).setStateBackend(type);
+    const seen: number[] = [];
+    env
+      .fromElements(1, 2, 3, 4)
+      .keyBy((n) => n % 2)
+      .reduce((a, b) => a + b)
+      .sinkTo({ invoke: (v: number) => void seen.push(v) });
+    await env.execute('choice');
+    expect(seen.sort((a, b) => a - b)).toEqual([1, 2, 4, 6]);
+    expect(made).toEqual([type, type]);
+  });
+
   it('through prepareJob (what flink run and the cluster worker do): the configuration, unless the job sets its own', async () => {
     const plain = join(dir.path, 'plain.ts');
     const own = join(dir.path, 'own.ts');
@@ -92,7 +102,7 @@ describe('the chosen backend reaches the subtasks', () => {
     const settings = jobSettingsFromConfig(new Map([['state.backend.type', 'HashMap']]), 1);
     expect(settings.stateBackend).toBe('hashmap');
     expect((await prepareJob(plain, [], settings)).options.stateBackend).toBe('hashmap');
-    await expect(prepareJob(own, [], settings)).rejects.toThrow(`Job file ${own}: ${refusal('setStateBackend', 'lmdb')}`);
-    expect(() => jobSettingsFromConfig(new Map([['state.backend.type', 'lmdb']]), 1)).toThrow(refusal('state.backend.type', 'lmdb'));
+    expect((await prepareJob(own, [], settings)).options.stateBackend).toBe('lmdb');
+    expect(jobSettingsFromConfig(new Map([['state.backend.type', 'RocksDB']]), 1).stateBackend).toBe('rocksdb');
   });
 });

@@ -12,6 +12,7 @@ export type KeyedStateBackendFactory = (options: KeyedStateBackendOptions) => Ke
 
 export const KEYED_STATE_BACKENDS: Readonly<Record<BuiltStateBackendType, KeyedStateBackendFactory>> = {
   hashmap: (options) => new HeapKeyedStateBackend(options),
+  rocksdb: (options) => createEmbeddedKeyedStateBackend('rocksdb', options),
   lmdb: (options) => createEmbeddedKeyedStateBackend('lmdb', options),
 };
 

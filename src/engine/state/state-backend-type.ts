@@ -1,7 +1,7 @@
 /**
  * Which keyed state backend a job uses: `state.backend.type` (Flink's key and values) or
- * `env.setStateBackend(...)`. The on-disk ones are named already so that asking for them gets
- * one line saying they are not built yet and what to use instead, rather than "not one of".
+ * `env.setStateBackend(...)`: `hashmap` (the heap), `rocksdb` and `lmdb` (on disk, embedded/).
+ * A type named here before it is built is refused in one line (refuseUnbuiltStateBackend).
  */
 import { UserError } from '../../errors.ts';
 
@@ -9,7 +9,7 @@ export const STATE_BACKEND_TYPES = ['hashmap', 'rocksdb', 'lmdb'] as const;
 export type StateBackendType = (typeof STATE_BACKEND_TYPES)[number];
 
 /** The ones that exist; an issue that builds one adds it here and in create-keyed-state-backend.ts. */
-export const BUILT_STATE_BACKEND_TYPES = ['hashmap', 'lmdb'] as const satisfies readonly StateBackendType[];
+export const BUILT_STATE_BACKEND_TYPES = ['hashmap', 'rocksdb', 'lmdb'] as const satisfies readonly StateBackendType[];
 export type BuiltStateBackendType = (typeof BUILT_STATE_BACKEND_TYPES)[number];
 
 export const DEFAULT_STATE_BACKEND: BuiltStateBackendType = 'hashmap';
@@ -36,7 +36,7 @@ export function parseStateBackendChoice(where: string, value: string): StateBack
 export function refuseUnbuiltStateBackend(where: string, type: StateBackendType, value: string = type): BuiltStateBackendType {
   if (isBuilt(type)) return type;
   throw new UserError(
-    `${where}: '${value}' is not supported yet (tsflink has no on-disk state backend); use hashmap, the default: state is kept in memory and written by checkpoints`,
+    `${where}: '${value}' is not supported yet; use hashmap, the default: state is kept in memory and written by checkpoints`,
     1,
   );
 }

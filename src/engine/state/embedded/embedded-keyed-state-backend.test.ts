@@ -1,0 +1,177 @@
+/**
+ * The on-disk backend beyond the shared handle suite: random operations on every handle kind,
+ * driven against the heap backend and against lmdb and rocksdb with a write-back cache so small
+ * that entries are evicted and read back from the store all the time, must read the same and
+ * snapshot the same. And the working directory: under `localDir`, gone after dispose.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../../../../test/support/temp-dir.ts';
+import { HeapKeyedStateBackend } from '../heap-keyed-state-backend.ts';
+import type { KeyedStateBackend, KeyedStateSnapshot } from '../keyed-state-backend.ts';
+import { listState, mapState, reducingState, valueState } from '../state-descriptors.ts';
+import { toSnapshotValues } from '../state-value-layout.ts';
+import { createEmbeddedKeyedStateBackend } from './create-embedded-backend.ts';
+import type { EmbeddedKeyedStateBackend } from './embedded-keyed-state-backend.ts';
+
+const MAX_P = 8;
+const KINDS = ['lmdb', 'rocksdb'] as const;
+
+type Op =
+  | { op: 'v.update'; key: number; value: number }
+  | { op: 'v.clear'; key: number }
+  | { op: 'l.add'; key: number; value: number }
+  | { op: 'l.update'; key: number; values: number[] }
+  | { op: 'l.clear'; key: number }
+  | { op: 'm.put'; key: number; user: string; value: number }
+  | { op: 'm.remove'; key: number; user: string }
+  | { op: 'm.clear'; key: number }
+  | { op: 'r.add'; key: number; value: number }
+  | { op: 'snapshot' };
+
+const key = fc.integer({ min: 0, max: 12 });
+const user = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'ff'.repeat(10));
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ op: fc.constant('v.update' as const), key, value: fc.integer() }),
+  fc.record({ op: fc.constant('v.clear' as const), key }),
+  fc.record({ op: fc.constant('l.add' as const), key, value: fc.integer() }),
+  fc.record({ op: fc.constant('l.update' as const), key, values: fc.array(fc.integer(), { maxLength: 4 }) }),
+  fc.record({ op: fc.constant('l.clear' as const), key }),
+  fc.record({ op: fc.constant('m.put' as const), key, user, value: fc.integer() }),
+  fc.record({ op: fc.constant('m.remove' as const), key, user }),
+  fc.record({ op: fc.constant('m.clear' as const), key }),
+  fc.record({ op: fc.constant('r.add' as const), key, value: fc.integer({ min: -100, max: 100 }) }),
+  fc.constant({ op: 'snapshot' as const }),
+);
+
+/** What a backend reads for `k` in every state, after op. */
+function readAll(b: KeyedStateBackend, k: number): unknown {
+  b.setCurrentKey(k);
+  const m = b.getState(mapState<string, number>('m'));
+  return {
+    v: b.getState(valueState<number>('v')).value(),
+    l: [...b.getState(listState<number>('l')).get()],
+    m: [...m.entries()].sort(),
+    mEmpty: m.isEmpty(),
+    mHasA: m.contains('a'),
+    r: b.getState(reducingState<number>('r', (x, y) => x + y)).get(),
+  };
+}
+
+function apply(b: KeyedStateBackend, op: Exclude<Op, { op: 'snapshot' }>): void {
+  b.setCurrentKey(op.key);
+  const v = b.getState(valueState<number>('v'));
+  const l = b.getState(listState<number>('l'));
+  const m = b.getState(mapState<string, number>('m'));
+  const r = b.getState(reducingState<number>('r', (x, y) => x + y));
+  switch (op.op) {
+    case 'v.update':
+      return v.update(op.value);
+    case 'v.clear':
+      return v.clear();
+    case 'l.add':
+      return l.add(op.value);
+    case 'l.update':
+      return l.update(op.values);
+    case 'l.clear':
+      return l.clear();
+    case 'm.put':
+      return m.put(op.user, op.value);
+    case 'm.remove':
+      return m.remove(op.user);
+    case 'm.clear':
+      return m.clear();
+    case 'r.add':
+      return r.add(op.value);
+  }
+}
+
+/** state -> key string -> value in the snapshot layout. */
+async function captured(snapshot: KeyedStateSnapshot): Promise<Record<string, [string, unknown][]>> {
+  const out: Record<string, [string, unknown][]> = {};
+  try {
+    for (let g = snapshot.keyGroupRange.start; g <= snapshot.keyGroupRange.end; g++) {
+      for (const { info, keys, values } of await snapshot.takeKeyGroup(g)) {
+        const converted = toSnapshotValues(info.kind, values).map((v) => (info.kind === 'map' ? [...(v as unknown[])].sort() : v));
+        (out[info.name] ??= []).push(...keys.map((k, i): [string, unknown] => [k, converted[i]]));
+      }
+      snapshot.releaseKeyGroup(g);
+    }
+  } finally {
+    snapshot.release();
+  }
+  for (const entries of Object.values(out)) entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return out;
+}
+
+describe.each(KINDS)('EmbeddedKeyedStateBackend on %s', (kind) => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  beforeAll(async () => {
+    dir = await tempDir(`tsflink-${kind}-backend-test-`);
+  });
+  afterAll(async () => {
+    await dir.remove();
+  });
+
+  it('reads and snapshots as the heap does, with a cache small enough to evict all the time', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 80 }), async (ops) => {
+        const options = { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P };
+        const heap = new HeapKeyedStateBackend(options);
+        const disk = createEmbeddedKeyedStateBackend(kind, { ...options, localDir: dir.path, cacheBytes: 1024 });
+        try {
+          for (const op of ops) {
+            if (op.op === 'snapshot') {
+              const [a, b] = [heap.snapshot(), disk.snapshot()];
+              expect(await captured(b)).toEqual(await captured(a));
+              continue;
+            }
+            apply(heap, op);
+            apply(disk, op);
+            expect(readAll(disk, op.key)).toEqual(readAll(heap, op.key));
+          }
+          expect(await captured(disk.snapshot())).toEqual(await captured(heap.snapshot()));
+          for (const name of ['v', 'l', 'm', 'r']) {
+            expect(disk.size(name)).toBe(heap.size(name));
+            expect([...disk.keys(name)].sort()).toEqual([...heap.keys(name)].sort());
+          }
+        } finally {
+          await disk.dispose();
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('keeps its store in a fresh directory under localDir, removed by dispose', async () => {
+    const b: EmbeddedKeyedStateBackend = createEmbeddedKeyedStateBackend(kind, {
+      keyGroupRange: { start: 0, end: MAX_P - 1 },
+      maxParallelism: MAX_P,
+      localDir: dir.path,
+      scope: 'job-1/op/0/attempt-0',
+    });
+    const other = createEmbeddedKeyedStateBackend(kind, { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path, scope: 'job-1/op/0/attempt-0' });
+    const made = readdirSync(dir.path).filter((n) => n.startsWith(`tsflink-${kind}-job-1_op_0_attempt-0-`));
+    expect(made).toHaveLength(2);
+    b.setCurrentKey('k');
+    b.getState(valueState<number>('v')).update(1);
+    b.snapshot().release();
+    await b.dispose();
+    await other.dispose();
+    for (const name of made) expect(existsSync(`${dir.path}/${name}`)).toBe(false);
+  });
+
+  it('dispose waits for a snapshot being written before it removes the store', async () => {
+    const b = createEmbeddedKeyedStateBackend(kind, { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path });
+    b.setCurrentKey('k');
+    b.getState(valueState<number>('v')).update(7);
+    const snapshot = b.snapshot();
+    await b.dispose();
+    const all = await captured(snapshot);
+    expect(Object.values(all).flat().map(([, v]) => v)).toEqual([7]);
+    // Released: the removal runs now, and dispose (idempotent) resolves when it is done.
+    await b.dispose();
+    expect(readdirSync(dir.path).filter((n) => n.startsWith(`tsflink-${kind}-`))).toEqual([]);
+  });
+});
