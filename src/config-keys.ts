@@ -70,6 +70,31 @@ export function parseStateBackendType(key: string, value: string): BuiltStateBac
   return refuseUnbuiltStateBackend(key, parseStateBackendChoice(key, value), value);
 }
 
+/** Flink's MemorySize syntax: a whole number and an optional unit (b, kb, mb, gb, with or without "i"; k, m, g). */
+export function parseMemorySize(key: string, value: string, min: number): number {
+  const match = /^(\d+)\s*([kmg]?)(i?b?|bytes)?$/iu.exec(value.trim());
+  if (match === null) fail(key, `'${value}' is not a memory size: write a whole number with an optional unit (b, kb, mb, gb), e.g. 64 mb`);
+  const scale = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const bytes = Number(match[1]) * scale;
+  if (!Number.isSafeInteger(bytes) || bytes < min) fail(key, `'${value}' is out of range: allowed is at least ${min} bytes`);
+  return bytes;
+}
+
+export const TIMER_SERVICE_FACTORIES = ['HEAP', 'ROCKSDB'] as const;
+
+/**
+ * Flink's `state.backend.rocksdb.timer-service.factory`. Only HEAP is built: with an on-disk
+ * backend each key's timers are kept in the store (the `_timers` state), but the queue that orders
+ * them for firing is in memory; ROCKSDB (a queue ordered in the store) is refused in one line.
+ */
+export function parseTimerServiceFactory(key: string, value: string): 'HEAP' {
+  const choice = parseChoice(key, value, TIMER_SERVICE_FACTORIES);
+  if (choice === 'ROCKSDB') {
+    fail(key, `'${value}' is not supported yet (the timer queue of an on-disk backend is kept in memory; each key's timers are in the store); use HEAP, the default here`);
+  }
+  return choice;
+}
+
 const NO_DEFAULT = '(none)';
 
 function spec(key: string, def: string, allowed: string, description: string, validate: KeySpec['validate'], deprecatedKeys: readonly string[] = []): KeySpec {
@@ -99,6 +124,7 @@ function checkpoint(field: keyof typeof CHECKPOINT_KEYS, def: string, allowed: s
 }
 
 const DURATION = `a duration: ${DURATION_SYNTAX}`;
+export const MIN_CACHE_BYTES = 64 * 1024;
 const MAX_INT = 2_147_483_647;
 
 export const KEY_SPECS: readonly KeySpec[] = [
@@ -115,7 +141,11 @@ export const KEY_SPECS: readonly KeySpec[] = [
   checkpoint('incremental', 'false', 'false (true is not supported yet)', 'incremental checkpoints; tsflink\'s checkpoints are always full'),
   checkpoint('dir', NO_DEFAULT, 'a local path or s3://bucket/path', 'where checkpoints are written (`<dir>/<jobId>/chk-<n>/`); needed for periodic checkpoints'),
   checkpoint('savepointDir', NO_DEFAULT, 'a local path or s3://bucket/path', 'default target directory of savepoints'),
-  spec('state.backend.type', 'hashmap', 'hashmap (rocksdb and lmdb are not supported yet)', 'where working state lives', (v, k) => void parseStateBackendType(k, v)),
+  spec('state.backend.type', 'hashmap', 'hashmap, rocksdb, lmdb', 'where working state lives', (v, k) => void parseStateBackendType(k, v)),
+  spec('state.backend.rocksdb.localdir', '<tmpdir>', 'a local path', 'where rocksdb subtasks make their working directories (one per job, operator, subtask and attempt, removed when the subtask ends)', (v, k) => void parseNonEmpty(k, v)),
+  spec('state.backend.lmdb.localdir', '<tmpdir>', 'a local path', 'the same for lmdb (tsflink\'s key)', (v, k) => void parseNonEmpty(k, v)),
+  spec('state.backend.embedded.cache-size', '64 mb', 'a memory size, at least 64 kb', 'write-back cache of each rocksdb or lmdb subtask, in front of its store (tsflink\'s key)', (v, k) => void parseMemorySize(k, v, MIN_CACHE_BYTES)),
+  spec('state.backend.rocksdb.timer-service.factory', 'HEAP', 'HEAP (ROCKSDB is not supported yet)', 'where the timer queue of an on-disk backend lives; Flink\'s default is ROCKSDB', (v, k) => void parseTimerServiceFactory(k, v)),
   spec(RESTART_STRATEGY_TYPE_KEY, NO_DEFAULT, [...RESTART_STRATEGY_NAMES.keys()].join(', '), 'restart strategy; unset: the job\'s own, else none without checkpointing and fixed-delay (unlimited attempts, 1 s) with it', (v) => void parseRestartStrategyType(v)),
   ...Object.values(RESTART_PARAMETERS).map((p) => spec(p.key, p.default, p.allowed, p.description, (v) => void p.parse(v))),
   spec('parallelism.default', '1', `1 to ${UPPER_BOUND_MAX_PARALLELISM}`, 'parallelism of operators that set none', (v, k) => void parseWholeNumber(k, v, 1, UPPER_BOUND_MAX_PARALLELISM)),

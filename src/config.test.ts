@@ -17,6 +17,7 @@ import {
   restBindAddress,
   restPort,
   savepointPath,
+  stateBackendOptions,
   stateBackendType,
   storeOptions,
   workingDir,
@@ -160,6 +161,11 @@ describe('validation at load time', () => {
     ['state.checkpoints.num-retained=0', "state.checkpoints.num-retained: '0' is out of range: allowed is from 1 to 2147483647 (the latest checkpoint is always retained)"],
     ['execution.checkpointing.dir= ', 'execution.checkpointing.dir: the directory is empty; give a path or leave the key unset'],
     ['state.backend.type=forst', "state.backend.type: 'forst' is not one of hashmap, rocksdb, lmdb"],
+    ['state.backend.rocksdb.timer-service.factory=ROCKSDB', "state.backend.rocksdb.timer-service.factory: 'ROCKSDB' is not supported yet (the timer queue of an on-disk backend is kept in memory; each key's timers are in the store); use HEAP, the default here"],
+    ['state.backend.rocksdb.timer-service.factory=disk', "state.backend.rocksdb.timer-service.factory: 'disk' is not one of HEAP, ROCKSDB"],
+    ['state.backend.embedded.cache-size=lots', "state.backend.embedded.cache-size: 'lots' is not a memory size: write a whole number with an optional unit (b, kb, mb, gb), e.g. 64 mb"],
+    ['state.backend.embedded.cache-size=1 kb', "state.backend.embedded.cache-size: '1 kb' is out of range: allowed is at least 65536 bytes"],
+    ['state.backend.rocksdb.localdir= ', 'state.backend.rocksdb.localdir: the value is empty; give one or leave the key unset'],
     ['restart-strategy.type=always', "restart-strategy.type: 'always' is not one of none, off, disable, fixed-delay, fixeddelay, failure-rate, failurerate, exponential-delay, exponentialdelay"],
     ['restart-strategy.fixed-delay.attempts=-1', "restart-strategy.fixed-delay.attempts: '-1' is out of range: allowed is from 0 to 2147483647"],
     ['restart-strategy.fixed-delay.delay=1.5 s', "restart-strategy.fixed-delay.delay: '1.5 s' is not a duration: write a whole number with an optional unit (ms, s, min, h, d), e.g. 500 ms, 10 s, 1 min, 2 h"],
@@ -229,6 +235,7 @@ describe('accessors', () => {
     expect(defaultParallelism(none)).toBe(1);
     expect(maxParallelism(none)).toBeUndefined();
     expect(stateBackendType(none)).toBe('hashmap');
+    expect(stateBackendOptions(none)).toEqual({});
     expect(claimMode(none)).toBe('NO_CLAIM');
     expect(savepointPath(none)).toBeUndefined();
     expect(ignoreUnclaimedState(none)).toBe(false);
@@ -258,6 +265,20 @@ describe('accessors', () => {
   it('keep the s3 options as before', () => {
     expect(storeOptions(new Map([['s3.endpoint', 'http://h:9000'], ['s3.path.style.access', 'false']]))).toEqual({ s3Endpoint: 'http://h:9000', s3PathStyle: false });
     expect(() => storeOptions(new Map([['s3.path.style.access', 'x']]))).toThrow(UsageError);
+  });
+});
+
+describe('stateBackendOptions', () => {
+  it('reads the local directories and the cache size (Flink\'s memory sizes)', () => {
+    const config: Config = new Map([
+      ['state.backend.rocksdb.localdir', '/r'],
+      ['state.backend.lmdb.localdir', '/l'],
+      ['state.backend.embedded.cache-size', '16 mb'],
+      ['state.backend.rocksdb.timer-service.factory', 'heap'],
+    ]);
+    expect(stateBackendOptions(config)).toEqual({ rocksdbLocalDir: '/r', lmdbLocalDir: '/l', cacheBytes: 16 * 1024 * 1024 });
+    expect(stateBackendOptions(new Map([['state.backend.embedded.cache-size', '1g']]))).toEqual({ cacheBytes: 1024 ** 3 });
+    expect(stateBackendOptions(new Map([['state.backend.embedded.cache-size', '100000']]))).toEqual({ cacheBytes: 100000 });
   });
 });
 

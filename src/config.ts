@@ -12,18 +12,21 @@ import {
   type ClaimMode,
   CLAIM_MODES,
   type KeyDescription,
+  MIN_CACHE_BYTES,
   SPEC_BY_KEY,
   UPPER_BOUND_MAX_PARALLELISM,
   checkCheckpointKeys,
   describeKeySpecs,
   parseBoolean,
   parseChoice,
+  parseMemorySize,
   parseNonEmpty,
   parseStateBackendType,
+  parseTimerServiceFactory,
   parseWholeNumber,
 } from './config-keys.ts';
 import { restartStrategyFromKeys } from './engine/runtime/restart-strategy.ts';
-import type { BuiltStateBackendType } from './engine/state/state-backend-type.ts';
+import type { BuiltStateBackendType, StateBackendOptions } from './engine/state/state-backend-type.ts';
 import { UsageError, UserError } from './errors.ts';
 import type { OpenStoreOptions } from './storage/open-store.ts';
 
@@ -192,6 +195,19 @@ export function maxParallelism(config: Config): number | undefined {
 
 export function stateBackendType(config: Config): BuiltStateBackendType {
   return read(config, 'state.backend.type', parseStateBackendType) ?? 'hashmap';
+}
+
+/** The on-disk backends' keys; `state.backend.rocksdb.timer-service.factory` is only checked (HEAP is all there is). */
+export function stateBackendOptions(config: Config): StateBackendOptions {
+  read(config, 'state.backend.rocksdb.timer-service.factory', parseTimerServiceFactory);
+  const rocksdbLocalDir = read(config, 'state.backend.rocksdb.localdir', parseNonEmpty);
+  const lmdbLocalDir = read(config, 'state.backend.lmdb.localdir', parseNonEmpty);
+  const cacheBytes = read(config, 'state.backend.embedded.cache-size', (k, v) => parseMemorySize(k, v, MIN_CACHE_BYTES));
+  return {
+    ...(rocksdbLocalDir === undefined ? {} : { rocksdbLocalDir }),
+    ...(lmdbLocalDir === undefined ? {} : { lmdbLocalDir }),
+    ...(cacheBytes === undefined ? {} : { cacheBytes }),
+  };
 }
 
 export function claimMode(config: Config): ClaimMode {

@@ -3,7 +3,7 @@
  * checks with before it submits, and what the worker starts the job with.
  */
 import { basename, extname } from 'node:path';
-import { type Config, defaultParallelism, maxParallelism, stateBackendType, storeOptions } from '../../config.ts';
+import { type Config, defaultParallelism, maxParallelism, stateBackendOptions, stateBackendType, storeOptions } from '../../config.ts';
 import { checkpointConfigFromKeys } from '../checkpoint/checkpoint-config.ts';
 import { restartStrategyFromKeys } from '../runtime/restart-strategy.ts';
 import type { JobSettings } from './prepare-job.ts';
@@ -16,6 +16,7 @@ export function jobSettingsFromConfig(config: Config, parallelism: number | unde
     parallelism: parallelism ?? defaultParallelism(config),
     checkpoint: checkpointConfigFromKeys(config),
     stateBackend: stateBackendType(config),
+    stateBackendOptions: stateBackendOptions(config),
     storeOptions: storeOptions(config),
     ...(maxP === undefined ? {} : { maxParallelism: maxP }),
     ...(restart === undefined ? {} : { restartStrategy: restart }),

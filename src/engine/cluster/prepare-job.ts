@@ -15,7 +15,7 @@ import { type Chain, type JobPlan, type PlannedNode, planJob } from '../runtime/
 import { chainName } from '../runtime/vertex-names.ts';
 import { type ExecutionOptions, openRestore } from '../runtime/local-executor.ts';
 import type { RestartStrategy } from '../runtime/restart-strategy.ts';
-import type { StateBackendType } from '../state/state-backend-type.ts';
+import type { StateBackendOptions, StateBackendType } from '../state/state-backend-type.ts';
 import { defaultJobName } from './job-settings.ts';
 import { shipStrategy } from './execution-plan.ts';
 import type { WorkerVertex } from './worker-protocol.ts';
@@ -30,6 +30,8 @@ export interface JobSettings {
   /** `state.backend.type`; the job's `env.setStateBackend` overrides it. */
   readonly stateBackend?: StateBackendType;
   readonly storeOptions?: OpenStoreOptions;
+  /** `state.backend.rocksdb.localdir`, `state.backend.lmdb.localdir`, `state.backend.embedded.cache-size`. */
+  readonly stateBackendOptions?: StateBackendOptions;
 }
 
 export interface PreparedJob {
@@ -66,6 +68,7 @@ export async function prepareJob(jobFile: string, args: readonly string[], setti
   const options: ExecutionOptions = {
     ...base,
     ...(settings.storeOptions === undefined ? {} : { storeOptions: settings.storeOptions }),
+    ...(settings.stateBackendOptions === undefined ? {} : { stateBackendOptions: settings.stateBackendOptions }),
     ...(restore === undefined ? {} : { restoreFrom: restore.path, allowNonRestoredState: restore.allowNonRestoredState }),
   };
   const plan = planJob(env.graph, { parallelism: options.parallelism, ...(options.maxParallelism === undefined ? {} : { maxParallelism: options.maxParallelism }) });

@@ -18,7 +18,7 @@ import { CheckpointCoordinator, type CoordinatorEvents, type CoordinatorResume, 
 import type { DamagedCheckpoint } from '../checkpoint/choose-restore-checkpoint.ts';
 import { planRestore } from '../state/restore-plan.ts';
 import type { SubtaskRestorePlan } from '../state/restore-plan.ts';
-import type { StateBackendType } from '../state/state-backend-type.ts';
+import type { StateBackendOptions, StateBackendType } from '../state/state-backend-type.ts';
 import { LocalChannel } from './channel.ts';
 import { type Chain, type JobPlan, type PlannedNode, planJob } from './job-plan.ts';
 import { RecordWriter } from './record-writer.ts';
@@ -35,6 +35,8 @@ export interface ExecutionOptions {
   readonly restartStrategy?: RestartStrategy;
   /** Where keyed state lives; hashmap when not given. */
   readonly stateBackend?: StateBackendType;
+  /** Working directories and cache of the on-disk backends. */
+  readonly stateBackendOptions?: StateBackendOptions;
   /** `flink run -s`: a savepoint or retained checkpoint to start from. */
   readonly restoreFrom?: string;
   /** `flink run --claimMode`: whether the job takes ownership of `restoreFrom` (default NO_CLAIM: never touched). */
@@ -331,6 +333,7 @@ async function runAttempt(
         outputs,
         checkpointing,
         ...(options.stateBackend === undefined ? {} : { stateBackend: options.stateBackend }),
+        ...(options.stateBackendOptions === undefined ? {} : { stateBackendOptions: options.stateBackendOptions }),
         hooks: {
           finished: () => {
             finished.add(subtask);

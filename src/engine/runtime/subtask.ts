@@ -16,7 +16,7 @@ import type { KeyedStateBackend } from '../state/keyed-state-backend.ts';
 import { OperatorStateStore, type OperatorStatePartition } from '../state/operator-state-store.ts';
 import type { SubtaskRestorePlan } from '../state/restore-plan.ts';
 import { restoreKeyedState, restoreOperatorState } from '../state/restore-state.ts';
-import { DEFAULT_STATE_BACKEND, type StateBackendType } from '../state/state-backend-type.ts';
+import { DEFAULT_STATE_BACKEND, type StateBackendOptions, type StateBackendType } from '../state/state-backend-type.ts';
 import type { KeyedStateBlocks } from '../state/write-keyed-snapshot.ts';
 import { createBarrierHandler } from './barrier-handler.ts';
 import type { ChannelReceiver } from './channel.ts';
@@ -70,6 +70,8 @@ export interface SubtaskSpec {
   readonly checkpointing?: boolean;
   /** Where keyed state lives (`state.backend.type`); hashmap when not given. */
   readonly stateBackend?: StateBackendType;
+  /** Working directories and cache of the on-disk backends. */
+  readonly stateBackendOptions?: StateBackendOptions;
   readonly restore?: { readonly reader: SnapshotReader; readonly plans: ReadonlyMap<string, SubtaskRestorePlan> };
   /** For a source chain started without a snapshot of it: this subtask's initial splits. */
   readonly initialSplits?: readonly unknown[];
@@ -110,11 +112,26 @@ export class Subtask {
     this.#recordsIn = chain.nodes.map(() => 0);
     this.#recordsOut = chain.nodes.map(() => 0);
     this.#members = chain.nodes.map((planned) => {
-      const keyed =
-        planned.node.keyOf === undefined
-          ? undefined
-          : createKeyedStateBackend(spec.stateBackend ?? DEFAULT_STATE_BACKEND, { keyGroupRange: rangeForSubtask(index, planned.parallelism, planned.maxParallelism), maxParallelism: planned.maxParallelism, owner: `${planned.uid} subtask ${index}` });
+      const keyed = planned.node.keyOf === undefined ? undefined : this.#createKeyedBackend(planned);
       return { planned, operator: planned.node.createOperator?.(), keyed, operatorState: new OperatorStateStore(`${planned.uid} subtask ${index}`), restored: false };
+    });
+  }
+
+  /**
+   * The member's keyed backend, of the job's type. An on-disk one makes its working directory
+   * under the configured local directory, named after job, operator, subtask and attempt.
+   */
+  #createKeyedBackend(planned: PlannedNode): KeyedStateBackend {
+    const { index, stateBackendOptions: o = {} } = this.spec;
+    const type = this.spec.stateBackend ?? DEFAULT_STATE_BACKEND;
+    const localDir = type === 'rocksdb' ? o.rocksdbLocalDir : type === 'lmdb' ? o.lmdbLocalDir : undefined;
+    return createKeyedStateBackend(type, {
+      keyGroupRange: rangeForSubtask(index, planned.parallelism, planned.maxParallelism),
+      maxParallelism: planned.maxParallelism,
+      owner: `${planned.uid} subtask ${index}`,
+      scope: `${this.spec.jobId}-${planned.uid}-${index}-attempt-${this.spec.attempt}`,
+      ...(localDir === undefined ? {} : { localDir }),
+      ...(o.cacheBytes === undefined ? {} : { cacheBytes: o.cacheBytes }),
     });
   }
 

@@ -14,6 +14,16 @@ export type BuiltStateBackendType = (typeof BUILT_STATE_BACKEND_TYPES)[number];
 
 export const DEFAULT_STATE_BACKEND: BuiltStateBackendType = 'hashmap';
 
+/** What the on-disk backends take from the configuration; every field optional. */
+export interface StateBackendOptions {
+  /** `state.backend.rocksdb.localdir`: where rocksdb subtasks make their working directories. */
+  readonly rocksdbLocalDir?: string;
+  /** `state.backend.lmdb.localdir`: the same for lmdb. */
+  readonly lmdbLocalDir?: string;
+  /** `state.backend.embedded.cache-size`: each subtask's write-back cache, in bytes. */
+  readonly cacheBytes?: number;
+}
+
 /** The class name Flink's REST API reports as a job's `state_backend`. */
 export const STATE_BACKEND_CLASS_NAMES: Readonly<Record<StateBackendType, string>> = {
   hashmap: 'HashMapStateBackend',
