@@ -1,6 +1,7 @@
 /**
- * A keyed snapshot of the on-disk backend: a store snapshot taken at the barrier (after the
- * write-back cache was flushed), read key group by key group while processing goes on. Each key
+ * A keyed snapshot of the on-disk backend: a store snapshot taken at the barrier with the write-back
+ * cache's changes not yet in the store laid over it (frozen at the barrier, write-back-cache.ts),
+ * read key group by key group while processing goes on. Each key
  * group is one contiguous store range (state-keys.ts); its entries come sorted by key, then state
  * id, then user key, so each key's value of each state is assembled from consecutive entries, in
  * the in-memory layout state-value-layout.ts gives (a UserMap for map state, an array for list
@@ -15,13 +16,16 @@ import type { RegisteredStateInfo } from '../state-descriptors.ts';
 import type { UserMap } from '../state-value-layout.ts';
 import type { StoreSnapshot } from './embedded-store.ts';
 import type { ValueCodec } from './embedded-state-handles.ts';
-import { bytesToLatin1 } from './memory-store.ts';
+import { bytesToLatin1, latin1ToBytes } from './memory-store.ts';
+import type { Changes } from './write-back-cache.ts';
 import { keyGroupRange } from './state-keys.ts';
 
 export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
   #entries = 0;
   #released = false;
   readonly #taken: Uint8Array;
+  /** The frozen changes by key group, each sorted by key: built on the first take, off the barrier. */
+  #overlay: Map<number, [string, Uint8Array | null][]> | undefined;
 
   constructor(
     readonly keyGroupRange: KeyGroupRange,
@@ -29,6 +33,8 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
     /** In state id order: `states[id]`. */
     readonly states: readonly RegisteredStateInfo[],
     private readonly snapshot: StoreSnapshot,
+    /** Oldest first: a later one's value of a key wins. */
+    private readonly changes: readonly Changes[],
     private readonly codec: ValueCodec,
     private readonly onRelease: (s: EmbeddedKeyedSnapshot) => void,
   ) {
@@ -61,7 +67,7 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
     let lastId = -1;
     /** The list or map being assembled for (lastKey, lastId). */
     let open: unknown[] | UserMap | undefined;
-    for (const [storeKey, value] of this.snapshot.range(start, end)) {
+    for (const [storeKey, value] of this.#merged(keyGroup, start, end)) {
       const keyEnd = scanValue(storeKey, 2);
       const id = (storeKey[keyEnd]! << 8) | storeKey[keyEnd + 1]!;
       const info = this.states[id];
@@ -93,6 +99,47 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
     }
     for (const k of keys) this.#entries += k.length;
     return this.states.map((info, i) => ({ info, keys: keys[i]!, values: values[i]! }));
+  }
+
+  /** The store snapshot's entries of the key group with the frozen changes over them, in key order. */
+  *#merged(keyGroup: number, start: Uint8Array, end: Uint8Array): Generator<readonly [Uint8Array, Uint8Array]> {
+    const overlay = this.#overlayOf(keyGroup);
+    let i = 0;
+    for (const entry of this.snapshot.range(start, end)) {
+      if (i < overlay.length) {
+        const key = bytesToLatin1(entry[0]);
+        for (; i < overlay.length && overlay[i]![0] < key; i++) {
+          const [k, v] = overlay[i]!;
+          if (v !== null) yield [latin1ToBytes(k), v];
+        }
+        if (i < overlay.length && overlay[i]![0] === key) {
+          const v = overlay[i++]![1];
+          if (v !== null) yield [entry[0], v];
+          continue;
+        }
+      }
+      yield entry;
+    }
+    for (; i < overlay.length; i++) {
+      const [k, v] = overlay[i]!;
+      if (v !== null) yield [latin1ToBytes(k), v];
+    }
+  }
+
+  #overlayOf(keyGroup: number): [string, Uint8Array | null][] {
+    if (this.#overlay === undefined) {
+      const latest = new Map<string, Uint8Array | null>();
+      for (const changes of this.changes) for (const [k, v] of changes) latest.set(k, v);
+      this.#overlay = new Map();
+      for (const [k, v] of latest) {
+        const group = (k.charCodeAt(0) << 8) | k.charCodeAt(1);
+        let list = this.#overlay.get(group);
+        if (list === undefined) this.#overlay.set(group, (list = []));
+        list.push([k, v]);
+      }
+      for (const list of this.#overlay.values()) list.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    }
+    return this.#overlay.get(keyGroup) ?? [];
   }
 
   /** Nothing is held per key group: the store snapshot is released with the whole. */

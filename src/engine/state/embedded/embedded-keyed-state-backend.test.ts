@@ -28,7 +28,9 @@ type Op =
   | { op: 'm.remove'; key: number; user: string }
   | { op: 'm.clear'; key: number }
   | { op: 'r.add'; key: number; value: number }
-  | { op: 'snapshot' };
+  | { op: 'snapshot' }
+  /** A turn of the event loop: the frozen changes of earlier snapshots are written meanwhile. */
+  | { op: 'tick' };
 
 const key = fc.integer({ min: 0, max: 12 });
 const user = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'ff'.repeat(10));
@@ -43,6 +45,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ op: fc.constant('m.clear' as const), key }),
   fc.record({ op: fc.constant('r.add' as const), key, value: fc.integer({ min: -100, max: 100 }) }),
   fc.constant({ op: 'snapshot' as const }),
+  fc.constant({ op: 'tick' as const }),
 );
 
 /** What a backend reads for `k` in every state, after op. */
@@ -59,7 +62,7 @@ function readAll(b: KeyedStateBackend, k: number): unknown {
   };
 }
 
-function apply(b: KeyedStateBackend, op: Exclude<Op, { op: 'snapshot' }>): void {
+function apply(b: KeyedStateBackend, op: Exclude<Op, { op: 'snapshot' | 'tick' }>): void {
   b.setCurrentKey(op.key);
   const v = b.getState(valueState<number>('v'));
   const l = b.getState(listState<number>('l'));
@@ -119,24 +122,36 @@ describe.each(KINDS)('EmbeddedKeyedStateBackend on %s', (kind) => {
       fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 80 }), async (ops) => {
         const options = { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P };
         const heap = new HeapKeyedStateBackend(options);
-        const disk = createEmbeddedKeyedStateBackend(kind, { ...options, localDir: dir.path, cacheBytes: 1024 });
+        // Small enough to evict often, large enough that some snapshots freeze changes still unwritten.
+        const disk = createEmbeddedKeyedStateBackend(kind, { ...options, localDir: dir.path, cacheBytes: 4096 });
+        const pendingSnapshots: [KeyedStateSnapshot, KeyedStateSnapshot][] = [];
         try {
           for (const op of ops) {
             if (op.op === 'snapshot') {
               const [a, b] = [heap.snapshot(), disk.snapshot()];
-              expect(await captured(b)).toEqual(await captured(a));
+              // Written after more changes, as a checkpoint is: it must still show the barrier's state.
+              pendingSnapshots.push([a, b]);
+              continue;
+            }
+            if (op.op === 'tick') {
+              await new Promise((r) => setImmediate(r));
               continue;
             }
             apply(heap, op);
             apply(disk, op);
             expect(readAll(disk, op.key)).toEqual(readAll(heap, op.key));
           }
+          for (const [a, b] of pendingSnapshots) expect(await captured(b)).toEqual(await captured(a));
           expect(await captured(disk.snapshot())).toEqual(await captured(heap.snapshot()));
           for (const name of ['v', 'l', 'm', 'r']) {
             expect(disk.size(name)).toBe(heap.size(name));
             expect([...disk.keys(name)].sort()).toEqual([...heap.keys(name)].sort());
           }
         } finally {
+          for (const [a, b] of pendingSnapshots) {
+            a.release();
+            b.release();
+          }
           await disk.dispose();
         }
       }),

@@ -7,9 +7,9 @@
  * State ids are given in registration order, kept in memory only: the store is a working copy
  * rebuilt from a checkpoint by each attempt, and snapshots name states, not ids.
  *
- * `snapshot()` flushes the cache in one batch and takes a store snapshot: that is all it holds the
- * processing thread for. The snapshot is read key group by key group afterwards
- * (embedded-keyed-snapshot.ts). `restoreKeyGroup` writes one batch per call.
+ * `snapshot()` freezes the cache's unwritten changes (O(1)) and takes a store snapshot: that is all
+ * it holds the processing thread for. The snapshot is read key group by key group afterwards
+ * (embedded-keyed-snapshot.ts), the frozen changes laid over the store snapshot. `restoreKeyGroup` writes one batch per call.
  */
 import { FormatError, InternalError, UserError } from '../../../errors.ts';
 import { CanonicalKeyEncoder, decodeCanonicalKey } from '../../../format/canonical-key.ts';
@@ -172,12 +172,17 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
     return out;
   }
 
-  /** Flushes the cache in one batch and takes a store snapshot: all the processing thread waits for. */
+  /**
+   * Freezes the cache's changes not yet in the store (O(1)) and takes a store snapshot: all the
+   * processing thread waits for. The frozen changes are written to the store afterwards, a chunk
+   * per turn of the event loop, and the snapshot lays them over its store snapshot.
+   */
   snapshot(): EmbeddedKeyedSnapshot {
     const started = performance.now();
-    this.cache.flush();
-    const snapshot = new EmbeddedKeyedSnapshot(this.keyGroupRange, this.maxParallelism, this.states(), this.store.snapshot(), this.#codec, (s) => this.#unpin(s));
+    const changes = this.cache.freeze();
+    const snapshot = new EmbeddedKeyedSnapshot(this.keyGroupRange, this.maxParallelism, this.states(), this.store.snapshot(), changes, this.#codec, (s) => this.#unpin(s));
     this.#snapshots.add(snapshot);
+    this.cache.drainInBackground();
     this.lastSnapshotPauseMs = performance.now() - started;
     return snapshot;
   }
@@ -219,6 +224,7 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
    */
   dispose(): Promise<void> {
     this.#disposed ??= (async () => {
+      this.cache.close();
       if (this.#snapshots.size > 0) await new Promise<void>((resolve) => (this.#whenUnpinned = resolve));
       await this.store.destroy();
       await this.#afterDispose?.();

@@ -1,16 +1,22 @@
 /**
  * The bounded write-back cache in front of an EmbeddedStore (issue 11): hot keys are read and
- * written in memory, and the store sees their changes in batches, when the cache is full and at
- * every snapshot. Keys are store keys as latin1 strings (state-key-strings.ts); values are the
+ * written in memory, and the store sees their changes in batches: when the cache is full, and
+ * after every snapshot. Keys are store keys as latin1 strings (embedded-state-handles.ts); values are the
  * encoded bytes, so a value read is decoded afresh each time and a value written is encoded at
  * once (the handle contract then holds by construction).
  *
- * An entry is a value or `null`, meaning "not in state": a delete not yet written (dirty), or a
- * read that missed the store (clean), so that a new key's read-then-write costs one store read.
- * Every write goes through the cache, so a clean entry always equals the store.
+ * An entry is a value or `null`, meaning "not in state": a delete, or a read that missed the
+ * store, so that a new key's read-then-write costs one store read. Every write goes through the
+ * cache, and no entry is dropped before its changes are in the store, so the cache always holds
+ * the latest value of what it holds.
+ *
+ * Changes are also recorded, as written, in a pending map. A snapshot freezes it in O(1)
+ * (`freeze`): the snapshot reads a store snapshot with the frozen changes laid over it, and the
+ * frozen changes reach the store afterwards, a chunk per turn of the event loop
+ * (`drainInBackground`), so the barrier does not wait for a flush.
  *
  * Size is counted in bytes (key and value lengths plus a fixed overhead per entry). When it
- * passes the capacity, every dirty entry is written in one batch and the oldest entries (in
+ * passes the capacity, every change is written in one batch and the oldest entries (in
  * insertion order: FIFO, not LRU, which would cost a Map delete and set on every hit) are dropped
  * until half the capacity is used.
  *
@@ -28,10 +34,12 @@ export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
 
 interface CacheEntry {
   bytes: Uint8Array | null;
-  dirty: boolean;
   /** Length of the prefix this entry is indexed under, 0 for single-entry states. */
   readonly prefixLength: number;
 }
+
+/** Changes not yet in the store, as written: store key string to bytes, or null for a delete. */
+export type Changes = ReadonlyMap<string, Uint8Array | null>;
 
 export interface CacheStats {
   hits: number;
@@ -40,11 +48,20 @@ export interface CacheStats {
   flushedEntries: number;
 }
 
+/** Entries written per batch by the background write of frozen changes (a few ms of the thread each). */
+const BACKGROUND_CHUNK = 2048;
+
 export class WriteBackCache {
   readonly #entries = new Map<string, CacheEntry>();
   readonly #byPrefix = new Map<string, Set<string>>();
   #bytes = 0;
-  #dirty = 0;
+  /** Written since the last freeze or flush. */
+  #pending = new Map<string, Uint8Array | null>();
+  /** Handed to snapshots by `freeze`, oldest first, not yet all in the store. */
+  readonly #frozen: Map<string, Uint8Array | null>[] = [];
+  #frozenCursor: Iterator<[string, Uint8Array | null]> | undefined;
+  #draining = false;
+  #closed = false;
   readonly stats: CacheStats = { hits: 0, misses: 0, flushes: 0, flushedEntries: 0 };
 
   constructor(
@@ -56,8 +73,9 @@ export class WriteBackCache {
     return this.#bytes;
   }
 
+  /** Changes not yet written to the store. */
   get dirtyEntries(): number {
-    return this.#dirty;
+    return this.#frozen.reduce((n, m) => n + m.size, this.#pending.size);
   }
 
   /** The value under `key`, from the cache or else the store (then cached); undefined if none. */
@@ -69,7 +87,7 @@ export class WriteBackCache {
     }
     this.stats.misses++;
     const bytes = this.store.get(latin1ToBytes(key)) ?? null;
-    this.#add(key, { bytes, dirty: false, prefixLength });
+    this.#add(key, { bytes, prefixLength });
     return bytes ?? undefined;
   }
 
@@ -94,20 +112,79 @@ export class WriteBackCache {
     return out;
   }
 
-  /** Writes every dirty entry to the store in one batch; they stay cached, clean. */
-  flush(): void {
-    if (this.#dirty === 0) return;
+  /**
+   * For a snapshot, in O(1): the changes not yet in the store, oldest first (apply in order over
+   * a store snapshot taken now). They are never changed afterwards: later writes go to a new
+   * pending map. Call `drainInBackground` to write them to the store while processing goes on.
+   */
+  freeze(): Changes[] {
+    if (this.#pending.size > 0) {
+      this.#frozen.push(this.#pending);
+      this.#pending = new Map();
+    }
+    return [...this.#frozen];
+  }
+
+  /** Writes the frozen changes to the store a chunk per turn of the event loop. */
+  drainInBackground(): void {
+    if (this.#draining || this.#frozen.length === 0) return;
+    this.#draining = true;
+    const step = (): void => {
+      if (this.#closed || this.#frozen.length === 0) {
+        this.#draining = false;
+        return;
+      }
+      this.#writeFrozenChunk();
+      setImmediate(step);
+    };
+    setImmediate(step);
+  }
+
+  #writeFrozenChunk(): void {
+    const map = this.#frozen[0]!;
+    const cursor = (this.#frozenCursor ??= map.entries());
+    let done = false;
     let written = 0;
     this.store.batch((w) => {
-      for (const [key, entry] of this.#entries) {
-        if (!entry.dirty) continue;
-        if (entry.bytes === null) w.delete(latin1ToBytes(key));
-        else w.put(latin1ToBytes(key), entry.bytes);
+      while (written < BACKGROUND_CHUNK) {
+        const next = cursor.next();
+        if (next.done === true) {
+          done = true;
+          return;
+        }
+        const [key, bytes] = next.value;
+        if (bytes === null) w.delete(latin1ToBytes(key));
+        else w.put(latin1ToBytes(key), bytes);
         written++;
       }
     });
-    for (const entry of this.#entries.values()) entry.dirty = false;
-    this.#dirty = 0;
+    this.stats.flushedEntries += written;
+    if (done) {
+      this.#frozen.shift();
+      this.#frozenCursor = undefined;
+    }
+  }
+
+  /**
+   * Writes every change not yet in the store (frozen ones first, then pending) in one batch.
+   * A frozen map partly written in the background is written again whole: the same values, and
+   * later ones after them, so the store ends the same.
+   */
+  flush(): void {
+    if (this.#pending.size === 0 && this.#frozen.length === 0) return;
+    let written = 0;
+    this.store.batch((w) => {
+      for (const changes of [...this.#frozen, this.#pending]) {
+        for (const [key, bytes] of changes) {
+          if (bytes === null) w.delete(latin1ToBytes(key));
+          else w.put(latin1ToBytes(key), bytes);
+          written++;
+        }
+      }
+    });
+    this.#frozen.length = 0;
+    this.#frozenCursor = undefined;
+    this.#pending = new Map();
     this.stats.flushes++;
     this.stats.flushedEntries += written;
   }
@@ -120,19 +197,20 @@ export class WriteBackCache {
     this.#bytes = 0;
   }
 
+  /** Stops the background writes: the store is about to close. */
+  close(): void {
+    this.#closed = true;
+  }
+
   #set(key: string, bytes: Uint8Array | null, prefixLength: number): void {
+    this.#pending.set(key, bytes);
     const entry = this.#entries.get(key);
     if (entry === undefined) {
-      this.#add(key, { bytes, dirty: true, prefixLength });
-      this.#dirty++;
+      this.#add(key, { bytes, prefixLength });
       return;
     }
     this.#bytes += (bytes?.length ?? 0) - (entry.bytes?.length ?? 0);
     entry.bytes = bytes;
-    if (!entry.dirty) {
-      entry.dirty = true;
-      this.#dirty++;
-    }
     if (this.#bytes > this.capacityBytes) this.#evict();
   }
 
@@ -148,6 +226,7 @@ export class WriteBackCache {
     if (this.#bytes > this.capacityBytes) this.#evict();
   }
 
+  /** Every change goes to the store first: an entry dropped is one the store has. */
   #evict(): void {
     this.flush();
     const target = this.capacityBytes / 2;
