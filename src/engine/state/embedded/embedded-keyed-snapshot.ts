@@ -9,7 +9,6 @@
  */
 import { InternalError } from '../../../errors.ts';
 import { decodeCanonicalKey } from '../../../format/canonical-key.ts';
-import { scanValue } from '../../../format/msgpack-scan.ts';
 import type { KeyGroupRange } from '../current-key.ts';
 import type { CapturedKeyGroup, KeyedStateSnapshot } from '../keyed-state-backend.ts';
 import type { RegisteredStateInfo } from '../state-descriptors.ts';
@@ -18,7 +17,7 @@ import type { StoreSnapshot } from './embedded-store.ts';
 import type { ValueCodec } from './embedded-state-handles.ts';
 import { bytesToLatin1, latin1ToBytes } from './memory-store.ts';
 import type { Changes } from './write-back-cache.ts';
-import { keyGroupRange } from './state-keys.ts';
+import { canonicalKeyEnd, keyGroupRange } from './state-keys.ts';
 
 export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
   #entries = 0;
@@ -68,7 +67,7 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
     /** The list or map being assembled for (lastKey, lastId). */
     let open: unknown[] | UserMap | undefined;
     for (const [storeKey, value] of this.#merged(keyGroup, start, end)) {
-      const keyEnd = scanValue(storeKey, 2);
+      const keyEnd = canonicalKeyEnd(storeKey, 2);
       const id = (storeKey[keyEnd]! << 8) | storeKey[keyEnd + 1]!;
       const info = this.states[id];
       if (info === undefined) throw new InternalError(`keyed snapshot: a store entry of state id ${id}, which is not registered`);

@@ -14,7 +14,6 @@
 import { FormatError, InternalError, UserError } from '../../../errors.ts';
 import { CanonicalKeyEncoder, decodeCanonicalKey } from '../../../format/canonical-key.ts';
 import { checkParallelism, keyGroupForBytes } from '../../../format/key-groups.ts';
-import { scanValue } from '../../../format/msgpack-scan.ts';
 import { createValuePackr, createValueUnpackr } from '../../../format/value-codec.ts';
 import { CurrentKey, type KeyGroupRange } from '../current-key.ts';
 import type { AnyStateHandle, KeyedStateBackend, KeyedStateBackendOptions, StateAccess } from '../keyed-state-backend.ts';
@@ -46,7 +45,7 @@ import {
 } from './embedded-state-handles.ts';
 import type { BatchWriter, EmbeddedStore } from './embedded-store.ts';
 import { bytesToLatin1 } from './memory-store.ts';
-import { MAX_STATE_ID, keyGroupsRange, stateKey } from './state-keys.ts';
+import { MAX_STATE_ID, canonicalKeyEnd, keyGroupsRange, stateKey } from './state-keys.ts';
 import { DEFAULT_CACHE_BYTES, WriteBackCache } from './write-back-cache.ts';
 
 export interface EmbeddedKeyedStateBackendOptions extends KeyedStateBackendOptions {
@@ -158,7 +157,7 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
     try {
       const { start, end } = keyGroupsRange(this.keyGroupRange.start, this.keyGroupRange.end);
       for (const [storeKey] of snapshot.range(start, end)) {
-        const keyEnd = scanValue(storeKey, 2);
+        const keyEnd = canonicalKeyEnd(storeKey, 2);
         if (((storeKey[keyEnd]! << 8) | storeKey[keyEnd + 1]!) !== id) continue;
         const key = storeKey.subarray(2, keyEnd);
         const text = bytesToLatin1(storeKey.subarray(0, keyEnd));

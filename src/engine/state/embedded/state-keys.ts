@@ -55,7 +55,7 @@ export function stateKey(keyGroup: number, key: Uint8Array, stateId: number, use
 /** Splits a store key made by stateKey back into its parts (views into `storeKey`). */
 export function parseStateKey(storeKey: Uint8Array): StateKeyParts {
   if (storeKey.length < 5) throw new InternalError(`a state key of ${storeKey.length} bytes is too short`);
-  const keyEnd = scanValue(storeKey, 2);
+  const keyEnd = canonicalKeyEnd(storeKey, 2);
   if (keyEnd + 2 > storeKey.length) throw new InternalError('a state key ends before its state id');
   return {
     keyGroup: readU16(storeKey, 0),
@@ -63,6 +63,19 @@ export function parseStateKey(storeKey: Uint8Array): StateKeyParts {
     stateId: readU16(storeKey, keyEnd),
     userKey: storeKey.subarray(keyEnd + 2),
   };
+}
+
+/**
+ * Where the canonical key that starts at `offset` ends: short strings and small integers (nearly
+ * every key) directly, anything else by scanning the MessagePack value. Per entry read by a
+ * snapshot, so it avoids scanValue's allocations for the common keys.
+ */
+export function canonicalKeyEnd(bytes: Uint8Array, offset: number): number {
+  const b = bytes[offset]!;
+  if (b <= 0x7f || b >= 0xe0) return offset + 1; // fixint
+  if (b >= 0xa0 && b <= 0xbf) return offset + 1 + (b & 0x1f); // fixstr
+  if (b === 0xd9) return offset + 2 + bytes[offset + 1]!; // str8
+  return scanValue(bytes, offset);
 }
 
 /** Every entry of one key group. */
