@@ -31,7 +31,7 @@
  *
  * Environment: BENCH_RECORDS (records per run at 100k keys, default 1M; the spec figure is 10M),
  * BENCH_RECORDS_LARGE (at 1M keys, default 1M), BENCH_REPS (default 3), BENCH_KEYS,
- * BENCH_KEYS_LARGE, BENCH_INTERVAL_MS, BENCH_YIELD_MS.
+ * BENCH_KEYS_LARGE, BENCH_INTERVAL_MS, BENCH_YIELD_MS, BENCH_STATE_BACKEND (hashmap, rocksdb, lmdb).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -44,6 +44,7 @@ import type { PollResult, Source, SourceReader } from '../src/engine/api/source.
 import { DataGeneratorSource } from '../src/engine/connectors/data-generator-source.ts';
 import type { SinkFunction } from '../src/engine/runtime/operators.ts';
 import type { ValueState } from '../src/engine/state/keyed-state-handles.ts';
+import { parseStateBackendChoice } from '../src/engine/state/state-backend-type.ts';
 import { checkpointDirName } from '../src/format/snapshot-paths.ts';
 import { SnapshotReader } from '../src/format/snapshot-reader.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
@@ -52,6 +53,9 @@ import { fmix32 } from '../src/format/murmur3.ts';
 
 /** The sink reads the clock once every this many records (performance.now() costs ~75 ns here). */
 const GAP_SAMPLE = 32;
+/** BENCH_STATE_BACKEND: the keyed state backend the engine runs use (hashmap by default). */
+const STATE_BACKEND = parseStateBackendChoice('BENCH_STATE_BACKEND', process.env.BENCH_STATE_BACKEND ?? 'hashmap');
+
 /** Gaps at least this long are kept with their time, to tell checkpoint pauses from the rest. */
 const GAP_KEEP_MS = 2;
 /** Gaps counted as long pauses in the report. */
@@ -277,7 +281,7 @@ let runSerial = 0;
 export async function runEngine(options: EngineOptions): Promise<EngineRun> {
   const dir = await mkdtemp(join(options.root, `run-${runSerial++}-`));
   try {
-    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1).setStateBackend(STATE_BACKEND);
     const checkpointsDir = options.checkpointMs === null ? null : join(dir, 'checkpoints');
     if (checkpointsDir !== null) {
       // Every completed checkpoint is kept while the job runs (not only the latest), so the sink

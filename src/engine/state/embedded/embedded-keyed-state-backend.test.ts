@@ -159,6 +159,23 @@ describe.each(KINDS)('EmbeddedKeyedStateBackend on %s', (kind) => {
     );
   });
 
+  it('hands out binary values as copies, alone or inside an object', async () => {
+    const b = createEmbeddedKeyedStateBackend(kind, { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path });
+    try {
+      const bytes = b.getState(valueState<Uint8Array>('bytes'));
+      const wrapped = b.getState(valueState<{ data: Uint8Array }>('wrapped'));
+      b.setCurrentKey('k');
+      bytes.update(Uint8Array.of(1, 2, 3));
+      wrapped.update({ data: Uint8Array.of(4, 5) });
+      bytes.value()![0] = 99;
+      wrapped.value()!.data[0] = 99;
+      expect([...bytes.value()!]).toEqual([1, 2, 3]);
+      expect([...wrapped.value()!.data]).toEqual([4, 5]);
+    } finally {
+      await b.dispose();
+    }
+  });
+
   it('keeps its store in a fresh directory under localDir, removed by dispose', async () => {
     const b: EmbeddedKeyedStateBackend = createEmbeddedKeyedStateBackend(kind, {
       keyGroupRange: { start: 0, end: MAX_P - 1 },

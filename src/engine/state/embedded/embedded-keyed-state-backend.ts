@@ -205,7 +205,7 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
     const codec = this.#codec;
     this.store.batch((w) => {
       for (let i = 0; i < keys.length; i++) {
-        const bytes = this.#restoreEncoder.encode(keys[i]).slice();
+        const bytes = Uint8Array.prototype.slice.call(this.#restoreEncoder.encode(keys[i]));
         const actual = keyGroupForBytes(bytes, this.maxParallelism);
         if (actual !== keyGroup) {
           throw new FormatError(where, undefined, `state '${info.name}': a key of key group ${actual} is stored in the block of key group ${keyGroup}`);

@@ -15,6 +15,7 @@
  *   way to know the next sequence without reading the list). `update` and `clear` delete the
  *   elements by sequence, with no range read. 2^32 elements per key at most.
  */
+import { Unpackr } from 'msgpackr';
 import { UserError } from '../../../errors.ts';
 import { decodeCanonicalKey } from '../../../format/canonical-key.ts';
 import type { ValueDecoder } from '../../../format/value-codec.ts';
@@ -33,10 +34,23 @@ export interface ValueCodec {
   decode(bytes: Uint8Array): unknown;
 }
 
+/**
+ * Values as MessagePack (value-codec.ts). A value that is no map or array (a number, a string:
+ * most state values) skips the decoder's key checks. Bytes that may hold a binary value are copied
+ * first: msgpackr hands out binary values as views of its input, which is the cache's own copy.
+ */
 export function valueCodecOf(packr: { pack(value: unknown): Uint8Array }, unpackr: ValueDecoder): ValueCodec {
+  const scalars = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'number', copyBuffers: true });
   return {
     encode: (value) => packr.pack(value),
-    decode: (bytes) => unpackr.unpackMultiple(bytes)[0],
+    decode: (bytes) => {
+      const b = bytes[0]!;
+      const container = (b >= 0x80 && b <= 0x9f) || (b >= 0xdc && b <= 0xdf);
+      if (!container) return scalars.unpack(bytes);
+      const mayHoldBinary = bytes.includes(0xc4) || bytes.includes(0xc5) || bytes.includes(0xc6);
+      // Uint8Array's slice copies (the bytes may be a Buffer, whose slice is a view).
+      return unpackr.unpackMultiple(mayHoldBinary ? Uint8Array.prototype.slice.call(bytes) : bytes)[0];
+    },
   };
 }
 

@@ -36,6 +36,11 @@ export function latin1ToBytes(text: string): Uint8Array {
   return out;
 }
 
+/** A copy that owns its bytes (a Buffer's `slice` would be a view). */
+function copyOf<B extends Uint8Array | undefined>(bytes: B): B {
+  return (bytes === undefined ? undefined : Uint8Array.prototype.slice.call(bytes)) as B;
+}
+
 export class MemoryStore implements EmbeddedStore {
   readonly #entries = new Map<string, Uint8Array>();
   readonly #guard: StoreGuard;
@@ -56,13 +61,13 @@ export class MemoryStore implements EmbeddedStore {
   get(key: Uint8Array): Uint8Array | undefined {
     this.#guard.check();
     checkStoreKey(key);
-    return this.#entries.get(bytesToLatin1(key))?.slice();
+    return copyOf(this.#entries.get(bytesToLatin1(key)));
   }
 
   put(key: Uint8Array, value: Uint8Array): void {
     this.#guard.check();
     checkStoreKey(key);
-    this.#entries.set(bytesToLatin1(key), value.slice());
+    this.#entries.set(bytesToLatin1(key), copyOf(value));
   }
 
   delete(key: Uint8Array): void {
@@ -78,7 +83,7 @@ export class MemoryStore implements EmbeddedStore {
       put(key, value) {
         if (!open) throw new StoreClosedError('a batch writer was used after its batch');
         checkStoreKey(key);
-        ops.push([bytesToLatin1(key), value.slice()]);
+        ops.push([bytesToLatin1(key), copyOf(value)]);
       },
       delete(key) {
         if (!open) throw new StoreClosedError('a batch writer was used after its batch');
@@ -131,7 +136,7 @@ class MemorySnapshot implements StoreSnapshot {
   get(key: Uint8Array): Uint8Array | undefined {
     this.#check();
     checkStoreKey(key);
-    return this.entries.get(bytesToLatin1(key))?.slice();
+    return copyOf(this.entries.get(bytesToLatin1(key)));
   }
 
   *range(start: Uint8Array, end: Uint8Array): IterableIterator<StoreEntry> {
@@ -143,7 +148,7 @@ class MemorySnapshot implements StoreSnapshot {
     const keys = [...this.entries.keys()].filter((k) => k >= from && k < to).sort();
     for (const k of keys) {
       this.#check();
-      yield [latin1ToBytes(k), this.entries.get(k)!.slice()];
+      yield [latin1ToBytes(k), copyOf(this.entries.get(k)!)];
     }
   }
 

@@ -16,9 +16,11 @@
  * (`drainInBackground`), so the barrier does not wait for a flush.
  *
  * Size is counted in bytes (key and value lengths plus a fixed overhead per entry). When it
- * passes the capacity, every change is written in one batch and the oldest entries (in
- * insertion order: FIFO, not LRU, which would cost a Map delete and set on every hit) are dropped
- * until half the capacity is used.
+ * passes the capacity, the changes are written in one batch and the oldest entries (in insertion
+ * order: FIFO, not LRU, which would cost a Map delete and set on every hit) are dropped until 90%
+ * of it is used. Pending changes are also written once there are PENDING_LIMIT of them, so no
+ * single write holds the thread long; the cache then saves reads, and writes only as far as a key
+ * changes several times among a few thousand changes.
  *
  * Map and list states have many store entries per key; their entries are also indexed by the
  * key's prefix (group, key, state), so a range over one key can overlay what is cached on what
@@ -50,6 +52,16 @@ export interface CacheStats {
 
 /** Entries written per batch by the background write of frozen changes (a few ms of the thread each). */
 const BACKGROUND_CHUNK = 2048;
+
+/**
+ * Pending changes written to the store in one batch once there are this many: a few ms of the
+ * processing thread each time (LMDB batches 1.1M entries/s, RocksDB 350k/s here), where waiting
+ * for the cache to fill would write a cache-full in one go (a second and more at 64 MiB).
+ */
+const PENDING_LIMIT = 4096;
+
+/** Eviction drops the oldest entries down to this share of the capacity. */
+const EVICT_TO = 0.9;
 
 export class WriteBackCache {
   readonly #entries = new Map<string, CacheEntry>();
@@ -204,6 +216,8 @@ export class WriteBackCache {
 
   #set(key: string, bytes: Uint8Array | null, prefixLength: number): void {
     this.#pending.set(key, bytes);
+    // Frozen changes are older: flush writes them first, so the store never goes back in time.
+    if (this.#pending.size >= PENDING_LIMIT) this.flush();
     const entry = this.#entries.get(key);
     if (entry === undefined) {
       this.#add(key, { bytes, prefixLength });
@@ -229,7 +243,7 @@ export class WriteBackCache {
   /** Every change goes to the store first: an entry dropped is one the store has. */
   #evict(): void {
     this.flush();
-    const target = this.capacityBytes / 2;
+    const target = this.capacityBytes * EVICT_TO;
     for (const [key, entry] of this.#entries) {
       if (this.#bytes <= target) break;
       this.#entries.delete(key);
