@@ -3,23 +3,26 @@
  * winning over configuration as in Flink, and the choice reaching the factory that makes every
  * subtask's backend: hashmap, rocksdb and lmdb.
  */
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { StreamExecutionEnvironment } from '../../src/index.ts';
 import { UserError } from '../../src/errors.ts';
 import { jobSettingsFromConfig } from '../../src/engine/cluster/job-settings.ts';
 import { prepareJob } from '../../src/engine/cluster/prepare-job.ts';
+import { executeLocally } from '../../src/engine/runtime/local-executor.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 // Records which type every subtask's backend was made for; still makes the real backend.
 const made = vi.hoisted(() => [] as string[]);
+const localDirs = vi.hoisted(() => [] as (string | undefined)[]);
 vi.mock('../../src/engine/state/create-keyed-state-backend.ts', async (importOriginal) => {
   const original = await importOriginal<typeof import('../../src/engine/state/create-keyed-state-backend.ts')>();
   return {
     ...original,
     createKeyedStateBackend: (type: Parameters<typeof original.createKeyedStateBackend>[0], options: Parameters<typeof original.createKeyedStateBackend>[1]) => {
       made.push(type);
+      localDirs.push(options.localDir);
       return original.createKeyedStateBackend(type, options);
     },
   };
@@ -103,6 +106,18 @@ describe('the chosen backend reaches the subtasks', () => {
     expect(settings.stateBackend).toBe('hashmap');
     expect((await prepareJob(plain, [], settings)).options.stateBackend).toBe('hashmap');
     expect((await prepareJob(own, [], settings)).options.stateBackend).toBe('lmdb');
+
+    // The configuration's local directory reaches each subtask's backend, which works in it and
+    // removes its working directory when the subtask ends.
+    const local = join(dir.path, 'lmdb-local');
+    const withDir = jobSettingsFromConfig(new Map([['state.backend.type', 'lmdb'], ['state.backend.lmdb.localdir', local]]), 2);
+    const prepared = await prepareJob(plain, [], withDir);
+    made.length = 0;
+    localDirs.length = 0;
+    await executeLocally(prepared.graph, prepared.options);
+    expect(made).toEqual(['lmdb', 'lmdb']);
+    expect(localDirs).toEqual([local, local]);
+    expect(await readdir(local)).toEqual([]);
     expect(jobSettingsFromConfig(new Map([['state.backend.type', 'RocksDB']]), 1).stateBackend).toBe('rocksdb');
   });
 });
