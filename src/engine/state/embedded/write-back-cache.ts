@@ -18,9 +18,9 @@
  * Size is counted in bytes (key and value lengths plus a fixed overhead per entry). When it
  * passes the capacity, the changes are written in one batch and the oldest entries (in insertion
  * order: FIFO, not LRU, which would cost a Map delete and set on every hit) are dropped until 90%
- * of it is used. Pending changes are also written once there are PENDING_LIMIT of them, so no
- * single write holds the thread long; the cache then saves reads, and writes only as far as a key
- * changes several times among a few thousand changes.
+ * of it is used. Pending changes are also written once there are `pendingLimit` of them (adapted
+ * so that one such write takes about 20 ms), so no single write holds the thread long; the cache
+ * then saves reads, and writes as far as a key changes several times within one batch.
  *
  * Map and list states have many store entries per key; their entries are also indexed by the
  * key's prefix (group, key, state), so a range over one key can overlay what is cached on what
@@ -54,11 +54,15 @@ export interface CacheStats {
 const BACKGROUND_CHUNK = 2048;
 
 /**
- * Pending changes written to the store in one batch once there are this many: a few ms of the
- * processing thread each time (LMDB batches 1.1M entries/s, RocksDB 350k/s here), where waiting
- * for the cache to fill would write a cache-full in one go (a second and more at 64 MiB).
+ * Pending changes are written to the store in one batch once there are `pendingLimit` of them,
+ * where waiting for the cache to fill would write a cache-full in one go (a second and more at
+ * 64 MiB). The limit adapts so that such a write holds the processing thread about
+ * FLUSH_TARGET_MS: larger batches cost less per entry (LMDB copies every page a transaction
+ * touches, so a few thousand random keys cost a page each), smaller ones pause less.
  */
-const PENDING_LIMIT = 4096;
+const FLUSH_TARGET_MS = 20;
+const MIN_PENDING_LIMIT = 1024;
+const MAX_PENDING_LIMIT = 1 << 20;
 
 /** Eviction drops the oldest entries down to this share of the capacity. */
 const EVICT_TO = 0.9;
@@ -74,6 +78,7 @@ export class WriteBackCache {
   #frozenCursor: Iterator<[string, Uint8Array | null]> | undefined;
   #draining = false;
   #closed = false;
+  #pendingLimit = 4096;
   readonly stats: CacheStats = { hits: 0, misses: 0, flushes: 0, flushedEntries: 0 };
 
   constructor(
@@ -201,6 +206,20 @@ export class WriteBackCache {
     this.stats.flushedEntries += written;
   }
 
+  /** A flush because the pending changes reached the limit: its time moves the limit toward the target. */
+  #flushAndAdapt(): void {
+    const started = performance.now();
+    this.flush();
+    const ms = performance.now() - started;
+    if (ms < FLUSH_TARGET_MS / 2) this.#pendingLimit = Math.min(this.#pendingLimit * 2, MAX_PENDING_LIMIT);
+    else if (ms > FLUSH_TARGET_MS) this.#pendingLimit = Math.max(this.#pendingLimit >> 1, MIN_PENDING_LIMIT);
+  }
+
+  /** Pending changes that make a flush now (adapted to the store's speed). */
+  get pendingLimit(): number {
+    return this.#pendingLimit;
+  }
+
   /** Flushes, then forgets everything (restore writes to the store directly). */
   clear(): void {
     this.flush();
@@ -217,7 +236,7 @@ export class WriteBackCache {
   #set(key: string, bytes: Uint8Array | null, prefixLength: number): void {
     this.#pending.set(key, bytes);
     // Frozen changes are older: flush writes them first, so the store never goes back in time.
-    if (this.#pending.size >= PENDING_LIMIT) this.flush();
+    if (this.#pending.size >= this.#pendingLimit) this.#flushAndAdapt();
     const entry = this.#entries.get(key);
     if (entry === undefined) {
       this.#add(key, { bytes, prefixLength });
