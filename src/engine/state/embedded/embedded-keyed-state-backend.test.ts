@@ -159,6 +159,29 @@ describe.each(KINDS)('EmbeddedKeyedStateBackend on %s', (kind) => {
     );
   });
 
+  it('a snapshot writes nothing at the barrier: the frozen changes reach the store afterwards', async () => {
+    const b = createEmbeddedKeyedStateBackend(kind, { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path });
+    try {
+      const v = b.getState(valueState<number>('v'));
+      for (let i = 0; i < 500; i++) {
+        b.setCurrentKey(i);
+        v.update(i);
+      }
+      const flushes = b.cache.stats.flushes;
+      const snapshot = b.snapshot();
+      expect(b.cache.stats.flushes).toBe(flushes);
+      expect(b.cache.dirtyEntries).toBe(500);
+      b.setCurrentKey(0);
+      v.update(-1); // after the barrier: not in the snapshot
+      while (b.cache.dirtyEntries > 1) await new Promise((r) => setImmediate(r));
+      const all = await captured(snapshot);
+      expect(all['v']).toHaveLength(500);
+      expect(all['v']!.map(([, x]) => x).sort((x, y) => (x as number) - (y as number))).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    } finally {
+      await b.dispose();
+    }
+  });
+
   it('hands out binary values as copies, alone or inside an object', async () => {
     const b = createEmbeddedKeyedStateBackend(kind, { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path });
     try {
