@@ -1,5 +1,6 @@
 /**
- * The golden jobs on every keyed state backend (hashmap, rocksdb, lmdb): the committed output is
+ * The golden jobs on every keyed state backend (hashmap, rocksdb, lmdb), and sliding windows whose
+ * elements are list state: the committed output is
  * identical straight through, with an injected failure recovered from a checkpoint, and after a
  * canonical savepoint taken on one backend is restored on each backend (every pair, the same one
  * included) at another parallelism. Inputs are small, and nothing waits on time: sources are held
@@ -16,6 +17,7 @@ import { StreamExecutionEnvironment } from '../../src/index.ts';
 import { STATE_BACKEND_TYPES, type StateBackendType } from '../../src/engine/state/state-backend-type.ts';
 import { MemoryTransactionalSink, MemoryTransactionalStore } from '../support/memory-transactional-sink.ts';
 import { tempDir } from '../support/temp-dir.ts';
+import { type Order, type WindowTotal, allOrders, describe as windowLines, expectedTotals as expectedWindowTotals, orderTotals as windowedOrderTotals, sliding } from './order-jobs.ts';
 
 const BACKENDS = STATE_BACKEND_TYPES;
 const PAIRS = BACKENDS.flatMap((from) => BACKENDS.map((to) => [from, to] as const));
@@ -147,5 +149,23 @@ describe('order totals (event-time windows, timers) on every backend', () => {
     orderTotals(e, ['--records', '5000', '--rate', '1000000', '--seed', '7', '--output', out]);
     await e.execute(`order totals on ${backend}`);
     expect(await committedLines(out)).toEqual(expectedTotals(generatedOrders(5_000, 7)));
+  });
+});
+
+describe('sliding event-time windows (list state of elements, timers) on every backend', () => {
+  const RECORDS = 3_000;
+  let orders: Order[];
+  beforeAll(async () => {
+    orders = await allOrders(RECORDS);
+  });
+
+  it.each(BACKENDS)('%s: the expected window totals at p=2 with a failure recovered from a checkpoint', async (backend) => {
+    const store = new MemoryTransactionalStore<WindowTotal>();
+    const e = env(backend, 2)
+      .configureCheckpointing({ interval: 20, dir: join(dir.path, `sliding-chk-${backend}`) })
+      .setRestartStrategy({ type: 'fixed-delay', attempts: 3, delayMs: 10 });
+    windowedOrderTotals(e, 'sliding', { records: RECORDS, failAt: 500, sink: () => new MemoryTransactionalSink(store) });
+    expect((await e.execute(`sliding on ${backend}`)).attempts).toBe(2);
+    expect(windowLines(store.all())).toEqual(expectedWindowTotals(orders, sliding));
   });
 });
