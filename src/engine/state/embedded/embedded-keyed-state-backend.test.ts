@@ -182,6 +182,25 @@ describe.each(KINDS)('EmbeddedKeyedStateBackend on %s', (kind) => {
     }
   });
 
+  it('iterates a large map state in chunks, and an iteration left half-way holds no store snapshot', async () => {
+    const b = createEmbeddedKeyedStateBackend(kind, { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path, cacheBytes: 64 * 1024 });
+    try {
+      const m = b.getState(mapState<number, string>('m'));
+      b.setCurrentKey('big');
+      for (let i = 0; i < 1500; i++) m.put(i, `v${i}`);
+      m.remove(700);
+      const keys = [...m.keys()].sort((x, y) => x - y);
+      expect(keys).toHaveLength(1499);
+      expect(keys.includes(700)).toBe(false);
+      expect(m.get(1499)).toBe('v1499');
+      // More abandoned iterations than a store may have snapshots open.
+      for (let i = 0; i < 300; i++) expect(m.entries().next().done).toBe(false);
+      b.snapshot().release();
+    } finally {
+      await b.dispose();
+    }
+  });
+
   it('hands out binary values as copies, alone or inside an object', async () => {
     const b = createEmbeddedKeyedStateBackend(kind, { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path });
     try {

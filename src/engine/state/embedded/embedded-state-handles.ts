@@ -65,6 +65,9 @@ function u32Chars(n: number): string {
 
 const MAX_LIST_LENGTH = 0xffffffff;
 
+/** Store entries read per store snapshot when a map or list is iterated. */
+const RANGE_CHUNK = 512;
+
 /** What every handle of one state shares: the state, its id, the current key, the cache, the store. */
 export class StateContext {
   #forKeyString = '';
@@ -98,15 +101,29 @@ export class StateContext {
   }
 
   /**
-   * Every entry under `prefix` as [suffix, bytes]: the store's (read from a store snapshot taken
-   * when iteration starts) with the cache's changes over them. Suffixes compare as their bytes.
+   * Every entry under `prefix` as [suffix, bytes]: the store's with the cache's changes (as of the
+   * start) over them. The store is read RANGE_CHUNK entries at a time, each chunk from a store
+   * snapshot released before the chunk is handed out, so an iteration abandoned half-way holds
+   * nothing (an LMDB snapshot holds a reader slot). Changes made while iterating may or may not
+   * be seen, as in Flink.
    */
   *range(prefix: string): Generator<[string, Uint8Array]> {
     const cached = this.cache.under(prefix);
     const start = latin1ToBytes(prefix);
-    const snapshot = this.store().snapshot();
-    try {
-      for (const [key, value] of snapshot.range(start, prefixEnd(start))) {
+    const end = prefixEnd(start);
+    let from = start;
+    for (;;) {
+      const chunk: (readonly [Uint8Array, Uint8Array])[] = [];
+      const snapshot = this.store().snapshot();
+      try {
+        for (const entry of snapshot.range(from, end)) {
+          chunk.push(entry);
+          if (chunk.length === RANGE_CHUNK) break;
+        }
+      } finally {
+        snapshot.release();
+      }
+      for (const [key, value] of chunk) {
         const suffix = bytesToLatin1(key.subarray(start.length));
         const over = cached.get(suffix);
         if (over === undefined) yield [suffix, value];
@@ -115,8 +132,11 @@ export class StateContext {
           if (over !== null) yield [suffix, over];
         }
       }
-    } finally {
-      snapshot.release();
+      if (chunk.length < RANGE_CHUNK) break;
+      // Just after the last key read: the key followed by a zero byte.
+      const last = chunk[chunk.length - 1]![0];
+      from = new Uint8Array(last.length + 1);
+      from.set(last);
     }
     for (const [suffix, bytes] of cached) if (bytes !== null) yield [suffix, bytes];
   }
