@@ -28,7 +28,8 @@ export function createValueUnpackr(): ValueDecoder {
   const fast = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'number' });
   return {
     unpackMultiple(bytes: Uint8Array): unknown[] {
-      const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      // A Buffer already (the embedded stores hand out Buffers): making another view costs more than the checks.
+      const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       if (buffer.indexOf(PROTO) === -1 && mapsHaveStringKeysOnly(bytes)) return fast.unpackMultiple(bytes) as unknown[];
       const values = careful.unpackMultiple(bytes) as unknown[];
       for (let i = 0; i < values.length; i++) values[i] = keysAsData(values[i]);

@@ -15,7 +15,7 @@ import type { RegisteredStateInfo } from '../state-descriptors.ts';
 import type { UserMap } from '../state-value-layout.ts';
 import type { StoreSnapshot } from './embedded-store.ts';
 import type { ValueCodec } from './embedded-state-handles.ts';
-import { bytesToLatin1, latin1ToBytes } from './memory-store.ts';
+import { latin1Between, latin1ToBytes } from './memory-store.ts';
 import type { Changes } from './write-back-cache.ts';
 import { canonicalKeyEnd, keyGroupRange } from './state-keys.ts';
 
@@ -71,8 +71,8 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
       const id = (storeKey[keyEnd]! << 8) | storeKey[keyEnd + 1]!;
       const info = this.states[id];
       if (info === undefined) throw new InternalError(`keyed snapshot: a store entry of state id ${id}, which is not registered`);
-      const key = bytesToLatin1(storeKey.subarray(2, keyEnd));
-      const suffix = storeKey.subarray(keyEnd + 2);
+      const key = latin1Between(storeKey, 2, keyEnd);
+      const suffixLength = storeKey.length - keyEnd - 2;
       if (key !== lastKey || id !== lastId) {
         lastKey = key;
         lastId = id;
@@ -86,10 +86,10 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
       switch (info.kind) {
         case 'list':
           // The entry at the prefix itself is the count; the elements follow in sequence order.
-          if (suffix.length > 0) (open as unknown[]).push(this.codec.decode(value));
+          if (suffixLength > 0) (open as unknown[]).push(this.codec.decode(value));
           break;
         case 'map':
-          (open as UserMap).set(bytesToLatin1(suffix), [decodeCanonicalKey(suffix), this.codec.decode(value)]);
+          (open as UserMap).set(latin1Between(storeKey, keyEnd + 2, storeKey.length), [decodeCanonicalKey(storeKey.subarray(keyEnd + 2)), this.codec.decode(value)]);
           break;
         default:
           keys[id]!.push(key);
@@ -106,7 +106,7 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
     let i = 0;
     for (const entry of this.snapshot.range(start, end)) {
       if (i < overlay.length) {
-        const key = bytesToLatin1(entry[0]);
+        const key = latin1Between(entry[0], 0, entry[0].length);
         for (; i < overlay.length && overlay[i]![0] < key; i++) {
           const [k, v] = overlay[i]!;
           if (v !== null) yield [latin1ToBytes(k), v];
