@@ -14,7 +14,7 @@ import type { CapturedKeyGroup, KeyedStateSnapshot } from '../keyed-state-backen
 import type { RegisteredStateInfo } from '../state-descriptors.ts';
 import type { UserMap } from '../state-value-layout.ts';
 import type { StoreSnapshot } from './embedded-store.ts';
-import type { ValueCodec } from './embedded-state-handles.ts';
+import type { ValueCodec } from './state-context.ts';
 import { latin1Between, latin1ToBytes } from './memory-store.ts';
 import type { Changes } from './write-back-cache.ts';
 import { canonicalKeyEnd, keyGroupRange } from './state-keys.ts';

@@ -39,10 +39,8 @@ import {
   EmbeddedRawKeyedState,
   EmbeddedReducingState,
   EmbeddedValueState,
-  StateContext,
-  type ValueCodec,
-  valueCodecOf,
 } from './embedded-state-handles.ts';
+import { StateContext, type ValueCodec, valueCodecOf } from './state-context.ts';
 import type { BatchWriter, EmbeddedStore } from './embedded-store.ts';
 import { bytesToLatin1 } from './memory-store.ts';
 import { MAX_STATE_ID, canonicalKeyEnd, keyGroupsRange, stateKey } from './state-keys.ts';

@@ -1,7 +1,8 @@
 /**
  * The state handles of the on-disk backend (embedded-keyed-state-backend.ts), over the write-back
- * cache (write-back-cache.ts). Every value is MessagePack-encoded when written and decoded when
- * read, so what a caller gets or gives is never the stored value: the handle contract
+ * cache (write-back-cache.ts), through a StateContext per state (state-context.ts). Every value
+ * is MessagePack-encoded when written and decoded when read, so what a caller gets or gives is
+ * never the stored value: the handle contract
  * (keyed-state-backend.ts) holds for user and engine handles alike, without copies.
  *
  * Layout per state kind, under the prefix `group | key | state id` (state-keys.ts):
@@ -15,136 +16,17 @@
  *   way to know the next sequence without reading the list). `update` and `clear` delete the
  *   elements by sequence, with no range read. 2^32 elements per key at most.
  */
-import { Unpackr } from 'msgpackr';
 import { UserError } from '../../../errors.ts';
 import { decodeCanonicalKey } from '../../../format/canonical-key.ts';
-import type { ValueDecoder } from '../../../format/value-codec.ts';
 import { deepCopy } from '../copy-value.ts';
-import type { CurrentKey } from '../current-key.ts';
 import type { AggregatingState, ListState, MapState, RawKeyedState, ReducingState, ValueState } from '../keyed-state-handles.ts';
 import { keyStringOf } from '../key-string.ts';
-import type { AggregateFunction, RegisteredStateInfo } from '../state-descriptors.ts';
-import type { EmbeddedStore } from './embedded-store.ts';
-import { latin1ToBytes, bytesToLatin1 } from './memory-store.ts';
-import { prefixEnd } from './state-keys.ts';
-import type { WriteBackCache } from './write-back-cache.ts';
-
-export interface ValueCodec {
-  encode(value: unknown): Uint8Array;
-  decode(bytes: Uint8Array): unknown;
-}
-
-/**
- * Values as MessagePack (value-codec.ts). A value that is no map or array (a number, a string:
- * most state values) skips the decoder's key checks. Bytes that may hold a binary value are copied
- * first: msgpackr hands out binary values as views of its input, which is the cache's own copy.
- */
-export function valueCodecOf(packr: { pack(value: unknown): Uint8Array }, unpackr: ValueDecoder): ValueCodec {
-  const scalars = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'number', copyBuffers: true });
-  return {
-    encode: (value) => packr.pack(value),
-    decode: (bytes) => {
-      const b = bytes[0]!;
-      const container = (b >= 0x80 && b <= 0x9f) || (b >= 0xdc && b <= 0xdf);
-      if (!container) return scalars.unpack(bytes);
-      const mayHoldBinary = bytes.includes(0xc4) || bytes.includes(0xc5) || bytes.includes(0xc6);
-      // Uint8Array's slice copies (the bytes may be a Buffer, whose slice is a view).
-      return unpackr.unpackMultiple(mayHoldBinary ? Uint8Array.prototype.slice.call(bytes) : bytes)[0];
-    },
-  };
-}
-
-/** Two chars, big-endian: how key groups, state ids and list sequences appear in key strings. */
-export function u16Chars(n: number): string {
-  return String.fromCharCode(n >>> 8, n & 0xff);
-}
-
-function u32Chars(n: number): string {
-  return String.fromCharCode((n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
-}
+import type { AggregateFunction } from '../state-descriptors.ts';
+import { latin1ToBytes } from './memory-store.ts';
+import { type StateContext, u32Chars } from './state-context.ts';
 
 const MAX_LIST_LENGTH = 0xffffffff;
 
-/** Store entries read per store snapshot when a map or list is iterated. */
-const RANGE_CHUNK = 512;
-
-/** What every handle of one state shares: the state, its id, the current key, the cache, the store. */
-export class StateContext {
-  #forKeyString = '';
-  #forGroup = -1;
-  #prefix = '';
-
-  constructor(
-    public info: RegisteredStateInfo,
-    readonly id: number,
-    readonly current: CurrentKey,
-    readonly cache: WriteBackCache,
-    readonly store: () => EmbeddedStore,
-    readonly codec: ValueCodec,
-  ) {}
-
-  /** `group | key | state id` of the current key, as a key string; memoized per key. */
-  prefix(): string {
-    const keyString = this.current.keyString;
-    const group = this.current.keyGroup;
-    if (keyString !== this.#forKeyString || group !== this.#forGroup) {
-      this.#prefix = u16Chars(group) + keyString + u16Chars(this.id);
-      this.#forKeyString = keyString;
-      this.#forGroup = group;
-    }
-    return this.#prefix;
-  }
-
-  read(key: string, prefixLength = 0): unknown {
-    const bytes = this.cache.get(key, prefixLength);
-    return bytes === undefined ? undefined : this.codec.decode(bytes);
-  }
-
-  /**
-   * Every entry under `prefix` as [suffix, bytes]: the store's with the cache's changes (as of the
-   * start) over them. The store is read RANGE_CHUNK entries at a time, each chunk from a store
-   * snapshot released before the chunk is handed out, so an iteration abandoned half-way holds
-   * nothing (an LMDB snapshot holds a reader slot). Changes made while iterating may or may not
-   * be seen, as in Flink.
-   */
-  *range(prefix: string): Generator<[string, Uint8Array]> {
-    const cached = this.cache.under(prefix);
-    const start = latin1ToBytes(prefix);
-    const end = prefixEnd(start);
-    let from = start;
-    for (;;) {
-      const chunk: (readonly [Uint8Array, Uint8Array])[] = [];
-      const snapshot = this.store().snapshot();
-      try {
-        for (const entry of snapshot.range(from, end)) {
-          chunk.push(entry);
-          if (chunk.length === RANGE_CHUNK) break;
-        }
-      } finally {
-        snapshot.release();
-      }
-      for (const [key, value] of chunk) {
-        const suffix = bytesToLatin1(key.subarray(start.length));
-        const over = cached.get(suffix);
-        if (over === undefined) yield [suffix, value];
-        else {
-          cached.delete(suffix);
-          if (over !== null) yield [suffix, over];
-        }
-      }
-      if (chunk.length < RANGE_CHUNK) break;
-      // Just after the last key read: the key followed by a zero byte.
-      const last = chunk[chunk.length - 1]![0];
-      from = new Uint8Array(last.length + 1);
-      from.set(last);
-    }
-    for (const [suffix, bytes] of cached) if (bytes !== null) yield [suffix, bytes];
-  }
-
-  checkElement(value: unknown, what: string): void {
-    if (value === undefined || value === null) throw new UserError(`state '${this.info.name}': cannot add ${String(value)} to a ${what}`);
-  }
-}
 
 export class EmbeddedValueState<T> implements ValueState<T> {
   constructor(private readonly s: StateContext) {}
