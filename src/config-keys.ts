@@ -83,16 +83,11 @@ export function parseMemorySize(key: string, value: string, min: number): number
 export const TIMER_SERVICE_FACTORIES = ['HEAP', 'ROCKSDB'] as const;
 
 /**
- * Flink's `state.backend.rocksdb.timer-service.factory`. Only HEAP is built: with an on-disk
- * backend each key's timers are kept in the store (the `_timers` state), but the queue that orders
- * them for firing is in memory; ROCKSDB (a queue ordered in the store) is refused in one line.
+ * Flink's `state.backend.rocksdb.timer-service.factory`, for both on-disk backends: ROCKSDB (the
+ * default) keeps the timer queue in the store, HEAP in memory.
  */
-export function parseTimerServiceFactory(key: string, value: string): 'HEAP' {
-  const choice = parseChoice(key, value, TIMER_SERVICE_FACTORIES);
-  if (choice === 'ROCKSDB') {
-    fail(key, `'${value}' is not supported yet (the timer queue of an on-disk backend is kept in memory; each key's timers are in the store); use HEAP, the default here`);
-  }
-  return choice;
+export function parseTimerServiceFactory(key: string, value: string): (typeof TIMER_SERVICE_FACTORIES)[number] {
+  return parseChoice(key, value, TIMER_SERVICE_FACTORIES);
 }
 
 const NO_DEFAULT = '(none)';
@@ -145,7 +140,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec('state.backend.rocksdb.localdir', '<tmpdir>', 'a local path', 'where rocksdb subtasks make their working directories (one per job, operator, subtask and attempt, removed when the subtask ends)', (v, k) => void parseNonEmpty(k, v)),
   spec('state.backend.lmdb.localdir', '<tmpdir>', 'a local path', 'the same for lmdb (tsflink\'s key)', (v, k) => void parseNonEmpty(k, v)),
   spec('state.backend.embedded.cache-size', '64 mb', 'a memory size, at least 64 kb', 'write-back cache of each rocksdb or lmdb subtask, in front of its store (tsflink\'s key)', (v, k) => void parseMemorySize(k, v, MIN_CACHE_BYTES)),
-  spec('state.backend.rocksdb.timer-service.factory', 'HEAP', 'HEAP (ROCKSDB is not supported yet)', 'where the timer queue of an on-disk backend lives; Flink\'s default is ROCKSDB', (v, k) => void parseTimerServiceFactory(k, v)),
+  spec('state.backend.rocksdb.timer-service.factory', 'ROCKSDB', TIMER_SERVICE_FACTORIES.join(', '), 'where the timer queues of a rocksdb or lmdb backend live: ROCKSDB in its store, HEAP in memory', (v, k) => void parseTimerServiceFactory(k, v)),
   spec(RESTART_STRATEGY_TYPE_KEY, NO_DEFAULT, [...RESTART_STRATEGY_NAMES.keys()].join(', '), 'restart strategy; unset: the job\'s own, else none without checkpointing and fixed-delay (unlimited attempts, 1 s) with it', (v) => void parseRestartStrategyType(v)),
   ...Object.values(RESTART_PARAMETERS).map((p) => spec(p.key, p.default, p.allowed, p.description, (v) => void p.parse(v))),
   spec('parallelism.default', '1', `1 to ${UPPER_BOUND_MAX_PARALLELISM}`, 'parallelism of operators that set none', (v, k) => void parseWholeNumber(k, v, 1, UPPER_BOUND_MAX_PARALLELISM)),

@@ -161,7 +161,6 @@ describe('validation at load time', () => {
     ['state.checkpoints.num-retained=0', "state.checkpoints.num-retained: '0' is out of range: allowed is from 1 to 2147483647 (the latest checkpoint is always retained)"],
     ['execution.checkpointing.dir= ', 'execution.checkpointing.dir: the directory is empty; give a path or leave the key unset'],
     ['state.backend.type=forst', "state.backend.type: 'forst' is not one of hashmap, rocksdb, lmdb"],
-    ['state.backend.rocksdb.timer-service.factory=ROCKSDB', "state.backend.rocksdb.timer-service.factory: 'ROCKSDB' is not supported yet (the timer queue of an on-disk backend is kept in memory; each key's timers are in the store); use HEAP, the default here"],
     ['state.backend.rocksdb.timer-service.factory=disk', "state.backend.rocksdb.timer-service.factory: 'disk' is not one of HEAP, ROCKSDB"],
     ['state.backend.embedded.cache-size=lots', "state.backend.embedded.cache-size: 'lots' is not a memory size: write a whole number with an optional unit (b, kb, mb, gb), e.g. 64 mb"],
     ['state.backend.embedded.cache-size=1 kb', "state.backend.embedded.cache-size: '1 kb' is out of range: allowed is at least 65536 bytes"],
@@ -276,7 +275,8 @@ describe('stateBackendOptions', () => {
       ['state.backend.embedded.cache-size', '16 mb'],
       ['state.backend.rocksdb.timer-service.factory', 'heap'],
     ]);
-    expect(stateBackendOptions(config)).toEqual({ rocksdbLocalDir: '/r', lmdbLocalDir: '/l', cacheBytes: 16 * 1024 * 1024 });
+    expect(stateBackendOptions(config)).toEqual({ rocksdbLocalDir: '/r', lmdbLocalDir: '/l', cacheBytes: 16 * 1024 * 1024, timerService: 'HEAP' });
+    expect(stateBackendOptions(new Map([['state.backend.rocksdb.timer-service.factory', 'RocksDB']]))).toEqual({ timerService: 'ROCKSDB' });
     expect(stateBackendOptions(new Map([['state.backend.embedded.cache-size', '1g']]))).toEqual({ cacheBytes: 1024 ** 3 });
     expect(stateBackendOptions(new Map([['state.backend.embedded.cache-size', '100000']]))).toEqual({ cacheBytes: 100000 });
   });

@@ -197,9 +197,9 @@ export function stateBackendType(config: Config): BuiltStateBackendType {
   return read(config, 'state.backend.type', parseStateBackendType) ?? 'hashmap';
 }
 
-/** The on-disk backends' keys; `state.backend.rocksdb.timer-service.factory` is only checked (HEAP is all there is). */
+/** The on-disk backends' keys. */
 export function stateBackendOptions(config: Config): StateBackendOptions {
-  read(config, 'state.backend.rocksdb.timer-service.factory', parseTimerServiceFactory);
+  const timerService = read(config, 'state.backend.rocksdb.timer-service.factory', parseTimerServiceFactory);
   const rocksdbLocalDir = read(config, 'state.backend.rocksdb.localdir', parseNonEmpty);
   const lmdbLocalDir = read(config, 'state.backend.lmdb.localdir', parseNonEmpty);
   const cacheBytes = read(config, 'state.backend.embedded.cache-size', (k, v) => parseMemorySize(k, v, MIN_CACHE_BYTES));
@@ -207,6 +207,7 @@ export function stateBackendOptions(config: Config): StateBackendOptions {
     ...(rocksdbLocalDir === undefined ? {} : { rocksdbLocalDir }),
     ...(lmdbLocalDir === undefined ? {} : { lmdbLocalDir }),
     ...(cacheBytes === undefined ? {} : { cacheBytes }),
+    ...(timerService === undefined ? {} : { timerService }),
   };
 }
 

@@ -19,7 +19,7 @@ import type { KeyedStateBackend } from '../state/keyed-state-backend.ts';
 import type { RawKeyedState } from '../state/keyed-state-handles.ts';
 import { timersState } from '../state/state-descriptors.ts';
 import type { ProcessingTimeService } from './processing-time-service.ts';
-import { TimerHeap, type QueuedTimer } from './timer-heap.ts';
+import { TimerHeap, type QueuedTimer, type TimerQueue } from './timer-heap.ts';
 
 /** The name of the timers' keyed state (Flink keeps them under "_timer_state/..." names). */
 export const TIMERS_STATE = '_timers';
@@ -35,7 +35,7 @@ export type OnTimer = (timestamp: number, domain: TimeDomain) => void | Promise<
 export class InternalTimerService implements TimerService {
   /** Registered on first use, so operators that never set a timer add no state to snapshots. */
   #handle: RawKeyedState | undefined;
-  readonly #queues: readonly [TimerHeap<unknown>, TimerHeap<unknown>] = [new TimerHeap(), new TimerHeap()];
+  readonly #queues: readonly [TimerQueue<unknown>, TimerQueue<unknown>];
   #watermark = Number.NEGATIVE_INFINITY;
   #wakeUp: { readonly time: number; readonly cancel: () => void } | undefined;
 
@@ -44,7 +44,11 @@ export class InternalTimerService implements TimerService {
     private readonly processingTime: ProcessingTimeService,
     private readonly onTimer: OnTimer,
     private readonly stateName: string = TIMERS_STATE,
-  ) {}
+  ) {
+    // An on-disk backend may keep the queues in its store (Flink's ROCKSDB timer service).
+    const queue = (domain: Domain): TimerQueue<unknown> => backend.createTimerQueue?.(timersState(stateName), domain) ?? new TimerHeap();
+    this.#queues = [queue(EVENT_TIME), queue(PROCESSING_TIME)];
+  }
 
   get #state(): RawKeyedState {
     this.#handle ??= this.backend.getRawState(timersState(this.stateName));
@@ -147,7 +151,7 @@ export class InternalTimerService implements TimerService {
   }
 
   /** Takes a polled timer out of state (so firing is exactly once) and calls the operator. */
-  #fire(timer: QueuedTimer<unknown>, domain: Domain): void | Promise<void> {
+  #fire(timer: Pick<QueuedTimer<unknown>, 'timestamp' | 'key'>, domain: Domain): void | Promise<void> {
     this.backend.setCurrentKey(timer.key);
     this.#store(this.#pairs().filter(([d, t]) => d !== domain || t !== timer.timestamp));
     return this.onTimer(timer.timestamp, domain === EVENT_TIME ? 'EVENT_TIME' : 'PROCESSING_TIME');

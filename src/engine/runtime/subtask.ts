@@ -132,6 +132,7 @@ export class Subtask {
       scope: `${this.spec.jobId}-${planned.uid}-${index}-attempt-${this.spec.attempt}`,
       ...(localDir === undefined ? {} : { localDir }),
       ...(o.cacheBytes === undefined ? {} : { cacheBytes: o.cacheBytes }),
+      ...(o.timerService === undefined ? {} : { timerService: o.timerService }),
     });
   }
 

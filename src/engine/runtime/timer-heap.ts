@@ -19,7 +19,16 @@ export interface QueuedTimer<K> {
   index: number;
 }
 
-export class TimerHeap<K> {
+/** What the timer service needs of a queue: the heap here, or a queue in an on-disk store. */
+export interface TimerQueue<K> {
+  readonly size: number;
+  add(timestamp: number, key: K, keyId: string): boolean;
+  remove(timestamp: number, keyId: string): boolean;
+  peek(): Pick<QueuedTimer<K>, 'timestamp' | 'key' | 'keyId'> | undefined;
+  poll(): Pick<QueuedTimer<K>, 'timestamp' | 'key' | 'keyId'> | undefined;
+}
+
+export class TimerHeap<K> implements TimerQueue<K> {
   readonly #heap: QueuedTimer<K>[] = [];
   readonly #byId = new Map<string, QueuedTimer<K>>();
   #seq = 0;

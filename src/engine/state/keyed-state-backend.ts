@@ -11,6 +11,7 @@
  * themselves (they write back what they change and keep nothing they read past the call), so a
  * backend may skip its copies for them (the heap does); user functions never get those.
  */
+import type { TimerQueue } from '../runtime/timer-heap.ts';
 import type { KeyGroupRange } from './current-key.ts';
 import type { AggregatingState, ListState, MapState, RawKeyedState, ReducingState, ValueState } from './keyed-state-handles.ts';
 import type {
@@ -35,6 +36,8 @@ export interface KeyedStateBackendOptions {
   readonly scope?: string;
   /** On-disk backends: the write-back cache's capacity in bytes. */
   readonly cacheBytes?: number;
+  /** On-disk backends: where timer queues live (`state.backend.rocksdb.timer-service.factory`); ROCKSDB by default, as in Flink. */
+  readonly timerService?: 'HEAP' | 'ROCKSDB';
 }
 
 /** `user` (the default): handles that keep the contract by copying; `engine`: see above. */
@@ -72,6 +75,12 @@ export interface KeyedStateBackend {
 
   /** Engine-internal per-key state (the timer service's `_timers`), snapshotted like any other. */
   getRawState(descriptor: RawStateDescriptor): RawKeyedState;
+
+  /**
+   * A queue for the timers of raw state `descriptor` in one domain, when the backend keeps timer
+   * queues itself (an on-disk store); undefined: the timer service keeps them in memory.
+   */
+  createTimerQueue?(descriptor: RawStateDescriptor, domain: number): TimerQueue<unknown> | undefined;
 
   /** The states this backend holds (registered or restored), in `_metadata` order. */
   states(): RegisteredStateInfo[];

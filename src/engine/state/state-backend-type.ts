@@ -22,6 +22,8 @@ export interface StateBackendOptions {
   readonly lmdbLocalDir?: string;
   /** `state.backend.embedded.cache-size`: each subtask's write-back cache, in bytes. */
   readonly cacheBytes?: number;
+  /** `state.backend.rocksdb.timer-service.factory`: timer queues in the store (ROCKSDB, the default) or in memory. */
+  readonly timerService?: 'HEAP' | 'ROCKSDB';
 }
 
 /** The class name Flink's REST API reports as a job's `state_backend`. */

@@ -14,6 +14,10 @@ import { listState, mapState, reducingState, valueState } from '../state-descrip
 import { toSnapshotValues } from '../state-value-layout.ts';
 import { createEmbeddedKeyedStateBackend } from './create-embedded-backend.ts';
 import type { EmbeddedKeyedStateBackend } from './embedded-keyed-state-backend.ts';
+import { InternalTimerService } from '../../runtime/internal-timer-service.ts';
+import { ManualProcessingTime } from '../../runtime/manual-processing-time.ts';
+import { timersState } from '../state-descriptors.ts';
+import { StoreTimerQueue } from './store-timer-queue.ts';
 
 const MAX_P = 8;
 const KINDS = ['lmdb', 'rocksdb'] as const;
@@ -196,6 +200,38 @@ describe.each(KINDS)('EmbeddedKeyedStateBackend on %s', (kind) => {
       // More abandoned iterations than a store may have snapshots open.
       for (let i = 0; i < 300; i++) expect(m.entries().next().done).toBe(false);
       b.snapshot().release();
+    } finally {
+      await b.dispose();
+    }
+  });
+
+  it('keeps timer queues in the store (ROCKSDB, the default) and fires them in time order; HEAP keeps them in memory', async () => {
+    const options = { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path };
+    const heap = createEmbeddedKeyedStateBackend(kind, { ...options, timerService: 'HEAP' });
+    expect(heap.createTimerQueue(timersState('_timers'), 0)).toBeUndefined();
+    await heap.dispose();
+    const b = createEmbeddedKeyedStateBackend(kind, options);
+    try {
+      expect(b.createTimerQueue(timersState('_timers'), 0)).toBeInstanceOf(StoreTimerQueue);
+      const fired: [unknown, number][] = [];
+      const service = new InternalTimerService(b, new ManualProcessingTime(), (t) => void fired.push([b.getCurrentKey(), t]));
+      service.open();
+      // More than one batch (2048), so most timers are read back from the store.
+      for (let k = 0; k < 3000; k++) {
+        b.setCurrentKey(k);
+        service.registerEventTimeTimer(10_000 - k);
+        service.registerEventTimeTimer(20_000 + k);
+        if (k % 3 === 0) service.deleteEventTimeTimer(20_000 + k);
+      }
+      expect(service.queued.eventTime).toBe(6000 - 1000);
+      await service.advanceWatermark(10_000);
+      expect(fired).toHaveLength(3000);
+      expect(fired.map(([, t]) => t)).toEqual(Array.from({ length: 3000 }, (_, i) => 7001 + i));
+      expect(fired[0]).toEqual([2999, 7001]);
+      await service.advanceWatermark(Number.POSITIVE_INFINITY);
+      expect(fired).toHaveLength(5000);
+      expect(service.queued.eventTime).toBe(0);
+      expect(b.size('_timers')).toBe(0);
     } finally {
       await b.dispose();
     }

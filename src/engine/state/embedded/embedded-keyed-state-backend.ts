@@ -44,7 +44,9 @@ import { StateContext, type ValueCodec, valueCodecOf } from './state-context.ts'
 import type { BatchWriter, EmbeddedStore } from './embedded-store.ts';
 import { bytesToLatin1 } from './memory-store.ts';
 import { MAX_STATE_ID, canonicalKeyEnd, keyGroupsRange, stateKey } from './state-keys.ts';
+import { StoreTimerQueue } from './store-timer-queue.ts';
 import { DEFAULT_CACHE_BYTES, WriteBackCache } from './write-back-cache.ts';
+import type { TimerQueue } from '../../runtime/timer-heap.ts';
 
 export interface EmbeddedKeyedStateBackendOptions extends KeyedStateBackendOptions {
   readonly store: EmbeddedStore;
@@ -69,6 +71,7 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
   readonly #snapshots = new Set<EmbeddedKeyedSnapshot>();
   readonly #restoreEncoder = new CanonicalKeyEncoder();
   readonly #afterDispose: (() => Promise<void>) | undefined;
+  readonly #timerService: 'HEAP' | 'ROCKSDB';
   #disposed: Promise<void> | undefined;
   #whenUnpinned: (() => void) | undefined;
   /** Processing-thread time of the last snapshot() (flush and store snapshot), in ms. */
@@ -88,6 +91,7 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
     this.#current = new CurrentKey(this.keyGroupRange, maxParallelism, this.owner);
     this.#codec = valueCodecOf(createValuePackr(), createValueUnpackr());
     this.#afterDispose = options.afterDispose;
+    this.#timerService = options.timerService ?? 'ROCKSDB';
   }
 
   setCurrentKey(key: unknown, knownKeyGroup = -1): void {
@@ -125,6 +129,12 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
 
   getRawState(descriptor: RawStateDescriptor): RawKeyedState {
     return this.getState(descriptor);
+  }
+
+  /** With the ROCKSDB timer service (the default) a queue in the store; with HEAP none. */
+  createTimerQueue(descriptor: RawStateDescriptor, domain: number): TimerQueue<unknown> | undefined {
+    if (this.#timerService === 'HEAP') return undefined;
+    return new StoreTimerQueue(() => this.store, () => this.#register(stateInfoOf(descriptor)).id, domain);
   }
 
   states(): RegisteredStateInfo[] {
