@@ -43,6 +43,13 @@ export interface SubtaskAck {
   readonly subtask: number;
   readonly file: WrittenFile;
   readonly operators: readonly { readonly uid: string; readonly keyed: KeyedStateBlocks[]; readonly operator: OperatorStatePartition[] }[];
+  /**
+   * Flink's `checkpoint_duration.sync`, ms: how long the barrier held the processing thread to
+   * capture state (operators' `snapshotState`, the keyed backends' `snapshot()`, operator state).
+   */
+  readonly syncMs: number;
+  /** Flink's `checkpoint_duration.async`, ms: from the capture to the data file written and closed. */
+  readonly asyncMs: number;
 }
 
 export interface SubtaskHooks {
@@ -443,9 +450,20 @@ export class Subtask {
       await this.#afterRecord();
     }
     await this.#drainPending();
-    for (const m of this.#members) await m.operator?.snapshotState?.(barrier.checkpointId);
+    // The synchronous part (Flink's checkpoint_duration.sync): the time this subtask's own code
+    // holds the thread at the barrier. Only synchronous stretches are counted: while an operator's
+    // snapshotState awaits, other subtasks of the process may run, and their time is not ours.
+    let syncMs = 0;
+    for (const m of this.#members) {
+      const start = performance.now();
+      const pending = m.operator?.snapshotState?.(barrier.checkpointId);
+      syncMs += performance.now() - start;
+      await pending;
+    }
+    const captureStart = performance.now();
     if (this.#reader !== undefined) this.#members[0]!.operatorState.getListState<unknown>(SPLITS_STATE).update(this.#reader.snapshotSplits());
     const captured: CapturedOperator[] = this.#members.map((m) => ({ uid: m.planned.uid, keyed: m.keyed?.snapshot(), operator: m.operatorState.snapshot() }));
+    syncMs += performance.now() - captureStart;
     for (const w of this.spec.outputs) w.broadcast({ kind: 'barrier', barrier });
     await this.#flush();
 
@@ -455,7 +473,7 @@ export class Subtask {
       return; // aborted meanwhile: nothing to write
     }
     const { chain, index, hooks } = this.spec;
-    void writeSubtaskSnapshot({ checkpointId: barrier.checkpointId, target, chain: { id: chain.id, headUid: chain.nodes[0]!.uid }, subtask: index, captured, hooks });
+    void writeSubtaskSnapshot({ checkpointId: barrier.checkpointId, target, chain: { id: chain.id, headUid: chain.nodes[0]!.uid }, subtask: index, captured, hooks, syncMs });
   }
 
   #checkCancelled(): void {

@@ -3,6 +3,7 @@
  * snapshots, so processing goes on meanwhile) is written to one data file for the subtask, and the
  * coordinator gets the block references, or the reason it failed.
  */
+import { performance } from 'node:perf_hooks';
 import { DataFileWriter } from '../../format/data-file-writer.ts';
 import { operatorIdFromUid, toHex } from '../../format/murmur3.ts';
 import { dataFilePath } from '../../format/snapshot-paths.ts';
@@ -27,11 +28,14 @@ export interface SubtaskSnapshotJob {
   readonly subtask: number;
   readonly captured: readonly CapturedOperator[];
   readonly hooks: Pick<SubtaskHooks, 'acknowledge' | 'decline'>;
+  /** How long capturing `captured` held the processing thread (reported with the ack). */
+  readonly syncMs: number;
 }
 
 /** Never rejects: the outcome goes to the hooks, and the captured snapshots are always released. */
 export async function writeSubtaskSnapshot(job: SubtaskSnapshotJob): Promise<void> {
-  const { checkpointId, target, chain, subtask, captured, hooks } = job;
+  const { checkpointId, target, chain, subtask, captured, hooks, syncMs } = job;
+  const asyncStart = performance.now();
   let writer: DataFileWriter | undefined;
   try {
     writer = await DataFileWriter.create(target.store, dataFilePath(toHex(operatorIdFromUid(chain.headUid)).slice(0, 12), subtask));
@@ -42,7 +46,7 @@ export async function writeSubtaskSnapshot(job: SubtaskSnapshotJob): Promise<voi
       faultPoint('snapshot-data');
     }
     const file = await writer.close();
-    hooks.acknowledge({ checkpointId, chain: chain.id, subtask, file, operators });
+    hooks.acknowledge({ checkpointId, chain: chain.id, subtask, file, operators, syncMs, asyncMs: performance.now() - asyncStart });
   } catch (err) {
     await writer?.abort().catch(() => undefined);
     hooks.decline(checkpointId, err);
