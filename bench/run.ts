@@ -10,6 +10,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }
   codec: () => import('./codec.ts'),
   stores: () => import('./stores.ts'),
   handles: () => import('./state-handles.ts'),
+  backends: () => import('./backends.ts'),
 };
 
 const names = Object.keys(BENCHMARKS);
