@@ -227,6 +227,10 @@ export class JobMaster {
     } else {
       record.latestSavepoint = completed;
     }
+    // Per-subtask statistics for the snapshots REST still lists.
+    const listed = new Set([...record.checkpointHistory, record.latestSavepoint].flatMap((c) => (c === null ? [] : [String(c.id)])));
+    const subtasks = Object.entries({ ...record.checkpointSubtasks, [String(stats.id)]: stats.subtasks ?? [] }).filter(([id]) => listed.has(id));
+    record.checkpointSubtasks = Object.fromEntries(subtasks);
     this.#save();
   }
 
