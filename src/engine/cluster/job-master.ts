@@ -16,13 +16,13 @@ import { NoIntactCheckpointError, chooseRestoreCheckpoint } from '../checkpoint/
 import { deleteSnapshot } from '../checkpoint/delete-snapshot.ts';
 import { checkpointsToDiscard, onJobTermination } from '../checkpoint/retention.ts';
 import { decideRestart } from '../runtime/restart-strategy.ts';
+import { DEFAULT_STATE_BACKEND, type StateBackendType, parseStateBackendChoice } from '../state/state-backend-type.ts';
 import { addValue } from './checkpoint-summary.ts';
 import { type AsyncOperation, type CheckpointEntry, ConflictError, type JobState, TERMINAL_STATES } from './cluster-api.ts';
 import type { JobException, JobRecord, JobStore } from './job-store.ts';
 import { externalPath } from './locations.ts';
 import { defaultHeapLimitMb, heapExhaustionMessage, isHeapExhaustion, workerExecArgv, workerHeapLimitMb } from './worker-heap.ts';
 import type { FromWorker, RecordCount, StartMessage, ToWorker } from './worker-protocol.ts';
-import { DEFAULT_STATE_BACKEND, type StateBackendType, parseStateBackendChoice } from '../state/state-backend-type.ts';
 
 export interface JobMasterContext {
   readonly store: JobStore;
