@@ -18,13 +18,19 @@
  *    `durations.sync` is the longest over the subtasks), read back from every completed
  *    checkpoint; beside it the longest gap between records at the sink during a checkpoint.
  *    Target: <= 20 ms on the on-disk backends.
+ * 4. BENCH_BACKENDS_LARGE=1 also runs larger than memory at full scale (issue 11): a cluster
+ *    started for it, the job of test/support/many-keys-job.ts with BENCH_LTM_KEYS (10M) keys,
+ *    each seen twice, in a worker limited to BENCH_LTM_HEAP_MB (256) MB
+ *    (`taskmanager.memory.task.heap.size`), through `flink run`, once per backend: `hashmap` must
+ *    fail with the one line naming the backend, an on-disk backend finish with every key kept.
  *
  * Environment: BENCH_BACKENDS (comma-separated, default every registered one), BENCH_RECORDS
  * (default 1M), BENCH_REPS (default 3), BENCH_KEYS, BENCH_KEYS_LARGE, BENCH_RECORDS_LARGE,
  * BENCH_RAW_OPS, BENCH_INTERVAL_MS, BENCH_BACKENDS_LARGE, BENCH_KEYS_HUGE, BENCH_RECORDS_HUGE,
- * BENCH_REPS_HUGE.
+ * BENCH_REPS_HUGE, BENCH_LTM_KEYS, BENCH_LTM_HEAP_MB.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KEYED_STATE_BACKENDS } from '../src/engine/state/create-keyed-state-backend.ts';
@@ -33,6 +39,8 @@ import type { BuiltStateBackendType } from '../src/engine/state/state-backend-ty
 import { bareLoop, runEngine } from './engine.ts';
 import { type Range, bold, count, duration, green, interleave, num, range, ratios, red, table } from './stats.ts';
 import { STORES, makeKeys, storeBatches, storeGetPut } from './stores.ts';
+import { manyKeysJobSource } from '../test/support/many-keys-job.ts';
+import { ROOT, runFlink } from '../test/support/run-flink.ts';
 
 function wholeNumberFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -139,6 +147,59 @@ async function pauses(backend: BuiltStateBackendType, root: string, keys: number
   return { backend, keys, records, sync, during, entries, perRun };
 }
 
+interface LargerThanMemoryRow {
+  readonly backend: string;
+  readonly code: number;
+  /** The failure line, or the job's output. */
+  readonly outcome: string;
+  readonly seconds: number;
+  readonly ok: boolean;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Section 4: the many-keys job through a real cluster and `flink run`, once per backend. */
+async function largerThanMemory(backends: readonly BuiltStateBackendType[], root: string, keys: number, heapMb: number): Promise<LargerThanMemoryRow[]> {
+  const dir = await mkdtemp(join(root, 'ltm-'));
+  const defines = ['-D', `rest.port=${await freePort()}`, '-D', `process.jobmanager.working-dir=${join(dir, 'jm')}`];
+  const job = join(dir, 'many-keys.mts');
+  await writeFile(job, manyKeysJobSource(join(ROOT, 'src', 'index.ts')));
+  const started = await runFlink(['cluster', 'start', ...defines], { cwd: dir });
+  if (started.code !== 0) throw new Error(`flink cluster start failed: ${started.stderr}`);
+  const rows: LargerThanMemoryRow[] = [];
+  try {
+    for (const backend of backends) {
+      if (process.stderr.isTTY) process.stderr.write(`\rlarger than memory: ${backend} ...   `);
+      const out = join(dir, `out-${backend}`);
+      const start = performance.now();
+      const result = await runFlink(
+        ['run', ...defines, '-D', `taskmanager.memory.task.heap.size=${heapMb}m`, '-D', 'restart-strategy.type=none', '-D', `state.backend.type=${backend}`, job, String(keys), out, '0'],
+        { cwd: dir },
+      );
+      const seconds = (performance.now() - start) / 1000;
+      const failure = /failed: (.*)$/mu.exec(result.stderr)?.[1];
+      const output = await readFile(out, 'utf8').catch(() => '');
+      const outcome = result.code === 0 ? output.trim() : (failure ?? result.stderr.trim().split('\n').at(-1) ?? '');
+      const ok = backend === 'hashmap' ? result.code === 1 && /ran out of memory .*state\.backend\.type: hashmap/u.test(outcome) : result.code === 0 && output === `keys seen twice: ${keys}\n`;
+      rows.push({ backend, code: result.code, outcome, seconds, ok });
+    }
+  } finally {
+    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    await runFlink(['cluster', 'stop', ...defines], { cwd: dir });
+  }
+  return rows;
+}
+
 function progress(label: string, reps: number): (round: number) => void {
   return (round) => {
     if (!process.stderr.isTTY) return;
@@ -195,6 +256,8 @@ export async function run(): Promise<void> {
   const keysHuge = wholeNumberFromEnv('BENCH_KEYS_HUGE', 10_000_000);
   const recordsHuge = wholeNumberFromEnv('BENCH_RECORDS_HUGE', 10_000_000);
   const repsHuge = wholeNumberFromEnv('BENCH_REPS_HUGE', 1);
+  const ltmKeys = wholeNumberFromEnv('BENCH_LTM_KEYS', 10_000_000);
+  const ltmHeapMb = wholeNumberFromEnv('BENCH_LTM_HEAP_MB', 256);
 
   const root = await mkdtemp(join(tmpdir(), 'tsflink-bench-backends-'));
   const started = performance.now();
@@ -209,6 +272,8 @@ export async function run(): Promise<void> {
     const paused: PauseRow[] = [];
     for (const b of backends) paused.push(await pauses(b, root, keysLarge, recordsLarge, reps, interval));
     const loadPauses = load();
+    const ltm = huge ? await largerThanMemory(backends, root, ltmKeys, ltmHeapMb) : [];
+    const loadLtm = huge ? load() : '';
 
     const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
     const lines = [
@@ -243,6 +308,14 @@ export async function run(): Promise<void> {
           ];
         }),
       ]),
+      '',
+      huge
+        ? `4. larger than memory: ${count(ltmKeys)} keys (each seen twice, the state a count) in a worker with a ${ltmHeapMb} MB heap, through flink run (load average after: ${loadLtm})\n` +
+            table([
+              ['backend', 'expected', 'exit', 'outcome', 'time', ''],
+              ...ltm.map((r) => [r.backend, r.backend === 'hashmap' ? 'fails in one line' : 'finishes, every key kept', String(r.code), r.outcome, duration(r.seconds), r.ok ? green('ok') : red(bold('NOT AS EXPECTED'))]),
+            ])
+        : `4. (BENCH_BACKENDS_LARGE=1 adds larger than memory: ${count(ltmKeys)} keys in a ${ltmHeapMb} MB worker through flink run)`,
       '',
       `load average (1, 5, 15 min) at the end: ${load()}, on ${cpus().length} cores (other processes skew absolute figures; ratios less so)`,
       `total benchmark time ${duration((performance.now() - started) / 1000)}`,

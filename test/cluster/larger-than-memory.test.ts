@@ -19,6 +19,7 @@ import { heapExhaustionMessage } from '../../src/engine/cluster/worker-heap.ts';
 import { KEYED_STATE_BACKENDS } from '../../src/engine/state/create-keyed-state-backend.ts';
 import { BUILT_STATE_BACKEND_TYPES, type StateBackendType } from '../../src/engine/state/state-backend-type.ts';
 import { ClusterProbe } from '../support/cluster-probes.ts';
+import { manyKeysJobSource } from '../support/many-keys-job.ts';
 import { ROOT, type RunResult, runFlink } from '../support/run-flink.ts';
 import { type TestCluster, startTestCluster, submittedJobId } from '../support/test-cluster.ts';
 
@@ -33,35 +34,7 @@ const KEYS = 200_000;
 const VALUE_BYTES = 1_000;
 const TIMEOUT = 60_000;
 
-/**
- * Every key twice (k0 .. k<K-1>, then again), its state a count padded to VALUE_BYTES (a fresh
- * string each time); a key is emitted on its second visit, so the output says how many keys the
- * state kept.
- */
-const MANY_KEYS = `import { writeFileSync } from 'node:fs';
-import { DataGeneratorSource, valueState } from ${JSON.stringify(TSFLINK)};
-export default (env: any, args: string[]): void => {
-  const keys = Number(args[0]);
-  const out = String(args[1]);
-  const bytes = Number(args[2]);
-  env
-    .fromSource(new DataGeneratorSource({ count: 2 * keys, generate: (i: number) => 'k' + (i % keys) }), 'keys')
-    .uid('keys')
-    .keyBy((k: string) => k)
-    .process(() => ({
-      count: undefined as any,
-      open(ctx: any) { this.count = ctx.getState(valueState<string>('count')); },
-      processElement(_k: string, _ctx: unknown, collector: any) {
-        const n = Number.parseInt(this.count.value() ?? '0', 10) + 1;
-        this.count.update(String(n).padEnd(bytes, '.'));
-        if (n === 2) collector.collect(1);
-      },
-    }))
-    .uid('count')
-    .sinkTo({ seen: 0, invoke() { this.seen += 1; }, finish() { writeFileSync(out, 'keys seen twice: ' + this.seen + '\\n'); } })
-    .uid('sink');
-};
-`;
+const MANY_KEYS = manyKeysJobSource(TSFLINK);
 
 const ON_DISK = (Object.keys(KEYED_STATE_BACKENDS) as StateBackendType[]).filter((b) => b !== 'hashmap');
 
