@@ -53,9 +53,9 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-function run(backend: StateBackendType, out: string, keys = KEYS): Promise<RunResult> {
+function run(backend: StateBackendType, out: string, keys = KEYS, restart: readonly string[] = ['-D', 'restart-strategy.type=none']): Promise<RunResult> {
   return runFlink(
-    ['run', ...cluster.defines, '-D', `taskmanager.memory.task.heap.size=${HEAP_MB}m`, '-D', 'restart-strategy.type=none', '-D', `state.backend.type=${backend}`, job, String(keys), out, String(VALUE_BYTES)],
+    ['run', ...cluster.defines, '-D', `taskmanager.memory.task.heap.size=${HEAP_MB}m`, ...restart, '-D', `state.backend.type=${backend}`, job, String(keys), out, String(VALUE_BYTES)],
     { cwd: cluster.scratch },
   );
 }
@@ -79,6 +79,25 @@ describe(`a job keeping ${KEYS / 1e3}k keys of ${VALUE_BYTES / 1e3} KB in a work
       expect(log).toContain(line);
       // V8's own report is kept for a person to read, in the job's log file.
       expect(await readFile(join(cluster.workDir, 'log', `${id}.out`), 'utf8')).toMatch(/JavaScript heap out of memory/u);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'on hashmap with a restart strategy, says the same line for the restart and for the failure that ends the job',
+    async () => {
+      const restart = ['-D', 'restart-strategy.type=fixed-delay', '-D', 'restart-strategy.fixed-delay.attempts=1', '-D', 'restart-strategy.fixed-delay.delay=0 ms'];
+      const result = await run('hashmap', join(cluster.scratch, 'out-hashmap-restart'), KEYS, restart);
+      expect(result.stdout, result.stderr).toMatch(/submitted/u);
+      const id = submittedJobId(result.stdout);
+      const line = heapExhaustionMessage(HEAP_MB, 'hashmap');
+      expect(result.code, result.stderr).toBe(1);
+      // How many restart lines flink run prints depends on when it polls (the exceptions it had
+      // not shown yet); each of them, and the last line, is the one line.
+      const lines = result.stderr.trimEnd().split('\n');
+      expect(lines[0]).toBe(`Job ${id} failed and restarts (restart 1): ${line}`);
+      expect(lines.at(-1)).toBe(`Job with JobID ${id} failed: ${line} (not restarted: restart attempts exhausted (fixed-delay, 1 attempts)).`);
+      for (const l of lines) expect(l).toContain(line);
     },
     TIMEOUT,
   );
