@@ -151,6 +151,18 @@ describe('TTL handles', () => {
     expect(backend.size('v')).toBe(0);
   });
 
+  it('cleans up per record with runCleanupForEveryRecord, without any access, also before any current key', () => {
+    const { clock } = setup();
+    const restored = new HeapKeyedStateBackend({ keyGroupRange: { start: 0, end: 127 }, maxParallelism: 128, owner: 'op subtask 0' });
+    const config = StateTtlConfig.newBuilder(100).cleanupIncrementally(2, true).build();
+    restored.restoreKeyGroup({ name: 'v', kind: 'value', schemaVersion: 1, ttl: config }, keyGroupFor('k', 128), ['k'], [[1, clock.now()]], 'f.tsfs');
+    const fresh = new TtlStates(restored, clock.now);
+    fresh.getState(valueState<number>('v', { ttl: config }));
+    clock.advance(100);
+    fresh.onRecord(); // the subtask calls it before setting the first record's key
+    expect(restored.size('v')).toBe(0); // and no InternalError for the missing current key
+  });
+
   it('cleans up per record with runCleanupForEveryRecord, without any access', () => {
     const { backend, clock, ttl } = setup();
     const s = ttl.getState(valueState<number>('v', { ttl: StateTtlConfig.newBuilder(100).cleanupIncrementally(2, true).build() })) as unknown as ValueState<number>;

@@ -161,9 +161,7 @@ export class TtlStates {
     }
     if (keys.length === 0) return;
     const backend = this.#backend;
-    const hadKey = backend.getCurrentKeyGroup() >= 0;
-    const savedKey = backend.getCurrentKey();
-    const savedGroup = backend.getCurrentKeyGroup();
+    const saved = currentKeyOf(backend);
     this.#cleaning = true;
     try {
       for (const key of new Set(keys)) {
@@ -172,8 +170,17 @@ export class TtlStates {
       }
     } finally {
       this.#cleaning = false;
-      if (hadKey) backend.setCurrentKey(savedKey, savedGroup);
+      if (saved !== undefined) backend.setCurrentKey(saved.key, saved.keyGroup);
     }
+  }
+}
+
+/** The backend's current key and its group, or undefined before the first one is set. */
+function currentKeyOf(backend: KeyedStateBackend): { key: unknown; keyGroup: number } | undefined {
+  try {
+    return { key: backend.getCurrentKey(), keyGroup: backend.getCurrentKeyGroup() };
+  } catch {
+    return undefined; // no current key yet (a restored state cleaned before the first record)
   }
 }
 
