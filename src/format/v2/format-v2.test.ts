@@ -9,7 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { smallSnapshot } from '../../../test/support/small-snapshot.ts';
 import { tempDirForFile } from '../../../test/support/temp-dir.ts';
 import { LocalObjectStore } from '../../storage/local-store.ts';
+import { diffSnapshots } from '../diff-snapshots.ts';
 import { decodeMetadata } from '../metadata-readers.ts';
+import { SnapshotReader } from '../snapshot-reader.ts';
 import { readableTtlValue } from '../ttl-layout.ts';
 import { encodeMetadataV1 } from '../v1/encode-metadata.ts';
 import { verifySnapshot } from '../verify-snapshot.ts';
@@ -75,6 +77,16 @@ describe('format version 2', () => {
     const rocks = await write({ ...content, operators: content.operators.map((op) => ({ ...op, stateBackend: 'rocksdb' })) });
     expect(rocks.metadata.readUInt16BE(8)).toBe(1);
     expect(decodeMetadata(rocks.metadata, '_metadata').operators[0]!.stateBackend).toBe('rocksdb');
+  });
+
+  it('diff compares the backend where both snapshots record one', async () => {
+    const content = smallSnapshot();
+    const on = async (stateBackend: string | undefined): Promise<SnapshotReader> =>
+      SnapshotReader.open((await write({ ...content, operators: content.operators.map((op) => (stateBackend === undefined ? op : { ...op, stateBackend })) })).store);
+    const [rocks, lmdb, unknown] = await Promise.all([on('rocksdb'), on('lmdb'), on(undefined)]);
+    const changed = await diffSnapshots(rocks, lmdb);
+    expect(changed.operators[0]!.changes).toEqual([{ field: 'stateBackend', a: 'rocksdb', b: 'lmdb' }]);
+    expect((await diffSnapshots(rocks, unknown)).operators).toEqual([]);
   });
 
   it('verify reports a state under TTL whose values are not [value, lastAccess] pairs', async () => {
