@@ -3,8 +3,8 @@
  * a savepoint and a restore, on a processing-time clock the test moves (no sleeping): the
  * savepoint carries each profile's last-access time (format version 2), the restored job expires
  * the profile that has been quiet too long and keeps the other, a later savepoint leaves out
- * what expired (cleanupFullSnapshot), and restoring into the detector without TTL fails as
- * Flink's does.
+ * what expired (cleanupFullSnapshot), and restoring into the detector without TTL keeps the
+ * profiles for good, as Flink 2.2 does.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Alert, DEFAULT_QUIET_MS, type Transaction, detectAnomalies } from '../../examples/anomaly-detector.ts';
@@ -135,10 +135,19 @@ describe('anomaly detector with state TTL', () => {
     await second.result;
     expect(emptied.size).toBe(0);
 
-    // Turning TTL off for the restored state fails in one line naming it, as Flink's does.
-    const third = start(new ManualClock(T0), feed.slice(0, 0), [], { quietMs: null, restoreFrom: savepoint });
-    await expect(third.result).rejects.toThrow(
-      /keyed state 'profile' was written with a TTL of 1800000 ms and is now declared without TTL; TTL cannot be turned on or off for existing state/,
-    );
+    // Restored into the detector without TTL (as Flink 2.2 allows): the profiles are kept, for
+    // good, and the next savepoint is version 1 again (no state under TTL).
+    const alerts3: Alert[] = [];
+    const feed3 = feed.slice(0, 8); // what the savepoint had read: the restored source goes on from there
+    const third = start(new ManualClock(T0 + 1000 * MINUTE), feed3, alerts3, { quietMs: null, restoreFrom: savepoint });
+    feed3.push(...txns('bob', 1000));
+    await processed(third, 1);
+    expect(alerts3).toEqual([{ user: 'bob', amount: 1000, mean: 20 }]);
+    const untimed = await SnapshotReader.open(new LocalObjectStore(await third.stopWithSavepoint(dir.path)));
+    await third.result;
+    expect(untimed.metadata.formatVersion).toBe(1);
+    const values = new Map<unknown, unknown>();
+    for await (const batch of untimed.readKeyed('anomaly-detector', 'profile')) batch.keys.forEach((k, i) => values.set(k, batch.values[i]));
+    expect(values).toEqual(new Map<unknown, unknown>([['alice', { count: 5, sum: 540 }], ['bob', { count: 4, sum: 1060 }]]));
   });
 });

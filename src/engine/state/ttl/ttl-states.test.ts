@@ -176,17 +176,39 @@ describe('TTL handles', () => {
     expect(backend.size('v')).toBe(0);
   });
 
-  it('refuses turning TTL on or off for a state that exists, in one line naming it', () => {
-    const { backend, ttl } = setup();
-    backend.restoreKeyGroup({ name: 'seen', kind: 'value', schemaVersion: 1, ttl: null }, keyGroupFor('k', 128), ['k'], [true], 'f.tsfs');
-    const on = thrown(() => ttl.getState(valueState('seen', { ttl: TTL })));
-    expect(on.message).toBe(
-      "op subtask 0: keyed state 'seen' was written without TTL and is now declared with a TTL; TTL cannot be turned on or off for existing state (Flink fails the same way, StateMigrationException): declare it without TTL again, or give the state another name (with --allowNonRestoredState the old one is dropped)",
-    );
-    backend.registerRestoredState({ name: 'last', kind: 'value', schemaVersion: 1, ttl: { ttlMs: 5, update: 'OnCreateAndWrite', visibility: 'NeverReturnExpired' } });
-    expect(thrown(() => ttl.getState(valueState('last'))).message).toMatch(/^op subtask 0: keyed state 'last' was written with a TTL of 5 ms and is now declared without TTL;/);
-    // A changed TTL (or update type, visibility) is fine, as in Flink.
-    expect(() => ttl.getState(valueState('last', { ttl: TTL }))).not.toThrow();
+  it('migrates a state that had no TTL to TTL and back, as Flink 2.2 does: stamped now, or unwrapped', () => {
+    const { backend, clock, ttl } = setup();
+    const info = (name: string, kind: 'value' | 'list' | 'map' | 'reducing' | 'aggregating') => ({ name, kind, schemaVersion: 1, ttl: null });
+    const g = keyGroupFor('k', 128);
+    backend.restoreKeyGroup(info('v', 'value'), g, ['k'], [{ n: 1 }], 'f.tsfs');
+    backend.restoreKeyGroup(info('l', 'list'), g, ['k'], [[1, 2]], 'f.tsfs');
+    backend.restoreKeyGroup(info('m', 'map'), g, ['k'], [[['a', 1]]], 'f.tsfs');
+    backend.restoreKeyGroup(info('r', 'reducing'), g, ['k'], [5], 'f.tsfs');
+    backend.restoreKeyGroup(info('a', 'aggregating'), g, ['k'], [[7]], 'f.tsfs');
+    clock.advance(500); // restored later: the values live one TTL from now
+    const v = ttl.getState(valueState<{ n: number }>('v', { ttl: TTL })) as unknown as ValueState<{ n: number }>;
+    const l = ttl.getState(listState<number>('l', { ttl: TTL })) as unknown as ListState<number>;
+    const m = ttl.getState(mapState<string, number>('m', { ttl: TTL })) as unknown as MapState<string, number>;
+    const r = ttl.getState(reducingState<number>('r', (x, y) => x + y, { ttl: TTL })) as unknown as ReducingState<number>;
+    const a = ttl.getState(aggregatingState<number, number[], number>('a', { createAccumulator: () => [], add: (x, acc) => [...acc, x], getResult: (acc) => acc.length }, { ttl: TTL })) as unknown as AggregatingState<number, number>;
+    expect(backend.states().map((s) => s.ttl?.ttlMs ?? null)).toEqual([1000, 1000, 1000, 1000, 1000]);
+    backend.setCurrentKey('k');
+    clock.advance(999);
+    expect([v.value(), [...l.get()], [...m.entries()], r.get(), a.get()]).toEqual([{ n: 1 }, [1, 2], [['a', 1]], 5, 1]);
+    clock.advance(1);
+    expect([v.value(), [...l.get()], [...m.entries()], r.get(), a.get()]).toEqual([undefined, [], [], undefined, undefined]);
+
+    // And back: a TTL state declared without TTL keeps its values, for good.
+    const { backend: b2, clock: c2, ttl: t2 } = setup();
+    b2.restoreKeyGroup({ name: 'v', kind: 'value', schemaVersion: 1, ttl: { ttlMs: 5, update: 'OnCreateAndWrite', visibility: 'NeverReturnExpired' } }, g, ['k'], [[{ n: 2 }, c2.now()]], 'f.tsfs');
+    b2.restoreKeyGroup({ name: 'l', kind: 'list', schemaVersion: 1, ttl: { ttlMs: 5, update: 'OnCreateAndWrite', visibility: 'NeverReturnExpired' } }, g, ['k'], [[[1, 0], [2, 0]]], 'f.tsfs');
+    const plain = t2.getState(valueState<{ n: number }>('v')) as unknown as ValueState<{ n: number }>;
+    const plainList = t2.getState(listState<number>('l')) as unknown as ListState<number>;
+    c2.advance(10_000);
+    b2.setCurrentKey('k');
+    expect(plain.value()).toEqual({ n: 2 });
+    expect([...plainList.get()]).toEqual([1, 2]);
+    expect(b2.states().map((s) => s.ttl)).toEqual([null, null]);
   });
 
   it('lays out snapshots as FORMAT.md 5.4, without expired entries under cleanupFullSnapshot', () => {

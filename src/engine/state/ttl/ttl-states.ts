@@ -7,6 +7,8 @@
  * out only user values. The backend stores the pairs through its ordinary handles and never
  * knows about TTL, so every backend gets TTL without code of its own.
  *
+ * Turning TTL on or off for existing state migrates its values (as Flink 2.2 does).
+ *
  * Cleanup, as Flink's: on access (always); in full snapshots (`cleanupFullSnapshot`, applied by
  * the snapshot writer through `snapshotLayout`); incrementally on the heap (a cursor over the
  * state's keys that checks `cleanupSize` keys per state access, and per record with
@@ -61,7 +63,7 @@ export class TtlStates {
 
   /** The handle for `descriptor`: the backend's own without a TTL, a TTL wrapper with one. */
   getState(descriptor: UserDescriptor): AnyStateHandle {
-    this.#checkTtlUnchanged(descriptor);
+    this.#migrateIfTtlChanged(descriptor);
     if (descriptor.ttl === undefined || descriptor.ttl === null) return this.#backend.getState(descriptor);
     const existing = this.#states.get(descriptor.name);
     if (existing !== undefined) return existing.handle;
@@ -91,21 +93,32 @@ export class TtlStates {
   }
 
   /**
-   * Flink refuses to turn TTL on or off for a state that exists (its TtlSerializer is
-   * incompatible with the plain one: StateMigrationException); so does this, in one line.
+   * TTL turned on or off for a state that exists (restored, or declared before in this run):
+   * migrated as Flink 2.2 does (its TtlAwareSerializer.migrateValueFromPriorSerializer), not
+   * refused as Flink before 2.0 did with a StateMigrationException. Turned on, every value, list
+   * element and map user value is wrapped with the current processing time as its last access
+   * (so it lives one TTL from now); turned off, the timestamps are dropped and the values stay
+   * for good. Done once, for every key the backend holds, through engine handles that read and
+   * write the stored values as they are.
    */
-  #checkTtlUnchanged(descriptor: UserDescriptor): void {
+  #migrateIfTtlChanged(descriptor: UserDescriptor): void {
     const declared = descriptor.ttl !== undefined && descriptor.ttl !== null;
     const known = this.#backend.states().find((s) => s.name === descriptor.name);
-    if (known === undefined || (known.ttl !== null) === declared) return;
-    const what = known.ttl !== null ? `with a TTL of ${known.ttl.ttlMs} ms` : 'without TTL';
-    const now = declared ? 'with a TTL' : 'without TTL';
-    throw new UserError(
-      `${this.#backend.owner}: keyed state '${descriptor.name}' was written ${what} and is now declared ${now}; ` +
-        `TTL cannot be turned on or off for existing state (Flink fails the same way, StateMigrationException): ` +
-        `declare it ${known.ttl !== null ? 'with its TTL' : 'without TTL'} again, or give the state another name (with --allowNonRestoredState the old one is dropped)`,
-      1,
-    );
+    if (known === undefined || known.kind !== descriptor.kind || (known.ttl !== null) === declared) return;
+    const now = this.#clock();
+    const change = declared ? (v: unknown): unknown => [v, now] : (v: unknown): unknown => (Array.isArray(v) ? v[0] : v);
+    const backend = this.#backend;
+    const raw = rawHandle(backend, descriptor);
+    const keys = [...backend.keys(descriptor.name)];
+    const saved = currentKeyOf(backend);
+    try {
+      for (const key of keys) {
+        backend.setCurrentKey(key);
+        raw.migrate(change);
+      }
+    } finally {
+      if (saved !== undefined) backend.setCurrentKey(saved.key, saved.keyGroup);
+    }
   }
 
   #wrap(descriptor: UserDescriptor, ttl: ResolvedTtl): AnyStateHandle & TtlHandle {
@@ -173,6 +186,62 @@ export class TtlStates {
       if (saved !== undefined) backend.setCurrentKey(saved.key, saved.keyGroup);
     }
   }
+}
+
+/**
+ * Reads and rewrites the stored values of one state under the current key, whatever they are (an
+ * engine handle: no copies, and reduce/aggregate functions that keep values as they are). Its
+ * descriptor carries the new declaration, which the backend records for the next snapshot.
+ */
+function rawHandle(backend: KeyedStateBackend, descriptor: UserDescriptor): { migrate(change: (v: unknown) => unknown): void } {
+  const base = { name: descriptor.name, ...(descriptor.schemaVersion === undefined ? {} : { schemaVersion: descriptor.schemaVersion }), ttl: descriptor.ttl ?? null };
+  switch (descriptor.kind) {
+    case 'value': {
+      const h = backend.getState({ ...base, kind: 'value' }, 'engine') as ValueState<unknown>;
+      return { migrate: (change) => h.update(change(h.value())) };
+    }
+    case 'list': {
+      const h = backend.getState({ ...base, kind: 'list' }, 'engine') as ListState<unknown>;
+      return { migrate: (change) => h.update([...h.get()].map(change)) };
+    }
+    case 'map': {
+      const h = backend.getState({ ...base, kind: 'map' }, 'engine') as MapState<unknown, unknown>;
+      return {
+        migrate: (change) => {
+          for (const [k, v] of [...h.entries()]) h.put(k, change(v));
+        },
+      };
+    }
+    case 'reducing': {
+      // An empty reducing state stores what is added as it is: clear, then add the new value.
+      const h = backend.getState({ ...base, kind: 'reducing', reduce: (_a: unknown, b: unknown) => b }, 'engine') as ReducingState<unknown>;
+      return {
+        migrate: (change) => {
+          const v = h.get();
+          h.clear();
+          if (v !== undefined) h.add(change(v));
+        },
+      };
+    }
+    case 'aggregating': {
+      // getResult hands out the stored accumulator; add of a Replace stores its accumulator.
+      const h = backend.getState(
+        { ...base, kind: 'aggregating', aggregate: { createAccumulator: () => undefined, add: (r: unknown, acc: unknown) => (r instanceof Replace ? r.acc : acc), getResult: (acc: unknown) => acc } },
+        'engine',
+      ) as AggregatingState<unknown, unknown>;
+      return {
+        migrate: (change) => {
+          const acc = h.get();
+          h.clear();
+          if (acc !== undefined) h.add(new Replace(change(acc)));
+        },
+      };
+    }
+  }
+}
+
+class Replace {
+  constructor(readonly acc: unknown) {}
 }
 
 /** The backend's current key and its group, or undefined before the first one is set. */
