@@ -84,7 +84,7 @@ export class StreamExecutionEnvironment {
   /**
    * The processing-time clock of the job (Date.now by default): state TTL and processing-time
    * timers read it. For tests: `env.setProcessingTimeClock(manual.now)` with a ManualClock moves
-   * TTL expiry without sleeping. Runs in process only (a cluster worker uses Date.now).
+   * TTL expiry without sleeping. Code, not configuration: no `-D` key sets it.
    */
   setProcessingTimeClock(clock: ProcessingTimeClock): this {
     if (typeof clock !== 'function') throw new UserError('setProcessingTimeClock takes a function that returns milliseconds since the epoch');

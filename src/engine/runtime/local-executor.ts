@@ -38,8 +38,8 @@ export interface ExecutionOptions {
   readonly stateBackend?: StateBackendType;
   /**
    * Processing time for state TTL and processing-time timers (Date.now when not given); tests
-   * pass a ManualClock's `now` to move time without sleeping. In process only: a cluster job runs
-   * on Date.now.
+   * pass a ManualClock's `now` to move time without sleeping. A function: it is set by code
+   * (env.setProcessingTimeClock), never sent between processes.
    */
   readonly clock?: ProcessingTimeClock;
   /** `flink run -s`: a savepoint or retained checkpoint to start from. */
