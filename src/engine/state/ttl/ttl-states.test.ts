@@ -211,6 +211,14 @@ describe('TTL handles', () => {
     expect(b2.states().map((s) => s.ttl)).toEqual([null, null]);
   });
 
+  it('refuses one state declared both with and without a TTL in one run, in one line', () => {
+    const { ttl } = setup();
+    ttl.getState(valueState('x'));
+    expect(thrown(() => ttl.getState(valueState('x', { ttl: TTL }))).message).toBe("op subtask 0: keyed state 'x' is declared both with and without a TTL; declare it one way everywhere in the job");
+    ttl.getState(listState('y', { ttl: TTL }));
+    expect(thrown(() => ttl.getState(listState('y'))).message).toMatch(/keyed state 'y' is declared both with and without a TTL/);
+  });
+
   it('lays out snapshots as FORMAT.md 5.4, without expired entries under cleanupFullSnapshot', () => {
     const { backend, clock, ttl } = setup();
     const m = ttl.getState(mapState<string, number>('m', { ttl: StateTtlConfig.newBuilder(1000).cleanupFullSnapshot().build() })) as unknown as MapState<string, number>;

@@ -51,6 +51,8 @@ export class TtlStates {
   readonly #clock: ProcessingTimeClock;
   readonly #states = new Map<string, Registered>();
   readonly #perRecord: Registered[] = [];
+  /** States whose handles went out without TTL in this run. */
+  readonly #plain = new Set<string>();
   /** Incremental cleanup is the heap's (Flink's RocksDB backend ignores it too). */
   readonly #incrementalSupported: boolean;
   #cleaning = false;
@@ -63,8 +65,15 @@ export class TtlStates {
 
   /** The handle for `descriptor`: the backend's own without a TTL, a TTL wrapper with one. */
   getState(descriptor: UserDescriptor): AnyStateHandle {
+    const declared = descriptor.ttl !== undefined && descriptor.ttl !== null;
+    if (declared ? this.#plain.has(descriptor.name) : this.#states.has(descriptor.name)) {
+      throw new UserError(`${this.#backend.owner}: keyed state '${descriptor.name}' is declared both with and without a TTL; declare it one way everywhere in the job`, 1);
+    }
     this.#migrateIfTtlChanged(descriptor);
-    if (descriptor.ttl === undefined || descriptor.ttl === null) return this.#backend.getState(descriptor);
+    if (!declared) {
+      this.#plain.add(descriptor.name);
+      return this.#backend.getState(descriptor);
+    }
     const existing = this.#states.get(descriptor.name);
     if (existing !== undefined) return existing.handle;
     const ttl = resolveTtl(descriptor.name, descriptor.ttl);
