@@ -372,7 +372,13 @@ export class CheckpointCoordinator {
     let size = 0;
     try {
       const writer = new SnapshotWriter(pending.store, { kind: pending.kind === 'checkpoint' ? 'checkpoint' : 'savepoint', type: 'canonical', jobId: this.job.jobId, jobName: this.job.jobName, checkpointId: pending.id, createdAt: pending.triggeredAt });
-      for (const n of attempt.nodes) writer.addOperator({ uid: n.uid, name: n.name, parallelism: n.parallelism, maxParallelism: n.maxParallelism });
+      // The backend each keyed operator's subtasks wrote from (FORMAT.md 3.5, `stateBackend`).
+      const backends = new Map<string, string>();
+      for (const ack of pending.acks) for (const op of ack.operators) if (op.stateBackend !== undefined) backends.set(op.uid, op.stateBackend);
+      for (const n of attempt.nodes) {
+        const stateBackend = backends.get(n.uid);
+        writer.addOperator({ uid: n.uid, name: n.name, parallelism: n.parallelism, maxParallelism: n.maxParallelism, ...(stateBackend === undefined ? {} : { stateBackend }) });
+      }
       for (const ack of pending.acks) {
         writer.addFile(ack.file);
         for (const op of ack.operators) {

@@ -17,7 +17,9 @@ import { OperatorStateStore, type OperatorStatePartition } from '../state/operat
 import type { SubtaskRestorePlan } from '../state/restore-plan.ts';
 import { restoreKeyedState, restoreOperatorState } from '../state/restore-state.ts';
 import { DEFAULT_STATE_BACKEND, type StateBackendType } from '../state/state-backend-type.ts';
+import { TtlStates } from '../state/ttl/ttl-states.ts';
 import type { KeyedStateBlocks } from '../state/write-keyed-snapshot.ts';
+import { type ProcessingTimeClock, SYSTEM_CLOCK } from './clock.ts';
 import { createBarrierHandler } from './barrier-handler.ts';
 import type { ChannelReceiver } from './channel.ts';
 import { InputGate } from './input-gate.ts';
@@ -42,7 +44,13 @@ export interface SubtaskAck {
   readonly chain: number;
   readonly subtask: number;
   readonly file: WrittenFile;
-  readonly operators: readonly { readonly uid: string; readonly keyed: KeyedStateBlocks[]; readonly operator: OperatorStatePartition[] }[];
+  readonly operators: readonly {
+    readonly uid: string;
+    /** The keyed state backend (`state.backend.type`) of a keyed operator, recorded in `_metadata`. */
+    readonly stateBackend?: string;
+    readonly keyed: KeyedStateBlocks[];
+    readonly operator: OperatorStatePartition[];
+  }[];
   /**
    * Flink's `checkpoint_duration.sync`, ms: how long the barrier held the processing thread to
    * capture state (operators' `snapshotState`, the keyed backends' `snapshot()`, operator state).
@@ -77,6 +85,8 @@ export interface SubtaskSpec {
   readonly checkpointing?: boolean;
   /** Where keyed state lives (`state.backend.type`); hashmap when not given. */
   readonly stateBackend?: StateBackendType;
+  /** Processing time for state TTL and processing-time timers; Date.now when not given. */
+  readonly clock?: ProcessingTimeClock;
   readonly restore?: { readonly reader: SnapshotReader; readonly plans: ReadonlyMap<string, SubtaskRestorePlan> };
   /** For a source chain started without a snapshot of it: this subtask's initial splits. */
   readonly initialSplits?: readonly unknown[];
@@ -94,13 +104,15 @@ interface Member {
   readonly planned: PlannedNode;
   readonly operator: StreamOperator | undefined;
   readonly keyed: KeyedStateBackend | undefined;
+  /** The TTL layer over `keyed`: where the member's user-facing keyed handles come from. */
+  readonly ttl: TtlStates | undefined;
   readonly operatorState: OperatorStateStore;
   restored: boolean;
 }
 
 export class Subtask {
   readonly mailbox = new Mailbox();
-  readonly #processingTime = new MailboxProcessingTimeService(this.mailbox);
+  readonly #processingTime: MailboxProcessingTimeService;
   readonly #members: Member[];
   #reader: SourceReader<unknown> | undefined;
   #pending: Promise<void>[] = [];
@@ -114,6 +126,8 @@ export class Subtask {
 
   constructor(private readonly spec: SubtaskSpec) {
     const { chain, index } = spec;
+    const clock = spec.clock ?? SYSTEM_CLOCK;
+    this.#processingTime = new MailboxProcessingTimeService(this.mailbox, clock);
     this.#recordsIn = chain.nodes.map(() => 0);
     this.#recordsOut = chain.nodes.map(() => 0);
     this.#members = chain.nodes.map((planned) => {
@@ -121,7 +135,8 @@ export class Subtask {
         planned.node.keyOf === undefined
           ? undefined
           : createKeyedStateBackend(spec.stateBackend ?? DEFAULT_STATE_BACKEND, { keyGroupRange: rangeForSubtask(index, planned.parallelism, planned.maxParallelism), maxParallelism: planned.maxParallelism, owner: `${planned.uid} subtask ${index}` });
-      return { planned, operator: planned.node.createOperator?.(), keyed, operatorState: new OperatorStateStore(`${planned.uid} subtask ${index}`), restored: false };
+      const ttl = keyed === undefined ? undefined : new TtlStates(keyed, clock);
+      return { planned, operator: planned.node.createOperator?.(), keyed, ttl, operatorState: new OperatorStateStore(`${planned.uid} subtask ${index}`), restored: false };
     });
   }
 
@@ -266,6 +281,7 @@ export class Subtask {
         { jobId: this.spec.jobId, operatorUid: m.planned.uid, taskName: m.planned.name, subtaskIndex: index, parallelism: m.planned.parallelism, maxParallelism: m.planned.maxParallelism, attemptNumber: attempt, checkpointingEnabled: this.spec.checkpointing === true },
         m.keyed,
         m.operatorState,
+        m.ttl,
       );
       await m.operator?.open({
         context,
@@ -324,7 +340,10 @@ export class Subtask {
       return;
     }
     this.#recordsIn[i]! += 1;
-    if (m.keyed !== undefined) m.keyed.setCurrentKey(m.planned.node.keyOf!(value, input), keyGroup);
+    if (m.keyed !== undefined) {
+      m.ttl!.onRecord();
+      m.keyed.setCurrentKey(m.planned.node.keyOf!(value, input), keyGroup);
+    }
     const result = m.operator.processRecord(value, timestamp, input);
     if (result instanceof Promise) this.#pending.push(result);
   }
@@ -462,7 +481,7 @@ export class Subtask {
     }
     const captureStart = performance.now();
     if (this.#reader !== undefined) this.#members[0]!.operatorState.getListState<unknown>(SPLITS_STATE).update(this.#reader.snapshotSplits());
-    const captured: CapturedOperator[] = this.#members.map((m) => ({ uid: m.planned.uid, keyed: m.keyed?.snapshot(), operator: m.operatorState.snapshot() }));
+    const captured: CapturedOperator[] = this.#members.map((m) => ({ uid: m.planned.uid, keyed: m.keyed?.snapshot(), ttl: m.ttl?.snapshotLayout(), operator: m.operatorState.snapshot(), ...(m.keyed === undefined ? {} : { stateBackend: this.spec.stateBackend ?? DEFAULT_STATE_BACKEND }) }));
     syncMs += performance.now() - captureStart;
     for (const w of this.spec.outputs) w.broadcast({ kind: 'barrier', barrier });
     await this.#flush();

@@ -9,6 +9,7 @@ import { operatorIdFromUid, toHex } from '../../format/murmur3.ts';
 import { dataFilePath } from '../../format/snapshot-paths.ts';
 import type { KeyedStateSnapshot } from '../state/keyed-state-backend.ts';
 import { type OperatorStateSnapshot, writeOperatorSnapshot } from '../state/operator-state-store.ts';
+import type { SnapshotTtlLayout } from '../state/ttl/ttl-states.ts';
 import { writeKeyedSnapshot } from '../state/write-keyed-snapshot.ts';
 import { faultPoint } from './fault-points.ts';
 import type { CheckpointTarget, SubtaskAck, SubtaskHooks } from './subtask.ts';
@@ -17,6 +18,10 @@ import type { CheckpointTarget, SubtaskAck, SubtaskHooks } from './subtask.ts';
 export interface CapturedOperator {
   readonly uid: string;
   readonly keyed: KeyedStateSnapshot | undefined;
+  /** How TTL states are laid out and cleaned up in this snapshot, taken with it. */
+  readonly ttl?: SnapshotTtlLayout | undefined;
+  /** The keyed state backend of a keyed operator. */
+  readonly stateBackend?: string;
   readonly operator: OperatorStateSnapshot;
 }
 
@@ -41,8 +46,8 @@ export async function writeSubtaskSnapshot(job: SubtaskSnapshotJob): Promise<voi
     writer = await DataFileWriter.create(target.store, dataFilePath(toHex(operatorIdFromUid(chain.headUid)).slice(0, 12), subtask));
     const operators: SubtaskAck['operators'][number][] = [];
     for (const c of captured) {
-      const keyed = c.keyed === undefined ? [] : await writeKeyedSnapshot(c.keyed, writer, c.uid);
-      operators.push({ uid: c.uid, keyed, operator: await writeOperatorSnapshot(c.operator, writer, c.uid) });
+      const keyed = c.keyed === undefined ? [] : await writeKeyedSnapshot(c.keyed, writer, c.uid, c.ttl);
+      operators.push({ uid: c.uid, ...(c.stateBackend === undefined ? {} : { stateBackend: c.stateBackend }), keyed, operator: await writeOperatorSnapshot(c.operator, writer, c.uid) });
       faultPoint('snapshot-data');
     }
     const file = await writer.close();
