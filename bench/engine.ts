@@ -44,7 +44,7 @@ import type { PollResult, Source, SourceReader } from '../src/engine/api/source.
 import { DataGeneratorSource } from '../src/engine/connectors/data-generator-source.ts';
 import type { SinkFunction } from '../src/engine/runtime/operators.ts';
 import type { ValueState } from '../src/engine/state/keyed-state-handles.ts';
-import { parseStateBackendChoice } from '../src/engine/state/state-backend-type.ts';
+import { type BuiltStateBackendType, parseStateBackendChoice } from '../src/engine/state/state-backend-type.ts';
 import { checkpointDirName } from '../src/format/snapshot-paths.ts';
 import { SnapshotReader } from '../src/format/snapshot-reader.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
@@ -174,6 +174,7 @@ async function readCheckpoint(id: number, location: string, barrierAt: ReadonlyM
     triggeredAt: createdAt,
     barrierMs: (barrierAt.get(id) ?? Number.NaN) - createdAt,
     ackMs: stats.durations.async ?? Number.NaN,
+    syncMs: stats.durations.sync ?? Number.NaN,
     metadataMs: stats.durations.total ?? Number.NaN,
     dataBytes: stats.bytes,
     metadataBytes: reader.metadataSize,
@@ -248,6 +249,8 @@ interface CheckpointInfo {
   readonly ackMs: number;
   /** Writing `_metadata` after the last ack. */
   readonly metadataMs: number;
+  /** The longest synchronous part of any subtask: how long the barrier held its processing thread (`durations.sync`). */
+  readonly syncMs: number;
   readonly dataBytes: number;
   readonly metadataBytes: number;
   readonly diskBytes: number;
@@ -274,6 +277,8 @@ interface EngineOptions {
   readonly root: string;
   /** The bare loop's result for the same records, to check the sink's sum against. */
   readonly expect?: LoopResult;
+  /** `env.setStateBackend(...)`; default: the environment's (hashmap). */
+  readonly backend?: BuiltStateBackendType;
 }
 
 let runSerial = 0;
@@ -281,7 +286,8 @@ let runSerial = 0;
 export async function runEngine(options: EngineOptions): Promise<EngineRun> {
   const dir = await mkdtemp(join(options.root, `run-${runSerial++}-`));
   try {
-    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1).setStateBackend(STATE_BACKEND);
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
+    env.setStateBackend(options.backend ?? STATE_BACKEND);
     const checkpointsDir = options.checkpointMs === null ? null : join(dir, 'checkpoints');
     if (checkpointsDir !== null) {
       // Every completed checkpoint is kept while the job runs (not only the latest), so the sink
@@ -388,6 +394,7 @@ function checkpointRows(label: string, runs: readonly EngineRun[]): string[][] {
   const ack = range(all.map((c) => c.ackMs));
   const barrier = range(all.map((c) => c.barrierMs));
   const meta = range(all.map((c) => c.metadataMs));
+  const sync = range(all.map((c) => c.syncMs));
   const largest = all.reduce((a, b) => (b.diskBytes > a.diskBytes ? b : a));
   const sizes = range(all.map((c) => c.diskBytes));
   return [
@@ -397,6 +404,7 @@ function checkpointRows(label: string, runs: readonly EngineRun[]): string[][] {
       `duration median ${ms(total.median)}, max ${ms(total.max)}: trigger -> barrier at the keyed chain ${ms(barrier.median)} median / ${ms(barrier.max)} max, ` +
         `-> last ack ${ms(ack.median)} / ${ms(ack.max)} (from the trigger), _metadata ${ms(meta.median)} / ${ms(meta.max)}`,
     ],
+    ['', `synchronous part (the processing thread held at the barrier, durations.sync) median ${ms(sync.median)}, max ${ms(sync.max)}`],
     [
       '',
       `size on disk median ${bytes(sizes.median)}, largest ${bytes(largest.diskBytes)} = ${count(largest.entries)} entries ` +

@@ -11,6 +11,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }
   stores: () => import('./stores.ts'),
   handles: () => import('./state-handles.ts'),
   pause: () => import('./backend-pause.ts'),
+  backends: () => import('./backends.ts'),
 };
 
 const names = Object.keys(BENCHMARKS);

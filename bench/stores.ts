@@ -32,7 +32,7 @@ import { keyGroupForBytes } from '../src/format/key-groups.ts';
 import { fmix32 } from '../src/format/murmur3.ts';
 import { type Range, bold, count, duration, interleave, num, range, ratios, table } from './stats.ts';
 
-const STORES: Readonly<Record<string, OpenEmbeddedStore>> = { lmdb: openLmdbStore, rocksdb: openRocksDbStore };
+export const STORES: Readonly<Record<string, OpenEmbeddedStore>> = { lmdb: openLmdbStore, rocksdb: openRocksDbStore };
 const MAX_PARALLELISM = 128;
 const BATCH = 1000;
 
@@ -45,7 +45,7 @@ function positiveIntFromEnv(name: string, fallback: number): number {
 }
 
 /** The keys of one round, made once: strings for the Map, state keys for the stores. */
-interface Keys {
+export interface Keys {
   readonly strings: string[];
   readonly bytes: Uint8Array[];
   /** Key indexes in the scattered access order of the get+put loop (keys may repeat). */
@@ -54,7 +54,7 @@ interface Keys {
   readonly shuffled: Uint32Array;
 }
 
-function makeKeys(keyCount: number, ops: number): Keys {
+export function makeKeys(keyCount: number, ops: number): Keys {
   const strings: string[] = [];
   const bytes: Uint8Array[] = [];
   for (let i = 0; i < keyCount; i++) {
@@ -89,7 +89,7 @@ function readCounter(value: Uint8Array | undefined): number {
 // ---------------------------------------------------------------------------------------------
 // The store's side
 
-function storeGetPut(store: EmbeddedStore, keys: Keys): number {
+export function storeGetPut(store: EmbeddedStore, keys: Keys): number {
   const { bytes, order } = keys;
   const start = performance.now();
   for (let i = 0; i < order.length; i++) {
@@ -99,7 +99,7 @@ function storeGetPut(store: EmbeddedStore, keys: Keys): number {
   return (performance.now() - start) / 1000;
 }
 
-function storeBatches(store: EmbeddedStore, keys: Keys, value: number): number {
+export function storeBatches(store: EmbeddedStore, keys: Keys, value: number): number {
   const { bytes, shuffled } = keys;
   const n = bytes.length;
   const encoded = counter(value);

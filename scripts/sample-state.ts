@@ -52,7 +52,7 @@ export function orderTotals(options: { checkpointId: number; orders: number; use
         ],
       },
       ...(options.later === true
-        ? [{ uid: 'dedup', name: 'Drop repeated orders', parallelism: 2, maxParallelism: 128, keyedStates: [{ name: 'seen', kind: 'value' as const, ttl: { ttlMs: 3_600_000, update: 'OnCreateAndWrite' as const, visibility: 'NeverReturnExpired' as const }, entries: [...totals.keys()].map((u) => [u, true] as const) }] }]
+        ? [{ uid: 'dedup', name: 'Drop repeated orders', parallelism: 2, maxParallelism: 128, keyedStates: [{ name: 'seen', kind: 'value' as const, ttl: { ttlMs: 3_600_000, update: 'OnCreateAndWrite' as const, visibility: 'NeverReturnExpired' as const }, entries: [...totals.keys()].map((u) => [u, [true, BigInt(base)]] as const) }] }] // under TTL: [value, lastAccess] (FORMAT.md 5.4)
         : []),
       {
         uid: 'totals-sink',

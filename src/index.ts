@@ -26,6 +26,8 @@ export type { CheckpointConfig } from './engine/checkpoint/checkpoint-config.ts'
 export type { StateBackendType } from './engine/state/state-backend-type.ts';
 export { aggregatingState, listState, mapState, reducingState, valueState } from './engine/state/state-descriptors.ts';
 export type { AggregatingState, ListState, MapState, ReducingState, ValueState } from './engine/state/keyed-state-handles.ts';
+export { StateTtlConfig, StateTtlConfigBuilder, type IncrementalCleanup, type TtlStateVisibility, type TtlUpdateType } from './engine/state/ttl/state-ttl-config.ts';
+export { ManualClock, type ProcessingTimeClock } from './engine/runtime/clock.ts';
 export type { BroadcastState, OperatorListState } from './engine/state/operator-state-store.ts';
 export { FileSource } from './engine/connectors/file-source.ts';
 export { FileSink } from './engine/connectors/file-sink.ts';

@@ -5,6 +5,7 @@ import { ExitCode, UsageError } from '../errors.ts';
 import { keyFromJsonText, toJson } from '../format/json-value.ts';
 import type { SnapshotReader } from '../format/snapshot-reader.ts';
 import { type SnapshotSummary, summarize } from '../format/summary.ts';
+import { hasTtlLayout, readableTtlValue } from '../format/ttl-layout.ts';
 import { openSnapshot } from '../open-snapshot.ts';
 import { formatBytes, styleFor } from '../output/style.ts';
 import { renderTable } from '../output/table.ts';
@@ -57,11 +58,13 @@ function renderSummary(s: SnapshotSummary, showStates: boolean, ctx: CliContext)
   ];
   let out = `${lines.join('\n')}\n`;
   if (!showStates) {
+    // The backend column only when the snapshot records one (FORMAT.md 3.5): older files do not.
+    const backends = s.operators.some((op) => op.stateBackend !== undefined);
     out += renderTable(
       style,
-      ['uid', 'name', 'parallelism', 'max parallelism', 'states', 'entries', 'bytes'],
-      s.operators.map((op) => [op.uid, op.name, op.parallelism, op.maxParallelism, op.states.length, op.entries, formatBytes(op.bytes)]),
-      [2, 3, 4, 5, 6],
+      ['uid', 'name', 'parallelism', 'max parallelism', ...(backends ? ['backend'] : []), 'states', 'entries', 'bytes'],
+      s.operators.map((op) => [op.uid, op.name, op.parallelism, op.maxParallelism, ...(backends ? [op.stateBackend ?? '-'] : []), op.states.length, op.entries, formatBytes(op.bytes)]),
+      backends ? [2, 3, 5, 6, 7] : [2, 3, 4, 5, 6],
     );
     return out;
   }
@@ -93,10 +96,11 @@ async function printEntries(reader: SnapshotReader, s: SnapshotSummary, keysOnly
   for (const op of s.operators) {
     for (const state of op.states) {
       if (state.scope === 'keyed') {
+        const show = valueView(reader, op.uid, state.name);
         for await (const batch of reader.readKeyed(op.uid, state.name)) {
           for (let i = 0; i < batch.keys.length; i++) {
             const line = { operator: op.uid, state: state.name, keyGroup: batch.keyGroup, key: toJson(batch.keys[i]) };
-            if (!emit(keysOnly ? line : { ...line, value: toJson(batch.values[i]) })) return;
+            if (!emit(keysOnly ? line : { ...line, value: toJson(show(batch.values[i])) })) return;
           }
         }
       } else if (!keysOnly || state.kind === 'broadcast') {
@@ -120,7 +124,8 @@ async function printKey(reader: SnapshotReader, s: SnapshotSummary, key: unknown
       const hit = await reader.lookup(op.uid, state.name, key);
       if (hit === undefined) continue;
       found += 1;
-      ctx.stdout.write(`${JSON.stringify({ operator: op.uid, state: state.name, keyGroup: hit.keyGroup, key: toJson(key), value: toJson(hit.value) })}\n`);
+      const value = valueView(reader, op.uid, state.name)(hit.value);
+      ctx.stdout.write(`${JSON.stringify({ operator: op.uid, state: state.name, keyGroup: hit.keyGroup, key: toJson(key), value: toJson(value) })}\n`);
     }
   }
   if (found === 0) {
@@ -128,4 +133,10 @@ async function printKey(reader: SnapshotReader, s: SnapshotSummary, key: unknown
     return ExitCode.finding;
   }
   return ExitCode.ok;
+}
+
+/** How a keyed state's values print: TTL pairs as `{value, lastAccess}` (FORMAT.md 7), others as they are. */
+function valueView(reader: SnapshotReader, uid: string, name: string): (value: unknown) => unknown {
+  const meta = reader.keyedState(uid, name);
+  return hasTtlLayout(meta) ? (value) => readableTtlValue(meta.kind, value) : (value) => value;
 }

@@ -10,7 +10,7 @@ import { CanonicalKeyEncoder, InvalidKeyError } from './canonical-key.ts';
 import { crc32 } from './crc32.ts';
 import { keyGroupForBytes } from './key-groups.ts';
 import { murmur3_32Latin1 } from './murmur3.ts';
-import { DATA_HEADER_SIZE, DATA_MAGIC, FORMAT_VERSION, FRAME_HEADER_SIZE, TARGET_FRAME_BYTES } from './layout.ts';
+import { DATA_FILE_VERSION, DATA_HEADER_SIZE, DATA_MAGIC, FRAME_HEADER_SIZE, TARGET_FRAME_BYTES } from './layout.ts';
 import type { KeyedStateKind } from './model.ts';
 import { relativePathProblem } from './snapshot-paths.ts';
 import { valueEnd } from './string-keyed.ts';
@@ -74,7 +74,7 @@ export class DataFileWriter {
     const writer = new DataFileWriter(store, await store.createWriter(path), path);
     const header = Buffer.alloc(DATA_HEADER_SIZE);
     header.set(DATA_MAGIC, 0);
-    header.writeUInt16BE(FORMAT_VERSION, 8);
+    header.writeUInt16BE(DATA_FILE_VERSION, 8);
     header.writeUInt16BE(0, 10);
     header.writeUInt32BE(crc32(header.subarray(0, 12)), 12);
     writer.#pending.append(header);

@@ -62,7 +62,15 @@ export async function diffSnapshots(a: SnapshotReader, b: SnapshotReader, option
       operators.push({ uid: opA.uid, status: 'removed', changes: [], states: [] });
       continue;
     }
-    const pick = (op: typeof opA): Record<string, Json> => ({ id: op.id, name: op.name, parallelism: op.parallelism, maxParallelism: op.maxParallelism });
+    // The backend is compared only where both record it (FORMAT.md 3.5: absent means not recorded).
+    const backends = opA.stateBackend !== undefined && opB.stateBackend !== undefined;
+    const pick = (op: typeof opA): Record<string, Json> => ({
+      id: op.id,
+      name: op.name,
+      parallelism: op.parallelism,
+      maxParallelism: op.maxParallelism,
+      ...(backends ? { stateBackend: op.stateBackend ?? null } : {}),
+    });
     const states = diffStates(opA.states, opB.states);
     const fieldChanges = changes(pick(opA), pick(opB));
     if (fieldChanges.length > 0 || states.length > 0) operators.push({ uid: opA.uid, status: 'changed', changes: fieldChanges, states });

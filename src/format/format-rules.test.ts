@@ -25,7 +25,12 @@ import { writeSnapshot } from './write-snapshot.ts';
 
 const dirs = tempDirForFile();
 
-/** The small snapshot, with a TTL on its first keyed state, in a fresh directory. */
+/**
+ * The small snapshot, with a TTL declared on its first keyed state over plain values, in a fresh
+ * directory: a version 1 file as another writer (or an early one) may have written it. Today's
+ * writer would write a TTL state as version 2 (with timestamps), so `_metadata` is rewritten as
+ * version 1 here.
+ */
 async function small(): Promise<{ dir: string; store: LocalObjectStore; metadata: Buffer }> {
   const dir = dirs.next('s');
   const store = new LocalObjectStore(dir);
@@ -33,7 +38,8 @@ async function small(): Promise<{ dir: string; store: LocalObjectStore; metadata
   const [counts, ...rest] = content.operators;
   const [first, ...states] = counts!.keyedStates!;
   const ttl = { ttlMs: 60_000, update: 'OnCreateAndWrite', visibility: 'NeverReturnExpired' } as const;
-  await writeSnapshot(store, { ...content, operators: [{ ...counts!, keyedStates: [{ ...first!, ttl }, ...states] }, ...rest] });
+  const written = await writeSnapshot(store, { ...content, operators: [{ ...counts!, keyedStates: [{ ...first!, ttl }, ...states] }, ...rest] });
+  await writeFile(join(dir, '_metadata'), encodeMetadataV1(written));
   return { dir, store, metadata: await readFile(join(dir, '_metadata')) };
 }
 
@@ -283,10 +289,12 @@ describe('FORMAT.md 5.2: verify checks map user keys', () => {
   });
 });
 
-describe('FORMAT.md 3.5: values under TTL', () => {
+describe('FORMAT.md 3.5: values under TTL in version 1', () => {
   it('are laid out as without TTL: no timestamp with the value', async () => {
     const { store } = await small();
     const reader = await SnapshotReader.open(store);
+    expect(reader.metadata.formatVersion).toBe(1);
+    expect(reader.keyedState('counts', 'count').ttlLayout).toBeUndefined();
     expect(reader.keyedState('counts', 'count').ttl).toEqual({ ttlMs: 60_000, update: 'OnCreateAndWrite', visibility: 'NeverReturnExpired' });
     const values: unknown[] = [];
     for await (const batch of reader.readKeyed('counts', 'count')) values.push(...batch.values);

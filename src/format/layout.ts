@@ -1,6 +1,22 @@
-/** Fixed byte layout of format version 1 (docs/FORMAT.md sections 3 and 4). */
+/** Fixed byte layout of format versions 1 and 2 (docs/FORMAT.md sections 3 and 4). */
 
-export const FORMAT_VERSION = 1;
+/**
+ * The newest version, written when a snapshot holds a keyed state under TTL; a snapshot without
+ * one is written as version 1 (FORMAT.md, Version history), so its bytes did not change.
+ */
+export const FORMAT_VERSION = 2;
+/** Snapshots without TTL state are written in this version. */
+export const BASE_FORMAT_VERSION = 1;
+
+/**
+ * The version field of a data file's header (FORMAT.md 4.1): the data file layout has not changed
+ * since version 1, so files listed by a version 1 or 2 `_metadata` both say 1. (A subtask writes
+ * its file before anyone knows whether another subtask's state makes the snapshot version 2.)
+ */
+export function dataFileVersionFor(metadataVersion: number): number {
+  return metadataVersion === 1 || metadataVersion === 2 ? 1 : metadataVersion;
+}
+export const DATA_FILE_VERSION = 1;
 export const ENGINE = 'tsflink 0.1.0';
 
 export const METADATA_MAGIC = Uint8Array.of(0x89, 0x54, 0x53, 0x46, 0x4d, 0x0d, 0x0a, 0x1a);

@@ -9,10 +9,14 @@ import { crc32 } from './crc32.ts';
 import { FORMAT_VERSION, METADATA_HEADER_SIZE, METADATA_MAGIC } from './layout.ts';
 import type { SnapshotMetadata } from './model.ts';
 import { decodeMetadataV1 } from './v1/decode-metadata.ts';
+import { decodeMetadataV2 } from './v2/decode-metadata.ts';
 
 type MetadataReader = (bytes: Uint8Array, file: string) => SnapshotMetadata;
 
-const READERS: ReadonlyMap<number, MetadataReader> = new Map([[1, decodeMetadataV1]]);
+const READERS: ReadonlyMap<number, MetadataReader> = new Map([
+  [1, decodeMetadataV1],
+  [2, decodeMetadataV2],
+]);
 
 export const READABLE_VERSIONS: readonly number[] = [...READERS.keys()];
 
@@ -30,7 +34,7 @@ export function decodeMetadata(bytes: Uint8Array, file: string): SnapshotMetadat
   const reader = READERS.get(version);
   if (reader === undefined) {
     const newer = version > FORMAT_VERSION ? ' (written by a newer tsflink: upgrade to read it)' : '';
-    throw new FormatError(file, 8, `unsupported format version ${version}; this tsflink reads version ${READABLE_VERSIONS.join(', ')}${newer}`, 'unsupported');
+    throw new FormatError(file, 8, `unsupported format version ${version}; this tsflink reads versions ${READABLE_VERSIONS.join(', ')}${newer}`, 'unsupported');
   }
   return reader(bytes, file);
 }

@@ -39,6 +39,11 @@ export interface KeyedStateMeta {
   readonly kind: KeyedStateKind;
   readonly schemaVersion: number;
   readonly ttl: TtlConfig | null;
+  /**
+   * Whether the values carry a last-access timestamp (FORMAT.md 5.4): version 2 and `ttl` a map.
+   * Never in version 1, where `ttl` is a declaration only. Absent means false.
+   */
+  readonly ttlLayout?: boolean;
   readonly entries: number;
   readonly bytes: number;
   /** Sorted by key group; empty key groups are absent. */
@@ -63,6 +68,11 @@ export interface OperatorMeta {
   readonly name: string;
   readonly parallelism: number;
   readonly maxParallelism: number;
+  /**
+   * The keyed state backend the operator's keyed state was written from (`hashmap`, `rocksdb`,
+   * `lmdb`), when the writer recorded it (FORMAT.md 3.5): undefined when not recorded.
+   */
+  readonly stateBackend?: string;
   readonly keyedStates: readonly KeyedStateMeta[];
   readonly operatorStates: readonly OperatorStateMeta[];
 }

@@ -8,7 +8,7 @@ import { type Frame, readFrames } from './block-reader.ts';
 import { bytesEqual, encodeCanonicalKey } from './canonical-key.ts';
 import { crc32 } from './crc32.ts';
 import { keyGroupForBytes } from './key-groups.ts';
-import { DATA_HEADER_SIZE, DATA_MAGIC } from './layout.ts';
+import { DATA_HEADER_SIZE, DATA_MAGIC, dataFileVersionFor } from './layout.ts';
 import { decodeMetadata } from './metadata-readers.ts';
 import type { BlockRef, KeyedStateMeta, OperatorMeta, OperatorStateMeta, SnapshotMetadata } from './model.ts';
 import { METADATA_FILE } from './snapshot-paths.ts';
@@ -148,7 +148,9 @@ export class SnapshotReader {
   }
 }
 
-export function checkDataHeader(bytes: Uint8Array, where: string, expectedVersion: number): void {
+/** `metadataVersion`: the version of the `_metadata` listing the file (its data file version: dataFileVersionFor). */
+export function checkDataHeader(bytes: Uint8Array, where: string, metadataVersion: number): void {
+  const expectedVersion = dataFileVersionFor(metadataVersion);
   if (bytes.length < DATA_HEADER_SIZE) throw new FormatError(where, bytes.length, 'truncated data file header');
   const header = Buffer.from(bytes.buffer, bytes.byteOffset, DATA_HEADER_SIZE);
   if (!header.subarray(0, 8).equals(DATA_MAGIC)) throw new FormatError(where, 0, 'not a tsflink data file (wrong magic bytes)');

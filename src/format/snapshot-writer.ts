@@ -24,6 +24,7 @@ import type {
 import { operatorIdFromUid } from './murmur3.ts';
 import { METADATA_FILE, dataFilePath } from './snapshot-paths.ts';
 import { encodeMetadataV1 } from './v1/encode-metadata.ts';
+import { encodeMetadataV2 } from './v2/encode-metadata.ts';
 
 export interface SnapshotInfo {
   readonly kind: SnapshotKind;
@@ -41,12 +42,18 @@ export interface OperatorInfo {
   readonly id?: Uint8Array;
   readonly parallelism: number;
   readonly maxParallelism: number;
+  /** The keyed state backend its keyed state comes from (`hashmap`, `rocksdb`, `lmdb`), if known. */
+  readonly stateBackend?: string;
 }
 
 export interface KeyedStateInfo {
   readonly name: string;
   readonly kind: KeyedStateKind;
   readonly schemaVersion?: number;
+  /**
+   * A map makes the snapshot version 2 and declares the state's values to be in the TTL layout
+   * (FORMAT.md 5.4): the caller writes them so.
+   */
   readonly ttl?: TtlConfig | null;
 }
 
@@ -137,13 +144,14 @@ export class SnapshotWriter {
       name: info.name ?? info.uid,
       parallelism: info.parallelism,
       maxParallelism: info.maxParallelism,
+      ...(info.stateBackend === undefined ? {} : { stateBackend: info.stateBackend }),
       keyedStates: [...keyed.values()].map(({ info: s, blocks }): KeyedStateMeta => {
         const sorted: KeyGroupBlock[] = blocks.map(ref).sort((a, b) => a.keyGroup - b.keyGroup);
         return {
           name: s.name,
           kind: s.kind,
           schemaVersion: s.schemaVersion ?? 1,
-          ttl: s.ttl ?? null,
+          ttl: s.ttl === undefined || s.ttl === null ? null : { ttlMs: s.ttl.ttlMs, update: s.ttl.update, visibility: s.ttl.visibility },
           entries: sum(sorted, 'entries'),
           bytes: sum(sorted, 'length'),
           blocks: sorted,
@@ -179,7 +187,9 @@ export class SnapshotWriter {
       files: this.#files,
       operators,
     };
-    const bytes = encodeMetadataV1(meta);
+    // Version 2 only when needed: a snapshot without TTL state stays version 1, byte for byte.
+    const underTtl = operators.some((op) => op.keyedStates.some((s) => s.ttl !== null));
+    const bytes = underTtl ? encodeMetadataV2(meta) : encodeMetadataV1(meta);
     // Never publish metadata our own reader would refuse: decode it once before it becomes visible.
     const checked = decodeMetadata(bytes, this.store.describe(METADATA_FILE));
     await this.store.publish(METADATA_FILE, bytes);

@@ -27,6 +27,8 @@ export interface OperatorSummary {
   readonly name: string;
   readonly parallelism: number;
   readonly maxParallelism: number;
+  /** The keyed state backend, when the snapshot records it (FORMAT.md 3.5); absent otherwise. */
+  readonly stateBackend?: string;
   readonly entries: number;
   readonly bytes: number;
   readonly states: StateSummary[];
@@ -83,6 +85,7 @@ export function summarize(reader: SnapshotReader, filter: { operator?: string; s
         name: op.name,
         parallelism: op.parallelism,
         maxParallelism: op.maxParallelism,
+        ...(op.stateBackend === undefined ? {} : { stateBackend: op.stateBackend }),
         entries: states.reduce((n, s) => n + s.entries, 0),
         bytes: states.reduce((n, s) => n + s.bytes, 0),
         states,

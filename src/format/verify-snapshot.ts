@@ -13,6 +13,7 @@ import type { BlockRef, KeyedStateKind } from './model.ts';
 import { ScanError, readArrayHeader, scanValue } from './msgpack-scan.ts';
 import { METADATA_FILE } from './snapshot-paths.ts';
 import { SnapshotReader, checkDataHeader } from './snapshot-reader.ts';
+import { hasTtlLayout, ttlLayoutProblem } from './ttl-layout.ts';
 import { createValueUnpackr } from './value-codec.ts';
 
 export interface VerifyProblem {
@@ -34,7 +35,7 @@ interface BlockJob {
   readonly block: BlockRef;
   readonly owner: string;
   /** Keyed blocks: the key group and max parallelism every key must hash to. */
-  readonly keyed?: { keyGroup: number; maxParallelism: number; kind: KeyedStateKind };
+  readonly keyed?: { keyGroup: number; maxParallelism: number; kind: KeyedStateKind; ttl: boolean };
   readonly broadcast?: boolean;
 }
 
@@ -76,7 +77,7 @@ export async function verifySnapshot(store: ObjectStore): Promise<VerifyReport> 
   for (const op of meta.operators) {
     for (const s of op.keyedStates) {
       for (const block of s.blocks) {
-        jobs.push({ block, owner: `${op.uid}/${s.name} key group ${block.keyGroup}`, keyed: { keyGroup: block.keyGroup, maxParallelism: op.maxParallelism, kind: s.kind } });
+        jobs.push({ block, owner: `${op.uid}/${s.name} key group ${block.keyGroup}`, keyed: { keyGroup: block.keyGroup, maxParallelism: op.maxParallelism, kind: s.kind, ttl: hasTtlLayout(s) } });
       }
     }
     for (const s of op.operatorStates) {
@@ -113,7 +114,8 @@ export async function verifySnapshot(store: ObjectStore): Promise<VerifyReport> 
           checkKeys(decoded[0] as unknown[], frame.payload, seen, job, fail);
         }
         if (job.keyed !== undefined) {
-          const problem = (decoded[1] as unknown[]).map((v) => valueProblem(job.keyed!.kind, v)).find((p) => p !== undefined);
+          const { kind, ttl } = job.keyed;
+          const problem = (decoded[1] as unknown[]).map((v) => (ttl ? ttlLayoutProblem(kind, v) : valueProblem(kind, v))).find((p) => p !== undefined);
           if (problem !== undefined) fail(0, problem);
           if (job.keyed.kind === 'map') checkUserKeys(frame.payload, valuesAt, fail);
         }

@@ -262,4 +262,33 @@ describe('the paths and fields a Flink user\'s tools call', () => {
     expect(gone.status).toBe(404);
     expect(await gone.json()).toEqual({ errors: ['Could not find checkpointing statistics for checkpoint 999999.'] });
   });
+
+  it("each vertex's subtasks of a completed checkpoint, with Flink's checkpoint_duration sync and async", async () => {
+    const stats = await probe.get<{ history: { id: number; status: string; trigger_timestamp: number }[] }>(`/jobs/${jobId}/checkpoints`);
+    const latest = stats!.history.find((c) => c.status === 'COMPLETED')!;
+    const job = await probe.get<{ vertices: { id: string }[] }>(`/jobs/${jobId}`);
+    for (const vertex of job!.vertices) {
+      const details = await probe.get<{
+        id: number;
+        num_subtasks: number;
+        num_acknowledged_subtasks: number;
+        summary: { checkpoint_duration: { sync: { max: number }; async: { max: number } } };
+        subtasks: { index: number; status: string; ack_timestamp: number; state_size: number; checkpoint: { sync: number; async: number } }[];
+      }>(`/jobs/${jobId}/checkpoints/details/${latest.id}/subtasks/${vertex.id}`);
+      expect(details).toMatchObject({ id: latest.id, num_subtasks: 2, num_acknowledged_subtasks: 2 });
+      expect(details!.subtasks.map((s) => [s.index, s.status])).toEqual([
+        [0, 'completed'],
+        [1, 'completed'],
+      ]);
+      for (const s of details!.subtasks) {
+        expect(s.checkpoint.sync).toBeGreaterThanOrEqual(0);
+        expect(s.checkpoint.async).toBeGreaterThanOrEqual(0);
+        expect(s.ack_timestamp).toBeGreaterThanOrEqual(latest.trigger_timestamp);
+        expect(s.state_size).toBeGreaterThan(0);
+      }
+      expect(details!.summary.checkpoint_duration.sync.max).toBe(Math.max(...details!.subtasks.map((s) => s.checkpoint.sync)));
+    }
+    const unknown = await fetch(`${cluster.url}/jobs/${jobId}/checkpoints/details/${latest.id}/subtasks/${'0'.repeat(32)}`);
+    expect(unknown.status).toBe(404);
+  });
 });

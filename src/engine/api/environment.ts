@@ -8,6 +8,7 @@ import { type CheckpointConfig, defaultCheckpointConfig, validateCheckpointConfi
 import type { ClaimMode } from '../checkpoint/checkpoint-types.ts';
 import { DataGeneratorSource } from '../connectors/data-generator-source.ts';
 import { type ExecutionOptions, type JobClient, type JobResult, startLocally } from '../runtime/local-executor.ts';
+import type { ProcessingTimeClock } from '../runtime/clock.ts';
 import type { RestartStrategy } from '../runtime/restart-strategy.ts';
 import { type BuiltStateBackendType, DEFAULT_STATE_BACKEND, type StateBackendType, parseStateBackendChoice, refuseUnbuiltStateBackend } from '../state/state-backend-type.ts';
 import { SingleOutputStreamOperator } from './data-stream.ts';
@@ -24,6 +25,7 @@ export class StreamExecutionEnvironment {
   #restoreFrom: string | undefined;
   #allowNonRestoredState = false;
   #claimMode: ClaimMode = 'NO_CLAIM';
+  #clock: ProcessingTimeClock | undefined;
 
   static getExecutionEnvironment(): StreamExecutionEnvironment {
     return new StreamExecutionEnvironment();
@@ -80,6 +82,17 @@ export class StreamExecutionEnvironment {
   }
 
   /**
+   * The processing-time clock of the job (Date.now by default): state TTL and processing-time
+   * timers read it. For tests: `env.setProcessingTimeClock(manual.now)` with a ManualClock moves
+   * TTL expiry without sleeping. Code, not configuration: no `-D` key sets it.
+   */
+  setProcessingTimeClock(clock: ProcessingTimeClock): this {
+    if (typeof clock !== 'function') throw new UserError('setProcessingTimeClock takes a function that returns milliseconds since the epoch');
+    this.#clock = clock;
+    return this;
+  }
+
+  /**
    * Start from a savepoint or retained checkpoint (`flink run -s`). `claimMode` as
    * `flink run --claimMode`: `NO_CLAIM` (the default) never touches the snapshot; `CLAIM` hands it
    * to the job, which deletes it once newer checkpoints subsume it.
@@ -127,6 +140,7 @@ export class StreamExecutionEnvironment {
       ...(this.#maxParallelism === undefined ? {} : { maxParallelism: this.#maxParallelism }),
       checkpoint: this.#checkpoint,
       stateBackend: this.#stateBackend,
+      ...(this.#clock === undefined ? {} : { clock: this.#clock }),
       ...(this.#restart === undefined ? {} : { restartStrategy: this.#restart }),
       ...(this.#restoreFrom === undefined ? {} : { restoreFrom: this.#restoreFrom, allowNonRestoredState: this.#allowNonRestoredState, claimMode: this.#claimMode }),
     };

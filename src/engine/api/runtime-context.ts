@@ -6,6 +6,8 @@ import { UserError } from '../../errors.ts';
 import type { KeyedStateBackend } from '../state/keyed-state-backend.ts';
 import type { AggregatingState, ListState, MapState, ReducingState, ValueState } from '../state/keyed-state-handles.ts';
 import type { OperatorStateStore } from '../state/operator-state-store.ts';
+import { TtlStates } from '../state/ttl/ttl-states.ts';
+import { SYSTEM_CLOCK } from '../runtime/clock.ts';
 import type {
   AggregatingStateDescriptor,
   ListStateDescriptor,
@@ -39,21 +41,34 @@ export interface ContextInfo {
   readonly checkpointingEnabled: boolean;
 }
 
-export function createRuntimeContext(info: ContextInfo, keyed: KeyedStateBackend | undefined, operatorState: OperatorStateStore): RuntimeContext {
-  const backend = (): KeyedStateBackend => {
-    if (keyed === undefined) {
+/**
+ * The one place user functions get keyed state handles: through the TTL layer (`ttl`, one per
+ * keyed backend), which hands out the backend's own handle for a state without TTL and a TTL
+ * wrapper over it for one with (state/ttl/ttl-states.ts).
+ */
+export function createRuntimeContext(
+  info: ContextInfo,
+  keyed: KeyedStateBackend | undefined,
+  operatorState: OperatorStateStore,
+  ttl: TtlStates | undefined = keyed === undefined ? undefined : new TtlStates(keyed, SYSTEM_CLOCK),
+): RuntimeContext {
+  const states = (): TtlStates => {
+    if (keyed === undefined || ttl === undefined) {
       throw new UserError(`operator '${info.operatorUid}': keyed state is only available after keyBy (on a KeyedStream)`);
     }
-    return keyed;
+    return ttl;
   };
   return {
     ...info,
     operatorState,
-    getState: (d) => backend().getState(d),
-    getListState: (d) => backend().getState(d),
-    getMapState: (d) => backend().getState(d),
-    getReducingState: (d) => backend().getState(d),
-    getAggregatingState: (d) => backend().getState(d),
-    getCurrentKey: () => backend().getCurrentKey(),
+    getState: (d) => states().getState(d) as ValueState<never>,
+    getListState: (d) => states().getState(d) as ListState<never>,
+    getMapState: (d) => states().getState(d) as MapState<never, never>,
+    getReducingState: (d) => states().getState(d) as ReducingState<never>,
+    getAggregatingState: (d) => states().getState(d) as AggregatingState<never, never>,
+    getCurrentKey: () => {
+      if (keyed === undefined) throw new UserError(`operator '${info.operatorUid}': keyed state is only available after keyBy (on a KeyedStream)`);
+      return keyed.getCurrentKey();
+    },
   };
 }

@@ -54,6 +54,21 @@ export interface SnapshotStats {
   readonly size: number;
   readonly location: string;
   readonly failure?: string;
+  /** Each subtask's part of a completed snapshot, as it acknowledged it (absent for a failed one). */
+  readonly subtasks?: readonly SubtaskSnapshotStats[];
+}
+
+/** One subtask's acknowledgement, for Flink's per-subtask checkpoint statistics. */
+export interface SubtaskSnapshotStats {
+  readonly chain: number;
+  readonly subtask: number;
+  /** Flink's `checkpoint_duration.sync`: the processing thread held at the barrier, ms. */
+  readonly syncMs: number;
+  /** Flink's `checkpoint_duration.async`: writing the captured state, ms. */
+  readonly asyncMs: number;
+  readonly ackAt: number;
+  /** Bytes of the subtask's data file. */
+  readonly size: number;
 }
 
 export interface CoordinatorEvents {
@@ -94,6 +109,8 @@ interface Pending extends PendingCheckpoint {
   readonly location: string;
   readonly store: PendingSnapshotStore;
   readonly acks: SubtaskAck[];
+  /** When each ack arrived (epoch ms), by its index in `acks`. */
+  readonly ackTimes: number[];
   /** Callers waiting for this snapshot (savepoints, manual checkpoints). */
   readonly waiters: { resolve: (location: string) => void; reject: (error: Error) => void }[];
 }
@@ -264,6 +281,7 @@ export class CheckpointCoordinator {
     // An ack for an aborted checkpoint: its files went with the directory, or are garbage beside no _metadata.
     if (pending === undefined) return;
     pending.acks.push(ack);
+    pending.ackTimes.push(Date.now());
     if (pending.acks.length === this.#attempt?.subtaskCount) this.#track(this.#complete(pending));
   }
 
@@ -321,7 +339,7 @@ export class CheckpointCoordinator {
     const store = new PendingSnapshotStore(await this.open(location, this.storeOptions));
     // The attempt ended while the store opened: stop() has already aborted everything pending.
     if (this.#attempt !== attempt || attempt === undefined) throw new UserError(`job ${this.job.jobId} is not running`);
-    this.#pending.set(id, { id, kind, triggeredAt: now, location, store, acks: [], waiters: waiter === undefined ? [] : [waiter] });
+    this.#pending.set(id, { id, kind, triggeredAt: now, location, store, acks: [], ackTimes: [], waiters: waiter === undefined ? [] : [waiter] });
     this.#scheduleExpiry();
     attempt.injectBarrier(id, kind !== 'checkpoint', drain);
   }
@@ -354,7 +372,13 @@ export class CheckpointCoordinator {
     let size = 0;
     try {
       const writer = new SnapshotWriter(pending.store, { kind: pending.kind === 'checkpoint' ? 'checkpoint' : 'savepoint', type: 'canonical', jobId: this.job.jobId, jobName: this.job.jobName, checkpointId: pending.id, createdAt: pending.triggeredAt });
-      for (const n of attempt.nodes) writer.addOperator({ uid: n.uid, name: n.name, parallelism: n.parallelism, maxParallelism: n.maxParallelism });
+      // The backend each keyed operator's subtasks wrote from (FORMAT.md 3.5, `stateBackend`).
+      const backends = new Map<string, string>();
+      for (const ack of pending.acks) for (const op of ack.operators) if (op.stateBackend !== undefined) backends.set(op.uid, op.stateBackend);
+      for (const n of attempt.nodes) {
+        const stateBackend = backends.get(n.uid);
+        writer.addOperator({ uid: n.uid, name: n.name, parallelism: n.parallelism, maxParallelism: n.maxParallelism, ...(stateBackend === undefined ? {} : { stateBackend }) });
+      }
       for (const ack of pending.acks) {
         writer.addFile(ack.file);
         for (const op of ack.operators) {
@@ -363,7 +387,8 @@ export class CheckpointCoordinator {
         }
       }
       faultPoint('snapshot-metadata');
-      await writer.finish({ async: Date.now() - pending.triggeredAt });
+      // `sync`: the longest synchronous part of any subtask (the processing-thread pause a checkpoint costs).
+      await writer.finish({ async: Date.now() - pending.triggeredAt, sync: Math.max(0, ...pending.acks.map((a) => a.syncMs)) });
       size = pending.acks.reduce((sum, ack) => sum + ack.file.size, 0);
     } catch (err) {
       this.#finalizing.delete(pending.id);
@@ -381,7 +406,8 @@ export class CheckpointCoordinator {
       this.completed.push({ id: pending.id, location: pending.location, completedAt: now });
       this.completedCount += 1;
     }
-    this.events.onCompleted?.({ id: pending.id, kind: pending.kind, triggeredAt: pending.triggeredAt, endedAt: now, size, location: pending.location });
+    const subtasks = pending.acks.map((a, i) => ({ chain: a.chain, subtask: a.subtask, syncMs: a.syncMs, asyncMs: a.asyncMs, ackAt: pending.ackTimes[i] ?? now, size: a.file.size }));
+    this.events.onCompleted?.({ id: pending.id, kind: pending.kind, triggeredAt: pending.triggeredAt, endedAt: now, size, location: pending.location, subtasks });
     if (outcome.notifyTasks) attempt.notifyComplete(pending.id);
     for (const w of pending.waiters) w.resolve(pending.location);
     this.#slotFreed();

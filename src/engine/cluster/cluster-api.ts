@@ -139,6 +139,47 @@ export interface CheckpointStatistics {
   readonly history: readonly CheckpointEntry[];
 }
 
+/** Flink's `SubtaskCheckpointStatistics` (a completed subtask's), in `TaskCheckpointDetails.subtasks`. */
+export interface SubtaskCheckpointEntry {
+  readonly index: number;
+  readonly status: 'completed' | 'pending_or_failed';
+  readonly ack_timestamp: number;
+  readonly end_to_end_duration: number;
+  readonly state_size: number;
+  readonly checkpointed_size: number;
+  /** ms: `sync` the processing thread held at the barrier, `async` writing the captured state. */
+  readonly checkpoint: { readonly sync: number; readonly async: number };
+  /** Always 0: alignment is not measured yet. */
+  readonly alignment: { readonly buffered: number; readonly processed: number; readonly persisted: number; readonly duration: number };
+  readonly start_delay: number;
+  readonly unaligned_checkpoint: boolean;
+  readonly aborted: boolean;
+}
+
+/** `GET /jobs/:id/checkpoints/details/:checkpointId/subtasks/:vertexId` (Flink's `TaskCheckpointStatisticsWithSubtaskDetails`). */
+export interface TaskCheckpointDetails {
+  readonly id: number;
+  readonly status: 'COMPLETED';
+  readonly latest_ack_timestamp: number;
+  readonly checkpointed_size: number;
+  readonly state_size: number;
+  readonly end_to_end_duration: number;
+  readonly alignment_buffered: number;
+  readonly processed_data: number;
+  readonly persisted_data: number;
+  readonly num_subtasks: number;
+  readonly num_acknowledged_subtasks: number;
+  readonly summary: {
+    readonly checkpointed_size: StatsSummary;
+    readonly state_size: StatsSummary;
+    readonly end_to_end_duration: StatsSummary;
+    readonly checkpoint_duration: { readonly sync: StatsSummary; readonly async: StatsSummary };
+    readonly alignment: { readonly buffered: StatsSummary; readonly processed: StatsSummary; readonly persisted: StatsSummary; readonly duration: StatsSummary };
+    readonly start_delay: StatsSummary;
+  };
+  readonly subtasks: readonly SubtaskCheckpointEntry[];
+}
+
 /** `GET /jobs/:id/checkpoints/config`. */
 export interface CheckpointConfigInfo {
   readonly mode: 'exactly_once' | 'at_least_once';
@@ -297,6 +338,8 @@ export interface ClusterApi {
   exceptions(jobId: string): Promise<JobExceptions>;
   /** `GET /jobs/:id/checkpoints/details/:checkpointId`: one of the history's entries. */
   checkpointDetails(jobId: string, checkpointId: number): Promise<CheckpointEntry>;
+  /** `GET /jobs/:id/checkpoints/details/:checkpointId/subtasks/:vertexId`: each subtask's part, with its sync and async durations. */
+  checkpointSubtaskDetails(jobId: string, checkpointId: number, vertexId: string): Promise<TaskCheckpointDetails>;
   /** `GET /jobs/:id/plan`. */
   plan(jobId: string): Promise<JobPlanInfo>;
   /** `GET /jobs/:id/vertices/:vertexId`. */

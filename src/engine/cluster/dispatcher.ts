@@ -21,6 +21,7 @@ import {
   BadRequestError,
   type CheckpointConfigInfo,
   type CheckpointEntry,
+  type TaskCheckpointDetails,
   type DashboardConfiguration,
   type JobPlanInfo,
   type JobVertexDetails,
@@ -43,7 +44,7 @@ import {
 } from './cluster-api.ts';
 import { JobMaster, type JobMasterContext } from './job-master.ts';
 import { summarize } from './checkpoint-summary.ts';
-import { checkpointDetails, jobPlan, maskedConfiguration, statusCounts, taskCounts, vertexDetails, vertexRecords } from './job-views.ts';
+import { checkpointDetails, checkpointSubtaskDetails, jobPlan, maskedConfiguration, statusCounts, taskCounts, vertexDetails, vertexRecords } from './job-views.ts';
 import { VERSION, revision } from '../../version.ts';
 import type { JobRecord, JobStore } from './job-store.ts';
 import { defaultJobName } from './job-settings.ts';
@@ -264,6 +265,10 @@ export class Dispatcher implements ClusterApi {
 
   async checkpointDetails(jobId: string, checkpointId: number): Promise<CheckpointEntry> {
     return checkpointDetails(this.#master(jobId).record, checkpointId);
+  }
+
+  async checkpointSubtaskDetails(jobId: string, checkpointId: number, vertexId: string): Promise<TaskCheckpointDetails> {
+    return checkpointSubtaskDetails(this.#master(jobId).record, checkpointId, vertexId);
   }
 
   async plan(jobId: string): Promise<JobPlanInfo> {

@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OpenStoreOptions } from '../../storage/open-store.ts';
 import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
@@ -16,10 +16,12 @@ import { NoIntactCheckpointError, chooseRestoreCheckpoint } from '../checkpoint/
 import { deleteSnapshot } from '../checkpoint/delete-snapshot.ts';
 import { checkpointsToDiscard, onJobTermination } from '../checkpoint/retention.ts';
 import { decideRestart } from '../runtime/restart-strategy.ts';
+import { DEFAULT_STATE_BACKEND, type StateBackendType, parseStateBackendChoice } from '../state/state-backend-type.ts';
 import { addValue } from './checkpoint-summary.ts';
 import { type AsyncOperation, type CheckpointEntry, ConflictError, type JobState, TERMINAL_STATES } from './cluster-api.ts';
 import type { JobException, JobRecord, JobStore } from './job-store.ts';
 import { externalPath } from './locations.ts';
+import { defaultHeapLimitMb, heapExhaustionMessage, isHeapExhaustion, workerExecArgv, workerHeapLimitMb } from './worker-heap.ts';
 import type { FromWorker, RecordCount, StartMessage, ToWorker } from './worker-protocol.ts';
 
 export interface JobMasterContext {
@@ -55,6 +57,8 @@ export class JobMaster {
   #saving: Promise<void> = Promise.resolve();
   /** The worker's last attempt failed and said why (so its final failure is no new exception). */
   #attemptFailureReported = false;
+  /** Where the current worker's stdout and stderr go, from which offset, and its heap limit: to tell a heap exhaustion from other deaths. */
+  #workerOutput: { readonly path: string; readonly from: number; readonly heapLimitMb: number } | undefined;
   readonly #ended: Promise<void>;
   #end!: () => void;
 
@@ -110,10 +114,19 @@ export class JobMaster {
       allowNonRestoredState: record.submit.allowNonRestoredState ?? false,
       resume: { nextId: record.nextCheckpointId, completed: record.retained },
     };
-    const out = openSync(join(this.context.logDirectory, `${record.jobId}.out`), 'a');
+    const outPath = join(this.context.logDirectory, `${record.jobId}.out`);
+    const out = openSync(outPath, 'a');
+    // Checked when the job was submitted; a record from before the key existed may lack it.
+    const heapLimitMb = workerHeapLimitMb(record.config);
     let worker: ChildProcess;
     try {
-      worker = fork(this.context.workerEntry, [], { stdio: ['ignore', out, out, 'ipc'], serialization: 'advanced', ...(record.submit.cwd !== undefined && existsSync(record.submit.cwd) ? { cwd: record.submit.cwd } : {}) });
+      this.#workerOutput = { path: outPath, from: fstatSync(out).size, heapLimitMb: heapLimitMb ?? defaultHeapLimitMb() };
+      worker = fork(this.context.workerEntry, [], {
+        stdio: ['ignore', out, out, 'ipc'],
+        serialization: 'advanced',
+        execArgv: workerExecArgv(process.execArgv, heapLimitMb),
+        ...(record.submit.cwd !== undefined && existsSync(record.submit.cwd) ? { cwd: record.submit.cwd } : {}),
+      });
     } finally {
       closeSync(out);
     }
@@ -214,6 +227,10 @@ export class JobMaster {
     } else {
       record.latestSavepoint = completed;
     }
+    // Per-subtask statistics for the snapshots REST still lists.
+    const listed = new Set([...record.checkpointHistory, record.latestSavepoint].flatMap((c) => (c === null ? [] : [String(c.id)])));
+    const subtasks = Object.entries({ ...record.checkpointSubtasks, [String(stats.id)]: stats.subtasks ?? [] }).filter(([id]) => listed.has(id));
+    record.checkpointSubtasks = Object.fromEntries(subtasks);
     this.#save();
   }
 
@@ -235,18 +252,61 @@ export class JobMaster {
       void this.#finish('CANCELED', undefined, true);
       return;
     }
-    this.context.log(`job ${this.record.jobId}: worker process ${worker.pid} ${lost}`);
-    void this.#lost(lost);
+    const oom = this.#heapExhausted();
+    this.context.log(`job ${this.record.jobId}: worker process ${worker.pid} ${lost}${oom === undefined ? '' : `: ${oom}`}`);
+    void this.#lost(lost, oom);
   }
 
-  /** The worker is gone (or could not start): the restart strategy decides what comes next. */
-  async #lost(lost: string): Promise<void> {
+  /**
+   * The one-line reason when the worker that just exited died of heap exhaustion (V8 printed its
+   * fatal error into the job's log, from the offset where this worker started writing); else undefined.
+   */
+  #heapExhausted(): string | undefined {
+    const output = this.#workerOutput;
+    if (output === undefined) return undefined;
+    let text: string;
+    try {
+      const fd = openSync(output.path, 'r');
+      try {
+        // V8's fatal error and its stack are the last few kilobytes the worker wrote.
+        const size = fstatSync(fd).size;
+        const from = Math.max(output.from, size - 64 * 1024);
+        const buffer = Buffer.alloc(Math.max(0, size - from));
+        readSync(fd, buffer, 0, buffer.length, from);
+        text = buffer.toString('utf8');
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      return undefined;
+    }
+    if (!isHeapExhaustion(text)) return undefined;
+    return heapExhaustionMessage(output.heapLimitMb, this.#stateBackend());
+  }
+
+  /** The job's backend: as its worker registered it, else as configured. */
+  #stateBackend(): StateBackendType {
+    const r = this.record;
+    if (r.stateBackend !== undefined) return r.stateBackend;
+    const configured = r.config['state.backend.type'];
+    try {
+      return configured === undefined ? DEFAULT_STATE_BACKEND : parseStateBackendChoice('state.backend.type', configured);
+    } catch {
+      return DEFAULT_STATE_BACKEND;
+    }
+  }
+
+  /**
+   * The worker is gone (or could not start): the restart strategy decides what comes next.
+   * `cause`, when known, replaces the generic "The job's worker process <lost>." (a heap exhaustion).
+   */
+  async #lost(lost: string, cause?: string): Promise<void> {
     this.#losses.push(Date.now());
-    this.#exception({ cause: `The job's worker process ${lost}.`, timestamp: Date.now() });
+    this.#exception({ cause: cause ?? `The job's worker process ${lost}.`, timestamp: Date.now() });
     const strategy = this.record.restartStrategy ?? { type: 'none' as const };
     const decision = decideRestart(strategy, this.#losses);
     if (!decision.restart) {
-      await this.#finish('FAILED', `The job's worker process ${lost} (not restarted: ${decision.reason}).`, true);
+      await this.#finish('FAILED', cause === undefined ? `The job's worker process ${lost} (not restarted: ${decision.reason}).` : `${cause} (not restarted: ${decision.reason}).`, true);
       return;
     }
     this.record.restarts += 1;

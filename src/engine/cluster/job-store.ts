@@ -9,7 +9,7 @@ import { open, readFile, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeDirectoriesSync } from '../../storage/make-directories.ts';
 import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
-import type { CompletedCheckpoint } from '../checkpoint/checkpoint-coordinator.ts';
+import type { CompletedCheckpoint, SubtaskSnapshotStats } from '../checkpoint/checkpoint-coordinator.ts';
 import type { RestartStrategy } from '../runtime/restart-strategy.ts';
 import type { StateBackendType } from '../state/state-backend-type.ts';
 import type { RunningStats } from './checkpoint-summary.ts';
@@ -46,6 +46,12 @@ export interface JobRecord {
    * Their files stay for a person to look at; a restarted JobManager's listing leaves them out.
    */
   damagedCheckpoints?: { readonly id: number; readonly location: string; readonly problem: string }[];
+  /**
+   * Each subtask's part of the completed snapshots still in the history or the latest savepoint,
+   * by checkpoint id, for `GET /jobs/:id/checkpoints/details/:cid/subtasks/:vertexId` (absent in
+   * older records).
+   */
+  checkpointSubtasks?: Record<string, readonly SubtaskSnapshotStats[]>;
   /** Statistics for `GET /jobs/:id/checkpoints`. */
   checkpointCounts: { completed: number; failed: number };
   /** Newest first, at most 10. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NotFoundError } from './cluster-api.ts';
 import type { CheckpointEntry } from './cluster-api.ts';
-import { checkpointDetails, jobPlan, maskedConfiguration, statusCounts, taskCounts, vertexDetails, vertexRecords } from './job-views.ts';
+import { checkpointDetails, checkpointSubtaskDetails, jobPlan, maskedConfiguration, statusCounts, taskCounts, vertexDetails, vertexRecords } from './job-views.ts';
 import type { JobRecord } from './job-store.ts';
 import type { WorkerVertex } from './worker-protocol.ts';
 
@@ -72,6 +72,28 @@ describe('job views', () => {
     expect(checkpointDetails(record(), 3)).toEqual(entry(3));
     expect(checkpointDetails(record(), 4)).toEqual(entry(4, 'FAILED'));
     expect(() => checkpointDetails(record(), 1)).toThrow(new NotFoundError('Could not find checkpointing statistics for checkpoint 1.'));
+  });
+
+  it("gives a vertex's subtasks in a completed checkpoint with their sync and async durations (Flink's checkpoint_duration)", () => {
+    const r = record({
+      checkpointSubtasks: {
+        '3': [
+          { chain: 1, subtask: 1, syncMs: 0.4, asyncMs: 30.6, ackAt: 3040, size: 200 },
+          { chain: 0, subtask: 0, syncMs: 0.1, asyncMs: 5, ackAt: 3010, size: 50 },
+          { chain: 1, subtask: 0, syncMs: 12.2, asyncMs: 20, ackAt: 3030, size: 100 },
+        ],
+      },
+    });
+    const details = checkpointSubtaskDetails(r, 3, COUNT.toUpperCase());
+    expect(details).toMatchObject({ id: 3, status: 'COMPLETED', latest_ack_timestamp: 3040, state_size: 300, end_to_end_duration: 40, num_subtasks: 3, num_acknowledged_subtasks: 2 });
+    expect(details.subtasks.map((s) => [s.index, s.checkpoint.sync, s.checkpoint.async, s.end_to_end_duration, s.state_size])).toEqual([
+      [0, 12, 20, 30, 100],
+      [1, 0, 31, 40, 200],
+    ]);
+    expect(details.summary.checkpoint_duration.sync).toMatchObject({ min: 0, max: 12 });
+    expect(() => checkpointSubtaskDetails(r, 3, 'ff'.repeat(16))).toThrow(NotFoundError);
+    expect(() => checkpointSubtaskDetails(r, 2, COUNT)).toThrow(new NotFoundError(`Could not find subtask checkpointing statistics for checkpoint 2 of vertex ${COUNT}.`));
+    expect(() => checkpointSubtaskDetails(r, 4, COUNT)).toThrow(NotFoundError);
   });
 
   it('masks the values of sensitive keys, as Flink does', () => {

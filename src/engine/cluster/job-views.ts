@@ -4,7 +4,8 @@
  * masked. Pure, so each shape is tested without a cluster.
  */
 import { NotFoundError } from './cluster-api.ts';
-import type { CheckpointEntry, JobPlanInfo, JobState, JobVertexDetails, TaskCounts, TaskState } from './cluster-api.ts';
+import { type RunningStats, type StatsSummary, addValue, summarize } from './checkpoint-summary.ts';
+import type { CheckpointEntry, JobPlanInfo, JobState, JobVertexDetails, TaskCheckpointDetails, TaskCounts, TaskState } from './cluster-api.ts';
 import type { JobRecord } from './job-store.ts';
 import type { RecordCount, WorkerVertex } from './worker-protocol.ts';
 
@@ -116,6 +117,66 @@ export function checkpointDetails(record: JobRecord, checkpointId: number): Chec
   const found = [...record.checkpointHistory, record.latestSavepoint, record.latestFailed].find((c) => c !== null && c.id === checkpointId);
   if (found == null) throw new NotFoundError(`Could not find checkpointing statistics for checkpoint ${checkpointId}.`);
   return found;
+}
+
+const ZERO: StatsSummary = summarize(undefined);
+
+function summaryOf(values: readonly number[]): StatsSummary {
+  let stats: RunningStats | undefined;
+  for (const v of values) stats = addValue(stats, v);
+  return summarize(stats);
+}
+
+/**
+ * One vertex's subtasks in a completed checkpoint (Flink's TaskCheckpointStatisticsWithSubtaskDetails):
+ * each subtask's synchronous and asynchronous durations as its ack reported them. Kept for the
+ * checkpoints of the history and the latest savepoint; a chain of operators is one vertex.
+ */
+export function checkpointSubtaskDetails(record: JobRecord, checkpointId: number, vertexId: string): TaskCheckpointDetails {
+  const entry = checkpointDetails(record, checkpointId);
+  const chain = (record.vertices ?? []).findIndex((v) => v.id === vertexId.toLowerCase());
+  const vertex = record.vertices?.[chain];
+  if (vertex === undefined) throw new NotFoundError(`There is no vertex ${vertexId} in job ${record.jobId}.`);
+  const all = record.checkpointSubtasks?.[String(checkpointId)];
+  if (entry.status !== 'COMPLETED' || all === undefined) throw new NotFoundError(`Could not find subtask checkpointing statistics for checkpoint ${checkpointId} of vertex ${vertexId}.`);
+  const mine = all.filter((s) => s.chain === chain).sort((a, b) => a.subtask - b.subtask);
+  const subtasks = mine.map((s) => ({
+    index: s.subtask,
+    status: 'completed' as const,
+    ack_timestamp: s.ackAt,
+    end_to_end_duration: s.ackAt - entry.trigger_timestamp,
+    state_size: s.size,
+    checkpointed_size: s.size,
+    checkpoint: { sync: Math.round(s.syncMs), async: Math.round(s.asyncMs) },
+    alignment: { buffered: 0, processed: 0, persisted: 0, duration: 0 },
+    start_delay: 0,
+    unaligned_checkpoint: false,
+    aborted: false,
+  }));
+  const size = mine.reduce((sum, s) => sum + s.size, 0);
+  const latestAck = Math.max(entry.trigger_timestamp, ...mine.map((s) => s.ackAt));
+  return {
+    id: checkpointId,
+    status: 'COMPLETED',
+    latest_ack_timestamp: latestAck,
+    checkpointed_size: size,
+    state_size: size,
+    end_to_end_duration: latestAck - entry.trigger_timestamp,
+    alignment_buffered: 0,
+    processed_data: 0,
+    persisted_data: 0,
+    num_subtasks: vertex.parallelism,
+    num_acknowledged_subtasks: mine.length,
+    summary: {
+      checkpointed_size: summaryOf(subtasks.map((s) => s.checkpointed_size)),
+      state_size: summaryOf(subtasks.map((s) => s.state_size)),
+      end_to_end_duration: summaryOf(subtasks.map((s) => s.end_to_end_duration)),
+      checkpoint_duration: { sync: summaryOf(subtasks.map((s) => s.checkpoint.sync)), async: summaryOf(subtasks.map((s) => s.checkpoint.async)) },
+      alignment: { buffered: ZERO, processed: ZERO, persisted: ZERO, duration: ZERO },
+      start_delay: ZERO,
+    },
+    subtasks,
+  };
 }
 
 /** Flink's sensitive key fragments (GlobalConfiguration.SENSITIVE_KEYS): their values are shown as `******`. */

@@ -9,6 +9,7 @@ import type {
   AsyncOperation,
   CheckpointConfigInfo,
   CheckpointEntry,
+  TaskCheckpointDetails,
   CheckpointStatistics,
   CheckpointTriggerRequest,
   ClusterApi,
@@ -112,6 +113,10 @@ export class RestClient implements ClusterApi {
 
   checkpointDetails(jobId: string, checkpointId: number): Promise<CheckpointEntry> {
     return this.request('GET', `/jobs/${seg(jobId)}/checkpoints/details/${checkpointId}`);
+  }
+
+  checkpointSubtaskDetails(jobId: string, checkpointId: number, vertexId: string): Promise<TaskCheckpointDetails> {
+    return this.request('GET', `/jobs/${seg(jobId)}/checkpoints/details/${checkpointId}/subtasks/${seg(vertexId)}`);
   }
 
   plan(jobId: string): Promise<JobPlanInfo> {

@@ -107,6 +107,7 @@ export function restRoutes(api: ClusterApi): readonly Route[] {
     route('GET', '/jobs/:jobid/checkpoints/config', async (r) => ok(await api.checkpointConfig(jobId(r)))),
     route('GET', '/jobs/:jobid/checkpoints/:triggerid', async (r) => ok(await api.checkpointStatus(jobId(r), triggerId(r)))),
     route('GET', '/jobs/:jobid/checkpoints/details/:checkpointid', async (r) => ok(await api.checkpointDetails(jobId(r), checkpointId(r)))),
+    route('GET', '/jobs/:jobid/checkpoints/details/:checkpointid/subtasks/:vertexid', async (r) => ok(await api.checkpointSubtaskDetails(jobId(r), checkpointId(r), param(r, 'vertexid')))),
     route('GET', '/jobs/:jobid/plan', async (r) => ok(await api.plan(jobId(r)))),
     route('GET', '/jobs/:jobid/vertices/:vertexid', async (r) => ok(await api.vertex(jobId(r), vertexId(r)))),
     route(

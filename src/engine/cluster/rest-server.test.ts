@@ -5,6 +5,7 @@ import type {
   AsyncOperation,
   CheckpointConfigInfo,
   CheckpointEntry,
+  TaskCheckpointDetails,
   CheckpointStatistics,
   CheckpointTriggerRequest,
   ClusterApi,
@@ -38,6 +39,45 @@ const checkpoint: CheckpointEntry = {
   end_to_end_duration: 250,
   external_path: 's3://bucket/cp/3f2a9c/chk-7',
   discarded: false,
+};
+
+const ZERO_SUMMARY = { min: 0, max: 0, avg: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0 };
+const SYNC_SUMMARY = { min: 3, max: 3, avg: 3, p50: 3, p90: 3, p95: 3, p99: 3, p999: 3 };
+const subtaskDetails: TaskCheckpointDetails = {
+  id: 7,
+  status: 'COMPLETED',
+  latest_ack_timestamp: 1_700_000_000_120,
+  checkpointed_size: 4096,
+  state_size: 4096,
+  end_to_end_duration: 120,
+  alignment_buffered: 0,
+  processed_data: 0,
+  persisted_data: 0,
+  num_subtasks: 1,
+  num_acknowledged_subtasks: 1,
+  summary: {
+    checkpointed_size: ZERO_SUMMARY,
+    state_size: ZERO_SUMMARY,
+    end_to_end_duration: ZERO_SUMMARY,
+    checkpoint_duration: { sync: SYNC_SUMMARY, async: ZERO_SUMMARY },
+    alignment: { buffered: ZERO_SUMMARY, processed: ZERO_SUMMARY, persisted: ZERO_SUMMARY, duration: ZERO_SUMMARY },
+    start_delay: ZERO_SUMMARY,
+  },
+  subtasks: [
+    {
+      index: 0,
+      status: 'completed',
+      ack_timestamp: 1_700_000_000_120,
+      end_to_end_duration: 120,
+      state_size: 4096,
+      checkpointed_size: 4096,
+      checkpoint: { sync: 3, async: 110 },
+      alignment: { buffered: 0, processed: 0, persisted: 0, duration: 0 },
+      start_delay: 0,
+      unaligned_checkpoint: false,
+      aborted: false,
+    },
+  ],
 };
 
 /** Flink-shaped answers; the round-trip tests expect these back unchanged. */
@@ -171,6 +211,7 @@ class FakeApi implements ClusterApi {
   checkpointConfig = (jobId: string) => this.answer('checkpointConfig', [jobId], CANNED.checkpointConfig);
   exceptions = (jobId: string) => this.answer('exceptions', [jobId], CANNED.exceptions);
   checkpointDetails = (jobId: string, checkpointId: number) => this.answer('checkpointDetails', [jobId, checkpointId], checkpoint);
+  checkpointSubtaskDetails = (jobId: string, checkpointId: number, vertexId: string) => this.answer('checkpointSubtaskDetails', [jobId, checkpointId, vertexId], subtaskDetails);
   plan = (jobId: string) => this.answer('plan', [jobId], CANNED.plan);
   vertex = (jobId: string, vertexId: string) => this.answer('vertex', [jobId, vertexId], CANNED.vertex);
   dashboardConfig = () => this.answer('dashboardConfig', [], CANNED.dashboardConfig);
@@ -255,6 +296,12 @@ describe('REST server and client', () => {
     { name: 'checkpointConfig', call: (c) => c.checkpointConfig(JOB), args: [JOB], result: CANNED.checkpointConfig },
     { name: 'exceptions', call: (c) => c.exceptions(JOB), args: [JOB], result: CANNED.exceptions },
     { name: 'checkpointDetails', call: (c) => c.checkpointDetails(JOB, 7), args: [JOB, 7], result: checkpoint },
+    {
+      name: 'checkpointSubtaskDetails',
+      call: (c) => c.checkpointSubtaskDetails(JOB, 7, 'cbc357ccb763df2852fee8c4fc7d55f2'),
+      args: [JOB, 7, 'cbc357ccb763df2852fee8c4fc7d55f2'],
+      result: subtaskDetails,
+    },
     { name: 'plan', call: (c) => c.plan(JOB), args: [JOB], result: CANNED.plan },
     { name: 'vertex', call: (c) => c.vertex(JOB, 'cbc357ccb763df2852fee8c4fc7d55f2'), args: [JOB, 'cbc357ccb763df2852fee8c4fc7d55f2'], result: CANNED.vertex },
     { name: 'dashboardConfig', call: (c) => c.dashboardConfig(), args: [], result: CANNED.dashboardConfig },

@@ -20,6 +20,7 @@ import { planRestore } from '../state/restore-plan.ts';
 import type { SubtaskRestorePlan } from '../state/restore-plan.ts';
 import type { StateBackendOptions, StateBackendType } from '../state/state-backend-type.ts';
 import { LocalChannel } from './channel.ts';
+import type { ProcessingTimeClock } from './clock.ts';
 import { type Chain, type JobPlan, type PlannedNode, planJob } from './job-plan.ts';
 import { RecordWriter } from './record-writer.ts';
 import { type RestartStrategy, decideRestart } from './restart-strategy.ts';
@@ -37,6 +38,12 @@ export interface ExecutionOptions {
   readonly stateBackend?: StateBackendType;
   /** Working directories and cache of the on-disk backends. */
   readonly stateBackendOptions?: StateBackendOptions;
+  /**
+   * Processing time for state TTL and processing-time timers (Date.now when not given); tests
+   * pass a ManualClock's `now` to move time without sleeping. A function: it is set by code
+   * (env.setProcessingTimeClock), never sent between processes.
+   */
+  readonly clock?: ProcessingTimeClock;
   /** `flink run -s`: a savepoint or retained checkpoint to start from. */
   readonly restoreFrom?: string;
   /** `flink run --claimMode`: whether the job takes ownership of `restoreFrom` (default NO_CLAIM: never touched). */
@@ -334,6 +341,7 @@ async function runAttempt(
         checkpointing,
         ...(options.stateBackend === undefined ? {} : { stateBackend: options.stateBackend }),
         ...(options.stateBackendOptions === undefined ? {} : { stateBackendOptions: options.stateBackendOptions }),
+        ...(options.clock === undefined ? {} : { clock: options.clock }),
         hooks: {
           finished: () => {
             finished.add(subtask);

@@ -16,6 +16,9 @@ export interface ProcessingTimeService {
   scheduleAt(timestamp: number, callback: (timestamp: number) => void | Promise<void>): () => void;
 }
 
+/** How often a timer on a clock other than Date.now checks whether that clock reached it. */
+const MOVABLE_CLOCK_POLL_MS = 10;
+
 export class MailboxProcessingTimeService implements ProcessingTimeService {
   readonly #timeouts = new Set<NodeJS.Timeout>();
   #quiesced = false;
@@ -35,7 +38,9 @@ export class MailboxProcessingTimeService implements ProcessingTimeService {
     const arm = (): void => {
       if (this.#quiesced || cancelled) return;
       // setTimeout's delay is capped at 2^31-1 ms; a later timer simply re-arms when that fires.
-      const delay = Math.min(Math.max(0, timestamp - this.now()), 2 ** 31 - 1);
+      // A clock other than Date.now (a test's ManualClock) may jump: look again every few ms.
+      const wait = Math.max(0, timestamp - this.now());
+      const delay = Math.min(this.clock === Date.now ? wait : Math.min(wait, MOVABLE_CLOCK_POLL_MS), 2 ** 31 - 1);
       timeout = setTimeout(() => {
         this.#timeouts.delete(timeout!);
         // Node may wake a millisecond early: never hand out a time before the timer's own.

@@ -17,7 +17,9 @@ import { OperatorStateStore, type OperatorStatePartition } from '../state/operat
 import type { SubtaskRestorePlan } from '../state/restore-plan.ts';
 import { restoreKeyedState, restoreOperatorState } from '../state/restore-state.ts';
 import { DEFAULT_STATE_BACKEND, type StateBackendOptions, type StateBackendType } from '../state/state-backend-type.ts';
+import { TtlStates } from '../state/ttl/ttl-states.ts';
 import type { KeyedStateBlocks } from '../state/write-keyed-snapshot.ts';
+import { type ProcessingTimeClock, SYSTEM_CLOCK } from './clock.ts';
 import { createBarrierHandler } from './barrier-handler.ts';
 import type { ChannelReceiver } from './channel.ts';
 import { InputGate } from './input-gate.ts';
@@ -42,7 +44,20 @@ export interface SubtaskAck {
   readonly chain: number;
   readonly subtask: number;
   readonly file: WrittenFile;
-  readonly operators: readonly { readonly uid: string; readonly keyed: KeyedStateBlocks[]; readonly operator: OperatorStatePartition[] }[];
+  readonly operators: readonly {
+    readonly uid: string;
+    /** The keyed state backend (`state.backend.type`) of a keyed operator, recorded in `_metadata`. */
+    readonly stateBackend?: string;
+    readonly keyed: KeyedStateBlocks[];
+    readonly operator: OperatorStatePartition[];
+  }[];
+  /**
+   * Flink's `checkpoint_duration.sync`, ms: how long the barrier held the processing thread to
+   * capture state (operators' `snapshotState`, the keyed backends' `snapshot()`, operator state).
+   */
+  readonly syncMs: number;
+  /** Flink's `checkpoint_duration.async`, ms: from the capture to the data file written and closed. */
+  readonly asyncMs: number;
 }
 
 export interface SubtaskHooks {
@@ -72,6 +87,8 @@ export interface SubtaskSpec {
   readonly stateBackend?: StateBackendType;
   /** Working directories and cache of the on-disk backends. */
   readonly stateBackendOptions?: StateBackendOptions;
+  /** Processing time for state TTL and processing-time timers; Date.now when not given. */
+  readonly clock?: ProcessingTimeClock;
   readonly restore?: { readonly reader: SnapshotReader; readonly plans: ReadonlyMap<string, SubtaskRestorePlan> };
   /** For a source chain started without a snapshot of it: this subtask's initial splits. */
   readonly initialSplits?: readonly unknown[];
@@ -89,13 +106,15 @@ interface Member {
   readonly planned: PlannedNode;
   readonly operator: StreamOperator | undefined;
   readonly keyed: KeyedStateBackend | undefined;
+  /** The TTL layer over `keyed`: where the member's user-facing keyed handles come from. */
+  readonly ttl: TtlStates | undefined;
   readonly operatorState: OperatorStateStore;
   restored: boolean;
 }
 
 export class Subtask {
   readonly mailbox = new Mailbox();
-  readonly #processingTime = new MailboxProcessingTimeService(this.mailbox);
+  readonly #processingTime: MailboxProcessingTimeService;
   readonly #members: Member[];
   #reader: SourceReader<unknown> | undefined;
   #pending: Promise<void>[] = [];
@@ -109,11 +128,14 @@ export class Subtask {
 
   constructor(private readonly spec: SubtaskSpec) {
     const { chain, index } = spec;
+    const clock = spec.clock ?? SYSTEM_CLOCK;
+    this.#processingTime = new MailboxProcessingTimeService(this.mailbox, clock);
     this.#recordsIn = chain.nodes.map(() => 0);
     this.#recordsOut = chain.nodes.map(() => 0);
     this.#members = chain.nodes.map((planned) => {
       const keyed = planned.node.keyOf === undefined ? undefined : this.#createKeyedBackend(planned);
-      return { planned, operator: planned.node.createOperator?.(), keyed, operatorState: new OperatorStateStore(`${planned.uid} subtask ${index}`), restored: false };
+      const ttl = keyed === undefined ? undefined : new TtlStates(keyed, clock);
+      return { planned, operator: planned.node.createOperator?.(), keyed, ttl, operatorState: new OperatorStateStore(`${planned.uid} subtask ${index}`), restored: false };
     });
   }
 
@@ -277,6 +299,7 @@ export class Subtask {
         { jobId: this.spec.jobId, operatorUid: m.planned.uid, taskName: m.planned.name, subtaskIndex: index, parallelism: m.planned.parallelism, maxParallelism: m.planned.maxParallelism, attemptNumber: attempt, checkpointingEnabled: this.spec.checkpointing === true },
         m.keyed,
         m.operatorState,
+        m.ttl,
       );
       await m.operator?.open({
         context,
@@ -335,7 +358,10 @@ export class Subtask {
       return;
     }
     this.#recordsIn[i]! += 1;
-    if (m.keyed !== undefined) m.keyed.setCurrentKey(m.planned.node.keyOf!(value, input), keyGroup);
+    if (m.keyed !== undefined) {
+      m.ttl!.onRecord();
+      m.keyed.setCurrentKey(m.planned.node.keyOf!(value, input), keyGroup);
+    }
     const result = m.operator.processRecord(value, timestamp, input);
     if (result instanceof Promise) this.#pending.push(result);
   }
@@ -461,9 +487,20 @@ export class Subtask {
       await this.#afterRecord();
     }
     await this.#drainPending();
-    for (const m of this.#members) await m.operator?.snapshotState?.(barrier.checkpointId);
+    // The synchronous part (Flink's checkpoint_duration.sync): the time this subtask's own code
+    // holds the thread at the barrier. Only synchronous stretches are counted: while an operator's
+    // snapshotState awaits, other subtasks of the process may run, and their time is not ours.
+    let syncMs = 0;
+    for (const m of this.#members) {
+      const start = performance.now();
+      const pending = m.operator?.snapshotState?.(barrier.checkpointId);
+      syncMs += performance.now() - start;
+      await pending;
+    }
+    const captureStart = performance.now();
     if (this.#reader !== undefined) this.#members[0]!.operatorState.getListState<unknown>(SPLITS_STATE).update(this.#reader.snapshotSplits());
-    const captured: CapturedOperator[] = this.#members.map((m) => ({ uid: m.planned.uid, keyed: m.keyed?.snapshot(), operator: m.operatorState.snapshot() }));
+    const captured: CapturedOperator[] = this.#members.map((m) => ({ uid: m.planned.uid, keyed: m.keyed?.snapshot(), ttl: m.ttl?.snapshotLayout(), operator: m.operatorState.snapshot(), ...(m.keyed === undefined ? {} : { stateBackend: this.spec.stateBackend ?? DEFAULT_STATE_BACKEND }) }));
+    syncMs += performance.now() - captureStart;
     for (const w of this.spec.outputs) w.broadcast({ kind: 'barrier', barrier });
     await this.#flush();
 
@@ -473,7 +510,7 @@ export class Subtask {
       return; // aborted meanwhile: nothing to write
     }
     const { chain, index, hooks } = this.spec;
-    void writeSubtaskSnapshot({ checkpointId: barrier.checkpointId, target, chain: { id: chain.id, headUid: chain.nodes[0]!.uid }, subtask: index, captured, hooks });
+    void writeSubtaskSnapshot({ checkpointId: barrier.checkpointId, target, chain: { id: chain.id, headUid: chain.nodes[0]!.uid }, subtask: index, captured, hooks, syncMs });
   }
 
   #checkCancelled(): void {

@@ -3,11 +3,13 @@
  * snapshots, so processing goes on meanwhile) is written to one data file for the subtask, and the
  * coordinator gets the block references, or the reason it failed.
  */
+import { performance } from 'node:perf_hooks';
 import { DataFileWriter } from '../../format/data-file-writer.ts';
 import { operatorIdFromUid, toHex } from '../../format/murmur3.ts';
 import { dataFilePath } from '../../format/snapshot-paths.ts';
 import type { KeyedStateSnapshot } from '../state/keyed-state-backend.ts';
 import { type OperatorStateSnapshot, writeOperatorSnapshot } from '../state/operator-state-store.ts';
+import type { SnapshotTtlLayout } from '../state/ttl/ttl-states.ts';
 import { writeKeyedSnapshot } from '../state/write-keyed-snapshot.ts';
 import { faultPoint } from './fault-points.ts';
 import type { CheckpointTarget, SubtaskAck, SubtaskHooks } from './subtask.ts';
@@ -16,6 +18,10 @@ import type { CheckpointTarget, SubtaskAck, SubtaskHooks } from './subtask.ts';
 export interface CapturedOperator {
   readonly uid: string;
   readonly keyed: KeyedStateSnapshot | undefined;
+  /** How TTL states are laid out and cleaned up in this snapshot, taken with it. */
+  readonly ttl?: SnapshotTtlLayout | undefined;
+  /** The keyed state backend of a keyed operator. */
+  readonly stateBackend?: string;
   readonly operator: OperatorStateSnapshot;
 }
 
@@ -27,22 +33,25 @@ export interface SubtaskSnapshotJob {
   readonly subtask: number;
   readonly captured: readonly CapturedOperator[];
   readonly hooks: Pick<SubtaskHooks, 'acknowledge' | 'decline'>;
+  /** How long capturing `captured` held the processing thread (reported with the ack). */
+  readonly syncMs: number;
 }
 
 /** Never rejects: the outcome goes to the hooks, and the captured snapshots are always released. */
 export async function writeSubtaskSnapshot(job: SubtaskSnapshotJob): Promise<void> {
-  const { checkpointId, target, chain, subtask, captured, hooks } = job;
+  const { checkpointId, target, chain, subtask, captured, hooks, syncMs } = job;
+  const asyncStart = performance.now();
   let writer: DataFileWriter | undefined;
   try {
     writer = await DataFileWriter.create(target.store, dataFilePath(toHex(operatorIdFromUid(chain.headUid)).slice(0, 12), subtask));
     const operators: SubtaskAck['operators'][number][] = [];
     for (const c of captured) {
-      const keyed = c.keyed === undefined ? [] : await writeKeyedSnapshot(c.keyed, writer, c.uid);
-      operators.push({ uid: c.uid, keyed, operator: await writeOperatorSnapshot(c.operator, writer, c.uid) });
+      const keyed = c.keyed === undefined ? [] : await writeKeyedSnapshot(c.keyed, writer, c.uid, c.ttl);
+      operators.push({ uid: c.uid, ...(c.stateBackend === undefined ? {} : { stateBackend: c.stateBackend }), keyed, operator: await writeOperatorSnapshot(c.operator, writer, c.uid) });
       faultPoint('snapshot-data');
     }
     const file = await writer.close();
-    hooks.acknowledge({ checkpointId, chain: chain.id, subtask, file, operators });
+    hooks.acknowledge({ checkpointId, chain: chain.id, subtask, file, operators, syncMs, asyncMs: performance.now() - asyncStart });
   } catch (err) {
     await writer?.abort().catch(() => undefined);
     hooks.decline(checkpointId, err);

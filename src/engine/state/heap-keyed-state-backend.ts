@@ -39,7 +39,6 @@ import {
   type StateDescriptor,
   type ValueStateDescriptor,
   stateInfoOf,
-  ttlNotSupported,
 } from './state-descriptors.ts';
 import { SnapshotPins, StateTable } from './state-table.ts';
 import { fromSnapshotValue } from './state-value-layout.ts';
@@ -101,8 +100,6 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       this.#checkKind(this.#tables.get(descriptor.name)!.info, descriptor.kind);
       return existing;
     }
-    // Descriptors written as object literals skip the constructors' check.
-    if (descriptor.ttl !== undefined && descriptor.ttl !== null) throw new UserError(`${this.owner}: ${ttlNotSupported(descriptor.name)}`, 1);
     const table = this.#register(stateInfoOf(descriptor));
     const handle = this.#createHandle(descriptor, table, access);
     this.#handles[access].set(descriptor.name, handle);

@@ -27,6 +27,8 @@ export {
   planRestore,
 } from './restore-plan.ts';
 export { restoreKeyedState, restoreOperatorState } from './restore-state.ts';
+export { type ResolvedTtl, StateTtlConfig, resolveTtl } from './ttl/state-ttl-config.ts';
+export { type SnapshotTtlLayout, TtlStates, type TtlValue, isExpired, ttlValueForSnapshot } from './ttl/ttl-states.ts';
 export {
   type AggregateFunction,
   type AggregatingStateDescriptor,

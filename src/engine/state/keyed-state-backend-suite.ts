@@ -16,6 +16,10 @@ import { keyStringOf } from './key-string.ts';
 import { writeOperatorSnapshots } from './snapshot-test-support.ts';
 import { aggregatingState, listState, mapState, reducingState, valueState } from './state-descriptors.ts';
 import { toSnapshotValues } from './state-value-layout.ts';
+import { ManualClock } from '../runtime/clock.ts';
+import type { AggregatingState, ListState, MapState, ReducingState, ValueState } from './keyed-state-handles.ts';
+import { StateTtlConfig } from './ttl/state-ttl-config.ts';
+import { TtlStates } from './ttl/ttl-states.ts';
 
 export type BackendFactory = (options: KeyedStateBackendOptions) => KeyedStateBackend;
 
@@ -392,6 +396,65 @@ export function describeKeyedStateBackend(name: string, factory: BackendFactory)
         }
         expect(restored[0]!.size('v') + restored[1]!.size('v')).toBe(keys.length);
         expect(restored[0]!.size('v')).toBeGreaterThan(0);
+      });
+    });
+
+    describe('state TTL (the TTL layer over this backend, which stores [value, lastAccess] pairs)', () => {
+      const T0 = 1_795_262_400_000;
+      const config = StateTtlConfig.newBuilder(100).disableCleanupInBackground().build();
+      const declare = (ttl: TtlStates) => ({
+        v: ttl.getState(valueState<Point>('v', { ttl: config })) as ValueState<Point>,
+        l: ttl.getState(listState<number>('l', { ttl: config })) as ListState<number>,
+        m: ttl.getState(mapState<string, number>('m', { ttl: config })) as MapState<string, number>,
+        r: ttl.getState(reducingState<number>('r', (a, b) => a + b, { ttl: config })) as ReducingState<number>,
+        a: ttl.getState(aggregatingState<number, number[], number>('a', { createAccumulator: () => [], add: (x, acc) => [...acc, x], getResult: (acc) => acc.length }, { ttl: config })) as AggregatingState<number, number>,
+      });
+
+      it('expires every kind, and keeps last-access times through a snapshot and a restore', async () => {
+        const b = backend();
+        const clock = new ManualClock(T0);
+        const states = declare(new TtlStates(b, clock.now));
+        const keys = Array.from({ length: 20 }, (_, i) => `key-${i}`);
+        for (const [i, k] of keys.entries()) {
+          b.setCurrentKey(k);
+          states.v.update(point(i));
+          states.l.add(i);
+          states.m.put('p', i);
+          states.r.add(i);
+          states.a.add(i);
+        }
+        clock.advance(60);
+        b.setCurrentKey('key-0'); // renewed by writes at T0 + 60
+        states.v.update(point(100));
+        states.l.add(100);
+        states.m.put('q', 100);
+        states.r.add(100);
+        states.a.add(100);
+        const store = new LocalObjectStore(`${dir.path}/ttl`);
+        const meta = await writeOperatorSnapshots(store, [{ uid: 'op', maxParallelism: MAX_P, subtasks: [{ keyed: b.snapshot(), ttl: { now: clock.now(), expireIn: new Map() } }] }]);
+        expect(meta.formatVersion).toBe(2);
+        const reader = await SnapshotReader.open(store);
+        const r = factory({ keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, owner: `${name} restored` });
+        made.push(r);
+        for (const state of reader.operator('op').keyedStates) {
+          expect(state.ttlLayout).toBe(true);
+          const info = { name: state.name, kind: state.kind, schemaVersion: state.schemaVersion, ttl: state.ttl };
+          r.registerRestoredState(info);
+          for await (const batch of reader.readKeyed('op', state.name)) r.restoreKeyGroup(info, batch.keyGroup, batch.keys, batch.values, 'test');
+        }
+        const later = new ManualClock(T0 + 120); // the first writes have expired, key-0's renewed ones not
+        const restored = declare(new TtlStates(r, later.now));
+        r.setCurrentKey('key-0');
+        expect(restored.v.value()).toEqual(point(100));
+        expect([...restored.l.get()]).toEqual([100]); // element 0 was written at T0
+        expect([...restored.m.entries()]).toEqual([['q', 100]]);
+        expect(restored.r.get()).toBe(100); // the reduction was renewed as a whole
+        expect(restored.a.get()).toBe(2);
+        for (const k of keys.slice(1)) {
+          r.setCurrentKey(k);
+          expect([restored.v.value(), [...restored.l.get()], restored.m.isEmpty(), restored.r.get(), restored.a.get()]).toEqual([undefined, [], true, undefined, undefined]);
+        }
+        expect(['v', 'l', 'm', 'r', 'a'].map((s) => r.size(s))).toEqual([1, 1, 1, 1, 1]); // read and cleared
       });
     });
   });

@@ -64,7 +64,13 @@ export interface KeyedStateBackend {
   getCurrentKey(): unknown;
   getCurrentKeyGroup(): number;
 
-  /** One handle per state name, reused for every key; a name keeps the kind it was first given. */
+  /**
+   * One handle per state name and access, reused for every key; a name keeps the kind it was first
+   * given. A new handle records its descriptor's declaration (schema version, `ttl`) as the state's,
+   * which the next snapshot writes: the TTL layer (ttl/ttl-states.ts) relies on it when TTL is
+   * turned on or off for a restored state. Values under TTL are `[value, lastAccess]` pairs that
+   * the backend stores like any other value.
+   */
   getState<T>(descriptor: ValueStateDescriptor<T>, access?: StateAccess): ValueState<T>;
   getState<T>(descriptor: ListStateDescriptor<T>, access?: StateAccess): ListState<T>;
   getState<K, V>(descriptor: MapStateDescriptor<K, V>, access?: StateAccess): MapState<K, V>;

@@ -183,7 +183,9 @@ function operatorPlan(op: NewOperatorSpec, old: OperatorMeta, location: string):
         name: s.name,
         kind: s.kind,
         schemaVersion: s.schemaVersion,
-        ttl: s.ttl,
+        // The engine's `ttl` means "values carry timestamps" (FORMAT.md 5.4): a version 1 `ttl`
+        // map was a declaration only, over plain values, so such a state restores without TTL.
+        ttl: s.ttlLayout === true ? s.ttl : null,
         blocks: blocksInRange(s.blocks, range),
       })),
       operatorStates: old.operatorStates.map((s: OperatorStateMeta, i) => ({

@@ -7,6 +7,7 @@ import { readFrames } from '../../format/block-reader.ts';
 import { DATA_HEADER_SIZE } from '../../format/layout.ts';
 import type { BlockRef } from '../../format/model.ts';
 import { type SnapshotReader, checkDataHeader } from '../../format/snapshot-reader.ts';
+import { ttlLayoutProblem } from '../../format/ttl-layout.ts';
 import { createValueUnpackr } from '../../format/value-codec.ts';
 import type { KeyedStateBackend } from './keyed-state-backend.ts';
 import type { OperatorStateStore } from './operator-state-store.ts';
@@ -32,6 +33,13 @@ export async function restoreKeyedState(reader: SnapshotReader, plan: SubtaskRes
     for await (const batch of reader.readKeyed(plan.snapshotUid, state.name, plan.keyGroupRange)) {
       const block = planned.get(batch.keyGroup);
       if (block === undefined) throw new InternalError(`restore read key group ${batch.keyGroup} of '${state.name}', which was not planned`);
+      if (info.ttl !== null) {
+        // Checked here, for every backend: a backend stores TTL pairs as ordinary values.
+        for (const value of batch.values) {
+          const problem = ttlLayoutProblem(info.kind, value);
+          if (problem !== undefined) throw new FormatError(describeFile(reader, block), block.offset, `state '${state.name}': ${problem}`);
+        }
+      }
       backend.restoreKeyGroup(info, batch.keyGroup, batch.keys, batch.values, describeFile(reader, block));
       entries += batch.keys.length;
     }

@@ -6,6 +6,7 @@ import type { SnapshotMetadata } from '../../format/model.ts';
 import { SnapshotWriter } from '../../format/snapshot-writer.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import type { KeyedStateSnapshot } from './keyed-state-backend.ts';
+import type { SnapshotTtlLayout } from './ttl/ttl-states.ts';
 import { writeKeyedSnapshot } from './write-keyed-snapshot.ts';
 import { type OperatorStateSnapshot, writeOperatorSnapshot } from './operator-state-store.ts';
 
@@ -13,6 +14,8 @@ export const TEST_JOB_ID = '0123456789abcdef0123456789abcdef';
 
 export interface SubtaskSnapshots {
   readonly keyed?: KeyedStateSnapshot;
+  /** How TTL states are laid out (TtlStates.snapshotLayout, taken with `keyed`). */
+  readonly ttl?: SnapshotTtlLayout;
   readonly operator?: OperatorStateSnapshot;
 }
 
@@ -31,7 +34,7 @@ export async function writeOperatorSnapshots(store: ObjectStore, operators: read
       for (const [subtask, snaps] of op.subtasks.entries()) {
         const file = await writer.openDataFile(op.uid, subtask);
         if (snaps.keyed !== undefined) {
-          for (const { info, blocks } of await writeKeyedSnapshot(snaps.keyed, file, op.uid)) writer.addKeyedState(op.uid, info, blocks);
+          for (const { info, blocks } of await writeKeyedSnapshot(snaps.keyed, file, op.uid, snaps.ttl)) writer.addKeyedState(op.uid, info, blocks);
         }
         if (snaps.operator !== undefined) {
           for (const { info, block } of await writeOperatorSnapshot(snaps.operator, file, op.uid)) {

@@ -3,8 +3,8 @@
  * StateDescriptor subclasses. A discriminated union on `kind`, so the backend and the snapshot
  * code can switch on it; the small constructors below exist for type inference at call sites.
  */
-import { UserError } from '../../errors.ts';
 import type { KeyedStateKind, TtlConfig } from '../../format/model.ts';
+import { type StateTtlConfig, resolveTtl } from './ttl/state-ttl-config.ts';
 
 /** Combines two values into one of the same type (Flink's ReduceFunction). */
 export type ReduceFunction<T> = (accumulated: T, value: T) => T;
@@ -23,10 +23,10 @@ interface DescriptorBase {
   /** Version of the user's value schema, written to `_metadata` for migrations; defaults to 1. */
   readonly schemaVersion?: number;
   /**
-   * Flink's StateTtlConfig. Refused (`ttlNotSupported`) until a backend enforces expiry: a state
-   * that silently never expires would grow without bound while `_metadata` claimed a TTL.
+   * Flink's StateTtlConfig (`StateTtlConfig.newBuilder(ms)...build()`), enforced for value, list,
+   * map, reducing and aggregating state by the TTL layer over any backend (ttl/ttl-states.ts).
    */
-  readonly ttl?: TtlConfig | null;
+  readonly ttl?: StateTtlConfig | null;
 }
 
 export interface ValueStateDescriptor<T> extends DescriptorBase {
@@ -82,18 +82,13 @@ export interface RegisteredStateInfo {
 
 type Options = Pick<DescriptorBase, 'schemaVersion' | 'ttl'>;
 
-/** The one line a descriptor with a TTL is refused with (exit code 1 through `flink run`). */
-export function ttlNotSupported(stateName: string): string {
-  return `keyed state '${stateName}': state TTL is not supported yet (expiry is not enforced); declare the state without ttl and clear old entries yourself, e.g. from a timer`;
-}
-
-/** Throws for a TTL: in the constructors, so a job that declares one fails where it does. */
-export function refuseTtl(descriptor: Pick<DescriptorBase, 'name' | 'ttl'>): void {
-  if (descriptor.ttl !== undefined && descriptor.ttl !== null) throw new UserError(ttlNotSupported(descriptor.name), 1);
+/** Checks a TTL in the constructors, so a job that declares a bad one fails where it does. */
+export function checkTtl(descriptor: Pick<DescriptorBase, 'name' | 'ttl'>): void {
+  if (descriptor.ttl !== undefined && descriptor.ttl !== null) resolveTtl(descriptor.name, descriptor.ttl);
 }
 
 function checked<D extends DescriptorBase>(descriptor: D): D {
-  refuseTtl(descriptor);
+  checkTtl(descriptor);
   return descriptor;
 }
 
@@ -130,6 +125,6 @@ export function stateInfoOf(descriptor: DescriptorBase & { readonly kind: KeyedS
     name: descriptor.name,
     kind: descriptor.kind,
     schemaVersion: descriptor.schemaVersion ?? 1,
-    ttl: descriptor.ttl ?? null,
+    ttl: descriptor.ttl === undefined || descriptor.ttl === null ? null : { ttlMs: descriptor.ttl.ttlMs, update: descriptor.ttl.update, visibility: descriptor.ttl.visibility },
   };
 }

@@ -6,6 +6,7 @@ import type { DataFileWriter, WrittenBlock } from '../../format/data-file-writer
 import type { KeyedStateInfo } from '../../format/snapshot-writer.ts';
 import type { KeyedStateSnapshot } from './keyed-state-backend.ts';
 import { toSnapshotValues } from './state-value-layout.ts';
+import { type SnapshotTtlLayout, ttlValueForSnapshot } from './ttl/ttl-states.ts';
 
 export type KeyedBlock = WrittenBlock & { readonly keyGroup: number };
 
@@ -33,7 +34,7 @@ function yieldToEventLoop(): Promise<void> {
  * also one without entries, so `_metadata` keeps the states the operator declared. Keys are
  * written from their key strings, which are their canonical bytes: no key is encoded again.
  */
-export async function writeKeyedSnapshot(snapshot: KeyedStateSnapshot, writer: DataFileWriter, operatorUid: string): Promise<KeyedStateBlocks[]> {
+export async function writeKeyedSnapshot(snapshot: KeyedStateSnapshot, writer: DataFileWriter, operatorUid: string, ttl?: SnapshotTtlLayout): Promise<KeyedStateBlocks[]> {
   try {
     const blocks: KeyedBlock[][] = snapshot.states.map(() => []);
     const labels = snapshot.states.map((info) => `${operatorUid}/${info.name}`);
@@ -42,9 +43,13 @@ export async function writeKeyedSnapshot(snapshot: KeyedStateSnapshot, writer: D
     for (let keyGroup = start; keyGroup <= end; keyGroup++) {
       const captured = await snapshot.takeKeyGroup(keyGroup);
       for (let i = 0; i < captured.length; i++) {
-        const { info, keys, values } = captured[i]!;
+        const { info, keys: allKeys, values: stored } = captured[i]!;
+        if (allKeys.length === 0) continue;
+        let keys = allKeys;
+        let values = toSnapshotValues(info.kind, stored);
+        if (info.ttl !== null) ({ keys, values } = ttlLayout(info.kind, keys, values, ttl?.now ?? Date.now(), ttl?.expireIn.get(info.name)));
         if (keys.length === 0) continue;
-        const block = await writer.writeCanonicalKeyGroup(labels[i]!, info.kind, keyGroup, snapshot.maxParallelism, keys, toSnapshotValues(info.kind, values));
+        const block = await writer.writeCanonicalKeyGroup(labels[i]!, info.kind, keyGroup, snapshot.maxParallelism, keys, values);
         if (block !== null) blocks[i]!.push({ ...block, keyGroup });
       }
       snapshot.releaseKeyGroup(keyGroup);
@@ -57,4 +62,21 @@ export async function writeKeyedSnapshot(snapshot: KeyedStateSnapshot, writer: D
   } finally {
     snapshot.release();
   }
+}
+
+/**
+ * A TTL state's values as FORMAT.md 5.4 writes them; with `cleanupFullSnapshot` (`ttlMs` given)
+ * without what has expired by `now`, and without keys that have nothing left (Flink's
+ * TtlStateSnapshotTransformer).
+ */
+function ttlLayout(kind: KeyedStateInfo['kind'], keys: readonly string[], values: readonly unknown[], now: number, ttlMs: number | undefined): { keys: readonly string[]; values: readonly unknown[] } {
+  const outKeys: string[] = [];
+  const outValues: unknown[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const value = ttlValueForSnapshot(kind, values[i], now, ttlMs);
+    if (value === undefined) continue;
+    outKeys.push(keys[i]!);
+    outValues.push(value);
+  }
+  return { keys: outKeys, values: outValues };
 }

@@ -31,6 +31,17 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsTyp
 const ORDER = [SECTION_TAGS.snapshot, SECTION_TAGS.files, SECTION_TAGS.operators, SECTION_TAGS.keyGroupIndex, SECTION_TAGS.end];
 
 export function decodeMetadataV1(bytes: Uint8Array, file: string): SnapshotMetadata {
+  return decodeMetadataSections(bytes, file, 1);
+}
+
+/**
+ * The reader of versions 1 and 2, which share every byte of `_metadata` but two things
+ * (FORMAT.md, Version history): in version 2 a keyed state whose `ttl` is a map has its values in
+ * the TTL layout (5.4), and `stateBackend` of an operator, optional in both, must be a str when
+ * present (version 1 readers ignore a malformed one, as they ignored the key before it existed).
+ * Version 1 goes through exactly the checks it always had.
+ */
+export function decodeMetadataSections(bytes: Uint8Array, file: string, version: 1 | 2): SnapshotMetadata {
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const corrupt = (offset: number | undefined, problem: string): never => {
     throw new FormatError(file, offset, problem);
@@ -93,12 +104,12 @@ export function decodeMetadataV1(bytes: Uint8Array, file: string): SnapshotMetad
   }
 
   const files = decodeFiles(section(SECTION_TAGS.files));
-  const operators = decodeOperators(section(SECTION_TAGS.operators), files.length);
+  const operators = decodeOperators(section(SECTION_TAGS.operators), files.length, version);
   const withIndex = attachIndex(section(SECTION_TAGS.keyGroupIndex), operators, files.length);
   checkBlockTiling(files, withIndex, DATA_HEADER_SIZE, payloads.get(SECTION_TAGS.keyGroupIndex)!.offset, file);
 
   return {
-    formatVersion: 1,
+    formatVersion: version,
     kind: snap.oneOf('kind', ['savepoint', 'checkpoint']),
     type: snap.oneOf('type', ['canonical', 'native']),
     jobId,
@@ -128,7 +139,7 @@ function decodeFiles({ value, fail }: { value: unknown; fail: Fail }): DataFileM
 
 type OperatorWithoutBlocks = Omit<OperatorMeta, 'keyedStates'> & { keyedStates: Omit<KeyedStateMeta, 'blocks'>[] };
 
-function decodeOperators({ value, fail }: { value: unknown; fail: Fail }, fileCount: number): OperatorWithoutBlocks[] {
+function decodeOperators({ value, fail }: { value: unknown; fail: Fail }, fileCount: number, version: 1 | 2): OperatorWithoutBlocks[] {
   if (!Array.isArray(value)) return fail('expected an array of operators');
   const uids = new Set<string>();
   const ids = new Set<string>();
@@ -151,15 +162,23 @@ function decodeOperators({ value, fail }: { value: unknown; fail: Fail }, fileCo
     const keyedStates = f.array('keyedStates').map((s, j) => {
       const sf = new Fields(s, `${path}.keyedStates[${j}]`, fail);
       const name = uniqueName(sf, keyedNames, fail);
+      const kind = sf.oneOf('kind', KEYED_STATE_KINDS);
+      const schemaVersion = sf.uint('schemaVersion');
+      const ttl = sf.has('ttl') ? decodeTtl(sf.map('ttl')) : null;
+      if (version === 2 && ttl !== null && kind === 'timers') fail(`${path}.keyedStates[${j}]: timers state cannot be under TTL`);
       return {
         name,
-        kind: sf.oneOf('kind', KEYED_STATE_KINDS),
-        schemaVersion: sf.uint('schemaVersion'),
-        ttl: sf.has('ttl') ? decodeTtl(sf.map('ttl')) : null,
+        kind,
+        schemaVersion,
+        ttl,
+        ...(version === 2 && ttl !== null ? { ttlLayout: true } : {}),
         entries: sf.uint('entries'),
         bytes: sf.uint('bytes'),
       };
     });
+    const backend = isPlainMap(item) ? (item as Record<string, unknown>)['stateBackend'] : undefined;
+    if (version === 2 && backend !== undefined && typeof backend !== 'string') fail(`${path}.stateBackend: expected a str`);
+    const stateBackend = typeof backend === 'string' ? { stateBackend: backend } : {};
     const operatorNames = new Set<string>();
     const operatorStates = f.array('operatorStates').map((s, j): OperatorStateMeta => {
       const sp = `${path}.operatorStates[${j}]`;
@@ -176,7 +195,7 @@ function decodeOperators({ value, fail }: { value: unknown; fail: Fail }, fileCo
       checkTotals(meta, partitions.filter((b) => b !== null), sp, fail);
       return meta;
     });
-    return { uid, id, name: f.str('name'), parallelism, maxParallelism, keyedStates, operatorStates };
+    return { uid, id, name: f.str('name'), parallelism, maxParallelism, ...stateBackend, keyedStates, operatorStates };
   });
 }
 

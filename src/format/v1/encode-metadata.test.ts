@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FORMAT_VERSION } from '../layout.ts';
+import { BASE_FORMAT_VERSION } from '../layout.ts';
 import type { SnapshotMetadata } from '../model.ts';
 import { decodeMetadataV1 } from './decode-metadata.ts';
 import { encodeMetadataV1 } from './encode-metadata.ts';
@@ -142,7 +142,7 @@ describe('_metadata writer', () => {
       ['SNAP.stats.entries', '0'],
       ['SNAP.stats.durations.total', 'cb'],
     ]);
-    expect(decodeMetadataV1(bytes, '_metadata')).toEqual({ formatVersion: FORMAT_VERSION, ...meta, stats: { ...meta.stats } });
+    expect(decodeMetadataV1(bytes, '_metadata')).toEqual({ formatVersion: BASE_FORMAT_VERSION, ...meta, stats: { ...meta.stats } });
   });
 
   it('leaves the float64 createdAt of files already written readable (fixtures of version 1)', () => {

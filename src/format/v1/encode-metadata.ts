@@ -1,13 +1,23 @@
-/** Writes `_metadata` in format version 1 (docs/FORMAT.md section 3). */
+/** Writes `_metadata` in format version 1 (docs/FORMAT.md section 3); version 2 differs only as below. */
 import { crc32 } from '../crc32.ts';
-import { FORMAT_VERSION, METADATA_HEADER_SIZE, METADATA_MAGIC, SECTION_TAGS } from '../layout.ts';
+import { METADATA_HEADER_SIZE, METADATA_MAGIC, SECTION_TAGS } from '../layout.ts';
 import type { BlockRef, SnapshotMetadata } from '../model.ts';
 import { packMetadata } from './metadata-packer.ts';
 
 export function encodeMetadataV1(meta: Omit<SnapshotMetadata, 'formatVersion'>): Buffer {
+  return encodeMetadataSections(meta, 1);
+}
+
+/**
+ * Versions 1 and 2 share this layout. The header's version field differs, and `stateBackend`
+ * (optional in both) is written in version 2 whenever known, in version 1 only for a backend
+ * other than `hashmap`: a version 1 snapshot of heap state stays byte for byte what it was before
+ * the key existed, when `hashmap` was the only backend (FORMAT.md 3.5).
+ */
+export function encodeMetadataSections(meta: Omit<SnapshotMetadata, 'formatVersion'>, version: 1 | 2): Buffer {
   const header = Buffer.alloc(METADATA_HEADER_SIZE);
   header.set(METADATA_MAGIC, 0);
-  header.writeUInt16BE(FORMAT_VERSION, 8);
+  header.writeUInt16BE(version, 8);
   header.writeUInt16BE(0, 10);
   header.writeUInt32BE(0, 12); // required features: none in version 1
   header.writeUInt32BE(0, 16); // optional features: none
@@ -30,6 +40,7 @@ export function encodeMetadataV1(meta: Omit<SnapshotMetadata, 'formatVersion'>):
     name: op.name,
     parallelism: op.parallelism,
     maxParallelism: op.maxParallelism,
+    ...(op.stateBackend === undefined || (version === 1 && op.stateBackend === 'hashmap') ? {} : { stateBackend: op.stateBackend }),
     keyedStates: op.keyedStates.map((s) => ({
       name: s.name,
       kind: s.kind,

@@ -28,7 +28,6 @@ import {
   type StateDescriptor,
   type ValueStateDescriptor,
   stateInfoOf,
-  ttlNotSupported,
 } from '../state-descriptors.ts';
 import { fromSnapshotValue } from '../state-value-layout.ts';
 import { EmbeddedKeyedSnapshot } from './embedded-keyed-snapshot.ts';
@@ -120,7 +119,6 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
       this.#checkKind(this.#byName.get(descriptor.name)!.info, descriptor.kind);
       return existing;
     }
-    if (descriptor.ttl !== undefined && descriptor.ttl !== null) throw new UserError(`${this.owner}: ${ttlNotSupported(descriptor.name)}`, 1);
     const s = this.#register(stateInfoOf(descriptor));
     const handle = createHandle(descriptor, s);
     this.#handles.set(descriptor.name, handle);
