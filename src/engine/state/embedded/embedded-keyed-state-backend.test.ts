@@ -18,6 +18,10 @@ import { InternalTimerService } from '../../runtime/internal-timer-service.ts';
 import { ManualProcessingTime } from '../../runtime/manual-processing-time.ts';
 import { timersState } from '../state-descriptors.ts';
 import { StoreTimerQueue } from './store-timer-queue.ts';
+import { ManualClock } from '../../runtime/clock.ts';
+import type { ListState, MapState, ValueState } from '../keyed-state-handles.ts';
+import { StateTtlConfig } from '../ttl/state-ttl-config.ts';
+import { TtlStates } from '../ttl/ttl-states.ts';
 
 const MAX_P = 8;
 const KINDS = ['lmdb', 'rocksdb'] as const;
@@ -232,6 +236,35 @@ describe.each(KINDS)('EmbeddedKeyedStateBackend on %s', (kind) => {
       expect(fired).toHaveLength(5000);
       expect(service.queued.eventTime).toBe(0);
       expect(b.size('_timers')).toBe(0);
+    } finally {
+      await b.dispose();
+    }
+  });
+
+  it('carries state TTL (the TTL layer over its ordinary handles): values, list elements and map values expire', async () => {
+    const b = createEmbeddedKeyedStateBackend(kind, { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path, cacheBytes: 64 * 1024 });
+    try {
+      const clock = new ManualClock(1_000_000);
+      const ttl = new TtlStates(b, clock.now);
+      const config = StateTtlConfig.newBuilder(1000).build();
+      const v = ttl.getState(valueState<number>('v', { ttl: config })) as unknown as ValueState<number>;
+      const l = ttl.getState(listState<number>('l', { ttl: config })) as unknown as ListState<number>;
+      const m = ttl.getState(mapState<string, number>('m', { ttl: config })) as unknown as MapState<string, number>;
+      b.setCurrentKey('a');
+      v.update(1);
+      l.add(1);
+      m.put('x', 1);
+      clock.advance(600);
+      l.add(2);
+      m.put('y', 2);
+      clock.advance(400);
+      expect(v.value()).toBeUndefined();
+      expect([...l.get()]).toEqual([2]);
+      expect([...m.entries()]).toEqual([['y', 2]]);
+      clock.advance(600);
+      expect([...l.get()]).toEqual([]);
+      expect(m.isEmpty()).toBe(true);
+      for (const name of ['v', 'l', 'm']) expect(b.size(name)).toBe(0);
     } finally {
       await b.dispose();
     }
