@@ -66,7 +66,7 @@ export function parseNonEmpty(key: string, value: string): string {
   return text;
 }
 
-/** A type that is not built yet (rocksdb, lmdb) is refused in one line, exit 1. */
+/** One of STATE_BACKEND_TYPES, else one line (exit 1); a type named but not built would be refused the same way. */
 export function parseStateBackendType(key: string, value: string): BuiltStateBackendType {
   return refuseUnbuiltStateBackend(key, parseStateBackendChoice(key, value), value);
 }
