@@ -10,15 +10,18 @@
  * Turning TTL on or off for existing state migrates its values (as Flink 2.2 does).
  *
  * Cleanup, as Flink's: on access (always); in full snapshots (`cleanupFullSnapshot`, applied by
- * the snapshot writer through `snapshotLayout`); incrementally on the heap (a cursor over the
- * state's keys that checks `cleanupSize` keys per state access, and per record with
- * `runCleanupForEveryRecord`; other backends ignore it, as Flink's RocksDB backend does).
+ * the snapshot writer through `snapshotLayout`); incrementally (a cursor over the state's keys
+ * that checks `cleanupSize` keys per state access, and per record with
+ * `runCleanupForEveryRecord`). On the heap the cursor is a live iterator over the state's keys, as
+ * in Flink; on the on-disk backends it is the backend's `keysFrom`, a position in the store that
+ * each step reads a bounded stretch from: tsflink's background sweep of on-disk state, in place of
+ * Flink's RocksDB compaction filter (which Flink's RocksDB backend uses instead of this cursor).
  */
 import { UserError } from '../../../errors.ts';
 import type { KeyedStateKind } from '../../../format/model.ts';
 import type { ProcessingTimeClock } from '../../runtime/clock.ts';
 import { HeapKeyedStateBackend } from '../heap-keyed-state-backend.ts';
-import type { AnyStateHandle, KeyedStateBackend } from '../keyed-state-backend.ts';
+import type { AnyStateHandle, KeyPosition, KeyedStateBackend } from '../keyed-state-backend.ts';
 import type { AggregatingState, ListState, MapState, ReducingState, ValueState } from '../keyed-state-handles.ts';
 import type { AggregateFunction, StateDescriptor } from '../state-descriptors.ts';
 import { type ResolvedTtl, resolveTtl } from './state-ttl-config.ts';
@@ -42,7 +45,10 @@ interface Registered {
   readonly name: string;
   readonly ttl: ResolvedTtl;
   readonly handle: AnyStateHandle & TtlHandle;
+  /** The heap's cursor: a live iterator over the state's keys. */
   cursor: Iterator<unknown> | undefined;
+  /** The on-disk cursor: where the backend's `keysFrom` resumes. */
+  position: KeyPosition | undefined;
 }
 
 /** The TTL layer of one operator's keyed backend: the one place user-facing handles come from. */
@@ -53,14 +59,14 @@ export class TtlStates {
   readonly #perRecord: Registered[] = [];
   /** States whose handles went out without TTL in this run. */
   readonly #plain = new Set<string>();
-  /** Incremental cleanup is the heap's (Flink's RocksDB backend ignores it too). */
+  /** The heap iterates its keys; a backend with `keysFrom` is swept through it; others have no incremental cleanup. */
   readonly #incrementalSupported: boolean;
   #cleaning = false;
 
   constructor(backend: KeyedStateBackend, clock: ProcessingTimeClock) {
     this.#backend = backend;
     this.#clock = clock;
-    this.#incrementalSupported = backend instanceof HeapKeyedStateBackend;
+    this.#incrementalSupported = backend instanceof HeapKeyedStateBackend || backend.keysFrom !== undefined;
   }
 
   /** The handle for `descriptor`: the backend's own without a TTL, a TTL wrapper with one. */
@@ -78,7 +84,7 @@ export class TtlStates {
     if (existing !== undefined) return existing.handle;
     const ttl = resolveTtl(descriptor.name, descriptor.ttl);
     const handle = this.#wrap(descriptor, ttl);
-    const registered: Registered = { name: descriptor.name, ttl, handle, cursor: undefined };
+    const registered: Registered = { name: descriptor.name, ttl, handle, cursor: undefined, position: undefined };
     this.#states.set(descriptor.name, registered);
     if (ttl.incremental?.runCleanupForEveryRecord === true && this.#incrementalSupported) this.#perRecord.push(registered);
     return handle;
@@ -161,12 +167,36 @@ export class TtlStates {
   /**
    * Checks the next `cleanupSize` keys of the state from a cursor that wraps around. The keys are
    * taken first and cleaned after (the heap's key iterator is a live Map iterator, which
-   * tolerates changes between calls but not inside one), under their own current key, and the
-   * caller's current key is set back.
+   * tolerates changes between calls but not inside one; `keysFrom` reads a store snapshot),
+   * under their own current key, and the caller's current key is set back.
    */
   #cleanupSome(r: Registered): void {
     if (this.#cleaning) return; // cleaning a key reads the state, which would clean again
     const size = r.ttl.incremental?.cleanupSize ?? 0;
+    const name = r.name;
+    const backend = this.#backend;
+    let keys: readonly unknown[];
+    if (backend.keysFrom !== undefined) {
+      const page = backend.keysFrom(name, r.position, size);
+      r.position = page.next;
+      keys = page.keys;
+    } else keys = this.#heapKeys(r, size);
+    if (keys.length === 0) return;
+    const saved = currentKeyOf(backend);
+    this.#cleaning = true;
+    try {
+      for (const key of new Set(keys)) {
+        backend.setCurrentKey(key);
+        r.handle.cleanupCurrentKey();
+      }
+    } finally {
+      this.#cleaning = false;
+      if (saved !== undefined) backend.setCurrentKey(saved.key, saved.keyGroup);
+    }
+  }
+
+  /** The next `size` keys (fewer if the state has fewer) from the heap's live key iterator. */
+  #heapKeys(r: Registered, size: number): unknown[] {
     const name = r.name;
     const keys: unknown[] = [];
     let wrapped = false;
@@ -181,19 +211,7 @@ export class TtlStates {
       if (wrapped) break;
       wrapped = true;
     }
-    if (keys.length === 0) return;
-    const backend = this.#backend;
-    const saved = currentKeyOf(backend);
-    this.#cleaning = true;
-    try {
-      for (const key of new Set(keys)) {
-        backend.setCurrentKey(key);
-        r.handle.cleanupCurrentKey();
-      }
-    } finally {
-      this.#cleaning = false;
-      if (saved !== undefined) backend.setCurrentKey(saved.key, saved.keyGroup);
-    }
+    return keys;
   }
 }
 
