@@ -49,7 +49,21 @@ interface Registered {
   cursor: Iterator<unknown> | undefined;
   /** The on-disk cursor: where the backend's `keysFrom` resumes. */
   position: KeyPosition | undefined;
+  /** Keys `keysFrom` returned that are not cleaned yet (a page per store snapshot, not one per step). */
+  pending: readonly unknown[];
+  pendingAt: number;
+  /** Steps since `keysFrom` was last called. */
+  sinceRead: number;
 }
+
+/**
+ * Keys read per `keysFrom` call. A store snapshot and iterator cost far more than cleaning a key
+ * (some 10 µs on lmdb, 20 on rocksdb), so the sweep reads a page and cleans `cleanupSize` of it
+ * per step, and reads at most one page per SWEEP_PAGE_KEYS / cleanupSize steps: a state smaller
+ * than a page is swept once per that many steps, not re-read on every one. A page may be stale by
+ * the time a key is cleaned; cleaning a key with nothing left is a no-op.
+ */
+export const SWEEP_PAGE_KEYS = 128;
 
 /** The TTL layer of one operator's keyed backend: the one place user-facing handles come from. */
 export class TtlStates {
@@ -84,7 +98,7 @@ export class TtlStates {
     if (existing !== undefined) return existing.handle;
     const ttl = resolveTtl(descriptor.name, descriptor.ttl);
     const handle = this.#wrap(descriptor, ttl);
-    const registered: Registered = { name: descriptor.name, ttl, handle, cursor: undefined, position: undefined };
+    const registered: Registered = { name: descriptor.name, ttl, handle, cursor: undefined, position: undefined, pending: [], pendingAt: 0, sinceRead: Number.POSITIVE_INFINITY };
     this.#states.set(descriptor.name, registered);
     if (ttl.incremental?.runCleanupForEveryRecord === true && this.#incrementalSupported) this.#perRecord.push(registered);
     return handle;
@@ -175,12 +189,7 @@ export class TtlStates {
     const size = r.ttl.incremental?.cleanupSize ?? 0;
     const name = r.name;
     const backend = this.#backend;
-    let keys: readonly unknown[];
-    if (backend.keysFrom !== undefined) {
-      const page = backend.keysFrom(name, r.position, size);
-      r.position = page.next;
-      keys = page.keys;
-    } else keys = this.#heapKeys(r, size);
+    const keys = backend.keysFrom === undefined ? this.#heapKeys(r, size) : this.#storeKeys(r, size, backend.keysFrom.bind(backend));
     if (keys.length === 0) return;
     const saved = currentKeyOf(backend);
     this.#cleaning = true;
@@ -193,6 +202,28 @@ export class TtlStates {
       this.#cleaning = false;
       if (saved !== undefined) backend.setCurrentKey(saved.key, saved.keyGroup);
     }
+  }
+
+  /**
+   * The next `size` keys from the page `keysFrom` read last, reading the next page when it is
+   * used up (paced: see SWEEP_PAGE_KEYS); fewer, or none, if there are fewer.
+   */
+  #storeKeys(r: Registered, size: number, keysFrom: NonNullable<KeyedStateBackend['keysFrom']>): unknown[] {
+    const keys: unknown[] = [];
+    r.sinceRead++;
+    while (keys.length < size) {
+      if (r.pendingAt >= r.pending.length) {
+        if (r.sinceRead < Math.ceil(SWEEP_PAGE_KEYS / size)) break;
+        r.sinceRead = 0;
+        const page = keysFrom(r.name, r.position, Math.max(size, SWEEP_PAGE_KEYS));
+        r.position = page.next;
+        r.pending = page.keys;
+        r.pendingAt = 0;
+        if (page.keys.length === 0) break;
+      }
+      keys.push(r.pending[r.pendingAt++]);
+    }
+    return keys;
   }
 
   /** The next `size` keys (fewer if the state has fewer) from the heap's live key iterator. */

@@ -3,7 +3,7 @@
  * entries from the store on lmdb and rocksdb (through the backend's `keysFrom` cursor) as on the
  * heap, without the expired keys ever being read.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../../../../test/support/temp-dir.ts';
 import { ManualClock } from '../../runtime/clock.ts';
 import { HeapKeyedStateBackend } from '../heap-keyed-state-backend.ts';
@@ -11,7 +11,7 @@ import type { KeyedStateBackend, KeyedStateSnapshot } from '../keyed-state-backe
 import type { ListState, MapState, ValueState } from '../keyed-state-handles.ts';
 import { listState, mapState, valueState } from '../state-descriptors.ts';
 import { StateTtlConfig } from './state-ttl-config.ts';
-import { TtlStates } from './ttl-states.ts';
+import { SWEEP_PAGE_KEYS, TtlStates } from './ttl-states.ts';
 import { createEmbeddedKeyedStateBackend } from '../embedded/create-embedded-backend.ts';
 import type { EmbeddedKeyedStateBackend } from '../embedded/embedded-keyed-state-backend.ts';
 
@@ -66,7 +66,8 @@ describe.each(['heap', ...KINDS] as const)('the incremental TTL sweep on %s', (k
       expect(b.size('v')).toBe(N); // on disk: flushes the write-back cache into the store
       clock.advance(1000);
       b.setCurrentKey('someone else');
-      for (let i = 0; i < N / 5; i++) expect(v.value()).toBeUndefined();
+      // On disk a page of keys is read at most once per SWEEP_PAGE_KEYS / 5 steps, then 5 a step.
+      for (let i = 0; i < Math.ceil(SWEEP_PAGE_KEYS / 5) + N / 5; i++) expect(v.value()).toBeUndefined();
       expect(b.size('v')).toBe(0);
     } finally {
       await b.dispose();
@@ -95,12 +96,35 @@ describe.each(['heap', ...KINDS] as const)('the incremental TTL sweep on %s', (k
       expect(b.size('l')).toBe(N);
       expect(b.size('m')).toBe(N);
       clock.advance(500);
-      for (let i = 0; i < N / 4; i++) ttl.onRecord();
+      for (let i = 0; i < Math.ceil(SWEEP_PAGE_KEYS / 4) + N / 4; i++) ttl.onRecord();
       expect(await entriesIn(b.snapshot())).toEqual({ l: 1, m: 1 });
       expect(b.size('l')).toBe(1);
       b.setCurrentKey(N - 1);
       expect([...l.get()]).toEqual([-1]);
       expect([...m.entries()]).toEqual([['z', -1]]);
+    } finally {
+      await b.dispose();
+    }
+  });
+});
+
+describe.each(KINDS)('the pace of the sweep on %s', (kind) => {
+  it('reads a page of keys at most once per SWEEP_PAGE_KEYS / cleanupSize steps, however small the state', async () => {
+    const b = embedded(kind);
+    try {
+      const clock = new ManualClock(1_000_000);
+      const ttl = new TtlStates(b, clock.now);
+      const v = ttl.getState(valueState<number>('v', { ttl: StateTtlConfig.newBuilder(1000).build() })) as unknown as ValueState<number>;
+      for (let k = 0; k < 3; k++) {
+        b.setCurrentKey(k);
+        v.update(k);
+      }
+      b.cache.flush();
+      const reads = vi.spyOn(b, 'keysFrom');
+      const steps = 10 * Math.ceil(SWEEP_PAGE_KEYS / 5);
+      for (let i = 0; i < steps; i++) expect(v.value()).toBe(2);
+      expect(reads).toHaveBeenCalledTimes(10);
+      for (const call of reads.mock.results) expect((call.value as { keys: unknown[] }).keys).toHaveLength(3);
     } finally {
       await b.dispose();
     }
