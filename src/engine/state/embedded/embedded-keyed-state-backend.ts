@@ -160,40 +160,54 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
 
   /**
    * The sweep cursor (KeyedStateBackend.keysFrom): reads the store, not the write-back cache,
-   * through a short-lived snapshot from `position`, looking at no more than SWEEP_ENTRIES_PER_KEY
-   * entries per key asked for (other states' entries and a map's further entries are skipped
-   * over), and wraps once to the start of the key-group range, stopping before `position`. The
-   * next position is just past the last key returned (or the last entry looked at), so entries
-   * put or deleted meanwhile are simply met or not met.
+   * through a short-lived snapshot from `position`, checking up to `limit` distinct keys of the
+   * state and looking at no more than SWEEP_ENTRIES_PER_KEY entries per key asked for (other
+   * states' entries and a map's or list's further entries count), and wraps once to the start of
+   * the key-group range, stopping before `position`. With `select`, each stored element (a
+   * value, a list element, a map user value) is decoded and only keys with an element it selects
+   * are returned. The next position is the first entry not looked at, so entries put or deleted
+   * meanwhile are simply met or not met.
    */
-  keysFrom(name: string, position: KeyPosition | undefined, limit: number): KeyPage {
+  keysFrom(name: string, position: KeyPosition | undefined, limit: number, select?: (element: unknown) => boolean): KeyPage {
     const s = this.#byName.get(name);
     if (s === undefined || limit <= 0) return { keys: [], next: position };
     const id = s.id;
+    const isList = s.info.kind === 'list';
     const all = keyGroupsRange(this.keyGroupRange.start, this.keyGroupRange.end);
     const from = position !== undefined && compareBytes(position, all.start) > 0 && compareBytes(position, all.end) < 0 ? position : all.start;
     const keys: unknown[] = [];
     const seen = new Set<string>();
+    let checked = 0;
+    let current = ''; // the key whose entries are being looked at
+    let taken = false; // whether it is in `keys`
     let budget = limit * SWEEP_ENTRIES_PER_KEY;
     let next: KeyPosition | undefined;
     const snapshot = this.store.snapshot();
     try {
-      const scan = (start: Uint8Array, end: Uint8Array): 'full' | 'budget' | 'end' => {
-        for (const [storeKey] of snapshot.range(start, end)) {
+      const scan = (start: Uint8Array, end: Uint8Array): 'stopped' | 'end' => {
+        for (const [storeKey, value] of snapshot.range(start, end)) {
           if (budget-- <= 0) {
             next = storeKey;
-            return 'budget';
+            return 'stopped';
           }
           const keyEnd = canonicalKeyEnd(storeKey, 2);
           if (((storeKey[keyEnd]! << 8) | storeKey[keyEnd + 1]!) !== id) continue;
           const text = bytesToLatin1(storeKey.subarray(0, keyEnd));
-          if (seen.has(text)) continue; // the next entry of a map or list
-          seen.add(text);
-          keys.push(decodeCanonicalKey(storeKey.subarray(2, keyEnd)));
-          if (keys.length >= limit) {
-            next = prefixEnd(storeKey.subarray(0, keyEnd + 2));
-            return 'full';
+          if (text !== current) {
+            if (seen.has(text)) continue; // seen before the wrap
+            if (checked >= limit) {
+              next = storeKey;
+              return 'stopped';
+            }
+            checked++;
+            seen.add(text);
+            current = text;
+            taken = false;
           }
+          if (taken) continue; // the next entry of a map or list
+          if (select !== undefined && ((isList && storeKey.length === keyEnd + 2) || !select(s.codec.decode(value)))) continue;
+          taken = true;
+          keys.push(decodeCanonicalKey(storeKey.subarray(2, keyEnd)));
         }
         return 'end';
       };

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../../test/support/temp-dir.ts';
 import type { KeyPosition } from '../keyed-state-backend.ts';
-import { mapState, valueState } from '../state-descriptors.ts';
+import { listState, mapState, valueState } from '../state-descriptors.ts';
 import { createEmbeddedKeyedStateBackend } from './create-embedded-backend.ts';
 import { type EmbeddedKeyedStateBackend, SWEEP_ENTRIES_PER_KEY } from './embedded-keyed-state-backend.ts';
 
@@ -65,6 +65,29 @@ describe.each(KINDS)('keysFrom on %s', (kind) => {
       expect(new Set(mapKeys).size).toBe(10);
       expect(b.keysFrom('m', undefined, 3).keys).toEqual(mapKeys.slice(0, 3));
       expect(b.keysFrom('missing', undefined, 3)).toEqual({ keys: [], next: undefined });
+    } finally {
+      await b.dispose();
+    }
+  });
+
+  it('with select, checks as many keys and returns those with a stored element it selects (list counts are not elements)', async () => {
+    const b = embedded(kind);
+    try {
+      filled(b);
+      const l = b.getState(listState<number>('l'));
+      for (let k = 0; k < 20; k++) {
+        b.setCurrentKey(k);
+        l.addAll([100 + k, k % 3 === 0 ? -1 : 200]);
+      }
+      b.cache.flush();
+      const all = order(b, 'v');
+      const even = b.keysFrom('v', undefined, 5, (e) => (e as number) % 2 === 0);
+      expect(even.keys).toEqual(all.slice(0, 5).filter((k) => (k as number) % 2 === 0));
+      expect(b.keysFrom('v', even.next, 15).keys).toEqual(all.slice(5));
+      expect(b.keysFrom('m', undefined, 1000, (e) => e === 4).keys).toEqual([4]);
+      const negative = b.keysFrom('l', undefined, 1000, (e) => typeof e !== 'number' || e < 0).keys;
+      expect([...negative].sort((x, y) => Number(x) - Number(y))).toEqual([0, 3, 6, 9, 12, 15, 18]);
+      expect(b.keysFrom('l', undefined, 1000, (e) => e === 2).keys).toEqual([]); // each list's count is 2
     } finally {
       await b.dispose();
     }
