@@ -58,7 +58,7 @@ describe('state TTL in a job', () => {
   });
 
   it('fails the job at once, in one line, for a TTL option that is not built', async () => {
-    const line = "keyed state 'seen': ttl cleanupInRocksdbCompactFilter is not supported yet (on-disk backends come later); remove it: the heap cleans up incrementally";
+    const line = "keyed state 'seen': ttl cleanupInRocksdbCompactFilter is not supported: tsflink's on-disk backends sweep expired state incrementally (cleanupIncrementally) instead; remove it";
     const client = run({ kind: 'value', name: 'seen', ttl: { ...TTL, cleanupInRocksdbCompactFilter: 1000 } }, []);
     await expect(client.result).rejects.toThrow(line);
     expect(client.status()).toBe('FAILED');

@@ -99,6 +99,19 @@ export interface KeyedStateBackend {
   size(name: string): number;
 
   /**
+   * A resumable, bounded cursor over the keys of state `name` (the TTL layer's incremental
+   * cleanup on the on-disk backends; the heap has none and the TTL layer iterates `keys`): checks
+   * up to `limit` distinct keys from `position` on (undefined: the start of the subtask's key
+   * groups), wrapping at the end of its key-group range, and returns them, or with `select` those
+   * with a stored element (a value, a list element, a map user value, as stored) it selects, and
+   * the position to pass next. It reads a bounded stretch of what the backend holds, never all of
+   * it, so it may check fewer keys (none) while state remains. State may change between calls: a
+   * position is a place in key order, not an iterator, and a returned key may no longer have a
+   * value. Keys still only in a write cache need not be seen.
+   */
+  keysFrom?(name: string, position: KeyPosition | undefined, limit: number, select?: (element: unknown) => boolean): KeyPage;
+
+  /**
    * Captures every state at the barrier for a write that runs while processing goes on; it must
    * hold the processing thread no longer than a pin (the heap's costs O(key groups)). Release
    * the snapshot (writeKeyedSnapshot does) or the backend keeps what it preserves for it.
@@ -122,6 +135,15 @@ export interface KeyedStateBackend {
    * Idempotent.
    */
   dispose(): void | Promise<void>;
+}
+
+/** Where a `keysFrom` cursor resumes: opaque to its callers (an on-disk backend's store key). */
+export type KeyPosition = Uint8Array;
+
+export interface KeyPage {
+  readonly keys: readonly unknown[];
+  /** Where the next call resumes (undefined: at the start of the key-group range). */
+  readonly next: KeyPosition | undefined;
 }
 
 /** Parallel arrays: `keys[i]` is the key string (canonical key bytes, key-string.ts) of `values[i]`. */

@@ -12,11 +12,11 @@
  * (embedded-keyed-snapshot.ts), the frozen changes laid over the store snapshot. `restoreKeyGroup` writes one batch per call.
  */
 import { FormatError, InternalError, UserError } from '../../../errors.ts';
-import { CanonicalKeyEncoder, decodeCanonicalKey } from '../../../format/canonical-key.ts';
+import { CanonicalKeyEncoder, compareBytes, decodeCanonicalKey } from '../../../format/canonical-key.ts';
 import { checkParallelism, keyGroupForBytes } from '../../../format/key-groups.ts';
 import { createValuePackr, createValueUnpackr } from '../../../format/value-codec.ts';
 import { CurrentKey, type KeyGroupRange } from '../current-key.ts';
-import type { AnyStateHandle, KeyedStateBackend, KeyedStateBackendOptions, StateAccess } from '../keyed-state-backend.ts';
+import type { AnyStateHandle, KeyPage, KeyPosition, KeyedStateBackend, KeyedStateBackendOptions, StateAccess } from '../keyed-state-backend.ts';
 import type { AggregatingState, ListState, MapState, RawKeyedState, ReducingState, ValueState } from '../keyed-state-handles.ts';
 import {
   type AggregatingStateDescriptor,
@@ -42,10 +42,13 @@ import {
 import { StateContext, type ValueCodec, valueCodecOf } from './state-context.ts';
 import type { BatchWriter, EmbeddedStore } from './embedded-store.ts';
 import { bytesToLatin1 } from './memory-store.ts';
-import { MAX_STATE_ID, canonicalKeyEnd, keyGroupsRange, stateKey } from './state-keys.ts';
+import { MAX_STATE_ID, canonicalKeyEnd, keyGroupsRange, prefixEnd, stateKey } from './state-keys.ts';
 import { StoreTimerQueue } from './store-timer-queue.ts';
 import { DEFAULT_CACHE_BYTES, WriteBackCache } from './write-back-cache.ts';
 import type { TimerQueue } from '../../runtime/timer-heap.ts';
+
+/** Store entries keysFrom looks at per key asked for, at most: it stays bounded when the state is sparse. */
+export const SWEEP_ENTRIES_PER_KEY = 32;
 
 export interface EmbeddedKeyedStateBackendOptions extends KeyedStateBackendOptions {
   readonly store: EmbeddedStore;
@@ -153,6 +156,69 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
   size(name: string): number {
     const s = this.#byName.get(name);
     return s === undefined ? 0 : this.#keysOf(s.id).length;
+  }
+
+  /**
+   * The sweep cursor (KeyedStateBackend.keysFrom): reads the store, not the write-back cache,
+   * through a short-lived snapshot from `position`, checking up to `limit` distinct keys of the
+   * state and looking at no more than SWEEP_ENTRIES_PER_KEY entries per key asked for (other
+   * states' entries and a map's or list's further entries count), and wraps once to the start of
+   * the key-group range, stopping before `position`. With `select`, each stored element (a
+   * value, a list element, a map user value) is decoded and only keys with an element it selects
+   * are returned. The next position is the first entry not looked at, so entries put or deleted
+   * meanwhile are simply met or not met.
+   */
+  keysFrom(name: string, position: KeyPosition | undefined, limit: number, select?: (element: unknown) => boolean): KeyPage {
+    const s = this.#byName.get(name);
+    if (s === undefined || limit <= 0) return { keys: [], next: position };
+    const id = s.id;
+    const isList = s.info.kind === 'list';
+    const all = keyGroupsRange(this.keyGroupRange.start, this.keyGroupRange.end);
+    const from = position !== undefined && compareBytes(position, all.start) > 0 && compareBytes(position, all.end) < 0 ? position : all.start;
+    const keys: unknown[] = [];
+    const seen = new Set<string>();
+    let checked = 0;
+    let current = ''; // the key whose entries are being looked at
+    let taken = false; // whether it is in `keys`
+    let budget = limit * SWEEP_ENTRIES_PER_KEY;
+    let next: KeyPosition | undefined;
+    const snapshot = this.store.snapshot();
+    try {
+      const scan = (start: Uint8Array, end: Uint8Array): 'stopped' | 'end' => {
+        for (const [storeKey, value] of snapshot.range(start, end)) {
+          if (budget-- <= 0) {
+            next = storeKey;
+            return 'stopped';
+          }
+          const keyEnd = canonicalKeyEnd(storeKey, 2);
+          if (((storeKey[keyEnd]! << 8) | storeKey[keyEnd + 1]!) !== id) continue;
+          const text = bytesToLatin1(storeKey.subarray(0, keyEnd));
+          if (text !== current) {
+            if (seen.has(text)) continue; // seen before the wrap
+            if (checked >= limit) {
+              next = storeKey;
+              return 'stopped';
+            }
+            checked++;
+            seen.add(text);
+            current = text;
+            taken = false;
+          }
+          if (taken) continue; // the next entry of a map or list
+          if (select !== undefined && ((isList && storeKey.length === keyEnd + 2) || !select(s.codec.decode(value)))) continue;
+          taken = true;
+          keys.push(decodeCanonicalKey(storeKey.subarray(2, keyEnd)));
+        }
+        return 'end';
+      };
+      if (scan(from, all.end) === 'end') {
+        next = undefined;
+        if (compareBytes(from, all.start) > 0 && scan(all.start, from) === 'end') next = from;
+      }
+    } finally {
+      snapshot.release();
+    }
+    return { keys, next };
   }
 
   #keysOf(id: number): Uint8Array[] {

@@ -2,12 +2,12 @@
  * Flink's StateTtlConfig: how long a keyed state value lives after its last access, what counts
  * as an access, whether an expired value may still be returned, and when expired values are
  * cleaned up. The defaults are Flink's (its Builder): OnCreateAndWrite, NeverReturnExpired,
- * processing time, cleanup in background on (for the heap: incremental cleanup of 5 entries per
- * state access, not per record), no full-snapshot cleanup.
+ * processing time, cleanup in background on (incremental cleanup of 5 entries per state access,
+ * not per record, on every backend), no full-snapshot cleanup.
  *
  * What is not built is refused in one line naming the option: a time characteristic other than
- * processing time (Flink has no other), and RocksDB compaction-filter cleanup (the on-disk
- * backends come later).
+ * processing time (Flink has no other), and RocksDB compaction-filter cleanup (tsflink's on-disk
+ * backends sweep expired state incrementally instead).
  */
 import { UserError } from '../../../errors.ts';
 import { TTL_UPDATE_TYPES, TTL_VISIBILITIES, type TtlConfig } from '../../../format/model.ts';
@@ -32,11 +32,11 @@ export interface StateTtlConfig extends TtlConfig {
   readonly timeCharacteristic?: 'ProcessingTime';
   /** Expired entries are not written to checkpoints and savepoints. */
   readonly cleanupFullSnapshot?: boolean;
-  /** Heap backend: a cursor over the state's keys that removes expired entries as it passes. */
+  /** A cursor over the state's keys that removes expired entries as it passes (every backend). */
   readonly cleanupIncrementally?: IncrementalCleanup | null;
-  /** Flink's default cleanup (incremental 5/false on the heap); false as `disableCleanupInBackground()`. */
+  /** Flink's default cleanup (incremental 5/false); false as `disableCleanupInBackground()`. */
   readonly cleanupInBackground?: boolean;
-  /** Flink's `cleanupInRocksdbCompactFilter(n)`: refused until the on-disk backends are built. */
+  /** Flink's `cleanupInRocksdbCompactFilter(n)`: refused; the on-disk backends sweep incrementally instead. */
   readonly cleanupInRocksdbCompactFilter?: number;
 }
 
@@ -47,6 +47,9 @@ export interface ResolvedTtl extends TtlConfig {
 }
 
 /** Flink's IncrementalCleanupStrategy.DEFAULT_INCREMENTAL_CLEANUP_STRATEGY. */
+const COMPACT_FILTER_REFUSED =
+  "cleanupInRocksdbCompactFilter is not supported: tsflink's on-disk backends sweep expired state incrementally (cleanupIncrementally) instead; remove it";
+
 export const DEFAULT_INCREMENTAL_CLEANUP: IncrementalCleanup = { cleanupSize: 5, runCleanupForEveryRecord: false };
 
 /** Checks a descriptor's ttl and fills in Flink's defaults; refuses what is not built, in one line. */
@@ -72,7 +75,7 @@ function resolve(owner: string, ttl: StateTtlConfig): ResolvedTtl {
     refuse(stateName, `ttl time characteristic '${time}' is not supported; state TTL runs on processing time only (as Flink's)`);
   }
   if (ttl.cleanupInRocksdbCompactFilter !== undefined) {
-    refuse(stateName, 'ttl cleanupInRocksdbCompactFilter is not supported yet (on-disk backends come later); remove it: the heap cleans up incrementally');
+    refuse(stateName, `ttl ${COMPACT_FILTER_REFUSED}`);
   }
   const explicit = ttl.cleanupIncrementally ?? null;
   if (explicit !== null && (!Number.isSafeInteger(explicit.cleanupSize) || explicit.cleanupSize <= 0)) {
@@ -155,9 +158,9 @@ export class StateTtlConfigBuilder {
     return this;
   }
 
-  /** Refused: compaction-time cleanup belongs to the on-disk backends, which come later. */
+  /** Refused: the on-disk backends sweep expired state incrementally instead of in compaction. */
   cleanupInRocksdbCompactFilter(_queryTimeAfterNumEntries = 1000): this {
-    throw new UserError('StateTtlConfig: cleanupInRocksdbCompactFilter is not supported yet (on-disk backends come later); remove it: the heap cleans up incrementally', 1);
+    throw new UserError(`StateTtlConfig: ${COMPACT_FILTER_REFUSED}`, 1);
   }
 
   disableCleanupInBackground(): this {

@@ -40,11 +40,11 @@ describe('StateTtlConfig', () => {
   });
 
   it('refuses in one line what is not built or not valid, naming the option', () => {
-    expect(thrown(() => StateTtlConfig.newBuilder(10).cleanupInRocksdbCompactFilter(1000)).message).toMatch(/^StateTtlConfig: cleanupInRocksdbCompactFilter is not supported yet/);
+    expect(thrown(() => StateTtlConfig.newBuilder(10).cleanupInRocksdbCompactFilter(1000)).message).toMatch(/^StateTtlConfig: cleanupInRocksdbCompactFilter is not supported: tsflink's on-disk backends sweep expired state incrementally/);
     expect(thrown(() => StateTtlConfig.newBuilder(10).setTtlTimeCharacteristic('EventTime' as 'ProcessingTime')).message).toMatch(/time characteristic 'EventTime' is not supported/);
     expect(thrown(() => StateTtlConfig.newBuilder(0).build()).message).toMatch(/positive/);
     expect(thrown(() => valueState('seen', { ttl: { ...TTL, update: 'Disabled' as 'OnCreateAndWrite' } })).message).toBe("keyed state 'seen': ttl update type 'Disabled': declare the state without ttl instead");
-    expect(thrown(() => listState('seen', { ttl: { ...TTL, cleanupInRocksdbCompactFilter: 1000 } })).message).toMatch(/^keyed state 'seen': ttl cleanupInRocksdbCompactFilter is not supported yet/);
+    expect(thrown(() => listState('seen', { ttl: { ...TTL, cleanupInRocksdbCompactFilter: 1000 } })).message).toMatch(/^keyed state 'seen': ttl cleanupInRocksdbCompactFilter is not supported: tsflink's on-disk backends sweep expired state incrementally/);
     expect(thrown(() => mapState('seen', { ttl: { ...TTL, timeCharacteristic: 'EventTime' as 'ProcessingTime' } })).message).toMatch(/^keyed state 'seen': ttl time characteristic 'EventTime'/);
     expect(thrown(() => valueState('seen', { ttl: StateTtlConfig.newBuilder(5).cleanupIncrementally(0, false).build() })).message).toMatch(/cleanupIncrementally\(0\)/);
   });

@@ -10,15 +10,18 @@
  * Turning TTL on or off for existing state migrates its values (as Flink 2.2 does).
  *
  * Cleanup, as Flink's: on access (always); in full snapshots (`cleanupFullSnapshot`, applied by
- * the snapshot writer through `snapshotLayout`); incrementally on the heap (a cursor over the
- * state's keys that checks `cleanupSize` keys per state access, and per record with
- * `runCleanupForEveryRecord`; other backends ignore it, as Flink's RocksDB backend does).
+ * the snapshot writer through `snapshotLayout`); incrementally (a cursor over the state's keys
+ * that checks `cleanupSize` keys per state access, and per record with
+ * `runCleanupForEveryRecord`). On the heap the cursor is a live iterator over the state's keys, as
+ * in Flink; on the on-disk backends it is the backend's `keysFrom`, a position in the store that
+ * each step reads a bounded stretch from: tsflink's background sweep of on-disk state, in place of
+ * Flink's RocksDB compaction filter (which Flink's RocksDB backend uses instead of this cursor).
  */
 import { UserError } from '../../../errors.ts';
 import type { KeyedStateKind } from '../../../format/model.ts';
 import type { ProcessingTimeClock } from '../../runtime/clock.ts';
 import { HeapKeyedStateBackend } from '../heap-keyed-state-backend.ts';
-import type { AnyStateHandle, KeyedStateBackend } from '../keyed-state-backend.ts';
+import type { AnyStateHandle, KeyPosition, KeyedStateBackend } from '../keyed-state-backend.ts';
 import type { AggregatingState, ListState, MapState, ReducingState, ValueState } from '../keyed-state-handles.ts';
 import type { AggregateFunction, StateDescriptor } from '../state-descriptors.ts';
 import { type ResolvedTtl, resolveTtl } from './state-ttl-config.ts';
@@ -42,8 +45,27 @@ interface Registered {
   readonly name: string;
   readonly ttl: ResolvedTtl;
   readonly handle: AnyStateHandle & TtlHandle;
+  /** The heap's cursor: a live iterator over the state's keys. */
   cursor: Iterator<unknown> | undefined;
+  /** The on-disk cursor: where the backend's `keysFrom` resumes. */
+  position: KeyPosition | undefined;
+  /** Keys `keysFrom` returned that are not cleaned yet (a page per store snapshot, not one per step). */
+  pending: readonly unknown[];
+  pendingAt: number;
+  /** Steps since `keysFrom` was last called. */
+  sinceRead: number;
 }
+
+/**
+ * Keys checked per `keysFrom` call. A store snapshot and iterator cost far more than checking a
+ * key (some 10 µs on lmdb, 20 on rocksdb), so the sweep checks a page of keys at a time, at most
+ * one page per SWEEP_PAGE_KEYS / cleanupSize steps (`cleanupSize` keys per step on average; a
+ * state smaller than a page is swept once per that many steps, not re-read on every one). The
+ * check reads the last-access times in the entries the scan reads anyway, and only the keys found
+ * expired are cleaned through the handles, `cleanupSize` per step; a key cleaned meanwhile is a
+ * no-op.
+ */
+export const SWEEP_PAGE_KEYS = 128;
 
 /** The TTL layer of one operator's keyed backend: the one place user-facing handles come from. */
 export class TtlStates {
@@ -53,14 +75,14 @@ export class TtlStates {
   readonly #perRecord: Registered[] = [];
   /** States whose handles went out without TTL in this run. */
   readonly #plain = new Set<string>();
-  /** Incremental cleanup is the heap's (Flink's RocksDB backend ignores it too). */
+  /** The heap iterates its keys; a backend with `keysFrom` is swept through it; others have no incremental cleanup. */
   readonly #incrementalSupported: boolean;
   #cleaning = false;
 
   constructor(backend: KeyedStateBackend, clock: ProcessingTimeClock) {
     this.#backend = backend;
     this.#clock = clock;
-    this.#incrementalSupported = backend instanceof HeapKeyedStateBackend;
+    this.#incrementalSupported = backend instanceof HeapKeyedStateBackend || backend.keysFrom !== undefined;
   }
 
   /** The handle for `descriptor`: the backend's own without a TTL, a TTL wrapper with one. */
@@ -78,7 +100,7 @@ export class TtlStates {
     if (existing !== undefined) return existing.handle;
     const ttl = resolveTtl(descriptor.name, descriptor.ttl);
     const handle = this.#wrap(descriptor, ttl);
-    const registered: Registered = { name: descriptor.name, ttl, handle, cursor: undefined };
+    const registered: Registered = { name: descriptor.name, ttl, handle, cursor: undefined, position: undefined, pending: [], pendingAt: 0, sinceRead: Number.POSITIVE_INFINITY };
     this.#states.set(descriptor.name, registered);
     if (ttl.incremental?.runCleanupForEveryRecord === true && this.#incrementalSupported) this.#perRecord.push(registered);
     return handle;
@@ -161,12 +183,56 @@ export class TtlStates {
   /**
    * Checks the next `cleanupSize` keys of the state from a cursor that wraps around. The keys are
    * taken first and cleaned after (the heap's key iterator is a live Map iterator, which
-   * tolerates changes between calls but not inside one), under their own current key, and the
-   * caller's current key is set back.
+   * tolerates changes between calls but not inside one; `keysFrom` reads a store snapshot),
+   * under their own current key, and the caller's current key is set back.
    */
   #cleanupSome(r: Registered): void {
     if (this.#cleaning) return; // cleaning a key reads the state, which would clean again
     const size = r.ttl.incremental?.cleanupSize ?? 0;
+    const name = r.name;
+    const backend = this.#backend;
+    const keys = backend.keysFrom === undefined ? this.#heapKeys(r, size) : this.#storeKeys(r, size, backend.keysFrom.bind(backend));
+    if (keys.length === 0) return;
+    const saved = currentKeyOf(backend);
+    this.#cleaning = true;
+    try {
+      for (const key of new Set(keys)) {
+        backend.setCurrentKey(key);
+        r.handle.cleanupCurrentKey();
+      }
+    } finally {
+      this.#cleaning = false;
+      if (saved !== undefined) backend.setCurrentKey(saved.key, saved.keyGroup);
+    }
+  }
+
+  /**
+   * The next `size` keys from the page `keysFrom` read last, reading the next page when it is
+   * used up (paced: see SWEEP_PAGE_KEYS); fewer, or none, if there are fewer.
+   */
+  #storeKeys(r: Registered, size: number, keysFrom: NonNullable<KeyedStateBackend['keysFrom']>): unknown[] {
+    const keys: unknown[] = [];
+    r.sinceRead++;
+    while (keys.length < size) {
+      if (r.pendingAt >= r.pending.length) {
+        if (r.sinceRead < Math.ceil(SWEEP_PAGE_KEYS / size)) break;
+        r.sinceRead = 0;
+        const now = this.#clock();
+        const ttlMs = r.ttl.ttlMs;
+        // Only keys with an expired value, element or user value come back to be cleaned.
+        const page = keysFrom(r.name, r.position, Math.max(size, SWEEP_PAGE_KEYS), (stored) => mayBeExpired(stored, ttlMs, now));
+        r.position = page.next;
+        r.pending = page.keys;
+        r.pendingAt = 0;
+        if (page.keys.length === 0) break; // nothing expired among the keys checked
+      }
+      keys.push(r.pending[r.pendingAt++]);
+    }
+    return keys;
+  }
+
+  /** The next `size` keys (fewer if the state has fewer) from the heap's live key iterator. */
+  #heapKeys(r: Registered, size: number): unknown[] {
     const name = r.name;
     const keys: unknown[] = [];
     let wrapped = false;
@@ -181,19 +247,7 @@ export class TtlStates {
       if (wrapped) break;
       wrapped = true;
     }
-    if (keys.length === 0) return;
-    const backend = this.#backend;
-    const saved = currentKeyOf(backend);
-    this.#cleaning = true;
-    try {
-      for (const key of new Set(keys)) {
-        backend.setCurrentKey(key);
-        r.handle.cleanupCurrentKey();
-      }
-    } finally {
-      this.#cleaning = false;
-      if (saved !== undefined) backend.setCurrentKey(saved.key, saved.keyGroup);
-    }
+    return keys;
   }
 }
 
@@ -251,6 +305,18 @@ function rawHandle(backend: KeyedStateBackend, descriptor: UserDescriptor): { mi
 
 class Replace {
   constructor(readonly acc: unknown) {}
+}
+
+/**
+ * Whether a stored TtlValue (a value, list element, map user value, reducing value or aggregating
+ * accumulator, as the backend stores it) is expired; anything else is left to its handle to judge.
+ */
+function mayBeExpired(stored: unknown, ttlMs: number, now: number): boolean {
+  if (!Array.isArray(stored) || stored.length !== 2) return true;
+  const lastAccess: unknown = stored[1];
+  if (typeof lastAccess === 'number') return isExpired(lastAccess, ttlMs, now);
+  if (typeof lastAccess === 'bigint') return isExpired(Number(lastAccess), ttlMs, now);
+  return true;
 }
 
 /** The backend's current key and its group, or undefined before the first one is set. */
