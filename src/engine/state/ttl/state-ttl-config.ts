@@ -44,12 +44,17 @@ export interface StateTtlConfig extends TtlConfig {
 export interface ResolvedTtl extends TtlConfig {
   readonly fullSnapshot: boolean;
   readonly incremental: IncrementalCleanup | null;
+  /**
+   * `cleanupIncrementally` was asked for by name, not implied by background cleanup. The on-disk
+   * backends sweep only then: their sweep reads the store, which costs far more than the heap's.
+   */
+  readonly incrementalAsked: boolean;
 }
 
-/** Flink's IncrementalCleanupStrategy.DEFAULT_INCREMENTAL_CLEANUP_STRATEGY. */
 const COMPACT_FILTER_REFUSED =
   "cleanupInRocksdbCompactFilter is not supported: tsflink's on-disk backends sweep expired state incrementally (cleanupIncrementally) instead; remove it";
 
+/** Flink's IncrementalCleanupStrategy.DEFAULT_INCREMENTAL_CLEANUP_STRATEGY. */
 export const DEFAULT_INCREMENTAL_CLEANUP: IncrementalCleanup = { cleanupSize: 5, runCleanupForEveryRecord: false };
 
 /** Checks a descriptor's ttl and fills in Flink's defaults; refuses what is not built, in one line. */
@@ -89,6 +94,7 @@ function resolve(owner: string, ttl: StateTtlConfig): ResolvedTtl {
     visibility: ttl.visibility,
     fullSnapshot: ttl.cleanupFullSnapshot === true,
     incremental: incremental === null ? null : { cleanupSize: incremental.cleanupSize, runCleanupForEveryRecord: incremental.runCleanupForEveryRecord === true },
+    incrementalAsked: explicit !== null,
   };
 }
 

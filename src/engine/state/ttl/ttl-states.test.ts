@@ -30,11 +30,11 @@ function thrown(f: () => unknown): UserError {
 
 describe('StateTtlConfig', () => {
   it("has Flink's defaults", () => {
-    expect(resolveTtl('s', TTL)).toEqual({ ttlMs: 1000, update: 'OnCreateAndWrite', visibility: 'NeverReturnExpired', fullSnapshot: false, incremental: DEFAULT_INCREMENTAL_CLEANUP });
+    expect(resolveTtl('s', TTL)).toEqual({ ttlMs: 1000, update: 'OnCreateAndWrite', visibility: 'NeverReturnExpired', fullSnapshot: false, incremental: DEFAULT_INCREMENTAL_CLEANUP, incrementalAsked: false });
     expect(DEFAULT_INCREMENTAL_CLEANUP).toEqual({ cleanupSize: 5, runCleanupForEveryRecord: false });
     const off = StateTtlConfig.newBuilder(5).updateTtlOnReadAndWrite().returnExpiredIfNotCleanedUp().cleanupFullSnapshot().disableCleanupInBackground().build();
-    expect(resolveTtl('s', off)).toEqual({ ttlMs: 5, update: 'OnReadAndWrite', visibility: 'ReturnExpiredIfNotCleanedUp', fullSnapshot: true, incremental: null });
-    expect(resolveTtl('s', StateTtlConfig.newBuilder(5).disableCleanupInBackground().cleanupIncrementally(10, true).build()).incremental).toEqual({ cleanupSize: 10, runCleanupForEveryRecord: true });
+    expect(resolveTtl('s', off)).toEqual({ ttlMs: 5, update: 'OnReadAndWrite', visibility: 'ReturnExpiredIfNotCleanedUp', fullSnapshot: true, incremental: null, incrementalAsked: false });
+    expect(resolveTtl('s', StateTtlConfig.newBuilder(5).disableCleanupInBackground().cleanupIncrementally(10, true).build())).toMatchObject({ incremental: { cleanupSize: 10, runCleanupForEveryRecord: true }, incrementalAsked: true });
     // A literal of the three recorded fields gets the defaults.
     expect(resolveTtl('s', { ttlMs: 7, update: 'OnCreateAndWrite', visibility: 'NeverReturnExpired' }).incremental).toEqual(DEFAULT_INCREMENTAL_CLEANUP);
   });

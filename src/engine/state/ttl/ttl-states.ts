@@ -77,12 +77,19 @@ export class TtlStates {
   readonly #plain = new Set<string>();
   /** The heap iterates its keys; a backend with `keysFrom` is swept through it; others have no incremental cleanup. */
   readonly #incrementalSupported: boolean;
+  /** A store sweep (keysFrom) costs a store read per page: it runs only when the state asked for it by name. */
+  readonly #onDisk: boolean;
   #cleaning = false;
 
   constructor(backend: KeyedStateBackend, clock: ProcessingTimeClock) {
     this.#backend = backend;
     this.#clock = clock;
-    this.#incrementalSupported = backend instanceof HeapKeyedStateBackend || backend.keysFrom !== undefined;
+    this.#onDisk = !(backend instanceof HeapKeyedStateBackend) && backend.keysFrom !== undefined;
+    this.#incrementalSupported = backend instanceof HeapKeyedStateBackend || this.#onDisk;
+  }
+
+  #sweeps(ttl: ResolvedTtl): boolean {
+    return ttl.incremental !== null && this.#incrementalSupported && (!this.#onDisk || ttl.incrementalAsked);
   }
 
   /** The handle for `descriptor`: the backend's own without a TTL, a TTL wrapper with one. */
@@ -102,7 +109,7 @@ export class TtlStates {
     const handle = this.#wrap(descriptor, ttl);
     const registered: Registered = { name: descriptor.name, ttl, handle, cursor: undefined, position: undefined, pending: [], pendingAt: 0, sinceRead: Number.POSITIVE_INFINITY };
     this.#states.set(descriptor.name, registered);
-    if (ttl.incremental?.runCleanupForEveryRecord === true && this.#incrementalSupported) this.#perRecord.push(registered);
+    if (ttl.incremental?.runCleanupForEveryRecord === true && this.#sweeps(ttl)) this.#perRecord.push(registered);
     return handle;
   }
 
@@ -176,7 +183,7 @@ export class TtlStates {
   /** Incremental cleanup on state access (Flink's TtlIncrementalCleanup.stateAccessed). */
   #accessed(name: string): void {
     const r = this.#states.get(name);
-    if (r === undefined || r.ttl.incremental === null || !this.#incrementalSupported) return;
+    if (r === undefined || !this.#sweeps(r.ttl)) return;
     this.#cleanupSome(r);
   }
 

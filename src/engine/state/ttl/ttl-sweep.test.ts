@@ -1,7 +1,8 @@
 /**
  * The background sweep of expired TTL state (issue 11): incremental cleanup removes expired
  * entries from the store on lmdb and rocksdb (through the backend's `keysFrom` cursor) as on the
- * heap, without the expired keys ever being read.
+ * heap, without the expired keys ever being read. On disk it runs when cleanupIncrementally is
+ * asked for by name; Flink's default background cleanup sweeps only the heap.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../../../../test/support/temp-dir.ts';
@@ -53,12 +54,12 @@ function backendOf(kind: Backend): KeyedStateBackend {
 describe.each(['heap', ...KINDS] as const)('the incremental TTL sweep on %s', (kind) => {
   const N = 60;
 
-  it("removes expired entries from the store as other keys are accessed (Flink's default cleanupIncrementally(5, false))", async () => {
+  it('removes expired entries from the store as other keys are accessed (cleanupIncrementally(5, false))', async () => {
     const b = backendOf(kind);
     try {
       const clock = new ManualClock(1_000_000);
       const ttl = new TtlStates(b, clock.now);
-      const v = ttl.getState(valueState<number>('v', { ttl: StateTtlConfig.newBuilder(1000).build() })) as unknown as ValueState<number>;
+      const v = ttl.getState(valueState<number>('v', { ttl: StateTtlConfig.newBuilder(1000).cleanupIncrementally(5, false).build() })) as unknown as ValueState<number>;
       for (let k = 0; k < N; k++) {
         b.setCurrentKey(k);
         v.update(k);
@@ -108,13 +109,40 @@ describe.each(['heap', ...KINDS] as const)('the incremental TTL sweep on %s', (k
   });
 });
 
+describe.each(KINDS)('background cleanup by default on %s', (kind) => {
+  it('does not sweep the store unless cleanupIncrementally is asked for by name (a store sweep reads the store), and still expires on access', async () => {
+    const b = embedded(kind);
+    try {
+      const clock = new ManualClock(1_000_000);
+      const ttl = new TtlStates(b, clock.now);
+      const v = ttl.getState(valueState<number>('v', { ttl: StateTtlConfig.newBuilder(1000).build() })) as unknown as ValueState<number>;
+      for (let k = 0; k < 3; k++) {
+        b.setCurrentKey(k);
+        v.update(k);
+      }
+      b.cache.flush();
+      const reads = vi.spyOn(b, 'keysFrom');
+      clock.advance(1000);
+      b.setCurrentKey('someone else');
+      for (let i = 0; i < 10 * SWEEP_PAGE_KEYS; i++) expect(v.value()).toBeUndefined();
+      expect(reads).not.toHaveBeenCalled();
+      expect(b.size('v')).toBe(3);
+      b.setCurrentKey(1);
+      expect(v.value()).toBeUndefined(); // expired on access
+      expect(b.size('v')).toBe(2);
+    } finally {
+      await b.dispose();
+    }
+  });
+});
+
 describe.each(KINDS)('the pace of the sweep on %s', (kind) => {
   it('reads a page of keys at most once per SWEEP_PAGE_KEYS / cleanupSize steps, however small the state', async () => {
     const b = embedded(kind);
     try {
       const clock = new ManualClock(1_000_000);
       const ttl = new TtlStates(b, clock.now);
-      const v = ttl.getState(valueState<number>('v', { ttl: StateTtlConfig.newBuilder(1000).build() })) as unknown as ValueState<number>;
+      const v = ttl.getState(valueState<number>('v', { ttl: StateTtlConfig.newBuilder(1000).cleanupIncrementally(5, false).build() })) as unknown as ValueState<number>;
       for (let k = 0; k < 3; k++) {
         b.setCurrentKey(k);
         v.update(k);
