@@ -19,12 +19,12 @@ import type { DamagedCheckpoint } from '../checkpoint/choose-restore-checkpoint.
 import { planRestore } from '../state/restore-plan.ts';
 import type { SubtaskRestorePlan } from '../state/restore-plan.ts';
 import type { StateBackendOptions, StateBackendType } from '../state/state-backend-type.ts';
-import { LocalChannel } from './channel.ts';
+import type { AttemptDeployment, DeployedAttempt } from './attempt-deployment.ts';
+import { deployInThread } from './in-thread-deployment.ts';
 import type { ProcessingTimeClock } from './clock.ts';
 import { type Chain, type JobPlan, type PlannedNode, planJob } from './job-plan.ts';
-import { RecordWriter } from './record-writer.ts';
 import { type RestartStrategy, decideRestart } from './restart-strategy.ts';
-import { CancelledError, Subtask } from './subtask.ts';
+import { CancelledError } from './subtask.ts';
 import { type AttemptFailure, TaskFailure, attemptFailure } from './task-failure.ts';
 
 export interface ExecutionOptions {
@@ -58,6 +58,8 @@ export interface ExecutionOptions {
   readonly resume?: CoordinatorResume;
   /** Checkpoint outcomes and status changes, for a JobManager that keeps them. */
   readonly events?: ExecutionEvents;
+  /** Where each attempt's subtasks run: this thread when not given (the in-process TaskManager). */
+  readonly deployment?: AttemptDeployment;
 }
 
 export interface ExecutionEvents extends CoordinatorEvents {
@@ -130,7 +132,7 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
   };
   let stopRequested: 'cancel' | 'stop' | undefined;
   let cancelAttempt: (() => void) | undefined;
-  let attemptSubtasks: readonly Subtask[] = [];
+  let attemptRunning: DeployedAttempt | undefined;
   const finish = async (final: 'FINISHED' | 'CANCELED', attempts: number): Promise<JobResult> => {
     await coordinator.terminate(final);
     setStatus(final);
@@ -147,7 +149,7 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
     let restoreFrom = options.restoreFrom;
     for (let attempt = 0; ; attempt++) {
       try {
-        await runAttempt(jobId, plan, attempt, restoreFrom, options, coordinator, config.mode, (cancel) => (cancelAttempt = cancel), (s) => (attemptSubtasks = s));
+        await runAttempt(jobId, plan, attempt, restoreFrom, options, coordinator, config.mode, (cancel) => (cancelAttempt = cancel), (a) => (attemptRunning = a));
         return finish(stopRequested === 'cancel' ? 'CANCELED' : 'FINISHED', attempt + 1);
       } catch (err) {
         await coordinator.settle();
@@ -191,8 +193,8 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
     },
     recordCounts: () => {
       const counts = new Map<string, { in: number; out: number }>();
-      for (const subtask of attemptSubtasks) {
-        for (const c of subtask.recordCounts()) {
+      for (const subtask of attemptRunning?.recordCounts() ?? []) {
+        for (const c of subtask.counts) {
           const sum = counts.get(c.uid) ?? { in: 0, out: 0 };
           counts.set(c.uid, { in: sum.in + c.in, out: sum.out + c.out });
         }
@@ -201,8 +203,8 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
     },
     subtaskRecordCounts: () => {
       const counts = new Map<string, { in: number; out: number }[]>();
-      for (const subtask of attemptSubtasks) {
-        for (const c of subtask.recordCounts()) {
+      for (const subtask of attemptRunning?.recordCounts() ?? []) {
+        for (const c of subtask.counts) {
           const list = counts.get(c.uid) ?? [];
           list[subtask.index] = { in: c.in, out: c.out };
           counts.set(c.uid, list);
@@ -256,7 +258,7 @@ async function runAttempt(
   coordinator: CheckpointCoordinator,
   mode: CheckpointConfig['mode'],
   onCancel: (cancel: () => void) => void,
-  onSubtasks: (subtasks: readonly Subtask[]) => void = () => undefined,
+  onSubtasks: (attempt: DeployedAttempt) => void = () => undefined,
 ): Promise<void> {
   const { nodes, restore } = restoreFrom === undefined ? { nodes: plan.nodes, restore: undefined } : await openRestore(plan, restoreFrom, options);
   if (restore !== undefined) {
@@ -271,29 +273,16 @@ async function runAttempt(
   }
   const byUid = new Map(nodes.map((n) => [n.uid, n]));
   const chains: Chain[] = plan.chains.map((c) => ({ ...c, nodes: c.nodes.map((n) => byUid.get(n.uid)!) }));
-
-  // Channels: forward edges pair subtask i with i; the others connect every pair.
-  const senders = new Map<string, LocalChannel>();
-  const channel = (edge: number, from: number, to: number): LocalChannel => {
-    const key = `${edge}/${from}/${to}`;
-    let c = senders.get(key);
-    if (c === undefined) senders.set(key, (c = new LocalChannel(options.channelCapacity ?? 8)));
-    return c;
-  };
-  const subtasks: Subtask[] = [];
-  let failAttempt: (error: Error) => void = () => undefined;
-  const failed = new Promise<never>((_, reject) => (failAttempt = reject));
-  failed.catch(() => undefined);
-  const finished = new Set<Subtask>();
-  const sourceSubtasks: Subtask[] = [];
   const checkpointing = (options.checkpoint?.interval ?? null) !== null;
+  let deployed: DeployedAttempt | undefined;
+  const finished = new Set<string>();
   let finalCheckpointStarted = false;
   // Every subtask finished: the final checkpoint lets sinks commit their last transactions.
   const takeFinalCheckpoint = async (): Promise<void> => {
     for (let failures = 0; ; ) {
       try {
         await coordinator.triggerCheckpoint();
-        for (const s of subtasks) s.release();
+        deployed?.release();
         return;
       } catch (err) {
         if (err instanceof SnapshotBusyError) {
@@ -303,97 +292,52 @@ async function runAttempt(
         }
         failures += 1;
         if (failures >= 3) {
-          failAttempt(new UserError(`the job's final checkpoint failed ${failures} times, so its last results cannot be committed: ${err instanceof Error ? err.message : String(err)}`));
+          deployed?.fail(new UserError(`the job's final checkpoint failed ${failures} times, so its last results cannot be committed: ${err instanceof Error ? err.message : String(err)}`));
           return;
         }
         await new Promise((r) => setTimeout(r, 100 * failures));
       }
     }
   };
-  for (const chain of chains) {
-    const head = chain.nodes[0]!;
-    const initialSplits = head.node.source?.createSplits(chain.parallelism);
-    const restoredHead = restore?.plans.get(head.uid)?.[0]?.snapshotUid != null;
-    for (let i = 0; i < chain.parallelism; i++) {
-      const inbound = plan.edges.flatMap((e, ei) => (e.to !== chain.id ? [] : upstreamIndices(e.partitioning.kind, chains[e.from]!.parallelism, i).map((u) => ({ channel: channel(ei, u, i), input: e.input }))));
-      const inputs = inbound.map((x) => x.channel);
-      const inputOfChannel = inbound.map((x) => x.input);
-      const outputs = plan.edges.flatMap((e, ei) => {
-        if (e.from !== chain.id) return [];
-        const target = chains[e.to]!;
-        const downstream = e.partitioning.kind === 'forward' ? [i] : range(target.parallelism);
-        return [new RecordWriter(downstream.map((d) => channel(ei, i, d)), e.partitioning, i, target.nodes[0]!.maxParallelism)];
-      });
-      const plans = new Map<string, SubtaskRestorePlan>();
-      for (const n of chain.nodes) {
-        const p = restore?.plans.get(n.uid)?.[i];
-        if (p !== undefined) plans.set(n.uid, p);
-      }
-      const subtask = new Subtask({
-        jobId,
-        chain,
-        index: i,
-        attempt,
-        mode,
-        inputs,
-        inputOfChannel,
-        outputs,
-        checkpointing,
-        ...(options.stateBackend === undefined ? {} : { stateBackend: options.stateBackend }),
-        ...(options.stateBackendOptions === undefined ? {} : { stateBackendOptions: options.stateBackendOptions }),
-        ...(options.clock === undefined ? {} : { clock: options.clock }),
-        hooks: {
-          finished: () => {
-            finished.add(subtask);
-            if (finished.size === subtasks.length && !finalCheckpointStarted) {
-              finalCheckpointStarted = true;
-              if (checkpointing) void takeFinalCheckpoint();
-              else for (const s of subtasks) s.release();
-            }
-          },
-          pendingCheckpoints: () => coordinator.pendingSnapshots(),
-          checkpointTarget: (id) => coordinator.target(id),
-          acknowledge: (ack) => coordinator.acknowledge(ack),
-          decline: (id, reason) => coordinator.decline(id, reason),
-        },
-        ...(restore === undefined ? {} : { restore: { reader: restore.reader, plans } }),
-        ...(initialSplits === undefined || restoredHead ? {} : { initialSplits: initialSplits.filter((_, k) => k % chain.parallelism === i) }),
-      });
-      subtasks.push(subtask);
-      if (chain.isSource) sourceSubtasks.push(subtask);
-    }
-  }
-
+  const subtaskCount = chains.reduce((n, c) => n + c.parallelism, 0);
+  deployed = (options.deployment ?? deployInThread)({
+    jobId,
+    plan,
+    chains,
+    attempt,
+    mode,
+    restoreFrom,
+    restore: restore === undefined ? undefined : { reader: restore.reader, plans: restore.plans },
+    options,
+    coordination: {
+      finished: (key) => {
+        finished.add(`${key.chain}/${key.index}`);
+        if (finished.size === subtaskCount && !finalCheckpointStarted) {
+          finalCheckpointStarted = true;
+          if (checkpointing) void takeFinalCheckpoint();
+          else deployed?.release();
+        }
+      },
+      pendingCheckpoints: () => coordinator.pendingSnapshots(),
+      checkpointTarget: (id) => coordinator.target(id),
+      acknowledge: (ack) => coordinator.acknowledge(ack),
+      decline: (id, reason) => coordinator.decline(id, reason),
+    },
+  });
+  const attemptRunning = deployed;
   coordinator.start({
     nodes,
-    subtaskCount: subtasks.length,
+    subtaskCount,
     canCheckpoint: () => true,
-    // Sources inject the barrier; finished subtasks, which no barrier can reach, snapshot directly.
-    injectBarrier: (id, savepoint, drain) => {
-      for (const s of subtasks) if (sourceSubtasks.includes(s) || finished.has(s)) s.triggerCheckpoint({ checkpointId: id, savepoint, ...(drain ? { drain } : {}) });
-    },
-    notifyComplete: (id) => subtasks.forEach((s) => s.notifyCheckpointComplete(id)),
-    notifyAborted: (id) => subtasks.forEach((s) => s.notifyCheckpointAborted(id)),
-    fail: (error) => failAttempt(error),
+    injectBarrier: (id, savepoint, drain) => attemptRunning.injectBarrier(id, savepoint, drain),
+    notifyComplete: (id) => attemptRunning.notifyComplete(id),
+    notifyAborted: (id) => attemptRunning.notifyAborted(id),
+    fail: (error) => attemptRunning.fail(error),
   });
-  onCancel(() => failAttempt(new CancelledError('cancelled')));
-  onSubtasks(subtasks);
-  const runs = subtasks.map((s) =>
-    s.run().then(
-      () => undefined,
-      (err: unknown) => {
-        // The task it failed in goes with the error, as in Flink's `Map (2/4)` failures.
-        failAttempt(err instanceof CancelledError ? err : new TaskFailure(s.name, err));
-      },
-    ),
-  );
+  onCancel(() => attemptRunning.fail(new CancelledError('cancelled')));
+  onSubtasks(attemptRunning);
   try {
-    await Promise.race([Promise.all(runs), failed]);
-  } catch (err) {
-    for (const s of subtasks) s.cancel();
-    for (const c of senders.values()) c.close();
-    await Promise.allSettled(runs);
-    throw err;
+    await attemptRunning.done;
   } finally {
     coordinator.stop();
   }
@@ -423,14 +367,6 @@ export async function openRestore(plan: JobPlan, restoreFrom: string, options: P
     nodes: plan.nodes.map((n) => ({ ...n, maxParallelism: adopted.get(n.uid) ?? n.maxParallelism })),
     restore: { reader, plans: new Map(restorePlan.operators.map((o) => [o.uid, [...o.subtasks]])) },
   };
-}
-
-function upstreamIndices(kind: string, upstreamParallelism: number, downstreamIndex: number): number[] {
-  return kind === 'forward' ? [downstreamIndex] : range(upstreamParallelism);
-}
-
-function range(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => i);
 }
 
 export type { PlannedNode };

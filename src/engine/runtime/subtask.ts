@@ -163,6 +163,15 @@ export class Subtask {
     return this.spec.index;
   }
 
+  get chainId(): number {
+    return this.spec.chain.id;
+  }
+
+  /** A source chain: barriers start here. */
+  get isSource(): boolean {
+    return this.spec.chain.isSource;
+  }
+
   get name(): string {
     return `${chainName(this.spec.chain.nodes)} (${this.spec.index + 1}/${this.spec.chain.parallelism})`;
   }
