@@ -8,6 +8,7 @@ import { DURATION_SYNTAX } from './engine/checkpoint/flink-duration.ts';
 import { RESTART_PARAMETERS, RESTART_STRATEGY_NAMES, RESTART_STRATEGY_TYPE_KEY, parseRestartStrategyType } from './engine/runtime/restart-strategy.ts';
 import { type BuiltStateBackendType, parseStateBackendChoice, refuseUnbuiltStateBackend } from './engine/state/state-backend-type.ts';
 import { MEMORY_SIZE_SYNTAX, MIN_WORKER_HEAP_MB, WORKER_HEAP_KEY, workerHeapLimitMb } from './engine/cluster/worker-heap.ts';
+import { MAX_TASK_SLOTS, TASK_SLOTS_KEY } from './engine/cluster/taskmanager/task-slots.ts';
 import { UserError } from './errors.ts';
 
 /** One key as documented in README.md and shown by help. */
@@ -145,6 +146,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec(RESTART_STRATEGY_TYPE_KEY, NO_DEFAULT, [...RESTART_STRATEGY_NAMES.keys()].join(', '), 'restart strategy; unset: the job\'s own, else none without checkpointing and fixed-delay (unlimited attempts, 1 s) with it', (v) => void parseRestartStrategyType(v)),
   ...Object.values(RESTART_PARAMETERS).map((p) => spec(p.key, p.default, p.allowed, p.description, (v) => void p.parse(v))),
   spec(WORKER_HEAP_KEY, NO_DEFAULT, `${MEMORY_SIZE_SYNTAX}; at least ${MIN_WORKER_HEAP_MB} mb`, 'heap limit of each job\'s worker process (V8\'s --max-old-space-size); a worker that exhausts it fails the job in one line naming the state backend; unset: Node\'s default', (v, k) => void workerHeapLimitMb({ [k]: v }, k)),
+  spec(TASK_SLOTS_KEY, '1', `1 to ${MAX_TASK_SLOTS}`, 'task slots of a job\'s worker (its TaskManager), one worker thread each: subtask i of every operator runs in slot i mod slots, so a job at parallelism p uses min(p, slots) cores', (v, k) => void parseWholeNumber(k, v, 1, MAX_TASK_SLOTS)),
   spec('parallelism.default', '1', `1 to ${UPPER_BOUND_MAX_PARALLELISM}`, 'parallelism of operators that set none', (v, k) => void parseWholeNumber(k, v, 1, UPPER_BOUND_MAX_PARALLELISM)),
   spec('pipeline.max-parallelism', NO_DEFAULT, `1 to ${UPPER_BOUND_MAX_PARALLELISM} (-1: unset)`, 'number of key groups, the upper limit for rescaling; unset: derived from the parallelism', (v, k) => void parseWholeNumber(k, v, 1, UPPER_BOUND_MAX_PARALLELISM, { value: -1, means: 'unset' })),
   spec('pipeline.name', NO_DEFAULT, 'any text', 'job name, when the job does not give one to execute()', () => undefined),

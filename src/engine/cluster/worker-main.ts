@@ -9,6 +9,8 @@ import { effectiveRestartStrategy, type JobClient, startLocally } from '../runti
 import { DEFAULT_STATE_BACKEND } from '../state/state-backend-type.ts';
 import { jobSettingsFromConfig } from './job-settings.ts';
 import { prepareJob } from './prepare-job.ts';
+import { taskSlotsOf } from './taskmanager/task-slots.ts';
+import { threadSlotsDeployment } from './taskmanager/thread-slots-deployment.ts';
 import type { FromWorker, StartMessage, ToWorker } from './worker-protocol.ts';
 
 /** How often record counts go to the JobManager (Flink's metrics are also sampled, not live). */
@@ -70,8 +72,18 @@ async function start(message: StartMessage): Promise<void> {
     const prepared = await prepareJob(message.jobFile, message.programArgs, settings, restore);
     send({ type: 'registered', jobName: prepared.jobName, vertices: prepared.vertices, checkpointConfig: prepared.options.checkpoint!, restartStrategy: effectiveRestartStrategy(prepared.options), stateBackend: prepared.options.stateBackend ?? DEFAULT_STATE_BACKEND });
     if (cancelled) return exitAfter({ type: 'terminated', status: 'CANCELED' }, 0);
+    const slots = taskSlotsOf(config);
     client = startLocally(prepared.graph, {
       ...prepared.options,
+      ...(slots > 1
+        ? {
+            deployment: threadSlotsDeployment({
+              slots,
+              source: { jobFile: message.jobFile, programArgs: message.programArgs, config: message.config, ...(message.parallelism === undefined ? {} : { parallelism: message.parallelism }) },
+              allowNonRestoredState: message.allowNonRestoredState,
+            }),
+          }
+        : {}),
       jobId: message.jobId,
       ...(message.resume === undefined ? {} : { resume: message.resume }),
       events: {

@@ -15,7 +15,7 @@ export interface AttemptCoordination {
   /** A subtask's input ended and its operators finished. */
   finished(task: SubtaskKey): void;
   pendingCheckpoints(): readonly { readonly checkpointId: number; readonly savepoint: boolean }[];
-  checkpointTarget(checkpointId: number): CheckpointTarget | undefined;
+  checkpointTarget(checkpointId: number): CheckpointTarget | undefined | Promise<CheckpointTarget | undefined>;
   acknowledge(ack: SubtaskAck): void;
   decline(checkpointId: number, reason: unknown): void;
 }

@@ -65,7 +65,8 @@ export interface SubtaskHooks {
   finished?(): void;
   /** Checkpoints triggered and not yet complete (a subtask that finishes late takes part in them). */
   pendingCheckpoints?(): readonly { readonly checkpointId: number; readonly savepoint: boolean }[];
-  checkpointTarget(checkpointId: number): CheckpointTarget | undefined;
+  /** A promise where the snapshot's location must first come from another thread or process. */
+  checkpointTarget(checkpointId: number): CheckpointTarget | undefined | Promise<CheckpointTarget | undefined>;
   acknowledge(ack: SubtaskAck): void;
   decline(checkpointId: number, reason: unknown): void;
 }

@@ -27,7 +27,8 @@ export interface CapturedOperator {
 
 export interface SubtaskSnapshotJob {
   readonly checkpointId: number;
-  readonly target: CheckpointTarget;
+  /** Resolves to undefined when the snapshot was aborted before its location was known here. */
+  readonly target: CheckpointTarget | Promise<CheckpointTarget | undefined>;
   /** The chain's id and its head's uid (the data file is named after the head). */
   readonly chain: { readonly id: number; readonly headUid: string };
   readonly subtask: number;
@@ -39,10 +40,12 @@ export interface SubtaskSnapshotJob {
 
 /** Never rejects: the outcome goes to the hooks, and the captured snapshots are always released. */
 export async function writeSubtaskSnapshot(job: SubtaskSnapshotJob): Promise<void> {
-  const { checkpointId, target, chain, subtask, captured, hooks, syncMs } = job;
+  const { checkpointId, chain, subtask, captured, hooks, syncMs } = job;
   const asyncStart = performance.now();
   let writer: DataFileWriter | undefined;
   try {
+    const target = await job.target;
+    if (target === undefined) return; // aborted: nothing to write
     writer = await DataFileWriter.create(target.store, dataFilePath(toHex(operatorIdFromUid(chain.headUid)).slice(0, 12), subtask));
     const operators: SubtaskAck['operators'][number][] = [];
     for (const c of captured) {

@@ -1,0 +1,76 @@
+/**
+ * `npm run bench -- scale`: does parallelism parallelise? The keyed count (bench/jobs/keyed-count.ts)
+ * at p=1 in one thread (the engine before task slots), and at p=1, p=2 and p=4 on one worker
+ * with 2 task slots (worker threads, channels over MessagePorts between them), each as a ratio
+ * of the one-thread p=1 figure measured in the same run, interleaved, repeated BENCH_REPS times.
+ * Target (issue 12, P6): p=2 >= 1.7x p=1 on this 2-core machine. Wall time includes starting
+ * the slots' threads and loading the job in each (reported separately as `deploy`).
+ *
+ * Environment: BENCH_RECORDS (default 4M), BENCH_KEYS (default 100k), BENCH_REPS (default 3).
+ */
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { threadSlotsDeployment } from '../src/engine/cluster/taskmanager/thread-slots-deployment.ts';
+import { jobSettingsFromConfig } from '../src/engine/cluster/job-settings.ts';
+import { prepareJob } from '../src/engine/cluster/prepare-job.ts';
+import { startLocally } from '../src/engine/runtime/local-executor.ts';
+import { bold, num, table } from './stats.ts';
+
+const RECORDS = Number(process.env.BENCH_RECORDS ?? 4_000_000);
+const KEYS = Number(process.env.BENCH_KEYS ?? 100_000);
+const REPS = Number(process.env.BENCH_REPS ?? 3);
+const JOB = resolve(import.meta.dirname, 'jobs/keyed-count.ts');
+
+interface Case {
+  readonly name: string;
+  readonly parallelism: number;
+  /** Undefined: every subtask in this thread (no worker threads). */
+  readonly slots: number | undefined;
+}
+
+const CASES: readonly Case[] = [
+  { name: 'p=1, one thread (baseline)', parallelism: 1, slots: undefined },
+  { name: 'p=1, 2 slots', parallelism: 1, slots: 2 },
+  { name: 'p=2, 2 slots', parallelism: 2, slots: 2 },
+  { name: 'p=4, 2 slots', parallelism: 4, slots: 2 },
+  { name: 'p=2, one thread', parallelism: 2, slots: undefined },
+];
+
+async function runCase(c: Case): Promise<number> {
+  const out = await mkdtemp(join(tmpdir(), 'tsflink-scale-'));
+  try {
+    const args = [String(RECORDS), String(KEYS), out];
+    const config = new Map<string, string>([['parallelism.default', String(c.parallelism)]]);
+    const prepared = await prepareJob(JOB, args, jobSettingsFromConfig(config, c.parallelism));
+    const start = performance.now();
+    const client = startLocally(prepared.graph, {
+      ...prepared.options,
+      ...(c.slots === undefined ? {} : { deployment: threadSlotsDeployment({ slots: c.slots, source: { jobFile: JOB, programArgs: args, config: Object.fromEntries(config), parallelism: c.parallelism }, allowNonRestoredState: false }) }),
+    });
+    await client.result;
+    const seconds = (performance.now() - start) / 1000;
+    let records = 0;
+    for (const f of await readdir(out)) records += (JSON.parse(await readFile(join(out, f), 'utf8')) as { records: number }).records;
+    if (records !== RECORDS) throw new Error(`${c.name}: the sinks saw ${records} records, not ${RECORDS}`);
+    return RECORDS / seconds;
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+export async function run(): Promise<void> {
+  process.stdout.write(bold(`\nscale: keyed count, ${num(RECORDS)} records, ${num(KEYS)} keys, ${REPS} reps interleaved; ${cpus().length} cores, load ${loadavg()[0]!.toFixed(1)}\n`));
+  const rates = new Map<string, number[]>(CASES.map((c) => [c.name, []]));
+  for (let rep = 0; rep < REPS; rep++) for (const c of CASES) rates.get(c.name)!.push(await runCase(c));
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const base = median(rates.get(CASES[0]!.name)!);
+  const rows = CASES.map((c) => {
+    const m = median(rates.get(c.name)!);
+    const threads = c.slots === undefined ? 1 : Math.min(c.slots, c.parallelism);
+    return [c.name, `${num(Math.round(m))}/s`, `${(m / base).toFixed(2)}x`, `${num(Math.round(m / threads))}/s`, rates.get(c.name)!.map((r) => num(Math.round(r))).join(', ')];
+  });
+  process.stdout.write(`${table([['case', 'records/s (median)', 'vs p=1 one thread', 'per thread', 'runs'], ...rows])}\n`);
+  process.stdout.write('p=2 across two TaskManagers: not measured (TaskManager processes are not built yet).\n');
+}

@@ -1,0 +1,62 @@
+/**
+ * Messages between the JobMaster's side of an attempt (coordinator, restart loop) and one task
+ * slot, a worker thread that runs one subtask of every chain (Flink's slot sharing). Structured
+ * clone carries them; record batches never pass here, only over the slots' own channels.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { SubtaskAck } from '../../runtime/subtask.ts';
+
+/** How the slot builds the job: from its module, as the worker process did (Flink ships the jar). */
+export interface SlotJobSource {
+  readonly jobFile: string;
+  readonly programArgs: readonly string[];
+  readonly parallelism?: number;
+  /** The cluster's configuration with the run's `-D` keys over it. */
+  readonly config: Readonly<Record<string, string>>;
+}
+
+export interface DeployMessage {
+  readonly type: 'deploy';
+  readonly jobId: string;
+  readonly attempt: number;
+  readonly mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
+  readonly source: SlotJobSource;
+  /** This slot's number, and how many the attempt uses: subtask i of every chain runs in slot i mod slots. */
+  readonly slot: number;
+  readonly slots: number;
+  readonly restoreFrom?: string;
+  readonly allowNonRestoredState: boolean;
+  /** One port per other slot of the attempt (transferred), for the channels between them. */
+  readonly peers: readonly { readonly slot: number; readonly port: MessagePort }[];
+}
+
+export type ToSlot =
+  | DeployMessage
+  /** A snapshot began: where its files go (sent to every slot before any barrier is injected). */
+  | { readonly type: 'snapshot-started'; readonly checkpointId: number; readonly savepoint: boolean; readonly location: string }
+  | { readonly type: 'inject-barrier'; readonly checkpointId: number; readonly savepoint: boolean; readonly drain: boolean }
+  | { readonly type: 'snapshot-complete'; readonly checkpointId: number }
+  | { readonly type: 'snapshot-aborted'; readonly checkpointId: number }
+  | { readonly type: 'release' }
+  | { readonly type: 'cancel' };
+
+export interface SlotFailure {
+  /** `Map (2/4)`, when the failure happened in a subtask. */
+  readonly taskName: string | null;
+  readonly name: string;
+  readonly message: string;
+  readonly stack: string;
+  /** A UserError's exit code: errors the user must fix (a restore that cannot match) are not restarted. */
+  readonly userExitCode?: number;
+  readonly cancelled: boolean;
+}
+
+export type FromSlot =
+  /** The slot built its subtasks; the number it runs. */
+  | { readonly type: 'deployed'; readonly subtasks: number }
+  | { readonly type: 'finished'; readonly chain: number; readonly index: number }
+  | { readonly type: 'ack'; readonly ack: SubtaskAck }
+  | { readonly type: 'decline'; readonly checkpointId: number; readonly reason: string }
+  | { readonly type: 'counts'; readonly subtasks: readonly { readonly index: number; readonly counts: readonly { readonly uid: string; readonly in: number; readonly out: number }[] }[] }
+  /** Every subtask of the slot ended: normally (failure undefined) or with the first failure. */
+  | { readonly type: 'ended'; readonly failure?: SlotFailure };

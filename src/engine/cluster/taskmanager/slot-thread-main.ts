@@ -1,0 +1,178 @@
+/**
+ * A task slot: a worker thread that builds the job from its module and runs the subtasks the
+ * JobMaster's side placed here (subtask i of every chain in slot i mod slots), with channels to
+ * the other slots over MessagePorts. Checkpoint triggers, completions and the final release come
+ * in as messages; acknowledgements, declines and failures go back.
+ */
+import { parentPort } from 'node:worker_threads';
+import { UserError } from '../../../errors.ts';
+import { type OpenStoreOptions, openStore } from '../../../storage/open-store.ts';
+import { PendingSnapshotStore } from '../../checkpoint/pending-snapshot-store.ts';
+import type { Chain } from '../../runtime/job-plan.ts';
+import { LocalChannel } from '../../runtime/channel.ts';
+import { openRestore } from '../../runtime/local-executor.ts';
+import { CancelledError, type CheckpointTarget, type Subtask } from '../../runtime/subtask.ts';
+import { wireSubtasks } from '../../runtime/subtask-wiring.ts';
+import { TaskFailure, stackTrace } from '../../runtime/task-failure.ts';
+import { jobSettingsFromConfig } from '../job-settings.ts';
+import { prepareJob } from '../prepare-job.ts';
+import { type ChannelMux, messagePortMux } from './scratch-port-mux.ts';
+import type { DeployMessage, FromSlot, SlotFailure, ToSlot } from './slot-protocol.ts';
+
+/** How often record counts go to the JobMaster's side (Flink's metrics are sampled too). */
+const COUNTS_EVERY_MS = 1000;
+
+const port = parentPort!;
+const post = (message: FromSlot): void => port.postMessage(message);
+
+interface Snapshot {
+  readonly savepoint: boolean;
+  readonly store: Promise<PendingSnapshotStore>;
+}
+
+let subtasks: Subtask[] = [];
+let failSlot: (error: Error) => void = () => undefined;
+let storeOptions: OpenStoreOptions = {};
+const finished = new Set<Subtask>();
+const snapshots = new Map<number, Snapshot>();
+/** Targets asked for before `snapshot-started` arrived (a barrier can overtake it from another slot). */
+const waiting = new Map<number, ((target: CheckpointTarget | undefined) => void)[]>();
+/** Ids seen aborted or completed, so a late request for one is answered at once. */
+const settled = new Set<number>();
+
+port.on('message', (message: ToSlot) => {
+  switch (message.type) {
+    case 'deploy':
+      void deploy(message);
+      return;
+    case 'snapshot-started': {
+      const store = openStore(message.location, storeOptions).then((s) => new PendingSnapshotStore(s));
+      store.catch(() => undefined);
+      snapshots.set(message.checkpointId, { savepoint: message.savepoint, store });
+      for (const resolve of waiting.get(message.checkpointId) ?? []) void targetOf(message.checkpointId).then(resolve);
+      waiting.delete(message.checkpointId);
+      return;
+    }
+    case 'inject-barrier':
+      for (const s of subtasks) if (s.isSource || finished.has(s)) s.triggerCheckpoint({ checkpointId: message.checkpointId, savepoint: message.savepoint, ...(message.drain ? { drain: true } : {}) });
+      return;
+    case 'snapshot-complete':
+      settle(message.checkpointId, 'completed');
+      for (const s of subtasks) s.notifyCheckpointComplete(message.checkpointId);
+      return;
+    case 'snapshot-aborted':
+      settle(message.checkpointId, 'aborted');
+      for (const s of subtasks) s.notifyCheckpointAborted(message.checkpointId);
+      return;
+    case 'release':
+      for (const s of subtasks) s.release();
+      return;
+    case 'cancel':
+      failSlot(new CancelledError('cancelled'));
+      return;
+  }
+});
+
+function settle(checkpointId: number, how: 'completed' | 'aborted'): void {
+  settled.add(checkpointId);
+  for (const resolve of waiting.get(checkpointId) ?? []) resolve(undefined);
+  waiting.delete(checkpointId);
+  const snapshot = snapshots.get(checkpointId);
+  snapshots.delete(checkpointId);
+  // An aborted snapshot's directory is deleted by the coordinator: refuse writes still coming.
+  if (how === 'aborted') void snapshot?.store.then((s) => s.close(`checkpoint ${checkpointId} was aborted`)).catch(() => undefined);
+}
+
+async function targetOf(checkpointId: number): Promise<CheckpointTarget | undefined> {
+  const snapshot = snapshots.get(checkpointId);
+  if (snapshot === undefined) {
+    if (settled.has(checkpointId)) return undefined;
+    return new Promise((resolve) => waiting.set(checkpointId, [...(waiting.get(checkpointId) ?? []), resolve]));
+  }
+  return { checkpointId, savepoint: snapshot.savepoint, store: await snapshot.store };
+}
+
+async function deploy(message: DeployMessage): Promise<void> {
+  let runs: Promise<void>[] = [];
+  const muxes = new Map<number, ChannelMux>();
+  const failed = new Promise<never>((_, reject) => (failSlot = reject));
+  failed.catch(() => undefined);
+  const local = new Map<string, LocalChannel>();
+  try {
+    const { source } = message;
+    const settings = jobSettingsFromConfig(new Map(Object.entries(source.config)), source.parallelism);
+    const prepared = await prepareJob(source.jobFile, source.programArgs, settings);
+    storeOptions = prepared.options.storeOptions ?? {};
+    const { nodes, restore } = message.restoreFrom === undefined ? { nodes: prepared.plan.nodes, restore: undefined } : await openRestore(prepared.plan, message.restoreFrom, { ...prepared.options, allowNonRestoredState: message.allowNonRestoredState });
+    const byUid = new Map(nodes.map((n) => [n.uid, n]));
+    const chains: Chain[] = prepared.plan.chains.map((c) => ({ ...c, nodes: c.nodes.map((n) => byUid.get(n.uid)!) }));
+    for (const peer of message.peers) muxes.set(peer.slot, messagePortMux(peer.port));
+    const slotOf = (index: number): number => index % message.slots;
+    const localChannel = (key: string): LocalChannel => {
+      let c = local.get(key);
+      if (c === undefined) local.set(key, (c = new LocalChannel(prepared.options.channelCapacity ?? 8)));
+      return c;
+    };
+    subtasks = wireSubtasks({
+      jobId: message.jobId,
+      plan: prepared.plan,
+      chains,
+      attempt: message.attempt,
+      mode: message.mode,
+      checkpointing: (prepared.options.checkpoint?.interval ?? null) !== null,
+      ...(prepared.options.stateBackend === undefined ? {} : { stateBackend: prepared.options.stateBackend }),
+      ...(prepared.options.stateBackendOptions === undefined ? {} : { stateBackendOptions: prepared.options.stateBackendOptions }),
+      restore,
+      runsHere: (_, index) => slotOf(index) === message.slot,
+      channels: {
+        sender: (edge, from, to) => (slotOf(to) === message.slot ? localChannel(`${edge}/${from}/${to}`) : muxes.get(slotOf(to))!.sender(`${edge}/${from}/${to}`)),
+        receiver: (edge, from, to) => (slotOf(from) === message.slot ? localChannel(`${edge}/${from}/${to}`) : muxes.get(slotOf(from))!.receiver(`${edge}/${from}/${to}`, prepared.options.channelCapacity ?? 8)),
+      },
+      coordination: {
+        finished: ({ chain, index }) => {
+          const s = subtasks.find((t) => t.chainId === chain && t.index === index);
+          if (s !== undefined) finished.add(s);
+          post({ type: 'finished', chain, index });
+        },
+        pendingCheckpoints: () => [...snapshots.entries()].map(([checkpointId, s]) => ({ checkpointId, savepoint: s.savepoint })),
+        checkpointTarget: (id) => targetOf(id),
+        acknowledge: (ack) => post({ type: 'ack', ack }),
+        decline: (checkpointId, reason) => post({ type: 'decline', checkpointId, reason: reason instanceof Error ? reason.message : String(reason) }),
+      },
+    });
+    post({ type: 'deployed', subtasks: subtasks.length });
+    const counting = setInterval(() => post({ type: 'counts', subtasks: subtasks.map((s) => ({ index: s.index, counts: s.recordCounts() })) }), COUNTS_EVERY_MS);
+    runs = subtasks.map((s) => s.run().catch((err: unknown) => failSlot(err instanceof CancelledError ? err : new TaskFailure(s.name, err))));
+    try {
+      await Promise.race([Promise.all(runs), failed]);
+    } finally {
+      clearInterval(counting);
+      post({ type: 'counts', subtasks: subtasks.map((s) => ({ index: s.index, counts: s.recordCounts() })) });
+    }
+    end(undefined, muxes);
+  } catch (err) {
+    for (const s of subtasks) s.cancel();
+    for (const c of local.values()) c.close();
+    for (const m of muxes.values()) m.close();
+    await Promise.allSettled(runs);
+    end(describeFailure(err), muxes);
+  }
+}
+
+function end(failure: SlotFailure | undefined, muxes: Map<number, ChannelMux>): void {
+  post({ type: 'ended', ...(failure === undefined ? {} : { failure }) });
+  for (const m of muxes.values()) m.close();
+  port.close();
+}
+
+function describeFailure(err: unknown): SlotFailure {
+  const inner = err instanceof TaskFailure ? err.error : err;
+  return {
+    taskName: err instanceof TaskFailure ? err.taskName : null,
+    name: inner instanceof Error ? inner.name : typeof inner,
+    message: inner instanceof Error ? inner.message : String(inner),
+    stack: stackTrace(inner),
+    ...(inner instanceof UserError ? { userExitCode: inner.exitCode } : {}),
+    cancelled: err instanceof CancelledError,
+  };
+}
