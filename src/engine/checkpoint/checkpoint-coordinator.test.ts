@@ -58,3 +58,29 @@ describe('CheckpointCoordinator expiry', () => {
     await c.settle();
   });
 });
+
+describe('CheckpointCoordinator queue', () => {
+  it('queues a manual checkpoint behind a pending one (max-concurrent 1) and starts it when the slot frees, as Flink', async () => {
+    const c = coordinator({ interval: null, maxConcurrent: 1 });
+    const attempt = silentAttempt();
+    c.start(attempt);
+    const first = c.triggerCheckpoint();
+    first.catch(() => undefined);
+    await within('the first barrier', (async () => { while (attempt.barriers.length < 1) await new Promise((r) => setTimeout(r, 5)); })());
+    let secondSettled = false;
+    const second = c.triggerCheckpoint();
+    second.then(() => (secondSettled = true), () => (secondSettled = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(attempt.barriers).toEqual([1]);
+    expect(secondSettled).toBe(false);
+    c.decline(1, new Error('declined by the test'));
+    await expect(first).rejects.toThrow(/^Checkpoint 1 failed: declined/);
+    await within('the queued checkpoint to start', (async () => { while (attempt.barriers.length < 2) await new Promise((r) => setTimeout(r, 5)); })());
+    expect(attempt.barriers).toEqual([1, 2]);
+    const third = c.triggerCheckpoint();
+    c.stop();
+    await expect(second).rejects.toThrow(/^Checkpoint 2 was aborted: job-ended/);
+    await expect(third).rejects.toThrow(/the attempt ended before the queued checkpoint could start/);
+    await c.settle();
+  });
+});

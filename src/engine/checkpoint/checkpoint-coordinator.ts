@@ -132,6 +132,8 @@ export class CheckpointCoordinator {
   #expiryTimer: NodeJS.Timeout | undefined;
   /** A periodic trigger is waiting for a free slot. */
   #queued = false;
+  /** Manual checkpoints waiting for a free slot, oldest first (Flink's request queue keeps them too). */
+  readonly #waitingManual: { resolve: (location: string) => void; reject: (error: Error) => void }[] = [];
 
   constructor(
     private readonly config: CheckpointConfig,
@@ -173,6 +175,7 @@ export class CheckpointCoordinator {
     this.#expiryTimer = undefined;
     this.#queued = false;
     this.#attempt = undefined;
+    for (const waiting of this.#waitingManual.splice(0)) waiting.reject(new UserError(`job ${this.job.jobId}: the attempt ended before the queued checkpoint could start`));
     for (const id of [...this.#pending.keys()]) this.#track(this.#abort(id, 'job-ended'));
   }
 
@@ -264,6 +267,10 @@ export class CheckpointCoordinator {
     if (!attempt.canCheckpoint()) throw new UserError(`job ${this.job.jobId}: a source has finished, so no more barriers can flow; snapshots are no longer possible`);
     const now = Date.now();
     const decision = decideTrigger(this.config, { now, pending: [...this.#pending.values(), ...this.#finalizing.values()], lastCompletedEndTime: this.#lastCompletedEnd, nextIdCandidate: toCheckpointId(this.#nextId), request });
+    if (decision.kind === 'wait' && decision.reason === 'max-concurrent' && request === 'manual-checkpoint') {
+      // Flink queues an unforced request until a pending snapshot completes, fails or expires.
+      return new Promise<string>((resolve, reject) => this.#waitingManual.push({ resolve, reject }));
+    }
     if (decision.kind !== 'trigger') {
       throw new SnapshotBusyError(`job ${this.job.jobId}: cannot start a ${request === 'manual-checkpoint' ? 'checkpoint' : 'savepoint'} now (${decision.reason}); try again`);
     }
@@ -298,6 +305,12 @@ export class CheckpointCoordinator {
 
   /** A periodic request waited for a free slot: decide again now that one freed up (as Flink). */
   #slotFreed(): void {
+    // Queued manual checkpoints go first: a periodic trigger is only ever one interval late.
+    const manual = this.#attempt === undefined ? undefined : this.#waitingManual.shift();
+    if (manual !== undefined) {
+      this.#requestSnapshot('manual-checkpoint', undefined).then(manual.resolve, manual.reject);
+      return;
+    }
     if (!this.#queued || this.#attempt === undefined) return;
     this.#queued = false;
     this.#schedule(0);

@@ -19,9 +19,9 @@
  *
  * Two details of Flink's decider stay with the caller: it starts one trigger at a time
  * (`isTriggering`), and it holds requests while more checkpoints are being deleted than
- * `maxConcurrent`. Flink queues a request that must wait; tsflink's coordinator keeps only the
- * periodic one and refuses a manual checkpoint or savepoint that must wait ("try again"), so no
- * queue order between waiting requests arises.
+ * `maxConcurrent`. Flink queues a request that must wait; tsflink's coordinator queues manual
+ * checkpoints (oldest first, before the periodic one) and the periodic trigger; savepoints are
+ * forced, so they wait only with unaligned checkpoints, which are not built.
  */
 import type { CheckpointConfig } from './checkpoint-config.ts';
 import { InternalError } from '../../errors.ts';
