@@ -42,7 +42,8 @@ export async function startTestCluster(options: { start?: boolean } = {}): Promi
   const port = await freePort();
   const workDir = join(dir.path, 'jm');
   const scratch = dir.path;
-  const defines = ['-D', `rest.port=${port}`, '-D', `process.jobmanager.working-dir=${workDir}`];
+  // Two task slots (worker threads) per job: every cluster test runs its subtasks on two threads.
+  const defines = ['-D', `rest.port=${port}`, '-D', `process.jobmanager.working-dir=${workDir}`, '-D', 'taskmanager.numberOfTaskSlots=2'];
   const flink = (args: readonly string[], o: { cwd?: string } = {}): Promise<RunResult> => runFlink([...args, ...defines], { cwd: o.cwd ?? scratch });
   const jobManagerPid = (): number | undefined => readNumber(join(workDir, 'jobmanager.pid'));
   const records = (): { jobId: string; workerPid?: number }[] => {

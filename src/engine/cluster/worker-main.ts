@@ -8,6 +8,7 @@
 import { effectiveRestartStrategy, type JobClient, startLocally } from '../runtime/local-executor.ts';
 import { DEFAULT_STATE_BACKEND } from '../state/state-backend-type.ts';
 import { jobSettingsFromConfig } from './job-settings.ts';
+import { MIN_WORKER_HEAP_MB, defaultHeapLimitMb, heapExhaustionMessage, workerHeapLimitMb } from './worker-heap.ts';
 import { prepareJob } from './prepare-job.ts';
 import { taskSlotsOf } from './taskmanager/task-slots.ts';
 import { threadSlotsDeployment } from './taskmanager/thread-slots-deployment.ts';
@@ -73,6 +74,8 @@ async function start(message: StartMessage): Promise<void> {
     send({ type: 'registered', jobName: prepared.jobName, vertices: prepared.vertices, checkpointConfig: prepared.options.checkpoint!, restartStrategy: effectiveRestartStrategy(prepared.options), stateBackend: prepared.options.stateBackend ?? DEFAULT_STATE_BACKEND });
     if (cancelled) return exitAfter({ type: 'terminated', status: 'CANCELED' }, 0);
     const slots = taskSlotsOf(config);
+    const heapLimitMb = workerHeapLimitMb(message.config);
+    const backend = prepared.options.stateBackend ?? DEFAULT_STATE_BACKEND;
     client = startLocally(prepared.graph, {
       ...prepared.options,
       ...(slots > 1
@@ -81,6 +84,13 @@ async function start(message: StartMessage): Promise<void> {
               slots,
               source: { jobFile: message.jobFile, programArgs: message.programArgs, config: message.config, ...(message.parallelism === undefined ? {} : { parallelism: message.parallelism }) },
               allowNonRestoredState: message.allowNonRestoredState,
+              // The task heap is shared by the slots, as a TaskManager's is.
+              ...(heapLimitMb === undefined ? {} : { slotHeapMb: Math.max(MIN_WORKER_HEAP_MB, Math.floor(heapLimitMb / slots)) }),
+              heapExhausted: (slot) => {
+                // V8 ends only the thread and prints nothing: the job's log says what happened.
+                process.stderr.write(`task slot ${slot}: JavaScript heap out of memory (the worker thread reached its limit)\n`);
+                return new Error(heapExhaustionMessage(heapLimitMb ?? defaultHeapLimitMb(), backend));
+              },
             }),
           }
         : {}),

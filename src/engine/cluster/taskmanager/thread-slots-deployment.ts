@@ -9,6 +9,7 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { UserError } from '../../../errors.ts';
 import type { AttemptDeployment, AttemptSpec, DeployedAttempt, SubtaskCounts } from '../../runtime/attempt-deployment.ts';
+import { deployInThread } from '../../runtime/in-thread-deployment.ts';
 import { CancelledError } from '../../runtime/subtask.ts';
 import { TaskFailure } from '../../runtime/task-failure.ts';
 import type { FromSlot, SlotFailure, SlotJobSource, ToSlot } from './slot-protocol.ts';
@@ -24,6 +25,8 @@ export interface ThreadSlotsOptions {
   readonly allowNonRestoredState: boolean;
   /** Heap of each slot's thread, MiB (its share of `taskmanager.memory.task.heap.size`); Node's default when not given. */
   readonly slotHeapMb?: number;
+  /** The failure to report when a slot's thread exhausted its heap (V8 ends the thread, not the process). */
+  readonly heapExhausted?: (slot: number) => Error;
 }
 
 export function threadSlotsDeployment(options: ThreadSlotsOptions): AttemptDeployment {
@@ -33,6 +36,8 @@ export function threadSlotsDeployment(options: ThreadSlotsOptions): AttemptDeplo
 function deployToThreads(spec: AttemptSpec, options: ThreadSlotsOptions): DeployedAttempt {
   const maxParallelism = Math.max(...spec.chains.map((c) => c.parallelism));
   const slotCount = Math.max(1, Math.min(options.slots, maxParallelism));
+  // One slot would be one thread beside this one doing all the work: run it here instead.
+  if (slotCount === 1) return deployInThread(spec);
   const subtaskCount = spec.chains.reduce((n, c) => n + c.parallelism, 0);
   const workers = Array.from(
     { length: slotCount },
@@ -102,7 +107,10 @@ function deployToThreads(spec: AttemptSpec, options: ThreadSlotsOptions): Deploy
       }
     });
     // An uncaught error in the thread, or its heap exhausted (ERR_WORKER_OUT_OF_MEMORY).
-    worker.on('error', (err) => slotEnded(slot, new TaskFailure(`task slot ${slot}`, err)));
+    worker.on('error', (err) => {
+      const outOfMemory = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY' && options.heapExhausted !== undefined;
+      slotEnded(slot, outOfMemory ? options.heapExhausted!(slot) : new TaskFailure(`task slot ${slot}`, err));
+    });
     worker.on('exit', (code) => slotEnded(slot, failure ?? (code === 0 ? undefined : new Error(`task slot ${slot} exited with code ${code}`))));
     worker.postMessage(
       {
