@@ -98,6 +98,12 @@ export interface AttemptHandle {
   readonly subtaskCount: number;
   /** Whether barriers can still be injected (no source subtask has finished). */
   canCheckpoint(): boolean;
+  /**
+   * Resolves once every subtask is deployed and running (subtasks in other threads or processes
+   * take a moment to start). Until then periodic triggers are skipped, as Flink skips them while
+   * not all tasks are running, and savepoints and manual checkpoints wait. Absent: running now.
+   */
+  readonly running?: Promise<void>;
   injectBarrier(checkpointId: number, savepoint: boolean, drain: boolean): void;
   notifyComplete(checkpointId: number): void;
   notifyAborted(checkpointId: number): void;
@@ -132,6 +138,8 @@ export class CheckpointCoordinator {
   #expiryTimer: NodeJS.Timeout | undefined;
   /** A periodic trigger is waiting for a free slot. */
   #queued = false;
+  /** Attempts whose subtasks all run (see AttemptHandle.running). */
+  readonly #running = new WeakSet<AttemptHandle>();
   /** Manual checkpoints waiting for a free slot, oldest first (Flink's request queue keeps them too). */
   readonly #waitingManual: { resolve: (location: string) => void; reject: (error: Error) => void }[] = [];
 
@@ -159,6 +167,10 @@ export class CheckpointCoordinator {
   start(attempt: AttemptHandle): void {
     this.stop();
     this.#attempt = attempt;
+    attempt.running?.then(
+      () => void this.#running.add(attempt),
+      () => undefined,
+    );
     // Flink starts the first periodic checkpoint after a random delay in [minPause, interval].
     // Here it waits a whole period: with the random delay, a manual checkpoint of a cluster job
     // (cli-errors' 'a retained checkpoint') was refused for max-concurrent every time, for a
@@ -264,6 +276,10 @@ export class CheckpointCoordinator {
   async #requestSnapshot(request: 'savepoint' | 'stop-with-savepoint' | 'manual-checkpoint', location: string | undefined, drain = false): Promise<string> {
     const attempt = this.#attempt;
     if (attempt === undefined) throw new UserError(`job ${this.job.jobId} is not running`);
+    if (attempt.running !== undefined && !this.#running.has(attempt)) {
+      await attempt.running;
+      if (this.#attempt !== attempt) throw new UserError(`job ${this.job.jobId}: the attempt ended before its tasks were running`);
+    }
     if (!attempt.canCheckpoint()) throw new UserError(`job ${this.job.jobId}: a source has finished, so no more barriers can flow; snapshots are no longer possible`);
     const now = Date.now();
     const decision = decideTrigger(this.config, { now, pending: [...this.#pending.values(), ...this.#finalizing.values()], lastCompletedEndTime: this.#lastCompletedEnd, nextIdCandidate: toCheckpointId(this.#nextId), request });
@@ -321,6 +337,10 @@ export class CheckpointCoordinator {
     if (attempt === undefined) return;
     const now = Date.now();
     if (!attempt.canCheckpoint()) return; // a bounded source finished: no more barriers can flow
+    if (attempt.running !== undefined && !this.#running.has(attempt)) {
+      this.#schedule(effectiveInterval(this.config) ?? 0);
+      return;
+    }
     const decision = decideTrigger(this.config, {
       now,
       pending: [...this.#pending.values(), ...this.#finalizing.values()],

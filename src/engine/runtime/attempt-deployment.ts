@@ -48,6 +48,8 @@ export interface SubtaskCounts {
 export interface DeployedAttempt {
   /** Subtasks in all. */
   readonly subtaskCount: number;
+  /** Resolves once every subtask is built and running (rejects if the attempt fails first). */
+  readonly running: Promise<void>;
   /** Barrier n into every source subtask, and straight to finished ones (no barrier reaches them). */
   injectBarrier(checkpointId: number, savepoint: boolean, drain: boolean): void;
   notifyComplete(checkpointId: number): void;

@@ -63,6 +63,7 @@ export function deployInThread(spec: AttemptSpec): DeployedAttempt {
   done.catch(() => undefined);
   return {
     subtaskCount: subtasks.length,
+    running: Promise.resolve(),
     injectBarrier: (checkpointId, savepoint, drain) => {
       for (const s of subtasks) if (s.isSource || isFinished(s)) s.triggerCheckpoint({ checkpointId, savepoint, ...(drain ? { drain } : {}) });
     },

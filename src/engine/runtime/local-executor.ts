@@ -329,6 +329,7 @@ async function runAttempt(
     nodes,
     subtaskCount,
     canCheckpoint: () => true,
+    running: attemptRunning.running,
     injectBarrier: (id, savepoint, drain) => attemptRunning.injectBarrier(id, savepoint, drain),
     notifyComplete: (id) => attemptRunning.notifyComplete(id),
     notifyAborted: (id) => attemptRunning.notifyAborted(id),

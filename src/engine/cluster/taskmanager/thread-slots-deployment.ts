@@ -44,6 +44,14 @@ function deployToThreads(spec: AttemptSpec, options: ThreadSlotsOptions): Deploy
     () => new Worker(SLOT_ENTRY, options.slotHeapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: options.slotHeapMb } }),
   );
   const ended = new Set<number>();
+  const deployed = new Set<number>();
+  let markRunning!: () => void;
+  let failRunning!: (error: Error) => void;
+  const running = new Promise<void>((resolve, reject) => {
+    markRunning = resolve;
+    failRunning = reject;
+  });
+  running.catch(() => undefined);
   const counts = new Map<number, readonly SubtaskCounts[]>();
   let failure: Error | undefined;
   let resolveDone!: () => void;
@@ -58,6 +66,7 @@ function deployToThreads(spec: AttemptSpec, options: ThreadSlotsOptions): Deploy
   const fail = (error: Error): void => {
     if (failure !== undefined) return;
     failure = error;
+    failRunning(error);
     post({ type: 'cancel' });
     stopTimer = setTimeout(() => workers.forEach((w) => void w.terminate()), STOP_GRACE_MS);
     stopTimer.unref();
@@ -89,6 +98,8 @@ function deployToThreads(spec: AttemptSpec, options: ThreadSlotsOptions): Deploy
     worker.on('message', (message: FromSlot) => {
       switch (message.type) {
         case 'deployed':
+          deployed.add(slot);
+          if (deployed.size === slotCount) markRunning();
           return;
         case 'finished':
           spec.coordination.finished({ chain: message.chain, index: message.index });
@@ -131,6 +142,7 @@ function deployToThreads(spec: AttemptSpec, options: ThreadSlotsOptions): Deploy
 
   return {
     subtaskCount,
+    running,
     injectBarrier: (checkpointId, savepoint, drain) => {
       void Promise.resolve(spec.coordination.checkpointTarget(checkpointId)).then((target) => {
         if (target === undefined) return;
