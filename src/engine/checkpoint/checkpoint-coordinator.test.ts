@@ -84,3 +84,23 @@ describe('CheckpointCoordinator queue', () => {
     await c.settle();
   });
 });
+
+describe('CheckpointCoordinator before the tasks run', () => {
+  it('skips periodic triggers and holds a savepoint until every subtask runs, then starts them', async () => {
+    const c = coordinator({ interval: 20 });
+    let markRunning!: () => void;
+    const attempt = { ...silentAttempt(), running: new Promise<void>((resolve) => (markRunning = resolve)) };
+    c.start(attempt);
+    const savepoint = c.triggerSavepoint(dir.path);
+    savepoint.catch(() => undefined);
+    // Several intervals pass while the subtasks are still being deployed: no barrier may be lost to them.
+    await new Promise((r) => setTimeout(r, 150));
+    expect(attempt.barriers).toEqual([]);
+    markRunning();
+    await within('the held savepoint to start', (async () => { while (attempt.barriers.length < 1) await new Promise((r) => setTimeout(r, 5)); })());
+    expect(attempt.barriers[0]).toBe(1);
+    c.stop();
+    await expect(savepoint).rejects.toThrow(/^Savepoint 1 was aborted: job-ended/);
+    await c.settle();
+  });
+});
