@@ -5,7 +5,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterApi, ClusterOverview } from './cluster-api.ts';
-import { DASHBOARD_CSP, dashboardAssets } from './dashboard-assets.ts';
+import { DASHBOARD_CSP, bundleDashboard, dashboardAssets } from './dashboard-assets.ts';
 import type { DashboardBundle } from './dashboard-assets.ts';
 import { startRestServer } from './rest-server.ts';
 import type { RestServer } from './rest-server.ts';
@@ -91,6 +91,14 @@ describe('dashboard on the REST server', () => {
     expect([posted.status, posted.body]).toEqual([404, '{"errors":["Not found: /"]}']);
     const overview = await send(server, 'GET', '/overview');
     expect([overview.status, JSON.parse(overview.body)]).toEqual([200, OVERVIEW]);
+  });
+
+  it('bundles a script that never parses text as markup or code', async () => {
+    const { js } = await bundleDashboard();
+    // Job names, exception texts and paths reach the page as data: only text nodes may carry them.
+    for (const sink of ['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'document.write', 'eval(', 'new Function', 'createContextualFragment', 'javascript:']) {
+      expect(js, sink).not.toContain(sink);
+    }
   });
 
   it('is not there on a server started without it', async () => {
