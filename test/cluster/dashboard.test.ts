@@ -17,6 +17,19 @@ const JOB = join(ROOT, 'examples', 'order-totals.ts');
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'dashboard');
 /** Page conditions wait this long: each refresh is a few REST calls, but the machine may be busy. */
 const WAIT = { timeout: 45_000 };
+/** Subtask 2 of 2 throws at its first record, with markup in the message; no restarts, so the job fails. */
+const THROWS = `import { DataGeneratorSource } from ${JSON.stringify(join(ROOT, 'src', 'index.ts'))};
+function explode(w: string): string {
+  throw new Error('boom <b>not bold</b> at ' + w);
+}
+export default (env: any): void => {
+  env
+    .fromSource(new DataGeneratorSource({ count: 400, generate: (i: number) => 'w' + i }), 'words')
+    .map({ subtask: -1, open(ctx: { subtaskIndex: number }) { this.subtask = ctx.subtaskIndex; }, map(w: string) { return this.subtask === 1 ? explode(w) : w; } })
+    .name('explode')
+    .sinkTo({ invoke() {} });
+};
+`;
 /** The job's name is user data: markup in it must show as text and run nothing. */
 const NAME = 'order-totals <img src=x onerror="window.pwned=1"><script>window.pwned=2</script>';
 
@@ -150,5 +163,26 @@ it('cancels the job with the button', async () => {
   expect(await page.locator('#card-cancelled .card-value').innerText()).toBe('1');
   await shot('6-overview-after-cancel');
   expect(await page.evaluate(() => (globalThis as { pwned?: number }).pwned)).toBeUndefined();
+  expect(problems).toEqual([]);
+}, 90_000);
+
+it("shows a failed job's exceptions with the task and the user's stack trace, as text", async () => {
+  const jobFile = join(cluster.scratch, 'throws.mts');
+  writeFileSync(jobFile, THROWS);
+  const submitted = await runFlink(['run', ...cluster.defines, '-d', '-p', '2', '-D', 'restart-strategy.type=none', jobFile], { cwd: cluster.scratch });
+  expect(submitted.code, submitted.stderr).toBe(0);
+  const failed = submittedJobId(submitted.stdout);
+  await probe.waitForState(failed, ['FAILED']);
+  await page.goto(`${cluster.url}/#/jobs/${failed}`);
+  await page.locator('#job-name[data-state="FAILED"]').waitFor(WAIT);
+  const entry = page.locator('#exception-list details.exception').first();
+  await entry.waitFor(WAIT);
+  expect(await entry.locator('summary').textContent()).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}Error in Source: words -> explode -> Sink: Sink \(2\/2\)$/);
+  const stack = await entry.locator('pre').innerText();
+  expect(stack.split('\n')[0]).toBe('Error: boom <b>not bold</b> at w1');
+  expect(stack).toContain(`at explode (${jobFile}:`);
+  expect(await page.locator('#exception-list b').count()).toBe(0);
+  expect(await page.locator('#vertices tbody tr td').nth(1).innerText()).toBe('FAILED');
+  await shot('7-failed-job');
   expect(problems).toEqual([]);
 }, 90_000);
