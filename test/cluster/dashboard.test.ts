@@ -82,6 +82,7 @@ it('shows the cluster overview with the running job', async () => {
   expect(await page.locator('#card-taskmanagers .card-value').innerText()).toBe('0');
   expect(await page.locator('#card-running .card-value').innerText()).toBe('1');
   expect(await page.locator('#completed-jobs').innerText()).toBe('No completed jobs.');
+  expect(await page.locator('#taskmanagers').innerText()).toBe("No TaskManagers: each job's subtasks run in a worker process of its own, which offers no slots.");
   await shot('1-overview');
 }, 60_000);
 

@@ -228,7 +228,7 @@ function sendAsset(res: ServerResponse, asset: DashboardAsset, headOnly: boolean
     'Content-Security-Policy': DASHBOARD_CSP,
     'X-Content-Type-Options': 'nosniff',
     'Referrer-Policy': 'no-referrer',
-    // Bundled at the JobManager's start of serving: a restarted JobManager may serve a newer one.
+    // Bundled by this JobManager: one restarted from a newer checkout serves a newer bundle.
     'Cache-Control': 'no-cache',
   });
   res.end(headOnly ? undefined : asset.body);
