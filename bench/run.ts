@@ -13,6 +13,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }
   pause: () => import('./backend-pause.ts'),
   backends: () => import('./backends.ts'),
   scale: () => import('./scale.ts'),
+  dashboard: () => import('./dashboard.ts'),
 };
 
 const names = Object.keys(BENCHMARKS);

@@ -13,6 +13,7 @@ import { makeDirectoriesSync } from '../../storage/make-directories.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { JobStore } from './job-store.ts';
 import { type RestServer, startRestServer } from './rest-server.ts';
+import { dashboardAssets } from './dashboard-assets.ts';
 
 export interface RunningJobManager {
   readonly url: string;
@@ -57,7 +58,7 @@ export async function runJobManager(config: Config, log: (line: string) => void)
       resolveStopped();
     })());
   // The REST port first: if it is taken, nothing else may start (no job is resumed twice).
-  server = await startRestServer(dispatcher, { bindAddress: restBindAddress(config), port: restPort(config), onInternalError: (err) => log(`REST: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`) });
+  server = await startRestServer(dispatcher, { bindAddress: restBindAddress(config), port: restPort(config), onInternalError: (err) => log(`REST: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`), dashboard: dashboardAssets() });
   writeFileSync(pidFile, `${process.pid}\n`);
   log(`JobManager (pid ${process.pid}) serving ${server.url}, working directory ${workingDirectory}`);
   await dispatcher.recover();

@@ -9,6 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { UserError } from '../../errors.ts';
 import { ApiError } from './cluster-api.ts';
 import type { ClusterApi } from './cluster-api.ts';
+import { DASHBOARD_CSP } from './dashboard-assets.ts';
+import type { DashboardAsset, DashboardAssets } from './dashboard-assets.ts';
 import { matchRoute, restRoutes } from './rest-routes.ts';
 import type { Route, RouteResponse } from './rest-routes.ts';
 import { parseJsonBody, validateJobId } from './rest-validation.ts';
@@ -31,6 +33,8 @@ export interface RestServerOptions {
    * so the JobManager can log their stack. Default: a process warning.
    */
   readonly onInternalError?: (err: unknown) => void;
+  /** The web dashboard's files, served on GET next to the JSON API; absent: the API alone. */
+  readonly dashboard?: DashboardAssets;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -47,7 +51,7 @@ export async function startRestServer(api: ClusterApi, options: RestServerOption
   const routes = restRoutes(api);
   const onInternalError = options.onInternalError ?? ((err: unknown) => process.emitWarning(describe(err), 'RestServerError'));
   const server = createServer((req, res) => {
-    void handle(routes, req, res, onInternalError);
+    void handle(routes, req, res, onInternalError, options.dashboard);
   });
   await listen(server, options.bindAddress, options.port);
   const bound = server.address() as AddressInfo;
@@ -125,11 +129,18 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   onInternalError: (err: unknown) => void,
+  dashboard: DashboardAssets | undefined,
 ): Promise<void> {
   const rawUrl = req.url ?? '/';
   const queryAt = rawUrl.indexOf('?');
   const path = queryAt < 0 ? rawUrl : rawUrl.slice(0, queryAt);
   try {
+    // The dashboard's paths are an exact-match table that no API path is in.
+    const asset = dashboard !== undefined && (req.method === 'GET' || req.method === 'HEAD') ? await dashboard(path) : undefined;
+    if (asset !== undefined) {
+      sendAsset(res, asset, req.method === 'HEAD');
+      return;
+    }
     const response = await dispatch(routes, req, path, new URLSearchParams(queryAt < 0 ? '' : rawUrl.slice(queryAt + 1)));
     const after = response.afterResponse;
     // A promise chain, so that a hook that throws before returning its promise is caught as well.
@@ -208,6 +219,19 @@ function send(res: ServerResponse, status: number, body: unknown, afterFlush?: (
   if (closeConnection) headers['Connection'] = 'close';
   res.writeHead(status, headers);
   res.end(text, afterFlush);
+}
+
+function sendAsset(res: ServerResponse, asset: DashboardAsset, headOnly: boolean): void {
+  res.writeHead(200, {
+    'Content-Type': asset.contentType,
+    'Content-Length': asset.body.length,
+    'Content-Security-Policy': DASHBOARD_CSP,
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    // Bundled by this JobManager: one restarted from a newer checkout serves a newer bundle.
+    'Cache-Control': 'no-cache',
+  });
+  res.end(headOnly ? undefined : asset.body);
 }
 
 function describe(err: unknown): string {
