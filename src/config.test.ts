@@ -139,9 +139,9 @@ describe('-D', () => {
 
 describe('unknown keys', () => {
   it('are warned about once each, wherever and however often they are set', () => {
-    const { config, warnings } = load({ yaml: 'taskmanager:\n  numberOfTaskSlots: 4\nrest.port: 8081\n', defines: ['taskmanager.numberOfTaskSlots=2', 'no.such.key=1', 'no.such.key=2'] });
+    const { config, warnings } = load({ yaml: 'taskmanager:\n  numberOfTasks: 4\nrest.port: 8081\n', defines: ['taskmanager.numberOfTasks=2', 'no.such.key=1', 'no.such.key=2'] });
     expect(warnings).toEqual([
-      "Warning: unknown configuration key 'taskmanager.numberOfTaskSlots' is ignored.",
+      "Warning: unknown configuration key 'taskmanager.numberOfTasks' is ignored.",
       "Warning: unknown configuration key 'no.such.key' is ignored.",
     ]);
     expect(config.get('no.such.key')).toBe('2');
