@@ -106,6 +106,19 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
       exitCode = await runRun(jobFile, args, options, envFor(options));
     });
 
+  common(program.command('plan-restore'))
+    .description('dry run of `flink run -s`: what the restore would match, drop and read, and the error it would give (exit 0 it would succeed, 1 it would not)')
+    .argument('<snapshot>', 'savepoint or retained checkpoint (its directory or _metadata; local or s3://)')
+    .argument('<jobFile>', 'the job module: export default (env, args) => { ... }')
+    .argument('[args...]', "the job's own arguments")
+    .addOption(new Option('-p, --parallelism <n>', 'default parallelism of the job (overrides parallelism.default)').argParser(parseParallelism))
+    .option('-n, --allowNonRestoredState', 'allow skipping state of the snapshot that maps to no operator of the job')
+    .passThroughOptions()
+    .action(async (snapshot: string, jobFile: string, args: string[], options) => {
+      const { runPlanRestore } = await import('./commands/plan-restore.ts');
+      exitCode = await runPlanRestore(snapshot, jobFile, args, options, envFor(options));
+    });
+
   common(program.command('info'))
     .description("print the job's execution plan as JSON (builds the job, runs nothing)")
     .argument('<jobFile>', 'the job module: export default (env, args) => { ... }')
@@ -222,7 +235,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
 }
 
 /** The commands Flink has too: they exit as Flink's CliFrontend does. */
-const CLUSTER_COMMANDS: ReadonlySet<string> = new Set(['run', 'info', 'list', 'savepoint', 'stop', 'cancel', 'checkpoint', 'cluster', 'jobmanager']);
+const CLUSTER_COMMANDS: ReadonlySet<string> = new Set(['run', 'plan-restore', 'info', 'list', 'savepoint', 'stop', 'cancel', 'checkpoint', 'cluster', 'jobmanager']);
 
 function parseCount(value: string): number {
   const n = Number(value);
