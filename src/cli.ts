@@ -88,6 +88,18 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
       exitCode = await runVerify(path, options, envFor(options));
     });
 
+  common(program.command('gc'))
+    .description('delete what is safe to delete in a checkpoint directory: abandoned and damaged checkpoints, retained ones beyond --keep/--older-than, unreferenced shared files (never savepoints)')
+    .argument('<checkpoint-dir>', 'the checkpoint directory (execution.checkpointing.dir), local or s3://bucket/path')
+    .option('--dry-run', 'list what would be deleted and its bytes, delete nothing')
+    .addOption(new Option('--keep <n>', "keep each job's newest n complete checkpoints").argParser(parseCount))
+    .option('--older-than <duration>', 'delete complete checkpoints older than this (Flink duration: 30 min, 2 h, 7 d)')
+    .option('-m, --jobmanager <host:port>', 'the JobManager to ask what running jobs still need (default: rest.address:rest.port)')
+    .action(async (dir: string, options) => {
+      const { runGc } = await import('./commands/gc.ts');
+      exitCode = await runGc(dir, options, envFor(options));
+    });
+
   const clusterCommand = (name: string): Command => common(program.command(name)).option('-m, --jobmanager <host:port>', 'address of the JobManager to connect to (default: rest.address:rest.port, 127.0.0.1:8081)');
 
   clusterCommand('run')
