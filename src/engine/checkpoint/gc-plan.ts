@@ -7,8 +7,8 @@
  * than D; with both, a checkpoint stays when either keeps it), and shared files that no
  * remaining checkpoint references. Never deleted: savepoints, checkpoints in a format this
  * tsflink cannot read, and, for a job the cluster says is running, its latest completed
- * checkpoint, the snapshot it was restored from, checkpoints newer than its latest (in
- * progress) and its shared files (its next checkpoint may reference them).
+ * checkpoint, the snapshot it was restored from, checkpoints newer than that latest (in
+ * progress, or completed since the cluster was asked) and its shared files (its next checkpoint may reference them).
  */
 import { snapshotDirOf } from '../../format/snapshot-paths.ts';
 import type { CheckpointDirScan, ScannedCheckpoint } from './checkpoint-dir-scan.ts';
@@ -71,7 +71,8 @@ export function planGc(scan: CheckpointDirScan, options: GcOptions): GcPlan {
     if (latest !== undefined || (job !== undefined && job.latestCheckpointId === c.checkpointId)) return keep(`the latest checkpoint of running job ${latest?.job ?? c.jobId}`);
     const restored = restoredFrom.find((r) => r.at === here);
     if (restored !== undefined) return keep(`the restore point of running job ${restored.job}`);
-    if (job !== undefined && c.checkpointId > (job.latestCheckpointId ?? 0) && c.state === 'abandoned') return keep('in progress in running job (newer than its latest completed checkpoint)');
+    // The cluster was asked a moment ago: a newer one is in progress or has just completed.
+    if (job !== undefined && c.checkpointId > (job.latestCheckpointId ?? 0)) return keep('newer than the latest checkpoint its running job reported (in progress or just completed)');
     if (c.state === 'abandoned') return remove('abandoned: no _metadata');
     if (c.state === 'damaged') return remove(`damaged: ${c.problem ?? 'verification failed'}`);
     if (options.keep === undefined && options.olderThan === undefined) return keep('retained (give --keep or --older-than to delete retained checkpoints)');
