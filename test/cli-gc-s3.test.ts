@@ -19,14 +19,14 @@ let server: S3TestServer;
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let local: string;
 let jobId: string;
-let noCluster: string;
+let noClusterPort: string;
 let store: S3ObjectStore;
 
 beforeAll(async () => {
   server = await startS3Server();
   await server.createBucket('checkpoints');
   dir = await tempDir('tsflink-gc-s3-');
-  noCluster = `127.0.0.1:${await freePort()}`;
+  noClusterPort = String(await freePort());
   local = join(dir.path, 'local');
   const made = await retainedCheckpoints(local, { checkpoints: 4, retain: 3 });
   jobId = made.jobId;
@@ -63,8 +63,8 @@ async function keys(): Promise<string[]> {
 describe('flink gc on s3://', () => {
   it('plans exactly as for the same directory on disk, then deletes through the store', async () => {
     const [remote, onDisk] = await Promise.all([
-      s3(['gc', '--dry-run', '--json', '--keep', '1', '-m', noCluster, REMOTE]),
-      s3(['gc', '--dry-run', '--json', '--keep', '1', '-m', noCluster, local]),
+      s3(['gc', '--dry-run', '--json', '--keep', '1', '-D', `rest.port=${noClusterPort}`, REMOTE]),
+      s3(['gc', '--dry-run', '--json', '--keep', '1', '-D', `rest.port=${noClusterPort}`, local]),
     ]);
     expect(remote.code, remote.stderr).toBe(0);
     expect(onDisk.code, onDisk.stderr).toBe(0);
@@ -73,7 +73,7 @@ describe('flink gc on s3://', () => {
     expect(strip(r)).toEqual(strip(JSON.parse(onDisk.stdout) as Report));
     expect(r.items.filter((i) => i.action === 'delete').map((i) => i.path)).toEqual([`${jobId}/chk-2`, `${jobId}/chk-3`, `${jobId}/shared/orphan`]);
 
-    const deleted = await s3(['gc', '--keep', '1', '-m', noCluster, REMOTE]);
+    const deleted = await s3(['gc', '--keep', '1', '-D', `rest.port=${noClusterPort}`, REMOTE]);
     expect(deleted.code, deleted.stderr).toBe(0);
     expect(deleted.stdout).toMatch(/\nDeleted 2 checkpoint\(s\) and 1 shared file\(s\), /);
     const left = await keys();

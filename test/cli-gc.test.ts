@@ -16,11 +16,11 @@ let dir: Awaited<ReturnType<typeof tempDir>>;
 let jobId: string;
 /** A fresh copy of the prepared checkpoint directory, for each test that changes it. */
 let prepared: string;
-let noCluster: string;
+let noClusterPort: string;
 
 beforeAll(async () => {
   dir = await tempDir('tsflink-gc-');
-  noCluster = `127.0.0.1:${await freePort()}`;
+  noClusterPort = String(await freePort());
   prepared = join(dir.path, 'prepared');
   // Checkpoints 1..5 taken, the newest 4 retained: chk-2 .. chk-5.
   const made = await retainedCheckpoints(prepared, { checkpoints: 5, retain: 4 });
@@ -75,16 +75,16 @@ describe('flink gc', () => {
   it('--dry-run: lists what it would delete and why, with the bytes, and deletes nothing', async () => {
     const root = await copyOf('dry-run');
     const before = await files(root);
-    const result = await runFlink(['gc', '--dry-run', '--keep', '1', '-m', noCluster, root]);
+    const result = await runFlink(['gc', '--dry-run', '--keep', '1', '-D', `rest.port=${noClusterPort}`, root]);
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toBe(`No cluster answers at http://${noCluster}: running jobs cannot be asked what they still need, so checkpoints are judged by their files alone.\n`);
+    expect(result.stderr).toBe(`No cluster answers at http://127.0.0.1:${noClusterPort}: running jobs cannot be asked what they still need, so checkpoints are judged by their files alone.\n`);
     expect(normalise(result.stdout, root)).toBe(await golden('dry-run-keep-1.txt'));
     expect(await files(root)).toEqual(before);
   });
 
   it('--json: the bytes of each item are those of its files on disk', async () => {
     const root = await copyOf('json');
-    const result = await runFlink(['gc', '--dry-run', '--json', '--keep', '1', '-m', noCluster, root]);
+    const result = await runFlink(['gc', '--dry-run', '--json', '--keep', '1', '-D', `rest.port=${noClusterPort}`, root]);
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as { dryRun: boolean; cluster: { answered: boolean }; items: { path: string; kind: string; action: string; bytes: number }[]; deletes: { checkpoints: number; sharedFiles: number; bytes: number } };
     expect(report.dryRun).toBe(true);
@@ -98,14 +98,14 @@ describe('flink gc', () => {
   it('deletes them: what is kept is intact and verifies, the savepoint is untouched, and a second run finds nothing', async () => {
     const root = await copyOf('delete');
     const kept = (await files(root)).filter(([n]) => n.startsWith(`${jobId}/chk-5/`) || n.startsWith('savepoint-'));
-    const result = await runFlink(['gc', '--keep', '1', '-m', noCluster, root]);
+    const result = await runFlink(['gc', '--keep', '1', '-D', `rest.port=${noClusterPort}`, root]);
     expect(result.code, result.stderr).toBe(0);
     expect(normalise(result.stdout, root)).toBe(await golden('delete-keep-1.txt'));
     expect(await files(root)).toEqual(kept);
     expect(await readdir(join(root, jobId))).toEqual(['chk-5']);
     const verified = await runFlink(['verify', join(root, jobId, 'chk-5')]);
     expect(verified.code, verified.stdout).toBe(0);
-    const again = await runFlink(['gc', '--keep', '1', '-m', noCluster, root]);
+    const again = await runFlink(['gc', '--keep', '1', '-D', `rest.port=${noClusterPort}`, root]);
     expect(again.code, again.stderr).toBe(0);
     expect(normalise(again.stdout, root)).toBe(await golden('again-keep-1.txt'));
   });
@@ -113,20 +113,30 @@ describe('flink gc', () => {
   it('without --keep or --older-than, retained checkpoints stay; --older-than 1 d keeps these new ones too', async () => {
     const root = await copyOf('no-retention');
     for (const flags of [[], ['--older-than', '1 d']]) {
-      const result = await runFlink(['gc', '--dry-run', '--json', ...flags, '-m', noCluster, root]);
+      const result = await runFlink(['gc', '--dry-run', '--json', ...flags, '-D', `rest.port=${noClusterPort}`, root]);
       expect(result.code, result.stderr).toBe(0);
       const report = JSON.parse(result.stdout) as { items: { path: string; action: string }[] };
       expect(report.items.filter((i) => i.action === 'delete').map((i) => i.path)).toEqual([`${jobId}/chk-2`, `${jobId}/chk-3`, `${jobId}/shared/orphan-0001`]);
     }
-    const old = await runFlink(['gc', '--dry-run', '--json', '--older-than', '0 ms', '-m', noCluster, root]);
+    const old = await runFlink(['gc', '--dry-run', '--json', '--older-than', '0 ms', '-D', `rest.port=${noClusterPort}`, root]);
     expect((JSON.parse(old.stdout) as { deletes: { checkpoints: number } }).deletes.checkpoints).toBe(4);
   });
 
+  it('-m names a JobManager that does not answer: refused in one line (exit 1), nothing deleted', async () => {
+    const root = await copyOf('dead-m');
+    const before = await files(root);
+    const result = await runFlink(['gc', '--keep', '0', '-m', `127.0.0.1:${noClusterPort}`, root]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(new RegExp(`^Could not connect to the JobManager at http://127\\.0\\.0\\.1:${noClusterPort}: no cluster answers there\\. [^\\n]*\n$`));
+    expect(await files(root)).toEqual(before);
+  });
+
   it('refuses a duration that is not one, and a directory that does not exist, in one line (exit 2)', async () => {
-    const bad = await runFlink(['gc', '--older-than', 'yesterday', '-m', noCluster, prepared]);
+    const bad = await runFlink(['gc', '--older-than', 'yesterday', '-D', `rest.port=${noClusterPort}`, prepared]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe("--older-than 'yesterday' is not a duration: use a whole number with an optional unit (ms, s, min, h, d), e.g. 500 ms, 10 s, 1 min, 2 h.\n");
-    const missing = await runFlink(['gc', '-m', noCluster, join(dir.path, 'nope')]);
+    const missing = await runFlink(['gc', '-D', `rest.port=${noClusterPort}`, join(dir.path, 'nope')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toBe(`${join(dir.path, 'nope')}: no such directory\n`);
   });

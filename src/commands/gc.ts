@@ -14,7 +14,7 @@ import { DURATION_SYNTAX, parseFlinkDuration } from '../engine/checkpoint/flink-
 import { deleteGarbage } from '../engine/checkpoint/gc-delete.ts';
 import { type GcItem, type RunningJob, planGc } from '../engine/checkpoint/gc-plan.ts';
 import { TERMINAL_STATES } from '../engine/cluster/cluster-api.ts';
-import { RestClient, clusterAnswers } from '../engine/cluster/rest-client.ts';
+import { NoClusterError, RestClient, clusterAnswers } from '../engine/cluster/rest-client.ts';
 import { openStore } from '../storage/open-store.ts';
 import { formatBytes } from '../output/style.ts';
 import { clusterUrl } from './cluster-client.ts';
@@ -32,7 +32,10 @@ export async function runGc(dir: string, options: GcOptions, { ctx, config }: Co
   const opts = storeOptions(config);
 
   const url = clusterUrl(options, config);
-  const running = (await clusterAnswers(url)) ? await runningJobs(new RestClient(url)) : null;
+  const answers = await clusterAnswers(url);
+  // A JobManager named with -m that does not answer is more likely a typo than no cluster at all.
+  if (!answers && options.jobmanager !== undefined) throw new NoClusterError(url);
+  const running = answers ? await runningJobs(new RestClient(url)) : null;
   if (running === null) ctx.stderr.write(`No cluster answers at ${url}: running jobs cannot be asked what they still need, so checkpoints are judged by their files alone.\n`);
 
   const store = await openStore(location, opts);
@@ -48,11 +51,12 @@ export async function runGc(dir: string, options: GcOptions, { ctx, config }: Co
 
   const { deletes } = plan;
   if (options.json === true) {
-    ctx.stdout.write(`${JSON.stringify({ location, dryRun, cluster: { url, answered: running !== null, runningJobs: running?.map((j) => j.jobId) ?? [] }, items: plan.items, deletes }, null, 2)}\n`);
+    ctx.stdout.write(`${JSON.stringify({ location, dryRun, cluster: { url, answered: running !== null, runningJobs: running?.map((j) => j.jobId) ?? [] }, items: plan.items, deletes, otherFiles: scan.other.length }, null, 2)}\n`);
     return 0;
   }
   const jobs = new Set(scan.checkpoints.map((c) => c.jobId)).size;
-  ctx.stdout.write(`Checkpoint directory ${location}: ${scan.checkpoints.length} checkpoint(s) of ${jobs} job(s), ${scan.shared.length} shared file(s).\n`);
+  const other = scan.other.length === 0 ? '' : ` (and ${scan.other.length} other file(s), left alone)`;
+  ctx.stdout.write(`Checkpoint directory ${location}: ${scan.checkpoints.length} checkpoint(s) of ${jobs} job(s), ${scan.shared.length} shared file(s)${other}.\n`);
   if (running !== null) ctx.stdout.write(`The cluster at ${url} runs ${running.length} job(s)${running.length === 0 ? '' : `: ${running.map((j) => j.jobId).join(', ')}`}.\n`);
   for (const item of plan.items) ctx.stdout.write(`${line(item, dryRun)}\n`);
   const what = `${deletes.checkpoints} checkpoint(s) and ${deletes.sharedFiles} shared file(s), ${formatBytes(deletes.bytes)}`;
