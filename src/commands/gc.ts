@@ -11,7 +11,7 @@ import { storeOptions } from '../config.ts';
 import { UsageError, UserError } from '../errors.ts';
 import { scanCheckpointDir } from '../engine/checkpoint/checkpoint-dir-scan.ts';
 import { DURATION_SYNTAX, parseFlinkDuration } from '../engine/checkpoint/flink-duration.ts';
-import { deleteGarbage } from '../engine/checkpoint/gc-delete.ts';
+import { deleteItem } from '../engine/checkpoint/gc-delete.ts';
 import { type GcItem, type RunningJob, planGc } from '../engine/checkpoint/gc-plan.ts';
 import { TERMINAL_STATES } from '../engine/cluster/cluster-api.ts';
 import { NoClusterError, RestClient, clusterAnswers } from '../engine/cluster/rest-client.ts';
@@ -47,10 +47,9 @@ export async function runGc(dir: string, options: GcOptions, { ctx, config }: Co
     running,
   });
   const dryRun = options.dryRun === true;
-  if (!dryRun) await deleteGarbage(store, plan, opts);
-
   const { deletes } = plan;
   if (options.json === true) {
+    if (!dryRun) for (const item of plan.items) await deleteItem(store, item, opts);
     ctx.stdout.write(`${JSON.stringify({ location, dryRun, cluster: { url, answered: running !== null, runningJobs: running?.map((j) => j.jobId) ?? [] }, items: plan.items, deletes, otherFiles: scan.other.length }, null, 2)}\n`);
     return 0;
   }
@@ -58,7 +57,11 @@ export async function runGc(dir: string, options: GcOptions, { ctx, config }: Co
   const other = scan.other.length === 0 ? '' : ` (and ${scan.other.length} other file(s), left alone)`;
   ctx.stdout.write(`Checkpoint directory ${location}: ${scan.checkpoints.length} checkpoint(s) of ${jobs} job(s), ${scan.shared.length} shared file(s)${other}.\n`);
   if (running !== null) ctx.stdout.write(`The cluster at ${url} runs ${running.length} job(s)${running.length === 0 ? '' : `: ${running.map((j) => j.jobId).join(', ')}`}.\n`);
-  for (const item of plan.items) ctx.stdout.write(`${line(item, dryRun)}\n`);
+  // Each line once its deletion is done, so a failure midway leaves a true account above it.
+  for (const item of plan.items) {
+    if (!dryRun) await deleteItem(store, item, opts);
+    ctx.stdout.write(`${line(item, dryRun)}\n`);
+  }
   const what = `${deletes.checkpoints} checkpoint(s) and ${deletes.sharedFiles} shared file(s), ${formatBytes(deletes.bytes)}`;
   if (deletes.checkpoints + deletes.sharedFiles === 0) ctx.stdout.write('Nothing to delete.\n');
   else ctx.stdout.write(dryRun ? `Would delete ${what}. Run without --dry-run to delete them.\n` : `Deleted ${what}.\n`);

@@ -43,6 +43,7 @@ export interface GcItem {
 }
 
 export interface GcPlan {
+  /** Checkpoints, then shared files, then savepoints: the order to delete in. */
   readonly items: readonly GcItem[];
   readonly deletes: { readonly checkpoints: number; readonly sharedFiles: number; readonly bytes: number };
 }
