@@ -35,11 +35,15 @@ export async function runGc(dir: string, options: GcOptions, { ctx, config }: Co
   const answers = await clusterAnswers(url);
   // A JobManager named with -m that does not answer is more likely a typo than no cluster at all.
   if (!answers && options.jobmanager !== undefined) throw new NoClusterError(url);
-  const running = answers ? await runningJobs(new RestClient(url)) : null;
-  if (running === null) ctx.stderr.write(`No cluster answers at ${url}: running jobs cannot be asked what they still need, so checkpoints are judged by their files alone.\n`);
+  const client = new RestClient(url);
+  const runningBefore = answers ? await runningJobs(client) : null;
+  if (runningBefore === null) ctx.stderr.write(`No cluster answers at ${url}: running jobs cannot be asked what they still need, so checkpoints are judged by their files alone.\n`);
 
   const store = await openStore(location, opts);
   const scan = await scanCheckpointDir(store, location, (at) => openStore(at, opts));
+  // Asked again after the scan (which reads every checkpoint, so takes a while): a job started
+  // meanwhile from a checkpoint here keeps it; the earlier answer keeps what was in progress then.
+  const running = runningBefore === null ? null : [...runningBefore, ...(await runningJobs(client))];
   const plan = planGc(scan, {
     ...(options.keep === undefined ? {} : { keep: options.keep }),
     ...(olderThanMs === undefined ? {} : { olderThan: { ms: olderThanMs, text: options.olderThan!.trim() } }),
@@ -50,13 +54,16 @@ export async function runGc(dir: string, options: GcOptions, { ctx, config }: Co
   const { deletes } = plan;
   if (options.json === true) {
     if (!dryRun) for (const item of plan.items) await deleteItem(store, item, opts);
-    ctx.stdout.write(`${JSON.stringify({ location, dryRun, cluster: { url, answered: running !== null, runningJobs: running?.map((j) => j.jobId) ?? [] }, items: plan.items, deletes, otherFiles: scan.other.length }, null, 2)}\n`);
+    ctx.stdout.write(`${JSON.stringify({ location, dryRun, cluster: { url, answered: running !== null, runningJobs: [...new Set(running?.map((j) => j.jobId) ?? [])] }, items: plan.items, deletes, otherFiles: scan.other.length }, null, 2)}\n`);
     return 0;
   }
   const jobs = new Set(scan.checkpoints.map((c) => c.jobId)).size;
   const other = scan.other.length === 0 ? '' : ` (and ${scan.other.length} other file(s), left alone)`;
   ctx.stdout.write(`Checkpoint directory ${location}: ${scan.checkpoints.length} checkpoint(s) of ${jobs} job(s), ${scan.shared.length} shared file(s)${other}.\n`);
-  if (running !== null) ctx.stdout.write(`The cluster at ${url} runs ${running.length} job(s)${running.length === 0 ? '' : `: ${running.map((j) => j.jobId).join(', ')}`}.\n`);
+  if (running !== null) {
+    const ids = [...new Set(running.map((j) => j.jobId))];
+    ctx.stdout.write(`The cluster at ${url} runs ${ids.length} job(s)${ids.length === 0 ? '' : `: ${ids.join(', ')}`}.\n`);
+  }
   // Each line once its deletion is done, so a failure midway leaves a true account above it.
   for (const item of plan.items) {
     if (!dryRun) await deleteItem(store, item, opts);

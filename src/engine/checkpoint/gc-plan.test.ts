@@ -91,6 +91,21 @@ describe('planGc', () => {
     ]);
   });
 
+  it('a job listed twice (asked before and after the scan): both latests kept, newer counted from the older', () => {
+    const s = scan([chk(JOB, 3), chk(JOB, 4), chk(JOB, 5), chk(JOB, 6), chk(JOB, 7)]);
+    const running = [
+      { jobId: JOB, latestCheckpointId: 4, latestPath: null, restoredPath: null },
+      { jobId: JOB, latestCheckpointId: 6, latestPath: null, restoredPath: null },
+    ];
+    expect(planGc(s, options({ keep: 0, running })).items.map((i) => [i.path, i.action, i.reason.split(' ')[0]])).toEqual([
+      [`${JOB}/chk-3`, 'delete', 'retained,'],
+      [`${JOB}/chk-4`, 'keep', 'the'],
+      [`${JOB}/chk-5`, 'keep', 'newer'],
+      [`${JOB}/chk-6`, 'keep', 'the'],
+      [`${JOB}/chk-7`, 'keep', 'newer'],
+    ]);
+  });
+
   it('shared files: deleted when no remaining checkpoint references them, kept for a running job', () => {
     const shared = [
       { key: `${JOB}/shared/used`, jobId: JOB, size: 5 },

@@ -51,7 +51,15 @@ export interface GcPlan {
 const SAVEPOINT = 'a savepoint: gc never deletes savepoints (flink savepoint -d <path> disposes of one)';
 
 export function planGc(scan: CheckpointDirScan, options: GcOptions): GcPlan {
-  const running = new Map((options.running ?? []).map((j) => [j.jobId, j]));
+  // A job may be listed more than once (the cluster is asked before and after the scan): each
+  // latest is kept, and "newer" counts from the oldest latest.
+  const running = new Map<string, { latestIds: Set<number>; floor: number }>();
+  for (const j of options.running ?? []) {
+    const entry = running.get(j.jobId) ?? { latestIds: new Set<number>(), floor: Number.POSITIVE_INFINITY };
+    if (j.latestCheckpointId !== null) entry.latestIds.add(j.latestCheckpointId);
+    entry.floor = Math.min(entry.floor, j.latestCheckpointId ?? 0);
+    running.set(j.jobId, entry);
+  }
   const restoredFrom = (options.running ?? []).flatMap((j) => (j.restoredPath === null ? [] : [{ job: j.jobId, at: normalLocation(j.restoredPath) }]));
   const latestAt = (options.running ?? []).flatMap((j) => (j.latestPath === null ? [] : [{ job: j.jobId, at: normalLocation(j.latestPath) }]));
 
@@ -69,11 +77,11 @@ export function planGc(scan: CheckpointDirScan, options: GcOptions): GcPlan {
     const here = normalLocation(c.location);
     const job = running.get(c.jobId);
     const latest = latestAt.find((l) => l.at === here);
-    if (latest !== undefined || (job !== undefined && job.latestCheckpointId === c.checkpointId)) return keep(`the latest checkpoint of running job ${latest?.job ?? c.jobId}`);
+    if (latest !== undefined || job?.latestIds.has(c.checkpointId) === true) return keep(`the latest checkpoint of running job ${latest?.job ?? c.jobId}`);
     const restored = restoredFrom.find((r) => r.at === here);
     if (restored !== undefined) return keep(`the restore point of running job ${restored.job}`);
     // The cluster was asked a moment ago: a newer one is in progress or has just completed.
-    if (job !== undefined && c.checkpointId > (job.latestCheckpointId ?? 0)) return keep('newer than the latest checkpoint its running job reported (in progress or just completed)');
+    if (job !== undefined && c.checkpointId > job.floor) return keep('newer than the latest checkpoint its running job reported (in progress or just completed)');
     if (c.state === 'abandoned') return remove('abandoned: no _metadata');
     if (c.state === 'damaged') return remove(`damaged: ${c.problem ?? 'verification failed'}`);
     if (options.keep === undefined && options.olderThan === undefined) return keep('retained (give --keep or --older-than to delete retained checkpoints)');
