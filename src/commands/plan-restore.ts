@@ -39,7 +39,13 @@ export async function runPlanRestore(snapshot: string, jobFile: string, args: re
     error = describeError(err);
   }
   // A snapshot that cannot be read has nothing to report beyond run's error.
-  const metadata = error === null ? (await openSnapshot(restorePath, prepared.options.storeOptions)).metadata : await openSnapshot(restorePath, prepared.options.storeOptions).then((r) => r.metadata, () => undefined);
+  const metadata = await openSnapshot(restorePath, prepared.options.storeOptions).then(
+    (reader) => reader.metadata,
+    (err: unknown) => {
+      if (error === null) throw err;
+      return undefined;
+    },
+  );
   const names = new Map(prepared.plan.nodes.map((n) => [n.uid, n.name]));
   const report =
     metadata === undefined
