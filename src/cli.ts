@@ -88,6 +88,18 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
       exitCode = await runVerify(path, options, envFor(options));
     });
 
+  common(program.command('gc'))
+    .description('delete what is safe to delete in a checkpoint directory: abandoned and damaged checkpoints, retained ones beyond --keep/--older-than, unreferenced shared files (never savepoints)')
+    .argument('<checkpoint-dir>', 'the checkpoint directory (execution.checkpointing.dir), local or s3://bucket/path')
+    .option('--dry-run', 'list what would be deleted and its bytes, delete nothing')
+    .addOption(new Option('--keep <n>', "keep each job's newest n complete checkpoints").argParser(parseCount))
+    .option('--older-than <duration>', 'delete complete checkpoints older than this (Flink duration: 30 min, 2 h, 7 d)')
+    .option('-m, --jobmanager <host:port>', 'the JobManager to ask what running jobs still need (default: rest.address:rest.port)')
+    .action(async (dir: string, options) => {
+      const { runGc } = await import('./commands/gc.ts');
+      exitCode = await runGc(dir, options, envFor(options));
+    });
+
   const clusterCommand = (name: string): Command => common(program.command(name)).option('-m, --jobmanager <host:port>', 'address of the JobManager to connect to (default: rest.address:rest.port, 127.0.0.1:8081)');
 
   clusterCommand('run')
@@ -104,6 +116,19 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .action(async (jobFile: string, args: string[], options) => {
       const { runRun } = await import('./commands/run.ts');
       exitCode = await runRun(jobFile, args, options, envFor(options));
+    });
+
+  common(program.command('plan-restore'))
+    .description('dry run of `flink run -s`: what the restore would match, drop and read, and the error it would give (exit 0 it would succeed, 1 it would not)')
+    .argument('<snapshot>', 'savepoint or retained checkpoint (its directory or _metadata; local or s3://)')
+    .argument('<jobFile>', 'the job module: export default (env, args) => { ... }')
+    .argument('[args...]', "the job's own arguments")
+    .addOption(new Option('-p, --parallelism <n>', 'default parallelism of the job (overrides parallelism.default)').argParser(parseParallelism))
+    .option('-n, --allowNonRestoredState', 'allow skipping state of the snapshot that maps to no operator of the job')
+    .passThroughOptions()
+    .action(async (snapshot: string, jobFile: string, args: string[], options) => {
+      const { runPlanRestore } = await import('./commands/plan-restore.ts');
+      exitCode = await runPlanRestore(snapshot, jobFile, args, options, envFor(options));
     });
 
   common(program.command('info'))
@@ -222,7 +247,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
 }
 
 /** The commands Flink has too: they exit as Flink's CliFrontend does. */
-const CLUSTER_COMMANDS: ReadonlySet<string> = new Set(['run', 'info', 'list', 'savepoint', 'stop', 'cancel', 'checkpoint', 'cluster', 'jobmanager']);
+const CLUSTER_COMMANDS: ReadonlySet<string> = new Set(['run', 'plan-restore', 'info', 'list', 'savepoint', 'stop', 'cancel', 'checkpoint', 'cluster', 'jobmanager']);
 
 function parseCount(value: string): number {
   const n = Number(value);

@@ -92,7 +92,7 @@ export function jobVertices(plan: JobPlan, nodes: readonly PlannedNode[]): Worke
 }
 
 /** Restore problems that are not already worded for `flink run -s` (a missing or unreadable path, a damaged file). */
-async function openRestoreForUser(plan: JobPlan, path: string, options: ExecutionOptions): Promise<Awaited<ReturnType<typeof openRestore>>> {
+export async function openRestoreForUser(plan: JobPlan, path: string, options: ExecutionOptions): Promise<Awaited<ReturnType<typeof openRestore>>> {
   try {
     return await openRestore(plan, path, options);
   } catch (err) {

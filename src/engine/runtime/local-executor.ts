@@ -17,7 +17,7 @@ import { type ClaimMode, toCheckpointId } from '../checkpoint/checkpoint-types.t
 import { CheckpointCoordinator, type CoordinatorEvents, type CoordinatorResume, SnapshotBusyError } from '../checkpoint/checkpoint-coordinator.ts';
 import type { DamagedCheckpoint } from '../checkpoint/choose-restore-checkpoint.ts';
 import { planRestore } from '../state/restore-plan.ts';
-import type { SubtaskRestorePlan } from '../state/restore-plan.ts';
+import type { NewOperatorSpec, SubtaskRestorePlan } from '../state/restore-plan.ts';
 import type { StateBackendOptions, StateBackendType } from '../state/state-backend-type.ts';
 import type { AttemptDeployment, DeployedAttempt } from './attempt-deployment.ts';
 import { deployInThread } from './in-thread-deployment.ts';
@@ -360,7 +360,7 @@ export async function openRestore(plan: JobPlan, restoreFrom: string, options: P
   const restorePlan = planRestore({
     location: restoreFrom,
     metadata: reader.metadata,
-    operators: plan.nodes.map((n) => ({ uid: n.uid, parallelism: n.parallelism, maxParallelism: n.maxParallelism, maxParallelismConfigured: n.maxParallelismConfigured })),
+    operators: restoreSpecs(plan),
     allowNonRestoredState: options.allowNonRestoredState ?? false,
   });
   const adopted = new Map(restorePlan.operators.map((o) => [o.uid, o.maxParallelism]));
@@ -368,6 +368,11 @@ export async function openRestore(plan: JobPlan, restoreFrom: string, options: P
     nodes: plan.nodes.map((n) => ({ ...n, maxParallelism: adopted.get(n.uid) ?? n.maxParallelism })),
     restore: { reader, plans: new Map(restorePlan.operators.map((o) => [o.uid, [...o.subtasks]])) },
   };
+}
+
+/** The job's operators as the restore sees them (`flink plan-restore` shows the same). */
+export function restoreSpecs(plan: JobPlan): NewOperatorSpec[] {
+  return plan.nodes.map((n) => ({ uid: n.uid, parallelism: n.parallelism, maxParallelism: n.maxParallelism, maxParallelismConfigured: n.maxParallelismConfigured }));
 }
 
 export type { PlannedNode };

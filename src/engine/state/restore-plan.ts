@@ -43,8 +43,8 @@ export interface NewOperatorSpec {
    * snapshot's max parallelism is then adopted instead of refusing to restore.
    */
   readonly maxParallelismConfigured?: boolean;
-  readonly keyedStates?: readonly { readonly name: string; readonly kind: KeyedStateKind }[];
-  readonly operatorStates?: readonly { readonly name: string; readonly kind: OperatorStateKind; readonly mode: DistributionMode }[];
+  readonly keyedStates?: readonly { readonly name: string; readonly kind: KeyedStateKind; readonly schemaVersion?: number }[];
+  readonly operatorStates?: readonly { readonly name: string; readonly kind: OperatorStateKind; readonly mode: DistributionMode; readonly schemaVersion?: number }[];
 }
 
 export interface RestorePlanInput {
@@ -102,45 +102,65 @@ export interface RestorePlan {
 }
 
 export function planRestore(input: RestorePlanInput): RestorePlan {
-  const { location, metadata } = input;
+  const { location } = input;
+  const { matched, unmatched } = matchOperators(input.operators, input.metadata);
+  const skipped: string[] = [];
+  for (const old of unmatched) {
+    if (hasState(old) && !input.allowNonRestoredState) throw nonRestoredStateError(location, old.uid);
+    skipped.push(old.uid);
+  }
+  const operators = input.operators.map((op) => planOperator(op, matched.get(op), location));
+  return { operators, skipped };
+}
+
+export interface OperatorMatching {
+  /** Each operator of the job that has one, with its operator in the snapshot. */
+  readonly matched: ReadonlyMap<NewOperatorSpec, OperatorMeta>;
+  /** The snapshot's operators that map to no operator of the job, in snapshot order. */
+  readonly unmatched: readonly OperatorMeta[];
+}
+
+/** Matches by uid first, then by operator id. Throws when two operators of the job share a uid. */
+export function matchOperators(operators: readonly NewOperatorSpec[], metadata: SnapshotMetadata): OperatorMatching {
   const byUid = new Map<string, NewOperatorSpec>();
-  for (const op of input.operators) {
+  for (const op of operators) {
     if (byUid.has(op.uid)) throw new UserError(`two operators of the job have the uid '${op.uid}'; uids must be unique`, 1);
     byUid.set(op.uid, op);
   }
   const matched = new Map<NewOperatorSpec, OperatorMeta>();
-  const unmatched: OperatorMeta[] = [];
+  const byUidMissing: OperatorMeta[] = [];
   for (const old of metadata.operators) {
     const op = byUid.get(old.uid);
+    if (op === undefined) byUidMissing.push(old);
+    else matched.set(op, old);
+  }
+  const unmatched: OperatorMeta[] = [];
+  for (const old of byUidMissing) {
+    // Second pass, so a uid match always wins over an id match.
+    const op = operators.find((o) => !matched.has(o) && bytesEqual(o.id ?? operatorIdFromUid(o.uid), old.id));
     if (op === undefined) unmatched.push(old);
     else matched.set(op, old);
   }
-  const skipped: string[] = [];
-  for (const old of unmatched) {
-    // Second pass, so a uid match always wins over an id match.
-    const op = input.operators.find((o) => !matched.has(o) && bytesEqual(o.id ?? operatorIdFromUid(o.uid), old.id));
-    if (op !== undefined) {
-      matched.set(op, old);
-      continue;
-    }
-    if (hasState(old) && !input.allowNonRestoredState) {
-      throw new UserError(
-        `Failed to rollback to checkpoint/savepoint ${location}. Cannot map checkpoint/savepoint state for operator ${old.uid} ` +
-          'to the new program, because the operator is not available in the new program. If you want to allow to skip this, ' +
-          'you can set the --allowNonRestoredState option on the CLI.',
-        1,
-      );
-    }
-    skipped.push(old.uid);
-  }
-  const operators = input.operators.map((op) => {
-    const old = matched.get(op);
-    return old === undefined ? emptyPlan(op) : operatorPlan(op, old, location);
-  });
-  return { operators, skipped };
+  return { matched, unmatched };
 }
 
-function hasState(op: OperatorMeta): boolean {
+/** Flink's message for state of the snapshot that no operator of the new job takes. */
+export function nonRestoredStateError(location: string, uid: string): UserError {
+  return new UserError(
+    `Failed to rollback to checkpoint/savepoint ${location}. Cannot map checkpoint/savepoint state for operator ${uid} ` +
+      'to the new program, because the operator is not available in the new program. If you want to allow to skip this, ' +
+      'you can set the --allowNonRestoredState option on the CLI.',
+    1,
+  );
+}
+
+/** One operator's plan: from its matched snapshot operator, or empty (`old` undefined). Throws what a restore would. */
+export function planOperator(op: NewOperatorSpec, old: OperatorMeta | undefined, location: string): OperatorRestorePlan {
+  return old === undefined ? emptyPlan(op) : operatorPlan(op, old, location);
+}
+
+/** Whether the snapshot holds any state of this operator (one without any may be dropped freely, as in Flink). */
+export function hasState(op: OperatorMeta): boolean {
   return op.keyedStates.some((s) => s.blocks.length > 0) || op.operatorStates.some((s) => s.partitions.some((p) => p !== null));
 }
 
