@@ -28,3 +28,39 @@ export const SNAPSHOTS = {
   hashmap120: 'flink1.20-v4-hashmap-savepoint-broadcast',
   rocks20: 'flink2.0-v5-rocksdb-checkpoint-udf',
 } as const;
+
+export interface FlinkGolden {
+  /** Under fixtures/golden/flink/. */
+  readonly file: string;
+  /** Arguments of `flink`; `@name` stands for the directory of snapshot `name`. */
+  readonly args: readonly string[];
+  readonly exitCode: number;
+}
+
+const table = (name: string, ...more: string[]): FlinkGolden => ({ file: `${name}.inspect.txt`, args: ['inspect', `@${name}`, ...more], exitCode: 0 });
+
+/** The golden outputs of `flink inspect` and `flink diff` of Flink snapshots (fixtures/generate.ts writes missing ones). */
+export const FLINK_GOLDENS: readonly FlinkGolden[] = [
+  table(SNAPSHOTS.heap13, '--uid', 'LegacyCheckpointedSource', '--uid', 'LegacyCheckpointedFlatMap', '--uid', 'LegacyCheckpointedFlatMapWithKeyedState', '--uid', 'KeyedStateSettingFlatMap', '--uid', 'custom_operator'),
+  table(SNAPSHOTS.memory15, ...['CheckpointingSource1', 'CheckpointingSource2', 'BrCheckpointingSource1', 'BrCheckpointingSource2', 'BrProcess1', 'BrProcess2'].flatMap((u) => ['--uid', u])),
+  table(SNAPSHOTS.rocks111),
+  table(SNAPSHOTS.hashmap115),
+  table(SNAPSHOTS.rocks116),
+  table(SNAPSHOTS.hashmap120),
+  table(SNAPSHOTS.rocks20),
+  { file: `${SNAPSHOTS.hashmap120}.inspect.json`, args: ['inspect', `@${SNAPSHOTS.hashmap120}`, '--json', '--uid', 'BrProcess1'], exitCode: 0 },
+  { file: `${SNAPSHOTS.rocks20}.inspect.json`, args: ['inspect', `@${SNAPSHOTS.rocks20}`, '--json'], exitCode: 0 },
+  { file: `diff-${SNAPSHOTS.rocks111}-${SNAPSHOTS.rocks20}.txt`, args: ['diff', `@${SNAPSHOTS.rocks111}`, `@${SNAPSHOTS.rocks20}`], exitCode: 1 },
+  { file: `diff-${SNAPSHOTS.hashmap120}-all-kinds.txt`, args: ['diff', `@${SNAPSHOTS.hashmap120}`, 'fixtures/savepoints/v1/all-kinds'], exitCode: 1 },
+  { file: `diff-${SNAPSHOTS.memory15}-${SNAPSHOTS.hashmap120}.json`, args: ['diff', `@${SNAPSHOTS.memory15}`, `@${SNAPSHOTS.hashmap120}`, '--json'], exitCode: 1 },
+];
+
+/** `@name` arguments as paths relative to the repository root (as a user in the checkout types them). */
+export function flinkArgs(args: readonly string[]): string[] {
+  return args.map((a) => (a.startsWith('@') ? `../shared/flink-savepoints/${a.slice(1)}` : a));
+}
+
+/** Goldens hold no machine paths. */
+export function normaliseFlinkOutput(text: string): string {
+  return text.replaceAll(FLINK_SAVEPOINTS, '<flink-savepoints>').replaceAll(ROOT, '<root>');
+}

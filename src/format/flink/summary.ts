@@ -125,13 +125,15 @@ function summarizeHandle(h: AnyHandle, options: SummaryOptions): HandleSummary {
     const resolved = f.relative && options.resolve !== undefined ? options.resolve(f.path) : undefined;
     return { path: f.path, bytes: f.size, relative: f.relative, ...(resolved === undefined ? {} : { resolved }), ...(status === undefined ? {} : { status }) };
   });
-  const common = { slot: h.slot, inlineBytes: leaves.inlineBytes, files };
+  const where = { inlineBytes: leaves.inlineBytes, files };
   if ('op' in h) {
-    return { ...common, kind: h.op.kind, tag: h.op.tag, offset: h.op.at, bytes: h.op.size, states: h.op.states.map((s) => ({ name: s.name, mode: s.mode, offsets: s.offsets })) };
+    const states = h.op.states.map((s) => ({ name: s.name, mode: s.mode, offsets: s.offsets }));
+    return { slot: h.slot, kind: h.op.kind, tag: h.op.tag, offset: h.op.at, bytes: h.op.size, ...where, states };
   }
-  if ('keyed' in h) return { ...common, kind: h.keyed.kind, tag: h.keyed.tag, offset: h.keyed.at, keyGroups: h.keyed.range, bytes: h.keyed.size };
-  if ('stream' in h) return { ...common, kind: h.stream.kind, tag: h.stream.tag, offset: h.stream.at, bytes: h.stream.size };
-  return { ...common, kind: h.channel.kind, tag: h.channel.delegate?.tag ?? 0, offset: h.channel.at, bytes: h.channel.size };
+  if ('keyed' in h) return { slot: h.slot, kind: h.keyed.kind, tag: h.keyed.tag, offset: h.keyed.at, keyGroups: h.keyed.range, bytes: h.keyed.size, ...where };
+  if ('stream' in h) return { slot: h.slot, kind: h.stream.kind, tag: h.stream.tag, offset: h.stream.at, bytes: h.stream.size, ...where };
+  // Channel handles carry no tag of their own before version 6: the delegate's is shown.
+  return { slot: h.slot, kind: h.channel.kind, tag: h.channel.delegate?.tag ?? 0, offset: h.channel.at, bytes: h.channel.size, ...where };
 }
 
 function summarizeOperator(op: FlinkOperatorState, uidById: ReadonlyMap<string, string>, options: SummaryOptions): FlinkOperatorSummary {
