@@ -71,11 +71,12 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     });
 
   common(program.command('diff'))
-    .description('compare two snapshots: operators and states added, removed, changed (exit 0 equal, 1 different, 2 error)')
+    .description('compare two snapshots (tsflink or Apache Flink): operators and states added, removed, changed (exit 0 equal, 1 different, 2 error)')
     .argument('<a>', 'first snapshot')
     .argument('<b>', 'second snapshot')
     .option('--entries', 'also compare keys and values of every state present in both')
     .addOption(new Option('--limit <n>', 'list at most n changed keys per state').argParser(parseCount))
+    .option('--uid <name>', 'Apache Flink snapshots: name the operator whose id is murmur3_128 of this uid (repeatable)', collect, [])
     .action(async (a: string, b: string, options) => {
       const { runDiff } = await import('./commands/diff.ts');
       exitCode = await runDiff(a, b, options, envFor(options));

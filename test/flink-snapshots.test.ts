@@ -88,6 +88,15 @@ describe('flink inspect and diff of Apache Flink snapshots', () => {
     expect([uid.code, uid.stderr]).toEqual([2, '--uid names operators of Apache Flink snapshots, which do not all store uids; this tsflink snapshot stores them: leave out --uid\n']);
   });
 
+  it('verify says a Flink snapshot is not one it checks, exit 2', async () => {
+    flinkSnapshotDir(SNAPSHOTS.hashmap120);
+    const result = await runFlink(['verify', `../shared/flink-savepoints/${SNAPSHOTS.hashmap120}`]);
+    expect(normaliseFlinkOutput(result.stderr)).toBe(
+      `<flink-savepoints>/${SNAPSHOTS.hashmap120}/_metadata at offset 0: an Apache Flink _metadata: tsflink restores and verifies its own snapshots only ('flink inspect' and 'flink diff' read this one)\n`,
+    );
+    expect(result.code).toBe(2);
+  });
+
   it('a Flink snapshot and itself are equal, exit 0', async () => {
     const path = `../shared/flink-savepoints/${SNAPSHOTS.hashmap115}`;
     flinkSnapshotDir(SNAPSHOTS.hashmap115);

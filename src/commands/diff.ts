@@ -12,12 +12,17 @@ import { styleFor } from '../output/style.ts';
 export interface DiffOptions extends CommonOptions {
   readonly entries?: boolean;
   readonly limit?: number;
+  /** Apache Flink snapshots: uids to name operators by. */
+  readonly uid?: string[];
 }
 
 export async function runDiff(pathA: string, pathB: string, options: DiffOptions, { ctx, config }: CommandEnv): Promise<number> {
   const store = storeOptions(config);
   const [sa, sb] = await Promise.all([openAnySnapshot(pathA, store), openAnySnapshot(pathB, store)]);
   if (sa.writer === 'flink' || sb.writer === 'flink') return diffWithFlink(sa, sb, options, ctx);
+  if (options.uid !== undefined && options.uid.length > 0) {
+    throw new UsageError('--uid names operators of Apache Flink snapshots; both of these are tsflink snapshots, which store their uids: leave out --uid');
+  }
   const [a, b] = [sa.reader, sb.reader];
   const limit = options.limit ?? (options.json === true ? Infinity : 20);
   const diff = await diffSnapshots(a, b, { entries: options.entries === true, limit });
@@ -77,7 +82,7 @@ function diffWithFlink(a: AnySnapshot, b: AnySnapshot, options: DiffOptions, ctx
   for (const [flag, on] of [['--entries', options.entries === true], ['--limit', options.limit !== undefined]] as const) {
     if (on) throw new UsageError(`${flag} compares state entries of tsflink snapshots; Apache Flink's state files are not read: leave out ${flag}`);
   }
-  const view = (s: AnySnapshot): SnapshotView => (s.writer === 'flink' ? viewOfFlink(s.metadata, s.store.location) : viewOfTsflink(s.reader.metadata, s.reader.store.location));
+  const view = (s: AnySnapshot): SnapshotView => (s.writer === 'flink' ? viewOfFlink(s.metadata, s.store.location, options.uid ?? []) : viewOfTsflink(s.reader.metadata, s.reader.store.location));
   const [va, vb] = [view(a), view(b)];
   const diff = diffViews(va, vb);
   if (options.json === true) ctx.stdout.write(`${JSON.stringify({ a: va.location, b: vb.location, ...diff }, null, 2)}\n`);

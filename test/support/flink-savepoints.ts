@@ -52,7 +52,7 @@ export const FLINK_GOLDENS: readonly FlinkGolden[] = [
   { file: `${SNAPSHOTS.rocks20}.inspect.json`, args: ['inspect', `@${SNAPSHOTS.rocks20}`, '--json'], exitCode: 0 },
   { file: `diff-${SNAPSHOTS.rocks111}-${SNAPSHOTS.rocks20}.txt`, args: ['diff', `@${SNAPSHOTS.rocks111}`, `@${SNAPSHOTS.rocks20}`], exitCode: 1 },
   { file: `diff-${SNAPSHOTS.hashmap120}-all-kinds.txt`, args: ['diff', `@${SNAPSHOTS.hashmap120}`, 'fixtures/savepoints/v1/all-kinds'], exitCode: 1 },
-  { file: `diff-${SNAPSHOTS.memory15}-${SNAPSHOTS.hashmap120}.json`, args: ['diff', `@${SNAPSHOTS.memory15}`, `@${SNAPSHOTS.hashmap120}`, '--json'], exitCode: 1 },
+  { file: `diff-${SNAPSHOTS.memory15}-${SNAPSHOTS.hashmap120}.json`, args: ['diff', `@${SNAPSHOTS.memory15}`, `@${SNAPSHOTS.hashmap120}`, '--json', '--uid', 'BrProcess1', '--uid', 'BrProcess2'], exitCode: 1 },
 ];
 
 /** `@name` arguments as paths relative to the repository root (as a user in the checkout types them). */

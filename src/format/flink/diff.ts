@@ -37,8 +37,9 @@ export interface SnapshotView {
 
 const MODES: Readonly<Record<string, string>> = { SPLIT_DISTRIBUTE: 'split', UNION: 'union', BROADCAST: 'broadcast' };
 
-export function viewOfFlink(m: FlinkSnapshotMetadata, location: string): SnapshotView {
-  const s = summarizeFlink(m, { location });
+/** `uids`: names for operators whose id is their murmur3_128 (as `inspect --uid`). */
+export function viewOfFlink(m: FlinkSnapshotMetadata, location: string, uids: readonly string[] = []): SnapshotView {
+  const s = summarizeFlink(m, { location, uids });
   return {
     location,
     writer: 'Apache Flink',
