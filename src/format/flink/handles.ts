@@ -222,8 +222,9 @@ export function readOperatorHandle(r: JavaDataReader): OperatorHandle | null {
   r.u8('the empty flag of a file-merging handle');
   const delegateAt = r.offset;
   const delegate = readStreamHandle(r);
-  if (delegate !== null && delegate.kind !== 'segment' && delegate.kind !== 'empty-segment') {
-    r.fail(`a file-merging operator state handle needs a file segment, found a ${delegate.kind} handle (tag ${delegate.tag})`, delegateAt);
+  // Flink checks `instanceof SegmentFileStateHandle`, which a null fails too.
+  if (delegate === null || (delegate.kind !== 'segment' && delegate.kind !== 'empty-segment')) {
+    r.fail(`a file-merging operator state handle needs a file segment, found ${delegate === null ? 'a null handle' : `a ${delegate.kind} handle (tag ${delegate.tag})`}`, delegateAt);
   }
   return { tag, at, kind: 'file-merging-operator-stream', states, size: sizeOf(delegate), delegate, taskOwnedDirectory, sharedDirectory };
 }

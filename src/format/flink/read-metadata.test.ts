@@ -281,3 +281,63 @@ describe('hand-made Flink files', () => {
     expect(m.operators[0]?.subtasks[0]?.legacy).toMatchObject([{ kind: 'inline', name: 'legacy', size: 2 }]);
   });
 });
+
+describe('file merging handles (Flink 1.20+)', () => {
+  /** One subtask whose managed operator state is a tag 17 handle over `delegate`. */
+  const withSegment = (delegate: (out: JavaOut) => JavaOut): Uint8Array =>
+    delegate(operatorStart(3).u8(0).i32(1).i32(0).i32(1).u8(17).i32(1).utf('s').u8(0).i32(2).i64(0).i64(8).utf('/ck/taskowned').utf('/ck/shared').u8(0))
+      .i32(0).u8(0).u8(0).i32(0).i32(0)
+      .bytes();
+
+  it('reads a segment of a merged file (tag 17 over tag 15)', () => {
+    const m = readFlinkMetadata(withSegment((o) => o.u8(15).i64(128).i64(64).i32(1).utf('/ck/shared/merged-1').utf('logical-7')), 'f');
+    const h = m.operators[0]?.subtasks[0]?.managedOperatorState;
+    expect(h).toMatchObject({ kind: 'file-merging-operator-stream', tag: 17, size: 64, taskOwnedDirectory: '/ck/taskowned', sharedDirectory: '/ck/shared' });
+    expect(h?.delegate).toMatchObject({ kind: 'segment', startPos: 128, size: 64, scope: 'shared', path: '/ck/shared/merged-1', logicalFileId: 'logical-7' });
+    expect(allFileRefs(m)).toEqual([{ path: '/ck/shared/merged-1', size: 64, relative: false }]);
+    expect(readFlinkMetadata(withSegment((o) => o.u8(16)), 'f').operators[0]?.subtasks[0]?.managedOperatorState?.delegate).toMatchObject({ kind: 'empty-segment', size: 0 });
+  });
+
+  it('refuses a tag 17 handle whose delegate is no file segment, as Flink does', () => {
+    expect(() => readFlinkMetadata(withSegment((o) => o.u8(0)), 'f')).toThrow('a file-merging operator state handle needs a file segment, found a null handle');
+    expect(() => readFlinkMetadata(withSegment((o) => o.u8(6).utf('x').i64(1)), 'f')).toThrow('found a relative handle (tag 6)');
+  });
+});
+
+describe('changelog and old incremental handles', () => {
+  const keyedSubtask = (handle: (out: JavaOut) => JavaOut): Uint8Array =>
+    handle(operatorStart(3).u8(0).i32(1).i32(0).i32(0).i32(0)).u8(0).i32(0).i32(0).bytes();
+
+  it('reads a changelog handle (tag 14) over a materialized key-groups handle (12), inline changes (9) and a changelog file (13)', () => {
+    const m = readFlinkMetadata(
+      keyedSubtask((o) =>
+        o.u8(14).i32(0).i32(2).i64(300)
+          .i32(1).u8(12).i32(0).i32(2).i64(0).i64(10).u8(6).utf('base').i64(100).utf('id-base')
+          .i32(2)
+          .u8(9).i32(0).i32(2).i64(1).i64(3).i32(2).i32(0).i32(3).u8(1, 2, 3).i32(-1).i32(2).u8(4, 5).utf('id-mem')
+          .u8(13).i32(0).i32(2).i32(1).i64(0).u8(2).i64(50).utf('s3://b/changelog/1').i64(50).i64(50).utf('id-file').utf('filesystem')
+          .i64(9).i64(12).utf('id-all'),
+      ),
+      'f',
+    );
+    const h = m.operators[0]?.subtasks[0]?.managedKeyedState;
+    if (h?.kind !== 'changelog') throw new Error(`expected changelog, got ${h?.kind}`);
+    expect([h.range, h.checkpointedSize, h.materializationId, h.checkpointId, h.stateHandleId, h.size]).toEqual([{ start: 0, end: 1 }, 300, 9, 12, 'id-all', 155]);
+    expect(h.materialized.map((x) => [x.kind, x.tag])).toEqual([['key-groups', 12]]);
+    expect(h.nonMaterialized.map((x) => [x.kind, x.tag, x.size])).toEqual([['changelog-inline', 9, 5], ['changelog-file', 13, 50]]);
+    expect(allFileRefs(m)).toEqual([
+      { path: 'base', size: 100, relative: true },
+      { path: 's3://b/changelog/1', size: 50, relative: false },
+    ]);
+  });
+
+  it('reads the incremental handle of Flink 1.3 to 1.14 (tag 5: no checkpointed size, no handle id)', () => {
+    const m = readFlinkMetadata(
+      keyedSubtask((o) => o.u8(5).i64(3).utf('backend-1').i32(0).i32(4).u8(1).utf('meta').i32(2).u8(9, 9).i32(1).utf('000001.sst').u8(6).utf('sst-file').i64(40).i32(0)),
+      'f',
+    );
+    const h = m.operators[0]?.subtasks[0]?.managedKeyedState;
+    expect(h).toMatchObject({ kind: 'incremental', tag: 5, checkpointId: 3, backendId: 'backend-1', range: { start: 0, end: 3 }, size: 42 });
+    expect(h !== null && h !== undefined && 'checkpointedSize' in h).toBe(false);
+  });
+});
