@@ -132,6 +132,11 @@ export function renderFlinkSummary(s: FlinkSnapshotSummary, ctx: CliContext): st
     }
   }
   if (rows.length > 0) out += `\n${renderTable(style, ['operator', 'subtask', 'slot', 'handle (tag)', 'key groups', 'bytes', 'where', 'states'], rows, [1, 5])}`;
+  const legacy = s.operators.flatMap((op) => op.subtasks).filter((st) => st.handles.some((h) => h.slot === 'legacy')).length;
+  if (legacy > 0) {
+    // MetadataV2Serializer's own words: Flink 1.4 and later refuse to restore such a snapshot.
+    out += `${legacy} subtask(s) hold legacy state, which Flink no longer restores: "Legacy state (from Flink <= 1.1, created through the 'Checkpointed' interface) is no longer supported."\n`;
+  }
   for (const u of s.unmatchedUids) out += `--uid '${u.uid}' matches no operator (its id would be ${u.id})\n`;
   for (const f of problemFiles(s)) out += style.red(`${f.status}: ${f.resolved ?? f.path} (recorded ${f.bytes} bytes)\n`);
   return out;
