@@ -109,8 +109,15 @@ function namedHandles(r: JavaDataReader, what: string): NamedStreamHandle[] {
 
 const total = (handles: readonly NamedStreamHandle[]): number => handles.reduce((n, h) => n + sizeOf(h.handle), 0);
 
-export function readKeyedHandle(r: JavaDataReader): KeyedHandle | null {
+/**
+ * Flink nests keyed handles only inside a changelog handle, one level deep (its materialized part
+ * and its changes); a deeper nesting is damage, refused before it could exhaust the stack.
+ */
+const MAX_KEYED_NESTING = 4;
+
+export function readKeyedHandle(r: JavaDataReader, depth = 0): KeyedHandle | null {
   const at = r.offset;
+  if (depth > MAX_KEYED_NESTING) r.fail(`keyed state handles nested more than ${MAX_KEYED_NESTING} deep`);
   const tag = r.i8('a keyed state handle tag');
   switch (tag) {
     case TAGS.null:
@@ -150,12 +157,12 @@ export function readKeyedHandle(r: JavaDataReader): KeyedHandle | null {
       const checkpointedSize = r.i64('the checkpointed size of a changelog handle');
       const materialized: KeyedHandle[] = [];
       for (let i = r.count('number of materialized handles'); i > 0; i--) {
-        const h = readKeyedHandle(r);
+        const h = readKeyedHandle(r, depth + 1);
         if (h !== null) materialized.push(h); // Flink drops (and logs) a null here too
       }
       const nonMaterialized: KeyedHandle[] = [];
       for (let i = r.count('number of non-materialized handles'); i > 0; i--) {
-        const h = readKeyedHandle(r);
+        const h = readKeyedHandle(r, depth + 1);
         if (h !== null) nonMaterialized.push(h);
       }
       const materializationId = r.i64('a materialization id');

@@ -12,6 +12,8 @@ const STREAM_MAGIC = 0xaced;
 const STREAM_VERSION = 5;
 const TC = { null: 0x70, reference: 0x71, classDesc: 0x72, object: 0x73, string: 0x74, endBlockData: 0x78, longString: 0x7c, enum: 0x7e } as const;
 const BASE_HANDLE = 0x7e0000;
+/** CheckpointProperties nests three objects deep; far deeper is damage, refused before the stack runs out. */
+const MAX_DEPTH = 32;
 const SC_WRITE_METHOD = 0x01;
 const SC_SERIALIZABLE = 0x02;
 
@@ -48,13 +50,14 @@ export function readJavaObjectStream(r: JavaDataReader): JavaValue {
   const version = r.u16('the Java serialization version');
   if (version !== STREAM_VERSION) r.fail(`unsupported Java serialization stream version ${version}`, start + 2, 'unsupported');
   const handles: JavaValue[] = [];
-  const value = readContent(r, handles);
+  const value = readContent(r, handles, 0);
   if (r.remaining !== 0) r.fail(`${r.remaining} unexpected byte(s) after the checkpoint properties`);
   return value;
 }
 
-function readContent(r: JavaDataReader, handles: JavaValue[]): JavaValue {
+function readContent(r: JavaDataReader, handles: JavaValue[], depth: number): JavaValue {
   const at = r.offset;
+  if (depth > MAX_DEPTH) r.fail(`Java objects nested more than ${MAX_DEPTH} deep`);
   const tc = r.u8('a Java serialization type code');
   switch (tc) {
     case TC.null:
@@ -72,18 +75,18 @@ function readContent(r: JavaDataReader, handles: JavaValue[]): JavaValue {
       return s;
     }
     case TC.classDesc:
-      return readClassDescBody(r, handles);
+      return readClassDescBody(r, handles, depth);
     case TC.enum: {
-      const desc = expectClassDesc(r, handles);
+      const desc = expectClassDesc(r, handles, depth);
       const slot = handles.push(null) - 1;
-      const constant = readContent(r, handles);
+      const constant = readContent(r, handles, depth + 1);
       if (typeof constant !== 'string') r.fail('a Java enum constant name is not a string', at);
       const value: JavaEnum = { enumClass: desc.name, constant };
       handles[slot] = value;
       return value;
     }
     case TC.object: {
-      const desc = expectClassDesc(r, handles);
+      const desc = expectClassDesc(r, handles, depth);
       const slot = handles.push(null) - 1;
       const chain: ClassDesc[] = [];
       for (let d: ClassDesc | null = desc; d !== null; d = d.superClass) chain.unshift(d);
@@ -92,7 +95,7 @@ function readContent(r: JavaDataReader, handles: JavaValue[]): JavaValue {
         if ((d.flags & SC_SERIALIZABLE) === 0 || (d.flags & SC_WRITE_METHOD) !== 0) {
           r.fail(`class ${d.name} is written with flags 0x${d.flags.toString(16)}, which this reader does not decode`, at, 'unsupported');
         }
-        for (const f of d.fields) fields.set(f.name, readField(r, handles, f));
+        for (const f of d.fields) fields.set(f.name, readField(r, handles, f, depth));
       }
       const value: JavaObject = { className: desc.name, fields };
       handles[slot] = value;
@@ -110,14 +113,14 @@ function longString(r: JavaDataReader): string {
   return new TextDecoder().decode(r.take(n, 'a Java long string'));
 }
 
-function expectClassDesc(r: JavaDataReader, handles: JavaValue[]): ClassDesc {
+function expectClassDesc(r: JavaDataReader, handles: JavaValue[], depth: number): ClassDesc {
   const at = r.offset;
-  const desc = readContent(r, handles);
+  const desc = readContent(r, handles, depth + 1);
   if (desc === null || typeof desc !== 'object' || !('flags' in desc)) r.fail('expected a Java class descriptor', at);
   return desc;
 }
 
-function readClassDescBody(r: JavaDataReader, handles: JavaValue[]): ClassDesc {
+function readClassDescBody(r: JavaDataReader, handles: JavaValue[], depth: number): ClassDesc {
   const name = r.utf('a Java class name');
   r.take(8, 'a serialVersionUID');
   const slot = handles.push(null) - 1;
@@ -128,7 +131,7 @@ function readClassDescBody(r: JavaDataReader, handles: JavaValue[]): ClassDesc {
     const type = String.fromCharCode(r.u8('a Java field type'));
     const fieldName = r.utf('a Java field name');
     if (type === 'L' || type === '[') {
-      const className = readContent(r, handles);
+      const className = readContent(r, handles, depth + 1);
       if (typeof className !== 'string') r.fail('a Java field type name is not a string', typeAt);
     } else if (!'BCDFIJSZ'.includes(type)) {
       r.fail(`unknown Java field type '${type}'`, typeAt);
@@ -138,14 +141,14 @@ function readClassDescBody(r: JavaDataReader, handles: JavaValue[]): ClassDesc {
   const annotationAt = r.offset;
   if (r.u8('the end of a class annotation') !== TC.endBlockData) r.fail('Java class annotations are not supported here', annotationAt, 'unsupported');
   const superAt = r.offset;
-  const superClass = readContent(r, handles);
+  const superClass = readContent(r, handles, depth + 1);
   if (superClass !== null && (typeof superClass !== 'object' || !('flags' in superClass))) r.fail('expected a Java superclass descriptor', superAt);
   const desc: ClassDesc = { name, flags, fields, superClass };
   handles[slot] = desc;
   return desc;
 }
 
-function readField(r: JavaDataReader, handles: JavaValue[], f: FieldDesc): JavaValue {
+function readField(r: JavaDataReader, handles: JavaValue[], f: FieldDesc, depth: number): JavaValue {
   switch (f.type) {
     case 'Z':
       return r.u8(`field ${f.name}`) !== 0;
@@ -164,7 +167,7 @@ function readField(r: JavaDataReader, handles: JavaValue[], f: FieldDesc): JavaV
       return f.type === 'F' ? view.getFloat32(0) : f.type === 'D' ? view.getFloat64(0) : Number(view.getBigInt64(0));
     }
     default:
-      return readContent(r, handles);
+      return readContent(r, handles, depth + 1);
   }
 }
 

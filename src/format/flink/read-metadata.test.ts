@@ -341,3 +341,46 @@ describe('changelog and old incremental handles', () => {
     expect(h !== null && h !== undefined && 'checkpointedSize' in h).toBe(false);
   });
 });
+
+describe('damaged real files', () => {
+  it('a changed byte anywhere gives a result or a FormatError, never another error', () => {
+    const files = [SNAPSHOTS.heap13, SNAPSHOTS.rocks111, SNAPSHOTS.rocks116, SNAPSHOTS.hashmap120, SNAPSHOTS.rocks20].map(bytesOf);
+    fc.assert(
+      fc.property(fc.nat(files.length - 1), fc.nat(), fc.integer({ min: 1, max: 255 }), (which, at, xor) => {
+        const bytes = Uint8Array.from(files[which] ?? []);
+        const i = at % bytes.length;
+        bytes[i] = (bytes[i] ?? 0) ^ xor;
+        try {
+          readFlinkMetadata(bytes, 'damaged/_metadata');
+        } catch (err) {
+          if (!(err instanceof FormatError)) throw err;
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('deeply nested changelog handles end in a FormatError, not a stack overflow', () => {
+    const out = operatorStart(3).u8(0).i32(1).i32(0).i32(0).i32(0);
+    for (let i = 0; i < 20_000; i++) out.u8(14).i32(0).i32(1).i64(0).i32(1);
+    expect(() => readFlinkMetadata(out.bytes(), 'f')).toThrow(FormatError);
+  });
+});
+
+describe('the properties trailer', () => {
+  it('deeply nested Java objects end in a FormatError, not a stack overflow', () => {
+    const out = operatorStart(4).u8(0).i32(0);
+    // Each object's class has one object field, whose value is again such an object.
+    out.u8(0xac, 0xed, 0x00, 0x05);
+    out.u8(0x73, 0x72).utf('N').i64(1).u8(0x02, 0, 1, 0x4c).utf('n').u8(0x74).utf('LN;').u8(0x78, 0x70);
+    for (let i = 0; i < 5000; i++) out.u8(0x73, 0x71).i32(0x7e0000);
+    expect(() => readFlinkMetadata(out.bytes(), 'f')).toThrow(/Java objects nested more than 32 deep/);
+  });
+
+  it('refuses a trailer that is not CheckpointProperties, and bytes after it', () => {
+    const str = operatorStart(4).u8(0).i32(0).u8(0xac, 0xed, 0x00, 0x05, 0x74).utf('hello');
+    expect(() => readFlinkMetadata(str.bytes(), 'f')).toThrow('the trailer is not org.apache.flink.runtime.checkpoint.CheckpointProperties');
+    const extra = operatorStart(4).u8(0).i32(0).u8(0xac, 0xed, 0x00, 0x05, 0x70, 0x70);
+    expect(() => readFlinkMetadata(extra.bytes(), 'f')).toThrow('1 unexpected byte(s) after the checkpoint properties');
+  });
+});
