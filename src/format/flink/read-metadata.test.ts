@@ -384,3 +384,20 @@ describe('the properties trailer', () => {
     expect(() => readFlinkMetadata(extra.bytes(), 'f')).toThrow('1 unexpected byte(s) after the checkpoint properties');
   });
 });
+
+describe('relative paths', () => {
+  it('never joins an unsafe relative path to the snapshot directory: it is reported, not looked up', async () => {
+    const paths = ['../outside', '/etc/passwd', 'a/../../b', 'C:\\x', 'ok-name'];
+    const out = operatorStart(3).u8(0).i32(paths.length);
+    paths.forEach((p, i) => out.i32(i).i32(1).u8(4).i32(0).u8(6).utf(p).i64(1).i32(0).u8(0).u8(0).i32(0).i32(0));
+    const m = readFlinkMetadata(out.bytes(), 'f');
+    const looked: string[] = [];
+    const status = await checkRelativeFiles(allFileRefs(m), async (p) => {
+      looked.push(p);
+      return { size: 1 };
+    });
+    expect(looked).toEqual(['ok-name']);
+    expect([...status]).toEqual([...paths.slice(0, 4).map((p) => [p, 'unsafe path']), ['ok-name', 'ok']]);
+    expect(summarizeFlink(m, { location: '/x', fileStatus: status }).files).toEqual({ relative: 5, absolute: 0, problems: 4 });
+  });
+});
