@@ -138,6 +138,8 @@ export interface SubtaskState {
   readonly rawKeyedState: KeyedHandle | null;
   readonly inputChannels: readonly ChannelHandle[];
   readonly resultSubpartitions: readonly ChannelHandle[];
+  /** Version 7: the earlier checkpoint this subtask's state was reused from (regional checkpoints). */
+  readonly refCheckpointId?: number;
 }
 
 export interface FlinkOperatorState {

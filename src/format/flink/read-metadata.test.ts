@@ -234,7 +234,7 @@ describe('hand-made Flink files', () => {
 
   it('refuses versions it does not know as Flink does, and files that are not Flink metadata', () => {
     const header = (v: number) => new JavaOut().i32(0x4960672d).i32(v).i64(1).bytes();
-    expect(() => readFlinkMetadata(header(7), 'f')).toThrow('f at offset 4: Unrecognized checkpoint version number: 7');
+    expect(() => readFlinkMetadata(header(8), 'f')).toThrow('f at offset 4: Unrecognized checkpoint version number: 8 (this reader reads Flink metadata versions 2 to 7)');
     expect(() => readFlinkMetadata(header(0), 'f')).toThrow('Unrecognized checkpoint version number: 0');
     expect(isFlinkMetadata(Uint8Array.of(0x89, 0x54, 0x53, 0x46))).toBe(false);
     expect(() => readFlinkMetadata(Uint8Array.of(1, 2, 3, 4, 0, 0, 0, 3), 'f')).toThrow('not an Apache Flink _metadata file');
@@ -399,5 +399,19 @@ describe('relative paths', () => {
     expect(looked).toEqual(['ok-name']);
     expect([...status]).toEqual([...paths.slice(0, 4).map((p) => [p, 'unsafe path']), ['ok-name', 'ok']]);
     expect(summarizeFlink(m, { location: '/x', fileStatus: status }).files).toEqual({ relative: 5, absolute: 0, problems: 4 });
+  });
+});
+
+describe('version 7 (regional checkpoints)', () => {
+  it('reads the optional reference checkpoint id after each subtask, and refuses another marker', () => {
+    const subtask = (o: JavaOut, marker: number[]): JavaOut => o.i32(0).i32(0).u8(0).u8(0).i32(0).i32(0).u8(...marker);
+    const two = operatorStart(7).u8(0).i32(2).i32(0);
+    subtask(two, [1, 0, 0, 0, 0, 0, 0, 0, 41]).i32(1);
+    const m = readFlinkMetadata(subtask(two, [0]).u8(0xac, 0xed, 0x00, 0x05, 0x70).bytes(), 'f');
+    expect(m.operators[0]?.subtasks.map((s) => s.refCheckpointId)).toEqual([41, undefined]);
+    expect(summarizeFlink(m, { location: '/x' }).operators[0]?.subtasks[0]?.refCheckpointId).toBe(41);
+    const bad = operatorStart(7).u8(0).i32(1).i32(0).i32(0).i32(0).u8(0).u8(0).i32(0).i32(0);
+    const at = bad.parts.length;
+    expect(() => readFlinkMetadata(bad.u8(2).bytes(), 'f')).toThrow(`f at offset ${at}: reference checkpoint marker 2, expected 0 or 1`);
   });
 });

@@ -22,7 +22,11 @@ const MASTER_STATE_MAGIC = 0xc96b1696 | 0;
 /** Flink's MetadataV1Serializer says exactly this, and reads nothing. */
 export const VERSION_1_MESSAGE = 'This savepoint / checkpoint version (Flink 1.1 / 1.2) is no longer supported.';
 
-export const READABLE_FLINK_VERSIONS: readonly number[] = [2, 3, 4, 5, 6];
+/**
+ * Versions 2 to 6 are those of released Flink (1.3 to 2.1); 7 (MetadataV7Serializer: regional
+ * checkpoints add a reference checkpoint id to each subtask) is read from Flink's source alone.
+ */
+export const READABLE_FLINK_VERSIONS: readonly number[] = [2, 3, 4, 5, 6, 7];
 
 /** Whether `bytes` starts with Flink's `_metadata` magic (and so is no tsflink file). */
 export function isFlinkMetadata(bytes: Uint8Array): boolean {
@@ -36,7 +40,7 @@ export function readFlinkMetadata(bytes: Uint8Array, file: string): FlinkSnapsho
   const version = r.i32('the metadata version');
   if (version === 1) throw new FormatError(file, 4, `metadata version 1: ${VERSION_1_MESSAGE}`, 'unsupported');
   if (!READABLE_FLINK_VERSIONS.includes(version)) {
-    throw new FormatError(file, 4, `Unrecognized checkpoint version number: ${version} (this reader reads Flink metadata versions ${READABLE_FLINK_VERSIONS.join(' to ')})`, 'unsupported');
+    throw new FormatError(file, 4, `Unrecognized checkpoint version number: ${version} (this reader reads Flink metadata versions ${READABLE_FLINK_VERSIONS[0]} to ${READABLE_FLINK_VERSIONS.at(-1)})`, 'unsupported');
   }
 
   const idAt = r.offset;
@@ -138,5 +142,11 @@ function readSubtask(r: JavaDataReader, version: number, index: number): Subtask
     for (let n = r.count('number of input channel state handles'); n > 0; n--) inputChannels.push(readChannelHandle(r, true, tagged));
     for (let n = r.count('number of result subpartition state handles'); n > 0; n--) resultSubpartitions.push(readChannelHandle(r, false, tagged));
   }
-  return { index, finished: false, legacy, managedOperatorState, rawOperatorState, managedKeyedState, rawKeyedState, inputChannels, resultSubpartitions };
+  const subtask = { index, finished: false, legacy, managedOperatorState, rawOperatorState, managedKeyedState, rawKeyedState, inputChannels, resultSubpartitions };
+  if (version < 7) return subtask;
+  const markerAt = r.offset;
+  const marker = r.i8('the reference checkpoint marker');
+  if (marker === 0) return subtask;
+  if (marker !== 1) r.fail(`reference checkpoint marker ${marker}, expected 0 or 1`, markerAt);
+  return { ...subtask, refCheckpointId: r.i64('a reference checkpoint id') };
 }

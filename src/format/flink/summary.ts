@@ -7,7 +7,14 @@ import { operatorIdFromUid, toHex } from '../murmur3.ts';
 import { type FileRef, type FileStatus, type Leaves, keyedLeaves, operatorLeaves, streamLeaves } from './file-refs.ts';
 import type { ChannelHandle, FlinkOperatorState, FlinkSnapshotMetadata, KeyGroupRange, KeyedHandle, OperatorHandle, StreamHandle, SubtaskState } from './model.ts';
 
-export const WRITTEN_BY: Readonly<Record<number, string>> = { 2: 'Flink 1.3 to 1.10', 3: 'Flink 1.11 to 1.15', 4: 'Flink 1.16 to 1.20', 5: 'Flink 2.0', 6: 'Flink 2.1 and later' };
+export const WRITTEN_BY: Readonly<Record<number, string>> = {
+  2: 'Flink 1.3 to 1.10',
+  3: 'Flink 1.11 to 1.15',
+  4: 'Flink 1.16 to 1.20',
+  5: 'Flink 2.0',
+  6: 'Flink 2.1',
+  7: 'a Flink after 2.1, with regional checkpoints',
+};
 
 export interface HandleSummary {
   readonly slot: 'managed operator' | 'raw operator' | 'managed keyed' | 'raw keyed' | 'legacy' | 'input channel' | 'result subpartition';
@@ -37,6 +44,8 @@ export interface SubtaskSummary {
   readonly finished: boolean;
   readonly bytes: number;
   readonly channelStateBytes: number;
+  /** Metadata version 7: the checkpoint this subtask's state was reused from. */
+  readonly refCheckpointId?: number;
   readonly handles: readonly HandleSummary[];
 }
 
@@ -142,7 +151,8 @@ function summarizeOperator(op: FlinkOperatorState, uidById: ReadonlyMap<string, 
   const subtasks = op.subtasks.map((st): SubtaskSummary => {
     const handles = handlesOf(st).map((h) => summarizeHandle(h, options));
     const channel = handles.filter((h) => h.slot === 'input channel' || h.slot === 'result subpartition').reduce((n, h) => n + h.bytes, 0);
-    return { index: st.index, finished: st.finished, bytes: handles.reduce((n, h) => n + h.bytes, 0), channelStateBytes: channel, handles };
+    const ref = st.refCheckpointId === undefined ? {} : { refCheckpointId: st.refCheckpointId };
+    return { index: st.index, finished: st.finished, bytes: handles.reduce((n, h) => n + h.bytes, 0), channelStateBytes: channel, ...ref, handles };
   });
   const modes = new Map<string, string>();
   for (const st of op.subtasks) {
