@@ -57,24 +57,26 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
 
   common(program.command('inspect'))
     .description('show what a checkpoint or savepoint holds (reads _metadata only, unless entries are asked for)')
-    .argument('<path>', 'snapshot directory or its _metadata, local or s3://bucket/path')
-    .option('--operator <uid>', 'only this operator')
+    .argument('<path>', 'snapshot directory or its _metadata, local or s3://bucket/path (tsflink or Apache Flink)')
+    .option('--operator <uid>', 'only this operator (of an Apache Flink snapshot: its id or uid)')
     .option('--state <name>', 'only this state')
     .option('--entries', 'print state entries as JSON lines')
     .option('--keys', 'print keys only, as JSON lines')
     .option('--key <json>', 'print the entry of one key (JSON, e.g. \'"user-1"\'), reading only its key group')
     .addOption(new Option('--limit <n>', 'print at most n entries').argParser(parseCount))
+    .option('--uid <name>', 'Apache Flink snapshot: name the operator whose id is murmur3_128 of this uid (repeatable)', collect, [])
     .action(async (path: string, options) => {
       const { runInspect } = await import('./commands/inspect.ts');
       exitCode = await runInspect(path, options, envFor(options));
     });
 
   common(program.command('diff'))
-    .description('compare two snapshots: operators and states added, removed, changed (exit 0 equal, 1 different, 2 error)')
+    .description('compare two snapshots (tsflink or Apache Flink): operators and states added, removed, changed (exit 0 equal, 1 different, 2 error)')
     .argument('<a>', 'first snapshot')
     .argument('<b>', 'second snapshot')
     .option('--entries', 'also compare keys and values of every state present in both')
     .addOption(new Option('--limit <n>', 'list at most n changed keys per state').argParser(parseCount))
+    .option('--uid <name>', 'Apache Flink snapshots: name the operator whose id is murmur3_128 of this uid (repeatable)', collect, [])
     .action(async (a: string, b: string, options) => {
       const { runDiff } = await import('./commands/diff.ts');
       exitCode = await runDiff(a, b, options, envFor(options));

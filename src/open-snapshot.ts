@@ -6,13 +6,28 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from './errors.ts';
-import { SnapshotReader } from './format/snapshot-reader.ts';
+import { isFlinkMetadata, readFlinkMetadata } from './format/flink/read-metadata.ts';
+import type { FlinkSnapshotMetadata } from './format/flink/model.ts';
+import { SnapshotReader, readMetadataFile } from './format/snapshot-reader.ts';
 import { METADATA_FILE, snapshotDirOf } from './format/snapshot-paths.ts';
 import type { ObjectStore } from './storage/object-store.ts';
 import { type OpenStoreOptions, openStore } from './storage/open-store.ts';
 
 export async function openSnapshot(location: string, options: OpenStoreOptions = {}): Promise<SnapshotReader> {
   return SnapshotReader.open(await openSnapshotStore(location, options));
+}
+
+/** A snapshot of either writer: tsflink's own, or Apache Flink's (read from `_metadata` alone). */
+export type AnySnapshot =
+  | { readonly writer: 'tsflink'; readonly reader: SnapshotReader }
+  | { readonly writer: 'flink'; readonly store: ObjectStore; readonly metadata: FlinkSnapshotMetadata };
+
+/** Opens a snapshot and tells by the magic at the start of `_metadata` who wrote it. */
+export async function openAnySnapshot(location: string, options: OpenStoreOptions = {}): Promise<AnySnapshot> {
+  const store = await openSnapshotStore(location, options);
+  const bytes = await readMetadataFile(store);
+  if (isFlinkMetadata(bytes)) return { writer: 'flink', store, metadata: readFlinkMetadata(bytes, store.describe(METADATA_FILE)) };
+  return { writer: 'tsflink', reader: SnapshotReader.fromMetadataBytes(store, bytes) };
 }
 
 /** The store rooted at the snapshot directory `location` names. */

@@ -1,21 +1,29 @@
 /** `flink diff <a> <b>`: exit 0 when equal, 1 when different, 2 on error, like diff(1). */
 import type { CommandEnv, CommonOptions } from '../cli.ts';
 import { storeOptions } from '../config.ts';
-import { ExitCode } from '../errors.ts';
+import { ExitCode, UsageError } from '../errors.ts';
+import { type CrossSnapshotDiff, type SnapshotView, diffViews, viewOfFlink, viewOfTsflink } from '../format/flink/diff.ts';
 import { type FieldChange, type SnapshotDiff, diffSnapshots } from '../format/diff-snapshots.ts';
 import type { SnapshotReader } from '../format/snapshot-reader.ts';
-import { openSnapshot } from '../open-snapshot.ts';
+import { type AnySnapshot, openAnySnapshot } from '../open-snapshot.ts';
 import type { CliContext } from '../output/context.ts';
 import { styleFor } from '../output/style.ts';
 
 export interface DiffOptions extends CommonOptions {
   readonly entries?: boolean;
   readonly limit?: number;
+  /** Apache Flink snapshots: uids to name operators by. */
+  readonly uid?: string[];
 }
 
 export async function runDiff(pathA: string, pathB: string, options: DiffOptions, { ctx, config }: CommandEnv): Promise<number> {
   const store = storeOptions(config);
-  const [a, b] = await Promise.all([openSnapshot(pathA, store), openSnapshot(pathB, store)]);
+  const [sa, sb] = await Promise.all([openAnySnapshot(pathA, store), openAnySnapshot(pathB, store)]);
+  if (sa.writer === 'flink' || sb.writer === 'flink') return diffWithFlink(sa, sb, options, ctx);
+  if (options.uid !== undefined && options.uid.length > 0) {
+    throw new UsageError('--uid names operators of Apache Flink snapshots; both of these are tsflink snapshots, which store their uids: leave out --uid');
+  }
+  const [a, b] = [sa.reader, sb.reader];
   const limit = options.limit ?? (options.json === true ? Infinity : 20);
   const diff = await diffSnapshots(a, b, { entries: options.entries === true, limit });
   if (options.json === true) {
@@ -67,4 +75,49 @@ function renderDiff(a: SnapshotReader, b: SnapshotReader, diff: SnapshotDiff, ct
 
 function show(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
+}
+
+/** Either side an Apache Flink snapshot: operators by id, from `_metadata` alone. */
+function diffWithFlink(a: AnySnapshot, b: AnySnapshot, options: DiffOptions, ctx: CliContext): number {
+  for (const [flag, on] of [['--entries', options.entries === true], ['--limit', options.limit !== undefined]] as const) {
+    if (on) throw new UsageError(`${flag} compares state entries of tsflink snapshots; Apache Flink's state files are not read: leave out ${flag}`);
+  }
+  const view = (s: AnySnapshot): SnapshotView => (s.writer === 'flink' ? viewOfFlink(s.metadata, s.store.location, options.uid ?? []) : viewOfTsflink(s.reader.metadata, s.reader.store.location));
+  const [va, vb] = [view(a), view(b)];
+  const diff = diffViews(va, vb);
+  if (options.json === true) ctx.stdout.write(`${JSON.stringify({ a: va.location, b: vb.location, ...diff }, null, 2)}\n`);
+  else ctx.stdout.write(renderCrossDiff(va, vb, diff, ctx));
+  return diff.equal ? ExitCode.ok : ExitCode.finding;
+}
+
+function renderCrossDiff(a: SnapshotView, b: SnapshotView, diff: CrossSnapshotDiff, ctx: CliContext): string {
+  const style = styleFor(ctx.stdout, ctx);
+  const title = (v: SnapshotView): string => {
+    const what = v.kind === null ? 'snapshot' : v.kind;
+    return v.writer === 'tsflink' ? `${v.location} (tsflink ${what} ${v.checkpointId}, format version ${v.version})` : `${v.location} (Apache Flink ${what} ${v.checkpointId}, metadata version ${v.version})`;
+  };
+  const lines = [`--- a: ${title(a)}`, `+++ b: ${title(b)}`];
+  const change = (c: FieldChange): string => `${c.field}: ${show(c.a)} -> ${show(c.b)}`;
+  for (const c of diff.header) lines.push(style.dim(`  ${change(c)}`));
+  for (const op of diff.operators) {
+    const label = `operator ${op.id}${op.uid === null ? '' : ` '${op.uid}'`}`;
+    if (op.status === 'added') lines.push(style.green(`+ ${label}`));
+    else if (op.status === 'removed') lines.push(style.red(`- ${label}`));
+    else {
+      lines.push(style.yellow(`~ ${label}`));
+      for (const c of op.changes) lines.push(`    ${change(c)}`);
+      for (const st of op.states) {
+        const what = `operator state '${st.name}' (${st.mode})`;
+        if (st.status === 'added') lines.push(style.green(`    + ${what}`));
+        else if (st.status === 'removed') lines.push(style.red(`    - ${what}`));
+        else lines.push(style.yellow(`    ~ ${what}: ${st.changes.map(change).join(', ')}`));
+      }
+    }
+  }
+  if (diff.equal) lines.push('Snapshots hold the same operators and states.');
+  else {
+    const count = (status: string): number => diff.operators.filter((o) => o.status === status).length;
+    lines.push(`Snapshots differ: ${count('added')} operator(s) added, ${count('removed')} removed, ${count('changed')} changed.`);
+  }
+  return `${lines.join('\n')}\n`;
 }

@@ -6,7 +6,8 @@ import { keyFromJsonText, toJson } from '../format/json-value.ts';
 import type { SnapshotReader } from '../format/snapshot-reader.ts';
 import { type SnapshotSummary, summarize } from '../format/summary.ts';
 import { hasTtlLayout, readableTtlValue } from '../format/ttl-layout.ts';
-import { openSnapshot } from '../open-snapshot.ts';
+import { openAnySnapshot } from '../open-snapshot.ts';
+import { inspectFlink } from './inspect-flink.ts';
 import { formatBytes, styleFor } from '../output/style.ts';
 import { renderTable } from '../output/table.ts';
 import type { CliContext } from '../output/context.ts';
@@ -18,13 +19,20 @@ export interface InspectOptions extends CommonOptions {
   readonly keys?: boolean;
   readonly key?: string;
   readonly limit?: number;
+  /** Apache Flink snapshots: uids to name operators by (their murmur3_128 is the operator id). */
+  readonly uid?: string[];
 }
 
 export async function runInspect(path: string, options: InspectOptions, { ctx, config }: CommandEnv): Promise<number> {
   const modes = [options.entries, options.keys, options.key !== undefined].filter(Boolean).length;
   if (modes > 1) throw new UsageError('choose one of --entries, --keys and --key');
   const key = options.key === undefined ? undefined : keyFromJsonText(options.key);
-  const reader = await openSnapshot(path, storeOptions(config));
+  const opened = await openAnySnapshot(path, storeOptions(config));
+  if (opened.writer === 'flink') return inspectFlink(opened.store, opened.metadata, options, ctx);
+  if (options.uid !== undefined && options.uid.length > 0) {
+    throw new UsageError('--uid names operators of Apache Flink snapshots, which do not all store uids; this tsflink snapshot stores them: leave out --uid');
+  }
+  const reader = opened.reader;
   const summary = summarize(reader, { operator: options.operator, state: options.state });
   if (options.operator !== undefined) reader.operator(options.operator); // names the known uids when wrong
   if (options.state !== undefined && !summary.operators.some((op) => op.states.length > 0)) {

@@ -6,6 +6,7 @@
  */
 import { FormatError } from '../errors.ts';
 import { crc32 } from './crc32.ts';
+import { isFlinkMetadata } from './flink/read-metadata.ts';
 import { FORMAT_VERSION, METADATA_HEADER_SIZE, METADATA_MAGIC } from './layout.ts';
 import type { SnapshotMetadata } from './model.ts';
 import { decodeMetadataV1 } from './v1/decode-metadata.ts';
@@ -21,6 +22,9 @@ const READERS: ReadonlyMap<number, MetadataReader> = new Map([
 export const READABLE_VERSIONS: readonly number[] = [...READERS.keys()];
 
 export function decodeMetadata(bytes: Uint8Array, file: string): SnapshotMetadata {
+  if (isFlinkMetadata(bytes)) {
+    throw new FormatError(file, 0, "an Apache Flink _metadata: tsflink restores and verifies its own snapshots only ('flink inspect' and 'flink diff' read this one)", 'unsupported');
+  }
   const magicLength = Math.min(bytes.length, METADATA_MAGIC.length);
   for (let i = 0; i < magicLength; i++) {
     if (bytes[i] !== METADATA_MAGIC[i]) {

@@ -32,6 +32,18 @@ export interface KeyGroupRange {
   readonly end: number;
 }
 
+/** The bytes of a snapshot's `_metadata`, or a UserError saying the directory is no snapshot. */
+export async function readMetadataFile(store: ObjectStore): Promise<Uint8Array> {
+  try {
+    return await store.get(METADATA_FILE);
+  } catch (err) {
+    if (err instanceof ObjectNotFoundError) {
+      throw new UserError(`${store.location}: not a snapshot (no ${METADATA_FILE}; an unfinished snapshot has none either)`);
+    }
+    throw err;
+  }
+}
+
 export class SnapshotReader {
   readonly #checkedHeaders = new Map<number, Promise<void>>();
   readonly #unpackr = createValueUnpackr();
@@ -45,15 +57,11 @@ export class SnapshotReader {
 
   /** Reads and checks `_metadata`; `store` is rooted at the snapshot directory. */
   static async open(store: ObjectStore): Promise<SnapshotReader> {
-    let bytes: Uint8Array;
-    try {
-      bytes = await store.get(METADATA_FILE);
-    } catch (err) {
-      if (err instanceof ObjectNotFoundError) {
-        throw new UserError(`${store.location}: not a snapshot (no ${METADATA_FILE}; an unfinished snapshot has none either)`);
-      }
-      throw err;
-    }
+    return SnapshotReader.fromMetadataBytes(store, await readMetadataFile(store));
+  }
+
+  /** A reader over `_metadata` bytes already read from `store` (so a caller that looked first reads it once). */
+  static fromMetadataBytes(store: ObjectStore, bytes: Uint8Array): SnapshotReader {
     return new SnapshotReader(store, decodeMetadata(bytes, store.describe(METADATA_FILE)), bytes.length);
   }
 
