@@ -77,13 +77,15 @@ export async function shuffleToKeyGroups(input: AsyncIterable<RawEntry>, options
   const cost = shuffleCost(options.inputBytes, options.inputEntries);
   const withGroups = withKeyGroups(input, maxParallelism);
   if (cost <= memoryBytes) {
-    const records = new ByteSink(Math.max(1024, cost - SORT_BYTES_PER_ENTRY * options.inputEntries));
+    // Sized by the estimate, an upper bound, so it never grows past it.
+    const capacity = Math.max(1024, cost - SORT_BYTES_PER_ENTRY * options.inputEntries);
+    const records = new ByteSink(capacity);
     let count = 0;
     for await (const r of withGroups) {
       appendRecord(records, r.group, r.key, r.value);
       count += 1;
     }
-    note(stats, sortCost(records.length, count));
+    note(stats, sortCost(Math.max(capacity, records.length), count));
     await emitSorted(records.view(), count, all, sink);
     return;
   }
@@ -97,13 +99,14 @@ class Shuffler {
   constructor(private readonly options: ShuffleOptions) {}
 
   /** Appends every record to the run of its key group's part of `range`; returns the runs. */
-  async distribute(records: AsyncIterable<SpillRecord>, range: KeyGroupRange, wanted: number): Promise<Run[]> {
+  async distribute(records: AsyncIterable<SpillRecord>, range: KeyGroupRange, wanted: number, fromRun = false): Promise<Run[]> {
     const { memoryBytes, spill, stats } = this.options;
     const size = range.end - range.start + 1;
     // Each run buffers its appends: the buffers together take at most half the budget.
     const count = Math.max(1, Math.min(size, wanted, Math.floor(memoryBytes / (2 * MIN_SPILL_BUFFER))));
     const bufferBytes = Math.max(MIN_SPILL_BUFFER, Math.floor(memoryBytes / (2 * count)));
-    note(stats, count * bufferBytes);
+    // Splitting a run also holds its read chunk (#read).
+    note(stats, count * bufferBytes + (fromRun ? this.#chunkBytes() : 0));
     const runs: { run: Run; buffer: ByteSink; writer: ObjectWriter }[] = [];
     const bucketOf = new Uint32Array(size);
     try {
@@ -152,7 +155,7 @@ class Shuffler {
         note(stats, sortCost(bytes.length, run.count));
         await emitSorted(bytes, run.count, run.range, sink);
       } else {
-        const parts = await this.distribute(this.#read(run), run.range, Math.max(2, runsFor(sortCost(run.bytes, run.count), memoryBytes, run.range)));
+        const parts = await this.distribute(this.#read(run), run.range, Math.max(2, runsFor(sortCost(run.bytes, run.count), memoryBytes, run.range)), true);
         await spill.delete(run.key);
         for (const part of parts) await this.drain(part, sink);
       }
@@ -168,10 +171,14 @@ class Shuffler {
     }
   }
 
+  #chunkBytes(): number {
+    return Math.max(MIN_SPILL_BUFFER, Math.min(MAX_READ_CHUNK, Math.floor(this.options.memoryBytes / 4)));
+  }
+
   /** The records of a run, read in chunks: at most a chunk and one record in memory. */
   async *#read(run: Run): AsyncGenerator<SpillRecord> {
-    const { spill, memoryBytes, stats } = this.options;
-    const chunkBytes = Math.max(MIN_SPILL_BUFFER, Math.min(MAX_READ_CHUNK, Math.floor(memoryBytes / 4)));
+    const { spill, stats } = this.options;
+    const chunkBytes = this.#chunkBytes();
     let buffered: Buffer = Buffer.alloc(0);
     let offset = 0;
     while (offset < run.bytes || buffered.length > 0) {
