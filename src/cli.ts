@@ -246,7 +246,7 @@ function parseMemorySize(value: string): number {
   const match = /^\s*(\d+)\s*(b|k|kb|m|mb|g|gb)?\s*$/i.exec(value);
   const unit = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(match?.[2] ?? 'b').charAt(0).toLowerCase() as 'b' | 'k' | 'm' | 'g'];
   const n = match === null ? Number.NaN : Number(match[1]) * unit;
-  if (!Number.isSafeInteger(n) || n < 64 * 1024) throw new InvalidArgumentError('expected a size of at least 64k, e.g. 64m or 2g.');
+  if (!Number.isSafeInteger(n) || n < 16 * 1024) throw new InvalidArgumentError('expected a size of at least 16k, e.g. 64m or 2g.');
   return n;
 }
 
