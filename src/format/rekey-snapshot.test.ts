@@ -131,7 +131,7 @@ describe('rekeySnapshot', () => {
     await writeSnapshot(source, content([['a', 1]], 128, 4));
     const { target } = await rekey(source, 64);
     await expect(rekeySnapshot(await SnapshotReader.open(source), target, { maxParallelism: 64, memoryBytes: 1 << 20, spill: new LocalObjectStore(dirs.next('spill')) })).rejects.toThrow(
-      /already exists \(it holds .*\); rekey never overwrites: give a new target$/,
+      /: already exists; rekey never overwrites: give a new target directory$/,
     );
     await expect(rekey(source, 3)).rejects.toThrow(new UserError("operator 'op' was written at parallelism 4, more than max parallelism 3 allows; give --max-parallelism 4 or more"));
     await expect(rekey(source, 0)).rejects.toThrow(/--max-parallelism must be an integer from 1 to 32768, got 0/);

@@ -61,8 +61,8 @@ export async function rekeySnapshot(source: SnapshotReader, target: ObjectStore,
   const M = options.maxParallelism;
   const problem = rekeyProblem(meta, M);
   if (problem !== undefined) throw new UserError(problem);
-  for await (const existing of target.list('')) {
-    throw new UserError(`${target.location} already exists (it holds ${existing.key}); rekey never overwrites: give a new target`);
+  for await (const _existing of target.list('')) {
+    throw new UserError(`${target.location}: already exists; rekey never overwrites: give a new target directory`);
   }
   const stats: ShuffleStats = { peakBufferedBytes: 0, spilledBytes: 0, spillRuns: 0 };
   let entriesWritten = 0;
