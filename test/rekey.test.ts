@@ -3,10 +3,16 @@
  * 128 (and 256, 512) to 256 and to 64 print exactly the golden output, verify, hold the same keys
  * and values (`diff --entries`), and every refusal is one line with exit 2.
  */
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { operatorIdFromUid, toHex } from '../src/format/murmur3.ts';
+import { writeSnapshot } from '../src/format/write-snapshot.ts';
+import { LocalObjectStore } from '../src/storage/local-store.ts';
 import { ROOT, runFlink } from './support/run-flink.ts';
+import { smallSnapshot } from './support/small-snapshot.ts';
 import { tempDirForFile } from './support/temp-dir.ts';
 
 const dirs = tempDirForFile('tsflink-rekey-cli-');
@@ -92,5 +98,41 @@ describe('flink rekey', () => {
     const diff = await runFlink(['diff', '--entries', small, large]);
     expect(diff.stdout).toMatch(/Snapshots hold the same operators and states\.\n$/);
     expect(diff.code).toBe(0);
+  });
+
+  it('on Ctrl-C leaves neither spill runs nor a half-written target', async () => {
+    // The second operator's data file is a FIFO: opening it blocks until a writer comes, so the
+    // rekey is surely mid-way (its first data file written) when SIGINT comes.
+    const source = dirs.next('fifo-source');
+    await writeSnapshot(new LocalObjectStore(source), smallSnapshot());
+    const rulesFile = (await readdir(source)).find((n) => n.startsWith(toHex(operatorIdFromUid('rules')).slice(0, 12)));
+    await rm(join(source, rulesFile!));
+    execFileSync('mkfifo', [join(source, rulesFile!)]);
+    const tmp = dirs.next('fifo-tmp');
+    await mkdir(tmp);
+    const target = dirs.next('fifo-target');
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'flink.js'), 'rekey', source, target, '--max-parallelism', '16'], { cwd: ROOT, env: { ...process.env, TMPDIR: tmp, NO_COLOR: '1' } });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    while (!(await readdir(target).then((names) => names.some((n) => n.endsWith('.tsfs')), () => false))) {
+      if (child.exitCode !== null) throw new Error(`rekey ended (${child.exitCode}) before writing its first data file: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill('SIGINT');
+    while (!stderr.includes('\n')) {
+      if (child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // Its exit waits for the thread still blocked opening the FIFO: a writer releases it (opened
+    // without blocking: ENXIO when no reader is left).
+    await open(join(source, rulesFile!), constants.O_WRONLY | constants.O_NONBLOCK).then(
+      (handle) => handle.close(),
+      (err: NodeJS.ErrnoException) => expect(err.code).toBe('ENXIO'),
+    );
+    expect(await exited).toBe(130);
+    expect(stderr).toBe('Interrupted; nothing was written.\n');
+    expect(await readdir(target).catch((err: NodeJS.ErrnoException) => err.code)).toBe('ENOENT');
+    expect((await readdir(tmp)).filter((n) => n.startsWith('tsflink-rekey-'))).toEqual([]);
   });
 });

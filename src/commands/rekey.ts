@@ -2,7 +2,8 @@
  * `flink rekey <snapshot> <target> --max-parallelism M`: writes the snapshot's state as a new
  * canonical savepoint with max parallelism M (exit 0), or refuses in one line (exit 2).
  */
-import { mkdtemp, readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +11,7 @@ import type { CommandEnv, CommonOptions } from '../cli.ts';
 import { storeOptions } from '../config.ts';
 import { ExitCode, UserError } from '../errors.ts';
 import { rekeyProblem, rekeySnapshot } from '../format/rekey-snapshot.ts';
+import { METADATA_FILE } from '../format/snapshot-paths.ts';
 import { openSnapshot } from '../open-snapshot.ts';
 import { Progress, progressEnabled } from '../output/progress.ts';
 import { formatBytes } from '../output/style.ts';
@@ -33,12 +35,23 @@ export async function runRekey(snapshot: string, target: string, options: RekeyO
     throw new UserError(`${target}: already exists; rekey never overwrites: give a new target directory`);
   }
   const targetStore = await openStore(localTarget ?? target, storeOptions(config));
-  const spillDir = await mkdtemp(join(tmpdir(), 'tsflink-rekey-'));
+  // Made and watched for Ctrl-C with no await between: no interrupt can leave it behind.
+  const spillDir = mkdtempSync(join(tmpdir(), 'tsflink-rekey-'));
   const enabled = progressEnabled(ctx.stderr, options.json);
   const states = source.metadata.operators.flatMap((op) => [...op.keyedStates, ...op.operatorStates]);
   const total = { entries: states.reduce((n, s) => n + s.entries, 0), bytes: states.reduce((n, s) => n + s.bytes, 0) };
   const now = (): number => performance.now();
   let progress = new Progress({ out: ctx.stderr, enabled, now, label: 'rekey', total });
+  // Ctrl-C: spill runs can be as large as the state, and a half-written local target would make
+  // the next try refuse it as existing; neither is left behind (a published savepoint is kept).
+  const onInterrupt = (): void => {
+    progress.done();
+    rmSync(spillDir, { recursive: true, force: true });
+    if (localTarget !== undefined && !existsSync(join(localTarget, METADATA_FILE))) rmSync(localTarget, { recursive: true, force: true });
+    ctx.stderr.write('Interrupted; nothing was written.\n');
+    process.exit(130);
+  };
+  process.once('SIGINT', onInterrupt);
   try {
     const result = await rekeySnapshot(source, targetStore, {
       maxParallelism: options.maxParallelism,
@@ -82,6 +95,7 @@ export async function runRekey(snapshot: string, target: string, options: RekeyO
     if (localTarget !== undefined) await removeIfEmpty(localTarget);
     throw err;
   } finally {
+    process.off('SIGINT', onInterrupt);
     await rm(spillDir, { recursive: true, force: true });
   }
 }
