@@ -80,14 +80,6 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
       exitCode = await runDiff(a, b, options, envFor(options));
     });
 
-  common(program.command('verify'))
-    .description('read every byte of a snapshot and check every checksum, size and reference (exit 0 valid, 1 corrupt, 2 error)')
-    .argument('<path>', 'snapshot directory or its _metadata, local or s3://bucket/path')
-    .action(async (path: string, options) => {
-      const { runVerify } = await import('./commands/verify.ts');
-      exitCode = await runVerify(path, options, envFor(options));
-    });
-
   common(program.command('rekey'))
     .description('write a snapshot\'s state as a new savepoint with another max parallelism (number of key groups), verified (exit 0 done, 2 error)')
     .argument('<snapshot>', 'snapshot directory or its _metadata, local or s3://bucket/path')
@@ -97,6 +89,14 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .action(async (snapshot: string, target: string, options) => {
       const { runRekey } = await import('./commands/rekey.ts');
       exitCode = await runRekey(snapshot, target, options, envFor(options));
+    });
+
+  common(program.command('verify'))
+    .description('read every byte of a snapshot and check every checksum, size and reference (exit 0 valid, 1 corrupt, 2 error)')
+    .argument('<path>', 'snapshot directory or its _metadata, local or s3://bucket/path')
+    .action(async (path: string, options) => {
+      const { runVerify } = await import('./commands/verify.ts');
+      exitCode = await runVerify(path, options, envFor(options));
     });
 
   const clusterCommand = (name: string): Command => common(program.command(name)).option('-m, --jobmanager <host:port>', 'address of the JobManager to connect to (default: rest.address:rest.port, 127.0.0.1:8081)');

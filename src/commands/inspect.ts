@@ -7,10 +7,10 @@ import type { SnapshotReader } from '../format/snapshot-reader.ts';
 import { type SnapshotSummary, summarize } from '../format/summary.ts';
 import { hasTtlLayout, readableTtlValue } from '../format/ttl-layout.ts';
 import { openSnapshot } from '../open-snapshot.ts';
-import { Progress, progressEnabled } from '../output/progress.ts';
 import { formatBytes, styleFor } from '../output/style.ts';
 import { renderTable } from '../output/table.ts';
 import type { CliContext } from '../output/context.ts';
+import { Progress, progressEnabled } from '../output/progress.ts';
 
 export interface InspectOptions extends CommonOptions {
   readonly operator?: string;
