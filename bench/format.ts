@@ -108,7 +108,7 @@ export async function readSavepoint(dir: string): Promise<Map<string, Value>> {
 
 const basePackr = new Packr({ useRecords: false });
 
-async function writeBaseline(path: string, pairs: readonly Entry[]): Promise<void> {
+export async function writeBaseline(path: string, pairs: readonly Entry[]): Promise<void> {
   const encoded = basePackr.pack(pairs);
   const handle = await open(path, 'w');
   try {
@@ -119,7 +119,7 @@ async function writeBaseline(path: string, pairs: readonly Entry[]): Promise<voi
   }
 }
 
-async function readBaseline(path: string): Promise<Map<string, Value>> {
+export async function readBaseline(path: string): Promise<Map<string, Value>> {
   const pairs = basePackr.unpack(await readFile(path)) as Entry[];
   const map = new Map<string, Value>();
   for (let i = 0; i < pairs.length; i++) {
