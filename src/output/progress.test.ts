@@ -18,6 +18,11 @@ describe('progress line', () => {
     expect(progressLine('rekey', { entries: 1, bytes: 10 }, { entries: 10_000 }, 1000)).toBe('rekey: 1/10,000 entries, 10 B, 1 entries/s, 10 B/s, ETA 2:46:39');
   });
 
+  it('takes the ETA from entries and bytes together, so work that reads before it writes keeps one', () => {
+    // rekey: all bytes read, no entry written yet: half done.
+    expect(progressLine('rekey', { entries: 0, bytes: 1000 }, { entries: 10, bytes: 1000 }, 4000)).toBe('rekey: 0/10 entries, 1000 B/1000 B, 0 entries/s, 250 B/s, ETA 0:04');
+  });
+
   it('takes the ETA from bytes when there are no entries to count', () => {
     expect(progressLine('x', { entries: 0, bytes: 512 }, { entries: 0, bytes: 1024 }, 3000)).toBe('x: 0/0 entries, 512 B/1.0 KiB, 0 entries/s, 171 B/s, ETA 0:03');
   });

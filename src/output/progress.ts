@@ -66,8 +66,11 @@ export function progressLine(label: string, done: { entries: number; bytes: numb
   const entries = `${count(done.entries)}/${count(total.entries)} entries`;
   const bytes = total.bytes === undefined ? formatBytes(done.bytes) : `${formatBytes(done.bytes)}/${formatBytes(total.bytes)}`;
   const rates = seconds > 0 ? `${count(done.entries / seconds)} entries/s, ${formatBytes(Math.round(done.bytes / seconds))}/s` : '- entries/s, - B/s';
-  const fraction = total.entries > 0 ? done.entries / total.entries : total.bytes !== undefined && total.bytes > 0 ? done.bytes / total.bytes : 0;
-  const eta = fraction > 0 && seconds > 0 ? clock(Math.max(0, (seconds * (1 - Math.min(1, fraction))) / fraction)) : '-:--';
+  // The mean of both fractions where both totals are known: rekey reads a state's bytes before it
+  // writes its entries, so either alone would stall the estimate for half the work.
+  const fractions = [total.entries > 0 ? done.entries / total.entries : undefined, total.bytes !== undefined && total.bytes > 0 ? done.bytes / total.bytes : undefined].filter((f) => f !== undefined);
+  const fraction = fractions.length === 0 ? 0 : fractions.reduce((a, b) => a + Math.min(1, b), 0) / fractions.length;
+  const eta = fraction > 0 && seconds > 0 ? clock(Math.max(0, (seconds * (1 - fraction)) / fraction)) : '-:--';
   return `${label}: ${entries}, ${bytes}, ${rates}, ETA ${eta}`;
 }
 
