@@ -71,6 +71,7 @@ export async function rekeySnapshot(source: SnapshotReader, target: ObjectStore,
   const previousOnFrame = source.onFrame;
   source.onFrame = (_items, bytes) => {
     bytesRead += bytes;
+    report();
   };
   let keyedEntries = 0;
   let operatorStateEntries = 0;
