@@ -84,7 +84,7 @@ export async function runRekey(snapshot: string, target: string, options: RekeyO
       const spilled = result.stats.spilledBytes > 0 ? ` (${formatBytes(result.stats.spilledBytes)} spilled to ${tmpdir()})` : '';
       ctx.stdout.write(
         `Rekeyed ${source.store.location}: max parallelism ${result.from.join(', ')} -> ${options.maxParallelism}; ` +
-          `${result.keyedEntries} keyed entries, ${result.operatorStateEntries} operator-state elements, ${meta.operators.length} operators${spilled}.\n` +
+          `${result.keyedEntries} keyed entries, ${result.operatorStateEntries} operator-state elements, ${meta.operators.length} operator${meta.operators.length === 1 ? '' : 's'}${spilled}.\n` +
           `Savepoint completed and verified. Path: ${targetStore.location}\n`,
       );
     }
