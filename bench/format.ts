@@ -41,12 +41,12 @@ import {
   timed,
 } from './stats.ts';
 
-interface Value {
+export interface Value {
   count: number;
   sum: number;
   last: number;
 }
-type Entry = readonly [string, Value];
+export type Entry = readonly [string, Value];
 
 const MAX_PARALLELISM = 128;
 const UID = 'counts';
@@ -55,7 +55,7 @@ const JOB_ID = '0123456789abcdef0123456789abcdef';
 const INSPECT_SMALL = 1000;
 const INSPECT_LOOPS = 100;
 
-function positiveIntFromEnv(name: string, fallback: number): number {
+export function positiveIntFromEnv(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
@@ -64,7 +64,7 @@ function positiveIntFromEnv(name: string, fallback: number): number {
 }
 
 /** Deterministic: a small int, a fraction (float64) and a millisecond timestamp (beyond 32 bits). */
-function makeEntries(n: number): Entry[] {
+export function makeEntries(n: number): Entry[] {
   const out: Entry[] = new Array<Entry>(n);
   for (let i = 0; i < n; i++) {
     out[i] = [`user-${i}`, { count: (i % 97) + 1, sum: i * 2.5 + 0.25, last: 1_700_000_000_000 + i * 13 }];
@@ -73,14 +73,14 @@ function makeEntries(n: number): Entry[] {
 }
 
 /** Entries by key group, as a subtask holds them when a checkpoint starts. */
-function groupByKeyGroup(entries: readonly Entry[]): Entry[][] {
+export function groupByKeyGroup(entries: readonly Entry[]): Entry[][] {
   const groups: Entry[][] = Array.from({ length: MAX_PARALLELISM }, () => []);
   for (const entry of entries) groups[keyGroupFor(entry[0], MAX_PARALLELISM)]!.push(entry);
   return groups;
 }
 
 /** A savepoint of one operator, one keyed `value` state, parallelism 1: what the engine writes. */
-async function writeSavepoint(dir: string, groups: readonly (readonly Entry[])[]): Promise<void> {
+export async function writeSavepoint(dir: string, groups: readonly (readonly Entry[])[]): Promise<void> {
   const store = new LocalObjectStore(dir);
   const writer = new SnapshotWriter(store, { kind: 'savepoint', jobId: JOB_ID, jobName: 'bench', checkpointId: 1 });
   writer.addOperator({ uid: UID, parallelism: 1, maxParallelism: MAX_PARALLELISM });
@@ -97,7 +97,7 @@ async function writeSavepoint(dir: string, groups: readonly (readonly Entry[])[]
   await writer.finish();
 }
 
-async function readSavepoint(dir: string): Promise<Map<string, Value>> {
+export async function readSavepoint(dir: string): Promise<Map<string, Value>> {
   const reader = await SnapshotReader.open(new LocalObjectStore(dir));
   const map = new Map<string, Value>();
   for await (const { keys, values } of reader.readKeyed(UID, STATE)) {
@@ -108,7 +108,7 @@ async function readSavepoint(dir: string): Promise<Map<string, Value>> {
 
 const basePackr = new Packr({ useRecords: false });
 
-async function writeBaseline(path: string, pairs: readonly Entry[]): Promise<void> {
+export async function writeBaseline(path: string, pairs: readonly Entry[]): Promise<void> {
   const encoded = basePackr.pack(pairs);
   const handle = await open(path, 'w');
   try {
@@ -119,7 +119,7 @@ async function writeBaseline(path: string, pairs: readonly Entry[]): Promise<voi
   }
 }
 
-async function readBaseline(path: string): Promise<Map<string, Value>> {
+export async function readBaseline(path: string): Promise<Map<string, Value>> {
   const pairs = basePackr.unpack(await readFile(path)) as Entry[];
   const map = new Map<string, Value>();
   for (let i = 0; i < pairs.length; i++) {
@@ -141,7 +141,7 @@ async function directorySize(dir: string): Promise<{ total: number; metadata: nu
 }
 
 /** Throws unless `map` holds exactly the generated entries (checked on a sample of keys). */
-function check(map: Map<string, Value>, entries: readonly Entry[], what: string): void {
+export function check(map: Map<string, Value>, entries: readonly Entry[], what: string): void {
   if (map.size !== entries.length) throw new Error(`${what}: read ${map.size} entries, wrote ${entries.length}`);
   const step = Math.max(1, Math.floor(entries.length / 997));
   for (let i = 0; i < entries.length; i += step) {
@@ -153,7 +153,7 @@ function check(map: Map<string, Value>, entries: readonly Entry[], what: string)
   }
 }
 
-function progress(label: string, reps: number): (round: number) => void {
+export function progress(label: string, reps: number): (round: number) => void {
   return (round) => {
     if (process.stderr.isTTY) process.stderr.write(`\r${label}: ${round < 0 ? 'warm-up' : `run ${round + 1}/${reps}`}   `);
     if (process.stderr.isTTY && round === reps - 1) process.stderr.write('\r\x1b[K');

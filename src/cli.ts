@@ -82,6 +82,17 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
       exitCode = await runDiff(a, b, options, envFor(options));
     });
 
+  common(program.command('rekey'))
+    .description('write a snapshot\'s state as a new savepoint with another max parallelism (number of key groups), verified (exit 0 done, 2 error)')
+    .argument('<snapshot>', 'snapshot directory or its _metadata, local or s3://bucket/path')
+    .argument('<target>', 'directory of the new savepoint, which must not exist yet (local or s3://)')
+    .requiredOption('--max-parallelism <n>', 'the new max parallelism, 1 to 32768 and at least every operator\'s parallelism', parseCount)
+    .addOption(new Option('--memory <size>', 'memory for regrouping entries; larger state spills to temporary files in TMPDIR (default 256m; e.g. 64m, 2g)').argParser(parseMemorySize))
+    .action(async (snapshot: string, target: string, options) => {
+      const { runRekey } = await import('./commands/rekey.ts');
+      exitCode = await runRekey(snapshot, target, options, envFor(options));
+    });
+
   common(program.command('verify'))
     .description('read every byte of a snapshot and check every checksum, size and reference (exit 0 valid, 1 corrupt, 2 error)')
     .argument('<path>', 'snapshot directory or its _metadata, local or s3://bucket/path')
@@ -254,6 +265,15 @@ const CLUSTER_COMMANDS: ReadonlySet<string> = new Set(['run', 'plan-restore', 'i
 function parseCount(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0 || value.trim() === '') throw new InvalidArgumentError('expected a whole number >= 0.');
+  return n;
+}
+
+/** A byte count: a whole number with an optional unit, `k`/`kb`, `m`/`mb`, `g`/`gb` (powers of 1024). */
+function parseMemorySize(value: string): number {
+  const match = /^\s*(\d+)\s*(b|k|kb|m|mb|g|gb)?\s*$/i.exec(value);
+  const unit = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(match?.[2] ?? 'b').charAt(0).toLowerCase() as 'b' | 'k' | 'm' | 'g'];
+  const n = match === null ? Number.NaN : Number(match[1]) * unit;
+  if (!Number.isSafeInteger(n) || n < 16 * 1024) throw new InvalidArgumentError('expected a size of at least 16k, e.g. 64m or 2g.');
   return n;
 }
 

@@ -58,6 +58,19 @@ describe('flink on s3:// paths', () => {
     expect(diff.code).toBe(0);
   });
 
+  it('rekeys from S3 to S3, and refuses an S3 target that holds anything', async () => {
+    const target = 's3://snapshots/rekeyed/savepoint-abcdef-000000000002';
+    const rekey = await s3(['rekey', remote, target, '--max-parallelism', '16']);
+    expect(rekey.stderr).toBe('');
+    expect(rekey.stdout).toBe(`Rekeyed ${remote}: max parallelism 4, 8 -> 16; 8 keyed entries, 4 operator-state elements, 2 operators.\nSavepoint completed and verified. Path: ${target}\n`);
+    expect(rekey.code).toBe(0);
+    const diff = await s3(['diff', local, target, '--entries']);
+    expect(diff.stdout).toMatch(/; entries differ in 0 state\(s\)\.\n$/);
+    const again = await s3(['rekey', local, target, '--max-parallelism', '16']);
+    expect(again.stderr).toBe(`${target}: already exists; rekey never overwrites: give a new target directory\n`);
+    expect(again.code).toBe(2);
+  });
+
   it('names a missing bucket in one line, exit 2', async () => {
     const result = await s3(['inspect', 's3://no-such-bucket/sp']);
     expect(result.stdout).toBe('');

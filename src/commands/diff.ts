@@ -7,6 +7,7 @@ import { type FieldChange, type SnapshotDiff, diffSnapshots } from '../format/di
 import type { SnapshotReader } from '../format/snapshot-reader.ts';
 import { type AnySnapshot, openAnySnapshot } from '../open-snapshot.ts';
 import type { CliContext } from '../output/context.ts';
+import { Progress, type ProgressTotal, progressEnabled } from '../output/progress.ts';
 import { styleFor } from '../output/style.ts';
 
 export interface DiffOptions extends CommonOptions {
@@ -25,7 +26,20 @@ export async function runDiff(pathA: string, pathB: string, options: DiffOptions
   }
   const [a, b] = [sa.reader, sb.reader];
   const limit = options.limit ?? (options.json === true ? Infinity : 20);
-  const diff = await diffSnapshots(a, b, { entries: options.entries === true, limit });
+  let diff: SnapshotDiff;
+  const progress = new Progress({ out: ctx.stderr, enabled: options.entries === true && progressEnabled(ctx.stderr, options.json), now: () => performance.now(), label: 'diff', total: sharedStateTotal(a, b) });
+  let entries = 0;
+  let bytes = 0;
+  a.onFrame = b.onFrame = (items, size) => {
+    entries += items;
+    bytes += size;
+    progress.update(entries, bytes);
+  };
+  try {
+    diff = await diffSnapshots(a, b, { entries: options.entries === true, limit });
+  } finally {
+    progress.done();
+  }
   if (options.json === true) {
     ctx.stdout.write(`${JSON.stringify({ a: a.store.location, b: b.store.location, ...diff }, null, 2)}\n`);
   } else {
@@ -71,6 +85,14 @@ function renderDiff(a: SnapshotReader, b: SnapshotReader, diff: SnapshotDiff, ct
     lines.push(`Snapshots differ: ${count('added')} operator(s) added, ${count('removed')} removed, ${count('changed')} changed${diff.entries === undefined ? '' : `; entries differ in ${entryStates} state(s)`}.`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Entries and bytes of the states `--entries` reads: those of operators in both snapshots. */
+function sharedStateTotal(a: SnapshotReader, b: SnapshotReader): ProgressTotal {
+  const uids = new Set(a.metadata.operators.map((op) => op.uid));
+  const shared = new Set(b.metadata.operators.filter((op) => uids.has(op.uid)).map((op) => op.uid));
+  const states = [a, b].flatMap((r) => r.metadata.operators.filter((op) => shared.has(op.uid)).flatMap((op) => [...op.keyedStates, ...op.operatorStates]));
+  return { entries: states.reduce((n, s) => n + s.entries, 0), bytes: states.reduce((n, s) => n + s.bytes, 0) };
 }
 
 function show(value: unknown): string {

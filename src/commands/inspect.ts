@@ -11,6 +11,7 @@ import { inspectFlink } from './inspect-flink.ts';
 import { formatBytes, styleFor } from '../output/style.ts';
 import { renderTable } from '../output/table.ts';
 import type { CliContext } from '../output/context.ts';
+import { Progress, progressEnabled } from '../output/progress.ts';
 
 export interface InspectOptions extends CommonOptions {
   readonly operator?: string;
@@ -41,7 +42,27 @@ export async function runInspect(path: string, options: InspectOptions, { ctx, c
 
   if (key !== undefined) return printKey(reader, summary, key, ctx);
   if (options.entries === true || options.keys === true) {
-    await printEntries(reader, summary, options.keys === true, options.limit ?? Infinity, ctx);
+    // Progress only when the entries go elsewhere than the terminal (`> file`, `| tool`): drawn
+    // between lines printed to the same terminal it would garble them.
+    const progress = new Progress({
+      out: ctx.stderr,
+      enabled: progressEnabled(ctx.stderr, options.json) && ctx.stdout.isTTY !== true,
+      now: () => performance.now(),
+      label: 'inspect',
+      total: { entries: summary.operators.reduce((n, op) => n + op.entries, 0), bytes: summary.operators.reduce((n, op) => n + op.bytes, 0) },
+    });
+    let entries = 0;
+    let bytes = 0;
+    reader.onFrame = (items, size) => {
+      entries += items;
+      bytes += size;
+      progress.update(entries, bytes);
+    };
+    try {
+      await printEntries(reader, summary, options.keys === true, options.limit ?? Infinity, ctx);
+    } finally {
+      progress.done();
+    }
     return ExitCode.ok;
   }
   if (options.json === true) ctx.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);

@@ -32,6 +32,21 @@ export interface WrittenFile {
 
 export type Entries<T> = Iterable<T> | AsyncIterable<T>;
 
+/**
+ * One keyed entry as bytes already in a snapshot: the key in canonical encoding (FORMAT.md 5.1)
+ * and the value as its state kind lays it out (5.2, 5.4). Views; copied when appended.
+ */
+export interface RawEntry {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+}
+
+/** A frame of a block as read: its item count and payload (FORMAT.md 4.2). */
+export interface RawFrame {
+  readonly count: number;
+  readonly payload: Uint8Array;
+}
+
 /** Bytes buffered before they are handed to the store. */
 const FLUSH_BYTES = 1024 * 1024;
 const MAX_FRAME_ITEMS = 65_536;
@@ -42,6 +57,9 @@ export class DataFileWriter {
   readonly path: string;
   readonly #pending = new ByteSink(FLUSH_BYTES + 64 * 1024);
   readonly #keys = new ByteSink();
+  /** Values of a raw frame (writeRawKeyGroup), which bypasses msgpackr. */
+  readonly #rawValues = new ByteSink();
+  #rawCount = 0;
   readonly #keyEncoder = new CanonicalKeyEncoder();
   readonly #packr = createValuePackr();
   #values: unknown[] = [];
@@ -145,6 +163,37 @@ export class DataFileWriter {
       if (this.#frameFull()) await this.#flushFrame(true);
     }
     return this.#endBlock(true);
+  }
+
+  /**
+   * As writeKeyGroup, for entries whose key and value bytes come from another snapshot
+   * (`flink rekey`): the bytes are copied, never decoded and encoded again, so every value keeps
+   * exactly the layout it was written in. Checks that each key belongs to `keyGroup`.
+   */
+  async writeRawKeyGroup(label: string, keyGroup: number, maxParallelism: number, entries: Entries<RawEntry>): Promise<WrittenBlock | null> {
+    this.#beginBlock('none');
+    const add = async (entry: RawEntry): Promise<void> => {
+      const actual = keyGroupForBytes(entry.key, maxParallelism);
+      if (actual !== keyGroup) throw new InternalError(`${label}: a key of key group ${actual} was filed under key group ${keyGroup}`);
+      this.#keys.append(entry.key);
+      this.#rawValues.append(entry.value);
+      this.#rawCount += 1;
+      if (this.#rawCount >= MAX_FRAME_ITEMS || this.#keys.length + this.#rawValues.length >= TARGET_FRAME_BYTES) await this.#flushRawFrame();
+    };
+    if (isAsync(entries)) for await (const entry of entries) await add(entry);
+    else for (const entry of entries) await add(entry);
+    if (this.#rawCount > 0) await this.#flushRawFrame();
+    return this.#endBlock(true);
+  }
+
+  /**
+   * A block made of frames read from another snapshot, each written again byte for byte (its
+   * header rebuilt from count and payload, so the frame and block CRCs come out the same).
+   */
+  async writeFrames(frames: AsyncIterable<RawFrame>): Promise<WrittenBlock | null> {
+    this.#beginBlock('none');
+    for await (const frame of frames) await this.#emitFrame(frame.count, [frame.payload]);
+    return this.#endBlock(false);
   }
 
   /** One subtask's partition of a list operator state. */
@@ -298,30 +347,40 @@ export class DataFileWriter {
     const count = this.#values.length;
     const header = arrayHeader(count);
     const values = this.#assemble ? this.#assemblePairs(header) : this.#packr.pack(this.#values);
-    const keys = this.#keys.view();
-    const payloadLength = (keyed ? header.length + keys.length : 0) + values.length;
-    const frameHeader = Buffer.allocUnsafe(FRAME_HEADER_SIZE);
-    frameHeader.writeUInt32BE(payloadLength, 0);
-    frameHeader.writeUInt32BE(count, 4);
-    let crc = crc32(frameHeader.subarray(0, 8));
-    if (keyed) crc = crc32(keys, crc32(header, crc));
-    crc = crc32(values, crc);
-    frameHeader.writeUInt32BE(crc, 8);
-
-    const parts = keyed ? [frameHeader, header, keys, values] : [frameHeader, values];
-    for (const part of parts) {
-      this.#blockCrc = crc32(part, this.#blockCrc);
-      this.#pending.append(part);
-    }
-    this.#offset += FRAME_HEADER_SIZE + payloadLength;
-    this.#blockEntries += count;
+    const payloadLength = await this.#emitFrame(count, keyed ? [header, this.#keys.view(), values] : [values]);
     // Aim the next frame at the target size, judging by the bytes per item of this one.
     const perItem = Math.max(1, payloadLength / count);
     this.#frameLimit = Math.max(1, Math.min(MAX_FRAME_ITEMS, Math.floor(TARGET_FRAME_BYTES / perItem)));
     this.#values = [];
     this.#assemble = false;
     this.#keys.clear();
+  }
+
+  async #flushRawFrame(): Promise<void> {
+    const header = arrayHeader(this.#rawCount);
+    await this.#emitFrame(this.#rawCount, [header, this.#keys.view(), header, this.#rawValues.view()]);
+    this.#rawCount = 0;
+    this.#keys.clear();
+    this.#rawValues.clear();
+  }
+
+  /** Appends one frame of `count` items whose payload is `parts` back to back; returns the payload length. */
+  async #emitFrame(count: number, parts: readonly Uint8Array[]): Promise<number> {
+    const payloadLength = parts.reduce((n, part) => n + part.length, 0);
+    const frameHeader = Buffer.allocUnsafe(FRAME_HEADER_SIZE);
+    frameHeader.writeUInt32BE(payloadLength, 0);
+    frameHeader.writeUInt32BE(count, 4);
+    let crc = crc32(frameHeader.subarray(0, 8));
+    for (const part of parts) crc = crc32(part, crc);
+    frameHeader.writeUInt32BE(crc, 8);
+    for (const part of [frameHeader, ...parts]) {
+      this.#blockCrc = crc32(part, this.#blockCrc);
+      this.#pending.append(part);
+    }
+    this.#offset += FRAME_HEADER_SIZE + payloadLength;
+    this.#blockEntries += count;
     if (this.#pending.length >= FLUSH_BYTES) await this.#flushPending();
+    return payloadLength;
   }
 
   async #flushPending(): Promise<void> {

@@ -16,62 +16,66 @@ const MAX_DEPTH = 512;
 
 /** Returns the offset after the value that starts at `offset`. */
 export function scanValue(bytes: Uint8Array, offset: number, depth = 0): number {
+  return scanAt(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset, depth);
+}
+
+// Module-level helpers, not closures: this runs per value of every frame (`flink verify`,
+// `flink rekey`), and closures made per call cost more than the walk itself (under tsx, each is
+// also named through Object.defineProperty).
+function need(bytes: Uint8Array, at: number, n: number): void {
+  if (at + n > bytes.length) throw new ScanError(at, 'value runs past the end of its frame');
+}
+
+function skipFrom(bytes: Uint8Array, start: number, length: number): number {
+  need(bytes, start, length);
+  return start + length;
+}
+
+function scanItems(bytes: Uint8Array, view: DataView, count: number, start: number, depth: number): number {
+  let pos = start;
+  for (let i = 0; i < count; i++) pos = scanAt(bytes, view, pos, depth + 1);
+  return pos;
+}
+
+function scanAt(bytes: Uint8Array, view: DataView, offset: number, depth: number): number {
   if (depth > MAX_DEPTH) throw new ScanError(offset, 'nesting too deep');
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const need = (at: number, n: number): void => {
-    if (at + n > bytes.length) throw new ScanError(at, 'value runs past the end of its frame');
-  };
-  need(offset, 1);
+  need(bytes, offset, 1);
   const b = bytes[offset]!;
   const at = offset + 1;
-  const skip = (n: number): number => {
-    need(at, n);
-    return at + n;
-  };
-  const items = (count: number, start: number): number => {
-    let pos = start;
-    for (let i = 0; i < count; i++) pos = scanValue(bytes, pos, depth + 1);
-    return pos;
-  };
   if (b <= 0x7f || b >= 0xe0) return at; // fixints
-  if (b <= 0x8f) return items((b & 0x0f) * 2, at); // fixmap
-  if (b <= 0x9f) return items(b & 0x0f, at); // fixarray
-  if (b <= 0xbf) return skip(b & 0x1f); // fixstr
+  if (b <= 0x8f) return scanItems(bytes, view, (b & 0x0f) * 2, at, depth); // fixmap
+  if (b <= 0x9f) return scanItems(bytes, view, b & 0x0f, at, depth); // fixarray
+  if (b <= 0xbf) return skipFrom(bytes, at, b & 0x1f); // fixstr
   switch (b) {
     case 0xc0: case 0xc2: case 0xc3: return at;
     case 0xc1: throw new ScanError(offset, 'reserved byte 0xc1');
-    case 0xc4: case 0xd9: need(at, 1); return skipFrom(at + 1, view.getUint8(at));
-    case 0xc5: case 0xda: need(at, 2); return skipFrom(at + 2, view.getUint16(at));
-    case 0xc6: case 0xdb: need(at, 4); return skipFrom(at + 4, view.getUint32(at));
+    case 0xc4: case 0xd9: need(bytes, at, 1); return skipFrom(bytes, at + 1, view.getUint8(at));
+    case 0xc5: case 0xda: need(bytes, at, 2); return skipFrom(bytes, at + 2, view.getUint16(at));
+    case 0xc6: case 0xdb: need(bytes, at, 4); return skipFrom(bytes, at + 4, view.getUint32(at));
     case 0xc7: case 0xc8: case 0xc9: {
       const size = b === 0xc7 ? 1 : b === 0xc8 ? 2 : 4;
-      need(at, size + 1);
+      need(bytes, at, size + 1);
       const length = size === 1 ? view.getUint8(at) : size === 2 ? view.getUint16(at) : view.getUint32(at);
       checkExt(view.getInt8(at + size), length, offset);
-      return skipFrom(at + size + 1, length);
+      return skipFrom(bytes, at + size + 1, length);
     }
-    case 0xca: return skip(4);
-    case 0xcb: return skip(8);
-    case 0xcc: case 0xd0: return skip(1);
-    case 0xcd: case 0xd1: return skip(2);
-    case 0xce: case 0xd2: return skip(4);
-    case 0xcf: case 0xd3: return skip(8);
+    case 0xca: return skipFrom(bytes, at, 4);
+    case 0xcb: return skipFrom(bytes, at, 8);
+    case 0xcc: case 0xd0: return skipFrom(bytes, at, 1);
+    case 0xcd: case 0xd1: return skipFrom(bytes, at, 2);
+    case 0xce: case 0xd2: return skipFrom(bytes, at, 4);
+    case 0xcf: case 0xd3: return skipFrom(bytes, at, 8);
     case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: {
       const length = 1 << (b - 0xd4);
-      need(at, 1);
+      need(bytes, at, 1);
       checkExt(view.getInt8(at), length, offset);
-      return skipFrom(at + 1, length);
+      return skipFrom(bytes, at + 1, length);
     }
-    case 0xdc: need(at, 2); return items(view.getUint16(at), at + 2);
-    case 0xdd: need(at, 4); return items(view.getUint32(at), at + 4);
-    case 0xde: need(at, 2); return items(view.getUint16(at) * 2, at + 2);
-    case 0xdf: need(at, 4); return items(view.getUint32(at) * 2, at + 4);
+    case 0xdc: need(bytes, at, 2); return scanItems(bytes, view, view.getUint16(at), at + 2, depth);
+    case 0xdd: need(bytes, at, 4); return scanItems(bytes, view, view.getUint32(at), at + 4, depth);
+    case 0xde: need(bytes, at, 2); return scanItems(bytes, view, view.getUint16(at) * 2, at + 2, depth);
+    case 0xdf: need(bytes, at, 4); return scanItems(bytes, view, view.getUint32(at) * 2, at + 4, depth);
     default: throw new ScanError(offset, `unexpected byte 0x${b.toString(16)}`);
-  }
-
-  function skipFrom(start: number, length: number): number {
-    need(start, length);
-    return start + length;
   }
 }
 

@@ -8,7 +8,7 @@ import { type Frame, readFrames } from './block-reader.ts';
 import { bytesEqual, encodeCanonicalKey } from './canonical-key.ts';
 import { crc32 } from './crc32.ts';
 import { keyGroupForBytes } from './key-groups.ts';
-import { DATA_HEADER_SIZE, DATA_MAGIC, dataFileVersionFor } from './layout.ts';
+import { DATA_HEADER_SIZE, DATA_MAGIC, FRAME_HEADER_SIZE, dataFileVersionFor } from './layout.ts';
 import { decodeMetadata } from './metadata-readers.ts';
 import type { BlockRef, KeyedStateMeta, OperatorMeta, OperatorStateMeta, SnapshotMetadata } from './model.ts';
 import { METADATA_FILE } from './snapshot-paths.ts';
@@ -47,6 +47,8 @@ export async function readMetadataFile(store: ObjectStore): Promise<Uint8Array> 
 export class SnapshotReader {
   readonly #checkedHeaders = new Map<number, Promise<void>>();
   readonly #unpackr = createValueUnpackr();
+  /** Told of every frame read (its items and bytes, header included), for a progress line. */
+  onFrame: ((items: number, bytes: number) => void) | undefined;
 
   private constructor(
     readonly store: ObjectStore,
@@ -86,7 +88,7 @@ export class SnapshotReader {
     const state = this.keyedState(uid, name);
     for (const block of state.blocks) {
       if (range !== undefined && (block.keyGroup < range.start || block.keyGroup > range.end)) continue;
-      for await (const frame of this.#frames(block)) {
+      for await (const frame of this.blockFrames(block)) {
         const [keys, values] = this.#decodeFrame(block, frame, 2);
         yield { keyGroup: block.keyGroup, keys, values };
       }
@@ -112,7 +114,7 @@ export class SnapshotReader {
     if (state === undefined) throw new UserError(`operator '${uid}' has no operator state '${name}'`);
     for (const [subtask, block] of state.partitions.entries()) {
       if (block === null) continue;
-      for await (const frame of this.#frames(block)) {
+      for await (const frame of this.blockFrames(block)) {
         if (state.kind === 'broadcast') {
           const [keys, values] = this.#decodeFrame(block, frame, 2);
           yield { subtask, keys, values };
@@ -124,12 +126,16 @@ export class SnapshotReader {
     }
   }
 
-  /** The frames of a block, after checking its data file's header once. */
-  async *#frames(block: BlockRef): AsyncGenerator<Frame> {
+  /** The frames of a block, undecoded, after checking its data file's header once. */
+  async *blockFrames(block: BlockRef): AsyncGenerator<Frame> {
     const file = this.metadata.files[block.file]!; // the metadata reader checked every file index
     await this.#checkHeader(block.file, file.path);
-    yield* readFrames(this.store, file.path, block);
+    for await (const frame of readFrames(this.store, file.path, block)) {
+      this.onFrame?.(frame.count, FRAME_HEADER_SIZE + frame.payload.length);
+      yield frame;
+    }
   }
+
 
   #checkHeader(index: number, path: string): Promise<void> {
     let checked = this.#checkedHeaders.get(index);

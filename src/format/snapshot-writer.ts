@@ -126,8 +126,12 @@ export class SnapshotWriter {
     op.operator.set(info.name, state);
   }
 
-  /** Builds and checks the metadata, then publishes `_metadata`. Call after every data file closed. */
-  async finish(durations: Record<string, number> = {}): Promise<SnapshotMetadata> {
+  /**
+   * Builds and checks the metadata, then publishes `_metadata`. Call after every data file closed.
+   * `beforePublish` sees the `_metadata` bytes first and may refuse them by throwing (then nothing
+   * is published): `flink rekey` verifies its output there, so no unverified snapshot ever exists.
+   */
+  async finish(durations: Record<string, number> = {}, beforePublish?: (metadata: Uint8Array) => Promise<void>): Promise<SnapshotMetadata> {
     if (this.#open.size > 0) throw new InternalError(`${this.#open.size} data file(s) still open`);
     if (this.#finished) throw new InternalError('snapshot already finished');
     this.#finished = true;
@@ -192,6 +196,7 @@ export class SnapshotWriter {
     const bytes = underTtl ? encodeMetadataV2(meta) : encodeMetadataV1(meta);
     // Never publish metadata our own reader would refuse: decode it once before it becomes visible.
     const checked = decodeMetadata(bytes, this.store.describe(METADATA_FILE));
+    await beforePublish?.(bytes);
     await this.store.publish(METADATA_FILE, bytes);
     return checked;
   }

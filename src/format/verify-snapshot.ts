@@ -39,7 +39,13 @@ interface BlockJob {
   readonly broadcast?: boolean;
 }
 
-export async function verifySnapshot(store: ObjectStore): Promise<VerifyReport> {
+export interface VerifyOptions {
+  /** Entries and block bytes checked so far, after each frame (for a progress line). */
+  readonly onProgress?: ((entries: number, bytes: number) => void) | undefined;
+}
+
+export async function verifySnapshot(store: ObjectStore, options: VerifyOptions = {}): Promise<VerifyReport> {
+  let progressBytes = 0;
   const problems: VerifyProblem[] = [];
   const checked = { files: 0, blocks: 0, entries: 0, bytes: 0 };
   const report = (extra: Partial<VerifyReport> = {}): VerifyReport => ({ location: store.location, valid: problems.length === 0, problems, checked, ...extra });
@@ -120,6 +126,8 @@ export async function verifySnapshot(store: ObjectStore): Promise<VerifyReport> 
           if (job.keyed.kind === 'map') checkUserKeys(frame.payload, valuesAt, fail);
         }
         checked.entries += frame.count;
+        progressBytes += 12 + frame.payload.length;
+        options.onProgress?.(checked.entries, progressBytes);
       }
     } catch (err) {
       problems.push(toProblem(err, where));

@@ -235,8 +235,9 @@ function effectiveMaxParallelism(op: NewOperatorSpec, old: OperatorMeta, locatio
   throw new UserError(
     `Cannot restore operator '${op.uid}' from ${location}: its state was written with max parallelism ${old.maxParallelism}, ` +
       `but the new job runs it with max parallelism ${op.maxParallelism}. The max parallelism (the number of key groups) of an ` +
-      `operator's state cannot change; set it back to ${old.maxParallelism} (pipeline.max-parallelism, or the operator's ` +
-      'setMaxParallelism), or start the job without this checkpoint/savepoint.',
+      `operator's state cannot change on restore; set it back to ${old.maxParallelism} (pipeline.max-parallelism, or the operator's ` +
+      `setMaxParallelism), rewrite the state for ${op.maxParallelism} with \`flink rekey <savepoint> <new directory> --max-parallelism ${op.maxParallelism}\`, ` +
+      'or start the job without this checkpoint/savepoint.',
     1,
   );
 }
