@@ -50,6 +50,13 @@ export interface TcpMuxServer {
 /** The handshake failed: wrong or missing secret, protocol mismatch, or no answer in time. */
 export class HandshakeError extends Error {
   override readonly name = 'HandshakeError';
+  constructor(
+    message: string,
+    /** 'here': this end refused the peer; 'peer': the peer refused this end. */
+    readonly refusedBy?: 'here' | 'peer',
+  ) {
+    super(message);
+  }
 }
 
 const REFUSE_NO_SECRET = `this endpoint requires the shared secret (${SHARED_SECRET_KEY}) and the peer has none`;
@@ -85,7 +92,7 @@ function handshake<T>(link: TcpLink, timeoutMs: number, step: (frame: Frame) => 
 
 function refuse(link: TcpLink, reason: string): never {
   link.send({ kind: 'refused', reason });
-  throw new HandshakeError(reason);
+  throw new HandshakeError(reason, 'here');
 }
 
 export async function listenTcpMux(options: TcpMuxServerOptions): Promise<TcpMuxServer> {
@@ -118,13 +125,16 @@ export async function listenTcpMux(options: TcpMuxServerOptions): Promise<TcpMux
         link.send({ kind: 'challenge', nonce: facts.serverNonce, proof: proof(secret, 'server', facts), endpoint: options.endpointId });
         return undefined;
       }
-      if (frame.kind === 'refused') throw new HandshakeError(`${link.peer} refused this endpoint: ${frame.reason}`);
+      if (frame.kind === 'refused') throw new HandshakeError(frame.reason, 'peer');
       if (frame.kind !== 'proof') refuse(link, `expected a proof, got ${frame.kind}`);
       if (!proofMatches(secret!, 'client', facts, frame.proof)) refuse(link, REFUSE_WRONG_SECRET); // facts set only with a secret
       link.send({ kind: 'welcome', endpoint: options.endpointId });
       return facts.clientEndpoint;
     }).catch((err: Error) => {
-      log(`Refused network peer ${link.peer}: ${err.message}`);
+      const refusedBy = err instanceof HandshakeError ? err.refusedBy : undefined;
+      if (refusedBy === 'here') log(`Refused network peer ${link.peer}: ${err.message}`);
+      else if (refusedBy === 'peer') log(`Network peer ${link.peer} refused this endpoint: ${err.message}`);
+      else log(`Network handshake with ${link.peer} failed: ${err.message}`);
       return undefined;
     });
     if (peerId === undefined) return;
@@ -186,7 +196,7 @@ export async function connectTcpMux(options: TcpMuxClientOptions): Promise<Chann
   link.send({ kind: 'hello', version: PROTOCOL_VERSION, hasSecret: secret !== undefined, nonce: clientNonce, endpoint: options.endpointId });
   let proven = false;
   await handshake(link, timeoutMs, (frame): true | undefined => {
-    if (frame.kind === 'refused') throw new HandshakeError(`${link.peer} refused this endpoint: ${frame.reason}`);
+    if (frame.kind === 'refused') throw new HandshakeError(`${link.peer} refused this endpoint: ${frame.reason}`, 'peer');
     if (frame.kind === 'welcome') {
       if (secret !== undefined && !proven) refuse(link, `the peer skipped the proof of the shared secret (${SHARED_SECRET_KEY})`);
       link.peer = `${frame.endpoint} at ${address}`;
