@@ -16,7 +16,8 @@ import { wireSubtasks } from '../../runtime/subtask-wiring.ts';
 import { TaskFailure, stackTrace } from '../../runtime/task-failure.ts';
 import { jobSettingsFromConfig } from '../job-settings.ts';
 import { prepareJob } from '../prepare-job.ts';
-import { type ChannelMux, messagePortMux } from './scratch-port-mux.ts';
+import type { ChannelMux } from '../../network/channel-mux.ts';
+import { messagePortMux } from '../../network/message-port-mux.ts';
 import type { DeployMessage, FromSlot, SlotFailure, ToSlot } from './slot-protocol.ts';
 
 /** How often record counts go to the JobMaster's side (Flink's metrics are sampled too). */
@@ -106,7 +107,7 @@ async function deploy(message: DeployMessage): Promise<void> {
     const { nodes, restore } = message.restoreFrom === undefined ? { nodes: prepared.plan.nodes, restore: undefined } : await openRestore(prepared.plan, message.restoreFrom, { ...prepared.options, allowNonRestoredState: message.allowNonRestoredState });
     const byUid = new Map(nodes.map((n) => [n.uid, n]));
     const chains: Chain[] = prepared.plan.chains.map((c) => ({ ...c, nodes: c.nodes.map((n) => byUid.get(n.uid)!) }));
-    for (const peer of message.peers) muxes.set(peer.slot, messagePortMux(peer.port));
+    for (const peer of message.peers) muxes.set(peer.slot, messagePortMux(peer.port, `task slot ${peer.slot}`));
     const slotOf = (index: number): number => index % message.slots;
     const localChannel = (key: string): LocalChannel => {
       let c = local.get(key);
