@@ -26,8 +26,23 @@ export interface DeployMessage {
   readonly slots: number;
   readonly restoreFrom?: string;
   readonly allowNonRestoredState: boolean;
-  /** One port per other slot of the attempt (transferred), for the channels between them. */
-  readonly peers: readonly { readonly slot: number; readonly port: MessagePort }[];
+  /**
+   * Every other slot of the attempt: with a port (transferred) when it runs in this process, for
+   * the channels between them; without one when it runs in another TaskManager, reached over TCP.
+   */
+  readonly peers: readonly { readonly slot: number; readonly port?: MessagePort }[];
+  /** For peers over TCP: where this slot listens, and how peers prove they belong to the cluster. */
+  readonly network?: SlotNetwork;
+}
+
+export interface SlotNetwork {
+  /** Address the slot's data port binds to (`taskmanager.bind-host`). */
+  readonly bindHost: string;
+  /** Address peers connect to (`taskmanager.host`). */
+  readonly advertisedHost: string;
+  /** `security.network.shared-secret`. */
+  readonly secret?: string;
+  readonly heartbeatTimeoutMs?: number;
 }
 
 export type ToSlot =
@@ -37,6 +52,8 @@ export type ToSlot =
   | { readonly type: 'inject-barrier'; readonly checkpointId: number; readonly savepoint: boolean; readonly drain: boolean }
   | { readonly type: 'snapshot-complete'; readonly checkpointId: number }
   | { readonly type: 'snapshot-aborted'; readonly checkpointId: number }
+  /** Where the attempt's other slots listen (answer to every slot's `listening`). */
+  | { readonly type: 'connect-peers'; readonly peers: readonly { readonly slot: number; readonly host: string; readonly port: number }[] }
   | { readonly type: 'release' }
   | { readonly type: 'cancel' };
 
@@ -52,6 +69,8 @@ export interface SlotFailure {
 }
 
 export type FromSlot =
+  /** The slot's data port for peers in other TaskManagers; it waits for `connect-peers`. */
+  | { readonly type: 'listening'; readonly host: string; readonly port: number }
   /** The slot built its subtasks; the number it runs. */
   | { readonly type: 'deployed'; readonly subtasks: number }
   | { readonly type: 'finished'; readonly chain: number; readonly index: number }

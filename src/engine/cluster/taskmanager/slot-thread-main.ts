@@ -18,6 +18,7 @@ import { jobSettingsFromConfig } from '../job-settings.ts';
 import { prepareJob } from '../prepare-job.ts';
 import type { ChannelMux } from '../../network/channel-mux.ts';
 import { messagePortMux } from '../../network/message-port-mux.ts';
+import { type TcpMuxServer, connectTcpMux, listenTcpMux } from '../../network/tcp-mux.ts';
 import type { DeployMessage, FromSlot, SlotFailure, ToSlot } from './slot-protocol.ts';
 
 /** How often record counts go to the JobMaster's side (Flink's metrics are sampled too). */
@@ -32,6 +33,8 @@ interface Snapshot {
 }
 
 let subtasks: Subtask[] = [];
+let peerAddresses: ((peers: readonly { slot: number; host: string; port: number }[]) => void) | undefined;
+let dataServer: TcpMuxServer | undefined;
 let failSlot: (error: Error) => void = () => undefined;
 let storeOptions: OpenStoreOptions = {};
 const finished = new Set<Subtask>();
@@ -64,6 +67,9 @@ port.on('message', (message: ToSlot) => {
     case 'snapshot-aborted':
       settle(message.checkpointId, 'aborted');
       for (const s of subtasks) s.notifyCheckpointAborted(message.checkpointId);
+      return;
+    case 'connect-peers':
+      peerAddresses?.(message.peers);
       return;
     case 'release':
       for (const s of subtasks) s.release();
@@ -107,7 +113,8 @@ async function deploy(message: DeployMessage): Promise<void> {
     const { nodes, restore } = message.restoreFrom === undefined ? { nodes: prepared.plan.nodes, restore: undefined } : await openRestore(prepared.plan, message.restoreFrom, { ...prepared.options, allowNonRestoredState: message.allowNonRestoredState });
     const byUid = new Map(nodes.map((n) => [n.uid, n]));
     const chains: Chain[] = prepared.plan.chains.map((c) => ({ ...c, nodes: c.nodes.map((n) => byUid.get(n.uid)!) }));
-    for (const peer of message.peers) muxes.set(peer.slot, messagePortMux(peer.port, `task slot ${peer.slot}`));
+    for (const peer of message.peers) if (peer.port !== undefined) muxes.set(peer.slot, messagePortMux(peer.port, `task slot ${peer.slot}`));
+    await connectRemotePeers(message, muxes, failed);
     const slotOf = (index: number): number => index % message.slots;
     const localChannel = (key: string): LocalChannel => {
       let c = local.get(key);
@@ -160,9 +167,58 @@ async function deploy(message: DeployMessage): Promise<void> {
   }
 }
 
+/**
+ * Peers in other TaskManagers: this slot listens, says where, and once it knows where every peer
+ * listens, the lower-numbered slot of each pair connects and the other accepts, so each pair gets
+ * exactly one connection. Only the attempt's own slots are accepted.
+ */
+async function connectRemotePeers(message: DeployMessage, muxes: Map<number, ChannelMux>, failed: Promise<never>): Promise<void> {
+  const remote = message.peers.filter((p) => p.port === undefined).map((p) => p.slot);
+  if (remote.length === 0) return;
+  const network = message.network;
+  if (network === undefined) throw new Error('peers in other TaskManagers but no network settings');
+  const endpoint = (slot: number): string => `${message.jobId}/${message.attempt}/slot-${slot}`;
+  const accepted = new Map<number, (mux: ChannelMux) => void>();
+  const acceptedMux = new Map<number, Promise<ChannelMux>>();
+  for (const slot of remote.filter((s) => s < message.slot)) acceptedMux.set(slot, new Promise((resolve) => accepted.set(slot, resolve)));
+  const addresses = new Promise<readonly { slot: number; host: string; port: number }[]>((resolve) => (peerAddresses = resolve));
+  dataServer = await listenTcpMux({
+    endpointId: endpoint(message.slot),
+    host: network.bindHost,
+    port: 0,
+    secret: network.secret,
+    heartbeatTimeoutMs: network.heartbeatTimeoutMs,
+    onPeer: (mux, peer) => {
+      const slot = remote.find((s) => endpoint(s) === peer && s < message.slot);
+      const resolve = slot === undefined ? undefined : accepted.get(slot);
+      if (resolve === undefined) return mux.close(); // not a peer of this attempt
+      accepted.delete(slot!);
+      resolve(mux);
+    },
+    log: (line) => process.stderr.write(`task slot ${message.slot}: ${line}\n`),
+  });
+  post({ type: 'listening', host: network.advertisedHost, port: dataServer.port });
+  const where = await Promise.race([addresses, failed]);
+  await Promise.race([
+    Promise.all(
+      remote.map(async (slot) => {
+        if (slot < message.slot) {
+          muxes.set(slot, await acceptedMux.get(slot)!);
+          return;
+        }
+        const address = where.find((a) => a.slot === slot);
+        if (address === undefined) throw new Error(`no address for task slot ${slot}`);
+        muxes.set(slot, await connectTcpMux({ endpointId: endpoint(message.slot), host: address.host, port: address.port, secret: network.secret, heartbeatTimeoutMs: network.heartbeatTimeoutMs }));
+      }),
+    ),
+    failed,
+  ]);
+}
+
 function end(failure: SlotFailure | undefined, muxes: Map<number, ChannelMux>): void {
   post({ type: 'ended', ...(failure === undefined ? {} : { failure }) });
   for (const m of muxes.values()) m.close();
+  void dataServer?.close();
   port.close();
 }
 
