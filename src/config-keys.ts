@@ -9,6 +9,8 @@ import { RESTART_PARAMETERS, RESTART_STRATEGY_NAMES, RESTART_STRATEGY_TYPE_KEY, 
 import { type BuiltStateBackendType, parseStateBackendChoice, refuseUnbuiltStateBackend } from './engine/state/state-backend-type.ts';
 import { MEMORY_SIZE_SYNTAX, MIN_WORKER_HEAP_MB, WORKER_HEAP_KEY, workerHeapLimitMb } from './engine/cluster/worker-heap.ts';
 import { MAX_TASK_SLOTS, TASK_SLOTS_KEY } from './engine/cluster/taskmanager/task-slots.ts';
+import { HEARTBEAT_INTERVAL_KEY, HEARTBEAT_TIMEOUT_KEY, SLOT_REQUEST_TIMEOUT_KEY, SPREAD_OUT_SLOTS_KEY, TASK_MANAGER_COUNT_KEY, TASK_MANAGER_HOST_KEY, TASK_MANAGER_RPC_PORT_KEY } from './engine/cluster/taskmanager/task-manager-settings.ts';
+import { parseFlinkDuration } from './engine/checkpoint/flink-duration.ts';
 import { UserError } from './errors.ts';
 
 /** One key as documented in README.md and shown by help. */
@@ -55,6 +57,13 @@ export function parseChoice<T extends string>(key: string, value: string, allowe
   const found = allowed.find((a) => a.toLowerCase() === value.trim().toLowerCase());
   if (found === undefined) fail(key, `'${value}' is not one of ${allowed.join(', ')}`);
   return found;
+}
+
+export function parseDurationAtLeast(key: string, value: string, minMs: number): number {
+  const ms = parseFlinkDuration(value);
+  if (ms === undefined) fail(key, `'${value}' is not a duration (${DURATION_SYNTAX})`);
+  if (ms < minMs) fail(key, `'${value}' is below ${minMs} ms`);
+  return ms;
 }
 
 export function parseBoolean(key: string, value: string): boolean {
@@ -147,6 +156,13 @@ export const KEY_SPECS: readonly KeySpec[] = [
   ...Object.values(RESTART_PARAMETERS).map((p) => spec(p.key, p.default, p.allowed, p.description, (v) => void p.parse(v))),
   spec(WORKER_HEAP_KEY, NO_DEFAULT, `${MEMORY_SIZE_SYNTAX}; at least ${MIN_WORKER_HEAP_MB} mb`, 'heap limit of each job\'s worker process (V8\'s --max-old-space-size); a worker that exhausts it fails the job in one line naming the state backend; unset: Node\'s default', (v, k) => void workerHeapLimitMb({ [k]: v }, k)),
   spec(TASK_SLOTS_KEY, '1', `1 to ${MAX_TASK_SLOTS}`, 'task slots of a job\'s worker (its TaskManager), one worker thread each: subtask i of every operator runs in slot i mod slots, so a job at parallelism p uses min(p, slots) cores', (v, k) => void parseWholeNumber(k, v, 1, MAX_TASK_SLOTS)),
+  spec(TASK_MANAGER_COUNT_KEY, '0', '0 to 64', 'local TaskManagers the JobManager starts (and starts again when one dies) with flink cluster start; 0: each job runs in task slots of its own worker process (tsflink\'s key)', (v, k) => void parseWholeNumber(k, v, 0, 64)),
+  spec(TASK_MANAGER_HOST_KEY, 'the value of taskmanager.bind-host', 'a host name or IP address', 'address of a TaskManager that the JobManager and other TaskManagers connect to', (v, k) => void parseNonEmpty(k, v)),
+  spec(TASK_MANAGER_RPC_PORT_KEY, '0', '0 to 65535 (0: any free port)', 'a TaskManager\'s control and data port', (v, k) => void parseWholeNumber(k, v, 0, 65_535)),
+  spec(HEARTBEAT_INTERVAL_KEY, '10 s', `${DURATION}; at least 10 ms`, 'how often a TaskManager heartbeats to the JobManager', (v, k) => void parseDurationAtLeast(k, v, 10)),
+  spec(HEARTBEAT_TIMEOUT_KEY, '50 s', `${DURATION}; at least 10 ms`, 'a TaskManager silent this long is lost: its slots are gone and jobs using them restart', (v, k) => void parseDurationAtLeast(k, v, 10)),
+  spec(SLOT_REQUEST_TIMEOUT_KEY, '5 min', `${DURATION}; at least 10 ms`, 'how long a job waits for enough free task slots before it fails', (v, k) => void parseDurationAtLeast(k, v, 10)),
+  spec(SPREAD_OUT_SLOTS_KEY, 'false', 'true, false', 'give a job slots round-robin over the TaskManagers with the most free slots instead of filling one TaskManager first', (v, k) => void parseBoolean(k, v)),
   spec('parallelism.default', '1', `1 to ${UPPER_BOUND_MAX_PARALLELISM}`, 'parallelism of operators that set none', (v, k) => void parseWholeNumber(k, v, 1, UPPER_BOUND_MAX_PARALLELISM)),
   spec('pipeline.max-parallelism', NO_DEFAULT, `1 to ${UPPER_BOUND_MAX_PARALLELISM} (-1: unset)`, 'number of key groups, the upper limit for rescaling; unset: derived from the parallelism', (v, k) => void parseWholeNumber(k, v, 1, UPPER_BOUND_MAX_PARALLELISM, { value: -1, means: 'unset' })),
   spec('pipeline.name', NO_DEFAULT, 'any text', 'job name, when the job does not give one to execute()', () => undefined),

@@ -25,20 +25,27 @@ export interface SlotAssignment {
 export interface TaskManagerDeploymentOptions {
   readonly source: SlotJobSource;
   readonly allowNonRestoredState: boolean;
-  /** Slots for an attempt, from the JobManager (waits for them up to `slot.request.timeout`). */
-  readonly acquireSlots: (count: number) => Promise<readonly SlotAssignment[]>;
+  /**
+   * Slots for an attempt, from the JobManager (waits for them up to `slot.request.timeout`).
+   * `lost`: TaskManagers this job found gone (refused connections, links lost) since the last
+   * request, so the JobManager stops offering them before their heartbeats time out.
+   */
+  readonly acquireSlots: (count: number, lost: readonly string[]) => Promise<readonly SlotAssignment[]>;
   /** The data plane's settings for the slots (secret, heartbeat timeout, bind and advertised host are the TaskManager's). */
   readonly secret?: string;
   readonly heartbeatTimeoutMs?: number;
 }
 
 export function taskManagerDeployment(options: TaskManagerDeploymentOptions): AttemptDeployment {
-  return (spec) => deferred(spec, deployToTaskManagers(spec, options));
+  const lost = new Set<string>();
+  return (spec) => deferred(spec, deployToTaskManagers(spec, options, lost));
 }
 
-async function deployToTaskManagers(spec: AttemptSpec, options: TaskManagerDeploymentOptions): Promise<DeployedAttempt> {
+async function deployToTaskManagers(spec: AttemptSpec, options: TaskManagerDeploymentOptions, lost: Set<string>): Promise<DeployedAttempt> {
   const slotCount = Math.max(...spec.chains.map((c) => c.parallelism));
-  const assignments = await options.acquireSlots(slotCount);
+  const reported = [...lost];
+  lost.clear();
+  const assignments = await options.acquireSlots(slotCount, reported);
   const byTaskManager = new Map<string, { assignment: SlotAssignment; slots: number[] }>();
   assignments.forEach((a, slot) => {
     const entry = byTaskManager.get(a.taskManagerId) ?? { assignment: a, slots: [] };
@@ -46,10 +53,15 @@ async function deployToTaskManagers(spec: AttemptSpec, options: TaskManagerDeplo
     byTaskManager.set(a.taskManagerId, entry);
   });
   const listeners = new Map<number, { message(m: FromSlot): void; gone(e: Error | undefined): void }>();
+  /** The attempt is over and closes its links itself: a closed link then says nothing of the TaskManager. */
+  let ending = false;
   const links = new Map<string, ControlLink<ToTaskManager>>();
   try {
     for (const [tmId, { assignment, slots }] of byTaskManager) {
-      const mux = await connectTcpMux({ endpointId: `job-${spec.jobId}-attempt-${spec.attempt}`, host: assignment.host, port: assignment.port, secret: options.secret, heartbeatTimeoutMs: options.heartbeatTimeoutMs });
+      const mux = await connectTcpMux({ endpointId: `job-${spec.jobId}-attempt-${spec.attempt}`, host: assignment.host, port: assignment.port, secret: options.secret, heartbeatTimeoutMs: options.heartbeatTimeoutMs }).catch((err: unknown) => {
+        lost.add(tmId);
+        throw err;
+      });
       const link = controlLink<FromTaskManager, ToTaskManager>(mux, TO_TASK_MANAGER, TO_JOB, (message) => {
         const listener = listeners.get(message.slot);
         if (message.type === 'from-slot') listener?.message(message.message);
@@ -58,6 +70,7 @@ async function deployToTaskManagers(spec: AttemptSpec, options: TaskManagerDeplo
       });
       links.set(tmId, link);
       void link.closed.then((why) => {
+        if (!ending) lost.add(tmId);
         for (const slot of slots) listeners.get(slot)?.gone(new Error(`TaskManager ${tmId} at ${assignment.host}:${assignment.port} was lost: ${why.message}`));
       });
     }
@@ -83,7 +96,12 @@ async function deployToTaskManagers(spec: AttemptSpec, options: TaskManagerDeplo
     return deployMessage(spec, options, slot, slotCount, peers, network(assignments[slot]!));
   });
   // The attempt is over: the TaskManagers end its slots when the connection closes.
-  void attempt.done.catch(() => undefined).finally(() => links.forEach((l) => l.close()));
+  void attempt.done
+    .catch(() => undefined)
+    .finally(() => {
+      ending = true;
+      links.forEach((l) => l.close());
+    });
   return attempt;
 }
 

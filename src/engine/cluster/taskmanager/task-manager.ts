@@ -6,6 +6,7 @@
  * MessagePorts.
  */
 import { randomBytes } from 'node:crypto';
+import { cpus, freemem, totalmem } from 'node:os';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 import type { ChannelMux } from '../../network/channel-mux.ts';
 import { type TcpMuxServer, listenTcpMux } from '../../network/tcp-mux.ts';
@@ -13,6 +14,7 @@ import { stackTrace } from '../../runtime/task-failure.ts';
 import { controlLink } from './control-link.ts';
 import type { FromSlot, ToSlot } from './slot-protocol.ts';
 import { type FromTaskManager, TO_JOB, TO_TASK_MANAGER, type ToTaskManager } from './task-manager-protocol.ts';
+import type { TaskManagerRegistration } from './task-manager-registry.ts';
 import { SLOT_ENTRY } from './thread-slots-deployment.ts';
 
 export interface TaskManagerOptions {
@@ -40,13 +42,6 @@ export interface RunningTaskManager {
   stop(): Promise<void>;
 }
 
-export interface TaskManagerRegistration {
-  readonly id: string;
-  readonly host: string;
-  readonly port: number;
-  readonly slots: number;
-  readonly pid: number;
-}
 
 export async function runTaskManager(options: TaskManagerOptions): Promise<RunningTaskManager> {
   const id = `${options.advertisedHost}:${options.port === 0 ? 'any' : options.port}-${randomBytes(3).toString('hex')}`;
@@ -60,7 +55,7 @@ export async function runTaskManager(options: TaskManagerOptions): Promise<Runni
     onPeer: (mux, peer) => serveJob(mux, peer, options, inUse),
     log: options.log,
   });
-  const registration: TaskManagerRegistration = { id, host: options.advertisedHost, port: server.port, slots: options.slots, pid: process.pid };
+  const registration: TaskManagerRegistration = { id, host: options.advertisedHost, port: server.port, slots: options.slots, pid: process.pid, hardware: { cpuCores: cpus().length, physicalMemory: totalmem(), freeMemory: freemem() } };
   const http = options.fetch ?? fetch;
   let stopped = false;
   let registered = false;
