@@ -45,7 +45,7 @@ export async function startTestCluster(options: { start?: boolean; defines?: rea
   const workDir = join(dir.path, 'jm');
   const scratch = dir.path;
   // Two task slots (worker threads) per job: every cluster test runs its subtasks on two threads.
-  const defines = ['-D', `rest.port=${port}`, '-D', `process.jobmanager.working-dir=${workDir}`, '-D', 'taskmanager.numberOfTaskSlots=2', ...(options.defines ?? [])];
+  const defines = ['-D', `rest.port=${port}`, '-D', `process.jobmanager.working-dir=${workDir}`, '-D', 'taskmanager.numberOfTaskSlots=2', '-D', `taskmanager.count=${process.env.TSFLINK_TEST_TASKMANAGERS ?? '0'}`, ...(options.defines ?? [])];
   const flink = (args: readonly string[], o: { cwd?: string } = {}): Promise<RunResult> => runFlink([...args, ...defines], { cwd: o.cwd ?? scratch });
   const jobManagerPid = (): number | undefined => readNumber(join(workDir, 'jobmanager.pid'));
   const taskManagerPids = (): number[] => {
