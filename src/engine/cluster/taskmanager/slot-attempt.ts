@@ -24,6 +24,8 @@ export interface SlotConnection {
 
 /** How long a slot may take to stop after a cancel before it is terminated. */
 const STOP_GRACE_MS = 30_000;
+/** How long a closed-channel failure waits for the failure that caused it to be reported. */
+const SECONDARY_GRACE_MS = 500;
 
 /**
  * `slots[i]` runs subtask j of every chain for j mod slots.length = i; `deploy(i)` is its deploy
@@ -53,21 +55,33 @@ export function runSlotAttempt(spec: AttemptSpec, slots: readonly SlotConnection
   });
   done.catch(() => undefined);
   let stopTimer: NodeJS.Timeout | undefined;
+  /** A closed-channel failure waiting for its cause (see slotFailed). */
+  let secondary: NodeJS.Timeout | undefined;
+  let secondaryFailure: SlotFailure | undefined;
   const post = (message: ToSlot): void => slots.forEach((s, slot) => !ended.has(slot) && s.post(message));
   const settleIfEnded = (): void => {
     if (ended.size < slotCount) return;
+    // Every slot is done and no cause came: the closed channel is all there is to report.
+    if (failure === undefined && secondaryFailure !== undefined) return fail(failureOf(secondaryFailure));
     if (stopTimer !== undefined) clearTimeout(stopTimer);
     if (failure === undefined) resolveDone();
     else rejectDone(failure);
   };
   const fail = (error: Error): void => {
     if (failure !== undefined) return;
+    if (secondary !== undefined) clearTimeout(secondary);
     failure = error;
     failRunning(error);
     post({ type: 'cancel' });
     stopTimer = setTimeout(() => slots.forEach((s) => s.terminate()), STOP_GRACE_MS);
     stopTimer.unref();
     settleIfEnded();
+  };
+  /** A slot's failure: its cause fails the attempt at once; a closed channel waits a moment for the cause. */
+  const slotFailed = (f: SlotFailure): void => {
+    if (f.secondary !== true) return fail(failureOf(f));
+    secondaryFailure ??= f;
+    secondary ??= setTimeout(() => fail(failureOf(f)), SECONDARY_GRACE_MS);
   };
   const slotEnded = (slot: number, slotFailure: Error | undefined): void => {
     if (ended.has(slot)) return;
@@ -102,8 +116,14 @@ export function runSlotAttempt(spec: AttemptSpec, slots: readonly SlotConnection
           case 'counts':
             counts.set(slot, message.subtasks);
             return;
+          case 'failing':
+            slotFailed(message.failure);
+            return;
           case 'ended':
-            slotEnded(slot, message.failure === undefined ? undefined : failureOf(message.failure));
+            if (message.failure !== undefined) slotFailed(message.failure);
+            ended.add(slot);
+            settleIfEnded();
+            return;
         }
       },
       gone: (error) => slotEnded(slot, failure ?? error ?? (ended.has(slot) ? undefined : new Error(`${connection.name} ended before its subtasks did`))),

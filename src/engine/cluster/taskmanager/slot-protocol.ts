@@ -66,6 +66,8 @@ export interface SlotFailure {
   /** A UserError's exit code: errors the user must fix (a restore that cannot match) are not restarted. */
   readonly userExitCode?: number;
   readonly cancelled: boolean;
+  /** The failure is a channel closed by its other end: reported only if no slot reports its cause. */
+  readonly secondary?: boolean;
 }
 
 export type FromSlot =
@@ -77,5 +79,7 @@ export type FromSlot =
   | { readonly type: 'ack'; readonly ack: SubtaskAck }
   | { readonly type: 'decline'; readonly checkpointId: number; readonly reason: string }
   | { readonly type: 'counts'; readonly subtasks: readonly { readonly index: number; readonly counts: readonly { readonly uid: string; readonly in: number; readonly out: number }[] }[] }
+  /** The slot's first failure, at once, before its channels close and its peers fail in turn. */
+  | { readonly type: 'failing'; readonly failure: SlotFailure }
   /** Every subtask of the slot ended: normally (failure undefined) or with the first failure. */
   | { readonly type: 'ended'; readonly failure?: SlotFailure };

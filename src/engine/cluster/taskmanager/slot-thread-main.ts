@@ -16,7 +16,7 @@ import { wireSubtasks } from '../../runtime/subtask-wiring.ts';
 import { TaskFailure, stackTrace } from '../../runtime/task-failure.ts';
 import { jobSettingsFromConfig } from '../job-settings.ts';
 import { prepareJob } from '../prepare-job.ts';
-import type { ChannelMux } from '../../network/channel-mux.ts';
+import { type ChannelMux, ChannelClosedError } from '../../network/channel-mux.ts';
 import { messagePortMux } from '../../network/message-port-mux.ts';
 import { type TcpMuxServer, connectTcpMux, listenTcpMux } from '../../network/tcp-mux.ts';
 import type { DeployMessage, FromSlot, SlotFailure, ToSlot } from './slot-protocol.ts';
@@ -159,6 +159,8 @@ async function deploy(message: DeployMessage): Promise<void> {
     }
     end(undefined, muxes);
   } catch (err) {
+    // Said before the channels close: the peers' errors about closed channels follow from it.
+    post({ type: 'failing', failure: describeFailure(err) });
     for (const s of subtasks) s.cancel();
     for (const c of local.values()) c.close();
     for (const m of muxes.values()) m.close();
@@ -231,5 +233,7 @@ function describeFailure(err: unknown): SlotFailure {
     stack: stackTrace(inner),
     ...(inner instanceof UserError ? { userExitCode: inner.exitCode } : {}),
     cancelled: err instanceof CancelledError,
+    // A channel whose other end went away: most likely the consequence of another slot's failure.
+    ...(inner instanceof ChannelClosedError ? { secondary: true } : {}),
   };
 }
