@@ -12,6 +12,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }
   handles: () => import('./state-handles.ts'),
   pause: () => import('./backend-pause.ts'),
   backends: () => import('./backends.ts'),
+  network: () => import('./network.ts'),
 };
 
 const names = Object.keys(BENCHMARKS);
