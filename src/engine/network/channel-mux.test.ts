@@ -1,7 +1,9 @@
 import { MessageChannel } from 'node:worker_threads';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ChannelMux, ChannelClosedError } from './channel-mux.ts';
+import { type ChannelMux, ChannelClosedError, CreditMux } from './channel-mux.ts';
+import type { Frame } from './frame.ts';
+import type { FrameLink, LinkHandlers } from './link.ts';
 import { messagePortMux } from './message-port-mux.ts';
 
 /** Both ends of a real MessageChannel in this thread (the worker-thread case is in message-port-mux.test.ts). */
@@ -175,6 +177,94 @@ describe('ChannelMux over a MessageChannel', () => {
         }
       }),
       { numRuns: 60 },
+    );
+  });
+
+  it('property: with frames delivered one at a time in any interleaving, each channel delivers exactly its sent sequence and never overruns its credit', async () => {
+    /** An in-order link whose frames wait until the test delivers them, one by one. */
+    class HeldLink implements FrameLink {
+      readonly held: Frame[] = [];
+      handlers: LinkHandlers | undefined;
+      other: HeldLink | undefined;
+      constructor(readonly peer: string) {}
+      start(h: LinkHandlers): void {
+        this.handlers = h;
+      }
+      send(frame: Frame): void {
+        this.held.push(frame);
+      }
+      close(): void {}
+      /** Delivers this end's oldest frame to the other end. */
+      deliverOne(): boolean {
+        const f = this.held.shift();
+        if (f !== undefined) this.other!.handlers!.frame(f);
+        return f !== undefined;
+      }
+    }
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('send' as const), channel: fc.nat(2) }),
+      fc.record({ kind: fc.constant('receive' as const), channel: fc.nat(2) }),
+      fc.record({ kind: fc.constant('deliver' as const), from: fc.constantFrom('a' as const, 'b' as const) }),
+      fc.record({ kind: fc.constant('open-receiver' as const), channel: fc.nat(2) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 3, maxLength: 3 }), fc.array(op, { maxLength: 120 }), async (capacities, ops) => {
+        const la = new HeldLink('a');
+        const lb = new HeldLink('b');
+        la.other = lb;
+        lb.other = la;
+        const a = new CreditMux(la);
+        const b = new CreditMux(lb);
+        const ids = ['e/0/0', 'e/1/0', 'f/0/1'];
+        const senders = ids.map((id) => a.sender(id));
+        const receivers: (ReturnType<ChannelMux['receiver']> | undefined)[] = ids.map(() => undefined);
+        const openReceiver = (i: number): ReturnType<ChannelMux['receiver']> => (receivers[i] ??= b.receiver(ids[i]!, capacities[i]));
+        const sent: number[][] = ids.map(() => []);
+        const got: number[][] = ids.map(() => []);
+        const sends: Promise<void>[] = [];
+        const receives: Promise<void>[] = [];
+        let next = 0;
+        const flush = async (): Promise<void> => {
+          for (let i = 0; i < 3; i++) await Promise.resolve();
+        };
+        for (const o of ops) {
+          if (o.kind === 'send') {
+            const v = next++;
+            sent[o.channel]!.push(v);
+            sends.push(senders[o.channel]!.send(batch(v)));
+          } else if (o.kind === 'receive') {
+            const r = openReceiver(o.channel);
+            receives.push(r.receive().then((x) => void got[o.channel]!.push(number(x))));
+          } else if (o.kind === 'open-receiver') {
+            openReceiver(o.channel);
+          } else {
+            (o.from === 'a' ? la : lb).deliverOne();
+          }
+          await flush();
+          // Credit bounds what is in flight: never more batches than a receiver announced.
+          expect(a.failure ?? b.failure).toBeUndefined();
+        }
+        // Drain: every receiver reads to the end while frames flow both ways.
+        ids.forEach((_, i) => openReceiver(i));
+        let closed = false;
+        const drained = receivers.map(async (r, i) => {
+          for (let x = await r!.receive(); x !== null; x = await r!.receive()) got[i]!.push(number(x));
+        });
+        // Close only once every send went out (a send still waiting for credit would be dropped).
+        const allSent = Promise.all(sends).then(() => {
+          for (const s of senders) s.close();
+          closed = true;
+        });
+        for (let guard = 0; guard < 100_000 && !(closed && la.held.length === 0 && lb.held.length === 0); guard++) {
+          if (!la.deliverOne() && !lb.deliverOne()) await flush();
+          await flush();
+        }
+        await allSent;
+        await Promise.all([...receives, ...drained]);
+        expect(a.failure ?? b.failure).toBeUndefined();
+        expect(got.map((g) => g.filter((x) => x !== -1))).toEqual(sent);
+      }),
+      { numRuns: 200 },
     );
   });
 });
