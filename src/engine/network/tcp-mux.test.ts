@@ -1,9 +1,12 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
+import { once } from 'node:events';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ChannelMux, ChannelClosedError } from './channel-mux.ts';
 import { type Frame, FrameDecoder, NONCE_BYTES, PROTOCOL_VERSION, encodeFrame } from './frame.ts';
+import { BatchBuilder, decodeBatch } from '../runtime/element-codec.ts';
+import type { StreamElement } from '../runtime/stream-element.ts';
 import { connectTcpMux, listenTcpMux, type TcpMuxServer } from './tcp-mux.ts';
 
 const REGISTER_LOADERS = new URL('../../../bin/register-loaders.js', import.meta.url).pathname;
@@ -117,6 +120,40 @@ describe('TCP mux between processes', () => {
   });
 });
 
+describe('TCP mux with the element codec', () => {
+  it('batches of every element kind decode exactly as sent, across socket chunk boundaries', async () => {
+    const { server: s, nextPeer } = await server();
+    const client = await connectTcpMux({ host: '127.0.0.1', port: s.port, endpointId: 'tm-codec' });
+    cleanup.push(() => client.close());
+    const { mux } = await nextPeer();
+    const builder = new BatchBuilder();
+    const batches: StreamElement[][] = [];
+    for (let b = 0; b < 200; b++) {
+      const elements: StreamElement[] = [];
+      for (let i = 0; i < 1 + ((b * 37) % 600); i++) {
+        const n = b * 1000 + i;
+        const value = n % 3 === 0 ? `k${n}` : n % 3 === 1 ? { user: `u${n % 7}`, amount: n / 4, tags: ['a', n] } : n;
+        elements.push({ kind: 'record', value, timestamp: n % 5 === 0 ? null : 1_700_000_000_000 + n });
+      }
+      elements.push({ kind: 'watermark', timestamp: b * 10 }, { kind: 'barrier', barrier: { checkpointId: b, savepoint: b % 2 === 0 } });
+      batches.push(elements);
+    }
+    const out = client.sender('codec');
+    const input = mux.receiver('codec', 3);
+    const sending = (async () => {
+      for (const elements of batches) {
+        for (const e of elements) builder.add(e);
+        await out.send(builder.encode());
+      }
+      out.close();
+    })();
+    const got: StreamElement[][] = [];
+    for (let b = await input.receive(); b !== null; b = await input.receive()) got.push(decodeBatch(b));
+    await sending;
+    expect(got).toEqual(batches);
+  });
+});
+
 describe('TCP mux security', () => {
   it('refuses a peer with the wrong secret, on both ends, with a log line on the server', async () => {
     const { server: s, log } = await server({ secret: 'right' });
@@ -162,6 +199,20 @@ describe('TCP mux security', () => {
     const client = await connectTcpMux({ host: '127.0.0.1', port: s.port, endpointId: 'honest', secret: 'right' });
     cleanup.push(() => client.close());
     expect((await nextPeer()).id).toBe('honest');
+  });
+
+  it('heartbeats from the server during the handshake do not fail it', async () => {
+    const raw = createServer((socket) => {
+      socket.resume(); // reads (and drops) the client's frames, so its close is seen
+      socket.write(Buffer.concat(encodeFrame({ kind: 'heartbeat' })));
+      setTimeout(() => socket.write(Buffer.concat([...encodeFrame({ kind: 'heartbeat' }), ...encodeFrame({ kind: 'welcome', endpoint: 'slow' })])), 50);
+    });
+    raw.listen(0, '127.0.0.1');
+    await once(raw, 'listening');
+    cleanup.push(() => new Promise((resolve) => raw.close(resolve)));
+    const client = await connectTcpMux({ host: '127.0.0.1', port: (raw.address() as AddressInfo).port, endpointId: 'patient' });
+    cleanup.push(() => client.close());
+    expect(client.receiver('x')).toBeDefined();
   });
 
   it('a client with a secret refuses a server without one', async () => {
