@@ -9,6 +9,7 @@
  * The link is anything that moves frames in order (link.ts): a MessagePort between threads, a
  * socket between processes.
  */
+import { InternalError } from '../../errors.ts';
 import type { ChannelReceiver, ChannelSender } from '../runtime/channel.ts';
 import type { Frame } from './frame.ts';
 import type { FrameLink } from './link.ts';
@@ -185,7 +186,7 @@ export class CreditMux implements ChannelMux {
   }
 
   sender(channelId: string): ChannelSender {
-    if (this.#senders.has(channelId)) throw new Error(`channel '${channelId}' to ${this.link.peer} already has a sender`);
+    if (this.#senders.has(channelId)) throw new InternalError(`channel '${channelId}' to ${this.link.peer} already has a sender`);
     const sender = new MuxSender(channelId, this);
     this.#senders.set(channelId, sender);
     const early = this.#earlyCredits.get(channelId);
@@ -197,8 +198,8 @@ export class CreditMux implements ChannelMux {
   }
 
   receiver(channelId: string, capacity = DEFAULT_CHANNEL_CAPACITY): ChannelReceiver {
-    if (this.#receivers.has(channelId)) throw new Error(`channel '${channelId}' from ${this.link.peer} already has a receiver`);
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`channel capacity must be a whole number of batches, at least 1 (got ${capacity})`);
+    if (this.#receivers.has(channelId)) throw new InternalError(`channel '${channelId}' from ${this.link.peer} already has a receiver`);
+    if (!Number.isInteger(capacity) || capacity < 1) throw new InternalError(`channel capacity must be a whole number of batches, at least 1 (got ${capacity})`);
     const receiver = new MuxReceiver(channelId, this);
     this.#receivers.set(channelId, receiver);
     if (this.#failure === undefined) receiver.announce(capacity);
