@@ -46,7 +46,7 @@ function onRaw(batch: Uint8Array): void {
 }
 
 async function readMux(channel: string): Promise<number> {
-  const input = mux!.receiver(channel, 8); // set by 'connect' or at start
+  const input = mux!.receiver(channel, Number(process.env.BENCH_CAPACITY ?? 8)); // mux: set by 'connect' or at start
   let records = 0;
   for (let b = await input.receive(); b !== null; b = await input.receive()) records += decode(b);
   return records;

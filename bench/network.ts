@@ -11,7 +11,8 @@
  *
  * The cases run interleaved, BENCH_REPS times after a warm-up; the worker and the child are
  * started once. Ratios are of the same run. Environment: BENCH_BATCHES (per run, default 2000 =
- * 1.02M records), BENCH_REPS (default 5).
+ * 1.02M records), BENCH_REPS (default 5), BENCH_CAPACITY (the receivers' credits, default 8: 32
+ * changes little, so the mux is not limited by its window).
  */
 import { fork } from 'node:child_process';
 import { once } from 'node:events';

@@ -120,6 +120,41 @@ describe('TCP mux between processes', () => {
   });
 });
 
+describe('TCP mux connections', () => {
+  it('a peer that connects again under the same id replaces its old link, which fails', async () => {
+    const { server: s, nextPeer, log } = await server();
+    const first = await connectTcpMux({ host: '127.0.0.1', port: s.port, endpointId: 'tm-9' });
+    cleanup.push(() => first.close());
+    const old = await nextPeer();
+    const oldInput = old.mux.receiver('c');
+    const pending = oldInput.receive().catch((err: unknown) => err);
+    const second = await connectTcpMux({ host: '127.0.0.1', port: s.port, endpointId: 'tm-9' });
+    cleanup.push(() => second.close());
+    const fresh = await nextPeer();
+    expect(fresh.id).toBe('tm-9');
+    expect(((await pending) as Error).message).toMatch(/^the link to tm-9 at 127\.0\.0\.1:\d+ was lost: tm-9 connected again$/);
+    expect(log).toEqual([expect.stringMatching(/^Network peer tm-9 connected again from 127\.0\.0\.1:\d+; its previous link is closed$/)]);
+    // The old client's end learns it too: its link closes.
+    expect((await first.closed).message).toMatch(/^the link to server at 127\.0\.0\.1:\d+ was (lost|closed by the peer)/);
+    const out = second.sender('c2');
+    const input = fresh.mux.receiver('c2', 1);
+    await out.send(new Uint8Array([5]));
+    expect([...(await input.receive())!]).toEqual([5]);
+  });
+
+  it('closing the server fails the channels of every peer on both ends', async () => {
+    const { server: s, nextPeer } = await server();
+    const client = await connectTcpMux({ host: '127.0.0.1', port: s.port, endpointId: 'tm-3' });
+    cleanup.push(() => client.close());
+    const { mux } = await nextPeer();
+    const serverSide = mux.receiver('a').receive().catch((err: unknown) => err);
+    const clientSide = client.receiver('b').receive().catch((err: unknown) => err);
+    await s.close();
+    expect(((await serverSide) as Error).message).toMatch(/^the link to tm-3 at 127\.0\.0\.1:\d+ was closed$/);
+    expect(((await clientSide) as Error).message).toMatch(/^the link to server at 127\.0\.0\.1:\d+ was closed by the peer \(closed\)$/);
+  });
+});
+
 describe('TCP mux with the element codec', () => {
   it('batches of every element kind decode exactly as sent, across socket chunk boundaries', async () => {
     const { server: s, nextPeer } = await server();
