@@ -256,7 +256,8 @@ describe('ChannelMux over a MessageChannel', () => {
           closed = true;
         });
         for (let guard = 0; guard < 100_000 && !(closed && la.held.length === 0 && lb.held.length === 0); guard++) {
-          if (!la.deliverOne() && !lb.deliverOne()) await flush();
+          // Nothing in flight: let deferred credit announcements (setImmediate) go out.
+          if (!la.deliverOne() && !lb.deliverOne()) await new Promise((r) => setImmediate(r));
           await flush();
         }
         await allSent;

@@ -104,6 +104,9 @@ class MuxReceiver implements ChannelReceiver {
   /** Batches the sender may still send: credits announced and not used yet. */
   outstanding = 0;
   ended = false;
+  #unannounced = 0;
+  #announceAt = 1;
+  #announceScheduled = false;
 
   constructor(
     private readonly id: string,
@@ -123,6 +126,7 @@ class MuxReceiver implements ChannelReceiver {
   }
 
   announce(capacity: number): void {
+    this.#announceAt = Math.max(1, capacity >> 1);
     this.outstanding += capacity;
     this.mux.transmit({ kind: 'credit', channel: this.id, credits: capacity });
   }
@@ -155,10 +159,31 @@ class MuxReceiver implements ChannelReceiver {
     for (const w of this.waiting.splice(0)) w.reject(err);
   }
 
+  /**
+   * One credit back per batch taken out, announced together when they add up to half the
+   * capacity, when the queue ran dry (the consumer is about to wait: the sender must not), or at
+   * the end of this turn of the event loop, whichever comes first. A consumer working through
+   * queued batches would otherwise cost a frame, and the sender an event, per batch.
+   */
   #giveCredit(): void {
-    if (this.ended || this.mux.failure !== undefined) return;
-    this.outstanding += 1;
-    this.mux.transmit({ kind: 'credit', channel: this.id, credits: 1 });
+    this.#unannounced += 1;
+    if (this.#unannounced >= this.#announceAt || this.queue.length === 0) {
+      this.#announce();
+    } else if (!this.#announceScheduled) {
+      this.#announceScheduled = true;
+      setImmediate(() => {
+        this.#announceScheduled = false;
+        this.#announce();
+      });
+    }
+  }
+
+  #announce(): void {
+    const credits = this.#unannounced;
+    if (credits === 0 || this.ended || this.mux.failure !== undefined) return;
+    this.#unannounced = 0;
+    this.outstanding += credits;
+    this.mux.transmit({ kind: 'credit', channel: this.id, credits });
   }
 }
 
