@@ -33,6 +33,27 @@ async function state<T>(p: Promise<T>): Promise<T | 'pending'> {
   return done === undefined ? 'pending' : done.v;
 }
 
+/** An in-order link whose frames wait until the test delivers them, one by one. */
+class HeldLink implements FrameLink {
+  readonly held: Frame[] = [];
+  handlers: LinkHandlers | undefined;
+  other: HeldLink | undefined;
+  constructor(readonly peer: string) {}
+  start(h: LinkHandlers): void {
+    this.handlers = h;
+  }
+  send(frame: Frame): void {
+    this.held.push(frame);
+  }
+  close(): void {}
+  /** Delivers this end's oldest frame to the other end. */
+  deliverOne(): boolean {
+    const f = this.held.shift();
+    if (f !== undefined) this.other!.handlers!.frame(f);
+    return f !== undefined;
+  }
+}
+
 describe('ChannelMux over a MessageChannel', () => {
   it('delivers many batches in order, with their content, then null after close', async () => {
     const { a, b } = tracked();
@@ -181,26 +202,6 @@ describe('ChannelMux over a MessageChannel', () => {
   });
 
   it('property: with frames delivered one at a time in any interleaving, each channel delivers exactly its sent sequence and never overruns its credit', async () => {
-    /** An in-order link whose frames wait until the test delivers them, one by one. */
-    class HeldLink implements FrameLink {
-      readonly held: Frame[] = [];
-      handlers: LinkHandlers | undefined;
-      other: HeldLink | undefined;
-      constructor(readonly peer: string) {}
-      start(h: LinkHandlers): void {
-        this.handlers = h;
-      }
-      send(frame: Frame): void {
-        this.held.push(frame);
-      }
-      close(): void {}
-      /** Delivers this end's oldest frame to the other end. */
-      deliverOne(): boolean {
-        const f = this.held.shift();
-        if (f !== undefined) this.other!.handlers!.frame(f);
-        return f !== undefined;
-      }
-    }
     const op = fc.oneof(
       fc.record({ kind: fc.constant('send' as const), channel: fc.nat(2) }),
       fc.record({ kind: fc.constant('receive' as const), channel: fc.nat(2) }),
@@ -267,5 +268,38 @@ describe('ChannelMux over a MessageChannel', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('credits given back add up while the sender still has half its window, and come at once when it ran out', async () => {
+    const la = new HeldLink('a');
+    const lb = new HeldLink('b');
+    la.other = lb;
+    lb.other = la;
+    const a = new CreditMux(la);
+    const b = new CreditMux(lb);
+    const input = b.receiver('c', 8);
+    const out = a.sender('c');
+    const creditFrames = (): Frame[] => lb.held.filter((f) => f.kind === 'credit');
+    expect(creditFrames()).toEqual([{ kind: 'credit', channel: 'c', credits: 8 }]);
+    lb.deliverOne();
+    // A consumer that keeps up: one batch at a time, taken as soon as it arrives.
+    const announced: [number, Frame][] = [];
+    for (let i = 0; i < 20; i++) {
+      await out.send(batch(i));
+      la.deliverOne();
+      expect(number(await input.receive())).toBe(i);
+      for (const f of lb.held) announced.push([i, f]);
+      while (lb.deliverOne());
+    }
+    // Announced when the window fell below 4 of 8: at the 5th, 10th, ... batch taken, 5 credits each.
+    expect(announced).toEqual([4, 9, 14, 19].map((i) => [i, { kind: 'credit', channel: 'c', credits: 5 }]));
+    // A sender that ran out gets its credit back with the first batch taken.
+    for (let i = 0; i < 8; i++) void out.send(batch(100 + i));
+    while (la.deliverOne());
+    const waiting = out.send(batch(108));
+    expect(number(await input.receive())).toBe(100);
+    expect(lb.held).toEqual([{ kind: 'credit', channel: 'c', credits: 1 }]);
+    lb.deliverOne();
+    await waiting;
   });
 });

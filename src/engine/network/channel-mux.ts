@@ -106,7 +106,6 @@ class MuxReceiver implements ChannelReceiver {
   ended = false;
   #unannounced = 0;
   #announceAt = 1;
-  #announceScheduled = false;
 
   constructor(
     private readonly id: string,
@@ -160,22 +159,15 @@ class MuxReceiver implements ChannelReceiver {
   }
 
   /**
-   * One credit back per batch taken out, announced together when they add up to half the
-   * capacity, when the queue ran dry (the consumer is about to wait: the sender must not), or at
-   * the end of this turn of the event loop, whichever comes first. A consumer working through
-   * queued batches would otherwise cost a frame, and the sender an event, per batch.
+   * One credit back per batch taken out, announced once the sender's window (credits it may
+   * still use, batches in flight included) fell below half the capacity; until then it has
+   * room to go on and the credits add up. A sender that ran out is answered at the first batch
+   * taken. A consumer that keeps up would otherwise cost a frame, and its sender an event, per
+   * batch; a consumer that stops reading (alignment) gives back nothing, as it should.
    */
   #giveCredit(): void {
     this.#unannounced += 1;
-    if (this.#unannounced >= this.#announceAt || this.queue.length === 0) {
-      this.#announce();
-    } else if (!this.#announceScheduled) {
-      this.#announceScheduled = true;
-      setImmediate(() => {
-        this.#announceScheduled = false;
-        this.#announce();
-      });
-    }
+    if (this.outstanding < this.#announceAt) this.#announce();
   }
 
   #announce(): void {
