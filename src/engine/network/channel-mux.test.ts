@@ -7,13 +7,13 @@ import type { FrameLink, LinkHandlers } from './link.ts';
 import { messagePortMux } from './message-port-mux.ts';
 
 /** Both ends of a real MessageChannel in this thread (the worker-thread case is in message-port-mux.test.ts). */
-function pair(): { a: ChannelMux; b: ChannelMux } {
+function pair(): { a: CreditMux; b: CreditMux } {
   const { port1, port2 } = new MessageChannel();
   return { a: messagePortMux(port1, 'a'), b: messagePortMux(port2, 'b') };
 }
 
-const open: ChannelMux[] = [];
-function tracked(): { a: ChannelMux; b: ChannelMux } {
+const open: CreditMux[] = [];
+function tracked(): { a: CreditMux; b: CreditMux } {
   const p = pair();
   open.push(p.a, p.b);
   return p;

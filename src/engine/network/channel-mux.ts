@@ -21,8 +21,6 @@ export interface ChannelMux {
   receiver(channelId: string, capacity?: number): ChannelReceiver;
   /** Closes the link; pending send/receive calls reject with a ChannelClosedError naming the peer. */
   close(): void;
-  /** Settles when the link is gone (closed here, by the peer, or lost), with why. */
-  readonly closed: Promise<ChannelClosedError>;
 }
 
 /** Batches a receiver holds before its sender waits (Flink's buffers per channel, in batches). */
@@ -179,13 +177,17 @@ class MuxReceiver implements ChannelReceiver {
   }
 }
 
-/** The mux over a link that is ready for channel frames (any handshake already done). */
+/**
+ * The mux over a link that is ready for channel frames (any handshake already done). Beyond
+ * ChannelMux it tells why and when its link went (`closed`, `failure`) and whom it reaches (`peer`).
+ */
 export class CreditMux implements ChannelMux {
   readonly #senders = new Map<string, MuxSender>();
   readonly #receivers = new Map<string, MuxReceiver>();
   /** Credits that arrived before `sender(id)` was called. */
   readonly #earlyCredits = new Map<string, number>();
   #failure: ChannelClosedError | undefined;
+  /** Settles when the link is gone (closed here, by the peer, or lost), with why. */
   readonly closed: Promise<ChannelClosedError>;
   #settleClosed!: (err: ChannelClosedError) => void;
 
