@@ -88,8 +88,8 @@ describe('TCP mux between processes', () => {
   });
 
   it('a peer that stops answering (half-open) is lost after the heartbeat timeout', async () => {
-    const { server: s, nextPeer } = await server({ heartbeatTimeoutMs: 300 });
-    const child = startPeer(s.port, 'forever', { TSFLINK_TEST_HEARTBEAT_MS: '300' });
+    const { server: s, nextPeer } = await server({ heartbeatTimeoutMs: 1000 });
+    const child = startPeer(s.port, 'forever', { TSFLINK_TEST_HEARTBEAT_MS: '1000' });
     const { mux } = await nextPeer();
     const input = mux.receiver('c', 2);
     expect(numberOf((await input.receive())!)).toBe(0);
@@ -99,7 +99,7 @@ describe('TCP mux between processes', () => {
     while (err === undefined) {
       err = await input.receive().then(() => undefined, (e: unknown) => e);
     }
-    expect((err as Error).message).toMatch(/^the link to child at 127\.0\.0\.1:\d+ was lost: no frame or heartbeat for \d+ ms \(heartbeat timeout 300 ms\)$/);
+    expect((err as Error).message).toMatch(/^the link to child at 127\.0\.0\.1:\d+ was lost: no frame or heartbeat for \d+ ms \(heartbeat timeout 1000 ms\)$/);
   });
 
   it('a sender on the server side of the connection reaches a receiver on the client side', async () => {
