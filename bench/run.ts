@@ -5,6 +5,7 @@
 
 const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }>>> = {
   format: () => import('./format.ts'),
+  network: () => import('./network.ts'),
   state: () => import('./state-snapshot.ts'),
   engine: () => import('./engine.ts'),
   codec: () => import('./codec.ts'),
@@ -12,7 +13,6 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }
   handles: () => import('./state-handles.ts'),
   pause: () => import('./backend-pause.ts'),
   backends: () => import('./backends.ts'),
-  network: () => import('./network.ts'),
 };
 
 const names = Object.keys(BENCHMARKS);

@@ -5,11 +5,11 @@
  */
 import { CHECKPOINT_KEYS, checkpointConfigFromKeys } from './engine/checkpoint/checkpoint-config.ts';
 import { DURATION_SYNTAX } from './engine/checkpoint/flink-duration.ts';
+import { BIND_HOST_KEY, BUFFERS_PER_CHANNEL_KEY, DATA_PORT_KEY, HEARTBEAT_TIMEOUT_KEY, SHARED_SECRET_KEY, parseBuffersPerChannel, parseDataPort, parseHeartbeatTimeout, parseSecret } from './engine/network/network-config.ts';
 import { RESTART_PARAMETERS, RESTART_STRATEGY_NAMES, RESTART_STRATEGY_TYPE_KEY, parseRestartStrategyType } from './engine/runtime/restart-strategy.ts';
 import { type BuiltStateBackendType, parseStateBackendChoice, refuseUnbuiltStateBackend } from './engine/state/state-backend-type.ts';
 import { MEMORY_SIZE_SYNTAX, MIN_WORKER_HEAP_MB, WORKER_HEAP_KEY, workerHeapLimitMb } from './engine/cluster/worker-heap.ts';
 import { UserError } from './errors.ts';
-import { BIND_HOST_KEY, BUFFERS_PER_CHANNEL_KEY, DATA_PORT_KEY, HEARTBEAT_TIMEOUT_KEY, SHARED_SECRET_KEY, parseBuffersPerChannel, parseDataPort, parseHeartbeatTimeout, parseSecret } from './engine/network/network-config.ts';
 
 /** One key as documented in README.md and shown by help. */
 export interface KeyDescription {
@@ -146,11 +146,6 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec(RESTART_STRATEGY_TYPE_KEY, NO_DEFAULT, [...RESTART_STRATEGY_NAMES.keys()].join(', '), 'restart strategy; unset: the job\'s own, else none without checkpointing and fixed-delay (unlimited attempts, 1 s) with it', (v) => void parseRestartStrategyType(v)),
   ...Object.values(RESTART_PARAMETERS).map((p) => spec(p.key, p.default, p.allowed, p.description, (v) => void p.parse(v))),
   spec(WORKER_HEAP_KEY, NO_DEFAULT, `${MEMORY_SIZE_SYNTAX}; at least ${MIN_WORKER_HEAP_MB} mb`, 'heap limit of each job\'s worker process (V8\'s --max-old-space-size); a worker that exhausts it fails the job in one line naming the state backend; unset: Node\'s default', (v, k) => void workerHeapLimitMb({ [k]: v }, k)),
-  spec(BIND_HOST_KEY, '127.0.0.1', 'a host name or IP address; other than loopback only with security.network.shared-secret', 'address a TaskManager\'s data port (the network stack\'s TCP server) listens on', (v, k) => void parseNonEmpty(k, v)),
-  spec(DATA_PORT_KEY, '0', '0 to 65535 (0: any free port)', 'port of a TaskManager\'s data port', (v, k) => void parseDataPort(k, v)),
-  spec(BUFFERS_PER_CHANNEL_KEY, '8', '1 to 1024', 'credits per channel: batches (of up to 512 records) a receiving channel holds before its sender waits', (v, k) => void parseBuffersPerChannel(k, v)),
-  spec(HEARTBEAT_TIMEOUT_KEY, '10 s', `${DURATION}; at least 10 ms`, 'a network link that received nothing (not even a heartbeat) for this long is lost and its channels fail (tsflink\'s key)', (v, k) => void parseHeartbeatTimeout(k, v)),
-  spec(SHARED_SECRET_KEY, NO_DEFAULT, 'text of at least 16 characters', 'shared secret both ends of a network link prove they know (HMAC challenge-response) before any data; needed to bind the data port to a non-loopback address (tsflink\'s key)', (v, k) => void parseSecret(k, v)),
   spec('parallelism.default', '1', `1 to ${UPPER_BOUND_MAX_PARALLELISM}`, 'parallelism of operators that set none', (v, k) => void parseWholeNumber(k, v, 1, UPPER_BOUND_MAX_PARALLELISM)),
   spec('pipeline.max-parallelism', NO_DEFAULT, `1 to ${UPPER_BOUND_MAX_PARALLELISM} (-1: unset)`, 'number of key groups, the upper limit for rescaling; unset: derived from the parallelism', (v, k) => void parseWholeNumber(k, v, 1, UPPER_BOUND_MAX_PARALLELISM, { value: -1, means: 'unset' })),
   spec('pipeline.name', NO_DEFAULT, 'any text', 'job name, when the job does not give one to execute()', () => undefined),
@@ -162,6 +157,11 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec('execution.state-recovery.path', NO_DEFAULT, 'a savepoint or retained checkpoint directory, or its _metadata', 'restore jobs from this snapshot (like run -s)', (v, k) => void parseNonEmpty(k, v), ['execution.savepoint.path']),
   spec('execution.state-recovery.ignore-unclaimed-state', 'false', 'true, false', 'allow restoring when snapshot state has no operator in the job (like run -n)', (v, k) => void parseBoolean(k, v), ['execution.savepoint.ignore-unclaimed-state']),
   spec('execution.state-recovery.claim-mode', 'NO_CLAIM', CLAIM_MODES.join(', '), 'whether the restored job takes ownership of the snapshot it starts from (like run --claimMode)', (v, k) => void parseChoice(k, v, CLAIM_MODES), ['execution.savepoint-restore-mode']),
+  spec(BIND_HOST_KEY, '127.0.0.1', 'a host name or IP address; other than loopback only with security.network.shared-secret', 'address a TaskManager\'s data port (the network stack\'s TCP server) listens on', (v, k) => void parseNonEmpty(k, v)),
+  spec(DATA_PORT_KEY, '0', '0 to 65535 (0: any free port)', 'port of a TaskManager\'s data port', (v, k) => void parseDataPort(k, v)),
+  spec(BUFFERS_PER_CHANNEL_KEY, '8', '1 to 1024', 'credits per channel: batches (of up to 512 records) a receiving channel holds before its sender waits', (v, k) => void parseBuffersPerChannel(k, v)),
+  spec(HEARTBEAT_TIMEOUT_KEY, '10 s', `${DURATION}; at least 10 ms`, 'a network link that received nothing (not even a heartbeat) for this long is lost and its channels fail (tsflink\'s key)', (v, k) => void parseHeartbeatTimeout(k, v)),
+  spec(SHARED_SECRET_KEY, NO_DEFAULT, 'text of at least 16 characters', 'shared secret both ends of a network link prove they know (HMAC challenge-response) before any data; needed to bind the data port to a non-loopback address (tsflink\'s key)', (v, k) => void parseSecret(k, v)),
   spec('s3.endpoint', 'AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, then AWS', 'a URL, e.g. http://127.0.0.1:9000', 'S3 endpoint for s3:// paths (MinIO, s3rver, ...)', () => undefined),
   spec('s3.path.style.access', 'true when s3.endpoint is set', 'true, false', 'path-style S3 URLs', (v, k) => {
     if (v !== 'true' && v !== 'false') fail(k, `'${v}' is not one of true, false`);
