@@ -5,6 +5,7 @@
  */
 import { CHECKPOINT_KEYS, checkpointConfigFromKeys } from './engine/checkpoint/checkpoint-config.ts';
 import { DURATION_SYNTAX } from './engine/checkpoint/flink-duration.ts';
+import { BIND_HOST_KEY, BUFFERS_PER_CHANNEL_KEY, DATA_PORT_KEY, HEARTBEAT_TIMEOUT_KEY, SHARED_SECRET_KEY, parseBuffersPerChannel, parseDataPort, parseHeartbeatTimeout, parseSecret } from './engine/network/network-config.ts';
 import { RESTART_PARAMETERS, RESTART_STRATEGY_NAMES, RESTART_STRATEGY_TYPE_KEY, parseRestartStrategyType } from './engine/runtime/restart-strategy.ts';
 import { type BuiltStateBackendType, parseStateBackendChoice, refuseUnbuiltStateBackend } from './engine/state/state-backend-type.ts';
 import { MEMORY_SIZE_SYNTAX, MIN_WORKER_HEAP_MB, WORKER_HEAP_KEY, workerHeapLimitMb } from './engine/cluster/worker-heap.ts';
@@ -174,6 +175,11 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec('execution.state-recovery.path', NO_DEFAULT, 'a savepoint or retained checkpoint directory, or its _metadata', 'restore jobs from this snapshot (like run -s)', (v, k) => void parseNonEmpty(k, v), ['execution.savepoint.path']),
   spec('execution.state-recovery.ignore-unclaimed-state', 'false', 'true, false', 'allow restoring when snapshot state has no operator in the job (like run -n)', (v, k) => void parseBoolean(k, v), ['execution.savepoint.ignore-unclaimed-state']),
   spec('execution.state-recovery.claim-mode', 'NO_CLAIM', CLAIM_MODES.join(', '), 'whether the restored job takes ownership of the snapshot it starts from (like run --claimMode)', (v, k) => void parseChoice(k, v, CLAIM_MODES), ['execution.savepoint-restore-mode']),
+  spec(BIND_HOST_KEY, '127.0.0.1', 'a host name or IP address; other than loopback only with security.network.shared-secret', 'address a TaskManager\'s data port (the network stack\'s TCP server) listens on', (v, k) => void parseNonEmpty(k, v)),
+  spec(DATA_PORT_KEY, '0', '0 to 65535 (0: any free port)', 'port of a TaskManager\'s data port', (v, k) => void parseDataPort(k, v)),
+  spec(BUFFERS_PER_CHANNEL_KEY, '8', '1 to 1024', 'credits per channel: batches (of up to 512 records) a receiving channel holds before its sender waits', (v, k) => void parseBuffersPerChannel(k, v)),
+  spec(HEARTBEAT_TIMEOUT_KEY, '10 s', `${DURATION}; at least 10 ms`, 'a network link that received nothing (not even a heartbeat) for this long is lost and its channels fail (tsflink\'s key)', (v, k) => void parseHeartbeatTimeout(k, v)),
+  spec(SHARED_SECRET_KEY, NO_DEFAULT, 'text of at least 16 characters', 'shared secret both ends of a network link prove they know (HMAC challenge-response) before any data; needed to bind the data port to a non-loopback address (tsflink\'s key)', (v, k) => void parseSecret(k, v)),
   spec('s3.endpoint', 'AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, then AWS', 'a URL, e.g. http://127.0.0.1:9000', 'S3 endpoint for s3:// paths (MinIO, s3rver, ...)', () => undefined),
   spec('s3.path.style.access', 'true when s3.endpoint is set', 'true, false', 'path-style S3 URLs', (v, k) => {
     if (v !== 'true' && v !== 'false') fail(k, `'${v}' is not one of true, false`);

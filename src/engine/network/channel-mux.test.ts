@@ -1,17 +1,19 @@
 import { MessageChannel } from 'node:worker_threads';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ChannelMux, ChannelClosedError } from './channel-mux.ts';
+import { type ChannelMux, ChannelClosedError, CreditMux } from './channel-mux.ts';
+import type { Frame } from './frame.ts';
+import type { FrameLink, LinkHandlers } from './link.ts';
 import { messagePortMux } from './message-port-mux.ts';
 
 /** Both ends of a real MessageChannel in this thread (the worker-thread case is in message-port-mux.test.ts). */
-function pair(): { a: ChannelMux; b: ChannelMux } {
+function pair(): { a: CreditMux; b: CreditMux } {
   const { port1, port2 } = new MessageChannel();
   return { a: messagePortMux(port1, 'a'), b: messagePortMux(port2, 'b') };
 }
 
-const open: ChannelMux[] = [];
-function tracked(): { a: ChannelMux; b: ChannelMux } {
+const open: CreditMux[] = [];
+function tracked(): { a: CreditMux; b: CreditMux } {
   const p = pair();
   open.push(p.a, p.b);
   return p;
@@ -29,6 +31,27 @@ async function state<T>(p: Promise<T>): Promise<T | 'pending'> {
   void p.then((v) => (done = { v }), () => undefined);
   for (let i = 0; i < 20 && done === undefined; i++) await new Promise((r) => setImmediate(r));
   return done === undefined ? 'pending' : done.v;
+}
+
+/** An in-order link whose frames wait until the test delivers them, one by one. */
+class HeldLink implements FrameLink {
+  readonly held: Frame[] = [];
+  handlers: LinkHandlers | undefined;
+  other: HeldLink | undefined;
+  constructor(readonly peer: string) {}
+  start(h: LinkHandlers): void {
+    this.handlers = h;
+  }
+  send(frame: Frame): void {
+    this.held.push(frame);
+  }
+  close(): void {}
+  /** Delivers this end's oldest frame to the other end. */
+  deliverOne(): boolean {
+    const f = this.held.shift();
+    if (f !== undefined) this.other!.handlers!.frame(f);
+    return f !== undefined;
+  }
 }
 
 describe('ChannelMux over a MessageChannel', () => {
@@ -176,5 +199,107 @@ describe('ChannelMux over a MessageChannel', () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('property: with frames delivered one at a time in any interleaving, each channel delivers exactly its sent sequence and never overruns its credit', async () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('send' as const), channel: fc.nat(2) }),
+      fc.record({ kind: fc.constant('receive' as const), channel: fc.nat(2) }),
+      fc.record({ kind: fc.constant('deliver' as const), from: fc.constantFrom('a' as const, 'b' as const) }),
+      fc.record({ kind: fc.constant('open-receiver' as const), channel: fc.nat(2) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 3, maxLength: 3 }), fc.array(op, { maxLength: 120 }), async (capacities, ops) => {
+        const la = new HeldLink('a');
+        const lb = new HeldLink('b');
+        la.other = lb;
+        lb.other = la;
+        const a = new CreditMux(la);
+        const b = new CreditMux(lb);
+        const ids = ['e/0/0', 'e/1/0', 'f/0/1'];
+        const senders = ids.map((id) => a.sender(id));
+        const receivers: (ReturnType<ChannelMux['receiver']> | undefined)[] = ids.map(() => undefined);
+        const openReceiver = (i: number): ReturnType<ChannelMux['receiver']> => (receivers[i] ??= b.receiver(ids[i]!, capacities[i]));
+        const sent: number[][] = ids.map(() => []);
+        const got: number[][] = ids.map(() => []);
+        const sends: Promise<void>[] = [];
+        const receives: Promise<void>[] = [];
+        let next = 0;
+        const flush = async (): Promise<void> => {
+          for (let i = 0; i < 3; i++) await Promise.resolve();
+        };
+        for (const o of ops) {
+          if (o.kind === 'send') {
+            const v = next++;
+            sent[o.channel]!.push(v);
+            sends.push(senders[o.channel]!.send(batch(v)));
+          } else if (o.kind === 'receive') {
+            const r = openReceiver(o.channel);
+            receives.push(r.receive().then((x) => void got[o.channel]!.push(number(x))));
+          } else if (o.kind === 'open-receiver') {
+            openReceiver(o.channel);
+          } else {
+            (o.from === 'a' ? la : lb).deliverOne();
+          }
+          await flush();
+          // Credit bounds what is in flight: never more batches than a receiver announced.
+          expect(a.failure ?? b.failure).toBeUndefined();
+        }
+        // Drain: every receiver reads to the end while frames flow both ways.
+        ids.forEach((_, i) => openReceiver(i));
+        let closed = false;
+        const drained = receivers.map(async (r, i) => {
+          for (let x = await r!.receive(); x !== null; x = await r!.receive()) got[i]!.push(number(x));
+        });
+        // Close only once every send went out (a send still waiting for credit would be dropped).
+        const allSent = Promise.all(sends).then(() => {
+          for (const s of senders) s.close();
+          closed = true;
+        });
+        for (let guard = 0; guard < 100_000 && !(closed && la.held.length === 0 && lb.held.length === 0); guard++) {
+          // Nothing in flight: let deferred credit announcements (setImmediate) go out.
+          if (!la.deliverOne() && !lb.deliverOne()) await new Promise((r) => setImmediate(r));
+          await flush();
+        }
+        await allSent;
+        await Promise.all([...receives, ...drained]);
+        expect(a.failure ?? b.failure).toBeUndefined();
+        expect(got.map((g) => g.filter((x) => x !== -1))).toEqual(sent);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('credits given back add up while the sender still has half its window, and come at once when it ran out', async () => {
+    const la = new HeldLink('a');
+    const lb = new HeldLink('b');
+    la.other = lb;
+    lb.other = la;
+    const a = new CreditMux(la);
+    const b = new CreditMux(lb);
+    const input = b.receiver('c', 8);
+    const out = a.sender('c');
+    const creditFrames = (): Frame[] => lb.held.filter((f) => f.kind === 'credit');
+    expect(creditFrames()).toEqual([{ kind: 'credit', channel: 'c', credits: 8 }]);
+    lb.deliverOne();
+    // A consumer that keeps up: one batch at a time, taken as soon as it arrives.
+    const announced: [number, Frame][] = [];
+    for (let i = 0; i < 20; i++) {
+      await out.send(batch(i));
+      la.deliverOne();
+      expect(number(await input.receive())).toBe(i);
+      for (const f of lb.held) announced.push([i, f]);
+      while (lb.deliverOne());
+    }
+    // Announced when the window fell below 4 of 8: at the 5th, 10th, ... batch taken, 5 credits each.
+    expect(announced).toEqual([4, 9, 14, 19].map((i) => [i, { kind: 'credit', channel: 'c', credits: 5 }]));
+    // A sender that ran out gets its credit back with the first batch taken.
+    for (let i = 0; i < 8; i++) void out.send(batch(100 + i));
+    while (la.deliverOne());
+    const waiting = out.send(batch(108));
+    expect(number(await input.receive())).toBe(100);
+    expect(lb.held).toEqual([{ kind: 'credit', channel: 'c', credits: 1 }]);
+    lb.deliverOne();
+    await waiting;
   });
 });

@@ -9,6 +9,7 @@
  * The link is anything that moves frames in order (link.ts): a MessagePort between threads, a
  * socket between processes.
  */
+import { InternalError } from '../../errors.ts';
 import type { ChannelReceiver, ChannelSender } from '../runtime/channel.ts';
 import type { Frame } from './frame.ts';
 import type { FrameLink } from './link.ts';
@@ -20,8 +21,6 @@ export interface ChannelMux {
   receiver(channelId: string, capacity?: number): ChannelReceiver;
   /** Closes the link; pending send/receive calls reject with a ChannelClosedError naming the peer. */
   close(): void;
-  /** Settles when the link is gone (closed here, by the peer, or lost), with why. */
-  readonly closed: Promise<ChannelClosedError>;
 }
 
 /** Batches a receiver holds before its sender waits (Flink's buffers per channel, in batches). */
@@ -103,6 +102,8 @@ class MuxReceiver implements ChannelReceiver {
   /** Batches the sender may still send: credits announced and not used yet. */
   outstanding = 0;
   ended = false;
+  #unannounced = 0;
+  #announceAt = 1;
 
   constructor(
     private readonly id: string,
@@ -122,6 +123,7 @@ class MuxReceiver implements ChannelReceiver {
   }
 
   announce(capacity: number): void {
+    this.#announceAt = Math.max(1, capacity >> 1);
     this.outstanding += capacity;
     this.mux.transmit({ kind: 'credit', channel: this.id, credits: capacity });
   }
@@ -154,20 +156,38 @@ class MuxReceiver implements ChannelReceiver {
     for (const w of this.waiting.splice(0)) w.reject(err);
   }
 
+  /**
+   * One credit back per batch taken out, announced once the sender's window (credits it may
+   * still use, batches in flight included) fell below half the capacity; until then it has
+   * room to go on and the credits add up. A sender that ran out is answered at the first batch
+   * taken. A consumer that keeps up would otherwise cost a frame, and its sender an event, per
+   * batch; a consumer that stops reading (alignment) gives back nothing, as it should.
+   */
   #giveCredit(): void {
-    if (this.ended || this.mux.failure !== undefined) return;
-    this.outstanding += 1;
-    this.mux.transmit({ kind: 'credit', channel: this.id, credits: 1 });
+    this.#unannounced += 1;
+    if (this.outstanding < this.#announceAt) this.#announce();
+  }
+
+  #announce(): void {
+    const credits = this.#unannounced;
+    if (credits === 0 || this.ended || this.mux.failure !== undefined) return;
+    this.#unannounced = 0;
+    this.outstanding += credits;
+    this.mux.transmit({ kind: 'credit', channel: this.id, credits });
   }
 }
 
-/** The mux over a link that is ready for channel frames (any handshake already done). */
+/**
+ * The mux over a link that is ready for channel frames (any handshake already done). Beyond
+ * ChannelMux it tells why and when its link went (`closed`, `failure`) and whom it reaches (`peer`).
+ */
 export class CreditMux implements ChannelMux {
   readonly #senders = new Map<string, MuxSender>();
   readonly #receivers = new Map<string, MuxReceiver>();
   /** Credits that arrived before `sender(id)` was called. */
   readonly #earlyCredits = new Map<string, number>();
   #failure: ChannelClosedError | undefined;
+  /** Settles when the link is gone (closed here, by the peer, or lost), with why. */
   readonly closed: Promise<ChannelClosedError>;
   #settleClosed!: (err: ChannelClosedError) => void;
 
@@ -185,7 +205,7 @@ export class CreditMux implements ChannelMux {
   }
 
   sender(channelId: string): ChannelSender {
-    if (this.#senders.has(channelId)) throw new Error(`channel '${channelId}' to ${this.link.peer} already has a sender`);
+    if (this.#senders.has(channelId)) throw new InternalError(`channel '${channelId}' to ${this.link.peer} already has a sender`);
     const sender = new MuxSender(channelId, this);
     this.#senders.set(channelId, sender);
     const early = this.#earlyCredits.get(channelId);
@@ -197,8 +217,8 @@ export class CreditMux implements ChannelMux {
   }
 
   receiver(channelId: string, capacity = DEFAULT_CHANNEL_CAPACITY): ChannelReceiver {
-    if (this.#receivers.has(channelId)) throw new Error(`channel '${channelId}' from ${this.link.peer} already has a receiver`);
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`channel capacity must be a whole number of batches, at least 1 (got ${capacity})`);
+    if (this.#receivers.has(channelId)) throw new InternalError(`channel '${channelId}' from ${this.link.peer} already has a receiver`);
+    if (!Number.isInteger(capacity) || capacity < 1) throw new InternalError(`channel capacity must be a whole number of batches, at least 1 (got ${capacity})`);
     const receiver = new MuxReceiver(channelId, this);
     this.#receivers.set(channelId, receiver);
     if (this.#failure === undefined) receiver.announce(capacity);

@@ -158,22 +158,66 @@ export function decodeFrame(body: Buffer): Frame {
   }
 }
 
-/** Cuts a byte stream into frames, however the chunks fall. */
+/**
+ * Cuts a byte stream into frames, however the chunks fall. A frame inside one chunk is a view of
+ * it (no copy); only a frame split across chunks is copied, once, into a buffer of its size.
+ */
 export class FrameDecoder {
-  #rest: Buffer | undefined;
+  /** Bytes of an incomplete frame: its length prefix (or part of it) and what came of its body. */
+  #partial: Buffer | undefined;
+  #partialBytes = 0;
 
   /** The frames completed by this chunk, in order. Throws FrameFormatError on garbage. */
   push(chunk: Buffer): Frame[] {
-    let buf = this.#rest === undefined ? chunk : Buffer.concat([this.#rest, chunk]);
     const frames: Frame[] = [];
-    while (buf.length >= 4) {
-      const length = buf.readUInt32LE(0);
-      if (length === 0 || length > MAX_FRAME_BYTES) throw new FrameFormatError(`frame length ${length} is out of range (1 to ${MAX_FRAME_BYTES})`);
-      if (buf.length < 4 + length) break;
-      frames.push(decodeFrame(buf.subarray(4, 4 + length)));
-      buf = buf.subarray(4 + length);
+    let at = 0;
+    if (this.#partial !== undefined) {
+      at = this.#fillPartial(chunk, frames);
+      if (this.#partial !== undefined) return frames;
     }
-    this.#rest = buf.length === 0 ? undefined : buf;
+    while (chunk.length - at >= 4) {
+      const length = frameLength(chunk.readUInt32LE(at));
+      if (chunk.length - at < 4 + length) break;
+      frames.push(decodeFrame(chunk.subarray(at + 4, at + 4 + length)));
+      at += 4 + length;
+    }
+    if (at < chunk.length) {
+      // The rest starts a frame: keep its prefix until the length is known, then room for all of it.
+      const rest = chunk.subarray(at);
+      this.#partial = Buffer.allocUnsafe(rest.length >= 4 ? 4 + frameLength(rest.readUInt32LE(0)) : 4);
+      rest.copy(this.#partial);
+      this.#partialBytes = rest.length;
+    }
     return frames;
   }
+
+  /** Completes the pending frame from the start of `chunk`; returns how much of it was used. */
+  #fillPartial(chunk: Buffer, frames: Frame[]): number {
+    let partial = this.#partial!;
+    let used = 0;
+    if (this.#partialBytes < 4) {
+      used = Math.min(4 - this.#partialBytes, chunk.length);
+      chunk.copy(partial, this.#partialBytes, 0, used);
+      this.#partialBytes += used;
+      if (this.#partialBytes < 4) return used;
+      const whole = Buffer.allocUnsafe(4 + frameLength(partial.readUInt32LE(0)));
+      partial.copy(whole, 0, 0, 4);
+      this.#partial = partial = whole;
+    }
+    const take = Math.min(partial.length - this.#partialBytes, chunk.length - used);
+    chunk.copy(partial, this.#partialBytes, used, used + take);
+    this.#partialBytes += take;
+    used += take;
+    if (this.#partialBytes === partial.length) {
+      this.#partial = undefined;
+      this.#partialBytes = 0;
+      frames.push(decodeFrame(partial.subarray(4)));
+    }
+    return used;
+  }
+}
+
+function frameLength(length: number): number {
+  if (length === 0 || length > MAX_FRAME_BYTES) throw new FrameFormatError(`frame length ${length} is out of range (1 to ${MAX_FRAME_BYTES})`);
+  return length;
 }

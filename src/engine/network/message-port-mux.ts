@@ -4,7 +4,7 @@
  * on both ends when either closes it or its thread ends, is the link loss.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { type ChannelMux, CreditMux } from './channel-mux.ts';
+import { CreditMux } from './channel-mux.ts';
 import type { Frame } from './frame.ts';
 import type { FrameLink, LinkHandlers } from './link.ts';
 
@@ -37,6 +37,6 @@ class MessagePortLink implements FrameLink {
 }
 
 /** `peer` names the other end in errors (default "peer thread"). */
-export function messagePortMux(port: MessagePort, peer = 'peer thread'): ChannelMux {
+export function messagePortMux(port: MessagePort, peer = 'peer thread'): CreditMux {
   return new CreditMux(new MessagePortLink(port, `${peer} (MessagePort)`));
 }

@@ -19,7 +19,6 @@ export class TcpLink implements FrameLink {
   #closing = false;
   #lastHeard = Date.now();
   readonly #heartbeat: NodeJS.Timeout;
-  #uncorkScheduled = false;
 
   constructor(socket: Socket, peer: string, heartbeatTimeoutMs: number) {
     this.#socket = socket;
@@ -55,23 +54,23 @@ export class TcpLink implements FrameLink {
   send(frame: Frame): void {
     if (this.#closing || this.#lostReason !== undefined) return;
     const socket = this.#socket;
-    // Corked until the next tick: the frames of one turn go out in one writev.
-    if (!this.#uncorkScheduled) {
-      this.#uncorkScheduled = true;
-      socket.cork();
-      process.nextTick(() => {
-        this.#uncorkScheduled = false;
-        socket.uncork();
-      });
+    const buffers = encodeFrame(frame);
+    // Each frame goes out at once, header and batch in one writev. Holding frames back until the
+    // end of the tick would hold them for the whole chain of sends that credit allows (a sender
+    // with credit never yields), so sender and receiver would take turns instead of overlapping.
+    if (buffers.length === 1) {
+      socket.write(buffers[0]!);
+      return;
     }
-    for (const b of encodeFrame(frame)) socket.write(b);
+    socket.cork();
+    for (const b of buffers) socket.write(b);
+    socket.uncork();
   }
 
   close(): void {
     if (this.#closing) return;
     this.#closing = true;
     clearInterval(this.#heartbeat);
-    if (this.#uncorkScheduled) this.#socket.uncork();
     this.#socket.end();
     // A peer that never closes its side must not keep the socket (and the process) alive.
     setTimeout(() => this.#socket.destroy(), 1000).unref();

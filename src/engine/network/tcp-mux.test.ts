@@ -1,9 +1,12 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { connect } from 'node:net';
+import { once } from 'node:events';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ChannelMux, ChannelClosedError } from './channel-mux.ts';
 import { type Frame, FrameDecoder, NONCE_BYTES, PROTOCOL_VERSION, encodeFrame } from './frame.ts';
+import { BatchBuilder, decodeBatch } from '../runtime/element-codec.ts';
+import type { StreamElement } from '../runtime/stream-element.ts';
 import { connectTcpMux, listenTcpMux, type TcpMuxServer } from './tcp-mux.ts';
 
 const REGISTER_LOADERS = new URL('../../../bin/register-loaders.js', import.meta.url).pathname;
@@ -85,8 +88,8 @@ describe('TCP mux between processes', () => {
   });
 
   it('a peer that stops answering (half-open) is lost after the heartbeat timeout', async () => {
-    const { server: s, nextPeer } = await server({ heartbeatTimeoutMs: 300 });
-    const child = startPeer(s.port, 'forever', { TSFLINK_TEST_HEARTBEAT_MS: '300' });
+    const { server: s, nextPeer } = await server({ heartbeatTimeoutMs: 1000 });
+    const child = startPeer(s.port, 'forever', { TSFLINK_TEST_HEARTBEAT_MS: '1000' });
     const { mux } = await nextPeer();
     const input = mux.receiver('c', 2);
     expect(numberOf((await input.receive())!)).toBe(0);
@@ -96,7 +99,7 @@ describe('TCP mux between processes', () => {
     while (err === undefined) {
       err = await input.receive().then(() => undefined, (e: unknown) => e);
     }
-    expect((err as Error).message).toMatch(/^the link to child at 127\.0\.0\.1:\d+ was lost: no frame or heartbeat for \d+ ms \(heartbeat timeout 300 ms\)$/);
+    expect((err as Error).message).toMatch(/^the link to child at 127\.0\.0\.1:\d+ was lost: no frame or heartbeat for \d+ ms \(heartbeat timeout 1000 ms\)$/);
   });
 
   it('a sender on the server side of the connection reaches a receiver on the client side', async () => {
@@ -114,6 +117,75 @@ describe('TCP mux between processes', () => {
     out.close();
     expect([...(await input.receive())!]).toEqual([10]);
     expect(await input.receive()).toBeNull();
+  });
+});
+
+describe('TCP mux connections', () => {
+  it('a peer that connects again under the same id replaces its old link, which fails', async () => {
+    const { server: s, nextPeer, log } = await server();
+    const first = await connectTcpMux({ host: '127.0.0.1', port: s.port, endpointId: 'tm-9' });
+    cleanup.push(() => first.close());
+    const old = await nextPeer();
+    const oldInput = old.mux.receiver('c');
+    const pending = oldInput.receive().catch((err: unknown) => err);
+    const second = await connectTcpMux({ host: '127.0.0.1', port: s.port, endpointId: 'tm-9' });
+    cleanup.push(() => second.close());
+    const fresh = await nextPeer();
+    expect(fresh.id).toBe('tm-9');
+    expect(((await pending) as Error).message).toMatch(/^the link to tm-9 at 127\.0\.0\.1:\d+ was lost: tm-9 connected again$/);
+    expect(log).toEqual([expect.stringMatching(/^Network peer tm-9 connected again from 127\.0\.0\.1:\d+; its previous link is closed$/)]);
+    // The old client's end learns it too: its link closes.
+    expect((await first.closed).message).toMatch(/^the link to server at 127\.0\.0\.1:\d+ was (lost|closed by the peer)/);
+    const out = second.sender('c2');
+    const input = fresh.mux.receiver('c2', 1);
+    await out.send(new Uint8Array([5]));
+    expect([...(await input.receive())!]).toEqual([5]);
+  });
+
+  it('closing the server fails the channels of every peer on both ends', async () => {
+    const { server: s, nextPeer } = await server();
+    const client = await connectTcpMux({ host: '127.0.0.1', port: s.port, endpointId: 'tm-3' });
+    cleanup.push(() => client.close());
+    const { mux } = await nextPeer();
+    const serverSide = mux.receiver('a').receive().catch((err: unknown) => err);
+    const clientSide = client.receiver('b').receive().catch((err: unknown) => err);
+    await s.close();
+    expect(((await serverSide) as Error).message).toMatch(/^the link to tm-3 at 127\.0\.0\.1:\d+ was closed$/);
+    expect(((await clientSide) as Error).message).toMatch(/^the link to server at 127\.0\.0\.1:\d+ was closed by the peer \(closed\)$/);
+  });
+});
+
+describe('TCP mux with the element codec', () => {
+  it('batches of every element kind decode exactly as sent, across socket chunk boundaries', async () => {
+    const { server: s, nextPeer } = await server();
+    const client = await connectTcpMux({ host: '127.0.0.1', port: s.port, endpointId: 'tm-codec' });
+    cleanup.push(() => client.close());
+    const { mux } = await nextPeer();
+    const builder = new BatchBuilder();
+    const batches: StreamElement[][] = [];
+    for (let b = 0; b < 200; b++) {
+      const elements: StreamElement[] = [];
+      for (let i = 0; i < 1 + ((b * 37) % 600); i++) {
+        const n = b * 1000 + i;
+        const value = n % 3 === 0 ? `k${n}` : n % 3 === 1 ? { user: `u${n % 7}`, amount: n / 4, tags: ['a', n] } : n;
+        elements.push({ kind: 'record', value, timestamp: n % 5 === 0 ? null : 1_700_000_000_000 + n });
+      }
+      elements.push({ kind: 'watermark', timestamp: b * 10 }, { kind: 'barrier', barrier: { checkpointId: b, savepoint: b % 2 === 0 } });
+      batches.push(elements);
+    }
+    const out = client.sender('codec');
+    const input = mux.receiver('codec', 3);
+    const sending = (async () => {
+      for (const elements of batches) {
+        for (const e of elements) builder.add(e);
+        await out.send(builder.encode());
+      }
+      out.close();
+    })();
+    const got: StreamElement[][] = [];
+    for (let b = await input.receive(); b !== null; b = await input.receive()) got.push(decodeBatch(b));
+    await sending;
+    expect(got).toEqual(batches);
   });
 });
 
@@ -162,6 +234,20 @@ describe('TCP mux security', () => {
     const client = await connectTcpMux({ host: '127.0.0.1', port: s.port, endpointId: 'honest', secret: 'right' });
     cleanup.push(() => client.close());
     expect((await nextPeer()).id).toBe('honest');
+  });
+
+  it('heartbeats from the server during the handshake do not fail it', async () => {
+    const raw = createServer((socket) => {
+      socket.resume(); // reads (and drops) the client's frames, so its close is seen
+      socket.write(Buffer.concat(encodeFrame({ kind: 'heartbeat' })));
+      setTimeout(() => socket.write(Buffer.concat([...encodeFrame({ kind: 'heartbeat' }), ...encodeFrame({ kind: 'welcome', endpoint: 'slow' })])), 50);
+    });
+    raw.listen(0, '127.0.0.1');
+    await once(raw, 'listening');
+    cleanup.push(() => new Promise((resolve) => raw.close(resolve)));
+    const client = await connectTcpMux({ host: '127.0.0.1', port: (raw.address() as AddressInfo).port, endpointId: 'patient' });
+    cleanup.push(() => client.close());
+    expect(client.receiver('x')).toBeDefined();
   });
 
   it('a client with a secret refuses a server without one', async () => {

@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type AddressInfo, type Server, type Socket, connect, createServer } from 'node:net';
-import { type ChannelMux, CreditMux } from './channel-mux.ts';
+import { CreditMux } from './channel-mux.ts';
 import type { Frame } from './frame.ts';
 import { NONCE_BYTES, PROTOCOL_VERSION } from './frame.ts';
 import { type HandshakeFacts, proof, proofMatches } from './handshake.ts';
@@ -35,7 +35,7 @@ export interface TcpMuxServerOptions extends TcpMuxOptions {
   /** Default 0: any free port. */
   readonly port?: number | undefined;
   /** Each peer that completed the handshake, as a mux, with the endpoint id it declared. */
-  readonly onPeer: (mux: ChannelMux, peerEndpointId: string) => void;
+  readonly onPeer: (mux: CreditMux, peerEndpointId: string) => void;
   /** Refused peers and replaced connections, one line each (default: stderr). */
   readonly log?: ((line: string) => void) | undefined;
 }
@@ -75,6 +75,8 @@ function handshake<T>(link: TcpLink, timeoutMs: number, step: (frame: Frame) => 
     };
     link.start({
       frame(frame) {
+        // The link's heartbeats run from the start: a slow handshake must not fail on one.
+        if (frame.kind === 'heartbeat') return;
         try {
           const result = step(frame);
           if (result === undefined) return;
@@ -179,7 +181,7 @@ export interface TcpMuxClientOptions extends TcpMuxOptions {
 }
 
 /** Connects to a peer's data port; resolves once the handshake succeeded. */
-export async function connectTcpMux(options: TcpMuxClientOptions): Promise<ChannelMux> {
+export async function connectTcpMux(options: TcpMuxClientOptions): Promise<CreditMux> {
   const secret = options.secret === '' ? undefined : options.secret;
   const timeoutMs = options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
   const address = `${options.host}:${options.port}`;
