@@ -10,7 +10,7 @@ import { RESTART_PARAMETERS, RESTART_STRATEGY_NAMES, RESTART_STRATEGY_TYPE_KEY, 
 import { type BuiltStateBackendType, parseStateBackendChoice, refuseUnbuiltStateBackend } from './engine/state/state-backend-type.ts';
 import { MEMORY_SIZE_SYNTAX, MIN_WORKER_HEAP_MB, WORKER_HEAP_KEY, workerHeapLimitMb } from './engine/cluster/worker-heap.ts';
 import { MAX_TASK_SLOTS, TASK_SLOTS_KEY } from './engine/cluster/taskmanager/task-slots.ts';
-import { HEARTBEAT_INTERVAL_KEY, HEARTBEAT_TIMEOUT_KEY, SLOT_REQUEST_TIMEOUT_KEY, SPREAD_OUT_SLOTS_KEY, TASK_MANAGER_COUNT_KEY, TASK_MANAGER_HOST_KEY, TASK_MANAGER_RPC_PORT_KEY } from './engine/cluster/taskmanager/task-manager-settings.ts';
+import { HEARTBEAT_INTERVAL_KEY, HEARTBEAT_TIMEOUT_KEY as TASK_MANAGER_HEARTBEAT_TIMEOUT_KEY, SLOT_REQUEST_TIMEOUT_KEY, SPREAD_OUT_SLOTS_KEY, TASK_MANAGER_COUNT_KEY, TASK_MANAGER_HOST_KEY } from './engine/cluster/taskmanager/task-manager-settings.ts';
 import { parseFlinkDuration } from './engine/checkpoint/flink-duration.ts';
 import { UserError } from './errors.ts';
 
@@ -159,9 +159,8 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec(TASK_SLOTS_KEY, '1', `1 to ${MAX_TASK_SLOTS}`, 'task slots of a job\'s worker (its TaskManager), one worker thread each: subtask i of every operator runs in slot i mod slots, so a job at parallelism p uses min(p, slots) cores', (v, k) => void parseWholeNumber(k, v, 1, MAX_TASK_SLOTS)),
   spec(TASK_MANAGER_COUNT_KEY, '0', '0 to 64', 'local TaskManagers the JobManager starts (and starts again when one dies) with flink cluster start; 0: each job runs in task slots of its own worker process (tsflink\'s key)', (v, k) => void parseWholeNumber(k, v, 0, 64)),
   spec(TASK_MANAGER_HOST_KEY, 'the value of taskmanager.bind-host', 'a host name or IP address', 'address of a TaskManager that the JobManager and other TaskManagers connect to', (v, k) => void parseNonEmpty(k, v)),
-  spec(TASK_MANAGER_RPC_PORT_KEY, '0', '0 to 65535 (0: any free port)', 'a TaskManager\'s control and data port', (v, k) => void parseWholeNumber(k, v, 0, 65_535)),
   spec(HEARTBEAT_INTERVAL_KEY, '10 s', `${DURATION}; at least 10 ms`, 'how often a TaskManager heartbeats to the JobManager', (v, k) => void parseDurationAtLeast(k, v, 10)),
-  spec(HEARTBEAT_TIMEOUT_KEY, '50 s', `${DURATION}; at least 10 ms`, 'a TaskManager silent this long is lost: its slots are gone and jobs using them restart', (v, k) => void parseDurationAtLeast(k, v, 10)),
+  spec(TASK_MANAGER_HEARTBEAT_TIMEOUT_KEY, '50 s', `${DURATION}; at least 10 ms`, 'a TaskManager silent this long is lost: its slots are gone and jobs using them restart', (v, k) => void parseDurationAtLeast(k, v, 10)),
   spec(SLOT_REQUEST_TIMEOUT_KEY, '5 min', `${DURATION}; at least 10 ms`, 'how long a job waits for enough free task slots before it fails', (v, k) => void parseDurationAtLeast(k, v, 10)),
   spec(SPREAD_OUT_SLOTS_KEY, 'false', 'true, false', 'give a job slots round-robin over the TaskManagers with the most free slots instead of filling one TaskManager first', (v, k) => void parseBoolean(k, v)),
   spec('parallelism.default', '1', `1 to ${UPPER_BOUND_MAX_PARALLELISM}`, 'parallelism of operators that set none', (v, k) => void parseWholeNumber(k, v, 1, UPPER_BOUND_MAX_PARALLELISM)),

@@ -13,7 +13,7 @@ import { prepareJob } from './prepare-job.ts';
 import { taskSlotsOf } from './taskmanager/task-slots.ts';
 import { threadSlotsDeployment } from './taskmanager/thread-slots-deployment.ts';
 import { type SlotAssignment, taskManagerDeployment } from './taskmanager/task-manager-deployment.ts';
-import { networkSecurity } from './taskmanager/network-security.ts';
+import { networkOptions } from '../../config.ts';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../../errors.ts';
 import type { FromWorker, StartMessage, ToWorker } from './worker-protocol.ts';
@@ -37,6 +37,12 @@ async function acquireSlots(count: number, lost: readonly string[]): Promise<rea
     send({ type: 'status', status: 'RUNNING' });
   }
   return slots;
+}
+
+/** What every end of the job's TCP links must agree on. */
+function networkSettingsForSlots(config: ReadonlyMap<string, string>): { secret?: string; heartbeatTimeoutMs: number } {
+  const { secret, heartbeatTimeoutMs } = networkOptions(config);
+  return { ...(secret === undefined ? {} : { secret }), heartbeatTimeoutMs };
 }
 
 /** Without TaskManagers the job's subtasks run here and it is RUNNING at once. */
@@ -116,7 +122,7 @@ async function start(message: StartMessage): Promise<void> {
               source: { jobFile: message.jobFile, programArgs: message.programArgs, config: message.config, ...(message.parallelism === undefined ? {} : { parallelism: message.parallelism }) },
               allowNonRestoredState: message.allowNonRestoredState,
               acquireSlots,
-              ...networkSecurity(config),
+              ...networkSettingsForSlots(config),
             }),
           }
         : slots > 1

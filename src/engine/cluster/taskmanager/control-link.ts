@@ -22,7 +22,6 @@ export function controlLink<In, Out>(mux: ChannelMux, sendId: string, receiveId:
   let sending: Promise<void> = Promise.resolve();
   let resolveClosed!: (error: Error) => void;
   const closed = new Promise<Error>((resolve) => (resolveClosed = resolve));
-  void mux.closed.then((error) => resolveClosed(error));
   void (async () => {
     try {
       for (;;) {

@@ -14,6 +14,7 @@ import { openRestore } from '../../runtime/local-executor.ts';
 import { CancelledError, type CheckpointTarget, type Subtask } from '../../runtime/subtask.ts';
 import { wireSubtasks } from '../../runtime/subtask-wiring.ts';
 import { TaskFailure, stackTrace } from '../../runtime/task-failure.ts';
+import { networkOptions } from '../../../config.ts';
 import { jobSettingsFromConfig } from '../job-settings.ts';
 import { prepareJob } from '../prepare-job.ts';
 import { type ChannelMux, ChannelClosedError } from '../../network/channel-mux.ts';
@@ -107,7 +108,10 @@ async function deploy(message: DeployMessage): Promise<void> {
   const local = new Map<string, LocalChannel>();
   try {
     const { source } = message;
-    const settings = jobSettingsFromConfig(new Map(Object.entries(source.config)), source.parallelism);
+    const config = new Map(Object.entries(source.config));
+    const settings = jobSettingsFromConfig(config, source.parallelism);
+    // Batches in flight per channel between slots, local or over the network (Flink's buffers per channel).
+    const capacity = networkOptions(config).buffersPerChannel;
     const prepared = await prepareJob(source.jobFile, source.programArgs, settings);
     storeOptions = prepared.options.storeOptions ?? {};
     const { nodes, restore } = message.restoreFrom === undefined ? { nodes: prepared.plan.nodes, restore: undefined } : await openRestore(prepared.plan, message.restoreFrom, { ...prepared.options, allowNonRestoredState: message.allowNonRestoredState });
@@ -118,7 +122,7 @@ async function deploy(message: DeployMessage): Promise<void> {
     const slotOf = (index: number): number => index % message.slots;
     const localChannel = (key: string): LocalChannel => {
       let c = local.get(key);
-      if (c === undefined) local.set(key, (c = new LocalChannel(prepared.options.channelCapacity ?? 8)));
+      if (c === undefined) local.set(key, (c = new LocalChannel(capacity)));
       return c;
     };
     subtasks = wireSubtasks({
@@ -134,7 +138,7 @@ async function deploy(message: DeployMessage): Promise<void> {
       runsHere: (_, index) => slotOf(index) === message.slot,
       channels: {
         sender: (edge, from, to) => (slotOf(to) === message.slot ? localChannel(`${edge}/${from}/${to}`) : muxes.get(slotOf(to))!.sender(`${edge}/${from}/${to}`)),
-        receiver: (edge, from, to) => (slotOf(from) === message.slot ? localChannel(`${edge}/${from}/${to}`) : muxes.get(slotOf(from))!.receiver(`${edge}/${from}/${to}`, prepared.options.channelCapacity ?? 8)),
+        receiver: (edge, from, to) => (slotOf(from) === message.slot ? localChannel(`${edge}/${from}/${to}`) : muxes.get(slotOf(from))!.receiver(`${edge}/${from}/${to}`, capacity)),
       },
       coordination: {
         finished: ({ chain, index }) => {

@@ -7,7 +7,6 @@ import { parseFlinkDuration } from '../../checkpoint/flink-duration.ts';
 
 export const TASK_MANAGER_COUNT_KEY = 'taskmanager.count';
 export const TASK_MANAGER_HOST_KEY = 'taskmanager.host';
-export const TASK_MANAGER_RPC_PORT_KEY = 'taskmanager.rpc.port';
 export const HEARTBEAT_INTERVAL_KEY = 'heartbeat.interval';
 export const HEARTBEAT_TIMEOUT_KEY = 'heartbeat.timeout';
 export const SLOT_REQUEST_TIMEOUT_KEY = 'slot.request.timeout';
