@@ -6,6 +6,7 @@
 const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }>>> = {
   format: () => import('./format.ts'),
   rekey: () => import('./rekey.ts'),
+  network: () => import('./network.ts'),
   state: () => import('./state-snapshot.ts'),
   engine: () => import('./engine.ts'),
   codec: () => import('./codec.ts'),

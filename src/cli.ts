@@ -221,6 +221,13 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
       exitCode = await runJobManagerCommand(options, envFor(options));
     });
 
+  clusterCommand('taskmanager')
+    .description('run a TaskManager in the foreground: it offers taskmanager.numberOfTaskSlots slots (default: the cores) to the JobManager at -m')
+    .action(async (options) => {
+      const { runTaskManagerCommand } = await import('./commands/taskmanager.ts');
+      exitCode = await runTaskManagerCommand(options, envFor(options));
+    });
+
   let command: string | undefined;
   program.hook('preSubcommand', (_program, subcommand) => {
     command = subcommand.name();
@@ -260,7 +267,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
 }
 
 /** The commands Flink has too: they exit as Flink's CliFrontend does. */
-const CLUSTER_COMMANDS: ReadonlySet<string> = new Set(['run', 'plan-restore', 'info', 'list', 'savepoint', 'stop', 'cancel', 'checkpoint', 'cluster', 'jobmanager']);
+const CLUSTER_COMMANDS: ReadonlySet<string> = new Set(['run', 'plan-restore', 'info', 'list', 'savepoint', 'stop', 'cancel', 'checkpoint', 'cluster', 'jobmanager', 'taskmanager']);
 
 function parseCount(value: string): number {
   const n = Number(value);

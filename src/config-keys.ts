@@ -5,10 +5,13 @@
  */
 import { CHECKPOINT_KEYS, checkpointConfigFromKeys } from './engine/checkpoint/checkpoint-config.ts';
 import { DURATION_SYNTAX } from './engine/checkpoint/flink-duration.ts';
+import { BIND_HOST_KEY, BUFFERS_PER_CHANNEL_KEY, DATA_PORT_KEY, HEARTBEAT_TIMEOUT_KEY, SHARED_SECRET_KEY, parseBuffersPerChannel, parseDataPort, parseHeartbeatTimeout, parseSecret } from './engine/network/network-config.ts';
 import { RESTART_PARAMETERS, RESTART_STRATEGY_NAMES, RESTART_STRATEGY_TYPE_KEY, parseRestartStrategyType } from './engine/runtime/restart-strategy.ts';
 import { type BuiltStateBackendType, parseStateBackendChoice, refuseUnbuiltStateBackend } from './engine/state/state-backend-type.ts';
 import { MEMORY_SIZE_SYNTAX, MIN_WORKER_HEAP_MB, WORKER_HEAP_KEY, workerHeapLimitMb } from './engine/cluster/worker-heap.ts';
 import { MAX_TASK_SLOTS, TASK_SLOTS_KEY } from './engine/cluster/taskmanager/task-slots.ts';
+import { HEARTBEAT_INTERVAL_KEY, HEARTBEAT_TIMEOUT_KEY as TASK_MANAGER_HEARTBEAT_TIMEOUT_KEY, SLOT_REQUEST_TIMEOUT_KEY, SPREAD_OUT_SLOTS_KEY, TASK_MANAGER_COUNT_KEY, TASK_MANAGER_HOST_KEY } from './engine/cluster/taskmanager/task-manager-settings.ts';
+import { parseFlinkDuration } from './engine/checkpoint/flink-duration.ts';
 import { UserError } from './errors.ts';
 
 /** One key as documented in README.md and shown by help. */
@@ -55,6 +58,13 @@ export function parseChoice<T extends string>(key: string, value: string, allowe
   const found = allowed.find((a) => a.toLowerCase() === value.trim().toLowerCase());
   if (found === undefined) fail(key, `'${value}' is not one of ${allowed.join(', ')}`);
   return found;
+}
+
+export function parseDurationAtLeast(key: string, value: string, minMs: number): number {
+  const ms = parseFlinkDuration(value);
+  if (ms === undefined) fail(key, `'${value}' is not a duration (${DURATION_SYNTAX})`);
+  if (ms < minMs) fail(key, `'${value}' is below ${minMs} ms`);
+  return ms;
 }
 
 export function parseBoolean(key: string, value: string): boolean {
@@ -147,6 +157,12 @@ export const KEY_SPECS: readonly KeySpec[] = [
   ...Object.values(RESTART_PARAMETERS).map((p) => spec(p.key, p.default, p.allowed, p.description, (v) => void p.parse(v))),
   spec(WORKER_HEAP_KEY, NO_DEFAULT, `${MEMORY_SIZE_SYNTAX}; at least ${MIN_WORKER_HEAP_MB} mb`, 'heap limit of each job\'s worker process (V8\'s --max-old-space-size); a worker that exhausts it fails the job in one line naming the state backend; unset: Node\'s default', (v, k) => void workerHeapLimitMb({ [k]: v }, k)),
   spec(TASK_SLOTS_KEY, '1', `1 to ${MAX_TASK_SLOTS}`, 'task slots of a job\'s worker (its TaskManager), one worker thread each: subtask i of every operator runs in slot i mod slots, so a job at parallelism p uses min(p, slots) cores', (v, k) => void parseWholeNumber(k, v, 1, MAX_TASK_SLOTS)),
+  spec(TASK_MANAGER_COUNT_KEY, '0', '0 to 64', 'local TaskManagers the JobManager starts (and starts again when one dies) with flink cluster start; 0: each job runs in task slots of its own worker process (tsflink\'s key)', (v, k) => void parseWholeNumber(k, v, 0, 64)),
+  spec(TASK_MANAGER_HOST_KEY, 'the value of taskmanager.bind-host', 'a host name or IP address', 'address of a TaskManager that the JobManager and other TaskManagers connect to', (v, k) => void parseNonEmpty(k, v)),
+  spec(HEARTBEAT_INTERVAL_KEY, '10 s', `${DURATION}; at least 10 ms`, 'how often a TaskManager heartbeats to the JobManager', (v, k) => void parseDurationAtLeast(k, v, 10)),
+  spec(TASK_MANAGER_HEARTBEAT_TIMEOUT_KEY, '50 s', `${DURATION}; at least 10 ms`, 'a TaskManager silent this long is lost: its slots are gone and jobs using them restart', (v, k) => void parseDurationAtLeast(k, v, 10)),
+  spec(SLOT_REQUEST_TIMEOUT_KEY, '5 min', `${DURATION}; at least 10 ms`, 'how long a job waits for enough free task slots before it fails', (v, k) => void parseDurationAtLeast(k, v, 10)),
+  spec(SPREAD_OUT_SLOTS_KEY, 'false', 'true, false', 'give a job slots round-robin over the TaskManagers with the most free slots instead of filling one TaskManager first', (v, k) => void parseBoolean(k, v)),
   spec('parallelism.default', '1', `1 to ${UPPER_BOUND_MAX_PARALLELISM}`, 'parallelism of operators that set none', (v, k) => void parseWholeNumber(k, v, 1, UPPER_BOUND_MAX_PARALLELISM)),
   spec('pipeline.max-parallelism', NO_DEFAULT, `1 to ${UPPER_BOUND_MAX_PARALLELISM} (-1: unset)`, 'number of key groups, the upper limit for rescaling; unset: derived from the parallelism', (v, k) => void parseWholeNumber(k, v, 1, UPPER_BOUND_MAX_PARALLELISM, { value: -1, means: 'unset' })),
   spec('pipeline.name', NO_DEFAULT, 'any text', 'job name, when the job does not give one to execute()', () => undefined),
@@ -158,6 +174,11 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec('execution.state-recovery.path', NO_DEFAULT, 'a savepoint or retained checkpoint directory, or its _metadata', 'restore jobs from this snapshot (like run -s)', (v, k) => void parseNonEmpty(k, v), ['execution.savepoint.path']),
   spec('execution.state-recovery.ignore-unclaimed-state', 'false', 'true, false', 'allow restoring when snapshot state has no operator in the job (like run -n)', (v, k) => void parseBoolean(k, v), ['execution.savepoint.ignore-unclaimed-state']),
   spec('execution.state-recovery.claim-mode', 'NO_CLAIM', CLAIM_MODES.join(', '), 'whether the restored job takes ownership of the snapshot it starts from (like run --claimMode)', (v, k) => void parseChoice(k, v, CLAIM_MODES), ['execution.savepoint-restore-mode']),
+  spec(BIND_HOST_KEY, '127.0.0.1', 'a host name or IP address; other than loopback only with security.network.shared-secret', 'address a TaskManager\'s data port (the network stack\'s TCP server) listens on', (v, k) => void parseNonEmpty(k, v)),
+  spec(DATA_PORT_KEY, '0', '0 to 65535 (0: any free port)', 'port of a TaskManager\'s data port', (v, k) => void parseDataPort(k, v)),
+  spec(BUFFERS_PER_CHANNEL_KEY, '8', '1 to 1024', 'credits per channel: batches (of up to 512 records) a receiving channel holds before its sender waits', (v, k) => void parseBuffersPerChannel(k, v)),
+  spec(HEARTBEAT_TIMEOUT_KEY, '10 s', `${DURATION}; at least 10 ms`, 'a network link that received nothing (not even a heartbeat) for this long is lost and its channels fail (tsflink\'s key)', (v, k) => void parseHeartbeatTimeout(k, v)),
+  spec(SHARED_SECRET_KEY, NO_DEFAULT, 'text of at least 16 characters', 'shared secret both ends of a network link prove they know (HMAC challenge-response) before any data; needed to bind the data port to a non-loopback address (tsflink\'s key)', (v, k) => void parseSecret(k, v)),
   spec('s3.endpoint', 'AWS_ENDPOINT_URL_S3, then AWS_ENDPOINT_URL, then AWS', 'a URL, e.g. http://127.0.0.1:9000', 'S3 endpoint for s3:// paths (MinIO, s3rver, ...)', () => undefined),
   spec('s3.path.style.access', 'true when s3.endpoint is set', 'true, false', 'path-style S3 URLs', (v, k) => {
     if (v !== 'true' && v !== 'false') fail(k, `'${v}' is not one of true, false`);

@@ -25,6 +25,7 @@ import {
   parseTimerServiceFactory,
   parseWholeNumber,
 } from './config-keys.ts';
+import { type NetworkOptions, networkOptionsFromKeys } from './engine/network/network-config.ts';
 import { restartStrategyFromKeys } from './engine/runtime/restart-strategy.ts';
 import type { BuiltStateBackendType, StateBackendOptions } from './engine/state/state-backend-type.ts';
 import { UsageError, UserError } from './errors.ts';
@@ -71,6 +72,7 @@ export function validateConfig(config: Config): void {
   for (const [key, value] of config) SPEC_BY_KEY.get(key)?.validate(value, key);
   checkCheckpointKeys(config);
   restartStrategyFromKeys(config);
+  networkOptions(config); // a non-loopback bind without a shared secret is refused here, not when a TaskManager starts
 }
 
 /** `$FLINK_CONF_DIR/config.yaml`, which must exist, else `<cwd>/conf/config.yaml` if it exists. */
@@ -209,6 +211,11 @@ export function stateBackendOptions(config: Config): StateBackendOptions {
     ...(cacheBytes === undefined ? {} : { cacheBytes }),
     ...(timerService === undefined ? {} : { timerService }),
   };
+}
+
+/** The network stack's keys (data port, credits, heartbeats, shared secret). */
+export function networkOptions(config: Config): NetworkOptions {
+  return networkOptionsFromKeys((key) => config.get(key));
 }
 
 export function claimMode(config: Config): ClaimMode {

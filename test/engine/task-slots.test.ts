@@ -34,7 +34,7 @@ function expectedLines(records: number): string[] {
   return lines.sort();
 }
 
-async function start(options: { records: number; out: string; parallelism: number; slots: number; failAt?: number; restoreFrom?: string }): Promise<JobClient> {
+async function start(options: { records: number; out: string; parallelism: number; slots: number; failAt?: number; restoreFrom?: string; failures?: string[] }): Promise<JobClient> {
   const args = [String(options.records), String(KEYS), options.out, ...(options.failAt === undefined ? [] : [String(options.failAt)])];
   const config = new Map<string, string>([
     ['execution.checkpointing.interval', '50ms'],
@@ -47,6 +47,7 @@ async function start(options: { records: number; out: string; parallelism: numbe
   return startLocally(prepared.graph, {
     ...prepared.options,
     ...(options.restoreFrom === undefined ? {} : { restoreFrom: options.restoreFrom }),
+    events: { onAttemptFailed: (f) => options.failures?.push(f.message) },
     deployment: threadSlotsDeployment({
       slots: options.slots,
       source: { jobFile: JOB, programArgs: args, config: Object.fromEntries(config), parallelism: options.parallelism },
@@ -77,9 +78,12 @@ describe('task slots in worker threads', () => {
   it('a task failure in one slot restarts the attempt from its checkpoint; the output stays exactly once', async () => {
     const out = join(dir.path, 'failing');
     writeFileSync(`${out}.release`, '');
-    const result = await (await start({ records: 20_000, out, parallelism: 2, slots: 2, failAt: 6_000 })).result;
+    const failures: string[] = [];
+    const result = await (await start({ records: 20_000, out, parallelism: 2, slots: 2, failAt: 6_000, failures })).result;
     expect(result.status).toBe('FINISHED');
     expect(result.attempts).toBe(2);
+    // The cause, not the other slot's closed channel that followed from it.
+    expect(failures).toEqual(['Keyed Process -> Sink: Sink (2/2): Error: failing at record 6000 on purpose']);
     expect((await committedLines(out)).sort()).toEqual(expectedLines(20_000));
   }, 90_000);
 

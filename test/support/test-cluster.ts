@@ -22,6 +22,8 @@ export interface TestCluster {
   jobManagerPid(): number | undefined;
   /** Worker pids by job id, from the JobManager's records. */
   workerPid(jobId: string): number | undefined;
+  /** Pids of the TaskManagers the JobManager started (taskmanager.count), from its log, newest last. */
+  taskManagerPids(): number[];
   stop(): Promise<void>;
 }
 
@@ -37,15 +39,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startTestCluster(options: { start?: boolean } = {}): Promise<TestCluster> {
+export async function startTestCluster(options: { start?: boolean; defines?: readonly string[] } = {}): Promise<TestCluster> {
   const dir = await tempDir('tsflink-cluster-');
   const port = await freePort();
   const workDir = join(dir.path, 'jm');
   const scratch = dir.path;
   // Two task slots (worker threads) per job: every cluster test runs its subtasks on two threads.
-  const defines = ['-D', `rest.port=${port}`, '-D', `process.jobmanager.working-dir=${workDir}`, '-D', 'taskmanager.numberOfTaskSlots=2'];
+  const defines = ['-D', `rest.port=${port}`, '-D', `process.jobmanager.working-dir=${workDir}`, '-D', 'taskmanager.numberOfTaskSlots=2', '-D', `taskmanager.count=${process.env.TSFLINK_TEST_TASKMANAGERS ?? '0'}`, ...(options.defines ?? [])];
   const flink = (args: readonly string[], o: { cwd?: string } = {}): Promise<RunResult> => runFlink([...args, ...defines], { cwd: o.cwd ?? scratch });
   const jobManagerPid = (): number | undefined => readNumber(join(workDir, 'jobmanager.pid'));
+  const taskManagerPids = (): number[] => {
+    try {
+      return [...readFileSync(join(workDir, 'log', 'jobmanager.log'), 'utf8').matchAll(/started TaskManager \d+ \(pid (\d+)\)/g)].map((m) => Number(m[1]));
+    } catch {
+      return [];
+    }
+  };
   const records = (): { jobId: string; workerPid?: number }[] => {
     try {
       return readdirSync(join(workDir, 'jobs'))
@@ -64,9 +73,10 @@ export async function startTestCluster(options: { start?: boolean } = {}): Promi
     flink,
     jobManagerPid,
     workerPid: (jobId) => records().find((r) => r.jobId === jobId)?.workerPid,
+    taskManagerPids,
     stop: async () => {
       await flink(['cluster', 'stop']);
-      for (const pid of [jobManagerPid(), ...records().map((r) => r.workerPid)]) {
+      for (const pid of [jobManagerPid(), ...records().map((r) => r.workerPid), ...taskManagerPids()]) {
         if (pid !== undefined) kill(pid);
       }
       await dir.remove();

@@ -4,6 +4,7 @@
  * over HTTP, so commands speak to one interface whether the cluster is near or far.
  * Field names are Flink's (kebab-case and all), because scripts written for Flink read them.
  */
+import type { TaskManagerInfo, TaskManagerRegistration } from './taskmanager/task-manager-registry.ts';
 import { UserError } from '../../errors.ts';
 import type { StatsSummary } from './checkpoint-summary.ts';
 
@@ -276,9 +277,9 @@ export interface DashboardConfiguration {
   readonly features: { readonly 'web-submit': boolean; readonly 'web-cancel': boolean; readonly 'web-rescale': boolean; readonly 'web-history': boolean };
 }
 
-/** `GET /taskmanagers`: there are none (see README); the shape is Flink's. */
+/** `GET /taskmanagers`, in Flink's shape. */
 export interface TaskManagersInfo {
-  readonly taskmanagers: readonly never[];
+  readonly taskmanagers: readonly TaskManagerInfo[];
 }
 
 /** One failed attempt in Flink's `exceptionHistory` shape. */
@@ -350,6 +351,10 @@ export interface ClusterApi {
   jobManagerConfig(): Promise<readonly { readonly key: string; readonly value: string }[]>;
   /** `GET /taskmanagers`. */
   taskManagers(): Promise<TaskManagersInfo>;
+  /** `POST /taskmanagers` (tsflink's, where Flink uses RPC): a TaskManager offers its slots. */
+  registerTaskManager(registration: TaskManagerRegistration): Promise<void>;
+  /** `POST /taskmanagers/:id/heartbeat`: false when the TaskManager is unknown (it registers again). */
+  taskManagerHeartbeat(id: string): Promise<boolean>;
   /** `POST /savepoint-disposal` with `{"savepoint-path"}`. */
   disposeSavepoint(savepointPath: string): Promise<TriggerResponse>;
   /** `GET /savepoint-disposal/:triggerId`. */

@@ -49,6 +49,9 @@ import { VERSION, revision } from '../../version.ts';
 import type { JobRecord, JobStore } from './job-store.ts';
 import { defaultJobName } from './job-settings.ts';
 import { recoverCheckpoints } from './recover-checkpoints.ts';
+import { type SlotProvider, registrySlotProvider } from './taskmanager/slot-provider.ts';
+import { type TaskManagerRegistration, TaskManagerRegistry } from './taskmanager/task-manager-registry.ts';
+import { type TaskManagerSettings, taskManagerSettings } from './taskmanager/task-manager-settings.ts';
 
 export interface DispatcherOptions extends Omit<JobMasterContext, 'store'> {
   readonly store: JobStore;
@@ -64,13 +67,36 @@ export interface DispatcherOptions extends Omit<JobMasterContext, 'store'> {
 export class Dispatcher implements ClusterApi {
   readonly #jobs = new Map<string, JobMaster>();
   readonly #disposals = new Map<string, { done: boolean; error?: string }>();
+  readonly #taskManagers = new TaskManagerRegistry();
+  readonly #settings: TaskManagerSettings;
+  readonly #slots: SlotProvider;
+  readonly #expiry: NodeJS.Timeout;
+  readonly #context: JobMasterContext;
 
-  constructor(private readonly options: DispatcherOptions) {}
+  constructor(private readonly options: DispatcherOptions) {
+    this.#settings = taskManagerSettings(options.config);
+    this.#slots = registrySlotProvider(this.#taskManagers, { localTaskManagers: this.#settings.count, spreadOut: this.#settings.spreadOutSlots });
+    this.#context = { ...options, slots: this.#slots };
+    // A TaskManager silent for heartbeat.timeout is lost: its slots are gone (its jobs' links notice too).
+    this.#expiry = setInterval(() => {
+      for (const id of this.#taskManagers.expire(this.#settings.heartbeatTimeoutMs)) options.log(`TaskManager ${id} missed its heartbeats for ${this.#settings.heartbeatTimeoutMs} ms (heartbeat.timeout): its slots are gone`);
+    }, Math.min(1000, this.#settings.heartbeatTimeoutMs));
+    this.#expiry.unref();
+  }
+
+  async registerTaskManager(registration: TaskManagerRegistration): Promise<void> {
+    this.#taskManagers.register(registration);
+    this.options.log(`TaskManager ${registration.id} (pid ${registration.pid}) registered at ${registration.host}:${registration.port} with ${registration.slots} slots`);
+  }
+
+  async taskManagerHeartbeat(id: string): Promise<boolean> {
+    return this.#taskManagers.heartbeat(id);
+  }
 
   /** Loads the records of earlier JobManagers; jobs that were not finished start again. */
   async recover(): Promise<void> {
     for (const record of await this.options.store.loadAll()) {
-      const master = new JobMaster(record, this.options);
+      const master = new JobMaster(record, this.#context);
       this.#jobs.set(record.jobId, master);
       if (master.isTerminal) continue;
       await killOrphan(record.workerPid);
@@ -86,10 +112,9 @@ export class Dispatcher implements ClusterApi {
     const count = (s: JobState): number => states.filter((x) => x === s).length;
     const running = states.filter((s) => !TERMINAL_STATES.has(s)).length;
     return {
-      // No TaskManagers offer slots: each job runs in a worker process of its own (see GET /taskmanagers).
-      taskmanagers: 0,
-      'slots-total': 0,
-      'slots-available': 0,
+      taskmanagers: this.#taskManagers.totals().taskManagers,
+      'slots-total': this.#taskManagers.totals().slots,
+      'slots-available': this.#taskManagers.totals().free,
       'jobs-running': running,
       'jobs-finished': count('FINISHED'),
       'jobs-cancelled': count('CANCELED'),
@@ -186,7 +211,7 @@ export class Dispatcher implements ClusterApi {
       restored: null,
     };
     await this.options.store.save(record);
-    const master = new JobMaster(record, this.options);
+    const master = new JobMaster(record, this.#context);
     this.#jobs.set(jobId, master);
     master.start();
     return { jobid: jobId };
@@ -303,7 +328,7 @@ export class Dispatcher implements ClusterApi {
    * slots, hosts and ports they do not have.
    */
   async taskManagers(): Promise<TaskManagersInfo> {
-    return { taskmanagers: [] };
+    return { taskmanagers: this.#taskManagers.list() };
   }
 
   async checkpointConfig(jobId: string): Promise<CheckpointConfigInfo> {
@@ -373,6 +398,7 @@ export class Dispatcher implements ClusterApi {
 
   /** Kills every worker and waits for the records to be written; jobs resume at the next start. */
   async close(): Promise<void> {
+    clearInterval(this.#expiry);
     for (const master of this.#jobs.values()) master.shutdown();
     await Promise.all([...this.#jobs.values()].map((m) => m.flushed()));
   }

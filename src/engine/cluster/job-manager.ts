@@ -14,6 +14,8 @@ import { Dispatcher } from './dispatcher.ts';
 import { JobStore } from './job-store.ts';
 import { type RestServer, startRestServer } from './rest-server.ts';
 import { dashboardAssets } from './dashboard-assets.ts';
+import { type LocalTaskManagers, startLocalTaskManagers } from './taskmanager/local-task-managers.ts';
+import { taskManagerSettings } from './taskmanager/task-manager-settings.ts';
 
 export interface RunningJobManager {
   readonly url: string;
@@ -37,6 +39,7 @@ export async function runJobManager(config: Config, log: (line: string) => void)
   const cluster = Object.fromEntries(config);
   let stopping: Promise<void> | undefined;
   let server: RestServer | undefined;
+  let taskManagers: LocalTaskManagers | undefined;
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
   const dispatcher = new Dispatcher({
@@ -53,6 +56,7 @@ export async function runJobManager(config: Config, log: (line: string) => void)
     (stopping ??= (async () => {
       log('JobManager stopping; running jobs resume from their latest checkpoints when a JobManager starts again on this working directory');
       await server?.close();
+      await taskManagers?.stop();
       await dispatcher.close();
       rmSync(pidFile, { force: true });
       resolveStopped();
@@ -61,6 +65,8 @@ export async function runJobManager(config: Config, log: (line: string) => void)
   server = await startRestServer(dispatcher, { bindAddress: restBindAddress(config), port: restPort(config), onInternalError: (err) => log(`REST: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`), dashboard: dashboardAssets() });
   writeFileSync(pidFile, `${process.pid}\n`);
   log(`JobManager (pid ${process.pid}) serving ${server.url}, working directory ${workingDirectory}`);
+  const count = taskManagerSettings(cluster).count;
+  if (count > 0) taskManagers = startLocalTaskManagers(count, { jobManagerUrl: server.url, config: cluster, logDirectory, log });
   await dispatcher.recover();
   return { url: server.url, workingDirectory, stopped, stop };
 }

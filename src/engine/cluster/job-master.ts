@@ -23,6 +23,8 @@ import type { JobException, JobRecord, JobStore } from './job-store.ts';
 import { externalPath } from './locations.ts';
 import { defaultHeapLimitMb, heapExhaustionMessage, isHeapExhaustion, workerExecArgv, workerHeapLimitMb } from './worker-heap.ts';
 import type { FromWorker, RecordCount, StartMessage, ToWorker } from './worker-protocol.ts';
+import type { SlotProvider } from './taskmanager/slot-provider.ts';
+import { taskManagerSettings } from './taskmanager/task-manager-settings.ts';
 
 export interface JobMasterContext {
   readonly store: JobStore;
@@ -32,6 +34,8 @@ export interface JobMasterContext {
   readonly storeOptions: OpenStoreOptions;
   /** Called after every change of state, for logs. */
   readonly log: (line: string) => void;
+  /** TaskManagers' slots, when the cluster has TaskManagers; else jobs use their worker's own. */
+  readonly slots?: SlotProvider;
 }
 
 type Operation =
@@ -113,6 +117,7 @@ export class JobMaster {
       ...(restoreFrom === undefined ? {} : { restoreFrom }),
       allowNonRestoredState: record.submit.allowNonRestoredState ?? false,
       resume: { nextId: record.nextCheckpointId, completed: record.retained },
+      ...(this.context.slots?.enabled() === true ? { taskManagers: true } : {}),
     };
     const outPath = join(this.context.logDirectory, `${record.jobId}.out`);
     const out = openSync(outPath, 'a');
@@ -201,6 +206,19 @@ export class JobMaster {
       case 'terminated':
         this.#reported = m.failure === undefined ? { status: m.status } : { status: m.status, failure: m.failure };
         return;
+      case 'request-slots': {
+        const provider = this.context.slots;
+        if (provider === undefined) {
+          worker.send({ type: 'slots-failed', requestId: m.requestId, message: 'this cluster has no TaskManagers' } satisfies ToWorker);
+          return;
+        }
+        for (const id of m.lost) if (provider.forget(id)) this.context.log(`job ${record.jobId} lost TaskManager ${id}: its slots are no longer offered (it registers again if it is alive)`);
+        provider.request(record.jobId, m.count, taskManagerSettings(record.config).slotRequestTimeoutMs).then(
+          (assignments) => worker.connected && worker.send({ type: 'slots', requestId: m.requestId, assignments } satisfies ToWorker),
+          (err: unknown) => worker.connected && worker.send({ type: 'slots-failed', requestId: m.requestId, message: err instanceof Error ? err.message : String(err) } satisfies ToWorker),
+        );
+        return;
+      }
     }
   }
 
@@ -237,6 +255,8 @@ export class JobMaster {
   #onExit(worker: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (worker !== this.#worker) return;
     this.#worker = undefined;
+    // Its slots' connections closed with it: the TaskManagers ended them, the slots are free.
+    this.context.slots?.release(this.record.jobId);
     if (this.#cancelTimer !== undefined) clearTimeout(this.#cancelTimer);
     const lost = signal === null ? `exited with code ${code}` : `was killed by ${signal}`;
     for (const [id, op] of this.#operations) {

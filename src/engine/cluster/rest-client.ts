@@ -3,6 +3,7 @@
  * answers come back as the same error classes the dispatcher threw, and a cluster that is not
  * there becomes one line telling the user how to start or find one.
  */
+import type { TaskManagerRegistration } from './taskmanager/task-manager-registry.ts';
 import { UsageError, UserError } from '../../errors.ts';
 import { ApiError, BadRequestError, ConflictError, NotFoundError } from './cluster-api.ts';
 import type {
@@ -137,6 +138,20 @@ export class RestClient implements ClusterApi {
 
   taskManagers(): Promise<TaskManagersInfo> {
     return this.request('GET', '/taskmanagers');
+  }
+
+  async registerTaskManager(registration: TaskManagerRegistration): Promise<void> {
+    await this.request('POST', '/taskmanagers', registration);
+  }
+
+  async taskManagerHeartbeat(id: string): Promise<boolean> {
+    try {
+      await this.request('POST', `/taskmanagers/${seg(id)}/heartbeat`);
+      return true;
+    } catch (err) {
+      if (err instanceof NotFoundError) return false;
+      throw err;
+    }
   }
 
   disposeSavepoint(savepointPath: string): Promise<TriggerResponse> {

@@ -2,7 +2,7 @@
  * Flink's REST paths, each mapped onto one `ClusterApi` call. Kept apart from the HTTP plumbing so
  * the whole surface of the API reads as one table.
  */
-import { BadRequestError } from './cluster-api.ts';
+import { BadRequestError, NotFoundError } from './cluster-api.ts';
 import type { ClusterApi } from './cluster-api.ts';
 import {
   checkpointTriggerRequest,
@@ -10,6 +10,7 @@ import {
   savepointTriggerRequest,
   stopRequest,
   submitRequest,
+  taskManagerRegistration,
 } from './rest-validation.ts';
 
 export interface RouteRequest {
@@ -73,6 +74,20 @@ export function restRoutes(api: ClusterApi): readonly Route[] {
     route('GET', '/config', async () => ok(await api.dashboardConfig())),
     route('GET', '/jobmanager/config', async () => ok(await api.jobManagerConfig())),
     route('GET', '/taskmanagers', async () => ok(await api.taskManagers())),
+    route(
+      'POST',
+      '/taskmanagers',
+      async (r) => {
+        await api.registerTaskManager(taskManagerRegistration(r.body));
+        return ok({});
+      },
+      true,
+    ),
+    route('POST', '/taskmanagers/:taskmanagerid/heartbeat', async (r) => {
+      const id = param(r, 'taskmanagerid');
+      if (!(await api.taskManagerHeartbeat(id))) throw new NotFoundError(`TaskManager ${id} is not registered with this JobManager: register again.`);
+      return ok({});
+    }),
     route('GET', '/jobs/overview', async () => ok(await api.jobsOverview())),
     route('GET', '/jobs', async () => ok(await api.jobs())),
     route('POST', '/jobs', async (r) => accepted(await api.submit(submitRequest(r.body))), true),

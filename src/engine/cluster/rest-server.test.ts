@@ -1,3 +1,4 @@
+import type { TaskManagerRegistration } from './taskmanager/task-manager-registry.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { UserError } from '../../errors.ts';
 import { ApiError, BadRequestError, ConflictError, NotFoundError } from './cluster-api.ts';
@@ -81,6 +82,8 @@ const subtaskDetails: TaskCheckpointDetails = {
 };
 
 /** Flink-shaped answers; the round-trip tests expect these back unchanged. */
+const REGISTRATION: TaskManagerRegistration = { id: 'tm-1', host: '127.0.0.1', port: 40123, slots: 2, pid: 4321, hardware: { cpuCores: 2, physicalMemory: 1024, freeMemory: 512 } };
+
 const CANNED = {
   exceptions: {
     'root-exception': 'Error: cannot commit /out/.part-0-3.inprogress\n    at commit (file:///jobs/sink.ts:12:11)',
@@ -217,6 +220,8 @@ class FakeApi implements ClusterApi {
   dashboardConfig = () => this.answer('dashboardConfig', [], CANNED.dashboardConfig);
   jobManagerConfig = () => this.answer('jobManagerConfig', [], CANNED.jobManagerConfig);
   taskManagers = () => this.answer('taskManagers', [], CANNED.taskManagers);
+  registerTaskManager = (registration: TaskManagerRegistration): Promise<void> => this.answer('registerTaskManager', [registration], undefined);
+  taskManagerHeartbeat = (id: string) => this.answer('taskManagerHeartbeat', [id], id === 'tm-1');
   disposeSavepoint = (path: string) => this.answer('disposeSavepoint', [path], CANNED.trigger);
   disposalStatus = (triggerId: string) => this.answer('disposalStatus', [triggerId], CANNED.disposalStatus);
   shutdown = (): Promise<void> => {
@@ -307,6 +312,9 @@ describe('REST server and client', () => {
     { name: 'dashboardConfig', call: (c) => c.dashboardConfig(), args: [], result: CANNED.dashboardConfig },
     { name: 'jobManagerConfig', call: (c) => c.jobManagerConfig(), args: [], result: CANNED.jobManagerConfig },
     { name: 'taskManagers', call: (c) => c.taskManagers(), args: [], result: CANNED.taskManagers },
+    { name: 'registerTaskManager', call: (c) => c.registerTaskManager(REGISTRATION), args: [REGISTRATION], result: undefined },
+    { name: 'taskManagerHeartbeat', call: (c) => c.taskManagerHeartbeat('tm-1'), args: ['tm-1'], result: true },
+    { name: 'taskManagerHeartbeat', call: (c) => c.taskManagerHeartbeat('tm-unknown'), args: ['tm-unknown'], result: false },
     { name: 'disposeSavepoint', call: (c) => c.disposeSavepoint('s3://b/sp/savepoint-1'), args: ['s3://b/sp/savepoint-1'], result: CANNED.trigger },
     { name: 'disposalStatus', call: (c) => c.disposalStatus(TRIGGER), args: [TRIGGER], result: CANNED.disposalStatus },
   ];

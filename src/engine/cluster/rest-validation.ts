@@ -5,6 +5,7 @@
  */
 import { BadRequestError } from './cluster-api.ts';
 import type { CheckpointTriggerRequest, SavepointTriggerRequest, StopRequest, SubmitRequest } from './cluster-api.ts';
+import type { TaskManagerRegistration } from './taskmanager/task-manager-registry.ts';
 
 const JOB_ID = /^[0-9a-fA-F]{32}$/;
 
@@ -181,4 +182,29 @@ export function savepointDisposalRequest(body: Record<string, unknown>): string 
   const path = f.string('savepoint-path', true);
   f.done();
   return path;
+}
+
+/** `POST /taskmanagers`: what a TaskManager says of itself. */
+export function taskManagerRegistration(body: Record<string, unknown>): TaskManagerRegistration {
+  const text = (name: string): string => {
+    const v = body[name];
+    if (typeof v !== 'string' || v === '' || v.length > 256) throw new BadRequestError(`Field '${name}' must be a non-empty string.`);
+    return v;
+  };
+  const whole = (name: string, min: number, max: number): number => {
+    const v = body[name];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) throw new BadRequestError(`Field '${name}' must be a whole number from ${min} to ${max}.`);
+    return v;
+  };
+  const hardware = body.hardware;
+  const h = typeof hardware === 'object' && hardware !== null ? (hardware as Record<string, unknown>) : {};
+  const n = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
+  return {
+    id: text('id'),
+    host: text('host'),
+    port: whole('port', 1, 65_535),
+    slots: whole('slots', 1, 1024),
+    pid: whole('pid', 1, 2 ** 31),
+    hardware: { cpuCores: n(h.cpuCores), physicalMemory: n(h.physicalMemory), freeMemory: n(h.freeMemory) },
+  };
 }

@@ -12,12 +12,41 @@ import { MIN_WORKER_HEAP_MB, defaultHeapLimitMb, heapExhaustionMessage, workerHe
 import { prepareJob } from './prepare-job.ts';
 import { taskSlotsOf } from './taskmanager/task-slots.ts';
 import { threadSlotsDeployment } from './taskmanager/thread-slots-deployment.ts';
+import { type SlotAssignment, taskManagerDeployment } from './taskmanager/task-manager-deployment.ts';
+import { networkOptions } from '../../config.ts';
+import { randomBytes } from 'node:crypto';
+import { UserError } from '../../errors.ts';
 import type { FromWorker, StartMessage, ToWorker } from './worker-protocol.ts';
 
 /** How often record counts go to the JobManager (Flink's metrics are also sampled, not live). */
 const COUNTS_EVERY_MS = 1000;
 
 let client: JobClient | undefined;
+/** Slot requests waiting for the JobManager's answer. */
+const slotRequests = new Map<string, { resolve: (slots: readonly SlotAssignment[]) => void; reject: (error: Error) => void }>();
+
+/** Slots of TaskManagers for one attempt, from the JobManager's slot pool. */
+async function acquireSlots(count: number, lost: readonly string[]): Promise<readonly SlotAssignment[]> {
+  const requestId = randomBytes(8).toString('hex');
+  const slots = await new Promise<readonly SlotAssignment[]>((resolve, reject) => {
+    slotRequests.set(requestId, { resolve, reject });
+    send({ type: 'request-slots', requestId, count, lost });
+  });
+  if (!slotsArrived) {
+    slotsArrived = true;
+    send({ type: 'status', status: 'RUNNING' });
+  }
+  return slots;
+}
+
+/** What every end of the job's TCP links must agree on. */
+function networkSettingsForSlots(config: ReadonlyMap<string, string>): { secret?: string; heartbeatTimeoutMs: number } {
+  const { secret, heartbeatTimeoutMs } = networkOptions(config);
+  return { ...(secret === undefined ? {} : { secret }), heartbeatTimeoutMs };
+}
+
+/** Without TaskManagers the job's subtasks run here and it is RUNNING at once. */
+let slotsArrived = true;
 let cancelled = false;
 
 function send(message: FromWorker): void {
@@ -44,6 +73,14 @@ process.on('message', (message: ToWorker) => {
       cancelled = true;
       if (client === undefined) exitAfter({ type: 'terminated', status: 'CANCELED' }, 0);
       else void client.cancel();
+      return;
+    case 'slots':
+      slotRequests.get(message.requestId)?.resolve(message.assignments);
+      slotRequests.delete(message.requestId);
+      return;
+    case 'slots-failed':
+      slotRequests.get(message.requestId)?.reject(new UserError(message.message, 1));
+      slotRequests.delete(message.requestId);
       return;
     case 'checkpoint':
       operation(message.requestId, () => client!.triggerCheckpoint());
@@ -74,11 +111,21 @@ async function start(message: StartMessage): Promise<void> {
     send({ type: 'registered', jobName: prepared.jobName, vertices: prepared.vertices, checkpointConfig: prepared.options.checkpoint!, restartStrategy: effectiveRestartStrategy(prepared.options), stateBackend: prepared.options.stateBackend ?? DEFAULT_STATE_BACKEND });
     if (cancelled) return exitAfter({ type: 'terminated', status: 'CANCELED' }, 0);
     const slots = taskSlotsOf(config);
+    if (message.taskManagers === true) slotsArrived = false;
     const heapLimitMb = workerHeapLimitMb(message.config);
     const backend = prepared.options.stateBackend ?? DEFAULT_STATE_BACKEND;
     client = startLocally(prepared.graph, {
       ...prepared.options,
-      ...(slots > 1
+      ...(message.taskManagers === true
+        ? {
+            deployment: taskManagerDeployment({
+              source: { jobFile: message.jobFile, programArgs: message.programArgs, config: message.config, ...(message.parallelism === undefined ? {} : { parallelism: message.parallelism }) },
+              allowNonRestoredState: message.allowNonRestoredState,
+              acquireSlots,
+              ...networkSettingsForSlots(config),
+            }),
+          }
+        : slots > 1
         ? {
             deployment: threadSlotsDeployment({
               slots,
@@ -98,6 +145,8 @@ async function start(message: StartMessage): Promise<void> {
       ...(message.resume === undefined ? {} : { resume: message.resume }),
       events: {
         onStatus: (status) => {
+          // Until its first slots arrive, a job on TaskManagers is CREATED (Flink: waiting for resources).
+          if (status === 'RUNNING' && !slotsArrived) return;
           if (status === 'RUNNING' || status === 'RESTARTING') send({ type: 'status', status });
         },
         onTriggered: (id) => send({ type: 'checkpoint-triggered', id }),
@@ -108,7 +157,7 @@ async function start(message: StartMessage): Promise<void> {
         onDamaged: ({ checkpoint, problem }, fallback) => send({ type: 'checkpoint-damaged', id: checkpoint.id, location: checkpoint.location, problem, fallback }),
       },
     });
-    send({ type: 'status', status: 'RUNNING' });
+    send({ type: 'status', status: slotsArrived ? 'RUNNING' : 'CREATED' });
     const running = client;
     const reportCounts = (): void => send({ type: 'record-counts', counts: Object.fromEntries(running.recordCounts()), subtasks: Object.fromEntries(running.subtaskRecordCounts()) });
     const counting = setInterval(reportCounts, COUNTS_EVERY_MS);

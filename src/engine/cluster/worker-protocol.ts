@@ -7,6 +7,7 @@ import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
 import type { CompletedCheckpoint, SnapshotStats } from '../checkpoint/checkpoint-coordinator.ts';
 import type { RestartStrategy } from '../runtime/restart-strategy.ts';
 import type { StateBackendType } from '../state/state-backend-type.ts';
+import type { SlotAssignment } from './taskmanager/task-manager-deployment.ts';
 
 export interface StartMessage {
   readonly type: 'start';
@@ -20,13 +21,17 @@ export interface StartMessage {
   readonly allowNonRestoredState: boolean;
   /** Retained checkpoints of earlier workers of this job, and the next checkpoint id. */
   readonly resume?: { readonly nextId: number; readonly completed: readonly CompletedCheckpoint[] };
+  /** Run the subtasks in TaskManagers' slots, asked for with `request-slots`. */
+  readonly taskManagers?: boolean;
 }
 
 export type ToWorker =
   | StartMessage
   | { readonly type: 'savepoint'; readonly requestId: string; readonly targetDirectory: string; readonly stop: boolean; readonly drain: boolean }
   | { readonly type: 'checkpoint'; readonly requestId: string }
-  | { readonly type: 'cancel' };
+  | { readonly type: 'cancel' }
+  | { readonly type: 'slots'; readonly requestId: string; readonly assignments: readonly SlotAssignment[] }
+  | { readonly type: 'slots-failed'; readonly requestId: string; readonly message: string };
 
 /**
  * One job vertex as Flink has them: a chain of operators that runs as one task. Its id is its
@@ -64,7 +69,8 @@ export type FromWorker =
       /** The job's keyed state backend, from the configuration or its own code. */
       readonly stateBackend: StateBackendType;
     }
-  | { readonly type: 'status'; readonly status: 'RUNNING' | 'RESTARTING' }
+  /** CREATED: waiting for TaskManagers' slots before the first attempt. */
+  | { readonly type: 'status'; readonly status: 'CREATED' | 'RUNNING' | 'RESTARTING' }
   /** An attempt failed inside the worker (a task's error); the restart strategy decides next. */
   | {
       readonly type: 'attempt-failed';
@@ -92,4 +98,6 @@ export type FromWorker =
   | { readonly type: 'checkpoint-damaged'; readonly id: number; readonly location: string; readonly problem: string; readonly fallback: number | undefined }
   | { readonly type: 'operation-done'; readonly requestId: string; readonly location: string; readonly checkpointId: number }
   | { readonly type: 'operation-failed'; readonly requestId: string; readonly message: string }
-  | { readonly type: 'terminated'; readonly status: 'FINISHED' | 'CANCELED' | 'FAILED'; readonly failure?: string };
+  | { readonly type: 'terminated'; readonly status: 'FINISHED' | 'CANCELED' | 'FAILED'; readonly failure?: string }
+  /** An attempt needs this many slots of TaskManagers (the job's highest parallelism). */
+  | { readonly type: 'request-slots'; readonly requestId: string; readonly count: number; readonly lost: readonly string[] };

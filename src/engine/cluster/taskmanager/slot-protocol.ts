@@ -26,8 +26,23 @@ export interface DeployMessage {
   readonly slots: number;
   readonly restoreFrom?: string;
   readonly allowNonRestoredState: boolean;
-  /** One port per other slot of the attempt (transferred), for the channels between them. */
-  readonly peers: readonly { readonly slot: number; readonly port: MessagePort }[];
+  /**
+   * Every other slot of the attempt: with a port (transferred) when it runs in this process, for
+   * the channels between them; without one when it runs in another TaskManager, reached over TCP.
+   */
+  readonly peers: readonly { readonly slot: number; readonly port?: MessagePort }[];
+  /** For peers over TCP: where this slot listens, and how peers prove they belong to the cluster. */
+  readonly network?: SlotNetwork;
+}
+
+export interface SlotNetwork {
+  /** Address the slot's data port binds to (`taskmanager.bind-host`). */
+  readonly bindHost: string;
+  /** Address peers connect to (`taskmanager.host`). */
+  readonly advertisedHost: string;
+  /** `security.network.shared-secret`. */
+  readonly secret?: string;
+  readonly heartbeatTimeoutMs?: number;
 }
 
 export type ToSlot =
@@ -37,6 +52,8 @@ export type ToSlot =
   | { readonly type: 'inject-barrier'; readonly checkpointId: number; readonly savepoint: boolean; readonly drain: boolean }
   | { readonly type: 'snapshot-complete'; readonly checkpointId: number }
   | { readonly type: 'snapshot-aborted'; readonly checkpointId: number }
+  /** Where the attempt's other slots listen (answer to every slot's `listening`). */
+  | { readonly type: 'connect-peers'; readonly peers: readonly { readonly slot: number; readonly host: string; readonly port: number }[] }
   | { readonly type: 'release' }
   | { readonly type: 'cancel' };
 
@@ -49,14 +66,20 @@ export interface SlotFailure {
   /** A UserError's exit code: errors the user must fix (a restore that cannot match) are not restarted. */
   readonly userExitCode?: number;
   readonly cancelled: boolean;
+  /** The failure is a channel closed by its other end: reported only if no slot reports its cause. */
+  readonly secondary?: boolean;
 }
 
 export type FromSlot =
+  /** The slot's data port for peers in other TaskManagers; it waits for `connect-peers`. */
+  | { readonly type: 'listening'; readonly host: string; readonly port: number }
   /** The slot built its subtasks; the number it runs. */
   | { readonly type: 'deployed'; readonly subtasks: number }
   | { readonly type: 'finished'; readonly chain: number; readonly index: number }
   | { readonly type: 'ack'; readonly ack: SubtaskAck }
   | { readonly type: 'decline'; readonly checkpointId: number; readonly reason: string }
   | { readonly type: 'counts'; readonly subtasks: readonly { readonly index: number; readonly counts: readonly { readonly uid: string; readonly in: number; readonly out: number }[] }[] }
+  /** The slot's first failure, at once, before its channels close and its peers fail in turn. */
+  | { readonly type: 'failing'; readonly failure: SlotFailure }
   /** Every subtask of the slot ended: normally (failure undefined) or with the first failure. */
   | { readonly type: 'ended'; readonly failure?: SlotFailure };

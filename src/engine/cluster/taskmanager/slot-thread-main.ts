@@ -14,9 +14,12 @@ import { openRestore } from '../../runtime/local-executor.ts';
 import { CancelledError, type CheckpointTarget, type Subtask } from '../../runtime/subtask.ts';
 import { wireSubtasks } from '../../runtime/subtask-wiring.ts';
 import { TaskFailure, stackTrace } from '../../runtime/task-failure.ts';
+import { networkOptions } from '../../../config.ts';
 import { jobSettingsFromConfig } from '../job-settings.ts';
 import { prepareJob } from '../prepare-job.ts';
-import { type ChannelMux, messagePortMux } from './scratch-port-mux.ts';
+import { type ChannelMux, ChannelClosedError } from '../../network/channel-mux.ts';
+import { messagePortMux } from '../../network/message-port-mux.ts';
+import { type TcpMuxServer, connectTcpMux, listenTcpMux } from '../../network/tcp-mux.ts';
 import type { DeployMessage, FromSlot, SlotFailure, ToSlot } from './slot-protocol.ts';
 
 /** How often record counts go to the JobMaster's side (Flink's metrics are sampled too). */
@@ -31,6 +34,8 @@ interface Snapshot {
 }
 
 let subtasks: Subtask[] = [];
+let peerAddresses: ((peers: readonly { slot: number; host: string; port: number }[]) => void) | undefined;
+let dataServer: TcpMuxServer | undefined;
 let failSlot: (error: Error) => void = () => undefined;
 let storeOptions: OpenStoreOptions = {};
 const finished = new Set<Subtask>();
@@ -63,6 +68,9 @@ port.on('message', (message: ToSlot) => {
     case 'snapshot-aborted':
       settle(message.checkpointId, 'aborted');
       for (const s of subtasks) s.notifyCheckpointAborted(message.checkpointId);
+      return;
+    case 'connect-peers':
+      peerAddresses?.(message.peers);
       return;
     case 'release':
       for (const s of subtasks) s.release();
@@ -100,17 +108,21 @@ async function deploy(message: DeployMessage): Promise<void> {
   const local = new Map<string, LocalChannel>();
   try {
     const { source } = message;
-    const settings = jobSettingsFromConfig(new Map(Object.entries(source.config)), source.parallelism);
+    const config = new Map(Object.entries(source.config));
+    const settings = jobSettingsFromConfig(config, source.parallelism);
+    // Batches in flight per channel between slots, local or over the network (Flink's buffers per channel).
+    const capacity = networkOptions(config).buffersPerChannel;
     const prepared = await prepareJob(source.jobFile, source.programArgs, settings);
     storeOptions = prepared.options.storeOptions ?? {};
     const { nodes, restore } = message.restoreFrom === undefined ? { nodes: prepared.plan.nodes, restore: undefined } : await openRestore(prepared.plan, message.restoreFrom, { ...prepared.options, allowNonRestoredState: message.allowNonRestoredState });
     const byUid = new Map(nodes.map((n) => [n.uid, n]));
     const chains: Chain[] = prepared.plan.chains.map((c) => ({ ...c, nodes: c.nodes.map((n) => byUid.get(n.uid)!) }));
-    for (const peer of message.peers) muxes.set(peer.slot, messagePortMux(peer.port));
+    for (const peer of message.peers) if (peer.port !== undefined) muxes.set(peer.slot, messagePortMux(peer.port, `task slot ${peer.slot}`));
+    await connectRemotePeers(message, muxes, failed);
     const slotOf = (index: number): number => index % message.slots;
     const localChannel = (key: string): LocalChannel => {
       let c = local.get(key);
-      if (c === undefined) local.set(key, (c = new LocalChannel(prepared.options.channelCapacity ?? 8)));
+      if (c === undefined) local.set(key, (c = new LocalChannel(capacity)));
       return c;
     };
     subtasks = wireSubtasks({
@@ -126,7 +138,7 @@ async function deploy(message: DeployMessage): Promise<void> {
       runsHere: (_, index) => slotOf(index) === message.slot,
       channels: {
         sender: (edge, from, to) => (slotOf(to) === message.slot ? localChannel(`${edge}/${from}/${to}`) : muxes.get(slotOf(to))!.sender(`${edge}/${from}/${to}`)),
-        receiver: (edge, from, to) => (slotOf(from) === message.slot ? localChannel(`${edge}/${from}/${to}`) : muxes.get(slotOf(from))!.receiver(`${edge}/${from}/${to}`, prepared.options.channelCapacity ?? 8)),
+        receiver: (edge, from, to) => (slotOf(from) === message.slot ? localChannel(`${edge}/${from}/${to}`) : muxes.get(slotOf(from))!.receiver(`${edge}/${from}/${to}`, capacity)),
       },
       coordination: {
         finished: ({ chain, index }) => {
@@ -151,6 +163,8 @@ async function deploy(message: DeployMessage): Promise<void> {
     }
     end(undefined, muxes);
   } catch (err) {
+    // Said before the channels close: the peers' errors about closed channels follow from it.
+    post({ type: 'failing', failure: describeFailure(err) });
     for (const s of subtasks) s.cancel();
     for (const c of local.values()) c.close();
     for (const m of muxes.values()) m.close();
@@ -159,9 +173,58 @@ async function deploy(message: DeployMessage): Promise<void> {
   }
 }
 
+/**
+ * Peers in other TaskManagers: this slot listens, says where, and once it knows where every peer
+ * listens, the lower-numbered slot of each pair connects and the other accepts, so each pair gets
+ * exactly one connection. Only the attempt's own slots are accepted.
+ */
+async function connectRemotePeers(message: DeployMessage, muxes: Map<number, ChannelMux>, failed: Promise<never>): Promise<void> {
+  const remote = message.peers.filter((p) => p.port === undefined).map((p) => p.slot);
+  if (remote.length === 0) return;
+  const network = message.network;
+  if (network === undefined) throw new Error('peers in other TaskManagers but no network settings');
+  const endpoint = (slot: number): string => `${message.jobId}/${message.attempt}/slot-${slot}`;
+  const accepted = new Map<number, (mux: ChannelMux) => void>();
+  const acceptedMux = new Map<number, Promise<ChannelMux>>();
+  for (const slot of remote.filter((s) => s < message.slot)) acceptedMux.set(slot, new Promise((resolve) => accepted.set(slot, resolve)));
+  const addresses = new Promise<readonly { slot: number; host: string; port: number }[]>((resolve) => (peerAddresses = resolve));
+  dataServer = await listenTcpMux({
+    endpointId: endpoint(message.slot),
+    host: network.bindHost,
+    port: 0,
+    secret: network.secret,
+    heartbeatTimeoutMs: network.heartbeatTimeoutMs,
+    onPeer: (mux, peer) => {
+      const slot = remote.find((s) => endpoint(s) === peer && s < message.slot);
+      const resolve = slot === undefined ? undefined : accepted.get(slot);
+      if (resolve === undefined) return mux.close(); // not a peer of this attempt
+      accepted.delete(slot!);
+      resolve(mux);
+    },
+    log: (line) => process.stderr.write(`task slot ${message.slot}: ${line}\n`),
+  });
+  post({ type: 'listening', host: network.advertisedHost, port: dataServer.port });
+  const where = await Promise.race([addresses, failed]);
+  await Promise.race([
+    Promise.all(
+      remote.map(async (slot) => {
+        if (slot < message.slot) {
+          muxes.set(slot, await acceptedMux.get(slot)!);
+          return;
+        }
+        const address = where.find((a) => a.slot === slot);
+        if (address === undefined) throw new Error(`no address for task slot ${slot}`);
+        muxes.set(slot, await connectTcpMux({ endpointId: endpoint(message.slot), host: address.host, port: address.port, secret: network.secret, heartbeatTimeoutMs: network.heartbeatTimeoutMs }));
+      }),
+    ),
+    failed,
+  ]);
+}
+
 function end(failure: SlotFailure | undefined, muxes: Map<number, ChannelMux>): void {
   post({ type: 'ended', ...(failure === undefined ? {} : { failure }) });
   for (const m of muxes.values()) m.close();
+  void dataServer?.close();
   port.close();
 }
 
@@ -174,5 +237,7 @@ function describeFailure(err: unknown): SlotFailure {
     stack: stackTrace(inner),
     ...(inner instanceof UserError ? { userExitCode: inner.exitCode } : {}),
     cancelled: err instanceof CancelledError,
+    // A channel whose other end went away: most likely the consequence of another slot's failure.
+    ...(inner instanceof ChannelClosedError ? { secondary: true } : {}),
   };
 }

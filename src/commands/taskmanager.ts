@@ -1,0 +1,24 @@
+/**
+ * `flink taskmanager`: a TaskManager in the foreground, offering `taskmanager.numberOfTaskSlots`
+ * slots (default: this machine's cores) to the JobManager at -m host:port (default
+ * rest.address:rest.port), until SIGTERM or Ctrl-C.
+ */
+import { cpus } from 'node:os';
+import type { ClusterOptions, CommandEnv } from '../cli.ts';
+import { startTaskManagerFromConfig } from '../engine/cluster/taskmanager/task-manager-process.ts';
+import { clusterUrl } from './cluster-client.ts';
+
+export async function runTaskManagerCommand(options: ClusterOptions, env: CommandEnv): Promise<number> {
+  const log = (line: string): void => env.ctx.stderr.write(`${new Date().toISOString()} ${line}\n`);
+  // Started by a JobManager (cluster start): it goes when that JobManager goes.
+  if (process.connected) process.once('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+  const tm = await startTaskManagerFromConfig(env.config, clusterUrl(options, env.config), log, cpus().length);
+  let stopped!: () => void;
+  const done = new Promise<void>((resolve) => (stopped = resolve));
+  const stop = (): void => void tm.stop().then(stopped);
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  await done;
+  log(`TaskManager ${tm.id} stopped`);
+  return 0;
+}

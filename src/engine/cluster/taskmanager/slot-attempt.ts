@@ -1,0 +1,164 @@
+/**
+ * The coordinator's side of an attempt whose subtasks run in task slots: deploys every slot,
+ * introduces slots that talk over TCP to each other, tells every slot where a snapshot goes
+ * before injecting barriers, and turns the slots' reports into the executor's calls and
+ * outcome. Where a slot runs (a thread of this process, a thread of a TaskManager) is the
+ * connection's business.
+ */
+import { UserError } from '../../../errors.ts';
+import type { AttemptSpec, DeployedAttempt, SubtaskCounts } from '../../runtime/attempt-deployment.ts';
+import { CancelledError } from '../../runtime/subtask.ts';
+import { TaskFailure } from '../../runtime/task-failure.ts';
+import type { DeployMessage, FromSlot, SlotFailure, ToSlot } from './slot-protocol.ts';
+
+/** One slot as the coordinator's side reaches it. */
+export interface SlotConnection {
+  /** Where it runs, for messages (`task slot 1 on tm-...`). */
+  readonly name: string;
+  post(message: ToSlot): void;
+  /** `gone` is called once: the slot's thread or its TaskManager ended, with why if not normally. */
+  start(handlers: { message(message: FromSlot): void; gone(error: Error | undefined): void }): void;
+  /** Ends the slot without waiting for it (after the stop grace). */
+  terminate(): void;
+}
+
+/** How long a slot may take to stop after a cancel before it is terminated. */
+const STOP_GRACE_MS = 30_000;
+/** How long a closed-channel failure waits for the failure that caused it to be reported. */
+const SECONDARY_GRACE_MS = 500;
+
+/**
+ * `slots[i]` runs subtask j of every chain for j mod slots.length = i; `deploy(i)` is its deploy
+ * message (sent by the connection, which may add ports).
+ */
+export function runSlotAttempt(spec: AttemptSpec, slots: readonly SlotConnection[], deploy: (slot: number) => DeployMessage): DeployedAttempt {
+  const slotCount = slots.length;
+  const subtaskCount = spec.chains.reduce((n, c) => n + c.parallelism, 0);
+  const ended = new Set<number>();
+  const deployed = new Set<number>();
+  const listening = new Map<number, { host: string; port: number }>();
+  const remoteSlots = new Set<number>();
+  const counts = new Map<number, readonly SubtaskCounts[]>();
+  let failure: Error | undefined;
+  let markRunning!: () => void;
+  let failRunning!: (error: Error) => void;
+  const running = new Promise<void>((resolve, reject) => {
+    markRunning = resolve;
+    failRunning = reject;
+  });
+  running.catch(() => undefined);
+  let resolveDone!: () => void;
+  let rejectDone!: (error: Error) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    resolveDone = resolve;
+    rejectDone = reject;
+  });
+  done.catch(() => undefined);
+  let stopTimer: NodeJS.Timeout | undefined;
+  /** A closed-channel failure waiting for its cause (see slotFailed). */
+  let secondary: NodeJS.Timeout | undefined;
+  let secondaryFailure: SlotFailure | undefined;
+  const post = (message: ToSlot): void => slots.forEach((s, slot) => !ended.has(slot) && s.post(message));
+  const settleIfEnded = (): void => {
+    if (ended.size < slotCount) return;
+    // Every slot is done and no cause came: the closed channel is all there is to report.
+    if (failure === undefined && secondaryFailure !== undefined) return fail(failureOf(secondaryFailure));
+    if (stopTimer !== undefined) clearTimeout(stopTimer);
+    if (failure === undefined) resolveDone();
+    else rejectDone(failure);
+  };
+  const fail = (error: Error): void => {
+    if (failure !== undefined) return;
+    if (secondary !== undefined) clearTimeout(secondary);
+    failure = error;
+    failRunning(error);
+    post({ type: 'cancel' });
+    stopTimer = setTimeout(() => slots.forEach((s) => s.terminate()), STOP_GRACE_MS);
+    stopTimer.unref();
+    settleIfEnded();
+  };
+  /** A slot's failure: its cause fails the attempt at once; a closed channel waits a moment for the cause. */
+  const slotFailed = (f: SlotFailure): void => {
+    if (f.secondary !== true) return fail(failureOf(f));
+    secondaryFailure ??= f;
+    secondary ??= setTimeout(() => fail(failureOf(f)), SECONDARY_GRACE_MS);
+  };
+  const slotEnded = (slot: number, slotFailure: Error | undefined): void => {
+    if (ended.has(slot)) return;
+    ended.add(slot);
+    if (slotFailure !== undefined) fail(slotFailure);
+    // A slot that ends normally before the others is done (its subtasks were released).
+    settleIfEnded();
+  };
+
+  slots.forEach((connection, slot) => {
+    connection.start({
+      message: (message) => {
+        switch (message.type) {
+          case 'listening':
+            listening.set(slot, { host: message.host, port: message.port });
+            // Every slot with peers over TCP listens before any connects.
+            if (listening.size === remoteSlots.size) post({ type: 'connect-peers', peers: [...listening].map(([s, a]) => ({ slot: s, ...a })) });
+            return;
+          case 'deployed':
+            deployed.add(slot);
+            if (deployed.size === slotCount) markRunning();
+            return;
+          case 'finished':
+            spec.coordination.finished({ chain: message.chain, index: message.index });
+            return;
+          case 'ack':
+            spec.coordination.acknowledge(message.ack);
+            return;
+          case 'decline':
+            spec.coordination.decline(message.checkpointId, new Error(message.reason));
+            return;
+          case 'counts':
+            counts.set(slot, message.subtasks);
+            return;
+          case 'failing':
+            slotFailed(message.failure);
+            return;
+          case 'ended':
+            if (message.failure !== undefined) slotFailed(message.failure);
+            ended.add(slot);
+            settleIfEnded();
+            return;
+        }
+      },
+      gone: (error) => slotEnded(slot, failure ?? error ?? (ended.has(slot) ? undefined : new Error(`${connection.name} ended before its subtasks did`))),
+    });
+  });
+  const messages = slots.map((_, slot) => deploy(slot));
+  messages.forEach((message, slot) => {
+    if (message.peers.some((p) => p.port === undefined)) remoteSlots.add(slot);
+  });
+  slots.forEach((connection, slot) => connection.post(messages[slot]!));
+
+  return {
+    subtaskCount,
+    running,
+    injectBarrier: (checkpointId, savepoint, drain) => {
+      void Promise.resolve(spec.coordination.checkpointTarget(checkpointId)).then((target) => {
+        if (target === undefined) return;
+        post({ type: 'snapshot-started', checkpointId, savepoint, location: target.store.location });
+        post({ type: 'inject-barrier', checkpointId, savepoint, drain });
+      });
+    },
+    notifyComplete: (checkpointId) => post({ type: 'snapshot-complete', checkpointId }),
+    notifyAborted: (checkpointId) => post({ type: 'snapshot-aborted', checkpointId }),
+    release: () => post({ type: 'release' }),
+    fail,
+    done,
+    recordCounts: () => [...counts.values()].flat(),
+  };
+}
+
+/** The slot's failure as the executor knows failures: cancelled, a user's error to fix, or a task's. */
+export function failureOf(f: SlotFailure): Error {
+  if (f.cancelled) return new CancelledError(f.message);
+  const inner = f.userExitCode === undefined ? new Error(f.message) : new UserError(f.message, f.userExitCode);
+  if (f.userExitCode === undefined) Object.defineProperty(inner, 'name', { value: f.name });
+  inner.stack = f.stack;
+  return f.taskName === null ? inner : new TaskFailure(f.taskName, inner);
+}

@@ -1,0 +1,43 @@
+/**
+ * Slots for jobs, from the TaskManagers registered with this JobManager: a request waits until
+ * enough are free (Flink's slot.request.timeout), then fails naming how many the job needs and
+ * how many exist, as Flink's NoResourceAvailableException does.
+ */
+import { UserError } from '../../../errors.ts';
+import type { SlotAssignment } from './task-manager-deployment.ts';
+import type { TaskManagerRegistry } from './task-manager-registry.ts';
+
+export interface SlotProvider {
+  /** Whether jobs run in TaskManagers' slots (the cluster starts some, or some registered). */
+  enabled(): boolean;
+  /** `count` slots for the job (replacing what it held), waiting up to `timeoutMs` for them. */
+  request(jobId: string, count: number, timeoutMs: number): Promise<SlotAssignment[]>;
+  release(jobId: string): void;
+  /** A job found this TaskManager gone: offer none of its slots until it registers again. */
+  forget(taskManagerId: string): boolean;
+}
+
+const RETRY_MS = 50;
+
+export function registrySlotProvider(registry: TaskManagerRegistry, options: { readonly localTaskManagers: number; readonly spreadOut: boolean }): SlotProvider {
+  return {
+    enabled: () => options.localTaskManagers > 0 || registry.size > 0,
+    request: async (jobId, count, timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const slots = registry.allocate(jobId, count, options.spreadOut);
+        if (slots !== undefined) return slots;
+        if (Date.now() >= deadline) {
+          const { taskManagers, slots: total, free } = registry.totals();
+          throw new UserError(
+            `Could not acquire the minimum required resources: job ${jobId} needs ${count} task slot${count === 1 ? '' : 's'} (its highest parallelism), and the cluster has ${total} (${free} free) in ${taskManagers} TaskManager${taskManagers === 1 ? '' : 's'} after waiting ${Math.round(timeoutMs / 1000)} s (slot.request.timeout). Start more TaskManagers (flink taskmanager, or taskmanager.count), give them more slots (taskmanager.numberOfTaskSlots), or lower the parallelism.`,
+            1,
+          );
+        }
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+      }
+    },
+    release: (jobId) => registry.release(jobId),
+    forget: (id) => registry.remove(id),
+  };
+}

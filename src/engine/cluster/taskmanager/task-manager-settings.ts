@@ -1,0 +1,45 @@
+/**
+ * The TaskManager keys a cluster reads (Flink's names and defaults, but `taskmanager.count`,
+ * which is tsflink's: how many local TaskManagers `flink cluster start` starts). Values were
+ * checked when the configuration was loaded (config-keys.ts); here they are only read.
+ */
+import { parseFlinkDuration } from '../../checkpoint/flink-duration.ts';
+
+export const TASK_MANAGER_COUNT_KEY = 'taskmanager.count';
+export const TASK_MANAGER_HOST_KEY = 'taskmanager.host';
+export const HEARTBEAT_INTERVAL_KEY = 'heartbeat.interval';
+export const HEARTBEAT_TIMEOUT_KEY = 'heartbeat.timeout';
+export const SLOT_REQUEST_TIMEOUT_KEY = 'slot.request.timeout';
+export const SPREAD_OUT_SLOTS_KEY = 'cluster.evenly-spread-out-slots';
+
+export interface TaskManagerSettings {
+  /** Local TaskManagers the JobManager starts and keeps running; 0: jobs run in their worker's own slots. */
+  readonly count: number;
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly slotRequestTimeoutMs: number;
+  readonly spreadOutSlots: boolean;
+}
+
+type Settings = Readonly<Record<string, string>> | ReadonlyMap<string, string>;
+
+function get(config: Settings, key: string): string | undefined {
+  return config instanceof Map ? config.get(key) : (config as Readonly<Record<string, string>>)[key];
+}
+
+function duration(config: Settings, key: string, fallback: number): number {
+  const value = get(config, key);
+  return value === undefined ? fallback : (parseFlinkDuration(value) ?? fallback);
+}
+
+export function taskManagerSettings(config: Settings): TaskManagerSettings {
+  const count = get(config, TASK_MANAGER_COUNT_KEY);
+  return {
+    count: count === undefined ? 0 : Number.parseInt(count, 10),
+    // Flink's defaults: heartbeats every 10 s, a peer silent for 50 s is lost, slots awaited 5 min.
+    heartbeatIntervalMs: duration(config, HEARTBEAT_INTERVAL_KEY, 10_000),
+    heartbeatTimeoutMs: duration(config, HEARTBEAT_TIMEOUT_KEY, 50_000),
+    slotRequestTimeoutMs: duration(config, SLOT_REQUEST_TIMEOUT_KEY, 300_000),
+    spreadOutSlots: (get(config, SPREAD_OUT_SLOTS_KEY) ?? 'false').toLowerCase() === 'true',
+  };
+}

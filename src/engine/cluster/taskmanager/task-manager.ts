@@ -1,0 +1,144 @@
+/**
+ * A TaskManager: a process that offers task slots to the JobManager and runs the subtasks
+ * deployed to them, one worker thread per slot. It registers with the JobManager's REST
+ * endpoint and heartbeats there; a job's coordinator side connects to its control port and
+ * deploys slots, which reach slots of other TaskManagers over TCP and slots of this one over
+ * MessagePorts.
+ */
+import { randomBytes } from 'node:crypto';
+import { cpus, freemem, totalmem } from 'node:os';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import type { ChannelMux } from '../../network/channel-mux.ts';
+import { type TcpMuxServer, listenTcpMux } from '../../network/tcp-mux.ts';
+import { stackTrace } from '../../runtime/task-failure.ts';
+import { controlLink } from './control-link.ts';
+import type { FromSlot, ToSlot } from './slot-protocol.ts';
+import { type FromTaskManager, TO_JOB, TO_TASK_MANAGER, type ToTaskManager } from './task-manager-protocol.ts';
+import type { TaskManagerRegistration } from './task-manager-registry.ts';
+import { SLOT_ENTRY } from './thread-slots-deployment.ts';
+
+export interface TaskManagerOptions {
+  readonly slots: number;
+  /** The JobManager's REST URL, where the TaskManager registers and heartbeats. */
+  readonly jobManagerUrl: string;
+  /** `taskmanager.bind-host` / `taskmanager.host`: where ports bind, and the address peers use. */
+  readonly bindHost: string;
+  readonly advertisedHost: string;
+  /** `taskmanager.rpc.port`; 0: any free port. */
+  readonly port: number;
+  readonly secret?: string;
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
+  /** Each slot's heap, MiB (a share of `taskmanager.memory.task.heap.size`). */
+  readonly slotHeapMb?: number;
+  readonly log: (line: string) => void;
+  /** Injected for tests; `fetch` by default. */
+  readonly fetch?: typeof fetch;
+}
+
+export interface RunningTaskManager {
+  readonly id: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+
+export async function runTaskManager(options: TaskManagerOptions): Promise<RunningTaskManager> {
+  const id = `${options.advertisedHost}:${options.port === 0 ? 'any' : options.port}-${randomBytes(3).toString('hex')}`;
+  const inUse = new Set<Worker>();
+  const server: TcpMuxServer = await listenTcpMux({
+    endpointId: id,
+    host: options.bindHost,
+    port: options.port,
+    secret: options.secret,
+    heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+    onPeer: (mux, peer) => serveJob(mux, peer, options, inUse),
+    log: options.log,
+  });
+  const registration: TaskManagerRegistration = { id, host: options.advertisedHost, port: server.port, slots: options.slots, pid: process.pid, hardware: { cpuCores: cpus().length, physicalMemory: totalmem(), freeMemory: freemem() } };
+  const http = options.fetch ?? fetch;
+  let stopped = false;
+  let registered = false;
+  const beat = async (): Promise<void> => {
+    try {
+      if (!registered) {
+        const response = await http(`${options.jobManagerUrl}/taskmanagers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(registration) });
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        registered = true;
+        options.log(`TaskManager ${id} registered with the JobManager at ${options.jobManagerUrl}: ${options.slots} slots, control and data port ${server.port}`);
+        return;
+      }
+      const response = await http(`${options.jobManagerUrl}/taskmanagers/${encodeURIComponent(id)}/heartbeat`, { method: 'POST' });
+      // A new JobManager does not know this TaskManager: register again (Flink reconnects too).
+      if (response.status === 404) registered = false;
+    } catch (err) {
+      if (registered) options.log(`TaskManager ${id}: the JobManager at ${options.jobManagerUrl} does not answer (${err instanceof Error ? err.message : String(err)}); retrying`);
+      registered = false;
+    }
+  };
+  await beat();
+  const timer = setInterval(() => void (stopped ? undefined : beat()), options.heartbeatIntervalMs);
+  return {
+    id,
+    port: server.port,
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      await server.close();
+      await Promise.all([...inUse].map((w) => w.terminate()));
+    },
+  };
+}
+
+/** One job's connection: deploys into free slots, relays messages, and ends its slots when it goes. */
+function serveJob(mux: ChannelMux, peer: string, options: TaskManagerOptions, inUse: Set<Worker>): void {
+  const workers = new Map<number, Worker>();
+  /** Ports for slot pairs of this connection that run here, the other end kept for the slot deployed later. */
+  const pairs = new Map<string, MessagePort>();
+  const link = controlLink<ToTaskManager, FromTaskManager>(mux, TO_JOB, TO_TASK_MANAGER, (message) => {
+    if (message.type === 'to-slot') {
+      workers.get(message.slot)?.postMessage(message.message satisfies ToSlot);
+      return;
+    }
+    const { deploy } = message;
+    if (inUse.size >= options.slots) {
+      link.send({ type: 'refused', slot: deploy.slot, reason: `all ${options.slots} slots of this TaskManager are in use` });
+      return;
+    }
+    const worker = new Worker(SLOT_ENTRY, options.slotHeapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: options.slotHeapMb } });
+    workers.set(deploy.slot, worker);
+    inUse.add(worker);
+    const ports: MessagePort[] = [];
+    const peers = deploy.peers.map((p) => {
+      if (!p.sameTaskManager) return { slot: p.slot };
+      const key = `${Math.min(p.slot, deploy.slot)}-${Math.max(p.slot, deploy.slot)}`;
+      let port = pairs.get(key);
+      if (port === undefined) {
+        const channel = new MessageChannel();
+        pairs.set(key, channel.port2);
+        port = channel.port1;
+      } else pairs.delete(key);
+      ports.push(port);
+      return { slot: p.slot, port };
+    });
+    let gone = false;
+    const slotGone = (failure?: Error): void => {
+      if (gone) return;
+      gone = true;
+      inUse.delete(worker);
+      link.send({ type: 'slot-gone', slot: deploy.slot, ...(failure === undefined ? {} : { failure: { taskName: null, name: failure.name, message: `task slot ${deploy.slot} on TaskManager ${peer}: ${failure.message}`, stack: stackTrace(failure), cancelled: false } }) });
+    };
+    worker.on('message', (m: FromSlot) => link.send({ type: 'from-slot', slot: deploy.slot, message: m }));
+    worker.on('error', (err) => slotGone(err));
+    worker.on('exit', (code) => slotGone(code === 0 ? undefined : new Error(`its thread exited with code ${code}`)));
+    worker.postMessage({ ...deploy, type: 'deploy', peers } satisfies ToSlot, ports);
+  });
+  // The job's side is gone (its process ended, or the network): its slots have no one to answer.
+  void link.closed.then((why) => {
+    if (workers.size > 0) options.log(`the connection of ${peer} ended (${why.message}); ending its ${workers.size} slot(s)`);
+    for (const w of workers.values()) {
+      inUse.delete(w);
+      void w.terminate();
+    }
+  });
+}
