@@ -4,7 +4,6 @@
  * over HTTP, so commands speak to one interface whether the cluster is near or far.
  * Field names are Flink's (kebab-case and all), because scripts written for Flink read them.
  */
-import type { TaskManagerInfo, TaskManagerRegistration } from './taskmanager/task-manager-registry.ts';
 import { UserError } from '../../errors.ts';
 import type { StatsSummary } from './checkpoint-summary.ts';
 
@@ -275,6 +274,31 @@ export interface DashboardConfiguration {
   readonly 'flink-version': string;
   readonly 'flink-revision': string;
   readonly features: { readonly 'web-submit': boolean; readonly 'web-cancel': boolean; readonly 'web-rescale': boolean; readonly 'web-history': boolean };
+}
+
+/** What a TaskManager says of itself when it registers (POST /taskmanagers). */
+export interface TaskManagerRegistration {
+  readonly id: string;
+  readonly host: string;
+  /** Its control and data port. */
+  readonly port: number;
+  readonly slots: number;
+  readonly pid: number;
+  readonly hardware?: { readonly cpuCores: number; readonly physicalMemory: number; readonly freeMemory: number };
+}
+
+/** `GET /taskmanagers` item, in Flink's shape. */
+export interface TaskManagerInfo {
+  readonly id: string;
+  readonly path: string;
+  readonly dataPort: number;
+  readonly jmxPort: number;
+  /** Flink's name for the time of the last heartbeat (epoch ms). */
+  readonly timeSinceLastHeartbeat: number;
+  readonly slotsNumber: number;
+  readonly freeSlots: number;
+  readonly hardware: { readonly cpuCores: number; readonly physicalMemory: number; readonly freeMemory: number; readonly managedMemory: number };
+  readonly blocked: boolean;
 }
 
 /** `GET /taskmanagers`, in Flink's shape. */

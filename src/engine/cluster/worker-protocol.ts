@@ -7,7 +7,7 @@ import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
 import type { CompletedCheckpoint, SnapshotStats } from '../checkpoint/checkpoint-coordinator.ts';
 import type { RestartStrategy } from '../runtime/restart-strategy.ts';
 import type { StateBackendType } from '../state/state-backend-type.ts';
-import type { SlotAssignment } from './taskmanager/task-manager-deployment.ts';
+import type { SlotAssignment } from './taskmanager/slot-assignment.ts';
 
 export interface StartMessage {
   readonly type: 'start';

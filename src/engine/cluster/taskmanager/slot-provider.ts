@@ -4,7 +4,7 @@
  * how many exist, as Flink's NoResourceAvailableException does.
  */
 import { UserError } from '../../../errors.ts';
-import type { SlotAssignment } from './task-manager-deployment.ts';
+import type { SlotAssignment } from './slot-assignment.ts';
 import type { TaskManagerRegistry } from './task-manager-registry.ts';
 
 export interface SlotProvider {

@@ -15,12 +15,9 @@ import { type FromTaskManager, TO_JOB, TO_TASK_MANAGER, type ToTaskManager } fro
 import { deployMessage } from './thread-slots-deployment.ts';
 import { failureOf } from './slot-attempt.ts';
 
-/** One slot the JobManager gave the job: which TaskManager, and where its control port is. */
-export interface SlotAssignment {
-  readonly taskManagerId: string;
-  readonly host: string;
-  readonly port: number;
-}
+import type { SlotAssignment } from './slot-assignment.ts';
+
+export type { SlotAssignment };
 
 export interface TaskManagerDeploymentOptions {
   readonly source: SlotJobSource;

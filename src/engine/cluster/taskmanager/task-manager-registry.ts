@@ -3,18 +3,11 @@
  * who registered, when each last heartbeated, and which slots each job holds. Time comes in as
  * a parameter, so expiry and allocation are tested without waiting.
  */
-import type { SlotAssignment } from './task-manager-deployment.ts';
+import type { TaskManagerInfo, TaskManagerRegistration } from '../cluster-api.ts';
+import type { SlotAssignment } from './slot-assignment.ts';
 
-/** What a TaskManager says of itself when it registers (POST /taskmanagers). */
-export interface TaskManagerRegistration {
-  readonly id: string;
-  readonly host: string;
-  /** Its control and data port. */
-  readonly port: number;
-  readonly slots: number;
-  readonly pid: number;
-  readonly hardware?: { readonly cpuCores: number; readonly physicalMemory: number; readonly freeMemory: number };
-}
+export type { TaskManagerInfo, TaskManagerRegistration };
+
 
 interface Entry {
   readonly registration: TaskManagerRegistration;
@@ -23,19 +16,6 @@ interface Entry {
   readonly allocated: Map<number, string>;
 }
 
-/** `GET /taskmanagers` item, in Flink's shape. */
-export interface TaskManagerInfo {
-  readonly id: string;
-  readonly path: string;
-  readonly dataPort: number;
-  readonly jmxPort: number;
-  /** Flink's name for the time of the last heartbeat (epoch ms). */
-  readonly timeSinceLastHeartbeat: number;
-  readonly slotsNumber: number;
-  readonly freeSlots: number;
-  readonly hardware: { readonly cpuCores: number; readonly physicalMemory: number; readonly freeMemory: number; readonly managedMemory: number };
-  readonly blocked: boolean;
-}
 
 export class TaskManagerRegistry {
   readonly #entries = new Map<string, Entry>();
