@@ -77,7 +77,7 @@ describe.concurrent('exit codes and texts as Flink', () => {
       code: 1,
       stdout: '',
       stderr:
-        '"foo" is not a valid action.\n\nValid actions are "inspect", "diff", "rekey", "verify", "gc", "run", "plan-restore", "info", "list", "savepoint", "stop", "cancel", "checkpoint", "cluster" or "jobmanager".\n',
+        '"foo" is not a valid action.\n\nValid actions are "inspect", "diff", "rekey", "verify", "gc", "run", "plan-restore", "info", "list", "savepoint", "stop", "cancel", "checkpoint", "cluster", "jobmanager" or "taskmanager".\n',
     });
     const none = await runFlink([]);
     expect(none.code).toBe(1);
