@@ -3,10 +3,17 @@
  * the real `flink` CLI's flags (its `--help`, run as a user would). No cluster runs here; each
  * negative case changes one thing in the parsed manifests and expects the checker to name it.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { type ManifestSet, type Obj, JOB_MANAGER, SERVICE, TASK_MANAGER, CONFIG_MAP, checkManifests, find, loadManifests, optionsInHelp } from './support/kubernetes-manifests.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectedTotals, generatedOrders } from '../examples/expected-totals.ts';
+import { committedLines, waitFor } from './support/cluster-probes.ts';
+import { type ManifestSet, type Obj, JOB_MANAGER, SERVICE, TASK_MANAGER, CONFIG_MAP, checkManifests, containerCommand, find, loadManifests, optionsInHelp, replicas } from './support/kubernetes-manifests.ts';
 import { ROOT, runFlink } from './support/run-flink.ts';
+import { type S3TestServer, startS3Server } from './support/s3-server.ts';
+import { tempDir } from './support/temp-dir.ts';
+import { freePort } from './support/test-cluster.ts';
 
 const DIR = join(ROOT, 'deploy', 'kubernetes');
 const help = new Map<string, string>();
@@ -162,4 +169,93 @@ describe('deploy/kubernetes', () => {
       'taskmanager: execution.checkpointing.dir /var/lib/tsflink/shared/checkpoints is neither s3:// nor on a PersistentVolumeClaim mounted in the pod',
     ]);
   });
+});
+
+/**
+ * The containers' own commands, run here as their pods would run them: the ConfigMap's
+ * config.yaml as FLINK_CONF_DIR, the Secret and pod IP given as Kubernetes would expand them.
+ * Only what cannot be the same on a shared machine is changed: the REST port and the data port
+ * (a free one each), the working directory, and the Service name in -m (no DNS here). The
+ * checkpoint bucket is an s3rver, reached through the AWS variables the Secret tsflink-s3 gives.
+ */
+describe('the containers\' commands, run on this machine', () => {
+  const processes: ChildProcess[] = [];
+  const logs: string[] = [];
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let port = 0;
+  let s3: S3TestServer;
+
+  function start(argv: readonly string[], confDir: string): void {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'flink.js'), ...argv], { cwd: dir.path, env: { ...process.env, ...s3.env, FLINK_CONF_DIR: confDir, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const index = logs.push('') - 1;
+    child.stdout.on('data', (d: Buffer) => void (logs[index] += d.toString()));
+    child.stderr.on('data', (d: Buffer) => void (logs[index] += d.toString()));
+    processes.push(child);
+  }
+
+  async function rest<T>(path: string): Promise<T | undefined> {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`);
+      return response.ok ? ((await response.json()) as T) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  beforeAll(async () => {
+    dir = await tempDir('tsflink-k8s-run-');
+    s3 = await startS3Server();
+    await s3.createBucket('tsflink');
+    port = await freePort();
+    const set = manifests();
+    const confDir = join(dir.path, 'conf');
+    mkdirSync(confDir);
+    writeFileSync(join(confDir, 'config.yaml'), (find(set, 'ConfigMap', CONFIG_MAP)!.doc.data as Record<string, string>)['config.yaml']!);
+    const given = { FLINK_NETWORK_SECRET: 'a-secret-the-test-made-up-0123', POD_IP: '127.0.0.2' };
+    start([...containerCommand(set, JOB_MANAGER, given), '-D', `rest.port=${port}`, '-D', `process.jobmanager.working-dir=${join(dir.path, 'jm')}`], confDir);
+    const tm = containerCommand(set, TASK_MANAGER, given);
+    tm[tm.indexOf('flink-jobmanager:8081')] = `127.0.0.1:${port}`;
+    for (let i = 0; i < replicas(set, TASK_MANAGER); i++) start([...tm, '-D', 'taskmanager.data.port=0'], confDir);
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const p of processes) p.kill('SIGKILL');
+    await s3?.stop();
+    await dir?.remove();
+  });
+
+  it('start, and every TaskManager registers its slots under the pod IP it was given', async () => {
+    const overview = await waitFor('both TaskManagers to register', async () => {
+      const o = await rest<{ taskmanagers: number; 'slots-total': number }>('/overview');
+      return o !== undefined && o.taskmanagers === 2 ? o : undefined;
+    }, 120_000, 200).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${logs.join('\n---\n')}`);
+    });
+    expect(overview['slots-total']).toBe(4);
+    const tms = (await rest<{ taskmanagers: { path: string; slotsNumber: number }[] }>('/taskmanagers'))!.taskmanagers;
+    expect(tms.map((t) => [t.path.replace(/:\d+$/u, ''), t.slotsNumber])).toEqual([['tsflink://127.0.0.2', 2], ['tsflink://127.0.0.2', 2]]);
+  }, 150_000);
+
+  it('run the README\'s job: checkpoints go to the bucket of config.yaml, the output is exactly the expected totals', async () => {
+    const out = join(dir.path, 'totals');
+    const release = join(dir.path, 'release');
+    const confDir = join(dir.path, 'conf');
+    const submitted = await runFlink(['run', '-d', '-p', '2', '-m', `127.0.0.1:${port}`, join(ROOT, 'examples', 'order-totals.ts'), '--output', out, '--records', '2000', '--rate', '1000', '--seed', '7', '--hold-until', release], { cwd: dir.path, env: { ...s3.env, FLINK_CONF_DIR: confDir } });
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const id = /JobID ([0-9a-f]{32})/u.exec(submitted.stdout)![1]!;
+    const checkpoint = await waitFor('a completed checkpoint', async () => {
+      const c = await rest<{ latest: { completed: { external_path: string } | null } }>(`/jobs/${id}/checkpoints`);
+      return c?.latest.completed ?? undefined;
+    }, 120_000, 200).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n${logs.join('\n---\n')}`);
+    });
+    expect(checkpoint.external_path).toMatch(new RegExp(`^s3://tsflink/checkpoints/${id}/chk-\\d+$`, 'u'));
+    writeFileSync(release, '');
+    await waitFor('the job to finish', async () => {
+      const state = (await rest<{ state: string }>(`/jobs/${id}`))?.state;
+      if (state === 'FAILED' || state === 'CANCELED') throw new Error(`job ${id} ended ${state}: ${logs.join('\n---\n')}`);
+      return state === 'FINISHED' ? true : undefined;
+    }, 120_000, 200);
+    expect((await committedLines(out)).sort()).toEqual([...expectedTotals(generatedOrders(2000, 7))].sort());
+  }, 300_000);
 });

@@ -293,3 +293,28 @@ export function checkManifests(set: ManifestSet, helpFor: (command: string) => s
   if (!/^ENTRYPOINT \["flink"\]$/mu.test(set.dockerfile)) problems.push('Dockerfile: the entrypoint is not ["flink"], which the containers\' args assume');
   return problems;
 }
+
+/**
+ * A Deployment's container command as it would run in its pod (`flink` and its args, `$(VAR)`
+ * expanded from the container's plain env values and from `given` for the Downward API and
+ * Secrets), for running it on this machine.
+ */
+export function containerCommand(set: ManifestSet, deployment: string, given: Readonly<Record<string, string>>): string[] {
+  const m = find(set, 'Deployment', deployment);
+  if (m === undefined) throw new Error(`no Deployment ${deployment}`);
+  const { container } = podOf(m);
+  const values = new Map<string, string>();
+  for (const [name, source] of envSources(container)) if (source.kind === 'value') values.set(name, source.value);
+  for (const [name, value] of Object.entries(given)) values.set(name, value);
+  return arr(container.args).map((a) =>
+    (str(a) ?? '').replace(/\$\(([A-Za-z_]\w*)\)/gu, (whole, name: string) => {
+      const value = values.get(name);
+      if (value === undefined) throw new Error(`${deployment}: nothing given for ${whole}`);
+      return value;
+    }),
+  );
+}
+
+export function replicas(set: ManifestSet, deployment: string): number {
+  return Number(obj(find(set, 'Deployment', deployment)?.doc.spec).replicas ?? 1);
+}
