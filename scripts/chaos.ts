@@ -1,10 +1,13 @@
 /**
- * `npm run chaos -- --kills N --seed S [--records R] [--no-corrupt] [--keep]`: the promise of
+ * `npm run chaos -- --kills N --seed S [--records R] [--taskmanagers T] [--no-corrupt] [--keep]`: the promise of
  * exactly-once, tested the hard way. The order-totals example (keyed, windowed, into the
  * exactly-once file sink and the exactly-once PostgreSQL sink) runs on a real local cluster over
  * a bounded generated input, held open until the last kill, while processes are SIGKILLed at seeded moments: the worker, the
  * JobManager (started again afterwards, sometimes with its newest checkpoint damaged first), and
  * the worker precisely while it writes a checkpoint, commits, or finishes restored transactions.
+ * With `--taskmanagers T` the cluster has T TaskManager processes (2 slots each) that run the
+ * subtasks, and they are killed too: at random moments, and at the fault points that now lie in
+ * them (a checkpoint's data, a commit, a restore); the JobManager starts a new one each time.
  * The cluster recovers on its own each time. At the end both sinks' committed output is compared
  * with a failure-free run of the same job, and one line says how it went:
  *
@@ -13,7 +16,7 @@
  *
  * The exit code is 1 if lost, duplicated or mismatched is not 0, or the job did not finish.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,6 +35,7 @@ const { values } = parseArgs({
     kills: { type: 'string', default: '10' },
     seed: { type: 'string', default: '1' },
     records: { type: 'string', default: '1000000' },
+    taskmanagers: { type: 'string', default: '0' },
     'no-corrupt': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
@@ -39,6 +43,15 @@ const { values } = parseArgs({
 const KILLS = wholeNumber('kills', values.kills, 1);
 const SEED = wholeNumber('seed', values.seed, 0);
 const RECORDS = wholeNumber('records', values.records, 1000);
+const TASK_MANAGERS = wholeNumber('taskmanagers', values.taskmanagers, 0);
+const TASK_MANAGER_KEYS = TASK_MANAGERS === 0 ? [] : [
+  ['taskmanager.count', String(TASK_MANAGERS)],
+  ['taskmanager.numberOfTaskSlots', '2'],
+  ['cluster.evenly-spread-out-slots', 'true'],
+  ['heartbeat.interval', '200ms'],
+  ['heartbeat.timeout', '3s'],
+  ['taskmanager.network.heartbeat-timeout', '3s'],
+].flatMap(([key, value]) => ['-D', `${key}=${value}`]);
 // Spreads the input over the kills, so most land mid-input. The job outlasts them in any case:
 // its input is held open after the last order (--hold-until) until every kill has happened.
 const RATE = Math.max(1000, Math.round(RECORDS / (KILLS * 3)));
@@ -74,8 +87,9 @@ async function main(): Promise<number> {
   await db.connect();
   for (const table of ['reference_totals', 'chaos_totals']) await db.query(`CREATE TABLE ${table} (${TABLE_COLUMNS})`);
   process.env[FAULT_FILE_ENV] = faultFile; // inherited by the JobManager and its workers
-  cluster = await startTestCluster();
+  cluster = await startTestCluster({ defines: TASK_MANAGER_KEYS });
   const probe = new ClusterProbe(cluster.url);
+  if (TASK_MANAGERS > 0) await taskManagersUp(probe);
   say(`cluster ${cluster.url}, working directory ${cluster.workDir}; PostgreSQL on port ${postgres.port}`);
 
   say(`failure-free run: ${RECORDS} orders at full speed`);
@@ -92,7 +106,7 @@ async function main(): Promise<number> {
   const jobId = submittedJobId(submitted.stdout);
   say(`chaos run: job ${jobId}, ${RECORDS} orders at ${RATE}/s, ${KILLS} kills, seed ${SEED}`);
 
-  const plan = planKills(SEED, KILLS, { corrupt: !values['no-corrupt'], minMs: 500, maxMs: 2500 });
+  const plan = planKills(SEED, KILLS, { corrupt: !values['no-corrupt'], taskManagers: TASK_MANAGERS > 0, minMs: 500, maxMs: 2500 });
   let kills = 0;
   let recoveries = 0;
   const committedAtFallbacks: { files: string[]; table: string[] }[] = [];
@@ -101,6 +115,7 @@ async function main(): Promise<number> {
     if (kills >= KILLS) break;
     const worker = await runningWorker(probe, jobId);
     if (worker === undefined) break; // finished
+    const restartsBefore = (await probe.get<{ 'num-restarts': number }>(`/jobs/${jobId}`))?.['num-restarts'] ?? 0;
     await new Promise((r) => setTimeout(r, afterMs));
     if ((await probe.get<{ state: string }>(`/jobs/${jobId}`))?.state !== 'RUNNING') break;
     // Damaging the only retained checkpoint fails the job by design (the recovery test shows it),
@@ -111,7 +126,7 @@ async function main(): Promise<number> {
     kills += killed;
     byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
     // Each kill is followed by a restart (a sink-restore kill interrupts one); the last one runs.
-    if ((await runningWorker(probe, jobId, worker)) === undefined) {
+    if ((await recovered(probe, jobId, worker, restartsBefore)) === undefined) {
       say(`kill ${kills}: ${kind}; the job did not run again`);
       break;
     }
@@ -200,12 +215,71 @@ async function kill(
     if (started.code !== 0) throw new Error(`flink cluster start failed after a JobManager kill: ${started.stderr.trim()}`);
     return 1;
   }
-  // A fault point: the worker kills itself the next time it gets there.
+  if (kind === 'taskmanager') {
+    const busy = await busyTaskManagerPids(probe);
+    const victim = busy[SEED % Math.max(1, busy.length)];
+    if (victim === undefined) return 0;
+    process.kill(victim, 'SIGKILL');
+    return 1;
+  }
+  // A fault point: the process that gets there next (the worker, or with TaskManagers the one
+  // whose slot does) removes the file and kills itself.
   writeFileSync(faultFile, kind);
+  if (TASK_MANAGERS > 0) {
+    // A restore happens only after a failure: a TaskManager dies to cause the one that dies in it.
+    if (kind === 'sink-restore') {
+      const [victim] = await busyTaskManagerPids(probe);
+      if (victim !== undefined) process.kill(victim, 'SIGKILL');
+    }
+    const hit = await waitFor(`a process to reach ${kind}`, async () => (!existsSync(faultFile) ? true : (await probe.get<{ state: string }>(`/jobs/${jobId}`))?.state === 'FINISHED' ? false : undefined), 60_000, 20).catch(() => false);
+    if (hit !== true) rmSync(faultFile, { force: true });
+    return hit === true ? killsOf(kind) : 0;
+  }
   if (kind === 'sink-restore') process.kill(worker, 'SIGKILL'); // causes the restore it dies in
   const victim = kind === 'sink-restore' ? await runningOrStarting(jobId, worker) : worker;
   const hit = await waitFor(`the worker to reach ${kind}`, async () => (!alive(victim) ? true : (await probe.get<{ state: string }>(`/jobs/${jobId}`))?.state === 'FINISHED' ? false : undefined), 60_000, 20).catch(() => false);
   return hit === true ? killsOf(kind) : 0;
+}
+
+/**
+ * The job runs again after a kill: a new worker (its worker or the JobManager died), or, with
+ * TaskManagers, a later attempt in the same worker (a TaskManager died), and every TaskManager
+ * is back (the JobManager starts a new one). Undefined once the job ended.
+ */
+async function recovered(probe: ClusterProbe, jobId: string, worker: number, restartsBefore: number): Promise<number | undefined> {
+  if (TASK_MANAGERS === 0) return runningWorker(probe, jobId, worker);
+  const pid = await waitFor(
+    `job ${jobId} to run again`,
+    async () => {
+      const job = await probe.get<{ state: string; 'num-restarts': number }>(`/jobs/${jobId}`);
+      if (job === undefined) return undefined;
+      if (['FINISHED', 'FAILED', 'CANCELED'].includes(job.state)) return null;
+      const now = cluster!.workerPid(jobId);
+      const again = now !== undefined && alive(now) && (now !== worker || job['num-restarts'] > restartsBefore);
+      return job.state === 'RUNNING' && again ? now : undefined;
+    },
+    120_000,
+    50,
+  );
+  if (pid === null) return undefined;
+  await taskManagersUp(probe);
+  return pid;
+}
+
+/** Pids of the TaskManagers whose slots the job holds (a TaskManager just started holds none: killing it would test nothing). */
+async function busyTaskManagerPids(probe: ClusterProbe): Promise<number[]> {
+  const tms = (await probe.get<{ taskmanagers: { id: string; slotsNumber: number; freeSlots: number }[] }>('/taskmanagers'))?.taskmanagers ?? [];
+  const log = readFileSync(join(cluster!.workDir, 'log', 'jobmanager.log'), 'utf8');
+  const pidOf = new Map([...log.matchAll(/TaskManager (\S+) \(pid (\d+)\) registered/g)].map((m) => [m[1]!, Number(m[2])]));
+  return tms.filter((t) => t.freeSlots < t.slotsNumber).flatMap((t) => {
+    const pid = pidOf.get(t.id);
+    return pid !== undefined && alive(pid) ? [pid] : [];
+  });
+}
+
+/** Every TaskManager registered (after a kill the JobManager starts a new one within a second or so). */
+async function taskManagersUp(probe: ClusterProbe): Promise<void> {
+  await waitFor(`${TASK_MANAGERS} TaskManagers`, async () => ((await probe.get<{ taskmanagers: number }>('/overview'))?.taskmanagers === TASK_MANAGERS ? true : undefined), 60_000, 50);
 }
 
 /** The pid of the worker started after `not` (it may die at restore before it reports RUNNING). */

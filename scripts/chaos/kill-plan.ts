@@ -12,6 +12,8 @@ export type KillKind =
   | 'jobmanager'
   /** As 'jobmanager', and damage the newest checkpoint on disk before starting it again. */
   | 'jobmanager-corrupt'
+  /** SIGKILL one of the TaskManagers (with `--taskmanagers`). */
+  | 'taskmanager'
   /** The worker SIGKILLs itself at this fault point (while a checkpoint is written, a sink commits, or a restored sink finishes its transactions). */
   | FaultPointName;
 
@@ -31,9 +33,12 @@ const WEIGHTS: readonly (readonly [KillKind, number])[] = [
   ['sink-restore', 10],
 ];
 
-export function planKills(seed: number, count: number, options: { corrupt: boolean; minMs: number; maxMs: number }): PlannedKill[] {
+/** With TaskManagers: they are killed as often as the worker. */
+const TASK_MANAGER_WEIGHT = 30;
+
+export function planKills(seed: number, count: number, options: { corrupt: boolean; taskManagers?: boolean; minMs: number; maxMs: number }): PlannedKill[] {
   const random = mulberry32(seed);
-  const kinds = WEIGHTS.filter(([kind]) => options.corrupt || kind !== 'jobmanager-corrupt');
+  const kinds = [...WEIGHTS, ...(options.taskManagers === true ? ([['taskmanager', TASK_MANAGER_WEIGHT]] as const) : [])].filter(([kind]) => options.corrupt || kind !== 'jobmanager-corrupt');
   const total = kinds.reduce((sum, [, w]) => sum + w, 0);
   const plan: PlannedKill[] = [];
   for (let i = 0; i < count; i++) {
