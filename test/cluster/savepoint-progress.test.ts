@@ -93,10 +93,10 @@ function onTerminal(args: readonly string[], onOutput: (output: string) => void)
   });
 }
 
-/** Redraws of the progress line count once; the pty's CR LF becomes LF. */
+/** Redraws of the progress line (their figures depend on timing) count once; the pty's CR LF becomes LF. */
 function normalise(output: string, jobId: string): string {
   return output
-    .replace(/(\r\x1b\[2KSavepoint \d+: 2\/4 subtasks acknowledged, \d+(\.\d)? [KMG]?i?B written, \d+ s)+/g, '[progress]')
+    .replace(/(\r\x1b\[2KSavepoint \d+: [0-4]\/4 subtasks acknowledged, \d+(\.\d)? [KMG]?i?B written, \d+ s)+/g, '[progress]')
     .replaceAll('\r\x1b[2K', '[clear]')
     .replaceAll('\r\n', '\n')
     .replace(/Path: \S+/g, 'Path: <path>')
