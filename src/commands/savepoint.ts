@@ -8,6 +8,8 @@ import { awaitOperation } from '../engine/cluster/async-operation.ts';
 import { NotFoundError } from '../engine/cluster/cluster-api.ts';
 import { absoluteLocation } from '../engine/cluster/locations.ts';
 import { clusterClient } from './cluster-client.ts';
+import { SavepointProgress } from './savepoint-progress.ts';
+import { progressEnabled } from '../output/progress.ts';
 import { checkJobId } from './job-id.ts';
 
 export interface SavepointOptions extends ClusterOptions {
@@ -52,7 +54,8 @@ export async function runSavepoint(jobId: string | undefined, targetDirectory: s
     out.write(json ? `${JSON.stringify({ jobid: id, 'request-id': trigger })}\n` : `Savepoint triggered with trigger id ${trigger}; poll GET /jobs/${id}/savepoints/${trigger} for its result.\n`);
     return 0;
   }
-  const { location } = await awaitOperation(() => client.savepointStatus(id, trigger), { what: `the savepoint of job ${id}` });
+  const progress = new SavepointProgress(env.ctx.stderr, progressEnabled(env.ctx.stderr, json), () => client.checkpoints(id));
+  const { location } = await awaitOperation(() => client.savepointStatus(id, trigger), { what: `the savepoint of job ${id}`, onWait: () => progress.update() }).finally(() => progress.clear());
   out.write(json ? `${JSON.stringify({ jobid: id, location })}\n` : `Savepoint completed. Path: ${location}\nYou can resume your program from this savepoint with the run command.\n`);
   return 0;
 }

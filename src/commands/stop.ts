@@ -4,6 +4,8 @@ import { UsageError } from '../errors.ts';
 import { awaitJobEnd, awaitOperation } from '../engine/cluster/async-operation.ts';
 import { absoluteLocation } from '../engine/cluster/locations.ts';
 import { clusterClient } from './cluster-client.ts';
+import { SavepointProgress } from './savepoint-progress.ts';
+import { progressEnabled } from '../output/progress.ts';
 import { checkJobId } from './job-id.ts';
 
 export interface StopOptions extends ClusterOptions {
@@ -29,7 +31,8 @@ export async function runStop(jobId: string | undefined, options: StopOptions, e
   const target = jobId !== undefined && given !== undefined ? absoluteLocation(given, env.ctx.cwd ?? process.cwd()) : undefined;
   if (!json) env.ctx.stdout.write(`${drain ? 'Draining' : 'Suspending'} job "${id}" with a CANONICAL savepoint.\n`);
   const { 'request-id': trigger } = await client.stop(id, { ...(target === undefined ? {} : { targetDirectory: target }), drain });
-  const { location } = await awaitOperation(() => client.savepointStatus(id, trigger), { what: `the savepoint of job ${id}` });
+  const progress = new SavepointProgress(env.ctx.stderr, progressEnabled(env.ctx.stderr, json), () => client.checkpoints(id));
+  const { location } = await awaitOperation(() => client.savepointStatus(id, trigger), { what: `the savepoint of job ${id}`, onWait: () => progress.update() }).finally(() => progress.clear());
   // The savepoint is complete; the job ends right after it. Report once it has.
   await awaitJobEnd(client, id, { timeoutMs: 30_000 });
   if (json) env.ctx.stdout.write(`${JSON.stringify({ jobid: id, location })}\n`);

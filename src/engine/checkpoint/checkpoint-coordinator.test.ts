@@ -1,12 +1,13 @@
 /**
  * The coordinator's expiry timer, over a stand-in attempt whose subtasks never acknowledge: a
  * pending snapshot expires at its timeout even when no periodic checkpoints run (Flink's
- * checkpoint canceller).
+ * checkpoint canceller). Its queue, and the progress it reports of pending snapshots.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test/support/temp-dir.ts';
 import { type CheckpointConfig, defaultCheckpointConfig } from './checkpoint-config.ts';
-import { type AttemptHandle, CheckpointCoordinator } from './checkpoint-coordinator.ts';
+import type { SubtaskAck } from '../runtime/subtask.ts';
+import { type AttemptHandle, CheckpointCoordinator, type SnapshotProgress } from './checkpoint-coordinator.ts';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 beforeAll(async () => {
@@ -101,6 +102,63 @@ describe('CheckpointCoordinator before the tasks run', () => {
     expect(attempt.barriers[0]).toBe(1);
     c.stop();
     await expect(savepoint).rejects.toThrow(/^Savepoint 1 was aborted: job-ended/);
+    await c.settle();
+  });
+});
+
+describe('CheckpointCoordinator progress of pending snapshots', () => {
+  /** A data file with no blocks is its 16-byte header: `_metadata` checks the size against the blocks. */
+  const ack = (checkpointId: number, subtask: number, size = 16): SubtaskAck => ({ checkpointId, chain: 0, subtask, file: { path: `data-${subtask}`, size }, operators: [], syncMs: 0, asyncMs: 0 });
+
+  it('reports each pending snapshot at its trigger and at every acknowledgement, and drops it once it ends', async () => {
+    const reports: (readonly SnapshotProgress[])[] = [];
+    const completed: number[] = [];
+    const c = new CheckpointCoordinator({ ...defaultCheckpointConfig, dir: dir.path, interval: null }, { jobId: 'b'.repeat(32), jobName: 'j' }, {}, {
+      onPending: (pending) => void reports.push(pending),
+      onCompleted: (stats) => void completed.push(stats.id),
+    });
+    const attempt = { ...silentAttempt(), subtaskCount: 3 };
+    c.start(attempt);
+    const savepoint = c.triggerSavepoint(dir.path);
+    await within('the barrier', (async () => { while (attempt.barriers.length < 1) await new Promise((r) => setTimeout(r, 5)); })());
+    c.acknowledge(ack(1, 0));
+    c.acknowledge(ack(1, 1));
+    c.acknowledge(ack(7, 2, 999)); // no such snapshot: no report
+    c.acknowledge(ack(1, 2));
+    await within('the savepoint to complete', savepoint);
+    const figures = reports.map((list) => list.map((p) => ({ id: p.id, kind: p.kind, acknowledged: p.acknowledged, total: p.total, bytes: p.bytes })));
+    expect(figures).toEqual([
+      [{ id: 1, kind: 'savepoint', acknowledged: 0, total: 3, bytes: 0 }],
+      [{ id: 1, kind: 'savepoint', acknowledged: 1, total: 3, bytes: 16 }],
+      [{ id: 1, kind: 'savepoint', acknowledged: 2, total: 3, bytes: 32 }],
+      // Every subtask acknowledged; still in progress while `_metadata` is written.
+      [{ id: 1, kind: 'savepoint', acknowledged: 3, total: 3, bytes: 48 }],
+      [],
+    ]);
+    expect(completed).toEqual([1]);
+    const first = reports[0]![0]!;
+    expect(first.latestAckAt).toBe(first.triggeredAt);
+    expect(reports[2]![0]!.latestAckAt).toBeGreaterThanOrEqual(first.triggeredAt);
+    await c.settle();
+  });
+
+  it('drops a declined snapshot and, when the attempt ends, every pending one', async () => {
+    const reports: (readonly SnapshotProgress[])[] = [];
+    const c = new CheckpointCoordinator({ ...defaultCheckpointConfig, dir: dir.path, interval: null, maxConcurrent: 2 }, { jobId: 'c'.repeat(32), jobName: 'j' }, {}, { onPending: (pending) => void reports.push(pending) });
+    const attempt = silentAttempt();
+    c.start(attempt);
+    const first = c.triggerCheckpoint();
+    const second = c.triggerSavepoint(dir.path);
+    first.catch(() => undefined);
+    second.catch(() => undefined);
+    await within('both barriers', (async () => { while (attempt.barriers.length < 2) await new Promise((r) => setTimeout(r, 5)); })());
+    expect(reports.at(-1)!.map((p) => [p.id, p.kind])).toEqual([[1, 'checkpoint'], [2, 'savepoint']]);
+    c.decline(1, new Error('declined by the test'));
+    await expect(first).rejects.toThrow(/declined/);
+    expect(reports.at(-1)!.map((p) => p.id)).toEqual([2]);
+    c.stop();
+    await expect(second).rejects.toThrow(/aborted: job-ended/);
+    expect(reports.at(-1)).toEqual([]);
     await c.settle();
   });
 });

@@ -71,6 +71,20 @@ export interface SubtaskSnapshotStats {
   readonly size: number;
 }
 
+/** A snapshot still pending: how far its acknowledgements have come (Flink's PendingCheckpointStats). */
+export interface SnapshotProgress {
+  readonly id: number;
+  readonly kind: SnapshotKind;
+  readonly triggeredAt: number;
+  /** Subtasks that acknowledged so far, of `total`. */
+  readonly acknowledged: number;
+  readonly total: number;
+  /** Bytes of the acknowledged subtasks' data files. */
+  readonly bytes: number;
+  /** When the latest acknowledgement arrived (the trigger time before the first). */
+  readonly latestAckAt: number;
+}
+
 export interface CoordinatorEvents {
   /**
    * A checkpoint or savepoint got this id, before anything is written for it: a process that
@@ -81,6 +95,12 @@ export interface CoordinatorEvents {
   /** Called once `_metadata` is durable, before older checkpoints are deleted. */
   onCompleted?(stats: SnapshotStats): void;
   onFailed?(stats: SnapshotStats): void;
+  /**
+   * The snapshots in progress, oldest first, each time one starts, gets an acknowledgement or
+   * ends (completed, failed, aborted, subsumed): what `flink savepoint` shows while it waits.
+   * The whole list each time, so a receiver never keeps one whose end it missed.
+   */
+  onPending?(pending: readonly SnapshotProgress[]): void;
   /** A restart skipped this retained checkpoint: it is damaged (`problem` names the file). */
   onDamaged?(damaged: DamagedCheckpoint, fallback: number | undefined): void;
 }
@@ -114,6 +134,8 @@ export interface AttemptHandle {
 interface Pending extends PendingCheckpoint {
   readonly location: string;
   readonly store: PendingSnapshotStore;
+  /** Subtasks that must acknowledge it (the attempt's, kept for after the attempt ended). */
+  readonly total: number;
   readonly acks: SubtaskAck[];
   /** When each ack arrived (epoch ms), by its index in `acks`. */
   readonly ackTimes: number[];
@@ -305,6 +327,7 @@ export class CheckpointCoordinator {
     if (pending === undefined) return;
     pending.acks.push(ack);
     pending.ackTimes.push(Date.now());
+    this.#reportPending();
     if (pending.acks.length === this.#attempt?.subtaskCount) this.#track(this.#complete(pending));
   }
 
@@ -372,9 +395,27 @@ export class CheckpointCoordinator {
     const store = new PendingSnapshotStore(await this.open(location, this.storeOptions));
     // The attempt ended while the store opened: stop() has already aborted everything pending.
     if (this.#attempt !== attempt || attempt === undefined) throw new UserError(`job ${this.job.jobId} is not running`);
-    this.#pending.set(id, { id, kind, triggeredAt: now, location, store, acks: [], ackTimes: [], waiters: waiter === undefined ? [] : [waiter] });
+    this.#pending.set(id, { id, kind, triggeredAt: now, location, store, total: attempt.subtaskCount, acks: [], ackTimes: [], waiters: waiter === undefined ? [] : [waiter] });
     this.#scheduleExpiry();
+    this.#reportPending();
     attempt.injectBarrier(id, kind !== 'checkpoint', drain);
+  }
+
+  /** Pending and finalizing ones: Flink lists a snapshot as in progress until `_metadata` is written. */
+  #reportPending(): void {
+    if (this.events.onPending === undefined) return;
+    const all = [...this.#pending.values(), ...this.#finalizing.values()].sort((a, b) => a.id - b.id);
+    this.events.onPending(
+      all.map((p) => ({
+        id: p.id,
+        kind: p.kind,
+        triggeredAt: p.triggeredAt,
+        acknowledged: p.acks.length,
+        total: p.total,
+        bytes: p.acks.reduce((sum, ack) => sum + ack.file.size, 0),
+        latestAckAt: p.ackTimes.at(-1) ?? p.triggeredAt,
+      })),
+    );
   }
 
   /** One timer for the pending snapshot that times out first; expired ones fail as CHECKPOINT_EXPIRED. */
@@ -441,6 +482,7 @@ export class CheckpointCoordinator {
     }
     const subtasks = pending.acks.map((a, i) => ({ chain: a.chain, subtask: a.subtask, syncMs: a.syncMs, asyncMs: a.asyncMs, ackAt: pending.ackTimes[i] ?? now, size: a.file.size }));
     this.events.onCompleted?.({ id: pending.id, kind: pending.kind, triggeredAt: pending.triggeredAt, endedAt: now, size, location: pending.location, subtasks });
+    this.#reportPending();
     if (outcome.notifyTasks) attempt.notifyComplete(pending.id);
     for (const w of pending.waiters) w.resolve(pending.location);
     this.#slotFreed();
@@ -468,6 +510,7 @@ export class CheckpointCoordinator {
     const pending = this.#pending.get(id);
     if (pending === undefined) return;
     this.#pending.delete(id);
+    this.#reportPending();
     for (const w of pending.waiters) w.reject(new UserError(`${pending.kind === 'checkpoint' ? 'Checkpoint' : 'Savepoint'} ${id} was aborted: ${reason}`));
     this.#attempt?.notifyAborted(id);
     this.#slotFreed();

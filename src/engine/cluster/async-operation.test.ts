@@ -25,7 +25,7 @@ describe('awaitOperation', () => {
   it('polls until COMPLETED and returns the operation', async () => {
     const ops = sequence(inProgress, inProgress, done);
     let waits = 0;
-    const result = await awaitOperation(ops.poll, { intervalMs: 1, onWait: () => waits++ });
+    const result = await awaitOperation(ops.poll, { intervalMs: 1, onWait: () => { waits++; } });
     expect(result).toEqual({ location: 's3://b/sp-1' });
     expect(ops.calls()).toBe(3);
     expect(waits).toBe(2);

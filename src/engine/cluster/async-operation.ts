@@ -11,8 +11,8 @@ export interface AwaitOperationOptions {
   readonly intervalMs?: number;
   /** Give up after this long; default: wait for ever (a savepoint of large state takes what it takes). */
   readonly timeoutMs?: number;
-  /** Called each time the operation is still in progress, e.g. to tell the user we are waiting. */
-  readonly onWait?: () => void;
+  /** Called each time the operation is still in progress, e.g. to tell the user we are waiting; the next poll waits for it. */
+  readonly onWait?: () => void | Promise<void>;
   /** Names the operation in the timeout message, e.g. "the savepoint of job 3f…"; default "the operation". */
   readonly what?: string;
 }
@@ -33,7 +33,7 @@ export async function awaitOperation<T>(poll: () => Promise<AsyncOperation<T>>, 
     if (left <= 0) {
       throw new UserError(`Timed out after ${(timeoutMs ?? 0) / 1000} s waiting for ${options?.what ?? 'the operation'} to complete.`, 1);
     }
-    options?.onWait?.();
+    await options?.onWait?.();
     // One last poll right at the deadline rather than giving up a whole interval early.
     await sleep(Math.min(intervalMs, left));
   }

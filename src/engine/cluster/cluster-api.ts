@@ -122,6 +122,9 @@ export interface CheckpointEntry {
   readonly external_path?: string;
   readonly discarded: boolean;
   readonly failure_message?: string;
+  /** Subtasks that must acknowledge it, and those that did: on IN_PROGRESS entries only. */
+  readonly num_subtasks?: number;
+  readonly num_acknowledged_subtasks?: number;
 }
 
 /** `GET /jobs/:id/checkpoints`. */
@@ -135,7 +138,10 @@ export interface CheckpointStatistics {
     readonly failed: CheckpointEntry | null;
     readonly restored: { readonly id: number; readonly restore_timestamp: number; readonly is_savepoint: boolean; readonly external_path: string } | null;
   };
-  /** Newest first, at most `web.checkpoints.history` (10) entries, as Flink. */
+  /**
+   * Newest first, at most `web.checkpoints.history` (10) entries, as Flink; snapshots in progress
+   * come first as IN_PROGRESS entries (sizes and duration so far) until they complete or fail.
+   */
   readonly history: readonly CheckpointEntry[];
 }
 

@@ -10,7 +10,7 @@ import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OpenStoreOptions } from '../../storage/open-store.ts';
 import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
-import type { SnapshotStats } from '../checkpoint/checkpoint-coordinator.ts';
+import type { SnapshotProgress, SnapshotStats } from '../checkpoint/checkpoint-coordinator.ts';
 import { toCheckpointId } from '../checkpoint/coordinator-decisions.ts';
 import { NoIntactCheckpointError, chooseRestoreCheckpoint } from '../checkpoint/choose-restore-checkpoint.ts';
 import { deleteSnapshot } from '../checkpoint/delete-snapshot.ts';
@@ -58,6 +58,8 @@ export class JobMaster {
   /** The latest counts the worker sent; kept in memory only (like Flink's metrics, not in the record). */
   #recordCounts: Readonly<Record<string, RecordCount>> = {};
   #subtaskRecordCounts: Readonly<Record<string, readonly RecordCount[]>> = {};
+  /** The worker's snapshots in progress; in memory only, as Flink's pending checkpoint statistics. */
+  #pending: readonly SnapshotProgress[] = [];
   #saving: Promise<void> = Promise.resolve();
   /** The worker's last attempt failed and said why (so its final failure is no new exception). */
   #attemptFailureReported = false;
@@ -166,6 +168,9 @@ export class JobMaster {
       case 'checkpoint-completed':
         this.#checkpointCompleted(m.stats);
         return;
+      case 'checkpoints-pending':
+        this.#pending = m.pending;
+        return;
       case 'restored':
         // What the worker read from the snapshot's metadata: `-s` may name a savepoint or a retained checkpoint.
         record.restored = { id: m.id, restore_timestamp: m.timestamp, is_savepoint: m.isSavepoint, external_path: externalPath(m.location) };
@@ -255,6 +260,8 @@ export class JobMaster {
   #onExit(worker: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (worker !== this.#worker) return;
     this.#worker = undefined;
+    // A lost worker's snapshots can no longer complete.
+    this.#pending = [];
     // Its slots' connections closed with it: the TaskManagers ended them, the slots are free.
     this.context.slots?.release(this.record.jobId);
     if (this.#cancelTimer !== undefined) clearTimeout(this.#cancelTimer);
@@ -400,6 +407,11 @@ export class JobMaster {
     return this.#subtaskRecordCounts[uid]?.[index] ?? { in: 0, out: 0 };
   }
 
+  /** Snapshots in progress, oldest first, as the worker last reported them. */
+  pendingSnapshots(): readonly SnapshotProgress[] {
+    return this.#pending;
+  }
+
   /** Resolves once every change so far is on disk. */
   flushed(): Promise<void> {
     return this.#saving;
@@ -450,12 +462,34 @@ export class JobMaster {
   }
 }
 
+function checkpointType(kind: SnapshotStats['kind']): CheckpointEntry['checkpoint_type'] {
+  return kind === 'checkpoint' ? 'CHECKPOINT' : kind === 'savepoint' ? 'SAVEPOINT' : 'SYNC_SAVEPOINT';
+}
+
+/** Flink's entry of a pending snapshot: sizes are what the acknowledged subtasks wrote, the duration runs until `now`. */
+export function inProgressEntry(p: SnapshotProgress, now: number): CheckpointEntry {
+  return {
+    id: p.id,
+    status: 'IN_PROGRESS',
+    is_savepoint: p.kind !== 'checkpoint',
+    checkpoint_type: checkpointType(p.kind),
+    trigger_timestamp: p.triggeredAt,
+    latest_ack_timestamp: p.latestAckAt,
+    state_size: p.bytes,
+    checkpointed_size: p.bytes,
+    end_to_end_duration: Math.max(0, now - p.triggeredAt),
+    discarded: false,
+    num_subtasks: p.total,
+    num_acknowledged_subtasks: p.acknowledged,
+  };
+}
+
 function entry(stats: SnapshotStats, status: 'COMPLETED' | 'FAILED'): CheckpointEntry {
   return {
     id: stats.id,
     status,
     is_savepoint: stats.kind !== 'checkpoint',
-    checkpoint_type: stats.kind === 'checkpoint' ? 'CHECKPOINT' : stats.kind === 'savepoint' ? 'SAVEPOINT' : 'SYNC_SAVEPOINT',
+    checkpoint_type: checkpointType(stats.kind),
     trigger_timestamp: stats.triggeredAt,
     latest_ack_timestamp: stats.endedAt,
     state_size: stats.size,

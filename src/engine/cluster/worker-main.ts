@@ -152,6 +152,7 @@ async function start(message: StartMessage): Promise<void> {
         onTriggered: (id) => send({ type: 'checkpoint-triggered', id }),
         onCompleted: (stats) => send({ type: 'checkpoint-completed', stats }),
         onFailed: (stats) => send({ type: 'checkpoint-failed', stats }),
+        onPending: (pending) => send({ type: 'checkpoints-pending', pending }),
         onAttemptFailed: ({ message, exceptionName, stacktrace, taskName }) => send({ type: 'attempt-failed', cause: message, exceptionName, stacktrace, taskName, timestamp: Date.now() }),
         onRestored: ({ id, isSavepoint, location }) => send({ type: 'restored', id, isSavepoint, location, timestamp: Date.now() }),
         onDamaged: ({ checkpoint, problem }, fallback) => send({ type: 'checkpoint-damaged', id: checkpoint.id, location: checkpoint.location, problem, fallback }),

@@ -4,7 +4,7 @@
  * durable record, its latest-checkpoint pointer and statistics, and restarts a lost worker.
  */
 import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
-import type { CompletedCheckpoint, SnapshotStats } from '../checkpoint/checkpoint-coordinator.ts';
+import type { CompletedCheckpoint, SnapshotProgress, SnapshotStats } from '../checkpoint/checkpoint-coordinator.ts';
 import type { RestartStrategy } from '../runtime/restart-strategy.ts';
 import type { StateBackendType } from '../state/state-backend-type.ts';
 import type { SlotAssignment } from './taskmanager/slot-assignment.ts';
@@ -85,6 +85,8 @@ export type FromWorker =
   /** A checkpoint or savepoint took this id: the next worker of the job starts past it. */
   | { readonly type: 'checkpoint-triggered'; readonly id: number }
   | { readonly type: 'checkpoint-completed'; readonly stats: SnapshotStats }
+  /** The snapshots in progress now (all of them), at each trigger, acknowledgement and end. */
+  | { readonly type: 'checkpoints-pending'; readonly pending: readonly SnapshotProgress[] }
   /** An attempt restored this snapshot (`-s`, or a retained checkpoint after a failure). */
   | { readonly type: 'restored'; readonly id: number; readonly isSavepoint: boolean; readonly location: string; readonly timestamp: number }
   /** Every second while the job runs, and once at its end: records in and out per operator uid. */
