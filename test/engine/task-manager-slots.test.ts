@@ -12,10 +12,10 @@ import { type RunningTaskManager, runTaskManager } from '../../src/engine/cluste
 import { type SlotAssignment, taskManagerDeployment } from '../../src/engine/cluster/taskmanager/task-manager-deployment.ts';
 import { startLocally } from '../../src/engine/runtime/local-executor.ts';
 import { committedLines } from '../support/cluster-probes.ts';
-import { ROOT } from '../support/run-flink.ts';
+import { KEYED_LINES_JOB, expectedKeyedLines, keyedLinesConfig } from '../support/jobs/keyed-lines.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
-const JOB = join(ROOT, 'test', 'support', 'jobs', 'keyed-lines-job.ts');
+const JOB = KEYED_LINES_JOB;
 const KEYS = 50;
 const RECORDS = 20_000;
 
@@ -36,21 +36,9 @@ afterAll(async () => {
   await dir?.remove();
 });
 
-function expectedLines(): string[] {
-  const lines: string[] = [];
-  for (let k = 0; k < KEYS; k++) for (let n = 1; n <= RECORDS / KEYS; n++) lines.push(`k${k} ${n}`);
-  return lines.sort();
-}
-
 async function run(out: string, acquireSlots: (count: number) => Promise<readonly SlotAssignment[]>, failAt?: number) {
   const args = [String(RECORDS), String(KEYS), out, ...(failAt === undefined ? [] : [String(failAt)])];
-  const config = new Map<string, string>([
-    ['execution.checkpointing.interval', '50ms'],
-    ['execution.checkpointing.dir', join(dir.path, 'checkpoints')],
-    ['restart-strategy.type', 'fixed-delay'],
-    ['restart-strategy.fixed-delay.attempts', '3'],
-    ['restart-strategy.fixed-delay.delay', '0 ms'],
-  ]);
+  const config = keyedLinesConfig(join(dir.path, 'checkpoints'));
   const prepared = await prepareJob(JOB, args, jobSettingsFromConfig(config, 2));
   return startLocally(prepared.graph, {
     ...prepared.options,
@@ -70,7 +58,7 @@ describe('slots in TaskManagers', () => {
       const result = await client.result;
       expect(result.status).toBe('FINISHED');
       expect(result.checkpoints).toBeGreaterThanOrEqual(1);
-      expect((await committedLines(out)).sort()).toEqual(expectedLines());
+      expect((await committedLines(out)).sort()).toEqual(expectedKeyedLines(RECORDS, KEYS));
     } finally {
       await a!.stop();
       await b!.stop();
@@ -97,7 +85,7 @@ describe('slots in TaskManagers', () => {
       const result = await client.result;
       expect(result.status).toBe('FINISHED');
       expect(result.attempts).toBeGreaterThanOrEqual(2);
-      expect((await committedLines(out)).sort()).toEqual(expectedLines());
+      expect((await committedLines(out)).sort()).toEqual(expectedKeyedLines(RECORDS, KEYS));
     } finally {
       await a!.stop();
       await b!.stop().catch(() => undefined);

@@ -12,10 +12,10 @@ import { prepareJob } from '../../src/engine/cluster/prepare-job.ts';
 import { threadSlotsDeployment } from '../../src/engine/cluster/taskmanager/thread-slots-deployment.ts';
 import { type JobClient, startLocally } from '../../src/engine/runtime/local-executor.ts';
 import { committedLines } from '../support/cluster-probes.ts';
-import { ROOT } from '../support/run-flink.ts';
+import { KEYED_LINES_JOB, expectedKeyedLines, keyedLinesConfig } from '../support/jobs/keyed-lines.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
-const JOB = join(ROOT, 'test', 'support', 'jobs', 'keyed-lines-job.ts');
+const JOB = KEYED_LINES_JOB;
 const KEYS = 50;
 
 let dir: { path: string; remove: () => Promise<void> };
@@ -28,21 +28,9 @@ afterAll(async () => {
   await dir?.remove();
 });
 
-function expectedLines(records: number): string[] {
-  const lines: string[] = [];
-  for (let k = 0; k < KEYS; k++) for (let n = 1; n <= records / KEYS; n++) lines.push(`k${k} ${n}`);
-  return lines.sort();
-}
-
 async function start(options: { records: number; out: string; parallelism: number; slots: number; failAt?: number; restoreFrom?: string; failures?: string[] }): Promise<JobClient> {
   const args = [String(options.records), String(KEYS), options.out, ...(options.failAt === undefined ? [] : [String(options.failAt)])];
-  const config = new Map<string, string>([
-    ['execution.checkpointing.interval', '50ms'],
-    ['execution.checkpointing.dir', join(dir.path, 'checkpoints')],
-    ['restart-strategy.type', 'fixed-delay'],
-    ['restart-strategy.fixed-delay.attempts', '3'],
-    ['restart-strategy.fixed-delay.delay', '0 ms'],
-  ]);
+  const config = keyedLinesConfig(join(dir.path, 'checkpoints'));
   const prepared = await prepareJob(JOB, args, jobSettingsFromConfig(config, options.parallelism));
   return startLocally(prepared.graph, {
     ...prepared.options,
@@ -72,7 +60,7 @@ describe('task slots in worker threads', () => {
     expect(result.status).toBe('FINISHED');
     expect(result.attempts).toBe(1);
     expect(result.checkpoints).toBeGreaterThanOrEqual(1);
-    expect((await committedLines(out)).sort()).toEqual(expectedLines(20_000));
+    expect((await committedLines(out)).sort()).toEqual(expectedKeyedLines(20_000, KEYS));
   }, 90_000);
 
   it('a task failure in one slot restarts the attempt from its checkpoint; the output stays exactly once', async () => {
@@ -84,7 +72,7 @@ describe('task slots in worker threads', () => {
     expect(result.attempts).toBe(2);
     // The cause, not the other slot's closed channel that followed from it.
     expect(failures).toEqual(['Keyed Process -> Sink: Sink (2/2): Error: failing at record 6000 on purpose']);
-    expect((await committedLines(out)).sort()).toEqual(expectedLines(20_000));
+    expect((await committedLines(out)).sort()).toEqual(expectedKeyedLines(20_000, KEYS));
   }, 90_000);
 
   it('a savepoint of p=2 on 2 slots restores at p=3 (two subtasks sharing a slot), exactly once across both runs', async () => {
@@ -98,6 +86,6 @@ describe('task slots in worker threads', () => {
     writeFileSync(`${out}.release`, '');
     const second = await (await start({ records: 20_000, out, parallelism: 3, slots: 2, restoreFrom: savepoint })).result;
     expect(second.status).toBe('FINISHED');
-    expect((await committedLines(out)).sort()).toEqual(expectedLines(20_000));
+    expect((await committedLines(out)).sort()).toEqual(expectedKeyedLines(20_000, KEYS));
   }, 120_000);
 });
