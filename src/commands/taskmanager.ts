@@ -11,7 +11,8 @@ import { clusterUrl } from './cluster-client.ts';
 export async function runTaskManagerCommand(options: ClusterOptions, env: CommandEnv): Promise<number> {
   const log = (line: string): void => env.ctx.stderr.write(`${new Date().toISOString()} ${line}\n`);
   // Started by a JobManager (cluster start): it goes when that JobManager goes.
-  if (process.connected) process.once('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+  const orphaned = (): void => void process.kill(process.pid, 'SIGKILL');
+  if (process.connected) process.once('disconnect', orphaned);
   const tm = await startTaskManagerFromConfig(env.config, clusterUrl(options, env.config), log, cpus().length);
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => (stopped = resolve));
@@ -20,5 +21,10 @@ export async function runTaskManagerCommand(options: ClusterOptions, env: Comman
   process.once('SIGINT', stop);
   await done;
   log(`TaskManager ${tm.id} stopped`);
+  // Stopped on purpose: the JobManager's IPC channel and idle HTTP keep-alive sockets must not
+  // hold the process (the JobManager waits for it to exit).
+  process.off('disconnect', orphaned);
+  if (process.connected) process.disconnect();
+  setTimeout(() => process.exit(0), 500).unref();
   return 0;
 }
