@@ -13,6 +13,8 @@ export async function runTaskManagerCommand(options: ClusterOptions, env: Comman
   // Started by a JobManager (cluster start): it goes when that JobManager goes.
   const orphaned = (): void => void process.kill(process.pid, 'SIGKILL');
   if (process.connected) process.once('disconnect', orphaned);
+  // Its JobManager died while it was starting: an orphan would register with the next one.
+  else if (process.send !== undefined) orphaned();
   const tm = await startTaskManagerFromConfig(env.config, clusterUrl(options, env.config), log, cpus().length);
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => (stopped = resolve));
