@@ -1,11 +1,12 @@
 /**
  * `flink taskmanager`: a TaskManager in the foreground, offering `taskmanager.numberOfTaskSlots`
  * slots (default: this machine's cores) to the JobManager at -m host:port (default
- * rest.address:rest.port), until SIGTERM or Ctrl-C.
+ * rest.address:rest.port, or jobmanager.rpc.address:rest.port), until SIGTERM or Ctrl-C.
  */
 import { cpus } from 'node:os';
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
 import { startTaskManagerFromConfig } from '../engine/cluster/taskmanager/task-manager-process.ts';
+import { restPort } from '../config.ts';
 import { clusterUrl } from './cluster-client.ts';
 
 export async function runTaskManagerCommand(options: ClusterOptions, env: CommandEnv): Promise<number> {
@@ -15,7 +16,11 @@ export async function runTaskManagerCommand(options: ClusterOptions, env: Comman
   if (process.connected) process.once('disconnect', orphaned);
   // Its JobManager died while it was starting: an orphan would register with the next one.
   else if (process.send !== undefined) orphaned();
-  const tm = await startTaskManagerFromConfig(env.config, clusterUrl(options, env.config), log, cpus().length);
+  // Flink's TaskManagers find the JobManager by jobmanager.rpc.address; here it names the host
+  // of its REST endpoint (rest.port), unless -m or rest.address says otherwise.
+  const rpcHost = env.config.get('jobmanager.rpc.address');
+  const jobManager = options.jobmanager ?? (rpcHost !== undefined && env.config.get('rest.address') === undefined ? `${rpcHost}:${restPort(env.config)}` : undefined);
+  const tm = await startTaskManagerFromConfig(env.config, clusterUrl(jobManager === undefined ? {} : { jobmanager: jobManager }, env.config), log, cpus().length);
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => (stopped = resolve));
   const stop = (): void => void tm.stop().then(stopped);

@@ -97,15 +97,15 @@ describe('a cluster with two TaskManagers', () => {
   );
 
   it(
-    'takes a TaskManager started by hand with flink taskmanager, and forgets it once it stops heartbeating',
+    'takes a TaskManager started by hand with flink taskmanager (finding the JobManager by jobmanager.rpc.address), and forgets it once it stops heartbeating',
     async () => {
-      const child = spawn(process.execPath, [join(ROOT, 'bin', 'flink.js'), 'taskmanager', ...cluster.defines, '-D', 'taskmanager.numberOfTaskSlots=3'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [join(ROOT, 'bin', 'flink.js'), 'taskmanager', ...cluster.defines, '-D', 'jobmanager.rpc.address=localhost', '-D', 'taskmanager.numberOfTaskSlots=3'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let log = '';
       child.stderr.on('data', (d: Buffer) => (log += d.toString()));
       try {
         await waitFor('the third TaskManager', async () => ((await probe.get<Overview>('/overview'))?.['slots-total'] === 7 ? true : undefined), 30_000);
         // Its own line may reach the pipe a moment after the JobManager counted it.
-        await waitFor('its registration line', async () => (/TaskManager \S+ registered with the JobManager at http:\/\/127\.0\.0\.1:\d+: 3 slots, control and data port \d+/.test(log) ? true : undefined), 10_000);
+        await waitFor('its registration line', async () => (/TaskManager \S+ registered with the JobManager at http:\/\/localhost:\d+: 3 slots, control and data port \d+/.test(log) ? true : undefined), 10_000);
       } finally {
         child.kill('SIGKILL');
       }
