@@ -7,9 +7,11 @@ import { cpus } from 'node:os';
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
 import { startTaskManagerFromConfig } from '../engine/cluster/taskmanager/task-manager-process.ts';
 import { restPort } from '../config.ts';
+import { UsageError } from '../errors.ts';
 import { clusterUrl } from './cluster-client.ts';
 
 export async function runTaskManagerCommand(options: ClusterOptions, env: CommandEnv): Promise<number> {
+  if (options.json === true) throw new UsageError('flink taskmanager writes a log, not JSON: leave out --json (GET /taskmanagers on the JobManager gives them as JSON)');
   const log = (line: string): void => env.ctx.stderr.write(`${new Date().toISOString()} ${line}\n`);
   // Started by a JobManager (cluster start): it goes when that JobManager goes.
   const orphaned = (): void => void process.kill(process.pid, 'SIGKILL');
