@@ -63,6 +63,8 @@ function describe(err: unknown): string {
 }
 
 process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+// The JobManager died while this worker was loading: the disconnect came before the listener.
+if (process.send !== undefined && !process.connected) process.kill(process.pid, 'SIGKILL');
 
 process.on('message', (message: ToWorker) => {
   switch (message.type) {
