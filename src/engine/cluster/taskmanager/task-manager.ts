@@ -52,7 +52,7 @@ export async function runTaskManager(options: TaskManagerOptions): Promise<Runni
     port: options.port,
     secret: options.secret,
     heartbeatTimeoutMs: options.heartbeatTimeoutMs,
-    onPeer: (mux, peer) => serveJob(mux, peer, options, inUse),
+    onPeer: (mux, peer) => serveJob(mux, peer, id, options, inUse),
     log: options.log,
   });
   const registration: TaskManagerRegistration = { id, host: options.advertisedHost, port: server.port, slots: options.slots, pid: process.pid, hardware: { cpuCores: cpus().length, physicalMemory: totalmem(), freeMemory: freemem() } };
@@ -91,7 +91,7 @@ export async function runTaskManager(options: TaskManagerOptions): Promise<Runni
 }
 
 /** One job's connection: deploys into free slots, relays messages, and ends its slots when it goes. */
-function serveJob(mux: ChannelMux, peer: string, options: TaskManagerOptions, inUse: Set<Worker>): void {
+function serveJob(mux: ChannelMux, peer: string, id: string, options: TaskManagerOptions, inUse: Set<Worker>): void {
   const workers = new Map<number, Worker>();
   /** Ports for slot pairs of this connection that run here, the other end kept for the slot deployed later. */
   const pairs = new Map<string, MessagePort>();
@@ -126,10 +126,11 @@ function serveJob(mux: ChannelMux, peer: string, options: TaskManagerOptions, in
       if (gone) return;
       gone = true;
       inUse.delete(worker);
-      link.send({ type: 'slot-gone', slot: deploy.slot, ...(failure === undefined ? {} : { failure: { taskName: null, name: failure.name, message: `task slot ${deploy.slot} on TaskManager ${peer}: ${failure.message}`, stack: stackTrace(failure), cancelled: false } }) });
+      link.send({ type: 'slot-gone', slot: deploy.slot, ...(failure === undefined ? {} : { failure: { taskName: null, name: failure.name, message: `task slot ${deploy.slot} in TaskManager ${id}: ${failure.message}`, stack: stackTrace(failure), cancelled: false } }) });
     };
     worker.on('message', (m: FromSlot) => link.send({ type: 'from-slot', slot: deploy.slot, message: m }));
-    worker.on('error', (err) => slotGone(err));
+    // A slot's heap exhausted ends its thread, not the process: say so in the job's failure.
+    worker.on('error', (err) => slotGone((err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY' ? new Error(outOfMemory(options.slotHeapMb)) : err));
     worker.on('exit', (code) => slotGone(code === 0 ? undefined : new Error(`its thread exited with code ${code}`)));
     worker.postMessage({ ...deploy, type: 'deploy', peers } satisfies ToSlot, ports);
   });
@@ -141,4 +142,10 @@ function serveJob(mux: ChannelMux, peer: string, options: TaskManagerOptions, in
       void w.terminate();
     }
   });
+}
+
+/** The one line a job fails with when one of its slots here ran out of heap. */
+export function outOfMemory(slotHeapMb: number | undefined): string {
+  const limit = slotHeapMb === undefined ? "Node's default heap limit" : `a heap limit of ${slotHeapMb} MB (taskmanager.memory.task.heap.size shared by taskmanager.numberOfTaskSlots)`;
+  return `ran out of memory with ${limit}; a job that keeps its keyed state on the heap (state.backend.type: hashmap) needs rocksdb or lmdb to keep state larger than memory, else give the TaskManager more heap`;
 }

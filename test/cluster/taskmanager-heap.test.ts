@@ -1,0 +1,40 @@
+/**
+ * A TaskManager's slots share its `taskmanager.memory.task.heap.size`: a job whose keyed state on
+ * the heap outgrows its slot fails (restart strategy none) in one line that says the slot ran out
+ * of memory, with the limit and what to do, and the TaskManager itself lives on with its slot free.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { outOfMemory } from '../../src/engine/cluster/taskmanager/task-manager.ts';
+import { ClusterProbe, waitFor } from '../support/cluster-probes.ts';
+import { manyKeysJobSource } from '../support/many-keys-job.ts';
+import { ROOT, runFlink } from '../support/run-flink.ts';
+import { type TestCluster, startTestCluster } from '../support/test-cluster.ts';
+
+const HEAP_MB = 64;
+let cluster: TestCluster;
+let probe: ClusterProbe;
+let job: string;
+
+beforeAll(async () => {
+  cluster = await startTestCluster({ defines: ['-D', 'taskmanager.count=1', '-D', 'taskmanager.numberOfTaskSlots=1', '-D', `taskmanager.memory.task.heap.size=${HEAP_MB}m`] });
+  probe = new ClusterProbe(cluster.url);
+  job = join(cluster.scratch, 'many-keys.mts');
+  await writeFile(job, manyKeysJobSource(join(ROOT, 'src', 'index.ts')));
+  await waitFor('the TaskManager', async () => ((await probe.get<{ taskmanagers: number }>('/overview'))?.taskmanagers === 1 ? true : undefined), 60_000);
+}, 90_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+it('a slot that runs out of heap fails the job in one line naming the limit; the TaskManager lives on', async () => {
+  const result = await runFlink(['run', ...cluster.defines, '-D', 'restart-strategy.type=none', '-D', 'state.backend.type=hashmap', job, '200000', join(cluster.scratch, 'out'), '1000'], { cwd: cluster.scratch });
+  expect(result.code, result.stderr).toBe(1);
+  expect(result.stderr).toContain(`: ${outOfMemory(HEAP_MB)} (not restarted: the restart strategy is none)\n`);
+  expect(result.stderr).toMatch(/task slot 0 in TaskManager \S+: ran out of memory with a heap limit of 64 MB/);
+  expect(result.stderr).not.toMatch(/FATAL ERROR|Native stack/u);
+  const overview = await probe.get<{ taskmanagers: number; 'slots-available': number }>('/overview');
+  expect(overview).toMatchObject({ taskmanagers: 1, 'slots-available': 1 });
+}, 90_000);
