@@ -8,10 +8,11 @@
 import { effectiveRestartStrategy, type JobClient, startLocally } from '../runtime/local-executor.ts';
 import { DEFAULT_STATE_BACKEND } from '../state/state-backend-type.ts';
 import { jobSettingsFromConfig } from './job-settings.ts';
-import { MIN_WORKER_HEAP_MB, defaultHeapLimitMb, heapExhaustionMessage, workerHeapLimitMb } from './worker-heap.ts';
+import { defaultHeapLimitMb, heapExhaustionMessage, workerHeapLimitMb } from './worker-heap.ts';
 import { prepareJob } from './prepare-job.ts';
 import { taskSlotsOf } from './taskmanager/task-slots.ts';
 import { threadSlotsDeployment } from './taskmanager/thread-slots-deployment.ts';
+import { slotHeapMb } from './taskmanager/slot-thread.ts';
 import { type SlotAssignment, taskManagerDeployment } from './taskmanager/task-manager-deployment.ts';
 import { networkOptions } from '../../config.ts';
 import { randomBytes } from 'node:crypto';
@@ -134,7 +135,7 @@ async function start(message: StartMessage): Promise<void> {
               source: { jobFile: message.jobFile, programArgs: message.programArgs, config: message.config, ...(message.parallelism === undefined ? {} : { parallelism: message.parallelism }) },
               allowNonRestoredState: message.allowNonRestoredState,
               // The task heap is shared by the slots, as a TaskManager's is.
-              ...(heapLimitMb === undefined ? {} : { slotHeapMb: Math.max(MIN_WORKER_HEAP_MB, Math.floor(heapLimitMb / slots)) }),
+              ...(heapLimitMb === undefined ? {} : { slotHeapMb: slotHeapMb(heapLimitMb, slots)! }),
               heapExhausted: (slot) => {
                 // V8 ends only the thread and prints nothing: the job's log says what happened.
                 process.stderr.write(`task slot ${slot}: JavaScript heap out of memory (the worker thread reached its limit)\n`);

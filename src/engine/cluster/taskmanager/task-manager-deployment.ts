@@ -9,11 +9,10 @@
 import type { AttemptDeployment, AttemptSpec, DeployedAttempt } from '../../runtime/attempt-deployment.ts';
 import { connectTcpMux } from '../../network/tcp-mux.ts';
 import { controlLink, type ControlLink } from './control-link.ts';
-import { type SlotConnection, runSlotAttempt } from './slot-attempt.ts';
+import { type SlotConnection, failureOf, runSlotAttempt } from './slot-attempt.ts';
 import type { DeployMessage, FromSlot, SlotJobSource, SlotNetwork } from './slot-protocol.ts';
 import { type FromTaskManager, TO_JOB, TO_TASK_MANAGER, type ToTaskManager } from './task-manager-protocol.ts';
 import { deployMessage } from './thread-slots-deployment.ts';
-import { failureOf } from './slot-attempt.ts';
 
 import type { SlotAssignment } from './slot-assignment.ts';
 

@@ -1,7 +1,7 @@
 /** A TaskManager as the configuration describes it: `flink taskmanager`, or one the JobManager starts. */
-import { type Config } from '../../../config.ts';
-import { networkOptions } from '../../../config.ts';
-import { MIN_WORKER_HEAP_MB, workerHeapLimitMb } from '../worker-heap.ts';
+import { type Config, networkOptions } from '../../../config.ts';
+import { workerHeapLimitMb } from '../worker-heap.ts';
+import { slotHeapMb } from './slot-thread.ts';
 import { type RunningTaskManager, runTaskManager } from './task-manager.ts';
 import { TASK_MANAGER_HOST_KEY, taskManagerSettings } from './task-manager-settings.ts';
 import { TASK_SLOTS_KEY } from './task-slots.ts';
@@ -25,7 +25,7 @@ export async function startTaskManagerFromConfig(config: Config, jobManagerUrl: 
     heartbeatIntervalMs: settings.heartbeatIntervalMs,
     heartbeatTimeoutMs,
     // The task heap is shared by the slots, as a TaskManager's is.
-    ...(heapLimitMb === undefined ? {} : { slotHeapMb: Math.max(MIN_WORKER_HEAP_MB, Math.floor(heapLimitMb / slots)) }),
+    ...(heapLimitMb === undefined ? {} : { slotHeapMb: slotHeapMb(heapLimitMb, slots)! }),
     log,
   });
 }

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { cpus, freemem, totalmem } from 'node:os';
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import type { ChannelMux } from '../../network/channel-mux.ts';
 import { type TcpMuxServer, listenTcpMux } from '../../network/tcp-mux.ts';
 import { stackTrace } from '../../runtime/task-failure.ts';
@@ -15,7 +15,7 @@ import { controlLink } from './control-link.ts';
 import type { FromSlot, ToSlot } from './slot-protocol.ts';
 import { type FromTaskManager, TO_JOB, TO_TASK_MANAGER, type ToTaskManager } from './task-manager-protocol.ts';
 import type { TaskManagerRegistration } from './task-manager-registry.ts';
-import { SLOT_ENTRY } from './thread-slots-deployment.ts';
+import { isOutOfMemory, startSlotThread } from './slot-thread.ts';
 
 export interface TaskManagerOptions {
   readonly slots: number;
@@ -105,7 +105,7 @@ function serveJob(mux: ChannelMux, peer: string, id: string, options: TaskManage
       link.send({ type: 'refused', slot: deploy.slot, reason: `all ${options.slots} slots of this TaskManager are in use` });
       return;
     }
-    const worker = new Worker(SLOT_ENTRY, options.slotHeapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: options.slotHeapMb } });
+    const worker = startSlotThread(options.slotHeapMb);
     workers.set(deploy.slot, worker);
     inUse.add(worker);
     const ports: MessagePort[] = [];
@@ -130,7 +130,7 @@ function serveJob(mux: ChannelMux, peer: string, id: string, options: TaskManage
     };
     worker.on('message', (m: FromSlot) => link.send({ type: 'from-slot', slot: deploy.slot, message: m }));
     // A slot's heap exhausted ends its thread, not the process: say so in the job's failure.
-    worker.on('error', (err) => slotGone((err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY' ? new Error(outOfMemory(options.slotHeapMb)) : err));
+    worker.on('error', (err) => slotGone(isOutOfMemory(err) ? new Error(outOfMemory(options.slotHeapMb)) : err));
     worker.on('exit', (code) => slotGone(code === 0 ? undefined : new Error(`its thread exited with code ${code}`)));
     worker.postMessage({ ...deploy, type: 'deploy', peers } satisfies ToSlot, ports);
   });

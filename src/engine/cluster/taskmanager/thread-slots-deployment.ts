@@ -4,14 +4,13 @@
  * (Flink's slot sharing: one slot holds a pipeline of subtasks); channels within a slot are local
  * queues, between slots credit-based channels over one MessagePort per pair of slots.
  */
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { AttemptDeployment, AttemptSpec, DeployedAttempt } from '../../runtime/attempt-deployment.ts';
 import { deployInThread } from '../../runtime/in-thread-deployment.ts';
 import { TaskFailure } from '../../runtime/task-failure.ts';
 import { type SlotConnection, runSlotAttempt } from './slot-attempt.ts';
+import { isOutOfMemory, startSlotThread } from './slot-thread.ts';
 import type { DeployMessage, FromSlot, SlotJobSource } from './slot-protocol.ts';
-
-export const SLOT_ENTRY = new URL('../../../../bin/tsflink-slot.js', import.meta.url);
 
 export interface ThreadSlotsOptions {
   /** `taskmanager.numberOfTaskSlots`. */
@@ -64,7 +63,7 @@ export function deployMessage(spec: AttemptSpec, options: Pick<ThreadSlotsOption
 
 /** A slot in a worker thread of this process. */
 export function threadSlot(slot: number, options: Pick<ThreadSlotsOptions, 'slotHeapMb' | 'heapExhausted'>): SlotConnection {
-  const worker = new Worker(SLOT_ENTRY, options.slotHeapMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: options.slotHeapMb } });
+  const worker = startSlotThread(options.slotHeapMb);
   const name = `task slot ${slot}`;
   return {
     name,
@@ -73,7 +72,7 @@ export function threadSlot(slot: number, options: Pick<ThreadSlotsOptions, 'slot
       worker.on('message', (message: FromSlot) => handlers.message(message));
       // An uncaught error in the thread, or its heap exhausted (ERR_WORKER_OUT_OF_MEMORY).
       worker.on('error', (err) => {
-        const outOfMemory = (err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY' && options.heapExhausted !== undefined;
+        const outOfMemory = isOutOfMemory(err) && options.heapExhausted !== undefined;
         handlers.gone(outOfMemory ? options.heapExhausted!(slot) : new TaskFailure(name, err));
       });
       worker.on('exit', (code) => handlers.gone(code === 0 ? undefined : new Error(`${name} exited with code ${code}`)));
