@@ -168,6 +168,8 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec('pipeline.name', NO_DEFAULT, 'any text', 'job name, when the job does not give one to execute()', () => undefined),
   spec('rest.address', '127.0.0.1', 'a host name or IP address', 'where the CLI finds the cluster\'s REST endpoint', (v, k) => void parseNonEmpty(k, v)),
   spec('rest.bind-address', 'the value of rest.address', 'a host name or IP address', 'address the cluster\'s REST server listens on', (v, k) => void parseNonEmpty(k, v)),
+  spec('blob.storage.directory', 'the system\'s temporary directory', 'a directory', 'where a TaskManager caches the code of the jobs deployed to it (the JobManager keeps submitted code in its working directory, under blobs/)', (v, k) => void parseNonEmpty(k, v)),
+  spec('rest.server.max-content-length', '104857600', 'bytes, a whole number >= 1024', 'largest request body the REST server accepts (a job submission carries the job\'s bundled code)', (v, k) => void parseWholeNumber(k, v, 1024, Number.MAX_SAFE_INTEGER)),
   spec('rest.port', '8081', '0 to 65535 (0: any free port)', 'port of the cluster\'s REST endpoint', (v, k) => void parseWholeNumber(k, v, 0, 65_535)),
   spec('jobmanager.rpc.address', NO_DEFAULT, 'a host name or IP address', 'the JobManager\'s host for flink taskmanager when neither -m nor rest.address is given (with rest.port); other commands use rest.address', () => undefined),
   spec('process.jobmanager.working-dir', '<tmpdir>/tsflink-jobmanager-<rest.port>', 'a local path', 'the cluster\'s working directory', (v, k) => void parseNonEmpty(k, v)),

@@ -180,6 +180,11 @@ export function restPort(config: Config): number {
   return read(config, 'rest.port', (k, v) => parseWholeNumber(k, v, 0, 65_535)) ?? 8081;
 }
 
+/** `rest.server.max-content-length`, Flink's default 100 MiB. */
+export function restMaxContentLength(config: Config): number {
+  return read(config, 'rest.server.max-content-length', (k, v) => parseWholeNumber(k, v, 1024, Number.MAX_SAFE_INTEGER)) ?? 104_857_600;
+}
+
 /** Per port, so that two local clusters on different ports do not share files. */
 export function workingDir(config: Config, tmpdir: string = osTmpdir()): string {
   return read(config, 'process.jobmanager.working-dir', parseNonEmpty) ?? join(tmpdir, `tsflink-jobmanager-${restPort(config)}`);

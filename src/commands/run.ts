@@ -1,6 +1,6 @@
 /**
  * `flink run`: builds the job here first (so a job that cannot start is reported at once and
- * nothing is submitted), starts a local cluster when none answers (unless -m names one),
+ * nothing is submitted), bundles its code with its local imports for the cluster, starts a local cluster when none answers (unless -m names one),
  * submits, and then either returns (-d) or follows the job to its end, cancelling it on Ctrl-C.
  */
 import { resolve } from 'node:path';
@@ -11,6 +11,7 @@ import { TERMINAL_STATES } from '../engine/cluster/cluster-api.ts';
 import type { ExceptionEntry, JobDetails, SubmitRequest } from '../engine/cluster/cluster-api.ts';
 import { clusterDefines, startClusterInBackground } from '../engine/cluster/cluster-launcher.ts';
 import { jobSettingsFromConfig } from '../engine/cluster/job-settings.ts';
+import { bundleJob } from '../engine/cluster/job-bundle.ts';
 import { prepareJob } from '../engine/cluster/prepare-job.ts';
 import { NoClusterError, RestClient, clusterAnswers } from '../engine/cluster/rest-client.ts';
 import { absoluteLocation } from '../engine/cluster/locations.ts';
@@ -35,6 +36,8 @@ export async function runRun(jobFile: string, args: readonly string[], options: 
   const restorePath = snapshot === undefined ? undefined : absoluteLocation(snapshot, cwd);
   const allowNonRestoredState = options.allowNonRestoredState === true || ignoreUnclaimedState(config);
   const prepared = await prepareJob(file, args, jobSettingsFromConfig(config, options.parallelism), restorePath === undefined ? undefined : { path: restorePath, allowNonRestoredState });
+  // The cluster runs the code as it is now, whatever becomes of the file (Flink uploads the jar).
+  const jobBundle = await bundleJob(file);
 
   const claimFlag = options.claimMode ?? options.restoreMode;
   const url = clusterUrl(options, config);
@@ -46,6 +49,7 @@ export async function runRun(jobFile: string, args: readonly string[], options: 
   const client = new RestClient(url);
   const request: SubmitRequest = {
     jobFile: file,
+    jobBundle,
     programArgs: [...args],
     ...(options.parallelism === undefined ? {} : { parallelism: options.parallelism }),
     ...(restorePath === undefined ? {} : { savepointPath: restorePath, allowNonRestoredState }),

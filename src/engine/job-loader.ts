@@ -12,8 +12,12 @@ import type { StreamExecutionEnvironment } from './api/environment.ts';
 
 export type JobMain = (env: StreamExecutionEnvironment, args: string[]) => void | Promise<void>;
 
-export async function loadJob(path: string): Promise<JobMain> {
-  const file = resolve(path);
+/**
+ * `path` names the job in every message; `from` is the file imported when that is another one:
+ * the bundle a cluster stored when the job was submitted (job-bundle.ts).
+ */
+export async function loadJob(path: string, from?: string): Promise<JobMain> {
+  const file = resolve(from ?? path);
   const info = await stat(file).catch(() => undefined);
   if (info === undefined) throw new UserError(`Job file ${path} not found.`);
   if (!info.isFile()) throw new UserError(`Job file ${path} is not a file.`);
@@ -25,7 +29,7 @@ export async function loadJob(path: string): Promise<JobMain> {
     if (syntax === undefined && /require\(\) ES Module|require\(esm\)|ERR_REQUIRE_(CYCLE_)?ESM/i.test(String(err instanceof Error ? `${err.message} ${(err as NodeJS.ErrnoException).code ?? ''}` : err))) {
       throw new UserError(`Job file ${path} is loaded as CommonJS and cannot import tsflink's ES modules: name it .mts, or add "type": "module" to the package.json nearest to it.`, 1, { cause: err });
     }
-    throw new UserError(`Job file ${path} could not be loaded: ${syntax ?? describeLoadError(err, file)}`, 1, { cause: err });
+    throw new UserError(`Job file ${path} could not be loaded: ${syntax ?? describeLoadError(err, from === undefined ? file : resolve(path))}`, 1, { cause: err });
   }
   if (typeof module.default !== 'function') {
     throw new UserError(`Job file ${path} has no default export; export the job as: export default (env, args) => { ... }`, 1);

@@ -4,15 +4,19 @@
  * Flink's shapes, a job's subtasks spread over both (TCP between them), a SIGKILLed TaskManager
  * fails the attempt and the job finishes exactly once in the slots left (and the JobManager
  * starts a new TaskManager), a job needing more slots than exist fails naming both numbers, and
- * a TaskManager started by hand with `flink taskmanager` joins a cluster.
+ * a TaskManager started by hand with `flink taskmanager` joins a cluster. A job's code reaches
+ * the TaskManagers from the JobManager (its blob store), not from the user's directory.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectedTotals, generatedOrders } from '../../examples/expected-totals.ts';
 import { ClusterProbe, committedLines, waitFor } from '../support/cluster-probes.ts';
+import { bundleJob, bundleKey } from '../../src/engine/cluster/job-bundle.ts';
 import { ROOT, runFlink } from '../support/run-flink.ts';
+import { tempDir } from '../support/temp-dir.ts';
 import { type TestCluster, startTestCluster, submittedJobId } from '../support/test-cluster.ts';
 
 const JOB = join(ROOT, 'examples', 'order-totals.ts');
@@ -32,10 +36,13 @@ interface Overview {
 
 let cluster: TestCluster;
 let probe: ClusterProbe;
+/** `blob.storage.directory` of the TaskManagers: each caches job code in its own directory under it. */
+let blobDir: Awaited<ReturnType<typeof tempDir>>;
 
 beforeAll(async () => {
+  blobDir = await tempDir('tsflink-tm-blobs-');
   cluster = await startTestCluster({
-    defines: ['-D', 'taskmanager.count=2', '-D', 'cluster.evenly-spread-out-slots=true', '-D', 'heartbeat.interval=200ms', '-D', 'heartbeat.timeout=3s', '-D', 'taskmanager.network.heartbeat-timeout=3s'],
+    defines: ['-D', `blob.storage.directory=${blobDir.path}`, '-D', 'taskmanager.count=2', '-D', 'cluster.evenly-spread-out-slots=true', '-D', 'heartbeat.interval=200ms', '-D', 'heartbeat.timeout=3s', '-D', 'taskmanager.network.heartbeat-timeout=3s'],
   });
   probe = new ClusterProbe(cluster.url);
   await waitFor('two TaskManagers to register', async () => ((await probe.get<Overview>('/overview'))?.taskmanagers === 2 ? true : undefined), 60_000);
@@ -43,6 +50,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.stop();
+  await blobDir?.remove();
 });
 
 describe('a cluster with two TaskManagers', () => {
@@ -92,6 +100,51 @@ describe('a cluster with two TaskManagers', () => {
       const result = await runFlink(['run', ...cluster.defines, '-D', 'slot.request.timeout=1s', '-p', '5', JOB, '--output', join(cluster.scratch, 'out-too-wide'), '--records', '10'], { cwd: cluster.scratch });
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/Could not acquire the minimum required resources: job [0-9a-f]{32} needs 5 task slots \(its highest parallelism\), and the cluster has 4 \(\d free\) in 2 TaskManagers after waiting 1 s \(slot\.request\.timeout\)\./);
+    },
+    TIMEOUT,
+  );
+
+  it(
+    "runs a job whose file is nowhere on the cluster's machine: the TaskManagers load the bundled code submitted with it",
+    async () => {
+      // A job in a directory of its own, with a local import, bundled as `flink run` bundles it, then deleted.
+      const dir = join(cluster.scratch, 'gone-job');
+      await mkdir(join(dir, 'lib'), { recursive: true });
+      await writeFile(join(dir, 'package.json'), '{"type": "module"}\n');
+      await writeFile(join(dir, 'lib', 'label.ts'), 'export const label = (n: number): string => `bundled ${n * 3}`;\n');
+      await writeFile(
+        join(dir, 'job.ts'),
+        [
+          "import { PrintSink, StreamExecutionEnvironment } from 'tsflink';",
+          "import { label } from './lib/label.ts';",
+          'export default (env: StreamExecutionEnvironment, args: string[]): void => {',
+          "  if (!(env instanceof StreamExecutionEnvironment)) throw new Error('the job sees another copy of tsflink than the runtime');",
+          '  env.fromElements(...args.map(Number)).rebalance().map(label).setParallelism(2).sinkTo(new PrintSink<string>()).setParallelism(2);',
+          '};',
+          '',
+        ].join('\n'),
+      );
+      const jobBundle = await bundleJob(join(dir, 'job.ts'));
+      await rm(dir, { recursive: true });
+      const response = await fetch(`${cluster.url}/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jobFile: join(dir, 'job.ts'), jobBundle, programArgs: ['1', '2', '3', '4'], parallelism: 2 }),
+      });
+      expect(response.status).toBe(202);
+      const { jobid } = (await response.json()) as { jobid: string };
+      expect(await probe.waitForState(jobid, ['FINISHED'])).toMatchObject({ state: 'FINISHED' });
+      const printed = readdirSync(join(cluster.workDir, 'log'))
+        .filter((f) => f.startsWith('taskmanager-'))
+        .flatMap((f) => readFileSync(join(cluster.workDir, 'log', f), 'utf8').split('\n'))
+        .filter((l) => l.includes('bundled '))
+        .map((l) => l.replace(/^.*\d> /, ''))
+        .sort();
+      expect(printed).toEqual(['bundled 12', 'bundled 3', 'bundled 6', 'bundled 9']);
+      // Both TaskManagers ran a slot (spread out), each from its own cached copy of the code.
+      const holding = readdirSync(blobDir.path).filter((tm) => readdirSync(join(blobDir.path, tm)).includes(`${bundleKey(jobBundle)}.tsflink-job.mjs`));
+      expect(holding).toHaveLength(2);
+      expect((await probe.get<{ name: string }>(`/jobs/${jobid}`))?.name).toBe('job');
     },
     TIMEOUT,
   );

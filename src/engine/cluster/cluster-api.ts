@@ -13,8 +13,13 @@ export const TERMINAL_STATES: ReadonlySet<JobState> = new Set(['FAILED', 'CANCEL
 
 /** `POST /jobs`: our submission (Flink uploads a JobGraph; we name a job module on this machine). */
 export interface SubmitRequest {
-  /** Absolute path of the job module. */
+  /**
+   * Absolute path of the job module on the client's machine. With `jobBundle` it only names the
+   * job; without one the JobManager loads this file, which must then exist on its machine.
+   */
   readonly jobFile: string;
+  /** The job file bundled with its local imports (job-bundle.ts), as `flink run` sends it. */
+  readonly jobBundle?: string;
   readonly programArgs: readonly string[];
   /** `-p`; absent: the job's own setting, else `parallelism.default`. */
   readonly parallelism?: number;
@@ -385,6 +390,8 @@ export interface ClusterApi {
   registerTaskManager(registration: TaskManagerRegistration): Promise<void>;
   /** `POST /taskmanagers/:id/heartbeat`: false when the TaskManager is unknown (it registers again). */
   taskManagerHeartbeat(id: string): Promise<boolean>;
+  /** `GET /blobs/:key` (tsflink's, where Flink has its BlobServer): a submitted job's code. Unknown key: NotFoundError. */
+  jobCode(key: string): Promise<{ readonly code: string }>;
   /** `POST /savepoint-disposal` with `{"savepoint-path"}`. */
   disposeSavepoint(savepointPath: string): Promise<TriggerResponse>;
   /** `GET /savepoint-disposal/:triggerId`. */

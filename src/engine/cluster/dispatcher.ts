@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { makeDirectories } from '../../storage/make-directories.ts';
 import { FormatError, UserError } from '../../errors.ts';
 import { openSnapshot } from '../../open-snapshot.ts';
@@ -42,6 +43,7 @@ import {
   TERMINAL_STATES,
   type TriggerResponse,
 } from './cluster-api.ts';
+import { BlobStore } from './blob-store.ts';
 import { JobMaster, type JobMasterContext, inProgressEntry } from './job-master.ts';
 import { summarize } from './checkpoint-summary.ts';
 import { checkpointDetails, checkpointSubtaskDetails, jobPlan, maskedConfiguration, statusCounts, taskCounts, vertexDetails, vertexRecords } from './job-views.ts';
@@ -53,7 +55,7 @@ import { type SlotProvider, registrySlotProvider } from './taskmanager/slot-prov
 import { type TaskManagerRegistration, TaskManagerRegistry } from './taskmanager/task-manager-registry.ts';
 import { type TaskManagerSettings, taskManagerSettings } from './taskmanager/task-manager-settings.ts';
 
-export interface DispatcherOptions extends Omit<JobMasterContext, 'store'> {
+export interface DispatcherOptions extends Omit<JobMasterContext, 'store' | 'blobs'> {
   readonly store: JobStore;
   readonly workingDirectory: string;
   /** The cluster's configuration; a run's `-D` keys go over it. */
@@ -76,12 +78,18 @@ export class Dispatcher implements ClusterApi {
   constructor(private readonly options: DispatcherOptions) {
     this.#settings = taskManagerSettings(options.config);
     this.#slots = registrySlotProvider(this.#taskManagers, { localTaskManagers: this.#settings.count, spreadOut: this.#settings.spreadOutSlots });
-    this.#context = { ...options, slots: this.#slots };
+    this.#context = { ...options, slots: this.#slots, blobs: new BlobStore(join(options.workingDirectory, 'blobs')) };
     // A TaskManager silent for heartbeat.timeout is lost: its slots are gone (its jobs' links notice too).
     this.#expiry = setInterval(() => {
       for (const id of this.#taskManagers.expire(this.#settings.heartbeatTimeoutMs)) options.log(`TaskManager ${id} missed its heartbeats for ${this.#settings.heartbeatTimeoutMs} ms (heartbeat.timeout): its slots are gone`);
     }, Math.min(1000, this.#settings.heartbeatTimeoutMs));
     this.#expiry.unref();
+  }
+
+  async jobCode(key: string): Promise<{ readonly code: string }> {
+    const code = await this.#context.blobs.get(key);
+    if (code === undefined) throw new NotFoundError(`No job code with key ${key} on this JobManager.`);
+    return { code };
   }
 
   async registerTaskManager(registration: TaskManagerRegistration): Promise<void> {
@@ -93,9 +101,14 @@ export class Dispatcher implements ClusterApi {
     return this.#taskManagers.heartbeat(id);
   }
 
-  /** Loads the records of earlier JobManagers; jobs that were not finished start again. */
+  /**
+   * Loads the records of earlier JobManagers; jobs that were not finished start again. The code
+   * of jobs that ended is deleted: nothing runs it again (Flink cleans up a job's blobs too).
+   */
   async recover(): Promise<void> {
-    for (const record of await this.options.store.loadAll()) {
+    const records = await this.options.store.loadAll();
+    await this.#context.blobs.keepOnly(new Set(records.filter((r) => !TERMINAL_STATES.has(r.state)).flatMap((r) => (r.bundleKey === undefined ? [] : [r.bundleKey]))));
+    for (const record of records) {
       const master = new JobMaster(record, this.#context);
       this.#jobs.set(record.jobId, master);
       if (master.isTerminal) continue;
@@ -178,9 +191,13 @@ export class Dispatcher implements ClusterApi {
 
   async submit(request: SubmitRequest): Promise<{ jobid: string }> {
     if (!request.jobFile.startsWith('/')) throw new BadRequestError(`jobFile must be an absolute path, not '${request.jobFile}'`);
-    await readFile(request.jobFile).catch(() => {
-      throw new BadRequestError(`Job file ${request.jobFile} not found on the JobManager's machine.`);
-    });
+    const { jobBundle, ...submit } = request;
+    if (jobBundle === undefined) {
+      await readFile(request.jobFile).catch(() => {
+        throw new BadRequestError(`Job file ${request.jobFile} not found on the JobManager's machine.`);
+      });
+    }
+    const bundleKey = jobBundle === undefined ? undefined : await this.#context.blobs.put(jobBundle);
     const jobId = randomBytes(16).toString('hex');
     const now = Date.now();
     const config = { ...this.options.config, ...(request.config ?? {}) };
@@ -194,7 +211,8 @@ export class Dispatcher implements ClusterApi {
       version: 1,
       jobId,
       name: config['pipeline.name'] ?? defaultJobName(request.jobFile),
-      submit: request,
+      submit,
+      ...(bundleKey === undefined ? {} : { bundleKey }),
       config,
       state: 'INITIALIZING',
       startTime: now,

@@ -7,7 +7,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Config, restBindAddress, restPort, storeOptions, workingDir } from '../../config.ts';
+import { type Config, restBindAddress, restMaxContentLength, restPort, storeOptions, workingDir } from '../../config.ts';
 import { UserError } from '../../errors.ts';
 import { makeDirectoriesSync } from '../../storage/make-directories.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -62,7 +62,7 @@ export async function runJobManager(config: Config, log: (line: string) => void)
       resolveStopped();
     })());
   // The REST port first: if it is taken, nothing else may start (no job is resumed twice).
-  server = await startRestServer(dispatcher, { bindAddress: restBindAddress(config), port: restPort(config), onInternalError: (err) => log(`REST: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`), dashboard: dashboardAssets() });
+  server = await startRestServer(dispatcher, { bindAddress: restBindAddress(config), port: restPort(config), maxContentLength: restMaxContentLength(config), onInternalError: (err) => log(`REST: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`), dashboard: dashboardAssets() });
   writeFileSync(pidFile, `${process.pid}\n`);
   log(`JobManager (pid ${process.pid}) serving ${server.url}, working directory ${workingDirectory}`);
   const count = taskManagerSettings(cluster).count;

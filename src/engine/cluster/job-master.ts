@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OpenStoreOptions } from '../../storage/open-store.ts';
+import type { BlobStore } from './blob-store.ts';
 import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
 import type { SnapshotProgress, SnapshotStats } from '../checkpoint/checkpoint-coordinator.ts';
 import { toCheckpointId } from '../checkpoint/coordinator-decisions.ts';
@@ -36,6 +37,8 @@ export interface JobMasterContext {
   readonly log: (line: string) => void;
   /** TaskManagers' slots, when the cluster has TaskManagers; else jobs use their worker's own. */
   readonly slots?: SlotProvider;
+  /** Submitted job code; a record with a `bundleKey` has its bundle here. */
+  readonly blobs: BlobStore;
 }
 
 type Operation =
@@ -113,6 +116,7 @@ export class JobMaster {
       type: 'start',
       jobId: record.jobId,
       jobFile: record.submit.jobFile,
+      ...(record.bundleKey === undefined ? {} : { bundle: { key: record.bundleKey, path: this.context.blobs.path(record.bundleKey) } }),
       programArgs: record.submit.programArgs,
       ...(record.submit.parallelism === undefined ? {} : { parallelism: record.submit.parallelism }),
       config: record.config,

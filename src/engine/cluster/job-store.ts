@@ -20,7 +20,10 @@ export interface JobRecord {
   readonly version: 1;
   readonly jobId: string;
   name: string;
+  /** As submitted, without the job's code (`jobBundle`), which the blob store keeps. */
   readonly submit: SubmitRequest;
+  /** The key of the job's code in the JobManager's blob store; absent: `submit.jobFile` is loaded. */
+  readonly bundleKey?: string;
   /** The cluster's configuration with the run's `-D` keys over it, as the worker gets it. */
   readonly config: Readonly<Record<string, string>>;
   state: JobState;

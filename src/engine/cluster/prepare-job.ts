@@ -47,9 +47,10 @@ export interface RestoreRequest {
   readonly allowNonRestoredState: boolean;
 }
 
-export async function prepareJob(jobFile: string, args: readonly string[], settings: JobSettings, restore?: RestoreRequest): Promise<PreparedJob> {
+/** `loadFrom`: the job's code when it is not the job file itself (the bundle the cluster stored). */
+export async function prepareJob(jobFile: string, args: readonly string[], settings: JobSettings, restore?: RestoreRequest, loadFrom?: string): Promise<PreparedJob> {
   // Cluster commands fail with exit 1, as Flink's; the loader's own codes serve the library.
-  const main = await loadJob(jobFile).catch((err: unknown) => {
+  const main = await loadJob(jobFile, loadFrom).catch((err: unknown) => {
     throw err instanceof UserError && err.exitCode !== 1 ? new UserError(err.message, 1, { cause: err }) : err;
   });
   const env = new StreamExecutionEnvironment().setParallelism(settings.parallelism).configureCheckpointing(settings.checkpoint);

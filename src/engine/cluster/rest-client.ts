@@ -140,6 +140,10 @@ export class RestClient implements ClusterApi {
     return this.request('GET', '/taskmanagers');
   }
 
+  jobCode(key: string): Promise<{ readonly code: string }> {
+    return this.request('GET', `/blobs/${seg(key)}`);
+  }
+
   async registerTaskManager(registration: TaskManagerRegistration): Promise<void> {
     await this.request('POST', '/taskmanagers', registration);
   }

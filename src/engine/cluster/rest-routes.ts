@@ -88,6 +88,7 @@ export function restRoutes(api: ClusterApi): readonly Route[] {
       if (!(await api.taskManagerHeartbeat(id))) throw new NotFoundError(`TaskManager ${id} is not registered with this JobManager: register again.`);
       return ok({});
     }),
+    route('GET', '/blobs/:blobkey', async (r) => ok(await api.jobCode(param(r, 'blobkey')))),
     route('GET', '/jobs/overview', async () => ok(await api.jobsOverview())),
     route('GET', '/jobs', async () => ok(await api.jobs())),
     route('POST', '/jobs', async (r) => accepted(await api.submit(submitRequest(r.body))), true),

@@ -222,6 +222,7 @@ class FakeApi implements ClusterApi {
   taskManagers = () => this.answer('taskManagers', [], CANNED.taskManagers);
   registerTaskManager = (registration: TaskManagerRegistration): Promise<void> => this.answer('registerTaskManager', [registration], undefined);
   taskManagerHeartbeat = (id: string) => this.answer('taskManagerHeartbeat', [id], id === 'tm-1');
+  jobCode = (key: string) => this.answer('jobCode', [key], { code: `// code ${key}` });
   disposeSavepoint = (path: string) => this.answer('disposeSavepoint', [path], CANNED.trigger);
   disposalStatus = (triggerId: string) => this.answer('disposalStatus', [triggerId], CANNED.disposalStatus);
   shutdown = (): Promise<void> => {
@@ -237,7 +238,7 @@ const internalErrors: unknown[] = [];
 
 beforeAll(async () => {
   api = new FakeApi();
-  server = await startRestServer(api, { bindAddress: '127.0.0.1', port: 0, onInternalError: (err) => internalErrors.push(err) });
+  server = await startRestServer(api, { bindAddress: '127.0.0.1', port: 0, maxContentLength: 1024 * 1024, onInternalError: (err) => internalErrors.push(err) });
   client = new RestClient(server.url);
 });
 
@@ -315,6 +316,7 @@ describe('REST server and client', () => {
     { name: 'registerTaskManager', call: (c) => c.registerTaskManager(REGISTRATION), args: [REGISTRATION], result: undefined },
     { name: 'taskManagerHeartbeat', call: (c) => c.taskManagerHeartbeat('tm-1'), args: ['tm-1'], result: true },
     { name: 'taskManagerHeartbeat', call: (c) => c.taskManagerHeartbeat('tm-unknown'), args: ['tm-unknown'], result: false },
+    { name: 'jobCode', call: (c) => c.jobCode('ab'.repeat(32)), args: ['ab'.repeat(32)], result: { code: `// code ${'ab'.repeat(32)}` } },
     { name: 'disposeSavepoint', call: (c) => c.disposeSavepoint('s3://b/sp/savepoint-1'), args: ['s3://b/sp/savepoint-1'], result: CANNED.trigger },
     { name: 'disposalStatus', call: (c) => c.disposalStatus(TRIGGER), args: [TRIGGER], result: CANNED.disposalStatus },
   ];
@@ -429,9 +431,9 @@ describe('REST server and client', () => {
     });
   }
 
-  it('answers 413 for a body over 1 MiB and still serves the next request', async () => {
+  it('answers 413 for a body over rest.server.max-content-length (1 MiB here) and still serves the next request', async () => {
     const big = JSON.stringify({ jobFile: '/j.ts', programArgs: ['x'.repeat(1024 * 1024)] });
-    expect(await raw('POST', '/jobs', big)).toMatchObject({ status: 413, json: { errors: ['Request body too large: the limit is 1048576 bytes.'] } });
+    expect(await raw('POST', '/jobs', big)).toMatchObject({ status: 413, json: { errors: ['Request body too large: the limit is 1048576 bytes (rest.server.max-content-length).'] } });
     expect(api.calls).toEqual([]);
     const justUnder = JSON.stringify({ jobFile: '/j.ts', programArgs: ['x'.repeat(1024 * 1024 - 40)] });
     expect(await raw('POST', '/jobs', justUnder)).toMatchObject({ status: 202 });

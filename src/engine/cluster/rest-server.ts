@@ -35,23 +35,27 @@ export interface RestServerOptions {
   readonly onInternalError?: (err: unknown) => void;
   /** The web dashboard's files, served on GET next to the JSON API; absent: the API alone. */
   readonly dashboard?: DashboardAssets;
+  /** `rest.server.max-content-length`: the largest request body (a submission carries the job's code). */
+  readonly maxContentLength?: number;
 }
 
-const MAX_BODY_BYTES = 1024 * 1024;
+/** Flink's default of `rest.server.max-content-length`. */
+export const DEFAULT_MAX_CONTENT_LENGTH = 104_857_600;
 /**
  * An oversized body is read to its end before the 413, so the client sees the answer instead of
- * a reset connection; past this much we stop reading and close the connection.
+ * a reset connection; past this much more we stop reading and close the connection.
  */
-const MAX_DRAINED_BYTES = 32 * 1024 * 1024;
+const DRAINED_BEYOND_LIMIT_BYTES = 32 * 1024 * 1024;
 /** In-flight requests get this long after close() before their connections are cut. */
 const CLOSE_GRACE_MS = 2000;
 const JSON_TYPE = 'application/json; charset=UTF-8';
 
 export async function startRestServer(api: ClusterApi, options: RestServerOptions): Promise<RestServer> {
   const routes = restRoutes(api);
+  const limit = options.maxContentLength ?? DEFAULT_MAX_CONTENT_LENGTH;
   const onInternalError = options.onInternalError ?? ((err: unknown) => process.emitWarning(describe(err), 'RestServerError'));
   const server = createServer((req, res) => {
-    void handle(routes, req, res, onInternalError, options.dashboard);
+    void handle(routes, req, res, onInternalError, options.dashboard, limit);
   });
   await listen(server, options.bindAddress, options.port);
   const bound = server.address() as AddressInfo;
@@ -130,6 +134,7 @@ async function handle(
   res: ServerResponse,
   onInternalError: (err: unknown) => void,
   dashboard: DashboardAssets | undefined,
+  limit: number,
 ): Promise<void> {
   const rawUrl = req.url ?? '/';
   const queryAt = rawUrl.indexOf('?');
@@ -141,7 +146,7 @@ async function handle(
       sendAsset(res, asset, req.method === 'HEAD');
       return;
     }
-    const response = await dispatch(routes, req, path, new URLSearchParams(queryAt < 0 ? '' : rawUrl.slice(queryAt + 1)));
+    const response = await dispatch(routes, req, path, new URLSearchParams(queryAt < 0 ? '' : rawUrl.slice(queryAt + 1)), limit);
     const after = response.afterResponse;
     // A promise chain, so that a hook that throws before returning its promise is caught as well.
     const afterFlush = after && ((): void => void Promise.resolve().then(after).catch(onInternalError));
@@ -150,7 +155,7 @@ async function handle(
     if (err instanceof ApiError) {
       send(res, err.httpStatus, errors(err.message));
     } else if (err instanceof BodyTooLarge) {
-      send(res, 413, errors(`Request body too large: the limit is ${MAX_BODY_BYTES} bytes.`), undefined, err.closeConnection);
+      send(res, 413, errors(`Request body too large: the limit is ${limit} bytes (rest.server.max-content-length).`), undefined, err.closeConnection);
     } else if (err instanceof ClientGone) {
       res.destroy();
     } else {
@@ -160,7 +165,7 @@ async function handle(
   }
 }
 
-async function dispatch(routes: readonly Route[], req: IncomingMessage, path: string, query: URLSearchParams): Promise<RouteResponse> {
+async function dispatch(routes: readonly Route[], req: IncomingMessage, path: string, query: URLSearchParams, limit: number): Promise<RouteResponse> {
   const method = req.method ?? 'GET';
   let segments: string[];
   try {
@@ -173,7 +178,7 @@ async function dispatch(routes: readonly Route[], req: IncomingMessage, path: st
   if (match.kind === 'method-not-allowed') throw new ApiError(405, `Method ${method} is not allowed for ${path}`);
   const jobId = match.params['jobid'];
   if (jobId !== undefined) validateJobId(jobId);
-  const body = match.route.body ? parseJsonBody(await readBody(req)) : {};
+  const body = match.route.body ? parseJsonBody(await readBody(req, limit)) : {};
   return match.route.handle({ params: match.params, query, body });
 }
 
@@ -186,22 +191,23 @@ class BodyTooLarge extends Error {
 /** The client hung up mid-request: nobody is left to answer. */
 class ClientGone extends Error {}
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const drained = limit + DRAINED_BEYOND_LIMIT_BYTES;
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_DRAINED_BYTES) throw new BodyTooLarge(true);
+  if (declared > drained) throw new BodyTooLarge(true);
   const chunks: Buffer[] = [];
   let size = 0;
   try {
     for await (const chunk of req) {
       size += (chunk as Buffer).length;
-      if (size > MAX_DRAINED_BYTES) throw new BodyTooLarge(true);
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
+      if (size > drained) throw new BodyTooLarge(true);
+      if (size <= limit) chunks.push(chunk as Buffer);
     }
   } catch (err) {
     if (err instanceof BodyTooLarge) throw err;
     throw new ClientGone('client disconnected', { cause: err });
   }
-  if (size > MAX_BODY_BYTES) throw new BodyTooLarge(false);
+  if (size > limit) throw new BodyTooLarge(false);
   return Buffer.concat(chunks);
 }
 

@@ -134,6 +134,7 @@ export function submitRequest(body: Record<string, unknown>): SubmitRequest {
   const f = new Fields(body);
   const request: SubmitRequest = defined({
     jobFile: f.string('jobFile', true),
+    jobBundle: f.string('jobBundle'),
     // Absent means no arguments, as Flink's programArgsList.
     programArgs: f.stringArray('programArgs') ?? [],
     parallelism: f.positiveInteger('parallelism'),

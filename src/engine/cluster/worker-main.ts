@@ -18,6 +18,7 @@ import { networkOptions } from '../../config.ts';
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../../errors.ts';
 import type { FromWorker, StartMessage, ToWorker } from './worker-protocol.ts';
+import type { SlotJobSource } from './taskmanager/slot-protocol.ts';
 
 /** How often record counts go to the JobManager (Flink's metrics are also sampled, not live). */
 const COUNTS_EVERY_MS = 1000;
@@ -105,12 +106,17 @@ function operation(requestId: string, run: () => Promise<string>): void {
   );
 }
 
+/** How a slot builds the job, as this worker did. */
+function slotSource(message: StartMessage): SlotJobSource {
+  return { jobFile: message.jobFile, programArgs: message.programArgs, config: message.config, ...(message.parallelism === undefined ? {} : { parallelism: message.parallelism }) };
+}
+
 async function start(message: StartMessage): Promise<void> {
   try {
     const config = new Map(Object.entries(message.config));
     const settings = jobSettingsFromConfig(config, message.parallelism);
     const restore = message.restoreFrom === undefined ? undefined : { path: message.restoreFrom, allowNonRestoredState: message.allowNonRestoredState };
-    const prepared = await prepareJob(message.jobFile, message.programArgs, settings, restore);
+    const prepared = await prepareJob(message.jobFile, message.programArgs, settings, restore, message.bundle?.path);
     send({ type: 'registered', jobName: prepared.jobName, vertices: prepared.vertices, checkpointConfig: prepared.options.checkpoint!, restartStrategy: effectiveRestartStrategy(prepared.options), stateBackend: prepared.options.stateBackend ?? DEFAULT_STATE_BACKEND });
     if (cancelled) return exitAfter({ type: 'terminated', status: 'CANCELED' }, 0);
     const slots = taskSlotsOf(config);
@@ -122,7 +128,8 @@ async function start(message: StartMessage): Promise<void> {
       ...(message.taskManagers === true
         ? {
             deployment: taskManagerDeployment({
-              source: { jobFile: message.jobFile, programArgs: message.programArgs, config: message.config, ...(message.parallelism === undefined ? {} : { parallelism: message.parallelism }) },
+              // A TaskManager fetches the bundle by its key into its own cache: it may run on another host.
+              source: { ...slotSource(message), ...(message.bundle === undefined ? {} : { bundle: { key: message.bundle.key } }) },
               allowNonRestoredState: message.allowNonRestoredState,
               acquireSlots,
               ...networkSettingsForSlots(config),
@@ -132,7 +139,7 @@ async function start(message: StartMessage): Promise<void> {
         ? {
             deployment: threadSlotsDeployment({
               slots,
-              source: { jobFile: message.jobFile, programArgs: message.programArgs, config: message.config, ...(message.parallelism === undefined ? {} : { parallelism: message.parallelism }) },
+              source: { ...slotSource(message), ...(message.bundle === undefined ? {} : { bundle: message.bundle }) },
               allowNonRestoredState: message.allowNonRestoredState,
               // The task heap is shared by the slots, as a TaskManager's is.
               ...(heapLimitMb === undefined ? {} : { slotHeapMb: slotHeapMb(heapLimitMb, slots)! }),

@@ -12,7 +12,10 @@ import type { SlotAssignment } from './taskmanager/slot-assignment.ts';
 export interface StartMessage {
   readonly type: 'start';
   readonly jobId: string;
+  /** Names the job in messages; its code is the bundle when there is one. */
   readonly jobFile: string;
+  /** The job's code as submitted, in the JobManager's blob store. */
+  readonly bundle?: { readonly key: string; readonly path: string };
   readonly programArgs: readonly string[];
   readonly parallelism?: number;
   /** The cluster's configuration with the run's `-D` keys over it. */

@@ -112,7 +112,7 @@ async function deploy(message: DeployMessage): Promise<void> {
     const settings = jobSettingsFromConfig(config, source.parallelism);
     // Batches in flight per channel between slots, local or over the network (Flink's buffers per channel).
     const capacity = networkOptions(config).buffersPerChannel;
-    const prepared = await prepareJob(source.jobFile, source.programArgs, settings);
+    const prepared = await prepareJob(source.jobFile, source.programArgs, settings, undefined, source.bundle?.path);
     storeOptions = prepared.options.storeOptions ?? {};
     const { nodes, restore } = message.restoreFrom === undefined ? { nodes: prepared.plan.nodes, restore: undefined } : await openRestore(prepared.plan, message.restoreFrom, { ...prepared.options, allowNonRestoredState: message.allowNonRestoredState });
     const byUid = new Map(nodes.map((n) => [n.uid, n]));

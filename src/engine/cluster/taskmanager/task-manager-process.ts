@@ -6,6 +6,9 @@ import { type RunningTaskManager, runTaskManager } from './task-manager.ts';
 import { TASK_MANAGER_HOST_KEY, taskManagerSettings } from './task-manager-settings.ts';
 import { TASK_SLOTS_KEY } from './task-slots.ts';
 
+/** Flink's key; here only a TaskManager's cache of job code (the JobManager keeps submitted code in its working directory). */
+export const BLOB_STORAGE_DIRECTORY_KEY = 'blob.storage.directory';
+
 export async function startTaskManagerFromConfig(config: Config, jobManagerUrl: string, log: (line: string) => void, defaultSlots: number): Promise<RunningTaskManager> {
   const slotsText = config.get(TASK_SLOTS_KEY);
   const slots = slotsText === undefined ? defaultSlots : Number.parseInt(slotsText, 10);
@@ -22,6 +25,7 @@ export async function startTaskManagerFromConfig(config: Config, jobManagerUrl: 
     // One port for control and data (Flink has taskmanager.rpc.port beside it).
     port: dataPort,
     ...(secret === undefined ? {} : { secret }),
+    ...(config.get(BLOB_STORAGE_DIRECTORY_KEY) === undefined ? {} : { blobStorageDirectory: config.get(BLOB_STORAGE_DIRECTORY_KEY)! }),
     heartbeatIntervalMs: settings.heartbeatIntervalMs,
     heartbeatTimeoutMs,
     // The task heap is shared by the slots, as a TaskManager's is.

@@ -6,7 +6,8 @@
  * MessagePorts.
  */
 import { randomBytes } from 'node:crypto';
-import { cpus, freemem, totalmem } from 'node:os';
+import { cpus, freemem, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import type { ChannelMux } from '../../network/channel-mux.ts';
 import { type TcpMuxServer, listenTcpMux } from '../../network/tcp-mux.ts';
@@ -16,6 +17,7 @@ import type { FromSlot, ToSlot } from './slot-protocol.ts';
 import { type FromTaskManager, TO_JOB, TO_TASK_MANAGER, type ToTaskManager } from './task-manager-protocol.ts';
 import type { TaskManagerRegistration } from './task-manager-registry.ts';
 import { isOutOfMemory, startSlotThread } from './slot-thread.ts';
+import { type BlobCache, blobCache } from './blob-cache.ts';
 
 export interface TaskManagerOptions {
   readonly slots: number;
@@ -34,6 +36,8 @@ export interface TaskManagerOptions {
   readonly log: (line: string) => void;
   /** Injected for tests; `fetch` by default. */
   readonly fetch?: typeof fetch;
+  /** `blob.storage.directory`: where this TaskManager caches job code (its own subdirectory); default the system's temporary directory. */
+  readonly blobStorageDirectory?: string;
 }
 
 export interface RunningTaskManager {
@@ -46,13 +50,14 @@ export interface RunningTaskManager {
 export async function runTaskManager(options: TaskManagerOptions): Promise<RunningTaskManager> {
   const id = `${options.advertisedHost}:${options.port === 0 ? 'any' : options.port}-${randomBytes(3).toString('hex')}`;
   const inUse = new Set<Worker>();
+  const blobs = blobCache(join(options.blobStorageDirectory ?? tmpdir(), `tsflink-taskmanager-blobs-${id.replace(/[^A-Za-z0-9.-]/g, '_')}`), options.jobManagerUrl, options.fetch ?? fetch);
   const server: TcpMuxServer = await listenTcpMux({
     endpointId: id,
     host: options.bindHost,
     port: options.port,
     secret: options.secret,
     heartbeatTimeoutMs: options.heartbeatTimeoutMs,
-    onPeer: (mux, peer) => serveJob(mux, peer, id, options, inUse),
+    onPeer: (mux, peer) => serveJob(mux, peer, id, options, inUse, blobs),
     log: options.log,
   });
   const registration: TaskManagerRegistration = { id, host: options.advertisedHost, port: server.port, slots: options.slots, pid: process.pid, hardware: { cpuCores: cpus().length, physicalMemory: totalmem(), freeMemory: freemem() } };
@@ -86,18 +91,22 @@ export async function runTaskManager(options: TaskManagerOptions): Promise<Runni
       clearInterval(timer);
       await server.close();
       await Promise.all([...inUse].map((w) => w.terminate()));
+      await blobs.remove();
     },
   };
 }
 
 /** One job's connection: deploys into free slots, relays messages, and ends its slots when it goes. */
-function serveJob(mux: ChannelMux, peer: string, id: string, options: TaskManagerOptions, inUse: Set<Worker>): void {
+function serveJob(mux: ChannelMux, peer: string, id: string, options: TaskManagerOptions, inUse: Set<Worker>, blobs: BlobCache): void {
   const workers = new Map<number, Worker>();
+  /** Per slot: messages wait until its deploy, which waits for the job's code, has been posted. */
+  const posted = new Map<number, Promise<void>>();
   /** Ports for slot pairs of this connection that run here, the other end kept for the slot deployed later. */
   const pairs = new Map<string, MessagePort>();
   const link = controlLink<ToTaskManager, FromTaskManager>(mux, TO_JOB, TO_TASK_MANAGER, (message) => {
     if (message.type === 'to-slot') {
-      workers.get(message.slot)?.postMessage(message.message satisfies ToSlot);
+      const worker = workers.get(message.slot);
+      if (worker !== undefined) void posted.get(message.slot)?.then(() => worker.postMessage(message.message satisfies ToSlot));
       return;
     }
     const { deploy } = message;
@@ -132,7 +141,18 @@ function serveJob(mux: ChannelMux, peer: string, id: string, options: TaskManage
     // A slot's heap exhausted ends its thread, not the process: say so in the job's failure.
     worker.on('error', (err) => slotGone(isOutOfMemory(err) ? new Error(outOfMemory(options.slotHeapMb)) : err));
     worker.on('exit', (code) => slotGone(code === 0 ? undefined : new Error(`its thread exited with code ${code}`)));
-    worker.postMessage({ ...deploy, type: 'deploy', peers } satisfies ToSlot, ports);
+    const { source } = deploy;
+    const code = source.bundle === undefined || source.bundle.path !== undefined ? Promise.resolve(source) : blobs.path(source.bundle.key).then((path) => ({ ...source, bundle: { key: source.bundle!.key, path } }));
+    posted.set(
+      deploy.slot,
+      code.then(
+        (withCode) => worker.postMessage({ ...deploy, source: withCode, type: 'deploy', peers } satisfies ToSlot, ports),
+        (err: unknown) => {
+          slotGone(err instanceof Error ? err : new Error(String(err)));
+          void worker.terminate();
+        },
+      ),
+    );
   });
   // The job's side is gone (its process ended, or the network): its slots have no one to answer.
   void link.closed.then((why) => {
