@@ -4,9 +4,11 @@
  * value when it follows an AggregateFunction or a reduce (as Flink passes an Iterable of one).
  */
 import type { Collector, RichFunction } from './functions.ts';
+import type { SideOutputContext } from './output-tag.ts';
 import type { TimeWindow } from './window-assigners.ts';
 
-export interface ProcessWindowContext {
+/** `output(tag, value)` emits to a side output, with the window's maxTimestamp (end - 1) as Flink. */
+export interface ProcessWindowContext extends SideOutputContext {
   readonly window: TimeWindow;
   currentWatermark(): number;
   currentProcessingTime(): number;
