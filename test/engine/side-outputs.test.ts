@@ -203,6 +203,24 @@ describe('side outputs', () => {
     expect(values(fromA).sort((x, y) => x - y)).toEqual([-2, -1]);
   });
 
+  it('a side output unions with its own main output and with another operator’s, at parallelism 2', async () => {
+    const tag = new OutputTag<number>('negative');
+    const seen: Seen<number> = [];
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
+    const split = env.fromElements(-3, 1, -2, 4).process<number>({
+      processElement(v, ctx, out) {
+        if (v < 0) ctx.output(tag, v);
+        else out.collect(v);
+      },
+    });
+    const tens = env.fromElements(10, 20).map((v) => v).setParallelism(1);
+    split
+      .union(split.getSideOutput(tag).map((v) => -v * 100), tens)
+      .sinkTo(collect(seen));
+    await env.execute('union with a side output');
+    expect(values(seen).sort((a, b) => a - b)).toEqual([1, 4, 10, 20, 200, 300]);
+  });
+
   it('refuses an empty tag id and a null tag as Flink does', () => {
     expect(() => new OutputTag<number>('')).toThrow('OutputTag id must not be empty.');
     const env = StreamExecutionEnvironment.getExecutionEnvironment();
