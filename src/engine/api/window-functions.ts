@@ -22,7 +22,7 @@ export type ProcessWindowFunctionLike<IN, OUT, K> =
   | ProcessWindowFunction<IN, OUT, K>
   | ((key: K, context: ProcessWindowContext, elements: readonly IN[], out: Collector<OUT>) => void | Promise<void>);
 
-/** Told of each record dropped because every window it belongs to has fired already. */
+/** Told of each late record (every window it belongs to has fired already), dropped or sent to the late-data side output. */
 export type LateRecordListener<T> = (value: T, timestamp: number, watermark: number) => void;
 
 export function asProcessWindowFunction<IN, OUT, K>(fn: ProcessWindowFunctionLike<IN, OUT, K>): () => ProcessWindowFunction<IN, OUT, K> {
