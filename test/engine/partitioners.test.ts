@@ -112,6 +112,19 @@ describe('partitioners', () => {
     );
   });
 
+  it('union and connect keep the partitioner asked for on an input', () => {
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
+    const a = env.fromElements(1, 2);
+    const b = env.fromElements(3, 4);
+    a.shuffle()
+      .union(b.rescale())
+      .connect(a.global())
+      .process<number>({ processElement1: (v, _c, out) => out.collect(v), processElement2: (v, _c, out) => out.collect(v) })
+      .sinkTo(() => ({ invoke: () => undefined }));
+    const strategies = executionPlan(planJob(env.graph, { parallelism: 2 })).nodes.map((n) => `${n.type}: ${(n.predecessors ?? []).map((p) => p.ship_strategy).join(', ')}`);
+    expect(strategies).toEqual(['Source: Elements: ', 'Source: Elements: ', 'Union: SHUFFLE, RESCALE', 'Co-Process: REBALANCE, GLOBAL', 'Sink: Sink: FORWARD']);
+  });
+
   it('an edge without a partitioner is forward (chained) at equal parallelism and rebalance otherwise, as Flink', () => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
     const s = env.fromElements(1, 2, 3).map((v) => v);

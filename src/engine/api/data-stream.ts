@@ -59,7 +59,7 @@ export class DataStream<T> {
       kind: 'operator',
       name: 'Union',
       // Forward keeps each input's order per subtask; planJob makes it rebalance where parallelisms differ.
-      inputs: streams.map((s) => ({ from: s.node, partitioning: { kind: 'forward' } as Partitioning })),
+      inputs: streams.map((s) => ({ from: s.node, partitioning: s.partitioningOr({ kind: 'forward' }) })),
       parallelism: this.node.parallelism,
       createOperator: () => new MapOperator({ map: (v: unknown) => v }),
     });
@@ -119,6 +119,11 @@ export class DataStream<T> {
     return this.sinkTo(() => new PrintSink<T>({ stderr: true, ...(sinkIdentifier === undefined ? {} : { identifier: sinkIdentifier }) })).name('Print to Std. Err');
   }
 
+  /** The partitioning asked for with rebalance(), rescale() and the like, else `fallback` (for union and connect). */
+  partitioningOr(fallback: Partitioning): Partitioning {
+    return fallback;
+  }
+
   /** A sink object (copied per subtask) or a factory called once per subtask. */
   sinkTo(sink: SinkFunction<T> | (() => SinkFunction<T>)): SingleOutputStreamOperator<never> {
     const create = perSubtask(sink) as () => SinkFunction<unknown>;
@@ -146,6 +151,9 @@ export class PartitionedStream<T> extends DataStream<T> {
   }
   protected override transform<R>(name: string, create: () => StreamOperator): SingleOutputStreamOperator<R> {
     return super.transform<R>(name, create, this.partitioning);
+  }
+  override partitioningOr(): Partitioning {
+    return this.partitioning;
   }
 }
 
@@ -261,7 +269,8 @@ export class ConnectedStreams<A, B> {
   process<R>(fn: CoProcessFunction<A, B, R> | (() => CoProcessFunction<A, B, R>)): SingleOutputStreamOperator<R> {
     const create = perSubtask(fn) as () => CoProcessFunction<unknown, unknown, unknown>;
     const keys = this.keys as readonly [(v: unknown) => unknown, (v: unknown) => unknown] | undefined;
-    const partitioning = (i: 0 | 1): Partitioning => (keys === undefined ? { kind: 'rebalance' } : { kind: 'hash', key: keys[i] });
+    const inputs = [this.first, this.second] as const;
+    const partitioning = (i: 0 | 1): Partitioning => (keys === undefined ? inputs[i].partitioningOr({ kind: 'rebalance' }) : { kind: 'hash', key: keys[i] });
     const node = this.graph.add({
       kind: 'operator',
       name: 'Co-Process',
