@@ -16,7 +16,7 @@
  *   committed between the two are written again: v2 replays from the savepoint (as in Flink).
  *
  * Operators (uids): orders [-> parse-orders] -> timestamps -> valid-orders -> user-totals ->
- * big-spenders -> totals-sink.
+ * big-spenders -> totals-sink [and late-orders-sink, with --late-output, as v1].
  */
 import type { Collector, KeyedProcessFunction, RuntimeContext, StreamExecutionEnvironment, ValueState } from '../src/index.ts';
 import { valueState } from '../src/index.ts';
@@ -39,7 +39,7 @@ export class BigSpenders implements KeyedProcessFunction<string, UserTotal, User
 
 export default (env: StreamExecutionEnvironment, args: string[]): void => {
   const options = parseArgs(args);
-  const totals = userTotals(validOrders(env, options).keyBy((o) => o.user))
+  const totals = userTotals(validOrders(env, options).keyBy((o) => o.user), options)
     .keyBy((t) => t.user)
     .process(() => new BigSpenders())
     .uid('big-spenders');

@@ -4,6 +4,7 @@
  *
  *   flink run -p 2 examples/order-totals.ts --output /tmp/totals [--input orders.csv|dir]
  *             [--records 200000] [--rate 20000] [--seed 42] [--hold-until <file>]
+ *             [--late-output /tmp/late-orders]
  *             [--pg postgres://user@host:port/db [--pg-table order_totals]]
  *
  * Input (`--input`, a file or a directory of files): one order per line,
@@ -26,12 +27,21 @@
  * window_end bigint, orders integer, total_cents bigint, through prepared transactions (the server
  * needs max_prepared_transactions > 0).
  *
+ * Late orders (`--late-output`, a directory): an order whose window has already fired (it is more
+ * than OUT_OF_ORDERNESS_MS older than the newest order seen) counts in no total. Without the flag
+ * it is dropped, as Flink drops late data; with it, it goes to the window's late-data side output
+ * and is written exactly once, as its input line `orderId,user,amountCents,eventTimeMs`, to
+ * committed `part-<subtask>-<n>` files there, ready to be replayed or looked into.
+ *
  * Operators (uids): orders [-> parse-orders] -> timestamps -> valid-orders -> dedup ->
- * user-totals -> totals-sink [and totals-pg-sink].
+ * user-totals -> totals-sink [and totals-pg-sink] [and, from user-totals' late orders,
+ * late-orders-sink]. Adding or removing --late-output keeps every other uid, so savepoints of
+ * either run restore into the other.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
+  OutputTag,
   type AggregateFunction,
   type Collector,
   DataGeneratorSource,
@@ -50,7 +60,7 @@ import {
   WatermarkStrategy,
   valueState,
 } from '../src/index.ts';
-import { OUT_OF_ORDERNESS_MS, type Order, type UserTotal, WINDOW_MS, generateOrder, isValidOrder, parseOrderLine, totalLine } from './orders.ts';
+import { OUT_OF_ORDERNESS_MS, type Order, type UserTotal, WINDOW_MS, generateOrder, isValidOrder, orderLine, parseOrderLine, totalLine } from './orders.ts';
 
 export interface OrderTotalsArgs {
   readonly input: string | undefined;
@@ -63,16 +73,18 @@ export interface OrderTotalsArgs {
   readonly pgTable: string;
   /** The generated input ends only once this file exists. */
   readonly holdUntil: string | undefined;
+  /** Where late orders are written; without it they are dropped. */
+  readonly lateOutput: string | undefined;
 }
 
-const USAGE = 'usage: --output <dir> [--input <file-or-dir>] [--records N] [--rate R] [--seed S] [--hold-until <file>] [--pg <connection string> [--pg-table <table>]]';
+const USAGE = 'usage: --output <dir> [--input <file-or-dir>] [--records N] [--rate R] [--seed S] [--hold-until <file>] [--late-output <dir>] [--pg <connection string> [--pg-table <table>]]';
 
 export function parseArgs(args: readonly string[]): OrderTotalsArgs {
   const values = new Map<string, string>();
   for (let i = 0; i < args.length; i++) {
     const flag = args[i]!;
     const name = flag.startsWith('--') ? flag.slice(2) : '';
-    if (!['input', 'output', 'records', 'rate', 'seed', 'hold-until', 'pg', 'pg-table'].includes(name)) throw new Error(`order-totals: unknown argument '${flag}'; ${USAGE}`);
+    if (!['input', 'output', 'records', 'rate', 'seed', 'hold-until', 'late-output', 'pg', 'pg-table'].includes(name)) throw new Error(`order-totals: unknown argument '${flag}'; ${USAGE}`);
     const value = args[++i];
     if (value === undefined || value.startsWith('--')) throw new Error(`order-totals: ${flag} needs a value; ${USAGE}`);
     values.set(name, value);
@@ -87,6 +99,7 @@ export function parseArgs(args: readonly string[]): OrderTotalsArgs {
   };
   const input = values.get('input');
   const holdUntil = values.get('hold-until');
+  const lateOutput = values.get('late-output');
   if (holdUntil !== undefined && input !== undefined) throw new Error('order-totals: --hold-until holds the generated input open; with --input, leave it out (a file input ends when its files do)');
   return {
     input: input === undefined ? undefined : resolve(input),
@@ -97,6 +110,7 @@ export function parseArgs(args: readonly string[]): OrderTotalsArgs {
     pg: values.get('pg'),
     pgTable: values.get('pg-table') ?? 'order_totals',
     holdUntil: holdUntil === undefined ? undefined : resolve(holdUntil),
+    lateOutput: lateOutput === undefined ? undefined : resolve(lateOutput),
   };
 }
 
@@ -151,9 +165,19 @@ const withWindow: ProcessWindowFunction<Sum, UserTotal, string> = {
   },
 };
 
-/** The 10-minute tumbling windows, pre-aggregated so a window's state is two numbers per user. */
-export function userTotals(orders: KeyedStream<Order, string>): SingleOutputStreamOperator<UserTotal> {
-  return orders.window(TumblingEventTimeWindows.of(WINDOW_MS)).aggregate(sumOrders, withWindow).uid('user-totals');
+/** The window's late orders (Flink's `sideOutputLateData`). */
+export const LATE_ORDERS = new OutputTag<Order>('late-orders');
+
+/**
+ * The 10-minute tumbling windows, pre-aggregated so a window's state is two numbers per user.
+ * With `lateOutput`, late orders go to that directory (exactly once) instead of being dropped.
+ */
+export function userTotals(orders: KeyedStream<Order, string>, options?: Pick<OrderTotalsArgs, 'lateOutput'>): SingleOutputStreamOperator<UserTotal> {
+  const lateOutput = options?.lateOutput;
+  const windows = orders.window(TumblingEventTimeWindows.of(WINDOW_MS));
+  const totals = (lateOutput === undefined ? windows : windows.sideOutputLateData(LATE_ORDERS)).aggregate(sumOrders, withWindow).uid('user-totals');
+  if (lateOutput !== undefined) totals.getSideOutput(LATE_ORDERS).sinkTo(FileSink.forRowFormat<Order>(lateOutput, { encoder: orderLine })).uid('late-orders-sink');
+  return totals;
 }
 
 export function totalsSink(totals: DataStream<UserTotal>, options: OrderTotalsArgs): void {
@@ -189,5 +213,5 @@ export default (env: StreamExecutionEnvironment, args: string[]): void => {
     .keyBy((o) => o.user)
     .process(() => new DedupOrders())
     .uid('dedup');
-  totalsSink(userTotals(deduplicated.keyBy((o) => o.user)), options);
+  totalsSink(userTotals(deduplicated.keyBy((o) => o.user), options), options);
 };

@@ -77,4 +77,7 @@ export function parseOrderLine(line: string): Order | undefined {
 /** Orders with no positive amount are data errors, counted nowhere. */
 export const isValidOrder = (order: Order): boolean => order.amountCents > 0;
 
+/** An order as the CSV line it is read from (late orders are written out this way, so they can be replayed). */
+export const orderLine = (o: Order): string => `${o.orderId},${o.user},${o.amountCents},${o.eventTimeMs}`;
+
 export const totalLine = (t: UserTotal): string => `${t.user},${t.windowStart},${t.windowEnd},${t.orders},${t.totalCents}`;

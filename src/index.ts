@@ -1,6 +1,9 @@
 /** The public API of tsflink, for job files: `import { ... } from 'tsflink'`. */
 export { StreamExecutionEnvironment } from './engine/api/environment.ts';
-export type { ConnectedStreams, DataStream, KeyedStream, SingleOutputStreamOperator } from './engine/api/data-stream.ts';
+export type { ConnectedStreams, DataStream, KeyedStream, PartitionedStream, SingleOutputStreamOperator } from './engine/api/data-stream.ts';
+export { OutputTag, type SideOutputContext } from './engine/api/output-tag.ts';
+export type { ProcessContext, ProcessFunction } from './engine/api/process-function.ts';
+export type { AggregationType, FieldOf } from './engine/api/rolling-aggregation.ts';
 export type {
   AggregateFunction,
   CheckpointListener,
@@ -13,8 +16,8 @@ export type {
   ReduceFunction,
   RichFunction,
 } from './engine/api/functions.ts';
-export type { KeyedProcessContext, KeyedProcessFunction } from './engine/api/keyed-process.ts';
-export type { CoProcessContext, CoProcessFunction } from './engine/api/co-process.ts';
+export type { KeyedProcessContext, KeyedProcessFunction, OnTimerContext } from './engine/api/keyed-process.ts';
+export type { CoProcessContext, CoProcessFunction, CoProcessOnTimerContext } from './engine/api/co-process.ts';
 export type { RuntimeContext } from './engine/api/runtime-context.ts';
 export type { PollResult, Source, SourceReader, SourceRecord } from './engine/api/source.ts';
 export { DataGeneratorSource, type DataGeneratorOptions } from './engine/connectors/data-generator-source.ts';

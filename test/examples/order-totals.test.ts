@@ -3,7 +3,7 @@
  * without the engine, for the sample CSV, for generated orders, and for a run that is stopped with
  * a savepoint in v1 and finished in v2 at another parallelism (the README's upgrade demo).
  */
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,6 +52,30 @@ describe('order-totals (v1)', () => {
     expect(await committedLines(out)).toEqual(expectedTotals(generatedOrders(20_000, 7)));
   });
 
+  it('with --late-output, writes the orders whose window had fired there, exactly once, and leaves them out of the totals', async () => {
+    // One order at T0, then 1,500 orders three hours later (so a watermark passes T0's window,
+    // whatever the timing: one is emitted at least every 1,000 records), then two more orders in
+    // T0's window: late. One order 2.5 hours after T0 is within the hour's bound: not late.
+    const T0 = Date.UTC(2024, 0, 1);
+    const HOUR = 3_600_000;
+    const lines = ['orderId,user,amountCents,eventTimeMs', `e0,user-1,100,${T0}`];
+    for (let i = 0; i < 1_500; i++) lines.push(`n${i},user-${i % 5},${100 + i},${T0 + 3 * HOUR + i * 1000}`);
+    const late = [`late1,user-1,7,${T0 + 60_000}`, `late2,user-2,9,${T0 + 5 * 60_000}`];
+    lines.push(...late, `ok1,user-3,11,${T0 + 2.5 * HOUR}`);
+    const input = join(dir.path, 'late-orders.csv');
+    await writeFile(input, `${lines.join('\n')}\n`);
+    const out = join(dir.path, 'late-totals');
+    const lateOut = join(dir.path, 'late-orders');
+    // Parallelism 1: one file is one split, and an idle second source subtask would hold the watermark back.
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1).configureCheckpointing({ interval: 50, dir: join(dir.path, 'late-chk') });
+    orderTotals(env, ['--input', input, '--output', out, '--late-output', lateOut]);
+    await env.execute('order totals, late orders');
+    expect(await committedLines(lateOut)).toEqual(late);
+    const onTime = ordersOfText(lines.join('\n')).filter((o) => !o.orderId.startsWith('late'));
+    expect(await committedLines(out)).toEqual(expectedTotals(onTime));
+    expect(await committedLines(out)).toContain(`user-1,${T0},${T0 + 600_000},1,100`); // T0's window, without the late ones
+  });
+
   it('refuses to build without --output, saying so in one line', () => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment();
     expect(() => orderTotals(env, ['--records', '10'])).toThrow(/^order-totals: --output <dir> is required[^\n]*$/);
@@ -65,6 +89,7 @@ describe('upgrade: v1 stopped with a savepoint at p=2, v2 restored at p=3', () =
   const out = (): string => join(dir.path, 'upgrade-out');
   let savepoint: string;
   let committedByV1: number;
+  let linesOfV1: string[];
 
   beforeAll(async () => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2).configureCheckpointing({ interval: 100, dir: join(dir.path, 'v1-chk') });
@@ -79,7 +104,18 @@ describe('upgrade: v1 stopped with a savepoint at p=2, v2 restored at p=3', () =
     }
     savepoint = await client.stopWithSavepoint(join(dir.path, 'savepoints'));
     expect((await client.result).status).toBe('FINISHED');
-    committedByV1 = (await committedLines(out())).length;
+    linesOfV1 = await committedLines(out());
+    committedByV1 = linesOfV1.length;
+  });
+
+  it('v1 with --late-output restores the savepoint of v1 without it (no uid changed) and finishes the same totals', async () => {
+    const rest = join(dir.path, 'late-restore-out');
+    const late = join(dir.path, 'late-restore-late');
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(3).restoreFrom(savepoint);
+    orderTotals(env, [...args(rest, 100_000), '--late-output', late]);
+    await env.execute('order totals v1, restored with a late output');
+    expect([...linesOfV1, ...(await committedLines(rest))].sort()).toEqual(expectedTotals(generatedOrders(RECORDS, 42)));
+    expect(await committedLines(late)).toEqual([]); // the generator's orders are never an hour out of order
   });
 
   it('restoring without allowNonRestoredState fails, naming the removed operator and the option', async () => {

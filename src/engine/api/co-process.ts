@@ -6,9 +6,11 @@
  */
 import type { CheckpointListener, CheckpointedFunction, Collector, RichFunction } from './functions.ts';
 import type { TimeDomain, TimerService } from './timer-service.ts';
+import type { SideOutputContext } from './output-tag.ts';
 import { TimerOperator } from './timer-operator.ts';
 
-export interface CoProcessContext {
+/** `output(tag, value)` emits to a side output (getSideOutput(tag) on the operator). */
+export interface CoProcessContext extends SideOutputContext {
   /** The record's timestamp (in onTimer: the timer's), or null when it has none. */
   readonly timestamp: number | null;
   /** The current key, when the connected streams are keyed. */

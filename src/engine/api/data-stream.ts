@@ -9,6 +9,10 @@ import { TimestampsAndWatermarksOperator } from '../runtime/timestamps-and-water
 import { type Collector, type FilterFunction, type FlatMapFunction, type KeySelector, type MapFunction, type ReduceFunction, asFilter, asFlatMap, asMap, asReduce, perSubtask } from './functions.ts';
 import { CoProcessOperator, type CoProcessFunction } from './co-process.ts';
 import { KeyedProcessOperator, type KeyedProcessFunction } from './keyed-process.ts';
+import { PrintSink } from '../connectors/print-sink.ts';
+import type { OutputTag } from './output-tag.ts';
+import { ProcessOperator, type ProcessFunction } from './process-function.ts';
+import { type FieldOf, rollingAggregation } from './rolling-aggregation.ts';
 import type { Partitioning, StreamGraph, StreamNode } from './stream-graph.ts';
 import type { WatermarkStrategy } from './watermark-strategy.ts';
 import type { WindowAssigner } from './window-assigners.ts';
@@ -54,8 +58,8 @@ export class DataStream<T> {
     const node = this.graph.add({
       kind: 'operator',
       name: 'Union',
-      // Forward keeps each input's order per subtask; a different parallelism needs rebalancing.
-      inputs: streams.map((s) => ({ from: s.node, partitioning: { kind: s.node.parallelism === this.node.parallelism ? 'forward' : 'rebalance' } as Partitioning })),
+      // Forward keeps each input's order per subtask; planJob makes it rebalance where parallelisms differ.
+      inputs: streams.map((s) => ({ from: s.node, partitioning: s.partitioningOr({ kind: 'forward' }) })),
       parallelism: this.node.parallelism,
       createOperator: () => new MapOperator({ map: (v: unknown) => v }),
     });
@@ -70,6 +74,54 @@ export class DataStream<T> {
   /** Spread records evenly over the next operator's subtasks. */
   rebalance(): PartitionedStream<T> {
     return new PartitionedStream<T>(this.graph, this.node, { kind: 'rebalance' });
+  }
+
+  /** Records to the next operator's subtasks round robin, each subtask over only its few paired ones (Flink's rescale: a pointwise edge). */
+  rescale(): PartitionedStream<T> {
+    return new PartitionedStream<T>(this.graph, this.node, { kind: 'rescale' });
+  }
+
+  /** Each record to a random subtask of the next operator. */
+  shuffle(): PartitionedStream<T> {
+    return new PartitionedStream<T>(this.graph, this.node, { kind: 'shuffle' });
+  }
+
+  /** Every record to the first subtask (index 0) of the next operator. */
+  global(): PartitionedStream<T> {
+    return new PartitionedStream<T>(this.graph, this.node, { kind: 'global' });
+  }
+
+  /** Subtask i to subtask i; the next operator must have the same parallelism (refused at execute otherwise, as Flink). */
+  forward(): PartitionedStream<T> {
+    return new PartitionedStream<T>(this.graph, this.node, { kind: 'forward', explicit: true });
+  }
+
+  /**
+   * A ProcessFunction per record (Flink's DataStream.process on a non-keyed stream): timestamp,
+   * current time and watermark, side outputs; timers need `keyBy(...).process(...)`.
+   */
+  process<R>(fn: ProcessFunction<T, R> | (() => ProcessFunction<T, R>)): SingleOutputStreamOperator<R> {
+    const create = perSubtask(fn) as () => ProcessFunction<unknown, unknown>;
+    return this.transform<R>('Process', () => new ProcessOperator(create()));
+  }
+
+  /**
+   * Prints every record to stdout (Flink's print()): `N> value` with the 1-based subtask index when
+   * the sink runs in parallel, the plain value at parallelism 1; `print('id')` prefixes `id> ` or
+   * `id:N> `. Strings as they are, other values as JSON.
+   */
+  print(sinkIdentifier?: string): SingleOutputStreamOperator<never> {
+    return this.sinkTo(() => new PrintSink<T>(sinkIdentifier === undefined ? {} : { identifier: sinkIdentifier })).name('Print to Std. Out');
+  }
+
+  /** As print(), to stderr. */
+  printToErr(sinkIdentifier?: string): SingleOutputStreamOperator<never> {
+    return this.sinkTo(() => new PrintSink<T>({ stderr: true, ...(sinkIdentifier === undefined ? {} : { identifier: sinkIdentifier }) })).name('Print to Std. Err');
+  }
+
+  /** The partitioning asked for with rebalance(), rescale() and the like, else `fallback` (for union and connect). */
+  partitioningOr(fallback: Partitioning): Partitioning {
+    return fallback;
   }
 
   /** A sink object (copied per subtask) or a factory called once per subtask. */
@@ -100,6 +152,9 @@ export class PartitionedStream<T> extends DataStream<T> {
   protected override transform<R>(name: string, create: () => StreamOperator): SingleOutputStreamOperator<R> {
     return super.transform<R>(name, create, this.partitioning);
   }
+  override partitioningOr(): Partitioning {
+    return this.partitioning;
+  }
 }
 
 export class SingleOutputStreamOperator<T> extends DataStream<T> {
@@ -120,6 +175,16 @@ export class SingleOutputStreamOperator<T> extends DataStream<T> {
     this.node.maxParallelism = maxParallelism;
     return this;
   }
+
+  /**
+   * The records this operator's function emitted with `ctx.output(tag, ...)` (or a window's late
+   * records, `sideOutputLateData(tag)`), as a stream of their own: map, key, sink it, at any
+   * parallelism. Tags are matched by id.
+   */
+  getSideOutput<X>(tag: OutputTag<X>): DataStream<X> {
+    const node = this.graph.add({ kind: 'side-output', name: `SideOutput(${tag.id})`, inputs: [{ from: this.node, partitioning: { kind: 'forward' } }], sideOutputTag: tag.id });
+    return new DataStream<X>(this.graph, node);
+  }
 }
 
 export class KeyedStream<T, K> extends DataStream<T> {
@@ -127,7 +192,7 @@ export class KeyedStream<T, K> extends DataStream<T> {
     super(graph, node);
   }
 
-  process<R>(fn: KeyedProcessFunction<K, T, R> | (() => KeyedProcessFunction<K, T, R>)): SingleOutputStreamOperator<R> {
+  override process<R>(fn: KeyedProcessFunction<K, T, R> | (() => KeyedProcessFunction<K, T, R>)): SingleOutputStreamOperator<R> {
     const create = perSubtask(fn) as () => KeyedProcessFunction<unknown, unknown, unknown>;
     return this.keyed<R>('Keyed Process', () => new KeyedProcessOperator(create()));
   }
@@ -137,9 +202,34 @@ export class KeyedStream<T, K> extends DataStream<T> {
     return this.keyed<T>('Keyed Reduce', () => new KeyedReduceOperator((a, b) => f.reduce(a as T, b as T)));
   }
 
-  /** Running sum of a numeric field per key (Flink's sum(field)). */
-  sum(field: keyof T & string): SingleOutputStreamOperator<T> {
-    return this.reduce((a, b) => ({ ...a, [field]: Number(a[field]) + Number(b[field]) }));
+  /** Running sum of a numeric field per key; the other fields are the key's first record's (Flink's sum(field)). */
+  sum(field: FieldOf<T>): SingleOutputStreamOperator<T> {
+    return this.#aggregation('sum', field);
+  }
+
+  /** Running minimum of a field per key; the other fields are the key's first record's (Flink's min(field)). */
+  min(field: FieldOf<T>): SingleOutputStreamOperator<T> {
+    return this.#aggregation('min', field);
+  }
+
+  /** Running maximum of a field per key; the other fields are the key's first record's (Flink's max(field)). */
+  max(field: FieldOf<T>): SingleOutputStreamOperator<T> {
+    return this.#aggregation('max', field);
+  }
+
+  /** The record with the least value of the field so far, per key; on a tie the first such record, or the latest when `first` is false. */
+  minBy(field: FieldOf<T>, first = true): SingleOutputStreamOperator<T> {
+    return this.#aggregation('minBy', field, first);
+  }
+
+  /** The record with the greatest value of the field so far, per key; on a tie the first such record, or the latest when `first` is false. */
+  maxBy(field: FieldOf<T>, first = true): SingleOutputStreamOperator<T> {
+    return this.#aggregation('maxBy', field, first);
+  }
+
+  #aggregation(type: Parameters<typeof rollingAggregation>[0], field: FieldOf<T>, first = true): SingleOutputStreamOperator<T> {
+    const f = rollingAggregation<T>(type, field, first);
+    return this.keyed<T>('Keyed Aggregation', () => new KeyedReduceOperator((a, b) => f(a as T, b as T)));
   }
 
   /** Groups each key's records into windows (then aggregate, reduce or process them). */
@@ -179,7 +269,8 @@ export class ConnectedStreams<A, B> {
   process<R>(fn: CoProcessFunction<A, B, R> | (() => CoProcessFunction<A, B, R>)): SingleOutputStreamOperator<R> {
     const create = perSubtask(fn) as () => CoProcessFunction<unknown, unknown, unknown>;
     const keys = this.keys as readonly [(v: unknown) => unknown, (v: unknown) => unknown] | undefined;
-    const partitioning = (i: 0 | 1): Partitioning => (keys === undefined ? { kind: 'rebalance' } : { kind: 'hash', key: keys[i] });
+    const inputs = [this.first, this.second] as const;
+    const partitioning = (i: 0 | 1): Partitioning => (keys === undefined ? inputs[i].partitioningOr({ kind: 'rebalance' }) : { kind: 'hash', key: keys[i] });
     const node = this.graph.add({
       kind: 'operator',
       name: 'Co-Process',

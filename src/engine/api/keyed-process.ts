@@ -7,11 +7,13 @@
  */
 import type { CheckpointListener, CheckpointedFunction, Collector, RichFunction } from './functions.ts';
 import type { TimeDomain, TimerService } from './timer-service.ts';
+import type { SideOutputContext } from './output-tag.ts';
 import { TimerOperator } from './timer-operator.ts';
 
 export type { TimeDomain, TimerService } from './timer-service.ts';
 
-export interface KeyedProcessContext<K> {
+/** `output(tag, value)` emits to a side output (getSideOutput(tag) on the operator). */
+export interface KeyedProcessContext<K> extends SideOutputContext {
   /** The record's timestamp (in onTimer: the timer's), or null when it has none. */
   readonly timestamp: number | null;
   getCurrentKey(): K;

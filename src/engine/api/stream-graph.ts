@@ -7,8 +7,19 @@ import type { StreamOperator } from '../runtime/stream-operator.ts';
 import type { Source } from './source.ts';
 
 export type Partitioning =
-  | { readonly kind: 'forward' }
+  /**
+   * Subtask i to subtask i. Without `explicit` (no partitioner asked for), an edge between
+   * different parallelisms becomes rebalance, as in Flink; `forward()` sets it and then needs
+   * equal parallelism.
+   */
+  | { readonly kind: 'forward'; readonly explicit?: boolean }
   | { readonly kind: 'rebalance' }
+  /** Round robin over the few downstream subtasks this subtask is paired with (Flink's POINTWISE edge). */
+  | { readonly kind: 'rescale' }
+  /** A random downstream subtask per record. */
+  | { readonly kind: 'shuffle' }
+  /** Every record to downstream subtask 0. */
+  | { readonly kind: 'global' }
   | { readonly kind: 'broadcast' }
   /** By key group of the key: how keyBy sends each key to the subtask that owns its state. */
   | { readonly kind: 'hash'; readonly key: (value: unknown) => unknown };
@@ -20,7 +31,12 @@ export interface InputEdge {
 
 export interface StreamNode {
   readonly id: number;
-  readonly kind: 'source' | 'operator';
+  /**
+   * 'side-output': a virtual node (Flink's SideOutputTransformation) standing for the records of
+   * one OutputTag of its single input; planJob replaces edges from it by edges from that input
+   * carrying the tag, so it never runs or appears in a plan.
+   */
+  readonly kind: 'source' | 'operator' | 'side-output';
   /** Stable name that state is filed under; generated from the position when not set. */
   uid: string | undefined;
   name: string;
@@ -33,6 +49,8 @@ export interface StreamNode {
   readonly createOperator?: () => StreamOperator;
   /** For keyed operators: the key of a record, set as the current key before it is processed. */
   readonly keyOf?: (value: unknown, input: number) => unknown;
+  /** For a 'side-output' node: the id of the OutputTag whose records it stands for. */
+  readonly sideOutputTag?: string;
 }
 
 export class StreamGraph {

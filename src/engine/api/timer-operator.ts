@@ -9,11 +9,12 @@ import { UserError } from '../../errors.ts';
 import { InternalTimerService } from '../runtime/internal-timer-service.ts';
 import type { OperatorSetup, Output, StreamOperator } from '../runtime/stream-operator.ts';
 import type { CheckpointListener, CheckpointedFunction, Collector, RichFunction } from './functions.ts';
+import { type SideOutputContext, tagId } from './output-tag.ts';
 import type { RuntimeContext } from './runtime-context.ts';
 import type { TimeDomain, TimerService } from './timer-service.ts';
 
 /** The context both process functions get; `timeDomain` only means something in onTimer. */
-export interface TimerFunctionContext {
+export interface TimerFunctionContext extends SideOutputContext {
   /** The record's timestamp (in onTimer: the timer's), or null when it has none. */
   readonly timestamp: number | null;
   getCurrentKey(): unknown;
@@ -47,6 +48,8 @@ export abstract class TimerOperator implements StreamOperator {
         return self.#timers;
       },
       timeDomain: () => self.#domain,
+      // As Flink: the current record's timestamp, in onTimer the timer's (of either domain).
+      output: (tag, value) => self.#output.emitSideOutput?.(tagId(tag), value, self.#timestamp),
     };
   }
 

@@ -4,9 +4,11 @@
  * value when it follows an AggregateFunction or a reduce (as Flink passes an Iterable of one).
  */
 import type { Collector, RichFunction } from './functions.ts';
+import type { SideOutputContext } from './output-tag.ts';
 import type { TimeWindow } from './window-assigners.ts';
 
-export interface ProcessWindowContext {
+/** `output(tag, value)` emits to a side output, with the window's maxTimestamp (end - 1) as Flink. */
+export interface ProcessWindowContext extends SideOutputContext {
   readonly window: TimeWindow;
   currentWatermark(): number;
   currentProcessingTime(): number;
@@ -20,7 +22,7 @@ export type ProcessWindowFunctionLike<IN, OUT, K> =
   | ProcessWindowFunction<IN, OUT, K>
   | ((key: K, context: ProcessWindowContext, elements: readonly IN[], out: Collector<OUT>) => void | Promise<void>);
 
-/** Told of each record dropped because every window it belongs to has fired already. */
+/** Told of each late record (every window it belongs to has fired already), dropped or sent to the late-data side output. */
 export type LateRecordListener<T> = (value: T, timestamp: number, watermark: number) => void;
 
 export function asProcessWindowFunction<IN, OUT, K>(fn: ProcessWindowFunctionLike<IN, OUT, K>): () => ProcessWindowFunction<IN, OUT, K> {

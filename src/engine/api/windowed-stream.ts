@@ -7,6 +7,7 @@ import { WindowOperator, type WindowContents } from '../runtime/window-operator.
 import type { StreamOperator } from '../runtime/stream-operator.ts';
 import type { SingleOutputStreamOperator } from './data-stream.ts';
 import { type AggregateFunction, type ReduceFunction, asReduce, perSubtask } from './functions.ts';
+import { type OutputTag, tagId } from './output-tag.ts';
 import type { WindowAssigner } from './window-assigners.ts';
 import { type LateRecordListener, type ProcessWindowFunction, type ProcessWindowFunctionLike, asProcessWindowFunction } from './window-functions.ts';
 
@@ -18,15 +19,25 @@ export class WindowedStream<T, K> {
     readonly assigner: WindowAssigner,
     private readonly transform: KeyedTransform,
     private readonly lateRecords?: LateRecordListener<T>,
+    private readonly lateDataTag?: OutputTag<T>,
   ) {}
 
   /**
+   * Late records (every window they belong to has fired) go to this side output instead of being
+   * dropped (Flink's sideOutputLateData): `getSideOutput(tag)` on the window's result stream.
+   */
+  sideOutputLateData(tag: OutputTag<T>): WindowedStream<T, K> {
+    tagId(tag);
+    return new WindowedStream<T, K>(this.assigner, this.transform, this.lateRecords, tag);
+  }
+
+  /**
    * Called for every record dropped as late (all its windows fired already), in the subtask that
-   * drops it; the operator also counts them. Flink offers a side output here; this engine has
-   * none yet.
+   * finds it late; the operator counts those it drops. For a stream of them, use
+   * sideOutputLateData.
    */
   onLateRecord(listener: LateRecordListener<T>): WindowedStream<T, K> {
-    return new WindowedStream<T, K>(this.assigner, this.transform, listener);
+    return new WindowedStream<T, K>(this.assigner, this.transform, listener, this.lateDataTag);
   }
 
   /** Incremental aggregation: one accumulator per key and window; emits getResult(acc). */
@@ -55,9 +66,10 @@ export class WindowedStream<T, K> {
     const createFunction = windowFunction === undefined ? undefined : asProcessWindowFunction(windowFunction as ProcessWindowFunctionLike<unknown, unknown, unknown>);
     const late = this.lateRecords as LateRecordListener<unknown> | undefined;
     const assigner = this.assigner;
+    const lateTag = this.lateDataTag?.id;
     const node = this.transform(`Window(${assigner.toString()}, ${what})`, () => {
       const fn: ProcessWindowFunction<unknown, unknown, unknown> | undefined = createFunction?.();
-      return new WindowOperator({ assigner, contents: contents(), ...(fn === undefined ? {} : { windowFunction: fn }), ...(late === undefined ? {} : { onLateRecord: late }) });
+      return new WindowOperator({ assigner, contents: contents(), ...(fn === undefined ? {} : { windowFunction: fn }), ...(late === undefined ? {} : { onLateRecord: late }), ...(lateTag === undefined ? {} : { lateDataTag: lateTag }) });
     });
     return node as SingleOutputStreamOperator<unknown> as SingleOutputStreamOperator<R>;
   }

@@ -5,6 +5,7 @@
  */
 import type { Partitioning } from '../api/stream-graph.ts';
 import type { JobPlan } from '../runtime/job-plan.ts';
+import type { ShipStrategy } from './worker-protocol.ts';
 import { operatorName } from '../runtime/vertex-names.ts';
 
 export interface ExecutionPlan {
@@ -20,7 +21,7 @@ export interface ExecutionPlan {
 
 export function executionPlan(plan: JobPlan): ExecutionPlan {
   return {
-    nodes: plan.nodes.map(({ node, parallelism }) => {
+    nodes: plan.nodes.map(({ node, parallelism, inputs }) => {
       const name = operatorName(node);
       return {
         id: node.id + 1,
@@ -28,13 +29,14 @@ export function executionPlan(plan: JobPlan): ExecutionPlan {
         pact: node.kind === 'source' ? 'Data Source' : node.isSink === true ? 'Data Sink' : 'Operator',
         contents: name,
         parallelism,
-        ...(node.inputs.length === 0 ? {} : { predecessors: node.inputs.map((input) => ({ id: input.from.id + 1, ship_strategy: shipStrategy(input.partitioning), side: 'second' as const })) }),
+        ...(inputs.length === 0 ? {} : { predecessors: inputs.map((input) => ({ id: input.from.id + 1, ship_strategy: shipStrategy(input.partitioning), side: 'second' as const })) }),
       };
     }),
   };
 }
 
-export function shipStrategy(partitioning: Partitioning): 'FORWARD' | 'HASH' | 'REBALANCE' | 'BROADCAST' {
+/** Flink's partitioners' names (StreamPartitioner.toString). */
+export function shipStrategy(partitioning: Partitioning): ShipStrategy {
   switch (partitioning.kind) {
     case 'forward':
       return 'FORWARD';
@@ -42,6 +44,12 @@ export function shipStrategy(partitioning: Partitioning): 'FORWARD' | 'HASH' | '
       return 'HASH';
     case 'rebalance':
       return 'REBALANCE';
+    case 'rescale':
+      return 'RESCALE';
+    case 'shuffle':
+      return 'SHUFFLE';
+    case 'global':
+      return 'GLOBAL';
     case 'broadcast':
       return 'BROADCAST';
   }

@@ -60,7 +60,7 @@ export interface RecordCount {
   readonly out: number;
 }
 
-export type ShipStrategy = 'FORWARD' | 'HASH' | 'REBALANCE' | 'BROADCAST';
+export type ShipStrategy = 'FORWARD' | 'HASH' | 'REBALANCE' | 'RESCALE' | 'SHUFFLE' | 'GLOBAL' | 'BROADCAST';
 
 export type FromWorker =
   | {

@@ -21,9 +21,11 @@ export class RecordWriter {
   constructor(
     private readonly channels: readonly ChannelSender[],
     private readonly partitioning: Partitioning,
-    /** This subtask's index (forward edges keep it) and the downstream max parallelism (hash). */
+    /** This subtask's index and the downstream max parallelism (hash). */
     private readonly subtaskIndex: number,
     private readonly downstreamMaxParallelism: number,
+    /** The OutputTag id when this edge carries a side output (Flink's side-output edge), else the main output. */
+    readonly sideOutput?: string,
   ) {
     this.#buffers = channels.map(() => new BatchBuilder());
   }
@@ -37,11 +39,20 @@ export class RecordWriter {
     const p = this.partitioning;
     switch (p.kind) {
       case 'forward':
-        this.#pushRecord(this.channels.length === 1 ? 0 : this.subtaskIndex, value, timestamp, -1);
+        // Wired pointwise: the one channel is to the subtask of the same index.
+        this.#pushRecord(0, value, timestamp, -1);
         return;
       case 'rebalance':
+      // Rescale: the same round robin, over only the channels of this subtask's pointwise run.
+      case 'rescale':
         this.#pushRecord(this.#next, value, timestamp, -1);
         this.#next = (this.#next + 1) % this.channels.length;
+        return;
+      case 'shuffle':
+        this.#pushRecord(Math.floor(Math.random() * this.channels.length), value, timestamp, -1);
+        return;
+      case 'global':
+        this.#pushRecord(0, value, timestamp, -1);
         return;
       case 'hash': {
         // The group travels with the record: the keyed operator downstream need not hash again.

@@ -8,6 +8,12 @@ import type { ProcessingTimeService } from './processing-time-service.ts';
 
 export interface Output {
   collect(value: unknown, timestamp: number | null): void;
+  /**
+   * A record for the side output with this OutputTag id (Flink's Output.collect(tag, record)): it
+   * reaches only the edges taken with getSideOutput(tag), and is dropped when there are none.
+   * Every subtask output has it; optional so that a test's stand-in output may leave it out.
+   */
+  emitSideOutput?(tag: string, value: unknown, timestamp: number | null): void;
   emitWatermark(timestamp: number): void;
 }
 

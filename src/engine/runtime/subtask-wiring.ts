@@ -10,6 +10,7 @@ import type { AttemptCoordination } from './attempt-deployment.ts';
 import type { ChannelReceiver, ChannelSender } from './channel.ts';
 import type { ProcessingTimeClock } from './clock.ts';
 import type { Chain, JobPlan } from './job-plan.ts';
+import { isPointwise, pointwiseSources, pointwiseTargets } from './pointwise.ts';
 import { RecordWriter } from './record-writer.ts';
 import { Subtask } from './subtask.ts';
 
@@ -45,13 +46,18 @@ export function wireSubtasks(spec: WiringSpec): Subtask[] {
     const initialSplits = restoredHead ? undefined : head.node.source?.createSplits(chain.parallelism);
     for (let i = 0; i < chain.parallelism; i++) {
       if (!spec.runsHere(chain.id, i)) continue;
-      // Forward edges pair subtask i with i; the others connect every pair.
-      const inbound = plan.edges.flatMap((e, ei) => (e.to !== chain.id ? [] : upstreamIndices(e.partitioning.kind, chains[e.from]!.parallelism, i).map((u) => ({ channel: channels.receiver(ei, u, i), input: e.input }))));
+      // Pointwise edges (forward, rescale) pair a few subtasks (pointwise.ts); the others connect every pair.
+      const inbound = plan.edges.flatMap((e, ei) => {
+        if (e.to !== chain.id) return [];
+        const upstream = chains[e.from]!.parallelism;
+        const sources = isPointwise(e.partitioning) ? pointwiseSources(upstream, chain.parallelism, i) : range(upstream);
+        return sources.map((u) => ({ channel: channels.receiver(ei, u, i), input: e.input }));
+      });
       const outputs = plan.edges.flatMap((e, ei) => {
         if (e.from !== chain.id) return [];
         const target = chains[e.to]!;
-        const downstream = e.partitioning.kind === 'forward' ? [i] : range(target.parallelism);
-        return [new RecordWriter(downstream.map((d) => channels.sender(ei, i, d)), e.partitioning, i, target.nodes[0]!.maxParallelism)];
+        const downstream = isPointwise(e.partitioning) ? pointwiseTargets(chain.parallelism, target.parallelism, i) : range(target.parallelism);
+        return [new RecordWriter(downstream.map((d) => channels.sender(ei, i, d)), e.partitioning, i, target.nodes[0]!.maxParallelism, e.sideOutput)];
       });
       const plans = new Map<string, SubtaskRestorePlan>();
       for (const n of chain.nodes) {
@@ -87,10 +93,6 @@ export function wireSubtasks(spec: WiringSpec): Subtask[] {
     }
   }
   return subtasks;
-}
-
-function upstreamIndices(kind: string, upstreamParallelism: number, downstreamIndex: number): number[] {
-  return kind === 'forward' ? [downstreamIndex] : range(upstreamParallelism);
 }
 
 function range(n: number): number[] {

@@ -341,18 +341,34 @@ export class Subtask {
   #buildOutput(i: number): Output {
     const out = this.#recordsOut;
     if (i + 1 < this.#members.length) {
+      // The next member is chained to this one's main output, or to one of its side outputs;
+      // the other outputs of this member have no consumer, so their records are dropped (as Flink's).
+      const tag = this.#members[i + 1]!.planned.chainedSideOutput;
+      const next = (value: unknown, timestamp: number | null): void => {
+        out[i]! += 1;
+        this.#process(i + 1, value, timestamp, 0);
+      };
+      const none = (): void => {
+        out[i]! += 1;
+      };
       return {
-        collect: (value, timestamp) => {
-          out[i]! += 1;
-          this.#process(i + 1, value, timestamp, 0);
-        },
+        collect: tag === undefined ? next : none,
+        emitSideOutput: (t, value, timestamp) => (t === tag ? next(value, timestamp) : none()),
         emitWatermark: (t) => this.#watermark(i + 1, t),
       };
     }
+    const main = this.spec.outputs.filter((w) => w.sideOutput === undefined);
+    const side = new Map<string, RecordWriter[]>();
+    for (const w of this.spec.outputs) if (w.sideOutput !== undefined) side.set(w.sideOutput, [...(side.get(w.sideOutput) ?? []), w]);
     return {
       collect: (value, timestamp) => {
         out[i]! += 1;
-        for (const w of this.spec.outputs) w.emit(value, timestamp);
+        for (const w of main) w.emit(value, timestamp);
+      },
+      emitSideOutput: (tag, value, timestamp) => {
+        out[i]! += 1;
+        const writers = side.get(tag);
+        if (writers !== undefined) for (const w of writers) w.emit(value, timestamp);
       },
       emitWatermark: (timestamp) => {
         for (const w of this.spec.outputs) w.broadcast({ kind: 'watermark', timestamp });

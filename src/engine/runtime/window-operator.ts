@@ -18,6 +18,7 @@ import { UserError } from '../../errors.ts';
 import type { Collector } from '../api/functions.ts';
 import type { RuntimeContext } from '../api/runtime-context.ts';
 import { type TimeWindow, type WindowAssigner, maxTimestamp } from '../api/window-assigners.ts';
+import { tagId } from '../api/output-tag.ts';
 import type { LateRecordListener, ProcessWindowContext, ProcessWindowFunction } from '../api/window-functions.ts';
 import { deepCopy } from '../state/copy-value.ts';
 import type { MapState } from '../state/keyed-state-handles.ts';
@@ -39,6 +40,8 @@ export interface WindowOperatorSpec {
   /** Without one, the aggregate's result or the reduced value is emitted as is. */
   readonly windowFunction?: ProcessWindowFunction<unknown, unknown, unknown>;
   readonly onLateRecord?: LateRecordListener<unknown>;
+  /** sideOutputLateData: the OutputTag id late records go to instead of being dropped. */
+  readonly lateDataTag?: string;
 }
 
 export class WindowOperator implements StreamOperator {
@@ -90,7 +93,9 @@ export class WindowOperator implements StreamOperator {
       this.#timers.registerEventTimeTimer(fireAt);
     }
     if (!accepted) {
-      this.#lateRecordsDropped += 1;
+      // As Flink: with a late-data side output the record goes there and is not counted as dropped.
+      if (this.spec.lateDataTag !== undefined) this.#output.emitSideOutput?.(this.spec.lateDataTag, value, timestamp);
+      else this.#lateRecordsDropped += 1;
       this.spec.onLateRecord?.(value, timestamp, watermark);
     }
   }
@@ -150,6 +155,12 @@ export class WindowOperator implements StreamOperator {
 
   #windowContext(window: TimeWindow): ProcessWindowContext {
     const timers = this.#timers;
-    return { window, currentWatermark: () => timers.currentWatermark(), currentProcessingTime: () => timers.currentProcessingTime() };
+    const output = this.#output;
+    return {
+      window,
+      currentWatermark: () => timers.currentWatermark(),
+      currentProcessingTime: () => timers.currentProcessingTime(),
+      output: (tag, value) => output.emitSideOutput?.(tagId(tag), value, maxTimestamp(window)),
+    };
   }
 }
