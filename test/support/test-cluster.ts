@@ -17,7 +17,7 @@ export interface TestCluster {
   readonly scratch: string;
   /** The -D flags that point a command at this cluster. */
   readonly defines: readonly string[];
-  /** Runs `flink <args> <defines>` in `cwd` (default: scratch). */
+  /** Runs `flink <args> <defines>` (`flink run <defines> <args>`) in `cwd` (default: scratch). */
   flink(args: readonly string[], options?: { cwd?: string }): Promise<RunResult>;
   jobManagerPid(): number | undefined;
   /** Worker pids by job id, from the JobManager's records. */
@@ -46,7 +46,9 @@ export async function startTestCluster(options: { start?: boolean; defines?: rea
   const scratch = dir.path;
   // Two task slots (worker threads) per job: every cluster test runs its subtasks on two threads.
   const defines = ['-D', `rest.port=${port}`, '-D', `process.jobmanager.working-dir=${workDir}`, '-D', 'taskmanager.numberOfTaskSlots=2', '-D', `taskmanager.count=${process.env.TSFLINK_TEST_TASKMANAGERS ?? '0'}`, ...(options.defines ?? [])];
-  const flink = (args: readonly string[], o: { cwd?: string } = {}): Promise<RunResult> => runFlink([...args, ...defines], { cwd: o.cwd ?? scratch });
+  // For `run`, right after the command: after the job file they would be the job's own arguments.
+  const flink = (args: readonly string[], o: { cwd?: string } = {}): Promise<RunResult> =>
+    runFlink(args[0] === 'run' ? ['run', ...defines, ...args.slice(1)] : [...args, ...defines], { cwd: o.cwd ?? scratch });
   const jobManagerPid = (): number | undefined => readNumber(join(workDir, 'jobmanager.pid'));
   const taskManagerPids = (): number[] => {
     try {
