@@ -246,7 +246,7 @@ function reportDamaged(d: DamagedCheckpoint, fallback: number | undefined): void
 
 /** Errors of restore planning are the user's to fix, not failures to restart from. */
 function isSetupError(err: UserError): boolean {
-  return /Failed to rollback|Cannot restore|max parallelism|no such file|not a snapshot|is not supported yet/.test(err.message);
+  return /Failed to rollback|Cannot restore|StateMigrationException|max parallelism|no such file|not a snapshot|is not supported yet/.test(err.message);
 }
 
 async function runAttempt(

@@ -21,7 +21,7 @@ import { type TimeWindow, type WindowAssigner, maxTimestamp } from '../api/windo
 import type { LateRecordListener, ProcessWindowContext, ProcessWindowFunction } from '../api/window-functions.ts';
 import { deepCopy } from '../state/copy-value.ts';
 import type { MapState } from '../state/keyed-state-handles.ts';
-import { type AggregateFunction, mapState } from '../state/state-descriptors.ts';
+import { type AggregateFunction, accumulatorSchemaOf, mapState } from '../state/state-descriptors.ts';
 import { InternalTimerService } from './internal-timer-service.ts';
 import type { OperatorSetup, Output, StreamOperator } from './stream-operator.ts';
 
@@ -65,7 +65,10 @@ export class WindowOperator implements StreamOperator {
     this.#output = setup.output;
     this.#context = setup.context;
     // Engine access: the window's elements are appended to and written back without copying them.
-    this.#windows = backend.getState(mapState<number, unknown>(WINDOW_STATE), 'engine');
+    // An aggregate's accumulators carry its schema version (and migrate hook) as the state's.
+    const contents = this.spec.contents;
+    const schema = contents.kind === 'aggregate' ? accumulatorSchemaOf(contents.aggregate) : {};
+    this.#windows = backend.getState(mapState<number, unknown>(WINDOW_STATE, schema), 'engine');
     this.#timers = new InternalTimerService(backend, setup.processingTime, (timestamp, domain) => (domain === 'EVENT_TIME' ? this.#fire(timestamp) : undefined));
     this.#timers.open();
     await this.spec.windowFunction?.open?.(setup.context);
