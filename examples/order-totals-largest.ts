@@ -53,8 +53,15 @@ export const withWindow: ProcessWindowFunction<Sum, LargestTotal, string> = {
 
 export const largestLine = (t: LargestTotal): string => `${t.user},${t.windowStart},${t.windowEnd},${t.sum.orders},${t.sum.totalCents},${t.sum.largestCents}`;
 
-/** The job; `between` is spliced in after the valid orders (the tests' failure injection). */
-export function orderTotalsLargest(env: StreamExecutionEnvironment, args: string[], between: (orders: DataStream<Order>) => DataStream<Order> = (o) => o): void {
+export interface Variant {
+  /** Spliced in after the valid orders (the tests' failure injection). */
+  readonly between?: (orders: DataStream<Order>) => DataStream<Order>;
+  /** Another accumulator schema declaration (the tests' refusals). */
+  readonly aggregate?: AggregateFunction<Order, Sum, Sum>;
+}
+
+/** The job, or a variant of it. */
+export function orderTotalsLargest(env: StreamExecutionEnvironment, args: string[], { between = (o) => o, aggregate = sumOrders }: Variant = {}): void {
   const options = parseArgs(args);
   const deduplicated = between(validOrders(env, options))
     .keyBy((o) => o.user)
@@ -63,7 +70,7 @@ export function orderTotalsLargest(env: StreamExecutionEnvironment, args: string
   const totals: DataStream<LargestTotal> = deduplicated
     .keyBy((o) => o.user)
     .window(TumblingEventTimeWindows.of(WINDOW_MS))
-    .aggregate(sumOrders, withWindow)
+    .aggregate(aggregate, withWindow)
     .uid('user-totals');
   totals.sinkTo(FileSink.forRowFormat<LargestTotal>(options.output, { encoder: largestLine })).uid('totals-sink');
 }

@@ -2,17 +2,17 @@
  * State schema evolution end to end: v1 of order-totals stopped with a savepoint at p=2 while
  * windows are open, restored at p=3 into order-totals-largest.ts, whose window accumulator gained
  * a field (schema version 2 with a migrate hook), through checkpoints and an injected failure.
- * The totals of windows that straddle the upgrade are exact; without the hook, or with a version
- * the job does not know, the restore is refused at once, without restarts.
+ * The totals of windows that straddle the upgrade are exact; without the hook the restore is
+ * refused at once, without restarts (the CLI's refusals: test/cli-schema.test.ts).
  */
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failOnce } from '../../fixtures/jobs/fail-injection.ts';
 import { expectedTotals, generatedOrders } from '../../examples/expected-totals.ts';
-import { orderTotalsLargest, sumOrders, withWindow, largestLine } from '../../examples/order-totals-largest.ts';
-import orderTotals, { DedupOrders, parseArgs, validOrders } from '../../examples/order-totals.ts';
-import { FileSink, StreamExecutionEnvironment, TumblingEventTimeWindows, type AggregateFunction } from '../../src/index.ts';
+import { orderTotalsLargest, sumOrders } from '../../examples/order-totals-largest.ts';
+import orderTotals from '../../examples/order-totals.ts';
+import { StreamExecutionEnvironment } from '../../src/index.ts';
 import { type Order, WINDOW_MS } from '../../examples/orders.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
@@ -48,27 +48,12 @@ afterAll(async () => {
   await dir?.remove();
 });
 
-/** The job of order-totals-largest.ts with this accumulator (a variant of its schema declaration). */
-function withAccumulator(env: StreamExecutionEnvironment, output: string, aggregate: AggregateFunction<Order, unknown, unknown>): void {
-  const options = parseArgs(args(output, 100_000));
-  validOrders(env, options)
-    .keyBy((o) => o.user)
-    .process(() => new DedupOrders())
-    .uid('dedup')
-    .keyBy((o) => o.user)
-    .window(TumblingEventTimeWindows.of(WINDOW_MS))
-    .aggregate(aggregate as typeof sumOrders, withWindow)
-    .uid('user-totals')
-    .sinkTo(FileSink.forRowFormat(output, { encoder: largestLine }))
-    .uid('totals-sink');
-}
-
 describe('order-totals savepoint restored into a job whose accumulator gained a field', () => {
   it('is refused without a migrate hook, in one line naming the state, the operator and both versions, without restarts', async () => {
     const { migrateAccumulator: _, ...noHook } = sumOrders;
     // Checkpointing on: the default restart strategy would restart forever; a refusal must not.
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(3).configureCheckpointing({ interval: 100, dir: join(dir.path, 'refused-chk') }).restoreFrom(savepoint);
-    withAccumulator(env, join(dir.path, 'refused-out'), noHook as AggregateFunction<Order, unknown, unknown>);
+    orderTotalsLargest(env, args(join(dir.path, 'refused-out'), 100_000), { aggregate: noHook });
     // The error itself, not "Job ... failed: ... (not restarted: ...)": the first attempt's refusal ends the job.
     await expect(env.execute('refused')).rejects.toThrow(
       /^StateMigrationException: cannot restore keyed state 'window-contents' of operator 'user-totals': the snapshot has schema version 1 and this job declares version 2 without a migrate\(oldValue, oldVersion\) hook; add one to the state's descriptor$/,
@@ -85,7 +70,7 @@ describe('order-totals savepoint restored into a job whose accumulator gained a 
     const committedByV1 = (await committedLines(out())).length;
     // Fails once after the attempt's first checkpoint: the restart restores that checkpoint,
     // whose window state is version 2 already and must not be migrated again.
-    orderTotalsLargest(env, args(out(), 100_000), (orders) => orders.map(failOnce<Order>(20_000)));
+    orderTotalsLargest(env, args(out(), 100_000), { between: (orders) => orders.map(failOnce<Order>(20_000)) });
     const result = await env.execute('order totals with largest');
     expect(result.attempts).toBe(2);
     const lines = await committedLines(out());

@@ -22,6 +22,7 @@ import type { LateRecordListener, ProcessWindowContext, ProcessWindowFunction } 
 import { deepCopy } from '../state/copy-value.ts';
 import type { MapState } from '../state/keyed-state-handles.ts';
 import { type AggregateFunction, accumulatorSchemaOf, mapState } from '../state/state-descriptors.ts';
+import type { DeclaredKeyedState } from '../state/restore-plan.ts';
 import { InternalTimerService } from './internal-timer-service.ts';
 import type { OperatorSetup, Output, StreamOperator } from './stream-operator.ts';
 
@@ -57,6 +58,15 @@ export class WindowOperator implements StreamOperator {
   /** Records dropped because all their windows had fired (this subtask). */
   get numLateRecordsDropped(): number {
     return this.#lateRecordsDropped;
+  }
+
+  /** An aggregate that declares its accumulator's schema declares the window state's. */
+  declaredKeyedStates(): readonly DeclaredKeyedState[] {
+    const contents = this.spec.contents;
+    if (contents.kind !== 'aggregate') return [];
+    const { accumulatorSchemaVersion: version, migrateAccumulator: migrate } = contents.aggregate;
+    if (version === undefined && migrate === undefined) return [];
+    return [{ name: WINDOW_STATE, kind: 'map', ...(version === undefined ? {} : { schemaVersion: version }), migrates: migrate !== undefined }];
   }
 
   async open(setup: OperatorSetup): Promise<void> {
