@@ -14,7 +14,7 @@ export function checkSources(plan: JobPlan, checkpoint: Pick<CheckpointConfig, '
   for (const p of plan.nodes) {
     const source = p.node.source as Source<unknown> | undefined;
     if (source === undefined) continue;
-    const what = `source '${p.uid}' (${source.description ?? p.name})`;
+    const what = source.description === undefined ? `source '${p.name}'` : `source '${p.name}' (${source.description})`;
     if (source.nonParallel === true && p.parallelism !== 1) {
       throw new UserError(`${what} is not parallel: its parallelism must be 1, not ${p.parallelism}; leave its setParallelism out (operators after it may run at any parallelism)`, 1);
     }
