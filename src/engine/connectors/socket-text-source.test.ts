@@ -90,12 +90,25 @@ describe('socketTextStream', () => {
       "source 'Socket Stream' (socketTextStream(127.0.0.1:1)) cannot be replayed from a checkpoint, so exactly-once checkpointing cannot hold for it: " +
         "set execution.checkpointing.mode: AT_LEAST_ONCE explicitly (or enableCheckpointing(interval, 'AT_LEAST_ONCE')), accepting that a failure loses what it read since the last checkpoint, or turn checkpointing off",
     );
+    // The server holds the connection open after 100 lines until the job has checkpointed.
+    let checkpointed!: () => void;
+    const afterCheckpoint = new Promise<void>((resolve) => (checkpointed = resolve));
     const { server, port } = await serve(async (s) => {
-      for (let i = 0; i < 200; i++) await send(s, `line ${i}\n`);
+      for (let i = 0; i < 100; i++) await send(s, `line ${i}\n`);
+      await afterCheckpoint;
+      for (let i = 100; i < 200; i++) await send(s, `line ${i}\n`);
     });
     try {
-      const atLeastOnce = StreamExecutionEnvironment.getExecutionEnvironment().configureCheckpointing({ interval: 10, dir: `${dir.path}/alo`, mode: 'AT_LEAST_ONCE' });
-      expect(await collect(atLeastOnce, port)).toEqual(Array.from({ length: 200 }, (_, i) => `line ${i}`));
+      const atLeastOnce = StreamExecutionEnvironment.getExecutionEnvironment().configureCheckpointing({ interval: 60_000, dir: `${dir.path}/alo`, mode: 'AT_LEAST_ONCE' });
+      const seen: string[] = [];
+      atLeastOnce.socketTextStream('127.0.0.1', port).sinkTo({ invoke: (line: string) => void seen.push(line) }).uid('collect');
+      const client = atLeastOnce.executeAsync('socket, at least once');
+      while (seen.length < 100) await new Promise((r) => setTimeout(r, 10));
+      expect(await client.triggerCheckpoint()).toContain('chk-');
+      checkpointed();
+      const result = await client.result;
+      expect(result.checkpoints).toBeGreaterThanOrEqual(1); // the one triggered (and a final one as the source ends)
+      expect(seen).toEqual(Array.from({ length: 200 }, (_, i) => `line ${i}`));
     } finally {
       server.close();
     }
