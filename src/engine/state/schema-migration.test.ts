@@ -152,7 +152,7 @@ for (const [type, factory] of Object.entries(KEYED_STATE_BACKENDS)) {
       );
     });
 
-    it('property: every stored element is migrated exactly once, whatever the keys and elements', async () => {
+    it('property: every stored value, list element, map user value and accumulator is migrated exactly once, whatever the keys and elements', async () => {
       await fc.assert(
         fc.asyncProperty(
           fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), fc.record({ value: fc.integer(), list: fc.array(fc.integer(), { maxLength: 5 }), map: fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { maxKeys: 4 }) }), { maxKeys: 25 }),
@@ -161,13 +161,17 @@ for (const [type, factory] of Object.entries(KEYED_STATE_BACKENDS)) {
             const v = b.getState(valueState<V1>('v'));
             const l = b.getState(listState<V1>('l'));
             const m = b.getState(mapState<string, V1>('m'));
+            const r = b.getState(reducingState<V1>('r', (x, y) => ({ n: x.n + y.n })));
+            const a = b.getState(aggregatingState('a', sumV1));
             let elements = 0;
             for (const [key, d] of Object.entries(data)) {
               b.setCurrentKey(key);
               v.update({ n: d.value });
               l.update(d.list.map((n) => ({ n })));
               for (const [uk, n] of Object.entries(d.map)) m.put(uk, { n });
-              elements += 1 + d.list.length + Object.keys(d.map).length;
+              for (const n of d.list) r.add({ n });
+              for (const n of d.list) a.add(n);
+              elements += 1 + d.list.length + Object.keys(d.map).length + (d.list.length > 0 ? 2 : 0);
             }
             const restored = await roundTrip(b);
             const calls = { count: 0 };
@@ -175,12 +179,17 @@ for (const [type, factory] of Object.entries(KEYED_STATE_BACKENDS)) {
             const v2 = restored.getState(valueState<V2>('v', { schemaVersion: 2, migrate }));
             const l2 = restored.getState(listState<V2>('l', { schemaVersion: 2, migrate }));
             const m2 = restored.getState(mapState<string, V2>('m', { schemaVersion: 2, migrate }));
+            const r2 = restored.getState(reducingState<V2>('r', (x) => x, { schemaVersion: 2, migrate }));
+            const a2 = restored.getState(aggregatingState<number, V2, V2>('a', { createAccumulator: () => ({ n: 0, twice: 0, migrations: 0 }), add: (_x, acc) => acc, getResult: (acc) => acc }, { schemaVersion: 2, migrate }));
             expect(calls.count).toBe(elements);
             for (const [key, d] of Object.entries(data)) {
               restored.setCurrentKey(key);
               expect(v2.value()).toEqual({ n: d.value, twice: d.value * 2, migrations: 1 });
               expect([...l2.get()]).toEqual(d.list.map((n) => ({ n, twice: n * 2, migrations: 1 })));
               expect(Object.fromEntries(m2.entries())).toEqual(Object.fromEntries(Object.entries(d.map).map(([uk, n]) => [uk, { n, twice: n * 2, migrations: 1 }])));
+              const sum = d.list.reduce((x, y) => x + y, 0);
+              const accumulated = d.list.length === 0 ? undefined : { n: sum, twice: sum * 2, migrations: 1 };
+              expect([r2.get(), a2.get()]).toEqual([accumulated, accumulated]);
             }
             for (const x of made.splice(0)) await x.dispose();
           },
