@@ -75,6 +75,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .argument('<a>', 'first snapshot')
     .argument('<b>', 'second snapshot')
     .option('--entries', 'also compare keys and values of every state present in both')
+    .option('--schema', "compare only the states' schemas (kind, mode, schema version, TTL), per state")
     .addOption(new Option('--limit <n>', 'list at most n changed keys per state').argParser(parseCount))
     .option('--uid <name>', 'Apache Flink snapshots: name the operator whose id is murmur3_128 of this uid (repeatable)', collect, [])
     .action(async (a: string, b: string, options) => {

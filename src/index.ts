@@ -41,3 +41,6 @@ export { SlidingEventTimeWindows, type TimeWindow, TumblingEventTimeWindows } fr
 export type { ProcessWindowContext, ProcessWindowFunction } from './engine/api/window-functions.ts';
 export type { WindowedStream } from './engine/api/windowed-stream.ts';
 export type { TimeDomain, TimerService } from './engine/api/timer-service.ts';
+// State schema evolution (a descriptor's `schemaVersion` and `migrate`) and sources.
+export type { OperatorStateOptions } from './engine/state/operator-state-store.ts';
+export { SocketTextSource, type SocketTextSourceOptions } from './engine/connectors/socket-text-source.ts';

@@ -4,6 +4,7 @@ import { storeOptions } from '../config.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { type CrossSnapshotDiff, type SnapshotView, diffViews, viewOfFlink, viewOfTsflink } from '../format/flink/diff.ts';
 import { type FieldChange, type SnapshotDiff, diffSnapshots } from '../format/diff-snapshots.ts';
+import { type SchemaDiff, type StateSchema, diffSchemas } from '../format/diff-schemas.ts';
 import type { SnapshotReader } from '../format/snapshot-reader.ts';
 import { type AnySnapshot, openAnySnapshot } from '../open-snapshot.ts';
 import type { CliContext } from '../output/context.ts';
@@ -12,6 +13,8 @@ import { styleFor } from '../output/style.ts';
 
 export interface DiffOptions extends CommonOptions {
   readonly entries?: boolean;
+  /** Compare only the states' declared schemas (kind, mode, schema version, TTL). */
+  readonly schema?: boolean;
   readonly limit?: number;
   /** Apache Flink snapshots: uids to name operators by. */
   readonly uid?: string[];
@@ -20,11 +23,20 @@ export interface DiffOptions extends CommonOptions {
 export async function runDiff(pathA: string, pathB: string, options: DiffOptions, { ctx, config }: CommandEnv): Promise<number> {
   const store = storeOptions(config);
   const [sa, sb] = await Promise.all([openAnySnapshot(pathA, store), openAnySnapshot(pathB, store)]);
+  if (options.schema === true) {
+    for (const [flag, on] of [['--entries', options.entries === true], ['--limit', options.limit !== undefined]] as const) {
+      if (on) throw new UsageError(`--schema compares the states' declared schemas, not their entries: leave out ${flag}`);
+    }
+    if (sa.writer === 'flink' || sb.writer === 'flink') {
+      throw new UsageError("--schema compares the schema versions tsflink snapshots record; an Apache Flink snapshot's serializer snapshots are not read: leave out --schema");
+    }
+  }
   if (sa.writer === 'flink' || sb.writer === 'flink') return diffWithFlink(sa, sb, options, ctx);
   if (options.uid !== undefined && options.uid.length > 0) {
     throw new UsageError('--uid names operators of Apache Flink snapshots; both of these are tsflink snapshots, which store their uids: leave out --uid');
   }
   const [a, b] = [sa.reader, sb.reader];
+  if (options.schema === true) return diffSchemaOnly(a, b, options, ctx);
   const limit = options.limit ?? (options.json === true ? Infinity : 20);
   let diff: SnapshotDiff;
   const progress = new Progress({ out: ctx.stderr, enabled: options.entries === true && progressEnabled(ctx.stderr, options.json), now: () => performance.now(), label: 'diff', total: sharedStateTotal(a, b) });
@@ -97,6 +109,38 @@ function sharedStateTotal(a: SnapshotReader, b: SnapshotReader): ProgressTotal {
 
 function show(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
+}
+
+/** `--schema`: the states whose declared schema differs, from `_metadata` alone. */
+function diffSchemaOnly(a: SnapshotReader, b: SnapshotReader, options: DiffOptions, ctx: CliContext): number {
+  const diff = diffSchemas(a.metadata, b.metadata);
+  if (options.json === true) ctx.stdout.write(`${JSON.stringify({ a: a.store.location, b: b.store.location, ...diff }, null, 2)}\n`);
+  else ctx.stdout.write(renderSchemaDiff(a, b, diff, ctx));
+  return diff.equal ? ExitCode.ok : ExitCode.finding;
+}
+
+function renderSchemaDiff(a: SnapshotReader, b: SnapshotReader, diff: SchemaDiff, ctx: CliContext): string {
+  const style = styleFor(ctx.stdout, ctx);
+  const title = (r: SnapshotReader): string => `${r.store.location} (${r.metadata.kind} ${r.metadata.checkpointId} of job ${r.metadata.jobId})`;
+  const lines = [`--- a: ${title(a)}`, `+++ b: ${title(b)}`];
+  const describe = (s: StateSchema): string => `${s.kind}${s.mode === null || s.mode === s.kind ? '' : ` ${s.mode}`}, schema version ${s.schemaVersion}${s.ttl === null ? '' : ', with TTL'}`;
+  let operator: string | undefined;
+  for (const s of diff.states) {
+    if (s.operator !== operator) {
+      operator = s.operator;
+      lines.push(`operator '${operator}'`);
+    }
+    const what = `${s.scope} state '${s.name}'`;
+    if (s.status === 'added') lines.push(style.green(`  + ${what} (${describe(s.b!)})`));
+    else if (s.status === 'removed') lines.push(style.red(`  - ${what} (${describe(s.a!)})`));
+    else lines.push(style.yellow(`  ~ ${what}: ${s.changes.map((c) => `${c.field} ${show(c.a)} -> ${show(c.b)}`).join(', ')}`));
+  }
+  if (diff.equal) lines.push('Snapshots have the same state schemas.');
+  else {
+    const count = (status: string): number => diff.states.filter((s) => s.status === status).length;
+    lines.push(`State schemas differ: ${count('added')} state(s) added, ${count('removed')} removed, ${count('changed')} changed.`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** Either side an Apache Flink snapshot: operators by id, from `_metadata` alone. */

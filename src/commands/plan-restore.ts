@@ -14,6 +14,9 @@ import { absoluteLocation } from '../engine/cluster/locations.ts';
 import { openRestoreForUser, prepareJob } from '../engine/cluster/prepare-job.ts';
 import { restoreSpecs } from '../engine/runtime/local-executor.ts';
 import { type OperatorReport, type RestoreReport, type StateReport, restoreReport } from '../engine/state/restore-report.ts';
+import type { StreamNode } from '../engine/api/stream-graph.ts';
+import type { DeclaredKeyedState } from '../engine/state/restore-plan.ts';
+import { schemaMigration } from '../engine/state/schema-migration.ts';
 import { openSnapshot } from '../open-snapshot.ts';
 import { formatBytes, styleFor } from '../output/style.ts';
 import { renderTable } from '../output/table.ts';
@@ -47,16 +50,37 @@ export async function runPlanRestore(snapshot: string, jobFile: string, args: re
     },
   );
   const names = new Map(prepared.plan.nodes.map((n) => [n.uid, n.name]));
+  const nodes = new Map(prepared.plan.nodes.map((n) => [n.uid, n.node]));
   const report =
     metadata === undefined
       ? undefined
-      : restoreReport({ location: restorePath, metadata, operators: restoreSpecs(prepared.plan).map((s) => ({ ...s, name: names.get(s.uid) ?? s.uid })), allowNonRestoredState });
+      : restoreReport({ location: restorePath, metadata, operators: restoreSpecs(prepared.plan).map((s) => ({ ...s, name: names.get(s.uid) ?? s.uid, ...declaredStatesOf(nodes.get(s.uid)) })), allowNonRestoredState });
 
   if (options.json === true) ctx.stdout.write(`${JSON.stringify({ ok: error === null, error, ...(report ?? {}) }, null, 2)}\n`);
   else if (report !== undefined) ctx.stdout.write(renderReport(report, error, styleFor(ctx.stdout, ctx)));
   if (error === null) return 0;
   ctx.stderr.write(`${error}\n`);
   return 1;
+}
+
+/**
+ * The keyed states an operator declares before it opens (a window aggregate's accumulator schema):
+ * asked of one instance of it, made as a subtask makes it; most declare none.
+ */
+function declaredStatesOf(node: StreamNode | undefined): { keyedStates?: readonly DeclaredKeyedState[] } {
+  const declared = node?.createOperator?.().declaredKeyedStates?.() ?? [];
+  return declared.length === 0 ? {} : { keyedStates: declared };
+}
+
+/** The one line a job gives when it opens a state it cannot restore (schema-migration.ts), for a `schema-changed` row. */
+function schemaRefusal(s: StateReport): string | null {
+  if (s.fate !== 'schema-changed' || s.schemaVersion === null || s.declaredSchemaVersion === null) return null;
+  try {
+    schemaMigration({ scope: s.scope, name: s.name, operator: s.operator }, s.schemaVersion, { schemaVersion: s.declaredSchemaVersion });
+  } catch (err) {
+    return describeError(err);
+  }
+  return null;
 }
 
 function renderReport(report: RestoreReport, error: string | null, style: ReturnType<typeof styleFor>): string {
@@ -83,6 +107,12 @@ function renderReport(report: RestoreReport, error: string | null, style: Return
       ),
     );
   }
+  const refusals = report.states.map(schemaRefusal).filter((line) => line !== null);
+  if (refusals.length > 0) {
+    out.push(style.yellow('States the job will refuse when it opens (a restore cannot check them before):'));
+    for (const line of refusals) out.push(`  ${line}`);
+    out.push('');
+  }
   if (report.subtasks.some((s) => report.operators.find((o) => o.uid === s.operator)?.fate === 'matched')) {
     out.push(style.bold('What each subtask reads'));
     const matched = new Set(report.operators.filter((o) => o.fate === 'matched').map((o) => o.uid));
@@ -106,7 +136,13 @@ function renderReport(report: RestoreReport, error: string | null, style: Return
       ),
     );
   }
-  out.push(error === null ? `${style.green('OK')}: flink run -s would restore this job.\n` : `${style.red('REFUSED')}: flink run -s would not start this job (the error follows on stderr).\n`);
+  const verdict =
+    error !== null
+      ? `${style.red('REFUSED')}: flink run -s would not start this job (the error follows on stderr).`
+      : refusals.length > 0
+        ? `${style.yellow('OK')}: flink run -s would start this job, and the job would fail when it opens (see above).`
+        : `${style.green('OK')}: flink run -s would restore this job.`;
+  out.push(`${verdict}\n`);
   return out.join('\n');
 }
 

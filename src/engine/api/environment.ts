@@ -7,6 +7,7 @@ import { UserError } from '../../errors.ts';
 import { type CheckpointConfig, defaultCheckpointConfig, validateCheckpointConfig } from '../checkpoint/checkpoint-config.ts';
 import type { ClaimMode } from '../checkpoint/checkpoint-types.ts';
 import { DataGeneratorSource } from '../connectors/data-generator-source.ts';
+import { SocketTextSource } from '../connectors/socket-text-source.ts';
 import { type ExecutionOptions, type JobClient, type JobResult, startLocally } from '../runtime/local-executor.ts';
 import type { ProcessingTimeClock } from '../runtime/clock.ts';
 import type { RestartStrategy } from '../runtime/restart-strategy.ts';
@@ -107,6 +108,16 @@ export class StreamExecutionEnvironment {
   fromSource<T>(source: Source<T>, name: string): SingleOutputStreamOperator<T> {
     const node = this.graph.add({ kind: 'source', name, inputs: [], source: source as Source<unknown> });
     return new SingleOutputStreamOperator<T>(this.graph, node);
+  }
+
+  /**
+   * Lines of text from a TCP socket, split on `delimiter` (Flink's socketTextStream), for quick
+   * experiments. Parallelism 1; ends when the server closes the connection. It cannot be replayed,
+   * so with checkpointing it needs `execution.checkpointing.mode: AT_LEAST_ONCE` (refused under
+   * exactly-once). For a replayable source, implement `Source` (see README, "Sources").
+   */
+  socketTextStream(hostname: string, port: number, delimiter = '\n'): SingleOutputStreamOperator<string> {
+    return this.fromSource(new SocketTextSource({ host: hostname, port, delimiter }), 'Socket Stream').setParallelism(1);
   }
 
   /** A bounded source of the given elements, in order (one split per element). */

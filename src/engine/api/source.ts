@@ -27,6 +27,16 @@ export interface SourceReader<T> {
 
 export interface Source<T> {
   readonly bounded: boolean;
+  /**
+   * False for a source that cannot rewind to a checkpoint (a socket): a job with exactly-once
+   * checkpointing refuses it, since a restore could not give it the records since the checkpoint.
+   * True when absent: a source that keeps its position in its splits is replayable.
+   */
+  readonly replayable?: boolean;
+  /** True for a source that runs in one subtask only (Flink's non-parallel sources): a parallelism above 1 is refused. */
+  readonly nonParallel?: boolean;
+  /** How messages name the source (e.g. `socketTextStream(localhost:9999)`). */
+  readonly description?: string;
   /** The splits of a job that starts without a snapshot. */
   createSplits(parallelism: number): unknown[];
   createReader(context: { readonly subtaskIndex: number; readonly parallelism: number }): SourceReader<T>;

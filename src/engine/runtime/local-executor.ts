@@ -24,6 +24,7 @@ import { deployInThread } from './in-thread-deployment.ts';
 import type { ProcessingTimeClock } from './clock.ts';
 import { type Chain, type JobPlan, type PlannedNode, planJob } from './job-plan.ts';
 import { type RestartStrategy, decideRestart } from './restart-strategy.ts';
+import { checkSources } from './source-checks.ts';
 import { CancelledError } from './subtask.ts';
 import { type AttemptFailure, TaskFailure, attemptFailure } from './task-failure.ts';
 
@@ -122,6 +123,7 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
   if (config.interval !== null && config.dir === null) {
     throw new UserError('checkpointing is enabled (execution.checkpointing.interval) but no checkpoint directory is set (execution.checkpointing.dir)');
   }
+  checkSources(plan, config);
   const events: ExecutionEvents = { onDamaged: reportDamaged, ...options.events };
   const coordinator = new CheckpointCoordinator(config, { jobId, jobName: options.jobName }, options.storeOptions, events, options.resume, options.openSnapshotStore ?? openStore);
   const strategy = effectiveRestartStrategy(options);
@@ -246,7 +248,7 @@ function reportDamaged(d: DamagedCheckpoint, fallback: number | undefined): void
 
 /** Errors of restore planning are the user's to fix, not failures to restart from. */
 function isSetupError(err: UserError): boolean {
-  return /Failed to rollback|Cannot restore|max parallelism|no such file|not a snapshot|is not supported yet/.test(err.message);
+  return /Failed to rollback|Cannot restore|StateMigrationException|max parallelism|no such file|not a snapshot|is not supported yet/.test(err.message);
 }
 
 async function runAttempt(

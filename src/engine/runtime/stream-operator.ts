@@ -2,6 +2,7 @@
  * The contract between a subtask and one operator of its chain. The subtask owns the state
  * backends and the output; an operator only transforms records and snapshots its own state.
  */
+import type { DeclaredKeyedState } from '../state/restore-plan.ts';
 import type { RuntimeContext } from '../api/runtime-context.ts';
 import type { KeyedStateBackend } from '../state/keyed-state-backend.ts';
 import type { ProcessingTimeService } from './processing-time-service.ts';
@@ -45,4 +46,9 @@ export interface StreamOperator {
   /** End of input: flush what is buffered (a bounded job finishing). */
   finish?(): void | Promise<void>;
   close?(): void | Promise<void>;
+  /**
+   * Keyed states whose declaration the operator knows before it opens (a window's accumulator
+   * schema), so `plan-restore` can say what a restore will migrate; most operators know none.
+   */
+  declaredKeyedStates?(): readonly DeclaredKeyedState[];
 }

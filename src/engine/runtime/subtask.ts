@@ -136,7 +136,7 @@ export class Subtask {
     this.#members = chain.nodes.map((planned) => {
       const keyed = planned.node.keyOf === undefined ? undefined : this.#createKeyedBackend(planned);
       const ttl = keyed === undefined ? undefined : new TtlStates(keyed, clock);
-      return { planned, operator: planned.node.createOperator?.(), keyed, ttl, operatorState: new OperatorStateStore(`${planned.uid} subtask ${index}`), restored: false };
+      return { planned, operator: planned.node.createOperator?.(), keyed, ttl, operatorState: new OperatorStateStore(`${planned.uid} subtask ${index}`, planned.uid), restored: false };
     });
   }
 
@@ -152,6 +152,7 @@ export class Subtask {
       keyGroupRange: rangeForSubtask(index, planned.parallelism, planned.maxParallelism),
       maxParallelism: planned.maxParallelism,
       owner: `${planned.uid} subtask ${index}`,
+      operatorUid: planned.uid,
       scope: `${this.spec.jobId}-${planned.uid}-${index}-attempt-${this.spec.attempt}`,
       ...(localDir === undefined ? {} : { localDir }),
       ...(o.cacheBytes === undefined ? {} : { cacheBytes: o.cacheBytes }),

@@ -22,7 +22,8 @@ import { tagId } from '../api/output-tag.ts';
 import type { LateRecordListener, ProcessWindowContext, ProcessWindowFunction } from '../api/window-functions.ts';
 import { deepCopy } from '../state/copy-value.ts';
 import type { MapState } from '../state/keyed-state-handles.ts';
-import { type AggregateFunction, mapState } from '../state/state-descriptors.ts';
+import { type AggregateFunction, accumulatorSchemaOf, mapState } from '../state/state-descriptors.ts';
+import type { DeclaredKeyedState } from '../state/restore-plan.ts';
 import { InternalTimerService } from './internal-timer-service.ts';
 import type { OperatorSetup, Output, StreamOperator } from './stream-operator.ts';
 
@@ -62,13 +63,25 @@ export class WindowOperator implements StreamOperator {
     return this.#lateRecordsDropped;
   }
 
+  /** An aggregate that declares its accumulator's schema declares the window state's. */
+  declaredKeyedStates(): readonly DeclaredKeyedState[] {
+    const contents = this.spec.contents;
+    if (contents.kind !== 'aggregate') return [];
+    const { accumulatorSchemaVersion: version, migrateAccumulator: migrate } = contents.aggregate;
+    if (version === undefined && migrate === undefined) return [];
+    return [{ name: WINDOW_STATE, kind: 'map', ...(version === undefined ? {} : { schemaVersion: version }), migrates: migrate !== undefined }];
+  }
+
   async open(setup: OperatorSetup): Promise<void> {
     const backend = setup.keyedBackend;
     if (backend === undefined) throw new UserError(`operator '${setup.context.operatorUid}': windows need a keyed stream (keyBy(...).window(...))`);
     this.#output = setup.output;
     this.#context = setup.context;
     // Engine access: the window's elements are appended to and written back without copying them.
-    this.#windows = backend.getState(mapState<number, unknown>(WINDOW_STATE), 'engine');
+    // An aggregate's accumulators carry its schema version (and migrate hook) as the state's.
+    const contents = this.spec.contents;
+    const schema = contents.kind === 'aggregate' ? accumulatorSchemaOf(contents.aggregate) : {};
+    this.#windows = backend.getState(mapState<number, unknown>(WINDOW_STATE, schema), 'engine');
     this.#timers = new InternalTimerService(backend, setup.processingTime, (timestamp, domain) => (domain === 'EVENT_TIME' ? this.#fire(timestamp) : undefined));
     this.#timers.open();
     await this.spec.windowFunction?.open?.(setup.context);

@@ -40,6 +40,7 @@ import {
   type ValueStateDescriptor,
   stateInfoOf,
 } from './state-descriptors.ts';
+import { restoredElementMigration, storedValueMigration } from './schema-migration.ts';
 import { SnapshotPins, StateTable } from './state-table.ts';
 import { fromSnapshotValue } from './state-value-layout.ts';
 
@@ -57,6 +58,9 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   readonly #tables = new Map<string, StateTable>();
   readonly #handles = { user: new Map<string, AnyHandle>(), engine: new Map<string, AnyHandle>() };
   readonly #restoreEncoder = new CanonicalKeyEncoder();
+  /** Restored states no descriptor has declared yet: the first declaration checks their schema. */
+  readonly #undeclared = new Set<string>();
+  readonly #operatorUid: string;
 
   constructor(options: KeyedStateBackendOptions) {
     const { keyGroupRange: range, maxParallelism } = options;
@@ -67,6 +71,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     this.keyGroupRange = { start: range.start, end: range.end };
     this.maxParallelism = maxParallelism;
     this.owner = options.owner ?? 'keyed state backend';
+    this.#operatorUid = options.operatorUid ?? this.owner;
     this.#current = new CurrentKey(this.keyGroupRange, maxParallelism, this.owner);
     this.#pins = new SnapshotPins(range.end - range.start + 1);
   }
@@ -100,6 +105,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
       this.#checkKind(this.#tables.get(descriptor.name)!.info, descriptor.kind);
       return existing;
     }
+    this.#migrateIfRestored(descriptor);
     const table = this.#register(stateInfoOf(descriptor));
     const handle = this.#createHandle(descriptor, table, access);
     this.#handles[access].set(descriptor.name, handle);
@@ -144,7 +150,18 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
 
   /** Declares a state the snapshot holds, so it is kept (and written again) even with no entries here. */
   registerRestoredState(info: RegisteredStateInfo): void {
+    if (!this.#tables.has(info.name)) this.#undeclared.add(info.name);
     this.#register(info);
+  }
+
+  /** A restored state's first declaration: its values migrated once to the declared schema, or refused. */
+  #migrateIfRestored(descriptor: StateDescriptor): void {
+    const table = this.#undeclared.has(descriptor.name) ? this.#tables.get(descriptor.name) : undefined;
+    if (table === undefined) return;
+    this.#checkKind(table.info, descriptor.kind);
+    const migrate = restoredElementMigration(this.#operatorUid, table.info, descriptor);
+    this.#undeclared.delete(descriptor.name);
+    if (migrate !== undefined) table.migrateValues(storedValueMigration(table.info.kind, migrate));
   }
 
   /**

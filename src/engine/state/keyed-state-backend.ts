@@ -30,6 +30,8 @@ export interface KeyedStateBackendOptions {
   readonly maxParallelism: number;
   /** Who owns the backend, for messages, e.g. "orders-window subtask 2". */
   readonly owner?: string;
+  /** The operator's uid, for messages that name the operator alone (schema migration refusals). */
+  readonly operatorUid?: string;
   /** On-disk backends: the directory their working directories go under (OS temp dir if unset). */
   readonly localDir?: string;
   /** On-disk backends: job, operator, subtask and attempt, to name the working directory. */
@@ -69,7 +71,9 @@ export interface KeyedStateBackend {
    * given. A new handle records its descriptor's declaration (schema version, `ttl`) as the state's,
    * which the next snapshot writes: the TTL layer (ttl/ttl-states.ts) relies on it when TTL is
    * turned on or off for a restored state. Values under TTL are `[value, lastAccess]` pairs that
-   * the backend stores like any other value.
+   * the backend stores like any other value. The first handle of a restored state checks the
+   * descriptor's schema version against the snapshot's and migrates every stored value once, or
+   * refuses (schema-migration.ts).
    */
   getState<T>(descriptor: ValueStateDescriptor<T>, access?: StateAccess): ValueState<T>;
   getState<T>(descriptor: ListStateDescriptor<T>, access?: StateAccess): ListState<T>;

@@ -12,6 +12,7 @@ import type { DistributionMode, OperatorStateKind } from '../../format/model.ts'
 import type { OperatorStateInfo } from '../../format/snapshot-writer.ts';
 import { deepCopy } from './copy-value.ts';
 import { keyStringOf } from './key-string.ts';
+import { checkDeclaredSchema, schemaMigration } from './schema-migration.ts';
 import type { ListState, MapState } from './keyed-state-handles.ts';
 
 /** Operator list state has the keyed ListState's interface, as in Flink (one ListState type). */
@@ -20,8 +21,10 @@ export type OperatorListState<T> = ListState<T>;
 /** Broadcast state reads and writes like MapState (Flink's BroadcastState mirrors MapState too). */
 export type BroadcastState<K, V> = MapState<K, V>;
 
-interface OperatorStateOptions {
+export interface OperatorStateOptions {
   readonly schemaVersion?: number;
+  /** Turns an element (a list element, a broadcast value) written at an older `schemaVersion` into the current schema (schema-migration.ts). */
+  migrate?(oldValue: unknown, oldVersion: number): unknown;
 }
 
 type ListEntry = { readonly kind: 'list'; info: OperatorStateInfo; elements: unknown[] };
@@ -43,8 +46,15 @@ export interface OperatorStatePartition {
 
 export class OperatorStateStore {
   readonly #states = new Map<string, ListEntry | BroadcastEntry>();
+  /** Restored states no declaration has claimed yet: the first one checks their schema. */
+  readonly #undeclared = new Set<string>();
+  #restoring = false;
 
-  constructor(readonly owner = 'operator state') {}
+  constructor(
+    readonly owner = 'operator state',
+    /** The operator's uid, for schema migration refusals. */
+    readonly operatorUid = owner,
+  ) {}
 
   /** A list state redistributed evenly over the subtasks on rescale (Flink's SPLIT_DISTRIBUTE). */
   getListState<T>(name: string, options: OperatorStateOptions = {}): OperatorListState<T> {
@@ -79,14 +89,24 @@ export class OperatorStateStore {
   /** Appends restored elements to a list state (registering it with the snapshot's mode). */
   restoreList(info: OperatorStateInfo, elements: Iterable<unknown>): void {
     if (info.kind !== 'list' || info.mode === 'broadcast') throw new UserError(`${this.owner}: '${info.name}' is not a list state`);
-    const entry = this.#list(info.name, info.mode, info);
+    const entry = this.#restore(info.name, () => this.#list(info.name, info.mode as 'split' | 'union', info));
     for (const e of elements) entry.elements.push(e);
   }
 
   /** Puts restored entries into a broadcast state. */
   restoreBroadcast(info: OperatorStateInfo, keys: readonly unknown[], values: readonly unknown[]): void {
-    const state = this.getBroadcastState<unknown, unknown>(info.name, info);
+    const state = this.#restore(info.name, () => this.getBroadcastState<unknown, unknown>(info.name, info));
     for (let i = 0; i < keys.length; i++) state.put(keys[i], values[i]);
+  }
+
+  #restore<R>(name: string, register: () => R): R {
+    if (!this.#states.has(name)) this.#undeclared.add(name);
+    this.#restoring = true;
+    try {
+      return register();
+    } finally {
+      this.#restoring = false;
+    }
   }
 
   #list(name: string, mode: 'split' | 'union', options: OperatorStateOptions): ListEntry {
@@ -100,6 +120,7 @@ export class OperatorStateStore {
     options: OperatorStateOptions,
     create: (info: OperatorStateInfo) => ListEntry | BroadcastEntry,
   ): ListEntry | BroadcastEntry {
+    if (!this.#restoring) checkDeclaredSchema(name, options);
     const info: OperatorStateInfo = { name, kind, mode, schemaVersion: options.schemaVersion ?? 1 };
     const existing = this.#states.get(name);
     if (existing === undefined) {
@@ -113,8 +134,17 @@ export class OperatorStateStore {
           `${describe(info)}; give one of them another name`,
       );
     }
+    if (!this.#restoring && this.#undeclared.delete(name)) this.#migrate(existing, options);
     existing.info = info;
     return existing;
+  }
+
+  /** A restored state's first declaration: every element migrated once to the declared schema, or refused. */
+  #migrate(entry: ListEntry | BroadcastEntry, declared: OperatorStateOptions): void {
+    const migrate = schemaMigration({ scope: 'operator', name: entry.info.name, operator: this.operatorUid }, entry.info.schemaVersion ?? 1, declared);
+    if (migrate === undefined) return;
+    if (entry.kind === 'list') entry.elements = entry.elements.map(migrate);
+    else for (const [k, [key, value]] of entry.map) entry.map.set(k, [key, migrate(value)]);
   }
 
   #listHandle<T>(entry: ListEntry): OperatorListState<T> {

@@ -43,8 +43,16 @@ export interface NewOperatorSpec {
    * snapshot's max parallelism is then adopted instead of refusing to restore.
    */
   readonly maxParallelismConfigured?: boolean;
-  readonly keyedStates?: readonly { readonly name: string; readonly kind: KeyedStateKind; readonly schemaVersion?: number }[];
+  /** States the job declares before it runs (`migrates`: with a migrate hook), for `plan-restore`'s report. */
+  readonly keyedStates?: readonly DeclaredKeyedState[];
   readonly operatorStates?: readonly { readonly name: string; readonly kind: OperatorStateKind; readonly mode: DistributionMode; readonly schemaVersion?: number }[];
+}
+
+export interface DeclaredKeyedState {
+  readonly name: string;
+  readonly kind: KeyedStateKind;
+  readonly schemaVersion?: number;
+  readonly migrates?: boolean;
 }
 
 export interface RestorePlanInput {

@@ -99,6 +99,20 @@ describe('restoreReport', () => {
     expect(r.problems[0]).toMatch(/keyed state 'x' of operator 'a'.*written as value state, but the new job declares it as list state/);
   });
 
+  it('declared states: a newer schema version with a migrate hook is migrated; an older one, or one without a hook, schema-changed', () => {
+    const ops = [operator('a', { keyedStates: [keyed('m', [1]), keyed('n', [1]), keyed('o', [1])] })];
+    const declared = [
+      { name: 'm', kind: 'value' as const, schemaVersion: 2, migrates: true },
+      { name: 'n', kind: 'value' as const, schemaVersion: 2 },
+      { name: 'o', kind: 'value' as const, schemaVersion: 1, migrates: true },
+    ];
+    const withO = [operator('a', { keyedStates: [keyed('m', [1]), keyed('n', [1]), { ...keyed('o', [1]), schemaVersion: 3 }] })];
+    expect(report(ops, [spec('a', { keyedStates: declared })]).states.map((s) => [s.name, s.fate])).toEqual([['m', 'migrated'], ['n', 'schema-changed'], ['o', 'kept']]);
+    const r = report(withO, [spec('a', { keyedStates: declared })]);
+    expect(r.states.map((s) => [s.name, s.fate])).toEqual([['m', 'migrated'], ['n', 'schema-changed'], ['o', 'schema-changed']]);
+    expect(r.problems).toEqual([]); // refused when the job opens, not by run -s
+  });
+
   it('matched by operator id when the uid changed', () => {
     const r = report([operator('old-uid', { keyedStates: [keyed('s', [1])] })], [spec('new-uid', { id: operatorIdFromUid('old-uid') })]);
     expect(r.operators.map((o) => [o.uid, o.snapshotUid, o.matchedBy])).toEqual([['new-uid', 'old-uid', 'id']]);

@@ -49,7 +49,12 @@ export interface OperatorReport {
   readonly problem: string | null;
 }
 
-export type StateFate = 'kept' | 'dropped' | 'kind-changed' | 'schema-changed' | 'new';
+/**
+ * `migrated`: the job declares a newer schema version with a migrate hook, so each value is
+ * migrated when the state is declared; `schema-changed`: another version without one, or an older
+ * one, which the job refuses when it opens (StateMigrationException).
+ */
+export type StateFate = 'kept' | 'dropped' | 'kind-changed' | 'schema-changed' | 'migrated' | 'new';
 
 export interface StateReport {
   readonly operator: string;
@@ -191,10 +196,15 @@ function snapshotStates(old: OperatorMeta, fate: StateFate): StateReport[] {
 /** The snapshot's states of a matched operator, compared with what the job declares (when it does before running). */
 function matchedStates(op: NewOperatorSpec, old: OperatorMeta): StateReport[] {
   const out: StateReport[] = [];
-  const compare = (scope: 'keyed' | 'operator', s: { name: string; kind: KeyedStateKind | OperatorStateKind; schemaVersion: number; entries: number; bytes: number }, declared: { kind: KeyedStateKind | OperatorStateKind; schemaVersion?: number } | undefined): void => {
+  const compare = (
+    scope: 'keyed' | 'operator',
+    s: { name: string; kind: KeyedStateKind | OperatorStateKind; schemaVersion: number; entries: number; bytes: number },
+    declared: { kind: KeyedStateKind | OperatorStateKind; schemaVersion?: number; migrates?: boolean } | undefined,
+  ): void => {
     const declaredSchemaVersion = declared?.schemaVersion ?? null;
+    const schemaFate = (v: number): StateFate => (v > s.schemaVersion && declared?.migrates === true ? 'migrated' : 'schema-changed');
     const fate: StateFate =
-      declared === undefined ? 'kept' : declared.kind !== s.kind ? 'kind-changed' : declaredSchemaVersion !== null && declaredSchemaVersion !== s.schemaVersion ? 'schema-changed' : 'kept';
+      declared === undefined ? 'kept' : declared.kind !== s.kind ? 'kind-changed' : declaredSchemaVersion !== null && declaredSchemaVersion !== s.schemaVersion ? schemaFate(declaredSchemaVersion) : 'kept';
     out.push({ operator: op.uid, scope, name: s.name, kind: s.kind, schemaVersion: s.schemaVersion, declaredKind: declared?.kind ?? null, declaredSchemaVersion, entries: s.entries, bytes: s.bytes, fate });
   };
   for (const s of old.keyedStates) compare('keyed', s, op.keyedStates?.find((d) => d.name === s.name));

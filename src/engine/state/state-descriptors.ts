@@ -4,6 +4,7 @@
  * code can switch on it; the small constructors below exist for type inference at call sites.
  */
 import type { KeyedStateKind, TtlConfig } from '../../format/model.ts';
+import { checkDeclaredSchema } from './schema-migration.ts';
 import { type StateTtlConfig, resolveTtl } from './ttl/state-ttl-config.ts';
 
 /** Combines two values into one of the same type (Flink's ReduceFunction). */
@@ -16,11 +17,30 @@ export interface AggregateFunction<IN, ACC, OUT> {
   getResult(accumulator: ACC): OUT;
   /** Needed only by merging windows (session windows). */
   merge?(a: ACC, b: ACC): ACC;
+  /**
+   * Schema version of the accumulator a window keeps (default 1), and the hook that turns an
+   * accumulator written at an older version into the current one: as a descriptor's
+   * `schemaVersion` and `migrate`, for the window state of `window(...).aggregate(this)`.
+   */
+  readonly accumulatorSchemaVersion?: number;
+  migrateAccumulator?(oldAccumulator: unknown, oldVersion: number): ACC;
+}
+
+/** The schema a window's aggregate declares for its accumulators, as descriptor options. */
+export function accumulatorSchemaOf(aggregate: AggregateFunction<unknown, unknown, unknown>): Pick<DescriptorBase, 'schemaVersion'> & Migrates<unknown> {
+  const migrate = aggregate.migrateAccumulator;
+  return {
+    ...(aggregate.accumulatorSchemaVersion === undefined ? {} : { schemaVersion: aggregate.accumulatorSchemaVersion }),
+    ...(migrate === undefined ? {} : { migrate: (old: unknown, oldVersion: number) => migrate.call(aggregate, old, oldVersion) }),
+  };
 }
 
 interface DescriptorBase {
   readonly name: string;
-  /** Version of the user's value schema, written to `_metadata` for migrations; defaults to 1. */
+  /**
+   * Version of the user's value schema, written to `_metadata` for migrations; defaults to 1.
+   * Restoring a state written at another version needs `migrate` (schema-migration.ts).
+   */
   readonly schemaVersion?: number;
   /**
    * Flink's StateTtlConfig (`StateTtlConfig.newBuilder(ms)...build()`), enforced for value, list,
@@ -29,29 +49,38 @@ interface DescriptorBase {
   readonly ttl?: StateTtlConfig | null;
 }
 
-export interface ValueStateDescriptor<T> extends DescriptorBase {
+/**
+ * Turns a value written at `oldVersion` (older than `schemaVersion`) into one of the current
+ * schema: run once per stored value (value, list element, map user value, accumulator) when a
+ * restored state is declared. Method syntax, so every typed descriptor widens to StateDescriptor.
+ */
+interface Migrates<T> {
+  migrate?(oldValue: unknown, oldVersion: number): T;
+}
+
+export interface ValueStateDescriptor<T> extends DescriptorBase, Migrates<T> {
   readonly kind: 'value';
   /** Phantom: carries T for inference only; never set. */
   readonly __type?: T;
 }
 
-export interface ListStateDescriptor<T> extends DescriptorBase {
+export interface ListStateDescriptor<T> extends DescriptorBase, Migrates<T> {
   readonly kind: 'list';
   readonly __type?: T;
 }
 
-export interface MapStateDescriptor<K, V> extends DescriptorBase {
+export interface MapStateDescriptor<K, V> extends DescriptorBase, Migrates<V> {
   readonly kind: 'map';
   readonly __type?: [K, V];
 }
 
-export interface ReducingStateDescriptor<T> extends DescriptorBase {
+export interface ReducingStateDescriptor<T> extends DescriptorBase, Migrates<T> {
   readonly kind: 'reducing';
   /** Method syntax on purpose: it lets every ReducingStateDescriptor<T> widen to StateDescriptor. */
   reduce(accumulated: T, value: T): T;
 }
 
-export interface AggregatingStateDescriptor<IN, ACC, OUT> extends DescriptorBase {
+export interface AggregatingStateDescriptor<IN, ACC, OUT> extends DescriptorBase, Migrates<ACC> {
   readonly kind: 'aggregating';
   readonly aggregate: AggregateFunction<IN, ACC, OUT>;
 }
@@ -60,7 +89,7 @@ export interface AggregatingStateDescriptor<IN, ACC, OUT> extends DescriptorBase
  * State that engine components (the timer service) keep per key without a user-facing handle:
  * the value is stored as given and written as is (FORMAT.md 5.2 fixes the layout per kind).
  */
-export interface RawStateDescriptor extends DescriptorBase {
+export interface RawStateDescriptor extends DescriptorBase, Migrates<unknown> {
   readonly kind: 'timers';
 }
 
@@ -80,38 +109,40 @@ export interface RegisteredStateInfo {
   readonly ttl: TtlConfig | null;
 }
 
-type Options = Pick<DescriptorBase, 'schemaVersion' | 'ttl'>;
+/** `migrate` turns a value of an older schema version into a `T` (see Migrates). */
+type Options<T = unknown> = Pick<DescriptorBase, 'schemaVersion' | 'ttl'> & Migrates<T>;
 
 /** Checks a TTL in the constructors, so a job that declares a bad one fails where it does. */
 export function checkTtl(descriptor: Pick<DescriptorBase, 'name' | 'ttl'>): void {
   if (descriptor.ttl !== undefined && descriptor.ttl !== null) resolveTtl(descriptor.name, descriptor.ttl);
 }
 
-function checked<D extends DescriptorBase>(descriptor: D): D {
+function checked<D extends DescriptorBase & Migrates<unknown>>(descriptor: D): D {
   checkTtl(descriptor);
+  checkDeclaredSchema(descriptor.name, descriptor);
   return descriptor;
 }
 
-export function valueState<T>(name: string, options: Options = {}): ValueStateDescriptor<T> {
+export function valueState<T>(name: string, options: Options<T> = {}): ValueStateDescriptor<T> {
   return checked({ kind: 'value', name, ...options });
 }
 
-export function listState<T>(name: string, options: Options = {}): ListStateDescriptor<T> {
+export function listState<T>(name: string, options: Options<T> = {}): ListStateDescriptor<T> {
   return checked({ kind: 'list', name, ...options });
 }
 
-export function mapState<K, V>(name: string, options: Options = {}): MapStateDescriptor<K, V> {
+export function mapState<K, V>(name: string, options: Options<V> = {}): MapStateDescriptor<K, V> {
   return checked({ kind: 'map', name, ...options });
 }
 
-export function reducingState<T>(name: string, reduce: ReduceFunction<T>, options: Options = {}): ReducingStateDescriptor<T> {
+export function reducingState<T>(name: string, reduce: ReduceFunction<T>, options: Options<T> = {}): ReducingStateDescriptor<T> {
   return checked({ kind: 'reducing', name, reduce, ...options });
 }
 
 export function aggregatingState<IN, ACC, OUT>(
   name: string,
   aggregate: AggregateFunction<IN, ACC, OUT>,
-  options: Options = {},
+  options: Options<ACC> = {},
 ): AggregatingStateDescriptor<IN, ACC, OUT> {
   return checked({ kind: 'aggregating', name, aggregate, ...options });
 }

@@ -188,6 +188,13 @@ export class StateTable {
     return n;
   }
 
+  /** Replaces every value with `change(value)` (schema migration), copy-on-write as any write. */
+  migrateValues(change: (value: unknown) => unknown): void {
+    this.#maps.forEach((map, index) => {
+      for (const [keyString, entry] of [...map]) this.write(index, keyString, entry.key, change(entry.value));
+    });
+  }
+
   /** Every entry, key group by key group; do not mutate state while iterating. */
   *entries(): IterableIterator<StateEntry> {
     for (const map of this.#maps) yield* map.values();

@@ -29,6 +29,7 @@ import {
   type ValueStateDescriptor,
   stateInfoOf,
 } from '../state-descriptors.ts';
+import { type MigrateValue, restoredElementMigration } from '../schema-migration.ts';
 import { fromSnapshotValue } from '../state-value-layout.ts';
 import { EmbeddedKeyedSnapshot } from './embedded-keyed-snapshot.ts';
 import {
@@ -49,6 +50,9 @@ import type { TimerQueue } from '../../runtime/timer-heap.ts';
 
 /** Store entries keysFrom looks at per key asked for, at most: it stays bounded when the state is sparse. */
 export const SWEEP_ENTRIES_PER_KEY = 32;
+
+/** Store entries rewritten per batch by a schema migration: bounded, so a large state does not build one huge batch. */
+const MIGRATION_BATCH = 4096;
 
 export interface EmbeddedKeyedStateBackendOptions extends KeyedStateBackendOptions {
   readonly store: EmbeddedStore;
@@ -74,6 +78,9 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
   readonly #restoreEncoder = new CanonicalKeyEncoder();
   readonly #afterDispose: (() => Promise<void>) | undefined;
   readonly #timerService: 'HEAP' | 'ROCKSDB';
+  /** Restored states no descriptor has declared yet: the first declaration checks their schema. */
+  readonly #undeclared = new Set<string>();
+  readonly #operatorUid: string;
   #disposed: Promise<void> | undefined;
   #whenUnpinned: (() => void) | undefined;
   /** Processing-thread time of the last snapshot() (flush and store snapshot), in ms. */
@@ -88,6 +95,7 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
     this.keyGroupRange = { start: range.start, end: range.end };
     this.maxParallelism = maxParallelism;
     this.owner = options.owner ?? 'keyed state backend';
+    this.#operatorUid = options.operatorUid ?? this.owner;
     this.store = options.store;
     this.cache = new WriteBackCache(options.store, options.cacheBytes ?? DEFAULT_CACHE_BYTES);
     this.#current = new CurrentKey(this.keyGroupRange, maxParallelism, this.owner);
@@ -122,6 +130,7 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
       this.#checkKind(this.#byName.get(descriptor.name)!.info, descriptor.kind);
       return existing;
     }
+    this.#migrateIfRestored(descriptor);
     const s = this.#register(stateInfoOf(descriptor));
     const handle = createHandle(descriptor, s);
     this.#handles.set(descriptor.name, handle);
@@ -263,7 +272,52 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
   }
 
   registerRestoredState(info: RegisteredStateInfo): void {
+    if (!this.#byName.has(info.name)) this.#undeclared.add(info.name);
     this.#register(info);
+  }
+
+  /** A restored state's first declaration: its values migrated once to the declared schema, or refused. */
+  #migrateIfRestored(descriptor: StateDescriptor): void {
+    const s = this.#undeclared.has(descriptor.name) ? this.#byName.get(descriptor.name) : undefined;
+    if (s === undefined) return;
+    this.#checkKind(s.info, descriptor.kind);
+    const migrate = restoredElementMigration(this.#operatorUid, s.info, descriptor);
+    this.#undeclared.delete(descriptor.name);
+    if (migrate !== undefined) this.#migrateEntries(s, migrate);
+  }
+
+  /**
+   * Rewrites every stored element of state `s` (a value, a list element, a map user value: one
+   * store entry each) through `migrate`, reading a store snapshot after a flush and writing in
+   * batches; the cache is emptied after, so it holds no value of the old schema.
+   */
+  #migrateEntries(s: StateContext, migrate: MigrateValue): void {
+    this.cache.flush();
+    const codec = this.#codec;
+    const isList = s.info.kind === 'list';
+    const { start, end } = keyGroupsRange(this.keyGroupRange.start, this.keyGroupRange.end);
+    const snapshot = this.store.snapshot();
+    let pending: [Uint8Array, Uint8Array][] = [];
+    const write = (): void => {
+      const batch = pending;
+      pending = [];
+      this.store.batch((w) => {
+        for (const [k, v] of batch) w.put(k, v);
+      });
+    };
+    try {
+      for (const [storeKey, value] of snapshot.range(start, end)) {
+        const keyEnd = canonicalKeyEnd(storeKey, 2);
+        if (((storeKey[keyEnd]! << 8) | storeKey[keyEnd + 1]!) !== s.id) continue;
+        if (isList && storeKey.length === keyEnd + 2) continue; // a list's length, not an element
+        pending.push([storeKey, codec.encode(migrate(codec.decode(value)))]);
+        if (pending.length >= MIGRATION_BATCH) write();
+      }
+      if (pending.length > 0) write();
+    } finally {
+      snapshot.release();
+    }
+    this.cache.clear();
   }
 
   /** One store batch per call; the cache is flushed and emptied first, so it cannot hide what is loaded. */

@@ -23,7 +23,7 @@ import type { ProcessingTimeClock } from '../../runtime/clock.ts';
 import { HeapKeyedStateBackend } from '../heap-keyed-state-backend.ts';
 import type { AnyStateHandle, KeyPosition, KeyedStateBackend } from '../keyed-state-backend.ts';
 import type { AggregatingState, ListState, MapState, ReducingState, ValueState } from '../keyed-state-handles.ts';
-import type { AggregateFunction, StateDescriptor } from '../state-descriptors.ts';
+import type { AggregateFunction, ReducingStateDescriptor, StateDescriptor } from '../state-descriptors.ts';
 import { type ResolvedTtl, resolveTtl } from './state-ttl-config.ts';
 
 /** Flink's TtlValue: the user value and the processing time of its last counted access. */
@@ -173,7 +173,8 @@ export class TtlStates {
       case 'reducing': {
         const reduce = (a: TtlValue, b: TtlValue): TtlValue =>
           isExpired(a[1], ttl.ttlMs, context.now()) ? [b[0], context.now()] : [descriptor.reduce(a[0], b[0]), context.now()];
-        return new TtlReducingState(context, backend.getState<TtlValue>({ ...descriptor, reduce }));
+        // `migrate` stays the user's: the backend applies it to the value inside each stored pair.
+        return new TtlReducingState(context, backend.getState({ ...descriptor, reduce } as ReducingStateDescriptor<TtlValue>));
       }
       case 'aggregating':
         return new TtlAggregatingState(context, backend.getState({ ...descriptor, aggregate: ttlAggregate(descriptor.aggregate, context) }) as AggregatingState<unknown, TtlResult>);
@@ -264,7 +265,13 @@ export class TtlStates {
  * descriptor carries the new declaration, which the backend records for the next snapshot.
  */
 function rawHandle(backend: KeyedStateBackend, descriptor: UserDescriptor): { migrate(change: (v: unknown) => unknown): void } {
-  const base = { name: descriptor.name, ...(descriptor.schemaVersion === undefined ? {} : { schemaVersion: descriptor.schemaVersion }), ttl: descriptor.ttl ?? null };
+  // The declared schema goes along: this may be the restored state's first declaration (schema-migration.ts).
+  const base = {
+    name: descriptor.name,
+    ...(descriptor.schemaVersion === undefined ? {} : { schemaVersion: descriptor.schemaVersion }),
+    ...(descriptor.migrate === undefined ? {} : { migrate: descriptor.migrate.bind(descriptor) }),
+    ttl: descriptor.ttl ?? null,
+  };
   switch (descriptor.kind) {
     case 'value': {
       const h = backend.getState({ ...base, kind: 'value' }, 'engine') as ValueState<unknown>;
