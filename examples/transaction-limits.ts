@@ -63,6 +63,9 @@ export class LimitChecker implements KeyedBroadcastProcessFunction<string, Trans
   }
 }
 
+/** Transaction `i` of the example's generator (20 users, amounts 0-999). */
+export const transaction = (_i: number, random: () => number): Transaction => ({ user: `user-${Math.floor(random() * 20)}`, amount: Math.floor(random() * 1000) });
+
 export default (env: StreamExecutionEnvironment, args: string[]): void => {
   const records = Number(args[0] ?? 10_000);
   const rules: Rule[] = [{ name: 'large', max: 900 }, { name: 'huge', max: 990 }, 'reset'];
@@ -73,7 +76,7 @@ export default (env: StreamExecutionEnvironment, args: string[]): void => {
     .broadcast(limits);
   env
     .fromSource(
-      new DataGeneratorSource({ count: records, seed: 3, generate: (_i, random): Transaction => ({ user: `user-${Math.floor(random() * 20)}`, amount: Math.floor(random() * 1000) }) }),
+      new DataGeneratorSource({ count: records, seed: 3, generate: transaction }),
       'transactions',
     )
     .uid('transactions')
