@@ -153,6 +153,45 @@ function limitJob(env: StreamExecutionEnvironment, options: JobOptions): void {
     .uid('sink');
 }
 
+/**
+ * The non-keyed variant: every order passes through once (exactly-once, whatever the order of
+ * rules and orders), and each restored subtask reports the rules its broadcast state held.
+ */
+function passThroughJob(env: StreamExecutionEnvironment, options: JobOptions): void {
+  let checkpointed = false;
+  const source = options.failAt === undefined ? events(options.perSecond) : heldAfter(events(options.perSecond), options.failAt, () => !checkpointed);
+  const all = env.fromSource(source, 'events').uid('events').map(failOnce<Event>(options.failAt, () => (checkpointed = true))).uid('fail-once');
+  const rules = all
+    .flatMap<Rule>((e, out) => {
+      if (e.kind === 'rule') out.collect(e);
+    })
+    .uid('rules')
+    .broadcast(limits);
+  const observed = options.observed;
+  all
+    .flatMap<Order>((e, out) => {
+      if (e.kind === 'order') out.collect(e);
+    })
+    .uid('orders')
+    .connect(rules)
+    .process<string>(() => ({
+      initializeState({ isRestored, runtime }) {
+        if (!isRestored) return;
+        const held = [...runtime.operatorState.getBroadcastState<number, number>(limits.name).keys()].length;
+        observed.restored.push({ parallelism: runtime.parallelism, subtask: runtime.subtaskIndex, rules: held });
+      },
+      processElement(order, _ctx, out) {
+        out.collect(`${order.user} ${order.time}`);
+      },
+      processBroadcastElement(rule, ctx) {
+        ctx.getBroadcastState(limits).put(rule.time, rule.limit);
+      },
+    }))
+    .uid('pass-through')
+    .sinkTo(options.sink)
+    .uid('sink');
+}
+
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let expected: string[];
 beforeAll(async () => {
@@ -212,6 +251,28 @@ describe('a keyed broadcast-state job', () => {
     await second.execute('limits, restored at p3');
     expect([...before.late, ...observed.late]).toEqual([]);
     expect(store.all().sort()).toEqual(expected);
+    expect(observed.restored.map((r) => `${r.parallelism}/${r.subtask}`).sort()).toEqual(['3/0', '3/1', '3/2']);
+    expect(observed.restored[0]!.rules).toBeGreaterThan(0);
+    expect(new Set(observed.restored.map((r) => r.rules)).size).toBe(1);
+  });
+
+  it('restores a non-keyed BroadcastProcessFunction at p=3 from a failed p=2 run: broadcast state on every subtask, every order committed once', async () => {
+    const all = await allEvents();
+    const orders = all.flatMap((e) => (e.kind === 'order' ? [`${e.user} ${e.time}`] : [])).sort();
+    const store = new MemoryTransactionalStore<string>();
+    const checkpoints = `${dir.path}/non-keyed`;
+    const first = StreamExecutionEnvironment.getExecutionEnvironment()
+      .setParallelism(2)
+      .configureCheckpointing({ interval: 20, dir: checkpoints, retention: 'RETAIN_ON_CANCELLATION' })
+      .setRestartStrategy({ type: 'none' });
+    passThroughJob(first, { perSecond: 8_000, failAt: 2_000, sink: () => new MemoryTransactionalSink(store), observed: observe() });
+    await expect(first.execute('pass-through, fails')).rejects.toThrow(/injected failure/);
+
+    const observed = observe();
+    const second = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(3).restoreFrom(await latestCheckpoint(checkpoints));
+    passThroughJob(second, { perSecond: 60_000, sink: () => new MemoryTransactionalSink(store), observed });
+    await second.execute('pass-through, restored at p3');
+    expect(store.all().sort()).toEqual(orders);
     expect(observed.restored.map((r) => `${r.parallelism}/${r.subtask}`).sort()).toEqual(['3/0', '3/1', '3/2']);
     expect(observed.restored[0]!.rules).toBeGreaterThan(0);
     expect(new Set(observed.restored.map((r) => r.rules)).size).toBe(1);
