@@ -221,6 +221,34 @@ describe('keyedStream.connect(broadcastStream).process(KeyedBroadcastProcessFunc
       "operator 'undeclared': broadcast state 'other' does not exist (declared: 'limits'); pass its descriptor to stream.broadcast(...)",
     );
   });
+
+  it('refuses an asynchronous function given to applyToKeyedState', async () => {
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
+    let paymentSeen = false;
+    let total: ValueState<number>;
+    const rules = env.fromSource(heldAfter(generated(1, (): Rule => ({ kind: 'report' }), 1), 0, () => !paymentSeen), 'rules').broadcast(limits);
+    env
+      .fromElements<Payment>({ user: 'a', amount: 1, time: 0 })
+      .keyBy((p) => p.user)
+      .connect(rules)
+      .process<string, string>({
+        open(ctx) {
+          total = ctx.getState(totalState);
+        },
+        processElement(p) {
+          total.update(p.amount);
+          paymentSeen = true;
+        },
+        processBroadcastElement(_rule, ctx) {
+          ctx.applyToKeyedState(totalState, async () => undefined);
+        },
+      })
+      .uid('async-visit')
+      .sinkTo({ invoke() {} });
+    await expect(env.execute('async applyToKeyedState')).rejects.toThrow(
+      "operator 'async-visit': the function given to applyToKeyedState returned a promise; it must be synchronous (as Flink's KeyedStateFunction)",
+    );
+  });
 });
 
 describe('dataStream.connect(broadcastStream).process(BroadcastProcessFunction)', () => {

@@ -118,7 +118,11 @@ export class BroadcastProcessOperator extends TimerOperator {
     try {
       for (const key of keys) {
         keyed.setCurrentKey(key);
-        visit(key, state);
+        const result: unknown = visit(key, state);
+        // The current key moves on at once: an awaited function would touch another key's state.
+        if (result instanceof Promise) {
+          throw new UserError(`operator '${this.#setup.context.operatorUid}': the function given to applyToKeyedState returned a promise; it must be synchronous (as Flink's KeyedStateFunction)`);
+        }
       }
     } finally {
       keyed.clearCurrentKey(NO_CURRENT_KEY_REASON);
