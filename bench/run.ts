@@ -17,6 +17,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }
   scale: () => import('./scale.ts'),
   dashboard: () => import('./dashboard.ts'),
   migration: () => import('./schema-migration.ts'),
+  broadcast: () => import('./broadcast.ts'),
 };
 
 const names = Object.keys(BENCHMARKS);

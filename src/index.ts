@@ -18,6 +18,17 @@ export type {
 } from './engine/api/functions.ts';
 export type { KeyedProcessContext, KeyedProcessFunction, OnTimerContext } from './engine/api/keyed-process.ts';
 export type { CoProcessContext, CoProcessFunction, CoProcessOnTimerContext } from './engine/api/co-process.ts';
+export type { BroadcastConnectedStream, BroadcastStream } from './engine/api/broadcast-stream.ts';
+export type {
+  BroadcastContext,
+  BroadcastProcessFunction,
+  BroadcastReadOnlyContext,
+  KeyedBroadcastContext,
+  KeyedBroadcastOnTimerContext,
+  KeyedBroadcastProcessFunction,
+  KeyedBroadcastReadOnlyContext,
+  ReadOnlyBroadcastState,
+} from './engine/api/broadcast-process-function.ts';
 export type { RuntimeContext } from './engine/api/runtime-context.ts';
 export type { PollResult, Source, SourceReader, SourceRecord } from './engine/api/source.ts';
 export { DataGeneratorSource, type DataGeneratorOptions } from './engine/connectors/data-generator-source.ts';

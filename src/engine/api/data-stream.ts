@@ -3,11 +3,14 @@
  * parallelism, max parallelism), as in Flink's DataStream API. Building a stream only adds
  * nodes to the StreamGraph; nothing runs until `env.execute()`.
  */
+import { UserError } from '../../errors.ts';
 import { FilterOperator, FlatMapOperator, KeyedReduceOperator, MapOperator, SinkOperator, type SinkFunction } from '../runtime/operators.ts';
 import type { StreamOperator } from '../runtime/stream-operator.ts';
 import { TimestampsAndWatermarksOperator } from '../runtime/timestamps-and-watermarks-operator.ts';
 import { type Collector, type FilterFunction, type FlatMapFunction, type KeySelector, type MapFunction, type ReduceFunction, asFilter, asFlatMap, asMap, asReduce, perSubtask } from './functions.ts';
 import { CoProcessOperator, type CoProcessFunction } from './co-process.ts';
+import { BroadcastConnectedStream, BroadcastStream } from './broadcast-stream.ts';
+import type { MapStateDescriptor } from '../state/state-descriptors.ts';
 import { KeyedProcessOperator, type KeyedProcessFunction } from './keyed-process.ts';
 import { PrintSink } from '../connectors/print-sink.ts';
 import type { OutputTag } from './output-tag.ts';
@@ -66,9 +69,36 @@ export class DataStream<T> {
     return new SingleOutputStreamOperator<T>(this.graph, node);
   }
 
-  /** Two streams into one operator with two inputs (then `keyBy` and `process`). */
-  connect<U>(other: DataStream<U>): ConnectedStreams<T, U> {
+  /**
+   * Two streams into one operator with two inputs (then `keyBy` and `process`); with a
+   * BroadcastStream, the broadcast state pattern (then `process` with a (Keyed)BroadcastProcessFunction).
+   */
+  connect<U>(other: BroadcastStream<U>): BroadcastConnectedStream<T, U>;
+  connect<U>(other: DataStream<U>): ConnectedStreams<T, U>;
+  connect<U>(other: DataStream<U> | BroadcastStream<U>): ConnectedStreams<T, U> | BroadcastConnectedStream<T, U> {
+    if (other instanceof BroadcastStream) {
+      const key = this instanceof KeyedStream ? (this.key as (value: T) => unknown) : undefined;
+      return new BroadcastConnectedStream<T, U>(this.graph, this, other, key);
+    }
     return new ConnectedStreams<T, U>(this.graph, this, other);
+  }
+
+  /**
+   * Without descriptors: every record to every subtask of the next operator (Flink's broadcast
+   * partitioner). With MapState descriptors: a BroadcastStream for the broadcast state pattern,
+   * whose operator keeps those broadcast states (connect a keyed or non-keyed stream to it).
+   */
+  broadcast(): PartitionedStream<T>;
+  broadcast(...descriptors: [MapStateDescriptor<unknown, unknown>, ...MapStateDescriptor<unknown, unknown>[]]): BroadcastStream<T>;
+  broadcast(...descriptors: MapStateDescriptor<unknown, unknown>[]): PartitionedStream<T> | BroadcastStream<T> {
+    if (descriptors.length === 0) return new PartitionedStream<T>(this.graph, this.node, { kind: 'broadcast' });
+    const names = new Set<string>();
+    for (const d of descriptors) {
+      if (d.kind !== 'map') throw new UserError(`broadcast state '${d.name}' must be described by mapState(...), as Flink's MapStateDescriptor`);
+      if (names.has(d.name)) throw new UserError(`broadcast state '${d.name}' is named twice in broadcast(...): give each state its own name`);
+      names.add(d.name);
+    }
+    return new BroadcastStream<T>(this.graph, this.node, descriptors);
   }
 
   /** Spread records evenly over the next operator's subtasks. */

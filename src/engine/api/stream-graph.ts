@@ -24,6 +24,14 @@ export type Partitioning =
   /** By key group of the key: how keyBy sends each key to the subtask that owns its state. */
   | { readonly kind: 'hash'; readonly key: (value: unknown) => unknown };
 
+/**
+ * What `keyOf` returns for a record that belongs to no key (the broadcast input of a keyed
+ * broadcast operator): the subtask then clears the current key instead of setting one.
+ */
+export const NO_CURRENT_KEY: unique symbol = Symbol('no current key');
+export const NO_CURRENT_KEY_REASON =
+  'keyed state was accessed while processing a broadcast element, which belongs to no key: reach keyed state there through ctx.applyToKeyedState(descriptor, fn)';
+
 export interface InputEdge {
   readonly from: StreamNode;
   readonly partitioning: Partitioning;
@@ -47,7 +55,7 @@ export interface StreamNode {
   readonly inputs: InputEdge[];
   readonly source?: Source<unknown>;
   readonly createOperator?: () => StreamOperator;
-  /** For keyed operators: the key of a record, set as the current key before it is processed. */
+  /** For keyed operators: the key of a record, set as the current key before it is processed (NO_CURRENT_KEY: none). */
   readonly keyOf?: (value: unknown, input: number) => unknown;
   /** For a 'side-output' node: the id of the OutputTag whose records it stands for. */
   readonly sideOutputTag?: string;

@@ -10,6 +10,7 @@ import { rangeForSubtask } from '../../format/key-groups.ts';
 import type { SnapshotReader } from '../../format/snapshot-reader.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import { createRuntimeContext } from '../api/runtime-context.ts';
+import { NO_CURRENT_KEY, NO_CURRENT_KEY_REASON } from '../api/stream-graph.ts';
 import type { Source, SourceReader } from '../api/source.ts';
 import { createKeyedStateBackend } from '../state/create-keyed-state-backend.ts';
 import type { KeyedStateBackend } from '../state/keyed-state-backend.ts';
@@ -387,7 +388,9 @@ export class Subtask {
     this.#recordsIn[i]! += 1;
     if (m.keyed !== undefined) {
       m.ttl!.onRecord();
-      m.keyed.setCurrentKey(m.planned.node.keyOf!(value, input), keyGroup);
+      const key = m.planned.node.keyOf!(value, input);
+      if (key === NO_CURRENT_KEY) m.keyed.clearCurrentKey(NO_CURRENT_KEY_REASON);
+      else m.keyed.setCurrentKey(key, keyGroup);
     }
     const result = m.operator.processRecord(value, timestamp, input);
     if (result instanceof Promise) this.#pending.push(result);

@@ -4,7 +4,7 @@
  * handle of the subtask reads this one object, so switching keys costs one encoding and at most
  * one hash however many states the function touches.
  */
-import { InternalError } from '../../errors.ts';
+import { InternalError, UserError } from '../../errors.ts';
 import type { KeyGroupRange } from '../../format/snapshot-reader.ts';
 import { keyGroupOfKeyString, keyStringOf } from './key-string.ts';
 
@@ -15,6 +15,8 @@ export class CurrentKey {
   #keyString = '';
   #keyGroup = -1;
   #index = -1;
+  /** Set while there is deliberately no current key (the broadcast side of a keyed operator): what to tell a function that reads keyed state then. */
+  #noKeyReason: string | undefined;
 
   constructor(
     readonly range: KeyGroupRange,
@@ -37,10 +39,20 @@ export class CurrentKey {
           `[${this.range.start}, ${this.range.end}] (max parallelism ${this.maxParallelism}); the record was routed to the wrong subtask`,
       );
     }
+    this.#noKeyReason = undefined;
     this.#key = key;
     this.#keyString = keyString;
     this.#keyGroup = keyGroup;
     this.#index = keyGroup - this.range.start;
+  }
+
+  /** No current key until the next `set`: keyed state access throws a UserError saying `reason`. */
+  clear(reason: string): void {
+    this.#key = undefined;
+    this.#keyString = '';
+    this.#keyGroup = -1;
+    this.#index = -1;
+    this.#noKeyReason = reason;
   }
 
   get key(): unknown {
@@ -69,7 +81,9 @@ export class CurrentKey {
   }
 
   #check(): void {
-    if (this.#index < 0) throw new InternalError(`${this.owner}: keyed state accessed before a current key was set`);
+    if (this.#index >= 0) return;
+    if (this.#noKeyReason !== undefined) throw new UserError(`${this.owner}: ${this.#noKeyReason}`);
+    throw new InternalError(`${this.owner}: keyed state accessed before a current key was set`);
   }
 }
 

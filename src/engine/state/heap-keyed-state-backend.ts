@@ -84,6 +84,10 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     this.#current.set(key, knownKeyGroup);
   }
 
+  clearCurrentKey(reason: string): void {
+    this.#current.clear(reason);
+  }
+
   getCurrentKey(): unknown {
     return this.#current.key;
   }

@@ -196,6 +196,44 @@ export function describeKeyedStateBackend(name: string, factory: BackendFactory)
         expect(b.states().map((s) => s.name)).toEqual(['v']);
         expect(b.getCurrentKeyGroup()).toBeGreaterThanOrEqual(0);
       });
+
+      it('keys() of a state visited key by key may clear it (applyToKeyedState), and lists each key once whatever its kind', () => {
+        const b = backend();
+        const m = b.getState(mapState<string, number>('m'));
+        const l = b.getState(listState<number>('l'));
+        const keys = [1, 'one', [2, 'two'], { id: 3 }];
+        keys.forEach((k, i) => {
+          b.setCurrentKey(k);
+          m.put('a', i);
+          m.put('b', i);
+          l.addAll([i, i]);
+        });
+        const sortKeys = (ks: unknown[]): string[] => ks.map((k) => JSON.stringify(k)).sort();
+        expect(sortKeys([...b.keys('m')])).toEqual(sortKeys(keys));
+        expect(sortKeys([...b.keys('l')])).toEqual(sortKeys(keys));
+        let visited = 0;
+        for (const k of [...b.keys('m')]) {
+          b.setCurrentKey(k);
+          expect(m.get('a')).toBe(keys.findIndex((x) => JSON.stringify(x) === JSON.stringify(k)));
+          if (visited++ % 2 === 0) m.clear();
+        }
+        expect([...b.keys('m')]).toHaveLength(2);
+        expect(b.size('l')).toBe(4);
+        expect([...b.keys('absent')]).toEqual([]);
+      });
+
+      it('clearCurrentKey: keyed state read before the next key is set is refused with the reason given', () => {
+        const b = backend();
+        const v = b.getState(valueState<number>('v'));
+        b.setCurrentKey('k');
+        v.update(1);
+        b.clearCurrentKey('no key on the broadcast side');
+        expect(() => v.value()).toThrow(/no key on the broadcast side/);
+        expect(() => v.update(2)).toThrow(/no key on the broadcast side/);
+        expect(() => b.getCurrentKey()).toThrow(/no key on the broadcast side/);
+        b.setCurrentKey('k');
+        expect(v.value()).toBe(1);
+      });
     });
 
     describe("Flink's mutation contract: state changes only through update/add/put", () => {

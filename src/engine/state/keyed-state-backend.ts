@@ -63,6 +63,12 @@ export interface KeyedStateBackend {
    * caller computed it from this key already (the partitioner), -1 when it must be computed.
    */
   setCurrentKey(key: unknown, knownKeyGroup?: number): void;
+  /**
+   * No current key until the next `setCurrentKey` (a keyed broadcast operator's broadcast side,
+   * whose records belong to no key): keyed state access meanwhile throws a UserError that says
+   * `reason`.
+   */
+  clearCurrentKey(reason: string): void;
   getCurrentKey(): unknown;
   getCurrentKeyGroup(): number;
 

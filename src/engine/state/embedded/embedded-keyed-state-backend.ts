@@ -108,6 +108,10 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
     this.#current.set(key, knownKeyGroup);
   }
 
+  clearCurrentKey(reason: string): void {
+    this.#current.clear(reason);
+  }
+
   getCurrentKey(): unknown {
     return this.#current.key;
   }
