@@ -10,6 +10,9 @@ import { OutputTag } from '../../src/engine/api/output-tag.ts';
 import { WatermarkStrategy } from '../../src/engine/api/watermark-strategy.ts';
 import { TumblingEventTimeWindows } from '../../src/engine/api/window-assigners.ts';
 import { planJob } from '../../src/engine/runtime/job-plan.ts';
+import { mapState } from '../../src/engine/state/state-descriptors.ts';
+import { DataGeneratorSource } from '../../src/engine/connectors/data-generator-source.ts';
+import { heldAfter } from '../../fixtures/jobs/fail-injection.ts';
 import type { SinkFunction } from '../../src/engine/runtime/operators.ts';
 
 type Seen<T> = { value: T; timestamp: number | null }[];
@@ -53,6 +56,44 @@ describe('side outputs', () => {
     await env.execute('split');
     expect(values(main).sort((a, b) => a - b)).toEqual([20, 40, 60, 80, 100]);
     expect(values(side).sort()).toEqual(['odd 1', 'odd 3', 'odd 5', 'odd 7', 'odd 9']);
+  });
+
+  it('a broadcast process function emits to side outputs from both sides, with the record’s timestamp', async () => {
+    const unknown = new OutputTag<string>('unknown-user');
+    const ruleLog = new OutputTag<string>('rule-log');
+    const main: Seen<string> = [];
+    const missing: Seen<string> = [];
+    const logged: Seen<string> = [];
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
+    const limits = mapState<string, number>('limits');
+    const rules = env.fromElements({ user: 'a', limit: 5 }).broadcast(limits);
+    // Users arrive after the rule: their source holds them until the rule is in broadcast state.
+    let ruleSeen = false;
+    const list = [{ user: 'a', amount: 7, time: 10 }, { user: 'b', amount: 1, time: 20 }];
+    const users = env.fromSource(heldAfter(new DataGeneratorSource({ count: list.length, generate: (i) => list[i]! }), 0, () => !ruleSeen), 'users');
+    const checked = users
+      .assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<{ user: string; amount: number; time: number }>().withTimestampAssigner((u) => u.time))
+      .keyBy((u) => u.user)
+      .connect(rules)
+      .process<string>({
+        processElement(u, ctx, out) {
+          const limit = ctx.getBroadcastState(limits).get(u.user);
+          if (limit === undefined) ctx.output(unknown, `${u.user}@${ctx.timestamp}`);
+          else if (u.amount > limit) out.collect(`${u.user} over ${limit}`);
+        },
+        processBroadcastElement(rule, ctx) {
+          ctx.getBroadcastState(limits).put(rule.user, rule.limit);
+          ctx.output(ruleLog, `limit ${rule.user}=${rule.limit}`);
+          ruleSeen = true;
+        },
+      });
+    checked.sinkTo(collect(main));
+    checked.getSideOutput(unknown).sinkTo(collect(missing));
+    checked.getSideOutput(ruleLog).sinkTo(collect(logged));
+    await env.execute('broadcast side outputs');
+    expect(values(main)).toEqual(['a over 5']);
+    expect(missing).toEqual([{ value: 'b@20', timestamp: 20 }]);
+    expect(values(logged)).toEqual(['limit a=5']);
   });
 
   it('a side output that is its operator’s only consumer is chained to it; the main output then goes nowhere', async () => {

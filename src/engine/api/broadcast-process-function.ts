@@ -17,6 +17,7 @@ import type {
 } from '../state/state-descriptors.ts';
 import type { CheckpointListener, CheckpointedFunction, Collector, RichFunction } from './functions.ts';
 import type { TimeDomain, TimerService } from './timer-service.ts';
+import type { SideOutputContext } from './output-tag.ts';
 
 /** Flink's ReadOnlyBroadcastState: what `processElement` may do with broadcast state. */
 export interface ReadOnlyBroadcastState<K, V> {
@@ -29,8 +30,8 @@ export interface ReadOnlyBroadcastState<K, V> {
   isEmpty(): boolean;
 }
 
-/** What both sides' contexts share (Flink's BaseBroadcastProcessFunction.ReadOnlyContext). */
-interface BroadcastTimeContext {
+/** What both sides' contexts share (Flink's BaseBroadcastProcessFunction.ReadOnlyContext), side outputs included. */
+interface BroadcastTimeContext extends SideOutputContext {
   /** The record's timestamp (in onTimer: the timer's), or null when it has none. */
   readonly timestamp: number | null;
   currentProcessingTime(): number;

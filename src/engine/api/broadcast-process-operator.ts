@@ -57,6 +57,7 @@ export class BroadcastProcessOperator extends TimerOperator {
       },
       currentProcessingTime: () => self.#setup.processingTime.now(),
       currentWatermark: () => self.#watermark,
+      output: (tag, value) => base.output(tag, value),
       getBroadcastState: <K, V>(d: MapStateDescriptor<K, V>) => self.#lookup(self.#readOnly, d) as ReadOnlyBroadcastState<K, V>,
       getCurrentKey: () => base.getCurrentKey(),
       timerService: () => base.timerService(),
@@ -68,6 +69,7 @@ export class BroadcastProcessOperator extends TimerOperator {
       },
       currentProcessingTime: () => self.#setup.processingTime.now(),
       currentWatermark: () => self.#watermark,
+      output: (tag, value) => base.output(tag, value),
       getBroadcastState: <K, V>(d: MapStateDescriptor<K, V>) => self.#lookup(self.#broadcasts, d) as BroadcastState<K, V>,
       applyToKeyedState: (d, visit) => self.#applyToKeyedState(d, visit),
     };
