@@ -38,3 +38,5 @@ export { SlidingEventTimeWindows, type TimeWindow, TumblingEventTimeWindows } fr
 export type { ProcessWindowContext, ProcessWindowFunction } from './engine/api/window-functions.ts';
 export type { WindowedStream } from './engine/api/windowed-stream.ts';
 export type { TimeDomain, TimerService } from './engine/api/timer-service.ts';
+export { AsyncDataStream } from './engine/api/async-data-stream.ts';
+export { type AsyncFunction, type ResultFuture, TimeUnit, TimeoutException } from './engine/api/async-function.ts';
