@@ -172,6 +172,14 @@ describe('AsyncWaitOperator', () => {
     await expect(mailbox.runAll()).rejects.toThrow(/"bad": no such user$/);
   });
 
+  it('refuses in one line an asyncInvoke that returns neither a promise nor nothing (a factory passed as the function)', async () => {
+    const factory = (() => ({ asyncInvoke: () => undefined })) as unknown as AsyncFunction<string, string>['asyncInvoke'];
+    const { operator } = await open({ asyncInvoke: factory }, 'ORDERED');
+    expect(() => operator.processRecord('a', null)).toThrow(
+      "async wait operator 'lookup': asyncInvoke returned an object: complete the ResultFuture or return a promise of the results (pass the AsyncFunction itself, not a factory of it)",
+    );
+  });
+
   it('snapshots every element not yet emitted, in input order, and invokes them again after a restore', async () => {
     const f = controlled();
     const { operator, mailbox, store } = await open(f.fn, 'ORDERED', { capacity: 3 });
@@ -187,7 +195,9 @@ describe('AsyncWaitOperator', () => {
     operator.snapshotState();
     const snapshot = store.snapshot();
     expect(snapshot.states.map((s) => s.info.name)).toEqual([ASYNC_STATE_NAME]);
-    const elements = (snapshot.states[0] as { elements: unknown[] }).elements;
+    const state = snapshot.states[0];
+    if (state?.kind !== 'list') throw new Error('expected a list state');
+    const elements = state.elements;
     expect(elements).toEqual([
       { kind: 'record', value: 'b', timestamp: 2 },
       { kind: 'watermark', timestamp: 2 },
@@ -196,7 +206,7 @@ describe('AsyncWaitOperator', () => {
     ]);
 
     const restoredStore = new OperatorStateStore();
-    restoredStore.restoreList(snapshot.states[0]!.info, elements);
+    restoredStore.restoreList(state.info, elements);
     const g = controlled();
     const restored = await open(g.fn, 'ORDERED', { capacity: 3, store: restoredStore, restored: true });
     expect(g.invoked).toEqual(['b', 'c']); // d waits for room, as before

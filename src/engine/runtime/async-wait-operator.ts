@@ -14,7 +14,7 @@
  * turn, held) goes into operator list state, Flink's `_async_wait_operator_state_`; after a
  * restore (at any parallelism: the list is split over the subtasks) they are invoked again.
  */
-import { InternalError } from '../../errors.ts';
+import { InternalError, UserError } from '../../errors.ts';
 import { type AsyncFunction, type ResultFuture, TimeoutException } from '../api/async-function.ts';
 import type { OperatorListState } from '../state/operator-state-store.ts';
 import { type AsyncElement, type AsyncElementQueue, OrderedElementQueue, type QueueEntry, UnorderedElementQueue } from './async-element-queue.ts';
@@ -119,15 +119,18 @@ export class AsyncWaitOperator implements StreamOperator {
       entry.cancelTimeout = this.#time.scheduleAt(this.#time.now() + this.timeoutMs, () => this.#timedOut(entry, future));
     }
     // A synchronous throw fails the record's processing, and with it the job (as in Flink).
-    const returned = this.fn.asyncInvoke(element.value, future);
-    if (returned instanceof Promise) {
-      returned.then(
-        (results) => {
-          if (results !== undefined) future.complete(results);
-        },
-        (err: unknown) => future.completeExceptionally(err),
-      );
+    const returned: unknown = this.fn.asyncInvoke(element.value, future);
+    if (returned === undefined) return;
+    if (!isThenable(returned)) {
+      // A factory of functions passed where the function belongs ends up here: say so, not hang.
+      throw new UserError(`async wait operator '${this.#operatorUid}': asyncInvoke returned ${typeof returned === 'object' ? 'an object' : `a ${typeof returned}`}: complete the ResultFuture or return a promise of the results (pass the AsyncFunction itself, not a factory of it)`);
     }
+    returned.then(
+      (results) => {
+        if (results !== undefined) future.complete(results);
+      },
+      (err: unknown) => future.completeExceptionally(err),
+    );
   }
 
   #futureOf(entry: RecordEntry): ResultFuture<unknown> {
@@ -184,6 +187,10 @@ export class AsyncWaitOperator implements StreamOperator {
       while (this.#held.length > 0 && this.#queue.size < this.capacity) this.#admit(this.#held.shift()!);
     }
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<Iterable<unknown> | undefined> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 function describe(record: Extract<AsyncElement, { kind: 'record' }>): string {
