@@ -20,6 +20,8 @@ export interface QueueEntry {
   /** A watermark is complete from the start; a record once its request completed. */
   done: boolean;
   results: readonly unknown[];
+  /** The queue's own bookkeeping for the entry (the unordered queue's segment): a field, not a Map lookup per record. */
+  slot?: unknown;
 }
 
 export interface AsyncElementQueue {
@@ -74,7 +76,6 @@ interface Segment {
 
 export class UnorderedElementQueue implements AsyncElementQueue {
   readonly #segments: Segment[] = [];
-  readonly #segmentOf = new Map<QueueEntry, Segment>();
   #size = 0;
 
   get size(): number {
@@ -95,14 +96,14 @@ export class UnorderedElementQueue implements AsyncElementQueue {
     if (entry.done) last.ready.push(entry);
     else {
       last.pending.add(entry);
-      this.#segmentOf.set(entry, last);
+      entry.slot = last;
     }
   }
 
   completed(entry: QueueEntry): void {
-    const segment = this.#segmentOf.get(entry);
+    const segment = entry.slot as Segment | undefined;
     if (segment === undefined) return;
-    this.#segmentOf.delete(entry);
+    entry.slot = undefined;
     segment.pending.delete(entry);
     segment.ready.push(entry);
   }

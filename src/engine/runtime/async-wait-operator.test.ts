@@ -138,6 +138,24 @@ describe('AsyncWaitOperator', () => {
     ]);
   });
 
+  it('times each request out on its own deadline, oldest first', async () => {
+    const timedOut: string[] = [];
+    const f = controlled({ timeout: (input, future) => (timedOut.push(input), future.complete([])) });
+    const { operator, clock } = await open(f.fn, 'UNORDERED', { timeout: 100 });
+    operator.processRecord('a', null);
+    clock.time = 1050;
+    operator.processRecord('b', null);
+    operator.processRecord('c', null);
+    f.answer('b');
+    await clock.advanceTo(1100);
+    expect(timedOut).toEqual(['a']);
+    await clock.advanceTo(1149);
+    expect(timedOut).toEqual(['a']);
+    await clock.advanceTo(1150);
+    expect(timedOut).toEqual(['a', 'c']);
+    expect(clock.pending).toBe(0);
+  });
+
   it('completing twice is ignored; a failed request fails the job naming the record', async () => {
     const f = controlled();
     const { operator, emitted, mailbox } = await open(f.fn, 'UNORDERED');

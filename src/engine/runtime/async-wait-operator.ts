@@ -26,13 +26,50 @@ export type AsyncOutputMode = 'ORDERED' | 'UNORDERED';
 
 export const ASYNC_STATE_NAME = '_async_wait_operator_state_';
 
-interface RecordEntry extends QueueEntry {
-  cancelTimeout: (() => void) | undefined;
+type RecordElement = Extract<AsyncElement, { kind: 'record' }>;
+
+/** What a request's ResultFuture tells its operator; one object per operator, not closures per record. */
+interface Completions {
+  isClosed(): boolean;
+  completed(entry: Request): void;
+  failed(entry: Request, error: unknown): void;
+}
+
+/**
+ * A record taken in: its queue entry and its ResultFuture in one object (a class, so a record
+ * costs one allocation and no closures).
+ */
+class Request implements QueueEntry, ResultFuture<unknown> {
+  done = false;
+  results: readonly unknown[] = [];
+  slot?: unknown;
+  constructor(
+    readonly element: RecordElement,
+    readonly seq: number,
+    /** When its timeout is due (processing time), if the operator has one. */
+    readonly deadline: number,
+    private readonly completions: Completions,
+  ) {}
+
+  complete(results: Iterable<unknown>): void {
+    if (this.done || this.completions.isClosed()) return;
+    this.done = true;
+    this.results = Array.isArray(results) ? results : Array.from(results);
+    this.completions.completed(this);
+  }
+
+  completeExceptionally(error: unknown): void {
+    if (this.done || this.completions.isClosed()) return;
+    this.done = true;
+    this.completions.failed(this, error);
+  }
 }
 
 export class AsyncWaitOperator implements StreamOperator {
   readonly #queue: AsyncElementQueue;
+  /** Elements taken in while full, from `#heldHead` on (an index, not shift() per element). */
   #held: AsyncElement[] = [];
+  #heldHead = 0;
   #output!: Output;
   #put!: (mail: Mail) => void;
   #time!: ProcessingTimeService;
@@ -42,6 +79,14 @@ export class AsyncWaitOperator implements StreamOperator {
   #emitScheduled = false;
   #failure: Error | undefined;
   #closed = false;
+  /**
+   * Outstanding deadlines, oldest first, and one processing-time timer for the oldest (Flink
+   * registers a timer per request; one timer per operator does the same work without a wall-clock
+   * timer per record). Entries that completed are dropped as the head passes them.
+   */
+  #deadlines: Request[] = [];
+  #deadlineHead = 0;
+  #cancelTimer: (() => void) | undefined;
 
   constructor(
     private readonly fn: AsyncFunction<unknown, unknown>,
@@ -75,16 +120,16 @@ export class AsyncWaitOperator implements StreamOperator {
 
   /** False while `capacity` elements are taken in and not emitted: the subtask then reads no input. */
   isAvailable(): boolean {
-    return this.#queue.size + this.#held.length < this.capacity;
+    return this.inFlight() < this.capacity;
   }
 
   /** Elements taken in and not yet emitted (the subtask waits for none left at end of input). */
   inFlight(): number {
-    return this.#queue.size + this.#held.length;
+    return this.#queue.size + this.#held.length - this.#heldHead;
   }
 
   snapshotState(): void {
-    this.#state.update([...this.#queue.values().map((e) => e.element), ...this.#held]);
+    this.#state.update([...this.#queue.values().map((e) => e.element), ...this.#held.slice(this.#heldHead)]);
   }
 
   async notifyCheckpointComplete(checkpointId: number): Promise<void> {
@@ -98,12 +143,13 @@ export class AsyncWaitOperator implements StreamOperator {
   async close(): Promise<void> {
     // Requests still out (a failed or cancelled attempt) complete into nothing.
     this.#closed = true;
-    for (const e of this.#queue.values()) (e as RecordEntry).cancelTimeout?.();
+    this.#cancelTimer?.();
+    this.#deadlines = [];
     await this.fn.close?.();
   }
 
   #take(element: AsyncElement): void {
-    if (this.#held.length === 0 && this.#queue.size < this.capacity) this.#admit(element);
+    if (this.#held.length === this.#heldHead && this.#queue.size < this.capacity) this.#admit(element);
     else this.#held.push(element);
   }
 
@@ -112,12 +158,9 @@ export class AsyncWaitOperator implements StreamOperator {
       this.#queue.add({ element, seq: this.#seq++, done: true, results: [] });
       return;
     }
-    const entry: RecordEntry = { element, seq: this.#seq++, done: false, results: [], cancelTimeout: undefined };
-    this.#queue.add(entry);
-    const future = this.#futureOf(entry);
-    if (this.timeoutMs > 0) {
-      entry.cancelTimeout = this.#time.scheduleAt(this.#time.now() + this.timeoutMs, () => this.#timedOut(entry, future));
-    }
+    const future = new Request(element, this.#seq++, this.timeoutMs > 0 ? this.#time.now() + this.timeoutMs : 0, this.#completions);
+    this.#queue.add(future);
+    if (this.timeoutMs > 0) this.#watch(future);
     // A synchronous throw fails the record's processing, and with it the job (as in Flink).
     const returned: unknown = this.fn.asyncInvoke(element.value, future);
     if (returned === undefined) return;
@@ -133,33 +176,52 @@ export class AsyncWaitOperator implements StreamOperator {
     );
   }
 
-  #futureOf(entry: RecordEntry): ResultFuture<unknown> {
-    return {
-      complete: (results) => {
-        if (entry.done || this.#closed) return;
-        entry.done = true;
-        entry.results = Array.from(results);
-        entry.cancelTimeout?.();
-        this.#queue.completed(entry);
-        this.#scheduleEmit();
-      },
-      completeExceptionally: (error) => {
-        if (entry.done || this.#closed) return;
-        entry.done = true;
-        entry.cancelTimeout?.();
-        const record = entry.element as Extract<AsyncElement, { kind: 'record' }>;
-        const cause = error instanceof Error ? error.message : String(error);
-        this.#failure ??= new Error(`async wait operator '${this.#operatorUid}': could not complete the stream element ${describe(record)}: ${cause}`, { cause: error });
-        this.#scheduleEmit();
-      },
-    };
+  readonly #completions: Completions = {
+    isClosed: () => this.#closed,
+    completed: (entry) => {
+      this.#queue.completed(entry);
+      this.#scheduleEmit();
+    },
+    failed: (entry, error) => {
+      const cause = error instanceof Error ? error.message : String(error);
+      this.#failure ??= new Error(`async wait operator '${this.#operatorUid}': could not complete the stream element ${describe(entry.element)}: ${cause}`, { cause: error });
+      this.#scheduleEmit();
+    },
+  };
+
+  #watch(deadline: Request): void {
+    this.#deadlines.push(deadline);
+    this.#dropCompletedDeadlines();
+    if (this.#cancelTimer === undefined) this.#armTimer();
   }
 
-  #timedOut(entry: RecordEntry, future: ResultFuture<unknown>): void | Promise<void> {
-    if (entry.done || this.#closed) return;
-    const input = (entry.element as Extract<AsyncElement, { kind: 'record' }>).value;
-    if (this.fn.timeout !== undefined) return this.fn.timeout(input, future);
-    future.completeExceptionally(new TimeoutException('Async function call has timed out.'));
+  #dropCompletedDeadlines(): void {
+    while (this.#deadlines[this.#deadlineHead]?.done === true) this.#deadlineHead += 1;
+    if (this.#deadlineHead > 1024 && this.#deadlineHead * 2 > this.#deadlines.length) {
+      this.#deadlines = this.#deadlines.slice(this.#deadlineHead);
+      this.#deadlineHead = 0;
+    }
+  }
+
+  #armTimer(): void {
+    const oldest = this.#deadlines[this.#deadlineHead];
+    this.#cancelTimer = oldest === undefined ? undefined : this.#time.scheduleAt(oldest.deadline, () => this.#onTimer());
+  }
+
+  /** In the mailbox: every request whose deadline passed gets the function's timeout(). */
+  async #onTimer(): Promise<void> {
+    this.#cancelTimer = undefined;
+    if (this.#closed) return;
+    const now = this.#time.now();
+    for (;;) {
+      this.#dropCompletedDeadlines();
+      const oldest = this.#deadlines[this.#deadlineHead];
+      if (oldest === undefined || oldest.deadline > now) break;
+      this.#deadlineHead += 1;
+      if (this.fn.timeout !== undefined) await this.fn.timeout(oldest.element.value, oldest);
+      else oldest.completeExceptionally(new TimeoutException('Async function call has timed out.'));
+    }
+    if (!this.#closed) this.#armTimer();
   }
 
   #scheduleEmit(): void {
@@ -182,9 +244,13 @@ export class AsyncWaitOperator implements StreamOperator {
         else for (const r of entry.results) this.#output.collect(r, element.timestamp);
         entry = this.#queue.poll();
       }
-      if (this.#held.length === 0 || this.#queue.size >= this.capacity) return;
+      if (this.#held.length === this.#heldHead || this.#queue.size >= this.capacity) return;
       // Admitting a held watermark may make it due at once: go round again.
-      while (this.#held.length > 0 && this.#queue.size < this.capacity) this.#admit(this.#held.shift()!);
+      while (this.#held.length > this.#heldHead && this.#queue.size < this.capacity) this.#admit(this.#held[this.#heldHead++]!);
+      if (this.#heldHead === this.#held.length) {
+        this.#held = [];
+        this.#heldHead = 0;
+      }
     }
   }
 }
@@ -193,7 +259,7 @@ function isThenable(value: unknown): value is PromiseLike<Iterable<unknown> | un
   return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
-function describe(record: Extract<AsyncElement, { kind: 'record' }>): string {
+function describe(record: RecordElement): string {
   let value: string;
   try {
     value = JSON.stringify(record.value) ?? String(record.value);
