@@ -11,8 +11,10 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failOnce, heldAfter } from '../../fixtures/jobs/fail-injection.ts';
 import { AsyncDataStream } from '../../src/engine/api/async-data-stream.ts';
-import type { AsyncFunction } from '../../src/engine/api/async-function.ts';
+import type { AsyncFunction, ResultFuture } from '../../src/engine/api/async-function.ts';
 import { StreamExecutionEnvironment } from '../../src/engine/api/environment.ts';
+import type { KeyedProcessFunction } from '../../src/engine/api/keyed-process.ts';
+import { WatermarkStrategy } from '../../src/engine/api/watermark-strategy.ts';
 import { DataGeneratorSource } from '../../src/engine/connectors/data-generator-source.ts';
 import { MemoryTransactionalSink, MemoryTransactionalStore } from '../support/memory-transactional-sink.ts';
 import { latestCheckpoint } from '../support/latest-checkpoint.ts';
@@ -124,6 +126,40 @@ describe('Async I/O', () => {
     await env.execute('capacity');
     expect(most).toBe(5); // a poll hands 500 records at once: 5 go out, the rest wait
     expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+  });
+
+  it('unordered: results come back scrambled but none after a watermark that passed it (after keyBy, at p=2)', async () => {
+    const records = 5_000; // the watermark operator emits one every 1000 records
+    const late: number[] = [];
+    const arrived: number[] = [];
+    let underWatermark = 0;
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
+    const timed = env
+      .fromSource(new DataGeneratorSource<number>({ count: records, generate: (i) => i }), 'ids')
+      .assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<number>().withTimestampAssigner((i) => i * 10))
+      .keyBy((i) => i % 4);
+    // Request i answers after (7i mod 5) turns of the event loop: later inputs often come back first.
+    const scrambled = (i: number, future: { complete(r: number[]): void }, hops = (i * 7) % 5): void => {
+      if (hops === 0) future.complete([i]);
+      else setImmediate(() => scrambled(i, future, hops - 1));
+    };
+    const check: KeyedProcessFunction<number, number, never> = {
+      processElement(i, ctx) {
+        arrived.push(i);
+        const watermark = ctx.timerService().currentWatermark();
+        if (watermark > Number.NEGATIVE_INFINITY) underWatermark += 1;
+        if (ctx.timestamp! <= watermark) late.push(i);
+      },
+    };
+    AsyncDataStream.unorderedWait(timed, (i: number, future: ResultFuture<number>) => scrambled(i, future), 0, 50)
+      .keyBy((i) => i % 3)
+      .process(check)
+      .setParallelism(1);
+    await env.execute('unordered with watermarks');
+    expect(late).toEqual([]);
+    expect(underWatermark).toBeGreaterThan(records / 10); // watermarks really were in the stream
+    expect(arrived.some((i, k) => k > 0 && i < arrived[k - 1]!)).toBe(true); // and the results really out of order
+    expect([...arrived].sort((a, b) => a - b)).toEqual(Array.from({ length: records }, (_, i) => i));
   });
 
   it('fails the job when a request times out, with Flink’s message', async () => {
