@@ -2,7 +2,7 @@
  * The user's side of Async I/O (Flink's AsyncFunction and ResultFuture): a function that starts
  * a request per record and completes a ResultFuture later, from any callback.
  */
-import type { CheckpointListener, RichFunction } from './functions.ts';
+import type { CheckpointListener, CheckpointedFunction, RichFunction } from './functions.ts';
 
 /** Where an asynchronous request hands back its results (Flink's ResultFuture). */
 export interface ResultFuture<OUT> {
@@ -12,7 +12,11 @@ export interface ResultFuture<OUT> {
   completeExceptionally(error: unknown): void;
 }
 
-export interface AsyncFunction<IN, OUT> extends RichFunction, Partial<CheckpointListener> {
+/**
+ * Flink's AsyncFunction / RichAsyncFunction. Its runtime context refuses keyed state, as Flink's
+ * does; operator state (CheckpointedFunction) works as for any function.
+ */
+export interface AsyncFunction<IN, OUT> extends RichFunction, Partial<CheckpointedFunction>, Partial<CheckpointListener> {
   /**
    * Starts the request for `input`. Complete `resultFuture` when it answers; or, as a
    * TypeScript convenience, return a promise of the results (a rejected promise fails the

@@ -30,7 +30,7 @@ async function open(fn: AsyncFunction<string, string>, mode: AsyncOutputMode, op
   const mailbox = new Mailbox();
   const store = options.store ?? new OperatorStateStore();
   const operator = new AsyncWaitOperator(fn as AsyncFunction<unknown, unknown>, options.timeout ?? 0, options.capacity ?? 100, mode);
-  const context = { operatorUid: 'lookup', operatorState: store } as unknown as RuntimeContext;
+  const context = { operatorUid: 'lookup', operatorState: store, getState: () => 'a keyed state' } as unknown as RuntimeContext;
   await operator.open({ context, output, isRestored: options.restored ?? false, processingTime: clock, mailbox });
   return { operator, emitted, clock, mailbox, store };
 }
@@ -190,6 +190,22 @@ describe('AsyncWaitOperator', () => {
     await expect(mailbox.runAll()).rejects.toThrow(/"bad": no such user$/);
   });
 
+  it('refuses keyed state to the function, as Flink’s RichAsyncFunction does', async () => {
+    let error: unknown;
+    const fn: AsyncFunction<string, string> = {
+      open(ctx) {
+        try {
+          ctx.getState({ kind: 'value', name: 'seen' });
+        } catch (err) {
+          error = err;
+        }
+      },
+      asyncInvoke: () => undefined,
+    };
+    await open(fn, 'ORDERED');
+    expect(String(error)).toBe("UserError: async wait operator 'lookup': State is not supported in rich async functions. (keyed state belongs to the record being processed, and an async result comes back later)");
+  });
+
   it('refuses in one line an asyncInvoke that returns neither a promise nor nothing (a factory passed as the function)', async () => {
     const factory = (() => ({ asyncInvoke: () => undefined })) as unknown as AsyncFunction<string, string>['asyncInvoke'];
     const { operator } = await open({ asyncInvoke: factory }, 'ORDERED');
@@ -210,7 +226,7 @@ describe('AsyncWaitOperator', () => {
     operator.processRecord('d', 4); // held: the queue is full
     f.answer('c');
     await mailbox.runAll();
-    operator.snapshotState();
+    await operator.snapshotState(1);
     const snapshot = store.snapshot();
     expect(snapshot.states.map((s) => s.info.name)).toEqual([ASYNC_STATE_NAME]);
     const state = snapshot.states[0];

@@ -16,6 +16,7 @@
  */
 import { InternalError, UserError } from '../../errors.ts';
 import { type AsyncFunction, type ResultFuture, TimeoutException } from '../api/async-function.ts';
+import type { RuntimeContext } from '../api/runtime-context.ts';
 import type { OperatorListState } from '../state/operator-state-store.ts';
 import { type AsyncElement, type AsyncElementQueue, OrderedElementQueue, type QueueEntry, UnorderedElementQueue } from './async-element-queue.ts';
 import type { Mail } from './mailbox.ts';
@@ -104,7 +105,9 @@ export class AsyncWaitOperator implements StreamOperator {
     this.#time = setup.processingTime;
     this.#operatorUid = setup.context.operatorUid;
     this.#state = setup.context.operatorState.getListState<AsyncElement>(ASYNC_STATE_NAME);
-    await this.fn.open?.(setup.context);
+    const context = asyncFunctionContext(setup.context);
+    await this.fn.initializeState?.({ isRestored: setup.isRestored, runtime: context });
+    await this.fn.open?.(context);
     // As Flink's open(): what was in flight at the checkpoint is taken in (and invoked) again.
     if (setup.isRestored) for (const element of [...this.#state.get()]) this.#take(element);
   }
@@ -128,8 +131,9 @@ export class AsyncWaitOperator implements StreamOperator {
     return this.#queue.size + this.#held.length - this.#heldHead;
   }
 
-  snapshotState(): void {
+  async snapshotState(checkpointId: number): Promise<void> {
     this.#state.update([...this.#queue.values().map((e) => e.element), ...this.#held.slice(this.#heldHead)]);
+    await this.fn.snapshotState?.({ checkpointId });
   }
 
   async notifyCheckpointComplete(checkpointId: number): Promise<void> {
@@ -253,6 +257,18 @@ export class AsyncWaitOperator implements StreamOperator {
       }
     }
   }
+}
+
+/**
+ * What the function sees of its subtask (Flink's RichAsyncFunctionRuntimeContext): keyed state is
+ * refused, for a result comes back when the subtask is at another record and key. Operator state
+ * (`operatorState`, with CheckpointedFunction) is the subtask's and stays.
+ */
+function asyncFunctionContext(context: RuntimeContext): RuntimeContext {
+  const refuse = (): never => {
+    throw new UserError(`async wait operator '${context.operatorUid}': State is not supported in rich async functions. (keyed state belongs to the record being processed, and an async result comes back later)`);
+  };
+  return { ...context, getState: refuse, getListState: refuse, getMapState: refuse, getReducingState: refuse, getAggregatingState: refuse };
 }
 
 function isThenable(value: unknown): value is PromiseLike<Iterable<unknown> | undefined> {
