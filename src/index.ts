@@ -40,3 +40,4 @@ export type { WindowedStream } from './engine/api/windowed-stream.ts';
 export type { TimeDomain, TimerService } from './engine/api/timer-service.ts';
 export { AsyncDataStream } from './engine/api/async-data-stream.ts';
 export { type AsyncFunction, type ResultFuture, TimeUnit, TimeoutException } from './engine/api/async-function.ts';
+export { AsyncRetryStrategies, type AsyncRetryPredicate, type AsyncRetryStrategy, RetryPredicates } from './engine/api/async-retry.ts';

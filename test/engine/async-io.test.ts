@@ -11,7 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failOnce, heldAfter } from '../../fixtures/jobs/fail-injection.ts';
 import { AsyncDataStream } from '../../src/engine/api/async-data-stream.ts';
-import type { AsyncFunction, ResultFuture } from '../../src/engine/api/async-function.ts';
+import { type AsyncFunction, type ResultFuture, TimeUnit } from '../../src/engine/api/async-function.ts';
+import { AsyncRetryStrategies, RetryPredicates } from '../../src/engine/api/async-retry.ts';
 import { StreamExecutionEnvironment } from '../../src/engine/api/environment.ts';
 import type { KeyedProcessFunction } from '../../src/engine/api/keyed-process.ts';
 import { WatermarkStrategy } from '../../src/engine/api/watermark-strategy.ts';
@@ -28,6 +29,8 @@ const expected = Array.from({ length: RECORDS }, (_, id) => `${id}:${price(id)}`
 class PriceServer {
   readonly requests = new Map<number, number>();
   held = new Set<number>();
+  /** Ids whose first request gets a 503. */
+  failFirst: (id: number) => boolean = () => false;
   readonly #waiting: ServerResponse[] = [];
   #server!: Server;
   port = 0;
@@ -37,6 +40,7 @@ class PriceServer {
       const id = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('id'));
       this.requests.set(id, (this.requests.get(id) ?? 0) + 1);
       if (this.held.has(id)) return void this.#waiting.push(res);
+      if (this.failFirst(id) && this.requests.get(id) === 1) return void res.writeHead(503).end('try again');
       setImmediate(() => res.end(JSON.stringify({ id, price: price(id) })));
     });
     await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
@@ -69,6 +73,7 @@ function priceLookup(port: number): AsyncFunction<number, Priced> & { abort: Abo
     },
     async asyncInvoke(id) {
       const res = await fetch(`http://127.0.0.1:${port}/price?id=${id}`, { signal: this.abort.signal });
+      if (!res.ok) throw new Error(`price service answered ${res.status} for ${id}`);
       return [(await res.json()) as Priced];
     },
     close() {
@@ -160,6 +165,24 @@ describe('Async I/O', () => {
     expect(underWatermark).toBeGreaterThan(records / 10); // watermarks really were in the stream
     expect(arrived.some((i, k) => k > 0 && i < arrived[k - 1]!)).toBe(true); // and the results really out of order
     expect([...arrived].sort((a, b) => a - b)).toEqual(Array.from({ length: records }, (_, i) => i));
+  });
+
+  it('retries what the service refused (unorderedWaitWithRetry), each order priced once', async () => {
+    server.requests.clear();
+    server.failFirst = (id) => id % 10 === 0;
+    try {
+      const prices: Priced[] = [];
+      const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2);
+      const retry = new AsyncRetryStrategies.FixedDelayRetryStrategyBuilder<Priced>(2, 1).ifException(RetryPredicates.HAS_EXCEPTION_PREDICATE).build();
+      const orders = env.fromSource(new DataGeneratorSource<number>({ count: 500, generate: (i) => i }), 'orders');
+      AsyncDataStream.unorderedWaitWithRetry(orders, priceLookup(server.port), 1, TimeUnit.MINUTES, 20, retry).sinkTo({ invoke: (p) => void prices.push(p) });
+      await env.execute('prices with retries');
+      expect(prices.map((p) => p.id).sort((a, b) => a - b)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+      expect(server.requests.get(10)).toBe(2);
+      expect(server.requests.get(11)).toBe(1);
+    } finally {
+      server.failFirst = () => false;
+    }
   });
 
   it('fails the job when a request times out, with Flink’s message', async () => {

@@ -12,6 +12,7 @@ import type { StreamOperator } from '../runtime/stream-operator.ts';
 import { type AsyncFunction, type AsyncInvoke, type TimeUnit, isTimeUnit, toMillis } from './async-function.ts';
 import { type DataStream, KeyedStream, type SingleOutputStreamOperator } from './data-stream.ts';
 import { perSubtask } from './functions.ts';
+import type { AsyncRetryStrategy } from './async-retry.ts';
 import type { Partitioning } from './stream-graph.ts';
 
 export const DEFAULT_ASYNC_CAPACITY = 100;
@@ -33,6 +34,32 @@ export class AsyncDataStream {
   static orderedWait<IN, OUT>(stream: DataStream<IN>, fn: AsyncFunctionLike<IN, OUT>, timeout: number, unitOrCapacity?: TimeUnit | number, capacity?: number): SingleOutputStreamOperator<OUT> {
     return addOperator(stream, fn, 'ORDERED', timeout, unitOrCapacity, capacity);
   }
+
+  /** unorderedWait, retrying an attempt whose results or error match the strategy (Flink's AsyncRetryStrategy). */
+  static unorderedWaitWithRetry<IN, OUT>(stream: DataStream<IN>, fn: AsyncFunctionLike<IN, OUT>, timeoutMs: number, retry: AsyncRetryStrategy<OUT>): SingleOutputStreamOperator<OUT>;
+  static unorderedWaitWithRetry<IN, OUT>(stream: DataStream<IN>, fn: AsyncFunctionLike<IN, OUT>, timeoutMs: number, capacity: number, retry: AsyncRetryStrategy<OUT>): SingleOutputStreamOperator<OUT>;
+  static unorderedWaitWithRetry<IN, OUT>(stream: DataStream<IN>, fn: AsyncFunctionLike<IN, OUT>, timeout: number, unit: TimeUnit, retry: AsyncRetryStrategy<OUT>): SingleOutputStreamOperator<OUT>;
+  static unorderedWaitWithRetry<IN, OUT>(stream: DataStream<IN>, fn: AsyncFunctionLike<IN, OUT>, timeout: number, unit: TimeUnit, capacity: number, retry: AsyncRetryStrategy<OUT>): SingleOutputStreamOperator<OUT>;
+  static unorderedWaitWithRetry<IN, OUT>(stream: DataStream<IN>, fn: AsyncFunctionLike<IN, OUT>, timeout: number, ...rest: RetryArgs<OUT>): SingleOutputStreamOperator<OUT> {
+    return addRetrying(stream, fn, 'UNORDERED', timeout, rest);
+  }
+
+  /** orderedWait, retrying an attempt whose results or error match the strategy (Flink's AsyncRetryStrategy). */
+  static orderedWaitWithRetry<IN, OUT>(stream: DataStream<IN>, fn: AsyncFunctionLike<IN, OUT>, timeoutMs: number, retry: AsyncRetryStrategy<OUT>): SingleOutputStreamOperator<OUT>;
+  static orderedWaitWithRetry<IN, OUT>(stream: DataStream<IN>, fn: AsyncFunctionLike<IN, OUT>, timeoutMs: number, capacity: number, retry: AsyncRetryStrategy<OUT>): SingleOutputStreamOperator<OUT>;
+  static orderedWaitWithRetry<IN, OUT>(stream: DataStream<IN>, fn: AsyncFunctionLike<IN, OUT>, timeout: number, unit: TimeUnit, retry: AsyncRetryStrategy<OUT>): SingleOutputStreamOperator<OUT>;
+  static orderedWaitWithRetry<IN, OUT>(stream: DataStream<IN>, fn: AsyncFunctionLike<IN, OUT>, timeout: number, unit: TimeUnit, capacity: number, retry: AsyncRetryStrategy<OUT>): SingleOutputStreamOperator<OUT>;
+  static orderedWaitWithRetry<IN, OUT>(stream: DataStream<IN>, fn: AsyncFunctionLike<IN, OUT>, timeout: number, ...rest: RetryArgs<OUT>): SingleOutputStreamOperator<OUT> {
+    return addRetrying(stream, fn, 'ORDERED', timeout, rest);
+  }
+}
+
+type RetryArgs<OUT> = [AsyncRetryStrategy<OUT>] | [number | TimeUnit, AsyncRetryStrategy<OUT>] | [TimeUnit, number, AsyncRetryStrategy<OUT>];
+
+function addRetrying<IN, OUT>(stream: DataStream<IN>, fn: AsyncFunctionLike<IN, OUT>, mode: AsyncOutputMode, timeout: number, rest: RetryArgs<OUT>): SingleOutputStreamOperator<OUT> {
+  const retry = rest.at(-1) as AsyncRetryStrategy<OUT>;
+  const [unitOrCapacity, capacity] = rest.slice(0, -1) as [TimeUnit | number | undefined, number | undefined];
+  return addOperator(stream, fn, mode, timeout, unitOrCapacity, capacity, retry);
 }
 
 /**
@@ -41,15 +68,16 @@ export class AsyncDataStream {
  */
 type Transform = <R>(name: string, create: () => StreamOperator, partitioning?: Partitioning, keyOf?: (value: unknown) => unknown) => SingleOutputStreamOperator<R>;
 
-function addOperator<IN, OUT>(stream: DataStream<IN>, fn: AsyncFunctionLike<IN, OUT>, mode: AsyncOutputMode, timeout: number, unitOrCapacity: TimeUnit | number | undefined, capacityArg: number | undefined): SingleOutputStreamOperator<OUT> {
+function addOperator<IN, OUT>(stream: DataStream<IN>, fn: AsyncFunctionLike<IN, OUT>, mode: AsyncOutputMode, timeout: number, unitOrCapacity: TimeUnit | number | undefined, capacityArg: number | undefined, retry?: AsyncRetryStrategy<OUT>): SingleOutputStreamOperator<OUT> {
   const withUnit = typeof unitOrCapacity === 'string';
   if (withUnit && !isTimeUnit(unitOrCapacity)) throw new UserError(`async wait operator: unknown time unit '${unitOrCapacity}': use one of MILLISECONDS, SECONDS, MINUTES, HOURS, DAYS`);
   if (!Number.isFinite(timeout)) throw new UserError(`async wait operator: timeout ${timeout} is not a number of ${withUnit ? unitOrCapacity.toLowerCase() : 'milliseconds'}`);
   const timeoutMs = withUnit ? toMillis(timeout, unitOrCapacity) : timeout;
   const capacity = (withUnit ? capacityArg : unitOrCapacity) ?? DEFAULT_ASYNC_CAPACITY;
   if (!Number.isSafeInteger(capacity) || capacity < 1) throw new UserError(`async wait operator: capacity ${capacity} is not a whole number >= 1 (the number of concurrent async operations)`);
+  if (retry !== undefined && !(timeoutMs > 0)) throw new UserError('async wait operator: Timeout should be configured when do async with retry. (give a timeout > 0: it covers every attempt)');
   const create = typeof fn === 'function' ? (): AsyncFunction<IN, OUT> => ({ asyncInvoke: fn }) : perSubtask(fn);
-  const operator = (): StreamOperator => new AsyncWaitOperator(create() as AsyncFunction<unknown, unknown>, timeoutMs, capacity, mode);
+  const operator = (): StreamOperator => new AsyncWaitOperator(create() as AsyncFunction<unknown, unknown>, timeoutMs, capacity, mode, retry as AsyncRetryStrategy<unknown> | undefined);
   const transform = (stream as unknown as { transform: Transform }).transform.bind(stream);
   // After keyBy, as Flink: the input is partitioned by the key and the operator runs keyed.
   if (stream instanceof KeyedStream) {

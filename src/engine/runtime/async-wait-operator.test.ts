@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AsyncFunction, ResultFuture } from '../api/async-function.ts';
+import { type AsyncRetryStrategy, AsyncRetryStrategies, RetryPredicates } from '../api/async-retry.ts';
 import type { RuntimeContext } from '../api/runtime-context.ts';
 import { OperatorStateStore } from '../state/operator-state-store.ts';
 import { ASYNC_STATE_NAME, type AsyncOutputMode, AsyncWaitOperator } from './async-wait-operator.ts';
@@ -23,13 +24,13 @@ function controlled(extra: Partial<AsyncFunction<string, string>> = {}) {
   return { fn, pending, invoked, answer: (input: string) => pending.get(input)!.complete([`${input}!`]) };
 }
 
-async function open(fn: AsyncFunction<string, string>, mode: AsyncOutputMode, options: { capacity?: number; timeout?: number; store?: OperatorStateStore; restored?: boolean } = {}) {
+async function open(fn: AsyncFunction<string, string>, mode: AsyncOutputMode, options: { capacity?: number; timeout?: number; store?: OperatorStateStore; restored?: boolean; retry?: AsyncRetryStrategy<string> } = {}) {
   const emitted: Emitted[] = [];
   const output: Output = { collect: (v, t) => void emitted.push(['record', v, t]), emitWatermark: (t) => void emitted.push(['watermark', t]) };
   const clock = new ManualProcessingTime(1000);
   const mailbox = new Mailbox();
   const store = options.store ?? new OperatorStateStore();
-  const operator = new AsyncWaitOperator(fn as AsyncFunction<unknown, unknown>, options.timeout ?? 0, options.capacity ?? 100, mode);
+  const operator = new AsyncWaitOperator(fn as AsyncFunction<unknown, unknown>, options.timeout ?? 0, options.capacity ?? 100, mode, options.retry as AsyncRetryStrategy<unknown> | undefined);
   const context = { operatorUid: 'lookup', operatorState: store, getState: () => 'a keyed state' } as unknown as RuntimeContext;
   await operator.open({ context, output, isRestored: options.restored ?? false, processingTime: clock, mailbox });
   return { operator, emitted, clock, mailbox, store };
@@ -254,5 +255,80 @@ describe('AsyncWaitOperator', () => {
       ['record', 'c!', 3],
       ['record', 'd!', 4],
     ]);
+  });
+});
+
+describe('AsyncWaitOperator with retries', () => {
+  /** Fails its first `failures` attempts per input, then answers. */
+  function flaky(failures: number) {
+    const attempts = new Map<string, number>();
+    const fn: AsyncFunction<string, string> = {
+      asyncInvoke(input, future) {
+        const n = (attempts.get(input) ?? 0) + 1;
+        attempts.set(input, n);
+        if (n <= failures) future.completeExceptionally(new Error(`attempt ${n} failed`));
+        else future.complete([`${input}@${n}`]);
+      },
+    };
+    return { fn, attempts };
+  }
+  const fixed = (maxAttempts: number, backoff: number): AsyncRetryStrategy<string> => new AsyncRetryStrategies.FixedDelayRetryStrategyBuilder<string>(maxAttempts, backoff).ifException(RetryPredicates.HAS_EXCEPTION_PREDICATE).build();
+
+  it('retries a failed attempt after the backoff, up to maxAttempts retries, and emits the answer once', async () => {
+    const f = flaky(2);
+    const { operator, emitted, clock, mailbox } = await open(f.fn, 'ORDERED', { timeout: 10_000, retry: fixed(2, 50) });
+    operator.processRecord('a', 4);
+    await mailbox.runAll(); // attempt 1 failed: a retry at 1050
+    expect(f.attempts.get('a')).toBe(1);
+    await clock.advanceTo(1049);
+    expect(f.attempts.get('a')).toBe(1);
+    await clock.advanceTo(1050);
+    await mailbox.runAll();
+    await clock.advanceTo(1100);
+    await mailbox.runAll();
+    expect(f.attempts.get('a')).toBe(3);
+    expect(emitted).toEqual([['record', 'a@3', 4]]);
+  });
+
+  it('fails the job once the retries are used up', async () => {
+    const f = flaky(5);
+    const { operator, clock, mailbox } = await open(f.fn, 'ORDERED', { timeout: 10_000, retry: fixed(2, 50) });
+    operator.processRecord('a', null);
+    await mailbox.runAll();
+    await clock.advanceTo(1050);
+    await mailbox.runAll();
+    await clock.advanceTo(1100);
+    await expect(mailbox.runAll()).rejects.toThrow(/"a": attempt 3 failed$/);
+    expect(f.attempts.get('a')).toBe(3);
+  });
+
+  it('retries on an empty result with EMPTY_RESULT_PREDICATE', async () => {
+    let calls = 0;
+    const fn: AsyncFunction<string, string> = { asyncInvoke: (input, future) => future.complete(++calls === 1 ? [] : [input]) };
+    const retry = new AsyncRetryStrategies.FixedDelayRetryStrategyBuilder<string>(3, 10).ifResult(RetryPredicates.EMPTY_RESULT_PREDICATE).build();
+    const { operator, emitted, clock, mailbox } = await open(fn, 'UNORDERED', { timeout: 1000, retry });
+    operator.processRecord('x', null);
+    await mailbox.runAll();
+    await clock.advanceTo(1010);
+    await mailbox.runAll();
+    expect(emitted).toEqual([['record', 'x', null]]);
+  });
+
+  it('the timeout covers every attempt: a retry still waiting is dropped and the timeout is final', async () => {
+    const f = flaky(1);
+    const { operator, clock, mailbox } = await open(f.fn, 'ORDERED', { timeout: 100, retry: fixed(3, 200) });
+    operator.processRecord('a', null);
+    await mailbox.runAll(); // retry due at 1200, after the deadline at 1100
+    await clock.advanceTo(1100);
+    await expect(mailbox.runAll()).rejects.toThrow(/Async function call has timed out\.$/);
+    await clock.advanceTo(1200);
+    expect(f.attempts.get('a')).toBe(1);
+  });
+
+  it('exponential backoff: initialDelay * multiplier^n, at most maxRetryDelay', () => {
+    const retry = new AsyncRetryStrategies.ExponentialBackoffDelayRetryStrategyBuilder<string>(5, 100, 1000, 2).build();
+    expect([1, 2, 3, 4].map((n) => retry.getBackoffTimeMillis(n))).toEqual([200, 400, 800, 1000]);
+    expect([5, 6].map((n) => retry.canRetry(n))).toEqual([true, false]);
+    expect(() => new AsyncRetryStrategies.FixedDelayRetryStrategyBuilder(0, 10)).toThrow('async retry strategy: maxAttempts should be greater than zero.');
   });
 });

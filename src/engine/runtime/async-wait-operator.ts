@@ -16,6 +16,7 @@
  */
 import { InternalError, UserError } from '../../errors.ts';
 import { type AsyncFunction, type ResultFuture, TimeoutException } from '../api/async-function.ts';
+import type { AsyncRetryStrategy } from '../api/async-retry.ts';
 import type { RuntimeContext } from '../api/runtime-context.ts';
 import type { OperatorListState } from '../state/operator-state-store.ts';
 import { type AsyncElement, type AsyncElementQueue, OrderedElementQueue, type QueueEntry, UnorderedElementQueue } from './async-element-queue.ts';
@@ -32,6 +33,8 @@ type RecordElement = Extract<AsyncElement, { kind: 'record' }>;
 /** What a request's ResultFuture tells its operator; one object per operator, not closures per record. */
 interface Completions {
   isClosed(): boolean;
+  /** With a retry strategy: an attempt ended; the operator decides, in the mailbox, whether it was the last. */
+  attempted: ((entry: Request, results: readonly unknown[] | undefined, error: unknown) => void) | undefined;
   completed(entry: Request): void;
   failed(entry: Request, error: unknown): void;
 }
@@ -44,6 +47,13 @@ class Request implements QueueEntry, ResultFuture<unknown> {
   done = false;
   results: readonly unknown[] = [];
   slot?: unknown;
+  /** Retries (Flink's RetryableResultHandlerDelegator): attempts so far, counted from 1. */
+  attempts = 1;
+  /** An attempt's outcome is being decided or a retry waits: further completions are ignored. */
+  retryAwaiting = false;
+  /** After the timeout: what completes the request is final, never retried. */
+  retriesOver = false;
+  cancelRetry: (() => void) | undefined;
   constructor(
     readonly element: RecordElement,
     readonly seq: number,
@@ -54,13 +64,24 @@ class Request implements QueueEntry, ResultFuture<unknown> {
 
   complete(results: Iterable<unknown>): void {
     if (this.done || this.completions.isClosed()) return;
-    this.done = true;
-    this.results = Array.isArray(results) ? results : Array.from(results);
-    this.completions.completed(this);
+    const all = Array.isArray(results) ? (results as unknown[]) : Array.from(results);
+    if (this.completions.attempted !== undefined && !this.retriesOver) return this.completions.attempted(this, all, undefined);
+    this.finish(all);
   }
 
   completeExceptionally(error: unknown): void {
     if (this.done || this.completions.isClosed()) return;
+    if (this.completions.attempted !== undefined && !this.retriesOver) return this.completions.attempted(this, undefined, error);
+    this.fail(error);
+  }
+
+  finish(results: readonly unknown[]): void {
+    this.done = true;
+    this.results = results;
+    this.completions.completed(this);
+  }
+
+  fail(error: unknown): void {
     this.done = true;
     this.completions.failed(this, error);
   }
@@ -88,14 +109,23 @@ export class AsyncWaitOperator implements StreamOperator {
   #deadlines: Request[] = [];
   #deadlineHead = 0;
   #cancelTimer: (() => void) | undefined;
+  #retryOnResult: (results: readonly unknown[]) => boolean = () => false;
+  #retryOnError: (error: unknown) => boolean = () => false;
 
   constructor(
     private readonly fn: AsyncFunction<unknown, unknown>,
     private readonly timeoutMs: number,
     private readonly capacity: number,
     mode: AsyncOutputMode,
+    private readonly retry?: AsyncRetryStrategy<unknown>,
   ) {
     this.#queue = mode === 'ORDERED' ? new OrderedElementQueue() : new UnorderedElementQueue();
+    if (retry !== undefined) {
+      const predicate = retry.getRetryPredicate();
+      this.#retryOnResult = predicate.resultPredicate() ?? (() => false);
+      this.#retryOnError = predicate.exceptionPredicate() ?? (() => false);
+      this.#completions.attempted = (entry, results, error) => this.#put(() => this.#decideRetry(entry, results, error));
+    }
   }
 
   async open(setup: OperatorSetup): Promise<void> {
@@ -165,6 +195,11 @@ export class AsyncWaitOperator implements StreamOperator {
     const future = new Request(element, this.#seq++, this.timeoutMs > 0 ? this.#time.now() + this.timeoutMs : 0, this.#completions);
     this.#queue.add(future);
     if (this.timeoutMs > 0) this.#watch(future);
+    this.#invoke(future);
+  }
+
+  #invoke(future: Request): void {
+    const { element } = future;
     // A synchronous throw fails the record's processing, and with it the job (as in Flink).
     const returned: unknown = this.fn.asyncInvoke(element.value, future);
     if (returned === undefined) return;
@@ -182,6 +217,7 @@ export class AsyncWaitOperator implements StreamOperator {
 
   readonly #completions: Completions = {
     isClosed: () => this.#closed,
+    attempted: undefined,
     completed: (entry) => {
       this.#queue.completed(entry);
       this.#scheduleEmit();
@@ -192,6 +228,27 @@ export class AsyncWaitOperator implements StreamOperator {
       this.#scheduleEmit();
     },
   };
+
+  /**
+   * In the mailbox, as Flink's processRetry: another attempt after the backoff when the outcome
+   * matches the strategy's predicate and it allows one; else the outcome is final.
+   */
+  #decideRetry(entry: Request, results: readonly unknown[] | undefined, error: unknown): void {
+    if (entry.done || entry.retryAwaiting || this.#closed) return;
+    const retry = this.retry!; // only called with a strategy
+    if (!entry.retriesOver && (results !== undefined ? this.#retryOnResult(results) : this.#retryOnError(error)) && retry.canRetry(entry.attempts)) {
+      entry.retryAwaiting = true;
+      entry.cancelRetry = this.#time.scheduleAt(this.#time.now() + retry.getBackoffTimeMillis(entry.attempts), () => {
+        if (!entry.retryAwaiting || entry.done || this.#closed) return;
+        entry.retryAwaiting = false;
+        entry.attempts += 1;
+        this.#invoke(entry);
+      });
+      return;
+    }
+    if (results !== undefined) entry.finish(results);
+    else entry.fail(error);
+  }
 
   #watch(deadline: Request): void {
     this.#deadlines.push(deadline);
@@ -222,6 +279,10 @@ export class AsyncWaitOperator implements StreamOperator {
       const oldest = this.#deadlines[this.#deadlineHead];
       if (oldest === undefined || oldest.deadline > now) break;
       this.#deadlineHead += 1;
+      // The timeout covers every attempt: a retry waiting is dropped, and what completes now is final.
+      oldest.retriesOver = true;
+      oldest.retryAwaiting = false;
+      oldest.cancelRetry?.();
       if (this.fn.timeout !== undefined) await this.fn.timeout(oldest.element.value, oldest);
       else oldest.completeExceptionally(new TimeoutException('Async function call has timed out.'));
     }
