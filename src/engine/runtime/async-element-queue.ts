@@ -70,10 +70,19 @@ export class OrderedElementQueue implements AsyncElementQueue {
 /** Records between two watermarks (or one watermark on its own). */
 interface Segment {
   readonly watermark: QueueEntry | undefined;
-  readonly pending: Set<QueueEntry>;
-  readonly ready: QueueEntry[];
+  /** Every record of the segment in arrival order, emitted ones dropped now and then. */
+  all: QueueEntry[];
+  pending: number;
+  /** Completed records in completion order, from `readyHead` on. */
+  ready: QueueEntry[];
+  readyHead: number;
+  emitted: number;
 }
 
+/** `slot` of an entry that has left the queue. */
+const EMITTED = Symbol('emitted');
+
+/** Counts and arrays rather than a Set per segment: a record costs pushes and an index step. */
 export class UnorderedElementQueue implements AsyncElementQueue {
   readonly #segments: Segment[] = [];
   #size = 0;
@@ -85,27 +94,25 @@ export class UnorderedElementQueue implements AsyncElementQueue {
   add(entry: QueueEntry): void {
     this.#size += 1;
     if (entry.element.kind === 'watermark') {
-      this.#segments.push({ watermark: entry, pending: new Set(), ready: [] });
+      this.#segments.push(segment(entry));
       return;
     }
     let last = this.#segments.at(-1);
     if (last === undefined || last.watermark !== undefined) {
-      last = { watermark: undefined, pending: new Set(), ready: [] };
+      last = segment(undefined);
       this.#segments.push(last);
     }
+    entry.slot = last;
+    last.all.push(entry);
     if (entry.done) last.ready.push(entry);
-    else {
-      last.pending.add(entry);
-      entry.slot = last;
-    }
+    else last.pending += 1;
   }
 
   completed(entry: QueueEntry): void {
-    const segment = entry.slot as Segment | undefined;
-    if (segment === undefined) return;
-    entry.slot = undefined;
-    segment.pending.delete(entry);
-    segment.ready.push(entry);
+    const seg = entry.slot as Segment | undefined | typeof EMITTED;
+    if (seg === undefined || seg === EMITTED) return;
+    seg.pending -= 1;
+    seg.ready.push(entry);
   }
 
   poll(): QueueEntry | undefined {
@@ -117,18 +124,37 @@ export class UnorderedElementQueue implements AsyncElementQueue {
         this.#size -= 1;
         return first.watermark;
       }
-      const entry = first.ready.shift();
-      if (entry !== undefined) {
+      if (first.readyHead < first.ready.length) {
+        const entry = first.ready[first.readyHead++]!;
+        entry.slot = EMITTED;
+        first.emitted += 1;
         this.#size -= 1;
+        compact(first);
         return entry;
       }
       // An emptied record segment before a watermark: the watermark may go now.
-      if (first.pending.size > 0 || this.#segments.length === 1) return undefined;
+      if (first.pending > 0 || this.#segments.length === 1) return undefined;
       this.#segments.shift();
     }
   }
 
   values(): QueueEntry[] {
-    return this.#segments.flatMap((s) => (s.watermark !== undefined ? [s.watermark] : [...s.ready, ...s.pending].sort((a, b) => a.seq - b.seq)));
+    return this.#segments.flatMap((s) => (s.watermark !== undefined ? [s.watermark] : s.all.filter((e) => e.slot !== EMITTED)));
+  }
+}
+
+function segment(watermark: QueueEntry | undefined): Segment {
+  return { watermark, all: [], pending: 0, ready: [], readyHead: 0, emitted: 0 };
+}
+
+/** Drops what was emitted once it is most of a segment's arrays (amortised O(1) per record). */
+function compact(s: Segment): void {
+  if (s.readyHead > 1024 && s.readyHead * 2 > s.ready.length) {
+    s.ready = s.ready.slice(s.readyHead);
+    s.readyHead = 0;
+  }
+  if (s.emitted > 1024 && s.emitted * 2 > s.all.length) {
+    s.all = s.all.filter((e) => e.slot !== EMITTED);
+    s.emitted = 0;
   }
 }
