@@ -21,6 +21,23 @@ describe('AsyncDataStream', () => {
     expect([b?.uid, b?.inputs[0]?.partitioning.kind, b?.keyOf?.(3, 0)]).toEqual(['b', 'hash', 1]);
   });
 
+  it('takes a function without parameters as a factory called once per subtask (classes with #private fields)', async () => {
+    class Doubler {
+      readonly #factor = 2;
+      asyncInvoke(x: number) {
+        return Promise.resolve([x * this.#factor]);
+      }
+    }
+    const { env, numbers } = stream();
+    const out: number[] = [];
+    AsyncDataStream.orderedWait(numbers, () => new Doubler(), 1000).sinkTo({ invoke: (v) => void out.push(v) });
+    await env.execute('factory');
+    expect(out).toEqual([2, 4, 6]);
+    const bad = stream();
+    AsyncDataStream.orderedWait(bad.numbers, (() => [1]) as unknown as () => Doubler, 1000).sinkTo({ invoke: () => undefined });
+    await expect(bad.env.execute('not a factory')).rejects.toThrow('async wait operator: a function without parameters is taken as a factory of AsyncFunctions, and this one returned no object with asyncInvoke: declare the input parameter, (input, resultFuture) => ..., or return an AsyncFunction');
+  });
+
   it('refuses a capacity, unit or retry setting that cannot work, in one line', () => {
     const { numbers } = stream();
     expect(() => AsyncDataStream.unorderedWait(numbers, fn, 1000, 0)).toThrow('async wait operator: capacity 0 is not a whole number >= 1 (the number of concurrent async operations)');

@@ -17,8 +17,12 @@ import type { Partitioning } from './stream-graph.ts';
 
 export const DEFAULT_ASYNC_CAPACITY = 100;
 
-/** The function as an object, or a plain function that is its `asyncInvoke`. */
-export type AsyncFunctionLike<IN, OUT> = AsyncFunction<IN, OUT> | AsyncInvoke<IN, OUT>;
+/**
+ * The function as an object (each subtask gets its own copy), a plain function that is its
+ * `asyncInvoke`, or a factory without parameters called once per subtask (for classes with
+ * #private fields, which a copy cannot have): `() => new PriceLookup()`.
+ */
+export type AsyncFunctionLike<IN, OUT> = AsyncFunction<IN, OUT> | AsyncInvoke<IN, OUT> | (() => AsyncFunction<IN, OUT>);
 
 export class AsyncDataStream {
   /** Results in the order they complete, never across a watermark. */
@@ -76,7 +80,7 @@ function addOperator<IN, OUT>(stream: DataStream<IN>, fn: AsyncFunctionLike<IN, 
   const capacity = (withUnit ? capacityArg : unitOrCapacity) ?? DEFAULT_ASYNC_CAPACITY;
   if (!Number.isSafeInteger(capacity) || capacity < 1) throw new UserError(`async wait operator: capacity ${capacity} is not a whole number >= 1 (the number of concurrent async operations)`);
   if (retry !== undefined && !(timeoutMs > 0)) throw new UserError('async wait operator: Timeout should be configured when do async with retry. (give a timeout > 0: it covers every attempt)');
-  const create = typeof fn === 'function' ? (): AsyncFunction<IN, OUT> => ({ asyncInvoke: fn }) : perSubtask(fn);
+  const create = typeof fn !== 'function' ? perSubtask(fn) : fn.length === 0 ? () => fromFactory(fn as () => AsyncFunction<IN, OUT>) : (): AsyncFunction<IN, OUT> => ({ asyncInvoke: fn as AsyncInvoke<IN, OUT> });
   const operator = (): StreamOperator => new AsyncWaitOperator(create() as AsyncFunction<unknown, unknown>, timeoutMs, capacity, mode, retry as AsyncRetryStrategy<unknown> | undefined);
   const transform = (stream as unknown as { transform: Transform }).transform.bind(stream);
   // After keyBy, as Flink: the input is partitioned by the key and the operator runs keyed.
@@ -85,4 +89,13 @@ function addOperator<IN, OUT>(stream: DataStream<IN>, fn: AsyncFunctionLike<IN, 
     return transform<OUT>('async wait operator', operator, { kind: 'hash', key }, key);
   }
   return transform<OUT>('async wait operator', operator);
+}
+
+/** An asyncInvoke takes its input, so a function without parameters is a factory; say so if it is not one. */
+function fromFactory<IN, OUT>(factory: () => AsyncFunction<IN, OUT>): AsyncFunction<IN, OUT> {
+  const made: unknown = factory();
+  if (typeof (made as Partial<AsyncFunction<IN, OUT>> | null)?.asyncInvoke !== 'function') {
+    throw new UserError('async wait operator: a function without parameters is taken as a factory of AsyncFunctions, and this one returned no object with asyncInvoke: declare the input parameter, (input, resultFuture) => ..., or return an AsyncFunction');
+  }
+  return made as AsyncFunction<IN, OUT>;
 }

@@ -207,11 +207,11 @@ describe('AsyncWaitOperator', () => {
     expect(String(error)).toBe("UserError: async wait operator 'lookup': State is not supported in rich async functions. (keyed state belongs to the record being processed, and an async result comes back later)");
   });
 
-  it('refuses in one line an asyncInvoke that returns neither a promise nor nothing (a factory passed as the function)', async () => {
-    const factory = (() => ({ asyncInvoke: () => undefined })) as unknown as AsyncFunction<string, string>['asyncInvoke'];
+  it('refuses in one line an asyncInvoke that returns neither a promise nor nothing (a factory with a parameter passed as the function)', async () => {
+    const factory = ((_input: string) => ({ asyncInvoke: () => undefined })) as unknown as AsyncFunction<string, string>['asyncInvoke'];
     const { operator } = await open({ asyncInvoke: factory }, 'ORDERED');
     expect(() => operator.processRecord('a', null)).toThrow(
-      "async wait operator 'lookup': asyncInvoke returned an object: complete the ResultFuture or return a promise of the results (pass the AsyncFunction itself, not a factory of it)",
+      "async wait operator 'lookup': asyncInvoke returned an object: complete the ResultFuture or return a promise of the results (a factory of AsyncFunctions takes no parameters)",
     );
   });
 

@@ -204,8 +204,8 @@ export class AsyncWaitOperator implements StreamOperator {
     const returned: unknown = this.fn.asyncInvoke(element.value, future);
     if (returned === undefined) return;
     if (!isThenable(returned)) {
-      // A factory of functions passed where the function belongs ends up here: say so, not hang.
-      throw new UserError(`async wait operator '${this.#operatorUid}': asyncInvoke returned ${typeof returned === 'object' ? 'an object' : `a ${typeof returned}`}: complete the ResultFuture or return a promise of the results (pass the AsyncFunction itself, not a factory of it)`);
+      // A factory taking a parameter, passed where the function belongs, ends up here: say so, not hang.
+      throw new UserError(`async wait operator '${this.#operatorUid}': asyncInvoke returned ${typeof returned === 'object' ? 'an object' : `a ${typeof returned}`}: complete the ResultFuture or return a promise of the results (a factory of AsyncFunctions takes no parameters)`);
     }
     returned.then(
       (results) => {
