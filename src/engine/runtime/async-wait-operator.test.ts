@@ -191,6 +191,15 @@ describe('AsyncWaitOperator', () => {
     await expect(mailbox.runAll()).rejects.toThrow(/"bad": no such user$/);
   });
 
+  it('emits a restored watermark with nothing before it without waiting for a record', async () => {
+    const store = new OperatorStateStore();
+    store.getListState(ASYNC_STATE_NAME).update([{ kind: 'watermark', timestamp: 9 }]);
+    const { emitted, mailbox, operator } = await open(controlled().fn, 'UNORDERED', { store, restored: true });
+    await mailbox.runAll();
+    expect(emitted).toEqual([['watermark', 9]]);
+    expect(operator.inFlight()).toBe(0);
+  });
+
   it('refuses keyed state to the function, as Flink’s RichAsyncFunction does', async () => {
     let error: unknown;
     const fn: AsyncFunction<string, string> = {
@@ -245,6 +254,8 @@ describe('AsyncWaitOperator', () => {
     const g = controlled();
     const restored = await open(g.fn, 'ORDERED', { capacity: 3, store: restoredStore, restored: true });
     expect(g.invoked).toEqual(['b', 'c']); // d waits for room, as before
+    await restored.mailbox.runAll();
+    expect(restored.emitted).toEqual([]);
     for (const x of ['c', 'b']) g.answer(x);
     await restored.mailbox.runAll();
     g.answer('d');

@@ -139,7 +139,11 @@ export class AsyncWaitOperator implements StreamOperator {
     await this.fn.initializeState?.({ isRestored: setup.isRestored, runtime: context });
     await this.fn.open?.(context);
     // As Flink's open(): what was in flight at the checkpoint is taken in (and invoked) again.
-    if (setup.isRestored) for (const element of [...this.#state.get()]) this.#take(element);
+    if (setup.isRestored) {
+      for (const element of [...this.#state.get()]) this.#take(element);
+      // A restored watermark at the head is due at once; no completion would announce it.
+      if (this.inFlight() > 0) this.#scheduleEmit();
+    }
   }
 
   processRecord(value: unknown, timestamp: number | null): void {
