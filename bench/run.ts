@@ -18,6 +18,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }
   dashboard: () => import('./dashboard.ts'),
   migration: () => import('./schema-migration.ts'),
   broadcast: () => import('./broadcast.ts'),
+  async: () => import('./async.ts'),
 };
 
 const names = Object.keys(BENCHMARKS);

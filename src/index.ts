@@ -55,3 +55,6 @@ export type { TimeDomain, TimerService } from './engine/api/timer-service.ts';
 // State schema evolution (a descriptor's `schemaVersion` and `migrate`) and sources.
 export type { OperatorStateOptions } from './engine/state/operator-state-store.ts';
 export { SocketTextSource, type SocketTextSourceOptions } from './engine/connectors/socket-text-source.ts';
+export { AsyncDataStream } from './engine/api/async-data-stream.ts';
+export { type AsyncFunction, type ResultFuture, TimeUnit, TimeoutException } from './engine/api/async-function.ts';
+export { AsyncRetryStrategies, type AsyncRetryPredicate, type AsyncRetryStrategy, RetryPredicates } from './engine/api/async-retry.ts';

@@ -5,6 +5,7 @@
 import type { DeclaredKeyedState } from '../state/restore-plan.ts';
 import type { RuntimeContext } from '../api/runtime-context.ts';
 import type { KeyedStateBackend } from '../state/keyed-state-backend.ts';
+import type { Mail } from './mailbox.ts';
 import type { ProcessingTimeService } from './processing-time-service.ts';
 
 export interface Output {
@@ -27,6 +28,11 @@ export interface OperatorSetup {
   readonly keyedBackend?: KeyedStateBackend;
   /** Wall-clock callbacks delivered through the subtask's mailbox (timers, periodic watermarks). */
   readonly processingTime: ProcessingTimeService;
+  /**
+   * The subtask's mailbox: work put here runs on the subtask's own loop between records (Async
+   * I/O emits its results so). Always given by a subtask; tests may leave it out.
+   */
+  readonly mailbox?: { put(mail: Mail): void };
 }
 
 export interface StreamOperator {
@@ -51,4 +57,14 @@ export interface StreamOperator {
    * schema), so `plan-restore` can say what a restore will migrate; most operators know none.
    */
   declaredKeyedStates?(): readonly DeclaredKeyedState[];
+  /**
+   * Backpressure: false while the operator cannot take another element (Async I/O with a full
+   * queue). The subtask then reads no input and runs mail until it is true again.
+   */
+  isAvailable?(): boolean;
+  /**
+   * Elements taken in whose output is still to come through the mailbox (Async I/O's requests).
+   * At end of input the subtask runs mail until every operator reports 0, before finish().
+   */
+  inFlight?(): number;
 }

@@ -127,6 +127,8 @@ export class Subtask {
   /** Records into and out of each member of the chain (Flink's numRecordsIn / numRecordsOut). */
   readonly #recordsIn: number[];
   readonly #recordsOut: number[];
+  /** The operators of the chain that can refuse input for a while (Async I/O), usually none. */
+  readonly #throttling: StreamOperator[];
 
   constructor(private readonly spec: SubtaskSpec) {
     const { chain, index } = spec;
@@ -139,6 +141,7 @@ export class Subtask {
       const ttl = keyed === undefined ? undefined : new TtlStates(keyed, clock);
       return { planned, operator: planned.node.createOperator?.(), keyed, ttl, operatorState: new OperatorStateStore(`${planned.uid} subtask ${index}`, planned.uid), restored: false };
     });
+    this.#throttling = this.#members.flatMap((m) => (m.operator?.isAvailable === undefined && m.operator?.inFlight === undefined ? [] : [m.operator]));
   }
 
   /**
@@ -194,6 +197,8 @@ export class Subtask {
           await this.#afterRecord();
         }
       } else await this.#runInputs();
+      // Before timers are quiesced: Async I/O's requests may still time out while they finish.
+      await this.#awaitInFlight();
       this.#checkCancelled();
       // As Flink when a task finishes: processing-time timers not yet due do not fire.
       this.#processingTime.quiesce();
@@ -318,6 +323,7 @@ export class Subtask {
         output: this.#outputOf(i),
         isRestored: m.restored,
         processingTime: this.#processingTime,
+        mailbox: this.mailbox,
         ...(m.keyed === undefined ? {} : { keyedBackend: m.keyed }),
       });
     }
@@ -449,6 +455,7 @@ export class Subtask {
       }
       if (this.mailbox.hasMail) await this.#runMail();
       this.#checkCancelled();
+      if (this.#throttling.length > 0) await this.#awaitAvailable();
       // About one batch per poll: the flush after it then sends full batches.
       const { records, done } = await reader.poll(BATCH_ELEMENTS);
       for (const r of records) {
@@ -468,6 +475,7 @@ export class Subtask {
     for (;;) {
       if (this.mailbox.hasMail) await this.#runMail();
       this.#checkCancelled();
+      if (this.#throttling.length > 0) await this.#awaitAvailable();
       // Buffered elements are processed without awaiting anything: most records need nothing.
       const event = gate.poll();
       if (event === undefined) {
@@ -494,6 +502,28 @@ export class Subtask {
         case 'end':
           return;
       }
+    }
+  }
+
+  /**
+   * Backpressure from an operator of the chain (Async I/O's full queue): no input is read, mail
+   * (which brings the results that make room) runs as it arrives. Checkpoint mail of a source
+   * may run here too: between two polls, as always.
+   */
+  async #awaitAvailable(): Promise<void> {
+    while (!this.#throttling.every((o) => o.isAvailable?.() ?? true)) {
+      await this.mailbox.signal();
+      await this.#runMail();
+      this.#checkCancelled();
+    }
+  }
+
+  /** End of input: mail runs until no operator of the chain waits for results (Async I/O). */
+  async #awaitInFlight(): Promise<void> {
+    while (this.#throttling.some((o) => (o.inFlight?.() ?? 0) > 0)) {
+      this.#checkCancelled();
+      await this.mailbox.signal();
+      await this.#runMail();
     }
   }
 
