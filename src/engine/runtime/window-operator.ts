@@ -1,32 +1,48 @@
 /**
- * Keyed event-time windows (Flink's WindowOperator with an EventTimeTrigger and no allowed
- * lateness), built on the timer service.
+ * Keyed windows (Flink's WindowOperator and EvictingWindowOperator): an assigner puts each
+ * record into windows, a trigger decides when a window's function runs (FIRE) and when its
+ * contents go (PURGE), an optional evictor removes elements around the function, and windows of
+ * an event-time assigner take late records until the watermark passes their end plus the
+ * allowed lateness, when their state is cleaned up.
  *
- * State: one map state per key, `window-contents`, from a window's end to what the window holds
- * so far: the accumulator (aggregate), the reduced value (reduce) or the list of elements
- * (process). All windows of an assigner have the same size, so the end names the window. Plus the
- * key's timers (internal-timer-service.ts): one event-time timer at each open window's
- * maxTimestamp. Both are ordinary keyed state, so windows are checkpointed, restored and
- * rescaled by key group with everything else.
+ * Keyed state, all of it per key, so windows are checkpointed, restored and rescaled by key
+ * group with everything else (docs/ARCHITECTURE.md, "Windows"):
+ * - `window-contents`: map state from window (`[start, end]`, or `"global"`) to what the window
+ *   holds: the accumulator (aggregate), the reduced value (reduce), the elements (process), or,
+ *   with an evictor, the elements with their timestamps as `[value, timestamp]` pairs;
+ * - `window-timers` and `_timers`: which window set which timer (window-timers.ts);
+ * - the trigger's own state under its descriptors' names (window-trigger-state.ts);
+ * - session windows: `merging-window-set`, the key's current windows as `[start, end]` pairs.
+ * Windows of merging assigners move their contents and trigger state to the merged window.
  *
- * A record goes into each of its windows that has not fired yet (maxTimestamp > watermark);
- * one whose windows have all fired is late and dropped, and counted (Flink's
- * numLateRecordsDropped). When the watermark reaches a window's maxTimestamp, its result is
- * emitted with that timestamp and its state cleared.
+ * Savepoints of tsflink 0.1 keyed `window-contents` by the window's end alone (all windows were
+ * event-time tumbling or sliding ones of one size): they restore into a job with the same kind
+ * of assigner, each window rewritten at open (migrateEndKeyedWindows); anything else is refused.
  */
-import { UserError } from '../../errors.ts';
+import { InternalError, UserError } from '../../errors.ts';
 import type { Collector } from '../api/functions.ts';
 import type { RuntimeContext } from '../api/runtime-context.ts';
-import { type TimeWindow, type WindowAssigner, maxTimestamp } from '../api/window-assigners.ts';
+import type { TimeDomain } from '../api/timer-service.ts';
+import { type OnMergeContext, type Trigger, type TriggerContext, type TriggerStateDescriptor, isFire, isPurge } from '../api/trigger.ts';
+import { END_OF_TIME, type TimeWindow, type Window, type WindowKey, maxTimestamp, sameWindow, windowKey } from '../api/window.ts';
+import { type WindowAssigner, type WindowAssignerContext, isMerging } from '../api/window-assigners.ts';
+import type { Evictor, EvictorContext, TimestampedValue } from '../api/evictors.ts';
 import type { LateRecordListener, ProcessWindowContext, ProcessWindowFunction } from '../api/window-functions.ts';
 import { deepCopy } from '../state/copy-value.ts';
-import type { MapState } from '../state/keyed-state-handles.ts';
-import { type AggregateFunction, mapState } from '../state/state-descriptors.ts';
-import { InternalTimerService } from './internal-timer-service.ts';
+import type { KeyedStateBackend } from '../state/keyed-state-backend.ts';
+import type { MapState, ValueState } from '../state/keyed-state-handles.ts';
+import { type AggregateFunction, mapState, valueState } from '../state/state-descriptors.ts';
+import { TIMERS_STATE } from './internal-timer-service.ts';
+import { andThen, inOrder } from './in-order.ts';
+import { type MergingWindows, addWindow, loadMergingWindows, retireWindow, storeMergingWindows } from './merging-window-set.ts';
 import type { OperatorSetup, Output, StreamOperator } from './stream-operator.ts';
+import { WINDOW_TIMERS_STATE, WindowTimers } from './window-timers.ts';
+import { WindowTriggerState } from './window-trigger-state.ts';
 
 /** Flink's name for the window contents state. */
 export const WINDOW_STATE = 'window-contents';
+/** Flink's name for the session windows of each key. */
+export const MERGING_WINDOWS_STATE = 'merging-window-set';
 
 export type WindowContents =
   | { readonly kind: 'aggregate'; readonly aggregate: AggregateFunction<unknown, unknown, unknown> }
@@ -34,27 +50,48 @@ export type WindowContents =
   | { readonly kind: 'elements' };
 
 export interface WindowOperatorSpec {
-  readonly assigner: WindowAssigner;
+  readonly assigner: WindowAssigner<Window>;
   readonly contents: WindowContents;
+  /** The assigner's default trigger when not given. */
+  readonly trigger?: Trigger<unknown, Window>;
+  readonly evictor?: Evictor<unknown, Window>;
+  /** Event time only: how long after a window's end it still takes late records (ms). */
+  readonly allowedLateness?: number;
   /** Without one, the aggregate's result or the reduced value is emitted as is. */
-  readonly windowFunction?: ProcessWindowFunction<unknown, unknown, unknown>;
+  readonly windowFunction?: ProcessWindowFunction<unknown, unknown, unknown, Window>;
   readonly onLateRecord?: LateRecordListener<unknown>;
 }
+
+type StoredElement = [value: unknown, timestamp: number | null];
 
 export class WindowOperator implements StreamOperator {
   #output!: Output;
   #context!: RuntimeContext;
-  #timers!: InternalTimerService;
-  #windows!: MapState<number, unknown>;
+  #backend!: KeyedStateBackend;
+  #timers!: WindowTimers;
+  #windows!: MapState<WindowKey, unknown>;
+  #triggerState!: WindowTriggerState;
+  #merging: ValueState<unknown> | undefined;
   #lateRecordsDropped = 0;
-  #emitTimestamp = 0;
-  readonly #collector: Collector<unknown> = { collect: (v) => this.#output.collect(v, this.#emitTimestamp) };
+  readonly #trigger: Trigger<unknown, Window>;
+  readonly #lateness: number;
+  readonly #eventTime: boolean;
+  readonly #assignerContext: WindowAssignerContext = { getCurrentProcessingTime: () => this.#timers.service.currentProcessingTime() };
 
   constructor(private readonly spec: WindowOperatorSpec) {
+    this.#trigger = spec.trigger ?? spec.assigner.getDefaultTrigger();
+    this.#eventTime = spec.assigner.isEventTime();
+    this.#lateness = spec.allowedLateness ?? 0;
     if (spec.contents.kind === 'elements' && spec.windowFunction === undefined) throw new UserError('a window that keeps its elements needs a ProcessWindowFunction');
+    if (isMerging(spec.assigner)) {
+      if (!this.#trigger.canMerge()) throw new UserError(`A merging window assigner cannot be used with a trigger that does not support merging: ${this.#trigger.toString()} with ${spec.assigner.toString()}`);
+      if (spec.contents.kind === 'aggregate' && spec.evictor === undefined && spec.contents.aggregate.merge === undefined) {
+        throw new UserError(`${spec.assigner.toString()} merges windows and so their accumulators: give the AggregateFunction a merge(a, b)`);
+      }
+    }
   }
 
-  /** Records dropped because all their windows had fired (this subtask). */
+  /** Records dropped because all their windows were past their allowed lateness (this subtask). */
   get numLateRecordsDropped(): number {
     return this.#lateRecordsDropped;
   }
@@ -64,92 +101,267 @@ export class WindowOperator implements StreamOperator {
     if (backend === undefined) throw new UserError(`operator '${setup.context.operatorUid}': windows need a keyed stream (keyBy(...).window(...))`);
     this.#output = setup.output;
     this.#context = setup.context;
+    this.#backend = backend;
+    const restoredStates = new Set(backend.states().map((s) => s.name));
+    const endKeyed = setup.isRestored && restoredStates.has(WINDOW_STATE) && !restoredStates.has(WINDOW_TIMERS_STATE);
     // Engine access: the window's elements are appended to and written back without copying them.
-    this.#windows = backend.getState(mapState<number, unknown>(WINDOW_STATE), 'engine');
-    this.#timers = new InternalTimerService(backend, setup.processingTime, (timestamp, domain) => (domain === 'EVENT_TIME' ? this.#fire(timestamp) : undefined));
-    this.#timers.open();
+    this.#windows = backend.getState(mapState<WindowKey, unknown>(WINDOW_STATE), 'engine');
+    this.#timers = new WindowTimers(backend, setup.processingTime, (window, time, domain) => this.#onTimer(window, time, domain));
+    this.#triggerState = new WindowTriggerState(backend, [WINDOW_STATE, WINDOW_TIMERS_STATE, MERGING_WINDOWS_STATE, TIMERS_STATE]);
+    if (isMerging(this.spec.assigner)) this.#merging = backend.getState(valueState<unknown>(MERGING_WINDOWS_STATE), 'engine');
+    this.#timers.service.open();
+    if (endKeyed) this.#migrateEndKeyedWindows();
     await this.spec.windowFunction?.open?.(setup.context);
   }
 
-  processRecord(value: unknown, timestamp: number | null): void {
-    if (timestamp === null) {
-      throw new UserError(
-        `operator '${this.#context.operatorUid}': a record without a timestamp reached an event-time window. ` +
-          'Did you forget to call assignTimestampsAndWatermarks(...) (or give the source a timestamp)?',
-      );
-    }
-    const watermark = this.#timers.currentWatermark();
-    let accepted = false;
-    for (const window of this.spec.assigner.assignWindows(timestamp)) {
-      const fireAt = maxTimestamp(window);
-      if (fireAt <= watermark) continue; // this window has fired already
-      // Each window its own copy (sliding windows): a reduce that updates its first argument in
-      // place, or a process function changing an element, must not reach another window.
-      this.#add(window.end, accepted ? deepCopy(value) : value);
-      accepted = true;
-      this.#timers.registerEventTimeTimer(fireAt);
-    }
-    if (!accepted) {
-      this.#lateRecordsDropped += 1;
-      this.spec.onLateRecord?.(value, timestamp, watermark);
-    }
+  processRecord(value: unknown, timestamp: number | null): void | Promise<void> {
+    const windows = this.spec.assigner.assignWindows(timestamp, value, this.#assignerContext);
+    let skipped = true;
+    let copies = 0;
+    // Each window its own copy (sliding windows): a reduce that updates its first argument in
+    // place, or a process function changing an element, must not reach another window.
+    const own = (): unknown => (copies++ === 0 ? value : deepCopy(value));
+    const merging = this.#merging === undefined ? undefined : loadMergingWindows(this.#merging);
+    const steps = windows.map((assigned) => (): void | Promise<void> => {
+      let window: Window = assigned;
+      if (merging !== undefined) {
+        window = addWindow(merging, assigned as TimeWindow, (cover, merged) => this.#merge(cover, merged));
+        if (this.#isWindowLate(window)) return retireWindow(merging, window as TimeWindow);
+      } else if (this.#isWindowLate(window)) return;
+      skipped = false;
+      this.#add(window, own(), timestamp);
+      const result = this.#trigger.onElement(value, timestamp, window, this.#triggerContext(window));
+      return andThen(isFire(result) ? this.#emit(window) : undefined, () => {
+        if (isPurge(result)) this.#windows.remove(windowKey(window));
+        this.#registerCleanupTimer(window);
+      });
+    });
+    steps.push(() => {
+      if (merging !== undefined) storeMergingWindows(this.#merging!, merging);
+      // The one place a record is found late (Flink: side output or numLateRecordsDropped).
+      if (skipped && this.#isElementLate(timestamp)) {
+        this.#lateRecordsDropped += 1;
+        this.spec.onLateRecord?.(value, timestamp!, this.#timers.service.currentWatermark());
+      }
+    });
+    return inOrder(steps);
   }
 
   async processWatermark(timestamp: number): Promise<void> {
-    await this.#timers.advanceWatermark(timestamp);
+    await this.#timers.service.advanceWatermark(timestamp);
     this.#output.emitWatermark(timestamp);
   }
 
   async close(): Promise<void> {
-    this.#timers?.close();
+    this.#timers?.service.close();
     await this.spec.windowFunction?.close?.();
   }
 
-  #add(end: number, value: unknown): void {
+  #cleanupTime(window: Window): number {
+    if (!this.#eventTime) return maxTimestamp(window);
+    const time = maxTimestamp(window) + this.#lateness;
+    return time >= END_OF_TIME ? END_OF_TIME : time;
+  }
+
+  #isWindowLate(window: Window): boolean {
+    return this.#eventTime && this.#cleanupTime(window) <= this.#timers.service.currentWatermark();
+  }
+
+  #isElementLate(timestamp: number | null): boolean {
+    return this.#eventTime && timestamp !== null && timestamp + this.#lateness <= this.#timers.service.currentWatermark();
+  }
+
+  #registerCleanupTimer(window: Window): void {
+    const time = this.#cleanupTime(window);
+    if (time === END_OF_TIME) return; // the global window is never cleaned up
+    if (this.#eventTime) this.#timers.registerEventTimeTimer(window, time);
+    else this.#timers.registerProcessingTimeTimer(window, time);
+  }
+
+  #deleteCleanupTimer(window: Window): void {
+    const time = this.#cleanupTime(window);
+    if (time === END_OF_TIME) return;
+    if (this.#eventTime) this.#timers.deleteEventTimeTimer(window, time);
+    else this.#timers.deleteProcessingTimeTimer(window, time);
+  }
+
+  /** A timer `window` set came (current key set): ask the trigger, fire or purge, clean up. */
+  #onTimer(window: Window, time: number, domain: TimeDomain): void | Promise<void> {
+    const merging = this.#merging === undefined ? undefined : loadMergingWindows(this.#merging);
+    // A timer of a window merged away or cleaned up already (a trigger left it): nothing to do.
+    if (merging !== undefined && !merging.some((w) => sameWindow(w, window))) return;
+    const ctx = this.#triggerContext(window);
+    const result = domain === 'EVENT_TIME' ? this.#trigger.onEventTime(time, window, ctx) : this.#trigger.onProcessingTime(time, window, ctx);
+    return andThen(isFire(result) ? this.#emit(window) : undefined, () => {
+      if (isPurge(result)) this.#windows.remove(windowKey(window));
+      if (this.#eventTime === (domain === 'EVENT_TIME') && time === this.#cleanupTime(window)) {
+        this.#windows.remove(windowKey(window));
+        this.#trigger.clear(window, ctx);
+        if (merging !== undefined) {
+          retireWindow(merging, window as TimeWindow);
+          storeMergingWindows(this.#merging!, merging);
+        }
+      }
+    });
+  }
+
+  #add(window: Window, value: unknown, timestamp: number | null): void {
+    const key = windowKey(window);
+    const current = this.#windows.get(key);
+    if (this.spec.evictor !== undefined) return this.#append(key, current, [value, timestamp]);
     const contents = this.spec.contents;
-    const current = this.#windows.get(end);
     switch (contents.kind) {
       case 'aggregate': {
         const aggregate = contents.aggregate;
-        this.#windows.put(end, aggregate.add(value, current === undefined ? aggregate.createAccumulator() : current));
+        this.#windows.put(key, aggregate.add(value, current === undefined ? aggregate.createAccumulator() : current));
         return;
       }
       case 'reduce':
-        this.#windows.put(end, current === undefined ? value : contents.reduce(current, value));
+        this.#windows.put(key, current === undefined ? value : contents.reduce(current, value));
         return;
       case 'elements':
-        // Written back after appending, as the handle contract asks: a serializing backend
-        // stores only what is put. On the heap, with an engine handle, this costs no copy.
-        if (current === undefined) this.#windows.put(end, [value]);
-        else {
-          (current as unknown[]).push(value);
-          this.#windows.put(end, current);
-        }
+        this.#append(key, current, value);
     }
   }
 
-  /** The timer of the window ending at `timestamp + 1` (current key set): emit, then clear. */
-  #fire(timestamp: number): void | Promise<void> {
-    const end = timestamp + 1;
-    const stored = this.#windows.get(end);
+  #append(key: WindowKey, current: unknown, element: unknown): void {
+    // Written back after appending, as the handle contract asks: a serializing backend stores
+    // only what is put. On the heap, with an engine handle, this costs no copy.
+    if (current === undefined) this.#windows.put(key, [element]);
+    else {
+      (current as unknown[]).push(element);
+      this.#windows.put(key, current);
+    }
+  }
+
+  /** Two windows' contents as one (merging windows): accumulators merge, elements append. */
+  #mergeContents(a: unknown, b: unknown): unknown {
+    const contents = this.spec.contents;
+    if (this.spec.evictor !== undefined || contents.kind === 'elements') return [...(a as unknown[]), ...(b as unknown[])];
+    if (contents.kind === 'reduce') return contents.reduce(a, b);
+    return contents.aggregate.merge!(a, b);
+  }
+
+  /**
+   * `merged` windows became `cover` (MergingWindowSet's merge function): the trigger sets up the
+   * new window and merges its state, the old windows' timers and trigger state go, and their
+   * contents move into the new window.
+   */
+  #merge(cover: TimeWindow, merged: readonly TimeWindow[]): void {
+    if (this.#eventTime ? this.#cleanupTime(cover) <= this.#timers.service.currentWatermark() : maxTimestamp(cover) <= this.#timers.service.currentProcessingTime()) {
+      throw new InternalError(`merging windows into ${JSON.stringify(cover)} made a window that has ended already`);
+    }
+    this.#trigger.onMerge(cover, this.#triggerContext(cover, merged));
+    for (const m of merged) {
+      if (sameWindow(m, cover)) continue;
+      this.#trigger.clear(m, this.#triggerContext(m));
+      this.#deleteCleanupTimer(m);
+    }
+    const coverKey = windowKey(cover);
+    let contents = this.#windows.get(coverKey);
+    for (const m of merged) {
+      if (sameWindow(m, cover)) continue;
+      const key = windowKey(m);
+      const other = this.#windows.get(key);
+      if (other === undefined) continue;
+      this.#windows.remove(key);
+      contents = contents === undefined ? other : this.#mergeContents(contents, other);
+    }
+    if (contents !== undefined) this.#windows.put(coverKey, contents);
+  }
+
+  /** Runs the window function on the window's contents (current key set); nothing if it has none. */
+  #emit(window: Window): void | Promise<void> {
+    const key = windowKey(window);
+    const stored = this.#windows.get(key);
     if (stored === undefined) return;
-    const window: TimeWindow = { start: end - this.spec.assigner.size, end };
+    const timestamp = maxTimestamp(window);
+    const collector: Collector<unknown> = { collect: (v) => this.#output.collect(v, timestamp) };
+    if (this.spec.evictor !== undefined) return this.#emitEvicting(window, key, stored as StoredElement[], collector);
     const contents = this.spec.contents;
     const result = contents.kind === 'aggregate' ? contents.aggregate.getResult(stored) : stored;
-    this.#emitTimestamp = timestamp;
     const fn = this.spec.windowFunction;
-    let emitted: void | Promise<void> = undefined;
-    if (fn === undefined) this.#collector.collect(result);
-    else {
-      const elements = contents.kind === 'elements' ? (result as unknown[]) : [result];
-      emitted = fn.process(this.#context.getCurrentKey(), this.#windowContext(window), elements, this.#collector);
-    }
-    if (emitted instanceof Promise) return emitted.then(() => this.#windows.remove(end));
-    this.#windows.remove(end);
+    if (fn === undefined) return collector.collect(result);
+    const elements = contents.kind === 'elements' ? (result as unknown[]) : [result];
+    return fn.process(this.#context.getCurrentKey(), this.#windowContext(window), elements, collector);
   }
 
-  #windowContext(window: TimeWindow): ProcessWindowContext {
-    const timers = this.#timers;
+  /** Flink's EvictingWindowOperator: evict, compute over what is left, evict, write back. */
+  #emitEvicting(window: Window, key: WindowKey, stored: readonly StoredElement[], collector: Collector<unknown>): void | Promise<void> {
+    const evictor = this.spec.evictor!;
+    const ctx: EvictorContext = { getCurrentProcessingTime: () => this.#timers.service.currentProcessingTime(), getCurrentWatermark: () => this.#timers.service.currentWatermark() };
+    const elements: TimestampedValue<unknown>[] = stored.map(([value, timestamp]) => ({ value, timestamp }));
+    evictor.evictBefore(elements, elements.length, window, ctx);
+    const values = elements.map((e) => e.value);
+    const contents = this.spec.contents;
+    let result: unknown[] = values;
+    if (contents.kind === 'aggregate') result = [contents.aggregate.getResult(values.reduce((acc, v) => contents.aggregate.add(v, acc), contents.aggregate.createAccumulator()))];
+    else if (contents.kind === 'reduce') result = values.length === 0 ? [] : [values.reduce((a, b) => contents.reduce(a, b))];
+    const fn = this.spec.windowFunction;
+    const currentKey = this.#context.getCurrentKey();
+    let emitted: void | Promise<void> = undefined;
+    if (fn !== undefined) emitted = fn.process(currentKey, this.#windowContext(window), result, collector);
+    else for (const r of result) collector.collect(r);
+    return andThen(emitted, () => {
+      // The key may have changed while an async window function ran.
+      this.#backend.setCurrentKey(currentKey);
+      evictor.evictAfter(elements, elements.length, window, ctx);
+      if (elements.length === 0) this.#windows.remove(key);
+      else this.#windows.put(key, elements.map((e): StoredElement => [e.value, e.timestamp]));
+    });
+  }
+
+  #windowContext(window: Window): ProcessWindowContext<Window> {
+    const timers = this.#timers.service;
     return { window, currentWatermark: () => timers.currentWatermark(), currentProcessingTime: () => timers.currentProcessingTime() };
   }
+
+  #triggerContext(window: Window, merged: readonly Window[] = []): OnMergeContext {
+    const timers = this.#timers;
+    const state = this.#triggerState;
+    const ctx: OnMergeContext = {
+      getCurrentProcessingTime: () => timers.service.currentProcessingTime(),
+      getCurrentWatermark: () => timers.service.currentWatermark(),
+      registerEventTimeTimer: (time) => timers.registerEventTimeTimer(window, time),
+      registerProcessingTimeTimer: (time) => timers.registerProcessingTimeTimer(window, time),
+      deleteEventTimeTimer: (time) => timers.deleteEventTimeTimer(window, time),
+      deleteProcessingTimeTimer: (time) => timers.deleteProcessingTimeTimer(window, time),
+      getPartitionedState: ((descriptor: TriggerStateDescriptor) => state.handle(descriptor, window)) as TriggerContext['getPartitionedState'],
+      mergePartitionedState: (descriptor) => state.merge(descriptor, window, merged),
+    };
+    return ctx;
+  }
+
+  /**
+   * A savepoint of tsflink 0.1: `window-contents` keyed by window end, one event-time timer per
+   * window at its end - 1 (EventTimeTrigger, no lateness). Each window is rewritten under
+   * `[start, end]` with its timer recorded as the window's, so it fires as before.
+   */
+  #migrateEndKeyedWindows(): void {
+    const assigner = this.spec.assigner as WindowAssigner<Window> & { readonly size?: number };
+    const size = assigner.size;
+    const keys = [...this.#backend.keys(WINDOW_STATE)];
+    for (const key of keys) {
+      this.#backend.setCurrentKey(key);
+      const ends = [...this.#windows.keys()].filter((k): k is never => typeof k === 'number') as number[];
+      if (ends.length === 0) continue;
+      if (typeof size !== 'number' || !assigner.isEventTime() || isMerging(assigner)) {
+        throw new UserError(
+          `operator '${this.#context.operatorUid}': its state '${WINDOW_STATE}' was written by tsflink 0.1, which keyed windows by their end; ` +
+            `it restores only into TumblingEventTimeWindows or SlidingEventTimeWindows of the size it was written with, not ${assigner.toString()}. ` +
+            'Drain the windows of the old job first (flink stop --drain), or give the new window operator another uid',
+        );
+      }
+      for (const end of ends) {
+        const window: TimeWindow = { start: end - size, end };
+        const contents = this.#windows.get(end as never);
+        this.#windows.remove(end as never);
+        this.#windows.put(windowKey(window), contents);
+        this.#timers.registerEventTimeTimer(window, maxTimestamp(window));
+        this.#registerCleanupTimer(window);
+      }
+    }
+  }
 }
+
+export type { MergingWindows };
