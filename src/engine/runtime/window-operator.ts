@@ -23,7 +23,7 @@ import { InternalError, UserError } from '../../errors.ts';
 import type { Collector } from '../api/functions.ts';
 import type { RuntimeContext } from '../api/runtime-context.ts';
 import type { TimeDomain } from '../api/timer-service.ts';
-import { type OnMergeContext, type Trigger, type TriggerContext, type TriggerStateDescriptor, isFire, isPurge } from '../api/trigger.ts';
+import { type Trigger, type TriggerResult, isFire, isPurge } from '../api/trigger.ts';
 import { END_OF_TIME, type TimeWindow, type Window, type WindowKey, maxTimestamp, sameWindow, windowKey } from '../api/window.ts';
 import { type WindowAssigner, type WindowAssignerContext, isMerging } from '../api/window-assigners.ts';
 import type { Evictor, EvictorContext, TimestampedValue } from '../api/evictors.ts';
@@ -33,11 +33,11 @@ import type { KeyedStateBackend } from '../state/keyed-state-backend.ts';
 import type { MapState, ValueState } from '../state/keyed-state-handles.ts';
 import { type AggregateFunction, mapState, valueState } from '../state/state-descriptors.ts';
 import { TIMERS_STATE } from './internal-timer-service.ts';
-import { andThen, inOrder } from './in-order.ts';
+import { andThen } from './in-order.ts';
 import { type MergingWindows, addWindow, loadMergingWindows, retireWindow, storeMergingWindows } from './merging-window-set.ts';
 import type { OperatorSetup, Output, StreamOperator } from './stream-operator.ts';
 import { WINDOW_TIMERS_STATE, WindowTimers } from './window-timers.ts';
-import { WindowTriggerState } from './window-trigger-state.ts';
+import { WindowTriggerContext, WindowTriggerState } from './window-trigger-state.ts';
 
 /** Flink's name for the window contents state. */
 export const WINDOW_STATE = 'window-contents';
@@ -64,6 +64,8 @@ export interface WindowOperatorSpec {
 
 type StoredElement = [value: unknown, timestamp: number | null];
 
+const NO_WINDOWS: readonly Window[] = [];
+
 export class WindowOperator implements StreamOperator {
   #output!: Output;
   #context!: RuntimeContext;
@@ -73,6 +75,10 @@ export class WindowOperator implements StreamOperator {
   #triggerState!: WindowTriggerState;
   #merging: ValueState<unknown> | undefined;
   #lateRecordsDropped = 0;
+  #emitTimestamp = 0;
+  readonly #collector: Collector<unknown> = { collect: (v) => this.#output.collect(v, this.#emitTimestamp) };
+  readonly #mergeFunction = (cover: TimeWindow, merged: readonly TimeWindow[]): void => this.#merge(cover, merged);
+  #triggerContext!: WindowTriggerContext;
   readonly #trigger: Trigger<unknown, Window>;
   readonly #lateness: number;
   readonly #eventTime: boolean;
@@ -108,6 +114,7 @@ export class WindowOperator implements StreamOperator {
     this.#windows = backend.getState(mapState<WindowKey, unknown>(WINDOW_STATE), 'engine');
     this.#timers = new WindowTimers(backend, setup.processingTime, (window, time, domain) => this.#onTimer(window, time, domain));
     this.#triggerState = new WindowTriggerState(backend, [WINDOW_STATE, WINDOW_TIMERS_STATE, MERGING_WINDOWS_STATE, TIMERS_STATE]);
+    this.#triggerContext = new WindowTriggerContext(this.#timers, this.#triggerState);
     if (isMerging(this.spec.assigner)) this.#merging = backend.getState(valueState<unknown>(MERGING_WINDOWS_STATE), 'engine');
     this.#timers.service.open();
     if (endKeyed) this.#migrateEndKeyedWindows();
@@ -116,35 +123,51 @@ export class WindowOperator implements StreamOperator {
 
   processRecord(value: unknown, timestamp: number | null): void | Promise<void> {
     const windows = this.spec.assigner.assignWindows(timestamp, value, this.#assignerContext);
-    let skipped = true;
-    let copies = 0;
-    // Each window its own copy (sliding windows): a reduce that updates its first argument in
-    // place, or a process function changing an element, must not reach another window.
-    const own = (): unknown => (copies++ === 0 ? value : deepCopy(value));
     const merging = this.#merging === undefined ? undefined : loadMergingWindows(this.#merging);
-    const steps = windows.map((assigned) => (): void | Promise<void> => {
-      let window: Window = assigned;
+    return this.#processWindows(value, timestamp, windows, 0, merging, true);
+  }
+
+  /**
+   * The record into `windows[from...]` (Flink's processElement loop), synchronously unless a
+   * window function returns a promise: then the rest waits for it. No closures on the way, as
+   * this runs per record.
+   */
+  #processWindows(value: unknown, timestamp: number | null, windows: readonly Window[], from: number, merging: MergingWindows | undefined, skipped: boolean): void | Promise<void> {
+    for (let i = from; i < windows.length; i++) {
+      let window = windows[i]!;
       if (merging !== undefined) {
-        window = addWindow(merging, assigned as TimeWindow, (cover, merged) => this.#merge(cover, merged));
-        if (this.#isWindowLate(window)) return retireWindow(merging, window as TimeWindow);
-      } else if (this.#isWindowLate(window)) return;
+        window = addWindow(merging, window as TimeWindow, this.#mergeFunction);
+        if (this.#isWindowLate(window)) {
+          retireWindow(merging, window as TimeWindow);
+          continue;
+        }
+      } else if (this.#isWindowLate(window)) continue;
+      // Each window its own copy (sliding windows): a reduce that updates its first argument in
+      // place, or a process function changing an element, must not reach another window.
+      this.#add(window, skipped ? value : deepCopy(value), timestamp);
       skipped = false;
-      this.#add(window, own(), timestamp);
-      const result = this.#trigger.onElement(value, timestamp, window, this.#triggerContext(window));
-      return andThen(isFire(result) ? this.#emit(window) : undefined, () => {
-        if (isPurge(result)) this.#windows.remove(windowKey(window));
-        this.#registerCleanupTimer(window);
-      });
-    });
-    steps.push(() => {
-      if (merging !== undefined) storeMergingWindows(this.#merging!, merging);
-      // The one place a record is found late (Flink: side output or numLateRecordsDropped).
-      if (skipped && this.#isElementLate(timestamp)) {
-        this.#lateRecordsDropped += 1;
-        this.spec.onLateRecord?.(value, timestamp!, this.#timers.service.currentWatermark());
+      const result = this.#trigger.onElement(value, timestamp, window, this.#contextFor(window));
+      const emitted = isFire(result) ? this.#emit(window) : undefined;
+      if (emitted instanceof Promise) {
+        const w = window;
+        return emitted.then(() => {
+          this.#afterElement(w, result);
+          return this.#processWindows(value, timestamp, windows, i + 1, merging, false);
+        });
       }
-    });
-    return inOrder(steps);
+      this.#afterElement(window, result);
+    }
+    if (merging !== undefined) storeMergingWindows(this.#merging!, merging);
+    // The one place a record is found late (Flink: side output or numLateRecordsDropped).
+    if (skipped && this.#isElementLate(timestamp)) {
+      this.#lateRecordsDropped += 1;
+      this.spec.onLateRecord?.(value, timestamp!, this.#timers.service.currentWatermark());
+    }
+  }
+
+  #afterElement(window: Window, result: TriggerResult): void {
+    if (isPurge(result)) this.#windows.remove(windowKey(window));
+    this.#registerCleanupTimer(window);
   }
 
   async processWatermark(timestamp: number): Promise<void> {
@@ -190,19 +213,23 @@ export class WindowOperator implements StreamOperator {
     const merging = this.#merging === undefined ? undefined : loadMergingWindows(this.#merging);
     // A timer of a window merged away or cleaned up already (a trigger left it): nothing to do.
     if (merging !== undefined && !merging.some((w) => sameWindow(w, window))) return;
-    const ctx = this.#triggerContext(window);
+    const ctx = this.#contextFor(window);
     const result = domain === 'EVENT_TIME' ? this.#trigger.onEventTime(time, window, ctx) : this.#trigger.onProcessingTime(time, window, ctx);
-    return andThen(isFire(result) ? this.#emit(window) : undefined, () => {
-      if (isPurge(result)) this.#windows.remove(windowKey(window));
-      if (this.#eventTime === (domain === 'EVENT_TIME') && time === this.#cleanupTime(window)) {
-        this.#windows.remove(windowKey(window));
-        this.#trigger.clear(window, ctx);
-        if (merging !== undefined) {
-          retireWindow(merging, window as TimeWindow);
-          storeMergingWindows(this.#merging!, merging);
-        }
+    const emitted = isFire(result) ? this.#emit(window) : undefined;
+    if (emitted instanceof Promise) return emitted.then(() => this.#afterTimer(window, time, domain, result, merging));
+    this.#afterTimer(window, time, domain, result, merging);
+  }
+
+  #afterTimer(window: Window, time: number, domain: TimeDomain, result: TriggerResult, merging: MergingWindows | undefined): void {
+    if (isPurge(result)) this.#windows.remove(windowKey(window));
+    if (this.#eventTime === (domain === 'EVENT_TIME') && time === this.#cleanupTime(window)) {
+      this.#windows.remove(windowKey(window));
+      this.#trigger.clear(window, this.#contextFor(window));
+      if (merging !== undefined) {
+        retireWindow(merging, window as TimeWindow);
+        storeMergingWindows(this.#merging!, merging);
       }
-    });
+    }
   }
 
   #add(window: Window, value: unknown, timestamp: number | null): void {
@@ -251,10 +278,10 @@ export class WindowOperator implements StreamOperator {
     if (this.#eventTime ? this.#cleanupTime(cover) <= this.#timers.service.currentWatermark() : maxTimestamp(cover) <= this.#timers.service.currentProcessingTime()) {
       throw new InternalError(`merging windows into ${JSON.stringify(cover)} made a window that has ended already`);
     }
-    this.#trigger.onMerge(cover, this.#triggerContext(cover, merged));
+    this.#trigger.onMerge(cover, this.#contextFor(cover, merged));
     for (const m of merged) {
       if (sameWindow(m, cover)) continue;
-      this.#trigger.clear(m, this.#triggerContext(m));
+      this.#trigger.clear(m, this.#contextFor(m));
       this.#deleteCleanupTimer(m);
     }
     const coverKey = windowKey(cover);
@@ -275,8 +302,10 @@ export class WindowOperator implements StreamOperator {
     const key = windowKey(window);
     const stored = this.#windows.get(key);
     if (stored === undefined) return;
-    const timestamp = maxTimestamp(window);
-    const collector: Collector<unknown> = { collect: (v) => this.#output.collect(v, timestamp) };
+    // One collector, as Flink's TimestampedCollector: firings run one at a time (an async
+    // window function is awaited before the next), so the timestamp cannot change under it.
+    this.#emitTimestamp = maxTimestamp(window);
+    const collector = this.#collector;
     if (this.spec.evictor !== undefined) return this.#emitEvicting(window, key, stored as StoredElement[], collector);
     const contents = this.spec.contents;
     const result = contents.kind === 'aggregate' ? contents.aggregate.getResult(stored) : stored;
@@ -316,19 +345,11 @@ export class WindowOperator implements StreamOperator {
     return { window, currentWatermark: () => timers.currentWatermark(), currentProcessingTime: () => timers.currentProcessingTime() };
   }
 
-  #triggerContext(window: Window, merged: readonly Window[] = []): OnMergeContext {
-    const timers = this.#timers;
-    const state = this.#triggerState;
-    const ctx: OnMergeContext = {
-      getCurrentProcessingTime: () => timers.service.currentProcessingTime(),
-      getCurrentWatermark: () => timers.service.currentWatermark(),
-      registerEventTimeTimer: (time) => timers.registerEventTimeTimer(window, time),
-      registerProcessingTimeTimer: (time) => timers.registerProcessingTimeTimer(window, time),
-      deleteEventTimeTimer: (time) => timers.deleteEventTimeTimer(window, time),
-      deleteProcessingTimeTimer: (time) => timers.deleteProcessingTimeTimer(window, time),
-      getPartitionedState: ((descriptor: TriggerStateDescriptor) => state.handle(descriptor, window)) as TriggerContext['getPartitionedState'],
-      mergePartitionedState: (descriptor) => state.merge(descriptor, window, merged),
-    };
+  /** The one trigger context, set to `window` (Flink reuses its TriggerContext the same way). */
+  #contextFor(window: Window, merged: readonly Window[] = NO_WINDOWS): WindowTriggerContext {
+    const ctx = this.#triggerContext;
+    ctx.window = window;
+    ctx.merged = merged;
     return ctx;
   }
 

@@ -6,11 +6,12 @@
  * (mergePartitionedState) as Flink merges namespaces.
  */
 import { UserError } from '../../errors.ts';
-import type { TriggerStateDescriptor } from '../api/trigger.ts';
-import { type Window, windowKey } from '../api/window.ts';
+import type { OnMergeContext, TriggerContext, TriggerStateDescriptor } from '../api/trigger.ts';
+import { GlobalWindow, type Window, type WindowKey, windowKey } from '../api/window.ts';
 import type { KeyedStateBackend } from '../state/keyed-state-backend.ts';
 import type { AggregatingState, ListState, MapState, ReducingState, ValueState } from '../state/keyed-state-handles.ts';
-import { mapState } from '../state/state-descriptors.ts';
+import { type AggregateFunction, type AggregatingStateDescriptor, type ListStateDescriptor, type ReducingStateDescriptor, mapState } from '../state/state-descriptors.ts';
+import type { WindowTimers } from './window-timers.ts';
 
 type Handle = ValueState<unknown> | ListState<unknown> | ReducingState<unknown> | AggregatingState<unknown, unknown>;
 
@@ -38,42 +39,15 @@ export class WindowTriggerState {
   handle(descriptor: TriggerStateDescriptor, window: Window): Handle {
     const map = this.#map(descriptor);
     const key = windowKey(window);
-    const put = (value: unknown): void => (value === undefined ? map.remove(key) : map.put(key, value));
-    const clear = (): void => map.remove(key);
     switch (descriptor.kind) {
       case 'value':
-        return { value: () => map.get(key), update: put, clear };
+        return new WindowValueState(map, key);
       case 'reducing':
-        return {
-          get: () => map.get(key),
-          add: (value: unknown) => {
-            const current = map.get(key);
-            put(current === undefined ? value : descriptor.reduce(current, value));
-          },
-          clear,
-        };
-      case 'aggregating': {
-        const aggregate = descriptor.aggregate;
-        return {
-          get: () => {
-            const acc = map.get(key);
-            return acc === undefined ? undefined : aggregate.getResult(acc);
-          },
-          add: (value: unknown) => put(aggregate.add(value, map.get(key) ?? aggregate.createAccumulator())),
-          clear,
-        };
-      }
+        return new WindowReducingState(map, key, descriptor.reduce);
+      case 'aggregating':
+        return new WindowAggregatingState(map, key, descriptor.aggregate);
       case 'list':
-        return {
-          get: () => (map.get(key) as unknown[] | undefined) ?? [],
-          add: (value: unknown) => put([...((map.get(key) as unknown[] | undefined) ?? []), value]),
-          addAll: (values: Iterable<unknown>) => put([...((map.get(key) as unknown[] | undefined) ?? []), ...values]),
-          update: (values: Iterable<unknown>) => {
-            const list = [...values];
-            put(list.length === 0 ? undefined : list);
-          },
-          clear,
-        };
+        return new WindowListState(map, key);
     }
   }
 
@@ -104,5 +78,112 @@ function mergeValues(descriptor: TriggerStateDescriptor, a: unknown, b: unknown)
       return [...(a as unknown[]), ...(b as unknown[])];
     case 'value':
       throw new UserError(`trigger state '${descriptor.name}': value state cannot be merged when windows merge; use reducing, aggregating or list state`);
+  }
+}
+
+/** Classes, not closures: a trigger asks for its state on every element. */
+class WindowEntry {
+  constructor(
+    protected readonly map: MapState<unknown, unknown>,
+    protected readonly key: WindowKey,
+  ) {}
+  protected read(): unknown {
+    return this.map.get(this.key);
+  }
+  protected write(value: unknown): void {
+    if (value === undefined) this.map.remove(this.key);
+    else this.map.put(this.key, value);
+  }
+  clear(): void {
+    this.map.remove(this.key);
+  }
+}
+
+class WindowValueState extends WindowEntry implements ValueState<unknown> {
+  value(): unknown {
+    return this.read();
+  }
+  update(value: unknown): void {
+    this.write(value);
+  }
+}
+
+class WindowReducingState extends WindowEntry implements ReducingState<unknown> {
+  constructor(map: MapState<unknown, unknown>, key: WindowKey, private readonly reduce: (a: unknown, b: unknown) => unknown) {
+    super(map, key);
+  }
+  get(): unknown {
+    return this.read();
+  }
+  add(value: unknown): void {
+    const current = this.read();
+    this.write(current === undefined ? value : this.reduce(current, value));
+  }
+}
+
+class WindowAggregatingState extends WindowEntry implements AggregatingState<unknown, unknown> {
+  constructor(map: MapState<unknown, unknown>, key: WindowKey, private readonly aggregate: AggregateFunction<unknown, unknown, unknown>) {
+    super(map, key);
+  }
+  get(): unknown {
+    const acc = this.read();
+    return acc === undefined ? undefined : this.aggregate.getResult(acc);
+  }
+  add(value: unknown): void {
+    this.write(this.aggregate.add(value, this.read() ?? this.aggregate.createAccumulator()));
+  }
+}
+
+class WindowListState extends WindowEntry implements ListState<unknown> {
+  get(): Iterable<unknown> {
+    return (this.read() as unknown[] | undefined) ?? [];
+  }
+  add(value: unknown): void {
+    this.write([...(this.get() as unknown[]), value]);
+  }
+  addAll(values: Iterable<unknown>): void {
+    this.write([...(this.get() as unknown[]), ...values]);
+  }
+  update(values: Iterable<unknown>): void {
+    const list = [...values];
+    this.write(list.length === 0 ? undefined : list);
+  }
+}
+
+/**
+ * The trigger context of one window operator, pointed at a window before each call (Flink's
+ * WindowOperator.Context): timers and state of that window of the current key.
+ */
+export class WindowTriggerContext implements OnMergeContext {
+  window: Window = GlobalWindow.get();
+  /** During onMerge: the windows merged into `window`. */
+  merged: readonly Window[] = [];
+
+  constructor(
+    private readonly timers: WindowTimers,
+    private readonly state: WindowTriggerState,
+  ) {}
+
+  getCurrentProcessingTime(): number {
+    return this.timers.service.currentProcessingTime();
+  }
+  getCurrentWatermark(): number {
+    return this.timers.service.currentWatermark();
+  }
+  registerEventTimeTimer(time: number): void {
+    this.timers.registerEventTimeTimer(this.window, time);
+  }
+  registerProcessingTimeTimer(time: number): void {
+    this.timers.registerProcessingTimeTimer(this.window, time);
+  }
+  deleteEventTimeTimer(time: number): void {
+    this.timers.deleteEventTimeTimer(this.window, time);
+  }
+  deleteProcessingTimeTimer(time: number): void {
+    this.timers.deleteProcessingTimeTimer(this.window, time);
+  }
+  readonly getPartitionedState = ((descriptor: TriggerStateDescriptor) => this.state.handle(descriptor, this.window)) as TriggerContext['getPartitionedState'];
+  mergePartitionedState(descriptor: ReducingStateDescriptor<unknown> | AggregatingStateDescriptor<unknown, unknown, unknown> | ListStateDescriptor<unknown>): void {
+    this.state.merge(descriptor, this.window, this.merged);
   }
 }
