@@ -16,6 +16,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }
   backends: () => import('./backends.ts'),
   scale: () => import('./scale.ts'),
   dashboard: () => import('./dashboard.ts'),
+  windows: () => import('./windows.ts'),
 };
 
 const names = Object.keys(BENCHMARKS);
