@@ -138,6 +138,20 @@ describe('session windows with allowed lateness through the engine', () => {
     check(store.all(), expected);
   });
 
+  it.each(['rocksdb', 'lmdb'] as const)('commits the same on %s (a serializing backend) at p=2 with a failure', async (backend) => {
+    const store = new MemoryTransactionalStore<WindowTotal>();
+    const late: Order[] = [];
+    const env = Env.getExecutionEnvironment()
+      .setParallelism(2)
+      .setStateBackend(backend)
+      .configureCheckpointing({ interval: 20, dir: `${dir.path}/${backend}` })
+      .setRestartStrategy({ type: 'fixed-delay', attempts: 3, delayMs: 10 });
+    sessions(env, { perSecond: 12_000, failAt: 3_000, sink: () => new MemoryTransactionalSink(store), late });
+    expect((await env.execute(`sessions on ${backend}`)).attempts).toBe(2);
+    expect(late).toEqual([]);
+    check(store.all(), expected);
+  });
+
   it('restores a failed p=2 run from its latest checkpoint at p=3, losing and doubling no session', async () => {
     const store = new MemoryTransactionalStore<WindowTotal>();
     const late: Order[] = [];
