@@ -221,6 +221,18 @@ describe('count windows', () => {
     });
     expect(out.map((o) => o.value)).toEqual([1_000 + 2_000, 2_000 + 3_000 + 4_000, 4_000 + 5_000 + 6_000]);
   });
+
+  it('a reduce that updates its first argument in place changes no element a later firing sees (elements kept for the evictor)', async () => {
+    const out = await run<number>((env, sink) => {
+      events(env, input)
+        .keyBy((e) => e.key)
+        .countWindow(3, 2)
+        .reduce((a, b) => Object.assign(a, { time: a.time + b.time }))
+        .map((e) => e.time)
+        .sinkTo(sink);
+    });
+    expect(out.map((o) => o.value)).toEqual([1_000 + 2_000, 2_000 + 3_000 + 4_000, 4_000 + 5_000 + 6_000]);
+  });
 });
 
 describe('session windows', () => {

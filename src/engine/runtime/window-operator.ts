@@ -325,15 +325,14 @@ export class WindowOperator implements StreamOperator {
     const contents = this.spec.contents;
     let result: unknown[] = values;
     if (contents.kind === 'aggregate') result = [contents.aggregate.getResult(values.reduce((acc, v) => contents.aggregate.add(v, acc), contents.aggregate.createAccumulator()))];
-    else if (contents.kind === 'reduce') result = values.length === 0 ? [] : [values.reduce((a, b) => contents.reduce(a, b))];
+    // The reduction starts from a copy: a reduce may update its first argument in place, and the
+    // elements are the window's own, written back below.
+    else if (contents.kind === 'reduce') result = values.length === 0 ? [] : [values.slice(1).reduce((a, b) => contents.reduce(a, b), deepCopy(values[0]))];
     const fn = this.spec.windowFunction;
-    const currentKey = this.#context.getCurrentKey();
     let emitted: void | Promise<void> = undefined;
-    if (fn !== undefined) emitted = fn.process(currentKey, this.#windowContext(window), result, collector);
+    if (fn !== undefined) emitted = fn.process(this.#context.getCurrentKey(), this.#windowContext(window), result, collector);
     else for (const r of result) collector.collect(r);
     return andThen(emitted, () => {
-      // The key may have changed while an async window function ran.
-      this.#backend.setCurrentKey(currentKey);
       evictor.evictAfter(elements, elements.length, window, ctx);
       if (elements.length === 0) this.#windows.remove(key);
       else this.#windows.put(key, elements.map((e): StoredElement => [e.value, e.timestamp]));
