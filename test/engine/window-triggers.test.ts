@@ -10,6 +10,7 @@ import {
   CountTrigger,
   EventTimeSessionWindows,
   GlobalWindow,
+  GlobalWindows,
   PurgingTrigger,
   StreamExecutionEnvironment,
   TimeEvictor,
@@ -226,12 +227,15 @@ describe('count windows', () => {
     const out = await run<number>((env, sink) => {
       events(env, input)
         .keyBy((e) => e.key)
-        .countWindow(3, 2)
+        .window(GlobalWindows.create())
+        .trigger(CountTrigger.of(2))
+        .evictor(CountEvictor.of(10))
         .reduce((a, b) => Object.assign(a, { time: a.time + b.time }))
         .map((e) => e.time)
         .sinkTo(sink);
     });
-    expect(out.map((o) => o.value)).toEqual([1_000 + 2_000, 2_000 + 3_000 + 4_000, 4_000 + 5_000 + 6_000]);
+    // Every element stays (at most 10): the sums of the first 2, 4 and 6 elements.
+    expect(out.map((o) => o.value)).toEqual([3_000, 10_000, 21_000]);
   });
 });
 
