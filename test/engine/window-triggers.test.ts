@@ -73,6 +73,38 @@ describe('allowed lateness', () => {
     expect(late).toEqual([{ time: 4_000, watermark: 14_999 }]);
   });
 
+  it('gives the window function state per window and per key, and clear(context) when the window is cleaned up', async () => {
+    const cleared: string[] = [];
+    const firings = valueState<number>('firings');
+    const out = await run<string>((env, sink) => {
+      events(env, [1_000, 5_000, 12_000, 3_000, 15_000, 25_000])
+        .keyBy((e) => e.key)
+        .window(TumblingEventTimeWindows.of(10_000))
+        .allowedLateness(5_000)
+        .process<string>({
+          process(_key, ctx, elements, o) {
+            const inWindow = ctx.windowState().getState(firings);
+            const forKey = ctx.globalState().getState(firings);
+            inWindow.update((inWindow.value() ?? 0) + 1);
+            forKey.update((forKey.value() ?? 0) + 1);
+            o.collect(`[${ctx.window.start}, ${ctx.window.end}) ${elements.length} elements, firing ${inWindow.value()} of the window, ${forKey.value()} of the key`);
+          },
+          clear(ctx) {
+            cleared.push(`[${ctx.window.start}, ${ctx.window.end}) after ${ctx.windowState().getState(firings).value()} firings`);
+            ctx.windowState().getState(firings).clear();
+          },
+        })
+        .sinkTo(sink);
+    });
+    expect(out.map((o) => o.value)).toEqual([
+      '[0, 10000) 2 elements, firing 1 of the window, 1 of the key',
+      '[0, 10000) 3 elements, firing 2 of the window, 2 of the key',
+      '[10000, 20000) 2 elements, firing 1 of the window, 3 of the key',
+      '[20000, 30000) 1 elements, firing 1 of the window, 4 of the key',
+    ]);
+    expect(cleared).toEqual(['[0, 10000) after 2 firings', '[10000, 20000) after 1 firings', '[20000, 30000) after 1 firings']);
+  });
+
   it('refuses a negative lateness, and lateness on processing-time windows, in one line', async () => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment();
     const keyed = events(env, [1]).keyBy((e) => e.key);
@@ -272,6 +304,17 @@ describe('session windows', () => {
         .sinkTo(sink);
     });
     expect(out.map((o) => o.value)).toEqual(['[1000, 2000) 1000', '[5000, 10000) 9000,5000', '[30000, 31000) 30000']);
+  });
+
+  it('refuses per-window state of the window function in one line (Flink: not allowed when using merging windows)', async () => {
+    const job = run<string>((env, sink) => {
+      events(env, [1_000])
+        .keyBy((e) => e.key)
+        .window(EventTimeSessionWindows.withGap(10))
+        .process<string>((_k, ctx, _elements, o) => o.collect(String(ctx.windowState().getState(valueState<number>('n')).value())))
+        .sinkTo(sink);
+    });
+    await expect(job).rejects.toThrow("window state 'n': per-window state is not allowed when using merging windows (EventTimeSessionWindows(10)); use globalState()");
   });
 
   it('refuses an aggregate without merge, and a trigger that cannot merge, where the job is built', () => {

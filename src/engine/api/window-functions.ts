@@ -4,17 +4,38 @@
  * triggers), with the window's elements, or with the one pre-aggregated value when it follows
  * an AggregateFunction or a reduce (as Flink passes an Iterable of one).
  */
+import type { AggregatingState, ListState, MapState, ReducingState, ValueState } from '../state/keyed-state-handles.ts';
+import type { AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor, ValueStateDescriptor } from '../state/state-descriptors.ts';
 import type { Collector, RichFunction } from './functions.ts';
 import type { TimeWindow, Window } from './window.ts';
+
+/** Flink's KeyedStateStore: keyed state handles, here of the current key (and window). */
+export interface KeyedStateStore {
+  getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
+  getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;
+  getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
+  getAggregatingState<IN, ACC, OUT>(descriptor: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT>;
+  /** Global state only: per-window map state is refused. */
+  getMapState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V>;
+}
 
 export interface ProcessWindowContext<W extends Window = TimeWindow> {
   readonly window: W;
   currentWatermark(): number;
   currentProcessingTime(): number;
+  /**
+   * State of the current key in this window (Flink's windowState()). Clear it in the function's
+   * `clear(context)`, which runs when the window is cleaned up. Not for merging (session) windows.
+   */
+  windowState(): KeyedStateStore;
+  /** State of the current key across its windows (Flink's globalState()). */
+  globalState(): KeyedStateStore;
 }
 
 export interface ProcessWindowFunction<IN, OUT, K, W extends Window = TimeWindow> extends RichFunction {
   process(key: K, context: ProcessWindowContext<W>, elements: readonly IN[], out: Collector<OUT>): void | Promise<void>;
+  /** The window is cleaned up (its end plus allowed lateness passed): delete its windowState() here. */
+  clear?(context: ProcessWindowContext<W>): void;
 }
 
 export type ProcessWindowFunctionLike<IN, OUT, K, W extends Window = TimeWindow> =
@@ -24,6 +45,7 @@ export type ProcessWindowFunctionLike<IN, OUT, K, W extends Window = TimeWindow>
 /** windowAll's function: as ProcessWindowFunction, without a key. */
 export interface ProcessAllWindowFunction<IN, OUT, W extends Window = TimeWindow> extends RichFunction {
   process(context: ProcessWindowContext<W>, elements: readonly IN[], out: Collector<OUT>): void | Promise<void>;
+  clear?(context: ProcessWindowContext<W>): void;
 }
 
 export type ProcessAllWindowFunctionLike<IN, OUT, W extends Window = TimeWindow> =
@@ -48,6 +70,7 @@ export function keyedFromAll<IN, OUT, W extends Window>(fn: ProcessAllWindowFunc
       open: (context) => own.open?.(context),
       close: () => own.close?.(),
       process: (_key, context, elements, out) => own.process(context, elements, out),
+      clear: (context) => own.clear?.(context),
     };
   };
 }

@@ -11,7 +11,8 @@
  *   holds: the accumulator (aggregate), the reduced value (reduce), the elements (process), or,
  *   with an evictor, the elements with their timestamps as `[value, timestamp]` pairs;
  * - `window-timers` and `_timers`: which window set which timer (window-timers.ts);
- * - the trigger's own state under its descriptors' names (window-trigger-state.ts);
+ * - state per window of the trigger and of the window function, `window/<descriptor name>`
+ *   (window-trigger-state.ts);
  * - session windows: `merging-window-set`, the key's current windows as `[start, end]` pairs.
  * Windows of merging assigners move their contents and trigger state to the merged window.
  *
@@ -23,7 +24,7 @@ import { InternalError, UserError } from '../../errors.ts';
 import type { Collector } from '../api/functions.ts';
 import type { RuntimeContext } from '../api/runtime-context.ts';
 import type { TimeDomain } from '../api/timer-service.ts';
-import { type Trigger, type TriggerResult, isFire, isPurge } from '../api/trigger.ts';
+import { type Trigger, type TriggerResult, type TriggerStateDescriptor, isFire, isPurge } from '../api/trigger.ts';
 import { END_OF_TIME, type TimeWindow, type Window, type WindowKey, maxTimestamp, sameWindow, windowKey } from '../api/window.ts';
 import { type WindowAssigner, type WindowAssignerContext, isMerging } from '../api/window-assigners.ts';
 import type { Evictor, EvictorContext, TimestampedValue } from '../api/evictors.ts';
@@ -32,7 +33,6 @@ import { deepCopy } from '../state/copy-value.ts';
 import type { KeyedStateBackend } from '../state/keyed-state-backend.ts';
 import type { MapState, ValueState } from '../state/keyed-state-handles.ts';
 import { type AggregateFunction, mapState, valueState } from '../state/state-descriptors.ts';
-import { TIMERS_STATE } from './internal-timer-service.ts';
 import { andThen } from './in-order.ts';
 import { type MergingWindows, addWindow, loadMergingWindows, retireWindow, storeMergingWindows } from './merging-window-set.ts';
 import type { OperatorSetup, Output, StreamOperator } from './stream-operator.ts';
@@ -113,7 +113,7 @@ export class WindowOperator implements StreamOperator {
     // Engine access: the window's elements are appended to and written back without copying them.
     this.#windows = backend.getState(mapState<WindowKey, unknown>(WINDOW_STATE), 'engine');
     this.#timers = new WindowTimers(backend, setup.processingTime, (window, time, domain) => this.#onTimer(window, time, domain));
-    this.#triggerState = new WindowTriggerState(backend, [WINDOW_STATE, WINDOW_TIMERS_STATE, MERGING_WINDOWS_STATE, TIMERS_STATE]);
+    this.#triggerState = new WindowTriggerState(backend);
     this.#triggerContext = new WindowTriggerContext(this.#timers, this.#triggerState);
     if (isMerging(this.spec.assigner)) this.#merging = backend.getState(valueState<unknown>(MERGING_WINDOWS_STATE), 'engine');
     this.#timers.service.open();
@@ -225,6 +225,7 @@ export class WindowOperator implements StreamOperator {
     if (this.#eventTime === (domain === 'EVENT_TIME') && time === this.#cleanupTime(window)) {
       this.#windows.remove(windowKey(window));
       this.#trigger.clear(window, this.#contextFor(window));
+      this.spec.windowFunction?.clear?.(this.#windowContext(window));
       if (merging !== undefined) {
         retireWindow(merging, window as TimeWindow);
         storeMergingWindows(this.#merging!, merging);
@@ -341,7 +342,28 @@ export class WindowOperator implements StreamOperator {
 
   #windowContext(window: Window): ProcessWindowContext<Window> {
     const timers = this.#timers.service;
-    return { window, currentWatermark: () => timers.currentWatermark(), currentProcessingTime: () => timers.currentProcessingTime() };
+    const state = this.#triggerState;
+    const context = this.#context;
+    const merging = this.#merging !== undefined;
+    const perWindow = (descriptor: TriggerStateDescriptor): never => {
+      if (merging) throw new UserError(`window state '${descriptor.name}': per-window state is not allowed when using merging windows (${this.spec.assigner.toString()}); use globalState()`);
+      return state.handle(descriptor, window) as never;
+    };
+    return {
+      window,
+      currentWatermark: () => timers.currentWatermark(),
+      currentProcessingTime: () => timers.currentProcessingTime(),
+      windowState: () => ({
+        getState: perWindow,
+        getListState: perWindow,
+        getReducingState: perWindow,
+        getAggregatingState: perWindow,
+        getMapState: (descriptor) => {
+          throw new UserError(`window state '${descriptor.name}': per-window map state is not supported; use value, list, reducing or aggregating state, or globalState()`);
+        },
+      }),
+      globalState: () => context,
+    };
   }
 
   /** The one trigger context, set to `window` (Flink reuses its TriggerContext the same way). */

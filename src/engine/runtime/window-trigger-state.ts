@@ -1,5 +1,6 @@
 /**
- * A trigger's per-window state (Flink's TriggerContext.getPartitionedState): each descriptor is
+ * State per window: a trigger's (Flink's TriggerContext.getPartitionedState) and a process
+ * window function's (Context.windowState()). Each descriptor is
  * one keyed map state under the descriptor's name, from window (window.ts, windowKey) to the
  * value, so it is checkpointed, restored and rescaled with the key; the handles given to the
  * trigger read and write the entry of one window. Merging windows merge their entries
@@ -13,23 +14,21 @@ import type { AggregatingState, ListState, MapState, ReducingState, ValueState }
 import { type AggregateFunction, type AggregatingStateDescriptor, type ListStateDescriptor, type ReducingStateDescriptor, mapState } from '../state/state-descriptors.ts';
 import type { WindowTimers } from './window-timers.ts';
 
+/** What the keyed state name of a per-window state starts with. */
+export const WINDOW_STATE_PREFIX = 'window/';
+
 type Handle = ValueState<unknown> | ListState<unknown> | ReducingState<unknown> | AggregatingState<unknown, unknown>;
 
 export class WindowTriggerState {
   readonly #maps = new Map<string, MapState<unknown, unknown>>();
 
-  constructor(
-    private readonly backend: KeyedStateBackend,
-    /** States of the window operator itself, which a trigger's state may not be named as. */
-    private readonly reserved: readonly string[],
-  ) {}
+  constructor(private readonly backend: KeyedStateBackend) {}
 
   #map(descriptor: TriggerStateDescriptor): MapState<unknown, unknown> {
     let map = this.#maps.get(descriptor.name);
     if (map === undefined) {
-      if (this.reserved.includes(descriptor.name)) throw new UserError(`trigger state '${descriptor.name}': the window operator keeps its own state under that name; give the descriptor another name`);
-      if (!['value', 'list', 'reducing', 'aggregating'].includes(descriptor.kind)) throw new UserError(`trigger state '${descriptor.name}': a trigger may keep value, list, reducing or aggregating state, not ${descriptor.kind}`);
-      map = this.backend.getState(mapState<unknown, unknown>(descriptor.name));
+      if (!['value', 'list', 'reducing', 'aggregating'].includes(descriptor.kind)) throw new UserError(`window state '${descriptor.name}': state per window may be value, list, reducing or aggregating state, not ${descriptor.kind}`);
+      map = this.backend.getState(mapState<unknown, unknown>(`${WINDOW_STATE_PREFIX}${descriptor.name}`));
       this.#maps.set(descriptor.name, map);
     }
     return map;
