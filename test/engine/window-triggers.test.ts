@@ -338,3 +338,38 @@ describe('session windows', () => {
     expect(() => windowed.trigger(new NoMerge()).reduce((a) => a)).toThrow(/^A merging window assigner cannot be used with a trigger that does not support merging: NoMerge with EventTimeSessionWindows\(10\)$/);
   });
 });
+
+describe('field aggregations on windows', () => {
+  interface Sale {
+    readonly shop: string;
+    readonly item: string;
+    readonly amount: number;
+    readonly time: number;
+  }
+  const sales: Sale[] = [
+    { shop: 's', item: 'a', amount: 5, time: 1_000 },
+    { shop: 's', item: 'b', amount: 2, time: 2_000 },
+    { shop: 's', item: 'c', amount: 9, time: 3_000 },
+    { shop: 's', item: 'd', amount: 2, time: 4_000 },
+    { shop: 's', item: 'e', amount: 9, time: 5_000 },
+  ];
+  const aggregate = (pick: (w: ReturnType<typeof windowed>) => { sinkTo(sink: object): unknown }) =>
+    run<Sale>((env, sink) => void pick(windowed(env)).sinkTo(sink));
+  const windowed = (env: StreamExecutionEnvironment) =>
+    env
+      .fromElements(...sales)
+      .assignTimestampsAndWatermarks(WatermarkStrategy.forMonotonousTimestamps<Sale>().withTimestampAssigner((s) => s.time))
+      .keyBy((s) => s.shop)
+      .window(TumblingEventTimeWindows.of(10_000));
+
+  it('sum, min and max keep the first record’s other fields; minBy and maxBy return the record, the first of equals unless told', async () => {
+    const item = async (pick: Parameters<typeof aggregate>[0]) => (await aggregate(pick)).map((o) => `${o.value.item}:${o.value.amount}`);
+    expect(await item((w) => w.sum('amount'))).toEqual(['a:27']);
+    expect(await item((w) => w.min('amount'))).toEqual(['a:2']);
+    expect(await item((w) => w.max('amount'))).toEqual(['a:9']);
+    expect(await item((w) => w.minBy('amount'))).toEqual(['b:2']);
+    expect(await item((w) => w.minBy('amount', false))).toEqual(['d:2']);
+    expect(await item((w) => w.maxBy('amount'))).toEqual(['c:9']);
+    expect(await item((w) => w.maxBy('amount', false))).toEqual(['e:9']);
+  });
+});

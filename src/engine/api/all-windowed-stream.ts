@@ -6,6 +6,7 @@
  */
 import type { SingleOutputStreamOperator } from './data-stream.ts';
 import type { Evictor } from './evictors.ts';
+import { fieldReducer } from './field-aggregations.ts';
 import { type AggregateFunction, type ReduceFunction, asReduce, perSubtask } from './functions.ts';
 import type { Trigger } from './trigger.ts';
 import type { TimeWindow, Window } from './window.ts';
@@ -43,6 +44,22 @@ export class AllWindowedStream<T, W extends Window = TimeWindow> {
   reduce<R>(fn: ReduceFunction<T> | ((a: T, b: T) => T), windowFunction?: ProcessAllWindowFunctionLike<T, R, W>): SingleOutputStreamOperator<T | R> {
     const reducer = asReduce(fn);
     return this.windowed.build<T | R>('reduce', () => ({ kind: 'reduce', reduce: (a, b) => reducer.reduce(a as T, b as T) }), windowFunction === undefined ? undefined : keyedFromAll(windowFunction)).forceNonParallel();
+  }
+
+  sum(field: keyof T & string): SingleOutputStreamOperator<T> {
+    return this.reduce(fieldReducer<T>('sum', field));
+  }
+  min(field: keyof T & string): SingleOutputStreamOperator<T> {
+    return this.reduce(fieldReducer<T>('min', field));
+  }
+  max(field: keyof T & string): SingleOutputStreamOperator<T> {
+    return this.reduce(fieldReducer<T>('max', field));
+  }
+  minBy(field: keyof T & string, first = true): SingleOutputStreamOperator<T> {
+    return this.reduce(fieldReducer<T>('minBy', field, first));
+  }
+  maxBy(field: keyof T & string, first = true): SingleOutputStreamOperator<T> {
+    return this.reduce(fieldReducer<T>('maxBy', field, first));
   }
 
   process<R>(windowFunction: ProcessAllWindowFunctionLike<T, R, W>): SingleOutputStreamOperator<R> {

@@ -9,6 +9,7 @@ import { WindowOperator, type WindowContents } from '../runtime/window-operator.
 import type { StreamOperator } from '../runtime/stream-operator.ts';
 import type { SingleOutputStreamOperator } from './data-stream.ts';
 import type { Evictor } from './evictors.ts';
+import { fieldReducer } from './field-aggregations.ts';
 import { type AggregateFunction, type ReduceFunction, asReduce, perSubtask } from './functions.ts';
 import type { Trigger } from './trigger.ts';
 import type { TimeWindow, Window } from './window.ts';
@@ -80,6 +81,25 @@ export class WindowedStream<T, K, W extends Window = TimeWindow> {
   reduce<R>(fn: ReduceFunction<T> | ((a: T, b: T) => T), windowFunction?: ProcessWindowFunctionLike<T, R, K, W>): SingleOutputStreamOperator<T | R> {
     const reducer = asReduce(fn);
     return this.build<T | R>('reduce', () => ({ kind: 'reduce', reduce: (a, b) => reducer.reduce(a as T, b as T) }), windowFunction === undefined ? undefined : asProcessWindowFunction(windowFunction));
+  }
+
+  /** The first record of the window with `field` summed over the window (Flink's sum(field)). */
+  sum(field: keyof T & string): SingleOutputStreamOperator<T> {
+    return this.reduce(fieldReducer<T>('sum', field));
+  }
+  /** The first record with `field` the window's smallest (Flink's min: other fields from the first record). */
+  min(field: keyof T & string): SingleOutputStreamOperator<T> {
+    return this.reduce(fieldReducer<T>('min', field));
+  }
+  max(field: keyof T & string): SingleOutputStreamOperator<T> {
+    return this.reduce(fieldReducer<T>('max', field));
+  }
+  /** The record with the smallest `field` (the first of equal ones, unless `first` is false). */
+  minBy(field: keyof T & string, first = true): SingleOutputStreamOperator<T> {
+    return this.reduce(fieldReducer<T>('minBy', field, first));
+  }
+  maxBy(field: keyof T & string, first = true): SingleOutputStreamOperator<T> {
+    return this.reduce(fieldReducer<T>('maxBy', field, first));
   }
 
   /** Keeps every element of a window and hands them all to the function when it fires. */
