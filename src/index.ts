@@ -42,7 +42,7 @@ export { GlobalWindows } from './engine/api/global-windows.ts';
 export { Trigger, TriggerResult, type OnMergeContext, type TriggerContext } from './engine/api/trigger.ts';
 export { ContinuousEventTimeTrigger, CountTrigger, EventTimeTrigger, NeverTrigger, ProcessingTimeTrigger, PurgingTrigger } from './engine/api/triggers.ts';
 export { CountEvictor, TimeEvictor, type Evictor, type EvictorContext, type TimestampedValue } from './engine/api/evictors.ts';
-export type { ProcessAllWindowFunction, ProcessWindowContext, ProcessWindowFunction } from './engine/api/window-functions.ts';
+export type { KeyedStateStore, ProcessAllWindowFunction, ProcessWindowContext, ProcessWindowFunction } from './engine/api/window-functions.ts';
 export type { WindowedStream } from './engine/api/windowed-stream.ts';
 export type { AllWindowedStream } from './engine/api/all-windowed-stream.ts';
 export type { TimeDomain, TimerService } from './engine/api/timer-service.ts';
