@@ -91,16 +91,17 @@ describe('processing-time windows', () => {
     clock.set(T + 4_000);
     source.push('a2'); // [4000, 9000) merges with [1000, 6000)
     await seen(2);
-    clock.set(T + 8_999);
-    source.push('a3'); // [8999, 13999) touches [1000, 9000)
+    // Before 8_999, when [1000, 9000) would fire: moving the clock there would race the record.
+    clock.set(T + 8_998);
+    source.push('a3'); // [8998, 13998) overlaps [1000, 9000)
     await seen(3);
-    clock.set(T + 13_998);
+    clock.set(T + 13_996);
     expect(out).toEqual([]);
     clock.set(T + 14_000);
     await fired(1);
     source.end();
     await client.result;
-    expect(out).toEqual([{ value: '[1000, 13999) a1,a2,a3', timestamp: 13_998 }]);
+    expect(out).toEqual([{ value: '[1000, 13998) a1,a2,a3', timestamp: 13_997 }]);
   });
 
   it('windowAll puts every key into one window, at parallelism 1', async () => {
