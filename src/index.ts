@@ -40,7 +40,7 @@ export { SlidingProcessingTimeWindows, TumblingProcessingTimeWindows } from './e
 export { EventTimeSessionWindows, ProcessingTimeSessionWindows, type SessionWindowTimeGapExtractor } from './engine/api/session-windows.ts';
 export { GlobalWindows } from './engine/api/global-windows.ts';
 export { Trigger, TriggerResult, type OnMergeContext, type TriggerContext } from './engine/api/trigger.ts';
-export { ContinuousEventTimeTrigger, CountTrigger, EventTimeTrigger, NeverTrigger, ProcessingTimeTrigger, PurgingTrigger } from './engine/api/triggers.ts';
+export { ContinuousEventTimeTrigger, ContinuousProcessingTimeTrigger, CountTrigger, EventTimeTrigger, NeverTrigger, ProcessingTimeTrigger, PurgingTrigger } from './engine/api/triggers.ts';
 export { CountEvictor, TimeEvictor, type Evictor, type EvictorContext, type TimestampedValue } from './engine/api/evictors.ts';
 export type { KeyedStateStore, ProcessAllWindowFunction, ProcessWindowContext, ProcessWindowFunction } from './engine/api/window-functions.ts';
 export type { WindowedStream } from './engine/api/windowed-stream.ts';

@@ -5,7 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  ContinuousProcessingTimeTrigger,
   ManualClock,
+  type Trigger,
+  type Window,
   ProcessingTimeSessionWindows,
   SlidingProcessingTimeWindows,
   StreamExecutionEnvironment,
@@ -16,7 +19,7 @@ import { PushedSource, until } from '../support/pushed-source.ts';
 
 const T = Date.UTC(2026, 0, 1); // a multiple of every window size below
 
-function job(assigner: WindowAssigner, all = false) {
+function job(assigner: WindowAssigner, all = false, trigger?: Trigger<unknown, Window>) {
   const clock = new ManualClock(T);
   const source = new PushedSource<string>();
   const out: { value: string; timestamp: number | null }[] = [];
@@ -29,6 +32,7 @@ function job(assigner: WindowAssigner, all = false) {
     input
       .keyBy((v) => v[0]!)
       .window(assigner)
+      .trigger(trigger ?? assigner.getDefaultTrigger())
       .process((_k, { window }, elements, o) => o.collect(describeWindow(window, elements)))
       .uid('window')
       .sinkTo(collect);
@@ -102,6 +106,27 @@ describe('processing-time windows', () => {
     source.end();
     await client.result;
     expect(out).toEqual([{ value: '[1000, 13998) a1,a2,a3', timestamp: 13_997 }]);
+  });
+
+  it('ContinuousProcessingTimeTrigger fires every interval of the clock while the window is open, the last time at its end', async () => {
+    const { clock, source, out, client, seen, fired } = job(TumblingProcessingTimeWindows.of(10_000), false, ContinuousProcessingTimeTrigger.of(3_000));
+    clock.set(T + 1_000);
+    source.push('a1'); // first firing at 3_000 (1_000 aligned down to 0, plus the interval)
+    await seen(1);
+    clock.set(T + 3_000);
+    await fired(1);
+    source.push('a2');
+    await seen(2);
+    clock.set(T + 6_000);
+    await fired(2);
+    clock.set(T + 9_000);
+    await fired(3);
+    clock.set(T + 10_000); // the next is min(12_000, the window's end 9_999); then the window is cleaned up
+    await fired(4);
+    source.end();
+    await client.result;
+    expect(out.map((o) => o.value)).toEqual(['[0, 10000) a1', '[0, 10000) a1,a2', '[0, 10000) a1,a2', '[0, 10000) a1,a2']);
+    expect(out.every((o) => o.timestamp === 9_999)).toBe(true);
   });
 
   it('windowAll puts every key into one window, at parallelism 1', async () => {

@@ -234,3 +234,61 @@ export class ContinuousEventTimeTrigger extends Trigger<unknown, TimeWindow> {
     return `ContinuousEventTimeTrigger(${this.interval})`;
   }
 }
+
+/**
+ * Fires every `intervalMs` of processing time (aligned to multiples of the interval) while the
+ * window is open; the next firing is per window state named `fire-time`.
+ */
+export class ContinuousProcessingTimeTrigger extends Trigger<unknown, Window> {
+  readonly #fireTime = reducingState<number>('fire-time', min);
+  private constructor(readonly interval: number) {
+    super();
+  }
+  static of(intervalMs: number): ContinuousProcessingTimeTrigger {
+    if (!Number.isSafeInteger(intervalMs) || intervalMs < 1) throw new UserError(`ContinuousProcessingTimeTrigger.of: the interval must be a whole number of ms >= 1, not ${intervalMs}`);
+    return new ContinuousProcessingTimeTrigger(intervalMs);
+  }
+  onElement(_element: unknown, _timestamp: number | null, window: Window, ctx: TriggerContext): TriggerResult {
+    if (ctx.getPartitionedState(this.#fireTime).get() === undefined) {
+      const now = ctx.getCurrentProcessingTime();
+      this.#registerNext(now - (((now % this.interval) + this.interval) % this.interval), window, ctx);
+    }
+    return 'CONTINUE';
+  }
+  onEventTime(): TriggerResult {
+    return 'CONTINUE';
+  }
+  onProcessingTime(time: number, window: Window, ctx: TriggerContext): TriggerResult {
+    const fireTime = ctx.getPartitionedState(this.#fireTime);
+    if (fireTime.get() === time) {
+      fireTime.clear();
+      this.#registerNext(time, window, ctx);
+      return 'FIRE';
+    }
+    return 'CONTINUE';
+  }
+  clear(_window: Window, ctx: TriggerContext): void {
+    const fireTime = ctx.getPartitionedState(this.#fireTime);
+    const time = fireTime.get();
+    if (time !== undefined) {
+      ctx.deleteProcessingTimeTimer(time);
+      fireTime.clear();
+    }
+  }
+  override canMerge(): boolean {
+    return true;
+  }
+  override onMerge(_window: Window, ctx: OnMergeContext): void {
+    ctx.mergePartitionedState(this.#fireTime as never);
+    const next = ctx.getPartitionedState(this.#fireTime).get();
+    if (next !== undefined) ctx.registerProcessingTimeTimer(next);
+  }
+  #registerNext(time: number, window: Window, ctx: TriggerContext): void {
+    const next = Math.min(time + this.interval, maxTimestamp(window));
+    ctx.getPartitionedState(this.#fireTime).add(next);
+    ctx.registerProcessingTimeTimer(next);
+  }
+  override toString(): string {
+    return `ContinuousProcessingTimeTrigger(${this.interval})`;
+  }
+}
