@@ -16,9 +16,8 @@
  * - session windows: `merging-window-set`, the key's current windows as `[start, end]` pairs.
  * Windows of merging assigners move their contents and trigger state to the merged window.
  *
- * Savepoints of tsflink 0.1 keyed `window-contents` by the window's end alone (all windows were
- * event-time tumbling or sliding ones of one size): they restore into a job with the same kind
- * of assigner, each window rewritten at open (migrateEndKeyedWindows); anything else is refused.
+ * Savepoints of tsflink 0.1 keyed `window-contents` by the window's end alone: they are
+ * rewritten at open (window-state-migration.ts).
  */
 import { InternalError, UserError } from '../../errors.ts';
 import type { Collector } from '../api/functions.ts';
@@ -37,6 +36,7 @@ import { andThen } from './in-order.ts';
 import { type MergingWindows, addWindow, loadMergingWindows, retireWindow, storeMergingWindows } from './merging-window-set.ts';
 import type { OperatorSetup, Output, StreamOperator } from './stream-operator.ts';
 import { WINDOW_TIMERS_STATE, WindowTimers } from './window-timers.ts';
+import { migrateEndKeyedWindows } from './window-state-migration.ts';
 import { WindowTriggerContext, WindowTriggerState } from './window-trigger-state.ts';
 
 /** Flink's name for the window contents state. */
@@ -117,7 +117,18 @@ export class WindowOperator implements StreamOperator {
     this.#triggerContext = new WindowTriggerContext(this.#timers, this.#triggerState);
     if (isMerging(this.spec.assigner)) this.#merging = backend.getState(valueState<unknown>(MERGING_WINDOWS_STATE), 'engine');
     this.#timers.service.open();
-    if (endKeyed) this.#migrateEndKeyedWindows();
+    if (endKeyed) {
+      migrateEndKeyedWindows({
+        backend,
+        windows: this.#windows,
+        assigner: this.spec.assigner,
+        operatorUid: setup.context.operatorUid,
+        registerTimers: (window) => {
+          this.#timers.registerEventTimeTimer(window, maxTimestamp(window));
+          this.#registerCleanupTimer(window);
+        },
+      });
+    }
     await this.spec.windowFunction?.open?.(setup.context);
   }
 
@@ -373,37 +384,5 @@ export class WindowOperator implements StreamOperator {
     ctx.merged = merged;
     return ctx;
   }
-
-  /**
-   * A savepoint of tsflink 0.1: `window-contents` keyed by window end, one event-time timer per
-   * window at its end - 1 (EventTimeTrigger, no lateness). Each window is rewritten under
-   * `[start, end]` with its timer recorded as the window's, so it fires as before.
-   */
-  #migrateEndKeyedWindows(): void {
-    const assigner = this.spec.assigner as WindowAssigner<Window> & { readonly size?: number };
-    const size = assigner.size;
-    const keys = [...this.#backend.keys(WINDOW_STATE)];
-    for (const key of keys) {
-      this.#backend.setCurrentKey(key);
-      const ends = [...this.#windows.keys()].filter((k): k is never => typeof k === 'number') as number[];
-      if (ends.length === 0) continue;
-      if (typeof size !== 'number' || !assigner.isEventTime() || isMerging(assigner)) {
-        throw new UserError(
-          `operator '${this.#context.operatorUid}': its state '${WINDOW_STATE}' was written by tsflink 0.1, which keyed windows by their end; ` +
-            `it restores only into TumblingEventTimeWindows or SlidingEventTimeWindows of the size it was written with, not ${assigner.toString()}. ` +
-            'Drain the windows of the old job first (flink stop --drain), or give the new window operator another uid',
-        );
-      }
-      for (const end of ends) {
-        const window: TimeWindow = { start: end - size, end };
-        const contents = this.#windows.get(end as never);
-        this.#windows.remove(end as never);
-        this.#windows.put(windowKey(window), contents);
-        this.#timers.registerEventTimeTimer(window, maxTimestamp(window));
-        this.#registerCleanupTimer(window);
-      }
-    }
-  }
 }
 
-export type { MergingWindows };
