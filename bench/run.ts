@@ -19,6 +19,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }
   migration: () => import('./schema-migration.ts'),
   broadcast: () => import('./broadcast.ts'),
   async: () => import('./async.ts'),
+  windows: () => import('./windows.ts'),
 };
 
 const names = Object.keys(BENCHMARKS);

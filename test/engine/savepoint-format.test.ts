@@ -1,7 +1,7 @@
 /**
  * A savepoint of a running event-time window job, as an independent reader of FORMAT.md sees it:
  * `createdAt` and every other uint of `_metadata` are MessagePack ints, the windows' user keys
- * (window end timestamps, above 2^32) are canonical, timer timestamps are ints, and `flink verify`
+ * (`[start, end]`, timestamps above 2^32) are canonical, timer timestamps are ints, and `flink verify`
  * passes. The job is held open by its source until the test has its savepoint.
  */
 import { readFile, readdir } from 'node:fs/promises';
@@ -13,6 +13,7 @@ import { WatermarkStrategy } from '../../src/engine/api/watermark-strategy.ts';
 import { TumblingEventTimeWindows } from '../../src/engine/api/window-assigners.ts';
 import { MemoryTransactionalSink, MemoryTransactionalStore } from '../support/memory-transactional-sink.ts';
 import { runFlink } from '../support/run-flink.ts';
+import { decodeMetadata } from '../../src/format/metadata-readers.ts';
 import { tempDir } from '../support/temp-dir.ts';
 import { throttled } from '../support/throttled-source.ts';
 import { MINUTE, OUT_OF_ORDERNESS, type Order, orderSource } from './order-jobs.ts';
@@ -71,8 +72,17 @@ describe('an engine savepoint of a window job', () => {
     const metadata = await readFile(join(savepoint, '_metadata'));
     expect(firstByteAfterKey(metadata, 'createdAt')).toBe(0xcf);
 
-    // Window contents: a map state keyed by window end timestamps; its timers: timestamps too.
-    const data = Buffer.concat(await Promise.all((await readdir(savepoint)).filter((n) => n !== '_metadata').map((n) => readFile(join(savepoint, n)))));
+    // The places FORMAT.md 5.2 types as integers: the window contents' user keys ([start, end]
+    // of each window) and the timers' timestamps. (Numbers inside values, such as the window
+    // operator's `window-timers` triples, are values: ints below 2^32, float64 above, 5.2.)
+    const meta = decodeMetadata(metadata, '_metadata');
+    const counts = meta.operators.find((o) => o.uid === 'counts')!;
+    const bytesOf = async (state: string): Promise<Buffer> => {
+      const blocks = counts.keyedStates.find((k) => k.name === state)!.blocks;
+      const parts = await Promise.all(blocks.map(async (b) => (await readFile(join(savepoint, meta.files[b.file]!.path))).subarray(b.offset, b.offset + b.length)));
+      return Buffer.concat(parts);
+    };
+    const data = Buffer.concat([await bytesOf('window-contents'), await bytesOf('_timers')]);
     const windowEnd = Buffer.alloc(8);
     let ints = 0;
     for (let at = data.indexOf(0xcf); at !== -1; at = data.indexOf(0xcf, at + 1)) {
@@ -84,6 +94,8 @@ describe('an engine savepoint of a window job', () => {
     for (let end = Date.UTC(2024, 0, 1); end < Date.UTC(2024, 0, 1) + 10_000 * 1000 + 20 * MINUTE; end += 10 * MINUTE) {
       windowEnd.writeDoubleBE(end);
       expect(data.indexOf(Buffer.concat([Buffer.of(0xcb), windowEnd])), `window end ${end} as float64`).toBe(-1);
+      windowEnd.writeDoubleBE(end - 1);
+      expect(data.indexOf(Buffer.concat([Buffer.of(0xcb), windowEnd])), `timer ${end - 1} as float64`).toBe(-1);
     }
 
     const verify = await runFlink(['verify', savepoint]);

@@ -20,6 +20,11 @@ import type { Partitioning, StreamGraph, StreamNode } from './stream-graph.ts';
 import type { WatermarkStrategy } from './watermark-strategy.ts';
 import type { WindowAssigner } from './window-assigners.ts';
 import { WindowedStream } from './windowed-stream.ts';
+import { AllWindowedStream } from './all-windowed-stream.ts';
+import { CountEvictor } from './evictors.ts';
+import { GlobalWindows } from './global-windows.ts';
+import { CountTrigger, PurgingTrigger } from './triggers.ts';
+import type { GlobalWindow, TimeWindow, Window } from './window.ts';
 
 export class DataStream<T> {
   constructor(
@@ -162,6 +167,19 @@ export class DataStream<T> {
     return out;
   }
 
+  /**
+   * Windows over the whole stream, not per key (Flink's windowAll): one window operator of
+   * parallelism 1 sees every record.
+   */
+  windowAll<W extends Window = TimeWindow>(assigner: WindowAssigner<W>): AllWindowedStream<T, W> {
+    return new AllWindowedStream<T, W>(this.keyBy(() => 0).window(assigner) as WindowedStream<T, unknown, W>);
+  }
+
+  /** Windows of every `size` records of the whole stream, or of the last `size` every `slide` records. */
+  countWindowAll(size: number, slide?: number): AllWindowedStream<T, GlobalWindow> {
+    return new AllWindowedStream<T, GlobalWindow>(this.keyBy(() => 0).countWindow(size, slide) as WindowedStream<T, unknown, GlobalWindow>);
+  }
+
   protected transform<R>(name: string, create: () => StreamOperator, partitioning: Partitioning = { kind: 'forward' }, keyOf?: (value: unknown) => unknown): SingleOutputStreamOperator<R> {
     const node = this.graph.add({
       kind: 'operator',
@@ -198,10 +216,12 @@ export class SingleOutputStreamOperator<T> extends DataStream<T> {
     return this;
   }
   setParallelism(parallelism: number): this {
+    if (this.node.nonParallel === true && parallelism !== 1) throw new UserError(`The parallelism of non parallel operator must be 1 ('${this.node.name}' is windowAll/countWindowAll), not ${parallelism}`);
     this.node.parallelism = parallelism;
     return this;
   }
   setMaxParallelism(maxParallelism: number): this {
+    if (this.node.nonParallel === true && maxParallelism !== 1) throw new UserError(`The maximum parallelism of non parallel operator must be 1 ('${this.node.name}' is windowAll/countWindowAll), not ${maxParallelism}`);
     this.node.maxParallelism = maxParallelism;
     return this;
   }
@@ -214,6 +234,14 @@ export class SingleOutputStreamOperator<T> extends DataStream<T> {
   getSideOutput<X>(tag: OutputTag<X>): DataStream<X> {
     const node = this.graph.add({ kind: 'side-output', name: `SideOutput(${tag.id})`, inputs: [{ from: this.node, partitioning: { kind: 'forward' } }], sideOutputTag: tag.id });
     return new DataStream<X>(this.graph, node);
+  }
+
+  /** Parallelism 1, also for max parallelism, and no other may be set (Flink's forceNonParallel). */
+  forceNonParallel(): this {
+    this.node.parallelism = 1;
+    this.node.maxParallelism = 1;
+    this.node.nonParallel = true;
+    return this;
   }
 }
 
@@ -263,8 +291,19 @@ export class KeyedStream<T, K> extends DataStream<T> {
   }
 
   /** Groups each key's records into windows (then aggregate, reduce or process them). */
-  window(assigner: WindowAssigner): WindowedStream<T, K> {
-    return new WindowedStream<T, K>(assigner, (name, create) => this.keyed(name, create));
+  window<W extends Window = TimeWindow>(assigner: WindowAssigner<W>): WindowedStream<T, K, W> {
+    return new WindowedStream<T, K, W>(assigner, (name, create) => this.keyed(name, create));
+  }
+
+  /**
+   * Count windows (Flink's countWindow): every `size` records of a key, or, with `slide`, the
+   * last `size` records of a key every `slide` records. GlobalWindows with
+   * PurgingTrigger(CountTrigger(size)), or with CountEvictor(size) and CountTrigger(slide).
+   */
+  countWindow(size: number, slide?: number): WindowedStream<T, K, GlobalWindow> {
+    const windows = this.window(GlobalWindows.create());
+    if (slide === undefined) return windows.trigger(PurgingTrigger.of(CountTrigger.of(size)));
+    return windows.evictor(CountEvictor.of(size)).trigger(CountTrigger.of(slide));
   }
 
   override map<R>(fn: MapFunction<T, R> | ((value: T) => R)): SingleOutputStreamOperator<R> {

@@ -50,6 +50,8 @@ export interface StreamNode {
   name: string;
   /** Made by `sinkTo` (Flink shows it as `Sink: <name>`). */
   isSink?: boolean;
+  /** windowAll: parallelism and max parallelism are 1 and cannot be set otherwise (Flink's forceNonParallel). */
+  nonParallel?: boolean;
   parallelism: number | undefined;
   maxParallelism: number | undefined;
   readonly inputs: InputEdge[];
