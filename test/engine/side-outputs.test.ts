@@ -9,6 +9,7 @@ import { StreamExecutionEnvironment } from '../../src/engine/api/environment.ts'
 import { OutputTag } from '../../src/engine/api/output-tag.ts';
 import { WatermarkStrategy } from '../../src/engine/api/watermark-strategy.ts';
 import { TumblingEventTimeWindows } from '../../src/engine/api/window-assigners.ts';
+import { EventTimeSessionWindows } from '../../src/engine/api/session-windows.ts';
 import { planJob } from '../../src/engine/runtime/job-plan.ts';
 import { mapState } from '../../src/engine/state/state-descriptors.ts';
 import { DataGeneratorSource } from '../../src/engine/connectors/data-generator-source.ts';
@@ -223,6 +224,47 @@ describe('side outputs', () => {
       { value: 3, timestamp: 19_999 },
       { value: 1, timestamp: 29_999 },
     ]);
+  });
+
+  it('windowAll and session windows: late records go to the side output too, and windowAll’s output rebalances to a parallel sink', async () => {
+    const late = new OutputTag<Event>('late');
+    const sums: Seen<string> = [];
+    const lateSeen: Seen<number> = [];
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
+    const all = events(env, [1_000, 2_000, 12_000, 3_000, 25_000].map((time) => ({ key: 'k', time })))
+      .windowAll(TumblingEventTimeWindows.of(10_000))
+      .allowedLateness(1_000)
+      .sideOutputLateData(late)
+      .process((ctx, elements, out) => out.collect(`[${ctx.window.start}, ${ctx.window.end}) ${elements.length}`));
+    // A sink at parallelism 2: the edge from windowAll's single subtask rebalances.
+    all.sinkTo(collect(sums)).setParallelism(2);
+    all.getSideOutput(late).map((e) => e.time).sinkTo(collect(lateSeen));
+    const plan = planJob(env.graph, { parallelism: 1 });
+    expect(plan.chains.map((c) => `${c.nodes.map((n) => n.name).join('+')}@${c.parallelism}`)).toEqual([
+      'Elements+Timestamps/Watermarks@1',
+      'Window(TumblingEventTimeWindows(10000), process)@1',
+      'Sink@2',
+      'Map+Sink@1',
+    ]);
+    await env.execute('windowAll late data');
+    // 3000 comes at watermark 11999: past [0, 10000)'s end - 1 + lateness 1000, so it is late.
+    expect(values(sums).sort()).toEqual(['[0, 10000) 2', '[10000, 20000) 1', '[20000, 30000) 1']);
+    expect(lateSeen).toEqual([{ value: 3_000, timestamp: 3_000 }]);
+
+    const sessionLate: Seen<number> = [];
+    const sessions: Seen<string> = [];
+    const env2 = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
+    const s = events(env2, [1_000, 2_000, 10_000, 1_500, 11_000].map((time) => ({ key: 'k', time })))
+      .keyBy((e) => e.key)
+      .window(EventTimeSessionWindows.withGap(3_000))
+      .sideOutputLateData(late)
+      .process<string>((key, ctx, elements, out) => out.collect(`${key} [${ctx.window.start}, ${ctx.window.end}) ${elements.length}`));
+    s.sinkTo(collect(sessions));
+    s.getSideOutput(late).map((e) => e.time).sinkTo(collect(sessionLate));
+    await env2.execute('session late data');
+    // 1500 comes at watermark 9999, after the session [1000, 5000) fired at 4999.
+    expect(values(sessions)).toEqual(['k [1000, 5000) 2', 'k [10000, 14000) 2']);
+    expect(values(sessionLate)).toEqual([1_500]);
   });
 
   it('records of a tag nobody asked for, and of a tag asked for on another operator, are dropped', async () => {
