@@ -3,7 +3,7 @@
  * without the engine, for the sample CSV, for generated orders, and for a run that is stopped with
  * a savepoint in v1 and finished in v2 at another parallelism (the README's upgrade demo).
  */
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { cp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -109,12 +109,16 @@ describe('upgrade: v1 stopped with a savepoint at p=2, v2 restored at p=3', () =
   });
 
   it('v1 with --late-output restores the savepoint of v1 without it (no uid changed) and finishes the same totals', async () => {
+    // A copy of v1's output, its in-progress part files included: the savepoint's pending
+    // transactions are files of the sink's directory, committed when the restored job opens (a
+    // restore into another, empty directory is refused for that reason).
     const rest = join(dir.path, 'late-restore-out');
+    await cp(out(), rest, { recursive: true });
     const late = join(dir.path, 'late-restore-late');
     const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(3).restoreFrom(savepoint);
     orderTotals(env, [...args(rest, 100_000), '--late-output', late]);
     await env.execute('order totals v1, restored with a late output');
-    expect([...linesOfV1, ...(await committedLines(rest))].sort()).toEqual(expectedTotals(generatedOrders(RECORDS, 42)));
+    expect(await committedLines(rest)).toEqual(expectedTotals(generatedOrders(RECORDS, 42)));
     expect(await committedLines(late)).toEqual([]); // the generator's orders are never an hour out of order
   });
 
