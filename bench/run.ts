@@ -20,6 +20,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }
   broadcast: () => import('./broadcast.ts'),
   async: () => import('./async.ts'),
   windows: () => import('./windows.ts'),
+  bundle: () => import('./bundle.ts'),
 };
 
 const names = Object.keys(BENCHMARKS);
