@@ -67,6 +67,11 @@ export class SnapshotReader {
     return new SnapshotReader(store, decodeMetadata(bytes, store.describe(METADATA_FILE)), bytes.length);
   }
 
+  /** The same snapshot read through another store over the same objects (local recovery reads copies first). */
+  readingThrough(store: ObjectStore): SnapshotReader {
+    return new SnapshotReader(store, this.metadata, this.metadataSize);
+  }
+
   operator(uid: string): OperatorMeta {
     const op = this.metadata.operators.find((o) => o.uid === uid);
     if (op === undefined) {

@@ -37,12 +37,25 @@ describe('defaultCheckpointConfig', () => {
       incremental: false,
       dir: null,
       savepointDir: null,
+      localBackup: false,
+      localRootDir: null,
     });
     expect(Object.isFrozen(defaultCheckpointConfig)).toBe(true);
   });
 
   it('is what an empty map gives', () => {
     expect(checkpointConfigFromKeys(new Map())).toEqual(defaultCheckpointConfig);
+  });
+});
+
+describe('local recovery keys', () => {
+  it('accepts the deprecated state.backend.local-recovery, the current name winning', () => {
+    expect(checkpointConfigFromKeys(keys({ 'state.backend.local-recovery': 'true' })).localBackup).toBe(true);
+    expect(checkpointConfigFromKeys(keys({ 'state.backend.local-recovery': 'true', [`${P}local-backup.enabled`]: 'false' })).localBackup).toBe(false);
+  });
+  it('refuses several root dirs and remote ones in one line', () => {
+    expect(() => checkpointConfigFromKeys(keys({ 'taskmanager.state.local.root-dirs': '/a,/b' }))).toThrow(/names several directories; tsflink uses one/);
+    expect(() => checkpointConfigFromKeys(keys({ 'taskmanager.state.local.root-dirs': 's3://b/x' }))).toThrow(/not a local path/);
   });
 });
 
@@ -63,6 +76,8 @@ describe('checkpointConfigFromKeys', () => {
         [`${P}incremental`]: 'false',
         [`${P}dir`]: ' s3://bucket/checkpoints ',
         [`${P}savepoint-dir`]: 'file:///tmp/savepoints',
+        [`${P}local-backup.enabled`]: 'true',
+        'taskmanager.state.local.root-dirs': '/var/tmp/local-state',
       }),
     );
     expect(config).toEqual<CheckpointConfig>({
@@ -79,6 +94,8 @@ describe('checkpointConfigFromKeys', () => {
       incremental: false,
       dir: 's3://bucket/checkpoints',
       savepointDir: 'file:///tmp/savepoints',
+      localBackup: true,
+      localRootDir: '/var/tmp/local-state',
     });
   });
 

@@ -37,6 +37,10 @@ export interface CheckpointConfig {
   readonly incremental: boolean;
   readonly dir: string | null;
   readonly savepointDir: string | null;
+  /** Local recovery: subtasks keep a local copy of their checkpoint files and restore from it first. */
+  readonly localBackup: boolean;
+  /** Where local copies go (`<dir>/<jobId>/chk-<n>/`); null: `tsflink-local-state` under the system temp dir. */
+  readonly localRootDir: string | null;
 }
 
 /** Flink's `CheckpointCoordinatorConfiguration.MINIMAL_CHECKPOINT_TIME`, for interval and timeout. */
@@ -59,6 +63,8 @@ export const defaultCheckpointConfig: CheckpointConfig = Object.freeze({
   incremental: false,
   dir: null,
   savepointDir: null,
+  localBackup: false,
+  localRootDir: null,
 });
 
 const PREFIX = 'execution.checkpointing.';
@@ -81,6 +87,8 @@ export const CHECKPOINT_KEYS = {
   incremental: { key: `${PREFIX}incremental`, deprecated: ['state.backend.incremental'] },
   dir: { key: `${PREFIX}dir`, deprecated: ['state.checkpoints.dir'] },
   savepointDir: { key: `${PREFIX}savepoint-dir`, deprecated: ['state.savepoints.dir'] },
+  localBackup: { key: `${PREFIX}local-backup.enabled`, deprecated: ['state.backend.local-recovery'] },
+  localRootDir: { key: 'taskmanager.state.local.root-dirs', deprecated: [] },
 } as const satisfies Record<keyof CheckpointConfig, { key: string; deprecated: readonly string[] }>;
 
 /** Reads the checkpoint keys of a configuration map; absent keys keep Flink's defaults. */
@@ -108,6 +116,8 @@ export function checkpointConfigFromKeys(map: ReadonlyMap<string, string>): Chec
     incremental: read.boolean('incremental', d.incremental),
     dir: read.path('dir'),
     savepointDir: read.path('savepointDir'),
+    localBackup: read.boolean('localBackup', d.localBackup),
+    localRootDir: read.path('localRootDir'),
   });
 }
 
@@ -145,8 +155,15 @@ export function validateCheckpointConfig(config: CheckpointConfig): CheckpointCo
     const value = config[field];
     if (value !== null) checkRange(field, k(field), value, String(value));
   }
-  for (const field of ['dir', 'savepointDir'] as const) {
+  for (const field of ['dir', 'savepointDir', 'localRootDir'] as const) {
     if (config[field] === '') throw new UserError(`${k(field)}: the directory is empty; give a path or leave the key unset`);
+  }
+  // Flink spreads subtasks over several root dirs; tsflink uses one, and says so rather than ignore the rest.
+  if (config.localRootDir !== null && /[,;]/.test(config.localRootDir)) {
+    throw new UserError(`${k('localRootDir')}: '${config.localRootDir}' names several directories; tsflink uses one local root directory, give one path`);
+  }
+  if (config.localRootDir !== null && /^[a-z][a-z0-9+.-]+:\/\//i.test(config.localRootDir)) {
+    throw new UserError(`${k('localRootDir')}: '${config.localRootDir}' is not a local path; local copies live on this machine's disk`);
   }
   refuseUnbuiltSettings(config);
   return config;

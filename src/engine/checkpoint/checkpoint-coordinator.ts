@@ -4,6 +4,7 @@
  * checkpoint exist), notifies the subtasks, and deletes checkpoints past the retained number.
  * Completed checkpoints outlive attempts; pending ones belong to the attempt that started them.
  */
+import { type LocalRecovery, deleteLocalCheckpoint, deleteLocalJob, localRecoveryOf, pruneLocalCheckpoints } from './local-recovery.ts';
 import { UserError } from '../../errors.ts';
 import { SnapshotWriter } from '../../format/snapshot-writer.ts';
 import { checkpointDirName, savepointDirName } from '../../format/snapshot-paths.ts';
@@ -165,6 +166,9 @@ export class CheckpointCoordinator {
   /** Manual checkpoints waiting for a free slot, oldest first (Flink's request queue keeps them too). */
   readonly #waitingManual: { resolve: (location: string) => void; reject: (error: Error) => void }[] = [];
 
+  /** Local recovery's copies, when it is on: pruned here as checkpoints complete, abort and the job ends. */
+  readonly #local: LocalRecovery | undefined;
+
   constructor(
     private readonly config: CheckpointConfig,
     private readonly job: { readonly jobId: string; readonly jobName: string },
@@ -174,6 +178,7 @@ export class CheckpointCoordinator {
     /** Opens a snapshot's directory; tests pass one whose writes they can hold. */
     private readonly open: (location: string, options: OpenStoreOptions) => Promise<ObjectStore> = openStore,
   ) {
+    this.#local = localRecoveryOf(config, job.jobId);
     if (resume !== undefined) {
       this.#nextId = resume.nextId;
       this.completed.push(...resume.completed);
@@ -233,7 +238,7 @@ export class CheckpointCoordinator {
    * Throws NoIntactCheckpointError when every retained checkpoint is damaged.
    */
   async restorePoint(): Promise<CompletedCheckpoint | undefined> {
-    const { chosen, damaged } = await chooseRestoreCheckpoint(this.completed, this.storeOptions);
+    const { chosen, damaged } = await chooseRestoreCheckpoint(this.completed, this.storeOptions, this.#local);
     for (const d of damaged) {
       this.completed.splice(this.completed.findIndex((c) => c.id === d.checkpoint.id), 1);
       this.events.onDamaged?.(d, chosen?.id);
@@ -274,6 +279,8 @@ export class CheckpointCoordinator {
     const discard = new Set<number>(onJobTermination(this.config, status, this.completed.map((c) => ({ id: c.id, isSavepoint: false }))));
     for (const c of this.completed.filter((c) => discard.has(c.id))) await this.#deleteDirectory(c.location).catch(() => undefined);
     this.completed.splice(0, this.completed.length, ...this.completed.filter((c) => !discard.has(c.id)));
+    // Local copies serve restarts within this job only: a resubmission or a resume reads the storage.
+    if (this.#local !== undefined) await deleteLocalJob(this.#local).catch(() => undefined);
   }
 
   target(checkpointId: number): CheckpointTarget | undefined {
@@ -483,6 +490,8 @@ export class CheckpointCoordinator {
     const subtasks = pending.acks.map((a, i) => ({ chain: a.chain, subtask: a.subtask, syncMs: a.syncMs, asyncMs: a.asyncMs, ackAt: pending.ackTimes[i] ?? now, size: a.file.size }));
     this.events.onCompleted?.({ id: pending.id, kind: pending.kind, triggeredAt: pending.triggeredAt, endedAt: now, size, location: pending.location, subtasks });
     this.#reportPending();
+    // Local copies are kept for the latest completed checkpoint only (as Flink's TaskLocalStateStore).
+    if (this.#local !== undefined && pending.kind === 'checkpoint') await pruneLocalCheckpoints(this.#local, pending.id);
     if (outcome.notifyTasks) attempt.notifyComplete(pending.id);
     for (const w of pending.waiters) w.resolve(pending.location);
     this.#slotFreed();
@@ -517,6 +526,7 @@ export class CheckpointCoordinator {
     // Subtasks may still be writing into it: the directory goes once their writes have settled.
     await pending.store.close(reason);
     await this.#deleteDirectory(pending.location).catch(() => undefined);
+    if (this.#local !== undefined) await deleteLocalCheckpoint(this.#local, id).catch(() => undefined);
   }
 
   #deleteDirectory(location: string): Promise<void> {

@@ -14,6 +14,7 @@ import { UserError } from '../../errors.ts';
 import { verifySnapshot } from '../../format/verify-snapshot.ts';
 import { openSnapshotStore } from '../../open-snapshot.ts';
 import type { OpenStoreOptions } from '../../storage/open-store.ts';
+import { type LocalRecovery, localFirstStore } from './local-recovery.ts';
 
 export interface RetainedCheckpoint {
   readonly id: number;
@@ -46,10 +47,14 @@ export class NoIntactCheckpointError extends UserError {
 }
 
 /** `retained` oldest first, as the coordinator and the job record keep them. */
-export async function chooseRestoreCheckpoint<C extends RetainedCheckpoint>(retained: readonly C[], storeOptions: OpenStoreOptions): Promise<RestoreChoice<C>> {
+/**
+ * With local recovery, a checkpoint's data files are checked through their local copies where
+ * those are intact (the restore reads them, not the remote objects); `_metadata` is read remotely.
+ */
+export async function chooseRestoreCheckpoint<C extends RetainedCheckpoint>(retained: readonly C[], storeOptions: OpenStoreOptions, local?: LocalRecovery): Promise<RestoreChoice<C>> {
   const damaged: DamagedCheckpoint[] = [];
   for (const checkpoint of [...retained].reverse()) {
-    const problem = await firstProblem(checkpoint.location, storeOptions);
+    const problem = await firstProblem(checkpoint.location, storeOptions, local);
     if (problem === undefined) return { chosen: checkpoint, damaged };
     damaged.push({ checkpoint, problem });
   }
@@ -57,10 +62,11 @@ export async function chooseRestoreCheckpoint<C extends RetainedCheckpoint>(reta
   return { chosen: undefined, damaged };
 }
 
-async function firstProblem(location: string, storeOptions: OpenStoreOptions): Promise<string | undefined> {
+async function firstProblem(location: string, storeOptions: OpenStoreOptions, local: LocalRecovery | undefined): Promise<string | undefined> {
   let report: Awaited<ReturnType<typeof verifySnapshot>>;
   try {
-    report = await verifySnapshot(await openSnapshotStore(location, storeOptions));
+    const store = await openSnapshotStore(location, storeOptions);
+    report = await verifySnapshot(local === undefined ? store : await localFirstStore(store, location, local));
   } catch (err) {
     // A checkpoint directory that lost its _metadata (or the whole directory) is damaged too.
     if (err instanceof UserError && /does not exist|no such|not a snapshot|no _metadata/i.test(err.message)) return err.message;

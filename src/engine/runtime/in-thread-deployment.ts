@@ -2,6 +2,7 @@
  * The in-process TaskManager: every subtask of the attempt in this thread, channels as local
  * queues of encoded batches. `env.execute()` and the tests run jobs this way.
  */
+import { localRecoveryOf } from '../checkpoint/local-recovery.ts';
 import type { AttemptSpec, DeployedAttempt } from './attempt-deployment.ts';
 import { LocalChannel } from './channel.ts';
 import { CancelledError, type Subtask } from './subtask.ts';
@@ -24,6 +25,7 @@ export function deployInThread(spec: AttemptSpec): DeployedAttempt {
     attempt: spec.attempt,
     mode: spec.mode,
     checkpointing: (options.checkpoint?.interval ?? null) !== null,
+    localRecovery: localRecoveryOf(options.checkpoint, spec.jobId),
     ...(options.stateBackend === undefined ? {} : { stateBackend: options.stateBackend }),
     ...(options.stateBackendOptions === undefined ? {} : { stateBackendOptions: options.stateBackendOptions }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),

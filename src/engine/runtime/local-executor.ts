@@ -4,6 +4,7 @@
  * latest completed checkpoint, as the restart strategy allows. Subtasks share nothing but
  * serialized batches, so a later executor can place them in other processes.
  */
+import { type LocalRecovery, localRecoveryOf, readLocalFirst } from '../checkpoint/local-recovery.ts';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { UserError } from '../../errors.ts';
@@ -262,7 +263,7 @@ async function runAttempt(
   onCancel: (cancel: () => void) => void,
   onSubtasks: (attempt: DeployedAttempt) => void = () => undefined,
 ): Promise<void> {
-  const { nodes, restore } = restoreFrom === undefined ? { nodes: plan.nodes, restore: undefined } : await openRestore(plan, restoreFrom, options);
+  const { nodes, restore } = restoreFrom === undefined ? { nodes: plan.nodes, restore: undefined } : await openRestore(plan, restoreFrom, options, localRecoveryOf(options.checkpoint, jobId));
   if (restore !== undefined) {
     const { checkpointId, kind } = restore.reader.metadata;
     coordinator.continueAfter(checkpointId);
@@ -357,8 +358,9 @@ export interface OpenedRestore {
  * (missing operator, max parallelism mismatch, changed state kind) is raised here, so
  * `flink run -s` can check before it submits.
  */
-export async function openRestore(plan: JobPlan, restoreFrom: string, options: Pick<ExecutionOptions, 'storeOptions' | 'allowNonRestoredState'>): Promise<OpenedRestore> {
-  const reader = await openSnapshot(restoreFrom, options.storeOptions);
+export async function openRestore(plan: JobPlan, restoreFrom: string, options: Pick<ExecutionOptions, 'storeOptions' | 'allowNonRestoredState'>, local?: LocalRecovery): Promise<OpenedRestore> {
+  const opened = await openSnapshot(restoreFrom, options.storeOptions);
+  const reader = local === undefined ? opened : readLocalFirst(opened, restoreFrom, local);
   const restorePlan = planRestore({
     location: restoreFrom,
     metadata: reader.metadata,

@@ -3,6 +3,7 @@
  * record writers, restore plans and hooks. The same wiring serves every placement; only where
  * a channel's other end lives differs, which `channels` decides.
  */
+import type { LocalRecovery } from '../checkpoint/local-recovery.ts';
 import type { SnapshotReader } from '../../format/snapshot-reader.ts';
 import type { SubtaskRestorePlan } from '../state/restore-plan.ts';
 import type { StateBackendOptions, StateBackendType } from '../state/state-backend-type.ts';
@@ -27,6 +28,7 @@ export interface WiringSpec {
   readonly attempt: number;
   readonly mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
   readonly checkpointing: boolean;
+  readonly localRecovery?: LocalRecovery | undefined;
   readonly stateBackend?: StateBackendType;
   readonly stateBackendOptions?: StateBackendOptions;
   readonly clock?: ProcessingTimeClock;
@@ -76,6 +78,7 @@ export function wireSubtasks(spec: WiringSpec): Subtask[] {
           inputOfChannel: inbound.map((x) => x.input),
           outputs,
           checkpointing: spec.checkpointing,
+          ...(spec.localRecovery === undefined ? {} : { localRecovery: spec.localRecovery }),
           ...(spec.stateBackend === undefined ? {} : { stateBackend: spec.stateBackend }),
           ...(spec.stateBackendOptions === undefined ? {} : { stateBackendOptions: spec.stateBackendOptions }),
           ...(spec.clock === undefined ? {} : { clock: spec.clock }),

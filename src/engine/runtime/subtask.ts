@@ -31,6 +31,7 @@ import { BATCH_ELEMENTS, type RecordWriter } from './record-writer.ts';
 import type { Barrier } from './stream-element.ts';
 import type { Output, StreamOperator } from './stream-operator.ts';
 import { type CapturedOperator, writeSubtaskSnapshot } from './write-subtask-snapshot.ts';
+import type { LocalRecovery } from '../checkpoint/local-recovery.ts';
 import { chainName } from './vertex-names.ts';
 
 export interface CheckpointTarget {
@@ -94,6 +95,8 @@ export interface SubtaskSpec {
   readonly restore?: { readonly reader: SnapshotReader; readonly plans: ReadonlyMap<string, SubtaskRestorePlan> };
   /** For a source chain started without a snapshot of it: this subtask's initial splits. */
   readonly initialSplits?: readonly unknown[];
+  /** Local recovery (`execution.checkpointing.local-backup.enabled`): where checkpoint files are also copied. */
+  readonly localRecovery?: LocalRecovery;
 }
 
 export class CancelledError extends Error {
@@ -570,7 +573,7 @@ export class Subtask {
       return; // aborted meanwhile: nothing to write
     }
     const { chain, index, hooks } = this.spec;
-    void writeSubtaskSnapshot({ checkpointId: barrier.checkpointId, target, chain: { id: chain.id, headUid: chain.nodes[0]!.uid }, subtask: index, captured, hooks, syncMs });
+    void writeSubtaskSnapshot({ checkpointId: barrier.checkpointId, target, chain: { id: chain.id, headUid: chain.nodes[0]!.uid }, subtask: index, captured, hooks, syncMs, localRecovery: this.spec.localRecovery });
   }
 
   #checkCancelled(): void {

@@ -11,6 +11,8 @@ import type { KeyedStateSnapshot } from '../state/keyed-state-backend.ts';
 import { type OperatorStateSnapshot, writeOperatorSnapshot } from '../state/operator-state-store.ts';
 import type { SnapshotTtlLayout } from '../state/ttl/ttl-states.ts';
 import { writeKeyedSnapshot } from '../state/write-keyed-snapshot.ts';
+import { LocalCopyTeeStore } from '../../storage/local-copy-tee.ts';
+import { type LocalRecovery, localCheckpointDir } from '../checkpoint/local-recovery.ts';
 import { faultPoint } from './fault-points.ts';
 import type { CheckpointTarget, SubtaskAck, SubtaskHooks } from './subtask.ts';
 
@@ -36,6 +38,8 @@ export interface SubtaskSnapshotJob {
   readonly hooks: Pick<SubtaskHooks, 'acknowledge' | 'decline'>;
   /** How long capturing `captured` held the processing thread (reported with the ack). */
   readonly syncMs: number;
+  /** Local recovery on: a checkpoint's (never a savepoint's) data file is also copied below it. */
+  readonly localRecovery?: LocalRecovery | undefined;
 }
 
 /** Never rejects: the outcome goes to the hooks, and the captured snapshots are always released. */
@@ -46,7 +50,8 @@ export async function writeSubtaskSnapshot(job: SubtaskSnapshotJob): Promise<voi
   try {
     const target = await job.target;
     if (target === undefined) return; // aborted: nothing to write
-    writer = await DataFileWriter.create(target.store, dataFilePath(toHex(operatorIdFromUid(chain.headUid)).slice(0, 12), subtask));
+    const store = job.localRecovery === undefined || target.savepoint ? target.store : new LocalCopyTeeStore(target.store, localCheckpointDir(job.localRecovery, checkpointId));
+    writer = await DataFileWriter.create(store, dataFilePath(toHex(operatorIdFromUid(chain.headUid)).slice(0, 12), subtask));
     const operators: SubtaskAck['operators'][number][] = [];
     for (const c of captured) {
       const keyed = c.keyed === undefined ? [] : await writeKeyedSnapshot(c.keyed, writer, c.uid, c.ttl);

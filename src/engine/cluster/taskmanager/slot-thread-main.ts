@@ -4,6 +4,7 @@
  * the other slots over MessagePorts. Checkpoint triggers, completions and the final release come
  * in as messages; acknowledgements, declines and failures go back.
  */
+import { localRecoveryOf } from '../../checkpoint/local-recovery.ts';
 import { parentPort } from 'node:worker_threads';
 import { UserError } from '../../../errors.ts';
 import { type OpenStoreOptions, openStore } from '../../../storage/open-store.ts';
@@ -114,7 +115,7 @@ async function deploy(message: DeployMessage): Promise<void> {
     const capacity = networkOptions(config).buffersPerChannel;
     const prepared = await prepareJob(source.jobFile, source.programArgs, settings, undefined, source.bundle?.path);
     storeOptions = prepared.options.storeOptions ?? {};
-    const { nodes, restore } = message.restoreFrom === undefined ? { nodes: prepared.plan.nodes, restore: undefined } : await openRestore(prepared.plan, message.restoreFrom, { ...prepared.options, allowNonRestoredState: message.allowNonRestoredState });
+    const { nodes, restore } = message.restoreFrom === undefined ? { nodes: prepared.plan.nodes, restore: undefined } : await openRestore(prepared.plan, message.restoreFrom, { ...prepared.options, allowNonRestoredState: message.allowNonRestoredState }, localRecoveryOf(prepared.options.checkpoint, message.jobId));
     const byUid = new Map(nodes.map((n) => [n.uid, n]));
     const chains: Chain[] = prepared.plan.chains.map((c) => ({ ...c, nodes: c.nodes.map((n) => byUid.get(n.uid)!) }));
     for (const peer of message.peers) if (peer.port !== undefined) muxes.set(peer.slot, messagePortMux(peer.port, `task slot ${peer.slot}`));
@@ -132,6 +133,7 @@ async function deploy(message: DeployMessage): Promise<void> {
       attempt: message.attempt,
       mode: message.mode,
       checkpointing: (prepared.options.checkpoint?.interval ?? null) !== null,
+      localRecovery: localRecoveryOf(prepared.options.checkpoint, message.jobId),
       ...(prepared.options.stateBackend === undefined ? {} : { stateBackend: prepared.options.stateBackend }),
       ...(prepared.options.stateBackendOptions === undefined ? {} : { stateBackendOptions: prepared.options.stateBackendOptions }),
       restore,

@@ -1,0 +1,78 @@
+/**
+ * Where local recovery keeps its copies (`<root>/<jobId>/chk-<n>/<data file path>`), and the
+ * two ends of their life: the directory of one checkpoint goes when that checkpoint is subsumed
+ * or aborted, the job's directory when the job ends. With local recovery off nothing here runs,
+ * so no directory is ever created.
+ */
+import { readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { checkpointDirName } from '../../format/snapshot-paths.ts';
+import { SnapshotReader, readMetadataFile } from '../../format/snapshot-reader.ts';
+import type { ObjectStore } from '../../storage/object-store.ts';
+import { LocalFirstStore } from '../../storage/local-first-store.ts';
+import type { CheckpointConfig } from './checkpoint-config.ts';
+
+export interface LocalRecovery {
+  /** The job's local directory, `<root>/<jobId>`. */
+  readonly jobDir: string;
+}
+
+/** The local recovery of a job, or undefined when it is off. */
+export function localRecoveryOf(config: Pick<CheckpointConfig, 'localBackup' | 'localRootDir'> | undefined, jobId: string): LocalRecovery | undefined {
+  if (config?.localBackup !== true) return undefined;
+  const root = config.localRootDir === null ? join(tmpdir(), 'tsflink-local-state') : resolve(config.localRootDir);
+  return { jobDir: join(root, jobId) };
+}
+
+export function localCheckpointDir(local: LocalRecovery, checkpointId: number): string {
+  return join(local.jobDir, checkpointDirName(checkpointId));
+}
+
+/** The checkpoint id of a checkpoint directory `.../chk-<n>` (or its `_metadata`), else undefined (a savepoint). */
+export function checkpointIdOfLocation(location: string): number | undefined {
+  const match = /(?:^|[/\\])chk-(\d+)(?:[/\\]_metadata)?[/\\]*$/.exec(location);
+  return match === null ? undefined : Number(match[1]);
+}
+
+export async function deleteLocalCheckpoint(local: LocalRecovery, checkpointId: number): Promise<void> {
+  await rm(localCheckpointDir(local, checkpointId), { recursive: true, force: true });
+}
+
+/** Deletes the local copies of every checkpoint before `latest` (subsumed, or aborted ones a late write left behind). */
+export async function pruneLocalCheckpoints(local: LocalRecovery, latest: number): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(local.jobDir);
+  } catch {
+    return; // nothing copied yet
+  }
+  for (const name of names) {
+    const id = /^chk-(\d+)$/.exec(name)?.[1];
+    if (id !== undefined && Number(id) < latest) await rm(join(local.jobDir, name), { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+export async function deleteLocalJob(local: LocalRecovery): Promise<void> {
+  await rm(local.jobDir, { recursive: true, force: true });
+}
+
+/**
+ * The reader a restore uses: for a checkpoint of this job, one that reads data files from their
+ * local copies first (`_metadata` itself was read from the checkpoint storage, which stays the
+ * truth about what the checkpoint holds); for anything else (a savepoint, another job's
+ * checkpoint) the reader as opened.
+ */
+export function readLocalFirst(reader: SnapshotReader, location: string, local: LocalRecovery): SnapshotReader {
+  const id = checkpointIdOfLocation(location);
+  const { metadata } = reader;
+  if (id === undefined || metadata.kind !== 'checkpoint' || metadata.checkpointId !== id) return reader;
+  const expected = new Map(metadata.files.map((f) => [f.path, f.size]));
+  return reader.readingThrough(new LocalFirstStore(reader.store, localCheckpointDir(local, id), expected));
+}
+
+/** `store` (rooted at the checkpoint at `location`) reading data files from local copies first, where that applies. */
+export async function localFirstStore(store: ObjectStore, location: string, local: LocalRecovery): Promise<ObjectStore> {
+  const reader = SnapshotReader.fromMetadataBytes(store, await readMetadataFile(store));
+  return readLocalFirst(reader, location, local).store;
+}

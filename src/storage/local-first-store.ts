@@ -1,0 +1,141 @@
+/**
+ * Local recovery, read side: an ObjectStore for a restore that reads a data file from its local
+ * copy (see local-copy-tee.ts) when the copy is the one of this very object and intact, and from
+ * the checkpoint storage otherwise. "Intact" means: a record beside it naming the same remote
+ * location, the size `_metadata` gives the file equal to the record's and to the copy's, and the
+ * copy's CRC-32 equal to the record's. The whole copy is checked once, before its first byte is
+ * used, so a damaged copy falls back to remote before anything of it reached the state. A
+ * fallback is not an error: one log line, then the remote read as without local recovery.
+ */
+import { type FileHandle, open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from '../format/crc32.ts';
+import { type LocalCopyRecord, type LogLine, RECORD_SUFFIX, message, stderrLog } from './local-copy-tee.ts';
+import type { ObjectInfo, ObjectStore, ObjectWriter } from './object-store.ts';
+
+const CHECK_CHUNK = 4 * 1024 * 1024;
+
+export class LocalFirstStore implements ObjectStore {
+  readonly #checked = new Map<string, Promise<string | undefined>>();
+  /** How many reads each side served, for tests and the log line at the end of a restore. */
+  readonly reads = { local: 0, remote: 0 };
+
+  constructor(
+    readonly remote: ObjectStore,
+    /** The restored checkpoint's local directory, `<root>/<jobId>/chk-<n>`. */
+    readonly dir: string,
+    /** Data file path to its size, as `_metadata` records them. */
+    readonly expected: ReadonlyMap<string, number>,
+    readonly log: LogLine = stderrLog,
+  ) {}
+
+  get location(): string {
+    return this.remote.location;
+  }
+  describe(key: string): string {
+    return this.remote.describe(key);
+  }
+  stat(key: string): Promise<ObjectInfo | undefined> {
+    return this.remote.stat(key);
+  }
+  createWriter(key: string): Promise<ObjectWriter> {
+    return this.remote.createWriter(key);
+  }
+  publish(key: string, bytes: Uint8Array): Promise<void> {
+    return this.remote.publish(key, bytes);
+  }
+  list(prefix: string): AsyncIterable<ObjectInfo> {
+    return this.remote.list(prefix);
+  }
+  delete(key: string): Promise<void> {
+    return this.remote.delete(key);
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    const local = await this.#localCopy(key);
+    if (local === undefined) {
+      this.reads.remote += 1;
+      return this.remote.get(key);
+    }
+    this.reads.local += 1;
+    return new Uint8Array(await readFile(local));
+  }
+
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    const local = await this.#localCopy(key);
+    if (local === undefined) {
+      this.reads.remote += 1;
+      return this.remote.getRange(key, offset, length);
+    }
+    this.reads.local += 1;
+    const handle = await open(local, 'r');
+    try {
+      const size = this.expected.get(key)!;
+      const bytes = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
+      let read = 0;
+      while (read < bytes.length) {
+        const { bytesRead } = await handle.read(bytes, read, bytes.length - read, offset + read);
+        if (bytesRead === 0) break;
+        read += bytesRead;
+      }
+      return bytes.subarray(0, read);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** The path of a usable local copy of `key`, or undefined (then read remotely); checked once per key. */
+  #localCopy(key: string): Promise<string | undefined> {
+    let checked = this.#checked.get(key);
+    if (checked === undefined) {
+      checked = this.#check(key);
+      this.#checked.set(key, checked);
+    }
+    return checked;
+  }
+
+  async #check(key: string): Promise<string | undefined> {
+    const size = this.expected.get(key);
+    if (size === undefined) return undefined; // not a data file of this checkpoint (_metadata, say)
+    const path = join(this.dir, key);
+    const problem = await copyProblem(path, this.remote.describe(key), size).catch((err: unknown) => message(err));
+    if (problem === undefined) return path;
+    if (problem !== 'none') this.log(`local recovery: not using the local copy ${path} (${problem}); reading ${this.remote.describe(key)}`);
+    return undefined;
+  }
+}
+
+/** Why the copy at `path` must not be used, 'none' when there is no copy at all, or undefined when it is good. */
+async function copyProblem(path: string, location: string, size: number): Promise<string | undefined> {
+  let record: LocalCopyRecord;
+  try {
+    record = JSON.parse(await readFile(`${path}${RECORD_SUFFIX}`, 'utf8')) as LocalCopyRecord;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'none';
+    return `its record is unreadable: ${message(err)}`;
+  }
+  if (record.location !== location) return `it copies ${String(record.location)}`;
+  if (record.size !== size) return `it recorded ${String(record.size)} bytes, _metadata says ${size}`;
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'the copy is missing' : message(err);
+  }
+  try {
+    const actual = (await handle.stat()).size;
+    if (actual !== size) return `it has ${actual} bytes, _metadata says ${size}`;
+    const buffer = new Uint8Array(Math.min(CHECK_CHUNK, Math.max(size, 1)));
+    let crc = 0;
+    for (let at = 0; at < size; ) {
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - at), at);
+      if (bytesRead === 0) return `it ends at byte ${at} of ${size}`;
+      crc = crc32(buffer.subarray(0, bytesRead), crc);
+      at += bytesRead;
+    }
+    if (crc !== record.crc32) return `CRC-32 ${crc.toString(16)} differs from the recorded ${Number(record.crc32).toString(16)}`;
+    return undefined;
+  } finally {
+    await handle.close();
+  }
+}
