@@ -21,6 +21,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }
   async: () => import('./async.ts'),
   windows: () => import('./windows.ts'),
   bundle: () => import('./bundle.ts'),
+  'local-recovery': () => import('./local-recovery.ts'),
 };
 
 const names = Object.keys(BENCHMARKS);
