@@ -1,0 +1,94 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LocalCopyTeeStore, RECORD_SUFFIX } from './local-copy-tee.ts';
+import { LocalFirstStore } from './local-first-store.ts';
+import { LocalObjectStore } from './local-store.ts';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tsflink-local-copy-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const KEY = 'op-0-abc.tsfs';
+
+async function writeThroughTee(bytes: Uint8Array, chunks = 3): Promise<{ remote: LocalObjectStore; copies: string; logged: string[] }> {
+  const remote = new LocalObjectStore(join(dir, 'remote'));
+  const copies = join(dir, 'local', 'job', 'chk-1');
+  const logged: string[] = [];
+  const writer = await new LocalCopyTeeStore(remote, copies, (l) => void logged.push(l)).createWriter(KEY);
+  const step = Math.max(1, Math.ceil(bytes.length / chunks));
+  for (let at = 0; at < bytes.length; at += step) await writer.write(bytes.subarray(at, at + step));
+  await writer.close();
+  return { remote, copies, logged };
+}
+
+describe('local copies', () => {
+  it('the tee writes the remote object byte for byte and a copy read back locally, any content and chunking', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 0, maxLength: 3000 }), fc.integer({ min: 1, max: 7 }), async (bytes, chunks) => {
+        const { remote, copies, logged } = await writeThroughTee(bytes, chunks);
+        expect(await remote.get(KEY)).toEqual(bytes);
+        const store = new LocalFirstStore(remote, copies, new Map([[KEY, bytes.length]]), (l) => void logged.push(l));
+        expect(await store.getRange(KEY, 1, 100)).toEqual(bytes.subarray(1, 101));
+        expect(await store.get(KEY)).toEqual(bytes);
+        expect(store.reads).toEqual({ local: 2, remote: 0 });
+        expect(logged).toEqual([]);
+      }),
+      { numRuns: 25 },
+    );
+  });
+
+  it('reads remotely, with one log line, a copy of another size than _metadata records or one whose record names another object', async () => {
+    const bytes = new Uint8Array(500).map((_, i) => i % 251);
+    const { remote, copies } = await writeThroughTee(bytes);
+    const logged: string[] = [];
+    const wrongSize = new LocalFirstStore(remote, copies, new Map([[KEY, 499]]), (l) => void logged.push(l));
+    // The remote object is what it is: the read says what the store holds.
+    expect((await wrongSize.get(KEY)).length).toBe(500);
+    expect(wrongSize.reads).toEqual({ local: 0, remote: 1 });
+    expect(logged).toEqual([expect.stringMatching(/not using the local copy .* \(it recorded 500 bytes, _metadata says 499\)/)]);
+
+    const record = join(copies, `${KEY}${RECORD_SUFFIX}`);
+    writeFileSync(record, readFileSync(record, 'utf8').replace('remote', 'elsewhere'));
+    const otherObject = new LocalFirstStore(remote, copies, new Map([[KEY, 500]]), (l) => void logged.push(l));
+    expect(await otherObject.get(KEY)).toEqual(bytes);
+    expect(otherObject.reads).toEqual({ local: 0, remote: 1 });
+    expect(logged[1]).toMatch(/it copies .*elsewhere/);
+  });
+
+  it('reads remotely without a word when there is no copy, and never for a key _metadata does not list', async () => {
+    const remote = new LocalObjectStore(join(dir, 'remote'));
+    await remote.publish(KEY, new Uint8Array([1, 2, 3]));
+    await remote.publish('_metadata', new Uint8Array([9]));
+    const logged: string[] = [];
+    const store = new LocalFirstStore(remote, join(dir, 'none'), new Map([[KEY, 3]]), (l) => void logged.push(l));
+    expect(await store.get(KEY)).toEqual(new Uint8Array([1, 2, 3]));
+    expect(await store.get('_metadata')).toEqual(new Uint8Array([9]));
+    expect(store.reads).toEqual({ local: 0, remote: 2 });
+    expect(logged).toEqual([]);
+  });
+
+  it('an aborted write leaves no copy; a local directory that cannot be made leaves the remote write as it was', async () => {
+    const remote = new LocalObjectStore(join(dir, 'remote'));
+    const aborted = await new LocalCopyTeeStore(remote, join(dir, 'copies')).createWriter(KEY);
+    await aborted.write(new Uint8Array([1]));
+    await aborted.abort();
+    expect(existsSync(join(dir, 'copies', `${KEY}.tmp`))).toBe(false);
+    expect(existsSync(join(dir, 'copies', KEY))).toBe(false);
+
+    writeFileSync(join(dir, 'a-file'), 'x');
+    const logged: string[] = [];
+    const writer = await new LocalCopyTeeStore(remote, join(dir, 'a-file', 'chk-1'), (l) => void logged.push(l)).createWriter(KEY);
+    await writer.write(new Uint8Array([4, 5]));
+    await writer.close();
+    expect(await remote.get(KEY)).toEqual(new Uint8Array([4, 5]));
+    expect(logged).toEqual([expect.stringMatching(/^local recovery: cannot keep a local copy of .* the checkpoint is written remotely only$/)]);
+  });
+});
