@@ -91,7 +91,8 @@ async function runJob(checkpoint: Partial<CheckpointConfig>, atFailure: (jobDir:
       onCompleted: (c) => {
         if (c.kind !== 'checkpoint') return;
         completed += 1;
-        latest = c.id;
+        // Completion events can arrive out of id order under load; the restore takes the newest.
+        latest = Math.max(latest, c.id);
       },
       onRestored: (r) => void restoredFrom.push(r.id),
       onAttemptFailed: () => {

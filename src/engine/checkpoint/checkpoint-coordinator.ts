@@ -490,14 +490,14 @@ export class CheckpointCoordinator {
     const subtasks = pending.acks.map((a, i) => ({ chain: a.chain, subtask: a.subtask, syncMs: a.syncMs, asyncMs: a.asyncMs, ackAt: pending.ackTimes[i] ?? now, size: a.file.size }));
     this.events.onCompleted?.({ id: pending.id, kind: pending.kind, triggeredAt: pending.triggeredAt, endedAt: now, size, location: pending.location, subtasks });
     this.#reportPending();
-    // Local copies are kept for the latest completed checkpoint only (as Flink's TaskLocalStateStore).
-    if (this.#local !== undefined && pending.kind === 'checkpoint') await pruneLocalCheckpoints(this.#local, pending.id);
     if (outcome.notifyTasks) attempt.notifyComplete(pending.id);
     for (const w of pending.waiters) w.resolve(pending.location);
     this.#slotFreed();
     const discard = new Set<number>(checkpointsToDiscard(this.config, this.completed.map((c) => ({ id: c.id, isSavepoint: false }))));
     for (const c of this.completed.filter((c) => discard.has(c.id))) await this.#deleteDirectory(c.location);
     this.completed.splice(0, this.completed.length, ...this.completed.filter((c) => !discard.has(c.id)));
+    // Local copies are kept for the latest completed checkpoint only (as Flink's TaskLocalStateStore).
+    if (this.#local !== undefined && pending.kind === 'checkpoint') await pruneLocalCheckpoints(this.#local, pending.id);
   }
 
   async #fail(id: CheckpointId | number, reason: CheckpointFailureReason, cause: unknown): Promise<void> {
