@@ -10,6 +10,7 @@
 import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from '../format/crc32.ts';
+import { METADATA_FILE } from '../format/snapshot-paths.ts';
 import { type LocalCopyRecord, type LogLine, RECORD_SUFFIX, message, stderrLog } from './local-copy-tee.ts';
 import type { ObjectInfo, ObjectStore, ObjectWriter } from './object-store.ts';
 
@@ -27,6 +28,8 @@ export class LocalFirstStore implements ObjectStore {
     /** Data file path to its size, as `_metadata` records them. */
     readonly expected: ReadonlyMap<string, number>,
     readonly log: LogLine = stderrLog,
+    /** `_metadata` as already read from `remote`, served from memory so it is fetched once. */
+    readonly metadata?: Uint8Array,
   ) {}
 
   get location(): string {
@@ -35,7 +38,10 @@ export class LocalFirstStore implements ObjectStore {
   describe(key: string): string {
     return this.remote.describe(key);
   }
-  stat(key: string): Promise<ObjectInfo | undefined> {
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    if (key === METADATA_FILE && this.metadata !== undefined) return { key, size: this.metadata.length };
+    // A good copy has the size _metadata records, so a check of the checkpoint needs no request for it.
+    if ((await this.#localCopy(key)) !== undefined) return { key, size: this.expected.get(key)! };
     return this.remote.stat(key);
   }
   createWriter(key: string): Promise<ObjectWriter> {
@@ -52,6 +58,7 @@ export class LocalFirstStore implements ObjectStore {
   }
 
   async get(key: string): Promise<Uint8Array> {
+    if (key === METADATA_FILE && this.metadata !== undefined) return this.metadata;
     const local = await this.#localCopy(key);
     if (local === undefined) {
       this.reads.remote += 1;
@@ -62,6 +69,7 @@ export class LocalFirstStore implements ObjectStore {
   }
 
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    if (key === METADATA_FILE && this.metadata !== undefined) return this.metadata.subarray(offset, offset + length);
     const local = await this.#localCopy(key);
     if (local === undefined) {
       this.reads.remote += 1;

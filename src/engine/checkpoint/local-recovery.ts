@@ -63,16 +63,16 @@ export async function deleteLocalJob(local: LocalRecovery): Promise<void> {
  * truth about what the checkpoint holds); for anything else (a savepoint, another job's
  * checkpoint) the reader as opened.
  */
-export function readLocalFirst(reader: SnapshotReader, location: string, local: LocalRecovery): SnapshotReader {
+export function readLocalFirst(reader: SnapshotReader, location: string, local: LocalRecovery, metadataBytes?: Uint8Array): SnapshotReader {
   const id = checkpointIdOfLocation(location);
   const { metadata } = reader;
   if (id === undefined || metadata.kind !== 'checkpoint' || metadata.checkpointId !== id) return reader;
   const expected = new Map(metadata.files.map((f) => [f.path, f.size]));
-  return reader.readingThrough(new LocalFirstStore(reader.store, localCheckpointDir(local, id), expected));
+  return reader.readingThrough(new LocalFirstStore(reader.store, localCheckpointDir(local, id), expected, undefined, metadataBytes));
 }
 
 /** `store` (rooted at the checkpoint at `location`) reading data files from local copies first, where that applies. */
 export async function localFirstStore(store: ObjectStore, location: string, local: LocalRecovery): Promise<ObjectStore> {
-  const reader = SnapshotReader.fromMetadataBytes(store, await readMetadataFile(store));
-  return readLocalFirst(reader, location, local).store;
+  const bytes = await readMetadataFile(store);
+  return readLocalFirst(SnapshotReader.fromMetadataBytes(store, bytes), location, local, bytes).store;
 }
