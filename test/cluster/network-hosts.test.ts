@@ -69,7 +69,7 @@ beforeAll(async () => {
   start('jobmanager', jm!.exec([process.execPath, FLINK, 'jobmanager', '-D', `rest.address=${jm!.address}`, '-D', 'rest.port=8081', '-D', `process.jobmanager.working-dir=${join(dir.path, 'jm')}`, '-D', 'cluster.evenly-spread-out-slots=true', ...common()]));
   await waitFor('the JobManager', async () => (rest('/overview') === undefined ? undefined : true), 60_000, 300);
   for (const [name, host] of [['tm1', tm1!], ['tm2', tm2!]] as const) {
-    start(name, host.exec([process.execPath, FLINK, 'taskmanager', '-m', `${jm!.address}:8081`, '-D', `taskmanager.bind-host=${host.address}`, '-D', 'taskmanager.numberOfTaskSlots=2', ...common()]));
+    start(name, host.exec([process.execPath, FLINK, 'taskmanager', '-m', `${jm!.address}:8081`, '-D', `taskmanager.bind-host=${host.address}`, '-D', 'taskmanager.numberOfTaskSlots=2', '-D', `blob.storage.directory=${join(dir.path, 'tm-blobs')}`, ...common()]));
   }
   await waitFor('two TaskManagers', async () => (rest<{ taskmanagers: number }>('/overview')?.taskmanagers === 2 ? true : undefined), 60_000, 300);
 }, TIMEOUT);

@@ -45,7 +45,8 @@ export async function startTestCluster(options: { start?: boolean; defines?: rea
   const workDir = join(dir.path, 'jm');
   const scratch = dir.path;
   // Two task slots (worker threads) per job: every cluster test runs its subtasks on two threads.
-  const defines = ['-D', `rest.port=${port}`, '-D', `process.jobmanager.working-dir=${workDir}`, '-D', 'taskmanager.numberOfTaskSlots=2', '-D', `taskmanager.count=${process.env.TSFLINK_TEST_TASKMANAGERS ?? '0'}`, ...(options.defines ?? [])];
+  // TaskManagers' caches of job code go with the cluster's directory: a SIGKILLed one leaves its cache behind.
+  const defines = ['-D', `rest.port=${port}`, '-D', `process.jobmanager.working-dir=${workDir}`, '-D', `blob.storage.directory=${join(dir.path, 'tm-blobs')}`, '-D', 'taskmanager.numberOfTaskSlots=2', '-D', `taskmanager.count=${process.env.TSFLINK_TEST_TASKMANAGERS ?? '0'}`, ...(options.defines ?? [])];
   // For `run`, right after the command: after the job file they would be the job's own arguments.
   const flink = (args: readonly string[], o: { cwd?: string } = {}): Promise<RunResult> =>
     runFlink(args[0] === 'run' ? ['run', ...defines, ...args.slice(1)] : [...args, ...defines], { cwd: o.cwd ?? scratch });

@@ -7,7 +7,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../../test/support/temp-dir.ts';
 import { bundleKey } from '../job-bundle.ts';
 import { blobCache } from './blob-cache.ts';
@@ -40,6 +40,9 @@ beforeEach(async () => {
   requests = [];
   answer = 'code';
   dir = await tempDir('tsflink-blob-cache-');
+});
+afterEach(async () => {
+  await dir.remove();
 });
 
 describe('blob cache', () => {
