@@ -86,35 +86,6 @@ describe('CheckpointCoordinator queue', () => {
   });
 });
 
-describe('CheckpointCoordinator max-concurrent while a directory opens', () => {
-  it('counts a checkpoint whose directory is still opening (S3 is slow) against max-concurrent, so periodic ticks start no second one', async () => {
-    const opens: string[] = [];
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const open = async (location: string) => {
-      opens.push(location);
-      await released;
-      const { openStore } = await import('../../storage/open-store.ts');
-      return openStore(location, {});
-    };
-    const c = new CheckpointCoordinator({ ...defaultCheckpointConfig, dir: dir.path, interval: 10, minPause: 0, maxConcurrent: 1 }, { jobId: 'd'.repeat(32), jobName: 'j' }, {}, {}, undefined, open);
-    const attempt = silentAttempt();
-    c.start(attempt);
-    await within('the first open', (async () => { while (opens.length < 1) await new Promise((r) => setTimeout(r, 5)); })());
-    // Many intervals pass while the first directory opens: before the fix, each tick opened another.
-    await new Promise((r) => setTimeout(r, 150));
-    expect(opens).toHaveLength(1);
-    release();
-    await within('the first barrier', (async () => { while (attempt.barriers.length < 1) await new Promise((r) => setTimeout(r, 5)); })());
-    // Pending now (its one subtask never acknowledges): still the only one.
-    await new Promise((r) => setTimeout(r, 100));
-    expect(opens).toHaveLength(1);
-    expect(attempt.barriers).toEqual([1]);
-    c.stop();
-    await c.settle();
-  });
-});
-
 describe('CheckpointCoordinator before the tasks run', () => {
   it('skips periodic triggers and holds a savepoint until every subtask runs, then starts them', async () => {
     const c = coordinator({ interval: 20 });

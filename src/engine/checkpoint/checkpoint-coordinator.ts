@@ -152,11 +152,6 @@ export class CheckpointCoordinator {
   readonly #pending = new Map<number, Pending>();
   /** Acknowledged by every subtask, `_metadata` being written. */
   readonly #finalizing = new Map<number, Pending>();
-  /**
-   * Triggered, their directory still opening (on S3 that takes a while): they count against
-   * max-concurrent like pending ones, or the next tick would start another beside them.
-   */
-  readonly #opening = new Map<number, PendingCheckpoint>();
   #nextId = 1;
   #counter: FailureCounter = initialFailureCounter;
   #lastCompletedEnd: number | null = null;
@@ -316,7 +311,7 @@ export class CheckpointCoordinator {
     }
     if (!attempt.canCheckpoint()) throw new UserError(`job ${this.job.jobId}: a source has finished, so no more barriers can flow; snapshots are no longer possible`);
     const now = Date.now();
-    const decision = decideTrigger(this.config, { now, pending: this.#inFlight(), lastCompletedEndTime: this.#lastCompletedEnd, nextIdCandidate: toCheckpointId(this.#nextId), request });
+    const decision = decideTrigger(this.config, { now, pending: [...this.#pending.values(), ...this.#finalizing.values()], lastCompletedEndTime: this.#lastCompletedEnd, nextIdCandidate: toCheckpointId(this.#nextId), request });
     if (decision.kind === 'wait' && decision.reason === 'max-concurrent' && request === 'manual-checkpoint') {
       // Flink queues an unforced request until a pending snapshot completes, fails or expires.
       return new Promise<string>((resolve, reject) => this.#waitingManual.push({ resolve, reject }));
@@ -378,7 +373,7 @@ export class CheckpointCoordinator {
     }
     const decision = decideTrigger(this.config, {
       now,
-      pending: this.#inFlight(),
+      pending: [...this.#pending.values(), ...this.#finalizing.values()],
       lastCompletedEndTime: this.#lastCompletedEnd,
       nextIdCandidate: toCheckpointId(this.#nextId),
       request: 'periodic',
@@ -404,28 +399,13 @@ export class CheckpointCoordinator {
       if (dir === null) throw new UserError('no checkpoint directory is set (execution.checkpointing.dir)');
       location = `${dir.replace(/\/+$/, '')}/${this.job.jobId}/${checkpointDirName(id)}`;
     }
-    this.#opening.set(id, { id, kind, triggeredAt: now });
-    let opened: ObjectStore;
-    try {
-      opened = await this.open(location, this.storeOptions);
-    } catch (err) {
-      this.#opening.delete(id);
-      this.#slotFreed();
-      throw err;
-    }
-    this.#opening.delete(id);
-    const store = new PendingSnapshotStore(opened);
+    const store = new PendingSnapshotStore(await this.open(location, this.storeOptions));
     // The attempt ended while the store opened: stop() has already aborted everything pending.
     if (this.#attempt !== attempt || attempt === undefined) throw new UserError(`job ${this.job.jobId} is not running`);
     this.#pending.set(id, { id, kind, triggeredAt: now, location, store, total: attempt.subtaskCount, acks: [], ackTimes: [], waiters: waiter === undefined ? [] : [waiter] });
     this.#scheduleExpiry();
     this.#reportPending();
     attempt.injectBarrier(id, kind !== 'checkpoint', drain);
-  }
-
-  /** Every snapshot that counts against max-concurrent: opening, pending, and writing `_metadata`. */
-  #inFlight(): PendingCheckpoint[] {
-    return [...this.#opening.values(), ...this.#pending.values(), ...this.#finalizing.values()];
   }
 
   /** Pending and finalizing ones: Flink lists a snapshot as in progress until `_metadata` is written. */
