@@ -196,6 +196,33 @@ export class DataFileWriter {
     return this.#endBlock(false);
   }
 
+  /**
+   * A deletions block of an incremental checkpoint (FORMAT.md, version 3): the keys of
+   * `keyGroup` whose entries were removed since the chain's previous step, one MessagePack array
+   * of canonical keys per frame. `keys` as in writeCanonicalKeyGroup (latin1 canonical bytes).
+   * Returns null (and writes nothing) when there are no keys.
+   */
+  async writeCanonicalDeletions(label: string, keyGroup: number, maxParallelism: number, keys: readonly string[]): Promise<WrittenBlock | null> {
+    this.#beginBlock('none');
+    let count = 0;
+    for (const key of keys) {
+      const actual = murmur3_32Latin1(key, 0) % maxParallelism;
+      if (actual !== keyGroup) throw new InternalError(`${label}: a deleted key of key group ${actual} was filed under key group ${keyGroup}`);
+      this.#appendLatin1Key(key);
+      count += 1;
+      if (count >= MAX_FRAME_ITEMS || this.#keys.length >= TARGET_FRAME_BYTES) {
+        await this.#emitFrame(count, [arrayHeader(count), this.#keys.view()]);
+        this.#keys.clear();
+        count = 0;
+      }
+    }
+    if (count > 0) {
+      await this.#emitFrame(count, [arrayHeader(count), this.#keys.view()]);
+      this.#keys.clear();
+    }
+    return this.#endBlock(false);
+  }
+
   /** One subtask's partition of a list operator state. */
   async writeListPartition(label: string, elements: Entries<unknown>): Promise<WrittenBlock | null> {
     this.#beginBlock('none');

@@ -30,8 +30,18 @@ export interface BlockRef {
   readonly crc: number;
 }
 
+/**
+ * What a keyed block holds (FORMAT.md 3.6): `full`, every entry of its key group (the only kind
+ * before version 3); in version 3 a key group's blocks form a chain, replayed in order: at most one
+ * `full` block first, then `upserts` (entries written since the previous step: set) and
+ * `deletions` (keys removed since the previous step: delete).
+ */
+export type KeyedBlockKind = 'full' | 'upserts' | 'deletions';
+
 export interface KeyGroupBlock extends BlockRef {
   readonly keyGroup: number;
+  /** Absent: `full`. */
+  readonly kind?: KeyedBlockKind;
 }
 
 export interface KeyedStateMeta {
@@ -78,9 +88,18 @@ export interface OperatorMeta {
 }
 
 export interface DataFileMeta {
-  /** Relative to the snapshot directory. */
+  /** Relative to the snapshot directory; with `shared`, relative to the checkpoint root (FORMAT.md 3.4). */
   readonly path: string;
   readonly size: number;
+  /**
+   * Version 3: the file lies in the job's `shared/` directory, outside the snapshot directory,
+   * and other checkpoints may refer to it; `path` is relative to the checkpoint root (the
+   * snapshot directory's grandparent, `<root>/<jobId>/chk-<n>`), e.g. `<jobId>/shared/<name>`.
+   * Absent: false.
+   */
+  readonly shared?: boolean;
+  /** Version 3: written for this snapshot (false: written by an earlier checkpoint and referred to). Absent: true. */
+  readonly written?: boolean;
 }
 
 export interface SnapshotStats {

@@ -126,7 +126,23 @@ export interface KeyedStateBackend {
    * hold the processing thread no longer than a pin (the heap's costs O(key groups)). Release
    * the snapshot (writeKeyedSnapshot does) or the backend keeps what it preserves for it.
    */
-  snapshot(): KeyedStateSnapshot;
+  snapshot(options?: KeyedSnapshotOptions): KeyedStateSnapshot;
+
+  /**
+   * Incremental checkpoints (`execution.checkpointing.incremental`): from now on the backend
+   * records which keys of which state and key group change (every write, delete, clear, and every
+   * read that hands out a value to mutate in place), so a snapshot can hand out only those
+   * (`KeyedStateSnapshot.takeKeyGroupChanges`). `baseCheckpointId`: the checkpoint the state was
+   * just restored from, when its chains may be built on (the same job's failover, or `claim`);
+   * undefined: nothing to build on. Called once, after any restore and before the first record.
+   */
+  trackChanges?(baseCheckpointId: number | undefined): void;
+  /**
+   * Checkpoint `checkpointId` completed (the subtask was notified): changes recorded up to its
+   * snapshot are no longer needed by any later checkpoint, whose chains now start from it.
+   */
+  confirmChanges?(checkpointId: number): void;
+
   /** Snapshots taken and not yet released. */
   readonly pendingSnapshots: number;
 
@@ -163,6 +179,28 @@ export interface CapturedEntries {
   readonly values: readonly unknown[];
 }
 
+export interface KeyedSnapshotOptions {
+  /**
+   * With change tracking: the checkpoint this snapshot is for. The snapshot marks where that
+   * checkpoint's changes end, so a later checkpoint can ask for the changes since it. A savepoint
+   * passes nothing: it is never a chain's base.
+   */
+  readonly checkpointId?: number;
+}
+
+/**
+ * One state's changes in one key group since a base checkpoint, as of the snapshot: `upserts`
+ * are the entries to set (their values as of the snapshot), `deletions` the key strings to
+ * remove. Disjoint. A key that changed and is back to its base value may be in `upserts`; a key
+ * that did not exist at the base and does not exist now may be in `deletions` (supersets are
+ * correct, only missing a change is not).
+ */
+export interface CapturedChanges {
+  readonly info: RegisteredStateInfo;
+  readonly upserts: CapturedEntries;
+  readonly deletions: readonly string[];
+}
+
 /** One state's entries of one key group, as of the snapshot. */
 export interface CapturedKeyGroup extends CapturedEntries {
   readonly info: RegisteredStateInfo;
@@ -186,6 +224,14 @@ export interface KeyedStateSnapshot {
    * order), once per key group. What it returns stays unchanged until `releaseKeyGroup`.
    */
   takeKeyGroup(keyGroup: number): readonly CapturedKeyGroup[] | Promise<readonly CapturedKeyGroup[]>;
+  /**
+   * With change tracking (`trackChanges`): every state's changes in `keyGroup` since checkpoint
+   * `baseCheckpointId` (as `takeKeyGroup`, one item per state in `states` order, once per key
+   * group, instead of `takeKeyGroup` for that group), or undefined when the backend cannot tell
+   * them (tracking started after that checkpoint, or its changes were already confirmed past):
+   * the caller then takes the whole key group with `takeKeyGroup`.
+   */
+  takeKeyGroupChanges?(keyGroup: number, baseCheckpointId: number): readonly CapturedChanges[] | undefined | Promise<readonly CapturedChanges[] | undefined>;
   /** Key group written: the backend need not keep its state of the snapshot any more. */
   releaseKeyGroup(keyGroup: number): void;
   /** Done (written, or the checkpoint was abandoned); idempotent. */
