@@ -8,12 +8,13 @@
  * the TaskManagers from the JobManager (its blob store), not from the user's directory.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectedTotals, generatedOrders } from '../../examples/expected-totals.ts';
 import { ClusterProbe, committedLines, waitFor } from '../support/cluster-probes.ts';
+import { jobManagerBlobDirectory } from '../../src/engine/cluster/blob-store.ts';
 import { bundleJob, bundleKey } from '../../src/engine/cluster/job-bundle.ts';
 import { ROOT, runFlink } from '../support/run-flink.ts';
 import { tempDir } from '../support/temp-dir.ts';
@@ -142,8 +143,11 @@ describe('a cluster with two TaskManagers', () => {
         .sort();
       expect(printed).toEqual(['bundled 12', 'bundled 3', 'bundled 6', 'bundled 9']);
       // Both TaskManagers ran a slot (spread out), each from its own cached copy of the code.
-      const holding = readdirSync(blobDir.path).filter((tm) => readdirSync(join(blobDir.path, tm)).includes(`${bundleKey(jobBundle)}.tsflink-job.mjs`));
-      expect(holding).toHaveLength(2);
+      const holding = readdirSync(blobDir.path).filter((d) => readdirSync(join(blobDir.path, d)).includes(`${bundleKey(jobBundle)}.tsflink-job.mjs`));
+      expect(holding.filter((d) => d.startsWith('tsflink-taskmanager-blobs-'))).toHaveLength(2);
+      // The JobManager keeps the submitted code under blob.storage.directory too, in a directory named after its working directory.
+      expect(holding.filter((d) => d.startsWith('tsflink-jobmanager-blobs-'))).toEqual([basename(jobManagerBlobDirectory(cluster.workDir, blobDir.path))]);
+      expect(existsSync(join(cluster.workDir, 'blobs'))).toBe(false);
       expect((await probe.get<{ name: string }>(`/jobs/${jobid}`))?.name).toBe('job');
     },
     TIMEOUT,

@@ -1,9 +1,9 @@
 /** The JobManager's store of submitted job code: content-addressed, whole files only, and cleaned at start. */
 import { readdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test/support/temp-dir.ts';
-import { BlobStore } from './blob-store.ts';
+import { BlobStore, jobManagerBlobDirectory } from './blob-store.ts';
 import { bundleKey } from './job-bundle.ts';
 
 describe('blob store', () => {
@@ -38,5 +38,15 @@ describe('blob store', () => {
     } finally {
       await dir.remove();
     }
+  });
+
+  it('lives in the working directory, or under blob.storage.directory in a directory named after the working directory', () => {
+    expect(jobManagerBlobDirectory('/var/jm', undefined)).toBe(join('/var/jm', 'blobs'));
+    const a = jobManagerBlobDirectory('/var/jm-a', '/blobs');
+    expect(a).toMatch(/^\/blobs\/tsflink-jobmanager-blobs-[0-9a-f]{16}$/);
+    // The same cluster finds its code again; another cluster sharing the directory keeps apart.
+    expect(jobManagerBlobDirectory('/var/jm-a/', 'relative/../../blobs')).toBe(jobManagerBlobDirectory('/var/jm-a', resolve('relative/../../blobs')));
+    expect(jobManagerBlobDirectory('/var/jm-a', '/blobs')).toBe(a);
+    expect(jobManagerBlobDirectory('/var/jm-b', '/blobs')).not.toBe(a);
   });
 });

@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { makeDirectories } from '../../storage/make-directories.ts';
 import { FormatError, UserError } from '../../errors.ts';
 import { openSnapshot } from '../../open-snapshot.ts';
@@ -43,7 +42,7 @@ import {
   TERMINAL_STATES,
   type TriggerResponse,
 } from './cluster-api.ts';
-import { BlobStore } from './blob-store.ts';
+import { BLOB_STORAGE_DIRECTORY_KEY, BlobStore, jobManagerBlobDirectory } from './blob-store.ts';
 import { JobMaster, type JobMasterContext, inProgressEntry } from './job-master.ts';
 import { summarize } from './checkpoint-summary.ts';
 import { checkpointDetails, checkpointSubtaskDetails, jobPlan, maskedConfiguration, statusCounts, taskCounts, vertexDetails, vertexRecords } from './job-views.ts';
@@ -78,7 +77,7 @@ export class Dispatcher implements ClusterApi {
   constructor(private readonly options: DispatcherOptions) {
     this.#settings = taskManagerSettings(options.config);
     this.#slots = registrySlotProvider(this.#taskManagers, { localTaskManagers: this.#settings.count, spreadOut: this.#settings.spreadOutSlots });
-    this.#context = { ...options, slots: this.#slots, blobs: new BlobStore(join(options.workingDirectory, 'blobs')) };
+    this.#context = { ...options, slots: this.#slots, blobs: new BlobStore(jobManagerBlobDirectory(options.workingDirectory, options.config[BLOB_STORAGE_DIRECTORY_KEY])) };
     // A TaskManager silent for heartbeat.timeout is lost: its slots are gone (its jobs' links notice too).
     this.#expiry = setInterval(() => {
       for (const id of this.#taskManagers.expire(this.#settings.heartbeatTimeoutMs)) options.log(`TaskManager ${id} missed its heartbeats for ${this.#settings.heartbeatTimeoutMs} ms (heartbeat.timeout): its slots are gone`);

@@ -5,9 +5,9 @@ import { slotHeapMb } from './slot-thread.ts';
 import { type RunningTaskManager, runTaskManager } from './task-manager.ts';
 import { TASK_MANAGER_HOST_KEY, taskManagerSettings } from './task-manager-settings.ts';
 import { TASK_SLOTS_KEY } from './task-slots.ts';
+import { BLOB_STORAGE_DIRECTORY_KEY } from '../blob-store.ts';
 
-/** Flink's key; here only a TaskManager's cache of job code (the JobManager keeps submitted code in its working directory). */
-export const BLOB_STORAGE_DIRECTORY_KEY = 'blob.storage.directory';
+export { BLOB_STORAGE_DIRECTORY_KEY };
 
 export async function startTaskManagerFromConfig(config: Config, jobManagerUrl: string, log: (line: string) => void, defaultSlots: number): Promise<RunningTaskManager> {
   const slotsText = config.get(TASK_SLOTS_KEY);
