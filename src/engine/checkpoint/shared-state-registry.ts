@@ -69,6 +69,8 @@ export class SharedStateRegistry {
   readonly #pending = new Map<CheckpointId, Set<string>>();
   /** Paths no retained checkpoint refers to, each with the pending checkpoints it waits for. */
   readonly #queued = new Map<string, Set<CheckpointId>>();
+  /** The highest id triggered here: an ack above it is for a checkpoint this registry never saw start. */
+  #highestTriggered = 0;
 
   /** After a JobManager restart: the retained checkpoints as their `_metadata` list them. */
   static rebuild(retained: readonly RetainedReferences[]): SharedStateRegistry {
@@ -81,6 +83,7 @@ export class SharedStateRegistry {
   trigger(id: CheckpointId): void {
     if (this.#retained.has(id)) throw new InternalError(`shared state: checkpoint ${id} triggered after it completed`);
     if (!this.#pending.has(id)) this.#pending.set(id, new Set());
+    this.#highestTriggered = Math.max(this.#highestTriggered, id);
   }
 
   /**
@@ -97,6 +100,9 @@ export class SharedStateRegistry {
       this.#hold(id, referred);
       return [];
     }
+    // Not triggered yet as far as this registry knows (a caller that tells it late): the files
+    // may become this checkpoint's, so they stay; at worst the next start finds them as orphans.
+    if (id > this.#highestTriggered) return [];
     // A completed checkpoint's acks all came before its completion; a repeated one is harmless:
     // its files are referred to (kept), queued (held) or released (deleting again is idempotent).
     return this.#absent(written);
