@@ -48,15 +48,16 @@ export class ChainBook {
   /**
    * `checkpointId` completed: its chains become the base if this subtask recorded them, and
    * every pending checkpoint up to it is dropped (subsumed). Returns whether the base moved to
-   * it: only then may the caller call `backend.confirmChanges(checkpointId)`, since otherwise
-   * the base is an older checkpoint whose changes the backend must keep.
+   * it: only then may the caller call `backend.confirmChanges(checkpointId)`. A completion newer
+   * than the base without recorded chains leaves no base: the old base's checkpoint is no longer
+   * retained once subsumed, so its files may go, and a delta on them would fail every checkpoint.
    */
   confirm(checkpointId: number): boolean {
     const chains = this.#pending.get(checkpointId);
     for (const id of [...this.#pending.keys()]) if (id <= checkpointId) this.#pending.delete(id);
-    if (chains === undefined) return false;
-    this.#base = { checkpointId, chains };
-    return true;
+    if (this.#base !== undefined && checkpointId <= this.#base.checkpointId) return false; // late news
+    this.#base = chains === undefined ? undefined : { checkpointId, chains };
+    return chains !== undefined;
   }
 
   /** `checkpointId` failed or was aborted: nobody refers to its blocks. */

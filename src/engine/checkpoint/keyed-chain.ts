@@ -82,3 +82,16 @@ export function referencedFiles(chains: OperatorChains): Map<string, number> {
   for (const state of chains.values()) for (const chain of state.chains.values()) for (const block of chain) files.set(block.path, block.fileSize);
   return files;
 }
+
+/** A state's `entries` and `bytes` for `_metadata`'s OPER (version 3): sums over every block its chains refer to. */
+export function chainTotals(chains: ReadonlyMap<number, KeyGroupChain>): { entries: number; bytes: number } {
+  let entries = 0;
+  let bytes = 0;
+  for (const chain of chains.values()) {
+    for (const block of chain) {
+      entries += block.entries;
+      bytes += block.length;
+    }
+  }
+  return { entries, bytes };
+}
