@@ -37,6 +37,27 @@ describe('decideKeyGroup', () => {
   });
 });
 
+describe('staggered rewrites', () => {
+  it('key groups written whole together are rewritten an eighth at a time, never all at once', () => {
+    const groups = 128;
+    let chains: KeyGroupChain[] = Array.from({ length: groups }, () => [block('full', 1000, 1)]);
+    const fullPerCheckpoint: number[] = [];
+    for (let id = 2; id <= 40; id++) {
+      let full = 0;
+      chains = chains.map((chain, keyGroup) => {
+        if (decideKeyGroup([chain], { hasBase: true, forceFull: false, keyGroup, checkpointId: id }) === 'delta') return [...chain, block('upserts', 10, id)];
+        full += 1;
+        return [block('full', 1000, id)];
+      });
+      fullPerCheckpoint.push(full);
+    }
+    const turn = groups / DEFAULT_CHAIN_LIMITS.maxDeltaSteps;
+    expect(fullPerCheckpoint[0]).toBe(0); // no chain has a delta yet
+    expect(fullPerCheckpoint.slice(1).every((n) => n === turn)).toBe(true);
+    expect(Math.max(...chains.map(deltaSteps))).toBeLessThan(DEFAULT_CHAIN_LIMITS.maxDeltaSteps);
+  });
+});
+
 /** What one checkpoint writes for a key group: a full block's bytes, or a step's upserts and deletions bytes (0: no block). */
 interface Sizes {
   readonly full: number;
@@ -51,11 +72,11 @@ const arbLimits: fc.Arbitrary<ChainLimits> = fc.record({ maxDeltaSteps: fc.integ
 describe('chains under the policy (property)', () => {
   it('stay within the step limit, and their deltas within the ratio but for the last step', () => {
     fc.assert(
-      fc.property(arbLimits, fc.array(arbSizes, { maxLength: 60 }), (limits, checkpoints) => {
+      fc.property(arbLimits, fc.option(fc.nat(127), { nil: undefined }), fc.array(arbSizes, { maxLength: 60 }), (limits, keyGroup, checkpoints) => {
         let chain: KeyGroupChain | undefined; // undefined: no base yet
         checkpoints.forEach((sizes, i) => {
           const step = i + 1;
-          if (decideKeyGroup(chain === undefined ? [] : [chain], { hasBase: chain !== undefined, forceFull: sizes.forced }, limits) === 'full') {
+          if (decideKeyGroup(chain === undefined ? [] : [chain], { hasBase: chain !== undefined, forceFull: sizes.forced, keyGroup, checkpointId: step }, limits) === 'full') {
             chain = sizes.full === 0 ? [] : [block('full', sizes.full, step)];
           } else {
             const added = [...(sizes.upserts > 0 ? [block('upserts', sizes.upserts, step)] : []), ...(sizes.deletions > 0 ? [block('deletions', sizes.deletions, step)] : [])];

@@ -30,6 +30,8 @@ export interface IncrementalKeyedOptions {
   readonly base: ChainBase | undefined;
   /** `flink checkpoint --full`: every key group whole, a new base for the checkpoints after it. */
   readonly forceFull?: boolean;
+  /** The checkpoint being written, to spread the rewrites of long chains over checkpoints (chain-policy.ts). */
+  readonly checkpointId?: number;
   readonly limits?: ChainLimits;
   readonly ttl?: SnapshotTtlLayout;
 }
@@ -103,7 +105,7 @@ export async function writeIncrementalKeyedSnapshot(snapshot: KeyedStateSnapshot
     for (let keyGroup = start; keyGroup <= end; keyGroup++) {
       const baseChains = baseStates.map((b) => b?.chains.get(keyGroup) ?? []);
       let changes: readonly CapturedChanges[] | undefined;
-      if (decideKeyGroup(baseChains, context, limits) === 'delta') changes = await snapshot.takeKeyGroupChanges!(keyGroup, base!.checkpointId);
+      if (decideKeyGroup(baseChains, { ...context, keyGroup, checkpointId: options.checkpointId }, limits) === 'delta') changes = await snapshot.takeKeyGroupChanges!(keyGroup, base!.checkpointId);
       if (changes === undefined) {
         fullKeyGroups += 1;
         const captured: readonly CapturedKeyGroup[] = await snapshot.takeKeyGroup(keyGroup);
