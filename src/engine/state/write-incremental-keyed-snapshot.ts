@@ -5,6 +5,13 @@
  * the base chain), as chain-policy.ts decides. Same yielding and TTL layout as
  * write-keyed-snapshot.ts, which writes every other snapshot.
  *
+ * TTL under `cleanupFullSnapshot`: upserted values are laid out and cleaned as in a full block,
+ * and a key whose value expired entirely is added to the deletions, so a restore sees neither
+ * it nor its base value. Unchanged keys are not read, so values that expired since their block
+ * was written stay in the chain until the key group is next written whole (within
+ * `maxDeltaSteps` checkpoints); the TTL layer hides them after a restore as it does any
+ * expired value (Flink's incremental RocksDB checkpoints do not clean them at all).
+ *
  * The file's size is known only when it is closed, after every operator of the subtask wrote
  * into it, so this returns chains whose new blocks have no `fileSize` yet; the caller closes the
  * writer and calls `completeChains(result, size)` for the chains it acknowledges and records.
