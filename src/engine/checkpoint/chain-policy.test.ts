@@ -1,0 +1,98 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type ChainLimits, chainMayGrow, DEFAULT_CHAIN_LIMITS, decideKeyGroup } from './chain-policy.ts';
+import { type ChainBlock, deltaSteps, type KeyGroupChain } from './keyed-chain.ts';
+
+const block = (kind: ChainBlock['kind'], length: number, step: number): ChainBlock => ({ path: `j/shared/f${step}.tsfs`, fileSize: 1 << 20, offset: 16, length, entries: 1, crc: 0, kind });
+const withBase = { hasBase: true, forceFull: false };
+
+describe('decideKeyGroup', () => {
+  it('writes whole without a base or when forced, whatever the chains', () => {
+    expect(decideKeyGroup([[]], { hasBase: false, forceFull: false })).toBe('full');
+    expect(decideKeyGroup([[]], { hasBase: true, forceFull: true })).toBe('full');
+  });
+
+  it('adds deltas to a short chain and to an empty one', () => {
+    expect(decideKeyGroup([[block('full', 1000, 0)], []], withBase)).toBe('delta');
+    expect(decideKeyGroup([], withBase)).toBe('delta');
+    expect(decideKeyGroup([[block('full', 1000, 0), block('upserts', 300, 1), block('deletions', 200, 1)]], withBase)).toBe('delta');
+  });
+
+  it('writes whole once deltas pass half the full block, in any state of the key group', () => {
+    const long = [block('full', 1000, 0), block('upserts', 300, 1), block('upserts', 201, 2)];
+    expect(chainMayGrow(long)).toBe(false);
+    expect(decideKeyGroup([[block('full', 10, 0)], long], withBase)).toBe('full');
+  });
+
+  it('writes whole after the step limit, counting a step per file', () => {
+    const steps = (n: number): KeyGroupChain => [block('full', 1 << 20, 0), ...Array.from({ length: n }, (_, i) => [block('upserts', 1, i + 1), block('deletions', 1, i + 1)]).flat()];
+    expect(deltaSteps(steps(DEFAULT_CHAIN_LIMITS.maxDeltaSteps - 1))).toBe(DEFAULT_CHAIN_LIMITS.maxDeltaSteps - 1);
+    expect(decideKeyGroup([steps(DEFAULT_CHAIN_LIMITS.maxDeltaSteps - 1)], withBase)).toBe('delta');
+    expect(decideKeyGroup([steps(DEFAULT_CHAIN_LIMITS.maxDeltaSteps)], withBase)).toBe('full');
+  });
+
+  it('weighs a chain without a full block against its first block', () => {
+    expect(chainMayGrow([block('upserts', 100, 1), block('upserts', 50, 2)])).toBe(true);
+    expect(chainMayGrow([block('upserts', 100, 1), block('upserts', 51, 2)])).toBe(false);
+  });
+});
+
+describe('staggered rewrites', () => {
+  it('key groups written whole together are rewritten an eighth at a time, never all at once', () => {
+    const groups = 128;
+    let chains: KeyGroupChain[] = Array.from({ length: groups }, () => [block('full', 1000, 1)]);
+    const fullPerCheckpoint: number[] = [];
+    for (let id = 2; id <= 40; id++) {
+      let full = 0;
+      chains = chains.map((chain, keyGroup) => {
+        if (decideKeyGroup([chain], { hasBase: true, forceFull: false, keyGroup, checkpointId: id }) === 'delta') return [...chain, block('upserts', 10, id)];
+        full += 1;
+        return [block('full', 1000, id)];
+      });
+      fullPerCheckpoint.push(full);
+    }
+    const turn = groups / DEFAULT_CHAIN_LIMITS.maxDeltaSteps;
+    expect(fullPerCheckpoint[0]).toBe(0); // no chain has a delta yet
+    expect(fullPerCheckpoint.slice(1).every((n) => n === turn)).toBe(true);
+    expect(Math.max(...chains.map(deltaSteps))).toBeLessThan(DEFAULT_CHAIN_LIMITS.maxDeltaSteps);
+  });
+});
+
+/** What one checkpoint writes for a key group: a full block's bytes, or a step's upserts and deletions bytes (0: no block). */
+interface Sizes {
+  readonly full: number;
+  readonly upserts: number;
+  readonly deletions: number;
+  readonly forced: boolean;
+}
+
+const arbSizes: fc.Arbitrary<Sizes> = fc.record({ full: fc.nat(10_000), upserts: fc.nat(3_000), deletions: fc.nat(1_000), forced: fc.nat(9).map((n) => n === 0) });
+const arbLimits: fc.Arbitrary<ChainLimits> = fc.record({ maxDeltaSteps: fc.integer({ min: 1, max: 12 }), maxDeltaRatio: fc.constantFrom(0.25, 0.5, 1) });
+
+describe('chains under the policy (property)', () => {
+  it('stay within the step limit, and their deltas within the ratio but for the last step', () => {
+    fc.assert(
+      fc.property(arbLimits, fc.option(fc.nat(127), { nil: undefined }), fc.array(arbSizes, { maxLength: 60 }), (limits, keyGroup, checkpoints) => {
+        let chain: KeyGroupChain | undefined; // undefined: no base yet
+        checkpoints.forEach((sizes, i) => {
+          const step = i + 1;
+          if (decideKeyGroup(chain === undefined ? [] : [chain], { hasBase: chain !== undefined, forceFull: sizes.forced, keyGroup, checkpointId: step }, limits) === 'full') {
+            chain = sizes.full === 0 ? [] : [block('full', sizes.full, step)];
+          } else {
+            const added = [...(sizes.upserts > 0 ? [block('upserts', sizes.upserts, step)] : []), ...(sizes.deletions > 0 ? [block('deletions', sizes.deletions, step)] : [])];
+            const before = chain!;
+            chain = [...before, ...added];
+            // The chain the decision saw replays at most (1 + ratio) times its first block's bytes
+            // (the full block, or what the group held when first written); only the step just added may pass that.
+            const replayed = before.reduce((n, b) => n + b.length, 0);
+            if (before.length > 0) expect(replayed).toBeLessThanOrEqual((1 + limits.maxDeltaRatio) * before[0]!.length);
+          }
+          expect(deltaSteps(chain)).toBeLessThanOrEqual(limits.maxDeltaSteps);
+          expect(chain.filter((b) => b.kind === 'full').length).toBeLessThanOrEqual(1);
+          if (chain.length > 0 && chain.some((b) => b.kind === 'full')) expect(chain[0]!.kind).toBe('full');
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,190 @@
+/**
+ * Writes a keyed snapshot for an incremental checkpoint (FORMAT.md version 3) into a subtask's
+ * shared data file: per key group either the whole group (a `full` block per state, a new chain)
+ * or only what changed since the base checkpoint (`upserts` and `deletions` blocks appended to
+ * the base chain), as chain-policy.ts decides. Same yielding and TTL layout as
+ * write-keyed-snapshot.ts, which writes every other snapshot.
+ *
+ * TTL under `cleanupFullSnapshot`: upserted values are laid out and cleaned as in a full block,
+ * and a key whose value expired entirely is added to the deletions, so a restore sees neither
+ * it nor its base value. Unchanged keys are not read, so values that expired since their block
+ * was written stay in the chain until the key group is next written whole (within
+ * `maxDeltaSteps` checkpoints); the TTL layer hides them after a restore as it does any
+ * expired value (Flink's incremental RocksDB checkpoints do not clean them at all).
+ *
+ * The file's size is known only when it is closed, after every operator of the subtask wrote
+ * into it, so this returns chains whose new blocks have no `fileSize` yet; the caller closes the
+ * writer and calls `completeChains(result, size)` for the chains it acknowledges and records.
+ */
+import { InternalError } from '../../errors.ts';
+import type { DataFileWriter } from '../../format/data-file-writer.ts';
+import type { KeyedBlockKind } from '../../format/model.ts';
+import type { KeyedStateInfo } from '../../format/snapshot-writer.ts';
+import type { ChainBase } from '../checkpoint/chain-book.ts';
+import { type ChainLimits, DEFAULT_CHAIN_LIMITS, decideKeyGroup } from '../checkpoint/chain-policy.ts';
+import { type ChainBlock, type ChainLayout, type KeyGroupChain, type OperatorChains, sameLayout, type StateChains } from '../checkpoint/keyed-chain.ts';
+import type { CapturedChanges, CapturedKeyGroup, KeyedStateSnapshot } from './keyed-state-backend.ts';
+import type { RegisteredStateInfo } from './state-descriptors.ts';
+import { toSnapshotValues } from './state-value-layout.ts';
+import { type SnapshotTtlLayout, ttlValueForSnapshot } from './ttl/ttl-states.ts';
+import type { KeyedBlock } from './write-keyed-snapshot.ts';
+
+export interface IncrementalKeyedOptions {
+  readonly operatorUid: string;
+  /** The writer's file as `_metadata` names a shared file: relative to the checkpoint root (`<jobId>/shared/<name>.tsfs`). */
+  readonly sharedPath: string;
+  /** The last confirmed checkpoint's chains of this operator (ChainBook.base); undefined: every key group whole. */
+  readonly base: ChainBase | undefined;
+  /** `flink checkpoint --full`: every key group whole, a new base for the checkpoints after it. */
+  readonly forceFull?: boolean;
+  /** The checkpoint being written, to spread the rewrites of long chains over checkpoints (chain-policy.ts). */
+  readonly checkpointId?: number;
+  readonly limits?: ChainLimits;
+  readonly ttl?: SnapshotTtlLayout;
+}
+
+/** A chain block written by this checkpoint, whose file size is filled in by `completeChains`. */
+export type DraftChainBlock = Omit<ChainBlock, 'fileSize'> & { readonly fileSize: number | undefined };
+
+export type WrittenChainBlock = KeyedBlock & { readonly kind: KeyedBlockKind };
+
+export interface IncrementalStateBlocks {
+  readonly info: KeyedStateInfo;
+  readonly layout: ChainLayout;
+  /** Every key group with blocks: its complete chain, base blocks and new ones. */
+  readonly chains: ReadonlyMap<number, readonly DraftChainBlock[]>;
+  /** The blocks this checkpoint wrote (its `checkpointed_size`). */
+  readonly written: readonly WrittenChainBlock[];
+}
+
+export interface IncrementalKeyedResult {
+  readonly states: readonly IncrementalStateBlocks[];
+  readonly fullKeyGroups: number;
+  readonly deltaKeyGroups: number;
+}
+
+const WRITE_SLICE_MS = 4; // as write-keyed-snapshot.ts
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+export function layoutOf(info: RegisteredStateInfo): ChainLayout {
+  return { kind: info.kind, schemaVersion: info.schemaVersion, ttlLayout: info.ttl !== null };
+}
+
+/**
+ * Writes `snapshot` into `writer` key group by key group and releases it. Every state is listed,
+ * also one without blocks. A state whose layout differs from its base's (kind, schema version,
+ * TTL turned on or off) cannot extend the base's chains: the whole snapshot is then written full.
+ */
+export async function writeIncrementalKeyedSnapshot(snapshot: KeyedStateSnapshot, writer: DataFileWriter, options: IncrementalKeyedOptions): Promise<IncrementalKeyedResult> {
+  try {
+    const { operatorUid, sharedPath, base } = options;
+    const limits = options.limits ?? DEFAULT_CHAIN_LIMITS;
+    const states = snapshot.states;
+    const layouts = states.map(layoutOf);
+    const baseStates: (StateChains | undefined)[] = states.map((info) => base?.chains.get(info.name));
+    const layoutChanged = baseStates.some((b, i) => b !== undefined && !sameLayout(b.layout, layouts[i]!));
+    const context = { hasBase: base !== undefined && snapshot.takeKeyGroupChanges !== undefined, forceFull: options.forceFull === true || layoutChanged };
+    const labels = states.map((info) => `${operatorUid}/${info.name}`);
+    const chains = states.map(() => new Map<number, DraftChainBlock[]>());
+    const written: WrittenChainBlock[][] = states.map(() => []);
+    let fullKeyGroups = 0;
+    let deltaKeyGroups = 0;
+    const now = options.ttl?.now ?? Date.now();
+    const expireIn = (i: number): number | undefined => options.ttl?.expireIn.get(states[i]!.name);
+
+    const write = async (i: number, keyGroup: number, kind: KeyedBlockKind, keys: readonly string[], values: readonly unknown[]): Promise<void> => {
+      const block =
+        kind === 'deletions'
+          ? await writer.writeCanonicalDeletions(labels[i]!, keyGroup, snapshot.maxParallelism, keys)
+          : await writer.writeCanonicalKeyGroup(labels[i]!, states[i]!.kind, keyGroup, snapshot.maxParallelism, keys, values);
+      if (block === null) return;
+      written[i]!.push({ ...block, keyGroup, kind });
+      let chain = chains[i]!.get(keyGroup);
+      if (chain === undefined) chains[i]!.set(keyGroup, (chain = []));
+      chain.push({ path: sharedPath, fileSize: undefined, offset: block.offset, length: block.length, entries: block.entries, crc: block.crc, kind });
+    };
+
+    const { start, end } = snapshot.keyGroupRange;
+    let sliceStart = performance.now();
+    for (let keyGroup = start; keyGroup <= end; keyGroup++) {
+      const baseChains = baseStates.map((b) => b?.chains.get(keyGroup) ?? []);
+      let changes: readonly CapturedChanges[] | undefined;
+      if (decideKeyGroup(baseChains, { ...context, keyGroup, checkpointId: options.checkpointId }, limits) === 'delta') changes = await snapshot.takeKeyGroupChanges!(keyGroup, base!.checkpointId);
+      if (changes === undefined) {
+        fullKeyGroups += 1;
+        const captured: readonly CapturedKeyGroup[] = await snapshot.takeKeyGroup(keyGroup);
+        for (let i = 0; i < captured.length; i++) {
+          const { info, keys, values: stored } = captured[i]!;
+          checkState(states, i, info, operatorUid);
+          const laidOut = snapshotLayout(info, keys, toSnapshotValues(info.kind, stored), now, expireIn(i));
+          await write(i, keyGroup, 'full', laidOut.keys, laidOut.values);
+        }
+      } else {
+        deltaKeyGroups += 1;
+        for (let i = 0; i < changes.length; i++) {
+          const { info, upserts, deletions } = changes[i]!;
+          checkState(states, i, info, operatorUid);
+          if (baseChains[i]!.length > 0) chains[i]!.set(keyGroup, [...baseChains[i]!]);
+          const laidOut = snapshotLayout(info, upserts.keys, toSnapshotValues(info.kind, upserts.values), now, expireIn(i));
+          await write(i, keyGroup, 'upserts', laidOut.keys, laidOut.values);
+          // An upsert whose value expired under cleanupFullSnapshot is deleted, so a restore sees neither it nor the base's value.
+          await write(i, keyGroup, 'deletions', laidOut.dropped.length === 0 ? deletions : [...deletions, ...laidOut.dropped], []);
+        }
+      }
+      snapshot.releaseKeyGroup(keyGroup);
+      if (performance.now() - sliceStart >= WRITE_SLICE_MS) {
+        await yieldToEventLoop();
+        sliceStart = performance.now();
+      }
+    }
+    return {
+      states: states.map((info, i) => ({ info: { ...info }, layout: layouts[i]!, chains: chains[i]!, written: written[i]! })),
+      fullKeyGroups,
+      deltaKeyGroups,
+    };
+  } finally {
+    snapshot.release();
+  }
+}
+
+/**
+ * The chains of `result` with the size of the file they were written into (the writer's
+ * `close()`), as the acknowledgement carries them and the chain book records them.
+ */
+export function completeChains(result: IncrementalKeyedResult, fileSize: number): OperatorChains {
+  const out = new Map<string, StateChains>();
+  for (const state of result.states) {
+    const chains = new Map<number, KeyGroupChain>();
+    for (const [keyGroup, chain] of state.chains) chains.set(keyGroup, chain.map((b) => ({ ...b, fileSize: b.fileSize ?? fileSize })));
+    out.set(state.info.name, { layout: state.layout, chains });
+  }
+  return out;
+}
+
+function checkState(states: readonly RegisteredStateInfo[], i: number, info: RegisteredStateInfo, uid: string): void {
+  if (states[i]?.name !== info.name) throw new InternalError(`${uid}: the snapshot handed out state '${info.name}' where '${states[i]?.name}' was expected`);
+}
+
+/**
+ * Values as FORMAT.md lays them out; a TTL state's in 5.4, and with `cleanupFullSnapshot`
+ * (`ttlMs` given) without what has expired by `now` (`dropped`: keys with nothing left). As
+ * write-keyed-snapshot.ts's ttlLayout, keeping the dropped keys for a deletions block.
+ */
+function snapshotLayout(info: RegisteredStateInfo, keys: readonly string[], values: readonly unknown[], now: number, ttlMs: number | undefined): { keys: readonly string[]; values: readonly unknown[]; dropped: readonly string[] } {
+  if (info.ttl === null) return { keys, values, dropped: [] };
+  const outKeys: string[] = [];
+  const outValues: unknown[] = [];
+  const dropped: string[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const value = ttlValueForSnapshot(info.kind, values[i], now, ttlMs);
+    if (value === undefined) dropped.push(keys[i]!);
+    else {
+      outKeys.push(keys[i]!);
+      outValues.push(value);
+    }
+  }
+  return { keys: outKeys, values: outValues, dropped };
+}
