@@ -327,6 +327,37 @@ export function describeChangeTracking(name: string, factory: Factory): void {
       expect(replay(content, d)).toEqual(await full(twin));
     });
 
+    it('records what a schema migration rewrites, and nothing a later restore loads', async () => {
+      const b = backend();
+      const v1 = b.getState(valueState<number>('v'));
+      const l1 = b.getState(listState<number>('l'));
+      for (const [i, k] of keys.entries()) {
+        b.setCurrentKey(k);
+        v1.update(i);
+        if (i % 2 === 0) l1.add(i);
+      }
+      const content = await full(b.snapshot());
+      const r = backend();
+      const restore = (only?: string): void => {
+        for (const info of b.states()) {
+          r.registerRestoredState(info);
+          for (const k of only === undefined ? keys : [only]) {
+            const value = content.get(info.name)?.get(keyStringOf(k));
+            if (value !== undefined) r.restoreKeyGroup(info, keyGroupFor(k, MAX_P), [k], [value], 'test');
+          }
+        }
+      };
+      restore();
+      r.trackChanges!(3);
+      // Version 2 of 'v' doubles every value: each restored key is a change against base 3.
+      r.getState(valueState<number>('v', { schemaVersion: 2, migrate: (old) => (old as number) * 2 }));
+      r.getState(listState<number>('l'));
+      restore('key-2'); // loading again (as a restore does) is no change
+      const d = (await delta(r.snapshot({ checkpointId: 4 }), 3))!;
+      expect(changedKeys(d)).toEqual({ v: ks(...keys) });
+      expect(d.upserts.get('v')?.get(keyStringOf('key-5'))).toBe(10);
+    });
+
     it('property: the confirmed base with the changes since it replayed is each snapshot’s full content', async () => {
       const op = fc.record({
         key: fc.integer({ min: 0, max: 9 }),
