@@ -8,17 +8,38 @@
  *
  * A checkpoint that is never confirmed leaves its changes here, so the next checkpoint (asking
  * since the last confirmed one) still gets them. Confirming checkpoint c forgets changes up to
- * c's sequence and every base older than c: a snapshot still asking for changes since such a
- * base gets undefined (a full key group), never a delta with changes missing.
+ * c's sequence and every base older than c, once no snapshot is pending: a snapshot being written
+ * when c's notification arrives took its base before, and may still ask since it (the barrier of
+ * c + 1 can overtake the notification of c). A snapshot asking since a forgotten base gets
+ * undefined (a full key group), never a delta with changes missing.
  */
 
 /** Which checkpoint snapshots a delta may start from: checkpoint id -> its snapshot's sequence. */
 export class ChangeBases {
   readonly #seqs = new Map<number, number>();
+  /** Snapshots taken while tracking and not yet released. */
+  #pending = 0;
+  /** The newest confirmed checkpoint whose forgetting waits for the pending snapshots. */
+  #confirmed: number | undefined;
 
-  /** A snapshot for checkpoint `checkpointId` was taken at sequence `seq` (its changes end there). */
+  /** `drop(seq)`: forget changes made at or before `seq`. */
+  constructor(private readonly drop: (seq: number) => void) {}
+
+  /** The restored checkpoint `checkpointId` is a base; its content ends at sequence `seq`. */
   add(checkpointId: number, seq: number): void {
     this.#seqs.set(checkpointId, seq);
+  }
+
+  /** A snapshot was taken at sequence `seq`, for checkpoint `checkpointId` if any (its changes end there). */
+  taken(checkpointId: number | undefined, seq: number): void {
+    if (checkpointId !== undefined) this.#seqs.set(checkpointId, seq);
+    this.#pending++;
+  }
+
+  /** A snapshot `taken` was released (once per snapshot). */
+  released(): void {
+    this.#pending--;
+    if (this.#pending === 0) this.#forget();
   }
 
   /** The sequence changes since `checkpointId` start after, or undefined when it cannot be a base. */
@@ -26,15 +47,19 @@ export class ChangeBases {
     return this.#seqs.get(checkpointId);
   }
 
-  /**
-   * Checkpoint `checkpointId` completed: older bases are forgotten, and the sequence up to which
-   * changes may be dropped is returned (undefined: an unknown checkpoint, nothing can go).
-   */
-  confirm(checkpointId: number): number | undefined {
-    const seq = this.#seqs.get(checkpointId);
-    if (seq === undefined) return undefined;
-    for (const id of [...this.#seqs.keys()]) if (id < checkpointId) this.#seqs.delete(id);
-    return seq;
+  /** Checkpoint `checkpointId` completed: what is older can go (an unknown checkpoint: nothing). */
+  confirm(checkpointId: number): void {
+    if (!this.#seqs.has(checkpointId)) return;
+    if (this.#confirmed === undefined || checkpointId > this.#confirmed) this.#confirmed = checkpointId;
+    if (this.#pending === 0) this.#forget();
+  }
+
+  #forget(): void {
+    const confirmed = this.#confirmed;
+    if (confirmed === undefined) return;
+    this.#confirmed = undefined;
+    for (const id of [...this.#seqs.keys()]) if (id < confirmed) this.#seqs.delete(id);
+    this.drop(this.#seqs.get(confirmed)!);
   }
 }
 

@@ -88,5 +88,6 @@ export class HeapKeyedSnapshot implements KeyedStateSnapshot {
     this.#released = true;
     this.#pins.releaseAll(this.#holder);
     for (const table of this.#tables) table.dropPreserved(this.#holder);
+    this.bases?.released();
   }
 }

@@ -148,7 +148,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
    */
   snapshot(options: KeyedSnapshotOptions = {}): HeapKeyedSnapshot {
     const holder = this.#pins.pinAll();
-    if (this.#bases !== undefined && options.checkpointId !== undefined) this.#bases.add(options.checkpointId, holder.version);
+    this.#bases?.taken(options.checkpointId, holder.version);
     return new HeapKeyedSnapshot(this.keyGroupRange, this.maxParallelism, [...this.#tables.values()], this.#pins, holder, this.#bases);
   }
 
@@ -158,16 +158,16 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
    */
   trackChanges(baseCheckpointId: number | undefined): void {
     if (this.#bases !== undefined) return;
-    this.#bases = new ChangeBases();
+    this.#bases = new ChangeBases((seq) => {
+      for (const changes of this.#changes.values()) changes.drop(seq);
+    });
     // Changes from now on carry the current version: the restored base ends just before it.
     if (baseCheckpointId !== undefined) this.#bases.add(baseCheckpointId, this.#pins.version - 1);
     for (const table of this.#tables.values()) this.#track(table);
   }
 
   confirmChanges(checkpointId: number): void {
-    const seq = this.#bases?.confirm(checkpointId);
-    if (seq === undefined) return;
-    for (const changes of this.#changes.values()) changes.drop(seq);
+    this.#bases?.confirm(checkpointId);
   }
 
   #track(table: StateTable): void {

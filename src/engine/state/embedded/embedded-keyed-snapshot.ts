@@ -213,6 +213,7 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
     if (this.#released) return;
     this.#released = true;
     this.snapshot.release();
+    this.tracked?.bases.released();
     this.onRelease(this);
   }
 }

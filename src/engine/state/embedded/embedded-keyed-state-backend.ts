@@ -279,7 +279,7 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
     let tracked: ConstructorParameters<typeof EmbeddedKeyedSnapshot>[7];
     if (this.#recorder !== undefined && this.#bases !== undefined) {
       const seq = this.#recorder.seq++;
-      if (options.checkpointId !== undefined) this.#bases.add(options.checkpointId, seq);
+      this.#bases.taken(options.checkpointId, seq);
       tracked = { seq, bases: this.#bases, changes: this.#recorder.changes };
     }
     const snapshot = new EmbeddedKeyedSnapshot(this.keyGroupRange, this.maxParallelism, this.states(), this.store.snapshot(), changes, this.#codec, (s) => this.#unpin(s), tracked);
@@ -292,16 +292,16 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
   /** Records changed prefixes from now on; the restored content is the base. */
   trackChanges(baseCheckpointId: number | undefined): void {
     if (this.#recorder !== undefined) return;
-    this.#recorder = new ChangeRecorder(new KeyChanges(this.keyGroupRange.end - this.keyGroupRange.start + 1), this.keyGroupRange.start);
-    this.#bases = new ChangeBases();
+    const recorder = new ChangeRecorder(new KeyChanges(this.keyGroupRange.end - this.keyGroupRange.start + 1), this.keyGroupRange.start);
+    this.#recorder = recorder;
+    this.#bases = new ChangeBases((seq) => recorder.changes.drop(seq));
     // Changes from now on carry the current sequence: the restored base ends just before it.
     if (baseCheckpointId !== undefined) this.#bases.add(baseCheckpointId, this.#recorder.seq - 1);
     for (const s of this.#states) s.recorder = this.#recorder;
   }
 
   confirmChanges(checkpointId: number): void {
-    const seq = this.#bases?.confirm(checkpointId);
-    if (seq !== undefined) this.#recorder?.changes.drop(seq);
+    this.#bases?.confirm(checkpointId);
   }
 
   get pendingSnapshots(): number {
