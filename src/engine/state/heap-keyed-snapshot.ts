@@ -7,7 +7,8 @@
  */
 import { InternalError } from '../../errors.ts';
 import type { KeyGroupRange } from './current-key.ts';
-import type { CapturedKeyGroup, KeyedStateSnapshot } from './keyed-state-backend.ts';
+import type { ChangeBases } from './change-tracking.ts';
+import type { CapturedChanges, CapturedKeyGroup, KeyedStateSnapshot } from './keyed-state-backend.ts';
 import type { RegisteredStateInfo } from './state-descriptors.ts';
 import type { PinHolder, SnapshotPins, StateTable } from './state-table.ts';
 
@@ -28,6 +29,8 @@ export class HeapKeyedSnapshot implements KeyedStateSnapshot {
     tables: readonly StateTable[],
     pins: SnapshotPins,
     holder: PinHolder,
+    /** With change tracking: the backend's bases (undefined: changes are not tracked). */
+    private readonly bases?: ChangeBases,
   ) {
     this.#tables = tables;
     this.states = tables.map((t) => t.info);
@@ -54,6 +57,23 @@ export class HeapKeyedSnapshot implements KeyedStateSnapshot {
     return this.#tables.map((table, i) => ({ info: this.states[i]!, ...table.capture(this.#holder, index) }));
   }
 
+  /**
+   * Every state's changes in `keyGroup` since checkpoint `baseCheckpointId`, as of the snapshot,
+   * instead of `takeKeyGroup`; undefined (and the key group not taken) when changes are not
+   * tracked or that checkpoint is no base any more (state-table.ts, change-tracking.ts).
+   */
+  takeKeyGroupChanges(keyGroup: number, baseCheckpointId: number): CapturedChanges[] | undefined {
+    if (this.#released) throw new InternalError('keyed snapshot read after it was released');
+    const seq = this.bases?.seqOf(baseCheckpointId);
+    if (seq === undefined || seq >= this.#holder.version) return undefined;
+    const index = keyGroup - this.keyGroupRange.start;
+    if (this.#taken[index] !== 0) throw new InternalError(`key group ${keyGroup} taken twice from one snapshot`);
+    const changes = this.#tables.map((table) => table.captureChanges(this.#holder, index, seq));
+    if (changes.some((c) => c === undefined)) return undefined;
+    this.#taken[index] = 1;
+    return changes.map((c, i) => ({ info: this.states[i]!, ...c! }));
+  }
+
   /** Key group written: changes to it need no preserving for this snapshot any more. */
   releaseKeyGroup(keyGroup: number): void {
     if (this.#released) return;
@@ -68,5 +88,6 @@ export class HeapKeyedSnapshot implements KeyedStateSnapshot {
     this.#released = true;
     this.#pins.releaseAll(this.#holder);
     for (const table of this.#tables) table.dropPreserved(this.#holder);
+    this.bases?.released();
   }
 }

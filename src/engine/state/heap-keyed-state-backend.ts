@@ -12,9 +12,10 @@ import { FormatError, InternalError, UserError } from '../../errors.ts';
 import { CanonicalKeyEncoder } from '../../format/canonical-key.ts';
 import { checkParallelism, keyGroupForBytes } from '../../format/key-groups.ts';
 import { CurrentKey, type KeyGroupRange } from './current-key.ts';
+import { ChangeBases, KeyChanges } from './change-tracking.ts';
 import { HeapKeyedSnapshot } from './heap-keyed-snapshot.ts';
 import { bytesToKeyString } from './key-string.ts';
-import type { AnyStateHandle, KeyedStateBackend, KeyedStateBackendOptions, StateAccess } from './keyed-state-backend.ts';
+import type { AnyStateHandle, KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions, StateAccess } from './keyed-state-backend.ts';
 import {
   type AggregatingState,
   HeapAggregatingState,
@@ -61,6 +62,9 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   /** Restored states no descriptor has declared yet: the first declaration checks their schema. */
   readonly #undeclared = new Set<string>();
   readonly #operatorUid: string;
+  /** Change tracking (trackChanges): the bases, and each table's changed keys; undefined while off. */
+  #bases: ChangeBases | undefined;
+  readonly #changes = new Map<StateTable, KeyChanges>();
 
   constructor(options: KeyedStateBackendOptions) {
     const { keyGroupRange: range, maxParallelism } = options;
@@ -142,9 +146,34 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
    * Captures every state for an asynchronous write: O(number of key groups), no entry is
    * copied here. Release the snapshot (writeKeyedSnapshot does) or changes keep being preserved.
    */
-  snapshot(): HeapKeyedSnapshot {
+  snapshot(options: KeyedSnapshotOptions = {}): HeapKeyedSnapshot {
     const holder = this.#pins.pinAll();
-    return new HeapKeyedSnapshot(this.keyGroupRange, this.maxParallelism, [...this.#tables.values()], this.#pins, holder);
+    this.#bases?.taken(options.checkpointId, holder.version);
+    return new HeapKeyedSnapshot(this.keyGroupRange, this.maxParallelism, [...this.#tables.values()], this.#pins, holder, this.#bases);
+  }
+
+  /**
+   * Records changed keys from now on (state-table.ts). The restored content is the base: it was
+   * loaded before, and a later restoreKeyGroup records nothing either.
+   */
+  trackChanges(baseCheckpointId: number | undefined): void {
+    if (this.#bases !== undefined) return;
+    this.#bases = new ChangeBases((seq) => {
+      for (const changes of this.#changes.values()) changes.drop(seq);
+    });
+    // Changes from now on carry the current version: the restored base ends just before it.
+    if (baseCheckpointId !== undefined) this.#bases.add(baseCheckpointId, this.#pins.version - 1);
+    for (const table of this.#tables.values()) this.#track(table);
+  }
+
+  confirmChanges(checkpointId: number): void {
+    this.#bases?.confirm(checkpointId);
+  }
+
+  #track(table: StateTable): void {
+    const changes = new KeyChanges(this.#pins.groups);
+    this.#changes.set(table, changes);
+    table.track(changes);
   }
 
   /** Snapshots not yet released (written or discarded). */
@@ -179,6 +208,10 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     }
     const table = this.#register(info);
     const index = keyGroup - start;
+    table.untracked(() => this.#load(table, info, keyGroup, index, keys, values, where));
+  }
+
+  #load(table: StateTable, info: RegisteredStateInfo, keyGroup: number, index: number, keys: readonly unknown[], values: readonly unknown[], where: string): void {
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i];
       const bytes = this.#restoreEncoder.encode(key);
@@ -203,6 +236,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     if (existing === undefined) {
       const table = new StateTable(info, this.#pins);
       this.#tables.set(info.name, table);
+      if (this.#bases !== undefined) this.#track(table);
       return table;
     }
     this.#checkKind(existing.info, info.kind);

@@ -6,18 +6,32 @@
  * id, then user key, so each key's value of each state is assembled from consecutive entries, in
  * the in-memory layout state-value-layout.ts gives (a UserMap for map state, an array for list
  * state), and write-keyed-snapshot.ts writes today's format unchanged.
+ *
+ * With change tracking, `takeKeyGroupChanges` reads only the changed keys' prefix ranges (point
+ * reads, in key order) through the same merged view, so upserts are as of the barrier even when
+ * a value was still only in the write-back cache then; a changed prefix with no entry then is a
+ * deletion. `entries` counts only what `takeKeyGroup` read: a delta tells nothing of the rest.
  */
 import { InternalError } from '../../../errors.ts';
 import { decodeCanonicalKey } from '../../../format/canonical-key.ts';
 import type { KeyGroupRange } from '../current-key.ts';
-import type { CapturedKeyGroup, KeyedStateSnapshot } from '../keyed-state-backend.ts';
+import type { ChangeBases, KeyChanges } from '../change-tracking.ts';
+import type { CapturedChanges, CapturedKeyGroup, KeyedStateSnapshot } from '../keyed-state-backend.ts';
 import type { RegisteredStateInfo } from '../state-descriptors.ts';
 import type { UserMap } from '../state-value-layout.ts';
 import type { StoreSnapshot } from './embedded-store.ts';
 import type { ValueCodec } from './state-context.ts';
-import { latin1Between, latin1ToBytes } from './memory-store.ts';
+import { bytesToLatin1, latin1Between, latin1ToBytes } from './memory-store.ts';
 import type { Changes } from './write-back-cache.ts';
-import { canonicalKeyEnd, keyGroupRange } from './state-keys.ts';
+import { canonicalKeyEnd, keyGroupRange, prefixEnd } from './state-keys.ts';
+
+/** What a snapshot taken while changes are tracked needs to hand them out. */
+export interface TrackedSnapshot {
+  /** The snapshot's sequence: changes up to it are in it. */
+  readonly seq: number;
+  readonly bases: ChangeBases;
+  readonly changes: KeyChanges;
+}
 
 export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
   #entries = 0;
@@ -36,6 +50,7 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
     private readonly changes: readonly Changes[],
     private readonly codec: ValueCodec,
     private readonly onRelease: (s: EmbeddedKeyedSnapshot) => void,
+    private readonly tracked?: TrackedSnapshot,
   ) {
     this.#taken = new Uint8Array(keyGroupRange.end - keyGroupRange.start + 1);
   }
@@ -54,19 +69,71 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
   }
 
   takeKeyGroup(keyGroup: number): CapturedKeyGroup[] {
+    this.#take(keyGroup);
+    const { start, end } = keyGroupRange(keyGroup);
+    const { keys, values } = this.#assemble(this.#merged(this.#overlayOf(keyGroup), start, end));
+    for (const k of keys) this.#entries += k.length;
+    return this.states.map((info, i) => ({ info, keys: keys[i]!, values: values[i]! }));
+  }
+
+  /**
+   * Every state's changes in `keyGroup` since checkpoint `baseCheckpointId`, as of the snapshot;
+   * undefined (the key group not taken) when changes were not tracked at the snapshot or that
+   * checkpoint is no base any more (change-tracking.ts).
+   */
+  takeKeyGroupChanges(keyGroup: number, baseCheckpointId: number): CapturedChanges[] | undefined {
+    if (this.#released) throw new InternalError('keyed snapshot read after it was released');
+    if (this.tracked === undefined) return undefined;
+    const base = this.tracked.bases.seqOf(baseCheckpointId);
+    if (base === undefined || base >= this.tracked.seq) return undefined;
+    this.#take(keyGroup);
+    // Prefixes are disjoint ranges (state-keys.ts); in key order, their entries come in store order.
+    const prefixes = this.tracked.changes
+      .since(keyGroup - this.keyGroupRange.start, base)
+      // A state registered after the snapshot had nothing then.
+      .filter((p) => ((p.charCodeAt(p.length - 2) << 8) | p.charCodeAt(p.length - 1)) < this.states.length)
+      .sort();
+    const overlay = this.#overlayOf(keyGroup);
+    const self = this;
+    function* entries(): Generator<readonly [Uint8Array, Uint8Array]> {
+      for (const prefix of prefixes) {
+        const start = latin1ToBytes(prefix);
+        const end = prefixEnd(start);
+        yield* self.#merged(overlayBetween(overlay, prefix, bytesToLatin1(end)), start, end);
+      }
+    }
+    const { keys, values } = this.#assemble(entries());
+    const deletions: string[][] = this.states.map(() => []);
+    const upserted = keys.map((k) => new Set(k));
+    for (const prefix of prefixes) {
+      const id = (prefix.charCodeAt(prefix.length - 2) << 8) | prefix.charCodeAt(prefix.length - 1);
+      const key = prefix.slice(2, -2);
+      if (!upserted[id]!.has(key)) deletions[id]!.push(key);
+    }
+    return this.states.map((info, i) => ({ info, upserts: { keys: keys[i]!, values: values[i]! }, deletions: deletions[i]! }));
+  }
+
+  #take(keyGroup: number): void {
     if (this.#released) throw new InternalError('keyed snapshot read after it was released');
     const index = keyGroup - this.keyGroupRange.start;
     if (index < 0 || index >= this.#taken.length) throw new InternalError(`key group ${keyGroup} is not in this snapshot's range`);
     if (this.#taken[index] !== 0) throw new InternalError(`key group ${keyGroup} taken twice from one snapshot`);
     this.#taken[index] = 1;
+  }
+
+  /**
+   * Each key's value of each state from consecutive store entries (sorted by key, then state id,
+   * then user key), in the in-memory layout. Entries of a state registered after the snapshot
+   * cannot be here: the store snapshot and the frozen changes are from before it.
+   */
+  #assemble(entries: Iterable<readonly [Uint8Array, Uint8Array]>): { keys: string[][]; values: unknown[][] } {
     const keys: string[][] = this.states.map(() => []);
     const values: unknown[][] = this.states.map(() => []);
-    const { start, end } = keyGroupRange(keyGroup);
     let lastKey = '';
     let lastId = -1;
     /** The list or map being assembled for (lastKey, lastId). */
     let open: unknown[] | UserMap | undefined;
-    for (const [storeKey, value] of this.#merged(keyGroup, start, end)) {
+    for (const [storeKey, value] of entries) {
       const keyEnd = canonicalKeyEnd(storeKey, 2);
       const id = (storeKey[keyEnd]! << 8) | storeKey[keyEnd + 1]!;
       const info = this.states[id];
@@ -96,13 +163,11 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
           values[id]!.push(this.codec.decode(value));
       }
     }
-    for (const k of keys) this.#entries += k.length;
-    return this.states.map((info, i) => ({ info, keys: keys[i]!, values: values[i]! }));
+    return { keys, values };
   }
 
-  /** The store snapshot's entries of the key group with the frozen changes over them, in key order. */
-  *#merged(keyGroup: number, start: Uint8Array, end: Uint8Array): Generator<readonly [Uint8Array, Uint8Array]> {
-    const overlay = this.#overlayOf(keyGroup);
+  /** The store snapshot's entries in [start, end) with `overlay` (the frozen changes in that range, sorted) over them, in key order. */
+  *#merged(overlay: readonly [string, Uint8Array | null][], start: Uint8Array, end: Uint8Array): Generator<readonly [Uint8Array, Uint8Array]> {
     let i = 0;
     for (const entry of this.snapshot.range(start, end)) {
       if (i < overlay.length) {
@@ -148,6 +213,21 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
     if (this.#released) return;
     this.#released = true;
     this.snapshot.release();
+    this.tracked?.bases.released();
     this.onRelease(this);
   }
+}
+
+/** The part of a sorted overlay in [start, end). */
+function overlayBetween(overlay: readonly [string, Uint8Array | null][], start: string, end: string): [string, Uint8Array | null][] {
+  let lo = 0;
+  let hi = overlay.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (overlay[mid]![0] < start) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: [string, Uint8Array | null][] = [];
+  for (let i = lo; i < overlay.length && overlay[i]![0] < end; i++) out.push(overlay[i]!);
+  return out;
 }

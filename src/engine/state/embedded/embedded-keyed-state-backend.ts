@@ -10,13 +10,22 @@
  * `snapshot()` freezes the cache's unwritten changes (O(1)) and takes a store snapshot: that is all
  * it holds the processing thread for. The snapshot is read key group by key group afterwards
  * (embedded-keyed-snapshot.ts), the frozen changes laid over the store snapshot. `restoreKeyGroup` writes one batch per call.
+ *
+ * Change tracking (`trackChanges`, change-tracking.ts): the handles record the prefix
+ * `group | key | state id` of every entry they write or delete, a schema migration every prefix
+ * it rewrites; a restore records nothing (what it loads is the base). The snapshot reads the
+ * changed prefixes' values from its own store snapshot and frozen cache changes, so they are as
+ * of the barrier. Timer queues in the store (`timerService: ROCKSDB`, store-timer-queue.ts) need
+ * no tracking: they are an index outside every key group, never snapshotted, rebuilt from the
+ * `_timers` keyed state, whose writes go through a handle and are recorded like any other.
  */
 import { FormatError, InternalError, UserError } from '../../../errors.ts';
 import { CanonicalKeyEncoder, compareBytes, decodeCanonicalKey } from '../../../format/canonical-key.ts';
 import { checkParallelism, keyGroupForBytes } from '../../../format/key-groups.ts';
 import { createValuePackr, createValueUnpackr } from '../../../format/value-codec.ts';
+import { ChangeBases, ChangeRecorder, KeyChanges } from '../change-tracking.ts';
 import { CurrentKey, type KeyGroupRange } from '../current-key.ts';
-import type { AnyStateHandle, KeyPage, KeyPosition, KeyedStateBackend, KeyedStateBackendOptions, StateAccess } from '../keyed-state-backend.ts';
+import type { AnyStateHandle, KeyPage, KeyPosition, KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions, StateAccess } from '../keyed-state-backend.ts';
 import type { AggregatingState, ListState, MapState, RawKeyedState, ReducingState, ValueState } from '../keyed-state-handles.ts';
 import {
   type AggregatingStateDescriptor,
@@ -83,6 +92,9 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
   readonly #operatorUid: string;
   #disposed: Promise<void> | undefined;
   #whenUnpinned: (() => void) | undefined;
+  /** Change tracking: undefined while off. */
+  #recorder: ChangeRecorder | undefined;
+  #bases: ChangeBases | undefined;
   /** Processing-thread time of the last snapshot() (flush and store snapshot), in ms. */
   lastSnapshotPauseMs = 0;
 
@@ -261,14 +273,35 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
    * processing thread waits for. The frozen changes are written to the store afterwards, a chunk
    * per turn of the event loop, and the snapshot lays them over its store snapshot.
    */
-  snapshot(): EmbeddedKeyedSnapshot {
+  snapshot(options: KeyedSnapshotOptions = {}): EmbeddedKeyedSnapshot {
     const started = performance.now();
     const changes = this.cache.freeze();
-    const snapshot = new EmbeddedKeyedSnapshot(this.keyGroupRange, this.maxParallelism, this.states(), this.store.snapshot(), changes, this.#codec, (s) => this.#unpin(s));
+    let tracked: ConstructorParameters<typeof EmbeddedKeyedSnapshot>[7];
+    if (this.#recorder !== undefined && this.#bases !== undefined) {
+      const seq = this.#recorder.seq++;
+      this.#bases.taken(options.checkpointId, seq);
+      tracked = { seq, bases: this.#bases, changes: this.#recorder.changes };
+    }
+    const snapshot = new EmbeddedKeyedSnapshot(this.keyGroupRange, this.maxParallelism, this.states(), this.store.snapshot(), changes, this.#codec, (s) => this.#unpin(s), tracked);
     this.#snapshots.add(snapshot);
     this.cache.drainInBackground();
     this.lastSnapshotPauseMs = performance.now() - started;
     return snapshot;
+  }
+
+  /** Records changed prefixes from now on; the restored content is the base. */
+  trackChanges(baseCheckpointId: number | undefined): void {
+    if (this.#recorder !== undefined) return;
+    const recorder = new ChangeRecorder(new KeyChanges(this.keyGroupRange.end - this.keyGroupRange.start + 1), this.keyGroupRange.start);
+    this.#recorder = recorder;
+    this.#bases = new ChangeBases((seq) => recorder.changes.drop(seq));
+    // Changes from now on carry the current sequence: the restored base ends just before it.
+    if (baseCheckpointId !== undefined) this.#bases.add(baseCheckpointId, this.#recorder.seq - 1);
+    for (const s of this.#states) s.recorder = this.#recorder;
+  }
+
+  confirmChanges(checkpointId: number): void {
+    this.#bases?.confirm(checkpointId);
   }
 
   get pendingSnapshots(): number {
@@ -313,6 +346,8 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
       for (const [storeKey, value] of snapshot.range(start, end)) {
         const keyEnd = canonicalKeyEnd(storeKey, 2);
         if (((storeKey[keyEnd]! << 8) | storeKey[keyEnd + 1]!) !== s.id) continue;
+        // Every prefix is one key's whole value: all are changes against a restored base.
+        this.#recorder?.mark((storeKey[0]! << 8) | storeKey[1]!, bytesToLatin1(storeKey.subarray(0, keyEnd + 2)));
         if (isList && storeKey.length === keyEnd + 2) continue; // a list's length, not an element
         pending.push([storeKey, codec.encode(migrate(codec.decode(value)))]);
         if (pending.length >= MIGRATION_BATCH) write();
@@ -376,6 +411,7 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
     const id = this.#states.length;
     if (id > MAX_STATE_ID) throw new UserError(`${this.owner}: more than ${MAX_STATE_ID + 1} keyed states in one operator`);
     const s = new StateContext(info, id, this.#current, this.cache, () => this.store, this.#codec);
+    s.recorder = this.#recorder;
     this.#states.push(s);
     this.#byName.set(info.name, s);
     return s;

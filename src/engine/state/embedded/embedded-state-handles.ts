@@ -15,6 +15,9 @@
  *   RocksDB list state appends with a merge operator, which LMDB lacks; a count is the portable
  *   way to know the next sequence without reading the list). `update` and `clear` delete the
  *   elements by sequence, with no range read. 2^32 elements per key at most.
+ *
+ * Every write and delete records the key's prefix with `StateContext.changed` (incremental
+ * checkpoints; a no-op while changes are not tracked): reads need not, as they hand out copies.
  */
 import { UserError } from '../../../errors.ts';
 import { decodeCanonicalKey } from '../../../format/canonical-key.ts';
@@ -37,11 +40,17 @@ export class EmbeddedValueState<T> implements ValueState<T> {
 
   update(value: T | undefined): void {
     if (value === undefined) this.clear();
-    else this.s.cache.put(this.s.prefix(), this.s.codec.encode(value));
+    else {
+      const prefix = this.s.prefix();
+      this.s.cache.put(prefix, this.s.codec.encode(value));
+      this.s.changed(prefix);
+    }
   }
 
   clear(): void {
-    this.s.cache.delete(this.s.prefix());
+    const prefix = this.s.prefix();
+    this.s.cache.delete(prefix);
+    this.s.changed(prefix);
   }
 }
 
@@ -81,10 +90,13 @@ export class EmbeddedReducingState<T> implements ReducingState<T> {
     const current = this.s.read(prefix) as T | undefined;
     // The added value is copied: the reduce function may keep or change it.
     this.s.cache.put(prefix, this.s.codec.encode(current === undefined ? value : this.reduce(current, deepCopy(value))));
+    this.s.changed(prefix);
   }
 
   clear(): void {
-    this.s.cache.delete(this.s.prefix());
+    const prefix = this.s.prefix();
+    this.s.cache.delete(prefix);
+    this.s.changed(prefix);
   }
 }
 
@@ -103,10 +115,13 @@ export class EmbeddedAggregatingState<IN, ACC, OUT> implements AggregatingState<
     const prefix = this.s.prefix();
     const acc = (this.s.read(prefix) as ACC | undefined) ?? this.aggregate.createAccumulator();
     this.s.cache.put(prefix, this.s.codec.encode(this.aggregate.add(deepCopy(value), acc)));
+    this.s.changed(prefix);
   }
 
   clear(): void {
-    this.s.cache.delete(this.s.prefix());
+    const prefix = this.s.prefix();
+    this.s.cache.delete(prefix);
+    this.s.changed(prefix);
   }
 }
 
@@ -147,6 +162,7 @@ export class EmbeddedListState<T> implements ListState<T> {
     if (count + added.length > MAX_LIST_LENGTH) throw new UserError(`state '${this.s.info.name}': a list state holds at most ${MAX_LIST_LENGTH} elements per key`);
     for (let i = 0; i < added.length; i++) this.s.cache.put(prefix + u32Chars(count + i), this.s.codec.encode(added[i]), prefix.length);
     this.s.cache.put(prefix, this.s.codec.encode(count + added.length), prefix.length);
+    this.s.changed(prefix);
   }
 
   update(values: Iterable<T>): void {
@@ -162,6 +178,7 @@ export class EmbeddedListState<T> implements ListState<T> {
     if (count === 0) return;
     for (let i = 0; i < count; i++) this.s.cache.delete(prefix + u32Chars(i), prefix.length);
     this.s.cache.delete(prefix, prefix.length);
+    this.s.changed(prefix);
   }
 }
 
@@ -176,6 +193,7 @@ export class EmbeddedMapState<K, V> implements MapState<K, V> {
   put(key: K, value: V): void {
     const prefix = this.s.prefix();
     this.s.cache.put(prefix + keyStringOf(key), this.s.codec.encode(value), prefix.length);
+    this.s.changed(prefix);
   }
 
   putAll(entries: Iterable<readonly [K, V]>): void {
@@ -185,6 +203,7 @@ export class EmbeddedMapState<K, V> implements MapState<K, V> {
   remove(key: K): void {
     const prefix = this.s.prefix();
     this.s.cache.delete(prefix + keyStringOf(key), prefix.length);
+    this.s.changed(prefix);
   }
 
   contains(key: K): boolean {
@@ -220,5 +239,6 @@ export class EmbeddedMapState<K, V> implements MapState<K, V> {
     const prefix = this.s.prefix();
     const suffixes = [...this.s.range(prefix)].map(([suffix]) => suffix);
     for (const suffix of suffixes) this.s.cache.delete(prefix + suffix, prefix.length);
+    this.s.changed(prefix);
   }
 }

@@ -7,6 +7,7 @@
 import { Unpackr } from 'msgpackr';
 import { UserError } from '../../../errors.ts';
 import type { ValueDecoder } from '../../../format/value-codec.ts';
+import type { ChangeRecorder } from '../change-tracking.ts';
 import type { CurrentKey } from '../current-key.ts';
 import type { RegisteredStateInfo } from '../state-descriptors.ts';
 import type { EmbeddedStore } from './embedded-store.ts';
@@ -56,6 +57,8 @@ export class StateContext {
   #forKeyString = '';
   #forGroup = -1;
   #prefix = '';
+  /** Set while changes are tracked (the backend's trackChanges). */
+  recorder: ChangeRecorder | undefined;
 
   constructor(
     public info: RegisteredStateInfo,
@@ -76,6 +79,11 @@ export class StateContext {
       this.#forGroup = group;
     }
     return this.#prefix;
+  }
+
+  /** The current key's entry of this state (`prefix`, from `prefix()`) was written or deleted. */
+  changed(prefix: string): void {
+    if (this.recorder !== undefined) this.recorder.mark(this.current.keyGroup, prefix);
   }
 
   read(key: string, prefixLength = 0): unknown {
