@@ -27,6 +27,7 @@ import { operatorIdFromUid } from './murmur3.ts';
 import { METADATA_FILE, dataFilePath } from './snapshot-paths.ts';
 import { encodeMetadataV1 } from './v1/encode-metadata.ts';
 import { encodeMetadataV2 } from './v2/encode-metadata.ts';
+import { checkChains } from './v3/chain-rules.ts';
 import { encodeMetadataV3 } from './v3/encode-metadata.ts';
 
 export interface SnapshotInfo {
@@ -216,6 +217,14 @@ export class SnapshotWriter {
     };
     // Version 2 only when needed: a snapshot without TTL state stays version 1, byte for byte.
     const underTtl = operators.some((op) => op.keyedStates.some((s) => s.ttl !== null));
+    // Chains are checked whatever the version: two full blocks of a key group are a bug upstream.
+    for (const op of operators) {
+      for (const s of op.keyedStates) {
+        checkChains(s.blocks, `operator '${op.uid}' state '${s.name}'`, (problem) => {
+          throw new InternalError(`refusing to write the snapshot: ${problem}`);
+        });
+      }
+    }
     // Version 3 only for an incremental snapshot: shared files or blocks that are not full.
     const incremental = this.#files.some((f) => f.shared === true) || operators.some((op) => op.keyedStates.some((s) => s.blocks.some((b) => (b.kind ?? 'full') !== 'full')));
     const bytes = incremental ? encodeMetadataV3(meta) : underTtl ? encodeMetadataV2(meta) : encodeMetadataV1(meta);
