@@ -78,6 +78,36 @@ describe('the format version 3 fixture', () => {
     expect([...kinds].sort()).toEqual(['deletions', 'full', 'upserts']);
   });
 
+  it('inspect --key reads one key group replayed: a key deleted then set again, and one deleted', async () => {
+    const back = await runFlink(['inspect', chk(3), '--key', '"user-15"']);
+    expect(back.stdout).toBe('{"operator":"counter","state":"count","keyGroup":45,"key":"user-15","value":150}\n');
+    const gone = await runFlink(['inspect', chk(3), '--key', '"user-17"']);
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toMatch(/^Key "user-17" not found in any keyed state of /);
+  });
+
+  describe('rekeyed', () => {
+    let dir: Awaited<ReturnType<typeof tempDir>>;
+    beforeAll(async () => {
+      dir = await tempDir();
+    });
+    afterAll(async () => {
+      await dir?.remove();
+    });
+
+    it('becomes a self-contained savepoint of the same replayed entries', async () => {
+      const target = join(dir.path, 'rekeyed');
+      const rekey = await runFlink(['rekey', chk(3), target, '--max-parallelism', '64']);
+      expect(rekey.code).toBe(0);
+      const reader = await SnapshotReader.open(new LocalObjectStore(target));
+      expect(reader.metadata.formatVersion).toBe(1);
+      expect(reader.metadata.files.every((f) => f.shared === undefined && !f.path.includes('/'))).toBe(true);
+      expect(await content(reader)).toEqual(expected(3));
+      const diff = await runFlink(['diff', chk(3), target, '--entries']);
+      expect(diff.stdout).toMatch(/entries differ in 0 state\(s\)/);
+    });
+  });
+
   describe('damaged', () => {
     let dir: Awaited<ReturnType<typeof tempDir>>;
     beforeAll(async () => {
