@@ -13,6 +13,7 @@ import { LocalObjectStore } from '../src/storage/local-store.ts';
 import { S3ObjectStore } from '../src/storage/s3-store.ts';
 import { ROOT, runFlink } from './support/run-flink.ts';
 import { type S3TestServer, startS3Server } from './support/s3-server.ts';
+import { freePort } from './support/test-cluster.ts';
 import { tempDir } from './support/temp-dir.ts';
 
 const JOB = '3c0ffee0000000000000000000000003';
@@ -105,6 +106,31 @@ describe('the format version 3 fixture', () => {
       expect(await content(reader)).toEqual(expected(3));
       const diff = await runFlink(['diff', chk(3), target, '--entries']);
       expect(diff.stdout).toMatch(/entries differ in 0 state\(s\)/);
+    });
+  });
+
+  describe('flink gc', () => {
+    let dir: Awaited<ReturnType<typeof tempDir>>;
+    beforeAll(async () => {
+      dir = await tempDir();
+    });
+    afterAll(async () => {
+      await dir?.remove();
+    });
+
+    it('keeps the shared files a remaining checkpoint refers to, deletes the rest', async () => {
+      const root = join(dir.path, 'gc');
+      await cp(FIXTURE, root, { recursive: true });
+      const port = String(await freePort());
+      const result = await runFlink(['gc', '--keep', '1', '-D', `rest.port=${port}`, root]);
+      expect(result.code).toBe(0);
+      // chk-3 refers to the keyed files of all three checkpoints but only to its own operator-state files.
+      expect((await readdir(join(root, JOB, 'shared'))).sort()).toEqual([
+        '0da08f51eaa8-0-chk1.tsfs', '0da08f51eaa8-0-chk2.tsfs', '0da08f51eaa8-0-chk3.tsfs',
+        '0da08f51eaa8-1-chk1.tsfs', '0da08f51eaa8-1-chk2.tsfs', '0da08f51eaa8-1-chk3.tsfs',
+        'e5a72f353fc1-0-chk3.tsfs', 'e5a72f353fc1-1-chk3.tsfs',
+      ]);
+      expect(await content(await SnapshotReader.open(new LocalObjectStore(chk(3, root))))).toEqual(expected(3));
     });
   });
 
