@@ -79,6 +79,16 @@ describe('the format version 3 fixture', () => {
     expect([...kinds].sort()).toEqual(['deletions', 'full', 'upserts']);
   });
 
+  it('diff compares keyed states by replayed content, not by their chains\' sizes', async () => {
+    const result = await runFlink(['diff', chk(2), chk(3)]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(
+      "~ operator 'counter'\n    ~ keyed state 'count' (value): replayedEntries: 18 -> 18\n    ~ keyed state 'by-item' (map): replayedEntries: 8 -> 1\n",
+    );
+    const same = await runFlink(['diff', chk(3), chk(3)]);
+    expect(same.code).toBe(0);
+  });
+
   it('inspect --key reads one key group replayed: a key deleted then set again, and one deleted', async () => {
     const back = await runFlink(['inspect', chk(3), '--key', '"user-15"']);
     expect(back.stdout).toBe('{"operator":"counter","state":"count","keyGroup":45,"key":"user-15","value":150}\n');
