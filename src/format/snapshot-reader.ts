@@ -11,6 +11,7 @@ import { keyGroupForBytes } from './key-groups.ts';
 import { DATA_HEADER_SIZE, DATA_MAGIC, FRAME_HEADER_SIZE, dataFileVersionFor } from './layout.ts';
 import { decodeMetadata } from './metadata-readers.ts';
 import type { BlockRef, KeyGroupBlock, KeyedStateMeta, OperatorMeta, OperatorStateMeta, SnapshotMetadata } from './model.ts';
+import { ScanError, readArrayHeader, scanValue } from './msgpack-scan.ts';
 import { METADATA_FILE } from './snapshot-paths.ts';
 import { createValueUnpackr } from './value-codec.ts';
 
@@ -160,12 +161,15 @@ export class SnapshotReader {
     const entries = new Map<string, [unknown, unknown]>();
     for (const block of chain) {
       for await (const frame of this.blockFrames(block)) {
+        // Keys in a file are canonical (5.1), so their bytes identify them without encoding again.
         if (block.kind === 'deletions') {
           const [keys] = this.#decodeFrame(block, frame, 1);
-          for (const key of keys) entries.delete(canonicalString(key));
+          const ids = this.#keyIds(block, frame, keys.length);
+          for (const id of ids) entries.delete(id);
         } else {
           const [keys, values] = this.#decodeFrame(block, frame, 2);
-          for (let i = 0; i < keys.length; i++) entries.set(canonicalString(keys[i]), [keys[i], values[i]]);
+          const ids = this.#keyIds(block, frame, keys.length);
+          for (let i = 0; i < keys.length; i++) entries.set(ids[i]!, [keys[i], values[i]]);
         }
       }
     }
@@ -224,6 +228,23 @@ export class SnapshotReader {
     return checked;
   }
 
+  /** The bytes (latin1) of each key of a frame's keys array, the first value of every keyed payload. */
+  #keyIds(block: BlockRef, frame: Frame, count: number): string[] {
+    const ids: string[] = [];
+    try {
+      let position = readArrayHeader(frame.payload, 0).next;
+      for (let i = 0; i < count; i++) {
+        const end = scanValue(frame.payload, position);
+        ids.push(frame.payload.toString('latin1', position, end));
+        position = end;
+      }
+    } catch (err) {
+      if (err instanceof ScanError) throw new FormatError(this.describeFile(block.file), frame.offset + FRAME_HEADER_SIZE + err.offset, err.message);
+      throw err;
+    }
+    return ids;
+  }
+
   /** Decodes a frame's payload into `arrays` arrays of `frame.count` items each. */
   #decodeFrame(block: BlockRef, frame: Frame, arrays: 1 | 2): [unknown[], unknown[]] {
     const where = this.describeFile(block.file);
@@ -252,11 +273,6 @@ export function* keyGroupChains(blocks: readonly KeyGroupBlock[], range?: KeyGro
     chain.push(block);
   }
   if (chain.length > 0) yield chain;
-}
-
-function canonicalString(key: unknown): string {
-  const bytes = encodeCanonicalKey(key);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
 /** `metadataVersion`: the version of the `_metadata` listing the file (its data file version: dataFileVersionFor). */
