@@ -22,6 +22,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }
   windows: () => import('./windows.ts'),
   bundle: () => import('./bundle.ts'),
   'local-recovery': () => import('./local-recovery.ts'),
+  replay: () => import('./replay.ts'),
 };
 
 const names = Object.keys(BENCHMARKS);

@@ -124,56 +124,64 @@ export class SnapshotReader {
 
   /**
    * Entries of one keyed state, optionally only key groups in `range`: each key group's chain
-   * replayed (FORMAT.md 6). A chain of one full or upserts block streams a frame at a time; a
-   * longer chain is replayed into a map of its key group, then yielded in batches.
+   * replayed (FORMAT.md 6). A full block streams a frame at a time; only a chain's deltas (its
+   * upserts and deletions blocks) are held in memory, as a map of the keys they touch.
    */
   async *readKeyed(uid: string, name: string, range?: KeyGroupRange): AsyncGenerator<KeyedBatch> {
-    for (const chain of keyGroupChains(this.keyedState(uid, name).blocks, range)) {
-      const keyGroup = chain[0]!.keyGroup;
-      if (chain.length === 1 && chain[0]!.kind !== 'deletions') {
-        for await (const frame of this.blockFrames(chain[0]!)) {
-          const [keys, values] = this.#decodeFrame(chain[0]!, frame, 2);
-          yield { keyGroup, keys, values };
-        }
-        continue;
-      }
-      const replayed = await this.replayChain(chain);
-      let keys: unknown[] = [];
-      let values: unknown[] = [];
-      for (const [key, value] of replayed.values()) {
-        keys.push(key);
-        values.push(value);
-        if (keys.length === REPLAY_BATCH) {
-          yield { keyGroup, keys, values };
-          keys = [];
-          values = [];
-        }
-      }
-      if (keys.length > 0) yield { keyGroup, keys, values };
-    }
+    for (const chain of keyGroupChains(this.keyedState(uid, name).blocks, range)) yield* this.#replay(chain);
   }
 
   /**
-   * Replays one key group's chain: `full` and `upserts` set each key's value, `deletions` remove
-   * each key. The map is keyed by canonical key bytes (latin1), in first-set order.
+   * One key group's chain: the full block's entries that no later block touches, in file order,
+   * then the entries the deltas leave set, in the order their keys were first touched. The same
+   * entries as replaying the chain into a map (set on full/upserts, delete on deletions).
    */
-  async replayChain(chain: readonly KeyGroupBlock[]): Promise<Map<string, [unknown, unknown]>> {
-    const entries = new Map<string, [unknown, unknown]>();
-    for (const block of chain) {
+  async *#replay(chain: readonly KeyGroupBlock[]): AsyncGenerator<KeyedBatch> {
+    const keyGroup = chain[0]!.keyGroup;
+    const head = chain[0]!.kind === undefined || chain[0]!.kind === 'full' ? chain[0] : undefined;
+    const deltas = chain.slice(head === undefined ? 0 : 1);
+    // Keys in a file are canonical (5.1), so their bytes identify them without encoding again.
+    const touched = new Map<string, [unknown, unknown] | null>();
+    for (const block of deltas) {
       for await (const frame of this.blockFrames(block)) {
-        // Keys in a file are canonical (5.1), so their bytes identify them without encoding again.
         if (block.kind === 'deletions') {
           const [keys] = this.#decodeFrame(block, frame, 1);
-          const ids = this.#keyIds(block, frame, keys.length);
-          for (const id of ids) entries.delete(id);
+          for (const id of this.#keyIds(block, frame, keys.length)) touched.set(id, null);
         } else {
           const [keys, values] = this.#decodeFrame(block, frame, 2);
           const ids = this.#keyIds(block, frame, keys.length);
-          for (let i = 0; i < keys.length; i++) entries.set(ids[i]!, [keys[i], values[i]]);
+          for (let i = 0; i < keys.length; i++) touched.set(ids[i]!, [keys[i], values[i]]);
         }
       }
     }
-    return entries;
+    if (head !== undefined) {
+      for await (const frame of this.blockFrames(head)) {
+        const [keys, values] = this.#decodeFrame(head, frame, 2);
+        if (touched.size === 0) {
+          yield { keyGroup, keys, values };
+          continue;
+        }
+        const ids = this.#keyIds(head, frame, keys.length);
+        const kept = { keyGroup, keys: [] as unknown[], values: [] as unknown[] };
+        for (let i = 0; i < keys.length; i++) {
+          if (touched.has(ids[i]!)) continue;
+          kept.keys.push(keys[i]);
+          kept.values.push(values[i]);
+        }
+        if (kept.keys.length > 0) yield kept;
+      }
+    }
+    let batch = { keyGroup, keys: [] as unknown[], values: [] as unknown[] };
+    for (const entry of touched.values()) {
+      if (entry === null) continue;
+      batch.keys.push(entry[0]);
+      batch.values.push(entry[1]);
+      if (batch.keys.length === REPLAY_BATCH) {
+        yield batch;
+        batch = { keyGroup, keys: [], values: [] };
+      }
+    }
+    if (batch.keys.length > 0) yield batch;
   }
 
   /** The value of one key, reading only the block of its key group; undefined when absent. */
