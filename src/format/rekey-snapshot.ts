@@ -136,25 +136,28 @@ export async function rekeySnapshot(source: SnapshotReader, target: ObjectStore,
 
 /**
  * The entries of a keyed state as the bytes of its frames, key by key: nothing is decoded. A key
- * group's chain of several blocks (version 3) is replayed on the bytes: the later step wins, a
- * deletions block removes (FORMAT.md 6), so the output is self-contained and full.
+ * group's chain (version 3) is replayed on the bytes as SnapshotReader does (FORMAT.md 6): its
+ * deltas held as the keys they touch, its full block streamed without them, then the deltas'
+ * survivors; so the output is self-contained and full.
  */
 async function* rawEntries(reader: SnapshotReader, state: KeyedStateMeta): AsyncGenerator<RawEntry> {
   for (const chain of keyGroupChains(state.blocks)) {
-    if (chain.length === 1 && chain[0]!.kind !== 'deletions') {
-      yield* rawBlockEntries(reader, chain[0]!);
-      continue;
-    }
-    const replayed = new Map<string, RawEntry>();
-    for (const block of chain) {
+    const head = chain[0]!.kind === undefined || chain[0]!.kind === 'full' ? chain[0] : undefined;
+    const touched = new Map<string, RawEntry | null>();
+    for (const block of chain.slice(head === undefined ? 0 : 1)) {
       if (block.kind === 'deletions') {
-        for await (const key of rawDeletedKeys(reader, block)) replayed.delete(Buffer.from(key).toString('latin1'));
+        for await (const key of rawDeletedKeys(reader, block)) touched.set(Buffer.from(key).toString('latin1'), null);
       } else {
-        // Copies: a frame's views die with the frame once the map outlives it.
-        for await (const e of rawBlockEntries(reader, block)) replayed.set(Buffer.from(e.key).toString('latin1'), { key: Uint8Array.from(e.key), value: Uint8Array.from(e.value) });
+        // Copies: a frame's views die with the frame, the map outlives it.
+        for await (const e of rawBlockEntries(reader, block)) touched.set(Buffer.from(e.key).toString('latin1'), { key: Uint8Array.from(e.key), value: Uint8Array.from(e.value) });
       }
     }
-    yield* replayed.values();
+    if (head !== undefined) {
+      for await (const e of rawBlockEntries(reader, head)) {
+        if (touched.size === 0 || !touched.has(Buffer.from(e.key).toString('latin1'))) yield e;
+      }
+    }
+    for (const e of touched.values()) if (e !== null) yield e;
   }
 }
 

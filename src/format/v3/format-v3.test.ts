@@ -21,6 +21,7 @@ import { encodeMetadataSections, encodeMetadataV1 } from '../v1/encode-metadata.
 import { encodeMetadataV2 } from '../v2/encode-metadata.ts';
 import { verifySnapshot } from '../verify-snapshot.ts';
 import { writeIncrementalCheckpoint } from '../write-incremental-checkpoint.ts';
+import { rekeySnapshot } from '../rekey-snapshot.ts';
 import { SnapshotReader } from '../snapshot-reader.ts';
 import { encodeMetadataV3 } from './encode-metadata.ts';
 
@@ -244,6 +245,12 @@ describe('format version 3', () => {
         const got = await readAll(await SnapshotReader.open(r.store));
         expect(new Map([...got].sort())).toEqual(new Map([...expected].sort()));
         expect((await verifySnapshot(r.store)).valid).toBe(true);
+        // rekey replays the same chains on the bytes into full blocks of a self-contained savepoint.
+        const target = new LocalObjectStore(dirs.next('rk'));
+        const rekeyed = await rekeySnapshot(await SnapshotReader.open(r.store), target, { maxParallelism: 8, memoryBytes: 1 << 20, spill: new LocalObjectStore(dirs.next('spill')) });
+        expect(rekeyed.metadata.formatVersion).toBe(1);
+        const again = await readAll(await SnapshotReader.open(target));
+        expect(new Map([...again].sort())).toEqual(new Map([...expected].sort()));
       }),
       { numRuns: 40 },
     );
