@@ -184,7 +184,7 @@ export class SnapshotReader {
     if (batch.keys.length > 0) yield batch;
   }
 
-  /** The value of one key, reading only the block of its key group; undefined when absent. */
+  /** The value of one key, reading only its key group (its chain, replayed, in version 3); undefined when absent. */
   async lookup(uid: string, name: string, key: unknown): Promise<{ keyGroup: number; value: unknown } | undefined> {
     const op = this.operator(uid);
     const wanted = encodeCanonicalKey(key);

@@ -7,8 +7,7 @@
  */
 import type { ObjectStore } from '../storage/object-store.ts';
 import { encodeCanonicalKey } from './canonical-key.ts';
-import type { DataFileWriter, WrittenBlock, WrittenFile } from './data-file-writer.ts';
-import { DataFileWriter as Writer } from './data-file-writer.ts';
+import { DataFileWriter, type WrittenBlock, type WrittenFile } from './data-file-writer.ts';
 import { keyGroupForBytes, rangeForSubtask } from './key-groups.ts';
 import type { SnapshotMetadata } from './model.ts';
 import { operatorIdFromUid, toHex } from './murmur3.ts';
@@ -55,7 +54,7 @@ export async function writeIncrementalCheckpoint(
       const { start, end } = rangeForSubtask(subtask, op.parallelism, op.maxParallelism);
       let file: DataFileWriter | undefined;
       const data = async (): Promise<DataFileWriter> =>
-        (file ??= await Writer.create(root, `${cp.jobId}/shared/${tag}-${subtask}-chk${cp.checkpointId}.tsfs`));
+        (file ??= await DataFileWriter.create(root, `${cp.jobId}/shared/${tag}-${subtask}-chk${cp.checkpointId}.tsfs`));
       for (const state of op.keyedStates ?? []) {
         const stateChains = opChains.get(state.name) ?? new Map();
         opChains.set(state.name, stateChains);
