@@ -23,6 +23,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }
   bundle: () => import('./bundle.ts'),
   'local-recovery': () => import('./local-recovery.ts'),
   changes: () => import('./change-tracking.ts'),
+  replay: () => import('./replay.ts'),
 };
 
 const names = Object.keys(BENCHMARKS);

@@ -77,7 +77,7 @@ describe('bad input', () => {
       b.writeUInt16BE(99, 8);
       return resealHeader(b);
     });
-    await expectOneLineError(['inspect', path], /unsupported format version 99; this tsflink reads versions 1, 2 \(written by a newer tsflink: upgrade to read it\)/);
+    await expectOneLineError(['inspect', path], /unsupported format version 99; this tsflink reads versions 1, 2, 3 \(written by a newer tsflink: upgrade to read it\)/);
     await expectOneLineError(['verify', path], /unsupported format version 99/);
   });
 

@@ -3,7 +3,7 @@
  * `inspect` (text, --json, --entries) through the real binary gives exactly the committed golden
  * output, `verify` passes, and `diff` of two of them is stable.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, runFlink } from './support/run-flink.ts';
@@ -19,8 +19,19 @@ describe.each(versions)('format %s fixtures', (version) => {
     expect(names.length).toBeGreaterThan(0);
   });
 
-  describe.each(names)('%s', (name) => {
-    const path = join('fixtures', 'savepoints', version, name);
+  // A fixture is a snapshot directory, or (version 3) a checkpoint root holding `<jobId>/chk-<n>`
+  // snapshots, each with goldens named `<fixture>.chk-<n>.*`.
+  const snapshots = names.flatMap((name): [string, string][] => {
+    const dir = join(ROOT, 'fixtures', 'savepoints', version, name);
+    if (existsSync(join(dir, '_metadata'))) return [[name, join('fixtures', 'savepoints', version, name)]];
+    return readdirSync(dir).flatMap((job) =>
+      readdirSync(join(dir, job))
+        .filter((d) => d.startsWith('chk-'))
+        .map((chk): [string, string] => [`${name}.${chk}`, join('fixtures', 'savepoints', version, name, job, chk)]),
+    );
+  });
+
+  describe.each(snapshots)('%s', (name, path) => {
     it.each([
       ['inspect.json', ['--json']],
       ['entries.jsonl', ['--entries']],

@@ -81,19 +81,28 @@ function renderSummary(s: SnapshotSummary, showStates: boolean, ctx: CliContext)
     `  checkpoint id:   ${s.checkpointId}`,
     `  created:         ${s.createdAt}`,
     `  total size:      ${formatBytes(s.totalBytes)} (${s.files} data file${s.files === 1 ? '' : 's'} + ${formatBytes(s.metadataBytes)} metadata)`,
+    // Version 3: what this checkpoint wrote and what it refers to in earlier checkpoints' files.
+    ...(s.writtenBytes === undefined
+      ? []
+      : [
+          `  written:         ${formatBytes(s.writtenBytes)} (${plural(s.writtenFiles ?? 0, 'data file')} written by this snapshot)`,
+          `  referred to:     ${formatBytes(s.referredBytes ?? 0)} (${plural(s.referredFiles ?? 0, 'data file')} of earlier checkpoints)`,
+        ]),
     `  entries:         ${s.entries}`,
     `  engine:          ${s.engine}`,
     '',
   ];
+  const v3 = s.writtenBytes !== undefined;
+  const split = (x: { writtenBytes?: number; referredBytes?: number }): string[] => (v3 ? [formatBytes(x.writtenBytes ?? 0), formatBytes(x.referredBytes ?? 0)] : []);
   let out = `${lines.join('\n')}\n`;
   if (!showStates) {
     // The backend column only when the snapshot records one (FORMAT.md 3.5): older files do not.
     const backends = s.operators.some((op) => op.stateBackend !== undefined);
     out += renderTable(
       style,
-      ['uid', 'name', 'parallelism', 'max parallelism', ...(backends ? ['backend'] : []), 'states', 'entries', 'bytes'],
-      s.operators.map((op) => [op.uid, op.name, op.parallelism, op.maxParallelism, ...(backends ? [op.stateBackend ?? '-'] : []), op.states.length, op.entries, formatBytes(op.bytes)]),
-      backends ? [2, 3, 5, 6, 7] : [2, 3, 4, 5, 6],
+      ['uid', 'name', 'parallelism', 'max parallelism', ...(backends ? ['backend'] : []), 'states', 'entries', 'bytes', ...(v3 ? ['written', 'referred'] : [])],
+      s.operators.map((op) => [op.uid, op.name, op.parallelism, op.maxParallelism, ...(backends ? [op.stateBackend ?? '-'] : []), op.states.length, op.entries, formatBytes(op.bytes), ...split(op)]),
+      (backends ? [2, 3, 5, 6, 7] : [2, 3, 4, 5, 6]).concat(v3 ? (backends ? [8, 9] : [7, 8]) : []),
     );
     return out;
   }
@@ -107,10 +116,12 @@ function renderSummary(s: SnapshotSummary, showStates: boolean, ctx: CliContext)
       st.ttl ? `${st.ttl.ttlMs} ms` : '-',
       st.entries,
       formatBytes(st.bytes),
-      st.keyGroups !== undefined ? `${st.keyGroups} key groups` : `${st.partitions?.length ?? 0} partitions`,
+      ...split(st),
+      st.keyGroups !== undefined ? `${st.keyGroups} key groups${st.blocks !== undefined && st.blocks !== st.keyGroups ? `, ${st.blocks} blocks` : ''}` : `${st.partitions?.length ?? 0} partitions`,
     ]),
   );
-  out += renderTable(style, ['operator', 'state', 'scope', 'kind', 'schema', 'ttl', 'entries', 'bytes', 'layout'], rows, [4, 6, 7]);
+  const headers = ['operator', 'state', 'scope', 'kind', 'schema', 'ttl', 'entries', 'bytes', ...(v3 ? ['written', 'referred'] : []), 'layout'];
+  out += renderTable(style, headers, rows, v3 ? [4, 6, 7, 8, 9] : [4, 6, 7]);
   return out;
 }
 
@@ -168,4 +179,8 @@ async function printKey(reader: SnapshotReader, s: SnapshotSummary, key: unknown
 function valueView(reader: SnapshotReader, uid: string, name: string): (value: unknown) => unknown {
   const meta = reader.keyedState(uid, name);
   return hasTtlLayout(meta) ? (value) => readableTtlValue(meta.kind, value) : (value) => value;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }

@@ -56,6 +56,9 @@ export async function diffSnapshots(a: SnapshotReader, b: SnapshotReader, option
   );
   const operators: OperatorDiff[] = [];
   const inB = new Map(sb.operators.map((op) => [op.uid, op]));
+  // A version 3 keyed state's entries and bytes count every block of its chains, not what they
+  // replay to: such states are compared by their replayed content instead.
+  const replay = sa.formatVersion >= 3 || sb.formatVersion >= 3;
   for (const opA of sa.operators) {
     const opB = inB.get(opA.uid);
     if (opB === undefined) {
@@ -71,7 +74,14 @@ export async function diffSnapshots(a: SnapshotReader, b: SnapshotReader, option
       maxParallelism: op.maxParallelism,
       ...(backends ? { stateBackend: op.stateBackend ?? null } : {}),
     });
-    const states = diffStates(opA.states, opB.states);
+    const states = diffStates(opA.states, opB.states, replay);
+    if (replay) {
+      for (const d of await diffReplayed(a, b, opA.uid, opA.states, opB.states)) {
+        const same = states.find((s) => s.scope === 'keyed' && s.name === d.name && s.status === 'changed');
+        if (same === undefined) states.push(d);
+        else same.changes.push(...d.changes);
+      }
+    }
     const fieldChanges = changes(pick(opA), pick(opB));
     if (fieldChanges.length > 0 || states.length > 0) operators.push({ uid: opA.uid, status: 'changed', changes: fieldChanges, states });
   }
@@ -99,7 +109,22 @@ export async function diffSnapshots(a: SnapshotReader, b: SnapshotReader, option
   return entries === undefined ? { equal, header, operators } : { equal, header, operators, entries };
 }
 
-function diffStates(a: readonly StateSummary[], b: readonly StateSummary[]): StateDiff[] {
+/** Keyed states in both, compared by replayed content: a change `replayedEntries` (counts) where they differ. */
+async function diffReplayed(a: SnapshotReader, b: SnapshotReader, uid: string, statesA: readonly StateSummary[], statesB: readonly StateSummary[]): Promise<StateDiff[]> {
+  const out: StateDiff[] = [];
+  const opA = a.operator(uid);
+  const opB = b.operator(uid);
+  for (const sa of statesA) {
+    if (sa.scope !== 'keyed' || !statesB.some((sb) => sb.scope === 'keyed' && sb.name === sa.name)) continue;
+    const [ma, mb] = await Promise.all([loadState(a, opA, sa.name), loadState(b, opB, sa.name)]);
+    const diff = compareMaps(ma, mb, 0);
+    if (diff.added + diff.removed + diff.changed === 0) continue;
+    out.push({ name: sa.name, scope: 'keyed', status: 'changed', kind: sa.kind, changes: [{ field: 'replayedEntries', a: ma.size, b: mb.size }] });
+  }
+  return out;
+}
+
+function diffStates(a: readonly StateSummary[], b: readonly StateSummary[], replay: boolean): StateDiff[] {
   const out: StateDiff[] = [];
   const id = (s: StateSummary): string => `${s.scope}:${s.name}`;
   const inB = new Map(b.map((s) => [id(s), s]));
@@ -108,8 +133,7 @@ function diffStates(a: readonly StateSummary[], b: readonly StateSummary[]): Sta
     mode: s.mode ?? null,
     schemaVersion: s.schemaVersion,
     ttl: s.ttl === undefined || s.ttl === null ? null : { ...s.ttl },
-    entries: s.entries,
-    bytes: s.bytes,
+    ...(replay && s.scope === 'keyed' ? {} : { entries: s.entries, bytes: s.bytes }),
   });
   for (const sa of a) {
     const sb = inB.get(id(sa));

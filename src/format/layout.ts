@@ -1,10 +1,11 @@
 /** Fixed byte layout of format versions 1 and 2 (docs/FORMAT.md sections 3 and 4). */
 
 /**
- * The newest version, written when a snapshot holds a keyed state under TTL; a snapshot without
- * one is written as version 1 (FORMAT.md, Version history), so its bytes did not change.
+ * The newest version: 3, written when a snapshot refers to shared files or holds delta blocks;
+ * 2 when it holds a keyed state under TTL; 1 otherwise (FORMAT.md, Version history), so the
+ * bytes of a snapshot that needs no newer version never changed.
  */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 /** Snapshots without TTL state are written in this version. */
 export const BASE_FORMAT_VERSION = 1;
 
@@ -14,7 +15,7 @@ export const BASE_FORMAT_VERSION = 1;
  * its file before anyone knows whether another subtask's state makes the snapshot version 2.)
  */
 export function dataFileVersionFor(metadataVersion: number): number {
-  return metadataVersion === 1 || metadataVersion === 2 ? 1 : metadataVersion;
+  return metadataVersion === 1 || metadataVersion === 2 || metadataVersion === 3 ? 1 : metadataVersion;
 }
 export const DATA_FILE_VERSION = 1;
 export const ENGINE = 'tsflink 0.1.0';
@@ -40,3 +41,12 @@ export const SECTION_TAGS = {
 
 /** Feature bits this version knows (none yet); see FORMAT.md 3.1. */
 export const KNOWN_REQUIRED_FEATURES = 0;
+
+/** Incremental checkpoints (FORMAT.md, version 3): written only when a snapshot needs it. */
+export const INCREMENTAL_FORMAT_VERSION = 3;
+/** Required feature bit 1 (FORMAT.md 3.1): some data file is shared, outside the snapshot directory. */
+export const SHARED_FILES_FEATURE = 1 << 1;
+/** Feature bits a reader of version 3 knows. */
+export const KNOWN_REQUIRED_FEATURES_V3 = SHARED_FILES_FEATURE;
+/** KGIX block kinds of version 3, by their number. */
+export const BLOCK_KINDS = ['full', 'upserts', 'deletions'] as const;

@@ -11,12 +11,14 @@ import { FORMAT_VERSION, METADATA_HEADER_SIZE, METADATA_MAGIC } from './layout.t
 import type { SnapshotMetadata } from './model.ts';
 import { decodeMetadataV1 } from './v1/decode-metadata.ts';
 import { decodeMetadataV2 } from './v2/decode-metadata.ts';
+import { decodeMetadataV3 } from './v3/decode-metadata.ts';
 
 type MetadataReader = (bytes: Uint8Array, file: string) => SnapshotMetadata;
 
 const READERS: ReadonlyMap<number, MetadataReader> = new Map([
   [1, decodeMetadataV1],
   [2, decodeMetadataV2],
+  [3, decodeMetadataV3],
 ]);
 
 export const READABLE_VERSIONS: readonly number[] = [...READERS.keys()];

@@ -11,11 +11,11 @@ import type { ObjectStore } from '../storage/object-store.ts';
 import type { DataFileWriter, RawEntry, WrittenBlock } from './data-file-writer.ts';
 import { shuffleCost, shuffleToKeyGroups, type ShuffleStats } from './key-group-shuffle.ts';
 import { MAX_MAX_PARALLELISM } from './key-groups.ts';
-import type { KeyedStateMeta, SnapshotMetadata } from './model.ts';
+import type { BlockRef, KeyedStateMeta, SnapshotMetadata } from './model.ts';
 import { ScanError, readArrayHeader, scanValue } from './msgpack-scan.ts';
 import { toHex } from './murmur3.ts';
 import { METADATA_FILE } from './snapshot-paths.ts';
-import type { SnapshotReader } from './snapshot-reader.ts';
+import { type SnapshotReader, keyGroupChains } from './snapshot-reader.ts';
 import { SnapshotWriter } from './snapshot-writer.ts';
 import { type VerifyReport, verifySnapshot } from './verify-snapshot.ts';
 
@@ -134,42 +134,87 @@ export async function rekeySnapshot(source: SnapshotReader, target: ObjectStore,
   }
 }
 
-/** The entries of a keyed state as the bytes of its frames, key by key: nothing is decoded. */
+/**
+ * The entries of a keyed state as the bytes of its frames, key by key: nothing is decoded. A key
+ * group's chain (version 3) is replayed on the bytes as SnapshotReader does (FORMAT.md 6): its
+ * deltas held as the keys they touch, its full block streamed without them, then the deltas'
+ * survivors; so the output is self-contained and full.
+ */
 async function* rawEntries(reader: SnapshotReader, state: KeyedStateMeta): AsyncGenerator<RawEntry> {
-  for (const block of state.blocks) {
-    const where = reader.store.describe(reader.metadata.files[block.file]!.path);
-    for await (const frame of reader.blockFrames(block)) {
-      const payload = frame.payload;
-      let keyStarts: Uint32Array;
-      let position: number;
+  for (const chain of keyGroupChains(state.blocks)) {
+    const head = chain[0]!.kind === undefined || chain[0]!.kind === 'full' ? chain[0] : undefined;
+    const touched = new Map<string, RawEntry | null>();
+    for (const block of chain.slice(head === undefined ? 0 : 1)) {
+      if (block.kind === 'deletions') {
+        for await (const key of rawDeletedKeys(reader, block)) touched.set(Buffer.from(key).toString('latin1'), null);
+      } else {
+        // Copies: a frame's views die with the frame, the map outlives it.
+        for await (const e of rawBlockEntries(reader, block)) touched.set(Buffer.from(e.key).toString('latin1'), { key: Uint8Array.from(e.key), value: Uint8Array.from(e.value) });
+      }
+    }
+    if (head !== undefined) {
+      for await (const e of rawBlockEntries(reader, head)) {
+        if (touched.size === 0 || !touched.has(Buffer.from(e.key).toString('latin1'))) yield e;
+      }
+    }
+    for (const e of touched.values()) if (e !== null) yield e;
+  }
+}
+
+/** The keys of a deletions block: one array of canonical keys per frame. */
+async function* rawDeletedKeys(reader: SnapshotReader, block: BlockRef): AsyncGenerator<Uint8Array> {
+  const where = reader.describeFile(block.file);
+  for await (const frame of reader.blockFrames(block)) {
+    const payload = frame.payload;
+    try {
+      const keys = readArrayHeader(payload, 0);
+      if (keys.count !== frame.count) throw new ScanError(0, `frame should hold ${frame.count} keys, holds ${keys.count}`);
+      let position = keys.next;
+      for (let i = 0; i < frame.count; i++) {
+        const end = scanValue(payload, position);
+        yield payload.subarray(position, end);
+        position = end;
+      }
+      if (position !== payload.length) throw new ScanError(position, `${payload.length - position} bytes after the frame's keys`);
+    } catch (err) {
+      throw asFormatError(err, where, frame.offset);
+    }
+  }
+}
+
+async function* rawBlockEntries(reader: SnapshotReader, block: BlockRef): AsyncGenerator<RawEntry> {
+  const where = reader.describeFile(block.file);
+  for await (const frame of reader.blockFrames(block)) {
+    const payload = frame.payload;
+    let keyStarts: Uint32Array;
+    let position: number;
+    try {
+      const keys = readArrayHeader(payload, 0);
+      if (keys.count !== frame.count) throw new ScanError(0, `frame should hold ${frame.count} keys, holds ${keys.count}`);
+      keyStarts = new Uint32Array(frame.count + 1);
+      position = keys.next;
+      for (let i = 0; i < frame.count; i++) {
+        keyStarts[i] = position;
+        position = scanValue(payload, position);
+      }
+      keyStarts[frame.count] = position;
+      const values = readArrayHeader(payload, position);
+      if (values.count !== frame.count) throw new ScanError(position, `frame should hold ${frame.count} values, holds ${values.count}`);
+      position = values.next;
+    } catch (err) {
+      throw asFormatError(err, where, frame.offset);
+    }
+    for (let i = 0; i < frame.count; i++) {
+      let end: number;
       try {
-        const keys = readArrayHeader(payload, 0);
-        if (keys.count !== frame.count) throw new ScanError(0, `frame should hold ${frame.count} keys, holds ${keys.count}`);
-        keyStarts = new Uint32Array(frame.count + 1);
-        position = keys.next;
-        for (let i = 0; i < frame.count; i++) {
-          keyStarts[i] = position;
-          position = scanValue(payload, position);
-        }
-        keyStarts[frame.count] = position;
-        const values = readArrayHeader(payload, position);
-        if (values.count !== frame.count) throw new ScanError(position, `frame should hold ${frame.count} values, holds ${values.count}`);
-        position = values.next;
+        end = scanValue(payload, position);
       } catch (err) {
         throw asFormatError(err, where, frame.offset);
       }
-      for (let i = 0; i < frame.count; i++) {
-        let end: number;
-        try {
-          end = scanValue(payload, position);
-        } catch (err) {
-          throw asFormatError(err, where, frame.offset);
-        }
-        yield { key: payload.subarray(keyStarts[i]!, keyStarts[i + 1]!), value: payload.subarray(position, end) };
-        position = end;
-      }
-      if (position !== payload.length) throw new FormatError(where, frame.offset, `${payload.length - position} bytes after the frame's arrays`);
+      yield { key: payload.subarray(keyStarts[i]!, keyStarts[i + 1]!), value: payload.subarray(position, end) };
+      position = end;
     }
+    if (position !== payload.length) throw new FormatError(where, frame.offset, `${payload.length - position} bytes after the frame's arrays`);
   }
 }
 

@@ -10,7 +10,8 @@ import { crc32 } from './crc32.ts';
 import { keyGroupForBytes } from './key-groups.ts';
 import { DATA_HEADER_SIZE, DATA_MAGIC, FRAME_HEADER_SIZE, dataFileVersionFor } from './layout.ts';
 import { decodeMetadata } from './metadata-readers.ts';
-import type { BlockRef, KeyedStateMeta, OperatorMeta, OperatorStateMeta, SnapshotMetadata } from './model.ts';
+import type { BlockRef, KeyGroupBlock, KeyedStateMeta, OperatorMeta, OperatorStateMeta, SnapshotMetadata } from './model.ts';
+import { ScanError, readArrayHeader, scanValue } from './msgpack-scan.ts';
 import { METADATA_FILE } from './snapshot-paths.ts';
 import { createValueUnpackr } from './value-codec.ts';
 
@@ -44,8 +45,21 @@ export async function readMetadataFile(store: ObjectStore): Promise<Uint8Array> 
   }
 }
 
+export interface SnapshotReaderOptions {
+  /**
+   * The checkpoint root, against which a version 3 snapshot's shared files are read (FORMAT.md
+   * 3.4). Default: the directory two above the snapshot's (`<root>/<jobId>/chk-<n>`), through
+   * `store.storeAbove(2)`, made only when a shared file is read.
+   */
+  readonly root?: ObjectStore;
+}
+
+/** Entries a replayed key group yields per batch, so a caller gets bounded arrays. */
+const REPLAY_BATCH = 65_536;
+
 export class SnapshotReader {
   readonly #checkedHeaders = new Map<number, Promise<void>>();
+  #root: ObjectStore | undefined;
   readonly #unpackr = createValueUnpackr();
   /** Told of every frame read (its items and bytes, header included), for a progress line. */
   onFrame: ((items: number, bytes: number) => void) | undefined;
@@ -55,21 +69,41 @@ export class SnapshotReader {
     readonly metadata: SnapshotMetadata,
     /** Size of `_metadata` in bytes. */
     readonly metadataSize: number,
-  ) {}
+    readonly options: SnapshotReaderOptions,
+  ) {
+    this.#root = options.root;
+  }
 
   /** Reads and checks `_metadata`; `store` is rooted at the snapshot directory. */
-  static async open(store: ObjectStore): Promise<SnapshotReader> {
-    return SnapshotReader.fromMetadataBytes(store, await readMetadataFile(store));
+  static async open(store: ObjectStore, options: SnapshotReaderOptions = {}): Promise<SnapshotReader> {
+    return SnapshotReader.fromMetadataBytes(store, await readMetadataFile(store), options);
   }
 
   /** A reader over `_metadata` bytes already read from `store` (so a caller that looked first reads it once). */
-  static fromMetadataBytes(store: ObjectStore, bytes: Uint8Array): SnapshotReader {
-    return new SnapshotReader(store, decodeMetadata(bytes, store.describe(METADATA_FILE)), bytes.length);
+  static fromMetadataBytes(store: ObjectStore, bytes: Uint8Array, options: SnapshotReaderOptions = {}): SnapshotReader {
+    return new SnapshotReader(store, decodeMetadata(bytes, store.describe(METADATA_FILE)), bytes.length, options);
   }
 
   /** The same snapshot read through another store over the same objects (local recovery reads copies first). */
   readingThrough(store: ObjectStore): SnapshotReader {
-    return new SnapshotReader(store, this.metadata, this.metadataSize);
+    return new SnapshotReader(store, this.metadata, this.metadataSize, this.options);
+  }
+
+  /** The store file `index` of the file table is read through: the snapshot's, or the checkpoint root for a shared file. */
+  storeForFile(index: number): ObjectStore {
+    const file = this.metadata.files[index];
+    if (file?.shared !== true) return this.store;
+    this.#root ??= this.store.storeAbove?.(2);
+    if (this.#root === undefined) {
+      throw new UserError(`${this.store.location}: the snapshot refers to shared files under its checkpoint root (two directories up), which cannot be read from here; open the snapshot at <root>/<jobId>/chk-<n>`);
+    }
+    return this.#root;
+  }
+
+  /** Where file `index` of the file table is, for messages. */
+  describeFile(index: number): string {
+    const file = this.metadata.files[index]!;
+    return this.storeForFile(index).describe(file.path);
   }
 
   operator(uid: string): OperatorMeta {
@@ -88,19 +122,69 @@ export class SnapshotReader {
     return state;
   }
 
-  /** Entries of one keyed state, a frame at a time, optionally only key groups in `range`. */
+  /**
+   * Entries of one keyed state, optionally only key groups in `range`: each key group's chain
+   * replayed (FORMAT.md 6). A full block streams a frame at a time; only a chain's deltas (its
+   * upserts and deletions blocks) are held in memory, as a map of the keys they touch.
+   */
   async *readKeyed(uid: string, name: string, range?: KeyGroupRange): AsyncGenerator<KeyedBatch> {
-    const state = this.keyedState(uid, name);
-    for (const block of state.blocks) {
-      if (range !== undefined && (block.keyGroup < range.start || block.keyGroup > range.end)) continue;
-      for await (const frame of this.blockFrames(block)) {
-        const [keys, values] = this.#decodeFrame(block, frame, 2);
-        yield { keyGroup: block.keyGroup, keys, values };
-      }
-    }
+    for (const chain of keyGroupChains(this.keyedState(uid, name).blocks, range)) yield* this.#replay(chain);
   }
 
-  /** The value of one key, reading only the block of its key group; undefined when absent. */
+  /**
+   * One key group's chain: the full block's entries that no later block touches, in file order,
+   * then the entries the deltas leave set, in the order their keys were first touched. The same
+   * entries as replaying the chain into a map (set on full/upserts, delete on deletions).
+   */
+  async *#replay(chain: readonly KeyGroupBlock[]): AsyncGenerator<KeyedBatch> {
+    const keyGroup = chain[0]!.keyGroup;
+    const head = chain[0]!.kind === undefined || chain[0]!.kind === 'full' ? chain[0] : undefined;
+    const deltas = chain.slice(head === undefined ? 0 : 1);
+    // Keys in a file are canonical (5.1), so their bytes identify them without encoding again.
+    const touched = new Map<string, [unknown, unknown] | null>();
+    for (const block of deltas) {
+      for await (const frame of this.blockFrames(block)) {
+        if (block.kind === 'deletions') {
+          const [keys] = this.#decodeFrame(block, frame, 1);
+          for (const id of this.#keyIds(block, frame, keys.length)) touched.set(id, null);
+        } else {
+          const [keys, values] = this.#decodeFrame(block, frame, 2);
+          const ids = this.#keyIds(block, frame, keys.length);
+          for (let i = 0; i < keys.length; i++) touched.set(ids[i]!, [keys[i], values[i]]);
+        }
+      }
+    }
+    if (head !== undefined) {
+      for await (const frame of this.blockFrames(head)) {
+        const [keys, values] = this.#decodeFrame(head, frame, 2);
+        if (touched.size === 0) {
+          yield { keyGroup, keys, values };
+          continue;
+        }
+        const ids = this.#keyIds(head, frame, keys.length);
+        const kept = { keyGroup, keys: [] as unknown[], values: [] as unknown[] };
+        for (let i = 0; i < keys.length; i++) {
+          if (touched.has(ids[i]!)) continue;
+          kept.keys.push(keys[i]);
+          kept.values.push(values[i]);
+        }
+        if (kept.keys.length > 0) yield kept;
+      }
+    }
+    let batch = { keyGroup, keys: [] as unknown[], values: [] as unknown[] };
+    for (const entry of touched.values()) {
+      if (entry === null) continue;
+      batch.keys.push(entry[0]);
+      batch.values.push(entry[1]);
+      if (batch.keys.length === REPLAY_BATCH) {
+        yield batch;
+        batch = { keyGroup, keys: [], values: [] };
+      }
+    }
+    if (batch.keys.length > 0) yield batch;
+  }
+
+  /** The value of one key, reading only its key group (its chain, replayed, in version 3); undefined when absent. */
   async lookup(uid: string, name: string, key: unknown): Promise<{ keyGroup: number; value: unknown } | undefined> {
     const op = this.operator(uid);
     const wanted = encodeCanonicalKey(key);
@@ -135,7 +219,7 @@ export class SnapshotReader {
   async *blockFrames(block: BlockRef): AsyncGenerator<Frame> {
     const file = this.metadata.files[block.file]!; // the metadata reader checked every file index
     await this.#checkHeader(block.file, file.path);
-    for await (const frame of readFrames(this.store, file.path, block)) {
+    for await (const frame of readFrames(this.storeForFile(block.file), file.path, block)) {
       this.onFrame?.(frame.count, FRAME_HEADER_SIZE + frame.payload.length);
       yield frame;
     }
@@ -145,15 +229,33 @@ export class SnapshotReader {
   #checkHeader(index: number, path: string): Promise<void> {
     let checked = this.#checkedHeaders.get(index);
     if (checked === undefined) {
-      checked = this.store.getRange(path, 0, DATA_HEADER_SIZE).then((bytes) => checkDataHeader(bytes, this.store.describe(path), this.metadata.formatVersion));
+      const store = this.storeForFile(index);
+      checked = store.getRange(path, 0, DATA_HEADER_SIZE).then((bytes) => checkDataHeader(bytes, store.describe(path), this.metadata.formatVersion));
       this.#checkedHeaders.set(index, checked);
     }
     return checked;
   }
 
+  /** The bytes (latin1) of each key of a frame's keys array, the first value of every keyed payload. */
+  #keyIds(block: BlockRef, frame: Frame, count: number): string[] {
+    const ids: string[] = [];
+    try {
+      let position = readArrayHeader(frame.payload, 0).next;
+      for (let i = 0; i < count; i++) {
+        const end = scanValue(frame.payload, position);
+        ids.push(frame.payload.toString('latin1', position, end));
+        position = end;
+      }
+    } catch (err) {
+      if (err instanceof ScanError) throw new FormatError(this.describeFile(block.file), frame.offset + FRAME_HEADER_SIZE + err.offset, err.message);
+      throw err;
+    }
+    return ids;
+  }
+
   /** Decodes a frame's payload into `arrays` arrays of `frame.count` items each. */
   #decodeFrame(block: BlockRef, frame: Frame, arrays: 1 | 2): [unknown[], unknown[]] {
-    const where = this.store.describe(this.metadata.files[block.file]!.path);
+    const where = this.describeFile(block.file);
     let decoded: unknown[];
     try {
       decoded = this.#unpackr.unpackMultiple(frame.payload) as unknown[];
@@ -165,6 +267,20 @@ export class SnapshotReader {
     }
     return decoded as [unknown[], unknown[]];
   }
+}
+
+/** A keyed state's blocks grouped into key groups' chains (consecutive in the index), within `range`. */
+export function* keyGroupChains(blocks: readonly KeyGroupBlock[], range?: KeyGroupRange): Generator<KeyGroupBlock[]> {
+  let chain: KeyGroupBlock[] = [];
+  for (const block of blocks) {
+    if (range !== undefined && (block.keyGroup < range.start || block.keyGroup > range.end)) continue;
+    if (chain.length > 0 && chain[0]!.keyGroup !== block.keyGroup) {
+      yield chain;
+      chain = [];
+    }
+    chain.push(block);
+  }
+  if (chain.length > 0) yield chain;
 }
 
 /** `metadataVersion`: the version of the `_metadata` listing the file (its data file version: dataFileVersionFor). */

@@ -9,8 +9,10 @@ import { DataFileWriter, type WrittenBlock, type WrittenFile } from './data-file
 import { ENGINE } from './layout.ts';
 import { decodeMetadata } from './metadata-readers.ts';
 import type {
+  DataFileMeta,
   DistributionMode,
   KeyGroupBlock,
+  KeyedBlockKind,
   KeyedStateKind,
   KeyedStateMeta,
   OperatorMeta,
@@ -25,6 +27,8 @@ import { operatorIdFromUid } from './murmur3.ts';
 import { METADATA_FILE, dataFilePath } from './snapshot-paths.ts';
 import { encodeMetadataV1 } from './v1/encode-metadata.ts';
 import { encodeMetadataV2 } from './v2/encode-metadata.ts';
+import { checkChains } from './v3/chain-rules.ts';
+import { encodeMetadataV3 } from './v3/encode-metadata.ts';
 
 export interface SnapshotInfo {
   readonly kind: SnapshotKind;
@@ -64,7 +68,19 @@ export interface OperatorStateInfo {
   readonly schemaVersion?: number;
 }
 
-type KeyedBlock = WrittenBlock & { readonly keyGroup: number };
+/**
+ * A keyed block to list: `kind` absent means `full`. Blocks of one key group form its chain in
+ * the order given (FORMAT.md 3.6): at most one full block, first; then upserts and deletions.
+ */
+export type KeyedBlock = WrittenBlock & { readonly keyGroup: number; readonly kind?: KeyedBlockKind };
+
+/** How a data file written elsewhere belongs to the snapshot (FORMAT.md 3.4, version 3). */
+export interface AddedFileOptions {
+  /** The file lies in `<root>/<jobId>/shared/`: its path is relative to the checkpoint root. Default false. */
+  readonly shared?: boolean;
+  /** False: an earlier checkpoint wrote it and this one refers to it. Default true. */
+  readonly written?: boolean;
+}
 
 interface OperatorDraft {
   readonly info: OperatorInfo;
@@ -74,7 +90,7 @@ interface OperatorDraft {
 
 export class SnapshotWriter {
   readonly #operators = new Map<string, OperatorDraft>();
-  readonly #files: WrittenFile[] = [];
+  readonly #files: DataFileMeta[] = [];
   readonly #open = new Set<DataFileWriter>();
   readonly #started = Date.now();
   #finished = false;
@@ -100,10 +116,17 @@ export class SnapshotWriter {
     return file;
   }
 
-  /** A data file written and closed elsewhere (by a subtask), whose blocks are added separately. */
-  addFile(file: WrittenFile): void {
+  /**
+   * A data file written and closed elsewhere (by a subtask), whose blocks are added separately.
+   * `shared` or `written: false` make the snapshot version 3; a shared file's path is relative to
+   * the checkpoint root (`<jobId>/shared/<name>`), the snapshot directory's grandparent.
+   */
+  addFile(file: WrittenFile, options: AddedFileOptions = {}): void {
     if (this.#files.some((f) => f.path === file.path)) throw new InternalError(`data file ${file.path} added twice`);
-    this.#files.push(file);
+    const shared = options.shared ?? false;
+    const written = options.written ?? true;
+    if (!shared && !written) throw new InternalError(`data file ${file.path}: a file of the snapshot directory is written by the snapshot`);
+    this.#files.push(shared ? { path: file.path, size: file.size, shared, written } : { path: file.path, size: file.size });
   }
 
   addOperator(info: OperatorInfo): void {
@@ -150,6 +173,7 @@ export class SnapshotWriter {
       maxParallelism: info.maxParallelism,
       ...(info.stateBackend === undefined ? {} : { stateBackend: info.stateBackend }),
       keyedStates: [...keyed.values()].map(({ info: s, blocks }): KeyedStateMeta => {
+        // Stable: a key group's chain keeps the order its blocks were added in.
         const sorted: KeyGroupBlock[] = blocks.map(ref).sort((a, b) => a.keyGroup - b.keyGroup);
         return {
           name: s.name,
@@ -187,13 +211,23 @@ export class SnapshotWriter {
       checkpointId: this.info.checkpointId,
       createdAt: this.info.createdAt ?? this.#started,
       engine: ENGINE,
-      stats: { bytes: sum(this.#files, 'size'), entries, durations: { total: Date.now() - this.#started, ...durations } },
+      stats: { bytes: sum(this.#files.filter((f) => f.written !== false), 'size'), entries, durations: { total: Date.now() - this.#started, ...durations } },
       files: this.#files,
       operators,
     };
     // Version 2 only when needed: a snapshot without TTL state stays version 1, byte for byte.
     const underTtl = operators.some((op) => op.keyedStates.some((s) => s.ttl !== null));
-    const bytes = underTtl ? encodeMetadataV2(meta) : encodeMetadataV1(meta);
+    // Chains are checked whatever the version: two full blocks of a key group are a bug upstream.
+    for (const op of operators) {
+      for (const s of op.keyedStates) {
+        checkChains(s.blocks, `operator '${op.uid}' state '${s.name}'`, (problem) => {
+          throw new InternalError(`refusing to write the snapshot: ${problem}`);
+        });
+      }
+    }
+    // Version 3 only for an incremental snapshot: shared files or blocks that are not full.
+    const incremental = this.#files.some((f) => f.shared === true) || operators.some((op) => op.keyedStates.some((s) => s.blocks.some((b) => (b.kind ?? 'full') !== 'full')));
+    const bytes = incremental ? encodeMetadataV3(meta) : underTtl ? encodeMetadataV2(meta) : encodeMetadataV1(meta);
     // Never publish metadata our own reader would refuse: decode it once before it becomes visible.
     const checked = decodeMetadata(bytes, this.store.describe(METADATA_FILE));
     await beforePublish?.(bytes);
@@ -205,7 +239,8 @@ export class SnapshotWriter {
   async abort(): Promise<void> {
     for (const writer of this.#open) await writer.abort();
     this.#open.clear();
-    for (const file of this.#files) await this.store.delete(file.path);
+    // Shared files are not this store's (they lie under the checkpoint root); their owner deletes them.
+    for (const file of this.#files) if (file.shared !== true) await this.store.delete(file.path);
   }
 
   #operator(uid: string): OperatorDraft {

@@ -35,7 +35,7 @@ interface BlockJob {
   readonly block: BlockRef;
   readonly owner: string;
   /** Keyed blocks: the key group and max parallelism every key must hash to. */
-  readonly keyed?: { keyGroup: number; maxParallelism: number; kind: KeyedStateKind; ttl: boolean };
+  readonly keyed?: { keyGroup: number; maxParallelism: number; kind: KeyedStateKind; ttl: boolean; deletions: boolean };
   readonly broadcast?: boolean;
 }
 
@@ -62,18 +62,20 @@ export async function verifySnapshot(store: ObjectStore, options: VerifyOptions 
   checked.bytes += reader.metadataSize;
   const badFiles = new Set<number>();
   for (const [index, file] of meta.files.entries()) {
-    const where = store.describe(file.path);
+    // A shared file (version 3) is read from the checkpoint root, two directories up.
+    const fileStore = reader.storeForFile(index);
+    const where = fileStore.describe(file.path);
     checked.files += 1;
-    const info = await store.stat(file.path);
+    const info = await fileStore.stat(file.path);
     if (info === undefined) {
-      problems.push({ file: where, message: `missing (referenced by ${METADATA_FILE})` });
+      problems.push({ file: where, message: `missing (referenced by ${METADATA_FILE}${file.shared === true ? ' as a shared file' : ''})` });
       badFiles.add(index);
       continue;
     }
     checked.bytes += info.size;
     if (info.size !== file.size) problems.push({ file: where, message: `size is ${info.size} bytes, ${METADATA_FILE} says ${file.size}` });
     try {
-      checkDataHeader(await store.getRange(file.path, 0, DATA_HEADER_SIZE), where, meta.formatVersion);
+      checkDataHeader(await fileStore.getRange(file.path, 0, DATA_HEADER_SIZE), where, meta.formatVersion);
     } catch (err) {
       problems.push(toProblem(err, where));
     }
@@ -83,7 +85,7 @@ export async function verifySnapshot(store: ObjectStore, options: VerifyOptions 
   for (const op of meta.operators) {
     for (const s of op.keyedStates) {
       for (const block of s.blocks) {
-        jobs.push({ block, owner: `${op.uid}/${s.name} key group ${block.keyGroup}`, keyed: { keyGroup: block.keyGroup, maxParallelism: op.maxParallelism, kind: s.kind, ttl: hasTtlLayout(s) } });
+        jobs.push({ block, owner: `${op.uid}/${s.name} key group ${block.keyGroup}`, keyed: { keyGroup: block.keyGroup, maxParallelism: op.maxParallelism, kind: s.kind, ttl: hasTtlLayout(s), deletions: block.kind === 'deletions' } });
       }
     }
     for (const s of op.operatorStates) {
@@ -96,18 +98,21 @@ export async function verifySnapshot(store: ObjectStore, options: VerifyOptions 
   for (const job of jobs) {
     if (badFiles.has(job.block.file)) continue;
     const path = meta.files[job.block.file]!.path;
-    const where = store.describe(path);
+    const fileStore = reader.storeForFile(job.block.file);
+    const where = fileStore.describe(path);
     checked.blocks += 1;
+    // A deletions block (version 3) holds one array per frame: the keys, no values.
+    const keysOnly = job.keyed?.deletions === true;
     try {
       const seen = new Set<string>();
-      for await (const frame of readFrames(store, path, job.block)) {
+      for await (const frame of readFrames(fileStore, path, job.block)) {
         const fail = (offset: number, message: string): never => {
           throw new FormatError(where, frame.offset + 12 + offset, `${message} (${job.owner})`);
         };
         let end = 0;
         let valuesAt = 0;
         try {
-          if (job.keyed !== undefined || job.broadcast === true) valuesAt = scanValue(frame.payload, 0);
+          if ((job.keyed !== undefined && !keysOnly) || job.broadcast === true) valuesAt = scanValue(frame.payload, 0);
           end = scanValue(frame.payload, valuesAt);
         } catch (err) {
           if (err instanceof ScanError) fail(err.offset, err.message);
@@ -119,7 +124,7 @@ export async function verifySnapshot(store: ObjectStore, options: VerifyOptions 
         if (job.keyed !== undefined || job.broadcast === true) {
           checkKeys(decoded[0] as unknown[], frame.payload, seen, job, fail);
         }
-        if (job.keyed !== undefined) {
+        if (job.keyed !== undefined && !keysOnly) {
           const { kind, ttl } = job.keyed;
           const problem = (decoded[1] as unknown[]).map((v) => (ttl ? ttlLayoutProblem(kind, v) : valueProblem(kind, v))).find((p) => p !== undefined);
           if (problem !== undefined) fail(0, problem);

@@ -56,6 +56,10 @@ export class LocalFirstStore implements ObjectStore {
   delete(key: string): Promise<void> {
     return this.remote.delete(key);
   }
+  /** Shared files have no local copies: they are read from the remote root. */
+  storeAbove(levels: number): ObjectStore | undefined {
+    return this.remote.storeAbove?.(levels);
+  }
 
   async get(key: string): Promise<Uint8Array> {
     if (key === METADATA_FILE && this.metadata !== undefined) return this.metadata;

@@ -57,6 +57,16 @@ export class LocalObjectStore implements ObjectStore {
     return join(this.location, ...checkKey(key));
   }
 
+  storeAbove(levels: number): ObjectStore | undefined {
+    let dir = this.location;
+    for (let i = 0; i < levels; i++) {
+      const up = dirname(dir);
+      if (up === dir) return undefined;
+      dir = up;
+    }
+    return new LocalObjectStore(dir);
+  }
+
   async stat(key: string): Promise<ObjectInfo | undefined> {
     const path = this.describe(key);
     try {

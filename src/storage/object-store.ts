@@ -58,6 +58,12 @@ export interface ObjectStore {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** Removes one object (contract 4). */
   delete(key: string): Promise<void>;
+  /**
+   * A store over the directory `levels` above this one, with the same access (a version 3
+   * snapshot's shared files lie under its checkpoint root, two above it: FORMAT.md 3.4);
+   * undefined when there is none. This store itself never reads outside its own directory.
+   */
+  storeAbove?(levels: number): ObjectStore | undefined;
 }
 
 /** Thrown by `get`/`getRange` for a key with no object (contract 5). */

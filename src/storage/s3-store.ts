@@ -58,7 +58,10 @@ export class S3ObjectStore implements ObjectStore {
   /** Set by the first successful request; a 404 before that may mean a missing bucket. */
   private bucketSeen = false;
 
-  constructor(url: string, options: S3StoreOptions = {}) {
+  constructor(
+    url: string,
+    private readonly options: S3StoreOptions = {},
+  ) {
     const { bucket, prefix } = parseS3Url(url);
     this.bucket = bucket;
     this.keyPrefix = prefix === '' ? '' : `${prefix}/`;
@@ -88,6 +91,12 @@ export class S3ObjectStore implements ObjectStore {
 
   describe(key: string): string {
     return `${this.location}/${key}`;
+  }
+
+  storeAbove(levels: number): ObjectStore | undefined {
+    const segments = this.keyPrefix.split('/').filter((s) => s !== '');
+    if (segments.length < levels) return undefined;
+    return new S3ObjectStore(`s3://${this.bucket}/${segments.slice(0, segments.length - levels).join('/')}`, this.options);
   }
 
   private fullKey(key: string): string {

@@ -132,7 +132,7 @@ async function examine(store: ObjectStore, path: string): Promise<Pick<ScannedCh
     (r) => r.metadata,
     () => undefined,
   );
-  const references = metadata?.files.map((f) => posix.join(path, f.path)) ?? null;
+  const references = metadata?.files.map((f) => (f.shared === true ? f.path : posix.join(path, f.path))) ?? null; // a shared path is root-relative (FORMAT.md 3.4)
   const createdAt = metadata?.createdAt ?? null;
   if (!report.valid) {
     const first = report.problems[0]!;

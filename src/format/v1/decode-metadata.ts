@@ -15,6 +15,7 @@ import {
   type DataFileMeta,
   KEYED_STATE_KINDS,
   type KeyGroupBlock,
+  type KeyedBlockKind,
   type KeyedStateMeta,
   OPERATOR_STATE_KINDS,
   type OperatorMeta,
@@ -41,7 +42,29 @@ export function decodeMetadataV1(bytes: Uint8Array, file: string): SnapshotMetad
  * present (version 1 readers ignore a malformed one, as they ignored the key before it existed).
  * Version 1 goes through exactly the checks it always had.
  */
-export function decodeMetadataSections(bytes: Uint8Array, file: string, version: 1 | 2): SnapshotMetadata {
+export function decodeMetadataSections(bytes: Uint8Array, file: string, version: 1 | 2, later?: LaterVersion): SnapshotMetadata {
+  return decodeSections(bytes, file, later?.version ?? version, later);
+}
+
+/**
+ * What a later version (3, incremental checkpoints) changes in the reader of version 2, which it
+ * otherwise is: its feature bits, its FILE keys, the width and order rules of KGIX and the layout
+ * rule that replaces tiling. Versions 1 and 2 pass none and read as they always did.
+ */
+export interface LaterVersion {
+  readonly version: 3;
+  readonly knownRequiredFeatures: number;
+  decodeFile(f: Fields, base: DataFileMeta): DataFileMeta;
+  /** Uints per block in KGIX (6 before version 3). */
+  readonly blockWidth: number;
+  decodeBlockKind(value: unknown, path: string, fail: Fail): KeyedBlockKind;
+  /** Replaces "key groups strictly increasing": the chain rules. */
+  checkChain(blocks: readonly KeyGroupBlock[], path: string, fail: Fail): void;
+  /** Replaces checkBlockTiling; `requiredFeatures` is the header's field. */
+  checkLayout(files: readonly DataFileMeta[], operators: readonly OperatorMeta[], indexOffset: number, metadataFile: string, requiredFeatures: number): void;
+}
+
+function decodeSections(bytes: Uint8Array, file: string, version: 1 | 2 | 3, later: LaterVersion | undefined): SnapshotMetadata {
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const corrupt = (offset: number | undefined, problem: string): never => {
     throw new FormatError(file, offset, problem);
@@ -49,7 +72,7 @@ export function decodeMetadataSections(bytes: Uint8Array, file: string, version:
   if (view.length < METADATA_HEADER_SIZE) corrupt(view.length, 'truncated header');
   if (view.readUInt32BE(20) !== crc32(view.subarray(0, 20))) corrupt(0, 'header checksum mismatch');
   if (view.readUInt16BE(10) !== 0) corrupt(10, 'header flags must be 0');
-  const unknownRequired = view.readUInt32BE(12) & ~KNOWN_REQUIRED_FEATURES;
+  const unknownRequired = view.readUInt32BE(12) & ~(later?.knownRequiredFeatures ?? KNOWN_REQUIRED_FEATURES);
   if (unknownRequired !== 0) {
     throw new FormatError(file, 12, `unknown required features 0x${(unknownRequired >>> 0).toString(16).padStart(8, '0')}: written by a newer tsflink; upgrade to read it`, 'unsupported');
   }
@@ -103,10 +126,12 @@ export function decodeMetadataSections(bytes: Uint8Array, file: string, version:
     snapSection.fail('snapshot.stats.durations: expected a map of phase names to milliseconds');
   }
 
-  const files = decodeFiles(section(SECTION_TAGS.files));
+  const files = decodeFiles(section(SECTION_TAGS.files), later);
   const operators = decodeOperators(section(SECTION_TAGS.operators), files.length, version);
-  const withIndex = attachIndex(section(SECTION_TAGS.keyGroupIndex), operators, files.length);
-  checkBlockTiling(files, withIndex, DATA_HEADER_SIZE, payloads.get(SECTION_TAGS.keyGroupIndex)!.offset, file);
+  const withIndex = attachIndex(section(SECTION_TAGS.keyGroupIndex), operators, files.length, later);
+  const indexOffset = payloads.get(SECTION_TAGS.keyGroupIndex)!.offset;
+  if (later === undefined) checkBlockTiling(files, withIndex, DATA_HEADER_SIZE, indexOffset, file);
+  else later.checkLayout(files, withIndex, indexOffset, file, view.readUInt32BE(12));
 
   return {
     formatVersion: version,
@@ -123,7 +148,7 @@ export function decodeMetadataSections(bytes: Uint8Array, file: string, version:
   };
 }
 
-function decodeFiles({ value, fail }: { value: unknown; fail: Fail }): DataFileMeta[] {
+function decodeFiles({ value, fail }: { value: unknown; fail: Fail }, later: LaterVersion | undefined): DataFileMeta[] {
   if (!Array.isArray(value)) return fail('expected an array of files');
   const seen = new Set<string>();
   return value.map((item, i) => {
@@ -133,13 +158,14 @@ function decodeFiles({ value, fail }: { value: unknown; fail: Fail }): DataFileM
     if (problem !== undefined) fail(`files[${i}].path: ${problem}`);
     if (seen.has(path)) fail(`files[${i}].path: '${path}' listed twice`);
     seen.add(path);
-    return { path, size: f.uint('size') };
+    const base = { path, size: f.uint('size') };
+    return later === undefined ? base : later.decodeFile(f, base);
   });
 }
 
 type OperatorWithoutBlocks = Omit<OperatorMeta, 'keyedStates'> & { keyedStates: Omit<KeyedStateMeta, 'blocks'>[] };
 
-function decodeOperators({ value, fail }: { value: unknown; fail: Fail }, fileCount: number, version: 1 | 2): OperatorWithoutBlocks[] {
+function decodeOperators({ value, fail }: { value: unknown; fail: Fail }, fileCount: number, version: 1 | 2 | 3): OperatorWithoutBlocks[] {
   if (!Array.isArray(value)) return fail('expected an array of operators');
   const uids = new Set<string>();
   const ids = new Set<string>();
@@ -165,19 +191,19 @@ function decodeOperators({ value, fail }: { value: unknown; fail: Fail }, fileCo
       const kind = sf.oneOf('kind', KEYED_STATE_KINDS);
       const schemaVersion = sf.uint('schemaVersion');
       const ttl = sf.has('ttl') ? decodeTtl(sf.map('ttl')) : null;
-      if (version === 2 && ttl !== null && kind === 'timers') fail(`${path}.keyedStates[${j}]: timers state cannot be under TTL`);
+      if (version >= 2 && ttl !== null && kind === 'timers') fail(`${path}.keyedStates[${j}]: timers state cannot be under TTL`);
       return {
         name,
         kind,
         schemaVersion,
         ttl,
-        ...(version === 2 && ttl !== null ? { ttlLayout: true } : {}),
+        ...(version >= 2 && ttl !== null ? { ttlLayout: true } : {}),
         entries: sf.uint('entries'),
         bytes: sf.uint('bytes'),
       };
     });
     const backend = isPlainMap(item) ? (item as Record<string, unknown>)['stateBackend'] : undefined;
-    if (version === 2 && backend !== undefined && typeof backend !== 'string') fail(`${path}.stateBackend: expected a str`);
+    if (version >= 2 && backend !== undefined && typeof backend !== 'string') fail(`${path}.stateBackend: expected a str`);
     const stateBackend = typeof backend === 'string' ? { stateBackend: backend } : {};
     const operatorNames = new Set<string>();
     const operatorStates = f.array('operatorStates').map((s, j): OperatorStateMeta => {
@@ -199,7 +225,8 @@ function decodeOperators({ value, fail }: { value: unknown; fail: Fail }, fileCo
   });
 }
 
-function attachIndex({ value, fail }: { value: unknown; fail: Fail }, operators: OperatorWithoutBlocks[], fileCount: number): OperatorMeta[] {
+function attachIndex({ value, fail }: { value: unknown; fail: Fail }, operators: OperatorWithoutBlocks[], fileCount: number, later: LaterVersion | undefined): OperatorMeta[] {
+  const width = later?.blockWidth ?? 6;
   if (!Array.isArray(value) || value.length !== operators.length) return fail(`expected an array of ${operators.length} operators`);
   return operators.map((op, i) => {
     const states: unknown = value[i];
@@ -209,15 +236,20 @@ function attachIndex({ value, fail }: { value: unknown; fail: Fail }, operators:
     const keyedStates = op.keyedStates.map((state, j): KeyedStateMeta => {
       const path = `index[${i}][${j}]`;
       const flat: unknown = states[j];
-      if (!Array.isArray(flat) || flat.length % 6 !== 0) return fail(`${path}: expected a flat array of 6 numbers per key group`);
+      if (later !== undefined) {
+        if (!Array.isArray(flat) || flat.length % width !== 0) return fail(`${path}: expected a flat array of ${width} numbers per block`);
+      } else if (!Array.isArray(flat) || flat.length % 6 !== 0) return fail(`${path}: expected a flat array of 6 numbers per key group`);
       const blocks: KeyGroupBlock[] = [];
-      for (let k = 0; k < flat.length; k += 6) {
+      for (let k = 0; k < flat.length; k += width) {
         const keyGroup = checkUint(flat[k], `${path}[${k}]`, fail);
         if (keyGroup >= op.maxParallelism) fail(`${path}: key group ${keyGroup} is not below max parallelism ${op.maxParallelism}`);
         const previous = blocks.at(-1);
-        if (previous !== undefined && keyGroup <= previous.keyGroup) fail(`${path}: key groups not strictly increasing at ${keyGroup}`);
-        blocks.push({ keyGroup, ...decodeBlockRef(flat.slice(k + 1, k + 6), `${path}[${k}]`, fileCount, fail) });
+        if (later === undefined && previous !== undefined && keyGroup <= previous.keyGroup) fail(`${path}: key groups not strictly increasing at ${keyGroup}`);
+        const ref = decodeBlockRef(flat.slice(k + 1, k + 6), `${path}[${k}]`, fileCount, fail);
+        if (later === undefined) blocks.push({ keyGroup, ...ref });
+        else blocks.push({ keyGroup, ...ref, kind: later.decodeBlockKind(flat[k + 6], `${path}[${k + 6}]`, fail) });
       }
+      later?.checkChain(blocks, path, fail);
       checkTotals(state, blocks, `operators[${i}].keyedStates[${j}] '${state.name}'`, fail);
       return { ...state, blocks };
     });

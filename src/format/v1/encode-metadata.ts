@@ -1,7 +1,7 @@
 /** Writes `_metadata` in format version 1 (docs/FORMAT.md section 3); version 2 differs only as below. */
 import { crc32 } from '../crc32.ts';
 import { METADATA_HEADER_SIZE, METADATA_MAGIC, SECTION_TAGS } from '../layout.ts';
-import type { BlockRef, SnapshotMetadata } from '../model.ts';
+import type { BlockRef, DataFileMeta, KeyGroupBlock, SnapshotMetadata } from '../model.ts';
 import { packMetadata } from './metadata-packer.ts';
 
 export function encodeMetadataV1(meta: Omit<SnapshotMetadata, 'formatVersion'>): Buffer {
@@ -14,12 +14,12 @@ export function encodeMetadataV1(meta: Omit<SnapshotMetadata, 'formatVersion'>):
  * other than `hashmap`: a version 1 snapshot of heap state stays byte for byte what it was before
  * the key existed, when `hashmap` was the only backend (FORMAT.md 3.5).
  */
-export function encodeMetadataSections(meta: Omit<SnapshotMetadata, 'formatVersion'>, version: 1 | 2): Buffer {
+export function encodeMetadataSections(meta: Omit<SnapshotMetadata, 'formatVersion'>, version: 1 | 2, later?: LaterLayout): Buffer {
   const header = Buffer.alloc(METADATA_HEADER_SIZE);
   header.set(METADATA_MAGIC, 0);
-  header.writeUInt16BE(version, 8);
+  header.writeUInt16BE(later?.version ?? version, 8);
   header.writeUInt16BE(0, 10);
-  header.writeUInt32BE(0, 12); // required features: none in version 1
+  header.writeUInt32BE(later?.requiredFeatures ?? 0, 12); // required features: none in versions 1 and 2
   header.writeUInt32BE(0, 16); // optional features: none
   header.writeUInt32BE(crc32(header.subarray(0, 20)), 20);
 
@@ -33,7 +33,7 @@ export function encodeMetadataSections(meta: Omit<SnapshotMetadata, 'formatVersi
     engine: meta.engine,
     stats: { bytes: meta.stats.bytes, entries: meta.stats.entries, durations: { ...meta.stats.durations } },
   };
-  const files = meta.files.map((f) => ({ path: f.path, size: f.size }));
+  const files = meta.files.map((f) => (later === undefined ? { path: f.path, size: f.size } : later.file(f)));
   const operators = meta.operators.map((op) => ({
     uid: op.uid,
     id: Buffer.from(op.id),
@@ -60,7 +60,7 @@ export function encodeMetadataSections(meta: Omit<SnapshotMetadata, 'formatVersi
     })),
   }));
   const index = meta.operators.map((op) =>
-    op.keyedStates.map((s) => s.blocks.flatMap((b) => [b.keyGroup, ...blockTuple(b)])),
+    op.keyedStates.map((s) => s.blocks.flatMap((b) => (later === undefined ? [b.keyGroup, ...blockTuple(b)] : later.block(b)))),
   );
 
   return Buffer.concat([
@@ -73,7 +73,16 @@ export function encodeMetadataSections(meta: Omit<SnapshotMetadata, 'formatVersi
   ]);
 }
 
-function blockTuple(b: BlockRef): number[] {
+/** What version 3 writes differently from version 2 (whose layout it otherwise keeps). */
+export interface LaterLayout {
+  readonly version: 3;
+  readonly requiredFeatures: number;
+  file(f: DataFileMeta): { [key: string]: string | number | boolean };
+  /** The block's uints in KGIX. */
+  block(b: KeyGroupBlock): number[];
+}
+
+export function blockTuple(b: BlockRef): number[] {
   return [b.file, b.offset, b.length, b.entries, b.crc];
 }
 
