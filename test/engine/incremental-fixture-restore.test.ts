@@ -53,4 +53,22 @@ describe('the format version 3 fixture in a job', () => {
       'user-21': [7, [], []], // added in chk-2
     });
   });
+
+  it('restores operator state whose partitions lie in shared files (split over a new parallelism)', async () => {
+    const offsets: unknown[] = [];
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().restoreFrom(CHK3, { allowNonRestoredState: true });
+    env
+      .fromElements(1)
+      .map({
+        initializeState({ isRestored, runtime }: { readonly isRestored: boolean; readonly runtime: RuntimeContext }): void {
+          if (isRestored) offsets.push(...runtime.operatorState.getListState<unknown>('offsets').get());
+        },
+        map: (n: number) => n,
+      })
+      .uid('source')
+      .setParallelism(1);
+    await env.execute('v3 fixture operator state');
+    // chk-3 wrote the partitions of both subtasks of the writing job into shared files.
+    expect(offsets).toEqual([{ split: 0, offset: 300 }, { split: 1, offset: 301 }]);
+  });
 });

@@ -3,10 +3,8 @@
  * SnapshotReader's store and loads them into the subtask's keyed backend and operator store.
  */
 import { FormatError, InternalError } from '../../errors.ts';
-import { readFrames } from '../../format/block-reader.ts';
-import { DATA_HEADER_SIZE } from '../../format/layout.ts';
 import type { BlockRef } from '../../format/model.ts';
-import { type SnapshotReader, checkDataHeader } from '../../format/snapshot-reader.ts';
+import type { SnapshotReader } from '../../format/snapshot-reader.ts';
 import { ttlLayoutProblem } from '../../format/ttl-layout.ts';
 import { createValueUnpackr } from '../../format/value-codec.ts';
 import type { KeyedStateBackend } from './keyed-state-backend.ts';
@@ -83,7 +81,7 @@ export async function restoreOperatorState(reader: SnapshotReader, plan: Subtask
 }
 
 function describeFile(reader: SnapshotReader, block: BlockRef): string {
-  return reader.store.describe(reader.metadata.files[block.file]!.path);
+  return reader.describeFile(block.file);
 }
 
 /**
@@ -93,15 +91,14 @@ function describeFile(reader: SnapshotReader, block: BlockRef): string {
  */
 class PartitionReader {
   readonly #unpackr = createValueUnpackr();
-  readonly #checked = new Map<number, Promise<void>>();
 
   constructor(readonly reader: SnapshotReader) {}
 
   async *read(block: BlockRef, arrays: 1 | 2): AsyncGenerator<{ keys: unknown[]; values: unknown[] }> {
-    const path = this.reader.metadata.files[block.file]!.path;
-    const where = this.reader.store.describe(path);
-    await this.#checkHeader(block.file, path, where);
-    for await (const frame of readFrames(this.reader.store, path, block)) {
+    // Through the reader: it checks each data file's header once and finds a shared file
+    // (an incremental checkpoint's, FORMAT.md version 3) under the checkpoint root.
+    const where = this.reader.describeFile(block.file);
+    for await (const frame of this.reader.blockFrames(block)) {
       let decoded: unknown[];
       try {
         decoded = this.#unpackr.unpackMultiple(frame.payload) as unknown[];
@@ -114,16 +111,5 @@ class PartitionReader {
       const [first, second] = decoded as [unknown[], unknown[] | undefined];
       yield arrays === 2 ? { keys: first, values: second! } : { keys: [], values: first };
     }
-  }
-
-  #checkHeader(file: number, path: string, where: string): Promise<void> {
-    let checked = this.#checked.get(file);
-    if (checked === undefined) {
-      checked = this.reader.store
-        .getRange(path, 0, DATA_HEADER_SIZE)
-        .then((bytes) => checkDataHeader(bytes, where, this.reader.metadata.formatVersion));
-      this.#checked.set(file, checked);
-    }
-    return checked;
   }
 }
