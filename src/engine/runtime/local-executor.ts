@@ -107,8 +107,8 @@ export interface JobClient {
   subtaskRecordCounts(): Map<string, { in: number; out: number }[]>;
   /** A savepoint under `targetDirectory`; resolves with its directory. */
   triggerSavepoint(targetDirectory: string): Promise<string>;
-  /** A checkpoint now; resolves with its directory. */
-  triggerCheckpoint(): Promise<string>;
+  /** A checkpoint now; resolves with its directory. `full`: every key group whole (`flink checkpoint --full`). */
+  triggerCheckpoint(full?: boolean): Promise<string>;
   /** A savepoint, then the job stops (FINISHED), as `flink stop`. */
   stopWithSavepoint(targetDirectory: string, options?: { readonly drain?: boolean }): Promise<string>;
   cancel(): Promise<void>;
@@ -216,9 +216,9 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
       }
       return counts;
     },
-    triggerCheckpoint: async () => {
+    triggerCheckpoint: async (full?: boolean) => {
       running();
-      return coordinator.triggerCheckpoint();
+      return coordinator.triggerCheckpoint(full === true);
     },
     stopWithSavepoint: async (dir, stopOptions) => {
       running();
