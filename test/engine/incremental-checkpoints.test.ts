@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failingPassThrough, heldAfter } from '../../fixtures/jobs/fail-injection.ts';
 import { StreamExecutionEnvironment } from '../../src/engine/api/environment.ts';
 import type { Source } from '../../src/engine/api/source.ts';
@@ -23,7 +23,8 @@ import type { StateBackendType } from '../../src/engine/state/state-backend-type
 import { SnapshotReader } from '../../src/format/snapshot-reader.ts';
 import { NoIntactCheckpointError, chooseRestoreCheckpoint } from '../../src/engine/checkpoint/choose-restore-checkpoint.ts';
 import type { SnapshotMetadata } from '../../src/format/model.ts';
-import { openStore } from '../../src/storage/open-store.ts';
+import { type OpenStoreOptions, openStore } from '../../src/storage/open-store.ts';
+import { type S3TestServer, startS3Server } from '../support/s3-server.ts';
 import { MemoryTransactionalSink, MemoryTransactionalStore } from '../support/memory-transactional-sink.ts';
 import { tempDirForFile } from '../support/temp-dir.ts';
 
@@ -91,7 +92,7 @@ function checkpointConfig(root: string, extra: Partial<CheckpointConfig> = {}): 
 }
 
 /** The first job: fails once after three checkpoints, then runs to the end of its input and is cancelled after three more. */
-async function runFirstJob(backend: StateBackendType, root: string, store: MemoryTransactionalStore<Visit>): Promise<Checkpoints> {
+async function runFirstJob(backend: StateBackendType, root: string, store: MemoryTransactionalStore<Visit>, storeOptions: OpenStoreOptions = {}): Promise<Checkpoints> {
   const jobId = newJobId();
   const completed: SnapshotStats[] = [];
   const restored: number[] = [];
@@ -115,6 +116,7 @@ async function runFirstJob(backend: StateBackendType, root: string, store: Memor
   const client = startLocally(env.graph, {
     ...env.executionOptions('incremental'),
     jobId,
+    storeOptions,
     events: { onCompleted: (c) => void completed.push(c), onRestored: (r) => void restored.push(r.id) },
   });
   let atRestore = Number.POSITIVE_INFINITY;
@@ -130,8 +132,8 @@ async function cancel(client: JobClient): Promise<number> {
   return (await client.result).attempts;
 }
 
-async function readCheckpoint(location: string): Promise<SnapshotMetadata> {
-  return (await SnapshotReader.open(await openStore(location))).metadata;
+async function readCheckpoint(location: string, options: OpenStoreOptions = {}): Promise<SnapshotMetadata> {
+  return (await SnapshotReader.open(await openStore(location, options))).metadata;
 }
 
 function retainedDirs(root: string, jobId: string): string[] {
@@ -301,5 +303,37 @@ describe('incremental checkpoints after a restore (hashmap)', () => {
     const error = await chooseRestoreCheckpoint(retained, {}).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NoIntactCheckpointError);
     expect((error as Error).message).toContain(olds.path.split('/').pop()!);
+  });
+});
+
+describe('incremental checkpoints on s3:// (s3rver)', () => {
+  let s3: S3TestServer;
+  beforeAll(async () => {
+    s3 = await startS3Server();
+    await s3.createBucket('incremental');
+  });
+  afterAll(async () => {
+    await s3?.stop();
+  });
+
+  it('fail over exactly once and keep exactly the shared objects the retained checkpoints refer to', async () => {
+    const options: OpenStoreOptions = { s3Endpoint: s3.endpoint, s3PathStyle: true, s3Credentials: s3.credentials };
+    const root = 's3://incremental/ck';
+    const store = new MemoryTransactionalStore<Visit>();
+    const run = await runFirstJob('rocksdb', root, store, options);
+    expect(run.attempts).toBe(2);
+    expectExactlyOnce(store.all(), expectedCounts());
+    const bucket = await openStore(root, options);
+    const keys: string[] = [];
+    for await (const o of bucket.list(`${run.jobId}/`)) keys.push(o.key);
+    const checkpoints = [...new Set(keys.flatMap((k) => /^[0-9a-f]{32}\/(chk-\d+)\/_metadata$/.exec(k)?.[1] ?? []))];
+    expect(checkpoints.length).toBe(3);
+    const referred = new Set<string>();
+    for (const chk of checkpoints) {
+      const m = await readCheckpoint(`${root}/${run.jobId}/${chk}`, options);
+      expect(m.files.some((f) => f.written === false)).toBe(true);
+      for (const f of m.files) referred.add(f.path);
+    }
+    expect(keys.filter((k) => k.startsWith(`${run.jobId}/shared/`)).sort()).toEqual([...referred].sort());
   });
 });
