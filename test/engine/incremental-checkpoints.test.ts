@@ -204,7 +204,7 @@ describe.each(['hashmap', 'rocksdb', 'lmdb'] as const)('incremental checkpoints 
 
     const retained = retainedDirs(root, run.jobId);
     expect(retained.length).toBe(3);
-    const metadata = await Promise.all(retained.map(readCheckpoint));
+    const metadata = await Promise.all(retained.map((dir) => readCheckpoint(dir)));
     const referred = new Set<string>();
     for (const m of metadata) {
       expect(m.formatVersion).toBe(3);
