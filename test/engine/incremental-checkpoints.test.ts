@@ -17,6 +17,7 @@ import { StreamExecutionEnvironment } from '../../src/engine/api/environment.ts'
 import type { Source } from '../../src/engine/api/source.ts';
 import type { CheckpointConfig } from '../../src/engine/checkpoint/checkpoint-config.ts';
 import type { SnapshotStats } from '../../src/engine/checkpoint/checkpoint-coordinator.ts';
+import { toCheckpointId } from '../../src/engine/checkpoint/checkpoint-types.ts';
 import { DataGeneratorSource } from '../../src/engine/connectors/data-generator-source.ts';
 import { type JobClient, startLocally } from '../../src/engine/runtime/local-executor.ts';
 import type { StateBackendType } from '../../src/engine/state/state-backend-type.ts';
@@ -265,6 +266,44 @@ describe('incremental checkpoints after a restore (hashmap)', () => {
     // No claim: the first checkpoint refers to nothing of the snapshot it restored.
     const third = await runSecondJob('hashmap', root, retainedDirs(root, second.jobId).at(-1)!, 'NO_CLAIM', { sourceUid: 'more-again' });
     expect(third.completed[0]!.stateSize).toBe(third.completed[0]!.size);
+  });
+
+  it('a job resumed by a new JobManager rebuilds the registry from the retained checkpoints, builds on them, and deletes orphans', async () => {
+    const root = dirs.next('root');
+    const store = new MemoryTransactionalStore<Visit>();
+    const first = await runFirstJob('hashmap', root, store);
+    const retained = retainedDirs(root, first.jobId).map((location) => ({ id: toCheckpointId(Number(location.split('chk-')[1])), location, completedAt: 0 }));
+    // Left by a worker that died while writing a checkpoint that never completed.
+    const orphan = `${first.jobId}/shared/a0f90dae8f3f-0-chk999-a0-deadbeef.tsfs`;
+    writeFileSync(join(root, orphan), 'half a file');
+    // As a worker started by a JobManager that found the job's record: same job id, its retained checkpoints, the newest restored.
+    const completed: SnapshotStats[] = [];
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2).configureCheckpointing(checkpointConfig(root)).restoreFrom(retained.at(-1)!.location);
+    env
+      .fromSource(heldAtEnd(new DataGeneratorSource<Visit>({ count: RECORDS, splits: 4, generate: visitOf })), 'visits')
+      .uid('visits')
+      .map((v: Visit) => v)
+      .uid('fail-once')
+      .keyBy((v) => v.user)
+      .sum('n')
+      .uid('sums')
+      // A store of its own: the same job id and attempt number would name transactions as the first run did.
+      .sinkTo(() => new MemoryTransactionalSink(new MemoryTransactionalStore<Visit>()))
+      .uid('sink');
+    const client = startLocally(env.graph, {
+      ...env.executionOptions('resumed'),
+      jobId: first.jobId,
+      resume: { nextId: retained.at(-1)!.id + 1, completed: retained },
+      events: { onCompleted: (c) => void completed.push(c) },
+    });
+    await until(() => completed.length >= 4);
+    await cancel(client);
+    // Its own checkpoint: the first one after the resume refers to the restored files.
+    expect(completed[0]!.stateSize).toBeGreaterThan(completed[0]!.size);
+    const referred = new Set<string>();
+    for (const dir of retainedDirs(root, first.jobId)) for (const f of (await readCheckpoint(dir)).files) referred.add(f.path);
+    // The orphan is gone, and so is every file only the subsumed checkpoints of the first run referred to.
+    expect(sharedListing(root, first.jobId)).toEqual([...referred].sort());
   });
 
   it('a damaged shared file: the restart falls back to a checkpoint without it, or fails naming it', async () => {
