@@ -625,8 +625,10 @@ export class CheckpointCoordinator {
 
   /** Deletes shared files the registry released; never fails a checkpoint (the cleaner retries). */
   async #release(paths: readonly string[]): Promise<void> {
-    if (paths.length === 0 || this.#shared === undefined) return;
-    const shared = await this.#shared.catch(() => undefined);
+    if (paths.length === 0) return;
+    // Opened here too: a claimed checkpoint may be subsumed (the job ends) before any checkpoint was triggered.
+    const opening = this.#shared ?? (this.config.incremental ? this.#sharedState() : undefined);
+    const shared = await opening?.catch(() => undefined);
     await shared?.cleaner.release(paths);
   }
 
