@@ -152,6 +152,13 @@ export class CheckpointCoordinator {
   readonly #pending = new Map<number, Pending>();
   /** Acknowledged by every subtask, `_metadata` being written. */
   readonly #finalizing = new Map<number, Pending>();
+  /**
+   * Triggered, their directory still opening (on S3 that takes a while): they count against
+   * max-concurrent like pending ones, or each tick meanwhile starts another beside them. Each
+   * belongs to its attempt (stop() drops it) and stops counting at its timeout, when its timer
+   * frees the slot: an open that never returns must not hold checkpoints off for good.
+   */
+  readonly #opening = new Map<number, { readonly checkpoint: PendingCheckpoint; readonly expiry: NodeJS.Timeout }>();
   #nextId = 1;
   #counter: FailureCounter = initialFailureCounter;
   #lastCompletedEnd: number | null = null;
@@ -214,6 +221,9 @@ export class CheckpointCoordinator {
     this.#expiryTimer = undefined;
     this.#queued = false;
     this.#attempt = undefined;
+    // Their opens find themselves dropped when they return; a new attempt must not wait for them.
+    for (const { expiry } of this.#opening.values()) clearTimeout(expiry);
+    this.#opening.clear();
     for (const waiting of this.#waitingManual.splice(0)) waiting.reject(new UserError(`job ${this.job.jobId}: the attempt ended before the queued checkpoint could start`));
     for (const id of [...this.#pending.keys()]) this.#track(this.#abort(id, 'job-ended'));
   }
@@ -311,7 +321,7 @@ export class CheckpointCoordinator {
     }
     if (!attempt.canCheckpoint()) throw new UserError(`job ${this.job.jobId}: a source has finished, so no more barriers can flow; snapshots are no longer possible`);
     const now = Date.now();
-    const decision = decideTrigger(this.config, { now, pending: [...this.#pending.values(), ...this.#finalizing.values()], lastCompletedEndTime: this.#lastCompletedEnd, nextIdCandidate: toCheckpointId(this.#nextId), request });
+    const decision = decideTrigger(this.config, { now, pending: this.#inFlight(now), lastCompletedEndTime: this.#lastCompletedEnd, nextIdCandidate: toCheckpointId(this.#nextId), request });
     if (decision.kind === 'wait' && decision.reason === 'max-concurrent' && request === 'manual-checkpoint') {
       // Flink queues an unforced request until a pending snapshot completes, fails or expires.
       return new Promise<string>((resolve, reject) => this.#waitingManual.push({ resolve, reject }));
@@ -373,7 +383,7 @@ export class CheckpointCoordinator {
     }
     const decision = decideTrigger(this.config, {
       now,
-      pending: [...this.#pending.values(), ...this.#finalizing.values()],
+      pending: this.#inFlight(now),
       lastCompletedEndTime: this.#lastCompletedEnd,
       nextIdCandidate: toCheckpointId(this.#nextId),
       request: 'periodic',
@@ -399,13 +409,51 @@ export class CheckpointCoordinator {
       if (dir === null) throw new UserError('no checkpoint directory is set (execution.checkpointing.dir)');
       location = `${dir.replace(/\/+$/, '')}/${this.job.jobId}/${checkpointDirName(id)}`;
     }
-    const store = new PendingSnapshotStore(await this.open(location, this.storeOptions));
+    let opened: ObjectStore;
+    this.#startOpening(id, kind, now);
+    try {
+      opened = await this.open(location, this.storeOptions);
+    } catch (err) {
+      if (this.#stopOpening(id)) this.#slotFreed();
+      throw err;
+    }
+    // Dropped while it opened, by stop() (handled just below) or by its timeout (its slot is free again).
+    if (!this.#stopOpening(id) && this.#attempt === attempt && attempt !== undefined) {
+      throw new UserError(`${kind === 'checkpoint' ? 'Checkpoint' : 'Savepoint'} ${id} expired: its directory did not open within the checkpoint timeout`);
+    }
+    const store = new PendingSnapshotStore(opened);
     // The attempt ended while the store opened: stop() has already aborted everything pending.
     if (this.#attempt !== attempt || attempt === undefined) throw new UserError(`job ${this.job.jobId} is not running`);
     this.#pending.set(id, { id, kind, triggeredAt: now, location, store, total: attempt.subtaskCount, acks: [], ackTimes: [], waiters: waiter === undefined ? [] : [waiter] });
     this.#scheduleExpiry();
     this.#reportPending();
     attempt.injectBarrier(id, kind !== 'checkpoint', drain);
+  }
+
+  #startOpening(id: CheckpointId, kind: SnapshotKind, now: number): void {
+    // Node fires a longer timer at once: a timeout past 24.8 days waits that long, then counts no more.
+    const expiry = setTimeout(() => {
+      if (this.#stopOpening(id)) this.#slotFreed();
+    }, Math.min(this.config.timeout, 2 ** 31 - 1));
+    expiry.unref?.();
+    this.#opening.set(id, { checkpoint: { id, kind, triggeredAt: now }, expiry });
+  }
+
+  /** Whether it was still counted (not dropped by stop() or its timeout). */
+  #stopOpening(id: number): boolean {
+    const opening = this.#opening.get(id);
+    if (opening === undefined) return false;
+    clearTimeout(opening.expiry);
+    return this.#opening.delete(id);
+  }
+
+  /**
+   * What counts against max-concurrent: opening, pending, and writing `_metadata`. An opening one
+   * past its timeout never counts, whichever of its timer and a tick due at that moment runs first.
+   */
+  #inFlight(now: number): PendingCheckpoint[] {
+    const opening = [...this.#opening.values()].map((o) => o.checkpoint).filter((o) => now < o.triggeredAt + this.config.timeout);
+    return [...opening, ...this.#pending.values(), ...this.#finalizing.values()];
   }
 
   /** Pending and finalizing ones: Flink lists a snapshot as in progress until `_metadata` is written. */
