@@ -113,16 +113,27 @@ async function main(): Promise<number> {
   const byKind = new Map<KillKind, number>();
   for (const { kind, afterMs } of plan) {
     if (kills >= KILLS) break;
-    const worker = await runningWorker(probe, jobId);
+    let worker = await runningWorker(probe, jobId);
     if (worker === undefined) break; // finished
-    const restartsBefore = (await probe.get<{ 'num-restarts': number }>(`/jobs/${jobId}`))?.['num-restarts'] ?? 0;
+    let restartsBefore = (await probe.get<{ 'num-restarts': number }>(`/jobs/${jobId}`))?.['num-restarts'] ?? 0;
     await new Promise((r) => setTimeout(r, afterMs));
-    if ((await probe.get<{ state: string }>(`/jobs/${jobId}`))?.state !== 'RUNNING') break;
+    if ((await probe.get<{ state: string }>(`/jobs/${jobId}`))?.state !== 'RUNNING' || !alive(worker)) {
+      // The worker seen running can be one already dying: a sink-restore kill's second victim
+      // kills itself in its restore, and until the JobManager reaps it, it is RUNNING and alive
+      // (a zombie). This loop then saw RESTARTING here and ended the run after 6 of 10 kills.
+      say(`the job is not running on worker ${worker} before the ${kind} kill; waiting for it to run again`);
+      worker = await runningWorker(probe, jobId, alive(worker) ? undefined : worker);
+      if (worker === undefined) break; // finished
+      restartsBefore = (await probe.get<{ 'num-restarts': number }>(`/jobs/${jobId}`))?.['num-restarts'] ?? 0;
+    }
     // Damaging the only retained checkpoint fails the job by design (the recovery test shows it),
     // so a damaging kill waits until there is an older one to fall back to.
     if (kind === 'jobmanager-corrupt') await waitFor('two completed checkpoints', async () => (checkpointsOnDisk(join(cluster!.workDir, 'checkpoints', jobId)).length >= 2 ? true : undefined), 120_000, 50);
     const killed = await kill(kind, jobId, probe, faultFile, committedAtFallbacks, () => tableLines('chaos_totals'), out);
-    if (killed === 0) break;
+    if (killed === 0) {
+      say(`the ${kind} kill found no process to kill (the job ended?)`);
+      break;
+    }
     kills += killed;
     byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
     // Each kill is followed by a restart (a sink-restore kill interrupts one); the last one runs.

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Collector, type KeyedProcessFunction, type ListState, type MapState, type RuntimeContext, StreamExecutionEnvironment, type ValueState, listState, mapState, valueState } from '../../src/index.ts';
+import { type CheckpointedFunction, type Collector, type MapFunction, type KeyedProcessFunction, type ListState, type MapState, type RuntimeContext, StreamExecutionEnvironment, type ValueState, listState, mapState, valueState } from '../../src/index.ts';
 import { ROOT } from '../support/run-flink.ts';
 
 const CHK3 = join(ROOT, 'fixtures', 'savepoints', 'v3', 'incremental', '3c0ffee0000000000000000000000003', 'chk-3');
@@ -23,6 +23,17 @@ class Probe implements KeyedProcessFunction<string, string, Seen> {
   }
   processElement(user: string, _ctx: unknown, out: Collector<Seen>): void {
     out.collect([user, this.count.value(), [...this.recent.get()], [...this.byItem.entries()]]);
+  }
+}
+
+class OffsetsProbe implements MapFunction<number, number>, CheckpointedFunction {
+  constructor(private readonly offsets: unknown[]) {}
+  initializeState({ isRestored, runtime }: { readonly isRestored: boolean; readonly runtime: RuntimeContext }): void {
+    if (isRestored) this.offsets.push(...runtime.operatorState.getListState<unknown>('offsets').get());
+  }
+  snapshotState(): void {}
+  map(n: number): number {
+    return n;
   }
 }
 
@@ -59,12 +70,7 @@ describe('the format version 3 fixture in a job', () => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment().restoreFrom(CHK3, { allowNonRestoredState: true });
     env
       .fromElements(1)
-      .map({
-        initializeState({ isRestored, runtime }: { readonly isRestored: boolean; readonly runtime: RuntimeContext }): void {
-          if (isRestored) offsets.push(...runtime.operatorState.getListState<unknown>('offsets').get());
-        },
-        map: (n: number) => n,
-      })
+      .map(new OffsetsProbe(offsets))
       .uid('source')
       .setParallelism(1);
     await env.execute('v3 fixture operator state');

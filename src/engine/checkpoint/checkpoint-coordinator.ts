@@ -166,6 +166,13 @@ export class CheckpointCoordinator {
   readonly #pending = new Map<number, Pending>();
   /** Acknowledged by every subtask, `_metadata` being written. */
   readonly #finalizing = new Map<number, Pending>();
+  /**
+   * Triggered, their directory still opening (on S3 that takes a while): they count against
+   * max-concurrent like pending ones, or each tick meanwhile starts another beside them. Each
+   * belongs to its attempt (stop() drops it) and stops counting at its timeout, when its timer
+   * frees the slot: an open that never returns must not hold checkpoints off for good.
+   */
+  readonly #opening = new Map<number, { readonly checkpoint: PendingCheckpoint; readonly expiry: NodeJS.Timeout }>();
   #nextId = 1;
   #counter: FailureCounter = initialFailureCounter;
   #lastCompletedEnd: number | null = null;
@@ -233,6 +240,9 @@ export class CheckpointCoordinator {
     this.#expiryTimer = undefined;
     this.#queued = false;
     this.#attempt = undefined;
+    // Their opens find themselves dropped when they return; a new attempt must not wait for them.
+    for (const { expiry } of this.#opening.values()) clearTimeout(expiry);
+    this.#opening.clear();
     for (const waiting of this.#waitingManual.splice(0)) waiting.reject(new UserError(`job ${this.job.jobId}: the attempt ended before the queued checkpoint could start`));
     for (const id of [...this.#pending.keys()]) this.#track(this.#abort(id, 'job-ended'));
   }
@@ -335,7 +345,7 @@ export class CheckpointCoordinator {
     }
     if (!attempt.canCheckpoint()) throw new UserError(`job ${this.job.jobId}: a source has finished, so no more barriers can flow; snapshots are no longer possible`);
     const now = Date.now();
-    const decision = decideTrigger(this.config, { now, pending: [...this.#pending.values(), ...this.#finalizing.values()], lastCompletedEndTime: this.#lastCompletedEnd, nextIdCandidate: toCheckpointId(this.#nextId), request });
+    const decision = decideTrigger(this.config, { now, pending: this.#inFlight(now), lastCompletedEndTime: this.#lastCompletedEnd, nextIdCandidate: toCheckpointId(this.#nextId), request });
     if (decision.kind === 'wait' && decision.reason === 'max-concurrent' && request === 'manual-checkpoint') {
       // Flink queues an unforced request until a pending snapshot completes, fails or expires.
       return new Promise<string>((resolve, reject) => this.#waitingManual.push({ resolve, reject, full }));
@@ -402,7 +412,7 @@ export class CheckpointCoordinator {
     }
     const decision = decideTrigger(this.config, {
       now,
-      pending: [...this.#pending.values(), ...this.#finalizing.values()],
+      pending: this.#inFlight(now),
       lastCompletedEndTime: this.#lastCompletedEnd,
       nextIdCandidate: toCheckpointId(this.#nextId),
       request: 'periodic',
@@ -428,7 +438,19 @@ export class CheckpointCoordinator {
       if (dir === null) throw new UserError('no checkpoint directory is set (execution.checkpointing.dir)');
       location = `${dir.replace(/\/+$/, '')}/${this.job.jobId}/${checkpointDirName(id)}`;
     }
-    const store = new PendingSnapshotStore(await this.open(location, this.storeOptions));
+    let opened: ObjectStore;
+    this.#startOpening(id, kind, now);
+    try {
+      opened = await this.open(location, this.storeOptions);
+    } catch (err) {
+      if (this.#stopOpening(id)) this.#slotFreed();
+      throw err;
+    }
+    // Dropped while it opened, by stop() (handled just below) or by its timeout (its slot is free again).
+    if (!this.#stopOpening(id) && this.#attempt === attempt && attempt !== undefined) {
+      throw new UserError(`${kind === 'checkpoint' ? 'Checkpoint' : 'Savepoint'} ${id} expired: its directory did not open within the checkpoint timeout`);
+    }
+    const store = new PendingSnapshotStore(opened);
     // Savepoints are full and self-contained, as Flink's: never registered, never referred to.
     const shared = this.config.incremental && kind === 'checkpoint' ? new PendingSnapshotStore((await this.#sharedState()).root) : undefined;
     // The attempt ended while the store opened: stop() has already aborted everything pending.
@@ -438,6 +460,32 @@ export class CheckpointCoordinator {
     this.#scheduleExpiry();
     this.#reportPending();
     attempt.injectBarrier(id, kind !== 'checkpoint', drain);
+  }
+
+  #startOpening(id: CheckpointId, kind: SnapshotKind, now: number): void {
+    // Node fires a longer timer at once: a timeout past 24.8 days waits that long, then counts no more.
+    const expiry = setTimeout(() => {
+      if (this.#stopOpening(id)) this.#slotFreed();
+    }, Math.min(this.config.timeout, 2 ** 31 - 1));
+    expiry.unref?.();
+    this.#opening.set(id, { checkpoint: { id, kind, triggeredAt: now }, expiry });
+  }
+
+  /** Whether it was still counted (not dropped by stop() or its timeout). */
+  #stopOpening(id: number): boolean {
+    const opening = this.#opening.get(id);
+    if (opening === undefined) return false;
+    clearTimeout(opening.expiry);
+    return this.#opening.delete(id);
+  }
+
+  /**
+   * What counts against max-concurrent: opening, pending, and writing `_metadata`. An opening one
+   * past its timeout never counts, whichever of its timer and a tick due at that moment runs first.
+   */
+  #inFlight(now: number): PendingCheckpoint[] {
+    const opening = [...this.#opening.values()].map((o) => o.checkpoint).filter((o) => now < o.triggeredAt + this.config.timeout);
+    return [...opening, ...this.#pending.values(), ...this.#finalizing.values()];
   }
 
   /** Pending and finalizing ones: Flink lists a snapshot as in progress until `_metadata` is written. */
