@@ -120,10 +120,11 @@ async function runFirstJob(backend: StateBackendType, root: string, store: Memor
     storeOptions,
     events: { onCompleted: (c) => void completed.push(c), onRestored: (r) => void restored.push(r.id) },
   });
-  let atRestore = Number.POSITIVE_INFINITY;
   await until(() => restored.length > 0);
-  atRestore = count();
-  await until(() => store.all().length === RECORDS && count() >= atRestore + 3);
+  // Everything committed, then three more checkpoints: the retained ones are taken with nothing changing.
+  await until(() => store.all().length === RECORDS);
+  const committedAt = count();
+  await until(() => count() >= committedAt + 3);
   const attempts = await cancel(client);
   return { root, jobId, completed, restored, attempts };
 }
