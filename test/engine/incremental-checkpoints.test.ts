@@ -241,18 +241,24 @@ describe.each(['hashmap', 'rocksdb', 'lmdb'] as const)('incremental checkpoints 
 });
 
 describe('incremental checkpoints after a restore (hashmap)', () => {
-  it('claim builds on the restored chains and takes them over; --full refers to nothing; no_claim refers to nothing at first', async () => {
+  it('claim builds on the restored chains and takes them over; --full refers to nothing; savepoints stay full; no_claim refers to nothing at first', async () => {
     const root = dirs.next('root');
     const first = await runFirstJob('hashmap', root, new MemoryTransactionalStore<Visit>());
     const claimed = retainedDirs(root, first.jobId).at(-1)!;
     let full: SnapshotStats | undefined;
+    let savepoint = '';
     const second = await runSecondJob('hashmap', root, claimed, 'CLAIM', {
       checkpoints: 6,
       afterFirst: async (client, completed) => {
         const location = await client.triggerCheckpoint(true);
         full = completed.find((c) => location.endsWith(`chk-${c.id}`));
+        savepoint = await client.triggerSavepoint(join(root, 'savepoints'));
       },
     });
+    // A savepoint of an incremental job is full and self-contained, as today: no shared file, not version 3.
+    const sp = await readCheckpoint(savepoint);
+    expect(sp.formatVersion).toBeLessThan(3);
+    expect(sp.files.every((f) => f.shared !== true && !f.path.includes('/'))).toBe(true);
     // The first checkpoint after a claim refers to the claimed checkpoint's files besides what it wrote.
     const [firstAfterClaim] = second.completed;
     expect(firstAfterClaim!.stateSize).toBeGreaterThan(firstAfterClaim!.size);
