@@ -350,6 +350,25 @@ describe('incremental checkpoints after a restore (hashmap)', () => {
     expect(error).toBeInstanceOf(NoIntactCheckpointError);
     expect((error as Error).message).toContain(olds.path.split('/').pop()!);
   });
+
+  it('claim of a checkpoint under another checkpoint root: the first checkpoint is full, and the claimed checkpoint goes with its shared files once subsumed', async () => {
+    const root = dirs.next('root');
+    const first = await runFirstJob('hashmap', root, new MemoryTransactionalStore<Visit>());
+    const claimed = retainedDirs(root, first.jobId).at(-1)!;
+    const claimedFiles = (await readCheckpoint(claimed)).files.filter((f) => f.shared === true).map((f) => f.path);
+    expect(claimedFiles.length).toBeGreaterThan(0);
+    const otherRoot = dirs.next('other-root');
+    const second = await runSecondJob('hashmap', otherRoot, claimed, 'CLAIM', { checkpoints: 5 });
+    // Nothing of the other root is referred to: its first checkpoint is whole.
+    expect(second.completed[0]!.stateSize).toBe(second.completed[0]!.size);
+    // Subsumed (five newer ones, three retained): the job owned it, so its directory and the shared files it listed are gone, as Flink deletes a claimed snapshot.
+    expect(existsSync(claimed)).toBe(false);
+    const left = new Set(sharedListing(root, first.jobId));
+    expect(claimedFiles.filter((f) => left.has(f))).toEqual([]);
+    // The second job's own checkpoints keep everything they refer to.
+    const own = new Set(sharedListing(otherRoot, second.jobId));
+    for (const dir of retainedDirs(otherRoot, second.jobId)) for (const f of (await readCheckpoint(dir)).files) if (f.shared === true) expect(own.has(f.path)).toBe(true);
+  });
 });
 
 describe('incremental checkpoints on s3:// (s3rver)', () => {
