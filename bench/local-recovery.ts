@@ -1,6 +1,9 @@
 /**
  * Restore time with local recovery against without it, in the same run: `npm run bench --
- * local-recovery`. Environment: MEASURE_KEYS (default 100000), MEASURE_REPS (default 5).
+ * local-recovery`. Environment: MEASURE_KEYS (default 100000), MEASURE_REPS (default 5),
+ * MEASURE_INCREMENTAL (default 0: a full checkpoint; n > 0: a chain of n incremental checkpoints,
+ * the first full, each later one changing 1% of the keys, restored from the last: its keyed
+ * blocks lie in n shared files, copied locally as the engine's subtasks copy them).
  *
  * One checkpoint of a keyed value state (`user-<i>` -> {count, sum, last}, parallelism 2, max
  * parallelism 128) is written to s3rver through the engine's local-copy tee, so it also has local
@@ -13,10 +16,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chooseRestoreCheckpoint } from '../src/engine/checkpoint/choose-restore-checkpoint.ts';
-import { type LocalRecovery, localCheckpointDir, localRecoveryOf, readLocalFirst } from '../src/engine/checkpoint/local-recovery.ts';
+import { type LocalRecovery, localCheckpointDir, localRecoveryOf, localRootOf, readLocalFirst } from '../src/engine/checkpoint/local-recovery.ts';
 import { HeapKeyedStateBackend } from '../src/engine/state/heap-keyed-state-backend.ts';
 import { planRestore } from '../src/engine/state/restore-plan.ts';
 import { restoreKeyedState } from '../src/engine/state/restore-state.ts';
+import { type IncrementalBase, writeIncrementalCheckpoint } from '../src/format/write-incremental-checkpoint.ts';
 import { writeSnapshot } from '../src/format/write-snapshot.ts';
 import { openSnapshot } from '../src/open-snapshot.ts';
 import { LocalCopyTeeStore } from '../src/storage/local-copy-tee.ts';
@@ -27,6 +31,7 @@ import { collectGarbage, timed } from './stats.ts';
 
 const KEYS = Number(process.env.MEASURE_KEYS ?? 100_000);
 const REPS = Number(process.env.MEASURE_REPS ?? 5);
+const STEPS = Number(process.env.MEASURE_INCREMENTAL ?? 0);
 const PARALLELISM = 2;
 const MAX_PARALLELISM = 128;
 const UID = 'counts';
@@ -39,8 +44,8 @@ function median(xs: readonly number[]): number {
 }
 
 /** The restart's restore work; returns the entries loaded. */
-async function restore(location: string, storeOptions: OpenStoreOptions, local: LocalRecovery | undefined): Promise<number> {
-  const { chosen } = await chooseRestoreCheckpoint([{ id: 1, location }], storeOptions, local);
+async function restore(id: number, location: string, storeOptions: OpenStoreOptions, local: LocalRecovery | undefined): Promise<number> {
+  const { chosen } = await chooseRestoreCheckpoint([{ id, location }], storeOptions, local);
   if (chosen === undefined) throw new Error('no checkpoint chosen');
   const opened = await openSnapshot(location, storeOptions);
   const reader = local === undefined ? opened : readLocalFirst(opened, location, local);
@@ -65,13 +70,25 @@ export async function run(): Promise<void> {
     await s3.createBucket('bench');
     const storeOptions: OpenStoreOptions = { s3Endpoint: s3.endpoint, s3PathStyle: true, s3Credentials: s3.credentials };
     const local = localRecoveryOf({ localBackup: true, localRootDir: root }, JOB)!;
-    const location = `s3://bench/checkpoints/${JOB}/chk-1`;
-    const remote = await openStore(location, storeOptions);
+    const id = Math.max(1, STEPS);
+    const location = `s3://bench/checkpoints/${JOB}/chk-${id}`;
     const entries = Array.from({ length: KEYS }, (_, i) => [`user-${i}`, { count: i % 17, sum: i * 3, last: i }] as const);
-    await writeSnapshot(new LocalCopyTeeStore(remote, localCheckpointDir(local, 1)), {
-      info: { kind: 'checkpoint', jobId: JOB, jobName: 'bench', checkpointId: 1 },
-      operators: [{ uid: UID, parallelism: PARALLELISM, maxParallelism: MAX_PARALLELISM, keyedStates: [{ name: 'acc', kind: 'value', entries }] }],
-    });
+    if (STEPS === 0) {
+      await writeSnapshot(new LocalCopyTeeStore(await openStore(location, storeOptions), localCheckpointDir(local, 1)), {
+        info: { kind: 'checkpoint', jobId: JOB, jobName: 'bench', checkpointId: 1 },
+        operators: [{ uid: UID, parallelism: PARALLELISM, maxParallelism: MAX_PARALLELISM, keyedStates: [{ name: 'acc', kind: 'value', entries }] }],
+      });
+    } else {
+      // Shared files are teed to `<local root>/<jobId>/shared/`; `_metadata` is never copied.
+      const root = new LocalCopyTeeStore(await openStore('s3://bench/checkpoints', storeOptions), localRootOf(local));
+      let base: IncrementalBase | undefined;
+      for (let n = 1; n <= STEPS; n++) {
+        // Checkpoint n > 1 changes 1% of the keys (a different 1% each time).
+        for (let i = (n * 7919) % 100; n > 1 && i < KEYS; i += 100) entries[i] = [`user-${i}`, { count: n, sum: i * n, last: i }];
+        const cp = { jobId: JOB, jobName: 'bench', checkpointId: n, createdAt: n, operators: [{ uid: UID, parallelism: PARALLELISM, maxParallelism: MAX_PARALLELISM, keyedStates: [{ name: 'acc', kind: 'value' as const, entries }] }] };
+        base = (await writeIncrementalCheckpoint(root, await openStore(`s3://bench/checkpoints/${JOB}/chk-${n}`, storeOptions), cp, base)).base;
+      }
+    }
     const fromS3: number[] = [];
     const fromLocal: number[] = [];
     for (let r = 0; r < REPS + 1; r++) {
@@ -82,13 +99,14 @@ export async function run(): Promise<void> {
       ] as const) {
         collectGarbage();
         let loaded = 0;
-        const seconds = await timed(async () => (loaded = await restore(location, storeOptions, via)));
+        const seconds = await timed(async () => (loaded = await restore(id, location, storeOptions, via)));
         if (loaded !== KEYS) throw new Error(`restored ${loaded} entries, expected ${KEYS}`);
         if (r > 0) times.push(seconds * 1000);
       }
     }
     const range = (xs: number[]): string => `median ${median(xs).toFixed(0)} ms (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)})`;
-    console.log(`local recovery: restore of ${KEYS} keys (parallelism ${PARALLELISM}, check + open + load), ${REPS} interleaved runs`);
+    const what = STEPS === 0 ? 'a full checkpoint' : `an incremental chain of ${STEPS} checkpoints (1% of keys changed per step)`;
+    console.log(`local recovery: restore of ${KEYS} keys from ${what} (parallelism ${PARALLELISM}, check + open + load), ${REPS} interleaved runs`);
     console.log(`  from s3rver (baseline):   ${range(fromS3)}`);
     console.log(`  from local copies:        ${range(fromLocal)}`);
     console.log(`  local / s3rver: ${(median(fromLocal) / median(fromS3)).toFixed(2)}x the time (${(median(fromS3) / median(fromLocal)).toFixed(1)}x faster)`);

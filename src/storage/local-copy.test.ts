@@ -91,4 +91,27 @@ describe('local copies', () => {
     expect(await remote.get(KEY)).toEqual(new Uint8Array([4, 5]));
     expect(logged).toEqual([expect.stringMatching(/^local recovery: cannot keep a local copy of .* the checkpoint is written remotely only$/)]);
   });
+
+  it('reads shared files local-first through the checkpoint root (storeAbove(2)), those it was told of only', async () => {
+    const remoteRoot = new LocalObjectStore(join(dir, 'remote'));
+    const localRoot = join(dir, 'local');
+    const shared = 'job/shared/op-0-chk1-a0-ab.tsfs';
+    const bytes = new Uint8Array(300).map((_, i) => i % 7);
+    const writer = await new LocalCopyTeeStore(remoteRoot, localRoot).createWriter(shared);
+    await writer.write(bytes);
+    await writer.close();
+    expect(existsSync(join(localRoot, shared))).toBe(true);
+    await remoteRoot.publish('job/shared/other.tsfs', new Uint8Array([1]));
+    const logged: string[] = [];
+    const chk = new LocalObjectStore(join(dir, 'remote', 'job', 'chk-2'));
+    const store = new LocalFirstStore(chk, join(localRoot, 'job', 'chk-2'), new Map(), (l) => void logged.push(l), undefined, { dir: localRoot, expected: new Map([[shared, 300]]) });
+    const root = store.storeAbove(2) as LocalFirstStore;
+    expect(store.storeAbove(2)).toBe(root); // one store: each copy checked once
+    expect(await root.getRange(shared, 10, 20)).toEqual(bytes.subarray(10, 30));
+    expect(await root.get('job/shared/other.tsfs')).toEqual(new Uint8Array([1]));
+    expect(root.reads).toEqual({ local: 1, remote: 1 });
+    expect(logged).toEqual([]);
+    // Without shared files to read locally, the root is the remote one.
+    expect(new LocalFirstStore(chk, join(localRoot, 'job', 'chk-2'), new Map()).storeAbove(2)).toBeInstanceOf(LocalObjectStore);
+  });
 });

@@ -23,14 +23,22 @@ export class LocalFirstStore implements ObjectStore {
 
   constructor(
     readonly remote: ObjectStore,
-    /** The restored checkpoint's local directory, `<root>/<jobId>/chk-<n>`. */
+    /** The restored checkpoint's local directory, `<root>/<jobId>/chk-<n>` (the local root, for the checkpoint root's store). */
     readonly dir: string,
     /** Data file path to its size, as `_metadata` records them. */
     readonly expected: ReadonlyMap<string, number>,
     readonly log: LogLine = stderrLog,
     /** `_metadata` as already read from `remote`, served from memory so it is fetched once. */
     readonly metadata?: Uint8Array,
+    /**
+     * Incremental checkpoints: the shared files (paths relative to the checkpoint root, to their
+     * sizes) whose local copies lie under `dir` (the local root, `<dir>/<jobId>/shared/<name>`),
+     * read local-first through `storeAbove(2)` as the data files are here.
+     */
+    readonly shared?: { readonly dir: string; readonly expected: ReadonlyMap<string, number> },
   ) {}
+
+  #above: LocalFirstStore | undefined;
 
   get location(): string {
     return this.remote.location;
@@ -56,10 +64,15 @@ export class LocalFirstStore implements ObjectStore {
   delete(key: string): Promise<void> {
     return this.remote.delete(key);
   }
-  /** Shared files have no local copies: they are read from the remote root. */
+  /** The checkpoint root (two up) reads the shared files it was told of from their local copies first; anything else remotely. */
   storeAbove(levels: number): ObjectStore | undefined {
-    return this.remote.storeAbove?.(levels);
+    const remote = this.remote.storeAbove?.(levels);
+    if (remote === undefined || levels !== 2 || this.shared === undefined || this.shared.expected.size === 0) return remote;
+    // One store for the reader's life, so each shared copy is checked once however many blocks it holds.
+    this.#above ??= new LocalFirstStore(remote, this.shared.dir, this.shared.expected, this.log);
+    return this.#above;
   }
+
 
   async get(key: string): Promise<Uint8Array> {
     if (key === METADATA_FILE && this.metadata !== undefined) return this.metadata;

@@ -162,12 +162,10 @@ describe('checkpointConfigFromKeys', () => {
 describe('settings that are not built yet', () => {
   const UNALIGNED = `${P}unaligned.enabled: true is not supported yet (tsflink has no unaligned checkpoints); use false, the default: checkpoints are aligned`;
   const TIMEOUT = `${P}aligned-checkpoint-timeout: 30000 ms is not supported yet (it applies to unaligned checkpoints, which tsflink does not have); leave it unset`;
-  const INCREMENTAL = `${P}incremental: true together with ${P}local-backup.enabled: true is not supported yet (local recovery does not keep copies of shared files); turn one of them off`;
 
   it.each([
     [{ [`${P}unaligned.enabled`]: 'true' }, UNALIGNED],
     [{ [`${P}aligned-checkpoint-timeout`]: '30 s' }, TIMEOUT],
-    [{ [`${P}incremental`]: 'TRUE', [`${P}local-backup.enabled`]: 'true' }, INCREMENTAL],
   ])('refuses %j from the configuration in one line, exit code 1', (entries, message) => {
     const error = errorOf(entries);
     expect(error.message).toBe(message);
@@ -177,7 +175,6 @@ describe('settings that are not built yet', () => {
   it.each<[Partial<CheckpointConfig>, string]>([
     [{ unalignedEnabled: true }, UNALIGNED],
     [{ alignedCheckpointTimeout: 30_000 }, TIMEOUT],
-    [{ incremental: true, localBackup: true }, INCREMENTAL],
   ])('refuses %j from the API (configureCheckpointing)', (change, message) => {
     expect(() => validateCheckpointConfig({ ...defaultCheckpointConfig, ...change })).toThrow(message);
   });
@@ -187,6 +184,12 @@ describe('incremental checkpoints', () => {
   it('are accepted under both keys and from the API', () => {
     expect(checkpointConfigFromKeys(keys({ [`${P}incremental`]: 'true' })).incremental).toBe(true);
     expect(validateCheckpointConfig({ ...defaultCheckpointConfig, incremental: true }).incremental).toBe(true);
+  });
+
+  it('go together with local recovery (local copies of the shared files)', () => {
+    const config = checkpointConfigFromKeys(keys({ [`${P}incremental`]: 'TRUE', [`${P}local-backup.enabled`]: 'true' }));
+    expect([config.incremental, config.localBackup]).toEqual([true, true]);
+    expect(validateCheckpointConfig({ ...defaultCheckpointConfig, incremental: true, localBackup: true }).localBackup).toBe(true);
   });
 });
 

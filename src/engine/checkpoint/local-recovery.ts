@@ -1,12 +1,14 @@
 /**
- * Where local recovery keeps its copies (`<root>/<jobId>/chk-<n>/<data file path>`), and the
- * two ends of their life: the directory of one checkpoint goes when that checkpoint is subsumed
- * or aborted, the job's directory when the job ends. With local recovery off nothing here runs,
- * so no directory is ever created.
+ * Where local recovery keeps its copies (`<root>/<jobId>/chk-<n>/<data file path>`; an
+ * incremental checkpoint's shared files at `<root>/<jobId>/shared/<name>`, their path relative to
+ * the checkpoint root below the local root), and the two ends of their life: the directory of one
+ * checkpoint goes when that checkpoint is subsumed or aborted, a shared file's copy when no chain
+ * of its subtask refers to it any more (local-shared-copies.ts), the job's directory when the job
+ * ends. With local recovery off nothing here runs, so no directory is ever created.
  */
 import { readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { checkpointDirName } from '../../format/snapshot-paths.ts';
 import { SnapshotReader, readMetadataFile } from '../../format/snapshot-reader.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
@@ -23,6 +25,11 @@ export function localRecoveryOf(config: Pick<CheckpointConfig, 'localBackup' | '
   if (config?.localBackup !== true) return undefined;
   const root = config.localRootDir === null ? join(tmpdir(), 'tsflink-local-state') : resolve(config.localRootDir);
   return { jobDir: join(root, jobId) };
+}
+
+/** The local root: a shared file `<jobId>/shared/<name>` (relative to the checkpoint root) has its copy at `<local root>/<jobId>/shared/<name>`. */
+export function localRootOf(local: LocalRecovery): string {
+  return dirname(local.jobDir);
 }
 
 export function localCheckpointDir(local: LocalRecovery, checkpointId: number): string {
@@ -67,8 +74,11 @@ export function readLocalFirst(reader: SnapshotReader, location: string, local: 
   const id = checkpointIdOfLocation(location);
   const { metadata } = reader;
   if (id === undefined || metadata.kind !== 'checkpoint' || metadata.checkpointId !== id) return reader;
-  const expected = new Map(metadata.files.map((f) => [f.path, f.size]));
-  return reader.readingThrough(new LocalFirstStore(reader.store, localCheckpointDir(local, id), expected, undefined, metadataBytes));
+  const expected = new Map(metadata.files.filter((f) => f.shared !== true).map((f) => [f.path, f.size]));
+  // Only this job's own shared files have copies here (a `claim`ed chain may still lie in another job's).
+  const ownShared = `${basename(local.jobDir)}/shared/`;
+  const shared = new Map(metadata.files.filter((f) => f.shared === true && f.path.startsWith(ownShared)).map((f) => [f.path, f.size]));
+  return reader.readingThrough(new LocalFirstStore(reader.store, localCheckpointDir(local, id), expected, undefined, metadataBytes, { dir: localRootOf(local), expected: shared }));
 }
 
 /** `store` (rooted at the checkpoint at `location`) reading data files from local copies first, where that applies. */

@@ -20,8 +20,4 @@ export function refuseUnbuiltSettings(config: CheckpointConfig): void {
       1,
     );
   }
-  if (config.incremental && config.localBackup) {
-    // Local copies are kept per checkpoint directory and pruned to the latest; a chain's older shared files would have none.
-    throw new UserError(`${PREFIX}incremental: true together with ${PREFIX}local-backup.enabled: true is not supported yet (local recovery does not keep copies of shared files); turn one of them off`, 1);
-  }
 }

@@ -31,7 +31,9 @@ import { BATCH_ELEMENTS, type RecordWriter } from './record-writer.ts';
 import type { Barrier } from './stream-element.ts';
 import type { Output, StreamOperator } from './stream-operator.ts';
 import { type CapturedOperator, writeSubtaskSnapshot } from './write-subtask-snapshot.ts';
-import type { LocalRecovery } from '../checkpoint/local-recovery.ts';
+import { type LocalRecovery, localRootOf } from '../checkpoint/local-recovery.ts';
+import { LocalSharedCopies } from '../checkpoint/local-shared-copies.ts';
+import { sharedFileOwner } from '../checkpoint/shared-paths.ts';
 import { ChainBook, chainsFromMetadata } from '../checkpoint/chain-book.ts';
 import { chainName } from './vertex-names.ts';
 
@@ -164,9 +166,13 @@ export class Subtask {
   readonly #recordsOut: number[];
   /** The operators of the chain that can refuse input for a while (Async I/O), usually none. */
   readonly #throttling: StreamOperator[];
+  /** Local recovery of incremental checkpoints: this subtask's copies of shared files. */
+  readonly #localShared: LocalSharedCopies | undefined;
 
   constructor(private readonly spec: SubtaskSpec) {
     const { chain, index } = spec;
+    this.#localShared =
+      spec.localRecovery === undefined || spec.incremental === undefined ? undefined : new LocalSharedCopies(localRootOf(spec.localRecovery), spec.jobId, sharedFileOwner(chain.nodes[0]!.uid, index));
     const clock = spec.clock ?? SYSTEM_CLOCK;
     this.#processingTime = new MailboxProcessingTimeService(this.mailbox, clock);
     this.#recordsIn = chain.nodes.map(() => 0);
@@ -322,7 +328,11 @@ export class Subtask {
 
   notifyCheckpointComplete(checkpointId: number): void {
     this.mailbox.put(async () => {
-      if (!this.#savepoints.has(checkpointId)) for (const m of this.#members) if (m.book?.confirm(checkpointId) === true) m.keyed?.confirmChanges?.(checkpointId);
+      if (!this.#savepoints.has(checkpointId)) {
+        for (const m of this.#members) if (m.book?.confirm(checkpointId) === true) m.keyed?.confirmChanges?.(checkpointId);
+        // Not awaited: deleting files never holds up processing (prunes run one after another, and never reject).
+        void this.#localShared?.confirmed(checkpointId);
+      }
       for (const m of this.#members) await m.operator?.notifyCheckpointComplete?.(checkpointId);
     });
   }
@@ -330,6 +340,7 @@ export class Subtask {
   notifyCheckpointAborted(checkpointId: number): void {
     this.mailbox.put(async () => {
       for (const m of this.#members) m.book?.abort(checkpointId);
+      this.#localShared?.aborted(checkpointId);
       for (const m of this.#members) await m.operator?.notifyCheckpointAborted?.(checkpointId);
     });
   }
@@ -635,7 +646,7 @@ export class Subtask {
       return; // aborted meanwhile: nothing to write
     }
     const { chain, index, hooks } = this.spec;
-    void writeSubtaskSnapshot({ checkpointId: barrier.checkpointId, target, chain: { id: chain.id, headUid: chain.nodes[0]!.uid }, subtask: index, attempt: this.spec.attempt, captured, hooks, syncMs, localRecovery: this.spec.localRecovery });
+    void writeSubtaskSnapshot({ checkpointId: barrier.checkpointId, target, chain: { id: chain.id, headUid: chain.nodes[0]!.uid }, subtask: index, attempt: this.spec.attempt, captured, hooks, syncMs, localRecovery: this.spec.localRecovery, localShared: this.#localShared });
   }
 
   #checkCancelled(): void {

@@ -13,12 +13,13 @@ import type { SnapshotTtlLayout } from '../state/ttl/ttl-states.ts';
 import { writeKeyedSnapshot } from '../state/write-keyed-snapshot.ts';
 import { LocalCopyTeeStore } from '../../storage/local-copy-tee.ts';
 import { type LocalRecovery, localCheckpointDir } from '../checkpoint/local-recovery.ts';
+import type { LocalSharedCopies } from '../checkpoint/local-shared-copies.ts';
 import { faultPoint } from './fault-points.ts';
 import type { CheckpointTarget, SharedTarget, SubtaskAck, SubtaskHooks } from './subtask.ts';
 import { randomBytes } from 'node:crypto';
 import type { KeyedBlock } from '../../format/snapshot-writer.ts';
 import type { ChainBook } from '../checkpoint/chain-book.ts';
-import { sharedFileMarker } from '../checkpoint/shared-paths.ts';
+import { sharedFileMarker, sharedFileOwner } from '../checkpoint/shared-paths.ts';
 import { type KeyGroupChain, referencedFiles } from '../checkpoint/keyed-chain.ts';
 import type { OperatorStatePartition } from '../state/operator-state-store.ts';
 import { completeChains, type IncrementalKeyedResult, writeIncrementalKeyedSnapshot } from '../state/write-incremental-keyed-snapshot.ts';
@@ -52,6 +53,8 @@ export interface SubtaskSnapshotJob {
   readonly syncMs: number;
   /** Local recovery on: a checkpoint's (never a savepoint's) data file is also copied below it. */
   readonly localRecovery?: LocalRecovery | undefined;
+  /** Local recovery of incremental checkpoints: the subtask's copies of shared files, told what each checkpoint refers to. */
+  readonly localShared?: LocalSharedCopies | undefined;
 }
 
 /** Never rejects: the outcome goes to the hooks, and the captured snapshots are always released. */
@@ -94,17 +97,23 @@ export async function writeSubtaskSnapshot(job: SubtaskSnapshotJob): Promise<voi
 async function writeShared(job: SubtaskSnapshotJob, shared: SharedTarget, asyncStart: number): Promise<void> {
   const { checkpointId, chain, subtask, captured, hooks, syncMs } = job;
   // Unique per subtask and attempt: an aborted attempt's late write never lands on a file a later checkpoint refers to.
-  const name = `${shared.dir}${toHex(operatorIdFromUid(chain.headUid)).slice(0, 12)}-${subtask}${sharedFileMarker(checkpointId)}${job.attempt ?? 0}-${randomBytes(4).toString('hex')}.tsfs`;
+  const name = `${shared.dir}${sharedFileOwner(chain.headUid, subtask)}${sharedFileMarker(checkpointId)}${job.attempt ?? 0}-${randomBytes(4).toString('hex')}.tsfs`;
+  const local = job.localRecovery === undefined ? undefined : job.localShared;
+  // The shared file's local copy lies at `<local root>/<its path relative to the checkpoint root>`.
+  const store = local === undefined ? shared.store : new LocalCopyTeeStore(shared.store, local.localRoot);
   let writer: DataFileWriter | undefined;
   try {
-    writer = await DataFileWriter.create(shared.store, name);
+    writer = await DataFileWriter.create(store, name);
     const results: (IncrementalKeyedResult | undefined)[] = [];
     const operatorParts: OperatorStatePartition[][] = [];
     for (const c of captured) {
+      const base = shared.full ? undefined : c.book?.base;
+      // Read and registered in one step: a prune decided later keeps the copies this write's deltas build on.
+      if (base !== undefined) local?.building(checkpointId, referencedFiles(base.chains).keys());
       results.push(
         c.keyed === undefined
           ? undefined
-          : await writeIncrementalKeyedSnapshot(c.keyed, writer, { operatorUid: c.uid, sharedPath: name, base: shared.full ? undefined : c.book?.base, forceFull: shared.full, checkpointId, ...(c.ttl === undefined ? {} : { ttl: c.ttl }) }),
+          : await writeIncrementalKeyedSnapshot(c.keyed, writer, { operatorUid: c.uid, sharedPath: name, base, forceFull: shared.full, checkpointId, ...(c.ttl === undefined ? {} : { ttl: c.ttl }) }),
       );
       operatorParts.push(await writeOperatorSnapshot(c.operator, writer, c.uid));
       faultPoint('snapshot-data');
@@ -122,8 +131,10 @@ async function writeShared(job: SubtaskSnapshotJob, shared: SharedTarget, asyncS
       }
       return { uid: c.uid, ...(c.stateBackend === undefined ? {} : { stateBackend: c.stateBackend }), keyed, operator: operatorParts[i]! };
     });
+    local?.written(checkpointId, [file.path, ...referred.keys()]);
     hooks.acknowledge({ checkpointId, chain: chain.id, subtask, file, shared: { referred: [...referred].map(([path, size]) => ({ path, size })) }, operators, syncMs, asyncMs: performance.now() - asyncStart });
   } catch (err) {
+    local?.failed(checkpointId);
     await writer?.abort().catch(() => undefined);
     hooks.decline(checkpointId, err);
   } finally {
