@@ -43,9 +43,7 @@ let probe: ClusterProbe;
 let job: string;
 
 beforeAll(async () => {
-  // Each job in a worker of its own, whose heap a run's -D sets (TaskManagers' heap is set when they
-  // start: taskmanager-heap.test.ts).
-  cluster = await startTestCluster({ defines: ['-D', 'taskmanager.count=0'] });
+  cluster = await startTestCluster();
   probe = new ClusterProbe(cluster.url);
   job = join(cluster.scratch, 'many-keys.mts');
   await writeFile(job, MANY_KEYS);

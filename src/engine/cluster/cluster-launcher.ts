@@ -12,7 +12,6 @@ import { type Config, workingDir } from '../../config.ts';
 import { UserError } from '../../errors.ts';
 import { makeDirectoriesSync } from '../../storage/make-directories.ts';
 import { RestClient, clusterAnswers } from './rest-client.ts';
-import { DEFAULT_LOCAL_TASK_MANAGERS, TASK_MANAGER_COUNT_KEY } from './taskmanager/task-manager-settings.ts';
 
 const FLINK_BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/flink.js');
 const START_TIMEOUT_MS = 30_000;
@@ -23,25 +22,15 @@ export interface StartedCluster {
 }
 
 /**
- * The `-D` flags of a `flink run` that belong to the cluster it starts: where it listens, where
- * it keeps its files, and its TaskManagers (how many, their slots and heap: a TaskManager's are
- * set when it starts, as in Flink's per-job clusters). The others configure that one job (they
- * travel with its submission); given to the JobManager they would become defaults of every later job.
+ * The `-D` flags of a `flink run` that belong to the cluster it starts: where it listens and where
+ * it keeps its files. The others configure that one job (they travel with its submission); given
+ * to the JobManager they would become defaults of every later job.
  */
 export function clusterDefines(defines: readonly string[]): string[] {
   return defines.filter((define) => {
     const key = define.slice(0, Math.max(0, define.indexOf('='))).trim();
-    return key.startsWith('rest.') || key === 'process.jobmanager.working-dir' || key.startsWith('taskmanager.') || key.startsWith('slotmanager.') || key.startsWith('resourcemanager.');
+    return key.startsWith('rest.') || key === 'process.jobmanager.working-dir';
   });
-}
-
-/**
- * The `-D` flags of the JobManager started for the user: `defines`, and the default
- * `taskmanager.count` (one local TaskManager, as start-cluster.sh starts one on localhost) unless
- * the configuration sets it; `flink jobmanager` alone starts none.
- */
-export function jobManagerDefines(config: Config, defines: readonly string[]): string[] {
-  return config.get(TASK_MANAGER_COUNT_KEY) === undefined ? [...defines, `${TASK_MANAGER_COUNT_KEY}=${DEFAULT_LOCAL_TASK_MANAGERS}`] : [...defines];
 }
 
 /** `defines`: the `-D` flags to hand the JobManager (they become the cluster's configuration). */
@@ -50,7 +39,7 @@ export async function startClusterInBackground(url: string, config: Config, defi
   makeDirectoriesSync(logDirectory);
   const log = join(logDirectory, 'jobmanager.log');
   const out = openSync(log, 'a');
-  const child = spawn(process.execPath, [FLINK_BIN, 'jobmanager', ...jobManagerDefines(config, defines).flatMap((d) => ['-D', d])], { detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, [FLINK_BIN, 'jobmanager', ...defines.flatMap((d) => ['-D', d])], { detached: true, stdio: ['ignore', out, out] });
   closeSync(out);
   let exited: number | null | undefined;
   const exit = new Promise<false>((resolve) => child.on('exit', (code) => ((exited = code), resolve(false))));
