@@ -10,7 +10,7 @@ import { RESTART_PARAMETERS, RESTART_STRATEGY_NAMES, RESTART_STRATEGY_TYPE_KEY, 
 import { type BuiltStateBackendType, parseStateBackendChoice, refuseUnbuiltStateBackend } from './engine/state/state-backend-type.ts';
 import { MEMORY_SIZE_SYNTAX, MIN_WORKER_HEAP_MB, WORKER_HEAP_KEY, workerHeapLimitMb } from './engine/cluster/worker-heap.ts';
 import { MAX_TASK_SLOTS, TASK_SLOTS_KEY } from './engine/cluster/taskmanager/task-slots.ts';
-import { HEARTBEAT_INTERVAL_KEY, HEARTBEAT_TIMEOUT_KEY as TASK_MANAGER_HEARTBEAT_TIMEOUT_KEY, SLOT_REQUEST_TIMEOUT_KEY, SPREAD_OUT_SLOTS_KEY, TASK_MANAGER_COUNT_KEY, TASK_MANAGER_HOST_KEY } from './engine/cluster/taskmanager/task-manager-settings.ts';
+import { HEARTBEAT_INTERVAL_KEY, HEARTBEAT_TIMEOUT_KEY as TASK_MANAGER_HEARTBEAT_TIMEOUT_KEY, MAX_SLOTS_KEY, SLOT_REQUEST_TIMEOUT_KEY, SPREAD_OUT_SLOTS_KEY, TASK_MANAGER_COUNT_KEY, TASK_MANAGER_HOST_KEY, TASK_MANAGER_IDLE_TIMEOUT_KEY, UNBOUNDED_SLOTS } from './engine/cluster/taskmanager/task-manager-settings.ts';
 import { parseFlinkDuration } from './engine/checkpoint/flink-duration.ts';
 import { UserError } from './errors.ts';
 
@@ -164,6 +164,8 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec(HEARTBEAT_INTERVAL_KEY, '10 s', `${DURATION}; at least 10 ms`, 'how often a TaskManager heartbeats to the JobManager', (v, k) => void parseDurationAtLeast(k, v, 10)),
   spec(TASK_MANAGER_HEARTBEAT_TIMEOUT_KEY, '50 s', `${DURATION}; at least 10 ms`, 'a TaskManager silent this long is lost: its slots are gone and jobs using them restart', (v, k) => void parseDurationAtLeast(k, v, 10)),
   spec(SLOT_REQUEST_TIMEOUT_KEY, '5 min', `${DURATION}; at least 10 ms`, 'how long a job waits for enough free task slots before it fails', (v, k) => void parseDurationAtLeast(k, v, 10)),
+  spec(MAX_SLOTS_KEY, `${UNBOUNDED_SLOTS} (no limit)`, `1 to ${UNBOUNDED_SLOTS}`, 'task slots of all TaskManagers together beyond which the JobManager starts no more local TaskManagers for jobs waiting for slots', (v, k) => void parseWholeNumber(k, v, 1, UNBOUNDED_SLOTS)),
+  spec(TASK_MANAGER_IDLE_TIMEOUT_KEY, '30 s', `${DURATION}; at least 10 ms`, 'a local TaskManager the JobManager started beyond taskmanager.count that held no slot this long is stopped', (v, k) => void parseDurationAtLeast(k, v, 10)),
   spec(SPREAD_OUT_SLOTS_KEY, 'false', 'true, false', 'give a job slots round-robin over the TaskManagers with the most free slots instead of filling one TaskManager first', (v, k) => void parseBoolean(k, v)),
   spec('parallelism.default', '1', `1 to ${UPPER_BOUND_MAX_PARALLELISM}`, 'parallelism of operators that set none', (v, k) => void parseWholeNumber(k, v, 1, UPPER_BOUND_MAX_PARALLELISM)),
   spec('pipeline.max-parallelism', NO_DEFAULT, `1 to ${UPPER_BOUND_MAX_PARALLELISM} (-1: unset)`, 'number of key groups, the upper limit for rescaling; unset: derived from the parallelism', (v, k) => void parseWholeNumber(k, v, 1, UPPER_BOUND_MAX_PARALLELISM, { value: -1, means: 'unset' })),

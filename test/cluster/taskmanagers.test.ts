@@ -43,7 +43,7 @@ let blobDir: Awaited<ReturnType<typeof tempDir>>;
 beforeAll(async () => {
   blobDir = await tempDir('tsflink-tm-blobs-');
   cluster = await startTestCluster({
-    defines: ['-D', `blob.storage.directory=${blobDir.path}`, '-D', 'taskmanager.count=2', '-D', 'cluster.evenly-spread-out-slots=true', '-D', 'heartbeat.interval=200ms', '-D', 'heartbeat.timeout=3s', '-D', 'taskmanager.network.heartbeat-timeout=3s'],
+    defines: ['-D', `blob.storage.directory=${blobDir.path}`, '-D', 'taskmanager.count=2', '-D', 'slotmanager.number-of-slots.max=4', '-D', 'cluster.evenly-spread-out-slots=true', '-D', 'heartbeat.interval=200ms', '-D', 'heartbeat.timeout=3s', '-D', 'taskmanager.network.heartbeat-timeout=3s'],
   });
   probe = new ClusterProbe(cluster.url);
   await waitFor('two TaskManagers to register', async () => ((await probe.get<Overview>('/overview'))?.taskmanagers === 2 ? true : undefined), 60_000);

@@ -53,6 +53,10 @@ import { recoverCheckpoints } from './recover-checkpoints.ts';
 import { type SlotProvider, registrySlotProvider } from './taskmanager/slot-provider.ts';
 import { type TaskManagerRegistration, TaskManagerRegistry } from './taskmanager/task-manager-registry.ts';
 import { type TaskManagerSettings, taskManagerSettings } from './taskmanager/task-manager-settings.ts';
+import type { LocalTaskManagers } from './taskmanager/local-task-managers.ts';
+import { type ResourceManager, startResourceManager } from './taskmanager/resource-manager.ts';
+import { TASK_SLOTS_KEY } from './taskmanager/task-slots.ts';
+import { cpus } from 'node:os';
 
 export interface DispatcherOptions extends Omit<JobMasterContext, 'store' | 'blobs'> {
   readonly store: JobStore;
@@ -72,6 +76,7 @@ export class Dispatcher implements ClusterApi {
   readonly #settings: TaskManagerSettings;
   readonly #slots: SlotProvider;
   readonly #expiry: NodeJS.Timeout;
+  #resourceManager: ResourceManager | undefined;
   readonly #context: JobMasterContext;
 
   constructor(private readonly options: DispatcherOptions) {
@@ -91,7 +96,25 @@ export class Dispatcher implements ClusterApi {
     return { code };
   }
 
+  /** The local TaskManagers the JobManager started: more start for waiting jobs, idle extra ones stop. */
+  manageLocalTaskManagers(local: LocalTaskManagers): void {
+    const slots = this.options.config[TASK_SLOTS_KEY];
+    this.#resourceManager = startResourceManager({
+      registry: this.#taskManagers,
+      slots: this.#slots,
+      local,
+      minTaskManagers: this.#settings.count,
+      // What `flink taskmanager` offers by default.
+      slotsPerTaskManager: slots === undefined ? cpus().length : Number.parseInt(slots, 10),
+      maxSlots: this.#settings.maxSlots,
+      idleTimeoutMs: this.#settings.idleTimeoutMs,
+      log: this.options.log,
+    });
+  }
+
   async registerTaskManager(registration: TaskManagerRegistration): Promise<void> {
+    // Stopped for idleness, it heartbeats once more while it shuts down.
+    if (this.#resourceManager?.retired(registration.pid) === true) return;
     this.#taskManagers.register(registration);
     this.options.log(`TaskManager ${registration.id} (pid ${registration.pid}) registered at ${registration.host}:${registration.port} with ${registration.slots} slots`);
   }
@@ -426,6 +449,7 @@ export class Dispatcher implements ClusterApi {
   /** Kills every worker and waits for the records to be written; jobs resume at the next start. */
   async close(): Promise<void> {
     clearInterval(this.#expiry);
+    this.#resourceManager?.close();
     for (const master of this.#jobs.values()) master.shutdown();
     await Promise.all([...this.#jobs.values()].map((m) => m.flushed()));
   }

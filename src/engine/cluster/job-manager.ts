@@ -66,7 +66,10 @@ export async function runJobManager(config: Config, log: (line: string) => void)
   writeFileSync(pidFile, `${process.pid}\n`);
   log(`JobManager (pid ${process.pid}) serving ${server.url}, working directory ${workingDirectory}`);
   const count = taskManagerSettings(cluster).count;
-  if (count > 0) taskManagers = startLocalTaskManagers(count, { jobManagerUrl: server.url, config: cluster, logDirectory, log });
+  if (count > 0) {
+    taskManagers = startLocalTaskManagers(count, { jobManagerUrl: server.url, config: cluster, logDirectory, log });
+    dispatcher.manageLocalTaskManagers(taskManagers);
+  }
   await dispatcher.recover();
   return { url: server.url, workingDirectory, stopped, stop };
 }

@@ -15,29 +15,39 @@ export interface SlotProvider {
   release(jobId: string): void;
   /** A job found this TaskManager gone: offer none of its slots until it registers again. */
   forget(taskManagerId: string): boolean;
+  /** Slots each request still waiting needs (the resource manager starts TaskManagers for them). */
+  pending(): number[];
 }
 
 const RETRY_MS = 50;
 
 export function registrySlotProvider(registry: TaskManagerRegistry, options: { readonly localTaskManagers: number; readonly spreadOut: boolean }): SlotProvider {
+  const waiting = new Map<object, number>();
   return {
     enabled: () => options.localTaskManagers > 0 || registry.size > 0,
     request: async (jobId, count, timeoutMs) => {
       const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const slots = registry.allocate(jobId, count, options.spreadOut);
-        if (slots !== undefined) return slots;
-        if (Date.now() >= deadline) {
-          const { taskManagers, slots: total, free } = registry.totals();
-          throw new UserError(
-            `Could not acquire the minimum required resources: job ${jobId} needs ${count} task slot${count === 1 ? '' : 's'} (its highest parallelism), and the cluster has ${total} (${free} free) in ${taskManagers} TaskManager${taskManagers === 1 ? '' : 's'} after waiting ${Math.round(timeoutMs / 1000)} s (slot.request.timeout). Start more TaskManagers (flink taskmanager, or taskmanager.count), give them more slots (taskmanager.numberOfTaskSlots), or lower the parallelism.`,
-            1,
-          );
+      const request = {};
+      try {
+        for (;;) {
+          const slots = registry.allocate(jobId, count, options.spreadOut);
+          if (slots !== undefined) return slots;
+          waiting.set(request, count);
+          if (Date.now() >= deadline) {
+            const { taskManagers, slots: total, free } = registry.totals();
+            throw new UserError(
+              `Could not acquire the minimum required resources: job ${jobId} needs ${count} task slot${count === 1 ? '' : 's'} (its highest parallelism), and the cluster has ${total} (${free} free) in ${taskManagers} TaskManager${taskManagers === 1 ? '' : 's'} after waiting ${Math.round(timeoutMs / 1000)} s (slot.request.timeout). Start more TaskManagers (flink taskmanager, or taskmanager.count), give them more slots (taskmanager.numberOfTaskSlots), or lower the parallelism.`,
+              1,
+            );
+          }
+          await new Promise((r) => setTimeout(r, RETRY_MS));
         }
-        await new Promise((r) => setTimeout(r, RETRY_MS));
+      } finally {
+        waiting.delete(request);
       }
     },
     release: (jobId) => registry.release(jobId),
     forget: (id) => registry.remove(id),
+    pending: () => [...waiting.values()],
   };
 }

@@ -37,6 +37,23 @@ describe('TaskManagerRegistry', () => {
     expect(r.totals().free).toBe(3);
   });
 
+  it('says since when each TaskManager holds no slot', () => {
+    let now = 10;
+    const r = new TaskManagerRegistry(() => now);
+    r.register(tm('a', 2));
+    r.register(tm('bb', 2));
+    now = 20;
+    r.allocate('job1', 3, false);
+    expect(r.usage().map((u) => [u.id, u.used, u.idleSinceMs])).toEqual([['a', 2, undefined], ['bb', 1, undefined]]);
+    now = 30;
+    // Asking again for fewer frees bb.
+    r.allocate('job1', 2, false);
+    expect(r.usage().map((u) => [u.id, u.used, u.idleSinceMs])).toEqual([['a', 2, undefined], ['bb', 0, 30]]);
+    now = 40;
+    r.release('job1');
+    expect(r.usage().map((u) => [u.id, u.used, u.idleSinceMs])).toEqual([['a', 0, 40], ['bb', 0, 30]]);
+  });
+
   it('never hands out more slots than exist, nor one slot twice (property)', () => {
     fc.assert(
       fc.property(

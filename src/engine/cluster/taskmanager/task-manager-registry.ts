@@ -14,6 +14,17 @@ interface Entry {
   lastHeartbeat: number;
   /** Slot index -> the job holding it. */
   readonly allocated: Map<number, string>;
+  /** Since when it holds no slot (for resourcemanager.taskmanager-timeout); undefined while it holds some. */
+  idleSince: number | undefined;
+}
+
+/** A registered TaskManager's use, for the resource manager. */
+export interface TaskManagerUsage {
+  readonly id: string;
+  readonly pid: number;
+  readonly slots: number;
+  readonly used: number;
+  readonly idleSinceMs: number | undefined;
 }
 
 
@@ -24,7 +35,7 @@ export class TaskManagerRegistry {
 
   /** A TaskManager (re)registers: a new one, or one the JobManager forgot (it keeps no slots then). */
   register(registration: TaskManagerRegistration): void {
-    this.#entries.set(registration.id, { registration, lastHeartbeat: this.now(), allocated: new Map() });
+    this.#entries.set(registration.id, { registration, lastHeartbeat: this.now(), allocated: new Map(), idleSince: this.now() });
   }
 
   /** False for a TaskManager this JobManager does not know (it must register again). */
@@ -77,12 +88,22 @@ export class TaskManagerRegistry {
       const from = spread ? candidates.reduce((best, f) => (f.slots.length > best.slots.length ? f : best)) : candidates[0]!;
       picked.push({ e: from.e, slot: from.slots.shift()! });
     }
-    for (const p of picked) p.e.allocated.set(p.slot, jobId);
+    for (const p of picked) {
+      p.e.allocated.set(p.slot, jobId);
+      p.e.idleSince = undefined;
+    }
     return picked.map((p) => ({ taskManagerId: p.e.registration.id, host: p.e.registration.host, port: p.e.registration.port }));
   }
 
   release(jobId: string): void {
-    for (const e of this.#entries.values()) for (const [slot, job] of e.allocated) if (job === jobId) e.allocated.delete(slot);
+    for (const e of this.#entries.values()) {
+      for (const [slot, job] of e.allocated) if (job === jobId) e.allocated.delete(slot);
+      if (e.allocated.size === 0) e.idleSince ??= this.now();
+    }
+  }
+
+  usage(): TaskManagerUsage[] {
+    return [...this.#entries.values()].map((e) => ({ id: e.registration.id, pid: e.registration.pid, slots: e.registration.slots, used: e.allocated.size, idleSinceMs: e.idleSince }));
   }
 
   list(): TaskManagerInfo[] {

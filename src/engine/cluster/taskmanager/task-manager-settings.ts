@@ -11,6 +11,10 @@ export const HEARTBEAT_INTERVAL_KEY = 'heartbeat.interval';
 export const HEARTBEAT_TIMEOUT_KEY = 'heartbeat.timeout';
 export const SLOT_REQUEST_TIMEOUT_KEY = 'slot.request.timeout';
 export const SPREAD_OUT_SLOTS_KEY = 'cluster.evenly-spread-out-slots';
+export const MAX_SLOTS_KEY = 'slotmanager.number-of-slots.max';
+export const TASK_MANAGER_IDLE_TIMEOUT_KEY = 'resourcemanager.taskmanager-timeout';
+/** Flink's default for slotmanager.number-of-slots.max (Integer.MAX_VALUE): no bound. */
+export const UNBOUNDED_SLOTS = 2_147_483_647;
 
 export interface TaskManagerSettings {
   /** Local TaskManagers the JobManager starts and keeps running; 0: jobs run in their worker's own slots. */
@@ -19,6 +23,10 @@ export interface TaskManagerSettings {
   readonly heartbeatTimeoutMs: number;
   readonly slotRequestTimeoutMs: number;
   readonly spreadOutSlots: boolean;
+  /** No local TaskManager starts for waiting jobs that would take the cluster's slots past this. */
+  readonly maxSlots: number;
+  /** A local TaskManager beyond `count` that held no slot this long is stopped. */
+  readonly idleTimeoutMs: number;
 }
 
 type Settings = Readonly<Record<string, string>> | ReadonlyMap<string, string>;
@@ -41,5 +49,8 @@ export function taskManagerSettings(config: Settings): TaskManagerSettings {
     heartbeatTimeoutMs: duration(config, HEARTBEAT_TIMEOUT_KEY, 50_000),
     slotRequestTimeoutMs: duration(config, SLOT_REQUEST_TIMEOUT_KEY, 300_000),
     spreadOutSlots: (get(config, SPREAD_OUT_SLOTS_KEY) ?? 'false').toLowerCase() === 'true',
+    maxSlots: Number.parseInt(get(config, MAX_SLOTS_KEY) ?? String(UNBOUNDED_SLOTS), 10),
+    // Flink's default: an unused TaskManager goes after 30 s.
+    idleTimeoutMs: duration(config, TASK_MANAGER_IDLE_TIMEOUT_KEY, 30_000),
   };
 }
