@@ -97,7 +97,8 @@ export async function runUpgradeWorkflow(o: WorkflowOptions): Promise<WorkflowRe
   o.say('What the savepoint holds (read from its _metadata, no job code needed):');
   await must(['inspect', savepoint]);
 
-  o.say('Take a checkpoint of the upgraded job, then compare it with the savepoint (no periodic checkpoint subsumes it meanwhile).');
+  o.say('Take a checkpoint of the upgraded job once it runs (its third slot is on a TaskManager the JobManager starts for it), then compare it with the savepoint (no periodic checkpoint subsumes it meanwhile).');
+  await waitFor(async () => (await rest<{ state: string }>(`/jobs/${secondJob}`)).state === 'RUNNING', 60_000, 'the upgraded job to run');
   await must(['checkpoint', secondJob]);
   let checkpoint: string | undefined;
   await waitFor(async () => {

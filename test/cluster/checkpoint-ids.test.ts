@@ -22,7 +22,8 @@ let probe: ClusterProbe;
 
 beforeAll(async () => {
   process.env[FAULT_FILE_ENV] = faultFile; // inherited by the JobManager and its workers
-  cluster = await startTestCluster();
+  // Jobs in their workers' own slots: the fault point kills the process that writes the checkpoint and holds the counter (in a TaskManager it would kill only the slots' process).
+  cluster = await startTestCluster({ defines: ['-D', 'taskmanager.count=0'] });
   probe = new ClusterProbe(cluster.url);
 });
 

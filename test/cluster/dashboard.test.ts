@@ -79,10 +79,13 @@ it('shows the cluster overview with the running job', async () => {
   expect(cells[0]).toBe(NAME);
   expect(cells.slice(3)).toEqual(['-', '6 running / 6', 'RUNNING', jobId]);
   expect(await row.locator('img, script').count()).toBe(0);
-  expect(await page.locator('#card-taskmanagers .card-value').innerText()).toBe('0');
+  // The cluster's one TaskManager (taskmanager.count's default) of 2 slots, both held by the job at -p 2.
+  expect(await page.locator('#card-taskmanagers .card-value').innerText()).toBe('1');
   expect(await page.locator('#card-running .card-value').innerText()).toBe('1');
   expect(await page.locator('#completed-jobs').innerText()).toBe('No completed jobs.');
-  expect(await page.locator('#taskmanagers').innerText()).toBe("No TaskManagers: each job's subtasks run in a worker process of its own, which offers no slots.");
+  const tms = page.locator('#taskmanagers tbody tr');
+  expect(await tms.count()).toBe(1);
+  expect((await tms.first().locator('td').allInnerTexts()).slice(2, 4)).toEqual(['2', '0']);
   await shot('1-overview');
 }, 60_000);
 

@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, type RunResult, runFlink } from '../support/run-flink.ts';
-import { type TestCluster, startTestCluster, submittedJobId } from '../support/test-cluster.ts';
+import { type TestCluster, startTestCluster } from '../support/test-cluster.ts';
 
 let cluster: TestCluster;
 
@@ -35,10 +35,7 @@ function run(args: readonly string[], cwd: string): Promise<RunResult> {
   return runFlink(['run', ...cluster.defines, ...args], { cwd });
 }
 
-/** What the job's worker printed (PrintSink writes to the job's log). */
-function printed(jobId: string): string[] {
-  return readFileSync(join(cluster.workDir, 'log', `${jobId}.out`), 'utf8').split('\n').filter((l) => l !== '');
-}
+
 
 describe('a job file outside the checkout', () => {
   it("imports 'tsflink' and runs on the cluster with the runtime's own engine", async () => {
@@ -54,10 +51,11 @@ describe('a job file outside the checkout', () => {
         '',
       ].join('\n'),
     );
+    const mark = cluster.printMark();
     const result = await run(['job.ts', '1', '2', '3'], dir);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('has finished.');
-    expect(printed(submittedJobId(result.stdout))).toEqual(['doubled 2', 'doubled 4', 'doubled 6']);
+    expect(await cluster.printedSince(mark, 3)).toEqual(['doubled 2', 'doubled 4', 'doubled 6']);
   }, 120_000);
 
   it("runs the README's example job from a directory of its own, as the checkout's copy of it runs", async () => {
@@ -67,15 +65,16 @@ describe('a job file outside the checkout', () => {
     expect(source).toContain("from 'tsflink'");
     const dir = await jobDirectory('my-job', source!);
 
-    const [mine, theirs] = await Promise.all([
-      run(['job.ts', '20'], dir),
-      run([join(ROOT, 'examples/per-user-count.ts'), '20'], cluster.scratch),
-    ]);
+    // One after the other: both print into the TaskManager's .out file.
+    const mark = cluster.printMark();
+    const mine = await run(['job.ts', '20'], dir);
     expect(mine.code, mine.stderr).toBe(0);
-    expect(theirs.code, theirs.stderr).toBe(0);
-    const lines = printed(submittedJobId(mine.stdout));
+    const lines = await cluster.printedSince(mark, 20);
     expect(lines).toHaveLength(20);
-    expect(lines).toEqual(printed(submittedJobId(theirs.stdout)));
+    const theirsMark = cluster.printMark();
+    const theirs = await run([join(ROOT, 'examples/per-user-count.ts'), '20'], cluster.scratch);
+    expect(theirs.code, theirs.stderr).toBe(0);
+    expect(await cluster.printedSince(theirsMark, 20)).toEqual(lines);
   }, 120_000);
 });
 
@@ -105,8 +104,9 @@ describe("the README's type check of a job", () => {
     expect(result.stdout).toBe("job.ts(2,7): error TS2322: Type 'string' is not assignable to type 'number'.\n");
     expect(result.code).toBe(2);
 
+    const mark = cluster.printMark();
     const ran = await run(['job.ts'], dir);
     expect(ran.code, ran.stderr).toBe(0);
-    expect(printed(submittedJobId(ran.stdout))).toEqual(['order 1', 'order 2']);
+    expect(await cluster.printedSince(mark, 2)).toEqual(['order 1', 'order 2']);
   }, 180_000);
 });

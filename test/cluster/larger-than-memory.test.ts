@@ -43,7 +43,9 @@ let probe: ClusterProbe;
 let job: string;
 
 beforeAll(async () => {
-  cluster = await startTestCluster();
+  // Each job in a worker of its own, whose heap a run's -D sets (TaskManagers' heap is set when they
+  // start: taskmanager-heap.test.ts).
+  cluster = await startTestCluster({ defines: ['-D', 'taskmanager.count=0'] });
   probe = new ClusterProbe(cluster.url);
   job = join(cluster.scratch, 'many-keys.mts');
   await writeFile(job, MANY_KEYS);

@@ -66,7 +66,7 @@ beforeAll(async () => {
   dir = await tempDir('tsflink-netns-');
   network = createTestNetwork(3);
   const [jm, tm1, tm2] = network.hosts;
-  start('jobmanager', jm!.exec([process.execPath, FLINK, 'jobmanager', '-D', `rest.address=${jm!.address}`, '-D', 'rest.port=8081', '-D', `process.jobmanager.working-dir=${join(dir.path, 'jm')}`, '-D', 'cluster.evenly-spread-out-slots=true', ...common()]));
+  start('jobmanager', jm!.exec([process.execPath, FLINK, 'jobmanager', '-D', `rest.address=${jm!.address}`, '-D', 'rest.port=8081', '-D', `process.jobmanager.working-dir=${join(dir.path, 'jm')}`, '-D', 'cluster.evenly-spread-out-slots=true', '-D', 'taskmanager.count=0', ...common()]));
   await waitFor('the JobManager', async () => (rest('/overview') === undefined ? undefined : true), 60_000, 300);
   for (const [name, host] of [['tm1', tm1!], ['tm2', tm2!]] as const) {
     start(name, host.exec([process.execPath, FLINK, 'taskmanager', '-m', `${jm!.address}:8081`, '-D', `taskmanager.bind-host=${host.address}`, '-D', 'taskmanager.numberOfTaskSlots=2', '-D', `blob.storage.directory=${join(dir.path, 'tm-blobs')}`, ...common()]));

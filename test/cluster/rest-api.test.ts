@@ -192,9 +192,13 @@ describe('the paths and fields a Flink user\'s tools call', () => {
     expect(config?.['flink-revision']).toMatch(/^\S+ @ \S+$/);
     const jobManager = await probe.get<{ key: string; value: string }[]>('/jobmanager/config');
     expect(jobManager).toContainEqual({ key: 'rest.port', value: String(cluster.port) });
-    // No TaskManagers: every job runs in a worker process of its own, which offers no slots.
-    expect(await probe.get('/taskmanagers')).toEqual({ taskmanagers: [] });
-    expect(await probe.get('/overview')).toMatchObject({ taskmanagers: 0, 'slots-total': 0, 'slots-available': 0 });
+    // The local TaskManager (taskmanager.count's default), and one started for an earlier job at -p 4
+    // if it has not yet been idle for resourcemanager.taskmanager-timeout; 2 slots each, the job holds 2.
+    const tms = (await probe.get<{ taskmanagers: { slotsNumber: number; freeSlots: number; jmxPort: number }[] }>('/taskmanagers'))!.taskmanagers;
+    expect(tms.length).toBeGreaterThanOrEqual(1);
+    for (const tm of tms) expect(tm).toMatchObject({ slotsNumber: 2, jmxPort: -1 });
+    expect(tms.reduce((n, t) => n + t.freeSlots, 0)).toBe(2 * tms.length - 2);
+    expect(await probe.get('/overview')).toMatchObject({ taskmanagers: tms.length, 'slots-total': 2 * tms.length, 'slots-available': 2 * tms.length - 2 });
   });
 
   it("GET /jobs/:id/checkpoints/config names the job's state backend as Flink's class", async () => {

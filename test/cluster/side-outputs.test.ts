@@ -1,13 +1,12 @@
 /**
  * A job with a side output, rescaled to two subtasks in two slot threads, through the real binary
  * on a real cluster: the side output's records cross the slots' channels like any other, and
- * print() writes Flink's lines (`id> value` at parallelism 1) into the job's log.
+ * print() writes Flink's lines (`id> value` at parallelism 1) into the TaskManager's .out file.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runFlink } from '../support/run-flink.ts';
-import { type TestCluster, startTestCluster, submittedJobId } from '../support/test-cluster.ts';
+import { type TestCluster, startTestCluster } from '../support/test-cluster.ts';
 
 let cluster: TestCluster;
 
@@ -22,14 +21,11 @@ afterAll(async () => {
 describe('side outputs on a cluster', () => {
   it('splits numbers into a printed main output and a side output rescaled over two slots', async () => {
     // The cluster's -D flags before the job file: after it they would be the job's arguments.
+    const mark = cluster.printMark();
     const result = await runFlink(['run', ...cluster.defines, '-p', '1', join(ROOT, 'fixtures', 'jobs', 'side-outputs.ts')], { cwd: cluster.scratch });
     expect(result.code, result.stderr).toBe(0);
-    const jobId = submittedJobId(result.stdout);
-    // The job's worker writes its output to the log as it comes; `run` may return before the last lines land.
-    const out = join(cluster.workDir, 'log', `${jobId}.out`);
-    const read = (): string[] => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter((l) => l !== '').sort() : []);
-    for (const deadline = Date.now() + 60_000; read().length < 8 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
-    const lines = read();
+    // The TaskManager running the sink prints into its .out file, as Flink's.
+    const lines = (await cluster.printedSince(mark, 8)).sort();
     expect(lines).toEqual(['even> 0', 'even> 2', 'even> 4', 'even> 6', 'odd> 100', 'odd> 300', 'odd> 500', 'odd> 700']);
   }, 120_000);
 });

@@ -2,6 +2,7 @@
  * A TaskManager's slots share its `taskmanager.memory.task.heap.size`: a job whose keyed state on
  * the heap outgrows its slot fails (restart strategy none) in one line that says the slot ran out
  * of memory, with the limit and what to do, and the TaskManager itself lives on with its slot free.
+ * A run's own `-D taskmanager.memory.task.heap.size` cannot resize the TaskManager: refused in one line.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -37,4 +38,14 @@ it('a slot that runs out of heap fails the job in one line naming the limit; the
   expect(result.stderr).not.toMatch(/FATAL ERROR|Native stack/u);
   const overview = await probe.get<{ taskmanagers: number; 'slots-available': number }>('/overview');
   expect(overview).toMatchObject({ taskmanagers: 1, 'slots-available': 1 });
+}, 90_000);
+
+it("refuses a run's own task heap in one line: the TaskManager's was set when it started", async () => {
+  const result = await runFlink(['run', ...cluster.defines, '-D', 'taskmanager.memory.task.heap.size=128m', job, '10', join(cluster.scratch, 'out-128'), '10'], { cwd: cluster.scratch });
+  expect(result.code).toBe(1);
+  expect(result.stderr).toMatch(
+    /^.*taskmanager\.memory\.task\.heap\.size=128m on a run cannot resize this cluster's TaskManagers, whose heap is 64 MB from when they started: give it to 'flink cluster start -D taskmanager\.memory\.task\.heap\.size=\.\.\.', or run on a cluster started with -D taskmanager\.count=0, where each job's worker takes its own\.\n$/,
+  );
+  // The cluster's own value is no change: accepted (the job ran in the previous test's way).
+  expect((await runFlink(['run', ...cluster.defines, '-D', 'taskmanager.memory.task.heap.size=64 mb', '-D', 'state.backend.type=hashmap', job, '10', join(cluster.scratch, 'out-64'), '10'], { cwd: cluster.scratch })).code).toBe(0);
 }, 90_000);

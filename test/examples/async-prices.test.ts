@@ -3,13 +3,12 @@
  * subtasks run on worker threads): every order priced once by a local HTTP server, in order per
  * subtask; and with the service down, the job fails in one line naming the operator and the order.
  */
-import { readFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunResult, runFlink } from '../support/run-flink.ts';
-import { type TestCluster, startTestCluster, submittedJobId } from '../support/test-cluster.ts';
+import { type TestCluster, startTestCluster } from '../support/test-cluster.ts';
 
 const price = (id: number): number => (id * 37) % 101;
 const JOB = join(import.meta.dirname, '../../examples/async-prices.ts');
@@ -42,9 +41,11 @@ function run(options: readonly string[], jobArgs: readonly string[]): Promise<Ru
 describe('examples/async-prices.ts', () => {
   it('prices every order once, in order within each subtask, at p=2', async () => {
     const orders = 300;
+    const mark = cluster.printMark();
     const result = await run(['-p', '2'], [url, String(orders)]);
     expect(result.code, result.stderr).toBe(0);
-    const lines = readFileSync(join(cluster.workDir, 'log', `${submittedJobId(result.stdout)}.out`), 'utf8').split('\n').filter((l) => l !== '');
+    // Printed by the TaskManagers running the sink's subtasks, in their .out files as in Flink.
+    const lines = await cluster.printedSince(mark, orders);
     const bySubtask = new Map<string, number[]>();
     for (const line of lines) {
       const m = /^(\d+)> order (\d+) costs (\d+)$/.exec(line);

@@ -24,8 +24,15 @@ export interface TestCluster {
   workerPid(jobId: string): number | undefined;
   /** Pids of the TaskManagers the JobManager started (taskmanager.count), from its log, newest last. */
   taskManagerPids(): number[];
+  /** Where the TaskManagers' `.out` files (what jobs print) end now, for `printedSince`. */
+  printMark(): PrintMark;
+  /** Lines jobs printed in the local TaskManagers since `mark`, waiting until there are at least `atLeast` (60 s at most). */
+  printedSince(mark: PrintMark, atLeast?: number): Promise<string[]>;
   stop(): Promise<void>;
 }
+
+/** Size of each TaskManager's `.out` file at some moment. */
+export type PrintMark = ReadonlyMap<string, number>;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -46,7 +53,7 @@ export async function startTestCluster(options: { start?: boolean; defines?: rea
   const scratch = dir.path;
   // Two task slots (worker threads) per job: every cluster test runs its subtasks on two threads.
   // TaskManagers' caches of job code go with the cluster's directory: a SIGKILLed one leaves its cache behind.
-  const defines = ['-D', `rest.port=${port}`, '-D', `process.jobmanager.working-dir=${workDir}`, '-D', `blob.storage.directory=${join(dir.path, 'tm-blobs')}`, '-D', 'taskmanager.numberOfTaskSlots=2', '-D', `taskmanager.count=${process.env.TSFLINK_TEST_TASKMANAGERS ?? '0'}`, ...(options.defines ?? [])];
+  const defines = ['-D', `rest.port=${port}`, '-D', `process.jobmanager.working-dir=${workDir}`, '-D', `blob.storage.directory=${join(dir.path, 'tm-blobs')}`, '-D', 'taskmanager.numberOfTaskSlots=2', ...(process.env.TSFLINK_TEST_TASKMANAGERS === undefined ? [] : ['-D', `taskmanager.count=${process.env.TSFLINK_TEST_TASKMANAGERS}`]), ...(options.defines ?? [])];
   // For `run`, right after the command: after the job file they would be the job's own arguments.
   const flink = (args: readonly string[], o: { cwd?: string } = {}): Promise<RunResult> =>
     runFlink(args[0] === 'run' ? ['run', ...defines, ...args.slice(1)] : [...args, ...defines], { cwd: o.cwd ?? scratch });
@@ -57,6 +64,29 @@ export async function startTestCluster(options: { start?: boolean; defines?: rea
     } catch {
       return [];
     }
+  };
+  const outFiles = (): string[] => {
+    try {
+      return readdirSync(join(workDir, 'log'))
+        .filter((f) => /^taskmanager-\d+\.out$/.test(f))
+        .map((f) => join(workDir, 'log', f));
+    } catch {
+      return [];
+    }
+  };
+  const printMark = (): PrintMark => new Map(outFiles().map((f) => [f, readFileSync(f).length]));
+  const printed = (mark: PrintMark): string[] =>
+    outFiles().flatMap((f) =>
+      readFileSync(f)
+        .subarray(mark.get(f) ?? 0)
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l !== ''),
+    );
+  const printedSince = async (mark: PrintMark, atLeast = 0): Promise<string[]> => {
+    // A slot's stdout reaches the file after the job ended: `run` may return before the last lines land.
+    for (const deadline = Date.now() + 60_000; printed(mark).length < atLeast && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+    return printed(mark);
   };
   const records = (): { jobId: string; workerPid?: number }[] => {
     try {
@@ -77,6 +107,8 @@ export async function startTestCluster(options: { start?: boolean; defines?: rea
     jobManagerPid,
     workerPid: (jobId) => records().find((r) => r.jobId === jobId)?.workerPid,
     taskManagerPids,
+    printMark,
+    printedSince,
     stop: async () => {
       await flink(['cluster', 'stop']);
       for (const pid of [jobManagerPid(), ...records().map((r) => r.workerPid), ...taskManagerPids()]) {

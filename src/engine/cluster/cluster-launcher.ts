@@ -22,14 +22,15 @@ export interface StartedCluster {
 }
 
 /**
- * The `-D` flags of a `flink run` that belong to the cluster it starts: where it listens and where
- * it keeps its files. The others configure that one job (they travel with its submission); given
- * to the JobManager they would become defaults of every later job.
+ * The `-D` flags of a `flink run` that belong to the cluster it starts: where it listens, where
+ * it keeps its files, and its TaskManagers (how many, their slots and heap: a TaskManager's are
+ * set when it starts, as in Flink's per-job clusters). The others configure that one job (they
+ * travel with its submission); given to the JobManager they would become defaults of every later job.
  */
 export function clusterDefines(defines: readonly string[]): string[] {
   return defines.filter((define) => {
     const key = define.slice(0, Math.max(0, define.indexOf('='))).trim();
-    return key.startsWith('rest.') || key === 'process.jobmanager.working-dir';
+    return key.startsWith('rest.') || key === 'process.jobmanager.working-dir' || key.startsWith('taskmanager.') || key.startsWith('slotmanager.') || key.startsWith('resourcemanager.');
   });
 }
 

@@ -52,7 +52,8 @@ import { defaultJobName } from './job-settings.ts';
 import { recoverCheckpoints } from './recover-checkpoints.ts';
 import { type SlotProvider, registrySlotProvider } from './taskmanager/slot-provider.ts';
 import { type TaskManagerRegistration, TaskManagerRegistry } from './taskmanager/task-manager-registry.ts';
-import { type TaskManagerSettings, taskManagerSettings } from './taskmanager/task-manager-settings.ts';
+import { TASK_MANAGER_COUNT_KEY, type TaskManagerSettings, taskManagerSettings } from './taskmanager/task-manager-settings.ts';
+import { WORKER_HEAP_KEY, workerHeapLimitMb } from './worker-heap.ts';
 import type { LocalTaskManagers } from './taskmanager/local-task-managers.ts';
 import { type ResourceManager, startResourceManager } from './taskmanager/resource-manager.ts';
 import { TASK_SLOTS_KEY } from './taskmanager/task-slots.ts';
@@ -219,6 +220,7 @@ export class Dispatcher implements ClusterApi {
         throw new BadRequestError(`Job file ${request.jobFile} not found on the JobManager's machine.`);
       });
     }
+    this.#refuseHeapOnTaskManagers(request.config ?? {});
     const bundleKey = jobBundle === undefined ? undefined : await this.#context.blobs.put(jobBundle);
     const jobId = randomBytes(16).toString('hex');
     const now = Date.now();
@@ -447,6 +449,20 @@ export class Dispatcher implements ClusterApi {
   }
 
   /** Kills every worker and waits for the records to be written; jobs resume at the next start. */
+  /**
+   * A run's own task heap is a worker's: the TaskManagers' heap was set when they started, and a
+   * slot cannot resize its process. Refused rather than ignored (Flink ignores it on a session cluster).
+   */
+  #refuseHeapOnTaskManagers(runConfig: Readonly<Record<string, string>>): void {
+    if (!this.#slots.enabled() || runConfig[WORKER_HEAP_KEY] === undefined) return;
+    const wanted = workerHeapLimitMb(runConfig);
+    const cluster = workerHeapLimitMb(this.options.config);
+    if (wanted === cluster) return;
+    throw new BadRequestError(
+      `${WORKER_HEAP_KEY}=${runConfig[WORKER_HEAP_KEY]} on a run cannot resize this cluster's TaskManagers, whose heap is ${cluster === undefined ? "Node's default" : `${cluster} MB`} from when they started: give it to 'flink cluster start -D ${WORKER_HEAP_KEY}=...', or run on a cluster started with -D ${TASK_MANAGER_COUNT_KEY}=0, where each job's worker takes its own.`,
+    );
+  }
+
   async close(): Promise<void> {
     clearInterval(this.#expiry);
     this.#resourceManager?.close();

@@ -1,7 +1,7 @@
 /**
  * The TaskManagers `flink cluster start` brings up with its JobManager (`taskmanager.count`):
  * child processes of the JobManager running `flink taskmanager`, each logging to
- * `log/taskmanager-<n>.log`. One that dies is started again after a second, as a resource
+ * `log/taskmanager-<n>.log`, with what its slots print (stdout) in `log/taskmanager-<n>.out`. One that dies is started again after a second, as a resource
  * manager (Kubernetes, YARN) replaces a lost TaskManager; they all stop with the JobManager.
  * The resource manager (resource-manager.ts) starts more for waiting jobs and stops idle ones.
  */
@@ -30,15 +30,18 @@ export function startLocalTaskManagers(count: number, options: { readonly jobMan
   let stopping = false;
   const defines = Object.entries(options.config).flatMap(([k, v]) => ['-D', `${k}=${v}`]);
   const start = (n: number): void => {
-    const out = openSync(join(options.logDirectory, `taskmanager-${n}.log`), 'a');
+    // As Flink's taskexecutor .out and .log: what jobs print, apart from what the TaskManager says.
+    const out = openSync(join(options.logDirectory, `taskmanager-${n}.out`), 'a');
+    const err = openSync(join(options.logDirectory, `taskmanager-${n}.log`), 'a');
     let child: ChildProcess;
     try {
-      child = fork(FLINK_ENTRY, ['taskmanager', '-m', options.jobManagerUrl.replace(/^https?:\/\//, ''), ...defines], { stdio: ['ignore', out, out, 'ipc'] });
+      child = fork(FLINK_ENTRY, ['taskmanager', '-m', options.jobManagerUrl.replace(/^https?:\/\//, ''), ...defines], { stdio: ['ignore', out, err, 'ipc'] });
     } finally {
       closeSync(out);
+      closeSync(err);
     }
     children.set(n, child);
-    options.log(`started TaskManager ${n} (pid ${child.pid}); its log is log/taskmanager-${n}.log`);
+    options.log(`started TaskManager ${n} (pid ${child.pid}); its log is log/taskmanager-${n}.log, what jobs print in it log/taskmanager-${n}.out`);
     child.on('exit', (code, signal) => {
       if (children.get(n) !== child) return;
       children.delete(n);
