@@ -12,6 +12,7 @@ import { type Config, workingDir } from '../../config.ts';
 import { UserError } from '../../errors.ts';
 import { makeDirectoriesSync } from '../../storage/make-directories.ts';
 import { RestClient, clusterAnswers } from './rest-client.ts';
+import { DEFAULT_LOCAL_TASK_MANAGERS, TASK_MANAGER_COUNT_KEY } from './taskmanager/task-manager-settings.ts';
 
 const FLINK_BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/flink.js');
 const START_TIMEOUT_MS = 30_000;
@@ -40,7 +41,8 @@ export async function startClusterInBackground(url: string, config: Config, defi
   makeDirectoriesSync(logDirectory);
   const log = join(logDirectory, 'jobmanager.log');
   const out = openSync(log, 'a');
-  const child = spawn(process.execPath, [FLINK_BIN, 'jobmanager', ...defines.flatMap((d) => ['-D', d])], { detached: true, stdio: ['ignore', out, out] });
+  const count = config.get(TASK_MANAGER_COUNT_KEY) === undefined ? [`${TASK_MANAGER_COUNT_KEY}=${DEFAULT_LOCAL_TASK_MANAGERS}`] : [];
+  const child = spawn(process.execPath, [FLINK_BIN, 'jobmanager', ...[...defines, ...count].flatMap((d) => ['-D', d])], { detached: true, stdio: ['ignore', out, out] });
   closeSync(out);
   let exited: number | null | undefined;
   const exit = new Promise<false>((resolve) => child.on('exit', (code) => ((exited = code), resolve(false))));

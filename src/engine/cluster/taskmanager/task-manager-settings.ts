@@ -6,6 +6,12 @@
 import { parseFlinkDuration } from '../../checkpoint/flink-duration.ts';
 
 export const TASK_MANAGER_COUNT_KEY = 'taskmanager.count';
+/**
+ * What `flink cluster start` and `flink run`'s own cluster start, as Flink's start-cluster.sh starts
+ * a TaskManager on localhost; `flink jobmanager` alone starts none (jobmanager.sh), so a JobManager
+ * deployed beside TaskManager pods does not start its own.
+ */
+export const DEFAULT_LOCAL_TASK_MANAGERS = 1;
 export const TASK_MANAGER_HOST_KEY = 'taskmanager.host';
 export const HEARTBEAT_INTERVAL_KEY = 'heartbeat.interval';
 export const HEARTBEAT_TIMEOUT_KEY = 'heartbeat.timeout';
@@ -17,7 +23,7 @@ export const TASK_MANAGER_IDLE_TIMEOUT_KEY = 'resourcemanager.taskmanager-timeou
 export const UNBOUNDED_SLOTS = 2_147_483_647;
 
 export interface TaskManagerSettings {
-  /** Local TaskManagers the JobManager starts and keeps running (default 1); 0: jobs run in their worker's own slots. */
+  /** Local TaskManagers the JobManager starts and keeps running; 0 (a bare `flink jobmanager`'s default): jobs run in their worker's own slots. */
   readonly count: number;
   readonly heartbeatIntervalMs: number;
   readonly heartbeatTimeoutMs: number;
@@ -43,7 +49,7 @@ function duration(config: Settings, key: string, fallback: number): number {
 export function taskManagerSettings(config: Settings): TaskManagerSettings {
   const count = get(config, TASK_MANAGER_COUNT_KEY);
   return {
-    count: count === undefined ? 1 : Number.parseInt(count, 10),
+    count: count === undefined ? 0 : Number.parseInt(count, 10),
     // Flink's defaults: heartbeats every 10 s, a peer silent for 50 s is lost, slots awaited 5 min.
     heartbeatIntervalMs: duration(config, HEARTBEAT_INTERVAL_KEY, 10_000),
     heartbeatTimeoutMs: duration(config, HEARTBEAT_TIMEOUT_KEY, 50_000),
