@@ -35,14 +35,22 @@ export function clusterDefines(defines: readonly string[]): string[] {
   });
 }
 
+/**
+ * The `-D` flags of the JobManager started for the user: `defines`, and the default
+ * `taskmanager.count` (one local TaskManager, as start-cluster.sh starts one on localhost) unless
+ * the configuration sets it; `flink jobmanager` alone starts none.
+ */
+export function jobManagerDefines(config: Config, defines: readonly string[]): string[] {
+  return config.get(TASK_MANAGER_COUNT_KEY) === undefined ? [...defines, `${TASK_MANAGER_COUNT_KEY}=${DEFAULT_LOCAL_TASK_MANAGERS}`] : [...defines];
+}
+
 /** `defines`: the `-D` flags to hand the JobManager (they become the cluster's configuration). */
 export async function startClusterInBackground(url: string, config: Config, defines: readonly string[]): Promise<StartedCluster> {
   const logDirectory = join(workingDir(config), 'log');
   makeDirectoriesSync(logDirectory);
   const log = join(logDirectory, 'jobmanager.log');
   const out = openSync(log, 'a');
-  const count = config.get(TASK_MANAGER_COUNT_KEY) === undefined ? [`${TASK_MANAGER_COUNT_KEY}=${DEFAULT_LOCAL_TASK_MANAGERS}`] : [];
-  const child = spawn(process.execPath, [FLINK_BIN, 'jobmanager', ...[...defines, ...count].flatMap((d) => ['-D', d])], { detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, [FLINK_BIN, 'jobmanager', ...jobManagerDefines(config, defines).flatMap((d) => ['-D', d])], { detached: true, stdio: ['ignore', out, out] });
   closeSync(out);
   let exited: number | null | undefined;
   const exit = new Promise<false>((resolve) => child.on('exit', (code) => ((exited = code), resolve(false))));
