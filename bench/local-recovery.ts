@@ -11,7 +11,7 @@
  * the checkpoint: chooseRestoreCheckpoint), open it, and load every subtask's key groups into a
  * fresh heap backend (restoreKeyedState). Measured REPS times, the two interleaved: from s3rver
  * (local recovery off) and from the local copies (on; `_metadata` still read from s3rver), and
- * from s3rver reading block by block (SnapshotReader.coalesceReads off: one request per block,
+ * from s3rver reading block by block (readPlanning off: one request per block,
  * as before read-plan.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,6 +23,7 @@ import { HeapKeyedStateBackend } from '../src/engine/state/heap-keyed-state-back
 import { planRestore } from '../src/engine/state/restore-plan.ts';
 import { restoreKeyedState } from '../src/engine/state/restore-state.ts';
 import { type IncrementalBase, writeIncrementalCheckpoint } from '../src/format/write-incremental-checkpoint.ts';
+import { readPlanning } from '../src/format/read-plan.ts';
 import { writeSnapshot } from '../src/format/write-snapshot.ts';
 import { openSnapshot } from '../src/open-snapshot.ts';
 import { LocalCopyTeeStore } from '../src/storage/local-copy-tee.ts';
@@ -47,11 +48,11 @@ function median(xs: readonly number[]): number {
 
 /** The restart's restore work; returns the entries loaded. */
 async function restore(id: number, location: string, storeOptions: OpenStoreOptions, local: LocalRecovery | undefined, coalesce = true): Promise<number> {
+  readPlanning.enabled = coalesce; // the check (verify) and the reader alike
   const { chosen } = await chooseRestoreCheckpoint([{ id, location }], storeOptions, local);
   if (chosen === undefined) throw new Error('no checkpoint chosen');
   const opened = await openSnapshot(location, storeOptions);
   const reader = local === undefined ? opened : readLocalFirst(opened, location, local);
-  reader.coalesceReads = coalesce;
   const plan = planRestore({
     location,
     metadata: reader.metadata,

@@ -28,6 +28,12 @@ export interface ReadPlanLimits {
   readonly maxRange: number;
 }
 
+/**
+ * Off: every block is read by its own requests, as before read plans (benchmarks compare the two
+ * in one run). Readers take it when they are made (SnapshotReader.coalesceReads), verify per call.
+ */
+export const readPlanning = { enabled: true };
+
 export const DEFAULT_READ_LIMITS: ReadPlanLimits = { maxGap: 64 * 1024, maxGapFraction: 0.1, maxRange: 8 * 1024 * 1024 };
 
 /**

@@ -12,7 +12,7 @@ import { DATA_HEADER_SIZE, DATA_MAGIC, FRAME_HEADER_SIZE, dataFileVersionFor } f
 import { decodeMetadata } from './metadata-readers.ts';
 import type { BlockRef, KeyGroupBlock, KeyedStateMeta, OperatorMeta, OperatorStateMeta, SnapshotMetadata } from './model.ts';
 import { ScanError, readArrayHeader, scanValue } from './msgpack-scan.ts';
-import { type WantedBytes, limitsForFiles, planReads } from './read-plan.ts';
+import { type WantedBytes, limitsForFiles, planReads, readPlanning } from './read-plan.ts';
 import { type ByteFetch, RangeSource } from './range-source.ts';
 import { METADATA_FILE } from './snapshot-paths.ts';
 import { createValueUnpackr } from './value-codec.ts';
@@ -69,7 +69,7 @@ export class SnapshotReader {
    * Whether a read of many blocks (a key-group range, an operator state) fetches nearby blocks of
    * a file as one range (read-plan.ts). Off: one request per block, as before (for benchmarks).
    */
-  coalesceReads = true;
+  coalesceReads = readPlanning.enabled;
 
   private constructor(
     readonly store: ObjectStore,

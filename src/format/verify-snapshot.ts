@@ -12,7 +12,7 @@ import { DATA_HEADER_SIZE } from './layout.ts';
 import type { BlockRef, KeyedStateKind } from './model.ts';
 import { ScanError, readArrayHeader, scanValue } from './msgpack-scan.ts';
 import { RangeSource } from './range-source.ts';
-import { limitsForFiles, planReads } from './read-plan.ts';
+import { limitsForFiles, planReads, readPlanning } from './read-plan.ts';
 import { METADATA_FILE } from './snapshot-paths.ts';
 import { SnapshotReader, checkDataHeader } from './snapshot-reader.ts';
 import { hasTtlLayout, ttlLayoutProblem } from './ttl-layout.ts';
@@ -98,7 +98,7 @@ export async function verifySnapshot(store: ObjectStore, options: VerifyOptions 
   }
   const unpackr = createValueUnpackr();
   // Nearby blocks of a file are fetched as one range (read-plan.ts): O(files) requests, not O(blocks).
-  const readable = jobs.filter((job) => !badFiles.has(job.block.file)).map((job) => job.block);
+  const readable = readPlanning.enabled ? jobs.filter((job) => !badFiles.has(job.block.file)).map((job) => job.block) : [];
   const source = new RangeSource(planReads(readable, limitsForFiles(new Set(readable.map((b) => b.file)).size)));
   for (const job of jobs) {
     if (badFiles.has(job.block.file)) continue;
