@@ -6,6 +6,7 @@ import { LocalObjectStore } from '../storage/local-store.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { rangeForSubtask } from './key-groups.ts';
 import { SnapshotReader } from './snapshot-reader.ts';
+import { type IncrementalBase, writeIncrementalCheckpoint } from './write-incremental-checkpoint.ts';
 import { writeSnapshot } from './write-snapshot.ts';
 
 const dirs = tempDirForFile();
@@ -13,16 +14,19 @@ const JOB = '00112233445566778899aabbccddeeff';
 const PARALLELISM = 2;
 const MAX_PARALLELISM = 128;
 
-/** A real local store that counts its ranged reads. */
-function counting(store: ObjectStore): { store: ObjectStore; ranged: () => number } {
-  let ranged = 0;
+/** A real local store that counts its ranged reads (and those of the store above it, where shared files are). */
+function counting(store: ObjectStore, count = { ranged: 0 }): { store: ObjectStore; ranged: () => number } {
   const wrapped: ObjectStore = Object.assign(Object.create(store) as ObjectStore, {
     getRange(key: string, offset: number, length: number) {
-      ranged += 1;
+      count.ranged += 1;
       return store.getRange(key, offset, length);
     },
+    storeAbove(levels: number) {
+      const above = store.storeAbove?.(levels);
+      return above === undefined ? undefined : counting(above, count).store;
+    },
   });
-  return { store: wrapped, ranged: () => ranged };
+  return { store: wrapped, ranged: () => count.ranged };
 }
 
 async function writeFixture(dir: string): Promise<void> {
@@ -107,5 +111,34 @@ describe('coalesced reads', () => {
     const message = await failure(false);
     expect(message).toMatch(/truncated/);
     expect(await failure(true)).toBe(message);
+  });
+
+  it('replays incremental chains in one request per file and subtask, with the same entries', async () => {
+    const dir = dirs.next('chain');
+    const entries: [unknown, unknown][] = Array.from({ length: 4000 }, (_, i) => [`k-${i}`, i]);
+    let base: IncrementalBase | undefined;
+    for (let n = 1; n <= 4; n++) {
+      for (let i = n; n > 1 && i < entries.length; i += 10) entries[i] = [`k-${i}`, i * n];
+      const cp = { jobId: JOB, jobName: 'chain', checkpointId: n, createdAt: n, operators: [{ uid: 'op', parallelism: PARALLELISM, maxParallelism: MAX_PARALLELISM, keyedStates: [{ name: 's', kind: 'value' as const, entries }] }] };
+      base = (await writeIncrementalCheckpoint(new LocalObjectStore(dir), new LocalObjectStore(join(dir, JOB, `chk-${n}`)), cp, base)).base;
+    }
+    const read = async (coalesce: boolean): Promise<{ read: unknown[]; requests: number; filesPerSubtask: number }> => {
+      const { store, ranged } = counting(new LocalObjectStore(join(dir, JOB, 'chk-4')));
+      const reader = await SnapshotReader.open(store);
+      reader.coalesceReads = coalesce;
+      const out: unknown[] = [];
+      let filesPerSubtask = 0;
+      for (let subtask = 0; subtask < PARALLELISM; subtask++) {
+        const range = rangeForSubtask(subtask, PARALLELISM, MAX_PARALLELISM);
+        filesPerSubtask += new Set(reader.keyedState('op', 's').blocks.filter((b) => b.keyGroup >= range.start && b.keyGroup <= range.end).map((b) => b.file)).size;
+        for await (const batch of reader.readKeyed('op', 's', range)) out.push(batch);
+      }
+      return { read: out, requests: ranged(), filesPerSubtask };
+    };
+    const before = await read(false);
+    const after = await read(true);
+    expect(after.read).toEqual(before.read);
+    expect(before.requests).toBeGreaterThan(3 * MAX_PARALLELISM); // a full block and up to 3 deltas per key group
+    expect(after.requests).toBe(after.filesPerSubtask);
   });
 });
