@@ -10,7 +10,9 @@
  * copies. A restore is what a restart does before processing: choose the restore point (check
  * the checkpoint: chooseRestoreCheckpoint), open it, and load every subtask's key groups into a
  * fresh heap backend (restoreKeyedState). Measured REPS times, the two interleaved: from s3rver
- * (local recovery off) and from the local copies (on; `_metadata` still read from s3rver).
+ * (local recovery off) and from the local copies (on; `_metadata` still read from s3rver), and
+ * from s3rver reading block by block (readPlanning off: one request per block,
+ * as before read-plan.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +23,7 @@ import { HeapKeyedStateBackend } from '../src/engine/state/heap-keyed-state-back
 import { planRestore } from '../src/engine/state/restore-plan.ts';
 import { restoreKeyedState } from '../src/engine/state/restore-state.ts';
 import { type IncrementalBase, writeIncrementalCheckpoint } from '../src/format/write-incremental-checkpoint.ts';
+import { readPlanning } from '../src/format/read-plan.ts';
 import { writeSnapshot } from '../src/format/write-snapshot.ts';
 import { openSnapshot } from '../src/open-snapshot.ts';
 import { LocalCopyTeeStore } from '../src/storage/local-copy-tee.ts';
@@ -44,7 +47,8 @@ function median(xs: readonly number[]): number {
 }
 
 /** The restart's restore work; returns the entries loaded. */
-async function restore(id: number, location: string, storeOptions: OpenStoreOptions, local: LocalRecovery | undefined): Promise<number> {
+async function restore(id: number, location: string, storeOptions: OpenStoreOptions, local: LocalRecovery | undefined, coalesce = true): Promise<number> {
+  readPlanning.enabled = coalesce; // the check (verify) and the reader alike
   const { chosen } = await chooseRestoreCheckpoint([{ id, location }], storeOptions, local);
   if (chosen === undefined) throw new Error('no checkpoint chosen');
   const opened = await openSnapshot(location, storeOptions);
@@ -91,15 +95,17 @@ export async function run(): Promise<void> {
     }
     const fromS3: number[] = [];
     const fromLocal: number[] = [];
+    const blockByBlock: number[] = [];
     for (let r = 0; r < REPS + 1; r++) {
       // The first round warms both paths up (module loading, SDK connections) and is not counted.
-      for (const [times, via] of [
-        [fromS3, undefined],
-        [fromLocal, local],
+      for (const [times, via, coalesce] of [
+        [fromS3, undefined, true],
+        [fromLocal, local, true],
+        [blockByBlock, undefined, false],
       ] as const) {
         collectGarbage();
         let loaded = 0;
-        const seconds = await timed(async () => (loaded = await restore(id, location, storeOptions, via)));
+        const seconds = await timed(async () => (loaded = await restore(id, location, storeOptions, via, coalesce)));
         if (loaded !== KEYS) throw new Error(`restored ${loaded} entries, expected ${KEYS}`);
         if (r > 0) times.push(seconds * 1000);
       }
@@ -109,6 +115,8 @@ export async function run(): Promise<void> {
     console.log(`local recovery: restore of ${KEYS} keys from ${what} (parallelism ${PARALLELISM}, check + open + load), ${REPS} interleaved runs`);
     console.log(`  from s3rver (baseline):   ${range(fromS3)}`);
     console.log(`  from local copies:        ${range(fromLocal)}`);
+    console.log(`  from s3rver, a request per block (before read-plan.ts): ${range(blockByBlock)}`);
+    console.log(`  s3rver coalesced / per block: ${(median(fromS3) / median(blockByBlock)).toFixed(2)}x the time`);
     console.log(`  local / s3rver: ${(median(fromLocal) / median(fromS3)).toFixed(2)}x the time (${(median(fromS3) / median(fromLocal)).toFixed(1)}x faster)`);
   } finally {
     await s3.stop();

@@ -1,13 +1,14 @@
 /**
  * Streams the frames of one block (docs/FORMAT.md 4.2) with ranged reads, checking each frame's
  * CRC before its items are used and the block's size, item count and CRC at the end. Holds at
- * most one read chunk plus one frame in memory.
+ * most one read chunk plus one frame in memory (plus the range a RangeSource holds, if read through one).
  */
 import { FormatError } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { crc32 } from './crc32.ts';
 import { FRAME_HEADER_SIZE } from './layout.ts';
 import type { BlockRef } from './model.ts';
+import type { ByteFetch } from './range-source.ts';
 
 export interface Frame {
   /** Absolute offset of the frame in its file, for messages. */
@@ -18,7 +19,13 @@ export interface Frame {
 
 const CHUNK_BYTES = 4 * 1024 * 1024;
 
-export async function* readFrames(store: ObjectStore, path: string, block: BlockRef): AsyncGenerator<Frame> {
+/** `fetch` reads the block's bytes (a RangeSource's, for many blocks); by default a ranged read of the store per chunk. */
+export async function* readFrames(
+  store: ObjectStore,
+  path: string,
+  block: BlockRef,
+  fetch: ByteFetch = (offset, length) => store.getRange(path, offset, length),
+): AsyncGenerator<Frame> {
   const where = store.describe(path);
   let buffered: Buffer = Buffer.alloc(0);
   let readUpTo = block.offset; // absolute offset of the next byte to fetch
@@ -31,7 +38,7 @@ export async function* readFrames(store: ObjectStore, path: string, block: Block
     while (buffered.length < needed) {
       const length = Math.min(Math.max(CHUNK_BYTES, needed - buffered.length), end - readUpTo);
       if (length <= 0) throw new FormatError(where, position, 'frame runs past the end of its block');
-      const chunk = await store.getRange(path, readUpTo, length);
+      const chunk = await fetch(readUpTo, length);
       if (chunk.length < length) throw new FormatError(where, readUpTo + chunk.length, 'file is truncated');
       readUpTo += length;
       buffered = buffered.length === 0 ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length) : Buffer.concat([buffered, chunk]);

@@ -12,6 +12,8 @@ import { DATA_HEADER_SIZE, DATA_MAGIC, FRAME_HEADER_SIZE, dataFileVersionFor } f
 import { decodeMetadata } from './metadata-readers.ts';
 import type { BlockRef, KeyGroupBlock, KeyedStateMeta, OperatorMeta, OperatorStateMeta, SnapshotMetadata } from './model.ts';
 import { ScanError, readArrayHeader, scanValue } from './msgpack-scan.ts';
+import { type WantedBytes, limitsForFiles, planReads, readPlanning } from './read-plan.ts';
+import { type ByteFetch, RangeSource } from './range-source.ts';
 import { METADATA_FILE } from './snapshot-paths.ts';
 import { createValueUnpackr } from './value-codec.ts';
 
@@ -63,6 +65,11 @@ export class SnapshotReader {
   readonly #unpackr = createValueUnpackr();
   /** Told of every frame read (its items and bytes, header included), for a progress line. */
   onFrame: ((items: number, bytes: number) => void) | undefined;
+  /**
+   * Whether a read of many blocks (a key-group range, an operator state) fetches nearby blocks of
+   * a file as one range (read-plan.ts). Off: one request per block, as before (for benchmarks).
+   */
+  coalesceReads = readPlanning.enabled;
 
   private constructor(
     readonly store: ObjectStore,
@@ -86,7 +93,9 @@ export class SnapshotReader {
 
   /** The same snapshot read through another store over the same objects (local recovery reads copies first). */
   readingThrough(store: ObjectStore): SnapshotReader {
-    return new SnapshotReader(store, this.metadata, this.metadataSize, this.options);
+    const reader = new SnapshotReader(store, this.metadata, this.metadataSize, this.options);
+    reader.coalesceReads = this.coalesceReads;
+    return reader;
   }
 
   /** The store file `index` of the file table is read through: the snapshot's, or the checkpoint root for a shared file. */
@@ -128,7 +137,23 @@ export class SnapshotReader {
    * upserts and deletions blocks) are held in memory, as a map of the keys they touch.
    */
   async *readKeyed(uid: string, name: string, range?: KeyGroupRange): AsyncGenerator<KeyedBatch> {
-    for (const chain of keyGroupChains(this.keyedState(uid, name).blocks, range)) yield* this.#replay(chain);
+    const chains = [...keyGroupChains(this.keyedState(uid, name).blocks, range)];
+    const source = this.planReads(chains.flat());
+    for (const chain of chains) yield* this.#replay(chain, source);
+  }
+
+  /**
+   * A RangeSource for reading `blocks` (and the headers of their files not yet checked) in few
+   * requests, to pass to blockFrames; undefined when there is nothing to gain or coalescing is off.
+   */
+  planReads(blocks: readonly BlockRef[]): RangeSource | undefined {
+    if (!this.coalesceReads || blocks.length < 2) return undefined;
+    const wanted: WantedBytes[] = [...blocks];
+    const files = new Set(blocks.map((b) => b.file));
+    for (const file of files) {
+      if (!this.#checkedHeaders.has(file)) wanted.push({ file, offset: 0, length: DATA_HEADER_SIZE });
+    }
+    return new RangeSource(planReads(wanted, limitsForFiles(files.size)));
   }
 
   /**
@@ -136,14 +161,14 @@ export class SnapshotReader {
    * then the entries the deltas leave set, in the order their keys were first touched. The same
    * entries as replaying the chain into a map (set on full/upserts, delete on deletions).
    */
-  async *#replay(chain: readonly KeyGroupBlock[]): AsyncGenerator<KeyedBatch> {
+  async *#replay(chain: readonly KeyGroupBlock[], source: RangeSource | undefined): AsyncGenerator<KeyedBatch> {
     const keyGroup = chain[0]!.keyGroup;
     const head = chain[0]!.kind === undefined || chain[0]!.kind === 'full' ? chain[0] : undefined;
     const deltas = chain.slice(head === undefined ? 0 : 1);
     // Keys in a file are canonical (5.1), so their bytes identify them without encoding again.
     const touched = new Map<string, [unknown, unknown] | null>();
     for (const block of deltas) {
-      for await (const frame of this.blockFrames(block)) {
+      for await (const frame of this.blockFrames(block, source)) {
         if (block.kind === 'deletions') {
           const [keys] = this.#decodeFrame(block, frame, 1);
           for (const id of this.#keyIds(block, frame, keys.length)) touched.set(id, null);
@@ -155,7 +180,7 @@ export class SnapshotReader {
       }
     }
     if (head !== undefined) {
-      for await (const frame of this.blockFrames(head)) {
+      for await (const frame of this.blockFrames(head, source)) {
         const [keys, values] = this.#decodeFrame(head, frame, 2);
         if (touched.size === 0) {
           yield { keyGroup, keys, values };
@@ -201,9 +226,10 @@ export class SnapshotReader {
   async *readOperatorState(uid: string, name: string): AsyncGenerator<OperatorStateBatch> {
     const state: OperatorStateMeta | undefined = this.operator(uid).operatorStates.find((s) => s.name === name);
     if (state === undefined) throw new UserError(`operator '${uid}' has no operator state '${name}'`);
+    const source = this.planReads(state.partitions.filter((b) => b !== null));
     for (const [subtask, block] of state.partitions.entries()) {
       if (block === null) continue;
-      for await (const frame of this.blockFrames(block)) {
+      for await (const frame of this.blockFrames(block, source)) {
         if (state.kind === 'broadcast') {
           const [keys, values] = this.#decodeFrame(block, frame, 2);
           yield { subtask, keys, values };
@@ -215,22 +241,24 @@ export class SnapshotReader {
     }
   }
 
-  /** The frames of a block, undecoded, after checking its data file's header once. */
-  async *blockFrames(block: BlockRef): AsyncGenerator<Frame> {
+  /** The frames of a block, undecoded, after checking its data file's header once; through `source` (planReads) if given. */
+  async *blockFrames(block: BlockRef, source?: RangeSource): AsyncGenerator<Frame> {
     const file = this.metadata.files[block.file]!; // the metadata reader checked every file index
-    await this.#checkHeader(block.file, file.path);
-    for await (const frame of readFrames(this.storeForFile(block.file), file.path, block)) {
+    const store = this.storeForFile(block.file);
+    const fetch = source?.fetcher(block.file, store, file.path);
+    await this.#checkHeader(block.file, file.path, fetch);
+    for await (const frame of readFrames(store, file.path, block, fetch)) {
       this.onFrame?.(frame.count, FRAME_HEADER_SIZE + frame.payload.length);
       yield frame;
     }
   }
 
 
-  #checkHeader(index: number, path: string): Promise<void> {
+  #checkHeader(index: number, path: string, fetch: ByteFetch | undefined): Promise<void> {
     let checked = this.#checkedHeaders.get(index);
     if (checked === undefined) {
       const store = this.storeForFile(index);
-      checked = store.getRange(path, 0, DATA_HEADER_SIZE).then((bytes) => checkDataHeader(bytes, store.describe(path), this.metadata.formatVersion));
+      checked = (fetch ?? ((offset, length) => store.getRange(path, offset, length)))(0, DATA_HEADER_SIZE).then((bytes) => checkDataHeader(bytes, store.describe(path), this.metadata.formatVersion));
       this.#checkedHeaders.set(index, checked);
     }
     return checked;

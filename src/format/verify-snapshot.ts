@@ -11,6 +11,8 @@ import { keyGroupForBytes } from './key-groups.ts';
 import { DATA_HEADER_SIZE } from './layout.ts';
 import type { BlockRef, KeyedStateKind } from './model.ts';
 import { ScanError, readArrayHeader, scanValue } from './msgpack-scan.ts';
+import { RangeSource } from './range-source.ts';
+import { limitsForFiles, planReads, readPlanning } from './read-plan.ts';
 import { METADATA_FILE } from './snapshot-paths.ts';
 import { SnapshotReader, checkDataHeader } from './snapshot-reader.ts';
 import { hasTtlLayout, ttlLayoutProblem } from './ttl-layout.ts';
@@ -95,6 +97,9 @@ export async function verifySnapshot(store: ObjectStore, options: VerifyOptions 
     }
   }
   const unpackr = createValueUnpackr();
+  // Nearby blocks of a file are fetched as one range (read-plan.ts): O(files) requests, not O(blocks).
+  const readable = readPlanning.enabled ? jobs.filter((job) => !badFiles.has(job.block.file)).map((job) => job.block) : [];
+  const source = new RangeSource(planReads(readable, limitsForFiles(new Set(readable.map((b) => b.file)).size)));
   for (const job of jobs) {
     if (badFiles.has(job.block.file)) continue;
     const path = meta.files[job.block.file]!.path;
@@ -105,7 +110,7 @@ export async function verifySnapshot(store: ObjectStore, options: VerifyOptions 
     const keysOnly = job.keyed?.deletions === true;
     try {
       const seen = new Set<string>();
-      for await (const frame of readFrames(fileStore, path, job.block)) {
+      for await (const frame of readFrames(fileStore, path, job.block, source.fetcher(job.block.file, fileStore, path))) {
         const fail = (offset: number, message: string): never => {
           throw new FormatError(where, frame.offset + 12 + offset, `${message} (${job.owner})`);
         };

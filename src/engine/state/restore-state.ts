@@ -4,6 +4,7 @@
  */
 import { FormatError, InternalError } from '../../errors.ts';
 import type { BlockRef } from '../../format/model.ts';
+import type { RangeSource } from '../../format/range-source.ts';
 import type { SnapshotReader } from '../../format/snapshot-reader.ts';
 import { ttlLayoutProblem } from '../../format/ttl-layout.ts';
 import { createValueUnpackr } from '../../format/value-codec.ts';
@@ -48,7 +49,8 @@ export async function restoreKeyedState(reader: SnapshotReader, plan: SubtaskRes
 /** Loads the planned elements of every operator state; returns the number of elements read. */
 export async function restoreOperatorState(reader: SnapshotReader, plan: SubtaskRestorePlan, store: OperatorStateStore): Promise<number> {
   if (plan.snapshotUid === null) return 0;
-  const blocks = new PartitionReader(reader);
+  // One plan for every partition read, so nearby partitions of a file come in one request.
+  const blocks = new PartitionReader(reader, reader.planReads(plan.operatorStates.flatMap((s) => s.slices.map((slice) => slice.block))));
   let elements = 0;
   for (const state of plan.operatorStates) {
     const info = { name: state.name, kind: state.kind, mode: state.mode, schemaVersion: state.schemaVersion };
@@ -92,13 +94,16 @@ function describeFile(reader: SnapshotReader, block: BlockRef): string {
 class PartitionReader {
   readonly #unpackr = createValueUnpackr();
 
-  constructor(readonly reader: SnapshotReader) {}
+  constructor(
+    readonly reader: SnapshotReader,
+    readonly source: RangeSource | undefined,
+  ) {}
 
   async *read(block: BlockRef, arrays: 1 | 2): AsyncGenerator<{ keys: unknown[]; values: unknown[] }> {
     // Through the reader: it checks each data file's header once and finds a shared file
     // (an incremental checkpoint's, FORMAT.md version 3) under the checkpoint root.
     const where = this.reader.describeFile(block.file);
-    for await (const frame of this.reader.blockFrames(block)) {
+    for await (const frame of this.reader.blockFrames(block, this.source)) {
       let decoded: unknown[];
       try {
         decoded = this.#unpackr.unpackMultiple(frame.payload) as unknown[];
