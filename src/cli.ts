@@ -201,7 +201,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
   clusterCommand('checkpoint')
     .description('take a checkpoint of a running job now')
     .argument('<jobId>', 'the job to checkpoint')
-    .option('--full', 'a full checkpoint (every checkpoint is full today, so this changes only the printed type)')
+    .option('--full', 'a full checkpoint: with incremental checkpoints every key group is written whole, a new base for the checkpoints after it')
     .action(async (jobId: string, options) => {
       const { runCheckpoint } = await import('./commands/checkpoint.ts');
       exitCode = await runCheckpoint(jobId, options, envFor(options));

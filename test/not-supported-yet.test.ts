@@ -34,8 +34,6 @@ function expectRefusal(result: RunResult, line: string): void {
 
 describe('refused until built', () => {
   it.each([
-    ['execution.checkpointing.incremental=true', 'execution.checkpointing.incremental: true is not supported yet (tsflink has no incremental checkpoints: every checkpoint is full); use false, the default'],
-    ['state.backend.incremental=true', 'execution.checkpointing.incremental: true is not supported yet (tsflink has no incremental checkpoints: every checkpoint is full); use false, the default'],
     ['execution.checkpointing.unaligned.enabled=true', 'execution.checkpointing.unaligned.enabled: true is not supported yet (tsflink has no unaligned checkpoints); use false, the default: checkpoints are aligned'],
     ['execution.checkpointing.aligned-checkpoint-timeout=30 s', 'execution.checkpointing.aligned-checkpoint-timeout: 30000 ms is not supported yet (it applies to unaligned checkpoints, which tsflink does not have); leave it unset'],
   ])('flink run -D %s', async (define, line) => {

@@ -1,7 +1,7 @@
 /**
  * `flink checkpoint <jobId> [--full]`: a checkpoint now, outside the periodic schedule. Flink
- * prints the type asked for: CONFIGURED (what the job is configured to take) or FULL. tsflink's
- * configured checkpoints are full ones (incremental checkpoints are refused), so both are true.
+ * prints the type asked for: CONFIGURED (what the job is configured to take: incremental with
+ * `execution.checkpointing.incremental`) or FULL (every key group written whole).
  */
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
 import { awaitOperation } from '../engine/cluster/async-operation.ts';

@@ -128,7 +128,7 @@ describe('checkpointConfigFromKeys', () => {
       alignedCheckpointTimeout: 0,
     });
     // The old names of settings that are not built yet are refused like the current ones.
-    expect(errorOf({ 'state.backend.incremental': 'true' }).message).toContain(`${P}incremental: true is not supported yet`);
+    expect(checkpointConfigFromKeys(keys({ 'state.backend.incremental': 'true' })).incremental).toBe(true);
     expect(errorOf({ [`${P}unaligned`]: 'true' }).message).toContain(`${P}unaligned.enabled: true is not supported yet`);
     const both = checkpointConfigFromKeys(keys({ 'state.checkpoints.dir': '/old', [`${P}dir`]: '/new' }));
     expect(both.dir).toBe('/new');
@@ -162,12 +162,12 @@ describe('checkpointConfigFromKeys', () => {
 describe('settings that are not built yet', () => {
   const UNALIGNED = `${P}unaligned.enabled: true is not supported yet (tsflink has no unaligned checkpoints); use false, the default: checkpoints are aligned`;
   const TIMEOUT = `${P}aligned-checkpoint-timeout: 30000 ms is not supported yet (it applies to unaligned checkpoints, which tsflink does not have); leave it unset`;
-  const INCREMENTAL = `${P}incremental: true is not supported yet (tsflink has no incremental checkpoints: every checkpoint is full); use false, the default`;
+  const INCREMENTAL = `${P}incremental: true together with ${P}local-backup.enabled: true is not supported yet (local recovery does not keep copies of shared files); turn one of them off`;
 
   it.each([
     [{ [`${P}unaligned.enabled`]: 'true' }, UNALIGNED],
     [{ [`${P}aligned-checkpoint-timeout`]: '30 s' }, TIMEOUT],
-    [{ [`${P}incremental`]: 'TRUE' }, INCREMENTAL],
+    [{ [`${P}incremental`]: 'TRUE', [`${P}local-backup.enabled`]: 'true' }, INCREMENTAL],
   ])('refuses %j from the configuration in one line, exit code 1', (entries, message) => {
     const error = errorOf(entries);
     expect(error.message).toBe(message);
@@ -177,9 +177,16 @@ describe('settings that are not built yet', () => {
   it.each<[Partial<CheckpointConfig>, string]>([
     [{ unalignedEnabled: true }, UNALIGNED],
     [{ alignedCheckpointTimeout: 30_000 }, TIMEOUT],
-    [{ incremental: true }, INCREMENTAL],
+    [{ incremental: true, localBackup: true }, INCREMENTAL],
   ])('refuses %j from the API (configureCheckpointing)', (change, message) => {
     expect(() => validateCheckpointConfig({ ...defaultCheckpointConfig, ...change })).toThrow(message);
+  });
+});
+
+describe('incremental checkpoints', () => {
+  it('are accepted under both keys and from the API', () => {
+    expect(checkpointConfigFromKeys(keys({ [`${P}incremental`]: 'true' })).incremental).toBe(true);
+    expect(validateCheckpointConfig({ ...defaultCheckpointConfig, incremental: true }).incremental).toBe(true);
   });
 });
 

@@ -7,6 +7,10 @@
 import { type LocalRecovery, deleteLocalCheckpoint, deleteLocalJob, localRecoveryOf, pruneLocalCheckpoints } from './local-recovery.ts';
 import { UserError } from '../../errors.ts';
 import { SnapshotWriter } from '../../format/snapshot-writer.ts';
+import { SnapshotReader } from '../../format/snapshot-reader.ts';
+import { SharedStateCleaner } from './shared-state-cleaner.ts';
+import { sharedDir, sharedFileMarker } from './shared-paths.ts';
+import { type SharedFileRef, SharedStateRegistry } from './shared-state-registry.ts';
 import { checkpointDirName, savepointDirName } from '../../format/snapshot-paths.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import { type OpenStoreOptions, openStore } from '../../storage/open-store.ts';
@@ -51,8 +55,12 @@ export interface SnapshotStats {
   readonly kind: SnapshotKind;
   readonly triggeredAt: number;
   readonly endedAt: number;
-  /** Bytes of the subtasks' data files (not `_metadata`); 0 for a failed snapshot. */
+  /** Bytes of the data files written for this snapshot (not `_metadata`; Flink's `checkpointed_size`); 0 for a failed snapshot. */
   readonly size: number;
+  /** Bytes of every data file the snapshot refers to (Flink's `state_size`); absent: `size` (a full snapshot). */
+  readonly stateSize?: number;
+  /** An incremental checkpoint (FORMAT.md version 3): it refers to shared files. */
+  readonly incremental?: boolean;
   readonly location: string;
   readonly failure?: string;
   /** Each subtask's part of a completed snapshot, as it acknowledged it (absent for a failed one). */
@@ -70,6 +78,8 @@ export interface SubtaskSnapshotStats {
   readonly ackAt: number;
   /** Bytes of the subtask's data file. */
   readonly size: number;
+  /** Bytes of every data file the subtask's state refers to (its own and earlier checkpoints' shared ones); absent: `size`. */
+  readonly stateSize?: number;
 }
 
 /** A snapshot still pending: how far its acknowledgements have come (Flink's PendingCheckpointStats). */
@@ -135,6 +145,10 @@ export interface AttemptHandle {
 interface Pending extends PendingCheckpoint {
   readonly location: string;
   readonly store: PendingSnapshotStore;
+  /** An incremental checkpoint: the checkpoint root, where its subtasks write into `<jobId>/shared/`. */
+  readonly shared?: PendingSnapshotStore;
+  /** `flink checkpoint --full`: every key group written whole. */
+  readonly full: boolean;
   /** Subtasks that must acknowledge it (the attempt's, kept for after the attempt ended). */
   readonly total: number;
   readonly acks: SubtaskAck[];
@@ -171,10 +185,15 @@ export class CheckpointCoordinator {
   /** Attempts whose subtasks all run (see AttemptHandle.running). */
   readonly #running = new WeakSet<AttemptHandle>();
   /** Manual checkpoints waiting for a free slot, oldest first (Flink's request queue keeps them too). */
-  readonly #waitingManual: { resolve: (location: string) => void; reject: (error: Error) => void }[] = [];
+  readonly #waitingManual: { resolve: (location: string) => void; reject: (error: Error) => void; full: boolean }[] = [];
 
   /** Local recovery's copies, when it is on: pruned here as checkpoints complete, abort and the job ends. */
   readonly #local: LocalRecovery | undefined;
+
+  /** Incremental checkpoints: which shared files the retained checkpoints refer to. */
+  readonly #registry = new SharedStateRegistry();
+  /** The checkpoint root and its cleaner, opened at the first incremental checkpoint (after rebuilding the registry). */
+  #shared: Promise<{ readonly root: ObjectStore; readonly cleaner: SharedStateCleaner }> | undefined;
 
   constructor(
     private readonly config: CheckpointConfig,
@@ -272,8 +291,10 @@ export class CheckpointCoordinator {
    * own checkpoint properties). With `no_claim` it is never listed, so never touched. Nothing
    * happens when it is retained already (a restart of the same job).
    */
-  claim(snapshot: CompletedCheckpoint): void {
+  claim(snapshot: CompletedCheckpoint, sharedFiles: readonly SharedFileRef[] = []): void {
     if (this.completed.some((c) => c.id === snapshot.id)) return;
+    // Its shared files are then the job's own: deleted once no retained checkpoint refers to them.
+    this.#registry.adopt(toCheckpointId(snapshot.id), sharedFiles);
     this.completed.push(snapshot);
     this.completed.sort((a, b) => a.id - b.id);
   }
@@ -288,6 +309,7 @@ export class CheckpointCoordinator {
     await this.settle();
     const discard = new Set<number>(onJobTermination(this.config, status, this.completed.map((c) => ({ id: c.id, isSavepoint: false }))));
     for (const c of this.completed.filter((c) => discard.has(c.id))) await this.#deleteDirectory(c.location).catch(() => undefined);
+    await this.#release(this.#registry.subsume([...discard].map(toCheckpointId)));
     this.completed.splice(0, this.completed.length, ...this.completed.filter((c) => !discard.has(c.id)));
     // Local copies serve restarts within this job only: a resubmission or a resume reads the storage.
     if (this.#local !== undefined) await deleteLocalJob(this.#local).catch(() => undefined);
@@ -295,7 +317,9 @@ export class CheckpointCoordinator {
 
   target(checkpointId: number): CheckpointTarget | undefined {
     const pending = this.#pending.get(checkpointId);
-    return pending === undefined ? undefined : { checkpointId, savepoint: pending.kind !== 'checkpoint', store: pending.store };
+    if (pending === undefined) return undefined;
+    const target = { checkpointId, savepoint: pending.kind !== 'checkpoint', store: pending.store };
+    return pending.shared === undefined ? target : { ...target, shared: { store: pending.shared, dir: sharedDir(this.job.jobId), full: pending.full } };
   }
 
   /**
@@ -307,12 +331,12 @@ export class CheckpointCoordinator {
     return this.#requestSnapshot(stop ? 'stop-with-savepoint' : 'savepoint', `${targetDirectory.replace(/\/+$/, '')}/${savepointDirName(this.job.jobId)}`, drain);
   }
 
-  /** A checkpoint now (`flink checkpoint`), outside the periodic schedule. */
-  triggerCheckpoint(): Promise<string> {
-    return this.#requestSnapshot('manual-checkpoint', undefined);
+  /** A checkpoint now (`flink checkpoint`), outside the periodic schedule; `full`: every key group whole (`--full`). */
+  triggerCheckpoint(full = false): Promise<string> {
+    return this.#requestSnapshot('manual-checkpoint', undefined, false, full);
   }
 
-  async #requestSnapshot(request: 'savepoint' | 'stop-with-savepoint' | 'manual-checkpoint', location: string | undefined, drain = false): Promise<string> {
+  async #requestSnapshot(request: 'savepoint' | 'stop-with-savepoint' | 'manual-checkpoint', location: string | undefined, drain = false, full = false): Promise<string> {
     const attempt = this.#attempt;
     if (attempt === undefined) throw new UserError(`job ${this.job.jobId} is not running`);
     if (attempt.running !== undefined && !this.#running.has(attempt)) {
@@ -324,14 +348,14 @@ export class CheckpointCoordinator {
     const decision = decideTrigger(this.config, { now, pending: this.#inFlight(now), lastCompletedEndTime: this.#lastCompletedEnd, nextIdCandidate: toCheckpointId(this.#nextId), request });
     if (decision.kind === 'wait' && decision.reason === 'max-concurrent' && request === 'manual-checkpoint') {
       // Flink queues an unforced request until a pending snapshot completes, fails or expires.
-      return new Promise<string>((resolve, reject) => this.#waitingManual.push({ resolve, reject }));
+      return new Promise<string>((resolve, reject) => this.#waitingManual.push({ resolve, reject, full }));
     }
     if (decision.kind !== 'trigger') {
       throw new SnapshotBusyError(`job ${this.job.jobId}: cannot start a ${request === 'manual-checkpoint' ? 'checkpoint' : 'savepoint'} now (${decision.reason}); try again`);
     }
     const kind = request === 'manual-checkpoint' ? 'checkpoint' : request;
     return new Promise<string>((resolve, reject) => {
-      this.#trigger(decision.checkpointId, now, kind, location, { resolve, reject }, drain).catch((err: unknown) => {
+      this.#trigger(decision.checkpointId, now, kind, location, { resolve, reject }, drain, full).catch((err: unknown) => {
         reject(err instanceof Error ? err : new Error(String(err)));
         this.#track(this.#fail(decision.checkpointId, 'storage', err));
       });
@@ -340,6 +364,11 @@ export class CheckpointCoordinator {
 
   acknowledge(ack: SubtaskAck): void {
     const pending = this.#pending.get(ack.checkpointId);
+    if (ack.shared !== undefined) {
+      // A late ack's shared file (its checkpoint already ended) is nobody's: the registry says to delete it.
+      const release = this.#registry.acknowledge(toCheckpointId(ack.checkpointId), [ack.file.path], ack.shared.referred.map((f) => f.path));
+      if (release.length > 0) this.#track(this.#release(release));
+    }
     // An ack for an aborted checkpoint: its files went with the directory, or are garbage beside no _metadata.
     if (pending === undefined) return;
     pending.acks.push(ack);
@@ -364,7 +393,7 @@ export class CheckpointCoordinator {
     // Queued manual checkpoints go first: a periodic trigger is only ever one interval late.
     const manual = this.#attempt === undefined ? undefined : this.#waitingManual.shift();
     if (manual !== undefined) {
-      this.#requestSnapshot('manual-checkpoint', undefined).then(manual.resolve, manual.reject);
+      this.#requestSnapshot('manual-checkpoint', undefined, false, manual.full).then(manual.resolve, manual.reject);
       return;
     }
     if (!this.#queued || this.#attempt === undefined) return;
@@ -399,7 +428,7 @@ export class CheckpointCoordinator {
     }
   }
 
-  async #trigger(id: CheckpointId, now: number, kind: SnapshotKind, savepointLocation: string | undefined, waiter?: Pending['waiters'][number], drain = false): Promise<void> {
+  async #trigger(id: CheckpointId, now: number, kind: SnapshotKind, savepointLocation: string | undefined, waiter?: Pending['waiters'][number], drain = false, full = false): Promise<void> {
     this.#nextId = id + 1;
     this.events.onTriggered?.(id);
     const attempt = this.#attempt;
@@ -422,9 +451,12 @@ export class CheckpointCoordinator {
       throw new UserError(`${kind === 'checkpoint' ? 'Checkpoint' : 'Savepoint'} ${id} expired: its directory did not open within the checkpoint timeout`);
     }
     const store = new PendingSnapshotStore(opened);
+    // Savepoints are full and self-contained, as Flink's: never registered, never referred to.
+    const shared = this.config.incremental && kind === 'checkpoint' ? new PendingSnapshotStore((await this.#sharedState()).root) : undefined;
     // The attempt ended while the store opened: stop() has already aborted everything pending.
     if (this.#attempt !== attempt || attempt === undefined) throw new UserError(`job ${this.job.jobId} is not running`);
-    this.#pending.set(id, { id, kind, triggeredAt: now, location, store, total: attempt.subtaskCount, acks: [], ackTimes: [], waiters: waiter === undefined ? [] : [waiter] });
+    this.#pending.set(id, { id, kind, triggeredAt: now, location, store, ...(shared === undefined ? {} : { shared }), full, total: attempt.subtaskCount, acks: [], ackTimes: [], waiters: waiter === undefined ? [] : [waiter] });
+    if (shared !== undefined) this.#registry.trigger(id);
     this.#scheduleExpiry();
     this.#reportPending();
     attempt.injectBarrier(id, kind !== 'checkpoint', drain);
@@ -499,6 +531,18 @@ export class CheckpointCoordinator {
     // drops a pending checkpoint only once it is finalized), or the next trigger overlaps it.
     this.#finalizing.set(pending.id, pending);
     let size = 0;
+    let stateSize = 0;
+    const sharedFiles = pending.shared === undefined ? [] : sharedFilesOfAcks(pending.acks);
+    if (sharedFiles.length > 0) {
+      const missing = this.#registry.reserve(pending.id, sharedFiles);
+      if (missing.length > 0) {
+        // It builds on a file already released (its base was subsumed meanwhile): the next one builds on a newer base.
+        this.#finalizing.delete(pending.id);
+        this.#pending.set(pending.id, pending);
+        await this.#fail(pending.id, 'finalize-failure', new Error(`it refers to shared state already deleted: ${missing.join(', ')}`));
+        return;
+      }
+    }
     try {
       const writer = new SnapshotWriter(pending.store, { kind: pending.kind === 'checkpoint' ? 'checkpoint' : 'savepoint', type: 'canonical', jobId: this.job.jobId, jobName: this.job.jobName, checkpointId: pending.id, createdAt: pending.triggeredAt });
       // The backend each keyed operator's subtasks wrote from (FORMAT.md 3.5, `stateBackend`).
@@ -508,8 +552,9 @@ export class CheckpointCoordinator {
         const stateBackend = backends.get(n.uid);
         writer.addOperator({ uid: n.uid, name: n.name, parallelism: n.parallelism, maxParallelism: n.maxParallelism, ...(stateBackend === undefined ? {} : { stateBackend }) });
       }
+      for (const f of sharedFiles) writer.addFile(f, { shared: true, written: f.written });
       for (const ack of pending.acks) {
-        writer.addFile(ack.file);
+        if (ack.shared === undefined) writer.addFile(ack.file);
         for (const op of ack.operators) {
           for (const state of op.keyed) writer.addKeyedState(op.uid, state.info, state.blocks);
           for (const part of op.operator) writer.addOperatorState(op.uid, part.info, ack.subtask, part.block);
@@ -519,6 +564,11 @@ export class CheckpointCoordinator {
       // `sync`: the longest synchronous part of any subtask (the processing-thread pause a checkpoint costs).
       await writer.finish({ async: Date.now() - pending.triggeredAt, sync: Math.max(0, ...pending.acks.map((a) => a.syncMs)) });
       size = pending.acks.reduce((sum, ack) => sum + ack.file.size, 0);
+      stateSize = size + sharedFiles.reduce((sum, f) => sum + (f.written ? 0 : f.size), 0);
+      if (sharedFiles.length > 0) {
+        const decision = this.#registry.complete(pending.id, sharedFiles);
+        await this.#release(decision.release);
+      }
     } catch (err) {
       this.#finalizing.delete(pending.id);
       this.#pending.set(pending.id, pending);
@@ -535,8 +585,17 @@ export class CheckpointCoordinator {
       this.completed.push({ id: pending.id, location: pending.location, completedAt: now });
       this.completedCount += 1;
     }
-    const subtasks = pending.acks.map((a, i) => ({ chain: a.chain, subtask: a.subtask, syncMs: a.syncMs, asyncMs: a.asyncMs, ackAt: pending.ackTimes[i] ?? now, size: a.file.size }));
-    this.events.onCompleted?.({ id: pending.id, kind: pending.kind, triggeredAt: pending.triggeredAt, endedAt: now, size, location: pending.location, subtasks });
+    const subtasks = pending.acks.map((a, i) => ({
+      chain: a.chain,
+      subtask: a.subtask,
+      syncMs: a.syncMs,
+      asyncMs: a.asyncMs,
+      ackAt: pending.ackTimes[i] ?? now,
+      size: a.file.size,
+      ...(a.shared === undefined ? {} : { stateSize: a.file.size + a.shared.referred.reduce((sum, f) => sum + f.size, 0) }),
+    }));
+    const incremental = pending.shared === undefined ? {} : { stateSize, incremental: true };
+    this.events.onCompleted?.({ id: pending.id, kind: pending.kind, triggeredAt: pending.triggeredAt, endedAt: now, size, ...incremental, location: pending.location, subtasks });
     this.#reportPending();
     if (outcome.notifyTasks) attempt.notifyComplete(pending.id);
     for (const w of pending.waiters) w.resolve(pending.location);
@@ -544,6 +603,8 @@ export class CheckpointCoordinator {
     const discard = new Set<number>(checkpointsToDiscard(this.config, this.completed.map((c) => ({ id: c.id, isSavepoint: false }))));
     for (const c of this.completed.filter((c) => discard.has(c.id))) await this.#deleteDirectory(c.location);
     this.completed.splice(0, this.completed.length, ...this.completed.filter((c) => !discard.has(c.id)));
+    // Only once their directories are gone: a `_metadata` left by a failed delete must not name deleted files.
+    await this.#release(this.#registry.subsume([...discard].map(toCheckpointId)));
     // Local copies are kept for the latest completed checkpoint only (as Flink's TaskLocalStateStore).
     if (this.#local !== undefined && pending.kind === 'checkpoint') await pruneLocalCheckpoints(this.#local, pending.id);
   }
@@ -573,11 +634,78 @@ export class CheckpointCoordinator {
     this.#slotFreed();
     // Subtasks may still be writing into it: the directory goes once their writes have settled.
     await pending.store.close(reason);
+    await pending.shared?.close(reason);
     await this.#deleteDirectory(pending.location).catch(() => undefined);
+    await this.#release(this.#registry.abort(toCheckpointId(id)));
+    if (pending.shared !== undefined) await this.#release(await this.#unacknowledgedFiles(pending.shared, id).catch(() => []));
     if (this.#local !== undefined) await deleteLocalCheckpoint(this.#local, id).catch(() => undefined);
   }
 
   #deleteDirectory(location: string): Promise<void> {
     return deleteSnapshot(location, this.storeOptions);
   }
+
+  /**
+   * The checkpoint root, opened once, with the registry rebuilt first from the retained
+   * checkpoints' `_metadata` (a job resumed by a new JobManager, or a restore that claimed), and
+   * the job's shared files no retained checkpoint refers to deleted as orphans (left by a process
+   * that died with checkpoints pending), before the first incremental checkpoint is triggered.
+   */
+  #sharedState(): Promise<{ readonly root: ObjectStore; readonly cleaner: SharedStateCleaner }> {
+    this.#shared ??= (async () => {
+      const dir = this.config.dir;
+      if (dir === null) throw new UserError('no checkpoint directory is set (execution.checkpointing.dir)');
+      const root = await this.open(dir, this.storeOptions);
+      const cleaner = new SharedStateCleaner(root, (line) => process.stderr.write(`${line}\n`));
+      for (const c of this.completed) {
+        const reader = await SnapshotReader.open(await this.open(c.location, this.storeOptions)).catch(() => undefined);
+        if (reader !== undefined) this.#registry.adopt(c.id, sharedFilesOf(reader.metadata.files));
+      }
+      const prefix = sharedDir(this.job.jobId);
+      const listing: { key: string }[] = [];
+      for await (const o of root.list(prefix)) listing.push(o);
+      await cleaner.release(this.#registry.orphans(listing, prefix));
+      return { root, cleaner };
+    })();
+    this.#shared.catch(() => (this.#shared = undefined));
+    return this.#shared;
+  }
+
+  /** Deletes shared files the registry released; never fails a checkpoint (the cleaner retries). */
+  async #release(paths: readonly string[]): Promise<void> {
+    if (paths.length === 0 || this.#shared === undefined) return;
+    const shared = await this.#shared.catch(() => undefined);
+    await shared?.cleaner.release(paths);
+  }
+
+  /**
+   * Shared files an aborted checkpoint's subtasks wrote without acknowledging them (the attempt
+   * failed while they wrote): the registry never heard of them. Their names carry the
+   * checkpoint's id (write-subtask-snapshot.ts), and an aborted checkpoint is never referred to,
+   * so they go too. Called once the checkpoint's writes have settled.
+   */
+  async #unacknowledgedFiles(root: ObjectStore, id: number): Promise<string[]> {
+    const marker = sharedFileMarker(id);
+    const found: string[] = [];
+    for await (const o of root.list(sharedDir(this.job.jobId))) if (o.key.includes(marker)) found.push(o.key);
+    return found;
+  }
+
+  /** For tests and logs: what the shared-state registry holds. */
+  sharedStateSummary(): ReturnType<SharedStateRegistry['summary']> {
+    return this.#registry.summary();
+  }
+}
+
+/** The shared files a snapshot's `_metadata` lists (for a claim or a rebuild of the registry). */
+export function sharedFilesOf(files: readonly { readonly path: string; readonly size: number; readonly shared?: boolean; readonly written?: boolean }[]): SharedFileRef[] {
+  return files.filter((f) => f.shared === true).map((f) => ({ path: f.path, size: f.size, written: f.written ?? true }));
+}
+
+/** An incremental checkpoint's shared files: each subtask's own (written) and those its chains refer to, once each. */
+function sharedFilesOfAcks(acks: readonly SubtaskAck[]): (SharedFileRef & { readonly written: boolean })[] {
+  const files = new Map<string, SharedFileRef & { readonly written: boolean }>();
+  for (const ack of acks) if (ack.shared !== undefined) files.set(ack.file.path, { path: ack.file.path, size: ack.file.size, written: true });
+  for (const ack of acks) for (const f of ack.shared?.referred ?? []) if (!files.has(f.path)) files.set(f.path, { path: f.path, size: f.size, written: false });
+  return [...files.values()];
 }

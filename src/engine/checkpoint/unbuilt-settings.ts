@@ -20,7 +20,8 @@ export function refuseUnbuiltSettings(config: CheckpointConfig): void {
       1,
     );
   }
-  if (config.incremental) {
-    throw new UserError(`${PREFIX}incremental: true is not supported yet (tsflink has no incremental checkpoints: every checkpoint is full); use false, the default`, 1);
+  if (config.incremental && config.localBackup) {
+    // Local copies are kept per checkpoint directory and pruned to the latest; a chain's older shared files would have none.
+    throw new UserError(`${PREFIX}incremental: true together with ${PREFIX}local-backup.enabled: true is not supported yet (local recovery does not keep copies of shared files); turn one of them off`, 1);
   }
 }

@@ -120,8 +120,9 @@ export interface CheckpointEntry {
   readonly checkpoint_type: 'CHECKPOINT' | 'SAVEPOINT' | 'SYNC_SAVEPOINT';
   readonly trigger_timestamp: number;
   readonly latest_ack_timestamp: number;
-  /** Bytes written for this snapshot. */
+  /** Bytes of every data file the snapshot refers to (an incremental checkpoint's include earlier checkpoints' shared files). */
   readonly state_size: number;
+  /** Bytes written for this snapshot (equal to `state_size` for a full one). */
   readonly checkpointed_size: number;
   readonly end_to_end_duration: number;
   readonly external_path?: string;

@@ -277,11 +277,13 @@ export class Dispatcher implements ClusterApi {
   }
 
   async triggerCheckpoint(jobId: string, request: CheckpointTriggerRequest): Promise<TriggerResponse> {
-    // FULL and CONFIGURED are both what tsflink takes: every checkpoint is full.
-    if (request.checkpointType === 'INCREMENTAL') {
-      throw new BadRequestError('checkpointType INCREMENTAL is not supported yet (tsflink has no incremental checkpoints: every checkpoint is full); use FULL or CONFIGURED');
+    const master = this.#running(jobId, 'a checkpoint');
+    // CONFIGURED takes what the job is configured for; FULL writes every key group whole (a new
+    // base for incremental chains); INCREMENTAL needs a job configured for it.
+    if (request.checkpointType === 'INCREMENTAL' && master.record.checkpointConfig?.incremental !== true) {
+      throw new BadRequestError(`checkpointType INCREMENTAL needs execution.checkpointing.incremental: true, which job ${jobId} does not have; use FULL or CONFIGURED`);
     }
-    return { 'request-id': this.#running(jobId, 'a checkpoint').trigger({ type: 'checkpoint' }) };
+    return { 'request-id': master.trigger({ type: 'checkpoint', full: request.checkpointType === 'FULL' }) };
   }
 
   async checkpointStatus(jobId: string, triggerId: string): Promise<AsyncOperation<{ checkpointId: number }>> {

@@ -437,7 +437,7 @@ export class JobMaster {
   }
 
   /** Sends a savepoint or checkpoint request to the worker; returns the trigger id to poll. */
-  trigger(request: { readonly type: 'savepoint'; readonly targetDirectory: string; readonly stop: boolean; readonly drain: boolean } | { readonly type: 'checkpoint' }): string {
+  trigger(request: { readonly type: 'savepoint'; readonly targetDirectory: string; readonly stop: boolean; readonly drain: boolean } | { readonly type: 'checkpoint'; readonly full: boolean }): string {
     const worker = this.#worker;
     const record = this.record;
     if (record.state !== 'RUNNING' || worker === undefined) {
@@ -496,7 +496,8 @@ function entry(stats: SnapshotStats, status: 'COMPLETED' | 'FAILED'): Checkpoint
     checkpoint_type: checkpointType(stats.kind),
     trigger_timestamp: stats.triggeredAt,
     latest_ack_timestamp: stats.endedAt,
-    state_size: stats.size,
+    // Flink's: checkpointed_size what this checkpoint wrote, state_size all it refers to (incremental checkpoints differ).
+    state_size: stats.stateSize ?? stats.size,
     checkpointed_size: stats.size,
     end_to_end_duration: stats.endedAt - stats.triggeredAt,
     ...(status === 'COMPLETED' ? { external_path: externalPath(stats.location) } : {}),

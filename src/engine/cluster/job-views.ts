@@ -145,7 +145,8 @@ export function checkpointSubtaskDetails(record: JobRecord, checkpointId: number
     status: 'completed' as const,
     ack_timestamp: s.ackAt,
     end_to_end_duration: s.ackAt - entry.trigger_timestamp,
-    state_size: s.size,
+    // An incremental checkpoint's subtask writes `size` and holds `stateSize` (Flink's two figures).
+    state_size: s.stateSize ?? s.size,
     checkpointed_size: s.size,
     checkpoint: { sync: Math.round(s.syncMs), async: Math.round(s.asyncMs) },
     alignment: { buffered: 0, processed: 0, persisted: 0, duration: 0 },
@@ -154,13 +155,14 @@ export function checkpointSubtaskDetails(record: JobRecord, checkpointId: number
     aborted: false,
   }));
   const size = mine.reduce((sum, s) => sum + s.size, 0);
+  const stateSize = mine.reduce((sum, s) => sum + (s.stateSize ?? s.size), 0);
   const latestAck = Math.max(entry.trigger_timestamp, ...mine.map((s) => s.ackAt));
   return {
     id: checkpointId,
     status: 'COMPLETED',
     latest_ack_timestamp: latestAck,
     checkpointed_size: size,
-    state_size: size,
+    state_size: stateSize,
     end_to_end_duration: latestAck - entry.trigger_timestamp,
     alignment_buffered: 0,
     processed_data: 0,

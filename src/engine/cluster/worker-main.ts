@@ -87,7 +87,7 @@ process.on('message', (message: ToWorker) => {
       slotRequests.delete(message.requestId);
       return;
     case 'checkpoint':
-      operation(message.requestId, () => client!.triggerCheckpoint());
+      operation(message.requestId, () => client!.triggerCheckpoint(message.full === true));
       return;
     case 'savepoint':
       operation(message.requestId, () => (message.stop ? client!.stopWithSavepoint(message.targetDirectory, { drain: message.drain }) : client!.triggerSavepoint(message.targetDirectory)));

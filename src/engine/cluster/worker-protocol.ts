@@ -31,7 +31,8 @@ export interface StartMessage {
 export type ToWorker =
   | StartMessage
   | { readonly type: 'savepoint'; readonly requestId: string; readonly targetDirectory: string; readonly stop: boolean; readonly drain: boolean }
-  | { readonly type: 'checkpoint'; readonly requestId: string }
+  /** `full`: `flink checkpoint --full` (every key group whole). */
+  | { readonly type: 'checkpoint'; readonly requestId: string; readonly full?: boolean }
   | { readonly type: 'cancel' }
   | { readonly type: 'slots'; readonly requestId: string; readonly assignments: readonly SlotAssignment[] }
   | { readonly type: 'slots-failed'; readonly requestId: string; readonly message: string };

@@ -34,6 +34,8 @@ export interface AttemptSpec {
   readonly mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
   /** The snapshot this attempt starts from (as the coordinator side opened and matched it). */
   readonly restoreFrom: string | undefined;
+  /** Incremental checkpoints may build on the restored checkpoint's chains (the job's own: a failover or `claim`). */
+  readonly buildOnRestore?: boolean;
   readonly restore: { readonly reader: SnapshotReader; readonly plans: ReadonlyMap<string, SubtaskRestorePlan[]> } | undefined;
   readonly options: ExecutionOptions;
   readonly coordination: AttemptCoordination;

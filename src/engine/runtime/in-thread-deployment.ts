@@ -26,6 +26,7 @@ export function deployInThread(spec: AttemptSpec): DeployedAttempt {
     mode: spec.mode,
     checkpointing: (options.checkpoint?.interval ?? null) !== null,
     localRecovery: localRecoveryOf(options.checkpoint, spec.jobId),
+    incremental: options.checkpoint?.incremental === true ? { buildOnRestore: spec.buildOnRestore === true } : undefined,
     ...(options.stateBackend === undefined ? {} : { stateBackend: options.stateBackend }),
     ...(options.stateBackendOptions === undefined ? {} : { stateBackendOptions: options.stateBackendOptions }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),

@@ -15,7 +15,8 @@ import type { StreamGraph } from '../api/stream-graph.ts';
 import { snapshotDirOf } from '../../format/snapshot-paths.ts';
 import { type CheckpointConfig, defaultCheckpointConfig } from '../checkpoint/checkpoint-config.ts';
 import { type ClaimMode, toCheckpointId } from '../checkpoint/checkpoint-types.ts';
-import { CheckpointCoordinator, type CoordinatorEvents, type CoordinatorResume, SnapshotBusyError } from '../checkpoint/checkpoint-coordinator.ts';
+import { ownsRestoredSnapshot } from '../checkpoint/incremental-restore.ts';
+import { CheckpointCoordinator, type CoordinatorEvents, type CoordinatorResume, SnapshotBusyError, sharedFilesOf } from '../checkpoint/checkpoint-coordinator.ts';
 import type { DamagedCheckpoint } from '../checkpoint/choose-restore-checkpoint.ts';
 import { planRestore } from '../state/restore-plan.ts';
 import type { NewOperatorSpec, SubtaskRestorePlan } from '../state/restore-plan.ts';
@@ -106,8 +107,8 @@ export interface JobClient {
   subtaskRecordCounts(): Map<string, { in: number; out: number }[]>;
   /** A savepoint under `targetDirectory`; resolves with its directory. */
   triggerSavepoint(targetDirectory: string): Promise<string>;
-  /** A checkpoint now; resolves with its directory. */
-  triggerCheckpoint(): Promise<string>;
+  /** A checkpoint now; resolves with its directory. `full`: every key group whole (`flink checkpoint --full`). */
+  triggerCheckpoint(full?: boolean): Promise<string>;
   /** A savepoint, then the job stops (FINISHED), as `flink stop`. */
   stopWithSavepoint(targetDirectory: string, options?: { readonly drain?: boolean }): Promise<string>;
   cancel(): Promise<void>;
@@ -215,9 +216,9 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
       }
       return counts;
     },
-    triggerCheckpoint: async () => {
+    triggerCheckpoint: async (full?: boolean) => {
       running();
-      return coordinator.triggerCheckpoint();
+      return coordinator.triggerCheckpoint(full === true);
     },
     stopWithSavepoint: async (dir, stopOptions) => {
       running();
@@ -264,6 +265,8 @@ async function runAttempt(
   onSubtasks: (attempt: DeployedAttempt) => void = () => undefined,
 ): Promise<void> {
   const { nodes, restore } = restoreFrom === undefined ? { nodes: plan.nodes, restore: undefined } : await openRestore(plan, restoreFrom, options, localRecoveryOf(options.checkpoint, jobId));
+  // Incremental checkpoints build on the restored chains only when the snapshot is the job's own (failover, claim).
+  const owned = restore !== undefined && ownsRestoredSnapshot({ restoreFrom: restoreFrom!, userRestore: options.restoreFrom, claimMode: options.claimMode, checkpointDir: options.checkpoint?.dir ?? null });
   if (restore !== undefined) {
     const { checkpointId, kind } = restore.reader.metadata;
     coordinator.continueAfter(checkpointId);
@@ -271,7 +274,8 @@ async function runAttempt(
     if (options.claimMode === 'CLAIM' && options.restoreFrom !== undefined && restoreFrom === options.restoreFrom) {
       // Absolute, so that deleting it later does not depend on the working directory.
       const dir = snapshotDirOf(options.restoreFrom);
-      coordinator.claim({ id: toCheckpointId(checkpointId), location: /^[a-z][a-z0-9+.-]*:/i.test(dir) ? dir : resolve(dir), completedAt: Date.now() });
+      // Its shared files join the registry only under this job's checkpoint root (their paths are relative to it).
+      coordinator.claim({ id: toCheckpointId(checkpointId), location: /^[a-z][a-z0-9+.-]*:/i.test(dir) ? dir : resolve(dir), completedAt: Date.now() }, owned ? sharedFilesOf(restore.reader.metadata.files) : []);
     }
   }
   const byUid = new Map(nodes.map((n) => [n.uid, n]));
@@ -310,6 +314,7 @@ async function runAttempt(
     attempt,
     mode,
     restoreFrom,
+    buildOnRestore: owned,
     restore: restore === undefined ? undefined : { reader: restore.reader, plans: restore.plans },
     options,
     coordination: {

@@ -29,6 +29,8 @@ export interface WiringSpec {
   readonly mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
   readonly checkpointing: boolean;
   readonly localRecovery?: LocalRecovery | undefined;
+  /** `execution.checkpointing.incremental` on (see SubtaskSpec.incremental). */
+  readonly incremental?: { readonly buildOnRestore: boolean } | undefined;
   readonly stateBackend?: StateBackendType;
   readonly stateBackendOptions?: StateBackendOptions;
   readonly clock?: ProcessingTimeClock;
@@ -79,6 +81,7 @@ export function wireSubtasks(spec: WiringSpec): Subtask[] {
           outputs,
           checkpointing: spec.checkpointing,
           ...(spec.localRecovery === undefined ? {} : { localRecovery: spec.localRecovery }),
+          ...(spec.incremental === undefined ? {} : { incremental: spec.incremental }),
           ...(spec.stateBackend === undefined ? {} : { stateBackend: spec.stateBackend }),
           ...(spec.stateBackendOptions === undefined ? {} : { stateBackendOptions: spec.stateBackendOptions }),
           ...(spec.clock === undefined ? {} : { clock: spec.clock }),

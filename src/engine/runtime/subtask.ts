@@ -32,6 +32,7 @@ import type { Barrier } from './stream-element.ts';
 import type { Output, StreamOperator } from './stream-operator.ts';
 import { type CapturedOperator, writeSubtaskSnapshot } from './write-subtask-snapshot.ts';
 import type { LocalRecovery } from '../checkpoint/local-recovery.ts';
+import { ChainBook, chainsFromMetadata } from '../checkpoint/chain-book.ts';
 import { chainName } from './vertex-names.ts';
 
 export interface CheckpointTarget {
@@ -39,13 +40,34 @@ export interface CheckpointTarget {
   readonly savepoint: boolean;
   /** Rooted at the snapshot directory. */
   readonly store: ObjectStore;
+  /** An incremental checkpoint (never a savepoint): where its data file goes instead of `store`. */
+  readonly shared?: SharedTarget;
+}
+
+/**
+ * Incremental checkpoints (FORMAT.md version 3): a subtask's data file goes into
+ * `<checkpoint root>/<jobId>/shared/`, named by its path relative to the checkpoint root.
+ */
+export interface SharedTarget {
+  /** Rooted at the checkpoint root (the snapshot directory's grandparent). */
+  readonly store: ObjectStore;
+  /** `<jobId>/shared/`: the keys of shared files under `store`, as `_metadata` names them. */
+  readonly dir: string;
+  /** `flink checkpoint --full`: every key group written whole (a new base for the chains). */
+  readonly full: boolean;
 }
 
 export interface SubtaskAck {
   readonly checkpointId: number;
   readonly chain: number;
   readonly subtask: number;
+  /** The subtask's data file; in an incremental checkpoint its path is relative to the checkpoint root (in `<jobId>/shared/`). */
   readonly file: WrittenFile;
+  /**
+   * Incremental checkpoints: `file` is shared, and the keyed blocks also refer to these shared
+   * files of earlier checkpoints (paths relative to the checkpoint root).
+   */
+  readonly shared?: { readonly referred: readonly WrittenFile[] };
   readonly operators: readonly {
     readonly uid: string;
     /** The keyed state backend (`state.backend.type`) of a keyed operator, recorded in `_metadata`. */
@@ -97,6 +119,12 @@ export interface SubtaskSpec {
   readonly initialSplits?: readonly unknown[];
   /** Local recovery (`execution.checkpointing.local-backup.enabled`): where checkpoint files are also copied. */
   readonly localRecovery?: LocalRecovery;
+  /**
+   * `execution.checkpointing.incremental`: backends track changed keys. `buildOnRestore`: the
+   * restored checkpoint's chains are the first base (the job's own failover, or `claim`);
+   * otherwise the first checkpoint is full.
+   */
+  readonly incremental?: { readonly buildOnRestore: boolean };
 }
 
 export class CancelledError extends Error {
@@ -115,6 +143,8 @@ interface Member {
   readonly ttl: TtlStates | undefined;
   readonly operatorState: OperatorStateStore;
   restored: boolean;
+  /** Incremental checkpoints of a keyed member: its chains across checkpoints. */
+  book: ChainBook | undefined;
 }
 
 export class Subtask {
@@ -126,6 +156,8 @@ export class Subtask {
   #cancelled = false;
   #released = false;
   readonly #snapshotted = new Set<number>();
+  /** Savepoints snapshotted here: their notifications never move a chain's base. */
+  readonly #savepoints = new Set<number>();
   #outputs: Output[] = [];
   /** Records into and out of each member of the chain (Flink's numRecordsIn / numRecordsOut). */
   readonly #recordsIn: number[];
@@ -142,7 +174,7 @@ export class Subtask {
     this.#members = chain.nodes.map((planned) => {
       const keyed = planned.node.keyOf === undefined ? undefined : this.#createKeyedBackend(planned);
       const ttl = keyed === undefined ? undefined : new TtlStates(keyed, clock);
-      return { planned, operator: planned.node.createOperator?.(), keyed, ttl, operatorState: new OperatorStateStore(`${planned.uid} subtask ${index}`, planned.uid), restored: false };
+      return { planned, operator: planned.node.createOperator?.(), keyed, ttl, operatorState: new OperatorStateStore(`${planned.uid} subtask ${index}`, planned.uid), restored: false, book: undefined };
     });
     this.#throttling = this.#members.flatMap((m) => (m.operator?.isAvailable === undefined && m.operator?.inFlight === undefined ? [] : [m.operator]));
   }
@@ -290,12 +322,14 @@ export class Subtask {
 
   notifyCheckpointComplete(checkpointId: number): void {
     this.mailbox.put(async () => {
+      if (!this.#savepoints.has(checkpointId)) for (const m of this.#members) if (m.book?.confirm(checkpointId) === true) m.keyed?.confirmChanges?.(checkpointId);
       for (const m of this.#members) await m.operator?.notifyCheckpointComplete?.(checkpointId);
     });
   }
 
   notifyCheckpointAborted(checkpointId: number): void {
     this.mailbox.put(async () => {
+      for (const m of this.#members) m.book?.abort(checkpointId);
       for (const m of this.#members) await m.operator?.notifyCheckpointAborted?.(checkpointId);
     });
   }
@@ -315,6 +349,7 @@ export class Subtask {
         await restoreOperatorState(restore.reader, plan, m.operatorState);
         m.restored = true;
       }
+      if (this.spec.incremental !== undefined && m.keyed !== undefined) m.book = this.#startTracking(m, restore?.reader, plan);
       const context = createRuntimeContext(
         { jobId: this.spec.jobId, operatorUid: m.planned.uid, taskName: m.planned.name, subtaskIndex: index, parallelism: m.planned.parallelism, maxParallelism: m.planned.maxParallelism, attemptNumber: attempt, checkpointingEnabled: this.spec.checkpointing === true },
         m.keyed,
@@ -338,6 +373,23 @@ export class Subtask {
       if (!head.restored) splits.update(this.spec.initialSplits ?? []);
       this.#reader.addSplits([...splits.get()]);
     }
+  }
+
+  /**
+   * Incremental checkpoints: the member's chain book and the backend's change tracking start
+   * from the restored checkpoint's chains when they can be built on (FORMAT.md version 3, shared
+   * files, the same job's failover or `claim`), else from nothing (the first checkpoint is full).
+   */
+  #startTracking(m: Member, reader: SnapshotReader | undefined, plan: SubtaskRestorePlan | undefined): ChainBook {
+    const metadata = reader?.metadata;
+    let book = new ChainBook();
+    if (this.spec.incremental?.buildOnRestore === true && metadata !== undefined && plan?.snapshotUid != null) {
+      const range = rangeForSubtask(this.spec.index, m.planned.parallelism, m.planned.maxParallelism);
+      const chains = chainsFromMetadata(metadata, plan.snapshotUid, range);
+      book = ChainBook.fromRestore(metadata.checkpointId, chains);
+    }
+    m.keyed?.trackChanges?.(book.base?.checkpointId);
+    return book;
   }
 
   /** The output of member i, built once: a new object per record would be garbage per record. */
@@ -562,7 +614,17 @@ export class Subtask {
     }
     const captureStart = performance.now();
     if (this.#reader !== undefined) this.#members[0]!.operatorState.getListState<unknown>(SPLITS_STATE).update(this.#reader.snapshotSplits());
-    const captured: CapturedOperator[] = this.#members.map((m) => ({ uid: m.planned.uid, keyed: m.keyed?.snapshot(), ttl: m.ttl?.snapshotLayout(), operator: m.operatorState.snapshot(), ...(m.keyed === undefined ? {} : { stateBackend: this.spec.stateBackend ?? DEFAULT_STATE_BACKEND }) }));
+    if (barrier.savepoint) this.#savepoints.add(barrier.checkpointId);
+    // A checkpoint's snapshot marks where its changes end (change tracking); a savepoint is never a base.
+    const snapshotOptions = barrier.savepoint ? undefined : { checkpointId: barrier.checkpointId };
+    const captured: CapturedOperator[] = this.#members.map((m) => ({
+      uid: m.planned.uid,
+      keyed: m.keyed?.snapshot(snapshotOptions),
+      ttl: m.ttl?.snapshotLayout(),
+      operator: m.operatorState.snapshot(),
+      ...(m.keyed === undefined ? {} : { stateBackend: this.spec.stateBackend ?? DEFAULT_STATE_BACKEND }),
+      ...(m.book === undefined ? {} : { book: m.book }),
+    }));
     syncMs += performance.now() - captureStart;
     for (const w of this.spec.outputs) w.broadcast({ kind: 'barrier', barrier });
     await this.#flush();
@@ -573,7 +635,7 @@ export class Subtask {
       return; // aborted meanwhile: nothing to write
     }
     const { chain, index, hooks } = this.spec;
-    void writeSubtaskSnapshot({ checkpointId: barrier.checkpointId, target, chain: { id: chain.id, headUid: chain.nodes[0]!.uid }, subtask: index, captured, hooks, syncMs, localRecovery: this.spec.localRecovery });
+    void writeSubtaskSnapshot({ checkpointId: barrier.checkpointId, target, chain: { id: chain.id, headUid: chain.nodes[0]!.uid }, subtask: index, attempt: this.spec.attempt, captured, hooks, syncMs, localRecovery: this.spec.localRecovery });
   }
 
   #checkCancelled(): void {

@@ -14,7 +14,15 @@ import { writeKeyedSnapshot } from '../state/write-keyed-snapshot.ts';
 import { LocalCopyTeeStore } from '../../storage/local-copy-tee.ts';
 import { type LocalRecovery, localCheckpointDir } from '../checkpoint/local-recovery.ts';
 import { faultPoint } from './fault-points.ts';
-import type { CheckpointTarget, SubtaskAck, SubtaskHooks } from './subtask.ts';
+import type { CheckpointTarget, SharedTarget, SubtaskAck, SubtaskHooks } from './subtask.ts';
+import { randomBytes } from 'node:crypto';
+import type { KeyedBlock } from '../../format/snapshot-writer.ts';
+import type { ChainBook } from '../checkpoint/chain-book.ts';
+import { sharedFileMarker } from '../checkpoint/shared-paths.ts';
+import { type KeyGroupChain, referencedFiles } from '../checkpoint/keyed-chain.ts';
+import type { OperatorStatePartition } from '../state/operator-state-store.ts';
+import { completeChains, type IncrementalKeyedResult, writeIncrementalKeyedSnapshot } from '../state/write-incremental-keyed-snapshot.ts';
+import type { KeyedStateBlocks } from '../state/write-keyed-snapshot.ts';
 
 /** One operator's state as the barrier captured it. */
 export interface CapturedOperator {
@@ -25,6 +33,8 @@ export interface CapturedOperator {
   /** The keyed state backend of a keyed operator. */
   readonly stateBackend?: string;
   readonly operator: OperatorStateSnapshot;
+  /** Incremental checkpoints: the member's chains, which the checkpoint builds on and is recorded in. */
+  readonly book?: ChainBook;
 }
 
 export interface SubtaskSnapshotJob {
@@ -34,6 +44,8 @@ export interface SubtaskSnapshotJob {
   /** The chain's id and its head's uid (the data file is named after the head). */
   readonly chain: { readonly id: number; readonly headUid: string };
   readonly subtask: number;
+  /** The attempt, so that a shared file's name is never reused by a later attempt's checkpoint of the same id. */
+  readonly attempt?: number;
   readonly captured: readonly CapturedOperator[];
   readonly hooks: Pick<SubtaskHooks, 'acknowledge' | 'decline'>;
   /** How long capturing `captured` held the processing thread (reported with the ack). */
@@ -50,6 +62,10 @@ export async function writeSubtaskSnapshot(job: SubtaskSnapshotJob): Promise<voi
   try {
     const target = await job.target;
     if (target === undefined) return; // aborted: nothing to write
+    if (target.shared !== undefined && !target.savepoint) {
+      await writeShared(job, target.shared, asyncStart);
+      return;
+    }
     const store = job.localRecovery === undefined || target.savepoint ? target.store : new LocalCopyTeeStore(target.store, localCheckpointDir(job.localRecovery, checkpointId));
     writer = await DataFileWriter.create(store, dataFilePath(toHex(operatorIdFromUid(chain.headUid)).slice(0, 12), subtask));
     const operators: SubtaskAck['operators'][number][] = [];
@@ -66,4 +82,61 @@ export async function writeSubtaskSnapshot(job: SubtaskSnapshotJob): Promise<voi
   } finally {
     for (const c of captured) c.keyed?.release();
   }
+}
+
+/**
+ * An incremental checkpoint: one data file in `<jobId>/shared/`, with each keyed member's new
+ * blocks (whole key groups or deltas on its chain book's base) and every member's operator state.
+ * The ack lists each state's complete chains, whose older blocks lie in earlier checkpoints'
+ * shared files (`referred`). The chains are recorded in the book only once the file is closed:
+ * a checkpoint whose write failed is never a base.
+ */
+async function writeShared(job: SubtaskSnapshotJob, shared: SharedTarget, asyncStart: number): Promise<void> {
+  const { checkpointId, chain, subtask, captured, hooks, syncMs } = job;
+  // Unique per subtask and attempt: an aborted attempt's late write never lands on a file a later checkpoint refers to.
+  const name = `${shared.dir}${toHex(operatorIdFromUid(chain.headUid)).slice(0, 12)}-${subtask}${sharedFileMarker(checkpointId)}${job.attempt ?? 0}-${randomBytes(4).toString('hex')}.tsfs`;
+  let writer: DataFileWriter | undefined;
+  try {
+    writer = await DataFileWriter.create(shared.store, name);
+    const results: (IncrementalKeyedResult | undefined)[] = [];
+    const operatorParts: OperatorStatePartition[][] = [];
+    for (const c of captured) {
+      results.push(
+        c.keyed === undefined
+          ? undefined
+          : await writeIncrementalKeyedSnapshot(c.keyed, writer, { operatorUid: c.uid, sharedPath: name, base: shared.full ? undefined : c.book?.base, forceFull: shared.full, checkpointId, ...(c.ttl === undefined ? {} : { ttl: c.ttl }) }),
+      );
+      operatorParts.push(await writeOperatorSnapshot(c.operator, writer, c.uid));
+      faultPoint('snapshot-data');
+    }
+    const file = await writer.close();
+    const referred = new Map<string, number>();
+    const operators: SubtaskAck['operators'][number][] = captured.map((c, i) => {
+      const result = results[i];
+      let keyed: KeyedStateBlocks[] = [];
+      if (result !== undefined) {
+        const chains = completeChains(result, file.size);
+        c.book?.record(checkpointId, chains);
+        for (const [path, size] of referencedFiles(chains)) if (path !== file.path) referred.set(path, size);
+        keyed = result.states.map((state) => ({ info: state.info, blocks: chainBlocks(chains.get(state.info.name)?.chains) }));
+      }
+      return { uid: c.uid, ...(c.stateBackend === undefined ? {} : { stateBackend: c.stateBackend }), keyed, operator: operatorParts[i]! };
+    });
+    hooks.acknowledge({ checkpointId, chain: chain.id, subtask, file, shared: { referred: [...referred].map(([path, size]) => ({ path, size })) }, operators, syncMs, asyncMs: performance.now() - asyncStart });
+  } catch (err) {
+    await writer?.abort().catch(() => undefined);
+    hooks.decline(checkpointId, err);
+  } finally {
+    for (const c of captured) c.keyed?.release();
+  }
+}
+
+/** A state's chains as `_metadata`'s KGIX lists them: key groups ascending, each chain in replay order. */
+function chainBlocks(chains: ReadonlyMap<number, KeyGroupChain> | undefined): KeyedBlock[] {
+  if (chains === undefined) return [];
+  const out: KeyedBlock[] = [];
+  for (const keyGroup of [...chains.keys()].sort((a, b) => a - b)) {
+    for (const b of chains.get(keyGroup)!) out.push({ path: b.path, offset: b.offset, length: b.length, entries: b.entries, crc: b.crc, keyGroup, kind: b.kind });
+  }
+  return out;
 }

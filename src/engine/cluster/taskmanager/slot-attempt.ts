@@ -141,7 +141,8 @@ export function runSlotAttempt(spec: AttemptSpec, slots: readonly SlotConnection
     injectBarrier: (checkpointId, savepoint, drain) => {
       void Promise.resolve(spec.coordination.checkpointTarget(checkpointId)).then((target) => {
         if (target === undefined) return;
-        post({ type: 'snapshot-started', checkpointId, savepoint, location: target.store.location });
+        const shared = target.shared === undefined ? {} : { shared: { root: target.shared.store.location, dir: target.shared.dir, full: target.shared.full } };
+        post({ type: 'snapshot-started', checkpointId, savepoint, location: target.store.location, ...shared });
         post({ type: 'inject-barrier', checkpointId, savepoint, drain });
       });
     },

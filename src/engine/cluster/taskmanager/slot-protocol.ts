@@ -31,6 +31,8 @@ export interface DeployMessage {
   readonly slot: number;
   readonly slots: number;
   readonly restoreFrom?: string;
+  /** Incremental checkpoints build on the restored checkpoint's chains (AttemptSpec.buildOnRestore). */
+  readonly buildOnRestore?: boolean;
   readonly allowNonRestoredState: boolean;
   /**
    * Every other slot of the attempt: with a port (transferred) when it runs in this process, for
@@ -54,7 +56,14 @@ export interface SlotNetwork {
 export type ToSlot =
   | DeployMessage
   /** A snapshot began: where its files go (sent to every slot before any barrier is injected). */
-  | { readonly type: 'snapshot-started'; readonly checkpointId: number; readonly savepoint: boolean; readonly location: string }
+  | {
+      readonly type: 'snapshot-started';
+      readonly checkpointId: number;
+      readonly savepoint: boolean;
+      readonly location: string;
+      /** An incremental checkpoint: the checkpoint root, the shared directory under it, and whether it is `--full`. */
+      readonly shared?: { readonly root: string; readonly dir: string; readonly full: boolean };
+    }
   | { readonly type: 'inject-barrier'; readonly checkpointId: number; readonly savepoint: boolean; readonly drain: boolean }
   | { readonly type: 'snapshot-complete'; readonly checkpointId: number }
   | { readonly type: 'snapshot-aborted'; readonly checkpointId: number }

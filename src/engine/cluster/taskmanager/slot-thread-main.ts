@@ -32,6 +32,8 @@ const post = (message: FromSlot): void => port.postMessage(message);
 interface Snapshot {
   readonly savepoint: boolean;
   readonly store: Promise<PendingSnapshotStore>;
+  /** An incremental checkpoint: the checkpoint root its data files go under. */
+  readonly shared?: { readonly store: Promise<PendingSnapshotStore>; readonly dir: string; readonly full: boolean };
 }
 
 let subtasks: Subtask[] = [];
@@ -54,7 +56,9 @@ port.on('message', (message: ToSlot) => {
     case 'snapshot-started': {
       const store = openStore(message.location, storeOptions).then((s) => new PendingSnapshotStore(s));
       store.catch(() => undefined);
-      snapshots.set(message.checkpointId, { savepoint: message.savepoint, store });
+      const shared = message.shared === undefined ? undefined : { store: openStore(message.shared.root, storeOptions).then((s) => new PendingSnapshotStore(s)), dir: message.shared.dir, full: message.shared.full };
+      shared?.store.catch(() => undefined);
+      snapshots.set(message.checkpointId, { savepoint: message.savepoint, store, ...(shared === undefined ? {} : { shared }) });
       for (const resolve of waiting.get(message.checkpointId) ?? []) void targetOf(message.checkpointId).then(resolve);
       waiting.delete(message.checkpointId);
       return;
@@ -90,6 +94,7 @@ function settle(checkpointId: number, how: 'completed' | 'aborted'): void {
   snapshots.delete(checkpointId);
   // An aborted snapshot's directory is deleted by the coordinator: refuse writes still coming.
   if (how === 'aborted') void snapshot?.store.then((s) => s.close(`checkpoint ${checkpointId} was aborted`)).catch(() => undefined);
+  if (how === 'aborted') void snapshot?.shared?.store.then((s) => s.close(`checkpoint ${checkpointId} was aborted`)).catch(() => undefined);
 }
 
 async function targetOf(checkpointId: number): Promise<CheckpointTarget | undefined> {
@@ -98,7 +103,8 @@ async function targetOf(checkpointId: number): Promise<CheckpointTarget | undefi
     if (settled.has(checkpointId)) return undefined;
     return new Promise((resolve) => waiting.set(checkpointId, [...(waiting.get(checkpointId) ?? []), resolve]));
   }
-  return { checkpointId, savepoint: snapshot.savepoint, store: await snapshot.store };
+  const target = { checkpointId, savepoint: snapshot.savepoint, store: await snapshot.store };
+  return snapshot.shared === undefined ? target : { ...target, shared: { store: await snapshot.shared.store, dir: snapshot.shared.dir, full: snapshot.shared.full } };
 }
 
 async function deploy(message: DeployMessage): Promise<void> {
@@ -134,6 +140,7 @@ async function deploy(message: DeployMessage): Promise<void> {
       mode: message.mode,
       checkpointing: (prepared.options.checkpoint?.interval ?? null) !== null,
       localRecovery: localRecoveryOf(prepared.options.checkpoint, message.jobId),
+      incremental: prepared.options.checkpoint?.incremental === true ? { buildOnRestore: message.buildOnRestore === true } : undefined,
       ...(prepared.options.stateBackend === undefined ? {} : { stateBackend: prepared.options.stateBackend }),
       ...(prepared.options.stateBackendOptions === undefined ? {} : { stateBackendOptions: prepared.options.stateBackendOptions }),
       restore,

@@ -55,6 +55,7 @@ export function deployMessage(spec: AttemptSpec, options: Pick<ThreadSlotsOption
     slot,
     slots,
     ...(spec.restoreFrom === undefined ? {} : { restoreFrom: spec.restoreFrom }),
+    ...(spec.buildOnRestore === true ? { buildOnRestore: true } : {}),
     allowNonRestoredState: options.allowNonRestoredState,
     peers,
     ...(network === undefined ? {} : { network }),

@@ -1,0 +1,222 @@
+/**
+ * Incremental checkpoints (`execution.checkpointing.incremental: true`) end to end, for every
+ * keyed backend: a keyed job checkpoints with real files, fails once and restarts from an
+ * incremental checkpoint (exactly-once output through a transactional sink), then is cancelled
+ * with its checkpoints retained. Its `_metadata`s refer to earlier checkpoints' shared files
+ * (`written: false`) and write far fewer bytes than they hold; `<jobId>/shared/` holds exactly
+ * the files the retained checkpoints refer to (the registry deleted the rest and nothing
+ * referred to). A second job restores the retained checkpoint at another parallelism, with
+ * `no_claim` (its first checkpoint is full and never refers to the first job's files) or `claim`
+ * (it builds on them).
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { failingPassThrough, heldAfter } from '../../fixtures/jobs/fail-injection.ts';
+import { StreamExecutionEnvironment } from '../../src/engine/api/environment.ts';
+import type { Source } from '../../src/engine/api/source.ts';
+import type { CheckpointConfig } from '../../src/engine/checkpoint/checkpoint-config.ts';
+import type { SnapshotStats } from '../../src/engine/checkpoint/checkpoint-coordinator.ts';
+import { DataGeneratorSource } from '../../src/engine/connectors/data-generator-source.ts';
+import { type JobClient, startLocally } from '../../src/engine/runtime/local-executor.ts';
+import type { StateBackendType } from '../../src/engine/state/state-backend-type.ts';
+import { SnapshotReader } from '../../src/format/snapshot-reader.ts';
+import type { SnapshotMetadata } from '../../src/format/model.ts';
+import { openStore } from '../../src/storage/open-store.ts';
+import { MemoryTransactionalSink, MemoryTransactionalStore } from '../support/memory-transactional-sink.ts';
+import { tempDirForFile } from '../support/temp-dir.ts';
+
+interface Visit {
+  readonly user: string;
+  readonly n: number;
+}
+
+const USERS = 2_000;
+const HOT = 8;
+const RECORDS = 8_000;
+const dirs = tempDirForFile('tsflink-incremental-');
+
+/** Every user once (twice), then only a few hot keys: later checkpoints change few keys. */
+function visitOf(i: number): Visit {
+  return { user: i < 2 * USERS ? `u${i % USERS}` : `h${i % HOT}`, n: 1 };
+}
+
+function expectedCounts(): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < RECORDS; i++) counts.set(visitOf(i).user, (counts.get(visitOf(i).user) ?? 0) + 1);
+  return counts;
+}
+
+/** Holds a bounded source open at its end (never `done`), so the test decides when the job stops. */
+function heldAtEnd<T>(source: Source<T>): Source<T> {
+  return {
+    bounded: source.bounded,
+    createSplits: (parallelism) => source.createSplits(parallelism),
+    createReader(context) {
+      const inner = source.createReader(context);
+      return {
+        addSplits: (splits) => inner.addSplits(splits),
+        snapshotSplits: () => inner.snapshotSplits(),
+        async poll(max) {
+          const result = await inner.poll(max);
+          if (!result.done) return result;
+          if (result.records.length === 0) await new Promise((r) => setTimeout(r, 5));
+          return { records: result.records, done: false };
+        },
+      };
+    },
+  };
+}
+
+function newJobId(): string {
+  return `${Math.random().toString(16).slice(2, 14).padEnd(12, '0')}${'0'.repeat(20)}`;
+}
+
+/** Resolves once `condition` holds, checked as events arrive (no rate: it waits for the state it names). */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((r) => setTimeout(r, 10));
+}
+
+interface Checkpoints {
+  readonly root: string;
+  readonly jobId: string;
+  readonly completed: SnapshotStats[];
+  readonly restored: number[];
+  readonly attempts: number;
+}
+
+function checkpointConfig(root: string, extra: Partial<CheckpointConfig> = {}): Partial<CheckpointConfig> {
+  return { interval: 20, dir: root, incremental: true, numRetained: 3, retention: 'RETAIN_ON_CANCELLATION', ...extra };
+}
+
+/** The first job: fails once after three checkpoints, then runs to the end of its input and is cancelled after three more. */
+async function runFirstJob(backend: StateBackendType, root: string, store: MemoryTransactionalStore<Visit>): Promise<Checkpoints> {
+  const jobId = newJobId();
+  const completed: SnapshotStats[] = [];
+  const restored: number[] = [];
+  const source = new DataGeneratorSource<Visit>({ count: RECORDS, splits: 4, generate: visitOf });
+  const env = StreamExecutionEnvironment.getExecutionEnvironment()
+    .setParallelism(2)
+    .setStateBackend(backend)
+    .configureCheckpointing(checkpointConfig(root))
+    .setRestartStrategy({ type: 'fixed-delay', attempts: 1, delayMs: 0 });
+  const count = (): number => completed.filter((c) => c.kind === 'checkpoint').length;
+  env
+    .fromSource(heldAfter(heldAtEnd(source), RECORDS / 8, () => count() < 3), 'visits')
+    .uid('visits')
+    .map(failingPassThrough<Visit>((attempt) => (attempt === 0 && count() >= 3 ? 0 : Number.POSITIVE_INFINITY)))
+    .uid('fail-once')
+    .keyBy((v) => v.user)
+    .sum('n')
+    .uid('sums')
+    .sinkTo(() => new MemoryTransactionalSink(store))
+    .uid('sink');
+  const client = startLocally(env.graph, {
+    ...env.executionOptions('incremental'),
+    jobId,
+    events: { onCompleted: (c) => void completed.push(c), onRestored: (r) => void restored.push(r.id) },
+  });
+  let atRestore = Number.POSITIVE_INFINITY;
+  await until(() => restored.length > 0);
+  atRestore = count();
+  await until(() => store.all().length === RECORDS && count() >= atRestore + 3);
+  const attempts = await cancel(client);
+  return { root, jobId, completed, restored, attempts };
+}
+
+async function cancel(client: JobClient): Promise<number> {
+  await client.cancel();
+  return (await client.result).attempts;
+}
+
+async function readCheckpoint(location: string): Promise<SnapshotMetadata> {
+  return (await SnapshotReader.open(await openStore(location))).metadata;
+}
+
+function retainedDirs(root: string, jobId: string): string[] {
+  return readdirSync(join(root, jobId))
+    .filter((d) => /^chk-\d+$/.test(d))
+    .sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)))
+    .map((d) => join(root, jobId, d));
+}
+
+function sharedListing(root: string, jobId: string): string[] {
+  const dir = join(root, jobId, 'shared');
+  return existsSync(dir) ? readdirSync(dir).map((f) => `${jobId}/shared/${f}`).sort() : [];
+}
+
+function expectExactlyOnce(committed: readonly Visit[], expected: ReadonlyMap<string, number>): void {
+  const sums = new Map<string, number[]>();
+  for (const v of committed) sums.set(v.user, [...(sums.get(v.user) ?? []), v.n]);
+  expect(sums.size).toBe(expected.size);
+  for (const [user, n] of expected) expect({ user, sums: [...(sums.get(user) ?? [])].sort((a, b) => a - b) }).toEqual({ user, sums: Array.from({ length: n }, (_, i) => i + 1) });
+}
+
+/** The second job: every key once more from a new source, on the first job's `sums`, at parallelism 3, cancelled after two checkpoints. */
+async function runSecondJob(backend: StateBackendType, root: string, from: string, claimMode: 'CLAIM' | 'NO_CLAIM'): Promise<{ jobId: string; committed: Visit[]; completed: SnapshotStats[] }> {
+  const jobId = newJobId();
+  const store = new MemoryTransactionalStore<Visit>();
+  const completed: SnapshotStats[] = [];
+  const keys = [...expectedCounts().keys()];
+  const env = StreamExecutionEnvironment.getExecutionEnvironment()
+    .setParallelism(3)
+    .setStateBackend(backend)
+    .configureCheckpointing(checkpointConfig(root))
+    .restoreFrom(from, { allowNonRestoredState: true, claimMode });
+  env
+    .fromSource(heldAtEnd(new DataGeneratorSource<Visit>({ count: keys.length, splits: 3, generate: (i) => ({ user: keys[i]!, n: 1 }) })), 'more')
+    .uid('more')
+    .keyBy((v) => v.user)
+    .sum('n')
+    .uid('sums')
+    .sinkTo(() => new MemoryTransactionalSink(store))
+    .uid('sink');
+  const client = startLocally(env.graph, { ...env.executionOptions('incremental again'), jobId, events: { onCompleted: (c) => void completed.push(c) } });
+  await until(() => store.all().length === keys.length && completed.length >= 2);
+  await cancel(client);
+  return { jobId, committed: store.all(), completed };
+}
+
+describe.each(['hashmap', 'rocksdb', 'lmdb'] as const)('incremental checkpoints on %s', (backend) => {
+  it('refer to earlier checkpoints, restore exactly once after a failure, and keep exactly the shared files referred to', async () => {
+    const root = dirs.next('root');
+    const store = new MemoryTransactionalStore<Visit>();
+    const run = await runFirstJob(backend, root, store);
+    expect(run.attempts).toBe(2);
+    expectExactlyOnce(store.all(), expectedCounts());
+
+    const retained = retainedDirs(root, run.jobId);
+    expect(retained.length).toBe(3);
+    const metadata = await Promise.all(retained.map(readCheckpoint));
+    const referred = new Set<string>();
+    for (const m of metadata) {
+      expect(m.formatVersion).toBe(3);
+      for (const f of m.files) {
+        expect(f.shared).toBe(true);
+        referred.add(f.path);
+      }
+    }
+    // The newest was taken with nothing changing: it writes a small part of what it holds.
+    const newest = metadata.at(-1)!;
+    const written = newest.files.filter((f) => f.written !== false).reduce((s, f) => s + f.size, 0);
+    const total = newest.files.reduce((s, f) => s + f.size, 0);
+    expect(newest.files.some((f) => f.written === false)).toBe(true);
+    expect(written).toBeLessThan(total * 0.2);
+    // REST's figures: checkpointed_size is what it wrote, state_size all it refers to.
+    const stats = run.completed.find((c) => c.id === newest.checkpointId)!;
+    expect({ size: stats.size, stateSize: stats.stateSize, incremental: stats.incremental }).toEqual({ size: written, stateSize: total, incremental: true });
+    // The shared directory holds what the retained checkpoints refer to, nothing more, nothing less.
+    expect(sharedListing(root, run.jobId)).toEqual([...referred].sort());
+    // chk-<n>/ holds only _metadata.
+    for (const dir of retained) expect(readdirSync(dir)).toEqual(['_metadata']);
+
+    // Restored at parallelism 3 without claiming: state carried over, its files never referred to.
+    const second = await runSecondJob(backend, root, retained.at(-1)!, 'NO_CLAIM');
+    expect(second.committed.map((v) => `${v.user}=${v.n}`).sort()).toEqual([...expectedCounts()].map(([u, n]) => `${u}=${n + 1}`).sort());
+    for (const dir of retainedDirs(root, second.jobId)) {
+      for (const f of (await readCheckpoint(dir)).files) expect(f.path.startsWith(`${second.jobId}/shared/`)).toBe(true);
+    }
+    // The first job's checkpoints are untouched.
+    expect(sharedListing(root, run.jobId)).toEqual([...referred].sort());
+  });
+});
