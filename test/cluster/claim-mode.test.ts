@@ -122,7 +122,7 @@ describe('flink run -s <savepoint> with a claim mode', () => {
     expect(existsSync(join(sp, '_metadata'))).toBe(true);
   }, CLUSTER_TEST_MS);
 
-  it('REST refuses a NATIVE savepoint and an INCREMENTAL checkpoint in one line (400)', async () => {
+  it('REST refuses a NATIVE savepoint, and an INCREMENTAL checkpoint of a job not configured for it, in one line (400)', async () => {
     const jobId = await submit([]);
     await probe.waitForState(jobId, ['RUNNING']);
     const post = async (path: string, body: unknown): Promise<{ status: number; errors: string[] }> => {
@@ -135,7 +135,7 @@ describe('flink run -s <savepoint> with a claim mode', () => {
     });
     expect(await post(`/jobs/${jobId}/checkpoints`, { checkpointType: 'INCREMENTAL' })).toEqual({
       status: 400,
-      errors: ['checkpointType INCREMENTAL is not supported yet (tsflink has no incremental checkpoints: every checkpoint is full); use FULL or CONFIGURED'],
+      errors: [`checkpointType INCREMENTAL needs execution.checkpointing.incremental: true, which job ${jobId} does not have; use FULL or CONFIGURED`],
     });
     const full = await succeeds(['checkpoint', '--full', jobId]);
     expect(full.stdout).toMatch(new RegExp(`Checkpoint\\(FULL\\) \\d+ for job ${jobId} completed\\.\\n$`));

@@ -9,9 +9,9 @@
  * `no_claim` (its first checkpoint is full and never refers to the first job's files) or `claim`
  * (it builds on them).
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failingPassThrough, heldAfter } from '../../fixtures/jobs/fail-injection.ts';
 import { StreamExecutionEnvironment } from '../../src/engine/api/environment.ts';
 import type { Source } from '../../src/engine/api/source.ts';
@@ -21,8 +21,10 @@ import { DataGeneratorSource } from '../../src/engine/connectors/data-generator-
 import { type JobClient, startLocally } from '../../src/engine/runtime/local-executor.ts';
 import type { StateBackendType } from '../../src/engine/state/state-backend-type.ts';
 import { SnapshotReader } from '../../src/format/snapshot-reader.ts';
+import { NoIntactCheckpointError, chooseRestoreCheckpoint } from '../../src/engine/checkpoint/choose-restore-checkpoint.ts';
 import type { SnapshotMetadata } from '../../src/format/model.ts';
-import { openStore } from '../../src/storage/open-store.ts';
+import { type OpenStoreOptions, openStore } from '../../src/storage/open-store.ts';
+import { type S3TestServer, startS3Server } from '../support/s3-server.ts';
 import { MemoryTransactionalSink, MemoryTransactionalStore } from '../support/memory-transactional-sink.ts';
 import { tempDirForFile } from '../support/temp-dir.ts';
 
@@ -90,7 +92,7 @@ function checkpointConfig(root: string, extra: Partial<CheckpointConfig> = {}): 
 }
 
 /** The first job: fails once after three checkpoints, then runs to the end of its input and is cancelled after three more. */
-async function runFirstJob(backend: StateBackendType, root: string, store: MemoryTransactionalStore<Visit>): Promise<Checkpoints> {
+async function runFirstJob(backend: StateBackendType, root: string, store: MemoryTransactionalStore<Visit>, storeOptions: OpenStoreOptions = {}): Promise<Checkpoints> {
   const jobId = newJobId();
   const completed: SnapshotStats[] = [];
   const restored: number[] = [];
@@ -114,6 +116,7 @@ async function runFirstJob(backend: StateBackendType, root: string, store: Memor
   const client = startLocally(env.graph, {
     ...env.executionOptions('incremental'),
     jobId,
+    storeOptions,
     events: { onCompleted: (c) => void completed.push(c), onRestored: (r) => void restored.push(r.id) },
   });
   let atRestore = Number.POSITIVE_INFINITY;
@@ -129,8 +132,8 @@ async function cancel(client: JobClient): Promise<number> {
   return (await client.result).attempts;
 }
 
-async function readCheckpoint(location: string): Promise<SnapshotMetadata> {
-  return (await SnapshotReader.open(await openStore(location))).metadata;
+async function readCheckpoint(location: string, options: OpenStoreOptions = {}): Promise<SnapshotMetadata> {
+  return (await SnapshotReader.open(await openStore(location, options))).metadata;
 }
 
 function retainedDirs(root: string, jobId: string): string[] {
@@ -145,6 +148,12 @@ function sharedListing(root: string, jobId: string): string[] {
   return existsSync(dir) ? readdirSync(dir).map((f) => `${jobId}/shared/${f}`).sort() : [];
 }
 
+/** Whether `m` refers to a block in its file `path`. */
+function hasBlock(m: SnapshotMetadata, path: string): boolean {
+  const index = m.files.findIndex((f) => f.path === path);
+  return m.operators.some((op) => op.keyedStates.some((k) => k.blocks.some((b) => b.file === index)) || op.operatorStates.some((o) => o.partitions.some((b) => b?.file === index)));
+}
+
 function expectExactlyOnce(committed: readonly Visit[], expected: ReadonlyMap<string, number>): void {
   const sums = new Map<string, number[]>();
   for (const v of committed) sums.set(v.user, [...(sums.get(v.user) ?? []), v.n]);
@@ -153,7 +162,13 @@ function expectExactlyOnce(committed: readonly Visit[], expected: ReadonlyMap<st
 }
 
 /** The second job: every key once more from a new source, on the first job's `sums`, at parallelism 3, cancelled after two checkpoints. */
-async function runSecondJob(backend: StateBackendType, root: string, from: string, claimMode: 'CLAIM' | 'NO_CLAIM'): Promise<{ jobId: string; committed: Visit[]; completed: SnapshotStats[] }> {
+async function runSecondJob(
+  backend: StateBackendType,
+  root: string,
+  from: string,
+  claimMode: 'CLAIM' | 'NO_CLAIM',
+  options: { readonly checkpoints?: number; readonly sourceUid?: string; readonly afterFirst?: (client: JobClient, completed: readonly SnapshotStats[]) => Promise<void> } = {},
+): Promise<{ jobId: string; committed: Visit[]; completed: SnapshotStats[] }> {
   const jobId = newJobId();
   const store = new MemoryTransactionalStore<Visit>();
   const completed: SnapshotStats[] = [];
@@ -165,14 +180,16 @@ async function runSecondJob(backend: StateBackendType, root: string, from: strin
     .restoreFrom(from, { allowNonRestoredState: true, claimMode });
   env
     .fromSource(heldAtEnd(new DataGeneratorSource<Visit>({ count: keys.length, splits: 3, generate: (i) => ({ user: keys[i]!, n: 1 }) })), 'more')
-    .uid('more')
+    .uid(options.sourceUid ?? 'more')
     .keyBy((v) => v.user)
     .sum('n')
     .uid('sums')
     .sinkTo(() => new MemoryTransactionalSink(store))
     .uid('sink');
   const client = startLocally(env.graph, { ...env.executionOptions('incremental again'), jobId, events: { onCompleted: (c) => void completed.push(c) } });
-  await until(() => store.all().length === keys.length && completed.length >= 2);
+  await until(() => completed.length >= 1);
+  await options.afterFirst?.(client, completed);
+  await until(() => store.all().length === keys.length && completed.length >= (options.checkpoints ?? 2));
   await cancel(client);
   return { jobId, committed: store.all(), completed };
 }
@@ -218,5 +235,105 @@ describe.each(['hashmap', 'rocksdb', 'lmdb'] as const)('incremental checkpoints 
     }
     // The first job's checkpoints are untouched.
     expect(sharedListing(root, run.jobId)).toEqual([...referred].sort());
+  });
+});
+
+describe('incremental checkpoints after a restore (hashmap)', () => {
+  it('claim builds on the restored chains and takes them over; --full refers to nothing; no_claim refers to nothing at first', async () => {
+    const root = dirs.next('root');
+    const first = await runFirstJob('hashmap', root, new MemoryTransactionalStore<Visit>());
+    const claimed = retainedDirs(root, first.jobId).at(-1)!;
+    let full: SnapshotStats | undefined;
+    const second = await runSecondJob('hashmap', root, claimed, 'CLAIM', {
+      checkpoints: 6,
+      afterFirst: async (client, completed) => {
+        const location = await client.triggerCheckpoint(true);
+        full = completed.find((c) => location.endsWith(`chk-${c.id}`));
+      },
+    });
+    // The first checkpoint after a claim refers to the claimed checkpoint's files besides what it wrote.
+    const [firstAfterClaim] = second.completed;
+    expect(firstAfterClaim!.stateSize).toBeGreaterThan(firstAfterClaim!.size);
+    // `--full` writes every key group whole: it refers to nothing it did not write.
+    expect(full).toBeDefined();
+    expect(full!.stateSize).toBe(full!.size);
+    // The claimed checkpoint was subsumed (six newer ones, three retained): its directory is gone,
+    // and every file the second job's retained checkpoints refer to is still there.
+    expect(existsSync(claimed)).toBe(false);
+    const listing = new Set([...sharedListing(root, first.jobId), ...sharedListing(root, second.jobId)]);
+    for (const dir of retainedDirs(root, second.jobId)) for (const f of (await readCheckpoint(dir)).files) expect(listing.has(f.path)).toBe(true);
+    // No claim: the first checkpoint refers to nothing of the snapshot it restored.
+    const third = await runSecondJob('hashmap', root, retainedDirs(root, second.jobId).at(-1)!, 'NO_CLAIM', { sourceUid: 'more-again' });
+    expect(third.completed[0]!.stateSize).toBe(third.completed[0]!.size);
+  });
+
+  it('a damaged shared file: the restart falls back to a checkpoint without it, or fails naming it', async () => {
+    const root = dirs.next('root');
+    const first = await runFirstJob('hashmap', root, new MemoryTransactionalStore<Visit>());
+    const retained = retainedDirs(root, first.jobId).map((location) => ({ id: Number(location.split('chk-')[1]), location }));
+    const [oldest, middle, newest] = (await Promise.all(retained.map((r) => readCheckpoint(r.location)))) as [SnapshotMetadata, SnapshotMetadata, SnapshotMetadata];
+    /** Flips a byte in the middle of the first block `m` refers to in its file `path`. */
+    const damage = (m: SnapshotMetadata, path: string): void => {
+      const index = m.files.findIndex((f) => f.path === path);
+      const block = m.operators.flatMap((op) => [...op.keyedStates.flatMap((k) => k.blocks), ...op.operatorStates.flatMap((o) => o.partitions)]).find((b) => b !== null && b.file === index)!;
+      const file = join(root, path);
+      const bytes = readFileSync(file);
+      const at = block.offset + (block.length >> 1);
+      bytes[at] = (bytes[at] ?? 0) ^ 0x40;
+      writeFileSync(file, bytes);
+    };
+    const ids = retained.map((r) => r.id);
+    // Written by the newest only: the one before it is intact and chosen.
+    const own = newest.files.find((f) => f.written !== false && hasBlock(newest, f.path) && !hasBlock(middle, f.path));
+    expect(own).toBeDefined();
+    damage(newest, own!.path);
+    let choice = await chooseRestoreCheckpoint(retained, {});
+    expect(choice.chosen?.id).toBe(ids[1]);
+    expect(choice.damaged.map((d) => d.checkpoint.id)).toEqual([ids[2]]);
+    expect(choice.damaged[0]!.problem).toContain(own!.path.split('/').pop()!);
+    // Written by the middle one (the newest may refer to it too): the oldest is chosen.
+    const middles = middle.files.find((f) => f.written !== false && hasBlock(middle, f.path) && !hasBlock(oldest, f.path));
+    expect(middles).toBeDefined();
+    damage(middle, middles!.path);
+    choice = await chooseRestoreCheckpoint(retained, {});
+    expect(choice.chosen?.id).toBe(ids[0]);
+    // Then one of the oldest's: none is intact, the job is not started empty, and the error names the file.
+    const olds = oldest.files.find((f) => hasBlock(oldest, f.path))!;
+    damage(oldest, olds.path);
+    const error = await chooseRestoreCheckpoint(retained, {}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NoIntactCheckpointError);
+    expect((error as Error).message).toContain(olds.path.split('/').pop()!);
+  });
+});
+
+describe('incremental checkpoints on s3:// (s3rver)', () => {
+  let s3: S3TestServer;
+  beforeAll(async () => {
+    s3 = await startS3Server();
+    await s3.createBucket('incremental');
+  });
+  afterAll(async () => {
+    await s3?.stop();
+  });
+
+  it('fail over exactly once and keep exactly the shared objects the retained checkpoints refer to', async () => {
+    const options: OpenStoreOptions = { s3Endpoint: s3.endpoint, s3PathStyle: true, s3Credentials: s3.credentials };
+    const root = 's3://incremental/ck';
+    const store = new MemoryTransactionalStore<Visit>();
+    const run = await runFirstJob('rocksdb', root, store, options);
+    expect(run.attempts).toBe(2);
+    expectExactlyOnce(store.all(), expectedCounts());
+    const bucket = await openStore(root, options);
+    const keys: string[] = [];
+    for await (const o of bucket.list(`${run.jobId}/`)) keys.push(o.key);
+    const checkpoints = [...new Set(keys.flatMap((k) => /^[0-9a-f]{32}\/(chk-\d+)\/_metadata$/.exec(k)?.[1] ?? []))];
+    expect(checkpoints.length).toBe(3);
+    const referred = new Set<string>();
+    for (const chk of checkpoints) {
+      const m = await readCheckpoint(`${root}/${run.jobId}/${chk}`, options);
+      expect(m.files.some((f) => f.written === false)).toBe(true);
+      for (const f of m.files) referred.add(f.path);
+    }
+    expect(keys.filter((k) => k.startsWith(`${run.jobId}/shared/`)).sort()).toEqual([...referred].sort());
   });
 });
