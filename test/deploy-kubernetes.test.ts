@@ -175,7 +175,8 @@ describe('deploy/kubernetes', () => {
  * The containers' own commands, run here as their pods would run them: the ConfigMap's
  * config.yaml as FLINK_CONF_DIR, the Secret and pod IP given as Kubernetes would expand them.
  * Only what cannot be the same on a shared machine is changed: the REST port and the data port
- * (a free one each), the working directory, and the Service name in -m (no DNS here). The
+ * (a free one each), the working directory, the TaskManagers' cache of job code, and the Service
+ * name in -m (no DNS here). The
  * checkpoint bucket is an s3rver, reached through the AWS variables the Secret tsflink-s3 gives.
  */
 describe('the containers\' commands, run on this machine', () => {
@@ -215,7 +216,8 @@ describe('the containers\' commands, run on this machine', () => {
     start([...containerCommand(set, JOB_MANAGER, given), '-D', `rest.port=${port}`, '-D', `process.jobmanager.working-dir=${join(dir.path, 'jm')}`], confDir);
     const tm = containerCommand(set, TASK_MANAGER, given);
     tm[tm.indexOf('flink-jobmanager:8081')] = `127.0.0.1:${port}`;
-    for (let i = 0; i < replicas(set, TASK_MANAGER); i++) start([...tm, '-D', 'taskmanager.data.port=0'], confDir);
+    // Their caches of job code go into the test's directory: a SIGKILLed TaskManager cannot remove its own.
+    for (let i = 0; i < replicas(set, TASK_MANAGER); i++) start([...tm, '-D', 'taskmanager.data.port=0', '-D', `blob.storage.directory=${join(dir.path, 'tm-blobs')}`], confDir);
   }, 60_000);
 
   afterAll(async () => {

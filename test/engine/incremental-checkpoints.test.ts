@@ -17,6 +17,7 @@ import { StreamExecutionEnvironment } from '../../src/engine/api/environment.ts'
 import type { Source } from '../../src/engine/api/source.ts';
 import type { CheckpointConfig } from '../../src/engine/checkpoint/checkpoint-config.ts';
 import type { SnapshotStats } from '../../src/engine/checkpoint/checkpoint-coordinator.ts';
+import { toCheckpointId } from '../../src/engine/checkpoint/checkpoint-types.ts';
 import { DataGeneratorSource } from '../../src/engine/connectors/data-generator-source.ts';
 import { type JobClient, startLocally } from '../../src/engine/runtime/local-executor.ts';
 import type { StateBackendType } from '../../src/engine/state/state-backend-type.ts';
@@ -119,10 +120,11 @@ async function runFirstJob(backend: StateBackendType, root: string, store: Memor
     storeOptions,
     events: { onCompleted: (c) => void completed.push(c), onRestored: (r) => void restored.push(r.id) },
   });
-  let atRestore = Number.POSITIVE_INFINITY;
   await until(() => restored.length > 0);
-  atRestore = count();
-  await until(() => store.all().length === RECORDS && count() >= atRestore + 3);
+  // Everything committed, then three more checkpoints: the retained ones are taken with nothing changing.
+  await until(() => store.all().length === RECORDS);
+  const committedAt = count();
+  await until(() => count() >= committedAt + 3);
   const attempts = await cancel(client);
   return { root, jobId, completed, restored, attempts };
 }
@@ -204,7 +206,7 @@ describe.each(['hashmap', 'rocksdb', 'lmdb'] as const)('incremental checkpoints 
 
     const retained = retainedDirs(root, run.jobId);
     expect(retained.length).toBe(3);
-    const metadata = await Promise.all(retained.map(readCheckpoint));
+    const metadata = await Promise.all(retained.map((dir) => readCheckpoint(dir)));
     const referred = new Set<string>();
     for (const m of metadata) {
       expect(m.formatVersion).toBe(3);
@@ -239,18 +241,24 @@ describe.each(['hashmap', 'rocksdb', 'lmdb'] as const)('incremental checkpoints 
 });
 
 describe('incremental checkpoints after a restore (hashmap)', () => {
-  it('claim builds on the restored chains and takes them over; --full refers to nothing; no_claim refers to nothing at first', async () => {
+  it('claim builds on the restored chains and takes them over; --full refers to nothing; savepoints stay full; no_claim refers to nothing at first', async () => {
     const root = dirs.next('root');
     const first = await runFirstJob('hashmap', root, new MemoryTransactionalStore<Visit>());
     const claimed = retainedDirs(root, first.jobId).at(-1)!;
     let full: SnapshotStats | undefined;
+    let savepoint = '';
     const second = await runSecondJob('hashmap', root, claimed, 'CLAIM', {
       checkpoints: 6,
       afterFirst: async (client, completed) => {
         const location = await client.triggerCheckpoint(true);
         full = completed.find((c) => location.endsWith(`chk-${c.id}`));
+        savepoint = await client.triggerSavepoint(join(root, 'savepoints'));
       },
     });
+    // A savepoint of an incremental job is full and self-contained, as today: no shared file, not version 3.
+    const sp = await readCheckpoint(savepoint);
+    expect(sp.formatVersion).toBeLessThan(3);
+    expect(sp.files.every((f) => f.shared !== true && !f.path.includes('/'))).toBe(true);
     // The first checkpoint after a claim refers to the claimed checkpoint's files besides what it wrote.
     const [firstAfterClaim] = second.completed;
     expect(firstAfterClaim!.stateSize).toBeGreaterThan(firstAfterClaim!.size);
@@ -265,6 +273,44 @@ describe('incremental checkpoints after a restore (hashmap)', () => {
     // No claim: the first checkpoint refers to nothing of the snapshot it restored.
     const third = await runSecondJob('hashmap', root, retainedDirs(root, second.jobId).at(-1)!, 'NO_CLAIM', { sourceUid: 'more-again' });
     expect(third.completed[0]!.stateSize).toBe(third.completed[0]!.size);
+  });
+
+  it('a job resumed by a new JobManager rebuilds the registry from the retained checkpoints, builds on them, and deletes orphans', async () => {
+    const root = dirs.next('root');
+    const store = new MemoryTransactionalStore<Visit>();
+    const first = await runFirstJob('hashmap', root, store);
+    const retained = retainedDirs(root, first.jobId).map((location) => ({ id: toCheckpointId(Number(location.split('chk-')[1])), location, completedAt: 0 }));
+    // Left by a worker that died while writing a checkpoint that never completed.
+    const orphan = `${first.jobId}/shared/a0f90dae8f3f-0-chk999-a0-deadbeef.tsfs`;
+    writeFileSync(join(root, orphan), 'half a file');
+    // As a worker started by a JobManager that found the job's record: same job id, its retained checkpoints, the newest restored.
+    const completed: SnapshotStats[] = [];
+    const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(2).configureCheckpointing(checkpointConfig(root)).restoreFrom(retained.at(-1)!.location);
+    env
+      .fromSource(heldAtEnd(new DataGeneratorSource<Visit>({ count: RECORDS, splits: 4, generate: visitOf })), 'visits')
+      .uid('visits')
+      .map((v: Visit) => v)
+      .uid('fail-once')
+      .keyBy((v) => v.user)
+      .sum('n')
+      .uid('sums')
+      // A store of its own: the same job id and attempt number would name transactions as the first run did.
+      .sinkTo(() => new MemoryTransactionalSink(new MemoryTransactionalStore<Visit>()))
+      .uid('sink');
+    const client = startLocally(env.graph, {
+      ...env.executionOptions('resumed'),
+      jobId: first.jobId,
+      resume: { nextId: retained.at(-1)!.id + 1, completed: retained },
+      events: { onCompleted: (c) => void completed.push(c) },
+    });
+    await until(() => completed.length >= 4);
+    await cancel(client);
+    // Its own checkpoint: the first one after the resume refers to the restored files.
+    expect(completed[0]!.stateSize).toBeGreaterThan(completed[0]!.size);
+    const referred = new Set<string>();
+    for (const dir of retainedDirs(root, first.jobId)) for (const f of (await readCheckpoint(dir)).files) referred.add(f.path);
+    // The orphan is gone, and so is every file only the subsumed checkpoints of the first run referred to.
+    expect(sharedListing(root, first.jobId)).toEqual([...referred].sort());
   });
 
   it('a damaged shared file: the restart falls back to a checkpoint without it, or fails naming it', async () => {
@@ -303,6 +349,25 @@ describe('incremental checkpoints after a restore (hashmap)', () => {
     const error = await chooseRestoreCheckpoint(retained, {}).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NoIntactCheckpointError);
     expect((error as Error).message).toContain(olds.path.split('/').pop()!);
+  });
+
+  it('claim of a checkpoint under another checkpoint root: the first checkpoint is full, and the claimed checkpoint goes with its shared files once subsumed', async () => {
+    const root = dirs.next('root');
+    const first = await runFirstJob('hashmap', root, new MemoryTransactionalStore<Visit>());
+    const claimed = retainedDirs(root, first.jobId).at(-1)!;
+    const claimedFiles = (await readCheckpoint(claimed)).files.filter((f) => f.shared === true).map((f) => f.path);
+    expect(claimedFiles.length).toBeGreaterThan(0);
+    const otherRoot = dirs.next('other-root');
+    const second = await runSecondJob('hashmap', otherRoot, claimed, 'CLAIM', { checkpoints: 5 });
+    // Nothing of the other root is referred to: its first checkpoint is whole.
+    expect(second.completed[0]!.stateSize).toBe(second.completed[0]!.size);
+    // Subsumed (five newer ones, three retained): the job owned it, so its directory and the shared files it listed are gone, as Flink deletes a claimed snapshot.
+    expect(existsSync(claimed)).toBe(false);
+    const left = new Set(sharedListing(root, first.jobId));
+    expect(claimedFiles.filter((f) => left.has(f))).toEqual([]);
+    // The second job's own checkpoints keep everything they refer to.
+    const own = new Set(sharedListing(otherRoot, second.jobId));
+    for (const dir of retainedDirs(otherRoot, second.jobId)) for (const f of (await readCheckpoint(dir)).files) if (f.shared === true) expect(own.has(f.path)).toBe(true);
   });
 });
 

@@ -18,10 +18,14 @@ describe('decideKeyGroup', () => {
     expect(decideKeyGroup([[block('full', 1000, 0), block('upserts', 300, 1), block('deletions', 200, 1)]], withBase)).toBe('delta');
   });
 
-  it('writes whole once deltas pass half the full block, in any state of the key group', () => {
+  it('writes whole once deltas pass the ratio of the full block, in any state of the key group', () => {
+    const half: ChainLimits = { maxDeltaSteps: 8, maxDeltaRatio: 0.5 };
     const long = [block('full', 1000, 0), block('upserts', 300, 1), block('upserts', 201, 2)];
-    expect(chainMayGrow(long)).toBe(false);
-    expect(decideKeyGroup([[block('full', 10, 0)], long], withBase)).toBe('full');
+    expect(chainMayGrow(long, half)).toBe(false);
+    expect(decideKeyGroup([[block('full', 10, 0)], long], withBase, half)).toBe('full');
+    // The default ratio is 1: deltas up to the full block's size.
+    expect(chainMayGrow(long)).toBe(true);
+    expect(chainMayGrow([...long, block('deletions', 500, 3)])).toBe(false);
   });
 
   it('writes whole after the step limit, counting a step per file', () => {
@@ -32,13 +36,14 @@ describe('decideKeyGroup', () => {
   });
 
   it('weighs a chain without a full block against its first block', () => {
-    expect(chainMayGrow([block('upserts', 100, 1), block('upserts', 50, 2)])).toBe(true);
-    expect(chainMayGrow([block('upserts', 100, 1), block('upserts', 51, 2)])).toBe(false);
+    const half: ChainLimits = { maxDeltaSteps: 8, maxDeltaRatio: 0.5 };
+    expect(chainMayGrow([block('upserts', 100, 1), block('upserts', 50, 2)], half)).toBe(true);
+    expect(chainMayGrow([block('upserts', 100, 1), block('upserts', 51, 2)], half)).toBe(false);
   });
 });
 
 describe('staggered rewrites', () => {
-  it('key groups written whole together are rewritten an eighth at a time, never all at once', () => {
+  it('key groups written whole together are rewritten one in maxDeltaSteps at a time, never all at once', () => {
     const groups = 128;
     let chains: KeyGroupChain[] = Array.from({ length: groups }, () => [block('full', 1000, 1)]);
     const fullPerCheckpoint: number[] = [];

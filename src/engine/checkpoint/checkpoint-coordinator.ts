@@ -17,6 +17,8 @@ import { type OpenStoreOptions, openStore } from '../../storage/open-store.ts';
 import { faultPoint } from '../runtime/fault-points.ts';
 import { type DamagedCheckpoint, chooseRestoreCheckpoint } from './choose-restore-checkpoint.ts';
 import { deleteSnapshot } from './delete-snapshot.ts';
+import { underRoot } from './incremental-restore.ts';
+import { deleteSnapshotWithSharedFiles } from './shared-state-sweep.ts';
 import { PendingSnapshotStore } from './pending-snapshot-store.ts';
 import type { PlannedNode } from '../runtime/job-plan.ts';
 import type { CheckpointTarget, SubtaskAck } from '../runtime/subtask.ts';
@@ -642,6 +644,9 @@ export class CheckpointCoordinator {
   }
 
   #deleteDirectory(location: string): Promise<void> {
+    // Under another checkpoint root, a (claimed) snapshot's shared files are no registry's: the
+    // job never refers to them (its first checkpoint after such a restore is full), so they go with it.
+    if (this.config.dir === null || !underRoot(location, this.config.dir)) return deleteSnapshotWithSharedFiles(location, this.storeOptions);
     return deleteSnapshot(location, this.storeOptions);
   }
 
@@ -673,8 +678,10 @@ export class CheckpointCoordinator {
 
   /** Deletes shared files the registry released; never fails a checkpoint (the cleaner retries). */
   async #release(paths: readonly string[]): Promise<void> {
-    if (paths.length === 0 || this.#shared === undefined) return;
-    const shared = await this.#shared.catch(() => undefined);
+    if (paths.length === 0) return;
+    // Opened here too: a claimed checkpoint may be subsumed (the job ends) before any checkpoint was triggered.
+    const opening = this.#shared ?? (this.config.incremental ? this.#sharedState() : undefined);
+    const shared = await opening?.catch(() => undefined);
     await shared?.cleaner.release(paths);
   }
 

@@ -18,12 +18,15 @@ export interface RestoreOrigin {
   readonly claimMode: ClaimMode | undefined;
   /** `execution.checkpointing.dir`. */
   readonly checkpointDir: string | null;
+  /** This job's id: a checkpoint in `<checkpointDir>/<jobId>/` is its own (a restart by a new worker or JobManager). */
+  readonly jobId: string;
 }
 
 /** Whether the restored snapshot is the job's own to build on and, with `claim`, to delete. */
 export function ownsRestoredSnapshot(origin: RestoreOrigin): boolean {
   if (origin.checkpointDir === null || !underRoot(origin.restoreFrom, origin.checkpointDir)) return false;
-  const failover = origin.userRestore === undefined || origin.restoreFrom !== origin.userRestore;
+  const ownDirectory = normalize(snapshotDirOf(origin.restoreFrom)).split('/').at(-2) === origin.jobId;
+  const failover = ownDirectory || origin.userRestore === undefined || origin.restoreFrom !== origin.userRestore;
   return failover || origin.claimMode === 'CLAIM';
 }
 

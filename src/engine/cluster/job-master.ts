@@ -15,6 +15,8 @@ import type { SnapshotProgress, SnapshotStats } from '../checkpoint/checkpoint-c
 import { toCheckpointId } from '../checkpoint/coordinator-decisions.ts';
 import { NoIntactCheckpointError, chooseRestoreCheckpoint } from '../checkpoint/choose-restore-checkpoint.ts';
 import { deleteSnapshot } from '../checkpoint/delete-snapshot.ts';
+import { underRoot } from '../checkpoint/incremental-restore.ts';
+import { deleteSnapshotWithSharedFiles, sweepSharedFiles } from '../checkpoint/shared-state-sweep.ts';
 import { checkpointsToDiscard, onJobTermination } from '../checkpoint/retention.ts';
 import { decideRestart } from '../runtime/restart-strategy.ts';
 import { DEFAULT_STATE_BACKEND, type StateBackendType, parseStateBackendChoice } from '../state/state-backend-type.ts';
@@ -371,7 +373,17 @@ export class JobMaster {
     if (config !== undefined) {
       const discard = new Set<number>(onJobTermination(config, status, record.retained.map((c) => ({ id: c.id, isSavepoint: false }))));
       if (applyRetention) {
-        for (const c of record.retained.filter((c) => discard.has(c.id))) await deleteSnapshot(c.location, this.context.storeOptions).catch(() => undefined);
+        const storeOptions = this.context.storeOptions;
+        for (const c of record.retained.filter((c) => discard.has(c.id))) {
+          const foreign = config.dir === null || !underRoot(c.location, config.dir);
+          await (foreign ? deleteSnapshotWithSharedFiles(c.location, storeOptions) : deleteSnapshot(c.location, storeOptions)).catch(() => undefined);
+        }
+        // The worker's shared-state registry went with it: the job's shared files that no kept
+        // checkpoint refers to would stay forever (incremental checkpoints).
+        if (config.incremental && config.dir !== null) {
+          const kept = record.retained.filter((c) => !discard.has(c.id)).map((c) => c.location);
+          await sweepSharedFiles(config.dir, record.jobId, kept, storeOptions).catch((err: unknown) => this.context.log(`job ${record.jobId}: could not delete its unreferenced shared checkpoint files: ${err instanceof Error ? err.message : String(err)}`));
+        }
       }
       record.retained = record.retained.filter((c) => !discard.has(c.id));
     }

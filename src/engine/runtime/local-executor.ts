@@ -266,7 +266,7 @@ async function runAttempt(
 ): Promise<void> {
   const { nodes, restore } = restoreFrom === undefined ? { nodes: plan.nodes, restore: undefined } : await openRestore(plan, restoreFrom, options, localRecoveryOf(options.checkpoint, jobId));
   // Incremental checkpoints build on the restored chains only when the snapshot is the job's own (failover, claim).
-  const owned = restore !== undefined && ownsRestoredSnapshot({ restoreFrom: restoreFrom!, userRestore: options.restoreFrom, claimMode: options.claimMode, checkpointDir: options.checkpoint?.dir ?? null });
+  const owned = restore !== undefined && ownsRestoredSnapshot({ restoreFrom: restoreFrom!, userRestore: options.restoreFrom, claimMode: options.claimMode, checkpointDir: options.checkpoint?.dir ?? null, jobId });
   if (restore !== undefined) {
     const { checkpointId, kind } = restore.reader.metadata;
     coordinator.continueAfter(checkpointId);
