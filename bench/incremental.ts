@@ -19,8 +19,9 @@
  *    run, incremental off, has phase 0 and one phase of changes. Reported: bytes written by the
  *    first incremental checkpoint after 1% changed, against the full checkpoint of the same state
  *    (target <= 3%), bytes per changed entry; the steady state over the phases (the chain policy,
- *    src/engine/checkpoint/chain-policy.ts, rewrites one key group in eight with deltas whole each
- *    checkpoint); and the bytes the last checkpoint refers to (REST state_size).
+ *    src/engine/checkpoint/chain-policy.ts, also rewrites some key groups whole each checkpoint,
+ *    each at its turn, so chains stay bounded); and the bytes the last checkpoint refers to (REST
+ *    state_size).
  * 3. Restore: the last incremental checkpoint of 2 (chains of a full block and deltas) against
  *    the `--full` checkpoint taken right after it (the same state), each restored into a fresh
  *    backend of the same type (open, plan, load every key group), INC_RESTORE_REPS (3) rounds
