@@ -72,7 +72,7 @@ function positiveIntFromEnv(name: string, fallback: number): number {
 // ---------------------------------------------------------------------------------------------
 // The records
 
-function keyGenerator(keys: number): (index: number) => string {
+export function keyGenerator(keys: number): (index: number) => string {
   return (index) => `k${fmix32(index) % keys}`;
 }
 
@@ -86,8 +86,8 @@ interface LoopResult {
   readonly checksum: number;
 }
 
-export function bareLoop(records: number, keys: number): LoopResult {
-  const generate = keyGenerator(keys);
+/** `generate`: the key of record i (default: the uniform `k<fmix32(i) mod keys>`). */
+export function bareLoop(records: number, keys: number, generate: (index: number) => string = keyGenerator(keys)): LoopResult {
   const start = performance.now();
   const counts = new Map<string, number>();
   for (let i = 0; i < records; i++) {
@@ -138,6 +138,8 @@ class CountingSink implements SinkFunction<number> {
   readonly reads: Promise<CheckpointInfo | string>[] = [];
   /** Checkpoint id -> when its barrier reached this chain (epoch ms): snapshotState runs there. */
   readonly barrierAt = new Map<number, number>();
+  /** Checkpoint id -> records this sink had seen when the barrier came: the checkpoint holds their state. */
+  readonly barrierRecords = new Map<number, number>();
   #jobId = '';
 
   constructor(private readonly checkpointsDir: string | null) {}
@@ -153,20 +155,28 @@ class CountingSink implements SinkFunction<number> {
 
   snapshotState(context: { readonly checkpointId: number }): void {
     this.barrierAt.set(context.checkpointId, performance.timeOrigin + performance.now());
+    this.barrierRecords.set(context.checkpointId, this.records);
   }
 
   notifyCheckpointComplete(checkpointId: number): void {
     if (this.checkpointsDir === null) return;
     const location = join(this.checkpointsDir, this.#jobId, checkpointDirName(checkpointId));
     // Not awaited: the pipeline goes on while the few kilobytes are read.
-    this.reads.push(readCheckpoint(checkpointId, location, this.barrierAt).catch((err: unknown) => `checkpoint ${checkpointId}: ${err instanceof Error ? err.message : String(err)}`));
+    this.reads.push(readCheckpoint(checkpointId, location, this.barrierAt, this.barrierRecords).catch((err: unknown) => `checkpoint ${checkpointId}: ${err instanceof Error ? err.message : String(err)}`));
   }
 }
 
-async function readCheckpoint(id: number, location: string, barrierAt: ReadonlyMap<number, number>): Promise<CheckpointInfo> {
+export async function readCheckpoint(id: number, location: string, barrierAt: ReadonlyMap<number, number>, barrierRecords: ReadonlyMap<number, number>): Promise<CheckpointInfo> {
   const store = new LocalObjectStore(location);
   const reader = await SnapshotReader.open(store);
-  const { stats, createdAt } = reader.metadata;
+  const { stats, createdAt, files } = reader.metadata;
+  // Version 3: a checkpoint refers to shared files earlier ones wrote (FORMAT.md 3.4).
+  let writtenBytes = 0;
+  let stateBytes = 0;
+  for (const f of files) {
+    stateBytes += f.size;
+    if (f.written !== false) writtenBytes += f.size;
+  }
   let diskBytes = 0;
   for await (const info of store.list('')) diskBytes += info.size;
   return {
@@ -180,6 +190,9 @@ async function readCheckpoint(id: number, location: string, barrierAt: ReadonlyM
     metadataBytes: reader.metadataSize,
     diskBytes,
     entries: stats.entries,
+    writtenBytes,
+    stateBytes,
+    recordsAtBarrier: barrierRecords.get(id) ?? Number.NaN,
   };
 }
 
@@ -240,7 +253,7 @@ class YieldingSource<T> implements Source<T> {
   }
 }
 
-interface CheckpointInfo {
+export interface CheckpointInfo {
   readonly id: number;
   readonly triggeredAt: number;
   /** Trigger to the barrier reaching the keyed operator's chain (through the source's mailbox and the channel). */
@@ -255,6 +268,12 @@ interface CheckpointInfo {
   readonly metadataBytes: number;
   readonly diskBytes: number;
   readonly entries: number;
+  /** Bytes of the data files this checkpoint wrote (REST checkpointed_size). */
+  readonly writtenBytes: number;
+  /** Bytes of every data file it refers to, written or not (REST state_size). */
+  readonly stateBytes: number;
+  /** Records the sink had seen at the barrier. */
+  readonly recordsAtBarrier: number;
 }
 
 interface EngineRun {
@@ -279,6 +298,10 @@ interface EngineOptions {
   readonly expect?: LoopResult;
   /** `env.setStateBackend(...)`; default: the environment's (hashmap). */
   readonly backend?: BuiltStateBackendType;
+  /** execution.checkpointing.incremental (default off). */
+  readonly incremental?: boolean;
+  /** The key of record i (default: the uniform `k<fmix32(i) mod keys>`). */
+  readonly generate?: (index: number) => string;
 }
 
 let runSerial = 0;
@@ -292,9 +315,9 @@ export async function runEngine(options: EngineOptions): Promise<EngineRun> {
     if (checkpointsDir !== null) {
       // Every completed checkpoint is kept while the job runs (not only the latest), so the sink
       // can read each one after it is notified.
-      env.configureCheckpointing({ interval: options.checkpointMs!, mode: 'EXACTLY_ONCE', dir: checkpointsDir, numRetained: 100_000 });
+      env.configureCheckpointing({ interval: options.checkpointMs!, mode: 'EXACTLY_ONCE', dir: checkpointsDir, numRetained: 100_000, incremental: options.incremental === true });
     }
-    const generate = keyGenerator(options.keys);
+    const generate = options.generate ?? keyGenerator(options.keys);
     const generator = new DataGeneratorSource<string>({ count: options.records, seed: 1, generate: (index) => generate(index) });
     const source = new YieldingSource(generator, options.yieldMs);
     const sink = new CountingSink(checkpointsDir);

@@ -24,6 +24,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }
   'local-recovery': () => import('./local-recovery.ts'),
   changes: () => import('./change-tracking.ts'),
   replay: () => import('./replay.ts'),
+  incremental: () => import('./incremental.ts'),
 };
 
 const names = Object.keys(BENCHMARKS);

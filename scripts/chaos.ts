@@ -1,5 +1,5 @@
 /**
- * `npm run chaos -- --kills N --seed S [--records R] [--taskmanagers T] [--no-corrupt] [--keep]`: the promise of
+ * `npm run chaos -- --kills N --seed S [--records R] [--taskmanagers T] [--backend B] [--incremental] [--no-corrupt] [--keep]`: the promise of
  * exactly-once, tested the hard way. The order-totals example (keyed, windowed, into the
  * exactly-once file sink and the exactly-once PostgreSQL sink) runs on a real local cluster over
  * a bounded generated input, held open until the last kill, while processes are SIGKILLed at seeded moments: the worker, the
@@ -8,6 +8,11 @@
  * With `--taskmanagers T` the cluster has T TaskManager processes (2 slots each) that run the
  * subtasks, and they are killed too: at random moments, and at the fault points that now lie in
  * them (a checkpoint's data, a commit, a restore); the JobManager starts a new one each time.
+ * `--backend hashmap|rocksdb|lmdb` sets `state.backend.type`; `--incremental` makes the checkpoints
+ * incremental (`execution.checkpointing.incremental`), so a damaging JobManager kill damages a file
+ * under `<jobId>/shared/` instead (the newest checkpoint's directory holds only `_metadata`), and
+ * adds the `shared-corrupt` kind: a shared file an older checkpoint wrote and the newest still
+ * refers to, so recovery must skip every checkpoint that refers to it.
  * The cluster recovers on its own each time. At the end both sinks' committed output is compared
  * with a failure-free run of the same job, and one line says how it went:
  *
@@ -28,6 +33,7 @@ import { ROOT, runFlink } from '../test/support/run-flink.ts';
 import { type TestCluster, startTestCluster, submittedJobId } from '../test/support/test-cluster.ts';
 import { type ChaosTally, chaosTally } from './chaos/chaos-tally.ts';
 import { checkpointsOnDisk, damageNewestCheckpoint } from './chaos/damage-checkpoint.ts';
+import { damageSharedFile } from './chaos/damage-shared-file.ts';
 import { type KillKind, killsOf, planKills } from './chaos/kill-plan.ts';
 
 const { values } = parseArgs({
@@ -36,6 +42,8 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     records: { type: 'string', default: '1000000' },
     taskmanagers: { type: 'string', default: '0' },
+    backend: { type: 'string' },
+    incremental: { type: 'boolean', default: false },
     'no-corrupt': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
@@ -44,6 +52,12 @@ const KILLS = wholeNumber('kills', values.kills, 1);
 const SEED = wholeNumber('seed', values.seed, 0);
 const RECORDS = wholeNumber('records', values.records, 1000);
 const TASK_MANAGERS = wholeNumber('taskmanagers', values.taskmanagers, 0);
+const BACKENDS = ['hashmap', 'rocksdb', 'lmdb'];
+if (values.backend !== undefined && !BACKENDS.includes(values.backend)) {
+  process.stderr.write(`chaos: --backend must be one of ${BACKENDS.join(', ')}, not '${values.backend}'\n`);
+  process.exit(2);
+}
+const INCREMENTAL = values.incremental;
 const TASK_MANAGER_KEYS = TASK_MANAGERS === 0 ? [] : [
   ['taskmanager.count', String(TASK_MANAGERS)],
   ['taskmanager.numberOfTaskSlots', '2'],
@@ -63,6 +77,8 @@ const CLUSTER_KEYS = [
   ['restart-strategy.type', 'fixed-delay'],
   ['restart-strategy.fixed-delay.attempts', '1000000'],
   ['restart-strategy.fixed-delay.delay', '300ms'],
+  ...(values.backend === undefined ? [] : [['state.backend.type', values.backend]]),
+  ...(INCREMENTAL ? [['execution.checkpointing.incremental', 'true']] : []),
 ].flatMap(([key, value]) => ['-D', `${key}=${value}`]);
 
 function wholeNumber(name: string, text: string | undefined, min: number): number {
@@ -104,9 +120,11 @@ async function main(): Promise<number> {
   const submitted = await runFlink(['run', ...cluster.defines, ...CLUSTER_KEYS, '-d', '-p', '2', JOB, ...jobArgs(out, 'chaos_totals', RATE), '--hold-until', endOfInput], { cwd: cluster.scratch });
   if (submitted.code !== 0) throw new Error(`submitting the chaos run failed (${submitted.code}): ${submitted.stderr.trim()}`);
   const jobId = submittedJobId(submitted.stdout);
-  say(`chaos run: job ${jobId}, ${RECORDS} orders at ${RATE}/s, ${KILLS} kills, seed ${SEED}`);
+  const checkpoints = `${values.backend ?? 'default'} backend, ${INCREMENTAL ? 'incremental' : 'full'} checkpoints`;
+  say(`chaos run: job ${jobId}, ${RECORDS} orders at ${RATE}/s, ${KILLS} kills, seed ${SEED}, ${checkpoints}`);
+  const chaosStarted = performance.now();
 
-  const plan = planKills(SEED, KILLS, { corrupt: !values['no-corrupt'], taskManagers: TASK_MANAGERS > 0, minMs: 500, maxMs: 2500 });
+  const plan = planKills(SEED, KILLS, { corrupt: !values['no-corrupt'], taskManagers: TASK_MANAGERS > 0, incremental: INCREMENTAL, minMs: 500, maxMs: 2500 });
   let kills = 0;
   let recoveries = 0;
   const committedAtFallbacks: { files: string[]; table: string[] }[] = [];
@@ -128,7 +146,7 @@ async function main(): Promise<number> {
     }
     // Damaging the only retained checkpoint fails the job by design (the recovery test shows it),
     // so a damaging kill waits until there is an older one to fall back to.
-    if (kind === 'jobmanager-corrupt') await waitFor('two completed checkpoints', async () => (checkpointsOnDisk(join(cluster!.workDir, 'checkpoints', jobId)).length >= 2 ? true : undefined), 120_000, 50);
+    if (kind === 'jobmanager-corrupt' || kind === 'shared-corrupt') await waitFor('two intact completed checkpoints', async () => (intactCheckpoints(jobId).length >= 2 ? true : undefined), 120_000, 50);
     const killed = await kill(kind, jobId, probe, faultFile, committedAtFallbacks, () => tableLines('chaos_totals'), out);
     if (killed === 0) {
       say(`the ${kind} kill found no process to kill (the job ended?)`);
@@ -155,6 +173,7 @@ async function main(): Promise<number> {
   report('file sink', files);
   report('PostgreSQL sink', table);
   say(`kills by kind: ${[...byKind].map(([k, n]) => `${k}=${n}`).join(' ')}`);
+  say(`${checkpoints}; the chaos run took ${Math.round((performance.now() - chaosStarted) / 1000)} s`);
   const sum = (f: (t: ChaosTally) => number): number => f(files) + f(table);
   process.stdout.write(`kills=${kills} recoveries=${recoveries} lost=${sum((t) => t.lost)} duplicated=${sum((t) => t.duplicated)} mismatched=${sum((t) => t.mismatched)}\n`);
   process.stdout.write(`fallbacks=${record.damagedCheckpoints?.length ?? 0} reemitted=${sum((t) => t.reemitted)}\n`);
@@ -208,19 +227,24 @@ async function kill(
     process.kill(worker, 'SIGKILL');
     return 1;
   }
-  if (kind === 'jobmanager' || kind === 'jobmanager-corrupt') {
+  if (kind === 'jobmanager' || kind === 'jobmanager-corrupt' || kind === 'shared-corrupt') {
     const jobManager = c.jobManagerPid()!;
     process.kill(jobManager, 'SIGKILL');
     await waitFor('the JobManager to die', async () => !alive(jobManager), 10_000, 20);
     await waitFor(`its worker ${worker} to follow`, async () => !alive(worker), 10_000, 20);
     const checkpoints = join(c.workDir, 'checkpoints', jobId);
     // Checked again: the kill loop waited for two, but only a dead JobManager stops deleting them.
-    if (kind === 'jobmanager-corrupt' && checkpointsOnDisk(checkpoints).length >= 2) {
-      const damaged = damageNewestCheckpoint(checkpoints, SEED + committedAtFallbacks.length);
+    if (kind !== 'jobmanager' && intactCheckpoints(jobId).length >= 2) {
+      const seed = SEED + committedAtFallbacks.length;
+      const skip = damagedIds(jobId);
+      // Incremental: the newest checkpoint's directory holds only _metadata; its data is shared.
+      const damaged = INCREMENTAL
+        ? await damageSharedFile(checkpoints, seed, kind === 'shared-corrupt', skip).then((d) => d && `${d.file} (${d.how}; referred to by checkpoints ${d.referredBy.join(', ')})`)
+        : damageNewestCheckpoint(checkpoints, seed, skip);
       if (damaged !== undefined) {
         say(`damaged ${damaged}`);
         committedAtFallbacks.push({ files: await committedLines(out), table: await table() });
-      }
+      } else say(`found no file to damage for the ${kind} kill`);
     }
     const started = await c.flink(['cluster', 'start']);
     if (started.code !== 0) throw new Error(`flink cluster start failed after a JobManager kill: ${started.stderr.trim()}`);
@@ -278,6 +302,24 @@ async function recovered(probe: ClusterProbe, jobId: string, worker: number, res
   if (pid === null) return undefined;
   await taskManagersUp(probe);
   return pid;
+}
+
+/**
+ * Checkpoints recovery found damaged: their directories stay on disk, so damaging "the newest"
+ * again would hit one already skipped and test nothing (seen: a second damage, no fallback).
+ */
+function damagedIds(jobId: string): Set<number> {
+  try {
+    const record = JSON.parse(readFileSync(join(cluster!.workDir, 'jobs', `${jobId}.json`), 'utf8')) as { damagedCheckpoints?: { id: number }[] };
+    return new Set((record.damagedCheckpoints ?? []).map((c) => c.id));
+  } catch {
+    return new Set();
+  }
+}
+
+function intactCheckpoints(jobId: string): { id: number; dir: string }[] {
+  const damaged = damagedIds(jobId);
+  return checkpointsOnDisk(join(cluster!.workDir, 'checkpoints', jobId)).filter((c) => !damaged.has(c.id));
 }
 
 /** Pids of the TaskManagers whose slots the job holds (a TaskManager just started holds none: killing it would test nothing). */

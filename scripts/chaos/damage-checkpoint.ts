@@ -56,9 +56,12 @@ export function truncateToHalf(file: string): void {
   truncateSync(file, Math.floor(statSync(file).size / 2));
 }
 
-/** Flips a byte in (odd seed) or truncates (even seed) the newest checkpoint's largest file; returns it. */
-export function damageNewestCheckpoint(jobCheckpointDir: string, seed: number): string | undefined {
-  const newest = checkpointsOnDisk(jobCheckpointDir)[0];
+/**
+ * Flips a byte in (odd seed) or truncates (even seed) the newest checkpoint's largest file; returns it.
+ * `skip`: checkpoints recovery already found damaged (their directories stay on disk).
+ */
+export function damageNewestCheckpoint(jobCheckpointDir: string, seed: number, skip: ReadonlySet<number> = new Set()): string | undefined {
+  const newest = checkpointsOnDisk(jobCheckpointDir).filter((c) => !skip.has(c.id))[0];
   if (newest === undefined) return undefined;
   const file = largestDataFile(newest.dir);
   if (seed % 2 === 1) flipByte(file);

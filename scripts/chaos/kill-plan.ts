@@ -12,6 +12,12 @@ export type KillKind =
   | 'jobmanager'
   /** As 'jobmanager', and damage the newest checkpoint on disk before starting it again. */
   | 'jobmanager-corrupt'
+  /**
+   * With `--incremental`: as 'jobmanager', and damage a file under `<jobId>/shared/` that the
+   * newest checkpoint refers to (preferably one an older checkpoint wrote) and the oldest retained
+   * one does not, so recovery must skip every checkpoint referring to it.
+   */
+  | 'shared-corrupt'
   /** SIGKILL one of the TaskManagers (with `--taskmanagers`). */
   | 'taskmanager'
   /** The worker SIGKILLs itself at this fault point (while a checkpoint is written, a sink commits, or a restored sink finishes its transactions). */
@@ -33,12 +39,19 @@ const WEIGHTS: readonly (readonly [KillKind, number])[] = [
   ['sink-restore', 10],
 ];
 
+/** With incremental checkpoints: a shared file is damaged as often as a checkpoint's own files. */
+const SHARED_CORRUPT_WEIGHT = 5;
+
 /** With TaskManagers: they are killed as often as the worker. */
 const TASK_MANAGER_WEIGHT = 30;
 
-export function planKills(seed: number, count: number, options: { corrupt: boolean; taskManagers?: boolean; minMs: number; maxMs: number }): PlannedKill[] {
+export function planKills(seed: number, count: number, options: { corrupt: boolean; taskManagers?: boolean; incremental?: boolean; minMs: number; maxMs: number }): PlannedKill[] {
   const random = mulberry32(seed);
-  const kinds = [...WEIGHTS, ...(options.taskManagers === true ? ([['taskmanager', TASK_MANAGER_WEIGHT]] as const) : [])].filter(([kind]) => options.corrupt || kind !== 'jobmanager-corrupt');
+  const kinds = [
+    ...WEIGHTS,
+    ...(options.incremental === true ? ([['shared-corrupt', SHARED_CORRUPT_WEIGHT]] as const) : []),
+    ...(options.taskManagers === true ? ([['taskmanager', TASK_MANAGER_WEIGHT]] as const) : []),
+  ].filter(([kind]) => options.corrupt || (kind !== 'jobmanager-corrupt' && kind !== 'shared-corrupt'));
   const total = kinds.reduce((sum, [, w]) => sum + w, 0);
   const plan: PlannedKill[] = [];
   for (let i = 0; i < count; i++) {

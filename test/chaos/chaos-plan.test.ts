@@ -17,6 +17,15 @@ describe('the chaos schedule', () => {
     expect(killsOf('sink-restore')).toBe(2);
     expect(killsOf('worker')).toBe(1);
   });
+
+  it('damages shared files only with incremental checkpoints and corruption, and leaves the schedule without them unchanged', () => {
+    const options = { corrupt: true, minMs: 500, maxMs: 2500 };
+    expect(planKills(1, 400, options).some((k) => k.kind === 'shared-corrupt')).toBe(false);
+    expect(planKills(1, 400, { ...options, incremental: false })).toEqual(planKills(1, 400, options));
+    expect(planKills(1, 400, { ...options, incremental: true }).some((k) => k.kind === 'shared-corrupt')).toBe(true);
+    expect(planKills(1, 400, { ...options, corrupt: false, incremental: true }).some((k) => k.kind === 'shared-corrupt' || k.kind === 'jobmanager-corrupt')).toBe(false);
+    expect(planKills(19, 6, { ...options, incremental: true }).map((k) => k.kind)).toEqual(['worker', 'jobmanager-corrupt', 'shared-corrupt', 'snapshot-metadata', 'snapshot-data', 'worker']);
+  });
 });
 
 describe('the chaos tally', () => {
