@@ -58,7 +58,9 @@ if (values.backend !== undefined && !BACKENDS.includes(values.backend)) {
   process.exit(2);
 }
 const INCREMENTAL = values.incremental;
-const TASK_MANAGER_KEYS = TASK_MANAGERS === 0 ? [] : [
+// Without --taskmanagers the job runs in its own worker process (taskmanager.count=0, said
+// explicitly: the cluster's default is one TaskManager), where the worker kills and fault points aim.
+const TASK_MANAGER_KEYS = TASK_MANAGERS === 0 ? ['-D', 'taskmanager.count=0'] : [
   ['taskmanager.count', String(TASK_MANAGERS)],
   ['taskmanager.numberOfTaskSlots', '2'],
   ['cluster.evenly-spread-out-slots', 'true'],
