@@ -196,7 +196,8 @@ export async function readCheckpoint(id: number, location: string, barrierAt: Re
   };
 }
 
-function countPerKey(): KeyedProcessFunction<string, string, number> {
+/** The keyed count every engine benchmark runs: a ValueState<number> per key, emitting the new count. */
+export function countPerKey(): KeyedProcessFunction<string, string, number> {
   let state!: ValueState<number>;
   return {
     open(context) {

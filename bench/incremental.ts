@@ -42,19 +42,17 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { StreamExecutionEnvironment } from '../src/engine/api/environment.ts';
-import type { KeyedProcessFunction } from '../src/engine/api/keyed-process.ts';
 import type { PollResult, Source, SourceReader } from '../src/engine/api/source.ts';
 import type { SinkFunction } from '../src/engine/runtime/operators.ts';
 import { KEYED_STATE_BACKENDS } from '../src/engine/state/create-keyed-state-backend.ts';
 import { EmbeddedKeyedStateBackend } from '../src/engine/state/embedded/embedded-keyed-state-backend.ts';
 import { OpeningStore } from '../src/engine/state/embedded/opening-store.ts';
-import type { ValueState } from '../src/engine/state/keyed-state-handles.ts';
 import { planRestore } from '../src/engine/state/restore-plan.ts';
 import { restoreKeyedState } from '../src/engine/state/restore-state.ts';
 import type { BuiltStateBackendType } from '../src/engine/state/state-backend-type.ts';
 import { fmix32 } from '../src/format/murmur3.ts';
 import { openSnapshot } from '../src/open-snapshot.ts';
-import { type CheckpointInfo, bareLoop, keyGenerator, readCheckpoint, runEngine } from './engine.ts';
+import { type CheckpointInfo, bareLoop, countPerKey, keyGenerator, readCheckpoint, runEngine } from './engine.ts';
 import { bold, bytes, collectGarbage, count, duration, green, interleave, num, range, ratios, red, table } from './stats.ts';
 
 function whole(name: string, fallback: number): number {
@@ -286,20 +284,6 @@ class PhasedSource implements Source<string> {
       },
     };
   }
-}
-
-function countPerKey(): KeyedProcessFunction<string, string, number> {
-  let state!: ValueState<number>;
-  return {
-    open(context) {
-      state = context.getState<number>({ kind: 'value', name: 'count' });
-    },
-    processElement(_key, _context, out) {
-      const next = (state.value() ?? 0) + 1;
-      state.update(next);
-      out.collect(next);
-    },
-  };
 }
 
 class QuietSink implements SinkFunction<number> {
