@@ -10,7 +10,7 @@ import type { ObjectStore } from '../../storage/object-store.ts';
 import { openStore } from '../../storage/open-store.ts';
 import type { SubtaskAck } from '../runtime/subtask.ts';
 import { type CheckpointConfig, defaultCheckpointConfig } from './checkpoint-config.ts';
-import { type AttemptHandle, CheckpointCoordinator } from './checkpoint-coordinator.ts';
+import { type AttemptHandle, CheckpointCoordinator, type CoordinatorEvents, type SnapshotStats } from './checkpoint-coordinator.ts';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 beforeAll(async () => {
@@ -44,9 +44,9 @@ function gatedOpens() {
 }
 
 let jobs = 0;
-function coordinator(config: Partial<CheckpointConfig>, open: (location: string) => Promise<ObjectStore>): CheckpointCoordinator {
+function coordinator(config: Partial<CheckpointConfig>, open: (location: string) => Promise<ObjectStore>, events: CoordinatorEvents = {}): CheckpointCoordinator {
   jobs += 1;
-  return new CheckpointCoordinator({ ...defaultCheckpointConfig, dir: dir.path, minPause: 0, maxConcurrent: 1, ...config }, { jobId: String(jobs).padStart(32, '0'), jobName: 'j' }, {}, {}, undefined, open);
+  return new CheckpointCoordinator({ ...defaultCheckpointConfig, dir: dir.path, minPause: 0, maxConcurrent: 1, ...config }, { jobId: String(jobs).padStart(32, '0'), jobName: 'j' }, {}, events, undefined, open);
 }
 
 /** Lets real I/O and promise chains run (the fake clock stands still meanwhile). */
@@ -162,6 +162,45 @@ describe('CheckpointCoordinator: max-concurrent counts a checkpoint whose direct
     expect(a.barriers).toEqual([2]);
     expect(c.pendingSnapshots()).toEqual([{ checkpointId: 2, savepoint: false }]);
     expect(calls).toHaveLength(2);
+    await finish(c, calls);
+  });
+
+  it('reports a checkpoint whose directory did not open as failed (storage), and counts it toward the tolerable failures', async () => {
+    const { open, calls } = gatedOpens();
+    const failed: SnapshotStats[] = [];
+    const c = coordinator({ interval: 1000, tolerableFailures: 1 }, open, { onFailed: (s) => void failed.push(s) });
+    const failures: Error[] = [];
+    const a = { ...attempt(), fail: (e: Error) => void failures.push(e) };
+    c.start(a);
+    await vi.advanceTimersByTimeAsync(1000);
+    calls[0]!.fail(new Error('S3 said no'));
+    await flush();
+    expect(failed.map((f) => [f.id, f.failure])).toEqual([[1, 'storage: S3 said no']]);
+    expect(failures).toEqual([]); // one tolerated
+    await vi.advanceTimersByTimeAsync(1000);
+    calls[1]!.fail(new Error('S3 said no again'));
+    await flush();
+    expect(failed.map((f) => f.id)).toEqual([1, 2]);
+    expect(failures.map((e) => e.message)).toEqual(['Exceeded checkpoint tolerable failure threshold. The last failure: checkpoint 2 storage: S3 said no again']);
+    await finish(c, calls);
+  });
+
+  it('reports a checkpoint whose directory did not open within the timeout as expired, once, and counts it', async () => {
+    const { open, calls } = gatedOpens();
+    const failed: SnapshotStats[] = [];
+    const c = coordinator({ interval: 10, timeout: 100 }, open, { onFailed: (s) => void failed.push(s) });
+    const failures: Error[] = [];
+    const a = { ...attempt(), fail: (e: Error) => void failures.push(e) };
+    c.start(a);
+    await vi.advanceTimersByTimeAsync(10);
+    await vi.advanceTimersByTimeAsync(99);
+    expect(failed).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(failed.map((f) => [f.id, f.failure])).toEqual([[1, 'expired: its directory did not open within the checkpoint timeout']]);
+    expect(failures.map((e) => e.message)).toEqual(['Exceeded checkpoint tolerable failure threshold. The last failure: checkpoint 1 expired: its directory did not open within the checkpoint timeout']);
+    calls[0]!.release(); // too late: no second report
+    await flush();
+    expect(failed.map((f) => f.id)).toEqual([1]);
     await finish(c, calls);
   });
 

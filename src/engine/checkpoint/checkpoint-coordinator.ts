@@ -144,6 +144,14 @@ export interface AttemptHandle {
   fail(error: Error): void;
 }
 
+/** A triggered snapshot whose directory is still opening. */
+interface UnopenedSnapshot {
+  readonly id: CheckpointId;
+  readonly kind: SnapshotKind;
+  readonly triggeredAt: number;
+  readonly location: string;
+}
+
 interface Pending extends PendingCheckpoint {
   readonly location: string;
   readonly store: PendingSnapshotStore;
@@ -441,11 +449,15 @@ export class CheckpointCoordinator {
       location = `${dir.replace(/\/+$/, '')}/${this.job.jobId}/${checkpointDirName(id)}`;
     }
     let opened: ObjectStore;
-    this.#startOpening(id, kind, now);
+    const triggered = { id, kind, triggeredAt: now, location };
+    this.#startOpening(triggered);
     try {
       opened = await this.open(location, this.storeOptions);
     } catch (err) {
-      if (this.#stopOpening(id)) this.#slotFreed();
+      if (this.#stopOpening(id)) {
+        this.#slotFreed();
+        this.#failedUnopened(triggered, 'storage', err);
+      }
       throw err;
     }
     // Dropped while it opened, by stop() (handled just below) or by its timeout (its slot is free again).
@@ -464,13 +476,27 @@ export class CheckpointCoordinator {
     attempt.injectBarrier(id, kind !== 'checkpoint', drain);
   }
 
-  #startOpening(id: CheckpointId, kind: SnapshotKind, now: number): void {
+  #startOpening(triggered: UnopenedSnapshot): void {
+    const { id, kind, triggeredAt } = triggered;
     // Node fires a longer timer at once: a timeout past 24.8 days waits that long, then counts no more.
     const expiry = setTimeout(() => {
-      if (this.#stopOpening(id)) this.#slotFreed();
+      if (!this.#stopOpening(id)) return;
+      this.#slotFreed();
+      this.#failedUnopened(triggered, 'expired', new Error('its directory did not open within the checkpoint timeout'));
     }, Math.min(this.config.timeout, 2 ** 31 - 1));
     expiry.unref?.();
-    this.#opening.set(id, { checkpoint: { id, kind, triggeredAt: now }, expiry });
+    this.#opening.set(id, { checkpoint: { id, kind, triggeredAt }, expiry });
+  }
+
+  /**
+   * A snapshot that failed before it was pending (its directory did not open, or not in time) is
+   * a failed checkpoint like any other: reported, and counted toward the tolerable failures
+   * (Flink's IO_EXCEPTION and CHECKPOINT_EXPIRED). One dropped because the attempt ended is not.
+   */
+  #failedUnopened(triggered: UnopenedSnapshot, reason: CheckpointFailureReason, cause: unknown): void {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    this.events.onFailed?.({ id: triggered.id, kind: triggered.kind, triggeredAt: triggered.triggeredAt, endedAt: Date.now(), size: 0, location: triggered.location, failure: `${reason}: ${message}` });
+    this.#countFailure(triggered.id, triggered.kind, reason, message);
   }
 
   /** Whether it was still counted (not dropped by stop() or its timeout). */
@@ -619,6 +645,10 @@ export class CheckpointCoordinator {
     if (failed !== undefined) this.events.onFailed?.({ id, kind, triggeredAt: failed.triggeredAt, endedAt: Date.now(), size: 0, location: failed.location, failure: `${reason}: ${message}` });
     for (const w of this.#pending.get(id)?.waiters ?? []) w.reject(new UserError(`${kind === 'checkpoint' ? 'Checkpoint' : 'Savepoint'} ${id} failed: ${reason}: ${message}`));
     await this.#abort(id, reason);
+    this.#countFailure(id, kind, reason, message);
+  }
+
+  #countFailure(id: CheckpointId | number, kind: SnapshotKind, reason: CheckpointFailureReason, message: string): void {
     const outcome = onCheckpointFailure(this.config, this.#counter, { checkpointId: toCheckpointId(id), snapshot: kind, reason });
     this.#counter = outcome.counter;
     if (outcome.failJob) {
