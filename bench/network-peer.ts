@@ -9,7 +9,7 @@
  * the raw socket connected with { cmd: 'connect-raw', port }).
  */
 import { connect } from 'node:net';
-import { type MessagePort, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { type MessagePort, isMainThread, workerData } from 'node:worker_threads';
 import type { ChannelMux } from '../src/engine/network/channel-mux.ts';
 import { FrameDecoder } from '../src/engine/network/frame.ts';
 import { messagePortMux } from '../src/engine/network/message-port-mux.ts';

@@ -96,11 +96,11 @@ describe('a cluster with two TaskManagers', () => {
   );
 
   it(
-    'fails a job that needs more slots than the cluster has after slot.request.timeout, naming both numbers',
+    'fails a job that needs more slots than the cluster has after slot.request.timeout, naming both numbers and the cap that stopped more TaskManagers from starting',
     async () => {
       const result = await runFlink(['run', ...cluster.defines, '-D', 'slot.request.timeout=1s', '-p', '5', JOB, '--output', join(cluster.scratch, 'out-too-wide'), '--records', '10'], { cwd: cluster.scratch });
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/Could not acquire the minimum required resources: job [0-9a-f]{32} needs 5 task slots \(its highest parallelism\), and the cluster has 4 \(\d free\) in 2 TaskManagers after waiting 1 s \(slot\.request\.timeout\)\./);
+      expect(result.stderr).toMatch(/Could not acquire the minimum required resources: job [0-9a-f]{32} needs 5 task slots \(its highest parallelism\), and the cluster has 4 \(\d free\) in 2 TaskManagers after waiting 1 s \(slot\.request\.timeout\)\. Local TaskManagers are started for waiting jobs only up to slotmanager\.number-of-slots\.max \(4\): raise it, start more TaskManagers \(flink taskmanager\), or lower the parallelism\. /);
     },
     TIMEOUT,
   );

@@ -52,7 +52,7 @@ import { defaultJobName } from './job-settings.ts';
 import { recoverCheckpoints } from './recover-checkpoints.ts';
 import { type SlotProvider, registrySlotProvider } from './taskmanager/slot-provider.ts';
 import { type TaskManagerRegistration, TaskManagerRegistry } from './taskmanager/task-manager-registry.ts';
-import { TASK_MANAGER_COUNT_KEY, type TaskManagerSettings, taskManagerSettings } from './taskmanager/task-manager-settings.ts';
+import { TASK_MANAGER_COUNT_KEY, type TaskManagerSettings, UNBOUNDED_SLOTS, taskManagerSettings } from './taskmanager/task-manager-settings.ts';
 import { WORKER_HEAP_KEY, workerHeapLimitMb } from './worker-heap.ts';
 import type { LocalTaskManagers } from './taskmanager/local-task-managers.ts';
 import { type ResourceManager, startResourceManager } from './taskmanager/resource-manager.ts';
@@ -82,7 +82,7 @@ export class Dispatcher implements ClusterApi {
 
   constructor(private readonly options: DispatcherOptions) {
     this.#settings = taskManagerSettings(options.config);
-    this.#slots = registrySlotProvider(this.#taskManagers, { localTaskManagers: this.#settings.count, spreadOut: this.#settings.spreadOutSlots });
+    this.#slots = registrySlotProvider(this.#taskManagers, { localTaskManagers: this.#settings.count, spreadOut: this.#settings.spreadOutSlots, ...(this.#settings.maxSlots < UNBOUNDED_SLOTS ? { maxSlots: this.#settings.maxSlots } : {}) });
     this.#context = { ...options, slots: this.#slots, blobs: new BlobStore(jobManagerBlobDirectory(options.workingDirectory, options.config[BLOB_STORAGE_DIRECTORY_KEY])) };
     // A TaskManager silent for heartbeat.timeout is lost: its slots are gone (its jobs' links notice too).
     this.#expiry = setInterval(() => {

@@ -21,8 +21,22 @@ export interface SlotProvider {
 
 const RETRY_MS = 50;
 
-export function registrySlotProvider(registry: TaskManagerRegistry, options: { readonly localTaskManagers: number; readonly spreadOut: boolean }): SlotProvider {
+export function registrySlotProvider(
+  registry: TaskManagerRegistry,
+  options: {
+    readonly localTaskManagers: number;
+    readonly spreadOut: boolean;
+    /** slotmanager.number-of-slots.max: local TaskManagers start for waiting jobs only up to it (unbounded when not given). */
+    readonly maxSlots?: number;
+  },
+): SlotProvider {
   const waiting = new Map<object, number>();
+  // The cap is the reason when this JobManager would have started TaskManagers for the job but for it.
+  const capped = (missing: number, total: number): boolean => options.localTaskManagers > 0 && options.maxSlots !== undefined && total + missing > options.maxSlots;
+  const remedy = (missing: number, total: number): string =>
+    capped(missing, total)
+      ? `Local TaskManagers are started for waiting jobs only up to slotmanager.number-of-slots.max (${options.maxSlots}): raise it, start more TaskManagers (flink taskmanager), or lower the parallelism.`
+      : 'Start more TaskManagers (flink taskmanager, or taskmanager.count), give them more slots (taskmanager.numberOfTaskSlots), or lower the parallelism.';
   return {
     enabled: () => options.localTaskManagers > 0 || registry.size > 0,
     request: async (jobId, count, timeoutMs) => {
@@ -36,7 +50,7 @@ export function registrySlotProvider(registry: TaskManagerRegistry, options: { r
           if (Date.now() >= deadline) {
             const { taskManagers, slots: total, free } = registry.totals();
             throw new UserError(
-              `Could not acquire the minimum required resources: job ${jobId} needs ${count} task slot${count === 1 ? '' : 's'} (its highest parallelism), and the cluster has ${total} (${free} free) in ${taskManagers} TaskManager${taskManagers === 1 ? '' : 's'} after waiting ${Math.round(timeoutMs / 1000)} s (slot.request.timeout). Start more TaskManagers (flink taskmanager, or taskmanager.count), give them more slots (taskmanager.numberOfTaskSlots), or lower the parallelism.`,
+              `Could not acquire the minimum required resources: job ${jobId} needs ${count} task slot${count === 1 ? '' : 's'} (its highest parallelism), and the cluster has ${total} (${free} free) in ${taskManagers} TaskManager${taskManagers === 1 ? '' : 's'} after waiting ${Math.round(timeoutMs / 1000)} s (slot.request.timeout). ${remedy(count - free, total)}`,
               1,
             );
           }
