@@ -49,3 +49,13 @@ it("refuses a run's own task heap in one line: the TaskManager's was set when it
   // The cluster's own value is no change: accepted (the job ran in the previous test's way).
   expect((await runFlink(['run', ...cluster.defines, '-D', 'taskmanager.memory.task.heap.size=64 mb', '-D', 'state.backend.type=hashmap', job, '10', join(cluster.scratch, 'out-64'), '10'], { cwd: cluster.scratch })).code).toBe(0);
 }, 90_000);
+
+it("refuses a run's own slot count in one line: the TaskManager's slots were set when it started", async () => {
+  const result = await runFlink(['run', ...cluster.defines, '-D', 'taskmanager.numberOfTaskSlots=2', job, '10', join(cluster.scratch, 'out-slots-2'), '10'], { cwd: cluster.scratch });
+  expect(result.code).toBe(1);
+  expect(result.stderr).toMatch(
+    /^.*taskmanager\.numberOfTaskSlots=2 on a run cannot change the slots of this cluster's TaskManagers, which offer 1 each from when they started: give it to 'flink cluster start -D taskmanager\.numberOfTaskSlots=\.\.\.' \(or 'flink taskmanager'\); a job takes as many slots as its highest parallelism \(-p\)\.\n$/,
+  );
+  // The cluster's own value is no change: accepted.
+  expect((await runFlink(['run', ...cluster.defines, '-D', 'taskmanager.numberOfTaskSlots=1', '-D', 'state.backend.type=hashmap', job, '10', join(cluster.scratch, 'out-slots-1'), '10'], { cwd: cluster.scratch })).code).toBe(0);
+}, 90_000);

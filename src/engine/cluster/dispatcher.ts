@@ -221,6 +221,7 @@ export class Dispatcher implements ClusterApi {
       });
     }
     this.#refuseHeapOnTaskManagers(request.config ?? {});
+    this.#refuseSlotsOnTaskManagers(request.config ?? {});
     const bundleKey = jobBundle === undefined ? undefined : await this.#context.blobs.put(jobBundle);
     const jobId = randomBytes(16).toString('hex');
     const now = Date.now();
@@ -460,6 +461,21 @@ export class Dispatcher implements ClusterApi {
     if (wanted === cluster) return;
     throw new BadRequestError(
       `${WORKER_HEAP_KEY}=${runConfig[WORKER_HEAP_KEY]} on a run cannot resize this cluster's TaskManagers, whose heap is ${cluster === undefined ? "Node's default" : `${cluster} MB`} from when they started: give it to 'flink cluster start -D ${WORKER_HEAP_KEY}=...', or run on a cluster started with -D ${TASK_MANAGER_COUNT_KEY}=0, where each job's worker takes its own.`,
+    );
+  }
+
+  /**
+   * Likewise a run's slot count: a TaskManager offers the slots it started with, and a job takes
+   * as many as its highest parallelism, so the key would do nothing here (Flink ignores it too).
+   */
+  #refuseSlotsOnTaskManagers(runConfig: Readonly<Record<string, string>>): void {
+    const wanted = runConfig[TASK_SLOTS_KEY];
+    if (!this.#slots.enabled() || wanted === undefined) return;
+    const cluster = this.options.config[TASK_SLOTS_KEY];
+    const perTaskManager = cluster === undefined ? cpus().length : Number.parseInt(cluster, 10);
+    if (Number.parseInt(wanted, 10) === perTaskManager) return;
+    throw new BadRequestError(
+      `${TASK_SLOTS_KEY}=${wanted} on a run cannot change the slots of this cluster's TaskManagers, which offer ${perTaskManager} each from when they started: give it to 'flink cluster start -D ${TASK_SLOTS_KEY}=...' (or 'flink taskmanager'); a job takes as many slots as its highest parallelism (-p).`,
     );
   }
 
