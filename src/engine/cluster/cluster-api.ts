@@ -30,8 +30,9 @@ export interface SubmitRequest {
   /** `-D` keys of this run, over the cluster's configuration. */
   readonly config?: Readonly<Record<string, string>>;
   /**
-   * The directory `flink run` ran in: the job's worker runs there, so relative paths in the
-   * job's arguments mean what they meant in the user's shell (the cluster is local).
+   * The directory `flink run` ran in, kept in the job's record. Not where the job runs: its
+   * subtasks run in TaskManagers (threads, which cannot change directory, possibly on another
+   * host), so relative paths in a job's arguments resolve against a TaskManager's directory.
    */
   readonly cwd?: string;
 }

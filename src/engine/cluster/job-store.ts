@@ -14,7 +14,7 @@ import type { RestartStrategy } from '../runtime/restart-strategy.ts';
 import type { StateBackendType } from '../state/state-backend-type.ts';
 import type { RunningStats } from './checkpoint-summary.ts';
 import type { CheckpointEntry, JobState, SubmitRequest } from './cluster-api.ts';
-import type { WorkerVertex } from './worker-protocol.ts';
+import type { JobVertexInfo } from './jobmaster-protocol.ts';
 
 export interface JobRecord {
   readonly version: 1;
@@ -36,7 +36,7 @@ export interface JobRecord {
   /** Why attempts failed (a task's error, a lost worker), newest first, at most 16. */
   exceptions?: JobException[];
   /** Known once the worker has built the job. */
-  vertices?: readonly WorkerVertex[];
+  vertices?: readonly JobVertexInfo[];
   checkpointConfig?: CheckpointConfig;
   restartStrategy?: RestartStrategy;
   /** Absent in records written before the backend was chosen per job (then it was hashmap). */
@@ -67,8 +67,6 @@ export interface JobRecord {
   restored: { id: number; restore_timestamp: number; is_savepoint: boolean; external_path: string } | null;
   /** Attempts that started from a snapshot (Flink's `counts.restored`); absent in records written before it was kept. */
   restoreCount?: number;
-  /** The worker process running it, so a restarted JobManager can make sure it is gone. */
-  workerPid?: number;
 }
 
 export interface JobException {

@@ -7,7 +7,7 @@ import { NotFoundError } from './cluster-api.ts';
 import { type RunningStats, type StatsSummary, addValue, summarize } from './checkpoint-summary.ts';
 import type { CheckpointEntry, JobPlanInfo, JobState, JobVertexDetails, TaskCheckpointDetails, TaskCounts, TaskState } from './cluster-api.ts';
 import type { JobRecord } from './job-store.ts';
-import type { RecordCount, WorkerVertex } from './worker-protocol.ts';
+import type { RecordCount, JobVertexInfo } from './jobmaster-protocol.ts';
 
 const TASK_STATES: readonly TaskState[] = ['created', 'scheduled', 'deploying', 'running', 'finished', 'canceling', 'canceled', 'failed', 'reconciling', 'initializing'];
 
@@ -50,7 +50,7 @@ export function statusCounts(record: JobRecord): Record<Uppercase<TaskState>, nu
 }
 
 /** Records into a vertex are its head operator's, records out its last operator's. */
-export function vertexRecords(vertex: WorkerVertex, counts: (uid: string) => RecordCount): RecordCount {
+export function vertexRecords(vertex: JobVertexInfo, counts: (uid: string) => RecordCount): RecordCount {
   return { in: counts(vertex.uid).in, out: counts(vertex.tailUid ?? vertex.uid).out };
 }
 

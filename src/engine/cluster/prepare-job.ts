@@ -18,7 +18,7 @@ import type { RestartStrategy } from '../runtime/restart-strategy.ts';
 import type { StateBackendOptions, StateBackendType } from '../state/state-backend-type.ts';
 import { defaultJobName } from './job-settings.ts';
 import { shipStrategy } from './execution-plan.ts';
-import type { WorkerVertex } from './worker-protocol.ts';
+import type { JobVertexInfo } from './jobmaster-protocol.ts';
 
 /** What the configuration says, before the job's own code changes any of it (code wins, as in Flink). */
 export interface JobSettings {
@@ -39,7 +39,7 @@ export interface PreparedJob {
   readonly graph: StreamGraph;
   readonly options: ExecutionOptions;
   readonly plan: JobPlan;
-  readonly vertices: readonly WorkerVertex[];
+  readonly vertices: readonly JobVertexInfo[];
 }
 
 export interface RestoreRequest {
@@ -78,7 +78,7 @@ export async function prepareJob(jobFile: string, args: readonly string[], setti
 }
 
 /** Flink's job vertices: one per chain, named for its operators, with the max parallelism a restore fixed. */
-export function jobVertices(plan: JobPlan, nodes: readonly PlannedNode[]): WorkerVertex[] {
+export function jobVertices(plan: JobPlan, nodes: readonly PlannedNode[]): JobVertexInfo[] {
   const maxParallelism = new Map(nodes.map((n) => [n.uid, n.maxParallelism]));
   const idOf = (chain: Chain): string => toHex(operatorIdFromUid(chain.nodes[0]!.uid));
   return plan.chains.map((chain) => ({

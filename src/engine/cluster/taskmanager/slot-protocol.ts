@@ -6,7 +6,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { SubtaskAck } from '../../runtime/subtask.ts';
 
-/** How the slot builds the job: from its module, as the worker process did (Flink ships the jar). */
+/** How the slot builds the job: from its module, as the job's JobMaster thread does (Flink ships the jar). */
 export interface SlotJobSource {
   /** Names the job in messages; its code is the bundle when there is one. */
   readonly jobFile: string;
