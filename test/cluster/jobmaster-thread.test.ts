@@ -64,3 +64,16 @@ it("a job module that brings its JobMaster thread down fails only its job, with 
   writeFileSync(release, '');
   expect((await probe.waitForState(otherId, ['FINISHED', 'FAILED', 'CANCELED'], 60_000)).state).toBe('FINISHED');
 }, 180_000);
+
+it('with taskmanager.count=0 and no TaskManager, a job waits for its slots and fails after slot.request.timeout naming the numbers: it never runs in the JobManager', async () => {
+  const bare = await startTestCluster({ defines: ['-D', 'taskmanager.count=0'] });
+  try {
+    const out = join(bare.scratch, 'out');
+    const result = await runFlink(['run', ...bare.defines, '-D', 'slot.request.timeout=1s', '-p', '2', ORDER_TOTALS, '--output', out, '--records', '10'], { cwd: bare.scratch });
+    expect(result.code, result.stderr).toBe(1);
+    const id = submittedJobId(result.stdout);
+    expect(result.stderr).toMatch(new RegExp(`Could not acquire the minimum required resources: job ${id} needs 2 task slots \\(its highest parallelism\\), and the cluster has 0 \\(0 free\\) in 0 TaskManagers after waiting 1 s \\(slot\\.request\\.timeout\\)\\.`));
+  } finally {
+    await bare.stop();
+  }
+}, 120_000);

@@ -227,8 +227,8 @@ export class Dispatcher implements ClusterApi {
     // The default only where no name of the key is set: the current name would win over `state.checkpoints.dir`.
     const dirKeys = [CHECKPOINT_KEYS.dir.key, ...CHECKPOINT_KEYS.dir.deprecated];
     if (dirKeys.every((k) => config[k] === undefined)) config[CHECKPOINT_KEYS.dir.key] = `${this.options.workingDirectory}/checkpoints`;
-    // Claimed here rather than by the worker, so the record's retained list, which outlives
-    // workers and restarts of this JobManager, holds it from the start.
+    // Claimed here rather than by the coordinator, so the record's retained list, which outlives
+    // its JobMaster thread and restarts of this JobManager, holds it from the start.
     const claimed = request.claimMode === 'CLAIM' && request.savepointPath !== undefined ? await this.#claim(request.savepointPath, now) : undefined;
     const record: JobRecord = {
       version: 1,

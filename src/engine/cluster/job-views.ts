@@ -13,7 +13,7 @@ const TASK_STATES: readonly TaskState[] = ['created', 'scheduled', 'deploying', 
 
 /**
  * What the job's subtasks are doing, from the job's state: the JobManager does not follow single
- * subtasks (they all run in the job's one worker), so all of them count in the state the job's
+ * subtasks (the JobMaster thread reports no per-subtask states), so all of them count in the state the job's
  * state implies. A job not yet built has no tasks.
  */
 export function taskState(state: JobState): TaskState {

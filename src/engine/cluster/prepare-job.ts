@@ -2,7 +2,7 @@
  * Builds a submitted job from its module: loads it, configures an environment from the
  * cluster's settings, lets the job declare its pipeline, compiles the plan and, with `-s`,
  * matches the snapshot to it. `flink run` does this before submitting, so a job that cannot
- * start is reported at once and nothing is submitted; the worker does it again to run the job.
+ * start is reported at once and nothing is submitted; the JobMaster thread does it again to run the job.
  */
 import { UserError } from '../../errors.ts';
 import { operatorIdFromUid, toHex } from '../../format/murmur3.ts';

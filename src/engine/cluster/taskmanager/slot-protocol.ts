@@ -12,7 +12,7 @@ export interface SlotJobSource {
   readonly jobFile: string;
   /**
    * The job's code as submitted: `path` where this process can read it (the JobManager's blob
-   * store for the worker's own slots); a TaskManager fills it in from its blob cache.
+   * store for in-process thread slots); a TaskManager fills it in from its blob cache.
    */
   readonly bundle?: { readonly key: string; readonly path?: string };
   readonly programArgs: readonly string[];
