@@ -12,6 +12,7 @@ export interface SlotProvider {
   enabled(): boolean;
   /** `count` slots for the job (replacing what it held), waiting up to `timeoutMs` for them. */
   request(jobId: string, count: number, timeoutMs: number): Promise<SlotAssignment[]>;
+  /** The job's slots are free again, and a request of it still waiting is withdrawn (the job ended). */
   release(jobId: string): void;
   /** A job found this TaskManager gone: offer none of its slots until it registers again. */
   forget(taskManagerId: string): boolean;
@@ -22,7 +23,8 @@ export interface SlotProvider {
 const RETRY_MS = 50;
 
 export function registrySlotProvider(registry: TaskManagerRegistry, options: { readonly localTaskManagers: number; readonly spreadOut: boolean }): SlotProvider {
-  const waiting = new Map<object, number>();
+  const waiting = new Map<object, { readonly jobId: string; readonly count: number }>();
+  const withdrawn = new WeakSet<object>();
   return {
     enabled: () => options.localTaskManagers > 0 || registry.size > 0,
     request: async (jobId, count, timeoutMs) => {
@@ -30,9 +32,11 @@ export function registrySlotProvider(registry: TaskManagerRegistry, options: { r
       const request = {};
       try {
         for (;;) {
+          // Its job ended while it waited: slots taken now would be held by nobody.
+          if (withdrawn.has(request)) throw new UserError(`The slot request of job ${jobId} was withdrawn: the job ended while it waited for ${count} task slot${count === 1 ? '' : 's'}.`, 1);
           const slots = registry.allocate(jobId, count, options.spreadOut);
           if (slots !== undefined) return slots;
-          waiting.set(request, count);
+          waiting.set(request, { jobId, count });
           if (Date.now() >= deadline) {
             const { taskManagers, slots: total, free } = registry.totals();
             throw new UserError(
@@ -40,14 +44,18 @@ export function registrySlotProvider(registry: TaskManagerRegistry, options: { r
               1,
             );
           }
-          await new Promise((r) => setTimeout(r, RETRY_MS));
+          // Unreferenced: a JobManager stopping does not wait for a request that still waits.
+          await new Promise((r) => setTimeout(r, RETRY_MS).unref());
         }
       } finally {
         waiting.delete(request);
       }
     },
-    release: (jobId) => registry.release(jobId),
+    release: (jobId) => {
+      for (const [request, w] of waiting) if (w.jobId === jobId) withdrawn.add(request);
+      registry.release(jobId);
+    },
     forget: (id) => registry.remove(id),
-    pending: () => [...waiting.values()],
+    pending: () => [...waiting.values()].map((w) => w.count),
   };
 }
