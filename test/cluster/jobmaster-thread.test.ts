@@ -2,8 +2,9 @@
  * A job's JobMaster (checkpoint coordinator, restart loop) is a thread of the JobManager that
  * also loads the job's module: user code that brings that thread down fails its own job, with the
  * cause, and nothing else. The JobManager (same pid) goes on serving the other jobs, which finish.
+ * What the module prints in that thread is in the job's own log, `log/<jobId>.out`.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -20,7 +21,10 @@ const ORDER_TOTALS = join(ROOT, 'examples', 'order-totals.ts');
  */
 const LATE_THROW = `import { isMainThread } from 'node:worker_threads';
 import { DataGeneratorSource } from ${JSON.stringify(TSFLINK)};
-if (!isMainThread) setTimeout(() => { throw new Error('late failure in the job module'); }, 0);
+if (!isMainThread) {
+  console.log('the job module, loaded in a thread');
+  setTimeout(() => { throw new Error('late failure in the job module'); }, 0);
+}
 export default (env: any): void => {
   env.fromSource(new DataGeneratorSource({ count: 10, generate: (i: number) => i }), 'numbers').uid('numbers').sinkTo({ invoke() {} }).uid('sink');
 };
@@ -57,6 +61,7 @@ it("a job module that brings its JobMaster thread down fails only its job, with 
   // Not a task's failure: the restart strategy (which would restart) has no say.
   expect(failed['failure-cause']).toBe("The job's JobMaster thread failed: late failure in the job module; the job is not restarted (its retained checkpoints can be resumed with 'flink run -s').");
   expect(failed['num-restarts']).toBe(0);
+  expect(await readFile(join(cluster.workDir, 'log', `${id}.out`), 'utf8')).toBe('the job module, loaded in a thread\n');
 
   expect(cluster.jobManagerPid()).toBe(jobManager);
   expect(alive(jobManager)).toBe(true);

@@ -7,7 +7,7 @@
  * cause, its checkpoints kept as for any failed job (no second restart loop here).
  */
 import { randomBytes } from 'node:crypto';
-import { type WriteStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { OpenStoreOptions } from '../../storage/open-store.ts';
@@ -66,8 +66,6 @@ export class JobMaster {
   #saving: Promise<void> = Promise.resolve();
   /** The last attempt failed and said why (so the job's final failure is no new exception). */
   #attemptFailureReported = false;
-  /** The thread's stdout and stderr (what the job's module prints while it is built): log/<jobId>.out. */
-  #output: WriteStream | undefined;
   readonly #ended: Promise<void>;
   #end!: () => void;
 
@@ -130,9 +128,11 @@ export class JobMaster {
     const output = createWriteStream(join(this.context.logDirectory, `${record.jobId}.out`), { flags: 'a' });
     output.on('error', (err) => this.context.log(`job ${record.jobId}: could not write its log: ${err.message}`));
     const thread = new Worker(this.context.jobMasterEntry, { stdout: true, stderr: true });
-    thread.stdout.pipe(output, { end: false });
-    thread.stderr.pipe(output, { end: false });
-    this.#output = output;
+    // Both streams end after the thread's exit, with what it wrote last: the file closes then.
+    let open = 2;
+    const ended = (): void => void (--open === 0 && output.end());
+    thread.stdout.on('end', ended).pipe(output, { end: false });
+    thread.stderr.on('end', ended).pipe(output, { end: false });
     this.#thread = thread;
     this.#reported = undefined;
     this.#threadError = undefined;
@@ -261,8 +261,6 @@ export class JobMaster {
   #onExit(thread: Worker, code: number): void {
     if (thread !== this.#thread) return;
     this.#thread = undefined;
-    this.#output?.end();
-    this.#output = undefined;
     // Its snapshots can no longer complete.
     this.#pending = [];
     // Its slots' connections closed with it: the TaskManagers ended them, the slots are free.
