@@ -82,7 +82,7 @@ export class Dispatcher implements ClusterApi {
 
   constructor(private readonly options: DispatcherOptions) {
     this.#settings = taskManagerSettings(options.config);
-    this.#slots = registrySlotProvider(this.#taskManagers, { localTaskManagers: this.#settings.count, spreadOut: this.#settings.spreadOutSlots });
+    this.#slots = registrySlotProvider(this.#taskManagers, { spreadOut: this.#settings.spreadOutSlots });
     this.#context = { ...options, slots: this.#slots, blobs: new BlobStore(jobManagerBlobDirectory(options.workingDirectory, options.config[BLOB_STORAGE_DIRECTORY_KEY])) };
     // A TaskManager silent for heartbeat.timeout is lost: its slots are gone (its jobs' links notice too).
     this.#expiry = setInterval(() => {

@@ -5,7 +5,7 @@ import { TaskManagerRegistry } from './task-manager-registry.ts';
 describe('registrySlotProvider', () => {
   it('gives a waiting request the slots of a TaskManager that registers, and counts it as pending until then', async () => {
     const registry = new TaskManagerRegistry();
-    const provider = registrySlotProvider(registry, { localTaskManagers: 0, spreadOut: false });
+    const provider = registrySlotProvider(registry, { spreadOut: false });
     const request = provider.request('job1', 2, 60_000);
     await new Promise((r) => setTimeout(r, 10));
     expect(provider.pending()).toEqual([2]);
@@ -16,7 +16,7 @@ describe('registrySlotProvider', () => {
 
   it('withdraws the waiting request of a job that ended (released), so it never takes slots for nobody', async () => {
     const registry = new TaskManagerRegistry();
-    const provider = registrySlotProvider(registry, { localTaskManagers: 0, spreadOut: false });
+    const provider = registrySlotProvider(registry, { spreadOut: false });
     const request = provider.request('job1', 1, 60_000);
     const other = provider.request('job2', 1, 60_000);
     await new Promise((r) => setTimeout(r, 10));

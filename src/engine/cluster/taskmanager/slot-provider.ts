@@ -8,8 +8,6 @@ import type { SlotAssignment } from './slot-assignment.ts';
 import type { TaskManagerRegistry } from './task-manager-registry.ts';
 
 export interface SlotProvider {
-  /** Whether jobs run in TaskManagers' slots (the cluster starts some, or some registered). */
-  enabled(): boolean;
   /** `count` slots for the job (replacing what it held), waiting up to `timeoutMs` for them. */
   request(jobId: string, count: number, timeoutMs: number): Promise<SlotAssignment[]>;
   /** The job's slots are free again, and a request of it still waiting is withdrawn (the job ended). */
@@ -22,11 +20,10 @@ export interface SlotProvider {
 
 const RETRY_MS = 50;
 
-export function registrySlotProvider(registry: TaskManagerRegistry, options: { readonly localTaskManagers: number; readonly spreadOut: boolean }): SlotProvider {
+export function registrySlotProvider(registry: TaskManagerRegistry, options: { readonly spreadOut: boolean }): SlotProvider {
   const waiting = new Map<object, { readonly jobId: string; readonly count: number }>();
   const withdrawn = new WeakSet<object>();
   return {
-    enabled: () => options.localTaskManagers > 0 || registry.size > 0,
     request: async (jobId, count, timeoutMs) => {
       const deadline = Date.now() + timeoutMs;
       const request = {};
