@@ -59,7 +59,7 @@ it("a job module that brings its JobMaster thread down fails only its job, with 
   const failed = await probe.waitForState(id, ['FAILED', 'FINISHED', 'CANCELED'], 60_000);
   expect(failed.state).toBe('FAILED');
   // Not a task's failure: the restart strategy (which would restart) has no say.
-  expect(failed['failure-cause']).toBe("The job's JobMaster thread failed: late failure in the job module; the job is not restarted (its retained checkpoints can be resumed with 'flink run -s').");
+  expect(failed['failure-cause']).toBe("The job's JobMaster thread failed: late failure in the job module; the job is not restarted (resume it from a retained checkpoint, if it has one, with 'flink run -s').");
   expect(failed['num-restarts']).toBe(0);
   expect(await readFile(join(cluster.workDir, 'log', `${id}.out`), 'utf8')).toBe('the job module, loaded in a thread\n');
 

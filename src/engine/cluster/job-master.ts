@@ -283,7 +283,7 @@ export class JobMaster {
     // A bug, or its heap: the JobManager failed for this job. Restarting it in place would hide
     // the bug (the restart strategy is for tasks and TaskManagers); its checkpoints stay as for
     // any failed job, so 'flink run -s <latest>' resumes it.
-    const failure = `The job's JobMaster thread ${ended}; the job is not restarted (its retained checkpoints can be resumed with 'flink run -s').`;
+    const failure = `The job's JobMaster thread ${ended}; the job is not restarted (resume it from a retained checkpoint, if it has one, with 'flink run -s').`;
     this.context.log(`job ${this.record.jobId}: ${failure}`);
     void this.#finish('FAILED', failure, true);
   }
