@@ -172,9 +172,11 @@ async function freePort(): Promise<number> {
 async function largerThanMemory(backends: readonly BuiltStateBackendType[], root: string, keys: number, heapMb: number): Promise<LargerThanMemoryRow[]> {
   const dir = await mkdtemp(join(root, 'ltm-'));
   const defines = ['-D', `rest.port=${await freePort()}`, '-D', `process.jobmanager.working-dir=${join(dir, 'jm')}`];
+  // The heap is the TaskManager's, set where it starts: one slot gets all of it.
+  const clusterDefines = [...defines, '-D', 'taskmanager.numberOfTaskSlots=1', '-D', `taskmanager.memory.task.heap.size=${heapMb}m`];
   const job = join(dir, 'many-keys.mts');
   await writeFile(job, manyKeysJobSource(join(ROOT, 'src', 'index.ts')));
-  const started = await runFlink(['cluster', 'start', ...defines], { cwd: dir });
+  const started = await runFlink(['cluster', 'start', ...clusterDefines], { cwd: dir });
   if (started.code !== 0) throw new Error(`flink cluster start failed: ${started.stderr}`);
   const rows: LargerThanMemoryRow[] = [];
   try {
@@ -183,7 +185,7 @@ async function largerThanMemory(backends: readonly BuiltStateBackendType[], root
       const out = join(dir, `out-${backend}`);
       const start = performance.now();
       const result = await runFlink(
-        ['run', ...defines, '-D', `taskmanager.memory.task.heap.size=${heapMb}m`, '-D', 'restart-strategy.type=none', '-D', `state.backend.type=${backend}`, job, String(keys), out, '0'],
+        ['run', ...defines, '-D', 'restart-strategy.type=none', '-D', `state.backend.type=${backend}`, job, String(keys), out, '0'],
         { cwd: dir },
       );
       const seconds = (performance.now() - start) / 1000;

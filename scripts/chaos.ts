@@ -2,12 +2,14 @@
  * `npm run chaos -- --kills N --seed S [--records R] [--taskmanagers T] [--backend B] [--incremental] [--no-corrupt] [--keep]`: the promise of
  * exactly-once, tested the hard way. The order-totals example (keyed, windowed, into the
  * exactly-once file sink and the exactly-once PostgreSQL sink) runs on a real local cluster over
- * a bounded generated input, held open until the last kill, while processes are SIGKILLed at seeded moments: the worker, the
- * JobManager (started again afterwards, sometimes with its newest checkpoint damaged first), and
- * the worker precisely while it writes a checkpoint, commits, or finishes restored transactions.
- * With `--taskmanagers T` the cluster has T TaskManager processes (2 slots each) that run the
- * subtasks, and they are killed too: at random moments, and at the fault points that now lie in
- * them (a checkpoint's data, a commit, a restore); the JobManager starts a new one each time.
+ * a bounded generated input, held open until the last kill, while processes are SIGKILLed at seeded moments.
+ * The cluster has `--taskmanagers T` (default 2) TaskManager processes of 2 slots each, which run
+ * the subtasks; the JobManager runs the job's JobMaster thread (checkpoint coordinator, restart
+ * loop). Killed are: a TaskManager holding the job's slots, at a random moment and precisely while
+ * a subtask writes its checkpoint data, a sink commits, or a restored sink finishes its
+ * transactions (the JobManager starts a new TaskManager each time); the JobManager (started again
+ * afterwards, sometimes with its newest checkpoint damaged first), at a random moment and
+ * precisely while its coordinator writes a checkpoint's `_metadata`.
  * `--backend hashmap|rocksdb|lmdb` sets `state.backend.type`; `--incremental` makes the checkpoints
  * incremental (`execution.checkpointing.incremental`), so a damaging JobManager kill damages a file
  * under `<jobId>/shared/` instead (the newest checkpoint's directory holds only `_metadata`), and
@@ -41,7 +43,7 @@ const { values } = parseArgs({
     kills: { type: 'string', default: '10' },
     seed: { type: 'string', default: '1' },
     records: { type: 'string', default: '1000000' },
-    taskmanagers: { type: 'string', default: '0' },
+    taskmanagers: { type: 'string', default: '2' },
     backend: { type: 'string' },
     incremental: { type: 'boolean', default: false },
     'no-corrupt': { type: 'boolean', default: false },
@@ -51,16 +53,15 @@ const { values } = parseArgs({
 const KILLS = wholeNumber('kills', values.kills, 1);
 const SEED = wholeNumber('seed', values.seed, 0);
 const RECORDS = wholeNumber('records', values.records, 1000);
-const TASK_MANAGERS = wholeNumber('taskmanagers', values.taskmanagers, 0);
+// At least one: a cluster job's subtasks run only on TaskManagers.
+const TASK_MANAGERS = wholeNumber('taskmanagers', values.taskmanagers, 1);
 const BACKENDS = ['hashmap', 'rocksdb', 'lmdb'];
 if (values.backend !== undefined && !BACKENDS.includes(values.backend)) {
   process.stderr.write(`chaos: --backend must be one of ${BACKENDS.join(', ')}, not '${values.backend}'\n`);
   process.exit(2);
 }
 const INCREMENTAL = values.incremental;
-// Without --taskmanagers the job runs in its own worker process (taskmanager.count=0, said
-// explicitly: the cluster's default is one TaskManager), where the worker kills and fault points aim.
-const TASK_MANAGER_KEYS = TASK_MANAGERS === 0 ? ['-D', 'taskmanager.count=0'] : [
+const TASK_MANAGER_KEYS = [
   ['taskmanager.count', String(TASK_MANAGERS)],
   ['taskmanager.numberOfTaskSlots', '2'],
   ['cluster.evenly-spread-out-slots', 'true'],
@@ -104,10 +105,10 @@ async function main(): Promise<number> {
   db = new pg.Client({ connectionString: postgres.connectionString });
   await db.connect();
   for (const table of ['reference_totals', 'chaos_totals']) await db.query(`CREATE TABLE ${table} (${TABLE_COLUMNS})`);
-  process.env[FAULT_FILE_ENV] = faultFile; // inherited by the JobManager and its workers
+  process.env[FAULT_FILE_ENV] = faultFile; // inherited by the JobManager and its TaskManagers
   cluster = await startTestCluster({ defines: TASK_MANAGER_KEYS });
   const probe = new ClusterProbe(cluster.url);
-  if (TASK_MANAGERS > 0) await taskManagersUp(probe);
+  await taskManagersUp(probe);
   say(`cluster ${cluster.url}, working directory ${cluster.workDir}; PostgreSQL on port ${postgres.port}`);
 
   say(`failure-free run: ${RECORDS} orders at full speed`);
@@ -126,24 +127,23 @@ async function main(): Promise<number> {
   say(`chaos run: job ${jobId}, ${RECORDS} orders at ${RATE}/s, ${KILLS} kills, seed ${SEED}, ${checkpoints}`);
   const chaosStarted = performance.now();
 
-  const plan = planKills(SEED, KILLS, { corrupt: !values['no-corrupt'], taskManagers: TASK_MANAGERS > 0, incremental: INCREMENTAL, minMs: 500, maxMs: 2500 });
+  const plan = planKills(SEED, KILLS, { corrupt: !values['no-corrupt'], incremental: INCREMENTAL, minMs: 500, maxMs: 2500 });
   let kills = 0;
   let recoveries = 0;
   const committedAtFallbacks: { files: string[]; table: string[] }[] = [];
   const byKind = new Map<KillKind, number>();
   for (const { kind, afterMs } of plan) {
     if (kills >= KILLS) break;
-    let worker = await runningWorker(probe, jobId);
-    if (worker === undefined) break; // finished
+    let jobManager = await runningJob(probe, jobId);
+    if (jobManager === undefined) break; // finished
     let restartsBefore = (await probe.get<{ 'num-restarts': number }>(`/jobs/${jobId}`))?.['num-restarts'] ?? 0;
     await new Promise((r) => setTimeout(r, afterMs));
-    if ((await probe.get<{ state: string }>(`/jobs/${jobId}`))?.state !== 'RUNNING' || !alive(worker)) {
-      // The worker seen running can be one already dying: a sink-restore kill's second victim
-      // kills itself in its restore, and until the JobManager reaps it, it is RUNNING and alive
-      // (a zombie). This loop then saw RESTARTING here and ended the run after 6 of 10 kills.
-      say(`the job is not running on worker ${worker} before the ${kind} kill; waiting for it to run again`);
-      worker = await runningWorker(probe, jobId, alive(worker) ? undefined : worker);
-      if (worker === undefined) break; // finished
+    if ((await probe.get<{ state: string }>(`/jobs/${jobId}`))?.state !== 'RUNNING') {
+      // A sink-restore kill's second victim kills itself in its restore after the job was seen
+      // running again: the job restarts once more before the next kill.
+      say(`the job is not running before the ${kind} kill; waiting for it to run again`);
+      jobManager = await runningJob(probe, jobId);
+      if (jobManager === undefined) break; // finished
       restartsBefore = (await probe.get<{ 'num-restarts': number }>(`/jobs/${jobId}`))?.['num-restarts'] ?? 0;
     }
     // Damaging the only retained checkpoint fails the job by design (the recovery test shows it),
@@ -157,7 +157,7 @@ async function main(): Promise<number> {
     kills += killed;
     byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
     // Each kill is followed by a restart (a sink-restore kill interrupts one); the last one runs.
-    if ((await recovered(probe, jobId, worker, restartsBefore)) === undefined) {
+    if ((await recovered(probe, jobId, jobManager, restartsBefore)) === undefined) {
       say(`kill ${kills}: ${kind}; the job did not run again`);
       break;
     }
@@ -196,20 +196,21 @@ function report(sink: string, t: ChaosTally): void {
   say(`${sink}: ${t.lines} lines, lost=${t.lost} duplicated=${t.duplicated} mismatched=${t.mismatched} reemitted=${t.reemitted}${t.examples.length > 0 ? `; e.g. ${t.examples.join(' | ')}` : ''}`);
 }
 
-/** The job's worker once the job is RUNNING on a worker other than `not`; undefined once it ended. */
-async function runningWorker(probe: ClusterProbe, jobId: string, not?: number): Promise<number | undefined> {
-  return waitFor(
+/** The JobManager's pid once the job is RUNNING (on every TaskManager); undefined once it ended. */
+async function runningJob(probe: ClusterProbe, jobId: string): Promise<number | undefined> {
+  const pid = await waitFor(
     `job ${jobId} to run again`,
     async () => {
       const job = await probe.get<{ state: string }>(`/jobs/${jobId}`);
       if (job === undefined) return undefined;
       if (['FINISHED', 'FAILED', 'CANCELED'].includes(job.state)) return null;
-      const pid = cluster!.workerPid(jobId);
-      return job.state === 'RUNNING' && pid !== undefined && pid !== not && alive(pid) ? pid : undefined;
+      const jobManager = cluster!.jobManagerPid();
+      return job.state === 'RUNNING' && jobManager !== undefined && alive(jobManager) ? jobManager : undefined;
     },
     120_000,
     50,
-  ).then((pid) => pid ?? undefined);
+  );
+  return pid ?? undefined;
 }
 
 /** Carries out one kill; returns how many processes died (0: the job ended first). */
@@ -223,17 +224,11 @@ async function kill(
   out: string,
 ): Promise<number> {
   const c = cluster!;
-  const worker = c.workerPid(jobId);
-  if (worker === undefined) return 0;
-  if (kind === 'worker') {
-    process.kill(worker, 'SIGKILL');
-    return 1;
-  }
+  const jobManager = c.jobManagerPid();
+  if (jobManager === undefined) return 0;
   if (kind === 'jobmanager' || kind === 'jobmanager-corrupt' || kind === 'shared-corrupt') {
-    const jobManager = c.jobManagerPid()!;
     process.kill(jobManager, 'SIGKILL');
     await waitFor('the JobManager to die', async () => !alive(jobManager), 10_000, 20);
-    await waitFor(`its worker ${worker} to follow`, async () => !alive(worker), 10_000, 20);
     const checkpoints = join(c.workDir, 'checkpoints', jobId);
     // Checked again: the kill loop waited for two, but only a dead JobManager stops deleting them.
     if (kind !== 'jobmanager' && intactCheckpoints(jobId).length >= 2) {
@@ -248,54 +243,57 @@ async function kill(
         committedAtFallbacks.push({ files: await committedLines(out), table: await table() });
       } else say(`found no file to damage for the ${kind} kill`);
     }
-    const started = await c.flink(['cluster', 'start']);
-    if (started.code !== 0) throw new Error(`flink cluster start failed after a JobManager kill: ${started.stderr.trim()}`);
+    await startJobManager();
     return 1;
   }
   if (kind === 'taskmanager') {
-    const busy = await busyTaskManagerPids(probe);
+    const busy = await c.busyTaskManagerPids();
     const victim = busy[SEED % Math.max(1, busy.length)];
     if (victim === undefined) return 0;
     process.kill(victim, 'SIGKILL');
     return 1;
   }
-  // A fault point: the process that gets there next (the worker, or with TaskManagers the one
-  // whose slot does) removes the file and kills itself.
+  // A fault point: the process that gets there next (a TaskManager whose slot does, or for
+  // snapshot-metadata the JobManager) removes the file and kills itself. Watching the file, not a
+  // pid: on a busy machine the restored attempt can start and die between two looks.
   writeFileSync(faultFile, kind);
-  if (TASK_MANAGERS > 0) {
-    // A restore happens only after a failure: a TaskManager dies to cause the one that dies in it.
-    if (kind === 'sink-restore') {
-      const [victim] = await busyTaskManagerPids(probe);
-      if (victim !== undefined) process.kill(victim, 'SIGKILL');
-    }
-    const hit = await waitFor(`a process to reach ${kind}`, async () => (!existsSync(faultFile) ? true : (await probe.get<{ state: string }>(`/jobs/${jobId}`))?.state === 'FINISHED' ? false : undefined), 60_000, 20).catch(() => false);
-    if (hit !== true) rmSync(faultFile, { force: true });
-    return hit === true ? killsOf(kind) : 0;
+  // A restore happens only after a failure: a TaskManager dies to cause the one that dies in it.
+  if (kind === 'sink-restore') {
+    const [victim] = await c.busyTaskManagerPids();
+    if (victim !== undefined) process.kill(victim, 'SIGKILL');
   }
-  if (kind === 'sink-restore') process.kill(worker, 'SIGKILL'); // causes the restore it dies in
-  // The worker that reaches the fault point removes the file before it kills itself. Watching
-  // the file, not a pid: on a busy machine the restored worker can start and die between two
-  // looks at the JobManager's records, and its successor (which never dies) was taken for it.
-  const hit = await waitFor(`a worker to reach ${kind}`, async () => (!existsSync(faultFile) ? true : (await probe.get<{ state: string }>(`/jobs/${jobId}`))?.state === 'FINISHED' ? false : undefined), 60_000, 20).catch(() => false);
-  if (hit !== true) rmSync(faultFile, { force: true });
-  return hit === true ? killsOf(kind) : 0;
+  const hit = await waitFor(`a process to reach ${kind}`, async () => (!existsSync(faultFile) ? true : (await probe.get<{ state: string }>(`/jobs/${jobId}`))?.state === 'FINISHED' ? false : undefined), 60_000, 20).catch(() => false);
+  if (hit !== true) {
+    rmSync(faultFile, { force: true });
+    return 0;
+  }
+  if (kind === 'snapshot-metadata') {
+    // The coordinator writes _metadata in the JobManager: the JobManager died, as in Flink.
+    await waitFor('the JobManager to die at snapshot-metadata', async () => !alive(jobManager), 10_000, 20);
+    await startJobManager();
+  }
+  return killsOf(kind);
+}
+
+async function startJobManager(): Promise<void> {
+  const started = await cluster!.flink(['cluster', 'start']);
+  if (started.code !== 0) throw new Error(`flink cluster start failed after a JobManager kill: ${started.stderr.trim()}`);
 }
 
 /**
- * The job runs again after a kill: a new worker (its worker or the JobManager died), or, with
- * TaskManagers, a later attempt in the same worker (a TaskManager died), and every TaskManager
- * is back (the JobManager starts a new one). Undefined once the job ended.
+ * The job runs again after a kill: under a new JobManager (the JobManager died), or in a later
+ * attempt (a TaskManager died: the restart strategy restarted it), and every TaskManager is back
+ * (the JobManager starts a new one). Undefined once the job ended.
  */
-async function recovered(probe: ClusterProbe, jobId: string, worker: number, restartsBefore: number): Promise<number | undefined> {
-  if (TASK_MANAGERS === 0) return runningWorker(probe, jobId, worker);
+async function recovered(probe: ClusterProbe, jobId: string, jobManager: number, restartsBefore: number): Promise<number | undefined> {
   const pid = await waitFor(
     `job ${jobId} to run again`,
     async () => {
       const job = await probe.get<{ state: string; 'num-restarts': number }>(`/jobs/${jobId}`);
       if (job === undefined) return undefined;
       if (['FINISHED', 'FAILED', 'CANCELED'].includes(job.state)) return null;
-      const now = cluster!.workerPid(jobId);
-      const again = now !== undefined && alive(now) && (now !== worker || job['num-restarts'] > restartsBefore);
+      const now = cluster!.jobManagerPid();
+      const again = now !== undefined && alive(now) && (now !== jobManager || job['num-restarts'] > restartsBefore);
       return job.state === 'RUNNING' && again ? now : undefined;
     },
     120_000,
@@ -322,17 +320,6 @@ function damagedIds(jobId: string): Set<number> {
 function intactCheckpoints(jobId: string): { id: number; dir: string }[] {
   const damaged = damagedIds(jobId);
   return checkpointsOnDisk(join(cluster!.workDir, 'checkpoints', jobId)).filter((c) => !damaged.has(c.id));
-}
-
-/** Pids of the TaskManagers whose slots the job holds (a TaskManager just started holds none: killing it would test nothing). */
-async function busyTaskManagerPids(probe: ClusterProbe): Promise<number[]> {
-  const tms = (await probe.get<{ taskmanagers: { id: string; slotsNumber: number; freeSlots: number }[] }>('/taskmanagers'))?.taskmanagers ?? [];
-  const log = readFileSync(join(cluster!.workDir, 'log', 'jobmanager.log'), 'utf8');
-  const pidOf = new Map([...log.matchAll(/TaskManager (\S+) \(pid (\d+)\) registered/g)].map((m) => [m[1]!, Number(m[2])]));
-  return tms.filter((t) => t.freeSlots < t.slotsNumber).flatMap((t) => {
-    const pid = pidOf.get(t.id);
-    return pid !== undefined && alive(pid) ? [pid] : [];
-  });
 }
 
 /** Every TaskManager registered (after a kill the JobManager starts a new one within a second or so). */

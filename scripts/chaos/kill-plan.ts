@@ -6,9 +6,9 @@ import { mulberry32 } from '../../src/engine/connectors/data-generator-source.ts
 import type { FaultPointName } from '../../src/engine/runtime/fault-points.ts';
 
 export type KillKind =
-  /** SIGKILL the job's worker process at a random moment. */
-  | 'worker'
-  /** SIGKILL the JobManager (its worker follows), then start it again. */
+  /** SIGKILL a TaskManager holding the job's slots at a random moment. */
+  | 'taskmanager'
+  /** SIGKILL the JobManager (the job's JobMaster thread, its coordinator, goes with it), then start it again. */
   | 'jobmanager'
   /** As 'jobmanager', and damage the newest checkpoint on disk before starting it again. */
   | 'jobmanager-corrupt'
@@ -18,9 +18,11 @@ export type KillKind =
    * one does not, so recovery must skip every checkpoint referring to it.
    */
   | 'shared-corrupt'
-  /** SIGKILL one of the TaskManagers (with `--taskmanagers`). */
-  | 'taskmanager'
-  /** The worker SIGKILLs itself at this fault point (while a checkpoint is written, a sink commits, or a restored sink finishes its transactions). */
+  /**
+   * The process that reaches this fault point SIGKILLs itself: a TaskManager while a subtask
+   * writes its checkpoint data, a sink commits, or a restored sink finishes its transactions; the
+   * JobManager while its coordinator writes a checkpoint's `_metadata`.
+   */
   | FaultPointName;
 
 export interface PlannedKill {
@@ -30,7 +32,7 @@ export interface PlannedKill {
 }
 
 const WEIGHTS: readonly (readonly [KillKind, number])[] = [
-  ['worker', 30],
+  ['taskmanager', 30],
   ['jobmanager', 15],
   ['jobmanager-corrupt', 5],
   ['snapshot-data', 15],
@@ -42,15 +44,11 @@ const WEIGHTS: readonly (readonly [KillKind, number])[] = [
 /** With incremental checkpoints: a shared file is damaged as often as a checkpoint's own files. */
 const SHARED_CORRUPT_WEIGHT = 5;
 
-/** With TaskManagers: they are killed as often as the worker. */
-const TASK_MANAGER_WEIGHT = 30;
-
-export function planKills(seed: number, count: number, options: { corrupt: boolean; taskManagers?: boolean; incremental?: boolean; minMs: number; maxMs: number }): PlannedKill[] {
+export function planKills(seed: number, count: number, options: { corrupt: boolean; incremental?: boolean; minMs: number; maxMs: number }): PlannedKill[] {
   const random = mulberry32(seed);
   const kinds = [
     ...WEIGHTS,
     ...(options.incremental === true ? ([['shared-corrupt', SHARED_CORRUPT_WEIGHT]] as const) : []),
-    ...(options.taskManagers === true ? ([['taskmanager', TASK_MANAGER_WEIGHT]] as const) : []),
   ].filter(([kind]) => options.corrupt || (kind !== 'jobmanager-corrupt' && kind !== 'shared-corrupt'));
   const total = kinds.reduce((sum, [, w]) => sum + w, 0);
   const plan: PlannedKill[] = [];
@@ -69,5 +67,5 @@ export function planKills(seed: number, count: number, options: { corrupt: boole
   return plan;
 }
 
-/** A `sink-restore` kill needs a restore to happen: the worker is killed once more to cause it. */
+/** A `sink-restore` kill needs a restore to happen: a TaskManager is killed once more to cause it. */
 export const killsOf = (kind: KillKind): number => (kind === 'sink-restore' ? 2 : 1);

@@ -29,7 +29,7 @@ it('6 kills with incremental checkpoints on lmdb, shared files damaged twice: bo
   expect(stderr).toMatch(/lmdb backend, incremental checkpoints/);
   // Both damages hit a file under the job's shared/ directory, referred to by the checkpoints named.
   expect(stderr.match(/damaged \S+\/shared\/\S+\.tsfs \((flipped a byte|truncated to half); referred to by checkpoints [\d, ]+\)/g)).toHaveLength(2);
-  for (const kind of ['worker', 'jobmanager-corrupt', 'shared-corrupt', 'snapshot-metadata', 'snapshot-data']) {
+  for (const kind of ['taskmanager', 'jobmanager-corrupt', 'shared-corrupt', 'snapshot-metadata', 'snapshot-data']) {
     expect(stderr).toMatch(new RegExp(`kill \\d+: ${kind}; running again`));
   }
 }, 300_000);

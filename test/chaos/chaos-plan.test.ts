@@ -11,11 +11,11 @@ describe('the chaos schedule', () => {
 
   it('draws every kind over a long run, waits within bounds, and corrupts only when asked', () => {
     const plan = planKills(1, 400, { corrupt: true, minMs: 500, maxMs: 2500 });
-    expect(new Set(plan.map((k) => k.kind))).toEqual(new Set(['worker', 'jobmanager', 'jobmanager-corrupt', 'snapshot-data', 'snapshot-metadata', 'sink-commit', 'sink-restore']));
+    expect(new Set(plan.map((k) => k.kind))).toEqual(new Set(['taskmanager', 'jobmanager', 'jobmanager-corrupt', 'snapshot-data', 'snapshot-metadata', 'sink-commit', 'sink-restore']));
     expect(plan.every((k) => k.afterMs >= 500 && k.afterMs <= 2500)).toBe(true);
     expect(planKills(1, 400, { corrupt: false, minMs: 0, maxMs: 1 }).some((k) => k.kind === 'jobmanager-corrupt')).toBe(false);
     expect(killsOf('sink-restore')).toBe(2);
-    expect(killsOf('worker')).toBe(1);
+    expect(killsOf('taskmanager')).toBe(1);
   });
 
   it('damages shared files only with incremental checkpoints and corruption, and leaves the schedule without them unchanged', () => {
@@ -24,7 +24,7 @@ describe('the chaos schedule', () => {
     expect(planKills(1, 400, { ...options, incremental: false })).toEqual(planKills(1, 400, options));
     expect(planKills(1, 400, { ...options, incremental: true }).some((k) => k.kind === 'shared-corrupt')).toBe(true);
     expect(planKills(1, 400, { ...options, corrupt: false, incremental: true }).some((k) => k.kind === 'shared-corrupt' || k.kind === 'jobmanager-corrupt')).toBe(false);
-    expect(planKills(19, 6, { ...options, incremental: true }).map((k) => k.kind)).toEqual(['worker', 'jobmanager-corrupt', 'shared-corrupt', 'snapshot-metadata', 'snapshot-data', 'worker']);
+    expect(planKills(19, 6, { ...options, incremental: true }).map((k) => k.kind)).toEqual(['taskmanager', 'jobmanager-corrupt', 'shared-corrupt', 'snapshot-metadata', 'snapshot-data', 'taskmanager']);
   });
 });
 

@@ -1,8 +1,9 @@
 /**
  * The short chaos run of every `npm test`: 10 kills over 100k orders, through `npm run chaos`'s
- * own script, with a seed whose schedule has every kind of kill (a worker, the JobManager, the
- * JobManager with a damaged checkpoint, and the worker inside a snapshot's data and metadata
- * writes, a commit and a restore). The long run (100+ kills over 1M orders) is the same script.
+ * own script, on its default two TaskManagers, with a seed whose schedule has every kind of kill
+ * (a TaskManager holding the job's slots, the JobManager, the JobManager with a damaged
+ * checkpoint, a TaskManager inside a snapshot's data write, a commit and a restore, and the
+ * JobManager inside its coordinator's `_metadata` write). The long run (100+ kills over 1M orders) is the same script.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ it('10 kills of every kind over 100k orders: both sinks committed exactly the fa
   expect(summary).toMatch(/^kills=(\d+) recoveries=\1 lost=0 duplicated=0 mismatched=0$/);
   expect(Number(/^kills=(\d+)/.exec(summary!)?.[1])).toBeGreaterThanOrEqual(8);
   expect(fallbacks).toMatch(/^fallbacks=1 reemitted=\d+$/);
-  for (const kind of ['worker', 'jobmanager', 'jobmanager-corrupt', 'snapshot-data', 'snapshot-metadata', 'sink-commit', 'sink-restore']) {
+  for (const kind of ['taskmanager', 'jobmanager', 'jobmanager-corrupt', 'snapshot-data', 'snapshot-metadata', 'sink-commit', 'sink-restore']) {
     expect(stderr).toMatch(new RegExp(`kill \\d+: ${kind}; running again`));
   }
 }, 540_000);

@@ -1,9 +1,10 @@
 /**
  * A checkpoint id names one moment of a job's history and is never handed out twice, as Flink's
- * JobManager-held counter guarantees: a worker SIGKILLed while it writes checkpoint n leaves
- * files in chk-n, and the worker that takes over must go on past n instead of writing a second,
- * different chk-n into the same directory (where a damaged or stray file of the first one would
- * pass for part of it).
+ * JobManager-held counter guarantees: the JobManager, whose JobMaster thread holds the job's
+ * checkpoint coordinator, SIGKILLed while it writes checkpoint n's `_metadata` (the fault point
+ * fires in the process that writes it: the JobManager's, as in Flink) leaves chk-n without it, and
+ * the JobManager started again must go on past n instead of writing a second, different chk-n into
+ * the same directory (where a stray file of the first one would pass for part of it).
  */
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,9 +22,8 @@ let cluster: TestCluster;
 let probe: ClusterProbe;
 
 beforeAll(async () => {
-  process.env[FAULT_FILE_ENV] = faultFile; // inherited by the JobManager and its workers
-  // Jobs in their workers' own slots: the fault point kills the process that writes the checkpoint and holds the counter (in a TaskManager it would kill only the slots' process).
-  cluster = await startTestCluster({ defines: ['-D', 'taskmanager.count=0'] });
+  process.env[FAULT_FILE_ENV] = faultFile; // inherited by the JobManager and its TaskManagers
+  cluster = await startTestCluster();
   probe = new ClusterProbe(cluster.url);
 });
 
@@ -32,7 +32,7 @@ afterAll(async () => {
   rmSync(faultFile, { force: true });
 });
 
-it('a worker killed while writing checkpoint n is followed by checkpoints past n, never a second chk-n', async () => {
+it('the JobManager killed while writing checkpoint n\'s _metadata is followed by checkpoints past n, never a second chk-n', async () => {
   const out = join(cluster.scratch, 'out');
   const release = join(cluster.scratch, 'release');
   const options = ['-D', 'execution.checkpointing.interval=200ms', '-D', 'execution.checkpointing.num-retained=10', '-d', '-p', '2'];
@@ -40,10 +40,14 @@ it('a worker killed while writing checkpoint n is followed by checkpoints past n
   expect(submitted.code, submitted.stderr).toBe(0);
   const jobId = submittedJobId(submitted.stdout);
   await probe.waitForCheckpoints(jobId, 2);
-  const first = cluster.workerPid(jobId)!;
+  const jobManager = cluster.jobManagerPid()!;
 
-  writeFileSync(faultFile, 'snapshot-data');
-  await waitFor('the worker to die writing a snapshot', async () => !alive(first), 60_000, 20);
+  // The fault point kills the process that reaches it: the JobManager, since its JobMaster thread
+  // writes _metadata (the local TaskManagers, its children, then end as orphans).
+  writeFileSync(faultFile, 'snapshot-metadata');
+  await waitFor('the JobManager to die writing _metadata', async () => !alive(jobManager), 60_000, 20);
+  const started = await cluster.flink(['cluster', 'start']);
+  expect(started.code, started.stderr).toBe(0);
   const checkpoints = join(cluster.workDir, 'checkpoints', jobId);
   const unfinished = readdirSync(checkpoints)
     .filter((name) => /^chk-\d+$/.test(name) && !existsSync(join(checkpoints, name, '_metadata')))
@@ -52,7 +56,7 @@ it('a worker killed while writing checkpoint n is followed by checkpoints past n
   expect(killedAt, `a checkpoint directory without _metadata in ${readdirSync(checkpoints).join(' ')}`).toBeGreaterThan(0);
 
   const after = await waitFor(
-    `a checkpoint completed by the next worker past ${killedAt}`,
+    `a checkpoint completed by the new JobManager past ${killedAt}`,
     async () => {
       const stats = await probe.get<CheckpointStats>(`/jobs/${jobId}/checkpoints`);
       const id = stats?.latest.completed?.id;

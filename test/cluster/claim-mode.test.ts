@@ -1,7 +1,7 @@
 /**
  * Claim mode through the real binary on a real cluster (Flink's RecoveryClaimMode): with
  * `--claimMode claim` (or Flink's older `-rm claim`) the savepoint a job starts from becomes the
- * job's first retained checkpoint, kept by the JobMaster across worker restarts, and is deleted
+ * job's first retained checkpoint, kept across restarts, and is deleted
  * once a newer checkpoint subsumes it (num-retained 1); with `no_claim` it is never touched, not
  * even when the job is cancelled under DELETE_ON_CANCELLATION. The jobs run an unbounded source
  * and are ended by the test; checkpoints are taken with `flink checkpoint`, so nothing depends on
@@ -46,7 +46,7 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-/** Runs `flink <args>` until it succeeds: a command that needs a RUNNING job is refused until the worker runs it. */
+/** Runs `flink <args>` until it succeeds: a command that needs a RUNNING job is refused until its attempt runs. */
 async function succeeds(args: readonly string[]): Promise<RunResult> {
   let last: RunResult | undefined;
   return waitFor(`flink ${args.join(' ')} to succeed (last: ${last?.stderr ?? ''})`, async () => {
@@ -82,21 +82,21 @@ async function checkpoint(jobId: string): Promise<void> {
   expect(result.stdout).toMatch(new RegExp(`^Triggering checkpoint for job ${jobId}\\.\\nWaiting for response\\.\\.\\.\\nCheckpoint\\(CONFIGURED\\) \\d+ for job ${jobId} completed\\.\\n$`));
 }
 
-/** Each test starts jobs and workers on a shared two-core machine. */
+/** Each test starts jobs on a shared two-core machine. */
 const CLUSTER_TEST_MS = 240_000;
 const RETAIN_ONE = ['-D', 'execution.checkpointing.num-retained=1', '-D', 'execution.checkpointing.externalized-checkpoint-retention=DELETE_ON_CANCELLATION'];
 const RESTARTS = ['-D', 'restart-strategy.type=fixed-delay', '-D', 'restart-strategy.fixed-delay.attempts=5', '-D', 'restart-strategy.fixed-delay.delay=100 ms'];
 
 describe('flink run -s <savepoint> with a claim mode', () => {
-  it('--claimMode claim: kept across a worker restart, deleted once a newer checkpoint subsumes it', async () => {
+  it('--claimMode claim: kept across a restart, deleted once a newer checkpoint subsumes it', async () => {
     const sp = await savepoint();
     const jobId = await submit(['-s', sp, '--claimMode', 'claim', ...RETAIN_ONE, ...RESTARTS]);
     await probe.waitForState(jobId, ['RUNNING']);
-    // The worker that restored it is lost before any checkpoint: the JobMaster restarts the job
-    // from its retained list, where the claimed savepoint is the only entry.
-    const first = await waitFor('the first worker', async () => cluster.workerPid(jobId));
+    // The TaskManager running the attempt that restored it is lost before any checkpoint: the
+    // restart strategy restarts the job from its retained list, where the claimed savepoint is the only entry.
+    const first = await waitFor('a TaskManager running the job', async () => (await cluster.busyTaskManagerPids())[0]);
     process.kill(first, 'SIGKILL');
-    await waitFor('a second worker', async () => { const pid = cluster.workerPid(jobId); return pid !== undefined && pid !== first ? pid : undefined; });
+    await waitFor('the job to restart', async () => ((await probe.get<{ 'num-restarts': number; state: string }>(`/jobs/${jobId}`))?.['num-restarts'] ?? 0) >= 1 || undefined);
     expect(existsSync(join(sp, '_metadata'))).toBe(true);
     const restored = await waitFor('the restart to restore the savepoint', async () => (await probe.get<{ latest: { restored: { external_path: string } | null } }>(`/jobs/${jobId}/checkpoints`))?.latest.restored ?? undefined);
     expect(restored.external_path).toBe(`file:${sp}`);

@@ -1,6 +1,7 @@
 /**
- * Failover end to end, through the real binary with real processes: a job's worker and the
- * JobManager itself are SIGKILLed mid-run, the cluster is stopped and started again, a job is
+ * Failover end to end, through the real binary with real processes: a TaskManager running a
+ * job's subtasks and the JobManager itself (with the job's JobMaster thread: its checkpoint
+ * coordinator and restart loop) are SIGKILLed mid-run, the cluster is stopped and started again, a job is
  * stopped with a savepoint and finished from it at another parallelism, cancelled while it waits
  * to restart, and left FAILED by a `none` restart strategy. Every run that finishes must have
  * committed exactly the totals a failure-free run commits: no line lost, none doubled.
@@ -53,7 +54,7 @@ const jobArgs = (out: string, records = RECORDS, rate = RATE): string[] => ['--o
 /** The file whose creation lets the input of the job writing to `out` end (`--hold-until`). */
 const endOfInput = (out: string): string => `${out}.end-of-input`;
 
-/** The held job (or its restarted worker) may now end its input. */
+/** The held job (or its restarted attempt) may now end its input. */
 function release(out: string): void {
   writeFileSync(endOfInput(out), '');
 }
@@ -72,29 +73,35 @@ async function expectRestoredFromCheckpoint(jobId: string, atLeast: number): Pro
   expect(restored!.id).toBeGreaterThanOrEqual(atLeast);
 }
 
-/** The job record on disk no longer names a worker (REST answers from memory before the record is saved). */
-async function noWorkerRecorded(jobId: string): Promise<void> {
-  await waitFor(`the record of job ${jobId} to drop its worker`, async () => cluster.workerPid(jobId) === undefined, 10_000);
+/** A TaskManager holding the job's slots (one job runs at a time here). */
+async function busyTaskManager(): Promise<number> {
+  return waitFor('a TaskManager holding the job\'s slots', async () => (await cluster.busyTaskManagerPids())[0]);
 }
 
-async function workerPid(jobId: string): Promise<number> {
-  return waitFor(`the worker of job ${jobId}`, async () => cluster.workerPid(jobId));
-}
-
-/** The job worker processes the JobManager `parent` has forked that are still running. */
-function workerChildren(parent: number): number[] {
-  const pids: number[] = [];
+/** Children of the JobManager process `parent`: pid and command line. */
+function childrenOf(parent: number): { pid: number; cmdline: string }[] {
+  const children: { pid: number; cmdline: string }[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
       const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === parent && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('tsflink-worker')) pids.push(Number(name));
+      if (ppid === parent) children.push({ pid: Number(name), cmdline: readFileSync(`/proc/${name}/cmdline`, 'utf8').replaceAll('\0', ' ') });
     } catch {
       // gone meanwhile
     }
   }
-  return pids;
+  return children;
+}
+
+/**
+ * No process per job: the JobManager's children are its TaskManagers and tsx's esbuild service
+ * (live, or a defunct one a finished JobMaster thread started).
+ */
+function expectOnlyTaskManagerChildren(jobManager: number): void {
+  const others = childrenOf(jobManager).filter((c) => !/ taskmanager /.test(c.cmdline) && !/esbuild/.test(c.cmdline) && c.cmdline !== '');
+  expect(others).toEqual([]);
+  expect(childrenOf(jobManager).filter((c) => / taskmanager /.test(c.cmdline)).length).toBeGreaterThan(0);
 }
 
 /** Compares without dumping thousands of lines when they differ. */
@@ -112,17 +119,21 @@ async function expectExactlyExpected(out: string, want = expected): Promise<void
 
 describe('failover of a job on a real local cluster', () => {
   it(
-    'a SIGKILLed worker is restarted from the latest checkpoint and the output is exactly once',
+    "a SIGKILLed TaskManager: the job's restart strategy restarts it once from the latest checkpoint, and the output is exactly once",
     async () => {
-      const out = join(cluster.scratch, 'out-worker-kill');
+      const out = join(cluster.scratch, 'out-taskmanager-kill');
       const id = await submit(out);
       const latest = await probe.waitForCheckpoints(id, 2, out);
-      const pid = await workerPid(id);
-      process.kill(pid, 'SIGKILL');
+      const jobManager = cluster.jobManagerPid()!;
+      // The job's coordinator and restart loop are threads of the JobManager: no process of its own.
+      expectOnlyTaskManagerChildren(jobManager);
+      const taskManager = await busyTaskManager();
+      process.kill(taskManager, 'SIGKILL');
+      await waitFor('the job to run again', async () => ((await probe.get<JobInfo>(`/jobs/${id}`))?.['num-restarts'] === 1 && (await probe.get<JobInfo>(`/jobs/${id}`))?.state === 'RUNNING') || undefined);
       release(out);
       const job = await probe.waitForState(id, ['FINISHED']);
-      expect(job['num-restarts']).toBeGreaterThanOrEqual(1);
-      await noWorkerRecorded(id);
+      expect(job['num-restarts']).toBe(1);
+      expect(cluster.jobManagerPid()).toBe(jobManager);
       await expectRestoredFromCheckpoint(id, latest);
       await expectExactlyExpected(out);
     },
@@ -130,17 +141,15 @@ describe('failover of a job on a real local cluster', () => {
   );
 
   it(
-    'a SIGKILLed JobManager takes its workers with it, and a new one resumes the job from its latest checkpoint',
+    "a SIGKILLed JobManager takes the job's JobMaster thread with it, and a new one resumes the job from its latest checkpoint",
     async () => {
       const out = join(cluster.scratch, 'out-jm-kill');
       const id = await submit(out);
       const latest = await probe.waitForCheckpoints(id, 2, out);
-      const worker = await workerPid(id);
       const jobManager = cluster.jobManagerPid();
       expect(jobManager).toBeDefined();
       process.kill(jobManager!, 'SIGKILL');
       await waitFor('the JobManager to be gone', async () => !alive(jobManager!), 5_000, 20);
-      await waitFor(`the orphaned worker ${worker} to exit by itself`, async () => !alive(worker), 5_000, 50);
 
       const started = await cluster.flink(['cluster', 'start']);
       expect(started.code, started.stderr).toBe(0);
@@ -162,11 +171,9 @@ describe('failover of a job on a real local cluster', () => {
       const out = join(cluster.scratch, 'out-cluster-stop');
       const id = await submit(out);
       const latest = await probe.waitForCheckpoints(id, 2, out);
-      const worker = await workerPid(id);
       const stopped = await cluster.flink(['cluster', 'stop']);
       expect(stopped.code, stopped.stderr).toBe(0);
       expect(stopped.stdout).toContain('Stopped the JobManager');
-      await waitFor(`the worker ${worker} to be gone`, async () => !alive(worker), 5_000, 50);
 
       const started = await cluster.flink(['cluster', 'start']);
       expect(started.code, started.stderr).toBe(0);
@@ -247,40 +254,39 @@ describe('failover of a job on a real local cluster', () => {
   );
 
   it(
-    'a job cancelled while RESTARTING ends CANCELED and no new worker starts',
+    'a job cancelled while RESTARTING ends CANCELED and no new attempt starts',
     async () => {
       const out = join(cluster.scratch, 'out-cancel-restarting');
       // The restart delay is the time the test has to see RESTARTING and run `flink cancel`, a
       // process that takes seconds to start on a loaded machine: generous on purpose.
       const id = await submit(out, ['-D', 'restart-strategy.type=fixed-delay', '-D', `restart-strategy.fixed-delay.delay=${RESTART_DELAY_MS}ms`]);
       await probe.waitForState(id, ['RUNNING']);
-      const worker = await workerPid(id);
-      process.kill(worker, 'SIGKILL');
+      process.kill(await busyTaskManager(), 'SIGKILL');
       const killedAt = Date.now();
       await probe.waitForState(id, ['RESTARTING'], RESTART_DELAY_MS);
       const cancelled = await cluster.flink(['cancel', id]);
       expect(cancelled.code, cancelled.stderr).toBe(0);
       expect(cancelled.stdout).toContain(`Cancelled job ${id}.`);
       expect((await probe.get<JobInfo>(`/jobs/${id}`))?.state).toBe('CANCELED');
-      // Past the restart delay: still CANCELED, and the JobManager forked no worker for it.
+      // Past the restart delay: still CANCELED, no restart counted, and no slot held for it.
       await sleep(killedAt + RESTART_DELAY_MS + 1_000 - Date.now());
-      expect((await probe.get<JobInfo>(`/jobs/${id}`))?.state).toBe('CANCELED');
-      await noWorkerRecorded(id);
-      expect(workerChildren(cluster.jobManagerPid()!)).toEqual([]);
+      const after = await probe.get<JobInfo>(`/jobs/${id}`);
+      expect(after?.state).toBe('CANCELED');
+      expect(after?.['num-restarts']).toBe(1);
+      expect(await cluster.busyTaskManagerPids()).toEqual([]);
     },
     TIMEOUT,
   );
 
   it(
-    "a SIGKILLed worker of a job whose restart strategy is 'none' leaves it FAILED, saying why",
+    "a SIGKILLed TaskManager of a job whose restart strategy is 'none' leaves it FAILED, saying why",
     async () => {
       const out = join(cluster.scratch, 'out-no-restart');
       const id = await submit(out, ['-D', 'restart-strategy.type=none']);
       await probe.waitForState(id, ['RUNNING']);
-      const worker = await workerPid(id);
-      process.kill(worker, 'SIGKILL');
+      process.kill(await busyTaskManager(), 'SIGKILL');
       const job = await probe.waitForState(id, ['FAILED'], 15_000);
-      expect(job['failure-cause']).toMatch(/SIGKILL/);
+      expect(job['failure-cause']).toMatch(/TaskManager.*not restarted: the restart strategy is none/);
       expect(job['num-restarts']).toBe(0);
       const list = await cluster.flink(['list', '-a']);
       expect(list.code, list.stderr).toBe(0);

@@ -1,6 +1,6 @@
 /**
  * A job file in a user's own directory, outside the checkout, with no node_modules: `flink run`
- * resolves `import ... from 'tsflink'` to this installation in the client and in the worker, and
+ * resolves `import ... from 'tsflink'` to this installation in the client, the JobManager and the TaskManagers, and
  * the job shares the runtime's copy of the engine. Through the real binary on a real cluster.
  */
 import { execFile } from 'node:child_process';

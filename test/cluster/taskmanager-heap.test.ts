@@ -44,7 +44,7 @@ it("refuses a run's own task heap in one line: the TaskManager's was set when it
   const result = await runFlink(['run', ...cluster.defines, '-D', 'taskmanager.memory.task.heap.size=128m', job, '10', join(cluster.scratch, 'out-128'), '10'], { cwd: cluster.scratch });
   expect(result.code).toBe(1);
   expect(result.stderr).toMatch(
-    /^.*taskmanager\.memory\.task\.heap\.size=128m on a run cannot resize this cluster's TaskManagers, whose heap is 64 MB from when they started: give it to 'flink cluster start -D taskmanager\.memory\.task\.heap\.size=\.\.\.', or run on a cluster started with -D taskmanager\.count=0, where each job's worker takes its own\.\n$/,
+    /^.*taskmanager\.memory\.task\.heap\.size=128m on a run cannot resize this cluster's TaskManagers, whose heap is 64 MB from when they started: give it to 'flink cluster start -D taskmanager\.memory\.task\.heap\.size=\.\.\.' \(or to 'flink taskmanager -D taskmanager\.memory\.task\.heap\.size=\.\.\.' for TaskManagers you start yourself\)\.\n$/,
   );
   // The cluster's own value is no change: accepted (the job ran in the previous test's way).
   expect((await runFlink(['run', ...cluster.defines, '-D', 'taskmanager.memory.task.heap.size=64 mb', '-D', 'state.backend.type=hashmap', job, '10', join(cluster.scratch, 'out-64'), '10'], { cwd: cluster.scratch })).code).toBe(0);

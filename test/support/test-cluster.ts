@@ -20,10 +20,10 @@ export interface TestCluster {
   /** Runs `flink <args> <defines>` (`flink run <defines> <args>`) in `cwd` (default: scratch). */
   flink(args: readonly string[], options?: { cwd?: string }): Promise<RunResult>;
   jobManagerPid(): number | undefined;
-  /** Worker pids by job id, from the JobManager's records. */
-  workerPid(jobId: string): number | undefined;
   /** Pids of the TaskManagers the JobManager started (taskmanager.count), from its log, newest last. */
   taskManagerPids(): number[];
+  /** Pids of the live TaskManagers that hold slots now (a job's, when one job runs). */
+  busyTaskManagerPids(): Promise<number[]>;
   /** Where the TaskManagers' `.out` files (what jobs print) end now, for `printedSince`. */
   printMark(): PrintMark;
   /** Lines jobs printed in the local TaskManagers since `mark`, waiting until there are at least `atLeast` (60 s at most). */
@@ -88,14 +88,23 @@ export async function startTestCluster(options: { start?: boolean; defines?: rea
     for (const deadline = Date.now() + 60_000; printed(mark).length < atLeast && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
     return printed(mark);
   };
-  const records = (): { jobId: string; workerPid?: number }[] => {
+  const busyTaskManagerPids = async (): Promise<number[]> => {
+    const response = await fetch(`http://127.0.0.1:${port}/taskmanagers`).catch(() => undefined);
+    if (response?.ok !== true) return [];
+    const { taskmanagers } = (await response.json()) as { taskmanagers: { id: string; slotsNumber: number; freeSlots: number }[] };
+    let log = '';
     try {
-      return readdirSync(join(workDir, 'jobs'))
-        .filter((f) => f.endsWith('.json'))
-        .map((f) => JSON.parse(readFileSync(join(workDir, 'jobs', f), 'utf8')) as { jobId: string; workerPid?: number });
+      log = readFileSync(join(workDir, 'log', 'jobmanager.log'), 'utf8');
     } catch {
-      return [];
+      // no log yet
     }
+    const pidOf = new Map([...log.matchAll(/TaskManager (\S+) \(pid (\d+)\) registered/g)].map((m) => [m[1]!, Number(m[2])]));
+    return taskmanagers
+      .filter((t) => t.freeSlots < t.slotsNumber)
+      .flatMap((t) => {
+        const pid = pidOf.get(t.id);
+        return pid !== undefined && isAlive(pid) ? [pid] : [];
+      });
   };
   const cluster: TestCluster = {
     url: `http://127.0.0.1:${port}`,
@@ -105,13 +114,13 @@ export async function startTestCluster(options: { start?: boolean; defines?: rea
     defines,
     flink,
     jobManagerPid,
-    workerPid: (jobId) => records().find((r) => r.jobId === jobId)?.workerPid,
     taskManagerPids,
+    busyTaskManagerPids,
     printMark,
     printedSince,
     stop: async () => {
       await flink(['cluster', 'stop']);
-      for (const pid of [jobManagerPid(), ...records().map((r) => r.workerPid), ...taskManagerPids()]) {
+      for (const pid of [jobManagerPid(), ...taskManagerPids()]) {
         if (pid !== undefined) kill(pid);
       }
       await dir.remove();
@@ -129,6 +138,15 @@ function readNumber(file: string): number | undefined {
     return Number(readFileSync(file, 'utf8').trim()) || undefined;
   } catch {
     return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * The JobManager's store of submitted job code (Flink's BlobServer): each bundle once, named by
- * its SHA-256, in `<working dir>/blobs/` (or under `blob.storage.directory`: jobManagerBlobDirectory). A job's record names its bundle's key; its worker loads
+ * its SHA-256, in `<working dir>/blobs/` (or under `blob.storage.directory`: jobManagerBlobDirectory). A job's record names its bundle's key; its JobMaster thread loads
  * the bundle from here, and TaskManagers fetch it with `GET /blobs/:key` into their own cache.
  */
 import { createHash, randomBytes } from 'node:crypto';

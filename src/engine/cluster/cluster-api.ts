@@ -30,8 +30,9 @@ export interface SubmitRequest {
   /** `-D` keys of this run, over the cluster's configuration. */
   readonly config?: Readonly<Record<string, string>>;
   /**
-   * The directory `flink run` ran in: the job's worker runs there, so relative paths in the
-   * job's arguments mean what they meant in the user's shell (the cluster is local).
+   * The directory `flink run` ran in, kept in the job's record. Not where the job runs: its
+   * subtasks run in TaskManagers (threads, which cannot change directory, possibly on another
+   * host), so relative paths in a job's arguments resolve against a TaskManager's directory.
    */
   readonly cwd?: string;
 }
@@ -268,7 +269,7 @@ export interface JobVertexDetails {
     readonly subtask: number;
     readonly status: Uppercase<TaskState>;
     readonly attempt: number;
-    /** A TaskManager's address in Flink; every subtask runs in the job's worker process, which has none. */
+    /** A TaskManager's address in Flink; not tracked per subtask yet. */
     readonly endpoint: null;
     readonly 'start-time': number;
     readonly 'end-time': number;
@@ -320,14 +321,14 @@ export interface TaskManagersInfo {
 
 /** One failed attempt in Flink's `exceptionHistory` shape. */
 export interface ExceptionEntry {
-  /** The error's class (`TypeError`); Flink's own exception class for a lost worker. */
+  /** The error's class (`TypeError`); Flink's own exception class when no task failed (the JobMaster thread ended). */
   readonly exceptionName: string;
-  /** The user's stack trace, causes included (a lost worker: its one-line cause). */
+  /** The user's stack trace, causes included (no task failed: the one-line cause). */
   readonly stacktrace: string;
   readonly timestamp: number;
-  /** The task it failed in, `Source: words -> Map (2/4)`; null when no task failed (a lost worker). */
+  /** The task it failed in, `Source: words -> Map (2/4)`; null when no task failed (the JobMaster thread ended). */
   readonly taskName: string | null;
-  /** Flink's TaskManager address: our tasks run in the job's worker process, which has none. */
+  /** Flink's TaskManager address of the failed task; not tracked yet. */
   readonly location: null;
   readonly endpoint: null;
   readonly taskManagerId: null;

@@ -52,14 +52,14 @@ import { defaultJobName } from './job-settings.ts';
 import { recoverCheckpoints } from './recover-checkpoints.ts';
 import { type SlotProvider, registrySlotProvider } from './taskmanager/slot-provider.ts';
 import { type TaskManagerRegistration, TaskManagerRegistry } from './taskmanager/task-manager-registry.ts';
-import { TASK_MANAGER_COUNT_KEY, type TaskManagerSettings, UNBOUNDED_SLOTS, taskManagerSettings } from './taskmanager/task-manager-settings.ts';
+import { type TaskManagerSettings, UNBOUNDED_SLOTS, taskManagerSettings } from './taskmanager/task-manager-settings.ts';
 import { WORKER_HEAP_KEY, workerHeapLimitMb } from './worker-heap.ts';
 import type { LocalTaskManagers } from './taskmanager/local-task-managers.ts';
 import { type ResourceManager, startResourceManager } from './taskmanager/resource-manager.ts';
 import { TASK_SLOTS_KEY } from './taskmanager/task-slots.ts';
 import { cpus } from 'node:os';
 
-export interface DispatcherOptions extends Omit<JobMasterContext, 'store' | 'blobs'> {
+export interface DispatcherOptions extends Omit<JobMasterContext, 'store' | 'blobs' | 'slots'> {
   readonly store: JobStore;
   readonly workingDirectory: string;
   /** The cluster's configuration; a run's `-D` keys go over it. */
@@ -82,7 +82,7 @@ export class Dispatcher implements ClusterApi {
 
   constructor(private readonly options: DispatcherOptions) {
     this.#settings = taskManagerSettings(options.config);
-    this.#slots = registrySlotProvider(this.#taskManagers, { localTaskManagers: this.#settings.count, spreadOut: this.#settings.spreadOutSlots, ...(this.#settings.maxSlots < UNBOUNDED_SLOTS ? { maxSlots: this.#settings.maxSlots } : {}) });
+    this.#slots = registrySlotProvider(this.#taskManagers, { spreadOut: this.#settings.spreadOutSlots, localTaskManagers: this.#settings.count, ...(this.#settings.maxSlots < UNBOUNDED_SLOTS ? { maxSlots: this.#settings.maxSlots } : {}) });
     this.#context = { ...options, slots: this.#slots, blobs: new BlobStore(jobManagerBlobDirectory(options.workingDirectory, options.config[BLOB_STORAGE_DIRECTORY_KEY])) };
     // A TaskManager silent for heartbeat.timeout is lost: its slots are gone (its jobs' links notice too).
     this.#expiry = setInterval(() => {
@@ -135,7 +135,6 @@ export class Dispatcher implements ClusterApi {
       const master = new JobMaster(record, this.#context);
       this.#jobs.set(record.jobId, master);
       if (master.isTerminal) continue;
-      await killOrphan(record.workerPid);
       await recoverCheckpoints(record, this.options.storeOptions);
       this.options.log(`job ${record.jobId} (${record.name}) was ${record.state} when the last JobManager stopped; resuming it from ${record.retained.at(-1)?.location ?? record.submit.savepointPath ?? 'its beginning'}`);
       record.state = 'RESTARTING';
@@ -196,12 +195,12 @@ export class Dispatcher implements ClusterApi {
   async exceptions(jobId: string): Promise<JobExceptions> {
     const history = this.#master(jobId).record.exceptions ?? [];
     const entries = history.map((e) => ({
-      // A lost worker (and a record from before stacks were kept) has no user error: its one line is all there is.
+      // A JobMaster thread that ended (and a record from before stacks were kept) has no user error: its one line is all there is.
       exceptionName: e.exceptionName ?? 'org.apache.flink.util.FlinkException',
       stacktrace: e.stacktrace ?? e.cause,
       timestamp: e.timestamp,
       taskName: e.taskName ?? null,
-      // Every task runs in the job's one worker process, which has no TaskManager address.
+      // Not kept yet: which TaskManager a failed task ran in (its name says the subtask).
       location: null,
       endpoint: null,
       taskManagerId: null,
@@ -229,8 +228,8 @@ export class Dispatcher implements ClusterApi {
     // The default only where no name of the key is set: the current name would win over `state.checkpoints.dir`.
     const dirKeys = [CHECKPOINT_KEYS.dir.key, ...CHECKPOINT_KEYS.dir.deprecated];
     if (dirKeys.every((k) => config[k] === undefined)) config[CHECKPOINT_KEYS.dir.key] = `${this.options.workingDirectory}/checkpoints`;
-    // Claimed here rather than by the worker, so the record's retained list, which outlives
-    // workers and restarts of this JobManager, holds it from the start.
+    // Claimed here rather than by the coordinator, so the record's retained list, which outlives
+    // its JobMaster thread and restarts of this JobManager, holds it from the start.
     const claimed = request.claimMode === 'CLAIM' && request.savepointPath !== undefined ? await this.#claim(request.savepointPath, now) : undefined;
     const record: JobRecord = {
       version: 1,
@@ -375,11 +374,6 @@ export class Dispatcher implements ClusterApi {
     return maskedConfiguration(this.options.config);
   }
 
-  /**
-   * None: a TaskManager offers slots to any job, and here each job's subtasks run in a worker
-   * process the JobMaster forks for that job alone. Listing those as TaskManagers would invent
-   * slots, hosts and ports they do not have.
-   */
   async taskManagers(): Promise<TaskManagersInfo> {
     return { taskmanagers: this.#taskManagers.list() };
   }
@@ -449,18 +443,17 @@ export class Dispatcher implements ClusterApi {
     this.options.onShutdown();
   }
 
-  /** Kills every worker and waits for the records to be written; jobs resume at the next start. */
   /**
-   * A run's own task heap is a worker's: the TaskManagers' heap was set when they started, and a
-   * slot cannot resize its process. Refused rather than ignored (Flink ignores it on a session cluster).
+   * A run's own task heap: the TaskManagers' heap was set when they started, and a slot cannot
+   * resize its process. Refused rather than ignored (Flink ignores it on a session cluster).
    */
   #refuseHeapOnTaskManagers(runConfig: Readonly<Record<string, string>>): void {
-    if (!this.#slots.enabled() || runConfig[WORKER_HEAP_KEY] === undefined) return;
+    if (runConfig[WORKER_HEAP_KEY] === undefined) return;
     const wanted = workerHeapLimitMb(runConfig);
     const cluster = workerHeapLimitMb(this.options.config);
     if (wanted === cluster) return;
     throw new BadRequestError(
-      `${WORKER_HEAP_KEY}=${runConfig[WORKER_HEAP_KEY]} on a run cannot resize this cluster's TaskManagers, whose heap is ${cluster === undefined ? "Node's default" : `${cluster} MB`} from when they started: give it to 'flink cluster start -D ${WORKER_HEAP_KEY}=...', or run on a cluster started with -D ${TASK_MANAGER_COUNT_KEY}=0, where each job's worker takes its own.`,
+      `${WORKER_HEAP_KEY}=${runConfig[WORKER_HEAP_KEY]} on a run cannot resize this cluster's TaskManagers, whose heap is ${cluster === undefined ? "Node's default" : `${cluster} MB`} from when they started: give it to 'flink cluster start -D ${WORKER_HEAP_KEY}=...' (or to 'flink taskmanager -D ${WORKER_HEAP_KEY}=...' for TaskManagers you start yourself).`,
     );
   }
 
@@ -470,7 +463,7 @@ export class Dispatcher implements ClusterApi {
    */
   #refuseSlotsOnTaskManagers(runConfig: Readonly<Record<string, string>>): void {
     const wanted = runConfig[TASK_SLOTS_KEY];
-    if (!this.#slots.enabled() || wanted === undefined) return;
+    if (wanted === undefined) return;
     const cluster = this.options.config[TASK_SLOTS_KEY];
     const perTaskManager = cluster === undefined ? cpus().length : Number.parseInt(cluster, 10);
     if (Number.parseInt(wanted, 10) === perTaskManager) return;
@@ -482,7 +475,7 @@ export class Dispatcher implements ClusterApi {
   async close(): Promise<void> {
     clearInterval(this.#expiry);
     this.#resourceManager?.close();
-    for (const master of this.#jobs.values()) master.shutdown();
+    await Promise.all([...this.#jobs.values()].map((m) => m.shutdown()));
     await Promise.all([...this.#jobs.values()].map((m) => m.flushed()));
   }
 
@@ -528,19 +521,6 @@ export class Dispatcher implements ClusterApi {
 function overviewOf(r: JobRecord): JobOverview {
   const end = r.endTime > 0 ? r.endTime : Date.now();
   return { jid: r.jobId, name: r.name, state: r.state, 'start-time': r.startTime, 'end-time': r.endTime, duration: end - r.startTime, 'last-modification': r.lastModification, tasks: taskCounts(r) };
-}
-
-/** A worker of a JobManager that died may still run: it must be gone before a new one starts. */
-async function killOrphan(pid: number | undefined): Promise<void> {
-  if (pid === undefined) return;
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-  if (!cmdline.includes('tsflink-worker')) return;
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    return;
-  }
-  for (let i = 0; i < 100 && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')) !== ''; i++) await new Promise((r) => setTimeout(r, 20));
 }
 
 /** Flink's vertex metrics: records received and records emitted, summed over the subtasks. */

@@ -5,7 +5,7 @@
  */
 import type { Partitioning } from '../api/stream-graph.ts';
 import type { JobPlan } from '../runtime/job-plan.ts';
-import type { ShipStrategy } from './worker-protocol.ts';
+import type { ShipStrategy } from './jobmaster-protocol.ts';
 import { operatorName } from '../runtime/vertex-names.ts';
 
 export interface ExecutionPlan {

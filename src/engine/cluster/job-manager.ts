@@ -5,8 +5,7 @@
  * two would both resume the same jobs.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { type Config, restBindAddress, restMaxContentLength, restPort, storeOptions, workingDir } from '../../config.ts';
 import { UserError } from '../../errors.ts';
 import { makeDirectoriesSync } from '../../storage/make-directories.ts';
@@ -25,7 +24,7 @@ export interface RunningJobManager {
   stop(): Promise<void>;
 }
 
-const WORKER_ENTRY = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/tsflink-worker.js');
+const JOBMASTER_ENTRY = new URL('../../../bin/tsflink-jobmaster.js', import.meta.url);
 
 export async function runJobManager(config: Config, log: (line: string) => void): Promise<RunningJobManager> {
   const workingDirectory = workingDir(config);
@@ -46,7 +45,7 @@ export async function runJobManager(config: Config, log: (line: string) => void)
     store: new JobStore(workingDirectory),
     workingDirectory,
     logDirectory,
-    workerEntry: WORKER_ENTRY,
+    jobMasterEntry: JOBMASTER_ENTRY,
     config: cluster,
     storeOptions: storeOptions(config),
     log,

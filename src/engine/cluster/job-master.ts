@@ -1,13 +1,15 @@
 /**
- * One job inside the JobManager: starts its worker process, follows what the worker reports
- * (status, checkpoints, operation results) into the job's durable record, forwards savepoint,
- * checkpoint and cancel requests, and when the worker is lost (a crash, a SIGKILL) applies the
- * job's restart strategy and starts a new worker from the latest completed checkpoint.
+ * One job inside the JobManager: starts its JobMaster thread (the job's checkpoint coordinator
+ * and restart loop, see jobmaster-thread-main.ts), follows what the thread reports (status,
+ * checkpoints, operation results) into the job's durable record, serves its slot requests from
+ * the slot pool, and forwards savepoint, checkpoint and cancel requests. The thread ending
+ * without saying how the job ended is the JobManager failing for that job: it is FAILED with the
+ * cause, its checkpoints kept as for any failed job (no second restart loop here).
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { OpenStoreOptions } from '../../storage/open-store.ts';
 import type { BlobStore } from './blob-store.ts';
 import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
@@ -18,58 +20,52 @@ import { deleteSnapshot } from '../checkpoint/delete-snapshot.ts';
 import { underRoot } from '../checkpoint/incremental-restore.ts';
 import { deleteSnapshotWithSharedFiles, sweepSharedFiles } from '../checkpoint/shared-state-sweep.ts';
 import { checkpointsToDiscard, onJobTermination } from '../checkpoint/retention.ts';
-import { decideRestart } from '../runtime/restart-strategy.ts';
-import { DEFAULT_STATE_BACKEND, type StateBackendType, parseStateBackendChoice } from '../state/state-backend-type.ts';
 import { addValue } from './checkpoint-summary.ts';
 import { type AsyncOperation, type CheckpointEntry, ConflictError, type JobState, TERMINAL_STATES } from './cluster-api.ts';
 import type { JobException, JobRecord, JobStore } from './job-store.ts';
 import { externalPath } from './locations.ts';
-import { defaultHeapLimitMb, heapExhaustionMessage, isHeapExhaustion, workerExecArgv, workerHeapLimitMb } from './worker-heap.ts';
-import type { FromWorker, RecordCount, StartMessage, ToWorker } from './worker-protocol.ts';
+import type { FromJobMasterThread, RecordCount, StartMessage, ToJobMasterThread } from './jobmaster-protocol.ts';
 import type { SlotProvider } from './taskmanager/slot-provider.ts';
 import { taskManagerSettings } from './taskmanager/task-manager-settings.ts';
 
 export interface JobMasterContext {
   readonly store: JobStore;
   readonly logDirectory: string;
-  /** The worker's entry script (bin/tsflink-worker.js). */
-  readonly workerEntry: string;
+  /** The JobMaster thread's entry script (bin/tsflink-jobmaster.js). */
+  readonly jobMasterEntry: string | URL;
   readonly storeOptions: OpenStoreOptions;
   /** Called after every change of state, for logs. */
   readonly log: (line: string) => void;
-  /** TaskManagers' slots, when the cluster has TaskManagers; else jobs use their worker's own. */
-  readonly slots?: SlotProvider;
+  /** TaskManagers' slots: every subtask of a cluster job runs in one. */
+  readonly slots: SlotProvider;
   /** Submitted job code; a record with a `bundleKey` has its bundle here. */
   readonly blobs: BlobStore;
 }
 
 type Operation =
-  | { readonly status: 'IN_PROGRESS'; readonly worker: ChildProcess }
+  | { readonly status: 'IN_PROGRESS'; readonly thread: Worker }
   | { readonly status: 'COMPLETED'; readonly location: string; readonly checkpointId: number }
   | { readonly status: 'FAILED'; readonly message: string };
 
-/** How long a cancelled worker may take to finish before it is killed. */
+/** How long a cancelled job's JobMaster thread may take to finish before it is terminated. */
 const CANCEL_GRACE_MS = 30_000;
 
 export class JobMaster {
-  #worker: ChildProcess | undefined;
+  #thread: Worker | undefined;
   #reported: { status: 'FINISHED' | 'CANCELED' | 'FAILED'; failure?: string } | undefined;
-  /** Times the worker process was lost, for the restart strategy. */
-  readonly #losses: number[] = [];
-  #restartTimer: NodeJS.Timeout | undefined;
+  /** Why the thread ended on its own (an uncaught error, its heap), when it said. */
+  #threadError: Error | undefined;
   #cancelTimer: NodeJS.Timeout | undefined;
   readonly #operations = new Map<string, Operation>();
   #shuttingDown = false;
-  /** The latest counts the worker sent; kept in memory only (like Flink's metrics, not in the record). */
+  /** The latest counts the thread sent; kept in memory only (like Flink's metrics, not in the record). */
   #recordCounts: Readonly<Record<string, RecordCount>> = {};
   #subtaskRecordCounts: Readonly<Record<string, readonly RecordCount[]>> = {};
-  /** The worker's snapshots in progress; in memory only, as Flink's pending checkpoint statistics. */
+  /** The thread's snapshots in progress; in memory only, as Flink's pending checkpoint statistics. */
   #pending: readonly SnapshotProgress[] = [];
   #saving: Promise<void> = Promise.resolve();
-  /** The worker's last attempt failed and said why (so its final failure is no new exception). */
+  /** The last attempt failed and said why (so the job's final failure is no new exception). */
   #attemptFailureReported = false;
-  /** Where the current worker's stdout and stderr go, from which offset, and its heap limit: to tell a heap exhaustion from other deaths. */
-  #workerOutput: { readonly path: string; readonly from: number; readonly heapLimitMb: number } | undefined;
   readonly #ended: Promise<void>;
   #end!: () => void;
 
@@ -91,7 +87,7 @@ export class JobMaster {
   }
 
   /**
-   * Starts a worker: from the newest intact retained checkpoint if there is one, else from `-s`
+   * Starts the JobMaster thread: from the newest intact retained checkpoint if there is one, else from `-s`
    * if given. Damaged checkpoints are reported and dropped from the retained list (their files
    * stay, for a person to look at); when every retained one is damaged the job fails.
    */
@@ -102,8 +98,10 @@ export class JobMaster {
         this.context.log(`job ${this.record.jobId}: ${err.message}`);
         return this.#finish('FAILED', err.message, false);
       }
-      // Storage unreachable, say: not the checkpoint's fault, so the restart strategy decides.
-      return this.#lost(`could not be started: ${err instanceof Error ? err.message : String(err)}`);
+      // Storage unreachable, say. The restart strategy is the job's, read by its thread, which did not start.
+      const failure = `The job could not be started: ${err instanceof Error ? err.message : String(err)}`;
+      this.context.log(`job ${this.record.jobId}: ${failure}`);
+      return this.#finish('FAILED', failure, false);
     });
   }
 
@@ -125,37 +123,32 @@ export class JobMaster {
       ...(restoreFrom === undefined ? {} : { restoreFrom }),
       allowNonRestoredState: record.submit.allowNonRestoredState ?? false,
       resume: { nextId: record.nextCheckpointId, completed: record.retained },
-      ...(this.context.slots?.enabled() === true ? { taskManagers: true } : {}),
     };
-    const outPath = join(this.context.logDirectory, `${record.jobId}.out`);
-    const out = openSync(outPath, 'a');
-    // Checked when the job was submitted; a record from before the key existed may lack it.
-    const heapLimitMb = workerHeapLimitMb(record.config);
-    let worker: ChildProcess;
-    try {
-      this.#workerOutput = { path: outPath, from: fstatSync(out).size, heapLimitMb: heapLimitMb ?? defaultHeapLimitMb() };
-      worker = fork(this.context.workerEntry, [], {
-        stdio: ['ignore', out, out, 'ipc'],
-        serialization: 'advanced',
-        execArgv: workerExecArgv(process.execArgv, heapLimitMb),
-        ...(record.submit.cwd !== undefined && existsSync(record.submit.cwd) ? { cwd: record.submit.cwd } : {}),
-      });
-    } finally {
-      closeSync(out);
-    }
-    this.#worker = worker;
+    // What the job's module prints while it is built (on the JobManager's side) goes to the job's own log.
+    const output = createWriteStream(join(this.context.logDirectory, `${record.jobId}.out`), { flags: 'a' });
+    output.on('error', (err) => this.context.log(`job ${record.jobId}: could not write its log: ${err.message}`));
+    const thread = new Worker(this.context.jobMasterEntry, { stdout: true, stderr: true });
+    // Both streams end after the thread's exit, with what it wrote last: the file closes then.
+    let open = 2;
+    const ended = (): void => void (--open === 0 && output.end());
+    thread.stdout.on('end', ended).pipe(output, { end: false });
+    thread.stderr.on('end', ended).pipe(output, { end: false });
+    this.#thread = thread;
     this.#reported = undefined;
+    this.#threadError = undefined;
     this.#attemptFailureReported = false;
-    record.workerPid = worker.pid;
-    worker.on('message', (m: FromWorker) => this.#onMessage(worker, m));
-    worker.on('exit', (code, signal) => this.#onExit(worker, code, signal));
-    worker.on('error', (err) => this.context.log(`job ${record.jobId}: worker error: ${err.message}`));
-    worker.send(message satisfies ToWorker);
+    thread.on('message', (m: FromJobMasterThread) => this.#onMessage(thread, m));
+    thread.on('error', (err) => {
+      this.#threadError = err;
+      this.context.log(`job ${record.jobId}: its JobMaster thread failed: ${err.stack ?? err.message}`);
+    });
+    thread.on('exit', (code) => this.#onExit(thread, code));
+    thread.postMessage(message satisfies ToJobMasterThread);
     this.#save();
   }
 
-  #onMessage(worker: ChildProcess, m: FromWorker): void {
-    if (worker !== this.#worker) return;
+  #onMessage(thread: Worker, m: FromJobMasterThread): void {
+    if (thread !== this.#thread) return;
     const record = this.record;
     switch (m.type) {
       case 'registered':
@@ -178,7 +171,7 @@ export class JobMaster {
         this.#pending = m.pending;
         return;
       case 'restored':
-        // What the worker read from the snapshot's metadata: `-s` may name a savepoint or a retained checkpoint.
+        // What the thread read from the snapshot's metadata: `-s` may name a savepoint or a retained checkpoint.
         record.restored = { id: m.id, restore_timestamp: m.timestamp, is_savepoint: m.isSavepoint, external_path: externalPath(m.location) };
         record.restoreCount = (record.restoreCount ?? 0) + 1;
         this.#save();
@@ -215,18 +208,20 @@ export class JobMaster {
         this.#operations.set(m.requestId, { status: 'FAILED', message: m.message });
         return;
       case 'terminated':
+        // Everything the thread sent before arrived before this (one port, in order): the job is over.
         this.#reported = m.failure === undefined ? { status: m.status } : { status: m.status, failure: m.failure };
+        void thread.terminate();
         return;
       case 'request-slots': {
         const provider = this.context.slots;
-        if (provider === undefined) {
-          worker.send({ type: 'slots-failed', requestId: m.requestId, message: 'this cluster has no TaskManagers' } satisfies ToWorker);
-          return;
-        }
         for (const id of m.lost) if (provider.forget(id)) this.context.log(`job ${record.jobId} lost TaskManager ${id}: its slots are no longer offered (it registers again if it is alive)`);
         provider.request(record.jobId, m.count, taskManagerSettings(record.config).slotRequestTimeoutMs).then(
-          (assignments) => worker.connected && worker.send({ type: 'slots', requestId: m.requestId, assignments } satisfies ToWorker),
-          (err: unknown) => worker.connected && worker.send({ type: 'slots-failed', requestId: m.requestId, message: err instanceof Error ? err.message : String(err) } satisfies ToWorker),
+          (assignments) => {
+            if (thread === this.#thread) thread.postMessage({ type: 'slots', requestId: m.requestId, assignments } satisfies ToJobMasterThread);
+            // The thread ended while it waited: nothing will use or free these slots.
+            else provider.release(record.jobId);
+          },
+          (err: unknown) => thread === this.#thread && thread.postMessage({ type: 'slots-failed', requestId: m.requestId, message: err instanceof Error ? err.message : String(err) } satisfies ToJobMasterThread),
         );
         return;
       }
@@ -248,7 +243,7 @@ export class JobMaster {
     };
     if (stats.kind === 'checkpoint') {
       record.retained.push({ id: toCheckpointId(stats.id), location: stats.location, completedAt: stats.endedAt });
-      // The worker deletes the checkpoints it subsumes; the record forgets the same ones.
+      // The coordinator deletes the checkpoints it subsumes; the record forgets the same ones.
       if (config !== undefined) {
         const discard = new Set<number>(checkpointsToDiscard(config, record.retained.map((c) => ({ id: c.id, isSavepoint: false }))));
         record.retained = record.retained.filter((c) => !discard.has(c.id));
@@ -263,17 +258,17 @@ export class JobMaster {
     this.#save();
   }
 
-  #onExit(worker: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (worker !== this.#worker) return;
-    this.#worker = undefined;
-    // A lost worker's snapshots can no longer complete.
+  #onExit(thread: Worker, code: number): void {
+    if (thread !== this.#thread) return;
+    this.#thread = undefined;
+    // Its snapshots can no longer complete.
     this.#pending = [];
     // Its slots' connections closed with it: the TaskManagers ended them, the slots are free.
-    this.context.slots?.release(this.record.jobId);
+    this.context.slots.release(this.record.jobId);
     if (this.#cancelTimer !== undefined) clearTimeout(this.#cancelTimer);
-    const lost = signal === null ? `exited with code ${code}` : `was killed by ${signal}`;
+    const ended = this.#threadError === undefined ? `ended with exit code ${code}` : `failed: ${this.#threadError.message}`;
     for (const [id, op] of this.#operations) {
-      if (op.status === 'IN_PROGRESS' && op.worker === worker) this.#operations.set(id, { status: 'FAILED', message: `The job's worker process ${lost} before the operation completed.` });
+      if (op.status === 'IN_PROGRESS' && op.thread === thread) this.#operations.set(id, { status: 'FAILED', message: `The job's JobMaster thread ${ended} before the operation completed.` });
     }
     if (this.#shuttingDown) return;
     const reported = this.#reported;
@@ -285,76 +280,19 @@ export class JobMaster {
       void this.#finish('CANCELED', undefined, true);
       return;
     }
-    const oom = this.#heapExhausted();
-    this.context.log(`job ${this.record.jobId}: worker process ${worker.pid} ${lost}${oom === undefined ? '' : `: ${oom}`}`);
-    void this.#lost(lost, oom);
-  }
-
-  /**
-   * The one-line reason when the worker that just exited died of heap exhaustion (V8 printed its
-   * fatal error into the job's log, from the offset where this worker started writing); else undefined.
-   */
-  #heapExhausted(): string | undefined {
-    const output = this.#workerOutput;
-    if (output === undefined) return undefined;
-    let text: string;
-    try {
-      const fd = openSync(output.path, 'r');
-      try {
-        // V8's fatal error and its stack are the last few kilobytes the worker wrote.
-        const size = fstatSync(fd).size;
-        const from = Math.max(output.from, size - 64 * 1024);
-        const buffer = Buffer.alloc(Math.max(0, size - from));
-        readSync(fd, buffer, 0, buffer.length, from);
-        text = buffer.toString('utf8');
-      } finally {
-        closeSync(fd);
-      }
-    } catch {
-      return undefined;
-    }
-    if (!isHeapExhaustion(text)) return undefined;
-    return heapExhaustionMessage(output.heapLimitMb, this.#stateBackend());
-  }
-
-  /** The job's backend: as its worker registered it, else as configured. */
-  #stateBackend(): StateBackendType {
-    const r = this.record;
-    if (r.stateBackend !== undefined) return r.stateBackend;
-    const configured = r.config['state.backend.type'];
-    try {
-      return configured === undefined ? DEFAULT_STATE_BACKEND : parseStateBackendChoice('state.backend.type', configured);
-    } catch {
-      return DEFAULT_STATE_BACKEND;
-    }
-  }
-
-  /**
-   * The worker is gone (or could not start): the restart strategy decides what comes next.
-   * `cause`, when known, replaces the generic "The job's worker process <lost>." (a heap exhaustion).
-   */
-  async #lost(lost: string, cause?: string): Promise<void> {
-    this.#losses.push(Date.now());
-    this.#exception({ cause: cause ?? `The job's worker process ${lost}.`, timestamp: Date.now() });
-    const strategy = this.record.restartStrategy ?? { type: 'none' as const };
-    const decision = decideRestart(strategy, this.#losses);
-    if (!decision.restart) {
-      await this.#finish('FAILED', cause === undefined ? `The job's worker process ${lost} (not restarted: ${decision.reason}).` : `${cause} (not restarted: ${decision.reason}).`, true);
-      return;
-    }
-    this.record.restarts += 1;
-    this.#setState('RESTARTING');
-    this.#restartTimer = setTimeout(() => {
-      this.#restartTimer = undefined;
-      if (this.record.state === 'RESTARTING') this.start();
-    }, decision.delayMs);
+    // A bug, or its heap: the JobManager failed for this job. Restarting it in place would hide
+    // the bug (the restart strategy is for tasks and TaskManagers); its checkpoints stay as for
+    // any failed job, so 'flink run -s <latest>' resumes it.
+    const failure = `The job's JobMaster thread ${ended}; the job is not restarted (resume it from a retained checkpoint, if it has one, with 'flink run -s').`;
+    this.context.log(`job ${this.record.jobId}: ${failure}`);
+    void this.#finish('FAILED', failure, true);
   }
 
   #exception(exception: JobException): void {
     this.record.exceptions = [exception, ...(this.record.exceptions ?? [])].slice(0, 16);
   }
 
-  /** Checkpoints a restart skipped (found by this JobMaster, or by the worker's own restart). */
+  /** Checkpoints a restart skipped (found here before the thread starts, or by the thread's restart loop). */
   #damaged(damaged: readonly { readonly id: number; readonly location: string; readonly problem: string }[], fallback: number | undefined): void {
     if (damaged.length === 0) return;
     const record = this.record;
@@ -366,7 +304,7 @@ export class JobMaster {
     this.#save();
   }
 
-  /** Ends the job; `applyRetention` when the worker could not (it was lost). */
+  /** Ends the job; `applyRetention` when its thread could not (it ended unexpectedly, or was terminated). */
   async #finish(status: 'FINISHED' | 'CANCELED' | 'FAILED', failure: string | undefined, applyRetention: boolean): Promise<void> {
     const record = this.record;
     const config: CheckpointConfig | undefined = record.checkpointConfig;
@@ -378,7 +316,7 @@ export class JobMaster {
           const foreign = config.dir === null || !underRoot(c.location, config.dir);
           await (foreign ? deleteSnapshotWithSharedFiles(c.location, storeOptions) : deleteSnapshot(c.location, storeOptions)).catch(() => undefined);
         }
-        // The worker's shared-state registry went with it: the job's shared files that no kept
+        // The thread's shared-state registry went with it: the job's shared files that no kept
         // checkpoint refers to would stay forever (incremental checkpoints).
         if (config.incremental && config.dir !== null) {
           const kept = record.retained.filter((c) => !discard.has(c.id)).map((c) => c.location);
@@ -393,7 +331,6 @@ export class JobMaster {
       if (!this.#attemptFailureReported && record.exceptions?.[0]?.cause !== failure) this.#exception({ cause: failure, timestamp: Date.now() });
     }
     record.endTime = Date.now();
-    delete record.workerPid;
     this.#setState(status);
     await this.#saving;
     this.#end();
@@ -413,7 +350,7 @@ export class JobMaster {
     this.#saving = this.#saving.then(() => this.context.store.save(snapshot)).catch((err: unknown) => this.context.log(`job ${this.record.jobId}: could not save its record: ${String(err)}`));
   }
 
-  /** Records in and out of an operator, as its worker last reported them (0 before any report). */
+  /** Records in and out of an operator, as the thread last reported them (0 before any report). */
   recordCounts(uid: string): { readonly in: number; readonly out: number } {
     return this.#recordCounts[uid] ?? { in: 0, out: 0 };
   }
@@ -423,7 +360,7 @@ export class JobMaster {
     return this.#subtaskRecordCounts[uid]?.[index] ?? { in: 0, out: 0 };
   }
 
-  /** Snapshots in progress, oldest first, as the worker last reported them. */
+  /** Snapshots in progress, oldest first, as the thread last reported them. */
   pendingSnapshots(): readonly SnapshotProgress[] {
     return this.#pending;
   }
@@ -437,27 +374,29 @@ export class JobMaster {
     const record = this.record;
     if (this.isTerminal) throw new ConflictError(`Job ${record.jobId} is not running: it is ${record.state}.`);
     if (record.state === 'CANCELLING') return;
-    if (this.#worker === undefined) {
-      if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);
+    const thread = this.#thread;
+    if (thread === undefined) {
       void this.#finish('CANCELED', undefined, true);
       return;
     }
     this.#setState('CANCELLING');
-    this.#worker.send({ type: 'cancel' } satisfies ToWorker);
-    const worker = this.#worker;
-    this.#cancelTimer = setTimeout(() => worker.kill('SIGKILL'), CANCEL_GRACE_MS);
+    thread.postMessage({ type: 'cancel' } satisfies ToJobMasterThread);
+    this.#cancelTimer = setTimeout(() => {
+      this.context.log(`job ${record.jobId}: its JobMaster thread did not end within ${CANCEL_GRACE_MS} ms of the cancel; terminating it`);
+      void thread.terminate();
+    }, CANCEL_GRACE_MS);
   }
 
-  /** Sends a savepoint or checkpoint request to the worker; returns the trigger id to poll. */
+  /** Sends a savepoint or checkpoint request to the coordinator; returns the trigger id to poll. */
   trigger(request: { readonly type: 'savepoint'; readonly targetDirectory: string; readonly stop: boolean; readonly drain: boolean } | { readonly type: 'checkpoint'; readonly full: boolean }): string {
-    const worker = this.#worker;
+    const thread = this.#thread;
     const record = this.record;
-    if (record.state !== 'RUNNING' || worker === undefined) {
+    if (record.state !== 'RUNNING' || thread === undefined) {
       throw new ConflictError(`Job ${record.jobId} is not running (it is ${record.state}); ${request.type === 'checkpoint' ? 'a checkpoint' : 'a savepoint'} needs a running job.`);
     }
     const requestId = randomBytes(16).toString('hex');
-    this.#operations.set(requestId, { status: 'IN_PROGRESS', worker });
-    worker.send({ ...request, requestId } satisfies ToWorker);
+    this.#operations.set(requestId, { status: 'IN_PROGRESS', thread });
+    thread.postMessage({ ...request, requestId } satisfies ToJobMasterThread);
     return requestId;
   }
 
@@ -469,12 +408,14 @@ export class JobMaster {
     return { status: { id: 'COMPLETED' }, operation: result(op) };
   }
 
-  /** The JobManager stops: the worker is killed, the record stays as it is, and the job resumes when a JobManager starts again. */
-  shutdown(): void {
+  /**
+   * The JobManager stops: the thread is terminated (its links to the TaskManagers close, so they
+   * end its slots), the record stays as it is, and the job resumes when a JobManager starts again.
+   */
+  async shutdown(): Promise<void> {
     this.#shuttingDown = true;
-    if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer);
     if (this.#cancelTimer !== undefined) clearTimeout(this.#cancelTimer);
-    this.#worker?.kill('SIGKILL');
+    await this.#thread?.terminate();
   }
 }
 

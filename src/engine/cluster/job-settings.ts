@@ -1,6 +1,6 @@
 /**
  * A job's settings from the cluster's configuration and the run's flags: what `flink run`
- * checks with before it submits, and what the worker starts the job with.
+ * checks with before it submits, and what the JobMaster thread starts the job with.
  */
 import { basename, extname } from 'node:path';
 import { type Config, defaultParallelism, maxParallelism, stateBackendOptions, stateBackendType, storeOptions } from '../../config.ts';

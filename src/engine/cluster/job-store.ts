@@ -14,7 +14,7 @@ import type { RestartStrategy } from '../runtime/restart-strategy.ts';
 import type { StateBackendType } from '../state/state-backend-type.ts';
 import type { RunningStats } from './checkpoint-summary.ts';
 import type { CheckpointEntry, JobState, SubmitRequest } from './cluster-api.ts';
-import type { WorkerVertex } from './worker-protocol.ts';
+import type { JobVertexInfo } from './jobmaster-protocol.ts';
 
 export interface JobRecord {
   readonly version: 1;
@@ -24,7 +24,7 @@ export interface JobRecord {
   readonly submit: SubmitRequest;
   /** The key of the job's code in the JobManager's blob store; absent: `submit.jobFile` is loaded. */
   readonly bundleKey?: string;
-  /** The cluster's configuration with the run's `-D` keys over it, as the worker gets it. */
+  /** The cluster's configuration with the run's `-D` keys over it, as the JobMaster thread gets it. */
   readonly config: Readonly<Record<string, string>>;
   state: JobState;
   readonly startTime: number;
@@ -33,10 +33,10 @@ export interface JobRecord {
   timestamps: Partial<Record<JobState, number>>;
   restarts: number;
   failureCause?: string;
-  /** Why attempts failed (a task's error, a lost worker), newest first, at most 16. */
+  /** Why attempts failed (a task's error, a lost TaskManager, the JobMaster thread's end), newest first, at most 16. */
   exceptions?: JobException[];
-  /** Known once the worker has built the job. */
-  vertices?: readonly WorkerVertex[];
+  /** Known once the JobMaster thread has built the job. */
+  vertices?: readonly JobVertexInfo[];
   checkpointConfig?: CheckpointConfig;
   restartStrategy?: RestartStrategy;
   /** Absent in records written before the backend was chosen per job (then it was hashmap). */
@@ -67,15 +67,13 @@ export interface JobRecord {
   restored: { id: number; restore_timestamp: number; is_savepoint: boolean; external_path: string } | null;
   /** Attempts that started from a snapshot (Flink's `counts.restored`); absent in records written before it was kept. */
   restoreCount?: number;
-  /** The worker process running it, so a restarted JobManager can make sure it is gone. */
-  workerPid?: number;
 }
 
 export interface JobException {
   /** One line. */
   readonly cause: string;
   readonly timestamp: number;
-  /** A task's failure: the error's class, the user's stack, and the task (absent for a lost worker, and in older records). */
+  /** A task's failure: the error's class, the user's stack, and the task (absent when no task failed, and in older records). */
   readonly exceptionName?: string;
   readonly stacktrace?: string;
   readonly taskName?: string | null;

@@ -3,12 +3,12 @@ import { NotFoundError } from './cluster-api.ts';
 import type { CheckpointEntry } from './cluster-api.ts';
 import { checkpointDetails, checkpointSubtaskDetails, jobPlan, maskedConfiguration, statusCounts, taskCounts, vertexDetails, vertexRecords } from './job-views.ts';
 import type { JobRecord } from './job-store.ts';
-import type { WorkerVertex } from './worker-protocol.ts';
+import type { JobVertexInfo } from './jobmaster-protocol.ts';
 
 const SOURCE = 'cbc357ccb763df2852fee8c4fc7d55f2';
 const COUNT = '90bea66de1c231edf33913ecd54406c1';
 
-const vertices: WorkerVertex[] = [
+const vertices: JobVertexInfo[] = [
   { id: SOURCE, uid: 'words', name: 'Source: words -> Map', parallelism: 2, maxParallelism: 128, tailUid: 'to-count', inputs: [] },
   { id: COUNT, uid: 'counts', name: 'Keyed Reduce -> Sink: Sink', parallelism: 3, maxParallelism: 128, tailUid: 'sink', inputs: [{ id: SOURCE, shipStrategy: 'HASH' }] },
 ];

@@ -7,13 +7,13 @@ import { NotFoundError } from './cluster-api.ts';
 import { type RunningStats, type StatsSummary, addValue, summarize } from './checkpoint-summary.ts';
 import type { CheckpointEntry, JobPlanInfo, JobState, JobVertexDetails, TaskCheckpointDetails, TaskCounts, TaskState } from './cluster-api.ts';
 import type { JobRecord } from './job-store.ts';
-import type { RecordCount, WorkerVertex } from './worker-protocol.ts';
+import type { RecordCount, JobVertexInfo } from './jobmaster-protocol.ts';
 
 const TASK_STATES: readonly TaskState[] = ['created', 'scheduled', 'deploying', 'running', 'finished', 'canceling', 'canceled', 'failed', 'reconciling', 'initializing'];
 
 /**
  * What the job's subtasks are doing, from the job's state: the JobManager does not follow single
- * subtasks (they all run in the job's one worker), so all of them count in the state the job's
+ * subtasks (the JobMaster thread reports no per-subtask states), so all of them count in the state the job's
  * state implies. A job not yet built has no tasks.
  */
 export function taskState(state: JobState): TaskState {
@@ -50,7 +50,7 @@ export function statusCounts(record: JobRecord): Record<Uppercase<TaskState>, nu
 }
 
 /** Records into a vertex are its head operator's, records out its last operator's. */
-export function vertexRecords(vertex: WorkerVertex, counts: (uid: string) => RecordCount): RecordCount {
+export function vertexRecords(vertex: JobVertexInfo, counts: (uid: string) => RecordCount): RecordCount {
   return { in: counts(vertex.uid).in, out: counts(vertex.tailUid ?? vertex.uid).out };
 }
 

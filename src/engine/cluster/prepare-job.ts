@@ -2,7 +2,7 @@
  * Builds a submitted job from its module: loads it, configures an environment from the
  * cluster's settings, lets the job declare its pipeline, compiles the plan and, with `-s`,
  * matches the snapshot to it. `flink run` does this before submitting, so a job that cannot
- * start is reported at once and nothing is submitted; the worker does it again to run the job.
+ * start is reported at once and nothing is submitted; the JobMaster thread does it again to run the job.
  */
 import { UserError } from '../../errors.ts';
 import { operatorIdFromUid, toHex } from '../../format/murmur3.ts';
@@ -18,7 +18,7 @@ import type { RestartStrategy } from '../runtime/restart-strategy.ts';
 import type { StateBackendOptions, StateBackendType } from '../state/state-backend-type.ts';
 import { defaultJobName } from './job-settings.ts';
 import { shipStrategy } from './execution-plan.ts';
-import type { WorkerVertex } from './worker-protocol.ts';
+import type { JobVertexInfo } from './jobmaster-protocol.ts';
 
 /** What the configuration says, before the job's own code changes any of it (code wins, as in Flink). */
 export interface JobSettings {
@@ -39,7 +39,7 @@ export interface PreparedJob {
   readonly graph: StreamGraph;
   readonly options: ExecutionOptions;
   readonly plan: JobPlan;
-  readonly vertices: readonly WorkerVertex[];
+  readonly vertices: readonly JobVertexInfo[];
 }
 
 export interface RestoreRequest {
@@ -78,7 +78,7 @@ export async function prepareJob(jobFile: string, args: readonly string[], setti
 }
 
 /** Flink's job vertices: one per chain, named for its operators, with the max parallelism a restore fixed. */
-export function jobVertices(plan: JobPlan, nodes: readonly PlannedNode[]): WorkerVertex[] {
+export function jobVertices(plan: JobPlan, nodes: readonly PlannedNode[]): JobVertexInfo[] {
   const maxParallelism = new Map(nodes.map((n) => [n.uid, n.maxParallelism]));
   const idOf = (chain: Chain): string => toHex(operatorIdFromUid(chain.nodes[0]!.uid));
   return plan.chains.map((chain) => ({

@@ -18,7 +18,7 @@ afterAll(async () => {
 
 async function snapshotAt(path: string): Promise<string> {
   await mkdir(path, { recursive: true });
-  // Only the presence of `_metadata` counts here; which one is intact is decided at the worker's start.
+  // Only the presence of `_metadata` counts here; which one is intact is decided when the JobMaster thread starts.
   await writeFile(join(path, '_metadata'), 'x');
   return path;
 }
@@ -60,7 +60,7 @@ describe('recoverCheckpoints', () => {
     expect(r.nextCheckpointId).toBe(9);
   });
 
-  it('never hands out again the id of a checkpoint a dead worker left without _metadata', async () => {
+  it('never hands out again the id of a checkpoint a dead JobManager left without _metadata', async () => {
     const chk = join(dir.path, 'started', 'chk');
     await snapshotAt(join(chk, JOB, 'chk-8'));
     await mkdir(join(chk, JOB, 'chk-9'), { recursive: true });

@@ -1,9 +1,9 @@
 /**
  * What a restarted JobManager resumes a job from. The record's pointer may lag behind the
  * checkpoint directory (the JobManager can die between a checkpoint's completion and the
- * record's update, and the worker may meanwhile have deleted the checkpoint the pointer names),
+ * record's update, and the coordinator may meanwhile have deleted the checkpoint the pointer names),
  * so the job's checkpoint directory is listed: every `chk-<n>` with a `_metadata` is retained, and
- * the worker's start picks the newest intact one.
+ * the JobMaster thread's start picks the newest intact one.
  */
 import { checkpointConfigFromKeys } from '../checkpoint/checkpoint-config.ts';
 import { toCheckpointId } from '../checkpoint/coordinator-decisions.ts';
@@ -18,8 +18,8 @@ export async function recoverCheckpoints(record: JobRecord, storeOptions: OpenSt
   const base = `${dir.replace(/\/+$/, '')}/${record.jobId}`;
   const claimed = await stillClaimed(record, base, storeOptions);
   const ids: number[] = [];
-  // Ids of checkpoints that were started, complete or not: the job never uses one again (a worker
-  // that died while writing chk-n left files there, which must not mix with a new chk-n).
+  // Ids of checkpoints that were started, complete or not: the job never uses one again (a JobManager
+  // or TaskManager that died while writing chk-n left files there, which must not mix with a new chk-n).
   let highestStarted = 0;
   try {
     const store = await openStore(base, storeOptions);
@@ -38,7 +38,7 @@ export async function recoverCheckpoints(record: JobRecord, storeOptions: OpenSt
   record.nextCheckpointId = Math.max(record.nextCheckpointId, highestStarted + 1);
   if (ids.length === 0) return;
   ids.sort((a, b) => a - b);
-  // Which of them is intact is decided when the worker starts (chooseRestoreCheckpoint), as on
+  // Which of them is intact is decided when the JobMaster thread starts (chooseRestoreCheckpoint), as on
   // every restart; here the directory only corrects a record that lags behind it.
   const known = new Map<number, (typeof record.retained)[number]>(record.retained.map((c) => [c.id, c]));
   record.retained = [...claimed.filter((c) => !damaged.has(c.id)), ...ids.map((id) => known.get(id) ?? { id: toCheckpointId(id), location: `${base}/chk-${id}`, completedAt: Date.now() })];
@@ -47,7 +47,7 @@ export async function recoverCheckpoints(record: JobRecord, storeOptions: OpenSt
 
 /**
  * The snapshot the job claimed (`--claimMode claim`) lives outside its checkpoint directory, so
- * the listing cannot find it: it stays retained as long as its `_metadata` exists (the worker
+ * the listing cannot find it: it stays retained as long as its `_metadata` exists (the coordinator
  * may have deleted it, subsumed, after the record was last written).
  */
 async function stillClaimed(record: JobRecord, base: string, storeOptions: OpenStoreOptions): Promise<JobRecord['retained']> {

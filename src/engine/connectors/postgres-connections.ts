@@ -6,8 +6,7 @@
  * connection open, and with it its open transaction and the row locks that holds: a replayed
  * insert of the same unique key would wait on a dead attempt forever. So a sink that starts
  * attempt n first ends every connection of its job and operator that an earlier attempt opened.
- * (In a cluster each job runs in its own worker process, and a worker that dies takes its
- * connections with it.)
+ * (In a cluster a TaskManager that dies takes the connections of its slots with it.)
  */
 import pg from 'pg';
 import type { Client } from 'pg';

@@ -23,7 +23,7 @@ interface TaskManagerInfo {
 
 function taskManagersTable(taskManagers: readonly TaskManagerInfo[]): HTMLElement {
   if (taskManagers.length === 0) {
-    return el('p', { class: 'empty', id: 'taskmanagers' }, "No TaskManagers: each job's subtasks run in a worker process of its own, which offers no slots.");
+    return el('p', { class: 'empty', id: 'taskmanagers' }, "No TaskManagers: jobs wait for their slots (slot.request.timeout). Start one with 'flink taskmanager'.");
   }
   return table(
     ['ID', 'Path', 'Slots', 'Free slots', 'Last heartbeat'],

@@ -6,13 +6,13 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { SubtaskAck } from '../../runtime/subtask.ts';
 
-/** How the slot builds the job: from its module, as the worker process did (Flink ships the jar). */
+/** How the slot builds the job: from its module, as the job's JobMaster thread does (Flink ships the jar). */
 export interface SlotJobSource {
   /** Names the job in messages; its code is the bundle when there is one. */
   readonly jobFile: string;
   /**
    * The job's code as submitted: `path` where this process can read it (the JobManager's blob
-   * store for the worker's own slots); a TaskManager fills it in from its blob cache.
+   * store for in-process thread slots); a TaskManager fills it in from its blob cache.
    */
   readonly bundle?: { readonly key: string; readonly path?: string };
   readonly programArgs: readonly string[];

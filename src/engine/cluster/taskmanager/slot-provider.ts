@@ -8,10 +8,9 @@ import type { SlotAssignment } from './slot-assignment.ts';
 import type { TaskManagerRegistry } from './task-manager-registry.ts';
 
 export interface SlotProvider {
-  /** Whether jobs run in TaskManagers' slots (the cluster starts some, or some registered). */
-  enabled(): boolean;
   /** `count` slots for the job (replacing what it held), waiting up to `timeoutMs` for them. */
   request(jobId: string, count: number, timeoutMs: number): Promise<SlotAssignment[]>;
+  /** The job's slots are free again, and a request of it still waiting is withdrawn (the job ended). */
   release(jobId: string): void;
   /** A job found this TaskManager gone: offer none of its slots until it registers again. */
   forget(taskManagerId: string): boolean;
@@ -24,29 +23,32 @@ const RETRY_MS = 50;
 export function registrySlotProvider(
   registry: TaskManagerRegistry,
   options: {
-    readonly localTaskManagers: number;
     readonly spreadOut: boolean;
+    /** Local TaskManagers this JobManager starts (taskmanager.count): more start for waiting jobs. */
+    readonly localTaskManagers?: number;
     /** slotmanager.number-of-slots.max: local TaskManagers start for waiting jobs only up to it (unbounded when not given). */
     readonly maxSlots?: number;
   },
 ): SlotProvider {
-  const waiting = new Map<object, number>();
+  const waiting = new Map<object, { readonly jobId: string; readonly count: number }>();
+  const withdrawn = new WeakSet<object>();
   // The cap is the reason when this JobManager would have started TaskManagers for the job but for it.
-  const capped = (missing: number, total: number): boolean => options.localTaskManagers > 0 && options.maxSlots !== undefined && total + missing > options.maxSlots;
+  const capped = (missing: number, total: number): boolean => (options.localTaskManagers ?? 0) > 0 && options.maxSlots !== undefined && total + missing > options.maxSlots;
   const remedy = (missing: number, total: number): string =>
     capped(missing, total)
       ? `Local TaskManagers are started for waiting jobs only up to slotmanager.number-of-slots.max (${options.maxSlots}): raise it, start more TaskManagers (flink taskmanager), or lower the parallelism.`
       : 'Start more TaskManagers (flink taskmanager, or taskmanager.count), give them more slots (taskmanager.numberOfTaskSlots), or lower the parallelism.';
   return {
-    enabled: () => options.localTaskManagers > 0 || registry.size > 0,
     request: async (jobId, count, timeoutMs) => {
       const deadline = Date.now() + timeoutMs;
       const request = {};
       try {
         for (;;) {
+          // Its job ended while it waited: slots taken now would be held by nobody.
+          if (withdrawn.has(request)) throw new UserError(`The slot request of job ${jobId} was withdrawn: the job ended while it waited for ${count} task slot${count === 1 ? '' : 's'}.`, 1);
           const slots = registry.allocate(jobId, count, options.spreadOut);
           if (slots !== undefined) return slots;
-          waiting.set(request, count);
+          waiting.set(request, { jobId, count });
           if (Date.now() >= deadline) {
             const { taskManagers, slots: total, free } = registry.totals();
             throw new UserError(
@@ -54,14 +56,18 @@ export function registrySlotProvider(
               1,
             );
           }
-          await new Promise((r) => setTimeout(r, RETRY_MS));
+          // Unreferenced: a JobManager stopping does not wait for a request that still waits.
+          await new Promise((r) => setTimeout(r, RETRY_MS).unref());
         }
       } finally {
         waiting.delete(request);
       }
     },
-    release: (jobId) => registry.release(jobId),
+    release: (jobId) => {
+      for (const [request, w] of waiting) if (w.jobId === jobId) withdrawn.add(request);
+      registry.release(jobId);
+    },
     forget: (id) => registry.remove(id),
-    pending: () => [...waiting.values()],
+    pending: () => [...waiting.values()].map((w) => w.count),
   };
 }

@@ -23,7 +23,7 @@ export const TASK_MANAGER_IDLE_TIMEOUT_KEY = 'resourcemanager.taskmanager-timeou
 export const UNBOUNDED_SLOTS = 2_147_483_647;
 
 export interface TaskManagerSettings {
-  /** Local TaskManagers the JobManager starts and keeps running; 0 (a bare `flink jobmanager`'s default): jobs run in their worker's own slots. */
+  /** Local TaskManagers the JobManager starts and keeps running; 0 (a bare `flink jobmanager`'s default): jobs wait for TaskManagers started by hand. */
   readonly count: number;
   readonly heartbeatIntervalMs: number;
   readonly heartbeatTimeoutMs: number;

@@ -1,31 +1,35 @@
 /**
- * A job's worker process: builds the job from its module, runs its subtasks and checkpoint
- * coordinator (restarting them in place after task failures, as the restart strategy allows),
- * and reports to the JobManager over the IPC channel. When that channel closes the JobManager
- * is gone: the worker kills itself at once, so a new JobManager's worker is never doubled by an
- * orphan that still commits output.
+ * A job's JobMaster thread (a worker thread of the JobManager process): builds the job from its
+ * module (user code runs here, never on the JobManager's main thread), runs its checkpoint
+ * coordinator and its one restart loop (task failures and lost TaskManagers, as the job's restart
+ * strategy allows), places every attempt's subtasks on TaskManagers' slots from the JobManager's
+ * slot pool, and reports to the main thread over its port. The thread ends when the main thread
+ * terminates it after `terminated`, or with the process.
  */
+import { parentPort } from 'node:worker_threads';
+import { randomBytes } from 'node:crypto';
 import { effectiveRestartStrategy, type JobClient, startLocally } from '../runtime/local-executor.ts';
 import { DEFAULT_STATE_BACKEND } from '../state/state-backend-type.ts';
 import { jobSettingsFromConfig } from './job-settings.ts';
-import { defaultHeapLimitMb, heapExhaustionMessage, workerHeapLimitMb } from './worker-heap.ts';
 import { prepareJob } from './prepare-job.ts';
-import { taskSlotsOf } from './taskmanager/task-slots.ts';
-import { threadSlotsDeployment } from './taskmanager/thread-slots-deployment.ts';
-import { slotHeapMb } from './taskmanager/slot-thread.ts';
 import { type SlotAssignment, taskManagerDeployment } from './taskmanager/task-manager-deployment.ts';
 import { networkOptions } from '../../config.ts';
-import { randomBytes } from 'node:crypto';
 import { UserError } from '../../errors.ts';
-import type { FromWorker, StartMessage, ToWorker } from './worker-protocol.ts';
+import type { FromJobMasterThread, StartMessage, ToJobMasterThread } from './jobmaster-protocol.ts';
 import type { SlotJobSource } from './taskmanager/slot-protocol.ts';
 
-/** How often record counts go to the JobManager (Flink's metrics are also sampled, not live). */
+/** How often record counts go to the main thread (Flink's metrics are also sampled, not live). */
 const COUNTS_EVERY_MS = 1000;
 
+const port = parentPort;
+if (port === null) throw new Error('jobmaster-thread-main runs as a worker thread of the JobManager');
+
 let client: JobClient | undefined;
-/** Slot requests waiting for the JobManager's answer. */
+/** Slot requests waiting for the slot pool's answer. */
 const slotRequests = new Map<string, { resolve: (slots: readonly SlotAssignment[]) => void; reject: (error: Error) => void }>();
+/** Until its first slots arrive the job is CREATED (Flink: waiting for resources). */
+let slotsArrived = false;
+let cancelled = false;
 
 /** Slots of TaskManagers for one attempt, from the JobManager's slot pool. */
 async function acquireSlots(count: number, lost: readonly string[]): Promise<readonly SlotAssignment[]> {
@@ -47,35 +51,22 @@ function networkSettingsForSlots(config: ReadonlyMap<string, string>): { secret?
   return { ...(secret === undefined ? {} : { secret }), heartbeatTimeoutMs };
 }
 
-/** Without TaskManagers the job's subtasks run here and it is RUNNING at once. */
-let slotsArrived = true;
-let cancelled = false;
-
-function send(message: FromWorker): void {
-  process.send?.(message);
-}
-
-function exitAfter(message: FromWorker, code: number): void {
-  if (process.send === undefined) process.exit(code);
-  process.send(message, () => process.exit(code));
+function send(message: FromJobMasterThread): void {
+  port!.postMessage(message);
 }
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
-// The JobManager died while this worker was loading: the disconnect came before the listener.
-if (process.send !== undefined && !process.connected) process.kill(process.pid, 'SIGKILL');
-
-process.on('message', (message: ToWorker) => {
+port.on('message', (message: ToJobMasterThread) => {
   switch (message.type) {
     case 'start':
       void start(message);
       return;
     case 'cancel':
       cancelled = true;
-      if (client === undefined) exitAfter({ type: 'terminated', status: 'CANCELED' }, 0);
+      if (client === undefined) send({ type: 'terminated', status: 'CANCELED' });
       else void client.cancel();
       return;
     case 'slots':
@@ -106,9 +97,15 @@ function operation(requestId: string, run: () => Promise<string>): void {
   );
 }
 
-/** How a slot builds the job, as this worker did. */
+/** How a slot builds the job, as this thread did; a TaskManager fetches the bundle by its key into its own cache (it may run on another host). */
 function slotSource(message: StartMessage): SlotJobSource {
-  return { jobFile: message.jobFile, programArgs: message.programArgs, config: message.config, ...(message.parallelism === undefined ? {} : { parallelism: message.parallelism }) };
+  return {
+    jobFile: message.jobFile,
+    programArgs: message.programArgs,
+    config: message.config,
+    ...(message.parallelism === undefined ? {} : { parallelism: message.parallelism }),
+    ...(message.bundle === undefined ? {} : { bundle: { key: message.bundle.key } }),
+  };
 }
 
 async function start(message: StartMessage): Promise<void> {
@@ -118,44 +115,14 @@ async function start(message: StartMessage): Promise<void> {
     const restore = message.restoreFrom === undefined ? undefined : { path: message.restoreFrom, allowNonRestoredState: message.allowNonRestoredState };
     const prepared = await prepareJob(message.jobFile, message.programArgs, settings, restore, message.bundle?.path);
     send({ type: 'registered', jobName: prepared.jobName, vertices: prepared.vertices, checkpointConfig: prepared.options.checkpoint!, restartStrategy: effectiveRestartStrategy(prepared.options), stateBackend: prepared.options.stateBackend ?? DEFAULT_STATE_BACKEND });
-    if (cancelled) return exitAfter({ type: 'terminated', status: 'CANCELED' }, 0);
-    const slots = taskSlotsOf(config);
-    if (message.taskManagers === true) slotsArrived = false;
-    const heapLimitMb = workerHeapLimitMb(message.config);
-    const backend = prepared.options.stateBackend ?? DEFAULT_STATE_BACKEND;
+    if (cancelled) return send({ type: 'terminated', status: 'CANCELED' });
     client = startLocally(prepared.graph, {
       ...prepared.options,
-      ...(message.taskManagers === true
-        ? {
-            deployment: taskManagerDeployment({
-              // A TaskManager fetches the bundle by its key into its own cache: it may run on another host.
-              source: { ...slotSource(message), ...(message.bundle === undefined ? {} : { bundle: { key: message.bundle.key } }) },
-              allowNonRestoredState: message.allowNonRestoredState,
-              acquireSlots,
-              ...networkSettingsForSlots(config),
-            }),
-          }
-        : slots > 1
-        ? {
-            deployment: threadSlotsDeployment({
-              slots,
-              source: { ...slotSource(message), ...(message.bundle === undefined ? {} : { bundle: message.bundle }) },
-              allowNonRestoredState: message.allowNonRestoredState,
-              // The task heap is shared by the slots, as a TaskManager's is.
-              ...(heapLimitMb === undefined ? {} : { slotHeapMb: slotHeapMb(heapLimitMb, slots)! }),
-              heapExhausted: (slot) => {
-                // V8 ends only the thread and prints nothing: the job's log says what happened.
-                process.stderr.write(`task slot ${slot}: JavaScript heap out of memory (the worker thread reached its limit)\n`);
-                return new Error(heapExhaustionMessage(heapLimitMb ?? defaultHeapLimitMb(), backend));
-              },
-            }),
-          }
-        : {}),
+      deployment: taskManagerDeployment({ source: slotSource(message), allowNonRestoredState: message.allowNonRestoredState, acquireSlots, ...networkSettingsForSlots(config) }),
       jobId: message.jobId,
       ...(message.resume === undefined ? {} : { resume: message.resume }),
       events: {
         onStatus: (status) => {
-          // Until its first slots arrive, a job on TaskManagers is CREATED (Flink: waiting for resources).
           if (status === 'RUNNING' && !slotsArrived) return;
           if (status === 'RUNNING' || status === 'RESTARTING') send({ type: 'status', status });
         },
@@ -176,8 +143,8 @@ async function start(message: StartMessage): Promise<void> {
       clearInterval(counting);
       reportCounts();
     });
-    exitAfter({ type: 'terminated', status: result.status }, 0);
+    send({ type: 'terminated', status: result.status });
   } catch (err) {
-    exitAfter({ type: 'terminated', status: 'FAILED', failure: describe(err) }, 0);
+    send({ type: 'terminated', status: 'FAILED', failure: describe(err) });
   }
 }

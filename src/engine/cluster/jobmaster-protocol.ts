@@ -1,7 +1,9 @@
 /**
- * Messages between the JobManager and a job's worker process (Node's IPC channel, JSON). The
- * worker runs the job's subtasks and its checkpoint coordinator; the JobManager keeps the job's
- * durable record, its latest-checkpoint pointer and statistics, and restarts a lost worker.
+ * Messages between the JobManager's main thread and a job's JobMaster thread (a worker thread of
+ * the JobManager process; its port, structured clone). The thread builds the job from its module
+ * and runs its checkpoint coordinator and restart loop, with the subtasks on TaskManagers' slots;
+ * the main thread keeps the job's durable record, its latest-checkpoint pointer and statistics,
+ * the slot pool, and answers REST.
  */
 import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
 import type { CompletedCheckpoint, SnapshotProgress, SnapshotStats } from '../checkpoint/checkpoint-coordinator.ts';
@@ -22,13 +24,11 @@ export interface StartMessage {
   readonly config: Readonly<Record<string, string>>;
   readonly restoreFrom?: string;
   readonly allowNonRestoredState: boolean;
-  /** Retained checkpoints of earlier workers of this job, and the next checkpoint id. */
+  /** Retained checkpoints of this job's earlier JobMaster threads (an earlier JobManager's), and the next checkpoint id. */
   readonly resume?: { readonly nextId: number; readonly completed: readonly CompletedCheckpoint[] };
-  /** Run the subtasks in TaskManagers' slots, asked for with `request-slots`. */
-  readonly taskManagers?: boolean;
 }
 
-export type ToWorker =
+export type ToJobMasterThread =
   | StartMessage
   | { readonly type: 'savepoint'; readonly requestId: string; readonly targetDirectory: string; readonly stop: boolean; readonly drain: boolean }
   /** `full`: `flink checkpoint --full` (every key group whole). */
@@ -42,7 +42,7 @@ export type ToWorker =
  * head operator's id, as in Flink. Records written before vertices were chains hold one operator
  * each and lack `tailUid` and `inputs`.
  */
-export interface WorkerVertex {
+export interface JobVertexInfo {
   readonly id: string;
   /** The head operator's uid: its records in are the vertex's. */
   readonly uid: string;
@@ -63,11 +63,11 @@ export interface RecordCount {
 
 export type ShipStrategy = 'FORWARD' | 'HASH' | 'REBALANCE' | 'RESCALE' | 'SHUFFLE' | 'GLOBAL' | 'BROADCAST';
 
-export type FromWorker =
+export type FromJobMasterThread =
   | {
       readonly type: 'registered';
       readonly jobName: string;
-      readonly vertices: readonly WorkerVertex[];
+      readonly vertices: readonly JobVertexInfo[];
       readonly checkpointConfig: CheckpointConfig;
       readonly restartStrategy: RestartStrategy;
       /** The job's keyed state backend, from the configuration or its own code. */
@@ -75,18 +75,18 @@ export type FromWorker =
     }
   /** CREATED: waiting for TaskManagers' slots before the first attempt. */
   | { readonly type: 'status'; readonly status: 'CREATED' | 'RUNNING' | 'RESTARTING' }
-  /** An attempt failed inside the worker (a task's error); the restart strategy decides next. */
+  /** An attempt failed (a task's error, a lost TaskManager); the restart strategy decides next. */
   | {
       readonly type: 'attempt-failed';
       /** One line, with the task: `Map (2/4): Error: boom`. */
       readonly cause: string;
       readonly exceptionName: string;
-      /** The user's stack trace (IPC carries text, not Error objects with their stacks). */
+      /** The user's stack trace, as text (kept as it was when this crossed a process boundary). */
       readonly stacktrace: string;
       readonly taskName: string | null;
       readonly timestamp: number;
     }
-  /** A checkpoint or savepoint took this id: the next worker of the job starts past it. */
+  /** A checkpoint or savepoint took this id: the job's next JobMaster thread starts past it. */
   | { readonly type: 'checkpoint-triggered'; readonly id: number }
   | { readonly type: 'checkpoint-completed'; readonly stats: SnapshotStats }
   /** The snapshots in progress now (all of them), at each trigger, acknowledgement and end. */
