@@ -35,11 +35,12 @@
  * Environment: INC_BACKENDS (default hashmap,rocksdb,lmdb), INC_SECTIONS (default
  * overhead,size,restore; pauses come with overhead and size), INC_KEYS, INC_RECORDS, INC_REPS
  * (default 1 round, no warm-up: each run is several seconds), INC_INTERVAL_MS, INC_DIST (uniform;
- * uniform,hot: both, the default), INC_HOT, INC_CHANGE, INC_STEPS, INC_RESTORE_REPS.
+ * uniform,hot: both, the default), INC_HOT, INC_CHANGE, INC_STEPS, INC_RESTORE_REPS, INC_KEEP (a
+ * directory to copy the restored checkpoints into, per backend, for bench/profile-restore.ts).
  */
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { StreamExecutionEnvironment } from '../src/engine/api/environment.ts';
 import type { PollResult, Source, SourceReader } from '../src/engine/api/source.ts';
@@ -83,6 +84,7 @@ const STEPS = whole('INC_STEPS', 20);
 const RESTORE_REPS = whole('INC_RESTORE_REPS', 3);
 const DISTS = list('INC_DIST', 'uniform,hot') as ('uniform' | 'hot')[];
 const SECTIONS = new Set(list('INC_SECTIONS', 'overhead,size,restore'));
+const KEEP = process.env.INC_KEEP === undefined || process.env.INC_KEEP === '' ? undefined : process.env.INC_KEEP;
 const BACKENDS = list('INC_BACKENDS', 'hashmap,rocksdb,lmdb') as BuiltStateBackendType[];
 
 for (const b of BACKENDS) if (!Object.hasOwn(KEYED_STATE_BACKENDS, b)) throw new Error(`INC_BACKENDS: '${b}' is not a keyed state backend (${Object.keys(KEYED_STATE_BACKENDS).join(', ')})`);
@@ -413,7 +415,7 @@ function sizeTable(rows: readonly SizeRow[]): string {
 // ---------------------------------------------------------------------------------------------
 // 3. Restore
 
-async function restoreOnce(backend: BuiltStateBackendType, location: string, root: string): Promise<{ seconds: number; entries: number }> {
+export async function restoreOnce(backend: BuiltStateBackendType, location: string, root: string): Promise<{ seconds: number; entries: number }> {
   const started = performance.now();
   const reader = await openSnapshot(location);
   const operator = reader.metadata.operators.find((o) => o.uid === 'count');
@@ -448,6 +450,12 @@ async function restore(row: SizeRow, root: string): Promise<RestoreRow> {
   const { kept, ids } = row.kept;
   const chainAt = join(kept, `chk-${ids[STEPS]!}`);
   const fullAt = join(kept, `chk-${ids[STEPS + 1]!}`);
+  if (KEEP !== undefined) {
+    // For bench/profile-restore.ts: the job's checkpoints (shared files included) and which is which.
+    const to = join(KEEP, row.backend);
+    await cp(kept, join(to, basename(kept)), { recursive: true });
+    await writeFile(join(to, 'restore.json'), JSON.stringify({ chain: join(to, basename(kept), `chk-${ids[STEPS]!}`), full: join(to, basename(kept), `chk-${ids[STEPS + 1]!}`) }));
+  }
   const entries = { chain: 0, full: 0 };
   const samples = await interleave(
     {
