@@ -7,11 +7,12 @@ import { ObjectNotFoundError, type ObjectStore } from '../storage/object-store.t
 import { type Frame, readFrames } from './block-reader.ts';
 import { bytesEqual, encodeCanonicalKey } from './canonical-key.ts';
 import { crc32 } from './crc32.ts';
+import { DecidedKeys } from './decided-keys.ts';
 import { keyGroupForBytes } from './key-groups.ts';
 import { DATA_HEADER_SIZE, DATA_MAGIC, FRAME_HEADER_SIZE, dataFileVersionFor } from './layout.ts';
 import { decodeMetadata } from './metadata-readers.ts';
 import type { BlockRef, KeyGroupBlock, KeyedStateMeta, OperatorMeta, OperatorStateMeta, SnapshotMetadata } from './model.ts';
-import { ScanError, readArrayHeader, scanValue } from './msgpack-scan.ts';
+import { ScanError, readArrayHeader, valueBounds } from './msgpack-scan.ts';
 import { type WantedBytes, limitsForFiles, planReads, readPlanning } from './read-plan.ts';
 import { type ByteFetch, RangeSource } from './range-source.ts';
 import { METADATA_FILE } from './snapshot-paths.ts';
@@ -157,56 +158,61 @@ export class SnapshotReader {
   }
 
   /**
-   * One key group's chain: the full block's entries that no later block touches, in file order,
-   * then the entries the deltas leave set, in the order their keys were first touched. The same
-   * entries as replaying the chain into a map (set on full/upserts, delete on deletions).
+   * One key group's chain, replayed newest block first: the first block (from the end) to name a
+   * key decides it, so an older block's entry for it is dropped unused. Yields the deltas'
+   * surviving upserts (newest first), then the full block's entries that no delta touched, in file
+   * order. The same entries as replaying the chain in order into a map (set on full/upserts,
+   * delete on deletions): last write wins, a key deleted and set again is set.
    */
   async *#replay(chain: readonly KeyGroupBlock[], source: RangeSource | undefined): AsyncGenerator<KeyedBatch> {
     const keyGroup = chain[0]!.keyGroup;
     const head = chain[0]!.kind === undefined || chain[0]!.kind === 'full' ? chain[0] : undefined;
-    const deltas = chain.slice(head === undefined ? 0 : 1);
-    // Keys in a file are canonical (5.1), so their bytes identify them without encoding again.
-    const touched = new Map<string, [unknown, unknown] | null>();
-    for (const block of deltas) {
-      for await (const frame of this.blockFrames(block, source)) {
-        if (block.kind === 'deletions') {
-          const [keys] = this.#decodeFrame(block, frame, 1);
-          for (const id of this.#keyIds(block, frame, keys.length)) touched.set(id, null);
-        } else {
-          const [keys, values] = this.#decodeFrame(block, frame, 2);
-          const ids = this.#keyIds(block, frame, keys.length);
-          for (let i = 0; i < keys.length; i++) touched.set(ids[i]!, [keys[i], values[i]]);
-        }
-      }
+    const decided = new DecidedKeys();
+    // Read in chain order, so each file's blocks are asked for in file order (as its read plan
+    // fetches them); the deltas are small against the full block, so holding their frames is too.
+    const frames: [KeyGroupBlock, Frame][] = [];
+    for (let b = head === undefined ? 0 : 1; b < chain.length; b++) {
+      for await (const frame of this.blockFrames(chain[b]!, source)) frames.push([chain[b]!, frame]);
     }
-    if (head !== undefined) {
-      for await (const frame of this.blockFrames(head, source)) {
-        const [keys, values] = this.#decodeFrame(head, frame, 2);
-        if (touched.size === 0) {
-          yield { keyGroup, keys, values };
-          continue;
+    let batch: KeyedBatch = { keyGroup, keys: [], values: [] };
+    while (frames.length > 0) {
+      const [block, frame] = frames.pop()!;
+      const deletions = block.kind === 'deletions';
+      const [keys, values] = this.#decodeFrame(block, frame, deletions ? 1 : 2);
+      let ids: string[] | undefined;
+      // From the frame's end too: were a key twice in one block, its later entry is the one that counts.
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const key = keys[i];
+        const fresh = typeof key === 'string' ? decided.decideString(key) : decided.decideBytes((ids ??= this.#keyIds(block, frame, keys.length))[i]!);
+        if (!fresh || deletions) continue;
+        batch.keys.push(key);
+        batch.values.push(values[i]);
+        if (batch.keys.length === REPLAY_BATCH) {
+          yield batch;
+          batch = { keyGroup, keys: [], values: [] };
         }
-        const ids = this.#keyIds(head, frame, keys.length);
-        const kept = { keyGroup, keys: [] as unknown[], values: [] as unknown[] };
-        for (let i = 0; i < keys.length; i++) {
-          if (touched.has(ids[i]!)) continue;
-          kept.keys.push(keys[i]);
-          kept.values.push(values[i]);
-        }
-        if (kept.keys.length > 0) yield kept;
-      }
-    }
-    let batch = { keyGroup, keys: [] as unknown[], values: [] as unknown[] };
-    for (const entry of touched.values()) {
-      if (entry === null) continue;
-      batch.keys.push(entry[0]);
-      batch.values.push(entry[1]);
-      if (batch.keys.length === REPLAY_BATCH) {
-        yield batch;
-        batch = { keyGroup, keys: [], values: [] };
       }
     }
     if (batch.keys.length > 0) yield batch;
+    if (head === undefined) return;
+    for await (const frame of this.blockFrames(head, source)) {
+      const [keys, values] = this.#decodeFrame(head, frame, 2);
+      if (decided.size > 0) {
+        // Compacted in place: the decoded arrays are this batch's own.
+        let ids: string[] | undefined;
+        let kept = 0;
+        for (let i = 0; i < keys.length; i++) {
+          const key = keys[i];
+          if (typeof key === 'string' ? decided.hasString(key) : decided.hasBytes((ids ??= this.#keyIds(head, frame, keys.length))[i]!)) continue;
+          keys[kept] = key;
+          values[kept] = values[i];
+          kept += 1;
+        }
+        keys.length = kept;
+        values.length = kept;
+      }
+      if (keys.length > 0) yield { keyGroup, keys, values };
+    }
   }
 
   /** The value of one key, reading only its key group (its chain, replayed, in version 3); undefined when absent. */
@@ -264,34 +270,30 @@ export class SnapshotReader {
     return checked;
   }
 
-  /** The bytes (latin1) of each key of a frame's keys array, the first value of every keyed payload. */
+  /** The canonical bytes (latin1) of each key of a frame's keys array, the first value of every keyed payload. */
   #keyIds(block: BlockRef, frame: Frame, count: number): string[] {
-    const ids: string[] = [];
+    let bounds: Uint32Array;
     try {
-      let position = readArrayHeader(frame.payload, 0).next;
-      for (let i = 0; i < count; i++) {
-        const end = scanValue(frame.payload, position);
-        ids.push(frame.payload.toString('latin1', position, end));
-        position = end;
-      }
+      bounds = valueBounds(frame.payload, readArrayHeader(frame.payload, 0).next, count);
     } catch (err) {
       if (err instanceof ScanError) throw new FormatError(this.describeFile(block.file), frame.offset + FRAME_HEADER_SIZE + err.offset, err.message);
       throw err;
     }
+    const ids: string[] = new Array<string>(count);
+    for (let i = 0; i < count; i++) ids[i] = frame.payload.toString('latin1', bounds[i]!, bounds[i + 1]!);
     return ids;
   }
 
   /** Decodes a frame's payload into `arrays` arrays of `frame.count` items each. */
   #decodeFrame(block: BlockRef, frame: Frame, arrays: 1 | 2): [unknown[], unknown[]] {
-    const where = this.describeFile(block.file);
     let decoded: unknown[];
     try {
       decoded = this.#unpackr.unpackMultiple(frame.payload) as unknown[];
     } catch (err) {
-      throw new FormatError(where, frame.offset, `frame is not valid MessagePack (${err instanceof Error ? err.message : String(err)})`);
+      throw new FormatError(this.describeFile(block.file), frame.offset, `frame is not valid MessagePack (${err instanceof Error ? err.message : String(err)})`);
     }
     if (decoded.length !== arrays || !decoded.every((a) => Array.isArray(a) && a.length === frame.count)) {
-      throw new FormatError(where, frame.offset, `frame should hold ${arrays} array(s) of ${frame.count} items`);
+      throw new FormatError(this.describeFile(block.file), frame.offset, `frame should hold ${arrays} array(s) of ${frame.count} items`);
     }
     return decoded as [unknown[], unknown[]];
   }
