@@ -1,14 +1,15 @@
 /**
- * SnapshotReader's replay of key groups' chains (FORMAT.md version 3), which goes newest block
- * first and tells keys apart by decoded string or canonical bytes: against a Map given the same
- * steps in order, for keys of every canonical kind, keys repeated inside a block, and blocks of
- * several frames.
+ * The replay of key groups' chains (FORMAT.md version 3; chain-replay.ts through SnapshotReader),
+ * which tells keys apart by decoded string or canonical bytes and updates the full block in
+ * place: against a Map given the same steps in order, for keys of every canonical kind, keys
+ * repeated inside a block, and blocks of several frames.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { tempDirForFile } from '../../test/support/temp-dir.ts';
 import { LocalObjectStore } from '../storage/local-store.ts';
 import { encodeCanonicalKey } from './canonical-key.ts';
+import { ChainReplay } from './chain-replay.ts';
 import { keyGroupFor } from './key-groups.ts';
 import { type KeyedBlock, SnapshotWriter } from './snapshot-writer.ts';
 import { SnapshotReader } from './snapshot-reader.ts';
@@ -107,5 +108,21 @@ describe('chain replay', () => {
     expect(got.get(id('user-20'))).toBe('back');
     expect(got.has(id('user-30'))).toBe(false);
     expect(got.get(id('user-30000'))).toBe(-1);
+  });
+
+  it('an updated key keeps its place in the full block (store order), added keys come after it', () => {
+    const replay = new ChainReplay();
+    const ids = (keys: readonly unknown[]) => () => keys.map(id);
+    const d1 = ['c', [1], 'a'];
+    replay.delta(d1, ['c1', 'one', 'a1'], ids(d1));
+    const d2 = ['b', 'x', [1]];
+    replay.delta(d2, undefined, ids(d2));
+    const d3 = ['x', [2], 'c'];
+    replay.delta(d3, ['x3', 'two', 'c3'], ids(d3));
+    const keys: unknown[] = ['a', 'b', [1], 'c', 'd'];
+    const values: unknown[] = ['a0', 'b0', 'one0', 'c0', 'd0'];
+    replay.full(keys, values, ids([...keys]));
+    expect([keys, values]).toEqual([['a', 'c', 'd'], ['a1', 'c3', 'd0']]);
+    expect([...replay.rest(1)]).toEqual([{ keys: ['x'], values: ['x3'] }, { keys: [[2]], values: ['two'] }]);
   });
 });

@@ -7,7 +7,7 @@ import { ObjectNotFoundError, type ObjectStore } from '../storage/object-store.t
 import { type Frame, readFrames } from './block-reader.ts';
 import { bytesEqual, encodeCanonicalKey } from './canonical-key.ts';
 import { crc32 } from './crc32.ts';
-import { DecidedKeys } from './decided-keys.ts';
+import { ChainReplay } from './chain-replay.ts';
 import { keyGroupForBytes } from './key-groups.ts';
 import { DATA_HEADER_SIZE, DATA_MAGIC, FRAME_HEADER_SIZE, dataFileVersionFor } from './layout.ts';
 import { decodeMetadata } from './metadata-readers.ts';
@@ -158,61 +158,30 @@ export class SnapshotReader {
   }
 
   /**
-   * One key group's chain, replayed newest block first: the first block (from the end) to name a
-   * key decides it, so an older block's entry for it is dropped unused. Yields the deltas'
-   * surviving upserts (newest first), then the full block's entries that no delta touched, in file
-   * order. The same entries as replaying the chain in order into a map (set on full/upserts,
-   * delete on deletions): last write wins, a key deleted and set again is set.
+   * One key group's chain (chain-replay.ts): the full block's entries frame by frame, those the
+   * deltas updated with their newest values and those they deleted taken out, then the entries
+   * the deltas added. Only the deltas are held in memory; the full block streams.
    */
   async *#replay(chain: readonly KeyGroupBlock[], source: RangeSource | undefined): AsyncGenerator<KeyedBatch> {
     const keyGroup = chain[0]!.keyGroup;
     const head = chain[0]!.kind === undefined || chain[0]!.kind === 'full' ? chain[0] : undefined;
-    const decided = new DecidedKeys();
-    // Read in chain order, so each file's blocks are asked for in file order (as its read plan
-    // fetches them); the deltas are small against the full block, so holding their frames is too.
-    const frames: [KeyGroupBlock, Frame][] = [];
+    const replay = new ChainReplay();
     for (let b = head === undefined ? 0 : 1; b < chain.length; b++) {
-      for await (const frame of this.blockFrames(chain[b]!, source)) frames.push([chain[b]!, frame]);
-    }
-    let batch: KeyedBatch = { keyGroup, keys: [], values: [] };
-    while (frames.length > 0) {
-      const [block, frame] = frames.pop()!;
+      const block = chain[b]!;
       const deletions = block.kind === 'deletions';
-      const [keys, values] = this.#decodeFrame(block, frame, deletions ? 1 : 2);
-      let ids: string[] | undefined;
-      // From the frame's end too: were a key twice in one block, its later entry is the one that counts.
-      for (let i = keys.length - 1; i >= 0; i--) {
-        const key = keys[i];
-        const fresh = typeof key === 'string' ? decided.decideString(key) : decided.decideBytes((ids ??= this.#keyIds(block, frame, keys.length))[i]!);
-        if (!fresh || deletions) continue;
-        batch.keys.push(key);
-        batch.values.push(values[i]);
-        if (batch.keys.length === REPLAY_BATCH) {
-          yield batch;
-          batch = { keyGroup, keys: [], values: [] };
-        }
+      for await (const frame of this.blockFrames(block, source)) {
+        const [keys, values] = this.#decodeFrame(block, frame, deletions ? 1 : 2);
+        replay.delta(keys, deletions ? undefined : values, () => this.#keyIds(block, frame, keys.length));
       }
     }
-    if (batch.keys.length > 0) yield batch;
-    if (head === undefined) return;
-    for await (const frame of this.blockFrames(head, source)) {
-      const [keys, values] = this.#decodeFrame(head, frame, 2);
-      if (decided.size > 0) {
-        // Compacted in place: the decoded arrays are this batch's own.
-        let ids: string[] | undefined;
-        let kept = 0;
-        for (let i = 0; i < keys.length; i++) {
-          const key = keys[i];
-          if (typeof key === 'string' ? decided.hasString(key) : decided.hasBytes((ids ??= this.#keyIds(head, frame, keys.length))[i]!)) continue;
-          keys[kept] = key;
-          values[kept] = values[i];
-          kept += 1;
-        }
-        keys.length = kept;
-        values.length = kept;
+    if (head !== undefined) {
+      for await (const frame of this.blockFrames(head, source)) {
+        const [keys, values] = this.#decodeFrame(head, frame, 2);
+        replay.full(keys, values, () => this.#keyIds(head, frame, keys.length));
+        if (keys.length > 0) yield { keyGroup, keys, values };
       }
-      if (keys.length > 0) yield { keyGroup, keys, values };
     }
+    for (const { keys, values } of replay.rest(REPLAY_BATCH)) yield { keyGroup, keys, values };
   }
 
   /** The value of one key, reading only its key group (its chain, replayed, in version 3); undefined when absent. */
