@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { tempDirForFile } from '../../test/support/temp-dir.ts';
 import { LocalObjectStore } from '../storage/local-store.ts';
 import { encodeCanonicalKey } from './canonical-key.ts';
-import { ChainReplay } from './chain-replay.ts';
+import { ChainReplay, type ReplayOrder } from './chain-replay.ts';
 import { keyGroupFor } from './key-groups.ts';
 import { type KeyedBlock, SnapshotWriter } from './snapshot-writer.ts';
 import { SnapshotReader } from './snapshot-reader.ts';
@@ -53,25 +53,49 @@ function model(steps: readonly Step[]): Map<string, unknown> {
   return out;
 }
 
-/** Every entry read, by canonical key; a key read twice is a replay error. */
-async function read(store: LocalObjectStore): Promise<Map<string, unknown>> {
-  const out = new Map<string, unknown>();
-  for await (const batch of (await SnapshotReader.open(store)).readKeyed('op', 'v')) {
-    batch.keys.forEach((k, i) => {
-      expect(out.has(id(k)), `key ${JSON.stringify(k)} read twice`).toBe(false);
-      out.set(id(k), batch.values[i]);
-    });
+/**
+ * The entries in the order the reader yields them, key group by key group: `listed` as FORMAT.md 7
+ * says (the full block's untouched entries in file order, then what the deltas leave set in the
+ * order first named), `inPlace` with the full block's updated keys where they stand.
+ */
+function ordered(steps: readonly Step[], order: ReplayOrder): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  for (let g = 0; g < MAXP; g++) {
+    const mine = (k: unknown): boolean => keyGroupFor(k, MAXP) === g;
+    const head = steps[0]?.kind === 'full' ? steps[0].entries.filter(([k]) => mine(k)) : [];
+    const touched = new Map<string, { value: unknown } | null>(); // Map.set keeps a key's first place
+    for (const step of steps.slice(steps[0]?.kind === 'full' ? 1 : 0)) {
+      if (step.kind === 'deletions') for (const k of step.keys.filter(mine)) touched.set(id(k), null);
+      else for (const [k, v] of step.entries.filter(([k]) => mine(k))) touched.set(id(k), { value: v });
+    }
+    const placed = new Set<string>();
+    for (const [k, v] of head) {
+      const t = touched.get(id(k));
+      if (t === undefined) out.push([id(k), v]);
+      else if (t !== null && order === 'inPlace') {
+        out.push([id(k), t.value]);
+        placed.add(id(k));
+      }
+    }
+    for (const [k, t] of touched) if (t !== null && !placed.has(k)) out.push([k, t.value]);
   }
   return out;
 }
 
-const sorted = (m: Map<string, unknown>): [string, unknown][] => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+/** Every entry read, in order, by canonical key. */
+async function read(store: LocalObjectStore, order: ReplayOrder): Promise<[string, unknown][]> {
+  const out: [string, unknown][] = [];
+  for await (const batch of (await SnapshotReader.open(store)).readKeyed('op', 'v', undefined, order)) batch.keys.forEach((k, i) => out.push([id(k), batch.values[i]]));
+  return out;
+}
+
+const sorted = (m: Iterable<[string, unknown]>): [string, unknown][] => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 
 // Keys of every canonical kind, among them a string and bytes of the same UTF-8 and numbers that only their encoding tells apart.
 const KEYS: unknown[] = ['a', 'b', 'ü', 'x'.repeat(40), '', 0, 1, -1, 2.5, 2 ** 40, true, false, ['a', 1], { n: 1, s: 'a' }, {}, [], Uint8Array.from([0x61]), Uint8Array.from([1, 2])];
 
 describe('chain replay', () => {
-  it('property: any chain of full, upserts and deletions blocks replays to what a map given the same steps holds', async () => {
+  it('property: any chain of full, upserts and deletions blocks replays to what a map given the same steps holds, in either order', async () => {
     const key = fc.constantFrom(...KEYS);
     const entries = fc.array(fc.tuple(key, fc.integer()), { minLength: 1, maxLength: 8 });
     const step = fc.oneof(
@@ -84,8 +108,12 @@ describe('chain replay', () => {
         // The full block holds each key once (a state's entries); deltas may repeat a key.
         const first: Step[] = full === undefined ? [] : [{ kind: 'full', entries: [...new Map(full.map(([k, v]) => [id(k), [k, v] as [unknown, unknown]])).values()] }];
         const steps = [...first, ...rest];
-        const got = await read(await write(steps));
-        expect(sorted(got)).toEqual(sorted(model(steps)));
+        const store = await write(steps);
+        for (const order of ['listed', 'inPlace'] as const) {
+          const got = await read(store, order);
+          expect(sorted(got)).toEqual(sorted(model(steps)));
+          expect(got).toEqual(ordered(steps, order));
+        }
       }),
       { numRuns: 60 },
     );
@@ -101,7 +129,9 @@ describe('chain replay', () => {
       { kind: 'deletions', keys: keys.slice(10, 20_010) },
       { kind: 'upserts', entries: keys.slice(15, 25).map((k) => [k, 'back']) },
     ];
-    const got = await read(await write(steps));
+    const store = await write(steps);
+    expect(await read(store, 'listed')).toEqual(ordered(steps, 'listed'));
+    const got = new Map(await read(store, 'inPlace'));
     expect(got.size).toBe(n - 20_000 + 10);
     expect(sorted(got)).toEqual(sorted(model(steps)));
     expect(got.get(id('user-5'))).toBe('second');
@@ -110,8 +140,8 @@ describe('chain replay', () => {
     expect(got.get(id('user-30000'))).toBe(-1);
   });
 
-  it('an updated key keeps its place in the full block (store order), added keys come after it', () => {
-    const replay = new ChainReplay();
+  it('in place, an updated key keeps its place in the full block (store order), added keys come after it', () => {
+    const replay = new ChainReplay('inPlace');
     const ids = (keys: readonly unknown[]) => () => keys.map(id);
     const d1 = ['c', [1], 'a'];
     replay.delta(d1, ['c1', 'one', 'a1'], ids(d1));

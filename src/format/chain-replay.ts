@@ -1,32 +1,42 @@
 /**
  * The replay of one key group's chain (FORMAT.md version 3), fed decoded frames by the reader
  * (snapshot-reader.ts): the deltas (upserts and deletions blocks) first, in chain order, then the
- * full block frame by frame, then what the deltas set that the full block did not hold. The
+ * full block frame by frame, then what the deltas set that the full block did not yield. The
  * result is the entries a map holds after the chain's steps in order (set on full/upserts,
  * delete on deletions): last write wins, a key deleted and set again is set.
  *
- * A key updated by the deltas keeps its place in the full block, with its newest value: the
- * full block of an on-disk backend's checkpoint is in store order, and its store takes keys in
- * order much faster than scattered (RocksDB's memtable, LMDB's B-tree).
+ * Two orders of the same entries. `listed` (FORMAT.md 7, what `inspect --entries` prints): the
+ * full block's entries that no delta touched, in file order, then the keys the deltas leave set,
+ * in the order a delta first named each. `inPlace` (restores): a key the deltas updated keeps its
+ * place in the full block, with its newest value, and only keys the full block lacks come after.
+ * An on-disk backend's full block is in store order, and its store takes keys in order much
+ * faster than scattered (RocksDB's memtable, LMDB's B-tree).
  *
  * A key is its canonical bytes (FORMAT.md 5.1); a string key is held as the string msgpackr
  * decoded instead, which is the same identity (a canonical string is the UTF-8 of a string
  * without lone surrogates, so bytes and string determine each other) and costs no scan of the
  * frame and no second string per key. Other keys go by their canonical bytes as latin1.
  */
+export type ReplayOrder = 'listed' | 'inPlace';
+
+/** The value of a key whose newest step deleted it. */
+const DELETED = Symbol('deleted');
+
 export class ChainReplay {
-  /** Every entry the deltas set, in chain order; a key's slot is the index of its newest one. */
+  /** Per key the deltas named, in the order first named: the key and its newest value (or DELETED). */
   readonly #keys: unknown[] = [];
   readonly #values: unknown[] = [];
-  /** Key -> slot of its newest value, or -1 when the newest step deleted it. */
+  /** Key -> its index in #keys. */
   readonly #strings = new Map<string, number>();
   readonly #others = new Map<string, number>();
-  /** Slots the full block has given out already. */
+  /** Indexes the full block has yielded in place. */
   #placed: Uint8Array | undefined;
 
-  /** Whether no delta has touched any key (the full block passes through as it is). */
+  constructor(readonly order: ReplayOrder) {}
+
+  /** Whether no delta has named any key (the full block passes through as it is). */
   get empty(): boolean {
-    return this.#strings.size === 0 && this.#others.size === 0;
+    return this.#keys.length === 0;
   }
 
   /**
@@ -38,56 +48,59 @@ export class ChainReplay {
     let byteIds: string[] | undefined;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i];
-      let slot = -1;
-      if (values !== undefined) {
-        slot = this.#keys.length;
+      const map = typeof key === 'string' ? this.#strings : this.#others;
+      const id = typeof key === 'string' ? key : (byteIds ??= ids())[i]!;
+      let index = map.get(id);
+      if (index === undefined) {
+        index = this.#keys.length;
+        map.set(id, index);
         this.#keys.push(key);
-        this.#values.push(values[i]);
+        this.#values.push(undefined);
       }
-      if (typeof key === 'string') this.#strings.set(key, slot);
-      else this.#others.set((byteIds ??= ids())[i]!, slot);
+      this.#values[index] = values === undefined ? DELETED : values[i];
     }
   }
 
   /**
-   * One frame of the full block, after every delta: deleted keys are taken out and updated ones
-   * get their newest value, in place (the arrays are the caller's own, freshly decoded).
+   * One frame of the full block, after every delta, its arrays (the caller's own, freshly
+   * decoded) changed in place: keys the deltas deleted are taken out; keys they set are taken
+   * out too (`listed`: rest() yields them) or keep their place with their newest value (`inPlace`).
    */
   full(keys: unknown[], values: unknown[], ids: () => string[]): void {
     if (this.empty) return;
-    const placed = (this.#placed ??= new Uint8Array(this.#keys.length));
+    const inPlace = this.order === 'inPlace';
+    const placed = inPlace ? (this.#placed ??= new Uint8Array(this.#keys.length)) : undefined;
     let byteIds: string[] | undefined;
     let kept = 0;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i];
-      const slot = typeof key === 'string' ? this.#strings.get(key) : this.#others.get((byteIds ??= ids())[i]!);
-      if (slot === -1) continue;
-      keys[kept] = key;
-      if (slot === undefined) {
-        values[kept] = values[i];
-      } else {
-        values[kept] = this.#values[slot];
-        placed[slot] = 1;
+      const index = typeof key === 'string' ? this.#strings.get(key) : this.#others.get((byteIds ??= ids())[i]!);
+      let value = values[i];
+      if (index !== undefined) {
+        value = this.#values[index];
+        if (value === DELETED || placed === undefined) continue;
+        placed[index] = 1;
       }
+      keys[kept] = key;
+      values[kept] = value;
       kept += 1;
     }
     keys.length = kept;
     values.length = kept;
   }
 
-  /** The entries the deltas set for keys the full block did not hold, in batches of at most `size` (string keys first, each kind in the order the deltas first named them). */
+  /** The keys the deltas leave set that the full block did not yield, in the order first named, in batches of at most `size`. */
   *rest(size: number): Generator<{ keys: unknown[]; values: unknown[] }> {
     const placed = this.#placed;
     let batch = { keys: [] as unknown[], values: [] as unknown[] };
-    for (const map of [this.#strings, this.#others]) {
-      for (const slot of map.values()) {
-        if (slot === -1 || placed?.[slot] === 1) continue;
-        batch.keys.push(this.#keys[slot]);
-        batch.values.push(this.#values[slot]);
-        if (batch.keys.length === size) {
-          yield batch;
-          batch = { keys: [], values: [] };
-        }
+    for (let index = 0; index < this.#keys.length; index++) {
+      const value = this.#values[index];
+      if (value === DELETED || placed?.[index] === 1) continue;
+      batch.keys.push(this.#keys[index]);
+      batch.values.push(value);
+      if (batch.keys.length === size) {
+        yield batch;
+        batch = { keys: [], values: [] };
       }
     }
     if (batch.keys.length > 0) yield batch;

@@ -7,7 +7,7 @@ import { ObjectNotFoundError, type ObjectStore } from '../storage/object-store.t
 import { type Frame, readFrames } from './block-reader.ts';
 import { bytesEqual, encodeCanonicalKey } from './canonical-key.ts';
 import { crc32 } from './crc32.ts';
-import { ChainReplay } from './chain-replay.ts';
+import { ChainReplay, type ReplayOrder } from './chain-replay.ts';
 import { keyGroupForBytes } from './key-groups.ts';
 import { DATA_HEADER_SIZE, DATA_MAGIC, FRAME_HEADER_SIZE, dataFileVersionFor } from './layout.ts';
 import { decodeMetadata } from './metadata-readers.ts';
@@ -134,13 +134,15 @@ export class SnapshotReader {
 
   /**
    * Entries of one keyed state, optionally only key groups in `range`: each key group's chain
-   * replayed (FORMAT.md 6). A full block streams a frame at a time; only a chain's deltas (its
-   * upserts and deletions blocks) are held in memory, as a map of the keys they touch.
+   * replayed (FORMAT.md 6; chain-replay.ts). A full block streams a frame at a time; only a
+   * chain's deltas (its upserts and deletions blocks) are held in memory. `order`: a chain's
+   * entries as FORMAT.md 7 lists them (`listed`, the default), or with updated keys in their full
+   * block's place (`inPlace`, for a restore: the store order an on-disk backend loads fastest).
    */
-  async *readKeyed(uid: string, name: string, range?: KeyGroupRange): AsyncGenerator<KeyedBatch> {
+  async *readKeyed(uid: string, name: string, range?: KeyGroupRange, order: ReplayOrder = 'listed'): AsyncGenerator<KeyedBatch> {
     const chains = [...keyGroupChains(this.keyedState(uid, name).blocks, range)];
     const source = this.planReads(chains.flat());
-    for (const chain of chains) yield* this.#replay(chain, source);
+    for (const chain of chains) yield* this.#replay(chain, source, order);
   }
 
   /**
@@ -157,15 +159,11 @@ export class SnapshotReader {
     return new RangeSource(planReads(wanted, limitsForFiles(files.size)));
   }
 
-  /**
-   * One key group's chain (chain-replay.ts): the full block's entries frame by frame, those the
-   * deltas updated with their newest values and those they deleted taken out, then the entries
-   * the deltas added. Only the deltas are held in memory; the full block streams.
-   */
-  async *#replay(chain: readonly KeyGroupBlock[], source: RangeSource | undefined): AsyncGenerator<KeyedBatch> {
+  /** One key group's chain: its deltas read into a ChainReplay, then its full block streamed through it, then the rest. */
+  async *#replay(chain: readonly KeyGroupBlock[], source: RangeSource | undefined, order: ReplayOrder): AsyncGenerator<KeyedBatch> {
     const keyGroup = chain[0]!.keyGroup;
     const head = chain[0]!.kind === undefined || chain[0]!.kind === 'full' ? chain[0] : undefined;
-    const replay = new ChainReplay();
+    const replay = new ChainReplay(order);
     for (let b = head === undefined ? 0 : 1; b < chain.length; b++) {
       const block = chain[b]!;
       const deletions = block.kind === 'deletions';
