@@ -31,10 +31,19 @@ export class ChainReplay {
   readonly #others = new Map<string, number>();
   /** Indexes the full block has yielded in place. */
   #placed: Uint8Array | undefined;
-  /** A filter over the string keys named: a clear bit proves a full block's key untouched without hashing it. */
-  readonly #sampled = new Uint32Array(FILTER_BITS >>> 5);
+  /** A filter over the string keys named: a clear bit proves a full block's key untouched without hashing it. Made with the first. */
+  #sampled: Uint32Array | undefined;
 
-  constructor(readonly order: ReplayOrder) {}
+  /** Of the filter: a power of two, about 16 per key the deltas hold (at most FILTER_BITS). */
+  readonly #filterBits: number;
+
+  /** `deltaEntries`: the items of the chain's delta blocks (their `entries`), to size the filter. */
+  constructor(
+    readonly order: ReplayOrder,
+    deltaEntries = 0,
+  ) {
+    this.#filterBits = Math.min(FILTER_BITS, Math.max(1024, 2 ** Math.ceil(Math.log2(Math.max(1, deltaEntries) * 16))));
+  }
 
   /** Whether no delta has named any key (the full block passes through as it is). */
   get empty(): boolean {
@@ -57,7 +66,8 @@ export class ChainReplay {
         index = this.#keys.length;
         map.set(id, index);
         if (typeof key === 'string') {
-          const bit = sample(key);
+          const bit = sample(key) & (this.#filterBits - 1);
+          this.#sampled ??= new Uint32Array(this.#filterBits >>> 5);
           this.#sampled[bit >>> 5]! |= 1 << (bit & 31);
         }
         this.#keys.push(key);
@@ -78,12 +88,13 @@ export class ChainReplay {
     const placed = inPlace ? (this.#placed ??= new Uint8Array(this.#keys.length)) : undefined;
     let byteIds: string[] | undefined;
     let kept = 0;
-    const sampled = this.#sampled;
+    const sampled = this.#sampled ?? NO_STRINGS;
+    const mask = this.#filterBits - 1;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i];
       let index: number | undefined;
       if (typeof key === 'string') {
-        const bit = sample(key);
+        const bit = sample(key) & mask;
         if ((sampled[bit >>> 5]! & (1 << (bit & 31))) !== 0) index = this.#strings.get(key);
       } else {
         index = this.#others.get((byteIds ??= ids())[i]!);
@@ -121,10 +132,11 @@ export class ChainReplay {
 }
 
 const FILTER_BITS = 1 << 16;
+const NO_STRINGS = new Uint32Array(FILTER_BITS >>> 5);
 
 /**
  * A few characters of a string (its length, the last three, the middle and the first) mixed into
- * FILTER_BITS buckets: much cheaper than the full hash a Map lookup computes for a freshly
+ * 32 bits, of which the filter takes the low ones: much cheaper than the full hash a Map lookup computes for a freshly
  * decoded string, and for the keys of a full block mostly enough to tell that the deltas did not
  * name them (measured: the lookups were a fifth of reading a chain of 20 steps of 1%).
  */
@@ -134,5 +146,5 @@ function sample(s: string): number {
   if (n > 0) h = Math.imul(h ^ s.charCodeAt(n - 1), 0x85ebca6b) ^ Math.imul(s.charCodeAt(0), 0x27d4eb2f) ^ Math.imul(s.charCodeAt(n >> 1), 0x165667b1);
   if (n > 1) h = Math.imul(h ^ s.charCodeAt(n - 2), 0xc2b2ae35);
   if (n > 2) h = Math.imul(h ^ s.charCodeAt(n - 3), 0x85ebca6b);
-  return (h ^ (h >>> 16)) & (FILTER_BITS - 1);
+  return h ^ (h >>> 16);
 }

@@ -163,7 +163,7 @@ export class SnapshotReader {
   async *#replay(chain: readonly KeyGroupBlock[], source: RangeSource | undefined, order: ReplayOrder): AsyncGenerator<KeyedBatch> {
     const keyGroup = chain[0]!.keyGroup;
     const head = chain[0]!.kind === undefined || chain[0]!.kind === 'full' ? chain[0] : undefined;
-    const replay = new ChainReplay(order);
+    const replay = new ChainReplay(order, chain.reduce((n, b) => n + (b === head ? 0 : b.entries), 0));
     for (let b = head === undefined ? 0 : 1; b < chain.length; b++) {
       const block = chain[b]!;
       const deletions = block.kind === 'deletions';
