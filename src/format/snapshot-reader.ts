@@ -156,7 +156,9 @@ export class SnapshotReader {
     for (const file of files) {
       if (!this.#checkedHeaders.has(file)) wanted.push({ file, offset: 0, length: DATA_HEADER_SIZE });
     }
-    return new RangeSource(planReads(wanted, limitsForFiles(files.size)));
+    const source = new RangeSource(planReads(wanted, limitsForFiles(files.size)));
+    for (const file of files) source.prefetch(file, this.storeForFile(file), this.metadata.files[file]!.path);
+    return source;
   }
 
   /** One key group's chain: its deltas read into a ChainReplay, then its full block streamed through it, then the rest. */
