@@ -25,9 +25,10 @@
  * 3. Restore: the last incremental checkpoint of 2 (chains of a full block and deltas) against
  *    the `--full` checkpoint taken right after it (the same state), each restored into a fresh
  *    backend of the same type (open, plan, load every key group), INC_RESTORE_REPS (3) rounds
- *    interleaved after a warm-up. Target: chain <= 1.5x full. Local recovery is refused together
- *    with incremental checkpoints (its copies are per checkpoint directory), so there is no local
- *    figure to set beside the remote one.
+ *    interleaved after a warm-up. Target: chain <= 1.5x full. Beside the wall times, the
+ *    process's CPU time per restore (all threads), which moves much less than wall time on a
+ *    shared machine. Local recovery is refused together with incremental checkpoints (its copies
+ *    are per checkpoint directory), so there is no local figure to set beside the remote one.
  * 4. Pauses: the processing thread's longest pause for a checkpoint (each subtask's synchronous
  *    part, `durations.sync`), and the longest gap between records at the sink during one, from the
  *    runs of 1; for 2's triggered checkpoints the synchronous part alone.
@@ -35,11 +36,12 @@
  * Environment: INC_BACKENDS (default hashmap,rocksdb,lmdb), INC_SECTIONS (default
  * overhead,size,restore; pauses come with overhead and size), INC_KEYS, INC_RECORDS, INC_REPS
  * (default 1 round, no warm-up: each run is several seconds), INC_INTERVAL_MS, INC_DIST (uniform;
- * uniform,hot: both, the default), INC_HOT, INC_CHANGE, INC_STEPS, INC_RESTORE_REPS.
+ * uniform,hot: both, the default), INC_HOT, INC_CHANGE, INC_STEPS, INC_RESTORE_REPS, INC_KEEP (a
+ * directory to copy the restored checkpoints into, per backend, for bench/profile-restore.ts).
  */
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { StreamExecutionEnvironment } from '../src/engine/api/environment.ts';
 import type { PollResult, Source, SourceReader } from '../src/engine/api/source.ts';
@@ -83,6 +85,7 @@ const STEPS = whole('INC_STEPS', 20);
 const RESTORE_REPS = whole('INC_RESTORE_REPS', 3);
 const DISTS = list('INC_DIST', 'uniform,hot') as ('uniform' | 'hot')[];
 const SECTIONS = new Set(list('INC_SECTIONS', 'overhead,size,restore'));
+const KEEP = process.env.INC_KEEP === undefined || process.env.INC_KEEP === '' ? undefined : process.env.INC_KEEP;
 const BACKENDS = list('INC_BACKENDS', 'hashmap,rocksdb,lmdb') as BuiltStateBackendType[];
 
 for (const b of BACKENDS) if (!Object.hasOwn(KEYED_STATE_BACKENDS, b)) throw new Error(`INC_BACKENDS: '${b}' is not a keyed state backend (${Object.keys(KEYED_STATE_BACKENDS).join(', ')})`);
@@ -413,8 +416,9 @@ function sizeTable(rows: readonly SizeRow[]): string {
 // ---------------------------------------------------------------------------------------------
 // 3. Restore
 
-async function restoreOnce(backend: BuiltStateBackendType, location: string, root: string): Promise<{ seconds: number; entries: number }> {
+export async function restoreOnce(backend: BuiltStateBackendType, location: string, root: string): Promise<{ seconds: number; cpuSeconds: number; entries: number }> {
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   const reader = await openSnapshot(location);
   const operator = reader.metadata.operators.find((o) => o.uid === 'count');
   if (operator === undefined) throw new Error(`${location}: no operator 'count'`);
@@ -431,7 +435,8 @@ async function restoreOnce(backend: BuiltStateBackendType, location: string, roo
   try {
     if (state instanceof EmbeddedKeyedStateBackend && state.store instanceof OpeningStore) await state.store.ready();
     entries = await restoreKeyedState(reader, subtask, state);
-    return { seconds: (performance.now() - started) / 1000, entries };
+    const cpu = process.cpuUsage(cpuBefore);
+    return { seconds: (performance.now() - started) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, entries };
   } finally {
     await state.dispose();
   }
@@ -441,6 +446,8 @@ interface RestoreRow {
   readonly backend: BuiltStateBackendType;
   readonly chain: number[];
   readonly full: number[];
+  /** The process's CPU time (all its threads) per restore, rounds as in chain and full. */
+  readonly cpu: { chain: number[]; full: number[] };
   readonly entries: { chain: number; full: number };
 }
 
@@ -448,35 +455,48 @@ async function restore(row: SizeRow, root: string): Promise<RestoreRow> {
   const { kept, ids } = row.kept;
   const chainAt = join(kept, `chk-${ids[STEPS]!}`);
   const fullAt = join(kept, `chk-${ids[STEPS + 1]!}`);
+  if (KEEP !== undefined) {
+    // For bench/profile-restore.ts: the job's checkpoints (shared files included) and which is which.
+    const to = join(KEEP, row.backend);
+    await cp(kept, join(to, basename(kept)), { recursive: true });
+    await writeFile(join(to, 'restore.json'), JSON.stringify({ chain: join(to, basename(kept), `chk-${ids[STEPS]!}`), full: join(to, basename(kept), `chk-${ids[STEPS + 1]!}`) }));
+  }
   const entries = { chain: 0, full: 0 };
+  const cpu = { chain: [] as number[], full: [] as number[] };
   const samples = await interleave(
     {
       chain: async () => {
         const r = await restoreOnce(row.backend, chainAt, root);
         entries.chain = r.entries;
+        cpu.chain.push(r.cpuSeconds);
         return r.seconds;
       },
       full: async () => {
         const r = await restoreOnce(row.backend, fullAt, root);
         entries.full = r.entries;
+        cpu.full.push(r.cpuSeconds);
         return r.seconds;
       },
     },
     { reps: RESTORE_REPS, warmup: 1 },
   );
-  return { backend: row.backend, ...samples, entries };
+  // The warm-up round's CPU times go as its wall times do.
+  return { backend: row.backend, ...samples, cpu: { chain: cpu.chain.slice(1), full: cpu.full.slice(1) }, entries };
 }
 
 function restoreTable(rows: readonly RestoreRow[]): string {
-  const out: string[][] = [['backend', 'full checkpoint (baseline)', 'chain: full blocks + deltas', 'chain / full', 'target', 'entries restored: chain / full']];
+  const out: string[][] = [['backend', 'full checkpoint (baseline)', 'chain: full blocks + deltas', 'chain / full', 'target', 'CPU time full / chain', 'CPU chain / full', 'entries restored: chain / full']];
   for (const r of rows) {
     const ratio = range(ratios(r.chain, r.full));
+    const cpuRatio = range(ratios(r.cpu.chain, r.cpu.full));
     out.push([
       r.backend,
       `${ms(range(r.full).median * 1000)} (${ms(range(r.full).min * 1000)}-${ms(range(r.full).max * 1000)})`,
       `${ms(range(r.chain).median * 1000)} (${ms(range(r.chain).min * 1000)}-${ms(range(r.chain).max * 1000)})`,
       `${num(ratio.median)}x (${num(ratio.min)}-${num(ratio.max)})`,
       `<= ${RESTORE_TARGET}x ${verdict(ratio.median <= RESTORE_TARGET, 'ABOVE TARGET')}`,
+      `${ms(range(r.cpu.full).median * 1000)} / ${ms(range(r.cpu.chain).median * 1000)}`,
+      `${num(cpuRatio.median)}x (${num(cpuRatio.min)}-${num(cpuRatio.max)})`,
       `${count(r.entries.chain)} / ${count(r.entries.full)}`,
     ]);
   }

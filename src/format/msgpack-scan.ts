@@ -19,6 +19,22 @@ export function scanValue(bytes: Uint8Array, offset: number, depth = 0): number 
   return scanAt(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), offset, depth);
 }
 
+/**
+ * Where each of `count` values back to back from `offset` starts, and where the last ends (at
+ * index `count`): one walk, one DataView, for a frame's keys array.
+ */
+export function valueBounds(bytes: Uint8Array, offset: number, count: number): Uint32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const bounds = new Uint32Array(count + 1);
+  let position = offset;
+  for (let i = 0; i < count; i++) {
+    bounds[i] = position;
+    position = scanAt(bytes, view, position, 0);
+  }
+  bounds[count] = position;
+  return bounds;
+}
+
 // Module-level helpers, not closures: this runs per value of every frame (`flink verify`,
 // `flink rekey`), and closures made per call cost more than the walk itself (under tsx, each is
 // also named through Object.defineProperty).

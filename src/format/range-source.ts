@@ -26,6 +26,21 @@ export class RangeSource {
     for (const list of this.#ranges.values()) list.sort((a, b) => a.offset - b.offset);
   }
 
+  /**
+   * Starts fetching file `file`'s first planned range now (the next ones are fetched as they are
+   * asked for), so that a read moving among many files (each step of a chain lies in its own)
+   * waits for their first ranges together instead of one after another. Still at most one range
+   * held per file; a failure is reported to the read that asks for those bytes.
+   */
+  prefetch(file: number, store: ObjectStore, path: string): void {
+    const first = this.#ranges.get(file)?.[0];
+    if (first === undefined || this.#held.has(file)) return;
+    const bytes = store.getRange(path, first.offset, first.length);
+    bytes.catch(() => undefined); // not unhandled while nobody has asked yet
+    this.#held.set(file, { range: first, bytes });
+    this.rangeReads += 1;
+  }
+
   /** Reads of file `file` (at `path` in `store`): from its planned range when one holds the bytes asked, else from the store. */
   fetcher(file: number, store: ObjectStore, path: string): ByteFetch {
     return async (offset, length) => {

@@ -7,11 +7,12 @@ import { ObjectNotFoundError, type ObjectStore } from '../storage/object-store.t
 import { type Frame, readFrames } from './block-reader.ts';
 import { bytesEqual, encodeCanonicalKey } from './canonical-key.ts';
 import { crc32 } from './crc32.ts';
+import { ChainReplay, type ReplayOrder } from './chain-replay.ts';
 import { keyGroupForBytes } from './key-groups.ts';
 import { DATA_HEADER_SIZE, DATA_MAGIC, FRAME_HEADER_SIZE, dataFileVersionFor } from './layout.ts';
 import { decodeMetadata } from './metadata-readers.ts';
 import type { BlockRef, KeyGroupBlock, KeyedStateMeta, OperatorMeta, OperatorStateMeta, SnapshotMetadata } from './model.ts';
-import { ScanError, readArrayHeader, scanValue } from './msgpack-scan.ts';
+import { ScanError, readArrayHeader, valueBounds } from './msgpack-scan.ts';
 import { type WantedBytes, limitsForFiles, planReads, readPlanning } from './read-plan.ts';
 import { type ByteFetch, RangeSource } from './range-source.ts';
 import { METADATA_FILE } from './snapshot-paths.ts';
@@ -133,13 +134,15 @@ export class SnapshotReader {
 
   /**
    * Entries of one keyed state, optionally only key groups in `range`: each key group's chain
-   * replayed (FORMAT.md 6). A full block streams a frame at a time; only a chain's deltas (its
-   * upserts and deletions blocks) are held in memory, as a map of the keys they touch.
+   * replayed (FORMAT.md 6; chain-replay.ts). A full block streams a frame at a time; only a
+   * chain's deltas (its upserts and deletions blocks) are held in memory. `order`: a chain's
+   * entries as FORMAT.md 7 lists them (`listed`, the default), or with updated keys in their full
+   * block's place (`inPlace`, for a restore: the store order an on-disk backend loads fastest).
    */
-  async *readKeyed(uid: string, name: string, range?: KeyGroupRange): AsyncGenerator<KeyedBatch> {
+  async *readKeyed(uid: string, name: string, range?: KeyGroupRange, order: ReplayOrder = 'listed'): AsyncGenerator<KeyedBatch> {
     const chains = [...keyGroupChains(this.keyedState(uid, name).blocks, range)];
     const source = this.planReads(chains.flat());
-    for (const chain of chains) yield* this.#replay(chain, source);
+    for (const chain of chains) yield* this.#replay(chain, source, order);
   }
 
   /**
@@ -153,60 +156,32 @@ export class SnapshotReader {
     for (const file of files) {
       if (!this.#checkedHeaders.has(file)) wanted.push({ file, offset: 0, length: DATA_HEADER_SIZE });
     }
-    return new RangeSource(planReads(wanted, limitsForFiles(files.size)));
+    const source = new RangeSource(planReads(wanted, limitsForFiles(files.size)));
+    for (const file of files) source.prefetch(file, this.storeForFile(file), this.metadata.files[file]!.path);
+    return source;
   }
 
-  /**
-   * One key group's chain: the full block's entries that no later block touches, in file order,
-   * then the entries the deltas leave set, in the order their keys were first touched. The same
-   * entries as replaying the chain into a map (set on full/upserts, delete on deletions).
-   */
-  async *#replay(chain: readonly KeyGroupBlock[], source: RangeSource | undefined): AsyncGenerator<KeyedBatch> {
+  /** One key group's chain: its deltas read into a ChainReplay, then its full block streamed through it, then the rest. */
+  async *#replay(chain: readonly KeyGroupBlock[], source: RangeSource | undefined, order: ReplayOrder): AsyncGenerator<KeyedBatch> {
     const keyGroup = chain[0]!.keyGroup;
     const head = chain[0]!.kind === undefined || chain[0]!.kind === 'full' ? chain[0] : undefined;
-    const deltas = chain.slice(head === undefined ? 0 : 1);
-    // Keys in a file are canonical (5.1), so their bytes identify them without encoding again.
-    const touched = new Map<string, [unknown, unknown] | null>();
-    for (const block of deltas) {
+    const replay = new ChainReplay(order, chain.reduce((n, b) => n + (b === head ? 0 : b.entries), 0));
+    for (let b = head === undefined ? 0 : 1; b < chain.length; b++) {
+      const block = chain[b]!;
+      const deletions = block.kind === 'deletions';
       for await (const frame of this.blockFrames(block, source)) {
-        if (block.kind === 'deletions') {
-          const [keys] = this.#decodeFrame(block, frame, 1);
-          for (const id of this.#keyIds(block, frame, keys.length)) touched.set(id, null);
-        } else {
-          const [keys, values] = this.#decodeFrame(block, frame, 2);
-          const ids = this.#keyIds(block, frame, keys.length);
-          for (let i = 0; i < keys.length; i++) touched.set(ids[i]!, [keys[i], values[i]]);
-        }
+        const [keys, values] = this.#decodeFrame(block, frame, deletions ? 1 : 2);
+        replay.delta(keys, deletions ? undefined : values, () => this.#keyIds(block, frame, keys.length));
       }
     }
     if (head !== undefined) {
       for await (const frame of this.blockFrames(head, source)) {
         const [keys, values] = this.#decodeFrame(head, frame, 2);
-        if (touched.size === 0) {
-          yield { keyGroup, keys, values };
-          continue;
-        }
-        const ids = this.#keyIds(head, frame, keys.length);
-        const kept = { keyGroup, keys: [] as unknown[], values: [] as unknown[] };
-        for (let i = 0; i < keys.length; i++) {
-          if (touched.has(ids[i]!)) continue;
-          kept.keys.push(keys[i]);
-          kept.values.push(values[i]);
-        }
-        if (kept.keys.length > 0) yield kept;
+        replay.full(keys, values, () => this.#keyIds(head, frame, keys.length));
+        if (keys.length > 0) yield { keyGroup, keys, values };
       }
     }
-    let batch = { keyGroup, keys: [] as unknown[], values: [] as unknown[] };
-    for (const entry of touched.values()) {
-      if (entry === null) continue;
-      batch.keys.push(entry[0]);
-      batch.values.push(entry[1]);
-      if (batch.keys.length === REPLAY_BATCH) {
-        yield batch;
-        batch = { keyGroup, keys: [], values: [] };
-      }
-    }
-    if (batch.keys.length > 0) yield batch;
+    for (const { keys, values } of replay.rest(REPLAY_BATCH)) yield { keyGroup, keys, values };
   }
 
   /** The value of one key, reading only its key group (its chain, replayed, in version 3); undefined when absent. */
@@ -264,34 +239,30 @@ export class SnapshotReader {
     return checked;
   }
 
-  /** The bytes (latin1) of each key of a frame's keys array, the first value of every keyed payload. */
+  /** The canonical bytes (latin1) of each key of a frame's keys array, the first value of every keyed payload. */
   #keyIds(block: BlockRef, frame: Frame, count: number): string[] {
-    const ids: string[] = [];
+    let bounds: Uint32Array;
     try {
-      let position = readArrayHeader(frame.payload, 0).next;
-      for (let i = 0; i < count; i++) {
-        const end = scanValue(frame.payload, position);
-        ids.push(frame.payload.toString('latin1', position, end));
-        position = end;
-      }
+      bounds = valueBounds(frame.payload, readArrayHeader(frame.payload, 0).next, count);
     } catch (err) {
       if (err instanceof ScanError) throw new FormatError(this.describeFile(block.file), frame.offset + FRAME_HEADER_SIZE + err.offset, err.message);
       throw err;
     }
+    const ids: string[] = new Array<string>(count);
+    for (let i = 0; i < count; i++) ids[i] = frame.payload.toString('latin1', bounds[i]!, bounds[i + 1]!);
     return ids;
   }
 
   /** Decodes a frame's payload into `arrays` arrays of `frame.count` items each. */
   #decodeFrame(block: BlockRef, frame: Frame, arrays: 1 | 2): [unknown[], unknown[]] {
-    const where = this.describeFile(block.file);
     let decoded: unknown[];
     try {
       decoded = this.#unpackr.unpackMultiple(frame.payload) as unknown[];
     } catch (err) {
-      throw new FormatError(where, frame.offset, `frame is not valid MessagePack (${err instanceof Error ? err.message : String(err)})`);
+      throw new FormatError(this.describeFile(block.file), frame.offset, `frame is not valid MessagePack (${err instanceof Error ? err.message : String(err)})`);
     }
     if (decoded.length !== arrays || !decoded.every((a) => Array.isArray(a) && a.length === frame.count)) {
-      throw new FormatError(where, frame.offset, `frame should hold ${arrays} array(s) of ${frame.count} items`);
+      throw new FormatError(this.describeFile(block.file), frame.offset, `frame should hold ${arrays} array(s) of ${frame.count} items`);
     }
     return decoded as [unknown[], unknown[]];
   }

@@ -28,8 +28,9 @@ export async function restoreKeyedState(reader: SnapshotReader, plan: SubtaskRes
     backend.registerRestoredState(info);
     if (state.blocks.length === 0) continue;
     const planned = new Map(state.blocks.map((b) => [b.keyGroup, b]));
-    // One ranged read over the subtask's key groups visits exactly the planned blocks.
-    for await (const batch of reader.readKeyed(plan.snapshotUid, state.name, plan.keyGroupRange)) {
+    // One ranged read over the subtask's key groups visits exactly the planned blocks; a chain's
+    // updated keys in their full block's place, the order an on-disk store loads fastest.
+    for await (const batch of reader.readKeyed(plan.snapshotUid, state.name, plan.keyGroupRange, 'inPlace')) {
       const block = planned.get(batch.keyGroup);
       if (block === undefined) throw new InternalError(`restore read key group ${batch.keyGroup} of '${state.name}', which was not planned`);
       if (info.ttl !== null) {
