@@ -107,6 +107,8 @@ export interface SavepointTriggerRequest {
 export interface StopRequest {
   readonly targetDirectory?: string;
   readonly drain?: boolean;
+  /** As Flink's StopWithSavepointRequestBody: CANONICAL (default) or NATIVE. */
+  readonly formatType?: 'CANONICAL' | 'NATIVE';
 }
 
 export interface CheckpointTriggerRequest {

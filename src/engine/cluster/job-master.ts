@@ -449,7 +449,7 @@ export class JobMaster {
   }
 
   /** Sends a savepoint or checkpoint request to the worker; returns the trigger id to poll. */
-  trigger(request: { readonly type: 'savepoint'; readonly targetDirectory: string; readonly stop: boolean; readonly drain: boolean } | { readonly type: 'checkpoint'; readonly full: boolean }): string {
+  trigger(request: { readonly type: 'savepoint'; readonly targetDirectory: string; readonly stop: boolean; readonly drain: boolean; readonly formatType?: 'CANONICAL' | 'NATIVE' } | { readonly type: 'checkpoint'; readonly full: boolean }): string {
     const worker = this.#worker;
     const record = this.record;
     if (record.state !== 'RUNNING' || worker === undefined) {
