@@ -36,9 +36,9 @@ async function nativeSavepoint(): Promise<{ root: string; savepoint: string; met
   const rootStore = new LocalObjectStore(root);
   const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
   const cp = (checkpointId: number, values: [string, number][]) => ({ jobId: JOB, jobName: 'j', checkpointId, createdAt: 0, operators: [{ uid: 'op', parallelism: 2, maxParallelism: MAXP, keyedStates: [{ name: 'v', kind: 'value' as const, entries: values }] }] });
-  const first = await writeIncrementalCheckpoint(rootStore, new LocalObjectStore(join(root, JOB, 'chk-1')), cp(1, keys.map((k, i) => [k, i])));
+  const first = await writeIncrementalCheckpoint(rootStore, new LocalObjectStore(join(root, JOB, 'chk-1')), cp(1, keys.map((k, i): [string, number] => [k, i])));
   // k0 changes, k1 goes: deltas on the first checkpoint's full blocks.
-  await writeIncrementalCheckpoint(rootStore, new LocalObjectStore(join(root, JOB, 'chk-2')), cp(2, keys.slice(2).map((k, i) => [k, i + 2]).concat([['k0', 100]])), first.base);
+  await writeIncrementalCheckpoint(rootStore, new LocalObjectStore(join(root, JOB, 'chk-2')), cp(2, [...keys.slice(2).map((k, i): [string, number] => [k, i + 2]), ['k0', 100]]), first.base);
   const savepoint = dirs.next('savepoint');
   const metadata = await writeNativeSavepointOf(new LocalObjectStore(join(root, JOB, 'chk-2')), new LocalObjectStore(savepoint), { checkpointId: 3 });
   return { root, savepoint, metadata };
