@@ -50,11 +50,17 @@ describe('flink savepoint --type native', () => {
       const taken = await cluster.flink(['savepoint', '--type', 'native', id, join(cluster.scratch, 'savepoints')]);
       expect(taken.code, taken.stderr).toBe(0);
       const savepoint = fileURLToPath(/Savepoint completed\. Path: (\S+)/.exec(taken.stdout)![1]!);
-      const history = await probe.get<{ latest: { savepoint: { external_path: string } | null } }>(`/jobs/${id}/checkpoints`);
+      const history = await probe.get<{ latest: { savepoint: { external_path: string; savepointFormat?: string; state_size: number; checkpointed_size: number } | null } }>(`/jobs/${id}/checkpoints`);
       expect(history?.latest.savepoint?.external_path).toBe(`file:${savepoint}`);
-      const cancelled = await cluster.flink(['cancel', id]);
-      expect(cancelled.code, cancelled.stderr).toBe(0);
-      await probe.waitForState(id, ['CANCELED']);
+      expect(history?.latest.savepoint?.savepointFormat).toBe('NATIVE');
+      // It wrote a delta and holds copies of the rest.
+      expect(history!.latest.savepoint!.checkpointed_size).toBeLessThan(history!.latest.savepoint!.state_size);
+      // flink stop --type native: another native savepoint, then the job ends.
+      const stopped = await cluster.flink(['stop', '--type', 'native', '-p', join(cluster.scratch, 'stop-savepoints'), id]);
+      expect(stopped.code, stopped.stderr).toBe(0);
+      expect(stopped.stdout).toMatch(new RegExp(`^Suspending job "${id}" with a NATIVE savepoint\\.\nSavepoint completed\\. Path: file:`));
+      const stopSavepoint = fileURLToPath(/Savepoint completed\. Path: (\S+)/.exec(stopped.stdout)![1]!);
+      await probe.waitForState(id, ['FINISHED']);
 
       // The checkpoints go, shared files and all: the savepoint holds its own copies.
       rmSync(join(checkpoints, id), { recursive: true, force: true });
@@ -67,6 +73,8 @@ describe('flink savepoint --type native', () => {
       expect([shown.kind, shown.type, shown.formatVersion]).toEqual(['savepoint', 'native', 3]);
       expect(shown.referredFiles).toBeGreaterThan(0);
       expect(new Set(shown.operators.flatMap((o) => (o.stateBackend === undefined ? [] : [o.stateBackend])))).toEqual(new Set(['rocksdb']));
+      const stopShown = await cluster.flink(['inspect', stopSavepoint, '--json']);
+      expect(JSON.parse(stopShown.stdout)).toMatchObject({ kind: 'savepoint', type: 'native' });
 
       const refused = await cluster.flink(['run', '-p', '3', '-s', savepoint, '-D', 'state.backend.type=lmdb', ...jobArgs]);
       expect(refused.code).toBe(1);

@@ -67,6 +67,8 @@ export interface SnapshotStats {
   readonly stateSize?: number;
   /** An incremental checkpoint (FORMAT.md version 3): it refers to shared files. */
   readonly incremental?: boolean;
+  /** A savepoint's `--type` (absent: canonical, and on checkpoints). */
+  readonly savepointType?: SavepointType;
   readonly location: string;
   readonly failure?: string;
   /** Each subtask's part of a completed snapshot, as it acknowledged it (absent for a failed one). */
@@ -624,8 +626,9 @@ export class CheckpointCoordinator {
       size: a.file.size,
       ...(a.shared === undefined ? {} : { stateSize: a.file.size + a.shared.referred.reduce((sum, f) => sum + f.size, 0) }),
     }));
-    const incremental = pending.shared === undefined ? {} : { stateSize, incremental: true };
-    this.events.onCompleted?.({ id: pending.id, kind: pending.kind, triggeredAt: pending.triggeredAt, endedAt: now, size, ...incremental, location: pending.location, subtasks });
+    // A native savepoint's state_size counts its copies too (what it holds); checkpointed_size what it wrote.
+    const incremental = pending.shared !== undefined ? { stateSize, incremental: true } : copied.length > 0 ? { stateSize: size + copied.reduce((n, f) => n + f.size, 0) } : {};
+    this.events.onCompleted?.({ id: pending.id, kind: pending.kind, triggeredAt: pending.triggeredAt, endedAt: now, size, ...incremental, ...(pending.native ? { savepointType: 'native' as const } : {}), location: pending.location, subtasks });
     this.#reportPending();
     if (outcome.notifyTasks) attempt.notifyComplete(pending.id);
     for (const w of pending.waiters) w.resolve(pending.location);
@@ -644,7 +647,7 @@ export class CheckpointCoordinator {
     const failed = this.#pending.get(id);
     const kind = failed?.kind ?? 'checkpoint';
     const message = cause instanceof Error ? cause.message : String(cause);
-    if (failed !== undefined) this.events.onFailed?.({ id, kind, triggeredAt: failed.triggeredAt, endedAt: Date.now(), size: 0, location: failed.location, failure: `${reason}: ${message}` });
+    if (failed !== undefined) this.events.onFailed?.({ id, kind, triggeredAt: failed.triggeredAt, endedAt: Date.now(), size: 0, ...(failed.native ? { savepointType: 'native' as const } : {}), location: failed.location, failure: `${reason}: ${message}` });
     for (const w of this.#pending.get(id)?.waiters ?? []) w.reject(new UserError(`${kind === 'checkpoint' ? 'Checkpoint' : 'Savepoint'} ${id} failed: ${reason}: ${message}`));
     await this.#abort(id, reason);
     const outcome = onCheckpointFailure(this.config, this.#counter, { checkpointId: toCheckpointId(id), snapshot: kind, reason });

@@ -130,6 +130,8 @@ export interface CheckpointEntry {
   readonly external_path?: string;
   readonly discarded: boolean;
   readonly failure_message?: string;
+  /** A savepoint's format (Flink's `savepointFormat`); absent on checkpoints. */
+  readonly savepointFormat?: 'CANONICAL' | 'NATIVE';
   /** Subtasks that must acknowledge it, and those that did: on IN_PROGRESS entries only. */
   readonly num_subtasks?: number;
   readonly num_acknowledged_subtasks?: number;

@@ -515,5 +515,7 @@ function entry(stats: SnapshotStats, status: 'COMPLETED' | 'FAILED'): Checkpoint
     ...(status === 'COMPLETED' ? { external_path: externalPath(stats.location) } : {}),
     discarded: false,
     ...(stats.failure === undefined ? {} : { failure_message: stats.failure }),
+    // Flink's CheckpointStatistics.savepointFormat: on savepoints only.
+    ...(stats.kind === 'checkpoint' ? {} : { savepointFormat: stats.savepointType === 'native' ? 'NATIVE' : 'CANONICAL' }),
   };
 }
