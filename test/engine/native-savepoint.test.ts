@@ -17,6 +17,9 @@ import { startLocally } from '../../src/engine/runtime/local-executor.ts';
 import type { BuiltStateBackendType } from '../../src/engine/state/state-backend-type.ts';
 import { SnapshotReader } from '../../src/format/snapshot-reader.ts';
 import { LocalObjectStore } from '../../src/storage/local-store.ts';
+import { type OpenStoreOptions, openStore } from '../../src/storage/open-store.ts';
+import { deleteSnapshot } from '../../src/engine/checkpoint/delete-snapshot.ts';
+import { startS3Server } from '../support/s3-server.ts';
 import { tempDirForFile } from '../support/temp-dir.ts';
 
 const USERS = 500;
@@ -38,9 +41,9 @@ function newJobId(): string {
 }
 
 /** A job summing visits per user, held after part of its input until `released`; its savepoint once every record is in. */
-async function savepointOf(backend: BuiltStateBackendType, incremental: boolean): Promise<{ savepoint: string; checkpoints: string; jobId: string }> {
-  const root = dirs.next();
-  const checkpoints = join(root, 'checkpoints');
+async function savepointOf(backend: BuiltStateBackendType, incremental: boolean, at?: { readonly root: string; readonly storeOptions: OpenStoreOptions }): Promise<{ savepoint: string; checkpoints: string; jobId: string }> {
+  const root = at?.root ?? dirs.next();
+  const checkpoints = `${root}/checkpoints`;
   let released = false;
   const seen: Visit[] = [];
   const env = StreamExecutionEnvironment.getExecutionEnvironment()
@@ -56,20 +59,20 @@ async function savepointOf(backend: BuiltStateBackendType, incremental: boolean)
     .sinkTo(() => ({ invoke: (v: Visit) => void seen.push(v) }))
     .uid('sink');
   const jobId = newJobId();
-  const client = startLocally(env.graph, { ...env.executionOptions('native'), jobId });
+  const client = startLocally(env.graph, { ...env.executionOptions('native'), jobId, ...(at === undefined ? {} : { storeOptions: at.storeOptions }) });
   await until(() => seen.length > 0);
   await client.triggerCheckpoint();
   released = true;
   // Every record is in, and no checkpoint after the first: the savepoint's delta holds the rest.
   await until(() => seen.length === RECORDS);
-  const savepoint = await client.triggerSavepoint(join(root, 'savepoints'), { type: 'native' });
+  const savepoint = await client.triggerSavepoint(`${root}/savepoints`, { type: 'native' });
   await client.cancel();
   await client.result;
   return { savepoint, checkpoints, jobId };
 }
 
-async function sums(location: string): Promise<Map<string, number>> {
-  const reader = await SnapshotReader.open(new LocalObjectStore(location));
+async function sums(location: string, storeOptions: OpenStoreOptions = {}): Promise<Map<string, number>> {
+  const reader = await SnapshotReader.open(await openStore(location, storeOptions));
   const out = new Map<string, number>();
   for (const state of reader.operator('sums').keyedStates) {
     for await (const batch of reader.readKeyed('sums', state.name)) batch.keys.forEach((k, i) => out.set(k as string, (batch.values[i] as Visit).n));
@@ -120,4 +123,26 @@ it('without incremental checkpoints: the canonical layout (version 1), typed nat
   expect([metadata.kind, metadata.type, metadata.formatVersion]).toEqual(['savepoint', 'native', 1]);
   expect(metadata.files.every((f) => f.written !== false)).toBe(true);
   expect(await sums(savepoint)).toEqual(expected);
+}, 120_000);
+
+it('on s3:// (s3rver): the shared files are copied into the savepoint, which reads whole with the checkpoints deleted', async () => {
+  const s3 = await startS3Server();
+  try {
+    await s3.createBucket('native');
+    const storeOptions: OpenStoreOptions = { s3Endpoint: s3.endpoint, s3PathStyle: true, s3Credentials: s3.credentials };
+    const { savepoint, checkpoints, jobId } = await savepointOf('hashmap', true, { root: 's3://native/run', storeOptions });
+    const store = await openStore(savepoint, storeOptions);
+    const metadata = (await SnapshotReader.open(store)).metadata;
+    expect([metadata.type, metadata.formatVersion]).toEqual(['native', 3]);
+    const copies = metadata.files.filter((f) => f.written === false);
+    expect(copies.length).toBeGreaterThan(0);
+    for (const f of copies) expect((await store.stat(f.path))?.size).toBe(f.size);
+    // The job's checkpoints and shared files go: the savepoint holds its own copies.
+    const root = await openStore(checkpoints, storeOptions);
+    for await (const o of root.list(`${jobId}/`)) await root.delete(o.key);
+    expect(await sums(savepoint, storeOptions)).toEqual(expected);
+    await deleteSnapshot(savepoint, storeOptions);
+  } finally {
+    await s3.stop();
+  }
 }, 120_000);
