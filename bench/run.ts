@@ -25,6 +25,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }
   changes: () => import('./change-tracking.ts'),
   replay: () => import('./replay.ts'),
   incremental: () => import('./incremental.ts'),
+  'native-savepoint': () => import('./native-savepoint.ts'),
 };
 
 const names = Object.keys(BENCHMARKS);

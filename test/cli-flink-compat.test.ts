@@ -130,11 +130,12 @@ describe.concurrent('stop: arguments as Flink takes them', () => {
     expect(await runFlink(['stop'])).toEqual({ code: 1, stdout: '', stderr: 'Missing JobID. Usage: flink stop [-p [targetDirectory]] [--drain] <jobId>\n' });
   });
 
-  it('--type native is refused, never printed as a NATIVE savepoint that is canonical', async () => {
-    expect(await runFlink(['stop', '--type', 'native', JOB_ID])).toEqual({
+  it('--type native says NATIVE, as Flink', async () => {
+    const port = await freePort();
+    expect(await runFlink(['stop', '-m', `127.0.0.1:${port}`, '--type', 'native', JOB_ID])).toEqual({
       code: 1,
-      stdout: '',
-      stderr: '--type native is not available: tsflink writes only canonical savepoints. Leave out --type (or give --type canonical).\n',
+      stdout: `Suspending job "${JOB_ID}" with a NATIVE savepoint.\n`,
+      stderr: noCluster(port),
     });
   });
 });

@@ -71,6 +71,21 @@ describe('the format version 3 fixture', () => {
     expect(report.problems).toEqual([]);
   });
 
+  it('the native savepoint fixture (chk-3 with its shared files copied in) replays to chk-3\'s state and verifies, alone in a directory of its own', async () => {
+    const scratch = await tempDir();
+    try {
+      const copy = join(scratch.path, 'native');
+      await cp(join(ROOT, 'fixtures', 'savepoints', 'v3', 'native-savepoint'), copy, { recursive: true });
+      const reader = await SnapshotReader.open(new LocalObjectStore(copy));
+      expect([reader.metadata.kind, reader.metadata.type, reader.metadata.formatVersion]).toEqual(['savepoint', 'native', 3]);
+      expect(reader.metadata.files.every((f) => f.shared === false && f.written === false && f.path.startsWith('shared/'))).toBe(true);
+      expect(await content(reader)).toEqual(expected(3));
+      expect((await verifySnapshot(new LocalObjectStore(copy))).problems).toEqual([]);
+    } finally {
+      await scratch.remove();
+    }
+  });
+
   it('chk-3 refers to chk-1 and chk-2 files and chains full, upserts and deletions blocks', async () => {
     const meta = (await SnapshotReader.open(new LocalObjectStore(chk(3)))).metadata;
     expect(meta.files.every((f) => f.shared === true && f.path.startsWith(`${JOB}/shared/`))).toBe(true);

@@ -51,12 +51,6 @@ describe('refused until built', () => {
     );
   });
 
-  it('flink savepoint --type native', async () => {
-    const line = '--type native is not supported yet (tsflink has no native snapshots: every savepoint is canonical); use --type canonical, the default';
-    expectRefusal(await runFlink(['savepoint', '-m', nobody, '--type', 'native', JOB_ID, dir.path], { cwd: dir.path }), line);
-    expectRefusal(await runFlink(['savepoint', '-m', nobody, JOB_ID, '-t', 'native'], { cwd: dir.path }), line);
-  });
-
   it('--json on the commands that run a JobManager or a TaskManager in the foreground (they write logs)', async () => {
     expectRefusal(await runFlink(['taskmanager', '-m', nobody, '--json'], { cwd: dir.path }), 'flink taskmanager writes a log, not JSON: leave out --json (GET /taskmanagers on the JobManager gives them as JSON)');
     expectRefusal(await runFlink(['jobmanager', '--json'], { cwd: dir.path }), 'flink jobmanager writes a log, not JSON: leave out --json (the REST API answers in JSON)');

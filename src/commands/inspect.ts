@@ -86,7 +86,8 @@ function renderSummary(s: SnapshotSummary, showStates: boolean, ctx: CliContext)
       ? []
       : [
           `  written:         ${formatBytes(s.writtenBytes)} (${plural(s.writtenFiles ?? 0, 'data file')} written by this snapshot)`,
-          `  referred to:     ${formatBytes(s.referredBytes ?? 0)} (${plural(s.referredFiles ?? 0, 'data file')} of earlier checkpoints)`,
+          // A savepoint never refers outside its directory: its files not written are copies (a native savepoint, FORMAT.md 3.4).
+          `  referred to:     ${formatBytes(s.referredBytes ?? 0)} (${plural(s.referredFiles ?? 0, 'data file')} of earlier checkpoints${s.kind === 'savepoint' ? ', copied into this directory' : ''})`,
         ]),
     `  entries:         ${s.entries}`,
     `  engine:          ${s.engine}`,

@@ -19,10 +19,15 @@ export interface SavepointOptions extends ClusterOptions {
   readonly detached?: boolean;
 }
 
-export const NATIVE_SAVEPOINTS = '--type native is not supported yet (tsflink has no native snapshots: every savepoint is canonical); use --type canonical, the default';
+/** `--type canonical|native` (any case, as Flink's SavepointFormatType) as REST's formatType. */
+export function formatTypeOf(type: string | undefined): 'CANONICAL' | 'NATIVE' {
+  const upper = (type ?? 'canonical').toUpperCase();
+  if (upper !== 'CANONICAL' && upper !== 'NATIVE') throw new UsageError(`--type ${type}: not a savepoint format; give canonical (the default, restorable on any state backend) or native (the backend's own form, restorable on the same backend only)`);
+  return upper;
+}
 
 export async function runSavepoint(jobId: string | undefined, targetDirectory: string | undefined, options: SavepointOptions, env: CommandEnv): Promise<number> {
-  if (options.type?.toLowerCase() === 'native') throw new UserError(NATIVE_SAVEPOINTS, 1);
+  const formatType = formatTypeOf(options.type);
   const client = clusterClient(options, env.config);
   const cwd = env.ctx.cwd ?? process.cwd();
   const out = env.ctx.stdout;
@@ -49,7 +54,7 @@ export async function runSavepoint(jobId: string | undefined, targetDirectory: s
   const given = targetDirectory ?? options.savepointPath;
   const target = given === undefined ? undefined : absoluteLocation(given, cwd);
   if (!json) out.write(`Triggering savepoint for job ${id}.\nWaiting for response...\n`);
-  const { 'request-id': trigger } = await client.triggerSavepoint(id, { ...(target === undefined ? {} : { 'target-directory': target }), 'cancel-job': false, formatType: 'CANONICAL' });
+  const { 'request-id': trigger } = await client.triggerSavepoint(id, { ...(target === undefined ? {} : { 'target-directory': target }), 'cancel-job': false, formatType });
   if (options.detached === true) {
     out.write(json ? `${JSON.stringify({ jobid: id, 'request-id': trigger })}\n` : `Savepoint triggered with trigger id ${trigger}; poll GET /jobs/${id}/savepoints/${trigger} for its result.\n`);
     return 0;

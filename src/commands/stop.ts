@@ -7,6 +7,7 @@ import { clusterClient } from './cluster-client.ts';
 import { SavepointProgress } from './savepoint-progress.ts';
 import { progressEnabled } from '../output/progress.ts';
 import { checkJobId } from './job-id.ts';
+import { formatTypeOf } from './savepoint.ts';
 
 export interface StopOptions extends ClusterOptions {
   /** `-p` alone is `true`: the configured default directory. */
@@ -16,9 +17,7 @@ export interface StopOptions extends ClusterOptions {
 }
 
 export async function runStop(jobId: string | undefined, options: StopOptions, env: CommandEnv): Promise<number> {
-  if (options.type !== undefined && options.type.toLowerCase() !== 'canonical') {
-    throw new UsageError(`--type ${options.type} is not available: tsflink writes only canonical savepoints. Leave out --type (or give --type canonical).`);
-  }
+  const formatType = formatTypeOf(options.type);
   // As Flink's CliFrontend: with no job id after the options, a lone -p value is the job id and
   // the savepoint goes to the default directory.
   const given = typeof options.savepointPath === 'string' ? options.savepointPath : undefined;
@@ -29,8 +28,8 @@ export async function runStop(jobId: string | undefined, options: StopOptions, e
   const json = options.json === true;
   const drain = options.drain === true;
   const target = jobId !== undefined && given !== undefined ? absoluteLocation(given, env.ctx.cwd ?? process.cwd()) : undefined;
-  if (!json) env.ctx.stdout.write(`${drain ? 'Draining' : 'Suspending'} job "${id}" with a CANONICAL savepoint.\n`);
-  const { 'request-id': trigger } = await client.stop(id, { ...(target === undefined ? {} : { targetDirectory: target }), drain });
+  if (!json) env.ctx.stdout.write(`${drain ? 'Draining' : 'Suspending'} job "${id}" with a ${formatType} savepoint.\n`);
+  const { 'request-id': trigger } = await client.stop(id, { ...(target === undefined ? {} : { targetDirectory: target }), drain, formatType });
   const progress = new SavepointProgress(env.ctx.stderr, progressEnabled(env.ctx.stderr, json), () => client.checkpoints(id));
   const { location } = await awaitOperation(() => client.savepointStatus(id, trigger), { what: `the savepoint of job ${id}`, onWait: () => progress.update() }).finally(() => progress.clear());
   // The savepoint is complete; the job ends right after it. Report once it has.

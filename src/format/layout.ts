@@ -46,7 +46,13 @@ export const KNOWN_REQUIRED_FEATURES = 0;
 export const INCREMENTAL_FORMAT_VERSION = 3;
 /** Required feature bit 1 (FORMAT.md 3.1): some data file is shared, outside the snapshot directory. */
 export const SHARED_FILES_FEATURE = 1 << 1;
-/** Feature bits a reader of version 3 knows. */
-export const KNOWN_REQUIRED_FEATURES_V3 = SHARED_FILES_FEATURE;
+/**
+ * Required feature bit 2 (FORMAT.md 3.1): some data file of the snapshot directory was copied
+ * (or hard-linked) from an earlier checkpoint's shared file (`shared: false, written: false`), so
+ * it may hold blocks nobody refers to: a native savepoint of an incremental job.
+ */
+export const COPIED_FILES_FEATURE = 1 << 2;
+/** Feature bits a reader of version 3 knows (bit 2 since native savepoints; a reader before refuses it as unsupported). */
+export const KNOWN_REQUIRED_FEATURES_V3 = SHARED_FILES_FEATURE | COPIED_FILES_FEATURE;
 /** KGIX block kinds of version 3, by their number. */
 export const BLOCK_KINDS = ['full', 'upserts', 'deletions'] as const;

@@ -50,3 +50,12 @@ export function snapshotDirOf(location: string): string {
   if (dir.endsWith(`/${METADATA_FILE}`)) dir = dir.slice(0, -METADATA_FILE.length - 1);
   return dir === '' ? '/' : dir;
 }
+
+/**
+ * Where a native savepoint keeps its copy of a shared file (`<jobId>/shared/<name>`, relative to
+ * the checkpoint root): `shared/<name>` in the savepoint directory; names are unique in a job's
+ * `shared/` directory (FORMAT.md 3.4, copied files).
+ */
+export function copiedPath(sharedPath: string): string {
+  return `shared/${sharedPath.slice(sharedPath.lastIndexOf('/') + 1)}`;
+}

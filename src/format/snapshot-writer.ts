@@ -78,7 +78,11 @@ export type KeyedBlock = WrittenBlock & { readonly keyGroup: number; readonly ki
 export interface AddedFileOptions {
   /** The file lies in `<root>/<jobId>/shared/`: its path is relative to the checkpoint root. Default false. */
   readonly shared?: boolean;
-  /** False: an earlier checkpoint wrote it and this one refers to it. Default true. */
+  /**
+   * False: an earlier checkpoint wrote it and this one refers to it. Not shared and not written:
+   * copied (or hard-linked) into the snapshot directory from an earlier checkpoint's shared file
+   * (a native savepoint, FORMAT.md 3.4). Default true.
+   */
   readonly written?: boolean;
 }
 
@@ -125,8 +129,7 @@ export class SnapshotWriter {
     if (this.#files.some((f) => f.path === file.path)) throw new InternalError(`data file ${file.path} added twice`);
     const shared = options.shared ?? false;
     const written = options.written ?? true;
-    if (!shared && !written) throw new InternalError(`data file ${file.path}: a file of the snapshot directory is written by the snapshot`);
-    this.#files.push(shared ? { path: file.path, size: file.size, shared, written } : { path: file.path, size: file.size });
+    this.#files.push(shared || !written ? { path: file.path, size: file.size, shared, written } : { path: file.path, size: file.size });
   }
 
   addOperator(info: OperatorInfo): void {
@@ -225,8 +228,8 @@ export class SnapshotWriter {
         });
       }
     }
-    // Version 3 only for an incremental snapshot: shared files or blocks that are not full.
-    const incremental = this.#files.some((f) => f.shared === true) || operators.some((op) => op.keyedStates.some((s) => s.blocks.some((b) => (b.kind ?? 'full') !== 'full')));
+    // Version 3 only for an incremental snapshot: shared or copied files, or blocks that are not full.
+    const incremental = this.#files.some((f) => f.shared === true || f.written === false) || operators.some((op) => op.keyedStates.some((s) => s.blocks.some((b) => (b.kind ?? 'full') !== 'full')));
     const bytes = incremental ? encodeMetadataV3(meta) : underTtl ? encodeMetadataV2(meta) : encodeMetadataV1(meta);
     // Never publish metadata our own reader would refuse: decode it once before it becomes visible.
     const checked = decodeMetadata(bytes, this.store.describe(METADATA_FILE));

@@ -13,13 +13,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
+import { copyFile, link, open, readdir, readFile, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { InternalError, UserError } from '../errors.ts';
 import { makeDirectories } from './make-directories.ts';
 import { ObjectNotFoundError } from './object-store.ts';
-import type { ObjectInfo, ObjectStore, ObjectWriter } from './object-store.ts';
+import type { CopyHow, ObjectInfo, ObjectStore, ObjectWriter } from './object-store.ts';
 
 const TEMP_MARKER = '.inprogress-';
 
@@ -65,6 +65,44 @@ export class LocalObjectStore implements ObjectStore {
       dir = up;
     }
     return new LocalObjectStore(dir);
+  }
+
+  /**
+   * A hard link when both stores are on one file system (no bytes copied: the data files of
+   * snapshots are never changed once closed), else a file-system copy; either goes to a
+   * temporary name first and is renamed, as a writer's object, so a crash leaves no half copy.
+   */
+  async copyFrom(source: ObjectStore, sourceKey: string, key: string): Promise<CopyHow | undefined> {
+    if (!(source instanceof LocalObjectStore)) return undefined;
+    const from = source.describe(sourceKey);
+    const path = this.describe(key);
+    const { handle, temp, newDirs } = await this.openTemp(path);
+    await handle.close();
+    let how: CopyHow = 'linked';
+    try {
+      await rm(temp, { force: true });
+      try {
+        await link(from, temp);
+      } catch (err) {
+        const code = errnoCode(err);
+        // Another device, or a file system without hard links: copy the bytes instead.
+        if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EMLINK' && code !== 'EOPNOTSUPP') throw err;
+        how = 'copied';
+        await copyFile(from, temp);
+        const copied = await open(temp, 'r+');
+        try {
+          await copied.sync();
+        } finally {
+          await copied.close();
+        }
+      }
+      await rename(temp, path);
+      for (const dir of new Set([dirname(path), ...newDirs])) await fsyncDirectory(dir);
+      return how;
+    } catch (err) {
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw await this.failure(err, errnoCode(err) === 'ENOENT' ? from : path, 'copying');
+    }
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {

@@ -16,6 +16,7 @@ import { ObjectNotFoundError } from './object-store.ts';
 import type { ObjectStore } from './object-store.ts';
 import { openStore } from './open-store.ts';
 import { S3ObjectStore } from './s3-store.ts';
+import { copyObject } from './copy-object.ts';
 
 const MiB = 1024 * 1024;
 const BUCKET = 'tsflink-test';
@@ -86,6 +87,18 @@ describe.each(backends)('$name contract', (backend) => {
   let h: Harness;
   beforeAll(() => {
     h = backend.make();
+  });
+
+  it('copies an object without its bytes passing through (a hard link, a server-side copy), and streams it between kinds of store', async () => {
+    await h.store.publish('c/src', bytes('copy me'));
+    expect(await copyObject(h.store, 'c/src', h.store, 'c/dst/copy')).toBe(backend.name === 'LocalObjectStore' ? 'linked' : 'server-side');
+    expect(text(await h.store.get('c/dst/copy'))).toBe('copy me');
+    expect(await listKeys(h.store, 'c/dst/')).toEqual(['c/dst/copy:7']);
+    const other = backends.find((b) => b.name !== backend.name)!.make().store;
+    expect(await copyObject(h.store, 'c/src', other, `c/streamed-from-${backend.name}`)).toBe('streamed');
+    expect(text(await other.get(`c/streamed-from-${backend.name}`))).toBe('copy me');
+    await expect(copyObject(h.store, 'c/missing', h.store, 'c/x')).rejects.toThrow(ObjectNotFoundError);
+    expect(await h.store.stat('c/x')).toBeUndefined();
   });
 
   it('writes through a writer and reads back after close, not before', async () => {

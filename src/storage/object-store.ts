@@ -64,7 +64,18 @@ export interface ObjectStore {
    * undefined when there is none. This store itself never reads outside its own directory.
    */
   storeAbove?(levels: number): ObjectStore | undefined;
+  /**
+   * Puts a copy of `source`'s object `sourceKey` under `key` without the bytes passing through
+   * this process, where the storage can (a hard link on one local file system, a server-side
+   * CopyObject within one S3 endpoint); durable and visible as a closed writer's object
+   * (contract 1). Undefined: it cannot here, the caller streams the bytes (copy-object.ts).
+   * Only for immutable objects (snapshot data files): a hard link shares later changes.
+   */
+  copyFrom?(source: ObjectStore, sourceKey: string, key: string): Promise<CopyHow | undefined>;
 }
+
+/** How `copyObject` brought an object over: for reports and benchmarks. */
+export type CopyHow = 'linked' | 'copied' | 'server-side' | 'streamed';
 
 /** Thrown by `get`/`getRange` for a key with no object (contract 5). */
 export class ObjectNotFoundError extends UserError {

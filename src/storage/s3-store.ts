@@ -8,6 +8,7 @@
  */
 import { PassThrough } from 'node:stream';
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -20,7 +21,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { InternalError, UserError } from '../errors.ts';
 import { checkKey } from './local-store.ts';
 import { ObjectNotFoundError } from './object-store.ts';
-import type { ObjectInfo, ObjectStore, ObjectWriter } from './object-store.ts';
+import type { CopyHow, ObjectInfo, ObjectStore, ObjectWriter } from './object-store.ts';
 
 export interface S3StoreOptions {
   /** The `s3.endpoint` config key; else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL, else AWS. */
@@ -127,6 +128,25 @@ export class S3ObjectStore implements ObjectStore {
 
   async get(key: string): Promise<Uint8Array> {
     return (await this.read(key)).bytes;
+  }
+
+  /**
+   * A server-side CopyObject when both stores talk to the same endpoint (no bytes through this
+   * process); a single CopyObject copies at most 5 GiB, so larger objects are streamed.
+   */
+  async copyFrom(source: ObjectStore, sourceKey: string, key: string): Promise<CopyHow | undefined> {
+    if (!(source instanceof S3ObjectStore) || source.endpoint !== this.endpoint) return undefined;
+    const info = await source.stat(sourceKey);
+    if (info === undefined) throw new ObjectNotFoundError(source.describe(sourceKey));
+    if (info.size > 5 * 1024 ** 3) return undefined;
+    try {
+      const copySource = `${source.bucket}/${source.fullKey(sourceKey)}`.split('/').map(encodeURIComponent).join('/');
+      await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key), CopySource: copySource }));
+      return 'server-side';
+    } catch (err) {
+      if (isNotFound(err)) throw new ObjectNotFoundError(source.describe(sourceKey));
+      throw this.failure(err, key);
+    }
   }
 
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {

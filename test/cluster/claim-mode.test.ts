@@ -122,17 +122,21 @@ describe('flink run -s <savepoint> with a claim mode', () => {
     expect(existsSync(join(sp, '_metadata'))).toBe(true);
   }, CLUSTER_TEST_MS);
 
-  it('REST refuses a NATIVE savepoint, and an INCREMENTAL checkpoint of a job not configured for it, in one line (400)', async () => {
+  it('REST takes a NATIVE savepoint of a job without incremental checkpoints (full, typed native), and refuses an INCREMENTAL checkpoint of it in one line (400)', async () => {
     const jobId = await submit([]);
     await probe.waitForState(jobId, ['RUNNING']);
     const post = async (path: string, body: unknown): Promise<{ status: number; errors: string[] }> => {
       const response = await fetch(`${cluster.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       return { status: response.status, errors: ((await response.json()) as { errors: string[] }).errors };
     };
-    expect(await post(`/jobs/${jobId}/savepoints`, { 'target-directory': cluster.scratch, formatType: 'NATIVE' })).toEqual({
-      status: 400,
-      errors: ['formatType NATIVE is not supported yet (tsflink has no native snapshots: every savepoint is canonical); use CANONICAL, the default'],
-    });
+    const triggered = await fetch(`${cluster.url}/jobs/${jobId}/savepoints`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ 'target-directory': join(cluster.scratch, 'native'), formatType: 'NATIVE' }) });
+    expect(triggered.status).toBe(202);
+    const { 'request-id': trigger } = (await triggered.json()) as { 'request-id': string };
+    const location = await waitFor('the NATIVE savepoint', async () => (await probe.get<{ operation?: { location?: string } }>(`/jobs/${jobId}/savepoints/${trigger}`))?.operation?.location);
+    const inspected = await cluster.flink(['inspect', location, '--json']);
+    expect(inspected.code, inspected.stderr).toBe(0);
+    // Without incremental checkpoints a native savepoint holds what a canonical one does (version 1), typed native.
+    expect(JSON.parse(inspected.stdout)).toMatchObject({ kind: 'savepoint', type: 'native', formatVersion: 1 });
     expect(await post(`/jobs/${jobId}/checkpoints`, { checkpointType: 'INCREMENTAL' })).toEqual({
       status: 400,
       errors: [`checkpointType INCREMENTAL needs execution.checkpointing.incremental: true, which job ${jobId} does not have; use FULL or CONFIGURED`],

@@ -20,6 +20,7 @@ import { deleteSnapshot } from './delete-snapshot.ts';
 import { underRoot } from './incremental-restore.ts';
 import { deleteSnapshotWithSharedFiles } from './shared-state-sweep.ts';
 import { PendingSnapshotStore } from './pending-snapshot-store.ts';
+import { copiedPath, copyReferredFiles, localizeBlocks, referredByNativeAcks } from './native-savepoint.ts';
 import type { PlannedNode } from '../runtime/job-plan.ts';
 import type { CheckpointTarget, SubtaskAck } from '../runtime/subtask.ts';
 import { type CheckpointConfig, effectiveInterval } from './checkpoint-config.ts';
@@ -41,6 +42,9 @@ import {
 } from './coordinator-decisions.ts';
 
 /** A snapshot was refused because others are in progress (max concurrent): try again later. */
+/** `flink savepoint --type`: canonical (self-contained, any backend) or the backend's native form. */
+export type SavepointType = 'canonical' | 'native';
+
 export class SnapshotBusyError extends UserError {
   override readonly name: string = 'SnapshotBusyError';
 }
@@ -63,6 +67,8 @@ export interface SnapshotStats {
   readonly stateSize?: number;
   /** An incremental checkpoint (FORMAT.md version 3): it refers to shared files. */
   readonly incremental?: boolean;
+  /** A savepoint's `--type` (absent: canonical, and on checkpoints). */
+  readonly savepointType?: SavepointType;
   readonly location: string;
   readonly failure?: string;
   /** Each subtask's part of a completed snapshot, as it acknowledged it (absent for a failed one). */
@@ -159,6 +165,8 @@ interface Pending extends PendingCheckpoint {
   readonly shared?: PendingSnapshotStore;
   /** `flink checkpoint --full`: every key group written whole. */
   readonly full: boolean;
+  /** `--type native` (a savepoint): with incremental checkpoints, a delta plus copies of the shared files it refers to. */
+  readonly native: boolean;
   /** Subtasks that must acknowledge it (the attempt's, kept for after the attempt ended). */
   readonly total: number;
   readonly acks: SubtaskAck[];
@@ -328,7 +336,7 @@ export class CheckpointCoordinator {
   target(checkpointId: number): CheckpointTarget | undefined {
     const pending = this.#pending.get(checkpointId);
     if (pending === undefined) return undefined;
-    const target = { checkpointId, savepoint: pending.kind !== 'checkpoint', store: pending.store };
+    const target = { checkpointId, savepoint: pending.kind !== 'checkpoint', store: pending.store, ...(pending.native ? { native: true } : {}) };
     return pending.shared === undefined ? target : { ...target, shared: { store: pending.shared, dir: sharedDir(this.job.jobId), full: pending.full } };
   }
 
@@ -336,9 +344,10 @@ export class CheckpointCoordinator {
    * A savepoint into `targetDirectory/savepoint-<job>-<random>/`, through the same barriers as
    * checkpoints; resolves with its location once `_metadata` is written. The engine never
    * deletes it. `stop` marks it as the savepoint of `flink stop` (it then notifies the tasks).
+   * `type` native: the backend's native form (native-savepoint.ts), restorable on the same backend only.
    */
-  triggerSavepoint(targetDirectory: string, stop = false, drain = false): Promise<string> {
-    return this.#requestSnapshot(stop ? 'stop-with-savepoint' : 'savepoint', `${targetDirectory.replace(/\/+$/, '')}/${savepointDirName(this.job.jobId)}`, drain);
+  triggerSavepoint(targetDirectory: string, stop = false, drain = false, type: SavepointType = 'canonical'): Promise<string> {
+    return this.#requestSnapshot(stop ? 'stop-with-savepoint' : 'savepoint', `${targetDirectory.replace(/\/+$/, '')}/${savepointDirName(this.job.jobId)}`, drain, false, type === 'native');
   }
 
   /** A checkpoint now (`flink checkpoint`), outside the periodic schedule; `full`: every key group whole (`--full`). */
@@ -346,7 +355,7 @@ export class CheckpointCoordinator {
     return this.#requestSnapshot('manual-checkpoint', undefined, false, full);
   }
 
-  async #requestSnapshot(request: 'savepoint' | 'stop-with-savepoint' | 'manual-checkpoint', location: string | undefined, drain = false, full = false): Promise<string> {
+  async #requestSnapshot(request: 'savepoint' | 'stop-with-savepoint' | 'manual-checkpoint', location: string | undefined, drain = false, full = false, native = false): Promise<string> {
     const attempt = this.#attempt;
     if (attempt === undefined) throw new UserError(`job ${this.job.jobId} is not running`);
     if (attempt.running !== undefined && !this.#running.has(attempt)) {
@@ -365,7 +374,7 @@ export class CheckpointCoordinator {
     }
     const kind = request === 'manual-checkpoint' ? 'checkpoint' : request;
     return new Promise<string>((resolve, reject) => {
-      this.#trigger(decision.checkpointId, now, kind, location, { resolve, reject }, drain, full).catch((err: unknown) => {
+      this.#trigger(decision.checkpointId, now, kind, location, { resolve, reject }, drain, full, native).catch((err: unknown) => {
         reject(err instanceof Error ? err : new Error(String(err)));
         this.#track(this.#fail(decision.checkpointId, 'storage', err));
       });
@@ -374,6 +383,7 @@ export class CheckpointCoordinator {
 
   acknowledge(ack: SubtaskAck): void {
     const pending = this.#pending.get(ack.checkpointId);
+    if (ack.native !== undefined && ack.native.referred.length > 0) this.#registry.acknowledge(toCheckpointId(ack.checkpointId), [], ack.native.referred.map((f) => f.path));
     if (ack.shared !== undefined) {
       // A late ack's shared file (its checkpoint already ended) is nobody's: the registry says to delete it.
       const release = this.#registry.acknowledge(toCheckpointId(ack.checkpointId), [ack.file.path], ack.shared.referred.map((f) => f.path));
@@ -438,7 +448,7 @@ export class CheckpointCoordinator {
     }
   }
 
-  async #trigger(id: CheckpointId, now: number, kind: SnapshotKind, savepointLocation: string | undefined, waiter?: Pending['waiters'][number], drain = false, full = false): Promise<void> {
+  async #trigger(id: CheckpointId, now: number, kind: SnapshotKind, savepointLocation: string | undefined, waiter?: Pending['waiters'][number], drain = false, full = false, native = false): Promise<void> {
     this.#nextId = id + 1;
     this.events.onTriggered?.(id);
     const attempt = this.#attempt;
@@ -467,10 +477,14 @@ export class CheckpointCoordinator {
     const store = new PendingSnapshotStore(opened);
     // Savepoints are full and self-contained, as Flink's: never registered, never referred to.
     const shared = this.config.incremental && kind === 'checkpoint' ? new PendingSnapshotStore((await this.#sharedState()).root) : undefined;
+    // A native savepoint of an incremental job refers to shared files until it has copied them:
+    // the registry holds what becomes unreferenced meanwhile, as for a pending checkpoint.
+    const holds = native && kind !== 'checkpoint' && this.config.incremental;
+    if (holds) await this.#sharedState();
     // The attempt ended while the store opened: stop() has already aborted everything pending.
     if (this.#attempt !== attempt || attempt === undefined) throw new UserError(`job ${this.job.jobId} is not running`);
-    this.#pending.set(id, { id, kind, triggeredAt: now, location, store, ...(shared === undefined ? {} : { shared }), full, total: attempt.subtaskCount, acks: [], ackTimes: [], waiters: waiter === undefined ? [] : [waiter] });
-    if (shared !== undefined) this.#registry.trigger(id);
+    this.#pending.set(id, { id, kind, triggeredAt: now, location, store, ...(shared === undefined ? {} : { shared }), full, native: native && kind !== 'checkpoint', total: attempt.subtaskCount, acks: [], ackTimes: [], waiters: waiter === undefined ? [] : [waiter] });
+    if (shared !== undefined || holds) this.#registry.trigger(id);
     this.#scheduleExpiry();
     this.#reportPending();
     attempt.injectBarrier(id, kind !== 'checkpoint', drain);
@@ -571,8 +585,21 @@ export class CheckpointCoordinator {
         return;
       }
     }
+    // A native savepoint's delta refers to shared files: they are copied in, unless one is gone already.
+    const copied = pending.native ? referredByNativeAcks(pending.acks) : [];
+    if (copied.length > 0) {
+      const missing = this.#registry.reserve(pending.id, copied.map((f) => ({ ...f, written: false })));
+      if (missing.length > 0) {
+        this.#finalizing.delete(pending.id);
+        this.#pending.set(pending.id, pending);
+        await this.#fail(pending.id, 'finalize-failure', new Error(`it refers to shared state already deleted: ${missing.join(', ')}; take it again (the next one builds on a newer checkpoint)`));
+        return;
+      }
+    }
+    const copiedPaths = new Set(copied.map((f) => f.path));
     try {
-      const writer = new SnapshotWriter(pending.store, { kind: pending.kind === 'checkpoint' ? 'checkpoint' : 'savepoint', type: 'canonical', jobId: this.job.jobId, jobName: this.job.jobName, checkpointId: pending.id, createdAt: pending.triggeredAt });
+      if (copied.length > 0) await copyReferredFiles((await this.#sharedState()).root, pending.store, copied);
+      const writer = new SnapshotWriter(pending.store, { kind: pending.kind === 'checkpoint' ? 'checkpoint' : 'savepoint', type: pending.native ? 'native' : 'canonical', jobId: this.job.jobId, jobName: this.job.jobName, checkpointId: pending.id, createdAt: pending.triggeredAt });
       // The backend each keyed operator's subtasks wrote from (FORMAT.md 3.5, `stateBackend`).
       const backends = new Map<string, string>();
       for (const ack of pending.acks) for (const op of ack.operators) if (op.stateBackend !== undefined) backends.set(op.uid, op.stateBackend);
@@ -581,10 +608,11 @@ export class CheckpointCoordinator {
         writer.addOperator({ uid: n.uid, name: n.name, parallelism: n.parallelism, maxParallelism: n.maxParallelism, ...(stateBackend === undefined ? {} : { stateBackend }) });
       }
       for (const f of sharedFiles) writer.addFile(f, { shared: true, written: f.written });
+      for (const f of copied) writer.addFile({ path: copiedPath(f.path), size: f.size }, { shared: false, written: false });
       for (const ack of pending.acks) {
         if (ack.shared === undefined) writer.addFile(ack.file);
         for (const op of ack.operators) {
-          for (const state of op.keyed) writer.addKeyedState(op.uid, state.info, state.blocks);
+          for (const state of op.keyed) writer.addKeyedState(op.uid, state.info, copied.length > 0 ? localizeBlocks(state.blocks, copiedPaths) : state.blocks);
           for (const part of op.operator) writer.addOperatorState(op.uid, part.info, ack.subtask, part.block);
         }
       }
@@ -597,6 +625,8 @@ export class CheckpointCoordinator {
         const decision = this.#registry.complete(pending.id, sharedFiles);
         await this.#release(decision.release);
       }
+      // The savepoint holds its own copies now: what the registry held for it may go.
+      if (pending.native) await this.#release(this.#registry.abort(pending.id));
     } catch (err) {
       this.#finalizing.delete(pending.id);
       this.#pending.set(pending.id, pending);
@@ -622,8 +652,9 @@ export class CheckpointCoordinator {
       size: a.file.size,
       ...(a.shared === undefined ? {} : { stateSize: a.file.size + a.shared.referred.reduce((sum, f) => sum + f.size, 0) }),
     }));
-    const incremental = pending.shared === undefined ? {} : { stateSize, incremental: true };
-    this.events.onCompleted?.({ id: pending.id, kind: pending.kind, triggeredAt: pending.triggeredAt, endedAt: now, size, ...incremental, location: pending.location, subtasks });
+    // A native savepoint's state_size counts its copies too (what it holds); checkpointed_size what it wrote.
+    const incremental = pending.shared !== undefined ? { stateSize, incremental: true } : copied.length > 0 ? { stateSize: size + copied.reduce((n, f) => n + f.size, 0) } : {};
+    this.events.onCompleted?.({ id: pending.id, kind: pending.kind, triggeredAt: pending.triggeredAt, endedAt: now, size, ...incremental, ...(pending.native ? { savepointType: 'native' as const } : {}), location: pending.location, subtasks });
     this.#reportPending();
     if (outcome.notifyTasks) attempt.notifyComplete(pending.id);
     for (const w of pending.waiters) w.resolve(pending.location);
@@ -642,7 +673,7 @@ export class CheckpointCoordinator {
     const failed = this.#pending.get(id);
     const kind = failed?.kind ?? 'checkpoint';
     const message = cause instanceof Error ? cause.message : String(cause);
-    if (failed !== undefined) this.events.onFailed?.({ id, kind, triggeredAt: failed.triggeredAt, endedAt: Date.now(), size: 0, location: failed.location, failure: `${reason}: ${message}` });
+    if (failed !== undefined) this.events.onFailed?.({ id, kind, triggeredAt: failed.triggeredAt, endedAt: Date.now(), size: 0, ...(failed.native ? { savepointType: 'native' as const } : {}), location: failed.location, failure: `${reason}: ${message}` });
     for (const w of this.#pending.get(id)?.waiters ?? []) w.reject(new UserError(`${kind === 'checkpoint' ? 'Checkpoint' : 'Savepoint'} ${id} failed: ${reason}: ${message}`));
     await this.#abort(id, reason);
     this.#countFailure(id, kind, reason, message);

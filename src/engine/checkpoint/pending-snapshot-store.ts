@@ -7,7 +7,7 @@
  * garbage, or even write after the job's result was reported.
  */
 import { UserError } from '../../errors.ts';
-import type { ObjectInfo, ObjectStore, ObjectWriter } from '../../storage/object-store.ts';
+import type { CopyHow, ObjectInfo, ObjectStore, ObjectWriter } from '../../storage/object-store.ts';
 
 export class PendingSnapshotStore implements ObjectStore {
   readonly #inner: ObjectStore;
@@ -61,6 +61,18 @@ export class PendingSnapshotStore implements ObjectStore {
       throw err;
     }
     return new TrackedWriter(inner, done, () => this.#refuseIfClosed(key));
+  }
+
+  async copyFrom(source: ObjectStore, sourceKey: string, key: string): Promise<CopyHow | undefined> {
+    this.#refuseIfClosed(key);
+    if (this.#inner.copyFrom === undefined) return undefined;
+    const work = this.#inner.copyFrom(source, sourceKey, key);
+    this.#inflight.add(work);
+    void work.then(
+      () => this.#inflight.delete(work),
+      () => this.#inflight.delete(work),
+    );
+    return work;
   }
 
   async publish(key: string, bytes: Uint8Array): Promise<void> {

@@ -108,6 +108,8 @@ export interface SavepointTriggerRequest {
 export interface StopRequest {
   readonly targetDirectory?: string;
   readonly drain?: boolean;
+  /** As Flink's StopWithSavepointRequestBody: CANONICAL (default) or NATIVE. */
+  readonly formatType?: 'CANONICAL' | 'NATIVE';
 }
 
 export interface CheckpointTriggerRequest {
@@ -129,6 +131,8 @@ export interface CheckpointEntry {
   readonly external_path?: string;
   readonly discarded: boolean;
   readonly failure_message?: string;
+  /** A savepoint's format (Flink's `savepointFormat`); absent on checkpoints. */
+  readonly savepointFormat?: 'CANONICAL' | 'NATIVE';
   /** Subtasks that must acknowledge it, and those that did: on IN_PROGRESS entries only. */
   readonly num_subtasks?: number;
   readonly num_acknowledged_subtasks?: number;

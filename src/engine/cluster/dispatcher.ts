@@ -281,18 +281,15 @@ export class Dispatcher implements ClusterApi {
   }
 
   async triggerSavepoint(jobId: string, request: SavepointTriggerRequest): Promise<TriggerResponse> {
-    if (request.formatType === 'NATIVE') {
-      throw new BadRequestError('formatType NATIVE is not supported yet (tsflink has no native snapshots: every savepoint is canonical); use CANONICAL, the default');
-    }
     const master = this.#running(jobId, 'a savepoint');
     const target = await this.#savepointTarget(master, request['target-directory']);
-    return { 'request-id': master.trigger({ type: 'savepoint', targetDirectory: target, stop: request['cancel-job'] === true, drain: false }) };
+    return { 'request-id': master.trigger({ type: 'savepoint', targetDirectory: target, stop: request['cancel-job'] === true, drain: false, formatType: request.formatType ?? 'CANONICAL' }) };
   }
 
   async stop(jobId: string, request: StopRequest): Promise<TriggerResponse> {
     const master = this.#running(jobId, 'a savepoint');
     const target = await this.#savepointTarget(master, request.targetDirectory);
-    return { 'request-id': master.trigger({ type: 'savepoint', targetDirectory: target, stop: true, drain: request.drain === true }) };
+    return { 'request-id': master.trigger({ type: 'savepoint', targetDirectory: target, stop: true, drain: request.drain === true, formatType: request.formatType ?? 'CANONICAL' }) };
   }
 
   async savepointStatus(jobId: string, triggerId: string): Promise<AsyncOperation<{ location: string }>> {

@@ -388,7 +388,7 @@ export class JobMaster {
   }
 
   /** Sends a savepoint or checkpoint request to the coordinator; returns the trigger id to poll. */
-  trigger(request: { readonly type: 'savepoint'; readonly targetDirectory: string; readonly stop: boolean; readonly drain: boolean } | { readonly type: 'checkpoint'; readonly full: boolean }): string {
+  trigger(request: { readonly type: 'savepoint'; readonly targetDirectory: string; readonly stop: boolean; readonly drain: boolean; readonly formatType?: 'CANONICAL' | 'NATIVE' } | { readonly type: 'checkpoint'; readonly full: boolean }): string {
     const thread = this.#thread;
     const record = this.record;
     if (record.state !== 'RUNNING' || thread === undefined) {
@@ -456,5 +456,7 @@ function entry(stats: SnapshotStats, status: 'COMPLETED' | 'FAILED'): Checkpoint
     ...(status === 'COMPLETED' ? { external_path: externalPath(stats.location) } : {}),
     discarded: false,
     ...(stats.failure === undefined ? {} : { failure_message: stats.failure }),
+    // Flink's CheckpointStatistics.savepointFormat: on savepoints only.
+    ...(stats.kind === 'checkpoint' ? {} : { savepointFormat: stats.savepointType === 'native' ? 'NATIVE' : 'CANONICAL' }),
   };
 }

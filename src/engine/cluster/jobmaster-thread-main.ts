@@ -80,9 +80,11 @@ port.on('message', (message: ToJobMasterThread) => {
     case 'checkpoint':
       operation(message.requestId, () => client!.triggerCheckpoint(message.full === true));
       return;
-    case 'savepoint':
-      operation(message.requestId, () => (message.stop ? client!.stopWithSavepoint(message.targetDirectory, { drain: message.drain }) : client!.triggerSavepoint(message.targetDirectory)));
+    case 'savepoint': {
+      const type = message.formatType === 'NATIVE' ? 'native' : 'canonical';
+      operation(message.requestId, () => (message.stop ? client!.stopWithSavepoint(message.targetDirectory, { drain: message.drain, type }) : client!.triggerSavepoint(message.targetDirectory, { type })));
       return;
+    }
   }
 });
 

@@ -164,6 +164,7 @@ export function stopRequest(body: Record<string, unknown>): StopRequest {
   const request: StopRequest = defined({
     targetDirectory: f.string('targetDirectory'),
     drain: f.boolean('drain'),
+    formatType: f.oneOf('formatType', ['CANONICAL', 'NATIVE']),
   });
   f.done();
   return request;

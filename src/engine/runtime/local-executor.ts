@@ -16,11 +16,12 @@ import { snapshotDirOf } from '../../format/snapshot-paths.ts';
 import { type CheckpointConfig, defaultCheckpointConfig } from '../checkpoint/checkpoint-config.ts';
 import { type ClaimMode, toCheckpointId } from '../checkpoint/checkpoint-types.ts';
 import { ownsRestoredSnapshot } from '../checkpoint/incremental-restore.ts';
-import { CheckpointCoordinator, type CoordinatorEvents, type CoordinatorResume, SnapshotBusyError, sharedFilesOf } from '../checkpoint/checkpoint-coordinator.ts';
+import { checkNativeBackend } from '../checkpoint/native-restore.ts';
+import { CheckpointCoordinator, type CoordinatorEvents, type CoordinatorResume, type SavepointType, SnapshotBusyError, sharedFilesOf } from '../checkpoint/checkpoint-coordinator.ts';
 import type { DamagedCheckpoint } from '../checkpoint/choose-restore-checkpoint.ts';
 import { planRestore } from '../state/restore-plan.ts';
 import type { NewOperatorSpec, SubtaskRestorePlan } from '../state/restore-plan.ts';
-import type { StateBackendOptions, StateBackendType } from '../state/state-backend-type.ts';
+import { DEFAULT_STATE_BACKEND, type StateBackendOptions, type StateBackendType } from '../state/state-backend-type.ts';
 import type { AttemptDeployment, DeployedAttempt } from './attempt-deployment.ts';
 import { deployInThread } from './in-thread-deployment.ts';
 import type { ProcessingTimeClock } from './clock.ts';
@@ -95,6 +96,11 @@ export class JobFailedError extends UserError {
   override readonly name: string = 'JobFailedError';
 }
 
+/** `flink savepoint --type` / REST `formatType`, lower case. */
+export interface SavepointOptions {
+  readonly type?: SavepointType;
+}
+
 /** A running job: its result, and the commands Flink's client offers. */
 export interface JobClient {
   readonly jobId: string;
@@ -105,12 +111,16 @@ export interface JobClient {
   recordCounts(): Map<string, { in: number; out: number }>;
   /** The same per subtask: index i is subtask i's count. */
   subtaskRecordCounts(): Map<string, { in: number; out: number }[]>;
-  /** A savepoint under `targetDirectory`; resolves with its directory. */
-  triggerSavepoint(targetDirectory: string): Promise<string>;
+  /**
+   * A savepoint under `targetDirectory`; resolves with its directory. `type` native: the
+   * backend's native form (with incremental checkpoints a delta plus copies of the shared files
+   * it refers to), restorable only on the same state backend; default canonical.
+   */
+  triggerSavepoint(targetDirectory: string, options?: SavepointOptions): Promise<string>;
   /** A checkpoint now; resolves with its directory. `full`: every key group whole (`flink checkpoint --full`). */
   triggerCheckpoint(full?: boolean): Promise<string>;
   /** A savepoint, then the job stops (FINISHED), as `flink stop`. */
-  stopWithSavepoint(targetDirectory: string, options?: { readonly drain?: boolean }): Promise<string>;
+  stopWithSavepoint(targetDirectory: string, options?: SavepointOptions & { readonly drain?: boolean }): Promise<string>;
   cancel(): Promise<void>;
 }
 
@@ -191,9 +201,9 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
     jobName: options.jobName,
     result,
     status: () => current,
-    triggerSavepoint: async (dir) => {
+    triggerSavepoint: async (dir, savepointOptions) => {
       running();
-      return coordinator.triggerSavepoint(dir);
+      return coordinator.triggerSavepoint(dir, false, false, savepointOptions?.type ?? 'canonical');
     },
     recordCounts: () => {
       const counts = new Map<string, { in: number; out: number }>();
@@ -222,7 +232,7 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
     },
     stopWithSavepoint: async (dir, stopOptions) => {
       running();
-      const location = await coordinator.triggerSavepoint(dir, true, stopOptions?.drain === true);
+      const location = await coordinator.triggerSavepoint(dir, true, stopOptions?.drain === true, stopOptions?.type ?? 'canonical');
       stopRequested = 'stop';
       cancelAttempt?.();
       await result.catch(() => undefined);
@@ -363,8 +373,9 @@ export interface OpenedRestore {
  * (missing operator, max parallelism mismatch, changed state kind) is raised here, so
  * `flink run -s` can check before it submits.
  */
-export async function openRestore(plan: JobPlan, restoreFrom: string, options: Pick<ExecutionOptions, 'storeOptions' | 'allowNonRestoredState'>, local?: LocalRecovery): Promise<OpenedRestore> {
+export async function openRestore(plan: JobPlan, restoreFrom: string, options: Pick<ExecutionOptions, 'storeOptions' | 'allowNonRestoredState' | 'stateBackend'>, local?: LocalRecovery): Promise<OpenedRestore> {
   const opened = await openSnapshot(restoreFrom, options.storeOptions);
+  checkNativeBackend(opened.metadata, options.stateBackend ?? DEFAULT_STATE_BACKEND, restoreFrom);
   const reader = local === undefined ? opened : readLocalFirst(opened, restoreFrom, local);
   const restorePlan = planRestore({
     location: restoreFrom,

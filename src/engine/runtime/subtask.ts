@@ -44,6 +44,12 @@ export interface CheckpointTarget {
   readonly store: ObjectStore;
   /** An incremental checkpoint (never a savepoint): where its data file goes instead of `store`. */
   readonly shared?: SharedTarget;
+  /**
+   * A native savepoint (`--type native`): with incremental checkpoints, the subtask writes its
+   * delta on the last confirmed checkpoint into `store` and acknowledges the shared files its
+   * chains refer to (`SubtaskAck.native`); without, the same full file as a canonical one.
+   */
+  readonly native?: boolean;
 }
 
 /**
@@ -70,6 +76,12 @@ export interface SubtaskAck {
    * files of earlier checkpoints (paths relative to the checkpoint root).
    */
   readonly shared?: { readonly referred: readonly WrittenFile[] };
+  /**
+   * A native savepoint of an incremental job: `file` lies in the savepoint directory, and the
+   * keyed blocks also refer to these shared files (paths relative to the checkpoint root), which
+   * the coordinator copies into the savepoint directory before it writes `_metadata`.
+   */
+  readonly native?: { readonly referred: readonly WrittenFile[] };
   readonly operators: readonly {
     readonly uid: string;
     /** The keyed state backend (`state.backend.type`) of a keyed operator, recorded in `_metadata`. */

@@ -4,7 +4,8 @@
  * coordinator gets the block references, or the reason it failed.
  */
 import { performance } from 'node:perf_hooks';
-import { DataFileWriter } from '../../format/data-file-writer.ts';
+import { DataFileWriter, type WrittenFile } from '../../format/data-file-writer.ts';
+import type { ObjectStore } from '../../storage/object-store.ts';
 import { operatorIdFromUid, toHex } from '../../format/murmur3.ts';
 import { dataFilePath } from '../../format/snapshot-paths.ts';
 import type { KeyedStateSnapshot } from '../state/keyed-state-backend.ts';
@@ -69,6 +70,10 @@ export async function writeSubtaskSnapshot(job: SubtaskSnapshotJob): Promise<voi
       await writeShared(job, target.shared, asyncStart);
       return;
     }
+    if (target.native === true && captured.some((c) => c.book?.base !== undefined)) {
+      await writeNative(job, target.store, asyncStart);
+      return;
+    }
     const store = job.localRecovery === undefined || target.savepoint ? target.store : new LocalCopyTeeStore(target.store, localCheckpointDir(job.localRecovery, checkpointId));
     writer = await DataFileWriter.create(store, dataFilePath(toHex(operatorIdFromUid(chain.headUid)).slice(0, 12), subtask));
     const operators: SubtaskAck['operators'][number][] = [];
@@ -95,25 +100,53 @@ export async function writeSubtaskSnapshot(job: SubtaskSnapshotJob): Promise<voi
  * a checkpoint whose write failed is never a base.
  */
 async function writeShared(job: SubtaskSnapshotJob, shared: SharedTarget, asyncStart: number): Promise<void> {
-  const { checkpointId, chain, subtask, captured, hooks, syncMs } = job;
+  const { checkpointId, chain, subtask } = job;
   // Unique per subtask and attempt: an aborted attempt's late write never lands on a file a later checkpoint refers to.
   const name = `${shared.dir}${sharedFileOwner(chain.headUid, subtask)}${sharedFileMarker(checkpointId)}${job.attempt ?? 0}-${randomBytes(4).toString('hex')}.tsfs`;
   const local = job.localRecovery === undefined ? undefined : job.localShared;
   // The shared file's local copy lies at `<local root>/<its path relative to the checkpoint root>`.
   const store = local === undefined ? shared.store : new LocalCopyTeeStore(shared.store, local.localRoot);
+  await writeChained(job, asyncStart, { store, name, full: shared.full, local, ack: (referred) => ({ shared: { referred } }) });
+}
+
+/**
+ * A native savepoint of an incremental job: the same delta on the last confirmed checkpoint's
+ * chains as a checkpoint would write, but into the savepoint directory; the coordinator copies
+ * the shared files the chains refer to (`native.referred`) in beside it. Never recorded as a
+ * base: the checkpoints after it keep building on the last confirmed checkpoint.
+ */
+async function writeNative(job: SubtaskSnapshotJob, store: ObjectStore, asyncStart: number): Promise<void> {
+  const name = dataFilePath(toHex(operatorIdFromUid(job.chain.headUid)).slice(0, 12), job.subtask);
+  await writeChained(job, asyncStart, { store, name, full: false, local: undefined, record: false, ack: (referred) => ({ native: { referred } }) });
+}
+
+interface ChainedTarget {
+  readonly store: ObjectStore;
+  /** The file's path as `_metadata` names it. */
+  readonly name: string;
+  readonly full: boolean;
+  readonly local: LocalSharedCopies | undefined;
+  /** Record the chains in the book as this checkpoint's (false for a savepoint). Default true. */
+  readonly record?: boolean;
+  readonly ack: (referred: WrittenFile[]) => Pick<SubtaskAck, 'shared' | 'native'>;
+}
+
+async function writeChained(job: SubtaskSnapshotJob, asyncStart: number, into: ChainedTarget): Promise<void> {
+  const { checkpointId, chain, subtask, captured, hooks, syncMs } = job;
+  const { store, name, local } = into;
   let writer: DataFileWriter | undefined;
   try {
     writer = await DataFileWriter.create(store, name);
     const results: (IncrementalKeyedResult | undefined)[] = [];
     const operatorParts: OperatorStatePartition[][] = [];
     for (const c of captured) {
-      const base = shared.full ? undefined : c.book?.base;
+      const base = into.full ? undefined : c.book?.base;
       // Read and registered in one step: a prune decided later keeps the copies this write's deltas build on.
       if (base !== undefined) local?.building(checkpointId, referencedFiles(base.chains).keys());
       results.push(
         c.keyed === undefined
           ? undefined
-          : await writeIncrementalKeyedSnapshot(c.keyed, writer, { operatorUid: c.uid, sharedPath: name, base, forceFull: shared.full, checkpointId, ...(c.ttl === undefined ? {} : { ttl: c.ttl }) }),
+          : await writeIncrementalKeyedSnapshot(c.keyed, writer, { operatorUid: c.uid, sharedPath: name, base, forceFull: into.full, checkpointId, ...(c.ttl === undefined ? {} : { ttl: c.ttl }) }),
       );
       operatorParts.push(await writeOperatorSnapshot(c.operator, writer, c.uid));
       faultPoint('snapshot-data');
@@ -125,14 +158,14 @@ async function writeShared(job: SubtaskSnapshotJob, shared: SharedTarget, asyncS
       let keyed: KeyedStateBlocks[] = [];
       if (result !== undefined) {
         const chains = completeChains(result, file.size);
-        c.book?.record(checkpointId, chains);
+        if (into.record !== false) c.book?.record(checkpointId, chains);
         for (const [path, size] of referencedFiles(chains)) if (path !== file.path) referred.set(path, size);
         keyed = result.states.map((state) => ({ info: state.info, blocks: chainBlocks(chains.get(state.info.name)?.chains) }));
       }
       return { uid: c.uid, ...(c.stateBackend === undefined ? {} : { stateBackend: c.stateBackend }), keyed, operator: operatorParts[i]! };
     });
     local?.written(checkpointId, [file.path, ...referred.keys()]);
-    hooks.acknowledge({ checkpointId, chain: chain.id, subtask, file, shared: { referred: [...referred].map(([path, size]) => ({ path, size })) }, operators, syncMs, asyncMs: performance.now() - asyncStart });
+    hooks.acknowledge({ checkpointId, chain: chain.id, subtask, file, ...into.ack([...referred].map(([path, size]) => ({ path, size }))), operators, syncMs, asyncMs: performance.now() - asyncStart });
   } catch (err) {
     local?.failed(checkpointId);
     await writer?.abort().catch(() => undefined);

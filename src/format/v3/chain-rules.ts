@@ -3,7 +3,7 @@
  * and its writer: a writer refuses what the reader would refuse, before anything is published.
  */
 import { type Fail, checkUint } from '../fields.ts';
-import { BLOCK_KINDS, DATA_HEADER_SIZE, SHARED_FILES_FEATURE } from '../layout.ts';
+import { BLOCK_KINDS, COPIED_FILES_FEATURE, DATA_HEADER_SIZE, SHARED_FILES_FEATURE } from '../layout.ts';
 import type { BlockRef, DataFileMeta, KeyGroupBlock, KeyedBlockKind, OperatorMeta } from '../model.ts';
 import { allBlocks } from '../tiling.ts';
 
@@ -27,32 +27,51 @@ export function checkChains(blocks: readonly KeyGroupBlock[], path: string, fail
 }
 
 /**
- * Files not shared are tiled by their blocks as in version 1; blocks of shared files lie inside
- * them, after the header, and do not overlap. The shared-files feature bit is set exactly when
- * some file is shared, and a file of the snapshot directory is always written by the snapshot.
+ * A file that need not be tiled by the blocks referring to it: a shared file, or a copy of one
+ * in the snapshot directory (`shared: false, written: false`, a native savepoint).
+ */
+export function mayHoldUnreferencedBlocks(file: DataFileMeta): boolean {
+  return file.shared === true || file.written === false;
+}
+
+/** The required feature bits a version 3 `_metadata` with these files must have set. */
+export function requiredFeaturesOf(files: readonly DataFileMeta[]): number {
+  let features = 0;
+  if (files.some((f) => f.shared === true)) features |= SHARED_FILES_FEATURE;
+  if (files.some((f) => f.shared !== true && f.written === false)) features |= COPIED_FILES_FEATURE;
+  return features;
+}
+
+/**
+ * Files written by the snapshot into its directory are tiled by their blocks as in version 1;
+ * blocks of shared files, and of files copied into the directory from shared ones, lie inside
+ * them, after the header, and do not overlap. Feature bit 1 is set exactly when some file is
+ * shared, bit 2 exactly when some file of the snapshot directory was copied (not written).
  */
 export function checkFileLayout(files: readonly DataFileMeta[], operators: readonly OperatorMeta[], requiredFeatures: number, fail: Fail): void {
   const anyShared = files.some((f) => f.shared === true);
   if (anyShared !== ((requiredFeatures & SHARED_FILES_FEATURE) !== 0)) {
     fail(anyShared ? 'some files are shared but the header lacks required feature bit 1' : 'required feature bit 1 is set but no file is shared');
   }
-  files.forEach((f, i) => {
-    if (f.shared !== true && f.written === false) fail(`files[${i}] '${f.path}': a file of the snapshot directory must be written by the snapshot`);
-  });
+  const anyCopied = files.some((f) => f.shared !== true && f.written === false);
+  if (anyCopied !== ((requiredFeatures & COPIED_FILES_FEATURE) !== 0)) {
+    fail(anyCopied ? 'some files of the snapshot directory are copied (shared: false, written: false) but the header lacks required feature bit 2' : 'required feature bit 2 is set but no file of the snapshot directory is copied (shared: false, written: false)');
+  }
   const perFile = files.map(() => [] as { block: BlockRef; owner: string }[]);
   for (const entry of allBlocks(operators)) perFile[entry.block.file]?.push(entry);
   perFile.forEach((blocks, i) => {
     const file = files[i]!;
+    const loose = mayHoldUnreferencedBlocks(file);
     blocks.sort((a, b) => a.block.offset - b.block.offset);
     let position = DATA_HEADER_SIZE;
     for (const { block, owner } of blocks) {
-      if (file.shared === true ? block.offset < position : block.offset !== position) {
-        const rule = file.shared === true ? 'blocks of a shared file must not overlap' : 'blocks must cover the file exactly';
-        fail(`${file.path}: block of ${owner} starts at ${block.offset}, expected ${file.shared === true ? 'at least ' : ''}${position} (${rule})`);
+      if (loose ? block.offset < position : block.offset !== position) {
+        const rule = file.shared === true ? 'blocks of a shared file must not overlap' : loose ? 'blocks of a copied file must not overlap' : 'blocks must cover the file exactly';
+        fail(`${file.path}: block of ${owner} starts at ${block.offset}, expected ${loose ? 'at least ' : ''}${position} (${rule})`);
       }
       position = block.offset + block.length;
     }
-    if (file.shared === true ? position > file.size : position !== file.size) {
+    if (loose ? position > file.size : position !== file.size) {
       fail(`${file.path}: blocks end at ${position} but the file size is ${file.size}`);
     }
   });

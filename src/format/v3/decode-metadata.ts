@@ -1,8 +1,10 @@
 /**
  * The frozen reader of `_metadata` format version 3 (docs/FORMAT.md, incremental checkpoints):
  * version 2's sections and checks, plus `shared`/`written` of each file, seven uints per KGIX
- * block (the seventh its kind), key groups' chains and required feature bit 1. Do not change what
- * it accepts: files of version 3 must read the same forever.
+ * block (the seventh its kind), key groups' chains and required feature bits 1 and 2. Do not
+ * change what it accepts: files of version 3 must read the same forever. (Bit 2, copied files of
+ * native savepoints, was added later: a file with it was refused before as unsupported, so
+ * accepting it changes how no earlier file reads.)
  */
 import { FormatError } from '../../errors.ts';
 import type { Fields } from '../fields.ts';

@@ -1,19 +1,19 @@
 /**
  * Writes `_metadata` in format version 3 (docs/FORMAT.md): version 2's layout with `shared` and
  * `written` in each FILE entry, a seventh uint (the kind) per KGIX block and required feature
- * bit 1 when some file is shared. Refuses (InternalError) a snapshot breaking version 3's rules.
+ * bit 1 when some file is shared (bit 2 when some file of the directory is copied). Refuses (InternalError) a snapshot breaking version 3's rules.
  */
 import { InternalError } from '../../errors.ts';
-import { BLOCK_KINDS, SHARED_FILES_FEATURE } from '../layout.ts';
+import { BLOCK_KINDS } from '../layout.ts';
 import type { SnapshotMetadata } from '../model.ts';
 import { blockTuple, encodeMetadataSections } from '../v1/encode-metadata.ts';
-import { checkChains, checkFileLayout } from './chain-rules.ts';
+import { checkChains, checkFileLayout, requiredFeaturesOf } from './chain-rules.ts';
 
 export function encodeMetadataV3(meta: Omit<SnapshotMetadata, 'formatVersion'>): Buffer {
   const refuse = (problem: string): never => {
     throw new InternalError(`refusing to write a version 3 snapshot: ${problem}`);
   };
-  const requiredFeatures = meta.files.some((f) => f.shared === true) ? SHARED_FILES_FEATURE : 0;
+  const requiredFeatures = requiredFeaturesOf(meta.files);
   for (const op of meta.operators) {
     for (const s of op.keyedStates) checkChains(s.blocks, `operator '${op.uid}' state '${s.name}'`, refuse);
   }

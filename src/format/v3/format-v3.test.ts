@@ -108,11 +108,6 @@ describe('format version 3', () => {
       expect((err as Error).message).toMatch(message);
     });
 
-    it('a file of the snapshot directory that it did not write', () => {
-      const writer = new SnapshotWriter(new LocalObjectStore(dirs.next()), { kind: 'checkpoint', jobId: JOB, jobName: 'x', checkpointId: 1 });
-      expect(() => writer.addFile({ path: 'x.tsfs', size: 16 }, { written: false })).toThrow(InternalError);
-    });
-
     it('blocks of a shared file that overlap or run past it', () => {
       const meta = sharedMeta([{ keyGroup: 0, file: 0, offset: 16, length: 20, entries: 1, crc: 0, kind: 'full' }, { keyGroup: 1, file: 0, offset: 30, length: 20, entries: 1, crc: 0, kind: 'full' }]);
       expect(() => encodeMetadataV3(meta)).toThrow(/blocks of a shared file must not overlap/);
@@ -151,7 +146,7 @@ describe('format version 3', () => {
       ['feature bit 1 without a shared file', () => bad({ ...good, files: [{ ...good.files[0]!, shared: false, written: true }], operators: [] } as SnapshotMetadata), /required feature bit 1 is set but no file is shared/],
       ['a file without `shared`', () => bad(good, { file: (f) => ({ path: f.path, size: f.size, written: true }) }), /files\[0\]\.shared: missing/],
       ['`written` that is not a bool', () => bad(good, { file: (f) => ({ path: f.path, size: f.size, shared: true, written: 1 }) }), /files\[0\]\.written: expected a bool/],
-      ['a snapshot-directory file not written', () => bad({ ...good, files: [{ ...good.files[0]!, shared: false, written: false }] } as SnapshotMetadata, { features: 0 }), /must be written by the snapshot/],
+      ['a snapshot-directory file not written', () => bad({ ...good, files: [{ ...good.files[0]!, shared: false, written: false }] } as SnapshotMetadata, { features: 0 }), /copied \(shared: false, written: false\) but the header lacks required feature bit 2/],
       ['a full block after a deletions block', () => bad(good, { block: (x) => [x.keyGroup, x.file, x.offset, x.length, x.entries, x.crc, x.kind === 'full' ? 2 : 0] }), /full block after another block/],
       ['an untiled file of the snapshot directory', () => bad({ ...good, files: [{ path: 'x.tsfs', size: 100, shared: false, written: true }] } as SnapshotMetadata, { features: 0 }), /blocks end at 56 but the file size is 100/],
       ['a path leaving the root', () => bad({ ...good, files: [{ ...good.files[0]!, path: '../x.tsfs' }] } as SnapshotMetadata), /escapes the snapshot directory/],

@@ -142,7 +142,7 @@ export function runSlotAttempt(spec: AttemptSpec, slots: readonly SlotConnection
       void Promise.resolve(spec.coordination.checkpointTarget(checkpointId)).then((target) => {
         if (target === undefined) return;
         const shared = target.shared === undefined ? {} : { shared: { root: target.shared.store.location, dir: target.shared.dir, full: target.shared.full } };
-        post({ type: 'snapshot-started', checkpointId, savepoint, location: target.store.location, ...shared });
+        post({ type: 'snapshot-started', checkpointId, savepoint, location: target.store.location, ...shared, ...(target.native === true ? { native: true } : {}) });
         post({ type: 'inject-barrier', checkpointId, savepoint, drain });
       });
     },

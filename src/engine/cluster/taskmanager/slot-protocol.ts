@@ -63,6 +63,8 @@ export type ToSlot =
       readonly location: string;
       /** An incremental checkpoint: the checkpoint root, the shared directory under it, and whether it is `--full`. */
       readonly shared?: { readonly root: string; readonly dir: string; readonly full: boolean };
+      /** A native savepoint (CheckpointTarget.native). */
+      readonly native?: boolean;
     }
   | { readonly type: 'inject-barrier'; readonly checkpointId: number; readonly savepoint: boolean; readonly drain: boolean }
   | { readonly type: 'snapshot-complete'; readonly checkpointId: number }

@@ -34,6 +34,7 @@ interface Snapshot {
   readonly store: Promise<PendingSnapshotStore>;
   /** An incremental checkpoint: the checkpoint root its data files go under. */
   readonly shared?: { readonly store: Promise<PendingSnapshotStore>; readonly dir: string; readonly full: boolean };
+  readonly native?: boolean;
 }
 
 let subtasks: Subtask[] = [];
@@ -58,7 +59,7 @@ port.on('message', (message: ToSlot) => {
       store.catch(() => undefined);
       const shared = message.shared === undefined ? undefined : { store: openStore(message.shared.root, storeOptions).then((s) => new PendingSnapshotStore(s)), dir: message.shared.dir, full: message.shared.full };
       shared?.store.catch(() => undefined);
-      snapshots.set(message.checkpointId, { savepoint: message.savepoint, store, ...(shared === undefined ? {} : { shared }) });
+      snapshots.set(message.checkpointId, { savepoint: message.savepoint, store, ...(shared === undefined ? {} : { shared }), ...(message.native === true ? { native: true } : {}) });
       for (const resolve of waiting.get(message.checkpointId) ?? []) void targetOf(message.checkpointId).then(resolve);
       waiting.delete(message.checkpointId);
       return;
@@ -103,7 +104,7 @@ async function targetOf(checkpointId: number): Promise<CheckpointTarget | undefi
     if (settled.has(checkpointId)) return undefined;
     return new Promise((resolve) => waiting.set(checkpointId, [...(waiting.get(checkpointId) ?? []), resolve]));
   }
-  const target = { checkpointId, savepoint: snapshot.savepoint, store: await snapshot.store };
+  const target = { checkpointId, savepoint: snapshot.savepoint, store: await snapshot.store, ...(snapshot.native === true ? { native: true } : {}) };
   return snapshot.shared === undefined ? target : { ...target, shared: { store: await snapshot.shared.store, dir: snapshot.shared.dir, full: snapshot.shared.full } };
 }
 
