@@ -11,10 +11,12 @@
  * uniformly) and in the garbage of those Maps; and forgetting walked every remembered key.
  */
 
-/** The keys of one key group first changed while the sequence was `seq`. */
+import type { StateEntry } from './state-table.ts';
+
+/** The entries of one key group whose keys were first changed while the sequence was `seq`. */
 interface Chunk {
   readonly seq: number;
-  readonly keys: string[];
+  readonly entries: StateEntry[];
   /** A key may be listed twice (it was removed, then written again, in this sequence). */
   repeats: boolean;
 }
@@ -27,9 +29,13 @@ export class HeapChangeLog {
     this.#groups = new Array<Chunk[] | undefined>(groups);
   }
 
-  /** Logs `keyString` as changed while the sequence is `seq` (never lower than an earlier call's). */
-  add(index: number, keyString: string, seq: number): void {
-    this.#chunk(index, seq).keys.push(keyString);
+  /**
+   * Logs `entry`'s key as changed while the sequence is `seq` (never lower than an earlier
+   * call's). The entry, not only its key: while it is still its key's live entry (not
+   * `replaced`), a snapshot reads its value without looking the key up.
+   */
+  add(index: number, entry: StateEntry, seq: number): void {
+    this.#chunk(index, seq).entries.push(entry);
   }
 
   /**
@@ -44,16 +50,17 @@ export class HeapChangeLog {
     let chunks = this.#groups[index];
     if (chunks === undefined) this.#groups[index] = chunks = [];
     let last = chunks[chunks.length - 1];
-    if (last === undefined || last.seq !== seq) chunks.push((last = { seq, keys: [], repeats: false }));
+    if (last === undefined || last.seq !== seq) chunks.push((last = { seq, entries: [], repeats: false }));
     return last;
   }
 
   /**
-   * The keys of key group index `index` changed after sequence `after` and up to `upTo`, each
-   * once. Changes after `upTo` (a snapshot's sequence) are left out: a key changed only after
-   * the snapshot has the same value in the snapshot as in the base.
+   * The entries logged for key group index `index` after sequence `after` and up to `upTo`, one
+   * per key (which one of several is unspecified; at most one is not `replaced`). Changes after
+   * `upTo` (a snapshot's sequence) are left out: a key changed only after the snapshot has the
+   * same value in the snapshot as in the base.
    */
-  since(index: number, after: number, upTo: number): readonly string[] {
+  since(index: number, after: number, upTo: number): readonly StateEntry[] {
     const chunks = this.#groups[index];
     if (chunks === undefined) return [];
     let only: Chunk | undefined;
@@ -64,10 +71,10 @@ export class HeapChangeLog {
       count++;
     }
     if (only === undefined) return [];
-    if (count === 1 && !only.repeats) return only.keys;
-    const seen = new Set<string>();
-    for (const c of chunks) if (c.seq > after && c.seq <= upTo) for (const k of c.keys) seen.add(k);
-    return [...seen];
+    if (count === 1 && !only.repeats) return only.entries;
+    const seen = new Map<string, StateEntry>();
+    for (const c of chunks) if (c.seq > after && c.seq <= upTo) for (const e of c.entries) if (!seen.has(e.keyString)) seen.set(e.keyString, e);
+    return [...seen.values()];
   }
 
   /** Forgets changes made at or before sequence `seq` (a confirmed checkpoint's). */
@@ -80,10 +87,10 @@ export class HeapChangeLog {
     }
   }
 
-  /** Keys logged over all key groups and sequences, a key counted once per sequence (for tests and reports). */
+  /** Entries logged over all key groups and sequences, a key counted once per sequence (for tests and reports). */
   get size(): number {
     let n = 0;
-    for (const chunks of this.#groups) for (const c of chunks ?? []) n += c.keys.length;
+    for (const chunks of this.#groups) for (const c of chunks ?? []) n += c.entries.length;
     return n;
   }
 }

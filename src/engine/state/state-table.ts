@@ -37,6 +37,11 @@ export interface StateEntry {
   readonly version: number;
   /** With change tracking: the version under which the key was last logged as changed (0: not since tracking began). */
   logged: number;
+  /**
+   * No longer the live entry of its key (replaced copy-on-write, or removed): the change log,
+   * which lists entry objects, looks the key up again for these only.
+   */
+  replaced: boolean;
 }
 
 export type KeyGroupMap = Map<string, StateEntry>;
@@ -137,7 +142,8 @@ export class StateTable {
     const value = entry.value;
     if (typeof value !== 'object' || value === null || entry.version > this.#pins.pinned[index]!) return value;
     this.#preserve(index, keyString, entry);
-    const copy: StateEntry = { key: entry.key, keyString: entry.keyString, value: deepCopy(value), version: this.#pins.version, logged: entry.logged };
+    entry.replaced = true;
+    const copy: StateEntry = { key: entry.key, keyString: entry.keyString, value: deepCopy(value), version: this.#pins.version, logged: entry.logged, replaced: false };
     map.set(keyString, copy);
     this.#remember(index, keyString, copy);
     return copy.value;
@@ -154,15 +160,11 @@ export class StateTable {
         return;
       }
       this.#preserve(index, keyString, entry);
+      entry.replaced = true;
     }
     const version = this.#pins.version;
-    let logged = 0;
-    if (entry !== undefined) logged = entry.logged;
-    else if (this.#changes !== undefined) {
-      this.#changes.add(index, keyString, version);
-      logged = version;
-    }
-    const created: StateEntry = { key: entry === undefined ? key : entry.key, keyString: entry === undefined ? keyString : entry.keyString, value, version, logged };
+    const created: StateEntry = { key: entry === undefined ? key : entry.key, keyString: entry === undefined ? keyString : entry.keyString, value, version, logged: entry === undefined ? 0 : entry.logged, replaced: false };
+    if (entry === undefined && this.#changes !== undefined) this.#logChange(index, created);
     map.set(keyString, created);
     this.#remember(index, keyString, created);
   }
@@ -176,6 +178,7 @@ export class StateTable {
       this.#changes.removed(index, this.#pins.version);
     }
     if (entry.version <= this.#pins.pinned[index]!) this.#preserve(index, keyString, entry);
+    entry.replaced = true;
     map.delete(keyString);
     this.#remember(index, keyString, undefined);
   }
@@ -231,9 +234,16 @@ export class StateTable {
     const deletions: string[] = [];
     const map = this.#maps[index]!;
     const preserved = this.#preserved.get(holder)?.[index];
-    for (const keyString of this.#changes.since(index, seq, holder.version)) {
-      const live = map.get(keyString);
-      const entry = live !== undefined && live.version <= holder.version ? live : preserved?.get(keyString);
+    const upTo = holder.version;
+    for (const logged of this.#changes.since(index, seq, upTo)) {
+      const keyString = logged.keyString;
+      let entry: StateEntry | undefined;
+      // Still the live entry and no newer than the snapshot: its value is the snapshot's (a pinned entry is not mutated).
+      if (!logged.replaced && logged.version <= upTo) entry = logged;
+      else {
+        const live = map.get(keyString);
+        entry = live !== undefined && live.version <= upTo ? live : preserved?.get(keyString);
+      }
       if (entry === undefined) deletions.push(keyString);
       else {
         keys.push(keyString);
@@ -275,7 +285,7 @@ export class StateTable {
     const version = this.#pins.version;
     if (entry.logged === version) return;
     entry.logged = version;
-    this.#changes!.add(index, entry.keyString, version);
+    this.#changes!.add(index, entry, version);
   }
 
   #remember(index: number, keyString: string, entry: StateEntry | undefined): void {
