@@ -13,7 +13,7 @@ describe('HeapChangeLog', () => {
   const entries = new Map<string, StateEntry>();
   const e = (keyString: string): StateEntry => {
     let entry = entries.get(keyString);
-    if (entry === undefined) entries.set(keyString, (entry = { key: keyString, keyString, value: 0, version: 1, logged: 0, replaced: false }));
+    if (entry === undefined) entries.set(keyString, (entry = { key: keyString, keyString, value: 0, version: 1, logged: 0 }));
     return entry;
   };
   const keys = (list: readonly StateEntry[]): string[] => list.map((x) => x.keyString);

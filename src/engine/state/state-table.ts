@@ -35,14 +35,19 @@ export interface StateEntry {
   value: unknown;
   /** The SnapshotPins version current when the entry object was created. */
   readonly version: number;
-  /** With change tracking: the version under which the key was last logged as changed (0: not since tracking began). */
-  logged: number;
   /**
-   * No longer the live entry of its key (replaced copy-on-write, or removed): the change log,
-   * which lists entry objects, looks the key up again for these only.
+   * With change tracking: the version under which the key was last logged as changed (0: not
+   * since tracking began), or REPLACED.
    */
-  replaced: boolean;
+  logged: number;
 }
+
+/**
+ * `StateEntry.logged` of an entry no longer live (replaced copy-on-write, or removed): the change
+ * log, which lists entry objects, looks the key up again for these only. (A marker in `logged`
+ * rather than a field of its own: every entry of every heap state carries the fields.)
+ */
+export const REPLACED = -1;
 
 export type KeyGroupMap = Map<string, StateEntry>;
 
@@ -142,8 +147,8 @@ export class StateTable {
     const value = entry.value;
     if (typeof value !== 'object' || value === null || entry.version > this.#pins.pinned[index]!) return value;
     this.#preserve(index, keyString, entry);
-    entry.replaced = true;
-    const copy: StateEntry = { key: entry.key, keyString: entry.keyString, value: deepCopy(value), version: this.#pins.version, logged: entry.logged, replaced: false };
+    const copy: StateEntry = { key: entry.key, keyString: entry.keyString, value: deepCopy(value), version: this.#pins.version, logged: entry.logged };
+    entry.logged = REPLACED;
     map.set(keyString, copy);
     this.#remember(index, keyString, copy);
     return copy.value;
@@ -160,10 +165,10 @@ export class StateTable {
         return;
       }
       this.#preserve(index, keyString, entry);
-      entry.replaced = true;
     }
     const version = this.#pins.version;
-    const created: StateEntry = { key: entry === undefined ? key : entry.key, keyString: entry === undefined ? keyString : entry.keyString, value, version, logged: entry === undefined ? 0 : entry.logged, replaced: false };
+    const created: StateEntry = { key: entry === undefined ? key : entry.key, keyString: entry === undefined ? keyString : entry.keyString, value, version, logged: entry === undefined ? 0 : entry.logged };
+    if (entry !== undefined) entry.logged = REPLACED;
     if (entry === undefined && this.#changes !== undefined) this.#logChange(index, created);
     map.set(keyString, created);
     this.#remember(index, keyString, created);
@@ -178,7 +183,7 @@ export class StateTable {
       this.#changes.removed(index, this.#pins.version);
     }
     if (entry.version <= this.#pins.pinned[index]!) this.#preserve(index, keyString, entry);
-    entry.replaced = true;
+    entry.logged = REPLACED;
     map.delete(keyString);
     this.#remember(index, keyString, undefined);
   }
@@ -239,7 +244,7 @@ export class StateTable {
       const keyString = logged.keyString;
       let entry: StateEntry | undefined;
       // Still the live entry and no newer than the snapshot: its value is the snapshot's (a pinned entry is not mutated).
-      if (!logged.replaced && logged.version <= upTo) entry = logged;
+      if (logged.logged !== REPLACED && logged.version <= upTo) entry = logged;
       else {
         const live = map.get(keyString);
         entry = live !== undefined && live.version <= upTo ? live : preserved?.get(keyString);
