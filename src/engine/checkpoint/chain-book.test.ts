@@ -36,6 +36,29 @@ describe('ChainBook', () => {
     expect(book.base).toBeUndefined();
   });
 
+  it('a completion that comes before its chains are recorded moves the base once they are', () => {
+    const moved: number[] = [];
+    const book = new ChainBook(undefined, (id) => moved.push(id));
+    book.record(1, chainsOf(1));
+    expect(book.confirm(1)).toBe(true);
+    expect(moved).toEqual([1]);
+    expect(book.confirm(2)).toBe(false); // not recorded yet: 1 is subsumed, nothing to build on meanwhile
+    expect(book.base).toBeUndefined();
+    book.record(1, chainsOf(1)); // older than the completion: never a base
+    expect(book.base).toBeUndefined();
+    expect(book.record(2, chainsOf(2))).toBe(true);
+    expect(book.base).toEqual({ checkpointId: 2, chains: chainsOf(2) });
+    expect(moved).toEqual([1, 2]);
+    expect(book.record(3, chainsOf(3))).toBe(false); // the usual order again: pending until confirmed
+    expect(book.confirm(4)).toBe(false);
+    expect(book.confirm(3)).toBe(false); // late news: 4 completed
+    expect(book.record(3, chainsOf(3))).toBe(false);
+    book.abort(4); // 4 will never be recorded
+    expect(book.record(4, chainsOf(4))).toBe(false);
+    expect(book.base).toBeUndefined();
+    expect(moved).toEqual([1, 2]);
+  });
+
   it('starts from a restore when its chains can be built on', () => {
     expect(ChainBook.fromRestore(7, chainsOf(7)).base).toEqual({ checkpointId: 7, chains: chainsOf(7) });
     expect(ChainBook.fromRestore(7, undefined).base).toBeUndefined();

@@ -16,17 +16,27 @@ export interface ChainBase {
 export class ChainBook {
   #base: ChainBase | undefined;
   readonly #pending = new Map<number, OperatorChains>();
+  /**
+   * A completion newer than the base that came before this subtask recorded the checkpoint's
+   * chains: the recording makes it the base when it comes. Today the write records before it
+   * acknowledges, so a completion cannot overtake it; a book that depended on that would drop
+   * its base (and write the next checkpoint whole) the day an acknowledgement leaves earlier.
+   */
+  #confirmedAhead: number | undefined;
+  /** Told each time the base moves to a completed checkpoint (the subtask: `backend.confirmChanges`). */
+  readonly #onConfirmed: ((checkpointId: number) => void) | undefined;
 
-  constructor(base?: ChainBase) {
+  constructor(base?: ChainBase, onConfirmed?: (checkpointId: number) => void) {
     this.#base = base;
+    this.#onConfirmed = onConfirmed;
   }
 
   /**
    * A book whose base is the checkpoint the subtask restored from, when its chains can be built
    * on (see `chainsFromMetadata`); undefined chains: no base, the first checkpoint is full.
    */
-  static fromRestore(restoredId: number, chains: OperatorChains | undefined): ChainBook {
-    return new ChainBook(chains === undefined ? undefined : { checkpointId: restoredId, chains });
+  static fromRestore(restoredId: number, chains: OperatorChains | undefined, onConfirmed?: (checkpointId: number) => void): ChainBook {
+    return new ChainBook(chains === undefined ? undefined : { checkpointId: restoredId, chains }, onConfirmed);
   }
 
   /** What the next checkpoint builds on; undefined: it writes every key group whole. */
@@ -39,35 +49,61 @@ export class ChainBook {
     return [...this.#pending.keys()].sort((a, b) => a - b);
   }
 
-  /** The subtask acknowledged `checkpointId` with these complete chains. */
-  record(checkpointId: number, chains: OperatorChains): void {
-    if (this.#base !== undefined && checkpointId <= this.#base.checkpointId) return; // older than the base: never a base
+  /**
+   * The subtask wrote `checkpointId` with these complete chains. Returns whether they became
+   * the base at once (its completion came first, see `confirm`).
+   */
+  record(checkpointId: number, chains: OperatorChains): boolean {
+    if (this.#base !== undefined && checkpointId <= this.#base.checkpointId) return false; // older than the base: never a base
+    if (this.#confirmedAhead !== undefined) {
+      if (checkpointId < this.#confirmedAhead) return false; // subsumed by a completion already known
+      if (checkpointId === this.#confirmedAhead) {
+        this.#confirmedAhead = undefined;
+        this.#moveBase(checkpointId, chains);
+        return true;
+      }
+    }
     this.#pending.set(checkpointId, chains);
+    return false;
   }
 
   /**
    * `checkpointId` completed: its chains become the base if this subtask recorded them, and
    * every pending checkpoint up to it is dropped (subsumed). Returns whether the base moved to
-   * it: only then may the caller call `backend.confirmChanges(checkpointId)`. A completion newer
-   * than the base without recorded chains leaves no base: the old base's checkpoint is no longer
-   * retained once subsumed, so its files may go, and a delta on them would fail every checkpoint.
+   * it now. A completion newer than the base without recorded chains leaves no base until they
+   * are recorded (`record` then moves the base): the old base's checkpoint is no longer retained
+   * once subsumed, so its files may go, and a delta on them would fail every checkpoint.
    */
   confirm(checkpointId: number): boolean {
     const chains = this.#pending.get(checkpointId);
     for (const id of [...this.#pending.keys()]) if (id <= checkpointId) this.#pending.delete(id);
     if (this.#base !== undefined && checkpointId <= this.#base.checkpointId) return false; // late news
-    this.#base = chains === undefined ? undefined : { checkpointId, chains };
-    return chains !== undefined;
+    if (this.#confirmedAhead !== undefined && checkpointId < this.#confirmedAhead) return false; // late news too
+    if (chains === undefined) {
+      this.#base = undefined;
+      this.#confirmedAhead = checkpointId;
+      return false;
+    }
+    this.#confirmedAhead = undefined;
+    this.#moveBase(checkpointId, chains);
+    return true;
   }
 
   /** `checkpointId` failed or was aborted: nobody refers to its blocks. */
   abort(checkpointId: number): void {
     this.#pending.delete(checkpointId);
+    if (this.#confirmedAhead === checkpointId) this.#confirmedAhead = undefined;
   }
 
   /** The next checkpoint starts over (a layout the chains cannot follow, a restore from elsewhere). */
   clearBase(): void {
     this.#base = undefined;
+    this.#confirmedAhead = undefined;
+  }
+
+  #moveBase(checkpointId: number, chains: OperatorChains): void {
+    this.#base = { checkpointId, chains };
+    this.#onConfirmed?.(checkpointId);
   }
 }
 

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type ChainLimits, chainMayGrow, DEFAULT_CHAIN_LIMITS, decideKeyGroup } from './chain-policy.ts';
+import { type ChainDecision, type ChainLimits, chainMayGrow, DEFAULT_CHAIN_LIMITS, decideKeyGroup, decideKeyGroups } from './chain-policy.ts';
 import { type ChainBlock, deltaSteps, type KeyGroupChain } from './keyed-chain.ts';
+import { sharedFileMarker } from './shared-paths.ts';
 
-const block = (kind: ChainBlock['kind'], length: number, step: number): ChainBlock => ({ path: `j/shared/f${step}.tsfs`, fileSize: 1 << 20, offset: 16, length, entries: 1, crc: 0, kind });
+const block = (kind: ChainBlock['kind'], length: number, step: number): ChainBlock => ({ path: `j/shared/f-0${sharedFileMarker(step)}0-ab.tsfs`, fileSize: 1 << 20, offset: 16, length, entries: 1, crc: 0, kind });
 const withBase = { hasBase: true, forceFull: false };
 
 describe('decideKeyGroup', () => {
@@ -60,6 +61,65 @@ describe('staggered rewrites', () => {
     expect(fullPerCheckpoint[0]).toBe(0); // no chain has a delta yet
     expect(fullPerCheckpoint.slice(1).every((n) => n === turn)).toBe(true);
     expect(Math.max(...chains.map(deltaSteps))).toBeLessThan(DEFAULT_CHAIN_LIMITS.maxDeltaSteps);
+  });
+});
+
+describe('rewrites the ratio forces, spread over checkpoints', () => {
+  /**
+   * 128 key groups written whole at checkpoint 1, then each checkpoint changes `share` of every
+   * key group's full block (keys spread uniformly): key groups written whole per checkpoint, and
+   * all bytes written, under `decide`.
+   */
+  function run(share: number, decide: (chains: KeyGroupChain[], id: number) => ChainDecision[]): { whole: number[]; bytes: number } {
+    let chains: KeyGroupChain[] = Array.from({ length: 128 }, () => [block('full', 1000, 1)]);
+    const whole: number[] = [];
+    let bytes = 0;
+    for (let id = 2; id <= 120; id++) {
+      const decisions = decide(chains, id);
+      whole.push(decisions.filter((d) => d === 'full').length);
+      chains = chains.map((chain, keyGroup) => {
+        const written = decisions[keyGroup] === 'full' ? block('full', 1000, id) : block('upserts', 1000 * share, id);
+        bytes += written.length;
+        return written.kind === 'full' ? [written] : [...chain, written];
+      });
+    }
+    return { whole, bytes };
+  }
+  const each = (chains: KeyGroupChain[], id: number): ChainDecision[] => chains.map((chain, keyGroup) => decideKeyGroup([chain], { hasBase: true, forceFull: false, keyGroup, checkpointId: id }));
+  const together = (chains: KeyGroupChain[], id: number): ChainDecision[] => {
+    const decisions = decideKeyGroups(chains.map((chain, keyGroup) => ({ keyGroup, chains: [chain] })), { hasBase: true, forceFull: false, checkpointId: id, baseCheckpointId: id - 1 });
+    return chains.map((_, keyGroup) => decisions.get(keyGroup)!);
+  };
+
+  it('with changes spread over the keys, no checkpoint writes most key groups whole, for about the same bytes', () => {
+    for (const share of [0.08, 0.16, 0.3]) {
+      const before = run(share, each);
+      const after = run(share, together);
+      expect(Math.max(...before.whole)).toBeGreaterThan(100); // every chain passes the ratio at the same checkpoint
+      // Rewrites due per checkpoint; the first round's last chains still come together, at most twice that.
+      const due = Math.ceil(128 / (Math.floor(1 / share) + 2));
+      expect(Math.max(...after.whole.slice(1))).toBeLessThanOrEqual(2 * due + 4);
+      expect(Math.max(...after.whole.slice(30))).toBeLessThanOrEqual(Math.ceil(due * 1.5));
+      expect(after.bytes).toBeLessThanOrEqual(before.bytes * 1.05);
+    }
+  });
+
+  it('with few changes leaves the staggered rewrites as they are', () => {
+    const before = run(0.012, each);
+    const after = run(0.012, together);
+    expect(after.whole).toEqual(before.whole);
+  });
+
+  it('writes nothing whole early when the key groups did not change in the base checkpoint', () => {
+    const groups = Array.from({ length: 8 }, (_, keyGroup) => ({ keyGroup, chains: [[block('full', 1000, 1), block('upserts', 300, 2)]] }));
+    expect([...decideKeyGroups(groups, { hasBase: true, forceFull: false, checkpointId: 4, baseCheckpointId: 3 }).values()]).toEqual(Array(8).fill('delta'));
+    expect([...decideKeyGroups(groups, { hasBase: true, forceFull: false, checkpointId: 3, baseCheckpointId: 2 }).values()]).toContain('full');
+  });
+
+  it('writes every key group whole without a base or when forced', () => {
+    const groups = [{ keyGroup: 3, chains: [[block('full', 1000, 1), block('upserts', 900, 2)]] }, { keyGroup: 4, chains: [] }];
+    expect([...decideKeyGroups(groups, { hasBase: false, forceFull: false }).values()]).toEqual(['full', 'full']);
+    expect([...decideKeyGroups(groups, { hasBase: true, forceFull: true }).values()]).toEqual(['full', 'full']);
   });
 });
 

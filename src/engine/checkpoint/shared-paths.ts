@@ -27,3 +27,9 @@ export function checkpointOfSharedName(name: string, owner: string): number | un
   const match = /^-chk(\d+)-a/.exec(name.slice(owner.length));
   return match === null ? undefined : Number(match[1]);
 }
+
+/** The checkpoint that wrote the shared file at root-relative `path` (a name `sharedFileMarker` marks), or undefined. */
+export function checkpointOfSharedPath(path: string): number | undefined {
+  const match = /-chk(\d+)-a\d+[^/]*$/.exec(path);
+  return match === null ? undefined : Number(match[1]);
+}

@@ -341,7 +341,8 @@ export class Subtask {
   notifyCheckpointComplete(checkpointId: number): void {
     this.mailbox.put(async () => {
       if (!this.#savepoints.has(checkpointId)) {
-        for (const m of this.#members) if (m.book?.confirm(checkpointId) === true) m.keyed?.confirmChanges?.(checkpointId);
+        // The book confirms the backend's changes when its base moves (now, or once the chains are recorded).
+        for (const m of this.#members) m.book?.confirm(checkpointId);
         // Not awaited: deleting files never holds up processing (prunes run one after another, and never reject).
         void this.#localShared?.confirmed(checkpointId);
       }
@@ -405,11 +406,12 @@ export class Subtask {
    */
   #startTracking(m: Member, reader: SnapshotReader | undefined, plan: SubtaskRestorePlan | undefined): ChainBook {
     const metadata = reader?.metadata;
-    let book = new ChainBook();
+    const confirmChanges = (id: number): void => m.keyed?.confirmChanges?.(id);
+    let book = new ChainBook(undefined, confirmChanges);
     if (this.spec.incremental?.buildOnRestore === true && metadata !== undefined && plan?.snapshotUid != null) {
       const range = rangeForSubtask(this.spec.index, m.planned.parallelism, m.planned.maxParallelism);
       const chains = chainsFromMetadata(metadata, plan.snapshotUid, range);
-      book = ChainBook.fromRestore(metadata.checkpointId, chains);
+      book = ChainBook.fromRestore(metadata.checkpointId, chains, confirmChanges);
     }
     m.keyed?.trackChanges?.(book.base?.checkpointId);
     return book;

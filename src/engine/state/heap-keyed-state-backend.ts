@@ -12,7 +12,8 @@ import { FormatError, InternalError, UserError } from '../../errors.ts';
 import { CanonicalKeyEncoder } from '../../format/canonical-key.ts';
 import { checkParallelism, keyGroupForBytes } from '../../format/key-groups.ts';
 import { CurrentKey, type KeyGroupRange } from './current-key.ts';
-import { ChangeBases, KeyChanges } from './change-tracking.ts';
+import { ChangeBases } from './change-tracking.ts';
+import { HeapChangeLog } from './heap-change-log.ts';
 import { HeapKeyedSnapshot } from './heap-keyed-snapshot.ts';
 import { bytesToKeyString } from './key-string.ts';
 import type { AnyStateHandle, KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions, StateAccess } from './keyed-state-backend.ts';
@@ -64,7 +65,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   readonly #operatorUid: string;
   /** Change tracking (trackChanges): the bases, and each table's changed keys; undefined while off. */
   #bases: ChangeBases | undefined;
-  readonly #changes = new Map<StateTable, KeyChanges>();
+  readonly #changes = new Map<StateTable, HeapChangeLog>();
 
   constructor(options: KeyedStateBackendOptions) {
     const { keyGroupRange: range, maxParallelism } = options;
@@ -171,7 +172,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   }
 
   #track(table: StateTable): void {
-    const changes = new KeyChanges(this.#pins.groups);
+    const changes = new HeapChangeLog(this.#pins.groups);
     this.#changes.set(table, changes);
     table.track(changes);
   }

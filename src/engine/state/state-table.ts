@@ -16,12 +16,13 @@
  *   the group costs nothing extra. The live Maps are never copied: copying 1M entries takes
  *   about 200 ms here, one key group at a time it still cost 2 µs per record during a write.
  *
- * Change tracking (change-tracking.ts): with `track`, read (which hands out a value to mutate),
- * write and remove record the key with the current version, the snapshot sequence; off, they pay
- * one field check. `captureChanges` reads the changed keys as of a pinned snapshot exactly as
- * `capture` reads them all.
+ * Change tracking (heap-change-log.ts): with `track`, read (which hands out a value to mutate),
+ * write and remove log the key under the current version, the snapshot sequence, once per
+ * sequence (the entry remembers where it was logged last); off, they pay one field check.
+ * `captureChanges` reads the changed keys as of a pinned snapshot exactly as `capture` reads
+ * them all.
  */
-import type { KeyChanges } from './change-tracking.ts';
+import type { HeapChangeLog } from './heap-change-log.ts';
 import { deepCopy } from './copy-value.ts';
 import type { CapturedEntries } from './keyed-state-backend.ts';
 import type { RegisteredStateInfo } from './state-descriptors.ts';
@@ -29,10 +30,24 @@ import type { RegisteredStateInfo } from './state-descriptors.ts';
 export interface StateEntry {
   /** The key as the user gave it (or as decoded on restore), written to the snapshot. */
   readonly key: unknown;
+  /** The key group Map's key for this entry: the change log lists it rather than keep another copy of the key alive. */
+  readonly keyString: string;
   value: unknown;
   /** The SnapshotPins version current when the entry object was created. */
   readonly version: number;
+  /**
+   * With change tracking: the version under which the key was last logged as changed (0: not
+   * since tracking began), or REPLACED.
+   */
+  logged: number;
 }
+
+/**
+ * `StateEntry.logged` of an entry no longer live (replaced copy-on-write, or removed): the change
+ * log, which lists entry objects, looks the key up again for these only. (A marker in `logged`
+ * rather than a field of its own: every entry of every heap state carries the fields.)
+ */
+export const REPLACED = -1;
 
 export type KeyGroupMap = Map<string, StateEntry>;
 
@@ -98,7 +113,7 @@ export class StateTable {
   #lastKeyString = '';
   #lastEntry: StateEntry | undefined;
   /** Undefined while changes are not tracked. */
-  #changes: KeyChanges | undefined;
+  #changes: HeapChangeLog | undefined;
 
   constructor(info: RegisteredStateInfo, pins: SnapshotPins) {
     this.info = info;
@@ -128,11 +143,12 @@ export class StateTable {
     const entry = map.get(keyString);
     this.#remember(index, keyString, entry);
     if (entry === undefined) return undefined;
-    if (this.#changes !== undefined) this.#changes.mark(index, keyString, this.#pins.version);
+    if (this.#changes !== undefined) this.#logChange(index, entry);
     const value = entry.value;
     if (typeof value !== 'object' || value === null || entry.version > this.#pins.pinned[index]!) return value;
     this.#preserve(index, keyString, entry);
-    const copy: StateEntry = { key: entry.key, value: deepCopy(value), version: this.#pins.version };
+    const copy: StateEntry = { key: entry.key, keyString: entry.keyString, value: deepCopy(value), version: this.#pins.version, logged: entry.logged };
+    entry.logged = REPLACED;
     map.set(keyString, copy);
     this.#remember(index, keyString, copy);
     return copy.value;
@@ -142,13 +158,18 @@ export class StateTable {
     const map = this.#maps[index]!;
     // Read-modify-write is the common pattern: the read just looked this key up.
     const entry = index === this.#lastIndex && keyString === this.#lastKeyString ? this.#lastEntry : map.get(keyString);
-    if (this.#changes !== undefined) this.#changes.mark(index, keyString, this.#pins.version);
-    if (entry !== undefined && entry.version > this.#pins.pinned[index]!) {
-      entry.value = value;
-      return;
+    if (entry !== undefined) {
+      if (this.#changes !== undefined) this.#logChange(index, entry);
+      if (entry.version > this.#pins.pinned[index]!) {
+        entry.value = value;
+        return;
+      }
+      this.#preserve(index, keyString, entry);
     }
-    if (entry !== undefined) this.#preserve(index, keyString, entry);
-    const created: StateEntry = { key: entry === undefined ? key : entry.key, value, version: this.#pins.version };
+    const version = this.#pins.version;
+    const created: StateEntry = { key: entry === undefined ? key : entry.key, keyString: entry === undefined ? keyString : entry.keyString, value, version, logged: entry === undefined ? 0 : entry.logged };
+    if (entry !== undefined) entry.logged = REPLACED;
+    if (entry === undefined && this.#changes !== undefined) this.#logChange(index, created);
     map.set(keyString, created);
     this.#remember(index, keyString, created);
   }
@@ -157,8 +178,12 @@ export class StateTable {
     const map = this.#maps[index]!;
     const entry = map.get(keyString);
     if (entry === undefined) return;
-    if (this.#changes !== undefined) this.#changes.mark(index, keyString, this.#pins.version);
+    if (this.#changes !== undefined) {
+      this.#logChange(index, entry);
+      this.#changes.removed(index, this.#pins.version);
+    }
     if (entry.version <= this.#pins.pinned[index]!) this.#preserve(index, keyString, entry);
+    entry.logged = REPLACED;
     map.delete(keyString);
     this.#remember(index, keyString, undefined);
   }
@@ -184,8 +209,8 @@ export class StateTable {
     return { keys, values };
   }
 
-  /** From now on every change is recorded in `changes`. */
-  track(changes: KeyChanges): void {
+  /** From now on every change is logged in `changes`. */
+  track(changes: HeapChangeLog): void {
     this.#changes = changes;
   }
 
@@ -204,7 +229,8 @@ export class StateTable {
    * The keys of key group index `index` changed after sequence `seq`, as they were when `holder`
    * was taken (as `capture`): the live entry if no newer than the snapshot, else the one preserved
    * for it, else the key had no value then and is a deletion. Undefined when changes are not
-   * tracked. Keys changed after the snapshot may be among them, with their snapshot values.
+   * tracked. Changes after the snapshot are left out (a key changed before and after it is
+   * listed for the change before, with its snapshot value).
    */
   captureChanges(holder: PinHolder, index: number, seq: number): { upserts: CapturedEntries; deletions: string[] } | undefined {
     if (this.#changes === undefined) return undefined;
@@ -213,9 +239,16 @@ export class StateTable {
     const deletions: string[] = [];
     const map = this.#maps[index]!;
     const preserved = this.#preserved.get(holder)?.[index];
-    for (const keyString of this.#changes.since(index, seq)) {
-      const live = map.get(keyString);
-      const entry = live !== undefined && live.version <= holder.version ? live : preserved?.get(keyString);
+    const upTo = holder.version;
+    for (const logged of this.#changes.since(index, seq, upTo)) {
+      const keyString = logged.keyString;
+      let entry: StateEntry | undefined;
+      // Still the live entry and no newer than the snapshot: its value is the snapshot's (a pinned entry is not mutated).
+      if (logged.logged !== REPLACED && logged.version <= upTo) entry = logged;
+      else {
+        const live = map.get(keyString);
+        entry = live !== undefined && live.version <= upTo ? live : preserved?.get(keyString);
+      }
       if (entry === undefined) deletions.push(keyString);
       else {
         keys.push(keyString);
@@ -250,6 +283,14 @@ export class StateTable {
   /** Every entry, key group by key group; do not mutate state while iterating. */
   *entries(): IterableIterator<StateEntry> {
     for (const map of this.#maps) yield* map.values();
+  }
+
+  /** Logs `entry`'s key as changed under the current version, unless it already is. */
+  #logChange(index: number, entry: StateEntry): void {
+    const version = this.#pins.version;
+    if (entry.logged === version) return;
+    entry.logged = version;
+    this.#changes!.add(index, entry, version);
   }
 
   #remember(index: number, keyString: string, entry: StateEntry | undefined): void {

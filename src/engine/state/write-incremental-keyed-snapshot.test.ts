@@ -176,6 +176,45 @@ describe('with the heap backend', () => {
   });
 });
 
+describe('a completion that arrives before the subtask recorded the checkpoint', () => {
+  /** Checkpoint `id` of `b` written into its own shared file; the chains are returned, not recorded. */
+  async function write(b: HeapKeyedStateBackend, store: LocalObjectStore, book: ChainBook, id: number): Promise<{ result: IncrementalKeyedResult; chains: OperatorChains; bytes: number }> {
+    const sharedPath = `${JOB}/shared/early-${id}.tsfs`;
+    const writer = await DataFileWriter.create(store, sharedPath);
+    const result = await writeIncrementalKeyedSnapshot(b.snapshot({ checkpointId: id }), writer, { operatorUid: 'op', sharedPath, base: book.base, checkpointId: id });
+    const file = await writer.close();
+    return { result, chains: completeChains(result, file.size), bytes: file.size };
+  }
+
+  it('still becomes the base once recorded: the next checkpoint writes only the change', async () => {
+    const b = new HeapKeyedStateBackend({ keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P });
+    b.trackChanges(undefined);
+    const book = new ChainBook(undefined, (id) => b.confirmChanges(id));
+    const value = b.getState(valueState<number>('v'));
+    for (let n = 0; n < 200; n++) {
+      b.setCurrentKey(`k${n}`);
+      value.update(n);
+    }
+    const store = new LocalObjectStore(dirs.next());
+    const first = await write(b, store, book, 1);
+    // The old ordering: the notification of checkpoint 1 reaches the book before its chains do.
+    expect(book.confirm(1)).toBe(false);
+    expect(book.base).toBeUndefined();
+    expect(book.record(1, first.chains)).toBe(true);
+    expect(book.base?.checkpointId).toBe(1);
+
+    b.setCurrentKey('k7');
+    value.update(-7);
+    const second = await write(b, store, book, 2);
+    expect(second.result.fullKeyGroups).toBe(0);
+    const kinds = second.result.states.flatMap((s) => s.written.map((w) => `${w.kind}/${w.keyGroup}`));
+    expect(kinds).toEqual([`upserts/${keyGroupOfKeyString(keyStringOf('k7'), MAX_P)}`]);
+    expect(second.bytes).toBeLessThan(first.bytes / 4);
+    const data = new Map([['v', new Map(Array.from({ length: 200 }, (_, n) => [keyStringOf(`k${n}`), n === 7 ? -7 : n] as const))]]);
+    expect(await replayChains(store, second.chains)).toEqual(expectedContent([stateInfo('v', 'value')], data, NOW, new Map()));
+  });
+});
+
 type Step =
   | { readonly t: 'put'; readonly key: number; readonly value: number; readonly live: boolean }
   | { readonly t: 'delete'; readonly state: number; readonly key: number }

@@ -21,7 +21,7 @@ import type { DataFileWriter } from '../../format/data-file-writer.ts';
 import type { KeyedBlockKind } from '../../format/model.ts';
 import type { KeyedStateInfo } from '../../format/snapshot-writer.ts';
 import type { ChainBase } from '../checkpoint/chain-book.ts';
-import { type ChainLimits, DEFAULT_CHAIN_LIMITS, decideKeyGroup } from '../checkpoint/chain-policy.ts';
+import { type ChainLimits, DEFAULT_CHAIN_LIMITS, decideKeyGroups } from '../checkpoint/chain-policy.ts';
 import { type ChainBlock, type ChainLayout, type KeyGroupChain, type OperatorChains, sameLayout, type StateChains } from '../checkpoint/keyed-chain.ts';
 import type { CapturedChanges, CapturedKeyGroup, KeyedStateSnapshot } from './keyed-state-backend.ts';
 import type { RegisteredStateInfo } from './state-descriptors.ts';
@@ -108,11 +108,13 @@ export async function writeIncrementalKeyedSnapshot(snapshot: KeyedStateSnapshot
     };
 
     const { start, end } = snapshot.keyGroupRange;
+    const groups = [];
+    for (let keyGroup = start; keyGroup <= end; keyGroup++) groups.push({ keyGroup, chains: baseStates.map((b) => b?.chains.get(keyGroup) ?? []) });
+    const decisions = decideKeyGroups(groups, { ...context, checkpointId: options.checkpointId, ...(base === undefined ? {} : { baseCheckpointId: base.checkpointId }) }, limits);
     let sliceStart = performance.now();
-    for (let keyGroup = start; keyGroup <= end; keyGroup++) {
-      const baseChains = baseStates.map((b) => b?.chains.get(keyGroup) ?? []);
+    for (const { keyGroup, chains: baseChains } of groups) {
       let changes: readonly CapturedChanges[] | undefined;
-      if (decideKeyGroup(baseChains, { ...context, keyGroup, checkpointId: options.checkpointId }, limits) === 'delta') changes = await snapshot.takeKeyGroupChanges!(keyGroup, base!.checkpointId);
+      if (decisions.get(keyGroup) === 'delta') changes = await snapshot.takeKeyGroupChanges!(keyGroup, base!.checkpointId);
       if (changes === undefined) {
         fullKeyGroups += 1;
         const captured: readonly CapturedKeyGroup[] = await snapshot.takeKeyGroup(keyGroup);
