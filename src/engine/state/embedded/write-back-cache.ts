@@ -21,7 +21,7 @@
  * their values at its end, so an incremental snapshot takes them without reading the store
  * (reads of a store snapshot are what a delta cost, embedded-keyed-snapshot.ts). The bytes are
  * the ones the cache holds (never mutated, only replaced), so a record costs a slot per key;
- * past `writtenLimit` keys, or when something wrote around the cache (`clear`), the interval's
+ * past `writtenBudget` bytes, or when something wrote around the cache (`clear`), the interval's
  * record is dropped and the snapshot reads instead.
  *
  * Size is counted in bytes (key and value lengths plus a fixed overhead per entry). When it
@@ -74,11 +74,14 @@ const MIN_PENDING_LIMIT = 1024;
 const MAX_PENDING_LIMIT = 1 << 20;
 
 /**
- * Capacity bytes per key `recordWrites` keeps in one interval, at most: a Map slot each (about
- * 80 bytes, the bytes themselves are the cache's), so the record stays within a third of the
- * cache's budget; 262,144 keys at the default 64 MiB. Past it, the snapshot reads.
+ * The records of writes (`recordWrites`) may hold this share of the cache's capacity, counted as
+ * the cache counts its entries (key, value, ENTRY_OVERHEAD per key, at the key's first write in
+ * the interval: a hot key costs one slot however often it is written). The values they hold may
+ * have been evicted from the cache meanwhile: the share keeps the backend's memory bounded. At
+ * the default 64 MiB about 200,000 keys with small values per interval; past it, the snapshot
+ * reads.
  */
-const CAPACITY_BYTES_PER_WRITTEN_KEY = 256;
+const WRITTEN_SHARE = 1 / 3;
 
 /**
  * Intervals whose records of writes are kept: a checkpoint's barrier may overtake the previous
@@ -104,17 +107,20 @@ export class WriteBackCache {
   /** While recording: every write since the last freeze; undefined when not recording or incomplete. */
   #written: Map<string, Uint8Array | null> | undefined;
   #recording = false;
-  /** The complete records of the last intervals, newest first (freezeWritten). */
+  /** Bytes counted into #written (see WRITTEN_SHARE). */
+  #writtenBytes = 0;
+  /** The complete records of the last intervals, newest first (freezeWritten), and their bytes. */
   readonly #history: (Map<string, Uint8Array | null> | undefined)[] = [];
-  /** Keys the record of writes holds in one interval, at most. */
-  readonly writtenLimit: number;
+  readonly #historyBytes: number[] = [];
+  /** Bytes the records of writes may hold, all intervals together (WRITTEN_SHARE). */
+  readonly writtenBudget: number;
   readonly stats: CacheStats = { hits: 0, misses: 0, flushes: 0, flushedEntries: 0 };
 
   constructor(
     private readonly store: EmbeddedStore,
     readonly capacityBytes: number = DEFAULT_CACHE_BYTES,
   ) {
-    this.writtenLimit = Math.max(4, Math.floor(capacityBytes / CAPACITY_BYTES_PER_WRITTEN_KEY));
+    this.writtenBudget = capacityBytes * WRITTEN_SHARE;
   }
 
   get bytes(): number {
@@ -178,25 +184,29 @@ export class WriteBackCache {
     if (this.#recording) return;
     this.#recording = true;
     this.#written = new Map();
+    this.#writtenBytes = 0;
   }
 
   /**
    * The record of writes of the interval that ends now (since the previous call, or since
    * `recordWrites`: every key written then, with its last value) and of the intervals before it,
-   * newest first, as far back as each was complete, at most WRITTEN_INTERVALS and `writtenLimit`
-   * keys in all; a fresh record from now on. Call at the same moment as `freeze`.
+   * newest first, as far back as each was complete, at most WRITTEN_INTERVALS of them within
+   * `writtenBudget`; a fresh record from now on. Call at the same moment as `freeze`.
    */
   freezeWritten(): readonly Changes[] {
     if (!this.#recording) return [];
     const history = this.#history;
     history.unshift(this.#written);
+    this.#historyBytes.unshift(this.#writtenBytes);
     this.#written = new Map();
-    let keys = 0;
+    this.#writtenBytes = 0;
+    let bytes = 0;
     for (let i = 0; i < history.length; i++) {
-      const record = history[i];
-      keys += record?.size ?? 0;
-      if (record === undefined || i >= WRITTEN_INTERVALS || (i > 0 && keys > this.writtenLimit)) {
+      bytes += this.#historyBytes[i]!;
+      // The newest record is within the budget by itself (#set); older ones go first, as they fill it.
+      if (history[i] === undefined || i >= WRITTEN_INTERVALS || bytes > this.writtenBudget) {
         history.length = i;
+        this.#historyBytes.length = i;
         break;
       }
     }
@@ -300,8 +310,10 @@ export class WriteBackCache {
     this.#pending.set(key, bytes);
     const written = this.#written;
     if (written !== undefined) {
+      const keys = written.size;
       written.set(key, bytes);
-      if (written.size > this.writtenLimit) this.#written = undefined;
+      if (written.size > keys) this.#writtenBytes += key.length + (bytes?.length ?? 0) + ENTRY_OVERHEAD;
+      if (this.#writtenBytes > this.writtenBudget) this.#written = undefined;
     }
     // Frozen changes are older: flush writes them first, so the store never goes back in time.
     if (this.#pending.size >= this.#pendingLimit) this.#flushAndAdapt();
