@@ -3,42 +3,65 @@
  *
  *   node --import tsx [--cpu-prof --cpu-prof-dir=DIR] bench/profile-engine.ts
  *
- * Prints, per run, records/s and the process CPU time per record of the engine against the bare
- * loop. On a shared machine CPU time per record moves much less than wall-clock throughput
+ * Prints, per run, records/s and the process CPU time per record of the engine (and of its
+ * processing thread alone, on Linux) against the bare loop. On a shared machine CPU time per record moves much less than wall-clock throughput
  * (other processes take turns on the cores; they do not add to this process's CPU time).
- * Environment: N (records, default 1M), K (keys, default 100k), CP=0 (no checkpoints), INC=1
- * (incremental checkpoints), REPS (2); BENCH_STATE_BACKEND picks the backend (bench/engine.ts).
+ * Environment: N (records, default 1M), K (keys, default 100k), CP=0 (no checkpoints), REPS (2),
+ * BACKEND (hashmap, rocksdb or lmdb; default the environment's), INC=1 (incremental
+ * checkpoints), DIST=hot (as bench/incremental.ts's INC_DIST=hot: every key once, then the rest
+ * on HOT (0.01) of the keys).
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bareLoop, runEngine } from './engine.ts';
+import type { BuiltStateBackendType } from '../src/engine/state/state-backend-type.ts';
+import { fmix32 } from '../src/format/murmur3.ts';
+import { bareLoop, keyGenerator, runEngine } from './engine.ts';
 
 const records = Number(process.env.N ?? 1_000_000);
 const keys = Number(process.env.K ?? 100_000);
 const checkpointMs = process.env.CP === '0' ? null : 1000;
+const backend = process.env.BACKEND === undefined || process.env.BACKEND === '' ? undefined : (process.env.BACKEND as BuiltStateBackendType);
 const incremental = process.env.INC === '1';
+const hot = Math.max(1, Math.round(keys * Number(process.env.HOT ?? 0.01)));
+const generate = process.env.DIST === 'hot' ? (i: number): string => (i < keys ? `k${i}` : `k${fmix32(i) % hot}`) : keyGenerator(keys);
 const cpuNs = (): number => {
   const c = process.cpuUsage();
   return (c.user + c.system) * 1000;
 };
+/**
+ * CPU time of the processing thread alone (Linux: /proc/self/task/<pid>/stat, in clock ticks of
+ * 10 ms), without the stores' and the garbage collector's background threads; NaN elsewhere.
+ */
+const mainThreadNs = (): number => {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000_000;
+  } catch {
+    return Number.NaN;
+  }
+};
 
 const root = await mkdtemp(join(tmpdir(), 'tsflink-profile-'));
 try {
-  const expect = bareLoop(records, keys);
-  await runEngine({ records: Math.min(records, 200_000), keys, checkpointMs, yieldMs: 0, root, incremental }); // warm-up
+  const expect = bareLoop(records, keys, generate);
+  const base = { keys, checkpointMs, yieldMs: 0, root, backend, incremental, generate };
+  await runEngine({ ...base, records: Math.min(records, 200_000) }); // warm-up
   for (let i = 0; i < Number(process.env.REPS ?? 2); i++) {
     let t = cpuNs();
-    const run = await runEngine({ records, keys, checkpointMs, yieldMs: 0, root, expect, incremental });
+    const m = mainThreadNs();
+    const run = await runEngine({ ...base, records, expect });
     const engineNs = (cpuNs() - t) / records;
+    const mainNs = (mainThreadNs() - m) / records;
     t = cpuNs();
-    const loop = bareLoop(records, keys);
+    const loop = bareLoop(records, keys, generate);
     const loopNs = (cpuNs() - t) / records;
-    const checkpoints = run.checkpoints.map((c) => c.ackMs.toFixed(0)).join(', ');
+    const checkpoints = run.checkpoints.map((c) => `${c.ackMs.toFixed(0)}/${c.syncMs.toFixed(0)}`).join(', ');
     process.stdout.write(
-      `engine ${(records / run.seconds / 1e6).toFixed(3)}M/s, loop ${(records / loop.seconds / 1e6).toFixed(3)}M/s; ` +
-        `CPU per record: engine ${engineNs.toFixed(0)} ns, loop ${loopNs.toFixed(0)} ns, ratio ${(loopNs / engineNs).toFixed(3)}; ` +
-        `${run.completed} checkpoints (ms to ack: ${checkpoints}), sink max gap ${run.sinkGaps.maxGapMs.toFixed(1)} ms\n`,
+      `engine ${(records / run.seconds / 1e6).toFixed(3)}M/s (${run.seconds.toFixed(2)} s), loop ${(records / loop.seconds / 1e6).toFixed(3)}M/s; ` +
+        `CPU per record: engine ${engineNs.toFixed(0)} ns (processing thread ${mainNs.toFixed(0)} ns), loop ${loopNs.toFixed(0)} ns, ratio ${(loopNs / engineNs).toFixed(3)}; ` +
+        `${run.completed} checkpoints (ms to ack/sync: ${checkpoints}), sink max gap ${run.sinkGaps.maxGapMs.toFixed(1)} ms\n`,
     );
   }
 } finally {

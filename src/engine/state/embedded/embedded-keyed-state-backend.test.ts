@@ -6,7 +6,9 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { keyGroupFor } from '../../../format/key-groups.ts';
+import { keyStringOf } from '../key-string.ts';
 import { tempDir } from '../../../../test/support/temp-dir.ts';
 import { HeapKeyedStateBackend } from '../heap-keyed-state-backend.ts';
 import type { KeyedStateBackend, KeyedStateSnapshot } from '../keyed-state-backend.ts';
@@ -185,6 +187,74 @@ describe.each(KINDS)('EmbeddedKeyedStateBackend on %s', (kind) => {
       const all = await captured(snapshot);
       expect(all['v']).toHaveLength(500);
       expect(all['v']!.map(([, x]) => x).sort((x, y) => (x as number) - (y as number))).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    } finally {
+      await b.dispose();
+    }
+  });
+
+  it('a delta takes value-like states written since the previous snapshot from the cache, not the store; it reads when a restore wrote around the cache', async () => {
+    const b = createEmbeddedKeyedStateBackend(kind, { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path });
+    let reads = 0;
+    const openSnapshot = b.store.snapshot.bind(b.store);
+    vi.spyOn(b.store, 'snapshot').mockImplementation(() => {
+      const s = openSnapshot();
+      return {
+        get: (k) => (reads++, s.get(k)),
+        range: (start, end) => (reads++, s.range(start, end)),
+        release: () => s.release(),
+      };
+    });
+    /** The delta since `base` over every key group, as key -> value (null: deleted). */
+    const delta = async (snapshot: KeyedStateSnapshot, base: number): Promise<Map<string, unknown>> => {
+      const out = new Map<string, unknown>();
+      try {
+        for (let g = 0; g < MAX_P; g++) {
+          const changes = await snapshot.takeKeyGroupChanges!(g, base);
+          if (changes === undefined) throw new Error(`key group ${g}: no delta since ${base}`);
+          for (const { upserts, deletions } of changes) {
+            upserts.keys.forEach((k, i) => out.set(k, upserts.values[i]));
+            for (const k of deletions) out.set(k, null);
+          }
+        }
+      } finally {
+        snapshot.release();
+      }
+      return out;
+    };
+    try {
+      b.trackChanges!(undefined);
+      const v = b.getState(valueState<number>('v'));
+      for (let i = 0; i < 100; i++) {
+        b.setCurrentKey(i);
+        v.update(i);
+      }
+      await captured(b.snapshot({ checkpointId: 1 }));
+      b.confirmChanges!(1);
+      for (let i = 0; i < 10; i++) {
+        b.setCurrentKey(i);
+        v.update(1000 + i);
+        b.cache.flush(); // in the store before the barrier, and in the cache's record of writes
+      }
+      b.setCurrentKey(10);
+      v.clear();
+      reads = 0;
+      const second = await delta(b.snapshot({ checkpointId: 2 }), 1);
+      expect(reads).toBe(0);
+      expect(second.size).toBe(11);
+      expect(second.get(keyStringOf(3))).toBe(1003);
+      expect(second.get(keyStringOf(10))).toBeNull();
+      b.confirmChanges!(2);
+
+      // Key 0 written through the cache, then loaded around it: the snapshot must hold what was loaded.
+      b.setCurrentKey(0);
+      v.update(7);
+      b.restoreKeyGroup(b.states()[0]!, keyGroupFor(0, MAX_P), [0], [42], 'test');
+      b.setCurrentKey(0);
+      expect(v.value()).toBe(42);
+      reads = 0;
+      const third = await delta(b.snapshot({ checkpointId: 3 }), 2);
+      expect(reads).toBeGreaterThan(0);
+      expect(third.get(keyStringOf(0))).toBe(42);
     } finally {
       await b.dispose();
     }

@@ -13,9 +13,10 @@
  *
  * Change tracking (`trackChanges`, change-tracking.ts): the handles record the prefix
  * `group | key | state id` of every entry they write or delete, a schema migration every prefix
- * it rewrites; a restore records nothing (what it loads is the base). The snapshot reads the
- * changed prefixes' values from its own store snapshot and frozen cache changes, so they are as
- * of the barrier. Timer queues in the store (`timerService: ROCKSDB`, store-timer-queue.ts) need
+ * it rewrites; a restore records nothing (what it loads is the base). The snapshot takes the
+ * changed prefixes' values from what the cache wrote in the interval before it
+ * (WriteBackCache.freezeWritten), else reads them from its own store snapshot and frozen cache
+ * changes, so they are as of the barrier. Timer queues in the store (`timerService: ROCKSDB`, store-timer-queue.ts) need
  * no tracking: they are an index outside every key group, never snapshotted, rebuilt from the
  * `_timers` keyed state, whose writes go through a handle and are recorded like any other.
  */
@@ -280,7 +281,7 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
     if (this.#recorder !== undefined && this.#bases !== undefined) {
       const seq = this.#recorder.seq++;
       this.#bases.taken(options.checkpointId, seq);
-      tracked = { seq, bases: this.#bases, changes: this.#recorder.changes };
+      tracked = { seq, bases: this.#bases, changes: this.#recorder.changes, written: this.cache.freezeWritten() };
     }
     const snapshot = new EmbeddedKeyedSnapshot(this.keyGroupRange, this.maxParallelism, this.states(), this.store.snapshot(), changes, this.#codec, (s) => this.#unpin(s), tracked);
     this.#snapshots.add(snapshot);
@@ -294,6 +295,7 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
     if (this.#recorder !== undefined) return;
     const recorder = new ChangeRecorder(new KeyChanges(this.keyGroupRange.end - this.keyGroupRange.start + 1), this.keyGroupRange.start);
     this.#recorder = recorder;
+    this.cache.recordWrites();
     this.#bases = new ChangeBases((seq) => recorder.changes.drop(seq));
     // Changes from now on carry the current sequence: the restored base ends just before it.
     if (baseCheckpointId !== undefined) this.#bases.add(baseCheckpointId, this.#recorder.seq - 1);

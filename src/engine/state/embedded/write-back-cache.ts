@@ -15,6 +15,15 @@
  * frozen changes reach the store afterwards, a chunk per turn of the event loop
  * (`drainInBackground`), so the barrier does not wait for a flush.
  *
+ * While changes are tracked (`recordWrites`), every write since the last freeze is also kept,
+ * key to bytes, through flushes, and handed to that freeze's snapshot (`freezeWritten`) with
+ * the records of the last few intervals before: exactly the keys written in each interval and
+ * their values at its end, so an incremental snapshot takes them without reading the store
+ * (reads of a store snapshot are what a delta cost, embedded-keyed-snapshot.ts). The bytes are
+ * the ones the cache holds (never mutated, only replaced), so a record costs a slot per key;
+ * past `writtenBudget` bytes, or when something wrote around the cache (`clear`), the interval's
+ * record is dropped and the snapshot reads instead.
+ *
  * Size is counted in bytes (key and value lengths plus a fixed overhead per entry). When it
  * passes the capacity, the changes are written in one batch and the oldest entries (in insertion
  * order: FIFO, not LRU, which would cost a Map delete and set on every hit) are dropped until 90%
@@ -64,6 +73,22 @@ const FLUSH_TARGET_MS = 20;
 const MIN_PENDING_LIMIT = 1024;
 const MAX_PENDING_LIMIT = 1 << 20;
 
+/**
+ * The records of writes (`recordWrites`) may hold this share of the cache's capacity, counted as
+ * the cache counts its entries (key, value, ENTRY_OVERHEAD per key, at the key's first write in
+ * the interval: a hot key costs one slot however often it is written). The values they hold may
+ * have been evicted from the cache meanwhile: the share keeps the backend's memory bounded. At
+ * the default 64 MiB about 200,000 keys with small values per interval; past it, the snapshot
+ * reads.
+ */
+const WRITTEN_SHARE = 1 / 3;
+
+/**
+ * Intervals whose records of writes are kept: a checkpoint's barrier may overtake the previous
+ * one's notification, so its delta is taken since the checkpoint before (two intervals).
+ */
+const WRITTEN_INTERVALS = 3;
+
 /** Eviction drops the oldest entries down to this share of the capacity. */
 const EVICT_TO = 0.9;
 
@@ -79,12 +104,24 @@ export class WriteBackCache {
   #draining = false;
   #closed = false;
   #pendingLimit = 4096;
+  /** While recording: every write since the last freeze; undefined when not recording or incomplete. */
+  #written: Map<string, Uint8Array | null> | undefined;
+  #recording = false;
+  /** Bytes counted into #written (see WRITTEN_SHARE). */
+  #writtenBytes = 0;
+  /** The complete records of the last intervals, newest first (freezeWritten), and their bytes. */
+  readonly #history: (Map<string, Uint8Array | null> | undefined)[] = [];
+  readonly #historyBytes: number[] = [];
+  /** Bytes the records of writes may hold, all intervals together (WRITTEN_SHARE). */
+  readonly writtenBudget: number;
   readonly stats: CacheStats = { hits: 0, misses: 0, flushes: 0, flushedEntries: 0 };
 
   constructor(
     private readonly store: EmbeddedStore,
     readonly capacityBytes: number = DEFAULT_CACHE_BYTES,
-  ) {}
+  ) {
+    this.writtenBudget = capacityBytes * WRITTEN_SHARE;
+  }
 
   get bytes(): number {
     return this.#bytes;
@@ -140,6 +177,40 @@ export class WriteBackCache {
       this.#pending = new Map();
     }
     return [...this.#frozen];
+  }
+
+  /** From now on keeps every write between two freezes for `freezeWritten` (incremental checkpoints). */
+  recordWrites(): void {
+    if (this.#recording) return;
+    this.#recording = true;
+    this.#written = new Map();
+    this.#writtenBytes = 0;
+  }
+
+  /**
+   * The record of writes of the interval that ends now (since the previous call, or since
+   * `recordWrites`: every key written then, with its last value) and of the intervals before it,
+   * newest first, as far back as each was complete, at most WRITTEN_INTERVALS of them within
+   * `writtenBudget`; a fresh record from now on. Call at the same moment as `freeze`.
+   */
+  freezeWritten(): readonly Changes[] {
+    if (!this.#recording) return [];
+    const history = this.#history;
+    history.unshift(this.#written);
+    this.#historyBytes.unshift(this.#writtenBytes);
+    this.#written = new Map();
+    this.#writtenBytes = 0;
+    let bytes = 0;
+    for (let i = 0; i < history.length; i++) {
+      bytes += this.#historyBytes[i]!;
+      // The newest record is within the budget by itself (#set); older ones go first, as they fill it.
+      if (history[i] === undefined || i >= WRITTEN_INTERVALS || bytes > this.writtenBudget) {
+        history.length = i;
+        this.#historyBytes.length = i;
+        break;
+      }
+    }
+    return [...(history as Changes[])];
   }
 
   /** Writes the frozen changes to the store a chunk per turn of the event loop. */
@@ -223,6 +294,8 @@ export class WriteBackCache {
   /** Flushes, then forgets everything (restore writes to the store directly). */
   clear(): void {
     this.flush();
+    // Written around the cache (a restore, a migration): the record no longer has every change.
+    this.#written = undefined;
     this.#entries.clear();
     this.#byPrefix.clear();
     this.#bytes = 0;
@@ -235,6 +308,13 @@ export class WriteBackCache {
 
   #set(key: string, bytes: Uint8Array | null, prefixLength: number): void {
     this.#pending.set(key, bytes);
+    const written = this.#written;
+    if (written !== undefined) {
+      const keys = written.size;
+      written.set(key, bytes);
+      if (written.size > keys) this.#writtenBytes += key.length + (bytes?.length ?? 0) + ENTRY_OVERHEAD;
+      if (this.#writtenBytes > this.writtenBudget) this.#written = undefined;
+    }
     // Frozen changes are older: flush writes them first, so the store never goes back in time.
     if (this.#pending.size >= this.#pendingLimit) this.#flushAndAdapt();
     const entry = this.#entries.get(key);
