@@ -1,5 +1,5 @@
 /**
- * `npm run chaos -- --kills N --seed S [--records R] [--taskmanagers T] [--backend B] [--incremental] [--no-corrupt] [--keep]`: the promise of
+ * `npm run chaos -- --kills N --seed S [--records R] [--taskmanagers T] [--backend B] [--incremental] [--partitions] [--no-corrupt] [--keep]`: the promise of
  * exactly-once, tested the hard way. The order-totals example (keyed, windowed, into the
  * exactly-once file sink and the exactly-once PostgreSQL sink) runs on a real local cluster over
  * a bounded generated input, held open until the last kill, while processes are SIGKILLed at seeded moments.
@@ -15,6 +15,9 @@
  * under `<jobId>/shared/` instead (the newest checkpoint's directory holds only `_metadata`), and
  * adds the `shared-corrupt` kind: a shared file an older checkpoint wrote and the newest still
  * refers to, so recovery must skip every checkpoint that refers to it.
+ * `--partitions` adds the `partition` kind: a TaskManager holding the job's slots is SIGSTOPped
+ * (cut off, not killed) until the job fails over and runs again without it, then SIGCONTed, a
+ * zombie of the failed attempt that must commit nothing more (scripts/chaos/partition.ts).
  * The cluster recovers on its own each time. At the end both sinks' committed output is compared
  * with a failure-free run of the same job, and one line says how it went:
  *
@@ -37,6 +40,7 @@ import { type ChaosTally, chaosTally } from './chaos/chaos-tally.ts';
 import { checkpointsOnDisk, damageNewestCheckpoint } from './chaos/damage-checkpoint.ts';
 import { damageSharedFile } from './chaos/damage-shared-file.ts';
 import { type KillKind, killsOf, planKills } from './chaos/kill-plan.ts';
+import { partition, resumeAll, resumeOnExit } from './chaos/partition.ts';
 
 const { values } = parseArgs({
   options: {
@@ -46,6 +50,7 @@ const { values } = parseArgs({
     taskmanagers: { type: 'string', default: '2' },
     backend: { type: 'string' },
     incremental: { type: 'boolean', default: false },
+    partitions: { type: 'boolean', default: false },
     'no-corrupt': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
   },
@@ -61,13 +66,16 @@ if (values.backend !== undefined && !BACKENDS.includes(values.backend)) {
   process.exit(2);
 }
 const INCREMENTAL = values.incremental;
+const PARTITIONS = values.partitions;
+const HEARTBEAT_TIMEOUT_MS = 3000;
 const TASK_MANAGER_KEYS = [
   ['taskmanager.count', String(TASK_MANAGERS)],
   ['taskmanager.numberOfTaskSlots', '2'],
   ['cluster.evenly-spread-out-slots', 'true'],
   ['heartbeat.interval', '200ms'],
-  ['heartbeat.timeout', '3s'],
-  ['taskmanager.network.heartbeat-timeout', '3s'],
+  // Short, so a frozen TaskManager (--partitions) is given up on within seconds.
+  ['heartbeat.timeout', `${HEARTBEAT_TIMEOUT_MS}ms`],
+  ['taskmanager.network.heartbeat-timeout', `${HEARTBEAT_TIMEOUT_MS}ms`],
 ].flatMap(([key, value]) => ['-D', `${key}=${value}`]);
 // Spreads the input over the kills, so most land mid-input. The job outlasts them in any case:
 // its input is held open after the last order (--hold-until) until every kill has happened.
@@ -101,6 +109,7 @@ let db: pg.Client | undefined;
 const faultFile = join(tmpdir(), `tsflink-chaos-fault-${process.pid}`);
 
 async function main(): Promise<number> {
+  resumeOnExit();
   postgres = await startPostgres();
   db = new pg.Client({ connectionString: postgres.connectionString });
   await db.connect();
@@ -127,7 +136,7 @@ async function main(): Promise<number> {
   say(`chaos run: job ${jobId}, ${RECORDS} orders at ${RATE}/s, ${KILLS} kills, seed ${SEED}, ${checkpoints}`);
   const chaosStarted = performance.now();
 
-  const plan = planKills(SEED, KILLS, { corrupt: !values['no-corrupt'], incremental: INCREMENTAL, minMs: 500, maxMs: 2500 });
+  const plan = planKills(SEED, KILLS, { corrupt: !values['no-corrupt'], incremental: INCREMENTAL, partitions: PARTITIONS, minMs: 500, maxMs: 2500 });
   let kills = 0;
   let recoveries = 0;
   const committedAtFallbacks: { files: string[]; table: string[] }[] = [];
@@ -246,6 +255,24 @@ async function kill(
     await startJobManager();
     return 1;
   }
+  if (kind === 'partition') {
+    const busy = await c.busyTaskManagerPids();
+    const victim = busy[SEED % Math.max(1, busy.length)];
+    if (victim === undefined) return 0;
+    say(`cutting off TaskManager pid ${victim} (SIGSTOP) until the job runs again without it`);
+    const outcome = await partition(victim, {
+      workDir: c.workDir,
+      restarts: async () => {
+        const job = await probe.get<{ state: string; 'num-restarts': number }>(`/jobs/${jobId}`);
+        return job === undefined ? undefined : { state: job.state, restarts: job['num-restarts'] };
+      },
+      // The JobManager gives up on it after heartbeat.timeout; the restart follows within seconds.
+      timeoutMs: 120_000,
+    });
+    if (outcome === undefined) return 0;
+    say(`TaskManager pid ${victim} resumed (SIGCONT) after ${outcome.frozenMs} ms frozen and ${outcome.restarts} restart(s); ${outcome.ended === undefined ? 'it did not log ending its slots within 30 s' : `it logged: ${outcome.ended.trim()}`}`);
+    return 1;
+  }
   if (kind === 'taskmanager') {
     const busy = await c.busyTaskManagerPids();
     const victim = busy[SEED % Math.max(1, busy.length)];
@@ -333,6 +360,7 @@ try {
 } catch (err) {
   say(`failed: ${err instanceof Error ? err.message : String(err)}`);
 } finally {
+  resumeAll(); // before the cluster stops: a stopped TaskManager would wait out its SIGKILL grace
   await db?.end().catch(() => undefined);
   if (values.keep) say(`kept ${cluster?.scratch}`);
   else await cluster?.stop().catch(() => undefined);

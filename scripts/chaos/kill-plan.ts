@@ -19,6 +19,13 @@ export type KillKind =
    */
   | 'shared-corrupt'
   /**
+   * With `--partitions`: cut a TaskManager holding the job's slots off without killing it
+   * (SIGSTOP: its heartbeats and links stall, as under a network partition or a long GC pause)
+   * until the JobManager has failed the attempt and the job runs again elsewhere, then SIGCONT
+   * it: a zombie of a failed attempt that must cancel its subtasks and commit nothing more.
+   */
+  | 'partition'
+  /**
    * The process that reaches this fault point SIGKILLs itself: a TaskManager while a subtask
    * writes its checkpoint data, a sink commits, or a restored sink finishes its transactions; the
    * JobManager while its coordinator writes a checkpoint's `_metadata`.
@@ -43,12 +50,16 @@ const WEIGHTS: readonly (readonly [KillKind, number])[] = [
 
 /** With incremental checkpoints: a shared file is damaged as often as a checkpoint's own files. */
 const SHARED_CORRUPT_WEIGHT = 5;
+/** With `--partitions`: as often as a plain TaskManager kill, which it resembles most. */
+const PARTITION_WEIGHT = 30;
 
-export function planKills(seed: number, count: number, options: { corrupt: boolean; incremental?: boolean; minMs: number; maxMs: number }): PlannedKill[] {
+export function planKills(seed: number, count: number, options: { corrupt: boolean; incremental?: boolean; partitions?: boolean; minMs: number; maxMs: number }): PlannedKill[] {
   const random = mulberry32(seed);
+  // Opt-in kinds come last, so without them every seed draws the schedule it always drew.
   const kinds = [
     ...WEIGHTS,
     ...(options.incremental === true ? ([['shared-corrupt', SHARED_CORRUPT_WEIGHT]] as const) : []),
+    ...(options.partitions === true ? ([['partition', PARTITION_WEIGHT]] as const) : []),
   ].filter(([kind]) => options.corrupt || (kind !== 'jobmanager-corrupt' && kind !== 'shared-corrupt'));
   const total = kinds.reduce((sum, [, w]) => sum + w, 0);
   const plan: PlannedKill[] = [];

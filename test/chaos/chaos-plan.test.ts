@@ -26,6 +26,19 @@ describe('the chaos schedule', () => {
     expect(planKills(1, 400, { ...options, corrupt: false, incremental: true }).some((k) => k.kind === 'shared-corrupt' || k.kind === 'jobmanager-corrupt')).toBe(false);
     expect(planKills(19, 6, { ...options, incremental: true }).map((k) => k.kind)).toEqual(['taskmanager', 'jobmanager-corrupt', 'shared-corrupt', 'snapshot-metadata', 'snapshot-data', 'taskmanager']);
   });
+  it('cuts TaskManagers off only with --partitions, and leaves every schedule without it unchanged', () => {
+    const options = { corrupt: true, minMs: 500, maxMs: 2500 };
+    expect(planKills(1, 400, options).some((k) => k.kind === 'partition')).toBe(false);
+    expect(planKills(1, 400, { ...options, partitions: false })).toEqual(planKills(1, 400, options));
+    expect(planKills(1, 400, { ...options, incremental: true, partitions: false })).toEqual(planKills(1, 400, { ...options, incremental: true }));
+    // The seed `npm test`'s chaos run uses, as drawn before partitions existed.
+    expect(planKills(38, 10, options).map((k) => k.kind)).toEqual(['snapshot-metadata', 'taskmanager', 'sink-commit', 'jobmanager', 'sink-restore', 'snapshot-data', 'snapshot-metadata', 'jobmanager-corrupt', 'taskmanager', 'sink-restore']);
+    const withPartitions = planKills(1, 400, { ...options, partitions: true });
+    expect(withPartitions.filter((k) => k.kind === 'partition').length).toBeGreaterThan(40);
+    expect(new Set(withPartitions.map((k) => k.kind)).size).toBe(8);
+    expect(planKills(3, 8, { ...options, partitions: true }).map((k) => k.kind)).toEqual(['sink-restore', 'snapshot-data', 'sink-restore', 'snapshot-data', 'jobmanager', 'taskmanager', 'sink-restore', 'partition']);
+    expect(killsOf('partition')).toBe(1);
+  });
 });
 
 describe('the chaos tally', () => {
