@@ -34,6 +34,13 @@ export interface ResourceManager {
 export function startResourceManager(options: ResourceManagerOptions): ResourceManager {
   const now = options.now ?? Date.now;
   const retired = new Set<number>();
+  /**
+   * Local TaskManagers seen registered: one no longer registered but still running went silent
+   * (a partition, a long pause, a SIGSTOP) and was expired; it is not coming, so demand starts
+   * another, as Flink's active resource manager replaces a worker lost to a heartbeat timeout.
+   * If it comes back it registers again and, idle, is stopped like any TaskManager started for demand.
+   */
+  const registeredOnce = new Set<number>();
   let boundSaid = false;
   const tick = (): void => {
     const pids = options.local.pids();
@@ -41,7 +48,9 @@ export function startResourceManager(options: ResourceManagerOptions): ResourceM
     const usage = options.registry.usage();
     const registeredPids = new Set(usage.map((u) => u.pid));
     const local = usage.filter((u) => numberOf.has(u.pid)).sort((a, b) => numberOf.get(a.pid)! - numberOf.get(b.pid)!);
-    const starting = [...pids.values()].filter((pid) => pid === undefined || !registeredPids.has(pid)).length;
+    for (const pid of registeredOnce) if (!numberOf.has(pid)) registeredOnce.delete(pid);
+    for (const u of local) registeredOnce.add(u.pid);
+    const starting = [...pids.values()].filter((pid) => pid === undefined || (!registeredPids.has(pid) && !registeredOnce.has(pid))).length;
     const { slots: totalSlots, free: freeSlots } = options.registry.totals();
     const pending = options.slots.pending();
     const decision = decideTaskManagers({ pending, freeSlots, totalSlots, starting, local, slotsPerTaskManager: options.slotsPerTaskManager, maxSlots: options.maxSlots, minTaskManagers: options.minTaskManagers, idleTimeoutMs: options.idleTimeoutMs, nowMs: now() });
