@@ -187,6 +187,9 @@ async function main(): Promise<number> {
   const table = chaosTally(await tableLines('chaos_totals'), wantTable, committedAtFallbacks.map((c) => c.table));
   report('file sink', files);
   report('PostgreSQL sink', table);
+  // A zombie (--partitions) that prepares a transaction after the restore rolled back its strays leaves it prepared.
+  const prepared = await db!.query<{ gid: string }>('SELECT gid FROM pg_prepared_xacts ORDER BY gid');
+  say(`prepared transactions left in PostgreSQL: ${prepared.rows.length}${prepared.rows.length > 0 ? ` (${prepared.rows.slice(0, 3).map((r) => r.gid).join(', ')})` : ''}`);
   say(`kills by kind: ${[...byKind].map(([k, n]) => `${k}=${n}`).join(' ')}`);
   say(`${checkpoints}; the chaos run took ${Math.round((performance.now() - chaosStarted) / 1000)} s`);
   const sum = (f: (t: ChaosTally) => number): number => f(files) + f(table);
