@@ -273,6 +273,7 @@ async function kill(
         const job = await probe.get<{ state: string; 'num-restarts': number }>(`/jobs/${jobId}`);
         return job === undefined ? undefined : { state: job.state, restarts: job['num-restarts'] };
       },
+      busy: () => c.busyTaskManagerPids(),
       // The JobManager gives up on it after heartbeat.timeout; the restart follows within seconds.
       timeoutMs: 120_000,
     });

@@ -58,10 +58,20 @@ export interface PartitionOutcome {
 }
 
 /**
- * Freezes `victim` until the job runs again in a later attempt (num-restarts grew, RUNNING), then
+ * Freezes `victim` until the job runs again in a later attempt (num-restarts grew, RUNNING) with
+ * its slots on other TaskManagers (the other one, or a replacement the JobManager started), then
  * resumes it and waits for it to say it ended the failed attempt's slots (its log).
  */
-export async function partition(victim: number, options: { readonly workDir: string; readonly restarts: () => Promise<{ state: string; restarts: number } | undefined>; readonly timeoutMs: number }): Promise<PartitionOutcome | undefined> {
+export async function partition(
+  victim: number,
+  options: {
+    readonly workDir: string;
+    readonly restarts: () => Promise<{ state: string; restarts: number } | undefined>;
+    /** Pids of the TaskManagers holding the job's slots now. */
+    readonly busy: () => Promise<number[]>;
+    readonly timeoutMs: number;
+  },
+): Promise<PartitionOutcome | undefined> {
   const before = (await options.restarts())?.restarts ?? 0;
   const log = taskManagerLog(options.workDir, victim);
   const mark = log === undefined ? 0 : sizeOf(log);
@@ -75,7 +85,11 @@ export async function partition(victim: number, options: { readonly workDir: str
         const job = await options.restarts();
         if (job === undefined) return undefined;
         if (['FINISHED', 'FAILED', 'CANCELED'].includes(job.state)) return job;
-        return job.state === 'RUNNING' && job.restarts > before ? job : undefined;
+        if (job.state !== 'RUNNING' || job.restarts <= before) return undefined;
+        // RUNNING comes back with the restart, before the new attempt has its slots: resumed
+        // then, the TaskManager would register again and might get them itself, testing nothing.
+        const busy = await options.busy();
+        return busy.length > 0 && !busy.includes(victim) ? job : undefined;
       },
       options.timeoutMs,
       50,
