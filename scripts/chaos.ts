@@ -362,17 +362,30 @@ async function taskManagersUp(probe: ClusterProbe): Promise<void> {
   await waitFor(`${TASK_MANAGERS} TaskManagers`, async () => ((await probe.get<{ taskmanagers: number }>('/overview'))?.taskmanagers === TASK_MANAGERS ? true : undefined), 60_000, 50);
 }
 
+let cleaning: Promise<void> | undefined;
+/** Once, however the script ends: frozen TaskManagers first (a stopped one would sit out its SIGKILL grace). */
+const cleanUp = (): Promise<void> =>
+  (cleaning ??= (async () => {
+    resumeAll();
+    await db?.end().catch(() => undefined);
+    if (values.keep) say(`kept ${cluster?.scratch}`);
+    else await cluster?.stop().catch(() => undefined);
+    await postgres?.stop().catch(() => undefined);
+    rmSync(faultFile, { force: true });
+  })());
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    say(`${signal}: resuming any frozen TaskManager, stopping the cluster and PostgreSQL`);
+    void cleanUp().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  });
+}
+
 let code = 1;
 try {
   code = await main();
 } catch (err) {
   say(`failed: ${err instanceof Error ? err.message : String(err)}`);
 } finally {
-  resumeAll(); // before the cluster stops: a stopped TaskManager would wait out its SIGKILL grace
-  await db?.end().catch(() => undefined);
-  if (values.keep) say(`kept ${cluster?.scratch}`);
-  else await cluster?.stop().catch(() => undefined);
-  await postgres?.stop().catch(() => undefined);
-  rmSync(faultFile, { force: true });
+  await cleanUp();
 }
 process.exit(code);

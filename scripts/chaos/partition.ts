@@ -7,8 +7,8 @@
  * nothing more (the tally proves the second part: no duplicated or mismatched line).
  *
  * A frozen process outlives the script if nothing resumes it, so every pid stays in a set until
- * it is resumed, and `resumeAll` runs on every way out (the script's finally, its exit, SIGINT
- * and SIGTERM).
+ * it is resumed, and `resumeAll` runs on every way out (the script's clean-up, which SIGINT and
+ * SIGTERM run too, and its exit).
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,17 +35,11 @@ export function resumeAll(): void {
 }
 
 let guarded = false;
-/** Resumes frozen TaskManagers however the script ends. */
+/** Resumes frozen TaskManagers however the process exits (the script handles SIGINT and SIGTERM itself). */
 export function resumeOnExit(): void {
   if (guarded) return;
   guarded = true;
   process.on('exit', resumeAll);
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      resumeAll();
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    });
-  }
 }
 
 export interface PartitionOutcome {
