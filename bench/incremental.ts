@@ -27,8 +27,8 @@
  *    backend of the same type (open, plan, load every key group), INC_RESTORE_REPS (3) rounds
  *    interleaved after a warm-up. Target: chain <= 1.5x full. Beside the wall times, the
  *    process's CPU time per restore (all threads), which moves much less than wall time on a
- *    shared machine. Local recovery is refused together with incremental checkpoints (its copies
- *    are per checkpoint directory), so there is no local figure to set beside the remote one.
+ *    shared machine. Restoring a chain from local copies against s3rver is measured by
+ *    `MEASURE_INCREMENTAL=5 npm run bench -- local-recovery`.
  * 4. Pauses: the processing thread's longest pause for a checkpoint (each subtask's synchronous
  *    part, `durations.sync`), and the longest gap between records at the sink during one, from the
  *    runs of 1; for 2's triggered checkpoints the synchronous part alone.
@@ -44,8 +44,6 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { StreamExecutionEnvironment } from '../src/engine/api/environment.ts';
-import type { PollResult, Source, SourceReader } from '../src/engine/api/source.ts';
-import type { SinkFunction } from '../src/engine/runtime/operators.ts';
 import { KEYED_STATE_BACKENDS } from '../src/engine/state/create-keyed-state-backend.ts';
 import { EmbeddedKeyedStateBackend } from '../src/engine/state/embedded/embedded-keyed-state-backend.ts';
 import { OpeningStore } from '../src/engine/state/embedded/opening-store.ts';
@@ -55,6 +53,7 @@ import type { BuiltStateBackendType } from '../src/engine/state/state-backend-ty
 import { fmix32 } from '../src/format/murmur3.ts';
 import { openSnapshot } from '../src/open-snapshot.ts';
 import { type CheckpointInfo, bareLoop, countPerKey, keyGenerator, readCheckpoint, runEngine } from './engine.ts';
+import { CountingSink, PhaseGate, type PhasePlan, PhasedSource, phaseKey as planPhaseKey, phaseLength as planPhaseLength } from './phased-source.ts';
 import { bold, bytes, collectGarbage, count, duration, green, interleave, num, range, ratios, red, table } from './stats.ts';
 
 function whole(name: string, fallback: number): number {
@@ -214,14 +213,9 @@ function pauseTable(rows: readonly OverheadRow[], phased: readonly SizeRow[]): s
 // 2. Size: a phased source and triggered checkpoints
 
 /** Phase 0 sets every key; phase j >= 1 updates CHANGE of them, picked pseudo-randomly. */
-function phaseKey(phase: number, t: number): string {
-  if (phase === 0) return `k${t}`;
-  return `k${fmix32(KEYS + (phase - 1) * phaseLength(1) + t) % KEYS}`;
-}
-
-function phaseLength(phase: number): number {
-  return phase === 0 ? KEYS : Math.max(1, Math.round(KEYS * CHANGE));
-}
+const PLAN: PhasePlan = { keys: KEYS, changed: Math.max(1, Math.round(KEYS * CHANGE)) };
+const phaseLength = (phase: number): number => planPhaseLength(PLAN, phase);
+const phaseKey = (phase: number, t: number): string => planPhaseKey(PLAN, phase, t);
 
 function distinctInPhase(phase: number): number {
   const seen = new Set<string>();
@@ -229,72 +223,6 @@ function distinctInPhase(phase: number): number {
   return seen.size;
 }
 
-/** Releases the source's phases one at a time and tells when a phase has been emitted. */
-class PhaseGate {
-  released = -1;
-  finished = false;
-  readonly #emitted = new Map<number, () => void>();
-  readonly #emittedPromises = new Map<number, Promise<void>>();
-
-  release(phase: number): Promise<void> {
-    this.released = phase;
-    let resolve!: () => void;
-    const emitted = new Promise<void>((r) => (resolve = r));
-    this.#emitted.set(phase, resolve);
-    this.#emittedPromises.set(phase, emitted);
-    return emitted;
-  }
-
-  emitted(phase: number): void {
-    this.#emitted.get(phase)?.();
-  }
-}
-
-class PhasedSource implements Source<string> {
-  readonly bounded = true;
-  constructor(private readonly gate: PhaseGate) {}
-
-  createSplits(): unknown[] {
-    return [{ phase: 0, offset: 0 }];
-  }
-
-  createReader(): SourceReader<string> {
-    const gate = this.gate;
-    let phase = 0;
-    let offset = 0;
-    return {
-      addSplits: (splits) => {
-        const s = splits[0] as { phase: number; offset: number } | undefined;
-        if (s !== undefined) ({ phase, offset } = s);
-      },
-      snapshotSplits: () => [{ phase, offset }],
-      async poll(max: number): Promise<PollResult<string>> {
-        if (phase > gate.released) {
-          if (gate.finished) return { records: [], done: true };
-          // Idle between phases: barriers are injected between polls.
-          await new Promise((r) => setTimeout(r, 1));
-          return { records: [], done: false };
-        }
-        const n = Math.min(max, phaseLength(phase) - offset);
-        const records = Array.from({ length: n }, (_, k) => ({ value: phaseKey(phase, offset + k), timestamp: null }));
-        offset += n;
-        if (offset === phaseLength(phase)) {
-          gate.emitted(phase);
-          phase += 1;
-          offset = 0;
-        }
-        return { records, done: false };
-      },
-    };
-  }
-}
-
-class QuietSink implements SinkFunction<number> {
-  records = 0;
-  invoke(): void {
-    this.records += 1;
-  }
-}
 
 interface PhasedRun {
   readonly checkpoints: CheckpointInfo[];
@@ -313,8 +241,8 @@ async function phasedRun(backend: BuiltStateBackendType, root: string, increment
   // Checkpoints are triggered by the bench after each phase; the interval only has to be long.
   env.configureCheckpointing({ interval: 3_600_000, mode: 'EXACTLY_ONCE', dir: checkpointsDir, numRetained: 100_000, incremental });
   const gate = new PhaseGate();
-  const sink = new QuietSink();
-  env.fromSource(new PhasedSource(gate), 'phases').uid('phases').keyBy((k) => k).process(countPerKey).uid('count').sinkTo(() => sink).uid('sink');
+  const sink = new CountingSink();
+  env.fromSource(new PhasedSource(gate, PLAN), 'phases').uid('phases').keyBy((k) => k).process(countPerKey).uid('count').sinkTo(() => sink).uid('sink');
   const client = env.executeAsync('bench incremental phases');
   const checkpoints: CheckpointInfo[] = [];
   const times: number[] = [];
@@ -340,13 +268,11 @@ async function phasedRun(backend: BuiltStateBackendType, root: string, increment
     // The engine deletes a finished job's checkpoints: keep a copy (shared files included) to restore.
     const kept = join(root, `kept-${backend}-${incremental ? 'inc' : 'full'}`);
     await cp(join(checkpointsDir, client.jobId), join(kept, client.jobId), { recursive: true });
-    gate.finished = true;
-    gate.released = phases + 1;
+    gate.finish();
     await client.result;
     return { checkpoints, times, kept: join(kept, client.jobId), ids };
   } finally {
-    gate.finished = true;
-    gate.released = Number.MAX_SAFE_INTEGER;
+    gate.finish();
     await client.result.catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
@@ -542,7 +468,7 @@ export async function run(): Promise<void> {
           `parallelism 1; ${RESTORE_REPS} rounds after a warm-up, interleaved; median (min-max) (load average ${load()})`,
       );
       say(restoreTable(restores));
-      say('   local recovery against s3rver: not measured; execution.checkpointing.local-backup.enabled is refused together with incremental checkpoints');
+      say('   local recovery against s3rver, with chains: MEASURE_INCREMENTAL=5 npm run bench -- local-recovery');
     }
     if (overheads.length > 0 || sizes.length > 0) {
       say('');

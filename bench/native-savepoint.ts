@@ -18,13 +18,11 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { StreamExecutionEnvironment } from '../src/engine/api/environment.ts';
-import type { PollResult, Source, SourceReader } from '../src/engine/api/source.ts';
-import type { SinkFunction } from '../src/engine/runtime/operators.ts';
 import { KEYED_STATE_BACKENDS } from '../src/engine/state/create-keyed-state-backend.ts';
 import type { BuiltStateBackendType } from '../src/engine/state/state-backend-type.ts';
 import { decodeMetadata } from '../src/format/metadata-readers.ts';
-import { fmix32 } from '../src/format/murmur3.ts';
 import { countPerKey } from './engine.ts';
+import { CountingSink, PhaseGate, type PhasePlan, PhasedSource, phaseLength } from './phased-source.ts';
 import { bytes, duration, interleave, num, range, ratios, table } from './stats.ts';
 
 const KEYS = Number(process.env.NSP_KEYS ?? 1_000_000);
@@ -37,50 +35,7 @@ if (!Number.isSafeInteger(KEYS) || KEYS < 1 || !(CHANGE > 0 && CHANGE <= 1) || !
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 const changed = Math.max(1, Math.round(KEYS * CHANGE));
 /** Phase 0 sets every key; phases 1 and 2 update `changed` keys each, picked pseudo-randomly. */
-const phaseLength = (phase: number): number => (phase === 0 ? KEYS : changed);
-const phaseKey = (phase: number, t: number): string => (phase === 0 ? `k${t}` : `k${fmix32(KEYS + (phase - 1) * changed + t) % KEYS}`);
-
-/** Emits phase after phase as the bench releases them; idles in between (barriers pass). */
-class Phases implements Source<string> {
-  readonly bounded = true;
-  released = -1;
-  finished = false;
-  emitted = -1;
-  createSplits(): unknown[] {
-    return [{}];
-  }
-  createReader(): SourceReader<string> {
-    let phase = 0;
-    let offset = 0;
-    return {
-      addSplits: () => undefined,
-      snapshotSplits: () => [{}],
-      poll: async (max: number): Promise<PollResult<string>> => {
-        if (this.finished) return { records: [], done: true };
-        if (phase > this.released) {
-          await new Promise((r) => setTimeout(r, 1));
-          return { records: [], done: false };
-        }
-        const n = Math.min(max, phaseLength(phase) - offset);
-        const records = Array.from({ length: n }, (_, k) => ({ value: phaseKey(phase, offset + k), timestamp: null }));
-        offset += n;
-        if (offset === phaseLength(phase)) {
-          this.emitted = phase;
-          phase += 1;
-          offset = 0;
-        }
-        return { records, done: false };
-      },
-    };
-  }
-}
-
-class CountingSink implements SinkFunction<number> {
-  records = 0;
-  invoke(): void {
-    this.records += 1;
-  }
-}
+const PLAN: PhasePlan = { keys: KEYS, changed };
 
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((r) => setTimeout(r, 5));
@@ -98,17 +53,17 @@ async function measure(backend: BuiltStateBackendType, root: string): Promise<Ro
   const env = StreamExecutionEnvironment.getExecutionEnvironment().setParallelism(1);
   env.setStateBackend(backend);
   env.configureCheckpointing({ interval: 3_600_000, mode: 'EXACTLY_ONCE', dir: join(dir, 'checkpoints'), numRetained: 10, incremental: true });
-  const source = new Phases();
+  const gate = new PhaseGate();
   const sink = new CountingSink();
-  env.fromSource(source, 'phases').uid('phases').keyBy((k) => k).process(countPerKey).uid('count').sinkTo(() => sink).uid('sink');
+  env.fromSource(new PhasedSource(gate, PLAN), 'phases').uid('phases').keyBy((k) => k).process(countPerKey).uid('count').sinkTo(() => sink).uid('sink');
   const client = env.executeAsync(`bench native savepoint ${backend}`);
   const written = { native: 0, canonical: 0 };
   const total = { native: 0, canonical: 0 };
   try {
     let expected = 0;
     for (const phase of [0, 1, 2]) {
-      source.released = phase;
-      expected += phaseLength(phase);
+      void gate.release(phase);
+      expected += phaseLength(PLAN, phase);
       await until(() => sink.records === expected);
       if (process.env.NSP_DEBUG) say(`phase ${phase} emitted`);
       // A base, then a delta on it; phase 2's changes are what a savepoint's delta holds.
@@ -130,7 +85,7 @@ async function measure(backend: BuiltStateBackendType, root: string): Promise<Ro
     const seconds = await interleave({ native: savepoint('native'), canonical: savepoint('canonical') }, { reps: REPS });
     return { backend, seconds, written, total };
   } finally {
-    source.finished = true;
+    gate.finish();
     await client.result.catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
