@@ -65,15 +65,12 @@ async function measure(backend: BuiltStateBackendType, root: string): Promise<Ro
       void gate.release(phase);
       expected += phaseLength(PLAN, phase);
       await until(() => sink.records === expected);
-      if (process.env.NSP_DEBUG) say(`phase ${phase} emitted`);
       // A base, then a delta on it; phase 2's changes are what a savepoint's delta holds.
       if (phase < 2) await client.triggerCheckpoint();
     }
     const savepoint = (type: 'native' | 'canonical') => async (): Promise<number> => {
       const started = performance.now();
-      if (process.env.NSP_DEBUG) say(`savepoint ${type}`);
       const location = await client.triggerSavepoint(join(dir, `savepoints-${type}`), { type });
-      if (process.env.NSP_DEBUG) say(`savepoint ${type} done`);
       const seconds = (performance.now() - started) / 1000;
       const m = decodeMetadata(await readFile(join(location, '_metadata')), location);
       if (m.type !== type) throw new Error(`a ${type} savepoint came out ${m.type}`);
