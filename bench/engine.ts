@@ -33,6 +33,7 @@
  * BENCH_RECORDS_LARGE (at 1M keys, default 1M), BENCH_REPS (default 3), BENCH_KEYS,
  * BENCH_KEYS_LARGE, BENCH_INTERVAL_MS, BENCH_YIELD_MS, BENCH_STATE_BACKEND (hashmap, rocksdb, lmdb).
  */
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -140,9 +141,19 @@ class CountingSink implements SinkFunction<number> {
   readonly barrierAt = new Map<number, number>();
   /** Checkpoint id -> records this sink had seen when the barrier came: the checkpoint holds their state. */
   readonly barrierRecords = new Map<number, number>();
+  /** performance.now() when the sink had seen `markAt` records, and when it had seen the last one. */
+  markedAt = Number.NaN;
+  lastAt = Number.NaN;
+  /** processingThreadNs() at the same two moments. */
+  markedCpu = Number.NaN;
+  lastCpu = Number.NaN;
   #jobId = '';
 
-  constructor(private readonly checkpointsDir: string | null) {}
+  constructor(
+    private readonly checkpointsDir: string | null,
+    private readonly markAt = -1,
+    private readonly total = -1,
+  ) {}
 
   open(context: RuntimeContext): void {
     this.#jobId = context.jobId;
@@ -151,6 +162,14 @@ class CountingSink implements SinkFunction<number> {
   invoke(value: number): void {
     this.sum += value;
     if ((++this.records & (GAP_SAMPLE - 1)) === 0) this.gaps.mark(performance.now());
+    if (this.records === this.markAt) {
+      this.markedAt = performance.now();
+      this.markedCpu = processingThreadNs();
+    }
+    if (this.records === this.total) {
+      this.lastAt = performance.now();
+      this.lastCpu = processingThreadNs();
+    }
   }
 
   snapshotState(context: { readonly checkpointId: number }): void {
@@ -287,6 +306,26 @@ interface EngineRun {
   readonly unread: readonly string[];
   readonly sinkGaps: GapTracker;
   readonly pollGaps: GapTracker;
+  /** With `markAt`: from the sink's `markAt`-th record to its last (NaN without). */
+  readonly afterMarkSeconds: number;
+  /** The processing thread's CPU time over the same records, in ns (NaN without `markAt` or off Linux). */
+  readonly afterMarkThreadNs: number;
+}
+
+/**
+ * CPU time of the calling thread's process's main thread (Linux: /proc/self/task/<pid>/stat, in
+ * clock ticks of 10 ms), without the stores' and the garbage collector's background threads; NaN
+ * elsewhere. At parallelism 1 in process the pipeline runs on that thread, so on a busy machine
+ * this moves much less than wall-clock time: other processes take turns on the cores, they do
+ * not add to this thread's CPU time.
+ */
+export function processingThreadNs(): number {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000_000;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 interface EngineOptions {
@@ -303,6 +342,12 @@ interface EngineOptions {
   readonly incremental?: boolean;
   /** The key of record i (default: the uniform `k<fmix32(i) mod keys>`). */
   readonly generate?: (index: number) => string;
+  /**
+   * Also time the records after the first `markAt` (afterMarkSeconds), from the sink's view: with
+   * parallelism 1 it sees them in source order, so this times a later phase of the source alone
+   * (bench incremental: the steady state once every key exists).
+   */
+  readonly markAt?: number;
 }
 
 let runSerial = 0;
@@ -321,7 +366,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineRun> {
     const generate = options.generate ?? keyGenerator(options.keys);
     const generator = new DataGeneratorSource<string>({ count: options.records, seed: 1, generate: (index) => generate(index) });
     const source = new YieldingSource(generator, options.yieldMs);
-    const sink = new CountingSink(checkpointsDir);
+    const sink = new CountingSink(checkpointsDir, options.markAt ?? -1, options.records);
     env
       .fromSource(source, 'generator')
       .uid('generator')
@@ -344,7 +389,8 @@ export async function runEngine(options: EngineOptions): Promise<EngineRun> {
       if (typeof r === 'string') unread.push(r);
       else checkpoints.push(r);
     }
-    return { seconds, checkpoints, completed: result.checkpoints, unread, sinkGaps: sink.gaps, pollGaps: source.gaps };
+    const afterMarkSeconds = (sink.lastAt - sink.markedAt) / 1000;
+    return { seconds, checkpoints, completed: result.checkpoints, unread, sinkGaps: sink.gaps, pollGaps: source.gaps, afterMarkSeconds, afterMarkThreadNs: sink.lastCpu - sink.markedCpu };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -12,6 +12,12 @@
  *    followed: with keys spread uniformly at about a million records a second, most keys change
  *    every interval and a delta is nearly the whole state. INC_DIST also has a second key
  *    distribution: every key once, then all further records on INC_HOT (1%) of the keys.
+ *    Beside the whole run, the same overhead over the records after the first INC_KEYS, timed
+ *    at the sink: with hot keys, the steady state once all INC_KEYS keys exist, without the
+ *    phase that loads them (whose checkpoints write every new key once and rewrite key groups
+ *    whose deltas outgrow their full blocks). Runs long enough for it: INC_RECORDS=10000000.
+ *    And the same as the processing thread's CPU time per record (Linux), which a busy machine
+ *    moves much less than throughput: the pipeline runs on that one thread.
  * 2. Size (P5): a job whose source emits in phases and whose checkpoints the bench triggers
  *    (JobClient.triggerCheckpoint) after each phase: phase 0 sets every one of INC_KEYS keys,
  *    each later phase updates INC_CHANGE (1%) of them, picked pseudo-randomly. The incremental run
@@ -114,6 +120,10 @@ interface OverheadRow {
   readonly backend: BuiltStateBackendType;
   readonly dist: 'uniform' | 'hot';
   readonly seconds: Record<'off' | 'full' | 'incremental', number[]>;
+  /** Per run, the seconds of the records after the first KEYS: the steady state once every key exists (hot), in the same order as `seconds`. */
+  readonly steady: Record<'off' | 'full' | 'incremental', number[]>;
+  /** The processing thread's CPU time over the same records, ns. */
+  readonly steadyCpu: Record<'off' | 'full' | 'incremental', number[]>;
   readonly checkpoints: Record<'full' | 'incremental', CheckpointInfo[][]>;
   readonly gaps: Record<'full' | 'incremental', number[]>;
 }
@@ -138,8 +148,12 @@ async function overhead(backend: BuiltStateBackendType, dist: 'uniform' | 'hot',
   const expect = bareLoop(RECORDS, KEYS, generate);
   const checkpoints: OverheadRow['checkpoints'] = { full: [], incremental: [] };
   const gaps: OverheadRow['gaps'] = { full: [], incremental: [] };
+  const steady: OverheadRow['steady'] = { off: [], full: [], incremental: [] };
+  const steadyCpu: OverheadRow['steadyCpu'] = { off: [], full: [], incremental: [] };
   const withCheckpoints = (mode: 'full' | 'incremental') => async (): Promise<number> => {
-    const r = await runEngine({ records: RECORDS, keys: KEYS, checkpointMs: INTERVAL, yieldMs: 0, root, expect, backend, incremental: mode === 'incremental', generate });
+    const r = await runEngine({ records: RECORDS, keys: KEYS, checkpointMs: INTERVAL, yieldMs: 0, root, expect, backend, incremental: mode === 'incremental', generate, markAt: KEYS });
+    steady[mode].push(r.afterMarkSeconds);
+    steadyCpu[mode].push(r.afterMarkThreadNs);
     if (r.unread.length > 0) throw new Error(`${backend} ${mode}: ${r.unread.join('; ')}`);
     checkpoints[mode].push([...r.checkpoints].sort((a, b) => a.id - b.id));
     for (const c of r.checkpoints) {
@@ -152,23 +166,33 @@ async function overhead(backend: BuiltStateBackendType, dist: 'uniform' | 'hot',
   };
   const seconds = await interleave(
     {
-      off: async () => (await runEngine({ records: RECORDS, keys: KEYS, checkpointMs: null, yieldMs: 0, root, expect, backend, generate })).seconds,
+      off: async () => {
+        const r = await runEngine({ records: RECORDS, keys: KEYS, checkpointMs: null, yieldMs: 0, root, expect, backend, generate, markAt: KEYS });
+        steady.off.push(r.afterMarkSeconds);
+        steadyCpu.off.push(r.afterMarkThreadNs);
+        return r.seconds;
+      },
       full: withCheckpoints('full'),
       incremental: withCheckpoints('incremental'),
     },
     { reps: REPS, warmup: 0, progress: (round) => process.stderr.isTTY && process.stderr.write(`\roverhead ${backend} ${dist}: round ${round + 1}/${REPS}  \r`) },
   );
-  return { backend, dist, seconds, checkpoints, gaps };
+  return { backend, dist, seconds, steady, steadyCpu, checkpoints, gaps };
 }
 
 function overheadTable(rows: readonly OverheadRow[]): string {
-  const out: string[][] = [['backend', 'keys', 'off (baseline)', 'full: overhead', 'incremental: overhead', 'target', 'checkpoints full / incr.', 'written per checkpoint after the first, full / incr. (median)', 'keys changed per interval']];
+  const out: string[][] = [['backend', 'keys', 'off (baseline)', 'full: overhead', 'incremental: overhead', 'target', `incremental: overhead after the first ${count(KEYS)} records (off, incr.)`, 'same, processing-thread CPU per record (off, incr.)', 'checkpoints full / incr.', 'written per checkpoint after the first, full / incr. (median)', 'keys changed per interval']];
   for (const r of rows) {
     const rate = (s: readonly number[]): string => `${count(RECORDS / range(s).median)}/s`;
     // Overhead per round: 1 - rate(case) / rate(off) = 1 - off seconds / case seconds.
     const cost = (s: readonly number[]): number[] => ratios(r.seconds.off, s).map((x) => 1 - x);
     const full = range(cost(r.seconds.full));
     const inc = range(cost(r.seconds.incremental));
+    const later = RECORDS - KEYS;
+    const steadyCost = range(ratios(r.steady.off, r.steady.incremental).map((x) => 1 - x));
+    const steadyRate = (s: readonly number[]): string => `${count(later / range(s).median)}/s`;
+    const cpuCost = range(ratios(r.steadyCpu.off, r.steadyCpu.incremental).map((x) => 1 - x));
+    const perRecord = (ns: readonly number[]): string => `${Math.round(range(ns).median / later)} ns`;
     const target = r.backend === 'hashmap' ? HEAP_TARGET : ON_DISK_TARGET;
     const after = (runs: readonly CheckpointInfo[][]): string => {
       const xs = runs.flatMap((cs) => cs.slice(1).map((c) => c.writtenBytes));
@@ -184,6 +208,8 @@ function overheadTable(rows: readonly OverheadRow[]): string {
       `${pct(full.median)} (${rate(r.seconds.full)})`,
       `${pct(inc.median)} (${rate(r.seconds.incremental)})`,
       `<= ${pct(target)} ${verdict(inc.median <= target, 'ABOVE TARGET')}`,
+      later > 0 && Number.isFinite(steadyCost.median) ? `${pct(steadyCost.median)} ${verdict(steadyCost.median <= target, 'ABOVE TARGET')} (${steadyRate(r.steady.off)}, ${steadyRate(r.steady.incremental)})` : '-',
+      later > 0 && Number.isFinite(cpuCost.median) ? `${pct(cpuCost.median)} (${perRecord(r.steadyCpu.off)}, ${perRecord(r.steadyCpu.incremental)})` : '-',
       `${counts(r.checkpoints.full)} / ${counts(r.checkpoints.incremental)}`,
       `${after(r.checkpoints.full)} / ${after(r.checkpoints.incremental)}`,
       ch,

@@ -11,13 +11,12 @@
  * checkpoints), DIST=hot (as bench/incremental.ts's INC_DIST=hot: every key once, then the rest
  * on HOT (0.01) of the keys).
  */
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BuiltStateBackendType } from '../src/engine/state/state-backend-type.ts';
 import { fmix32 } from '../src/format/murmur3.ts';
-import { bareLoop, keyGenerator, runEngine } from './engine.ts';
+import { bareLoop, keyGenerator, processingThreadNs, runEngine } from './engine.ts';
 
 const records = Number(process.env.N ?? 1_000_000);
 const keys = Number(process.env.K ?? 100_000);
@@ -30,18 +29,7 @@ const cpuNs = (): number => {
   const c = process.cpuUsage();
   return (c.user + c.system) * 1000;
 };
-/**
- * CPU time of the processing thread alone (Linux: /proc/self/task/<pid>/stat, in clock ticks of
- * 10 ms), without the stores' and the garbage collector's background threads; NaN elsewhere.
- */
-const mainThreadNs = (): number => {
-  try {
-    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10_000_000;
-  } catch {
-    return Number.NaN;
-  }
-};
+const mainThreadNs = processingThreadNs;
 
 const root = await mkdtemp(join(tmpdir(), 'tsflink-profile-'));
 try {
