@@ -24,13 +24,14 @@
  * past `writtenBudget` bytes, or when something wrote around the cache (`clear`), the interval's
  * record is dropped and the snapshot reads instead.
  *
- * The record costs nothing per write: until a flush, the pending map holds exactly the
- * interval's writes, so a flush folds what it takes out of the pending map into the record, and
- * the freeze lays the pending map over that (layered-changes.ts, O(1)). Keeping a second map
- * per write cost a Map.set each (issue 13: `#set` went from 6.1% to 7.8% of the processing
- * thread with incremental checkpoints on, hot keys). For the same reason `put` and `delete` say
- * whether the key was pending already, which is what spares the change recorder its per-write
- * Map.set (StateContext.write).
+ * `put` and `delete` say whether the key was written already in the current interval (pending
+ * since the last freeze or flush, or in the interval's record), read off the maps' sizes around
+ * the writes they do anyway: that spares the change recorder its Map.set on every write of a hot
+ * key (StateContext.write; issue 13 measured it at 6% of the processing thread, hot keys, lmdb).
+ * Keeping only the pending map per write and folding it into the record at each flush was tried
+ * and measured no better on that workload: 10,000 hot keys overflow the pending limit (a few
+ * thousand entries), so nearly every write is a key's first since the last flush and the fold
+ * costs the Map.set the record saved.
  *
  * Size is counted in bytes (key and value lengths plus a fixed overhead per entry). When it
  * passes the capacity, the changes are written in one batch and the oldest entries (in insertion
@@ -44,8 +45,6 @@
  * the store holds without scanning the cache.
  */
 import type { EmbeddedStore } from './embedded-store.ts';
-import { InternalError } from '../../../errors.ts';
-import { LayeredChanges } from './layered-changes.ts';
 import { latin1ToBytes } from './memory-store.ts';
 
 /** Bytes counted per entry besides its key and value: the Map slot, the entry object, the key string. */
@@ -114,17 +113,13 @@ export class WriteBackCache {
   #draining = false;
   #closed = false;
   #pendingLimit = 4096;
-  /**
-   * While recording: the writes since the last freeze that a flush took out of #pending (folded
-   * in at each flush); with #pending, the interval's record. Undefined when not recording or
-   * incomplete.
-   */
+  /** While recording: every write since the last freeze; undefined when not recording or incomplete. */
   #written: Map<string, Uint8Array | null> | undefined;
   #recording = false;
-  /** Bytes of the interval's record, #written and #pending together (see WRITTEN_SHARE). */
+  /** Bytes counted into #written (see WRITTEN_SHARE). */
   #writtenBytes = 0;
   /** The complete records of the last intervals, newest first (freezeWritten), and their bytes. */
-  readonly #history: (Changes | undefined)[] = [];
+  readonly #history: (Map<string, Uint8Array | null> | undefined)[] = [];
   readonly #historyBytes: number[] = [];
   /** Bytes the records of writes may hold, all intervals together (WRITTEN_SHARE). */
   readonly writtenBudget: number;
@@ -165,9 +160,9 @@ export class WriteBackCache {
   }
 
   /**
-   * True when `key` was written already since the last freeze or flush (it was pending): a writer
-   * that records every key it writes right after writing it recorded this one in the current
-   * interval already (StateContext.write).
+   * True when `key` was written already in the current interval (since the last freeze, as far as
+   * the record of writes or the pending changes tell): a writer that records every key it writes
+   * right after writing it recorded this one in the current interval already (StateContext.write).
    */
   put(key: string, bytes: Uint8Array, prefixLength = 0): boolean {
     return this.#set(key, bytes, prefixLength);
@@ -192,7 +187,6 @@ export class WriteBackCache {
    * pending map. Call `drainInBackground` to write them to the store while processing goes on.
    */
   freeze(): Changes[] {
-    if (this.#recording) this.#endInterval();
     if (this.#pending.size > 0) {
       this.#frozen.push(this.#pending);
       this.#pending = new Map();
@@ -211,29 +205,15 @@ export class WriteBackCache {
   }
 
   /**
-   * The records of writes of the intervals before the last `freeze` (an interval runs from one
-   * freeze to the next, the first from `recordWrites`: every key written in it, with its last
-   * value), newest first, as far back as each was complete, at most WRITTEN_INTERVALS of them
-   * within `writtenBudget`. Call right after `freeze`.
+   * The record of writes of the interval that ends now (since the previous call, or since
+   * `recordWrites`: every key written then, with its last value) and of the intervals before it,
+   * newest first, as far back as each was complete, at most WRITTEN_INTERVALS of them within
+   * `writtenBudget`; a fresh record from now on. Call at the same moment as `freeze`.
    */
   freezeWritten(): readonly Changes[] {
     if (!this.#recording) return [];
-    if (this.#pending.size > 0) throw new InternalError('the record of writes was asked for with writes since the freeze');
-    return [...(this.#history as Changes[])];
-  }
-
-  /**
-   * Ends the interval's record: what flushes folded into #written with what is still pending over
-   * it, both never changed afterwards (#pending is about to be frozen). In O(1).
-   */
-  #endInterval(): void {
-    const written = this.#written;
-    const pending = this.#pending;
-    let record: Changes | undefined;
-    // An empty #pending is not frozen, and takes the next interval's writes: never the record.
-    if (written !== undefined) record = pending.size === 0 ? written : written.size === 0 ? pending : new LayeredChanges(pending, written);
     const history = this.#history;
-    history.unshift(record);
+    history.unshift(this.#written);
     this.#historyBytes.unshift(this.#writtenBytes);
     this.#written = new Map();
     this.#writtenBytes = 0;
@@ -247,6 +227,7 @@ export class WriteBackCache {
         break;
       }
     }
+    return [...(history as Changes[])];
   }
 
   /** Writes the frozen changes to the store a chunk per turn of the event loop. */
@@ -308,9 +289,6 @@ export class WriteBackCache {
     });
     this.#frozen.length = 0;
     this.#frozenCursor = undefined;
-    const record = this.#written;
-    // Mid-interval: the record keeps what leaves #pending (its bytes were counted when first written).
-    if (record !== undefined) for (const [key, bytes] of this.#pending) record.set(key, bytes);
     this.#pending = new Map();
     this.stats.flushes++;
     this.stats.flushedEntries += written;
@@ -332,9 +310,9 @@ export class WriteBackCache {
 
   /** Flushes, then forgets everything (restore writes to the store directly). */
   clear(): void {
+    this.flush();
     // Written around the cache (a restore, a migration): the record no longer has every change.
     this.#written = undefined;
-    this.flush();
     this.#entries.clear();
     this.#byPrefix.clear();
     this.#bytes = 0;
@@ -349,17 +327,20 @@ export class WriteBackCache {
     const pending = this.#pending;
     const size = pending.size;
     pending.set(key, bytes);
-    const again = pending.size === size;
-    if (!again) {
-      // The key's first write since the last freeze or flush: counted into the record unless a flush folded it in already.
-      const written = this.#written;
-      if (written !== undefined && (written.size === 0 || !written.has(key))) {
+    // Pending since the last freeze or flush, or in the interval's complete record: written already in this interval.
+    let again = pending.size === size;
+    const written = this.#written;
+    if (written !== undefined) {
+      const keys = written.size;
+      written.set(key, bytes);
+      if (written.size === keys) again = true;
+      else {
         this.#writtenBytes += key.length + (bytes?.length ?? 0) + ENTRY_OVERHEAD;
         if (this.#writtenBytes > this.writtenBudget) this.#written = undefined;
       }
-      // Frozen changes are older: flush writes them first, so the store never goes back in time.
-      if (size + 1 >= this.#pendingLimit) this.#flushAndAdapt();
     }
+    // Frozen changes are older: flush writes them first, so the store never goes back in time.
+    if (pending.size >= this.#pendingLimit) this.#flushAndAdapt();
     const entry = this.#entries.get(key);
     if (entry === undefined) this.#add(key, { bytes, prefixLength });
     else {
