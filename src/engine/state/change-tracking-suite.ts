@@ -19,7 +19,7 @@ import { TtlStates } from './ttl/ttl-states.ts';
 
 type Factory = (options: KeyedStateBackendOptions) => KeyedStateBackend;
 /** state name -> key string -> value in the snapshot layout. */
-type Content = Map<string, Map<string, unknown>>;
+export type Content = Map<string, Map<string, unknown>>;
 interface Delta {
   readonly upserts: Content;
   readonly deletions: Map<string, Set<string>>;
@@ -27,7 +27,7 @@ interface Delta {
 
 const MAX_P = 8;
 
-async function full(snapshot: KeyedStateSnapshot): Promise<Content> {
+export async function full(snapshot: KeyedStateSnapshot): Promise<Content> {
   const out: Content = new Map();
   try {
     for (let g = snapshot.keyGroupRange.start; g <= snapshot.keyGroupRange.end; g++) {
@@ -45,7 +45,7 @@ async function full(snapshot: KeyedStateSnapshot): Promise<Content> {
 }
 
 /** The changes since `base` over all key groups, or undefined when the backend cannot tell for some. */
-async function delta(snapshot: KeyedStateSnapshot, base: number): Promise<Delta | undefined> {
+export async function delta(snapshot: KeyedStateSnapshot, base: number): Promise<Delta | undefined> {
   const upserts: Content = new Map();
   const deletions = new Map<string, Set<string>>();
   try {
@@ -69,7 +69,7 @@ async function delta(snapshot: KeyedStateSnapshot, base: number): Promise<Delta 
   return { upserts, deletions };
 }
 
-function replay(base: Content, d: Delta): Content {
+export function replay(base: Content, d: Delta): Content {
   const out: Content = new Map([...base].map(([name, m]) => [name, new Map(m)]));
   for (const [name, m] of d.upserts) {
     const state = out.get(name) ?? new Map<string, unknown>();
@@ -81,7 +81,7 @@ function replay(base: Content, d: Delta): Content {
 }
 
 /** States with no entries dropped, so contents compare by what they hold. */
-function nonEmpty(c: Content): Content {
+export function nonEmpty(c: Content): Content {
   return new Map([...c].filter(([, m]) => m.size > 0));
 }
 

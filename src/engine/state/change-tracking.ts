@@ -104,7 +104,13 @@ export class KeyChanges {
 
 /**
  * Where a backend whose handles know the key group (the on-disk one) records a change: the
- * current sequence, advanced by each snapshot taken while tracking.
+ * current sequence, advanced by each snapshot taken while tracking. The on-disk handles call
+ * `mark` once per key and interval, not per write (StateContext.write): with issue 13's hot keys
+ * (1M keys once, then 4M records on 1% of them; profile-engine, lmdb) 1.3M calls instead of
+ * 5.2M, 4.0% of the processing thread's samples instead of 6.0%, what remains being the first
+ * change of each cold key, which must be remembered. `drop` still walks every remembered key on
+ * each confirmation (0.6%): ordering each group by sequence would let it stop early, at the
+ * price of a lookup more per first change, which is what is left of `mark`'s cost.
  */
 export class ChangeRecorder {
   /** Changes made now belong to the snapshot taken at this sequence. */

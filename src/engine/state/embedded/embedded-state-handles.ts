@@ -16,8 +16,11 @@
  *   way to know the next sequence without reading the list). `update` and `clear` delete the
  *   elements by sequence, with no range read. 2^32 elements per key at most.
  *
- * Every write and delete records the key's prefix with `StateContext.changed` (incremental
- * checkpoints; a no-op while changes are not tracked): reads need not, as they hand out copies.
+ * Every write and delete records the key's prefix (incremental checkpoints; a no-op while changes
+ * are not tracked) through `StateContext.write`, which skips it when the same store key was
+ * written since the cache's last freeze or flush (recorded then already): list elements are
+ * written directly and recorded by the count written after them, a map's clear records its
+ * prefix itself. Reads need not record, as they hand out copies.
  */
 import { UserError } from '../../../errors.ts';
 import { decodeCanonicalKey } from '../../../format/canonical-key.ts';
@@ -42,15 +45,13 @@ export class EmbeddedValueState<T> implements ValueState<T> {
     if (value === undefined) this.clear();
     else {
       const prefix = this.s.prefix();
-      this.s.cache.put(prefix, this.s.codec.encode(value));
-      this.s.changed(prefix);
+      this.s.write(prefix, prefix, this.s.codec.encode(value));
     }
   }
 
   clear(): void {
     const prefix = this.s.prefix();
-    this.s.cache.delete(prefix);
-    this.s.changed(prefix);
+    this.s.write(prefix, prefix, null);
   }
 }
 
@@ -89,14 +90,12 @@ export class EmbeddedReducingState<T> implements ReducingState<T> {
     const prefix = this.s.prefix();
     const current = this.s.read(prefix) as T | undefined;
     // The added value is copied: the reduce function may keep or change it.
-    this.s.cache.put(prefix, this.s.codec.encode(current === undefined ? value : this.reduce(current, deepCopy(value))));
-    this.s.changed(prefix);
+    this.s.write(prefix, prefix, this.s.codec.encode(current === undefined ? value : this.reduce(current, deepCopy(value))));
   }
 
   clear(): void {
     const prefix = this.s.prefix();
-    this.s.cache.delete(prefix);
-    this.s.changed(prefix);
+    this.s.write(prefix, prefix, null);
   }
 }
 
@@ -114,14 +113,12 @@ export class EmbeddedAggregatingState<IN, ACC, OUT> implements AggregatingState<
   add(value: IN): void {
     const prefix = this.s.prefix();
     const acc = (this.s.read(prefix) as ACC | undefined) ?? this.aggregate.createAccumulator();
-    this.s.cache.put(prefix, this.s.codec.encode(this.aggregate.add(deepCopy(value), acc)));
-    this.s.changed(prefix);
+    this.s.write(prefix, prefix, this.s.codec.encode(this.aggregate.add(deepCopy(value), acc)));
   }
 
   clear(): void {
     const prefix = this.s.prefix();
-    this.s.cache.delete(prefix);
-    this.s.changed(prefix);
+    this.s.write(prefix, prefix, null);
   }
 }
 
@@ -161,8 +158,8 @@ export class EmbeddedListState<T> implements ListState<T> {
     const count = this.#count(prefix);
     if (count + added.length > MAX_LIST_LENGTH) throw new UserError(`state '${this.s.info.name}': a list state holds at most ${MAX_LIST_LENGTH} elements per key`);
     for (let i = 0; i < added.length; i++) this.s.cache.put(prefix + u32Chars(count + i), this.s.codec.encode(added[i]), prefix.length);
-    this.s.cache.put(prefix, this.s.codec.encode(count + added.length), prefix.length);
-    this.s.changed(prefix);
+    // The elements are not recorded one by one: the count's write records the prefix (a list is changed exactly when its count is written).
+    this.s.write(prefix, prefix, this.s.codec.encode(count + added.length), prefix.length);
   }
 
   update(values: Iterable<T>): void {
@@ -177,8 +174,7 @@ export class EmbeddedListState<T> implements ListState<T> {
     const count = this.#count(prefix);
     if (count === 0) return;
     for (let i = 0; i < count; i++) this.s.cache.delete(prefix + u32Chars(i), prefix.length);
-    this.s.cache.delete(prefix, prefix.length);
-    this.s.changed(prefix);
+    this.s.write(prefix, prefix, null, prefix.length);
   }
 }
 
@@ -192,8 +188,7 @@ export class EmbeddedMapState<K, V> implements MapState<K, V> {
 
   put(key: K, value: V): void {
     const prefix = this.s.prefix();
-    this.s.cache.put(prefix + keyStringOf(key), this.s.codec.encode(value), prefix.length);
-    this.s.changed(prefix);
+    this.s.write(prefix, prefix + keyStringOf(key), this.s.codec.encode(value), prefix.length);
   }
 
   putAll(entries: Iterable<readonly [K, V]>): void {
@@ -202,8 +197,7 @@ export class EmbeddedMapState<K, V> implements MapState<K, V> {
 
   remove(key: K): void {
     const prefix = this.s.prefix();
-    this.s.cache.delete(prefix + keyStringOf(key), prefix.length);
-    this.s.changed(prefix);
+    this.s.write(prefix, prefix + keyStringOf(key), null, prefix.length);
   }
 
   contains(key: K): boolean {
@@ -238,7 +232,11 @@ export class EmbeddedMapState<K, V> implements MapState<K, V> {
   clear(): void {
     const prefix = this.s.prefix();
     const suffixes = [...this.s.range(prefix)].map(([suffix]) => suffix);
-    for (const suffix of suffixes) this.s.cache.delete(prefix + suffix, prefix.length);
-    this.s.changed(prefix);
+    // Recorded once for all its entries, also if a delete throws: a later write of one of them is told it is written already (StateContext.write).
+    try {
+      for (const suffix of suffixes) this.s.cache.delete(prefix + suffix, prefix.length);
+    } finally {
+      this.s.changed(prefix);
+    }
   }
 }
