@@ -196,7 +196,7 @@ export class DataFileWriter {
       }
       this.#appendLatin1Key(key);
       const bytes = packed[i]!;
-      if (repacksAsStored(bytes)) this.#rawValues.append(bytes);
+      if (repacksAsStored(bytes)) this.#appendPacked(bytes);
       else {
         // A copy: msgpackr hands out binary values as views of its input.
         const value = this.#unpackr.unpackMultiple(Uint8Array.prototype.slice.call(bytes))[0];
@@ -318,6 +318,16 @@ export class DataFileWriter {
     if (n <= 64) for (let i = 0; i < n; i++) buffer[at + i] = key.charCodeAt(i);
     else buffer.write(key, at, n, 'latin1');
     this.#keys.advance(n);
+  }
+
+  #appendPacked(bytes: Uint8Array): void {
+    const n = bytes.length;
+    // As #appendLatin1Key: most state values are a few bytes, which a loop copies faster than a call into C++.
+    if (n > 16) return this.#rawValues.append(bytes);
+    const buffer = this.#rawValues.reserve(n);
+    const at = this.#rawValues.length;
+    for (let i = 0; i < n; i++) buffer[at + i] = bytes[i]!;
+    this.#rawValues.advance(n);
   }
 
   #addValue(label: string, value: unknown): void {

@@ -90,11 +90,12 @@ describe('DataFileWriter.writeCanonicalPackedKeyGroup', () => {
       { numRuns: 3000 },
     );
     // The common values take the fast path (no decode).
-    const accepted = [1, -5, 1.5, 2 ** 40, 'abc', 'é€😀', true, null, { a: 1, b: [1, 'x'] }, new Uint8Array(3), new Date(1_700_000_000_000), new Date(1_700_000_000_123)];
+    const accepted = [0, 0x7f, -32, {}, [], '', false, 1, -5, 1.5, 2 ** 40, 'abc', 'é€😀', true, null, { a: 1, b: [1, 'x'] }, new Uint8Array(3), new Date(1_700_000_000_000), new Date(1_700_000_000_123)];
     accepted.forEach((v, i) => expect(repacksAsStored(stored(v)), `accepted[${i}]`).toBe(true));
     const refused = [5n, NaN, '\uD800', '\uFEFFx', { 1: 'a' }, JSON.parse('{"__proto__": 1}') as unknown, new Date(-1), new Date(NaN), new Map([[1, 'a']]), nested(65)];
     refused.forEach((v, i) => expect(repacksAsStored(stored(v)), `refused[${i}]`).toBe(false));
     expect(repacksAsStored(stored(nested(64)))).toBe(true);
+    for (const b of [0xc1, 0xc4, 0xcc, 0xd9, 0x81, 0x91, 0xa1]) expect(repacksAsStored(Uint8Array.of(b)), b.toString(16)).toBe(false);
   });
 
   it.each([

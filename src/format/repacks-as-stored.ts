@@ -32,6 +32,11 @@ const isMap: boolean[] = [];
 
 export function repacksAsStored(bytes: Uint8Array): boolean {
   const end = bytes.length;
+  if (end === 1) {
+    // Most state values (counters, flags): a fixint, nil, a boolean, or an empty map, array or string.
+    const b = bytes[0]!;
+    return b <= 0x80 || b >= 0xe0 || b === 0x90 || b === 0xa0 || b === 0xc0 || b === 0xc2 || b === 0xc3;
+  }
   // Per open container: items still to read, and whether it is a map (even count left = a key next).
   remaining[0] = 1;
   isMap[0] = false;
