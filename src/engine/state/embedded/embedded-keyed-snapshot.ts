@@ -5,7 +5,11 @@
  * group is one contiguous store range (state-keys.ts); its entries come sorted by key, then state
  * id, then user key, so each key's value of each state is assembled from consecutive entries, in
  * the in-memory layout state-value-layout.ts gives (a UserMap for map state, an array for list
- * state), and write-keyed-snapshot.ts writes today's format unchanged.
+ * state), and write-keyed-snapshot.ts writes today's format unchanged. A writer that asks for
+ * packed values gets a value-like state's (value, reducing, aggregating; no TTL) stored bytes
+ * instead, not decoded: they are what the data file writer would pack for the decoded value, and
+ * decoding them only to pack them again was most of what writing a checkpoint cost here
+ * (DataFileWriter.writeCanonicalPackedKeyGroup).
  *
  * With change tracking, `takeKeyGroupChanges` hands out only the changed keys' values as of the
  * barrier; a changed prefix with no entry then is a deletion. A value-like state (one entry at
