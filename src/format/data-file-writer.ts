@@ -434,22 +434,23 @@ export class DataFileWriter {
     const count = this.#values.length;
     const header = arrayHeader(count);
     const values = this.#assemble ? this.#assemblePairs(header) : this.#packr.pack(this.#values);
-    const payloadLength = await this.#emitFrame(count, keyed ? [header, this.#keys.view(), values] : [values]);
-    // Aim the next frame at the target size, judging by the bytes per item of this one.
-    const perItem = Math.max(1, payloadLength / count);
-    this.#frameLimit = Math.max(1, Math.min(MAX_FRAME_ITEMS, Math.floor(TARGET_FRAME_BYTES / perItem)));
+    this.#adaptFrameLimit(await this.#emitFrame(count, keyed ? [header, this.#keys.view(), values] : [values]), count);
     this.#values = [];
     this.#assemble = false;
     this.#keys.clear();
+  }
+
+  /** Aims the next frame at the target size, judging by the bytes per item of the one just written. */
+  #adaptFrameLimit(payloadLength: number, count: number): void {
+    const perItem = Math.max(1, payloadLength / count);
+    this.#frameLimit = Math.max(1, Math.min(MAX_FRAME_ITEMS, Math.floor(TARGET_FRAME_BYTES / perItem)));
   }
 
   /** A frame of writeCanonicalPackedKeyGroup: #flushFrame's payload and next frame limit, from bytes packed already. */
   async #flushPackedFrame(): Promise<void> {
     const count = this.#rawCount;
     const header = arrayHeader(count);
-    const payloadLength = await this.#emitFrame(count, [header, this.#keys.view(), header, this.#rawValues.view()]);
-    const perItem = Math.max(1, payloadLength / count);
-    this.#frameLimit = Math.max(1, Math.min(MAX_FRAME_ITEMS, Math.floor(TARGET_FRAME_BYTES / perItem)));
+    this.#adaptFrameLimit(await this.#emitFrame(count, [header, this.#keys.view(), header, this.#rawValues.view()]), count);
     this.#rawCount = 0;
     this.#keys.clear();
     this.#rawValues.clear();
