@@ -5,6 +5,7 @@
  * go into the file without being decoded and packed again, which was most of what writing a
  * snapshot of those backends cost.
  */
+import { InternalError } from '../../errors.ts';
 import type { DataFileWriter, WrittenBlock } from '../../format/data-file-writer.ts';
 import type { KeyedStateInfo } from '../../format/snapshot-writer.ts';
 import type { KeyedStateSnapshot } from './keyed-state-backend.ts';
@@ -49,6 +50,7 @@ export async function writeKeyedSnapshot(snapshot: KeyedStateSnapshot, writer: D
         const { info, keys: allKeys, values: stored, packed } = captured[i]!;
         if (allKeys.length === 0) continue;
         if (packed !== undefined) {
+          if (info.ttl !== null) throw new InternalError(`${labels[i]}: packed values of a state with TTL, which needs them laid out`);
           const block = await writer.writeCanonicalPackedKeyGroup(labels[i]!, info.kind, keyGroup, snapshot.maxParallelism, allKeys, packed);
           if (block !== null) blocks[i]!.push({ ...block, keyGroup });
           continue;
