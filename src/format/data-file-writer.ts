@@ -12,9 +12,10 @@ import { keyGroupForBytes } from './key-groups.ts';
 import { murmur3_32Latin1 } from './murmur3.ts';
 import { DATA_FILE_VERSION, DATA_HEADER_SIZE, DATA_MAGIC, FRAME_HEADER_SIZE, TARGET_FRAME_BYTES } from './layout.ts';
 import type { KeyedStateKind } from './model.ts';
+import { repacksAsStored } from './repacks-as-stored.ts';
 import { relativePathProblem } from './snapshot-paths.ts';
 import { valueEnd } from './string-keyed.ts';
-import { createValuePackr, standardValueProblem } from './value-codec.ts';
+import { createValuePackr, createValueUnpackr, standardValueProblem } from './value-codec.ts';
 
 /** A block as written: the file is named by path until the snapshot's file table numbers it. */
 export interface WrittenBlock {
@@ -57,11 +58,13 @@ export class DataFileWriter {
   readonly path: string;
   readonly #pending = new ByteSink(FLUSH_BYTES + 64 * 1024);
   readonly #keys = new ByteSink();
-  /** Values of a raw frame (writeRawKeyGroup), which bypasses msgpackr. */
+  /** Values of a raw frame (writeRawKeyGroup) or a packed one (writeCanonicalPackedKeyGroup), which bypass msgpackr. */
   readonly #rawValues = new ByteSink();
   #rawCount = 0;
   readonly #keyEncoder = new CanonicalKeyEncoder();
   readonly #packr = createValuePackr();
+  /** For the packed values repacksAsStored does not vouch for: decoded as the on-disk backends decode them. */
+  readonly #unpackr = createValueUnpackr();
   #values: unknown[] = [];
   /**
    * Values made of pairs (map and timers state) are assembled at the end of a frame when msgpackr
@@ -162,6 +165,49 @@ export class DataFileWriter {
       this.#addValue(label, values[i]);
       if (this.#frameFull()) await this.#flushFrame(true);
     }
+    return this.#endBlock(true);
+  }
+
+  /**
+   * As writeCanonicalKeyGroup for a state whose values are not pairs (not map or timers state),
+   * with each value given as the MessagePack bytes `createValuePackr()` wrote for it, as an
+   * on-disk backend stores it: the file is byte for byte the one writeCanonicalKeyGroup writes
+   * for the decoded values (same frames, same payloads, same refusals), without decoding and
+   * packing again the values repacksAsStored vouches for (nearly all). A frame's values are its
+   * array header and then each value as msgpackr packs it alone, which is how msgpackr packs an
+   * array. Any other value is decoded and checked as writeCanonicalKeyGroup checks it.
+   */
+  async writeCanonicalPackedKeyGroup(
+    label: string,
+    kind: KeyedStateKind,
+    keyGroup: number,
+    maxParallelism: number,
+    keys: readonly string[],
+    packed: readonly Uint8Array[],
+  ): Promise<WrittenBlock | null> {
+    if (keys.length !== packed.length) throw new InternalError(`${label}: ${keys.length} keys for ${packed.length} packed values`);
+    if (pairLayoutOf(kind) !== 'none') throw new InternalError(`${label}: a ${kind} state's values cannot be written as packed`);
+    this.#beginBlock('none');
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const actual = murmur3_32Latin1(key, 0) % maxParallelism;
+      if (actual !== keyGroup) {
+        throw new InternalError(`${label}: a key of key group ${actual} was filed under key group ${keyGroup}`);
+      }
+      this.#appendLatin1Key(key);
+      const bytes = packed[i]!;
+      if (repacksAsStored(bytes)) this.#appendPacked(bytes);
+      else {
+        // A copy: msgpackr hands out binary values as views of its input.
+        const value = this.#unpackr.unpackMultiple(Uint8Array.prototype.slice.call(bytes))[0];
+        this.#checkValue(label, value);
+        this.#rawValues.append(this.#packr.pack(value));
+      }
+      this.#rawCount += 1;
+      // writeCanonicalKeyGroup's #frameFull, with the values counted here.
+      if (this.#rawCount >= this.#frameLimit || this.#keys.length >= TARGET_FRAME_BYTES) await this.#flushPackedFrame();
+    }
+    if (this.#rawCount > 0) await this.#flushPackedFrame();
     return this.#endBlock(true);
   }
 
@@ -274,11 +320,25 @@ export class DataFileWriter {
     this.#keys.advance(n);
   }
 
+  #appendPacked(bytes: Uint8Array): void {
+    const n = bytes.length;
+    // As #appendLatin1Key: most state values are a few bytes, which a loop copies faster than a call into C++.
+    if (n > 16) return this.#rawValues.append(bytes);
+    const buffer = this.#rawValues.reserve(n);
+    const at = this.#rawValues.length;
+    for (let i = 0; i < n; i++) buffer[at + i] = bytes[i]!;
+    this.#rawValues.advance(n);
+  }
+
   #addValue(label: string, value: unknown): void {
     if (this.#layout !== 'none') this.#checkPairs(label, value);
+    this.#checkValue(label, value);
+    this.#values.push(value);
+  }
+
+  #checkValue(label: string, value: unknown): void {
     const problem = standardValueProblem(value);
     if (problem !== undefined) throw new UserError(`${label}: cannot store a state value that is ${problem}`);
-    this.#values.push(value);
   }
 
   /** A map or timers value: an array of pairs, with valid user keys; notes if it needs #assemble. */
@@ -374,13 +434,26 @@ export class DataFileWriter {
     const count = this.#values.length;
     const header = arrayHeader(count);
     const values = this.#assemble ? this.#assemblePairs(header) : this.#packr.pack(this.#values);
-    const payloadLength = await this.#emitFrame(count, keyed ? [header, this.#keys.view(), values] : [values]);
-    // Aim the next frame at the target size, judging by the bytes per item of this one.
-    const perItem = Math.max(1, payloadLength / count);
-    this.#frameLimit = Math.max(1, Math.min(MAX_FRAME_ITEMS, Math.floor(TARGET_FRAME_BYTES / perItem)));
+    this.#adaptFrameLimit(await this.#emitFrame(count, keyed ? [header, this.#keys.view(), values] : [values]), count);
     this.#values = [];
     this.#assemble = false;
     this.#keys.clear();
+  }
+
+  /** Aims the next frame at the target size, judging by the bytes per item of the one just written. */
+  #adaptFrameLimit(payloadLength: number, count: number): void {
+    const perItem = Math.max(1, payloadLength / count);
+    this.#frameLimit = Math.max(1, Math.min(MAX_FRAME_ITEMS, Math.floor(TARGET_FRAME_BYTES / perItem)));
+  }
+
+  /** A frame of writeCanonicalPackedKeyGroup: #flushFrame's payload and next frame limit, from bytes packed already. */
+  async #flushPackedFrame(): Promise<void> {
+    const count = this.#rawCount;
+    const header = arrayHeader(count);
+    this.#adaptFrameLimit(await this.#emitFrame(count, [header, this.#keys.view(), header, this.#rawValues.view()]), count);
+    this.#rawCount = 0;
+    this.#keys.clear();
+    this.#rawValues.clear();
   }
 
   async #flushRawFrame(): Promise<void> {

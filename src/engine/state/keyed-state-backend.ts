@@ -175,8 +175,21 @@ export interface KeyPage {
 /** Parallel arrays: `keys[i]` is the key string (canonical key bytes, key-string.ts) of `values[i]`. */
 export interface CapturedEntries {
   readonly keys: readonly string[];
-  /** In the backend's in-memory layout (state-value-layout.ts), as handles keep them. */
+  /** In the backend's in-memory layout (state-value-layout.ts), as handles keep them; empty when `packed` is set. */
   readonly values: readonly unknown[];
+  /**
+   * Only when the caller asked for it (`TakeOptions.packed`) and the backend stores this state's
+   * values as `createValuePackr()` bytes, for a value-like state (value, reducing, aggregating)
+   * without TTL: `packed[i]` is the value of `keys[i]` as stored, not decoded (the on-disk
+   * backends), for `DataFileWriter.writeCanonicalPackedKeyGroup`, which writes it without
+   * decoding and packing it again. Unchanged until the key group is released.
+   */
+  readonly packed?: readonly Uint8Array[];
+}
+
+export interface TakeOptions {
+  /** The caller writes `CapturedEntries.packed` when a backend hands it out (snapshot writers do; other readers want `values`). */
+  readonly packed?: boolean;
 }
 
 export interface KeyedSnapshotOptions {
@@ -223,7 +236,7 @@ export interface KeyedStateSnapshot {
    * Every state's entries of `keyGroup` as of the snapshot (one item per state, in `states`
    * order), once per key group. What it returns stays unchanged until `releaseKeyGroup`.
    */
-  takeKeyGroup(keyGroup: number): readonly CapturedKeyGroup[] | Promise<readonly CapturedKeyGroup[]>;
+  takeKeyGroup(keyGroup: number, options?: TakeOptions): readonly CapturedKeyGroup[] | Promise<readonly CapturedKeyGroup[]>;
   /**
    * With change tracking (`trackChanges`): every state's changes in `keyGroup` since checkpoint
    * `baseCheckpointId` (as `takeKeyGroup`, one item per state in `states` order, once per key
@@ -231,7 +244,7 @@ export interface KeyedStateSnapshot {
    * them (tracking started after that checkpoint, or its changes were already confirmed past):
    * the caller then takes the whole key group with `takeKeyGroup`.
    */
-  takeKeyGroupChanges?(keyGroup: number, baseCheckpointId: number): readonly CapturedChanges[] | undefined | Promise<readonly CapturedChanges[] | undefined>;
+  takeKeyGroupChanges?(keyGroup: number, baseCheckpointId: number, options?: TakeOptions): readonly CapturedChanges[] | undefined | Promise<readonly CapturedChanges[] | undefined>;
   /** Key group written: the backend need not keep its state of the snapshot any more. */
   releaseKeyGroup(keyGroup: number): void;
   /** Done (written, or the checkpoint was abandoned); idempotent. */

@@ -12,6 +12,11 @@
  * `maxDeltaSteps` checkpoints); the TTL layer hides them after a restore as it does any
  * expired value (Flink's incremental RocksDB checkpoints do not clean them at all).
  *
+ * Values a backend hands out as stored MessagePack (`CapturedEntries.packed`: the on-disk
+ * backends' value-like states without TTL) go into `full` and `upserts` blocks without being
+ * decoded and packed again (DataFileWriter.writeCanonicalPackedKeyGroup): that was most of what
+ * writing a checkpoint cost on those backends.
+ *
  * The file's size is known only when it is closed, after every operator of the subtask wrote
  * into it, so this returns chains whose new blocks have no `fileSize` yet; the caller closes the
  * writer and calls `completeChains(result, size)` for the chains it acknowledges and records.
@@ -23,7 +28,7 @@ import type { KeyedStateInfo } from '../../format/snapshot-writer.ts';
 import type { ChainBase } from '../checkpoint/chain-book.ts';
 import { type ChainLimits, DEFAULT_CHAIN_LIMITS, decideKeyGroups } from '../checkpoint/chain-policy.ts';
 import { type ChainBlock, type ChainLayout, type KeyGroupChain, type OperatorChains, sameLayout, type StateChains } from '../checkpoint/keyed-chain.ts';
-import type { CapturedChanges, CapturedKeyGroup, KeyedStateSnapshot } from './keyed-state-backend.ts';
+import type { CapturedChanges, CapturedEntries, CapturedKeyGroup, KeyedStateSnapshot } from './keyed-state-backend.ts';
 import type { RegisteredStateInfo } from './state-descriptors.ts';
 import { toSnapshotValues } from './state-value-layout.ts';
 import { type SnapshotTtlLayout, ttlValueForSnapshot } from './ttl/ttl-states.ts';
@@ -95,11 +100,13 @@ export async function writeIncrementalKeyedSnapshot(snapshot: KeyedStateSnapshot
     const now = options.ttl?.now ?? Date.now();
     const expireIn = (i: number): number | undefined => options.ttl?.expireIn.get(states[i]!.name);
 
-    const write = async (i: number, keyGroup: number, kind: KeyedBlockKind, keys: readonly string[], values: readonly unknown[]): Promise<void> => {
+    const write = async (i: number, keyGroup: number, kind: KeyedBlockKind, keys: readonly string[], values: readonly unknown[], packed?: readonly Uint8Array[]): Promise<void> => {
       const block =
         kind === 'deletions'
           ? await writer.writeCanonicalDeletions(labels[i]!, keyGroup, snapshot.maxParallelism, keys)
-          : await writer.writeCanonicalKeyGroup(labels[i]!, states[i]!.kind, keyGroup, snapshot.maxParallelism, keys, values);
+          : packed !== undefined
+            ? await writer.writeCanonicalPackedKeyGroup(labels[i]!, states[i]!.kind, keyGroup, snapshot.maxParallelism, keys, packed)
+            : await writer.writeCanonicalKeyGroup(labels[i]!, states[i]!.kind, keyGroup, snapshot.maxParallelism, keys, values);
       if (block === null) return;
       written[i]!.push({ ...block, keyGroup, kind });
       let chain = chains[i]!.get(keyGroup);
@@ -114,15 +121,18 @@ export async function writeIncrementalKeyedSnapshot(snapshot: KeyedStateSnapshot
     let sliceStart = performance.now();
     for (const { keyGroup, chains: baseChains } of groups) {
       let changes: readonly CapturedChanges[] | undefined;
-      if (decisions.get(keyGroup) === 'delta') changes = await snapshot.takeKeyGroupChanges!(keyGroup, base!.checkpointId);
+      if (decisions.get(keyGroup) === 'delta') changes = await snapshot.takeKeyGroupChanges!(keyGroup, base!.checkpointId, { packed: true });
       if (changes === undefined) {
         fullKeyGroups += 1;
-        const captured: readonly CapturedKeyGroup[] = await snapshot.takeKeyGroup(keyGroup);
+        const captured: readonly CapturedKeyGroup[] = await snapshot.takeKeyGroup(keyGroup, { packed: true });
         for (let i = 0; i < captured.length; i++) {
-          const { info, keys, values: stored } = captured[i]!;
+          const { info, keys } = captured[i]!;
           checkState(states, i, info, operatorUid);
-          const laidOut = snapshotLayout(info, keys, toSnapshotValues(info.kind, stored), now, expireIn(i));
-          await write(i, keyGroup, 'full', laidOut.keys, laidOut.values);
+          if (isPacked(captured[i]!, info)) await write(i, keyGroup, 'full', keys, [], captured[i]!.packed);
+          else {
+            const laidOut = snapshotLayout(info, keys, toSnapshotValues(info.kind, captured[i]!.values), now, expireIn(i));
+            await write(i, keyGroup, 'full', laidOut.keys, laidOut.values);
+          }
         }
       } else {
         deltaKeyGroups += 1;
@@ -130,6 +140,11 @@ export async function writeIncrementalKeyedSnapshot(snapshot: KeyedStateSnapshot
           const { info, upserts, deletions } = changes[i]!;
           checkState(states, i, info, operatorUid);
           if (baseChains[i]!.length > 0) chains[i]!.set(keyGroup, [...baseChains[i]!]);
+          if (isPacked(upserts, info)) {
+            await write(i, keyGroup, 'upserts', upserts.keys, [], upserts.packed);
+            await write(i, keyGroup, 'deletions', deletions, []);
+            continue;
+          }
           const laidOut = snapshotLayout(info, upserts.keys, toSnapshotValues(info.kind, upserts.values), now, expireIn(i));
           await write(i, keyGroup, 'upserts', laidOut.keys, laidOut.values);
           // An upsert whose value expired under cleanupFullSnapshot is deleted, so a restore sees neither it nor the base's value.
@@ -164,6 +179,13 @@ export function completeChains(result: IncrementalKeyedResult, fileSize: number)
     out.set(state.info.name, { layout: state.layout, chains });
   }
   return out;
+}
+
+/** Packed values need no layout: a backend hands them out only for states without TTL. */
+function isPacked(entries: CapturedEntries, info: RegisteredStateInfo): entries is CapturedEntries & { readonly packed: readonly Uint8Array[] } {
+  if (entries.packed === undefined) return false;
+  if (info.ttl !== null) throw new InternalError(`state '${info.name}': packed values of a state with TTL, which needs them laid out`);
+  return true;
 }
 
 function checkState(states: readonly RegisteredStateInfo[], i: number, info: RegisteredStateInfo, uid: string): void {

@@ -1,7 +1,11 @@
 /**
  * Writes a keyed snapshot of any backend (KeyedStateSnapshot) into a subtask's data file, key
- * group by key group, while the subtask keeps processing.
+ * group by key group, while the subtask keeps processing. Values a backend hands out as stored
+ * MessagePack (`CapturedEntries.packed`: the on-disk backends' value-like states without TTL)
+ * go into the file without being decoded and packed again, which was most of what writing a
+ * snapshot of those backends cost.
  */
+import { InternalError } from '../../errors.ts';
 import type { DataFileWriter, WrittenBlock } from '../../format/data-file-writer.ts';
 import type { KeyedStateInfo } from '../../format/snapshot-writer.ts';
 import type { KeyedStateSnapshot } from './keyed-state-backend.ts';
@@ -41,10 +45,16 @@ export async function writeKeyedSnapshot(snapshot: KeyedStateSnapshot, writer: D
     const { start, end } = snapshot.keyGroupRange;
     let sliceStart = performance.now();
     for (let keyGroup = start; keyGroup <= end; keyGroup++) {
-      const captured = await snapshot.takeKeyGroup(keyGroup);
+      const captured = await snapshot.takeKeyGroup(keyGroup, { packed: true });
       for (let i = 0; i < captured.length; i++) {
-        const { info, keys: allKeys, values: stored } = captured[i]!;
+        const { info, keys: allKeys, values: stored, packed } = captured[i]!;
         if (allKeys.length === 0) continue;
+        if (packed !== undefined) {
+          if (info.ttl !== null) throw new InternalError(`${labels[i]}: packed values of a state with TTL, which needs them laid out`);
+          const block = await writer.writeCanonicalPackedKeyGroup(labels[i]!, info.kind, keyGroup, snapshot.maxParallelism, allKeys, packed);
+          if (block !== null) blocks[i]!.push({ ...block, keyGroup });
+          continue;
+        }
         let keys = allKeys;
         let values = toSnapshotValues(info.kind, stored);
         if (info.ttl !== null) ({ keys, values } = ttlLayout(info.kind, keys, values, ttl?.now ?? Date.now(), ttl?.expireIn.get(info.name)));

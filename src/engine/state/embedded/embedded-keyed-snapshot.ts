@@ -5,7 +5,11 @@
  * group is one contiguous store range (state-keys.ts); its entries come sorted by key, then state
  * id, then user key, so each key's value of each state is assembled from consecutive entries, in
  * the in-memory layout state-value-layout.ts gives (a UserMap for map state, an array for list
- * state), and write-keyed-snapshot.ts writes today's format unchanged.
+ * state), and write-keyed-snapshot.ts writes today's format unchanged. A writer that asks for
+ * packed values gets a value-like state's (value, reducing, aggregating; no TTL) stored bytes
+ * instead, not decoded: they are what the data file writer would pack for the decoded value, and
+ * decoding them only to pack them again was most of what writing a checkpoint cost here
+ * (DataFileWriter.writeCanonicalPackedKeyGroup).
  *
  * With change tracking, `takeKeyGroupChanges` hands out only the changed keys' values as of the
  * barrier; a changed prefix with no entry then is a deletion. A value-like state (one entry at
@@ -22,7 +26,7 @@ import { InternalError } from '../../../errors.ts';
 import { decodeCanonicalKey } from '../../../format/canonical-key.ts';
 import type { KeyGroupRange } from '../current-key.ts';
 import type { ChangeBases, KeyChanges } from '../change-tracking.ts';
-import type { CapturedChanges, CapturedKeyGroup, KeyedStateSnapshot } from '../keyed-state-backend.ts';
+import type { CapturedChanges, CapturedKeyGroup, KeyedStateSnapshot, TakeOptions } from '../keyed-state-backend.ts';
 import type { RegisteredStateInfo } from '../state-descriptors.ts';
 import type { UserMap } from '../state-value-layout.ts';
 import type { StoreSnapshot } from './embedded-store.ts';
@@ -82,12 +86,23 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
     return this.#released;
   }
 
-  takeKeyGroup(keyGroup: number): CapturedKeyGroup[] {
+  takeKeyGroup(keyGroup: number, options?: TakeOptions): CapturedKeyGroup[] {
     this.#take(keyGroup);
     const { start, end } = keyGroupRange(keyGroup);
-    const { keys, values } = this.#assemble(this.#merged(this.#overlayOf(keyGroup), start, end));
+    const packs = this.#packs(options);
+    const { keys, values } = this.#assemble(this.#merged(this.#overlayOf(keyGroup), start, end), packs);
     for (const k of keys) this.#entries += k.length;
-    return this.states.map((info, i) => ({ info, keys: keys[i]!, values: values[i]! }));
+    return this.states.map((info, i) => (packs[i] ? { info, keys: keys[i]!, values: [], packed: values[i] as Uint8Array[] } : { info, keys: keys[i]!, values: values[i]! }));
+  }
+
+  /**
+   * Per state id, whether its values are handed out as stored (`CapturedEntries.packed`): asked
+   * for, and a value-like state without TTL, whose stored bytes are its snapshot value as
+   * createValuePackr writes it (a TTL value is laid out anew, a list or map assembled).
+   */
+  #packs(options: TakeOptions | undefined): boolean[] {
+    const asked = options?.packed === true;
+    return this.states.map((info) => asked && info.ttl === null && (info.kind === 'value' || info.kind === 'reducing' || info.kind === 'aggregating'));
   }
 
   /**
@@ -95,7 +110,7 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
    * undefined (the key group not taken) when changes were not tracked at the snapshot or that
    * checkpoint is no base any more (change-tracking.ts).
    */
-  takeKeyGroupChanges(keyGroup: number, baseCheckpointId: number): CapturedChanges[] | undefined {
+  takeKeyGroupChanges(keyGroup: number, baseCheckpointId: number, options?: TakeOptions): CapturedChanges[] | undefined {
     if (this.#released) throw new InternalError('keyed snapshot read after it was released');
     if (this.tracked === undefined) return undefined;
     const base = this.tracked.bases.seqOf(baseCheckpointId);
@@ -111,6 +126,7 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
     const keys: string[][] = states.map(() => []);
     const values: unknown[][] = states.map(() => []);
     const deletions: string[][] = states.map(() => []);
+    const packs = this.#packs(options);
     /** Prefixes of map and list states: several entries each, read as a range. */
     const ranged: string[] = [];
     const written = this.tracked.written;
@@ -134,7 +150,7 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
       if (bytes === null) deletions[id]!.push(key);
       else {
         keys[id]!.push(key);
-        values[id]!.push(this.codec.decode(bytes));
+        values[id]!.push(packs[id] ? bytes : this.codec.decode(bytes));
       }
     }
     if (ranged.length > 0) {
@@ -148,7 +164,7 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
         }
       }
       // Map and list states get entries from here only, value-like states from the loop above only.
-      const assembled = this.#assemble(entries());
+      const assembled = this.#assemble(entries(), packs);
       const upserted = assembled.keys.map((k) => new Set(k));
       for (const prefix of ranged) {
         const id = stateIdOf(prefix);
@@ -161,7 +177,11 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
         values[id] = assembled.values[id]!;
       }
     }
-    return states.map((info, i) => ({ info, upserts: { keys: keys[i]!, values: values[i]! }, deletions: deletions[i]! }));
+    return states.map((info, i) => ({
+      info,
+      upserts: packs[i] ? { keys: keys[i]!, values: [], packed: values[i] as Uint8Array[] } : { keys: keys[i]!, values: values[i]! },
+      deletions: deletions[i]!,
+    }));
   }
 
   /** The value at store key `prefix` in the merged view (store snapshot, frozen changes over it); null when none. */
@@ -182,10 +202,11 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
 
   /**
    * Each key's value of each state from consecutive store entries (sorted by key, then state id,
-   * then user key), in the in-memory layout. Entries of a state registered after the snapshot
-   * cannot be here: the store snapshot and the frozen changes are from before it.
+   * then user key), in the in-memory layout; for a state `packs` marks, the stored bytes as they
+   * are. Entries of a state registered after the snapshot cannot be here: the store snapshot and
+   * the frozen changes are from before it.
    */
-  #assemble(entries: Iterable<readonly [Uint8Array, Uint8Array]>): { keys: string[][]; values: unknown[][] } {
+  #assemble(entries: Iterable<readonly [Uint8Array, Uint8Array]>, packs: readonly boolean[]): { keys: string[][]; values: unknown[][] } {
     const keys: string[][] = this.states.map(() => []);
     const values: unknown[][] = this.states.map(() => []);
     let lastKey = '';
@@ -219,7 +240,8 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
           break;
         default:
           keys[id]!.push(key);
-          values[id]!.push(this.codec.decode(value));
+          // The store's bytes are its own (lmdb-js copies what a range reads, rocksdb's batches are fresh buffers, the cache never reuses one).
+          values[id]!.push(packs[id] ? value : this.codec.decode(value));
       }
     }
     return { keys, values };
