@@ -9,7 +9,8 @@
  * Environment: N (records, default 1M), K (keys, default 100k), CP=0 (no checkpoints), REPS (2),
  * BACKEND (hashmap, rocksdb or lmdb; default the environment's), INC=1 (incremental
  * checkpoints), DIST=hot (as bench/incremental.ts's INC_DIST=hot: every key once, then the rest
- * on HOT (0.01) of the keys).
+ * on HOT (0.01) of the keys). Also printed: the same after the first K records (with DIST=hot,
+ * the steady state once every key exists).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,7 +40,7 @@ try {
   for (let i = 0; i < Number(process.env.REPS ?? 2); i++) {
     let t = cpuNs();
     const m = mainThreadNs();
-    const run = await runEngine({ ...base, records, expect });
+    const run = await runEngine({ ...base, records, expect, markAt: Math.min(keys, records) });
     const engineNs = (cpuNs() - t) / records;
     const mainNs = (mainThreadNs() - m) / records;
     t = cpuNs();
@@ -49,6 +50,7 @@ try {
     process.stdout.write(
       `engine ${(records / run.seconds / 1e6).toFixed(3)}M/s (${run.seconds.toFixed(2)} s), loop ${(records / loop.seconds / 1e6).toFixed(3)}M/s; ` +
         `CPU per record: engine ${engineNs.toFixed(0)} ns (processing thread ${mainNs.toFixed(0)} ns), loop ${loopNs.toFixed(0)} ns, ratio ${(loopNs / engineNs).toFixed(3)}; ` +
+        `after the first ${keys} records: processing thread ${(run.afterMarkThreadNs / (records - keys)).toFixed(0)} ns per record, ${((records - keys) / run.afterMarkSeconds / 1e6).toFixed(3)}M/s; ` +
         `${run.completed} checkpoints (ms to ack/sync: ${checkpoints}), sink max gap ${run.sinkGaps.maxGapMs.toFixed(1)} ms\n`,
     );
   }

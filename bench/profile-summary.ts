@@ -3,7 +3,9 @@
  * functions with the most self time, and with the most total time (self + callees, each
  * function counted once per sample even when recursive), as shares of all samples.
  *
- *   node --import tsx bench/profile-summary.ts FILE.cpuprofile [TOP=30]
+ *   [FROM=0.4] [TO=0.8] node --import tsx bench/profile-summary.ts FILE.cpuprofile [TOP=30]
+ *
+ * FROM and TO limit it to a window of the samples, as fractions of the run.
  */
 import { readFile } from 'node:fs/promises';
 
@@ -39,9 +41,14 @@ function label(n: ProfileNode): string {
   return `${functionName === '' ? '(anonymous)' : functionName}${where}`;
 }
 
+// FROM and TO (fractions of the run, by sample order: 0.5 is the second half) pick a window, e.g.
+// the steady state after a loading phase.
+const from = Math.floor(Number(process.env.FROM ?? 0) * profile.samples.length);
+const to = Math.ceil(Number(process.env.TO ?? 1) * profile.samples.length);
+const window = profile.samples.slice(from, to);
 const self = new Map<string, number>();
 const total = new Map<string, number>();
-for (const id of profile.samples) {
+for (const id of window) {
   const node = byId.get(id);
   if (node === undefined) continue;
   const l = label(node);
@@ -55,7 +62,7 @@ for (const id of profile.samples) {
   }
 }
 
-const samples = profile.samples.length;
+const samples = window.length;
 function print(title: string, m: Map<string, number>): void {
   process.stdout.write(`${title} (${samples} samples)\n`);
   for (const [name, n] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) {
