@@ -6,7 +6,8 @@
  * Prints, per run, records/s and the process CPU time per record of the engine (and of its
  * processing thread alone, on Linux) against the bare loop. On a shared machine CPU time per record moves much less than wall-clock throughput
  * (other processes take turns on the cores; they do not add to this process's CPU time).
- * Environment: N (records, default 1M), K (keys, default 100k), CP=0 (no checkpoints), REPS (2),
+ * Environment: N (records, default 1M), K (keys, default 100k), CP=0 (no checkpoints), CP_MS (the
+ * checkpoint interval, default 1000), REPS (2),
  * BACKEND (hashmap, rocksdb or lmdb; default the environment's), INC=1 (incremental
  * checkpoints), DIST=hot (as bench/incremental.ts's INC_DIST=hot: every key once, then the rest
  * on HOT (0.01) of the keys). Also printed: the same after the first K records (with DIST=hot,
@@ -21,7 +22,7 @@ import { bareLoop, keyGenerator, processingThreadNs, runEngine } from './engine.
 
 const records = Number(process.env.N ?? 1_000_000);
 const keys = Number(process.env.K ?? 100_000);
-const checkpointMs = process.env.CP === '0' ? null : 1000;
+const checkpointMs = process.env.CP === '0' ? null : Number(process.env.CP_MS ?? 1000);
 const backend = process.env.BACKEND === undefined || process.env.BACKEND === '' ? undefined : (process.env.BACKEND as BuiltStateBackendType);
 const incremental = process.env.INC === '1';
 const hot = Math.max(1, Math.round(keys * Number(process.env.HOT ?? 0.01)));

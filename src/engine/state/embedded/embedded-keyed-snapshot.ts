@@ -32,7 +32,7 @@ import type { UserMap } from '../state-value-layout.ts';
 import type { StoreSnapshot } from './embedded-store.ts';
 import type { ValueCodec } from './state-context.ts';
 import { bytesToLatin1, latin1Between, latin1ToBytes } from './memory-store.ts';
-import type { Changes } from './write-back-cache.ts';
+import type { Changes, WrittenRecord } from './write-back-cache.ts';
 import { canonicalKeyEnd, keyGroupRange, prefixEnd } from './state-keys.ts';
 
 /** What a snapshot taken while changes are tracked needs to hand them out. */
@@ -46,7 +46,7 @@ export interface TrackedSnapshot {
    * (WriteBackCache.freezeWritten): `written[i]` holds every key written between the snapshots
    * at sequences seq - i - 1 and seq - i, with its value at the later one.
    */
-  readonly written: readonly Changes[];
+  readonly written: readonly WrittenRecord[];
 }
 
 export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {

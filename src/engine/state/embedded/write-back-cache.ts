@@ -10,28 +10,32 @@
  * cache, and no entry is dropped before its changes are in the store, so the cache always holds
  * the latest value of what it holds.
  *
- * Changes are also recorded, as written, in a pending map. A snapshot freezes it in O(1)
- * (`freeze`): the snapshot reads a store snapshot with the frozen changes laid over it, and the
- * frozen changes reach the store afterwards, a chunk per turn of the event loop
- * (`drainInBackground`), so the barrier does not wait for a flush.
+ * Changes are also recorded, as written, in a pending map. A snapshot freezes it (`freeze`): the
+ * snapshot reads a store snapshot with the frozen changes laid over it. A few frozen changes
+ * stay out of the store, held for the flushes they would have without checkpoints; more reach
+ * the store afterwards, a chunk per turn of the event loop (`drainInBackground`), so the barrier
+ * does not wait for a flush.
  *
- * While changes are tracked (`recordWrites`), every write since the last freeze is also kept,
- * key to bytes, through flushes, and handed to that freeze's snapshot (`freezeWritten`) with
- * the records of the last few intervals before: exactly the keys written in each interval and
- * their values at its end, so an incremental snapshot takes them without reading the store
- * (reads of a store snapshot are what a delta cost, embedded-keyed-snapshot.ts). The bytes are
- * the ones the cache holds (never mutated, only replaced), so a record costs a slot per key;
- * past `writtenBudget` bytes, or when something wrote around the cache (`clear`), the interval's
- * record is dropped and the snapshot reads instead.
+ * While changes are tracked (`recordWrites`), the keys written in each interval between two
+ * freezes, with their values at its end, are handed to that freeze's snapshot (`freezeWritten`)
+ * with the records of the last few intervals before, so an incremental snapshot takes them
+ * without reading the store (reads of a store snapshot are what a delta cost,
+ * embedded-keyed-snapshot.ts). Nothing is done per write for it: an interval's record is the
+ * pending map frozen at its end laid over what mid-interval flushes took out of the pending map
+ * (folded into `#written` when they write it to the store). A key written in the interval is in
+ * one of the two with its latest value, which is all a snapshot asks of it. Issue 13 measured
+ * the earlier record, a second Map.set on every write, at 30-75 ns of a 200 ns get and put of a
+ * hot key (a loop over the cache alone), and the record path at 2.3 times its cost with
+ * checkpoints every second (the keyed count, lmdb, 1M keys, 1% hot). The bytes are the ones the
+ * cache holds (never mutated, only replaced); past `writtenBudget` bytes of folds, or when
+ * something wrote around the cache (`clear`), the interval's record is dropped and the snapshot
+ * reads instead.
  *
  * `put` and `delete` say whether the key was written already in the current interval (pending
- * since the last freeze or flush, or in the interval's record), read off the maps' sizes around
- * the writes they do anyway: that spares the change recorder its Map.set on every write of a hot
- * key (StateContext.write; issue 13 measured it at 6% of the processing thread, hot keys, lmdb).
- * Keeping only the pending map per write, folding it into the record at each flush and laying
- * it over the record at the freeze, was tried on that workload (profile-engine, lmdb, 5M records,
- * 1M keys, hot): `#set` self time fell from 7.5% to 6.0%, but the folds at flushes and the
- * two-map lookups of the snapshot cost as much (two runs each), so the record stays a map of its own.
+ * since the last freeze or flush), read off the pending map's size around the write: that spares
+ * the change recorder its Map.set on every write of a hot key (StateContext.write; issue 13
+ * measured it at 6% of the processing thread, hot keys, lmdb). After a mid-interval flush they
+ * say no and the key is recorded again: more than needed, never less.
  *
  * Size is counted in bytes (key and value lengths plus a fixed overhead per entry). When it
  * passes the capacity, the changes are written in one batch and the oldest entries (in insertion
@@ -61,6 +65,24 @@ interface CacheEntry {
 /** Changes not yet in the store, as written: store key string to bytes, or null for a delete. */
 export type Changes = ReadonlyMap<string, Uint8Array | null>;
 
+/** An interval's record of writes (`freezeWritten`): a key's value at the interval's end, undefined if not written in it. */
+export interface WrittenRecord {
+  get(key: string): Uint8Array | null | undefined;
+}
+
+/** The pending map frozen at an interval's end over what flushes took out of it during the interval. */
+class LayeredRecord implements WrittenRecord {
+  constructor(
+    private readonly top: Changes,
+    private readonly bottom: Changes,
+  ) {}
+
+  get(key: string): Uint8Array | null | undefined {
+    const value = this.top.get(key);
+    return value !== undefined ? value : this.bottom.get(key);
+  }
+}
+
 export interface CacheStats {
   hits: number;
   misses: number;
@@ -79,6 +101,18 @@ const BACKGROUND_CHUNK = 2048;
  * touches, so a few thousand random keys cost a page each), smaller ones pause less.
  */
 const FLUSH_TARGET_MS = 20;
+
+/**
+ * Writes per distinct pending key at which a flush grows the limit whatever it took: the pending
+ * map is coalescing a hot set, and a flush then writes keys that the next flushes write again.
+ * Measured (issue 13, keyed count on lmdb, 10,000 hot keys): the limit settled at 8,192, where
+ * flushes took 9-13 ms (neither fast enough to grow it nor slow enough to shrink it), and the
+ * cache flushed the same hot keys some 20 times a second, 40% of the processing thread's time
+ * with checkpoints every second. A set of hot keys twice the limit's size coalesces only about
+ * 1.1 writes per key before the map fills, so it never grows the limit this way: past that size
+ * a hot set is written to the store about as often as it is written to.
+ */
+const COALESCED_GROWS = 1.5;
 const MIN_PENDING_LIMIT = 1024;
 const MAX_PENDING_LIMIT = 1 << 20;
 
@@ -98,6 +132,8 @@ const WRITTEN_SHARE = 1 / 3;
  */
 const WRITTEN_INTERVALS = 3;
 
+const NOTHING: Changes = new Map();
+
 /** Pending changes a freeze keeps pending rather than handing to the background writes, at most (see `freeze`). */
 const CARRY_MAX = 32_768;
 
@@ -111,20 +147,27 @@ export class WriteBackCache {
   /** Written since the last freeze or flush. */
   #pending = new Map<string, Uint8Array | null>();
   /** Handed to snapshots by `freeze`, oldest first, not yet all in the store. */
-  readonly #frozen: Map<string, Uint8Array | null>[] = [];
+  readonly #frozen: Changes[] = [];
   #frozenCursor: Iterator<[string, Uint8Array | null]> | undefined;
   #draining = false;
   #closed = false;
   #pendingLimit = 4096;
-  /** The pending map holds changes carried over a freeze (`freeze`): its size cannot tell "written already". */
-  #carried = false;
-  /** While recording: every write since the last freeze; undefined when not recording or incomplete. */
+  /**
+   * Changes frozen by earlier freezes and kept out of the store (`freeze`), newer than #frozen's
+   * and older than #pending's; replaced, never changed, by each freeze.
+   */
+  #held: Changes = NOTHING;
+  /** Puts and deletes since the last flush (see COALESCED_GROWS). */
+  #writesSinceFlush = 0;
+  /** While recording: what flushes took out of the pending map since the last freeze; undefined when not recording or incomplete. */
   #written: Map<string, Uint8Array | null> | undefined;
+  /** The pending map the last `freeze` handed out (empty if none): the top of its interval's record. */
+  #lastFrozen: Changes = NOTHING;
   #recording = false;
   /** Bytes counted into #written (see WRITTEN_SHARE). */
   #writtenBytes = 0;
   /** The complete records of the last intervals, newest first (freezeWritten), and their bytes. */
-  readonly #history: (Map<string, Uint8Array | null> | undefined)[] = [];
+  readonly #history: (WrittenRecord | undefined)[] = [];
   readonly #historyBytes: number[] = [];
   /** Bytes the records of writes may hold, all intervals together (WRITTEN_SHARE). */
   readonly writtenBudget: number;
@@ -145,7 +188,7 @@ export class WriteBackCache {
 
   /** Changes not yet written to the store. */
   get dirtyEntries(): number {
-    return this.#frozen.reduce((n, m) => n + m.size, this.#pending.size);
+    return this.#frozen.reduce((n, m) => n + m.size, this.#held.size + this.#pending.size);
   }
 
   /** The value under `key`, from the cache or else the store (then cached); undefined if none. */
@@ -168,7 +211,7 @@ export class WriteBackCache {
 
   /**
    * True when `key` was written already in the current interval (since the last freeze, as far as
-   * the record of writes or the pending changes tell): a writer that records every key it writes
+   * the pending changes tell): a writer that records every key it writes
    * right after writing it recorded this one in the current interval already (StateContext.write).
    */
   put(key: string, bytes: Uint8Array, prefixLength = 0): boolean {
@@ -193,25 +236,32 @@ export class WriteBackCache {
    * snapshot taken now). They are never changed afterwards: later writes go to another pending
    * map. Call `drainInBackground` to write them to the store while processing goes on.
    *
-   * Few pending changes (at most CARRY_MAX, and below the pending limit) stay pending, as a copy
-   * for the writes after the freeze, instead of going to the store: hot keys are then written to
-   * the store by the flushes they would have without checkpoints, not once per checkpoint (with
-   * 10,000 hot keys and checkpoints every second on lmdb, the background writes were 1.6% of the
-   * processing thread). The copy costs the barrier well under a millisecond at that size.
+   * Few changes (held and pending together at most CARRY_MAX, pending below the pending limit)
+   * are held out of the store, merged into a new held map, instead of going to it in the
+   * background: hot keys then reach the store by the flushes they would have without
+   * checkpoints, not once per checkpoint (with 10,000 hot keys and checkpoints every second on
+   * lmdb, the background writes were 1.6% of the processing thread). The merge costs the barrier
+   * about a millisecond at that size. The pending map starts empty either way, so `put` can tell
+   * what was written in the new interval.
    */
   freeze(): Changes[] {
     const pending = this.#pending;
-    if (pending.size === 0) return [...this.#frozen];
-    const out = [...this.#frozen, pending];
-    if (pending.size <= this.carryMax && pending.size < this.#pendingLimit) {
-      this.#pending = new Map(pending);
-      // Carried keys were written before the freeze: not "written already" in the new interval.
-      this.#carried = true;
+    // An empty pending map goes on taking writes: the record must not see them.
+    this.#lastFrozen = pending.size === 0 ? NOTHING : pending;
+    if (pending.size === 0) return this.#held.size === 0 ? [...this.#frozen] : [...this.#frozen, this.#held];
+    const held = this.#held;
+    if (held.size + pending.size <= this.carryMax && pending.size < this.#pendingLimit) {
+      // A new map: the one handed out before belongs to a snapshot and never changes.
+      const merged = new Map(held);
+      for (const [key, bytes] of pending) merged.set(key, bytes);
+      this.#held = merged;
     } else {
+      if (held.size > 0) this.#frozen.push(held);
       this.#frozen.push(pending);
-      this.#pending = new Map();
+      this.#held = NOTHING;
     }
-    return out;
+    this.#pending = new Map();
+    return this.#held.size === 0 ? [...this.#frozen] : [...this.#frozen, this.#held];
   }
 
   /** From now on keeps every write between two freezes for `freezeWritten` (incremental checkpoints). */
@@ -226,28 +276,29 @@ export class WriteBackCache {
 
   /**
    * The record of writes of the interval that ends now (since the previous call, or since
-   * `recordWrites`: every key written then, with its last value) and of the intervals before it,
+   * `recordWrites`: every key written then, with its value now) and of the intervals before it,
    * newest first, as far back as each was complete, at most WRITTEN_INTERVALS of them within
-   * `writtenBudget`; a fresh record from now on. Call at the same moment as `freeze`.
+   * `writtenBudget`; a fresh record from now on. Call right after `freeze`.
    */
-  freezeWritten(): readonly Changes[] {
+  freezeWritten(): readonly WrittenRecord[] {
     if (!this.#recording) return [];
     const history = this.#history;
-    history.unshift(this.#written);
+    const written = this.#written;
+    history.unshift(written === undefined ? undefined : written.size === 0 ? this.#lastFrozen : new LayeredRecord(this.#lastFrozen, written));
     this.#historyBytes.unshift(this.#writtenBytes);
     this.#written = new Map();
     this.#writtenBytes = 0;
     let bytes = 0;
     for (let i = 0; i < history.length; i++) {
       bytes += this.#historyBytes[i]!;
-      // The newest record is within the budget by itself (#set); older ones go first, as they fill it.
+      // The newest record is within the budget by itself (#fold); older ones go first, as they fill it.
       if (history[i] === undefined || i >= WRITTEN_INTERVALS || bytes > this.writtenBudget) {
         history.length = i;
         this.#historyBytes.length = i;
         break;
       }
     }
-    return [...(history as Changes[])];
+    return [...(history as WrittenRecord[])];
   }
 
   /** Writes the frozen changes to the store a chunk per turn of the event loop. */
@@ -296,10 +347,11 @@ export class WriteBackCache {
    * later ones after them, so the store ends the same.
    */
   flush(): void {
-    if (this.#pending.size === 0 && this.#frozen.length === 0) return;
+    if (this.#pending.size === 0 && this.#frozen.length === 0 && this.#held.size === 0) return;
+    this.#fold();
     let written = 0;
     this.store.batch((w) => {
-      for (const changes of [...this.#frozen, this.#pending]) {
+      for (const changes of [...this.#frozen, this.#held, this.#pending]) {
         for (const [key, bytes] of changes) {
           if (bytes === null) w.delete(latin1ToBytes(key));
           else w.put(latin1ToBytes(key), bytes);
@@ -310,17 +362,36 @@ export class WriteBackCache {
     this.#frozen.length = 0;
     this.#frozenCursor = undefined;
     this.#pending = new Map();
-    this.#carried = false;
+    this.#held = NOTHING;
+    this.#writesSinceFlush = 0;
     this.stats.flushes++;
     this.stats.flushedEntries += written;
   }
 
+  /**
+   * The pending changes leave the pending map: the interval's record keeps them (the older frozen
+   * maps belong to the records of earlier intervals already).
+   */
+  #fold(): void {
+    const written = this.#written;
+    if (written === undefined || this.#pending.size === 0) return;
+    let bytes = this.#writtenBytes;
+    for (const [key, value] of this.#pending) {
+      const had = written.size;
+      written.set(key, value);
+      if (written.size > had) bytes += key.length + (value?.length ?? 0) + ENTRY_OVERHEAD;
+    }
+    this.#writtenBytes = bytes;
+    if (bytes > this.writtenBudget) this.#written = undefined;
+  }
+
   /** A flush because the pending changes reached the limit: its time moves the limit toward the target. */
   #flushAndAdapt(): void {
+    const coalesced = this.#writesSinceFlush / this.#pending.size;
     const started = performance.now();
     this.flush();
     const ms = performance.now() - started;
-    if (ms < FLUSH_TARGET_MS / 2) this.#pendingLimit = Math.min(this.#pendingLimit * 2, MAX_PENDING_LIMIT);
+    if (ms < FLUSH_TARGET_MS / 2 || coalesced >= COALESCED_GROWS) this.#pendingLimit = Math.min(this.#pendingLimit * 2, MAX_PENDING_LIMIT);
     else if (ms > FLUSH_TARGET_MS) this.#pendingLimit = Math.max(this.#pendingLimit >> 1, MIN_PENDING_LIMIT);
   }
 
@@ -348,18 +419,9 @@ export class WriteBackCache {
     const pending = this.#pending;
     const size = pending.size;
     pending.set(key, bytes);
-    // Pending since the last freeze or flush, or in the interval's complete record: written already in this interval.
-    let again = !this.#carried && pending.size === size;
-    const written = this.#written;
-    if (written !== undefined) {
-      const keys = written.size;
-      written.set(key, bytes);
-      if (written.size === keys) again = true;
-      else {
-        this.#writtenBytes += key.length + (bytes?.length ?? 0) + ENTRY_OVERHEAD;
-        if (this.#writtenBytes > this.writtenBudget) this.#written = undefined;
-      }
-    }
+    this.#writesSinceFlush++;
+    // Pending since the last freeze or flush: written already in this interval.
+    const again = pending.size === size;
     // Frozen changes are older: flush writes them first, so the store never goes back in time.
     if (pending.size >= this.#pendingLimit) this.#flushAndAdapt();
     const entry = this.#entries.get(key);
