@@ -83,4 +83,28 @@ describe('WriteBackCache across a freeze', () => {
       expect(cache.put(key(1), bytes(6))).toBe(true);
     });
   }
+
+  it('grows the pending limit past a hot set that flushes keep writing again, whatever the flushes take', () => {
+    // Every flush seems to take 15 ms: not fast enough to grow the limit, not slow enough to shrink it.
+    let t = 0;
+    const cache = new WriteBackCache(store, undefined, undefined, () => (t += 15));
+    const hot = 6000; // more than the first limit
+    expect(cache.pendingLimit).toBeLessThan(hot);
+    let x = 1;
+    const next = (): number => (x = (x * 48271) % 0x7fffffff) % hot;
+    for (let i = 0; i < 100_000; i++) cache.put(key(next()), bytes(i));
+    expect(cache.pendingLimit).toBeGreaterThan(hot);
+    const flushes = cache.stats.flushes;
+    for (let i = 0; i < 100_000; i++) cache.put(key(next()), bytes(i));
+    expect(cache.stats.flushes).toBe(flushes);
+  });
+
+  it('shrinks the pending limit when flushes of new keys are slow', () => {
+    let t = 0;
+    const cache = new WriteBackCache(store, undefined, undefined, () => (t += 30)); // 30 ms a flush
+    const first = cache.pendingLimit;
+    for (let i = 0; i < first; i++) cache.put(key(i), bytes(i));
+    expect(cache.stats.flushes).toBe(1);
+    expect(cache.pendingLimit).toBe(first / 2);
+  });
 });

@@ -178,6 +178,8 @@ export class WriteBackCache {
     readonly capacityBytes: number = DEFAULT_CACHE_BYTES,
     /** Pending changes a freeze may keep pending (`freeze`); a test lowers it to see the other way. */
     private readonly carryMax: number = CARRY_MAX,
+    /** Times flushes, to adapt the pending limit. */
+    private readonly now: () => number = () => performance.now(),
   ) {
     this.writtenBudget = capacityBytes * WRITTEN_SHARE;
   }
@@ -388,9 +390,9 @@ export class WriteBackCache {
   /** A flush because the pending changes reached the limit: its time moves the limit toward the target. */
   #flushAndAdapt(): void {
     const coalesced = this.#writesSinceFlush / this.#pending.size;
-    const started = performance.now();
+    const started = this.now();
     this.flush();
-    const ms = performance.now() - started;
+    const ms = this.now() - started;
     if (ms < FLUSH_TARGET_MS / 2 || coalesced >= COALESCED_GROWS) this.#pendingLimit = Math.min(this.#pendingLimit * 2, MAX_PENDING_LIMIT);
     else if (ms > FLUSH_TARGET_MS) this.#pendingLimit = Math.max(this.#pendingLimit >> 1, MIN_PENDING_LIMIT);
   }
