@@ -156,12 +156,7 @@ export class DataFileWriter {
     if (keys.length !== values.length) throw new InternalError(`${label}: ${keys.length} keys for ${values.length} values`);
     this.#beginBlock(pairLayoutOf(kind));
     for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
-      const actual = murmur3_32Latin1(key, 0) % maxParallelism;
-      if (actual !== keyGroup) {
-        throw new InternalError(`${label}: a key of key group ${actual} was filed under key group ${keyGroup}`);
-      }
-      this.#appendLatin1Key(key);
+      this.#appendCanonicalKey(label, keys[i]!, keyGroup, maxParallelism);
       this.#addValue(label, values[i]);
       if (this.#frameFull()) await this.#flushFrame(true);
     }
@@ -189,12 +184,7 @@ export class DataFileWriter {
     if (pairLayoutOf(kind) !== 'none') throw new InternalError(`${label}: a ${kind} state's values cannot be written as packed`);
     this.#beginBlock('none');
     for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
-      const actual = murmur3_32Latin1(key, 0) % maxParallelism;
-      if (actual !== keyGroup) {
-        throw new InternalError(`${label}: a key of key group ${actual} was filed under key group ${keyGroup}`);
-      }
-      this.#appendLatin1Key(key);
+      this.#appendCanonicalKey(label, keys[i]!, keyGroup, maxParallelism);
       const bytes = packed[i]!;
       if (repacksAsStored(bytes)) this.#appendPacked(bytes);
       else {
@@ -308,6 +298,13 @@ export class DataFileWriter {
   /** Where the file is, for messages. */
   describe(): string {
     return this.#store.describe(this.path);
+  }
+
+  /** A canonical key (latin1, as writeCanonicalKeyGroup takes them) after checking it belongs to `keyGroup`. */
+  #appendCanonicalKey(label: string, key: string, keyGroup: number, maxParallelism: number): void {
+    const actual = murmur3_32Latin1(key, 0) % maxParallelism;
+    if (actual !== keyGroup) throw new InternalError(`${label}: a key of key group ${actual} was filed under key group ${keyGroup}`);
+    this.#appendLatin1Key(key);
   }
 
   #appendLatin1Key(key: string): void {
