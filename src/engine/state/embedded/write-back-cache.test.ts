@@ -84,7 +84,7 @@ describe('WriteBackCache across a freeze', () => {
     });
   }
 
-  it('grows the pending limit past a hot set that flushes keep writing again, whatever the flushes take', () => {
+  it('grows the pending limit past a hot set that flushes keep writing again, though the flushes are not fast', () => {
     // Every flush seems to take 15 ms: not fast enough to grow the limit, not slow enough to shrink it.
     let t = 0;
     const cache = new WriteBackCache(store, undefined, undefined, () => (t += 15));
@@ -105,6 +105,15 @@ describe('WriteBackCache across a freeze', () => {
     const first = cache.pendingLimit;
     for (let i = 0; i < first; i++) cache.put(key(i), bytes(i));
     expect(cache.stats.flushes).toBe(1);
+    expect(cache.pendingLimit).toBe(first / 2);
+  });
+
+  it('shrinks the pending limit when flushes take more than twice the target, coalescing or not', () => {
+    let t = 0;
+    const cache = new WriteBackCache(store, undefined, undefined, () => (t += 50)); // 50 ms a flush
+    const first = cache.pendingLimit;
+    let x = 1;
+    for (let i = 0; cache.stats.flushes === 0; i++) cache.put(key((x = (x * 48271) % 0x7fffffff) % (first + 100)), bytes(i));
     expect(cache.pendingLimit).toBe(first / 2);
   });
 });

@@ -103,8 +103,10 @@ const BACKGROUND_CHUNK = 2048;
 const FLUSH_TARGET_MS = 20;
 
 /**
- * Writes per distinct pending key at which a flush grows the limit whatever it took: the pending
- * map is coalescing a hot set, and a flush then writes keys that the next flushes write again.
+ * Writes per distinct pending key at which a flush grows the limit unless it took more than twice
+ * FLUSH_TARGET_MS: the pending map is coalescing a hot set, and a flush then writes keys that the
+ * next flushes write again. The cap keeps a flush's pause bounded when a large key set coalesces
+ * a little (the limit would otherwise grow to MAX_PENDING_LIMIT, a flush of seconds on rocksdb).
  * Measured (issue 13, keyed count on lmdb, 10,000 hot keys): the limit settled at 8,192, where
  * flushes took 9-13 ms (neither fast enough to grow it nor slow enough to shrink it), and the
  * cache flushed the same hot keys some 20 times a second, 40% of the processing thread's time
@@ -393,7 +395,7 @@ export class WriteBackCache {
     const started = this.now();
     this.flush();
     const ms = this.now() - started;
-    if (ms < FLUSH_TARGET_MS / 2 || coalesced >= COALESCED_GROWS) this.#pendingLimit = Math.min(this.#pendingLimit * 2, MAX_PENDING_LIMIT);
+    if (ms < FLUSH_TARGET_MS / 2 || (coalesced >= COALESCED_GROWS && ms <= 2 * FLUSH_TARGET_MS)) this.#pendingLimit = Math.min(this.#pendingLimit * 2, MAX_PENDING_LIMIT);
     else if (ms > FLUSH_TARGET_MS) this.#pendingLimit = Math.max(this.#pendingLimit >> 1, MIN_PENDING_LIMIT);
   }
 
