@@ -108,9 +108,9 @@ describe('WriteBackCache across a freeze', () => {
     expect(cache.pendingLimit).toBe(first / 2);
   });
 
-  it('shrinks the pending limit when flushes take more than twice the target, coalescing or not', () => {
+  it('shrinks the pending limit when flushes take more than 200 ms, coalescing or not', () => {
     let t = 0;
-    const cache = new WriteBackCache(store, undefined, undefined, () => (t += 50)); // 50 ms a flush
+    const cache = new WriteBackCache(store, undefined, undefined, () => (t += 250)); // 250 ms a flush
     const first = cache.pendingLimit;
     let x = 1;
     for (let i = 0; cache.stats.flushes === 0; i++) cache.put(key((x = (x * 48271) % 0x7fffffff) % (first + 100)), bytes(i));
