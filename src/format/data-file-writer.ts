@@ -226,10 +226,26 @@ export class DataFileWriter {
    * A block made of frames read from another snapshot, each written again byte for byte (its
    * header rebuilt from count and payload, so the frame and block CRCs come out the same).
    */
-  async writeFrames(frames: AsyncIterable<RawFrame>): Promise<WrittenBlock | null> {
+  async writeFrames(frames: AsyncIterable<RawFrame> | Iterable<RawFrame>): Promise<WrittenBlock | null> {
     this.#beginBlock('none');
-    for await (const frame of frames) await this.#emitFrame(frame.count, [frame.payload]);
+    if (isAsync(frames)) for await (const frame of frames) await this.#emitFrame(frame.count, [frame.payload]);
+    else for (const frame of frames) await this.#emitFrame(frame.count, [frame.payload]);
     return this.#endBlock(false);
+  }
+
+  /**
+   * How many items the next frame aims at: each frame's size sets the next one's limit, across
+   * blocks. A writer that encodes blocks elsewhere (an lmdb snapshot thread) starts from this
+   * writer's limit and hands its own back with `continueFrameLimit`, so the file is byte for byte
+   * the one this writer would have written.
+   */
+  get frameLimit(): number {
+    return this.#frameLimit;
+  }
+
+  continueFrameLimit(limit: number): void {
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_FRAME_ITEMS) throw new InternalError(`bad frame limit ${limit}`);
+    this.#frameLimit = limit;
   }
 
   /**

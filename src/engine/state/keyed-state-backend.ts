@@ -11,6 +11,7 @@
  * themselves (they write back what they change and keep nothing they read past the call), so a
  * backend may skip its copies for them (the heap does); user functions never get those.
  */
+import type { RawFrame } from '../../format/data-file-writer.ts';
 import type { TimerQueue } from '../runtime/timer-heap.ts';
 import type { KeyGroupRange } from './current-key.ts';
 import type { AggregatingState, ListState, MapState, RawKeyedState, ReducingState, ValueState } from './keyed-state-handles.ts';
@@ -224,6 +225,16 @@ export interface CapturedKeyGroup extends CapturedEntries {
  * subtask keeps processing (the heap's pins key groups copy-on-write; an on-disk backend's reads
  * a store snapshot).
  */
+/** A key group encoded off the processing thread (`KeyedStateSnapshot.takeKeyGroupFrames`). */
+export interface EncodedKeyGroup {
+  /** Per state, in `states` order: the frames of its block (none: no entries). */
+  readonly states: readonly (readonly RawFrame[])[];
+  /** Keyed entries (key and state pairs) in it. */
+  readonly entries: number;
+  /** The encoding writer's frame limit after the last block (DataFileWriter.continueFrameLimit). */
+  readonly frameLimit: number;
+}
+
 export interface KeyedStateSnapshot {
   readonly keyGroupRange: KeyGroupRange;
   readonly maxParallelism: number;
@@ -245,6 +256,12 @@ export interface KeyedStateSnapshot {
    * the caller then takes the whole key group with `takeKeyGroup`.
    */
   takeKeyGroupChanges?(keyGroup: number, baseCheckpointId: number, options?: TakeOptions): readonly CapturedChanges[] | undefined | Promise<readonly CapturedChanges[] | undefined>;
+  /**
+   * Instead of `takeKeyGroup`, where the backend can: every state's block of `keyGroup` as the
+   * frames a DataFileWriter whose frame limit was `frameLimit` writes for it (`labels[i]` naming
+   * state i in errors), encoded off the processing thread; undefined: take it with `takeKeyGroup`.
+   */
+  takeKeyGroupFrames?(keyGroup: number, labels: readonly string[], frameLimit: number): Promise<EncodedKeyGroup | undefined>;
   /** Key group written: the backend need not keep its state of the snapshot any more. */
   releaseKeyGroup(keyGroup: number): void;
   /** Done (written, or the checkpoint was abandoned); idempotent. */

@@ -22,7 +22,7 @@
  * writer and calls `completeChains(result, size)` for the chains it acknowledges and records.
  */
 import { InternalError } from '../../errors.ts';
-import type { DataFileWriter } from '../../format/data-file-writer.ts';
+import type { DataFileWriter, WrittenBlock } from '../../format/data-file-writer.ts';
 import type { KeyedBlockKind } from '../../format/model.ts';
 import type { KeyedStateInfo } from '../../format/snapshot-writer.ts';
 import type { ChainBase } from '../checkpoint/chain-book.ts';
@@ -107,6 +107,9 @@ export async function writeIncrementalKeyedSnapshot(snapshot: KeyedStateSnapshot
           : packed !== undefined
             ? await writer.writeCanonicalPackedKeyGroup(labels[i]!, states[i]!.kind, keyGroup, snapshot.maxParallelism, keys, packed)
             : await writer.writeCanonicalKeyGroup(labels[i]!, states[i]!.kind, keyGroup, snapshot.maxParallelism, keys, values);
+      record(i, keyGroup, kind, block);
+    };
+    const record = (i: number, keyGroup: number, kind: KeyedBlockKind, block: WrittenBlock | null): void => {
       if (block === null) return;
       written[i]!.push({ ...block, keyGroup, kind });
       let chain = chains[i]!.get(keyGroup);
@@ -124,7 +127,13 @@ export async function writeIncrementalKeyedSnapshot(snapshot: KeyedStateSnapshot
       if (decisions.get(keyGroup) === 'delta') changes = await snapshot.takeKeyGroupChanges!(keyGroup, base!.checkpointId, { packed: true });
       if (changes === undefined) {
         fullKeyGroups += 1;
-        const captured: readonly CapturedKeyGroup[] = await snapshot.takeKeyGroup(keyGroup, { packed: true });
+        // Read and encoded off this thread where the backend can (lmdb's snapshot thread): the same frames, so the same file.
+        const encoded = await snapshot.takeKeyGroupFrames?.(keyGroup, labels, writer.frameLimit);
+        if (encoded !== undefined) {
+          for (let i = 0; i < states.length; i++) record(i, keyGroup, 'full', await writer.writeFrames(encoded.states[i] ?? []));
+          writer.continueFrameLimit(encoded.frameLimit);
+        }
+        const captured: readonly CapturedKeyGroup[] = encoded !== undefined ? [] : await snapshot.takeKeyGroup(keyGroup, { packed: true });
         for (let i = 0; i < captured.length; i++) {
           const { info, keys } = captured[i]!;
           checkState(states, i, info, operatorUid);

@@ -13,7 +13,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KeyedStateBackendOptions } from '../keyed-state-backend.ts';
-import { EmbeddedKeyedStateBackend } from './embedded-keyed-state-backend.ts';
+import { EmbeddedKeyedStateBackend, type EmbeddedKeyedStateBackendOptions } from './embedded-keyed-state-backend.ts';
 import type { EmbeddedStore } from './embedded-store.ts';
 import { openLmdbStoreSync } from './lmdb-store.ts';
 import { OpeningStore } from './opening-store.ts';
@@ -21,7 +21,7 @@ import { openRocksDbStore } from './rocksdb-store.ts';
 
 export type EmbeddedStoreKind = 'lmdb' | 'rocksdb';
 
-export function createEmbeddedKeyedStateBackend(kind: EmbeddedStoreKind, options: KeyedStateBackendOptions): EmbeddedKeyedStateBackend {
+export function createEmbeddedKeyedStateBackend(kind: EmbeddedStoreKind, options: KeyedStateBackendOptions & Pick<EmbeddedKeyedStateBackendOptions, 'snapshotThread'>): EmbeddedKeyedStateBackend {
   const base = options.localDir ?? tmpdir();
   mkdirSync(base, { recursive: true });
   const workDir = mkdtempSync(join(base, `tsflink-${kind}-${safeName(options.scope ?? options.owner ?? 'backend')}-`));

@@ -22,17 +22,20 @@
  * iterator snapshot slow down as keys are overwritten after it, and a third of it on lmdb, at
  * about 35 us per range read). `entries` counts only what `takeKeyGroup` read: a delta tells nothing of the rest.
  */
-import { InternalError } from '../../../errors.ts';
+import { InternalError, UserError } from '../../../errors.ts';
 import { decodeCanonicalKey } from '../../../format/canonical-key.ts';
 import type { KeyGroupRange } from '../current-key.ts';
 import type { ChangeBases, KeyChanges } from '../change-tracking.ts';
-import type { CapturedChanges, CapturedKeyGroup, KeyedStateSnapshot, TakeOptions } from '../keyed-state-backend.ts';
+import type { CapturedChanges, CapturedKeyGroup, EncodedKeyGroup, KeyedStateSnapshot, TakeOptions } from '../keyed-state-backend.ts';
 import type { RegisteredStateInfo } from '../state-descriptors.ts';
 import type { UserMap } from '../state-value-layout.ts';
 import type { StoreSnapshot } from './embedded-store.ts';
+import type { PackedStateRef } from './lmdb-snapshot-protocol.ts';
+import type { ThreadRead } from './lmdb-snapshot-thread.ts';
 import type { ValueCodec } from './state-context.ts';
 import { bytesToLatin1, latin1Between, latin1ToBytes } from './memory-store.ts';
 import type { Changes, WrittenRecord } from './write-back-cache.ts';
+import { mergeOverlay } from './merge-overlay.ts';
 import { canonicalKeyEnd, keyGroupRange, prefixEnd } from './state-keys.ts';
 
 /** What a snapshot taken while changes are tracked needs to hand them out. */
@@ -51,6 +54,8 @@ export interface TrackedSnapshot {
 
 export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
   #entries = 0;
+  /** Key groups the store's snapshot thread read and encoded (takeKeyGroupFrames): for reports and tests. */
+  keyGroupsEncodedInThread = 0;
   #released = false;
   readonly #taken: Uint8Array;
   /** The frozen changes by key group, each sorted by key: built on the first take, off the barrier. */
@@ -69,6 +74,8 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
     private readonly codec: ValueCodec,
     private readonly onRelease: (s: EmbeddedKeyedSnapshot) => void,
     private readonly tracked?: TrackedSnapshot,
+    /** The same snapshot read by the store's snapshot thread (lmdb), for key groups taken whole. */
+    private readonly inThread?: ThreadRead,
   ) {
     this.#taken = new Uint8Array(keyGroupRange.end - keyGroupRange.start + 1);
   }
@@ -93,6 +100,38 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
     const { keys, values } = this.#assemble(this.#merged(this.#overlayOf(keyGroup), start, end), packs);
     for (const k of keys) this.#entries += k.length;
     return this.states.map((info, i) => (packs[i] ? { info, keys: keys[i]!, values: [], packed: values[i] as Uint8Array[] } : { info, keys: keys[i]!, values: values[i]! }));
+  }
+
+  /**
+   * `keyGroup` whole, read and encoded by the store's snapshot thread, when there is one, its read
+   * began as of this snapshot, and every state's values go into blocks as stored (value-like, no
+   * TTL: the thread writes them with writeCanonicalPackedKeyGroup). The frozen changes of the
+   * group go along, as the overlay takeKeyGroup lays over its store snapshot. A value the format
+   * refuses fails as on this thread (a UserError with the same message); any other failure of the
+   * thread leaves the key group to takeKeyGroup.
+   */
+  async takeKeyGroupFrames(keyGroup: number, labels: readonly string[], frameLimit: number): Promise<EncodedKeyGroup | undefined> {
+    const read = this.inThread;
+    if (read === undefined || !(await read.begun)) return undefined;
+    const states: PackedStateRef[] = [];
+    for (const info of this.states) {
+      if (info.ttl !== null || (info.kind !== 'value' && info.kind !== 'reducing' && info.kind !== 'aggregating')) return undefined;
+      states.push({ label: labels[states.length] ?? info.name, kind: info.kind });
+    }
+    if (this.#released) throw new InternalError('keyed snapshot read after it was released');
+    const index = keyGroup - this.keyGroupRange.start;
+    if (this.#taken[index] !== 0) throw new InternalError(`key group ${keyGroup} taken twice from one snapshot`);
+    let encoded: EncodedKeyGroup;
+    try {
+      encoded = await read.readKeyGroup({ keyGroup, maxParallelism: this.maxParallelism, overlay: this.#overlayOf(keyGroup), states, frameLimit });
+    } catch (err) {
+      if (err instanceof UserError) throw err;
+      return undefined;
+    }
+    this.#take(keyGroup);
+    this.#entries += encoded.entries;
+    this.keyGroupsEncodedInThread += 1;
+    return encoded;
   }
 
   /**
@@ -248,27 +287,8 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
   }
 
   /** The store snapshot's entries in [start, end) with `overlay` (the frozen changes in that range, sorted) over them, in key order. */
-  *#merged(overlay: readonly [string, Uint8Array | null][], start: Uint8Array, end: Uint8Array): Generator<readonly [Uint8Array, Uint8Array]> {
-    let i = 0;
-    for (const entry of this.snapshot.range(start, end)) {
-      if (i < overlay.length) {
-        const key = latin1Between(entry[0], 0, entry[0].length);
-        for (; i < overlay.length && overlay[i]![0] < key; i++) {
-          const [k, v] = overlay[i]!;
-          if (v !== null) yield [latin1ToBytes(k), v];
-        }
-        if (i < overlay.length && overlay[i]![0] === key) {
-          const v = overlay[i++]![1];
-          if (v !== null) yield [entry[0], v];
-          continue;
-        }
-      }
-      yield entry;
-    }
-    for (; i < overlay.length; i++) {
-      const [k, v] = overlay[i]!;
-      if (v !== null) yield [latin1ToBytes(k), v];
-    }
+  #merged(overlay: readonly [string, Uint8Array | null][], start: Uint8Array, end: Uint8Array): Generator<readonly [Uint8Array, Uint8Array]> {
+    return mergeOverlay(this.snapshot.range(start, end), overlay);
   }
 
   #overlayOf(keyGroup: number): [string, Uint8Array | null][] {
@@ -295,6 +315,7 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
     if (this.#released) return;
     this.#released = true;
     this.snapshot.release();
+    this.inThread?.release();
     this.tracked?.bases.released();
     this.onRelease(this);
   }

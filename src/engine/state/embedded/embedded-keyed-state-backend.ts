@@ -70,6 +70,12 @@ export interface EmbeddedKeyedStateBackendOptions extends KeyedStateBackendOptio
   readonly cacheBytes?: number;
   /** Runs after the store is destroyed by dispose (e.g. to remove the working directory). */
   readonly afterDispose?: () => Promise<void>;
+  /**
+   * Whether incremental snapshots have key groups taken whole read by the store's snapshot
+   * thread where it has one (lmdb: lmdb-snapshot-thread.ts); default true. Tests of the
+   * processing thread's own path turn it off.
+   */
+  readonly snapshotThread?: boolean;
 }
 
 export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
@@ -91,6 +97,7 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
   /** Restored states no descriptor has declared yet: the first declaration checks their schema. */
   readonly #undeclared = new Set<string>();
   readonly #operatorUid: string;
+  readonly #snapshotThread: boolean;
   #disposed: Promise<void> | undefined;
   #whenUnpinned: (() => void) | undefined;
   /** Change tracking: undefined while off. */
@@ -98,6 +105,8 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
   #bases: ChangeBases | undefined;
   /** Processing-thread time of the last snapshot() (flush and store snapshot), in ms. */
   lastSnapshotPauseMs = 0;
+  /** Key groups of released snapshots that the store's snapshot thread read and encoded. */
+  keyGroupsEncodedInThread = 0;
 
   constructor(options: EmbeddedKeyedStateBackendOptions) {
     const { keyGroupRange: range, maxParallelism } = options;
@@ -115,6 +124,7 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
     this.#codec = valueCodecOf(createValuePackr(), createValueUnpackr());
     this.#afterDispose = options.afterDispose;
     this.#timerService = options.timerService ?? 'ROCKSDB';
+    this.#snapshotThread = options.snapshotThread ?? true;
   }
 
   setCurrentKey(key: unknown, knownKeyGroup = -1): void {
@@ -283,7 +293,10 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
       this.#bases.taken(options.checkpointId, seq);
       tracked = { seq, bases: this.#bases, changes: this.#recorder.changes, written: this.cache.freezeWritten() };
     }
-    const snapshot = new EmbeddedKeyedSnapshot(this.keyGroupRange, this.maxParallelism, this.states(), this.store.snapshot(), changes, this.#codec, (s) => this.#unpin(s), tracked);
+    const storeSnapshot = this.store.snapshot();
+    // Right after the store snapshot, before any write: the thread's read must see what it sees.
+    const inThread = this.#snapshotThread && tracked !== undefined ? this.store.snapshotInThread?.() : undefined;
+    const snapshot = new EmbeddedKeyedSnapshot(this.keyGroupRange, this.maxParallelism, this.states(), storeSnapshot, changes, this.#codec, (s) => this.#unpin(s), tracked, inThread);
     this.#snapshots.add(snapshot);
     this.cache.drainInBackground();
     this.lastSnapshotPauseMs = performance.now() - started;
@@ -399,6 +412,7 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
   }
 
   #unpin(snapshot: EmbeddedKeyedSnapshot): void {
+    this.keyGroupsEncodedInThread += snapshot.keyGroupsEncodedInThread;
     this.#snapshots.delete(snapshot);
     if (this.#snapshots.size === 0) this.#whenUnpinned?.();
   }

@@ -30,6 +30,7 @@
  *   `destroy()` closes the store if needed and removes its directory.
  */
 import { InternalError, UserError } from '../../../errors.ts';
+import type { ThreadRead } from './lmdb-snapshot-thread.ts';
 
 /** LMDB's default maximum key size; RocksDB has none, but the seam keeps one limit for both. */
 export const MAX_STORE_KEY_BYTES = 1978;
@@ -66,6 +67,11 @@ export interface EmbeddedStore {
   /** Applies everything `fill` gives the writer as one atomic write. */
   batch(fill: (writer: BatchWriter) => void): void;
   snapshot(): StoreSnapshot;
+  /**
+   * Right after `snapshot()`, with no write between: the same snapshot read by another thread,
+   * where the store has one (lmdb-snapshot-thread.ts), or undefined.
+   */
+  snapshotInThread?(): ThreadRead | undefined;
   close(): Promise<void>;
   /** Closes the store if it is open, then removes its directory and everything in it. */
   destroy(): Promise<void>;

@@ -18,6 +18,7 @@ import {
   checkSnapshotCount,
   checkStoreKey,
 } from './embedded-store.ts';
+import { type LmdbSnapshotThread, type ThreadRead, lmdbSnapshotThread } from './lmdb-snapshot-thread.ts';
 
 const FIRST_KEY = Uint8Array.of(0);
 
@@ -33,7 +34,13 @@ export async function openLmdbStore(directory: string): Promise<EmbeddedStore> {
 
 /** lmdb-js opens synchronously: a backend made synchronously can use the store at once. */
 export function openLmdbStoreSync(directory: string): EmbeddedStore {
-  const db: BinaryDatabase = open<Uint8Array, Key>({
+  const db: BinaryDatabase = open<Uint8Array, Key>(lmdbOptions(directory));
+  return new LmdbStore(directory, db);
+}
+
+/** How a store opens its environment, on the processing thread and on the snapshot thread alike. */
+export function lmdbOptions(directory: string): Parameters<typeof open<Uint8Array, Key>>[0] {
+  return {
     path: directory,
     keyEncoding: 'binary',
     encoding: 'binary',
@@ -42,17 +49,24 @@ export function openLmdbStoreSync(directory: string): EmbeddedStore {
     // lmdb-js's object cache holds decoded values; ours are bytes the backend decodes itself.
     cache: false,
     compression: false,
-    // A reader slot for each snapshot the contract allows, and as many again for lmdb-js's own
-    // read transactions (one per thread that reads).
-    maxReaders: 2 * MAX_OPEN_SNAPSHOTS,
-  });
-  return new LmdbStore(directory, db);
+    // A reader slot for each snapshot the contract allows, as many again for the snapshot
+    // thread's reads of them (lmdb-snapshot-thread.ts), and a few for lmdb-js's own read
+    // transactions (one per thread that reads).
+    maxReaders: 2 * MAX_OPEN_SNAPSHOTS + 8,
+  };
 }
 
 class LmdbStore implements EmbeddedStore {
   readonly kind = 'lmdb' as const;
   readonly #guard: StoreGuard;
   readonly #snapshots = new Set<LmdbSnapshot>();
+  /**
+   * Counts writes, each counted before it is made: the snapshot thread, which reads this store's
+   * environment, checks against it that its read began before any write after the snapshot.
+   */
+  readonly #generation = new Int32Array(new SharedArrayBuffer(4));
+  /** The snapshot thread this store is open in, and its id there. */
+  #thread: { readonly thread: LmdbSnapshotThread; readonly id: number } | undefined;
 
   constructor(
     readonly directory: string,
@@ -70,12 +84,14 @@ class LmdbStore implements EmbeddedStore {
   put(key: Uint8Array, value: Uint8Array): void {
     this.#guard.check();
     checkStoreKey(key);
+    Atomics.add(this.#generation, 0, 1);
     this.db.putSync(key, value);
   }
 
   delete(key: Uint8Array): void {
     this.#guard.check();
     checkStoreKey(key);
+    Atomics.add(this.#generation, 0, 1);
     this.db.removeSync(key);
   }
 
@@ -97,6 +113,7 @@ class LmdbStore implements EmbeddedStore {
     // Inside transactionSync, putSync and removeSync join its one write transaction, which
     // commits when fill returns and aborts if it throws.
     try {
+      Atomics.add(this.#generation, 0, 1);
       this.#guard.inBatch(() => db.transactionSync(() => fill(writer)));
     } finally {
       open = false;
@@ -111,9 +128,20 @@ class LmdbStore implements EmbeddedStore {
     return snapshot;
   }
 
+  snapshotInThread(): ThreadRead | undefined {
+    this.#guard.check();
+    if (this.#thread === undefined) {
+      const thread = lmdbSnapshotThread();
+      this.#thread = { thread, id: thread.open(this.directory, this.#generation) };
+    }
+    return this.#thread.thread.begin(this.#thread.id, Atomics.load(this.#generation, 0));
+  }
+
   async close(): Promise<void> {
     if (!this.#guard.close()) return;
     for (const snapshot of [...this.#snapshots]) snapshot.release();
+    // The thread's reads end with its environment handle, before this one closes.
+    await this.#thread?.thread.close(this.#thread.id);
     await this.db.close();
   }
 

@@ -1,0 +1,186 @@
+/**
+ * The lmdb snapshot thread reads and encodes the key groups an incremental checkpoint takes whole:
+ * the files must be byte for byte those the processing thread writes, also when the state changes
+ * and goes to the store after the snapshot, and a read the thread began must never see a write
+ * made after the snapshot it belongs to.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../../../../test/support/temp-dir.ts';
+import { UserError } from '../../../errors.ts';
+import { DataFileWriter } from '../../../format/data-file-writer.ts';
+import { createValuePackr, createValueUnpackr } from '../../../format/value-codec.ts';
+import { LocalObjectStore } from '../../../storage/local-store.ts';
+import { ChainBook } from '../../checkpoint/chain-book.ts';
+import { reducingState, valueState } from '../state-descriptors.ts';
+import { completeChains, writeIncrementalKeyedSnapshot } from '../write-incremental-keyed-snapshot.ts';
+import { createEmbeddedKeyedStateBackend } from './create-embedded-backend.ts';
+import type { EmbeddedKeyedStateBackend } from './embedded-keyed-state-backend.ts';
+import type { StoreSnapshot } from './embedded-store.ts';
+import { openLmdbStoreSync } from './lmdb-store.ts';
+import { lmdbSnapshotThread } from './lmdb-snapshot-thread.ts';
+import { stateKey } from './state-keys.ts';
+
+const MAX_P = 8;
+
+type Op = { op: 'v'; key: number; value: unknown } | { op: 'r'; key: number; n: number } | { op: 'clear'; key: number };
+
+const key = fc.integer({ min: 0, max: 300 });
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { arbitrary: fc.record({ op: fc.constant('v' as const), key, value: fc.oneof(fc.integer(), fc.string({ maxLength: 30 }), fc.double(), fc.constantFrom(5n, '\uD800x', NaN, new Map([['b', 1]])), fc.array(fc.integer(), { maxLength: 5 })) }), weight: 4 },
+  fc.record({ op: fc.constant('r' as const), key, n: fc.integer({ min: -100, max: 100 }) }),
+  fc.record({ op: fc.constant('clear' as const), key }),
+);
+
+/** A value msgpackr packs and the format refuses. */
+function tooDeep(): unknown {
+  let v: unknown = 1;
+  for (let i = 0; i < 70; i++) v = [v];
+  return v;
+}
+
+function apply(b: EmbeddedKeyedStateBackend, op: Op): void {
+  b.setCurrentKey(op.key);
+  switch (op.op) {
+    case 'v':
+      return b.getState(valueState<unknown>('v')).update(op.value);
+    case 'r':
+      return b.getState(reducingState<number>('r', (x, y) => x + y)).add(op.n);
+    case 'clear':
+      return b.getState(valueState<unknown>('v')).clear();
+  }
+}
+
+describe('the lmdb snapshot thread', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let runs = 0;
+  beforeAll(async () => {
+    dir = await tempDir('tsflink-lmdb-thread-test-');
+    // Started by a first snapshot, as in a job; the cases below must not race its start.
+    const store = openLmdbStoreSync(`${dir.path}/warm-up`);
+    store.snapshotInThread!()?.release();
+    expect(await lmdbSnapshotThread().whenReady).toBe(true);
+    await store.destroy();
+  });
+  afterAll(async () => {
+    await dir.remove();
+  });
+
+  it('writes incremental checkpoints byte for byte as the processing thread does, with writes after each snapshot', async () => {
+    let inThread = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.record({ before: fc.array(opArb, { minLength: 1, maxLength: 150 }), after: fc.array(opArb, { maxLength: 150 }), full: fc.boolean() }), { minLength: 1, maxLength: 5 }), async (rounds) => {
+        const run = runs++;
+        const options = (thread: boolean) => ({ keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path, cacheBytes: 2048, snapshotThread: thread });
+        const backends = [createEmbeddedKeyedStateBackend('lmdb', options(true)), createEmbeddedKeyedStateBackend('lmdb', options(false))] as const;
+        const stores = [new LocalObjectStore(`${dir.path}/run-${run}/thread`), new LocalObjectStore(`${dir.path}/run-${run}/here`)];
+        const books = [new ChainBook(), new ChainBook()];
+        try {
+          for (const b of backends) b.trackChanges!(undefined);
+          for (let id = 1; id <= rounds.length; id++) {
+            const round = rounds[id - 1]!;
+            for (const op of round.before) for (const b of backends) apply(b, op);
+            const snapshots = backends.map((b) => b.snapshot({ checkpointId: id }));
+            // Let the thread begin its read, then change the state (a small cache writes much of it to the store) before the snapshot is written.
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            for (const op of round.after) for (const b of backends) apply(b, op);
+            const sharedPath = `job/shared/op-${id}.tsfs`;
+            const results = [];
+            for (let i = 0; i < 2; i++) {
+              const writer = await DataFileWriter.create(stores[i]!, sharedPath);
+              const result = await writeIncrementalKeyedSnapshot(snapshots[i]!, writer, { operatorUid: 'op', sharedPath, base: books[i]!.base, checkpointId: id, forceFull: round.full });
+              const size = (await writer.close()).size;
+              results.push(result);
+              books[i]!.record(id, completeChains(result, size));
+              if (books[i]!.confirm(id)) backends[i]!.confirmChanges!(id);
+            }
+            expect(results[0]).toEqual(results[1]);
+            expect(Buffer.from(await stores[0]!.get(sharedPath)).equals(Buffer.from(await stores[1]!.get(sharedPath)))).toBe(true);
+          }
+          expect(backends[1].keyGroupsEncodedInThread).toBe(0);
+          inThread += backends[0].keyGroupsEncodedInThread;
+        } finally {
+          for (const b of backends) await b.dispose();
+        }
+      }),
+      { numRuns: 30 },
+    );
+    // The first checkpoint of every run takes each key group whole.
+    expect(inThread).toBeGreaterThan(30);
+  });
+
+  it('a read the thread began never sees a write made after its snapshot', async () => {
+    const store = openLmdbStoreSync(`${dir.path}/isolation`);
+    const outcomes = { began: 0, missed: 0 };
+    const unpackr = createValueUnpackr();
+    // Fixint canonical keys, all in key group 0 at max parallelism 1, its whole range, and what a snapshot holds there.
+    const at = (i: number) => stateKey(0, Uint8Array.of(i), 0);
+    const group = [Uint8Array.of(0, 0), Uint8Array.of(0, 1)] as const;
+    const valuesIn = (snapshot: StoreSnapshot) => [...snapshot.range(...group)].map(([, v]) => unpackr.unpackMultiple(Buffer.from(v))[0]);
+    try {
+      for (let round = 0; round < 40; round++) {
+        store.put(at(round % 20), createValuePackr().pack(round));
+        const here = store.snapshot();
+        const read = store.snapshotInThread!()!;
+        // At once, or after the thread may have begun: either way it must read what `here` holds, or decline.
+        if (round % 2 === 1) await new Promise((resolve) => setTimeout(resolve, 2));
+        store.put(at(round % 20), createValuePackr().pack(-1));
+        store.put(at(40), createValuePackr().pack(-2));
+        const began = await read.begun;
+        outcomes[began ? 'began' : 'missed'] += 1;
+        if (began) {
+          const encoded = await read.readKeyGroup({ keyGroup: 0, maxParallelism: 1, overlay: [], states: [{ label: 'op/v', kind: 'value' }], frameLimit: 256 });
+          const values = encoded.states[0]!.flatMap((f) => (unpackr.unpackMultiple(Buffer.from(f.payload)) as unknown[][])[1]!);
+          expect(values).toEqual(valuesIn(here));
+          expect(encoded.entries).toBe(values.length);
+        }
+        read.release();
+        here.release();
+      }
+    } finally {
+      await store.destroy();
+    }
+    expect(outcomes.began + outcomes.missed).toBe(40);
+    // With a wait, the thread begins well before the next write.
+    expect(outcomes.began).toBeGreaterThan(0);
+  });
+
+  it('fails a read of a value the format refuses with a UserError', async () => {
+    const store = openLmdbStoreSync(`${dir.path}/refused`);
+    try {
+      store.put(stateKey(0, Uint8Array.of(1), 0), createValuePackr().pack(tooDeep()));
+      store.snapshot().release();
+      const read = store.snapshotInThread!()!;
+      expect(await read.begun).toBe(true);
+      const failure = await read.readKeyGroup({ keyGroup: 0, maxParallelism: 1, overlay: [], states: [{ label: 'op/v', kind: 'value' }], frameLimit: 256 }).catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(UserError);
+      expect((failure as Error).message).toBe('op/v: cannot store a state value that is nesting deeper than 64 levels (or a cycle)');
+      read.release();
+    } finally {
+      await store.destroy();
+    }
+  });
+
+  it('refuses a value the format refuses with the message the processing thread gives', async () => {
+    const errors: string[] = [];
+    for (const thread of [true, false]) {
+      const b = createEmbeddedKeyedStateBackend('lmdb', { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path, snapshotThread: thread });
+      try {
+        b.trackChanges!(undefined);
+        b.setCurrentKey('k');
+        b.getState(valueState<unknown>('v')).update(tooDeep());
+        const snapshot = b.snapshot({ checkpointId: 1 });
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        const writer = await DataFileWriter.create(new LocalObjectStore(`${dir.path}/refusal-${thread}`), 'x.tsfs');
+        const failure = await writeIncrementalKeyedSnapshot(snapshot, writer, { operatorUid: 'op', sharedPath: 'x.tsfs', base: undefined, checkpointId: 1 }).catch((e: unknown) => e);
+        await writer.abort();
+        expect(failure).toBeInstanceOf(UserError);
+        errors.push((failure as Error).message);
+      } finally {
+        await b.dispose();
+      }
+    }
+    expect(errors[0]).toBe(errors[1]);
+    expect(errors[0]).toMatch(/op\/v: cannot store a state value that is nesting deeper than 64 levels/);
+  });
+});
