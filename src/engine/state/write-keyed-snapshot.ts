@@ -45,7 +45,16 @@ export async function writeKeyedSnapshot(snapshot: KeyedStateSnapshot, writer: D
     const { start, end } = snapshot.keyGroupRange;
     let sliceStart = performance.now();
     for (let keyGroup = start; keyGroup <= end; keyGroup++) {
-      const captured = await snapshot.takeKeyGroup(keyGroup, { packed: true });
+      // Read and encoded off this thread where the backend can (lmdb's snapshot thread): the same frames, so the same file.
+      const encoded = await snapshot.takeKeyGroupFrames?.(keyGroup, labels, writer.frameLimit);
+      if (encoded !== undefined) {
+        for (let i = 0; i < snapshot.states.length; i++) {
+          const block = await writer.writeFrames(encoded.states[i] ?? []);
+          if (block !== null) blocks[i]!.push({ ...block, keyGroup });
+        }
+        writer.continueFrameLimit(encoded.frameLimit);
+      }
+      const captured = encoded !== undefined ? [] : await snapshot.takeKeyGroup(keyGroup, { packed: true });
       for (let i = 0; i < captured.length; i++) {
         const { info, keys: allKeys, values: stored, packed } = captured[i]!;
         if (allKeys.length === 0) continue;

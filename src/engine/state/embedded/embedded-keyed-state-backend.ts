@@ -71,9 +71,10 @@ export interface EmbeddedKeyedStateBackendOptions extends KeyedStateBackendOptio
   /** Runs after the store is destroyed by dispose (e.g. to remove the working directory). */
   readonly afterDispose?: () => Promise<void>;
   /**
-   * Whether incremental snapshots have key groups taken whole read by the store's snapshot
-   * thread where it has one (lmdb: lmdb-snapshot-thread.ts); default true. Tests of the
-   * processing thread's own path turn it off.
+   * Whether snapshots have key groups taken whole (every key group of a full checkpoint or a
+   * savepoint, those an incremental one rewrites) read by the store's snapshot thread where it has
+   * one (lmdb: lmdb-snapshot-thread.ts); default true. Tests of the processing thread's own path
+   * turn it off.
    */
   readonly snapshotThread?: boolean;
 }
@@ -295,7 +296,7 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
     }
     const storeSnapshot = this.store.snapshot();
     // Right after the store snapshot, before any write: the thread's read must see what it sees.
-    const inThread = this.#snapshotThread && tracked !== undefined ? this.store.snapshotInThread?.() : undefined;
+    const inThread = this.#snapshotThread ? this.store.snapshotInThread?.() : undefined;
     const snapshot = new EmbeddedKeyedSnapshot(this.keyGroupRange, this.maxParallelism, this.states(), storeSnapshot, changes, this.#codec, (s) => this.#unpin(s), tracked, inThread);
     this.#snapshots.add(snapshot);
     this.cache.drainInBackground();

@@ -1,5 +1,6 @@
 /**
- * The lmdb snapshot thread reads and encodes the key groups an incremental checkpoint takes whole:
+ * The lmdb snapshot thread reads and encodes the key groups a snapshot takes whole (incremental
+ * checkpoints' rewrites, full checkpoints and savepoints):
  * the files must be byte for byte those the processing thread writes, also when the state changes
  * and goes to the store after the snapshot, and a read the thread began must never see a write
  * made after the snapshot it belongs to.
@@ -14,6 +15,7 @@ import { LocalObjectStore } from '../../../storage/local-store.ts';
 import { ChainBook } from '../../checkpoint/chain-book.ts';
 import { reducingState, valueState } from '../state-descriptors.ts';
 import { completeChains, writeIncrementalKeyedSnapshot } from '../write-incremental-keyed-snapshot.ts';
+import { writeKeyedSnapshot } from '../write-keyed-snapshot.ts';
 import { createEmbeddedKeyedStateBackend } from './create-embedded-backend.ts';
 import type { EmbeddedKeyedStateBackend } from './embedded-keyed-state-backend.ts';
 import type { StoreSnapshot } from './embedded-store.ts';
@@ -66,7 +68,7 @@ describe('the lmdb snapshot thread', () => {
     await dir.remove();
   });
 
-  it('writes incremental checkpoints byte for byte as the processing thread does, with writes after each snapshot', async () => {
+  it('writes incremental checkpoints and savepoints byte for byte as the processing thread does, with writes after each snapshot', async () => {
     let inThread = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(fc.record({ before: fc.array(opArb, { minLength: 1, maxLength: 150 }), after: fc.array(opArb, { maxLength: 150 }), full: fc.boolean() }), { minLength: 1, maxLength: 5 }), async (rounds) => {
@@ -97,6 +99,17 @@ describe('the lmdb snapshot thread', () => {
             expect(results[0]).toEqual(results[1]);
             expect(Buffer.from(await stores[0]!.get(sharedPath)).equals(Buffer.from(await stores[1]!.get(sharedPath)))).toBe(true);
           }
+          // A savepoint or full checkpoint (writeKeyedSnapshot) of the state now.
+          const snapshots = backends.map((b) => b.snapshot());
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          const blocks = [];
+          for (let i = 0; i < 2; i++) {
+            const writer = await DataFileWriter.create(stores[i]!, 'sp.tsfs');
+            blocks.push(await writeKeyedSnapshot(snapshots[i]!, writer, 'op'));
+            await writer.close();
+          }
+          expect(blocks[0]).toEqual(blocks[1]);
+          expect(Buffer.from(await stores[0]!.get('sp.tsfs')).equals(Buffer.from(await stores[1]!.get('sp.tsfs')))).toBe(true);
           expect(backends[1].keyGroupsEncodedInThread).toBe(0);
           inThread += backends[0].keyGroupsEncodedInThread;
         } finally {
@@ -105,8 +118,8 @@ describe('the lmdb snapshot thread', () => {
       }),
       { numRuns: 30 },
     );
-    // The first checkpoint of every run takes each key group whole.
-    expect(inThread).toBeGreaterThan(30);
+    // The first checkpoint and the savepoint of every run take each key group whole.
+    expect(inThread).toBeGreaterThan(60);
   });
 
   it('a read the thread began never sees a write made after its snapshot', async () => {
