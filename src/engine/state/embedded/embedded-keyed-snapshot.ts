@@ -93,6 +93,11 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
     return this.#released;
   }
 
+  /** Whether the store's snapshot thread began its read as of this snapshot (false: none, or it could not): for tests. */
+  get threadReadBegun(): Promise<boolean> {
+    return this.inThread?.begun ?? Promise.resolve(false);
+  }
+
   takeKeyGroup(keyGroup: number, options?: TakeOptions): CapturedKeyGroup[] {
     this.#take(keyGroup);
     const { start, end } = keyGroupRange(keyGroup);
