@@ -127,6 +127,53 @@ describe('the lmdb snapshot thread', () => {
     expect(inThread).toBeGreaterThanOrEqual(15 * 2 * MAX_P);
   });
 
+  it('takes a key group whole on the thread when many of its keys changed beyond the records of writes, a delta when few did', async () => {
+    // 12,000 keys over 8 key groups: all of them changed is over WHOLE_ON_THREAD_MIN_CHANGES in every group, 100 of them in none.
+    for (const changed of [100, 12_000]) {
+      const options = (thread: boolean) => ({ keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path, snapshotThread: thread });
+      const backends = [createEmbeddedKeyedStateBackend('lmdb', options(true)), createEmbeddedKeyedStateBackend('lmdb', options(false))] as const;
+      const stores = [new LocalObjectStore(`${dir.path}/whole-${changed}/thread`), new LocalObjectStore(`${dir.path}/whole-${changed}/here`)];
+      const books = [new ChainBook(), new ChainBook()];
+      const set = (b: EmbeddedKeyedStateBackend, n: number, value: number) => {
+        for (let k = 0; k < n; k++) {
+          b.setCurrentKey(k);
+          b.getState(valueState<number>('v')).update(value);
+        }
+      };
+      const checkpoint = async (id: number, forceFull: (i: number) => boolean) => {
+        const snapshots = backends.map((b) => b.snapshot({ checkpointId: id }));
+        expect(await snapshots[0]!.threadReadBegun).toBe(true);
+        const sharedPath = `job/shared/op-${id}.tsfs`;
+        const results = [];
+        for (let i = 0; i < 2; i++) {
+          const writer = await DataFileWriter.create(stores[i]!, sharedPath);
+          const result = await writeIncrementalKeyedSnapshot(snapshots[i]!, writer, { operatorUid: 'op', sharedPath, base: books[i]!.base, checkpointId: id, forceFull: forceFull(i) });
+          books[i]!.record(id, completeChains(result, (await writer.close()).size));
+          results.push(result);
+        }
+        expect(results[0]).toEqual(results[1]);
+        expect(Buffer.from(await stores[0]!.get(sharedPath)).equals(Buffer.from(await stores[1]!.get(sharedPath)))).toBe(true);
+        return results[0]!;
+      };
+      try {
+        for (const b of backends) b.trackChanges!(undefined);
+        for (const b of backends) set(b, 12_000, 0);
+        await checkpoint(1, () => false);
+        for (let i = 0; i < 2; i++) if (books[i]!.confirm(1)) backends[i]!.confirmChanges!(1);
+        // Three checkpoints never confirmed: the next delta since checkpoint 1 spans four intervals, one more than the records of writes keep.
+        for (let id = 2; id <= 4; id++) for (const b of backends) b.snapshot({ checkpointId: id }).release();
+        for (const b of backends) set(b, changed, 1);
+        const inThread = backends[0].keyGroupsEncodedInThread;
+        // The processing thread's delta reads each changed key from the store; taken whole, the group is what a full checkpoint writes there.
+        const result = await checkpoint(5, (i) => i === 1 && changed > 100);
+        expect(result.fullKeyGroups).toBe(changed > 100 ? MAX_P : 0);
+        expect(backends[0].keyGroupsEncodedInThread - inThread).toBe(changed > 100 ? MAX_P : 0);
+      } finally {
+        for (const b of backends) await b.dispose();
+      }
+    }
+  });
+
   it('a read the thread began never sees a write made after its snapshot', async () => {
     const store = openLmdbStoreSync(`${dir.path}/isolation`);
     const outcomes = { began: 0, missed: 0 };
