@@ -84,6 +84,35 @@ describe('WriteBackCache across a freeze', () => {
     });
   }
 
+  it("records each key written in an interval with its latest value, also across the interval's flushes, and drops the record past its budget", () => {
+    for (const capacity of [64 << 20, 48 << 10]) {
+      const cache = new WriteBackCache(store, capacity);
+      cache.recordWrites();
+      // Key 1 is written before each of two flushes and not after; key 2 before the first only; key 3 after the last.
+      cache.put(key(1), bytes(10));
+      cache.put(key(2), bytes(20));
+      cache.flush();
+      cache.put(key(1), bytes(11));
+      for (let i = 100; i < 200; i++) cache.put(key(i), bytes(i));
+      cache.flush();
+      cache.put(key(3), bytes(30));
+      cache.freeze();
+      const [record, ...older] = cache.freezeWritten();
+      expect(older).toEqual([]);
+      if (capacity > 1 << 20) {
+        expect([1, 2, 3, 4, 150].map((i) => record!.get(key(i)))).toEqual([bytes(11), bytes(20), bytes(30), undefined, bytes(150)]);
+      } else {
+        // Budget: a third of 48 KiB. The 102 entries flushed in the first interval (about 100 bytes each) are under it; 400 more in the next are past it.
+        expect(record!.get(key(1))).toEqual(bytes(11));
+        for (let i = 200; i < 600; i++) cache.put(key(i), bytes(i));
+        cache.flush();
+        cache.freeze();
+        // The interval's record is gone, and with it every older one (a snapshot then reads the store).
+        expect(cache.freezeWritten()).toEqual([]);
+      }
+    }
+  });
+
   it('grows the pending limit past a hot set that flushes keep writing again, though the flushes are not fast', () => {
     // Every flush seems to take 15 ms: not fast enough to grow the limit, not slow enough to shrink it.
     let t = 0;

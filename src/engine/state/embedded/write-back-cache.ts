@@ -22,12 +22,13 @@
  * without reading the store (reads of a store snapshot are what a delta cost,
  * embedded-keyed-snapshot.ts). Nothing is done per write for it: an interval's record is the
  * pending map frozen at its end laid over what mid-interval flushes took out of the pending map
- * (folded into `#written` when they write it to the store). A key written in the interval is in
- * one of the two with its latest value, which is all a snapshot asks of it. Issue 13 measured
+ * (kept as they are, newest first: a flush replaces the pending map rather than empty it). A key
+ * written in the interval is in one of them with its latest value, which is all a snapshot asks of
+ * it. Issue 13 measured
  * the earlier record, a second Map.set on every write, at 30-75 ns of a 200 ns get and put of a
  * hot key (a loop over the cache alone), and the record path at 2.3 times its cost with
  * checkpoints every second (the keyed count, lmdb, 1M keys, 1% hot). The bytes are the ones the
- * cache holds (never mutated, only replaced); past `writtenBudget` bytes of folds, or when
+ * cache holds (never mutated, only replaced); past `writtenBudget` bytes of flushed maps, or when
  * something wrote around the cache (`clear`), the interval's record is dropped and the snapshot
  * reads instead.
  *
@@ -74,12 +75,18 @@ export interface WrittenRecord {
 class LayeredRecord implements WrittenRecord {
   constructor(
     private readonly top: Changes,
-    private readonly bottom: Changes,
+    /** The pending maps flushes took out during the interval, oldest first. */
+    private readonly flushed: readonly Changes[],
   ) {}
 
   get(key: string): Uint8Array | null | undefined {
     const value = this.top.get(key);
-    return value !== undefined ? value : this.bottom.get(key);
+    if (value !== undefined) return value;
+    for (let i = this.flushed.length - 1; i >= 0; i--) {
+      const older = this.flushed[i]!.get(key);
+      if (older !== undefined) return older;
+    }
+    return undefined;
   }
 }
 
@@ -123,8 +130,8 @@ const MAX_PENDING_LIMIT = 1 << 20;
 
 /**
  * The records of writes (`recordWrites`) may hold this share of the cache's capacity, counted as
- * the cache counts its entries (key, value, ENTRY_OVERHEAD per key, at the key's first write in
- * the interval: a hot key costs one slot however often it is written). The values they hold may
+ * the cache counts its entries (key, value, ENTRY_OVERHEAD per key in each flushed pending map
+ * kept: a hot key costs one slot per flush of the interval however often it is written). The values they hold may
  * have been evicted from the cache meanwhile: the share keeps the backend's memory bounded. At
  * the default 64 MiB about 200,000 keys with small values per interval; past it, the snapshot
  * reads.
@@ -165,11 +172,11 @@ export class WriteBackCache {
   /** Puts and deletes since the last flush (see COALESCED_GROWS). */
   #writesSinceFlush = 0;
   /** While recording: what flushes took out of the pending map since the last freeze; undefined when not recording or incomplete. */
-  #written: Map<string, Uint8Array | null> | undefined;
+  #written: Changes[] | undefined;
   /** The pending map the last `freeze` handed out (empty if none): the top of its interval's record. */
   #lastFrozen: Changes = NOTHING;
   #recording = false;
-  /** Bytes counted into #written (see WRITTEN_SHARE). */
+  /** Bytes of the maps in #written (see WRITTEN_SHARE). */
   #writtenBytes = 0;
   /** The complete records of the last intervals, newest first (freezeWritten), and their bytes. */
   readonly #history: (WrittenRecord | undefined)[] = [];
@@ -277,7 +284,7 @@ export class WriteBackCache {
     // What is pending now was written before: out of the record, and never "written already" (put).
     this.flush();
     this.#recording = true;
-    this.#written = new Map();
+    this.#written = [];
     this.#writtenBytes = 0;
   }
 
@@ -291,14 +298,14 @@ export class WriteBackCache {
     if (!this.#recording) return [];
     const history = this.#history;
     const written = this.#written;
-    history.unshift(written === undefined ? undefined : written.size === 0 ? this.#lastFrozen : new LayeredRecord(this.#lastFrozen, written));
+    history.unshift(written === undefined ? undefined : written.length === 0 ? this.#lastFrozen : new LayeredRecord(this.#lastFrozen, written));
     this.#historyBytes.unshift(this.#writtenBytes);
-    this.#written = new Map();
+    this.#written = [];
     this.#writtenBytes = 0;
     let bytes = 0;
     for (let i = 0; i < history.length; i++) {
       bytes += this.#historyBytes[i]!;
-      // The newest record is within the budget by itself (#fold); older ones go first, as they fill it.
+      // The newest record is within the budget by itself (#keepFlushed); older ones go first, as they fill it.
       if (history[i] === undefined || i >= WRITTEN_INTERVALS || bytes > this.writtenBudget) {
         history.length = i;
         this.#historyBytes.length = i;
@@ -355,7 +362,7 @@ export class WriteBackCache {
    */
   flush(): void {
     if (this.#pending.size === 0 && this.#frozen.length === 0 && this.#held.size === 0) return;
-    this.#fold();
+    this.#keepFlushed();
     let written = 0;
     this.store.batch((w) => {
       for (const changes of [...this.#frozen, this.#held, this.#pending]) {
@@ -376,20 +383,19 @@ export class WriteBackCache {
   }
 
   /**
-   * The pending changes leave the pending map: the interval's record keeps them (the older frozen
-   * maps belong to the records of earlier intervals already).
+   * The pending changes leave the pending map: the interval's record keeps the map (the older
+   * frozen maps belong to the records of earlier intervals already). Counting its bytes is a walk
+   * over it; copying it into one map per interval was 317 ms of the processing thread while 1M
+   * keys were first written (issue 13, lmdb), for records dropped soon after as over budget.
    */
-  #fold(): void {
+  #keepFlushed(): void {
     const written = this.#written;
     if (written === undefined || this.#pending.size === 0) return;
     let bytes = this.#writtenBytes;
-    for (const [key, value] of this.#pending) {
-      const had = written.size;
-      written.set(key, value);
-      if (written.size > had) bytes += key.length + (value?.length ?? 0) + ENTRY_OVERHEAD;
-    }
+    for (const [key, value] of this.#pending) bytes += key.length + (value?.length ?? 0) + ENTRY_OVERHEAD;
     this.#writtenBytes = bytes;
     if (bytes > this.writtenBudget) this.#written = undefined;
+    else written.push(this.#pending);
   }
 
   /** A flush because the pending changes reached the limit: its time moves the limit toward the target. */
