@@ -1,8 +1,10 @@
 /**
  * Messages between an lmdb store's processing thread and the snapshot thread that reads its
- * snapshots (lmdb-snapshot-thread.ts, lmdb-snapshot-thread-main.ts). Byte strings cross as
- * Uint8Arrays (structured clone); a block's frames come back as one transferred buffer.
+ * snapshots (lmdb-snapshot-thread.ts, lmdb-snapshot-thread-main.ts). An overlay crosses packed
+ * into buffers of its own, transferred (overlay-transfer.ts); a block's frames come back as one
+ * transferred buffer.
  */
+import type { PackedOverlay } from './overlay-transfer.ts';
 
 /** A value-like state without TTL whose stored bytes go into its blocks as they are. */
 export interface PackedStateRef {
@@ -27,7 +29,7 @@ export type ToSnapshotThread =
       readonly read: number;
       readonly keyGroup: number;
       readonly maxParallelism: number;
-      readonly overlay: readonly (readonly [string, Uint8Array | null])[];
+      readonly overlay: PackedOverlay;
       /** In state id order: every state of the backend. */
       readonly states: readonly PackedStateRef[];
       /** The processing thread's writer's frame limit: the thread's writer starts from it. */

@@ -15,6 +15,7 @@ import type { FrameRef, FromSnapshotThread, ToSnapshotThread } from './lmdb-snap
 import { lmdbOptions } from './lmdb-store.ts';
 import { latin1Between } from './memory-store.ts';
 import { mergeOverlay } from './merge-overlay.ts';
+import { unpackOverlay } from './overlay-transfer.ts';
 import { canonicalKeyEnd, keyGroupRange } from './state-keys.ts';
 
 type BinaryDatabase = Database<Uint8Array, Key>;
@@ -100,7 +101,7 @@ async function readKeyGroup(message: Extract<ToSnapshotThread, { type: 'keyGroup
     (function* () {
       for (const { key, value } of range) yield [key as Uint8Array, value] as const;
     })(),
-    message.overlay,
+    unpackOverlay(message.overlay),
   )) {
     entries += 1;
     const keyEnd = canonicalKeyEnd(storeKey, 2);

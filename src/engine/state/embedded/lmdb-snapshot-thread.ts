@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { InternalError, UserError } from '../../../errors.ts';
 import type { EncodedKeyGroup } from '../keyed-state-backend.ts';
 import type { FromSnapshotThread, PackedStateRef, ToSnapshotThread } from './lmdb-snapshot-protocol.ts';
+import { overlayTransferList, packOverlay } from './overlay-transfer.ts';
 
 const ENTRY = new URL('../../../../bin/tsflink-lmdb-snapshot.js', import.meta.url);
 
@@ -68,7 +69,8 @@ class LmdbSnapshotThread {
     return {
       begun,
       readKeyGroup: async (request) => {
-        const reply = await this.#request({ type: 'keyGroup', request: this.#nextId++, read, ...request });
+        const overlay = packOverlay(request.overlay);
+        const reply = await this.#request({ type: 'keyGroup', request: this.#nextId++, read, ...request, overlay }, overlayTransferList(overlay));
         if (reply.type !== 'frames') throw new InternalError(`the lmdb snapshot thread answered ${reply.type} to a key group`);
         const bytes = reply.bytes;
         return {
@@ -85,16 +87,16 @@ class LmdbSnapshotThread {
     };
   }
 
-  #post(message: ToSnapshotThread): void {
-    this.#worker.postMessage(message);
+  #post(message: ToSnapshotThread, transfer: ArrayBuffer[] = []): void {
+    this.#worker.postMessage(message, transfer);
   }
 
-  #request(message: ToSnapshotThread & { request: number }): Promise<FromSnapshotThread> {
+  #request(message: ToSnapshotThread & { request: number }, transfer: ArrayBuffer[] = []): Promise<FromSnapshotThread> {
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
     // Held open while a reply is awaited: the thread is otherwise no reason for the process to live.
     if (this.#requests.size === 0) this.#worker.ref();
     const reply = new Promise<FromSnapshotThread>((resolve, reject) => this.#requests.set(message.request, { resolve, reject }));
-    this.#post(message);
+    this.#post(message, transfer);
     return reply;
   }
 
