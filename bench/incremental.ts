@@ -209,10 +209,11 @@ function overheadTable(rows: readonly OverheadRow[]): string {
       `${count(KEYS)} ${r.dist}`,
       rate(r.seconds.off),
       r.seconds.full.length === 0 ? "(INC_FULL=0)" : `${pct(full.median)} (${rate(r.seconds.full)})`,
-      `${pct(inc.median)} (${rate(r.seconds.incremental)})`,
+      // Each round's own overhead beside the median: the rates are medians over rounds taken apart, so their ratio can differ from it.
+      `${pct(inc.median)} (${rate(r.seconds.incremental)}; rounds ${cost(r.seconds.incremental).map(pct).join(', ')})`,
       `<= ${pct(target)} ${verdict(inc.median <= target, 'ABOVE TARGET')}`,
       later > 0 && Number.isFinite(steadyCost.median) ? `${pct(steadyCost.median)} ${verdict(steadyCost.median <= target, 'ABOVE TARGET')} (${steadyRate(r.steady.off)}, ${steadyRate(r.steady.incremental)})` : '-',
-      later > 0 && Number.isFinite(cpuCost.median) ? `${pct(cpuCost.median)} (${perRecord(r.steadyCpu.off)}, ${perRecord(r.steadyCpu.incremental)})` : '-',
+      later > 0 && Number.isFinite(cpuCost.median) ? `${pct(cpuCost.median)} (${perRecord(r.steadyCpu.off)}, ${perRecord(r.steadyCpu.incremental)}; rounds ${ratios(r.steadyCpu.off, r.steadyCpu.incremental).map((x) => pct(1 - x)).join(', ')})` : '-',
       `${counts(r.checkpoints.full)} / ${counts(r.checkpoints.incremental)}`,
       `${after(r.checkpoints.full)} / ${after(r.checkpoints.incremental)}`,
       ch,
