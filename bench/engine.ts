@@ -80,7 +80,7 @@ export function keyGenerator(keys: number): (index: number) => string {
 // ---------------------------------------------------------------------------------------------
 // The baseline: a bare loop
 
-interface LoopResult {
+export interface LoopResult {
   readonly seconds: number;
   readonly distinctKeys: number;
   /** Sum over keys of c(c+1)/2: what the engine's sink adds up from the running counts. */
@@ -296,7 +296,7 @@ export interface CheckpointInfo {
   readonly recordsAtBarrier: number;
 }
 
-interface EngineRun {
+export interface EngineRun {
   readonly seconds: number;
   /** Read back from disk when the sink was notified. */
   readonly checkpoints: readonly CheckpointInfo[];
@@ -328,7 +328,7 @@ export function processingThreadNs(): number {
   }
 }
 
-interface EngineOptions {
+export interface EngineOptions {
   readonly records: number;
   readonly keys: number;
   readonly checkpointMs: number | null;

@@ -17,7 +17,9 @@
  *    phase that loads them (whose checkpoints write every new key once and rewrite key groups
  *    whose deltas outgrow their full blocks). Runs long enough for it: INC_RECORDS=10000000.
  *    And the same as the processing thread's CPU time per record (Linux), which a busy machine
- *    moves much less than throughput: the pipeline runs on that one thread.
+ *    moves much less than throughput: the pipeline runs on that one thread. Each run is a child
+ *    process of its own, after a warm-up run of 200k records there (bench/engine-child.ts: in one
+ *    process each case ran slower after runs of the other); INC_IN_PROCESS=1 runs them all here.
  * 2. Size (P5): a job whose source emits in phases and whose checkpoints the bench triggers
  *    (JobClient.triggerCheckpoint) after each phase: phase 0 sets every one of INC_KEYS keys,
  *    each later phase updates INC_CHANGE (1%) of them, picked pseudo-randomly. The incremental run
@@ -59,6 +61,7 @@ import type { BuiltStateBackendType } from '../src/engine/state/state-backend-ty
 import { fmix32 } from '../src/format/murmur3.ts';
 import { openSnapshot } from '../src/open-snapshot.ts';
 import { type CheckpointInfo, bareLoop, countPerKey, keyGenerator, readCheckpoint, runEngine } from './engine.ts';
+import { type KeyDistribution, runEngineInChild } from './engine-child.ts';
 import { CountingSink, PhaseGate, type PhasePlan, PhasedSource, phaseKey as planPhaseKey, phaseLength as planPhaseLength } from './phased-source.ts';
 import { bold, bytes, collectGarbage, count, duration, green, interleave, num, range, ratios, red, table } from './stats.ts';
 
@@ -93,6 +96,10 @@ const DISTS = list('INC_DIST', 'uniform,hot') as ('uniform' | 'hot')[];
 const SECTIONS = new Set(list('INC_SECTIONS', 'overhead,size,restore'));
 const KEEP = process.env.INC_KEEP === undefined || process.env.INC_KEEP === '' ? undefined : process.env.INC_KEEP;
 const BACKENDS = list('INC_BACKENDS', 'hashmap,rocksdb,lmdb') as BuiltStateBackendType[];
+/** INC_IN_PROCESS=1: the overhead runs in this process, one after another, as before (see bench/engine-child.ts for why not by default). */
+const IN_PROCESS = process.env.INC_IN_PROCESS === '1';
+/** Records of the warm-up run each child makes before its measured run (bench/engine-child.ts). */
+const CHILD_WARMUP_RECORDS = 200_000;
 
 for (const b of BACKENDS) if (!Object.hasOwn(KEYED_STATE_BACKENDS, b)) throw new Error(`INC_BACKENDS: '${b}' is not a keyed state backend (${Object.keys(KEYED_STATE_BACKENDS).join(', ')})`);
 for (const d of DISTS) if (d !== 'uniform' && d !== 'hot') throw new Error(`INC_DIST: '${d}' is not uniform or hot`);
@@ -107,6 +114,10 @@ const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
 const verdict = (ok: boolean, what: string): string => (ok ? green('ok') : red(bold(what)));
 const load = (): string => loadavg().map((l) => num(l)).join(' ');
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
+
+function distributionOf(dist: 'uniform' | 'hot'): KeyDistribution {
+  return dist === 'uniform' ? { kind: 'uniform', keys: KEYS } : { kind: 'hot', keys: KEYS, hot: Math.max(1, Math.round(KEYS * HOT)) };
+}
 
 function generatorOf(dist: 'uniform' | 'hot'): (index: number) => string {
   if (dist === 'uniform') return keyGenerator(KEYS);
@@ -151,8 +162,13 @@ async function overhead(backend: BuiltStateBackendType, dist: 'uniform' | 'hot',
   const gaps: OverheadRow['gaps'] = { full: [], incremental: [] };
   const steady: OverheadRow['steady'] = { off: [], full: [], incremental: [] };
   const steadyCpu: OverheadRow['steadyCpu'] = { off: [], full: [], incremental: [] };
+  // One run, in a child process of its own unless INC_IN_PROCESS=1 (bench/engine-child.ts).
+  const runOnce = (checkpointMs: number | null, incremental: boolean) =>
+    IN_PROCESS
+      ? runEngine({ records: RECORDS, keys: KEYS, checkpointMs, yieldMs: 0, root, expect, backend, incremental, generate, markAt: KEYS })
+      : runEngineInChild({ records: RECORDS, keys: KEYS, checkpointMs, root, expect, backend, incremental, distribution: distributionOf(dist), markAt: KEYS, warmupRecords: CHILD_WARMUP_RECORDS });
   const withCheckpoints = (mode: 'full' | 'incremental') => async (): Promise<number> => {
-    const r = await runEngine({ records: RECORDS, keys: KEYS, checkpointMs: INTERVAL, yieldMs: 0, root, expect, backend, incremental: mode === 'incremental', generate, markAt: KEYS });
+    const r = await runOnce(INTERVAL, mode === 'incremental');
     steady[mode].push(r.afterMarkSeconds);
     steadyCpu[mode].push(r.afterMarkThreadNs);
     if (r.unread.length > 0) throw new Error(`${backend} ${mode}: ${r.unread.join('; ')}`);
@@ -168,7 +184,7 @@ async function overhead(backend: BuiltStateBackendType, dist: 'uniform' | 'hot',
   const measured: Partial<Record<'off' | 'full' | 'incremental', number[]>> = await interleave<'off' | 'full' | 'incremental'>(
     {
       off: async () => {
-        const r = await runEngine({ records: RECORDS, keys: KEYS, checkpointMs: null, yieldMs: 0, root, expect, backend, generate, markAt: KEYS });
+        const r = await runOnce(null, false);
         steady.off.push(r.afterMarkSeconds);
         steadyCpu.off.push(r.afterMarkThreadNs);
         return r.seconds;
