@@ -8,10 +8,8 @@
 import { parentPort } from 'node:worker_threads';
 import { type Database, type Key, type Transaction, open } from 'lmdb';
 import { InternalError, UserError } from '../../../errors.ts';
-import { DataFileWriter } from '../../../format/data-file-writer.ts';
-import { FRAME_HEADER_SIZE } from '../../../format/layout.ts';
-import type { ObjectInfo, ObjectStore, ObjectWriter } from '../../../storage/object-store.ts';
-import type { FrameRef, FromSnapshotThread, ToSnapshotThread } from './lmdb-snapshot-protocol.ts';
+import { encodeKeyGroupFrames } from './key-group-frames.ts';
+import type { FromSnapshotThread, ToSnapshotThread } from './lmdb-snapshot-protocol.ts';
 import { lmdbOptions } from './lmdb-store.ts';
 import { latin1Between } from './memory-store.ts';
 import { mergeOverlay } from './merge-overlay.ts';
@@ -111,82 +109,6 @@ async function readKeyGroup(message: Extract<ToSnapshotThread, { type: 'keyGroup
     keys[id]!.push(latin1Between(storeKey, 2, keyEnd));
     values[id]!.push(value);
   }
-  const sink = new ChunkStore();
-  const writer = await DataFileWriter.create(sink, 'key-group');
-  writer.continueFrameLimit(message.frameLimit);
-  const blocks = [];
-  for (let i = 0; i < states.length; i++) {
-    blocks.push(await writer.writeCanonicalPackedKeyGroup(states[i]!.label, states[i]!.kind, message.keyGroup, message.maxParallelism, keys[i]!, values[i]!));
-  }
-  const frameLimit = writer.frameLimit;
-  await writer.close();
-  const bytes = sink.bytes();
-  const refs: FrameRef[][] = blocks.map((block) => {
-    const frames: FrameRef[] = [];
-    if (block === null) return frames;
-    for (let at = block.offset; at < block.offset + block.length; ) {
-      const view = new DataView(bytes.buffer, bytes.byteOffset + at, FRAME_HEADER_SIZE);
-      const length = view.getUint32(0);
-      frames.push([view.getUint32(4), at + FRAME_HEADER_SIZE, length]);
-      at += FRAME_HEADER_SIZE + length;
-    }
-    return frames;
-  });
+  const { states: refs, bytes, frameLimit } = await encodeKeyGroupFrames(states, message.keyGroup, message.maxParallelism, keys, values, message.frameLimit);
   send({ type: 'frames', request: message.request, states: refs, bytes, entries, frameLimit }, [bytes.buffer as ArrayBuffer]);
-}
-
-/** Where the thread's DataFileWriter writes: memory, handed over as one buffer of its own. */
-class ChunkStore implements ObjectStore {
-  readonly location = "the snapshot thread's buffer";
-  readonly #chunks: Uint8Array[] = [];
-
-  bytes(): Uint8Array {
-    const out = new Uint8Array(this.#chunks.reduce((n, c) => n + c.length, 0));
-    let at = 0;
-    for (const chunk of this.#chunks) {
-      out.set(chunk, at);
-      at += chunk.length;
-    }
-    return out;
-  }
-
-  describe(key: string): string {
-    return `the snapshot thread's buffer for ${key}`;
-  }
-
-  async createWriter(): Promise<ObjectWriter> {
-    const chunks = this.#chunks;
-    return {
-      async write(chunk) {
-        // A copy: the writer reuses its buffer.
-        chunks.push(Uint8Array.prototype.slice.call(chunk));
-      },
-      async close() {},
-      async abort() {},
-    };
-  }
-
-  stat(): Promise<ObjectInfo | undefined> {
-    throw new InternalError('the snapshot thread writes only');
-  }
-
-  get(): Promise<Uint8Array> {
-    throw new InternalError('the snapshot thread writes only');
-  }
-
-  getRange(): Promise<Uint8Array> {
-    throw new InternalError('the snapshot thread writes only');
-  }
-
-  publish(): Promise<void> {
-    throw new InternalError('the snapshot thread writes only');
-  }
-
-  list(): AsyncIterable<ObjectInfo> {
-    throw new InternalError('the snapshot thread writes only');
-  }
-
-  delete(): Promise<void> {
-    throw new InternalError('the snapshot thread writes only');
-  }
 }

@@ -1,0 +1,101 @@
+/**
+ * A key group's blocks encoded off the processing thread (the lmdb snapshot thread, the chain
+ * rewrite thread): every state's keys and stored values written by a DataFileWriter into memory,
+ * starting from the processing thread's frame limit, and handed back as one buffer with where each
+ * block's frames are in it. The processing thread appends the frames (DataFileWriter.writeFrames)
+ * and goes on from the limit returned, so its file is byte for byte the one it would have written.
+ */
+import { InternalError } from '../../../errors.ts';
+import { DataFileWriter } from '../../../format/data-file-writer.ts';
+import { FRAME_HEADER_SIZE } from '../../../format/layout.ts';
+import type { ObjectInfo, ObjectStore, ObjectWriter } from '../../../storage/object-store.ts';
+import type { FrameRef, KeyGroupFrames, PackedStateRef } from './lmdb-snapshot-protocol.ts';
+
+/** `keys[i]`, `values[i]`: state i's key strings and stored values, in the order they go into its block. */
+export async function encodeKeyGroupFrames(
+  states: readonly PackedStateRef[],
+  keyGroup: number,
+  maxParallelism: number,
+  keys: readonly (readonly string[])[],
+  values: readonly (readonly Uint8Array[])[],
+  frameLimit: number,
+): Promise<Omit<KeyGroupFrames, 'entries'>> {
+  const sink = new ChunkStore();
+  const writer = await DataFileWriter.create(sink, 'key-group');
+  writer.continueFrameLimit(frameLimit);
+  const blocks = [];
+  for (let i = 0; i < states.length; i++) {
+    blocks.push(await writer.writeCanonicalPackedKeyGroup(states[i]!.label, states[i]!.kind, keyGroup, maxParallelism, keys[i]!, values[i]!));
+  }
+  const nextLimit = writer.frameLimit;
+  await writer.close();
+  const bytes = sink.bytes();
+  const refs: FrameRef[][] = blocks.map((block) => {
+    const frames: FrameRef[] = [];
+    if (block === null) return frames;
+    for (let at = block.offset; at < block.offset + block.length; ) {
+      const view = new DataView(bytes.buffer, bytes.byteOffset + at, FRAME_HEADER_SIZE);
+      const length = view.getUint32(0);
+      frames.push([view.getUint32(4), at + FRAME_HEADER_SIZE, length]);
+      at += FRAME_HEADER_SIZE + length;
+    }
+    return frames;
+  });
+  return { states: refs, bytes, frameLimit: nextLimit };
+}
+
+/** Where the thread's DataFileWriter writes: memory, handed over as one buffer of its own. */
+class ChunkStore implements ObjectStore {
+  readonly location = "a thread's buffer";
+  readonly #chunks: Uint8Array[] = [];
+
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.#chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const chunk of this.#chunks) {
+      out.set(chunk, at);
+      at += chunk.length;
+    }
+    return out;
+  }
+
+  describe(key: string): string {
+    return `a thread's buffer for ${key}`;
+  }
+
+  async createWriter(): Promise<ObjectWriter> {
+    const chunks = this.#chunks;
+    return {
+      async write(chunk) {
+        // A copy: the writer reuses its buffer.
+        chunks.push(Uint8Array.prototype.slice.call(chunk));
+      },
+      async close() {},
+      async abort() {},
+    };
+  }
+
+  stat(): Promise<ObjectInfo | undefined> {
+    throw new InternalError("a thread's key group buffer is written only");
+  }
+
+  get(): Promise<Uint8Array> {
+    throw new InternalError("a thread's key group buffer is written only");
+  }
+
+  getRange(): Promise<Uint8Array> {
+    throw new InternalError("a thread's key group buffer is written only");
+  }
+
+  publish(): Promise<void> {
+    throw new InternalError("a thread's key group buffer is written only");
+  }
+
+  list(): AsyncIterable<ObjectInfo> {
+    throw new InternalError("a thread's key group buffer is written only");
+  }
+
+  delete(): Promise<void> {
+    throw new InternalError("a thread's key group buffer is written only");
+  }
+}
