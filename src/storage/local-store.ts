@@ -57,6 +57,10 @@ export class LocalObjectStore implements ObjectStore {
     return join(this.location, ...checkKey(key));
   }
 
+  localDirectory(): string {
+    return this.location;
+  }
+
   storeAbove(levels: number): ObjectStore | undefined {
     let dir = this.location;
     for (let i = 0; i < levels; i++) {

@@ -65,6 +65,11 @@ export interface ObjectStore {
    */
   storeAbove?(levels: number): ObjectStore | undefined;
   /**
+   * The directory on local disk where object `key` is the file `<directory>/<key>`, for a reader
+   * on another thread (the chain rewrite thread); undefined, or absent, when objects are not local files.
+   */
+  localDirectory?(): string | undefined;
+  /**
    * Puts a copy of `source`'s object `sourceKey` under `key` without the bytes passing through
    * this process, where the storage can (a hard link on one local file system, a server-side
    * CopyObject within one S3 endpoint); durable and visible as a closed writer's object

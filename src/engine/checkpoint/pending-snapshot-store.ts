@@ -27,6 +27,10 @@ export class PendingSnapshotStore implements ObjectStore {
     return this.#inner.describe(key);
   }
 
+  localDirectory(): string | undefined {
+    return this.#inner.localDirectory?.();
+  }
+
   stat(key: string): Promise<ObjectInfo | undefined> {
     return this.#inner.stat(key);
   }

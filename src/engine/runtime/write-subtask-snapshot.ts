@@ -13,6 +13,7 @@ import { type OperatorStateSnapshot, writeOperatorSnapshot } from '../state/oper
 import type { SnapshotTtlLayout } from '../state/ttl/ttl-states.ts';
 import { writeKeyedSnapshot } from '../state/write-keyed-snapshot.ts';
 import { LocalCopyTeeStore } from '../../storage/local-copy-tee.ts';
+import { type ChainRewriter, chainRewriter } from '../checkpoint/chain-rewrite-thread.ts';
 import { type LocalRecovery, localCheckpointDir } from '../checkpoint/local-recovery.ts';
 import type { LocalSharedCopies } from '../checkpoint/local-shared-copies.ts';
 import { faultPoint } from './fault-points.ts';
@@ -106,7 +107,10 @@ async function writeShared(job: SubtaskSnapshotJob, shared: SharedTarget, asyncS
   const local = job.localRecovery === undefined ? undefined : job.localShared;
   // The shared file's local copy lies at `<local root>/<its path relative to the checkpoint root>`.
   const store = local === undefined ? shared.store : new LocalCopyTeeStore(shared.store, local.localRoot);
-  await writeChained(job, asyncStart, { store, name, full: shared.full, local, ack: (referred) => ({ shared: { referred } }) });
+  // Chains are rewritten from their files where the thread can read them: a checkpoint root on local disk.
+  const root = shared.store.localDirectory?.();
+  const rewrite = root === undefined ? undefined : chainRewriter(root);
+  await writeChained(job, asyncStart, { store, name, full: shared.full, local, rewrite, ack: (referred) => ({ shared: { referred } }) });
 }
 
 /**
@@ -128,6 +132,8 @@ interface ChainedTarget {
   readonly local: LocalSharedCopies | undefined;
   /** Record the chains in the book as this checkpoint's (false for a savepoint). Default true. */
   readonly record?: boolean;
+  /** Rewrites chains off this thread (write-incremental-keyed-snapshot.ts), for the on-disk backends. */
+  readonly rewrite?: ChainRewriter | undefined;
   readonly ack: (referred: WrittenFile[]) => Pick<SubtaskAck, 'shared' | 'native'>;
 }
 
@@ -146,7 +152,16 @@ async function writeChained(job: SubtaskSnapshotJob, asyncStart: number, into: C
       results.push(
         c.keyed === undefined
           ? undefined
-          : await writeIncrementalKeyedSnapshot(c.keyed, writer, { operatorUid: c.uid, sharedPath: name, base, forceFull: into.full, checkpointId, ...(c.ttl === undefined ? {} : { ttl: c.ttl }) }),
+          : await writeIncrementalKeyedSnapshot(c.keyed, writer, {
+              operatorUid: c.uid,
+              sharedPath: name,
+              base,
+              forceFull: into.full,
+              checkpointId,
+              ...(c.ttl === undefined ? {} : { ttl: c.ttl }),
+              // The heap's rewrites read memory; the on-disk backends' read their store on this thread.
+              ...(into.rewrite !== undefined && (c.stateBackend === 'rocksdb' || c.stateBackend === 'lmdb') ? { rewrite: into.rewrite } : {}),
+            }),
       );
       operatorParts.push(await writeOperatorSnapshot(c.operator, writer, c.uid));
       faultPoint('snapshot-data');

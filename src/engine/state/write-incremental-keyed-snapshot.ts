@@ -26,9 +26,10 @@ import type { DataFileWriter, WrittenBlock } from '../../format/data-file-writer
 import type { KeyedBlockKind } from '../../format/model.ts';
 import type { KeyedStateInfo } from '../../format/snapshot-writer.ts';
 import type { ChainBase } from '../checkpoint/chain-book.ts';
-import { type ChainLimits, DEFAULT_CHAIN_LIMITS, decideKeyGroups } from '../checkpoint/chain-policy.ts';
+import { type ChainLimits, DEFAULT_CHAIN_LIMITS, decideKeyGroup, decideKeyGroups } from '../checkpoint/chain-policy.ts';
+import type { ChainRewriter } from '../checkpoint/chain-rewrite-thread.ts';
 import { type ChainBlock, type ChainLayout, type KeyGroupChain, type OperatorChains, sameLayout, type StateChains } from '../checkpoint/keyed-chain.ts';
-import type { CapturedChanges, CapturedEntries, CapturedKeyGroup, KeyedStateSnapshot } from './keyed-state-backend.ts';
+import type { CapturedChanges, CapturedEntries, EncodedKeyGroup, KeyedStateSnapshot } from './keyed-state-backend.ts';
 import type { RegisteredStateInfo } from './state-descriptors.ts';
 import { toSnapshotValues } from './state-value-layout.ts';
 import { type SnapshotTtlLayout, ttlValueForSnapshot } from './ttl/ttl-states.ts';
@@ -46,6 +47,12 @@ export interface IncrementalKeyedOptions {
   readonly checkpointId?: number;
   readonly limits?: ChainLimits;
   readonly ttl?: SnapshotTtlLayout;
+  /**
+   * Writes the key groups the chain policy rewrites to keep chains bounded from the base chain's
+   * files and the changes, off this thread (chain-rewrite-thread.ts), where the backend would read
+   * them whole from its store here. Only given when the checkpoint root is on local disk.
+   */
+  readonly rewrite?: ChainRewriter;
 }
 
 /** A chain block written by this checkpoint, whose file size is filled in by `completeChains`. */
@@ -121,43 +128,73 @@ export async function writeIncrementalKeyedSnapshot(snapshot: KeyedStateSnapshot
     const groups = [];
     for (let keyGroup = start; keyGroup <= end; keyGroup++) groups.push({ keyGroup, chains: baseStates.map((b) => b?.chains.get(keyGroup) ?? []) });
     const decisions = decideKeyGroups(groups, { ...context, checkpointId: options.checkpointId, ...(base === undefined ? {} : { baseCheckpointId: base.checkpointId }) }, limits);
+    const writeDelta = async (keyGroup: number, baseChains: readonly KeyGroupChain[], changes: readonly CapturedChanges[]): Promise<void> => {
+      deltaKeyGroups += 1;
+      for (let i = 0; i < changes.length; i++) {
+        const { info, upserts, deletions } = changes[i]!;
+        checkState(states, i, info, operatorUid);
+        if (baseChains[i]!.length > 0) chains[i]!.set(keyGroup, [...baseChains[i]!]);
+        if (isPacked(upserts, info)) {
+          await write(i, keyGroup, 'upserts', upserts.keys, [], upserts.packed);
+          await write(i, keyGroup, 'deletions', deletions, []);
+          continue;
+        }
+        const laidOut = snapshotLayout(info, upserts.keys, toSnapshotValues(info.kind, upserts.values), now, expireIn(i));
+        await write(i, keyGroup, 'upserts', laidOut.keys, laidOut.values);
+        // An upsert whose value expired under cleanupFullSnapshot is deleted, so a restore sees neither it nor the base's value.
+        await write(i, keyGroup, 'deletions', laidOut.dropped.length === 0 ? deletions : [...deletions, ...laidOut.dropped], []);
+      }
+    };
+    const writeEncoded = async (keyGroup: number, encoded: EncodedKeyGroup): Promise<void> => {
+      fullKeyGroups += 1;
+      for (let i = 0; i < states.length; i++) record(i, keyGroup, 'full', await writer.writeFrames(encoded.states[i] ?? []));
+      writer.continueFrameLimit(encoded.frameLimit);
+    };
+    // The rewrite thread takes value-like states without TTL (their stored bytes are their blocks' values) and only rewrites
+    // the chain policy asks for although every chain could grow (its stagger and early rewrites): then the changes are as few as a delta's.
+    const valueLike = states.every((info) => info.ttl === null && (info.kind === 'value' || info.kind === 'reducing' || info.kind === 'aggregating'));
+    const rewritable = (baseChains: readonly KeyGroupChain[]): boolean =>
+      options.rewrite !== undefined && valueLike && context.hasBase && !context.forceFull && decideKeyGroup(baseChains, { hasBase: true, forceFull: false }, limits) === 'delta';
+
     let sliceStart = performance.now();
     for (const { keyGroup, chains: baseChains } of groups) {
       let changes: readonly CapturedChanges[] | undefined;
       if (decisions.get(keyGroup) === 'delta') changes = await snapshot.takeKeyGroupChanges!(keyGroup, base!.checkpointId, { packed: true });
-      if (changes === undefined) {
-        fullKeyGroups += 1;
+      if (changes !== undefined) await writeDelta(keyGroup, baseChains, changes);
+      else {
         // Read and encoded off this thread where the backend can (lmdb's snapshot thread): the same frames, so the same file.
         const encoded = await snapshot.takeKeyGroupFrames?.(keyGroup, labels, writer.frameLimit);
-        if (encoded !== undefined) {
-          for (let i = 0; i < states.length; i++) record(i, keyGroup, 'full', await writer.writeFrames(encoded.states[i] ?? []));
-          writer.continueFrameLimit(encoded.frameLimit);
-        }
-        const captured: readonly CapturedKeyGroup[] = encoded !== undefined ? [] : await snapshot.takeKeyGroup(keyGroup, { packed: true });
-        for (let i = 0; i < captured.length; i++) {
-          const { info, keys } = captured[i]!;
-          checkState(states, i, info, operatorUid);
-          if (isPacked(captured[i]!, info)) await write(i, keyGroup, 'full', keys, [], captured[i]!.packed);
-          else {
-            const laidOut = snapshotLayout(info, keys, toSnapshotValues(info.kind, captured[i]!.values), now, expireIn(i));
-            await write(i, keyGroup, 'full', laidOut.keys, laidOut.values);
+        let done = encoded !== undefined;
+        if (encoded !== undefined) await writeEncoded(keyGroup, encoded);
+        else if (options.rewrite?.available === true && rewritable(baseChains)) {
+          const taken = await snapshot.takeKeyGroupChanges!(keyGroup, base!.checkpointId, { packed: true });
+          if (taken !== undefined) {
+            done = true;
+            const fromChain = taken.every((c) => c.upserts.packed !== undefined)
+              ? await options.rewrite.rewrite({
+                  keyGroup,
+                  maxParallelism: snapshot.maxParallelism,
+                  frameLimit: writer.frameLimit,
+                  states: taken.map((c, i) => ({ label: labels[i]!, kind: states[i]!.kind as 'value' | 'reducing' | 'aggregating', chain: baseChains[i]!, upserts: { keys: c.upserts.keys, packed: c.upserts.packed! }, deletions: c.deletions })),
+                })
+              : undefined;
+            // The thread could not (a damaged shared file, say): the changes go on the base chain as a delta, as when the policy chose one.
+            if (fromChain === undefined) await writeDelta(keyGroup, baseChains, taken);
+            else await writeEncoded(keyGroup, fromChain);
           }
         }
-      } else {
-        deltaKeyGroups += 1;
-        for (let i = 0; i < changes.length; i++) {
-          const { info, upserts, deletions } = changes[i]!;
-          checkState(states, i, info, operatorUid);
-          if (baseChains[i]!.length > 0) chains[i]!.set(keyGroup, [...baseChains[i]!]);
-          if (isPacked(upserts, info)) {
-            await write(i, keyGroup, 'upserts', upserts.keys, [], upserts.packed);
-            await write(i, keyGroup, 'deletions', deletions, []);
-            continue;
+        if (!done) {
+          fullKeyGroups += 1;
+          const captured = await snapshot.takeKeyGroup(keyGroup, { packed: true });
+          for (let i = 0; i < captured.length; i++) {
+            const { info, keys } = captured[i]!;
+            checkState(states, i, info, operatorUid);
+            if (isPacked(captured[i]!, info)) await write(i, keyGroup, 'full', keys, [], captured[i]!.packed);
+            else {
+              const laidOut = snapshotLayout(info, keys, toSnapshotValues(info.kind, captured[i]!.values), now, expireIn(i));
+              await write(i, keyGroup, 'full', laidOut.keys, laidOut.values);
+            }
           }
-          const laidOut = snapshotLayout(info, upserts.keys, toSnapshotValues(info.kind, upserts.values), now, expireIn(i));
-          await write(i, keyGroup, 'upserts', laidOut.keys, laidOut.values);
-          // An upsert whose value expired under cleanupFullSnapshot is deleted, so a restore sees neither it nor the base's value.
-          await write(i, keyGroup, 'deletions', laidOut.dropped.length === 0 ? deletions : [...deletions, ...laidOut.dropped], []);
         }
       }
       snapshot.releaseKeyGroup(keyGroup);

@@ -1,0 +1,162 @@
+/**
+ * The chain rewrite thread writes the key groups an incremental checkpoint rewrites to keep its
+ * chains bounded from the base chain's files and the changes since the base: the checkpoint's
+ * file must be byte for byte the one written by reading those groups whole from the store, and a
+ * rewrite the thread cannot make (a damaged base file) must leave a delta on the base chain, never
+ * a wrong full block.
+ */
+import { open } from 'node:fs/promises';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../../../test/support/temp-dir.ts';
+import { DataFileWriter } from '../../format/data-file-writer.ts';
+import { LocalObjectStore } from '../../storage/local-store.ts';
+import { createEmbeddedKeyedStateBackend } from '../state/embedded/create-embedded-backend.ts';
+import type { EmbeddedKeyedStateBackend } from '../state/embedded/embedded-keyed-state-backend.ts';
+import { reducingState, valueState } from '../state/state-descriptors.ts';
+import { completeChains, writeIncrementalKeyedSnapshot } from '../state/write-incremental-keyed-snapshot.ts';
+import { ChainBook } from './chain-book.ts';
+import type { ChainLimits } from './chain-policy.ts';
+import { chainRewriter, chainRewriteThread } from './chain-rewrite-thread.ts';
+
+const MAX_P = 8;
+/** Each key group's turn every 2 checkpoints: most checkpoints after the second rewrite some groups. */
+const LIMITS: ChainLimits = { maxDeltaSteps: 2, maxDeltaRatio: 1 };
+
+type Op = { op: 'v'; key: number; value: unknown } | { op: 'r'; key: number; n: number } | { op: 'clear'; key: number };
+
+const key = fc.integer({ min: 0, max: 300 });
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  // Values the writer writes as stored and values it must decode and pack again (a bigint, a lone surrogate, NaN, a Map).
+  { arbitrary: fc.record({ op: fc.constant('v' as const), key, value: fc.oneof(fc.integer(), fc.string({ maxLength: 30 }), fc.double(), fc.constantFrom(5n, '\uD800x', NaN, new Map([['b', 1]])), fc.array(fc.integer(), { maxLength: 5 })) }), weight: 4 },
+  fc.record({ op: fc.constant('r' as const), key, n: fc.integer({ min: -100, max: 100 }) }),
+  fc.record({ op: fc.constant('clear' as const), key }),
+);
+
+function apply(b: EmbeddedKeyedStateBackend, op: Op): void {
+  b.setCurrentKey(op.key);
+  switch (op.op) {
+    case 'v':
+      return b.getState(valueState<unknown>('v')).update(op.value);
+    case 'r':
+      return b.getState(reducingState<number>('r', (x, y) => x + y)).add(op.n);
+    case 'clear':
+      return b.getState(valueState<unknown>('v')).clear();
+  }
+}
+
+describe('the chain rewrite thread', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let runs = 0;
+  beforeAll(async () => {
+    dir = await tempDir('tsflink-chain-rewrite-test-');
+    // Nothing waits for the thread in a job; here every case must find it ready.
+    expect(await chainRewriteThread().whenReady).toBe(true);
+  });
+  afterAll(async () => {
+    await dir.remove();
+  });
+
+  it('writes incremental checkpoints byte for byte as reading the rewritten key groups from the store does', async () => {
+    let rewritten = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.record({ before: fc.array(opArb, { minLength: 1, maxLength: 120 }), after: fc.array(opArb, { maxLength: 60 }) }), { minLength: 3, maxLength: 7 }), async (rounds) => {
+        const run = runs++;
+        const options = { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path, cacheBytes: run % 2 === 0 ? 2048 : 8 << 20 };
+        const backends = [createEmbeddedKeyedStateBackend('rocksdb', options), createEmbeddedKeyedStateBackend('rocksdb', options)] as const;
+        const stores = [new LocalObjectStore(`${dir.path}/run-${run}/rewritten`), new LocalObjectStore(`${dir.path}/run-${run}/read`)];
+        const rewriter = chainRewriter(stores[0]!.location);
+        const books = [new ChainBook(), new ChainBook()];
+        try {
+          for (const b of backends) b.trackChanges!(undefined);
+          for (let id = 1; id <= rounds.length; id++) {
+            const round = rounds[id - 1]!;
+            for (const op of round.before) for (const b of backends) apply(b, op);
+            const snapshots = backends.map((b) => b.snapshot({ checkpointId: id }));
+            // Changes after the snapshot must not reach its checkpoint.
+            for (const op of round.after) for (const b of backends) apply(b, op);
+            const sharedPath = `job/shared/op-${id}.tsfs`;
+            const results = [];
+            for (let i = 0; i < 2; i++) {
+              const writer = await DataFileWriter.create(stores[i]!, sharedPath);
+              const result = await writeIncrementalKeyedSnapshot(snapshots[i]!, writer, { operatorUid: 'op', sharedPath, base: books[i]!.base, checkpointId: id, limits: LIMITS, ...(i === 0 ? { rewrite: rewriter } : {}) });
+              const size = (await writer.close()).size;
+              results.push(result);
+              books[i]!.record(id, completeChains(result, size));
+              if (books[i]!.confirm(id)) backends[i]!.confirmChanges!(id);
+            }
+            expect(results[0]).toEqual(results[1]);
+            expect(Buffer.from(await stores[0]!.get(sharedPath)).equals(Buffer.from(await stores[1]!.get(sharedPath)))).toBe(true);
+          }
+          rewritten += rewriter.rewritten;
+        } finally {
+          for (const b of backends) await b.dispose();
+        }
+      }),
+      { numRuns: 25 },
+    );
+    // From the third checkpoint on, about half of the key groups that hold something are rewritten at each.
+    expect(rewritten).toBeGreaterThan(25 * 4);
+  });
+
+  it('leaves a delta on the base chain where a base file is damaged, where it would otherwise rewrite', async () => {
+    for (const damaged of [false, true]) {
+      const options = { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path };
+      const backend = createEmbeddedKeyedStateBackend('rocksdb', options);
+      const store = new LocalObjectStore(`${dir.path}/damaged-${damaged}`);
+      const rewriter = chainRewriter(store.location);
+      const book = new ChainBook();
+      try {
+        backend.trackChanges!(undefined);
+        const checkpoint = async (id: number, changed: number) => {
+          for (let k = 0; k < changed; k++) {
+            backend.setCurrentKey(k);
+            backend.getState(valueState<number>('v')).update(k * id);
+          }
+          const sharedPath = `job/shared/op-${id}.tsfs`;
+          const writer = await DataFileWriter.create(store, sharedPath);
+          const result = await writeIncrementalKeyedSnapshot(backend.snapshot({ checkpointId: id }), writer, { operatorUid: 'op', sharedPath, base: book.base, checkpointId: id, limits: LIMITS, rewrite: rewriter });
+          const chains = completeChains(result, (await writer.close()).size);
+          book.record(id, chains);
+          if (book.confirm(id)) backend.confirmChanges!(id);
+          return { result, chains, sharedPath };
+        };
+        const first = await checkpoint(1, 200);
+        if (damaged) {
+          // Every block of checkpoint 1 damaged: one byte in the middle of each flipped.
+          const file = await open(store.describe(first.sharedPath), 'r+');
+          try {
+            for (const chain of first.chains.get('v')!.chains.values()) {
+              for (const block of chain) {
+                const at = block.offset + Math.floor(block.length / 2);
+                const byte = Buffer.alloc(1);
+                await file.read(byte, 0, 1, at);
+                byte[0] = byte[0]! ^ 0xff;
+                await file.write(byte, 0, 1, at);
+              }
+            }
+          } finally {
+            await file.close();
+          }
+        }
+        // Few changes, so only the stagger rewrites: checkpoint 2 builds deltas on checkpoint 1, and at checkpoint 3 the
+        // groups whose turn it is are rewritten from chains that start in checkpoint 1's file.
+        await checkpoint(2, 10);
+        const third = await checkpoint(3, 10);
+        const groups = [...third.chains.get('v')!.chains.values()];
+        if (!damaged) {
+          expect(rewriter.rewritten).toBeGreaterThan(0);
+          expect(third.result.fullKeyGroups).toBe(rewriter.rewritten);
+          expect(groups.filter((chain) => chain[0]!.path === 'job/shared/op-3.tsfs' && chain.length === 1 && chain[0]!.kind === 'full')).toHaveLength(rewriter.rewritten);
+          continue;
+        }
+        expect(rewriter.rewritten).toBe(0);
+        expect(third.result.fullKeyGroups).toBe(0);
+        // Each chain still starts at checkpoint 1's damaged block: nothing claims to have rewritten it.
+        for (const chain of groups) expect(chain[0]!.path).toBe(first.sharedPath);
+      } finally {
+        await backend.dispose();
+      }
+    }
+  });
+});
