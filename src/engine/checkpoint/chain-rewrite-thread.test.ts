@@ -5,7 +5,9 @@
  * rewrite the thread cannot make (a damaged base file) must leave a delta on the base chain, never
  * a wrong full block.
  */
-import { open } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { open, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test/support/temp-dir.ts';
@@ -55,6 +57,21 @@ describe('the chain rewrite thread', () => {
   });
   afterAll(async () => {
     await dir.remove();
+  });
+
+  it('lets a process that started it, and the lmdb snapshot thread, exit by itself without asking anything of them', async () => {
+    // Started at a process's first incremental checkpoint, also where no rewrite is ever asked for (hashmap): an
+    // unref() made before a thread was up did not hold, and such a process never exited.
+    const loaders = new URL('../../../bin/register-loaders.js', import.meta.url).pathname;
+    for (const [name, module, start] of [
+      ['rewrite', new URL('./chain-rewrite-thread.ts', import.meta.url).pathname, 'chainRewriteThread'],
+      ['lmdb', new URL('../state/embedded/lmdb-snapshot-thread.ts', import.meta.url).pathname, 'lmdbSnapshotThread'],
+    ] as const) {
+      const script = `${dir.path}/start-${name}.mts`;
+      await writeFile(script, `import { ${start} } from '${module}';\nconsole.log('ready', await ${start}().whenReady);\n`);
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', loaders, script], { timeout: 30_000 });
+      expect(stdout).toBe('ready true\n');
+    }
   });
 
   it('writes incremental checkpoints byte for byte as reading the rewritten key groups from the store does', async () => {

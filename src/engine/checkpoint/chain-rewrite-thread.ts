@@ -98,6 +98,8 @@ class ChainRewriteThread {
 
   #receive(message: FromRewriteThread): void {
     if (message.type === 'ready') {
+      // Again: an unref() before the thread is up does not hold (a process that never asked for a rewrite did not exit).
+      if (this.#requests.size === 0) this.#worker.unref();
       this.#ready = true;
       this.#onReady?.(true);
       return;

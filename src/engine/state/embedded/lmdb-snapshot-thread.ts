@@ -103,6 +103,8 @@ class LmdbSnapshotThread {
   #receive(message: FromSnapshotThread): void {
     switch (message.type) {
       case 'ready':
+        // Again: an unref() before the thread is up does not hold (a process that made no request since did not exit).
+        if (this.#requests.size === 0) this.#worker.unref();
         this.#ready = true;
         this.#onReady?.(true);
         return;
