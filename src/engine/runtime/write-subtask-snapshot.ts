@@ -107,9 +107,10 @@ async function writeShared(job: SubtaskSnapshotJob, shared: SharedTarget, asyncS
   const local = job.localRecovery === undefined ? undefined : job.localShared;
   // The shared file's local copy lies at `<local root>/<its path relative to the checkpoint root>`.
   const store = local === undefined ? shared.store : new LocalCopyTeeStore(shared.store, local.localRoot);
-  // Chains are rewritten from their files where the thread can read them: a checkpoint root on local disk.
+  // Chains are rewritten from their files where the thread can read them (a checkpoint root on local disk), for the
+  // on-disk backends: the heap's rewrites read memory, and a heap job need not start the thread.
   const root = shared.store.localDirectory?.();
-  const rewrite = root === undefined ? undefined : chainRewriter(root);
+  const rewrite = root !== undefined && job.captured.some((c) => c.keyed !== undefined && onDisk(c.stateBackend)) ? chainRewriter(root) : undefined;
   await writeChained(job, asyncStart, { store, name, full: shared.full, local, rewrite, ack: (referred) => ({ shared: { referred } }) });
 }
 
@@ -122,6 +123,11 @@ async function writeShared(job: SubtaskSnapshotJob, shared: SharedTarget, asyncS
 async function writeNative(job: SubtaskSnapshotJob, store: ObjectStore, asyncStart: number): Promise<void> {
   const name = dataFilePath(toHex(operatorIdFromUid(job.chain.headUid)).slice(0, 12), job.subtask);
   await writeChained(job, asyncStart, { store, name, full: false, local: undefined, record: false, ack: (referred) => ({ native: { referred } }) });
+}
+
+/** The backends whose rewrites of whole key groups read their store on the processing thread. */
+function onDisk(stateBackend: string | undefined): boolean {
+  return stateBackend === 'rocksdb' || stateBackend === 'lmdb';
 }
 
 interface ChainedTarget {
@@ -159,8 +165,7 @@ async function writeChained(job: SubtaskSnapshotJob, asyncStart: number, into: C
               forceFull: into.full,
               checkpointId,
               ...(c.ttl === undefined ? {} : { ttl: c.ttl }),
-              // The heap's rewrites read memory; the on-disk backends' read their store on this thread.
-              ...(into.rewrite !== undefined && (c.stateBackend === 'rocksdb' || c.stateBackend === 'lmdb') ? { rewrite: into.rewrite } : {}),
+              ...(into.rewrite !== undefined && onDisk(c.stateBackend) ? { rewrite: into.rewrite } : {}),
             }),
       );
       operatorParts.push(await writeOperatorSnapshot(c.operator, writer, c.uid));
