@@ -14,7 +14,7 @@
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import type { BuiltStateBackendType } from '../src/engine/state/state-backend-type.ts';
-import type { CheckpointInfo, LoopResult } from './engine.ts';
+import type { EngineRun, LoopResult } from './engine.ts';
 
 const REGISTER_LOADERS = new URL('../bin/register-loaders.js', import.meta.url).pathname;
 const CHILD = new URL('./engine-child-main.ts', import.meta.url);
@@ -37,15 +37,9 @@ export interface ChildEngineOptions {
 }
 
 /** The parts of EngineRun the benches read, as plain data. */
-export interface ChildEngineRun {
-  readonly seconds: number;
-  readonly checkpoints: readonly CheckpointInfo[];
-  readonly completed: number;
-  readonly unread: readonly string[];
-  readonly sinkGaps: { readonly maxGapMs: number; readonly long: readonly (readonly [number, number])[] };
-  readonly afterMarkSeconds: number;
-  readonly afterMarkThreadNs: number;
-}
+export type ChildEngineRun = Pick<EngineRun, 'seconds' | 'checkpoints' | 'completed' | 'unread' | 'afterMarkSeconds' | 'afterMarkThreadNs'> & {
+  readonly sinkGaps: Pick<EngineRun['sinkGaps'], 'maxGapMs' | 'long'>;
+};
 
 export async function runEngineInChild(options: ChildEngineOptions): Promise<ChildEngineRun> {
   const child = fork(CHILD, [JSON.stringify(options)], { execArgv: ['--import', REGISTER_LOADERS], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });

@@ -14,8 +14,8 @@ import { tempDir } from '../../../test/support/temp-dir.ts';
 import { DataFileWriter } from '../../format/data-file-writer.ts';
 import { LocalObjectStore } from '../../storage/local-store.ts';
 import { createEmbeddedKeyedStateBackend } from '../state/embedded/create-embedded-backend.ts';
-import type { EmbeddedKeyedStateBackend } from '../state/embedded/embedded-keyed-state-backend.ts';
-import { reducingState, valueState } from '../state/state-descriptors.ts';
+import { applyValueOp, valueOpArb } from '../state/embedded/value-ops-test-support.ts';
+import { valueState } from '../state/state-descriptors.ts';
 import { completeChains, writeIncrementalKeyedSnapshot } from '../state/write-incremental-keyed-snapshot.ts';
 import { ChainBook } from './chain-book.ts';
 import type { ChainLimits } from './chain-policy.ts';
@@ -24,28 +24,6 @@ import { chainRewriter, chainRewriteThread } from './chain-rewrite-thread.ts';
 const MAX_P = 8;
 /** Each key group's turn every 2 checkpoints: most checkpoints after the second rewrite some groups. */
 const LIMITS: ChainLimits = { maxDeltaSteps: 2, maxDeltaRatio: 1 };
-
-type Op = { op: 'v'; key: number; value: unknown } | { op: 'r'; key: number; n: number } | { op: 'clear'; key: number };
-
-const key = fc.integer({ min: 0, max: 300 });
-const opArb: fc.Arbitrary<Op> = fc.oneof(
-  // Values the writer writes as stored and values it must decode and pack again (a bigint, a lone surrogate, NaN, a Map).
-  { arbitrary: fc.record({ op: fc.constant('v' as const), key, value: fc.oneof(fc.integer(), fc.string({ maxLength: 30 }), fc.double(), fc.constantFrom(5n, '\uD800x', NaN, new Map([['b', 1]])), fc.array(fc.integer(), { maxLength: 5 })) }), weight: 4 },
-  fc.record({ op: fc.constant('r' as const), key, n: fc.integer({ min: -100, max: 100 }) }),
-  fc.record({ op: fc.constant('clear' as const), key }),
-);
-
-function apply(b: EmbeddedKeyedStateBackend, op: Op): void {
-  b.setCurrentKey(op.key);
-  switch (op.op) {
-    case 'v':
-      return b.getState(valueState<unknown>('v')).update(op.value);
-    case 'r':
-      return b.getState(reducingState<number>('r', (x, y) => x + y)).add(op.n);
-    case 'clear':
-      return b.getState(valueState<unknown>('v')).clear();
-  }
-}
 
 describe('the chain rewrite thread', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -77,7 +55,7 @@ describe('the chain rewrite thread', () => {
   it('writes incremental checkpoints byte for byte as reading the rewritten key groups from the store does', async () => {
     let rewritten = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.record({ before: fc.array(opArb, { minLength: 1, maxLength: 120 }), after: fc.array(opArb, { maxLength: 60 }) }), { minLength: 3, maxLength: 7 }), async (rounds) => {
+      fc.asyncProperty(fc.array(fc.record({ before: fc.array(valueOpArb, { minLength: 1, maxLength: 120 }), after: fc.array(valueOpArb, { maxLength: 60 }) }), { minLength: 3, maxLength: 7 }), async (rounds) => {
         const run = runs++;
         const options = { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path, cacheBytes: run % 2 === 0 ? 2048 : 8 << 20 };
         const backends = [createEmbeddedKeyedStateBackend('rocksdb', options), createEmbeddedKeyedStateBackend('rocksdb', options)] as const;
@@ -88,10 +66,10 @@ describe('the chain rewrite thread', () => {
           for (const b of backends) b.trackChanges!(undefined);
           for (let id = 1; id <= rounds.length; id++) {
             const round = rounds[id - 1]!;
-            for (const op of round.before) for (const b of backends) apply(b, op);
+            for (const op of round.before) for (const b of backends) applyValueOp(b, op);
             const snapshots = backends.map((b) => b.snapshot({ checkpointId: id }));
             // Changes after the snapshot must not reach its checkpoint.
-            for (const op of round.after) for (const b of backends) apply(b, op);
+            for (const op of round.after) for (const b of backends) applyValueOp(b, op);
             const sharedPath = `job/shared/op-${id}.tsfs`;
             const results = [];
             for (let i = 0; i < 2; i++) {

@@ -13,7 +13,7 @@ import { DataFileWriter } from '../../../format/data-file-writer.ts';
 import { createValuePackr, createValueUnpackr } from '../../../format/value-codec.ts';
 import { LocalObjectStore } from '../../../storage/local-store.ts';
 import { ChainBook } from '../../checkpoint/chain-book.ts';
-import { reducingState, valueState } from '../state-descriptors.ts';
+import { valueState } from '../state-descriptors.ts';
 import { completeChains, writeIncrementalKeyedSnapshot } from '../write-incremental-keyed-snapshot.ts';
 import { writeKeyedSnapshot } from '../write-keyed-snapshot.ts';
 import { createEmbeddedKeyedStateBackend } from './create-embedded-backend.ts';
@@ -22,17 +22,9 @@ import type { StoreSnapshot } from './embedded-store.ts';
 import { openLmdbStoreSync } from './lmdb-store.ts';
 import { lmdbSnapshotThread } from './lmdb-snapshot-thread.ts';
 import { stateKey } from './state-keys.ts';
+import { applyValueOp, valueOpArb } from './value-ops-test-support.ts';
 
 const MAX_P = 8;
-
-type Op = { op: 'v'; key: number; value: unknown } | { op: 'r'; key: number; n: number } | { op: 'clear'; key: number };
-
-const key = fc.integer({ min: 0, max: 300 });
-const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { arbitrary: fc.record({ op: fc.constant('v' as const), key, value: fc.oneof(fc.integer(), fc.string({ maxLength: 30 }), fc.double(), fc.constantFrom(5n, '\uD800x', NaN, new Map([['b', 1]])), fc.array(fc.integer(), { maxLength: 5 })) }), weight: 4 },
-  fc.record({ op: fc.constant('r' as const), key, n: fc.integer({ min: -100, max: 100 }) }),
-  fc.record({ op: fc.constant('clear' as const), key }),
-);
 
 /** A value msgpackr packs and the format refuses. */
 function tooDeep(): unknown {
@@ -41,17 +33,6 @@ function tooDeep(): unknown {
   return v;
 }
 
-function apply(b: EmbeddedKeyedStateBackend, op: Op): void {
-  b.setCurrentKey(op.key);
-  switch (op.op) {
-    case 'v':
-      return b.getState(valueState<unknown>('v')).update(op.value);
-    case 'r':
-      return b.getState(reducingState<number>('r', (x, y) => x + y)).add(op.n);
-    case 'clear':
-      return b.getState(valueState<unknown>('v')).clear();
-  }
-}
 
 describe('the lmdb snapshot thread', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -71,7 +52,7 @@ describe('the lmdb snapshot thread', () => {
   it('writes incremental checkpoints and savepoints byte for byte as the processing thread does, with writes after each snapshot', async () => {
     let inThread = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.record({ before: fc.array(opArb, { minLength: 1, maxLength: 150 }), after: fc.array(opArb, { maxLength: 150 }), full: fc.boolean() }), { minLength: 1, maxLength: 5 }), async (rounds) => {
+      fc.asyncProperty(fc.array(fc.record({ before: fc.array(valueOpArb, { minLength: 1, maxLength: 150 }), after: fc.array(valueOpArb, { maxLength: 150 }), full: fc.boolean() }), { minLength: 1, maxLength: 5 }), async (rounds) => {
         const run = runs++;
         // A small cache writes much of the state to the store, also between a snapshot and the
         // thread's read (which then does not begin: the processing thread reads); a large one
@@ -85,12 +66,12 @@ describe('the lmdb snapshot thread', () => {
           for (const b of backends) b.trackChanges!(undefined);
           for (let id = 1; id <= rounds.length; id++) {
             const round = rounds[id - 1]!;
-            for (const op of round.before) for (const b of backends) apply(b, op);
+            for (const op of round.before) for (const b of backends) applyValueOp(b, op);
             const snapshots = backends.map((b) => b.snapshot({ checkpointId: id }));
             // Once the thread began its read (or could not), change the state before the snapshot is written.
             const began = await snapshots[0]!.threadReadBegun;
             if (cacheBytes > 2048) expect(began).toBe(true);
-            for (const op of round.after) for (const b of backends) apply(b, op);
+            for (const op of round.after) for (const b of backends) applyValueOp(b, op);
             const sharedPath = `job/shared/op-${id}.tsfs`;
             const results = [];
             for (let i = 0; i < 2; i++) {
