@@ -14,7 +14,7 @@ import { tempDir } from '../../../test/support/temp-dir.ts';
 import { DataFileWriter } from '../../format/data-file-writer.ts';
 import { LocalObjectStore } from '../../storage/local-store.ts';
 import { createEmbeddedKeyedStateBackend } from '../state/embedded/create-embedded-backend.ts';
-import { applyValueOp, valueOpArb } from '../state/embedded/value-ops-test-support.ts';
+import { applyValueOp, checkpointBothWays, valueOpArb } from '../state/embedded/value-ops-test-support.ts';
 import { valueState } from '../state/state-descriptors.ts';
 import { completeChains, writeIncrementalKeyedSnapshot } from '../state/write-incremental-keyed-snapshot.ts';
 import { ChainBook } from './chain-book.ts';
@@ -70,18 +70,11 @@ describe('the chain rewrite thread', () => {
             const snapshots = backends.map((b) => b.snapshot({ checkpointId: id }));
             // Changes after the snapshot must not reach its checkpoint.
             for (const op of round.after) for (const b of backends) applyValueOp(b, op);
-            const sharedPath = `job/shared/op-${id}.tsfs`;
-            const results = [];
-            for (let i = 0; i < 2; i++) {
-              const writer = await DataFileWriter.create(stores[i]!, sharedPath);
-              const result = await writeIncrementalKeyedSnapshot(snapshots[i]!, writer, { operatorUid: 'op', sharedPath, base: books[i]!.base, checkpointId: id, limits: LIMITS, ...(i === 0 ? { rewrite: rewriter } : {}) });
-              const size = (await writer.close()).size;
-              results.push(result);
-              books[i]!.record(id, completeChains(result, size));
-              if (books[i]!.confirm(id)) backends[i]!.confirmChanges!(id);
-            }
-            expect(results[0]).toEqual(results[1]);
-            expect(Buffer.from(await stores[0]!.get(sharedPath)).equals(Buffer.from(await stores[1]!.get(sharedPath)))).toBe(true);
+            await checkpointBothWays(
+              id,
+              backends.map((backend, i) => ({ backend, snapshot: snapshots[i]!, store: stores[i]!, book: books[i]! })),
+              (i) => ({ limits: LIMITS, ...(i === 0 ? { rewrite: rewriter } : {}) }),
+            );
           }
           rewritten += rewriter.rewritten;
         } finally {

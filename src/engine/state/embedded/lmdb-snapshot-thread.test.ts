@@ -22,7 +22,7 @@ import type { StoreSnapshot } from './embedded-store.ts';
 import { openLmdbStoreSync } from './lmdb-store.ts';
 import { lmdbSnapshotThread } from './lmdb-snapshot-thread.ts';
 import { stateKey } from './state-keys.ts';
-import { applyValueOp, valueOpArb } from './value-ops-test-support.ts';
+import { applyValueOp, checkpointBothWays, valueOpArb } from './value-ops-test-support.ts';
 
 const MAX_P = 8;
 
@@ -72,18 +72,11 @@ describe('the lmdb snapshot thread', () => {
             const began = await snapshots[0]!.threadReadBegun;
             if (cacheBytes > 2048) expect(began).toBe(true);
             for (const op of round.after) for (const b of backends) applyValueOp(b, op);
-            const sharedPath = `job/shared/op-${id}.tsfs`;
-            const results = [];
-            for (let i = 0; i < 2; i++) {
-              const writer = await DataFileWriter.create(stores[i]!, sharedPath);
-              const result = await writeIncrementalKeyedSnapshot(snapshots[i]!, writer, { operatorUid: 'op', sharedPath, base: books[i]!.base, checkpointId: id, forceFull: round.full });
-              const size = (await writer.close()).size;
-              results.push(result);
-              books[i]!.record(id, completeChains(result, size));
-              if (books[i]!.confirm(id)) backends[i]!.confirmChanges!(id);
-            }
-            expect(results[0]).toEqual(results[1]);
-            expect(Buffer.from(await stores[0]!.get(sharedPath)).equals(Buffer.from(await stores[1]!.get(sharedPath)))).toBe(true);
+            await checkpointBothWays(
+              id,
+              backends.map((backend, i) => ({ backend, snapshot: snapshots[i]!, store: stores[i]!, book: books[i]! })),
+              () => ({ forceFull: round.full }),
+            );
           }
           // A savepoint or full checkpoint (writeKeyedSnapshot) of the state now.
           const snapshots = backends.map((b) => b.snapshot());

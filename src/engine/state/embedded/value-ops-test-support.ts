@@ -4,7 +4,13 @@
  * with values the data file writer writes as stored and values it must decode and pack again.
  */
 import fc from 'fast-check';
+import { expect } from 'vitest';
+import { DataFileWriter } from '../../../format/data-file-writer.ts';
+import type { ObjectStore } from '../../../storage/object-store.ts';
+import type { ChainBook } from '../../checkpoint/chain-book.ts';
+import type { KeyedStateSnapshot } from '../keyed-state-backend.ts';
 import { reducingState, valueState } from '../state-descriptors.ts';
+import { completeChains, type IncrementalKeyedOptions, writeIncrementalKeyedSnapshot } from '../write-incremental-keyed-snapshot.ts';
 import type { EmbeddedKeyedStateBackend } from './embedded-keyed-state-backend.ts';
 
 export type ValueOp = { op: 'v'; key: number; value: unknown } | { op: 'r'; key: number; n: number } | { op: 'clear'; key: number };
@@ -28,4 +34,30 @@ export function applyValueOp(b: EmbeddedKeyedStateBackend, op: ValueOp): void {
     case 'clear':
       return b.getState(valueState<unknown>('v')).clear();
   }
+}
+
+/**
+ * Checkpoint `id` of two backends that went through the same operations, written by
+ * writeIncrementalKeyedSnapshot into the same path of each one's store with `options(i)` added,
+ * recorded in each one's book and confirmed: the results and the files must be the same.
+ */
+export async function checkpointBothWays(
+  id: number,
+  sides: readonly { readonly backend: EmbeddedKeyedStateBackend; readonly snapshot: KeyedStateSnapshot; readonly store: ObjectStore; readonly book: ChainBook }[],
+  options: (side: number) => Partial<IncrementalKeyedOptions>,
+): Promise<void> {
+  const sharedPath = `job/shared/op-${id}.tsfs`;
+  const results = [];
+  for (let i = 0; i < sides.length; i++) {
+    const { backend, snapshot, store, book } = sides[i]!;
+    const writer = await DataFileWriter.create(store, sharedPath);
+    const result = await writeIncrementalKeyedSnapshot(snapshot, writer, { operatorUid: 'op', sharedPath, base: book.base, checkpointId: id, ...options(i) });
+    const size = (await writer.close()).size;
+    results.push(result);
+    book.record(id, completeChains(result, size));
+    if (book.confirm(id)) backend.confirmChanges!(id);
+  }
+  expect(results[1]).toEqual(results[0]);
+  const files = await Promise.all(sides.map((s) => s.store.get(sharedPath)));
+  expect(Buffer.from(files[1]!).equals(Buffer.from(files[0]!))).toBe(true);
 }
