@@ -253,7 +253,9 @@ export interface KeyedStateSnapshot {
    * `baseCheckpointId` (as `takeKeyGroup`, one item per state in `states` order, once per key
    * group, instead of `takeKeyGroup` for that group), or undefined when the backend cannot tell
    * them (tracking started after that checkpoint, or its changes were already confirmed past):
-   * the caller then takes the whole key group with `takeKeyGroup`.
+   * the caller then takes the whole key group with `takeKeyGroup`. The on-disk backends also let
+   * `takeKeyGroup` follow changes taken (a rewrite from the chain's files that could not be made
+   * reads the group whole after all: the chain rewrite thread).
    */
   takeKeyGroupChanges?(keyGroup: number, baseCheckpointId: number, options?: TakeOptions): readonly CapturedChanges[] | undefined | Promise<readonly CapturedChanges[] | undefined>;
   /**

@@ -169,7 +169,6 @@ export async function writeIncrementalKeyedSnapshot(snapshot: KeyedStateSnapshot
         else if (options.rewrite?.available === true && rewritable(baseChains)) {
           const taken = await snapshot.takeKeyGroupChanges!(keyGroup, base!.checkpointId, { packed: true });
           if (taken !== undefined) {
-            done = true;
             const fromChain = taken.every((c) => c.upserts.packed !== undefined)
               ? await options.rewrite.rewrite({
                   keyGroup,
@@ -178,9 +177,12 @@ export async function writeIncrementalKeyedSnapshot(snapshot: KeyedStateSnapshot
                   states: taken.map((c, i) => ({ label: labels[i]!, kind: states[i]!.kind as 'value' | 'reducing' | 'aggregating', chain: baseChains[i]!, upserts: { keys: c.upserts.keys, packed: c.upserts.packed! }, deletions: c.deletions })),
                 })
               : undefined;
-            // The thread could not (a damaged shared file, say): the changes go on the base chain as a delta, as when the policy chose one.
-            if (fromChain === undefined) await writeDelta(keyGroup, baseChains, taken);
-            else await writeEncoded(keyGroup, fromChain);
+            // Else the thread could not (a damaged base file, say): the group is read whole below, as before the thread,
+            // which also leaves a damaged block out of its chain from now on.
+            if (fromChain !== undefined) {
+              await writeEncoded(keyGroup, fromChain);
+              done = true;
+            }
           }
         }
         if (!done) {

@@ -175,7 +175,7 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
 
   /** takeKeyGroupChanges's changes since sequence `base`, read on this thread; `covered`: whether the records of writes reach back to it. */
   #changesOf(keyGroup: number, base: number, covered: boolean, options: TakeOptions | undefined): CapturedChanges[] {
-    this.#take(keyGroup);
+    this.#take(keyGroup, 'changes');
     const states = this.states;
     // Sorted: prefixes are disjoint ranges (state-keys.ts); in key order, their entries come in store order.
     const prefixes = this.tracked!.changes
@@ -249,12 +249,14 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
     return this.snapshot.get(latin1ToBytes(prefix)) ?? null;
   }
 
-  #take(keyGroup: number): void {
+  /** `changes` may be followed by a whole take of the same group (the contract's one second take); nothing else may. */
+  #take(keyGroup: number, how: 'whole' | 'changes' = 'whole'): void {
     if (this.#released) throw new InternalError('keyed snapshot read after it was released');
     const index = keyGroup - this.keyGroupRange.start;
     if (index < 0 || index >= this.#taken.length) throw new InternalError(`key group ${keyGroup} is not in this snapshot's range`);
-    if (this.#taken[index] !== 0) throw new InternalError(`key group ${keyGroup} taken twice from one snapshot`);
-    this.#taken[index] = 1;
+    const taken = this.#taken[index];
+    if (taken !== 0 && !(taken === TAKEN_CHANGES && how === 'whole')) throw new InternalError(`key group ${keyGroup} taken twice from one snapshot`);
+    this.#taken[index] = how === 'whole' ? TAKEN_WHOLE : TAKEN_CHANGES;
   }
 
   /**
@@ -349,6 +351,10 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
  * deltas of 405k and 247k keys took 369 ms and 191 ms of the processing thread in point reads.
  * Fewer changes stay a delta: the group whole writes more bytes.
  */
+/** What `#taken` holds per key group: not yet, whole (takeKeyGroup, takeKeyGroupFrames), or its changes only. */
+const TAKEN_WHOLE = 1;
+const TAKEN_CHANGES = 2;
+
 export const WHOLE_ON_THREAD_MIN_CHANGES = 1024;
 
 /** The state id at the end of a prefix `group | key | state id` (as a key string). */
