@@ -16,7 +16,7 @@
  *
  * Nothing waits for the thread. Until it is ready, or after it failed, `available` is false and
  * the group is read from the store as before; a rewrite that fails (a damaged shared file, say)
- * answers undefined, and the checkpoint writes the changes as a delta on the base chain instead.
+ * answers undefined, and the checkpoint reads the group from the store after all.
  */
 import { Worker } from 'node:worker_threads';
 import { InternalError } from '../../errors.ts';
