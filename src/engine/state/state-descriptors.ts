@@ -109,6 +109,14 @@ export interface RegisteredStateInfo {
   readonly ttl: TtlConfig | null;
 }
 
+/**
+ * A value-like state without TTL: one stored entry per key, whose stored bytes are its snapshot
+ * value as they are (an on-disk backend hands them out packed; a thread can write its blocks).
+ */
+export function isPackedValueState(info: RegisteredStateInfo): info is RegisteredStateInfo & { readonly kind: 'value' | 'reducing' | 'aggregating' } {
+  return info.ttl === null && (info.kind === 'value' || info.kind === 'reducing' || info.kind === 'aggregating');
+}
+
 /** `migrate` turns a value of an older schema version into a `T` (see Migrates). */
 type Options<T = unknown> = Pick<DescriptorBase, 'schemaVersion' | 'ttl'> & Migrates<T>;
 

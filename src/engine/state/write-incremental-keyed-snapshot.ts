@@ -30,7 +30,7 @@ import { type ChainLimits, DEFAULT_CHAIN_LIMITS, decideKeyGroup, decideKeyGroups
 import type { ChainRewriter } from '../checkpoint/chain-rewrite-thread.ts';
 import { type ChainBlock, type ChainLayout, type KeyGroupChain, type OperatorChains, sameLayout, type StateChains } from '../checkpoint/keyed-chain.ts';
 import type { CapturedChanges, CapturedEntries, EncodedKeyGroup, KeyedStateSnapshot } from './keyed-state-backend.ts';
-import type { RegisteredStateInfo } from './state-descriptors.ts';
+import { isPackedValueState, type RegisteredStateInfo } from './state-descriptors.ts';
 import { toSnapshotValues } from './state-value-layout.ts';
 import { type SnapshotTtlLayout, ttlValueForSnapshot } from './ttl/ttl-states.ts';
 import type { KeyedBlock } from './write-keyed-snapshot.ts';
@@ -152,9 +152,9 @@ export async function writeIncrementalKeyedSnapshot(snapshot: KeyedStateSnapshot
     };
     // The rewrite thread takes value-like states without TTL (their stored bytes are their blocks' values) and only rewrites
     // the chain policy asks for although every chain could grow (its stagger and early rewrites): then the changes are as few as a delta's.
-    const valueLike = states.every((info) => info.ttl === null && (info.kind === 'value' || info.kind === 'reducing' || info.kind === 'aggregating'));
+    const valueLike = states.every(isPackedValueState);
     const rewritable = (baseChains: readonly KeyGroupChain[]): boolean =>
-      options.rewrite !== undefined && valueLike && context.hasBase && !context.forceFull && decideKeyGroup(baseChains, { hasBase: true, forceFull: false }, limits) === 'delta';
+      valueLike && context.hasBase && !context.forceFull && decideKeyGroup(baseChains, { hasBase: true, forceFull: false }, limits) === 'delta';
 
     let sliceStart = performance.now();
     for (const { keyGroup, chains: baseChains } of groups) {

@@ -30,7 +30,7 @@ import { decodeCanonicalKey } from '../../../format/canonical-key.ts';
 import type { KeyGroupRange } from '../current-key.ts';
 import type { ChangeBases, KeyChanges } from '../change-tracking.ts';
 import type { CapturedChanges, CapturedKeyGroup, EncodedKeyGroup, KeyedStateSnapshot, TakeOptions } from '../keyed-state-backend.ts';
-import type { RegisteredStateInfo } from '../state-descriptors.ts';
+import { isPackedValueState, type RegisteredStateInfo } from '../state-descriptors.ts';
 import type { UserMap } from '../state-value-layout.ts';
 import type { StoreSnapshot } from './embedded-store.ts';
 import type { PackedStateRef } from './lmdb-snapshot-protocol.ts';
@@ -140,7 +140,7 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
 
   /** Whether the store's snapshot thread can take this snapshot's key groups whole: it has one, and every state is value-like without TTL (its values go into blocks as stored). */
   #threadEncodes(): boolean {
-    return this.inThread !== undefined && this.states.every((info) => info.ttl === null && (info.kind === 'value' || info.kind === 'reducing' || info.kind === 'aggregating'));
+    return this.inThread !== undefined && this.states.every(isPackedValueState);
   }
 
   /**
@@ -150,7 +150,7 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
    */
   #packs(options: TakeOptions | undefined): boolean[] {
     const asked = options?.packed === true;
-    return this.states.map((info) => asked && info.ttl === null && (info.kind === 'value' || info.kind === 'reducing' || info.kind === 'aggregating'));
+    return this.states.map((info) => asked && isPackedValueState(info));
   }
 
   /**
