@@ -14,13 +14,21 @@
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import type { BuiltStateBackendType } from '../src/engine/state/state-backend-type.ts';
-import type { EngineRun, LoopResult } from './engine.ts';
+import { fmix32 } from '../src/format/murmur3.ts';
+import { type EngineRun, keyGenerator, type LoopResult } from './engine.ts';
 
 const REGISTER_LOADERS = new URL('../bin/register-loaders.js', import.meta.url).pathname;
 const CHILD = new URL('./engine-child-main.ts', import.meta.url);
 
 /** How record i's key is drawn, as data (a function cannot cross to the child). */
 export type KeyDistribution = { readonly kind: 'uniform'; readonly keys: number } | { readonly kind: 'hot'; readonly keys: number; readonly hot: number };
+
+/** Record i's key under `d`; hot: every key once, then the rest on the first `hot` keys' hashes. */
+export function keyGeneratorFor(d: KeyDistribution): (index: number) => string {
+  if (d.kind === 'uniform') return keyGenerator(d.keys);
+  const { keys, hot } = d;
+  return (i) => (i < keys ? `k${i}` : `k${fmix32(i) % hot}`);
+}
 
 export interface ChildEngineOptions {
   readonly records: number;

@@ -58,10 +58,9 @@ import { OpeningStore } from '../src/engine/state/embedded/opening-store.ts';
 import { planRestore } from '../src/engine/state/restore-plan.ts';
 import { restoreKeyedState } from '../src/engine/state/restore-state.ts';
 import type { BuiltStateBackendType } from '../src/engine/state/state-backend-type.ts';
-import { fmix32 } from '../src/format/murmur3.ts';
 import { openSnapshot } from '../src/open-snapshot.ts';
-import { type CheckpointInfo, bareLoop, countPerKey, keyGenerator, readCheckpoint, runEngine } from './engine.ts';
-import { type KeyDistribution, runEngineInChild } from './engine-child.ts';
+import { type CheckpointInfo, bareLoop, countPerKey, readCheckpoint, runEngine } from './engine.ts';
+import { type KeyDistribution, keyGeneratorFor, runEngineInChild } from './engine-child.ts';
 import { CountingSink, PhaseGate, type PhasePlan, PhasedSource, phaseKey as planPhaseKey, phaseLength as planPhaseLength } from './phased-source.ts';
 import { bold, bytes, collectGarbage, count, duration, green, interleave, num, range, ratios, red, table } from './stats.ts';
 
@@ -120,9 +119,7 @@ function distributionOf(dist: 'uniform' | 'hot'): KeyDistribution {
 }
 
 function generatorOf(dist: 'uniform' | 'hot'): (index: number) => string {
-  if (dist === 'uniform') return keyGenerator(KEYS);
-  const hot = Math.max(1, Math.round(KEYS * HOT));
-  return (i) => (i < KEYS ? `k${i}` : `k${fmix32(i) % hot}`);
+  return keyGeneratorFor(distributionOf(dist));
 }
 
 // ---------------------------------------------------------------------------------------------
