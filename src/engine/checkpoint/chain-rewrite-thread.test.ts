@@ -2,11 +2,12 @@
  * The chain rewrite thread writes the key groups an incremental checkpoint rewrites to keep its
  * chains bounded from the base chain's files and the changes since the base: the checkpoint's
  * file must be byte for byte the one written by reading those groups whole from the store, and a
- * rewrite the thread cannot make (a damaged base file) must leave a delta on the base chain, never
- * a wrong full block.
+ * rewrite the thread cannot make (a damaged base file, changes the backend did not record where
+ * only recorded ones are taken) must read the group whole from the store, never write a wrong
+ * full block.
  */
 import { execFile } from 'node:child_process';
-import { open, writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,14 +15,40 @@ import { tempDir } from '../../../test/support/temp-dir.ts';
 import { DataFileWriter } from '../../format/data-file-writer.ts';
 import { LocalObjectStore } from '../../storage/local-store.ts';
 import { createEmbeddedKeyedStateBackend } from '../state/embedded/create-embedded-backend.ts';
+import type { KeyedStateBackend } from '../state/keyed-state-backend.ts';
 import { applyValueOp, checkpointBothWays, valueOpArb } from '../state/embedded/value-ops-test-support.ts';
 import { valueState } from '../state/state-descriptors.ts';
 import { completeChains, writeIncrementalKeyedSnapshot } from '../state/write-incremental-keyed-snapshot.ts';
 import { ChainBook } from './chain-book.ts';
 import type { ChainLimits } from './chain-policy.ts';
-import { chainRewriter, chainRewriteThread } from './chain-rewrite-thread.ts';
+import { type ChainRewriter, chainRewriter, chainRewriteThread } from './chain-rewrite-thread.ts';
 
 const MAX_P = 8;
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+
+interface Checkpointing {
+  readonly backend: KeyedStateBackend;
+  readonly store: LocalObjectStore;
+  readonly rewriter: ChainRewriter;
+  readonly book: ChainBook;
+  readonly limits: ChainLimits;
+}
+
+/** Sets value state 'v' of each of `keys` to key * id, then writes checkpoint `id` as a job does and confirms it. */
+async function checkpointKeys({ backend, store, rewriter, book, limits }: Checkpointing, id: number, keys: readonly number[]) {
+  for (const k of keys) {
+    backend.setCurrentKey(k);
+    backend.getState(valueState<number>('v')).update(k * id);
+  }
+  const sharedPath = `job/shared/op-${id}.tsfs`;
+  const writer = await DataFileWriter.create(store, sharedPath);
+  const result = await writeIncrementalKeyedSnapshot(backend.snapshot({ checkpointId: id }), writer, { operatorUid: 'op', sharedPath, base: book.base, checkpointId: id, limits, rewrite: rewriter });
+  const chains = completeChains(result, (await writer.close()).size);
+  book.record(id, chains);
+  if (book.confirm(id)) backend.confirmChanges!(id);
+  return { result, chains, sharedPath };
+}
 /** Each key group's turn every 2 checkpoints: most checkpoints after the second rewrite some groups. */
 const LIMITS: ChainLimits = { maxDeltaSteps: 2, maxDeltaRatio: 1 };
 
@@ -87,6 +114,35 @@ describe('the chain rewrite thread', () => {
     expect(rewritten).toBeGreaterThan(25 * 4);
   });
 
+  it('rewrites key groups whose chains passed their delta ratio from the files where the records of writes hold the changes, else from the store', async () => {
+    // Steps never run out here, so no group takes its staggered turn: every rewrite at checkpoint 3 is forced by the ratio.
+    const limits: ChainLimits = { maxDeltaSteps: 100, maxDeltaRatio: 1 };
+    const files: Buffer[] = [];
+    // 8 MiB: the records of writes reach back to checkpoint 2. 4 KiB: the 100 keys written after it are past the records'
+    // budget, which drops them, so the changes would be read from the store one key at a time; the groups are read whole
+    // instead, as before the thread.
+    for (const cacheBytes of [8 << 20, 4096]) {
+      const backend = createEmbeddedKeyedStateBackend('rocksdb', { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path, cacheBytes });
+      const store = new LocalObjectStore(`${dir.path}/ratio-${cacheBytes}`);
+      const rewriter = chainRewriter(store.location);
+      const book = new ChainBook();
+      try {
+        backend.trackChanges!(undefined);
+        const at = { backend, store, rewriter, book, limits };
+        await checkpointKeys(at, 1, range(0, 200));
+        // Twice as many keys as the base holds: every group's delta passes the ratio.
+        await checkpointKeys(at, 2, range(0, 400));
+        const third = await checkpointKeys(at, 3, range(0, 100));
+        expect(third.result.fullKeyGroups).toBe(MAX_P);
+        expect(rewriter.rewritten).toBe(cacheBytes === 4096 ? 0 : MAX_P);
+        files.push(await readFile(store.describe(third.sharedPath)));
+      } finally {
+        await backend.dispose();
+      }
+    }
+    expect(files[0]!.equals(files[1]!)).toBe(true);
+  });
+
   it('reads a key group whole from the store where a base file is damaged, where it would otherwise rewrite from the files', async () => {
     const wholeGroups: number[] = [];
     for (const damaged of [false, true]) {
@@ -97,19 +153,7 @@ describe('the chain rewrite thread', () => {
       const book = new ChainBook();
       try {
         backend.trackChanges!(undefined);
-        const checkpoint = async (id: number, changed: number) => {
-          for (let k = 0; k < changed; k++) {
-            backend.setCurrentKey(k);
-            backend.getState(valueState<number>('v')).update(k * id);
-          }
-          const sharedPath = `job/shared/op-${id}.tsfs`;
-          const writer = await DataFileWriter.create(store, sharedPath);
-          const result = await writeIncrementalKeyedSnapshot(backend.snapshot({ checkpointId: id }), writer, { operatorUid: 'op', sharedPath, base: book.base, checkpointId: id, limits: LIMITS, rewrite: rewriter });
-          const chains = completeChains(result, (await writer.close()).size);
-          book.record(id, chains);
-          if (book.confirm(id)) backend.confirmChanges!(id);
-          return { result, chains, sharedPath };
-        };
+        const checkpoint = (id: number, changed: number) => checkpointKeys({ backend, store, rewriter, book, limits: LIMITS }, id, range(0, changed));
         const first = await checkpoint(1, 200);
         if (damaged) {
           // Every block of checkpoint 1 damaged: one byte in the middle of each flipped.

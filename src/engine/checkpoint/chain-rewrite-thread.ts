@@ -5,7 +5,8 @@
  * the group whole from its store: the base chain's blocks replayed, with the changes since the
  * base (the delta the checkpoint would otherwise write) laid over them, give the group's content
  * as of the snapshot. It serves the rewrites that keep chains bounded (the stagger and early
- * rewrites of chain-policy.ts), on a backend that reads its store on the processing thread
+ * rewrites of chain-policy.ts, and, where the backend recorded the changes, those the delta
+ * ratio or the chain length forces), on a backend that reads its store on the processing thread
  * (rocksdb, or lmdb without its snapshot thread), for value-like states without TTL, when the
  * checkpoint storage is on local disk.
  *

@@ -191,6 +191,13 @@ export interface CapturedEntries {
 export interface TakeOptions {
   /** The caller writes `CapturedEntries.packed` when a backend hands it out (snapshot writers do; other readers want `values`). */
   readonly packed?: boolean;
+  /**
+   * `takeKeyGroupChanges` answers undefined where it would read the backend's store for the
+   * changes rather than take them from what it recorded (an on-disk backend whose records of
+   * writes do not reach back to the base, or a map or list state): a caller that would otherwise
+   * take the group whole asks this, when changes read one key at a time would cost it more.
+   */
+  readonly recordedOnly?: boolean;
 }
 
 export interface KeyedSnapshotOptions {

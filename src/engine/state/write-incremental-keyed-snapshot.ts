@@ -29,7 +29,7 @@ import type { ChainBase } from '../checkpoint/chain-book.ts';
 import { type ChainLimits, DEFAULT_CHAIN_LIMITS, decideKeyGroup, decideKeyGroups } from '../checkpoint/chain-policy.ts';
 import type { ChainRewriter } from '../checkpoint/chain-rewrite-thread.ts';
 import { type ChainBlock, type ChainLayout, type KeyGroupChain, type OperatorChains, sameLayout, type StateChains } from '../checkpoint/keyed-chain.ts';
-import type { CapturedChanges, CapturedEntries, EncodedKeyGroup, KeyedStateSnapshot } from './keyed-state-backend.ts';
+import type { CapturedChanges, CapturedEntries, EncodedKeyGroup, KeyedStateSnapshot, TakeOptions } from './keyed-state-backend.ts';
 import { isPackedValueState, type RegisteredStateInfo } from './state-descriptors.ts';
 import { toSnapshotValues } from './state-value-layout.ts';
 import { type SnapshotTtlLayout, ttlValueForSnapshot } from './ttl/ttl-states.ts';
@@ -150,11 +150,20 @@ export async function writeIncrementalKeyedSnapshot(snapshot: KeyedStateSnapshot
       for (let i = 0; i < states.length; i++) record(i, keyGroup, 'full', await writer.writeFrames(encoded.states[i] ?? []));
       writer.continueFrameLimit(encoded.frameLimit);
     };
-    // The rewrite thread takes value-like states without TTL (their stored bytes are their blocks' values) and only rewrites
-    // the chain policy asks for although every chain could grow (its stagger and early rewrites): then the changes are as few as a delta's.
+    // The rewrite thread takes value-like states without TTL (their stored bytes are their blocks' values), from a base.
+    // For a rewrite the chain policy asks for although every chain could grow (its stagger and early rewrites), the changes
+    // are as few as a delta's, taken however the backend takes them. Other rewrites (a chain past its delta ratio or
+    // length, a key group new since the base) go to the thread only with changes the backend recorded: while 1M keys
+    // are first written, a rewrite's changes are most of the group, and reading them one key at a time from the store
+    // would cost more than reading the group whole (issue 13: those whole reads were 1.1 s of the processing thread
+    // over a 3M-record rocksdb run).
     const valueLike = states.every(isPackedValueState);
-    const rewritable = (baseChains: readonly KeyGroupChain[]): boolean =>
-      valueLike && context.hasBase && !context.forceFull && decideKeyGroup(baseChains, { hasBase: true, forceFull: false }, limits) === 'delta';
+    const rewriteTake = (baseChains: readonly KeyGroupChain[]): TakeOptions | undefined =>
+      !valueLike || !context.hasBase || context.forceFull
+        ? undefined
+        : decideKeyGroup(baseChains, { hasBase: true, forceFull: false }, limits) === 'delta'
+          ? { packed: true }
+          : { packed: true, recordedOnly: true };
 
     let sliceStart = performance.now();
     for (const { keyGroup, chains: baseChains } of groups) {
@@ -166,11 +175,13 @@ export async function writeIncrementalKeyedSnapshot(snapshot: KeyedStateSnapshot
         const encoded = await snapshot.takeKeyGroupFrames?.(keyGroup, labels, writer.frameLimit);
         let done = encoded !== undefined;
         if (encoded !== undefined) await writeEncoded(keyGroup, encoded);
-        else if (options.rewrite?.available === true && rewritable(baseChains)) {
-          const taken = await snapshot.takeKeyGroupChanges!(keyGroup, base!.checkpointId, { packed: true });
+        const rewriter = options.rewrite?.available === true && !done ? options.rewrite : undefined;
+        const take = rewriter === undefined ? undefined : rewriteTake(baseChains);
+        if (rewriter !== undefined && take !== undefined) {
+          const taken = await snapshot.takeKeyGroupChanges!(keyGroup, base!.checkpointId, take);
           if (taken !== undefined) {
             const fromChain = taken.every((c) => c.upserts.packed !== undefined)
-              ? await options.rewrite.rewrite({
+              ? await rewriter.rewrite({
                   keyGroup,
                   maxParallelism: snapshot.maxParallelism,
                   frameLimit: writer.frameLimit,

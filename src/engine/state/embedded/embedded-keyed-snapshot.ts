@@ -166,6 +166,7 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
     const index = keyGroup - this.keyGroupRange.start;
     // The records cover every write since the base: a key in none of them did not change since (it changed after the snapshot).
     const covered = this.tracked.seq - base <= this.tracked.written.length;
+    if (options?.recordedOnly === true && (!covered || this.states.some((s) => s.kind === 'map' || s.kind === 'list'))) return undefined;
     if (!covered && this.tracked.changes.countSince(index, base) >= WHOLE_ON_THREAD_MIN_CHANGES && this.#threadEncodes()) {
       // Undefined: the writer takes the group whole, on the thread (takeKeyGroupFrames).
       return this.inThread!.begun.then((began) => (began ? undefined : this.#changesOf(keyGroup, base, covered, options)));
