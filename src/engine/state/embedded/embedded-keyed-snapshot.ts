@@ -167,7 +167,7 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
     // The records cover every write since the base: a key in none of them did not change since (it changed after the snapshot).
     const covered = this.tracked.seq - base <= this.tracked.written.length;
     if (options?.recordedOnly === true && (!covered || this.states.some((s) => s.kind === 'map' || s.kind === 'list'))) return undefined;
-    if (!covered && this.tracked.changes.countSince(index, base) >= WHOLE_ON_THREAD_MIN_CHANGES && this.#threadEncodes()) {
+    if (this.tracked.changes.countSince(index, base) >= WHOLE_ON_THREAD_MIN_CHANGES && this.#threadEncodes()) {
       // Undefined: the writer takes the group whole, on the thread (takeKeyGroupFrames).
       return this.inThread!.begun.then((began) => (began ? undefined : this.#changesOf(keyGroup, base, covered, options)));
     }
@@ -342,20 +342,24 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
   }
 }
 
-/**
- * Changed keys in a key group from which takeKeyGroupChanges leaves the group to be taken whole
- * on the store's snapshot thread when the records of writes do not reach back to the base (an
- * interval wrote more than their budget, a base several checkpoints back, a restore): each key
- * would otherwise be a point read of the store on the processing thread (1-1.5 us), and the whole
- * group read and encoded on the thread costs the processing thread about nothing. Issue 13
- * measured it while 1M keys are first written (lmdb, hot keys, checkpoints every second): two
- * deltas of 405k and 247k keys took 369 ms and 191 ms of the processing thread in point reads.
- * Fewer changes stay a delta: the group whole writes more bytes.
- */
 /** What `#taken` holds per key group: not yet, whole (takeKeyGroup, takeKeyGroupFrames), or its changes only. */
 const TAKEN_WHOLE = 1;
 const TAKEN_CHANGES = 2;
 
+/**
+ * Changed keys in a key group from which takeKeyGroupChanges leaves the group to be taken whole
+ * on the store's snapshot thread, which costs the processing thread about nothing. Where the
+ * records of writes do not reach back to the base (an interval wrote more than their budget, a
+ * base several checkpoints back, a restore), each key would otherwise be a point read of the
+ * store on the processing thread (1-1.5 us): issue 13 measured two deltas of 405k and 247k keys
+ * at 369 ms and 191 ms of point reads while 1M keys were first written (lmdb, hot keys,
+ * checkpoints every second). Where they do, each key is still a lookup in the records, a copy
+ * into the delta and its encoding on the processing thread: with the records' budget raised to
+ * the cache's capacity (write-back-cache.ts, WRITTEN_SHARE), such deltas came back to the
+ * processing thread in that phase, and three interleaved runs of 4M records ran at 1,628-1,870
+ * ns of processing-thread CPU per record with this rule applied to them too, 1,685-1,920 ns
+ * without. Fewer changes stay a delta: the group whole writes more bytes.
+ */
 export const WHOLE_ON_THREAD_MIN_CHANGES = 1024;
 
 /** The state id at the end of a prefix `group | key | state id` (as a key string). */

@@ -102,9 +102,9 @@ describe('WriteBackCache across a freeze', () => {
       if (capacity > 1 << 20) {
         expect([1, 2, 3, 4, 150].map((i) => record!.get(key(i)))).toEqual([bytes(11), bytes(20), bytes(30), undefined, bytes(150)]);
       } else {
-        // Budget: a third of 48 KiB. The 102 entries flushed in the first interval (about 100 bytes each) are under it; 400 more in the next are past it.
+        // Budget: 48 KiB, the cache's capacity. The 102 entries flushed in the first interval (about 100 bytes each) are under it; 600 more in the next are past it.
         expect(record!.get(key(1))).toEqual(bytes(11));
-        for (let i = 200; i < 600; i++) cache.put(key(i), bytes(i));
+        for (let i = 200; i < 800; i++) cache.put(key(i), bytes(i));
         cache.flush();
         cache.freeze();
         // The interval's record is gone, and with it every older one (a snapshot then reads the store).

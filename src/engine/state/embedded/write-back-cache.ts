@@ -148,12 +148,16 @@ const MAX_PENDING_LIMIT = 1 << 20;
 /**
  * The records of writes (`recordWrites`) may hold this share of the cache's capacity, counted as
  * the cache counts its entries (key, value, ENTRY_OVERHEAD per key in each flushed pending map
- * kept: a hot key costs one slot per flush of the interval however often it is written). The values they hold may
- * have been evicted from the cache meanwhile: the share keeps the backend's memory bounded. At
- * the default 64 MiB about 200,000 keys with small values per interval; past it, the snapshot
- * reads.
+ * kept: a hot key costs one slot per flush of the interval however often it is written). That
+ * count is high: the keys and values are mostly the cache's own, and a kept map adds only its
+ * slots, but a value evicted from the cache meanwhile is held by the record alone. So the
+ * backend holds at most about twice the capacity. At the default 64 MiB about 500,000 keys with
+ * small values per interval; past it, the snapshot reads. With a third of the capacity, as
+ * before, the intervals while 1M keys were first written went past it, and their deltas read
+ * each changed key from the store on the processing thread (issue 13: rocksdb's iterator seeks,
+ * `_seekSync`, 0.7-1.3 s over 1.5M-4M-record runs).
  */
-const WRITTEN_SHARE = 1 / 3;
+const WRITTEN_SHARE = 1;
 
 /**
  * Intervals whose records of writes are kept: a checkpoint's barrier may overtake the previous
