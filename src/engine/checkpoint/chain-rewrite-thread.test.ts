@@ -17,7 +17,8 @@ import { LocalObjectStore } from '../../storage/local-store.ts';
 import { createEmbeddedKeyedStateBackend } from '../state/embedded/create-embedded-backend.ts';
 import type { KeyedStateBackend } from '../state/keyed-state-backend.ts';
 import { applyValueOp, checkpointBothWays, valueOpArb } from '../state/embedded/value-ops-test-support.ts';
-import { valueState } from '../state/state-descriptors.ts';
+import { stateInfoOf, valueState } from '../state/state-descriptors.ts';
+import { keyGroupFor } from '../../format/key-groups.ts';
 import { completeChains, writeIncrementalKeyedSnapshot } from '../state/write-incremental-keyed-snapshot.ts';
 import { ChainBook } from './chain-book.ts';
 import type { ChainLimits } from './chain-policy.ts';
@@ -30,7 +31,8 @@ const range = (from: number, to: number): number[] => Array.from({ length: to - 
 interface Checkpointing {
   readonly backend: KeyedStateBackend;
   readonly store: LocalObjectStore;
-  readonly rewriter: ChainRewriter;
+  /** Undefined: every key group the writer rewrites is read from the store. */
+  readonly rewriter: ChainRewriter | undefined;
   readonly book: ChainBook;
   readonly limits: ChainLimits;
 }
@@ -43,7 +45,7 @@ async function checkpointKeys({ backend, store, rewriter, book, limits }: Checkp
   }
   const sharedPath = `job/shared/op-${id}.tsfs`;
   const writer = await DataFileWriter.create(store, sharedPath);
-  const result = await writeIncrementalKeyedSnapshot(backend.snapshot({ checkpointId: id }), writer, { operatorUid: 'op', sharedPath, base: book.base, checkpointId: id, limits, rewrite: rewriter });
+  const result = await writeIncrementalKeyedSnapshot(backend.snapshot({ checkpointId: id }), writer, { operatorUid: 'op', sharedPath, base: book.base, checkpointId: id, limits, ...(rewriter === undefined ? {} : { rewrite: rewriter }) });
   const chains = completeChains(result, (await writer.close()).size);
   book.record(id, chains);
   if (book.confirm(id)) backend.confirmChanges!(id);
@@ -132,15 +134,42 @@ describe('the chain rewrite thread', () => {
         await checkpointKeys(at, 1, range(0, 200));
         // Twice as many keys as the base holds: every group's delta passes the ratio.
         await checkpointKeys(at, 2, range(0, 400));
+        const before = rewriter.rewritten;
         const third = await checkpointKeys(at, 3, range(0, 100));
         expect(third.result.fullKeyGroups).toBe(MAX_P);
-        expect(rewriter.rewritten).toBe(cacheBytes === 4096 ? 0 : MAX_P);
+        expect(rewriter.rewritten - before).toBe(cacheBytes === 4096 ? 0 : MAX_P);
         files.push(await readFile(store.describe(third.sharedPath)));
       } finally {
         await backend.dispose();
       }
     }
     expect(files[0]!.equals(files[1]!)).toBe(true);
+  });
+
+  it('writes the first checkpoint of a backend that began empty from the changes it recorded, and of a restored one from the store', async () => {
+    for (const restored of [false, true]) {
+      const options = { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path };
+      const backends = [createEmbeddedKeyedStateBackend('rocksdb', options), createEmbeddedKeyedStateBackend('rocksdb', options)] as const;
+      const stores = [new LocalObjectStore(`${dir.path}/first-${restored}/rewritten`), new LocalObjectStore(`${dir.path}/first-${restored}/read`)];
+      const rewriter = chainRewriter(stores[0]!.location);
+      try {
+        for (const b of backends) {
+          if (restored) b.restoreKeyGroup(stateInfoOf(valueState<number>('v')), keyGroupFor(1_000_001, MAX_P), [1_000_001], [7], 'a test');
+          b.trackChanges!(undefined);
+        }
+        const files: Buffer[] = [];
+        for (let i = 0; i < 2; i++) {
+          const first = await checkpointKeys({ backend: backends[i]!, store: stores[i]!, rewriter: i === 0 ? rewriter : undefined, book: new ChainBook(), limits: LIMITS }, 1, range(0, 300));
+          expect(first.result.fullKeyGroups).toBe(MAX_P);
+          files.push(await readFile(stores[i]!.describe(first.sharedPath)));
+        }
+        expect(files[0]!.equals(files[1]!)).toBe(true);
+        // Every group holds some of the 300 keys; restored, the store holds entries the changes do not tell.
+        expect(rewriter.rewritten).toBe(restored ? 0 : MAX_P);
+      } finally {
+        for (const b of backends) await b.dispose();
+      }
+    }
   });
 
   it('reads a key group whole from the store where a base file is damaged, where it would otherwise rewrite from the files', async () => {
@@ -175,6 +204,7 @@ describe('the chain rewrite thread', () => {
         // Few changes, so only the stagger rewrites: checkpoint 2 builds deltas on checkpoint 1, and at checkpoint 3 the
         // groups whose turn it is are rewritten from chains that start in checkpoint 1's file.
         await checkpoint(2, 10);
+        const before = rewriter.rewritten;
         const third = await checkpoint(3, 10);
         const groups = [...third.chains.get('v')!.chains.values()];
         const rewrittenWhole = groups.filter((chain) => chain[0]!.path === 'job/shared/op-3.tsfs' && chain.length === 1 && chain[0]!.kind === 'full');
@@ -182,7 +212,7 @@ describe('the chain rewrite thread', () => {
         // damaged block out of their chains; the others still build on it.
         expect(rewrittenWhole.length).toBeGreaterThan(0);
         expect(third.result.fullKeyGroups).toBe(rewrittenWhole.length);
-        expect(rewriter.rewritten).toBe(damaged ? 0 : rewrittenWhole.length);
+        expect(rewriter.rewritten - before).toBe(damaged ? 0 : rewrittenWhole.length);
         wholeGroups.push(rewrittenWhole.length);
         for (const chain of groups) if (!rewrittenWhole.includes(chain)) expect(chain[0]!.path).toBe(first.sharedPath);
       } finally {

@@ -6,7 +6,7 @@
  * base (the delta the checkpoint would otherwise write) laid over them, give the group's content
  * as of the snapshot. It serves the rewrites that keep chains bounded (the stagger and early
  * rewrites of chain-policy.ts, and, where the backend recorded the changes, those the delta
- * ratio or the chain length forces), on a backend that reads its store on the processing thread
+ * ratio or the chain length forces, and a first checkpoint's groups over empty chains), on a backend that reads its store on the processing thread
  * (rocksdb, or lmdb without its snapshot thread), for value-like states without TTL, when the
  * checkpoint storage is on local disk.
  *

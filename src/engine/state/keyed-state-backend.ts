@@ -188,6 +188,13 @@ export interface CapturedEntries {
   readonly packed?: readonly Uint8Array[];
 }
 
+/**
+ * `takeKeyGroupChanges(keyGroup, EMPTY_BASE)`: every change since the backend began tracking,
+ * where it held nothing then (the on-disk backends: a job's first run, not a restore): the whole
+ * group, taken as changes before the first checkpoint confirms (checkpoint ids start at 1).
+ */
+export const EMPTY_BASE = 0;
+
 export interface TakeOptions {
   /** The caller writes `CapturedEntries.packed` when a backend hands it out (snapshot writers do; other readers want `values`). */
   readonly packed?: boolean;

@@ -29,7 +29,7 @@ import type { ChainBase } from '../checkpoint/chain-book.ts';
 import { type ChainLimits, DEFAULT_CHAIN_LIMITS, decideKeyGroup, decideKeyGroups } from '../checkpoint/chain-policy.ts';
 import type { ChainRewriter } from '../checkpoint/chain-rewrite-thread.ts';
 import { type ChainBlock, type ChainLayout, type KeyGroupChain, type OperatorChains, sameLayout, type StateChains } from '../checkpoint/keyed-chain.ts';
-import type { CapturedChanges, CapturedEntries, EncodedKeyGroup, KeyedStateSnapshot, TakeOptions } from './keyed-state-backend.ts';
+import { type CapturedChanges, type CapturedEntries, EMPTY_BASE, type EncodedKeyGroup, type KeyedStateSnapshot, type TakeOptions } from './keyed-state-backend.ts';
 import { isPackedValueState, type RegisteredStateInfo } from './state-descriptors.ts';
 import { toSnapshotValues } from './state-value-layout.ts';
 import { type SnapshotTtlLayout, ttlValueForSnapshot } from './ttl/ttl-states.ts';
@@ -157,11 +157,15 @@ export async function writeIncrementalKeyedSnapshot(snapshot: KeyedStateSnapshot
     // are first written, a rewrite's changes are most of the group, and reading them one key at a time from the store
     // would cost more than reading the group whole (issue 13: those whole reads were 1.1 s of the processing thread
     // over a 3M-record rocksdb run).
+    // Without a base (the first checkpoint), a backend that began empty hands out every entry as a change since then
+    // (EMPTY_BASE), where it recorded them: the thread writes the group from those alone, where the processing thread
+    // would read the whole state from the store.
     const valueLike = states.every(isPackedValueState);
+    const since = base?.checkpointId ?? EMPTY_BASE;
     const rewriteTake = (baseChains: readonly KeyGroupChain[]): TakeOptions | undefined =>
-      !valueLike || !context.hasBase || context.forceFull
+      !valueLike || context.forceFull || snapshot.takeKeyGroupChanges === undefined
         ? undefined
-        : decideKeyGroup(baseChains, { hasBase: true, forceFull: false }, limits) === 'delta'
+        : base !== undefined && decideKeyGroup(baseChains, { hasBase: true, forceFull: false }, limits) === 'delta'
           ? { packed: true }
           : { packed: true, recordedOnly: true };
 
@@ -178,7 +182,7 @@ export async function writeIncrementalKeyedSnapshot(snapshot: KeyedStateSnapshot
         const rewriter = options.rewrite?.available === true && !done ? options.rewrite : undefined;
         const take = rewriter === undefined ? undefined : rewriteTake(baseChains);
         if (rewriter !== undefined && take !== undefined) {
-          const taken = await snapshot.takeKeyGroupChanges!(keyGroup, base!.checkpointId, take);
+          const taken = await snapshot.takeKeyGroupChanges!(keyGroup, since, take);
           if (taken !== undefined) {
             const fromChain = taken.every((c) => c.upserts.packed !== undefined)
               ? await rewriter.rewrite({

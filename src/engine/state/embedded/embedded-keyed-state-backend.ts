@@ -26,7 +26,7 @@ import { checkParallelism, keyGroupForBytes } from '../../../format/key-groups.t
 import { createValuePackr, createValueUnpackr } from '../../../format/value-codec.ts';
 import { ChangeBases, ChangeRecorder, KeyChanges } from '../change-tracking.ts';
 import { CurrentKey, type KeyGroupRange } from '../current-key.ts';
-import type { AnyStateHandle, KeyPage, KeyPosition, KeyedSnapshotOptions, KeyedStateBackend, KeyedStateBackendOptions, StateAccess } from '../keyed-state-backend.ts';
+import { type AnyStateHandle, EMPTY_BASE, type KeyPage, type KeyPosition, type KeyedSnapshotOptions, type KeyedStateBackend, type KeyedStateBackendOptions, type StateAccess } from '../keyed-state-backend.ts';
 import type { AggregatingState, ListState, MapState, RawKeyedState, ReducingState, ValueState } from '../keyed-state-handles.ts';
 import {
   type AggregatingStateDescriptor,
@@ -313,7 +313,21 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend {
     this.#bases = new ChangeBases((seq) => recorder.changes.drop(seq));
     // Changes from now on carry the current sequence: the restored base ends just before it.
     if (baseCheckpointId !== undefined) this.#bases.add(baseCheckpointId, this.#recorder.seq - 1);
+    // Nothing restored: every entry will be a change, and the first checkpoint may take them as such (EMPTY_BASE).
+    else if (this.#holdsNothing()) this.#bases.add(EMPTY_BASE, this.#recorder.seq - 1);
     for (const s of this.#states) s.recorder = this.#recorder;
+  }
+
+  /** No entry of its key groups in the store or the cache (timers live outside them). */
+  #holdsNothing(): boolean {
+    if (this.cache.dirtyEntries > 0) return false;
+    const { start, end } = keyGroupsRange(this.keyGroupRange.start, this.keyGroupRange.end);
+    const snapshot = this.store.snapshot();
+    try {
+      return snapshot.range(start, end).next().done === true;
+    } finally {
+      snapshot.release();
+    }
   }
 
   confirmChanges(checkpointId: number): void {
