@@ -73,37 +73,46 @@ export interface WrittenRecord {
 
 /**
  * The pending map frozen at an interval's end over what flushes took out of it during the interval.
- * The flushed maps are merged into one on the first lookup, oldest first so the newest value
- * wins: probing them one by one cost a lookup per map for a key flushed early or not written,
- * and while 1M keys are first written an interval flushes some 20 maps. Issue 13 profiled
- * that probing at 1.6 s of the processing thread over a 3M-record rocksdb run (keyed count, 1M
- * keys, checkpoints every second), where checkpointing off took 9 s. Merging sets each entry
- * once, and only for a record a snapshot reads.
+ * The flushed maps are merged on the first lookup, oldest first so the newest value wins, into
+ * one map per key group (a store key starts with its group's two bytes, state-keys.ts). Probing
+ * the flushed maps one by one cost a lookup per map for a key flushed early or not written, and
+ * while 1M keys are first written an interval flushes some 20 maps: issue 13 profiled that at
+ * 1.6 s of the processing thread over a 3M-record rocksdb run (keyed count, 1M keys, checkpoints
+ * every second), where checkpointing off took 9 s. One merged map of every key then still cost
+ * 0.75 s over a 6M-record run in lookups alone: a snapshot asks key group by key group, and each
+ * lookup missed the processor's caches in a map of hundreds of thousands of keys; a key group's
+ * map is a few thousand.
  */
 class LayeredRecord implements WrittenRecord {
   #flushed: readonly Changes[] | undefined;
-  #merged: Changes | undefined;
+  #byGroup: Map<number, Map<string, Uint8Array | null>> | undefined;
 
   constructor(
     private readonly top: Changes,
     /** The pending maps flushes took out during the interval, oldest first. */
     flushed: readonly Changes[],
   ) {
-    if (flushed.length === 1) this.#merged = flushed[0];
-    else this.#flushed = flushed;
+    this.#flushed = flushed;
   }
 
   get(key: string): Uint8Array | null | undefined {
     const value = this.top.get(key);
     if (value !== undefined) return value;
-    return (this.#merged ??= this.#merge()).get(key);
+    return (this.#byGroup ??= this.#merge()).get((key.charCodeAt(0) << 8) | key.charCodeAt(1))?.get(key);
   }
 
-  #merge(): Changes {
-    const merged = new Map<string, Uint8Array | null>();
-    for (const changes of this.#flushed!) for (const [key, value] of changes) merged.set(key, value);
+  #merge(): Map<number, Map<string, Uint8Array | null>> {
+    const byGroup = new Map<number, Map<string, Uint8Array | null>>();
+    for (const changes of this.#flushed!) {
+      for (const [key, value] of changes) {
+        const group = (key.charCodeAt(0) << 8) | key.charCodeAt(1);
+        let map = byGroup.get(group);
+        if (map === undefined) byGroup.set(group, (map = new Map()));
+        map.set(key, value);
+      }
+    }
     this.#flushed = undefined;
-    return merged;
+    return byGroup;
   }
 }
 
