@@ -172,6 +172,48 @@ describe('the chain rewrite thread', () => {
     }
   });
 
+  it('waits for a thread that is still starting, and reads from the store when it failed to start', async () => {
+    for (const starts of [true, false]) {
+      const options = { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path };
+      const backends = [createEmbeddedKeyedStateBackend('rocksdb', options), createEmbeddedKeyedStateBackend('rocksdb', options)] as const;
+      const stores = [new LocalObjectStore(`${dir.path}/starting-${starts}/rewritten`), new LocalObjectStore(`${dir.path}/starting-${starts}/read`)];
+      const thread = chainRewriter(stores[0]!.location);
+      // The real thread behind a start that ends only when the checkpoint has begun (or fails).
+      let up = false;
+      let start: (ok: boolean) => void = () => undefined;
+      const ready = new Promise<boolean>((resolve) => (start = resolve));
+      const rewriter: ChainRewriter = {
+        get available() {
+          return up;
+        },
+        ready,
+        rewrite: (request) => thread.rewrite(request),
+        get rewritten() {
+          return thread.rewritten;
+        },
+      };
+      try {
+        for (const b of backends) b.trackChanges!(undefined);
+        const files: Buffer[] = [];
+        for (let i = 0; i < 2; i++) {
+          const checkpoint = checkpointKeys({ backend: backends[i]!, store: stores[i]!, rewriter: i === 0 ? rewriter : undefined, book: new ChainBook(), limits: LIMITS }, 1, range(0, 300));
+          if (i === 0)
+            setTimeout(() => {
+              up = starts;
+              start(starts);
+            }, 20);
+          const first = await checkpoint;
+          expect(first.result.fullKeyGroups).toBe(MAX_P);
+          files.push(await readFile(stores[i]!.describe(first.sharedPath)));
+        }
+        expect(files[0]!.equals(files[1]!)).toBe(true);
+        expect(rewriter.rewritten).toBe(starts ? MAX_P : 0);
+      } finally {
+        for (const b of backends) await b.dispose();
+      }
+    }
+  });
+
   it('reads a key group whole from the store where a base file is damaged, where it would otherwise rewrite from the files', async () => {
     const wholeGroups: number[] = [];
     for (const damaged of [false, true]) {

@@ -179,8 +179,9 @@ export async function writeIncrementalKeyedSnapshot(snapshot: KeyedStateSnapshot
         const encoded = await snapshot.takeKeyGroupFrames?.(keyGroup, labels, writer.frameLimit);
         let done = encoded !== undefined;
         if (encoded !== undefined) await writeEncoded(keyGroup, encoded);
-        const rewriter = options.rewrite?.available === true && !done ? options.rewrite : undefined;
-        const take = rewriter === undefined ? undefined : rewriteTake(baseChains);
+        const take = options.rewrite === undefined || done ? undefined : rewriteTake(baseChains);
+        // A thread still starting is waited for (chain-rewrite-thread.ts): reading the group here costs more.
+        const rewriter = take !== undefined && (options.rewrite!.available || ((await options.rewrite!.ready) && options.rewrite!.available)) ? options.rewrite : undefined;
         if (rewriter !== undefined && take !== undefined) {
           const taken = await snapshot.takeKeyGroupChanges!(keyGroup, since, take);
           if (taken !== undefined) {
