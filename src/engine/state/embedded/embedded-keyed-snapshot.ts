@@ -189,7 +189,7 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
     const packs = this.#packs(options);
     /** Prefixes of map and list states: several entries each, read as a range. */
     const ranged: string[] = [];
-    const written = this.tracked!.written;
+    const written = this.tracked!.written.map((record) => record.ofGroup?.(keyGroup) ?? record);
     for (const prefix of prefixes) {
       const id = stateIdOf(prefix);
       const kind = states[id]!.kind;
