@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { failingPassThrough, heldAfter } from '../../fixtures/jobs/fail-injection.ts';
 import { StreamExecutionEnvironment } from '../../src/engine/api/environment.ts';
+import { chainRewriteThread } from '../../src/engine/checkpoint/chain-rewrite-thread.ts';
 import type { CheckpointConfig } from '../../src/engine/checkpoint/checkpoint-config.ts';
 import { DataGeneratorSource } from '../../src/engine/connectors/data-generator-source.ts';
 import { startLocally } from '../../src/engine/runtime/local-executor.ts';
@@ -247,6 +248,33 @@ describe('local recovery with incremental checkpoints', () => {
     const restored = run.sizes.get(run.latestAtFailure)!;
     expect(restored.stateSize).toBeGreaterThan(restored.size);
   });
+
+  it('rewrites rocksdb chains from the local copies of the shared files, the checkpoint root being on S3', async () => {
+    // The chain rewrite thread reads base blocks from files on local disk: with the root on S3, from the local copies.
+    // Records flow until it did (deltas make chains that the stagger or the delta ratio rewrite), or until a deadline
+    // that then fails the expectation below; the job is then cancelled.
+    const thread = chainRewriteThread();
+    expect(await thread.whenReady).toBe(true);
+    const before = thread.written.fromFiles;
+    const env = StreamExecutionEnvironment.getExecutionEnvironment()
+      .setParallelism(2)
+      .setStateBackend('rocksdb')
+      .configureCheckpointing({ interval: 20, dir: `s3://${BUCKET}/ck-inc-rewrite`, incremental: true, localBackup: true, localRootDir: dirs.next('root') });
+    env
+      .fromSource(new DataGeneratorSource<Visit>({ count: Number.MAX_SAFE_INTEGER, splits: 2, generate: (i) => ({ user: `u${i % USERS}`, n: 1 }) }), 'visits')
+      .uid('visits')
+      .keyBy((v) => v.user)
+      .sum('n')
+      .uid('sums')
+      .sinkTo(() => ({ invoke: () => undefined }))
+      .uid('sink');
+    const client = startLocally(env.graph, { ...env.executionOptions('rewrites from local copies'), storeOptions: { s3Endpoint: proxy.endpoint, s3PathStyle: true, s3Credentials: s3.credentials } });
+    const deadline = Date.now() + 60_000;
+    await until(() => thread.written.fromFiles > before || Date.now() > deadline);
+    await client.cancel();
+    expect((await client.result).status).toBe('CANCELED');
+    expect(thread.written.fromFiles).toBeGreaterThan(before);
+  }, 90_000);
 
   it('falls back to S3 for a damaged copy of a shared file, with a log line, and is still exactly once', async () => {
     const root = dirs.next('root');

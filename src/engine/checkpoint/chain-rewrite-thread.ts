@@ -69,6 +69,12 @@ class ChainRewriteThread {
   readonly whenReady = new Promise<boolean>((resolve) => (this.#onReady = resolve));
   #nextId = 1;
   readonly #requests = new Map<number, (m: FromRewriteThread | undefined) => void>();
+  /**
+   * Key groups written by the thread in this process, and those of them that replayed base blocks
+   * from files (not only changes over empty chains): a job shows no figure of the thread, and
+   * tests of jobs run in the test's process read these.
+   */
+  readonly written = { groups: 0, fromFiles: 0 };
 
   constructor() {
     this.#worker = new Worker(ENTRY);
@@ -97,6 +103,8 @@ class ChainRewriteThread {
     this.#worker.postMessage(message, transfer);
     const answer = await reply;
     if (answer === undefined || answer.type !== 'frames') return undefined;
+    this.written.groups += 1;
+    if (request.states.some((state) => state.chain.length > 0)) this.written.fromFiles += 1;
     const bytes = answer.bytes;
     return {
       states: answer.states.map((frames) => frames.map(([count, start, length]) => ({ count, payload: bytes.subarray(start, start + length) }))),
