@@ -29,7 +29,7 @@ import { Worker } from 'node:worker_threads';
 import { InternalError } from '../../errors.ts';
 import type { EncodedKeyGroup } from '../state/keyed-state-backend.ts';
 import type { PackedStateRef } from '../state/embedded/lmdb-snapshot-protocol.ts';
-import { overlayTransferList, packOverlay } from '../state/embedded/overlay-transfer.ts';
+import { overlayTransferList, packChanges } from '../state/embedded/overlay-transfer.ts';
 import type { FromRewriteThread, ToRewriteThread } from './chain-rewrite-protocol.ts';
 import type { KeyGroupChain } from './keyed-chain.ts';
 
@@ -92,7 +92,7 @@ class ChainRewriteThread {
     if (!this.available) return undefined;
     const transfer: ArrayBuffer[] = [];
     const states = request.states.map(({ label, kind, chain, upserts, deletions }) => {
-      const changes = packOverlay([...upserts.keys.map((k, i) => [k, upserts.packed[i]!] as const), ...deletions.map((k) => [k, null] as const)]);
+      const changes = packChanges(upserts.keys, upserts.packed, deletions);
       transfer.push(...overlayTransferList(changes));
       return { label, kind, chain: chain.map(({ path, offset, length, entries, crc, kind: blockKind }) => ({ path, offset, length, entries, crc, kind: blockKind })), changes };
     });

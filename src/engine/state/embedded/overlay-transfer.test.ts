@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { overlayTransferList, packOverlay, unpackOverlay } from './overlay-transfer.ts';
+import { overlayTransferList, packChanges, packOverlay, unpackOverlay } from './overlay-transfer.ts';
 
 /** Values as the cache holds them: views into one shared 8 KiB buffer, as msgpackr packs them. */
 const overlayArb = fc
@@ -30,6 +30,25 @@ describe('overlay transfer', () => {
         // The cache's values are views into buffers it keeps using: never detached.
         expect(shared.buffer.byteLength).toBe(8192);
         expect(overlay.map(([k, v]) => [k, v === null ? null : Array.from(v)])).toEqual(before);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('packs upserts and deletions given apart as packOverlay packs them as pairs, values short and long', () => {
+    fc.assert(
+      fc.property(overlayArb, ({ overlay }) => {
+        const upserts = overlay.filter((e): e is [string, Uint8Array] => e[1] !== null);
+        const deleted = overlay.filter(([, v]) => v === null).map(([k]) => k);
+        const packed = packChanges(
+          upserts.map(([k]) => k),
+          upserts.map(([, v]) => v),
+          deleted,
+        );
+        const expected = packOverlay([...upserts, ...deleted.map((k) => [k, null] as const)]);
+        expect({ keys: [...packed.keys], lengths: [...packed.lengths], bytes: [...packed.bytes] }).toEqual({ keys: [...expected.keys], lengths: [...expected.lengths], bytes: [...expected.bytes] });
+        // Its own buffers, safe to transfer: never the values' shared one.
+        expect(packed.bytes.buffer.byteLength).toBe(upserts.reduce((n, [, v]) => n + v.length, 0));
       }),
       { numRuns: 200 },
     );

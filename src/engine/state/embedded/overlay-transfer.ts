@@ -38,6 +38,34 @@ export function packOverlay(overlay: Overlay): PackedOverlay {
   return { keys, lengths, bytes };
 }
 
+/**
+ * `packOverlay` of `keys` with `values` (in the same order) and of `deleted`, without building the
+ * overlay's pairs first: the chain rewrite thread's changes are most of a key group while a
+ * million keys are first written, and a pair per change was garbage per change.
+ */
+export function packChanges(keys: readonly string[], values: readonly Uint8Array[], deleted: readonly string[]): PackedOverlay {
+  const upserts = keys.length;
+  const lengths = new Int32Array(upserts + deleted.length);
+  let total = 0;
+  for (let i = 0; i < upserts; i++) {
+    const length = values[i]!.length;
+    lengths[i] = length;
+    total += length;
+  }
+  lengths.fill(-1, upserts);
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (let i = 0; i < upserts; i++) {
+    const value = values[i]!;
+    const length = value.length;
+    // Most values are a few bytes (counters): a loop costs less than a call to set.
+    if (length <= 8) for (let j = 0; j < length; j++) bytes[at + j] = value[j]!;
+    else bytes.set(value, at);
+    at += length;
+  }
+  return { keys: deleted.length === 0 ? keys : keys.concat(deleted), lengths, bytes };
+}
+
 /** The overlay again, its values views into `packed.bytes`. */
 export function unpackOverlay(packed: PackedOverlay): [string, Uint8Array | null][] {
   const out: [string, Uint8Array | null][] = new Array<[string, Uint8Array | null]>(packed.keys.length);
