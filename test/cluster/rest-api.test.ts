@@ -141,7 +141,7 @@ describe('a user function that throws in a subtask', () => {
     expect(result.code, result.stderr).toBe(1);
     const lines = result.stderr.trimEnd().split('\n');
     expect(lines, result.stderr).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^Job with JobID ${jobId} failed: Job ${jobId} \\(throws\\) failed: ${re(TASK)}: Error: boom in subtask 2 at w\\d+ \\(not restarted: the restart strategy is none\\)$`));
+    expect(lines[0]).toMatch(new RegExp(`^Job with JobID ${jobId} failed: ${re(TASK)}: Error: boom in subtask 2 at w\\d+ \\(not restarted: the restart strategy is none\\)$`));
   });
 
   it("GET /jobs/:id/exceptions gives the task, the error's class and the user's stack", async () => {

@@ -8,7 +8,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { randomBytes } from 'node:crypto';
-import { effectiveRestartStrategy, type JobClient, startLocally } from '../runtime/local-executor.ts';
+import { effectiveRestartStrategy, type JobClient, JobFailedError, startLocally } from '../runtime/local-executor.ts';
 import { DEFAULT_STATE_BACKEND } from '../state/state-backend-type.ts';
 import { jobSettingsFromConfig } from './job-settings.ts';
 import { prepareJob } from './prepare-job.ts';
@@ -56,6 +56,8 @@ function send(message: FromJobMasterThread): void {
 }
 
 function describe(err: unknown): string {
+  // Without "Job <id> (<name>) failed: ": the job's id is beside the cause wherever it is shown (`flink run` printed it twice).
+  if (err instanceof JobFailedError) return err.failure;
   return err instanceof Error ? err.message : String(err);
 }
 

@@ -94,6 +94,14 @@ export interface JobResult {
 
 export class JobFailedError extends UserError {
   override readonly name: string = 'JobFailedError';
+  constructor(
+    message: string,
+    /** What failed and why the job was not restarted, without the job: the REST `failure-cause`, which `flink run` prints after the job's id. */
+    readonly failure: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, 1, options);
+  }
 }
 
 /** `flink savepoint --type` / REST `formatType`, lower case. */
@@ -174,8 +182,8 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
         failures.push(Date.now());
         const decision = decideRestart(strategy, failures);
         if (!decision.restart) {
-          const cause = err instanceof Error ? err.message : String(err);
-          return failJob(new JobFailedError(`Job ${jobId} (${options.jobName}) failed: ${cause} (not restarted: ${decision.reason})`, 1, { cause: err }));
+          const failure = `${err instanceof Error ? err.message : String(err)} (not restarted: ${decision.reason})`;
+          return failJob(new JobFailedError(`Job ${jobId} (${options.jobName}) failed: ${failure}`, failure, { cause: err }));
         }
         setStatus('RESTARTING');
         await new Promise((r) => setTimeout(r, decision.delayMs));
