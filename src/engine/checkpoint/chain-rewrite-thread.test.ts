@@ -51,6 +51,18 @@ async function checkpointKeys({ backend, store, rewriter, book, limits }: Checkp
   if (book.confirm(id)) backend.confirmChanges!(id);
   return { result, chains, sharedPath };
 }
+/**
+ * Two rocksdb backends over every key group, and a checkpoint store for each under `<root>/<name>`: the first for
+ * checkpoints written with the thread (`rewritten`), the second for those read from the store (`read`).
+ */
+function bothWays(root: string, name: string, cacheBytes?: number) {
+  const options = { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: root, ...(cacheBytes === undefined ? {} : { cacheBytes }) };
+  return {
+    backends: [createEmbeddedKeyedStateBackend('rocksdb', options), createEmbeddedKeyedStateBackend('rocksdb', options)] as const,
+    stores: [new LocalObjectStore(`${root}/${name}/rewritten`), new LocalObjectStore(`${root}/${name}/read`)] as const,
+  };
+}
+
 /** Each key group's turn every 2 checkpoints: most checkpoints after the second rewrite some groups. */
 const LIMITS: ChainLimits = { maxDeltaSteps: 2, maxDeltaRatio: 1 };
 
@@ -86,9 +98,7 @@ describe('the chain rewrite thread', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.record({ before: fc.array(valueOpArb, { minLength: 1, maxLength: 120 }), after: fc.array(valueOpArb, { maxLength: 60 }) }), { minLength: 3, maxLength: 7 }), async (rounds) => {
         const run = runs++;
-        const options = { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path, cacheBytes: run % 2 === 0 ? 2048 : 8 << 20 };
-        const backends = [createEmbeddedKeyedStateBackend('rocksdb', options), createEmbeddedKeyedStateBackend('rocksdb', options)] as const;
-        const stores = [new LocalObjectStore(`${dir.path}/run-${run}/rewritten`), new LocalObjectStore(`${dir.path}/run-${run}/read`)];
+        const { backends, stores } = bothWays(dir.path, `run-${run}`, run % 2 === 0 ? 2048 : 8 << 20);
         const rewriter = chainRewriter(stores[0]!.location);
         const books = [new ChainBook(), new ChainBook()];
         try {
@@ -148,9 +158,7 @@ describe('the chain rewrite thread', () => {
 
   it('writes the first checkpoint of a backend that began empty from the changes it recorded, and of a restored one from the store', async () => {
     for (const restored of [false, true]) {
-      const options = { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path };
-      const backends = [createEmbeddedKeyedStateBackend('rocksdb', options), createEmbeddedKeyedStateBackend('rocksdb', options)] as const;
-      const stores = [new LocalObjectStore(`${dir.path}/first-${restored}/rewritten`), new LocalObjectStore(`${dir.path}/first-${restored}/read`)];
+      const { backends, stores } = bothWays(dir.path, `first-${restored}`);
       const rewriter = chainRewriter(stores[0]!.location);
       try {
         for (const b of backends) {
@@ -174,9 +182,7 @@ describe('the chain rewrite thread', () => {
 
   it('waits for a thread that is still starting, and reads from the store when it failed to start', async () => {
     for (const starts of [true, false]) {
-      const options = { keyGroupRange: { start: 0, end: MAX_P - 1 }, maxParallelism: MAX_P, localDir: dir.path };
-      const backends = [createEmbeddedKeyedStateBackend('rocksdb', options), createEmbeddedKeyedStateBackend('rocksdb', options)] as const;
-      const stores = [new LocalObjectStore(`${dir.path}/starting-${starts}/rewritten`), new LocalObjectStore(`${dir.path}/starting-${starts}/read`)];
+      const { backends, stores } = bothWays(dir.path, `starting-${starts}`);
       const thread = chainRewriter(stores[0]!.location);
       // The real thread behind a start that ends only when the checkpoint has begun (or fails).
       let up = false;
