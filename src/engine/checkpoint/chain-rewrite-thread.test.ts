@@ -7,7 +7,8 @@
  * full block.
  */
 import { execFile } from 'node:child_process';
-import { open, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -193,6 +194,7 @@ describe('the chain rewrite thread', () => {
           return up;
         },
         ready,
+        readsChains: (chains) => thread.readsChains(chains),
         rewrite: (request) => thread.rewrite(request),
         get rewritten() {
           return thread.rewritten;
@@ -268,5 +270,59 @@ describe('the chain rewrite thread', () => {
       }
     }
     expect(wholeGroups[1]).toBe(wholeGroups[0]);
+  });
+
+  it('asks nothing of the thread for a key group whose base files are not under its root (local copies on S3), and reads the group from the store', async () => {
+    for (const copied of [true, false]) {
+      const { backends, stores } = bothWays(dir.path, `copies-${copied}`);
+      // The thread's root holds copies of the checkpoints' files, as local recovery's root does, or none of them.
+      const copies = join(dir.path, `copies-${copied}`, 'local');
+      const thread = chainRewriter(copies);
+      let asked = 0;
+      const rewriter: ChainRewriter = {
+        get available() {
+          return thread.available;
+        },
+        ready: thread.ready,
+        readsChains: (chains) => thread.readsChains(chains),
+        rewrite: (request) => {
+          asked += 1;
+          return thread.rewrite(request);
+        },
+        get rewritten() {
+          return thread.rewritten;
+        },
+      };
+      const books = [new ChainBook(), new ChainBook()];
+      try {
+        for (const b of backends) b.trackChanges!(undefined);
+        const files: Buffer[] = [];
+        let askedBefore = 0;
+        for (const [id, changed] of [
+          [1, 200],
+          [2, 10],
+          [3, 10],
+        ] as const) {
+          if (id === 3) askedBefore = asked;
+          for (let i = 0; i < 2; i++) {
+            const written = await checkpointKeys({ backend: backends[i]!, store: stores[i]!, rewriter: i === 0 ? rewriter : undefined, book: books[i]!, limits: LIMITS }, id, range(0, changed));
+            if (i === 0 && copied) {
+              const copy = join(copies, written.sharedPath);
+              await mkdir(dirname(copy), { recursive: true });
+              await copyFile(stores[0]!.describe(written.sharedPath), copy);
+            }
+            if (id === 3) {
+              files.push(await readFile(stores[i]!.describe(written.sharedPath)));
+              // Checkpoint 3 rewrites the groups whose turn it is, from chains that start in checkpoint 1's file.
+              expect(written.result.fullKeyGroups).toBeGreaterThan(0);
+              if (i === 0) expect(asked - askedBefore).toBe(copied ? written.result.fullKeyGroups : 0);
+            }
+          }
+        }
+        expect(files[0]!.equals(files[1]!)).toBe(true);
+      } finally {
+        for (const b of backends) await b.dispose();
+      }
+    }
   });
 });

@@ -25,8 +25,10 @@
  * damaged shared file, say) answers undefined, and the checkpoint reads the group from the store
  * after all.
  */
+import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { InternalError } from '../../errors.ts';
+import { LocalObjectStore } from '../../storage/local-store.ts';
 import type { EncodedKeyGroup } from '../state/keyed-state-backend.ts';
 import type { PackedStateRef } from '../state/embedded/lmdb-snapshot-protocol.ts';
 import { overlayTransferList, packChanges } from '../state/embedded/overlay-transfer.ts';
@@ -54,6 +56,12 @@ export interface ChainRewriter {
   readonly available: boolean;
   /** True once the thread has started (also if it failed since), false if it failed first. */
   readonly ready: Promise<boolean>;
+  /**
+   * Whether the files of every block of `chains` are at hand under the root, so a rewrite of
+   * their key group is worth asking for: where one is not, the thread's read would fail after the
+   * changes were taken and packed for it, and the group is read from the store anyway.
+   */
+  readsChains(chains: readonly KeyGroupChain[]): boolean;
   /** Every state's full block of the key group; undefined when the thread could not write it. */
   rewrite(request: ChainRewriteRequest): Promise<EncodedKeyGroup | undefined>;
   /** Key groups written by the thread so far, for tests and benches. */
@@ -145,16 +153,35 @@ export function chainRewriteThread(): ChainRewriteThread {
   return shared;
 }
 
-/** A rewriter for the checkpoint root `root` (a local directory), on this processing thread's rewrite thread. */
+/**
+ * A rewriter for the checkpoint root `root` (a local directory), on this processing thread's
+ * rewrite thread. Made per checkpoint (write-subtask-snapshot.ts): which files are at hand is
+ * looked up once per file and checkpoint. Where the root holds local recovery's copies (the
+ * checkpoint storage on S3), a file with no copy there is one this subtask did not write and
+ * never fetched (another subtask's, after a rescale; a restored checkpoint's), and a copy that is
+ * there stays while the checkpoint builds on it (LocalSharedCopies.building).
+ */
 export function chainRewriter(root: string): ChainRewriter {
   if (!root.startsWith('/')) throw new InternalError(`chain rewrites read a local checkpoint root, got '${root}'`);
   const thread = chainRewriteThread();
+  const files = new LocalObjectStore(root);
+  const atHand = new Map<string, boolean>();
   let rewritten = 0;
   return {
     get available() {
       return thread.available;
     },
     ready: thread.whenReady,
+    readsChains(chains) {
+      for (const chain of chains) {
+        for (const { path } of chain) {
+          let present = atHand.get(path);
+          if (present === undefined) atHand.set(path, (present = existsSync(files.describe(path))));
+          if (!present) return false;
+        }
+      }
+      return true;
+    },
     async rewrite(request) {
       const encoded = await thread.rewrite(root, request);
       if (encoded !== undefined) rewritten += 1;

@@ -110,8 +110,9 @@ async function writeShared(job: SubtaskSnapshotJob, shared: SharedTarget, asyncS
   // Chains are rewritten from their files where the thread can read them, for the on-disk backends: the heap's
   // rewrites read memory, and a heap job need not start the thread. The files are the checkpoint root's where it is
   // on local disk, else (S3) the local recovery copies, which lie at the same paths under the local root and are
-  // kept while a checkpoint builds on them (`building`, writeChained). A base block without a local copy (a file another
-  // subtask wrote, after a rescale; a restored checkpoint's) fails the thread's read, and the group is read from the store.
+  // kept while a checkpoint builds on them (`building`, writeChained). A key group whose base chain has a block without a
+  // local copy (a file another subtask wrote, after a rescale; a restored checkpoint's) is not asked of the thread
+  // (ChainRewriter.readsChains) and is read from the store.
   const root = shared.store.localDirectory?.() ?? local?.localRoot;
   const rewrite = root !== undefined && job.captured.some((c) => c.keyed !== undefined && onDisk(c.stateBackend)) ? chainRewriter(root) : undefined;
   await writeChained(job, asyncStart, { store, name, full: shared.full, local, rewrite, ack: (referred) => ({ shared: { referred } }) });

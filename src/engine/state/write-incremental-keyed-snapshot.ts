@@ -181,7 +181,8 @@ export async function writeIncrementalKeyedSnapshot(snapshot: KeyedStateSnapshot
         if (encoded !== undefined) await writeEncoded(keyGroup, encoded);
         const take = options.rewrite === undefined || done ? undefined : rewriteTake(baseChains);
         // A thread still starting is waited for (chain-rewrite-thread.ts): reading the group here costs more.
-        const rewriter = take !== undefined && (options.rewrite!.available || ((await options.rewrite!.ready) && options.rewrite!.available)) ? options.rewrite : undefined;
+        const rewriter =
+          take !== undefined && (options.rewrite!.available || ((await options.rewrite!.ready) && options.rewrite!.available)) && options.rewrite!.readsChains(baseChains) ? options.rewrite : undefined;
         if (rewriter !== undefined && take !== undefined) {
           const taken = await snapshot.takeKeyGroupChanges!(keyGroup, since, take);
           if (taken !== undefined) {
