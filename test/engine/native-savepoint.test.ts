@@ -9,7 +9,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { heldAfter } from '../../fixtures/jobs/fail-injection.ts';
+import { heldAfter, heldAtEnd } from '../../fixtures/jobs/fail-injection.ts';
 import { StreamExecutionEnvironment } from '../../src/engine/api/environment.ts';
 import { nativeBackendMismatch } from '../../src/engine/checkpoint/native-restore.ts';
 import { DataGeneratorSource } from '../../src/engine/connectors/data-generator-source.ts';
@@ -45,13 +45,15 @@ async function savepointOf(backend: BuiltStateBackendType, incremental: boolean,
   const root = at?.root ?? dirs.next();
   const checkpoints = `${root}/checkpoints`;
   let released = false;
+  // Held open once every record is in, until the savepoint is taken: a job that finished first would abort it.
+  let savepointTaken = false;
   const seen: Visit[] = [];
   const env = StreamExecutionEnvironment.getExecutionEnvironment()
     .setParallelism(2)
     .setStateBackend(backend)
     .configureCheckpointing({ interval: 3_600_000, dir: checkpoints, incremental, numRetained: 3 });
   env
-    .fromSource(heldAfter(new DataGeneratorSource<Visit>({ count: RECORDS, splits: 4, generate: visitOf }), RECORDS / 8, () => !released), 'visits')
+    .fromSource(heldAtEnd(heldAfter(new DataGeneratorSource<Visit>({ count: RECORDS, splits: 4, generate: visitOf }), RECORDS / 8, () => !released), () => !savepointTaken), 'visits')
     .uid('visits')
     .keyBy((v) => v.user)
     .sum('n')
@@ -66,6 +68,7 @@ async function savepointOf(backend: BuiltStateBackendType, incremental: boolean,
   // Every record is in, and no checkpoint after the first: the savepoint's delta holds the rest.
   await until(() => seen.length === RECORDS);
   const savepoint = await client.triggerSavepoint(`${root}/savepoints`, { type: 'native' });
+  savepointTaken = true;
   await client.cancel();
   await client.result;
   return { savepoint, checkpoints, jobId };
