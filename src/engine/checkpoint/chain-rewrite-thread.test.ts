@@ -96,6 +96,7 @@ describe('the chain rewrite thread', () => {
 
   it('writes incremental checkpoints byte for byte as reading the rewritten key groups from the store does', async () => {
     let rewritten = 0;
+    const deltasBefore = chainRewriteThread().written.deltas;
     await fc.assert(
       fc.asyncProperty(fc.array(fc.record({ before: fc.array(valueOpArb, { minLength: 1, maxLength: 120 }), after: fc.array(valueOpArb, { maxLength: 60 }) }), { minLength: 3, maxLength: 7 }), async (rounds) => {
         const run = runs++;
@@ -125,6 +126,8 @@ describe('the chain rewrite thread', () => {
     );
     // From the third checkpoint on, about half of the key groups that hold something are rewritten at each.
     expect(rewritten).toBeGreaterThan(25 * 4);
+    // And the deltas were written by the thread from the records of writes where they covered the checkpoint.
+    expect(chainRewriteThread().written.deltas - deltasBefore).toBeGreaterThan(25 * 4);
   });
 
   it('rewrites key groups whose chains passed their delta ratio from the files where the records of writes hold the changes, else from the store', async () => {
@@ -196,6 +199,7 @@ describe('the chain rewrite thread', () => {
         ready,
         readsChains: (chains) => thread.readsChains(chains),
         rewrite: (request) => thread.rewrite(request),
+        record: (...args) => thread.record(...args),
         get rewritten() {
           return thread.rewritten;
         },
@@ -288,6 +292,10 @@ describe('the chain rewrite thread', () => {
         rewrite: (request) => {
           asked += 1;
           return thread.rewrite(request);
+        },
+        record: (changes, states, maxParallelism, groups, frameLimit) => {
+          asked += groups.filter((g) => g.full).length;
+          return thread.record(changes, states, maxParallelism, groups, frameLimit);
         },
         get rewritten() {
           return thread.rewritten;

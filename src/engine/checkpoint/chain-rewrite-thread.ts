@@ -24,15 +24,22 @@
  * `available` is false and the group is read from the store as before; a rewrite that fails (a
  * damaged shared file, say) answers undefined, and the checkpoint reads the group from the store
  * after all.
+ *
+ * Where the backend recorded every change since the base as written (the write-back cache's
+ * records of writes, KeyedStateSnapshot.recordedChanges), the writer hands them over once per
+ * checkpoint (`record`), untouched, and the thread writes every key group from them, deltas as well
+ * as full blocks: grouping, looking up, sorting and copying each changed entry on the processing
+ * thread was most of what the checkpoints cost it while a job loaded its keys (issue 13).
  */
 import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { InternalError } from '../../errors.ts';
 import { LocalObjectStore } from '../../storage/local-store.ts';
+import type { RawFrame } from '../../format/data-file-writer.ts';
 import type { EncodedKeyGroup } from '../state/keyed-state-backend.ts';
-import type { PackedStateRef } from '../state/embedded/lmdb-snapshot-protocol.ts';
-import { overlayTransferList, packChanges } from '../state/embedded/overlay-transfer.ts';
-import type { FromRewriteThread, ToRewriteThread } from './chain-rewrite-protocol.ts';
+import type { FrameRef, PackedStateRef } from '../state/embedded/lmdb-snapshot-protocol.ts';
+import { overlayTransferList, packChanges, packLayers } from '../state/embedded/overlay-transfer.ts';
+import type { FromRewriteThread, RecordedGroupRequest, ToRewriteThread } from './chain-rewrite-protocol.ts';
 import type { KeyGroupChain } from './keyed-chain.ts';
 
 const ENTRY = new URL('../../../bin/tsflink-chain-rewrite.js', import.meta.url);
@@ -64,9 +71,28 @@ export interface ChainRewriter {
   readsChains(chains: readonly KeyGroupChain[]): boolean;
   /** Every state's full block of the key group; undefined when the thread could not write it. */
   rewrite(request: ChainRewriteRequest): Promise<EncodedKeyGroup | undefined>;
-  /** Key groups written by the thread so far, for tests and benches. */
+  /**
+   * Hands the thread a snapshot's changes since its base in every key group
+   * (KeyedStateSnapshot.recordedChanges), once, with the key groups to write from them, in the
+   * order the writer writes them (starting from its frame limit `frameLimit`): each group's delta,
+   * or (`full`) its full blocks from its base chains with the changes over them. Undefined when the
+   * thread is not available or failed; a group it could not write is not in the map.
+   */
+  record(
+    changes: readonly ReadonlyMap<string, Uint8Array | null>[],
+    states: readonly PackedStateRef[],
+    maxParallelism: number,
+    groups: readonly { readonly keyGroup: number; readonly full: boolean; readonly chains: readonly KeyGroupChain[] }[],
+    frameLimit: number,
+  ): Promise<ReadonlyMap<number, RecordedGroup> | undefined>;
+  /** Key groups written whole by the thread so far, for tests and benches. */
   readonly rewritten: number;
 }
+
+/** A key group written by the thread from recorded changes (`ChainRewriter.record`): its delta's blocks per state, or its full blocks. */
+export type RecordedGroup =
+  | { readonly full: false; readonly states: readonly { readonly upserts: readonly RawFrame[]; readonly deletions: readonly RawFrame[] }[]; readonly frameLimit: number }
+  | { readonly full: true; readonly encoded: EncodedKeyGroup };
 
 class ChainRewriteThread {
   readonly #worker: Worker;
@@ -82,7 +108,7 @@ class ChainRewriteThread {
    * from files (not only changes over empty chains): a job shows no figure of the thread, and
    * tests of jobs run in the test's process read these.
    */
-  readonly written = { groups: 0, fromFiles: 0 };
+  readonly written = { groups: 0, fromFiles: 0, deltas: 0 };
 
   constructor() {
     this.#worker = new Worker(ENTRY);
@@ -119,6 +145,33 @@ class ChainRewriteThread {
       entries: answer.entries,
       frameLimit: answer.frameLimit,
     };
+  }
+
+  /** ChainRewriter.record's request, under checkpoint root `root`. */
+  async record(root: string, changes: readonly ReadonlyMap<string, Uint8Array | null>[], states: readonly PackedStateRef[], maxParallelism: number, groups: readonly RecordedGroupRequest[], frameLimit: number): Promise<Map<number, RecordedGroup> | undefined> {
+    if (!this.available) return undefined;
+    const packed = packLayers(changes);
+    const id = this.#nextId++;
+    if (this.#requests.size === 0) this.#worker.ref();
+    const reply = new Promise<FromRewriteThread | undefined>((resolve) => this.#requests.set(id, resolve));
+    this.#worker.postMessage({ type: 'record', request: id, root, maxParallelism, states, changes: packed, groups, frameLimit } satisfies ToRewriteThread, overlayTransferList(packed));
+    const answer = await reply;
+    if (answer === undefined || answer.type !== 'recorded') return undefined;
+    const bytes = answer.bytes;
+    const frames = (refs: readonly FrameRef[]): RawFrame[] => refs.map(([count, start, length]) => ({ count, payload: bytes.subarray(start, start + length) }));
+    const out = new Map<number, RecordedGroup>();
+    for (const group of answer.groups) {
+      if ('failed' in group) continue;
+      if (!group.full) {
+        this.written.deltas += 1;
+        out.set(group.keyGroup, { full: false, states: group.states.map((s) => ({ upserts: frames(s.upserts), deletions: frames(s.deletions) })), frameLimit: group.frameLimit });
+        continue;
+      }
+      this.written.groups += 1;
+      if (groups.some((g) => g.keyGroup === group.keyGroup && g.chains.some((chain) => chain.length > 0))) this.written.fromFiles += 1;
+      out.set(group.keyGroup, { full: true, encoded: { states: group.states.map(frames), entries: group.entries, frameLimit: group.frameLimit } });
+    }
+    return out;
   }
 
   #receive(message: FromRewriteThread): void {
@@ -189,6 +242,23 @@ export function chainRewriter(root: string): ChainRewriter {
     },
     get rewritten() {
       return rewritten;
+    },
+    async record(changes, states, maxParallelism, groups, frameLimit) {
+      const requests = groups.map(({ keyGroup, full, chains }) => ({
+        keyGroup,
+        full,
+        chains: full ? chains.map((chain) => chain.map(({ path, offset, length, entries, crc, kind }) => ({ path, offset, length, entries, crc, kind }))) : [],
+      }));
+      const written = await thread.record(
+        root,
+        changes,
+        states.map(({ label, kind }) => ({ label, kind })),
+        maxParallelism,
+        requests,
+        frameLimit,
+      );
+      for (const group of written?.values() ?? []) if (group.full) rewritten += 1;
+      return written;
     },
   };
 }

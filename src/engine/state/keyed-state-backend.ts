@@ -278,6 +278,16 @@ export interface KeyedStateSnapshot {
    * state i in errors), encoded off the processing thread; undefined: take it with `takeKeyGroup`.
    */
   takeKeyGroupFrames?(keyGroup: number, labels: readonly string[], frameLimit: number): Promise<EncodedKeyGroup | undefined>;
+  /**
+   * Every change since checkpoint `baseCheckpointId` in every key group, as maps from store key
+   * (a latin1 string: key group, canonical key, state id; state-keys.ts) to stored value or null
+   * (deleted), to apply oldest first; undefined unless the backend recorded them all as written
+   * (the on-disk backends' records of writes) and every state is value-like without TTL (one
+   * store entry per key, its value as a block holds it). For the chain rewrite thread, which
+   * takes them whole instead of the writer taking each key group's changes here. The maps are
+   * the backend's own and are never changed.
+   */
+  recordedChanges?(baseCheckpointId: number): readonly ReadonlyMap<string, Uint8Array | null>[] | undefined;
   /** Key group written: the backend need not keep its state of the snapshot any more. */
   releaseKeyGroup(keyGroup: number): void;
   /** Done (written, or the checkpoint was abandoned); idempotent. */

@@ -27,7 +27,7 @@ import type { KeyedBlockKind } from '../../format/model.ts';
 import type { KeyedStateInfo } from '../../format/snapshot-writer.ts';
 import type { ChainBase } from '../checkpoint/chain-book.ts';
 import { type ChainLimits, DEFAULT_CHAIN_LIMITS, decideKeyGroup, decideKeyGroups } from '../checkpoint/chain-policy.ts';
-import type { ChainRewriter } from '../checkpoint/chain-rewrite-thread.ts';
+import type { ChainRewriter, RecordedGroup } from '../checkpoint/chain-rewrite-thread.ts';
 import { type ChainBlock, type ChainLayout, type KeyGroupChain, type OperatorChains, sameLayout, type StateChains } from '../checkpoint/keyed-chain.ts';
 import { type CapturedChanges, type CapturedEntries, EMPTY_BASE, type EncodedKeyGroup, type KeyedStateSnapshot, type TakeOptions } from './keyed-state-backend.ts';
 import { isPackedValueState, type RegisteredStateInfo } from './state-descriptors.ts';
@@ -150,6 +150,17 @@ export async function writeIncrementalKeyedSnapshot(snapshot: KeyedStateSnapshot
       for (let i = 0; i < states.length; i++) record(i, keyGroup, 'full', await writer.writeFrames(encoded.states[i] ?? []));
       writer.continueFrameLimit(encoded.frameLimit);
     };
+    /** A key group the thread wrote from the recorded changes: a delta, or full blocks. */
+    const writeRecorded = async (keyGroup: number, baseChains: readonly KeyGroupChain[], group: RecordedGroup): Promise<void> => {
+      if (group.full) return writeEncoded(keyGroup, group.encoded);
+      deltaKeyGroups += 1;
+      for (let i = 0; i < states.length; i++) {
+        if (baseChains[i]!.length > 0) chains[i]!.set(keyGroup, [...baseChains[i]!]);
+        record(i, keyGroup, 'upserts', await writer.writeFrames(group.states[i]?.upserts ?? []));
+        record(i, keyGroup, 'deletions', await writer.writeFrames(group.states[i]?.deletions ?? []));
+      }
+      writer.continueFrameLimit(group.frameLimit);
+    };
     // The rewrite thread takes value-like states without TTL (their stored bytes are their blocks' values), from a base.
     // For a rewrite the chain policy asks for although every chain could grow (its stagger and early rewrites), the changes
     // are as few as a delta's, taken however the backend takes them. Other rewrites (a chain past its delta ratio or
@@ -169,8 +180,35 @@ export async function writeIncrementalKeyedSnapshot(snapshot: KeyedStateSnapshot
           ? { packed: true }
           : { packed: true, recordedOnly: true };
 
+    // Where the backend recorded every change since the base as written (value-like states without TTL), the thread is
+    // handed them once, whole, and writes every key group from them: its deltas and its full blocks. Taking each group's
+    // changes here (grouping the records by key group, looking each changed key up, sorting, checking and copying the
+    // values) was most of what the checkpoints of a job loading 1M keys cost its processing thread (issue 13).
+    // A full block needs every base file at hand (chain-rewrite-thread.ts); a group without is read from the store here.
+    const recorded =
+      valueLike && !context.forceFull && options.rewrite !== undefined
+        ? await recordedGroups(
+            snapshot,
+            since,
+            options.rewrite,
+            labels,
+            groups.filter(({ keyGroup, chains }) => decisions.get(keyGroup) === 'delta' || options.rewrite!.readsChains(chains)).map(({ keyGroup, chains }) => ({ keyGroup, full: decisions.get(keyGroup) !== 'delta', chains })),
+            writer.frameLimit,
+          )
+        : undefined;
+
     let sliceStart = performance.now();
     for (const { keyGroup, chains: baseChains } of groups) {
+      const fromThread = recorded?.get(keyGroup);
+      if (fromThread !== undefined) {
+        await writeRecorded(keyGroup, baseChains, fromThread);
+        snapshot.releaseKeyGroup(keyGroup);
+        if (performance.now() - sliceStart >= WRITE_SLICE_MS) {
+          await yieldToEventLoop();
+          sliceStart = performance.now();
+        }
+        continue;
+      }
       let changes: readonly CapturedChanges[] | undefined;
       if (decisions.get(keyGroup) === 'delta') changes = await snapshot.takeKeyGroupChanges!(keyGroup, base!.checkpointId, { packed: true });
       if (changes !== undefined) await writeDelta(keyGroup, baseChains, changes);
@@ -230,6 +268,27 @@ export async function writeIncrementalKeyedSnapshot(snapshot: KeyedStateSnapshot
   } finally {
     snapshot.release();
   }
+}
+
+/**
+ * The key groups `groups` written by the rewrite thread from the snapshot's recorded changes since
+ * `since` (once it is up), or undefined where there are none or no thread; a group it could not
+ * write is missing.
+ */
+async function recordedGroups(
+  snapshot: KeyedStateSnapshot,
+  since: number,
+  rewrite: ChainRewriter,
+  labels: readonly string[],
+  groups: readonly { readonly keyGroup: number; readonly full: boolean; readonly chains: readonly KeyGroupChain[] }[],
+  frameLimit: number,
+): Promise<ReadonlyMap<number, RecordedGroup> | undefined> {
+  const changes = snapshot.recordedChanges?.(since);
+  if (changes === undefined || groups.length === 0) return undefined;
+  // A thread still starting is waited for: reading the key groups here costs more (chain-rewrite-thread.ts).
+  if (!rewrite.available && !((await rewrite.ready) && rewrite.available)) return undefined;
+  const states = snapshot.states.map((info, i) => ({ label: labels[i]!, kind: info.kind as 'value' | 'reducing' | 'aggregating' }));
+  return rewrite.record(changes, states, snapshot.maxParallelism, groups, frameLimit);
 }
 
 /**

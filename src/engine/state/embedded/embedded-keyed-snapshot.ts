@@ -174,6 +174,18 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
     return this.#changesOf(keyGroup, base, covered, options);
   }
 
+  recordedChanges(baseCheckpointId: number): readonly Changes[] | undefined {
+    if (this.#released) throw new InternalError('keyed snapshot read after it was released');
+    const tracked = this.tracked;
+    if (tracked === undefined || !this.states.every(isPackedValueState)) return undefined;
+    const base = tracked.bases.seqOf(baseCheckpointId);
+    if (base === undefined || base >= tracked.seq || tracked.seq - base > tracked.written.length) return undefined;
+    // written[i] holds the writes between the snapshots at seq - i - 1 and seq - i: the first seq - base are those since the base.
+    const out: Changes[] = [];
+    for (let i = tracked.seq - base - 1; i >= 0; i--) out.push(...tracked.written[i]!.layers());
+    return out;
+  }
+
   /** takeKeyGroupChanges's changes since sequence `base`, read on this thread; `covered`: whether the records of writes reach back to it. */
   #changesOf(keyGroup: number, base: number, covered: boolean, options: TakeOptions | undefined): CapturedChanges[] {
     this.#take(keyGroup, 'changes');
@@ -189,7 +201,9 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
     const packs = this.#packs(options);
     /** Prefixes of map and list states: several entries each, read as a range. */
     const ranged: string[] = [];
-    const written = this.tracked!.written.map((record) => record.ofGroup?.(keyGroup) ?? record);
+    // Only the records since the base: a key found in none of them but in an older one changed after the snapshot (the
+    // tracker lists changes made since, too), and its value at the snapshot is the base's, which needs no upsert.
+    const written = this.tracked!.written.slice(0, this.tracked!.seq - base).map((record) => record.ofGroup?.(keyGroup) ?? record);
     for (const prefix of prefixes) {
       const id = stateIdOf(prefix);
       const kind = states[id]!.kind;

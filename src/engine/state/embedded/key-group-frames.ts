@@ -30,18 +30,55 @@ export async function encodeKeyGroupFrames(
   const nextLimit = writer.frameLimit;
   await writer.close();
   const bytes = sink.bytes();
-  const refs: FrameRef[][] = blocks.map((block) => {
-    const frames: FrameRef[] = [];
-    if (block === null) return frames;
-    for (let at = block.offset; at < block.offset + block.length; ) {
-      const view = new DataView(bytes.buffer, bytes.byteOffset + at, FRAME_HEADER_SIZE);
-      const length = view.getUint32(0);
-      frames.push([view.getUint32(4), at + FRAME_HEADER_SIZE, length]);
-      at += FRAME_HEADER_SIZE + length;
-    }
-    return frames;
-  });
-  return { states: refs, bytes, frameLimit: nextLimit };
+  return { states: blocks.map((block) => framesOf(bytes, block)), bytes, frameLimit: nextLimit };
+}
+
+/** Per state, the frames of its `upserts` block and of its `deletions` block (none: the block is not written). */
+export interface DeltaFrames {
+  readonly states: readonly { readonly upserts: readonly FrameRef[]; readonly deletions: readonly FrameRef[] }[];
+  readonly bytes: Uint8Array;
+  readonly frameLimit: number;
+}
+
+/**
+ * A key group's delta, encoded as encodeKeyGroupFrames encodes a whole group: per state its
+ * upserts (`keys[i]`, stored values `values[i]`) and then its deleted keys, as the processing
+ * thread's writer writes them (write-incremental-keyed-snapshot.ts).
+ */
+export async function encodeDeltaFrames(
+  states: readonly PackedStateRef[],
+  keyGroup: number,
+  maxParallelism: number,
+  keys: readonly (readonly string[])[],
+  values: readonly (readonly Uint8Array[])[],
+  deletions: readonly (readonly string[])[],
+  frameLimit: number,
+): Promise<DeltaFrames> {
+  const sink = new ChunkStore();
+  const writer = await DataFileWriter.create(sink, 'key-group');
+  writer.continueFrameLimit(frameLimit);
+  const blocks = [];
+  for (let i = 0; i < states.length; i++) {
+    const upserts = await writer.writeCanonicalPackedKeyGroup(states[i]!.label, states[i]!.kind, keyGroup, maxParallelism, keys[i]!, values[i]!);
+    blocks.push({ upserts, deletions: await writer.writeCanonicalDeletions(states[i]!.label, keyGroup, maxParallelism, deletions[i]!) });
+  }
+  const nextLimit = writer.frameLimit;
+  await writer.close();
+  const bytes = sink.bytes();
+  return { states: blocks.map((b) => ({ upserts: framesOf(bytes, b.upserts), deletions: framesOf(bytes, b.deletions) })), bytes, frameLimit: nextLimit };
+}
+
+/** Where a block's frames lie in `bytes` (what the writer wrote). */
+function framesOf(bytes: Uint8Array, block: { readonly offset: number; readonly length: number } | null): FrameRef[] {
+  const frames: FrameRef[] = [];
+  if (block === null) return frames;
+  for (let at = block.offset; at < block.offset + block.length; ) {
+    const view = new DataView(bytes.buffer, bytes.byteOffset + at, FRAME_HEADER_SIZE);
+    const length = view.getUint32(0);
+    frames.push([view.getUint32(4), at + FRAME_HEADER_SIZE, length]);
+    at += FRAME_HEADER_SIZE + length;
+  }
+  return frames;
 }
 
 /** Where the thread's DataFileWriter writes: memory, handed over as one buffer of its own. */

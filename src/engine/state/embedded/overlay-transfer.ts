@@ -66,6 +66,40 @@ export function packChanges(keys: readonly string[], values: readonly Uint8Array
   return { keys: deleted.length === 0 ? keys : keys.concat(deleted), lengths, bytes };
 }
 
+/**
+ * `packOverlay` of maps applied in turn (a key may come more than once; the last one wins), not
+ * grouped or sorted: the records of writes an incremental checkpoint hands the chain rewrite
+ * thread whole (chain-rewrite-thread.ts), which groups and sorts them there.
+ */
+export function packLayers(layers: readonly ReadonlyMap<string, Uint8Array | null>[]): PackedOverlay {
+  let count = 0;
+  let total = 0;
+  for (const layer of layers) {
+    count += layer.size;
+    for (const value of layer.values()) if (value !== null) total += value.length;
+  }
+  const keys: string[] = new Array<string>(count);
+  const lengths = new Int32Array(count);
+  const bytes = new Uint8Array(total);
+  let i = 0;
+  let at = 0;
+  for (const layer of layers) {
+    for (const [key, value] of layer) {
+      keys[i] = key;
+      if (value === null) lengths[i] = -1;
+      else {
+        const length = value.length;
+        lengths[i] = length;
+        if (length <= 8) for (let j = 0; j < length; j++) bytes[at + j] = value[j]!;
+        else bytes.set(value, at);
+        at += length;
+      }
+      i++;
+    }
+  }
+  return { keys, lengths, bytes };
+}
+
 /** The overlay again, its values views into `packed.bytes`. */
 export function unpackOverlay(packed: PackedOverlay): [string, Uint8Array | null][] {
   const out: [string, Uint8Array | null][] = new Array<[string, Uint8Array | null]>(packed.keys.length);

@@ -75,6 +75,12 @@ export interface WrittenRecord {
    * group, and lookups in a group's few thousand keys stay in the processor's caches.
    */
   ofGroup?(keyGroup: number): WrittenRecord;
+  /**
+   * The record's maps as they are, to be applied oldest first (a later map's value of a key wins;
+   * null: deleted): what the chain rewrite thread is handed whole (chain-rewrite-thread.ts), so
+   * the processing thread neither groups nor looks up the keys.
+   */
+  layers(): readonly Changes[];
 }
 
 /**
@@ -107,7 +113,13 @@ class LayeredRecord implements WrittenRecord {
   }
 
   ofGroup(keyGroup: number): WrittenRecord {
-    return (this.#byGroup ??= this.#merge()).get(keyGroup) ?? NOTHING;
+    const map = (this.#byGroup ??= this.#merge()).get(keyGroup);
+    return map === undefined ? EMPTY_RECORD : new MapRecord(map);
+  }
+
+  layers(): readonly Changes[] {
+    // Merged already: the groups' maps hold disjoint keys, each its newest value.
+    return this.#flushed === undefined ? [...this.#byGroup!.values()] : [...this.#flushed, this.top];
   }
 
   #merge(): Map<number, Map<string, Uint8Array | null>> {
@@ -122,6 +134,19 @@ class LayeredRecord implements WrittenRecord {
     }
     this.#flushed = undefined;
     return byGroup;
+  }
+}
+
+/** An interval's record that is one map: the pending map frozen at its end, when no flush took any out. */
+class MapRecord implements WrittenRecord {
+  constructor(private readonly map: Changes) {}
+
+  get(key: string): Uint8Array | null | undefined {
+    return this.map.get(key);
+  }
+
+  layers(): readonly Changes[] {
+    return [this.map];
   }
 }
 
@@ -184,6 +209,7 @@ const WRITTEN_SHARE = 1;
 const WRITTEN_INTERVALS = 3;
 
 const NOTHING: Changes = new Map();
+const EMPTY_RECORD: WrittenRecord = new MapRecord(NOTHING);
 
 /** Pending changes a freeze keeps pending rather than handing to the background writes, at most (see `freeze`). */
 const CARRY_MAX = 32_768;
@@ -337,7 +363,7 @@ export class WriteBackCache {
     if (!this.#recording) return [];
     const history = this.#history;
     const written = this.#written;
-    history.unshift(written === undefined ? undefined : written.length === 0 ? this.#lastFrozen : new LayeredRecord(this.#lastFrozen, written));
+    history.unshift(written === undefined ? undefined : written.length === 0 ? new MapRecord(this.#lastFrozen) : new LayeredRecord(this.#lastFrozen, written));
     this.#historyBytes.unshift(this.#writtenBytes);
     this.#written = [];
     this.#writtenBytes = 0;
