@@ -1,6 +1,7 @@
 /** `flink cluster start|stop|status`: the local cluster's JobManager, in the background. */
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
 import { startClusterInBackground, stopCluster } from '../engine/cluster/cluster-launcher.ts';
+import { RESUME_FROM } from '../engine/cluster/cluster-api.ts';
 import { RestClient, clusterAnswers } from '../engine/cluster/rest-client.ts';
 import { clusterUrl } from './cluster-client.ts';
 
@@ -32,7 +33,7 @@ export async function runCluster(action: 'start' | 'stop' | 'status', options: C
       const jobs = overview['jobs-running'];
       out(
         { url, stopped: true, 'jobs-running': jobs },
-        `Stopped the JobManager at ${url}.${jobs > 0 ? ` ${jobs} job(s) were running; they resume from their latest checkpoints when the cluster starts again.` : ''}`,
+        `Stopped the JobManager at ${url}.${jobs > 0 ? ` ${jobs} job(s) were running; they resume when the cluster starts again, ${RESUME_FROM}.` : ''}`,
       );
       return 0;
     }

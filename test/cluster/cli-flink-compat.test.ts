@@ -145,7 +145,7 @@ describe('cluster stop of a JobManager that does not exit', () => {
     const result = await cluster.flink(['cluster', 'stop']);
     expect(result.stderr).toBe(
       `The JobManager (pid ${pid}) did not exit within 30 s of the stop request; sending it SIGTERM.\n` +
-        `The JobManager (pid ${pid}) did not exit within 10 s of SIGTERM; killing it (SIGKILL). Its running jobs resume from their latest checkpoints when a cluster starts again.\n`,
+        `The JobManager (pid ${pid}) did not exit within 10 s of SIGTERM; killing it (SIGKILL). Its running jobs resume when a cluster starts again, each from its latest checkpoint, or from its beginning (from the savepoint it was started from, if any) when it has none.\n`,
     );
     expect(result.stdout).toBe(`Stopped the JobManager at ${cluster.url}.\n`);
     expect(result.code).toBe(0);

@@ -166,21 +166,45 @@ describe('failover of a job on a real local cluster', () => {
   );
 
   it(
-    "'flink cluster stop' while a job runs, then 'flink cluster start': the job resumes and finishes exactly once",
+    "'flink cluster stop' while jobs run suspends them, and after 'flink cluster start' they resume (from the latest checkpoint, or without one from the beginning), no restart counted, and finish exactly once",
     async () => {
       const out = join(cluster.scratch, 'out-cluster-stop');
       const id = await submit(out);
+      // No checkpointing (and so, by default, the restart strategy none): run() would add it.
+      const bareOut = join(cluster.scratch, 'out-cluster-stop-no-checkpoints');
+      const bare = await runFlink(['run', ...cluster.defines, '-d', '-p', '2', JOB, ...jobArgs(bareOut), '--hold-until', endOfInput(bareOut)], { cwd: cluster.scratch });
+      expect(bare.code, bare.stderr).toBe(0);
+      const bareId = submittedJobId(bare.stdout);
       const latest = await probe.waitForCheckpoints(id, 2, out);
+      await probe.waitForState(bareId, ['RUNNING']);
       const stopped = await cluster.flink(['cluster', 'stop']);
       expect(stopped.code, stopped.stderr).toBe(0);
-      expect(stopped.stdout).toContain('Stopped the JobManager');
+      expect(stopped.stdout).toBe(
+        `Stopped the JobManager at ${cluster.url}. 2 job(s) were running; they resume when the cluster starts again, each from its latest checkpoint, or from its beginning (from the savepoint it was started from, if any) when it has none.\n`,
+      );
 
       const started = await cluster.flink(['cluster', 'start']);
       expect(started.code, started.stderr).toBe(0);
+      const list = await cluster.flink(['list']);
+      expect(list.code, list.stderr).toBe(0);
+      for (const job of [id, bareId]) expect(list.stdout).toMatch(new RegExp(`: ${job} : .* \\((RUNNING|RESTARTING)\\)`));
+      await probe.waitForState(id, ['RUNNING']);
+      await probe.waitForState(bareId, ['RUNNING']);
       release(out);
-      await probe.waitForState(id, ['FINISHED']);
+      release(bareOut);
+      for (const job of [id, bareId]) {
+        const info = await probe.waitForState(job, ['FINISHED']);
+        // Suspended, not failed: the stop is no restart, and the TaskManagers stopping with the
+        // JobManager are no loss in the job's history.
+        expect(info['num-restarts'], job).toBe(0);
+        const exceptions = await probe.get<{ exceptionHistory: { entries: { stacktrace: string }[] } }>(`/jobs/${job}/exceptions`);
+        expect(exceptions?.exceptionHistory.entries.map((e) => e.stacktrace.split('\n')[0]), job).toEqual([]);
+      }
       await expectRestoredFromCheckpoint(id, latest);
+      expect((await probe.get<CheckpointStats>(`/jobs/${bareId}/checkpoints`))?.latest.restored).toBeNull();
       await expectExactlyExpected(out);
+      // From the beginning: what its first run wrote was never committed (no checkpoint), so no line is doubled.
+      await expectExactlyExpected(bareOut);
     },
     TIMEOUT,
   );

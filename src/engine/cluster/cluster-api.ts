@@ -402,9 +402,15 @@ export interface ClusterApi {
   disposeSavepoint(savepointPath: string): Promise<TriggerResponse>;
   /** `GET /savepoint-disposal/:triggerId`. */
   disposalStatus(triggerId: string): Promise<AsyncOperation<Record<string, never>>>;
-  /** `DELETE /cluster`: cancels nothing, stops the JobManager (its jobs resume when it starts again). */
+  /** `DELETE /cluster`: cancels nothing, stops the JobManager (its jobs are suspended and resume when it starts again). */
   shutdown(): Promise<void>;
 }
+
+/**
+ * Where a job that was running when its JobManager stopped starts again (Dispatcher.recover), for
+ * the messages that promise it.
+ */
+export const RESUME_FROM = 'each from its latest checkpoint, or from its beginning (from the savepoint it was started from, if any) when it has none';
 
 /**
  * Errors the API raises, each with the HTTP status the REST server answers with. They are user

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { type Config, workingDir } from '../../config.ts';
 import { UserError } from '../../errors.ts';
 import { makeDirectoriesSync } from '../../storage/make-directories.ts';
+import { RESUME_FROM } from './cluster-api.ts';
 import { RestClient, clusterAnswers } from './rest-client.ts';
 import { DEFAULT_LOCAL_TASK_MANAGERS, TASK_MANAGER_COUNT_KEY } from './taskmanager/task-manager-settings.ts';
 
@@ -98,7 +99,7 @@ export async function stopCluster(url: string, pid: number | undefined, log: (li
   log(`The JobManager (pid ${pid}) did not exit within ${timeouts.graceMs / 1000} s of the stop request; sending it SIGTERM.`);
   signal(pid, 'SIGTERM');
   if (await exited(pid, timeouts.termMs)) return;
-  log(`The JobManager (pid ${pid}) did not exit within ${timeouts.termMs / 1000} s of SIGTERM; killing it (SIGKILL). Its running jobs resume from their latest checkpoints when a cluster starts again.`);
+  log(`The JobManager (pid ${pid}) did not exit within ${timeouts.termMs / 1000} s of SIGTERM; killing it (SIGKILL). Its running jobs resume when a cluster starts again, ${RESUME_FROM}.`);
   signal(pid, 'SIGKILL');
   if (await exited(pid, 10_000)) return;
   throw new UserError(`The JobManager (pid ${pid}) is still running after SIGKILL; stop it yourself (kill -9 ${pid}).`, 1);

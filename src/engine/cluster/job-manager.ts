@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type Config, restBindAddress, restMaxContentLength, restPort, storeOptions, workingDir } from '../../config.ts';
 import { UserError } from '../../errors.ts';
 import { makeDirectoriesSync } from '../../storage/make-directories.ts';
+import { RESUME_FROM } from './cluster-api.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { JobStore } from './job-store.ts';
 import { type RestServer, startRestServer } from './rest-server.ts';
@@ -53,10 +54,13 @@ export async function runJobManager(config: Config, log: (line: string) => void)
   });
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
-      log('JobManager stopping; running jobs resume from their latest checkpoints when a JobManager starts again on this working directory');
+      log(`JobManager stopping; running jobs resume when a JobManager starts again on this working directory, ${RESUME_FROM}`);
       await server?.close();
-      await taskManagers?.stop();
+      // The jobs first: they are suspended (their JobMaster threads end, their records stay as they
+      // are). TaskManagers stopped under running jobs would fail them, or restart them, for a loss
+      // that is no failure of theirs.
       await dispatcher.close();
+      await taskManagers?.stop();
       rmSync(pidFile, { force: true });
       resolveStopped();
     })());

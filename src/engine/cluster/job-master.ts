@@ -148,7 +148,9 @@ export class JobMaster {
   }
 
   #onMessage(thread: Worker, m: FromJobMasterThread): void {
-    if (thread !== this.#thread) return;
+    // Suspended: what the thread says while it is terminated (its links closing) is no failure of
+    // the job, and the record must stay as it is (a checkpoint it reports now, the next start finds on disk).
+    if (thread !== this.#thread || this.#shuttingDown) return;
     const record = this.record;
     switch (m.type) {
       case 'registered':
