@@ -64,22 +64,39 @@ export async function runTaskManager(options: TaskManagerOptions): Promise<Runni
   const http = options.fetch ?? fetch;
   let stopped = false;
   let registered = false;
+  /**
+   * What went wrong since the JobManager last answered, once said: the TaskManager retries every
+   * heartbeat interval, and one line says so (a line per attempt would bury the log).
+   */
+  let said: string | undefined;
+  const retrying = (problem: string): void => {
+    if (said !== problem) options.log(`TaskManager ${id}: ${problem}; retrying every ${options.heartbeatIntervalMs} ms (heartbeat.interval)`);
+    said = problem;
+    registered = false;
+  };
   const beat = async (): Promise<void> => {
+    let response: Response;
     try {
-      if (!registered) {
-        const response = await http(`${options.jobManagerUrl}/taskmanagers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(registration) });
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
-        registered = true;
-        options.log(`TaskManager ${id} registered with the JobManager at ${options.jobManagerUrl}: ${options.slots} slots, control and data port ${server.port}`);
+      response = registered
+        ? await http(`${options.jobManagerUrl}/taskmanagers/${encodeURIComponent(id)}/heartbeat`, { method: 'POST' })
+        : await http(`${options.jobManagerUrl}/taskmanagers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(registration) });
+    } catch (err) {
+      retrying(`the JobManager at ${options.jobManagerUrl} does not answer (${unreachable(err)})`);
+      return;
+    }
+    if (!registered) {
+      if (!response.ok) {
+        retrying(`the JobManager at ${options.jobManagerUrl} refused its registration (HTTP ${response.status}: ${(await response.text().catch(() => '')).trim().slice(0, 200)})`);
         return;
       }
-      const response = await http(`${options.jobManagerUrl}/taskmanagers/${encodeURIComponent(id)}/heartbeat`, { method: 'POST' });
-      // A new JobManager does not know this TaskManager: register again (Flink reconnects too).
-      if (response.status === 404) registered = false;
-    } catch (err) {
-      if (registered) options.log(`TaskManager ${id}: the JobManager at ${options.jobManagerUrl} does not answer (${err instanceof Error ? err.message : String(err)}); retrying`);
-      registered = false;
+      registered = true;
+      said = undefined;
+      options.log(`TaskManager ${id} registered with the JobManager at ${options.jobManagerUrl}: ${options.slots} slots, control and data port ${server.port}`);
+      return;
     }
+    said = undefined;
+    // A new JobManager does not know this TaskManager: register again (Flink reconnects too).
+    if (response.status === 404) registered = false;
   };
   await beat();
   const timer = setInterval(() => void (stopped ? undefined : beat()), options.heartbeatIntervalMs);
@@ -162,6 +179,13 @@ function serveJob(mux: ChannelMux, peer: string, id: string, options: TaskManage
       void w.terminate();
     }
   });
+}
+
+/** Why a request did not reach the JobManager: fetch's own message ('fetch failed') says nothing, its cause does. */
+function unreachable(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause: unknown = err.cause;
+  return cause instanceof Error ? cause.message : err.message;
 }
 
 /** The one line a job fails with when one of its slots here ran out of heap. */
