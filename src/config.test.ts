@@ -102,7 +102,7 @@ describe('config.yaml', () => {
     const dir = tempDir();
     const err = loadError({ cwd, env: { FLINK_CONF_DIR: dir } });
     expect(err.message).toBe(`${join(dir, 'config.yaml')}: no such file (FLINK_CONF_DIR is set to '${dir}')`);
-    expect(err.exitCode).toBe(1);
+    expect(err.exitCode).toBe(2);
   });
 
   it('names the file, line and column of a YAML syntax error', () => {
@@ -196,7 +196,7 @@ describe('validation at load time', () => {
   it.each(cases)('%s', (define, message) => {
     const err = loadError({ defines: [define] });
     expect(err.message).toBe(message);
-    expect(err.exitCode).toBe(1);
+    expect(err.exitCode).toBe(2);
   });
 
   it('refuses checkpoint settings that are not built yet, whatever else is set', () => {
@@ -204,7 +204,7 @@ describe('validation at load time', () => {
     expect(err.message).toBe(
       'execution.checkpointing.unaligned.enabled: true is not supported yet (tsflink has no unaligned checkpoints); use false, the default: checkpoints are aligned',
     );
-    expect(err.exitCode).toBe(1);
+    expect(err.exitCode).toBe(2);
   });
 
   it('checks values read from the file too, and accepts good ones', () => {

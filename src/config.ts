@@ -28,7 +28,7 @@ import {
 import { type NetworkOptions, networkOptionsFromKeys } from './engine/network/network-config.ts';
 import { restartStrategyFromKeys } from './engine/runtime/restart-strategy.ts';
 import type { BuiltStateBackendType, StateBackendOptions } from './engine/state/state-backend-type.ts';
-import { UsageError, UserError } from './errors.ts';
+import { ExitCode, UsageError, UserError } from './errors.ts';
 import type { OpenStoreOptions } from './storage/open-store.ts';
 
 export type { ClaimMode, KeyDescription } from './config-keys.ts';
@@ -47,14 +47,25 @@ export interface LoadConfigOptions {
   readonly warn: (message: string) => void;
 }
 
-/** Reads `config.yaml`, applies `-D` on top, warns about unknown keys and checks every value. */
+/**
+ * Reads `config.yaml`, applies `-D` on top, warns about unknown keys and checks every value.
+ * Whatever is wrong with the configuration is a bad argument of the command: UsageError or
+ * UserError with exit code 2 (ExitCode.error), which `cli.ts` turns into Flink's 1 for the cluster
+ * commands. The file tools keep 2, as their 1 is a finding (different, corrupt, not found).
+ */
 export function loadConfig(options: LoadConfigOptions): Config {
-  const file = findConfigFile(options.env, options.cwd);
-  const config = file === undefined ? new Map<string, string>() : parseConfigFile(file.path, file.text, options.warn);
-  for (const [key, value] of defineEntries(options.defines)) config.set(key, value);
-  warnUnknownKeys(config, options.warn);
-  validateConfig(config);
-  return config;
+  try {
+    const file = findConfigFile(options.env, options.cwd);
+    const config = file === undefined ? new Map<string, string>() : parseConfigFile(file.path, file.text, options.warn);
+    for (const [key, value] of defineEntries(options.defines)) config.set(key, value);
+    warnUnknownKeys(config, options.warn);
+    validateConfig(config);
+    return config;
+  } catch (err) {
+    // The value checks are shared with job code, where a bad value fails the job with exit 1.
+    if (err instanceof UserError && err.exitCode !== ExitCode.error) throw new UserError(err.message, ExitCode.error, { cause: err });
+    throw err;
+  }
 }
 
 /**
@@ -67,7 +78,7 @@ export function parseDefines(defines: readonly string[], warn: (message: string)
   return config;
 }
 
-/** Throws UserError (exit code 1) for the first bad value, then for a bad combination. */
+/** Throws UserError for the first bad value, then for a bad combination (exit code 1; `loadConfig` makes it 2). */
 export function validateConfig(config: Config): void {
   for (const [key, value] of config) SPEC_BY_KEY.get(key)?.validate(value, key);
   checkCheckpointKeys(config);
