@@ -25,6 +25,7 @@ import {
   parseTimerServiceFactory,
   parseWholeNumber,
 } from './config-keys.ts';
+import { CHECKPOINT_KEYS } from './engine/checkpoint/checkpoint-config.ts';
 import { type NetworkOptions, networkOptionsFromKeys } from './engine/network/network-config.ts';
 import { restartStrategyFromKeys } from './engine/runtime/restart-strategy.ts';
 import type { BuiltStateBackendType, StateBackendOptions } from './engine/state/state-backend-type.ts';
@@ -236,6 +237,15 @@ export function networkOptions(config: Config): NetworkOptions {
 
 export function claimMode(config: Config): ClaimMode {
   return read(config, 'execution.state-recovery.claim-mode', (k, v) => parseChoice(k, v, CLAIM_MODES)) ?? 'NO_CLAIM';
+}
+
+/**
+ * `execution.checkpointing.savepoint-dir` (or `state.savepoints.dir`) of the client's
+ * configuration: where `flink savepoint` and `flink stop` write when given no directory, as
+ * Flink's CliFrontend does; unset, the job's own default applies.
+ */
+export function savepointDir(config: Config): string | undefined {
+  return read(config, CHECKPOINT_KEYS.savepointDir.key, parseNonEmpty);
 }
 
 /** Like `run -s`. */

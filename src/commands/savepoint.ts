@@ -3,6 +3,7 @@
  * `flink savepoint -d <path>`: disposes of exactly that savepoint.
  */
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
+import { savepointDir } from '../config.ts';
 import { UsageError, UserError } from '../errors.ts';
 import { awaitOperation } from '../engine/cluster/async-operation.ts';
 import { NotFoundError } from '../engine/cluster/cluster-api.ts';
@@ -51,7 +52,7 @@ export async function runSavepoint(jobId: string | undefined, targetDirectory: s
     throw new UsageError(`Two target directories given ('${targetDirectory}' and -p '${options.savepointPath}'); give one.`);
   }
   const id = checkJobId(jobId);
-  const given = targetDirectory ?? options.savepointPath;
+  const given = targetDirectory ?? options.savepointPath ?? savepointDir(env.config);
   const target = given === undefined ? undefined : absoluteLocation(given, cwd);
   if (!json) out.write(`Triggering savepoint for job ${id}.\nWaiting for response...\n`);
   const { 'request-id': trigger } = await client.triggerSavepoint(id, { ...(target === undefined ? {} : { 'target-directory': target }), 'cancel-job': false, formatType });

@@ -1,5 +1,6 @@
 /** `flink stop [-p [dir]] [--drain] <jobId>`: a savepoint, then the job ends as FINISHED. */
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
+import { savepointDir } from '../config.ts';
 import { UsageError } from '../errors.ts';
 import { awaitJobEnd, awaitOperation } from '../engine/cluster/async-operation.ts';
 import { absoluteLocation } from '../engine/cluster/locations.ts';
@@ -27,7 +28,8 @@ export async function runStop(jobId: string | undefined, options: StopOptions, e
   const client = clusterClient(options, env.config);
   const json = options.json === true;
   const drain = options.drain === true;
-  const target = jobId !== undefined && given !== undefined ? absoluteLocation(given, env.ctx.cwd ?? process.cwd()) : undefined;
+  const dir = (jobId !== undefined ? given : undefined) ?? savepointDir(env.config);
+  const target = dir === undefined ? undefined : absoluteLocation(dir, env.ctx.cwd ?? process.cwd());
   if (!json) env.ctx.stdout.write(`${drain ? 'Draining' : 'Suspending'} job "${id}" with a ${formatType} savepoint.\n`);
   const { 'request-id': trigger } = await client.stop(id, { ...(target === undefined ? {} : { targetDirectory: target }), drain, formatType });
   const progress = new SavepointProgress(env.ctx.stderr, progressEnabled(env.ctx.stderr, json), () => client.checkpoints(id));
