@@ -6,7 +6,7 @@
 import { CHECKPOINT_KEYS, checkpointConfigFromKeys } from './engine/checkpoint/checkpoint-config.ts';
 import { DURATION_SYNTAX } from './engine/checkpoint/flink-duration.ts';
 import { BIND_HOST_KEY, BUFFERS_PER_CHANNEL_KEY, DATA_PORT_KEY, HEARTBEAT_TIMEOUT_KEY, SHARED_SECRET_KEY, parseBuffersPerChannel, parseDataPort, parseHeartbeatTimeout, parseSecret } from './engine/network/network-config.ts';
-import { RESTART_PARAMETERS, RESTART_STRATEGY_NAMES, RESTART_STRATEGY_TYPE_KEY, parseRestartStrategyType } from './engine/runtime/restart-strategy.ts';
+import { RESTART_PARAMETERS, RESTART_STRATEGY_NAMES, RESTART_STRATEGY_TYPE_DEPRECATED_KEYS, RESTART_STRATEGY_TYPE_KEY, parseRestartStrategyType } from './engine/runtime/restart-strategy.ts';
 import { type BuiltStateBackendType, parseStateBackendChoice, refuseUnbuiltStateBackend } from './engine/state/state-backend-type.ts';
 import { MEMORY_SIZE_SYNTAX, MIN_WORKER_HEAP_MB, WORKER_HEAP_KEY, workerHeapLimitMb } from './engine/cluster/worker-heap.ts';
 import { MAX_TASK_SLOTS, TASK_SLOTS_KEY } from './engine/cluster/taskmanager/task-slots.ts';
@@ -150,12 +150,12 @@ export const KEY_SPECS: readonly KeySpec[] = [
   checkpoint('savepointDir', NO_DEFAULT, 'a local path or s3://bucket/path', 'default target directory of savepoints'),
   checkpoint('localBackup', 'false', 'true, false', 'local recovery: each subtask also keeps a local copy of the files it writes for a checkpoint and a restart reads those copies (when they match _metadata) instead of the checkpoint storage'),
   checkpoint('localRootDir', '<tmpdir>/tsflink-local-state', 'a local path (one)', 'where local recovery keeps its copies: `<dir>/<jobId>/chk-<n>/`, deleted when the checkpoint is subsumed or aborted and when the job ends'),
-  spec('state.backend.type', 'hashmap', 'hashmap, rocksdb, lmdb', 'where working state lives', (v, k) => void parseStateBackendType(k, v)),
+  spec('state.backend.type', 'hashmap', 'hashmap, rocksdb, lmdb', 'where working state lives', (v, k) => void parseStateBackendType(k, v), ['state.backend']),
   spec('state.backend.rocksdb.localdir', '<tmpdir>', 'a local path', 'where rocksdb subtasks make their working directories (one per job, operator, subtask and attempt, removed when the subtask ends)', (v, k) => void parseNonEmpty(k, v)),
   spec('state.backend.lmdb.localdir', '<tmpdir>', 'a local path', 'the same for lmdb (tsflink\'s key)', (v, k) => void parseNonEmpty(k, v)),
   spec('state.backend.embedded.cache-size', '64 mb', 'a memory size, at least 64 kb', 'write-back cache of each rocksdb or lmdb subtask, in front of its store (tsflink\'s key)', (v, k) => void parseMemorySize(k, v, MIN_CACHE_BYTES)),
   spec('state.backend.rocksdb.timer-service.factory', 'ROCKSDB', TIMER_SERVICE_FACTORIES.join(', '), 'where the timer queues of a rocksdb or lmdb backend live: ROCKSDB in its store, HEAP in memory', (v, k) => void parseTimerServiceFactory(k, v)),
-  spec(RESTART_STRATEGY_TYPE_KEY, NO_DEFAULT, [...RESTART_STRATEGY_NAMES.keys()].join(', '), 'restart strategy; unset: the job\'s own, else none without checkpointing and fixed-delay (unlimited attempts, 1 s) with it', (v) => void parseRestartStrategyType(v)),
+  spec(RESTART_STRATEGY_TYPE_KEY, NO_DEFAULT, [...RESTART_STRATEGY_NAMES.keys()].join(', '), 'restart strategy; unset: the job\'s own, else none without checkpointing and fixed-delay (unlimited attempts, 1 s) with it', (v, k) => void parseRestartStrategyType(v, k), RESTART_STRATEGY_TYPE_DEPRECATED_KEYS),
   ...Object.values(RESTART_PARAMETERS).map((p) => spec(p.key, p.default, p.allowed, p.description, (v) => void p.parse(v))),
   spec(WORKER_HEAP_KEY, NO_DEFAULT, `${MEMORY_SIZE_SYNTAX}; at least ${MIN_WORKER_HEAP_MB} mb`, 'task heap of a TaskManager, shared by its slots (each slot thread gets its share as its V8 heap limit); set where the TaskManagers start (a run asking for another is refused); a slot that exhausts it fails the job\'s attempt in one line; unset: Node\'s default', (v, k) => void workerHeapLimitMb({ [k]: v }, k)),
   spec(TASK_SLOTS_KEY, '1', `1 to ${MAX_TASK_SLOTS}`, 'task slots of a TaskManager, one worker thread each: subtask i of every operator runs in slot i mod slots, so a job at parallelism p uses min(p, slots) cores', (v, k) => void parseWholeNumber(k, v, 1, MAX_TASK_SLOTS)),

@@ -148,7 +148,7 @@ describe('unknown keys', () => {
   });
 
   it('do not include Flink\'s deprecated names for known keys', () => {
-    const { warnings } = load({ defines: ['state.checkpoints.dir=/tmp/c', 'execution.savepoint.path=/tmp/s', 'execution.savepoint-restore-mode=claim'] });
+    const { warnings } = load({ defines: ['state.checkpoints.dir=/tmp/c', 'execution.savepoint.path=/tmp/s', 'execution.savepoint-restore-mode=claim', 'state.backend=rocksdb', 'restart-strategy=none'] });
     expect(warnings).toEqual([]);
   });
 });
@@ -255,6 +255,10 @@ describe('accessors', () => {
     expect(savepointPath(config)).toBe('/sp');
     expect(ignoreUnclaimedState(config)).toBe(true);
     expect(pipelineName(config)).toBe('daily');
+    expect(stateBackendType(load({ yaml: 'state.backend: RocksDB\n' }).config)).toBe('rocksdb');
+    expect(stateBackendType(new Map([['state.backend', 'lmdb'], ['state.backend.type', 'rocksdb']]))).toBe('rocksdb');
+    expect(loadError({ defines: ['state.backend=forst'] }).message).toBe("state.backend: 'forst' is not one of hashmap, rocksdb, lmdb");
+    expect(loadError({ defines: ['restart-strategy=sometimes'] }).message).toMatch(/^restart-strategy: 'sometimes' is not one of none, /);
     const both = new Map([['execution.savepoint.path', '/old'], ['execution.state-recovery.path', '/new'], ['rest.bind-address', '0.0.0.0'], ['process.jobmanager.working-dir', '/w']]);
     expect(savepointPath(both)).toBe('/new');
     expect(restBindAddress(both)).toBe('0.0.0.0');

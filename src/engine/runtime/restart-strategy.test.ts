@@ -83,6 +83,13 @@ describe('restartStrategyFromKeys', () => {
     );
   });
 
+  it("reads Flink's older name restart-strategy when restart-strategy.type is unset, naming it when its value is bad", () => {
+    expect(from({ 'restart-strategy': 'none' })).toEqual({ type: 'none' });
+    expect(from({ 'restart-strategy': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': '3' })).toEqual({ type: 'fixed-delay', attempts: 3, delayMs: 1000 });
+    expect(from({ 'restart-strategy': 'none', 'restart-strategy.type': 'fixed-delay' })).toEqual(RESTART_DEFAULTS['fixed-delay']);
+    expect(() => from({ 'restart-strategy': 'sometimes' })).toThrow(/^restart-strategy: 'sometimes' is not one of none, /);
+  });
+
   it('ignores the parameters of other types', () => {
     expect(from({ 'restart-strategy.type': 'none', 'restart-strategy.fixed-delay.attempts': 'many' })).toEqual({ type: 'none' });
   });

@@ -115,6 +115,8 @@ export const RESTART_STRATEGY_NAMES: ReadonlyMap<string, RestartStrategy['type']
 ]);
 
 export const RESTART_STRATEGY_TYPE_KEY = 'restart-strategy.type';
+/** Older names Flink still reads for `restart-strategy.type`; the current name wins when both are set. */
+export const RESTART_STRATEGY_TYPE_DEPRECATED_KEYS: readonly string[] = ['restart-strategy'];
 
 /** Java's Integer.MAX_VALUE, where Flink's integer options end. */
 const MAX_INT = 2_147_483_647;
@@ -152,9 +154,9 @@ export const RESTART_PARAMETERS = {
  * not set, so that the job's own strategy or the engine's default applies.
  */
 export function restartStrategyFromKeys(config: Config): RestartStrategy | undefined {
-  const typeText = config.get(RESTART_STRATEGY_TYPE_KEY);
-  if (typeText === undefined) return undefined;
-  const type = parseRestartStrategyType(typeText);
+  const typeKey = [RESTART_STRATEGY_TYPE_KEY, ...RESTART_STRATEGY_TYPE_DEPRECATED_KEYS].find((key) => config.get(key) !== undefined);
+  if (typeKey === undefined) return undefined;
+  const type = parseRestartStrategyType(config.get(typeKey)!, typeKey);
   const read = (parameter: RestartParameter, fallback: number): number => {
     const value = config.get(parameter.key);
     return value === undefined ? fallback : parameter.parse(value);
@@ -196,10 +198,11 @@ export function restartStrategyFromKeys(config: Config): RestartStrategy | undef
   }
 }
 
-export function parseRestartStrategyType(text: string): RestartStrategy['type'] {
+/** `key`: the name the value was set under, for the error message. */
+export function parseRestartStrategyType(text: string, key: string = RESTART_STRATEGY_TYPE_KEY): RestartStrategy['type'] {
   const type = RESTART_STRATEGY_NAMES.get(text.trim().toLowerCase());
   if (type === undefined) {
-    throw new UserError(`${RESTART_STRATEGY_TYPE_KEY}: '${text}' is not one of ${[...RESTART_STRATEGY_NAMES.keys()].join(', ')}`, 1);
+    throw new UserError(`${key}: '${text}' is not one of ${[...RESTART_STRATEGY_NAMES.keys()].join(', ')}`, 1);
   }
   return type;
 }
