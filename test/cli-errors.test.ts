@@ -108,6 +108,16 @@ describe('bad input', () => {
     await expectOneLineError(['inspect', 'hdfs://x/y'], /unsupported file system "hdfs"/);
   });
 
+  it('--limit without what it limits', async () => {
+    const inspectLimit = /^--limit caps the lines of --entries or --keys: add one of them, or leave out --limit$/m;
+    await expectOneLineError(['inspect', good, '--limit', '2'], inspectLimit);
+    await expectOneLineError(['inspect', good, '--key', '"a"', '--limit', '1'], inspectLimit);
+    await expectOneLineError(['diff', good, good, '--limit', '1'], /^--limit caps the changed keys listed per state, which only --entries compares: add --entries, or leave out --limit$/m);
+    const entries = await runFlink(['inspect', good, '--entries', '--limit', '2']);
+    expect([entries.code, entries.stdout.trim().split('\n').length]).toEqual([0, 2]);
+    expect((await runFlink(['diff', good, good, '--entries', '--limit', '1'])).code).toBe(0);
+  });
+
   it('prints a stack trace only with --verbose', async () => {
     const result = await runFlink(['inspect', join(dir.path, 'nope'), '--verbose']);
     expect(result.code).toBe(2);

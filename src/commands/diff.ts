@@ -37,6 +37,9 @@ export async function runDiff(pathA: string, pathB: string, options: DiffOptions
   }
   const [a, b] = [sa.reader, sb.reader];
   if (options.schema === true) return diffSchemaOnly(a, b, options, ctx);
+  if (options.limit !== undefined && options.entries !== true) {
+    throw new UsageError('--limit caps the changed keys listed per state, which only --entries compares: add --entries, or leave out --limit');
+  }
   const limit = options.limit ?? (options.json === true ? Infinity : 20);
   let diff: SnapshotDiff;
   const progress = new Progress({ out: ctx.stderr, enabled: options.entries === true && progressEnabled(ctx.stderr, options.json), now: () => performance.now(), label: 'diff', total: sharedStateTotal(a, b) });

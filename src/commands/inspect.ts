@@ -30,6 +30,10 @@ export async function runInspect(path: string, options: InspectOptions, { ctx, c
   const key = options.key === undefined ? undefined : keyFromJsonText(options.key);
   const opened = await openAnySnapshot(path, storeOptions(config));
   if (opened.writer === 'flink') return inspectFlink(opened.store, opened.metadata, options, ctx);
+  // After the Flink branch, which refuses --limit with its own reason.
+  if (options.limit !== undefined && options.entries !== true && options.keys !== true) {
+    throw new UsageError('--limit caps the lines of --entries or --keys: add one of them, or leave out --limit');
+  }
   if (options.uid !== undefined && options.uid.length > 0) {
     throw new UsageError('--uid names operators of Apache Flink snapshots, which do not all store uids; this tsflink snapshot stores them: leave out --uid');
   }
