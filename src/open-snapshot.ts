@@ -10,6 +10,7 @@ import { isFlinkMetadata, readFlinkMetadata } from './format/flink/read-metadata
 import type { FlinkSnapshotMetadata } from './format/flink/model.ts';
 import { SnapshotReader, readMetadataFile } from './format/snapshot-reader.ts';
 import { METADATA_FILE, snapshotDirOf } from './format/snapshot-paths.ts';
+import { nonEmptyPath } from './engine/cluster/locations.ts';
 import type { ObjectStore } from './storage/object-store.ts';
 import { type OpenStoreOptions, openStore } from './storage/open-store.ts';
 
@@ -32,7 +33,7 @@ export async function openAnySnapshot(location: string, options: OpenStoreOption
 
 /** The store rooted at the snapshot directory `location` names. */
 export async function openSnapshotStore(location: string, options: OpenStoreOptions = {}): Promise<ObjectStore> {
-  const dir = snapshotDirOf(location);
+  const dir = snapshotDirOf(nonEmptyPath(location, 'snapshot'));
   // `file:/abs` (how Flink and `flink savepoint` print local paths) is local too.
   if (/^file:/i.test(dir)) await checkLocalDirectory(location, localPath(dir));
   else if (!/^[a-z][a-z0-9+.-]+:\/\//i.test(dir)) await checkLocalDirectory(location, dir);

@@ -15,6 +15,7 @@ import { deleteItem } from '../engine/checkpoint/gc-delete.ts';
 import { type GcItem, type RunningJob, planGc } from '../engine/checkpoint/gc-plan.ts';
 import { TERMINAL_STATES } from '../engine/cluster/cluster-api.ts';
 import { NoClusterError, RestClient, clusterAnswers } from '../engine/cluster/rest-client.ts';
+import { nonEmptyPath } from '../engine/cluster/locations.ts';
 import { openStore } from '../storage/open-store.ts';
 import { formatBytes } from '../output/style.ts';
 import { clusterUrl } from './cluster-client.ts';
@@ -28,7 +29,7 @@ export interface GcOptions extends ClusterOptions {
 export async function runGc(dir: string, options: GcOptions, { ctx, config }: CommandEnv): Promise<number> {
   const olderThanMs = options.olderThan === undefined ? undefined : parseFlinkDuration(options.olderThan);
   if (options.olderThan !== undefined && olderThanMs === undefined) throw new UsageError(`--older-than '${options.olderThan}' is not a duration: use ${DURATION_SYNTAX}.`);
-  const location = await checkpointDirLocation(dir, ctx.cwd ?? process.cwd());
+  const location = await checkpointDirLocation(nonEmptyPath(dir, 'checkpointDir'), ctx.cwd ?? process.cwd());
   const opts = storeOptions(config);
 
   const url = clusterUrl(options, config);

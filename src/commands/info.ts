@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { CommandEnv, CommonOptions } from '../cli.ts';
 import { executionPlan } from '../engine/cluster/execution-plan.ts';
 import { jobSettingsFromConfig } from '../engine/cluster/job-settings.ts';
+import { nonEmptyPath } from '../engine/cluster/locations.ts';
 import { prepareJob } from '../engine/cluster/prepare-job.ts';
 
 export interface InfoOptions extends CommonOptions {
@@ -15,7 +16,7 @@ export interface InfoOptions extends CommonOptions {
 
 export async function runInfo(jobFile: string, args: readonly string[], options: InfoOptions, env: CommandEnv): Promise<number> {
   const { ctx, config } = env;
-  const file = resolve(ctx.cwd ?? process.cwd(), jobFile);
+  const file = resolve(ctx.cwd ?? process.cwd(), nonEmptyPath(jobFile, 'jobFile'));
   const prepared = await prepareJob(file, args, jobSettingsFromConfig(config, options.parallelism));
   const plan = executionPlan(prepared.plan);
   if (options.json === true) {

@@ -10,7 +10,7 @@ import type { CommandEnv, CommonOptions } from '../cli.ts';
 import { ignoreUnclaimedState } from '../config.ts';
 import { UserError, describeError } from '../errors.ts';
 import { jobSettingsFromConfig } from '../engine/cluster/job-settings.ts';
-import { absoluteLocation } from '../engine/cluster/locations.ts';
+import { absoluteLocation, nonEmptyPath } from '../engine/cluster/locations.ts';
 import { openRestoreForUser, prepareJob } from '../engine/cluster/prepare-job.ts';
 import { restoreSpecs } from '../engine/runtime/local-executor.ts';
 import { type OperatorReport, type RestoreReport, type StateReport, restoreReport } from '../engine/state/restore-report.ts';
@@ -29,9 +29,9 @@ export interface PlanRestoreOptions extends CommonOptions {
 export async function runPlanRestore(snapshot: string, jobFile: string, args: readonly string[], options: PlanRestoreOptions, env: CommandEnv): Promise<number> {
   const { ctx, config } = env;
   const cwd = ctx.cwd ?? process.cwd();
-  const restorePath = absoluteLocation(snapshot, cwd);
+  const restorePath = absoluteLocation(nonEmptyPath(snapshot, 'snapshot'), cwd);
   const allowNonRestoredState = options.allowNonRestoredState === true || ignoreUnclaimedState(config);
-  const prepared = await prepareJob(resolve(cwd, jobFile), args, jobSettingsFromConfig(config, options.parallelism));
+  const prepared = await prepareJob(resolve(cwd, nonEmptyPath(jobFile, 'jobFile')), args, jobSettingsFromConfig(config, options.parallelism));
 
   // The verdict is the outcome of the call `flink run -s` makes (prepareJob's), not a second opinion.
   let error: string | null = null;

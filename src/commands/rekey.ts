@@ -16,6 +16,7 @@ import { openSnapshot } from '../open-snapshot.ts';
 import { Progress, progressEnabled } from '../output/progress.ts';
 import { formatBytes } from '../output/style.ts';
 import { LocalObjectStore } from '../storage/local-store.ts';
+import { nonEmptyPath } from '../engine/cluster/locations.ts';
 import { openStore } from '../storage/open-store.ts';
 
 export interface RekeyOptions extends CommonOptions {
@@ -27,6 +28,7 @@ export interface RekeyOptions extends CommonOptions {
 export const DEFAULT_REKEY_MEMORY = 256 * 1024 * 1024;
 
 export async function runRekey(snapshot: string, target: string, options: RekeyOptions, { ctx, config }: CommandEnv): Promise<number> {
+  nonEmptyPath(target, 'rekeyTarget');
   const source = await openSnapshot(snapshot, storeOptions(config));
   const problem = rekeyProblem(source.metadata, options.maxParallelism);
   if (problem !== undefined) throw new UserError(problem);

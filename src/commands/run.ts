@@ -14,7 +14,7 @@ import { jobSettingsFromConfig } from '../engine/cluster/job-settings.ts';
 import { bundleJob } from '../engine/cluster/job-bundle.ts';
 import { prepareJob } from '../engine/cluster/prepare-job.ts';
 import { NoClusterError, RestClient, clusterAnswers } from '../engine/cluster/rest-client.ts';
-import { absoluteLocation } from '../engine/cluster/locations.ts';
+import { absoluteLocation, nonEmptyPath } from '../engine/cluster/locations.ts';
 import { clusterUrl } from './cluster-client.ts';
 import { JobProgress } from './job-progress.ts';
 
@@ -31,9 +31,9 @@ export interface RunOptions extends ClusterOptions {
 export async function runRun(jobFile: string, args: readonly string[], options: RunOptions, env: CommandEnv): Promise<number> {
   const { ctx, config } = env;
   const cwd = ctx.cwd ?? process.cwd();
-  const file = resolve(cwd, jobFile);
+  const file = resolve(cwd, nonEmptyPath(jobFile, 'jobFile'));
   const snapshot = options.fromSavepoint ?? savepointPath(config);
-  const restorePath = snapshot === undefined ? undefined : absoluteLocation(snapshot, cwd);
+  const restorePath = snapshot === undefined ? undefined : absoluteLocation(nonEmptyPath(snapshot, 'snapshot'), cwd);
   const allowNonRestoredState = options.allowNonRestoredState === true || ignoreUnclaimedState(config);
   const prepared = await prepareJob(file, args, jobSettingsFromConfig(config, options.parallelism), restorePath === undefined ? undefined : { path: restorePath, allowNonRestoredState });
   // The cluster runs the code as it is now, whatever becomes of the file (Flink uploads the jar).

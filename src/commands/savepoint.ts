@@ -7,7 +7,7 @@ import { savepointDir } from '../config.ts';
 import { UsageError, UserError } from '../errors.ts';
 import { awaitOperation } from '../engine/cluster/async-operation.ts';
 import { NotFoundError } from '../engine/cluster/cluster-api.ts';
-import { absoluteLocation } from '../engine/cluster/locations.ts';
+import { absoluteLocation, nonEmptyPath } from '../engine/cluster/locations.ts';
 import { clusterClient } from './cluster-client.ts';
 import { SavepointProgress } from './savepoint-progress.ts';
 import { progressEnabled } from '../output/progress.ts';
@@ -34,7 +34,7 @@ export async function runSavepoint(jobId: string | undefined, targetDirectory: s
   const out = env.ctx.stdout;
   const json = options.json === true;
   if (options.dispose !== undefined) {
-    const path = absoluteLocation(options.dispose, cwd);
+    const path = absoluteLocation(nonEmptyPath(options.dispose, 'savepointToDispose'), cwd);
     if (/^[0-9a-fA-F]{32}$/.test(options.dispose) && (await isJob(client, options.dispose))) {
       throw new UserError(
         `-d disposes of a savepoint; ${options.dispose} is a job id. To take a savepoint of that job, run: flink savepoint ${options.dispose} <targetDirectory>`,
@@ -53,7 +53,7 @@ export async function runSavepoint(jobId: string | undefined, targetDirectory: s
   }
   const id = checkJobId(jobId);
   const given = targetDirectory ?? options.savepointPath ?? savepointDir(env.config);
-  const target = given === undefined ? undefined : absoluteLocation(given, cwd);
+  const target = given === undefined ? undefined : absoluteLocation(nonEmptyPath(given, 'savepointTarget'), cwd);
   if (!json) out.write(`Triggering savepoint for job ${id}.\nWaiting for response...\n`);
   const { 'request-id': trigger } = await client.triggerSavepoint(id, { ...(target === undefined ? {} : { 'target-directory': target }), 'cancel-job': false, formatType });
   if (options.detached === true) {

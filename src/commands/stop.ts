@@ -3,7 +3,7 @@ import type { ClusterOptions, CommandEnv } from '../cli.ts';
 import { savepointDir } from '../config.ts';
 import { UsageError } from '../errors.ts';
 import { awaitJobEnd, awaitOperation } from '../engine/cluster/async-operation.ts';
-import { absoluteLocation } from '../engine/cluster/locations.ts';
+import { absoluteLocation, nonEmptyPath } from '../engine/cluster/locations.ts';
 import { clusterClient } from './cluster-client.ts';
 import { SavepointProgress } from './savepoint-progress.ts';
 import { progressEnabled } from '../output/progress.ts';
@@ -29,7 +29,7 @@ export async function runStop(jobId: string | undefined, options: StopOptions, e
   const json = options.json === true;
   const drain = options.drain === true;
   const dir = (jobId !== undefined ? given : undefined) ?? savepointDir(env.config);
-  const target = dir === undefined ? undefined : absoluteLocation(dir, env.ctx.cwd ?? process.cwd());
+  const target = dir === undefined ? undefined : absoluteLocation(nonEmptyPath(dir, 'savepointTarget'), env.ctx.cwd ?? process.cwd());
   if (!json) env.ctx.stdout.write(`${drain ? 'Draining' : 'Suspending'} job "${id}" with a ${formatType} savepoint.\n`);
   const { 'request-id': trigger } = await client.stop(id, { ...(target === undefined ? {} : { targetDirectory: target }), drain, formatType });
   const progress = new SavepointProgress(env.ctx.stderr, progressEnabled(env.ctx.stderr, json), () => client.checkpoints(id));
