@@ -104,6 +104,9 @@ describe('bad input', () => {
     expect(none.stderr).toMatch(/missing required argument 'path'/);
     await expectOneLineError(['inspect', good, '--key', 'user-1'], /--key 'user-1' is not valid JSON \(a string key needs quotes: --key '"user-1"'\)/);
     await expectOneLineError(['inspect', good, '--entries', '--keys'], /choose one of --entries, --keys and --key/);
+    await expectOneLineError(['inspect', good, '--key', '{"$bytes":"!!"}'], /^--key '\{"\$bytes":"!!"\}': "!!" is not base64: /m);
+    await expectOneLineError(['inspect', good, '--key', '{"$bigint":"abc"}'], /^--key '\{"\$bigint":"abc"\}': "abc" is not a whole number: /m);
+    await expectOneLineError(['inspect', good, '--key', '{"$date":"nope"}'], /^--key '\{"\$date":"nope"\}': "nope" is not an ISO-8601 time: /m);
     await expectOneLineError(['inspect', good, '--operator', 'nope'], /no operator 'nope' in .* \(operators: counts, rules\)/);
     await expectOneLineError(['inspect', 'hdfs://x/y'], /unsupported file system "hdfs"/);
   });
