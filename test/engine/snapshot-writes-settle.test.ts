@@ -2,7 +2,8 @@
  * A job's result is known only after every asynchronous snapshot write of the job has settled and
  * the aborted snapshot's directory is gone: nothing writes into a checkpoint directory after
  * `cancel()` returns or the job fails. The test holds the subtasks' data-file writes open through
- * the store it gives the executor, ends the job, and releases them only later.
+ * the store it gives the executor, ends the job, and releases them only later. The same hold keeps
+ * a savepoint pending while its attempt ends, to check what its caller is told.
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -112,3 +113,60 @@ describe('the end of a job waits for its snapshot writes', () => {
     expect(await filesUnder(dir.path)).toEqual([]);
   });
 });
+
+describe('a savepoint pending when its attempt ends says how the job goes on', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+  afterEach(async () => {
+    await dir.remove();
+  });
+
+  it.each([
+    ['restarts', "the job's attempt ended (it is restarting); try again once the job is RUNNING"],
+    ['fails', 'the job failed'],
+    ['is cancelled', 'the job was cancelled'],
+  ] as const)('the job %s', async (ending, because) => {
+    let fail = false;
+    const env = StreamExecutionEnvironment.getExecutionEnvironment()
+      .setParallelism(1)
+      .configureCheckpointing({ interval: 3_600_000, dir: join(dir.path, 'checkpoints') })
+      .setRestartStrategy(ending === 'restarts' ? { type: 'fixed-delay', attempts: 1, delayMs: 0 } : { type: 'none' });
+    env
+      .fromSource(new DataGeneratorSource({ recordsPerSecond: 1000, generate: (i) => i }), 'numbers')
+      .uid('numbers')
+      .sinkTo(() => ({
+        invoke: () => {
+          if (!fail) return;
+          fail = false; // once: the restarted attempt runs on
+          throw new Error('injected failure');
+        },
+      }));
+    const stores = holdingStores();
+    const statuses: string[] = [];
+    const client = startLocally(env.graph, { ...env.executionOptions('aborted-savepoint'), openSnapshotStore: stores.open, events: { onStatus: (s) => void statuses.push(s) } });
+    let savepoint: Promise<string>;
+    for (;;) {
+      savepoint = client.triggerSavepoint(join(dir.path, 'savepoints'));
+      const refused = await Promise.race([savepoint.then(() => undefined, (err: unknown) => String(err)), stores.held.then(() => undefined)]);
+      if (refused === undefined || !/is not running/.test(refused)) break;
+      await sleep(10);
+    }
+    savepoint.catch(() => undefined);
+    if (ending === 'is cancelled') void client.cancel();
+    else fail = true;
+    const message = await savepoint.then(() => 'completed', (err: unknown) => (err instanceof Error ? err.message : String(err)));
+    expect(message).toBe(`Savepoint 1 was aborted: ${because}`);
+    stores.release();
+    if (ending === 'restarts') {
+      await until(() => statuses.includes('RESTARTING') && statuses.at(-1) === 'RUNNING');
+      await client.cancel();
+    }
+    await client.result.catch(() => undefined);
+  });
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await sleep(10);
+}

@@ -196,8 +196,8 @@ describe('CheckpointCoordinator: max-concurrent counts a checkpoint whose direct
     await vi.advanceTimersByTimeAsync(99);
     expect(failed).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
-    expect(failed.map((f) => [f.id, f.failure])).toEqual([[1, 'expired: its directory did not open within the checkpoint timeout']]);
-    expect(failures.map((e) => e.message)).toEqual(['Exceeded checkpoint tolerable failure threshold. The last failure: checkpoint 1 expired: its directory did not open within the checkpoint timeout']);
+    expect(failed.map((f) => [f.id, f.failure])).toEqual([[1, 'expired: its directory did not open within execution.checkpointing.timeout (100 ms)']]);
+    expect(failures.map((e) => e.message)).toEqual(['Exceeded checkpoint tolerable failure threshold. The last failure: checkpoint 1 expired: its directory did not open within execution.checkpointing.timeout (100 ms)']);
     calls[0]!.release(); // too late: no second report
     await flush();
     expect(failed.map((f) => f.id)).toEqual([1]);

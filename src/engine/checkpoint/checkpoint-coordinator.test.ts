@@ -54,7 +54,7 @@ describe('CheckpointCoordinator expiry', () => {
     const attempt = silentAttempt();
     c.start(attempt);
     const savepoint = c.triggerSavepoint(dir.path);
-    await expect(within('the savepoint to expire', savepoint)).rejects.toThrow(/^Savepoint 1 failed: expired/);
+    await expect(within('the savepoint to expire', savepoint)).rejects.toThrow(/^Savepoint 1 expired before completing: it took longer than execution\.checkpointing\.timeout \(50 ms\)\.$/);
     expect(attempt.aborted).toEqual([1]);
     await c.settle();
   });
@@ -75,12 +75,12 @@ describe('CheckpointCoordinator queue', () => {
     expect(attempt.barriers).toEqual([1]);
     expect(secondSettled).toBe(false);
     c.decline(1, new Error('declined by the test'));
-    await expect(first).rejects.toThrow(/^Checkpoint 1 failed: declined/);
+    await expect(first).rejects.toThrow(/^Checkpoint 1 was declined: declined by the test$/);
     await within('the queued checkpoint to start', (async () => { while (attempt.barriers.length < 2) await new Promise((r) => setTimeout(r, 5)); })());
     expect(attempt.barriers).toEqual([1, 2]);
     const third = c.triggerCheckpoint();
     c.stop();
-    await expect(second).rejects.toThrow(/^Checkpoint 2 was aborted: job-ended/);
+    await expect(second).rejects.toThrow(/^Checkpoint 2 was aborted: the job's attempt ended$/);
     await expect(third).rejects.toThrow(/the attempt ended before the queued checkpoint could start/);
     await c.settle();
   });
@@ -101,7 +101,27 @@ describe('CheckpointCoordinator before the tasks run', () => {
     await within('the held savepoint to start', (async () => { while (attempt.barriers.length < 1) await new Promise((r) => setTimeout(r, 5)); })());
     expect(attempt.barriers[0]).toBe(1);
     c.stop();
-    await expect(savepoint).rejects.toThrow(/^Savepoint 1 was aborted: job-ended/);
+    await expect(savepoint).rejects.toThrow(/^Savepoint 1 was aborted: the job's attempt ended$/);
+    await c.settle();
+  });
+});
+
+describe('CheckpointCoordinator: why a pending snapshot ended, in words', () => {
+  it.each([
+    ['restarting', "Savepoint 1 was aborted: the job's attempt ended (it is restarting); try again once the job is RUNNING"],
+    ['failed', 'Savepoint 1 was aborted: the job failed'],
+    ['finished', 'Savepoint 1 was aborted: the job finished'],
+    ['cancelled', 'Savepoint 1 was aborted: the job was cancelled'],
+    ['stopped', 'Savepoint 1 was aborted: the job was stopped'],
+  ] as const)('an attempt that ended as %s', async (ended, line) => {
+    const c = coordinator({ interval: null });
+    const attempt = silentAttempt();
+    c.start(attempt);
+    const savepoint = c.triggerSavepoint(dir.path);
+    savepoint.catch(() => undefined);
+    await within('the barrier', (async () => { while (attempt.barriers.length < 1) await new Promise((r) => setTimeout(r, 5)); })());
+    c.stop(ended);
+    await expect(savepoint.catch((err: unknown) => String(err instanceof Error ? err.message : err))).resolves.toBe(line);
     await c.settle();
   });
 });
@@ -157,7 +177,7 @@ describe('CheckpointCoordinator progress of pending snapshots', () => {
     await expect(first).rejects.toThrow(/declined/);
     expect(reports.at(-1)!.map((p) => p.id)).toEqual([2]);
     c.stop();
-    await expect(second).rejects.toThrow(/aborted: job-ended/);
+    await expect(second).rejects.toThrow(/^Savepoint 2 was aborted: the job's attempt ended$/);
     expect(reports.at(-1)).toEqual([]);
     await c.settle();
   });

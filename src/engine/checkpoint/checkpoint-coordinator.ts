@@ -24,6 +24,7 @@ import { copiedPath, copyReferredFiles, localizeBlocks, referredByNativeAcks } f
 import type { PlannedNode } from '../runtime/job-plan.ts';
 import type { CheckpointTarget, SubtaskAck } from '../runtime/subtask.ts';
 import { type CheckpointConfig, effectiveInterval } from './checkpoint-config.ts';
+import { formatFlinkDuration } from './flink-duration.ts';
 import {
   type CheckpointFailureReason,
   type CheckpointId,
@@ -44,6 +45,48 @@ import {
 /** A snapshot was refused because others are in progress (max concurrent): try again later. */
 /** `flink savepoint --type`: canonical (self-contained, any backend) or the backend's native form. */
 export type SavepointType = 'canonical' | 'native';
+
+/**
+ * How the attempt that a pending snapshot belonged to ended, as far as the job knows when it
+ * stops the coordinator (the restart strategy has decided by then): what the snapshot's caller is told.
+ */
+export type AttemptEnd = 'restarting' | 'failed' | 'finished' | 'cancelled' | 'stopped';
+
+const ATTEMPT_END_TEXT: Readonly<Record<AttemptEnd, string>> = {
+  restarting: "the job's attempt ended (it is restarting); try again once the job is RUNNING",
+  failed: 'the job failed',
+  finished: 'the job finished',
+  cancelled: 'the job was cancelled',
+  stopped: 'the job was stopped',
+};
+
+/**
+ * A failed snapshot's line for its caller, after Flink's CheckpointFailureReason messages
+ * ("Checkpoint expired before completing.", "Checkpoint was declined.", ...), with what caused it.
+ */
+function failureLine(kind: SnapshotKind, id: number, reason: CheckpointFailureReason, detail: string): string {
+  const what = `${kind === 'checkpoint' ? 'Checkpoint' : 'Savepoint'} ${id}`;
+  switch (reason) {
+    case 'expired':
+      return `${what} expired before completing: ${detail}.`;
+    case 'declined':
+    case 'task-not-ready':
+      return `${what} was declined: ${detail}`;
+    case 'storage':
+      return `${what} failed: IO-problem detected: ${detail}`;
+    case 'async-failure':
+      return `${what} failed: asynchronous task checkpoint failed: ${detail}`;
+    case 'finalize-failure':
+      return `${what} could not be finalized: ${detail}`;
+    case 'subsumed':
+      return `${what} was aborted: it has been subsumed by a newer checkpoint`;
+    case 'task-failure':
+    case 'not-all-tasks-running':
+    case 'trigger-failure':
+    case 'coordinator-shutdown':
+      return `${what} failed: ${detail}`;
+  }
+}
 
 export class SnapshotBusyError extends UserError {
   override readonly name: string = 'SnapshotBusyError';
@@ -250,8 +293,8 @@ export class CheckpointCoordinator {
     if (interval !== null) this.#schedule(interval);
   }
 
-  /** Stops triggering and aborts what is pending (the attempt ended). */
-  stop(): void {
+  /** Stops triggering and aborts what is pending (the attempt ended, `ended` says how when known). */
+  stop(ended?: AttemptEnd): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#expiryTimer !== undefined) clearTimeout(this.#expiryTimer);
@@ -262,7 +305,7 @@ export class CheckpointCoordinator {
     for (const { expiry } of this.#opening.values()) clearTimeout(expiry);
     this.#opening.clear();
     for (const waiting of this.#waitingManual.splice(0)) waiting.reject(new UserError(`job ${this.job.jobId}: the attempt ended before the queued checkpoint could start`));
-    for (const id of [...this.#pending.keys()]) this.#track(this.#abort(id, 'job-ended'));
+    for (const id of [...this.#pending.keys()]) this.#track(this.#abort(id, ended === undefined ? "the job's attempt ended" : ATTEMPT_END_TEXT[ended]));
   }
 
   /** Completions and deletions still running; the job's end waits for them. */
@@ -472,7 +515,7 @@ export class CheckpointCoordinator {
     }
     // Dropped while it opened, by stop() (handled just below) or by its timeout (its slot is free again).
     if (!this.#stopOpening(id) && this.#attempt === attempt && attempt !== undefined) {
-      throw new UserError(`${kind === 'checkpoint' ? 'Checkpoint' : 'Savepoint'} ${id} expired: its directory did not open within the checkpoint timeout`);
+      throw new UserError(failureLine(kind, id, 'expired', this.#notOpenedInTime()));
     }
     const store = new PendingSnapshotStore(opened);
     // Savepoints are full and self-contained, as Flink's: never registered, never referred to.
@@ -496,7 +539,7 @@ export class CheckpointCoordinator {
     const expiry = setTimeout(() => {
       if (!this.#stopOpening(id)) return;
       this.#slotFreed();
-      this.#failedUnopened(triggered, 'expired', new Error('its directory did not open within the checkpoint timeout'));
+      this.#failedUnopened(triggered, 'expired', new Error(this.#notOpenedInTime()));
     }, Math.min(this.config.timeout, 2 ** 31 - 1));
     expiry.unref?.();
     this.#opening.set(id, { checkpoint: { id, kind, triggeredAt }, expiry });
@@ -511,6 +554,10 @@ export class CheckpointCoordinator {
     const message = cause instanceof Error ? cause.message : String(cause);
     this.events.onFailed?.({ id: triggered.id, kind: triggered.kind, triggeredAt: triggered.triggeredAt, endedAt: Date.now(), size: 0, location: triggered.location, failure: `${reason}: ${message}` });
     this.#countFailure(triggered.id, triggered.kind, reason, message);
+  }
+
+  #notOpenedInTime(): string {
+    return `its directory did not open within execution.checkpointing.timeout (${formatFlinkDuration(this.config.timeout)})`;
   }
 
   /** Whether it was still counted (not dropped by stop() or its timeout). */
@@ -558,7 +605,7 @@ export class CheckpointCoordinator {
       const expired = expiredCheckpoints(this.config, [...this.#pending.values()], Date.now());
       this.#track(
         (async () => {
-          for (const id of expired) await this.#fail(id, 'expired', new Error('expired'));
+          for (const id of expired) await this.#fail(id, 'expired', new Error(`it took longer than execution.checkpointing.timeout (${formatFlinkDuration(this.config.timeout)})`));
         })().finally(() => this.#scheduleExpiry()),
       );
     }, Math.max(0, at - Date.now()));
@@ -638,7 +685,7 @@ export class CheckpointCoordinator {
     const outcome = onCheckpointCompleted({ now, completed: { id: pending.id, kind: pending.kind }, pending: [...this.#pending.values()], counter: this.#counter });
     this.#counter = outcome.counter;
     this.#lastCompletedEnd = outcome.lastCompletedEndTime;
-    for (const id of outcome.subsumed) await this.#abort(id, 'subsumed');
+    for (const id of outcome.subsumed) await this.#abort(id, 'it has been subsumed by a newer checkpoint');
     if (outcome.addToStore) {
       this.completed.push({ id: pending.id, location: pending.location, completedAt: now });
       this.completedCount += 1;
@@ -674,8 +721,9 @@ export class CheckpointCoordinator {
     const kind = failed?.kind ?? 'checkpoint';
     const message = cause instanceof Error ? cause.message : String(cause);
     if (failed !== undefined) this.events.onFailed?.({ id, kind, triggeredAt: failed.triggeredAt, endedAt: Date.now(), size: 0, ...(failed.native ? { savepointType: 'native' as const } : {}), location: failed.location, failure: `${reason}: ${message}` });
-    for (const w of this.#pending.get(id)?.waiters ?? []) w.reject(new UserError(`${kind === 'checkpoint' ? 'Checkpoint' : 'Savepoint'} ${id} failed: ${reason}: ${message}`));
-    await this.#abort(id, reason);
+    const line = failureLine(kind, id, reason, message);
+    for (const w of this.#pending.get(id)?.waiters ?? []) w.reject(new UserError(line));
+    await this.#abort(id, line);
     this.#countFailure(id, kind, reason, message);
   }
 
@@ -687,17 +735,18 @@ export class CheckpointCoordinator {
     }
   }
 
-  async #abort(id: number, reason: string): Promise<void> {
+  /** `because`: why, in words, after "was aborted: " (a failure's waiters have had its own line already). */
+  async #abort(id: number, because: string): Promise<void> {
     const pending = this.#pending.get(id);
     if (pending === undefined) return;
     this.#pending.delete(id);
     this.#reportPending();
-    for (const w of pending.waiters) w.reject(new UserError(`${pending.kind === 'checkpoint' ? 'Checkpoint' : 'Savepoint'} ${id} was aborted: ${reason}`));
+    for (const w of pending.waiters) w.reject(new UserError(`${pending.kind === 'checkpoint' ? 'Checkpoint' : 'Savepoint'} ${id} was aborted: ${because}`));
     this.#attempt?.notifyAborted(id);
     this.#slotFreed();
     // Subtasks may still be writing into it: the directory goes once their writes have settled.
-    await pending.store.close(reason);
-    await pending.shared?.close(reason);
+    await pending.store.close(because);
+    await pending.shared?.close(because);
     await this.#deleteDirectory(pending.location).catch(() => undefined);
     await this.#release(this.#registry.abort(toCheckpointId(id)));
     if (pending.shared !== undefined) await this.#release(await this.#unacknowledgedFiles(pending.shared, id).catch(() => []));

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseFlinkDuration } from './flink-duration.ts';
+import { formatFlinkDuration, parseFlinkDuration } from './flink-duration.ts';
 
 describe('parseFlinkDuration', () => {
   it.each([
@@ -44,5 +44,22 @@ describe('parseFlinkDuration', () => {
         expect(parseFlinkDuration(`${n}${unit}`)).toBe(n * ms);
       }),
     );
+  });
+});
+
+describe('formatFlinkDuration', () => {
+  it.each([
+    [10, '10 ms'],
+    [1_500, '1500 ms'],
+    [10_000, '10 s'],
+    [600_000, '10 min'],
+    [7_200_000, '2 h'],
+    [86_400_000, '1 d'],
+  ])('%d ms is %s', (ms, text) => {
+    expect(formatFlinkDuration(ms)).toBe(text);
+  });
+
+  it('writes a duration that parses back to itself', () => {
+    fc.assert(fc.property(fc.nat({ max: 2 ** 40 }), (ms) => parseFlinkDuration(formatFlinkDuration(ms)) === ms));
   });
 });

@@ -40,3 +40,14 @@ export function parseFlinkDuration(text: string): number | undefined {
   // Flink refuses values that overflow a 64-bit long; here precision is lost first.
   return Number.isSafeInteger(ms) ? ms : undefined;
 }
+
+/**
+ * `10 ms`, `30 s`, `10 min`, `2 h`, `1 d`: the largest unit that writes `ms` as a whole number, as
+ * Flink's `TimeUtils.formatWithHighestUnit`, so a message shows a value the way a config file sets it.
+ */
+export function formatFlinkDuration(ms: number): string {
+  for (const [unit, per] of [['d', 86_400_000], ['h', 3_600_000], ['min', 60_000], ['s', 1_000]] as const) {
+    if (ms >= per && ms % per === 0) return `${ms / per} ${unit}`;
+  }
+  return `${ms} ms`;
+}

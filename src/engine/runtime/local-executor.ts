@@ -17,7 +17,7 @@ import { type CheckpointConfig, defaultCheckpointConfig } from '../checkpoint/ch
 import { type ClaimMode, toCheckpointId } from '../checkpoint/checkpoint-types.ts';
 import { ownsRestoredSnapshot } from '../checkpoint/incremental-restore.ts';
 import { checkNativeBackend } from '../checkpoint/native-restore.ts';
-import { CheckpointCoordinator, type CoordinatorEvents, type CoordinatorResume, type SavepointType, SnapshotBusyError, sharedFilesOf } from '../checkpoint/checkpoint-coordinator.ts';
+import { CheckpointCoordinator, type AttemptEnd, type CoordinatorEvents, type CoordinatorResume, type SavepointType, SnapshotBusyError, sharedFilesOf } from '../checkpoint/checkpoint-coordinator.ts';
 import type { DamagedCheckpoint } from '../checkpoint/choose-restore-checkpoint.ts';
 import { planRestore } from '../state/restore-plan.ts';
 import type { NewOperatorSpec, SubtaskRestorePlan } from '../state/restore-plan.ts';
@@ -170,17 +170,31 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
     const failures: number[] = [];
     let restoreFrom = options.restoreFrom;
     for (let attempt = 0; ; attempt++) {
+      // Decided as the attempt ends, before its pending snapshots are aborted, so that their callers learn whether the job restarts.
+      let verdict: { readonly setup: UserError } | { readonly restart: ReturnType<typeof decideRestart> } | undefined;
+      const judge = (err: unknown): AttemptEnd => {
+        if (stopRequested !== undefined) return stopRequested === 'cancel' ? 'cancelled' : 'stopped';
+        const inner = err instanceof TaskFailure ? err.error : err;
+        if (inner instanceof UserError && attempt === 0 && isSetupError(inner)) {
+          verdict = { setup: inner };
+          return 'failed';
+        }
+        failures.push(Date.now());
+        const restart = decideRestart(strategy, failures);
+        verdict = { restart };
+        return restart.restart ? 'restarting' : 'failed';
+      };
       try {
-        await runAttempt(jobId, plan, attempt, restoreFrom, options, coordinator, config.mode, (cancel) => (cancelAttempt = cancel), (a) => (attemptRunning = a));
+        await runAttempt(jobId, plan, attempt, restoreFrom, options, coordinator, config.mode, (cancel) => (cancelAttempt = cancel), (a) => (attemptRunning = a), judge);
         return finish(stopRequested === 'cancel' ? 'CANCELED' : 'FINISHED', attempt + 1);
       } catch (err) {
         await coordinator.settle();
         if (stopRequested !== undefined) return finish(stopRequested === 'cancel' ? 'CANCELED' : 'FINISHED', attempt + 1);
-        const inner = err instanceof TaskFailure ? err.error : err;
-        if (inner instanceof UserError && attempt === 0 && isSetupError(inner)) return failJob(inner);
+        // The attempt failed before it was deployed (its restore did not open): judged here.
+        if (verdict === undefined) judge(err);
+        if (verdict !== undefined && 'setup' in verdict) return failJob(verdict.setup);
         options.events?.onAttemptFailed?.(attemptFailure(err));
-        failures.push(Date.now());
-        const decision = decideRestart(strategy, failures);
+        const decision = verdict?.restart ?? decideRestart(strategy, failures);
         if (!decision.restart) {
           const failure = `${err instanceof Error ? err.message : String(err)} (not restarted: ${decision.reason})`;
           return failJob(new JobFailedError(`Job ${jobId} (${options.jobName}) failed: ${failure}`, failure, { cause: err }));
@@ -281,6 +295,8 @@ async function runAttempt(
   mode: CheckpointConfig['mode'],
   onCancel: (cancel: () => void) => void,
   onSubtasks: (attempt: DeployedAttempt) => void = () => undefined,
+  /** How a failed attempt ends the job (restart or not), decided before its pending snapshots are aborted. */
+  judge: (err: unknown) => AttemptEnd = () => 'failed',
 ): Promise<void> {
   const { nodes, restore } = restoreFrom === undefined ? { nodes: plan.nodes, restore: undefined } : await openRestore(plan, restoreFrom, options, localRecoveryOf(options.checkpoint, jobId));
   // Incremental checkpoints build on the restored chains only when the snapshot is the job's own (failover, claim).
@@ -365,9 +381,11 @@ async function runAttempt(
   onSubtasks(attemptRunning);
   try {
     await attemptRunning.done;
-  } finally {
-    coordinator.stop();
+  } catch (err) {
+    coordinator.stop(judge(err));
+    throw err;
   }
+  coordinator.stop('finished');
 }
 
 export interface OpenedRestore {
