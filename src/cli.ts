@@ -39,7 +39,9 @@ function common(cmd: Command): Command {
 }
 
 export async function main(argv: readonly string[], ctx: CliContext = processContext()): Promise<number> {
-  let verbose = argv.includes('--verbose') || argv.includes('-v') || (ctx.env.DEBUG ?? '') !== '';
+  // Set as commander parses a command's own -v (below), not by scanning argv: after a job file,
+  // `-v` is one of the job's arguments.
+  let verbose = (ctx.env.DEBUG ?? '') !== '';
   let exitCode: number = ExitCode.ok;
   const envFor = (options: CommonOptions): CommandEnv => {
     verbose ||= options.verbose === true;
@@ -228,6 +230,9 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
       const { runTaskManagerCommand } = await import('./commands/taskmanager.ts');
       exitCode = await runTaskManagerCommand(options, envFor(options));
     });
+
+  // At the option itself, so an error in a later option or argument of the same command gets its stack too.
+  for (const c of program.commands) c.on('option:verbose', () => (verbose = true));
 
   let command: string | undefined;
   program.hook('preSubcommand', (_program, subcommand) => {

@@ -126,4 +126,19 @@ describe('bad input', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/no such file or directory\n.*UserError/s);
   });
+
+  it("a job's own -v and --verbose, after the job file, are its arguments: no stack trace; before it they are the CLI's", async () => {
+    // Fails while it builds, in the client: no cluster is needed to see what is printed.
+    const job = join(dir.path, 'throws.mts');
+    await writeFile(job, "export default (): void => {\n  throw new Error('boom in build');\n};\n");
+    const line = `Job file ${job} threw while building the job: boom in build (${job}:2:9)`;
+    for (const flag of ['-v', '--verbose']) {
+      const own = await runFlink(['run', job, flag]);
+      expect(own.stderr).toBe(`${line}\n`);
+      expect(own.code).toBe(1);
+      const cli = await runFlink(['run', flag, job]);
+      expect(cli.stderr).toMatch(/\n\s+at /);
+      expect(cli.code).toBe(1);
+    }
+  });
 });
