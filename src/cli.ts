@@ -263,7 +263,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
       code = err.exitCode === 0 ? ExitCode.ok : command === undefined ? ExitCode.failure : ExitCode.error;
     } else {
       ctx.stderr.write(`${describeError(err)}\n`);
-      if (verbose && err instanceof Error && err.stack !== undefined) ctx.stderr.write(`${err.stack}\n`);
+      if (verbose) ctx.stderr.write(stackWithCauses(err));
       code = exitCodeFor(err);
     }
     // Flink's CliFrontend ends every failure of its commands, bad arguments included, with 1;
@@ -295,6 +295,21 @@ function parseParallelism(value: string): number {
   const n = /^[+-]?\d+$/.test(value) ? Number(value) : Number.NaN;
   if (!(n >= 1 && n <= 2_147_483_647)) throw new UsageError(`The parallelism must be a positive number: ${value}`);
   return n;
+}
+
+/**
+ * The error's stack, then each cause's as Java prints them (`Caused by: ...`): a job file that
+ * threw is wrapped in a UserError whose own stack is tsflink's, and the user's code is in its cause.
+ */
+function stackWithCauses(err: unknown): string {
+  const lines: string[] = [];
+  const seen = new Set<unknown>();
+  for (let e: unknown = err; e !== undefined && !seen.has(e); e = e instanceof Error ? e.cause : undefined) {
+    seen.add(e);
+    const text = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
+    lines.push(e === err ? text : `Caused by: ${text}`);
+  }
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
 function versionLine(): string {

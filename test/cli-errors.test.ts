@@ -141,4 +141,12 @@ describe('bad input', () => {
       expect(cli.code).toBe(1);
     }
   });
+
+  it("--verbose on a job that throws while it builds shows the user's stack, at the job file, after tsflink's", async () => {
+    const job = join(dir.path, 'throws-too.mts');
+    await writeFile(job, "export default (): void => {\n  throw new Error('boom in build');\n};\n");
+    const result = await runFlink(['run', '--verbose', job]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`\nCaused by: Error: boom in build\n    at default (${job}:2:9)\n`);
+  });
 });
