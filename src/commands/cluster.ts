@@ -1,5 +1,7 @@
 /** `flink cluster start|stop|status`: the local cluster's JobManager, in the background. */
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
+import { type Config, defineEntries } from '../config.ts';
+import { UsageError } from '../errors.ts';
 import { startClusterInBackground, stopCluster } from '../engine/cluster/cluster-launcher.ts';
 import { RESUME_FROM } from '../engine/cluster/cluster-api.ts';
 import { RestClient, clusterAnswers } from '../engine/cluster/rest-client.ts';
@@ -7,6 +9,8 @@ import { clusterUrl } from './cluster-client.ts';
 
 export async function runCluster(action: 'start' | 'stop' | 'status', options: ClusterOptions, env: CommandEnv): Promise<number> {
   const url = clusterUrl(options, env.config);
+  // Before anything is printed: a -m that a -D contradicts is refused in one line.
+  const { config, defines } = action === 'start' && options.jobmanager !== undefined ? listeningAt(url, options.jobmanager, env.config, options.define) : { config: env.config, defines: options.define };
   const out = (data: unknown, text: string): void => env.ctx.stdout.write(options.json === true ? `${JSON.stringify(data)}\n` : `${text}\n`);
   // Starting: a JobManager too slow to answer within a second makes the new one fail with "port
   // in use", which says what to do; stopping or asking: a slow JobManager is still running.
@@ -19,7 +23,7 @@ export async function runCluster(action: 'start' | 'stop' | 'status', options: C
       }
       // Progress goes to stdout (as Flink's start-cluster.sh), so stderr holds only an error.
       if (options.json !== true) env.ctx.stdout.write('Starting cluster.\n');
-      const started = await startClusterInBackground(url, env.config, options.define);
+      const started = await startClusterInBackground(url, config, defines);
       out({ url, started: true, pid: started.pid, log: started.log }, `Started the JobManager (pid ${started.pid}) at ${url}; its log is ${started.log}.`);
       return 0;
     }
@@ -47,4 +51,27 @@ export async function runCluster(action: 'start' | 'stop' | 'status', options: C
       return 0;
     }
   }
+}
+
+/**
+ * `cluster start -m host:port`: the JobManager listens there, as `-D rest.address=host -D
+ * rest.port=port` would make it (its default working directory follows the port too). A `-D` that
+ * says otherwise is refused, since one of the two would be ignored.
+ */
+function listeningAt(url: string, given: string, config: Config, defines: readonly string[]): { config: Config; defines: string[] } {
+  const parsed = new URL(url);
+  const hostname = parsed.hostname;
+  // URL leaves out the scheme's default port.
+  const port = parsed.port === '' ? '80' : parsed.port;
+  const wanted = new Map([
+    ['rest.address', hostname],
+    ['rest.port', port],
+  ]);
+  for (const [key, value] of defineEntries(defines)) {
+    const want = wanted.get(key);
+    if (want !== undefined && value.trim().toLowerCase() !== want) {
+      throw new UsageError(`-m ${given} and -D ${key}=${value} disagree on where the JobManager listens; give only one of them.`);
+    }
+  }
+  return { config: new Map([...config, ...wanted]), defines: [...defines, ...[...wanted].map(([key, value]) => `${key}=${value}`)] };
 }
