@@ -2,7 +2,8 @@
  * A TaskManager's slots share its `taskmanager.memory.task.heap.size`: a job whose keyed state on
  * the heap outgrows its slot fails (restart strategy none) in one line that says the slot ran out
  * of memory, with the limit and what to do, and the TaskManager itself lives on with its slot free.
- * A run's own `-D taskmanager.memory.task.heap.size` cannot resize the TaskManager: refused in one line.
+ * A run's own `-D taskmanager.memory.task.heap.size` cannot resize the TaskManager: refused in one line,
+ * as is any other key that only a starting cluster reads, when the run's value is not the cluster's.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -58,4 +59,25 @@ it("refuses a run's own slot count in one line: the TaskManager's slots were set
   );
   // The cluster's own value is no change: accepted.
   expect((await runFlink(['run', ...cluster.defines, '-D', 'taskmanager.numberOfTaskSlots=1', '-D', 'state.backend.type=hashmap', job, '10', join(cluster.scratch, 'out-slots-1'), '10'], { cwd: cluster.scratch })).code).toBe(0);
+}, 90_000);
+
+it.each([
+  ['process.jobmanager.working-dir', '/tmp/tsflink-other-working-dir', (c: TestCluster) => c.workDir],
+  ['heartbeat.timeout', '1min', () => '50 s'],
+  ['cluster.evenly-spread-out-slots', 'true', () => 'false'],
+  ['blob.storage.directory', '/tmp/tsflink-other-blobs', (c: TestCluster) => join(c.scratch, 'tm-blobs')],
+  ['taskmanager.count', '3', () => '1'],
+] as const)("refuses a run's own %s in one line: it takes effect only when a cluster starts", async (key, value, current) => {
+  const result = await runFlink(['run', '-d', ...cluster.defines, '-D', `${key}=${value}`, job, '10', join(cluster.scratch, 'out-refused'), '10'], { cwd: cluster.scratch });
+  expect(result.code).toBe(1);
+  expect(result.stdout).toBe('');
+  expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(result.stderr).toContain(
+    `${key}=${value} on a run cannot change this cluster, which is already running (its ${key} is ${current(cluster)}): the key takes effect only when a cluster starts. Restart it with 'flink cluster stop' then 'flink cluster start -D ${key}=${value}', or leave the key out of the run.\n`,
+  );
+}, 90_000);
+
+it("accepts a cluster-only key a run gives the cluster's own value, in any spelling: it changes nothing", async () => {
+  const result = await runFlink(['run', ...cluster.defines, '-D', 'heartbeat.timeout=50 s', '-D', 'cluster.evenly-spread-out-slots=FALSE', '-D', 'state.backend.type=hashmap', job, '10', join(cluster.scratch, 'out-same'), '10'], { cwd: cluster.scratch });
+  expect(result.code, result.stderr).toBe(0);
 }, 90_000);

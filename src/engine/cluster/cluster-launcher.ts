@@ -13,6 +13,7 @@ import { UserError } from '../../errors.ts';
 import { makeDirectoriesSync } from '../../storage/make-directories.ts';
 import { RESUME_FROM } from './cluster-api.ts';
 import { RestClient, clusterAnswers } from './rest-client.ts';
+import { CLUSTER_ONLY_KEYS } from './cluster-only-keys.ts';
 import { DEFAULT_LOCAL_TASK_MANAGERS, TASK_MANAGER_COUNT_KEY } from './taskmanager/task-manager-settings.ts';
 
 const FLINK_BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/flink.js');
@@ -26,13 +27,14 @@ export interface StartedCluster {
 /**
  * The `-D` flags of a `flink run` that belong to the cluster it starts: where it listens, where
  * it keeps its files, and its TaskManagers (how many, their slots and heap: a TaskManager's are
- * set when it starts, as in Flink's per-job clusters). The others configure that one job (they
- * travel with its submission); given to the JobManager they would become defaults of every later job.
+ * set when it starts, as in Flink's per-job clusters), every key of CLUSTER_ONLY_KEYS. The others
+ * configure that one job (they travel with its submission); given to the JobManager they would
+ * become defaults of every later job.
  */
 export function clusterDefines(defines: readonly string[]): string[] {
   return defines.filter((define) => {
     const key = define.slice(0, Math.max(0, define.indexOf('='))).trim();
-    return key.startsWith('rest.') || key === 'process.jobmanager.working-dir' || key.startsWith('taskmanager.') || key.startsWith('slotmanager.') || key.startsWith('resourcemanager.');
+    return CLUSTER_ONLY_KEYS.includes(key) || key.startsWith('rest.') || key.startsWith('taskmanager.') || key.startsWith('slotmanager.') || key.startsWith('resourcemanager.');
   });
 }
 

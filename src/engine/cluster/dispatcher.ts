@@ -52,11 +52,23 @@ import { defaultJobName } from './job-settings.ts';
 import { recoverCheckpoints } from './recover-checkpoints.ts';
 import { type SlotProvider, registrySlotProvider } from './taskmanager/slot-provider.ts';
 import { type TaskManagerRegistration, TaskManagerRegistry } from './taskmanager/task-manager-registry.ts';
-import { type TaskManagerSettings, UNBOUNDED_SLOTS, taskManagerSettings } from './taskmanager/task-manager-settings.ts';
+import {
+  HEARTBEAT_INTERVAL_KEY,
+  HEARTBEAT_TIMEOUT_KEY,
+  MAX_SLOTS_KEY,
+  SPREAD_OUT_SLOTS_KEY,
+  TASK_MANAGER_COUNT_KEY,
+  TASK_MANAGER_IDLE_TIMEOUT_KEY,
+  type TaskManagerSettings,
+  UNBOUNDED_SLOTS,
+  taskManagerSettings,
+} from './taskmanager/task-manager-settings.ts';
 import { WORKER_HEAP_KEY, workerHeapLimitMb } from './worker-heap.ts';
 import type { LocalTaskManagers } from './taskmanager/local-task-managers.ts';
 import { type ResourceManager, startResourceManager } from './taskmanager/resource-manager.ts';
 import { TASK_SLOTS_KEY } from './taskmanager/task-slots.ts';
+import { CLUSTER_ONLY_KEYS, sameSetting } from './cluster-only-keys.ts';
+import { formatFlinkDuration } from '../checkpoint/flink-duration.ts';
 import { cpus } from 'node:os';
 
 export interface DispatcherOptions extends Omit<JobMasterContext, 'store' | 'blobs' | 'slots'> {
@@ -221,6 +233,7 @@ export class Dispatcher implements ClusterApi {
     }
     this.#refuseHeapOnTaskManagers(request.config ?? {});
     this.#refuseSlotsOnTaskManagers(request.config ?? {});
+    this.#refuseClusterKeys(request.config ?? {});
     const bundleKey = jobBundle === undefined ? undefined : await this.#context.blobs.put(jobBundle);
     const jobId = randomBytes(16).toString('hex');
     const now = Date.now();
@@ -467,6 +480,40 @@ export class Dispatcher implements ClusterApi {
     throw new BadRequestError(
       `${TASK_SLOTS_KEY}=${wanted} on a run cannot change the slots of this cluster's TaskManagers, which offer ${perTaskManager} each from when they started: give it to 'flink cluster start -D ${TASK_SLOTS_KEY}=...' (or 'flink taskmanager'); a job takes as many slots as its highest parallelism (-p).`,
     );
+  }
+
+  /**
+   * Every other key that only a starting cluster reads (CLUSTER_ONLY_KEYS): this one is running,
+   * so a run's value would be ignored. The same value as the cluster's does what it asks.
+   */
+  #refuseClusterKeys(runConfig: Readonly<Record<string, string>>): void {
+    for (const key of CLUSTER_ONLY_KEYS) {
+      const wanted = runConfig[key];
+      if (wanted === undefined) continue;
+      const current = this.#clusterSetting(key);
+      if (current !== undefined && sameSetting(wanted, current)) continue;
+      throw new BadRequestError(
+        `${key}=${wanted} on a run cannot change this cluster, which is already running (its ${key} is ${current ?? 'unset'}): the key takes effect only when a cluster starts. Restart it with 'flink cluster stop' then 'flink cluster start -D ${key}=${wanted}', or leave the key out of the run.`,
+      );
+    }
+  }
+
+  /** The cluster's value of a cluster-only key, its default where it applies one; undefined: unset. */
+  #clusterSetting(key: string): string | undefined {
+    const set = this.options.config[key];
+    if (set !== undefined) return set;
+    const s = this.#settings;
+    const defaults: Readonly<Record<string, string>> = {
+      'process.jobmanager.working-dir': this.options.workingDirectory,
+      'rest.server.max-content-length': '104857600',
+      [TASK_MANAGER_COUNT_KEY]: String(s.count),
+      [HEARTBEAT_INTERVAL_KEY]: formatFlinkDuration(s.heartbeatIntervalMs),
+      [HEARTBEAT_TIMEOUT_KEY]: formatFlinkDuration(s.heartbeatTimeoutMs),
+      [MAX_SLOTS_KEY]: String(s.maxSlots),
+      [TASK_MANAGER_IDLE_TIMEOUT_KEY]: formatFlinkDuration(s.idleTimeoutMs),
+      [SPREAD_OUT_SLOTS_KEY]: String(s.spreadOutSlots),
+    };
+    return defaults[key];
   }
 
   async close(): Promise<void> {
