@@ -97,11 +97,34 @@ describe('the format version 3 fixture', () => {
   it('diff compares keyed states by replayed content, not by their chains\' sizes', async () => {
     const result = await runFlink(['diff', chk(2), chk(3)]);
     expect(result.code).toBe(1);
+    // 'count' keeps 18 keys (one added, one removed, one changed): what differs, not '18 -> 18'.
     expect(result.stdout).toContain(
-      "~ operator 'counter'\n    ~ keyed state 'count' (value): replayedEntries: 18 -> 18\n    ~ keyed state 'by-item' (map): replayedEntries: 8 -> 1\n",
+      "~ operator 'counter'\n" +
+        "    ~ keyed state 'count' (value): keys: 1 added, 1 removed, 1 changed (see --entries)\n" +
+        "    ~ keyed state 'by-item' (map): replayedEntries: 8 -> 1, keys: 0 added, 7 removed, 0 changed (see --entries)\n",
     );
     const same = await runFlink(['diff', chk(3), chk(3)]);
     expect(same.code).toBe(0);
+  });
+
+  it('diff --json of keyed states compared by replayed content says which keys differ, and never a change to an equal value', async () => {
+    const result = await runFlink(['diff', '--json', chk(2), chk(3)]);
+    expect(result.code).toBe(1);
+    const diff = JSON.parse(result.stdout) as { operators: { uid: string; states: { name: string; changes: { field: string; a: unknown; b: unknown }[]; content?: unknown }[] }[] };
+    const counter = diff.operators.find((op) => op.uid === 'counter');
+    expect(counter?.states).toEqual([
+      { name: 'count', scope: 'keyed', status: 'changed', kind: 'value', changes: [], content: { added: 1, removed: 1, changed: 1 } },
+      { name: 'by-item', scope: 'keyed', status: 'changed', kind: 'map', changes: [{ field: 'replayedEntries', a: 8, b: 1 }], content: { added: 0, removed: 7, changed: 0 } },
+    ]);
+    const all = diff.operators.flatMap((op) => op.states.flatMap((s) => s.changes));
+    expect(all.filter((c) => JSON.stringify(c.a) === JSON.stringify(c.b))).toEqual([]);
+  });
+
+  it('diff --entries of a checkpoint and a native savepoint lists the keys below, so the state line does not point to --entries', async () => {
+    const result = await runFlink(['diff', '--entries', chk(2), join(ROOT, 'fixtures', 'savepoints', 'v3', 'native-savepoint')]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("    ~ keyed state 'count' (value): keys: 1 added, 1 removed, 1 changed\n");
+    expect(result.stdout).toContain('entries of counter/count: 1 added, 1 removed, 1 changed\n');
   });
 
   it('inspect --key reads one key group replayed: a key deleted then set again, and one deleted', async () => {

@@ -79,7 +79,11 @@ function renderDiff(a: SnapshotReader, b: SnapshotReader, diff: SnapshotDiff, ct
         const what = `${s.scope} state '${s.name}' (${s.kind})`;
         if (s.status === 'added') lines.push(style.green(`    + ${what}`));
         else if (s.status === 'removed') lines.push(style.red(`    - ${what}`));
-        else lines.push(style.yellow(`    ~ ${what}: ${s.changes.map(change).join(', ')}`));
+        else {
+          // The keys themselves are listed below when --entries was given; otherwise say how to list them.
+          const content = s.content === undefined ? [] : [`keys: ${s.content.added} added, ${s.content.removed} removed, ${s.content.changed} changed${diff.entries === undefined ? ' (see --entries)' : ''}`];
+          lines.push(style.yellow(`    ~ ${what}: ${[...s.changes.map(change), ...content].join(', ')}`));
+        }
       }
     }
   }

@@ -21,6 +21,18 @@ export interface StateDiff {
   readonly status: 'added' | 'removed' | 'changed';
   readonly kind: string;
   readonly changes: FieldChange[];
+  /**
+   * Keyed states compared by replayed content (either snapshot format version 3): how many keys
+   * were added, removed and changed, so that equal key counts on both sides still say what
+   * differs. Absent where the content is the same or was not replayed.
+   */
+  readonly content?: ContentDiff;
+}
+
+export interface ContentDiff {
+  readonly added: number;
+  readonly removed: number;
+  readonly changed: number;
 }
 
 export interface OperatorDiff {
@@ -77,9 +89,10 @@ export async function diffSnapshots(a: SnapshotReader, b: SnapshotReader, option
     const states = diffStates(opA.states, opB.states, replay);
     if (replay) {
       for (const d of await diffReplayed(a, b, opA.uid, opA.states, opB.states)) {
-        const same = states.find((s) => s.scope === 'keyed' && s.name === d.name && s.status === 'changed');
+        const at = states.findIndex((s) => s.scope === 'keyed' && s.name === d.name && s.status === 'changed');
+        const same = states[at];
         if (same === undefined) states.push(d);
-        else same.changes.push(...d.changes);
+        else states[at] = { ...same, changes: [...same.changes, ...d.changes], ...(d.content === undefined ? {} : { content: d.content }) };
       }
     }
     const fieldChanges = changes(pick(opA), pick(opB));
@@ -109,7 +122,11 @@ export async function diffSnapshots(a: SnapshotReader, b: SnapshotReader, option
   return entries === undefined ? { equal, header, operators } : { equal, header, operators, entries };
 }
 
-/** Keyed states in both, compared by replayed content: a change `replayedEntries` (counts) where they differ. */
+/**
+ * Keyed states in both, compared by replayed content: where it differs, the keys added, removed
+ * and changed, and a change `replayedEntries` only where the key counts differ (equal counts would
+ * read as a change from a value to itself).
+ */
 async function diffReplayed(a: SnapshotReader, b: SnapshotReader, uid: string, statesA: readonly StateSummary[], statesB: readonly StateSummary[]): Promise<StateDiff[]> {
   const out: StateDiff[] = [];
   const opA = a.operator(uid);
@@ -119,7 +136,8 @@ async function diffReplayed(a: SnapshotReader, b: SnapshotReader, uid: string, s
     const [ma, mb] = await Promise.all([loadState(a, opA, sa.name), loadState(b, opB, sa.name)]);
     const diff = compareMaps(ma, mb, 0);
     if (diff.added + diff.removed + diff.changed === 0) continue;
-    out.push({ name: sa.name, scope: 'keyed', status: 'changed', kind: sa.kind, changes: [{ field: 'replayedEntries', a: ma.size, b: mb.size }] });
+    const counts = ma.size === mb.size ? [] : [{ field: 'replayedEntries', a: ma.size, b: mb.size }];
+    out.push({ name: sa.name, scope: 'keyed', status: 'changed', kind: sa.kind, changes: counts, content: { added: diff.added, removed: diff.removed, changed: diff.changed } });
   }
   return out;
 }
