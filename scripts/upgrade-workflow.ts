@@ -2,8 +2,9 @@
  * The upgrade workflow a Flink user knows, through the real `flink` binary: run the order-totals
  * job detached at parallelism 2, wait for two checkpoints, take a savepoint, cancel, restore the
  * upgraded job (one operator removed, one added) from it at parallelism 3 with -n, list, inspect
- * the savepoint, diff it against a later checkpoint, stop with a savepoint and shut the cluster
- * down. `npm run demo` shows it; the end-to-end test runs it and checks the output.
+ * the savepoint, diff it against a later checkpoint, checkpoint until the output holds committed
+ * totals, stop with a savepoint and shut the cluster down. `npm run demo` shows it; the end-to-end
+ * test runs it and checks the output.
  *
  * Both jobs run with `--hold-until <dir>/end-of-input`: after their last order their input stays
  * open, so each is still running when the savepoint, cancel and stop arrive, however loaded the
@@ -47,6 +48,8 @@ export interface WorkflowResult {
 }
 
 const ROOT = join(import.meta.dirname, '..');
+/** Generous: at the demo's rate the first window closes within seconds, at the test's within about ten. */
+const COMMIT_TIMEOUT_MS = 120_000;
 
 /** The cluster's configuration, as a user would write it. */
 export function writeConfig(dir: string, port: number): void {
@@ -108,6 +111,17 @@ export async function runUpgradeWorkflow(o: WorkflowOptions): Promise<WorkflowRe
   }, 60_000, 'a checkpoint of the upgraded job');
   await must(['diff', savepoint, checkpoint!.replace(/^file:/, '')], [0, 1]);
 
+  // By now usually no window has closed (the first needs the watermark past 70 minutes of event
+  // time, some 42,000 orders), so the output holds nothing yet: checkpoint until it does, judged
+  // by what the output holds rather than by a wait that a slow machine would outlast.
+  o.say("Take checkpoints of the upgraded job until one commits totals: a window closes once the watermark (an hour behind the orders' event time) passes its end.");
+  await waitFor(async () => {
+    if (committedLines(output).length > 0) return true;
+    await must(['checkpoint', secondJob]);
+    // A checkpoint commits once it completes, just after `flink checkpoint` returns: the next round sees it.
+    return false;
+  }, COMMIT_TIMEOUT_MS, `committed totals in ${output} (checkpoints of the upgraded job committed none within ${COMMIT_TIMEOUT_MS / 1000} s)`, 1_000);
+
   o.say('Stop the upgraded job with a savepoint.');
   const stopSavepoint = pathOf(await must(['stop', '--savepointPath', join(o.dir, 'savepoints'), secondJob]));
   return { firstJob, secondJob, savepoint, stopSavepoint, output };
@@ -131,10 +145,10 @@ function pathOf(stdout: string): string {
   return path.replace(/^file:/, '');
 }
 
-async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string, pollMs = 200): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition().catch(() => false))) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
+    await sleep(pollMs);
   }
 }

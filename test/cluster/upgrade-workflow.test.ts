@@ -91,6 +91,8 @@ describe('upgrade workflow through bin/flink', () => {
     expect(existsSync(join(result.savepoint, '_metadata'))).toBe(true);
     expect(existsSync(join(result.stopSavepoint, '_metadata'))).toBe(true);
     expect(result.stopSavepoint).toMatch(new RegExp(`/savepoint-${result.secondJob.slice(0, 6)}-[0-9a-f]{12}$`));
+    // What `npm run demo` reports at its end: the workflow's checkpoints committed totals before the stop.
+    expect(committedLines(result.output).length).toBeGreaterThan(0);
 
     // The rest of the input, attached, from the stop savepoint.
     const last = await flink(['run', '-p', '3', '-s', result.stopSavepoint, join(ROOT, 'examples/order-totals-v2.ts'), '--output', result.output, '--records', String(RECORDS), '--rate', '30000', '--seed', String(SEED)]);
