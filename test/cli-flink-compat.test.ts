@@ -165,4 +165,28 @@ describe('an address that is not a JobManager', () => {
       `The server at http://127.0.0.1:${port} does not answer as a tsflink/Flink JobManager (${request} gave HTTP 404 without Flink's JSON error). Point -m <host:port> at the JobManager's REST address.\n`,
     );
   });
+
+  it.each([
+    ['run -d -m', (p: number) => ['-m', `127.0.0.1:${p}`]],
+    // Without -m, starting a local cluster there would only fail on the port the server holds.
+    ['run -d at rest.port', (p: number) => ['-D', 'rest.address=127.0.0.1', '-D', `rest.port=${p}`, '-D', `process.jobmanager.working-dir=${join(dir.path, 'never-started')}`]],
+  ])('%s says so as list does, and starts no cluster', async (_name, at) => {
+    const result = await runFlink(['run', '-d', ...at(port), PER_USER_COUNT, '10']);
+    expect(result).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `The server at http://127.0.0.1:${port} does not answer as a tsflink/Flink JobManager (GET /overview gave HTTP 404 without Flink's JSON error). Point -m <host:port> at the JobManager's REST address.\n`,
+    });
+  });
+});
+
+describe('run -m with nothing listening', () => {
+  it('says how to start a cluster there, not that run starts one', async () => {
+    const port = await freePort();
+    expect(await runFlink(['run', '-d', '-m', `127.0.0.1:${port}`, PER_USER_COUNT, '10'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `Could not connect to the JobManager at http://127.0.0.1:${port}: no cluster answers there. Start one there with 'flink cluster start -m 127.0.0.1:${port}', or leave out -m and 'flink run' starts a local one.\n`,
+    });
+  });
 });

@@ -13,7 +13,7 @@ import { clusterDefines, startClusterInBackground } from '../engine/cluster/clus
 import { jobSettingsFromConfig } from '../engine/cluster/job-settings.ts';
 import { bundleJob } from '../engine/cluster/job-bundle.ts';
 import { prepareJob } from '../engine/cluster/prepare-job.ts';
-import { NoClusterError, RestClient, clusterAnswers } from '../engine/cluster/rest-client.ts';
+import { NoClusterError, RestClient } from '../engine/cluster/rest-client.ts';
 import { absoluteLocation, nonEmptyPath } from '../engine/cluster/locations.ts';
 import { clusterUrl } from './cluster-client.ts';
 import { JobProgress } from './job-progress.ts';
@@ -41,12 +41,11 @@ export async function runRun(jobFile: string, args: readonly string[], options: 
 
   const claimFlag = options.claimMode ?? options.restoreMode;
   const url = clusterUrl(options, config);
-  if (!(await clusterAnswers(url))) {
-    if (options.jobmanager !== undefined) throw new NoClusterError(url);
+  const client = new RestClient(url);
+  if (await nothingAnswers(client, url, options.jobmanager !== undefined)) {
     ctx.stderr.write(`No cluster answers at ${url}; starting a local one in the background ('flink cluster stop' stops it).\n`);
     await startClusterInBackground(url, config, clusterDefines(options.define));
   }
-  const client = new RestClient(url);
   const request: SubmitRequest = {
     jobFile: file,
     jobBundle,
@@ -62,6 +61,27 @@ export async function runRun(jobFile: string, args: readonly string[], options: 
   else ctx.stdout.write(`Job has been submitted with JobID ${jobid}\n`);
   if (options.detached === true) return 0;
   return follow(client, jobid, options, env);
+}
+
+/**
+ * Whether a local cluster should be started: only when nothing answers at all. A server there
+ * that is not a JobManager (or one too slow to answer) is reported as what it is, since a cluster
+ * started there would fail on its port; and with -m, which names a cluster rather than asking
+ * for one, nothing answering is an error whose advice fits `run -m`.
+ */
+async function nothingAnswers(client: RestClient, url: string, named: boolean): Promise<boolean> {
+  try {
+    await client.overview();
+    return false;
+  } catch (err) {
+    if (!(err instanceof NoClusterError)) throw err;
+    if (named) {
+      const address = url.replace(/^http:\/\//, '');
+      throw new NoClusterError(url, err.timeoutMs, { cause: err.cause, advice: `Start one there with 'flink cluster start -m ${address}', or leave out -m and 'flink run' starts a local one.` });
+    }
+    if (err.timeoutMs !== undefined) throw err;
+    return true;
+  }
 }
 
 /** Attached mode: progress while it runs, Ctrl-C cancels, the exit code says how it ended. */

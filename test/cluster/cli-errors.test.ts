@@ -126,7 +126,7 @@ describe.concurrent('no cluster at the address', () => {
   it('run -m does not start a cluster at that address', async () => {
     const port = await freePort();
     const result = await runFlink(['run', '-m', `127.0.0.1:${port}`, PER_USER_COUNT, '10']);
-    expectOneLine(result, NO_CLUSTER(port));
+    expectOneLine(result, new RegExp(`^Could not connect to the JobManager at http://127\\.0\\.0\\.1:${port}: no cluster answers there\\. Start one there with 'flink cluster start -m 127\\.0\\.0\\.1:${port}', or leave out -m and 'flink run' starts a local one\\.$`));
     expectOneLine(await runFlink(['list', '-m', `127.0.0.1:${port}`]), NO_CLUSTER(port));
   });
 });

@@ -40,10 +40,11 @@ export class NoClusterError extends UserError {
     readonly baseUrl: string,
     /** Set when the cluster was reached but did not answer in time. */
     readonly timeoutMs?: number,
-    options?: { cause?: unknown },
+    /** `advice` replaces the general one where it does not fit (`run -m` never starts a cluster). */
+    options?: { cause?: unknown; advice?: string },
   ) {
     const problem = timeoutMs === undefined ? 'no cluster answers there' : `it did not answer within ${timeoutMs / 1000} s`;
-    super(`Could not connect to the JobManager at ${baseUrl}: ${problem}. ${ADVICE}`, 1, options);
+    super(`Could not connect to the JobManager at ${baseUrl}: ${problem}. ${options?.advice ?? ADVICE}`, 1, options?.cause === undefined ? undefined : { cause: options.cause });
   }
 }
 
