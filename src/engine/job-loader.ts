@@ -4,8 +4,8 @@
  * runs under tsx, so no build step is needed, and with a hook that resolves `tsflink` in a job
  * file anywhere to this installation (both registered by bin/register-loaders.js).
  */
-import { readFile, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { basename, extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UserError } from '../errors.ts';
 import type { StreamExecutionEnvironment } from './api/environment.ts';
@@ -26,8 +26,8 @@ export async function loadJob(path: string, from?: string): Promise<JobMain> {
     module = (await import(pathToFileURL(file).href)) as { default?: unknown };
   } catch (err) {
     const syntax = await syntaxError(file);
-    if (syntax === undefined && /require\(\) ES Module|require\(esm\)|ERR_REQUIRE_(CYCLE_)?ESM/i.test(String(err instanceof Error ? `${err.message} ${(err as NodeJS.ErrnoException).code ?? ''}` : err))) {
-      throw new UserError(`Job file ${path} is loaded as CommonJS and cannot import tsflink's ES modules: name it .mts, or add "type": "module" to the package.json nearest to it.`, 1, { cause: err });
+    if (syntax === undefined && (await esmSyntaxInCommonJs(err, file))) {
+      throw new UserError(`Job file ${path} uses ES module syntax (import or export), but ${esmAdvice(file)}`, 1, { cause: err });
     }
     throw new UserError(`Job file ${path} could not be loaded: ${syntax ?? describeLoadError(err, from === undefined ? file : resolve(path))}`, 1, { cause: err });
   }
@@ -35,6 +35,34 @@ export async function loadJob(path: string, from?: string): Promise<JobMain> {
     throw new UserError(`Job file ${path} has no default export; export the job as: export default (env, args) => { ... }`, 1);
   }
   return module.default as JobMain;
+}
+
+/**
+ * Whether Node failed on the job file's own `import`/`export` because it loads the file as
+ * CommonJS. Under tsx, a .ts or .js file outside a `"type": "module"` package is CommonJS; Node
+ * finds ES module syntax in it and then refuses to require() it as an ES module from itself
+ * (ERR_REQUIRE_CYCLE_MODULE, or ERR_REQUIRE_ESM, naming the job file); a .cjs file fails to parse
+ * at its first `import` or `export`. Only an error about the job file itself counts: one naming
+ * another module (a CommonJS job requiring an ES module in a cycle) is that module's problem, and
+ * the ordinary load error says so.
+ */
+async function esmSyntaxInCommonJs(err: unknown, file: string): Promise<boolean> {
+  if (!(err instanceof Error)) return false;
+  // Node names the module by its real path (a symlinked temp directory, say).
+  const names = new Set([file, await realpath(file).catch(() => file)]);
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ERR_REQUIRE_CYCLE_MODULE' || code === 'ERR_REQUIRE_ESM') return [...names].some((name) => err.message.includes(`ES Module ${name} `));
+  if (err.name !== 'SyntaxError' || !/^(Cannot use import statement outside a module|Unexpected token 'export')$/.test(err.message)) return false;
+  return [...names].some((name) => (err.stack ?? '').startsWith(`${name}:`));
+}
+
+/** Why Node loads `file` as CommonJS and how to have it load an ES module: a .cjs or .cts file only by its name. */
+function esmAdvice(file: string): string {
+  const ext = extname(file);
+  const stem = basename(file, ext);
+  const renamed = `${stem}${/^\.[cm]?tsx?$/.test(ext) ? '.mts' : '.mjs'}`;
+  if (ext === '.cjs' || ext === '.cts') return `Node always loads a ${ext} file as CommonJS: name it ${renamed}.`;
+  return `Node loads it as CommonJS: name it ${renamed}, or add "type": "module" to the package.json nearest to it.`;
 }
 
 /**

@@ -339,7 +339,7 @@ describe.concurrent('job files', () => {
     await writeFile(file, `import { DataGeneratorSource } from ${JSON.stringify(TSFLINK)};\nexport default (env: any): void => {\n  env.fromSource(new DataGeneratorSource({ count: 1, generate: () => 1 }), 's');\n};\n`);
     expectOneLine(
       await run([file]),
-      new RegExp(`^Job file ${re(file)} is loaded as CommonJS and cannot import tsflink's ES modules: name it \\.mts, or add "type": "module" to the package\\.json nearest to it\\.$`),
+      new RegExp(`^Job file ${re(file)} uses ES module syntax \\(import or export\\), but Node loads it as CommonJS: name it job\\.mts, or add "type": "module" to the package\\.json nearest to it\\.$`),
     );
   });
 });

@@ -1,9 +1,12 @@
-import { writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.ts';
 import { StreamExecutionEnvironment } from '../../src/index.ts';
 import { loadJob } from '../../src/engine/job-loader.ts';
+import { ROOT } from '../support/run-flink.ts';
 import { tempDir } from '../support/temp-dir.ts';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -56,5 +59,62 @@ describe('loadJob', () => {
   it('refuses a module without a default export', async () => {
     const path = await job('nodefault.ts', 'export const job = () => {};\n');
     await expect(loadJob(path)).rejects.toThrow(/has no default export; export the job as: export default \(env, args\) => \{ \.\.\. \}/);
+  });
+});
+
+/**
+ * loadJob in a process of its own under the loaders every tsflink process registers (tsx), where
+ * Node decides a file's module mode; vitest's own loader would treat every file as an ES module.
+ * Resolves to the error's message, or 'loaded'.
+ */
+function loadInNode(path: string): Promise<string> {
+  const loader = pathToFileURL(join(ROOT, 'src', 'engine', 'job-loader.ts')).href;
+  const script = `const { loadJob } = await import(${JSON.stringify(loader)});\ntry { await loadJob(process.argv[1]); console.log('loaded'); } catch (e) { console.log(e.message); }`;
+  const register = pathToFileURL(join(ROOT, 'bin', 'register-loaders.js')).href;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', register, '--input-type=module', '-e', script, path], (error, stdout, stderr) => {
+      if (error !== null) reject(new Error(`${error.message}\n${stderr}`));
+      else resolve(stdout.trim());
+    });
+  });
+}
+
+describe('loadJob of a file Node loads as CommonJS', () => {
+  let cjs: string;
+  beforeAll(async () => {
+    // Its own package.json without "type": "module", whatever lies above the temp directory.
+    cjs = join(dir.path, 'cjs');
+    await mkdir(join(cjs, 'esm'), { recursive: true });
+    await writeFile(join(cjs, 'package.json'), '{}');
+    await writeFile(join(cjs, 'esm', 'package.json'), JSON.stringify({ type: 'module' }));
+  });
+
+  it.each([
+    ['export default', 'default.ts', 'export default () => {};\n', 'default.mts'],
+    ['export const', 'named.ts', 'export const x = 1;\n', 'named.mts'],
+    ['import', 'imports.ts', "import { readFileSync } from 'node:fs';\nmodule.exports = readFileSync;\n", 'imports.mts'],
+    ['export in JavaScript', 'plain.js', 'export default () => {};\n', 'plain.mjs'],
+  ])('%s: names ES module syntax in a CommonJS file as the cause', async (_name, name, source, renamed) => {
+    const path = join(cjs, name);
+    await writeFile(path, source);
+    expect(await loadInNode(path)).toBe(`Job file ${path} uses ES module syntax (import or export), but Node loads it as CommonJS: name it ${renamed}, or add "type": "module" to the package.json nearest to it.`);
+  });
+
+  it('a .cjs file with export: only its name makes it an ES module', async () => {
+    const path = join(cjs, 'job.cjs');
+    await writeFile(path, 'export default () => {};\n');
+    expect(await loadInNode(path)).toBe(`Job file ${path} uses ES module syntax (import or export), but Node always loads a .cjs file as CommonJS: name it job.mjs.`);
+  });
+
+  it('a CommonJS file that throws at its top level gets the ordinary load error', async () => {
+    const path = await job(join('cjs', 'throws-cjs.ts'), 'const a = 1;\nthrow new Error("no config");\n');
+    expect(await loadInNode(path)).toMatch(new RegExp(`^Job file ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} could not be loaded: no config \\(.*throws-cjs\\.ts:2`));
+  });
+
+  it('a CommonJS file requiring an ES module caught in a cycle gets the ordinary load error, naming that module', async () => {
+    await writeFile(join(cjs, 'esm', 'lib.ts'), "import './back.cjs';\nexport const lib = 1;\n");
+    await writeFile(join(cjs, 'esm', 'back.cjs'), "require('./lib.ts');\n");
+    const path = await job(join('cjs', 'requires.ts'), "require('./esm/lib.ts');\nmodule.exports = () => {};\n");
+    expect(await loadInNode(path)).toBe(`Job file ${path} could not be loaded: Cannot require() ES Module ${join(cjs, 'esm', 'lib.ts')} in a cycle. (from ${path})`);
   });
 });
