@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFlinkIntoClosedPipe } from '../support/closed-pipe.ts';
 import { ROOT, runFlink } from '../support/run-flink.ts';
-import { type TestCluster, startTestCluster, submittedJobId } from '../support/test-cluster.ts';
+import { type TestCluster, startTestCluster, submittedJobId, untilListedRunning } from '../support/test-cluster.ts';
 
 const ORDER_TOTALS = join(ROOT, 'examples', 'order-totals.ts');
 const PER_USER_COUNT = join(ROOT, 'examples', 'per-user-count.ts');
@@ -62,11 +62,7 @@ describe('stop, savepoint targets and cluster stop', () => {
     );
     expect(result.code, result.stderr).toBe(0);
     const id = submittedJobId(result.stdout);
-    const deadline = Date.now() + 60_000;
-    while (!(await cluster.flink(['list', '-r'])).stdout.includes(`${id} : order-totals (RUNNING)`)) {
-      if (Date.now() > deadline) throw new Error(`job ${id} did not start running`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await untilListedRunning(cluster, id, 'order-totals');
     return id;
   };
 

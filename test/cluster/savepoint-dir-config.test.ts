@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, type RunResult } from '../support/run-flink.ts';
-import { type TestCluster, startTestCluster, submittedJobId } from '../support/test-cluster.ts';
+import { type TestCluster, startTestCluster, submittedJobId, untilListedRunning } from '../support/test-cluster.ts';
 
 const ORDER_TOTALS = join(ROOT, 'examples', 'order-totals.ts');
 
@@ -27,11 +27,7 @@ async function submit(name: string): Promise<string> {
   const result = await cluster.flink(['run', '-d', ORDER_TOTALS, '--output', join(cluster.scratch, name), '--records', '100', '--hold-until', join(cluster.scratch, 'never')]);
   expect(result.code, result.stderr).toBe(0);
   const id = submittedJobId(result.stdout);
-  const deadline = Date.now() + 60_000;
-  while (!(await cluster.flink(['list', '-r'])).stdout.includes(`${id} : order-totals (RUNNING)`)) {
-    if (Date.now() > deadline) throw new Error(`job ${id} did not start running`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await untilListedRunning(cluster, id, 'order-totals');
   return id;
 }
 

@@ -164,3 +164,12 @@ export function submittedJobId(stdout: string): string {
   if (match === null) throw new Error(`no job id in: ${stdout}`);
   return match[1]!;
 }
+
+/** Waits until `flink list -r` shows job `id` (named `name`) RUNNING, failing after a minute. */
+export async function untilListedRunning(cluster: Pick<TestCluster, 'flink'>, id: string, name: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!(await cluster.flink(['list', '-r'])).stdout.includes(`${id} : ${name} (RUNNING)`)) {
+    if (Date.now() > deadline) throw new Error(`job ${id} did not start running`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
