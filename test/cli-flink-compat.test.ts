@@ -3,6 +3,7 @@
  * exit codes and texts as Flink's CliFrontend has them, and an address that is not a JobManager.
  */
 import { type Server, createServer } from 'node:http';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSnapshot } from '../src/format/write-snapshot.ts';
@@ -176,6 +177,35 @@ describe('an address that is not a JobManager', () => {
       code: 1,
       stdout: '',
       stderr: `The server at http://127.0.0.1:${port} does not answer as a tsflink/Flink JobManager (GET /overview gave HTTP 404 without Flink's JSON error). Point -m <host:port> at the JobManager's REST address.\n`,
+    });
+  });
+
+  it.each([
+    ['gc -m', (p: number) => ['-m', `127.0.0.1:${p}`]],
+    // Judging by the files alone while something else holds rest.port could delete what a job needs.
+    ['gc at rest.port', (p: number) => ['-D', 'rest.address=127.0.0.1', '-D', `rest.port=${p}`]],
+  ])('%s says so as list does, and deletes nothing', async (name, at) => {
+    // An abandoned checkpoint (no _metadata), which gc would delete if it went on.
+    const checkpoints = join(dir.path, `gc ${name}`);
+    const abandoned = join(checkpoints, JOB_ID, 'chk-1', 'state');
+    await mkdir(join(abandoned, '..'), { recursive: true });
+    await writeFile(abandoned, 'x');
+    expect(await runFlink(['gc', '--keep', '0', ...at(port), checkpoints])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `The server at http://127.0.0.1:${port} does not answer as a tsflink/Flink JobManager (GET /overview gave HTTP 404 without Flink's JSON error). Point -m <host:port> at the JobManager's REST address.\n`,
+    });
+    expect(await readFile(abandoned, 'utf8')).toBe('x');
+  });
+});
+
+describe('gc -m with nothing listening', () => {
+  it('says so with advice for gc, not to let run start a cluster', async () => {
+    const port = await freePort();
+    expect(await runFlink(['gc', '--dry-run', '-m', `127.0.0.1:${port}`, dir.path])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `Could not connect to the JobManager at http://127.0.0.1:${port}: no cluster answers there. Check the address, or leave out -m: gc then asks rest.address:rest.port, and judges checkpoints by their files alone when nothing answers there.\n`,
     });
   });
 });

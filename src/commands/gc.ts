@@ -14,7 +14,7 @@ import { DURATION_SYNTAX, parseFlinkDuration } from '../engine/checkpoint/flink-
 import { deleteItem } from '../engine/checkpoint/gc-delete.ts';
 import { type GcItem, type RunningJob, planGc } from '../engine/checkpoint/gc-plan.ts';
 import { TERMINAL_STATES } from '../engine/cluster/cluster-api.ts';
-import { NoClusterError, RestClient, clusterAnswers } from '../engine/cluster/rest-client.ts';
+import { NoClusterError, RestClient } from '../engine/cluster/rest-client.ts';
 import { nonEmptyPath } from '../engine/cluster/locations.ts';
 import { openStore } from '../storage/open-store.ts';
 import { formatBytes } from '../output/style.ts';
@@ -33,11 +33,8 @@ export async function runGc(dir: string, options: GcOptions, { ctx, config }: Co
   const opts = storeOptions(config);
 
   const url = clusterUrl(options, config);
-  const answers = await clusterAnswers(url);
-  // A JobManager named with -m that does not answer is more likely a typo than no cluster at all.
-  if (!answers && options.jobmanager !== undefined) throw new NoClusterError(url);
   const client = new RestClient(url);
-  const runningBefore = answers ? await runningJobs(client) : null;
+  const runningBefore = (await clusterListening(client, url, options.jobmanager !== undefined)) ? await runningJobs(client) : null;
   if (runningBefore === null) ctx.stderr.write(`No cluster answers at ${url}: running jobs cannot be asked what they still need, so checkpoints are judged by their files alone.\n`);
 
   const store = await openStore(location, opts);
@@ -74,6 +71,29 @@ export async function runGc(dir: string, options: GcOptions, { ctx, config }: Co
   if (deletes.checkpoints + deletes.sharedFiles === 0) ctx.stdout.write('Nothing to delete.\n');
   else ctx.stdout.write(dryRun ? `Would delete ${what}. Run without --dry-run to delete them.\n` : `Deleted ${what}.\n`);
   return 0;
+}
+
+/**
+ * Whether to ask a JobManager what its jobs still need (false: judge by the files alone). Only
+ * nothing listening at all means no cluster: a server there that is not a JobManager, or one too
+ * slow to answer, is reported as what it is, since judging by the files alone could delete what a
+ * running job needs. A JobManager named with -m that does not answer is more likely a typo than
+ * no cluster at all, so that is an error whose advice fits gc (which never starts a cluster).
+ */
+async function clusterListening(client: RestClient, url: string, named: boolean): Promise<boolean> {
+  try {
+    await client.overview();
+    return true;
+  } catch (err) {
+    if (!(err instanceof NoClusterError) || err.timeoutMs !== undefined) throw err;
+    if (named) {
+      throw new NoClusterError(url, undefined, {
+        cause: err.cause,
+        advice: 'Check the address, or leave out -m: gc then asks rest.address:rest.port, and judges checkpoints by their files alone when nothing answers there.',
+      });
+    }
+    return false;
+  }
 }
 
 function line(item: GcItem, dryRun: boolean): string {
