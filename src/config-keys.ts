@@ -12,6 +12,7 @@ import { MEMORY_SIZE_SYNTAX, MIN_WORKER_HEAP_MB, WORKER_HEAP_KEY, workerHeapLimi
 import { MAX_TASK_SLOTS, TASK_SLOTS_KEY } from './engine/cluster/taskmanager/task-slots.ts';
 import { HEARTBEAT_INTERVAL_KEY, HEARTBEAT_TIMEOUT_KEY as TASK_MANAGER_HEARTBEAT_TIMEOUT_KEY, MAX_SLOTS_KEY, SLOT_REQUEST_TIMEOUT_KEY, SPREAD_OUT_SLOTS_KEY, TASK_MANAGER_COUNT_KEY, TASK_MANAGER_HOST_KEY, TASK_MANAGER_IDLE_TIMEOUT_KEY, UNBOUNDED_SLOTS } from './engine/cluster/taskmanager/task-manager-settings.ts';
 import { parseFlinkDuration } from './engine/checkpoint/flink-duration.ts';
+import { badPortProblem } from './engine/cluster/bad-ports.ts';
 import { UserError } from './errors.ts';
 
 /** One key as documented in README.md and shown by help. */
@@ -51,6 +52,14 @@ export function parseWholeNumber(key: string, value: string, min: number, max: n
     fail(key, `'${value}' is out of range: allowed is ${range}`);
   }
   return n;
+}
+
+/** rest.port: a port the CLI's HTTP client can reach, since every command talks to the cluster there. */
+export function parseRestPort(key: string, value: string): number {
+  const port = parseWholeNumber(key, value, 0, 65_535);
+  const bad = badPortProblem(port);
+  if (bad !== undefined) fail(key, `'${value}': ${bad}`);
+  return port;
 }
 
 /** Flink matches enum values ignoring case; `allowed` is in the spelling error messages show. */
@@ -180,7 +189,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec('rest.bind-address', 'the value of rest.address', 'a host name or IP address', 'address the cluster\'s REST server listens on', (v, k) => void parseNonEmpty(k, v)),
   spec('blob.storage.directory', 'the system\'s temporary directory', 'a directory', 'where the JobManager keeps submitted job code (in tsflink-jobmanager-blobs-<hash of its working directory>/ under it; unset: its working directory\'s blobs/) and TaskManagers cache the code of the jobs deployed to them (each in a directory of its own under it)', (v, k) => void parseNonEmpty(k, v)),
   spec('rest.server.max-content-length', '104857600', 'bytes, a whole number >= 1024', 'largest request body the REST server accepts (a job submission carries the job\'s bundled code)', (v, k) => void parseWholeNumber(k, v, 1024, Number.MAX_SAFE_INTEGER)),
-  spec('rest.port', '8081', '0 to 65535 (0: any free port)', 'port of the cluster\'s REST endpoint', (v, k) => void parseWholeNumber(k, v, 0, 65_535)),
+  spec('rest.port', '8081', '0 to 65535 (0: any free port), except the ports Node\'s fetch refuses (WHATWG "bad ports")', 'port of the cluster\'s REST endpoint', (v, k) => void parseRestPort(k, v)),
   spec('jobmanager.rpc.address', NO_DEFAULT, 'a host name or IP address', 'the JobManager\'s host for flink taskmanager when neither -m nor rest.address is given (with rest.port); other commands use rest.address', () => undefined),
   spec('process.jobmanager.working-dir', '<tmpdir>/tsflink-jobmanager-<rest.port>', 'a local path', 'the cluster\'s working directory', (v, k) => void parseNonEmpty(k, v)),
   spec('execution.state-recovery.path', NO_DEFAULT, 'a savepoint or retained checkpoint directory, or its _metadata', 'restore jobs from this snapshot (like run -s)', (v, k) => void parseNonEmpty(k, v), ['execution.savepoint.path']),

@@ -184,6 +184,7 @@ describe('validation at load time', () => {
     ['pipeline.max-parallelism=32769', "pipeline.max-parallelism: '32769' is out of range: allowed is from 1 to 32768, or -1 for unset"],
     ['rest.port=65536', "rest.port: '65536' is out of range: allowed is from 0 to 65535"],
     ['rest.port=http', "rest.port: 'http' is not a whole number (allowed: from 0 to 65535)"],
+    ['rest.port=6000', `rest.port: '6000': port 6000 is one Node's HTTP client refuses (a WHATWG "bad port"); use another port`],
     ['rest.address=', 'rest.address: the value is empty; give one or leave the key unset'],
     ['rest.bind-address= ', 'rest.bind-address: the value is empty; give one or leave the key unset'],
     ['process.jobmanager.working-dir=', 'process.jobmanager.working-dir: the value is empty; give one or leave the key unset'],

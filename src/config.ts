@@ -23,6 +23,7 @@ import {
   parseNonEmpty,
   parseStateBackendType,
   parseTimerServiceFactory,
+  parseRestPort,
   parseWholeNumber,
 } from './config-keys.ts';
 import { CHECKPOINT_KEYS } from './engine/checkpoint/checkpoint-config.ts';
@@ -189,7 +190,7 @@ export function restBindAddress(config: Config): string {
 }
 
 export function restPort(config: Config): number {
-  return read(config, 'rest.port', (k, v) => parseWholeNumber(k, v, 0, 65_535)) ?? 8081;
+  return read(config, 'rest.port', parseRestPort) ?? 8081;
 }
 
 /** `rest.server.max-content-length`, Flink's default 100 MiB. */

@@ -220,3 +220,13 @@ describe('run -m with nothing listening', () => {
     });
   });
 });
+
+describe('a port Node\'s fetch refuses', () => {
+  // Not taskmanager, the worst case, here: without the check it retries forever and would outlive the test.
+  it.each([
+    ['-m', ['-m', '127.0.0.1:1'], `Invalid JobManager address '127.0.0.1:1': port 1 is one Node's HTTP client refuses (a WHATWG "bad port"); use another port.\n`],
+    ['rest.port', ['-D', 'rest.port=6000'], `rest.port: '6000': port 6000 is one Node's HTTP client refuses (a WHATWG "bad port"); use another port\n`],
+  ])('as %s is refused in one line', async (_name, at, stderr) => {
+    expect(await runFlink(['list', ...at])).toEqual({ code: 1, stdout: '', stderr });
+  });
+});

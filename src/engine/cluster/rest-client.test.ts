@@ -152,12 +152,17 @@ describe('restUrl', () => {
     ['jobmanager', 'http://jobmanager:8081'],
     ['http://10.0.0.5:9000', 'http://10.0.0.5:9000'],
     ['http://10.0.0.5', 'http://10.0.0.5:8081'],
-    ['HTTP://JM.Example.com:1/', 'http://jm.example.com:1'],
+    ['HTTP://JM.Example.com:2/', 'http://jm.example.com:2'],
     [' 127.0.0.1:65535 ', 'http://127.0.0.1:65535'],
     ['[::1]:8081', 'http://[::1]:8081'],
     ['[::1]', 'http://[::1]:8081'],
   ])('%s -> %s', (input, url) => {
     expect(restUrl(input)).toBe(url);
+  });
+
+  it.each(['127.0.0.1:1', 'http://jm:6000', 'jm:10080'])('refuses %j, a port Node\'s fetch refuses', (input) => {
+    const port = /(\d+)$/.exec(input)?.[1];
+    expect(() => restUrl(input)).toThrow(new UsageError(`Invalid JobManager address '${input}': port ${port} is one Node's HTTP client refuses (a WHATWG "bad port"); use another port.`));
   });
 
   it.each(['', 'host:', 'host:0', 'host:99999', 'a b', 'http://h:1/path', 'https://h:1', 'h:port', '-h:1', 'ftp://h:1'])('refuses %j', (input) => {

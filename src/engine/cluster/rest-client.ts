@@ -6,6 +6,7 @@
 import type { TaskManagerRegistration } from './taskmanager/task-manager-registry.ts';
 import { UsageError, UserError } from '../../errors.ts';
 import { ApiError, BadRequestError, ConflictError, NotFoundError } from './cluster-api.ts';
+import { badPortProblem } from './bad-ports.ts';
 import type {
   AsyncOperation,
   CheckpointConfigInfo,
@@ -273,5 +274,7 @@ export function restUrl(hostPort: string): string {
   if (scheme?.toLowerCase() === 'https') throw invalid('the REST server speaks plain HTTP.');
   const port = portText === undefined ? DEFAULT_PORT : Number(portText);
   if (port < 1 || port > 65535) throw invalid(`port ${portText} is not between 1 and 65535.`);
+  const bad = badPortProblem(port);
+  if (bad !== undefined) throw new UsageError(`Invalid JobManager address '${hostPort}': ${bad}.`);
   return `http://${(host as string).toLowerCase()}:${port}`;
 }
