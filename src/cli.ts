@@ -51,8 +51,9 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
   const program = new Command('flink')
     .enablePositionalOptions()
     .description('tsflink: stateful stream processing for Node.js, with Flink-style checkpoints and savepoints')
-    // Flink's line; the commit is looked up only when asked for.
-    .version(argv.includes('--version') ? versionLine() : VERSION, '--version')
+    // Printed as commander parses the program's own --version (below), not by scanning argv: after
+    // a job file, `--version` is one of the job's arguments, and the commit is looked up (git) only when asked for.
+    .addOption(new Option('--version', 'output the version number'))
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)');
@@ -233,6 +234,12 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
 
   // At the option itself, so an error in a later option or argument of the same command gets its stack too.
   for (const c of program.commands) c.on('option:verbose', () => (verbose = true));
+  // Flink's line, ending as commander's own .version() would (exit 0 through exitOverride).
+  program.on('option:version', () => {
+    const line = versionLine();
+    ctx.stdout.write(`${line}\n`);
+    throw new CommanderError(0, 'commander.version', line);
+  });
 
   let command: string | undefined;
   program.hook('preSubcommand', (_program, subcommand) => {

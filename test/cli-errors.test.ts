@@ -3,7 +3,7 @@
  * code 2, no stack trace, nothing on stdout.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc32 } from '../src/format/crc32.ts';
 import { decodeMetadata } from '../src/format/metadata-readers.ts';
@@ -140,6 +140,28 @@ describe('bad input', () => {
       expect(cli.stderr).toMatch(/\n\s+at /);
       expect(cli.code).toBe(1);
     }
+  });
+
+  it("a job's own --version, after the job file, is its argument: tsflink's version (and its commit, from git) is not looked up", async () => {
+    // A git first on PATH that notes each call: the commit is looked up with git only for tsflink's own --version.
+    const bin = join(dir.path, 'fake-git-bin');
+    const calls = join(dir.path, 'git-calls');
+    await mkdir(bin, { recursive: true });
+    await writeFile(join(bin, 'git'), `#!/bin/sh\necho "$@" >> '${calls}'\nexit 1\n`, { mode: 0o755 });
+    const env = { PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` };
+    const job = join(dir.path, 'shows-args.mts');
+    await writeFile(job, "export default (_env: unknown, args: string[]): void => {\n  throw new Error(`args ${JSON.stringify(args)}`);\n};\n");
+    for (const action of ['run', 'info']) {
+      expect(await runFlink([action, job, '--version'], { env })).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `Job file ${job} threw while building the job: args ["--version"] (${job}:2:9)\n`,
+      });
+    }
+    await expect(readFile(calls, 'utf8')).rejects.toThrow(/ENOENT/);
+    // The fake git is the one asked, so its silence above means something.
+    expect(await runFlink(['--version'], { env })).toEqual({ code: 0, stdout: 'Version: 0.1.0, Commit ID: DeadD0d0\n', stderr: '' });
+    expect(await readFile(calls, 'utf8')).toContain('rev-parse');
   });
 
   it("--verbose on a job that throws while it builds shows the user's stack, at the job file, after tsflink's", async () => {
