@@ -13,8 +13,11 @@ import { tempDir } from './support/temp-dir.ts';
 const SNAPSHOT = join(ROOT, 'fixtures', 'savepoints', 'v1', 'all-kinds');
 const JOB = join(ROOT, 'examples', 'per-user-count.ts');
 const JOB_ID = '0123456789abcdef0123456789abcdef';
-/** No cluster there: a command that got past its checks would fail connecting, with another line. */
-const NOWHERE = ['-m', '127.0.0.1:1'];
+/**
+ * No cluster there: a command that got past its checks would fail connecting, with another line.
+ * Not port 1, which -m refuses up front as a port Node's fetch will not connect to.
+ */
+const NOWHERE = ['-m', '127.0.0.1:2'];
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 beforeAll(async () => {
