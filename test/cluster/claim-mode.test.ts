@@ -128,12 +128,23 @@ describe('flink run -s <savepoint> with a claim mode', () => {
     await cancel(jobId);
   }, CLUSTER_TEST_MS);
 
-  it('--claimMode no_claim: never touched, also when the job is cancelled under DELETE_ON_CANCELLATION', async () => {
+  it('--claimMode no_claim: never touched, also when the job is cancelled under DELETE_ON_CANCELLATION; REST marks deleted checkpoints discarded', async () => {
     const sp = await savepoint();
     const jobId = await submit(['-s', sp, '--claimMode', 'no_claim', ...RETAIN_ONE]);
     await checkpoint(jobId);
     await checkpoint(jobId);
+    // As Flink's history: a checkpoint whose files are deleted is `discarded`, its path no longer one to restore from.
+    type History = { history: { id: number; status: string; external_path: string; discarded: boolean }[] };
+    const discarded = async (): Promise<{ path: string; discarded: boolean }[]> =>
+      (await probe.get<History>(`/jobs/${jobId}/checkpoints`))!.history.filter((c) => c.status === 'COMPLETED').map((c) => ({ path: c.external_path, discarded: c.discarded }));
+    const [newest, subsumed] = await discarded();
+    expect([newest, subsumed]).toEqual([{ path: newest!.path, discarded: false }, { path: subsumed!.path, discarded: true }]);
+    expect(existsSync(fileURLToPath(subsumed!.path))).toBe(false);
+    expect(existsSync(fileURLToPath(newest!.path))).toBe(true);
     await cancel(jobId);
+    // DELETE_ON_CANCELLATION: the newest went with the job.
+    expect(await discarded()).toEqual([{ path: newest!.path, discarded: true }, { path: subsumed!.path, discarded: true }]);
+    expect(existsSync(fileURLToPath(newest!.path))).toBe(false);
     expect(existsSync(join(sp, '_metadata'))).toBe(true);
   }, CLUSTER_TEST_MS);
 

@@ -249,6 +249,7 @@ export class JobMaster {
       if (config !== undefined) {
         const discard = new Set<number>(checkpointsToDiscard(config, record.retained.map((c) => ({ id: c.id, isSavepoint: false }))));
         record.retained = record.retained.filter((c) => !discard.has(c.id));
+        markDiscarded(record, discard);
       }
     } else {
       record.latestSavepoint = completed;
@@ -326,6 +327,7 @@ export class JobMaster {
         }
       }
       record.retained = record.retained.filter((c) => !discard.has(c.id));
+      markDiscarded(record, discard);
     }
     if (failure !== undefined) {
       record.failureCause = failure;
@@ -419,6 +421,16 @@ export class JobMaster {
     if (this.#cancelTimer !== undefined) clearTimeout(this.#cancelTimer);
     await this.#thread?.terminate();
   }
+}
+
+/**
+ * Flink's `discarded` of a completed checkpoint in REST's history: true once its files are deleted
+ * (subsumed, or the job ended under a retention that does not keep it), so its `external_path`
+ * is no longer one to restore from.
+ */
+function markDiscarded(record: JobRecord, ids: ReadonlySet<number>): void {
+  if (ids.size === 0) return;
+  record.checkpointHistory = record.checkpointHistory.map((c) => (c.status === 'COMPLETED' && !c.is_savepoint && ids.has(c.id) ? { ...c, discarded: true } : c));
 }
 
 function checkpointType(kind: SnapshotStats['kind']): CheckpointEntry['checkpoint_type'] {
