@@ -3,7 +3,7 @@
  * when it runs, and is the one place where errors become exit codes and one-line messages.
  */
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { normalizeRunFlags } from './commands/run-flags.ts';
+import { normalizeFlinkFlags } from './commands/run-flags.ts';
 import { type Config, loadConfig } from './config.ts';
 import { ExitCode, UsageError, describeError, exitCodeFor } from './errors.ts';
 import { type CliContext, processContext } from './output/context.ts';
@@ -260,7 +260,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
   }
 
   try {
-    await program.parseAsync(normalizeRunFlags(argv), { from: 'user' });
+    await program.parseAsync(normalizeFlinkFlags(argv), { from: 'user' });
     return exitCode;
   } catch (err) {
     let code: number;
