@@ -175,7 +175,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .argument('[targetDirectory]', 'where to write it (default: execution.checkpointing.savepoint-dir)')
     .option('-d, --dispose <savepointPath>', 'delete this savepoint (and nothing that is not one)')
     .option('-p, --savepointPath <targetDirectory>', 'where to write the savepoint (same as the second argument)')
-    .addOption(new Option('-t, --type <type>', 'savepoint format: canonical (any state backend) or native (the backend\'s own form, incremental where checkpoints are; same backend only)').choices(['canonical', 'native']).default('canonical'))
+    .addOption(new Option('-t, --type <type>', 'savepoint format: canonical (any state backend) or native (the backend\'s own form, incremental where checkpoints are; same backend only), in any case').argParser(parseSavepointType).default('canonical'))
     .option('--detached', 'trigger and print the trigger id without waiting for the savepoint')
     .action(async (jobId: string | undefined, targetDirectory: string | undefined, options) => {
       const { runSavepoint } = await import('./commands/savepoint.ts');
@@ -187,7 +187,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .argument('[jobId]', 'the job to stop (as in Flink, `stop -p <jobId>` takes the -p value as the job id when none follows)')
     .option('-p, --savepointPath [targetDirectory]', 'where to write the savepoint (default: execution.checkpointing.savepoint-dir)')
     .option('-d, --drain', 'send MAX_WATERMARK before the savepoint, so event-time windows fire and the job ends for good')
-    .addOption(new Option('-t, --type <type>', 'savepoint format: canonical (any state backend) or native (the backend\'s own form; same backend only)').choices(['canonical', 'native']).default('canonical'))
+    .addOption(new Option('-t, --type <type>', 'savepoint format: canonical (any state backend) or native (the backend\'s own form; same backend only), in any case').argParser(parseSavepointType).default('canonical'))
     .action(async (jobId: string | undefined, options) => {
       const { runStop } = await import('./commands/stop.ts');
       exitCode = await runStop(jobId, options, envFor(options));
@@ -281,6 +281,13 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
 
 /** The commands Flink has too: they exit as Flink's CliFrontend does. */
 const CLUSTER_COMMANDS: ReadonlySet<string> = new Set(['run', 'plan-restore', 'info', 'list', 'savepoint', 'stop', 'cancel', 'checkpoint', 'cluster', 'jobmanager', 'taskmanager']);
+
+/** Flink reads `-t` as its SavepointFormatType ignoring case (`-t NATIVE` too). */
+function parseSavepointType(value: string): 'canonical' | 'native' {
+  const type = value.toLowerCase();
+  if (type !== 'canonical' && type !== 'native') throw new InvalidArgumentError('Allowed choices are canonical, native.');
+  return type;
+}
 
 function parseCount(value: string): number {
   const n = Number(value);

@@ -139,6 +139,21 @@ describe.concurrent('stop: arguments as Flink takes them', () => {
       stderr: noCluster(port),
     });
   });
+
+  it('-t NATIVE: the type in any case, as Flink reads it; another word is refused', async () => {
+    const port = await freePort();
+    expect(await runFlink(['stop', '-m', `127.0.0.1:${port}`, '-t', 'NATIVE', JOB_ID])).toEqual({
+      code: 1,
+      stdout: `Suspending job "${JOB_ID}" with a NATIVE savepoint.\n`,
+      stderr: noCluster(port),
+    });
+    expect(await runFlink(['savepoint', '-m', `127.0.0.1:${port}`, '--type', 'Canonical', JOB_ID])).toMatchObject({ code: 1, stderr: noCluster(port) });
+    expect(await runFlink(['savepoint', '-m', `127.0.0.1:${port}`, '-t', 'nativ', JOB_ID])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: "error: option '-t, --type <type>' argument 'nativ' is invalid. Allowed choices are canonical, native.\n(run with --help for usage)\n",
+    });
+  });
 });
 
 describe('an address that is not a JobManager', () => {
