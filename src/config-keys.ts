@@ -86,6 +86,16 @@ export function parseNonEmpty(key: string, value: string): string {
   return text;
 }
 
+/**
+ * A state backend's local directory. Flink spreads RocksDB instances over several directories
+ * given as `/a,/b`; tsflink uses one, and says so rather than make a directory named `/a,/b`.
+ */
+export function parseLocalDir(key: string, value: string): string {
+  const text = parseNonEmpty(key, value);
+  if (/[,;]/.test(text)) fail(key, `'${value}' names several directories; tsflink uses one local directory, give one path`);
+  return text;
+}
+
 /** One of STATE_BACKEND_TYPES, else one line (exit 1); a type named but not built would be refused the same way. */
 export function parseStateBackendType(key: string, value: string): BuiltStateBackendType {
   return refuseUnbuiltStateBackend(key, parseStateBackendChoice(key, value), value);
@@ -160,8 +170,8 @@ export const KEY_SPECS: readonly KeySpec[] = [
   checkpoint('localBackup', 'false', 'true, false', 'local recovery: each subtask also keeps a local copy of the files it writes for a checkpoint and a restart reads those copies (when they match _metadata) instead of the checkpoint storage'),
   checkpoint('localRootDir', '<tmpdir>/tsflink-local-state', 'a local path (one)', 'where local recovery keeps its copies: `<dir>/<jobId>/chk-<n>/`, deleted when the checkpoint is subsumed or aborted and when the job ends'),
   spec('state.backend.type', 'hashmap', 'hashmap, rocksdb, lmdb', 'where working state lives', (v, k) => void parseStateBackendType(k, v), ['state.backend']),
-  spec('state.backend.rocksdb.localdir', '<tmpdir>', 'a local path', 'where rocksdb subtasks make their working directories (one per job, operator, subtask and attempt, removed when the subtask ends)', (v, k) => void parseNonEmpty(k, v)),
-  spec('state.backend.lmdb.localdir', '<tmpdir>', 'a local path', 'the same for lmdb (tsflink\'s key)', (v, k) => void parseNonEmpty(k, v)),
+  spec('state.backend.rocksdb.localdir', '<tmpdir>', 'one local path', 'where rocksdb subtasks make their working directories (one per job, operator, subtask and attempt, removed when the subtask ends)', (v, k) => void parseLocalDir(k, v)),
+  spec('state.backend.lmdb.localdir', '<tmpdir>', 'one local path', 'the same for lmdb (tsflink\'s key)', (v, k) => void parseLocalDir(k, v)),
   spec('state.backend.embedded.cache-size', '64 mb', 'a memory size, at least 64 kb', 'write-back cache of each rocksdb or lmdb subtask, in front of its store (tsflink\'s key)', (v, k) => void parseMemorySize(k, v, MIN_CACHE_BYTES)),
   spec('state.backend.rocksdb.timer-service.factory', 'ROCKSDB', TIMER_SERVICE_FACTORIES.join(', '), 'where the timer queues of a rocksdb or lmdb backend live: ROCKSDB in its store, HEAP in memory', (v, k) => void parseTimerServiceFactory(k, v)),
   spec(RESTART_STRATEGY_TYPE_KEY, NO_DEFAULT, [...RESTART_STRATEGY_NAMES.keys()].join(', '), 'restart strategy; unset: the job\'s own, else none without checkpointing and fixed-delay (unlimited attempts, 1 s) with it', (v, k) => void parseRestartStrategyType(v, k), RESTART_STRATEGY_TYPE_DEPRECATED_KEYS),
