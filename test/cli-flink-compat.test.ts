@@ -69,6 +69,17 @@ describe.concurrent('exit codes and texts as Flink', () => {
     expect(result).toEqual({ code: 1, stdout: '', stderr: message });
   });
 
+  it('run --claimMode (or -rm) without a snapshot to claim: one line and exit 1, nothing submitted', async () => {
+    const port = await freePort();
+    for (const flag of [['--claimMode', 'claim'], ['-rm', 'no_claim']]) {
+      expect(await runFlink(['run', '-m', `127.0.0.1:${port}`, ...flag, PER_USER_COUNT])).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `--claimMode ${flag[1]} says who owns the snapshot the job starts from, and none is given: add -s <savepoint or retained checkpoint> (or set execution.state-recovery.path), or leave out --claimMode.\n`,
+      });
+    }
+  });
+
   it('list -D without a value: one line and exit 1', async () => {
     expect(await runFlink(['list', '-D', 'foo'])).toEqual({ code: 1, stdout: '', stderr: '-D foo: expected key=value\n' });
   });

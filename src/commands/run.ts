@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
 import { claimMode, defineEntries, ignoreUnclaimedState, savepointPath } from '../config.ts';
 import { TERMINAL_STATES } from '../engine/cluster/cluster-api.ts';
+import { UsageError } from '../errors.ts';
 import type { ExceptionEntry, JobDetails, SubmitRequest } from '../engine/cluster/cluster-api.ts';
 import { clusterDefines, startClusterInBackground } from '../engine/cluster/cluster-launcher.ts';
 import { jobSettingsFromConfig } from '../engine/cluster/job-settings.ts';
@@ -33,13 +34,17 @@ export async function runRun(jobFile: string, args: readonly string[], options: 
   const cwd = ctx.cwd ?? process.cwd();
   const file = resolve(cwd, nonEmptyPath(jobFile, 'jobFile'));
   const snapshot = options.fromSavepoint ?? savepointPath(config);
+  const claimFlag = options.claimMode ?? options.restoreMode;
+  // Flink reads the claim mode only with -s and drops it otherwise; a claim that claims nothing is said, not ignored.
+  if (claimFlag !== undefined && snapshot === undefined) {
+    throw new UsageError(`--claimMode ${claimFlag} says who owns the snapshot the job starts from, and none is given: add -s <savepoint or retained checkpoint> (or set execution.state-recovery.path), or leave out --claimMode.`);
+  }
   const restorePath = snapshot === undefined ? undefined : absoluteLocation(nonEmptyPath(snapshot, 'snapshot'), cwd);
   const allowNonRestoredState = options.allowNonRestoredState === true || ignoreUnclaimedState(config);
   const prepared = await prepareJob(file, args, jobSettingsFromConfig(config, options.parallelism), restorePath === undefined ? undefined : { path: restorePath, allowNonRestoredState });
   // The cluster runs the code as it is now, whatever becomes of the file (Flink uploads the jar).
   const jobBundle = await bundleJob(file);
 
-  const claimFlag = options.claimMode ?? options.restoreMode;
   const url = clusterUrl(options, config);
   const client = new RestClient(url);
   if (await nothingAnswers(client, url, options.jobmanager !== undefined)) {
