@@ -167,6 +167,49 @@ describe.concurrent('stop: arguments as Flink takes them', () => {
   });
 });
 
+describe('run -D with a relative directory', () => {
+  let server: Server;
+  let port: number;
+  const submitted: { config?: Record<string, string> }[] = [];
+  beforeAll(async () => {
+    // Answers as a JobManager just enough for `flink run -d`, and keeps what was submitted.
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        if (req.method === 'POST' && req.url === '/jobs') {
+          submitted.push(JSON.parse(body) as { config?: Record<string, string> });
+          res.end(JSON.stringify({ jobid: JOB_ID }));
+        } else res.end(JSON.stringify({ taskmanagers: 0, 'flink-version': 'x' }));
+      });
+    });
+    port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("resolves checkpoint, savepoint and local-recovery directories against run's directory, as -s, not the JobManager's", async () => {
+    const cwd = join(dir.path, 'run-here');
+    await mkdir(cwd);
+    const defines = ['execution.checkpointing.dir=ckpts', 'state.savepoints.dir=./sp', 'taskmanager.state.local.root-dirs=../local', 'state.backend.rocksdb.localdir=tmp-rocks'];
+    const result = await runFlink(['run', '-d', '-m', `127.0.0.1:${port}`, ...defines.flatMap((d) => ['-D', d]), PER_USER_COUNT, '10'], { cwd });
+    expect(result, result.stderr).toMatchObject({ code: 0, stdout: `Job has been submitted with JobID ${JOB_ID}\n` });
+    expect(submitted.at(-1)?.config).toEqual({
+      'execution.checkpointing.dir': join(cwd, 'ckpts'),
+      'state.savepoints.dir': join(cwd, 'sp'),
+      'taskmanager.state.local.root-dirs': join(dir.path, 'local'),
+      // A subtask's scratch directory is the TaskManager's own business: left as given.
+      'state.backend.rocksdb.localdir': 'tmp-rocks',
+    });
+    const absolute = await runFlink(['run', '-d', '-m', `127.0.0.1:${port}`, '-D', 'execution.checkpointing.dir=s3://bucket/ckpts', '-D', 'execution.checkpointing.savepoint-dir=/abs/sp', PER_USER_COUNT, '10'], { cwd });
+    expect(absolute.code, absolute.stderr).toBe(0);
+    expect(submitted.at(-1)?.config).toEqual({ 'execution.checkpointing.dir': 's3://bucket/ckpts', 'execution.checkpointing.savepoint-dir': '/abs/sp' });
+  });
+});
+
 describe('an address that is not a JobManager', () => {
   let server: Server;
   let port: number;

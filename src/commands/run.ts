@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
 import { claimMode, defineEntries, ignoreUnclaimedState, savepointPath } from '../config.ts';
 import { TERMINAL_STATES } from '../engine/cluster/cluster-api.ts';
+import { CHECKPOINT_KEYS } from '../engine/checkpoint/checkpoint-config.ts';
 import { UsageError } from '../errors.ts';
 import type { ExceptionEntry, JobDetails, SubmitRequest } from '../engine/cluster/cluster-api.ts';
 import { clusterDefines, startClusterInBackground } from '../engine/cluster/cluster-launcher.ts';
@@ -59,7 +60,7 @@ export async function runRun(jobFile: string, args: readonly string[], options: 
     ...(restorePath === undefined ? {} : { savepointPath: restorePath, allowNonRestoredState }),
     claimMode: claimFlag === undefined ? claimMode(config) : claimFlag.toUpperCase() === 'CLAIM' ? 'CLAIM' : 'NO_CLAIM',
     cwd,
-    config: Object.fromEntries(defineEntries(options.define)),
+    config: Object.fromEntries(defineEntries(options.define).map(([key, value]) => [key, DIRECTORY_KEYS.has(key) && value !== '' ? absoluteLocation(value, cwd) : value])),
   };
   const { jobid } = await client.submit(request);
   if (options.json === true) ctx.stdout.write(`${JSON.stringify({ jobid, name: prepared.jobName, detached: options.detached === true })}\n`);
@@ -67,6 +68,15 @@ export async function runRun(jobFile: string, args: readonly string[], options: 
   if (options.detached === true) return 0;
   return follow(client, jobid, options, env);
 }
+
+/**
+ * Directories a run's `-D` names, made absolute here as `-s` is: the JobManager and its
+ * TaskManagers run in another directory, where a relative one would put the job's checkpoints and
+ * savepoints far from where the user ran the command (and looks for them).
+ */
+const DIRECTORY_KEYS: ReadonlySet<string> = new Set(
+  [CHECKPOINT_KEYS.dir, CHECKPOINT_KEYS.savepointDir, CHECKPOINT_KEYS.localRootDir].flatMap((k) => [k.key, ...k.deprecated]),
+);
 
 /**
  * Whether a local cluster should be started: only when nothing answers at all. A server there
