@@ -469,6 +469,8 @@ function entry(stats: SnapshotStats, status: 'COMPLETED' | 'FAILED'): Checkpoint
     end_to_end_duration: stats.endedAt - stats.triggeredAt,
     ...(status === 'COMPLETED' ? { external_path: externalPath(stats.location) } : {}),
     discarded: false,
+    // As Flink's entries: a completed snapshot was acknowledged by every subtask of the job.
+    ...(status === 'COMPLETED' && stats.subtasks !== undefined ? { num_subtasks: stats.subtasks.length, num_acknowledged_subtasks: stats.subtasks.length } : {}),
     ...(stats.failure === undefined ? {} : { failure_message: stats.failure }),
     // Flink's CheckpointStatistics.savepointFormat: on savepoints only.
     ...(stats.kind === 'checkpoint' ? {} : { savepointFormat: stats.savepointType === 'native' ? 'NATIVE' : 'CANONICAL' }),
