@@ -53,6 +53,12 @@ describe('local recovery keys', () => {
     expect(checkpointConfigFromKeys(keys({ 'state.backend.local-recovery': 'true' })).localBackup).toBe(true);
     expect(checkpointConfigFromKeys(keys({ 'state.backend.local-recovery': 'true', [`${P}local-backup.enabled`]: 'false' })).localBackup).toBe(false);
   });
+  it("reads Flink 2's execution.checkpointing.local-backup.dirs, and Flink 1's taskmanager.state.local.root-dirs, the current name winning", () => {
+    expect(checkpointConfigFromKeys(keys({ [`${P}local-backup.dirs`]: '/data/local' })).localRootDir).toBe('/data/local');
+    expect(checkpointConfigFromKeys(keys({ 'taskmanager.state.local.root-dirs': '/old' })).localRootDir).toBe('/old');
+    expect(checkpointConfigFromKeys(keys({ 'taskmanager.state.local.root-dirs': '/old', [`${P}local-backup.dirs`]: '/data/local' })).localRootDir).toBe('/data/local');
+    expect(() => checkpointConfigFromKeys(keys({ [`${P}local-backup.dirs`]: '/a;/b' }))).toThrow(/names several directories; tsflink uses one/);
+  });
   it('refuses several root dirs and remote ones in one line', () => {
     expect(() => checkpointConfigFromKeys(keys({ 'taskmanager.state.local.root-dirs': '/a,/b' }))).toThrow(/names several directories; tsflink uses one/);
     expect(() => checkpointConfigFromKeys(keys({ 'taskmanager.state.local.root-dirs': 's3://b/x' }))).toThrow(/not a local path/);

@@ -88,7 +88,7 @@ export const CHECKPOINT_KEYS = {
   dir: { key: `${PREFIX}dir`, deprecated: ['state.checkpoints.dir'] },
   savepointDir: { key: `${PREFIX}savepoint-dir`, deprecated: ['state.savepoints.dir'] },
   localBackup: { key: `${PREFIX}local-backup.enabled`, deprecated: ['state.backend.local-recovery'] },
-  localRootDir: { key: 'taskmanager.state.local.root-dirs', deprecated: [] },
+  localRootDir: { key: `${PREFIX}local-backup.dirs`, deprecated: ['taskmanager.state.local.root-dirs'] },
 } as const satisfies Record<keyof CheckpointConfig, { key: string; deprecated: readonly string[] }>;
 
 /** Reads the checkpoint keys of a configuration map; absent keys keep Flink's defaults. */
