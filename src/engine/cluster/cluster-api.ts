@@ -130,6 +130,8 @@ export interface CheckpointEntry {
   readonly end_to_end_duration: number;
   readonly external_path?: string;
   readonly discarded: boolean;
+  /** When a FAILED snapshot failed (Flink's FailedCheckpointStatistics), with its `failure_message`. */
+  readonly failure_timestamp?: number;
   readonly failure_message?: string;
   /** A savepoint's format (Flink's `savepointFormat`); absent on checkpoints. */
   readonly savepointFormat?: 'CANONICAL' | 'NATIVE';

@@ -198,7 +198,7 @@ export class JobMaster {
         return;
       case 'checkpoint-failed':
         record.checkpointCounts.failed += 1;
-        record.latestFailed = entry(m.stats, 'FAILED');
+        record.latestFailed = endedEntry(m.stats, 'FAILED');
         record.checkpointHistory = [record.latestFailed, ...record.checkpointHistory].slice(0, 10);
         record.nextCheckpointId = Math.max(record.nextCheckpointId, m.stats.id + 1);
         this.#save();
@@ -235,7 +235,7 @@ export class JobMaster {
     const config = record.checkpointConfig;
     record.nextCheckpointId = Math.max(record.nextCheckpointId, stats.id + 1);
     record.checkpointCounts.completed += 1;
-    const completed = entry(stats, 'COMPLETED');
+    const completed = endedEntry(stats, 'COMPLETED');
     record.checkpointHistory = [completed, ...record.checkpointHistory].slice(0, 10);
     const summary = record.checkpointSummary;
     record.checkpointSummary = {
@@ -455,7 +455,8 @@ export function inProgressEntry(p: SnapshotProgress, now: number): CheckpointEnt
   };
 }
 
-function entry(stats: SnapshotStats, status: 'COMPLETED' | 'FAILED'): CheckpointEntry {
+/** Flink's history entry of a snapshot that ended: CompletedCheckpointStatistics or FailedCheckpointStatistics. */
+export function endedEntry(stats: SnapshotStats, status: 'COMPLETED' | 'FAILED'): CheckpointEntry {
   return {
     id: stats.id,
     status,
@@ -471,6 +472,7 @@ function entry(stats: SnapshotStats, status: 'COMPLETED' | 'FAILED'): Checkpoint
     discarded: false,
     // As Flink's entries: a completed snapshot was acknowledged by every subtask of the job.
     ...(status === 'COMPLETED' && stats.subtasks !== undefined ? { num_subtasks: stats.subtasks.length, num_acknowledged_subtasks: stats.subtasks.length } : {}),
+    ...(status === 'FAILED' ? { failure_timestamp: stats.endedAt } : {}),
     ...(stats.failure === undefined ? {} : { failure_message: stats.failure }),
     // Flink's CheckpointStatistics.savepointFormat: on savepoints only.
     ...(stats.kind === 'checkpoint' ? {} : { savepointFormat: stats.savepointType === 'native' ? 'NATIVE' : 'CANONICAL' }),
