@@ -175,7 +175,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .argument('[targetDirectory]', 'where to write it (default: execution.checkpointing.savepoint-dir)')
     .option('-d, --dispose <savepointPath>', 'delete this savepoint (and nothing that is not one)')
     .option('-p, --savepointPath <targetDirectory>', 'where to write the savepoint (same as the second argument)')
-    .addOption(new Option('-t, --type <type>', 'savepoint format: canonical (any state backend) or native (the backend\'s own form, incremental where checkpoints are; same backend only), in any case').argParser(parseSavepointType).default('canonical'))
+    .addOption(new Option('-t, --type <type>', 'savepoint format: canonical (any state backend) or native (the backend\'s own form, incremental where checkpoints are; same backend only), in any case; default canonical').argParser(parseSavepointType))
     .option('--detached', 'trigger and print the trigger id without waiting for the savepoint')
     .action(async (jobId: string | undefined, targetDirectory: string | undefined, options) => {
       const { runSavepoint } = await import('./commands/savepoint.ts');

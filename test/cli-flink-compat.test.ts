@@ -80,6 +80,21 @@ describe.concurrent('exit codes and texts as Flink', () => {
     }
   });
 
+  it('savepoint -d with what only taking a savepoint uses: one line naming it and exit 1, nothing disposed', async () => {
+    const port = await freePort();
+    const dispose = ['savepoint', '-m', `127.0.0.1:${port}`, '-d', '/sp/savepoint-0a1b2c-3d4e5f6a7b8c'];
+    expect(await runFlink([...dispose, '-t', 'native'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: '-d disposes of the savepoint it names and takes nothing else: leave out -t (or leave out -d to take a savepoint).\n',
+    });
+    expect(await runFlink([...dispose, JOB_ID, '/target', '--detached'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `-d disposes of the savepoint it names and takes nothing else: leave out the job id ${JOB_ID}, the target directory /target, --detached (or leave out -d to take a savepoint).\n`,
+    });
+  });
+
   it('list -D without a value: one line and exit 1', async () => {
     expect(await runFlink(['list', '-D', 'foo'])).toEqual({ code: 1, stdout: '', stderr: '-D foo: expected key=value\n' });
   });
