@@ -80,6 +80,15 @@ describe.concurrent('exit codes and texts as Flink', () => {
     }
   });
 
+  it('run -n without a snapshot to restore: one line and exit 1, nothing submitted', async () => {
+    const port = await freePort();
+    expect(await runFlink(['run', '-m', `127.0.0.1:${port}`, '-n', PER_USER_COUNT])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: '-n (--allowNonRestoredState) lets the job skip state of the snapshot it starts from, and none is given: add -s <savepoint or retained checkpoint> (or set execution.state-recovery.path), or leave out -n.\n',
+    });
+  });
+
   it('savepoint -d with what only taking a savepoint uses: one line naming it and exit 1, nothing disposed', async () => {
     const port = await freePort();
     const dispose = ['savepoint', '-m', `127.0.0.1:${port}`, '-d', '/sp/savepoint-0a1b2c-3d4e5f6a7b8c'];

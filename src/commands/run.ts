@@ -40,6 +40,9 @@ export async function runRun(jobFile: string, args: readonly string[], options: 
   if (claimFlag !== undefined && snapshot === undefined) {
     throw new UsageError(`--claimMode ${claimFlag} says who owns the snapshot the job starts from, and none is given: add -s <savepoint or retained checkpoint> (or set execution.state-recovery.path), or leave out --claimMode.`);
   }
+  if (options.allowNonRestoredState === true && snapshot === undefined) {
+    throw new UsageError('-n (--allowNonRestoredState) lets the job skip state of the snapshot it starts from, and none is given: add -s <savepoint or retained checkpoint> (or set execution.state-recovery.path), or leave out -n.');
+  }
   const restorePath = snapshot === undefined ? undefined : absoluteLocation(nonEmptyPath(snapshot, 'snapshot'), cwd);
   const allowNonRestoredState = options.allowNonRestoredState === true || ignoreUnclaimedState(config);
   const prepared = await prepareJob(file, args, jobSettingsFromConfig(config, options.parallelism), restorePath === undefined ? undefined : { path: restorePath, allowNonRestoredState });
