@@ -59,7 +59,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .showHelpAfterError('(run with --help for usage)');
 
   common(program.command('inspect'))
-    .description('show what a checkpoint or savepoint holds (reads _metadata only, unless entries are asked for)')
+    .description('show what a checkpoint or savepoint holds (reads _metadata and stats its data files, unless entries are asked for)')
     .argument('<path>', 'snapshot directory or its _metadata, local or s3://bucket/path (tsflink or Apache Flink)')
     .option('--operator <uid>', 'only this operator (of an Apache Flink snapshot: its id or uid)')
     .option('--state <name>', 'only this state')

@@ -214,6 +214,44 @@ describe('the format version 3 fixture', () => {
         ]),
       );
     });
+
+    it('inspect names a missing shared file and a truncated one, says the checkpoint cannot be restored from, and exits 1; --entries, --keys and --key refuse in one line before printing', async () => {
+      const root = join(dir.path, 'missing-shared');
+      await cp(FIXTURE, root, { recursive: true });
+      const [missing, truncated] = ['0da08f51eaa8-1-chk1.tsfs', '0da08f51eaa8-1-chk2.tsfs'];
+      await rm(join(root, JOB, 'shared', missing));
+      await truncate(join(root, JOB, 'shared', truncated), 100);
+      const at = (name: string): string => join(root, JOB, 'shared', name);
+      const verify = `(run 'flink verify ${chk(3, root)}' to check every byte)`;
+
+      const text = await runFlink(['inspect', chk(3, root)]);
+      expect(text.code).toBe(1);
+      expect(text.stdout).toMatch(/^Checkpoint \(canonical\)\n/);
+      expect(text.stderr).toBe(
+        `${at(missing)}: missing (_metadata refers to it as a shared file); this checkpoint cannot be restored from as it is ${verify}\n` +
+          `${at(truncated)}: size is 100 bytes, _metadata says 235; this checkpoint cannot be restored from as it is ${verify}\n`,
+      );
+
+      const json = await runFlink(['inspect', chk(3, root), '--json']);
+      expect(json.code).toBe(1);
+      expect((JSON.parse(json.stdout) as { fileProblems?: unknown }).fileProblems).toEqual([
+        { file: at(missing), shared: true, problem: 'missing', recordedSize: expect.any(Number) as unknown },
+        { file: at(truncated), shared: true, problem: 'size', size: 100, recordedSize: 235 },
+      ]);
+
+      for (const flags of [['--entries'], ['--keys'], ['--key', '"user-15"']]) {
+        const result = await runFlink(['inspect', chk(3, root), ...flags]);
+        expect([result.code, result.stdout], flags.join(' ')).toEqual([2, '']);
+        expect(result.stderr).toBe(
+          `${at(missing)}: missing (_metadata refers to it as a shared file); its entries cannot be read and this checkpoint cannot be restored from as it is ${verify} (and 1 more file(s) missing or of another size; see 'flink inspect ${chk(3, root)}')\n`,
+        );
+      }
+
+      // The intact fixture inspects as before: exit 0, nothing on stderr, no fileProblems.
+      const intact = await runFlink(['inspect', chk(3), '--json']);
+      expect([intact.code, intact.stderr]).toEqual([0, '']);
+      expect(JSON.parse(intact.stdout)).not.toHaveProperty('fileProblems');
+    });
   });
 
   describe('in S3', () => {

@@ -3,10 +3,10 @@
  * 128 (and 256, 512) to 256 and to 64 print exactly the golden output, verify, hold the same keys
  * and values (`diff --entries`), and every refusal is one line with exit 2.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { operatorIdFromUid, toHex } from '../src/format/murmur3.ts';
 import { writeSnapshot } from '../src/format/write-snapshot.ts';
@@ -100,39 +100,85 @@ describe('flink rekey', () => {
     expect(diff.code).toBe(0);
   });
 
-  it('on Ctrl-C leaves neither spill runs nor a half-written target', async () => {
-    // The second operator's data file is a FIFO: opening it blocks until a writer comes, so the
-    // rekey is surely mid-way (its first data file written) when SIGINT comes.
+  /**
+   * A rekey held mid-way: the second operator's data file is a FIFO, and opening it blocks until
+   * a writer comes, so once its first data file is written (in the partial directory beside the
+   * target) the rekey is surely mid-way whatever the machine's speed.
+   */
+  async function heldRekey(): Promise<{ source: string; rulesFile: string; tmp: string; target: string; partial: string; child: ChildProcess; stderr: () => string; exited: Promise<number | null> }> {
     const source = dirs.next('fifo-source');
     await writeSnapshot(new LocalObjectStore(source), smallSnapshot());
-    const rulesFile = (await readdir(source)).find((n) => n.startsWith(toHex(operatorIdFromUid('rules')).slice(0, 12)));
-    await rm(join(source, rulesFile!));
-    execFileSync('mkfifo', [join(source, rulesFile!)]);
+    const rulesFile = (await readdir(source)).find((n) => n.startsWith(toHex(operatorIdFromUid('rules')).slice(0, 12)))!;
+    await rm(join(source, rulesFile));
+    execFileSync('mkfifo', [join(source, rulesFile)]);
     const tmp = dirs.next('fifo-tmp');
     await mkdir(tmp);
     const target = dirs.next('fifo-target');
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'flink.js'), 'rekey', source, target, '--max-parallelism', '16'], { cwd: ROOT, env: { ...process.env, TMPDIR: tmp, NO_COLOR: '1' } });
     let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    while (!(await readdir(target).then((names) => names.some((n) => n.endsWith('.tsfs')), () => false))) {
+    const partial = join(dirname(target), `.${basename(target)}.partial-${child.pid}`);
+    while (!(await readdir(partial).then((names) => names.some((n) => n.endsWith('.tsfs')), () => false))) {
       if (child.exitCode !== null) throw new Error(`rekey ended (${child.exitCode}) before writing its first data file: ${stderr}`);
+      if (await readdir(target).then((names) => names.length > 0, () => false)) {
+        child.kill('SIGKILL');
+        throw new Error(`rekey writes into ${target} itself, not into a partial directory beside it`);
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
+    return { source, rulesFile, tmp, target, partial, child, stderr: () => stderr, exited };
+  }
+
+  it('on Ctrl-C leaves neither spill runs nor a half-written target', async () => {
+    const { source, rulesFile, tmp, target, partial, child, exited, ...held } = await heldRekey();
+    expect(await readdir(target).catch((err: NodeJS.ErrnoException) => err.code)).toBe('ENOENT');
     child.kill('SIGINT');
+    let stderr = held.stderr();
+    while (!stderr.includes('\n')) {
+      if (child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 20));
+      stderr = held.stderr();
+    }
     while (!stderr.includes('\n')) {
       if (child.exitCode !== null) break;
       await new Promise((r) => setTimeout(r, 20));
     }
     // Its exit waits for the thread still blocked opening the FIFO: a writer releases it (opened
     // without blocking: ENXIO when no reader is left).
-    await open(join(source, rulesFile!), constants.O_WRONLY | constants.O_NONBLOCK).then(
+    await open(join(source, rulesFile), constants.O_WRONLY | constants.O_NONBLOCK).then(
       (handle) => handle.close(),
       (err: NodeJS.ErrnoException) => expect(err.code).toBe('ENXIO'),
     );
     expect(await exited).toBe(130);
-    expect(stderr).toBe('Interrupted; nothing was written.\n');
+    expect(held.stderr()).toBe('Interrupted; nothing was written.\n');
     expect(await readdir(target).catch((err: NodeJS.ErrnoException) => err.code)).toBe('ENOENT');
+    expect(await readdir(partial).catch((err: NodeJS.ErrnoException) => err.code)).toBe('ENOENT');
     expect((await readdir(tmp)).filter((n) => n.startsWith('tsflink-rekey-'))).toEqual([]);
+  });
+
+  it('killed midway (SIGKILL) leaves nothing at the target: a retry into it writes the savepoint and names the partial directory left beside it', async () => {
+    const { target, partial, child, exited } = await heldRekey();
+    child.kill('SIGKILL');
+    await exited;
+    expect(await readdir(target).catch((err: NodeJS.ErrnoException) => err.code)).toBe('ENOENT');
+    expect((await readdir(partial)).some((n) => n.endsWith('.tsfs'))).toBe(true);
+    expect((await readdir(partial)).includes('_metadata')).toBe(false);
+
+    const retry = await runFlink(['rekey', ALL_KINDS, target, '--max-parallelism', '64']);
+    expect(retry.code, retry.stderr).toBe(0);
+    expect(retry.stderr).toBe(`note: ${partial} was left by an earlier flink rekey into ${target} that was interrupted; nothing reads it: remove it (rm -r)\n`);
+    expect(retry.stdout).toContain(`Savepoint completed and verified. Path: ${target}\n`);
+    expect((await runFlink(['verify', target])).code).toBe(0);
+  });
+
+  it('refuses a target holding files but no _metadata as the unfinished output of an earlier run, in one line', async () => {
+    // What an interrupted rekey into S3 leaves (or one into a local directory before rekey wrote through a partial directory).
+    const target = dirs.next('unfinished');
+    await mkdir(target);
+    await writeFile(join(target, '7968152a5bbe-0-6e84c3d8df6c.tsfs'), 'x');
+    const result = await runFlink(['rekey', ALL_KINDS, target, '--max-parallelism', '64']);
+    expect([result.code, result.stdout]).toEqual([2, '']);
+    expect(result.stderr).toBe(`${target}: already exists, holding files but no _metadata: the unfinished output of an earlier run that was interrupted (or another directory); rekey never overwrites: remove it or give a new target directory\n`);
   });
 });

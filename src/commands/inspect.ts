@@ -1,7 +1,8 @@
 /** `flink inspect <path>`: what a snapshot holds, from its metadata, or its entries on request. */
 import type { CommandEnv, CommonOptions } from '../cli.ts';
 import { storeOptions } from '../config.ts';
-import { ExitCode, UsageError } from '../errors.ts';
+import { ExitCode, UsageError, UserError } from '../errors.ts';
+import { checkFiles, describeFileProblem } from '../format/check-files.ts';
 import { keyFromJsonText, toJson } from '../format/json-value.ts';
 import type { SnapshotReader } from '../format/snapshot-reader.ts';
 import { type SnapshotSummary, summarize } from '../format/summary.ts';
@@ -44,6 +45,13 @@ export async function runInspect(path: string, options: InspectOptions, { ctx, c
     throw new UsageError(`no state '${options.state}' in ${options.operator === undefined ? 'any operator' : `operator '${options.operator}'`}`);
   }
 
+  // A stat per data file, no bytes read: a checkpoint whose shared files are gone must not look restorable.
+  const problems = await checkFiles(reader);
+  if (problems.length > 0 && (key !== undefined || options.entries === true || options.keys === true)) {
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more file(s) missing or of another size; see 'flink inspect ${reader.store.location}')` : '';
+    throw new UserError(`${describeFileProblem(problems[0]!, reader, true)}${more}`);
+  }
+
   if (key !== undefined) return printKey(reader, summary, key, ctx);
   if (options.entries === true || options.keys === true) {
     // Progress only when the entries go elsewhere than the terminal (`> file`, `| tool`): drawn
@@ -69,9 +77,10 @@ export async function runInspect(path: string, options: InspectOptions, { ctx, c
     }
     return ExitCode.ok;
   }
-  if (options.json === true) ctx.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  if (options.json === true) ctx.stdout.write(`${JSON.stringify(problems.length === 0 ? summary : ({ ...summary, fileProblems: problems } satisfies SnapshotSummary), null, 2)}\n`);
   else ctx.stdout.write(renderSummary(summary, options.operator !== undefined || options.state !== undefined, ctx));
-  return ExitCode.ok;
+  for (const p of problems) ctx.stderr.write(`${describeFileProblem(p, reader)}\n`);
+  return problems.length === 0 ? ExitCode.ok : ExitCode.finding;
 }
 
 function renderSummary(s: SnapshotSummary, showStates: boolean, ctx: CliContext): string {

@@ -2,22 +2,22 @@
  * `flink rekey <snapshot> <target> --max-parallelism M`: writes the snapshot's state as a new
  * canonical savepoint with max parallelism M (exit 0), or refuses in one line (exit 2).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { readdir, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandEnv, CommonOptions } from '../cli.ts';
 import { storeOptions } from '../config.ts';
 import { ExitCode, UserError } from '../errors.ts';
-import { rekeyProblem, rekeySnapshot } from '../format/rekey-snapshot.ts';
-import { METADATA_FILE } from '../format/snapshot-paths.ts';
+import { existingTargetMessage, rekeyProblem, rekeySnapshot } from '../format/rekey-snapshot.ts';
 import { openSnapshot } from '../open-snapshot.ts';
 import { Progress, progressEnabled } from '../output/progress.ts';
 import { formatBytes } from '../output/style.ts';
 import { LocalObjectStore } from '../storage/local-store.ts';
 import { nonEmptyPath } from '../engine/cluster/locations.ts';
 import { openStore } from '../storage/open-store.ts';
+import { leftoverPartials, moveIntoPlace, partialSiblingOf } from '../storage/partial-directory.ts';
 
 export interface RekeyOptions extends CommonOptions {
   readonly maxParallelism: number;
@@ -33,10 +33,20 @@ export async function runRekey(snapshot: string, target: string, options: RekeyO
   const problem = rekeyProblem(source.metadata, options.maxParallelism);
   if (problem !== undefined) throw new UserError(problem);
   const localTarget = localPathOf(target, ctx.cwd ?? process.cwd());
-  if (localTarget !== undefined && (await exists(localTarget))) {
-    throw new UserError(`${target}: already exists; rekey never overwrites: give a new target directory`);
+  if (localTarget !== undefined && (await exists(localTarget))) throw new UserError(await refusal(target, localTarget));
+  // A local target is written in a hidden sibling and renamed into place once verified, so a
+  // rekey killed midway leaves nothing under the target (S3 has no rename: there `_metadata`,
+  // published last, is what makes the target a savepoint, and a retry's refusal says so).
+  const partial = localTarget === undefined ? undefined : partialSiblingOf(localTarget);
+  if (localTarget !== undefined && partial !== undefined) {
+    for (const left of await leftoverPartials(localTarget)) {
+      ctx.stderr.write(`note: ${left} was left by an earlier flink rekey into ${target} that was interrupted; nothing reads it: remove it (rm -r)\n`);
+    }
+    // One of this process id can only be a leftover too (its process is gone: this one has the id now).
+    await rm(partial, { recursive: true, force: true });
   }
-  const targetStore = await openStore(localTarget ?? target, storeOptions(config));
+  const targetStore = await openStore(partial ?? target, storeOptions(config));
+  const location = localTarget ?? targetStore.location;
   // Made and watched for Ctrl-C with no await between: no interrupt can leave it behind.
   const spillDir = mkdtempSync(join(tmpdir(), 'tsflink-rekey-'));
   const enabled = progressEnabled(ctx.stderr, options.json);
@@ -44,12 +54,12 @@ export async function runRekey(snapshot: string, target: string, options: RekeyO
   const total = { entries: states.reduce((n, s) => n + s.entries, 0), bytes: states.reduce((n, s) => n + s.bytes, 0) };
   const now = (): number => performance.now();
   let progress = new Progress({ out: ctx.stderr, enabled, now, label: 'rekey', total });
-  // Ctrl-C: spill runs can be as large as the state, and a half-written local target would make
-  // the next try refuse it as existing; neither is left behind (a published savepoint is kept).
+  // Ctrl-C: spill runs can be as large as the state, and the partial directory is of no use;
+  // neither is left behind (a savepoint already moved into place is kept).
   const onInterrupt = (): void => {
     progress.done();
     rmSync(spillDir, { recursive: true, force: true });
-    if (localTarget !== undefined && !existsSync(join(localTarget, METADATA_FILE))) rmSync(localTarget, { recursive: true, force: true });
+    if (partial !== undefined) rmSync(partial, { recursive: true, force: true });
     ctx.stderr.write('Interrupted; nothing was written.\n');
     process.exit(130);
   };
@@ -66,12 +76,15 @@ export async function runRekey(snapshot: string, target: string, options: RekeyO
       },
       onVerifyProgress: (entries, bytes) => progress.update(entries, bytes),
     });
+    if (partial !== undefined && localTarget !== undefined) {
+      await moveIntoPlace(partial, localTarget, () => `${target}: came to exist while rekeying; rekey never overwrites: give a new target directory`);
+    }
     progress.done();
     const meta = result.metadata;
     if (options.json === true) {
       const doc = {
         source: source.store.location,
-        target: targetStore.location,
+        target: location,
         from: result.from,
         maxParallelism: options.maxParallelism,
         operators: meta.operators.length,
@@ -87,14 +100,14 @@ export async function runRekey(snapshot: string, target: string, options: RekeyO
       ctx.stdout.write(
         `Rekeyed ${source.store.location}: max parallelism ${result.from.join(', ')} -> ${options.maxParallelism}; ` +
           `${result.keyedEntries} keyed entries, ${result.operatorStateEntries} operator-state elements, ${meta.operators.length} operator${meta.operators.length === 1 ? '' : 's'}${spilled}.\n` +
-          `Savepoint completed and verified. Path: ${targetStore.location}\n`,
+          `Savepoint completed and verified. Path: ${location}\n`,
       );
     }
     return ExitCode.ok;
   } catch (err) {
     progress.done();
-    // The data files are gone (the writer removed them); so goes the directory rekey made.
-    if (localTarget !== undefined) await removeIfEmpty(localTarget);
+    // The writer removed its data files; the partial directory goes too.
+    if (partial !== undefined) await rm(partial, { recursive: true, force: true });
     throw err;
   } finally {
     process.off('SIGINT', onInterrupt);
@@ -121,7 +134,9 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-async function removeIfEmpty(dir: string): Promise<void> {
-  const entries = await readdir(dir).catch(() => undefined);
-  if (entries !== undefined && entries.length === 0) await rmdir(dir).catch(() => undefined);
+/** Why an existing local target is refused: a directory that is an unfinished output is named as one. */
+async function refusal(target: string, localTarget: string): Promise<string> {
+  const isDirectory = await stat(localTarget).then((info) => info.isDirectory(), () => false);
+  if (!isDirectory) return `${target}: already exists; rekey never overwrites: give a new target directory`;
+  return existingTargetMessage(new LocalObjectStore(localTarget), target);
 }

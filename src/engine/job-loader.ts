@@ -29,6 +29,14 @@ export async function loadJob(path: string, from?: string): Promise<JobMain> {
     if (syntax === undefined && (await esmSyntaxInCommonJs(err, file))) {
       throw new UserError(`Job file ${path} uses ES module syntax (import or export), but ${esmAdvice(file)}`, 1, { cause: err });
     }
+    const required = requiredTsflink(err);
+    if (required !== undefined) {
+      const names = new Set([file, await realpath(file).catch(() => file)]);
+      const who = names.has(required.from) ? `Job file ${path}` : `Job file ${path} could not be loaded: ${required.from}`;
+      // An ES module can require() too (createRequire): it needs only the import.
+      const advice = /\.m[jt]sx?$/.test(required.from) ? '.' : `; ${esmAdvice(required.from)}`;
+      throw new UserError(`${who} calls require('${required.specifier}'), but tsflink can only be imported: use import ... from '${required.specifier}' in an ES module${advice}`, 1, { cause: err });
+    }
     throw new UserError(`Job file ${path} could not be loaded: ${syntax ?? describeLoadError(err, from === undefined ? file : resolve(path))}`, 1, { cause: err });
   }
   if (typeof module.default !== 'function') {
@@ -54,6 +62,21 @@ async function esmSyntaxInCommonJs(err: unknown, file: string): Promise<boolean>
   if (code === 'ERR_REQUIRE_CYCLE_MODULE' || code === 'ERR_REQUIRE_ESM') return [...names].some((name) => err.message.includes(`ES Module ${name} `));
   if (err.name !== 'SyntaxError' || !/^(Cannot use import statement outside a module|Unexpected token 'export')$/.test(err.message)) return false;
   return [...names].some((name) => (err.stack ?? '').startsWith(`${name}:`));
+}
+
+/**
+ * A CommonJS module's `require('tsflink')` (or a subpath): Node's CommonJS resolver does not
+ * consult the resolve hook that maps `tsflink` to this installation (Node 20 runs module.register
+ * hooks for `import` only), and tsflink's sources are ES modules in TypeScript, which require()
+ * under Node 20 cannot load through tsx anyway. The specifier and the file that required it.
+ */
+function requiredTsflink(err: unknown): { specifier: string; from: string } | undefined {
+  if (!(err instanceof Error) || (err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') return undefined;
+  const specifier = /^Cannot find module '(tsflink(?:\/[^']*)?)'/.exec(err.message)?.[1];
+  // Node lists the requiring module first in `requireStack`.
+  const from = (err as { requireStack?: unknown }).requireStack;
+  if (specifier === undefined || !Array.isArray(from) || typeof from[0] !== 'string') return undefined;
+  return { specifier, from: from[0] };
 }
 
 /** Why Node loads `file` as CommonJS and how to have it load an ES module: a .cjs or .cts file only by its name. */

@@ -56,7 +56,7 @@ export class DataFileWriter {
   readonly #store: ObjectStore;
   readonly #out: ObjectWriter;
   readonly path: string;
-  readonly #pending = new ByteSink(FLUSH_BYTES + 64 * 1024);
+  readonly #pending: ByteSink;
   readonly #keys = new ByteSink();
   /** Values of a raw frame (writeRawKeyGroup) or a packed one (writeCanonicalPackedKeyGroup), which bypass msgpackr. */
   readonly #rawValues = new ByteSink();
@@ -83,16 +83,22 @@ export class DataFileWriter {
   #frameLimit = 256;
   #closed = false;
 
-  private constructor(store: ObjectStore, out: ObjectWriter, path: string) {
+  private constructor(store: ObjectStore, out: ObjectWriter, path: string, bufferBytes: number) {
+    this.#pending = new ByteSink(bufferBytes);
     this.#store = store;
     this.#out = out;
     this.path = path;
   }
 
-  static async create(store: ObjectStore, path: string): Promise<DataFileWriter> {
+  /**
+   * `bufferBytes`: what the buffer of bytes not yet handed to the store starts at (it grows). A
+   * file's writer takes what it hands over at once; the threads that encode a key group into
+   * memory make a writer per group, and most groups are small deltas (key-group-frames.ts).
+   */
+  static async create(store: ObjectStore, path: string, bufferBytes = FLUSH_BYTES + 64 * 1024): Promise<DataFileWriter> {
     const problem = relativePathProblem(path);
     if (problem !== undefined) throw new InternalError(`bad data file path: ${problem}`);
-    const writer = new DataFileWriter(store, await store.createWriter(path), path);
+    const writer = new DataFileWriter(store, await store.createWriter(path), path, bufferBytes);
     const header = Buffer.alloc(DATA_HEADER_SIZE);
     header.set(DATA_MAGIC, 0);
     header.writeUInt16BE(DATA_FILE_VERSION, 8);

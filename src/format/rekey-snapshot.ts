@@ -56,14 +56,29 @@ export function rekeyProblem(source: SnapshotMetadata, maxParallelism: number): 
   return undefined;
 }
 
+/**
+ * Why rekey refuses a target that exists, in one line. One with objects but no `_metadata` is
+ * named as what it most likely is, the unfinished output of an earlier run (an S3 target, or a
+ * local one from before rekey wrote through a partial directory), so the user knows to remove it.
+ */
+export async function existingTargetMessage(target: ObjectStore, name: string = target.location): Promise<string> {
+  let objects = false;
+  for await (const _object of target.list('')) {
+    objects = true;
+    break;
+  }
+  if (objects && (await target.stat(METADATA_FILE)) === undefined) {
+    return `${name}: already exists, holding files but no ${METADATA_FILE}: the unfinished output of an earlier run that was interrupted (or another directory); rekey never overwrites: remove it or give a new target directory`;
+  }
+  return `${name}: already exists; rekey never overwrites: give a new target directory`;
+}
+
 export async function rekeySnapshot(source: SnapshotReader, target: ObjectStore, options: RekeyOptions): Promise<RekeyResult> {
   const meta = source.metadata;
   const M = options.maxParallelism;
   const problem = rekeyProblem(meta, M);
   if (problem !== undefined) throw new UserError(problem);
-  for await (const _existing of target.list('')) {
-    throw new UserError(`${target.location}: already exists; rekey never overwrites: give a new target directory`);
-  }
+  for await (const _existing of target.list('')) throw new UserError(await existingTargetMessage(target));
   const stats: ShuffleStats = { peakBufferedBytes: 0, spilledBytes: 0, spillRuns: 0 };
   let entriesWritten = 0;
   let bytesRead = 0;

@@ -5,6 +5,7 @@
 import type { SnapshotReader } from './snapshot-reader.ts';
 import { toHex } from './murmur3.ts';
 import type { BlockRef, DataFileMeta, TtlConfig } from './model.ts';
+import type { FileProblem } from './check-files.ts';
 
 /**
  * Version 3 only (incremental checkpoints, FORMAT.md 7): of the bytes, those in data files this
@@ -64,6 +65,8 @@ export interface SnapshotSummary extends WrittenAndReferred {
   readonly referredFiles?: number;
   readonly durations: Readonly<Record<string, number>>;
   readonly operators: OperatorSummary[];
+  /** Data files missing or of another size than recorded (`flink inspect` stats them); absent when there are none. */
+  readonly fileProblems?: FileProblem[];
 }
 
 export function summarize(reader: SnapshotReader, filter: { operator?: string; state?: string } = {}): SnapshotSummary {

@@ -330,7 +330,7 @@ function plain(buffer: Buffer): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
-async function fsyncDirectory(dir: string): Promise<void> {
+export async function fsyncDirectory(dir: string): Promise<void> {
   // Windows cannot open a directory for fsync, and NTFS makes the rename durable itself.
   if (process.platform === 'win32') return;
   const handle = await open(dir, 'r');

@@ -342,6 +342,17 @@ describe.concurrent('job files', () => {
       new RegExp(`^Job file ${re(file)} uses ES module syntax \\(import or export\\), but Node loads it as CommonJS: name it job\\.mts, or add "type": "module" to the package\\.json nearest to it\\.$`),
     );
   });
+
+  it("a .cjs file calling require('tsflink'), which resolves only for import", async () => {
+    const dir = join(cluster.scratch, 'cjs-require');
+    await mkdir(dir);
+    const file = join(dir, 'job.cjs');
+    await writeFile(file, "const { DataGeneratorSource } = require('tsflink');\nmodule.exports = (env) => {\n  env.fromSource(new DataGeneratorSource({ count: 1, generate: () => 1 }), 's');\n};\n");
+    expectOneLine(
+      await run([file]),
+      new RegExp(`^Job file ${re(file)} calls require\\('tsflink'\\), but tsflink can only be imported: use import \\.\\.\\. from 'tsflink' in an ES module; Node always loads a \\.cjs file as CommonJS: name it job\\.mjs\\.$`),
+    );
+  });
 });
 
 describe('cluster start', () => {

@@ -106,6 +106,23 @@ describe('loadJob of a file Node loads as CommonJS', () => {
     expect(await loadInNode(path)).toBe(`Job file ${path} uses ES module syntax (import or export), but Node always loads a .cjs file as CommonJS: name it job.mjs.`);
   });
 
+  it.each([
+    ['a .cjs file', 'requires.cjs', 'Node always loads a .cjs file as CommonJS: name it requires.mjs.'],
+    ['a .js file outside a "type": "module" package', 'requires.js', 'Node loads it as CommonJS: name it requires.mjs, or add "type": "module" to the package.json nearest to it.'],
+    ['a .ts file outside a "type": "module" package', 'requires-ts.ts', 'Node loads it as CommonJS: name it requires-ts.mts, or add "type": "module" to the package.json nearest to it.'],
+  ])("%s calling require('tsflink') is told tsflink can only be imported, and how to make it an ES module", async (_name, name, advice) => {
+    const path = join(cjs, name);
+    await writeFile(path, "const { DataGeneratorSource } = require('tsflink');\nmodule.exports = () => {};\n");
+    expect(await loadInNode(path)).toBe(`Job file ${path} calls require('tsflink'), but tsflink can only be imported: use import ... from 'tsflink' in an ES module; ${advice}`);
+  });
+
+  it("a CommonJS module the job requires that calls require('tsflink/...') is named as the one to change", async () => {
+    const helper = join(cjs, 'helper.cjs');
+    await writeFile(helper, "require('tsflink/api');\n");
+    const path = await job(join('cjs', 'uses-helper.cjs'), "require('./helper.cjs');\nmodule.exports = () => {};\n");
+    expect(await loadInNode(path)).toBe(`Job file ${path} could not be loaded: ${helper} calls require('tsflink/api'), but tsflink can only be imported: use import ... from 'tsflink/api' in an ES module; Node always loads a .cjs file as CommonJS: name it helper.mjs.`);
+  });
+
   it('a CommonJS file that throws at its top level gets the ordinary load error', async () => {
     const path = await job(join('cjs', 'throws-cjs.ts'), 'const a = 1;\nthrow new Error("no config");\n');
     expect(await loadInNode(path)).toMatch(new RegExp(`^Job file ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} could not be loaded: no config \\(.*throws-cjs\\.ts:2`));
