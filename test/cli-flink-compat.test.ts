@@ -3,7 +3,7 @@
  * exit codes and texts as Flink's CliFrontend has them, and an address that is not a JobManager.
  */
 import { type Server, createServer } from 'node:http';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSnapshot } from '../src/format/write-snapshot.ts';
@@ -78,6 +78,27 @@ describe.concurrent('exit codes and texts as Flink', () => {
         stderr: `--claimMode ${flag[1]} says who owns the snapshot the job starts from, and none is given: add -s <savepoint or retained checkpoint> (or set execution.state-recovery.path), or leave out --claimMode.\n`,
       });
     }
+  });
+
+  it('run -s / plan-restore of an incremental checkpoint copied away from its shared files: one line naming the first missing one, exit 1, nothing submitted', async () => {
+    const fixture = join(ROOT, 'fixtures', 'savepoints', 'v3', 'incremental');
+    const job = '3c0ffee0000000000000000000000003';
+    const copied = join(dir.path, 'copied-away', 'chk-3');
+    await cp(join(fixture, job, 'chk-3'), copied, { recursive: true });
+    const port = await freePort();
+    const run = await runFlink(['run', '-m', `127.0.0.1:${port}`, '-n', '-s', copied, PER_USER_COUNT, '10']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `^Cannot restore the job from ${copied.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\S+/${job}/shared/\\S+\\.tsfs is missing \\(_metadata refers to it as a shared file\\), and \\d+ more file\\(s\\); an incremental checkpoint reads its shared files from <checkpoint root>/${job}/shared/, two directories above it: restore it where it was written, or from a savepoint\\.\\n$`,
+      ),
+    );
+    const plan = await runFlink(['plan-restore', '-n', copied, PER_USER_COUNT, '10']);
+    expect(plan.code).toBe(1);
+    expect(plan.stderr).toBe(run.stderr);
+    // Where it was written, the same checkpoint restores.
+    expect((await runFlink(['plan-restore', '-n', join(fixture, job, 'chk-3'), PER_USER_COUNT, '10'])).code).toBe(0);
   });
 
   it('run -n without a snapshot to restore: one line and exit 1, nothing submitted', async () => {
