@@ -195,17 +195,17 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
 
   clusterCommand('cancel')
     .description('cancel a running job (no savepoint)')
-    .argument('<jobId>', 'the job to cancel')
-    .action(async (jobId: string, options) => {
+    .argument('[jobId]', 'the job to cancel')
+    .action(async (jobId: string | undefined, options) => {
       const { runCancel } = await import('./commands/cancel.ts');
       exitCode = await runCancel(jobId, options, envFor(options));
     });
 
   clusterCommand('checkpoint')
     .description('take a checkpoint of a running job now')
-    .argument('<jobId>', 'the job to checkpoint')
+    .argument('[jobId]', 'the job to checkpoint')
     .option('--full', 'a full checkpoint: with incremental checkpoints every key group is written whole, a new base for the checkpoints after it')
-    .action(async (jobId: string, options) => {
+    .action(async (jobId: string | undefined, options) => {
       const { runCheckpoint } = await import('./commands/checkpoint.ts');
       exitCode = await runCheckpoint(jobId, options, envFor(options));
     });

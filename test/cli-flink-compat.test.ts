@@ -187,6 +187,11 @@ describe.concurrent('stop: arguments as Flink takes them', () => {
     expect(await runFlink(['stop'])).toEqual({ code: 1, stdout: '', stderr: 'Missing JobID. Usage: flink stop [-p [targetDirectory]] [--drain] <jobId>\n' });
   });
 
+  it('cancel and checkpoint without a job id: one line, as stop and savepoint (cancel in Flink\'s words)', async () => {
+    expect(await runFlink(['cancel'])).toEqual({ code: 1, stdout: '', stderr: 'Missing JobID. Specify a JobID to cancel a job.\n' });
+    expect(await runFlink(['checkpoint', '--full'])).toEqual({ code: 1, stdout: '', stderr: 'Missing JobID. Usage: flink checkpoint [--full] <jobId>\n' });
+  });
+
   it('--type native says NATIVE, as Flink', async () => {
     const port = await freePort();
     expect(await runFlink(['stop', '-m', `127.0.0.1:${port}`, '--type', 'native', JOB_ID])).toEqual({
