@@ -49,6 +49,20 @@ export default (env: any): void => {
 };
 `;
 
+/** Endless, and its map takes 3 s to snapshot its state: every checkpoint outlives a 2 s timeout. */
+const SLOW_SNAPSHOT = `import { DataGeneratorSource } from ${JSON.stringify(TSFLINK)};
+export default (env: any): void => {
+  env
+    .fromSource(new DataGeneratorSource({ recordsPerSecond: 100, generate: (i: number) => 'w' + i }), 'words')
+    .map({
+      map(w: string) { return w; },
+      snapshotState() { return new Promise((resolve) => setTimeout(resolve, 3_000)); },
+    })
+    .name('slow snapshot')
+    .sinkTo({ invoke() {} });
+};
+`;
+
 let cluster: TestCluster;
 let probe: ClusterProbe;
 let jobs: string;
@@ -85,6 +99,7 @@ beforeAll(async () => {
   await writeFile(join(jobs, 'package.json'), JSON.stringify({ type: 'module' }));
   await writeFile(join(jobs, 'endless.ts'), ENDLESS);
   await writeFile(join(jobs, 'throws.ts'), THROWS);
+  await writeFile(join(jobs, 'slow-snapshot.ts'), SLOW_SNAPSHOT);
 }, 60_000);
 
 afterAll(async () => {
@@ -169,6 +184,27 @@ describe('a user function that throws in a subtask', () => {
     expect(line).toContain(`${TASK}: Error: boom in subtask 2 at w`);
     expect(stack[0]).toMatch(/^Error: boom in subtask 2 at w\d+$/);
     expect(stack[1]).toMatch(/^\s+at explode \(.*throws\.ts:3:\d+\)$/);
+  });
+});
+
+describe('a checkpoint that expires, with no failed checkpoint tolerated', () => {
+  let jobId: string;
+
+  beforeAll(async () => {
+    const started = await run([
+      '-d', '-p', '1', '-D', 'execution.checkpointing.interval=300ms', '-D', 'execution.checkpointing.timeout=2s', '-D', 'restart-strategy.type=none', join(jobs, 'slow-snapshot.ts'),
+    ]);
+    expect(started.code, started.stderr).toBe(0);
+    jobId = submittedJobId(started.stdout);
+    await probe.waitForState(jobId, ['FAILED', 'FINISHED', 'CANCELED'], 120_000);
+  }, TIMEOUT);
+
+  it("GET /jobs/:id/checkpoints gives a failed checkpoint's failure_message as Flink's reason, with why", async () => {
+    const stats = await probe.get<{ latest: { failed: { failure_message: string } | null }; history: { status: string; failure_message?: string }[] }>(`/jobs/${jobId}/checkpoints`);
+    const expired = 'Checkpoint expired before completing: it took longer than execution.checkpointing.timeout (2 s).';
+    expect(stats!.latest.failed?.failure_message).toBe(expired);
+    // More may have expired while the failed attempt ended: every one for the same reason.
+    expect(new Set(stats!.history.map((c) => `${c.status}: ${c.failure_message}`))).toEqual(new Set([`FAILED: ${expired}`]));
   });
 });
 

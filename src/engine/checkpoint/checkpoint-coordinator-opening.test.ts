@@ -175,7 +175,7 @@ describe('CheckpointCoordinator: max-concurrent counts a checkpoint whose direct
     await vi.advanceTimersByTimeAsync(1000);
     calls[0]!.fail(new Error('S3 said no'));
     await flush();
-    expect(failed.map((f) => [f.id, f.failure])).toEqual([[1, 'storage: S3 said no']]);
+    expect(failed.map((f) => [f.id, f.failure])).toEqual([[1, 'Checkpoint failed: IO-problem detected: S3 said no']]);
     expect(failures).toEqual([]); // one tolerated
     await vi.advanceTimersByTimeAsync(1000);
     calls[1]!.fail(new Error('S3 said no again'));
@@ -196,7 +196,7 @@ describe('CheckpointCoordinator: max-concurrent counts a checkpoint whose direct
     await vi.advanceTimersByTimeAsync(99);
     expect(failed).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
-    expect(failed.map((f) => [f.id, f.failure])).toEqual([[1, 'expired: its directory did not open within execution.checkpointing.timeout (100 ms)']]);
+    expect(failed.map((f) => [f.id, f.failure])).toEqual([[1, 'Checkpoint expired before completing: its directory did not open within execution.checkpointing.timeout (100 ms).']]);
     expect(failures.map((e) => e.message)).toEqual(['Exceeded checkpoint tolerable failure threshold. The last failure: checkpoint 1 expired: its directory did not open within execution.checkpointing.timeout (100 ms)']);
     calls[0]!.release(); // too late: no second report
     await flush();

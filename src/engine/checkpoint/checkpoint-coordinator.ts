@@ -61,11 +61,12 @@ const ATTEMPT_END_TEXT: Readonly<Record<AttemptEnd, string>> = {
 };
 
 /**
- * A failed snapshot's line for its caller, after Flink's CheckpointFailureReason messages
- * ("Checkpoint expired before completing.", "Checkpoint was declined.", ...), with what caused it.
+ * A failed snapshot's line, after Flink's CheckpointFailureReason messages ("Checkpoint expired
+ * before completing.", "Checkpoint was declined.", ...), with what caused it. Without `id` for
+ * the statistics (REST's `failure_message`), whose entry carries the id already.
  */
-function failureLine(kind: SnapshotKind, id: number, reason: CheckpointFailureReason, detail: string): string {
-  const what = `${kind === 'checkpoint' ? 'Checkpoint' : 'Savepoint'} ${id}`;
+function failureLine(kind: SnapshotKind, id: number | undefined, reason: CheckpointFailureReason, detail: string): string {
+  const what = `${kind === 'checkpoint' ? 'Checkpoint' : 'Savepoint'}${id === undefined ? '' : ` ${id}`}`;
   switch (reason) {
     case 'expired':
       return `${what} expired before completing: ${detail}.`;
@@ -552,7 +553,7 @@ export class CheckpointCoordinator {
    */
   #failedUnopened(triggered: UnopenedSnapshot, reason: CheckpointFailureReason, cause: unknown): void {
     const message = cause instanceof Error ? cause.message : String(cause);
-    this.events.onFailed?.({ id: triggered.id, kind: triggered.kind, triggeredAt: triggered.triggeredAt, endedAt: Date.now(), size: 0, location: triggered.location, failure: `${reason}: ${message}` });
+    this.events.onFailed?.({ id: triggered.id, kind: triggered.kind, triggeredAt: triggered.triggeredAt, endedAt: Date.now(), size: 0, location: triggered.location, failure: failureLine(triggered.kind, undefined, reason, message) });
     this.#countFailure(triggered.id, triggered.kind, reason, message);
   }
 
@@ -720,7 +721,7 @@ export class CheckpointCoordinator {
     const failed = this.#pending.get(id);
     const kind = failed?.kind ?? 'checkpoint';
     const message = cause instanceof Error ? cause.message : String(cause);
-    if (failed !== undefined) this.events.onFailed?.({ id, kind, triggeredAt: failed.triggeredAt, endedAt: Date.now(), size: 0, ...(failed.native ? { savepointType: 'native' as const } : {}), location: failed.location, failure: `${reason}: ${message}` });
+    if (failed !== undefined) this.events.onFailed?.({ id, kind, triggeredAt: failed.triggeredAt, endedAt: Date.now(), size: 0, ...(failed.native ? { savepointType: 'native' as const } : {}), location: failed.location, failure: failureLine(kind, undefined, reason, message) });
     const line = failureLine(kind, id, reason, message);
     for (const w of this.#pending.get(id)?.waiters ?? []) w.reject(new UserError(line));
     await this.#abort(id, line);
