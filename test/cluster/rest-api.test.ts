@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterProbe, waitFor } from '../support/cluster-probes.ts';
+import { ClusterProbe, type JobInfo, waitFor } from '../support/cluster-probes.ts';
 import { ROOT, type RunResult, runFlink } from '../support/run-flink.ts';
 import { type TestCluster, startTestCluster, submittedJobId } from '../support/test-cluster.ts';
 
@@ -189,6 +189,7 @@ describe('a user function that throws in a subtask', () => {
 
 describe('a checkpoint that expires, with no failed checkpoint tolerated', () => {
   let jobId: string;
+  let failed: JobInfo;
 
   beforeAll(async () => {
     const started = await run([
@@ -196,7 +197,7 @@ describe('a checkpoint that expires, with no failed checkpoint tolerated', () =>
     ]);
     expect(started.code, started.stderr).toBe(0);
     jobId = submittedJobId(started.stdout);
-    await probe.waitForState(jobId, ['FAILED', 'FINISHED', 'CANCELED'], 120_000);
+    failed = await probe.waitForState(jobId, ['FAILED', 'FINISHED', 'CANCELED'], 120_000);
   }, TIMEOUT);
 
   it("GET /jobs/:id/checkpoints gives a failed checkpoint's failure_message as Flink's reason, with why", async () => {
@@ -205,6 +206,18 @@ describe('a checkpoint that expires, with no failed checkpoint tolerated', () =>
     expect(stats!.latest.failed?.failure_message).toBe(expired);
     // More may have expired while the failed attempt ended: every one for the same reason.
     expect(new Set(stats!.history.map((c) => `${c.status}: ${c.failure_message}`))).toEqual(new Set([`FAILED: ${expired}`]));
+  });
+
+  it("the job fails with Flink's tolerable-failure text, the latest failure, and where the history is", () => {
+    expect(failed.state).toBe('FAILED');
+    // The id is the first checkpoint once every subtask runs: ticks before take ids too, as in Flink.
+    expect(failed['failure-cause']).toMatch(
+      new RegExp(
+        `^${re('Exceeded checkpoint tolerable failure threshold. The latest checkpoint failed due to: Checkpoint ')}\\d+${re(
+          ` expired before completing: it took longer than execution.checkpointing.timeout (2 s). View the checkpoint history (GET /jobs/${jobId}/checkpoints, or the web dashboard's checkpoints page) to find out why continuous checkpoints failed. (not restarted: the restart strategy is none)`,
+        )}$`,
+      ),
+    );
   });
 });
 

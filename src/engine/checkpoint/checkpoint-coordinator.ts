@@ -39,6 +39,7 @@ import {
   onCheckpointCompleted,
   onCheckpointFailure,
   onJobTermination,
+  TOLERABLE_FAILURE_MESSAGE,
   toCheckpointId,
 } from './coordinator-decisions.ts';
 
@@ -732,7 +733,15 @@ export class CheckpointCoordinator {
     const outcome = onCheckpointFailure(this.config, this.#counter, { checkpointId: toCheckpointId(id), snapshot: kind, reason });
     this.#counter = outcome.counter;
     if (outcome.failJob) {
-      this.#attempt?.fail(new UserError(`Exceeded checkpoint tolerable failure threshold. The last failure: checkpoint ${id} ${reason}: ${message}`));
+      // Flink's text (1.16+) with our failure line for its reason's message, and where the earlier
+      // failures can be read: only the latest is named here, and the JobManager does not log them.
+      const latest = failureLine(kind, id, reason, message);
+      this.#attempt?.fail(
+        new UserError(
+          `${TOLERABLE_FAILURE_MESSAGE} The latest checkpoint failed due to: ${/[.!?]$/.test(latest) ? latest : `${latest}.`} ` +
+            `View the checkpoint history (GET /jobs/${this.job.jobId}/checkpoints, or the web dashboard's checkpoints page) to find out why continuous checkpoints failed.`,
+        ),
+      );
     }
   }
 
