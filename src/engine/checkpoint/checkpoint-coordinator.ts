@@ -732,10 +732,14 @@ export class CheckpointCoordinator {
   #countFailure(id: CheckpointId | number, kind: SnapshotKind, reason: CheckpointFailureReason, message: string): void {
     const outcome = onCheckpointFailure(this.config, this.#counter, { checkpointId: toCheckpointId(id), snapshot: kind, reason });
     this.#counter = outcome.counter;
-    if (outcome.failJob) {
+    if (!outcome.failJob) return;
+    const latest = failureLine(kind, id, reason, message);
+    if (outcome.effect === 'stop-with-savepoint-failed') {
+      // No threshold was exceeded: Flink fails the job with the savepoint's own exception.
+      this.#attempt?.fail(new UserError(latest));
+    } else {
       // Flink's text (1.16+) with our failure line for its reason's message, and where the earlier
       // failures can be read: only the latest is named here, and the JobManager does not log them.
-      const latest = failureLine(kind, id, reason, message);
       this.#attempt?.fail(
         new UserError(
           `${TOLERABLE_FAILURE_MESSAGE} The latest checkpoint failed due to: ${/[.!?]$/.test(latest) ? latest : `${latest}.`} ` +
