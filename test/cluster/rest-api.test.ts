@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterProbe, waitFor } from '../support/cluster-probes.ts';
+import { ClusterProbe, type JobInfo, waitFor } from '../support/cluster-probes.ts';
 import { ROOT, type RunResult, runFlink } from '../support/run-flink.ts';
 import { type TestCluster, startTestCluster, submittedJobId } from '../support/test-cluster.ts';
 
@@ -49,6 +49,20 @@ export default (env: any): void => {
 };
 `;
 
+/** Endless, and its map takes 3 s to snapshot its state: every checkpoint outlives a 2 s timeout. */
+const SLOW_SNAPSHOT = `import { DataGeneratorSource } from ${JSON.stringify(TSFLINK)};
+export default (env: any): void => {
+  env
+    .fromSource(new DataGeneratorSource({ recordsPerSecond: 100, generate: (i: number) => 'w' + i }), 'words')
+    .map({
+      map(w: string) { return w; },
+      snapshotState() { return new Promise((resolve) => setTimeout(resolve, 3_000)); },
+    })
+    .name('slow snapshot')
+    .sinkTo({ invoke() {} });
+};
+`;
+
 let cluster: TestCluster;
 let probe: ClusterProbe;
 let jobs: string;
@@ -85,6 +99,7 @@ beforeAll(async () => {
   await writeFile(join(jobs, 'package.json'), JSON.stringify({ type: 'module' }));
   await writeFile(join(jobs, 'endless.ts'), ENDLESS);
   await writeFile(join(jobs, 'throws.ts'), THROWS);
+  await writeFile(join(jobs, 'slow-snapshot.ts'), SLOW_SNAPSHOT);
 }, 60_000);
 
 afterAll(async () => {
@@ -169,6 +184,40 @@ describe('a user function that throws in a subtask', () => {
     expect(line).toContain(`${TASK}: Error: boom in subtask 2 at w`);
     expect(stack[0]).toMatch(/^Error: boom in subtask 2 at w\d+$/);
     expect(stack[1]).toMatch(/^\s+at explode \(.*throws\.ts:3:\d+\)$/);
+  });
+});
+
+describe('a checkpoint that expires, with no failed checkpoint tolerated', () => {
+  let jobId: string;
+  let failed: JobInfo;
+
+  beforeAll(async () => {
+    const started = await run([
+      '-d', '-p', '1', '-D', 'execution.checkpointing.interval=300ms', '-D', 'execution.checkpointing.timeout=2s', '-D', 'restart-strategy.type=none', join(jobs, 'slow-snapshot.ts'),
+    ]);
+    expect(started.code, started.stderr).toBe(0);
+    jobId = submittedJobId(started.stdout);
+    failed = await probe.waitForState(jobId, ['FAILED', 'FINISHED', 'CANCELED'], 120_000);
+  }, TIMEOUT);
+
+  it("GET /jobs/:id/checkpoints gives a failed checkpoint's failure_message as Flink's reason, with why", async () => {
+    const stats = await probe.get<{ latest: { failed: { failure_message: string } | null }; history: { status: string; failure_message?: string }[] }>(`/jobs/${jobId}/checkpoints`);
+    const expired = 'Checkpoint expired before completing: it took longer than execution.checkpointing.timeout (2 s).';
+    expect(stats!.latest.failed?.failure_message).toBe(expired);
+    // More may have expired while the failed attempt ended: every one for the same reason.
+    expect(new Set(stats!.history.map((c) => `${c.status}: ${c.failure_message}`))).toEqual(new Set([`FAILED: ${expired}`]));
+  });
+
+  it("the job fails with Flink's tolerable-failure text, the latest failure, and where the history is", () => {
+    expect(failed.state).toBe('FAILED');
+    // The id is the first checkpoint once every subtask runs: ticks before take ids too, as in Flink.
+    expect(failed['failure-cause']).toMatch(
+      new RegExp(
+        `^${re('Exceeded checkpoint tolerable failure threshold. The latest checkpoint failed due to: Checkpoint ')}\\d+${re(
+          ` expired before completing: it took longer than execution.checkpointing.timeout (2 s). View the checkpoint history (GET /jobs/${jobId}/checkpoints, or the web dashboard's checkpoints page) to find out why continuous checkpoints failed. (not restarted: the restart strategy is none)`,
+        )}$`,
+      ),
+    );
   });
 });
 

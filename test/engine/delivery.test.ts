@@ -96,6 +96,8 @@ describe('failing checkpoints', () => {
       .configureCheckpointing({ interval: 20, dir: blocked, tolerableFailures: 2 })
       .setRestartStrategy({ type: 'none' });
     wordCount(env, { records: 200_000, perSecond: 20_000, sink: { invoke() {} } });
-    await expect(env.execute('too many failures')).rejects.toThrow(/Exceeded checkpoint tolerable failure threshold\. The last failure: checkpoint 3 /);
+    await expect(env.execute('too many failures')).rejects.toThrow(
+      /^Exceeded checkpoint tolerable failure threshold\. The latest checkpoint failed due to: Checkpoint 3 was declined: \S+\/chk-3\/\S+: no such file or object\. View the checkpoint history \(GET \/jobs\/[0-9a-f]{32}\/checkpoints, or the web dashboard's checkpoints page\) to find out why continuous checkpoints failed\.$/,
+    );
   });
 });

@@ -44,9 +44,11 @@ function gatedOpens() {
 }
 
 let jobs = 0;
+/** The id of the job the latest coordinator() was made for. */
+const latestJobId = (): string => String(jobs).padStart(32, '0');
 function coordinator(config: Partial<CheckpointConfig>, open: (location: string) => Promise<ObjectStore>, events: CoordinatorEvents = {}): CheckpointCoordinator {
   jobs += 1;
-  return new CheckpointCoordinator({ ...defaultCheckpointConfig, dir: dir.path, minPause: 0, maxConcurrent: 1, ...config }, { jobId: String(jobs).padStart(32, '0'), jobName: 'j' }, {}, events, undefined, open);
+  return new CheckpointCoordinator({ ...defaultCheckpointConfig, dir: dir.path, minPause: 0, maxConcurrent: 1, ...config }, { jobId: latestJobId(), jobName: 'j' }, {}, events, undefined, open);
 }
 
 /** Lets real I/O and promise chains run (the fake clock stands still meanwhile). */
@@ -175,13 +177,16 @@ describe('CheckpointCoordinator: max-concurrent counts a checkpoint whose direct
     await vi.advanceTimersByTimeAsync(1000);
     calls[0]!.fail(new Error('S3 said no'));
     await flush();
-    expect(failed.map((f) => [f.id, f.failure])).toEqual([[1, 'storage: S3 said no']]);
+    expect(failed.map((f) => [f.id, f.failure])).toEqual([[1, 'Checkpoint failed: IO-problem detected: S3 said no']]);
     expect(failures).toEqual([]); // one tolerated
     await vi.advanceTimersByTimeAsync(1000);
     calls[1]!.fail(new Error('S3 said no again'));
     await flush();
     expect(failed.map((f) => f.id)).toEqual([1, 2]);
-    expect(failures.map((e) => e.message)).toEqual(['Exceeded checkpoint tolerable failure threshold. The last failure: checkpoint 2 storage: S3 said no again']);
+    expect(failures.map((e) => e.message)).toEqual([
+      'Exceeded checkpoint tolerable failure threshold. The latest checkpoint failed due to: Checkpoint 2 failed: IO-problem detected: S3 said no again. ' +
+        `View the checkpoint history (GET /jobs/${latestJobId()}/checkpoints, or the web dashboard's checkpoints page) to find out why continuous checkpoints failed.`,
+    ]);
     await finish(c, calls);
   });
 
@@ -196,8 +201,11 @@ describe('CheckpointCoordinator: max-concurrent counts a checkpoint whose direct
     await vi.advanceTimersByTimeAsync(99);
     expect(failed).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
-    expect(failed.map((f) => [f.id, f.failure])).toEqual([[1, 'expired: its directory did not open within execution.checkpointing.timeout (100 ms)']]);
-    expect(failures.map((e) => e.message)).toEqual(['Exceeded checkpoint tolerable failure threshold. The last failure: checkpoint 1 expired: its directory did not open within execution.checkpointing.timeout (100 ms)']);
+    expect(failed.map((f) => [f.id, f.failure])).toEqual([[1, 'Checkpoint expired before completing: its directory did not open within execution.checkpointing.timeout (100 ms).']]);
+    expect(failures.map((e) => e.message)).toEqual([
+      'Exceeded checkpoint tolerable failure threshold. The latest checkpoint failed due to: Checkpoint 1 expired before completing: its directory did not open within execution.checkpointing.timeout (100 ms). ' +
+        `View the checkpoint history (GET /jobs/${latestJobId()}/checkpoints, or the web dashboard's checkpoints page) to find out why continuous checkpoints failed.`,
+    ]);
     calls[0]!.release(); // too late: no second report
     await flush();
     expect(failed.map((f) => f.id)).toEqual([1]);

@@ -60,6 +60,24 @@ describe('CheckpointCoordinator expiry', () => {
   });
 });
 
+describe('CheckpointCoordinator failing the job', () => {
+  it("fails the job with a declined stop-with-savepoint's own line, at once and whatever is tolerated, not the tolerable-failure text", async () => {
+    const c = coordinator({ interval: null, tolerableFailures: 5 });
+    const failures: Error[] = [];
+    const attempt = { ...silentAttempt(), fail: (e: Error) => void failures.push(e) };
+    c.start(attempt);
+    const stop = c.triggerSavepoint(dir.path, true);
+    stop.catch(() => undefined);
+    await within('the barrier', (async () => { while (attempt.barriers.length < 1) await new Promise((r) => setTimeout(r, 5)); })());
+    c.decline(1, new Error('the sink refused'));
+    await expect(stop).rejects.toThrow(/^Savepoint 1 was declined: the sink refused$/);
+    // The job fails once the savepoint is aborted, after its caller has been told.
+    await within('the job to fail', (async () => { while (failures.length < 1) await new Promise((r) => setTimeout(r, 5)); })());
+    expect(failures.map((e) => e.message)).toEqual(['Savepoint 1 was declined: the sink refused']);
+    await c.settle();
+  });
+});
+
 describe('CheckpointCoordinator queue', () => {
   it('queues a manual checkpoint behind a pending one (max-concurrent 1) and starts it when the slot frees, as Flink', async () => {
     const c = coordinator({ interval: null, maxConcurrent: 1 });

@@ -39,6 +39,7 @@ import {
   onCheckpointCompleted,
   onCheckpointFailure,
   onJobTermination,
+  TOLERABLE_FAILURE_MESSAGE,
   toCheckpointId,
 } from './coordinator-decisions.ts';
 
@@ -61,11 +62,12 @@ const ATTEMPT_END_TEXT: Readonly<Record<AttemptEnd, string>> = {
 };
 
 /**
- * A failed snapshot's line for its caller, after Flink's CheckpointFailureReason messages
- * ("Checkpoint expired before completing.", "Checkpoint was declined.", ...), with what caused it.
+ * A failed snapshot's line, after Flink's CheckpointFailureReason messages ("Checkpoint expired
+ * before completing.", "Checkpoint was declined.", ...), with what caused it. Without `id` for
+ * the statistics (REST's `failure_message`), whose entry carries the id already.
  */
-function failureLine(kind: SnapshotKind, id: number, reason: CheckpointFailureReason, detail: string): string {
-  const what = `${kind === 'checkpoint' ? 'Checkpoint' : 'Savepoint'} ${id}`;
+function failureLine(kind: SnapshotKind, id: number | undefined, reason: CheckpointFailureReason, detail: string): string {
+  const what = `${kind === 'checkpoint' ? 'Checkpoint' : 'Savepoint'}${id === undefined ? '' : ` ${id}`}`;
   switch (reason) {
     case 'expired':
       return `${what} expired before completing: ${detail}.`;
@@ -552,7 +554,7 @@ export class CheckpointCoordinator {
    */
   #failedUnopened(triggered: UnopenedSnapshot, reason: CheckpointFailureReason, cause: unknown): void {
     const message = cause instanceof Error ? cause.message : String(cause);
-    this.events.onFailed?.({ id: triggered.id, kind: triggered.kind, triggeredAt: triggered.triggeredAt, endedAt: Date.now(), size: 0, location: triggered.location, failure: `${reason}: ${message}` });
+    this.events.onFailed?.({ id: triggered.id, kind: triggered.kind, triggeredAt: triggered.triggeredAt, endedAt: Date.now(), size: 0, location: triggered.location, failure: failureLine(triggered.kind, undefined, reason, message) });
     this.#countFailure(triggered.id, triggered.kind, reason, message);
   }
 
@@ -720,7 +722,7 @@ export class CheckpointCoordinator {
     const failed = this.#pending.get(id);
     const kind = failed?.kind ?? 'checkpoint';
     const message = cause instanceof Error ? cause.message : String(cause);
-    if (failed !== undefined) this.events.onFailed?.({ id, kind, triggeredAt: failed.triggeredAt, endedAt: Date.now(), size: 0, ...(failed.native ? { savepointType: 'native' as const } : {}), location: failed.location, failure: `${reason}: ${message}` });
+    if (failed !== undefined) this.events.onFailed?.({ id, kind, triggeredAt: failed.triggeredAt, endedAt: Date.now(), size: 0, ...(failed.native ? { savepointType: 'native' as const } : {}), location: failed.location, failure: failureLine(kind, undefined, reason, message) });
     const line = failureLine(kind, id, reason, message);
     for (const w of this.#pending.get(id)?.waiters ?? []) w.reject(new UserError(line));
     await this.#abort(id, line);
@@ -730,8 +732,20 @@ export class CheckpointCoordinator {
   #countFailure(id: CheckpointId | number, kind: SnapshotKind, reason: CheckpointFailureReason, message: string): void {
     const outcome = onCheckpointFailure(this.config, this.#counter, { checkpointId: toCheckpointId(id), snapshot: kind, reason });
     this.#counter = outcome.counter;
-    if (outcome.failJob) {
-      this.#attempt?.fail(new UserError(`Exceeded checkpoint tolerable failure threshold. The last failure: checkpoint ${id} ${reason}: ${message}`));
+    if (!outcome.failJob) return;
+    const latest = failureLine(kind, id, reason, message);
+    if (outcome.effect === 'stop-with-savepoint-failed') {
+      // No threshold was exceeded: Flink fails the job with the savepoint's own exception.
+      this.#attempt?.fail(new UserError(latest));
+    } else {
+      // Flink's text (1.16+) with our failure line for its reason's message, and where the earlier
+      // failures can be read: only the latest is named here, and the JobManager does not log them.
+      this.#attempt?.fail(
+        new UserError(
+          `${TOLERABLE_FAILURE_MESSAGE} The latest checkpoint failed due to: ${/[.!?]$/.test(latest) ? latest : `${latest}.`} ` +
+            `View the checkpoint history (GET /jobs/${this.job.jobId}/checkpoints, or the web dashboard's checkpoints page) to find out why continuous checkpoints failed.`,
+        ),
+      );
     }
   }
 
