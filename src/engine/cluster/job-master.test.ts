@@ -25,8 +25,8 @@ describe("REST's history entry of a snapshot that ended, in Flink's shape", () =
   });
 
   it('a failed checkpoint: when it failed and why, as FailedCheckpointStatistics', () => {
-    const stats: SnapshotStats = { id: 4, kind: 'checkpoint', triggeredAt: 2_000, endedAt: 2_016, size: 0, location: '/ck/job/chk-4', failure: 'expired: it took longer than execution.checkpointing.timeout (10 ms)' };
-    expect(endedEntry(stats, 'FAILED')).toMatchObject({ id: 4, status: 'FAILED', failure_timestamp: 2_016, failure_message: 'expired: it took longer than execution.checkpointing.timeout (10 ms)' });
+    const stats: SnapshotStats = { id: 4, kind: 'checkpoint', triggeredAt: 2_000, endedAt: 2_016, size: 0, location: '/ck/job/chk-4', failure: 'Checkpoint expired before completing: it took longer than execution.checkpointing.timeout (10 ms).' };
+    expect(endedEntry(stats, 'FAILED')).toMatchObject({ id: 4, status: 'FAILED', failure_timestamp: 2_016, failure_message: 'Checkpoint expired before completing: it took longer than execution.checkpointing.timeout (10 ms).' });
     expect(endedEntry(stats, 'FAILED')).not.toHaveProperty('external_path');
   });
 });
