@@ -3,7 +3,7 @@
  * when it runs, and is the one place where errors become exit codes and one-line messages.
  */
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { normalizeRunFlags } from './commands/run-flags.ts';
+import { normalizeFlinkFlags } from './commands/run-flags.ts';
 import { type Config, loadConfig } from './config.ts';
 import { ExitCode, UsageError, describeError, exitCodeFor } from './errors.ts';
 import { type CliContext, processContext } from './output/context.ts';
@@ -175,7 +175,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .argument('[targetDirectory]', 'where to write it (default: execution.checkpointing.savepoint-dir)')
     .option('-d, --dispose <savepointPath>', 'delete this savepoint (and nothing that is not one)')
     .option('-p, --savepointPath <targetDirectory>', 'where to write the savepoint (same as the second argument)')
-    .addOption(new Option('-t, --type <type>', 'savepoint format: canonical (any state backend) or native (the backend\'s own form, incremental where checkpoints are; same backend only)').choices(['canonical', 'native']).default('canonical'))
+    .addOption(new Option('-t, --type <type>', 'savepoint format: canonical (any state backend) or native (the backend\'s own form, incremental where checkpoints are; same backend only), in any case; default canonical').argParser(parseSavepointType))
     .option('--detached', 'trigger and print the trigger id without waiting for the savepoint')
     .action(async (jobId: string | undefined, targetDirectory: string | undefined, options) => {
       const { runSavepoint } = await import('./commands/savepoint.ts');
@@ -187,7 +187,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .argument('[jobId]', 'the job to stop (as in Flink, `stop -p <jobId>` takes the -p value as the job id when none follows)')
     .option('-p, --savepointPath [targetDirectory]', 'where to write the savepoint (default: execution.checkpointing.savepoint-dir)')
     .option('-d, --drain', 'send MAX_WATERMARK before the savepoint, so event-time windows fire and the job ends for good')
-    .addOption(new Option('-t, --type <type>', 'savepoint format: canonical (any state backend) or native (the backend\'s own form; same backend only)').choices(['canonical', 'native']).default('canonical'))
+    .addOption(new Option('-t, --type <type>', 'savepoint format: canonical (any state backend) or native (the backend\'s own form; same backend only), in any case').argParser(parseSavepointType).default('canonical'))
     .action(async (jobId: string | undefined, options) => {
       const { runStop } = await import('./commands/stop.ts');
       exitCode = await runStop(jobId, options, envFor(options));
@@ -195,17 +195,17 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
 
   clusterCommand('cancel')
     .description('cancel a running job (no savepoint)')
-    .argument('<jobId>', 'the job to cancel')
-    .action(async (jobId: string, options) => {
+    .argument('[jobId]', 'the job to cancel')
+    .action(async (jobId: string | undefined, options) => {
       const { runCancel } = await import('./commands/cancel.ts');
       exitCode = await runCancel(jobId, options, envFor(options));
     });
 
   clusterCommand('checkpoint')
     .description('take a checkpoint of a running job now')
-    .argument('<jobId>', 'the job to checkpoint')
+    .argument('[jobId]', 'the job to checkpoint')
     .option('--full', 'a full checkpoint: with incremental checkpoints every key group is written whole, a new base for the checkpoints after it')
-    .action(async (jobId: string, options) => {
+    .action(async (jobId: string | undefined, options) => {
       const { runCheckpoint } = await import('./commands/checkpoint.ts');
       exitCode = await runCheckpoint(jobId, options, envFor(options));
     });
@@ -260,7 +260,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
   }
 
   try {
-    await program.parseAsync(normalizeRunFlags(argv), { from: 'user' });
+    await program.parseAsync(normalizeFlinkFlags(argv), { from: 'user' });
     return exitCode;
   } catch (err) {
     let code: number;
@@ -281,6 +281,13 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
 
 /** The commands Flink has too: they exit as Flink's CliFrontend does. */
 const CLUSTER_COMMANDS: ReadonlySet<string> = new Set(['run', 'plan-restore', 'info', 'list', 'savepoint', 'stop', 'cancel', 'checkpoint', 'cluster', 'jobmanager', 'taskmanager']);
+
+/** Flink reads `-t` as its SavepointFormatType ignoring case (`-t NATIVE` too). */
+function parseSavepointType(value: string): 'canonical' | 'native' {
+  const type = value.toLowerCase();
+  if (type !== 'canonical' && type !== 'native') throw new InvalidArgumentError('Allowed choices are canonical, native.');
+  return type;
+}
 
 function parseCount(value: string): number {
   const n = Number(value);

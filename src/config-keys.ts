@@ -3,7 +3,7 @@
  * check that refuses a bad value when the configuration is loaded rather than when a job first
  * reads it. `config.ts` loads and reads; this file only describes.
  */
-import { CHECKPOINT_KEYS, checkpointConfigFromKeys } from './engine/checkpoint/checkpoint-config.ts';
+import { CHECKPOINT_KEYS, LOCAL_RECOVERY_KEY, checkpointConfigFromKeys } from './engine/checkpoint/checkpoint-config.ts';
 import { DURATION_SYNTAX } from './engine/checkpoint/flink-duration.ts';
 import { BIND_HOST_KEY, BUFFERS_PER_CHANNEL_KEY, DATA_PORT_KEY, HEARTBEAT_TIMEOUT_KEY, SHARED_SECRET_KEY, parseBuffersPerChannel, parseDataPort, parseHeartbeatTimeout, parseSecret } from './engine/network/network-config.ts';
 import { RESTART_PARAMETERS, RESTART_STRATEGY_NAMES, RESTART_STRATEGY_TYPE_DEPRECATED_KEYS, RESTART_STRATEGY_TYPE_KEY, parseRestartStrategyType } from './engine/runtime/restart-strategy.ts';
@@ -86,6 +86,16 @@ export function parseNonEmpty(key: string, value: string): string {
   return text;
 }
 
+/**
+ * A state backend's local directory. Flink spreads RocksDB instances over several directories
+ * given as `/a,/b`; tsflink uses one, and says so rather than make a directory named `/a,/b`.
+ */
+export function parseLocalDir(key: string, value: string): string {
+  const text = parseNonEmpty(key, value);
+  if (/[,;]/.test(text)) fail(key, `'${value}' names several directories; tsflink uses one local directory, give one path`);
+  return text;
+}
+
 /** One of STATE_BACKEND_TYPES, else one line (exit 1); a type named but not built would be refused the same way. */
 export function parseStateBackendType(key: string, value: string): BuiltStateBackendType {
   return refuseUnbuiltStateBackend(key, parseStateBackendChoice(key, value), value);
@@ -157,11 +167,12 @@ export const KEY_SPECS: readonly KeySpec[] = [
   checkpoint('incremental', 'false', 'false (true is not supported yet)', 'incremental checkpoints; tsflink\'s checkpoints are always full'),
   checkpoint('dir', NO_DEFAULT, 'a local path or s3://bucket/path', 'where checkpoints are written (`<dir>/<jobId>/chk-<n>/`); needed for periodic checkpoints'),
   checkpoint('savepointDir', NO_DEFAULT, 'a local path or s3://bucket/path', 'default target directory of savepoints'),
-  checkpoint('localBackup', 'false', 'true, false', 'local recovery: each subtask also keeps a local copy of the files it writes for a checkpoint and a restart reads those copies (when they match _metadata) instead of the checkpoint storage'),
+  checkpoint('localBackup', 'false', 'true, false', 'local recovery: each subtask also keeps a local copy of the files it writes for a checkpoint and a restart reads those copies (when they match _metadata) instead of the checkpoint storage; unset: execution.state-recovery.from-local'),
+  spec(LOCAL_RECOVERY_KEY.key, 'false', 'true, false', 'Flink 2\'s switch for restoring from local copies: true turns local recovery on when execution.checkpointing.local-backup.enabled is unset; false with local-backup.enabled true is refused (tsflink restores from the copies whenever it keeps them)', checkpointValue, LOCAL_RECOVERY_KEY.deprecated),
   checkpoint('localRootDir', '<tmpdir>/tsflink-local-state', 'a local path (one)', 'where local recovery keeps its copies: `<dir>/<jobId>/chk-<n>/`, deleted when the checkpoint is subsumed or aborted and when the job ends'),
   spec('state.backend.type', 'hashmap', 'hashmap, rocksdb, lmdb', 'where working state lives', (v, k) => void parseStateBackendType(k, v), ['state.backend']),
-  spec('state.backend.rocksdb.localdir', '<tmpdir>', 'a local path', 'where rocksdb subtasks make their working directories (one per job, operator, subtask and attempt, removed when the subtask ends)', (v, k) => void parseNonEmpty(k, v)),
-  spec('state.backend.lmdb.localdir', '<tmpdir>', 'a local path', 'the same for lmdb (tsflink\'s key)', (v, k) => void parseNonEmpty(k, v)),
+  spec('state.backend.rocksdb.localdir', '<tmpdir>', 'one local path', 'where rocksdb subtasks make their working directories (one per job, operator, subtask and attempt, removed when the subtask ends)', (v, k) => void parseLocalDir(k, v)),
+  spec('state.backend.lmdb.localdir', '<tmpdir>', 'one local path', 'the same for lmdb (tsflink\'s key)', (v, k) => void parseLocalDir(k, v)),
   spec('state.backend.embedded.cache-size', '64 mb', 'a memory size, at least 64 kb', 'write-back cache of each rocksdb or lmdb subtask, in front of its store (tsflink\'s key)', (v, k) => void parseMemorySize(k, v, MIN_CACHE_BYTES)),
   spec('state.backend.rocksdb.timer-service.factory', 'ROCKSDB', TIMER_SERVICE_FACTORIES.join(', '), 'where the timer queues of a rocksdb or lmdb backend live: ROCKSDB in its store, HEAP in memory', (v, k) => void parseTimerServiceFactory(k, v)),
   spec(RESTART_STRATEGY_TYPE_KEY, NO_DEFAULT, [...RESTART_STRATEGY_NAMES.keys()].join(', '), 'restart strategy; unset: the job\'s own, else none without checkpointing and fixed-delay (unlimited attempts, 1 s) with it', (v, k) => void parseRestartStrategyType(v, k), RESTART_STRATEGY_TYPE_DEPRECATED_KEYS),

@@ -20,6 +20,7 @@ import {
   parseBoolean,
   parseChoice,
   parseMemorySize,
+  parseLocalDir,
   parseNonEmpty,
   parseStateBackendType,
   parseTimerServiceFactory,
@@ -220,8 +221,8 @@ export function stateBackendType(config: Config): BuiltStateBackendType {
 /** The on-disk backends' keys. */
 export function stateBackendOptions(config: Config): StateBackendOptions {
   const timerService = read(config, 'state.backend.rocksdb.timer-service.factory', parseTimerServiceFactory);
-  const rocksdbLocalDir = read(config, 'state.backend.rocksdb.localdir', parseNonEmpty);
-  const lmdbLocalDir = read(config, 'state.backend.lmdb.localdir', parseNonEmpty);
+  const rocksdbLocalDir = read(config, 'state.backend.rocksdb.localdir', parseLocalDir);
+  const lmdbLocalDir = read(config, 'state.backend.lmdb.localdir', parseLocalDir);
   const cacheBytes = read(config, 'state.backend.embedded.cache-size', (k, v) => parseMemorySize(k, v, MIN_CACHE_BYTES));
   return {
     ...(rocksdbLocalDir === undefined ? {} : { rocksdbLocalDir }),

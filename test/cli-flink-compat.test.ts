@@ -3,7 +3,7 @@
  * exit codes and texts as Flink's CliFrontend has them, and an address that is not a JobManager.
  */
 import { type Server, createServer } from 'node:http';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSnapshot } from '../src/format/write-snapshot.ts';
@@ -69,6 +69,62 @@ describe.concurrent('exit codes and texts as Flink', () => {
     expect(result).toEqual({ code: 1, stdout: '', stderr: message });
   });
 
+  it('run --claimMode (or -rm) without a snapshot to claim: one line and exit 1, nothing submitted', async () => {
+    const port = await freePort();
+    for (const flag of [['--claimMode', 'claim'], ['-rm', 'no_claim']]) {
+      expect(await runFlink(['run', '-m', `127.0.0.1:${port}`, ...flag, PER_USER_COUNT])).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `--claimMode ${flag[1]} says who owns the snapshot the job starts from, and none is given: add -s <savepoint or retained checkpoint> (or set execution.state-recovery.path), or leave out --claimMode.\n`,
+      });
+    }
+  });
+
+  it('run -s / plan-restore of an incremental checkpoint copied away from its shared files: one line naming the first missing one, exit 1, nothing submitted', async () => {
+    const fixture = join(ROOT, 'fixtures', 'savepoints', 'v3', 'incremental');
+    const job = '3c0ffee0000000000000000000000003';
+    const copied = join(dir.path, 'copied-away', 'chk-3');
+    await cp(join(fixture, job, 'chk-3'), copied, { recursive: true });
+    const port = await freePort();
+    const run = await runFlink(['run', '-m', `127.0.0.1:${port}`, '-n', '-s', copied, PER_USER_COUNT, '10']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `^Cannot restore the job from ${copied.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\S+/${job}/shared/\\S+\\.tsfs is missing \\(_metadata refers to it as a shared file\\), and \\d+ more file\\(s\\); an incremental checkpoint reads its shared files from <checkpoint root>/${job}/shared/, two directories above it: restore it where it was written, or from a savepoint\\.\\n$`,
+      ),
+    );
+    const plan = await runFlink(['plan-restore', '-n', copied, PER_USER_COUNT, '10']);
+    expect(plan.code).toBe(1);
+    expect(plan.stderr).toBe(run.stderr);
+    // Where it was written, the same checkpoint restores.
+    expect((await runFlink(['plan-restore', '-n', join(fixture, job, 'chk-3'), PER_USER_COUNT, '10'])).code).toBe(0);
+  });
+
+  it('run -n without a snapshot to restore: one line and exit 1, nothing submitted', async () => {
+    const port = await freePort();
+    expect(await runFlink(['run', '-m', `127.0.0.1:${port}`, '-n', PER_USER_COUNT])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: '-n (--allowNonRestoredState) lets the job skip state of the snapshot it starts from, and none is given: add -s <savepoint or retained checkpoint> (or set execution.state-recovery.path), or leave out -n.\n',
+    });
+  });
+
+  it('savepoint -d with what only taking a savepoint uses: one line naming it and exit 1, nothing disposed', async () => {
+    const port = await freePort();
+    const dispose = ['savepoint', '-m', `127.0.0.1:${port}`, '-d', '/sp/savepoint-0a1b2c-3d4e5f6a7b8c'];
+    expect(await runFlink([...dispose, '-t', 'native'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: '-d disposes of the savepoint it names and takes nothing else: leave out -t (or leave out -d to take a savepoint).\n',
+    });
+    expect(await runFlink([...dispose, JOB_ID, '/target', '--detached'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `-d disposes of the savepoint it names and takes nothing else: leave out the job id ${JOB_ID}, the target directory /target, --detached (or leave out -d to take a savepoint).\n`,
+    });
+  });
+
   it('list -D without a value: one line and exit 1', async () => {
     expect(await runFlink(['list', '-D', 'foo'])).toEqual({ code: 1, stdout: '', stderr: '-D foo: expected key=value\n' });
   });
@@ -131,6 +187,11 @@ describe.concurrent('stop: arguments as Flink takes them', () => {
     expect(await runFlink(['stop'])).toEqual({ code: 1, stdout: '', stderr: 'Missing JobID. Usage: flink stop [-p [targetDirectory]] [--drain] <jobId>\n' });
   });
 
+  it('cancel and checkpoint without a job id: one line, as stop and savepoint (cancel in Flink\'s words)', async () => {
+    expect(await runFlink(['cancel'])).toEqual({ code: 1, stdout: '', stderr: 'Missing JobID. Specify a JobID to cancel a job.\n' });
+    expect(await runFlink(['checkpoint', '--full'])).toEqual({ code: 1, stdout: '', stderr: 'Missing JobID. Usage: flink checkpoint [--full] <jobId>\n' });
+  });
+
   it('--type native says NATIVE, as Flink', async () => {
     const port = await freePort();
     expect(await runFlink(['stop', '-m', `127.0.0.1:${port}`, '--type', 'native', JOB_ID])).toEqual({
@@ -138,6 +199,64 @@ describe.concurrent('stop: arguments as Flink takes them', () => {
       stdout: `Suspending job "${JOB_ID}" with a NATIVE savepoint.\n`,
       stderr: noCluster(port),
     });
+  });
+
+  it('-t NATIVE: the type in any case, as Flink reads it; another word is refused', async () => {
+    const port = await freePort();
+    expect(await runFlink(['stop', '-m', `127.0.0.1:${port}`, '-t', 'NATIVE', JOB_ID])).toEqual({
+      code: 1,
+      stdout: `Suspending job "${JOB_ID}" with a NATIVE savepoint.\n`,
+      stderr: noCluster(port),
+    });
+    expect(await runFlink(['savepoint', '-m', `127.0.0.1:${port}`, '--type', 'Canonical', JOB_ID])).toMatchObject({ code: 1, stderr: noCluster(port) });
+    expect(await runFlink(['savepoint', '-m', `127.0.0.1:${port}`, '-t', 'nativ', JOB_ID])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: "error: option '-t, --type <type>' argument 'nativ' is invalid. Allowed choices are canonical, native.\n(run with --help for usage)\n",
+    });
+  });
+});
+
+describe('run -D with a relative directory', () => {
+  let server: Server;
+  let port: number;
+  const submitted: { config?: Record<string, string> }[] = [];
+  beforeAll(async () => {
+    // Answers as a JobManager just enough for `flink run -d`, and keeps what was submitted.
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        if (req.method === 'POST' && req.url === '/jobs') {
+          submitted.push(JSON.parse(body) as { config?: Record<string, string> });
+          res.end(JSON.stringify({ jobid: JOB_ID }));
+        } else res.end(JSON.stringify({ taskmanagers: 0, 'flink-version': 'x' }));
+      });
+    });
+    port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("resolves checkpoint, savepoint and local-recovery directories against run's directory, as -s, not the JobManager's", async () => {
+    const cwd = join(dir.path, 'run-here');
+    await mkdir(cwd);
+    const defines = ['execution.checkpointing.dir=ckpts', 'state.savepoints.dir=./sp', 'taskmanager.state.local.root-dirs=../local', 'state.backend.rocksdb.localdir=tmp-rocks'];
+    const result = await runFlink(['run', '-d', '-m', `127.0.0.1:${port}`, ...defines.flatMap((d) => ['-D', d]), PER_USER_COUNT, '10'], { cwd });
+    expect(result, result.stderr).toMatchObject({ code: 0, stdout: `Job has been submitted with JobID ${JOB_ID}\n` });
+    expect(submitted.at(-1)?.config).toEqual({
+      'execution.checkpointing.dir': join(cwd, 'ckpts'),
+      'state.savepoints.dir': join(cwd, 'sp'),
+      'taskmanager.state.local.root-dirs': join(dir.path, 'local'),
+      // A subtask's scratch directory is the TaskManager's own business: left as given.
+      'state.backend.rocksdb.localdir': 'tmp-rocks',
+    });
+    const absolute = await runFlink(['run', '-d', '-m', `127.0.0.1:${port}`, '-D', 'execution.checkpointing.dir=s3://bucket/ckpts', '-D', 'execution.checkpointing.savepoint-dir=/abs/sp', PER_USER_COUNT, '10'], { cwd });
+    expect(absolute.code, absolute.stderr).toBe(0);
+    expect(submitted.at(-1)?.config).toEqual({ 'execution.checkpointing.dir': 's3://bucket/ckpts', 'execution.checkpointing.savepoint-dir': '/abs/sp' });
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeRunFlags } from './run-flags.ts';
+import { normalizeFlinkFlags } from './run-flags.ts';
 
-describe('normalizeRunFlags', () => {
+describe('normalizeFlinkFlags', () => {
   it.each([
     [['run', '-rm', 'claim', '-s', '/sp', 'job.ts'], ['run', '--restoreMode', 'claim', '-s', '/sp', 'job.ts']],
     [['run', '-claimMode', 'claim', 'job.ts'], ['run', '--claimMode', 'claim', 'job.ts']],
@@ -11,7 +11,12 @@ describe('normalizeRunFlags', () => {
     // The value of a flag is not the job file, even when it looks like one of the spellings.
     [['run', '-D', 'a=b', '-s', '-rm', 'job.ts', '-rm'], ['run', '-D', 'a=b', '-s', '-rm', 'job.ts', '-rm']],
     [['savepoint', '-rm', 'x'], ['savepoint', '-rm', 'x']],
+    // Flink's documented `flink checkpoint $JOB_ID -full`, before or after the job id; a value of -D or -m is left alone.
+    [['checkpoint', 'a'.repeat(32), '-full'], ['checkpoint', 'a'.repeat(32), '--full']],
+    [['checkpoint', '-full', '-m', 'h:1', 'a'.repeat(32)], ['checkpoint', '--full', '-m', 'h:1', 'a'.repeat(32)]],
+    [['checkpoint', '-D', '-full', 'a'.repeat(32)], ['checkpoint', '-D', '-full', 'a'.repeat(32)]],
+    [['savepoint', '-full'], ['savepoint', '-full']],
   ])('%j -> %j', (argv, expected) => {
-    expect(normalizeRunFlags(argv)).toEqual(expected);
+    expect(normalizeFlinkFlags(argv)).toEqual(expected);
   });
 });

@@ -1,9 +1,10 @@
 /**
- * Flink's short spellings of `flink run` flags that commander cannot declare (it takes one
- * letter after a single dash): `-rm <mode>` (Flink 1.15-1.20's `--restoreMode`, deprecated in
- * Flink 2) and the single-dash long forms `-claimMode`/`-restoreMode` that Flink's parser also
- * accepts. They are rewritten to their `--` forms before parsing, only among the flags before
- * the job file: what follows the job file is the job's own arguments.
+ * Flink's spellings of flags that commander cannot declare (it takes one letter after a single
+ * dash), rewritten to their `--` forms before parsing. `flink run`: `-rm <mode>` (Flink
+ * 1.15-1.20's `--restoreMode`, deprecated in Flink 2) and the single-dash long forms
+ * `-claimMode`/`-restoreMode` that Flink's parser also accepts, only among the flags before the
+ * job file: what follows the job file is the job's own arguments. `flink checkpoint`: `-full`,
+ * the spelling Flink's documentation gives (`flink checkpoint $JOB_ID -full`).
  */
 
 /** Flags of `flink run` that take a value, so the word after them is not the job file. */
@@ -15,7 +16,19 @@ const SPELLINGS: ReadonlyMap<string, string> = new Map([
   ['-claimMode', '--claimMode'],
 ]);
 
-export function normalizeRunFlags(argv: readonly string[]): string[] {
+/** Flags of `flink checkpoint` that take a value. */
+const CHECKPOINT_TAKES_VALUE = new Set(['-m', '--jobmanager', '-D', '--define']);
+
+export function normalizeFlinkFlags(argv: readonly string[]): string[] {
+  if (argv[0] === 'checkpoint') {
+    const out = ['checkpoint'];
+    for (let i = 1; i < argv.length; i++) {
+      const token = argv[i] as string;
+      out.push(token === '-full' ? '--full' : token);
+      if (CHECKPOINT_TAKES_VALUE.has(token) && i + 1 < argv.length) out.push(argv[++i] as string);
+    }
+    return out;
+  }
   if (argv[0] !== 'run') return [...argv];
   const out = ['run'];
   let i = 1;

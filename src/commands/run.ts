@@ -8,6 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
 import { claimMode, defineEntries, ignoreUnclaimedState, savepointPath } from '../config.ts';
 import { TERMINAL_STATES } from '../engine/cluster/cluster-api.ts';
+import { CHECKPOINT_KEYS } from '../engine/checkpoint/checkpoint-config.ts';
+import { UsageError } from '../errors.ts';
 import type { ExceptionEntry, JobDetails, SubmitRequest } from '../engine/cluster/cluster-api.ts';
 import { clusterDefines, startClusterInBackground } from '../engine/cluster/cluster-launcher.ts';
 import { jobSettingsFromConfig } from '../engine/cluster/job-settings.ts';
@@ -33,13 +35,20 @@ export async function runRun(jobFile: string, args: readonly string[], options: 
   const cwd = ctx.cwd ?? process.cwd();
   const file = resolve(cwd, nonEmptyPath(jobFile, 'jobFile'));
   const snapshot = options.fromSavepoint ?? savepointPath(config);
+  const claimFlag = options.claimMode ?? options.restoreMode;
+  // Flink reads the claim mode only with -s and drops it otherwise; a claim that claims nothing is said, not ignored.
+  if (claimFlag !== undefined && snapshot === undefined) {
+    throw new UsageError(`--claimMode ${claimFlag} says who owns the snapshot the job starts from, and none is given: add -s <savepoint or retained checkpoint> (or set execution.state-recovery.path), or leave out --claimMode.`);
+  }
+  if (options.allowNonRestoredState === true && snapshot === undefined) {
+    throw new UsageError('-n (--allowNonRestoredState) lets the job skip state of the snapshot it starts from, and none is given: add -s <savepoint or retained checkpoint> (or set execution.state-recovery.path), or leave out -n.');
+  }
   const restorePath = snapshot === undefined ? undefined : absoluteLocation(nonEmptyPath(snapshot, 'snapshot'), cwd);
   const allowNonRestoredState = options.allowNonRestoredState === true || ignoreUnclaimedState(config);
   const prepared = await prepareJob(file, args, jobSettingsFromConfig(config, options.parallelism), restorePath === undefined ? undefined : { path: restorePath, allowNonRestoredState });
   // The cluster runs the code as it is now, whatever becomes of the file (Flink uploads the jar).
   const jobBundle = await bundleJob(file);
 
-  const claimFlag = options.claimMode ?? options.restoreMode;
   const url = clusterUrl(options, config);
   const client = new RestClient(url);
   if (await nothingAnswers(client, url, options.jobmanager !== undefined)) {
@@ -54,7 +63,7 @@ export async function runRun(jobFile: string, args: readonly string[], options: 
     ...(restorePath === undefined ? {} : { savepointPath: restorePath, allowNonRestoredState }),
     claimMode: claimFlag === undefined ? claimMode(config) : claimFlag.toUpperCase() === 'CLAIM' ? 'CLAIM' : 'NO_CLAIM',
     cwd,
-    config: Object.fromEntries(defineEntries(options.define)),
+    config: Object.fromEntries(defineEntries(options.define).map(([key, value]) => [key, DIRECTORY_KEYS.has(key) && value !== '' ? absoluteLocation(value, cwd) : value])),
   };
   const { jobid } = await client.submit(request);
   if (options.json === true) ctx.stdout.write(`${JSON.stringify({ jobid, name: prepared.jobName, detached: options.detached === true })}\n`);
@@ -62,6 +71,15 @@ export async function runRun(jobFile: string, args: readonly string[], options: 
   if (options.detached === true) return 0;
   return follow(client, jobid, options, env);
 }
+
+/**
+ * Directories a run's `-D` names, made absolute here as `-s` is: the JobManager and its
+ * TaskManagers run in another directory, where a relative one would put the job's checkpoints and
+ * savepoints far from where the user ran the command (and looks for them).
+ */
+const DIRECTORY_KEYS: ReadonlySet<string> = new Set(
+  [CHECKPOINT_KEYS.dir, CHECKPOINT_KEYS.savepointDir, CHECKPOINT_KEYS.localRootDir].flatMap((k) => [k.key, ...k.deprecated]),
+);
 
 /**
  * Whether a local cluster should be started: only when nothing answers at all. A server there

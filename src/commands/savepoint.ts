@@ -34,6 +34,15 @@ export async function runSavepoint(jobId: string | undefined, targetDirectory: s
   const out = env.ctx.stdout;
   const json = options.json === true;
   if (options.dispose !== undefined) {
+    // What only taking a savepoint uses would be dropped without a word: said instead.
+    const unused = [
+      ...(jobId === undefined ? [] : [`the job id ${jobId}`]),
+      ...(targetDirectory === undefined ? [] : [`the target directory ${targetDirectory}`]),
+      ...(options.savepointPath === undefined ? [] : ['-p']),
+      ...(options.type === undefined ? [] : ['-t']),
+      ...(options.detached === true ? ['--detached'] : []),
+    ];
+    if (unused.length > 0) throw new UsageError(`-d disposes of the savepoint it names and takes nothing else: leave out ${unused.join(', ')} (or leave out -d to take a savepoint).`);
     const path = absoluteLocation(nonEmptyPath(options.dispose, 'savepointToDispose'), cwd);
     if (/^[0-9a-fA-F]{32}$/.test(options.dispose) && (await isJob(client, options.dispose))) {
       throw new UserError(

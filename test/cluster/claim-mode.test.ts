@@ -20,6 +20,7 @@ const TSFLINK = join(ROOT, 'src', 'index.ts');
 let cluster: TestCluster;
 let probe: ClusterProbe;
 let job: string;
+let mostlyIdleJob: string;
 
 beforeAll(async () => {
   cluster = await startTestCluster();
@@ -41,6 +42,20 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
+  mostlyIdleJob = join(jobs, 'mostly-idle-count.ts');
+  await writeFile(
+    mostlyIdleJob,
+    [
+      `import { DataGeneratorSource, valueState } from ${JSON.stringify(TSFLINK)};`,
+      '// 100 keys once each, then one hot key forever: between two checkpoints only its key group changes.',
+      'export default (env: any): void => {',
+      "  env.fromSource(new DataGeneratorSource({ recordsPerSecond: 500, generate: (i: number) => (i < 100 ? `k${i}` : 'hot') }), 'keys').uid('keys')",
+      '    .keyBy((k: string) => k)',
+      "    .process(() => ({ open(ctx: any) { this.count = ctx.getState(valueState('count')); }, processElement(_v: string, _c: unknown, out: any) { const n = (this.count.value() ?? 0) + 1; this.count.update(n); out.collect(n); } } as any)).uid('count');",
+      '};',
+      '',
+    ].join('\n'),
+  );
 }, 120_000);
 afterAll(async () => {
   await cluster?.stop();
@@ -55,8 +70,8 @@ async function succeeds(args: readonly string[]): Promise<RunResult> {
   }, 120_000, 200);
 }
 
-async function submit(args: readonly string[]): Promise<string> {
-  const result = await runFlink(['run', '-d', ...cluster.defines, ...args, job], { cwd: cluster.scratch });
+async function submit(args: readonly string[], jobFile = job): Promise<string> {
+  const result = await runFlink(['run', '-d', ...cluster.defines, ...args, jobFile], { cwd: cluster.scratch });
   expect(result.code, result.stderr).toBe(0);
   return submittedJobId(result.stdout);
 }
@@ -113,13 +128,42 @@ describe('flink run -s <savepoint> with a claim mode', () => {
     await cancel(jobId);
   }, CLUSTER_TEST_MS);
 
-  it('--claimMode no_claim: never touched, also when the job is cancelled under DELETE_ON_CANCELLATION', async () => {
+  it('--claimMode no_claim: never touched, also when the job is cancelled under DELETE_ON_CANCELLATION; REST marks deleted checkpoints discarded', async () => {
     const sp = await savepoint();
     const jobId = await submit(['-s', sp, '--claimMode', 'no_claim', ...RETAIN_ONE]);
     await checkpoint(jobId);
     await checkpoint(jobId);
+    // As Flink's history: a checkpoint whose files are deleted is `discarded`, its path no longer one to restore from.
+    type History = { history: { id: number; status: string; external_path: string; discarded: boolean }[] };
+    const discarded = async (): Promise<{ path: string; discarded: boolean }[]> =>
+      (await probe.get<History>(`/jobs/${jobId}/checkpoints`))!.history.filter((c) => c.status === 'COMPLETED').map((c) => ({ path: c.external_path, discarded: c.discarded }));
+    const [newest, subsumed] = await discarded();
+    expect([newest, subsumed]).toEqual([{ path: newest!.path, discarded: false }, { path: subsumed!.path, discarded: true }]);
+    expect(existsSync(fileURLToPath(subsumed!.path))).toBe(false);
+    expect(existsSync(fileURLToPath(newest!.path))).toBe(true);
     await cancel(jobId);
+    // DELETE_ON_CANCELLATION: the newest went with the job.
+    expect(await discarded()).toEqual([{ path: newest!.path, discarded: true }, { path: subsumed!.path, discarded: true }]);
+    expect(existsSync(fileURLToPath(newest!.path))).toBe(false);
     expect(existsSync(join(sp, '_metadata'))).toBe(true);
+  }, CLUSTER_TEST_MS);
+
+  it('--claimMode claim of an incremental checkpoint: the first checkpoint after it builds on the claimed files, as after a failover', async () => {
+    const incremental = ['-D', 'execution.checkpointing.incremental=true'];
+    const first = await submit([...incremental, '-D', 'execution.checkpointing.externalized-checkpoint-retention=RETAIN_ON_CANCELLATION'], mostlyIdleJob);
+    type Job = { vertices: { metrics: { 'read-records': number } }[] };
+    await waitFor('the 100 keys counted', async () => (await probe.get<Job>(`/jobs/${first}`))?.vertices.some((v) => v.metrics['read-records'] > 100) || undefined);
+    await checkpoint(first);
+    type History = { history: { status: string; external_path?: string; state_size: number; checkpointed_size: number }[] };
+    const claimed = fileURLToPath((await probe.get<History>(`/jobs/${first}/checkpoints`))!.history[0]!.external_path!);
+    await cancel(first);
+    const second = await submit(['-s', claimed, '--claimMode', 'claim', ...incremental, ...RETAIN_ONE], mostlyIdleJob);
+    await checkpoint(second);
+    const [after] = (await probe.get<History>(`/jobs/${second}/checkpoints`))!.history;
+    // Only the hot key's group changed: the rest is referred to in the claimed checkpoint's files, not written again.
+    expect(after!.state_size).toBeGreaterThan(after!.checkpointed_size);
+    await waitFor('the subsumed claimed checkpoint to be deleted', async () => !existsSync(claimed));
+    await cancel(second);
   }, CLUSTER_TEST_MS);
 
   it('REST takes a NATIVE savepoint of a job without incremental checkpoints (full, typed native), and refuses an INCREMENTAL checkpoint of it in one line (400)', async () => {

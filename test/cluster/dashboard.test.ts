@@ -120,7 +120,14 @@ it('shows the checkpoint history, the charts with a point per checkpoint, state 
   const first = await completed.locator('td').allInnerTexts();
   expect(first[0]).toMatch(/^\d+$/);
   expect(first.slice(1, 3)).toEqual(['COMPLETED', 'Checkpoint']);
-  expect(first[8]).toContain(join(cluster.workDir, 'checkpoints', jobId, `chk-${first[0]}`));
+  // Three vertices at parallelism 2, every subtask acknowledged.
+  expect(first[3]).toBe('6 / 6');
+  expect(first[9]).toContain(join(cluster.workDir, 'checkpoints', jobId, `chk-${first[0]}`));
+  // One retained checkpoint (the default): an older completed one was subsumed, its files deleted.
+  const older = page.locator('#checkpoint-history tbody tr', { hasText: 'COMPLETED' }).nth(1);
+  await older.waitFor(WAIT);
+  const subsumed = await older.locator('td').allInnerTexts();
+  expect(subsumed[9]).toBe(`file:${join(cluster.workDir, 'checkpoints', jobId, `chk-${subsumed[0]}`)} (discarded)`);
   const charts = page.locator('#checkpoint-charts svg.chart');
   expect(await charts.count()).toBe(2);
   expect(await charts.nth(0).getAttribute('aria-label')).toBe('Checkpoint duration');

@@ -310,6 +310,8 @@ describe('the paths and fields a Flink user\'s tools call', () => {
     }
     expect(stats!.summary.state_size.min).toBeGreaterThan(0);
     const latest = stats!.history.find((c) => c.status === 'COMPLETED')!;
+    // As Flink's entries: every subtask of the job (two chains at parallelism 2) acknowledged it.
+    expect(latest).toMatchObject({ num_subtasks: 4, num_acknowledged_subtasks: 4 });
     expect(await probe.get(`/jobs/${jobId}/checkpoints/details/${latest.id}`)).toEqual(latest);
     const gone = await fetch(`${cluster.url}/jobs/${jobId}/checkpoints/details/999999`);
     expect(gone.status).toBe(404);

@@ -53,6 +53,24 @@ describe('local recovery keys', () => {
     expect(checkpointConfigFromKeys(keys({ 'state.backend.local-recovery': 'true' })).localBackup).toBe(true);
     expect(checkpointConfigFromKeys(keys({ 'state.backend.local-recovery': 'true', [`${P}local-backup.enabled`]: 'false' })).localBackup).toBe(false);
   });
+  it("reads Flink 2's execution.state-recovery.from-local (whose older name state.backend.local-recovery is), local-backup.enabled falling back to it", () => {
+    expect(checkpointConfigFromKeys(keys({ 'execution.state-recovery.from-local': 'true' })).localBackup).toBe(true);
+    expect(checkpointConfigFromKeys(keys({ 'execution.state-recovery.from-local': 'TRUE', [`${P}local-backup.enabled`]: 'true' })).localBackup).toBe(true);
+    expect(checkpointConfigFromKeys(keys({ 'execution.state-recovery.from-local': 'true', [`${P}local-backup.enabled`]: 'false' })).localBackup).toBe(false);
+    expect(checkpointConfigFromKeys(keys({ 'execution.state-recovery.from-local': 'false' })).localBackup).toBe(false);
+    expect(checkpointConfigFromKeys(keys({ 'execution.state-recovery.from-local': 'false', 'state.backend.local-recovery': 'true' })).localBackup).toBe(false);
+    expect(() => checkpointConfigFromKeys(keys({ 'execution.state-recovery.from-local': 'yes' }))).toThrow("execution.state-recovery.from-local: 'yes' is not one of true, false");
+    // Flink would keep copies it never reads: refused, not ignored.
+    expect(() => checkpointConfigFromKeys(keys({ 'execution.state-recovery.from-local': 'false', [`${P}local-backup.enabled`]: 'true' }))).toThrow(
+      'execution.state-recovery.from-local: false with execution.checkpointing.local-backup.enabled: true is not supported (tsflink restores from the local copies whenever it keeps them); set execution.state-recovery.from-local to true or leave it unset, or turn execution.checkpointing.local-backup.enabled off',
+    );
+  });
+  it("reads Flink 2's execution.checkpointing.local-backup.dirs, and Flink 1's taskmanager.state.local.root-dirs, the current name winning", () => {
+    expect(checkpointConfigFromKeys(keys({ [`${P}local-backup.dirs`]: '/data/local' })).localRootDir).toBe('/data/local');
+    expect(checkpointConfigFromKeys(keys({ 'taskmanager.state.local.root-dirs': '/old' })).localRootDir).toBe('/old');
+    expect(checkpointConfigFromKeys(keys({ 'taskmanager.state.local.root-dirs': '/old', [`${P}local-backup.dirs`]: '/data/local' })).localRootDir).toBe('/data/local');
+    expect(() => checkpointConfigFromKeys(keys({ [`${P}local-backup.dirs`]: '/a;/b' }))).toThrow(/names several directories; tsflink uses one/);
+  });
   it('refuses several root dirs and remote ones in one line', () => {
     expect(() => checkpointConfigFromKeys(keys({ 'taskmanager.state.local.root-dirs': '/a,/b' }))).toThrow(/names several directories; tsflink uses one/);
     expect(() => checkpointConfigFromKeys(keys({ 'taskmanager.state.local.root-dirs': 's3://b/x' }))).toThrow(/not a local path/);

@@ -87,9 +87,16 @@ export const CHECKPOINT_KEYS = {
   incremental: { key: `${PREFIX}incremental`, deprecated: ['state.backend.incremental'] },
   dir: { key: `${PREFIX}dir`, deprecated: ['state.checkpoints.dir'] },
   savepointDir: { key: `${PREFIX}savepoint-dir`, deprecated: ['state.savepoints.dir'] },
-  localBackup: { key: `${PREFIX}local-backup.enabled`, deprecated: ['state.backend.local-recovery'] },
-  localRootDir: { key: 'taskmanager.state.local.root-dirs', deprecated: [] },
+  localBackup: { key: `${PREFIX}local-backup.enabled`, deprecated: [] },
+  localRootDir: { key: `${PREFIX}local-backup.dirs`, deprecated: ['taskmanager.state.local.root-dirs'] },
 } as const satisfies Record<keyof CheckpointConfig, { key: string; deprecated: readonly string[] }>;
+
+/**
+ * Flink 2's switch for restoring from local copies (Flink 1's `state.backend.local-recovery`):
+ * unset, `local-backup.enabled` decides alone; `local-backup.enabled` unset falls back to it, as
+ * in Flink. tsflink restores from the copies whenever it keeps them, so the two are one setting.
+ */
+export const LOCAL_RECOVERY_KEY = { key: 'execution.state-recovery.from-local', deprecated: ['state.backend.local-recovery'] } as const;
 
 /** Reads the checkpoint keys of a configuration map; absent keys keep Flink's defaults. */
 export function checkpointConfigFromKeys(map: ReadonlyMap<string, string>): CheckpointConfig {
@@ -116,9 +123,19 @@ export function checkpointConfigFromKeys(map: ReadonlyMap<string, string>): Chec
     incremental: read.boolean('incremental', d.incremental),
     dir: read.path('dir'),
     savepointDir: read.path('savepointDir'),
-    localBackup: read.boolean('localBackup', d.localBackup),
+    localBackup: localBackupOf(read.optionalBoolean('localBackup'), read.optionalBoolean(LOCAL_RECOVERY_KEY)),
     localRootDir: read.path('localRootDir'),
   });
+}
+
+function localBackupOf(backup: boolean | undefined, fromLocal: boolean | undefined): boolean {
+  // Flink would keep copies and never read them; here a copy is always read when intact, so refuse rather than ignore the false.
+  if (backup === true && fromLocal === false) {
+    throw new UserError(
+      `${LOCAL_RECOVERY_KEY.key}: false with ${CHECKPOINT_KEYS.localBackup.key}: true is not supported (tsflink restores from the local copies whenever it keeps them); set ${LOCAL_RECOVERY_KEY.key} to true or leave it unset, or turn ${CHECKPOINT_KEYS.localBackup.key} off`,
+    );
+  }
+  return backup ?? fromLocal ?? defaultCheckpointConfig.localBackup;
 }
 
 /** The range each numeric setting must lie in, and what to tell a user who is outside it. */
@@ -207,8 +224,13 @@ class KeyReader {
   }
 
   boolean(field: keyof CheckpointConfig, fallback: boolean): boolean {
+    return this.optionalBoolean(field) ?? fallback;
+  }
+
+  /** undefined: the key is not set under any of its names. */
+  optionalBoolean(field: keyof CheckpointConfig | { readonly key: string; readonly deprecated: readonly string[] }): boolean | undefined {
     const entry = this.#get(field);
-    if (entry === undefined) return fallback;
+    if (entry === undefined) return undefined;
     const text = entry.value.trim().toLowerCase();
     if (text !== 'true' && text !== 'false') throw new UserError(`${entry.key}: '${entry.value}' is not one of true, false`);
     return text === 'true';
@@ -228,8 +250,8 @@ class KeyReader {
     return entry === undefined ? null : entry.value.trim();
   }
 
-  #get(field: keyof CheckpointConfig): { key: string; value: string } | undefined {
-    const { key, deprecated } = CHECKPOINT_KEYS[field];
+  #get(field: keyof CheckpointConfig | { readonly key: string; readonly deprecated: readonly string[] }): { key: string; value: string } | undefined {
+    const { key, deprecated } = typeof field === 'string' ? CHECKPOINT_KEYS[field] : field;
     for (const name of [key, ...deprecated]) {
       const value = this.#map.get(name);
       if (value !== undefined) return { key: name, value };

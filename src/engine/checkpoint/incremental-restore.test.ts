@@ -29,4 +29,12 @@ describe('ownsRestoredSnapshot', () => {
     expect(ownsRestoredSnapshot({ ...base, restoreFrom: `/elsewhere/${OTHER}/chk-3`, userRestore: `/elsewhere/${OTHER}/chk-3`, claimMode: 'CLAIM' })).toBe(false);
     expect(ownsRestoredSnapshot({ ...base, checkpointDir: null, restoreFrom: `/ck/${JOB}/chk-3`, userRestore: undefined, claimMode: undefined })).toBe(false);
   });
+
+  it("builds on a snapshot the JobManager claimed into the job's retained checkpoints (its thread gets no claim mode), under the root only", () => {
+    const claimed = `/ck/${OTHER}/chk-3`;
+    expect(ownsRestoredSnapshot({ ...base, restoreFrom: claimed, userRestore: claimed, claimMode: undefined, retained: [claimed] })).toBe(true);
+    expect(ownsRestoredSnapshot({ ...base, restoreFrom: `${claimed}/_metadata`, userRestore: `${claimed}/_metadata`, claimMode: undefined, retained: [`file://${claimed}`] })).toBe(true);
+    expect(ownsRestoredSnapshot({ ...base, restoreFrom: claimed, userRestore: claimed, claimMode: undefined, retained: [`/ck/${JOB}/chk-4`] })).toBe(false);
+    expect(ownsRestoredSnapshot({ ...base, restoreFrom: `/elsewhere/${OTHER}/chk-3`, userRestore: `/elsewhere/${OTHER}/chk-3`, claimMode: undefined, retained: [`/elsewhere/${OTHER}/chk-3`] })).toBe(false);
+  });
 });

@@ -20,6 +20,12 @@ export interface RestoreOrigin {
   readonly checkpointDir: string | null;
   /** This job's id: a checkpoint in `<checkpointDir>/<jobId>/` is its own (a restart by a new worker or JobManager). */
   readonly jobId: string;
+  /**
+   * Locations of the job's retained checkpoints: a JobManager claims a snapshot by adding it to the
+   * job's retained list before the job starts (so its record holds it across restarts), and the
+   * job's thread then restores it as one of its own, with no claim mode of its own to say so.
+   */
+  readonly retained?: readonly string[];
 }
 
 /** Whether the restored snapshot is the job's own to build on and, with `claim`, to delete. */
@@ -27,7 +33,9 @@ export function ownsRestoredSnapshot(origin: RestoreOrigin): boolean {
   if (origin.checkpointDir === null || !underRoot(origin.restoreFrom, origin.checkpointDir)) return false;
   const ownDirectory = normalize(snapshotDirOf(origin.restoreFrom)).split('/').at(-2) === origin.jobId;
   const failover = ownDirectory || origin.userRestore === undefined || origin.restoreFrom !== origin.userRestore;
-  return failover || origin.claimMode === 'CLAIM';
+  const restored = normalize(snapshotDirOf(origin.restoreFrom));
+  const retained = (origin.retained ?? []).some((location) => normalize(snapshotDirOf(location)) === restored);
+  return failover || retained || origin.claimMode === 'CLAIM';
 }
 
 /** `<root>/<jobId>/chk-<n>`: the snapshot directory's grandparent is `root`. */

@@ -130,10 +130,12 @@ export interface CheckpointEntry {
   readonly end_to_end_duration: number;
   readonly external_path?: string;
   readonly discarded: boolean;
+  /** When a FAILED snapshot failed (Flink's FailedCheckpointStatistics), with its `failure_message`. */
+  readonly failure_timestamp?: number;
   readonly failure_message?: string;
   /** A savepoint's format (Flink's `savepointFormat`); absent on checkpoints. */
   readonly savepointFormat?: 'CANONICAL' | 'NATIVE';
-  /** Subtasks that must acknowledge it, and those that did: on IN_PROGRESS entries only. */
+  /** Subtasks that must acknowledge it, and those that did: on IN_PROGRESS and COMPLETED entries (not known of a FAILED one). */
   readonly num_subtasks?: number;
   readonly num_acknowledged_subtasks?: number;
 }

@@ -198,7 +198,7 @@ export class JobMaster {
         return;
       case 'checkpoint-failed':
         record.checkpointCounts.failed += 1;
-        record.latestFailed = entry(m.stats, 'FAILED');
+        record.latestFailed = endedEntry(m.stats, 'FAILED');
         record.checkpointHistory = [record.latestFailed, ...record.checkpointHistory].slice(0, 10);
         record.nextCheckpointId = Math.max(record.nextCheckpointId, m.stats.id + 1);
         this.#save();
@@ -235,7 +235,7 @@ export class JobMaster {
     const config = record.checkpointConfig;
     record.nextCheckpointId = Math.max(record.nextCheckpointId, stats.id + 1);
     record.checkpointCounts.completed += 1;
-    const completed = entry(stats, 'COMPLETED');
+    const completed = endedEntry(stats, 'COMPLETED');
     record.checkpointHistory = [completed, ...record.checkpointHistory].slice(0, 10);
     const summary = record.checkpointSummary;
     record.checkpointSummary = {
@@ -249,6 +249,7 @@ export class JobMaster {
       if (config !== undefined) {
         const discard = new Set<number>(checkpointsToDiscard(config, record.retained.map((c) => ({ id: c.id, isSavepoint: false }))));
         record.retained = record.retained.filter((c) => !discard.has(c.id));
+        markDiscarded(record, discard);
       }
     } else {
       record.latestSavepoint = completed;
@@ -326,6 +327,7 @@ export class JobMaster {
         }
       }
       record.retained = record.retained.filter((c) => !discard.has(c.id));
+      markDiscarded(record, discard);
     }
     if (failure !== undefined) {
       record.failureCause = failure;
@@ -421,6 +423,16 @@ export class JobMaster {
   }
 }
 
+/**
+ * Flink's `discarded` of a completed checkpoint in REST's history: true once its files are deleted
+ * (subsumed, or the job ended under a retention that does not keep it), so its `external_path`
+ * is no longer one to restore from.
+ */
+function markDiscarded(record: JobRecord, ids: ReadonlySet<number>): void {
+  if (ids.size === 0) return;
+  record.checkpointHistory = record.checkpointHistory.map((c) => (c.status === 'COMPLETED' && !c.is_savepoint && ids.has(c.id) ? { ...c, discarded: true } : c));
+}
+
 function checkpointType(kind: SnapshotStats['kind']): CheckpointEntry['checkpoint_type'] {
   return kind === 'checkpoint' ? 'CHECKPOINT' : kind === 'savepoint' ? 'SAVEPOINT' : 'SYNC_SAVEPOINT';
 }
@@ -443,7 +455,8 @@ export function inProgressEntry(p: SnapshotProgress, now: number): CheckpointEnt
   };
 }
 
-function entry(stats: SnapshotStats, status: 'COMPLETED' | 'FAILED'): CheckpointEntry {
+/** Flink's history entry of a snapshot that ended: CompletedCheckpointStatistics or FailedCheckpointStatistics. */
+export function endedEntry(stats: SnapshotStats, status: 'COMPLETED' | 'FAILED'): CheckpointEntry {
   return {
     id: stats.id,
     status,
@@ -457,6 +470,9 @@ function entry(stats: SnapshotStats, status: 'COMPLETED' | 'FAILED'): Checkpoint
     end_to_end_duration: stats.endedAt - stats.triggeredAt,
     ...(status === 'COMPLETED' ? { external_path: externalPath(stats.location) } : {}),
     discarded: false,
+    // As Flink's entries: a completed snapshot was acknowledged by every subtask of the job.
+    ...(status === 'COMPLETED' && stats.subtasks !== undefined ? { num_subtasks: stats.subtasks.length, num_acknowledged_subtasks: stats.subtasks.length } : {}),
+    ...(status === 'FAILED' ? { failure_timestamp: stats.endedAt } : {}),
     ...(stats.failure === undefined ? {} : { failure_message: stats.failure }),
     // Flink's CheckpointStatistics.savepointFormat: on savepoints only.
     ...(stats.kind === 'checkpoint' ? {} : { savepointFormat: stats.savepointType === 'native' ? 'NATIVE' : 'CANONICAL' }),

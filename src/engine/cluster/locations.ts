@@ -12,6 +12,9 @@ export function hasScheme(location: string): boolean {
 }
 
 export function externalPath(location: string): string {
+  // `file:///x` (a checkpoint dir given as a URL) shown as Flink shows every local path, `file:/x`.
+  const local = /^file:\/\/(\/|localhost\/)/i.exec(location);
+  if (local !== null) return `file:/${location.slice(local[0].length)}`;
   if (hasScheme(location)) return location;
   return `file:${isAbsolute(location) ? location : resolve(location)}`;
 }

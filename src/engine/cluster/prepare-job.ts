@@ -5,6 +5,7 @@
  * start is reported at once and nothing is submitted; the JobMaster thread does it again to run the job.
  */
 import { UserError } from '../../errors.ts';
+import { checkFiles } from '../../format/check-files.ts';
 import { operatorIdFromUid, toHex } from '../../format/murmur3.ts';
 import type { OpenStoreOptions } from '../../storage/open-store.ts';
 import { StreamExecutionEnvironment } from '../api/environment.ts';
@@ -13,7 +14,7 @@ import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
 import { describeLoadError, loadJob } from '../job-loader.ts';
 import { type Chain, type JobPlan, type PlannedNode, planJob } from '../runtime/job-plan.ts';
 import { chainName } from '../runtime/vertex-names.ts';
-import { type ExecutionOptions, openRestore } from '../runtime/local-executor.ts';
+import { type ExecutionOptions, type OpenedRestore, openRestore } from '../runtime/local-executor.ts';
 import type { RestartStrategy } from '../runtime/restart-strategy.ts';
 import type { StateBackendOptions, StateBackendType } from '../state/state-backend-type.ts';
 import { defaultJobName } from './job-settings.ts';
@@ -94,11 +95,33 @@ export function jobVertices(plan: JobPlan, nodes: readonly PlannedNode[]): JobVe
 
 /** Restore problems that are not already worded for `flink run -s` (a missing or unreadable path, a damaged file). */
 export async function openRestoreForUser(plan: JobPlan, path: string, options: ExecutionOptions): Promise<Awaited<ReturnType<typeof openRestore>>> {
+  let opened: Awaited<ReturnType<typeof openRestore>>;
   try {
-    return await openRestore(plan, path, options);
+    opened = await openRestore(plan, path, options);
   } catch (err) {
     if (err instanceof UserError && err.exitCode === 1) throw err;
     const message = err instanceof Error ? err.message : String(err);
     throw new UserError(`Cannot restore the job from ${path}: ${message}. Give -s the directory of a savepoint or retained checkpoint (or its _metadata).`, 1, { cause: err });
   }
+  await refuseMissingFiles(path, opened.restore.reader);
+  return opened;
+}
+
+/**
+ * A file `_metadata` refers to that is missing or of another size (one stat each, no bytes read)
+ * would fail the job once submitted, with a bare "no such file": said here, before anything runs.
+ * The usual cause is an incremental checkpoint copied away from its checkpoint root, whose
+ * `<jobId>/shared/` files it reads from two directories above it.
+ */
+async function refuseMissingFiles(path: string, reader: OpenedRestore['restore']['reader']): Promise<void> {
+  // A store that cannot be asked (credentials, network) is reported by the restore itself, as before.
+  const problems = await checkFiles(reader).catch(() => []);
+  const first = problems[0];
+  if (first === undefined) return;
+  const what = first.problem === 'missing' ? `is missing (_metadata refers to it${first.shared ? ' as a shared file' : ''})` : `is ${first.size ?? 0} bytes, _metadata says ${first.recordedSize}`;
+  const more = problems.length > 1 ? `, and ${problems.length - 1} more file(s)` : '';
+  const advice = first.shared
+    ? `an incremental checkpoint reads its shared files from <checkpoint root>/${reader.metadata.jobId}/shared/, two directories above it: restore it where it was written, or from a savepoint`
+    : `'flink verify ${reader.store.location}' lists every problem`;
+  throw new UserError(`Cannot restore the job from ${path}: ${first.file} ${what}${more}; ${advice}.`, 1);
 }

@@ -300,7 +300,9 @@ async function runAttempt(
 ): Promise<void> {
   const { nodes, restore } = restoreFrom === undefined ? { nodes: plan.nodes, restore: undefined } : await openRestore(plan, restoreFrom, options, localRecoveryOf(options.checkpoint, jobId));
   // Incremental checkpoints build on the restored chains only when the snapshot is the job's own (failover, claim).
-  const owned = restore !== undefined && ownsRestoredSnapshot({ restoreFrom: restoreFrom!, userRestore: options.restoreFrom, claimMode: options.claimMode, checkpointDir: options.checkpoint?.dir ?? null, jobId });
+  const owned =
+    restore !== undefined &&
+    ownsRestoredSnapshot({ restoreFrom: restoreFrom!, userRestore: options.restoreFrom, claimMode: options.claimMode, checkpointDir: options.checkpoint?.dir ?? null, jobId, retained: coordinator.completed.map((c) => c.location) });
   if (restore !== undefined) {
     const { checkpointId, kind } = restore.reader.metadata;
     coordinator.continueAfter(checkpointId);

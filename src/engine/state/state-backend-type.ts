@@ -36,10 +36,19 @@ export const STATE_BACKEND_CLASS_NAMES: Readonly<Record<StateBackendType, string
 
 /** Flink matches the type ignoring case; throws UserError (exit 1) for an unknown one. */
 export function parseStateBackendChoice(where: string, value: string): StateBackendType {
-  const found = STATE_BACKEND_TYPES.find((t) => t === value.trim().toLowerCase());
-  if (found === undefined) throw new UserError(`${where}: '${value}' is not one of ${STATE_BACKEND_TYPES.join(', ')}`, 1);
-  return found;
+  const name = value.trim().toLowerCase();
+  const found = STATE_BACKEND_TYPES.find((t) => t === name);
+  if (found !== undefined) return found;
+  // Flink 1's names, which Flink 2 no longer takes: both kept state on the heap, as hashmap does.
+  const legacy = LEGACY_HEAP_NAMES.get(name);
+  if (legacy !== undefined) throw new UserError(`${where}: '${value}' is Flink 1's name for ${legacy}; use hashmap (with execution.checkpointing.dir for where checkpoints go)`, 1);
+  throw new UserError(`${where}: '${value}' is not one of ${STATE_BACKEND_TYPES.join(', ')}`, 1);
 }
+
+const LEGACY_HEAP_NAMES: ReadonlyMap<string, string> = new Map([
+  ['filesystem', 'the heap state backend with checkpoints in files (FsStateBackend)'],
+  ['jobmanager', 'the heap state backend with checkpoints in the JobManager (MemoryStateBackend)'],
+]);
 
 /**
  * The type itself when it is built; else throws the one-line refusal (exit 1). `value` is what

@@ -130,17 +130,20 @@ export function checkpointsPage(jobId: string): Page {
         stats.history.length === 0
           ? el('p', { class: 'empty' }, 'No checkpoint yet.')
           : table(
-              ['ID', 'Status', 'Type', 'Trigger time', 'Acknowledged', 'End to end duration', 'Checkpointed size', 'Full state size', 'Path'],
+              // As Flink's web UI: Acknowledged is subtasks (acknowledged / all), the time is the latest acknowledgement's.
+              ['ID', 'Status', 'Type', 'Acknowledged', 'Trigger time', 'Latest acknowledgement', 'End to end duration', 'Checkpointed size', 'Full state size', 'Path'],
               stats.history.map((e) => [
                 String(e.id),
                 stateBadge(e.status),
                 e.is_savepoint ? 'Savepoint' : 'Checkpoint',
+                e.num_subtasks === undefined ? '-' : `${e.num_acknowledged_subtasks ?? 0} / ${e.num_subtasks}`,
                 formatTime(e.trigger_timestamp),
                 formatTime(e.latest_ack_timestamp),
                 formatDuration(e.end_to_end_duration),
                 formatBytes(e.checkpointed_size),
                 formatBytes(e.state_size),
-                e.failure_message ?? e.external_path ?? '-',
+                // A discarded checkpoint's files are gone: its path is no longer one to restore from.
+                e.failure_message ?? (e.external_path === undefined ? '-' : e.discarded ? `${e.external_path} (discarded)` : e.external_path),
               ]),
               { id: 'checkpoint-history' },
             ),
