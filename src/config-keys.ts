@@ -164,7 +164,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   checkpoint('numRetained', '1', `1 to ${MAX_INT}`, 'completed checkpoints kept'),
   checkpoint('unalignedEnabled', 'false', 'false (true is not supported yet)', 'unaligned checkpoints; tsflink\'s checkpoints are always aligned'),
   checkpoint('alignedCheckpointTimeout', '0 ms', '0 (other values are not supported yet)', 'with unaligned checkpoints: start aligned and switch to unaligned after this long'),
-  checkpoint('incremental', 'false', 'false (true is not supported yet)', 'incremental checkpoints; tsflink\'s checkpoints are always full'),
+  checkpoint('incremental', 'false', 'true, false', 'incremental checkpoints: a checkpoint writes what changed since the last completed one into `<dir>/<jobId>/shared/` and refers to the rest; savepoints stay full'),
   checkpoint('dir', NO_DEFAULT, 'a local path or s3://bucket/path', 'where checkpoints are written (`<dir>/<jobId>/chk-<n>/`); needed for periodic checkpoints'),
   checkpoint('savepointDir', NO_DEFAULT, 'a local path or s3://bucket/path', 'default target directory of savepoints'),
   checkpoint('localBackup', 'false', 'true, false', 'local recovery: each subtask also keeps a local copy of the files it writes for a checkpoint and a restart reads those copies (when they match _metadata) instead of the checkpoint storage; unset: execution.state-recovery.from-local'),
