@@ -80,7 +80,8 @@ describe('CheckpointCoordinator failing the job', () => {
 
 describe('CheckpointCoordinator queue', () => {
   it('queues a manual checkpoint behind a pending one (max-concurrent 1) and starts it when the slot frees, as Flink', async () => {
-    const c = coordinator({ interval: null, maxConcurrent: 1 });
+    // The decline tolerated: one that fails the job starts nothing more (checkpoint-coordinator-failing.test.ts).
+    const c = coordinator({ interval: null, maxConcurrent: 1, tolerableFailures: 1 });
     const attempt = silentAttempt();
     c.start(attempt);
     const first = c.triggerCheckpoint();

@@ -191,7 +191,11 @@ export interface AttemptHandle {
   injectBarrier(checkpointId: number, savepoint: boolean, drain: boolean): void;
   notifyComplete(checkpointId: number): void;
   notifyAborted(checkpointId: number): void;
-  /** The job must fail (tolerable checkpoint failures exceeded). */
+  /**
+   * The job must fail (tolerable checkpoint failures exceeded, a stop-with-savepoint declined).
+   * No snapshot starts for this attempt after it; the pending ones wait for stop(), which says
+   * how the attempt ended (the executor calls it as soon as the attempt's failure is decided).
+   */
   fail(error: Error): void;
 }
 
@@ -245,6 +249,12 @@ export class CheckpointCoordinator {
   #expiryTimer: NodeJS.Timeout | undefined;
   /** A periodic trigger is waiting for a free slot. */
   #queued = false;
+  /**
+   * This coordinator failed the current attempt (tolerable failures exceeded): no snapshot starts
+   * for it any more, as Flink stops its periodic scheduler once the job leaves RUNNING. Its
+   * pending ones are aborted by stop(), with how the attempt ended, once the executor knows.
+   */
+  #suspended = false;
   /** Attempts whose subtasks all run (see AttemptHandle.running). */
   readonly #running = new WeakSet<AttemptHandle>();
   /** Manual checkpoints waiting for a free slot, oldest first (Flink's request queue keeps them too). */
@@ -283,6 +293,7 @@ export class CheckpointCoordinator {
   start(attempt: AttemptHandle): void {
     this.stop();
     this.#attempt = attempt;
+    this.#suspended = false;
     attempt.running?.then(
       () => void this.#running.add(attempt),
       () => undefined,
@@ -306,8 +317,26 @@ export class CheckpointCoordinator {
     // Their opens find themselves dropped when they return; a new attempt must not wait for them.
     for (const { expiry } of this.#opening.values()) clearTimeout(expiry);
     this.#opening.clear();
-    for (const waiting of this.#waitingManual.splice(0)) waiting.reject(new UserError(`job ${this.job.jobId}: the attempt ended before the queued checkpoint could start`));
+    this.#rejectQueuedManual();
     for (const id of [...this.#pending.keys()]) this.#track(this.#abort(id, ended === undefined ? "the job's attempt ended" : ATTEMPT_END_TEXT[ended]));
+  }
+
+  #rejectQueuedManual(): void {
+    for (const waiting of this.#waitingManual.splice(0)) waiting.reject(new UserError(`job ${this.job.jobId}: the attempt ended before the queued checkpoint could start`));
+  }
+
+  /**
+   * The attempt is failing because of a checkpoint: no periodic trigger, queued request or late
+   * tick starts another for it. Without this the attempt kept checkpointing until its subtasks
+   * had stopped (a cluster job whose snapshots outlived the timeout: one expired checkpoint every
+   * timeout for the 30 s a slot is given to stop).
+   */
+  #suspend(): void {
+    this.#suspended = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#queued = false;
+    this.#rejectQueuedManual();
   }
 
   /** Completions and deletions still running; the job's end waits for them. */
@@ -402,10 +431,10 @@ export class CheckpointCoordinator {
 
   async #requestSnapshot(request: 'savepoint' | 'stop-with-savepoint' | 'manual-checkpoint', location: string | undefined, drain = false, full = false, native = false): Promise<string> {
     const attempt = this.#attempt;
-    if (attempt === undefined) throw new UserError(`job ${this.job.jobId} is not running`);
+    if (attempt === undefined || this.#suspended) throw new UserError(`job ${this.job.jobId} is not running`);
     if (attempt.running !== undefined && !this.#running.has(attempt)) {
       await attempt.running;
-      if (this.#attempt !== attempt) throw new UserError(`job ${this.job.jobId}: the attempt ended before its tasks were running`);
+      if (this.#attempt !== attempt || this.#suspended) throw new UserError(`job ${this.job.jobId}: the attempt ended before its tasks were running`);
     }
     if (!attempt.canCheckpoint()) throw new UserError(`job ${this.job.jobId}: a source has finished, so no more barriers can flow; snapshots are no longer possible`);
     const now = Date.now();
@@ -468,7 +497,7 @@ export class CheckpointCoordinator {
 
   async #tick(): Promise<void> {
     const attempt = this.#attempt;
-    if (attempt === undefined) return;
+    if (attempt === undefined || this.#suspended) return;
     const now = Date.now();
     if (!attempt.canCheckpoint()) return; // a bounded source finished: no more barriers can flow
     if (attempt.running !== undefined && !this.#running.has(attempt)) {
@@ -509,10 +538,7 @@ export class CheckpointCoordinator {
     try {
       opened = await this.open(location, this.storeOptions);
     } catch (err) {
-      if (this.#stopOpening(id)) {
-        this.#slotFreed();
-        this.#failedUnopened(triggered, 'storage', err);
-      }
+      if (this.#stopOpening(id)) this.#failedUnopened(triggered, 'storage', err);
       throw err;
     }
     // Dropped while it opened, by stop() (handled just below) or by its timeout (its slot is free again).
@@ -526,8 +552,8 @@ export class CheckpointCoordinator {
     // the registry holds what becomes unreferenced meanwhile, as for a pending checkpoint.
     const holds = native && kind !== 'checkpoint' && this.config.incremental;
     if (holds) await this.#sharedState();
-    // The attempt ended while the store opened: stop() has already aborted everything pending.
-    if (this.#attempt !== attempt || attempt === undefined) throw new UserError(`job ${this.job.jobId} is not running`);
+    // The attempt ended while the store opened (stop() has already aborted everything pending), or it is failing.
+    if (this.#attempt !== attempt || attempt === undefined || this.#suspended) throw new UserError(`job ${this.job.jobId} is not running`);
     this.#pending.set(id, { id, kind, triggeredAt: now, location, store, ...(shared === undefined ? {} : { shared }), full, native: native && kind !== 'checkpoint', total: attempt.subtaskCount, acks: [], ackTimes: [], waiters: waiter === undefined ? [] : [waiter] });
     if (shared !== undefined || holds) this.#registry.trigger(id);
     this.#scheduleExpiry();
@@ -540,7 +566,6 @@ export class CheckpointCoordinator {
     // Node fires a longer timer at once: a timeout past 24.8 days waits that long, then counts no more.
     const expiry = setTimeout(() => {
       if (!this.#stopOpening(id)) return;
-      this.#slotFreed();
       this.#failedUnopened(triggered, 'expired', new Error(this.#notOpenedInTime()));
     }, Math.min(this.config.timeout, 2 ** 31 - 1));
     expiry.unref?.();
@@ -555,7 +580,10 @@ export class CheckpointCoordinator {
   #failedUnopened(triggered: UnopenedSnapshot, reason: CheckpointFailureReason, cause: unknown): void {
     const message = cause instanceof Error ? cause.message : String(cause);
     this.events.onFailed?.({ id: triggered.id, kind: triggered.kind, triggeredAt: triggered.triggeredAt, endedAt: Date.now(), size: 0, location: triggered.location, failure: failureLine(triggered.kind, undefined, reason, message) });
-    this.#countFailure(triggered.id, triggered.kind, reason, message);
+    // Counted before its slot is freed: a failure that fails the job must not let a queued trigger start another.
+    const failure = this.#countFailure(triggered.id, triggered.kind, reason, message);
+    this.#slotFreed();
+    if (failure !== undefined) this.#attempt?.fail(failure);
   }
 
   #notOpenedInTime(): string {
@@ -725,28 +753,29 @@ export class CheckpointCoordinator {
     if (failed !== undefined) this.events.onFailed?.({ id, kind, triggeredAt: failed.triggeredAt, endedAt: Date.now(), size: 0, ...(failed.native ? { savepointType: 'native' as const } : {}), location: failed.location, failure: failureLine(kind, undefined, reason, message) });
     const line = failureLine(kind, id, reason, message);
     for (const w of this.#pending.get(id)?.waiters ?? []) w.reject(new UserError(line));
+    const attempt = this.#attempt;
+    // Counted before the abort frees its slot: a failure that fails the job must not let a queued trigger start another.
+    const failure = this.#countFailure(id, kind, reason, message);
     await this.#abort(id, line);
-    this.#countFailure(id, kind, reason, message);
+    // The job fails once the snapshot is aborted, after its callers were told (with its own line).
+    if (failure !== undefined && this.#attempt === attempt) attempt?.fail(failure);
   }
 
-  #countFailure(id: CheckpointId | number, kind: SnapshotKind, reason: CheckpointFailureReason, message: string): void {
+  /** Counts a failed snapshot; when that fails the job, stops starting snapshots and returns the job's failure. */
+  #countFailure(id: CheckpointId | number, kind: SnapshotKind, reason: CheckpointFailureReason, message: string): UserError | undefined {
     const outcome = onCheckpointFailure(this.config, this.#counter, { checkpointId: toCheckpointId(id), snapshot: kind, reason });
     this.#counter = outcome.counter;
-    if (!outcome.failJob) return;
+    if (!outcome.failJob) return undefined;
+    this.#suspend();
     const latest = failureLine(kind, id, reason, message);
-    if (outcome.effect === 'stop-with-savepoint-failed') {
-      // No threshold was exceeded: Flink fails the job with the savepoint's own exception.
-      this.#attempt?.fail(new UserError(latest));
-    } else {
-      // Flink's text (1.16+) with our failure line for its reason's message, and where the earlier
-      // failures can be read: only the latest is named here, and the JobManager does not log them.
-      this.#attempt?.fail(
-        new UserError(
-          `${TOLERABLE_FAILURE_MESSAGE} The latest checkpoint failed due to: ${/[.!?]$/.test(latest) ? latest : `${latest}.`} ` +
-            `View the checkpoint history (GET /jobs/${this.job.jobId}/checkpoints, or the web dashboard's checkpoints page) to find out why continuous checkpoints failed.`,
-        ),
-      );
-    }
+    // No threshold was exceeded: Flink fails the job with the savepoint's own exception.
+    if (outcome.effect === 'stop-with-savepoint-failed') return new UserError(latest);
+    // Flink's text (1.16+) with our failure line for its reason's message, and where the earlier
+    // failures can be read: only the latest is named here, and the JobManager does not log them.
+    return new UserError(
+      `${TOLERABLE_FAILURE_MESSAGE} The latest checkpoint failed due to: ${/[.!?]$/.test(latest) ? latest : `${latest}.`} ` +
+        `View the checkpoint history (GET /jobs/${this.job.jobId}/checkpoints, or the web dashboard's checkpoints page) to find out why continuous checkpoints failed.`,
+    );
   }
 
   /** `because`: why, in words, after "was aborted: " (a failure's waiters have had its own line already). */
