@@ -60,6 +60,12 @@ export interface DeployedAttempt {
   release(): void;
   /** Fails the attempt: `done` rejects with this error once every subtask stopped. */
   fail(error: Error): void;
+  /**
+   * Rejects with the attempt's failure as soon as it is decided (a task failed, `fail` was called,
+   * a TaskManager was lost), before its subtasks have stopped, which may take long (a task in a
+   * slow snapshot or in user code); never resolves. The failure is the one `done` rejects with.
+   */
+  readonly failed: Promise<never>;
   /** Resolves when every subtask ran to its end; rejects with the first failure (TaskFailure, CancelledError). */
   readonly done: Promise<void>;
   /** Latest known counts per subtask (a remote placement reports them now and then). */

@@ -74,6 +74,7 @@ export function deployInThread(spec: AttemptSpec): DeployedAttempt {
     notifyAborted: (id) => subtasks.forEach((s) => s.notifyCheckpointAborted(id)),
     release: () => subtasks.forEach((s) => s.release()),
     fail: (error) => failAttempt(error),
+    failed,
     done,
     recordCounts: () => subtasks.map((s) => ({ index: s.index, counts: s.recordCounts() })),
   };

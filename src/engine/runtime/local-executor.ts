@@ -381,11 +381,23 @@ async function runAttempt(
   });
   onCancel(() => attemptRunning.fail(new CancelledError('cancelled')));
   onSubtasks(attemptRunning);
+  // Judged once per attempt (the restart strategy counts each failure once).
+  let ended: AttemptEnd | undefined;
+  const end = (err: unknown): AttemptEnd => (ended ??= judge(err));
+  let settled = false;
+  // As Flink's scheduler leaving RUNNING: no checkpoint starts once the attempt is failing, and
+  // the pending ones are aborted at once, not when every subtask has stopped (a task in a slow
+  // snapshot or in user code may take long; meanwhile each trigger expired, and counted).
+  attemptRunning.failed.catch((err: unknown) => {
+    if (!settled) coordinator.stop(end(err));
+  });
   try {
     await attemptRunning.done;
   } catch (err) {
-    coordinator.stop(judge(err));
+    coordinator.stop(end(err));
     throw err;
+  } finally {
+    settled = true;
   }
   coordinator.stop('finished');
 }

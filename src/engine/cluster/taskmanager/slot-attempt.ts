@@ -47,6 +47,9 @@ export function runSlotAttempt(spec: AttemptSpec, slots: readonly SlotConnection
     failRunning = reject;
   });
   running.catch(() => undefined);
+  let rejectFailed!: (error: Error) => void;
+  const failed = new Promise<never>((_, reject) => (rejectFailed = reject));
+  failed.catch(() => undefined);
   let resolveDone!: () => void;
   let rejectDone!: (error: Error) => void;
   const done = new Promise<void>((resolve, reject) => {
@@ -72,6 +75,7 @@ export function runSlotAttempt(spec: AttemptSpec, slots: readonly SlotConnection
     if (secondary !== undefined) clearTimeout(secondary);
     failure = error;
     failRunning(error);
+    rejectFailed(error);
     post({ type: 'cancel' });
     stopTimer = setTimeout(() => slots.forEach((s) => s.terminate()), STOP_GRACE_MS);
     stopTimer.unref();
@@ -150,6 +154,7 @@ export function runSlotAttempt(spec: AttemptSpec, slots: readonly SlotConnection
     notifyAborted: (checkpointId) => post({ type: 'snapshot-aborted', checkpointId }),
     release: () => post({ type: 'release' }),
     fail,
+    failed,
     done,
     recordCounts: () => [...counts.values()].flat(),
   };

@@ -118,6 +118,8 @@ function deferred(spec: AttemptSpec, attempt: Promise<DeployedAttempt>): Deploye
   running.catch(() => undefined);
   const done = Promise.race([started.then((a) => a.done), early]);
   done.catch(() => undefined);
+  const failed = Promise.race([started.then((a) => a.failed), early]);
+  failed.catch(() => undefined);
   return {
     subtaskCount: spec.chains.reduce((n, c) => n + c.parallelism, 0),
     running,
@@ -131,6 +133,7 @@ function deferred(spec: AttemptSpec, attempt: Promise<DeployedAttempt>): Deploye
       failedEarly ??= error;
       rejectEarly(error);
     },
+    failed,
     done,
     recordCounts: () => ready?.recordCounts() ?? [],
   };
