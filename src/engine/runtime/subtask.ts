@@ -616,6 +616,10 @@ export class Subtask {
 
   /** The barrier: capture state synchronously, forward the barrier, write asynchronously. */
   async #checkpoint(barrier: Barrier): Promise<void> {
+    // Cancelled: a trigger queued behind a long mail (a slow snapshotState) must not start a
+    // snapshot nobody will take, nor hold the subtask's end back by as long again; as a cancelled
+    // Flink task, it ends instead.
+    this.#checkCancelled();
     // A finished subtask may be asked twice (pending when it finished, and triggered directly).
     if (this.#snapshotted.has(barrier.checkpointId)) return;
     this.#snapshotted.add(barrier.checkpointId);
