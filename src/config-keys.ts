@@ -223,3 +223,83 @@ export const SPEC_BY_KEY: ReadonlyMap<string, KeySpec> = new Map(KEY_SPECS.flatM
 export function describeKeySpecs(): readonly KeyDescription[] {
   return KEY_SPECS.map(({ key, default: def, allowed, description, deprecatedKeys }) => ({ key, default: def, allowed, description, deprecatedKeys }));
 }
+
+/**
+ * Key families whose behaviour tsflink owns (checkpoints, state backends, recovery, restarts): a
+ * Flink key in one of them that tsflink does not read would change what Flink does but not what
+ * tsflink does, so it is refused rather than warned about and ignored. Keys of other families stay
+ * warnings, as Flink ignores keys it does not know. The last two are Flink's deprecated names of
+ * execution.checkpointing keys (storage, data-inline-threshold, write-buffer-size).
+ */
+export const REFUSED_KEY_FAMILIES: readonly string[] = [
+  'execution.checkpointing.',
+  'state.backend.',
+  'state.checkpoints.',
+  'state.savepoints.',
+  'execution.state-recovery.',
+  'restart-strategy.',
+  'state.checkpoint-storage',
+  'state.storage.',
+];
+
+const EMBEDDED_MEMORY = 'the memory of the rocksdb and lmdb backends is set with state.backend.embedded.cache-size (each subtask\'s write-back cache in front of its store; RocksDB\'s own is left at its defaults)';
+
+/** What to use instead, by key or key prefix; the first match wins, so longer prefixes come first. */
+const REFUSED_KEY_HINTS: readonly (readonly [string, string])[] = [
+  ['state.backend.rocksdb.memory.', EMBEDDED_MEMORY],
+  ['state.backend.rocksdb.block.', EMBEDDED_MEMORY],
+  ['state.backend.rocksdb.writebuffer.', EMBEDDED_MEMORY],
+  ['state.backend.rocksdb.', 'tsflink opens RocksDB with its defaults and reads only state.backend.rocksdb.localdir and state.backend.rocksdb.timer-service.factory; memory: state.backend.embedded.cache-size'],
+  ['state.backend.changelog.', 'tsflink has no changelog state backend; for small checkpoints of large state use execution.checkpointing.incremental: true'],
+  ['execution.checkpointing.create-subdir', 'checkpoints always go to <dir>/<jobId>/chk-<n> (as with Flink\'s default, true); remove it'],
+  ['state.checkpoints.create-subdir', 'checkpoints always go to <dir>/<jobId>/chk-<n> (as with Flink\'s default, true); remove it'],
+  ['execution.checkpointing.file-merging.', 'file merging is not supported: each subtask writes its own files for each checkpoint'],
+  ['execution.checkpointing.storage', 'checkpoints go to execution.checkpointing.dir (a local path or s3://bucket/path)'],
+  ['state.checkpoint-storage', 'checkpoints go to execution.checkpointing.dir (a local path or s3://bucket/path)'],
+  ['execution.checkpointing.unaligned.', 'tsflink has no unaligned checkpoints: checkpoints are aligned'],
+];
+
+/**
+ * Throws the one-line refusal (UserError, exit 1) for a key of REFUSED_KEY_FAMILIES that is not in
+ * `known`; returns for every other key. The line names the key and what to use instead: the
+ * nearest known key when the key looks like a typo of it, else a hint for the keys newcomers
+ * bring from Flink, else where the keys tsflink reads are listed.
+ */
+export function refuseUnimplementedKey(key: string, known: ReadonlySet<string>): void {
+  if (known.has(key) || !REFUSED_KEY_FAMILIES.some((family) => key.startsWith(family))) return;
+  // A typo of a key tsflink reads is the likelier mistake than a Flink key it lacks.
+  const near = nearestKey(key, known);
+  if (near !== undefined) fail(key, `not a key tsflink knows; did you mean ${near}?`);
+  const hint = REFUSED_KEY_HINTS.find(([prefix]) => key.startsWith(prefix))?.[1];
+  if (hint !== undefined) fail(key, `tsflink does not implement this key; ${hint}`);
+  fail(key, 'tsflink does not implement this key and refuses it rather than ignore it; remove it (README\'s Configuration table lists the keys tsflink reads)');
+}
+
+/** The known key at most two edits away (a typo), if there is exactly one nearest. */
+function nearestKey(key: string, known: ReadonlySet<string>): string | undefined {
+  const limit = 3;
+  let best: string | undefined;
+  let bestDistance = limit;
+  let tie = false;
+  for (const candidate of known) {
+    const d = editDistance(key, candidate, limit);
+    if (d < bestDistance) [best, bestDistance, tie] = [candidate, d, false];
+    else if (d === bestDistance && d < limit) tie = true;
+  }
+  return tie ? undefined : best;
+}
+
+/** Levenshtein distance, or `limit` once it is at least that (the rest is not needed). */
+function editDistance(a: string, b: string, limit: number): number {
+  if (Math.abs(a.length - b.length) >= limit) return limit;
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row.push(Math.min(previous[j]! + 1, row[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    }
+    if (Math.min(...row) >= limit) return limit;
+    previous = row;
+  }
+  return Math.min(previous[b.length]!, limit);
+}

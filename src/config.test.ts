@@ -153,6 +153,58 @@ describe('unknown keys', () => {
   });
 });
 
+describe('unknown keys of the families tsflink implements', () => {
+  const cases: [string, string][] = [
+    ['state.backend.rocksdb.block.cache-size=256mb', "state.backend.rocksdb.block.cache-size: tsflink does not implement this key; the memory of the rocksdb and lmdb backends is set with state.backend.embedded.cache-size (each subtask's write-back cache in front of its store; RocksDB's own is left at its defaults)"],
+    ['state.backend.rocksdb.memory.managed=true', "state.backend.rocksdb.memory.managed: tsflink does not implement this key; the memory of the rocksdb and lmdb backends is set with state.backend.embedded.cache-size (each subtask's write-back cache in front of its store; RocksDB's own is left at its defaults)"],
+    ['state.backend.rocksdb.thread.num=4', 'state.backend.rocksdb.thread.num: tsflink does not implement this key; tsflink opens RocksDB with its defaults and reads only state.backend.rocksdb.localdir and state.backend.rocksdb.timer-service.factory; memory: state.backend.embedded.cache-size'],
+    ['state.backend.changelog.enabled=true', 'state.backend.changelog.enabled: tsflink does not implement this key; tsflink has no changelog state backend; for small checkpoints of large state use execution.checkpointing.incremental: true'],
+    ['execution.checkpointing.create-subdir=false', "execution.checkpointing.create-subdir: tsflink does not implement this key; checkpoints always go to <dir>/<jobId>/chk-<n> (as with Flink's default, true); remove it"],
+    ['state.checkpoints.create-subdir=false', "state.checkpoints.create-subdir: tsflink does not implement this key; checkpoints always go to <dir>/<jobId>/chk-<n> (as with Flink's default, true); remove it"],
+    ['execution.checkpointing.file-merging.enabled=true', 'execution.checkpointing.file-merging.enabled: tsflink does not implement this key; file merging is not supported: each subtask writes its own files for each checkpoint'],
+    ['state.checkpoint-storage=filesystem', 'state.checkpoint-storage: tsflink does not implement this key; checkpoints go to execution.checkpointing.dir (a local path or s3://bucket/path)'],
+    ['execution.checkpointing.unaligned.forced=true', 'execution.checkpointing.unaligned.forced: tsflink does not implement this key; tsflink has no unaligned checkpoints: checkpoints are aligned'],
+    ['execution.checkpointing.intervall=10 s', 'execution.checkpointing.intervall: not a key tsflink knows; did you mean execution.checkpointing.interval?'],
+    ['restart-strategy.fixed-delay.attempt=3', 'restart-strategy.fixed-delay.attempt: not a key tsflink knows; did you mean restart-strategy.fixed-delay.attempts?'],
+    ['state.savepoints.dirs=/sp', 'state.savepoints.dirs: not a key tsflink knows; did you mean state.savepoints.dir?'],
+    ['execution.checkpointing.snapshot-compression=true', "execution.checkpointing.snapshot-compression: tsflink does not implement this key and refuses it rather than ignore it; remove it (README's Configuration table lists the keys tsflink reads)"],
+    ['execution.state-recovery.without-channel-state.checkpoint-id=3', "execution.state-recovery.without-channel-state.checkpoint-id: tsflink does not implement this key and refuses it rather than ignore it; remove it (README's Configuration table lists the keys tsflink reads)"],
+  ];
+  it.each(cases)('-D %s is refused in one line, with the exit code of a bad value', (define, message) => {
+    const err = loadError({ defines: [define] });
+    expect(err.message).toBe(message);
+    expect(err.exitCode).toBe(2); // the file tools' bad argument; cli.ts makes it 1 for the cluster commands
+  });
+
+  it('are refused from config.yaml too, nested or flat, before any warning is printed', () => {
+    const warnings: string[] = [];
+    const cwd = cwdWith('no.such.key: 1\nstate:\n  backend:\n    rocksdb:\n      memory:\n        fixed-per-slot: 1gb\n');
+    expect(() => loadConfig({ defines: [], env: {}, cwd, warn: (m) => warnings.push(m) })).toThrow(/^state\.backend\.rocksdb\.memory\.fixed-per-slot: tsflink does not implement this key; /u);
+    expect(warnings).toEqual([]);
+  });
+
+  it('parseDefines refuses them as well', () => {
+    expect(() => parseDefines(['execution.checkpointing.file-merging.enabled=true'], () => undefined)).toThrow(UserError);
+  });
+
+  it('leave the keys tsflink reads under those prefixes, deprecated names included, alone', () => {
+    const known = [...KNOWN_KEYS].filter((k) => /^(execution\.checkpointing|state\.|execution\.state-recovery|restart-strategy)/u.test(k));
+    expect(known.length).toBeGreaterThan(30);
+    for (const key of known) expect(() => parseDefines([`${key}=x`], () => undefined), key).not.toThrow();
+    const { warnings } = load({ defines: ['state.backend.rocksdb.localdir=/r', 'state.backend.incremental=true', 'state.backend.local-recovery=true', 'state.checkpoints.dir=/c', 'state.savepoints.dir=/s', 'execution.state-recovery.from-local=true', 'restart-strategy.fixed-delay.attempts=3'] });
+    expect(warnings).toEqual([]);
+  });
+
+  it('keys of other families stay warnings, as Flink ignores keys it does not know', () => {
+    const { warnings } = load({ defines: ['taskmanager.memory.managed.size=1gb', 'state.latency-track.keyed-state-enabled=true', 'execution.runtime-mode=STREAMING'] });
+    expect(warnings).toEqual([
+      "Warning: unknown configuration key 'taskmanager.memory.managed.size' is ignored.",
+      "Warning: unknown configuration key 'state.latency-track.keyed-state-enabled' is ignored.",
+      "Warning: unknown configuration key 'execution.runtime-mode' is ignored.",
+    ]);
+  });
+});
+
 describe('validation at load time', () => {
   const cases: [string, string][] = [
     ['execution.checkpointing.mode=EXACTLY', "execution.checkpointing.mode: 'EXACTLY' is not one of EXACTLY_ONCE, AT_LEAST_ONCE"],

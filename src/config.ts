@@ -26,6 +26,7 @@ import {
   parseTimerServiceFactory,
   parseRestPort,
   parseWholeNumber,
+  refuseUnimplementedKey,
 } from './config-keys.ts';
 import { CHECKPOINT_KEYS } from './engine/checkpoint/checkpoint-config.ts';
 import { type NetworkOptions, networkOptionsFromKeys } from './engine/network/network-config.ts';
@@ -38,7 +39,7 @@ export type { ClaimMode, KeyDescription } from './config-keys.ts';
 
 export type Config = ReadonlyMap<string, string>;
 
-/** Every key that is not warned about, deprecated names included. */
+/** Every key that is neither refused nor warned about, deprecated names included. */
 export const KNOWN_KEYS: ReadonlySet<string> = new Set(SPEC_BY_KEY.keys());
 
 export const CONFIG_FILE_NAME = 'config.yaml';
@@ -61,7 +62,7 @@ export function loadConfig(options: LoadConfigOptions): Config {
     const file = findConfigFile(options.env, options.cwd);
     const config = file === undefined ? new Map<string, string>() : parseConfigFile(file.path, file.text, options.warn);
     for (const [key, value] of defineEntries(options.defines)) config.set(key, value);
-    warnUnknownKeys(config, options.warn);
+    checkKeys(config, options.warn);
     validateConfig(config);
     return config;
   } catch (err) {
@@ -72,12 +73,12 @@ export function loadConfig(options: LoadConfigOptions): Config {
 }
 
 /**
- * Only `-D` values, with unknown keys reported through `warn`; the values are not checked
- * (`loadConfig` checks them), so the file tools behave as they did before config.yaml existed.
+ * Only `-D` values, with unknown keys refused or reported through `warn`; the values are not
+ * checked (`loadConfig` checks them), so the file tools behave as they did before config.yaml existed.
  */
 export function parseDefines(defines: readonly string[], warn: (message: string) => void): Config {
   const config = new Map(defineEntries(defines));
-  warnUnknownKeys(config, warn);
+  checkKeys(config, warn);
   return config;
 }
 
@@ -166,8 +167,13 @@ export function defineEntries(defines: readonly string[]): [string, string][] {
   });
 }
 
-/** One warning per key, however many times and places it is set. */
-function warnUnknownKeys(config: Config, warn: (message: string) => void): void {
+/**
+ * Refuses an unknown key of a family whose behaviour tsflink owns (UserError naming it, exit 1),
+ * before any warning so that the refusal is the one line printed; then one warning per other
+ * unknown key, however many times and places it is set.
+ */
+function checkKeys(config: Config, warn: (message: string) => void): void {
+  for (const key of config.keys()) refuseUnimplementedKey(key, KNOWN_KEYS);
   for (const key of config.keys()) {
     if (!KNOWN_KEYS.has(key)) warn(`Warning: unknown configuration key '${key}' is ignored.`);
   }
