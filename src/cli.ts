@@ -3,7 +3,7 @@
  * when it runs, and is the one place where errors become exit codes and one-line messages.
  */
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { normalizeFlinkFlags } from './commands/run-flags.ts';
+import { normalizeFlinkFlags, runFlagSpellings } from './commands/run-flags.ts';
 import { type Config, loadConfig } from './config.ts';
 import { ExitCode, UsageError, describeError, exitCodeFor } from './errors.ts';
 import { type CliContext, processContext } from './output/context.ts';
@@ -132,7 +132,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .passThroughOptions()
     .action(async (jobFile: string, args: string[], options) => {
       const { runRun } = await import('./commands/run.ts');
-      exitCode = await runRun(jobFile, args, options, envFor(options));
+      exitCode = await runRun(jobFile, args, { ...options, typedFlags: runFlagSpellings(argv) }, envFor(options));
     });
 
   common(program.command('plan-restore'))

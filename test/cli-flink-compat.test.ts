@@ -69,14 +69,20 @@ describe.concurrent('exit codes and texts as Flink', () => {
     expect(result).toEqual({ code: 1, stdout: '', stderr: message });
   });
 
-  it('run --claimMode (or -rm) without a snapshot to claim: one line and exit 1, nothing submitted', async () => {
+  it('run --claimMode (or -rm, ...) without a snapshot to claim: one line naming the flag as typed, exit 1, nothing submitted', async () => {
     const port = await freePort();
-    for (const flag of [['--claimMode', 'claim'], ['-rm', 'no_claim']]) {
-      expect(await runFlink(['run', '-m', `127.0.0.1:${port}`, ...flag, PER_USER_COUNT])).toEqual({
-        code: 1,
-        stdout: '',
-        stderr: `--claimMode ${flag[1]} says who owns the snapshot the job starts from, and none is given: add -s <savepoint or retained checkpoint> (or set execution.state-recovery.path), or leave out --claimMode.\n`,
-      });
+    const refusal = (flag: string, mode: string): string =>
+      `${flag} ${mode} says who owns the snapshot the job starts from, and none is given: add -s <savepoint or retained checkpoint> (or set execution.state-recovery.path), or leave out ${flag}.\n`;
+    for (const [args, named, mode] of [
+      [['--claimMode', 'claim'], '--claimMode', 'claim'],
+      [['-claimMode', 'claim'], '-claimMode', 'claim'],
+      [['-rm', 'no_claim'], '-rm', 'no_claim'],
+      [['--restoreMode', 'no_claim'], '--restoreMode', 'no_claim'],
+      [['-restoreMode', 'no_claim'], '-restoreMode', 'no_claim'],
+      // --claimMode wins over the older name, as in Flink, so it is the one named.
+      [['-rm', 'claim', '-claimMode', 'no_claim'], '-claimMode', 'no_claim'],
+    ] as const) {
+      expect(await runFlink(['run', '-m', `127.0.0.1:${port}`, ...args, PER_USER_COUNT]), args.join(' ')).toEqual({ code: 1, stdout: '', stderr: refusal(named, mode) });
     }
   });
 

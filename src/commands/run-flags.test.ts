@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeFlinkFlags } from './run-flags.ts';
+import { normalizeFlinkFlags, runFlagSpellings } from './run-flags.ts';
 
 describe('normalizeFlinkFlags', () => {
   it.each([
@@ -18,5 +18,16 @@ describe('normalizeFlinkFlags', () => {
     [['savepoint', '-full'], ['savepoint', '-full']],
   ])('%j -> %j', (argv, expected) => {
     expect(normalizeFlinkFlags(argv)).toEqual(expected);
+  });
+});
+
+describe('runFlagSpellings', () => {
+  it('maps the flags before the job file to their spelling as typed, the last one winning', () => {
+    expect(Object.fromEntries(runFlagSpellings(['run', '-rm', 'claim', '--claimMode=no_claim', '-D', 'a=b', '-restoreMode', 'x', 'job.ts', '-claimMode', 'y']))).toEqual({
+      '--restoreMode': '-restoreMode',
+      '--claimMode': '--claimMode',
+      '-D': '-D',
+    });
+    expect(runFlagSpellings(['list', '-rm', 'x']).size).toBe(0);
   });
 });

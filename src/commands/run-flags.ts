@@ -29,7 +29,21 @@ export function normalizeFlinkFlags(argv: readonly string[]): string[] {
     }
     return out;
   }
-  if (argv[0] !== 'run') return [...argv];
+  return normalizeRun(argv).argv;
+}
+
+/**
+ * `flink run`'s flags before the job file, as the user spelled them, by the `--` form commander
+ * parses (`--restoreMode` -> `-rm` when given as `-rm`; the last spelling of a flag given twice,
+ * whose value commander keeps): so that a message about a flag names the flag that was typed.
+ */
+export function runFlagSpellings(argv: readonly string[]): ReadonlyMap<string, string> {
+  return normalizeRun(argv).spellings;
+}
+
+function normalizeRun(argv: readonly string[]): { argv: string[]; spellings: Map<string, string> } {
+  const spellings = new Map<string, string>();
+  if (argv[0] !== 'run') return { argv: [...argv], spellings };
   const out = ['run'];
   let i = 1;
   for (; i < argv.length; i++) {
@@ -37,7 +51,8 @@ export function normalizeFlinkFlags(argv: readonly string[]): string[] {
     const flag = SPELLINGS.get(token) ?? token;
     out.push(flag);
     if (!flag.startsWith('-')) break; // the job file
+    spellings.set(flag.split('=')[0]!, token.split('=')[0]!); // `--claimMode=claim` is commander's too
     if (TAKES_VALUE.has(flag) && i + 1 < argv.length) out.push(argv[++i] as string);
   }
-  return [...out, ...argv.slice(i + 1)];
+  return { argv: [...out, ...argv.slice(i + 1)], spellings };
 }

@@ -28,6 +28,8 @@ export interface RunOptions extends ClusterOptions {
   readonly claimMode?: string;
   /** Flink's deprecated name of --claimMode (`-rm`); --claimMode wins when both are given, as in Flink. */
   readonly restoreMode?: string;
+  /** The flags as typed, by their `--` form (`runFlagSpellings`), for messages that name one. */
+  readonly typedFlags?: ReadonlyMap<string, string>;
 }
 
 export async function runRun(jobFile: string, args: readonly string[], options: RunOptions, env: CommandEnv): Promise<number> {
@@ -38,7 +40,10 @@ export async function runRun(jobFile: string, args: readonly string[], options: 
   const claimFlag = options.claimMode ?? options.restoreMode;
   // Flink reads the claim mode only with -s and drops it otherwise; a claim that claims nothing is said, not ignored.
   if (claimFlag !== undefined && snapshot === undefined) {
-    throw new UsageError(`--claimMode ${claimFlag} says who owns the snapshot the job starts from, and none is given: add -s <savepoint or retained checkpoint> (or set execution.state-recovery.path), or leave out --claimMode.`);
+    // Named as typed: a user who wrote -rm looks for -rm in the command line, not --claimMode.
+    const long = options.claimMode !== undefined ? '--claimMode' : '--restoreMode';
+    const flag = options.typedFlags?.get(long) ?? long;
+    throw new UsageError(`${flag} ${claimFlag} says who owns the snapshot the job starts from, and none is given: add -s <savepoint or retained checkpoint> (or set execution.state-recovery.path), or leave out ${flag}.`);
   }
   if (options.allowNonRestoredState === true && snapshot === undefined) {
     throw new UsageError('-n (--allowNonRestoredState) lets the job skip state of the snapshot it starts from, and none is given: add -s <savepoint or retained checkpoint> (or set execution.state-recovery.path), or leave out -n.');
