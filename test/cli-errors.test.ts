@@ -62,6 +62,27 @@ describe('bad input', () => {
     await expectOneLineError(['inspect', empty], /empty: not a snapshot \(no _metadata/);
   });
 
+  it("a job's checkpoint directory, a checkpoint directory and a directory of savepoints name the snapshot to give instead", async () => {
+    const root = join(dir.path, 'checkpoints');
+    const job = join(root, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');
+    // chk-12 and chk-9 are complete, chk-13 unfinished (no _metadata), shared/ holds files: the newest is chk-12, not chk-13 or chk-9 (compared as numbers).
+    for (const id of [9, 12]) await writeSnapshot(new LocalObjectStore(join(job, `chk-${id}`)), smallSnapshot());
+    await mkdir(join(job, 'chk-13'));
+    await writeFile(join(job, 'chk-13', 'part-0.tsfs'), 'x');
+    await mkdir(join(job, 'shared'));
+    await writeFile(join(job, 'shared', 'a.tsfs'), 'x');
+    const one = async (path: string): Promise<string> => {
+      const result = await runFlink(['inspect', path]);
+      expect({ code: result.code, stdout: result.stdout, lines: result.stderr.trim().split('\n').length }).toEqual({ code: 2, stdout: '', lines: 1 });
+      return result.stderr.trim();
+    };
+    expect(await one(job)).toBe(`${job}: not a snapshot (no _metadata) but a job's checkpoint directory; its newest checkpoint is ${join(job, 'chk-12')} (give that)`);
+    expect(await one(root)).toBe(`${root}: not a snapshot (no _metadata) but a checkpoint directory; its newest checkpoint is ${join(job, 'chk-12')} (give that)`);
+    const savepoints = join(dir.path, 'savepoints');
+    await writeSnapshot(new LocalObjectStore(join(savepoints, 'savepoint-aaaaaa-1')), smallSnapshot());
+    expect(await one(savepoints)).toBe(`${savepoints}: not a snapshot (no _metadata) but a directory holding one snapshot, ${join(savepoints, 'savepoint-aaaaaa-1')} (give that)`);
+  });
+
   it('a file that is not a snapshot', async () => {
     const file = join(dir.path, 'notes.txt');
     await writeFile(file, 'hello');

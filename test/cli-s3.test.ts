@@ -78,9 +78,12 @@ describe('flink on s3:// paths', () => {
     expect(result.code).toBe(2);
   });
 
-  it('says an S3 prefix without _metadata is not a snapshot', async () => {
+  it('says an S3 prefix without _metadata is not a snapshot, naming the snapshot below it', async () => {
     const result = await s3(['inspect', 's3://snapshots/jobs']);
-    expect(result.stderr.trim()).toBe('s3://snapshots/jobs: not a snapshot (no _metadata; an unfinished snapshot has none either)');
+    expect(result.stderr.trim()).toBe('s3://snapshots/jobs: not a snapshot (no _metadata) but a directory holding one snapshot, s3://snapshots/jobs/savepoint-abcdef-000000000001 (give that)');
     expect(result.code).toBe(2);
+    const empty = await s3(['inspect', 's3://snapshots/nothing-here']);
+    expect(empty.stderr.trim()).toBe('s3://snapshots/nothing-here: not a snapshot (no _metadata; an unfinished snapshot has none either)');
+    expect(empty.code).toBe(2);
   });
 });

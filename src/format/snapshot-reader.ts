@@ -42,10 +42,51 @@ export async function readMetadataFile(store: ObjectStore): Promise<Uint8Array> 
     return await store.get(METADATA_FILE);
   } catch (err) {
     if (err instanceof ObjectNotFoundError) {
+      const inside = await snapshotsInside(store);
+      if (inside !== undefined) throw new UserError(`${store.location}: not a snapshot (no ${METADATA_FILE}) but ${inside}`);
       throw new UserError(`${store.location}: not a snapshot (no ${METADATA_FILE}; an unfinished snapshot has none either)`);
     }
     throw err;
   }
+}
+
+/** Objects listed at most when looking for snapshots inside a directory that is none (a bucket's root may hold millions). */
+const MAX_LISTED = 100_000;
+const CHECKPOINT_NAME = /^chk-(\d+)$/u;
+
+/**
+ * What a directory without `_metadata` holds when it holds snapshots one or two levels down, in
+ * words that name the one to give instead: a job's checkpoint directory (`<dir>/<jobId>`, the
+ * usual mistake, as `flink list` and the logs name the job's directory), a checkpoint directory
+ * (`<dir>`, checkpoints of jobs under it), or a directory of savepoints; undefined otherwise.
+ */
+async function snapshotsInside(store: ObjectStore): Promise<string | undefined> {
+  const checkpoints: { job: string; id: number }[] = [];
+  const others: string[] = [];
+  let listed = 0;
+  try {
+    for await (const { key } of store.list('')) {
+      if (++listed > MAX_LISTED) break;
+      const parts = key.split('/');
+      if (parts.at(-1) !== METADATA_FILE || parts.length > 3 || parts.length < 2) continue;
+      const id = CHECKPOINT_NAME.exec(parts.at(-2)!)?.[1];
+      if (id !== undefined) checkpoints.push({ job: parts.length === 3 ? parts[0]! : '', id: Number(id) });
+      else if (parts.length === 2) others.push(parts[0]!);
+    }
+  } catch {
+    return undefined; // the plain message is still true; a listing problem is not what the user asked about
+  }
+  const newest = (job: string): string => {
+    const id = Math.max(...checkpoints.filter((c) => c.job === job).map((c) => c.id));
+    return store.describe(job === '' ? `chk-${id}` : `${job}/chk-${id}`);
+  };
+  if (checkpoints.some((c) => c.job === '')) return `a job's checkpoint directory; its newest checkpoint is ${newest('')} (give that)`;
+  const jobs = [...new Set(checkpoints.map((c) => c.job))].sort();
+  if (jobs.length === 1) return `a checkpoint directory; its newest checkpoint is ${newest(jobs[0]!)} (give that)`;
+  if (jobs.length > 1) return `a checkpoint directory with checkpoints of ${jobs.length} jobs (<jobId>/chk-<n>), e.g. ${newest(jobs[0]!)}; give one of them`;
+  if (others.length === 1) return `a directory holding one snapshot, ${store.describe(others[0]!)} (give that)`;
+  if (others.length > 1) return `a directory of ${others.length} snapshots, e.g. ${store.describe(others.sort()[0]!)}; give one of them`;
+  return undefined;
 }
 
 export interface SnapshotReaderOptions {
