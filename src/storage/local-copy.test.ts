@@ -55,12 +55,48 @@ describe('local copies', () => {
     expect(wrongSize.reads).toEqual({ local: 0, remote: 1 });
     expect(logged).toEqual([expect.stringMatching(/not using the local copy .* \(it recorded 500 bytes, _metadata says 499\)/)]);
 
+    await writeThroughTee(bytes); // the copy was dropped with its report: a fresh one
     const record = join(copies, `${KEY}${RECORD_SUFFIX}`);
     writeFileSync(record, readFileSync(record, 'utf8').replace('remote', 'elsewhere'));
     const otherObject = new LocalFirstStore(remote, copies, new Map([[KEY, 500]]), (l) => void logged.push(l));
     expect(await otherObject.get(KEY)).toEqual(bytes);
     expect(otherObject.reads).toEqual({ local: 0, remote: 1 });
     expect(logged[1]).toMatch(/it copies .*elsewhere/);
+  });
+
+  it('says a damaged copy once however many readers of one restore meet it (the slot threads of a TaskManager, each with its store), and drops the copy', async () => {
+    const bytes = new Uint8Array(5000).map((_, i) => i % 253);
+    const { remote, copies } = await writeThroughTee(bytes);
+    const copy = join(copies, KEY);
+    const damaged = readFileSync(copy);
+    damaged[2500] = damaged[2500]! ^ 0x40;
+    writeFileSync(copy, damaged);
+    const logged: string[] = [];
+    // Union and broadcast state: every subtask reads every file, each slot thread through its own store.
+    const slots = Array.from({ length: 3 }, () => new LocalFirstStore(remote, copies, new Map([[KEY, 5000]]), (l) => void logged.push(l)));
+    const read = await Promise.all(slots.map((s) => s.get(KEY)));
+    for (const r of read) expect(r).toEqual(bytes);
+    expect(slots.map((s) => s.reads)).toEqual(slots.map(() => ({ local: 0, remote: 1 })));
+    expect(logged).toEqual([expect.stringMatching(/^local recovery: not using the local copy .* \(CRC-32 [0-9a-f]+ differs from the recorded [0-9a-f]+\); reading /)]);
+    // Gone, so that a reader after these finds no copy and reads remotely without a word.
+    expect(existsSync(copy)).toBe(false);
+    expect(existsSync(`${copy}${RECORD_SUFFIX}`)).toBe(false);
+    const later = new LocalFirstStore(remote, copies, new Map([[KEY, 5000]]), (l) => void logged.push(l));
+    expect(await later.get(KEY)).toEqual(bytes);
+    expect(logged).toHaveLength(1);
+  });
+
+  it('a quiet store (the check of a restore point) reads remotely and says nothing, leaving the copy for the restore to report', async () => {
+    const bytes = new Uint8Array(500).map((_, i) => i % 251);
+    const { remote, copies } = await writeThroughTee(bytes);
+    const logged: string[] = [];
+    const quiet = new LocalFirstStore(remote, copies, new Map([[KEY, 499]]), (l) => void logged.push(l), undefined, undefined, false);
+    expect((await quiet.get(KEY)).length).toBe(500);
+    expect(logged).toEqual([]);
+    expect(existsSync(join(copies, `${KEY}${RECORD_SUFFIX}`))).toBe(true);
+    const restore = new LocalFirstStore(remote, copies, new Map([[KEY, 499]]), (l) => void logged.push(l));
+    await restore.get(KEY);
+    expect(logged).toEqual([expect.stringMatching(/it recorded 500 bytes, _metadata says 499/)]);
   });
 
   it('reads remotely without a word when there is no copy, and never for a key _metadata does not list', async () => {

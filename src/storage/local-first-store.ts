@@ -5,9 +5,10 @@
  * location, the size `_metadata` gives the file equal to the record's and to the copy's, and the
  * copy's CRC-32 equal to the record's. The whole copy is checked once, before its first byte is
  * used, so a damaged copy falls back to remote before anything of it reached the state. A
- * fallback is not an error: one log line, then the remote read as without local recovery.
+ * fallback is not an error: one log line (from one reader of the restore: claimReport), the copy
+ * removed, then the remote read as without local recovery.
  */
-import { type FileHandle, open, readFile } from 'node:fs/promises';
+import { type FileHandle, open, readFile, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from '../format/crc32.ts';
 import { METADATA_FILE } from '../format/snapshot-paths.ts';
@@ -36,6 +37,11 @@ export class LocalFirstStore implements ObjectStore {
      * read local-first through `storeAbove(2)` as the data files are here.
      */
     readonly shared?: { readonly dir: string; readonly expected: ReadonlyMap<string, number> },
+    /**
+     * Whether a damaged copy is reported (one log line) and dropped. False for the check of a
+     * restore point, which the restore follows: the restore reports it, once.
+     */
+    readonly reportDamage: boolean = true,
   ) {}
 
   #above: LocalFirstStore | undefined;
@@ -69,7 +75,7 @@ export class LocalFirstStore implements ObjectStore {
     const remote = this.remote.storeAbove?.(levels);
     if (remote === undefined || levels !== 2 || this.shared === undefined || this.shared.expected.size === 0) return remote;
     // One store for the reader's life, so each shared copy is checked once however many blocks it holds.
-    this.#above ??= new LocalFirstStore(remote, this.shared.dir, this.shared.expected, this.log);
+    this.#above ??= new LocalFirstStore(remote, this.shared.dir, this.shared.expected, this.log, undefined, undefined, this.reportDamage);
     return this.#above;
   }
 
@@ -125,9 +131,29 @@ export class LocalFirstStore implements ObjectStore {
     const path = join(this.dir, key);
     const problem = await copyProblem(path, this.remote.describe(key), size).catch((err: unknown) => message(err));
     if (problem === undefined) return path;
-    if (problem !== 'none') this.log(`local recovery: not using the local copy ${path} (${problem}); reading ${this.remote.describe(key)}`);
+    if (problem !== 'none' && this.reportDamage && (await claimReport(path))) {
+      this.log(`local recovery: not using the local copy ${path} (${problem}); reading ${this.remote.describe(key)}`);
+    }
     return undefined;
   }
+}
+
+/**
+ * Removes a copy that must not be used, its record first, and says whether this reader removed
+ * the record and so is the one to report it: the slot threads of a TaskManager each restore
+ * through their own store, and all of them read a file that holds union or broadcast state, so
+ * without this each would log the same copy. A reader that comes later finds no copy and reads
+ * remotely without a word. When the record cannot be removed (not for want of it), every reader
+ * reports, rather than none.
+ */
+async function claimReport(path: string): Promise<boolean> {
+  try {
+    await unlink(`${path}${RECORD_SUFFIX}`);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+  await rm(path, { force: true }).catch(() => undefined); // without its record a copy is never read
+  return true;
 }
 
 /** Why the copy at `path` must not be used, 'none' when there is no copy at all, or undefined when it is good. */

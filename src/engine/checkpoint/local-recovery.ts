@@ -12,7 +12,6 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { checkpointDirName } from '../../format/snapshot-paths.ts';
 import { SnapshotReader, readMetadataFile } from '../../format/snapshot-reader.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
-import type { LogLine } from '../../storage/local-copy-tee.ts';
 import { LocalFirstStore } from '../../storage/local-first-store.ts';
 import type { CheckpointConfig } from './checkpoint-config.ts';
 
@@ -71,7 +70,7 @@ export async function deleteLocalJob(local: LocalRecovery): Promise<void> {
  * truth about what the checkpoint holds); for anything else (a savepoint, another job's
  * checkpoint) the reader as opened.
  */
-export function readLocalFirst(reader: SnapshotReader, location: string, local: LocalRecovery, metadataBytes?: Uint8Array, log?: LogLine): SnapshotReader {
+export function readLocalFirst(reader: SnapshotReader, location: string, local: LocalRecovery, metadataBytes?: Uint8Array, reportDamage = true): SnapshotReader {
   const id = checkpointIdOfLocation(location);
   const { metadata } = reader;
   if (id === undefined || metadata.kind !== 'checkpoint' || metadata.checkpointId !== id) return reader;
@@ -79,16 +78,16 @@ export function readLocalFirst(reader: SnapshotReader, location: string, local: 
   // Only this job's own shared files have copies here (a `claim`ed chain may still lie in another job's).
   const ownShared = `${basename(local.jobDir)}/shared/`;
   const shared = new Map(metadata.files.filter((f) => f.shared === true && f.path.startsWith(ownShared)).map((f) => [f.path, f.size]));
-  return reader.readingThrough(new LocalFirstStore(reader.store, localCheckpointDir(local, id), expected, log, metadataBytes, { dir: localRootOf(local), expected: shared }));
+  return reader.readingThrough(new LocalFirstStore(reader.store, localCheckpointDir(local, id), expected, undefined, metadataBytes, { dir: localRootOf(local), expected: shared }, reportDamage));
 }
 
 /**
  * `store` (rooted at the checkpoint at `location`) reading data files from local copies first,
- * where that applies, for the check of a restore point. It says nothing of a damaged copy: the
- * restore that follows checks the copy again when it reads the file, and says it there, once
+ * where that applies, for the check of a restore point. It neither says nor drops a damaged copy:
+ * the restore that follows checks the copy again when it reads the file, and says it there, once
  * (where the file is read: on the TaskManager, in a cluster), rather than once here and once there.
  */
 export async function localFirstStore(store: ObjectStore, location: string, local: LocalRecovery): Promise<ObjectStore> {
   const bytes = await readMetadataFile(store);
-  return readLocalFirst(SnapshotReader.fromMetadataBytes(store, bytes), location, local, bytes, () => undefined).store;
+  return readLocalFirst(SnapshotReader.fromMetadataBytes(store, bytes), location, local, bytes, false).store;
 }
