@@ -5,10 +5,10 @@
  * leave is named so that nobody takes it for a snapshot. Used by `flink rekey`, whose target is a
  * directory the user names; the engine's own snapshot directories publish `_metadata` last instead.
  */
-import { readFileSync } from 'node:fs';
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors.ts';
+import { processRunning } from '../process-running.ts';
 import { fsyncDirectory } from './local-store.ts';
 
 const MARKER = '.partial-';
@@ -24,7 +24,7 @@ export async function leftoverPartials(target: string): Promise<string[]> {
   const names = await readdir(dirname(target)).catch(() => [] as string[]);
   return names
     .filter((name) => name.startsWith(prefix) && /^\d+$/.test(name.slice(prefix.length)))
-    .filter((name) => !running(Number(name.slice(prefix.length))))
+    .filter((name) => !processRunning(Number(name.slice(prefix.length))))
     .map((name) => join(dirname(target), name))
     .sort();
 }
@@ -50,18 +50,3 @@ export async function moveIntoPlace(partial: string, target: string, describe: (
   await fsyncDirectory(dirname(target));
 }
 
-/** A zombie (killed, not yet reaped by whoever adopted it) counts as gone, as in cluster-launcher.ts. */
-function running(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    // The state follows the parenthesised command name: `<pid> (<comm>) <state> ...`.
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true; // no /proc (macOS): the signal's answer stands
-  }
-}

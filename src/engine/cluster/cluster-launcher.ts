@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { type Config, workingDir } from '../../config.ts';
 import { UserError } from '../../errors.ts';
+import { processRunning } from '../../process-running.ts';
 import { makeDirectoriesSync } from '../../storage/make-directories.ts';
 import { RESUME_FROM } from './cluster-api.ts';
 import { RestClient, clusterAnswers } from './rest-client.ts';
@@ -116,24 +117,10 @@ function isLocalJobManager(pid: number): boolean {
   }
 }
 
-/** A zombie (exited, not yet reaped by whoever adopted it) counts as gone. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    // The state follows the parenthesised command name: `<pid> (<comm>) <state> ...`.
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 async function exited(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (alive(pid)) {
+  while (processRunning(pid)) {
     if (Date.now() >= deadline) return false;
     await sleep(50);
   }

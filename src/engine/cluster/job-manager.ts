@@ -8,6 +8,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Config, restBindAddress, restMaxContentLength, restPort, storeOptions, workingDir } from '../../config.ts';
 import { UserError } from '../../errors.ts';
+import { processRunning } from '../../process-running.ts';
 import { makeDirectoriesSync } from '../../storage/make-directories.ts';
 import { RESUME_FROM } from './cluster-api.ts';
 import { Dispatcher } from './dispatcher.ts';
@@ -33,7 +34,7 @@ export async function runJobManager(config: Config, log: (line: string) => void)
   makeDirectoriesSync(logDirectory);
   const pidFile = join(workingDirectory, 'jobmanager.pid');
   const other = readPid(pidFile);
-  if (other !== undefined && other !== process.pid && alive(other)) {
+  if (other !== undefined && other !== process.pid && processRunning(other)) {
     throw new UserError(`Another JobManager (pid ${other}) uses the working directory ${workingDirectory}. Stop it with 'flink cluster stop', or give this one another directory with -D process.jobmanager.working-dir=<dir>.`, 1);
   }
   const cluster = Object.fromEntries(config);
@@ -85,11 +86,3 @@ function readPid(file: string): number | undefined {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
