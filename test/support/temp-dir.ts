@@ -29,3 +29,20 @@ export function tempDirForFile(prefix = 'tsflink-test-'): { next: (name?: string
     },
   };
 }
+
+/** One temporary directory for a whole test file, made before its tests and removed after them. */
+export function tempRootForFile(prefix = 'tsflink-test-'): { readonly path: string } {
+  let root: Awaited<ReturnType<typeof tempDir>> | undefined;
+  beforeAll(async () => {
+    root = await tempDir(prefix);
+  });
+  afterAll(async () => {
+    await root?.remove();
+  });
+  return {
+    get path(): string {
+      if (root === undefined) throw new Error('tempRootForFile: path read outside a test');
+      return root.path;
+    },
+  };
+}

@@ -6,27 +6,16 @@
  * executor does that once the attempt's failure is decided), so only the coordinator's own
  * decision is tested here. Fake clock and timers; the checkpoint directories are real.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { tempDir } from '../../../test/support/temp-dir.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { useFakeTimeouts } from '../../../test/support/fake-timeouts.ts';
+import { tempRootForFile } from '../../../test/support/temp-dir.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import { openStore } from '../../storage/open-store.ts';
 import { type CheckpointConfig, defaultCheckpointConfig } from './checkpoint-config.ts';
 import { type AttemptHandle, CheckpointCoordinator, type SnapshotStats } from './checkpoint-coordinator.ts';
 
-let dir: Awaited<ReturnType<typeof tempDir>>;
-beforeAll(async () => {
-  dir = await tempDir('tsflink-coordinator-failing-');
-});
-afterAll(async () => {
-  await dir.remove();
-});
-beforeEach(() => {
-  // setImmediate stays real: the tests wait on real file operations with it.
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+const dir = tempRootForFile('tsflink-coordinator-failing-');
+useFakeTimeouts();
 
 /** An attempt whose one subtask takes barriers and never acknowledges; it records the failures it is given. */
 function attempt(): AttemptHandle & { readonly barriers: number[]; readonly failures: string[] } {

@@ -4,28 +4,17 @@
  * timed out, the attempt ended). Fake clock and timers; the directories are real, and each open
  * waits for the test to let it return.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { tempDir } from '../../../test/support/temp-dir.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { useFakeTimeouts } from '../../../test/support/fake-timeouts.ts';
+import { tempRootForFile } from '../../../test/support/temp-dir.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import { openStore } from '../../storage/open-store.ts';
 import type { SubtaskAck } from '../runtime/subtask.ts';
 import { type CheckpointConfig, defaultCheckpointConfig } from './checkpoint-config.ts';
 import { type AttemptHandle, CheckpointCoordinator, type CoordinatorEvents, type SnapshotStats } from './checkpoint-coordinator.ts';
 
-let dir: Awaited<ReturnType<typeof tempDir>>;
-beforeAll(async () => {
-  dir = await tempDir('tsflink-coordinator-opening-');
-});
-afterAll(async () => {
-  await dir.remove();
-});
-beforeEach(() => {
-  // setImmediate stays real: the tests wait on real file writes with it.
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+const dir = tempRootForFile('tsflink-coordinator-opening-');
+useFakeTimeouts();
 
 /** An attempt whose one subtask takes barriers and acknowledges only when the test says. */
 function attempt(): AttemptHandle & { readonly barriers: number[] } {

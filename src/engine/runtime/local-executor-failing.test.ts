@@ -6,8 +6,9 @@
  * attempt ended, not when the last subtask stopped. The attempt is a stand-in whose subtasks
  * stop when the test says; fake clock and timers, the checkpoint directories real.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { tempDir } from '../../../test/support/temp-dir.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { useFakeTimeouts } from '../../../test/support/fake-timeouts.ts';
+import { tempRootForFile } from '../../../test/support/temp-dir.ts';
 import type { SnapshotStats } from '../checkpoint/checkpoint-coordinator.ts';
 import { DataGeneratorSource } from '../connectors/data-generator-source.ts';
 import { StreamExecutionEnvironment } from '../api/environment.ts';
@@ -16,20 +17,8 @@ import { JobFailedError, startLocally } from './local-executor.ts';
 import type { RestartStrategy } from './restart-strategy.ts';
 import { TaskFailure } from './task-failure.ts';
 
-let dir: Awaited<ReturnType<typeof tempDir>>;
-beforeAll(async () => {
-  dir = await tempDir('tsflink-executor-failing-');
-});
-afterAll(async () => {
-  await dir.remove();
-});
-beforeEach(() => {
-  // setImmediate stays real: the tests wait on real file operations with it.
-  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-});
-afterEach(() => {
-  vi.useRealTimers();
-});
+const dir = tempRootForFile('tsflink-executor-failing-');
+useFakeTimeouts();
 
 /**
  * Attempts whose subtasks take barriers, never acknowledge them, and stop only when the test
