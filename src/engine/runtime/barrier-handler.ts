@@ -1,19 +1,27 @@
 /**
- * What an input gate does when a checkpoint barrier or the end of a channel arrives (Flink's
- * SingleCheckpointBarrierHandler for aligned exactly-once, CheckpointBarrierTracker for
- * at-least-once). Pure state machines: they say which channels to block and when the operator
- * must snapshot; the gate does the reading.
+ * What an input gate does when a checkpoint barrier, a barrier's cancellation or the end of a
+ * channel arrives (Flink's SingleCheckpointBarrierHandler for aligned exactly-once,
+ * CheckpointBarrierTracker for at-least-once). Pure state machines: they say which channels to
+ * block and when the operator must snapshot; the gate does the reading.
  */
 import type { Barrier } from './stream-element.ts';
 
 export type BarrierAction =
   /** All inputs delivered barrier n: snapshot now, then forward the barrier. */
   | { readonly kind: 'checkpoint'; readonly barrier: Barrier }
-  /** Checkpoint n will never align here (a newer barrier overtook it). */
-  | { readonly kind: 'abort'; readonly checkpointId: number };
+  /**
+   * Checkpoint n will never align here: a newer barrier overtook it, or an input cancelled it (a
+   * subtask upstream took no part in it). The subtask declines n and passes the cancellation on.
+   */
+  | { readonly kind: 'abort'; readonly checkpointId: number; readonly cause: 'overtaken' | 'cancelled' };
 
 export interface BarrierHandler {
   onBarrier(channel: number, barrier: Barrier): BarrierAction[];
+  /**
+   * A cancel marker for n arrived on a channel instead of barrier n (Flink's
+   * CancelCheckpointMarker): n will not complete here, and no later barrier of n is waited for.
+   */
+  onCancelBarrier(channel: number, checkpointId: number): BarrierAction[];
   /** A channel ended: it counts as having delivered every later barrier. */
   onEndOfInput(channel: number): BarrierAction[];
   /** Whether reading this channel must wait (exactly-once alignment). */
@@ -45,7 +53,7 @@ export class AligningBarrierHandler implements BarrierHandler {
     if (barrier.checkpointId < this.#latest) return actions;
     if (barrier.checkpointId > this.#latest) {
       if (this.#current !== undefined) {
-        actions.push({ kind: 'abort', checkpointId: this.#current.checkpointId });
+        actions.push({ kind: 'abort', checkpointId: this.#current.checkpointId, cause: 'overtaken' });
         this.#unblockAll();
       }
       this.#latest = barrier.checkpointId;
@@ -54,6 +62,25 @@ export class AligningBarrierHandler implements BarrierHandler {
     if (this.#current === undefined) return actions; // n was already completed or aborted here
     this.#blocked[channel] = true;
     return [...actions, ...this.#completeIfAligned()];
+  }
+
+  /**
+   * In band, so the channel has passed every older barrier: a cancelled n newer than the
+   * alignment in progress ends that one too (as Flink's). Said once per checkpoint: the other
+   * channels' markers (or late barriers) of n then find nothing to do.
+   */
+  onCancelBarrier(_channel: number, checkpointId: number): BarrierAction[] {
+    if (checkpointId < this.#latest) return [];
+    const actions: BarrierAction[] = [];
+    if (checkpointId > this.#latest) {
+      if (this.#current !== undefined) actions.push({ kind: 'abort', checkpointId: this.#current.checkpointId, cause: 'overtaken' });
+      this.#latest = checkpointId;
+    } else if (this.#current === undefined) {
+      return actions; // n was already completed or aborted here
+    }
+    this.#current = undefined;
+    this.#unblockAll();
+    return [...actions, { kind: 'abort', checkpointId, cause: 'cancelled' }];
   }
 
   onEndOfInput(channel: number): BarrierAction[] {
@@ -86,8 +113,12 @@ export class AligningBarrierHandler implements BarrierHandler {
  */
 export class TrackingBarrierHandler implements BarrierHandler {
   readonly #ended: boolean[];
-  /** Checkpoint id -> channels that delivered its barrier, oldest first. */
-  readonly #pending = new Map<number, { barrier: Barrier; seen: Set<number> }>();
+  /**
+   * Checkpoint id -> channels that delivered its barrier (or its cancellation), oldest first. A
+   * cancelled one stays until every channel has passed it, so that its late barriers are not
+   * taken for a new checkpoint; it never completes.
+   */
+  readonly #pending = new Map<number, { barrier: Barrier; seen: Set<number>; cancelled: boolean }>();
   #latestCompleted = -1;
 
   constructor(channels: number) {
@@ -96,10 +127,24 @@ export class TrackingBarrierHandler implements BarrierHandler {
 
   onBarrier(channel: number, barrier: Barrier): BarrierAction[] {
     if (barrier.checkpointId <= this.#latestCompleted) return [];
-    const entry = this.#pending.get(barrier.checkpointId) ?? { barrier, seen: new Set<number>() };
+    const entry = this.#pending.get(barrier.checkpointId) ?? { barrier, seen: new Set<number>(), cancelled: false };
     entry.seen.add(channel);
     this.#pending.set(barrier.checkpointId, entry);
     return this.#completeReady();
+  }
+
+  /** Older checkpoints may still complete on the other channels: only n is given up (Flink's tracker gives up the older ones too). */
+  onCancelBarrier(channel: number, checkpointId: number): BarrierAction[] {
+    if (checkpointId <= this.#latestCompleted) return [];
+    const entry = this.#pending.get(checkpointId) ?? { barrier: { checkpointId, savepoint: false }, seen: new Set<number>(), cancelled: false };
+    entry.seen.add(channel);
+    this.#pending.set(checkpointId, entry);
+    const actions: BarrierAction[] = [];
+    if (!entry.cancelled) {
+      entry.cancelled = true;
+      actions.push({ kind: 'abort', checkpointId, cause: 'cancelled' });
+    }
+    return [...actions, ...this.#completeReady()];
   }
 
   onEndOfInput(channel: number): BarrierAction[] {
@@ -115,12 +160,22 @@ export class TrackingBarrierHandler implements BarrierHandler {
     const actions: BarrierAction[] = [];
     const ids = [...this.#pending.keys()].sort((a, b) => a - b);
     for (const id of ids) {
-      const { barrier, seen } = this.#pending.get(id)!; // ids come from the map's own keys
+      const entry = this.#pending.get(id);
+      if (entry === undefined) continue; // given up below, as older than one that completed
+      const { barrier, seen, cancelled } = entry;
       if (!this.#ended.every((ended, i) => ended || seen.has(i))) continue;
+      if (cancelled) {
+        // Every channel has passed it: nothing of it is left to come.
+        this.#pending.delete(id);
+        continue;
+      }
       // A newer checkpoint completed: the older, still incomplete ones never will.
       for (const older of ids) {
         if (older >= id) break;
-        if (this.#pending.delete(older)) actions.push({ kind: 'abort', checkpointId: older });
+        const given = this.#pending.get(older);
+        if (given === undefined) continue;
+        this.#pending.delete(older);
+        if (!given.cancelled) actions.push({ kind: 'abort', checkpointId: older, cause: 'overtaken' });
       }
       this.#pending.delete(id);
       this.#latestCompleted = id;

@@ -47,6 +47,7 @@ const elementArb: fc.Arbitrary<Input> = fc.oneof(
   fc.record({ kind: fc.constant('keyed' as const), value: valueArb, timestamp: timestampArb, keyGroup: fc.oneof(fc.integer({ min: 0, max: 32767 }), fc.constant(2 ** 32 - 1)) }),
   fc.record({ kind: fc.constant('watermark' as const), timestamp: fc.oneof(fc.double(), fc.integer()) }),
   fc.record({ kind: fc.constant('barrier' as const), barrier: fc.record({ checkpointId: fc.nat(), savepoint: fc.boolean() }) }),
+  fc.record({ kind: fc.constant('cancel-barrier' as const), checkpointId: fc.nat() }),
   fc.constant({ kind: 'end-of-input' as const }),
 );
 
@@ -57,6 +58,7 @@ describe('element batches', () => {
       { kind: 'watermark', timestamp: 4 },
       { kind: 'barrier', barrier: { checkpointId: 3, savepoint: true } },
       { kind: 'record', value: null, timestamp: null },
+      { kind: 'cancel-barrier', checkpointId: 4 },
       { kind: 'end-of-input' },
     ];
     expect(decodeBatch(encodeBatch(elements))).toEqual(elements);

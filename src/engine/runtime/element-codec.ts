@@ -37,6 +37,7 @@ const WATERMARK = 1;
 const BARRIER = 2;
 const END = 3;
 const KEYED_RECORD = 4;
+const CANCEL_BARRIER = 5;
 
 const HEADER_BYTES = 4;
 
@@ -121,6 +122,10 @@ export class BatchBuilder {
         writeNumberOrNull(out, e.barrier.checkpointId);
         out.u8(e.barrier.savepoint ? 1 : 0);
         break;
+      case 'cancel-barrier':
+        out.u8(CANCEL_BARRIER);
+        writeNumberOrNull(out, e.checkpointId);
+        break;
       case 'end-of-input':
         out.u8(END);
         break;
@@ -192,6 +197,8 @@ export class BatchReader {
     } else if (tag === BARRIER) {
       const checkpointId = readValue(input, this.#fallback) as number;
       element = { kind: 'barrier', barrier: { checkpointId, savepoint: input.u8() === 1 } };
+    } else if (tag === CANCEL_BARRIER) {
+      element = { kind: 'cancel-barrier', checkpointId: readValue(input, this.#fallback) as number };
     } else if (tag === END) {
       element = { kind: 'end-of-input' };
     } else {

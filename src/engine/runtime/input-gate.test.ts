@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createBarrierHandler } from './barrier-handler.ts';
 import { LocalChannel } from './channel.ts';
 import { encodeBatch } from './element-codec.ts';
-import { InputGate } from './input-gate.ts';
+import { type GateEvent, InputGate } from './input-gate.ts';
 import type { StreamElement } from './stream-element.ts';
 
 type Plan = { segments: [number, number, number]; batch: number; delays: number[] };
@@ -118,5 +118,21 @@ describe('InputGate', () => {
       { kind: 'watermark', timestamp: 7 },
       { kind: 'watermark', timestamp: Number.POSITIVE_INFINITY },
     ]);
+  });
+
+  it('exactly-once: a cancel marker in place of a barrier releases the channels that wait at it', async () => {
+    const a = new LocalChannel();
+    const b = new LocalChannel();
+    const gate = new InputGate([a, b], createBarrierHandler('EXACTLY_ONCE', 2));
+    await a.send(encodeBatch([{ kind: 'record', value: 'a1', timestamp: null }, { kind: 'barrier', barrier: { checkpointId: 1, savepoint: false } }, { kind: 'record', value: 'a2', timestamp: null }]));
+    const events: GateEvent[] = [await gate.next()];
+    // Channel a waits at barrier 1: its later record is not read before b decides.
+    expect(gate.poll()).toBeUndefined();
+    await b.send(encodeBatch([{ kind: 'record', value: 'b1', timestamp: null }, { kind: 'cancel-barrier', checkpointId: 1 }, { kind: 'record', value: 'b2', timestamp: null }, { kind: 'end-of-input' }]));
+    await a.send(encodeBatch([{ kind: 'end-of-input' }]));
+    a.close();
+    b.close();
+    for (let e = await gate.next(); e.kind !== 'end'; e = await gate.next()) if (e.kind !== 'watermark') events.push(e);
+    expect(events.map((e) => (e.kind === 'record' ? e.value : e))).toEqual(['a1', 'b1', { kind: 'checkpoint-aborted', checkpointId: 1, cause: 'cancelled' }, 'a2', 'b2']);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Reads the input channels of one subtask and turns them into events for its operator chain:
  * records in arrival order, the combined watermark, "snapshot now" when a checkpoint's barriers
- * have aligned, and the end once every channel ended. Blocked channels (exactly-once alignment)
+ * have aligned, "aborted" when one never will (overtaken, or cancelled by a marker), and the end
+ * once every channel ended. Blocked channels (exactly-once alignment)
  * are simply not read, so their senders feel backpressure instead of the gate buffering them.
  */
 import { InternalError } from '../../errors.ts';
@@ -24,7 +25,7 @@ export type GateEvent =
   | RecordEvent
   | { readonly kind: 'watermark'; readonly timestamp: number }
   | { readonly kind: 'checkpoint'; readonly barrier: Barrier }
-  | { readonly kind: 'checkpoint-aborted'; readonly checkpointId: number }
+  | { readonly kind: 'checkpoint-aborted'; readonly checkpointId: number; readonly cause: 'overtaken' | 'cancelled' }
   | { readonly kind: 'end' };
 
 /** The record event `poll` hands out: one object per gate, refilled for every record. */
@@ -156,6 +157,9 @@ export class InputGate {
       case 'barrier':
         this.#apply(this.#handler.onBarrier(channel, element.barrier));
         return;
+      case 'cancel-barrier':
+        this.#apply(this.#handler.onCancelBarrier(channel, element.checkpointId));
+        return;
       case 'end-of-input': {
         const c = this.#channels[channel]!;
         if (c.ended) return;
@@ -170,7 +174,7 @@ export class InputGate {
 
   #apply(actions: readonly BarrierAction[]): void {
     for (const action of actions) {
-      this.#ready.push(action.kind === 'checkpoint' ? { kind: 'checkpoint', barrier: action.barrier } : { kind: 'checkpoint-aborted', checkpointId: action.checkpointId });
+      this.#ready.push(action.kind === 'checkpoint' ? { kind: 'checkpoint', barrier: action.barrier } : { kind: 'checkpoint-aborted', checkpointId: action.checkpointId, cause: action.cause });
     }
   }
 }

@@ -577,7 +577,10 @@ export class Subtask {
           await this.#checkpoint(event.barrier);
           break;
         case 'checkpoint-aborted':
-          this.spec.hooks.decline(event.checkpointId, new Error('checkpoint overtaken by a newer barrier'));
+          // Never snapshotted here: as Flink's abortCheckpointOnBarrier, declined, and cancelled
+          // downstream, whose alignment would otherwise wait for a barrier that never comes.
+          this.spec.hooks.decline(event.checkpointId, new Error(event.cause === 'overtaken' ? 'checkpoint overtaken by a newer barrier' : 'a cancellation of the checkpoint came from one of its inputs'));
+          await this.#cancelDownstream(event.checkpointId);
           break;
         case 'end':
           return;
@@ -665,6 +668,12 @@ export class Subtask {
     }
     const { chain, index, hooks } = this.spec;
     void writeSubtaskSnapshot({ checkpointId: barrier.checkpointId, target, chain: { id: chain.id, headUid: chain.nodes[0]!.uid }, subtask: index, attempt: this.spec.attempt, captured, hooks, syncMs, localRecovery: this.spec.localRecovery, localShared: this.#localShared });
+  }
+
+  /** A cancel marker in place of barrier n, so that no subtask downstream aligns on n. */
+  async #cancelDownstream(checkpointId: number): Promise<void> {
+    for (const w of this.spec.outputs) w.broadcast({ kind: 'cancel-barrier', checkpointId });
+    await this.#flush();
   }
 
   #checkCancelled(): void {
