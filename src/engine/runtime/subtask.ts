@@ -21,6 +21,7 @@ import { DEFAULT_STATE_BACKEND, type StateBackendOptions, type StateBackendType 
 import { TtlStates } from '../state/ttl/ttl-states.ts';
 import type { KeyedStateBlocks } from '../state/write-keyed-snapshot.ts';
 import { type ProcessingTimeClock, SYSTEM_CLOCK } from './clock.ts';
+import { AbortedCheckpoints } from './aborted-checkpoints.ts';
 import { createBarrierHandler } from './barrier-handler.ts';
 import type { ChannelReceiver } from './channel.ts';
 import { InputGate } from './input-gate.ts';
@@ -170,6 +171,8 @@ export class Subtask {
   #cancelled = false;
   #released = false;
   readonly #snapshotted = new Set<number>();
+  /** Aborted before this subtask started its part: their triggers and barriers snapshot nothing. */
+  readonly #aborted = new AbortedCheckpoints();
   /** Savepoints snapshotted here: their notifications never move a chain's base. */
   readonly #savepoints = new Set<number>();
   #outputs: Output[] = [];
@@ -351,6 +354,9 @@ export class Subtask {
   }
 
   notifyCheckpointAborted(checkpointId: number): void {
+    // Noted now, not as mail: a trigger already queued in the mailbox (behind a slow snapshot)
+    // runs before this mail would, and must find it aborted (Flink runs this mail first).
+    this.#aborted.notify(checkpointId);
     this.mailbox.put(async () => {
       for (const m of this.#members) m.book?.abort(checkpointId);
       this.#localShared?.aborted(checkpointId);
@@ -579,6 +585,7 @@ export class Subtask {
         case 'checkpoint-aborted':
           // Never snapshotted here: as Flink's abortCheckpointOnBarrier, declined, and cancelled
           // downstream, whose alignment would otherwise wait for a barrier that never comes.
+          this.#aborted.start(event.checkpointId);
           this.spec.hooks.decline(event.checkpointId, new Error(event.cause === 'overtaken' ? 'checkpoint overtaken by a newer barrier' : 'a cancellation of the checkpoint came from one of its inputs'));
           await this.#cancelDownstream(event.checkpointId);
           break;
@@ -626,6 +633,14 @@ export class Subtask {
     // A finished subtask may be asked twice (pending when it finished, and triggered directly).
     if (this.#snapshotted.has(barrier.checkpointId)) return;
     this.#snapshotted.add(barrier.checkpointId);
+    // Aborted (expired, declined, subsumed) before its trigger or barrier ran here: nothing to
+    // snapshot (Flink's checkAndClearAbortedStatus). Triggers queued behind a snapshot slower than
+    // the timeout would otherwise each take a snapshot as slow, for nothing. A stop --drain
+    // savepoint's end of event time goes with it. The coordinator aborted it: nothing to decline.
+    if (this.#aborted.start(barrier.checkpointId)) {
+      await this.#cancelDownstream(barrier.checkpointId);
+      return;
+    }
     if (barrier.drain === true && this.spec.chain.isSource && !this.#eventTimeEnded) {
       this.#eventTimeEnded = true;
       // As Flink's stop --drain: event time ends before the savepoint, so every window fires
