@@ -3,7 +3,7 @@
  * when it runs, and is the one place where errors become exit codes and one-line messages.
  */
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { normalizeFlinkFlags, runFlagSpellings } from './commands/run-flags.ts';
+import { flinkShortName, normalizeFlinkFlags, optionsEndAtFirstArgument, propertyOption } from './commands/flink-flags.ts';
 import { type Config, loadConfig } from './config.ts';
 import { ExitCode, UsageError, describeError, exitCodeFor } from './errors.ts';
 import { type CliContext, processContext } from './output/context.ts';
@@ -34,7 +34,7 @@ function collect(value: string, previous: string[]): string[] {
 function common(cmd: Command): Command {
   return cmd
     .option('--json', 'print one JSON document (or JSON lines) for scripts')
-    .option('-D, --define <key=value>', 'set a configuration key, e.g. -D s3.endpoint=http://127.0.0.1:9000', collect, [])
+    .addOption(propertyOption(new Option('-D, --define <key=value>', 'set a configuration key, e.g. -D s3.endpoint=http://127.0.0.1:9000').argParser(collect).default([])))
     .option('-v, --verbose', 'show stack traces of errors');
 }
 
@@ -43,6 +43,8 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
   // `-v` is one of the job's arguments.
   let verbose = (ctx.env.DEBUG ?? '') !== '';
   let exitCode: number = ExitCode.ok;
+  // The flags as typed, for messages that name one; set once the command's flags are known (below).
+  let typedFlags: ReadonlyMap<string, string> = new Map();
   const envFor = (options: CommonOptions): CommandEnv => {
     verbose ||= options.verbose === true;
     return { ctx, config: loadConfig({ defines: options.define, env: ctx.env, cwd: ctx.cwd ?? process.cwd(), warn: (m) => ctx.stderr.write(`${m}\n`) }) };
@@ -119,7 +121,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
 
   const clusterCommand = (name: string): Command => common(program.command(name)).option('-m, --jobmanager <host:port>', 'address of the JobManager to connect to (default: rest.address:rest.port, 127.0.0.1:8081)');
 
-  clusterCommand('run')
+  optionsEndAtFirstArgument(clusterCommand('run'))
     .description('submit a job to the cluster (starting a local cluster if none answers) and, unless detached, follow it to its end')
     .argument('<jobFile>', 'the job module: export default (env, args) => { ... }')
     .argument('[args...]', "the job's own arguments")
@@ -127,33 +129,30 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .addOption(new Option('-p, --parallelism <n>', 'default parallelism of the job (overrides parallelism.default)').argParser(parseParallelism))
     .option('-s, --fromSavepoint <path>', 'start from this savepoint or retained checkpoint (its directory or _metadata; local or s3://)')
     .option('-n, --allowNonRestoredState', 'allow skipping state of the snapshot that maps to no operator of the job')
-    .addOption(new Option('--claimMode <mode>', 'who owns the snapshot given with -s: claim (the job deletes it once newer checkpoints subsume it) or no_claim (never touched)').choices(['claim', 'no_claim', 'CLAIM', 'NO_CLAIM']))
-    .addOption(new Option('--restoreMode <mode>', 'deprecated name of --claimMode').choices(['claim', 'no_claim', 'CLAIM', 'NO_CLAIM']).hideHelp())
-    .passThroughOptions()
+    .addOption(flinkShortName(new Option('--claimMode <mode>', 'who owns the snapshot given with -s: claim (the job deletes it once newer checkpoints subsume it) or no_claim (never touched); also -cm').choices(['claim', 'no_claim', 'CLAIM', 'NO_CLAIM']), 'cm'))
+    .addOption(flinkShortName(new Option('--restoreMode <mode>', 'deprecated name of --claimMode').choices(['claim', 'no_claim', 'CLAIM', 'NO_CLAIM']).hideHelp(), 'rm'))
     .action(async (jobFile: string, args: string[], options) => {
       const { runRun } = await import('./commands/run.ts');
-      exitCode = await runRun(jobFile, args, { ...options, typedFlags: runFlagSpellings(argv) }, envFor(options));
+      exitCode = await runRun(jobFile, args, { ...options, typedFlags }, envFor(options));
     });
 
-  common(program.command('plan-restore'))
+  optionsEndAtFirstArgument(common(program.command('plan-restore')))
     .description('dry run of `flink run -s`: what the restore would match, drop and read, and the error it would give (exit 0 it would succeed, 1 it would not)')
     .argument('<snapshot>', 'savepoint or retained checkpoint (its directory or _metadata; local or s3://)')
     .argument('<jobFile>', 'the job module: export default (env, args) => { ... }')
     .argument('[args...]', "the job's own arguments")
     .addOption(new Option('-p, --parallelism <n>', 'default parallelism of the job (overrides parallelism.default)').argParser(parseParallelism))
     .option('-n, --allowNonRestoredState', 'allow skipping state of the snapshot that maps to no operator of the job')
-    .passThroughOptions()
     .action(async (snapshot: string, jobFile: string, args: string[], options) => {
       const { runPlanRestore } = await import('./commands/plan-restore.ts');
       exitCode = await runPlanRestore(snapshot, jobFile, args, options, envFor(options));
     });
 
-  common(program.command('info'))
+  optionsEndAtFirstArgument(common(program.command('info')))
     .description("print the job's execution plan as JSON (builds the job, runs nothing)")
     .argument('<jobFile>', 'the job module: export default (env, args) => { ... }')
     .argument('[args...]', "the job's own arguments")
     .addOption(new Option('-p, --parallelism <n>', 'default parallelism of the job (overrides parallelism.default)').argParser(parseParallelism))
-    .passThroughOptions()
     .action(async (jobFile: string, args: string[], options) => {
       const { runInfo } = await import('./commands/info.ts');
       exitCode = await runInfo(jobFile, args, options, envFor(options));
@@ -260,7 +259,9 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
   }
 
   try {
-    await program.parseAsync(normalizeFlinkFlags(argv), { from: 'user' });
+    const flags = normalizeFlinkFlags(argv, program);
+    typedFlags = flags.spellings;
+    await program.parseAsync(flags.argv, { from: 'user' });
     return exitCode;
   } catch (err) {
     let code: number;

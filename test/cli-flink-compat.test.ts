@@ -76,6 +76,8 @@ describe.concurrent('exit codes and texts as Flink', () => {
     for (const [args, named, mode] of [
       [['--claimMode', 'claim'], '--claimMode', 'claim'],
       [['-claimMode', 'claim'], '-claimMode', 'claim'],
+      [['-cm', 'claim'], '-cm', 'claim'],
+      [['-claimMode=claim'], '-claimMode', 'claim'],
       [['-rm', 'no_claim'], '-rm', 'no_claim'],
       [['--restoreMode', 'no_claim'], '--restoreMode', 'no_claim'],
       [['-restoreMode', 'no_claim'], '-restoreMode', 'no_claim'],

@@ -1,0 +1,127 @@
+/**
+ * Flink's single-dash spellings of long options (commons-cli's DefaultParser), per command, as
+ * commander parses them: the options each command's module is given, the module itself replaced.
+ */
+import { tmpdir } from 'node:os';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from './cli.ts';
+import type { CliContext } from './output/context.ts';
+
+const calls = vi.hoisted(() => {
+  const list: Array<{ command: string; args: unknown[] }> = [];
+  // The last argument, the command's env (context and config), is not what is parsed.
+  const capture =
+    (command: string) =>
+    async (...args: unknown[]): Promise<number> => {
+      list.push({ command, args: args.slice(0, -1) });
+      return 0;
+    };
+  return { list, capture };
+});
+
+vi.mock('./commands/inspect.ts', () => ({ runInspect: calls.capture('inspect') }));
+vi.mock('./commands/diff.ts', () => ({ runDiff: calls.capture('diff') }));
+vi.mock('./commands/rekey.ts', () => ({ runRekey: calls.capture('rekey') }));
+vi.mock('./commands/verify.ts', () => ({ runVerify: calls.capture('verify') }));
+vi.mock('./commands/gc.ts', () => ({ runGc: calls.capture('gc') }));
+vi.mock('./commands/run.ts', () => ({ runRun: calls.capture('run') }));
+vi.mock('./commands/plan-restore.ts', () => ({ runPlanRestore: calls.capture('plan-restore') }));
+vi.mock('./commands/info.ts', () => ({ runInfo: calls.capture('info') }));
+vi.mock('./commands/list.ts', () => ({ runList: calls.capture('list') }));
+vi.mock('./commands/savepoint.ts', () => ({ runSavepoint: calls.capture('savepoint') }));
+vi.mock('./commands/stop.ts', () => ({ runStop: calls.capture('stop') }));
+vi.mock('./commands/cancel.ts', () => ({ runCancel: calls.capture('cancel') }));
+vi.mock('./commands/checkpoint.ts', () => ({ runCheckpoint: calls.capture('checkpoint') }));
+vi.mock('./commands/cluster.ts', () => ({ runCluster: calls.capture('cluster') }));
+vi.mock('./commands/jobmanager.ts', () => ({ runJobManagerCommand: calls.capture('jobmanager') }));
+vi.mock('./commands/taskmanager.ts', () => ({ runTaskManagerCommand: calls.capture('taskmanager') }));
+
+const JOB = '0123456789abcdef0123456789abcdef';
+const KEY = 'parallelism.default=2';
+
+beforeEach(() => {
+  calls.list.length = 0;
+});
+
+async function parse(argv: string[]): Promise<{ code: number; out: string; err: string; args: unknown[] | undefined }> {
+  let out = '';
+  let err = '';
+  const ctx: CliContext = { stdout: { write: (t) => void (out += t) }, stderr: { write: (t) => void (err += t) }, env: {}, cwd: tmpdir() };
+  const code = await main(argv, ctx);
+  const call = calls.list.at(-1);
+  expect(call === undefined || call.command === argv[0]).toBe(true);
+  // run's flags as typed are tested on their own below.
+  const args = call?.args.map((a) => (a !== null && typeof a === 'object' && 'typedFlags' in a ? Object.fromEntries(Object.entries(a).filter(([k]) => k !== 'typedFlags')) : a));
+  return { code, out, err, args };
+}
+
+describe('a long option after a single dash is the long option, in every command', () => {
+  it.each<[string[], unknown[]]>([
+    [
+      ['run', '-detached', '-parallelism', '2', '-fromSavepoint', '/sp', '-allowNonRestoredState', '-jobmanager', 'h:1', '-claimMode', 'claim', '-define', KEY, '-verbose', 'job.ts', '-detached', '-x'],
+      ['job.ts', ['-detached', '-x'], { detached: true, parallelism: 2, fromSavepoint: '/sp', allowNonRestoredState: true, jobmanager: 'h:1', claimMode: 'claim', define: [KEY], verbose: true }],
+    ],
+    [['run', '-restoreMode', 'claim', '-s', '/sp', 'job.ts'], ['job.ts', [], { restoreMode: 'claim', fromSavepoint: '/sp', define: [] }]],
+    [['run', '-cm', 'no_claim', '-rm', 'claim', '-s', '/sp', 'job.ts'], ['job.ts', [], { claimMode: 'no_claim', restoreMode: 'claim', fromSavepoint: '/sp', define: [] }]],
+    // -L=V and -S=V take the value after `=`; a short option's attached value and clusters stay as they were.
+    [['run', '-parallelism=3', '-fromSavepoint=/sp', 'job.ts'], ['job.ts', [], { parallelism: 3, fromSavepoint: '/sp', define: [] }]],
+    [['run', '-p=4', '-D=' + KEY, 'job.ts'], ['job.ts', [], { parallelism: 4, define: [KEY] }]],
+    [['run', '-p2', '-ssomewhere', '-dn', '-D' + KEY, 'job.ts'], ['job.ts', [], { parallelism: 2, fromSavepoint: 'somewhere', detached: true, allowNonRestoredState: true, define: [KEY] }]],
+    // -LV (commons-cli's -Xmx512m).
+    [['run', '-parallelism16', 'job.ts'], ['job.ts', [], { parallelism: 16, define: [] }]],
+    [['info', '-parallelism', '3', 'job.ts', '-parallelism'], ['job.ts', ['-parallelism'], { parallelism: 3, define: [] }]],
+    [['plan-restore', '-allowNonRestoredState', '-parallelism=2', '-json', '/sp', 'job.ts', '-json'], ['/sp', 'job.ts', ['-json'], { allowNonRestoredState: true, parallelism: 2, json: true, define: [] }]],
+    [['list', '-running', '-jobmanager', 'h:1'], [{ running: true, jobmanager: 'h:1', define: [] }]],
+    [['list', '-scheduled', '-all'], [{ scheduled: true, all: true, define: [] }]],
+    [['savepoint', '-type', 'NATIVE', '-detached', JOB, '/target'], [JOB, '/target', { type: 'native', detached: true, define: [] }]],
+    [['savepoint', '-savepointPath=/target', '-type=native', JOB], [JOB, undefined, { savepointPath: '/target', type: 'native', define: [] }]],
+    [['savepoint', '-dispose', '/sp'], [undefined, undefined, { dispose: '/sp', define: [] }]],
+    // Not a name of savepoint's: -d (dispose) with its value attached, as commons-cli reads it too.
+    [['savepoint', '-drain', JOB], [JOB, undefined, { dispose: 'rain', define: [] }]],
+    [['stop', '-drain', '-savepointPath', '/sp', '-type', 'native', JOB], [JOB, { drain: true, savepointPath: '/sp', type: 'native', define: [] }]],
+    [['stop', JOB, '-savepointPath', '-drain'], [JOB, { savepointPath: true, drain: true, type: 'canonical', define: [] }]],
+    // Flink's `stop -p <jobId>`: the value is the job id, which runStop takes it as.
+    [['stop', '-savepointPath', JOB], [undefined, { savepointPath: JOB, type: 'canonical', define: [] }]],
+    [['stop', '-savepointPath/sp', JOB], [JOB, { savepointPath: '/sp', type: 'canonical', define: [] }]],
+    [['cancel', '-jobmanager', 'h:1', JOB], [JOB, { jobmanager: 'h:1', define: [] }]],
+    [['checkpoint', JOB, '-full'], [JOB, { full: true, define: [] }]],
+    [['checkpoint', '-full', '-json', '-jobmanager=h:1', JOB], [JOB, { full: true, json: true, jobmanager: 'h:1', define: [] }]],
+    [['cluster', 'status', '-jobmanager', 'h:1'], ['status', { jobmanager: 'h:1', define: [] }]],
+    [['jobmanager', '-define', KEY], [{ define: [KEY] }]],
+    [['taskmanager', '-jobmanager', 'h:1', '-D', KEY], [{ jobmanager: 'h:1', define: [KEY] }]],
+    [['inspect', '/p', '-entries', '-limit', '5', '-operator', 'op', '-state', 's', '-uid', 'a', '-uid=b'], ['/p', { entries: true, limit: 5, operator: 'op', state: 's', uid: ['a', 'b'], define: [] }]],
+    [['inspect', '/p', '-keys', '-key', '"k"'], ['/p', { keys: true, key: '"k"', uid: [], define: [] }]],
+    [['diff', 'a', 'b', '-schema', '-entries', '-limit=2'], ['a', 'b', { schema: true, entries: true, limit: 2, uid: [], define: [] }]],
+    [['rekey', 'a', 'b', '-max-parallelism', '256', '-memory', '64m'], ['a', 'b', { maxParallelism: 256, memory: 64 * 1024 * 1024, define: [] }]],
+    [['verify', '-json', '-verbose', '/p'], ['/p', { json: true, verbose: true, define: [] }]],
+    [['gc', '/d', '-dry-run', '-keep', '2', '-older-than', '7 d', '-jobmanager', 'h:1'], ['/d', { dryRun: true, keep: 2, olderThan: '7 d', jobmanager: 'h:1', define: [] }]],
+  ])('%j', async (argv, expected) => {
+    const result = await parse(argv);
+    expect({ code: result.code, err: result.err }).toEqual({ code: 0, err: '' });
+    expect(result.args).toEqual(expected);
+  });
+
+  it('-help is --help', async () => {
+    const result = await parse(['stop', '-help']);
+    expect(result).toMatchObject({ code: 0, err: '', args: undefined });
+    expect(result.out).toMatch(/^Usage: flink stop \[options\] \[jobId\]/);
+  });
+
+  it("run's messages name a flag as typed", async () => {
+    await main(['run', '-cm', 'claim', '-parallelism=2', 'job.ts'], { stdout: { write: () => undefined }, stderr: { write: () => undefined }, env: {}, cwd: tmpdir() });
+    const options = calls.list.at(-1)?.args[2] as { typedFlags: ReadonlyMap<string, string> };
+    expect(Object.fromEntries(options.typedFlags)).toEqual({ '--claimMode': '-cm', '--parallelism': '-parallelism' });
+  });
+});
+
+describe('what commons-cli does not take as a long option is refused as before', () => {
+  it.each([
+    // A one-letter value after a long name is not split off (commons-cli's getLongPrefix): -p with the value arallelism8, Flink's message.
+    [['run', '-parallelism8', 'job.ts'], 'The parallelism must be a positive number: arallelism8\n'],
+    [['stop', '-drain=yes', JOB], "error: unknown option '-rain=yes'\n(run with --help for usage)\n"],
+    [['run', '-target', 'local', 'job.ts'], "error: unknown option '-target'\n(run with --help for usage)\n"],
+  ])('%j', async (argv, message) => {
+    const result = await parse(argv);
+    expect({ code: result.code, err: result.err, args: result.args }).toEqual({ code: 1, err: message, args: undefined });
+  });
+});
