@@ -12,6 +12,7 @@ import { MEMORY_SIZE_SYNTAX, MIN_WORKER_HEAP_MB, WORKER_HEAP_KEY, workerHeapLimi
 import { MAX_TASK_SLOTS, TASK_SLOTS_KEY } from './engine/cluster/taskmanager/task-slots.ts';
 import { HEARTBEAT_INTERVAL_KEY, HEARTBEAT_TIMEOUT_KEY as TASK_MANAGER_HEARTBEAT_TIMEOUT_KEY, MAX_SLOTS_KEY, SLOT_REQUEST_TIMEOUT_KEY, SPREAD_OUT_SLOTS_KEY, TASK_MANAGER_COUNT_KEY, TASK_MANAGER_HOST_KEY, TASK_MANAGER_IDLE_TIMEOUT_KEY, UNBOUNDED_SLOTS } from './engine/cluster/taskmanager/task-manager-settings.ts';
 import { parseFlinkDuration } from './engine/checkpoint/flink-duration.ts';
+import { TASK_CANCELLATION_TIMEOUT_KEY, parseTaskCancellationTimeout } from './engine/cluster/taskmanager/task-cancellation.ts';
 import { badPortProblem } from './engine/cluster/bad-ports.ts';
 import { UserError } from './errors.ts';
 
@@ -192,6 +193,13 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec(SLOT_REQUEST_TIMEOUT_KEY, '5 min', `${DURATION}; at least 10 ms`, 'how long a job waits for enough free task slots before it fails', (v, k) => void parseDurationAtLeast(k, v, 10)),
   spec(MAX_SLOTS_KEY, `${UNBOUNDED_SLOTS} (no limit)`, `1 to ${UNBOUNDED_SLOTS}`, 'task slots of all TaskManagers together beyond which the JobManager starts no more local TaskManagers for jobs waiting for slots', (v, k) => void parseWholeNumber(k, v, 1, UNBOUNDED_SLOTS)),
   spec(TASK_MANAGER_IDLE_TIMEOUT_KEY, '30 s', `${DURATION}; at least 10 ms`, 'a local TaskManager the JobManager started beyond taskmanager.count that held no slot this long is stopped', (v, k) => void parseDurationAtLeast(k, v, 10)),
+  spec(
+    TASK_CANCELLATION_TIMEOUT_KEY,
+    '180000 (3 min)',
+    `${DURATION}; at most 2147483647 ms, or 0 for none`,
+    "how long the subtasks of a cancelled attempt (a failure that restarts the job, flink cancel) may take to stop before the slot threads still running them are terminated (Flink makes it a fatal error of the TaskManager); 0: wait for them for ever; read from the job's configuration",
+    (v, k) => void parseTaskCancellationTimeout(k, v),
+  ),
   spec(SPREAD_OUT_SLOTS_KEY, 'false', 'true, false', 'give a job slots round-robin over the TaskManagers with the most free slots instead of filling one TaskManager first', (v, k) => void parseBoolean(k, v)),
   spec('parallelism.default', '1', `1 to ${UPPER_BOUND_MAX_PARALLELISM}`, 'parallelism of operators that set none', (v, k) => void parseWholeNumber(k, v, 1, UPPER_BOUND_MAX_PARALLELISM)),
   spec('pipeline.max-parallelism', NO_DEFAULT, `1 to ${UPPER_BOUND_MAX_PARALLELISM} (-1: unset)`, 'number of key groups, the upper limit for rescaling; unset: derived from the parallelism', (v, k) => void parseWholeNumber(k, v, 1, UPPER_BOUND_MAX_PARALLELISM, { value: -1, means: 'unset' })),

@@ -23,6 +23,7 @@ import {
   workingDir,
 } from './config.ts';
 import { UsageError, UserError } from './errors.ts';
+import { taskCancellationTimeoutMs } from './engine/cluster/taskmanager/task-cancellation.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -249,6 +250,9 @@ describe('validation at load time', () => {
     ['execution.state-recovery.claim-mode=LEGACY', "execution.state-recovery.claim-mode: 'LEGACY' is not one of CLAIM, NO_CLAIM"],
     ['execution.savepoint-restore-mode=x', "execution.savepoint-restore-mode: 'x' is not one of CLAIM, NO_CLAIM"],
     ['s3.path.style.access=TRUE', "s3.path.style.access: 'TRUE' is not one of true, false"],
+    ['task.cancellation.timeout=soon', "task.cancellation.timeout: 'soon' is not a duration: write a whole number with an optional unit (ms, s, min, h, d), e.g. 500 ms, 10 s, 1 min, 2 h"],
+    ['task.cancellation.timeout=-1', "task.cancellation.timeout: '-1' is not a duration: write a whole number with an optional unit (ms, s, min, h, d), e.g. 500 ms, 10 s, 1 min, 2 h"],
+    ['task.cancellation.timeout=25 d', "task.cancellation.timeout: '25 d' is out of range: allowed is at most 2147483647 ms (about 24 days), or 0 for no timeout"],
   ];
   it.each(cases)('%s', (define, message) => {
     const err = loadError({ defines: [define] });
@@ -325,6 +329,16 @@ describe('accessors', () => {
   it('keep the s3 options as before', () => {
     expect(storeOptions(new Map([['s3.endpoint', 'http://h:9000'], ['s3.path.style.access', 'false']]))).toEqual({ s3Endpoint: 'http://h:9000', s3PathStyle: false });
     expect(() => storeOptions(new Map([['s3.path.style.access', 'x']]))).toThrow(UsageError);
+  });
+});
+
+describe('taskCancellationTimeoutMs', () => {
+  it("is Flink's 180000 ms by default, a Flink duration (no unit: ms) when set, 0 for none", () => {
+    expect(taskCancellationTimeoutMs(new Map())).toBe(180_000);
+    expect(taskCancellationTimeoutMs(load({ yaml: 'task.cancellation.timeout: 30 s\n' }).config)).toBe(30_000);
+    expect(taskCancellationTimeoutMs(load({ defines: ['task.cancellation.timeout=60000'] }).config)).toBe(60_000);
+    expect(taskCancellationTimeoutMs({ 'task.cancellation.timeout': '0' })).toBe(0);
+    expect(load({ defines: ['task.cancellation.timeout=0'] }).warnings).toEqual([]);
   });
 });
 

@@ -2,7 +2,7 @@
  * A subtask cancelled while its operator's snapshotState is still running (a slow snapshot) ends
  * once that returns: a checkpoint trigger queued behind it starts no snapshot. Before, every
  * trigger queued in the mailbox ran first, each as slow, and a cluster slot then took its whole
- * stop grace (30 s) to end. The snapshot is held by the test, the source by heldAtEnd.
+ * stop grace (then 30 s, now task.cancellation.timeout) to end. The snapshot is held by the test, the source by heldAtEnd.
  */
 import { expect, it } from 'vitest';
 import { heldAtEnd } from '../../fixtures/jobs/fail-injection.ts';

@@ -27,6 +27,7 @@ import { externalPath } from './locations.ts';
 import type { FromJobMasterThread, RecordCount, StartMessage, ToJobMasterThread } from './jobmaster-protocol.ts';
 import type { SlotProvider } from './taskmanager/slot-provider.ts';
 import { taskManagerSettings } from './taskmanager/task-manager-settings.ts';
+import { DEFAULT_TASK_CANCELLATION_TIMEOUT_MS, taskCancellationTimeoutMs } from './taskmanager/task-cancellation.ts';
 
 export interface JobMasterContext {
   readonly store: JobStore;
@@ -47,8 +48,30 @@ type Operation =
   | { readonly status: 'COMPLETED'; readonly location: string; readonly checkpointId: number }
   | { readonly status: 'FAILED'; readonly message: string };
 
-/** How long a cancelled job's JobMaster thread may take to finish before it is terminated. */
+/** How long a cancelled job's JobMaster thread may take to finish once its slots are stopped or terminated. */
 const CANCEL_GRACE_MS = 30_000;
+/** Node's longest timer: a longer one would fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * How long a cancelled job's JobMaster thread may take to end before it is terminated. While it
+ * builds the job from its module (`built` false) no slot runs yet: CANCEL_GRACE_MS, so a module
+ * that loops for ever is ended. Once built, the job's task.cancellation.timeout first, so that its
+ * slots get all of it (terminating the thread closes its links to the TaskManagers, which end its
+ * slots at once), then CANCEL_GRACE_MS; none when the timeout is 0: the job waits for its slots
+ * for ever, as Flink's 0 turns its watchdog off.
+ */
+export function jobMasterCancelGraceMs(config: Readonly<Record<string, string>>, built: boolean): number | undefined {
+  if (!built) return CANCEL_GRACE_MS;
+  let timeoutMs: number;
+  try {
+    timeoutMs = taskCancellationTimeoutMs(config);
+  } catch {
+    // A bad value submitted over REST, unchecked until now: the thread fails the job with its line; the cancel still ends.
+    timeoutMs = DEFAULT_TASK_CANCELLATION_TIMEOUT_MS;
+  }
+  return timeoutMs === 0 ? undefined : Math.min(timeoutMs + CANCEL_GRACE_MS, MAX_TIMER_MS);
+}
 
 export class JobMaster {
   #thread: Worker | undefined;
@@ -56,6 +79,8 @@ export class JobMaster {
   /** Why the thread ended on its own (an uncaught error, its heap), when it said. */
   #threadError: Error | undefined;
   #cancelTimer: NodeJS.Timeout | undefined;
+  /** The current thread has built the job (`registered`): its attempts may have slots. */
+  #built = false;
   readonly #operations = new Map<string, Operation>();
   #shuttingDown = false;
   /** The latest counts the thread sent; kept in memory only (like Flink's metrics, not in the record). */
@@ -135,6 +160,7 @@ export class JobMaster {
     thread.stderr.on('end', ended).pipe(output, { end: false });
     this.#thread = thread;
     this.#reported = undefined;
+    this.#built = false;
     this.#threadError = undefined;
     this.#attemptFailureReported = false;
     thread.on('message', (m: FromJobMasterThread) => this.#onMessage(thread, m));
@@ -154,6 +180,7 @@ export class JobMaster {
     const record = this.record;
     switch (m.type) {
       case 'registered':
+        this.#built = true;
         record.name = m.jobName;
         record.vertices = m.vertices;
         record.checkpointConfig = m.checkpointConfig;
@@ -385,10 +412,12 @@ export class JobMaster {
     }
     this.#setState('CANCELLING');
     thread.postMessage({ type: 'cancel' } satisfies ToJobMasterThread);
+    const graceMs = jobMasterCancelGraceMs(record.config, this.#built);
+    if (graceMs === undefined) return;
     this.#cancelTimer = setTimeout(() => {
-      this.context.log(`job ${record.jobId}: its JobMaster thread did not end within ${CANCEL_GRACE_MS} ms of the cancel; terminating it`);
+      this.context.log(`job ${record.jobId}: its JobMaster thread did not end within ${graceMs} ms of the cancel; terminating it`);
       void thread.terminate();
-    }, CANCEL_GRACE_MS);
+    }, graceMs);
   }
 
   /** Sends a savepoint or checkpoint request to the coordinator; returns the trigger id to poll. */

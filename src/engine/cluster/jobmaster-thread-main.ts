@@ -13,6 +13,7 @@ import { DEFAULT_STATE_BACKEND } from '../state/state-backend-type.ts';
 import { jobSettingsFromConfig } from './job-settings.ts';
 import { prepareJob } from './prepare-job.ts';
 import { type SlotAssignment, taskManagerDeployment } from './taskmanager/task-manager-deployment.ts';
+import { taskCancellationTimeoutMs } from './taskmanager/task-cancellation.ts';
 import { networkOptions } from '../../config.ts';
 import { UserError } from '../../errors.ts';
 import type { FromJobMasterThread, StartMessage, ToJobMasterThread } from './jobmaster-protocol.ts';
@@ -122,7 +123,7 @@ async function start(message: StartMessage): Promise<void> {
     if (cancelled) return send({ type: 'terminated', status: 'CANCELED' });
     client = startLocally(prepared.graph, {
       ...prepared.options,
-      deployment: taskManagerDeployment({ source: slotSource(message), allowNonRestoredState: message.allowNonRestoredState, acquireSlots, ...networkSettingsForSlots(config) }),
+      deployment: taskManagerDeployment({ source: slotSource(message), allowNonRestoredState: message.allowNonRestoredState, acquireSlots, ...networkSettingsForSlots(config), cancellationTimeoutMs: taskCancellationTimeoutMs(config) }),
       jobId: message.jobId,
       ...(message.resume === undefined ? {} : { resume: message.resume }),
       events: {

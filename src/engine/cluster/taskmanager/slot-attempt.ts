@@ -10,6 +10,7 @@ import type { AttemptSpec, DeployedAttempt, SubtaskCounts } from '../../runtime/
 import { CancelledError } from '../../runtime/subtask.ts';
 import { TaskFailure } from '../../runtime/task-failure.ts';
 import type { DeployMessage, FromSlot, SlotFailure, ToSlot } from './slot-protocol.ts';
+import { DEFAULT_TASK_CANCELLATION_TIMEOUT_MS } from './task-cancellation.ts';
 
 /** One slot as the coordinator's side reaches it. */
 export interface SlotConnection {
@@ -18,12 +19,18 @@ export interface SlotConnection {
   post(message: ToSlot): void;
   /** `gone` is called once: the slot's thread or its TaskManager ended, with why if not normally. */
   start(handlers: { message(message: FromSlot): void; gone(error: Error | undefined): void }): void;
-  /** Ends the slot without waiting for it (after the stop grace). */
+  /** Ends the slot without waiting for it (after task.cancellation.timeout). */
   terminate(): void;
 }
 
-/** How long a slot may take to stop after a cancel before it is terminated. */
-const STOP_GRACE_MS = 30_000;
+export interface SlotAttemptOptions {
+  /**
+   * `task.cancellation.timeout`: how long the slots may take to stop after the attempt is
+   * cancelled before they are terminated; 0 waits for them for ever, as Flink's 0 turns off its
+   * watchdog. Default: Flink's 180000 ms.
+   */
+  readonly cancellationTimeoutMs?: number;
+}
 /** How long a closed-channel failure waits for the failure that caused it to be reported. */
 const SECONDARY_GRACE_MS = 500;
 
@@ -31,7 +38,8 @@ const SECONDARY_GRACE_MS = 500;
  * `slots[i]` runs subtask j of every chain for j mod slots.length = i; `deploy(i)` is its deploy
  * message (sent by the connection, which may add ports).
  */
-export function runSlotAttempt(spec: AttemptSpec, slots: readonly SlotConnection[], deploy: (slot: number) => DeployMessage): DeployedAttempt {
+export function runSlotAttempt(spec: AttemptSpec, slots: readonly SlotConnection[], deploy: (slot: number) => DeployMessage, options: SlotAttemptOptions = {}): DeployedAttempt {
+  const cancellationTimeoutMs = options.cancellationTimeoutMs ?? DEFAULT_TASK_CANCELLATION_TIMEOUT_MS;
   const slotCount = slots.length;
   const subtaskCount = spec.chains.reduce((n, c) => n + c.parallelism, 0);
   const ended = new Set<number>();
@@ -77,8 +85,10 @@ export function runSlotAttempt(spec: AttemptSpec, slots: readonly SlotConnection
     failRunning(error);
     rejectFailed(error);
     post({ type: 'cancel' });
-    stopTimer = setTimeout(() => slots.forEach((s) => s.terminate()), STOP_GRACE_MS);
-    stopTimer.unref();
+    if (cancellationTimeoutMs > 0) {
+      stopTimer = setTimeout(() => slots.forEach((s) => s.terminate()), cancellationTimeoutMs);
+      stopTimer.unref();
+    }
     settleIfEnded();
   };
   /** A slot's failure: its cause fails the attempt at once; a closed channel waits a moment for the cause. */

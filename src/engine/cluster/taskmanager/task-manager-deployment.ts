@@ -30,6 +30,8 @@ export interface TaskManagerDeploymentOptions {
   /** The data plane's settings for the slots (secret, heartbeat timeout, bind and advertised host are the TaskManager's). */
   readonly secret?: string;
   readonly heartbeatTimeoutMs?: number;
+  /** `task.cancellation.timeout` of the job, ms (0: none); Flink's 180000 when not given. */
+  readonly cancellationTimeoutMs?: number;
 }
 
 export function taskManagerDeployment(options: TaskManagerDeploymentOptions): AttemptDeployment {
@@ -90,7 +92,7 @@ async function deployToTaskManagers(spec: AttemptSpec, options: TaskManagerDeplo
   const attempt = runSlotAttempt(spec, connections, (slot): DeployMessage => {
     const peers = assignments.flatMap((_, other) => (other === slot ? [] : [{ slot: other }]));
     return deployMessage(spec, options, slot, slotCount, peers, network(assignments[slot]!));
-  });
+  }, options.cancellationTimeoutMs === undefined ? {} : { cancellationTimeoutMs: options.cancellationTimeoutMs });
   // The attempt is over: the TaskManagers end its slots when the connection closes.
   void attempt.done
     .catch(() => undefined)

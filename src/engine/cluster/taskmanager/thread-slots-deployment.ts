@@ -21,6 +21,8 @@ export interface ThreadSlotsOptions {
   readonly slotHeapMb?: number;
   /** The failure to report when a slot's thread exhausted its heap (V8 ends the thread, not the process). */
   readonly heapExhausted?: (slot: number) => Error;
+  /** `task.cancellation.timeout`, ms (0: none); Flink's 180000 when not given. */
+  readonly cancellationTimeoutMs?: number;
 }
 
 export function threadSlotsDeployment(options: ThreadSlotsOptions): AttemptDeployment {
@@ -42,7 +44,7 @@ function deployToThreads(spec: AttemptSpec, options: ThreadSlotsOptions): Deploy
     }
   }
   const connections = Array.from({ length: slotCount }, (_, slot) => threadSlot(slot, options));
-  return runSlotAttempt(spec, connections, (slot) => deployMessage(spec, options, slot, slotCount, peers[slot]!));
+  return runSlotAttempt(spec, connections, (slot) => deployMessage(spec, options, slot, slotCount, peers[slot]!), options.cancellationTimeoutMs === undefined ? {} : { cancellationTimeoutMs: options.cancellationTimeoutMs });
 }
 
 export function deployMessage(spec: AttemptSpec, options: Pick<ThreadSlotsOptions, 'source' | 'allowNonRestoredState'>, slot: number, slots: number, peers: DeployMessage['peers'], network?: DeployMessage['network']): DeployMessage {
