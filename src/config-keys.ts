@@ -248,9 +248,12 @@ export const REFUSED_KEY_FAMILIES: readonly string[] = [
   'restart-strategy.',
   'state.checkpoint-storage',
   'state.storage.',
+  'task.cancellation',
 ];
 
 const EMBEDDED_MEMORY = 'the memory of the rocksdb and lmdb backends is set with state.backend.embedded.cache-size (each subtask\'s write-back cache in front of its store; RocksDB\'s own is left at its defaults)';
+
+const CANCELLATION_INTERVAL = "a slot's subtasks get one cancel, as soon as their thread's event loop is free, and JavaScript has no interrupt that repeating it could deliver; a slot that has not stopped after task.cancellation.timeout is terminated: set that instead";
 
 /** What to use instead, by key or key prefix; the first match wins, so longer prefixes come first. */
 const REFUSED_KEY_HINTS: readonly (readonly [string, string])[] = [
@@ -265,6 +268,9 @@ const REFUSED_KEY_HINTS: readonly (readonly [string, string])[] = [
   ['execution.checkpointing.storage', 'checkpoints go to execution.checkpointing.dir (a local path or s3://bucket/path)'],
   ['state.checkpoint-storage', 'checkpoints go to execution.checkpointing.dir (a local path or s3://bucket/path)'],
   ['execution.checkpointing.unaligned.', 'tsflink has no unaligned checkpoints: checkpoints are aligned'],
+  ['task.cancellation.interval', CANCELLATION_INTERVAL],
+  ['task.cancellation-interval', CANCELLATION_INTERVAL],
+  ['task.cancellation.timers.timeout', "a subtask's timers run on its slot's thread and stop with it: task.cancellation.timeout bounds the whole stop"],
 ];
 
 /**

@@ -170,6 +170,10 @@ describe('unknown keys of the families tsflink implements', () => {
     ['state.savepoints.dirs=/sp', 'state.savepoints.dirs: not a key tsflink knows; did you mean state.savepoints.dir?'],
     ['execution.checkpointing.snapshot-compression=true', "execution.checkpointing.snapshot-compression: tsflink does not implement this key and refuses it rather than ignore it; remove it (README's Configuration table lists the keys tsflink reads)"],
     ['execution.state-recovery.without-channel-state.checkpoint-id=3', "execution.state-recovery.without-channel-state.checkpoint-id: tsflink does not implement this key and refuses it rather than ignore it; remove it (README's Configuration table lists the keys tsflink reads)"],
+    ['task.cancellation.interval=30000', "task.cancellation.interval: tsflink does not implement this key; a slot's subtasks get one cancel, as soon as their thread's event loop is free, and JavaScript has no interrupt that repeating it could deliver; a slot that has not stopped after task.cancellation.timeout is terminated: set that instead"],
+    ['task.cancellation-interval=30000', "task.cancellation-interval: tsflink does not implement this key; a slot's subtasks get one cancel, as soon as their thread's event loop is free, and JavaScript has no interrupt that repeating it could deliver; a slot that has not stopped after task.cancellation.timeout is terminated: set that instead"],
+    ['task.cancellation.timers.timeout=7500', "task.cancellation.timers.timeout: tsflink does not implement this key; a subtask's timers run on its slot's thread and stop with it: task.cancellation.timeout bounds the whole stop"],
+    ['task.cancellation.timeouts=1 min', 'task.cancellation.timeouts: not a key tsflink knows; did you mean task.cancellation.timeout?'],
   ];
   it.each(cases)('-D %s is refused in one line, with the exit code of a bad value', (define, message) => {
     const err = loadError({ defines: [define] });
