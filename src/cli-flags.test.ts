@@ -94,6 +94,13 @@ describe('a long option after a single dash is the long option, in every command
     [['diff', 'a', 'b', '-schema', '-entries', '-limit=2'], ['a', 'b', { schema: true, entries: true, limit: 2, uid: [], define: [] }]],
     [['rekey', 'a', 'b', '-max-parallelism', '256', '-memory', '64m'], ['a', 'b', { maxParallelism: 256, memory: 64 * 1024 * 1024, define: [] }]],
     [['verify', '-json', '-verbose', '/p'], ['/p', { json: true, verbose: true, define: [] }]],
+    // The beginning of a long name (commons-cli's partial matching), after two dashes or one.
+    [['run', '--parallel', '2', '-detach', '--from=/sp', '-allow', '-jobm', 'h:1', 'job.ts', '--parallel'], ['job.ts', ['--parallel'], { parallelism: 2, detached: true, fromSavepoint: '/sp', allowNonRestoredState: true, jobmanager: 'h:1', define: [] }]],
+    [['stop', '--dr', '-savepoint', '/sp', '-verb', JOB], [JOB, { drain: true, savepointPath: '/sp', verbose: true, type: 'canonical', define: [] }]],
+    [['list', '--run', '-sch', '-al'], [{ running: true, scheduled: true, all: true, define: [] }]],
+    [['inspect', '/p', '--ent', '-lim=3', '-op', 'o'], ['/p', { entries: true, limit: 3, operator: 'o', uid: [], define: [] }]],
+    // Flink's -detached is a short name: -de is -d (dispose) with the value e, as in Flink.
+    [['savepoint', '-de', JOB], [JOB, undefined, { dispose: 'e', define: [] }]],
     [['gc', '/d', '-dry-run', '-keep', '2', '-older-than', '7 d', '-jobmanager', 'h:1'], ['/d', { dryRun: true, keep: 2, olderThan: '7 d', jobmanager: 'h:1', define: [] }]],
   ])('%j', async (argv, expected) => {
     const result = await parse(argv);
@@ -120,8 +127,19 @@ describe('what commons-cli does not take as a long option is refused as before',
     [['run', '-parallelism8', 'job.ts'], 'The parallelism must be a positive number: arallelism8\n'],
     [['stop', '-drain=yes', JOB], "error: unknown option '-rain=yes'\n(run with --help for usage)\n"],
     [['run', '-target', 'local', 'job.ts'], "error: unknown option '-target'\n(run with --help for usage)\n"],
+    // tsflink's own long names are taken whole only: no beginning of them selects them.
+    [['stop', '--js', JOB], "error: unknown option '--js'\n(Did you mean --json?)\n(run with --help for usage)\n"],
   ])('%j', async (argv, message) => {
     const result = await parse(argv);
     expect({ code: result.code, err: result.err, args: result.args }).toEqual({ code: 1, err: message, args: undefined });
+  });
+
+  it.each([
+    // commons-cli's AmbiguousOptionException in one line, with the exit code of a bad argument (the file tools' 2, Flink's 1).
+    [['inspect', '/p', '-ke', 'k'], "Ambiguous option: '-ke'  (could be: 'keys', 'key')\n", 2],
+    [['rekey', 'a', 'b', '--m', '2'], "Ambiguous option: '--m'  (could be: 'max-parallelism', 'memory')\n", 2],
+  ])('%j', async (argv, message, code) => {
+    const result = await parse(argv);
+    expect({ code: result.code, err: result.err, args: result.args }).toEqual({ code, err: message, args: undefined });
   });
 });

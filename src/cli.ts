@@ -3,7 +3,7 @@
  * when it runs, and is the one place where errors become exit codes and one-line messages.
  */
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { flinkShortName, normalizeFlinkFlags, optionsEndAtFirstArgument, propertyOption } from './commands/flink-flags.ts';
+import { flinkShortName, normalizeFlinkFlags, optionsEndAtFirstArgument, propertyOption, wholeNameOnly } from './commands/flink-flags.ts';
 import { type Config, loadConfig } from './config.ts';
 import { ExitCode, UsageError, describeError, exitCodeFor } from './errors.ts';
 import { type CliContext, processContext } from './output/context.ts';
@@ -33,8 +33,9 @@ function collect(value: string, previous: string[]): string[] {
 
 function common(cmd: Command): Command {
   return cmd
-    .option('--json', 'print one JSON document (or JSON lines) for scripts')
-    .addOption(propertyOption(new Option('-D, --define <key=value>', 'set a configuration key, e.g. -D s3.endpoint=http://127.0.0.1:9000').argParser(collect).default([])))
+    // Names Flink lacks, whole only: a beginning of a name selects what it selects in Flink.
+    .addOption(wholeNameOnly(new Option('--json', 'print one JSON document (or JSON lines) for scripts')))
+    .addOption(wholeNameOnly(propertyOption(new Option('-D, --define <key=value>', 'set a configuration key, e.g. -D s3.endpoint=http://127.0.0.1:9000').argParser(collect).default([]))))
     .option('-v, --verbose', 'show stack traces of errors');
 }
 
@@ -175,7 +176,8 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .option('-d, --dispose <savepointPath>', 'delete this savepoint (and nothing that is not one)')
     .option('-p, --savepointPath <targetDirectory>', 'where to write the savepoint (same as the second argument)')
     .addOption(new Option('-t, --type <type>', 'savepoint format: canonical (any state backend) or native (the backend\'s own form, incremental where checkpoints are; same backend only), in any case; default canonical').argParser(parseSavepointType))
-    .option('--detached', 'trigger and print the trigger id without waiting for the savepoint')
+    // Flink's -detached is a short name; --detached is tsflink's too, whole only.
+    .addOption(wholeNameOnly(flinkShortName(new Option('--detached', 'trigger and print the trigger id without waiting for the savepoint; also -detached'), 'detached')))
     .action(async (jobId: string | undefined, targetDirectory: string | undefined, options) => {
       const { runSavepoint } = await import('./commands/savepoint.ts');
       exitCode = await runSavepoint(jobId, targetDirectory, options, envFor(options));

@@ -1,11 +1,15 @@
 import { Command, Option } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { flinkShortName, normalizeFlinkFlags, optionsEndAtFirstArgument, propertyOption } from './flink-flags.ts';
+import { flinkShortName, normalizeFlinkFlags, optionsEndAtFirstArgument, propertyOption, wholeNameOnly } from './flink-flags.ts';
 
-/** Options as cli.ts declares them, the kinds that matter here: flags, values, an optional value, -D, a Flink short name of two letters. */
+/** Options as cli.ts declares them, the kinds that matter here: flags, values, an optional value, -D, a Flink short name of two letters, names Flink lacks. */
 function program(): Command {
   const p = new Command('flink').enablePositionalOptions();
-  const common = (c: Command): Command => c.addOption(propertyOption(new Option('-D, --define <key=value>'))).option('-v, --verbose');
+  const common = (c: Command): Command =>
+    c
+      .addOption(wholeNameOnly(new Option('--json')))
+      .addOption(wholeNameOnly(propertyOption(new Option('-D, --define <key=value>'))))
+      .option('-v, --verbose');
   optionsEndAtFirstArgument(common(p.command('run')))
     .option('-d, --detached')
     .option('-p, --parallelism <n>')
@@ -15,8 +19,12 @@ function program(): Command {
     .addOption(flinkShortName(new Option('--restoreMode <mode>').hideHelp(), 'rm'))
     .argument('<jobFile>')
     .argument('[args...]');
-  common(p.command('stop')).option('-p, --savepointPath [dir]').option('-d, --drain').option('-t, --type <type>').argument('[jobId]');
-  common(p.command('savepoint')).option('-d, --dispose <path>').option('--detached').option('-t, --type <type>').argument('[jobId]');
+  common(p.command('stop')).option('-p, --savepointPath [dir]').option('-d, --drain').option('--type <type>').option('-t, --target <target>').argument('[jobId]');
+  common(p.command('savepoint'))
+    .option('-d, --dispose <path>')
+    .addOption(wholeNameOnly(flinkShortName(new Option('--detached'), 'detached')))
+    .option('--type <type>')
+    .argument('[jobId]');
   common(p.command('checkpoint')).option('--full').argument('[jobId]');
   return p;
 }
@@ -46,6 +54,22 @@ describe('normalizeFlinkFlags', () => {
     [['run', '-p2', '-ssomewhere', '-dn', 'job.ts'], ['run', '-p2', '-ssomewhere', '-dn', 'job.ts']],
     [['run', '-Da=b', '-D', 'c=d', '-Dkey', 'job.ts'], ['run', '-Da=b', '-D', 'c=d', '-Dkey', 'job.ts']],
     [['stop', '-dp', '-type', 'native', JOB], ['stop', '-dp', '--type', 'native', JOB]],
+    // The beginning of a long name, after two dashes or one (commons-cli's partial matching), before -LV and clusters.
+    [['run', '--parallel', '2', '--det', '--from=/sp', '--allow', 'job.ts'], ['run', '--parallelism', '2', '--detached', '--fromSavepoint=/sp', '--allowNonRestoredState', 'job.ts']],
+    [['run', '-detach', '-parallel', '2', '-fromS', '/sp', '-cl', 'claim', '-re=claim', 'job.ts'], ['run', '--detached', '--parallelism', '2', '--fromSavepoint', '/sp', '--claimMode', 'claim', '--restoreMode=claim', 'job.ts']],
+    [['stop', '--dr', '--savepoint', '--ty', 'native', '--ta=remote', '-ver', JOB], ['stop', '--drain', '--savepointPath', '--type', 'native', '--target=remote', '--verbose', JOB]],
+    [['stop', '-sav', '/sp', '-ty=native', '-ta', 'remote', JOB], ['stop', '--savepointPath', '/sp', '--type=native', '--target', 'remote', JOB]],
+    [['checkpoint', '--f', '-fu', JOB], ['checkpoint', '--full', '--full', JOB]],
+    [['run', '--h'], ['run', '--help']],
+    // A beginning of a name Flink lacks selects nothing: `--d` is --drain, not also --define, and -de is -d e.
+    [['stop', '--d', '--js', '--def', 'a=b', JOB], ['stop', '--drain', '--js', '--def', 'a=b', JOB]],
+    [['stop', '--define', 'a=b', '-json', '--json', JOB], ['stop', '--define', 'a=b', '--json', '--json', JOB]],
+    [['savepoint', '-detached', '--detached', '-de', JOB], ['savepoint', '--detached', '--detached', '-de', JOB]],
+    [['savepoint', '--det', '-detach', '--d', '/sp'], ['savepoint', '--det', '-detach', '--dispose', '/sp']],
+    // -S=V is the short option's, before any beginning of a long name.
+    [['stop', JOB, '-t=remote', '-d=x'], ['stop', JOB, '--target=remote', '-d=x']],
+    // A beginning of a flag given a value, and what begins no name, are left for commander to refuse.
+    [['stop', '--dr=yes', '--x', '-xyz', JOB], ['stop', '--dr=yes', '--x', '-xyz', JOB]],
     // -LV, commons-cli's getLongPrefix: a prefix at most two letters shorter than the token.
     [['run', '-parallelism16', 'job.ts'], ['run', '--parallelism=16', 'job.ts']],
     [['run', '-parallelism8', 'job.ts'], ['run', '-parallelism8', 'job.ts']],
@@ -67,6 +91,17 @@ describe('normalizeFlinkFlags', () => {
     [['nothing', '-drain'], ['nothing', '-drain']],
   ])('%j -> %j', (argv, expected) => {
     expect(normalizeFlinkFlags(argv, program()).argv).toEqual(expected);
+  });
+
+  it.each([
+    // commons-cli's AmbiguousOptionException, as one line: the option as typed, then the names in the order they are declared.
+    [['stop', '--t', 'native', JOB], "Ambiguous option: '--t'  (could be: 'type', 'target')"],
+    [['stop', '--t=native', JOB], "Ambiguous option: '--t'  (could be: 'type', 'target')"],
+    [['savepoint', '--', '--t'], undefined],
+  ])('%j: %s', (argv, message) => {
+    const parse = (): unknown => normalizeFlinkFlags(argv, program());
+    if (message === undefined) expect(parse).not.toThrow();
+    else expect(parse).toThrow(expect.objectContaining({ name: 'UsageError', message }));
   });
 
   it('maps each flag to its spelling as typed, the last one winning', () => {

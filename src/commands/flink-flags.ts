@@ -1,13 +1,15 @@
 /**
  * Flink's spellings of flags that commander does not read, rewritten to commander's before it
  * parses. Flink's parser (commons-cli's DefaultParser) also takes a long option after a single
- * dash (`stop -drain`, `run -parallelism 2`, `savepoint -type=native`) and has short names of more
- * than one letter (`run -cm claim`, `-rm claim`), where commander reads `-drain` as `-d -r -a ...`.
+ * dash (`stop -drain`, `run -parallelism 2`, `savepoint -type=native`), the unambiguous beginning
+ * of a long name (`--parallel 2`, `-detach`), and has short names of more than one letter
+ * (`run -cm claim`, `-rm claim`), where commander reads `-drain` as `-d -r -a ...`.
  * Which tokens are rewritten follows from the command's declared options, in commons-cli's order
  * (handleShortAndLongOption), so a short option with its value attached (`-p2`, `-s/sp`) and a
  * cluster of short flags (`-dn`) are left to commander, which reads them as commons-cli does.
  */
 import type { Command, Option } from 'commander';
+import { UsageError } from '../errors.ts';
 
 /** Flink's short names of more than one letter (`-cm` of `--claimMode`), which commander cannot declare. */
 const FLINK_SHORT_NAMES = new WeakMap<Option, string>();
@@ -15,6 +17,19 @@ const FLINK_SHORT_NAMES = new WeakMap<Option, string>();
 const PROPERTY_OPTIONS = new WeakSet<Option>();
 /** Commands whose options end at their first argument (commander's passThroughOptions, Flink's stopAtNonOption). */
 const OPTIONS_END_AT_FIRST_ARGUMENT = new WeakSet<Command>();
+
+/**
+ * tsflink's own long names, which Flink's parser does not have (`--json`, `--define` of `-D`):
+ * taken whole only, so that a beginning of a name means what it means in Flink (`stop --d` is
+ * --drain, where --define would make it ambiguous).
+ */
+const WHOLE_NAME_ONLY = new WeakSet<Option>();
+
+/** Declares the option's long name as tsflink's own, which no beginning of a name selects. */
+export function wholeNameOnly<T extends Option>(option: T): T {
+  WHOLE_NAME_ONLY.add(option);
+  return option;
+}
 
 /** Declares Flink's short name of more than one letter for this option (`-cm`). */
 export function flinkShortName<T extends Option>(option: T, name: string): T {
@@ -70,7 +85,7 @@ export function normalizeFlinkFlags(argv: readonly string[], program: Command): 
       }
       continue;
     }
-    const rewritten = token.startsWith('--') ? { flag: token, next: nextWordOfLong(token.slice(2), declared) } : rewriteSingleDash(token, declared);
+    const rewritten = token.startsWith('--') ? rewriteLong(token, token.slice(2), declared) : rewriteSingleDash(token, declared);
     out.push(rewritten.flag);
     spellings.set(nameOf(rewritten.flag), nameOf(token));
     // The value of an option is never read as an option (`-s -rm`): commander takes it as the
@@ -117,8 +132,31 @@ function nextWordOf(option: Option | undefined): NextWord {
   return option === undefined ? 'none' : option.required ? 'value' : option.optional ? 'optional-value' : 'none';
 }
 
-function nextWordOfLong(name: string, declared: Declared): NextWord {
-  return name.includes('=') ? 'none' : nextWordOf(declared.long.get(name));
+/**
+ * The long option a name selects, as commons-cli's Options.getMatchingOptions finds it: the one
+ * of that whole name, else the one whose name begins so; undefined for none. Several are
+ * commons-cli's AmbiguousOptionException, in its words, naming the option as typed.
+ */
+function matchLong(name: string, typed: string, declared: Declared): Option | undefined {
+  const whole = declared.long.get(name);
+  if (whole !== undefined) return whole;
+  const matching = [...declared.long].filter(([long, option]) => long.startsWith(name) && !WHOLE_NAME_ONLY.has(option));
+  if (matching.length > 1) throw new UsageError(`Ambiguous option: '${typed}'  (could be: ${matching.map(([long]) => `'${long}'`).join(', ')})`);
+  return matching[0]?.[1];
+}
+
+/**
+ * `--L`, `--L=V` and (after one dash, from rewriteSingleDash) `-L`, `-L=V`, L a name or its
+ * beginning: commons-cli's handleLongOptionWithoutEqual and handleLongOptionWithEqual.
+ */
+function rewriteLong(token: string, t: string, declared: Declared): { flag: string; next: NextWord } {
+  const eq = t.indexOf('=');
+  const name = eq === -1 ? t : t.slice(0, eq);
+  const option = matchLong(name, token.slice(0, token.length - t.length + name.length), declared);
+  if (option === undefined) return { flag: token, next: 'none' }; // commander refuses it, as commons-cli does
+  if (eq === -1) return { flag: commanderFlag(option), next: nextWordOf(option) };
+  // A flag given a value is left for commander to refuse, as commons-cli refuses it.
+  return takesValue(option) ? { flag: `${commanderFlag(option)}=${t.slice(eq + 1)}`, next: 'none' } : { flag: token, next: 'none' };
 }
 
 /** The option as commander names it: its long form, which every option of tsflink has. */
@@ -126,10 +164,7 @@ function commanderFlag(option: Option): string {
   return option.long ?? option.short ?? '';
 }
 
-/**
- * A token of one dash, read in the order of commons-cli's DefaultParser.handleShortAndLongOption
- * (its partial matching of long names aside: only a whole name is taken).
- */
+/** A token of one dash, read in the order of commons-cli's DefaultParser.handleShortAndLongOption. */
 function rewriteSingleDash(token: string, declared: Declared): { flag: string; next: NextWord } {
   const t = token.slice(1);
   const eq = t.indexOf('=');
@@ -137,7 +172,7 @@ function rewriteSingleDash(token: string, declared: Declared): { flag: string; n
   if (eq === -1) {
     const short = declared.short.get(t); // -S of several letters: -cm
     if (short !== undefined) return { flag: commanderFlag(short), next: nextWordOf(short) };
-    const long = declared.long.get(t); // -L
+    const long = matchLong(t, token, declared); // -L, or the beginning of one
     if (long !== undefined) return { flag: commanderFlag(long), next: nextWordOf(long) };
     // -LV, a long name with its value attached (commons-cli's getLongPrefix, -Xmx512m). It tries
     // prefixes from two letters shorter than the name down to two letters, so a one-letter value
@@ -160,9 +195,7 @@ function rewriteSingleDash(token: string, declared: Declared): { flag: string; n
   }
   const property = declared.short.get(name.charAt(0));
   if (property !== undefined && PROPERTY_OPTIONS.has(property)) return { flag: token, next: 'none' }; // -Dkey=value, commander's too
-  const long = declared.long.get(name); // -L=V
-  if (long !== undefined && takesValue(long)) return { flag: `${commanderFlag(long)}=${value}`, next: 'none' };
-  return { flag: token, next: 'none' }; // commander refuses it, as commons-cli does
+  return rewriteLong(token, t, declared); // -L=V
 }
 
 /** `-dp`: the flags of a cluster up to the first that takes a value, whose value is the rest of the token or else the next word. */
