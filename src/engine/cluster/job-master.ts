@@ -212,6 +212,9 @@ export class JobMaster {
         this.#attemptFailureReported = true;
         this.#save();
         return;
+      case 'log':
+        this.context.log(`job ${record.jobId}: ${m.line}`);
+        return;
       case 'record-counts':
         this.#recordCounts = m.counts;
         this.#subtaskRecordCounts = m.subtasks;

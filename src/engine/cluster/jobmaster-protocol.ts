@@ -105,5 +105,7 @@ export type FromJobMasterThread =
   | { readonly type: 'operation-done'; readonly requestId: string; readonly location: string; readonly checkpointId: number }
   | { readonly type: 'operation-failed'; readonly requestId: string; readonly message: string }
   | { readonly type: 'terminated'; readonly status: 'FINISHED' | 'CANCELED' | 'FAILED'; readonly failure?: string }
+  /** A line for the JobManager's log about the job (a slot terminated after task.cancellation.timeout). */
+  | { readonly type: 'log'; readonly line: string }
   /** An attempt needs this many slots of TaskManagers (the job's highest parallelism). */
   | { readonly type: 'request-slots'; readonly requestId: string; readonly count: number; readonly lost: readonly string[] };

@@ -123,7 +123,7 @@ async function start(message: StartMessage): Promise<void> {
     if (cancelled) return send({ type: 'terminated', status: 'CANCELED' });
     client = startLocally(prepared.graph, {
       ...prepared.options,
-      deployment: taskManagerDeployment({ source: slotSource(message), allowNonRestoredState: message.allowNonRestoredState, acquireSlots, ...networkSettingsForSlots(config), cancellationTimeoutMs: taskCancellationTimeoutMs(config) }),
+      deployment: taskManagerDeployment({ source: slotSource(message), allowNonRestoredState: message.allowNonRestoredState, acquireSlots, ...networkSettingsForSlots(config), cancellationTimeoutMs: taskCancellationTimeoutMs(config), log: (line) => send({ type: 'log', line }) }),
       jobId: message.jobId,
       ...(message.resume === undefined ? {} : { resume: message.resume }),
       events: {

@@ -43,8 +43,13 @@ function fakeSlot(slot: number): FakeSlot {
 /** An attempt of two slots that the test fails at once (a subtask's failure: every slot is cancelled). */
 function failedAttempt(options?: SlotAttemptOptions): { slots: FakeSlot[]; done: Promise<void> } {
   const slots = [fakeSlot(0), fakeSlot(1)];
-  // Only what runSlotAttempt reads of a spec and a deploy message before any slot reports: the chains' parallelism, the peers.
-  const spec = { chains: [{ parallelism: 2 }] } as unknown as AttemptSpec;
+  // Only what runSlotAttempt reads of a spec and a deploy message: the chains' parallelism and names, the peers.
+  const spec = {
+    chains: [
+      { parallelism: 3, nodes: [{ node: { kind: 'source', name: 'words' } }, { node: { kind: 'map', name: 'Map' } }] },
+      { parallelism: 2, nodes: [{ node: { kind: 'map', name: 'counts', isSink: true } }] },
+    ],
+  } as unknown as AttemptSpec;
   const attempt = runSlotAttempt(spec, slots, () => ({ type: 'deploy', peers: [] }) as unknown as DeployMessage, options);
   attempt.fail(new Error('a subtask failed'));
   expect(slots.map((s) => s.posted)).toEqual([['deploy', 'cancel'], ['deploy', 'cancel']]);
@@ -57,8 +62,28 @@ it("terminates the slots that have not stopped after Flink's default, 180000 ms"
   await vi.advanceTimersByTimeAsync(179_999);
   expect(slots.map((s) => s.terminated)).toEqual([0, 0]);
   await vi.advanceTimersByTimeAsync(1);
-  expect(slots[1]!.terminated).toBe(1);
+  expect(slots.map((s) => s.terminated)).toEqual([0, 1]);
   await expect(done).rejects.toThrow(/^a subtask failed$/);
+});
+
+it('names each slot it terminates, with its subtasks, in the log; a slot that stopped is not named', async () => {
+  const lines: string[] = [];
+  const { slots, done } = failedAttempt({ cancellationTimeoutMs: 5_000, log: (line) => lines.push(line) });
+  await vi.advanceTimersByTimeAsync(4_999);
+  expect(lines).toEqual([]);
+  await vi.advanceTimersByTimeAsync(1);
+  expect(lines).toEqual([
+    'task slot 0 did not stop within 5000 ms of its cancellation (task.cancellation.timeout): terminating its thread, with Source: words -> Map (1/3), Source: words -> Map (3/3), Sink: counts (1/2)',
+    'task slot 1 did not stop within 5000 ms of its cancellation (task.cancellation.timeout): terminating its thread, with Source: words -> Map (2/3), Sink: counts (2/2)',
+  ]);
+  await expect(done).rejects.toThrow(/^a subtask failed$/);
+
+  lines.length = 0;
+  const second = failedAttempt({ cancellationTimeoutMs: 5_000, log: (line) => lines.push(line) });
+  second.slots[1]!.end();
+  await vi.advanceTimersByTimeAsync(5_000);
+  expect(lines).toEqual(['task slot 0 did not stop within 5000 ms of its cancellation (task.cancellation.timeout): terminating its thread, with Source: words -> Map (1/3), Source: words -> Map (3/3), Sink: counts (1/2)']);
+  await expect(second.done).rejects.toThrow(/^a subtask failed$/);
 });
 
 it('terminates them after the timeout given', async () => {

@@ -9,8 +9,9 @@ import { UserError } from '../../../errors.ts';
 import type { AttemptSpec, DeployedAttempt, SubtaskCounts } from '../../runtime/attempt-deployment.ts';
 import { CancelledError } from '../../runtime/subtask.ts';
 import { TaskFailure } from '../../runtime/task-failure.ts';
+import { chainName } from '../../runtime/vertex-names.ts';
 import type { DeployMessage, FromSlot, SlotFailure, ToSlot } from './slot-protocol.ts';
-import { DEFAULT_TASK_CANCELLATION_TIMEOUT_MS } from './task-cancellation.ts';
+import { DEFAULT_TASK_CANCELLATION_TIMEOUT_MS, TASK_CANCELLATION_TIMEOUT_KEY } from './task-cancellation.ts';
 
 /** One slot as the coordinator's side reaches it. */
 export interface SlotConnection {
@@ -30,6 +31,11 @@ export interface SlotAttemptOptions {
    * watchdog. Default: Flink's 180000 ms.
    */
   readonly cancellationTimeoutMs?: number;
+  /**
+   * The JobManager's log, where a slot the watchdog terminates is named with its subtasks (Flink
+   * logs a task that outlives the timeout as a fatal error of its TaskManager).
+   */
+  readonly log?: (line: string) => void;
 }
 /** How long a closed-channel failure waits for the failure that caused it to be reported. */
 const SECONDARY_GRACE_MS = 500;
@@ -86,7 +92,13 @@ export function runSlotAttempt(spec: AttemptSpec, slots: readonly SlotConnection
     rejectFailed(error);
     post({ type: 'cancel' });
     if (cancellationTimeoutMs > 0) {
-      stopTimer = setTimeout(() => slots.forEach((s) => s.terminate()), cancellationTimeoutMs);
+      stopTimer = setTimeout(() => {
+        slots.forEach((s, slot) => {
+          if (ended.has(slot)) return;
+          options.log?.(`${s.name} did not stop within ${cancellationTimeoutMs} ms of its cancellation (${TASK_CANCELLATION_TIMEOUT_KEY}): terminating its thread, with ${subtasksOf(spec, slot, slotCount).join(', ')}`);
+          s.terminate();
+        });
+      }, cancellationTimeoutMs);
       stopTimer.unref();
     }
     settleIfEnded();
@@ -168,6 +180,11 @@ export function runSlotAttempt(spec: AttemptSpec, slots: readonly SlotConnection
     done,
     recordCounts: () => [...counts.values()].flat(),
   };
+}
+
+/** The subtasks slot `slot` of `slotCount` runs, by their task names (`Map -> Sink: out (2/4)`). */
+function subtasksOf(spec: AttemptSpec, slot: number, slotCount: number): string[] {
+  return spec.chains.flatMap((chain) => Array.from({ length: chain.parallelism }, (_, index) => index).filter((index) => index % slotCount === slot).map((index) => `${chainName(chain.nodes)} (${index + 1}/${chain.parallelism})`));
 }
 
 /** The slot's failure as the executor knows failures: cancelled, a user's error to fix, or a task's. */

@@ -32,6 +32,8 @@ export interface TaskManagerDeploymentOptions {
   readonly heartbeatTimeoutMs?: number;
   /** `task.cancellation.timeout` of the job, ms (0: none); Flink's 180000 when not given. */
   readonly cancellationTimeoutMs?: number;
+  /** The JobManager's log (a slot terminated after task.cancellation.timeout is named there). */
+  readonly log?: (line: string) => void;
 }
 
 export function taskManagerDeployment(options: TaskManagerDeploymentOptions): AttemptDeployment {
@@ -92,7 +94,7 @@ async function deployToTaskManagers(spec: AttemptSpec, options: TaskManagerDeplo
   const attempt = runSlotAttempt(spec, connections, (slot): DeployMessage => {
     const peers = assignments.flatMap((_, other) => (other === slot ? [] : [{ slot: other }]));
     return deployMessage(spec, options, slot, slotCount, peers, network(assignments[slot]!));
-  }, options.cancellationTimeoutMs === undefined ? {} : { cancellationTimeoutMs: options.cancellationTimeoutMs });
+  }, { ...(options.cancellationTimeoutMs === undefined ? {} : { cancellationTimeoutMs: options.cancellationTimeoutMs }), ...(options.log === undefined ? {} : { log: options.log }) });
   // The attempt is over: the TaskManagers end its slots when the connection closes.
   void attempt.done
     .catch(() => undefined)

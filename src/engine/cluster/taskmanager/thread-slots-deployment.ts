@@ -23,6 +23,8 @@ export interface ThreadSlotsOptions {
   readonly heapExhausted?: (slot: number) => Error;
   /** `task.cancellation.timeout`, ms (0: none); Flink's 180000 when not given. */
   readonly cancellationTimeoutMs?: number;
+  /** Where a slot terminated after task.cancellation.timeout is named. */
+  readonly log?: (line: string) => void;
 }
 
 export function threadSlotsDeployment(options: ThreadSlotsOptions): AttemptDeployment {
@@ -44,7 +46,10 @@ function deployToThreads(spec: AttemptSpec, options: ThreadSlotsOptions): Deploy
     }
   }
   const connections = Array.from({ length: slotCount }, (_, slot) => threadSlot(slot, options));
-  return runSlotAttempt(spec, connections, (slot) => deployMessage(spec, options, slot, slotCount, peers[slot]!), options.cancellationTimeoutMs === undefined ? {} : { cancellationTimeoutMs: options.cancellationTimeoutMs });
+  return runSlotAttempt(spec, connections, (slot) => deployMessage(spec, options, slot, slotCount, peers[slot]!), {
+    ...(options.cancellationTimeoutMs === undefined ? {} : { cancellationTimeoutMs: options.cancellationTimeoutMs }),
+    ...(options.log === undefined ? {} : { log: options.log }),
+  });
 }
 
 export function deployMessage(spec: AttemptSpec, options: Pick<ThreadSlotsOptions, 'source' | 'allowNonRestoredState'>, slot: number, slots: number, peers: DeployMessage['peers'], network?: DeployMessage['network']): DeployMessage {
