@@ -99,6 +99,13 @@ describe('a long option after a single dash is the long option, in every command
     [['stop', '--dr', '-savepoint', '/sp', '-verb', JOB], [JOB, { drain: true, savepointPath: '/sp', verbose: true, type: 'canonical', define: [] }]],
     [['list', '--run', '-sch', '-al'], [{ running: true, scheduled: true, all: true, define: [] }]],
     [['inspect', '/p', '--ent', '-lim=3', '-op', 'o'], ['/p', { entries: true, limit: 3, operator: 'o', uid: [], define: [] }]],
+    // GenericCLI's -t, --target (and its deprecated -e, --executor): remote, what tsflink runs on; the savepoint format is -type.
+    [['run', '-t', 'remote', '-e', 'REMOTE', 'job.ts'], ['job.ts', [], { target: 'remote', executor: 'remote', define: [] }]],
+    [['savepoint', '-target', 'remote', '-type', 'NATIVE', JOB], [JOB, undefined, { target: 'remote', type: 'native', define: [] }]],
+    [['stop', '-t=remote', '-ty', 'native', JOB], [JOB, { target: 'remote', type: 'native', define: [] }]],
+    [['list', '-t', 'remote'], [{ target: 'remote', define: [] }]],
+    [['cancel', '--executor=remote', JOB], [JOB, { executor: 'remote', define: [] }]],
+    [['checkpoint', '--target', 'remote', JOB], [JOB, { target: 'remote', define: [] }]],
     // Flink's -detached is a short name: -de is -d (dispose) with the value e, as in Flink.
     [['savepoint', '-de', JOB], [JOB, undefined, { dispose: 'e', define: [] }]],
     [['gc', '/d', '-dry-run', '-keep', '2', '-older-than', '7 d', '-jobmanager', 'h:1'], ['/d', { dryRun: true, keep: 2, olderThan: '7 d', jobmanager: 'h:1', define: [] }]],
@@ -126,7 +133,6 @@ describe('what commons-cli does not take as a long option is refused as before',
     // A one-letter value after a long name is not split off (commons-cli's getLongPrefix): -p with the value arallelism8, Flink's message.
     [['run', '-parallelism8', 'job.ts'], 'The parallelism must be a positive number: arallelism8\n'],
     [['stop', '-drain=yes', JOB], "error: unknown option '-rain=yes'\n(run with --help for usage)\n"],
-    [['run', '-target', 'local', 'job.ts'], "error: unknown option '-target'\n(run with --help for usage)\n"],
     // tsflink's own long names are taken whole only: no beginning of them selects them.
     [['stop', '--js', JOB], "error: unknown option '--js'\n(Did you mean --json?)\n(run with --help for usage)\n"],
   ])('%j', async (argv, message) => {
@@ -135,9 +141,16 @@ describe('what commons-cli does not take as a long option is refused as before',
   });
 
   it.each([
+    // -t was tsflink's savepoint format before it was Flink's --target: the old use is pointed to -type.
+    [['stop', '-t', 'NATIVE', JOB], "-t NATIVE: -t is the deployment target (Flink's --target); the savepoint format is -type (--type): -type NATIVE\n", 1],
+    [['savepoint', '-t', 'canonical', JOB], "-t canonical: -t is the deployment target (Flink's --target); the savepoint format is -type (--type): -type canonical\n", 1],
+    [['run', '-t', 'local', 'job.ts'], '-t local: tsflink has no such deployment target (its local executor runs the job inside the client); it runs jobs on its own cluster, reached at -m host:port or rest.address:rest.port (target remote, the default), and flink run starts a local one when none answers: leave out -t.\n', 1],
+    [['cancel', '-e', 'yarn-session', JOB], '-e yarn-session: tsflink has no such deployment target; it runs jobs on its own cluster, reached at -m host:port or rest.address:rest.port (target remote, the default), and flink run starts a local one when none answers: leave out -e.\n', 1],
     // commons-cli's AmbiguousOptionException in one line, with the exit code of a bad argument (the file tools' 2, Flink's 1).
     [['inspect', '/p', '-ke', 'k'], "Ambiguous option: '-ke'  (could be: 'keys', 'key')\n", 2],
     [['rekey', 'a', 'b', '--m', '2'], "Ambiguous option: '--m'  (could be: 'max-parallelism', 'memory')\n", 2],
+    [['stop', '--t', 'native', JOB], "Ambiguous option: '--t'  (could be: 'type', 'target')\n", 1],
+    [['savepoint', '--t=native', JOB], "Ambiguous option: '--t'  (could be: 'type', 'target')\n", 1],
   ])('%j', async (argv, message, code) => {
     const result = await parse(argv);
     expect({ code: result.code, err: result.err, args: result.args }).toEqual({ code, err: message, args: undefined });

@@ -132,6 +132,8 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .option('-n, --allowNonRestoredState', 'allow skipping state of the snapshot that maps to no operator of the job')
     .addOption(flinkShortName(new Option('--claimMode <mode>', 'who owns the snapshot given with -s: claim (the job deletes it once newer checkpoints subsume it) or no_claim (never touched); also -cm').choices(['claim', 'no_claim', 'CLAIM', 'NO_CLAIM']), 'cm'))
     .addOption(flinkShortName(new Option('--restoreMode <mode>', 'deprecated name of --claimMode').choices(['claim', 'no_claim', 'CLAIM', 'NO_CLAIM']).hideHelp(), 'rm'))
+    .addOption(targetOption())
+    .addOption(executorOption())
     .action(async (jobFile: string, args: string[], options) => {
       const { runRun } = await import('./commands/run.ts');
       exitCode = await runRun(jobFile, args, { ...options, typedFlags }, envFor(options));
@@ -164,6 +166,8 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .option('-r, --running', 'only running and restarting jobs')
     .option('-s, --scheduled', 'only scheduled jobs')
     .option('-a, --all', 'all jobs, finished ones included')
+    .addOption(targetOption())
+    .addOption(executorOption())
     .action(async (options) => {
       const { runList } = await import('./commands/list.ts');
       exitCode = await runList(options, envFor(options));
@@ -175,9 +179,11 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .argument('[targetDirectory]', 'where to write it (default: execution.checkpointing.savepoint-dir)')
     .option('-d, --dispose <savepointPath>', 'delete this savepoint (and nothing that is not one)')
     .option('-p, --savepointPath <targetDirectory>', 'where to write the savepoint (same as the second argument)')
-    .addOption(new Option('-t, --type <type>', 'savepoint format: canonical (any state backend) or native (the backend\'s own form, incremental where checkpoints are; same backend only), in any case; default canonical').argParser(parseSavepointType))
+    .addOption(savepointTypeOption('savepoint format: canonical (any state backend) or native (the backend\'s own form, incremental where checkpoints are; same backend only), in any case; default canonical; also -type'))
     // Flink's -detached is a short name; --detached is tsflink's too, whole only.
     .addOption(wholeNameOnly(flinkShortName(new Option('--detached', 'trigger and print the trigger id without waiting for the savepoint; also -detached'), 'detached')))
+    .addOption(targetOption())
+    .addOption(executorOption())
     .action(async (jobId: string | undefined, targetDirectory: string | undefined, options) => {
       const { runSavepoint } = await import('./commands/savepoint.ts');
       exitCode = await runSavepoint(jobId, targetDirectory, options, envFor(options));
@@ -188,7 +194,9 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .argument('[jobId]', 'the job to stop (as in Flink, `stop -p <jobId>` takes the -p value as the job id when none follows)')
     .option('-p, --savepointPath [targetDirectory]', 'where to write the savepoint (default: execution.checkpointing.savepoint-dir)')
     .option('-d, --drain', 'send MAX_WATERMARK before the savepoint, so event-time windows fire and the job ends for good')
-    .addOption(new Option('-t, --type <type>', 'savepoint format: canonical (any state backend) or native (the backend\'s own form; same backend only), in any case').argParser(parseSavepointType).default('canonical'))
+    .addOption(savepointTypeOption('savepoint format: canonical (any state backend) or native (the backend\'s own form; same backend only), in any case; also -type').default('canonical'))
+    .addOption(targetOption())
+    .addOption(executorOption())
     .action(async (jobId: string | undefined, options) => {
       const { runStop } = await import('./commands/stop.ts');
       exitCode = await runStop(jobId, options, envFor(options));
@@ -197,6 +205,8 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
   clusterCommand('cancel')
     .description('cancel a running job (no savepoint)')
     .argument('[jobId]', 'the job to cancel')
+    .addOption(targetOption())
+    .addOption(executorOption())
     .action(async (jobId: string | undefined, options) => {
       const { runCancel } = await import('./commands/cancel.ts');
       exitCode = await runCancel(jobId, options, envFor(options));
@@ -206,6 +216,8 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .description('take a checkpoint of a running job now')
     .argument('[jobId]', 'the job to checkpoint')
     .option('--full', 'a full checkpoint: with incremental checkpoints every key group is written whole, a new base for the checkpoints after it')
+    .addOption(targetOption())
+    .addOption(executorOption())
     .action(async (jobId: string | undefined, options) => {
       const { runCheckpoint } = await import('./commands/checkpoint.ts');
       exitCode = await runCheckpoint(jobId, options, envFor(options));
@@ -261,6 +273,8 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
   }
 
   try {
+    // Known before commander parses: a flag refused while it is read (an ambiguous beginning of a name) exits as the command's errors do.
+    if (program.commands.some((c) => c.name() === action)) command = action;
     const flags = normalizeFlinkFlags(argv, program);
     typedFlags = flags.spellings;
     await program.parseAsync(flags.argv, { from: 'user' });
@@ -285,7 +299,39 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
 /** The commands Flink has too: they exit as Flink's CliFrontend does. */
 const CLUSTER_COMMANDS: ReadonlySet<string> = new Set(['run', 'plan-restore', 'info', 'list', 'savepoint', 'stop', 'cancel', 'checkpoint', 'cluster', 'jobmanager', 'taskmanager']);
 
-/** Flink reads `-t` as its SavepointFormatType ignoring case (`-t NATIVE` too). */
+/**
+ * Flink's `-type, --type` (the savepoint format; `-type` is a short name of four letters, so `-t`
+ * is GenericCLI's --target).
+ */
+function savepointTypeOption(description: string): Option {
+  return flinkShortName(new Option('--type <type>', description).argParser(parseSavepointType), 'type');
+}
+
+/**
+ * GenericCLI's `-t, --target` (Flink's `execution.target`): `remote`, a cluster reached at its
+ * REST address, is what every tsflink command talks to, so it is taken (in any case, as Flink's
+ * executor factories compare it) and changes nothing; any other target is refused in one line.
+ */
+function targetOption(): Option {
+  return new Option('-t, --target <target>', 'deployment target, Flink\'s execution.target: remote only (the cluster at -m, the default)').argParser(parseTarget('-t'));
+}
+
+/** GenericCLI's `-e, --executor`, deprecated in Flink for `-t`, with the same values. */
+function executorOption(): Option {
+  return new Option('-e, --executor <executor>', 'deprecated name of -t, --target').argParser(parseTarget('-e')).hideHelp();
+}
+
+function parseTarget(flag: string): (value: string) => 'remote' {
+  return (value) => {
+    if (value.toLowerCase() === 'remote') return 'remote';
+    // tsflink read `-t` as the savepoint format before it was Flink's --target.
+    if (/^(canonical|native)$/i.test(value)) throw new UsageError(`${flag} ${value}: ${flag} is the deployment target (Flink's ${flag === '-t' ? '--target' : '--executor'}); the savepoint format is -type (--type): -type ${value}`);
+    const local = value.toLowerCase() === 'local' ? ' (its local executor runs the job inside the client)' : '';
+    throw new UsageError(`${flag} ${value}: tsflink has no such deployment target${local}; it runs jobs on its own cluster, reached at -m host:port or rest.address:rest.port (target remote, the default), and flink run starts a local one when none answers: leave out ${flag}.`);
+  };
+}
+
+/** Flink reads the savepoint format ignoring case (`-type NATIVE` too). */
 function parseSavepointType(value: string): 'canonical' | 'native' {
   const type = value.toLowerCase();
   if (type !== 'canonical' && type !== 'native') throw new InvalidArgumentError('Allowed choices are canonical, native.');

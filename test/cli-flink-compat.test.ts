@@ -121,10 +121,10 @@ describe.concurrent('exit codes and texts as Flink', () => {
   it('savepoint -d with what only taking a savepoint uses: one line naming it and exit 1, nothing disposed', async () => {
     const port = await freePort();
     const dispose = ['savepoint', '-m', `127.0.0.1:${port}`, '-d', '/sp/savepoint-0a1b2c-3d4e5f6a7b8c'];
-    expect(await runFlink([...dispose, '-t', 'native'])).toEqual({
+    expect(await runFlink([...dispose, '-type', 'native'])).toEqual({
       code: 1,
       stdout: '',
-      stderr: '-d disposes of the savepoint it names and takes nothing else: leave out -t (or leave out -d to take a savepoint).\n',
+      stderr: '-d disposes of the savepoint it names and takes nothing else: leave out --type (or leave out -d to take a savepoint).\n',
     });
     expect(await runFlink([...dispose, JOB_ID, '/target', '--detached'])).toEqual({
       code: 1,
@@ -209,18 +209,18 @@ describe.concurrent('stop: arguments as Flink takes them', () => {
     });
   });
 
-  it('-t NATIVE: the type in any case, as Flink reads it; another word is refused', async () => {
+  it('-type NATIVE: the type in any case, as Flink reads it; another word is refused', async () => {
     const port = await freePort();
-    expect(await runFlink(['stop', '-m', `127.0.0.1:${port}`, '-t', 'NATIVE', JOB_ID])).toEqual({
+    expect(await runFlink(['stop', '-m', `127.0.0.1:${port}`, '-type', 'NATIVE', JOB_ID])).toEqual({
       code: 1,
       stdout: `Suspending job "${JOB_ID}" with a NATIVE savepoint.\n`,
       stderr: noCluster(port),
     });
     expect(await runFlink(['savepoint', '-m', `127.0.0.1:${port}`, '--type', 'Canonical', JOB_ID])).toMatchObject({ code: 1, stderr: noCluster(port) });
-    expect(await runFlink(['savepoint', '-m', `127.0.0.1:${port}`, '-t', 'nativ', JOB_ID])).toEqual({
+    expect(await runFlink(['savepoint', '-m', `127.0.0.1:${port}`, '-type', 'nativ', JOB_ID])).toEqual({
       code: 1,
       stdout: '',
-      stderr: "error: option '-t, --type <type>' argument 'nativ' is invalid. Allowed choices are canonical, native.\n(run with --help for usage)\n",
+      stderr: "error: option '--type <type>' argument 'nativ' is invalid. Allowed choices are canonical, native.\n(run with --help for usage)\n",
     });
   });
 });

@@ -39,7 +39,7 @@ export async function runSavepoint(jobId: string | undefined, targetDirectory: s
       ...(jobId === undefined ? [] : [`the job id ${jobId}`]),
       ...(targetDirectory === undefined ? [] : [`the target directory ${targetDirectory}`]),
       ...(options.savepointPath === undefined ? [] : ['-p']),
-      ...(options.type === undefined ? [] : ['-t']),
+      ...(options.type === undefined ? [] : ['--type']),
       ...(options.detached === true ? ['--detached'] : []),
     ];
     if (unused.length > 0) throw new UsageError(`-d disposes of the savepoint it names and takes nothing else: leave out ${unused.join(', ')} (or leave out -d to take a savepoint).`);
