@@ -106,6 +106,11 @@ describe('a long option after a single dash is the long option, in every command
     [['list', '-t', 'remote'], [{ target: 'remote', define: [] }]],
     [['cancel', '--executor=remote', JOB], [JOB, { executor: 'remote', define: [] }]],
     [['checkpoint', '--target', 'remote', JOB], [JOB, { target: 'remote', define: [] }]],
+    // cancel's deprecated -s, --withSavepoint [targetDirectory] with -type; stop's -detached beside -d (drain).
+    [['cancel', '-s', '/sp', '-type', 'native', JOB], [JOB, { withSavepoint: '/sp', type: 'native', define: [] }]],
+    [['cancel', '-withSavepoint', JOB], [undefined, { withSavepoint: JOB, define: [] }]],
+    [['cancel', JOB, '-s'], [JOB, { withSavepoint: true, define: [] }]],
+    [['stop', '-detached', '-d', JOB], [JOB, { detached: true, drain: true, type: 'canonical', define: [] }]],
     // Flink's -detached is a short name: -de is -d (dispose) with the value e, as in Flink.
     [['savepoint', '-de', JOB], [JOB, undefined, { dispose: 'e', define: [] }]],
     [['gc', '/d', '-dry-run', '-keep', '2', '-older-than', '7 d', '-jobmanager', 'h:1'], ['/d', { dryRun: true, keep: 2, olderThan: '7 d', jobmanager: 'h:1', define: [] }]],

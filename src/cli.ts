@@ -195,6 +195,8 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     .option('-p, --savepointPath [targetDirectory]', 'where to write the savepoint (default: execution.checkpointing.savepoint-dir)')
     .option('-d, --drain', 'send MAX_WATERMARK before the savepoint, so event-time windows fire and the job ends for good')
     .addOption(savepointTypeOption('savepoint format: canonical (any state backend) or native (the backend\'s own form; same backend only), in any case; also -type').default('canonical'))
+    // Flink's -detached is a short name; --detached is tsflink's too, whole only.
+    .addOption(wholeNameOnly(flinkShortName(new Option('--detached', 'trigger the savepoint, print its trigger id and return; the job ends once it completes; also -detached'), 'detached')))
     .addOption(targetOption())
     .addOption(executorOption())
     .action(async (jobId: string | undefined, options) => {
@@ -203,8 +205,10 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
     });
 
   clusterCommand('cancel')
-    .description('cancel a running job (no savepoint)')
-    .argument('[jobId]', 'the job to cancel')
+    .description('cancel a running job')
+    .argument('[jobId]', 'the job to cancel (as in Flink, `cancel -s <jobId>` takes the -s value as the job id when none follows)')
+    .option('-s, --withSavepoint [targetDirectory]', 'deprecated in Flink (use stop): take a savepoint first, into targetDirectory (default: execution.checkpointing.savepoint-dir), then cancel')
+    .addOption(savepointTypeOption('format of the -s savepoint: canonical (the default) or native, in any case; also -type'))
     .addOption(targetOption())
     .addOption(executorOption())
     .action(async (jobId: string | undefined, options) => {

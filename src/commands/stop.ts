@@ -1,4 +1,4 @@
-/** `flink stop [-p [dir]] [--drain] <jobId>`: a savepoint, then the job ends as FINISHED. */
+/** `flink stop [-p [dir]] [--drain] [-detached] <jobId>`: a savepoint, then the job ends as FINISHED. */
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
 import { savepointDir } from '../config.ts';
 import { UsageError } from '../errors.ts';
@@ -15,6 +15,8 @@ export interface StopOptions extends ClusterOptions {
   readonly savepointPath?: string | true;
   readonly drain?: boolean;
   readonly type?: string;
+  /** Flink's `-detached`: trigger, print the trigger id, return. */
+  readonly detached?: boolean;
 }
 
 export async function runStop(jobId: string | undefined, options: StopOptions, env: CommandEnv): Promise<number> {
@@ -32,6 +34,10 @@ export async function runStop(jobId: string | undefined, options: StopOptions, e
   const target = dir === undefined ? undefined : absoluteLocation(nonEmptyPath(dir, 'savepointTarget'), env.ctx.cwd ?? process.cwd());
   if (!json) env.ctx.stdout.write(`${drain ? 'Draining' : 'Suspending'} job "${id}" with a ${formatType} savepoint.\n`);
   const { 'request-id': trigger } = await client.stop(id, { ...(target === undefined ? {} : { targetDirectory: target }), drain, formatType });
+  if (options.detached === true) {
+    env.ctx.stdout.write(json ? `${JSON.stringify({ jobid: id, 'request-id': trigger })}\n` : `Stop with savepoint triggered with trigger id ${trigger}; poll GET /jobs/${id}/savepoints/${trigger} for its result (the job ends once the savepoint completes).\n`);
+    return 0;
+  }
   const progress = new SavepointProgress(env.ctx.stderr, progressEnabled(env.ctx.stderr, json), () => client.checkpoints(id));
   const { location } = await awaitOperation(() => client.savepointStatus(id, trigger), { what: `the savepoint of job ${id}`, onWait: () => progress.update() }).finally(() => progress.clear());
   // The savepoint is complete; the job ends right after it. Report once it has.

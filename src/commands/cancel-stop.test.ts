@@ -1,0 +1,112 @@
+/**
+ * Flink's `cancel -s [dir]` (deprecated cancel with a savepoint) and `stop -detached`, against a
+ * fake JobManager that answers the few REST calls they make and records them.
+ */
+import { type Server, createServer } from 'node:http';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { CommandEnv } from '../cli.ts';
+import { runCancel } from './cancel.ts';
+import { runStop } from './stop.ts';
+
+const JOB = '0123456789abcdef0123456789abcdef';
+const LOCATION = 'file:/sp/savepoint-012345-aaaaaaaaaaaa';
+
+let server: Server;
+let port: number;
+/** `METHOD path body`, in the order the JobManager got them. */
+const requests: string[] = [];
+let cancelled = false;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      requests.push(`${req.method} ${req.url}${body === '' ? '' : ` ${body}`}`);
+      const answer = (status: number, json: unknown): void => {
+        res.writeHead(status, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(json));
+      };
+      if (req.method === 'POST' && req.url === `/jobs/${JOB}/savepoints`) return answer(202, { 'request-id': 'sp-trigger' });
+      if (req.method === 'POST' && req.url === `/jobs/${JOB}/stop`) return answer(202, { 'request-id': 'stop-trigger' });
+      if (req.method === 'GET' && req.url === `/jobs/${JOB}/savepoints/sp-trigger`) return answer(200, { status: { id: 'COMPLETED' }, operation: { location: LOCATION } });
+      if (req.method === 'PATCH' && req.url === `/jobs/${JOB}?mode=cancel`) {
+        cancelled = true;
+        return answer(202, {});
+      }
+      if (req.method === 'GET' && req.url === `/jobs/${JOB}`) return answer(200, { jid: JOB, state: cancelled ? 'CANCELED' : 'RUNNING' });
+      answer(404, { errors: [`no ${req.method} ${req.url}`] });
+    });
+  });
+  port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+beforeEach(() => {
+  requests.length = 0;
+  cancelled = false;
+});
+
+function env(config: Record<string, string> = {}): CommandEnv & { out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    ctx: { stdout: { write: (t) => void (out += t) }, stderr: { write: (t) => void (err += t) }, env: {}, cwd: '/here' },
+    config: new Map(Object.entries(config)),
+    out: () => out,
+    err: () => err,
+  };
+}
+
+describe('cancel -s: a savepoint, then the cancel', () => {
+  it('into the directory given, with the job id after it', async () => {
+    const e = env();
+    expect(await runCancel(JOB, { define: [], jobmanager: `127.0.0.1:${port}`, withSavepoint: 'sps', type: 'native' }, e)).toBe(0);
+    expect(requests).toEqual([
+      `POST /jobs/${JOB}/savepoints {"target-directory":"/here/sps","cancel-job":false,"formatType":"NATIVE"}`,
+      `GET /jobs/${JOB}/savepoints/sp-trigger`,
+      `PATCH /jobs/${JOB}?mode=cancel`,
+      `GET /jobs/${JOB}`,
+    ]);
+    expect(e.out()).toBe(`Cancelling job ${JOB} with NATIVE savepoint to /here/sps.\nCancelled job ${JOB}. Savepoint stored in ${LOCATION}.\n`);
+    expect(e.err()).toBe('DEPRECATION WARNING: Cancelling a job with savepoint is deprecated. Use "stop" instead.\n');
+  });
+
+  it('-s <jobId> alone: the value is the job id and the savepoint goes to the default directory, as in Flink', async () => {
+    const e = env({ 'execution.checkpointing.savepoint-dir': '/default-sp' });
+    expect(await runCancel(undefined, { define: [], jobmanager: `127.0.0.1:${port}`, withSavepoint: JOB, json: true }, e)).toBe(0);
+    expect(requests[0]).toBe(`POST /jobs/${JOB}/savepoints {"target-directory":"/default-sp","cancel-job":false,"formatType":"CANONICAL"}`);
+    expect(e.out()).toBe(`${JSON.stringify({ jobid: JOB, state: 'CANCELED', location: LOCATION })}\n`);
+  });
+
+  it('-s with no directory anywhere leaves it to the job, and says so', async () => {
+    const e = env();
+    expect(await runCancel(JOB, { define: [], jobmanager: `127.0.0.1:${port}`, withSavepoint: true }, e)).toBe(0);
+    expect(requests[0]).toBe(`POST /jobs/${JOB}/savepoints {"cancel-job":false,"formatType":"CANONICAL"}`);
+    expect(e.out()).toMatch(new RegExp(`^Cancelling job ${JOB} with CANONICAL savepoint to default savepoint directory\\.\n`));
+  });
+
+  it('-type without -s is refused in one line, and nothing is asked of the JobManager', async () => {
+    await expect(runCancel(JOB, { define: [], jobmanager: `127.0.0.1:${port}`, type: 'native' }, env())).rejects.toThrow(
+      '-type native is the format of the savepoint that -s [targetDirectory] takes before cancelling, and -s is not given: add it, or leave out -type (flink stop -type native <jobId> is the savepoint and stop that Flink recommends).',
+    );
+    expect(requests).toEqual([]);
+  });
+});
+
+describe('stop -detached', () => {
+  it('triggers the stop, prints the trigger id and returns without waiting', async () => {
+    const e = env();
+    expect(await runStop(JOB, { define: [], jobmanager: `127.0.0.1:${port}`, savepointPath: '/sp', detached: true }, e)).toBe(0);
+    expect(requests).toEqual([`POST /jobs/${JOB}/stop {"targetDirectory":"/sp","drain":false,"formatType":"CANONICAL"}`]);
+    expect(e.out()).toBe(`Suspending job "${JOB}" with a CANONICAL savepoint.\nStop with savepoint triggered with trigger id stop-trigger; poll GET /jobs/${JOB}/savepoints/stop-trigger for its result (the job ends once the savepoint completes).\n`);
+  });
+
+  it('--json: the trigger id as JSON', async () => {
+    const e = env();
+    expect(await runStop(JOB, { define: [], jobmanager: `127.0.0.1:${port}`, detached: true, json: true }, e)).toBe(0);
+    expect(e.out()).toBe(`${JSON.stringify({ jobid: JOB, 'request-id': 'stop-trigger' })}\n`);
+  });
+});
