@@ -15,9 +15,12 @@ import { encodeDeltaFrames, encodeKeyGroupFrames } from '../state/embedded/key-g
 import { type PackedOverlay, unpackOverlay } from '../state/embedded/overlay-transfer.ts';
 import type { FrameRef } from '../state/embedded/lmdb-snapshot-protocol.ts';
 import type { FromRewriteThread, RecordedGroupFrames, RewriteBlock, ToRewriteThread } from './chain-rewrite-protocol.ts';
+import { lowerThisThreadPriority } from '../runtime/background-thread-priority.ts';
 
 const port = parentPort;
 if (port === null) throw new InternalError('chain-rewrite-thread-main.ts runs only as a worker thread');
+// Background work: the processing thread comes first when they share a core (background-thread-priority.ts).
+lowerThisThreadPriority();
 
 function send(message: FromRewriteThread, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(message, transfer);

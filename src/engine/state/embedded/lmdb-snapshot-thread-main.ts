@@ -15,11 +15,14 @@ import { latin1Between } from './memory-store.ts';
 import { mergeOverlay } from './merge-overlay.ts';
 import { unpackOverlay } from './overlay-transfer.ts';
 import { canonicalKeyEnd, keyGroupRange } from './state-keys.ts';
+import { lowerThisThreadPriority } from '../../runtime/background-thread-priority.ts';
 
 type BinaryDatabase = Database<Uint8Array, Key>;
 
 const port = parentPort;
 if (port === null) throw new InternalError('lmdb-snapshot-thread-main.ts runs only as a worker thread');
+// Background work: the processing thread comes first when they share a core (background-thread-priority.ts).
+lowerThisThreadPriority();
 
 const stores = new Map<number, { readonly db: BinaryDatabase; readonly generation: Int32Array }>();
 const reads = new Map<number, { readonly db: BinaryDatabase; readonly txn: Transaction }>();
