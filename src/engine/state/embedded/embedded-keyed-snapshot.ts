@@ -329,7 +329,7 @@ export class EmbeddedKeyedSnapshot implements KeyedStateSnapshot {
   #overlayOf(keyGroup: number): [string, Uint8Array | null][] {
     if (this.#overlay === undefined) {
       const latest = new Map<string, Uint8Array | null>();
-      for (const changes of this.changes) for (const [k, v] of changes) latest.set(k, v);
+      for (const changes of this.changes) changes.forEach((v, k) => latest.set(k, v));
       this.#latest = latest;
       this.#overlay = new Map();
       for (const [k, v] of latest) {

@@ -76,7 +76,11 @@ export function packLayers(layers: readonly ReadonlyMap<string, Uint8Array | nul
   let total = 0;
   for (const layer of layers) {
     count += layer.size;
-    for (const value of layer.values()) if (value !== null) total += value.length;
+    // forEach: a for-of over a Map allocated an iterator result (and a pair) per entry, 150 MB over
+    // a 6M-record run (issue 13, V8's sampling heap profiler).
+    layer.forEach((value) => {
+      if (value !== null) total += value.length;
+    });
   }
   const keys: string[] = new Array<string>(count);
   const lengths = new Int32Array(count);
@@ -84,7 +88,7 @@ export function packLayers(layers: readonly ReadonlyMap<string, Uint8Array | nul
   let i = 0;
   let at = 0;
   for (const layer of layers) {
-    for (const [key, value] of layer) {
+    layer.forEach((value, key) => {
       keys[i] = key;
       if (value === null) lengths[i] = -1;
       else {
@@ -95,7 +99,7 @@ export function packLayers(layers: readonly ReadonlyMap<string, Uint8Array | nul
         at += length;
       }
       i++;
-    }
+    });
   }
   return { keys, lengths, bytes };
 }

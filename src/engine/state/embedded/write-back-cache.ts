@@ -125,12 +125,14 @@ class LayeredRecord implements WrittenRecord {
   #merge(): Map<number, Map<string, Uint8Array | null>> {
     const byGroup = new Map<number, Map<string, Uint8Array | null>>();
     for (const changes of [...this.#flushed!, this.top]) {
-      for (const [key, value] of changes) {
+      // forEach, here and below on the checkpoint's path: a for-of over a Map's entries allocated a
+      // pair per entry (issue 13, V8's sampling heap profiler: 140 MB over a 6M-record run).
+      changes.forEach((value, key) => {
         const group = (key.charCodeAt(0) << 8) | key.charCodeAt(1);
         let map = byGroup.get(group);
         if (map === undefined) byGroup.set(group, (map = new Map()));
         map.set(key, value);
-      }
+      });
     }
     this.#flushed = undefined;
     return byGroup;
@@ -332,7 +334,7 @@ export class WriteBackCache {
     if (held.size + pending.size <= this.carryMax && pending.size < this.#pendingLimit) {
       // A new map: the one handed out before belongs to a snapshot and never changes.
       const merged = new Map(held);
-      for (const [key, bytes] of pending) merged.set(key, bytes);
+      pending.forEach((bytes, key) => merged.set(key, bytes));
       this.#held = merged;
     } else {
       if (held.size > 0) this.#frozen.push(held);
@@ -431,11 +433,11 @@ export class WriteBackCache {
     let written = 0;
     this.store.batch((w) => {
       for (const changes of [...this.#frozen, this.#held, this.#pending]) {
-        for (const [key, bytes] of changes) {
+        changes.forEach((bytes, key) => {
           if (bytes === null) w.delete(latin1ToBytes(key));
           else w.put(latin1ToBytes(key), bytes);
-          written++;
-        }
+        });
+        written += changes.size;
       }
     });
     this.#frozen.length = 0;
@@ -457,7 +459,9 @@ export class WriteBackCache {
     const written = this.#written;
     if (written === undefined || this.#pending.size === 0) return;
     let bytes = this.#writtenBytes;
-    for (const [key, value] of this.#pending) bytes += key.length + (value?.length ?? 0) + ENTRY_OVERHEAD;
+    this.#pending.forEach((value, key) => {
+      bytes += key.length + (value?.length ?? 0) + ENTRY_OVERHEAD;
+    });
     this.#writtenBytes = bytes;
     if (bytes > this.writtenBudget) this.#written = undefined;
     else written.push(this.#pending);
