@@ -12,7 +12,7 @@ try {
   const r = await runEngine({ ...base, records: o.records, expect: o.expect, markAt: o.markAt });
   await send({
     ok: true,
-    run: { seconds: r.seconds, checkpoints: r.checkpoints, completed: r.completed, unread: r.unread, sinkGaps: { maxGapMs: r.sinkGaps.maxGapMs, long: r.sinkGaps.long }, afterMarkSeconds: r.afterMarkSeconds, afterMarkThreadNs: r.afterMarkThreadNs },
+    run: { seconds: r.seconds, checkpoints: r.checkpoints, completed: r.completed, unread: r.unread, sinkGaps: { maxGapMs: r.sinkGaps.maxGapMs, long: r.sinkGaps.long }, afterMarkSeconds: r.afterMarkSeconds, afterMarkThreadNs: r.afterMarkThreadNs, runQueueNs: r.runQueueNs },
   });
 } catch (err) {
   await send({ ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });

@@ -45,7 +45,7 @@ export interface ChildEngineOptions {
 }
 
 /** The parts of EngineRun the benches read, as plain data. */
-export type ChildEngineRun = Pick<EngineRun, 'seconds' | 'checkpoints' | 'completed' | 'unread' | 'afterMarkSeconds' | 'afterMarkThreadNs'> & {
+export type ChildEngineRun = Pick<EngineRun, 'seconds' | 'checkpoints' | 'completed' | 'unread' | 'afterMarkSeconds' | 'afterMarkThreadNs' | 'runQueueNs'> & {
   readonly sinkGaps: Pick<EngineRun['sinkGaps'], 'maxGapMs' | 'long'>;
 };
 

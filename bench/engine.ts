@@ -310,6 +310,8 @@ export interface EngineRun {
   readonly afterMarkSeconds: number;
   /** The processing thread's CPU time over the same records, in ns (NaN without `markAt` or off Linux). */
   readonly afterMarkThreadNs: number;
+  /** What the processing thread waited on the run queue over the whole run, in ns (processingThreadRunQueueNs). */
+  readonly runQueueNs: number;
 }
 
 /**
@@ -323,6 +325,21 @@ export function processingThreadNs(): number {
   try {
     const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10_000_000;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * Time the process's main thread waited on the kernel's run queue (Linux:
+ * /proc/self/task/<pid>/schedstat, its second field, in ns): runnable, but another thread had
+ * the core. On two cores a run's throughput drops by that much whatever its own work costs, so
+ * the bench prints it beside each overhead (issue 13: 0.3 s over a 6M-record run with
+ * checkpointing off on an idle machine, several seconds on a busy one). NaN elsewhere.
+ */
+export function processingThreadRunQueueNs(): number {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[1]);
   } catch {
     return Number.NaN;
   }
@@ -376,8 +393,10 @@ export async function runEngine(options: EngineOptions): Promise<EngineRun> {
       .sinkTo(() => sink)
       .uid('sink');
     const start = performance.now();
+    const queuedBefore = processingThreadRunQueueNs();
     const result = await env.execute('bench keyed count');
     const seconds = (performance.now() - start) / 1000;
+    const runQueueNs = processingThreadRunQueueNs() - queuedBefore;
 
     if (sink.records !== options.records) throw new Error(`engine: the sink saw ${sink.records} records, the source made ${options.records}`);
     if (options.expect !== undefined && sink.sum !== options.expect.checksum) {
@@ -390,7 +409,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineRun> {
       else checkpoints.push(r);
     }
     const afterMarkSeconds = (sink.lastAt - sink.markedAt) / 1000;
-    return { seconds, checkpoints, completed: result.checkpoints, unread, sinkGaps: sink.gaps, pollGaps: source.gaps, afterMarkSeconds, afterMarkThreadNs: sink.lastCpu - sink.markedCpu };
+    return { seconds, checkpoints, completed: result.checkpoints, unread, sinkGaps: sink.gaps, pollGaps: source.gaps, afterMarkSeconds, afterMarkThreadNs: sink.lastCpu - sink.markedCpu, runQueueNs };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -133,6 +133,8 @@ interface OverheadRow {
   readonly steady: Record<'off' | 'full' | 'incremental', number[]>;
   /** The processing thread's CPU time over the same records, ns. */
   readonly steadyCpu: Record<'off' | 'full' | 'incremental', number[]>;
+  /** Per run, what the processing thread waited on the run queue, ns (processingThreadRunQueueNs): the machine's share of a round's overhead. */
+  readonly queued: Record<'off' | 'full' | 'incremental', number[]>;
   readonly checkpoints: Record<'full' | 'incremental', CheckpointInfo[][]>;
   readonly gaps: Record<'full' | 'incremental', number[]>;
 }
@@ -159,6 +161,7 @@ async function overhead(backend: BuiltStateBackendType, dist: 'uniform' | 'hot',
   const gaps: OverheadRow['gaps'] = { full: [], incremental: [] };
   const steady: OverheadRow['steady'] = { off: [], full: [], incremental: [] };
   const steadyCpu: OverheadRow['steadyCpu'] = { off: [], full: [], incremental: [] };
+  const queued: OverheadRow['queued'] = { off: [], full: [], incremental: [] };
   // One run, in a child process of its own unless INC_IN_PROCESS=1 (bench/engine-child.ts).
   const runOnce = (checkpointMs: number | null, incremental: boolean) =>
     IN_PROCESS
@@ -168,6 +171,7 @@ async function overhead(backend: BuiltStateBackendType, dist: 'uniform' | 'hot',
     const r = await runOnce(INTERVAL, mode === 'incremental');
     steady[mode].push(r.afterMarkSeconds);
     steadyCpu[mode].push(r.afterMarkThreadNs);
+    queued[mode].push(r.runQueueNs);
     if (r.unread.length > 0) throw new Error(`${backend} ${mode}: ${r.unread.join('; ')}`);
     checkpoints[mode].push([...r.checkpoints].sort((a, b) => a.id - b.id));
     for (const c of r.checkpoints) {
@@ -184,6 +188,7 @@ async function overhead(backend: BuiltStateBackendType, dist: 'uniform' | 'hot',
         const r = await runOnce(null, false);
         steady.off.push(r.afterMarkSeconds);
         steadyCpu.off.push(r.afterMarkThreadNs);
+        queued.off.push(r.runQueueNs);
         return r.seconds;
       },
       // Full checkpoints take minutes per run at 10M records on rocksdb: INC_FULL=0 leaves them out.
@@ -193,11 +198,11 @@ async function overhead(backend: BuiltStateBackendType, dist: 'uniform' | 'hot',
     { reps: REPS, warmup: 0, progress: (round) => process.stderr.isTTY && process.stderr.write(`\roverhead ${backend} ${dist}: round ${round + 1}/${REPS}  \r`) },
   );
   const seconds = { off: measured.off ?? [], full: measured.full ?? [], incremental: measured.incremental ?? [] };
-  return { backend, dist, seconds, steady, steadyCpu, checkpoints, gaps };
+  return { backend, dist, seconds, steady, steadyCpu, queued, checkpoints, gaps };
 }
 
 function overheadTable(rows: readonly OverheadRow[]): string {
-  const out: string[][] = [['backend', 'keys', 'off (baseline)', 'full: overhead', 'incremental: overhead', 'target', `incremental: overhead after the first ${count(KEYS)} records (off, incr.)`, 'same, processing-thread CPU per record (off, incr.)', 'checkpoints full / incr.', 'written per checkpoint after the first, full / incr. (median)', 'keys changed per interval']];
+  const out: string[][] = [['backend', 'keys', 'off (baseline)', 'full: overhead', 'incremental: overhead', 'target', `incremental: overhead after the first ${count(KEYS)} records (off, incr.)`, 'same, processing-thread CPU per record (off, incr.)', 'processing thread on the run queue per round, off / incr.', 'checkpoints full / incr.', 'written per checkpoint after the first, full / incr. (median)', 'keys changed per interval']];
   for (const r of rows) {
     const rate = (s: readonly number[]): string => `${count(RECORDS / range(s).median)}/s`;
     // Overhead per round: 1 - rate(case) / rate(off) = 1 - off seconds / case seconds.
@@ -227,6 +232,7 @@ function overheadTable(rows: readonly OverheadRow[]): string {
       `<= ${pct(target)} ${verdict(inc.median <= target, 'ABOVE TARGET')}`,
       later > 0 && Number.isFinite(steadyCost.median) ? `${pct(steadyCost.median)} ${verdict(steadyCost.median <= target, 'ABOVE TARGET')} (${steadyRate(r.steady.off)}, ${steadyRate(r.steady.incremental)})` : '-',
       later > 0 && Number.isFinite(cpuCost.median) ? `${pct(cpuCost.median)} (${perRecord(r.steadyCpu.off)}, ${perRecord(r.steadyCpu.incremental)}; rounds ${ratios(r.steadyCpu.off, r.steadyCpu.incremental).map((x) => pct(1 - x)).join(', ')})` : '-',
+      r.queued.off.every(Number.isFinite) ? r.queued.off.map((q, i) => `${duration(q / 1e9)} / ${duration((r.queued.incremental[i] ?? Number.NaN) / 1e9)}`).join(', ') : '-',
       `${counts(r.checkpoints.full)} / ${counts(r.checkpoints.incremental)}`,
       `${after(r.checkpoints.full)} / ${after(r.checkpoints.incremental)}`,
       ch,
