@@ -161,3 +161,55 @@ describe('what commons-cli does not take as a long option is refused as before',
     expect({ code: result.code, err: result.err, args: result.args }).toEqual({ code, err: message, args: undefined });
   });
 });
+
+describe("Flink's options that tsflink has no counterpart of are refused in one line saying what to do, exit 1", () => {
+  const PYTHON = 'tsflink runs TypeScript and JavaScript job modules; Python jobs are not supported: give a .ts or .js job module instead.\n';
+  const ZK = '-z (--zookeeperNamespace): tsflink has no ZooKeeper high availability: it talks to the one JobManager at -m host:port or rest.address:rest.port; leave out -z.\n';
+  it.each<[string[], string]>([
+    [['run', '-c', 'com.example.Main', 'job.ts'], "-c (--class): tsflink runs the job module's default export, (env, args) => { ... }; there is no main class: leave out -c.\n"],
+    // In any spelling commons-cli takes: a cluster, a long name after one dash, the beginning of one.
+    [['run', '-dc', 'Main', 'job.ts'], "-c (--class): tsflink runs the job module's default export, (env, args) => { ... }; there is no main class: leave out -c.\n"],
+    [['info', '-class=Main', 'job.ts'], "-c (--class): tsflink runs the job module's default export, (env, args) => { ... }; there is no main class: leave out -c.\n"],
+    [['run', '-C', 'file:///lib.jar', 'job.ts'], '-C (--classpath): tsflink bundles the job module with its local imports and sends that bundle to the cluster; there is no classpath: leave out -C.\n'],
+    [['run', '--classp', 'file:///lib.jar', 'job.ts'], '-C (--classpath): tsflink bundles the job module with its local imports and sends that bundle to the cluster; there is no classpath: leave out -C.\n'],
+    [['run', '-j', 'job.jar'], '-j (--jarfile): the job module is the first argument after the options (flink run [options] <jobFile> [args...]): give it there instead of -j.\n'],
+    [['info', '-jarfile', 'job.jar'], '-j (--jarfile): the job module is the first argument after the options (flink run [options] <jobFile> [args...]): give it there instead of -j.\n'],
+    [['run', '-a', 'x', 'job.ts'], "-a (--arguments): give the job's arguments after the job file instead (flink run [options] <jobFile> [args...]).\n"],
+    [['run', '-sae', 'job.ts'], "-sae (--shutdownOnAttachedExit): an attached flink run already cancels its job on Ctrl-C; tsflink does not turn SIGTERM, SIGHUP or a client that dies into a cancel as Flink's shutdown hook and client heartbeat do: leave out -sae, and cancel a job whose client is gone with flink cancel <jobId>.\n"],
+    [['run', '--shutdownOnAttachedExit', 'job.ts'], "-sae (--shutdownOnAttachedExit): an attached flink run already cancels its job on Ctrl-C; tsflink does not turn SIGTERM, SIGHUP or a client that dies into a cancel as Flink's shutdown hook and client heartbeat do: leave out -sae, and cancel a job whose client is gone with flink cancel <jobId>.\n"],
+    [['info', '-sae', 'job.ts'], '-sae (--shutdownOnAttachedExit): info builds the plan and runs nothing, so there is no job to shut down: leave out -sae.\n'],
+    [['info', '-d', 'job.ts'], '-d (--detached): info builds the plan and runs nothing, so there is nothing to detach from: leave out -d.\n'],
+    [['run', '-yd', 'job.ts'], '-yd (--yarndetached): tsflink does not run on YARN; this deprecated YARN spelling of detached mode is -d, --detached: use -d.\n'],
+    [['run', '-py', 'job.py'], `-py (--python): ${PYTHON}`],
+    [['run', '--pyt', 'job.py'], `-py (--python): ${PYTHON}`],
+    [['run', '-pym', 'job', '-pyfs', 'a.zip'], `-pym (--pyModule): ${PYTHON}`],
+    [['info', '-pyfs', 'a.zip', 'job.ts'], `-pyfs (--pyFiles): ${PYTHON}`],
+    [['run', '-pyreq', 'requirements.txt', 'job.ts'], `-pyreq (--pyRequirements): ${PYTHON}`],
+    [['run', '-pyarch', 'venv.zip', 'job.ts'], `-pyarch (--pyArchives): ${PYTHON}`],
+    [['run', '-pyexec', 'python3', 'job.ts'], `-pyexec (--pyExecutable): ${PYTHON}`],
+    [['run', '-pyclientexec', 'python3', 'job.ts'], `-pyclientexec (--pyClientExecutable): ${PYTHON}`],
+    [['run', '-pypath', '/py', 'job.ts'], `-pypath (--pyPythonPath): ${PYTHON}`],
+    [['run', '-z', 'ns', 'job.ts'], ZK],
+    [['list', '-zookeeperNamespace', 'ns'], ZK],
+    [['savepoint', JOB, '-z', 'ns'], ZK],
+    [['stop', '--zoo=ns', JOB], ZK],
+    [['cancel', '-z', 'ns', JOB], ZK],
+    [['checkpoint', '-z', 'ns', JOB], ZK],
+    [['savepoint', '-j', 'job.jar', '-d', '/sp'], "-j (--jarfile): tsflink disposes of a savepoint without the job's code: leave out -j.\n"],
+    // Flink's run has the py options too, so a beginning they share with parallelism is ambiguous there as well.
+    [['run', '--p', '2', 'job.ts'], "Ambiguous option: '--p'  (could be: 'python', 'pyFiles', 'pyModule', 'pyRequirements', 'pyArchives', 'pyExecutable', 'pyClientExecutable', 'pyPythonPath', 'parallelism')\n"],
+  ])('%j', async (argv, message) => {
+    const result = await parse(argv);
+    expect({ code: result.code, err: result.err, args: result.args }).toEqual({ code: 1, err: message, args: undefined });
+  });
+
+  it('after the job file they are the job\'s own arguments', async () => {
+    const result = await parse(['run', 'job.ts', '-c', 'Main', '-py', 'x', '-sae']);
+    expect({ code: result.code, err: result.err, args: result.args }).toEqual({ code: 0, err: '', args: ['job.ts', ['-c', 'Main', '-py', 'x', '-sae'], { define: [] }] });
+  });
+
+  it('are not shown in help', async () => {
+    const result = await parse(['run', '--help']);
+    expect(result.out).not.toMatch(/--class|--python|shutdownOnAttachedExit|zookeeper/);
+  });
+});

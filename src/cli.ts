@@ -122,7 +122,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
 
   const clusterCommand = (name: string): Command => common(program.command(name)).option('-m, --jobmanager <host:port>', 'address of the JobManager to connect to (default: rest.address:rest.port, 127.0.0.1:8081)');
 
-  optionsEndAtFirstArgument(clusterCommand('run'))
+  optionsEndAtFirstArgument(refuseFlinkOptions(clusterCommand('run'), [...PROGRAM_OPTIONS_REFUSED, ...RUN_ONLY_REFUSED, ZOOKEEPER_NAMESPACE_REFUSED]))
     .description('submit a job to the cluster (starting a local cluster if none answers) and, unless detached, follow it to its end')
     .argument('<jobFile>', 'the job module: export default (env, args) => { ... }')
     .argument('[args...]', "the job's own arguments")
@@ -151,7 +151,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
       exitCode = await runPlanRestore(snapshot, jobFile, args, options, envFor(options));
     });
 
-  optionsEndAtFirstArgument(common(program.command('info')))
+  optionsEndAtFirstArgument(refuseFlinkOptions(common(program.command('info')), [...PROGRAM_OPTIONS_REFUSED, ...INFO_ONLY_REFUSED]))
     .description("print the job's execution plan as JSON (builds the job, runs nothing)")
     .argument('<jobFile>', 'the job module: export default (env, args) => { ... }')
     .argument('[args...]', "the job's own arguments")
@@ -161,7 +161,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
       exitCode = await runInfo(jobFile, args, options, envFor(options));
     });
 
-  clusterCommand('list')
+  refuseFlinkOptions(clusterCommand('list'), [ZOOKEEPER_NAMESPACE_REFUSED])
     .description('list the jobs of the cluster (running and scheduled by default)')
     .option('-r, --running', 'only running and restarting jobs')
     .option('-s, --scheduled', 'only scheduled jobs')
@@ -173,7 +173,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
       exitCode = await runList(options, envFor(options));
     });
 
-  clusterCommand('savepoint')
+  refuseFlinkOptions(clusterCommand('savepoint'), [ZOOKEEPER_NAMESPACE_REFUSED, SAVEPOINT_JARFILE_REFUSED])
     .description('take a savepoint of a running job, or dispose of one (-d)')
     .argument('[jobId]', 'the job to take a savepoint of')
     .argument('[targetDirectory]', 'where to write it (default: execution.checkpointing.savepoint-dir)')
@@ -189,7 +189,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
       exitCode = await runSavepoint(jobId, targetDirectory, options, envFor(options));
     });
 
-  clusterCommand('stop')
+  refuseFlinkOptions(clusterCommand('stop'), [ZOOKEEPER_NAMESPACE_REFUSED])
     .description('take a savepoint of a job, then stop it (it ends as FINISHED)')
     .argument('[jobId]', 'the job to stop (as in Flink, `stop -p <jobId>` takes the -p value as the job id when none follows)')
     .option('-p, --savepointPath [targetDirectory]', 'where to write the savepoint (default: execution.checkpointing.savepoint-dir)')
@@ -204,7 +204,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
       exitCode = await runStop(jobId, options, envFor(options));
     });
 
-  clusterCommand('cancel')
+  refuseFlinkOptions(clusterCommand('cancel'), [ZOOKEEPER_NAMESPACE_REFUSED])
     .description('cancel a running job')
     .argument('[jobId]', 'the job to cancel (as in Flink, `cancel -s <jobId>` takes the -s value as the job id when none follows)')
     .option('-s, --withSavepoint [targetDirectory]', 'deprecated in Flink (use stop): take a savepoint first, into targetDirectory (default: execution.checkpointing.savepoint-dir), then cancel')
@@ -216,7 +216,7 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
       exitCode = await runCancel(jobId, options, envFor(options));
     });
 
-  clusterCommand('checkpoint')
+  refuseFlinkOptions(clusterCommand('checkpoint'), [ZOOKEEPER_NAMESPACE_REFUSED])
     .description('take a checkpoint of a running job now')
     .argument('[jobId]', 'the job to checkpoint')
     .option('--full', 'a full checkpoint: with incremental checkpoints every key group is written whole, a new base for the checkpoints after it')
@@ -302,6 +302,77 @@ export async function main(argv: readonly string[], ctx: CliContext = processCon
 
 /** The commands Flink has too: they exit as Flink's CliFrontend does. */
 const CLUSTER_COMMANDS: ReadonlySet<string> = new Set(['run', 'plan-restore', 'info', 'list', 'savepoint', 'stop', 'cancel', 'checkpoint', 'cluster', 'jobmanager', 'taskmanager']);
+
+/** One of Flink's options that tsflink has no counterpart of, and why, with what to do instead. */
+interface RefusedOption {
+  /** As commander declares it: Flink's one-letter short name, its long name, a value if Flink's takes one. */
+  readonly flags: string;
+  /** Flink's short name of more than one letter (`sae`, `py`), which commander cannot declare. */
+  readonly flinkShort?: string;
+  readonly why: string;
+}
+
+/**
+ * Flink's ProgramOptions of run and info (CliFrontendParser.getProgramSpecificOptions) that tsflink
+ * does not have: declared, so that they and their beginnings are read as commons-cli reads them
+ * (`-c Main` takes its value, `--p` is ambiguous as in Flink), and refused in one line rather than
+ * with commander's "unknown option".
+ */
+const PYTHON = 'tsflink runs TypeScript and JavaScript job modules; Python jobs are not supported: give a .ts or .js job module instead.';
+const PROGRAM_OPTIONS_REFUSED: readonly RefusedOption[] = [
+  { flags: '-j, --jarfile <jarfile>', why: 'the job module is the first argument after the options (flink run [options] <jobFile> [args...]): give it there instead of -j.' },
+  { flags: '-c, --class <classname>', why: "tsflink runs the job module's default export, (env, args) => { ... }; there is no main class: leave out -c." },
+  { flags: '-C, --classpath <url>', why: 'tsflink bundles the job module with its local imports and sends that bundle to the cluster; there is no classpath: leave out -C.' },
+  { flags: '-a, --arguments <programArgs>', why: "give the job's arguments after the job file instead (flink run [options] <jobFile> [args...])." },
+  { flags: '--yarndetached', flinkShort: 'yd', why: 'tsflink does not run on YARN; this deprecated YARN spelling of detached mode is -d, --detached: use -d.' },
+  { flags: '--python <pythonFile>', flinkShort: 'py', why: PYTHON },
+  { flags: '--pyFiles <pythonFiles>', flinkShort: 'pyfs', why: PYTHON },
+  { flags: '--pyModule <pythonModule>', flinkShort: 'pym', why: PYTHON },
+  { flags: '--pyRequirements <arg>', flinkShort: 'pyreq', why: PYTHON },
+  { flags: '--pyArchives <arg>', flinkShort: 'pyarch', why: PYTHON },
+  { flags: '--pyExecutable <arg>', flinkShort: 'pyexec', why: PYTHON },
+  { flags: '--pyClientExecutable <arg>', flinkShort: 'pyclientexec', why: PYTHON },
+  { flags: '--pyPythonPath <arg>', flinkShort: 'pypath', why: PYTHON },
+];
+
+/** run's -sae, Flink's shutdownOnAttachedExit. */
+const RUN_ONLY_REFUSED: readonly RefusedOption[] = [
+  {
+    flags: '--shutdownOnAttachedExit',
+    flinkShort: 'sae',
+    why: "an attached flink run already cancels its job on Ctrl-C; tsflink does not turn SIGTERM, SIGHUP or a client that dies into a cancel as Flink's shutdown hook and client heartbeat do: leave out -sae, and cancel a job whose client is gone with flink cancel <jobId>.",
+  },
+];
+
+/** Flink's info takes run's -d and -sae too (getInfoCommandOptions), where they mean nothing. */
+const INFO_ONLY_REFUSED: readonly RefusedOption[] = [
+  { flags: '-d, --detached', why: 'info builds the plan and runs nothing, so there is nothing to detach from: leave out -d.' },
+  { flags: '--shutdownOnAttachedExit', flinkShort: 'sae', why: 'info builds the plan and runs nothing, so there is no job to shut down: leave out -sae.' },
+];
+
+/** AbstractCustomCommandLine's -z of every command that talks to a cluster. */
+const ZOOKEEPER_NAMESPACE_REFUSED: RefusedOption = {
+  flags: '-z, --zookeeperNamespace <zookeeperNamespace>',
+  why: 'tsflink has no ZooKeeper high availability: it talks to the one JobManager at -m host:port or rest.address:rest.port; leave out -z.',
+};
+
+/** Flink's savepoint takes -j, the job's jar, for disposing of a savepoint with user classes in it. */
+const SAVEPOINT_JARFILE_REFUSED: RefusedOption = { flags: '-j, --jarfile <jarfile>', why: "tsflink disposes of a savepoint without the job's code: leave out -j." };
+
+/** Declares each of Flink's options the command refuses (hidden from help), and refuses it in one line when given. */
+function refuseFlinkOptions(command: Command, refused: readonly RefusedOption[]): Command {
+  for (const { flags, flinkShort, why } of refused) {
+    const option = new Option(flags).hideHelp();
+    if (flinkShort !== undefined) flinkShortName(option, flinkShort);
+    command.addOption(option);
+    const names = flinkShort === undefined ? `${option.short ?? ''} (${option.long ?? ''})` : `-${flinkShort} (${option.long ?? ''})`;
+    // Fired as commander reads the option, in any spelling (`-dc Main` too), before any action runs.
+    command.on(`option:${option.name()}`, () => {
+      throw new UsageError(`${names}: ${why}`);
+    });
+  }
+  return command;
+}
 
 /**
  * Flink's `-type, --type` (the savepoint format; `-type` is a short name of four letters, so `-t`
