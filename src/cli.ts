@@ -5,6 +5,7 @@
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { flinkShortName, normalizeFlinkFlags, optionsEndAtFirstArgument, propertyOption, wholeNameOnly } from './commands/flink-flags.ts';
 import { type Config, loadConfig } from './config.ts';
+import { isRemoteTarget, unsupportedTargetReason } from './engine/cluster/deployment-target.ts';
 import { ExitCode, UsageError, describeError, exitCodeFor } from './errors.ts';
 import { type CliContext, processContext } from './output/context.ts';
 import { VERSION, revision } from './version.ts';
@@ -398,11 +399,10 @@ function executorOption(): Option {
 
 function parseTarget(flag: string): (value: string) => 'remote' {
   return (value) => {
-    if (value.toLowerCase() === 'remote') return 'remote';
+    if (isRemoteTarget(value)) return 'remote';
     // tsflink read `-t` as the savepoint format before it was Flink's --target.
     if (/^(canonical|native)$/i.test(value)) throw new UsageError(`${flag} ${value}: ${flag} is the deployment target (Flink's ${flag === '-t' ? '--target' : '--executor'}); the savepoint format is -type (--type): -type ${value}`);
-    const local = value.toLowerCase() === 'local' ? ' (its local executor runs the job inside the client)' : '';
-    throw new UsageError(`${flag} ${value}: tsflink has no such deployment target${local}; it runs jobs on its own cluster, reached at -m host:port or rest.address:rest.port (target remote, the default), and flink run starts a local one when none answers: leave out ${flag}.`);
+    throw new UsageError(`${flag} ${value}: ${unsupportedTargetReason(value)}: leave out ${flag}.`);
   };
 }
 

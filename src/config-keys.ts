@@ -14,6 +14,7 @@ import { HEARTBEAT_INTERVAL_KEY, HEARTBEAT_TIMEOUT_KEY as TASK_MANAGER_HEARTBEAT
 import { parseFlinkDuration } from './engine/checkpoint/flink-duration.ts';
 import { TASK_CANCELLATION_TIMEOUT_KEY, parseTaskCancellationTimeout } from './engine/cluster/taskmanager/task-cancellation.ts';
 import { badPortProblem } from './engine/cluster/bad-ports.ts';
+import { DEPLOYMENT_TARGET_KEY, isRemoteTarget, unsupportedTargetReason } from './engine/cluster/deployment-target.ts';
 import { UserError } from './errors.ts';
 
 /** One key as documented in README.md and shown by help. */
@@ -210,6 +211,9 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec('rest.server.max-content-length', '104857600', 'bytes, a whole number >= 1024', 'largest request body the REST server accepts (a job submission carries the job\'s bundled code)', (v, k) => void parseWholeNumber(k, v, 1024, Number.MAX_SAFE_INTEGER)),
   spec('rest.port', '8081', '0 to 65535 (0: any free port), except the ports Node\'s fetch refuses (WHATWG "bad ports")', 'port of the cluster\'s REST endpoint', (v, k) => void parseRestPort(k, v)),
   spec('jobmanager.rpc.address', NO_DEFAULT, 'a host name or IP address', 'the JobManager\'s host for flink taskmanager when neither -m nor rest.address is given (with rest.port); other commands use rest.address', () => undefined),
+  spec(DEPLOYMENT_TARGET_KEY, 'remote', 'remote, in any case', 'deployment target, as -t: remote, the cluster at -m or rest.address:rest.port, is the only one tsflink has; any other is refused', (v, k) => {
+    if (!isRemoteTarget(v)) fail(k, `'${v}': ${unsupportedTargetReason(v)}: set it to remote or remove it`);
+  }),
   spec('process.jobmanager.working-dir', '<tmpdir>/tsflink-jobmanager-<rest.port>', 'a local path', 'the cluster\'s working directory', (v, k) => void parseNonEmpty(k, v)),
   spec('execution.state-recovery.path', NO_DEFAULT, 'a savepoint or retained checkpoint directory, or its _metadata', 'restore jobs from this snapshot (like run -s)', (v, k) => void parseNonEmpty(k, v), ['execution.savepoint.path']),
   spec('execution.state-recovery.ignore-unclaimed-state', 'false', 'true, false', 'allow restoring when snapshot state has no operator in the job (like run -n)', (v, k) => void parseBoolean(k, v), ['execution.savepoint.ignore-unclaimed-state']),
@@ -249,6 +253,10 @@ export const REFUSED_KEY_FAMILIES: readonly string[] = [
   'state.checkpoint-storage',
   'state.storage.',
   'task.cancellation',
+  // flink run sets both from its flags (Flink's ProgramOptions.applyToConfiguration), so a value
+  // here would look like it did something.
+  'execution.attached',
+  'execution.shutdown-on-attached-exit',
 ];
 
 const EMBEDDED_MEMORY = 'the memory of the rocksdb and lmdb backends is set with state.backend.embedded.cache-size (each subtask\'s write-back cache in front of its store; RocksDB\'s own is left at its defaults)';
@@ -270,6 +278,8 @@ const REFUSED_KEY_HINTS: readonly (readonly [string, string])[] = [
   ['execution.checkpointing.unaligned.', 'tsflink has no unaligned checkpoints: checkpoints are aligned'],
   ['task.cancellation.interval', CANCELLATION_INTERVAL],
   ['task.cancellation-interval', CANCELLATION_INTERVAL],
+  ['execution.attached', 'flink run follows its job unless -d is given, and sets this key from that as Flink\'s run does, so a value here would change nothing: use -d for a detached run, and remove the key'],
+  ['execution.shutdown-on-attached-exit', 'flink run sets this key from -sae as Flink\'s run does, and tsflink refuses -sae (an attached run cancels its job on Ctrl-C; SIGTERM, SIGHUP and a client that dies do not cancel it): remove the key'],
   ['task.cancellation.timers.timeout', "a subtask's timers run on its slot's thread and stop with it: task.cancellation.timeout bounds the whole stop"],
 ];
 

@@ -174,6 +174,9 @@ describe('unknown keys of the families tsflink implements', () => {
     ['task.cancellation-interval=30000', "task.cancellation-interval: tsflink does not implement this key; a slot's subtasks get one cancel, as soon as their thread's event loop is free, and JavaScript has no interrupt that repeating it could deliver; a slot that has not stopped after task.cancellation.timeout is terminated: set that instead"],
     ['task.cancellation.timers.timeout=7500', "task.cancellation.timers.timeout: tsflink does not implement this key; a subtask's timers run on its slot's thread and stop with it: task.cancellation.timeout bounds the whole stop"],
     ['task.cancellation.timeouts=1 min', 'task.cancellation.timeouts: not a key tsflink knows; did you mean task.cancellation.timeout?'],
+    // Flink's run sets both from -d and -sae, whatever the configuration says.
+    ['execution.attached=false', "execution.attached: tsflink does not implement this key; flink run follows its job unless -d is given, and sets this key from that as Flink's run does, so a value here would change nothing: use -d for a detached run, and remove the key"],
+    ['execution.shutdown-on-attached-exit=true', "execution.shutdown-on-attached-exit: tsflink does not implement this key; flink run sets this key from -sae as Flink's run does, and tsflink refuses -sae (an attached run cancels its job on Ctrl-C; SIGTERM, SIGHUP and a client that dies do not cancel it): remove the key"],
   ];
   it.each(cases)('-D %s is refused in one line, with the exit code of a bad value', (define, message) => {
     const err = loadError({ defines: [define] });
@@ -257,6 +260,9 @@ describe('validation at load time', () => {
     ['task.cancellation.timeout=soon', "task.cancellation.timeout: 'soon' is not a duration: write a whole number with an optional unit (ms, s, min, h, d), e.g. 500 ms, 10 s, 1 min, 2 h"],
     ['task.cancellation.timeout=-1', "task.cancellation.timeout: '-1' is not a duration: write a whole number with an optional unit (ms, s, min, h, d), e.g. 500 ms, 10 s, 1 min, 2 h"],
     ['task.cancellation.timeout=25 d', "task.cancellation.timeout: '25 d' is out of range: allowed is at most 2147483647 ms (about 24 days), or 0 for no timeout"],
+    // As -t refuses them: tsflink's one target is remote.
+    ['execution.target=local', "execution.target: 'local': tsflink has no such deployment target (its local executor runs the job inside the client); it runs jobs on its own cluster, reached at -m host:port or rest.address:rest.port (target remote, the default), and flink run starts a local one when none answers: set it to remote or remove it"],
+    ['execution.target=kubernetes-session', "execution.target: 'kubernetes-session': tsflink has no such deployment target; it runs jobs on its own cluster, reached at -m host:port or rest.address:rest.port (target remote, the default), and flink run starts a local one when none answers: set it to remote or remove it"],
   ];
   it.each(cases)('%s', (define, message) => {
     const err = loadError({ defines: [define] });
@@ -283,6 +289,8 @@ describe('validation at load time', () => {
       'jobmanager.rpc.address: localhost',
       'pipeline.name: nightly',
       's3.path.style.access: false',
+      // Flink's executor factories compare the target ignoring case.
+      'execution.target: REMOTE',
     ].join('\n');
     expect(load({ yaml }).warnings).toEqual([]);
   });
