@@ -210,7 +210,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec('blob.storage.directory', 'the system\'s temporary directory', 'a directory', 'where the JobManager keeps submitted job code (in tsflink-jobmanager-blobs-<hash of its working directory>/ under it; unset: its working directory\'s blobs/) and TaskManagers cache the code of the jobs deployed to them (each in a directory of its own under it)', (v, k) => void parseNonEmpty(k, v)),
   spec('rest.server.max-content-length', '104857600', 'bytes, a whole number >= 1024', 'largest request body the REST server accepts (a job submission carries the job\'s bundled code)', (v, k) => void parseWholeNumber(k, v, 1024, Number.MAX_SAFE_INTEGER)),
   spec('rest.port', '8081', '0 to 65535 (0: any free port), except the ports Node\'s fetch refuses (WHATWG "bad ports")', 'port of the cluster\'s REST endpoint', (v, k) => void parseRestPort(k, v)),
-  spec('jobmanager.rpc.address', NO_DEFAULT, 'a host name or IP address', 'the JobManager\'s host for flink taskmanager when neither -m nor rest.address is given (with rest.port); other commands use rest.address', () => undefined),
+  spec('jobmanager.rpc.address', NO_DEFAULT, 'a host name or IP address', 'where every command finds the JobManager (with rest.port: tsflink has no separate RPC port) when neither -m nor rest.address is given, as Flink reads it in place of an unset rest.address', (v, k) => void parseNonEmpty(k, v)),
   spec(DEPLOYMENT_TARGET_KEY, 'remote', 'remote, in any case', 'deployment target, as -t: remote, the cluster at -m or rest.address:rest.port, is the only one tsflink has; any other is refused', (v, k) => {
     if (!isRemoteTarget(v)) fail(k, `'${v}': ${unsupportedTargetReason(v)}: set it to remote or remove it`);
   }),

@@ -250,6 +250,7 @@ describe('validation at load time', () => {
     ['rest.port=http', "rest.port: 'http' is not a whole number (allowed: from 0 to 65535)"],
     ['rest.port=6000', `rest.port: '6000': port 6000 is one Node's HTTP client refuses (a WHATWG "bad port"); use another port`],
     ['rest.address=', 'rest.address: the value is empty; give one or leave the key unset'],
+    ['jobmanager.rpc.address=', 'jobmanager.rpc.address: the value is empty; give one or leave the key unset'],
     ['rest.bind-address= ', 'rest.bind-address: the value is empty; give one or leave the key unset'],
     ['process.jobmanager.working-dir=', 'process.jobmanager.working-dir: the value is empty; give one or leave the key unset'],
     ['execution.savepoint.path=', 'execution.savepoint.path: the value is empty; give one or leave the key unset'],
@@ -312,6 +313,13 @@ describe('accessors', () => {
     expect(savepointPath(none)).toBeUndefined();
     expect(ignoreUnclaimedState(none)).toBe(false);
     expect(pipelineName(none)).toBeUndefined();
+  });
+
+  it("read jobmanager.rpc.address for an unset rest.address, its fallback key in Flink, and the REST server listens there", () => {
+    const rpc = new Map([['jobmanager.rpc.address', 'jm-host']]);
+    expect(restAddress(rpc)).toBe('jm-host');
+    expect(restBindAddress(rpc)).toBe('jm-host');
+    expect(restAddress(new Map([...rpc, ['rest.address', 'rest-host']]))).toBe('rest-host');
   });
 
   it('return the configured values, reading deprecated names when the current one is unset', () => {

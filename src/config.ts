@@ -188,8 +188,12 @@ function read<T>(config: Config, key: string, parse: (key: string, value: string
   return undefined;
 }
 
+/**
+ * Where clients find the JobManager's REST endpoint: rest.address, else jobmanager.rpc.address,
+ * its fallback key in Flink (RestOptions.ADDRESS), as tsflink's REST port is its RPC port too.
+ */
 export function restAddress(config: Config): string {
-  return read(config, 'rest.address', parseNonEmpty) ?? '127.0.0.1';
+  return read(config, 'rest.address', parseNonEmpty) ?? read(config, 'jobmanager.rpc.address', parseNonEmpty) ?? '127.0.0.1';
 }
 
 export function restBindAddress(config: Config): string {

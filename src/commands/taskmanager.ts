@@ -7,7 +7,6 @@
 import { cpus } from 'node:os';
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
 import { startTaskManagerFromConfig } from '../engine/cluster/taskmanager/task-manager-process.ts';
-import { restPort } from '../config.ts';
 import { UsageError } from '../errors.ts';
 import { clusterUrl } from './cluster-client.ts';
 
@@ -24,11 +23,8 @@ export async function runTaskManagerCommand(options: ClusterOptions, env: Comman
   // JobManager (one process group). That JobManager suspends its jobs and then stops this one with
   // SIGTERM; stopping on SIGINT now, the jobs would first see it lost (and fail, or restart).
   if (startedByJobManager) process.on('SIGINT', () => log('SIGINT ignored: the JobManager that started this TaskManager stops it'));
-  // Flink's TaskManagers find the JobManager by jobmanager.rpc.address; here it names the host
-  // of its REST endpoint (rest.port), unless -m or rest.address says otherwise.
-  const rpcHost = env.config.get('jobmanager.rpc.address');
-  const jobManager = options.jobmanager ?? (rpcHost !== undefined && env.config.get('rest.address') === undefined ? `${rpcHost}:${restPort(env.config)}` : undefined);
-  const tm = await startTaskManagerFromConfig(env.config, clusterUrl(jobManager === undefined ? {} : { jobmanager: jobManager }, env.config), log, cpus().length);
+  // Flink's TaskManagers find the JobManager by jobmanager.rpc.address, which clusterUrl reads when rest.address is unset.
+  const tm = await startTaskManagerFromConfig(env.config, clusterUrl(options, env.config), log, cpus().length);
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => (stopped = resolve));
   const stop = (): void => void tm.stop().then(stopped);

@@ -35,7 +35,9 @@ export interface StartedCluster {
 export function clusterDefines(defines: readonly string[]): string[] {
   return defines.filter((define) => {
     const key = define.slice(0, Math.max(0, define.indexOf('='))).trim();
-    return CLUSTER_ONLY_KEYS.includes(key) || key.startsWith('rest.') || key.startsWith('taskmanager.') || key.startsWith('slotmanager.') || key.startsWith('resourcemanager.');
+    // jobmanager.rpc.address is where clients find the cluster, as rest.address is (its fallback
+    // key): a cluster started here listens there, and one already running is not refused it.
+    return CLUSTER_ONLY_KEYS.includes(key) || key === 'jobmanager.rpc.address' || key.startsWith('rest.') || key.startsWith('taskmanager.') || key.startsWith('slotmanager.') || key.startsWith('resourcemanager.');
   });
 }
 

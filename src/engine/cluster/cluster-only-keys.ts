@@ -22,7 +22,6 @@ export const CLUSTER_ONLY_KEYS: readonly string[] = [
   'process.jobmanager.working-dir',
   'rest.bind-address',
   'rest.server.max-content-length',
-  'jobmanager.rpc.address',
   BLOB_STORAGE_DIRECTORY_KEY,
   TASK_MANAGER_COUNT_KEY,
   TASK_MANAGER_HOST_KEY,
