@@ -313,18 +313,19 @@ interface RefusedOption {
   readonly why: string;
 }
 
+const PYTHON = 'tsflink runs TypeScript and JavaScript job modules; Python jobs are not supported: give a .ts or .js job module instead.';
+
 /**
  * Flink's ProgramOptions of run and info (CliFrontendParser.getProgramSpecificOptions) that tsflink
  * does not have: declared, so that they and their beginnings are read as commons-cli reads them
  * (`-c Main` takes its value, `--p` is ambiguous as in Flink), and refused in one line rather than
  * with commander's "unknown option".
  */
-const PYTHON = 'tsflink runs TypeScript and JavaScript job modules; Python jobs are not supported: give a .ts or .js job module instead.';
 const PROGRAM_OPTIONS_REFUSED: readonly RefusedOption[] = [
-  { flags: '-j, --jarfile <jarfile>', why: 'the job module is the first argument after the options (flink run [options] <jobFile> [args...]): give it there instead of -j.' },
+  { flags: '-j, --jarfile <jarfile>', why: 'the job module is the first argument after the options ([options] <jobFile> [args...]): give it there instead of -j.' },
   { flags: '-c, --class <classname>', why: "tsflink runs the job module's default export, (env, args) => { ... }; there is no main class: leave out -c." },
   { flags: '-C, --classpath <url>', why: 'tsflink bundles the job module with its local imports and sends that bundle to the cluster; there is no classpath: leave out -C.' },
-  { flags: '-a, --arguments <programArgs>', why: "give the job's arguments after the job file instead (flink run [options] <jobFile> [args...])." },
+  { flags: '-a, --arguments <programArgs>', why: "give the job's arguments after the job file instead ([options] <jobFile> [args...])." },
   { flags: '--yarndetached', flinkShort: 'yd', why: 'tsflink does not run on YARN; this deprecated YARN spelling of detached mode is -d, --detached: use -d.' },
   { flags: '--python <pythonFile>', flinkShort: 'py', why: PYTHON },
   { flags: '--pyFiles <pythonFiles>', flinkShort: 'pyfs', why: PYTHON },
