@@ -22,6 +22,7 @@ import { TtlStates } from '../state/ttl/ttl-states.ts';
 import type { KeyedStateBlocks } from '../state/write-keyed-snapshot.ts';
 import { type ProcessingTimeClock, SYSTEM_CLOCK } from './clock.ts';
 import { AbortedCheckpoints } from './aborted-checkpoints.ts';
+import { SnapshottedCheckpoints } from './snapshotted-checkpoints.ts';
 import { createBarrierHandler } from './barrier-handler.ts';
 import type { ChannelReceiver } from './channel.ts';
 import { InputGate } from './input-gate.ts';
@@ -170,11 +171,10 @@ export class Subtask {
   #pending: Promise<void>[] = [];
   #cancelled = false;
   #released = false;
-  readonly #snapshotted = new Set<number>();
+  /** The last snapshot started, and the savepoints among them whose notifications never move a chain's base. */
+  readonly #snapshotted = new SnapshottedCheckpoints();
   /** Aborted before this subtask started its part: their triggers and barriers snapshot nothing. */
   readonly #aborted = new AbortedCheckpoints();
-  /** Savepoints snapshotted here: their notifications never move a chain's base. */
-  readonly #savepoints = new Set<number>();
   #outputs: Output[] = [];
   /** Records into and out of each member of the chain (Flink's numRecordsIn / numRecordsOut). */
   readonly #recordsIn: number[];
@@ -324,7 +324,9 @@ export class Subtask {
   /** Finished: answer checkpoints with the final state until released (or cancelled). */
   async #runFinished(): Promise<void> {
     this.spec.hooks.finished?.();
-    for (const p of this.spec.hooks.pendingCheckpoints?.() ?? []) await this.#checkpoint(p);
+    // Oldest first: a snapshot older than the last one started is skipped as out of order.
+    const pending = [...(this.spec.hooks.pendingCheckpoints?.() ?? [])].sort((a, b) => a.checkpointId - b.checkpointId);
+    for (const p of pending) await this.#checkpoint(p);
     while (!this.#released) {
       this.#checkCancelled();
       await this.mailbox.signal();
@@ -343,7 +345,9 @@ export class Subtask {
 
   notifyCheckpointComplete(checkpointId: number): void {
     this.mailbox.put(async () => {
-      if (!this.#savepoints.has(checkpointId)) {
+      const savepoint = this.#snapshotted.isSavepoint(checkpointId);
+      this.#snapshotted.completed(checkpointId);
+      if (!savepoint) {
         // The book confirms the backend's changes when its base moves (now, or once the chains are recorded).
         for (const m of this.#members) m.book?.confirm(checkpointId);
         // Not awaited: deleting files never holds up processing (prunes run one after another, and never reject).
@@ -358,6 +362,7 @@ export class Subtask {
     // runs before this mail would, and must find it aborted (Flink runs this mail first).
     this.#aborted.notify(checkpointId);
     this.mailbox.put(async () => {
+      this.#snapshotted.aborted(checkpointId);
       for (const m of this.#members) m.book?.abort(checkpointId);
       this.#localShared?.aborted(checkpointId);
       for (const m of this.#members) await m.operator?.notifyCheckpointAborted?.(checkpointId);
@@ -630,9 +635,9 @@ export class Subtask {
     // snapshot nobody will take, nor hold the subtask's end back by as long again; as a cancelled
     // Flink task, it ends instead.
     this.#checkCancelled();
-    // A finished subtask may be asked twice (pending when it finished, and triggered directly).
-    if (this.#snapshotted.has(barrier.checkpointId)) return;
-    this.#snapshotted.add(barrier.checkpointId);
+    // A finished subtask may be asked twice (pending when it finished, and triggered directly);
+    // one older than the last started is out of order, skipped as in Flink.
+    if (!this.#snapshotted.begin(barrier.checkpointId)) return;
     // Aborted (expired, declined, subsumed) before its trigger or barrier ran here: nothing to
     // snapshot (Flink's checkAndClearAbortedStatus). Triggers queued behind a snapshot slower than
     // the timeout would otherwise each take a snapshot as slow, for nothing. A stop --drain
@@ -661,7 +666,7 @@ export class Subtask {
     }
     const captureStart = performance.now();
     if (this.#reader !== undefined) this.#members[0]!.operatorState.getListState<unknown>(SPLITS_STATE).update(this.#reader.snapshotSplits());
-    if (barrier.savepoint) this.#savepoints.add(barrier.checkpointId);
+    if (barrier.savepoint) this.#snapshotted.savepoint(barrier.checkpointId);
     // A checkpoint's snapshot marks where its changes end (change tracking); a savepoint is never a base.
     const snapshotOptions = barrier.savepoint ? undefined : { checkpointId: barrier.checkpointId };
     const captured: CapturedOperator[] = this.#members.map((m) => ({

@@ -22,6 +22,7 @@ import { type ChannelMux, ChannelClosedError } from '../../network/channel-mux.t
 import { messagePortMux } from '../../network/message-port-mux.ts';
 import { type TcpMuxServer, connectTcpMux, listenTcpMux } from '../../network/tcp-mux.ts';
 import type { DeployMessage, FromSlot, SlotFailure, ToSlot } from './slot-protocol.ts';
+import { SlotSnapshots } from './slot-snapshots.ts';
 
 /** How often record counts go to the JobMaster's side (Flink's metrics are sampled too). */
 const COUNTS_EVERY_MS = 1000;
@@ -43,11 +44,10 @@ let dataServer: TcpMuxServer | undefined;
 let failSlot: (error: Error) => void = () => undefined;
 let storeOptions: OpenStoreOptions = {};
 const finished = new Set<Subtask>();
-const snapshots = new Map<number, Snapshot>();
+/** Snapshots started and not settled, and the ids seen aborted or completed, so a late request for one is answered at once. */
+const snapshots = new SlotSnapshots<Snapshot>();
 /** Targets asked for before `snapshot-started` arrived (a barrier can overtake it from another slot). */
 const waiting = new Map<number, ((target: CheckpointTarget | undefined) => void)[]>();
-/** Ids seen aborted or completed, so a late request for one is answered at once. */
-const settled = new Set<number>();
 
 port.on('message', (message: ToSlot) => {
   switch (message.type) {
@@ -55,11 +55,17 @@ port.on('message', (message: ToSlot) => {
       void deploy(message);
       return;
     case 'snapshot-started': {
+      // Ended before its start reached this slot: nothing will be written for it.
+      if (snapshots.settled(message.checkpointId)) {
+        for (const resolve of waiting.get(message.checkpointId) ?? []) resolve(undefined);
+        waiting.delete(message.checkpointId);
+        return;
+      }
       const store = openStore(message.location, storeOptions).then((s) => new PendingSnapshotStore(s));
       store.catch(() => undefined);
       const shared = message.shared === undefined ? undefined : { store: openStore(message.shared.root, storeOptions).then((s) => new PendingSnapshotStore(s)), dir: message.shared.dir, full: message.shared.full };
       shared?.store.catch(() => undefined);
-      snapshots.set(message.checkpointId, { savepoint: message.savepoint, store, ...(shared === undefined ? {} : { shared }), ...(message.native === true ? { native: true } : {}) });
+      snapshots.started(message.checkpointId, { savepoint: message.savepoint, store, ...(shared === undefined ? {} : { shared }), ...(message.native === true ? { native: true } : {}) });
       for (const resolve of waiting.get(message.checkpointId) ?? []) void targetOf(message.checkpointId).then(resolve);
       waiting.delete(message.checkpointId);
       return;
@@ -88,11 +94,9 @@ port.on('message', (message: ToSlot) => {
 });
 
 function settle(checkpointId: number, how: 'completed' | 'aborted'): void {
-  settled.add(checkpointId);
+  const snapshot = snapshots.settle(checkpointId, how);
   for (const resolve of waiting.get(checkpointId) ?? []) resolve(undefined);
   waiting.delete(checkpointId);
-  const snapshot = snapshots.get(checkpointId);
-  snapshots.delete(checkpointId);
   // An aborted snapshot's directory is deleted by the coordinator: refuse writes still coming.
   if (how === 'aborted') void snapshot?.store.then((s) => s.close(`checkpoint ${checkpointId} was aborted`)).catch(() => undefined);
   if (how === 'aborted') void snapshot?.shared?.store.then((s) => s.close(`checkpoint ${checkpointId} was aborted`)).catch(() => undefined);
@@ -101,7 +105,7 @@ function settle(checkpointId: number, how: 'completed' | 'aborted'): void {
 async function targetOf(checkpointId: number): Promise<CheckpointTarget | undefined> {
   const snapshot = snapshots.get(checkpointId);
   if (snapshot === undefined) {
-    if (settled.has(checkpointId)) return undefined;
+    if (snapshots.settled(checkpointId)) return undefined;
     return new Promise((resolve) => waiting.set(checkpointId, [...(waiting.get(checkpointId) ?? []), resolve]));
   }
   const target = { checkpointId, savepoint: snapshot.savepoint, store: await snapshot.store, ...(snapshot.native === true ? { native: true } : {}) };
@@ -156,7 +160,7 @@ async function deploy(message: DeployMessage): Promise<void> {
           if (s !== undefined) finished.add(s);
           post({ type: 'finished', chain, index });
         },
-        pendingCheckpoints: () => [...snapshots.entries()].map(([checkpointId, s]) => ({ checkpointId, savepoint: s.savepoint })),
+        pendingCheckpoints: () => snapshots.pending().map(([checkpointId, s]) => ({ checkpointId, savepoint: s.savepoint })),
         checkpointTarget: (id) => targetOf(id),
         acknowledge: (ack) => post({ type: 'ack', ack }),
         decline: (checkpointId, reason) => post({ type: 'decline', checkpointId, reason: reason instanceof Error ? reason.message : String(reason) }),
