@@ -90,6 +90,17 @@ export function validateConfig(config: Config): void {
   networkOptions(config); // a non-loopback bind without a shared secret is refused here, not when a TaskManager starts
 }
 
+/**
+ * A job's `-D` keys as the JobManager receives them over REST, checked as `loadConfig` checks the
+ * CLI's (refused keys, each value, then the combinations over the cluster's configuration): a
+ * client other than the CLI sends them unchecked. Throws UserError naming the key. Unknown keys
+ * of other families pass, as the CLI only warns about them and Flink ignores them.
+ */
+export function validateJobConfig(cluster: Config, submitted: Config): void {
+  for (const key of submitted.keys()) refuseUnimplementedKey(key, KNOWN_KEYS);
+  validateConfig(new Map([...cluster, ...submitted]));
+}
+
 /** `$FLINK_CONF_DIR/config.yaml`, which must exist, else `<cwd>/conf/config.yaml` if it exists. */
 function findConfigFile(env: LoadConfigOptions['env'], cwd: string): { path: string; text: string } | undefined {
   const dir = env.FLINK_CONF_DIR;

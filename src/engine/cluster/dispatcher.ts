@@ -9,6 +9,7 @@ import { access, readFile } from 'node:fs/promises';
 import { makeDirectories } from '../../storage/make-directories.ts';
 import { FormatError, UserError } from '../../errors.ts';
 import { openSnapshot } from '../../open-snapshot.ts';
+import { validateJobConfig } from '../../config.ts';
 import type { OpenStoreOptions } from '../../storage/open-store.ts';
 import { snapshotDirOf } from '../../format/snapshot-paths.ts';
 import { CHECKPOINT_KEYS } from '../checkpoint/checkpoint-config.ts';
@@ -234,6 +235,13 @@ export class Dispatcher implements ClusterApi {
     this.#refuseHeapOnTaskManagers(request.config ?? {});
     this.#refuseSlotsOnTaskManagers(request.config ?? {});
     this.#refuseClusterKeys(request.config ?? {});
+    try {
+      validateJobConfig(new Map(Object.entries(this.options.config)), new Map(Object.entries(request.config ?? {})));
+    } catch (err) {
+      // The line the CLI would print for the same -D, as Flink's 400 for a bad submission.
+      if (err instanceof UserError) throw new BadRequestError(err.message);
+      throw err;
+    }
     const bundleKey = jobBundle === undefined ? undefined : await this.#context.blobs.put(jobBundle);
     const jobId = randomBytes(16).toString('hex');
     const now = Date.now();
