@@ -16,6 +16,8 @@ let port: number;
 /** `METHOD path body`, in the order the JobManager got them. */
 const requests: string[] = [];
 let cancelled = false;
+/** The savepoint asked for was a cancel-with-savepoint. */
+let cancelJob = false;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -27,9 +29,16 @@ beforeAll(async () => {
         res.writeHead(status, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify(json));
       };
-      if (req.method === 'POST' && req.url === `/jobs/${JOB}/savepoints`) return answer(202, { 'request-id': 'sp-trigger' });
+      if (req.method === 'POST' && req.url === `/jobs/${JOB}/savepoints`) {
+        cancelJob = (JSON.parse(body) as { 'cancel-job'?: boolean })['cancel-job'] === true;
+        return answer(202, { 'request-id': 'sp-trigger' });
+      }
       if (req.method === 'POST' && req.url === `/jobs/${JOB}/stop`) return answer(202, { 'request-id': 'stop-trigger' });
-      if (req.method === 'GET' && req.url === `/jobs/${JOB}/savepoints/sp-trigger`) return answer(200, { status: { id: 'COMPLETED' }, operation: { location: LOCATION } });
+      if (req.method === 'GET' && req.url === `/jobs/${JOB}/savepoints/sp-trigger`) {
+        // As Flink's JobMaster: a cancel-with-savepoint cancels the job once its savepoint is complete.
+        cancelled ||= cancelJob;
+        return answer(200, { status: { id: 'COMPLETED' }, operation: { location: LOCATION } });
+      }
       if (req.method === 'PATCH' && req.url === `/jobs/${JOB}?mode=cancel`) {
         cancelled = true;
         return answer(202, {});
@@ -47,6 +56,7 @@ afterAll(async () => {
 beforeEach(() => {
   requests.length = 0;
   cancelled = false;
+  cancelJob = false;
 });
 
 function env(config: Record<string, string> = {}): CommandEnv & { out: () => string; err: () => string } {
@@ -60,14 +70,13 @@ function env(config: Record<string, string> = {}): CommandEnv & { out: () => str
   };
 }
 
-describe('cancel -s: a savepoint, then the cancel', () => {
+describe("cancel -s: Flink's one cancel-with-savepoint call, the JobManager cancels once the savepoint completes", () => {
   it('into the directory given, with the job id after it', async () => {
     const e = env();
     expect(await runCancel(JOB, { define: [], jobmanager: `127.0.0.1:${port}`, withSavepoint: 'sps', type: 'native' }, e)).toBe(0);
     expect(requests).toEqual([
-      `POST /jobs/${JOB}/savepoints {"target-directory":"/here/sps","cancel-job":false,"formatType":"NATIVE"}`,
+      `POST /jobs/${JOB}/savepoints {"target-directory":"/here/sps","cancel-job":true,"formatType":"NATIVE"}`,
       `GET /jobs/${JOB}/savepoints/sp-trigger`,
-      `PATCH /jobs/${JOB}?mode=cancel`,
       `GET /jobs/${JOB}`,
     ]);
     expect(e.out()).toBe(`Cancelling job ${JOB} with NATIVE savepoint to /here/sps.\nCancelled job ${JOB}. Savepoint stored in ${LOCATION}.\n`);
@@ -77,14 +86,14 @@ describe('cancel -s: a savepoint, then the cancel', () => {
   it('-s <jobId> alone: the value is the job id and the savepoint goes to the default directory, as in Flink', async () => {
     const e = env({ 'execution.checkpointing.savepoint-dir': '/default-sp' });
     expect(await runCancel(undefined, { define: [], jobmanager: `127.0.0.1:${port}`, withSavepoint: JOB, json: true }, e)).toBe(0);
-    expect(requests[0]).toBe(`POST /jobs/${JOB}/savepoints {"target-directory":"/default-sp","cancel-job":false,"formatType":"CANONICAL"}`);
+    expect(requests[0]).toBe(`POST /jobs/${JOB}/savepoints {"target-directory":"/default-sp","cancel-job":true,"formatType":"CANONICAL"}`);
     expect(e.out()).toBe(`${JSON.stringify({ jobid: JOB, state: 'CANCELED', location: LOCATION })}\n`);
   });
 
   it('-s with no directory anywhere leaves it to the job, and says so', async () => {
     const e = env();
     expect(await runCancel(JOB, { define: [], jobmanager: `127.0.0.1:${port}`, withSavepoint: true }, e)).toBe(0);
-    expect(requests[0]).toBe(`POST /jobs/${JOB}/savepoints {"cancel-job":false,"formatType":"CANONICAL"}`);
+    expect(requests[0]).toBe(`POST /jobs/${JOB}/savepoints {"cancel-job":true,"formatType":"CANONICAL"}`);
     expect(e.out()).toMatch(new RegExp(`^Cancelling job ${JOB} with CANONICAL savepoint to default savepoint directory\\.\n`));
   });
 

@@ -1,7 +1,8 @@
 /**
  * `flink cancel <jobId>`: cancels the job and waits until it is CANCELED.
- * `flink cancel -s [targetDirectory] <jobId>`: Flink's deprecated cancel with a savepoint: the
- * savepoint first, then the cancel, as Flink's JobMaster cancels once the savepoint completes.
+ * `flink cancel -s [targetDirectory] <jobId>`: Flink's deprecated cancel with a savepoint, one REST
+ * call as Flink's client makes (`cancel-job: true`): the JobMaster stops periodic checkpoints,
+ * takes the savepoint and cancels once it completes; if it fails, the job runs on.
  */
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
 import { savepointDir } from '../config.ts';
@@ -54,10 +55,9 @@ async function cancelWithSavepoint(jobId: string | undefined, withSavepoint: str
   env.ctx.stderr.write('DEPRECATION WARNING: Cancelling a job with savepoint is deprecated. Use "stop" instead.\n');
   if (!json) out.write(`Cancelling job ${id} with ${formatType} savepoint to ${target ?? 'default savepoint directory'}.\n`);
   const client = clusterClient(options, env.config);
-  const { 'request-id': trigger } = await client.triggerSavepoint(id, { ...(target === undefined ? {} : { 'target-directory': target }), 'cancel-job': false, formatType });
+  const { 'request-id': trigger } = await client.triggerSavepoint(id, { ...(target === undefined ? {} : { 'target-directory': target }), 'cancel-job': true, formatType });
   const progress = new SavepointProgress(env.ctx.stderr, progressEnabled(env.ctx.stderr, json), () => client.checkpoints(id));
   const { location } = await awaitOperation(() => client.savepointStatus(id, trigger), { what: `the savepoint of job ${id}`, onWait: () => progress.update() }).finally(() => progress.clear());
-  await client.cancel(id);
   const state = await awaitJobEnd(client, id);
   if (json) out.write(`${JSON.stringify({ jobid: id, state, location })}\n`);
   else out.write(state === 'CANCELED' ? `Cancelled job ${id}. Savepoint stored in ${location}.\n` : `${endedBefore(id, state).trimEnd()} Savepoint stored in ${location}.\n`);

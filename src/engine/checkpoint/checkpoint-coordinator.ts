@@ -255,6 +255,12 @@ export class CheckpointCoordinator {
    * pending ones are aborted by stop(), with how the attempt ended, once the executor knows.
    */
   #suspended = false;
+  /**
+   * Periodic checkpoints are stopped while a cancel-with-savepoint's savepoint is taken (Flink's
+   * stopCheckpointScheduler), so none completes, and commits, past the savepoint the job is
+   * cancelled at; they resume if the savepoint fails.
+   */
+  #periodicPaused = false;
   /** Attempts whose subtasks all run (see AttemptHandle.running). */
   readonly #running = new WeakSet<AttemptHandle>();
   /** Manual checkpoints waiting for a free slot, oldest first (Flink's request queue keeps them too). */
@@ -304,6 +310,22 @@ export class CheckpointCoordinator {
     // reason not found yet (in process a first checkpoint at once completes).
     const interval = effectiveInterval(this.config);
     if (interval !== null) this.#schedule(interval);
+  }
+
+  /** Flink's stopCheckpointScheduler: no periodic checkpoint starts until `resumePeriodic`; manual ones and savepoints still do. */
+  pausePeriodic(): void {
+    this.#periodicPaused = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#queued = false;
+  }
+
+  /** Flink's startCheckpointScheduler after a failed cancel-with-savepoint: the next periodic checkpoint a whole interval from now. */
+  resumePeriodic(): void {
+    if (!this.#periodicPaused) return;
+    this.#periodicPaused = false;
+    const interval = effectiveInterval(this.config);
+    if (this.#attempt !== undefined && !this.#suspended && interval !== null) this.#schedule(interval);
   }
 
   /** Stops triggering and aborts what is pending (the attempt ended, `ended` says how when known). */
@@ -497,7 +519,7 @@ export class CheckpointCoordinator {
 
   async #tick(): Promise<void> {
     const attempt = this.#attempt;
-    if (attempt === undefined || this.#suspended) return;
+    if (attempt === undefined || this.#suspended || this.#periodicPaused) return;
     const now = Date.now();
     if (!attempt.canCheckpoint()) return; // a bounded source finished: no more barriers can flow
     if (attempt.running !== undefined && !this.#running.has(attempt)) {

@@ -304,7 +304,8 @@ export class Dispatcher implements ClusterApi {
   async triggerSavepoint(jobId: string, request: SavepointTriggerRequest): Promise<TriggerResponse> {
     const master = this.#running(jobId, 'a savepoint');
     const target = await this.#savepointTarget(master, request['target-directory']);
-    return { 'request-id': master.trigger({ type: 'savepoint', targetDirectory: target, stop: request['cancel-job'] === true, drain: false, formatType: request.formatType ?? 'CANONICAL' }) };
+    // cancel-job: Flink's cancel-with-savepoint, the savepoint and then a cancel (CANCELED), not a stop.
+    return { 'request-id': master.trigger({ type: 'savepoint', targetDirectory: target, stop: false, ...(request['cancel-job'] === true ? { cancelJob: true } : {}), drain: false, formatType: request.formatType ?? 'CANONICAL' }) };
   }
 
   async stop(jobId: string, request: StopRequest): Promise<TriggerResponse> {

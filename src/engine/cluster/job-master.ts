@@ -44,7 +44,8 @@ export interface JobMasterContext {
 }
 
 type Operation =
-  | { readonly status: 'IN_PROGRESS'; readonly thread: Worker }
+  /** `cancelJob`: a cancel-with-savepoint, whose completion cancels the job. */
+  | { readonly status: 'IN_PROGRESS'; readonly thread: Worker; readonly cancelJob?: boolean }
   | { readonly status: 'COMPLETED'; readonly location: string; readonly checkpointId: number }
   | { readonly status: 'FAILED'; readonly message: string };
 
@@ -233,9 +234,17 @@ export class JobMaster {
         record.nextCheckpointId = Math.max(record.nextCheckpointId, m.stats.id + 1);
         this.#save();
         return;
-      case 'operation-done':
+      case 'operation-done': {
+        const op = this.#operations.get(m.requestId);
         this.#operations.set(m.requestId, { status: 'COMPLETED', location: externalPath(m.location), checkpointId: m.checkpointId });
+        // Flink's JobMaster cancels once a cancel-with-savepoint's savepoint is complete (the
+        // thread has begun the cancel too, and stopped periodic checkpoints for the savepoint).
+        if (op?.status === 'IN_PROGRESS' && op.cancelJob === true && !this.isTerminal && record.state !== 'CANCELLING') {
+          this.context.log(`job ${record.jobId}: Savepoint stored in ${externalPath(m.location)}. Now cancelling ${record.jobId}.`);
+          this.cancel();
+        }
         return;
+      }
       case 'operation-failed':
         this.#operations.set(m.requestId, { status: 'FAILED', message: m.message });
         return;
@@ -424,14 +433,14 @@ export class JobMaster {
   }
 
   /** Sends a savepoint or checkpoint request to the coordinator; returns the trigger id to poll. */
-  trigger(request: { readonly type: 'savepoint'; readonly targetDirectory: string; readonly stop: boolean; readonly drain: boolean; readonly formatType?: 'CANONICAL' | 'NATIVE' } | { readonly type: 'checkpoint'; readonly full: boolean }): string {
+  trigger(request: { readonly type: 'savepoint'; readonly targetDirectory: string; readonly stop: boolean; readonly drain: boolean; readonly cancelJob?: boolean; readonly formatType?: 'CANONICAL' | 'NATIVE' } | { readonly type: 'checkpoint'; readonly full: boolean }): string {
     const thread = this.#thread;
     const record = this.record;
     if (record.state !== 'RUNNING' || thread === undefined) {
       throw new ConflictError(`Job ${record.jobId} is not running (it is ${record.state}); ${request.type === 'checkpoint' ? 'a checkpoint' : 'a savepoint'} needs a running job.`);
     }
     const requestId = randomBytes(16).toString('hex');
-    this.#operations.set(requestId, { status: 'IN_PROGRESS', thread });
+    this.#operations.set(requestId, { status: 'IN_PROGRESS', thread, ...(request.type === 'savepoint' && request.cancelJob === true ? { cancelJob: true } : {}) });
     thread.postMessage({ ...request, requestId } satisfies ToJobMasterThread);
     return requestId;
   }

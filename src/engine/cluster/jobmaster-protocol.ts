@@ -30,7 +30,8 @@ export interface StartMessage {
 
 export type ToJobMasterThread =
   | StartMessage
-  | { readonly type: 'savepoint'; readonly requestId: string; readonly targetDirectory: string; readonly stop: boolean; readonly drain: boolean; readonly formatType?: 'CANONICAL' | 'NATIVE' }
+  /** `stop`: stop-with-savepoint (FINISHED); `cancelJob`: Flink's cancel-with-savepoint (CANCELED once it completes; the JobMaster cancels). */
+  | { readonly type: 'savepoint'; readonly requestId: string; readonly targetDirectory: string; readonly stop: boolean; readonly drain: boolean; readonly cancelJob?: boolean; readonly formatType?: 'CANONICAL' | 'NATIVE' }
   /** `full`: `flink checkpoint --full` (every key group whole). */
   | { readonly type: 'checkpoint'; readonly requestId: string; readonly full?: boolean }
   | { readonly type: 'cancel' }

@@ -85,7 +85,9 @@ port.on('message', (message: ToJobMasterThread) => {
       return;
     case 'savepoint': {
       const type = message.formatType === 'NATIVE' ? 'native' : 'canonical';
-      operation(message.requestId, () => (message.stop ? client!.stopWithSavepoint(message.targetDirectory, { drain: message.drain, type }) : client!.triggerSavepoint(message.targetDirectory, { type })));
+      operation(message.requestId, () =>
+        message.stop ? client!.stopWithSavepoint(message.targetDirectory, { drain: message.drain, type }) : message.cancelJob === true ? client!.cancelWithSavepoint(message.targetDirectory, { type }) : client!.triggerSavepoint(message.targetDirectory, { type }),
+      );
       return;
     }
   }

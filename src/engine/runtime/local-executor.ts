@@ -129,6 +129,13 @@ export interface JobClient {
   triggerCheckpoint(full?: boolean): Promise<string>;
   /** A savepoint, then the job stops (FINISHED), as `flink stop`. */
   stopWithSavepoint(targetDirectory: string, options?: SavepointOptions & { readonly drain?: boolean }): Promise<string>;
+  /**
+   * Flink's cancel with a savepoint (REST `cancel-job: true`, `flink cancel -s`): periodic
+   * checkpoints stop, the savepoint is taken, and once it is complete the job is cancelled
+   * (CANCELED); resolves with its directory as the cancel begins. If the savepoint fails, the
+   * periodic checkpoints resume, the job runs on, and this rejects.
+   */
+  cancelWithSavepoint(targetDirectory: string, options?: SavepointOptions): Promise<string>;
   cancel(): Promise<void>;
 }
 
@@ -218,6 +225,12 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
   const running = (): void => {
     if (current !== 'RUNNING') throw new UserError(`Job ${jobId} is not running (${current}).`);
   };
+  const cancel = async (): Promise<void> => {
+    if (current === 'FINISHED' || current === 'CANCELED' || current === 'FAILED') return;
+    stopRequested = 'cancel';
+    cancelAttempt?.();
+    await result.catch(() => undefined);
+  };
   return {
     jobId,
     jobName: options.jobName,
@@ -260,12 +273,22 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
       await result.catch(() => undefined);
       return location;
     },
-    cancel: async () => {
-      if (current === 'FINISHED' || current === 'CANCELED' || current === 'FAILED') return;
-      stopRequested = 'cancel';
-      cancelAttempt?.();
-      await result.catch(() => undefined);
+    cancelWithSavepoint: async (dir, savepointOptions) => {
+      running();
+      // As Flink's SchedulerBase.triggerSavepoint with cancelJob: no periodic checkpoint starts
+      // (and commits) past the savepoint; if it fails they resume and the job runs on.
+      coordinator.pausePeriodic();
+      let location: string;
+      try {
+        location = await coordinator.triggerSavepoint(dir, false, false, savepointOptions?.type ?? 'canonical');
+      } catch (err) {
+        coordinator.resumePeriodic();
+        throw err;
+      }
+      void cancel();
+      return location;
     },
+    cancel,
   };
 }
 
