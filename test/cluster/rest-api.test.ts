@@ -301,7 +301,7 @@ describe('the paths and fields a Flink user\'s tools call', () => {
     const stats = await probe.get<{
       counts: { completed: number };
       summary: { checkpointed_size: Summary; state_size: Summary; end_to_end_duration: Summary };
-      history: { id: number; status: string }[];
+      history: { id: number; status: string; trigger_timestamp: number; latest_ack_timestamp: number; checkpointed_size: number; tasks: object }[];
     }>(`/jobs/${jobId}/checkpoints`);
     expect(Object.keys(stats!.summary).sort()).toEqual(['checkpointed_size', 'end_to_end_duration', 'state_size']);
     for (const s of Object.values(stats!.summary)) {
@@ -315,7 +315,21 @@ describe('the paths and fields a Flink user\'s tools call', () => {
     const latest = stats!.history.find((c) => c.status === 'COMPLETED')!;
     // As Flink's entries: every subtask of the job (two chains at parallelism 2) acknowledged it.
     expect(latest).toMatchObject({ num_subtasks: 4, num_acknowledged_subtasks: 4 });
-    expect(await probe.get(`/jobs/${jobId}/checkpoints/details/${latest.id}`)).toEqual(latest);
+    // Flink builds the history's entries without per-task statistics, and the details with them.
+    expect(latest.tasks).toEqual({});
+    type Task = { id: number; status: string; latest_ack_timestamp: number; checkpointed_size: number; state_size: number; num_subtasks: number; num_acknowledged_subtasks: number };
+    const details = await probe.get<{ tasks: Record<string, Task> }>(`/jobs/${jobId}/checkpoints/details/${latest.id}`);
+    const job = await probe.get<{ vertices: { id: string }[] }>(`/jobs/${jobId}`);
+    expect({ ...details, tasks: {} }).toEqual(latest);
+    expect(Object.keys(details!.tasks).sort()).toEqual(job!.vertices.map((v) => v.id).sort());
+    for (const task of Object.values(details!.tasks)) {
+      expect(Object.keys(task).sort()).toEqual(['alignment_buffered', 'checkpointed_size', 'end_to_end_duration', 'id', 'latest_ack_timestamp', 'num_acknowledged_subtasks', 'num_subtasks', 'persisted_data', 'processed_data', 'state_size', 'status']);
+      expect(task).toMatchObject({ id: latest.id, status: 'COMPLETED', num_subtasks: 2, num_acknowledged_subtasks: 2 });
+      expect(task.latest_ack_timestamp).toBeGreaterThanOrEqual(latest.trigger_timestamp);
+      expect(task.latest_ack_timestamp).toBeLessThanOrEqual(latest.latest_ack_timestamp);
+    }
+    // The checkpoint wrote what its vertices' subtasks wrote.
+    expect(Object.values(details!.tasks).reduce((sum, t) => sum + t.checkpointed_size, 0)).toBe(latest.checkpointed_size);
     const gone = await fetch(`${cluster.url}/jobs/${jobId}/checkpoints/details/999999`);
     expect(gone.status).toBe(404);
     expect(await gone.json()).toEqual({ errors: ['Could not find checkpointing statistics for checkpoint 999999.'] });

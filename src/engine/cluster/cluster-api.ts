@@ -140,22 +140,51 @@ export interface CheckpointEntry {
   readonly num_acknowledged_subtasks?: number;
 }
 
+/**
+ * A snapshot as REST gives it (Flink's CheckpointStatistics): the entry the job record keeps, with
+ * `tasks`, Flink's TaskCheckpointStatistics per job vertex id. Filled by
+ * `GET /jobs/:id/checkpoints/details/:checkpointId` for a completed snapshot; `{}` in
+ * `GET /jobs/:id/checkpoints`, which Flink builds without them, and for a snapshot in progress or
+ * failed, of which the JobManager keeps no per-subtask acknowledgements.
+ */
+export interface CheckpointDetails extends CheckpointEntry {
+  readonly tasks: Readonly<Record<string, TaskCheckpointStatistics>>;
+}
+
+/** Flink's TaskCheckpointStatistics: one vertex's part of a snapshot, summed over the subtasks that acknowledged it. */
+export interface TaskCheckpointStatistics {
+  readonly id: number;
+  readonly status: CheckpointEntry['status'];
+  /** When its latest subtask acknowledged, -1 before the first (as Flink). */
+  readonly latest_ack_timestamp: number;
+  readonly checkpointed_size: number;
+  readonly state_size: number;
+  /** From the trigger to `latest_ack_timestamp`, -1 before the first acknowledgement (as Flink). */
+  readonly end_to_end_duration: number;
+  /** Always 0: alignment and unaligned channel state are not measured. */
+  readonly alignment_buffered: number;
+  readonly processed_data: number;
+  readonly persisted_data: number;
+  readonly num_subtasks: number;
+  readonly num_acknowledged_subtasks: number;
+}
+
 /** `GET /jobs/:id/checkpoints`. */
 export interface CheckpointStatistics {
   readonly counts: { readonly restored: number; readonly total: number; readonly in_progress: number; readonly completed: number; readonly failed: number };
   /** Over the completed checkpoints and savepoints (percentiles: the latest 1000). */
   readonly summary: { readonly checkpointed_size: StatsSummary; readonly state_size: StatsSummary; readonly end_to_end_duration: StatsSummary };
   readonly latest: {
-    readonly completed: CheckpointEntry | null;
-    readonly savepoint: CheckpointEntry | null;
-    readonly failed: CheckpointEntry | null;
+    readonly completed: CheckpointDetails | null;
+    readonly savepoint: CheckpointDetails | null;
+    readonly failed: CheckpointDetails | null;
     readonly restored: { readonly id: number; readonly restore_timestamp: number; readonly is_savepoint: boolean; readonly external_path: string } | null;
   };
   /**
    * Newest first, at most `web.checkpoints.history` (10) entries, as Flink; snapshots in progress
    * come first as IN_PROGRESS entries (sizes and duration so far) until they complete or fail.
    */
-  readonly history: readonly CheckpointEntry[];
+  readonly history: readonly CheckpointDetails[];
 }
 
 /** Flink's `SubtaskCheckpointStatistics` (a completed subtask's), in `TaskCheckpointDetails.subtasks`. */
@@ -176,18 +205,8 @@ export interface SubtaskCheckpointEntry {
 }
 
 /** `GET /jobs/:id/checkpoints/details/:checkpointId/subtasks/:vertexId` (Flink's `TaskCheckpointStatisticsWithSubtaskDetails`). */
-export interface TaskCheckpointDetails {
-  readonly id: number;
+export interface TaskCheckpointDetails extends TaskCheckpointStatistics {
   readonly status: 'COMPLETED';
-  readonly latest_ack_timestamp: number;
-  readonly checkpointed_size: number;
-  readonly state_size: number;
-  readonly end_to_end_duration: number;
-  readonly alignment_buffered: number;
-  readonly processed_data: number;
-  readonly persisted_data: number;
-  readonly num_subtasks: number;
-  readonly num_acknowledged_subtasks: number;
   readonly summary: {
     readonly checkpointed_size: StatsSummary;
     readonly state_size: StatsSummary;
@@ -380,8 +399,8 @@ export interface ClusterApi {
   checkpointConfig(jobId: string): Promise<CheckpointConfigInfo>;
   /** `GET /jobs/:id/exceptions`: why attempts of the job failed, newest first. */
   exceptions(jobId: string): Promise<JobExceptions>;
-  /** `GET /jobs/:id/checkpoints/details/:checkpointId`: one of the history's entries. */
-  checkpointDetails(jobId: string, checkpointId: number): Promise<CheckpointEntry>;
+  /** `GET /jobs/:id/checkpoints/details/:checkpointId`: one of the history's entries, with its vertices' parts in `tasks`. */
+  checkpointDetails(jobId: string, checkpointId: number): Promise<CheckpointDetails>;
   /** `GET /jobs/:id/checkpoints/details/:checkpointId/subtasks/:vertexId`: each subtask's part, with its sync and async durations. */
   checkpointSubtaskDetails(jobId: string, checkpointId: number, vertexId: string): Promise<TaskCheckpointDetails>;
   /** `GET /jobs/:id/plan`. */

@@ -21,7 +21,7 @@ import {
   type AsyncOperation,
   BadRequestError,
   type CheckpointConfigInfo,
-  type CheckpointEntry,
+  type CheckpointDetails,
   type TaskCheckpointDetails,
   type DashboardConfiguration,
   type JobPlanInfo,
@@ -44,9 +44,8 @@ import {
   type TriggerResponse,
 } from './cluster-api.ts';
 import { BLOB_STORAGE_DIRECTORY_KEY, BlobStore, jobManagerBlobDirectory } from './blob-store.ts';
-import { JobMaster, type JobMasterContext, inProgressEntry } from './job-master.ts';
-import { summarize } from './checkpoint-summary.ts';
-import { checkpointDetails, checkpointSubtaskDetails, jobPlan, maskedConfiguration, statusCounts, taskCounts, vertexDetails, vertexRecords } from './job-views.ts';
+import { JobMaster, type JobMasterContext } from './job-master.ts';
+import { checkpointDetails, checkpointSubtaskDetails, checkpointingStatistics, jobPlan, maskedConfiguration, statusCounts, taskCounts, vertexDetails, vertexRecords } from './job-views.ts';
 import { VERSION, revision } from '../../version.ts';
 import type { JobRecord, JobStore } from './job-store.ts';
 import { defaultJobName } from './job-settings.ts';
@@ -338,29 +337,12 @@ export class Dispatcher implements ClusterApi {
 
   async checkpoints(jobId: string): Promise<CheckpointStatistics> {
     const master = this.#master(jobId);
-    const r = master.record;
-    const latestCompleted = r.checkpointHistory.find((c) => c.status === 'COMPLETED' && !c.is_savepoint) ?? null;
-    const now = Date.now();
-    // Newest first, as the history is.
-    const inProgress = [...master.pendingSnapshots()].reverse().map((p) => inProgressEntry(p, now));
-    return {
-      // Flink's total counts every triggered snapshot, those in progress too.
-      counts: { restored: r.restoreCount ?? (r.restored === null ? 0 : 1), total: r.checkpointCounts.completed + r.checkpointCounts.failed + inProgress.length, in_progress: inProgress.length, completed: r.checkpointCounts.completed, failed: r.checkpointCounts.failed },
-      summary: {
-        checkpointed_size: summarize(r.checkpointSummary?.checkpointedSize),
-        state_size: summarize(r.checkpointSummary?.stateSize),
-        end_to_end_duration: summarize(r.checkpointSummary?.duration),
-      },
-      latest: { completed: latestCompleted, savepoint: r.latestSavepoint, failed: r.latestFailed, restored: r.restored },
-      // Flink's history (web.checkpoints.history) holds pending ones among its 10.
-      history: [...inProgress, ...r.checkpointHistory].slice(0, Math.max(10, inProgress.length)),
-    };
+    return checkpointingStatistics(master.record, master.pendingSnapshots(), Date.now());
   }
 
-  async checkpointDetails(jobId: string, checkpointId: number): Promise<CheckpointEntry> {
+  async checkpointDetails(jobId: string, checkpointId: number): Promise<CheckpointDetails> {
     const master = this.#master(jobId);
-    const pending = master.pendingSnapshots().find((p) => p.id === checkpointId);
-    return pending === undefined ? checkpointDetails(master.record, checkpointId) : inProgressEntry(pending, Date.now());
+    return checkpointDetails(master.record, checkpointId, master.pendingSnapshots(), Date.now());
   }
 
   async checkpointSubtaskDetails(jobId: string, checkpointId: number, vertexId: string): Promise<TaskCheckpointDetails> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NotFoundError } from './cluster-api.ts';
 import type { CheckpointEntry } from './cluster-api.ts';
-import { checkpointDetails, checkpointSubtaskDetails, jobPlan, maskedConfiguration, statusCounts, taskCounts, vertexDetails, vertexRecords } from './job-views.ts';
+import { checkpointDetails, checkpointSubtaskDetails, checkpointingStatistics, jobPlan, maskedConfiguration, statusCounts, taskCounts, vertexDetails, vertexRecords } from './job-views.ts';
 import type { JobRecord } from './job-store.ts';
 import type { JobVertexInfo } from './jobmaster-protocol.ts';
 
@@ -69,9 +69,52 @@ describe('job views', () => {
   });
 
   it("finds a checkpoint's statistics in the history, and says Flink's words for one it no longer has", () => {
-    expect(checkpointDetails(record(), 3)).toEqual(entry(3));
-    expect(checkpointDetails(record(), 4)).toEqual(entry(4, 'FAILED'));
+    // Without the per-subtask acknowledgements (a failed checkpoint, or a record that kept none), no vertex's part is known.
+    expect(checkpointDetails(record(), 3)).toEqual({ ...entry(3), tasks: {} });
+    expect(checkpointDetails(record(), 4)).toEqual({ ...entry(4, 'FAILED'), tasks: {} });
     expect(() => checkpointDetails(record(), 1)).toThrow(new NotFoundError('Could not find checkpointing statistics for checkpoint 1.'));
+  });
+
+  it("gives a completed checkpoint's part of each vertex in tasks, as Flink's TaskCheckpointStatistics", () => {
+    const r = record({
+      checkpointSubtasks: {
+        '3': [
+          { chain: 1, subtask: 1, syncMs: 0.4, asyncMs: 30.6, ackAt: 3040, size: 200, stateSize: 700 },
+          { chain: 1, subtask: 0, syncMs: 12.2, asyncMs: 20, ackAt: 3030, size: 100 },
+        ],
+      },
+    });
+    expect(checkpointDetails(r, 3)).toEqual({
+      ...entry(3),
+      tasks: {
+        // Flink's TaskStateStats before any acknowledgement: -1 for the latest one and the duration.
+        [SOURCE]: { id: 3, status: 'COMPLETED', latest_ack_timestamp: -1, checkpointed_size: 0, state_size: 0, end_to_end_duration: -1, alignment_buffered: 0, processed_data: 0, persisted_data: 0, num_subtasks: 2, num_acknowledged_subtasks: 0 },
+        [COUNT]: { id: 3, status: 'COMPLETED', latest_ack_timestamp: 3040, checkpointed_size: 300, state_size: 800, end_to_end_duration: 40, alignment_buffered: 0, processed_data: 0, persisted_data: 0, num_subtasks: 3, num_acknowledged_subtasks: 2 },
+      },
+    });
+  });
+
+  it('gives a snapshot in progress as its IN_PROGRESS entry, with no vertex known yet', () => {
+    const pending = [{ id: 5, kind: 'savepoint' as const, triggeredAt: 5000, acknowledged: 2, total: 5, bytes: 64, latestAckAt: 5100 }];
+    expect(checkpointDetails(record(), 5, pending, 5400)).toMatchObject({ id: 5, status: 'IN_PROGRESS', is_savepoint: true, num_subtasks: 5, num_acknowledged_subtasks: 2, end_to_end_duration: 400, tasks: {} });
+  });
+
+  it('lists the history and the latest snapshots with tasks {}, as Flink builds them without per-task statistics', () => {
+    const r = record({ latestSavepoint: { ...entry(2), is_savepoint: true, checkpoint_type: 'SAVEPOINT' }, checkpointSubtasks: { '3': [{ chain: 0, subtask: 0, syncMs: 1, asyncMs: 1, ackAt: 3010, size: 5 }] } });
+    const pending = [{ id: 6, kind: 'checkpoint' as const, triggeredAt: 6000, acknowledged: 0, total: 5, bytes: 0, latestAckAt: 6000 }];
+    const stats = checkpointingStatistics(r, pending, 6100);
+    expect(stats.history.map((e) => [e.id, e.status, e.tasks])).toEqual([
+      [6, 'IN_PROGRESS', {}],
+      [4, 'FAILED', {}],
+      [3, 'COMPLETED', {}],
+      [2, 'COMPLETED', {}],
+    ]);
+    expect([stats.latest.completed, stats.latest.savepoint, stats.latest.failed].map((e) => [e?.id, e?.tasks])).toEqual([
+      [3, {}],
+      [2, {}],
+      [4, {}],
+    ]);
+    expect(stats.counts).toEqual({ restored: 0, total: 5, in_progress: 1, completed: 3, failed: 1 });
   });
 
   it("gives a vertex's subtasks in a completed checkpoint with their sync and async durations (Flink's checkpoint_duration)", () => {

@@ -4,8 +4,21 @@
  * masked. Pure, so each shape is tested without a cluster.
  */
 import { NotFoundError } from './cluster-api.ts';
+import type { SnapshotProgress, SubtaskSnapshotStats } from '../checkpoint/checkpoint-coordinator.ts';
 import { type RunningStats, type StatsSummary, addValue, summarize } from './checkpoint-summary.ts';
-import type { CheckpointEntry, JobPlanInfo, JobState, JobVertexDetails, TaskCheckpointDetails, TaskCounts, TaskState } from './cluster-api.ts';
+import type {
+  CheckpointDetails,
+  CheckpointEntry,
+  CheckpointStatistics,
+  JobPlanInfo,
+  JobState,
+  JobVertexDetails,
+  TaskCheckpointDetails,
+  TaskCheckpointStatistics,
+  TaskCounts,
+  TaskState,
+} from './cluster-api.ts';
+import { inProgressEntry } from './job-master.ts';
 import type { JobRecord } from './job-store.ts';
 import type { RecordCount, JobVertexInfo } from './jobmaster-protocol.ts';
 
@@ -112,11 +125,85 @@ export function vertexDetails(record: JobRecord, vertexId: string, counts: (uid:
   };
 }
 
+/**
+ * An entry without its vertices' parts: as Flink builds those of `GET /jobs/:id/checkpoints`
+ * (includeTaskCheckpointStatistics false), and as details of a snapshot whose acknowledgements are not kept.
+ */
+function listed(entry: CheckpointEntry): CheckpointDetails {
+  return { ...entry, tasks: {} };
+}
+
+/** `GET /jobs/:id/checkpoints`, with `pending` the snapshots in progress, oldest first. */
+export function checkpointingStatistics(r: JobRecord, pending: readonly SnapshotProgress[], now: number): CheckpointStatistics {
+  const latestCompleted = r.checkpointHistory.find((c) => c.status === 'COMPLETED' && !c.is_savepoint) ?? null;
+  // Newest first, as the history is.
+  const inProgress = [...pending].reverse().map((p) => listed(inProgressEntry(p, now)));
+  return {
+    // Flink's total counts every triggered snapshot, those in progress too.
+    counts: { restored: r.restoreCount ?? (r.restored === null ? 0 : 1), total: r.checkpointCounts.completed + r.checkpointCounts.failed + inProgress.length, in_progress: inProgress.length, completed: r.checkpointCounts.completed, failed: r.checkpointCounts.failed },
+    summary: {
+      checkpointed_size: summarize(r.checkpointSummary?.checkpointedSize),
+      state_size: summarize(r.checkpointSummary?.stateSize),
+      end_to_end_duration: summarize(r.checkpointSummary?.duration),
+    },
+    latest: {
+      completed: latestCompleted === null ? null : listed(latestCompleted),
+      savepoint: r.latestSavepoint === null ? null : listed(r.latestSavepoint),
+      failed: r.latestFailed === null ? null : listed(r.latestFailed),
+      restored: r.restored,
+    },
+    // Flink's history (web.checkpoints.history) holds pending ones among its 10.
+    history: [...inProgress, ...r.checkpointHistory.map(listed)].slice(0, Math.max(10, inProgress.length)),
+  };
+}
+
 /** Flink keeps statistics of the latest checkpoints only (`web.checkpoints.history`), and says so for older ones. */
-export function checkpointDetails(record: JobRecord, checkpointId: number): CheckpointEntry {
+function storedEntry(record: JobRecord, checkpointId: number): CheckpointEntry {
   const found = [...record.checkpointHistory, record.latestSavepoint, record.latestFailed].find((c) => c !== null && c.id === checkpointId);
   if (found == null) throw new NotFoundError(`Could not find checkpointing statistics for checkpoint ${checkpointId}.`);
   return found;
+}
+
+/**
+ * `GET /jobs/:id/checkpoints/details/:checkpointId`: a snapshot in progress (of `pending`) or of
+ * the history, with each vertex's part in `tasks` (Flink's includeTaskCheckpointStatistics). Only
+ * a completed snapshot's are known: the record keeps per-subtask acknowledgements of the
+ * completed snapshots it lists, and the JobMaster thread reports only job-wide counts of pending
+ * ones; a failed or pending snapshot has `tasks: {}`.
+ */
+export function checkpointDetails(record: JobRecord, checkpointId: number, pending: readonly SnapshotProgress[] = [], now = Date.now()): CheckpointDetails {
+  const inProgress = pending.find((p) => p.id === checkpointId);
+  if (inProgress !== undefined) return listed(inProgressEntry(inProgress, now));
+  const entry = storedEntry(record, checkpointId);
+  const acks = entry.status === 'COMPLETED' ? record.checkpointSubtasks?.[String(checkpointId)] : undefined;
+  if (acks === undefined) return listed(entry);
+  const vertices = record.vertices ?? [];
+  return {
+    ...entry,
+    tasks: Object.fromEntries(vertices.map((v, chain) => [v.id, taskStatistics(entry, v, acks.filter((s) => s.chain === chain))])),
+  };
+}
+
+/**
+ * One vertex's part of a snapshot, as Flink's TaskStateStats sums it over the subtasks that
+ * acknowledged: the latest acknowledgement and the duration up to it are -1 before the first.
+ */
+function taskStatistics(entry: CheckpointEntry, vertex: JobVertexInfo, acks: readonly SubtaskSnapshotStats[]): TaskCheckpointStatistics {
+  const latestAck = acks.length === 0 ? -1 : Math.max(...acks.map((s) => s.ackAt));
+  return {
+    id: entry.id,
+    status: entry.status,
+    latest_ack_timestamp: latestAck,
+    checkpointed_size: acks.reduce((sum, s) => sum + s.size, 0),
+    // An incremental checkpoint's subtask writes `size` and holds `stateSize` (Flink's two figures).
+    state_size: acks.reduce((sum, s) => sum + (s.stateSize ?? s.size), 0),
+    end_to_end_duration: latestAck < 0 ? -1 : Math.max(0, latestAck - entry.trigger_timestamp),
+    alignment_buffered: 0,
+    processed_data: 0,
+    persisted_data: 0,
+    num_subtasks: vertex.parallelism,
+    num_acknowledged_subtasks: acks.length,
+  };
 }
 
 const ZERO: StatsSummary = summarize(undefined);
@@ -133,7 +220,7 @@ function summaryOf(values: readonly number[]): StatsSummary {
  * checkpoints of the history and the latest savepoint; a chain of operators is one vertex.
  */
 export function checkpointSubtaskDetails(record: JobRecord, checkpointId: number, vertexId: string): TaskCheckpointDetails {
-  const entry = checkpointDetails(record, checkpointId);
+  const entry = storedEntry(record, checkpointId);
   const chain = (record.vertices ?? []).findIndex((v) => v.id === vertexId.toLowerCase());
   const vertex = record.vertices?.[chain];
   if (vertex === undefined) throw new NotFoundError(`There is no vertex ${vertexId} in job ${record.jobId}.`);
@@ -154,21 +241,9 @@ export function checkpointSubtaskDetails(record: JobRecord, checkpointId: number
     unaligned_checkpoint: false,
     aborted: false,
   }));
-  const size = mine.reduce((sum, s) => sum + s.size, 0);
-  const stateSize = mine.reduce((sum, s) => sum + (s.stateSize ?? s.size), 0);
-  const latestAck = Math.max(entry.trigger_timestamp, ...mine.map((s) => s.ackAt));
   return {
-    id: checkpointId,
+    ...taskStatistics(entry, vertex, mine),
     status: 'COMPLETED',
-    latest_ack_timestamp: latestAck,
-    checkpointed_size: size,
-    state_size: stateSize,
-    end_to_end_duration: latestAck - entry.trigger_timestamp,
-    alignment_buffered: 0,
-    processed_data: 0,
-    persisted_data: 0,
-    num_subtasks: vertex.parallelism,
-    num_acknowledged_subtasks: mine.length,
     summary: {
       checkpointed_size: summaryOf(subtasks.map((s) => s.checkpointed_size)),
       state_size: summaryOf(subtasks.map((s) => s.state_size)),

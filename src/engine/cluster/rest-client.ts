@@ -10,7 +10,7 @@ import { badPortProblem } from './bad-ports.ts';
 import type {
   AsyncOperation,
   CheckpointConfigInfo,
-  CheckpointEntry,
+  CheckpointDetails,
   TaskCheckpointDetails,
   CheckpointStatistics,
   CheckpointTriggerRequest,
@@ -114,7 +114,7 @@ export class RestClient implements ClusterApi {
     return this.request('GET', `/jobs/${seg(jobId)}/checkpoints/config`);
   }
 
-  checkpointDetails(jobId: string, checkpointId: number): Promise<CheckpointEntry> {
+  checkpointDetails(jobId: string, checkpointId: number): Promise<CheckpointDetails> {
     return this.request('GET', `/jobs/${seg(jobId)}/checkpoints/details/${checkpointId}`);
   }
 

@@ -5,7 +5,7 @@ import { ApiError, BadRequestError, ConflictError, NotFoundError } from './clust
 import type {
   AsyncOperation,
   CheckpointConfigInfo,
-  CheckpointEntry,
+  CheckpointDetails,
   TaskCheckpointDetails,
   CheckpointStatistics,
   CheckpointTriggerRequest,
@@ -28,7 +28,7 @@ import type { RestServer } from './rest-server.ts';
 const JOB = '3f2a9c0d1e4b5a6978c0d1e2f3a4b5c6';
 const TRIGGER = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 
-const checkpoint: CheckpointEntry = {
+const checkpoint: CheckpointDetails = {
   id: 7,
   status: 'COMPLETED',
   is_savepoint: false,
@@ -40,6 +40,26 @@ const checkpoint: CheckpointEntry = {
   end_to_end_duration: 250,
   external_path: 's3://bucket/cp/3f2a9c/chk-7',
   discarded: false,
+  tasks: {},
+};
+
+const checkpointDetails: CheckpointDetails = {
+  ...checkpoint,
+  tasks: {
+    cbc357ccb763df2852fee8c4fc7d55f2: {
+      id: 7,
+      status: 'COMPLETED',
+      latest_ack_timestamp: 1_700_000_010_250,
+      checkpointed_size: 4096,
+      state_size: 40_960,
+      end_to_end_duration: 250,
+      alignment_buffered: 0,
+      processed_data: 0,
+      persisted_data: 0,
+      num_subtasks: 1,
+      num_acknowledged_subtasks: 1,
+    },
+  },
 };
 
 const ZERO_SUMMARY = { min: 0, max: 0, avg: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0 };
@@ -213,7 +233,7 @@ class FakeApi implements ClusterApi {
   checkpoints = (jobId: string) => this.answer('checkpoints', [jobId], CANNED.checkpoints);
   checkpointConfig = (jobId: string) => this.answer('checkpointConfig', [jobId], CANNED.checkpointConfig);
   exceptions = (jobId: string) => this.answer('exceptions', [jobId], CANNED.exceptions);
-  checkpointDetails = (jobId: string, checkpointId: number) => this.answer('checkpointDetails', [jobId, checkpointId], checkpoint);
+  checkpointDetails = (jobId: string, checkpointId: number) => this.answer('checkpointDetails', [jobId, checkpointId], checkpointDetails);
   checkpointSubtaskDetails = (jobId: string, checkpointId: number, vertexId: string) => this.answer('checkpointSubtaskDetails', [jobId, checkpointId, vertexId], subtaskDetails);
   plan = (jobId: string) => this.answer('plan', [jobId], CANNED.plan);
   vertex = (jobId: string, vertexId: string) => this.answer('vertex', [jobId, vertexId], CANNED.vertex);
@@ -301,7 +321,7 @@ describe('REST server and client', () => {
     { name: 'checkpoints', call: (c) => c.checkpoints(JOB), args: [JOB], result: CANNED.checkpoints },
     { name: 'checkpointConfig', call: (c) => c.checkpointConfig(JOB), args: [JOB], result: CANNED.checkpointConfig },
     { name: 'exceptions', call: (c) => c.exceptions(JOB), args: [JOB], result: CANNED.exceptions },
-    { name: 'checkpointDetails', call: (c) => c.checkpointDetails(JOB, 7), args: [JOB, 7], result: checkpoint },
+    { name: 'checkpointDetails', call: (c) => c.checkpointDetails(JOB, 7), args: [JOB, 7], result: checkpointDetails },
     {
       name: 'checkpointSubtaskDetails',
       call: (c) => c.checkpointSubtaskDetails(JOB, 7, 'cbc357ccb763df2852fee8c4fc7d55f2'),
