@@ -134,4 +134,20 @@ describe('an attempt that is failing while its subtasks have not stopped', () =>
     await cancelled;
     expect(client.status()).toBe('CANCELED');
   });
+
+  it('cancelled while RESTARTING: CANCELED at once, without waiting out the restart delay, and no attempt starts', async () => {
+    const held = heldAttempts();
+    const { client } = start(held, { type: 'fixed-delay', attempts: 1, delayMs: 60_000 });
+    await until('the first attempt', () => held.barriers.length === 1);
+    held.failTask(new TaskFailure('Map (1/1)', new Error('boom')));
+    held.stopSubtasks();
+    await until('the restart', () => client.status() === 'RESTARTING');
+    // The fake clock stands still: only the cancel can end the delay.
+    await client.cancel();
+    expect(client.status()).toBe('CANCELED');
+    expect((await client.result).status).toBe('CANCELED');
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(held.barriers.length).toBe(1);
+    expect(client.status()).toBe('CANCELED');
+  });
 });

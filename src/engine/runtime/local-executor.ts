@@ -161,6 +161,8 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
   };
   let stopRequested: 'cancel' | 'stop' | undefined;
   let cancelAttempt: (() => void) | undefined;
+  /** Ends the restart delay early: a job cancelled while RESTARTING is CANCELED at once, and no attempt starts (as Flink). */
+  let endRestartDelay: (() => void) | undefined;
   let attemptRunning: DeployedAttempt | undefined;
   const finish = async (final: 'FINISHED' | 'CANCELED', attempts: number): Promise<JobResult> => {
     await coordinator.terminate(final);
@@ -207,7 +209,15 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
           return failJob(new JobFailedError(`Job ${jobId} (${options.jobName}) failed: ${failure}`, failure, { cause: err }));
         }
         setStatus('RESTARTING');
-        await new Promise((r) => setTimeout(r, decision.delayMs));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, decision.delayMs);
+          endRestartDelay = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        endRestartDelay = undefined;
+        if (stopRequested !== undefined) return finish(stopRequested === 'cancel' ? 'CANCELED' : 'FINISHED', attempt + 1);
         setStatus('RUNNING');
         let point: { location: string } | undefined;
         try {
@@ -229,6 +239,7 @@ export function startLocally(graph: StreamGraph, options: ExecutionOptions): Job
     if (current === 'FINISHED' || current === 'CANCELED' || current === 'FAILED') return;
     stopRequested = 'cancel';
     cancelAttempt?.();
+    endRestartDelay?.();
     await result.catch(() => undefined);
   };
   return {
