@@ -5,12 +5,16 @@ import type { SlotProvider } from './slot-provider.ts';
 import { TaskManagerRegistry } from './task-manager-registry.ts';
 
 /** Local TaskManagers as numbers and pids only: what the resource manager reads and starts. */
-function fakeLocal(pids: number[]): LocalTaskManagers & { readonly started: number[] } {
-  const running = new Map(pids.map((pid, i) => [i + 1, pid] as const));
+function fakeLocal(pids: number[]): LocalTaskManagers & { readonly started: number[]; kill(pid: number): void } {
+  const running = new Map<number, number | undefined>(pids.map((pid, i) => [i + 1, pid] as const));
   const started: number[] = [];
   let nextPid = 1000;
   return {
     started,
+    // As local-task-managers.ts after a death: the number waits to start again, without a pid.
+    kill: (pid) => {
+      for (const [n, p] of running) if (p === pid) running.set(n, undefined);
+    },
     add: () => {
       const n = running.size + 1;
       running.set(n, nextPid++);
@@ -46,6 +50,17 @@ describe('the resource manager, when a local TaskManager goes silent without dyi
     waiting.push(2); // the failed attempt's restart asks for its slots again
     vi.advanceTimersByTime(100);
     expect(local.started).toEqual([2]);
+    rm.close();
+  });
+
+  it('forgets a local TaskManager whose process ended at once, not after heartbeat.timeout, so its slots are offered to no job', () => {
+    const { registry, local, rm } = setUp([11, 12]);
+    vi.advanceTimersByTime(100); // both seen registered
+    local.kill(11);
+    vi.advanceTimersByTime(100);
+    expect(registry.usage().map((u) => u.id)).toEqual(['tm-12']);
+    expect(registry.allocate('job', 4, false)).toBeUndefined();
+    expect(registry.allocate('job', 2, false)?.map((a) => a.taskManagerId)).toEqual(['tm-12', 'tm-12']);
     rm.close();
   });
 

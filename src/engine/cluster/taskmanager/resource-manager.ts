@@ -48,7 +48,17 @@ export function startResourceManager(options: ResourceManagerOptions): ResourceM
     const usage = options.registry.usage();
     const registeredPids = new Set(usage.map((u) => u.pid));
     const local = usage.filter((u) => numberOf.has(u.pid)).sort((a, b) => numberOf.get(a.pid)! - numberOf.get(b.pid)!);
-    for (const pid of registeredOnce) if (!numberOf.has(pid)) registeredOnce.delete(pid);
+    for (const pid of registeredOnce) {
+      if (numberOf.has(pid)) continue;
+      registeredOnce.delete(pid);
+      // Its process ended (a SIGKILL, a crash): as Flink's active resource manager on a worker's
+      // termination, its slots are gone now, not after heartbeat.timeout, so no job is given
+      // slots it cannot reach (with restart-strategy none, that failed the job).
+      for (const u of usage) {
+        if (u.pid !== pid || retired.has(pid) || !options.registry.remove(u.id)) continue;
+        options.log(`TaskManager ${u.id} (pid ${pid}) ended: its slots are gone`);
+      }
+    }
     for (const u of local) registeredOnce.add(u.pid);
     const starting = [...pids.values()].filter((pid) => pid === undefined || (!registeredPids.has(pid) && !registeredOnce.has(pid))).length;
     const { slots: totalSlots, free: freeSlots } = options.registry.totals();
