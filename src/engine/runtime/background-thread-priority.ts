@@ -6,9 +6,11 @@
  * processing thread waits on the run queue is a millisecond of throughput lost to the checkpoint.
  *
  * Measured (issue 13, `profile-engine`, rocksdb, 6M records, 1M keys, incremental checkpoints
- * every second, /proc/<pid>/task/<tid>/schedstat): the processing thread waited 4.2-4.9 s on the
- * run queue over a run with the rewrite thread at the same priority, 0.6-1.6 s with it at nice 10,
- * and 0.3-0.4 s with checkpointing off; records/s 0.35-0.38M, 0.48-0.50M, and 0.49-0.52M off.
+ * every second, /proc/<pid>/task/<tid>/schedstat; README, P2): while other test runs used the
+ * cores, the processing thread waited 4.2-4.9 s on the run queue over a run with the threads at
+ * its priority and 1.4-1.6 s with them at nice 10 (records/s 0.35-0.38M against 0.48-0.49M, two
+ * rounds). On an idle machine it made no difference beyond the spread (waits 0.7-0.9 s either
+ * way, 0.3 s with checkpointing off), and with one `yes` competing the records/s were mixed.
  *
  * Nice 10 rather than 19: a thread at 19 gets about 1.5% of a core that a nice-0 thread wants, so
  * on a machine busy with other work a checkpoint's background part could take many times the
@@ -43,8 +45,9 @@ export type LoweredPriority = { readonly lowered: true; readonly tid: number; re
 
 /**
  * Lowers the calling thread's priority by `nice` (its nice value goes up by that much, to at most
- * 19, from the one it inherited: a process started with `nice` keeps its threads' order). Never throws: a thread left at normal priority
- * does the same work, only competing harder with the processing thread.
+ * 19, from the one it inherited: a process started with `nice` keeps its threads' order). Never
+ * throws: a thread left at normal priority does the same work, only competing harder with the
+ * processing thread.
  */
 export function lowerThisThreadPriority(nice: number = BACKGROUND_NICE, deps: ThreadPriorityDeps = REAL): LoweredPriority {
   if (deps.platform !== 'linux') return { lowered: false, why: `per-thread priorities are set on Linux only (this is ${deps.platform})` };
