@@ -14,6 +14,7 @@ import { HEARTBEAT_INTERVAL_KEY, HEARTBEAT_TIMEOUT_KEY as TASK_MANAGER_HEARTBEAT
 import { parseFlinkDuration } from './engine/checkpoint/flink-duration.ts';
 import { TASK_CANCELLATION_TIMEOUT_KEY, parseTaskCancellationTimeout } from './engine/cluster/taskmanager/task-cancellation.ts';
 import { badPortProblem } from './engine/cluster/bad-ports.ts';
+import { ASYNC_STORE_DURATION_KEY, parseAsyncStoreDuration } from './engine/cluster/completed-operation-cache.ts';
 import { DEPLOYMENT_TARGET_KEY, isRemoteTarget, unsupportedTargetReason } from './engine/cluster/deployment-target.ts';
 import { UserError } from './errors.ts';
 
@@ -209,6 +210,7 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec('rest.bind-address', 'the value of rest.address', 'a host name or IP address', 'address the cluster\'s REST server listens on', (v, k) => void parseNonEmpty(k, v)),
   spec('blob.storage.directory', 'the system\'s temporary directory', 'a directory', 'where the JobManager keeps submitted job code (in tsflink-jobmanager-blobs-<hash of its working directory>/ under it; unset: its working directory\'s blobs/) and TaskManagers cache the code of the jobs deployed to them (each in a directory of its own under it)', (v, k) => void parseNonEmpty(k, v)),
   spec('rest.server.max-content-length', '104857600', 'bytes, a whole number >= 1024', 'largest request body the REST server accepts (a job submission carries the job\'s bundled code)', (v, k) => void parseWholeNumber(k, v, 1024, Number.MAX_SAFE_INTEGER)),
+  spec(ASYNC_STORE_DURATION_KEY, '5 min', `${DURATION}; under 1 s (0 included): for ever`, 'how long the JobManager keeps the result of a completed asynchronous operation (savepoint, stop, checkpoint, savepoint disposal) for its status request; after that its trigger id is unknown (404), as Flink\'s', (v, k) => void parseAsyncStoreDuration(k, v)),
   spec('rest.port', '8081', '0 to 65535 (0: any free port), except the ports Node\'s fetch refuses (WHATWG "bad ports")', 'port of the cluster\'s REST endpoint', (v, k) => void parseRestPort(k, v)),
   spec('jobmanager.rpc.address', NO_DEFAULT, 'a host name or IP address', 'where every command finds the JobManager (with rest.port: tsflink has no separate RPC port) when neither -m nor rest.address is given, as Flink reads it in place of an unset rest.address', (v, k) => void parseNonEmpty(k, v)),
   spec(DEPLOYMENT_TARGET_KEY, 'remote', 'remote, in any case', 'deployment target, as -t: remote, the cluster at -m or rest.address:rest.port, is the only one tsflink has; any other is refused', (v, k) => {

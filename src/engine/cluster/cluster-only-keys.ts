@@ -8,6 +8,7 @@
  */
 import { parseFlinkDuration } from '../checkpoint/flink-duration.ts';
 import { BLOB_STORAGE_DIRECTORY_KEY } from './blob-store.ts';
+import { ASYNC_STORE_DURATION_KEY } from './completed-operation-cache.ts';
 import {
   HEARTBEAT_INTERVAL_KEY,
   HEARTBEAT_TIMEOUT_KEY,
@@ -22,6 +23,7 @@ export const CLUSTER_ONLY_KEYS: readonly string[] = [
   'process.jobmanager.working-dir',
   'rest.bind-address',
   'rest.server.max-content-length',
+  ASYNC_STORE_DURATION_KEY,
   BLOB_STORAGE_DIRECTORY_KEY,
   TASK_MANAGER_COUNT_KEY,
   TASK_MANAGER_HOST_KEY,

@@ -68,10 +68,11 @@ import type { LocalTaskManagers } from './taskmanager/local-task-managers.ts';
 import { type ResourceManager, startResourceManager } from './taskmanager/resource-manager.ts';
 import { TASK_SLOTS_KEY } from './taskmanager/task-slots.ts';
 import { CLUSTER_ONLY_KEYS, sameSetting } from './cluster-only-keys.ts';
+import { ASYNC_STORE_DURATION_KEY, CompletedOperationCache, asyncStoreDurationMs } from './completed-operation-cache.ts';
 import { formatFlinkDuration } from '../checkpoint/flink-duration.ts';
 import { cpus } from 'node:os';
 
-export interface DispatcherOptions extends Omit<JobMasterContext, 'store' | 'blobs' | 'slots'> {
+export interface DispatcherOptions extends Omit<JobMasterContext, 'store' | 'blobs' | 'slots' | 'operationStoreMs' | 'now'> {
   readonly store: JobStore;
   readonly workingDirectory: string;
   /** The cluster's configuration; a run's `-D` keys go over it. */
@@ -79,12 +80,15 @@ export interface DispatcherOptions extends Omit<JobMasterContext, 'store' | 'blo
   readonly storeOptions: OpenStoreOptions;
   /** `DELETE /cluster`. */
   readonly onShutdown: () => void;
+  /** The clock the age of asynchronous operations' results is read from (rest.async.store-duration); tests pass a fake one. */
+  readonly now?: () => number;
 }
 
 
 export class Dispatcher implements ClusterApi {
   readonly #jobs = new Map<string, JobMaster>();
-  readonly #disposals = new Map<string, { done: boolean; error?: string }>();
+  /** Savepoint disposals; a job's savepoints and checkpoints are its JobMaster's. */
+  readonly #disposals: CompletedOperationCache<Record<string, never>, { readonly error?: string }>;
   readonly #taskManagers = new TaskManagerRegistry();
   readonly #settings: TaskManagerSettings;
   readonly #slots: SlotProvider;
@@ -95,7 +99,10 @@ export class Dispatcher implements ClusterApi {
   constructor(private readonly options: DispatcherOptions) {
     this.#settings = taskManagerSettings(options.config);
     this.#slots = registrySlotProvider(this.#taskManagers, { spreadOut: this.#settings.spreadOutSlots, localTaskManagers: this.#settings.count, ...(this.#settings.maxSlots < UNBOUNDED_SLOTS ? { maxSlots: this.#settings.maxSlots } : {}) });
-    this.#context = { ...options, slots: this.#slots, blobs: new BlobStore(jobManagerBlobDirectory(options.workingDirectory, options.config[BLOB_STORAGE_DIRECTORY_KEY])) };
+    const operationStoreMs = asyncStoreDurationMs(options.config);
+    const now = options.now ?? Date.now;
+    this.#disposals = new CompletedOperationCache(operationStoreMs, now);
+    this.#context = { ...options, slots: this.#slots, blobs: new BlobStore(jobManagerBlobDirectory(options.workingDirectory, options.config[BLOB_STORAGE_DIRECTORY_KEY])), operationStoreMs, now };
     // A TaskManager silent for heartbeat.timeout is lost: its slots are gone (its jobs' links notice too).
     this.#expiry = setInterval(() => {
       for (const id of this.#taskManagers.expire(this.#settings.heartbeatTimeoutMs)) options.log(`TaskManager ${id} missed its heartbeats for ${this.#settings.heartbeatTimeoutMs} ms (heartbeat.timeout): its slots are gone`);
@@ -315,7 +322,8 @@ export class Dispatcher implements ClusterApi {
 
   async savepointStatus(jobId: string, triggerId: string): Promise<AsyncOperation<{ location: string }>> {
     const op = this.#master(jobId).operation(triggerId, (o) => ({ location: o.location }));
-    if (op === undefined) throw new NotFoundError(`There is no savepoint operation with trigger id ${triggerId} for job ${jobId}.`);
+    // Flink's SavepointHandlers (1.15+) text for an unknown or evicted trigger id.
+    if (op === undefined) throw new NotFoundError(`There is no savepoint operation with triggerId=${triggerId} for job ${jobId}.`);
     return op;
   }
 
@@ -331,7 +339,8 @@ export class Dispatcher implements ClusterApi {
 
   async checkpointStatus(jobId: string, triggerId: string): Promise<AsyncOperation<{ checkpointId: number }>> {
     const op = this.#master(jobId).operation(triggerId, (o) => ({ checkpointId: o.checkpointId }));
-    if (op === undefined) throw new NotFoundError(`There is no checkpoint operation with trigger id ${triggerId} for job ${jobId}.`);
+    // Flink's CheckpointHandlers text for an unknown or evicted trigger id.
+    if (op === undefined) throw new NotFoundError(`There is no checkpoint operation with triggerId=${triggerId} for job ${jobId}.`);
     return op;
   }
 
@@ -403,14 +412,10 @@ export class Dispatcher implements ClusterApi {
 
   async disposeSavepoint(savepointPath: string): Promise<TriggerResponse> {
     const requestId = randomBytes(16).toString('hex');
-    const state: { done: boolean; error?: string } = { done: false };
-    this.#disposals.set(requestId, state);
+    this.#disposals.start(requestId, {});
     void this.#dispose(savepointPath).then(
-      () => (state.done = true),
-      (err: unknown) => {
-        state.done = true;
-        state.error = err instanceof Error ? err.message : String(err);
-      },
+      () => this.#disposals.complete(requestId, {}),
+      (err: unknown) => this.#disposals.complete(requestId, { error: err instanceof Error ? err.message : String(err) }),
     );
     return { 'request-id': requestId };
   }
@@ -433,9 +438,12 @@ export class Dispatcher implements ClusterApi {
   }
 
   async disposalStatus(triggerId: string): Promise<AsyncOperation<Record<string, never>>> {
-    const state = this.#disposals.get(triggerId);
-    if (state === undefined) throw new NotFoundError(`There is no savepoint disposal with trigger id ${triggerId}.`);
-    if (!state.done) return { status: { id: 'IN_PROGRESS' } };
+    const cached = this.#disposals.get(triggerId);
+    // Flink's AbstractAsynchronousOperationHandlers.StatusHandler text; its key prints as a Java
+    // object identity (OperationKey has no toString), the trigger id is what it stands for.
+    if (cached === undefined) throw new NotFoundError(`Operation not found under key: ${triggerId}`);
+    if (cached.status === 'IN_PROGRESS') return { status: { id: 'IN_PROGRESS' } };
+    const state = cached.value;
     if (state.error !== undefined) return { status: { id: 'COMPLETED' }, operation: { 'failure-cause': { class: 'org.apache.flink.util.FlinkException', message: state.error, 'stack-trace': state.error } } };
     return { status: { id: 'COMPLETED' }, operation: {} };
   }
@@ -497,6 +505,7 @@ export class Dispatcher implements ClusterApi {
     const defaults: Readonly<Record<string, string>> = {
       'process.jobmanager.working-dir': this.options.workingDirectory,
       'rest.server.max-content-length': '104857600',
+      [ASYNC_STORE_DURATION_KEY]: formatFlinkDuration(this.#context.operationStoreMs),
       [TASK_MANAGER_COUNT_KEY]: String(s.count),
       [HEARTBEAT_INTERVAL_KEY]: formatFlinkDuration(s.heartbeatIntervalMs),
       [HEARTBEAT_TIMEOUT_KEY]: formatFlinkDuration(s.heartbeatTimeoutMs),

@@ -21,6 +21,7 @@ import { underRoot } from '../checkpoint/incremental-restore.ts';
 import { deleteSnapshotWithSharedFiles, sweepSharedFiles } from '../checkpoint/shared-state-sweep.ts';
 import { checkpointsToDiscard, onJobTermination } from '../checkpoint/retention.ts';
 import { addValue } from './checkpoint-summary.ts';
+import { CompletedOperationCache } from './completed-operation-cache.ts';
 import { type AsyncOperation, type CheckpointEntry, ConflictError, type JobState, TERMINAL_STATES } from './cluster-api.ts';
 import type { JobException, JobRecord, JobStore } from './job-store.ts';
 import { externalPath } from './locations.ts';
@@ -41,13 +42,15 @@ export interface JobMasterContext {
   readonly slots: SlotProvider;
   /** Submitted job code; a record with a `bundleKey` has its bundle here. */
   readonly blobs: BlobStore;
+  /** rest.async.store-duration in ms: how long a completed savepoint's or checkpoint's result can be polled. */
+  readonly operationStoreMs: number;
+  /** The clock that result's age is read from. */
+  readonly now: () => number;
 }
 
-type Operation =
-  /** `cancelJob`: a cancel-with-savepoint, whose completion cancels the job. */
-  | { readonly status: 'IN_PROGRESS'; readonly thread: Worker; readonly cancelJob?: boolean }
-  | { readonly status: 'COMPLETED'; readonly location: string; readonly checkpointId: number }
-  | { readonly status: 'FAILED'; readonly message: string };
+/** `cancelJob`: a cancel-with-savepoint, whose completion cancels the job. */
+type RunningOperation = { readonly thread: Worker; readonly cancelJob?: boolean };
+type OperationResult = { readonly status: 'COMPLETED'; readonly location: string; readonly checkpointId: number } | { readonly status: 'FAILED'; readonly message: string };
 
 /** How long a cancelled job's JobMaster thread may take to finish once its slots are stopped or terminated. */
 const CANCEL_GRACE_MS = 30_000;
@@ -82,7 +85,7 @@ export class JobMaster {
   #cancelTimer: NodeJS.Timeout | undefined;
   /** The current thread has built the job (`registered`): its attempts may have slots. */
   #built = false;
-  readonly #operations = new Map<string, Operation>();
+  readonly #operations: CompletedOperationCache<RunningOperation, OperationResult>;
   #shuttingDown = false;
   /** The latest counts the thread sent; kept in memory only (like Flink's metrics, not in the record). */
   #recordCounts: Readonly<Record<string, RecordCount>> = {};
@@ -100,6 +103,7 @@ export class JobMaster {
     private readonly context: JobMasterContext,
   ) {
     this.#ended = new Promise((resolve) => (this.#end = resolve));
+    this.#operations = new CompletedOperationCache(context.operationStoreMs, context.now);
     if (TERMINAL_STATES.has(record.state)) this.#end();
   }
 
@@ -236,17 +240,17 @@ export class JobMaster {
         return;
       case 'operation-done': {
         const op = this.#operations.get(m.requestId);
-        this.#operations.set(m.requestId, { status: 'COMPLETED', location: externalPath(m.location), checkpointId: m.checkpointId });
+        this.#operations.complete(m.requestId, { status: 'COMPLETED', location: externalPath(m.location), checkpointId: m.checkpointId });
         // Flink's JobMaster cancels once a cancel-with-savepoint's savepoint is complete (the
         // thread has begun the cancel too, and stopped periodic checkpoints for the savepoint).
-        if (op?.status === 'IN_PROGRESS' && op.cancelJob === true && !this.isTerminal && record.state !== 'CANCELLING') {
+        if (op?.status === 'IN_PROGRESS' && op.value.cancelJob === true && !this.isTerminal && record.state !== 'CANCELLING') {
           this.context.log(`job ${record.jobId}: Savepoint stored in ${externalPath(m.location)}. Now cancelling ${record.jobId}.`);
           this.cancel();
         }
         return;
       }
       case 'operation-failed':
-        this.#operations.set(m.requestId, { status: 'FAILED', message: m.message });
+        this.#operations.complete(m.requestId, { status: 'FAILED', message: m.message });
         return;
       case 'terminated':
         // Everything the thread sent before arrived before this (one port, in order): the job is over.
@@ -309,8 +313,8 @@ export class JobMaster {
     this.context.slots.release(this.record.jobId);
     if (this.#cancelTimer !== undefined) clearTimeout(this.#cancelTimer);
     const ended = this.#threadError === undefined ? `ended with exit code ${code}` : `failed: ${this.#threadError.message}`;
-    for (const [id, op] of this.#operations) {
-      if (op.status === 'IN_PROGRESS' && op.thread === thread) this.#operations.set(id, { status: 'FAILED', message: `The job's JobMaster thread ${ended} before the operation completed.` });
+    for (const [id, op] of this.#operations.inProgress()) {
+      if (op.thread === thread) this.#operations.complete(id, { status: 'FAILED', message: `The job's JobMaster thread ${ended} before the operation completed.` });
     }
     if (this.#shuttingDown) return;
     const reported = this.#reported;
@@ -440,15 +444,17 @@ export class JobMaster {
       throw new ConflictError(`Job ${record.jobId} is not running (it is ${record.state}); ${request.type === 'checkpoint' ? 'a checkpoint' : 'a savepoint'} needs a running job.`);
     }
     const requestId = randomBytes(16).toString('hex');
-    this.#operations.set(requestId, { status: 'IN_PROGRESS', thread, ...(request.type === 'savepoint' && request.cancelJob === true ? { cancelJob: true } : {}) });
+    this.#operations.start(requestId, { thread, ...(request.type === 'savepoint' && request.cancelJob === true ? { cancelJob: true } : {}) });
     thread.postMessage({ ...request, requestId } satisfies ToJobMasterThread);
     return requestId;
   }
 
+  /** Undefined for a trigger id never given out, or whose result was kept its rest.async.store-duration and evicted. */
   operation<T>(requestId: string, result: (op: { location: string; checkpointId: number }) => T): AsyncOperation<T> | undefined {
-    const op = this.#operations.get(requestId);
-    if (op === undefined) return undefined;
-    if (op.status === 'IN_PROGRESS') return { status: { id: 'IN_PROGRESS' } };
+    const cached = this.#operations.get(requestId);
+    if (cached === undefined) return undefined;
+    if (cached.status === 'IN_PROGRESS') return { status: { id: 'IN_PROGRESS' } };
+    const op = cached.value;
     if (op.status === 'FAILED') return { status: { id: 'COMPLETED' }, operation: { 'failure-cause': { class: 'org.apache.flink.util.FlinkException', message: op.message, 'stack-trace': op.message } } };
     return { status: { id: 'COMPLETED' }, operation: result(op) };
   }
