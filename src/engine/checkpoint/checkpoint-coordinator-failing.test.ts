@@ -104,3 +104,88 @@ describe('CheckpointCoordinator: once it failed the attempt', () => {
     await c.settle();
   });
 });
+
+/**
+ * Savepoints and the tolerable-failure count, as Flink's CheckpointFailureManager: a savepoint
+ * failure the JobManager finds (expiry, storage) never counts (handleJobLevelCheckpointException
+ * skips savepoints: a failover would not help); one a task reports (a decline) counts as a
+ * checkpoint's does (handleTaskLevelCheckpointException: only a synchronous savepoint, a stop,
+ * fails the job at once); a completed savepoint resets the count, as any completed snapshot
+ * (CheckpointCoordinator.reportCompletedCheckpoint -> handleCheckpointSuccess).
+ */
+describe('CheckpointCoordinator: savepoint failures and execution.checkpointing.tolerable-failed-checkpoints', () => {
+  it('an expired savepoint fails the savepoint only: with 0 tolerated the attempt runs on and the next checkpoint failure is the first counted', async () => {
+    const { c } = coordinator({ interval: null, timeout: 100, tolerableFailures: 0 });
+    const a = attempt();
+    c.start(a);
+    const savepoint = c.triggerSavepoint(dir.path);
+    savepoint.catch(() => undefined);
+    await until('the savepoint barrier', () => a.barriers.length === 1);
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(savepoint).rejects.toThrow(/^Savepoint 1 expired before completing: it took longer than execution\.checkpointing\.timeout \(100 ms\)\.$/);
+    expect(a.failures).toEqual([]);
+    // Not suspended: the next snapshot starts, and its failure is the one that exceeds 0.
+    const checkpoint = c.triggerCheckpoint();
+    checkpoint.catch(() => undefined);
+    await until('the checkpoint barrier', () => a.barriers.length === 2);
+    await vi.advanceTimersByTimeAsync(100);
+    await until('the job to fail', () => a.failures.length === 1);
+    expect(a.failures[0]).toMatch(/^Exceeded checkpoint tolerable failure threshold\. The latest checkpoint failed due to: Checkpoint 2 expired/);
+    await c.settle();
+  });
+
+  it('a savepoint declined by a task counts as a checkpoint would, and an ignored savepoint failure does not reset the count', async () => {
+    const { c } = coordinator({ interval: null, timeout: 100, tolerableFailures: 1 });
+    const a = attempt();
+    c.start(a);
+    const first = c.triggerCheckpoint();
+    first.catch(() => undefined);
+    await until('the first barrier', () => a.barriers.length === 1);
+    c.decline(1, new Error('the sink refused'));
+    await expect(first).rejects.toThrow(/^Checkpoint 1 was declined: the sink refused$/);
+    // Expired: not counted, and no success either, so the count stays at 1.
+    const expiring = c.triggerSavepoint(dir.path);
+    expiring.catch(() => undefined);
+    await until('the second barrier', () => a.barriers.length === 2);
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(expiring).rejects.toThrow(/^Savepoint 2 expired/);
+    expect(a.failures).toEqual([]);
+    const declined = c.triggerSavepoint(dir.path);
+    declined.catch(() => undefined);
+    await until('the third barrier', () => a.barriers.length === 3);
+    c.decline(3, new Error('no space left on device'));
+    await expect(declined).rejects.toThrow(/^Savepoint 3 was declined: no space left on device$/);
+    await until('the job to fail', () => a.failures.length === 1);
+    expect(a.failures[0]).toMatch(/^Exceeded checkpoint tolerable failure threshold\. The latest checkpoint failed due to: Savepoint 3 was declined: no space left on device\./);
+    await c.settle();
+  });
+
+  it('a completed savepoint resets the count', async () => {
+    const { c } = coordinator({ interval: null, timeout: 100, tolerableFailures: 1 });
+    const a = attempt();
+    c.start(a);
+    const first = c.triggerCheckpoint();
+    first.catch(() => undefined);
+    await until('the first barrier', () => a.barriers.length === 1);
+    c.decline(1, new Error('the sink refused'));
+    await expect(first).rejects.toThrow(/declined/);
+    const savepoint = c.triggerSavepoint(dir.path);
+    await until('the savepoint barrier', () => a.barriers.length === 2);
+    c.acknowledge({ checkpointId: 2, chain: 0, subtask: 0, file: { path: 'data-0', size: 16 }, operators: [], syncMs: 0, asyncMs: 0 });
+    await expect(savepoint).resolves.toMatch(/savepoint-/);
+    // One failure tolerated again: this decline is counted, not the second in a row.
+    const third = c.triggerCheckpoint();
+    third.catch(() => undefined);
+    await until('the third barrier', () => a.barriers.length === 3);
+    c.decline(3, new Error('the sink refused'));
+    await expect(third).rejects.toThrow(/declined/);
+    // Had it failed the attempt, the coordinator would refuse the next snapshot (decided before its callers hear).
+    let refused: string | undefined;
+    const fourth = c.triggerCheckpoint();
+    fourth.catch((err: unknown) => void (refused = err instanceof Error ? err.message : String(err)));
+    await until('the fourth barrier or its refusal', () => a.barriers.length === 4 || refused !== undefined);
+    expect(refused).toBeUndefined();
+    expect(a.failures).toEqual([]);
+    await c.settle();
+  });
+});

@@ -53,6 +53,8 @@ describe('onCheckpointFailure', () => {
     ['a task failing a stop-with-savepoint fails the job at once', 5, [['fail', 1, 'declined', 'stop-with-savepoint']], ['stop-with-savepoint-failed']],
     ['even for a reason otherwise ignored', 5, [['fail', 1, 'task-not-ready', 'stop-with-savepoint']], ['stop-with-savepoint-failed']],
     ['a savepoint success resets the count too', 1, [['fail', 1, 'expired'], ['success', 2], ['fail', 3, 'expired']], ['counted', '-', 'counted']],
+    ['a savepoint failure that does not count does not reset the count either', 1, [['fail', 1, 'expired'], ['fail', 2, 'expired', 'savepoint'], ['fail', 3, 'expired']], ['counted', 'ignored', 'threshold-exceeded']],
+    ['a savepoint failure reported by a task is one of the consecutive failures', 1, [['fail', 1, 'expired'], ['fail', 2, 'declined', 'savepoint']], ['counted', 'threshold-exceeded']],
   ])('%s', (_name, tolerable, events, effects) => {
     expect(run(tolerable, events)).toEqual(effects);
   });

@@ -8,10 +8,18 @@
  * - Each checkpoint id counts once, however many tasks decline it.
  * - A failure of a checkpoint older than the last success does not count (it no longer matters).
  * - Savepoint failures detected by the coordinator (expiry, storage) never count: the user asked
- *   for it and a failover would not help. Savepoint failures reported by a task count like
- *   checkpoint failures, except for a stop-with-savepoint, which fails the job at once: the tasks
- *   may already have stopped and the job would otherwise hang waiting for them.
+ *   for it and a failover would not help (`handleJobLevelCheckpointException` skips
+ *   `isSavepoint()`). Savepoint failures reported by a task count like checkpoint failures
+ *   (`handleTaskLevelCheckpointException`: "non sync savepoints - go against failure counter
+ *   (failover might help solve the problem)"), so with the default of 0 a task's decline of a
+ *   `flink savepoint` or of a cancel-with-savepoint (a plain savepoint in Flink's
+ *   SchedulerBase.triggerSavepoint, not a synchronous one) fails the attempt too; the exception is
+ *   a stop-with-savepoint (`isSynchronous()`), which fails the job at once whatever the reason:
+ *   the tasks may already have stopped and the job would otherwise hang waiting for them.
  * - Failures before an id was assigned (`checkpointId` null) always count.
+ * - Only successes reset the count, a savepoint's too (`CheckpointCoordinator.reportCompletedCheckpoint`
+ *   calls `handleCheckpointSuccess` for every completed snapshot); a failure that is not counted
+ *   leaves it as it was.
  */
 import type { CheckpointConfig } from './checkpoint-config.ts';
 import type { CheckpointId, SnapshotKind } from './checkpoint-types.ts';
