@@ -189,3 +189,29 @@ describe('CheckpointCoordinator: savepoint failures and execution.checkpointing.
     await c.settle();
   });
 });
+
+describe('CheckpointCoordinator: why a task declined', () => {
+  it.each([
+    ['declined-subsumed', 'checkpoint overtaken by a newer barrier'],
+    ['declined-on-cancellation-barrier', 'a cancellation of the checkpoint came from one of its inputs'],
+  ] as const)('%s is not counted (Flink ignores CHECKPOINT_DECLINED_SUBSUMED and _ON_CANCELLATION_BARRIER): with 0 tolerated the attempt runs on', async (why, text) => {
+    const { c } = coordinator({ interval: null, timeout: 100, tolerableFailures: 0 });
+    const a = attempt();
+    c.start(a);
+    const first = c.triggerCheckpoint();
+    first.catch(() => undefined);
+    await until('the first barrier', () => a.barriers.length === 1);
+    c.decline(1, new Error(text), why);
+    await expect(first).rejects.toThrow(`Checkpoint 1 was declined: ${text}`);
+    let refused: string | undefined;
+    const second = c.triggerCheckpoint();
+    second.catch((err: unknown) => void (refused = err instanceof Error ? err.message : String(err)));
+    await until('the second barrier or its refusal', () => a.barriers.length === 2 || refused !== undefined);
+    expect(refused).toBeUndefined();
+    // A plain decline is counted: 0 tolerated fails the attempt.
+    c.decline(2, new Error('the sink refused'));
+    await until('the job to fail', () => a.failures.length === 1);
+    expect(a.failures[0]).toMatch(/^Exceeded checkpoint tolerable failure threshold\. The latest checkpoint failed due to: Checkpoint 2 was declined: the sink refused/);
+    await c.settle();
+  });
+});

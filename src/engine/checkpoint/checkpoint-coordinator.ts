@@ -31,6 +31,7 @@ import {
   type FailureCounter,
   type PendingCheckpoint,
   type SnapshotKind,
+  type TaskDeclineReason,
   checkpointsToDiscard,
   decideTrigger,
   expiredCheckpoints,
@@ -72,6 +73,8 @@ function failureLine(kind: SnapshotKind, id: number | undefined, reason: Checkpo
     case 'expired':
       return `${what} expired before completing: ${detail}.`;
     case 'declined':
+    case 'declined-subsumed':
+    case 'declined-on-cancellation-barrier':
     case 'task-not-ready':
       return `${what} was declined: ${detail}`;
     case 'storage':
@@ -493,9 +496,10 @@ export class CheckpointCoordinator {
     if (pending.acks.length === this.#attempt?.subtaskCount) this.#track(this.#complete(pending));
   }
 
-  decline(checkpointId: number, reason: unknown): void {
+  /** `why`: which of a task's decline reasons, which decides whether it counts against tolerable-failed-checkpoints. */
+  decline(checkpointId: number, reason: unknown, why: TaskDeclineReason = 'declined'): void {
     if (!this.#pending.has(checkpointId)) return;
-    this.#track(this.#fail(checkpointId, 'declined', reason));
+    this.#track(this.#fail(checkpointId, why, reason));
   }
 
   #schedule(delay: number): void {

@@ -28,6 +28,7 @@ export {
   initialFailureCounter,
   onCheckpointFailure,
   onSnapshotSuccess,
+  type TaskDeclineReason,
   TOLERABLE_FAILURE_MESSAGE,
 } from './failure-counter.ts';
 export { type CompletionFacts, type CompletionOutcome, onCheckpointCompleted } from './completion-decision.ts';

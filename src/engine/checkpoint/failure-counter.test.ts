@@ -47,6 +47,8 @@ describe('onCheckpointFailure', () => {
       ['fail', 1, 'task-failure'], ['fail', 2, 'task-not-ready'], ['fail', 3, 'not-all-tasks-running'], ['fail', 4, 'subsumed'],
       ['fail', 5, 'trigger-failure'], ['fail', 6, 'finalize-failure'], ['fail', 7, 'coordinator-shutdown'],
     ], ['ignored', 'ignored', 'ignored', 'ignored', 'ignored', 'ignored', 'ignored']],
+    ['a task declining for a newer barrier or for a cancellation from its input is not counted', 0, [['fail', 1, 'declined-subsumed'], ['fail', 2, 'declined-on-cancellation-barrier'], ['fail', 3, 'declined-subsumed', 'savepoint']], ['ignored', 'ignored', 'ignored']],
+    ['but fails a stop-with-savepoint at once, as any decline of one', 5, [['fail', 1, 'declined-on-cancellation-barrier', 'stop-with-savepoint']], ['stop-with-savepoint-failed']],
     ['ignored failures do not break a run of counted ones', 1, [['fail', 1, 'expired'], ['fail', 2, 'subsumed'], ['fail', 3, 'expired']], ['counted', 'ignored', 'threshold-exceeded']],
     ['savepoint failures found by the coordinator never count', 0, [['fail', 1, 'expired', 'savepoint'], ['fail', 2, 'storage', 'savepoint'], ['fail', 3, 'expired', 'stop-with-savepoint']], ['ignored', 'ignored', 'ignored']],
     ['savepoint failures reported by a task count', 0, [['fail', 1, 'declined', 'savepoint']], ['threshold-exceeded']],

@@ -32,6 +32,10 @@ export type CheckpointFailureReason =
   | 'storage'
   /** CHECKPOINT_DECLINED: a task could not take its snapshot. Counted. */
   | 'declined'
+  /** CHECKPOINT_DECLINED_SUBSUMED: a task had a newer checkpoint's barrier before this one was aligned. */
+  | 'declined-subsumed'
+  /** CHECKPOINT_DECLINED_ON_CANCELLATION_BARRIER: an input cancelled it (a task upstream declined it). */
+  | 'declined-on-cancellation-barrier'
   /** CHECKPOINT_ASYNC_EXCEPTION: a task failed writing its state. Counted. */
   | 'async-failure'
   /** TASK_FAILURE, JOB_FAILURE, JOB_FAILOVER_REGION: the job is failing over anyway. */
@@ -56,7 +60,10 @@ const COUNTED: ReadonlySet<CheckpointFailureReason> = new Set(['expired', 'stora
  * Reported by a task rather than found by the coordinator (Flink tells them apart by whether an
  * execution attempt id came with the failure).
  */
-const FROM_TASK: ReadonlySet<CheckpointFailureReason> = new Set(['declined', 'async-failure', 'task-not-ready']);
+const FROM_TASK: ReadonlySet<CheckpointFailureReason> = new Set(['declined', 'declined-subsumed', 'declined-on-cancellation-barrier', 'async-failure', 'task-not-ready']);
+
+/** Why a task declined a checkpoint: its reasons of Flink's CheckpointFailureReason. */
+export type TaskDeclineReason = 'declined' | 'declined-subsumed' | 'declined-on-cancellation-barrier';
 
 export interface CheckpointFailure {
   /** Null when the snapshot failed before it was given an id. */

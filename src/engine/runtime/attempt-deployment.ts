@@ -7,6 +7,7 @@
 import type { SnapshotReader } from '../../format/snapshot-reader.ts';
 import type { SubtaskRestorePlan } from '../state/restore-plan.ts';
 import type { Chain, JobPlan } from './job-plan.ts';
+import type { TaskDeclineReason } from '../checkpoint/failure-counter.ts';
 import type { CheckpointTarget, SubtaskAck } from './subtask.ts';
 import type { ExecutionOptions } from './local-executor.ts';
 
@@ -17,7 +18,7 @@ export interface AttemptCoordination {
   pendingCheckpoints(): readonly { readonly checkpointId: number; readonly savepoint: boolean }[];
   checkpointTarget(checkpointId: number): CheckpointTarget | undefined | Promise<CheckpointTarget | undefined>;
   acknowledge(ack: SubtaskAck): void;
-  decline(checkpointId: number, reason: unknown): void;
+  decline(checkpointId: number, reason: unknown, why?: TaskDeclineReason): void;
 }
 
 export interface SubtaskKey {

@@ -399,7 +399,7 @@ async function runAttempt(
       pendingCheckpoints: () => coordinator.pendingSnapshots(),
       checkpointTarget: (id) => coordinator.target(id),
       acknowledge: (ack) => coordinator.acknowledge(ack),
-      decline: (id, reason) => coordinator.decline(id, reason),
+      decline: (id, reason, why) => coordinator.decline(id, reason, why),
     },
   });
   const attemptRunning = deployed;

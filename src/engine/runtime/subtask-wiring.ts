@@ -90,7 +90,7 @@ export function wireSubtasks(spec: WiringSpec): Subtask[] {
             pendingCheckpoints: () => coordination.pendingCheckpoints(),
             checkpointTarget: (id) => coordination.checkpointTarget(id),
             acknowledge: (ack) => coordination.acknowledge(ack),
-            decline: (id, reason) => coordination.decline(id, reason),
+            decline: (id, reason, why) => coordination.decline(id, reason, why),
           },
           ...(restore === undefined ? {} : { restore: { reader: restore.reader, plans } }),
           ...(initialSplits === undefined ? {} : { initialSplits: initialSplits.filter((_, k) => k % chain.parallelism === i) }),

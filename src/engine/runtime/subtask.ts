@@ -7,6 +7,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { WrittenFile } from '../../format/data-file-writer.ts';
 import { rangeForSubtask } from '../../format/key-groups.ts';
+import type { TaskDeclineReason } from '../checkpoint/failure-counter.ts';
 import type { SnapshotReader } from '../../format/snapshot-reader.ts';
 import type { ObjectStore } from '../../storage/object-store.ts';
 import { createRuntimeContext } from '../api/runtime-context.ts';
@@ -108,7 +109,8 @@ export interface SubtaskHooks {
   /** A promise where the snapshot's location must first come from another thread or process. */
   checkpointTarget(checkpointId: number): CheckpointTarget | undefined | Promise<CheckpointTarget | undefined>;
   acknowledge(ack: SubtaskAck): void;
-  decline(checkpointId: number, reason: unknown): void;
+  /** `why` undefined: Flink's CHECKPOINT_DECLINED. */
+  decline(checkpointId: number, reason: unknown, why?: TaskDeclineReason): void;
 }
 
 export interface SubtaskSpec {
@@ -591,7 +593,9 @@ export class Subtask {
           // Never snapshotted here: as Flink's abortCheckpointOnBarrier, declined, and cancelled
           // downstream, whose alignment would otherwise wait for a barrier that never comes.
           this.#aborted.start(event.checkpointId);
-          this.spec.hooks.decline(event.checkpointId, new Error(event.cause === 'overtaken' ? 'checkpoint overtaken by a newer barrier' : 'a cancellation of the checkpoint came from one of its inputs'));
+          // Flink's reasons for these two are not counted against tolerable-failed-checkpoints.
+          if (event.cause === 'overtaken') this.spec.hooks.decline(event.checkpointId, new Error('checkpoint overtaken by a newer barrier'), 'declined-subsumed');
+          else this.spec.hooks.decline(event.checkpointId, new Error('a cancellation of the checkpoint came from one of its inputs'), 'declined-on-cancellation-barrier');
           await this.#cancelDownstream(event.checkpointId);
           break;
         case 'end':

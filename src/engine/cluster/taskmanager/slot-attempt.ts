@@ -137,7 +137,7 @@ export function runSlotAttempt(spec: AttemptSpec, slots: readonly SlotConnection
             spec.coordination.acknowledge(message.ack);
             return;
           case 'decline':
-            spec.coordination.decline(message.checkpointId, new Error(message.reason));
+            spec.coordination.decline(message.checkpointId, new Error(message.reason), message.why);
             return;
           case 'counts':
             counts.set(slot, message.subtasks);

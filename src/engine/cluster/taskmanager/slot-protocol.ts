@@ -5,6 +5,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { SubtaskAck } from '../../runtime/subtask.ts';
+import type { TaskDeclineReason } from '../../checkpoint/failure-counter.ts';
 
 /** How the slot builds the job: from its module, as the job's JobMaster thread does (Flink ships the jar). */
 export interface SlotJobSource {
@@ -94,7 +95,7 @@ export type FromSlot =
   | { readonly type: 'deployed'; readonly subtasks: number }
   | { readonly type: 'finished'; readonly chain: number; readonly index: number }
   | { readonly type: 'ack'; readonly ack: SubtaskAck }
-  | { readonly type: 'decline'; readonly checkpointId: number; readonly reason: string }
+  | { readonly type: 'decline'; readonly checkpointId: number; readonly reason: string; readonly why?: TaskDeclineReason }
   | { readonly type: 'counts'; readonly subtasks: readonly { readonly index: number; readonly counts: readonly { readonly uid: string; readonly in: number; readonly out: number }[] }[] }
   /** The slot's first failure, at once, before its channels close and its peers fail in turn. */
   | { readonly type: 'failing'; readonly failure: SlotFailure }

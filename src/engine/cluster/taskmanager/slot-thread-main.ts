@@ -163,7 +163,7 @@ async function deploy(message: DeployMessage): Promise<void> {
         pendingCheckpoints: () => snapshots.pending().map(([checkpointId, s]) => ({ checkpointId, savepoint: s.savepoint })),
         checkpointTarget: (id) => targetOf(id),
         acknowledge: (ack) => post({ type: 'ack', ack }),
-        decline: (checkpointId, reason) => post({ type: 'decline', checkpointId, reason: reason instanceof Error ? reason.message : String(reason) }),
+        decline: (checkpointId, reason, why) => post({ type: 'decline', checkpointId, reason: reason instanceof Error ? reason.message : String(reason), ...(why === undefined ? {} : { why }) }),
       },
     });
     post({ type: 'deployed', subtasks: subtasks.length });
