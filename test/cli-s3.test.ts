@@ -3,12 +3,14 @@
  * free localhost port): a snapshot written to S3 inspects, verifies and diffs like a local one,
  * and a copy moved between disk and S3 is the same snapshot.
  */
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSnapshot } from '../src/format/write-snapshot.ts';
 import { LocalObjectStore } from '../src/storage/local-store.ts';
 import { S3ObjectStore } from '../src/storage/s3-store.ts';
-import { runFlink } from './support/run-flink.ts';
+import { startCountingProxy } from './support/counting-proxy.ts';
+import { ROOT, runFlink } from './support/run-flink.ts';
 import { type S3TestServer, startS3Server } from './support/s3-server.ts';
 import { smallSnapshot } from './support/small-snapshot.ts';
 import { tempDir } from './support/temp-dir.ts';
@@ -85,5 +87,57 @@ describe('flink on s3:// paths', () => {
     const empty = await s3(['inspect', 's3://snapshots/nothing-here']);
     expect(empty.stderr.trim()).toBe('s3://snapshots/nothing-here: not a snapshot (no _metadata; an unfinished snapshot has none either)');
     expect(empty.code).toBe(2);
+  });
+});
+
+describe('flink inspect on S3, counting requests', () => {
+  const JOB = '3c0ffee0000000000000000000000003';
+  const FIXTURE = join(ROOT, 'fixtures', 'savepoints', 'v3', 'incremental');
+
+  /** Uploads the incremental fixture (chk-3 refers to 8 shared files) under `root`, through `store`'s bucket. */
+  async function upload(root: string): Promise<void> {
+    const store = new S3ObjectStore(root, { endpoint: server.endpoint, credentials: server.credentials });
+    for (const entry of await readdir(join(FIXTURE, JOB), { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const path = join(entry.parentPath, entry.name);
+      await store.publish(path.slice(FIXTURE.length + 1), await readFile(path));
+    }
+  }
+
+  it('looks up the data files of a checkpoint without a HEAD per file, and still names a missing or resized one exactly as on disk', async () => {
+    const root = 's3://snapshots/counted';
+    await upload(root);
+    const proxy = await startCountingProxy(server.endpoint);
+    try {
+      const inspect = async (location: string): Promise<{ result: Awaited<ReturnType<typeof runFlink>>; heads: number }> => {
+        const from = proxy.requests.length;
+        const result = await runFlink(['inspect', location], { env: { ...server.env, AWS_ENDPOINT_URL_S3: proxy.endpoint } });
+        return { result, heads: proxy.requests.slice(from).filter((r) => r.startsWith('HEAD ')).length };
+      };
+      const chk3 = `${root}/${JOB}/chk-3`;
+      const intact = await inspect(chk3);
+      expect([intact.result.code, intact.result.stderr]).toEqual([0, '']);
+      expect(intact.result.stdout).toMatch(/8 data files \+/);
+      // It was a HEAD for each of the 8 shared files.
+      expect(intact.heads).toBe(0);
+      // A savepoint's own data files (in its directory) alike.
+      const savepoint = await inspect(remote);
+      expect([savepoint.result.code, savepoint.result.stderr, savepoint.heads]).toEqual([0, '', 0]);
+
+      const store = new S3ObjectStore(root, { endpoint: server.endpoint, credentials: server.credentials });
+      const [missing, truncated] = ['0da08f51eaa8-1-chk1.tsfs', '0da08f51eaa8-1-chk2.tsfs'];
+      await store.delete(`${JOB}/shared/${missing}`);
+      await store.publish(`${JOB}/shared/${truncated}`, (await readFile(join(FIXTURE, JOB, 'shared', truncated))).subarray(0, 100));
+      const damaged = await inspect(chk3);
+      const verify = `(run 'flink verify ${chk3}' to check every byte)`;
+      expect(damaged.result.code).toBe(1);
+      expect(damaged.result.stderr).toBe(
+        `${root}/${JOB}/shared/${missing}: missing (_metadata refers to it as a shared file); this checkpoint cannot be restored from as it is ${verify}\n` +
+          `${root}/${JOB}/shared/${truncated}: size is 100 bytes, _metadata says 235; this checkpoint cannot be restored from as it is ${verify}\n`,
+      );
+      expect(damaged.heads).toBe(0);
+    } finally {
+      await proxy.stop();
+    }
   });
 });

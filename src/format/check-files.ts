@@ -1,8 +1,9 @@
 /**
- * Whether every data file a snapshot's `_metadata` refers to is there with its recorded size: one
- * stat per file, no bytes read. `flink inspect` runs it so a checkpoint whose shared files were
+ * Whether every data file a snapshot's `_metadata` refers to is there with its recorded size, no
+ * bytes read: one stat per file, or on S3 listings of their directories (ObjectStore.statMany). `flink inspect` runs it so a checkpoint whose shared files were
  * lost (FORMAT.md 3.4) does not look restorable; `flink verify` reads every byte instead.
  */
+import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
 import { METADATA_FILE } from './snapshot-paths.ts';
 import type { SnapshotReader } from './snapshot-reader.ts';
 
@@ -23,21 +24,38 @@ const CONCURRENT_STATS = 16;
 /** The files of `reader`'s snapshot that are missing or of another size than recorded, in file-table order. */
 export async function checkFiles(reader: SnapshotReader): Promise<FileProblem[]> {
   const files = reader.metadata.files;
-  const found: (FileProblem | undefined)[] = new Array<FileProblem | undefined>(files.length);
+  const stores = files.map((_, index) => reader.storeForFile(index));
+  const infos = await statFiles(stores, files.map((f) => f.path));
+  const found: FileProblem[] = [];
+  for (const [index, file] of files.entries()) {
+    const info = infos[index];
+    const where = { file: stores[index]!.describe(file.path), shared: file.shared === true };
+    if (info === undefined) found.push({ ...where, problem: 'missing', recordedSize: file.size });
+    else if (info.size !== file.size) found.push({ ...where, problem: 'size', size: info.size, recordedSize: file.size });
+  }
+  return found;
+}
+
+/** `stat` of `paths[i]` in `stores[i]`: a store that can (S3: from listings) answers for all its files at once, else one stat each. */
+async function statFiles(stores: readonly ObjectStore[], paths: readonly string[]): Promise<(ObjectInfo | undefined)[]> {
+  const infos = new Array<ObjectInfo | undefined>(paths.length);
+  const single: number[] = [];
+  for (const store of new Set(stores)) {
+    const indexes = [...stores.keys()].filter((i) => stores[i] === store);
+    // A listing may be refused where reading is not (no s3:ListBucket): then stat each, as without it.
+    const listed = await store.statMany?.(indexes.map((i) => paths[i]!)).catch(() => undefined);
+    if (listed === undefined) single.push(...indexes);
+    else for (const i of indexes) infos[i] = listed.get(paths[i]!);
+  }
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (next < files.length) {
-      const index = next++;
-      const file = files[index]!;
-      const store = reader.storeForFile(index);
-      const info = await store.stat(file.path);
-      const where = { file: store.describe(file.path), shared: file.shared === true };
-      if (info === undefined) found[index] = { ...where, problem: 'missing', recordedSize: file.size };
-      else if (info.size !== file.size) found[index] = { ...where, problem: 'size', size: info.size, recordedSize: file.size };
+    while (next < single.length) {
+      const index = single[next++]!;
+      infos[index] = await stores[index]!.stat(paths[index]!);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENT_STATS, files.length) }, worker));
-  return found.filter((p) => p !== undefined);
+  await Promise.all(Array.from({ length: Math.min(CONCURRENT_STATS, single.length) }, worker));
+  return infos;
 }
 
 /**

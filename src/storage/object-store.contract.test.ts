@@ -15,7 +15,7 @@ import { LocalObjectStore } from './local-store.ts';
 import { ObjectNotFoundError } from './object-store.ts';
 import type { ObjectStore } from './object-store.ts';
 import { openStore } from './open-store.ts';
-import { S3ObjectStore } from './s3-store.ts';
+import { S3ObjectStore, listingGroups } from './s3-store.ts';
 import { copyObject } from './copy-object.ts';
 
 const MiB = 1024 * 1024;
@@ -185,6 +185,14 @@ describe.each(backends)('$name contract', (backend) => {
     expect(await listKeys(h.store, '')).toEqual(expect.arrayContaining(['l/a:3', 'l2/x:4']));
   });
 
+  it('stats many keys at once as stat of each says, where the store can (S3: from listings), nested and missing keys included', async () => {
+    for (const key of ['sm/a', 'sm/b/c', 'sm/b/d/e', 'sm2/f']) await h.store.publish(key, bytes(key));
+    const keys = ['sm/a', 'sm/b/c', 'sm/b/d/e', 'sm/b/none', 'sm2/f', 'sm3/none', 'sm'];
+    const many = await h.store.statMany?.(keys);
+    if (many === undefined) return; // the caller stats each key
+    for (const key of keys) expect(many.get(key), key).toEqual(await h.store.stat(key));
+  });
+
   it('deletes idempotently', async () => {
     await h.store.publish('d/chk-3/x', bytes('x'));
     await h.store.delete('d/chk-3/x');
@@ -273,6 +281,13 @@ describe('LocalObjectStore specifics', () => {
 });
 
 describe('S3ObjectStore specifics', () => {
+  it('lists for statMany each directory once, below the highest one that holds a key', () => {
+    expect(Object.fromEntries(listingGroups(['x/shared/a', 'x/shared/b', 'y/shared/c', 'x/shared/sub/d']))).toEqual({ 'x/shared': ['x/shared/a', 'x/shared/b', 'x/shared/sub/d'], 'y/shared': ['y/shared/c'] });
+    expect(Object.fromEntries(listingGroups(['op-0.tsfs', 'shared/op-1.tsfs']))).toEqual({ '': ['op-0.tsfs', 'shared/op-1.tsfs'] });
+    // 'x/sharedy' is no directory below 'x/shared'.
+    expect(Object.fromEntries(listingGroups(['x/shared/a', 'x/sharedy/b']))).toEqual({ 'x/shared': ['x/shared/a'], 'x/sharedy': ['x/sharedy/b'] });
+  });
+
   it('names a missing bucket', async () => {
     const options = { endpoint: server.endpoint, credentials: server.credentials };
     const store = new S3ObjectStore('s3://no-such-bucket/x', options);

@@ -43,6 +43,12 @@ export interface ObjectStore {
   describe(key: string): string;
   /** Size of an object, or undefined when there is none. */
   stat(key: string): Promise<ObjectInfo | undefined>;
+  /**
+   * What `stat` of each key says, for many keys at once, where one request per key would be slow
+   * (S3: a HEAD each); a key missing from the map is undefined too. Absent: the caller stats each.
+   * A failure (a listing refused, say) lets the caller stat each key instead.
+   */
+  statMany?(keys: readonly string[]): Promise<Map<string, ObjectInfo>>;
   /** The whole object. */
   get(key: string): Promise<Uint8Array>;
   /**
