@@ -4,7 +4,7 @@
  */
 import { FormatError, UserError } from '../errors.ts';
 import { ObjectNotFoundError, type ObjectStore } from '../storage/object-store.ts';
-import { type Frame, readFrames } from './block-reader.ts';
+import { type Frame, checkHeaderBytes, readFrames } from './block-reader.ts';
 import { bytesEqual, encodeCanonicalKey } from './canonical-key.ts';
 import { crc32 } from './crc32.ts';
 import { ChainReplay, type ReplayOrder } from './chain-replay.ts';
@@ -274,7 +274,7 @@ export class SnapshotReader {
     let checked = this.#checkedHeaders.get(index);
     if (checked === undefined) {
       const store = this.storeForFile(index);
-      checked = (fetch ?? ((offset, length) => store.getRange(path, offset, length)))(0, DATA_HEADER_SIZE).then((bytes) => checkDataHeader(bytes, store.describe(path), this.metadata.formatVersion));
+      checked = checkHeaderBytes(store, path, fetch ?? ((offset, length) => store.getRange(path, offset, length)), (bytes) => checkDataHeader(bytes, store.describe(path), this.metadata.formatVersion));
       this.#checkedHeaders.set(index, checked);
     }
     return checked;

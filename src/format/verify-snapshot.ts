@@ -4,11 +4,10 @@
  */
 import { FormatError } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
-import { readFrames } from './block-reader.ts';
+import { checkHeaderBytes, readFrames } from './block-reader.ts';
 import { arrayHeader } from './byte-sink.ts';
 import { InvalidKeyError, decodeCanonicalKey, encodeCanonicalKey } from './canonical-key.ts';
 import { keyGroupForBytes } from './key-groups.ts';
-import { DATA_HEADER_SIZE } from './layout.ts';
 import type { BlockRef, KeyedStateKind } from './model.ts';
 import { ScanError, readArrayHeader, scanValue } from './msgpack-scan.ts';
 import { RangeSource } from './range-source.ts';
@@ -77,7 +76,7 @@ export async function verifySnapshot(store: ObjectStore, options: VerifyOptions 
     checked.bytes += info.size;
     if (info.size !== file.size) problems.push({ file: where, message: `size is ${info.size} bytes, ${METADATA_FILE} says ${file.size}` });
     try {
-      checkDataHeader(await fileStore.getRange(file.path, 0, DATA_HEADER_SIZE), where, meta.formatVersion);
+      await checkHeaderBytes(fileStore, file.path, (offset, length) => fileStore.getRange(file.path, offset, length), (bytes) => checkDataHeader(bytes, where, meta.formatVersion));
     } catch (err) {
       problems.push(toProblem(err, where));
     }

@@ -3,7 +3,8 @@
  * unchanged and, for each object written through `createWriter`, also keeps a copy on local disk
  * under `dir/<key>`, with a record beside it (`<key>.local.json`) of where the original is, its
  * size and its CRC-32. FORMAT.md records a size for each data file but no checksum over the whole
- * file (only per block), so the reader of the copy checks the CRC-32 recorded here.
+ * file (only per header and frame, which a reader of blocks checks, copy or not), so a reader of
+ * the whole object (LocalFirstStore.get) checks the CRC-32 recorded here.
  *
  * The copy is best effort: a local failure is logged and the copy dropped; the remote write never
  * waits for a local error nor fails because of one. The record is written last, after the remote

@@ -86,6 +86,35 @@ describe('local copies', () => {
     expect(logged).toHaveLength(1);
   });
 
+  it('ranges of a copy are read as they are, for the reader\'s checksums to judge: distrustCopy gives the copy up (said once among the slot threads\' stores) and the store reads the storage', async () => {
+    const bytes = new Uint8Array(5000).map((_, i) => i % 253);
+    const { remote, copies } = await writeThroughTee(bytes);
+    const copy = join(copies, KEY);
+    const damaged = readFileSync(copy);
+    damaged[2500] = damaged[2500]! ^ 0x40;
+    writeFileSync(copy, damaged);
+    const logged: string[] = [];
+    const [a, b] = Array.from({ length: 2 }, () => new LocalFirstStore(remote, copies, new Map([[KEY, 5000]]), (l) => void logged.push(l)));
+    // No byte of the copy is read before the reader asks for it.
+    expect(a!.copyBytesRead).toBe(0);
+    expect(await a!.getRange(KEY, 2000, 1000)).toEqual(new Uint8Array(damaged.subarray(2000, 3000)));
+    expect(await b!.getRange(KEY, 0, 1000)).toEqual(bytes.subarray(0, 1000));
+    expect([a!.copyBytesRead, b!.copyBytesRead]).toEqual([1000, 1000]);
+    // A key read from the storage alone is not the copy's to answer for.
+    await remote.publish('other.tsfs', new Uint8Array([1]));
+    expect(await a!.distrustCopy('other.tsfs', 'x')).toBeUndefined();
+
+    expect(await a!.distrustCopy(KEY, 'frame checksum mismatch at offset 2400')).toBe(a);
+    expect(await a!.getRange(KEY, 2000, 1000)).toEqual(bytes.subarray(2000, 3000));
+    expect(a!.reads).toEqual({ local: 1, remote: 1 });
+    expect(logged).toEqual([`local recovery: not using the local copy ${copy} (frame checksum mismatch at offset 2400); reading ${remote.describe(KEY)}`]);
+    expect(existsSync(copy)).toBe(false);
+    // The other slot's store had the copy in use: it reads the storage now, without a word.
+    expect(await b!.getRange(KEY, 1000, 1000)).toEqual(bytes.subarray(1000, 2000));
+    expect(await b!.distrustCopy(KEY, 'frame checksum mismatch at offset 2400')).toBe(b);
+    expect(logged).toHaveLength(1);
+  });
+
   it('a quiet store (the check of a restore point) reads remotely and says nothing, leaving the copy for the restore to report', async () => {
     const bytes = new Uint8Array(500).map((_, i) => i % 251);
     const { remote, copies } = await writeThroughTee(bytes);

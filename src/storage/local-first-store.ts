@@ -1,26 +1,44 @@
 /**
  * Local recovery, read side: an ObjectStore for a restore that reads a data file from its local
- * copy (see local-copy-tee.ts) when the copy is the one of this very object and intact, and from
- * the checkpoint storage otherwise. "Intact" means: a record beside it naming the same remote
- * location, the size `_metadata` gives the file equal to the record's and to the copy's, and the
- * copy's CRC-32 equal to the record's. The whole copy is checked once, before its first byte is
- * used, so a damaged copy falls back to remote before anything of it reached the state. A
- * fallback is not an error: one log line (from one reader of the restore: claimReport), the copy
- * removed, then the remote read as without local recovery.
+ * copy (see local-copy-tee.ts) when the copy is the one of this very object, and from the
+ * checkpoint storage otherwise. Before the first read of a copy it checks what costs no pass over
+ * the bytes: a record beside it naming the same remote location, and the size `_metadata` gives
+ * the file equal to the record's and to the copy's. The bytes themselves are checked by whoever
+ * reads them, as the storage's are: a data file's header has its CRC and every byte after it lies
+ * in a frame with its own (FORMAT.md 4), checked before anything of it is used (block-reader.ts).
+ * A reader whose check fails on bytes of a copy calls `distrustCopy`, and reads the rest of that
+ * block from the storage, from the failed frame on; the copy is not read again. A CRC-32 over the
+ * whole copy before its first use (as here before) read and checksummed every byte a second time,
+ * also those of blocks the subtask does not restore, and caught no damage the frames' CRCs miss
+ * (CRC-32 misses an error pattern over any span that holds it, or over none) but one that also
+ * rewrote a frame's stored CRC to match, which the block's CRC then catches (block-reader.ts).
+ *
+ * A fallback is not an error: one log line (from one reader of the restore: claimReport), the copy
+ * removed, then the remote read as without local recovery. `get` (the whole object) checks the
+ * record's CRC-32 as it reads, its one pass over the bytes.
  */
-import { type FileHandle, open, readFile, rm, unlink } from 'node:fs/promises';
+import { open, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from '../format/crc32.ts';
 import { METADATA_FILE } from '../format/snapshot-paths.ts';
 import { type LocalCopyRecord, type LogLine, RECORD_SUFFIX, message, stderrLog } from './local-copy-tee.ts';
 import type { ObjectInfo, ObjectStore, ObjectWriter } from './object-store.ts';
 
-const CHECK_CHUNK = 4 * 1024 * 1024;
+/** A copy this store reads, and the CRC-32 its record gives the whole of it. */
+interface UsableCopy {
+  readonly path: string;
+  readonly crc32: number;
+}
 
 export class LocalFirstStore implements ObjectStore {
-  readonly #checked = new Map<string, Promise<string | undefined>>();
+  readonly #checked = new Map<string, Promise<UsableCopy | undefined>>();
+  /** Keys some bytes of which were read from their copy: a reader's failed check on them may be the copy's. */
+  readonly #served = new Set<string>();
+  readonly #dropped = new Set<string>();
   /** How many reads each side served, for tests and the log line at the end of a restore. */
   readonly reads = { local: 0, remote: 0 };
+  /** Bytes read from local copies, for tests: a restore reads each byte it uses once. */
+  copyBytesRead = 0;
 
   constructor(
     readonly remote: ObjectStore,
@@ -82,41 +100,62 @@ export class LocalFirstStore implements ObjectStore {
 
   async get(key: string): Promise<Uint8Array> {
     if (key === METADATA_FILE && this.metadata !== undefined) return this.metadata;
-    const local = await this.#localCopy(key);
-    if (local === undefined) {
-      this.reads.remote += 1;
-      return this.remote.get(key);
+    const copy = await this.#localCopy(key);
+    if (copy !== undefined) {
+      // A reader of the whole object may check nothing itself: the record's CRC-32, over the bytes as read.
+      let problem: string;
+      try {
+        const bytes = await readFile(copy.path);
+        this.copyBytesRead += bytes.length;
+        const crc = crc32(bytes);
+        const size = this.expected.get(key)!;
+        if (bytes.length === size && crc === copy.crc32) {
+          this.reads.local += 1;
+          return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+        }
+        problem = bytes.length !== size ? `it has ${bytes.length} bytes, _metadata says ${size}` : `CRC-32 ${crc.toString(16)} differs from the recorded ${copy.crc32.toString(16)}`;
+      } catch (err) {
+        problem = message(err);
+      }
+      await this.#drop(key, problem);
     }
-    this.reads.local += 1;
-    return new Uint8Array(await readFile(local));
+    this.reads.remote += 1;
+    return this.remote.get(key);
   }
 
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
     if (key === METADATA_FILE && this.metadata !== undefined) return this.metadata.subarray(offset, offset + length);
-    const local = await this.#localCopy(key);
-    if (local === undefined) {
-      this.reads.remote += 1;
-      return this.remote.getRange(key, offset, length);
-    }
-    this.reads.local += 1;
-    const handle = await open(local, 'r');
-    try {
-      const size = this.expected.get(key)!;
-      const bytes = new Uint8Array(Math.max(0, Math.min(length, size - offset)));
-      let read = 0;
-      while (read < bytes.length) {
-        const { bytesRead } = await handle.read(bytes, read, bytes.length - read, offset + read);
-        if (bytesRead === 0) break;
-        read += bytesRead;
+    const copy = await this.#localCopy(key);
+    if (copy !== undefined) {
+      this.#served.add(key);
+      try {
+        const bytes = await readRange(copy.path, offset, Math.max(0, Math.min(length, this.expected.get(key)! - offset)));
+        this.copyBytesRead += bytes.length;
+        this.reads.local += 1;
+        return bytes;
+      } catch (err) {
+        // Gone (another slot thread's reader found it damaged and removed it), or unreadable: the storage has the bytes.
+        await this.#drop(key, message(err));
       }
-      return bytes.subarray(0, read);
-    } finally {
-      await handle.close();
     }
+    this.reads.remote += 1;
+    return this.remote.getRange(key, offset, length);
   }
 
-  /** The path of a usable local copy of `key`, or undefined (then read remotely); checked once per key. */
-  #localCopy(key: string): Promise<string | undefined> {
+  /**
+   * A reader's check failed on bytes of `key` (`problem`, for the log line): when some came from
+   * the copy, the copy is not read again (and is reported and removed, by one reader: #drop) and
+   * this store, which now reads them from the checkpoint storage, is returned; undefined when all
+   * came from the storage, whose damage the reader reports.
+   */
+  async distrustCopy(key: string, problem: string): Promise<ObjectStore | undefined> {
+    if (!this.#served.has(key)) return undefined;
+    await this.#drop(key, problem);
+    return this;
+  }
+
+  /** The usable local copy of `key`, or undefined (then read remotely); checked once per key. */
+  #localCopy(key: string): Promise<UsableCopy | undefined> {
     let checked = this.#checked.get(key);
     if (checked === undefined) {
       checked = this.#check(key);
@@ -125,16 +164,44 @@ export class LocalFirstStore implements ObjectStore {
     return checked;
   }
 
-  async #check(key: string): Promise<string | undefined> {
+  async #check(key: string): Promise<UsableCopy | undefined> {
     const size = this.expected.get(key);
     if (size === undefined) return undefined; // not a data file of this checkpoint (_metadata, say)
     const path = join(this.dir, key);
-    const problem = await copyProblem(path, this.remote.describe(key), size).catch((err: unknown) => message(err));
-    if (problem === undefined) return path;
-    if (problem !== 'none' && this.reportDamage && (await claimReport(path))) {
+    const found = await usableCopy(path, this.remote.describe(key), size).catch((err: unknown) => message(err));
+    if (typeof found !== 'string') return found;
+    if (found !== 'none') await this.#report(path, key, found);
+    return undefined;
+  }
+
+  /** The copy of `key` is not read again by this store, and is said (#report) by the first of its readers to give it up. */
+  async #drop(key: string, problem: string): Promise<void> {
+    if (this.#dropped.has(key)) return;
+    this.#dropped.add(key);
+    this.#checked.set(key, Promise.resolve(undefined));
+    await this.#report(join(this.dir, key), key, problem);
+  }
+
+  async #report(path: string, key: string, problem: string): Promise<void> {
+    if (this.reportDamage && (await claimReport(path))) {
       this.log(`local recovery: not using the local copy ${path} (${problem}); reading ${this.remote.describe(key)}`);
     }
-    return undefined;
+  }
+}
+
+async function readRange(path: string, offset: number, length: number): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const bytes = new Uint8Array(length);
+    let read = 0;
+    while (read < bytes.length) {
+      const { bytesRead } = await handle.read(bytes, read, bytes.length - read, offset + read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+    }
+    return bytes.subarray(0, read);
+  } finally {
+    await handle.close();
   }
 }
 
@@ -156,8 +223,11 @@ async function claimReport(path: string): Promise<boolean> {
   return true;
 }
 
-/** Why the copy at `path` must not be used, 'none' when there is no copy at all, or undefined when it is good. */
-async function copyProblem(path: string, location: string, size: number): Promise<string | undefined> {
+/**
+ * The copy at `path` when its record names `location` and it and the record have `size` bytes;
+ * else why it must not be used, 'none' when there is no copy at all. Reads no byte of the copy.
+ */
+async function usableCopy(path: string, location: string, size: number): Promise<UsableCopy | string> {
   let record: LocalCopyRecord;
   try {
     record = JSON.parse(await readFile(`${path}${RECORD_SUFFIX}`, 'utf8')) as LocalCopyRecord;
@@ -167,26 +237,12 @@ async function copyProblem(path: string, location: string, size: number): Promis
   }
   if (record.location !== location) return `it copies ${String(record.location)}`;
   if (record.size !== size) return `it recorded ${String(record.size)} bytes, _metadata says ${size}`;
-  let handle: FileHandle;
+  let actual: number;
   try {
-    handle = await open(path, 'r');
+    actual = (await stat(path)).size;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'the copy is missing' : message(err);
   }
-  try {
-    const actual = (await handle.stat()).size;
-    if (actual !== size) return `it has ${actual} bytes, _metadata says ${size}`;
-    const buffer = new Uint8Array(Math.min(CHECK_CHUNK, Math.max(size, 1)));
-    let crc = 0;
-    for (let at = 0; at < size; ) {
-      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - at), at);
-      if (bytesRead === 0) return `it ends at byte ${at} of ${size}`;
-      crc = crc32(buffer.subarray(0, bytesRead), crc);
-      at += bytesRead;
-    }
-    if (crc !== record.crc32) return `CRC-32 ${crc.toString(16)} differs from the recorded ${Number(record.crc32).toString(16)}`;
-    return undefined;
-  } finally {
-    await handle.close();
-  }
+  if (actual !== size) return `it has ${actual} bytes, _metadata says ${size}`;
+  return { path, crc32: Number(record.crc32) };
 }

@@ -65,6 +65,14 @@ export interface ObjectStore {
   /** Removes one object (contract 4). */
   delete(key: string): Promise<void>;
   /**
+   * Local recovery (local-first-store.ts) serves some objects from local copies whose bytes it
+   * does not check: the reader's checksums do. A reader whose check failed on bytes of `key` (for
+   * `problem`, a line's worth) calls this: when some of them came from such a copy, the copy is
+   * not read again and a store that reads the original is returned, to read those bytes from
+   * instead; undefined (or absent) when they came from the original, whose damage it is.
+   */
+  distrustCopy?(key: string, problem: string): Promise<ObjectStore | undefined>;
+  /**
    * A store over the directory `levels` above this one, with the same access (a version 3
    * snapshot's shared files lie under its checkpoint root, two above it: FORMAT.md 3.4);
    * undefined when there is none. This store itself never reads outside its own directory.

@@ -83,8 +83,9 @@ export function readLocalFirst(reader: SnapshotReader, location: string, local: 
 
 /**
  * `store` (rooted at the checkpoint at `location`) reading data files from local copies first,
- * where that applies, for the check of a restore point. It neither says nor drops a damaged copy:
- * the restore that follows checks the copy again when it reads the file, and says it there, once
+ * where that applies, for the check of a restore point (verifySnapshot, whose checksums prove
+ * the copies' bytes as they prove the storage's). It neither says nor drops a damaged copy: the
+ * restore that follows meets the damage again where it reads those bytes, and says it there, once
  * (where the file is read: on the TaskManager, in a cluster), rather than once here and once there.
  */
 export async function localFirstStore(store: ObjectStore, location: string, local: LocalRecovery): Promise<ObjectStore> {
