@@ -15,6 +15,7 @@ import { parseFlinkDuration } from './engine/checkpoint/flink-duration.ts';
 import { TASK_CANCELLATION_TIMEOUT_KEY, parseTaskCancellationTimeout } from './engine/cluster/taskmanager/task-cancellation.ts';
 import { badPortProblem } from './engine/cluster/bad-ports.ts';
 import { ASYNC_STORE_DURATION_KEY, parseAsyncStoreDuration } from './engine/cluster/completed-operation-cache.ts';
+import { JOBSTORE_EXPIRATION_TIME_KEY, JOBSTORE_MAX_CAPACITY_KEY, JOBSTORE_TYPE_KEY, MAX_JOBSTORE_CAPACITY, parseJobStoreExpiration, parseJobStoreMaxCapacity, parseJobStoreType } from './engine/cluster/finished-jobs.ts';
 import { DEPLOYMENT_TARGET_KEY, isRemoteTarget, unsupportedTargetReason } from './engine/cluster/deployment-target.ts';
 import { UserError } from './errors.ts';
 
@@ -211,6 +212,9 @@ export const KEY_SPECS: readonly KeySpec[] = [
   spec('blob.storage.directory', 'the system\'s temporary directory', 'a directory', 'where the JobManager keeps submitted job code (in tsflink-jobmanager-blobs-<hash of its working directory>/ under it; unset: its working directory\'s blobs/) and TaskManagers cache the code of the jobs deployed to them (each in a directory of its own under it)', (v, k) => void parseNonEmpty(k, v)),
   spec('rest.server.max-content-length', '104857600', 'bytes, a whole number >= 1024', 'largest request body the REST server accepts (a job submission carries the job\'s bundled code)', (v, k) => void parseWholeNumber(k, v, 1024, Number.MAX_SAFE_INTEGER)),
   spec(ASYNC_STORE_DURATION_KEY, '5 min', `${DURATION}; under 1 s (0 included): for ever`, 'how long the JobManager keeps the result of a completed asynchronous operation (savepoint, stop, checkpoint, savepoint disposal) for its status request; after that its trigger id is unknown (404), as Flink\'s', (v, k) => void parseAsyncStoreDuration(k, v)),
+  spec(JOBSTORE_EXPIRATION_TIME_KEY, '3600', 'whole seconds, 0 or more (a number, not a duration, as Flink\'s)', 'how long after it ended (FINISHED, CANCELED, FAILED) the JobManager keeps a job\'s record, for flink list -a and REST; then its id is unknown (404), its record file is deleted, and its retained checkpoints and savepoints stay; 0: as soon as it ends', (v, k) => void parseJobStoreExpiration(k, v)),
+  spec(JOBSTORE_MAX_CAPACITY_KEY, `${MAX_JOBSTORE_CAPACITY} (no limit)`, `0 to ${MAX_JOBSTORE_CAPACITY}`, 'finished jobs the JobManager keeps at most; beyond it the one that ended first is dropped as by jobstore.expiration-time', (v, k) => void parseJobStoreMaxCapacity(k, v)),
+  spec(JOBSTORE_TYPE_KEY, 'File', 'File, in any case (Memory is refused)', 'where the JobManager keeps jobs\' records: File, one file per job in its working directory (which a restarted JobManager resumes running jobs from)', (v, k) => void parseJobStoreType(k, v)),
   spec('rest.port', '8081', '0 to 65535 (0: any free port), except the ports Node\'s fetch refuses (WHATWG "bad ports")', 'port of the cluster\'s REST endpoint', (v, k) => void parseRestPort(k, v)),
   spec('jobmanager.rpc.address', NO_DEFAULT, 'a host name or IP address', 'where every command finds the JobManager (with rest.port: tsflink has no separate RPC port) when neither -m nor rest.address is given, as Flink reads it in place of an unset rest.address', (v, k) => void parseNonEmpty(k, v)),
   spec(DEPLOYMENT_TARGET_KEY, 'remote', 'remote, in any case', 'deployment target, as -t: remote, the cluster at -m or rest.address:rest.port, is the only one tsflink has; any other is refused', (v, k) => {
@@ -255,6 +259,7 @@ export const REFUSED_KEY_FAMILIES: readonly string[] = [
   'state.checkpoint-storage',
   'state.storage.',
   'task.cancellation',
+  'jobstore.',
   // flink run sets both from its flags (Flink's ProgramOptions.applyToConfiguration), so a value
   // here would look like it did something.
   'execution.attached',
@@ -282,6 +287,7 @@ const REFUSED_KEY_HINTS: readonly (readonly [string, string])[] = [
   ['task.cancellation-interval', CANCELLATION_INTERVAL],
   ['execution.attached', 'flink run follows its job unless -d is given, and sets this key from that as Flink\'s run does, so a value here would change nothing: use -d for a detached run, and remove the key'],
   ['execution.shutdown-on-attached-exit', 'flink run sets this key from -sae as Flink\'s run does, and tsflink refuses -sae (an attached run cancels its job on Ctrl-C; SIGTERM, SIGHUP and a client that dies do not cancel it): remove the key'],
+  ['jobstore.cache-size', "a finished job's record stays in the JobManager's memory, whole, until jobstore.expiration-time or jobstore.max-capacity drops it (there is no smaller cache in front of the files): bound it with those"],
   ['task.cancellation.timers.timeout', "a subtask's timers run on its slot's thread and stop with it: task.cancellation.timeout bounds the whole stop"],
 ];
 

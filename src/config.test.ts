@@ -172,6 +172,7 @@ describe('unknown keys of the families tsflink implements', () => {
     ['execution.state-recovery.without-channel-state.checkpoint-id=3', "execution.state-recovery.without-channel-state.checkpoint-id: tsflink does not implement this key and refuses it rather than ignore it; remove it (README's Configuration table lists the keys tsflink reads)"],
     ['task.cancellation.interval=30000', "task.cancellation.interval: tsflink does not implement this key; a slot's subtasks get one cancel, as soon as their thread's event loop is free, and JavaScript has no interrupt that repeating it could deliver; a slot that has not stopped after task.cancellation.timeout is terminated: set that instead"],
     ['task.cancellation-interval=30000', "task.cancellation-interval: tsflink does not implement this key; a slot's subtasks get one cancel, as soon as their thread's event loop is free, and JavaScript has no interrupt that repeating it could deliver; a slot that has not stopped after task.cancellation.timeout is terminated: set that instead"],
+    ['jobstore.cache-size=52428800', "jobstore.cache-size: tsflink does not implement this key; a finished job's record stays in the JobManager's memory, whole, until jobstore.expiration-time or jobstore.max-capacity drops it (there is no smaller cache in front of the files): bound it with those"],
     ['task.cancellation.timers.timeout=7500', "task.cancellation.timers.timeout: tsflink does not implement this key; a subtask's timers run on its slot's thread and stop with it: task.cancellation.timeout bounds the whole stop"],
     ['task.cancellation.timeouts=1 min', 'task.cancellation.timeouts: not a key tsflink knows; did you mean task.cancellation.timeout?'],
     // Flink's run sets both from -d and -sae, whatever the configuration says.
@@ -258,6 +259,10 @@ describe('validation at load time', () => {
     ['execution.state-recovery.claim-mode=LEGACY', "execution.state-recovery.claim-mode: 'LEGACY' is not one of CLAIM, NO_CLAIM"],
     ['execution.savepoint-restore-mode=x', "execution.savepoint-restore-mode: 'x' is not one of CLAIM, NO_CLAIM"],
     ['s3.path.style.access=TRUE', "s3.path.style.access: 'TRUE' is not one of true, false"],
+    ['jobstore.expiration-time=1 h', "jobstore.expiration-time: '1 h' is not a whole number of seconds (allowed: whole seconds from 0 to 9223372036854775807 (Flink's key is a number of seconds, not a duration))"],
+    ['jobstore.expiration-time=-1', "jobstore.expiration-time: '-1' is out of range (allowed: whole seconds from 0 to 9223372036854775807 (Flink's key is a number of seconds, not a duration))"],
+    ['jobstore.max-capacity=-1', "jobstore.max-capacity: '-1' is out of range (allowed: from 0 to 2147483647)"],
+    ['jobstore.type=Memory', "jobstore.type: 'Memory': tsflink keeps every job's record as a file in the JobManager's working directory (File), which a restarted JobManager resumes running jobs from; remove the key or set File, and bound finished jobs with jobstore.expiration-time and jobstore.max-capacity"],
     ['task.cancellation.timeout=soon', "task.cancellation.timeout: 'soon' is not a duration: write a whole number with an optional unit (ms, s, min, h, d), e.g. 500 ms, 10 s, 1 min, 2 h"],
     ['task.cancellation.timeout=-1', "task.cancellation.timeout: '-1' is not a duration: write a whole number with an optional unit (ms, s, min, h, d), e.g. 500 ms, 10 s, 1 min, 2 h"],
     ['task.cancellation.timeout=25 d', "task.cancellation.timeout: '25 d' is out of range: allowed is at most 2147483647 ms (about 24 days), or 0 for no timeout"],
@@ -292,6 +297,7 @@ describe('validation at load time', () => {
       's3.path.style.access: false',
       // Flink's executor factories compare the target ignoring case.
       'execution.target: REMOTE',
+      'jobstore: {expiration-time: 600, max-capacity: 100, type: file}',
     ].join('\n');
     expect(load({ yaml }).warnings).toEqual([]);
   });

@@ -9,6 +9,7 @@
 import { parseFlinkDuration } from '../checkpoint/flink-duration.ts';
 import { BLOB_STORAGE_DIRECTORY_KEY } from './blob-store.ts';
 import { ASYNC_STORE_DURATION_KEY } from './completed-operation-cache.ts';
+import { JOBSTORE_EXPIRATION_TIME_KEY, JOBSTORE_MAX_CAPACITY_KEY } from './finished-jobs.ts';
 import {
   HEARTBEAT_INTERVAL_KEY,
   HEARTBEAT_TIMEOUT_KEY,
@@ -24,6 +25,8 @@ export const CLUSTER_ONLY_KEYS: readonly string[] = [
   'rest.bind-address',
   'rest.server.max-content-length',
   ASYNC_STORE_DURATION_KEY,
+  JOBSTORE_EXPIRATION_TIME_KEY,
+  JOBSTORE_MAX_CAPACITY_KEY,
   BLOB_STORAGE_DIRECTORY_KEY,
   TASK_MANAGER_COUNT_KEY,
   TASK_MANAGER_HOST_KEY,

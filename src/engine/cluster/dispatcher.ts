@@ -44,7 +44,8 @@ import {
   type TriggerResponse,
 } from './cluster-api.ts';
 import { BLOB_STORAGE_DIRECTORY_KEY, BlobStore, jobManagerBlobDirectory } from './blob-store.ts';
-import { JobMaster, type JobMasterContext } from './job-master.ts';
+import { JobMaster, type JobMasterContext, type JobOperations, operationStatus } from './job-master.ts';
+import { DEFAULT_JOBSTORE_EXPIRATION_S, FinishedJobs, JOBSTORE_EXPIRATION_TIME_KEY, MAX_JOBSTORE_CAPACITY, JOBSTORE_MAX_CAPACITY_KEY, type JobStoreSettings, jobStoreSettings } from './finished-jobs.ts';
 import { checkpointDetails, checkpointSubtaskDetails, checkpointingStatistics, jobPlan, maskedConfiguration, statusCounts, taskCounts, vertexDetails, vertexRecords } from './job-views.ts';
 import { VERSION, revision } from '../../version.ts';
 import type { JobRecord, JobStore } from './job-store.ts';
@@ -80,13 +81,27 @@ export interface DispatcherOptions extends Omit<JobMasterContext, 'store' | 'blo
   readonly storeOptions: OpenStoreOptions;
   /** `DELETE /cluster`. */
   readonly onShutdown: () => void;
-  /** The clock the age of asynchronous operations' results is read from (rest.async.store-duration); tests pass a fake one. */
+  /**
+   * The clock the age of asynchronous operations' results (rest.async.store-duration) and of
+   * finished jobs (jobstore.expiration-time) is read from; tests pass a fake one.
+   */
   readonly now?: () => number;
 }
 
 
 export class Dispatcher implements ClusterApi {
   readonly #jobs = new Map<string, JobMaster>();
+  /** The finished ones among #jobs, until jobstore.expiration-time or jobstore.max-capacity drops them. */
+  readonly #finished: FinishedJobs;
+  readonly #jobStore: JobStoreSettings;
+  /**
+   * Finished jobs dropped since this JobManager started, by final state: Flink's session cluster
+   * (its FileExecutionGraphInfoStore) counts every job that ended in `/overview`, dropped or not.
+   */
+  readonly #dropped = { FINISHED: 0, CANCELED: 0, FAILED: 0 };
+  /** Savepoint and checkpoint results of dropped jobs, kept their rest.async.store-duration. */
+  readonly #droppedOperations = new Map<string, JobOperations>();
+  #closing = false;
   /** Savepoint disposals; a job's savepoints and checkpoints are its JobMaster's. */
   readonly #disposals: CompletedOperationCache<Record<string, never>, { readonly error?: string }>;
   readonly #taskManagers = new TaskManagerRegistry();
@@ -102,10 +117,14 @@ export class Dispatcher implements ClusterApi {
     const operationStoreMs = asyncStoreDurationMs(options.config);
     const now = options.now ?? Date.now;
     this.#disposals = new CompletedOperationCache(operationStoreMs, now);
-    this.#context = { ...options, slots: this.#slots, blobs: new BlobStore(jobManagerBlobDirectory(options.workingDirectory, options.config[BLOB_STORAGE_DIRECTORY_KEY])), operationStoreMs, now };
+    this.#jobStore = jobStoreSettings(options.config);
+    this.#finished = new FinishedJobs(this.#jobStore, now);
+    this.#context = { ...options, slots: this.#slots, blobs: new BlobStore(jobManagerBlobDirectory(options.workingDirectory, options.config[BLOB_STORAGE_DIRECTORY_KEY])), operationStoreMs, now, onTerminal: (jobId) => this.#ended(jobId) };
     // A TaskManager silent for heartbeat.timeout is lost: its slots are gone (its jobs' links notice too).
     this.#expiry = setInterval(() => {
       for (const id of this.#taskManagers.expire(this.#settings.heartbeatTimeoutMs)) options.log(`TaskManager ${id} missed its heartbeats for ${this.#settings.heartbeatTimeoutMs} ms (heartbeat.timeout): its slots are gone`);
+      // Also when nobody asks, so that an idle JobManager's memory and job store shrink (Flink schedules a cleanup too).
+      this.#dropFinished();
     }, Math.min(1000, this.#settings.heartbeatTimeoutMs));
     this.#expiry.unref();
   }
@@ -150,10 +169,16 @@ export class Dispatcher implements ClusterApi {
   async recover(): Promise<void> {
     const records = await this.options.store.loadAll();
     await this.#context.blobs.keepOnly(new Set(records.filter((r) => !TERMINAL_STATES.has(r.state)).flatMap((r) => (r.bundleKey === undefined ? [] : [r.bundleKey]))));
+    // Jobs that ended under an earlier JobManager age from when they ended, in that order.
+    for (const record of records.filter((r) => TERMINAL_STATES.has(r.state)).sort((a, b) => a.endTime - b.endTime)) {
+      this.#jobs.set(record.jobId, new JobMaster(record, this.#context));
+      this.#finished.add(record.jobId, record.endTime);
+    }
+    this.#dropFinished();
     for (const record of records) {
+      if (TERMINAL_STATES.has(record.state)) continue;
       const master = new JobMaster(record, this.#context);
       this.#jobs.set(record.jobId, master);
-      if (master.isTerminal) continue;
       await recoverCheckpoints(record, this.options.storeOptions);
       this.options.log(`job ${record.jobId} (${record.name}) was ${record.state} when the last JobManager stopped; resuming it from ${record.retained.at(-1)?.location ?? record.submit.savepointPath ?? 'its beginning'}`);
       record.state = 'RESTARTING';
@@ -162,6 +187,7 @@ export class Dispatcher implements ClusterApi {
   }
 
   async overview(): Promise<ClusterOverview> {
+    this.#dropFinished();
     const states = [...this.#jobs.values()].map((j) => j.record.state);
     const count = (s: JobState): number => states.filter((x) => x === s).length;
     const running = states.filter((s) => !TERMINAL_STATES.has(s)).length;
@@ -170,9 +196,9 @@ export class Dispatcher implements ClusterApi {
       'slots-total': this.#taskManagers.totals().slots,
       'slots-available': this.#taskManagers.totals().free,
       'jobs-running': running,
-      'jobs-finished': count('FINISHED'),
-      'jobs-cancelled': count('CANCELED'),
-      'jobs-failed': count('FAILED'),
+      'jobs-finished': count('FINISHED') + this.#dropped.FINISHED,
+      'jobs-cancelled': count('CANCELED') + this.#dropped.CANCELED,
+      'jobs-failed': count('FAILED') + this.#dropped.FAILED,
       'flink-version': VERSION,
       pid: process.pid,
       'working-dir': this.options.workingDirectory,
@@ -180,10 +206,12 @@ export class Dispatcher implements ClusterApi {
   }
 
   async jobsOverview(): Promise<{ jobs: JobOverview[] }> {
+    this.#dropFinished();
     return { jobs: [...this.#jobs.values()].map((j) => overviewOf(j.record)).sort((a, b) => b['start-time'] - a['start-time']) };
   }
 
   async jobs(): Promise<{ jobs: { id: string; status: JobState }[] }> {
+    this.#dropFinished();
     return { jobs: [...this.#jobs.values()].map((j) => ({ id: j.record.jobId, status: j.record.state })) };
   }
 
@@ -321,7 +349,7 @@ export class Dispatcher implements ClusterApi {
   }
 
   async savepointStatus(jobId: string, triggerId: string): Promise<AsyncOperation<{ location: string }>> {
-    const op = this.#master(jobId).operation(triggerId, (o) => ({ location: o.location }));
+    const op = this.#operation(jobId, triggerId, (o) => ({ location: o.location }));
     // Flink's SavepointHandlers (1.15+) text for an unknown or evicted trigger id.
     if (op === undefined) throw new NotFoundError(`There is no savepoint operation with triggerId=${triggerId} for job ${jobId}.`);
     return op;
@@ -338,7 +366,7 @@ export class Dispatcher implements ClusterApi {
   }
 
   async checkpointStatus(jobId: string, triggerId: string): Promise<AsyncOperation<{ checkpointId: number }>> {
-    const op = this.#master(jobId).operation(triggerId, (o) => ({ checkpointId: o.checkpointId }));
+    const op = this.#operation(jobId, triggerId, (o) => ({ checkpointId: o.checkpointId }));
     // Flink's CheckpointHandlers text for an unknown or evicted trigger id.
     if (op === undefined) throw new NotFoundError(`There is no checkpoint operation with triggerId=${triggerId} for job ${jobId}.`);
     return op;
@@ -506,6 +534,8 @@ export class Dispatcher implements ClusterApi {
       'process.jobmanager.working-dir': this.options.workingDirectory,
       'rest.server.max-content-length': '104857600',
       [ASYNC_STORE_DURATION_KEY]: formatFlinkDuration(this.#context.operationStoreMs),
+      [JOBSTORE_EXPIRATION_TIME_KEY]: String(DEFAULT_JOBSTORE_EXPIRATION_S),
+      [JOBSTORE_MAX_CAPACITY_KEY]: String(MAX_JOBSTORE_CAPACITY),
       [TASK_MANAGER_COUNT_KEY]: String(s.count),
       [HEARTBEAT_INTERVAL_KEY]: formatFlinkDuration(s.heartbeatIntervalMs),
       [HEARTBEAT_TIMEOUT_KEY]: formatFlinkDuration(s.heartbeatTimeoutMs),
@@ -517,6 +547,7 @@ export class Dispatcher implements ClusterApi {
   }
 
   async close(): Promise<void> {
+    this.#closing = true;
     clearInterval(this.#expiry);
     this.#resourceManager?.close();
     await Promise.all([...this.#jobs.values()].map((m) => m.shutdown()));
@@ -538,9 +569,51 @@ export class Dispatcher implements ClusterApi {
   }
 
   #master(jobId: string): JobMaster {
+    this.#dropFinished();
     const master = this.#jobs.get(jobId.toLowerCase());
-    if (master === undefined) throw new NotFoundError(`Job ${jobId} not found: no job with this id ran on this cluster. 'flink list -a' shows the jobs it knows.`);
+    if (master === undefined) throw new NotFoundError(`Job ${jobId} not found: no job with this id ran on this cluster, or it ended longer ago than the cluster keeps finished jobs (jobstore.expiration-time, jobstore.max-capacity). 'flink list -a' shows the jobs it knows.`);
     return master;
+  }
+
+  /** A savepoint's or checkpoint's status: from its job, or kept from a job whose record was dropped. */
+  #operation<T>(jobId: string, triggerId: string, result: (op: { location: string; checkpointId: number }) => T): AsyncOperation<T> | undefined {
+    this.#dropFinished();
+    const id = jobId.toLowerCase();
+    const kept = this.#droppedOperations.get(id);
+    if (kept !== undefined && !this.#jobs.has(id)) return operationStatus(kept, triggerId, result);
+    return this.#master(jobId).operation(triggerId, result);
+  }
+
+  /** A job ended (its state is terminal as REST shows it): it ages from now against jobstore.expiration-time, and counts against jobstore.max-capacity. */
+  #ended(jobId: string): void {
+    if (this.#closing || !this.#jobs.has(jobId)) return;
+    this.#finished.add(jobId, this.#context.now());
+    // Not inside the JobMaster's state change that called this.
+    queueMicrotask(() => this.#dropFinished());
+  }
+
+  /**
+   * Drops the finished jobs past jobstore.expiration-time or beyond jobstore.max-capacity: their
+   * records, in memory and in the job store, once their last save is on disk. Nothing else: their
+   * retained checkpoints and savepoints stay where they are, and running jobs are never here.
+   */
+  #dropFinished(): void {
+    if (this.#closing) return;
+    for (const [jobId, ops] of this.#droppedOperations) if (ops.size === 0) this.#droppedOperations.delete(jobId);
+    for (const { jobId, reason } of this.#finished.evict()) {
+      const master = this.#jobs.get(jobId);
+      if (master === undefined) continue;
+      this.#jobs.delete(jobId);
+      const state = master.record.state;
+      if (state === 'FINISHED' || state === 'CANCELED' || state === 'FAILED') this.#dropped[state] += 1;
+      if (master.operations.size > 0) this.#droppedOperations.set(jobId, master.operations);
+      const why = reason === 'expired' ? `it ended longer ago than ${JOBSTORE_EXPIRATION_TIME_KEY} (${this.#jobStore.expirationMs / 1000} s)` : `${JOBSTORE_MAX_CAPACITY_KEY} keeps the ${this.#jobStore.maxCapacity} that ended last`;
+      this.options.log(`job ${jobId} (${master.record.name}) ${state} is forgotten: ${why}`);
+      void master
+        .flushed()
+        .then(() => this.options.store.delete(jobId))
+        .catch((err: unknown) => this.options.log(`job ${jobId}: could not delete its record: ${err instanceof Error ? err.message : String(err)}`));
+    }
   }
 
   async #savepointTarget(master: JobMaster, requested: string | undefined): Promise<string> {

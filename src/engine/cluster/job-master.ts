@@ -46,11 +46,24 @@ export interface JobMasterContext {
   readonly operationStoreMs: number;
   /** The clock that result's age is read from. */
   readonly now: () => number;
+  /** The job reached a terminal state (its record's save of it is under way: `flushed()` waits for it). */
+  readonly onTerminal?: (jobId: string) => void;
 }
 
 /** `cancelJob`: a cancel-with-savepoint, whose completion cancels the job. */
 type RunningOperation = { readonly thread: Worker; readonly cancelJob?: boolean };
 type OperationResult = { readonly status: 'COMPLETED'; readonly location: string; readonly checkpointId: number } | { readonly status: 'FAILED'; readonly message: string };
+export type JobOperations = CompletedOperationCache<RunningOperation, OperationResult>;
+
+/** A savepoint's or checkpoint's status as REST gives it; undefined for a trigger id the cache does not hold. */
+export function operationStatus<T>(operations: JobOperations, requestId: string, result: (op: { location: string; checkpointId: number }) => T): AsyncOperation<T> | undefined {
+  const cached = operations.get(requestId);
+  if (cached === undefined) return undefined;
+  if (cached.status === 'IN_PROGRESS') return { status: { id: 'IN_PROGRESS' } };
+  const op = cached.value;
+  if (op.status === 'FAILED') return { status: { id: 'COMPLETED' }, operation: { 'failure-cause': { class: 'org.apache.flink.util.FlinkException', message: op.message, 'stack-trace': op.message } } };
+  return { status: { id: 'COMPLETED' }, operation: result(op) };
+}
 
 /** How long a cancelled job's JobMaster thread may take to finish once its slots are stopped or terminated. */
 const CANCEL_GRACE_MS = 30_000;
@@ -85,7 +98,7 @@ export class JobMaster {
   #cancelTimer: NodeJS.Timeout | undefined;
   /** The current thread has built the job (`registered`): its attempts may have slots. */
   #built = false;
-  readonly #operations: CompletedOperationCache<RunningOperation, OperationResult>;
+  readonly #operations: JobOperations;
   #shuttingDown = false;
   /** The latest counts the thread sent; kept in memory only (like Flink's metrics, not in the record). */
   #recordCounts: Readonly<Record<string, RecordCount>> = {};
@@ -389,6 +402,7 @@ export class JobMaster {
     this.record.timestamps[state] = Date.now();
     this.context.log(`job ${this.record.jobId} (${this.record.name}) is ${state}${state === 'FAILED' && this.record.failureCause ? `: ${this.record.failureCause}` : ''}`);
     this.#save();
+    if (TERMINAL_STATES.has(state)) this.context.onTerminal?.(this.record.jobId);
   }
 
   #save(): void {
@@ -451,12 +465,15 @@ export class JobMaster {
 
   /** Undefined for a trigger id never given out, or whose result was kept its rest.async.store-duration and evicted. */
   operation<T>(requestId: string, result: (op: { location: string; checkpointId: number }) => T): AsyncOperation<T> | undefined {
-    const cached = this.#operations.get(requestId);
-    if (cached === undefined) return undefined;
-    if (cached.status === 'IN_PROGRESS') return { status: { id: 'IN_PROGRESS' } };
-    const op = cached.value;
-    if (op.status === 'FAILED') return { status: { id: 'COMPLETED' }, operation: { 'failure-cause': { class: 'org.apache.flink.util.FlinkException', message: op.message, 'stack-trace': op.message } } };
-    return { status: { id: 'COMPLETED' }, operation: result(op) };
+    return operationStatus(this.#operations, requestId, result);
+  }
+
+  /**
+   * Its savepoints' and checkpoints' results, for the Dispatcher to keep their store duration
+   * once the job's record is dropped (Flink's operation cache is apart from its job store).
+   */
+  get operations(): JobOperations {
+    return this.#operations;
   }
 
   /**

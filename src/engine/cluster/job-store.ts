@@ -5,7 +5,7 @@
  * latest-checkpoint pointer whenever a checkpoint completes: that is what a restarted
  * JobManager resumes from.
  */
-import { open, readFile, readdir, rename } from 'node:fs/promises';
+import { open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeDirectoriesSync } from '../../storage/make-directories.ts';
 import type { CheckpointConfig } from '../checkpoint/checkpoint-config.ts';
@@ -104,6 +104,11 @@ export class JobStore {
     } finally {
       await dir.close();
     }
+  }
+
+  /** A finished job's record is dropped (jobstore.expiration-time, jobstore.max-capacity): a restarted JobManager does not load it again. */
+  async delete(jobId: string): Promise<void> {
+    await rm(join(this.directory, `${jobId}.json`), { force: true });
   }
 
   async loadAll(): Promise<JobRecord[]> {
