@@ -44,7 +44,7 @@ it('a savepoint that fails leaves the job running, and the next one can cancel i
     const client = heldJob(join(dir.path, 'checkpoints'), 1);
     const file = join(dir.path, 'a-file');
     writeFileSync(file, 'not a directory');
-    await expect(client.cancelWithSavepoint(join(file, 'savepoints'))).rejects.toThrow(/^Savepoint 1 was declined: /);
+    await expect(client.cancelWithSavepoint(join(file, 'savepoints'))).rejects.toThrow(/^Asynchronous task savepoint 1 failed: /);
     expect(client.status()).toBe('RUNNING');
     const location = await client.cancelWithSavepoint(join(dir.path, 'savepoints'));
     expect(existsSync(join(location, '_metadata'))).toBe(true);

@@ -97,7 +97,7 @@ describe('failing checkpoints', () => {
       .setRestartStrategy({ type: 'none' });
     wordCount(env, { records: 200_000, perSecond: 20_000, sink: { invoke() {} } });
     await expect(env.execute('too many failures')).rejects.toThrow(
-      /^Exceeded checkpoint tolerable failure threshold\. The latest checkpoint failed due to: Checkpoint 3 was declined: \S+\/chk-3\/\S+: no such file or object\. View the checkpoint history \(GET \/jobs\/[0-9a-f]{32}\/checkpoints, or the web dashboard's checkpoints page\) to find out why continuous checkpoints failed\.$/,
+      /^Exceeded checkpoint tolerable failure threshold\. The latest checkpoint failed due to: Asynchronous task checkpoint 3 failed: \S+\/chk-3\/\S+: no such file or object\. View the checkpoint history \(GET \/jobs\/[0-9a-f]{32}\/checkpoints, or the web dashboard's checkpoints page\) to find out why continuous checkpoints failed\.$/,
     );
   });
 });

@@ -215,3 +215,29 @@ describe('CheckpointCoordinator: why a task declined', () => {
     await c.settle();
   });
 });
+
+describe("CheckpointCoordinator: a task's asynchronous part failing", () => {
+  it("fails the snapshot with Flink's CHECKPOINT_ASYNC_EXCEPTION text, in the caller's line and the history, and counts as a decline does", async () => {
+    const failed: SnapshotStats[] = [];
+    const { c } = coordinator({ interval: null, timeout: 100, tolerableFailures: 1 }, (s) => void failed.push(s));
+    const a = attempt();
+    c.start(a);
+    const savepoint = c.triggerSavepoint(dir.path);
+    savepoint.catch(() => undefined);
+    await until('the savepoint barrier', () => a.barriers.length === 1);
+    c.decline(1, new Error('/data/sp/data-0: no space left on device'), 'async-failure');
+    await expect(savepoint).rejects.toThrow(/^Asynchronous task savepoint 1 failed: \/data\/sp\/data-0: no space left on device$/);
+    expect(a.failures).toEqual([]);
+    const checkpoint = c.triggerCheckpoint();
+    checkpoint.catch(() => undefined);
+    await until('the checkpoint barrier', () => a.barriers.length === 2);
+    c.decline(2, new Error('/data/chk-2/data-0: input/output error'), 'async-failure');
+    await expect(checkpoint).rejects.toThrow(/^Asynchronous task checkpoint 2 failed: \/data\/chk-2\/data-0: input\/output error$/);
+    // REST's failure_message (the entry carries the id), after Flink's "Asynchronous task checkpoint failed.".
+    expect(failed.map((s) => s.failure)).toEqual(['Asynchronous task savepoint failed: /data/sp/data-0: no space left on device', 'Asynchronous task checkpoint failed: /data/chk-2/data-0: input/output error']);
+    // The second in a row with one tolerated: counted, as Flink counts CHECKPOINT_ASYNC_EXCEPTION.
+    await until('the job to fail', () => a.failures.length === 1);
+    expect(a.failures[0]).toMatch(/^Exceeded checkpoint tolerable failure threshold\. The latest checkpoint failed due to: Asynchronous task checkpoint 2 failed: \/data\/chk-2\/data-0: input\/output error\./);
+    await c.settle();
+  });
+});

@@ -80,7 +80,8 @@ function failureLine(kind: SnapshotKind, id: number | undefined, reason: Checkpo
     case 'storage':
       return `${what} failed: IO-problem detected: ${detail}`;
     case 'async-failure':
-      return `${what} failed: asynchronous task checkpoint failed: ${detail}`;
+      // Flink's "Asynchronous task checkpoint failed.", for savepoints too, with the snapshot's kind and id.
+      return `Asynchronous task ${what.toLowerCase()} failed: ${detail}`;
     case 'finalize-failure':
       return `${what} could not be finalized: ${detail}`;
     case 'subsumed':

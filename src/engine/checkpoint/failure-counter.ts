@@ -62,8 +62,12 @@ const COUNTED: ReadonlySet<CheckpointFailureReason> = new Set(['expired', 'stora
  */
 const FROM_TASK: ReadonlySet<CheckpointFailureReason> = new Set(['declined', 'declined-subsumed', 'declined-on-cancellation-barrier', 'async-failure', 'task-not-ready']);
 
-/** Why a task declined a checkpoint: its reasons of Flink's CheckpointFailureReason. */
-export type TaskDeclineReason = 'declined' | 'declined-subsumed' | 'declined-on-cancellation-barrier';
+/**
+ * Why a task declined a checkpoint: its reasons of Flink's CheckpointFailureReason. `async-failure`:
+ * writing what the barrier captured failed (Flink's AsyncCheckpointRunnable declines with
+ * CHECKPOINT_ASYNC_EXCEPTION), counted as a plain decline is, with its own message.
+ */
+export type TaskDeclineReason = 'declined' | 'declined-subsumed' | 'declined-on-cancellation-barrier' | 'async-failure';
 
 export interface CheckpointFailure {
   /** Null when the snapshot failed before it was given an id. */

@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalObjectStore } from '../../storage/local-store.ts';
-import type { SubtaskAck } from './subtask.ts';
+import type { TaskDeclineReason } from '../checkpoint/failure-counter.ts';
+import type { CheckpointTarget, SubtaskAck } from './subtask.ts';
 import { writeSubtaskSnapshot } from './write-subtask-snapshot.ts';
 
 let dir: string;
@@ -46,5 +47,35 @@ describe('writeSubtaskSnapshot with local recovery', () => {
     await write(true, { jobDir });
     await write(false, undefined);
     expect(existsSync(join(dir, 'local'))).toBe(false);
+  });
+});
+
+describe('writeSubtaskSnapshot failing to write', () => {
+  /** The decline of a snapshot whose files cannot be written: their directory would lie under a file. */
+  async function declined(target: (blocked: string) => CheckpointTarget): Promise<{ reason: unknown; why: TaskDeclineReason | undefined }> {
+    const blocked = join(dir, 'a-file');
+    writeFileSync(blocked, 'not a directory');
+    return new Promise((resolve, reject) => {
+      void writeSubtaskSnapshot({
+        checkpointId: 7,
+        target: target(blocked),
+        chain: { id: 0, headUid: 'counts' },
+        subtask: 0,
+        captured: [],
+        hooks: { acknowledge: () => reject(new Error('acknowledged')), decline: (_, reason, why) => resolve({ reason, why }) },
+        syncMs: 0,
+      });
+    });
+  }
+
+  it("declines with Flink's CHECKPOINT_ASYNC_EXCEPTION (async-failure), not a plain decline, and the write's error", async () => {
+    const { reason, why } = await declined((blocked) => ({ checkpointId: 7, savepoint: true, store: new LocalObjectStore(join(blocked, 'savepoint')) }));
+    expect(why).toBe('async-failure');
+    expect(String(reason)).toContain(join(dir, 'a-file'));
+  });
+
+  it('likewise for an incremental checkpoint\'s shared file', async () => {
+    const { why } = await declined((blocked) => ({ checkpointId: 7, savepoint: false, store: new LocalObjectStore(join(blocked, 'chk-7')), shared: { store: new LocalObjectStore(blocked), dir: 'job/shared/', full: false } }));
+    expect(why).toBe('async-failure');
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The asynchronous half of a subtask's checkpoint: what the barrier captured (copy-on-write
  * snapshots, so processing goes on meanwhile) is written to one data file for the subtask, and the
- * coordinator gets the block references, or the reason it failed.
+ * coordinator gets the block references, or the reason it failed: a decline with Flink's
+ * CHECKPOINT_ASYNC_EXCEPTION (`async-failure`), as its AsyncCheckpointRunnable declines.
  */
 import { performance } from 'node:perf_hooks';
 import { DataFileWriter, type WrittenFile } from '../../format/data-file-writer.ts';
@@ -87,7 +88,7 @@ export async function writeSubtaskSnapshot(job: SubtaskSnapshotJob): Promise<voi
     hooks.acknowledge({ checkpointId, chain: chain.id, subtask, file, operators, syncMs, asyncMs: performance.now() - asyncStart });
   } catch (err) {
     await writer?.abort().catch(() => undefined);
-    hooks.decline(checkpointId, err);
+    hooks.decline(checkpointId, err, 'async-failure');
   } finally {
     for (const c of captured) c.keyed?.release();
   }
@@ -193,7 +194,7 @@ async function writeChained(job: SubtaskSnapshotJob, asyncStart: number, into: C
   } catch (err) {
     local?.failed(checkpointId);
     await writer?.abort().catch(() => undefined);
-    hooks.decline(checkpointId, err);
+    hooks.decline(checkpointId, err, 'async-failure');
   } finally {
     for (const c of captured) c.keyed?.release();
   }
