@@ -76,6 +76,39 @@ export async function interleave<K extends string>(
   return out;
 }
 
+/** An interval that holds the median of what was sampled, with the probability it is said to. */
+export interface MedianInterval {
+  readonly low: number;
+  readonly high: number;
+  /** The probability that such an interval holds the median: at least the level asked for. */
+  readonly coverage: number;
+}
+
+/**
+ * The distribution-free interval for the median of `samples` at `level` or above: order statistics
+ * x(k) and x(n+1-k), with the largest k whose coverage, 1 - 2 P(B <= k-1) for B ~ Binomial(n, 1/2),
+ * is still at least `level`. It assumes independent samples and nothing about their distribution,
+ * which suits rounds whose spread comes from the processes that ran them (issue 13: rounds of the
+ * same code differ by up to 30%), where a mean and its standard error would not. Undefined when even
+ * [min, max] covers less than `level`: below 6 samples at 95%.
+ */
+export function medianInterval(samples: readonly number[], level = 0.95): MedianInterval | undefined {
+  const n = samples.length;
+  const sorted = [...samples].sort((a, b) => a - b);
+  // P(B = i) for i = 0.. in log space: 2^-n underflows past n = 1074.
+  let logP = -n * Math.LN2;
+  let below = 0; // P(B <= k - 1)
+  let best: MedianInterval | undefined;
+  for (let k = 1; 2 * k <= n + 1; k++) {
+    if (k > 1) logP += Math.log((n - k + 2) / (k - 1)); // now log P(B = k - 1)
+    below += Math.exp(logP);
+    const coverage = 1 - 2 * below;
+    if (coverage < level) break;
+    best = { low: sorted[k - 1]!, high: sorted[n - k]!, coverage };
+  }
+  return best;
+}
+
 /** Pairwise ratios a[i] / b[i] of two interleaved sample lists. */
 export function ratios(a: readonly number[], b: readonly number[]): number[] {
   return a.map((x, i) => x / b[i]!);
