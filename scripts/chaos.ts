@@ -1,5 +1,5 @@
 /**
- * `npm run chaos -- --kills N --seed S [--records R] [--taskmanagers T] [--backend B] [--incremental] [--partitions] [--no-corrupt] [--keep]`: the promise of
+ * `npm run chaos -- --kills N --seed S [--records R] [--taskmanagers T] [--backend B] [--incremental] [--local-recovery] [--partitions] [--no-corrupt] [--keep]`: the promise of
  * exactly-once, tested the hard way. The order-totals example (keyed, windowed, into the
  * exactly-once file sink and the exactly-once PostgreSQL sink) runs on a real local cluster over
  * a bounded generated input, held open until the last kill, while processes are SIGKILLed at seeded moments.
@@ -15,6 +15,9 @@
  * under `<jobId>/shared/` instead (the newest checkpoint's directory holds only `_metadata`), and
  * adds the `shared-corrupt` kind: a shared file an older checkpoint wrote and the newest still
  * refers to, so recovery must skip every checkpoint that refers to it.
+ * `--local-recovery` turns local recovery on (`execution.checkpointing.local-backup.enabled`, the
+ * copies in a directory of this run's own): a restart of the subtasks of a TaskManager that lives on
+ * reads the local copies of their files, so their checks on the copies are what a kill tests.
  * `--partitions` adds the `partition` kind: a TaskManager holding the job's slots is SIGSTOPped
  * (cut off, not killed) until the job fails over and runs again without it, then SIGCONTed, a
  * zombie of the failed attempt that must commit nothing more (scripts/chaos/partition.ts).
@@ -50,6 +53,7 @@ const { values } = parseArgs({
     taskmanagers: { type: 'string', default: '2' },
     backend: { type: 'string' },
     incremental: { type: 'boolean', default: false },
+    'local-recovery': { type: 'boolean', default: false },
     partitions: { type: 'boolean', default: false },
     'no-corrupt': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
@@ -67,6 +71,8 @@ if (values.backend !== undefined && !BACKENDS.includes(values.backend)) {
 }
 const INCREMENTAL = values.incremental;
 const PARTITIONS = values.partitions;
+/** This run's own, so that no other run's copies are found and none of its copies outlive it. */
+const LOCAL_STATE_DIR = join(tmpdir(), `tsflink-chaos-local-state-${process.pid}`);
 const HEARTBEAT_TIMEOUT_MS = 3000;
 const TASK_MANAGER_KEYS = [
   ['taskmanager.count', String(TASK_MANAGERS)],
@@ -90,6 +96,7 @@ const CLUSTER_KEYS = [
   ['restart-strategy.fixed-delay.delay', '300ms'],
   ...(values.backend === undefined ? [] : [['state.backend.type', values.backend]]),
   ...(INCREMENTAL ? [['execution.checkpointing.incremental', 'true']] : []),
+  ...(values['local-recovery'] ? [['execution.checkpointing.local-backup.enabled', 'true'], ['taskmanager.state.local.root-dirs', LOCAL_STATE_DIR]] : []),
 ].flatMap(([key, value]) => ['-D', `${key}=${value}`]);
 
 function wholeNumber(name: string, text: string | undefined, min: number): number {
@@ -372,6 +379,7 @@ const cleanUp = (): Promise<void> =>
     else await cluster?.stop().catch(() => undefined);
     await postgres?.stop().catch(() => undefined);
     rmSync(faultFile, { force: true });
+    if (!values.keep) rmSync(LOCAL_STATE_DIR, { recursive: true, force: true });
   })());
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
