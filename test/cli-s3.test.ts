@@ -90,7 +90,7 @@ describe('flink on s3:// paths', () => {
   });
 });
 
-describe('flink inspect on S3, counting requests', () => {
+describe('flink inspect and verify on S3, counting requests', () => {
   const JOB = '3c0ffee0000000000000000000000003';
   const FIXTURE = join(ROOT, 'fixtures', 'savepoints', 'v3', 'incremental');
 
@@ -135,6 +135,42 @@ describe('flink inspect on S3, counting requests', () => {
         `${root}/${JOB}/shared/${missing}: missing (_metadata refers to it as a shared file); this checkpoint cannot be restored from as it is ${verify}\n` +
           `${root}/${JOB}/shared/${truncated}: size is 100 bytes, _metadata says 235; this checkpoint cannot be restored from as it is ${verify}\n`,
       );
+      expect(damaged.heads).toBe(0);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('verify looks up the data files of a checkpoint from listings too, and names a missing or resized one as before', async () => {
+    const root = 's3://snapshots/verified';
+    await upload(root);
+    const proxy = await startCountingProxy(server.endpoint);
+    try {
+      const verify = async (location: string): Promise<{ result: Awaited<ReturnType<typeof runFlink>>; heads: number }> => {
+        const from = proxy.requests.length;
+        const result = await runFlink(['verify', location], { env: { ...server.env, AWS_ENDPOINT_URL_S3: proxy.endpoint } });
+        return { result, heads: proxy.requests.slice(from).filter((r) => r.startsWith('HEAD ')).length };
+      };
+      const chk3 = `${root}/${JOB}/chk-3`;
+      const intact = await verify(chk3);
+      expect([intact.result.code, intact.result.stderr]).toEqual([0, '']);
+      expect(intact.result.stdout).toMatch(/^OK s3:\/\/snapshots\/verified\/.*checked 8 data file\(s\)/);
+      // It was a HEAD for each of the 8 shared files.
+      expect(intact.heads).toBe(0);
+      const savepoint = await verify(remote);
+      expect([savepoint.result.code, savepoint.result.stderr, savepoint.heads]).toEqual([0, '', 0]);
+
+      const store = new S3ObjectStore(root, { endpoint: server.endpoint, credentials: server.credentials });
+      const [missing, truncated] = ['0da08f51eaa8-1-chk1.tsfs', '0da08f51eaa8-1-chk2.tsfs'];
+      await store.delete(`${JOB}/shared/${missing}`);
+      await store.publish(`${JOB}/shared/${truncated}`, (await readFile(join(FIXTURE, JOB, 'shared', truncated))).subarray(0, 100));
+      const damaged = await verify(chk3);
+      expect(damaged.result.code).toBe(1);
+      const lines = damaged.result.stdout.split('\n');
+      expect(lines.slice(0, 2)).toEqual([
+        `CORRUPT ${root}/${JOB}/shared/${missing}: missing (referenced by _metadata as a shared file)`,
+        `CORRUPT ${root}/${JOB}/shared/${truncated}: size is 100 bytes, _metadata says 235`,
+      ]);
       expect(damaged.heads).toBe(0);
     } finally {
       await proxy.stop();

@@ -1,7 +1,8 @@
 /**
  * Whether every data file a snapshot's `_metadata` refers to is there with its recorded size, no
  * bytes read: one stat per file, or on S3 listings of their directories (ObjectStore.statMany). `flink inspect` runs it so a checkpoint whose shared files were
- * lost (FORMAT.md 3.4) does not look restorable; `flink verify` reads every byte instead.
+ * lost (FORMAT.md 3.4) does not look restorable; `flink verify` looks the files up the same way
+ * (statSnapshotFiles), then reads every byte.
  */
 import type { ObjectInfo, ObjectStore } from '../storage/object-store.ts';
 import { METADATA_FILE } from './snapshot-paths.ts';
@@ -25,7 +26,7 @@ const CONCURRENT_STATS = 16;
 export async function checkFiles(reader: SnapshotReader): Promise<FileProblem[]> {
   const files = reader.metadata.files;
   const stores = files.map((_, index) => reader.storeForFile(index));
-  const infos = await statFiles(stores, files.map((f) => f.path));
+  const infos = await statSnapshotFiles(reader);
   const found: FileProblem[] = [];
   for (const [index, file] of files.entries()) {
     const info = infos[index];
@@ -34,6 +35,15 @@ export async function checkFiles(reader: SnapshotReader): Promise<FileProblem[]>
     else if (info.size !== file.size) found.push({ ...where, problem: 'size', size: info.size, recordedSize: file.size });
   }
   return found;
+}
+
+/**
+ * The size of each file of `reader`'s file table as found (undefined: missing), in table order:
+ * `flink verify` looks its files up so too, so that it makes no HEAD per file on S3 either.
+ */
+export async function statSnapshotFiles(reader: SnapshotReader): Promise<(ObjectInfo | undefined)[]> {
+  const files = reader.metadata.files;
+  return statFiles(files.map((_, index) => reader.storeForFile(index)), files.map((f) => f.path));
 }
 
 /** `stat` of `paths[i]` in `stores[i]`: a store that can (S3: from listings) answers for all its files at once, else one stat each. */

@@ -5,6 +5,7 @@
 import { FormatError } from '../errors.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { checkHeaderBytes, readFrames } from './block-reader.ts';
+import { statSnapshotFiles } from './check-files.ts';
 import { arrayHeader } from './byte-sink.ts';
 import { InvalidKeyError, decodeCanonicalKey, encodeCanonicalKey } from './canonical-key.ts';
 import { keyGroupForBytes } from './key-groups.ts';
@@ -62,12 +63,14 @@ export async function verifySnapshot(store: ObjectStore, options: VerifyOptions 
   const meta = reader.metadata;
   checked.bytes += reader.metadataSize;
   const badFiles = new Set<number>();
+  // As `flink inspect` does: on S3 from listings of the files' directories, not a HEAD per file.
+  const infos = await statSnapshotFiles(reader);
   for (const [index, file] of meta.files.entries()) {
     // A shared file (version 3) is read from the checkpoint root, two directories up.
     const fileStore = reader.storeForFile(index);
     const where = fileStore.describe(file.path);
     checked.files += 1;
-    const info = await fileStore.stat(file.path);
+    const info = infos[index];
     if (info === undefined) {
       problems.push({ file: where, message: `missing (referenced by ${METADATA_FILE}${file.shared === true ? ' as a shared file' : ''})` });
       badFiles.add(index);
