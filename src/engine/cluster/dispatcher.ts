@@ -575,13 +575,19 @@ export class Dispatcher implements ClusterApi {
     return master;
   }
 
-  /** A savepoint's or checkpoint's status: from its job, or kept from a job whose record was dropped. */
+  /**
+   * A savepoint's or checkpoint's status: from its job, or kept from a job whose record was
+   * dropped. Undefined for a job this JobManager does not know (any more) either: Flink's
+   * Dispatcher looks the (job, trigger) pair up in its operation cache alone, so a trigger of a
+   * forgotten job whose result expired is its unknown trigger, not an unknown job.
+   */
   #operation<T>(jobId: string, triggerId: string, result: (op: { location: string; checkpointId: number }) => T): AsyncOperation<T> | undefined {
     this.#dropFinished();
     const id = jobId.toLowerCase();
+    const master = this.#jobs.get(id);
+    if (master !== undefined) return master.operation(triggerId, result);
     const kept = this.#droppedOperations.get(id);
-    if (kept !== undefined && !this.#jobs.has(id)) return operationStatus(kept, triggerId, result);
-    return this.#master(jobId).operation(triggerId, result);
+    return kept === undefined ? undefined : operationStatus(kept, triggerId, result);
   }
 
   /** A job ended (its state is terminal as REST shows it): it ages from now against jobstore.expiration-time, and counts against jobstore.max-capacity. */

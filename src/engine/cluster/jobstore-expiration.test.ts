@@ -158,7 +158,9 @@ describe('jobstore.expiration-time', () => {
     const status = await call(cluster, 'GET', `/jobs/${jobid}/savepoints/${trigger}`);
     expect(status).toEqual({ status: 200, json: { status: { id: 'COMPLETED' }, operation: { location: `file:${join(cluster.dir, 'sp')}/savepoint-1` } } });
     now += HOUR;
-    expect((await call(cluster, 'GET', `/jobs/${jobid}/savepoints/${trigger}`)).status).toBe(404);
+    // Flink's unknown trigger, as for a job still known: its Dispatcher asks the operation cache alone.
+    expect(await call(cluster, 'GET', `/jobs/${jobid}/savepoints/${trigger}`)).toEqual({ status: 404, json: { errors: [`There is no savepoint operation with triggerId=${trigger} for job ${jobid}.`] } });
+    expect(await call(cluster, 'GET', `/jobs/${jobid}/checkpoints/${trigger}`)).toEqual({ status: 404, json: { errors: [`There is no checkpoint operation with triggerId=${trigger} for job ${jobid}.`] } });
   });
 });
 
