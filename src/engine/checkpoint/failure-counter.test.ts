@@ -52,6 +52,8 @@ describe('onCheckpointFailure', () => {
     ['ignored failures do not break a run of counted ones', 1, [['fail', 1, 'expired'], ['fail', 2, 'subsumed'], ['fail', 3, 'expired']], ['counted', 'ignored', 'threshold-exceeded']],
     ['savepoint failures found by the coordinator never count', 0, [['fail', 1, 'expired', 'savepoint'], ['fail', 2, 'storage', 'savepoint'], ['fail', 3, 'expired', 'stop-with-savepoint']], ['ignored', 'ignored', 'ignored']],
     ['savepoint failures reported by a task count', 0, [['fail', 1, 'declined', 'savepoint']], ['threshold-exceeded']],
+    // README: a savepoint a subtask fails to write is not one "the JobManager cannot write".
+    ['a savepoint a task fails to write counts, and fails a stop at once', 5, [['fail', 1, 'async-failure', 'savepoint'], ['fail', 2, 'async-failure', 'stop-with-savepoint']], ['counted', 'stop-with-savepoint-failed']],
     ['a task failing a stop-with-savepoint fails the job at once', 5, [['fail', 1, 'declined', 'stop-with-savepoint']], ['stop-with-savepoint-failed']],
     ['even for a reason otherwise ignored', 5, [['fail', 1, 'task-not-ready', 'stop-with-savepoint']], ['stop-with-savepoint-failed']],
     ['a savepoint success resets the count too', 1, [['fail', 1, 'expired'], ['success', 2], ['fail', 3, 'expired']], ['counted', '-', 'counted']],
