@@ -1,11 +1,13 @@
 /**
- * Flink's `cancel -s [dir]` (deprecated cancel with a savepoint) and `stop -detached`, against a
+ * Flink's `cancel -s [dir]` (deprecated cancel with a savepoint), `stop -detached` and
+ * `savepoint -detached`, against a
  * fake JobManager that answers the few REST calls they make and records them.
  */
 import { type Server, createServer } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CommandEnv } from '../cli.ts';
 import { runCancel } from './cancel.ts';
+import { runSavepoint } from './savepoint.ts';
 import { runStop } from './stop.ts';
 
 const JOB = '0123456789abcdef0123456789abcdef';
@@ -117,5 +119,20 @@ describe('stop -detached', () => {
     const e = env();
     expect(await runStop(JOB, { define: [], jobmanager: `127.0.0.1:${port}`, detached: true, json: true }, e)).toBe(0);
     expect(e.out()).toBe(`${JSON.stringify({ jobid: JOB, 'request-id': 'stop-trigger' })}\n`);
+  });
+});
+
+describe('savepoint -detached', () => {
+  it("triggers the savepoint and prints Flink's two lines with the trigger id, without waiting", async () => {
+    const e = env();
+    expect(await runSavepoint(JOB, '/sp', { define: [], jobmanager: `127.0.0.1:${port}`, detached: true }, e)).toBe(0);
+    expect(requests).toEqual([`POST /jobs/${JOB}/savepoints {"target-directory":"/sp","cancel-job":false,"formatType":"CANONICAL"}`]);
+    expect(e.out()).toBe(`Triggering savepoint in detached mode for job ${JOB}.\nSuccessfully trigger manual savepoint, triggerId: sp-trigger\n`);
+  });
+
+  it('--json: the trigger id as JSON', async () => {
+    const e = env();
+    expect(await runSavepoint(JOB, '/sp', { define: [], jobmanager: `127.0.0.1:${port}`, detached: true, json: true }, e)).toBe(0);
+    expect(e.out()).toBe(`${JSON.stringify({ jobid: JOB, 'request-id': 'sp-trigger' })}\n`);
   });
 });

@@ -63,10 +63,12 @@ export async function runSavepoint(jobId: string | undefined, targetDirectory: s
   const id = checkJobId(jobId);
   const given = targetDirectory ?? options.savepointPath ?? savepointDir(env.config);
   const target = given === undefined ? undefined : absoluteLocation(nonEmptyPath(given, 'savepointTarget'), cwd);
-  if (!json) out.write(`Triggering savepoint for job ${id}.\nWaiting for response...\n`);
+  const detached = options.detached === true;
+  // Flink's CliFrontend lines, detached or not (its docs show the detached pair).
+  if (!json) out.write(detached ? `Triggering savepoint in detached mode for job ${id}.\n` : `Triggering savepoint for job ${id}.\nWaiting for response...\n`);
   const { 'request-id': trigger } = await client.triggerSavepoint(id, { ...(target === undefined ? {} : { 'target-directory': target }), 'cancel-job': false, formatType });
-  if (options.detached === true) {
-    out.write(json ? `${JSON.stringify({ jobid: id, 'request-id': trigger })}\n` : `Savepoint triggered with trigger id ${trigger}; poll GET /jobs/${id}/savepoints/${trigger} for its result.\n`);
+  if (detached) {
+    out.write(json ? `${JSON.stringify({ jobid: id, 'request-id': trigger })}\n` : `Successfully trigger manual savepoint, triggerId: ${trigger}\n`);
     return 0;
   }
   const progress = new SavepointProgress(env.ctx.stderr, progressEnabled(env.ctx.stderr, json), () => client.checkpoints(id));
