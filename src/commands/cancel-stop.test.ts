@@ -18,6 +18,8 @@ let port: number;
 /** `METHOD path body`, in the order the JobManager got them. */
 const requests: string[] = [];
 let cancelled = false;
+/** The JobManager forgets the job as soon as it ends (jobstore.expiration-time: 0): its id is then a 404. */
+let forgetsEnded = false;
 /** The savepoint asked for was a cancel-with-savepoint. */
 let cancelJob = false;
 
@@ -35,7 +37,12 @@ beforeAll(async () => {
         cancelJob = (JSON.parse(body) as { 'cancel-job'?: boolean })['cancel-job'] === true;
         return answer(202, { 'request-id': 'sp-trigger' });
       }
-      if (req.method === 'POST' && req.url === `/jobs/${JOB}/stop`) return answer(202, { 'request-id': 'stop-trigger' });
+      // As Flink's JobMaster, simplified: the stop's savepoint completes and the job ends at once.
+      if (req.method === 'POST' && req.url === `/jobs/${JOB}/stop`) {
+        cancelled = true;
+        return answer(202, { 'request-id': 'stop-trigger' });
+      }
+      if (req.method === 'GET' && req.url === `/jobs/${JOB}/savepoints/stop-trigger`) return answer(200, { status: { id: 'COMPLETED' }, operation: { location: LOCATION } });
       if (req.method === 'GET' && req.url === `/jobs/${JOB}/savepoints/sp-trigger`) {
         // As Flink's JobMaster: a cancel-with-savepoint cancels the job once its savepoint is complete.
         cancelled ||= cancelJob;
@@ -45,7 +52,10 @@ beforeAll(async () => {
         cancelled = true;
         return answer(202, {});
       }
-      if (req.method === 'GET' && req.url === `/jobs/${JOB}`) return answer(200, { jid: JOB, state: cancelled ? 'CANCELED' : 'RUNNING' });
+      if (req.method === 'GET' && req.url === `/jobs/${JOB}`) {
+        if (cancelled && forgetsEnded) return answer(404, { errors: [`Job ${JOB} not found: no job with this id ran on this cluster, or it ended longer ago than the cluster keeps finished jobs (jobstore.expiration-time, jobstore.max-capacity). 'flink list -a' shows the jobs it knows.`] });
+        return answer(200, { jid: JOB, state: cancelled ? 'CANCELED' : 'RUNNING' });
+      }
       answer(404, { errors: [`no ${req.method} ${req.url}`] });
     });
   });
@@ -59,6 +69,7 @@ beforeEach(() => {
   requests.length = 0;
   cancelled = false;
   cancelJob = false;
+  forgetsEnded = false;
 });
 
 function env(config: Record<string, string> = {}): CommandEnv & { out: () => string; err: () => string } {
@@ -134,5 +145,35 @@ describe('savepoint -detached', () => {
     const e = env();
     expect(await runSavepoint(JOB, '/sp', { define: [], jobmanager: `127.0.0.1:${port}`, detached: true, json: true }, e)).toBe(0);
     expect(e.out()).toBe(`${JSON.stringify({ jobid: JOB, 'request-id': 'sp-trigger' })}\n`);
+  });
+});
+
+describe('a job the JobManager forgets as soon as it ends (jobstore.expiration-time: 0)', () => {
+  it('cancel says it cancelled the job, as Flink, which does not wait for the end, rather than that the job is unknown', async () => {
+    forgetsEnded = true;
+    const e = env();
+    expect(await runCancel(JOB, { define: [], jobmanager: `127.0.0.1:${port}` }, e)).toBe(0);
+    expect(e.out()).toBe(`Cancelling job ${JOB}.\nCancelled job ${JOB}.\n`);
+  });
+
+  it('cancel --json gives a null state, the end state being unknown', async () => {
+    forgetsEnded = true;
+    const e = env();
+    expect(await runCancel(JOB, { define: [], jobmanager: `127.0.0.1:${port}`, json: true }, e)).toBe(0);
+    expect(e.out()).toBe(`${JSON.stringify({ jobid: JOB, state: null })}\n`);
+  });
+
+  it('cancel -s says where the savepoint is', async () => {
+    forgetsEnded = true;
+    const e = env();
+    expect(await runCancel(JOB, { define: [], jobmanager: `127.0.0.1:${port}`, withSavepoint: '/sp' }, e)).toBe(0);
+    expect(e.out()).toMatch(new RegExp(`Cancelled job ${JOB}\\. Savepoint stored in ${LOCATION}\\.\\n$`));
+  });
+
+  it('stop says where the savepoint is', async () => {
+    forgetsEnded = true;
+    const e = env();
+    expect(await runStop(JOB, { define: [], jobmanager: `127.0.0.1:${port}`, savepointPath: '/sp' }, e)).toBe(0);
+    expect(e.out()).toBe(`Suspending job "${JOB}" with a CANONICAL savepoint.\nSavepoint completed. Path: ${LOCATION}\n`);
   });
 });

@@ -36,9 +36,18 @@ export async function runCancel(jobId: string | undefined, options: CancelOption
   if (options.json !== true) env.ctx.stdout.write(`Cancelling job ${id}.\n`);
   await client.cancel(id);
   const state = await awaitJobEnd(client, id);
-  if (options.json === true) env.ctx.stdout.write(`${JSON.stringify({ jobid: id, state })}\n`);
-  else env.ctx.stdout.write(state === 'CANCELED' ? `Cancelled job ${id}.\n` : endedBefore(id, state));
-  return state === 'CANCELED' ? 0 : 1;
+  if (options.json === true) env.ctx.stdout.write(`${JSON.stringify({ jobid: id, state: state ?? null })}\n`);
+  else env.ctx.stdout.write(cancelled(state) ? `Cancelled job ${id}.\n` : endedBefore(id, state));
+  return cancelled(state) ? 0 : 1;
+}
+
+/**
+ * The cancel took: the job ended CANCELED, or ended and was forgotten before it could be seen
+ * (undefined), when the cancel the JobManager accepted is all there is to report, as Flink's
+ * client reports it without waiting for the end.
+ */
+function cancelled(state: JobState | undefined): state is 'CANCELED' | undefined {
+  return state === 'CANCELED' || state === undefined;
 }
 
 async function cancelWithSavepoint(jobId: string | undefined, withSavepoint: string | true, options: CancelOptions, env: CommandEnv): Promise<number> {
@@ -59,9 +68,9 @@ async function cancelWithSavepoint(jobId: string | undefined, withSavepoint: str
   const progress = new SavepointProgress(env.ctx.stderr, progressEnabled(env.ctx.stderr, json), () => client.checkpoints(id));
   const { location } = await awaitOperation(() => client.savepointStatus(id, trigger), { what: `the savepoint of job ${id}`, onWait: () => progress.update() }).finally(() => progress.clear());
   const state = await awaitJobEnd(client, id);
-  if (json) out.write(`${JSON.stringify({ jobid: id, state, location })}\n`);
-  else out.write(state === 'CANCELED' ? `Cancelled job ${id}. Savepoint stored in ${location}.\n` : `${endedBefore(id, state).trimEnd()} Savepoint stored in ${location}.\n`);
-  return state === 'CANCELED' ? 0 : 1;
+  if (json) out.write(`${JSON.stringify({ jobid: id, state: state ?? null, location })}\n`);
+  else out.write(cancelled(state) ? `Cancelled job ${id}. Savepoint stored in ${location}.\n` : `${endedBefore(id, state).trimEnd()} Savepoint stored in ${location}.\n`);
+  return cancelled(state) ? 0 : 1;
 }
 
 function endedBefore(id: string, state: JobState): string {

@@ -7,9 +7,9 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClusterOptions, CommandEnv } from '../cli.ts';
 import { claimMode, defineEntries, ignoreUnclaimedState, savepointPath } from '../config.ts';
-import { TERMINAL_STATES } from '../engine/cluster/cluster-api.ts';
+import { NotFoundError, TERMINAL_STATES } from '../engine/cluster/cluster-api.ts';
 import { CHECKPOINT_KEYS } from '../engine/checkpoint/checkpoint-config.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError, UserError } from '../errors.ts';
 import type { ExceptionEntry, JobDetails, SubmitRequest } from '../engine/cluster/cluster-api.ts';
 import { clusterDefines, startClusterInBackground } from '../engine/cluster/cluster-launcher.ts';
 import { jobSettingsFromConfig } from '../engine/cluster/job-settings.ts';
@@ -124,7 +124,11 @@ async function follow(client: RestClient, jobId: string, options: RunOptions, en
   let failuresShownUpTo = 0;
   try {
     for (;;) {
-      details = await client.job(jobId);
+      details = await client.job(jobId).catch((err: unknown) => {
+        // It was submitted, so an unknown id means it ended and the JobManager forgot it before a poll saw its end.
+        if (err instanceof NotFoundError) throw new UserError(forgottenLine(jobId), 1);
+        throw err;
+      });
       // A job that keeps restarting should say why, not only that it is RESTARTING.
       if (details['num-restarts'] > restartsSeen) {
         restartsSeen = details['num-restarts'];
@@ -160,6 +164,11 @@ async function follow(client: RestClient, jobId: string, options: RunOptions, en
       return 1;
     }
   }
+}
+
+/** A job that ended and was forgotten before the attached run saw how (jobstore.expiration-time 0, or jobstore.max-capacity). */
+function forgottenLine(jobId: string): string {
+  return `Job ${jobId} ended, but the cluster forgot it before its end state could be read (it keeps finished jobs for jobstore.expiration-time, at most jobstore.max-capacity of them): the JobManager's log says how it ended (log/jobmanager.log: 'job ${jobId} ... is forgotten'); keep finished jobs longer to see it here.`;
 }
 
 /** One line for a failure: the task it happened in and the error, without the stack (that is for --verbose). */

@@ -40,7 +40,7 @@ export async function runStop(jobId: string | undefined, options: StopOptions, e
   }
   const progress = new SavepointProgress(env.ctx.stderr, progressEnabled(env.ctx.stderr, json), () => client.checkpoints(id));
   const { location } = await awaitOperation(() => client.savepointStatus(id, trigger), { what: `the savepoint of job ${id}`, onWait: () => progress.update() }).finally(() => progress.clear());
-  // The savepoint is complete; the job ends right after it. Report once it has.
+  // The savepoint is complete; the job ends right after it. Report once it has (or was forgotten, ended).
   await awaitJobEnd(client, id, { timeoutMs: 30_000 });
   if (json) env.ctx.stdout.write(`${JSON.stringify({ jobid: id, location })}\n`);
   else env.ctx.stdout.write(`Savepoint completed. Path: ${location}\n`);

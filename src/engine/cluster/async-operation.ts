@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../../errors.ts';
-import { type AsyncOperation, type ClusterApi, type FailureCause, type JobState, TERMINAL_STATES } from './cluster-api.ts';
+import { type AsyncOperation, type ClusterApi, type FailureCause, type JobState, NotFoundError, TERMINAL_STATES } from './cluster-api.ts';
 
 export interface AwaitOperationOptions {
   /** Between polls; default 100 ms. */
@@ -46,12 +46,21 @@ function failureCause(operation: unknown): FailureCause | undefined {
 
 /**
  * Polls a job until it is FINISHED, CANCELED or FAILED and returns that state; `timeoutMs`
- * (default: none) returns the state it still has then.
+ * (default: none) returns the state it still has then. Undefined when its id became unknown
+ * meanwhile: it ended and the JobManager forgot it before a poll saw it (jobstore.expiration-time
+ * 0, or jobstore.max-capacity), so its end state cannot be read. For a job known to exist (one
+ * whose cancel or stop was just accepted), so that a 404 can only mean that.
  */
-export async function awaitJobEnd(api: Pick<ClusterApi, 'job'>, jobId: string, options?: { readonly intervalMs?: number; readonly timeoutMs?: number }): Promise<JobState> {
+export async function awaitJobEnd(api: Pick<ClusterApi, 'job'>, jobId: string, options?: { readonly intervalMs?: number; readonly timeoutMs?: number }): Promise<JobState | undefined> {
   const deadline = Date.now() + (options?.timeoutMs ?? Infinity);
   for (;;) {
-    const { state } = await api.job(jobId);
+    let state: JobState;
+    try {
+      ({ state } = await api.job(jobId));
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
     if (TERMINAL_STATES.has(state) || Date.now() >= deadline) return state;
     await sleep(options?.intervalMs ?? 100);
   }
