@@ -109,8 +109,11 @@ describe('jobstore keys', () => {
       }
       throw new Error(`${value} was accepted`);
     };
-    const range = "allowed: whole seconds from 0 to 9223372036854775807 (Flink's key is a number of seconds, not a duration)";
-    expect(refused('1 h')).toBe(`jobstore.expiration-time: '1 h' is not a whole number of seconds (${range})`);
+    const range = "allowed: whole seconds from 0 to 9223372036854775807; Flink's key is a number of seconds, not a duration";
+    expect(refused('1 h')).toBe(`jobstore.expiration-time: '1 h' is not a whole number of seconds (${range}): write 3600 for 1 h`);
+    expect(refused('1h')).toBe(`jobstore.expiration-time: '1h' is not a whole number of seconds (${range}): write 3600 for 1h`);
+    expect(refused('1.5')).toBe(`jobstore.expiration-time: '1.5' is not a whole number of seconds (${range})`);
+    expect(refused('500 ms')).toBe(`jobstore.expiration-time: '500 ms' is not a whole number of seconds (${range})`);
     expect(refused('-1')).toBe(`jobstore.expiration-time: '-1' is out of range (${range})`);
     expect(refused('9223372036854775808')).toBe(`jobstore.expiration-time: '9223372036854775808' is out of range (${range})`);
   });

@@ -9,6 +9,7 @@
  * (`evict`), with the clock a parameter, so tests move time rather than wait for it.
  */
 import { UserError } from '../../errors.ts';
+import { parseFlinkDuration } from '../checkpoint/flink-duration.ts';
 
 export const JOBSTORE_EXPIRATION_TIME_KEY = 'jobstore.expiration-time';
 export const JOBSTORE_MAX_CAPACITY_KEY = 'jobstore.max-capacity';
@@ -31,8 +32,13 @@ function fail(key: string, message: string): never {
  */
 export function parseJobStoreExpiration(key: string, value: string): number {
   const text = value.trim();
-  const range = `allowed: whole seconds from 0 to ${MAX_LONG} (Flink's key is a number of seconds, not a duration)`;
-  if (!/^[+-]?\d+$/u.test(text)) fail(key, `'${value}' is not a whole number of seconds (${range})`);
+  const range = `allowed: whole seconds from 0 to ${MAX_LONG}; Flink's key is a number of seconds, not a duration`;
+  if (!/^[+-]?\d+$/u.test(text)) {
+    // A duration (`1 h`, what most time keys take) is the likely slip: say what it is in seconds.
+    const ms = parseFlinkDuration(text);
+    const instead = ms !== undefined && ms % 1000 === 0 ? `: write ${ms / 1000} for ${text}` : '';
+    fail(key, `'${value}' is not a whole number of seconds (${range})${instead}`);
+  }
   const seconds = BigInt(text.replace(/^\+/u, ''));
   if (seconds < 0n || seconds > MAX_LONG) fail(key, `'${value}' is out of range (${range})`);
   const ms = Number(seconds) * 1000;
