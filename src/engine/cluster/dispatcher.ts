@@ -518,7 +518,7 @@ export class Dispatcher implements ClusterApi {
       const wanted = runConfig[key];
       if (wanted === undefined) continue;
       const current = this.#clusterSetting(key);
-      if (current !== undefined && sameSetting(wanted, current)) continue;
+      if (current !== undefined && sameSetting(key, wanted, current)) continue;
       throw new BadRequestError(
         `${key}=${wanted} on a run cannot change this cluster, which is already running (its ${key} is ${current ?? 'unset'}): the key takes effect only when a cluster starts. Restart it with 'flink cluster stop' then 'flink cluster start -D ${key}=${wanted}', or leave the key out of the run.`,
       );
