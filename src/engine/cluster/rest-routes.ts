@@ -7,6 +7,7 @@ import type { ClusterApi } from './cluster-api.ts';
 import {
   checkpointTriggerRequest,
   savepointDisposalRequest,
+  parseTriggerId,
   savepointTriggerRequest,
   stopRequest,
   submitRequest,
@@ -57,7 +58,7 @@ export function restRoutes(api: ClusterApi): readonly Route[] {
     return value;
   };
   const jobId = (r: RouteRequest): string => param(r, 'jobid');
-  const triggerId = (r: RouteRequest): string => param(r, 'triggerid');
+  const triggerId = (r: RouteRequest): string => parseTriggerId(param(r, 'triggerid'));
   const checkpointId = (r: RouteRequest): number => {
     const text = param(r, 'checkpointid');
     if (!/^\d{1,15}$/.test(text)) throw new BadRequestError(`Invalid checkpoint id '${text}': a checkpoint id is a whole number.`);

@@ -414,6 +414,24 @@ describe('REST server and client', () => {
     expect(api.calls).toEqual([]);
   });
 
+  it('refuses a trigger id Flink cannot read with its 400 and message, and finds one it can in any spelling', async () => {
+    const bad = (id: string): object => ({ status: 400, json: { errors: [`Cannot resolve path parameter (triggerid) from value "${id}".`] } });
+    expect(await raw('GET', `/jobs/${JOB}/savepoints/abc`)).toMatchObject(bad('abc'));
+    expect(await raw('GET', `/jobs/${JOB}/checkpoints/${TRIGGER.slice(1)}`)).toMatchObject(bad(TRIGGER.slice(1)));
+    expect(await raw('GET', `/jobs/${JOB}/savepoints/${TRIGGER.slice(0, -1)}g`)).toMatchObject(bad(`${TRIGGER.slice(0, -1)}g`));
+    expect(await raw('GET', `/savepoint-disposal/${TRIGGER}00`)).toMatchObject(bad(`${TRIGGER}00`));
+    expect(api.calls).toEqual([]);
+    // Flink's hexStringToByte: case ignored, a 33rd character dropped, '-f' the byte f1.
+    await raw('GET', `/jobs/${JOB}/savepoints/${TRIGGER.toUpperCase()}`);
+    await raw('GET', `/savepoint-disposal/${TRIGGER}x`);
+    await raw('GET', `/jobs/${JOB}/checkpoints/-f${TRIGGER.slice(2)}`);
+    expect(api.calls).toEqual([
+      { method: 'savepointStatus', args: [JOB, TRIGGER] },
+      { method: 'disposalStatus', args: [TRIGGER] },
+      { method: 'checkpointStatus', args: [JOB, `f1${TRIGGER.slice(2)}`] },
+    ]);
+  });
+
   it('answers 404 for an unknown path', async () => {
     expect(await raw('GET', '/nope/deeper?x=1')).toEqual({ status: 404, json: { errors: ['Not found: /nope/deeper'] }, type: 'application/json; charset=UTF-8' });
     expect(await raw('GET', `/jobs/${JOB}/vertices`)).toMatchObject({ status: 404 });

@@ -16,6 +16,28 @@ export function validateJobId(value: string): string {
   return value;
 }
 
+/**
+ * A trigger id path parameter as Flink's TriggerIdPathParameter reads it (TriggerId.fromHexString:
+ * StringUtils.hexStringToByte, then AbstractID's 16-byte check), in the lower-case hex our trigger
+ * ids are written in: Flink finds `A1B2...` as the trigger `a1b2...`, and takes 33 characters (the
+ * last one is dropped by the halving) and signed pairs (`-f` is the byte f1, Integer.parseInt's
+ * radix-16 reading). Anything else is Flink's 400 with its HandlerRequest message, not a 404.
+ */
+export function parseTriggerId(value: string): string {
+  const bad = (): never => {
+    throw new BadRequestError(`Cannot resolve path parameter (triggerid) from value "${value}".`);
+  };
+  if (value.length !== 32 && value.length !== 33) bad();
+  let hex = '';
+  for (let i = 0; i < 32; i += 2) {
+    const pair = value.slice(i, i + 2);
+    if (!/^(?:[0-9a-fA-F]{2}|[+-][0-9a-fA-F])$/u.test(pair)) bad();
+    // Java's (byte) cast keeps the low 8 bits of a negative pair.
+    hex += (Number.parseInt(pair, 16) & 0xff).toString(16).padStart(2, '0');
+  }
+  return hex;
+}
+
 /** An empty body counts as `{}`: every request whose fields are all optional may omit it (curl -X POST). */
 export function parseJsonBody(raw: Buffer): Record<string, unknown> {
   const text = raw.toString('utf8');
