@@ -119,11 +119,13 @@ describe("cancel -s: Flink's one cancel-with-savepoint call, the JobManager canc
 });
 
 describe('stop -detached', () => {
-  it('triggers the stop, prints the trigger id and returns without waiting', async () => {
+  it("triggers the stop, prints Flink's lines with the trigger id and returns without waiting", async () => {
     const e = env();
     expect(await runStop(JOB, { define: [], jobmanager: `127.0.0.1:${port}`, savepointPath: '/sp', detached: true }, e)).toBe(0);
     expect(requests).toEqual([`POST /jobs/${JOB}/stop {"targetDirectory":"/sp","drain":false,"formatType":"CANONICAL"}`]);
-    expect(e.out()).toBe(`Suspending job "${JOB}" with a CANONICAL savepoint.\nStop with savepoint triggered with trigger id stop-trigger; poll GET /jobs/${JOB}/savepoints/stop-trigger for its result (the job ends once the savepoint completes).\n`);
+    expect(e.out()).toBe(
+      `Suspending job "${JOB}" with a CANONICAL savepoint.\nTriggering stop-with-savepoint in detached mode for job ${JOB}.\nSuccessfully trigger stop-with-savepoint in detached mode, triggerId: stop-trigger\n`,
+    );
   });
 
   it('--json: the trigger id as JSON', async () => {

@@ -32,10 +32,13 @@ export async function runStop(jobId: string | undefined, options: StopOptions, e
   const drain = options.drain === true;
   const dir = (jobId !== undefined ? given : undefined) ?? savepointDir(env.config);
   const target = dir === undefined ? undefined : absoluteLocation(nonEmptyPath(dir, 'savepointTarget'), env.ctx.cwd ?? process.cwd());
+  const detached = options.detached === true;
   if (!json) env.ctx.stdout.write(`${drain ? 'Draining' : 'Suspending'} job "${id}" with a ${formatType} savepoint.\n`);
+  // Flink's CliFrontend.stopWithDetachedSavepoint lines (Flink 1.20).
+  if (!json && detached) env.ctx.stdout.write(`Triggering stop-with-savepoint in detached mode for job ${id}.\n`);
   const { 'request-id': trigger } = await client.stop(id, { ...(target === undefined ? {} : { targetDirectory: target }), drain, formatType });
-  if (options.detached === true) {
-    env.ctx.stdout.write(json ? `${JSON.stringify({ jobid: id, 'request-id': trigger })}\n` : `Stop with savepoint triggered with trigger id ${trigger}; poll GET /jobs/${id}/savepoints/${trigger} for its result (the job ends once the savepoint completes).\n`);
+  if (detached) {
+    env.ctx.stdout.write(json ? `${JSON.stringify({ jobid: id, 'request-id': trigger })}\n` : `Successfully trigger stop-with-savepoint in detached mode, triggerId: ${trigger}\n`);
     return 0;
   }
   const progress = new SavepointProgress(env.ctx.stderr, progressEnabled(env.ctx.stderr, json), () => client.checkpoints(id));
