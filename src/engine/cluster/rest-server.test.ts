@@ -298,7 +298,8 @@ describe('REST server and client', () => {
     { name: 'jobsOverview', call: (c) => c.jobsOverview(), args: [], result: CANNED.jobsOverview },
     { name: 'jobs', call: (c) => c.jobs(), args: [], result: CANNED.jobs },
     { name: 'job', call: (c) => c.job(JOB), args: [JOB], result: CANNED.job },
-    { name: 'job', call: (c) => c.job(JOB.toUpperCase()), args: [JOB.toUpperCase()], result: CANNED.job },
+    // The server reads the id as Flink's JobID does, so the api sees it in lower case.
+    { name: 'job', call: (c) => c.job(JOB.toUpperCase()), args: [JOB], result: CANNED.job },
     { name: 'submit', call: (c) => c.submit(submit), args: [submit], result: CANNED.submit },
     { name: 'submit', call: (c) => c.submit({ jobFile: '/j.ts', programArgs: [] }), args: [{ jobFile: '/j.ts', programArgs: [] }], result: CANNED.submit },
     { name: 'cancel', call: (c) => c.cancel(JOB), args: [JOB], result: undefined },
@@ -397,21 +398,36 @@ describe('REST server and client', () => {
     });
   }
 
-  it('refuses an invalid job id with 400 before calling the api', async () => {
-    const message = "Invalid JobID 'nope': a JobID is 32 hexadecimal characters.";
-    expect(await raw('GET', '/jobs/nope')).toMatchObject({ status: 400, json: { errors: [message] } });
-    expect(await raw('POST', `/jobs/${JOB.slice(1)}/savepoints`, '{}')).toMatchObject({ status: 400 });
-    expect(await raw('GET', `/jobs/${JOB.slice(1)}g/checkpoints`)).toMatchObject({ status: 400 });
+  it("refuses a job, checkpoint or vertex id Flink cannot read with its 400 and message before calling the api", async () => {
+    const bad = (key: string, value: string): object => ({ status: 400, json: { errors: [`Cannot resolve path parameter (${key}) from value "${value}".`] } });
+    expect(await raw('GET', '/jobs/nope')).toMatchObject(bad('jobid', 'nope'));
+    expect(await raw('POST', `/jobs/${JOB.slice(1)}/savepoints`, '{}')).toMatchObject(bad('jobid', JOB.slice(1)));
+    expect(await raw('GET', `/jobs/${JOB.slice(1)}g/checkpoints`)).toMatchObject(bad('jobid', `${JOB.slice(1)}g`));
+    expect(await raw('GET', `/jobs/${JOB}/checkpoints/details/latest`)).toMatchObject(bad('checkpointid', 'latest'));
+    expect(await raw('GET', `/jobs/${JOB}/checkpoints/details/9223372036854775808`)).toMatchObject(bad('checkpointid', '9223372036854775808'));
+    expect(await raw('GET', `/jobs/${JOB}/vertices/source`)).toMatchObject(bad('vertexid', 'source'));
+    expect(await raw('GET', `/jobs/${JOB}/checkpoints/details/3/subtasks/source`)).toMatchObject(bad('vertexid', 'source'));
+    // The first bad parameter in the path is the one named.
+    expect(await raw('GET', '/jobs/nope/checkpoints/details/x/subtasks/y')).toMatchObject(bad('jobid', 'nope'));
     const err = await client.job('nope').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BadRequestError);
-    expect((err as Error).message).toBe(message);
+    expect((err as Error).message).toBe('Cannot resolve path parameter (jobid) from value "nope".');
     expect(api.calls).toEqual([]);
   });
 
-  it('refuses a checkpoint id that is not a number and a vertex id that is not a JobVertexID with 400', async () => {
-    expect(await raw('GET', `/jobs/${JOB}/checkpoints/details/latest`)).toMatchObject({ status: 400, json: { errors: ["Invalid checkpoint id 'latest': a checkpoint id is a whole number."] } });
-    expect(await raw('GET', `/jobs/${JOB}/vertices/source`)).toMatchObject({ status: 400, json: { errors: ["Invalid vertex id 'source': a JobVertexID is 32 hexadecimal characters."] } });
-    expect(api.calls).toEqual([]);
+  it('finds a job, checkpoint or vertex id written in any spelling Flink reads', async () => {
+    const VERTEX = 'bc764cd8ddf7a0cff126f51c16239658';
+    await raw('GET', `/jobs/${JOB.toUpperCase()}x`);
+    await raw('GET', `/jobs/-${JOB.slice(1)}/checkpoints/details/+0042`);
+    await raw('GET', `/jobs/${JOB}/checkpoints/details/-1/subtasks/${VERTEX.toUpperCase()}`);
+    await raw('GET', `/jobs/${JOB}/vertices/${VERTEX}0`);
+    expect(api.calls).toEqual([
+      { method: 'job', args: [JOB] },
+      // '-f' is the byte f1, as Integer.parseInt reads it and Java's byte cast keeps.
+      { method: 'checkpointDetails', args: [`f1${JOB.slice(2)}`, 42] },
+      { method: 'checkpointSubtaskDetails', args: [JOB, -1, VERTEX] },
+      { method: 'vertex', args: [JOB, VERTEX] },
+    ]);
   });
 
   it('refuses a trigger id Flink cannot read with its 400 and message, and finds one it can in any spelling', async () => {

@@ -13,7 +13,7 @@ import { DASHBOARD_CSP } from './dashboard-assets.ts';
 import type { DashboardAsset, DashboardAssets } from './dashboard-assets.ts';
 import { matchRoute, restRoutes } from './rest-routes.ts';
 import type { Route, RouteResponse } from './rest-routes.ts';
-import { parseJsonBody, validateJobId } from './rest-validation.ts';
+import { parseJsonBody, resolvePathParameters } from './rest-validation.ts';
 
 export interface RestServer {
   /** The address the socket is bound to. */
@@ -176,10 +176,9 @@ async function dispatch(routes: readonly Route[], req: IncomingMessage, path: st
   const match = matchRoute(routes, method, segments);
   if (match.kind === 'not-found') throw new ApiError(404, `Not found: ${path}`);
   if (match.kind === 'method-not-allowed') throw new ApiError(405, `Method ${method} is not allowed for ${path}`);
-  const jobId = match.params['jobid'];
-  if (jobId !== undefined) validateJobId(jobId);
+  const params = resolvePathParameters(match.params);
   const body = match.route.body ? parseJsonBody(await readBody(req, limit)) : {};
-  return match.route.handle({ params: match.params, query, body });
+  return match.route.handle({ params, query, body });
 }
 
 class BodyTooLarge extends Error {

@@ -6,8 +6,8 @@ import {
   savepointDisposalRequest,
   savepointTriggerRequest,
   stopRequest,
+  resolvePathParameters,
   submitRequest,
-  validateJobId,
 } from './rest-validation.ts';
 
 const parsers = {
@@ -85,11 +85,26 @@ describe('request body validation', () => {
     expect(refusal(() => parseJsonBody(Buffer.from('{')))).toMatch(/^Request body is not valid JSON: /);
   });
 
-  it('accepts 32 hex characters of either case as a JobID', () => {
-    expect(validateJobId('0123456789abcdefABCDEF0123456789')).toBe('0123456789abcdefABCDEF0123456789');
-    expect(refusal(() => validateJobId('0123456789abcdef0123456789abcde'))).toBe(
-      "Invalid JobID '0123456789abcdef0123456789abcde': a JobID is 32 hexadecimal characters.",
-    );
-    expect(refusal(() => validateJobId('0123456789abcdef0123456789abcdeg'))).toMatch(/^Invalid JobID/);
+  it("reads path parameters as Flink's converters do, naming the first one that fails", () => {
+    const id = '0123456789abcdef0123456789abcdef';
+    const bad = (key: string, value: string): string => `Cannot resolve path parameter (${key}) from value "${value}".`;
+    // hexStringToByte: either case, a 33rd character dropped, '+1'/'-f' read as signed radix-16 pairs.
+    expect(resolvePathParameters({ jobid: id.toUpperCase(), vertexid: `${id}z`, triggerid: `+1-f${id.slice(4)}` })).toEqual({
+      jobid: id,
+      vertexid: id,
+      triggerid: `01f1${id.slice(4)}`,
+    });
+    expect(refusal(() => resolvePathParameters({ jobid: id.slice(1) }))).toBe(bad('jobid', id.slice(1)));
+    expect(refusal(() => resolvePathParameters({ jobid: `${id}00` }))).toBe(bad('jobid', `${id}00`));
+    expect(refusal(() => resolvePathParameters({ jobid: id, vertexid: `${id.slice(1)}g` }))).toBe(bad('vertexid', `${id.slice(1)}g`));
+    expect(refusal(() => resolvePathParameters({ jobid: 'nope', vertexid: 'nope' }))).toBe(bad('jobid', 'nope'));
+    // Long.parseLong: a sign and leading zeros, up to Long.MAX_VALUE.
+    expect(resolvePathParameters({ checkpointid: '+007' })).toEqual({ checkpointid: '7' });
+    expect(resolvePathParameters({ checkpointid: '-9223372036854775808' })).toEqual({ checkpointid: '-9223372036854775808' });
+    for (const text of ['9223372036854775808', 'latest', '1.0', ' 1', '', '+', '0x1', '1e3']) {
+      expect(refusal(() => resolvePathParameters({ checkpointid: text }))).toBe(bad('checkpointid', text));
+    }
+    // Our own parameters and Flink's ResourceID take any text.
+    expect(resolvePathParameters({ taskmanagerid: 'tm 1', blobkey: 'x' })).toEqual({ taskmanagerid: 'tm 1', blobkey: 'x' });
   });
 });

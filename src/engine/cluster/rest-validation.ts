@@ -7,35 +7,65 @@ import { BadRequestError } from './cluster-api.ts';
 import type { CheckpointTriggerRequest, SavepointTriggerRequest, StopRequest, SubmitRequest } from './cluster-api.ts';
 import type { TaskManagerRegistration } from './taskmanager/task-manager-registry.ts';
 
-const JOB_ID = /^[0-9a-fA-F]{32}$/;
-
-export function validateJobId(value: string): string {
-  if (!JOB_ID.test(value)) {
-    throw new BadRequestError(`Invalid JobID '${value}': a JobID is 32 hexadecimal characters.`);
+/**
+ * The path parameters of Flink's REST API as its MessagePathParameter converters read them, each
+ * failure Flink's 400 with its HandlerRequest message (`Cannot resolve path parameter (<key>) from
+ * value "<value>".`), so a script written against Flink reads the same answer from us. Parameters
+ * of our own routes (taskmanagerid, blobkey) and Flink's ResourceID, which takes any text, pass
+ * as they are. Returns the parameters in one canonical spelling, so a handler looks up what Flink
+ * would find: hex ids in lower case, checkpoint ids in plain decimal.
+ */
+export function resolvePathParameters(params: Readonly<Record<string, string>>): Record<string, string> {
+  const resolved: Record<string, string> = {};
+  // In path order, as Flink resolves them: the first bad one is the one named.
+  for (const [key, value] of Object.entries(params)) {
+    switch (key) {
+      case 'jobid':
+      case 'vertexid':
+      case 'triggerid':
+        resolved[key] = hexIdPathParameter(key, value);
+        break;
+      case 'checkpointid':
+        resolved[key] = longPathParameter(key, value);
+        break;
+      default:
+        resolved[key] = value;
+    }
   }
-  return value;
+  return resolved;
+}
+
+function unresolvable(key: string, value: string): BadRequestError {
+  return new BadRequestError(`Cannot resolve path parameter (${key}) from value "${value}".`);
 }
 
 /**
- * A trigger id path parameter as Flink's TriggerIdPathParameter reads it (TriggerId.fromHexString:
- * StringUtils.hexStringToByte, then AbstractID's 16-byte check), in the lower-case hex our trigger
- * ids are written in: Flink finds `A1B2...` as the trigger `a1b2...`, and takes 33 characters (the
- * last one is dropped by the halving) and signed pairs (`-f` is the byte f1, Integer.parseInt's
- * radix-16 reading). Anything else is Flink's 400 with its HandlerRequest message, not a 404.
+ * A JobID, JobVertexID or TriggerId as their fromHexString reads it (StringUtils.hexStringToByte,
+ * then AbstractID's 16-byte check), in the lower-case hex our ids are written in: Flink finds
+ * `A1B2...` as `a1b2...`, and takes 33 characters (the last one is dropped by the halving) and
+ * signed pairs (`-f` is the byte f1, Integer.parseInt's radix-16 reading).
  */
-export function parseTriggerId(value: string): string {
-  const bad = (): never => {
-    throw new BadRequestError(`Cannot resolve path parameter (triggerid) from value "${value}".`);
-  };
-  if (value.length !== 32 && value.length !== 33) bad();
+function hexIdPathParameter(key: string, value: string): string {
+  if (value.length !== 32 && value.length !== 33) throw unresolvable(key, value);
   let hex = '';
   for (let i = 0; i < 32; i += 2) {
     const pair = value.slice(i, i + 2);
-    if (!/^(?:[0-9a-fA-F]{2}|[+-][0-9a-fA-F])$/u.test(pair)) bad();
+    if (!/^(?:[0-9a-fA-F]{2}|[+-][0-9a-fA-F])$/u.test(pair)) throw unresolvable(key, value);
     // Java's (byte) cast keeps the low 8 bits of a negative pair.
     hex += (Number.parseInt(pair, 16) & 0xff).toString(16).padStart(2, '0');
   }
   return hex;
+}
+
+const LONG_MIN = -(2n ** 63n);
+const LONG_MAX = 2n ** 63n - 1n;
+
+/** Long.parseLong, as CheckpointIdPathParameter reads: a sign, leading zeros and any Java long. */
+function longPathParameter(key: string, value: string): string {
+  if (!/^[+-]?[0-9]+$/u.test(value)) throw unresolvable(key, value);
+  const n = BigInt(value);
+  if (n < LONG_MIN || n > LONG_MAX) throw unresolvable(key, value);
+  return n.toString();
 }
 
 /** An empty body counts as `{}`: every request whose fields are all optional may omit it (curl -X POST). */
