@@ -399,7 +399,7 @@ describe('REST server and client', () => {
   }
 
   it("refuses a job, checkpoint or vertex id Flink cannot read with its 400 and message before calling the api", async () => {
-    const bad = (key: string, value: string): object => ({ status: 400, json: { errors: [`Cannot resolve path parameter (${key}) from value "${value}".`] } });
+    const bad = (key: string, value: string): object => ({ status: 400, json: { errors: [`Bad request, could not parse parameters: Cannot resolve path parameter (${key}) from value "${value}".`] } });
     expect(await raw('GET', '/jobs/nope')).toMatchObject(bad('jobid', 'nope'));
     expect(await raw('POST', `/jobs/${JOB.slice(1)}/savepoints`, '{}')).toMatchObject(bad('jobid', JOB.slice(1)));
     expect(await raw('GET', `/jobs/${JOB.slice(1)}g/checkpoints`)).toMatchObject(bad('jobid', `${JOB.slice(1)}g`));
@@ -411,7 +411,7 @@ describe('REST server and client', () => {
     expect(await raw('GET', '/jobs/nope/checkpoints/details/x/subtasks/y')).toMatchObject(bad('jobid', 'nope'));
     const err = await client.job('nope').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BadRequestError);
-    expect((err as Error).message).toBe('Cannot resolve path parameter (jobid) from value "nope".');
+    expect((err as Error).message).toBe('Bad request, could not parse parameters: Cannot resolve path parameter (jobid) from value "nope".');
     expect(api.calls).toEqual([]);
   });
 
@@ -431,7 +431,7 @@ describe('REST server and client', () => {
   });
 
   it('refuses a trigger id Flink cannot read with its 400 and message, and finds one it can in any spelling', async () => {
-    const bad = (id: string): object => ({ status: 400, json: { errors: [`Cannot resolve path parameter (triggerid) from value "${id}".`] } });
+    const bad = (id: string): object => ({ status: 400, json: { errors: [`Bad request, could not parse parameters: Cannot resolve path parameter (triggerid) from value "${id}".`] } });
     expect(await raw('GET', `/jobs/${JOB}/savepoints/abc`)).toMatchObject(bad('abc'));
     expect(await raw('GET', `/jobs/${JOB}/checkpoints/${TRIGGER.slice(1)}`)).toMatchObject(bad(TRIGGER.slice(1)));
     expect(await raw('GET', `/jobs/${JOB}/savepoints/${TRIGGER.slice(0, -1)}g`)).toMatchObject(bad(`${TRIGGER.slice(0, -1)}g`));

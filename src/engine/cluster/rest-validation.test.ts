@@ -87,7 +87,7 @@ describe('request body validation', () => {
 
   it("reads path parameters as Flink's converters do, naming the first one that fails", () => {
     const id = '0123456789abcdef0123456789abcdef';
-    const bad = (key: string, value: string): string => `Cannot resolve path parameter (${key}) from value "${value}".`;
+    const bad = (key: string, value: string): string => `Bad request, could not parse parameters: Cannot resolve path parameter (${key}) from value "${value}".`;
     // hexStringToByte: either case, a 33rd character dropped, '+1'/'-f' read as signed radix-16 pairs.
     expect(resolvePathParameters({ jobid: id.toUpperCase(), vertexid: `${id}z`, triggerid: `+1-f${id.slice(4)}` })).toEqual({
       jobid: id,

@@ -9,8 +9,9 @@ import type { TaskManagerRegistration } from './taskmanager/task-manager-registr
 
 /**
  * The path parameters of Flink's REST API as its MessagePathParameter converters read them, each
- * failure Flink's 400 with its HandlerRequest message (`Cannot resolve path parameter (<key>) from
- * value "<value>".`), so a script written against Flink reads the same answer from us. Parameters
+ * failure Flink's 400 with the message AbstractHandler wraps HandlerRequest's in (`Bad request,
+ * could not parse parameters: Cannot resolve path parameter (<key>) from value "<value>".`), so a
+ * script written against Flink reads the same answer from us. Parameters
  * of our own routes (taskmanagerid, blobkey) and Flink's ResourceID, which takes any text, pass
  * as they are. Returns the parameters in one canonical spelling, so a handler looks up what Flink
  * would find: hex ids in lower case, checkpoint ids in plain decimal.
@@ -36,7 +37,7 @@ export function resolvePathParameters(params: Readonly<Record<string, string>>):
 }
 
 function unresolvable(key: string, value: string): BadRequestError {
-  return new BadRequestError(`Cannot resolve path parameter (${key}) from value "${value}".`);
+  return new BadRequestError(`Bad request, could not parse parameters: Cannot resolve path parameter (${key}) from value "${value}".`);
 }
 
 /**
