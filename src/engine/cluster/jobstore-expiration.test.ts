@@ -3,16 +3,14 @@
  * long after it ended, then its id is Flink's unknown job (404), it leaves `/jobs/overview`, its
  * record file goes, and `/overview` still counts it (Flink's FileExecutionGraphInfoStore counts
  * every job that ended). Running jobs are never dropped. A real Dispatcher and JobMaster behind
- * the REST server, a stand-in JobMaster thread (as in cancel-with-savepoint.test.ts), and the
+ * the REST server, a stand-in JobMaster thread (stand-in-cluster-test-support.ts), and the
  * Dispatcher's clock a variable the test moves.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Dispatcher } from './dispatcher.ts';
 import { JobStore } from './job-store.ts';
-import { type RestServer, startRestServer } from './rest-server.ts';
+import { type StandInCluster as Cluster, standInClusters, until } from './stand-in-cluster-test-support.ts';
 
 /** Runs until cancelled; `stop` takes its savepoint and finishes. */
 const STAND_IN = `
@@ -30,61 +28,16 @@ parentPort.on('message', (m) => {
 const HOUR = 3_600_000;
 let now = 1_000_000;
 
-interface Cluster {
-  readonly dir: string;
-  readonly dispatcher: Dispatcher;
-  readonly server: RestServer;
-  readonly log: string[];
+const clusters = standInClusters('jobstore', STAND_IN);
+
+function startCluster(config: Record<string, string>, dir?: string): Promise<Cluster> {
+  return clusters.start({ config, now: () => now, recover: true, ...(dir === undefined ? {} : { dir }) });
 }
 
-const clusters: Cluster[] = [];
-
-async function startCluster(config: Record<string, string>, dir = mkdtempSync(join(tmpdir(), 'tsflink-jobstore-'))): Promise<Cluster> {
-  mkdirSync(join(dir, 'log'), { recursive: true });
-  writeFileSync(join(dir, 'stand-in-jobmaster.mjs'), STAND_IN);
-  const log: string[] = [];
-  const dispatcher = new Dispatcher({
-    store: new JobStore(dir),
-    workingDirectory: dir,
-    logDirectory: join(dir, 'log'),
-    jobMasterEntry: join(dir, 'stand-in-jobmaster.mjs'),
-    config,
-    storeOptions: {},
-    log: (line) => void log.push(line),
-    onShutdown: () => undefined,
-    now: () => now,
-  });
-  await dispatcher.recover();
-  const server = await startRestServer(dispatcher, { bindAddress: '127.0.0.1', port: 0 });
-  const cluster = { dir, dispatcher, server, log };
-  clusters.push(cluster);
-  return cluster;
-}
-
-async function stopCluster(cluster: Cluster): Promise<void> {
-  clusters.splice(clusters.indexOf(cluster), 1);
-  await cluster.server.close();
-  await cluster.dispatcher.close();
-}
-
-afterAll(async () => {
-  const dirs = new Set(clusters.map((c) => c.dir));
-  for (const c of [...clusters]) await stopCluster(c);
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-async function call(cluster: Cluster, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
-  const res = await fetch(`${cluster.server.url}${path}`, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
-  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
-}
-
-/** Resolves once `done()` holds, checked at each turn of the event loop (the test's timeout bounds it). */
-async function until(done: () => Promise<boolean>): Promise<void> {
-  while (!(await done())) await new Promise((r) => setImmediate(r));
-}
+afterAll(() => clusters.closeAll());
 
 async function state(cluster: Cluster, jobid: string): Promise<unknown> {
-  return (await call(cluster, 'GET', `/jobs/${jobid}`)).json.state;
+  return (await cluster.call('GET', `/jobs/${jobid}`)).json.state;
 }
 
 async function running(cluster: Cluster): Promise<string> {
@@ -95,7 +48,7 @@ async function running(cluster: Cluster): Promise<string> {
 
 async function cancelled(cluster: Cluster): Promise<string> {
   const jobid = await running(cluster);
-  expect((await call(cluster, 'PATCH', `/jobs/${jobid}?mode=cancel`)).status).toBe(202);
+  expect((await cluster.call('PATCH', `/jobs/${jobid}?mode=cancel`)).status).toBe(202);
   await until(async () => (await state(cluster, jobid)) === 'CANCELED');
   return jobid;
 }
@@ -105,7 +58,7 @@ const unknownJob = (jobid: string): { status: number; json: unknown } => ({
   json: { errors: [`Job ${jobid} not found: no job with this id ran on this cluster, or it ended longer ago than the cluster keeps finished jobs (jobstore.expiration-time, jobstore.max-capacity). 'flink list -a' shows the jobs it knows.`] },
 });
 
-const listed = async (cluster: Cluster): Promise<unknown[]> => ((await call(cluster, 'GET', '/jobs/overview')).json.jobs as { jid: string }[]).map((j) => j.jid);
+const listed = async (cluster: Cluster): Promise<unknown[]> => ((await cluster.call('GET', '/jobs/overview')).json.jobs as { jid: string }[]).map((j) => j.jid);
 
 describe('jobstore.expiration-time', () => {
   let cluster: Cluster;
@@ -119,22 +72,22 @@ describe('jobstore.expiration-time', () => {
     expect(await state(cluster, jobid)).toBe('CANCELED');
     expect(await listed(cluster)).toContain(jobid);
     now += 1;
-    expect(await call(cluster, 'GET', `/jobs/${jobid}`)).toEqual(unknownJob(jobid));
-    expect(await call(cluster, 'GET', `/jobs/${jobid}/checkpoints`)).toEqual(unknownJob(jobid));
-    expect(await call(cluster, 'PATCH', `/jobs/${jobid}?mode=cancel`)).toEqual(unknownJob(jobid));
+    expect(await cluster.call('GET', `/jobs/${jobid}`)).toEqual(unknownJob(jobid));
+    expect(await cluster.call('GET', `/jobs/${jobid}/checkpoints`)).toEqual(unknownJob(jobid));
+    expect(await cluster.call('PATCH', `/jobs/${jobid}?mode=cancel`)).toEqual(unknownJob(jobid));
     expect(await listed(cluster)).not.toContain(jobid);
-    expect((await call(cluster, 'GET', '/jobs')).json.jobs).not.toContainEqual(expect.objectContaining({ id: jobid }));
+    expect((await cluster.call('GET', '/jobs')).json.jobs).not.toContainEqual(expect.objectContaining({ id: jobid }));
     await until(async () => !existsSync(join(cluster.dir, 'jobs', `${jobid}.json`)));
     expect(cluster.log).toContainEqual(`job ${jobid} (jobstore-expiration.test) CANCELED is forgotten: it ended longer ago than jobstore.expiration-time (3600 s)`);
   });
 
   it('/overview still counts a dropped job, as Flink\'s file job store counts every job that ended', async () => {
-    const before = (await call(cluster, 'GET', '/overview')).json['jobs-cancelled'] as number;
+    const before = (await cluster.call('GET', '/overview')).json['jobs-cancelled'] as number;
     const jobid = await cancelled(cluster);
-    expect((await call(cluster, 'GET', '/overview')).json['jobs-cancelled']).toBe(before + 1);
+    expect((await cluster.call('GET', '/overview')).json['jobs-cancelled']).toBe(before + 1);
     now += HOUR;
-    expect((await call(cluster, 'GET', '/jobs/overview')).json.jobs).not.toContainEqual(expect.objectContaining({ jid: jobid }));
-    expect((await call(cluster, 'GET', '/overview')).json['jobs-cancelled']).toBe(before + 1);
+    expect((await cluster.call('GET', '/jobs/overview')).json.jobs).not.toContainEqual(expect.objectContaining({ jid: jobid }));
+    expect((await cluster.call('GET', '/overview')).json['jobs-cancelled']).toBe(before + 1);
   });
 
   it('a running job is kept however long it runs', async () => {
@@ -142,7 +95,7 @@ describe('jobstore.expiration-time', () => {
     now += 100 * HOUR;
     expect(await state(cluster, jobid)).toBe('RUNNING');
     // Its age counts from when it ended, not from when it started.
-    expect((await call(cluster, 'PATCH', `/jobs/${jobid}?mode=cancel`)).status).toBe(202);
+    expect((await cluster.call('PATCH', `/jobs/${jobid}?mode=cancel`)).status).toBe(202);
     await until(async () => (await state(cluster, jobid)) === 'CANCELED');
     now += HOUR - 1;
     expect(await state(cluster, jobid)).toBe('CANCELED');
@@ -150,17 +103,17 @@ describe('jobstore.expiration-time', () => {
 
   it("a stop's savepoint result can still be polled for rest.async.store-duration after its job is dropped", async () => {
     const jobid = await running(cluster);
-    const trigger = (await call(cluster, 'POST', `/jobs/${jobid}/stop`, { targetDirectory: join(cluster.dir, 'sp') })).json['request-id'] as string;
+    const trigger = (await cluster.call('POST', `/jobs/${jobid}/stop`, { targetDirectory: join(cluster.dir, 'sp') })).json['request-id'] as string;
     await until(async () => (await state(cluster, jobid)) === 'FINISHED');
     now += HOUR;
-    expect(await call(cluster, 'GET', `/jobs/${jobid}`)).toEqual(unknownJob(jobid));
+    expect(await cluster.call('GET', `/jobs/${jobid}`)).toEqual(unknownJob(jobid));
     // The stop's result is the operation cache's (2 h here), not the job store's.
-    const status = await call(cluster, 'GET', `/jobs/${jobid}/savepoints/${trigger}`);
+    const status = await cluster.call('GET', `/jobs/${jobid}/savepoints/${trigger}`);
     expect(status).toEqual({ status: 200, json: { status: { id: 'COMPLETED' }, operation: { location: `file:${join(cluster.dir, 'sp')}/savepoint-1` } } });
     now += HOUR;
     // Flink's unknown trigger, as for a job still known: its Dispatcher asks the operation cache alone.
-    expect(await call(cluster, 'GET', `/jobs/${jobid}/savepoints/${trigger}`)).toEqual({ status: 404, json: { errors: [`There is no savepoint operation with triggerId=${trigger} for job ${jobid}.`] } });
-    expect(await call(cluster, 'GET', `/jobs/${jobid}/checkpoints/${trigger}`)).toEqual({ status: 404, json: { errors: [`There is no checkpoint operation with triggerId=${trigger} for job ${jobid}.`] } });
+    expect(await cluster.call('GET', `/jobs/${jobid}/savepoints/${trigger}`)).toEqual({ status: 404, json: { errors: [`There is no savepoint operation with triggerId=${trigger} for job ${jobid}.`] } });
+    expect(await cluster.call('GET', `/jobs/${jobid}/checkpoints/${trigger}`)).toEqual({ status: 404, json: { errors: [`There is no checkpoint operation with triggerId=${trigger} for job ${jobid}.`] } });
   });
 });
 
@@ -169,7 +122,7 @@ describe('jobstore.max-capacity', () => {
     const cluster = await startCluster({ 'jobstore.max-capacity': '2' });
     const run = await running(cluster);
     const [a, b, c] = [await cancelled(cluster), await cancelled(cluster), await cancelled(cluster)];
-    expect(await call(cluster, 'GET', `/jobs/${a}`)).toEqual(unknownJob(a));
+    expect(await cluster.call('GET', `/jobs/${a}`)).toEqual(unknownJob(a));
     expect(new Set(await listed(cluster))).toEqual(new Set([run, b, c]));
     expect(cluster.log).toContainEqual(`job ${a} (jobstore-expiration.test) CANCELED is forgotten: jobstore.max-capacity keeps the 2 that ended last`);
   });
@@ -180,7 +133,7 @@ describe('a restarted JobManager', () => {
     const first = await startCluster({});
     const older = await cancelled(first);
     const newer = await cancelled(first);
-    await stopCluster(first);
+    await clusters.stop(first);
     // Records carry the wall clock's end time; set them apart, and the next JobManager's clock
     // just past the older job's hour.
     const store = new JobStore(first.dir);
@@ -188,11 +141,11 @@ describe('a restarted JobManager', () => {
     for (const record of await store.loadAll()) await store.save({ ...record, endTime: record.jobId === older ? end : end + 10 });
     now = end + HOUR;
     const second = await startCluster({}, first.dir);
-    expect(await call(second, 'GET', `/jobs/${older}`)).toEqual(unknownJob(older));
+    expect(await second.call('GET', `/jobs/${older}`)).toEqual(unknownJob(older));
     await until(async () => !existsSync(join(first.dir, 'jobs', `${older}.json`)));
     now += 9;
     expect(await state(second, newer)).toBe('CANCELED');
     now += 1;
-    expect(await call(second, 'GET', `/jobs/${newer}`)).toEqual(unknownJob(newer));
+    expect(await second.call('GET', `/jobs/${newer}`)).toEqual(unknownJob(newer));
   });
 });
