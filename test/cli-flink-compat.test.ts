@@ -177,7 +177,7 @@ describe.concurrent('stop: arguments as Flink takes them', () => {
     const port = await freePort();
     expect(await runFlink(['stop', '-m', `127.0.0.1:${port}`, '-p', JOB_ID])).toEqual({
       code: 1,
-      stdout: `Suspending job "${JOB_ID}" with a CANONICAL savepoint.\n`,
+      stdout: `Suspending job "${JOB_ID}" with a CANONICAL savepoint.\nTriggering stop-with-savepoint for job ${JOB_ID}.\nWaiting for response...\n`,
       stderr: noCluster(port),
     });
   });
@@ -186,7 +186,7 @@ describe.concurrent('stop: arguments as Flink takes them', () => {
     const port = await freePort();
     expect(await runFlink(['stop', '-m', `127.0.0.1:${port}`, '--drain', JOB_ID])).toEqual({
       code: 1,
-      stdout: `Draining job "${JOB_ID}" with a CANONICAL savepoint.\n`,
+      stdout: `Draining job "${JOB_ID}" with a CANONICAL savepoint.\nTriggering stop-with-savepoint for job ${JOB_ID}.\nWaiting for response...\n`,
       stderr: noCluster(port),
     });
   });
@@ -204,7 +204,7 @@ describe.concurrent('stop: arguments as Flink takes them', () => {
     const port = await freePort();
     expect(await runFlink(['stop', '-m', `127.0.0.1:${port}`, '--type', 'native', JOB_ID])).toEqual({
       code: 1,
-      stdout: `Suspending job "${JOB_ID}" with a NATIVE savepoint.\n`,
+      stdout: `Suspending job "${JOB_ID}" with a NATIVE savepoint.\nTriggering stop-with-savepoint for job ${JOB_ID}.\nWaiting for response...\n`,
       stderr: noCluster(port),
     });
   });
@@ -213,7 +213,7 @@ describe.concurrent('stop: arguments as Flink takes them', () => {
     const port = await freePort();
     expect(await runFlink(['stop', '-m', `127.0.0.1:${port}`, '-type', 'NATIVE', JOB_ID])).toEqual({
       code: 1,
-      stdout: `Suspending job "${JOB_ID}" with a NATIVE savepoint.\n`,
+      stdout: `Suspending job "${JOB_ID}" with a NATIVE savepoint.\nTriggering stop-with-savepoint for job ${JOB_ID}.\nWaiting for response...\n`,
       stderr: noCluster(port),
     });
     expect(await runFlink(['savepoint', '-m', `127.0.0.1:${port}`, '--type', 'Canonical', JOB_ID])).toMatchObject({ code: 1, stderr: noCluster(port) });

@@ -118,6 +118,30 @@ describe("cancel -s: Flink's one cancel-with-savepoint call, the JobManager canc
   });
 });
 
+describe('stop, attached', () => {
+  it("prints Flink's stopWithSavepoint lines: the trigger and the wait before the path", async () => {
+    const e = env();
+    expect(await runStop(JOB, { define: [], jobmanager: `127.0.0.1:${port}`, savepointPath: '/sp' }, e)).toBe(0);
+    expect(e.out()).toBe(
+      `Suspending job "${JOB}" with a CANONICAL savepoint.\nTriggering stop-with-savepoint for job ${JOB}.\nWaiting for response...\nSavepoint completed. Path: ${LOCATION}\n`,
+    );
+  });
+
+  it('--drain: Draining, then the same lines', async () => {
+    const e = env();
+    expect(await runStop(JOB, { define: [], jobmanager: `127.0.0.1:${port}`, savepointPath: '/sp', drain: true }, e)).toBe(0);
+    expect(e.out()).toBe(
+      `Draining job "${JOB}" with a CANONICAL savepoint.\nTriggering stop-with-savepoint for job ${JOB}.\nWaiting for response...\nSavepoint completed. Path: ${LOCATION}\n`,
+    );
+  });
+
+  it('--json: only the JSON document', async () => {
+    const e = env();
+    expect(await runStop(JOB, { define: [], jobmanager: `127.0.0.1:${port}`, savepointPath: '/sp', json: true }, e)).toBe(0);
+    expect(e.out()).toBe(`${JSON.stringify({ jobid: JOB, location: LOCATION })}\n`);
+  });
+});
+
 describe('stop -detached', () => {
   it("triggers the stop, prints Flink's lines with the trigger id and returns without waiting", async () => {
     const e = env();
@@ -176,6 +200,6 @@ describe('a job the JobManager forgets as soon as it ends (jobstore.expiration-t
     forgetsEnded = true;
     const e = env();
     expect(await runStop(JOB, { define: [], jobmanager: `127.0.0.1:${port}`, savepointPath: '/sp' }, e)).toBe(0);
-    expect(e.out()).toBe(`Suspending job "${JOB}" with a CANONICAL savepoint.\nSavepoint completed. Path: ${LOCATION}\n`);
+    expect(e.out()).toBe(`Suspending job "${JOB}" with a CANONICAL savepoint.\nTriggering stop-with-savepoint for job ${JOB}.\nWaiting for response...\nSavepoint completed. Path: ${LOCATION}\n`);
   });
 });

@@ -34,8 +34,8 @@ export async function runStop(jobId: string | undefined, options: StopOptions, e
   const target = dir === undefined ? undefined : absoluteLocation(nonEmptyPath(dir, 'savepointTarget'), env.ctx.cwd ?? process.cwd());
   const detached = options.detached === true;
   if (!json) env.ctx.stdout.write(`${drain ? 'Draining' : 'Suspending'} job "${id}" with a ${formatType} savepoint.\n`);
-  // Flink's CliFrontend.stopWithDetachedSavepoint lines (Flink 1.20).
-  if (!json && detached) env.ctx.stdout.write(`Triggering stop-with-savepoint in detached mode for job ${id}.\n`);
+  // Flink's CliFrontend.stopWithDetachedSavepoint and stopWithSavepoint lines (Flink 1.20).
+  if (!json) env.ctx.stdout.write(detached ? `Triggering stop-with-savepoint in detached mode for job ${id}.\n` : `Triggering stop-with-savepoint for job ${id}.\nWaiting for response...\n`);
   const { 'request-id': trigger } = await client.stop(id, { ...(target === undefined ? {} : { targetDirectory: target }), drain, formatType });
   if (detached) {
     env.ctx.stdout.write(json ? `${JSON.stringify({ jobid: id, 'request-id': trigger })}\n` : `Successfully trigger stop-with-savepoint in detached mode, triggerId: ${trigger}\n`);

@@ -81,8 +81,10 @@ describe('stop, savepoint targets and cluster stop', () => {
     expect(result.code).toBe(0);
     const lines = result.stdout.split('\n');
     expect(lines[0]).toBe(`Suspending job "${id}" with a CANONICAL savepoint.`);
-    expect(lines[1]).toMatch(new RegExp(`^Savepoint completed\\. Path: file:${defaultDir}/savepoint-${id.slice(0, 6)}-[0-9a-f]{12}$`));
-    expect(lines.slice(2)).toEqual(['']);
+    expect(lines[1]).toBe(`Triggering stop-with-savepoint for job ${id}.`);
+    expect(lines[2]).toBe('Waiting for response...');
+    expect(lines[3]).toMatch(new RegExp(`^Savepoint completed\\. Path: file:${defaultDir}/savepoint-${id.slice(0, 6)}-[0-9a-f]{12}$`));
+    expect(lines.slice(4)).toEqual(['']);
   }, 120_000);
 
   it('stop --drain says Draining, as Flink', async () => {
@@ -91,7 +93,7 @@ describe('stop, savepoint targets and cluster stop', () => {
     const result = await cluster.flink(['stop', '--drain', '-p', target, id]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(new RegExp(`^Draining job "${id}" with a CANONICAL savepoint\\.\nSavepoint completed\\. Path: file:${target}/savepoint-${id.slice(0, 6)}-[0-9a-f]{12}\n$`));
+    expect(result.stdout).toMatch(new RegExp(`^Draining job "${id}" with a CANONICAL savepoint\\.\nTriggering stop-with-savepoint for job ${id}\\.\nWaiting for response\\.\\.\\.\nSavepoint completed\\. Path: file:${target}/savepoint-${id.slice(0, 6)}-[0-9a-f]{12}\n$`));
   }, 120_000);
 
   it('a savepoint target that cannot be written (/proc/sp) fails in one line; the job keeps running', async () => {

@@ -58,7 +58,7 @@ describe('flink savepoint --type native', () => {
       // flink stop --type native: another native savepoint, then the job ends.
       const stopped = await cluster.flink(['stop', '--type', 'native', '-p', join(cluster.scratch, 'stop-savepoints'), id]);
       expect(stopped.code, stopped.stderr).toBe(0);
-      expect(stopped.stdout).toMatch(new RegExp(`^Suspending job "${id}" with a NATIVE savepoint\\.\nSavepoint completed\\. Path: file:`));
+      expect(stopped.stdout).toMatch(new RegExp(`^Suspending job "${id}" with a NATIVE savepoint\\.\nTriggering stop-with-savepoint for job ${id}\\.\nWaiting for response\\.\\.\\.\nSavepoint completed\\. Path: file:`));
       const stopSavepoint = fileURLToPath(/Savepoint completed\. Path: (\S+)/.exec(stopped.stdout)![1]!);
       await probe.waitForState(id, ['FINISHED']);
 

@@ -179,7 +179,7 @@ describe('a savepoint in progress', () => {
 
       const stop = await drawing(['stop', '-p', target, jobId, ...cluster.defines]);
       expect(stop.code).toBe(0);
-      expect(normalise(stop.output, jobId)).toBe('Suspending job "<job>" with a CANONICAL savepoint.\n[progress][clear]Savepoint completed. Path: <path>\n');
+      expect(normalise(stop.output, jobId)).toBe('Suspending job "<job>" with a CANONICAL savepoint.\nTriggering stop-with-savepoint for job <job>.\nWaiting for response...\n[progress][clear]Savepoint completed. Path: <path>\n');
       await probe.waitForState(jobId, ['FINISHED']);
     },
     TIMEOUT,
