@@ -48,6 +48,8 @@ beforeAll(async () => {
         cancelled ||= cancelJob;
         return answer(200, { status: { id: 'COMPLETED' }, operation: { location: LOCATION } });
       }
+      if (req.method === 'POST' && req.url === '/savepoint-disposal') return answer(202, { 'request-id': 'dispose-trigger' });
+      if (req.method === 'GET' && req.url === '/savepoint-disposal/dispose-trigger') return answer(200, { status: { id: 'COMPLETED' }, operation: {} });
       if (req.method === 'PATCH' && req.url === `/jobs/${JOB}?mode=cancel`) {
         cancelled = true;
         return answer(202, {});
@@ -171,6 +173,32 @@ describe('savepoint -detached', () => {
     const e = env();
     expect(await runSavepoint(JOB, '/sp', { define: [], jobmanager: `127.0.0.1:${port}`, detached: true, json: true }, e)).toBe(0);
     expect(e.out()).toBe(`${JSON.stringify({ jobid: JOB, 'request-id': 'sp-trigger' })}\n`);
+  });
+});
+
+describe('savepoint, attached', () => {
+  it("prints Flink's triggerSavepoint lines", async () => {
+    const e = env();
+    expect(await runSavepoint(JOB, '/sp', { define: [], jobmanager: `127.0.0.1:${port}` }, e)).toBe(0);
+    expect(e.out()).toBe(
+      `Triggering savepoint for job ${JOB}.\nWaiting for response...\nSavepoint completed. Path: ${LOCATION}\nYou can resume your program from this savepoint with the run command.\n`,
+    );
+  });
+});
+
+describe('savepoint -d', () => {
+  it("prints Flink's disposeSavepoint lines with the path as given, and sends it made absolute", async () => {
+    const e = env();
+    expect(await runSavepoint(undefined, undefined, { define: [], jobmanager: `127.0.0.1:${port}`, dispose: 'sps/savepoint-012345-aaaaaaaaaaaa' }, e)).toBe(0);
+    expect(requests).toEqual(['POST /savepoint-disposal {"savepoint-path":"/here/sps/savepoint-012345-aaaaaaaaaaaa"}', 'GET /savepoint-disposal/dispose-trigger']);
+    expect(e.out()).toBe("Disposing savepoint 'sps/savepoint-012345-aaaaaaaaaaaa'.\nWaiting for response...\nSavepoint 'sps/savepoint-012345-aaaaaaaaaaaa' disposed.\n");
+    expect(e.err()).toBe('');
+  });
+
+  it('--json: only the JSON document, with the absolute path', async () => {
+    const e = env();
+    expect(await runSavepoint(undefined, undefined, { define: [], jobmanager: `127.0.0.1:${port}`, dispose: 'sps/savepoint-012345-aaaaaaaaaaaa', json: true }, e)).toBe(0);
+    expect(e.out()).toBe(`${JSON.stringify({ disposed: '/here/sps/savepoint-012345-aaaaaaaaaaaa' })}\n`);
   });
 });
 

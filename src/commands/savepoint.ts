@@ -50,10 +50,12 @@ export async function runSavepoint(jobId: string | undefined, targetDirectory: s
         1,
       );
     }
-    if (!json) out.write(`Disposing savepoint '${path}'.\n`);
+    // Flink's CliFrontend.disposeSavepoint lines, which name the path as given (the JobManager is
+    // sent it made absolute against this directory, since its own may be another).
+    if (!json) out.write(`Disposing savepoint '${options.dispose}'.\nWaiting for response...\n`);
     const { 'request-id': trigger } = await client.disposeSavepoint(path);
     await awaitOperation(() => client.disposalStatus(trigger), { what: `the disposal of ${path}` });
-    out.write(json ? `${JSON.stringify({ disposed: path })}\n` : `Savepoint '${path}' disposed.\n`);
+    out.write(json ? `${JSON.stringify({ disposed: path })}\n` : `Savepoint '${options.dispose}' disposed.\n`);
     return 0;
   }
   if (jobId === undefined) throw new UsageError('Missing JobID. Usage: flink savepoint <jobId> [targetDirectory], or flink savepoint -d <savepointPath>');

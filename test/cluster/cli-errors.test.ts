@@ -244,7 +244,7 @@ describe.concurrent('savepoint -d of something that is not a savepoint', () => {
     const disposed = await cluster.flink(['savepoint', '-d', path]);
     expect(disposed.code, disposed.stderr).toBe(0);
     expect(disposed.stderr).toBe('');
-    expect(disposed.stdout).toBe(`Disposing savepoint '${path}'.\nSavepoint '${path}' disposed.\n`);
+    expect(disposed.stdout).toBe(`Disposing savepoint '${path}'.\nWaiting for response...\nSavepoint '${path}' disposed.\n`);
     expect(existsSync(path)).toBe(false);
   });
 });
