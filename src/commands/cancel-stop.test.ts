@@ -94,8 +94,10 @@ describe("cancel -s: Flink's one cancel-with-savepoint call, the JobManager canc
       `GET /jobs/${JOB}/savepoints/sp-trigger`,
       `GET /jobs/${JOB}`,
     ]);
-    expect(e.out()).toBe(`Cancelling job ${JOB} with NATIVE savepoint to /here/sps.\nCancelled job ${JOB}. Savepoint stored in ${LOCATION}.\n`);
-    expect(e.err()).toBe('DEPRECATION WARNING: Cancelling a job with savepoint is deprecated. Use "stop" instead.\n');
+    expect(e.out()).toBe(
+      `DEPRECATION WARNING: Cancelling a job with savepoint is deprecated. Use "stop" instead.\nCancelling job ${JOB} with NATIVE savepoint to sps.\nCancelled job ${JOB}. Savepoint stored in ${LOCATION}.\n`,
+    );
+    expect(e.err()).toBe('');
   });
 
   it('-s <jobId> alone: the value is the job id and the savepoint goes to the default directory, as in Flink', async () => {
@@ -103,13 +105,23 @@ describe("cancel -s: Flink's one cancel-with-savepoint call, the JobManager canc
     expect(await runCancel(undefined, { define: [], jobmanager: `127.0.0.1:${port}`, withSavepoint: JOB, json: true }, e)).toBe(0);
     expect(requests[0]).toBe(`POST /jobs/${JOB}/savepoints {"target-directory":"/default-sp","cancel-job":true,"formatType":"CANONICAL"}`);
     expect(e.out()).toBe(`${JSON.stringify({ jobid: JOB, state: 'CANCELED', location: LOCATION })}\n`);
+    expect(e.err()).toBe('DEPRECATION WARNING: Cancelling a job with savepoint is deprecated. Use "stop" instead.\n');
+  });
+
+  it('-s with no directory, one configured: Flink names it the default savepoint directory', async () => {
+    const e = env({ 'execution.checkpointing.savepoint-dir': '/default-sp' });
+    expect(await runCancel(JOB, { define: [], jobmanager: `127.0.0.1:${port}`, withSavepoint: true }, e)).toBe(0);
+    expect(requests[0]).toBe(`POST /jobs/${JOB}/savepoints {"target-directory":"/default-sp","cancel-job":true,"formatType":"CANONICAL"}`);
+    expect(e.out()).toBe(
+      `DEPRECATION WARNING: Cancelling a job with savepoint is deprecated. Use "stop" instead.\nCancelling job ${JOB} with CANONICAL savepoint to default savepoint directory.\nCancelled job ${JOB}. Savepoint stored in ${LOCATION}.\n`,
+    );
   });
 
   it('-s with no directory anywhere leaves it to the job, and says so', async () => {
     const e = env();
     expect(await runCancel(JOB, { define: [], jobmanager: `127.0.0.1:${port}`, withSavepoint: true }, e)).toBe(0);
     expect(requests[0]).toBe(`POST /jobs/${JOB}/savepoints {"cancel-job":true,"formatType":"CANONICAL"}`);
-    expect(e.out()).toMatch(new RegExp(`^Cancelling job ${JOB} with CANONICAL savepoint to default savepoint directory\\.\n`));
+    expect(e.out()).toMatch(new RegExp(`\\nCancelling job ${JOB} with CANONICAL savepoint to default savepoint directory\\.\n`));
   });
 
   it('-type without -s is refused in one line, and nothing is asked of the JobManager', async () => {

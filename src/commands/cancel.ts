@@ -59,10 +59,14 @@ async function cancelWithSavepoint(jobId: string | undefined, withSavepoint: str
   const id = checkJobId(idText);
   const json = options.json === true;
   const out = env.ctx.stdout;
-  const dir = (jobId !== undefined ? given : undefined) ?? savepointDir(env.config);
+  const onCommandLine = jobId !== undefined ? given : undefined;
+  const dir = onCommandLine ?? savepointDir(env.config);
   const target = dir === undefined ? undefined : absoluteLocation(nonEmptyPath(dir, 'savepointTarget'), env.ctx.cwd ?? process.cwd());
-  env.ctx.stderr.write('DEPRECATION WARNING: Cancelling a job with savepoint is deprecated. Use "stop" instead.\n');
-  if (!json) out.write(`Cancelling job ${id} with ${formatType} savepoint to ${target ?? 'default savepoint directory'}.\n`);
+  // Flink's CliFrontend lines, on stdout as its logAndSysout; the warning goes to stderr only under
+  // --json, where stdout is one JSON document. Flink names the directory as given on the command
+  // line, and any other (a configured one included) as the default.
+  (json ? env.ctx.stderr : out).write('DEPRECATION WARNING: Cancelling a job with savepoint is deprecated. Use "stop" instead.\n');
+  if (!json) out.write(`Cancelling job ${id} with ${formatType} savepoint to ${onCommandLine ?? 'default savepoint directory'}.\n`);
   const client = clusterClient(options, env.config);
   const { 'request-id': trigger } = await client.triggerSavepoint(id, { ...(target === undefined ? {} : { 'target-directory': target }), 'cancel-job': true, formatType });
   const progress = new SavepointProgress(env.ctx.stderr, progressEnabled(env.ctx.stderr, json), () => client.checkpoints(id));
