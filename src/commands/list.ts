@@ -36,13 +36,23 @@ export async function runList(options: ListOptions, env: CommandEnv): Promise<nu
       return;
     }
     out.write(`${title}\n`);
-    for (const j of [...list].sort((a, b) => a['start-time'] - b['start-time'])) out.write(`${formatDate(j['start-time'])} : ${j.jid} : ${j.name} (${j.state})\n`);
+    for (const j of [...list].sort(byStartThenState)) out.write(`${formatDate(j['start-time'])} : ${j.jid} : ${j.name} (${j.state})\n`);
     out.write(`${FOOTER}\n`);
   };
   if (showRunning) section('------------------ Running/Restarting Jobs -------------------', running, 'No running jobs.');
   if (showScheduled) section('----------------------- Scheduled Jobs -----------------------', scheduled, 'No scheduled jobs.');
   if (all) section('---------------------- Terminated Jobs -----------------------', terminated, undefined);
   return 0;
+}
+
+/**
+ * Flink's order (CliFrontend.sortJobStatusMessages): grouped by state name, case-insensitively,
+ * then a stable sort by start time, so jobs started in the same millisecond come in state order.
+ */
+function byStartThenState(a: JobOverview, b: JobOverview): number {
+  const x = a.state.toUpperCase();
+  const y = b.state.toUpperCase();
+  return a['start-time'] - b['start-time'] || (x < y ? -1 : x > y ? 1 : 0);
 }
 
 /** Flink's `dd.MM.yyyy HH:mm:ss`, in local time. */
