@@ -19,6 +19,12 @@ import { DEFAULT_LOCAL_TASK_MANAGERS, TASK_MANAGER_COUNT_KEY } from './taskmanag
 
 const FLINK_BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/flink.js');
 const START_TIMEOUT_MS = 30_000;
+/**
+ * Each look at a starting JobManager is short: the loop looks again until START_TIMEOUT_MS, and a
+ * look still pending when the JobManager exited (its port is held by something that never
+ * answers) keeps this process alive until it times out, long after the error was reported.
+ */
+const START_PROBE_TIMEOUT_MS = 1_000;
 
 export interface StartedCluster {
   readonly pid: number;
@@ -66,7 +72,7 @@ export async function startClusterInBackground(url: string, config: Config, defi
   while (Date.now() < deadline) {
     // A JobManager that fails to start (its port is in use) is reported at once, without waiting
     // for whatever holds the port to answer.
-    if (await Promise.race([clusterAnswers(url), exit])) return { pid: child.pid ?? 0, log };
+    if (await Promise.race([clusterAnswers(url, START_PROBE_TIMEOUT_MS), exit])) return { pid: child.pid ?? 0, log };
     if (exited !== undefined) {
       const lines = readFileSync(log, 'utf8').slice(logStart).trim().split('\n');
       throw new UserError(`${lines.at(-1) ?? `The JobManager exited with code ${exited}.`} (log: ${log})`, 1);
