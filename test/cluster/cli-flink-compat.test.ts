@@ -2,6 +2,10 @@
  * Issue 10's defects of the cluster commands, through the real binary against real clusters:
  * `run -D` that starts a cluster, `stop`'s texts and `-p <jobId>`, a savepoint target that cannot
  * be written, and `cluster stop` reporting success only once the JobManager process is gone.
+ *
+ * Each describe has a cluster of its own (port, working directory), so the three run side by side:
+ * the last one spends about 40 s waiting out `cluster stop`'s fixed grace periods (30 s, then 10 s
+ * after SIGTERM), which the others need not wait behind. Within a describe the tests run in order.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -27,7 +31,7 @@ function alive(pid: number): boolean {
   }
 }
 
-describe('a cluster started by flink run', () => {
+describe.concurrent('a cluster started by flink run', () => {
   let cluster: TestCluster;
   beforeAll(async () => {
     cluster = await startTestCluster({ start: false });
@@ -36,7 +40,7 @@ describe('a cluster started by flink run', () => {
     await cluster?.stop();
   }, 60_000);
 
-  it('gets only the cluster keys of its -D flags; the others configure that one job', async () => {
+  it.sequential('gets only the cluster keys of its -D flags; the others configure that one job', async () => {
     const first = await runFlink(['run', ...cluster.defines, '-D', 'pipeline.name=only-the-first-job', PER_USER_COUNT, '10'], { cwd: cluster.scratch });
     expect(first.code, first.stderr).toBe(0);
     expect(first.stderr).toBe(`No cluster answers at ${cluster.url}; starting a local one in the background ('flink cluster stop' stops it).\n`);
@@ -51,7 +55,7 @@ describe('a cluster started by flink run', () => {
   }, 120_000);
 });
 
-describe('stop, savepoint targets and cluster stop', () => {
+describe.concurrent('stop, savepoint targets and cluster stop', () => {
   let cluster: TestCluster;
   let defaultDir: string;
   /** Runs order-totals detached: 1,000,000 orders at 200/s, running for the whole file unless stopped. */
@@ -74,7 +78,7 @@ describe('stop, savepoint targets and cluster stop', () => {
     await cluster?.stop();
   }, 60_000);
 
-  it('stop -p <jobId>: the -p value is the job id, the savepoint goes to the default directory', async () => {
+  it.sequential('stop -p <jobId>: the -p value is the job id, the savepoint goes to the default directory', async () => {
     const id = await submit('out-a');
     const result = await cluster.flink(['stop', '-p', id]);
     expect(result.stderr).toBe('');
@@ -87,7 +91,7 @@ describe('stop, savepoint targets and cluster stop', () => {
     expect(lines.slice(4)).toEqual(['']);
   }, 120_000);
 
-  it('stop --drain says Draining, as Flink', async () => {
+  it.sequential('stop --drain says Draining, as Flink', async () => {
     const id = await submit('out-b');
     const target = join(cluster.scratch, 'drained');
     const result = await cluster.flink(['stop', '--drain', '-p', target, id]);
@@ -96,7 +100,7 @@ describe('stop, savepoint targets and cluster stop', () => {
     expect(result.stdout).toMatch(new RegExp(`^Draining job "${id}" with a CANONICAL savepoint\\.\nTriggering stop-with-savepoint for job ${id}\\.\nWaiting for response\\.\\.\\.\nSavepoint completed\\. Path: file:${target}/savepoint-${id.slice(0, 6)}-[0-9a-f]{12}\n$`));
   }, 120_000);
 
-  it('a savepoint target that cannot be written (/proc/sp) fails in one line; the job keeps running', async () => {
+  it.sequential('a savepoint target that cannot be written (/proc/sp) fails in one line; the job keeps running', async () => {
     const id = await submit('out-c');
     const result = await cluster.flink(['savepoint', id, '/proc/sp']);
     expect(result.stderr).toBe('The savepoint target directory /proc/sp is not writable (ENOENT). Choose a directory the cluster can write to.\n');
@@ -106,7 +110,7 @@ describe('stop, savepoint targets and cluster stop', () => {
     expect((await cluster.flink(['list', '-r'])).stdout).toContain(`${id} : order-totals (RUNNING)`);
   }, 120_000);
 
-  it('list | head -1 ends quietly with exit 0', async () => {
+  it.sequential('list | head -1 ends quietly with exit 0', async () => {
     // The first line comes before the request; the jobs come after it, into the closed pipe.
     const result = await runFlinkIntoClosedPipe(['list', '-a', ...cluster.defines], { cwd: cluster.scratch });
     expect(result.first).toBe('Waiting for response...');
@@ -114,7 +118,7 @@ describe('stop, savepoint targets and cluster stop', () => {
     expect(result.code).toBe(0);
   }, 60_000);
 
-  it('cluster stop returns once the JobManager process is gone', async () => {
+  it.sequential('cluster stop returns once the JobManager process is gone', async () => {
     const pid = cluster.jobManagerPid();
     expect(pid).toBeDefined();
     const result = await cluster.flink(['cluster', 'stop']);
@@ -125,13 +129,13 @@ describe('stop, savepoint targets and cluster stop', () => {
   }, 120_000);
 });
 
-describe('cluster stop of a JobManager that does not exit', () => {
+describe.concurrent('cluster stop of a JobManager that does not exit', () => {
   let cluster: TestCluster;
   afterAll(async () => {
     await cluster?.stop();
   }, 60_000);
 
-  it('escalates to SIGTERM, then SIGKILL, says so, and reports success only once the process is gone', async () => {
+  it.sequential('escalates to SIGTERM, then SIGKILL, says so, and reports success only once the process is gone', async () => {
     cluster = await startTestCluster({ start: false });
     // Loaded into the JobManager only: it stays alive after it stopped, and ignores SIGTERM.
     const preload = join(cluster.scratch, 'stay-alive.mjs');
