@@ -9,6 +9,10 @@
  * A job that a command or a kill must find running is held open after its last order
  * (`--hold-until`) and released by the test once the command has happened, so the tests do not
  * depend on how fast the machine works through the input.
+ *
+ * The cancel-while-RESTARTING test spends most of its time waiting out a 20 s restart delay; it
+ * has a cluster of its own and runs beside the others (which share one cluster and run in order),
+ * so they need not wait behind it.
  */
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,8 +49,8 @@ afterAll(async () => {
  * `flink run`: the cluster's -D flags must come before the job file, since everything after it
  * is the job's own arguments (cluster.flink() appends them at the end).
  */
-function run(options: readonly string[], jobArgs: readonly string[]): Promise<RunResult> {
-  return runFlink(['run', ...cluster.defines, ...CHECKPOINTS, ...options, JOB, ...jobArgs], { cwd: cluster.scratch });
+function run(options: readonly string[], jobArgs: readonly string[], on: TestCluster = cluster): Promise<RunResult> {
+  return runFlink(['run', ...on.defines, ...CHECKPOINTS, ...options, JOB, ...jobArgs], { cwd: on.scratch });
 }
 
 const jobArgs = (out: string, records = RECORDS, rate = RATE): string[] => ['--output', out, '--records', String(records), '--rate', String(rate), '--seed', String(SEED)];
@@ -60,8 +64,8 @@ function release(out: string): void {
 }
 
 /** Submits detached, held open after its last order until release(out). */
-async function submit(out: string, options: readonly string[] = []): Promise<string> {
-  const result = await run(['-d', '-p', '2', ...options], [...jobArgs(out), '--hold-until', endOfInput(out)]);
+async function submit(out: string, options: readonly string[] = [], on: TestCluster = cluster): Promise<string> {
+  const result = await run(['-d', '-p', '2', ...options], [...jobArgs(out), '--hold-until', endOfInput(out)], on);
   expect(result.code, result.stderr).toBe(0);
   return submittedJobId(result.stdout);
 }
@@ -74,8 +78,8 @@ async function expectRestoredFromCheckpoint(jobId: string, atLeast: number): Pro
 }
 
 /** A TaskManager holding the job's slots (one job runs at a time here). */
-async function busyTaskManager(): Promise<number> {
-  return waitFor('a TaskManager holding the job\'s slots', async () => (await cluster.busyTaskManagerPids())[0]);
+async function busyTaskManager(on: TestCluster = cluster): Promise<number> {
+  return waitFor('a TaskManager holding the job\'s slots', async () => (await on.busyTaskManagerPids())[0]);
 }
 
 /** Children of the JobManager process `parent`: pid and command line. */
@@ -117,8 +121,8 @@ async function expectExactlyExpected(out: string, want = expected): Promise<void
   expect(got).toEqual(want);
 }
 
-describe('failover of a job on a real local cluster', () => {
-  it(
+describe.concurrent('failover of a job on a real local cluster', () => {
+  it.sequential(
     "a SIGKILLed TaskManager: the job's restart strategy restarts it once from the latest checkpoint, and the output is exactly once",
     async () => {
       const out = join(cluster.scratch, 'out-taskmanager-kill');
@@ -140,7 +144,7 @@ describe('failover of a job on a real local cluster', () => {
     TIMEOUT,
   );
 
-  it(
+  it.sequential(
     "a SIGKILLed JobManager takes the job's JobMaster thread with it, and a new one resumes the job from its latest checkpoint",
     async () => {
       const out = join(cluster.scratch, 'out-jm-kill');
@@ -165,7 +169,7 @@ describe('failover of a job on a real local cluster', () => {
     TIMEOUT,
   );
 
-  it(
+  it.sequential(
     "'flink cluster stop' while jobs run suspends them, and after 'flink cluster start' they resume (from the latest checkpoint, or without one from the beginning), no restart counted, and finish exactly once",
     async () => {
       const out = join(cluster.scratch, 'out-cluster-stop');
@@ -210,7 +214,7 @@ describe('failover of a job on a real local cluster', () => {
     TIMEOUT,
   );
 
-  it(
+  it.sequential(
     'an attached flink run follows a short job to its end',
     async () => {
       const out = join(cluster.scratch, 'out-attached');
@@ -234,7 +238,7 @@ describe('failover of a job on a real local cluster', () => {
     TIMEOUT,
   );
 
-  it(
+  it.sequential(
     'an attached run says why its job restarts, and GET /jobs/:id/exceptions keeps the history',
     async () => {
       const job = join(ROOT, 'fixtures', 'jobs', 'word-count.ts');
@@ -254,7 +258,7 @@ describe('failover of a job on a real local cluster', () => {
   );
 
   // `flink run -s` takes the path exactly as `flink stop` prints it (Flink's `file:/abs` form).
-  it(
+  it.sequential(
     "'flink stop' takes a savepoint and finishes the job; a run from it at p=3 commits the rest exactly once",
     async () => {
       const out = join(cluster.scratch, 'out-savepoint');
@@ -278,32 +282,7 @@ describe('failover of a job on a real local cluster', () => {
     TIMEOUT,
   );
 
-  it(
-    'a job cancelled while RESTARTING ends CANCELED and no new attempt starts',
-    async () => {
-      const out = join(cluster.scratch, 'out-cancel-restarting');
-      // The restart delay is the time the test has to see RESTARTING and run `flink cancel`, a
-      // process that takes seconds to start on a loaded machine: generous on purpose.
-      const id = await submit(out, ['-D', 'restart-strategy.type=fixed-delay', '-D', `restart-strategy.fixed-delay.delay=${RESTART_DELAY_MS}ms`]);
-      await probe.waitForState(id, ['RUNNING']);
-      process.kill(await busyTaskManager(), 'SIGKILL');
-      const killedAt = Date.now();
-      await probe.waitForState(id, ['RESTARTING'], RESTART_DELAY_MS);
-      const cancelled = await cluster.flink(['cancel', id]);
-      expect(cancelled.code, cancelled.stderr).toBe(0);
-      expect(cancelled.stdout).toContain(`Cancelled job ${id}.`);
-      expect((await probe.get<JobInfo>(`/jobs/${id}`))?.state).toBe('CANCELED');
-      // Past the restart delay: still CANCELED, no restart counted, and no slot held for it.
-      await sleep(killedAt + RESTART_DELAY_MS + 1_000 - Date.now());
-      const after = await probe.get<JobInfo>(`/jobs/${id}`);
-      expect(after?.state).toBe('CANCELED');
-      expect(after?.['num-restarts']).toBe(1);
-      expect(await cluster.busyTaskManagerPids()).toEqual([]);
-    },
-    TIMEOUT,
-  );
-
-  it(
+  it.sequential(
     "a SIGKILLed TaskManager of a job whose restart strategy is 'none' leaves it FAILED, saying why",
     async () => {
       const out = join(cluster.scratch, 'out-no-restart');
@@ -316,6 +295,43 @@ describe('failover of a job on a real local cluster', () => {
       const list = await cluster.flink(['list', '-a']);
       expect(list.code, list.stderr).toBe(0);
       expect(list.stdout).toMatch(new RegExp(`: ${id} : .* \\(FAILED\\)`));
+    },
+    TIMEOUT,
+  );
+});
+
+describe.concurrent('failover of a job on a real local cluster of its own', () => {
+  let own: TestCluster;
+  let ownProbe: ClusterProbe;
+  beforeAll(async () => {
+    own = await startTestCluster();
+    ownProbe = new ClusterProbe(own.url);
+  });
+  afterAll(async () => {
+    await own?.stop();
+  });
+
+  it(
+    'a job cancelled while RESTARTING ends CANCELED and no new attempt starts',
+    async () => {
+      const out = join(own.scratch, 'out-cancel-restarting');
+      // The restart delay is the time the test has to see RESTARTING and run `flink cancel`, a
+      // process that takes seconds to start on a loaded machine: generous on purpose.
+      const id = await submit(out, ['-D', 'restart-strategy.type=fixed-delay', '-D', `restart-strategy.fixed-delay.delay=${RESTART_DELAY_MS}ms`], own);
+      await ownProbe.waitForState(id, ['RUNNING']);
+      process.kill(await busyTaskManager(own), 'SIGKILL');
+      const killedAt = Date.now();
+      await ownProbe.waitForState(id, ['RESTARTING'], RESTART_DELAY_MS);
+      const cancelled = await own.flink(['cancel', id]);
+      expect(cancelled.code, cancelled.stderr).toBe(0);
+      expect(cancelled.stdout).toContain(`Cancelled job ${id}.`);
+      expect((await ownProbe.get<JobInfo>(`/jobs/${id}`))?.state).toBe('CANCELED');
+      // Past the restart delay: still CANCELED, no restart counted, and no slot held for it.
+      await sleep(killedAt + RESTART_DELAY_MS + 1_000 - Date.now());
+      const after = await ownProbe.get<JobInfo>(`/jobs/${id}`);
+      expect(after?.state).toBe('CANCELED');
+      expect(after?.['num-restarts']).toBe(1);
+      expect(await own.busyTaskManagerPids()).toEqual([]);
     },
     TIMEOUT,
   );
