@@ -108,6 +108,27 @@ describe('DataGeneratorSource', () => {
     expect(await restored.poll(100)).toEqual({ records: [], done: true });
   });
 
+  it('unthrottledWhen lifts recordsPerSecond once it returns true, with the same records and positions as an unlimited source', async () => {
+    let released = false;
+    // 4 records per second: the first poll, at the start of the rate's clock, may emit none.
+    const throttled = new DataGeneratorSource({ count: 1_000, seed: 1, splits: 3, recordsPerSecond: 4, generate: (i) => i, unthrottledWhen: () => released });
+    const plain = new DataGeneratorSource({ count: 1_000, seed: 1, splits: 3, generate: (i) => i });
+    const open = (source: DataGeneratorSource<number>): ReturnType<typeof source.createReader> => {
+      const reader = source.createReader({ parallelism: 1 });
+      reader.addSplits(source.createSplits());
+      return reader;
+    };
+    const t = open(throttled);
+    const p = open(plain);
+    expect(await t.poll(100)).toEqual({ records: [], done: false });
+    released = true;
+    const rest = await t.poll(1_000);
+    expect(rest).toEqual(await p.poll(1_000));
+    expect(rest.records).toHaveLength(1_000);
+    expect(rest.done).toBe(true);
+    expect(t.snapshotSplits()).toEqual(p.snapshotSplits());
+  });
+
   it('refuses endWhen on an unbounded source, which never ends anyway', () => {
     expect(() => new DataGeneratorSource({ generate: (i) => i, endWhen: () => true })).toThrow('data generator: endWhen holds a bounded source open; an unbounded one (no count) never ends anyway');
   });

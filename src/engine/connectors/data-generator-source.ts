@@ -33,6 +33,12 @@ export interface DataGeneratorOptions<T> {
    * and no final checkpoint) until this returns true; asked about every HELD_POLL_MS.
    */
   readonly endWhen?: () => boolean;
+  /**
+   * Once this returns true, `recordsPerSecond` no longer holds records back: the rest come as fast
+   * as possible. A rate that spreads a held source's input over the commands or kills a test sends
+   * serves nothing once they have happened (the release); asked at each poll until it says true.
+   */
+  readonly unthrottledWhen?: () => boolean;
 }
 
 /** How often a held source asks `endWhen` again; also the longest it delays mail meanwhile. */
@@ -73,6 +79,7 @@ class GeneratorReader<T> implements SourceReader<T> {
   readonly #random = new Mulberry32();
   #started = 0;
   #emitted = 0;
+  #unthrottled = false;
 
   constructor(
     private readonly options: DataGeneratorOptions<T>,
@@ -95,7 +102,8 @@ class GeneratorReader<T> implements SourceReader<T> {
   async poll(max: number): Promise<PollResult<T>> {
     const count = this.options.count ?? Number.POSITIVE_INFINITY;
     let budget = max;
-    if (this.#perSecond !== undefined) {
+    if (this.#perSecond !== undefined && !this.#unthrottled && this.options.unthrottledWhen?.() === true) this.#unthrottled = true;
+    if (this.#perSecond !== undefined && !this.#unthrottled) {
       if (this.#started === 0) this.#started = Date.now();
       const allowed = Math.floor(((Date.now() - this.#started) / 1000) * this.#perSecond) - this.#emitted;
       if (allowed <= 0) {
