@@ -18,7 +18,9 @@
  * `--hold-until <file>` the generated input, after its last order, stays open until that file
  * exists, then ends: a script or test that sends commands (savepoint, stop, cancel) to the job
  * creates the file when it is done, so the job is surely still running when they arrive, on any
- * machine. It changes neither the orders nor the checkpointed positions.
+ * machine. Once the file exists, `--rate` no longer applies: the orders left come at full speed
+ * (the rate spread them over the commands, which have happened). It changes neither the orders nor
+ * the checkpointed positions.
  *
  * Output (`--output`, a directory): committed `part-<subtask>-<n>` files (hidden while in
  * progress), one line per user and window, `user,windowStart,windowEnd,orders,totalCents`.
@@ -125,7 +127,7 @@ export function validOrders(env: StreamExecutionEnvironment, options: OrderTotal
               seed: options.seed,
               recordsPerSecond: options.rate,
               generate: (i) => generateOrder(i, options.seed),
-              ...(options.holdUntil === undefined ? {} : { endWhen: fileExists(options.holdUntil) }),
+              ...(options.holdUntil === undefined ? {} : { endWhen: fileExists(options.holdUntil), unthrottledWhen: fileExists(options.holdUntil) }),
             }),
             'orders',
           )
