@@ -140,7 +140,8 @@ async function follow(client: RestClient, jobId: string, options: RunOptions, en
       }
       if (TERMINAL_STATES.has(details.state)) break;
       progress.update(details, await client.checkpoints(jobId).catch(() => undefined));
-      await sleep(500);
+      // Two small GETs per look; a job's end is seen within 100 ms (500 ms made every attached run 250 ms longer on average).
+      await sleep(100);
     }
   } finally {
     process.off('SIGINT', onInterrupt);
