@@ -5,9 +5,10 @@
  * values with Flink's defaults. The keys themselves are described in `config-keys.ts`.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir as osTmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type YAMLError, type YAMLWarning, parseDocument } from 'yaml';
+import type { YAMLError, YAMLWarning } from 'yaml';
 import {
   type ClaimMode,
   CLAIM_MODES,
@@ -43,6 +44,11 @@ export type Config = ReadonlyMap<string, string>;
 export const KNOWN_KEYS: ReadonlySet<string> = new Set(SPEC_BY_KEY.keys());
 
 export const CONFIG_FILE_NAME = 'config.yaml';
+
+// yaml is required only when there is a config file to parse: loading it took ~20 ms of every
+// `flink` command's start, most of which have none. Its `node` export is CommonJS, so require()
+// gets the same module an import would.
+const require = createRequire(import.meta.url);
 
 export interface LoadConfigOptions {
   readonly defines: readonly string[];
@@ -126,6 +132,7 @@ function readText(path: string): string | undefined {
 }
 
 function parseConfigFile(path: string, text: string, warn: (message: string) => void): Map<string, string> {
+  const { parseDocument } = require('yaml') as typeof import('yaml');
   const doc = parseDocument(text);
   const error = doc.errors[0];
   if (error !== undefined) throw new UserError(`${path}: invalid YAML ${describeYamlProblem(error)}`, 1, { cause: error });
