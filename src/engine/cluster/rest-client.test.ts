@@ -95,6 +95,15 @@ describe('RestClient without a cluster', () => {
     expect(err.message).toBe(`Could not connect to the JobManager at ${url}: it did not answer within 0.2 s. ${ADVICE}`);
   });
 
+  it('reports a connection that closes in the middle of the answer as NoClusterError', async () => {
+    const url = await httpServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '100' });
+      res.write('{"taskmanagers":', () => res.socket?.destroy());
+    });
+    const err = await failure(() => new RestClient(url).overview());
+    expect(err.message).toBe(`Could not connect to the JobManager at ${url}: no cluster answers there. ${ADVICE}`);
+  });
+
   it('says whether a cluster answers', async () => {
     const up = await httpServer((_req, res) => res.end('{}'));
     expect(await clusterAnswers(up)).toBe(true);
