@@ -8,8 +8,8 @@
  * attempt n first ends every connection of its job and operator that an earlier attempt opened.
  * (In a cluster a TaskManager that dies takes the connections of its slots with it.)
  */
-import pg from 'pg';
 import type { Client } from 'pg';
+import { pgModule } from './pg-module.ts';
 import { UserError } from '../../errors.ts';
 
 export interface ConnectionOwner {
@@ -38,7 +38,8 @@ export async function closeEarlierAttempts(owner: ConnectionOwner): Promise<void
 
 /** A connected client, registered to its owner until `release`. */
 export async function connect(connectionString: string, owner: ConnectionOwner, sink: string): Promise<Client> {
-  const client = new pg.Client({
+  const { Client: PgClient } = pgModule();
+  const client = new PgClient({
     connectionString,
     // Shown in pg_stat_activity, so an operator can tell which subtask holds a connection.
     application_name: `tsflink ${owner.operatorUid}`.slice(0, 50) + ` #${owner.subtaskIndex}`,

@@ -18,8 +18,8 @@
  * data silently. Recovery (which strays to roll back) is in postgres-recovery.ts; gids are
  * derived in postgres-transaction-id.ts.
  */
-import pg from 'pg';
 import type { Client } from 'pg';
+import { pgModule } from './pg-module.ts';
 import { InternalError, UserError } from '../../errors.ts';
 import type { RuntimeContext } from '../api/runtime-context.ts';
 import type { OperatorListState } from '../state/operator-state-store.ts';
@@ -139,7 +139,7 @@ export class PostgresExactlyOnceSink<T> extends TwoPhaseCommitSink<T, PostgresTr
     const gid = formatTransactionId(jobId, operatorUid, subtaskIndex, point);
     const data = this.#connection(this.#data);
     await this.#committed.record(data, { gid, jobId, operator: operatorUid, subtask: subtaskIndex, checkpointId });
-    await data.query(`PREPARE TRANSACTION ${pg.escapeLiteral(gid)}`);
+    await data.query(`PREPARE TRANSACTION ${pgModule().escapeLiteral(gid)}`);
     this.#inBlock = false;
     transaction.gid = gid;
   }
@@ -150,7 +150,7 @@ export class PostgresExactlyOnceSink<T> extends TwoPhaseCommitSink<T, PostgresTr
     if (typeof gid !== 'string') throw new UserError(`${SINK}: restored transaction ${JSON.stringify(transaction)} is not a postgres sink transaction; was the sink's uid reused for another sink?`);
     const control = this.#connection(this.#control);
     try {
-      await control.query(`COMMIT PREPARED ${pg.escapeLiteral(gid)}`);
+      await control.query(`COMMIT PREPARED ${pgModule().escapeLiteral(gid)}`);
       return;
     } catch (err) {
       if (sqlState(err) !== UNDEFINED_OBJECT) throw err;
@@ -201,7 +201,7 @@ export class PostgresExactlyOnceSink<T> extends TwoPhaseCommitSink<T, PostgresTr
 
   async #rollBackPrepared(gid: string): Promise<void> {
     try {
-      await this.#connection(this.#control).query(`ROLLBACK PREPARED ${pg.escapeLiteral(gid)}`);
+      await this.#connection(this.#control).query(`ROLLBACK PREPARED ${pgModule().escapeLiteral(gid)}`);
     } catch (err) {
       if (sqlState(err) !== UNDEFINED_OBJECT) throw err; // gone already
     }

@@ -3,8 +3,8 @@
  * as parameters), and the check of a table at start-up, which turns the server's refusal of a
  * statement into one line the user can act on.
  */
-import pg from 'pg';
 import type { Client } from 'pg';
+import { pgModule } from './pg-module.ts';
 import { UserError } from '../../errors.ts';
 
 /** PostgreSQL's limit of parameters in one statement (a 16-bit count). */
@@ -31,7 +31,7 @@ export function quotedTableName(sink: string, option: string, table: string): st
   if (table === '' || parts.length > 2 || parts.some((p) => p === '')) {
     throw new UserError(`${sink}: ${option} ${JSON.stringify(table)} is not a table name; write name or schema.name`);
   }
-  return parts.map((p) => pg.escapeIdentifier(p)).join('.');
+  return parts.map((p) => pgModule().escapeIdentifier(p)).join('.');
 }
 
 export function tableSpec(sink: string, table: string, columns: readonly string[]): TableSpec {
@@ -43,7 +43,7 @@ export function tableSpec(sink: string, table: string, columns: readonly string[
     if (seen.has(c)) throw new UserError(`${sink}: column ${c} is listed twice for table ${table}; list each column once`);
     seen.add(c);
   }
-  return { name: table, sql, columns, quotedColumns: columns.map((c) => pg.escapeIdentifier(c)) };
+  return { name: table, sql, columns, quotedColumns: columns.map((c) => pgModule().escapeIdentifier(c)) };
 }
 
 export function batchSizeOf(sink: string, batchSize: number | undefined): number {
@@ -70,8 +70,8 @@ export function insertStatement(table: TableSpec, rows: number): string {
 /** Insert, or overwrite the non-key columns of the row with the same key. */
 export function upsertStatement(table: TableSpec, key: readonly string[], rows: number): string {
   const keys = new Set(key);
-  const rest = table.columns.filter((c) => !keys.has(c)).map((c) => pg.escapeIdentifier(c));
-  const onConflict = `ON CONFLICT (${key.map((k) => pg.escapeIdentifier(k)).join(', ')}) ${rest.length === 0 ? 'DO NOTHING' : `DO UPDATE SET ${rest.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`}`;
+  const rest = table.columns.filter((c) => !keys.has(c)).map((c) => pgModule().escapeIdentifier(c));
+  const onConflict = `ON CONFLICT (${key.map((k) => pgModule().escapeIdentifier(k)).join(', ')}) ${rest.length === 0 ? 'DO NOTHING' : `DO UPDATE SET ${rest.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`}`;
   return `${insertStatement(table, rows)} ${onConflict}`;
 }
 
