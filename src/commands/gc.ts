@@ -17,7 +17,7 @@ import { TERMINAL_STATES } from '../engine/cluster/cluster-api.ts';
 import { NoClusterError, RestClient } from '../engine/cluster/rest-client.ts';
 import { nonEmptyPath } from '../engine/cluster/locations.ts';
 import { openStore } from '../storage/open-store.ts';
-import { formatBytes } from '../output/style.ts';
+import { formatBytes } from '../output/bytes.ts';
 import { clusterUrl } from './cluster-client.ts';
 
 export interface GcOptions extends ClusterOptions {

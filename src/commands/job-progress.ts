@@ -5,7 +5,7 @@
  */
 import type { CheckpointStatistics, JobDetails } from '../engine/cluster/cluster-api.ts';
 import type { Output } from '../output/context.ts';
-import { formatBytes } from '../output/style.ts';
+import { formatBytes } from '../output/bytes.ts';
 
 export class JobProgress {
   #shown = false;

@@ -13,7 +13,7 @@ import { ExitCode, UserError } from '../errors.ts';
 import { existingTargetMessage, rekeyProblem, rekeySnapshot } from '../format/rekey-snapshot.ts';
 import { openSnapshot } from '../open-snapshot.ts';
 import { Progress, progressEnabled } from '../output/progress.ts';
-import { formatBytes } from '../output/style.ts';
+import { formatBytes } from '../output/bytes.ts';
 import { LocalObjectStore } from '../storage/local-store.ts';
 import { nonEmptyPath } from '../engine/cluster/locations.ts';
 import { openStore } from '../storage/open-store.ts';

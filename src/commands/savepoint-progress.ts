@@ -6,7 +6,7 @@
  */
 import type { CheckpointEntry, CheckpointStatistics } from '../engine/cluster/cluster-api.ts';
 import type { Output } from '../output/context.ts';
-import { formatBytes } from '../output/style.ts';
+import { formatBytes } from '../output/bytes.ts';
 
 const CLEAR_LINE = '\r\x1b[2K';
 

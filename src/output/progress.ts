@@ -5,7 +5,7 @@
  * logs and golden outputs never see it.
  */
 import type { Output } from './context.ts';
-import { formatBytes } from './style.ts';
+import { formatBytes } from './bytes.ts';
 
 export interface ProgressTotal {
   readonly entries: number;

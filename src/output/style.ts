@@ -7,14 +7,5 @@ export function styleFor(out: Output, ctx: CliContext): ChalkInstance {
   return new Chalk({ level: out.isTTY === true && !noColor ? 1 : 0 });
 }
 
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-
-export function formatBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
-}
+// Where only formatBytes is needed, import it from bytes.ts: this module loads chalk.
+export { formatBytes } from './bytes.ts';
