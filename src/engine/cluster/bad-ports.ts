@@ -1,9 +1,10 @@
 /**
  * Ports Node's fetch (undici) refuses to connect to: the Fetch standard's "bad port" list
  * (https://fetch.spec.whatwg.org/#port-blocking), as Node 20's bundled undici has it. undici does
- * not export its list, so it is kept here; bad-ports.test.ts checks it against Node's fetch. A
- * JobManager address on one of these would only ever fail with "bad port", so it is refused where
- * it is given.
+ * not export its list, so it is kept here; bad-ports.test.ts checks it against Node's fetch. The
+ * CLI's RestClient uses node:http, but TaskManagers reach their JobManager with fetch (and the
+ * dashboard is a browser's fetch): a JobManager on one of these ports could never get a
+ * TaskManager, so the port is refused where it is given.
  */
 export const FETCH_BAD_PORTS: ReadonlySet<number> = new Set([
   1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139,
