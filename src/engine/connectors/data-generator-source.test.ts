@@ -129,6 +129,10 @@ describe('DataGeneratorSource', () => {
     expect(t.snapshotSplits()).toEqual(p.snapshotSplits());
   });
 
+  it('refuses unthrottledWhen without recordsPerSecond, which it would lift', () => {
+    expect(() => new DataGeneratorSource({ count: 10, generate: (i) => i, unthrottledWhen: () => true })).toThrow('data generator: unthrottledWhen lifts recordsPerSecond, and none is set: leave unthrottledWhen out');
+  });
+
   it('refuses endWhen on an unbounded source, which never ends anyway', () => {
     expect(() => new DataGeneratorSource({ generate: (i) => i, endWhen: () => true })).toThrow('data generator: endWhen holds a bounded source open; an unbounded one (no count) never ends anyway');
   });

@@ -59,6 +59,7 @@ export class DataGeneratorSource<T> implements Source<T> {
     if (!Number.isSafeInteger(splits) || splits < 1) throw new UserError(`data generator: splits ${splits} is not a whole number >= 1`);
     if (recordsPerSecond !== undefined && !(recordsPerSecond > 0)) throw new UserError(`data generator: recordsPerSecond must be > 0`);
     if (options.endWhen !== undefined && count === undefined) throw new UserError('data generator: endWhen holds a bounded source open; an unbounded one (no count) never ends anyway');
+    if (options.unthrottledWhen !== undefined && recordsPerSecond === undefined) throw new UserError('data generator: unthrottledWhen lifts recordsPerSecond, and none is set: leave unthrottledWhen out');
     this.bounded = count !== undefined;
   }
 
