@@ -21,6 +21,13 @@ function generate(index: number, random: () => number): number[] {
   return out;
 }
 
+/** A reader of every split of `source`, at parallelism 1. */
+function openReader(source: DataGeneratorSource<number>): ReturnType<typeof source.createReader> {
+  const reader = source.createReader({ parallelism: 1 });
+  reader.addSplits(source.createSplits());
+  return reader;
+}
+
 describe('DataGeneratorSource', () => {
   it('record i is generate(i, mulberry32(seed ^ imul(i + 1, 0x9e3779b1))) in split round-robin order, across polls and a restore', async () => {
     await fc.assert(
@@ -84,13 +91,8 @@ describe('DataGeneratorSource', () => {
     let released = false;
     const plain = new DataGeneratorSource({ count: 10, seed: 1, splits: 3, generate: (i) => i });
     const held = new DataGeneratorSource({ count: 10, seed: 1, splits: 3, generate: (i) => i, endWhen: () => released });
-    const open = (source: DataGeneratorSource<number>): ReturnType<typeof source.createReader> => {
-      const reader = source.createReader({ parallelism: 1 });
-      reader.addSplits(source.createSplits());
-      return reader;
-    };
-    const a = open(plain);
-    const b = open(held);
+    const a = openReader(plain);
+    const b = openReader(held);
     const first = { plain: await a.poll(4), held: await b.poll(4) };
     expect(first.held).toEqual(first.plain);
     expect(b.snapshotSplits()).toEqual(a.snapshotSplits());
@@ -113,13 +115,8 @@ describe('DataGeneratorSource', () => {
     // 4 records per second: the first poll, at the start of the rate's clock, may emit none.
     const throttled = new DataGeneratorSource({ count: 1_000, seed: 1, splits: 3, recordsPerSecond: 4, generate: (i) => i, unthrottledWhen: () => released });
     const plain = new DataGeneratorSource({ count: 1_000, seed: 1, splits: 3, generate: (i) => i });
-    const open = (source: DataGeneratorSource<number>): ReturnType<typeof source.createReader> => {
-      const reader = source.createReader({ parallelism: 1 });
-      reader.addSplits(source.createSplits());
-      return reader;
-    };
-    const t = open(throttled);
-    const p = open(plain);
+    const t = openReader(throttled);
+    const p = openReader(plain);
     expect(await t.poll(100)).toEqual({ records: [], done: false });
     released = true;
     const rest = await t.poll(1_000);
