@@ -1,0 +1,70 @@
+import fc from 'fast-check';
+import { Unpackr } from 'msgpackr';
+import { describe, expect, it } from 'vitest';
+import { decodeScalar, NOT_SCALAR } from './scalar-value.ts';
+import { createValuePackr } from './value-codec.ts';
+
+// As the on-disk backends' codec decodes a value that is no map or array (state-context.ts).
+const msgpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'number', copyBuffers: true });
+const unpacked = (bytes: Uint8Array): { value: unknown } | 'throws' => {
+  try {
+    return { value: msgpackr.unpack(bytes) };
+  } catch {
+    return 'throws';
+  }
+};
+
+describe('decodeScalar', () => {
+  it('decodes what the value packer writes for numbers, booleans and null as msgpackr does', () => {
+    const packr = createValuePackr();
+    const scalar = fc.oneof(
+      fc.integer({ min: -(2 ** 31), max: 2 ** 32 - 1 }),
+      fc.integer({ min: -300, max: 70_000 }),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant(undefined),
+      fc.constantFrom(-0, NaN, Infinity, -Infinity, 2 ** 53, -(2 ** 53), 0.5),
+    );
+    fc.assert(
+      fc.property(scalar, (value) => {
+        const bytes = packr.pack(value);
+        const decoded = decodeScalar(bytes);
+        const expected = unpacked(bytes);
+        if (decoded === NOT_SCALAR) return; // left to msgpackr
+        expect(expected).not.toBe('throws');
+        expect(Object.is(decoded, (expected as { value: unknown }).value)).toBe(true);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('takes every integer within 32 bits and every double the packer writes, leaving none to msgpackr', () => {
+    const packr = createValuePackr();
+    // Larger integers within 2^53 are written as doubles. (-0 is written as the integer 0.)
+    for (const value of [0, 1, 127, 128, 255, 256, 65_535, 65_536, 2 ** 32 - 1, -1, -32, -33, -128, -129, -32_768, -32_769, -(2 ** 31), 2 ** 40, 1.5, NaN, 1e300, -Infinity, true, false, null]) {
+      expect(Object.is(decodeScalar(packr.pack(value)), value)).toBe(true);
+    }
+  });
+
+  it('on any bytes, either gives what msgpackr gives or leaves them to it', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 10 }), fc.constantFrom(0xcc, 0xcd, 0xce, 0xd0, 0xd1, 0xd2, 0xcb, 0xc0, 0xc2, 0xc3, 0x05, 0xf0), (tail, head) => {
+        for (const bytes of [tail, Uint8Array.of(head, ...tail)]) {
+          const decoded = decodeScalar(bytes);
+          if (decoded === NOT_SCALAR) continue;
+          const expected = unpacked(bytes);
+          expect(expected).not.toBe('throws');
+          expect(Object.is(decoded, (expected as { value: unknown }).value)).toBe(true);
+        }
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('leaves strings, containers, 64-bit integers, binary and empty bytes to msgpackr', () => {
+    const packr = createValuePackr();
+    for (const value of ['a', [1], { a: 1 }, 2n ** 40n, -(2n ** 40n), Uint8Array.of(1)]) expect(decodeScalar(packr.pack(value))).toBe(NOT_SCALAR);
+    expect(decodeScalar(new Uint8Array(0))).toBe(NOT_SCALAR);
+  });
+});
