@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { Unpackr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { decodeScalar, NOT_SCALAR } from './scalar-value.ts';
+import { decodeScalar, encodeScalar, NOT_SCALAR } from './scalar-value.ts';
 import { createValuePackr } from './value-codec.ts';
 
 // As the on-disk backends' codec decodes a value that is no map or array (state-context.ts).
@@ -66,5 +66,40 @@ describe('decodeScalar', () => {
     const packr = createValuePackr();
     for (const value of ['a', [1], { a: 1 }, 2n ** 40n, -(2n ** 40n), Uint8Array.of(1)]) expect(decodeScalar(packr.pack(value))).toBe(NOT_SCALAR);
     expect(decodeScalar(new Uint8Array(0))).toBe(NOT_SCALAR);
+  });
+
+  it('encodes numbers, booleans, null and undefined byte for byte as the value packer does, and nothing else', () => {
+    const packr = createValuePackr();
+    const anything = fc.oneof(
+      fc.integer({ min: -(2 ** 31) - 10, max: 2 ** 32 + 10 }),
+      fc.integer({ min: -300, max: 70_000 }),
+      fc.double(),
+      fc.boolean(),
+      fc.constantFrom(null, undefined, -0, NaN, Infinity, -Infinity, 2 ** 53, -(2 ** 53), 2n, 'a', [1], { a: 1 }, new Uint8Array(2)),
+    );
+    fc.assert(
+      fc.property(fc.array(anything, { maxLength: 20 }), (values) => {
+        // Several in a row: each is a view of its own bytes, unchanged by the next.
+        const encoded = values.map((v) => [v, encodeScalar(v)] as const);
+        for (const [value, bytes] of encoded) {
+          const expected = packr.pack(value);
+          if (bytes === undefined) {
+            expect(typeof value === 'number' ? Number.isNaN(value) : !['boolean', 'undefined'].includes(typeof value) && value !== null).toBe(true);
+            continue;
+          }
+          expect(Buffer.from(bytes).toString('hex')).toBe(Buffer.from(expected).toString('hex'));
+          const decoded = decodeScalar(bytes);
+          expect(Object.is(decoded, value === undefined ? null : Object.is(value, -0) ? 0 : value)).toBe(true);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('starts a new slab when one is full, leaving the values already handed out as they were', () => {
+    const values = Array.from({ length: 5000 }, (_, i) => (i % 3 === 0 ? i * 1.5 : i % 3 === 1 ? -i * 100_000 : i));
+    const encoded = values.map((v) => encodeScalar(v)!);
+    expect(new Set(encoded.map((b) => b.buffer)).size).toBeGreaterThan(1);
+    for (let i = 0; i < values.length; i++) expect(decodeScalar(encoded[i]!)).toBe(values[i]);
   });
 });

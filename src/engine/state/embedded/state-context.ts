@@ -6,7 +6,7 @@
  */
 import { Unpackr } from 'msgpackr';
 import { UserError } from '../../../errors.ts';
-import { decodeScalar, NOT_SCALAR } from '../../../format/scalar-value.ts';
+import { decodeScalar, encodeScalar, NOT_SCALAR } from '../../../format/scalar-value.ts';
 import type { ValueDecoder } from '../../../format/value-codec.ts';
 import type { ChangeRecorder } from '../change-tracking.ts';
 import type { CurrentKey } from '../current-key.ts';
@@ -22,15 +22,16 @@ export interface ValueCodec {
 }
 
 /**
- * Values as MessagePack (value-codec.ts). A number, boolean or null is decoded from its bytes
- * (scalar-value.ts: msgpackr would allocate a DataView per value read); another value that is no
+ * Values as MessagePack (value-codec.ts). A number, boolean or null is encoded and decoded by
+ * scalar-value.ts, byte for byte as msgpackr would (which allocates a DataView per value read, and
+ * more per value written); another value that is no
  * map or array (a string, a 64-bit integer) skips the decoder's key checks. Bytes that may hold a binary value are copied
  * first: msgpackr hands out binary values as views of its input, which is the cache's own copy.
  */
 export function valueCodecOf(packr: { pack(value: unknown): Uint8Array }, unpackr: ValueDecoder): ValueCodec {
   const scalars = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'number', copyBuffers: true });
   return {
-    encode: (value) => packr.pack(value),
+    encode: (value) => encodeScalar(value) ?? packr.pack(value),
     decode: (bytes) => {
       const scalar = decodeScalar(bytes);
       if (scalar !== NOT_SCALAR) return scalar;
