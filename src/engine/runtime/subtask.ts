@@ -551,7 +551,10 @@ export class Subtask {
       if (this.#throttling.length > 0) await this.#awaitAvailable();
       // About one batch per poll: the flush after it then sends full batches.
       const { records, done } = await reader.poll(BATCH_ELEMENTS);
-      for (const r of records) {
+      // Indexed: an array iterator held across the awaits below is a real object, and its
+      // results were 40 bytes a record of the source's allocations (V8's sampling heap profiler).
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!;
         this.#process(0, r.value, r.timestamp, 0);
         if (this.#mustWait()) await this.#afterRecord();
       }
