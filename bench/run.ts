@@ -10,6 +10,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }
   state: () => import('./state-snapshot.ts'),
   engine: () => import('./engine.ts'),
   codec: () => import('./codec.ts'),
+  values: () => import('./state-values.ts'),
   stores: () => import('./stores.ts'),
   handles: () => import('./state-handles.ts'),
   pause: () => import('./backend-pause.ts'),
