@@ -22,11 +22,12 @@ export interface ValueCodec {
 }
 
 /**
- * Values as MessagePack (value-codec.ts). A number, boolean or null is encoded and decoded by
- * scalar-value.ts, byte for byte as msgpackr would (which allocates a DataView per value read, and
- * more per value written); another value that is no
- * map or array (a string, a 64-bit integer) skips the decoder's key checks. Bytes that may hold a binary value are copied
- * first: msgpackr hands out binary values as views of its input, which is the cache's own copy.
+ * Values as MessagePack (value-codec.ts; `packr` is `createValuePackr()`'s). A number, boolean or
+ * null is encoded and decoded by scalar-value.ts, byte for byte as that packer and msgpackr's
+ * decoder would (which allocate a DataView per value read, and more per value written); another
+ * value that is no map or array (a string, a 64-bit integer) skips the decoder's key checks.
+ * Bytes that may hold a binary value are copied first: msgpackr hands out binary values as views
+ * of its input, which is the cache's own copy.
  */
 export function valueCodecOf(packr: { pack(value: unknown): Uint8Array }, unpackr: ValueDecoder): ValueCodec {
   const scalars = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'auto' as 'number', copyBuffers: true });
