@@ -153,6 +153,7 @@ class CountingSink implements SinkFunction<number> {
     private readonly checkpointsDir: string | null,
     private readonly markAt = -1,
     private readonly total = -1,
+    private readonly onMark?: () => void,
   ) {}
 
   open(context: RuntimeContext): void {
@@ -165,6 +166,7 @@ class CountingSink implements SinkFunction<number> {
     if (this.records === this.markAt) {
       this.markedAt = performance.now();
       this.markedCpu = processingThreadNs();
+      this.onMark?.();
     }
     if (this.records === this.total) {
       this.lastAt = performance.now();
@@ -365,6 +367,8 @@ export interface EngineOptions {
    * (bench incremental: the steady state once every key exists).
    */
   readonly markAt?: number;
+  /** Called on the processing thread when the sink has seen `markAt` records (bench/profile-allocations.ts starts sampling there). */
+  readonly onMark?: () => void;
 }
 
 let runSerial = 0;
@@ -383,7 +387,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineRun> {
     const generate = options.generate ?? keyGenerator(options.keys);
     const generator = new DataGeneratorSource<string>({ count: options.records, seed: 1, generate: (index) => generate(index) });
     const source = new YieldingSource(generator, options.yieldMs);
-    const sink = new CountingSink(checkpointsDir, options.markAt ?? -1, options.records);
+    const sink = new CountingSink(checkpointsDir, options.markAt ?? -1, options.records, options.onMark);
     env
       .fromSource(source, 'generator')
       .uid('generator')
