@@ -10,7 +10,7 @@
 import { Buffer } from 'node:buffer';
 import { Packr, Unpackr } from 'msgpackr';
 import { BatchBuilder, BatchReader } from '../src/engine/runtime/element-codec.ts';
-import { collectGarbage, range, table } from './stats.ts';
+import { collectGarbage, cpuNs, range, table } from './stats.ts';
 import { fmix32 } from '../src/format/murmur3.ts';
 
 const BATCH = 512;
@@ -85,11 +85,6 @@ const shapes: Record<string, (i: number) => unknown> = {
   numbers: (i) => (i % 2 === 0 ? fmix32(i) : fmix32(i) / 7),
   'objects {user, amount, at}': (i) => ({ user: `user-${fmix32(i) % 1000}`, amount: (fmix32(i) % 10_000) / 100, at: 1_700_000_000_000 + i }),
 };
-
-function cpuNs(): number {
-  const c = process.cpuUsage();
-  return (c.user + c.system) * 1000;
-}
 
 export async function run(): Promise<void> {
   const batches = Number(process.env.BENCH_BATCHES ?? 2000);

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import type { BuiltStateBackendType } from '../src/engine/state/state-backend-type.ts';
 import { fmix32 } from '../src/format/murmur3.ts';
 import { bareLoop, keyGenerator, processingThreadNs, runEngine } from './engine.ts';
+import { cpuNs } from './stats.ts';
 
 const records = Number(process.env.N ?? 1_000_000);
 const keys = Number(process.env.K ?? 100_000);
@@ -27,10 +28,6 @@ const backend = process.env.BACKEND === undefined || process.env.BACKEND === '' 
 const incremental = process.env.INC === '1';
 const hot = Math.max(1, Math.round(keys * Number(process.env.HOT ?? 0.01)));
 const generate = process.env.DIST === 'hot' ? (i: number): string => (i < keys ? `k${i}` : `k${fmix32(i) % hot}`) : keyGenerator(keys);
-const cpuNs = (): number => {
-  const c = process.cpuUsage();
-  return (c.user + c.system) * 1000;
-};
 const mainThreadNs = processingThreadNs;
 
 const root = await mkdtemp(join(tmpdir(), 'tsflink-profile-'));

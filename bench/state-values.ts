@@ -10,7 +10,7 @@ import { Unpackr } from 'msgpackr';
 import { type ValueCodec, valueCodecOf } from '../src/engine/state/embedded/state-context.ts';
 import { createValuePackr, createValueUnpackr } from '../src/format/value-codec.ts';
 import { fmix32 } from '../src/format/murmur3.ts';
-import { collectGarbage, range, ratios, table } from './stats.ts';
+import { collectGarbage, cpuNs, range, ratios, table } from './stats.ts';
 
 /** valueCodecOf before scalar-value.ts: every value through msgpackr. */
 function msgpackrAlone(): ValueCodec {
@@ -34,11 +34,6 @@ const shapes: Record<string, (i: number) => unknown> = {
   booleans: (i) => (fmix32(i) & 1) === 1,
   'strings (not scalars here)': (i) => `user-${fmix32(i) % 1000}`,
 };
-
-function cpuNs(): number {
-  const c = process.cpuUsage();
-  return (c.user + c.system) * 1000;
-}
 
 export async function run(): Promise<void> {
   const n = Number(process.env.BENCH_VALUES ?? 1_000_000);

@@ -17,6 +17,12 @@ export async function timed(fn: () => Promise<unknown> | unknown): Promise<numbe
 
 let gcFunction: (() => void) | undefined;
 
+/** The process's CPU time (user + system, all threads) in ns. */
+export function cpuNs(): number {
+  const c = process.cpuUsage();
+  return (c.user + c.system) * 1000;
+}
+
 /**
  * A full garbage collection, so one run's garbage is not collected during the next. Uses
  * `global.gc` when node runs with --expose-gc; otherwise turns the flag on at run time and takes
