@@ -5,9 +5,9 @@
  * before, and the on-disk backends read each value once, right after it was written: on their
  * record path (the keyed count, lmdb, hot keys) those DataViews were 30% of the processing
  * thread's allocations, about 200 bytes a record (V8's sampling heap profiler, 3.4 GB over 5M
- * records); its `pack` allocated 136 bytes a record, this 80 (the view). Anything else, and bytes
- * with more or less than one value, is left to msgpackr (`NOT_SCALAR`, undefined), which
- * decodes, encodes or refuses it as before.
+ * records); its `pack` allocated 136 bytes a record, this about 95 (the view). Anything else,
+ * and bytes with more or less than one value, is left to msgpackr (`NOT_SCALAR`, undefined),
+ * which decodes, encodes or refuses it as before.
  */
 export const NOT_SCALAR: unique symbol = Symbol('not a scalar');
 
