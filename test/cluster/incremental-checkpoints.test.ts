@@ -68,6 +68,9 @@ describe('incremental checkpoints on a cluster with TaskManagers', () => {
       expect(submitted.code, submitted.stderr).toBe(0);
       const id = submittedJobId(submitted.stdout);
       await probe.waitForCheckpoints(id, 2);
+      // Taken while the orders still pour in, a checkpoint may write every key group whole (each
+      // chain past its delta ratio) and refer to nothing.
+      await probe.waitForCheckpointAfterAllOrders(id, RECORDS);
 
       const incremental = await checkpoint(id, false);
       expect(incremental.checkpointed_size).toBeLessThan(incremental.state_size);

@@ -65,6 +65,27 @@ export class ClusterProbe {
       timeoutMs,
     );
   }
+
+  /**
+   * For examples/order-totals.ts: waits until its dedup has read all `orders` and its window chain
+   * all that dedup wrote, then for a checkpoint triggered after that, whose state is the input's
+   * end state: a snapshot taken next changes nothing.
+   */
+  async waitForCheckpointAfterAllOrders(jobId: string, orders: number, timeoutMs = 120_000): Promise<void> {
+    type Job = { vertices: { name: string; metrics: { 'read-records': number; 'write-records': number } }[] };
+    await waitFor(
+      `job ${jobId} to count all ${orders} orders`,
+      async () => {
+        const metrics = new Map(((await this.get<Job>(`/jobs/${jobId}`))?.vertices ?? []).map((v) => [v.name, v.metrics]));
+        const [dedup, window] = [metrics.get('Keyed Process'), metrics.get('Window(TumblingEventTimeWindows(600000), aggregate) -> Sink: Sink')];
+        return dedup?.['read-records'] === orders && window?.['read-records'] === dedup['write-records'];
+      },
+      timeoutMs,
+    );
+    type History = { history: { id: number }[]; latest: { completed: { id: number } | null } };
+    const newest = (await this.get<History>(`/jobs/${jobId}/checkpoints`))?.history[0]?.id ?? 0;
+    await waitFor(`a checkpoint of job ${jobId} after ${newest}`, async () => ((await this.get<History>(`/jobs/${jobId}/checkpoints`))?.latest.completed?.id ?? 0) > newest, timeoutMs);
+  }
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 100): Promise<T> {
