@@ -15,6 +15,7 @@ import { encodeDeltaFrames, encodeKeyGroupFrames } from '../state/embedded/key-g
 import { type PackedOverlay, unpackOverlay } from '../state/embedded/overlay-transfer.ts';
 import type { FrameRef } from '../state/embedded/lmdb-snapshot-protocol.ts';
 import type { FromRewriteThread, RecordedGroupFrames, RewriteBlock, ToRewriteThread } from './chain-rewrite-protocol.ts';
+import { type SortedEntries, changesOfGroup, deleteSorted, groupChanges, isAscending, upsertSorted } from './sorted-changes.ts';
 import { lowerThisThreadPriority } from '../runtime/background-thread-priority.ts';
 
 const port = parentPort;
@@ -49,45 +50,6 @@ async function rewrite(message: Extract<ToRewriteThread, { type: 'rewrite' }>): 
 }
 
 /**
- * A record's changes, indexed: per key group, store key -> the index of its last change in
- * `changes` (a later one of a key wins), and where each change's value starts in its bytes (-1:
- * deleted). Indexes rather than a value view per change: the changes are every key written since
- * the base, hundreds of thousands while a job loads its keys, and a view and a pair per change
- * were most of this thread's garbage.
- */
-interface IndexedChanges {
-  readonly changes: PackedOverlay;
-  readonly starts: Int32Array;
-  readonly byGroup: Map<number, Map<string, number>>;
-}
-
-function indexChanges(changes: PackedOverlay): IndexedChanges {
-  const { keys, lengths } = changes;
-  const starts = new Int32Array(keys.length);
-  const byGroup = new Map<number, Map<string, number>>();
-  let at = 0;
-  let lastGroup = -1;
-  let map: Map<string, number> | undefined;
-  for (let i = 0; i < keys.length; i++) {
-    const length = lengths[i]!;
-    if (length < 0) starts[i] = -1;
-    else {
-      starts[i] = at;
-      at += length;
-    }
-    const key = keys[i]!;
-    const group = (key.charCodeAt(0) << 8) | key.charCodeAt(1);
-    if (group !== lastGroup) {
-      map = byGroup.get(group);
-      if (map === undefined) byGroup.set(group, (map = new Map()));
-      lastGroup = group;
-    }
-    map!.set(key, i);
-  }
-  return { changes, starts, byGroup };
-}
-
-/**
  * The key groups of a `record` message, in its order, each as the processing thread's writer
  * writes it from the backend's changes (takeKeyGroupChanges): per state, the changed keys in
  * store order, each upserted with its stored value or deleted; then a delta, or the base chains
@@ -95,7 +57,7 @@ function indexChanges(changes: PackedOverlay): IndexedChanges {
  * the frame limit goes on from the one before it.
  */
 async function fromRecord(message: Extract<ToRewriteThread, { type: 'record' }>): Promise<void> {
-  const record = indexChanges(message.changes);
+  const record = groupChanges(message.changes);
   const store = new LocalObjectStore(message.root);
   const out: RecordedGroupFrames[] = [];
   const chunks: Uint8Array[] = [];
@@ -104,7 +66,7 @@ async function fromRecord(message: Extract<ToRewriteThread, { type: 'record' }>)
   const moved = (refs: readonly FrameRef[], by: number): FrameRef[] => refs.map(([count, start, length]) => [count, start + by, length]);
   for (const group of message.groups) {
     try {
-      const { keys, values, deletions } = changesOf(record, group.keyGroup, message.states.length);
+      const { keys, values, deletions } = changesOfGroup(record, group.keyGroup, message.states.length);
       if (!group.full) {
         const delta = await encodeDeltaFrames(message.states, group.keyGroup, message.maxParallelism, keys, values, deletions, frameLimit);
         out.push({ keyGroup: group.keyGroup, full: false, states: delta.states.map((s) => ({ upserts: moved(s.upserts, at), deletions: moved(s.deletions, at) })), frameLimit: delta.frameLimit });
@@ -117,14 +79,20 @@ async function fromRecord(message: Extract<ToRewriteThread, { type: 'record' }>)
       const fullValues: Uint8Array[][] = [];
       let entries = 0;
       for (let i = 0; i < message.states.length; i++) {
-        const content = await replay(store, group.chains[i] ?? [], []);
-        const upserted = keys[i]!;
-        for (let j = 0; j < upserted.length; j++) content.set(upserted[j]!, values[i]![j]!);
-        for (const k of deletions[i]!) content.delete(k);
-        const sorted = [...content.keys()].sort();
-        fullKeys.push(sorted);
-        fullValues.push(sorted.map((k) => content.get(k)!));
-        entries += sorted.length;
+        const changed = { keys: keys[i]!, values: values[i]! };
+        const base = await replaySorted(store, group.chains[i] ?? []);
+        let content: SortedEntries;
+        if (base !== undefined) content = deleteSorted(upsertSorted(base, changed), deletions[i]!);
+        else {
+          const replayed = await replay(store, group.chains[i] ?? [], []);
+          for (let j = 0; j < changed.keys.length; j++) replayed.set(changed.keys[j]!, changed.values[j]!);
+          for (const k of deletions[i]!) replayed.delete(k);
+          const sorted = [...replayed.keys()].sort();
+          content = { keys: sorted, values: sorted.map((k) => replayed.get(k)!) };
+        }
+        fullKeys.push(content.keys);
+        fullValues.push(content.values);
+        entries += content.keys.length;
       }
       const full = await encodeKeyGroupFrames(message.states, group.keyGroup, message.maxParallelism, fullKeys, fullValues, frameLimit);
       out.push({ keyGroup: group.keyGroup, full: true, states: full.states.map((s) => moved(s, at)), entries, frameLimit: full.frameLimit });
@@ -142,30 +110,6 @@ async function fromRecord(message: Extract<ToRewriteThread, { type: 'record' }>)
     to += chunk.length;
   }
   send({ type: 'recorded', request: message.request, groups: out, bytes }, [bytes.buffer as ArrayBuffer]);
-}
-
-/** A key group's changes per state: upserted keys in store order with their stored values, and deleted keys. */
-function changesOf(record: IndexedChanges, keyGroup: number, count: number): { keys: string[][]; values: Uint8Array[][]; deletions: string[][] } {
-  const keys: string[][] = Array.from({ length: count }, () => []);
-  const values: Uint8Array[][] = Array.from({ length: count }, () => []);
-  const deletions: string[][] = Array.from({ length: count }, () => []);
-  const changes = record.byGroup.get(keyGroup);
-  if (changes === undefined) return { keys, values, deletions };
-  const { bytes, lengths } = record.changes;
-  // Store keys sort as the canonical keys in them do within one state (canonical keys are self-delimiting).
-  for (const storeKey of [...changes.keys()].sort()) {
-    const id = (storeKey.charCodeAt(storeKey.length - 2) << 8) | storeKey.charCodeAt(storeKey.length - 1);
-    if (id >= count) throw new InternalError(`a recorded change of state id ${id}, past the ${count} states`);
-    const key = storeKey.slice(2, -2);
-    const i = changes.get(storeKey)!;
-    const start = record.starts[i]!;
-    if (start < 0) deletions[id]!.push(key);
-    else {
-      keys[id]!.push(key);
-      values[id]!.push(bytes.subarray(start, start + lengths[i]!));
-    }
-  }
-  return { keys, values, deletions };
 }
 
 /** Key string -> stored value bytes after the chain's steps and then the changes. */
@@ -190,6 +134,34 @@ async function replay(store: LocalObjectStore, chain: readonly RewriteBlock[], c
   for (const [key, value] of changes) {
     if (value === null) content.delete(key);
     else content.set(key, value);
+  }
+  return content;
+}
+
+/**
+ * The chain's steps applied in turn as sorted merges (sorted-changes.ts); undefined if a block's
+ * keys are not ascending, for `replay` to take the chain instead.
+ */
+async function replaySorted(store: LocalObjectStore, chain: readonly RewriteBlock[]): Promise<SortedEntries | undefined> {
+  let content: SortedEntries = { keys: [], values: [] };
+  for (const block of chain) {
+    const keys: string[] = [];
+    const values: Uint8Array[] = [];
+    for await (const frame of readFrames(store, block.path, { file: 0, offset: block.offset, length: block.length, entries: block.entries, crc: block.crc })) {
+      const { payload, count } = frame;
+      const keysHeader = readArrayHeader(payload, 0);
+      if (keysHeader.count !== count) throw new InternalError(`${store.describe(block.path)}: a frame of ${count} items whose keys array holds ${keysHeader.count}`);
+      const keyBounds = valueBounds(payload, keysHeader.next, count);
+      for (let i = 0; i < count; i++) keys.push(payload.toString('latin1', keyBounds[i]!, keyBounds[i + 1]!));
+      if (block.kind === 'deletions') continue;
+      const valuesHeader = readArrayHeader(payload, keyBounds[count]!);
+      if (valuesHeader.count !== count) throw new InternalError(`${store.describe(block.path)}: a frame of ${count} items whose values array holds ${valuesHeader.count}`);
+      const valueBoundsOf = valueBounds(payload, valuesHeader.next, count);
+      for (let i = 0; i < count; i++) values.push(payload.subarray(valueBoundsOf[i]!, valueBoundsOf[i + 1]!));
+    }
+    if (!isAscending(keys)) return undefined;
+    // A full block over something (never written so) upserts, as `replay` takes it.
+    content = block.kind === 'deletions' ? deleteSorted(content, keys) : upsertSorted(content, { keys, values });
   }
   return content;
 }
