@@ -39,11 +39,19 @@ async function rewrite(message: Extract<ToRewriteThread, { type: 'rewrite' }>): 
   const values: Uint8Array[][] = [];
   let entries = 0;
   for (const state of message.states) {
-    const content = await replay(store, state.chain, unpackOverlay(state.changes));
-    const sorted = [...content.keys()].sort();
-    keys.push(sorted);
-    values.push(sorted.map((k) => content.get(k)!));
-    entries += sorted.length;
+    const upserts: SortedEntries = { keys: [], values: [] };
+    const deletions: string[] = [];
+    for (const [key, value] of unpackOverlay(state.changes)) {
+      if (value === null) deletions.push(key);
+      else {
+        upserts.keys.push(key);
+        upserts.values.push(value);
+      }
+    }
+    const content = await fullContent(store, state.chain, upserts, deletions);
+    keys.push(content.keys);
+    values.push(content.values);
+    entries += content.keys.length;
   }
   const { states, bytes, frameLimit } = await encodeKeyGroupFrames(message.states, message.keyGroup, message.maxParallelism, keys, values, message.frameLimit);
   send({ type: 'frames', request: message.request, states, bytes, entries, frameLimit }, [bytes.buffer as ArrayBuffer]);
@@ -79,17 +87,7 @@ async function fromRecord(message: Extract<ToRewriteThread, { type: 'record' }>)
       const fullValues: Uint8Array[][] = [];
       let entries = 0;
       for (let i = 0; i < message.states.length; i++) {
-        const changed = { keys: keys[i]!, values: values[i]! };
-        const base = await replaySorted(store, group.chains[i] ?? []);
-        let content: SortedEntries;
-        if (base !== undefined) content = deleteSorted(upsertSorted(base, changed), deletions[i]!);
-        else {
-          const replayed = await replay(store, group.chains[i] ?? [], []);
-          for (let j = 0; j < changed.keys.length; j++) replayed.set(changed.keys[j]!, changed.values[j]!);
-          for (const k of deletions[i]!) replayed.delete(k);
-          const sorted = [...replayed.keys()].sort();
-          content = { keys: sorted, values: sorted.map((k) => replayed.get(k)!) };
-        }
+        const content = await fullContent(store, group.chains[i] ?? [], { keys: keys[i]!, values: values[i]! }, deletions[i]!);
         fullKeys.push(content.keys);
         fullValues.push(content.values);
         entries += content.keys.length;
@@ -112,8 +110,22 @@ async function fromRecord(message: Extract<ToRewriteThread, { type: 'record' }>)
   send({ type: 'recorded', request: message.request, groups: out, bytes }, [bytes.buffer as ArrayBuffer]);
 }
 
-/** Key string -> stored value bytes after the chain's steps and then the changes. */
-async function replay(store: LocalObjectStore, chain: readonly RewriteBlock[], changes: Iterable<readonly [string, Uint8Array | null]>): Promise<Map<string, Uint8Array>> {
+/**
+ * A full block's entries in store order: the chain's steps, then `upserts` and `deletions`, as
+ * sorted merges where every step's keys ascend, else through `replay` and a sort.
+ */
+async function fullContent(store: LocalObjectStore, chain: readonly RewriteBlock[], upserts: SortedEntries, deletions: string[]): Promise<SortedEntries> {
+  const base = isAscending(upserts.keys) && isAscending(deletions) ? await replaySorted(store, chain) : undefined;
+  if (base !== undefined) return deleteSorted(upsertSorted(base, upserts), deletions);
+  const content = await replay(store, chain);
+  for (let j = 0; j < upserts.keys.length; j++) content.set(upserts.keys[j]!, upserts.values[j]!);
+  for (const k of deletions) content.delete(k);
+  const keys = [...content.keys()].sort();
+  return { keys, values: keys.map((k) => content.get(k)!) };
+}
+
+/** Key string -> stored value bytes after the chain's steps. */
+async function replay(store: LocalObjectStore, chain: readonly RewriteBlock[]): Promise<Map<string, Uint8Array>> {
   const content = new Map<string, Uint8Array>();
   for (const block of chain) {
     for await (const frame of readFrames(store, block.path, { file: 0, offset: block.offset, length: block.length, entries: block.entries, crc: block.crc })) {
@@ -130,10 +142,6 @@ async function replay(store: LocalObjectStore, chain: readonly RewriteBlock[], c
       const valueBoundsOf = valueBounds(payload, valuesHeader.next, count);
       for (let i = 0; i < count; i++) content.set(payload.toString('latin1', keyBounds[i]!, keyBounds[i + 1]!), payload.subarray(valueBoundsOf[i]!, valueBoundsOf[i + 1]!));
     }
-  }
-  for (const [key, value] of changes) {
-    if (value === null) content.delete(key);
-    else content.set(key, value);
   }
   return content;
 }
