@@ -11,6 +11,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<{ run(): Promise<void> }
   engine: () => import('./engine.ts'),
   codec: () => import('./codec.ts'),
   values: () => import('./state-values.ts'),
+  rewrite: () => import('./rewrite-changes.ts'),
   stores: () => import('./stores.ts'),
   handles: () => import('./state-handles.ts'),
   pause: () => import('./backend-pause.ts'),
