@@ -10,7 +10,7 @@
  * CPU ns per change (per entry for the full blocks), median of BENCH_REPS (7) interleaved runs,
  * and the ratio per round. Both give the same keys in the same order (checked once per case).
  */
-import { changesOfGroup, deleteSorted, groupChanges, type SortedEntries, upsertSorted } from '../src/engine/checkpoint/sorted-changes.ts';
+import { changesOfGroup, deleteSorted, groupChanges, type SortedEntries, upsertSorted, valueStarts } from '../src/engine/checkpoint/sorted-changes.ts';
 import { packLayers, type PackedOverlay } from '../src/engine/state/embedded/overlay-transfer.ts';
 import { fmix32 } from '../src/format/murmur3.ts';
 import { collectGarbage, cpuNs, range, ratios, table } from './stats.ts';
@@ -25,21 +25,14 @@ function record(layers: number, keys: number, space: number): PackedOverlay {
   return { ...packed, keys: structuredClone(packed.keys) };
 }
 
-/** The thread before (chain-rewrite-thread-main.ts until sorted-changes.ts): a Map per key group, then its keys sorted. */
+/** The thread before (chain-rewrite-thread-main.ts until sorted-changes.ts; the value starts now shared): a Map per key group, then its keys sorted. */
 function indexChanges(changes: PackedOverlay): { changes: PackedOverlay; starts: Int32Array; byGroup: Map<number, Map<string, number>> } {
-  const { keys, lengths } = changes;
-  const starts = new Int32Array(keys.length);
+  const { keys } = changes;
+  const starts = valueStarts(changes.lengths);
   const byGroup = new Map<number, Map<string, number>>();
-  let at = 0;
   let lastGroup = -1;
   let map: Map<string, number> | undefined;
   for (let i = 0; i < keys.length; i++) {
-    const length = lengths[i]!;
-    if (length < 0) starts[i] = -1;
-    else {
-      starts[i] = at;
-      at += length;
-    }
     const key = keys[i]!;
     const group = (key.charCodeAt(0) << 8) | key.charCodeAt(1);
     if (group !== lastGroup) {

@@ -35,19 +35,11 @@ export interface GroupedChanges {
 const GROUPS = 1 << 16;
 
 export function groupChanges(changes: PackedOverlay): GroupedChanges {
-  const { keys, lengths } = changes;
+  const { keys } = changes;
   const count = keys.length;
-  const starts = new Int32Array(count);
   const groups = new Uint16Array(count);
   const from = new Int32Array(GROUPS + 1);
-  let at = 0;
   for (let i = 0; i < count; i++) {
-    const length = lengths[i]!;
-    if (length < 0) starts[i] = -1;
-    else {
-      starts[i] = at;
-      at += length;
-    }
     const key = keys[i]!;
     // A store key starts with its key group's two bytes (state-keys.ts).
     const group = (key.charCodeAt(0) << 8) | key.charCodeAt(1);
@@ -58,7 +50,22 @@ export function groupChanges(changes: PackedOverlay): GroupedChanges {
   const next = from.slice(0, GROUPS);
   const order = new Int32Array(count);
   for (let i = 0; i < count; i++) order[next[groups[i]!]!++] = i;
-  return { changes, starts, order, from };
+  return { changes, starts: valueStarts(changes.lengths), order, from };
+}
+
+/** Where each value of a packed overlay starts in its bytes (`PackedOverlay.lengths`); -1: deleted. */
+export function valueStarts(lengths: Int32Array): Int32Array {
+  const starts = new Int32Array(lengths.length);
+  let at = 0;
+  for (let i = 0; i < lengths.length; i++) {
+    const length = lengths[i]!;
+    if (length < 0) starts[i] = -1;
+    else {
+      starts[i] = at;
+      at += length;
+    }
+  }
+  return starts;
 }
 
 /** Key group `keyGroup`'s changes per state id: upserted canonical keys in store order with their values, and deleted keys. */
