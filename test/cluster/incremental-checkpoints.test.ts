@@ -68,8 +68,8 @@ describe('incremental checkpoints on a cluster with TaskManagers', () => {
       expect(submitted.code, submitted.stderr).toBe(0);
       const id = submittedJobId(submitted.stdout);
       await probe.waitForCheckpoints(id, 2);
-      // Taken while the orders still pour in, a checkpoint may write every key group whole (each
-      // chain past its delta ratio) and refer to nothing.
+      // A checkpoint refers to nothing when its base held no entries yet or when it writes every key
+      // group whole (each chain past its delta ratio while the orders pour in): wait until neither can be.
       await probe.waitForCheckpointAfterAllOrders(id, RECORDS);
 
       const incremental = await checkpoint(id, false);

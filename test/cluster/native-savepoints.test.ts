@@ -46,8 +46,10 @@ describe('flink savepoint --type native', () => {
       expect(submitted.code, submitted.stderr).toBe(0);
       const id = submittedJobId(submitted.stdout);
       await probe.waitForCheckpoints(id, 2);
-      // Taken while the orders still pour in, a snapshot may write every key group whole (each chain
-      // past its delta ratio) and refer to nothing: on a busy machine it did.
+      // A snapshot refers to nothing (checkpointed_size = state_size, as on CI once) when its base
+      // held no entries yet (checkpoints taken before the orders reached the state) or when it
+      // writes every key group whole (each chain past its delta ratio while the orders pour in).
+      // After every order and a checkpoint, the base holds them all and the snapshot changes nothing.
       await probe.waitForCheckpointAfterAllOrders(id, RECORDS);
 
       const taken = await cluster.flink(['savepoint', '--type', 'native', id, join(cluster.scratch, 'savepoints')]);
