@@ -12,7 +12,7 @@ import { readFrames } from '../../format/block-reader.ts';
 import { readArrayHeader, valueBounds } from '../../format/msgpack-scan.ts';
 import { LocalObjectStore } from '../../storage/local-store.ts';
 import { encodeDeltaFrames, encodeKeyGroupFrames } from '../state/embedded/key-group-frames.ts';
-import { type PackedOverlay, unpackOverlay } from '../state/embedded/overlay-transfer.ts';
+import { unpackOverlay } from '../state/embedded/overlay-transfer.ts';
 import type { FrameRef } from '../state/embedded/lmdb-snapshot-protocol.ts';
 import type { FromRewriteThread, RecordedGroupFrames, RewriteBlock, ToRewriteThread } from './chain-rewrite-protocol.ts';
 import { type SortedEntries, changesOfGroup, deleteSorted, groupChanges, isAscending, upsertSorted } from './sorted-changes.ts';
