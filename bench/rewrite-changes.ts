@@ -8,7 +8,8 @@
  * - a full block: a key group's base entries (7,800, one full block) with changes over them,
  *   1% and 50% of its keys.
  * CPU ns per change (per entry for the full blocks), median of BENCH_REPS (7) interleaved runs,
- * and the ratio per round. Both give the same keys in the same order (checked once per case).
+ * and the ratio per round. Both give the same keys in the same order, and the full blocks the same
+ * values (checked once per case, untimed).
  */
 import { changesOfGroup, deleteSorted, groupChanges, type SortedEntries, upsertSorted, valueStarts } from '../src/engine/checkpoint/sorted-changes.ts';
 import { packLayers, type PackedOverlay } from '../src/engine/state/embedded/overlay-transfer.ts';
@@ -81,18 +82,20 @@ function bySort(changes: PackedOverlay): string[] {
   return out;
 }
 
-function fullByMap(base: SortedEntries, upserts: SortedEntries): string[] {
+function fullByMap(base: SortedEntries, upserts: SortedEntries): SortedEntries {
   const content = new Map<string, Uint8Array>();
   base.keys.forEach((k, i) => content.set(k, base.values[i]!));
   upserts.keys.forEach((k, i) => content.set(k, upserts.values[i]!));
   const keys = [...content.keys()].sort();
-  keys.map((k) => content.get(k)!);
-  return keys;
+  return { keys, values: keys.map((k) => content.get(k)!) };
 }
 
-function fullByMerge(base: SortedEntries, upserts: SortedEntries): string[] {
-  return deleteSorted(upsertSorted(base, upserts), []).keys;
+function fullByMerge(base: SortedEntries, upserts: SortedEntries): SortedEntries {
+  return deleteSorted(upsertSorted(base, upserts), []);
 }
+
+/** A full block's keys with each value's byte, to compare the two ways (not timed). */
+const shown = (e: SortedEntries): string[] => e.keys.map((k, i) => `${k}=${e.values[i]![0]}`);
 
 function entries(from: number, count: number, step: number): SortedEntries {
   const keys = Array.from({ length: count }, (_, i) => `\xa8k${String(from + i * step).padStart(8, '0')}`).sort();
@@ -102,7 +105,7 @@ function entries(from: number, count: number, step: number): SortedEntries {
 export async function run(): Promise<void> {
   const reps = Number(process.env.BENCH_REPS ?? 7);
   const base = entries(0, 7_800, 2);
-  const cases: { name: string; per: number; old: () => string[]; ours: () => string[] }[] = [];
+  const cases: { name: string; per: number; old: () => string[]; ours: () => string[]; timed?: { old: () => unknown; ours: () => unknown } }[] = [];
   for (const [name, changes] of [
     ['a loading record: 300k new keys', record(1, 300_000, 1e9)],
     ['a steady record: 10k hot keys, 2 layers', record(2, 10_000, 10_000)],
@@ -113,7 +116,7 @@ export async function run(): Promise<void> {
     ['a full block: 7.8k entries, 1% changed', entries(1, 78, 200)],
     ['a full block: 7.8k entries, 50% changed', entries(0, 3_900, 4)],
   ] as const) {
-    cases.push({ name, per: base.keys.length, old: () => fullByMap(base, upserts), ours: () => fullByMerge(base, upserts) });
+    cases.push({ name, per: base.keys.length, old: () => shown(fullByMap(base, upserts)), ours: () => shown(fullByMerge(base, upserts)), timed: { old: () => fullByMap(base, upserts), ours: () => fullByMerge(base, upserts) } });
   }
   const rows: string[][] = [['work', 'Map and sort (baseline), ns', 'sorted-changes.ts, ns', 'ours / baseline per round, median (min-max)']];
   let differed = 0;
@@ -125,7 +128,8 @@ export async function run(): Promise<void> {
       for (const which of rep % 2 === 0 ? (['old', 'ours'] as const) : (['ours', 'old'] as const)) {
         collectGarbage();
         const t = cpuNs();
-        for (let i = 0; i < repeat; i++) c[which]();
+        const work = c.timed?.[which] ?? c[which];
+        for (let i = 0; i < repeat; i++) work();
         if (rep >= 0) times[which].push((cpuNs() - t) / (repeat * c.per));
       }
     }
