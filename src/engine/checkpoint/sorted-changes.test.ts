@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { packLayers } from '../state/embedded/overlay-transfer.ts';
-import { changesOfGroup, deleteSorted, groupChanges, isAscending, upsertSorted } from './sorted-changes.ts';
+import { changesOfGroup, deleteSorted, groupChanges, isAscending, lastChangesInOrder, upsertSorted } from './sorted-changes.ts';
 
 const u16 = (n: number): string => String.fromCharCode(n >> 8, n & 0xff);
 const keyArb = fc.string({ unit: fc.constantFrom('a', 'b', 'c', '\x00', '\xff'), maxLength: 3 }).map((k) => `\xa1${k}`);
@@ -33,6 +33,46 @@ describe('groupChanges and changesOfGroup', () => {
   it('refuses a change of a state id past the states', () => {
     const grouped = groupChanges(packLayers([new Map([[`${u16(5)}\xa1k${u16(2)}`, new Uint8Array([1])]])]));
     expect(() => changesOfGroup(grouped, 5, 2)).toThrow('a recorded change of state id 2, past the 2 states');
+  });
+});
+
+describe('lastChangesInOrder', () => {
+  /** Each key's last change, in ascending key order, through a Map and a string sort. */
+  const reference = (keys: readonly string[], order: Int32Array, first: number, end: number): number[] => {
+    const last = new Map<string, number>();
+    for (let j = first; j < end; j++) last.set(keys[order[j]!]!, order[j]!);
+    return [...last.keys()].sort().map((k) => last.get(k)!);
+  };
+  // Keys alike for long stretches (a shared head, then few letters) tie on the packed characters in
+  // runs past the insertion sort's, and the rest of them decides; some differ only in length or in
+  // trailing zeros; a few have a letter that is not latin1.
+  const letters = fc.constantFrom('\x00', 'a', 'b', '\xff', '\x00', 'a', 'b', '\xff', '\u0101');
+  const keyArb = fc
+    .tuple(fc.constantFrom('', '\xa9user-0000', '\x00\x00\x00\x00\x00\x00'), fc.string({ unit: letters, maxLength: 12 }))
+    .map(([head, tail]) => `\x00\x07${head}${tail}`);
+
+  it('gives the index of every key\'s last change, in key order, as a Map and a string sort do', () => {
+    fc.assert(
+      fc.property(fc.array(keyArb, { maxLength: 400 }), fc.nat(4), (keys, skip) => {
+        const order = Int32Array.from(keys.keys());
+        const first = Math.min(skip, keys.length);
+        expect([...lastChangesInOrder(keys, order, first, keys.length)]).toEqual(reference(keys, order, first, keys.length));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('orders a key with a letter past latin1 as a string compare does', () => {
+    // Packed as a byte, U+0101 would carry into the letter before it: 'a' then U+0101 would pack above 'b' then 0.
+    const keys = ['\x00\x07b\x00', '\x00\x07a\u0101', '\x00\x07a\xff'];
+    expect([...lastChangesInOrder(keys, Int32Array.from(keys.keys()), 0, keys.length)]).toEqual([2, 1, 0]);
+  });
+
+  it('sorts a run of keys that tie on every packed character by the characters after, many times over', () => {
+    // 2,000 keys sharing their first 12 characters, in an order unlike theirs, each written three times.
+    const keys = Array.from({ length: 6_000 }, (_, i) => `\x00\x07${'p'.repeat(10)}${String((i * 7919) % 2_000).padStart(6, '0')}`);
+    const order = Int32Array.from(keys.keys());
+    expect([...lastChangesInOrder(keys, order, 0, keys.length)]).toEqual(reference(keys, order, 0, keys.length));
   });
 });
 

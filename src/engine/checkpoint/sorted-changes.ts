@@ -4,9 +4,10 @@
  *
  * A record's changes (`packLayers`: maps applied in turn, a key maybe more than once, key groups
  * interleaved) are grouped by key group with a counting sort; a group's are deduplicated (the last
- * change of a key wins) and sorted by store key when it is written, through a Map of that group's
- * keys alone. The thread before filled 128 Maps at once, a random one per change (issue 13: 335k
- * changes of a loading record in 196 ms, about 585 ns each); `npm run bench -- rewrite` compares.
+ * change of a key wins) and sorted by store key when it is written (`lastChangesInOrder`), by a
+ * few of each key's characters packed into a number, not by comparing the keys. The thread before
+ * filled 128 Maps at once, a random one per change (issue 13: 335k changes of a loading record in
+ * 196 ms, about 585 ns each); `npm run bench -- rewrite` compares.
  *
  * A full block is its base chain replayed with the changes over it. The blocks hold their keys
  * in store order, so each step is a linear merge; a block whose keys are not ascending (never
@@ -78,14 +79,8 @@ export function changesOfGroup(grouped: GroupedChanges, keyGroup: number, stateC
   const first = from[keyGroup]!;
   const end = from[keyGroup + 1]!;
   if (first === end) return { keys, values, deletions };
-  // A Map of the group's keys alone (a later change of a key replaces an earlier one), then its
-  // keys sorted natively: 1.2 to 1.5 times as fast as sorting the indexes with a comparator of
-  // their keys (the records of `npm run bench -- rewrite`, measured with both).
-  const last = new Map<string, number>();
-  for (let j = first; j < end; j++) last.set(storeKeys[order[j]!]!, order[j]!);
-  // Store keys sort as the canonical keys in them do within one state (canonical keys are self-delimiting).
-  for (const storeKey of [...last.keys()].sort()) {
-    const i = last.get(storeKey)!;
+  for (const i of lastChangesInOrder(storeKeys, order, first, end)) {
+    const storeKey = storeKeys[i]!;
     const id = (storeKey.charCodeAt(storeKey.length - 2) << 8) | storeKey.charCodeAt(storeKey.length - 1);
     if (id >= stateCount) throw new InternalError(`a recorded change of state id ${id}, past the ${stateCount} states`);
     const key = storeKey.slice(2, -2);
@@ -97,6 +92,126 @@ export function changesOfGroup(grouped: GroupedChanges, keyGroup: number, stateC
     }
   }
   return { keys, values, deletions };
+}
+
+/** Bits of a double's 53-bit integer range. */
+const EXACT_BITS = 53;
+/** Changes tying on their packed characters that are sorted by comparing keys; a longer run by the characters after, where its keys have more. */
+const INSERTION_RUN = 24;
+
+/**
+ * The indexes `order[first]` up to `order[end]` (changes in record order) of each distinct key's
+ * last change, in ascending key order. The keys are latin1 strings (store keys) that agree on
+ * their first `shared` characters (a key group's two bytes).
+ *
+ * Sorting the keys as strings was most of the thread's work on a loading record (issue 13: 325 of
+ * 403 ms for 400k changes; about 12 string comparisons per change at 3,000 changes a key group).
+ * Here each change is a double: the few characters of its key after those all keys share, as a
+ * number, above its position in the group. A typed array sorts those natively, with no string
+ * comparison. Changes whose numbers tie on those characters (the same key changed again, or keys
+ * alike that far) are sorted in their run, stably, so the last change of a key is the last of its
+ * streak: a long run by the characters after, as here, a short one by comparing its keys.
+ */
+export function lastChangesInOrder(keys: readonly string[], order: Int32Array, first: number, end: number, shared = 2): Int32Array {
+  const n = end - first;
+  if (n <= 1) return order.slice(first, end);
+  const from = commonLength(keys, order, first, end, shared);
+  const indexBits = 32 - Math.clz32(n - 1);
+  const chars = Math.floor((EXACT_BITS - indexBits) / 8);
+  const scale = 2 ** indexBits;
+  const packed = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    const key = keys[order[first + j]!]!;
+    let prefix = 0;
+    // A missing character counts as 0: a key that is a prefix of another never packs above it.
+    for (let c = from; c < from + chars; c++) {
+      const code = c < key.length ? key.charCodeAt(c) : 0;
+      // Not latin1: a character would not fit its byte, and the numbers would not order as the keys.
+      if (code > 0xff) return lastChangesByString(keys, order, first, end);
+      prefix = prefix * 256 + code;
+    }
+    packed[j] = prefix * scale + j;
+  }
+  packed.sort();
+  const out = new Int32Array(n);
+  let written = 0;
+  for (let s = 0; s < n; ) {
+    const prefix = Math.floor(packed[s]! / scale);
+    let e = s + 1;
+    while (e < n && Math.floor(packed[e]! / scale) === prefix) e++;
+    if (e - s === 1) out[written++] = order[first + (packed[s]! - prefix * scale)]!;
+    else if (e - s === 2) {
+      // Mostly a key changed twice (a hot key in two layers): no run to sort.
+      const a = order[first + (packed[s]! - prefix * scale)]!;
+      const b = order[first + (packed[s + 1]! - prefix * scale)]!;
+      const [x, y] = [keys[a]!, keys[b]!];
+      if (x === y) out[written++] = b;
+      else if (x < y) {
+        out[written++] = a;
+        out[written++] = b;
+      } else {
+        out[written++] = b;
+        out[written++] = a;
+      }
+    } else {
+      // Ascending positions: the run's changes in record order.
+      const run: number[] = [];
+      let longest = 0;
+      for (let k = s; k < e; k++) {
+        const index = order[first + (packed[k]! - prefix * scale)]!;
+        run.push(index);
+        longest = Math.max(longest, keys[index]!.length);
+      }
+      if (run.length > INSERTION_RUN && from + chars < longest) {
+        for (const index of lastChangesInOrder(keys, Int32Array.from(run), 0, run.length, from + chars)) out[written++] = index;
+      } else {
+        sortByKey(run, keys);
+        for (let k = 0; k < run.length; k++) if (k + 1 === run.length || keys[run[k]!] !== keys[run[k + 1]!]) out[written++] = run[k]!;
+      }
+    }
+    s = e;
+  }
+  return out.subarray(0, written);
+}
+
+/** Where the keys of changes `order[first..end)` stop agreeing, knowing they agree on `from` characters. */
+function commonLength(keys: readonly string[], order: Int32Array, first: number, end: number, from: number): number {
+  const head = keys[order[first]!]!;
+  let length = head.length;
+  for (let j = first + 1; j < end && length > from; j++) {
+    const key = keys[order[j]!]!;
+    let c = from;
+    const limit = Math.min(length, key.length);
+    while (c < limit && key.charCodeAt(c) === head.charCodeAt(c)) c++;
+    length = c;
+  }
+  return Math.max(length, from);
+}
+
+/** Sorts change indexes by their keys, stably. */
+function sortByKey(run: number[], keys: readonly string[]): void {
+  if (run.length > INSERTION_RUN) {
+    // Keys alike to their ends: mostly one key changed again and again.
+    run.sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
+    return;
+  }
+  for (let k = 1; k < run.length; k++) {
+    const index = run[k]!;
+    const key = keys[index]!;
+    let at = k;
+    while (at > 0 && keys[run[at - 1]!]! > key) {
+      run[at] = run[at - 1]!;
+      at--;
+    }
+    run[at] = index;
+  }
+}
+
+/** As lastChangesInOrder, through a Map of the keys and a string sort. */
+function lastChangesByString(keys: readonly string[], order: Int32Array, first: number, end: number): Int32Array {
+  const last = new Map<string, number>();
+  for (let j = first; j < end; j++) last.set(keys[order[j]!]!, order[j]!);
+  return Int32Array.from([...last.keys()].sort(), (key) => last.get(key)!);
 }
 
 export function isAscending(keys: readonly string[]): boolean {
