@@ -147,6 +147,10 @@ class CountingSink implements SinkFunction<number> {
   /** processingThreadNs() at the same two moments. */
   markedCpu = Number.NaN;
   lastCpu = Number.NaN;
+  /** At each of `phaseMarks` records: the record count, the processing thread's run time (ns) and performance.now(). */
+  readonly phases: Phase[] = [];
+  #phaseMarks: readonly number[];
+  #nextPhase = 0;
   #jobId = '';
 
   constructor(
@@ -154,7 +158,10 @@ class CountingSink implements SinkFunction<number> {
     private readonly markAt = -1,
     private readonly total = -1,
     private readonly onMark?: () => void,
-  ) {}
+    phaseMarks: readonly number[] = [],
+  ) {
+    this.#phaseMarks = [...phaseMarks].sort((a, b) => a - b);
+  }
 
   open(context: RuntimeContext): void {
     this.#jobId = context.jobId;
@@ -163,6 +170,10 @@ class CountingSink implements SinkFunction<number> {
   invoke(value: number): void {
     this.sum += value;
     if ((++this.records & (GAP_SAMPLE - 1)) === 0) this.gaps.mark(performance.now());
+    if (this.records === this.#phaseMarks[this.#nextPhase]) {
+      this.#nextPhase++;
+      this.phases.push({ records: this.records, threadNs: processingThreadRunNs(), at: performance.now() });
+    }
     if (this.records === this.markAt) {
       this.markedAt = performance.now();
       this.markedCpu = processingThreadNs();
@@ -298,6 +309,15 @@ export interface CheckpointInfo {
   readonly recordsAtBarrier: number;
 }
 
+/** A point of a run, as the sink saw it (EngineOptions.phaseMarks). */
+export interface Phase {
+  readonly records: number;
+  /** processingThreadRunNs() then. */
+  readonly threadNs: number;
+  /** performance.now() then. */
+  readonly at: number;
+}
+
 export interface EngineRun {
   readonly seconds: number;
   /** Read back from disk when the sink was notified. */
@@ -314,6 +334,8 @@ export interface EngineRun {
   readonly afterMarkThreadNs: number;
   /** What the processing thread waited on the run queue over the whole run, in ns (processingThreadRunQueueNs). */
   readonly runQueueNs: number;
+  /** At each of `phaseMarks` the sink reached, in order. */
+  readonly phases: readonly Phase[];
 }
 
 /**
@@ -347,6 +369,15 @@ export function processingThreadRunQueueNs(): number {
   }
 }
 
+/** Time the process's main thread has run on a core (Linux: the same file's first field, in ns, finer than processingThreadNs's ticks); NaN elsewhere. */
+export function processingThreadRunNs(): number {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
+  } catch {
+    return Number.NaN;
+  }
+}
+
 export interface EngineOptions {
   readonly records: number;
   readonly keys: number;
@@ -369,6 +400,8 @@ export interface EngineOptions {
   readonly markAt?: number;
   /** Called on the processing thread when the sink has seen `markAt` records (bench/profile-allocations.ts starts sampling there). */
   readonly onMark?: () => void;
+  /** Record counts at which the sink also reads the processing thread's run time (EngineRun.phases), to tell a run's phases apart. */
+  readonly phaseMarks?: readonly number[];
 }
 
 let runSerial = 0;
@@ -387,7 +420,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineRun> {
     const generate = options.generate ?? keyGenerator(options.keys);
     const generator = new DataGeneratorSource<string>({ count: options.records, seed: 1, generate: (index) => generate(index) });
     const source = new YieldingSource(generator, options.yieldMs);
-    const sink = new CountingSink(checkpointsDir, options.markAt ?? -1, options.records, options.onMark);
+    const sink = new CountingSink(checkpointsDir, options.markAt ?? -1, options.records, options.onMark, options.phaseMarks);
     env
       .fromSource(source, 'generator')
       .uid('generator')
@@ -413,7 +446,7 @@ export async function runEngine(options: EngineOptions): Promise<EngineRun> {
       else checkpoints.push(r);
     }
     const afterMarkSeconds = (sink.lastAt - sink.markedAt) / 1000;
-    return { seconds, checkpoints, completed: result.checkpoints, unread, sinkGaps: sink.gaps, pollGaps: source.gaps, afterMarkSeconds, afterMarkThreadNs: sink.lastCpu - sink.markedCpu, runQueueNs };
+    return { seconds, checkpoints, completed: result.checkpoints, unread, sinkGaps: sink.gaps, pollGaps: source.gaps, afterMarkSeconds, afterMarkThreadNs: sink.lastCpu - sink.markedCpu, runQueueNs, phases: sink.phases };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -11,15 +11,17 @@
  * BACKEND (hashmap, rocksdb or lmdb; default the environment's), INC=1 (incremental
  * checkpoints), DIST=hot (as bench/incremental.ts's INC_DIST=hot: every key once, then the rest
  * on HOT (0.01) of the keys). Also printed: the same after the first K records (with DIST=hot,
- * the steady state once every key exists).
+ * the steady state once every key exists), and with PHASES (record counts, as `1000000,2000000`)
+ * the processing thread's run time per record between them (Linux), so that a run's phases can be
+ * told apart: while the keys are first written, while the checkpoints of that phase finish, after.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BuiltStateBackendType } from '../src/engine/state/state-backend-type.ts';
 import { fmix32 } from '../src/format/murmur3.ts';
-import { bareLoop, keyGenerator, processingThreadNs, runEngine } from './engine.ts';
-import { cpuNs } from './stats.ts';
+import { type Phase, bareLoop, keyGenerator, processingThreadNs, runEngine } from './engine.ts';
+import { count, cpuNs } from './stats.ts';
 
 const records = Number(process.env.N ?? 1_000_000);
 const keys = Number(process.env.K ?? 100_000);
@@ -29,6 +31,18 @@ const incremental = process.env.INC === '1';
 const hot = Math.max(1, Math.round(keys * Number(process.env.HOT ?? 0.01)));
 const generate = process.env.DIST === 'hot' ? (i: number): string => (i < keys ? `k${i}` : `k${fmix32(i) % hot}`) : keyGenerator(keys);
 const mainThreadNs = processingThreadNs;
+const phaseMarks = (process.env.PHASES ?? '').split(',').filter((p) => p !== '').map(Number);
+if (phaseMarks.some((m) => !Number.isSafeInteger(m) || m <= 1 || m >= records)) throw new Error(`PHASES must be record counts between 1 and N (${records}), got '${process.env.PHASES}'`);
+
+function phaseLine(phases: readonly Phase[]): string {
+  const out: string[] = [];
+  for (let i = 1; i < phases.length; i++) {
+    const [a, b] = [phases[i - 1]!, phases[i]!];
+    const n = b.records - a.records;
+    out.push(`records ${a.records === 1 ? 0 : count(a.records)}-${count(b.records)}: ${((b.threadNs - a.threadNs) / n).toFixed(0)} ns run, ${(((b.at - a.at) * 1e6) / n).toFixed(0)} ns wall`);
+  }
+  return out.join('; ');
+}
 
 const root = await mkdtemp(join(tmpdir(), 'tsflink-profile-'));
 try {
@@ -38,7 +52,7 @@ try {
   for (let i = 0; i < Number(process.env.REPS ?? 2); i++) {
     let t = cpuNs();
     const m = mainThreadNs();
-    const run = await runEngine({ ...base, records, expect, markAt: Math.min(keys, records) });
+    const run = await runEngine({ ...base, records, expect, markAt: Math.min(keys, records), phaseMarks: phaseMarks.length === 0 ? [] : [1, ...phaseMarks, records] });
     const engineNs = (cpuNs() - t) / records;
     const mainNs = (mainThreadNs() - m) / records;
     t = cpuNs();
@@ -51,6 +65,7 @@ try {
         `after the first ${keys} records: processing thread ${(run.afterMarkThreadNs / (records - keys)).toFixed(0)} ns per record, ${((records - keys) / run.afterMarkSeconds / 1e6).toFixed(3)}M/s; ` +
         `${run.completed} checkpoints (ms to ack/sync: ${checkpoints}), sink max gap ${run.sinkGaps.maxGapMs.toFixed(1)} ms\n`,
     );
+    if (run.phases.length > 1) process.stdout.write(`processing thread per record, by phase: ${phaseLine(run.phases)}\n`);
   }
 } finally {
   await rm(root, { recursive: true, force: true });
