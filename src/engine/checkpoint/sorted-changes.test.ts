@@ -74,6 +74,12 @@ describe('lastChangesInOrder', () => {
     const order = Int32Array.from(keys.keys());
     expect([...lastChangesInOrder(keys, order, 0, keys.length)]).toEqual(reference(keys, order, 0, keys.length));
   });
+
+  it('sorts keys that are each other\'s prefixes, past the runs it nests', () => {
+    const keys = Array.from({ length: 600 }, (_, i) => `\x00\x07${'a'.repeat(((i * 7919) % 300) + 1)}`);
+    const order = Int32Array.from(keys.keys());
+    expect([...lastChangesInOrder(keys, order, 0, keys.length)]).toEqual(reference(keys, order, 0, keys.length));
+  });
 });
 
 describe('upsertSorted and deleteSorted', () => {

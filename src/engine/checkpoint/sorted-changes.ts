@@ -113,6 +113,18 @@ const INSERTION_RUN = 24;
  * streak: a long run by the characters after, as here, a short one by comparing its keys.
  */
 export function lastChangesInOrder(keys: readonly string[], order: Int32Array, first: number, end: number, shared = 2): Int32Array {
+  return lastChanges(keys, order, first, end, shared, 0);
+}
+
+/**
+ * Runs sorted by the characters after theirs, one within another, at most: keys alike for longer
+ * (keys that are each other's prefixes, growing a few characters at a time) would each take a
+ * pass over the rest, quadratic in their number (16,000 such keys: 4.3 s, against 0.26 s for a
+ * string sort), so a run nested this deep is sorted by comparing its keys.
+ */
+const MAX_NESTED_RUNS = 3;
+
+function lastChanges(keys: readonly string[], order: Int32Array, first: number, end: number, shared: number, depth: number): Int32Array {
   const n = end - first;
   if (n <= 1) return order.slice(first, end);
   const from = commonLength(keys, order, first, end, shared);
@@ -162,8 +174,8 @@ export function lastChangesInOrder(keys: readonly string[], order: Int32Array, f
         run.push(index);
         longest = Math.max(longest, keys[index]!.length);
       }
-      if (run.length > INSERTION_RUN && from + chars < longest) {
-        for (const index of lastChangesInOrder(keys, Int32Array.from(run), 0, run.length, from + chars)) out[written++] = index;
+      if (run.length > INSERTION_RUN && from + chars < longest && depth < MAX_NESTED_RUNS) {
+        for (const index of lastChanges(keys, Int32Array.from(run), 0, run.length, from + chars, depth + 1)) out[written++] = index;
       } else {
         sortByKey(run, keys);
         for (let k = 0; k < run.length; k++) if (k + 1 === run.length || keys[run[k]!] !== keys[run[k + 1]!]) out[written++] = run[k]!;
