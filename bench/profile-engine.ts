@@ -32,7 +32,7 @@ const hot = Math.max(1, Math.round(keys * Number(process.env.HOT ?? 0.01)));
 const generate = process.env.DIST === 'hot' ? (i: number): string => (i < keys ? `k${i}` : `k${fmix32(i) % hot}`) : keyGenerator(keys);
 const mainThreadNs = processingThreadNs;
 const phaseMarks = (process.env.PHASES ?? '').split(',').filter((p) => p !== '').map(Number);
-if (phaseMarks.some((m) => !Number.isSafeInteger(m) || m <= 1 || m >= records)) throw new Error(`PHASES must be record counts between 1 and N (${records}), got '${process.env.PHASES}'`);
+if (phaseMarks.some((m) => !Number.isSafeInteger(m) || m <= 1 || m >= records)) throw new Error(`PHASES must be record counts above 1 and below N (${records}), got '${process.env.PHASES}'`);
 
 function phaseLine(phases: readonly Phase[]): string {
   const out: string[] = [];

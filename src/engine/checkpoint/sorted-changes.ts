@@ -79,6 +79,7 @@ export function changesOfGroup(grouped: GroupedChanges, keyGroup: number, stateC
   const first = from[keyGroup]!;
   const end = from[keyGroup + 1]!;
   if (first === end) return { keys, values, deletions };
+  // Store keys sort as the canonical keys in them do within one state (canonical keys are self-delimiting).
   for (const i of lastChangesInOrder(storeKeys, order, first, end)) {
     const storeKey = storeKeys[i]!;
     const id = (storeKey.charCodeAt(storeKey.length - 2) << 8) | storeKey.charCodeAt(storeKey.length - 1);
@@ -156,7 +157,8 @@ function lastChanges(keys: readonly string[], order: Int32Array, first: number, 
       // Mostly a key changed twice (a hot key in two layers): no run to sort.
       const a = order[first + (packed[s]! - prefix * scale)]!;
       const b = order[first + (packed[s + 1]! - prefix * scale)]!;
-      const [x, y] = [keys[a]!, keys[b]!];
+      const x = keys[a]!;
+      const y = keys[b]!;
       if (x === y) out[written++] = b;
       else if (x < y) {
         out[written++] = a;
@@ -203,7 +205,7 @@ function commonLength(keys: readonly string[], order: Int32Array, first: number,
 /** Sorts change indexes by their keys, stably. */
 function sortByKey(run: number[], keys: readonly string[]): void {
   if (run.length > INSERTION_RUN) {
-    // Keys alike to their ends: mostly one key changed again and again.
+    // Keys alike to their ends (mostly one key changed again and again), or past MAX_NESTED_RUNS.
     run.sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
     return;
   }
