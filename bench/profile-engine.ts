@@ -14,6 +14,8 @@
  * the steady state once every key exists), and with PHASES (record counts, as `1000000,2000000`)
  * the processing thread's run time per record between them (Linux), so that a run's phases can be
  * told apart: while the keys are first written, while the checkpoints of that phase finish, after.
+ * The kernel brings a running thread's run time up to date at its scheduler ticks, so a reading
+ * may lag by a tick (a few ms): phases of a second or more, not of a few thousand records.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
