@@ -20,6 +20,10 @@ import type { KeyedStateBackend } from '../state/keyed-state-backend.ts';
 import { applyValueOp, checkpointBothWays, valueOpArb } from '../state/embedded/value-ops-test-support.ts';
 import { stateInfoOf, valueState } from '../state/state-descriptors.ts';
 import { keyGroupFor } from '../../format/key-groups.ts';
+import { encodeCanonicalKey } from '../../format/canonical-key.ts';
+import { readArrayHeader, valueBounds } from '../../format/msgpack-scan.ts';
+import { createValuePackr } from '../../format/value-codec.ts';
+import { unpack } from 'msgpackr';
 import { completeChains, writeIncrementalKeyedSnapshot } from '../state/write-incremental-keyed-snapshot.ts';
 import { ChainBook } from './chain-book.ts';
 import type { ChainLimits } from './chain-policy.ts';
@@ -332,5 +336,39 @@ describe('the chain rewrite thread', () => {
         for (const b of backends) await b.dispose();
       }
     }
+  });
+
+  it('writes a full block in store order from a chain block whose keys do not ascend, through a Map', async () => {
+    // Never written so by the engine; the thread does not assume it.
+    const store = new LocalObjectStore(join(dir.path, 'unordered'));
+    const canonical = (k: number): string => Buffer.from(encodeCanonicalKey(k)).toString('latin1');
+    const inGroup = range(0, 400).filter((k) => keyGroupFor(k, MAX_P) === 3).slice(0, 12);
+    const packed = (n: number): Uint8Array => createValuePackr().pack(n);
+    const writer = await DataFileWriter.create(store, 'job/shared/unordered.tsfs');
+    // Descending: the block's keys are not in store order.
+    const descending = [...inGroup].map(canonical).sort().reverse();
+    const block = (await writer.writeCanonicalPackedKeyGroup('v', 'value', 3, MAX_P, descending, descending.map((_, i) => packed(i))))!;
+    const { size } = await writer.close();
+    const thread = chainRewriter(join(dir.path, 'unordered'));
+    expect(await thread.ready).toBe(true);
+    const [changed, deleted] = [descending[0]!, descending[1]!];
+    const encoded = await thread.rewrite({
+      keyGroup: 3,
+      maxParallelism: MAX_P,
+      frameLimit: writer.frameLimit,
+      states: [{ label: 'v', kind: 'value', chain: [{ ...block, fileSize: size, kind: 'full' }], upserts: { keys: [changed], packed: [packed(99)] }, deletions: [deleted] }],
+    });
+    expect(encoded).toBeDefined();
+    const got: [string, unknown][] = [];
+    for (const { payload, count } of encoded!.states[0]!) {
+      const bytes = Buffer.from(payload);
+      const keysHeader = readArrayHeader(bytes, 0);
+      const keyBounds = valueBounds(bytes, keysHeader.next, count);
+      const valuesHeader = readArrayHeader(bytes, keyBounds[count]!);
+      const bounds = valueBounds(bytes, valuesHeader.next, count);
+      for (let i = 0; i < count; i++) got.push([bytes.toString('latin1', keyBounds[i]!, keyBounds[i + 1]!), unpack(bytes.subarray(bounds[i]!, bounds[i + 1]!))]);
+    }
+    const expected = descending.map((k, i): [string, unknown] => [k, k === changed ? 99 : i]).filter(([k]) => k !== deleted).sort(([a], [b]) => (a < b ? -1 : 1));
+    expect(got).toEqual(expected);
   });
 });
