@@ -112,64 +112,43 @@ async function fromRecord(message: Extract<ToRewriteThread, { type: 'record' }>)
 
 /**
  * A full block's entries in store order: the chain's steps, then `upserts` and `deletions`, as
- * sorted merges where every step's keys ascend, else through `replay` and a sort.
+ * sorted merges where every step's keys ascend, else through a Map and a sort. Each block is read
+ * once either way.
  */
 async function fullContent(store: LocalObjectStore, chain: readonly RewriteBlock[], upserts: SortedEntries, deletions: string[]): Promise<SortedEntries> {
-  const base = isAscending(upserts.keys) && isAscending(deletions) ? await replaySorted(store, chain) : undefined;
-  if (base !== undefined) return deleteSorted(upsertSorted(base, upserts), deletions);
-  const content = await replay(store, chain);
-  for (let j = 0; j < upserts.keys.length; j++) content.set(upserts.keys[j]!, upserts.values[j]!);
-  for (const k of deletions) content.delete(k);
+  const steps: { readonly deletes: boolean; readonly entries: SortedEntries }[] = [];
+  for (const block of chain) steps.push({ deletes: block.kind === 'deletions', entries: await blockEntries(store, block) });
+  if (isAscending(upserts.keys) && isAscending(deletions) && steps.every((step) => isAscending(step.entries.keys))) {
+    let content: SortedEntries = { keys: [], values: [] };
+    // A full block over something (never written so) upserts, as the Map below takes it.
+    for (const { deletes, entries } of steps) content = deletes ? deleteSorted(content, entries.keys) : upsertSorted(content, entries);
+    return deleteSorted(upsertSorted(content, upserts), deletions);
+  }
+  const content = new Map<string, Uint8Array>();
+  for (const { deletes, entries } of [...steps, { deletes: false, entries: upserts }]) {
+    if (deletes) for (const key of entries.keys) content.delete(key);
+    else for (let i = 0; i < entries.keys.length; i++) content.set(entries.keys[i]!, entries.values[i]!);
+  }
+  for (const key of deletions) content.delete(key);
   const keys = [...content.keys()].sort();
   return { keys, values: keys.map((k) => content.get(k)!) };
 }
 
-/** Key string -> stored value bytes after the chain's steps. */
-async function replay(store: LocalObjectStore, chain: readonly RewriteBlock[]): Promise<Map<string, Uint8Array>> {
-  const content = new Map<string, Uint8Array>();
-  for (const block of chain) {
-    for await (const frame of readFrames(store, block.path, { file: 0, offset: block.offset, length: block.length, entries: block.entries, crc: block.crc })) {
-      const { payload, count } = frame;
-      const keysHeader = readArrayHeader(payload, 0);
-      if (keysHeader.count !== count) throw new InternalError(`${store.describe(block.path)}: a frame of ${count} items whose keys array holds ${keysHeader.count}`);
-      const keyBounds = valueBounds(payload, keysHeader.next, count);
-      if (block.kind === 'deletions') {
-        for (let i = 0; i < count; i++) content.delete(payload.toString('latin1', keyBounds[i]!, keyBounds[i + 1]!));
-        continue;
-      }
-      const valuesHeader = readArrayHeader(payload, keyBounds[count]!);
-      if (valuesHeader.count !== count) throw new InternalError(`${store.describe(block.path)}: a frame of ${count} items whose values array holds ${valuesHeader.count}`);
-      const valueBoundsOf = valueBounds(payload, valuesHeader.next, count);
-      for (let i = 0; i < count; i++) content.set(payload.toString('latin1', keyBounds[i]!, keyBounds[i + 1]!), payload.subarray(valueBoundsOf[i]!, valueBoundsOf[i + 1]!));
-    }
+/** A block's keys as strings, in the order written, and (but for a deletions block) their stored value bytes. */
+async function blockEntries(store: LocalObjectStore, block: RewriteBlock): Promise<SortedEntries> {
+  const keys: string[] = [];
+  const values: Uint8Array[] = [];
+  for await (const frame of readFrames(store, block.path, { file: 0, offset: block.offset, length: block.length, entries: block.entries, crc: block.crc })) {
+    const { payload, count } = frame;
+    const keysHeader = readArrayHeader(payload, 0);
+    if (keysHeader.count !== count) throw new InternalError(`${store.describe(block.path)}: a frame of ${count} items whose keys array holds ${keysHeader.count}`);
+    const keyBounds = valueBounds(payload, keysHeader.next, count);
+    for (let i = 0; i < count; i++) keys.push(payload.toString('latin1', keyBounds[i]!, keyBounds[i + 1]!));
+    if (block.kind === 'deletions') continue;
+    const valuesHeader = readArrayHeader(payload, keyBounds[count]!);
+    if (valuesHeader.count !== count) throw new InternalError(`${store.describe(block.path)}: a frame of ${count} items whose values array holds ${valuesHeader.count}`);
+    const valueBoundsOf = valueBounds(payload, valuesHeader.next, count);
+    for (let i = 0; i < count; i++) values.push(payload.subarray(valueBoundsOf[i]!, valueBoundsOf[i + 1]!));
   }
-  return content;
-}
-
-/**
- * The chain's steps applied in turn as sorted merges (sorted-changes.ts); undefined if a block's
- * keys are not ascending, for `replay` to take the chain instead.
- */
-async function replaySorted(store: LocalObjectStore, chain: readonly RewriteBlock[]): Promise<SortedEntries | undefined> {
-  let content: SortedEntries = { keys: [], values: [] };
-  for (const block of chain) {
-    const keys: string[] = [];
-    const values: Uint8Array[] = [];
-    for await (const frame of readFrames(store, block.path, { file: 0, offset: block.offset, length: block.length, entries: block.entries, crc: block.crc })) {
-      const { payload, count } = frame;
-      const keysHeader = readArrayHeader(payload, 0);
-      if (keysHeader.count !== count) throw new InternalError(`${store.describe(block.path)}: a frame of ${count} items whose keys array holds ${keysHeader.count}`);
-      const keyBounds = valueBounds(payload, keysHeader.next, count);
-      for (let i = 0; i < count; i++) keys.push(payload.toString('latin1', keyBounds[i]!, keyBounds[i + 1]!));
-      if (block.kind === 'deletions') continue;
-      const valuesHeader = readArrayHeader(payload, keyBounds[count]!);
-      if (valuesHeader.count !== count) throw new InternalError(`${store.describe(block.path)}: a frame of ${count} items whose values array holds ${valuesHeader.count}`);
-      const valueBoundsOf = valueBounds(payload, valuesHeader.next, count);
-      for (let i = 0; i < count; i++) values.push(payload.subarray(valueBoundsOf[i]!, valueBoundsOf[i + 1]!));
-    }
-    if (!isAscending(keys)) return undefined;
-    // A full block over something (never written so) upserts, as `replay` takes it.
-    content = block.kind === 'deletions' ? deleteSorted(content, keys) : upsertSorted(content, { keys, values });
-  }
-  return content;
+  return { keys, values };
 }

@@ -10,9 +10,9 @@
  * 196 ms, about 585 ns each); `npm run bench -- rewrite` compares.
  *
  * A full block is its base chain replayed with the changes over it. The blocks hold their keys
- * in store order, so each step is a linear merge; a block whose keys are not ascending (never
- * written so, but not the thread's to assume) makes `replaySorted` answer undefined, and the
- * caller replays through a Map and sorts, as before.
+ * in store order, so each step is a linear merge; where a block's keys are not ascending (never
+ * written so, but not the thread's to assume), the thread replays its blocks through a Map and
+ * sorts, as before (`fullContent`, chain-rewrite-thread-main.ts).
  */
 import { InternalError } from '../../errors.ts';
 import type { PackedOverlay } from '../state/embedded/overlay-transfer.ts';
